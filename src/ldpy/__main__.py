@@ -1,0 +1,3 @@
+from ldpy.main import main
+
+raise SystemExit(main())
