@@ -1,0 +1,55 @@
+"""Diagnostics: one-line errors and warnings that name the file and the place.
+
+User mistakes and broken inputs raise LinkError; main() prints it as
+``ldpy: error: <message>`` and exits 1.  Nothing here prints a traceback.
+"""
+import sys
+
+PROG = "ldpy"
+
+
+class LinkError(Exception):
+    """A user-facing link failure: the message is the whole story."""
+
+
+class Diagnostics:
+    """Counts warnings and errors; honours --fatal-warnings and --no-warnings."""
+
+    def __init__(self):
+        self.fatal_warnings = False
+        self.no_warnings = False
+        self.warnings = 0
+        self.errors = 0
+        self.error_limit = 20
+
+    def warn(self, msg: str) -> None:
+        if self.no_warnings:
+            return
+        self.warnings += 1
+        if self.fatal_warnings:
+            self.errors += 1
+            print(f"{PROG}: error: {msg}", file=sys.stderr)
+        else:
+            print(f"{PROG}: warning: {msg}", file=sys.stderr)
+
+    def error(self, msg: str) -> None:
+        """Report a non-fatal error: the link continues to find more, then fails."""
+        self.errors += 1
+        if self.errors <= self.error_limit:
+            print(f"{PROG}: error: {msg}", file=sys.stderr)
+
+    def check(self) -> None:
+        """Stop the link if any error was reported so far."""
+        if self.errors:
+            raise LinkError(None)
+
+
+diag = Diagnostics()
+
+
+def error(msg: str):
+    raise LinkError(msg)
+
+
+def warn(msg: str) -> None:
+    diag.warn(msg)
