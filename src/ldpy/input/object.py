@@ -1,0 +1,260 @@
+"""Relocatable ELF objects: headers, sections, symbols and relocations as numpy tables.
+
+Nothing here is per-relocation Python: tables are views into the mmapped file.
+"""
+import numpy as np
+
+from ldpy.diag import LinkError
+from ldpy.elf.format import (
+    ELFMAG, ELFCLASS64, ELFCLASS32, ELFDATA2LSB, ELFDATA2MSB, ET_REL, ET_DYN, MACHINE_NAMES,
+    SHT_NOBITS, SHT_SYMTAB, SHT_RELA, SHT_REL, SHT_GROUP, SHT_SYMTAB_SHNDX, SHT_STRTAB,
+    SHT_NULL, SHF_EXCLUDE, SHF_ALLOC, SHF_MERGE, SHF_STRINGS, SHF_GROUP, SHN_XINDEX,
+    SHN_LORESERVE, GRP_COMDAT, STT_SECTION, dtypes,
+)
+
+
+class InputSection:
+    """One section of one input object: a chunk of bytes placed in an output section."""
+    __slots__ = ("file", "index", "name", "type", "flags", "size", "align", "offset",
+                 "entsize", "link", "info", "relocs", "live", "output", "out_offset",
+                 "data", "merge", "group")
+
+    def __init__(self, file, index, name, hdr):
+        self.file = file
+        self.index = index
+        self.name = name
+        self.type = int(hdr["sh_type"])
+        self.flags = int(hdr["sh_flags"])
+        self.size = int(hdr["sh_size"])
+        self.align = max(int(hdr["sh_addralign"]), 1)
+        self.offset = int(hdr["sh_offset"])
+        self.entsize = int(hdr["sh_entsize"])
+        self.link = int(hdr["sh_link"])
+        self.info = int(hdr["sh_info"])
+        self.relocs = None       # structured rela array targeting this section
+        self.live = True
+        self.output = None       # OutputSection
+        self.out_offset = 0      # offset inside the output section
+        self.data = None         # replacement bytes (eh_frame after FDE pruning)
+        self.merge = None        # MergeInput when SHF_MERGE pieces are deduplicated
+        self.group = None        # COMDAT signature, if in a group
+
+    def bytes(self):
+        """The section contents as a numpy uint8 array (no copy for file-backed data)."""
+        if self.data is not None:
+            return self.data
+        if self.type == SHT_NOBITS:
+            return np.zeros(0, np.uint8)
+        return np.frombuffer(self.file.data, np.uint8, self.size, self.offset)
+
+    def where(self, offset=None):
+        """'file:(section+0xOFF)' for messages."""
+        if offset is None:
+            return f"{self.file.name}:({self.name})"
+        return f"{self.file.name}:({self.name}+{offset:#x})"
+
+    def __repr__(self):
+        return f"<InputSection {self.file.name}({self.name})>"
+
+
+def check_elf_header(data, name):
+    """Validate e_ident; return (is64, little)."""
+    if len(data) < 16 or bytes(data[:4]) != ELFMAG:
+        raise LinkError(f"{name}: file format not recognized (not an ELF file)")
+    cls, enc = data[4], data[5]
+    if cls not in (ELFCLASS32, ELFCLASS64) or enc not in (ELFDATA2LSB, ELFDATA2MSB):
+        raise LinkError(f"{name}: invalid ELF identification (class {cls}, data {enc})")
+    return cls == ELFCLASS64, enc == ELFDATA2LSB
+
+
+class ObjectFile:
+    """An ELF relocatable object, from a file or an archive member."""
+
+    def __init__(self, name, data, archive=None, member=None):
+        self.name = name              # display name: path or lib.a(member.o)
+        self.data = data              # bytes-like (mmap slice or bytes)
+        self.archive = archive
+        self.member = member
+        self.is64, self.little = check_elf_header(data, name)
+        self.dt = dtypes(self.is64, self.little)
+        self._parse()
+
+    # -- parsing -----------------------------------------------------------
+    def _table(self, dtype, offset, count, what):
+        end = offset + count * dtype.itemsize
+        if offset < 0 or end > len(self.data):
+            raise LinkError(f"{self.name}: {what} extends past the end of the file "
+                            f"(offset {offset:#x}, size {end - offset:#x}, file size {len(self.data):#x})")
+        return np.frombuffer(self.data, dtype, count, offset)
+
+    def _parse(self):
+        dt = self.dt
+        if len(self.data) < dt.ehdr.itemsize:
+            raise LinkError(f"{self.name}: truncated ELF header")
+        eh = np.frombuffer(self.data, dt.ehdr, 1, 0)[0]
+        self.type = int(eh["e_type"])
+        self.machine = int(eh["e_machine"])
+        self.eflags = int(eh["e_flags"])
+        if self.type != ET_REL:
+            if self.type == ET_DYN:
+                raise LinkError(f"{self.name}: shared objects are not supported yet")
+            raise LinkError(f"{self.name}: not a relocatable object (e_type {self.type})")
+        shoff, shnum, shstrndx = int(eh["e_shoff"]), int(eh["e_shnum"]), int(eh["e_shstrndx"])
+        if shoff == 0:
+            raise LinkError(f"{self.name}: object has no section header table")
+        if int(eh["e_shentsize"]) != dt.shdr.itemsize:
+            raise LinkError(f"{self.name}: bad section header size {int(eh['e_shentsize'])}")
+        first = self._table(dt.shdr, shoff, 1, "section header table")[0]
+        if shnum == 0:
+            shnum = int(first["sh_size"])
+        if shstrndx == SHN_XINDEX:
+            shstrndx = int(first["sh_link"])
+        if shnum > len(self.data) // dt.shdr.itemsize + 1:
+            raise LinkError(f"{self.name}: section count {shnum} is impossible for a file "
+                            f"of {len(self.data)} bytes")
+        self.shdrs = sh = self._table(dt.shdr, shoff, shnum, "section header table")
+        # every section's bytes must lie inside the file
+        ends = sh["sh_offset"].astype(np.uint64) + np.where(sh["sh_type"] == SHT_NOBITS, 0,
+                                                            sh["sh_size"]).astype(np.uint64)
+        bad = np.flatnonzero(ends > len(self.data))
+        if len(bad):
+            raise LinkError(f"{self.name}: section [{int(bad[0])}] extends past the end of the file "
+                            f"(offset {int(sh['sh_offset'][bad[0]]):#x}, size {int(sh['sh_size'][bad[0]]):#x})")
+        if not 0 <= shstrndx < shnum:
+            raise LinkError(f"{self.name}: bad section name string table index {shstrndx}")
+        shstr = self._section_bytes(shstrndx)
+        names = []
+        for off in sh["sh_name"].tolist():
+            if off >= len(shstr):
+                raise LinkError(f"{self.name}: section name offset {off:#x} is past the end of the string table")
+            end = shstr.find(b"\0", off)
+            names.append(shstr[off:end if end >= 0 else len(shstr)].decode("utf-8", "replace"))
+        self.section_names = names
+
+        self.sections = [None] * shnum
+        self.symtab_index = None
+        shndx_table = None
+        rela_sections = []
+        groups = []
+        types = sh["sh_type"].tolist()
+        flags = sh["sh_flags"].tolist()
+        for i in range(1, shnum):
+            t = types[i]
+            if t == SHT_SYMTAB:
+                self.symtab_index = i
+            elif t == SHT_RELA or t == SHT_REL:
+                rela_sections.append(i)
+            elif t == SHT_GROUP:
+                groups.append(i)
+            elif t == SHT_SYMTAB_SHNDX:
+                shndx_table = i
+            elif t == SHT_STRTAB or t == SHT_NULL:
+                continue
+            elif flags[i] & SHF_EXCLUDE and not flags[i] & SHF_ALLOC:
+                continue      # .gnu.lto_*, .llvm_addrsig, split-dwarf: never in the output
+            else:
+                self.sections[i] = InputSection(self, i, names[i], sh[i])
+
+        self._read_symbols(shndx_table)
+        for i in rela_sections:
+            self._attach_relocs(i)
+        self.groups = [self._read_group(i) for i in groups]
+
+    def _section_bytes(self, i):
+        h = self.shdrs[i]
+        if int(h["sh_type"]) == SHT_NOBITS:
+            return b""
+        off, size = int(h["sh_offset"]), int(h["sh_size"])
+        return bytes(self.data[off:off + size])
+
+    def _read_symbols(self, shndx_table):
+        dt = self.dt
+        if self.symtab_index is None:
+            self.symbols = np.zeros(0, dt.sym)
+            self.strtab = b""
+            self.first_global = 0
+            self.shndx = np.zeros(0, np.int64)
+            self.global_names = []
+            return
+        h = self.shdrs[self.symtab_index]
+        if int(h["sh_entsize"]) not in (0, dt.sym.itemsize):
+            raise LinkError(f"{self.name}: bad symbol table entry size {int(h['sh_entsize'])}")
+        count = int(h["sh_size"]) // dt.sym.itemsize
+        self.symbols = syms = self._table(dt.sym, int(h["sh_offset"]), count, "symbol table")
+        link = int(h["sh_link"])
+        if not 0 < link < len(self.shdrs):
+            raise LinkError(f"{self.name}: symbol table has bad string table link {link}")
+        self.strtab = strtab = self._section_bytes(link)
+        self.first_global = min(int(h["sh_info"]), count)
+        shndx = syms["st_shndx"].astype(np.int64)
+        if shndx_table is not None:
+            ext = self._table(np.dtype(dt.word), int(self.shdrs[shndx_table]["sh_offset"]),
+                              count, "extended section index table")
+            shndx = np.where(shndx == SHN_XINDEX, ext.astype(np.int64), shndx)
+        self.shndx = shndx
+        name_off = syms["st_name"]
+        if count and int(name_off.max()) >= max(len(strtab), 1):
+            bad = int(np.flatnonzero(name_off >= len(strtab))[0])
+            raise LinkError(f"{self.name}: symbol {bad} has a name offset past the end of the string table")
+        real = (shndx > 0) & (shndx < SHN_LORESERVE)
+        if np.any(real & (shndx >= len(self.shdrs))):
+            bad = int(np.flatnonzero(real & (shndx >= len(self.shdrs)))[0])
+            raise LinkError(f"{self.name}: symbol {bad} has bad section index {int(shndx[bad])}")
+        self.global_names = [self._name_at(o) for o in name_off[self.first_global:].tolist()]
+
+    def _name_at(self, off):
+        s = self.strtab
+        end = s.find(b"\0", off)
+        return s[off:end] if end >= 0 else s[off:]
+
+    def symbol_name(self, i):
+        return self._name_at(int(self.symbols["st_name"][i]))
+
+    def _attach_relocs(self, i):
+        h = self.shdrs[i]
+        target = int(h["sh_info"])
+        if int(h["sh_type"]) == SHT_REL:
+            raise LinkError(f"{self.name}: SHT_REL relocation section {self.section_names[i]} "
+                            f"is not supported for this target")
+        if not 0 < target < len(self.sections):
+            raise LinkError(f"{self.name}: relocation section {self.section_names[i]} has bad target {target}")
+        sec = self.sections[target]
+        if sec is None:
+            return
+        count = int(h["sh_size"]) // self.dt.rela.itemsize
+        rel = self._table(self.dt.rela, int(h["sh_offset"]), count, f"relocation section {self.section_names[i]}")
+        if count:
+            symidx = rel["r_info"] >> np.uint64(32) if self.is64 else rel["r_info"] >> np.uint32(8)
+            if int(symidx.max()) >= len(self.symbols):
+                k = int(np.argmax(symidx >= len(self.symbols)))
+                raise LinkError(f"{sec.where(int(rel['r_offset'][k]))}: relocation refers to "
+                                f"symbol index {int(symidx[k])} beyond the symbol table")
+            if sec.type != SHT_NOBITS and int(rel["r_offset"].max()) >= sec.size:
+                k = int(np.argmax(rel["r_offset"] >= sec.size))
+                raise LinkError(f"{sec.where(int(rel['r_offset'][k]))}: relocation offset is "
+                                f"outside the section (size {sec.size:#x})")
+        sec.relocs = rel
+
+    def _read_group(self, i):
+        h = self.shdrs[i]
+        words = self._table(np.dtype(self.dt.word), int(h["sh_offset"]), int(h["sh_size"]) // 4,
+                            f"group section {self.section_names[i]}")
+        flag = int(words[0]) if len(words) else 0
+        members = [int(m) for m in words[1:].tolist()]
+        for m in members:
+            if not 0 < m < len(self.sections):
+                raise LinkError(f"{self.name}: group section {self.section_names[i]} has bad member index {m}")
+        info = int(h["sh_info"])
+        if not 0 <= info < len(self.symbols):
+            raise LinkError(f"{self.name}: group section {self.section_names[i]} has bad signature symbol {info}")
+        signature = self.symbol_name(info)
+        if int(self.symbols["st_info"][info]) & 0xf == STT_SECTION:
+            signature = self.section_names[int(self.shndx[info])].encode()
+        return signature, bool(flag & GRP_COMDAT), members
+
+    def is_lto_only(self):
+        """True for a GCC LTO object without regular code (-flto without -ffat-lto-objects)."""
+        return b"__gnu_lto_slim" in self.global_names
+
+    def machine_name(self):
+        return MACHINE_NAMES.get(self.machine, f"machine {self.machine}")

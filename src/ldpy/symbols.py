@@ -1,0 +1,185 @@
+"""The global symbol table and the resolution rules ("Linkers" part 12).
+
+Resolution is the one naturally per-symbol pass: one dict probe per global
+symbol of each loaded file.  Each file gets `global_ids`, a numpy array that
+maps its global symbol indexes to ids in this table, so everything after
+resolution is vectorized.
+"""
+import numpy as np
+
+from ldpy.diag import diag
+from ldpy.elf.format import (SHN_UNDEF, SHN_ABS, SHN_COMMON, SHN_LORESERVE, STB_WEAK,
+                             STT_GNU_IFUNC, STT_TLS, STV_DEFAULT)
+
+UNDEF, DEFINED, COMMON, SYNTHETIC = 0, 1, 2, 3
+
+
+class Symbol:
+    __slots__ = ("name", "gid", "kind", "file", "index", "section", "value", "size", "weak",
+                 "type", "visibility", "strong_ref", "referenced", "absolute", "align",
+                 "output", "got", "plt", "is_ifunc", "used_in_regular")
+
+    def __init__(self, name, gid):
+        self.name = name              # bytes
+        self.gid = gid
+        self.kind = UNDEF
+        self.file = None              # defining ObjectFile
+        self.index = 0                # its index in that file's symbol table
+        self.section = None           # InputSection of the definition (None: absolute/common/synthetic)
+        self.value = 0                # st_value (or final address for synthetic symbols)
+        self.size = 0
+        self.weak = False             # the chosen definition is weak
+        self.type = 0
+        self.visibility = STV_DEFAULT
+        self.strong_ref = False       # some object references it non-weakly
+        self.referenced = False
+        self.absolute = False
+        self.align = 1                # commons
+        self.output = None            # synthetic symbols: the OutputSection they are relative to
+        self.got = -1                 # index of its GOT slot, if any
+        self.plt = -1                 # index of its (i)PLT entry, if any
+        self.is_ifunc = False
+
+    @property
+    def display(self):
+        return self.name.decode("utf-8", "replace")
+
+    def where(self):
+        if self.section is not None:
+            return self.section.where(self.value)
+        return self.file.name if self.file is not None else "<linker>"
+
+    def __repr__(self):
+        return f"<Symbol {self.display} kind={self.kind}>"
+
+
+def merge_visibility(a, b):
+    """The most constraining of two visibilities (internal > hidden > protected > default)."""
+    if a == STV_DEFAULT:
+        return b
+    if b == STV_DEFAULT:
+        return a
+    return min(a, b)
+
+
+class SymbolTable:
+    def __init__(self):
+        self.by_name = {}
+        self.symbols = []
+        self.undefined = set()     # names referenced non-weakly and not (yet) defined
+
+    def intern(self, name):
+        sym = self.by_name.get(name)
+        if sym is None:
+            sym = Symbol(name, len(self.symbols))
+            self.by_name[name] = sym
+            self.symbols.append(sym)
+        return sym
+
+    def get(self, name):
+        return self.by_name.get(name)
+
+    def reference(self, name, weak=False):
+        """A reference from the command line (-u, -e) or from the linker itself."""
+        sym = self.intern(name)
+        sym.referenced = True
+        if not weak:
+            sym.strong_ref = True
+            if sym.kind == UNDEF:
+                self.undefined.add(name)
+        return sym
+
+    def define_synthetic(self, name, output=None, value=0, only_if_referenced=True):
+        """A linker-defined symbol (__start_X, _end, ...); value is fixed during layout."""
+        sym = self.by_name.get(name)
+        if only_if_referenced and (sym is None or sym.kind != UNDEF):
+            return None
+        sym = sym or self.intern(name)
+        if sym.kind not in (UNDEF, SYNTHETIC):
+            return None
+        sym.kind, sym.output, sym.value, sym.file, sym.section = SYNTHETIC, output, value, None, None
+        sym.weak = False
+        self.undefined.discard(name)
+        return sym
+
+    def add_file(self, f):
+        """Resolve the global symbols of one object against the table."""
+        fg = f.first_global
+        syms = f.symbols
+        n = len(syms) - fg
+        ids = np.empty(n, np.int64)
+        if n == 0:
+            f.global_ids = ids
+            return
+        infos = syms["st_info"][fg:].tolist()
+        others = syms["st_other"][fg:].tolist()
+        shndxs = f.shndx[fg:].tolist()
+        values = syms["st_value"][fg:].tolist()
+        sizes = syms["st_size"][fg:].tolist()
+        sections = f.sections
+        by_name, undefined = self.by_name, self.undefined
+        for i, name in enumerate(f.global_names):
+            sym = by_name.get(name)
+            if sym is None:
+                sym = self.intern(name)
+            ids[i] = sym.gid
+            info, shndx = infos[i], shndxs[i]
+            weak = (info >> 4) == STB_WEAK
+            vis = others[i] & 3
+            if vis:
+                sym.visibility = merge_visibility(sym.visibility, vis)
+            sec = None
+            if 0 < shndx < SHN_LORESERVE:
+                sec = sections[shndx]
+                if sec is None or not sec.live:
+                    shndx = SHN_UNDEF       # defined in a discarded COMDAT copy: a reference
+            if shndx == SHN_UNDEF:
+                sym.referenced = True
+                if not weak:
+                    sym.strong_ref = True
+                    if sym.kind == UNDEF:
+                        undefined.add(name)
+                continue
+            if shndx == SHN_COMMON:
+                self._add_common(sym, f, fg + i, values[i], sizes[i], info)
+                continue
+            kind = sym.kind
+            if kind == DEFINED and not sym.weak:
+                if weak:
+                    continue
+                if sym.absolute and shndx == SHN_ABS and sym.value == values[i]:
+                    continue
+                diag.error(f"{_where(f, sec, values[i], shndx)}: multiple definition of "
+                           f"'{sym.display}'; first defined in {sym.where()}")
+                continue
+            if kind == DEFINED and weak:
+                continue                     # weak after weak: the first one stays
+            if kind == COMMON and weak:
+                continue                     # a common beats a weak definition
+            sym.kind = DEFINED
+            sym.file, sym.index, sym.section = f, fg + i, sec
+            sym.value, sym.size, sym.weak = values[i], sizes[i], weak
+            sym.type = info & 0xf
+            sym.absolute = shndx == SHN_ABS
+            sym.is_ifunc = sym.type == STT_GNU_IFUNC
+            undefined.discard(name)
+        f.global_ids = ids
+
+    def _add_common(self, sym, f, index, align, size, info):
+        if sym.kind == DEFINED and not sym.weak:
+            return                            # a real definition beats a common
+        if sym.kind == COMMON:
+            if size > sym.size:
+                sym.file, sym.index, sym.size = f, index, size
+            sym.align = max(sym.align, align)
+            return
+        sym.kind, sym.file, sym.index, sym.section = COMMON, f, index, None
+        sym.size, sym.align, sym.weak, sym.value = size, max(align, 1), False, 0
+        sym.type = info & 0xf
+        self.undefined.discard(sym.name)
+
+
+def _where(f, sec, value, shndx):
+    if sec is not None:
+        return sec.where(value)
+    return f.name
