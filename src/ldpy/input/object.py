@@ -252,6 +252,9 @@ class ObjectFile:
             signature = self.section_names[int(self.shndx[info])].encode()
         return signature, bool(flag & GRP_COMDAT), members
 
+    def has_dead_sections(self):
+        return any(s is not None and not s.live for s in self.sections)
+
     def is_lto_only(self):
         """True for a GCC LTO object without regular code (-flto without -ffat-lto-objects)."""
         return b"__gnu_lto_slim" in self.global_names

@@ -1,0 +1,82 @@
+"""Sections the linker makes itself: GOT, (i)PLT, notes, eh_frame_hdr, symbol tables."""
+import numpy as np
+
+from ldpy.elf.format import SHT_PROGBITS, SHT_NOBITS, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR
+
+
+class Synthetic:
+    """A chunk of an output section whose bytes the linker produces."""
+    def __init__(self, name, type_=SHT_PROGBITS, flags=SHF_ALLOC, align=8, entsize=0):
+        self.name = name
+        self.type = type_
+        self.flags = flags
+        self.align = align
+        self.entsize = entsize
+        self.size = 0
+        self.output = None
+        self.out_offset = 0
+        self.data = None
+
+    @property
+    def addr(self):
+        return self.output.addr + self.out_offset
+
+    def bytes(self):
+        if self.data is None:
+            return np.zeros(self.size if self.type != SHT_NOBITS else 0, np.uint8)
+        return self.data
+
+    def where(self, offset=None):
+        return f"<linker>:({self.name})"
+
+    def __repr__(self):
+        return f"<Synthetic {self.name} size={self.size:#x}>"
+
+
+class KeyedTable(Synthetic):
+    """A table of fixed-size slots, one per symbol key (GOT, IPLT): keys are
+    collected during the relocation scan, then frozen into a sorted array so
+    that slot lookup is one searchsorted over whole relocation tables."""
+    def __init__(self, name, entry_size, **kw):
+        super().__init__(name, **kw)
+        self.entry_size = entry_size
+        self._pending = []
+        self.keys = np.zeros(0, np.int64)
+        self.reserved = 0          # leading reserved slots
+
+    def add(self, keys):
+        self._pending.append(np.asarray(keys, np.int64))
+
+    def freeze(self):
+        if self._pending:
+            self.keys = np.unique(np.concatenate([self.keys] + self._pending))
+            self._pending = []
+        self.size = (self.reserved + len(self.keys)) * self.entry_size
+        return self
+
+    def __len__(self):
+        return len(self.keys)
+
+    def index_of(self, keys):
+        return np.searchsorted(self.keys, keys) + self.reserved
+
+    def slot_addresses(self, keys):
+        return self.addr + self.entry_size * self.index_of(keys)
+
+
+class GotSection(KeyedTable):
+    """.got: one 8-byte address per symbol whose GOT reference was not relaxed."""
+    def __init__(self, entry_size=8):
+        super().__init__(".got", entry_size, flags=SHF_ALLOC | SHF_WRITE, align=entry_size)
+        self.values = None
+
+    def freeze(self):
+        super().freeze()
+        self.values = np.zeros(self.reserved + len(self.keys), np.int64)
+        return self
+
+    def fill(self, keys, values):
+        self.values[self.index_of(keys)] = values
+
+    def bytes(self):
+        return self.values.astype("<i8" if self.entry_size == 8 else "<i4").view(np.uint8)

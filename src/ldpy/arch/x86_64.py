@@ -1,0 +1,288 @@
+"""x86-64: relocation types and formulas, GOT/PLT relaxations, TLS relaxations
+and the (i)PLT entry template.  Everything is applied to whole relocation
+tables with numpy; instruction rewrites are byte patterns scattered at once.
+"""
+import numpy as np
+
+from ldpy.diag import LinkError
+from ldpy.elf.format import EM_X86_64
+
+MACHINE = EM_X86_64
+NAME = "x86-64"
+IS64, LITTLE = True, True
+PAGE_SIZE = 0x1000
+EXEC_BASE = 0x400000
+PLT_ENTRY_SIZE = 16
+
+(NONE, R64, PC32, GOT32, PLT32, COPY, GLOB_DAT, JUMP_SLOT, RELATIVE, GOTPCREL, R32, R32S, R16,
+ PC16, R8, PC8, DTPMOD64, DTPOFF64, TPOFF64, TLSGD, TLSLD, DTPOFF32, GOTTPOFF, TPOFF32, PC64,
+ GOTOFF64, GOTPC32, GOT64, GOTPCREL64, GOTPC64, GOTPLT64, PLTOFF64, SIZE32, SIZE64,
+ GOTPC32_TLSDESC, TLSDESC_CALL, TLSDESC, IRELATIVE, RELATIVE64) = range(39)
+GOTPCRELX, REX_GOTPCRELX = 41, 42
+
+TYPE_NAMES = {v: "R_X86_64_" + k for k, v in dict(
+    NONE=0, 64=1, PC32=2, GOT32=3, PLT32=4, COPY=5, GLOB_DAT=6, JUMP_SLOT=7, RELATIVE=8,
+    GOTPCREL=9, **{"32": 10, "32S": 11, "16": 12, "PC16": 13, "8": 14, "PC8": 15},
+    DTPMOD64=16, DTPOFF64=17, TPOFF64=18, TLSGD=19, TLSLD=20, DTPOFF32=21, GOTTPOFF=22,
+    TPOFF32=23, PC64=24, GOTOFF64=25, GOTPC32=26, GOT64=27, GOTPCREL64=28, GOTPC64=29,
+    GOTPLT64=30, PLTOFF64=31, SIZE32=32, SIZE64=33, GOTPC32_TLSDESC=34, TLSDESC_CALL=35,
+    TLSDESC=36, IRELATIVE=37, RELATIVE64=38, GOTPCRELX=41, REX_GOTPCRELX=42).items()}
+
+NTYPES = 64
+
+
+def _table(values, default=0, dtype=np.int64):
+    t = np.full(NTYPES, default, dtype)
+    for k, v in values.items():
+        t[k] = v
+    return t
+
+
+# bytes written per type (0: nothing written by the generic store)
+WIDTH = _table({R64: 8, PC32: 4, GOT32: 4, PLT32: 4, GOTPCREL: 4, R32: 4, R32S: 4, R16: 2,
+                PC16: 2, R8: 1, PC8: 1, DTPOFF64: 8, TPOFF64: 8, TLSGD: 4, DTPOFF32: 4,
+                GOTTPOFF: 4, TPOFF32: 4, PC64: 8, GOTOFF64: 8, GOTPC32: 4, GOT64: 8,
+                GOTPCREL64: 8, GOTPC64: 8, GOTPLT64: 8, PLTOFF64: 8, SIZE32: 4, SIZE64: 8,
+                GOTPC32_TLSDESC: 4, GOTPCRELX: 4, REX_GOTPCRELX: 4})
+SUPPORTED = _table({t: 1 for t in list(np.flatnonzero(WIDTH)) + [NONE, TLSLD, TLSDESC_CALL]}, 0, bool)
+# overflow check: 0 none, 1 signed 32, 2 unsigned 32, 3 16-bit (either sign), 4 8-bit (either sign)
+CHECK = _table({PC32: 1, PLT32: 1, GOTPCREL: 1, R32S: 1, TLSGD: 1, DTPOFF32: 1, GOTTPOFF: 1,
+                TPOFF32: 1, GOTPC32: 1, GOTPC32_TLSDESC: 1, GOTPCRELX: 1, REX_GOTPCRELX: 1,
+                GOT32: 1, R32: 2, SIZE32: 2, R16: 3, PC16: 3, R8: 4, PC8: 4})
+IS_GOT = _table({GOT32: 1, GOTPCREL: 1, GOT64: 1, GOTPCREL64: 1, GOTPLT64: 1, GOTPCRELX: 1,
+                 REX_GOTPCRELX: 1}, 0, bool)
+NEEDS_GOT_BASE = _table({GOTPC32: 1, GOTPC64: 1, GOTOFF64: 1, GOT32: 1, GOT64: 1, GOTPLT64: 1,
+                         PLTOFF64: 1}, 0, bool)
+IS_TLS = _table({TLSGD: 1, TLSLD: 1, GOTTPOFF: 1, TPOFF32: 1, TPOFF64: 1, DTPOFF32: 1,
+                 DTPOFF64: 1, GOTPC32_TLSDESC: 1, TLSDESC_CALL: 1}, 0, bool)
+
+_RANGES = {1: (-(1 << 31), (1 << 31) - 1), 2: (0, (1 << 32) - 1), 3: (-(1 << 15), (1 << 16) - 1),
+           4: (-(1 << 7), (1 << 8) - 1)}
+
+
+def type_name(t):
+    return TYPE_NAMES.get(int(t), f"unknown relocation type {int(t)}")
+
+
+def plt_entry(slot_addr, entry_addr):
+    """An (i)PLT entry: jmp *slot(%rip), then padding."""
+    rel = (slot_addr - (entry_addr + 6)) & 0xffffffff
+    return b"\xff\x25" + rel.to_bytes(4, "little") + b"\xcc" * 10
+
+
+def original_bytes(fr, back):
+    """The input byte `back` bytes before each relocation's offset (before any patching)."""
+    f = fr.file
+    buf = np.frombuffer(f.data, np.uint8)
+    base = np.fromiter((s.offset for s in fr.sections), np.int64, len(fr.sections))
+    idx = base[fr.sec_ordinal] + fr.offset - back
+    return buf[np.clip(idx, 0, len(buf) - 1)]
+
+
+def scan(ctx, fr, info):
+    """Decide, for one file's relocations, which need GOT slots or (i)PLT entries
+    and which instructions are relaxed.  The decisions go to fr.plan."""
+    typ, sym = fr.type, fr.sym
+    bad = (typ >= NTYPES) | ~SUPPORTED[np.minimum(typ, NTYPES - 1)]
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise LinkError(f"{fr.sections[fr.sec_ordinal[k]].where(int(fr.offset[k]))}: "
+                        f"unsupported relocation {type_name(typ[k])} against "
+                        f"'{ctx.sym_display(fr.file, int(sym[k]))}'")
+    is_got = IS_GOT[typ]
+    relax_gotx = np.zeros(len(typ), bool)
+    gotx = np.flatnonzero((typ == GOTPCRELX) | (typ == REX_GOTPCRELX))
+    if len(gotx):
+        sub = _subset(fr, gotx)
+        b2, b1 = original_bytes(sub, 2), original_bytes(sub, 1)
+        form_ok = (b2 == 0x8b) | ((b2 == 0xff) & ((b1 == 0x15) | (b1 == 0x25)))
+        s = sym[gotx]
+        relax_gotx[gotx] = form_ok & info.defined[s] & ~info.ifunc[s] & ~ctx.config.shared
+    need_got = is_got & ~relax_gotx
+    if need_got.any():
+        ctx.got.add(info.key[sym[need_got]])
+    ifunc_refs = info.ifunc[sym] & (typ != NONE)
+    if ifunc_refs.any():
+        ctx.iplt.add(info.key[sym[ifunc_refs]])
+    if NEEDS_GOT_BASE[typ].any():
+        ctx.need_got_base = True
+    # the call to __tls_get_addr after a relaxed GD/LD sequence is rewritten with it
+    skip = np.zeros(len(typ), bool)
+    tls_seq = np.flatnonzero((typ == TLSGD) | (typ == TLSLD))
+    if len(tls_seq):
+        nxt = tls_seq + 1
+        if nxt[-1] >= len(typ) or not np.all(fr.sec_ordinal[nxt] == fr.sec_ordinal[tls_seq]):
+            k = int(tls_seq[-1])
+            raise LinkError(f"{fr.sections[fr.sec_ordinal[k]].where(int(fr.offset[k]))}: "
+                            f"{type_name(typ[k])} is not followed by a call to __tls_get_addr")
+        skip[nxt] = True
+    if IS_TLS[typ].any():
+        ctx.uses_tls = True
+    fr.plan = (relax_gotx, skip)
+
+
+def _subset(fr, idx):
+    class Sub:
+        pass
+    s = Sub()
+    s.file, s.sections = fr.file, fr.sections
+    s.sec_ordinal, s.offset = fr.sec_ordinal[idx], fr.offset[idx]
+    return s
+
+
+def _put(out, pos, val, width):
+    if len(pos) == 0:
+        return
+    b = val.astype("<i8").view(np.uint8).reshape(-1, 8)[:, :width]
+    out[pos[:, None] + np.arange(width)] = b
+
+
+def _patch(out, pos, pattern):
+    pat = np.frombuffer(pattern, np.uint8)
+    out[pos[:, None] + np.arange(len(pat))] = pat
+
+
+def apply(ctx, fr, S, A, Z, info, out):
+    """Compute and store every relocation of one file into the output image."""
+    typ, P, pos, sym = fr.type, fr.P, fr.pos, fr.sym
+    relax_gotx, skip = fr.plan
+    val = np.zeros(len(typ), np.int64)
+    width = WIDTH[typ].copy()
+    width[skip] = 0
+    got_base = ctx.got_base_addr
+    tp = ctx.tls_end
+    SA = S + A
+
+    def sel(*types):
+        return np.isin(typ, types) & ~skip
+
+    m = sel(R64, R32, R32S, R16, R8)
+    val[m] = SA[m]
+    m = sel(PC32, PLT32, PC64, PC16, PC8)
+    val[m] = SA[m] - P[m]
+    m = sel(GOTPC32, GOTPC64)
+    val[m] = got_base + A[m] - P[m]
+    m = sel(GOTOFF64, PLTOFF64)
+    val[m] = SA[m] - got_base
+    m = sel(SIZE32, SIZE64)
+    val[m] = Z[m] + A[m]
+    m = sel(TPOFF32, TPOFF64)
+    val[m] = SA[m] - tp
+    m = sel(DTPOFF32, DTPOFF64)
+    if m.any():
+        # in code, DTPOFF follows a local-dynamic sequence that was relaxed to TP-relative;
+        # in debug info it stays the offset inside the TLS block
+        val[m] = np.where(fr.alloc[m], SA[m] - tp, SA[m] - ctx.tls_start)
+
+    # GOT-relative forms that keep their GOT slot
+    m = IS_GOT[typ] & ~relax_gotx
+    if m.any():
+        slot = ctx.got.slot_addresses(info.key[sym[m]])
+        ctx.got.fill(info.key[sym[m]], S[m])
+        t = typ[m]
+        v = np.where(np.isin(t, (GOT32, GOT64, GOTPLT64)), slot + A[m] - got_base, slot + A[m] - P[m])
+        val[m] = v
+
+    # GOTPCRELX relaxation: mov -> lea, call/jmp * -> direct
+    idx = np.flatnonzero(relax_gotx)
+    if len(idx):
+        p = pos[idx]
+        op, modrm = out[p - 2], out[p - 1]
+        mov = op == 0x8b
+        out[p[mov] - 2] = 0x8d
+        call = (op == 0xff) & (modrm == 0x15)
+        _patch(out, p[call] - 2, b"\x67\xe8")
+        val[idx] = SA[idx] - P[idx]
+        jmp = (op == 0xff) & (modrm == 0x25)
+        if jmp.any():
+            j = idx[jmp]
+            out[pos[j] - 2] = 0xe9
+            out[pos[j] + 3] = 0x90
+            _put(out, pos[j] - 1, SA[j] - P[j] + 1, 4)
+            width[j] = 0
+
+    # TLS relaxations to local-exec (executables)
+    _relax_tls(ctx, fr, typ, S, A, P, pos, val, width, skip, out, tp)
+
+    # overflow checks and stores
+    chk = CHECK[typ]
+    for code, (lo, hi) in _RANGES.items():
+        m = (chk == code) & (width > 0)
+        if m.any():
+            badm = m & ((val < lo) | (val > hi))
+            if badm.any():
+                k = int(np.argmax(badm))
+                raise LinkError(f"{fr.sections[fr.sec_ordinal[k]].where(int(fr.offset[k]))}: "
+                                f"relocation {type_name(typ[k])} out of range: {int(val[k])} is not "
+                                f"in [{lo}, {hi}]; references '{ctx.sym_display(fr.file, int(sym[k]))}'")
+    for w in (8, 4, 2, 1):
+        m = width == w
+        if m.any():
+            _put(out, pos[m], val[m], w)
+
+
+def _relax_tls(ctx, fr, typ, S, A, P, pos, val, width, skip, out, tp):
+    if not IS_TLS[typ].any():
+        return
+    where = lambda k: fr.sections[fr.sec_ordinal[k]].where(int(fr.offset[k]))
+    # initial-exec -> local-exec: movq x@gottpoff(%rip), %r  ->  movq $x@tpoff, %r
+    #                             addq x@gottpoff(%rip), %r  ->  leaq x@tpoff(%r), %r
+    idx = np.flatnonzero((typ == GOTTPOFF) & ~skip)
+    if len(idx):
+        p = pos[idx]
+        rex, op, modrm = out[p - 3], out[p - 2], out[p - 1]
+        reg = (modrm >> 3) & 7
+        rex_b = (rex & 4) >> 2                       # REX.R of the old form becomes REX.B
+        ok = ((rex & 0xf8) == 0x48) & ((op == 0x8b) | (op == 0x03)) & ((modrm & 0xc7) == 0x05)
+        if not ok.all():
+            raise LinkError(f"{where(int(idx[np.argmin(ok)]))}: R_X86_64_GOTTPOFF on an "
+                            f"instruction that cannot be relaxed to local-exec")
+        mov = op == 0x8b
+        add_sp = (op == 0x03) & (reg == 4)
+        lea = (op == 0x03) & (reg != 4)
+        out[p - 3] = np.where(lea, 0x48 | rex_b | (rex & 4), 0x48 | rex_b).astype(np.uint8)
+        out[p - 2] = np.where(mov, 0xc7, np.where(add_sp, 0x81, 0x8d)).astype(np.uint8)
+        out[p - 1] = np.where(lea, 0x80 | (reg << 3) | reg, 0xc0 | reg).astype(np.uint8)
+        val[idx] = S[idx] + A[idx] + 4 - tp
+        width[idx] = 4
+    # general-dynamic -> local-exec (16-byte sequence beginning 4 bytes before the offset)
+    idx = np.flatnonzero(typ == TLSGD)
+    if len(idx):
+        p = pos[idx]
+        plt_form = (out[p - 4] == 0x66) & (out[p - 3] == 0x48) & (out[p - 2] == 0x8d) & \
+                   (out[p + 4] == 0x66) & (out[p + 5] == 0x66) & (out[p + 6] == 0x48) & (out[p + 7] == 0xe8)
+        if not plt_form.all():
+            raise LinkError(f"{where(int(idx[np.argmin(plt_form)]))}: unrecognized general-dynamic "
+                            f"TLS code sequence for R_X86_64_TLSGD")
+        _patch(out, p - 4, b"\x64\x48\x8b\x04\x25\x00\x00\x00\x00\x48\x8d\x80")
+        _put(out, p + 8, S[idx] + A[idx] + 4 - tp, 4)
+        width[idx] = 0
+    # local-dynamic -> local-exec: leaq x@tlsld(%rip),%rdi; call __tls_get_addr -> mov %fs:0,%rax
+    idx = np.flatnonzero(typ == TLSLD)
+    if len(idx):
+        p = pos[idx]
+        lea_ok = (out[p - 3] == 0x48) & (out[p - 2] == 0x8d) & (out[p - 1] == 0x3d)
+        call_plt = lea_ok & (out[p + 4] == 0xe8)
+        call_got = lea_ok & (out[p + 4] == 0xff) & (out[p + 5] == 0x15)
+        if not (call_plt | call_got).all():
+            raise LinkError(f"{where(int(idx[np.argmin(call_plt | call_got)]))}: unrecognized "
+                            f"local-dynamic TLS code sequence for R_X86_64_TLSLD")
+        _patch(out, p[call_plt] - 3, b"\x66\x66\x66\x64\x48\x8b\x04\x25\x00\x00\x00\x00")
+        _patch(out, p[call_got] - 3, b"\x66\x66\x66\x66\x64\x48\x8b\x04\x25\x00\x00\x00\x00")
+        width[idx] = 0
+    # TLS descriptors -> local-exec
+    idx = np.flatnonzero(typ == GOTPC32_TLSDESC)
+    if len(idx):
+        p = pos[idx]
+        ok = ((out[p - 3] & 0xfb) == 0x48) & (out[p - 2] == 0x8d) & ((out[p - 1] & 0xc7) == 0x05)
+        if not ok.all():
+            raise LinkError(f"{where(int(idx[np.argmin(ok)]))}: unrecognized TLS descriptor sequence")
+        reg = (out[p - 1] >> 3) & 7
+        out[p - 3] = (0x48 | ((out[p - 3] & 4) >> 2)).astype(np.uint8)
+        out[p - 2] = 0xc7
+        out[p - 1] = (0xc0 | reg).astype(np.uint8)
+        val[idx] = S[idx] + A[idx] + 4 - tp
+        width[idx] = 4
+    idx = np.flatnonzero(typ == TLSDESC_CALL)
+    if len(idx):
+        _patch(out, pos[idx], b"\x66\x90")

@@ -1,0 +1,130 @@
+"""Assign input sections to output sections (the default script's rules),
+merge SHF_MERGE strings, prune .eh_frame, allocate common symbols."""
+import numpy as np
+
+from ldpy.diag import LinkError
+from ldpy.elf.format import (SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_MERGE, SHF_STRINGS, SHF_TLS,
+                             SHF_GROUP, SHT_NOBITS, SHT_PROGBITS, SHT_NOTE, SHT_RELA,
+                             SHN_LORESERVE, STT_SECTION)
+from ldpy.sections import (OutputSection, MergedSection, RANK, DEFAULT_ORDER, output_name,
+                           input_sort_key, prune_eh_frame, R_HEAD, RX, R_DATA, RW, NONALLOC)
+from ldpy.symbols import COMMON
+from ldpy.synthetic import Synthetic
+
+# Input sections that never reach the output as such.
+_DROP = {".note.GNU-stack", ".note.gnu.property", ".gnu_debuglink", ".gnu.lto_.opts"}
+
+
+class OutputMap:
+    """Output sections by name, created on first use, ordered like the default script."""
+
+    def __init__(self):
+        self.by_name = {}
+        self.merged = {}
+
+    def get(self, name, type_, flags):
+        out = self.by_name.get(name)
+        if out is None:
+            rank = RANK.get(name)
+            if rank is None:
+                rank = _orphan_rank(name, type_, flags)
+            out = OutputSection(name, type_, flags & (SHF_ALLOC | SHF_WRITE | SHF_EXECINSTR | SHF_TLS),
+                                rank, len(self.by_name))
+            self.by_name[name] = out
+        return out
+
+    def sorted(self):
+        return sorted(self.by_name.values(), key=lambda o: (o.seg_class, o.rank, o.order))
+
+
+def _orphan_rank(name, type_, flags):
+    """GNU ld's orphan placement: after the last section of the same kind."""
+    if not flags & SHF_ALLOC:
+        return 10_000
+    if type_ == SHT_NOTE:
+        return RANK[".note.ABI-tag"] + 0.5
+    if flags & SHF_EXECINSTR:
+        return RANK[".text"] + 0.5
+    if flags & SHF_TLS:
+        return RANK[".tbss"] + 0.5
+    if flags & SHF_WRITE:
+        return RANK[".bss"] + 0.5 if type_ == SHT_NOBITS else RANK[".data"] + 0.5
+    if type_ == SHT_RELA:
+        return RANK[".rela.plt"] + 0.5
+    return RANK[".rodata"] + 0.5
+
+
+def assign_sections(ctx):
+    omap = ctx.outputs
+    buckets = {}       # output name -> list of (sort key, seq, chunk)
+    seq = 0
+    for f in ctx.files:
+        if f.has_dead_sections():
+            _prune_eh_frames(f)
+        for sec in f.sections:
+            if sec is None or not sec.live:
+                continue
+            name = sec.name
+            if name in _DROP or name.startswith(".gnu.warning") or name.startswith(".gnu.lto_"):
+                sec.live = False
+                continue
+            if sec.flags & SHF_GROUP and sec.type == SHT_RELA:
+                continue
+            oname = output_name(sec)
+            if sec.flags & SHF_MERGE and sec.entsize and not (sec.flags & SHF_WRITE):
+                key = (oname, sec.flags & ~SHF_GROUP, sec.entsize)
+                merged = omap.merged.get(key)
+                if merged is None:
+                    merged = omap.merged[key] = MergedSection(oname, sec.flags & ~SHF_GROUP, sec.entsize)
+                    buckets.setdefault(oname, []).append(((0, ""), seq, merged, sec))
+                    seq += 1
+                merged.add(sec)
+                continue
+            buckets.setdefault(oname, []).append((input_sort_key(sec, oname), seq, sec, sec))
+            seq += 1
+    for merged in omap.merged.values():
+        merged.finish()
+    for oname, items in buckets.items():
+        items.sort(key=lambda t: (t[0], t[1]))
+        first = items[0][3]
+        out = omap.get(oname, first.type, first.flags)
+        for _, _, chunk, _ in items:
+            out.add(chunk)
+        if out.name == ".init_array" or out.name == ".fini_array" or out.name == ".preinit_array":
+            out.type = {".init_array": 14, ".fini_array": 15, ".preinit_array": 16}[out.name]
+    _allocate_commons(ctx)
+
+
+def _prune_eh_frames(f):
+    """Drop FDEs whose function lives in a discarded (COMDAT-loser) section."""
+    dead = np.zeros(len(f.sections), bool)
+    for i, s in enumerate(f.sections):
+        if s is not None and not s.live:
+            dead[i] = True
+    for s in f.sections:
+        if s is None or not s.live or s.name != ".eh_frame" or s.relocs is None:
+            continue
+        rel = s.relocs
+        symidx = (rel["r_info"] >> np.uint64(32)).astype(np.int64)
+        tshndx = f.shndx[symidx]
+        in_sec = (tshndx > 0) & (tshndx < SHN_LORESERVE)
+        target_dead = in_sec & dead[np.where(in_sec, tshndx, 0)]
+        # a global defined in a discarded section resolved elsewhere: its FDE here is dead too
+        prune_eh_frame(s, lambda k: target_dead[k])
+
+
+def _allocate_commons(ctx):
+    commons = [s for s in ctx.symtab.symbols if s.kind == COMMON]
+    if not commons:
+        return
+    chunk = Synthetic("COMMON", type_=SHT_NOBITS, flags=SHF_ALLOC | SHF_WRITE, align=1)
+    off = 0
+    for s in commons:
+        a = max(s.align, 1)
+        off = (off + a - 1) & ~(a - 1)
+        s.value = off
+        off += s.size
+        chunk.align = max(chunk.align, a)
+    chunk.size = off
+    ctx.commons = chunk
+    ctx.outputs.get(".bss", SHT_NOBITS, SHF_ALLOC | SHF_WRITE).add(chunk)

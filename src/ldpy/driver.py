@@ -1,0 +1,310 @@
+"""link(config): the pass list.  Each line of link() is one pass; read it top
+to bottom to find where any feature lives."""
+import numpy as np
+
+from ldpy.diag import LinkError, diag
+from ldpy.elf.format import (SHT_NOBITS, SHT_PROGBITS, SHT_STRTAB, SHT_NOTE, SHF_ALLOC, SHF_WRITE,
+                             SHF_MERGE, SHF_STRINGS, SHN_ABS, SHN_UNDEF, SHN_LORESERVE,
+                             STT_SECTION, STT_GNU_IFUNC)
+from ldpy.symbols import SymbolTable, UNDEF, DEFINED, COMMON, SYNTHETIC
+from ldpy import relocs as R
+
+
+class Context:
+    """Everything one link knows; passes read and fill it."""
+
+    def __init__(self, config):
+        from ldpy.arch import x86_64
+        from ldpy.assign import OutputMap
+        self.config = config
+        self.target = x86_64
+        self.symtab = SymbolTable()
+        self.files = []
+        self.archives = []
+        self.comdat = {}
+        self.outputs = OutputMap()
+        self.commons = None
+        self.linker_syms = {}         # name -> function computing its value after layout
+        self.keep_empty = set()
+        self.interp = None
+        self.dynamic = None
+        self.need_got_base = False
+        self.uses_tls = False
+        self.tls_start = self.tls_end = 0
+        self.tls_align = 1
+        self.got_base_addr = 0
+        self.image_base = config.image_base if config.image_base is not None else self.target.EXEC_BASE
+        self.got = self.iplt = self.gotplt = self.rela_iplt = None
+        self.eh_frame_hdr = self.build_id = self.symtab_sec = None
+
+    def sym_display(self, f, idx):
+        if idx >= f.first_global:
+            return f.global_names[idx - f.first_global].decode("utf-8", "replace")
+        if int(f.symbols["st_info"][idx]) & 0xf == STT_SECTION:
+            return f.section_names[int(f.shndx[idx])]
+        return f.symbol_name(idx).decode("utf-8", "replace")
+
+    def symbol_shndx(self, s):
+        if s.kind == DEFINED:
+            if s.absolute:
+                return SHN_ABS
+            sec = s.section
+            out = sec.output.output if sec.merge is not None else sec.output
+            return out.index if out is not None else SHN_ABS
+        if s.kind == COMMON:
+            return self.commons.output.index
+        if s.kind == SYNTHETIC:
+            return s.output.index if s.output is not None and s.output.index else SHN_ABS
+        return SHN_UNDEF
+
+
+def link(config):
+    from ldpy.input.load import Loader
+    from ldpy.assign import assign_sections
+    from ldpy.layout import layout
+    from ldpy.write import write_output
+    diag.fatal_warnings = config.fatal_warnings
+    diag.no_warnings = config.no_warnings
+    ctx = Context(config)
+    add_command_line_references(ctx)
+    Loader(ctx).load_all()              # read inputs, pull archive members, resolve symbols
+    diag.check()
+    assign_sections(ctx)                # input sections -> output sections, merge strings
+    define_linker_symbols(ctx)          # __start_X, _end, __ehdr_start, ...
+    report_undefined(ctx)
+    scan_relocations(ctx)               # GOT / IPLT / TLS decisions per relocation
+    create_synthetic_sections(ctx)      # .got, .plt, .eh_frame_hdr, build-id, .symtab
+    layout(ctx)                         # addresses, file offsets, program headers
+    assign_symbol_values(ctx)
+    write_output(ctx)                   # copy, relocate, synthesize, build-id
+    return ctx
+
+
+def add_command_line_references(ctx):
+    for name in ctx.config.undefined:
+        ctx.symtab.reference(name.encode())
+    entry = ctx.config.entry or "_start"
+    if not _is_number(entry):
+        ctx.symtab.reference(entry.encode(), weak=ctx.config.entry is None)
+
+
+def _is_number(s):
+    try:
+        int(s, 0)
+        return True
+    except ValueError:
+        return False
+
+
+def define_linker_symbols(ctx):
+    st = ctx.symtab
+    outs = ctx.outputs.by_name
+
+    def out_start(name):
+        return lambda: outs[name].addr if name in outs and outs[name].index else _fallback(ctx)
+
+    def out_end(name):
+        return lambda: (outs[name].addr + outs[name].size) if name in outs and outs[name].index \
+            else _fallback(ctx)
+
+    def define(name, fn, output=None, always=False):
+        sym = st.define_synthetic(name.encode(), output, only_if_referenced=not always)
+        if sym is not None:
+            ctx.linker_syms[sym.name] = fn
+
+    base = lambda: ctx.image_base
+    define("__ehdr_start", base)
+    define("__executable_start", base)
+    for arr in ("preinit_array", "init_array", "fini_array"):
+        define(f"__{arr}_start", out_start("." + arr), outs.get("." + arr))
+        define(f"__{arr}_end", out_end("." + arr), outs.get("." + arr))
+    define("__rela_iplt_start", lambda: ctx.rela_iplt.addr if ctx.rela_iplt and ctx.rela_iplt.output.index else 0)
+    define("__rela_iplt_end", lambda: ctx.rela_iplt.addr + ctx.rela_iplt.size
+           if ctx.rela_iplt and ctx.rela_iplt.output.index else 0)
+    if st.get(b"_GLOBAL_OFFSET_TABLE_") is not None:
+        ctx.need_got_base = True
+    define("_GLOBAL_OFFSET_TABLE_", lambda: ctx.got_base_addr)
+    define("_TLS_MODULE_BASE_", lambda: ctx.tls_start)
+    data_end = lambda: max((o.addr + o.size for o in ctx.sections_out
+                            if o.flags & SHF_ALLOC and o.type != SHT_NOBITS and not o.flags & 0x400),
+                           default=0)
+    mem_end = lambda: max((o.addr + o.size for o in ctx.sections_out
+                           if o.flags & SHF_ALLOC and not o.flags & 0x400), default=0)
+    text_end = lambda: max((o.addr + o.size for o in ctx.sections_out if o.flags & 0x4), default=0)
+    bss_start = lambda: outs[".bss"].addr if ".bss" in outs and outs[".bss"].index else data_end()
+    for name, fn in (("_edata", data_end), ("edata", data_end), ("_end", mem_end), ("end", mem_end),
+                     ("_etext", text_end), ("etext", text_end), ("__etext", text_end),
+                     ("__bss_start", bss_start)):
+        define(name, fn, always=name in ("_edata", "_end", "__bss_start"))
+    from ldpy.sections import is_c_identifier
+    for name, out in outs.items():
+        if is_c_identifier(name):
+            define(f"__start_{name}", out_start(name), out)
+            define(f"__stop_{name}", out_end(name), out)
+
+
+def _fallback(ctx):
+    rw = [o.addr for o in ctx.sections_out if o.flags & SHF_WRITE and o.flags & SHF_ALLOC]
+    return min(rw) if rw else ctx.image_base
+
+
+def report_undefined(ctx):
+    st = ctx.symtab
+    missing = [s for s in st.symbols if s.kind == UNDEF and s.strong_ref]
+    if not missing:
+        return
+    cfg = ctx.config
+    ignore = cfg.unresolved_symbols in ("ignore-all", "ignore-in-object-files") or cfg.noinhibit_exec
+    gids = np.array([s.gid for s in missing], np.int64)
+    first_ref = {}
+    for f in ctx.files:
+        hits = np.flatnonzero(np.isin(f.global_ids, gids))
+        if len(hits) == 0:
+            continue
+        wanted = set((hits + f.first_global).tolist())
+        for sec in f.sections:
+            if sec is None or not sec.live or sec.relocs is None or not len(sec.relocs):
+                continue
+            symidx = (sec.relocs["r_info"] >> np.uint64(32)).astype(np.int64)
+            m = np.isin(symidx, list(wanted))
+            for k in np.flatnonzero(m).tolist():
+                gid = int(f.global_ids[symidx[k] - f.first_global])
+                if gid not in first_ref:
+                    first_ref[gid] = sec.where(int(sec.relocs["r_offset"][k]))
+        for h in hits.tolist():
+            first_ref.setdefault(int(f.global_ids[h]), f.name)
+    for s in missing:
+        where = first_ref.get(s.gid, "<command line>")
+        msg = f"{where}: undefined reference to '{s.display}'"
+        if ignore or cfg.warn_unresolved_symbols:
+            diag.warn(msg)
+        else:
+            diag.error(msg)
+    diag.check()
+
+
+class SymbolInfo:
+    """Per-file views of symbol properties, indexed by the file's symbol index."""
+    __slots__ = ("key", "defined", "ifunc", "size")
+
+    def __init__(self, ctx, f, g_defined, g_ifunc, g_size):
+        n, fg = len(f.symbols), f.first_global
+        G = len(ctx.symtab.symbols)
+        self.key = np.empty(n, np.int64)
+        self.key[:fg] = G + f.local_base + np.arange(fg)
+        self.key[fg:] = f.global_ids
+        self.defined = np.empty(n, bool)
+        self.defined[:fg] = True
+        self.defined[fg:] = g_defined[f.global_ids]
+        typ = f.symbols["st_info"] & 0xf
+        self.ifunc = np.empty(n, bool)
+        self.ifunc[:fg] = typ[:fg] == STT_GNU_IFUNC
+        self.ifunc[fg:] = g_ifunc[f.global_ids]
+        self.size = np.empty(n, np.int64)
+        self.size[:fg] = f.symbols["st_size"][:fg]
+        self.size[fg:] = g_size[f.global_ids]
+
+
+def scan_relocations(ctx):
+    from ldpy.synthetic import GotSection
+    from ldpy.synthetic.plt import IpltSection
+    syms = ctx.symtab.symbols
+    g_defined = np.fromiter((s.kind != UNDEF for s in syms), bool, len(syms))
+    g_ifunc = np.fromiter((s.is_ifunc and s.kind == DEFINED for s in syms), bool, len(syms))
+    g_size = np.fromiter((s.size for s in syms), np.int64, len(syms))
+    ctx.got = GotSection()
+    ctx.iplt = IpltSection(ctx.target)
+    local_base = 0
+    for f in ctx.files:
+        f.local_base = local_base
+        local_base += f.first_global
+        fr = R.gather(f, ctx.target.IS64)
+        f.reloc_table = fr
+        if fr is None:
+            continue
+        f.sym_info = info = SymbolInfo(ctx, f, g_defined, g_ifunc, g_size)
+        ctx.target.scan(ctx, fr, info)
+
+
+def create_synthetic_sections(ctx):
+    from ldpy.synthetic import Synthetic
+    from ldpy.synthetic.plt import GotPltSection, RelaIpltSection
+    from ldpy.synthetic.eh_frame_hdr import EhFrameHdr, count_fdes
+    from ldpy.synthetic.notes import BuildIdNote
+    from ldpy.synthetic.symtab import SymtabSection
+    from ldpy.elf.format import dtypes
+    cfg, outs, t = ctx.config, ctx.outputs, ctx.target
+    ctx.got.freeze()
+    ctx.iplt.freeze()
+    if len(ctx.got):
+        outs.get(".got", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.got)
+    if len(ctx.iplt) or ctx.need_got_base:
+        ctx.gotplt = GotPltSection(ctx.iplt).freeze()
+        outs.get(".got.plt", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.gotplt)
+    if len(ctx.iplt):
+        outs.get(".plt", SHT_PROGBITS, ctx.iplt.flags).add(ctx.iplt)
+        ctx.rela_iplt = RelaIpltSection(ctx.iplt, ctx.gotplt, t.IRELATIVE).freeze()
+        outs.get(".rela.plt", ctx.rela_iplt.type, SHF_ALLOC).add(ctx.rela_iplt)
+    if cfg.build_id and cfg.build_id != "none":
+        ctx.build_id = BuildIdNote(cfg.build_id)
+        outs.get(".note.gnu.build-id", SHT_NOTE, SHF_ALLOC).add(ctx.build_id)
+    eh = outs.by_name.get(".eh_frame")
+    if cfg.eh_frame_hdr and eh is not None and eh.chunks:
+        ctx.eh_frame_hdr = EhFrameHdr()
+        ctx.eh_frame_hdr.set_count(sum(count_fdes(c.bytes().tobytes()) for c in eh.chunks))
+        outs.get(".eh_frame_hdr", SHT_PROGBITS, SHF_ALLOC).add(ctx.eh_frame_hdr)
+    # our signature in .comment, like lld and mold
+    from ldpy import __version__
+    comment = Synthetic(".comment", SHT_PROGBITS, SHF_MERGE | SHF_STRINGS, 1, 1)
+    comment.data = np.frombuffer(f"ldpy {__version__}\0".encode(), np.uint8)
+    comment.size = len(comment.data)
+    outs.get(".comment", SHT_PROGBITS, SHF_MERGE | SHF_STRINGS).add(comment)
+    dt = dtypes(t.IS64, t.LITTLE)
+    if not cfg.strip_all:
+        ctx.symtab_sec = SymtabSection(dt, cfg.discard_locals, cfg.discard_all)
+        ctx.symtab_sec.prepare(ctx)
+        o = outs.get(".symtab", ctx.symtab_sec.type, 0)
+        o.add(ctx.symtab_sec)
+        o.rank, o.entsize = 20000, dt.sym.itemsize
+        o2 = outs.get(".strtab", SHT_STRTAB, 0)
+        o2.add(ctx.symtab_sec.strtab)
+        o2.rank = 20001
+    names = sorted(outs.by_name) + [".shstrtab"]
+    shstr = Synthetic(".shstrtab", SHT_STRTAB, 0, 1)
+    ctx.shstrtab_offsets = {}
+    blob = bytearray(b"\0")
+    for n in names:
+        ctx.shstrtab_offsets[n] = len(blob)
+        blob += n.encode() + b"\0"
+    shstr.data = np.frombuffer(bytes(blob), np.uint8)
+    shstr.size = len(blob)
+    o3 = outs.get(".shstrtab", SHT_STRTAB, 0)
+    o3.add(shstr)
+    o3.rank = 20002
+
+
+def assign_symbol_values(ctx):
+    """Final addresses of the global symbols (gaddr, indexed by symbol id)."""
+    if ctx.gotplt is not None:
+        ctx.got_base_addr = ctx.gotplt.addr
+    elif len(ctx.got):
+        ctx.got_base_addr = ctx.got.addr
+    syms = ctx.symtab.symbols
+    gaddr = np.zeros(len(syms), np.int64)
+    for s in syms:
+        k = s.kind
+        if k == DEFINED:
+            sec = s.section
+            if sec is None:
+                gaddr[s.gid] = s.value
+            elif sec.merge is not None:
+                from ldpy.sections import merge_offsets
+                gaddr[s.gid] = R.chunk_addr(sec) + int(merge_offsets(sec, np.array([s.value]))[0])
+            elif sec.output is not None:
+                gaddr[s.gid] = R.chunk_addr(sec) + s.value
+        elif k == COMMON:
+            gaddr[s.gid] = ctx.commons.addr + s.value
+        elif k == SYNTHETIC:
+            s.value = ctx.linker_syms[s.name]() if s.name in ctx.linker_syms else s.value
+            gaddr[s.gid] = s.value
+    ctx.gaddr = gaddr

@@ -1,0 +1,171 @@
+"""Reading the inputs in command-line order: objects, archives (members pulled
+on demand, --whole-archive, --start-group iteration), library search, COMDAT
+group selection, and symbol resolution of every loaded object."""
+import mmap
+import os
+
+from ldpy.diag import LinkError
+from ldpy.input.archive import Archive, is_archive
+from ldpy.input.object import ObjectFile, check_elf_header
+
+DEFAULT_SEARCH_DIRS = ["/usr/local/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu",
+                       "/usr/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu64",
+                       "/usr/local/lib64", "/lib64", "/usr/lib64", "/usr/local/lib", "/lib",
+                       "/usr/lib", "/usr/x86_64-linux-gnu/lib64", "/usr/x86_64-linux-gnu/lib"]
+
+
+def map_file(path, what="input file"):
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size == 0:
+                return b""
+            return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    except FileNotFoundError:
+        raise LinkError(f"cannot find {path}: No such file or directory")
+    except IsADirectoryError:
+        raise LinkError(f"{path}: is a directory, not an {what}")
+    except OSError as e:
+        raise LinkError(f"cannot open {path}: {e.strerror}")
+
+
+class Loader:
+    def __init__(self, ctx):
+        self.ctx = ctx
+        cfg = ctx.config
+        self.search_dirs = list(cfg.library_paths)
+        if not cfg.nostdlib:
+            sysroot = cfg.sysroot or ""
+            self.search_dirs += [sysroot + d for d in DEFAULT_SEARCH_DIRS]
+
+    # -- library search ---------------------------------------------------
+    def find_library(self, spec):
+        name = spec.name
+        if name.startswith(":"):
+            candidates = [name[1:]]
+        elif spec.static:
+            candidates = [f"lib{name}.a"]
+        else:
+            candidates = [f"lib{name}.so", f"lib{name}.a"]
+        for d in self.search_dirs:
+            for c in candidates:
+                p = os.path.join(d, c)
+                if os.path.isfile(p):
+                    return p
+        raise LinkError(f"cannot find -l{name}")
+
+    # -- the main loop ------------------------------------------------------
+    def load_all(self):
+        group = None
+        for spec in self.ctx.config.inputs:
+            kind = spec.kind
+            if kind == "group_start":
+                group = []
+            elif kind == "group_end":
+                self._iterate_group(group or [])
+                group = None
+            elif kind in ("file", "lib"):
+                path = self.find_library(spec) if kind == "lib" else spec.name
+                ar = self.load_path(path, spec)
+                if ar is not None and group is not None:
+                    group.append(ar)
+            elif kind == "script":
+                continue   # -T scripts: read by the script module
+        if not self.ctx.files:
+            raise LinkError("no input files")
+
+    def load_path(self, path, spec):
+        data = map_file(path)
+        if is_archive(data):
+            ar = Archive(path, data)
+            self.ctx.archives.append(ar)
+            if spec.whole_archive:
+                for m in sorted(ar.members.values(), key=lambda m: m.offset):
+                    self._load_member(ar, m)
+            else:
+                if not ar.index and ar.members:
+                    raise LinkError(f"{path}: archive has no index; run ranlib to add one")
+                self.scan_archive(ar)
+            return ar
+        if bytes(data[:4]) == b"\x7fELF":
+            check_elf_header(data, path)
+            self.add_object(ObjectFile(path, data))
+            return None
+        if len(data) == 0:
+            raise LinkError(f"{path}: file is empty")
+        raise LinkError(f"{path}: file format not recognized")
+
+    def scan_archive(self, ar):
+        """Pull members that define currently undefined symbols, until none does."""
+        undefined = self.ctx.symtab.undefined
+        index = ar.index
+        pulled_any = False
+        while True:
+            wanted = undefined & index.keys() if len(undefined) < len(index) else \
+                {n for n in index if n in undefined}
+            if not wanted:
+                return pulled_any
+            progress = False
+            for name in sorted(wanted, key=lambda n: index[n][0]):
+                if name not in undefined:
+                    continue
+                moff = index[name][0]
+                if moff in ar.extracted:
+                    continue
+                m = ar.members.get(moff)
+                if m is None:
+                    raise LinkError(f"{ar.path}: symbol index points to offset {moff:#x}, "
+                                    f"which is not a member")
+                self._load_member(ar, m, reason=name)
+                progress = pulled_any = True
+            if not progress:
+                return pulled_any
+
+    def _iterate_group(self, archives):
+        while True:
+            if not any([self.scan_archive(ar) for ar in archives]):
+                return
+
+    def _load_member(self, ar, m, reason=None):
+        ar.extracted.add(m.offset)
+        data = ar.member_data(m)
+        name = ar.member_display(m)
+        if is_archive(data):
+            raise LinkError(f"{name}: nested archives are only supported in thin archives")
+        self.add_object(ObjectFile(name, data, archive=ar, member=m))
+
+    def add_object(self, f):
+        ctx = self.ctx
+        if f.machine != ctx.target.MACHINE or f.is64 != ctx.target.IS64:
+            raise LinkError(f"{f.name}: incompatible object: it is for {f.machine_name()} "
+                            f"({'64' if f.is64 else '32'}-bit), the output is {ctx.target.NAME}")
+        if f.is_lto_only():
+            raise LinkError(f"{f.name}: object contains only GCC LTO bytecode (built with -flto); "
+                            f"ldpy has no LTO plugin support yet: rebuild with -ffat-lto-objects or without -flto")
+        self._select_comdat(f)
+        f.file_id = len(ctx.files)
+        ctx.files.append(f)
+        ctx.symtab.add_file(f)
+
+    def _select_comdat(self, f):
+        comdat = self.ctx.comdat
+        for signature, is_comdat, members in f.groups:
+            if not is_comdat:
+                continue
+            owner = comdat.get(signature)
+            if owner is None:
+                comdat[signature] = f
+                for m in members:
+                    if f.sections[m] is not None:
+                        f.sections[m].group = signature
+            else:
+                for m in members:
+                    if f.sections[m] is not None:
+                        f.sections[m].live = False
+        for s in f.sections:
+            if s is not None and s.name.startswith(".gnu.linkonce.") and s.live:
+                owner = comdat.get(s.name)
+                if owner is None:
+                    comdat[s.name] = f
+                elif owner is not f:
+                    s.live = False

@@ -1,0 +1,197 @@
+"""Addresses and file offsets: segments laid out like GNU ld's `-z separate-code`
+default (R headers, RX code, R data, RW data with RELRO first), then the
+non-allocated sections and the section header table."""
+import numpy as np
+
+from ldpy.elf.format import (PT_LOAD, PT_NOTE, PT_TLS, PT_GNU_EH_FRAME, PT_GNU_STACK, PT_GNU_RELRO,
+                             PT_INTERP, PT_PHDR, PT_DYNAMIC, PF_R, PF_W, PF_X, SHF_TLS, SHT_NOBITS,
+                             SHT_NOTE)
+from ldpy.sections import R_HEAD, RX, R_DATA, RW, NONALLOC, RELRO_NAMES
+
+SEG_FLAGS = {R_HEAD: PF_R, RX: PF_R | PF_X, R_DATA: PF_R, RW: PF_R | PF_W}
+
+
+def align_up(x, a):
+    return (x + a - 1) & ~(a - 1) if a > 1 else x
+
+
+class Phdr:
+    __slots__ = ("type", "flags", "offset", "vaddr", "filesz", "memsz", "align", "sections")
+
+    def __init__(self, type_, flags, align=8):
+        self.type, self.flags, self.align = type_, flags, align
+        self.offset = self.vaddr = self.filesz = self.memsz = 0
+        self.sections = []
+
+
+def place_chunks(out):
+    off = 0
+    for c in out.chunks:
+        a = c.align
+        off = (off + a - 1) & ~(a - 1)
+        c.out_offset = off
+        off += c.size
+    out.size = off
+
+
+def layout(ctx):
+    cfg = ctx.config
+    page = cfg.max_page_size
+    outs = [o for o in ctx.outputs.sorted() if o.chunks]
+    for o in outs:
+        place_chunks(o)
+    # keep empty sections only if something asks for them (symbols); drop them otherwise
+    outs = [o for o in outs if o.size or o.name in ctx.keep_empty]
+    ctx.sections_out = outs
+    alloc = [o for o in outs if o.seg_class != NONALLOC]
+    classes = [c for c in (R_HEAD, RX, R_DATA, RW) if c == R_HEAD or any(o.seg_class == c for o in alloc)]
+
+    # program headers (their number decides where the first section goes)
+    phdrs = []
+    loads = {}
+    if ctx.interp is not None:
+        phdrs.append(Phdr(PT_PHDR, PF_R))
+        phdrs.append(Phdr(PT_INTERP, PF_R, 1))
+    for c in classes:
+        loads[c] = Phdr(PT_LOAD, SEG_FLAGS[c], page)
+        phdrs.append(loads[c])
+    if ctx.dynamic is not None:
+        phdrs.append(Phdr(PT_DYNAMIC, PF_R | PF_W))
+    note_groups = _note_groups(alloc)
+    note_phdrs = [Phdr(PT_NOTE, PF_R, g[0].align) for g in note_groups]
+    phdrs += note_phdrs
+    tls = [o for o in alloc if o.flags & SHF_TLS]
+    tls_phdr = Phdr(PT_TLS, PF_R, max(o.align for o in tls)) if tls else None
+    if tls_phdr:
+        phdrs.append(tls_phdr)
+    ehdr_sec = next((o for o in alloc if o.name == ".eh_frame_hdr"), None)
+    eh_phdr = Phdr(PT_GNU_EH_FRAME, PF_R, 4) if ehdr_sec else None
+    if eh_phdr:
+        phdrs.append(eh_phdr)
+    phdrs.append(Phdr(PT_GNU_STACK, PF_R | PF_W | (PF_X if cfg.execstack else 0), 16))
+    relro = [o for o in alloc if o.seg_class == RW and o.name in RELRO_NAMES] if cfg.relro else []
+    relro_phdr = Phdr(PT_GNU_RELRO, PF_R, 1) if relro else None
+    if relro_phdr:
+        phdrs.append(relro_phdr)
+    ctx.phdrs = phdrs
+
+    base = ctx.image_base
+    ehsize, phentsize = (64, 56) if ctx.target.IS64 else (52, 32)
+    headers = ehsize + phentsize * len(phdrs)
+    addr, off = base + headers, headers
+    for c in classes:
+        secs = [o for o in alloc if o.seg_class == c]
+        seg = loads[c]
+        if c == R_HEAD:
+            seg_addr, seg_off = base, 0
+        elif c == RW:
+            seg_off = off
+            seg_addr = align_up(addr, page) + (off & (page - 1))
+        else:
+            seg_off = align_up(off, page)
+            seg_addr = align_up(addr, page)
+        if c == RW and relro:
+            # shift the segment so that the end of RELRO lands on a page boundary
+            for _ in range(4):
+                end_relro = _place(secs, seg_addr, seg_off, relro)
+                pad = align_up(end_relro, cfg.common_page_size) - end_relro
+                if pad == 0:
+                    break
+                seg_addr += pad
+                seg_off += pad
+        _place(secs, seg_addr, seg_off, None)
+        seg.vaddr, seg.offset = seg_addr, seg_off
+        file_end = seg_off
+        mem_end = seg_addr
+        for o in secs:
+            end = o.addr + o.size
+            if o.flags & SHF_TLS and o.type == SHT_NOBITS:
+                continue
+            mem_end = max(mem_end, end)
+            if o.type != SHT_NOBITS:
+                file_end = max(file_end, o.offset + o.size)
+        if c == R_HEAD:
+            file_end = max(file_end, headers)
+            mem_end = max(mem_end, base + headers)
+        seg.filesz = file_end - seg_off
+        seg.memsz = mem_end - seg_addr
+        seg.sections = secs
+        addr, off = mem_end, file_end
+
+    for p, g in zip(note_phdrs, note_groups):
+        _cover(p, g)
+    if tls_phdr:
+        _cover(tls_phdr, tls)
+        tdata_end = max((o.addr + o.size for o in tls if o.type != SHT_NOBITS), default=tls_phdr.vaddr)
+        tls_phdr.filesz = tdata_end - tls_phdr.vaddr
+        ctx.tls_start = tls_phdr.vaddr
+        ctx.tls_end = tls_phdr.vaddr + align_up(tls_phdr.memsz, tls_phdr.align)
+        ctx.tls_align = tls_phdr.align
+    if eh_phdr:
+        _cover(eh_phdr, [ehdr_sec])
+    if relro_phdr:
+        _cover(relro_phdr, relro)
+        relro_phdr.memsz = relro_phdr.filesz = align_up(relro_phdr.vaddr + relro_phdr.memsz,
+                                                        cfg.common_page_size) - relro_phdr.vaddr
+    if ctx.interp is not None:
+        phdr = phdrs[0]
+        phdr.vaddr, phdr.offset = base + ehsize, ehsize
+        phdr.filesz = phdr.memsz = phentsize * len(phdrs)
+        _cover(phdrs[1], [ctx.interp.output])
+    if ctx.dynamic is not None:
+        _cover(next(p for p in phdrs if p.type == PT_DYNAMIC), [ctx.dynamic.output])
+
+    # non-allocated sections, then the section header table
+    for o in outs:
+        if o.seg_class == NONALLOC:
+            off = align_up(off, o.align)
+            o.offset, o.addr = off, 0
+            off += o.size if o.type != SHT_NOBITS else 0
+    ctx.shoff = align_up(off, 8)
+    for i, o in enumerate(outs):
+        o.index = i + 1
+    ctx.file_size = ctx.shoff + (64 if ctx.target.IS64 else 40) * (len(outs) + 2)   # + null + .shstrtab
+
+
+def _place(secs, addr, off, relro):
+    """Assign addresses and offsets to one segment's sections; return the end of
+    the last RELRO section when `relro` is given."""
+    seg_addr, seg_off = addr, off
+    end_relro = addr
+    tbss_end = None
+    for o in secs:
+        if o.flags & SHF_TLS and o.type == SHT_NOBITS:
+            # .tbss takes no room in the segment: what follows overlaps it
+            o.addr = align_up(addr, o.align)
+            o.offset = seg_off + (o.addr - seg_addr)
+            if relro is not None and o in relro:
+                end_relro = max(end_relro, addr)
+            continue
+        addr = align_up(addr, o.align)
+        o.addr = addr
+        o.offset = seg_off + (addr - seg_addr)
+        addr += o.size
+        if relro is not None and o in relro:
+            end_relro = addr
+    return end_relro
+
+
+def _cover(p, secs):
+    start = min(o.addr for o in secs)
+    p.vaddr = start
+    p.offset = min(o.offset for o in secs)
+    p.memsz = max(o.addr + o.size for o in secs) - start
+    p.filesz = max((o.offset + o.size for o in secs if o.type != SHT_NOBITS), default=p.offset) - p.offset
+
+
+def _note_groups(alloc):
+    groups = []
+    for o in alloc:
+        if o.type != SHT_NOTE:
+            continue
+        if groups and groups[-1][-1].align == o.align and groups[-1][-1] is prev:
+            groups[-1].append(o)
+        else:
+            groups.append([o])
+        prev = o
+    return groups

@@ -1,0 +1,80 @@
+"""Command-line entry points: `ldpy`, `ld.ldpy`, `python -m ldpy`, and the `ld`
+shim that `gcc -B DIR` runs."""
+import os
+import sys
+
+from ldpy.diag import LinkError, PROG
+
+
+def shim_dir():
+    """A directory holding an executable `ld` that runs this ldpy with this Python.
+
+    It lives inside the installed package when that is writable, else in the
+    user's cache; it is (re)written whenever it does not point at this Python."""
+    script = f"#!/bin/sh\nexec '{sys.executable}' -m ldpy \"$@\"\n"
+    candidates = [os.path.join(os.path.dirname(os.path.abspath(__file__)), "shim"),
+                  os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
+                               "ldpy", "shim-" + str(abs(hash(sys.executable)) % 10**8))]
+    for d in candidates:
+        ld = os.path.join(d, "ld")
+        try:
+            with open(ld) as fh:
+                if fh.read() == script and os.access(ld, os.X_OK):
+                    return d
+        except OSError:
+            pass
+        try:
+            os.makedirs(d, exist_ok=True)
+            tmp = ld + f".{os.getpid()}"
+            with open(tmp, "w") as fh:
+                fh.write(script)
+            os.chmod(tmp, 0o755)
+            os.replace(tmp, ld)
+            return d
+        except OSError:
+            continue
+    raise LinkError("cannot create the gcc shim directory (no writable location)")
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        from ldpy.cli import parse_args, HELP_TEXT, VERSION_TEXT
+        config = parse_args(argv)
+        for w in getattr(config, "warnings", []):
+            print(f"{PROG}: warning: {w}", file=sys.stderr)
+        if getattr(config, "print_shim_dir", False):
+            print(shim_dir())
+            return 0
+        if config.help:
+            print(HELP_TEXT)
+            return 0
+        if config.version:
+            print(VERSION_TEXT)
+            if not config.inputs:
+                return 0
+        from ldpy.driver import link
+        link(config)
+        return 0
+    except LinkError as e:
+        if e.args and e.args[0]:
+            print(f"{PROG}: error: {e.args[0]}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print(f"{PROG}: error: out of memory", file=sys.stderr)
+        return 1
+    except Exception as e:     # a bug in ldpy: say so in one line; LDPY_DEBUG=1 shows the traceback
+        if os.environ.get("LDPY_DEBUG"):
+            raise
+        where = ""
+        tb = e.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        if tb is not None:
+            where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
+        print(f"{PROG}: internal error: {type(e).__name__}: {e}{where} "
+              f"(please report; LDPY_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1

@@ -1,0 +1,210 @@
+"""Write the output through one mmap: headers, section bytes, relocations,
+synthetic sections, symbol table, section headers, then the build-id.
+On any error the half-written file is removed."""
+import mmap
+import os
+
+import numpy as np
+
+from ldpy import relocs as R
+from ldpy.diag import LinkError
+from ldpy.elf.format import (ELFMAG, ELFCLASS64, ELFCLASS32, ELFDATA2LSB, ELFDATA2MSB, ET_EXEC,
+                             ET_DYN, SHT_NOBITS, SHT_SYMTAB, SHT_RELA, STT_SECTION, SHN_LORESERVE,
+                             dtypes)
+from ldpy.sections import merge_offsets
+from ldpy.symbols import UNDEF
+
+
+def write_output(ctx):
+    path = ctx.config.output
+    size = ctx.file_size
+    try:
+        if os.path.lexists(path) and not os.path.isdir(path):
+            os.unlink(path)          # never write into a running executable's pages
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o777)
+    except OSError as e:
+        raise LinkError(f"cannot open output file {path}: {e.strerror}")
+    try:
+        os.ftruncate(fd, size)
+        mm = mmap.mmap(fd, size)
+        try:
+            out = np.frombuffer(mm, np.uint8)
+            _write_all(ctx, out)
+            if ctx.build_id is not None:
+                ctx.build_id.finalize(mm, ctx.build_id.output.offset + ctx.build_id.out_offset)
+            del out
+            mm.flush()
+        finally:
+            mm.close()
+    except BaseException:
+        os.close(fd)
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        raise
+    os.close(fd)
+
+
+def _write_all(ctx, out):
+    outs = ctx.sections_out
+    # 1. input and merged section bytes
+    for o in outs:
+        if o.type == SHT_NOBITS:
+            continue
+        base = o.offset
+        for c in o.chunks:
+            if hasattr(c, "entry_size") or c is ctx.gotplt or c is ctx.rela_iplt or c is ctx.symtab_sec \
+                    or c is ctx.eh_frame_hdr:
+                continue            # synthesized after relocation
+            b = c.bytes()
+            if len(b):
+                out[base + c.out_offset: base + c.out_offset + len(b)] = b
+    # 2. relocations, file by file
+    relocate_all(ctx, out)
+    # 3. synthetic sections whose contents depend on relocation
+    from ldpy.synthetic.plt import write_iplt_entries
+    if ctx.got is not None and len(ctx.got):
+        _put_chunk(out, ctx.got, ctx.got.bytes())
+    if ctx.iplt is not None and len(ctx.iplt):
+        _put_chunk(out, ctx.iplt, write_iplt_entries(ctx.iplt, ctx.gotplt, ctx.target))
+        _put_chunk(out, ctx.rela_iplt, ctx.rela_iplt.bytes())
+    if ctx.gotplt is not None:
+        _put_chunk(out, ctx.gotplt, ctx.gotplt.bytes())
+    if ctx.eh_frame_hdr is not None and ctx.eh_frame_hdr.output.index:
+        eh = ctx.outputs.by_name[".eh_frame"]
+        ctx.eh_frame_hdr.build(out[eh.offset:eh.offset + eh.size], eh.addr)
+        _put_chunk(out, ctx.eh_frame_hdr, ctx.eh_frame_hdr.data)
+    if ctx.symtab_sec is not None:
+        ctx.symtab_sec.finish(ctx)
+        _put_chunk(out, ctx.symtab_sec, ctx.symtab_sec.data)
+    # 4. headers
+    _write_headers(ctx, out)
+
+
+def _put_chunk(out, chunk, data):
+    start = chunk.output.offset + chunk.out_offset
+    out[start:start + len(data)] = data
+
+
+def relocate_all(ctx, out):
+    gaddr = ctx.gaddr
+    iplt = ctx.iplt
+    for f in ctx.files:
+        addr, live, merge = R.section_tables(f)
+        f.local_addr = R.local_addresses(f, addr, live, merge, ctx)
+        f.sec_outidx = np.zeros(len(f.sections), np.int64)
+        for i, s in enumerate(f.sections):
+            if s is not None and s.live and s.output is not None:
+                o = s.output.output if s.merge is not None else s.output
+                f.sec_outidx[i] = o.index
+        fr = f.reloc_table
+        if fr is None:
+            continue
+        info = f.sym_info
+        fr.place()
+        symaddr = np.concatenate([f.local_addr, gaddr[f.global_ids]])
+        sym = fr.sym
+        S = symaddr[sym]
+        A = fr.addend.copy()
+        # section symbols of merge sections: the target is (value + addend) mapped through pieces
+        fg = f.first_global
+        loc = sym < fg
+        if merge.any() and loc.any():
+            shndx = f.shndx[np.where(loc, sym, 0)]
+            is_sec = (f.symbols["st_info"][np.where(loc, sym, 0)] & 0xf) == STT_SECTION
+            in_range = (shndx > 0) & (shndx < len(f.sections))
+            m = loc & is_sec & in_range & merge[np.where(in_range, shndx, 0)]
+            for si in np.unique(shndx[m]).tolist():
+                k = m & (shndx == si)
+                target = f.symbols["st_value"][sym[k]].astype(np.int64) + A[k]
+                S[k] = addr[si] + merge_offsets(f.sections[si], target)
+                A[k] = 0
+        ifm = info.ifunc[sym]
+        if ifm.any():
+            keys = info.key[sym[ifm]]
+            iplt.record_resolvers(keys, S[ifm])
+            S[ifm] = iplt.addr + iplt.entry_size * iplt.index_of(keys)
+        Z = info.size[sym]
+        ctx.target.apply(ctx, fr, S, A, Z, info, out)
+
+
+def _write_headers(ctx, out):
+    t = ctx.target
+    dt = dtypes(t.IS64, t.LITTLE)
+    outs = ctx.sections_out
+    eh = np.zeros(1, dt.ehdr)
+    ident = np.zeros(16, np.uint8)
+    ident[:4] = np.frombuffer(ELFMAG, np.uint8)
+    ident[4] = ELFCLASS64 if t.IS64 else ELFCLASS32
+    ident[5] = ELFDATA2LSB if t.LITTLE else ELFDATA2MSB
+    ident[6] = 1
+    eh["e_ident"] = ident
+    eh["e_type"] = ET_DYN if ctx.config.pie or ctx.config.shared else ET_EXEC
+    eh["e_machine"] = t.MACHINE
+    eh["e_version"] = 1
+    eh["e_entry"] = entry_address(ctx)
+    eh["e_phoff"] = dt.ehdr.itemsize
+    eh["e_shoff"] = ctx.shoff
+    eh["e_ehsize"] = dt.ehdr.itemsize
+    eh["e_phentsize"] = dt.phdr.itemsize
+    eh["e_phnum"] = len(ctx.phdrs)
+    eh["e_shentsize"] = dt.shdr.itemsize
+    eh["e_shnum"] = len(outs) + 1
+    eh["e_shstrndx"] = next(o.index for o in outs if o.name == ".shstrtab")
+    out[:dt.ehdr.itemsize] = eh.view(np.uint8)
+    ph = np.zeros(len(ctx.phdrs), dt.phdr)
+    for i, p in enumerate(ctx.phdrs):
+        ph[i] = _phdr_tuple(dt, p)
+    start = dt.ehdr.itemsize
+    out[start:start + ph.nbytes] = ph.view(np.uint8)
+    sh = np.zeros(len(outs) + 1, dt.shdr)
+    names = ctx.shstrtab_offsets
+    by_name = {o.name: o for o in outs}
+    for o in outs:
+        link = info = 0
+        entsize = o.entsize
+        if o.name == ".symtab":
+            link = by_name[".strtab"].index
+            info = ctx.symtab_sec.first_global
+        elif o.type == SHT_RELA:
+            entsize = 24
+            if ".got.plt" in by_name:
+                info = by_name[".got.plt"].index
+        elif o.chunks and len(o.chunks) and getattr(o.chunks[0], "entsize", 0) and o.flags & 0x10:
+            entsize = o.chunks[0].entsize
+        sh[o.index] = (names.get(o.name, 0), o.type, o.flags | _extra_flags(o), o.addr, o.offset,
+                       o.size, link, info, o.align, entsize)
+    out[ctx.shoff:ctx.shoff + sh.nbytes] = sh.view(np.uint8)
+
+
+def _extra_flags(o):
+    f = 0
+    for c in o.chunks:
+        f |= c.flags & 0x30      # MERGE|STRINGS survive when every chunk has them
+    if not all(c.flags & 0x10 for c in o.chunks):
+        f &= ~0x30
+    return f | (0x40 if o.type == SHT_RELA and o.flags & 2 else 0)
+
+
+def _phdr_tuple(dt, p):
+    if dt.is64:
+        return (p.type, p.flags, p.offset, p.vaddr, p.vaddr, p.filesz, p.memsz, p.align)
+    return (p.type, p.offset, p.vaddr, p.vaddr, p.filesz, p.memsz, p.flags, p.align)
+
+
+def entry_address(ctx):
+    from ldpy.diag import warn
+    name = ctx.config.entry or "_start"
+    try:
+        return int(name, 0)
+    except ValueError:
+        pass
+    sym = ctx.symtab.get(name.encode())
+    if sym is not None and sym.kind != UNDEF:
+        return int(ctx.gaddr[sym.gid])
+    text = ctx.outputs.by_name.get(".text")
+    addr = text.addr if text is not None and text.index else 0
+    if not ctx.config.shared:
+        warn(f"cannot find entry symbol {name}; defaulting to {addr:#x}")
+    return addr
