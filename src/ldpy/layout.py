@@ -82,24 +82,28 @@ def layout(ctx):
     for c in classes:
         secs = [o for o in alloc if o.seg_class == c]
         seg = loads[c]
+        first_addr = None
         if c == R_HEAD:
             seg_addr, seg_off = base, 0
+            first_addr = base + headers
         elif c == RW:
             seg_off = off
             seg_addr = align_up(addr, page) + (off & (page - 1))
         else:
             seg_off = align_up(off, page)
             seg_addr = align_up(addr, page)
+        relro_page = None
         if c == RW and relro:
-            # shift the segment so that the end of RELRO lands on a page boundary
-            for _ in range(4):
-                end_relro = _place(secs, seg_addr, seg_off, relro)
-                pad = align_up(end_relro, cfg.common_page_size) - end_relro
-                if pad == 0:
-                    break
-                seg_addr += pad
-                seg_off += pad
-        _place(secs, seg_addr, seg_off, None)
+            # shift the segment so that RELRO ends on a page boundary with little padding
+            big = max(o.align for o in secs)
+            delta = align_up(seg_addr, big) - seg_addr
+            seg_addr, seg_off = seg_addr + delta, seg_off + delta
+            size = _place(secs, seg_addr, seg_off, relro, None) - seg_addr
+            target = align_up(seg_addr + size, cfg.common_page_size)
+            delta = ((target - size) & ~(big - 1)) - seg_addr
+            seg_addr, seg_off = seg_addr + delta, seg_off + delta
+            relro_page = cfg.common_page_size
+        _place(secs, seg_addr, seg_off, relro, first_addr, relro_page)
         seg.vaddr, seg.offset = seg_addr, seg_off
         file_end = seg_off
         mem_end = seg_addr
@@ -153,10 +157,12 @@ def layout(ctx):
     ctx.file_size = ctx.shoff + (64 if ctx.target.IS64 else 40) * (len(outs) + 2)   # + null + .shstrtab
 
 
-def _place(secs, addr, off, relro):
+def _place(secs, addr, off, relro, first_addr=None, relro_page=None):
     """Assign addresses and offsets to one segment's sections; return the end of
     the last RELRO section when `relro` is given."""
     seg_addr, seg_off = addr, off
+    if first_addr is not None:
+        addr = first_addr
     end_relro = addr
     tbss_end = None
     for o in secs:
@@ -173,6 +179,8 @@ def _place(secs, addr, off, relro):
         addr += o.size
         if relro is not None and o in relro:
             end_relro = addr
+            if relro_page and o is relro[-1]:
+                addr = align_up(addr, relro_page)      # the rest of the segment stays writable
     return end_relro
 
 

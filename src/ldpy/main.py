@@ -1,5 +1,6 @@
 """Command-line entry points: `ldpy`, `ld.ldpy`, `python -m ldpy`, and the `ld`
 shim that `gcc -B DIR` runs."""
+import hashlib
 import os
 import sys
 
@@ -14,7 +15,7 @@ def shim_dir():
     script = f"#!/bin/sh\nexec '{sys.executable}' -m ldpy \"$@\"\n"
     candidates = [os.path.join(os.path.dirname(os.path.abspath(__file__)), "shim"),
                   os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
-                               "ldpy", "shim-" + str(abs(hash(sys.executable)) % 10**8))]
+                               "ldpy", "shim-" + hashlib.md5(sys.executable.encode()).hexdigest()[:10])]
     for d in candidates:
         ld = os.path.join(d, "ld")
         try:
