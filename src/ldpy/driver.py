@@ -148,7 +148,33 @@ def _fallback(ctx):
     return min(rw) if rw else ctx.image_base
 
 
+def _drop_relaxed_tls_get_addr(ctx):
+    """Calls to __tls_get_addr that follow TLSGD/TLSLD vanish when an executable
+    relaxes the sequence: they are not references (static glibc has no such function)."""
+    sym = ctx.symtab.get(b"__tls_get_addr")
+    if sym is None or sym.kind != UNDEF or ctx.config.shared:
+        return
+    seq_types = ctx.target.TLS_SEQUENCE_TYPES
+    for f in ctx.files:
+        hit = np.flatnonzero(f.global_ids == sym.gid)
+        if len(hit) == 0:
+            continue
+        idx = hit[0] + f.first_global
+        for sec in f.sections:
+            if sec is None or not sec.live or sec.relocs is None or not len(sec.relocs):
+                continue
+            info = sec.relocs["r_info"]
+            symidx = (info >> np.uint64(32)).astype(np.int64)
+            typ = (info & np.uint64(0xffffffff)).astype(np.int64)
+            k = np.flatnonzero(symidx == idx)
+            if len(k) and (np.any(k == 0) or not np.all(np.isin(typ[k - 1], seq_types))):
+                return
+    sym.strong_ref = sym.referenced = False
+    ctx.symtab.undefined.discard(sym.name)
+
+
 def report_undefined(ctx):
+    _drop_relaxed_tls_get_addr(ctx)
     st = ctx.symtab
     missing = [s for s in st.symbols if s.kind == UNDEF and s.strong_ref]
     if not missing:

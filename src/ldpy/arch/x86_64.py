@@ -30,6 +30,7 @@ TYPE_NAMES = {v: "R_X86_64_" + k for k, v in {
     "RELATIVE64": 38, "GOTPCRELX": 41, "REX_GOTPCRELX": 42}.items()}
 
 NTYPES = 64
+TLS_SEQUENCE_TYPES = (TLSGD, TLSLD)      # followed by a call to __tls_get_addr
 
 
 def _table(values, default=0, dtype=np.int64):

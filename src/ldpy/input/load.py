@@ -29,6 +29,11 @@ def map_file(path, what="input file"):
         raise LinkError(f"cannot open {path}: {e.strerror}")
 
 
+class _Spec:
+    def __init__(self, name, static):
+        self.name, self.static = name, static
+
+
 class Loader:
     def __init__(self, ctx):
         self.ctx = ctx
@@ -56,23 +61,29 @@ class Loader:
 
     # -- the main loop ------------------------------------------------------
     def load_all(self):
-        group = None
+        self.groups = []                   # stack of lists of archives in open groups
         for spec in self.ctx.config.inputs:
-            kind = spec.kind
-            if kind == "group_start":
-                group = []
-            elif kind == "group_end":
-                self._iterate_group(group or [])
-                group = None
-            elif kind in ("file", "lib"):
-                path = self.find_library(spec) if kind == "lib" else spec.name
-                ar = self.load_path(path, spec)
-                if ar is not None and group is not None:
-                    group.append(ar)
-            elif kind == "script":
-                continue   # -T scripts: read by the script module
+            self.process(spec.kind, spec.name, spec)
+        if self.groups:
+            raise LinkError("--start-group without a matching --end-group")
         if not self.ctx.files:
             raise LinkError("no input files")
+
+    def process(self, kind, name, spec):
+        if kind == "group_start":
+            self.groups.append([])
+        elif kind == "group_end":
+            if not self.groups:
+                raise LinkError("--end-group without a matching --start-group")
+            archives = self.groups.pop()
+            self._iterate_group(archives)
+            if self.groups:
+                self.groups[-1].extend(archives)
+        elif kind in ("file", "lib"):
+            path = self.find_library(_Spec(name, spec.static)) if kind == "lib" else name
+            ar = self.load_path(path, spec)
+            if ar is not None and self.groups:
+                self.groups[-1].append(ar)
 
     def load_path(self, path, spec):
         data = map_file(path)
@@ -93,7 +104,37 @@ class Loader:
             return None
         if len(data) == 0:
             raise LinkError(f"{path}: file is empty")
+        from ldpy.input.script.inputs import looks_like_script, parse_input_script
+        if looks_like_script(data):
+            self._load_script(path, bytes(data).decode("utf-8"), spec)
+            return None
         raise LinkError(f"{path}: file format not recognized")
+
+    def _load_script(self, path, text, spec):
+        from ldpy.input.script.inputs import parse_input_script
+        script = parse_input_script(text, path)
+        self.search_dirs[0:0] = script.search_dirs
+        if script.entry and not self.ctx.config.entry:
+            self.ctx.script_entry = script.entry
+        for kind, name, as_needed in script.items:
+            if kind == "file":
+                name = self._script_file(name, path)
+            self.process(kind, name, spec)
+
+    def _script_file(self, name, script_path):
+        sysroot = self.ctx.config.sysroot
+        if os.path.isabs(name) and sysroot and script_path.startswith(sysroot):
+            rooted = sysroot + name
+            if os.path.exists(rooted):
+                return rooted
+        if os.path.exists(name):
+            return name
+        if not os.path.isabs(name):
+            for d in self.search_dirs:
+                p = os.path.join(d, name)
+                if os.path.isfile(p):
+                    return p
+        raise LinkError(f"{script_path}: cannot find {name} (named in the script)")
 
     def scan_archive(self, ar):
         """Pull members that define currently undefined symbols, until none does."""

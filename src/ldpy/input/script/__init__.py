@@ -1,0 +1,1 @@
+"""GNU linker scripts."""
