@@ -44,6 +44,9 @@ class Context:
             return f.section_names[int(f.shndx[idx])]
         return f.symbol_name(idx).decode("utf-8", "replace")
 
+    def reloc_sym_display(self, rt, k):
+        return self.sym_display(rt.file_of(k), int(rt.sym[k]))
+
     def symbol_shndx(self, s):
         if s.kind == DEFINED:
             if s.absolute:
@@ -209,47 +212,16 @@ def report_undefined(ctx):
     diag.check()
 
 
-class SymbolInfo:
-    """Per-file views of symbol properties, indexed by the file's symbol index."""
-    __slots__ = ("key", "defined", "ifunc", "size")
-
-    def __init__(self, ctx, f, g_defined, g_ifunc, g_size):
-        n, fg = len(f.symbols), f.first_global
-        G = len(ctx.symtab.symbols)
-        self.key = np.empty(n, np.int64)
-        self.key[:fg] = G + f.local_base + np.arange(fg)
-        self.key[fg:] = f.global_ids
-        self.defined = np.empty(n, bool)
-        self.defined[:fg] = True
-        self.defined[fg:] = g_defined[f.global_ids]
-        typ = f.symbols["st_info"] & 0xf
-        self.ifunc = np.empty(n, bool)
-        self.ifunc[:fg] = typ[:fg] == STT_GNU_IFUNC
-        self.ifunc[fg:] = g_ifunc[f.global_ids]
-        self.size = np.empty(n, np.int64)
-        self.size[:fg] = f.symbols["st_size"][:fg]
-        self.size[fg:] = g_size[f.global_ids]
-
-
 def scan_relocations(ctx):
     from ldpy.synthetic import GotSection
     from ldpy.synthetic.plt import IpltSection
-    syms = ctx.symtab.symbols
-    g_defined = np.fromiter((s.kind != UNDEF for s in syms), bool, len(syms))
-    g_ifunc = np.fromiter((s.is_ifunc and s.kind == DEFINED for s in syms), bool, len(syms))
-    g_size = np.fromiter((s.size for s in syms), np.int64, len(syms))
+    ctx.keys = R.SymbolKeys(ctx)
+    ctx.section_ids = R.SectionIds(ctx.files)
     ctx.got = GotSection()
     ctx.iplt = IpltSection(ctx.target)
-    local_base = 0
-    for f in ctx.files:
-        f.local_base = local_base
-        local_base += f.first_global
-        fr = R.gather(f, ctx.target.IS64)
-        f.reloc_table = fr
-        if fr is None:
-            continue
-        f.sym_info = info = SymbolInfo(ctx, f, g_defined, g_ifunc, g_size)
-        ctx.target.scan(ctx, fr, info)
+    ctx.relocs = R.RelocTable(ctx, ctx.section_ids, ctx.target.IS64)
+    if not ctx.relocs.empty:
+        ctx.target.scan(ctx, ctx.relocs)
 
 
 def create_synthetic_sections(ctx):
@@ -310,27 +282,32 @@ def create_synthetic_sections(ctx):
 
 
 def assign_symbol_values(ctx):
-    """Final addresses of the global symbols (gaddr, indexed by symbol id)."""
+    """Final addresses of every symbol: globals (gaddr, by symbol id), then locals."""
     if ctx.gotplt is not None:
         ctx.got_base_addr = ctx.gotplt.addr
     elif len(ctx.got):
         ctx.got_base_addr = ctx.got.addr
+    ids = ctx.section_ids
+    ids.tables()
+    ctx.merge_map = R.MergeMap(ids)
     syms = ctx.symtab.symbols
-    gaddr = np.zeros(len(syms), np.int64)
+    n = len(syms)
     for s in syms:
-        k = s.kind
-        if k == DEFINED:
-            sec = s.section
-            if sec is None:
-                gaddr[s.gid] = s.value
-            elif sec.merge is not None:
-                from ldpy.sections import merge_offsets
-                gaddr[s.gid] = R.chunk_addr(sec) + int(merge_offsets(sec, np.array([s.value]))[0])
-            elif sec.output is not None:
-                gaddr[s.gid] = R.chunk_addr(sec) + s.value
-        elif k == COMMON:
-            gaddr[s.gid] = ctx.commons.addr + s.value
-        elif k == SYNTHETIC:
-            s.value = ctx.linker_syms[s.name]() if s.name in ctx.linker_syms else s.value
-            gaddr[s.gid] = s.value
+        if s.kind == SYNTHETIC and s.name in ctx.linker_syms:
+            s.value = ctx.linker_syms[s.name]()
+    kind = np.fromiter((s.kind for s in syms), np.int64, n)
+    value = np.fromiter((s.value for s in syms), np.int64, n)
+    secgid = np.fromiter((s.section.file.sec_base + s.section.index if s.section is not None else -1
+                          for s in syms), np.int64, n)
+    in_sec = (kind == DEFINED) & (secgid >= 0)
+    g = np.where(in_sec, secgid, 0)
+    gaddr = np.where(in_sec, ids.addr[g] + value, value)
+    gaddr[(kind == UNDEF)] = 0
+    m = in_sec & ids.merge[g]
+    if m.any():
+        gaddr[m] = ctx.merge_map.map(secgid[m], value[m])
+    if ctx.commons is not None:
+        c = kind == COMMON
+        gaddr[c] = ctx.commons.addr + value[c]
     ctx.gaddr = gaddr
+    R.compute_addresses(ctx, ctx.keys, ids, gaddr)

@@ -1,25 +1,147 @@
-"""Target-independent relocation plumbing: per-file relocation tables with the
-symbol address S, place P and output position of every entry, built with
-whole-array numpy operations.  The arch module turns them into bytes.
+"""Link-wide tables: every relocation of every live section in one numpy
+table, and every symbol (globals by id, then each file's locals) in one "key"
+space.  Scanning and applying relocations are then a handful of whole-array
+operations for the entire link, not work per file or per relocation.
+
+Key space: a global symbol's key is its id in the symbol table; local symbol i
+of file f has key G + f.local_base + i.
 """
 import numpy as np
 
-from ldpy.elf.format import SHN_ABS, SHN_LORESERVE, STT_SECTION, STT_GNU_IFUNC, STT_TLS, SHT_NOBITS
-from ldpy.sections import merge_offsets
+from ldpy.elf.format import SHN_LORESERVE, STT_SECTION, STT_GNU_IFUNC, SHT_NOBITS, SHF_ALLOC
+from ldpy.symbols import UNDEF, DEFINED, COMMON, SYNTHETIC
 
 
-class FileRelocs:
-    """All relocations of one file's live sections, concatenated."""
-    __slots__ = ("file", "offset", "sym", "type", "addend", "sec_ordinal", "sections", "P", "pos",
-                 "alloc", "plan")
+class SymbolKeys:
+    """Properties of every symbol key, as arrays."""
 
-    def __init__(self, f, sections, is64):
-        self.file = f
-        self.sections = sections
-        rels = [s.relocs for s in sections]
-        rel = np.concatenate(rels) if len(rels) > 1 else rels[0]
+    def __init__(self, ctx):
+        syms = ctx.symtab.symbols
+        files = ctx.files
+        G = self.G = len(syms)
+        local_base = 0
+        for f in files:
+            f.local_base = local_base
+            local_base += f.first_global
+        n = G + local_base
+        self.n = n
+        self.defined = np.ones(n, bool)
+        self.defined[:G] = np.fromiter((s.kind != UNDEF for s in syms), bool, G)
+        self.ifunc = np.zeros(n, bool)
+        self.ifunc[:G] = np.fromiter((s.is_ifunc and s.kind == DEFINED for s in syms), bool, G)
+        self.size = np.zeros(n, np.int64)
+        self.size[:G] = np.fromiter((s.size for s in syms), np.int64, G)
+        # locals of all files, concatenated
+        if files:
+            loc = [f.symbols[:f.first_global] for f in files]
+            self.loc_file = np.repeat(np.arange(len(files)), [f.first_global for f in files])
+            self.loc_info = np.concatenate([l["st_info"] for l in loc])
+            self.loc_value = np.concatenate([l["st_value"] for l in loc]).astype(np.int64)
+            self.loc_shndx = np.concatenate([f.shndx[:f.first_global] for f in files])
+            self.size[G:] = np.concatenate([l["st_size"] for l in loc]).astype(np.int64)
+        else:
+            self.loc_file = self.loc_info = self.loc_shndx = np.zeros(0, np.int64)
+            self.loc_value = np.zeros(0, np.int64)
+        self.ifunc[G:] = (self.loc_info & 0xf) == STT_GNU_IFUNC
+        self.addr = None
+
+
+class SectionIds:
+    """Every input section of every file gets a global id: file.sec_base + index."""
+
+    def __init__(self, files):
+        base = 0
+        self.sections = []
+        for f in files:
+            f.sec_base = base
+            base += len(f.sections)
+            self.sections.extend(f.sections)
+        self.n = base
+
+    def tables(self):
+        """Run-time address, liveness, merge flag and output index of each section."""
+        n = self.n
+        addr = np.zeros(n, np.int64)
+        live = np.zeros(n, bool)
+        merge = np.zeros(n, bool)
+        outidx = np.zeros(n, np.int64)
+        for i, s in enumerate(self.sections):
+            if s is not None and s.live and s.output is not None:
+                live[i] = True
+                if s.merge is not None:
+                    m = s.output
+                    addr[i] = m.output.addr + m.out_offset
+                    merge[i] = True
+                    outidx[i] = m.output.index
+                else:
+                    addr[i] = s.output.addr + s.out_offset
+                    outidx[i] = s.output.index
+        self.addr, self.live, self.merge, self.outidx = addr, live, merge, outidx
+
+
+class MergeMap:
+    """Offset -> output address for every SHF_MERGE input section, vectorized
+    over (section id, offset) pairs with one searchsorted."""
+
+    def __init__(self, ids):
+        keys, outs = [], []
+        for gid, s in enumerate(ids.sections):
+            if s is not None and s.merge is not None and s.live:
+                starts, out = s.merge
+                keys.append((gid << 32) + starts)
+                outs.append(out + (s.output.output.addr + s.output.out_offset))
+                outs[-1] = outs[-1] - starts     # address = out_base + (offset - start)
+        if keys:
+            self.keys = np.concatenate(keys)
+            self.delta = np.concatenate(outs)
+        else:
+            self.keys = self.delta = np.zeros(0, np.int64)
+
+    def map(self, sec_gid, offsets):
+        q = (sec_gid.astype(np.int64) << 32) + offsets
+        i = np.maximum(np.searchsorted(self.keys, q, side="right") - 1, 0)
+        return self.delta[i] + offsets
+
+
+def compute_addresses(ctx, keys, ids, gaddr):
+    """Address of every symbol key (ifunc symbols still at their resolver)."""
+    mm = ctx.merge_map
+    addr = np.zeros(keys.n, np.int64)
+    addr[:keys.G] = gaddr
+    shndx = keys.loc_shndx
+    in_sec = (shndx > 0) & (shndx < SHN_LORESERVE)
+    files = ctx.files
+    sec_base = np.fromiter((f.sec_base for f in files), np.int64, len(files))
+    gsec = sec_base[keys.loc_file] + np.where(in_sec, shndx, 0)
+    loc = np.where(in_sec, ids.addr[gsec] + keys.loc_value, keys.loc_value)
+    loc[in_sec & ~ids.live[gsec]] = 0
+    m = in_sec & ids.merge[gsec] & ((keys.loc_info & 0xf) != STT_SECTION)
+    if m.any():
+        loc[m] = mm.map(gsec[m], keys.loc_value[m])
+    addr[keys.G:] = loc
+    keys.addr = addr
+    keys.loc_gsec = gsec
+    keys.loc_in_sec = in_sec
+
+
+class RelocTable:
+    """All relocations of the link, concatenated."""
+
+    def __init__(self, ctx, ids, is64):
+        secs = []
+        for f in ctx.files:
+            for s in f.sections:
+                if s is not None and s.live and s.relocs is not None and len(s.relocs) \
+                        and s.output is not None and s.type != SHT_NOBITS:
+                    secs.append(s)
+        self.sections = secs
+        self.empty = not secs
+        if self.empty:
+            return
+        rels = [s.relocs for s in secs]
         counts = np.fromiter((len(r) for r in rels), np.int64, len(rels))
-        self.sec_ordinal = np.repeat(np.arange(len(rels)), counts)
+        rel = np.concatenate(rels)
+        self.sec_ordinal = np.repeat(np.arange(len(secs)), counts)
         self.offset = rel["r_offset"].astype(np.int64)
         info = rel["r_info"]
         if is64:
@@ -29,64 +151,49 @@ class FileRelocs:
             self.sym = (info >> np.uint32(8)).astype(np.int64)
             self.type = (info & np.uint32(0xff)).astype(np.int64)
         self.addend = rel["r_addend"].astype(np.int64)
-        self.alloc = np.fromiter((bool(s.output.flags & 2) for s in sections), bool, len(sections))[self.sec_ordinal]
-        self.P = None
-        self.pos = None
+        files = ctx.files
+        sec_file = np.fromiter((s.file.file_id for s in secs), np.int64, len(secs))
+        self.file_id = sec_file[self.sec_ordinal]
+        self.alloc = np.fromiter((bool(s.output.flags & SHF_ALLOC) for s in secs), bool,
+                                 len(secs))[self.sec_ordinal]
+        # symbol keys
+        fg = np.fromiter((f.first_global for f in files), np.int64, len(files))
+        lbase = np.fromiter((f.local_base for f in files), np.int64, len(files))
+        gbase = np.cumsum([0] + [len(f.global_ids) for f in files])[:-1]
+        all_gids = np.concatenate([f.global_ids for f in files]) if files else np.zeros(0, np.int64)
+        ffg = fg[self.file_id]
+        is_local = self.sym < ffg
+        G = len(ctx.symtab.symbols)
+        gi = np.where(is_local, 0, gbase[self.file_id] + self.sym - ffg)
+        self.key = np.where(is_local, G + lbase[self.file_id] + self.sym,
+                            all_gids[gi] if len(all_gids) else 0)
+        self.is_local = is_local
+        self.sec_fileoff = np.fromiter((s.offset if s.data is None else -1 for s in secs), np.int64,
+                                       len(secs))
         self.plan = None
+
+    def where(self, k):
+        k = int(k)
+        return self.sections[self.sec_ordinal[k]].where(int(self.offset[k]))
+
+    def file_of(self, k):
+        return self.sections[self.sec_ordinal[int(k)]].file
+
+    def original_bytes(self, idx, back):
+        """Input bytes `back` before the offsets of relocations idx (before patching)."""
+        out = np.zeros(len(idx), np.uint8)
+        ords = self.sec_ordinal[idx]
+        for o in np.unique(ords).tolist():
+            m = ords == o
+            b = self.sections[o].bytes()
+            p = self.offset[idx[m]] - back
+            out[m] = b[np.clip(p, 0, max(len(b) - 1, 0))] if len(b) else 0
+        return out
 
     def place(self):
         """Fill P (run-time address) and pos (output file offset) of every entry."""
-        base_addr = np.fromiter((s.output.addr + s.out_offset for s in self.sections), np.int64,
-                                len(self.sections))
-        base_pos = np.fromiter((s.output.offset + s.out_offset for s in self.sections), np.int64,
-                               len(self.sections))
+        secs = self.sections
+        base_addr = np.fromiter((s.output.addr + s.out_offset for s in secs), np.int64, len(secs))
+        base_pos = np.fromiter((s.output.offset + s.out_offset for s in secs), np.int64, len(secs))
         self.P = base_addr[self.sec_ordinal] + self.offset
         self.pos = base_pos[self.sec_ordinal] + self.offset
-
-
-def gather(f, is64):
-    secs = [s for s in f.sections if s is not None and s.live and s.relocs is not None
-            and len(s.relocs) and s.output is not None and s.type != SHT_NOBITS]
-    if not secs:
-        return None
-    return FileRelocs(f, secs, is64)
-
-
-def chunk_addr(sec):
-    """Run-time address of an input section (a merge input maps through its MergedSection)."""
-    if sec.merge is not None:
-        return sec.output.output.addr + sec.output.out_offset
-    return sec.output.addr + sec.out_offset
-
-
-def section_tables(f):
-    """Per section index of f: start address, liveness, and whether it is a merge section."""
-    n = len(f.sections)
-    addr = np.zeros(n, np.int64)
-    live = np.zeros(n, bool)
-    merge = np.zeros(n, bool)
-    for i, s in enumerate(f.sections):
-        if s is not None and s.live and s.output is not None:
-            live[i] = True
-            addr[i] = chunk_addr(s)
-            merge[i] = s.merge is not None
-    return addr, live, merge
-
-
-def local_addresses(f, addr, live, merge, ctx):
-    """Addresses of f's local symbols (ifunc locals are fixed up by the caller)."""
-    fg = f.first_global
-    syms = f.symbols[:fg]
-    shndx = f.shndx[:fg]
-    value = syms["st_value"].astype(np.int64)
-    in_sec = (shndx > 0) & (shndx < SHN_LORESERVE)
-    idx = np.where(in_sec, shndx, 0)
-    out = np.where(in_sec, addr[idx] + value, value)
-    out[in_sec & ~live[idx]] = 0
-    # non-section symbols inside merge sections: map their offset through the pieces
-    mm = in_sec & merge[idx] & ((syms["st_info"] & 0xf) != STT_SECTION)
-    if mm.any():
-        for si in np.unique(idx[mm]).tolist():
-            k = mm & (idx == si)
-            out[k] = addr[si] + merge_offsets(f.sections[si], value[k])
-    return out

@@ -88,45 +88,27 @@ def _put_chunk(out, chunk, data):
 
 
 def relocate_all(ctx, out):
-    gaddr = ctx.gaddr
-    iplt = ctx.iplt
-    for f in ctx.files:
-        addr, live, merge = R.section_tables(f)
-        f.local_addr = R.local_addresses(f, addr, live, merge, ctx)
-        f.sec_outidx = np.zeros(len(f.sections), np.int64)
-        for i, s in enumerate(f.sections):
-            if s is not None and s.live and s.output is not None:
-                o = s.output.output if s.merge is not None else s.output
-                f.sec_outidx[i] = o.index
-        fr = f.reloc_table
-        if fr is None:
-            continue
-        info = f.sym_info
-        fr.place()
-        symaddr = np.concatenate([f.local_addr, gaddr[f.global_ids]])
-        sym = fr.sym
-        S = symaddr[sym]
-        A = fr.addend.copy()
-        # section symbols of merge sections: the target is (value + addend) mapped through pieces
-        fg = f.first_global
-        loc = sym < fg
-        if merge.any() and loc.any():
-            shndx = f.shndx[np.where(loc, sym, 0)]
-            is_sec = (f.symbols["st_info"][np.where(loc, sym, 0)] & 0xf) == STT_SECTION
-            in_range = (shndx > 0) & (shndx < len(f.sections))
-            m = loc & is_sec & in_range & merge[np.where(in_range, shndx, 0)]
-            for si in np.unique(shndx[m]).tolist():
-                k = m & (shndx == si)
-                target = f.symbols["st_value"][sym[k]].astype(np.int64) + A[k]
-                S[k] = addr[si] + merge_offsets(f.sections[si], target)
-                A[k] = 0
-        ifm = info.ifunc[sym]
-        if ifm.any():
-            keys = info.key[sym[ifm]]
-            iplt.record_resolvers(keys, S[ifm])
-            S[ifm] = iplt.addr + iplt.entry_size * iplt.index_of(keys)
-        Z = info.size[sym]
-        ctx.target.apply(ctx, fr, S, A, Z, info, out)
+    keys, ids = ctx.keys, ctx.section_ids
+    rt = ctx.relocs
+    if rt.empty:
+        return
+    rt.place()
+    S = keys.addr[rt.key]
+    A = rt.addend.copy()
+    # section symbols of merge sections: the target is (value + addend) mapped through pieces
+    li = np.where(rt.is_local, rt.key - keys.G, 0)
+    m = rt.is_local & keys.loc_in_sec[li] & ((keys.loc_info[li] & 0xf) == STT_SECTION)
+    m &= ids.merge[keys.loc_gsec[li]]
+    if m.any():
+        S[m] = ctx.merge_map.map(keys.loc_gsec[li[m]], keys.loc_value[li[m]] + A[m])
+        A[m] = 0
+    ifm = keys.ifunc[rt.key]
+    if ifm.any():
+        iplt = ctx.iplt
+        k = rt.key[ifm]
+        iplt.record_resolvers(k, S[ifm])
+        S[ifm] = iplt.addr + iplt.entry_size * iplt.index_of(k)
+    ctx.target.apply(ctx, rt, S, A, out)
 
 
 def _write_headers(ctx, out):

@@ -72,40 +72,30 @@ def plt_entry(slot_addr, entry_addr):
     return b"\xff\x25" + rel.to_bytes(4, "little") + b"\xcc" * 10
 
 
-def original_bytes(fr, back):
-    """The input byte `back` bytes before each relocation's offset (before any patching)."""
-    f = fr.file
-    buf = np.frombuffer(f.data, np.uint8)
-    base = np.fromiter((s.offset for s in fr.sections), np.int64, len(fr.sections))
-    idx = base[fr.sec_ordinal] + fr.offset - back
-    return buf[np.clip(idx, 0, len(buf) - 1)]
-
-
-def scan(ctx, fr, info):
-    """Decide, for one file's relocations, which need GOT slots or (i)PLT entries
-    and which instructions are relaxed.  The decisions go to fr.plan."""
-    typ, sym = fr.type, fr.sym
+def scan(ctx, rt):
+    """Decide, for every relocation of the link, which need GOT slots or (i)PLT
+    entries and which instructions are relaxed.  The decisions go to rt.plan."""
+    typ, key = rt.type, rt.key
+    K = ctx.keys
     bad = (typ >= NTYPES) | ~SUPPORTED[np.minimum(typ, NTYPES - 1)]
     if bad.any():
         k = int(np.argmax(bad))
-        raise LinkError(f"{fr.sections[fr.sec_ordinal[k]].where(int(fr.offset[k]))}: "
-                        f"unsupported relocation {type_name(typ[k])} against "
-                        f"'{ctx.sym_display(fr.file, int(sym[k]))}'")
+        raise LinkError(f"{rt.where(k)}: unsupported relocation {type_name(typ[k])} against "
+                        f"'{ctx.reloc_sym_display(rt, k)}'")
     is_got = IS_GOT[typ]
     relax_gotx = np.zeros(len(typ), bool)
     gotx = np.flatnonzero((typ == GOTPCRELX) | (typ == REX_GOTPCRELX))
     if len(gotx):
-        sub = _subset(fr, gotx)
-        b2, b1 = original_bytes(sub, 2), original_bytes(sub, 1)
+        b2, b1 = rt.original_bytes(gotx, 2), rt.original_bytes(gotx, 1)
         form_ok = (b2 == 0x8b) | ((b2 == 0xff) & ((b1 == 0x15) | (b1 == 0x25)))
-        s = sym[gotx]
-        relax_gotx[gotx] = form_ok & info.defined[s] & ~info.ifunc[s] & ~ctx.config.shared
+        kk = key[gotx]
+        relax_gotx[gotx] = form_ok & K.defined[kk] & ~K.ifunc[kk] & (not ctx.config.shared)
     need_got = is_got & ~relax_gotx
     if need_got.any():
-        ctx.got.add(info.key[sym[need_got]])
-    ifunc_refs = info.ifunc[sym] & (typ != NONE)
+        ctx.got.add(key[need_got])
+    ifunc_refs = K.ifunc[key] & (typ != NONE)
     if ifunc_refs.any():
-        ctx.iplt.add(info.key[sym[ifunc_refs]])
+        ctx.iplt.add(key[ifunc_refs])
     if NEEDS_GOT_BASE[typ].any():
         ctx.need_got_base = True
     # the call to __tls_get_addr after a relaxed GD/LD sequence is rewritten with it
@@ -113,23 +103,16 @@ def scan(ctx, fr, info):
     tls_seq = np.flatnonzero((typ == TLSGD) | (typ == TLSLD))
     if len(tls_seq):
         nxt = tls_seq + 1
-        if nxt[-1] >= len(typ) or not np.all(fr.sec_ordinal[nxt] == fr.sec_ordinal[tls_seq]):
-            k = int(tls_seq[-1])
-            raise LinkError(f"{fr.sections[fr.sec_ordinal[k]].where(int(fr.offset[k]))}: "
-                            f"{type_name(typ[k])} is not followed by a call to __tls_get_addr")
+        ok = nxt < len(typ)
+        ok[ok] = rt.sec_ordinal[nxt[ok]] == rt.sec_ordinal[tls_seq[ok]]
+        if not ok.all():
+            k = int(tls_seq[np.argmin(ok)])
+            raise LinkError(f"{rt.where(k)}: {type_name(typ[k])} is not followed by a call "
+                            f"to __tls_get_addr")
         skip[nxt] = True
     if IS_TLS[typ].any():
         ctx.uses_tls = True
-    fr.plan = (relax_gotx, skip)
-
-
-def _subset(fr, idx):
-    class Sub:
-        pass
-    s = Sub()
-    s.file, s.sections = fr.file, fr.sections
-    s.sec_ordinal, s.offset = fr.sec_ordinal[idx], fr.offset[idx]
-    return s
+    rt.plan = (relax_gotx, skip)
 
 
 def _put(out, pos, val, width):
@@ -144,10 +127,11 @@ def _patch(out, pos, pattern):
     out[pos[:, None] + np.arange(len(pat))] = pat
 
 
-def apply(ctx, fr, S, A, Z, info, out):
-    """Compute and store every relocation of one file into the output image."""
-    typ, P, pos, sym = fr.type, fr.P, fr.pos, fr.sym
-    relax_gotx, skip = fr.plan
+def apply(ctx, rt, S, A, out):
+    """Compute and store every relocation of the link into the output image."""
+    typ, P, pos, key = rt.type, rt.P, rt.pos, rt.key
+    Z = ctx.keys.size[key]
+    relax_gotx, skip = rt.plan
     val = np.zeros(len(typ), np.int64)
     width = WIDTH[typ].copy()
     width[skip] = 0
@@ -174,13 +158,13 @@ def apply(ctx, fr, S, A, Z, info, out):
     if m.any():
         # in code, DTPOFF follows a local-dynamic sequence that was relaxed to TP-relative;
         # in debug info it stays the offset inside the TLS block
-        val[m] = np.where(fr.alloc[m], SA[m] - tp, SA[m] - ctx.tls_start)
+        val[m] = np.where(rt.alloc[m], SA[m] - tp, SA[m] - ctx.tls_start)
 
     # GOT-relative forms that keep their GOT slot
     m = IS_GOT[typ] & ~relax_gotx
     if m.any():
-        slot = ctx.got.slot_addresses(info.key[sym[m]])
-        ctx.got.fill(info.key[sym[m]], S[m])
+        slot = ctx.got.slot_addresses(key[m])
+        ctx.got.fill(key[m], S[m])
         t = typ[m]
         v = np.where(np.isin(t, (GOT32, GOT64, GOTPLT64)), slot + A[m] - got_base, slot + A[m] - P[m])
         val[m] = v
@@ -204,7 +188,7 @@ def apply(ctx, fr, S, A, Z, info, out):
             width[j] = 0
 
     # TLS relaxations to local-exec (executables)
-    _relax_tls(ctx, fr, typ, S, A, P, pos, val, width, skip, out, tp)
+    _relax_tls(rt, typ, S, A, pos, val, width, skip, out, tp)
 
     # overflow checks and stores
     chk = CHECK[typ]
@@ -214,19 +198,19 @@ def apply(ctx, fr, S, A, Z, info, out):
             badm = m & ((val < lo) | (val > hi))
             if badm.any():
                 k = int(np.argmax(badm))
-                raise LinkError(f"{fr.sections[fr.sec_ordinal[k]].where(int(fr.offset[k]))}: "
-                                f"relocation {type_name(typ[k])} out of range: {int(val[k])} is not "
-                                f"in [{lo}, {hi}]; references '{ctx.sym_display(fr.file, int(sym[k]))}'")
+                raise LinkError(f"{rt.where(k)}: relocation {type_name(typ[k])} out of range: "
+                                f"{int(val[k])} is not in [{lo}, {hi}]; references "
+                                f"'{ctx.reloc_sym_display(rt, k)}'")
     for w in (8, 4, 2, 1):
         m = width == w
         if m.any():
             _put(out, pos[m], val[m], w)
 
 
-def _relax_tls(ctx, fr, typ, S, A, P, pos, val, width, skip, out, tp):
+def _relax_tls(rt, typ, S, A, pos, val, width, skip, out, tp):
     if not IS_TLS[typ].any():
         return
-    where = lambda k: fr.sections[fr.sec_ordinal[k]].where(int(fr.offset[k]))
+    where = rt.where
     # initial-exec -> local-exec: movq x@gottpoff(%rip), %r  ->  movq $x@tpoff, %r
     #                             addq x@gottpoff(%rip), %r  ->  leaq x@tpoff(%r), %r
     idx = np.flatnonzero((typ == GOTTPOFF) & ~skip)

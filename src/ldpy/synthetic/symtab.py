@@ -103,9 +103,9 @@ class SymtabSection(Synthetic):
             dst["st_size"] = src["st_size"]
             shndx = f.shndx[sel]
             in_sec = (shndx > 0) & (shndx < SHN_LORESERVE)
-            outidx = f.sec_outidx[np.where(in_sec, shndx, 0)]
+            outidx = ctx.section_ids.outidx[f.sec_base + np.where(in_sec, shndx, 0)]
             dst["st_shndx"] = np.where(in_sec, outidx, shndx)
-            val = f.local_addr[sel]
+            val = ctx.keys.addr[ctx.keys.G + f.local_base + sel]
             is_tls = (src["st_info"] & 0xf) == STT_TLS
             dst["st_value"] = np.where(is_tls & in_sec, val - tls_start, val)
             pos += n
