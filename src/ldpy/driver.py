@@ -25,6 +25,7 @@ class Context:
         self.outputs = OutputMap()
         self.commons = None
         self.linker_syms = {}         # name -> function computing its value after layout
+        self.defsyms = []             # (symbol, expression tree, option text)
         self.keep_empty = set()
         self.interp = None
         self.dynamic = None
@@ -69,23 +70,62 @@ def link(config):
     diag.fatal_warnings = config.fatal_warnings
     diag.no_warnings = config.no_warnings
     ctx = Context(config)
-    add_command_line_references(ctx)
-    Loader(ctx).load_all()              # read inputs, pull archive members, resolve symbols
+    passes = Passes(getattr(config, "stats", False))
+    passes.run(add_command_line_references, ctx)
+    passes.run(Loader(ctx).load_all)        # read inputs, pull archive members, resolve symbols
     diag.check()
-    assign_sections(ctx)                # input sections -> output sections, merge strings
-    define_linker_symbols(ctx)          # __start_X, _end, __ehdr_start, ...
-    report_undefined(ctx)
-    scan_relocations(ctx)               # GOT / IPLT / TLS decisions per relocation
-    create_synthetic_sections(ctx)      # .got, .plt, .eh_frame_hdr, build-id, .symtab
-    layout(ctx)                         # addresses, file offsets, program headers
-    assign_symbol_values(ctx)
-    write_output(ctx)                   # copy, relocate, synthesize, build-id
+    passes.run(assign_sections, ctx)        # input sections -> output sections, merge strings
+    passes.run(define_linker_symbols, ctx)  # __start_X, _end, __ehdr_start, ...
+    passes.run(report_undefined, ctx)
+    passes.run(scan_relocations, ctx)       # GOT / IPLT / TLS decisions for every relocation
+    passes.run(create_synthetic_sections, ctx)   # .got, .plt, .eh_frame_hdr, build-id, .symtab
+    passes.run(layout, ctx)                 # addresses, file offsets, program headers
+    passes.run(assign_symbol_values, ctx)
+    passes.run(write_output, ctx)           # copy, relocate, synthesize, build-id
+    passes.report()
     return ctx
 
 
+class Passes:
+    """Runs passes; with --stats, reports the time and peak memory of each."""
+
+    def __init__(self, enabled):
+        self.enabled = enabled
+        self.times = []
+
+    def run(self, fn, *args):
+        if not self.enabled:
+            return fn(*args)
+        import time
+        t0 = time.perf_counter()
+        result = fn(*args)
+        self.times.append((getattr(fn, "__name__", "pass"), time.perf_counter() - t0))
+        return result
+
+    def report(self):
+        if not self.enabled:
+            return
+        import resource
+        import sys
+        for name, t in self.times:
+            print(f"ldpy: {name:28s} {t * 1000:9.1f} ms", file=sys.stderr)
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(f"ldpy: {'total':28s} {sum(t for _, t in self.times) * 1000:9.1f} ms, "
+              f"peak RSS {rss // 1024} MiB", file=sys.stderr)
+
+
 def add_command_line_references(ctx):
+    """-u symbols, the entry symbol and --defsym definitions (and what they use)."""
+    from ldpy import expr
     for name in ctx.config.undefined:
         ctx.symtab.reference(name.encode())
+    for name, text in ctx.config.defsyms:
+        node = expr.parse(text, f"--defsym {name}={text}")
+        for used in expr.symbols_in(node):
+            ctx.symtab.reference(used.encode())
+        sym = ctx.symtab.define_synthetic(name.encode(), None, only_if_referenced=False)
+        sym.absolute = True
+        ctx.defsyms.append((sym, node, f"--defsym {name}={text}"))
     entry = ctx.config.entry or "_start"
     if not _is_number(entry):
         ctx.symtab.reference(entry.encode(), weak=ctx.config.entry is None)
@@ -310,4 +350,17 @@ def assign_symbol_values(ctx):
         c = kind == COMMON
         gaddr[c] = ctx.commons.addr + value[c]
     ctx.gaddr = gaddr
+    _evaluate_defsyms(ctx)
     R.compute_addresses(ctx, ctx.keys, ids, gaddr)
+
+
+def _evaluate_defsyms(ctx):
+    from ldpy import expr
+    for sym, node, text in ctx.defsyms:
+        def lookup(name):
+            s = ctx.symtab.get(name.encode())
+            if s is None or s.kind == UNDEF:
+                raise LinkError(f"{text}: undefined symbol '{name}' in expression")
+            return int(ctx.gaddr[s.gid])
+        sym.value = expr.evaluate(node, lookup)
+        ctx.gaddr[sym.gid] = sym.value

@@ -104,8 +104,22 @@ def segment_class(name, type_, flags):
     return R_DATA
 
 
+_OUTPUT_NAME_CACHE = {}
+
+
 def output_name(sec):
     """The output section an input section goes to under GNU ld's default script."""
+    name = sec.name
+    out = _OUTPUT_NAME_CACHE.get(name)
+    if out is not None:
+        return out
+    out = _output_name(sec)
+    if not (name.startswith(".ctors") or name.startswith(".dtors")):
+        _OUTPUT_NAME_CACHE[name] = out
+    return out
+
+
+def _output_name(sec):
     name = sec.name
     for prefix, out in _PREFIX_RULES:
         if name.startswith(prefix) and (len(name) == len(prefix) or prefix.endswith(".")

@@ -144,6 +144,8 @@ class SymbolTable:
                 self._add_common(sym, f, fg + i, values[i], sizes[i], info)
                 continue
             kind = sym.kind
+            if kind == SYNTHETIC:
+                continue                     # --defsym overrides object definitions
             if kind == DEFINED and not sym.weak:
                 if weak:
                     continue

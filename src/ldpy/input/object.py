@@ -20,17 +20,13 @@ class InputSection:
                  "data", "merge", "group")
 
     def __init__(self, file, index, name, hdr):
+        # hdr: (name, type, flags, addr, offset, size, link, info, addralign, entsize)
         self.file = file
         self.index = index
         self.name = name
-        self.type = int(hdr["sh_type"])
-        self.flags = int(hdr["sh_flags"])
-        self.size = int(hdr["sh_size"])
-        self.align = max(int(hdr["sh_addralign"]), 1)
-        self.offset = int(hdr["sh_offset"])
-        self.entsize = int(hdr["sh_entsize"])
-        self.link = int(hdr["sh_link"])
-        self.info = int(hdr["sh_info"])
+        _, self.type, self.flags, _, self.offset, self.size, self.link, self.info, align, \
+            self.entsize = hdr
+        self.align = align if align > 1 else 1
         self.relocs = None       # structured rela array targeting this section
         self.live = True
         self.output = None       # OutputSection
@@ -136,10 +132,10 @@ class ObjectFile:
         shndx_table = None
         rela_sections = []
         groups = []
-        types = sh["sh_type"].tolist()
-        flags = sh["sh_flags"].tolist()
+        rows = sh.tolist()
         for i in range(1, shnum):
-            t = types[i]
+            row = rows[i]
+            t = row[1]
             if t == SHT_SYMTAB:
                 self.symtab_index = i
             elif t == SHT_RELA or t == SHT_REL:
@@ -150,10 +146,10 @@ class ObjectFile:
                 shndx_table = i
             elif t == SHT_STRTAB or t == SHT_NULL:
                 continue
-            elif flags[i] & SHF_EXCLUDE and not flags[i] & SHF_ALLOC:
+            elif row[2] & SHF_EXCLUDE and not row[2] & SHF_ALLOC:
                 continue      # .gnu.lto_*, .llvm_addrsig, split-dwarf: never in the output
             else:
-                self.sections[i] = InputSection(self, i, names[i], sh[i])
+                self.sections[i] = InputSection(self, i, names[i], row)
 
         self._read_symbols(shndx_table)
         for i in rela_sections:
