@@ -36,7 +36,7 @@ class Context:
         self.got_base_addr = 0
         self.image_base = config.image_base if config.image_base is not None else self.target.EXEC_BASE
         self.got = self.iplt = self.gotplt = self.rela_iplt = None
-        self.eh_frame_hdr = self.build_id = self.symtab_sec = None
+        self.eh_frame_hdr = self.build_id = self.symtab_sec = self.gnu_property = None
 
     def sym_display(self, f, idx):
         if idx >= f.first_global:
@@ -283,6 +283,11 @@ def create_synthetic_sections(ctx):
         outs.get(".plt", SHT_PROGBITS, ctx.iplt.flags).add(ctx.iplt)
         ctx.rela_iplt = RelaIpltSection(ctx.iplt, ctx.gotplt, t.IRELATIVE).freeze()
         outs.get(".rela.plt", ctx.rela_iplt.type, SHF_ALLOC).add(ctx.rela_iplt)
+    from ldpy.synthetic.notes import GnuPropertyNote, merge_gnu_properties
+    props = merge_gnu_properties(ctx.files)
+    if props:
+        ctx.gnu_property = GnuPropertyNote(props, t.IS64)
+        outs.get(".note.gnu.property", SHT_NOTE, SHF_ALLOC).add(ctx.gnu_property)
     if cfg.build_id and cfg.build_id != "none":
         ctx.build_id = BuildIdNote(cfg.build_id)
         outs.get(".note.gnu.build-id", SHT_NOTE, SHF_ALLOC).add(ctx.build_id)

@@ -4,7 +4,7 @@ non-allocated sections and the section header table."""
 import numpy as np
 
 from ldpy.elf.format import (PT_LOAD, PT_NOTE, PT_TLS, PT_GNU_EH_FRAME, PT_GNU_STACK, PT_GNU_RELRO,
-                             PT_INTERP, PT_PHDR, PT_DYNAMIC, PF_R, PF_W, PF_X, SHF_TLS, SHT_NOBITS,
+                             PT_INTERP, PT_PHDR, PT_DYNAMIC, PT_GNU_PROPERTY, PF_R, PF_W, PF_X, SHF_TLS, SHT_NOBITS,
                              SHT_NOTE)
 from ldpy.sections import R_HEAD, RX, R_DATA, RW, NONALLOC, RELRO_NAMES
 
@@ -68,6 +68,10 @@ def layout(ctx):
     eh_phdr = Phdr(PT_GNU_EH_FRAME, PF_R, 4) if ehdr_sec else None
     if eh_phdr:
         phdrs.append(eh_phdr)
+    prop = ctx.gnu_property.output if ctx.gnu_property is not None else None
+    prop_phdr = Phdr(PT_GNU_PROPERTY, PF_R, prop.align) if prop is not None else None
+    if prop_phdr:
+        phdrs.append(prop_phdr)
     phdrs.append(Phdr(PT_GNU_STACK, PF_R | PF_W | (PF_X if cfg.execstack else 0), 16))
     relro = [o for o in alloc if o.seg_class == RW and o.name in RELRO_NAMES] if cfg.relro else []
     relro_phdr = Phdr(PT_GNU_RELRO, PF_R, 1) if relro else None
@@ -133,6 +137,8 @@ def layout(ctx):
         ctx.tls_align = tls_phdr.align
     if eh_phdr:
         _cover(eh_phdr, [ehdr_sec])
+    if prop_phdr:
+        _cover(prop_phdr, [prop])
     if relro_phdr:
         _cover(relro_phdr, relro)
         relro_phdr.memsz = relro_phdr.filesz = align_up(relro_phdr.vaddr + relro_phdr.memsz,
@@ -194,12 +200,12 @@ def _cover(p, secs):
 
 def _note_groups(alloc):
     groups = []
+    prev = None
     for o in alloc:
-        if o.type != SHT_NOTE:
-            continue
-        if groups and groups[-1][-1].align == o.align and groups[-1][-1] is prev:
-            groups[-1].append(o)
-        else:
-            groups.append([o])
+        if o.type == SHT_NOTE:
+            if groups and prev is groups[-1][-1] and prev.align == o.align:
+                groups[-1].append(o)
+            else:
+                groups.append([o])
         prev = o
     return groups

@@ -42,3 +42,72 @@ class BuildIdNote(Synthetic):
             digest = self.fixed
         start = file_offset + 16
         image[start:start + self.desc_size] = digest
+
+
+GNU_PROPERTY_AND = (0xc0000000, 0xc0007fff)      # x86 feature bits every input must have
+GNU_PROPERTY_OR = (0xc0008000, 0xc000ffff)       # x86 ISA needed: union over inputs
+GNU_PROPERTY_OR_AND = (0xc0010000, 0xc0017fff)   # union, dropped if any input lacks it
+GNU_PROPERTY_1_NEEDED = 0xb0008000
+
+
+def _props(sec):
+    """(type -> u32 value) from one input .note.gnu.property section."""
+    data = sec.bytes().tobytes()
+    bo = "<" if sec.file.little else ">"
+    align = 8 if sec.file.is64 else 4
+    props = {}
+    pos = 0
+    while pos + 12 <= len(data):
+        namesz, descsz, ntype = struct.unpack_from(bo + "III", data, pos)
+        name_end = pos + 12 + ((namesz + 3) & ~3)
+        desc = data[name_end:name_end + descsz]
+        if ntype == 5 and data[pos + 12:pos + 12 + namesz].rstrip(b"\0") == b"GNU":
+            p = 0
+            while p + 8 <= len(desc):
+                ptype, psz = struct.unpack_from(bo + "II", desc, p)
+                if psz == 4 and p + 12 <= len(desc):
+                    props[ptype] = struct.unpack_from(bo + "I", desc, p + 8)[0]
+                p += 8 + ((psz + align - 1) & ~(align - 1))
+        pos = name_end + ((descsz + align - 1) & ~(align - 1))
+    return props
+
+
+def merge_gnu_properties(files):
+    """GNU ld's merge of NT_GNU_PROPERTY_TYPE_0 notes; returns {type: value}."""
+    result = None
+    for f in files:
+        props = {}
+        for s in f.sections:
+            if s is not None and s.name == ".note.gnu.property":
+                props.update(_props(s))
+        if result is None:
+            result = dict(props)
+            continue
+        for t in list(result):
+            if t not in props:
+                if GNU_PROPERTY_AND[0] <= t <= GNU_PROPERTY_AND[1] or \
+                        GNU_PROPERTY_OR_AND[0] <= t <= GNU_PROPERTY_OR_AND[1]:
+                    del result[t]
+        for t, v in props.items():
+            if GNU_PROPERTY_AND[0] <= t <= GNU_PROPERTY_AND[1]:
+                if t in result:
+                    result[t] &= v
+            elif GNU_PROPERTY_OR_AND[0] <= t <= GNU_PROPERTY_OR_AND[1]:
+                if t in result:
+                    result[t] |= v
+            elif GNU_PROPERTY_OR[0] <= t <= GNU_PROPERTY_OR[1] or t == GNU_PROPERTY_1_NEEDED:
+                result[t] = result.get(t, 0) | v
+    return {t: v for t, v in (result or {}).items()
+            if v or not (GNU_PROPERTY_AND[0] <= t <= GNU_PROPERTY_AND[1])}
+
+
+class GnuPropertyNote(Synthetic):
+    def __init__(self, props, is64=True):
+        super().__init__(".note.gnu.property", type_=SHT_NOTE, flags=SHF_ALLOC, align=8 if is64 else 4)
+        align = self.align
+        desc = b""
+        for t in sorted(props):
+            entry = struct.pack("<III", t, 4, props[t])
+            desc += entry + b"\0" * (-len(entry) % align)
+        self.data = np.frombuffer(struct.pack("<III", 4, len(desc), 5) + b"GNU\0" + desc, np.uint8)
+        self.size = len(self.data)
