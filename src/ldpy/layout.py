@@ -44,7 +44,14 @@ def layout(ctx):
     outs = [o for o in outs if o.size or o.name in ctx.keep_empty]
     ctx.sections_out = outs
     alloc = [o for o in outs if o.seg_class != NONALLOC]
-    classes = [c for c in (R_HEAD, RX, R_DATA, RW) if c == R_HEAD or any(o.seg_class == c for o in alloc)]
+    seg_of = {R_HEAD: R_HEAD, RX: RX, R_DATA: R_DATA, RW: RW}
+    seg_flags = dict(SEG_FLAGS)
+    if not cfg.separate_code:
+        # -z noseparate-code: headers, code and read-only data share one R+X segment
+        seg_of = {R_HEAD: R_HEAD, RX: R_HEAD, R_DATA: R_HEAD, RW: RW}
+        seg_flags[R_HEAD] = PF_R | PF_X
+    classes = [c for c in (R_HEAD, RX, R_DATA, RW)
+               if c == R_HEAD or (seg_of[c] == c and any(seg_of[o.seg_class] == c for o in alloc))]
 
     # program headers (their number decides where the first section goes)
     phdrs = []
@@ -53,7 +60,7 @@ def layout(ctx):
         phdrs.append(Phdr(PT_PHDR, PF_R))
         phdrs.append(Phdr(PT_INTERP, PF_R, 1))
     for c in classes:
-        loads[c] = Phdr(PT_LOAD, SEG_FLAGS[c], page)
+        loads[c] = Phdr(PT_LOAD, seg_flags[c], page)
         phdrs.append(loads[c])
     if ctx.dynamic is not None:
         phdrs.append(Phdr(PT_DYNAMIC, PF_R | PF_W))
@@ -84,7 +91,7 @@ def layout(ctx):
     headers = ehsize + phentsize * len(phdrs)
     addr, off = base + headers, headers
     for c in classes:
-        secs = [o for o in alloc if o.seg_class == c]
+        secs = [o for o in alloc if seg_of[o.seg_class] == c]
         seg = loads[c]
         first_addr = None
         if c == R_HEAD:

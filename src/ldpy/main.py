@@ -37,8 +37,19 @@ def shim_dir():
     raise LinkError("cannot create the gcc shim directory (no writable location)")
 
 
+def _remove_stale_output(config):
+    """Like GNU ld: a failed link leaves no output file, not even an old one."""
+    out = getattr(config, "output", None) if config is not None else None
+    if out and os.path.isfile(out) and out not in {s.name for s in config.inputs}:
+        try:
+            os.unlink(out)
+        except OSError:
+            pass
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    config = None
     try:
         from ldpy.cli import parse_args, HELP_TEXT, VERSION_TEXT
         config = parse_args(argv)
@@ -60,6 +71,7 @@ def main(argv=None):
     except LinkError as e:
         if e.args and e.args[0]:
             print(f"{PROG}: error: {e.args[0]}", file=sys.stderr)
+        _remove_stale_output(config)
         return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
@@ -78,4 +90,5 @@ def main(argv=None):
             where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
         print(f"{PROG}: internal error: {type(e).__name__}: {e}{where} "
               f"(please report; LDPY_DEBUG=1 shows the traceback)", file=sys.stderr)
+        _remove_stale_output(config)
         return 1
