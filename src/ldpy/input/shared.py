@@ -1,0 +1,129 @@
+"""Shared libraries as link inputs: the dynamic symbol table with versions
+(.dynsym, .gnu.version, .gnu.version_d), DT_SONAME and DT_NEEDED."""
+import os
+
+import numpy as np
+
+from ldpy.diag import LinkError
+from ldpy.elf.format import (ET_DYN, SHT_DYNSYM, SHT_DYNAMIC, SHT_GNU_versym, SHT_GNU_verdef,
+                             SHT_NOBITS, SHN_UNDEF, SHN_LORESERVE, STB_LOCAL, MACHINE_NAMES, dtypes)
+from ldpy.input.object import check_elf_header
+
+DT_NULL, DT_NEEDED, DT_SONAME = 0, 1, 14
+VERSYM_HIDDEN = 0x8000
+VER_NDX_LOCAL, VER_NDX_GLOBAL = 0, 1
+
+
+class SharedFile:
+    """A shared object given on the command line (or found by -l)."""
+
+    def __init__(self, name, data, as_needed=False):
+        self.name = name
+        self.data = data
+        self.as_needed = as_needed
+        self.is_needed = not as_needed     # as-needed libraries become needed when referenced
+        self.is64, self.little = check_elf_header(data, name)
+        self.dt = dtypes(self.is64, self.little)
+        self._parse()
+
+    def _table(self, dtype, offset, count, what):
+        end = offset + count * dtype.itemsize
+        if offset < 0 or end > len(self.data):
+            raise LinkError(f"{self.name}: {what} extends past the end of the file")
+        return np.frombuffer(self.data, dtype, count, offset)
+
+    def _section(self, i):
+        h = self.shdrs[i]
+        if int(h["sh_type"]) == SHT_NOBITS:
+            return b""
+        off, size = int(h["sh_offset"]), int(h["sh_size"])
+        if off + size > len(self.data):
+            raise LinkError(f"{self.name}: section [{i}] extends past the end of the file")
+        return bytes(self.data[off:off + size])
+
+    def _parse(self):
+        dt = self.dt
+        if len(self.data) < dt.ehdr.itemsize:
+            raise LinkError(f"{self.name}: truncated ELF header")
+        eh = np.frombuffer(self.data, dt.ehdr, 1, 0)[0]
+        if int(eh["e_type"]) != ET_DYN:
+            raise LinkError(f"{self.name}: not a shared object")
+        self.machine = int(eh["e_machine"])
+        shoff, shnum = int(eh["e_shoff"]), int(eh["e_shnum"])
+        if shoff == 0 or shnum == 0:
+            raise LinkError(f"{self.name}: shared object has no section headers")
+        self.shdrs = sh = self._table(dt.shdr, shoff, shnum, "section header table")
+        types = sh["sh_type"].tolist()
+        dynsym = next((i for i, t in enumerate(types) if t == SHT_DYNSYM), None)
+        self.soname = os.path.basename(self.name)
+        self.needed = []
+        self.symbols = np.zeros(0, dt.sym)
+        self.names = []
+        self.versions = []          # per dynsym: version name or None
+        self.default_version = []   # per dynsym: True unless the version is hidden (foo@VER)
+        self.verdef_names = {}
+        dyn = next((i for i, t in enumerate(types) if t == SHT_DYNAMIC), None)
+        if dyn is not None:
+            dynstr = self._section(int(sh[dyn]["sh_link"]))
+            entries = self._table(dt.dyn, int(sh[dyn]["sh_offset"]),
+                                  int(sh[dyn]["sh_size"]) // dt.dyn.itemsize, ".dynamic")
+            for tag, val in zip(entries["d_tag"].tolist(), entries["d_val"].tolist()):
+                if tag == DT_NULL:
+                    break
+                if tag in (DT_SONAME, DT_NEEDED):
+                    s = _cstr(dynstr, val, self.name)
+                    if tag == DT_SONAME:
+                        self.soname = s
+                    else:
+                        self.needed.append(s)
+        if dynsym is None:
+            return
+        h = sh[dynsym]
+        count = int(h["sh_size"]) // dt.sym.itemsize
+        syms = self._table(dt.sym, int(h["sh_offset"]), count, ".dynsym")
+        strtab = self._section(int(h["sh_link"]))
+        verdef = next((i for i, t in enumerate(types) if t == SHT_GNU_verdef), None)
+        if verdef is not None:
+            self._read_verdef(verdef)
+        versym_i = next((i for i, t in enumerate(types) if t == SHT_GNU_versym), None)
+        versym = self._table(np.dtype(dt.half), int(sh[versym_i]["sh_offset"]), count, ".gnu.version") \
+            if versym_i is not None else np.full(count, VER_NDX_GLOBAL, np.uint16)
+        # keep the defined, non-local symbols: they are what this library offers
+        binding = syms["st_info"] >> 4
+        shndx = syms["st_shndx"]
+        keep = np.flatnonzero((shndx != SHN_UNDEF) & (binding != STB_LOCAL))
+        self.undefined_names = [_cstr(strtab, int(o), self.name) for o in
+                                syms["st_name"][(shndx == SHN_UNDEF) & (binding != STB_LOCAL)][1:].tolist()] \
+            if count else []
+        self.symbols = syms[keep]
+        offs = self.symbols["st_name"].tolist()
+        self.names = [_cstr(strtab, o, self.name).encode() for o in offs]
+        vs = versym[keep].tolist()
+        self.version_index = [v & 0x7fff for v in vs]
+        self.default_version = [not (v & VERSYM_HIDDEN) for v in vs]
+        self.versions = [self.verdef_names.get(v & 0x7fff) if (v & 0x7fff) > VER_NDX_GLOBAL else None
+                         for v in vs]
+
+    def _read_verdef(self, i):
+        data = self._section(i)
+        strtab = self._section(int(self.shdrs[i]["sh_link"]))
+        bo = "little" if self.little else "big"
+        pos = 0
+        for _ in range(int(self.shdrs[i]["sh_info"]) or 1 << 16):
+            if pos + 20 > len(data):
+                break
+            ndx = int.from_bytes(data[pos + 4:pos + 6], bo)
+            aux = int.from_bytes(data[pos + 12:pos + 16], bo)
+            nxt = int.from_bytes(data[pos + 16:pos + 20], bo)
+            name_off = int.from_bytes(data[pos + aux:pos + aux + 4], bo)
+            self.verdef_names[ndx] = _cstr(strtab, name_off, self.name)
+            if nxt == 0:
+                break
+            pos += nxt
+
+
+def _cstr(table, off, where):
+    if off >= len(table):
+        raise LinkError(f"{where}: string offset {off:#x} is past the end of its string table")
+    end = table.find(b"\0", off)
+    return table[off:end if end >= 0 else None].decode("utf-8", "replace")
