@@ -6,7 +6,7 @@ from ldpy.diag import LinkError, diag
 from ldpy.elf.format import (SHT_NOBITS, SHT_PROGBITS, SHT_STRTAB, SHT_NOTE, SHF_ALLOC, SHF_WRITE,
                              SHF_MERGE, SHF_STRINGS, SHN_ABS, SHN_UNDEF, SHN_LORESERVE,
                              STT_SECTION, STT_GNU_IFUNC)
-from ldpy.symbols import SymbolTable, UNDEF, DEFINED, COMMON, SYNTHETIC
+from ldpy.symbols import SymbolTable, UNDEF, DEFINED, COMMON, SYNTHETIC, SHARED
 from ldpy import relocs as R
 
 
@@ -35,7 +35,14 @@ class Context:
         self.tls_align = 1
         self.got_base_addr = 0
         self.image_base = config.image_base if config.image_base is not None else self.target.EXEC_BASE
-        self.got = self.iplt = self.gotplt = self.rela_iplt = None
+        self.got = self.iplt = self.gotplt = self.rela_plt = self.plt = self.rela_dyn = None
+        self.shared_files = []
+        self.needed = []
+        self.is_dynamic = False
+        self.textrel = False
+        self.hash_sec = self.gnu_hash_sec = self.dynsym_sec = self.dynbss = None
+        self.copies = []
+        self.script_entry = None
         self.eh_frame_hdr = self.build_id = self.symtab_sec = self.gnu_property = None
 
     def sym_display(self, f, idx):
@@ -44,6 +51,30 @@ class Context:
         if int(f.symbols["st_info"][idx]) & 0xf == STT_SECTION:
             return f.section_names[int(f.shndx[idx])]
         return f.symbol_name(idx).decode("utf-8", "replace")
+
+    # -- decisions the relocation scan asks for --------------------------------
+    def request_copies(self, keys):
+        for k in keys.tolist():
+            self.symtab.symbols[k].copy = True
+        self.keys.imported[keys] = False
+
+    def request_canonical_plt(self, keys):
+        for k in keys.tolist():
+            self.symtab.symbols[k].canonical_plt = True
+        self.keys.canonical[keys] = True
+        self.plt.add(keys)
+
+    def textrel_at(self, rt, k):
+        if not self.textrel:
+            msg = (f"{rt.where(k)}: relocation against '{self.reloc_sym_display(rt, k)}' in a "
+                   f"read-only section makes the output need text relocations")
+            if getattr(self.config, "z_text", False):
+                raise LinkError(msg)
+            diag.warn(msg + "; creating DT_TEXTREL")
+        self.textrel = True
+
+    def dynsym_index(self, keys):
+        return self.dynsym_by_gid[np.asarray(keys, np.int64)]
 
     def reloc_sym_display(self, rt, k):
         return self.sym_display(rt.file_of(k), int(rt.sym[k]))
@@ -59,6 +90,8 @@ class Context:
             return self.commons.output.index
         if s.kind == SYNTHETIC:
             return s.output.index if s.output is not None and s.output.index else SHN_ABS
+        if s.kind == SHARED and s.copy:
+            return self.dynbss.output.index
         return SHN_UNDEF
 
 
@@ -74,6 +107,7 @@ def link(config):
     passes.run(add_command_line_references, ctx)
     passes.run(Loader(ctx).load_all)        # read inputs, pull archive members, resolve symbols
     diag.check()
+    ctx.is_dynamic = bool(ctx.shared_files) or config.pie or config.shared
     passes.run(assign_sections, ctx)        # input sections -> output sections, merge strings
     passes.run(define_linker_symbols, ctx)  # __start_X, _end, __ehdr_start, ...
     passes.run(report_undefined, ctx)
@@ -161,9 +195,13 @@ def define_linker_symbols(ctx):
     for arr in ("preinit_array", "init_array", "fini_array"):
         define(f"__{arr}_start", out_start("." + arr), outs.get("." + arr))
         define(f"__{arr}_end", out_end("." + arr), outs.get("." + arr))
-    define("__rela_iplt_start", lambda: ctx.rela_iplt.addr if ctx.rela_iplt and ctx.rela_iplt.output.index else 0)
-    define("__rela_iplt_end", lambda: ctx.rela_iplt.addr + ctx.rela_iplt.size
-           if ctx.rela_iplt and ctx.rela_iplt.output.index else 0)
+    static_irel = lambda end: (lambda: (ctx.rela_plt.addr + (ctx.rela_plt.size if end else 0))
+                               if ctx.rela_plt is not None and not ctx.is_dynamic
+                               and ctx.rela_plt.output is not None and ctx.rela_plt.output.index else 0)
+    define("__rela_iplt_start", static_irel(False))
+    define("__rela_iplt_end", static_irel(True))
+    if ctx.is_dynamic:
+        define("_DYNAMIC", lambda: ctx.dynamic.addr)
     if st.get(b"_GLOBAL_OFFSET_TABLE_") is not None:
         ctx.need_got_base = True
     define("_GLOBAL_OFFSET_TABLE_", lambda: ctx.got_base_addr)
@@ -257,8 +295,12 @@ def scan_relocations(ctx):
     from ldpy.synthetic.plt import IpltSection
     ctx.keys = R.SymbolKeys(ctx)
     ctx.section_ids = R.SectionIds(ctx.files)
+    from ldpy.synthetic.plt import PltSection
+    from ldpy.synthetic.dynamic import RelaSection
     ctx.got = GotSection()
     ctx.iplt = IpltSection(ctx.target)
+    ctx.plt = PltSection(ctx.target)
+    ctx.rela_dyn = RelaSection(".rela.dyn")
     ctx.relocs = R.RelocTable(ctx, ctx.section_ids, ctx.target.IS64)
     if not ctx.relocs.empty:
         ctx.target.scan(ctx, ctx.relocs)
@@ -266,7 +308,8 @@ def scan_relocations(ctx):
 
 def create_synthetic_sections(ctx):
     from ldpy.synthetic import Synthetic
-    from ldpy.synthetic.plt import GotPltSection, RelaIpltSection
+    from ldpy.synthetic.plt import GotPltSection, RelaPltSection
+    from ldpy.elf.format import SHT_RELA
     from ldpy.synthetic.eh_frame_hdr import EhFrameHdr, count_fdes
     from ldpy.synthetic.notes import BuildIdNote
     from ldpy.synthetic.symtab import SymtabSection
@@ -276,13 +319,27 @@ def create_synthetic_sections(ctx):
     ctx.iplt.freeze()
     if len(ctx.got):
         outs.get(".got", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.got)
-    if len(ctx.iplt) or ctx.need_got_base:
-        ctx.gotplt = GotPltSection(ctx.iplt).freeze()
+    if ctx.is_dynamic:
+        from ldpy.synthetic.dynamic import create_dynamic_sections, add_dynamic_tail
+        ctx.plt.freeze_with(ctx.symtab.symbols, ctx.iplt)
+        create_dynamic_sections(ctx)
+        if ctx.plt.size:
+            outs.get(".plt", SHT_PROGBITS, ctx.plt.flags).add(ctx.plt)
+        ctx.gotplt = GotPltSection(ctx.iplt, ctx.plt).freeze()
         outs.get(".got.plt", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.gotplt)
-    if len(ctx.iplt):
-        outs.get(".plt", SHT_PROGBITS, ctx.iplt.flags).add(ctx.iplt)
-        ctx.rela_iplt = RelaIpltSection(ctx.iplt, ctx.gotplt, t.IRELATIVE).freeze()
-        outs.get(".rela.plt", ctx.rela_iplt.type, SHF_ALLOC).add(ctx.rela_iplt)
+        ctx.rela_plt = RelaPltSection(ctx.gotplt, t.JUMP_SLOT, t.IRELATIVE).freeze()
+        ctx.rela_plt.dynsym_index = ctx.dynsym_index
+        if ctx.rela_plt.size:
+            outs.get(".rela.plt", SHT_RELA, SHF_ALLOC).add(ctx.rela_plt)
+        add_dynamic_tail(ctx)
+    else:
+        if len(ctx.iplt) or ctx.need_got_base:
+            ctx.gotplt = GotPltSection(ctx.iplt).freeze()
+            outs.get(".got.plt", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.gotplt)
+        if len(ctx.iplt):
+            outs.get(".plt", SHT_PROGBITS, ctx.iplt.flags).add(ctx.iplt)
+            ctx.rela_plt = RelaPltSection(ctx.gotplt, t.JUMP_SLOT, t.IRELATIVE).freeze()
+            outs.get(".rela.plt", SHT_RELA, SHF_ALLOC).add(ctx.rela_plt)
     from ldpy.synthetic.notes import GnuPropertyNote, merge_gnu_properties
     props = merge_gnu_properties(ctx.files)
     if props:
@@ -354,6 +411,12 @@ def assign_symbol_values(ctx):
     if ctx.commons is not None:
         c = kind == COMMON
         gaddr[c] = ctx.commons.addr + value[c]
+    shared = kind == SHARED
+    gaddr[shared] = 0
+    for s in ctx.copies:
+        gaddr[s.gid] = ctx.dynbss.addr + s.value
+    if ctx.plt is not None and len(ctx.plt.keys):
+        gaddr[ctx.plt.keys] = ctx.plt.entry_addresses(ctx.plt.keys)
     ctx.gaddr = gaddr
     _evaluate_defsyms(ctx)
     R.compute_addresses(ctx, ctx.keys, ids, gaddr)

@@ -80,7 +80,8 @@ def layout(ctx):
     if prop_phdr:
         phdrs.append(prop_phdr)
     phdrs.append(Phdr(PT_GNU_STACK, PF_R | PF_W | (PF_X if cfg.execstack else 0), 16))
-    relro = [o for o in alloc if o.seg_class == RW and o.name in RELRO_NAMES] if cfg.relro else []
+    relro_names = RELRO_NAMES | ({".got.plt"} if getattr(cfg, "now", False) else set())
+    relro = [o for o in alloc if o.seg_class == RW and o.name in relro_names] if cfg.relro else []
     relro_phdr = Phdr(PT_GNU_RELRO, PF_R, 1) if relro else None
     if relro_phdr:
         phdrs.append(relro_phdr)

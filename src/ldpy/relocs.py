@@ -8,8 +8,9 @@ of file f has key G + f.local_base + i.
 """
 import numpy as np
 
-from ldpy.elf.format import SHN_LORESERVE, STT_SECTION, STT_GNU_IFUNC, SHT_NOBITS, SHF_ALLOC
-from ldpy.symbols import UNDEF, DEFINED, COMMON, SYNTHETIC
+from ldpy.elf.format import (SHN_LORESERVE, SHN_ABS, STT_SECTION, STT_GNU_IFUNC, STT_FUNC, STT_TLS,
+                             SHT_NOBITS, SHF_ALLOC, SHF_WRITE, STV_DEFAULT, STV_PROTECTED)
+from ldpy.symbols import UNDEF, DEFINED, COMMON, SYNTHETIC, SHARED
 
 
 class SymbolKeys:
@@ -31,6 +32,20 @@ class SymbolKeys:
         self.ifunc[:G] = np.fromiter((s.is_ifunc and s.kind == DEFINED for s in syms), bool, G)
         self.size = np.zeros(n, np.int64)
         self.size[:G] = np.fromiter((s.size for s in syms), np.int64, G)
+        kind = np.fromiter((s.kind for s in syms), np.int8, G)
+        stype = np.zeros(n, np.uint8)
+        stype[:G] = np.fromiter((s.type for s in syms), np.uint8, G)
+        self.imported = np.zeros(n, bool)          # defined in a shared library (and not copied)
+        self.imported[:G] = kind == SHARED
+        self.canonical = np.zeros(n, bool)         # imported function addressed by its PLT entry
+        self.undef_weak = np.zeros(n, bool)
+        self.undef_weak[:G] = kind == UNDEF
+        self.absolute = np.zeros(n, bool)
+        self.absolute[:G] = np.fromiter((s.absolute for s in syms), bool, G)
+        # bound inside this output even when it is a shared object
+        self.local_binding = np.ones(n, bool)
+        self.local_binding[:G] = np.fromiter((s.visibility not in (STV_DEFAULT, STV_PROTECTED)
+                                              for s in syms), bool, G)
         # locals of all files, concatenated
         if files:
             loc = [f.symbols[:f.first_global] for f in files]
@@ -43,6 +58,10 @@ class SymbolKeys:
             self.loc_file = self.loc_info = self.loc_shndx = np.zeros(0, np.int64)
             self.loc_value = np.zeros(0, np.int64)
         self.ifunc[G:] = (self.loc_info & 0xf) == STT_GNU_IFUNC
+        stype[G:] = self.loc_info & 0xf
+        self.func = (stype == STT_FUNC) | (stype == STT_GNU_IFUNC)
+        self.tls = stype == STT_TLS
+        self.absolute[G:] = self.loc_shndx == SHN_ABS
         self.addr = None
 
 
@@ -156,6 +175,8 @@ class RelocTable:
         self.file_id = sec_file[self.sec_ordinal]
         self.alloc = np.fromiter((bool(s.output.flags & SHF_ALLOC) for s in secs), bool,
                                  len(secs))[self.sec_ordinal]
+        self.writable = np.fromiter((bool(s.output.flags & SHF_WRITE) for s in secs), bool,
+                                    len(secs))[self.sec_ordinal]
         # symbol keys
         fg = np.fromiter((f.first_global for f in files), np.int64, len(files))
         lbase = np.fromiter((f.local_base for f in files), np.int64, len(files))

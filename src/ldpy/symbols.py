@@ -11,13 +11,14 @@ from ldpy.diag import diag
 from ldpy.elf.format import (SHN_UNDEF, SHN_ABS, SHN_COMMON, SHN_LORESERVE, STB_WEAK,
                              STT_GNU_IFUNC, STT_TLS, STV_DEFAULT)
 
-UNDEF, DEFINED, COMMON, SYNTHETIC = 0, 1, 2, 3
+UNDEF, DEFINED, COMMON, SYNTHETIC, SHARED = 0, 1, 2, 3, 4
 
 
 class Symbol:
     __slots__ = ("name", "gid", "kind", "file", "index", "section", "value", "size", "weak",
                  "type", "visibility", "strong_ref", "referenced", "absolute", "align",
-                 "output", "got", "plt", "is_ifunc", "used_in_regular")
+                 "output", "got", "plt", "is_ifunc", "version", "dyn_ref", "export",
+                 "copy", "canonical_plt")
 
     def __init__(self, name, gid):
         self.name = name              # bytes
@@ -39,6 +40,11 @@ class Symbol:
         self.got = -1                 # index of its GOT slot, if any
         self.plt = -1                 # index of its (i)PLT entry, if any
         self.is_ifunc = False
+        self.version = None           # SHARED: version name of the definition it binds to
+        self.dyn_ref = False          # referenced by a shared library
+        self.export = False           # goes into .dynsym as a definition
+        self.copy = False             # imported data copied into the executable (COPY reloc)
+        self.canonical_plt = False    # imported function whose address is its PLT entry
 
     @property
     def display(self):
@@ -144,6 +150,8 @@ class SymbolTable:
                 self._add_common(sym, f, fg + i, values[i], sizes[i], info)
                 continue
             kind = sym.kind
+            if kind == SHARED:
+                kind = UNDEF                 # a regular definition overrides a shared one
             if kind == SYNTHETIC:
                 continue                     # --defsym overrides object definitions
             if kind == DEFINED and not sym.weak:
@@ -167,9 +175,37 @@ class SymbolTable:
             undefined.discard(name)
         f.global_ids = ids
 
+    def add_shared(self, sf):
+        """Definitions offered by a shared library: they satisfy references that are
+        still undefined; regular definitions keep precedence."""
+        by_name, undefined = self.by_name, self.undefined
+        infos = sf.symbols["st_info"].tolist()
+        sizes = sf.symbols["st_size"].tolist()
+        for i, name in enumerate(sf.names):
+            if not sf.default_version[i]:
+                continue                     # foo@VER (non-default): only for versioned references
+            sym = by_name.get(name)
+            if sym is None:
+                sym = self.intern(name)
+            if sym.kind != UNDEF:
+                continue
+            sym.kind, sym.file, sym.index, sym.section = SHARED, sf, i, None
+            info = infos[i]
+            sym.type, sym.size, sym.weak = info & 0xf, sizes[i], (info >> 4) == STB_WEAK
+            sym.version = sf.versions[i]
+            sym.is_ifunc = False
+            undefined.discard(name)
+        for name in sf.undefined_names:
+            sym = by_name.get(name.encode())
+            if sym is None:
+                sym = self.intern(name.encode())
+            sym.dyn_ref = True
+
     def _add_common(self, sym, f, index, align, size, info):
         if sym.kind == DEFINED and not sym.weak:
             return                            # a real definition beats a common
+        if sym.kind == SHARED:
+            sym.kind = UNDEF
         if sym.kind == COMMON:
             if size > sym.size:
                 sym.file, sym.index, sym.size = f, index, size

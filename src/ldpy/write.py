@@ -47,28 +47,41 @@ def write_output(ctx):
 
 
 def _write_all(ctx, out):
+    from ldpy.synthetic import Synthetic
     outs = ctx.sections_out
-    # 1. input and merged section bytes
+    # 1. input and merged section bytes, and synthetic sections already complete
     for o in outs:
         if o.type == SHT_NOBITS:
             continue
         base = o.offset
         for c in o.chunks:
-            if hasattr(c, "entry_size") or c is ctx.gotplt or c is ctx.rela_iplt or c is ctx.symtab_sec \
-                    or c is ctx.eh_frame_hdr:
+            if isinstance(c, Synthetic) and c.data is None:
                 continue            # synthesized after relocation
             b = c.bytes()
             if len(b):
                 out[base + c.out_offset: base + c.out_offset + len(b)] = b
-    # 2. relocations, file by file
+    # 2. relocations of the whole link
     relocate_all(ctx, out)
-    # 3. synthetic sections whose contents depend on relocation
-    from ldpy.synthetic.plt import write_iplt_entries
+    # 3. synthetic sections whose contents depend on addresses and relocation results
+    from ldpy.synthetic.plt import iplt_code
+    t = ctx.target
     if ctx.got is not None and len(ctx.got):
         _put_chunk(out, ctx.got, ctx.got.bytes())
-    if ctx.iplt is not None and len(ctx.iplt):
-        _put_chunk(out, ctx.iplt, write_iplt_entries(ctx.iplt, ctx.gotplt, ctx.target))
-        _put_chunk(out, ctx.rela_iplt, ctx.rela_iplt.bytes())
+    if ctx.is_dynamic:
+        from ldpy.synthetic.dynamic import finish_dynamic
+        ctx.gotplt.dynamic_addr = ctx.dynamic.addr
+        if ctx.plt.size:
+            _put_chunk(out, ctx.plt, t.plt_lazy(ctx.plt.addr, ctx.gotplt.addr, ctx.gotplt.slot_addresses(),
+                                                len(ctx.plt.keys), len(ctx.iplt)))
+        finish_dynamic(ctx)
+        for c in (ctx.rela_dyn, ctx.dynsym_sec, ctx.hash_sec, ctx.gnu_hash_sec, ctx.versym_sec,
+                  ctx.verneed_sec, ctx.dynamic):
+            if c is not None and c.output is not None and c.output.index:
+                _put_chunk(out, c, c.bytes())
+    elif len(ctx.iplt):
+        _put_chunk(out, ctx.iplt, iplt_code(ctx.iplt, ctx.gotplt, t))
+    if ctx.rela_plt is not None and ctx.rela_plt.size:
+        _put_chunk(out, ctx.rela_plt, ctx.rela_plt.bytes())
     if ctx.gotplt is not None:
         _put_chunk(out, ctx.gotplt, ctx.gotplt.bytes())
     if ctx.eh_frame_hdr is not None and ctx.eh_frame_hdr.output.index:
@@ -107,7 +120,7 @@ def relocate_all(ctx, out):
         iplt = ctx.iplt
         k = rt.key[ifm]
         iplt.record_resolvers(k, S[ifm])
-        S[ifm] = iplt.addr + iplt.entry_size * iplt.index_of(k)
+        S[ifm] = iplt.entry_addresses(k)
     ctx.target.apply(ctx, rt, S, A, out)
 
 

@@ -66,31 +66,103 @@ def type_name(t):
     return TYPE_NAMES.get(int(t), f"unknown relocation type {int(t)}")
 
 
+DYNAMIC_LINKER = "/lib64/ld-linux-x86-64.so.2"
+
+
 def plt_entry(slot_addr, entry_addr):
-    """An (i)PLT entry: jmp *slot(%rip), then padding."""
+    """An IPLT entry: jmp *slot(%rip), then padding."""
     rel = (slot_addr - (entry_addr + 6)) & 0xffffffff
     return b"\xff\x25" + rel.to_bytes(4, "little") + b"\xcc" * 10
 
 
+def plt_lazy(plt_addr, gotplt_addr, slots, n_lazy, n_iplt):
+    """The lazy .plt: PLT0 pushes GOT[1] and jumps to GOT[2] (the loader's
+    resolver); entry i jumps through its slot, which first points back at its
+    push $i; jmp PLT0.  Local IFUNC entries follow, without a lazy path.
+    slots: address of each entry's .got.plt slot."""
+    n = n_lazy + n_iplt
+    code = np.zeros((n + 1, 16), np.uint8)
+    code[0] = np.frombuffer(b"\xff\x35\0\0\0\0\xff\x25\0\0\0\0\x0f\x1f\x40\x00", np.uint8)
+    code[0, 2:6] = np.array([(gotplt_addr + 8) - (plt_addr + 6)], "<i4").view(np.uint8)
+    code[0, 8:12] = np.array([(gotplt_addr + 16) - (plt_addr + 12)], "<i4").view(np.uint8)
+    if n:
+        entry = plt_addr + 16 * np.arange(1, n + 1)
+        code[1:, 0:2] = (0xff, 0x25)
+        code[1:, 2:6] = (np.asarray(slots, np.int64) - (entry + 6)).astype("<i4").view(np.uint8).reshape(-1, 4)
+        lazy = np.arange(n) < n_lazy
+        code[1:, 6][lazy] = 0x68
+        code[1:, 7:11][lazy] = np.arange(n_lazy).astype("<i4").view(np.uint8).reshape(-1, 4)
+        code[1:, 11][lazy] = 0xe9
+        code[1:, 12:16][lazy] = (plt_addr - (entry[lazy] + 16)).astype("<i4").view(np.uint8).reshape(-1, 4)
+        code[1:, 6:][~lazy] = 0xcc
+    return code.reshape(-1)
+
+
+IS_DIRECT_DATA = _table({R32: 1, R32S: 1, R16: 1, R8: 1, PC32: 1, PC16: 1, PC8: 1, PC64: 1}, 0, bool)
+DYNAMIC_RELOCS = dict(R64=R64, RELATIVE=RELATIVE, GLOB_DAT=GLOB_DAT, JUMP_SLOT=JUMP_SLOT, COPY=COPY,
+                      TPOFF64=TPOFF64, DTPMOD64=DTPMOD64, DTPOFF64=DTPOFF64, IRELATIVE=IRELATIVE)
+
+
+class Plan:
+    """The scan's decisions, as boolean masks over the link's relocation table."""
+    __slots__ = ("relax_gotx", "skip", "gd_to_ie", "ie_keep", "dyn64", "relative", "textrel")
+
+
 def scan(ctx, rt):
-    """Decide, for every relocation of the link, which need GOT slots or (i)PLT
-    entries and which instructions are relaxed.  The decisions go to rt.plan."""
+    """Decide, for every relocation of the link, which need GOT slots, PLT or IPLT
+    entries, copy relocations or dynamic relocations, and which instructions
+    are relaxed.  The decisions go to rt.plan and to the synthetic sections."""
     typ, key = rt.type, rt.key
     K = ctx.keys
+    cfg = ctx.config
+    pic = cfg.pie or cfg.shared
     bad = (typ >= NTYPES) | ~SUPPORTED[np.minimum(typ, NTYPES - 1)]
     if bad.any():
         k = int(np.argmax(bad))
         raise LinkError(f"{rt.where(k)}: unsupported relocation {type_name(typ[k])} against "
                         f"'{ctx.reloc_sym_display(rt, k)}'")
+    plan = rt.plan = Plan()
+    imported = K.imported[key]
+    is_func = K.func[key]
+    writable = rt.writable
+
+    # imported data accessed directly from code: copy it into the executable
+    if not cfg.shared:
+        copy_ref = imported & ~is_func & ~K.tls[key] & \
+            (IS_DIRECT_DATA[typ] | ((typ == R64) & ~writable & rt.alloc))
+        if copy_ref.any():
+            ctx.request_copies(np.unique(key[copy_ref]))
+            imported = K.imported[key]
+        # imported functions whose address is taken by non-PIC code: the PLT entry is the address
+        if not pic:
+            canon = imported & is_func & ((typ == R32) | (typ == R32S) | (typ == PC32) |
+                                          ((typ == R64) & ~writable & rt.alloc))
+            if canon.any():
+                ctx.request_canonical_plt(np.unique(key[canon]))
+    # calls to imported functions go through the PLT
+    plt_ref = imported & ((typ == PLT32) | (typ == PLTOFF64) | (is_func & (typ == PC32)))
+    if plt_ref.any():
+        ctx.plt.add(key[plt_ref])
+
+    # GOT loads that can become direct (the symbol is defined here and not an IFUNC)
     is_got = IS_GOT[typ]
-    relax_gotx = np.zeros(len(typ), bool)
+    plan.relax_gotx = relax_gotx = np.zeros(len(typ), bool)
     gotx = np.flatnonzero((typ == GOTPCRELX) | (typ == REX_GOTPCRELX))
     if len(gotx):
         b2, b1 = rt.original_bytes(gotx, 2), rt.original_bytes(gotx, 1)
         form_ok = (b2 == 0x8b) | ((b2 == 0xff) & ((b1 == 0x15) | (b1 == 0x25)))
         kk = key[gotx]
-        relax_gotx[gotx] = form_ok & K.defined[kk] & ~K.ifunc[kk] & (not ctx.config.shared)
+        local = K.defined[kk] & ~K.imported[kk] & ~K.ifunc[kk] & (~K.undef_weak[kk])
+        if cfg.shared:
+            local &= K.local_binding[kk]
+        relax_gotx[gotx] = form_ok & local
     need_got = is_got & ~relax_gotx
+
+    # TLS: executables relax everything they can to local-exec; an imported
+    # variable is reached through a GOT slot holding its TP offset (initial-exec)
+    plan.gd_to_ie = (typ == TLSGD) & imported
+    plan.ie_keep = (typ == GOTTPOFF) & imported
+    need_got |= plan.gd_to_ie | plan.ie_keep
     if need_got.any():
         ctx.got.add(key[need_got])
     ifunc_refs = K.ifunc[key] & (typ != NONE)
@@ -99,7 +171,7 @@ def scan(ctx, rt):
     if NEEDS_GOT_BASE[typ].any():
         ctx.need_got_base = True
     # the call to __tls_get_addr after a relaxed GD/LD sequence is rewritten with it
-    skip = np.zeros(len(typ), bool)
+    plan.skip = skip = np.zeros(len(typ), bool)
     tls_seq = np.flatnonzero((typ == TLSGD) | (typ == TLSLD))
     if len(tls_seq):
         nxt = tls_seq + 1
@@ -112,7 +184,29 @@ def scan(ctx, rt):
         skip[nxt] = True
     if IS_TLS[typ].any():
         ctx.uses_tls = True
-    rt.plan = (relax_gotx, skip)
+    if (imported & ((typ == TPOFF32) | (typ == TPOFF64))).any():
+        k = int(np.argmax(imported & ((typ == TPOFF32) | (typ == TPOFF64))))
+        raise LinkError(f"{rt.where(k)}: local-exec TLS relocation {type_name(typ[k])} against "
+                        f"'{ctx.reloc_sym_display(rt, k)}', which is defined in a shared library")
+
+    # absolute addresses in a position-independent output need dynamic relocations
+    plan.dyn64 = (typ == R64) & rt.alloc & K.imported[key] & ~K.canonical[key]
+    plan.relative = np.zeros(len(typ), bool)
+    if pic:
+        movable = K.defined[key] & ~K.absolute[key] & ~K.undef_weak[key] & \
+            (~K.imported[key] | K.canonical[key])
+        plan.relative = (typ == R64) & rt.alloc & movable
+        bad32 = ((typ == R32) | (typ == R32S)) & rt.alloc & movable
+        if bad32.any():
+            k = int(np.argmax(bad32))
+            raise LinkError(f"{rt.where(k)}: relocation {type_name(typ[k])} against "
+                            f"'{ctx.reloc_sym_display(rt, k)}' cannot be used when making a "
+                            f"{'shared object' if cfg.shared else 'PIE'}; recompile with -fPIC")
+    dyn = plan.dyn64 | plan.relative
+    plan.textrel = dyn & ~writable
+    if plan.textrel.any():
+        ctx.textrel_at(rt, int(np.argmax(plan.textrel)))
+    ctx.rela_dyn.reserve(int(dyn.sum()))
 
 
 def _put(out, pos, val, width):
@@ -131,7 +225,7 @@ def apply(ctx, rt, S, A, out):
     """Compute and store every relocation of the link into the output image."""
     typ, P, pos, key = rt.type, rt.P, rt.pos, rt.key
     Z = ctx.keys.size[key]
-    relax_gotx, skip = rt.plan
+    relax_gotx, skip = rt.plan.relax_gotx, rt.plan.skip
     val = np.zeros(len(typ), np.int64)
     width = WIDTH[typ].copy()
     width[skip] = 0
@@ -161,7 +255,7 @@ def apply(ctx, rt, S, A, out):
         val[m] = np.where(rt.alloc[m], SA[m] - tp, SA[m] - ctx.tls_start)
 
     # GOT-relative forms that keep their GOT slot
-    m = IS_GOT[typ] & ~relax_gotx
+    m = (IS_GOT[typ] & ~relax_gotx) | rt.plan.ie_keep
     if m.any():
         slot = ctx.got.slot_addresses(key[m])
         ctx.got.fill(key[m], S[m])
@@ -187,8 +281,17 @@ def apply(ctx, rt, S, A, out):
             _put(out, pos[j] - 1, SA[j] - P[j] + 1, 4)
             width[j] = 0
 
-    # TLS relaxations to local-exec (executables)
-    _relax_tls(rt, typ, S, A, pos, val, width, skip, out, tp)
+    # TLS relaxations (executables): to initial-exec for imported variables, else local-exec
+    _relax_tls(ctx, rt, typ, S, A, pos, val, width, skip, out, tp)
+
+    # dynamic relocations for absolute addresses
+    plan = rt.plan
+    if plan.dyn64.any():
+        m = plan.dyn64
+        ctx.rela_dyn.add(P[m], (ctx.dynsym_index(key[m]) << 32) | R64, A[m])
+    if plan.relative.any():
+        m = plan.relative
+        ctx.rela_dyn.add(P[m], np.full(int(m.sum()), RELATIVE, np.int64), SA[m])
 
     # overflow checks and stores
     chk = CHECK[typ]
@@ -207,13 +310,32 @@ def apply(ctx, rt, S, A, out):
             _put(out, pos[m], val[m], w)
 
 
-def _relax_tls(rt, typ, S, A, pos, val, width, skip, out, tp):
+def _check_gd(out, p, idx, where):
+    plt_form = (out[p - 4] == 0x66) & (out[p - 3] == 0x48) & (out[p - 2] == 0x8d) & \
+        (out[p + 4] == 0x66) & (out[p + 5] == 0x66) & (out[p + 6] == 0x48) & (out[p + 7] == 0xe8)
+    if not plt_form.all():
+        raise LinkError(f"{where(int(idx[np.argmin(plt_form)]))}: unrecognized general-dynamic "
+                        f"TLS code sequence for R_X86_64_TLSGD")
+
+
+def _relax_tls(ctx, rt, typ, S, A, pos, val, width, skip, out, tp):
     if not IS_TLS[typ].any():
         return
     where = rt.where
+    plan = rt.plan
+    # general-dynamic -> initial-exec for imported variables:
+    #   mov %fs:0,%rax; add x@gottpoff(%rip),%rax
+    idx = np.flatnonzero(plan.gd_to_ie)
+    if len(idx):
+        p = pos[idx]
+        _check_gd(out, p, idx, where)
+        _patch(out, p - 4, b"\x64\x48\x8b\x04\x25\x00\x00\x00\x00\x48\x03\x05")
+        slot = ctx.got.slot_addresses(rt.key[idx])
+        _put(out, p + 8, slot - rt.P[idx] - 12, 4)
+        width[idx] = 0
     # initial-exec -> local-exec: movq x@gottpoff(%rip), %r  ->  movq $x@tpoff, %r
     #                             addq x@gottpoff(%rip), %r  ->  leaq x@tpoff(%r), %r
-    idx = np.flatnonzero((typ == GOTTPOFF) & ~skip)
+    idx = np.flatnonzero((typ == GOTTPOFF) & ~skip & ~plan.ie_keep)
     if len(idx):
         p = pos[idx]
         rex, op, modrm = out[p - 3], out[p - 2], out[p - 1]
@@ -232,14 +354,10 @@ def _relax_tls(rt, typ, S, A, pos, val, width, skip, out, tp):
         val[idx] = S[idx] + A[idx] + 4 - tp
         width[idx] = 4
     # general-dynamic -> local-exec (16-byte sequence beginning 4 bytes before the offset)
-    idx = np.flatnonzero(typ == TLSGD)
+    idx = np.flatnonzero((typ == TLSGD) & ~plan.gd_to_ie)
     if len(idx):
         p = pos[idx]
-        plt_form = (out[p - 4] == 0x66) & (out[p - 3] == 0x48) & (out[p - 2] == 0x8d) & \
-                   (out[p + 4] == 0x66) & (out[p + 5] == 0x66) & (out[p + 6] == 0x48) & (out[p + 7] == 0xe8)
-        if not plt_form.all():
-            raise LinkError(f"{where(int(idx[np.argmin(plt_form)]))}: unrecognized general-dynamic "
-                            f"TLS code sequence for R_X86_64_TLSGD")
+        _check_gd(out, p, idx, where)
         _patch(out, p - 4, b"\x64\x48\x8b\x04\x25\x00\x00\x00\x00\x48\x8d\x80")
         _put(out, p + 8, S[idx] + A[idx] + 4 - tp, 4)
         width[idx] = 0

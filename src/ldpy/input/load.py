@@ -6,6 +6,7 @@ import os
 
 from ldpy.diag import LinkError
 from ldpy.input.archive import Archive, is_archive
+from ldpy.elf.format import MACHINE_NAMES
 from ldpy.input.object import ObjectFile, check_elf_header
 
 DEFAULT_SEARCH_DIRS = ["/usr/local/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu",
@@ -100,7 +101,11 @@ class Loader:
             return ar
         if bytes(data[:4]) == b"\x7fELF":
             check_elf_header(data, path)
-            self.add_object(ObjectFile(path, data))
+            if len(data) > 17 and data[16] == 3 and data[17] == 0 or \
+                    len(data) > 17 and data[17] == 3 and data[16] == 0:
+                self.add_shared(path, data, spec)
+            else:
+                self.add_object(ObjectFile(path, data))
             return None
         if len(data) == 0:
             raise LinkError(f"{path}: file is empty")
@@ -187,6 +192,20 @@ class Loader:
         f.file_id = len(ctx.files)
         ctx.files.append(f)
         ctx.symtab.add_file(f)
+
+    def add_shared(self, path, data, spec):
+        from ldpy.input.shared import SharedFile
+        ctx = self.ctx
+        if getattr(ctx.config, "static_output", False):
+            raise LinkError(f"{path}: attempted static link of dynamic object")
+        sf = SharedFile(path, data, as_needed=getattr(spec, "as_needed", False))
+        if sf.machine != ctx.target.MACHINE or sf.is64 != ctx.target.IS64:
+            raise LinkError(f"{path}: incompatible shared object: it is for "
+                            f"{MACHINE_NAMES.get(sf.machine, sf.machine)}, the output is {ctx.target.NAME}")
+        if any(o.soname == sf.soname for o in ctx.shared_files):
+            return
+        ctx.shared_files.append(sf)
+        ctx.symtab.add_shared(sf)
 
     def _select_comdat(self, f):
         comdat = self.ctx.comdat

@@ -1,6 +1,12 @@
-"""Static-link IFUNC support: .plt (iplt) entries, their .got.plt slots and the
-IRELATIVE relocations in .rela.plt that glibc's static startup applies
-(between __rela_iplt_start and __rela_iplt_end)."""
+"""PLT and .got.plt.
+
+Static executables: .plt holds one IPLT entry per IFUNC, each jumping through
+a .got.plt slot that glibc's startup fills from the IRELATIVE relocations in
+.rela.plt (between __rela_iplt_start and __rela_iplt_end).
+
+Dynamic executables: .plt is the lazy PLT (PLT0, then one entry per imported
+function with a JUMP_SLOT relocation), followed by the IPLT entries of local
+IFUNCs; .rela.plt holds the JUMP_SLOTs, then the IRELATIVEs."""
 import numpy as np
 
 from ldpy.elf.format import SHT_RELA, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_INFO_LINK
@@ -8,60 +14,118 @@ from ldpy.synthetic import KeyedTable, Synthetic
 
 
 class IpltSection(KeyedTable):
+    """Local IFUNCs referenced by relocations; their entries live in .plt."""
+
     def __init__(self, target):
         super().__init__(".plt", target.PLT_ENTRY_SIZE, flags=SHF_ALLOC | SHF_EXECINSTR, align=16)
         self.target = target
         self.resolvers = None      # real (resolver) address per entry, filled while relocating
+        self.host = None           # the PltSection when the output is dynamic
 
     def freeze(self):
         super().freeze()
         self.resolvers = np.zeros(len(self.keys), np.int64)
         return self
 
+    def base(self):
+        """Address of the first IPLT entry."""
+        if self.host is not None:
+            return self.host.addr + self.entry_size * (1 + len(self.host.imports))
+        return self.addr
+
+    def entry_addresses(self, keys):
+        return self.base() + self.entry_size * self.index_of(keys)
+
     def record_resolvers(self, keys, addrs):
         self.resolvers[self.index_of(keys)] = addrs
 
 
+class PltSection(KeyedTable):
+    """Imported functions called through the lazy PLT, keyed by symbol id."""
+
+    def __init__(self, target):
+        super().__init__(".plt", target.PLT_ENTRY_SIZE, flags=SHF_ALLOC | SHF_EXECINSTR, align=16)
+        self.target = target
+        self.iplt = None
+        self.imports = []          # Symbols, in entry order
+
+    def freeze_with(self, symbols, iplt):
+        self.freeze()
+        self.imports = [symbols[k] for k in self.keys.tolist()]
+        self.iplt = iplt
+        iplt.host = self
+        n = len(self.keys) + len(iplt)
+        self.size = self.entry_size * (1 + n) if n else 0
+        return self
+
+    def entry_addresses(self, keys):
+        return self.addr + self.entry_size * (1 + self.index_of(keys))
+
+
 class GotPltSection(Synthetic):
-    """.got.plt: three reserved words (for the dynamic loader), then one slot per iplt entry."""
+    """.got.plt: three reserved words (GOT[0] = _DYNAMIC), then one slot per lazy
+    PLT entry, then one per IPLT entry."""
     RESERVED = 3
 
-    def __init__(self, iplt):
+    def __init__(self, iplt, plt=None):
         super().__init__(".got.plt", flags=SHF_ALLOC | SHF_WRITE, align=8)
         self.iplt = iplt
+        self.plt = plt
+        self.dynamic_addr = 0
+
+    @property
+    def n_lazy(self):
+        return len(self.plt.keys) if self.plt is not None else 0
 
     def freeze(self):
-        self.size = 8 * (self.RESERVED + len(self.iplt))
+        self.size = 8 * (self.RESERVED + self.n_lazy + len(self.iplt))
         return self
 
     def slot_addr(self, i):
         return self.addr + 8 * (self.RESERVED + i)
 
+    def slot_addresses(self):
+        return self.addr + 8 * (self.RESERVED + np.arange(self.n_lazy + len(self.iplt)))
+
     def bytes(self):
-        words = np.zeros(self.RESERVED + len(self.iplt), np.int64)
-        words[self.RESERVED:] = self.iplt.resolvers
+        words = np.zeros(self.RESERVED + self.n_lazy + len(self.iplt), np.int64)
+        words[0] = self.dynamic_addr
+        if self.n_lazy:
+            # each slot starts at its PLT entry's push, for lazy binding
+            words[3:3 + self.n_lazy] = self.plt.addr + 16 * np.arange(1, self.n_lazy + 1) + 6
+        words[3 + self.n_lazy:] = self.iplt.resolvers
         return words.astype("<i8").view(np.uint8)
 
 
-class RelaIpltSection(Synthetic):
-    def __init__(self, iplt, gotplt, irelative_type):
+class RelaPltSection(Synthetic):
+    """.rela.plt: JUMP_SLOTs of the lazy entries, then IRELATIVEs of the IPLT."""
+    DTYPE = np.dtype([("r_offset", "<u8"), ("r_info", "<u8"), ("r_addend", "<i8")])
+
+    def __init__(self, gotplt, jump_slot_type, irelative_type):
         super().__init__(".rela.plt", type_=SHT_RELA, flags=SHF_ALLOC | SHF_INFO_LINK, align=8, entsize=24)
-        self.iplt, self.gotplt, self.irelative = iplt, gotplt, irelative_type
+        self.gotplt = gotplt
+        self.jump_slot, self.irelative = jump_slot_type, irelative_type
+        self.dynsym_index = None   # function: symbol ids -> .dynsym indexes
 
     def freeze(self):
-        self.size = 24 * len(self.iplt)
+        self.size = 24 * (self.gotplt.n_lazy + len(self.gotplt.iplt))
         return self
 
     def bytes(self):
-        n = len(self.iplt)
-        rela = np.zeros(n, [("r_offset", "<u8"), ("r_info", "<u8"), ("r_addend", "<i8")])
-        rela["r_offset"] = self.gotplt.addr + 8 * (GotPltSection.RESERVED + np.arange(n))
-        rela["r_info"] = self.irelative
-        rela["r_addend"] = self.iplt.resolvers
+        g = self.gotplt
+        n_lazy, n_i = g.n_lazy, len(g.iplt)
+        rela = np.zeros(n_lazy + n_i, self.DTYPE)
+        rela["r_offset"] = g.slot_addresses()
+        if n_lazy:
+            idx = self.dynsym_index(g.plt.keys)
+            rela["r_info"][:n_lazy] = (idx.astype(np.uint64) << np.uint64(32)) | np.uint64(self.jump_slot)
+        rela["r_info"][n_lazy:] = self.irelative
+        rela["r_addend"][n_lazy:] = g.iplt.resolvers
         return rela.view(np.uint8)
 
 
-def write_iplt_entries(iplt, gotplt, target):
+def iplt_code(iplt, gotplt, target):
+    """Static IPLT entries: jmp *slot(%rip)."""
     out = bytearray()
     for i in range(len(iplt)):
         out += target.plt_entry(gotplt.slot_addr(i), iplt.addr + i * iplt.entry_size)

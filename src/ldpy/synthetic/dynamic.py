@@ -1,0 +1,548 @@
+"""The dynamic-linking sections of an executable: .interp, .dynsym/.dynstr,
+.hash/.gnu.hash, .gnu.version/.gnu.version_r, .rela.dyn, the lazy .plt with its
+.got.plt and .rela.plt, and .dynamic."""
+import struct
+
+import numpy as np
+
+from ldpy.elf.format import (SHT_PROGBITS, SHT_DYNSYM, SHT_STRTAB, SHT_HASH, SHT_GNU_HASH,
+                             SHT_GNU_versym, SHT_GNU_verneed, SHT_RELA, SHT_DYNAMIC, SHF_ALLOC,
+                             SHF_WRITE, SHF_EXECINSTR, SHF_INFO_LINK, STB_GLOBAL, STB_WEAK,
+                             STV_DEFAULT, STT_FUNC, STT_GNU_IFUNC)
+from ldpy.synthetic import Synthetic
+
+# dynamic tags
+DT = dict(NULL=0, NEEDED=1, PLTRELSZ=2, PLTGOT=3, HASH=4, STRTAB=5, SYMTAB=6, RELA=7, RELASZ=8,
+          RELAENT=9, STRSZ=10, SYMENT=11, INIT=12, FINI=13, SONAME=14, RPATH=15, SYMBOLIC=16,
+          PLTREL=20, DEBUG=21, TEXTREL=22, JMPREL=23, BIND_NOW=24, INIT_ARRAY=25, FINI_ARRAY=26,
+          INIT_ARRAYSZ=27, FINI_ARRAYSZ=28, RUNPATH=29, FLAGS=30, PREINIT_ARRAY=32,
+          PREINIT_ARRAYSZ=33, GNU_HASH=0x6ffffef5, VERSYM=0x6ffffff0, RELACOUNT=0x6ffffff9,
+          FLAGS_1=0x6ffffffb, VERDEF=0x6ffffffc, VERDEFNUM=0x6ffffffd, VERNEED=0x6ffffffe,
+          VERNEEDNUM=0x6fffffff)
+DF_ORIGIN, DF_SYMBOLIC, DF_TEXTREL, DF_BIND_NOW, DF_STATIC_TLS = 1, 2, 4, 8, 0x10
+DF_1_NOW, DF_1_NODELETE, DF_1_INITFIRST, DF_1_NOOPEN, DF_1_PIE = 1, 8, 0x20, 0x40, 0x08000000
+
+
+def elf_hash(name):
+    h = 0
+    for c in name:
+        h = ((h << 4) + c) & 0xffffffff
+        g = h & 0xf0000000
+        if g:
+            h ^= g >> 24
+        h &= ~g & 0xffffffff
+    return h
+
+
+def gnu_hash(name):
+    h = 5381
+    for c in name:
+        h = (h * 33 + c) & 0xffffffff
+    return h
+
+
+class StrTab:
+    def __init__(self):
+        self.blob = bytearray(b"\0")
+        self.offsets = {b"": 0}
+
+    def add(self, s):
+        off = self.offsets.get(s)
+        if off is None:
+            off = self.offsets[s] = len(self.blob)
+            self.blob += s + b"\0"
+        return off
+
+
+class Interp(Synthetic):
+    def __init__(self, path):
+        super().__init__(".interp", SHT_PROGBITS, SHF_ALLOC, 1)
+        self.data = np.frombuffer(path.encode() + b"\0", np.uint8)
+        self.size = len(self.data)
+
+
+class DynSymbols:
+    """Which symbols the dynamic symbol table holds, in order: imports first,
+    then definitions sorted by .gnu.hash bucket."""
+
+    def __init__(self, ctx, imports, exports, use_gnu_hash):
+        self.dynstr = StrTab()
+        self.symbols = [None] + imports + exports
+        self.first_defined = 1 + len(imports)
+        n_def = len(exports)
+        self.nbuckets = max(1, n_def // 4) if n_def else 1
+        if use_gnu_hash and n_def:
+            hashes = [gnu_hash(s.name) for s in exports]
+            order = sorted(range(n_def), key=lambda i: hashes[i] % self.nbuckets)
+            self.symbols = [None] + imports + [exports[i] for i in order]
+            self.gnu_hashes = [hashes[i] for i in order]
+        else:
+            self.gnu_hashes = [gnu_hash(s.name) for s in exports]
+        self.index = {}
+        for i, s in enumerate(self.symbols):
+            if s is not None:
+                self.index[s.gid] = i
+                self.dynstr.add(s.name)
+
+
+class DynsymSection(Synthetic):
+    def __init__(self, dt, dyn):
+        super().__init__(".dynsym", SHT_DYNSYM, SHF_ALLOC, 8, dt.sym.itemsize)
+        self.dt, self.dyn = dt, dyn
+        self.size = len(dyn.symbols) * dt.sym.itemsize
+
+    def build(self, ctx):
+        syms = self.dyn.symbols
+        out = np.zeros(len(syms), self.dt.sym)
+        from ldpy.symbols import SHARED
+        for i, s in enumerate(syms[1:], 1):
+            out[i]["st_name"] = self.dyn.dynstr.offsets[s.name]
+            defined = s.kind != SHARED or s.copy or s.canonical_plt
+            typ = s.type
+            if s.kind == SHARED and s.copy:
+                typ = s.type
+            bind = STB_WEAK if s.weak else STB_GLOBAL
+            out[i]["st_info"] = (bind << 4) | (typ & 0xf)
+            out[i]["st_other"] = STV_DEFAULT if s.kind == SHARED else s.visibility
+            out[i]["st_size"] = s.size
+            if s.kind == SHARED and not s.copy:
+                out[i]["st_shndx"] = 0
+                out[i]["st_value"] = int(ctx.gaddr[s.gid]) if s.canonical_plt else 0
+            else:
+                out[i]["st_shndx"] = ctx.symbol_shndx(s) if s.kind != SHARED else ctx.dynbss.output.index
+                out[i]["st_value"] = int(ctx.gaddr[s.gid]) - (ctx.tls_start if typ == 6 else 0)
+        self.data = out.view(np.uint8)
+
+
+class DynstrSection(Synthetic):
+    def __init__(self, strtab):
+        super().__init__(".dynstr", SHT_STRTAB, SHF_ALLOC, 1)
+        self.strtab = strtab
+
+    def freeze(self):
+        self.data = np.frombuffer(bytes(self.strtab.blob), np.uint8)
+        self.size = len(self.data)
+        return self
+
+
+class HashSection(Synthetic):
+    """SysV .hash: nbucket, nchain, buckets, chains."""
+
+    def __init__(self, dyn):
+        super().__init__(".hash", SHT_HASH, SHF_ALLOC, 8, 4)
+        self.dyn = dyn
+        n = len(dyn.symbols)
+        self.nbucket = _sysv_buckets(n)
+        self.size = 4 * (2 + self.nbucket + n)
+
+    def build(self):
+        syms = self.dyn.symbols
+        n = len(syms)
+        buckets = np.zeros(self.nbucket, np.uint32)
+        chains = np.zeros(n, np.uint32)
+        for i in range(1, n):
+            h = elf_hash(syms[i].name) % self.nbucket
+            chains[i] = buckets[h]
+            buckets[h] = i
+        self.data = np.concatenate([np.array([self.nbucket, n], np.uint32), buckets, chains]).view(np.uint8)
+
+
+def _sysv_buckets(n):
+    for limit, b in ((3, 1), (17, 3), (37, 17), (67, 37), (97, 67), (131, 97), (197, 131), (263, 197),
+                     (521, 263), (1031, 521), (2053, 1031), (4099, 2053), (8209, 4099), (16411, 8209)):
+        if n < limit:
+            return b
+    return 16411
+
+
+class GnuHashSection(Synthetic):
+    def __init__(self, dyn):
+        super().__init__(".gnu.hash", SHT_GNU_HASH, SHF_ALLOC, 8)
+        self.dyn = dyn
+        n_def = len(dyn.symbols) - dyn.first_defined
+        self.bloom_size = 1 << max(0, (max(n_def, 1) // 16).bit_length()) if n_def else 1
+        self.bloom_shift = 26
+        self.size = 16 + 8 * self.bloom_size + 4 * dyn.nbuckets + 4 * n_def
+
+    def build(self):
+        dyn = self.dyn
+        hashes = np.array(dyn.gnu_hashes, np.uint64)
+        nb = dyn.nbuckets
+        n_def = len(hashes)
+        bloom = np.zeros(self.bloom_size, np.uint64)
+        if n_def:
+            word = (hashes // 64) % self.bloom_size
+            bit1 = hashes % 64
+            bit2 = (hashes >> np.uint64(self.bloom_shift)) % 64
+            np.bitwise_or.at(bloom, word.astype(np.int64), (np.uint64(1) << bit1) | (np.uint64(1) << bit2))
+        buckets = np.zeros(nb, np.uint32)
+        chain = (hashes & np.uint64(0xfffffffe)).astype(np.uint32)
+        if n_def:
+            b = (hashes % nb).astype(np.int64)
+            # symbols are sorted by bucket: each bucket points at its first symbol,
+            # and the last symbol of each bucket carries the stop bit
+            used, first = np.unique(b, return_index=True)
+            buckets[used] = dyn.first_defined + first
+            last = np.ones(n_def, bool)
+            last[:-1] = b[1:] != b[:-1]
+            chain[last] |= 1
+        head = np.array([nb, dyn.first_defined, self.bloom_size, self.bloom_shift], np.uint32)
+        self.data = np.concatenate([head.view(np.uint8), bloom.view(np.uint8), buckets.view(np.uint8),
+                                    chain.view(np.uint8)])
+
+
+class VersymSection(Synthetic):
+    def __init__(self, dyn):
+        super().__init__(".gnu.version", SHT_GNU_versym, SHF_ALLOC, 2, 2)
+        self.dyn = dyn
+        self.size = 2 * len(dyn.symbols)
+        self.values = np.ones(len(dyn.symbols), np.uint16)
+        self.values[0] = 0
+
+    def build(self):
+        self.data = self.values.view(np.uint8)
+
+
+class VerneedSection(Synthetic):
+    """.gnu.version_r: for each needed library, the versions this output uses."""
+
+    def __init__(self, dyn, versym, libs):
+        super().__init__(".gnu.version_r", SHT_GNU_verneed, SHF_ALLOC, 8)
+        self.entries = []          # (soname, [(version, index)])
+        next_index = 2
+        index_of = {}
+        for sf in libs:
+            names = []
+            for i, s in enumerate(dyn.symbols):
+                if s is None or s.file is not sf or s.version is None:
+                    continue
+                key = (sf.soname, s.version)
+                if key not in index_of:
+                    index_of[key] = next_index
+                    next_index += 1
+                    names.append((s.version, index_of[key]))
+                versym.values[i] = index_of[key]
+            if names:
+                self.entries.append((sf.soname, names))
+                dyn.dynstr.add(sf.soname.encode())
+                for v, _ in names:
+                    dyn.dynstr.add(v.encode())
+        self.dyn = dyn
+        self.count = len(self.entries)
+        self.size = sum(16 + 16 * len(n) for _, n in self.entries)
+
+    def build(self):
+        out = bytearray()
+        strs = self.dyn.dynstr.offsets
+        for k, (soname, names) in enumerate(self.entries):
+            size = 16 + 16 * len(names)
+            nxt = size if k + 1 < len(self.entries) else 0
+            out += struct.pack("<HHIII", 1, len(names), strs[soname.encode()], 16, nxt)
+            for j, (v, idx) in enumerate(names):
+                out += struct.pack("<IHHII", elf_hash(v.encode()), 0, idx, strs[v.encode()],
+                                   16 if j + 1 < len(names) else 0)
+        self.data = np.frombuffer(bytes(out), np.uint8)
+
+
+class RelaSection(Synthetic):
+    """A table of dynamic relocations filled as numpy arrays."""
+    DTYPE = np.dtype([("r_offset", "<u8"), ("r_info", "<u8"), ("r_addend", "<i8")])
+
+    def __init__(self, name, count=0):
+        super().__init__(name, SHT_RELA, SHF_ALLOC, 8, 24)
+        self.count = count
+        self.size = 24 * count
+        self.parts = []
+
+    def reserve(self, n):
+        self.count += n
+        self.size = 24 * self.count
+
+    def add(self, offsets, infos, addends):
+        if len(offsets):
+            r = np.zeros(len(offsets), self.DTYPE)
+            r["r_offset"], r["r_info"], r["r_addend"] = offsets, infos, addends
+            self.parts.append(r)
+
+    def build(self, relative_type=None):
+        rel = np.concatenate(self.parts) if self.parts else np.zeros(0, self.DTYPE)
+        if len(rel) != self.count:
+            raise AssertionError(f"{self.name}: reserved {self.count} relocations, produced {len(rel)}")
+        if relative_type is not None and len(rel):
+            # RELATIVE first (DT_RELACOUNT), then by offset, like GNU ld's -z combreloc
+            is_rel = (rel["r_info"] & 0xffffffff) == relative_type
+            rel = rel[np.lexsort((rel["r_offset"], ~is_rel))]
+            self.relative_count = int(is_rel.sum())
+        else:
+            self.relative_count = 0
+        self.data = rel.view(np.uint8)
+
+
+class PltSection(Synthetic):
+    """Lazy-binding .plt: PLT0, then one entry per imported function, then
+    entries for local IFUNCs (IRELATIVE)."""
+
+    def __init__(self, target):
+        super().__init__(".plt", SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, 16, 16)
+        self.target = target
+        self.imports = []          # Symbols in PLT order
+        self.n_iplt = 0
+
+    def freeze(self, n_iplt):
+        self.n_iplt = n_iplt
+        self.size = 16 * (1 + len(self.imports) + n_iplt) if (self.imports or n_iplt) else 0
+        return self
+
+    def entry_addr(self, i):
+        return self.addr + 16 * (1 + i)
+
+
+class DynamicSection(Synthetic):
+    def __init__(self, dt):
+        super().__init__(".dynamic", SHT_DYNAMIC, SHF_ALLOC | SHF_WRITE, 8, dt.dyn.itemsize)
+        self.dt = dt
+        self.entries = []          # (tag, value or callable)
+
+    def add(self, tag, value):
+        self.entries.append((DT[tag] if isinstance(tag, str) else tag, value))
+
+    def freeze(self):
+        self.size = (len(self.entries) + 1) * self.dt.dyn.itemsize
+        return self
+
+    def build(self):
+        arr = np.zeros(len(self.entries) + 1, self.dt.dyn)
+        for i, (tag, v) in enumerate(self.entries):
+            arr[i] = (tag, v() if callable(v) else v)
+        self.data = arr.view(np.uint8)
+
+
+# -- building the dynamic sections of one link -----------------------------------
+
+def allocate_copies(ctx):
+    """Space in .bss for imported data copied into the executable (COPY
+    relocations); aliases at the same address in the library are copied with it."""
+    from ldpy.symbols import SHARED
+    syms = [s for s in ctx.symtab.symbols if s.kind == SHARED and s.copy]
+    if not syms:
+        return []
+    by_lib_value = {}
+    for s in syms:
+        sf = s.file
+        v = int(sf.symbols["st_value"][s.index])
+        by_lib_value.setdefault((id(sf), v), s)
+    # aliases: other names the library gives the same object
+    for (lib_id, v), s in list(by_lib_value.items()):
+        sf = s.file
+        same = np.flatnonzero(sf.symbols["st_value"] == v).tolist()
+        for i in same:
+            if not sf.default_version[i]:
+                continue
+            alias = ctx.symtab.get(sf.names[i])
+            if alias is None:
+                alias = ctx.symtab.intern(sf.names[i])
+                alias.kind, alias.file, alias.index = SHARED, sf, i
+                info = int(sf.symbols["st_info"][i])
+                alias.type, alias.size, alias.weak = info & 0xf, int(sf.symbols["st_size"][i]), (info >> 4) == 2
+                alias.version = sf.versions[i]
+            if alias.kind == SHARED and alias.file is sf and not alias.copy:
+                alias.copy = True
+                syms.append(alias)
+    from ldpy.synthetic import Synthetic
+    from ldpy.elf.format import SHT_NOBITS
+    chunk = Synthetic(".dynbss", SHT_NOBITS, SHF_ALLOC | SHF_WRITE, 1)
+    off = 0
+    placed = {}
+    for s in syms:
+        sf = s.file
+        v = int(sf.symbols["st_value"][s.index])
+        k = (id(sf), v)
+        if k in placed:
+            s.value = placed[k]
+            continue
+        align = min(v & -v if v else 16, 32)
+        off = (off + align - 1) & ~(align - 1)
+        s.value = placed[k] = off
+        off += max(s.size, 1)
+        chunk.align = max(chunk.align, align)
+    chunk.size = off
+    ctx.dynbss = chunk
+    ctx.outputs.get(".bss", SHT_NOBITS, SHF_ALLOC | SHF_WRITE).add(chunk)
+    return syms
+
+
+def create_dynamic_sections(ctx):
+    from ldpy.symbols import SHARED, UNDEF, DEFINED, COMMON, SYNTHETIC
+    from ldpy.elf.format import SHT_NOTE, dtypes
+    cfg, outs, t = ctx.config, ctx.outputs, ctx.target
+    dt = dtypes(t.IS64, t.LITTLE)
+    syms = ctx.symtab.symbols
+    G = len(syms)
+    copies = allocate_copies(ctx)
+    # imports: shared definitions that relocations (or the PLT/GOT) actually use
+    used = set()
+    rt = ctx.relocs
+    if not rt.empty:
+        k = rt.key[~rt.plan.skip]
+        used.update(np.unique(k[k < G]).tolist())
+    used.update(ctx.plt.keys.tolist())
+    used.update(int(x) for x in ctx.got.keys.tolist() if x < G)
+    imports = [syms[g] for g in sorted(used) if syms[g].kind == SHARED and not syms[g].copy]
+    export_all = getattr(cfg, "export_dynamic", False)
+    exports = []
+    for s in syms:
+        if s.kind == SHARED:
+            if s.copy:
+                exports.append(s)
+            continue
+        if s.kind not in (DEFINED, COMMON, SYNTHETIC) or s.visibility not in (0, 3):
+            continue
+        if s.kind == SYNTHETIC and s.output is None and not s.absolute:
+            continue
+        if export_all or s.dyn_ref or s.export:
+            exports.append(s)
+    # as-needed libraries are kept only when something binds to them
+    bound = {id(s.file) for s in imports + copies}
+    ctx.needed = [sf for sf in ctx.shared_files if not sf.as_needed or id(sf) in bound]
+    hash_style = getattr(cfg, "hash_style", "sysv") or "sysv"
+    dyn = ctx.dynsyms = DynSymbols(ctx, imports, exports, hash_style in ("gnu", "both"))
+    index = np.zeros(G, np.int64)
+    for gid, i in dyn.index.items():
+        index[gid] = i
+    ctx.dynsym_by_gid = index
+
+    interp_path = getattr(cfg, "dynamic_linker", None) or t.DYNAMIC_LINKER
+    if not cfg.shared and not getattr(cfg, "no_dynamic_linker", False):
+        ctx.interp = Interp(interp_path)
+        outs.get(".interp", SHT_PROGBITS, SHF_ALLOC).add(ctx.interp)
+    ctx.dynsym_sec = DynsymSection(dt, dyn)
+    outs.get(".dynsym", SHT_DYNSYM, SHF_ALLOC).add(ctx.dynsym_sec)
+    if hash_style in ("sysv", "both"):
+        ctx.hash_sec = HashSection(dyn)
+        outs.get(".hash", SHT_HASH, SHF_ALLOC).add(ctx.hash_sec)
+    if hash_style in ("gnu", "both"):
+        ctx.gnu_hash_sec = GnuHashSection(dyn)
+        outs.get(".gnu.hash", SHT_GNU_HASH, SHF_ALLOC).add(ctx.gnu_hash_sec)
+    ctx.versym_sec = VersymSection(dyn)
+    ctx.verneed_sec = VerneedSection(dyn, ctx.versym_sec, ctx.needed)
+    if ctx.verneed_sec.count:
+        outs.get(".gnu.version", SHT_GNU_versym, SHF_ALLOC).add(ctx.versym_sec)
+        outs.get(".gnu.version_r", SHT_GNU_verneed, SHF_ALLOC).add(ctx.verneed_sec)
+    needed_off = [dyn.dynstr.add(sf.soname.encode()) for sf in ctx.needed]
+    rpath = ":".join(getattr(cfg, "rpath", []) or [])
+    rpath_off = dyn.dynstr.add(rpath.encode()) if rpath else None
+    ctx.dynstr_sec = DynstrSection(dyn.dynstr).freeze()
+    outs.get(".dynstr", SHT_STRTAB, SHF_ALLOC).add(ctx.dynstr_sec)
+
+    # dynamic relocations of GOT slots and copies
+    K = ctx.keys
+    gk = ctx.got.keys
+    pic = cfg.pie or cfg.shared
+    got_sym = (gk < G) & (K.imported[gk] | _copied(ctx, gk) | K.canonical[gk])
+    got_rel = ~got_sym & pic & K.defined[gk] & ~K.absolute[gk] & ~K.undef_weak[gk] & ~K.ifunc[gk]
+    got_irel = ~got_sym & pic & K.ifunc[gk]
+    ctx.got_dyn = (got_sym, got_rel, got_irel)
+    ctx.rela_dyn.reserve(int(got_sym.sum() + got_rel.sum() + got_irel.sum()) + len(copies))
+    ctx.copies = copies
+    if ctx.rela_dyn.count:
+        outs.get(".rela.dyn", SHT_RELA, SHF_ALLOC).add(ctx.rela_dyn)
+
+    # .dynamic
+    d = ctx.dynamic = DynamicSection(dt)
+    for off in needed_off:
+        d.add("NEEDED", off)
+    if rpath_off is not None:
+        d.add("RUNPATH" if getattr(cfg, "enable_new_dtags", False) else "RPATH", rpath_off)
+    init = ctx.symtab.get((getattr(cfg, "init", None) or "_init").encode())
+    fini = ctx.symtab.get((getattr(cfg, "fini", None) or "_fini").encode())
+    if init is not None and init.kind == DEFINED:
+        d.add("INIT", lambda: int(ctx.gaddr[init.gid]))
+    if fini is not None and fini.kind == DEFINED:
+        d.add("FINI", lambda: int(ctx.gaddr[fini.gid]))
+    for name, tag in ((".preinit_array", "PREINIT_ARRAY"), (".init_array", "INIT_ARRAY"),
+                      (".fini_array", "FINI_ARRAY")):
+        o = outs.by_name.get(name)
+        if o is not None and o.chunks and any(c.size for c in o.chunks):
+            d.add(tag, lambda o=o: o.addr)
+            d.add(tag + "SZ", lambda o=o: o.size)
+    if ctx.hash_sec is not None:
+        d.add("HASH", lambda: ctx.hash_sec.addr)
+    if ctx.gnu_hash_sec is not None:
+        d.add("GNU_HASH", lambda: ctx.gnu_hash_sec.addr)
+    d.add("STRTAB", lambda: ctx.dynstr_sec.addr)
+    d.add("SYMTAB", lambda: ctx.dynsym_sec.addr)
+    d.add("STRSZ", lambda: ctx.dynstr_sec.size)
+    d.add("SYMENT", dt.sym.itemsize)
+    if not cfg.shared:
+        d.add("DEBUG", 0)
+    ctx.dynamic_entries_plt = d
+    ctx.outputs.get(".dynamic", SHT_DYNAMIC, SHF_ALLOC | SHF_WRITE).add(d)
+
+
+def add_dynamic_tail(ctx):
+    """The .dynamic entries that depend on the PLT and relocation sections."""
+    cfg, d = ctx.config, ctx.dynamic
+    if ctx.gotplt is not None:
+        d.add("PLTGOT", lambda: ctx.gotplt.addr)
+    if ctx.rela_plt is not None and ctx.rela_plt.size:
+        d.add("PLTRELSZ", lambda: ctx.rela_plt.size)
+        d.add("PLTREL", DT["RELA"])
+        d.add("JMPREL", lambda: ctx.rela_plt.addr)
+    if ctx.rela_dyn.count:
+        d.add("RELA", lambda: ctx.rela_dyn.addr)
+        d.add("RELASZ", lambda: ctx.rela_dyn.size)
+        d.add("RELAENT", 24)
+    if ctx.textrel:
+        d.add("TEXTREL", 0)
+    flags = (DF_BIND_NOW if getattr(cfg, "now", False) else 0) | (DF_TEXTREL if ctx.textrel else 0)
+    if flags:
+        d.add("FLAGS", flags)
+    flags1 = (DF_1_NOW if getattr(cfg, "now", False) else 0) | (DF_1_PIE if cfg.pie else 0)
+    if flags1:
+        d.add("FLAGS_1", flags1)
+    if ctx.verneed_sec.count:
+        d.add("VERNEED", lambda: ctx.verneed_sec.addr)
+        d.add("VERNEEDNUM", ctx.verneed_sec.count)
+        d.add("VERSYM", lambda: ctx.versym_sec.addr)
+    if ctx.rela_dyn.count:
+        d.add("RELACOUNT", lambda: ctx.rela_dyn.relative_count)
+    d.freeze()
+
+
+def _copied(ctx, keys):
+    syms = ctx.symtab.symbols
+    return np.fromiter((k < len(syms) and syms[k].copy for k in keys.tolist()), bool, len(keys))
+
+
+def finish_dynamic(ctx):
+    """Fill the dynamic sections once addresses and relocation results are final."""
+    t = ctx.target
+    R = t.DYNAMIC_RELOCS
+    K = ctx.keys
+    got = ctx.got
+    got_sym, got_rel, got_irel = ctx.got_dyn
+    gk = got.keys
+    if len(gk):
+        slots = got.slot_addresses(gk)
+        tls = K.tls[gk]
+        idx = ctx.dynsym_index(gk[got_sym])
+        typ = np.where(tls[got_sym], R["TPOFF64"], R["GLOB_DAT"])
+        ctx.rela_dyn.add(slots[got_sym], (idx << 32) | typ, np.zeros(int(got_sym.sum()), np.int64))
+        vals = got.values[got.index_of(gk)]
+        ctx.rela_dyn.add(slots[got_rel], np.full(int(got_rel.sum()), R["RELATIVE"], np.int64), vals[got_rel])
+        if got_irel.any():
+            res = ctx.iplt.resolvers[ctx.iplt.index_of(gk[got_irel])]
+            ctx.rela_dyn.add(slots[got_irel], np.full(int(got_irel.sum()), R["IRELATIVE"], np.int64), res)
+    if ctx.copies:
+        addrs = np.array([int(ctx.gaddr[s.gid]) for s in ctx.copies], np.int64)
+        idx = ctx.dynsym_index(np.array([s.gid for s in ctx.copies], np.int64))
+        ctx.rela_dyn.add(addrs, (idx << 32) | R["COPY"], np.zeros(len(addrs), np.int64))
+    ctx.rela_dyn.build(R["RELATIVE"])
+    ctx.dynsym_sec.build(ctx)
+    if ctx.hash_sec is not None:
+        ctx.hash_sec.build()
+    if ctx.gnu_hash_sec is not None:
+        ctx.gnu_hash_sec.build()
+    ctx.versym_sec.build()
+    ctx.verneed_sec.build()
+    ctx.dynamic.build()
