@@ -8,7 +8,7 @@ keywords have their own table (`Z_KEYWORDS`).  The matching rules are GNU ld's
 (getopt_long_only as used by ld/lexsup.c):
 
 * long options take one or two dashes (`-shared`, `--shared`, `-soname=x`),
-  except those starting with 'o' (`-omagic` is `-o magic`, as the ld manual says);
+  except a few (`-omagic` is `-o magic`, `-oformat` is `-o format`);
 * a single-dash word is tried as a long option (exact, then unique abbreviation)
   before it is split into a short option and its value (`-static` is not `-s`...,
   but `-zrelro` is `-z relro` and `-ofoo` is `-o foo`);
@@ -407,9 +407,11 @@ class Opt:
         self.help, self.metavar, self.emul = help, metavar, emul
 
 
-# Long options that only work with two dashes (GNU: EXACTLY_TWO_DASHES).  Every
-# long option starting with 'o' is in here too: "-omagic" sets the output to "magic".
-_TWO_DASH_ONLY = {"undefined-version", "export-dynamic-symbol", "export-dynamic-symbol-list"}
+# Long options that only work with two dashes (GNU's EXACTLY_TWO_DASHES), so that
+# "-omagic" sets the output to "magic" and "-oformat" writes a file called "format".
+# (-orphan-handling=warn is still the long option, as in GNU ld.)
+_TWO_DASH_ONLY = frozenset({"omagic", "no-omagic", "output", "oformat", "undefined-version",
+                            "export-dynamic-symbol", "export-dynamic-symbol-list"})
 
 
 def _set(attr, value=True):
@@ -1273,11 +1275,11 @@ def _index():
                 short[n[1]] = opt
             else:
                 long[n[1:]] = opt
-    two_dash_only = {n for n in long if n[0] == "o"} | _TWO_DASH_ONLY
-    return long, short, sorted(long), frozenset(two_dash_only)
+    assert _TWO_DASH_ONLY <= long.keys()
+    return long, short, sorted(long)
 
 
-_LONG, _SHORT, _LONG_SORTED, _TWO_DASH_ONLY = _index()
+_LONG, _SHORT, _LONG_SORTED = _index()
 
 
 def _match_long(name, two_dashes, typed):
@@ -1450,6 +1452,8 @@ class _Parser:
             if c.relocatable:
                 raise LinkError("-r and -z nosectionheader may not be used together")
             self.strip = "all"
+        if c.dynamic_lists or c.dynamic_list_data or c.dynamic_list_cpp_new or c.dynamic_list_cpp_typeinfo:
+            c.symbolic = None             # GNU: a dynamic list overrides -Bsymbolic[-functions]
         strip, discard = self.strip, self.discard
         if c.relocatable and strip == "all":
             # GNU: ld -r -s is ld -r -S -x, since global symbols must stay

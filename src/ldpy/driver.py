@@ -34,7 +34,8 @@ class Context:
         self.tls_start = self.tls_end = 0
         self.tls_align = 1
         self.got_base_addr = 0
-        self.image_base = config.image_base if config.image_base is not None else self.target.EXEC_BASE
+        self.image_base = config.image_base if config.image_base is not None else \
+            (0 if config.pie or config.shared else self.target.EXEC_BASE)
         self.got = self.iplt = self.gotplt = self.rela_plt = self.plt = self.rela_dyn = None
         self.shared_files = []
         self.needed = []

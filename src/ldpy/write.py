@@ -156,17 +156,27 @@ def _write_headers(ctx, out):
     sh = np.zeros(len(outs) + 1, dt.shdr)
     names = ctx.shstrtab_offsets
     by_name = {o.name: o for o in outs}
+    idx = lambda name: by_name[name].index if name in by_name else 0
+    dynsym_link = {".dynsym": ".dynstr", ".hash": ".dynsym", ".gnu.hash": ".dynsym",
+                   ".gnu.version": ".dynsym", ".gnu.version_r": ".dynstr", ".dynamic": ".dynstr",
+                   ".rela.dyn": ".dynsym", ".rela.plt": ".dynsym", ".symtab": ".strtab"}
+    entsizes = {".dynsym": dt.sym.itemsize, ".symtab": dt.sym.itemsize, ".hash": 4,
+                ".gnu.version": 2, ".dynamic": dt.dyn.itemsize, ".rela.dyn": dt.rela.itemsize,
+                ".rela.plt": dt.rela.itemsize, ".got": dt.addr_size, ".got.plt": dt.addr_size,
+                ".plt": 16}
     for o in outs:
-        link = info = 0
-        entsize = o.entsize
+        link = idx(dynsym_link.get(o.name, "")) if o.name in dynsym_link else 0
+        info = 0
+        entsize = entsizes.get(o.name, o.entsize)
         if o.name == ".symtab":
-            link = by_name[".strtab"].index
             info = ctx.symtab_sec.first_global
-        elif o.type == SHT_RELA:
-            entsize = 24
-            if ".got.plt" in by_name:
-                info = by_name[".got.plt"].index
-        elif o.chunks and len(o.chunks) and getattr(o.chunks[0], "entsize", 0) and o.flags & 0x10:
+        elif o.name == ".dynsym":
+            info = 1
+        elif o.name == ".gnu.version_r":
+            info = ctx.verneed_sec.count
+        elif o.name == ".rela.plt":
+            info = idx(".got.plt")
+        elif o.chunks and getattr(o.chunks[0], "entsize", 0) and o.flags & 0x10:
             entsize = o.chunks[0].entsize
         sh[o.index] = (names.get(o.name, 0), o.type, o.flags | _extra_flags(o), o.addr, o.offset,
                        o.size, link, info, o.align, entsize)

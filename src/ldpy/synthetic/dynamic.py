@@ -94,18 +94,24 @@ class DynsymSection(Synthetic):
     def build(self, ctx):
         syms = self.dyn.symbols
         out = np.zeros(len(syms), self.dt.sym)
-        from ldpy.symbols import SHARED
+        from ldpy.symbols import SHARED, UNDEF
         for i, s in enumerate(syms[1:], 1):
             out[i]["st_name"] = self.dyn.dynstr.offsets[s.name]
             defined = s.kind != SHARED or s.copy or s.canonical_plt
             typ = s.type
             if s.kind == SHARED and s.copy:
                 typ = s.type
-            bind = STB_WEAK if s.weak else STB_GLOBAL
+            imported = s.kind in (SHARED, UNDEF) and not s.copy
+            # an import takes the binding of the references; a definition its own
+            weak = (not s.strong_ref) if imported else s.weak
+            bind = STB_WEAK if weak else STB_GLOBAL
             out[i]["st_info"] = (bind << 4) | (typ & 0xf)
             out[i]["st_other"] = STV_DEFAULT if s.kind == SHARED else s.visibility
-            out[i]["st_size"] = s.size
-            if s.kind == SHARED and not s.copy:
+            out[i]["st_size"] = 0 if imported else s.size
+            if s.kind == UNDEF:
+                out[i]["st_shndx"] = 0
+                out[i]["st_value"] = 0
+            elif s.kind == SHARED and not s.copy:
                 out[i]["st_shndx"] = 0
                 out[i]["st_value"] = int(ctx.gaddr[s.gid]) if s.canonical_plt else 0
             else:
@@ -387,7 +393,9 @@ def create_dynamic_sections(ctx):
         used.update(np.unique(k[k < G]).tolist())
     used.update(ctx.plt.keys.tolist())
     used.update(int(x) for x in ctx.got.keys.tolist() if x < G)
-    imports = [syms[g] for g in sorted(used) if syms[g].kind == SHARED and not syms[g].copy]
+    # weak undefined symbols stay visible to the loader, like GNU ld does
+    imports = [syms[g] for g in sorted(used) if (syms[g].kind == SHARED and not syms[g].copy)
+               or (syms[g].kind == UNDEF and syms[g].name != b"__tls_get_addr")]
     export_all = getattr(cfg, "export_dynamic", False)
     exports = []
     for s in syms:
@@ -438,7 +446,7 @@ def create_dynamic_sections(ctx):
     K = ctx.keys
     gk = ctx.got.keys
     pic = cfg.pie or cfg.shared
-    got_sym = (gk < G) & (K.imported[gk] | _copied(ctx, gk) | K.canonical[gk])
+    got_sym = (gk < G) & (K.imported[gk] | _copied(ctx, gk) | K.canonical[gk] | K.undef_weak[gk])
     got_rel = ~got_sym & pic & K.defined[gk] & ~K.absolute[gk] & ~K.undef_weak[gk] & ~K.ifunc[gk]
     got_irel = ~got_sym & pic & K.ifunc[gk]
     ctx.got_dyn = (got_sym, got_rel, got_irel)
