@@ -18,7 +18,7 @@ class Symbol:
     __slots__ = ("name", "gid", "kind", "file", "index", "section", "value", "size", "weak",
                  "type", "visibility", "strong_ref", "referenced", "absolute", "align",
                  "output", "got", "plt", "is_ifunc", "version", "dyn_ref", "export",
-                 "copy", "canonical_plt")
+                 "copy", "canonical_plt", "copy_alias")
 
     def __init__(self, name, gid):
         self.name = name              # bytes
@@ -45,6 +45,7 @@ class Symbol:
         self.export = False           # goes into .dynsym as a definition
         self.copy = False             # imported data copied into the executable (COPY reloc)
         self.canonical_plt = False    # imported function whose address is its PLT entry
+        self.copy_alias = False       # another name of a copied object, not itself exported
 
     @property
     def display(self):

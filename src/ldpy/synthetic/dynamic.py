@@ -102,6 +102,8 @@ class DynsymSection(Synthetic):
             if s.kind == SHARED and s.copy:
                 typ = s.type
             imported = s.kind in (SHARED, UNDEF) and not s.copy
+            if imported and typ == STT_GNU_IFUNC:
+                typ = STT_FUNC                 # the loader resolves it; to us it is a function
             # an import takes the binding of the references; a definition its own
             weak = (not s.strong_ref) if imported else s.weak
             bind = STB_WEAK if weak else STB_GLOBAL
@@ -353,12 +355,15 @@ def allocate_copies(ctx):
                 alias.version = sf.versions[i]
             if alias.kind == SHARED and alias.file is sf and not alias.copy:
                 alias.copy = True
+                alias.copy_alias = not (alias.referenced or not alias.weak)
                 syms.append(alias)
     from ldpy.synthetic import Synthetic
     from ldpy.elf.format import SHT_NOBITS
     chunk = Synthetic(".dynbss", SHT_NOBITS, SHF_ALLOC | SHF_WRITE, 1)
     off = 0
     placed = {}
+    # the COPY relocation goes against the strong name of each object
+    syms.sort(key=lambda s: (s.weak, s.gid))
     for s in syms:
         sf = s.file
         v = int(sf.symbols["st_value"][s.index])
@@ -394,13 +399,14 @@ def create_dynamic_sections(ctx):
     used.update(ctx.plt.keys.tolist())
     used.update(int(x) for x in ctx.got.keys.tolist() if x < G)
     # weak undefined symbols stay visible to the loader, like GNU ld does
+    via_got = set(int(x) for x in ctx.got.keys.tolist() if x < G) | set(ctx.plt.keys.tolist())
     imports = [syms[g] for g in sorted(used) if (syms[g].kind == SHARED and not syms[g].copy)
-               or (syms[g].kind == UNDEF and syms[g].name != b"__tls_get_addr")]
+               or (syms[g].kind == UNDEF and g in via_got)]
     export_all = getattr(cfg, "export_dynamic", False)
     exports = []
     for s in syms:
         if s.kind == SHARED:
-            if s.copy:
+            if s.copy and not s.copy_alias:
                 exports.append(s)
             continue
         if s.kind not in (DEFINED, COMMON, SYNTHETIC) or s.visibility not in (0, 3):
@@ -450,7 +456,8 @@ def create_dynamic_sections(ctx):
     got_rel = ~got_sym & pic & K.defined[gk] & ~K.absolute[gk] & ~K.undef_weak[gk] & ~K.ifunc[gk]
     got_irel = ~got_sym & pic & K.ifunc[gk]
     ctx.got_dyn = (got_sym, got_rel, got_irel)
-    ctx.rela_dyn.reserve(int(got_sym.sum() + got_rel.sum() + got_irel.sum()) + len(copies))
+    n_objects = len({(id(s.file), s.value) for s in copies})
+    ctx.rela_dyn.reserve(int(got_sym.sum() + got_rel.sum() + got_irel.sum()) + n_objects)
     ctx.copies = copies
     if ctx.rela_dyn.count:
         outs.get(".rela.dyn", SHT_RELA, SHF_ALLOC).add(ctx.rela_dyn)
@@ -542,8 +549,11 @@ def finish_dynamic(ctx):
             res = ctx.iplt.resolvers[ctx.iplt.index_of(gk[got_irel])]
             ctx.rela_dyn.add(slots[got_irel], np.full(int(got_irel.sum()), R["IRELATIVE"], np.int64), res)
     if ctx.copies:
-        addrs = np.array([int(ctx.gaddr[s.gid]) for s in ctx.copies], np.int64)
-        idx = ctx.dynsym_index(np.array([s.gid for s in ctx.copies], np.int64))
+        first = {}
+        for s in ctx.copies:
+            first.setdefault(int(ctx.gaddr[s.gid]), s)      # strong names sort first
+        addrs = np.array(list(first), np.int64)
+        idx = ctx.dynsym_index(np.array([s.gid for s in first.values()], np.int64))
         ctx.rela_dyn.add(addrs, (idx << 32) | R["COPY"], np.zeros(len(addrs), np.int64))
     ctx.rela_dyn.build(R["RELATIVE"])
     ctx.dynsym_sec.build(ctx)
