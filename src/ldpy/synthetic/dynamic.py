@@ -400,8 +400,11 @@ def create_dynamic_sections(ctx):
     used.update(int(x) for x in ctx.got.keys.tolist() if x < G)
     # weak undefined symbols stay visible to the loader, like GNU ld does
     via_got = set(int(x) for x in ctx.got.keys.tolist() if x < G) | set(ctx.plt.keys.tolist())
+    # (a static PIE has no loader to bind them: there they stay 0)
+    can_import = bool(ctx.shared_files) or cfg.shared
     imports = [syms[g] for g in sorted(used) if (syms[g].kind == SHARED and not syms[g].copy)
-               or (syms[g].kind == UNDEF and g in via_got)]
+               or (syms[g].kind == UNDEF and g in via_got and can_import)]
+    ctx.weak_imports = can_import
     export_all = getattr(cfg, "export_dynamic", False)
     exports = []
     for s in syms:
@@ -452,7 +455,8 @@ def create_dynamic_sections(ctx):
     K = ctx.keys
     gk = ctx.got.keys
     pic = cfg.pie or cfg.shared
-    got_sym = (gk < G) & (K.imported[gk] | _copied(ctx, gk) | K.canonical[gk] | K.undef_weak[gk])
+    got_sym = (gk < G) & (K.imported[gk] | _copied(ctx, gk) | K.canonical[gk] |
+                          (K.undef_weak[gk] & can_import))
     got_rel = ~got_sym & pic & K.defined[gk] & ~K.absolute[gk] & ~K.undef_weak[gk] & ~K.ifunc[gk]
     got_irel = ~got_sym & pic & K.ifunc[gk]
     ctx.got_dyn = (got_sym, got_rel, got_irel)
