@@ -1,3 +1,3 @@
-from ldpy.main import main
+from ldpy.main import entry
 
-raise SystemExit(main())
+entry()

@@ -51,7 +51,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     config = None
     try:
-        from ldpy.cli import parse_args, HELP_TEXT, VERSION_TEXT
+        from ldpy.cli import parse_args, HELP_TEXT, VERSION_TEXT, EMULATIONS_TEXT
         config = parse_args(argv)
         for w in getattr(config, "warnings", []):
             print(f"{PROG}: warning: {w}", file=sys.stderr)
@@ -63,9 +63,24 @@ def main(argv=None):
             return 0
         if config.version:
             print(VERSION_TEXT)
+            if config.list_emulations:
+                print(EMULATIONS_TEXT)
             if not config.inputs:
                 return 0
+        if config.print_sysroot:
+            print(config.sysroot)
+            return 0
+        if config.print_output_format:
+            print("elf64-x86-64")
+            return 0
+        if config.emulation not in (None, "elf_x86_64"):
+            raise LinkError(f"unsupported emulation '{config.emulation}' "
+                            f"(this ldpy links x86-64 only: elf_x86_64)")
         from ldpy.driver import link
+        # a link allocates many small objects and frees them all at exit: the cyclic
+        # collector would only rescan them over and over
+        import gc
+        gc.disable()
         link(config)
         return 0
     except LinkError as e:
@@ -92,3 +107,12 @@ def main(argv=None):
               f"(please report; LDPY_DEBUG=1 shows the traceback)", file=sys.stderr)
         _remove_stale_output(config)
         return 1
+
+
+def entry():
+    """Console-script entry: run, then leave without interpreter teardown
+    (freeing every table of a big link one by one is pure overhead)."""
+    rc = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(rc)

@@ -196,8 +196,8 @@ class Loader:
     def add_shared(self, path, data, spec):
         from ldpy.input.shared import SharedFile
         ctx = self.ctx
-        if getattr(ctx.config, "static_output", False):
-            raise LinkError(f"{path}: attempted static link of dynamic object")
+        if spec.static and not getattr(spec, "found_by_search", False):
+            raise LinkError(f"attempted static link of dynamic object '{path}'")
         sf = SharedFile(path, data, as_needed=getattr(spec, "as_needed", False))
         if sf.machine != ctx.target.MACHINE or sf.is64 != ctx.target.IS64:
             raise LinkError(f"{path}: incompatible shared object: it is for "

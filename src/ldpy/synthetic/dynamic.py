@@ -471,7 +471,7 @@ def create_dynamic_sections(ctx):
     for off in needed_off:
         d.add("NEEDED", off)
     if rpath_off is not None:
-        d.add("RUNPATH" if getattr(cfg, "enable_new_dtags", False) else "RPATH", rpath_off)
+        d.add("RUNPATH" if cfg.new_dtags else "RPATH", rpath_off)
     init = ctx.symtab.get((getattr(cfg, "init", None) or "_init").encode())
     fini = ctx.symtab.get((getattr(cfg, "fini", None) or "_fini").encode())
     if init is not None and init.kind == DEFINED:
