@@ -106,6 +106,8 @@ def _prune_eh_frames(f):
             continue
         rel = s.relocs
         symidx = (rel["r_info"] >> np.uint64(32)).astype(np.int64)
+        if len(symidx) and int(symidx.max()) >= len(f.shndx):
+            raise LinkError(f"{s.where()}: relocation refers to a symbol index beyond the symbol table")
         tshndx = f.shndx[symidx]
         in_sec = (tshndx > 0) & (tshndx < SHN_LORESERVE)
         target_dead = in_sec & dead[np.where(in_sec, tshndx, 0)]

@@ -8,6 +8,8 @@ of file f has key G + f.local_base + i.
 """
 import numpy as np
 
+from ldpy.diag import LinkError
+from ldpy.util import unique
 from ldpy.elf.format import (SHN_LORESERVE, SHN_ABS, STT_SECTION, STT_GNU_IFUNC, STT_FUNC, STT_TLS,
                              SHT_NOBITS, SHF_ALLOC, SHF_WRITE, STV_DEFAULT, STV_PROTECTED)
 from ldpy.symbols import UNDEF, DEFINED, COMMON, SYNTHETIC, SHARED
@@ -76,6 +78,8 @@ class SectionIds:
             base += len(f.sections)
             self.sections.extend(f.sections)
         self.n = base
+        self.live = np.fromiter((s is not None and s.live and s.output is not None
+                                 for s in self.sections), bool, base)
 
     def tables(self):
         """Run-time address, liveness, merge flag and output index of each section."""
@@ -159,7 +163,8 @@ class RelocTable:
             return
         rels = [s.relocs for s in secs]
         counts = np.fromiter((len(r) for r in rels), np.int64, len(rels))
-        rel = np.concatenate(rels)
+        # concatenating raw bytes avoids numpy's per-array structured-dtype promotion
+        rel = np.concatenate([r.view(np.uint8) for r in rels]).view(rels[0].dtype)
         self.sec_ordinal = np.repeat(np.arange(len(secs)), counts)
         self.offset = rel["r_offset"].astype(np.int64)
         info = rel["r_info"]
@@ -171,6 +176,7 @@ class RelocTable:
             self.type = (info & np.uint32(0xff)).astype(np.int64)
         self.addend = rel["r_addend"].astype(np.int64)
         files = ctx.files
+        self._validate(files, secs, counts)
         sec_file = np.fromiter((s.file.file_id for s in secs), np.int64, len(secs))
         self.file_id = sec_file[self.sec_ordinal]
         self.alloc = np.fromiter((bool(s.output.flags & SHF_ALLOC) for s in secs), bool,
@@ -193,6 +199,21 @@ class RelocTable:
                                        len(secs))
         self.plan = None
 
+    def _validate(self, files, secs, counts):
+        """Symbol indexes inside the symbol table, offsets inside the section."""
+        nsyms = np.fromiter((len(s.file.symbols) for s in secs), np.int64, len(secs))
+        bad = self.sym >= nsyms[self.sec_ordinal]
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise LinkError(f"{self.where(k)}: relocation refers to symbol index {int(self.sym[k])} "
+                            f"beyond the symbol table")
+        size = np.fromiter((s.size for s in secs), np.int64, len(secs))
+        bad = self.offset >= size[self.sec_ordinal]
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise LinkError(f"{self.where(k)}: relocation offset is outside the section "
+                            f"(size {int(size[self.sec_ordinal[k]]):#x})")
+
     def where(self, k):
         k = int(k)
         return self.sections[self.sec_ordinal[k]].where(int(self.offset[k]))
@@ -204,7 +225,7 @@ class RelocTable:
         """Input bytes `back` before the offsets of relocations idx (before patching)."""
         out = np.zeros(len(idx), np.uint8)
         ords = self.sec_ordinal[idx]
-        for o in np.unique(ords).tolist():
+        for o in unique(ords).tolist():
             m = ords == o
             b = self.sections[o].bytes()
             p = self.offset[idx[m]] - back

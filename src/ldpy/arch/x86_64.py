@@ -6,6 +6,7 @@ import numpy as np
 
 from ldpy.diag import LinkError
 from ldpy.elf.format import EM_X86_64
+from ldpy.util import unique
 
 MACHINE = EM_X86_64
 NAME = "x86-64"
@@ -131,14 +132,14 @@ def scan(ctx, rt):
         copy_ref = imported & ~is_func & ~K.tls[key] & \
             (IS_DIRECT_DATA[typ] | ((typ == R64) & ~writable & rt.alloc))
         if copy_ref.any():
-            ctx.request_copies(np.unique(key[copy_ref]))
+            ctx.request_copies(unique(key[copy_ref]))
             imported = K.imported[key]
         # imported functions whose address is taken by non-PIC code: the PLT entry is the address
         if not pic:
             canon = imported & is_func & ((typ == R32) | (typ == R32S) | (typ == PC32) |
                                           ((typ == R64) & ~writable & rt.alloc))
             if canon.any():
-                ctx.request_canonical_plt(np.unique(key[canon]))
+                ctx.request_canonical_plt(unique(key[canon]))
     # calls to imported functions go through the PLT
     plt_ref = imported & ((typ == PLT32) | (typ == PLTOFF64) | (is_func & (typ == PC32)))
     if plt_ref.any():

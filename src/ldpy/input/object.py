@@ -87,44 +87,44 @@ class ObjectFile:
         dt = self.dt
         if len(self.data) < dt.ehdr.itemsize:
             raise LinkError(f"{self.name}: truncated ELF header")
-        eh = np.frombuffer(self.data, dt.ehdr, 1, 0)[0]
-        self.type = int(eh["e_type"])
-        self.machine = int(eh["e_machine"])
-        self.eflags = int(eh["e_flags"])
+        eh = np.frombuffer(self.data, dt.ehdr, 1, 0).tolist()[0]
+        (_, self.type, self.machine, _, _, _, shoff, self.eflags, _, _, _, shentsize, shnum,
+         shstrndx) = eh
         if self.type != ET_REL:
             if self.type == ET_DYN:
                 raise LinkError(f"{self.name}: shared objects are not supported yet")
             raise LinkError(f"{self.name}: not a relocatable object (e_type {self.type})")
-        shoff, shnum, shstrndx = int(eh["e_shoff"]), int(eh["e_shnum"]), int(eh["e_shstrndx"])
         if shoff == 0:
             raise LinkError(f"{self.name}: object has no section header table")
-        if int(eh["e_shentsize"]) != dt.shdr.itemsize:
-            raise LinkError(f"{self.name}: bad section header size {int(eh['e_shentsize'])}")
-        first = self._table(dt.shdr, shoff, 1, "section header table")[0]
+        if shentsize != dt.shdr.itemsize:
+            raise LinkError(f"{self.name}: bad section header size {shentsize}")
+        first = self._table(dt.shdr, shoff, 1, "section header table").tolist()[0]
         if shnum == 0:
-            shnum = int(first["sh_size"])
+            shnum = first[5]
         if shstrndx == SHN_XINDEX:
-            shstrndx = int(first["sh_link"])
+            shstrndx = first[6]
         if shnum > len(self.data) // dt.shdr.itemsize + 1:
             raise LinkError(f"{self.name}: section count {shnum} is impossible for a file "
                             f"of {len(self.data)} bytes")
         self.shdrs = sh = self._table(dt.shdr, shoff, shnum, "section header table")
-        # every section's bytes must lie inside the file
-        ends = sh["sh_offset"].astype(np.uint64) + np.where(sh["sh_type"] == SHT_NOBITS, 0,
-                                                            sh["sh_size"]).astype(np.uint64)
-        bad = np.flatnonzero(ends > len(self.data))
-        if len(bad):
-            raise LinkError(f"{self.name}: section [{int(bad[0])}] extends past the end of the file "
-                            f"(offset {int(sh['sh_offset'][bad[0]]):#x}, size {int(sh['sh_size'][bad[0]]):#x})")
+        # rows: (name, type, flags, addr, offset, size, link, info, addralign, entsize)
+        self.rows = rows = sh.tolist()
+        size = len(self.data)
+        for i, row in enumerate(rows):
+            if row[1] != SHT_NOBITS and row[4] + row[5] > size:
+                raise LinkError(f"{self.name}: section [{i}] extends past the end of the file "
+                                f"(offset {row[4]:#x}, size {row[5]:#x})")
         if not 0 <= shstrndx < shnum:
             raise LinkError(f"{self.name}: bad section name string table index {shstrndx}")
         shstr = self._section_bytes(shstrndx)
         names = []
-        for off in sh["sh_name"].tolist():
-            if off >= len(shstr):
+        nshstr = len(shstr)
+        for row in rows:
+            off = row[0]
+            if off >= nshstr:
                 raise LinkError(f"{self.name}: section name offset {off:#x} is past the end of the string table")
             end = shstr.find(b"\0", off)
-            names.append(shstr[off:end if end >= 0 else len(shstr)].decode("utf-8", "replace"))
+            names.append(shstr[off:end if end >= 0 else nshstr].decode("utf-8", "replace"))
         self.section_names = names
 
         self.sections = [None] * shnum
@@ -132,7 +132,6 @@ class ObjectFile:
         shndx_table = None
         rela_sections = []
         groups = []
-        rows = sh.tolist()
         for i in range(1, shnum):
             row = rows[i]
             t = row[1]
@@ -157,11 +156,10 @@ class ObjectFile:
         self.groups = [self._read_group(i) for i in groups]
 
     def _section_bytes(self, i):
-        h = self.shdrs[i]
-        if int(h["sh_type"]) == SHT_NOBITS:
+        row = self.rows[i]
+        if row[1] == SHT_NOBITS:
             return b""
-        off, size = int(h["sh_offset"]), int(h["sh_size"])
-        return bytes(self.data[off:off + size])
+        return bytes(self.data[row[4]:row[4] + row[5]])
 
     def _read_symbols(self, shndx_table):
         dt = self.dt
@@ -172,19 +170,18 @@ class ObjectFile:
             self.shndx = np.zeros(0, np.int64)
             self.global_names = []
             return
-        h = self.shdrs[self.symtab_index]
-        if int(h["sh_entsize"]) not in (0, dt.sym.itemsize):
-            raise LinkError(f"{self.name}: bad symbol table entry size {int(h['sh_entsize'])}")
-        count = int(h["sh_size"]) // dt.sym.itemsize
-        self.symbols = syms = self._table(dt.sym, int(h["sh_offset"]), count, "symbol table")
-        link = int(h["sh_link"])
-        if not 0 < link < len(self.shdrs):
+        _, _, _, _, offset, size, link, info, _, entsize = self.rows[self.symtab_index]
+        if entsize not in (0, dt.sym.itemsize):
+            raise LinkError(f"{self.name}: bad symbol table entry size {entsize}")
+        count = size // dt.sym.itemsize
+        self.symbols = syms = self._table(dt.sym, offset, count, "symbol table")
+        if not 0 < link < len(self.rows):
             raise LinkError(f"{self.name}: symbol table has bad string table link {link}")
         self.strtab = strtab = self._section_bytes(link)
-        self.first_global = min(int(h["sh_info"]), count)
+        self.first_global = min(info, count)
         shndx = syms["st_shndx"].astype(np.int64)
         if shndx_table is not None:
-            ext = self._table(np.dtype(dt.word), int(self.shdrs[shndx_table]["sh_offset"]),
+            ext = self._table(np.dtype(dt.word), self.rows[shndx_table][4],
                               count, "extended section index table")
             shndx = np.where(shndx == SHN_XINDEX, ext.astype(np.int64), shndx)
         self.shndx = shndx
@@ -207,9 +204,8 @@ class ObjectFile:
         return self._name_at(int(self.symbols["st_name"][i]))
 
     def _attach_relocs(self, i):
-        h = self.shdrs[i]
-        target = int(h["sh_info"])
-        if int(h["sh_type"]) == SHT_REL:
+        _, typ, _, _, offset, size, _, target, _, _ = self.rows[i]
+        if typ == SHT_REL:
             raise LinkError(f"{self.name}: SHT_REL relocation section {self.section_names[i]} "
                             f"is not supported for this target")
         if not 0 < target < len(self.sections):
@@ -217,30 +213,20 @@ class ObjectFile:
         sec = self.sections[target]
         if sec is None:
             return
-        count = int(h["sh_size"]) // self.dt.rela.itemsize
-        rel = self._table(self.dt.rela, int(h["sh_offset"]), count, f"relocation section {self.section_names[i]}")
-        if count:
-            symidx = rel["r_info"] >> np.uint64(32) if self.is64 else rel["r_info"] >> np.uint32(8)
-            if int(symidx.max()) >= len(self.symbols):
-                k = int(np.argmax(symidx >= len(self.symbols)))
-                raise LinkError(f"{sec.where(int(rel['r_offset'][k]))}: relocation refers to "
-                                f"symbol index {int(symidx[k])} beyond the symbol table")
-            if sec.type != SHT_NOBITS and int(rel["r_offset"].max()) >= sec.size:
-                k = int(np.argmax(rel["r_offset"] >= sec.size))
-                raise LinkError(f"{sec.where(int(rel['r_offset'][k]))}: relocation offset is "
-                                f"outside the section (size {sec.size:#x})")
+        count = size // self.dt.rela.itemsize
+        rel = self._table(self.dt.rela, offset, count, f"relocation section {self.section_names[i]}")
+        # symbol indexes and offsets are checked for the whole link at once (relocs.RelocTable)
         sec.relocs = rel
 
     def _read_group(self, i):
-        h = self.shdrs[i]
-        words = self._table(np.dtype(self.dt.word), int(h["sh_offset"]), int(h["sh_size"]) // 4,
+        _, _, _, _, offset, size, _, info, _, _ = self.rows[i]
+        words = self._table(np.dtype(self.dt.word), offset, size // 4,
                             f"group section {self.section_names[i]}")
         flag = int(words[0]) if len(words) else 0
         members = [int(m) for m in words[1:].tolist()]
         for m in members:
             if not 0 < m < len(self.sections):
                 raise LinkError(f"{self.name}: group section {self.section_names[i]} has bad member index {m}")
-        info = int(h["sh_info"])
         if not 0 <= info < len(self.symbols):
             raise LinkError(f"{self.name}: group section {self.section_names[i]} has bad signature symbol {info}")
         signature = self.symbol_name(info)

@@ -1,6 +1,8 @@
 """Sections the linker makes itself: GOT, (i)PLT, notes, eh_frame_hdr, symbol tables."""
 import numpy as np
 
+from ldpy.util import unique
+
 from ldpy.elf.format import SHT_PROGBITS, SHT_NOBITS, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR
 
 
@@ -49,7 +51,7 @@ class KeyedTable(Synthetic):
 
     def freeze(self):
         if self._pending:
-            self.keys = np.unique(np.concatenate([self.keys] + self._pending))
+            self.keys = unique(np.concatenate([self.keys] + self._pending))
             self._pending = []
         self.size = (self.reserved + len(self.keys)) * self.entry_size
         return self

@@ -5,6 +5,8 @@ import struct
 
 import numpy as np
 
+from ldpy.util import unique, first_of_runs
+
 from ldpy.elf.format import (SHT_PROGBITS, SHT_DYNSYM, SHT_STRTAB, SHT_HASH, SHT_GNU_HASH,
                              SHT_GNU_versym, SHT_GNU_verneed, SHT_RELA, SHT_DYNAMIC, SHF_ALLOC,
                              SHF_WRITE, SHF_EXECINSTR, SHF_INFO_LINK, STB_GLOBAL, STB_WEAK,
@@ -189,7 +191,7 @@ class GnuHashSection(Synthetic):
             b = (hashes % nb).astype(np.int64)
             # symbols are sorted by bucket: each bucket points at its first symbol,
             # and the last symbol of each bucket carries the stop bit
-            used, first = np.unique(b, return_index=True)
+            used, first = first_of_runs(b)
             buckets[used] = dyn.first_defined + first
             last = np.ones(n_def, bool)
             last[:-1] = b[1:] != b[:-1]
@@ -395,7 +397,7 @@ def create_dynamic_sections(ctx):
     rt = ctx.relocs
     if not rt.empty:
         k = rt.key[~rt.plan.skip]
-        used.update(np.unique(k[k < G]).tolist())
+        used.update(unique(k[k < G]).tolist())
     used.update(ctx.plt.keys.tolist())
     used.update(int(x) for x in ctx.got.keys.tolist() if x < G)
     # weak undefined symbols stay visible to the loader, like GNU ld does

@@ -47,9 +47,7 @@ class SymtabSection(Synthetic):
             keep = (typ != STT_SECTION)
             keep[0] = False
             in_sec = (shndx > 0) & (shndx < SHN_LORESERVE)
-            live = np.zeros(len(f.sections), bool)
-            for i, s in enumerate(f.sections):
-                live[i] = s is not None and s.live and s.output is not None
+            live = ctx.section_ids.live[f.sec_base:f.sec_base + len(f.sections)]
             keep &= ~in_sec | live[np.where(in_sec, shndx, 0)]
             sel = np.flatnonzero(keep)
             if len(sel) == 0:

@@ -1,0 +1,25 @@
+"""Small numpy helpers used on hot paths."""
+import numpy as np
+
+
+def unique(a):
+    """Sorted distinct values of a 1-D array (np.unique without its import cost)."""
+    a = np.sort(np.asarray(a), kind="stable")
+    if len(a) < 2:
+        return a
+    keep = np.empty(len(a), bool)
+    keep[0] = True
+    np.not_equal(a[1:], a[:-1], out=keep[1:])
+    return a[keep]
+
+
+def first_of_runs(sorted_values):
+    """(distinct values, index of their first occurrence) of an already sorted array."""
+    a = np.asarray(sorted_values)
+    if len(a) == 0:
+        return a, np.zeros(0, np.int64)
+    start = np.empty(len(a), bool)
+    start[0] = True
+    np.not_equal(a[1:], a[:-1], out=start[1:])
+    idx = np.flatnonzero(start)
+    return a[idx], idx
