@@ -19,7 +19,6 @@ Only the standard library and ldpy.diag are imported: this runs on every link.
 """
 import os
 from bisect import bisect_left
-from dataclasses import dataclass, field
 
 from ldpy import __version__
 from ldpy.diag import LinkError
@@ -31,6 +30,51 @@ __all__ = ["parse_args", "Config", "InputSpec", "HELP_TEXT", "VERSION_TEXT",
 # ---------------------------------------------------------------------------
 # The result
 # ---------------------------------------------------------------------------
+
+class _Factory:
+    __slots__ = ("make",)
+
+    def __init__(self, make):
+        self.make = make
+
+
+def field(default_factory):
+    return _Factory(default_factory)
+
+
+def dataclass(cls=None, eq=True):
+    """A light stand-in for dataclasses.dataclass: the real one compiles an
+    __init__ of Config's ~190 fields on every run (tens of ms at start-up)."""
+    def wrap(cls):
+        names = list(cls.__dict__.get("__annotations__", {}))
+        factories = {n: v.make for n, v in cls.__dict__.items() if isinstance(v, _Factory)}
+        for n in factories:
+            delattr(cls, n)
+        required = [n for n in names if n not in cls.__dict__ and n not in factories]
+
+        def __init__(self, *args, **kw):
+            for n, v in zip(names, args):
+                kw[n] = v
+            for n in required:
+                if n not in kw:
+                    raise TypeError(f"{cls.__name__}() missing argument '{n}'")
+            for n, make in factories.items():
+                if n not in kw:
+                    setattr(self, n, make())
+            for n, v in kw.items():
+                setattr(self, n, v)
+
+        def __repr__(self):
+            return f"{cls.__name__}(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in names) + ")"
+
+        cls.__init__ = __init__
+        cls.__repr__ = __repr__
+        if eq:
+            cls.__eq__ = lambda a, b: (type(a) is type(b) and
+                                       all(getattr(a, n) == getattr(b, n) for n in names))
+            cls.__hash__ = None
+        return cls
+    return wrap(cls) if cls is not None else wrap
 
 @dataclass
 class InputSpec:
