@@ -71,7 +71,9 @@ def assign_sections(ctx):
             if sec.flags & SHF_GROUP and sec.type == SHT_RELA:
                 continue
             oname = output_name(sec)
-            if sec.flags & SHF_MERGE and sec.entsize and not (sec.flags & SHF_WRITE):
+            # (pieces with relocations are not interchangeable: such sections are not merged)
+            if sec.flags & SHF_MERGE and sec.entsize and not (sec.flags & SHF_WRITE) and \
+                    (sec.relocs is None or not len(sec.relocs)):
                 key = (oname, sec.flags & ~SHF_GROUP, sec.entsize)
                 merged = omap.merged.get(key)
                 if merged is None:

@@ -27,15 +27,16 @@ def write_output(ctx):
     try:
         os.ftruncate(fd, size)
         mm = mmap.mmap(fd, size)
+        out = np.frombuffer(mm, np.uint8)
+        _write_all(ctx, out)
+        if ctx.build_id is not None:
+            ctx.build_id.finalize(mm, ctx.build_id.output.offset + ctx.build_id.out_offset)
+        del out
+        mm.flush()
         try:
-            out = np.frombuffer(mm, np.uint8)
-            _write_all(ctx, out)
-            if ctx.build_id is not None:
-                ctx.build_id.finalize(mm, ctx.build_id.output.offset + ctx.build_id.out_offset)
-            del out
-            mm.flush()
-        finally:
             mm.close()
+        except BufferError:
+            pass           # a numpy view still holds the map; it goes with the process
     except BaseException:
         os.close(fd)
         try:
