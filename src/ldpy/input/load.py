@@ -1,6 +1,7 @@
 """Reading the inputs in command-line order: objects, archives (members pulled
 on demand, --whole-archive, --start-group iteration), library search, COMDAT
 group selection, and symbol resolution of every loaded object."""
+import copy
 import mmap
 import os
 
@@ -124,7 +125,11 @@ class Loader:
         for kind, name, as_needed in script.items:
             if kind == "file":
                 name = self._script_file(name, path)
-            self.process(kind, name, spec)
+            item_spec = spec
+            if as_needed and not spec.as_needed:
+                item_spec = copy.copy(spec)
+                item_spec.as_needed = True
+            self.process(kind, name, item_spec)
 
     def _script_file(self, name, script_path):
         sysroot = self.ctx.config.sysroot
