@@ -176,13 +176,27 @@ class RelocTable:
             self.type = (info & np.uint32(0xff)).astype(np.int64)
         self.addend = rel["r_addend"].astype(np.int64)
         files = ctx.files
-        self._validate(files, secs, counts)
-        sec_file = np.fromiter((s.file.file_id for s in secs), np.int64, len(secs))
-        self.file_id = sec_file[self.sec_ordinal]
-        self.alloc = np.fromiter((bool(s.output.flags & SHF_ALLOC) for s in secs), bool,
-                                 len(secs))[self.sec_ordinal]
-        self.writable = np.fromiter((bool(s.output.flags & SHF_WRITE) for s in secs), bool,
-                                    len(secs))[self.sec_ordinal]
+        # one pass over the sections for everything the table needs per section
+        buffers = {}
+        self.buffers = []
+        rows = []
+        for s in secs:
+            f = s.file
+            if f.buf is None:
+                f.buf = np.frombuffer(f.data, np.uint8)
+            bid = buffers.get(id(f.buf))
+            if bid is None:
+                bid = buffers[id(f.buf)] = len(self.buffers)
+                self.buffers.append(f.buf)
+            rows.append((f.file_id, s.output.flags, bid, f.buf_base + s.offset, len(f.symbols), s.size))
+        info_rows = np.array(rows, np.int64).reshape(-1, 6)
+        self.file_id = info_rows[:, 0][self.sec_ordinal]
+        flags = info_rows[:, 1]
+        self.alloc = (flags & SHF_ALLOC).astype(bool)[self.sec_ordinal]
+        self.writable = (flags & SHF_WRITE).astype(bool)[self.sec_ordinal]
+        self.sec_buffer = info_rows[:, 2]
+        self.sec_bufoff = info_rows[:, 3]
+        self._validate(info_rows[:, 4], info_rows[:, 5])
         # symbol keys
         fg = np.fromiter((f.first_global for f in files), np.int64, len(files))
         lbase = np.fromiter((f.local_base for f in files), np.int64, len(files))
@@ -195,19 +209,15 @@ class RelocTable:
         self.key = np.where(is_local, G + lbase[self.file_id] + self.sym,
                             all_gids[gi] if len(all_gids) else 0)
         self.is_local = is_local
-        self.sec_fileoff = np.fromiter((s.offset if s.data is None else -1 for s in secs), np.int64,
-                                       len(secs))
         self.plan = None
 
-    def _validate(self, files, secs, counts):
+    def _validate(self, nsyms, size):
         """Symbol indexes inside the symbol table, offsets inside the section."""
-        nsyms = np.fromiter((len(s.file.symbols) for s in secs), np.int64, len(secs))
         bad = self.sym >= nsyms[self.sec_ordinal]
         if bad.any():
             k = int(np.argmax(bad))
             raise LinkError(f"{self.where(k)}: relocation refers to symbol index {int(self.sym[k])} "
                             f"beyond the symbol table")
-        size = np.fromiter((s.size for s in secs), np.int64, len(secs))
         bad = self.offset >= size[self.sec_ordinal]
         if bad.any():
             k = int(np.argmax(bad))
@@ -225,11 +235,11 @@ class RelocTable:
         """Input bytes `back` before the offsets of relocations idx (before patching)."""
         out = np.zeros(len(idx), np.uint8)
         ords = self.sec_ordinal[idx]
-        for o in unique(ords).tolist():
-            m = ords == o
-            b = self.sections[o].bytes()
-            p = self.offset[idx[m]] - back
-            out[m] = b[np.clip(p, 0, max(len(b) - 1, 0))] if len(b) else 0
+        pos = self.sec_bufoff[ords] + np.maximum(self.offset[idx] - back, 0)
+        bufs = self.sec_buffer[ords]
+        for b in unique(bufs).tolist():
+            m = bufs == b
+            out[m] = self.buffers[b][pos[m]]
         return out
 
     def place(self):

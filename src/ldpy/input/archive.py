@@ -110,6 +110,12 @@ class Archive:
             elif moff not in lst:
                 lst.append(moff)
 
+    def bytes_view(self):
+        v = getattr(self, "_np", None)
+        if v is None:
+            v = self._np = np.frombuffer(self.data, np.uint8)
+        return v
+
     def member_data(self, m):
         """The bytes of a member: a slice of the archive, or the proxied file of a thin archive."""
         if not self.thin:

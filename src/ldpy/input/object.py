@@ -71,6 +71,12 @@ class ObjectFile:
         self.data = data              # bytes-like (mmap slice or bytes)
         self.archive = archive
         self.member = member
+        # the mapped buffer this object lies in (a whole archive for its members), so
+        # that link-wide gathers can read many objects' bytes with one index operation
+        if archive is not None and not archive.thin:
+            self.buf, self.buf_base = archive.bytes_view(), member.data_offset
+        else:
+            self.buf, self.buf_base = None, 0
         self.is64, self.little = check_elf_header(data, name)
         self.dt = dtypes(self.is64, self.little)
         self._parse()
