@@ -71,6 +71,10 @@ def assign_sections(ctx):
             if sec.flags & SHF_GROUP and sec.type == SHT_RELA:
                 continue
             oname = output_name(sec)
+            if oname == ".eh_frame":
+                # records are 4-byte aligned; padding between input sections would read
+                # as a zero terminator to an unwinder walking the registered frames
+                sec.align = 4
             # (pieces with relocations are not interchangeable: such sections are not merged)
             if sec.flags & SHF_MERGE and sec.entsize and not (sec.flags & SHF_WRITE) and \
                     (sec.relocs is None or not len(sec.relocs)):
@@ -86,6 +90,8 @@ def assign_sections(ctx):
             seq += 1
     for merged in omap.merged.values():
         merged.finish()
+    if ".eh_frame" in buckets:
+        _drop_inner_terminators([c for _, _, c, _ in buckets[".eh_frame"]])
     for oname, items in buckets.items():
         items.sort(key=lambda t: (t[0], t[1]))
         first = items[0][3]
@@ -95,6 +101,25 @@ def assign_sections(ctx):
         if out.name == ".init_array" or out.name == ".fini_array" or out.name == ".preinit_array":
             out.type = {".init_array": 14, ".fini_array": 15, ".preinit_array": 16}[out.name]
     _allocate_commons(ctx)
+
+
+def _drop_inner_terminators(chunks):
+    """Only the last .eh_frame input (crtend.o's) may end in a zero terminator:
+    an unwinder walking registered frames stops at the first one."""
+    for sec in chunks[:-1]:
+        if sec.size < 4:
+            continue
+        b = sec.bytes()
+        if b[-4:].any():
+            continue
+        pos, data, order = 0, b.tobytes(), "little" if sec.file.little else "big"
+        while pos + 4 <= len(data):
+            n = int.from_bytes(data[pos:pos + 4], order)
+            if n == 0 and pos + 4 == len(data):
+                sec.data = b[:-4]
+                sec.size -= 4
+                break
+            pos += 4 + n
 
 
 def _prune_eh_frames(f):

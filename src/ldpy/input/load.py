@@ -106,7 +106,7 @@ class Loader:
                     len(data) > 17 and data[17] == 3 and data[16] == 0:
                 self.add_shared(path, data, spec)
             else:
-                self.add_object(ObjectFile(path, data))
+                self.add_object(ObjectFile(path, data, comdat=self.ctx.comdat))
             return None
         if len(data) == 0:
             raise LinkError(f"{path}: file is empty")
@@ -183,7 +183,7 @@ class Loader:
         name = ar.member_display(m)
         if is_archive(data):
             raise LinkError(f"{name}: nested archives are only supported in thin archives")
-        self.add_object(ObjectFile(name, data, archive=ar, member=m))
+        self.add_object(ObjectFile(name, data, archive=ar, member=m, comdat=self.ctx.comdat))
 
     def add_object(self, f):
         ctx = self.ctx
@@ -213,22 +213,11 @@ class Loader:
         ctx.symtab.add_shared(sf)
 
     def _select_comdat(self, f):
+        """.gnu.linkonce.* sections: the first of each name wins (COMDAT groups
+        were decided while the object was read)."""
         comdat = self.ctx.comdat
-        for signature, is_comdat, members in f.groups:
-            if not is_comdat:
-                continue
-            owner = comdat.get(signature)
-            if owner is None:
-                comdat[signature] = f
-                for m in members:
-                    if f.sections[m] is not None:
-                        f.sections[m].group = signature
-            else:
-                for m in members:
-                    if f.sections[m] is not None:
-                        f.sections[m].live = False
         for s in f.sections:
-            if s is not None and s.name.startswith(".gnu.linkonce.") and s.live:
+            if s is not None and s.live and s.name.startswith(".gnu.linkonce."):
                 owner = comdat.get(s.name)
                 if owner is None:
                     comdat[s.name] = f

@@ -2,6 +2,8 @@
 
 Nothing here is per-relocation Python: tables are views into the mmapped file.
 """
+import struct
+
 import numpy as np
 
 from ldpy.diag import LinkError
@@ -53,6 +55,28 @@ class InputSection:
         return f"<InputSection {self.file.name}({self.name})>"
 
 
+class _Discarded:
+    """Stands for every section of a COMDAT group that another object already
+    provided: not live, never placed."""
+    __slots__ = ()
+    live = False
+    name = "<discarded>"
+    relocs = None
+    output = None
+    merge = None
+    data = None
+    size = 0
+    type = 0
+    flags = 0
+    group = None
+
+    def __repr__(self):
+        return "<discarded COMDAT section>"
+
+
+DISCARDED = _Discarded()
+
+
 def check_elf_header(data, name):
     """Validate e_ident; return (is64, little)."""
     if len(data) < 16 or bytes(data[:4]) != ELFMAG:
@@ -66,7 +90,7 @@ def check_elf_header(data, name):
 class ObjectFile:
     """An ELF relocatable object, from a file or an archive member."""
 
-    def __init__(self, name, data, archive=None, member=None):
+    def __init__(self, name, data, archive=None, member=None, comdat=None):
         self.name = name              # display name: path or lib.a(member.o)
         self.data = data              # bytes-like (mmap slice or bytes)
         self.archive = archive
@@ -79,6 +103,7 @@ class ObjectFile:
             self.buf, self.buf_base = None, 0
         self.is64, self.little = check_elf_header(data, name)
         self.dt = dtypes(self.is64, self.little)
+        self._comdat = comdat          # signature -> owning ObjectFile, shared by the link
         self._parse()
 
     # -- parsing -----------------------------------------------------------
@@ -138,6 +163,7 @@ class ObjectFile:
         shndx_table = None
         rela_sections = []
         groups = []
+        contents = []
         for i in range(1, shnum):
             row = rows[i]
             t = row[1]
@@ -154,12 +180,34 @@ class ObjectFile:
             elif row[2] & SHF_EXCLUDE and not row[2] & SHF_ALLOC:
                 continue      # .gnu.lto_*, .llvm_addrsig, split-dwarf: never in the output
             else:
-                self.sections[i] = InputSection(self, i, names[i], row)
+                contents.append(i)
 
         self._read_symbols(shndx_table)
+        # COMDAT groups are decided now: the first object to bring a signature keeps
+        # it, and a later copy's sections are never even built
+        self.groups = []
+        discarded = set()
+        kept = {}
+        for i in groups:
+            signature, is_comdat, members = self._read_group(i)
+            self.groups.append((signature, is_comdat, members))
+            if is_comdat and self._comdat is not None:
+                if signature in self._comdat:
+                    discarded.update(members)
+                else:
+                    self._comdat[signature] = self
+                    for m in members:
+                        kept[m] = signature
+        sections = self.sections
+        for i in contents:
+            if i in discarded:
+                sections[i] = DISCARDED
+            else:
+                sec = sections[i] = InputSection(self, i, names[i], rows[i])
+                if i in kept:
+                    sec.group = kept[i]
         for i in rela_sections:
             self._attach_relocs(i)
-        self.groups = [self._read_group(i) for i in groups]
 
     def _section_bytes(self, i):
         row = self.rows[i]
@@ -175,6 +223,7 @@ class ObjectFile:
             self.first_global = 0
             self.shndx = np.zeros(0, np.int64)
             self.global_names = []
+            self._global_name_offs = self._global_infos = []
             return
         _, _, _, _, offset, size, link, info, _, entsize = self.rows[self.symtab_index]
         if entsize not in (0, dt.sym.itemsize):
@@ -199,7 +248,9 @@ class ObjectFile:
         if np.any(real & (shndx >= len(self.shdrs))):
             bad = int(np.flatnonzero(real & (shndx >= len(self.shdrs)))[0])
             raise LinkError(f"{self.name}: symbol {bad} has bad section index {int(shndx[bad])}")
-        self.global_names = [self._name_at(o) for o in name_off[self.first_global:].tolist()]
+        self._global_name_offs = offs = name_off[self.first_global:].tolist()
+        self._global_infos = syms["st_info"][self.first_global:].tolist()
+        self.global_names = [self._name_at(o) for o in offs]
 
     def _name_at(self, off):
         s = self.strtab
@@ -217,7 +268,7 @@ class ObjectFile:
         if not 0 < target < len(self.sections):
             raise LinkError(f"{self.name}: relocation section {self.section_names[i]} has bad target {target}")
         sec = self.sections[target]
-        if sec is None:
+        if sec is None or sec is DISCARDED:
             return
         count = size // self.dt.rela.itemsize
         rel = self._table(self.dt.rela, offset, count, f"relocation section {self.section_names[i]}")
@@ -226,19 +277,29 @@ class ObjectFile:
 
     def _read_group(self, i):
         _, _, _, _, offset, size, _, info, _, _ = self.rows[i]
-        words = self._table(np.dtype(self.dt.word), offset, size // 4,
-                            f"group section {self.section_names[i]}")
-        flag = int(words[0]) if len(words) else 0
-        members = [int(m) for m in words[1:].tolist()]
+        n = size // 4
+        if offset + 4 * n > len(self.data):
+            raise LinkError(f"{self.name}: group section {self.section_names[i]} extends past the end of the file")
+        words = struct.unpack_from(("<" if self.little else ">") + "I" * n, self.data, offset)
+        flag = words[0] if n else 0
+        members = list(words[1:])
+        nsec = len(self.sections)
         for m in members:
-            if not 0 < m < len(self.sections):
+            if not 0 < m < nsec:
                 raise LinkError(f"{self.name}: group section {self.section_names[i]} has bad member index {m}")
         if not 0 <= info < len(self.symbols):
             raise LinkError(f"{self.name}: group section {self.section_names[i]} has bad signature symbol {info}")
-        signature = self.symbol_name(info)
-        if int(self.symbols["st_info"][info]) & 0xf == STT_SECTION:
+        name_off, st_info = self._sym_name_info(info)
+        signature = self._name_at(name_off)
+        if st_info & 0xf == STT_SECTION:
             signature = self.section_names[int(self.shndx[info])].encode()
         return signature, bool(flag & GRP_COMDAT), members
+
+    def _sym_name_info(self, i):
+        if i >= self.first_global:
+            return self._global_name_offs[i - self.first_global], self._global_infos[i - self.first_global]
+        sym = self.symbols[i]
+        return int(sym["st_name"]), int(sym["st_info"])
 
     def has_dead_sections(self):
         return any(s is not None and not s.live for s in self.sections)
