@@ -1,0 +1,45 @@
+"""Bugs found while bringing ldpy up, each pinned by a real link."""
+import os
+
+from linkutil import HERE, gcc_link, run
+
+
+def test_static_cxx_exceptions_without_eh_frame_hdr(tmp_path):
+    """gcc -static passes no --eh-frame-hdr: libgcc then finds FDEs through the
+    frames crtbeginT.o registers, walking .eh_frame from __EH_FRAME_BEGIN__ to the
+    first zero word. Alignment padding between inputs must not look like one."""
+    (tmp_path / "a.cpp").write_text(
+        '#include <cstdio>\n#include <stdexcept>\nvoid thrower(int);\n'
+        'int main(){try{thrower(3);}catch(const std::exception&e){std::printf("caught %s\\n", e.what());}'
+        'return 0;}\n')
+    (tmp_path / "b.cpp").write_text(
+        '#include <stdexcept>\nvoid thrower(int x){if(x>2) throw std::runtime_error("boom");}\n')
+    for opt in ("-O0", "-O2 -g"):
+        exe = gcc_link(tmp_path, "x", ["-static", *opt.split(), "a.cpp", "b.cpp"], "ldpy", "g++")
+        assert run([exe]).stdout == "caught boom\n"
+
+
+def test_merge_section_with_relocations_is_not_merged(tmp_path):
+    """SHF_MERGE sections that carry relocations (constant pools of addresses) keep
+    every copy: identical bytes with different relocation targets are not equal."""
+    asm = """
+        .section .rodata.cst8,"aM",@progbits,8
+        .p2align 3
+    slot_a: .quad target_a
+    slot_b: .quad target_b
+        .text
+        .globl get_a, get_b
+    get_a: mov slot_a(%rip), %rax
+        ret
+    get_b: mov slot_b(%rip), %rax
+        ret
+        .data
+        .globl target_a, target_b
+    target_a: .quad 11
+    target_b: .quad 22
+    """
+    (tmp_path / "p.s").write_text(asm)
+    (tmp_path / "m.c").write_text('#include <stdio.h>\nlong *get_a(void); long *get_b(void);\n'
+                                  'int main(void){printf("%ld %ld\\n", *get_a(), *get_b());return 0;}\n')
+    exe = gcc_link(tmp_path, "m", ["-no-pie", "m.c", "p.s"])
+    assert run([exe]).stdout == "11 22\n"
