@@ -44,6 +44,9 @@ class Context:
         self.hash_sec = self.gnu_hash_sec = self.dynsym_sec = self.dynbss = None
         self.copies = []
         self.script_entry = None
+        self.got_gd = self.got_ld = None
+        self.need_got_ld = False
+        self.static_tls = False
         self.eh_frame_hdr = self.build_id = self.symtab_sec = self.gnu_property = None
 
     def sym_display(self, f, idx):
@@ -257,6 +260,8 @@ def _drop_relaxed_tls_get_addr(ctx):
 
 def report_undefined(ctx):
     _drop_relaxed_tls_get_addr(ctx)
+    if ctx.config.shared and not ctx.config.no_undefined:
+        return                  # a shared object may leave symbols to its users and dependencies
     st = ctx.symtab
     missing = [s for s in st.symbols if s.kind == UNDEF and s.strong_ref]
     if not missing:
@@ -298,7 +303,10 @@ def scan_relocations(ctx):
     ctx.section_ids = R.SectionIds(ctx.files)
     from ldpy.synthetic.plt import PltSection
     from ldpy.synthetic.dynamic import RelaSection
+    from ldpy.synthetic import KeyedTable, Synthetic
     ctx.got = GotSection()
+    ctx.got_gd = KeyedTable(".got", 16, flags=SHF_ALLOC | SHF_WRITE, align=8)
+    ctx.got_ld = Synthetic(".got", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, 8)
     ctx.iplt = IpltSection(ctx.target)
     ctx.plt = PltSection(ctx.target)
     ctx.rela_dyn = RelaSection(".rela.dyn")
@@ -317,9 +325,15 @@ def create_synthetic_sections(ctx):
     from ldpy.elf.format import dtypes
     cfg, outs, t = ctx.config, ctx.outputs, ctx.target
     ctx.got.freeze()
+    ctx.got_gd.freeze()
     ctx.iplt.freeze()
     if len(ctx.got):
         outs.get(".got", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.got)
+    if len(ctx.got_gd):
+        outs.get(".got", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.got_gd)
+    if ctx.need_got_ld:
+        ctx.got_ld.size = 16
+        outs.get(".got", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.got_ld)
     if ctx.is_dynamic:
         from ldpy.synthetic.dynamic import create_dynamic_sections, add_dynamic_tail
         ctx.plt.freeze_with(ctx.symtab.symbols, ctx.iplt)
@@ -417,7 +431,10 @@ def assign_symbol_values(ctx):
     for s in ctx.copies:
         gaddr[s.gid] = ctx.dynbss.addr + s.value
     if ctx.plt is not None and len(ctx.plt.keys):
-        gaddr[ctx.plt.keys] = ctx.plt.entry_addresses(ctx.plt.keys)
+        # an imported function's address here is its PLT entry (definitions keep theirs)
+        pk = ctx.plt.keys
+        outside = (kind[pk] == SHARED) | (kind[pk] == UNDEF)
+        gaddr[pk[outside]] = ctx.plt.entry_addresses(pk[outside])
     ctx.gaddr = gaddr
     _evaluate_defsyms(ctx)
     R.compute_addresses(ctx, ctx.keys, ids, gaddr)

@@ -37,8 +37,21 @@ class SymbolKeys:
         kind = np.fromiter((s.kind for s in syms), np.int8, G)
         stype = np.zeros(n, np.uint8)
         stype[:G] = np.fromiter((s.type for s in syms), np.uint8, G)
-        self.imported = np.zeros(n, bool)          # defined in a shared library (and not copied)
+        # bound at run time: defined in a shared library (and not copied), or, in a
+        # shared object, any default-visibility definition (it can be interposed)
+        # and any undefined symbol
+        self.imported = np.zeros(n, bool)
         self.imported[:G] = kind == SHARED
+        cfg = ctx.config
+        if cfg.shared:
+            vis = np.fromiter((s.visibility for s in syms), np.uint8, G)
+            func = np.fromiter((s.type in (STT_FUNC, STT_GNU_IFUNC) for s in syms), bool, G)
+            preempt = ((kind == DEFINED) | (kind == COMMON)) & (vis == STV_DEFAULT)
+            if cfg.symbolic == "all":
+                preempt[:] = False
+            elif cfg.symbolic == "functions":
+                preempt &= ~func
+            self.imported[:G] |= preempt | (kind == UNDEF)
         self.canonical = np.zeros(n, bool)         # imported function addressed by its PLT entry
         self.undef_weak = np.zeros(n, bool)
         self.undef_weak[:G] = kind == UNDEF

@@ -153,6 +153,7 @@ class SymbolTable:
             kind = sym.kind
             if kind == SHARED:
                 kind = UNDEF                 # a regular definition overrides a shared one
+                sym.dyn_ref = True           # ... and is exported so the library binds to it
             if kind == SYNTHETIC:
                 continue                     # --defsym overrides object definitions
             if kind == DEFINED and not sym.weak:
@@ -189,6 +190,8 @@ class SymbolTable:
             if sym is None:
                 sym = self.intern(name)
             if sym.kind != UNDEF:
+                if sym.kind != SHARED:
+                    sym.dyn_ref = True       # a library defines it too: export ours to interpose
                 continue
             sym.kind, sym.file, sym.index, sym.section = SHARED, sf, i, None
             info = infos[i]

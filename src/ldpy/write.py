@@ -76,8 +76,8 @@ def _write_all(ctx, out):
                                                 len(ctx.plt.keys), len(ctx.iplt)))
         finish_dynamic(ctx)
         for c in (ctx.rela_dyn, ctx.dynsym_sec, ctx.hash_sec, ctx.gnu_hash_sec, ctx.versym_sec,
-                  ctx.verneed_sec, ctx.dynamic):
-            if c is not None and c.output is not None and c.output.index:
+                  ctx.verneed_sec, ctx.dynamic, ctx.got_gd, ctx.got_ld):
+            if c is not None and c.output is not None and c.output.index and c.data is not None:
                 _put_chunk(out, c, c.bytes())
     elif len(ctx.iplt):
         _put_chunk(out, ctx.iplt, iplt_code(ctx.iplt, ctx.gotplt, t))

@@ -106,7 +106,8 @@ DYNAMIC_RELOCS = dict(R64=R64, RELATIVE=RELATIVE, GLOB_DAT=GLOB_DAT, JUMP_SLOT=J
 
 class Plan:
     """The scan's decisions, as boolean masks over the link's relocation table."""
-    __slots__ = ("relax_gotx", "skip", "gd_to_ie", "ie_keep", "dyn64", "relative", "textrel")
+    __slots__ = ("relax_gotx", "skip", "gd_to_ie", "ie_keep", "dyn64", "relative", "textrel",
+                 "plt_call", "tls_gd", "tls_ld")
 
 
 def scan(ctx, rt):
@@ -142,8 +143,16 @@ def scan(ctx, rt):
                 ctx.request_canonical_plt(unique(key[canon]))
     # calls to imported functions go through the PLT
     plt_ref = imported & ((typ == PLT32) | (typ == PLTOFF64) | (is_func & (typ == PC32)))
+    plan.plt_call = plt_ref
     if plt_ref.any():
         ctx.plt.add(key[plt_ref])
+    if cfg.shared:
+        direct = imported & IS_DIRECT_DATA[typ] & ~plt_ref & rt.alloc
+        if direct.any():
+            k = int(np.argmax(direct))
+            raise LinkError(f"{rt.where(k)}: relocation {type_name(typ[k])} against symbol "
+                            f"'{ctx.reloc_sym_display(rt, k)}' cannot be used when making a shared "
+                            f"object; recompile with -fPIC")
 
     # GOT loads that can become direct (the symbol is defined here and not an IFUNC)
     is_got = IS_GOT[typ]
@@ -161,8 +170,21 @@ def scan(ctx, rt):
 
     # TLS: executables relax everything they can to local-exec; an imported
     # variable is reached through a GOT slot holding its TP offset (initial-exec)
-    plan.gd_to_ie = (typ == TLSGD) & imported
-    plan.ie_keep = (typ == GOTTPOFF) & imported
+    # shared objects keep the dynamic models: GD slot pairs, one LD pair, IE slots
+    plan.tls_gd = (typ == TLSGD) & bool(cfg.shared)
+    plan.tls_ld = (typ == TLSLD) & bool(cfg.shared)
+    plan.gd_to_ie = (typ == TLSGD) & imported & ~plan.tls_gd
+    plan.ie_keep = (typ == GOTTPOFF) & (imported | bool(cfg.shared))
+    if (typ == GOTTPOFF).any() and cfg.shared:
+        ctx.static_tls = True
+    if plan.tls_gd.any():
+        ctx.got_gd.add(key[plan.tls_gd])
+    if plan.tls_ld.any():
+        ctx.need_got_ld = True
+    if cfg.shared and ((typ == GOTPC32_TLSDESC) | (typ == TLSDESC_CALL)).any():
+        k = int(np.argmax((typ == GOTPC32_TLSDESC) | (typ == TLSDESC_CALL)))
+        raise LinkError(f"{rt.where(k)}: TLS descriptors (-mtls-dialect=gnu2) are not supported "
+                        f"in shared objects yet")
     need_got |= plan.gd_to_ie | plan.ie_keep
     if need_got.any():
         ctx.got.add(key[need_got])
@@ -173,7 +195,7 @@ def scan(ctx, rt):
         ctx.need_got_base = True
     # the call to __tls_get_addr after a relaxed GD/LD sequence is rewritten with it
     plan.skip = skip = np.zeros(len(typ), bool)
-    tls_seq = np.flatnonzero((typ == TLSGD) | (typ == TLSLD))
+    tls_seq = np.flatnonzero(((typ == TLSGD) | (typ == TLSLD)) & ~plan.tls_gd & ~plan.tls_ld)
     if len(tls_seq):
         nxt = tls_seq + 1
         ok = nxt < len(typ)
@@ -251,9 +273,26 @@ def apply(ctx, rt, S, A, out):
     val[m] = SA[m] - tp
     m = sel(DTPOFF32, DTPOFF64)
     if m.any():
-        # in code, DTPOFF follows a local-dynamic sequence that was relaxed to TP-relative;
-        # in debug info it stays the offset inside the TLS block
-        val[m] = np.where(rt.alloc[m], SA[m] - tp, SA[m] - ctx.tls_start)
+        # in an executable's code, DTPOFF follows a local-dynamic sequence relaxed to
+        # TP-relative; in shared objects and debug info it is the offset in the TLS block
+        relaxed = rt.alloc[m] & (not ctx.config.shared)
+        val[m] = np.where(relaxed, SA[m] - tp, SA[m] - ctx.tls_start)
+    plan = rt.plan
+    m = plan.tls_gd
+    if m.any():
+        val[m] = ctx.got_gd.slot_addresses(key[m]) + A[m] - P[m]
+    m = plan.tls_ld
+    if m.any():
+        val[m] = ctx.got_ld.addr + A[m] - P[m]
+        width[m] = 4
+    m = plan.plt_call
+    if m.any() and ctx.config.shared:
+        # calls to interposable functions of a shared object go through its PLT
+        S = S.copy()
+        S[m] = ctx.plt.entry_addresses(key[m])
+        SA = S + A
+        mm = m & np.isin(typ, (PLT32, PC32))
+        val[mm] = SA[mm] - P[mm]
 
     # GOT-relative forms that keep their GOT slot
     m = (IS_GOT[typ] & ~relax_gotx) | rt.plan.ie_keep
@@ -283,10 +322,10 @@ def apply(ctx, rt, S, A, out):
             width[j] = 0
 
     # TLS relaxations (executables): to initial-exec for imported variables, else local-exec
-    _relax_tls(ctx, rt, typ, S, A, pos, val, width, skip, out, tp)
+    if not ctx.config.shared:
+        _relax_tls(ctx, rt, typ, S, A, pos, val, width, skip, out, tp)
 
     # dynamic relocations for absolute addresses
-    plan = rt.plan
     if plan.dyn64.any():
         m = plan.dyn64
         ctx.rela_dyn.add(P[m], (ctx.dynsym_index(key[m]) << 32) | R64, A[m])

@@ -405,9 +405,9 @@ def create_dynamic_sections(ctx):
     # (a static PIE has no loader to bind them: there they stay 0)
     can_import = bool(ctx.shared_files) or cfg.shared
     imports = [syms[g] for g in sorted(used) if (syms[g].kind == SHARED and not syms[g].copy)
-               or (syms[g].kind == UNDEF and g in via_got and can_import)]
+               or (syms[g].kind == UNDEF and can_import and (g in via_got or cfg.shared))]
     ctx.weak_imports = can_import
-    export_all = getattr(cfg, "export_dynamic", False)
+    export_all = cfg.export_dynamic or cfg.shared
     exports = []
     for s in syms:
         if s.kind == SHARED:
@@ -421,8 +421,14 @@ def create_dynamic_sections(ctx):
         if export_all or s.dyn_ref or s.export:
             exports.append(s)
     # as-needed libraries are kept only when something binds to them
-    bound = {id(s.file) for s in imports + copies}
+    # (a weak reference alone does not make a library needed)
+    bound = {id(s.file) for s in imports + copies if s.strong_ref or s.copy}
     ctx.needed = [sf for sf in ctx.shared_files if not sf.as_needed or id(sf) in bound]
+    needed_ids = {id(sf) for sf in ctx.needed}
+    for s in imports:
+        if s.kind == SHARED and id(s.file) not in needed_ids:
+            # bound to a library that is not kept: it stays an unversioned undefined symbol
+            s.kind, s.file, s.version, s.type = UNDEF, None, None, 0
     hash_style = getattr(cfg, "hash_style", "sysv") or "sysv"
     dyn = ctx.dynsyms = DynSymbols(ctx, imports, exports, hash_style in ("gnu", "both"))
     index = np.zeros(G, np.int64)
@@ -450,6 +456,8 @@ def create_dynamic_sections(ctx):
     needed_off = [dyn.dynstr.add(sf.soname.encode()) for sf in ctx.needed]
     rpath = ":".join(getattr(cfg, "rpath", []) or [])
     rpath_off = dyn.dynstr.add(rpath.encode()) if rpath else None
+    if cfg.shared and cfg.soname:
+        dyn.dynstr.add(cfg.soname.encode())
     ctx.dynstr_sec = DynstrSection(dyn.dynstr).freeze()
     outs.get(".dynstr", SHT_STRTAB, SHF_ALLOC).add(ctx.dynstr_sec)
 
@@ -459,11 +467,16 @@ def create_dynamic_sections(ctx):
     pic = cfg.pie or cfg.shared
     got_sym = (gk < G) & (K.imported[gk] | _copied(ctx, gk) | K.canonical[gk] |
                           (K.undef_weak[gk] & can_import))
-    got_rel = ~got_sym & pic & K.defined[gk] & ~K.absolute[gk] & ~K.undef_weak[gk] & ~K.ifunc[gk]
+    got_tls = ~got_sym & K.tls[gk]            # shared object: TP offset of its own variable
+    got_rel = ~got_sym & ~got_tls & pic & K.defined[gk] & ~K.absolute[gk] & ~K.undef_weak[gk] & \
+        ~K.ifunc[gk]
     got_irel = ~got_sym & pic & K.ifunc[gk]
-    ctx.got_dyn = (got_sym, got_rel, got_irel)
+    ctx.got_dyn = (got_sym, got_rel, got_irel, got_tls)
     n_objects = len({(id(s.file), s.value) for s in copies})
-    ctx.rela_dyn.reserve(int(got_sym.sum() + got_rel.sum() + got_irel.sum()) + n_objects)
+    gd = ctx.got_gd.keys
+    n_tls = 2 * int(K.imported[gd].sum()) + int((~K.imported[gd]).sum()) + int(ctx.need_got_ld)
+    ctx.rela_dyn.reserve(int(got_sym.sum() + got_rel.sum() + got_irel.sum() + got_tls.sum())
+                         + n_objects + n_tls)
     ctx.copies = copies
     if ctx.rela_dyn.count:
         outs.get(".rela.dyn", SHT_RELA, SHF_ALLOC).add(ctx.rela_dyn)
@@ -472,6 +485,8 @@ def create_dynamic_sections(ctx):
     d = ctx.dynamic = DynamicSection(dt)
     for off in needed_off:
         d.add("NEEDED", off)
+    if cfg.shared and cfg.soname:
+        d.add("SONAME", dyn.dynstr.add(cfg.soname.encode()))
     if rpath_off is not None:
         d.add("RUNPATH" if cfg.new_dtags else "RPATH", rpath_off)
     init = ctx.symtab.get((getattr(cfg, "init", None) or "_init").encode())
@@ -515,7 +530,8 @@ def add_dynamic_tail(ctx):
         d.add("RELAENT", 24)
     if ctx.textrel:
         d.add("TEXTREL", 0)
-    flags = (DF_BIND_NOW if getattr(cfg, "now", False) else 0) | (DF_TEXTREL if ctx.textrel else 0)
+    flags = (DF_BIND_NOW if getattr(cfg, "now", False) else 0) | (DF_TEXTREL if ctx.textrel else 0) | \
+        (DF_STATIC_TLS if ctx.static_tls else 0) | (DF_SYMBOLIC if cfg.symbolic == "all" else 0)
     if flags:
         d.add("FLAGS", flags)
     flags1 = (DF_1_NOW if getattr(cfg, "now", False) else 0) | (DF_1_PIE if cfg.pie else 0)
@@ -541,7 +557,7 @@ def finish_dynamic(ctx):
     R = t.DYNAMIC_RELOCS
     K = ctx.keys
     got = ctx.got
-    got_sym, got_rel, got_irel = ctx.got_dyn
+    got_sym, got_rel, got_irel, got_tls = ctx.got_dyn
     gk = got.keys
     if len(gk):
         slots = got.slot_addresses(gk)
@@ -554,6 +570,24 @@ def finish_dynamic(ctx):
         if got_irel.any():
             res = ctx.iplt.resolvers[ctx.iplt.index_of(gk[got_irel])]
             ctx.rela_dyn.add(slots[got_irel], np.full(int(got_irel.sum()), R["IRELATIVE"], np.int64), res)
+        if got_tls.any():
+            off = K.addr[gk[got_tls]] - ctx.tls_start
+            ctx.rela_dyn.add(slots[got_tls], np.full(int(got_tls.sum()), R["TPOFF64"], np.int64), off)
+    gd = ctx.got_gd.keys
+    if len(gd):
+        # general dynamic: (module, offset) pairs; our own variables know their offset now
+        slots = ctx.got_gd.slot_addresses(gd)
+        pre = K.imported[gd]
+        idx = np.where(pre, ctx.dynsym_index(np.where(pre, gd, 0)), 0)
+        zeros = np.zeros(len(gd), np.int64)
+        ctx.rela_dyn.add(slots, (idx << 32) | R["DTPMOD64"], zeros)
+        ctx.rela_dyn.add(slots[pre] + 8, (idx[pre] << 32) | R["DTPOFF64"], zeros[pre])
+        words = np.zeros((len(gd), 2), np.int64)
+        words[~pre, 1] = K.addr[gd[~pre]] - ctx.tls_start
+        ctx.got_gd.data = words.astype("<i8").view(np.uint8).reshape(-1)
+    if ctx.need_got_ld:
+        ctx.rela_dyn.add(np.array([ctx.got_ld.addr]), np.array([R["DTPMOD64"]]), np.zeros(1, np.int64))
+        ctx.got_ld.data = np.zeros(16, np.uint8)
     if ctx.copies:
         first = {}
         for s in ctx.copies:
