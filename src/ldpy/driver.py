@@ -47,6 +47,8 @@ class Context:
         self.got_gd = self.got_ld = None
         self.need_got_ld = False
         self.static_tls = False
+        self.version_nodes = []
+        self.verdef_sec = None
         self.eh_frame_hdr = self.build_id = self.symtab_sec = self.gnu_property = None
 
     def sym_display(self, f, idx):
@@ -115,6 +117,7 @@ def link(config):
     passes.run(assign_sections, ctx)        # input sections -> output sections, merge strings
     passes.run(define_linker_symbols, ctx)  # __start_X, _end, __ehdr_start, ...
     passes.run(report_undefined, ctx)
+    passes.run(apply_version_script, ctx)   # --version-script: versions and local: patterns
     passes.run(scan_relocations, ctx)       # GOT / IPLT / TLS decisions for every relocation
     passes.run(create_synthetic_sections, ctx)   # .got, .plt, .eh_frame_hdr, build-id, .symtab
     passes.run(layout, ctx)                 # addresses, file offsets, program headers
@@ -256,6 +259,42 @@ def _drop_relaxed_tls_get_addr(ctx):
                 return
     sym.strong_ref = sym.referenced = False
     ctx.symtab.undefined.discard(sym.name)
+
+
+def apply_version_script(ctx):
+    cfg = ctx.config
+    if not cfg.version_scripts:
+        return
+    from ldpy import version_script
+    from ldpy.elf.format import STV_HIDDEN
+    vs = version_script.load(cfg.version_scripts)
+    ctx.version_nodes = vs.nodes
+    if cfg.shared:
+        # like GNU ld, each version is also an absolute symbol of that name
+        from ldpy.elf.format import STT_OBJECT
+        for node in vs.nodes:
+            if node.name:
+                vsym = ctx.symtab.define_synthetic(node.name.encode(), None, only_if_referenced=False)
+                if vsym is not None:
+                    vsym.absolute, vsym.type, vsym.def_version = True, STT_OBJECT, node.name
+    defined = [s for s in ctx.symtab.symbols if s.kind in (DEFINED, COMMON) and b"@" not in s.name]
+    hits = vs.assign([s.name for s in defined])
+    for s in defined:
+        hit = hits[s.name]
+        if hit is None:
+            continue
+        node, local = hit
+        if local:
+            s.visibility = STV_HIDDEN          # not exported, bound inside the object
+        elif node.name is not None and s.def_version is None:
+            s.def_version = node.name
+    if not cfg.undefined_version:
+        have = {s.name.decode("utf-8", "replace") for s in defined}
+        for node in vs.nodes:
+            for pat, lang, quoted in node.globals:
+                if lang == "C" and not any(c in pat for c in "*?[") and pat not in have:
+                    raise LinkError(f"version script assignment of '{node.name or 'anonymous'}' to "
+                                    f"symbol '{pat}' failed: symbol not defined")
 
 
 def report_undefined(ctx):

@@ -18,7 +18,7 @@ class Symbol:
     __slots__ = ("name", "gid", "kind", "file", "index", "section", "value", "size", "weak",
                  "type", "visibility", "strong_ref", "referenced", "absolute", "align",
                  "output", "got", "plt", "is_ifunc", "version", "dyn_ref", "export",
-                 "copy", "canonical_plt", "copy_alias")
+                 "copy", "canonical_plt", "copy_alias", "def_version", "version_hidden")
 
     def __init__(self, name, gid):
         self.name = name              # bytes
@@ -46,6 +46,14 @@ class Symbol:
         self.copy = False             # imported data copied into the executable (COPY reloc)
         self.canonical_plt = False    # imported function whose address is its PLT entry
         self.copy_alias = False       # another name of a copied object, not itself exported
+        self.def_version = None       # version this output defines it under (.symver, scripts)
+        self.version_hidden = False   # foo@VER: a non-default version
+
+    @property
+    def dyn_name(self):
+        """The name in .dynsym: without a .symver version suffix."""
+        at = self.name.find(b"@")
+        return self.name if at < 0 else self.name[:at]
 
     @property
     def display(self):
@@ -74,6 +82,7 @@ class SymbolTable:
         self.by_name = {}
         self.symbols = []
         self.undefined = set()     # names referenced non-weakly and not (yet) defined
+        self.shared_versions = {}  # b"name@VER" -> (SharedFile, index): every version libraries offer
 
     def intern(self, name):
         sym = self.by_name.get(name)
@@ -128,7 +137,10 @@ class SymbolTable:
         for i, name in enumerate(f.global_names):
             sym = by_name.get(name)
             if sym is None:
-                sym = self.intern(name)
+                if b"@" in name:
+                    sym = self._versioned(name, shndxs[i] != SHN_UNDEF)
+                else:
+                    sym = self.intern(name)
             ids[i] = sym.gid
             info, shndx = infos[i], shndxs[i]
             weak = (info >> 4) == STB_WEAK
@@ -145,7 +157,7 @@ class SymbolTable:
                 if not weak:
                     sym.strong_ref = True
                     if sym.kind == UNDEF:
-                        undefined.add(name)
+                        undefined.add(sym.name)
                 continue
             if shndx == SHN_COMMON:
                 self._add_common(sym, f, fg + i, values[i], sizes[i], info)
@@ -174,8 +186,35 @@ class SymbolTable:
             sym.type = info & 0xf
             sym.absolute = shndx == SHN_ABS
             sym.is_ifunc = sym.type == STT_GNU_IFUNC
-            undefined.discard(name)
+            undefined.discard(sym.name)
         f.global_ids = ids
+
+    def _versioned(self, name, defined):
+        """A .symver name.  foo@@VER (default version) is foo itself, also reachable
+        as foo@VER; foo@VER stays a name of its own (a non-default version, or a
+        reference to one)."""
+        base, _, ver = name.partition(b"@")
+        default = ver.startswith(b"@")
+        ver = ver.lstrip(b"@")
+        if default and defined:
+            sym = self.intern(base)
+            self.by_name.setdefault(base + b"@" + ver, sym)
+        else:
+            sym = self.intern(base + b"@" + ver)
+        if defined:
+            sym.def_version = ver.decode()
+            sym.version_hidden = not default
+        elif sym.kind == UNDEF and sym.name in self.shared_versions:
+            self._bind_shared(sym, *self.shared_versions[sym.name])
+        return sym
+
+    def _bind_shared(self, sym, sf, i):
+        info = int(sf.symbols["st_info"][i])
+        sym.kind, sym.file, sym.index, sym.section = SHARED, sf, i, None
+        sym.type, sym.size, sym.weak = info & 0xf, int(sf.symbols["st_size"][i]), (info >> 4) == STB_WEAK
+        sym.version = sf.versions[i]
+        sym.is_ifunc = False
+        self.undefined.discard(sym.name)
 
     def add_shared(self, sf):
         """Definitions offered by a shared library: they satisfy references that are
@@ -184,6 +223,13 @@ class SymbolTable:
         infos = sf.symbols["st_info"].tolist()
         sizes = sf.symbols["st_size"].tolist()
         for i, name in enumerate(sf.names):
+            ver = sf.versions[i]
+            if ver is not None:
+                vname = name + b"@" + ver.encode()
+                self.shared_versions.setdefault(vname, (sf, i))
+                vsym = by_name.get(vname)
+                if vsym is not None and vsym.kind == UNDEF:
+                    self._bind_shared(vsym, sf, i)     # a reference to this exact version
             if not sf.default_version[i]:
                 continue                     # foo@VER (non-default): only for versioned references
             sym = by_name.get(name)

@@ -76,7 +76,7 @@ def _write_all(ctx, out):
                                                 len(ctx.plt.keys), len(ctx.iplt)))
         finish_dynamic(ctx)
         for c in (ctx.rela_dyn, ctx.dynsym_sec, ctx.hash_sec, ctx.gnu_hash_sec, ctx.versym_sec,
-                  ctx.verneed_sec, ctx.dynamic, ctx.got_gd, ctx.got_ld):
+                  ctx.verneed_sec, ctx.verdef_sec, ctx.dynamic, ctx.got_gd, ctx.got_ld):
             if c is not None and c.output is not None and c.output.index and c.data is not None:
                 _put_chunk(out, c, c.bytes())
     elif len(ctx.iplt):
@@ -160,6 +160,7 @@ def _write_headers(ctx, out):
     idx = lambda name: by_name[name].index if name in by_name else 0
     dynsym_link = {".dynsym": ".dynstr", ".hash": ".dynsym", ".gnu.hash": ".dynsym",
                    ".gnu.version": ".dynsym", ".gnu.version_r": ".dynstr", ".dynamic": ".dynstr",
+                   ".gnu.version_d": ".dynstr",
                    ".rela.dyn": ".dynsym", ".rela.plt": ".dynsym", ".symtab": ".strtab"}
     entsizes = {".dynsym": dt.sym.itemsize, ".symtab": dt.sym.itemsize, ".hash": 4,
                 ".gnu.version": 2, ".dynamic": dt.dyn.itemsize, ".rela.dyn": dt.rela.itemsize,
@@ -175,6 +176,8 @@ def _write_headers(ctx, out):
             info = 1
         elif o.name == ".gnu.version_r":
             info = ctx.verneed_sec.count
+        elif o.name == ".gnu.version_d":
+            info = ctx.verdef_sec.count
         elif o.name == ".rela.plt":
             info = idx(".got.plt")
         elif o.chunks and getattr(o.chunks[0], "entsize", 0) and o.flags & 0x10:

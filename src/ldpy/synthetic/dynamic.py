@@ -74,17 +74,17 @@ class DynSymbols:
         n_def = len(exports)
         self.nbuckets = max(1, n_def // 4) if n_def else 1
         if use_gnu_hash and n_def:
-            hashes = [gnu_hash(s.name) for s in exports]
+            hashes = [gnu_hash(s.dyn_name) for s in exports]
             order = sorted(range(n_def), key=lambda i: hashes[i] % self.nbuckets)
             self.symbols = [None] + imports + [exports[i] for i in order]
             self.gnu_hashes = [hashes[i] for i in order]
         else:
-            self.gnu_hashes = [gnu_hash(s.name) for s in exports]
+            self.gnu_hashes = [gnu_hash(s.dyn_name) for s in exports]
         self.index = {}
         for i, s in enumerate(self.symbols):
             if s is not None:
                 self.index[s.gid] = i
-                self.dynstr.add(s.name)
+                self.dynstr.add(s.dyn_name)
 
 
 class DynsymSection(Synthetic):
@@ -98,7 +98,7 @@ class DynsymSection(Synthetic):
         out = np.zeros(len(syms), self.dt.sym)
         from ldpy.symbols import SHARED, UNDEF
         for i, s in enumerate(syms[1:], 1):
-            out[i]["st_name"] = self.dyn.dynstr.offsets[s.name]
+            out[i]["st_name"] = self.dyn.dynstr.offsets[s.dyn_name]
             defined = s.kind != SHARED or s.copy or s.canonical_plt
             typ = s.type
             if s.kind == SHARED and s.copy:
@@ -151,7 +151,7 @@ class HashSection(Synthetic):
         buckets = np.zeros(self.nbucket, np.uint32)
         chains = np.zeros(n, np.uint32)
         for i in range(1, n):
-            h = elf_hash(syms[i].name) % self.nbucket
+            h = elf_hash(syms[i].dyn_name) % self.nbucket
             chains[i] = buckets[h]
             buckets[h] = i
         self.data = np.concatenate([np.array([self.nbucket, n], np.uint32), buckets, chains]).view(np.uint8)
@@ -216,10 +216,10 @@ class VersymSection(Synthetic):
 class VerneedSection(Synthetic):
     """.gnu.version_r: for each needed library, the versions this output uses."""
 
-    def __init__(self, dyn, versym, libs):
+    def __init__(self, dyn, versym, libs, first_index=2):
         super().__init__(".gnu.version_r", SHT_GNU_verneed, SHF_ALLOC, 8)
         self.entries = []          # (soname, [(version, index)])
-        next_index = 2
+        next_index = first_index
         index_of = {}
         for sf in libs:
             names = []
@@ -251,6 +251,37 @@ class VerneedSection(Synthetic):
             for j, (v, idx) in enumerate(names):
                 out += struct.pack("<IHHII", elf_hash(v.encode()), 0, idx, strs[v.encode()],
                                    16 if j + 1 < len(names) else 0)
+        self.data = np.frombuffer(bytes(out), np.uint8)
+
+
+class VerdefSection(Synthetic):
+    """.gnu.version_d: the base version (the object's own name), then one entry per
+    version node this output defines, with the nodes it depends on."""
+
+    def __init__(self, dyn, versym, base_name, nodes):
+        super().__init__(".gnu.version_d", 0x6ffffffd, SHF_ALLOC, 8)
+        self.nodes = [(base_name, 1, 1, [])] + [(n, i, 0, p) for n, i, p in nodes]
+        for name, _, _, parents in self.nodes:
+            dyn.dynstr.add(name.encode())
+        self.dyn = dyn
+        self.count = len(self.nodes)
+        self.size = sum(20 + 8 * (1 + len(p)) for _, _, _, p in self.nodes)
+        index = {n: i for n, i, _, _ in self.nodes}
+        for i, s in enumerate(dyn.symbols):
+            if s is not None and s.def_version is not None and s.def_version in index and \
+                    i >= dyn.first_defined:
+                versym.values[i] = index[s.def_version] | (0x8000 if s.version_hidden else 0)
+
+    def build(self):
+        out = bytearray()
+        strs = self.dyn.dynstr.offsets
+        for k, (name, idx, flags, parents) in enumerate(self.nodes):
+            size = 20 + 8 * (1 + len(parents))
+            nxt = size if k + 1 < len(self.nodes) else 0
+            out += struct.pack("<HHHHIII", 1, flags, idx, 1 + len(parents), elf_hash(name.encode()), 20, nxt)
+            names = [name] + list(parents)
+            for j, n in enumerate(names):
+                out += struct.pack("<II", strs[n.encode()], 8 if j + 1 < len(names) else 0)
         self.data = np.frombuffer(bytes(out), np.uint8)
 
 
@@ -384,6 +415,19 @@ def allocate_copies(ctx):
     return syms
 
 
+def _version_nodes(ctx):
+    """(name, index, parents) of the versions this output defines: the version
+    script's nodes, then versions named only by .symver."""
+    nodes = [(n.name, n.index, n.parents) for n in ctx.version_nodes if n.name]
+    known = {n for n, _, _ in nodes}
+    for s in ctx.dynsyms.symbols[ctx.dynsyms.first_defined:]:
+        v = s.def_version
+        if v is not None and v not in known:
+            known.add(v)
+            nodes.append((v, 2 + len(nodes), []))
+    return nodes
+
+
 def create_dynamic_sections(ctx):
     from ldpy.symbols import SHARED, UNDEF, DEFINED, COMMON, SYNTHETIC
     from ldpy.elf.format import SHT_NOTE, dtypes
@@ -449,9 +493,18 @@ def create_dynamic_sections(ctx):
         ctx.gnu_hash_sec = GnuHashSection(dyn)
         outs.get(".gnu.hash", SHT_GNU_HASH, SHF_ALLOC).add(ctx.gnu_hash_sec)
     ctx.versym_sec = VersymSection(dyn)
-    ctx.verneed_sec = VerneedSection(dyn, ctx.versym_sec, ctx.needed)
-    if ctx.verneed_sec.count:
+    nodes = _version_nodes(ctx)
+    ctx.verdef_sec = None
+    if nodes:
+        import os
+        base = cfg.soname or os.path.basename(cfg.output)
+        ctx.verdef_sec = VerdefSection(dyn, ctx.versym_sec, base, nodes)
+    ctx.verneed_sec = VerneedSection(dyn, ctx.versym_sec, ctx.needed, 2 + len(nodes))
+    if ctx.verneed_sec.count or ctx.verdef_sec is not None:
         outs.get(".gnu.version", SHT_GNU_versym, SHF_ALLOC).add(ctx.versym_sec)
+    if ctx.verdef_sec is not None:
+        outs.get(".gnu.version_d", 0x6ffffffd, SHF_ALLOC).add(ctx.verdef_sec)
+    if ctx.verneed_sec.count:
         outs.get(".gnu.version_r", SHT_GNU_verneed, SHF_ALLOC).add(ctx.verneed_sec)
     needed_off = [dyn.dynstr.add(sf.soname.encode()) for sf in ctx.needed]
     rpath = ":".join(getattr(cfg, "rpath", []) or [])
@@ -537,9 +590,13 @@ def add_dynamic_tail(ctx):
     flags1 = (DF_1_NOW if getattr(cfg, "now", False) else 0) | (DF_1_PIE if cfg.pie else 0)
     if flags1:
         d.add("FLAGS_1", flags1)
+    if ctx.verdef_sec is not None:
+        d.add("VERDEF", lambda: ctx.verdef_sec.addr)
+        d.add("VERDEFNUM", ctx.verdef_sec.count)
     if ctx.verneed_sec.count:
         d.add("VERNEED", lambda: ctx.verneed_sec.addr)
         d.add("VERNEEDNUM", ctx.verneed_sec.count)
+    if ctx.verneed_sec.count or ctx.verdef_sec is not None:
         d.add("VERSYM", lambda: ctx.versym_sec.addr)
     if ctx.rela_dyn.count:
         d.add("RELACOUNT", lambda: ctx.rela_dyn.relative_count)
@@ -603,4 +660,6 @@ def finish_dynamic(ctx):
         ctx.gnu_hash_sec.build()
     ctx.versym_sec.build()
     ctx.verneed_sec.build()
+    if ctx.verdef_sec is not None:
+        ctx.verdef_sec.build()
     ctx.dynamic.build()
