@@ -1,0 +1,146 @@
+"""Shared libraries built by ldpy (-shared): used by programs linked with ldpy and
+with ld.bfd, versions, interposition, visibility, and ld.bfd-compatible tables."""
+import os
+
+import pytest
+
+from linkutil import HERE, comment_says_ldpy, dyn_tags, gcc_link, readelf, run, shim_dir
+
+PROGS = os.path.join(HERE, "progs_shared")
+
+
+def src(name):
+    return os.path.join(PROGS, name)
+
+
+def shared(tmp, out, args, linker):
+    return gcc_link(tmp, out, ["-shared", "-fPIC", "-O1", *args], linker)
+
+
+def dyn_table(path):
+    """(name@version, type, binding, defined-or-not) of every dynamic symbol."""
+    rows = set()
+    for line in readelf("--dyn-syms", path).splitlines()[3:]:
+        p = line.split()
+        if len(p) >= 8:
+            ndx = p[6]
+            rows.add((p[7].split(" (")[0], p[3], p[4], "UND" if ndx == "UND" else "ABS" if ndx == "ABS" else "DEF"))
+    return rows
+
+
+def verdefs(path):
+    """Sorted version definitions and their parents, from readelf -V."""
+    out = readelf("-V", path)
+    names = [l.split("Name:")[1].strip() for l in out.splitlines()
+             if "Flags:" in l and "Index:" in l and "Name:" in l]
+    parents = [l.split("Parent 1:")[1].strip() for l in out.splitlines() if "Parent 1:" in l]
+    return sorted(names), sorted(parents)
+
+
+def test_library_used_by_ldpy_and_bfd_programs(tmp_path):
+    lib = shared(tmp_path, "libmine.so", [src("lib.c"), "-Wl,-soname,libmine.so"], "ldpy")
+    assert comment_says_ldpy(lib)
+    assert "libmine.so" in " ".join(dyn_tags(lib)["SONAME"])
+    args = [src("main.c"), "-O1", "-L", str(tmp_path), "-lmine", "-Wl,-rpath," + str(tmp_path)]
+    expected = "127\n10 1\nhello from lib 6 2\n"     # 2: the program's interposable() wins
+    for linker in ("ldpy", "bfd"):
+        exe = gcc_link(tmp_path, "main-" + linker, args, linker)
+        assert run([exe]).stdout == expected, linker
+        assert run([exe], env=dict(os.environ, LD_BIND_NOW="1")).stdout == expected
+
+
+def test_program_by_ldpy_against_library_by_bfd(tmp_path):
+    shared(tmp_path, "libmine.so", [src("lib.c")], "bfd")
+    exe = gcc_link(tmp_path, "main", [src("main.c"), "-L", str(tmp_path), "-lmine",
+                                      "-Wl,-rpath," + str(tmp_path)], "ldpy")
+    assert run([exe]).stdout == "127\n10 1\nhello from lib 6 2\n"
+
+
+def test_version_script_tables_match_bfd(tmp_path):
+    args = [src("lib.c"), "-Wl,--version-script=" + src("lib.map"), "-Wl,-soname,libmine.so"]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    mine = shared(tmp_path, "a/libmine.so", args, "ldpy")
+    ref = shared(tmp_path, "b/libmine.so", args, "bfd")
+    assert dyn_table(mine) == dyn_table(ref)
+    assert verdefs(mine) == verdefs(ref) == (["LIBMINE_1.0", "LIBMINE_2.0", "libmine.so"], ["LIBMINE_1.0"])
+    # local: * hid everything else
+    names = {r[0].split("@")[0] for r in dyn_table(mine) if r[3] == "DEF"}
+    assert "hidden_fn" not in names and "lib_func" in names
+    exe = gcc_link(tmp_path, "m", [src("main.c"), "-L", str(tmp_path / "a"), "-lmine",
+                                   "-Wl,-rpath," + str(tmp_path / "a")], "ldpy")
+    assert run([exe]).stdout == "127\n10 1\nhello from lib 6 2\n"
+    needs = readelf("-V", exe)
+    assert "LIBMINE_1.0" in needs and "LIBMINE_2.0" in needs
+
+
+def test_two_versions_serve_old_and_new_binaries(tmp_path):
+    """The stat example of "Linkers" part 9: an old binary keeps its old function."""
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    shared(tmp_path, "old/libv.so", [src("v1.c"), "-Wl,--version-script=" + src("v1.map"),
+                                     "-Wl,-soname,libv.so"], "ldpy")
+    old_exe = gcc_link(tmp_path, "old_exe", [src("foo_main.c"), "-L", str(tmp_path / "old"), "-lv"], "ldpy")
+    new_lib = shared(tmp_path, "new/libv.so", [src("v2.c"), "-Wl,--version-script=" + src("v2.map"),
+                                               "-Wl,-soname,libv.so"], "ldpy")
+    new_exe = gcc_link(tmp_path, "new_exe", [src("foo_main.c"), "-L", str(tmp_path / "new"), "-lv"], "ldpy")
+    bfd_exe = gcc_link(tmp_path, "bfd_exe", [src("foo_main.c"), "-L", str(tmp_path / "new"), "-lv"], "bfd")
+    env = dict(os.environ, LD_LIBRARY_PATH=str(tmp_path / "new"))
+    assert run([old_exe], env=env).stdout == "foo=1\n"
+    assert run([new_exe], env=env).stdout == "foo=2\n"
+    assert run([bfd_exe], env=env).stdout == "foo=2\n"
+    ref = shared(tmp_path, "libref.so", [src("v2.c"), "-Wl,--version-script=" + src("v2.map"),
+                                         "-Wl,-soname,libv.so"], "bfd")
+    assert dyn_table(new_lib) == dyn_table(ref)
+    dl = gcc_link(tmp_path, "dlv", [src("dlv.c")], "ldpy")
+    assert run([dl, new_lib]).stdout == "default=2 v1=1 v2=2\n"
+
+
+def test_bsymbolic_binds_inside_the_library(tmp_path):
+    lib = shared(tmp_path, "libmine.so", [src("lib.c"), "-Wl,-Bsymbolic"], "ldpy")
+    exe = gcc_link(tmp_path, "m", [src("main.c"), "-L", str(tmp_path), "-lmine",
+                                   "-Wl,-rpath," + str(tmp_path)], "ldpy")
+    # with -Bsymbolic the library's call_interposable() keeps its own interposable(), and its
+    # own shared_data rather than the program's copy (ld.bfd's output behaves the same)
+    assert run([exe]).stdout == "127\n10 0\nhello from lib 6 1\n"
+    assert "SYMBOLIC" in " ".join(dyn_tags(lib).get("FLAGS", []))
+
+
+def test_hidden_and_protected_visibility(tmp_path):
+    (tmp_path / "v.c").write_text(
+        '__attribute__((visibility("hidden"))) int hid(void){return 1;}\n'
+        '__attribute__((visibility("protected"))) int prot(void){return 2;}\n'
+        'int use(void){return hid()*10+prot();}\n')
+    (tmp_path / "m.c").write_text('#include <stdio.h>\nint use(void);\nint prot(void){return 7;}\n'
+                                  'int main(void){printf("%d\\n", use());return 0;}\n')
+    lib = shared(tmp_path, "libv.so", [str(tmp_path / "v.c")], "ldpy")
+    names = {r[0] for r in dyn_table(lib)}
+    assert "hid" not in names and "prot" in names and "use" in names
+    exe = gcc_link(tmp_path, "m", [str(tmp_path / "m.c"), "-L", str(tmp_path), "-lv",
+                                   "-Wl,-rpath," + str(tmp_path)], "ldpy")
+    assert run([exe]).stdout == "12\n"      # protected: the library keeps its own prot()
+
+
+def test_undefined_symbols_in_shared_objects(tmp_path):
+    (tmp_path / "u.c").write_text("int missing(void);\nint f(void){return missing();}\n")
+    lib = shared(tmp_path, "libu.so", [str(tmp_path / "u.c")], "ldpy")
+    assert ("missing", "NOTYPE", "GLOBAL", "UND") in dyn_table(lib)
+    r = run(["gcc", "-shared", "-fPIC", str(tmp_path / "u.c"), "-Wl,-z,defs", "-o",
+             str(tmp_path / "libx.so"), "-B", shim_dir()], check=False)
+    assert r.returncode != 0 and "undefined reference to 'missing'" in r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "libx.so").exists()
+
+
+def test_no_undefined_version(tmp_path):
+    (tmp_path / "a.c").write_text("int present(void){return 1;}\n")
+    (tmp_path / "a.map").write_text("V1 { global: present; absent; local: *; };\n")
+    r = run(["gcc", "-shared", "-fPIC", str(tmp_path / "a.c"), "-Wl,--version-script=" + str(tmp_path / "a.map"),
+             "-Wl,--no-undefined-version", "-o", str(tmp_path / "liba.so"), "-B", shim_dir()], check=False)
+    assert r.returncode != 0 and "absent" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_pc32_to_preemptible_data_is_an_error(tmp_path):
+    (tmp_path / "d.c").write_text("int var = 1;\nint get(void){return var;}\n")
+    r = run(["gcc", "-shared", "-fno-pic", "-O1", str(tmp_path / "d.c"), "-o", str(tmp_path / "libd.so"),
+             "-B", shim_dir()], check=False)
+    assert r.returncode != 0 and "recompile with -fPIC" in r.stderr
