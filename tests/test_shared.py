@@ -144,3 +144,24 @@ def test_pc32_to_preemptible_data_is_an_error(tmp_path):
     r = run(["gcc", "-shared", "-fno-pic", "-O1", str(tmp_path / "d.c"), "-o", str(tmp_path / "libd.so"),
              "-B", shim_dir()], check=False)
     assert r.returncode != 0 and "recompile with -fPIC" in r.stderr
+
+
+PY_CONFIG = "/usr/lib/python3.11/config-3.11-x86_64-linux-gnu"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists(PY_CONFIG + "/libpython3.11-pic.a"),
+                    reason="needs Debian's libpython3.11-dev (installed by .ci/run)")
+def test_shared_libpython_from_pic_archive(tmp_path):
+    """A library of real size: libpython built from Debian's PIC archive, and an
+    embedding program that imports json and sqlite3 (extension modules bind to it)."""
+    lib = gcc_link(tmp_path, "libpython3.11.so.1.0",
+                   ["-shared", "-Wl,-soname,libpython3.11.so.1.0", "-Wl,--whole-archive",
+                    PY_CONFIG + "/libpython3.11-pic.a", "-Wl,--no-whole-archive",
+                    "-lexpat", "-lz", "-lm", "-ldl", "-lpthread", "-lutil"], "ldpy")
+    os.symlink(lib, tmp_path / "libpython3.11.so")
+    exe = gcc_link(tmp_path, "embed", [src("embed_python.c"), "-I/usr/include/python3.11",
+                                       "-L", str(tmp_path), "-lpython3.11",
+                                       "-Wl,-rpath," + str(tmp_path)], "ldpy")
+    assert run([exe]).stdout == '{"sum": 10, "py": [3, 11]}\n'
+    assert "libpython3.11.so.1.0" in readelf("-d", exe)
