@@ -165,3 +165,28 @@ def test_shared_libpython_from_pic_archive(tmp_path):
                                        "-Wl,-rpath," + str(tmp_path)], "ldpy")
     assert run([exe]).stdout == '{"sum": 10, "py": [3, 11]}\n'
     assert "libpython3.11.so.1.0" in readelf("-d", exe)
+
+
+def test_wrap(tmp_path):
+    for linker in ("ldpy", "bfd"):
+        exe = gcc_link(tmp_path, "w-" + linker, [src("wrap_malloc.c"), "-Wl,--wrap=malloc"], linker)
+        assert run([exe]).stdout == "wrapped calls=1\n"
+
+
+def test_dynamic_list_and_export_dynamic_symbol(tmp_path):
+    (tmp_path / "e.c").write_text("int keep_me(void){return 1;}\nint not_me(void){return 2;}\n"
+                                  "int main(void){return 0;}\n")
+    (tmp_path / "list").write_text("{ keep_*; };\n")
+    for opt in ("-Wl,--dynamic-list=" + str(tmp_path / "list"), "-Wl,--export-dynamic-symbol=keep_me"):
+        mine = gcc_link(tmp_path, "e-ldpy", [str(tmp_path / "e.c"), opt], "ldpy")
+        ref = gcc_link(tmp_path, "e-bfd", [str(tmp_path / "e.c"), opt], "bfd")
+        defined = lambda p: {r[0] for r in dyn_table(p) if r[3] == "DEF"}
+        assert "keep_me" in defined(mine) and "not_me" not in defined(mine)
+        assert defined(mine) == defined(ref)
+
+
+@pytest.mark.parametrize("flag,shown", [("nodelete", "NODELETE"), ("initfirst", "INITFIRST"),
+                                        ("now", "NOW")])
+def test_z_flags(tmp_path, flag, shown):
+    lib = shared(tmp_path, "libz.so", [src("lib.c"), "-Wl,-z," + flag], "ldpy")
+    assert shown in " ".join(dyn_tags(lib).get("FLAGS_1", []))

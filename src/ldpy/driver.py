@@ -48,6 +48,7 @@ class Context:
         self.need_got_ld = False
         self.static_tls = False
         self.version_nodes = []
+        self.dynamic_list = None
         self.verdef_sec = None
         self.eh_frame_hdr = self.build_id = self.symtab_sec = self.gnu_property = None
 
@@ -118,6 +119,7 @@ def link(config):
     passes.run(define_linker_symbols, ctx)  # __start_X, _end, __ehdr_start, ...
     passes.run(report_undefined, ctx)
     passes.run(apply_version_script, ctx)   # --version-script: versions and local: patterns
+    passes.run(apply_export_lists, ctx)     # --dynamic-list, --export-dynamic-symbol
     passes.run(scan_relocations, ctx)       # GOT / IPLT / TLS decisions for every relocation
     passes.run(create_synthetic_sections, ctx)   # .got, .plt, .eh_frame_hdr, build-id, .symtab
     passes.run(layout, ctx)                 # addresses, file offsets, program headers
@@ -158,6 +160,7 @@ class Passes:
 def add_command_line_references(ctx):
     """-u symbols, the entry symbol and --defsym definitions (and what they use)."""
     from ldpy import expr
+    ctx.symtab.wrapped = {w.encode() for w in ctx.config.wrap}
     for name in ctx.config.undefined:
         ctx.symtab.reference(name.encode())
     for name, text in ctx.config.defsyms:
@@ -259,6 +262,37 @@ def _drop_relaxed_tls_get_addr(ctx):
                 return
     sym.strong_ref = sym.referenced = False
     ctx.symtab.undefined.discard(sym.name)
+
+
+def apply_export_lists(ctx):
+    """--dynamic-list and --export-dynamic-symbol(-list): in an executable the named
+    symbols are exported; in a shared object only they stay interposable."""
+    cfg = ctx.config
+    patterns = list(cfg.export_dynamic_symbols)
+    from ldpy import version_script
+    for path in cfg.dynamic_lists + cfg.export_dynamic_symbol_lists:
+        try:
+            text = open(path).read()
+        except OSError as e:
+            raise LinkError(f"cannot open dynamic list {path}: {e.strerror}")
+        if "{" not in text:
+            text = "{" + text + "};"
+        vs = version_script.VersionScript().parse(text, path)
+        for node in vs.nodes:
+            patterns += [p for p, _, _ in node.globals]
+    if not patterns and not cfg.dynamic_list_data:
+        return
+    import fnmatch
+    import re
+    rx = re.compile("|".join(fnmatch.translate(p) for p in patterns)) if patterns else None
+    listed = set()
+    for s in ctx.symtab.symbols:
+        if s.kind in (DEFINED, COMMON) and (rx is not None and rx.match(s.name.decode("utf-8", "replace"))
+                                            or (cfg.dynamic_list_data and s.type == 1)):
+            s.export = True
+            listed.add(s.gid)
+    if cfg.shared and cfg.dynamic_lists:
+        ctx.dynamic_list = listed          # everything else binds inside the object
 
 
 def apply_version_script(ctx):

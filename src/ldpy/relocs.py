@@ -51,6 +51,10 @@ class SymbolKeys:
                 preempt[:] = False
             elif cfg.symbolic == "functions":
                 preempt &= ~func
+            if ctx.dynamic_list is not None:
+                listed = np.zeros(G, bool)
+                listed[list(ctx.dynamic_list)] = True
+                preempt &= listed
             self.imported[:G] |= preempt | (kind == UNDEF)
         self.canonical = np.zeros(n, bool)         # imported function addressed by its PLT entry
         self.undef_weak = np.zeros(n, bool)

@@ -83,6 +83,7 @@ class SymbolTable:
         self.symbols = []
         self.undefined = set()     # names referenced non-weakly and not (yet) defined
         self.shared_versions = {}  # b"name@VER" -> (SharedFile, index): every version libraries offer
+        self.wrapped = set()       # --wrap=SYM names (bytes)
 
     def intern(self, name):
         sym = self.by_name.get(name)
@@ -134,7 +135,14 @@ class SymbolTable:
         sizes = syms["st_size"][fg:].tolist()
         sections = f.sections
         by_name, undefined = self.by_name, self.undefined
+        wrapped = self.wrapped
         for i, name in enumerate(f.global_names):
+            if wrapped and shndxs[i] == SHN_UNDEF:
+                # --wrap: a reference to SYM means __wrap_SYM, one to __real_SYM means SYM
+                if name in wrapped:
+                    name = b"__wrap_" + name
+                elif name.startswith(b"__real_") and name[7:] in wrapped:
+                    name = name[7:]
             sym = by_name.get(name)
             if sym is None:
                 if b"@" in name:

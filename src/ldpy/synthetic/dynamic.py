@@ -587,7 +587,9 @@ def add_dynamic_tail(ctx):
         (DF_STATIC_TLS if ctx.static_tls else 0) | (DF_SYMBOLIC if cfg.symbolic == "all" else 0)
     if flags:
         d.add("FLAGS", flags)
-    flags1 = (DF_1_NOW if getattr(cfg, "now", False) else 0) | (DF_1_PIE if cfg.pie else 0)
+    flags1 = (DF_1_NOW if getattr(cfg, "now", False) else 0) | (DF_1_PIE if cfg.pie else 0) | \
+        (DF_1_NODELETE if cfg.z_nodelete else 0) | (DF_1_INITFIRST if cfg.z_initfirst else 0) | \
+        (DF_1_NOOPEN if cfg.z_nodlopen else 0)
     if flags1:
         d.add("FLAGS_1", flags1)
     if ctx.verdef_sec is not None:
