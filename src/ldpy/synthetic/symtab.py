@@ -69,7 +69,9 @@ class SymtabSection(Synthetic):
                 continue
             if s.kind == UNDEF and not s.weak and not s.strong_ref:
                 continue
-            if s.kind != UNDEF and s.visibility in (STV_HIDDEN, STV_INTERNAL):
+            # hidden definitions become locals in shared objects (GNU ld keeps them
+            # global in executables)
+            if s.kind != UNDEF and s.visibility in (STV_HIDDEN, STV_INTERNAL) and ctx.config.shared:
                 gl_local.append(s)
             else:
                 gl_global.append(s)
