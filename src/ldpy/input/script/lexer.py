@@ -13,7 +13,8 @@ _NAME = r"""(?P<name>[A-Za-z0-9_.$/\\~\[\]*?!^@:+-][A-Za-z0-9_.$/\\~\[\]*?!^@:+\
 # file-name mode (INPUT, GROUP, input section specs): a name may start with '/' or '-'
 _TOKEN_NAMES = re.compile(_WS_COMMENT_STRING + "|" + _NAME + "|" + _OP, re.X | re.S)
 # expression mode: operators split names
-_TOKEN_EXPR = re.compile(_WS_COMMENT_STRING + "|" + _OP + "|" + _NAME, re.X | re.S)
+_NAME_EXPR = r"""(?P<name>[A-Za-z0-9_.$][A-Za-z0-9_.$]*)"""
+_TOKEN_EXPR = re.compile(_WS_COMMENT_STRING + "|" + _OP + "|" + _NAME_EXPR, re.X | re.S)
 
 
 class Token:

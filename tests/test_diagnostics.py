@@ -1,0 +1,163 @@
+"""User mistakes and broken inputs: one `ldpy: error:` line naming the file and
+place, exit status 1, no traceback, no output file left behind."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from linkutil import gcc_link, run, shim_dir
+
+
+def ldpy(args, cwd):
+    return subprocess.run([sys.executable, "-m", "ldpy", *args], cwd=str(cwd), capture_output=True,
+                          text=True, timeout=120)
+
+
+def compile_c(tmp, name, code, *flags):
+    (tmp / (name + ".c")).write_text(code)
+    run(["gcc", "-c", *flags, str(tmp / (name + ".c")), "-o", str(tmp / (name + ".o"))])
+    return str(tmp / (name + ".o"))
+
+
+def assert_clean_failure(r, out_path, *needles):
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    errors = [l for l in r.stderr.splitlines() if l.startswith("ldpy: error:")]
+    assert len(errors) >= 1, r.stderr
+    for n in needles:
+        assert n in r.stderr, (n, r.stderr)
+    assert not os.path.exists(out_path)
+
+
+START = ".globl _start\n_start:\n mov $60, %eax\n xor %edi, %edi\n syscall\n"
+
+
+def asm(tmp, name, text):
+    (tmp / (name + ".s")).write_text(text)
+    run(["as", str(tmp / (name + ".s")), "-o", str(tmp / (name + ".o"))])
+    return str(tmp / (name + ".o"))
+
+
+def test_undefined_symbol(tmp_path):
+    obj = compile_c(tmp_path, "main", "int foo(void);\nint main(void){return foo();}\n")
+    r = ldpy(["-o", "out", obj], tmp_path)
+    assert_clean_failure(r, tmp_path / "out", "undefined reference to 'foo'", "main.o:(.text+0x")
+
+
+def test_multiple_definition(tmp_path):
+    a = compile_c(tmp_path, "a", "int dup = 1;\n")
+    b = compile_c(tmp_path, "b", "int dup = 2;\n")
+    s = asm(tmp_path, "s", START)
+    r = ldpy(["-o", "out", s, a, b], tmp_path)
+    assert_clean_failure(r, tmp_path / "out", "multiple definition of 'dup'", "a.o", "b.o")
+
+
+def test_garbage_input(tmp_path):
+    (tmp_path / "junk.o").write_bytes(b"\x00\x01garbage\xff" * 10)
+    r = ldpy(["-o", "out", "junk.o"], tmp_path)
+    assert_clean_failure(r, tmp_path / "out", "junk.o", "file format not recognized")
+
+
+def test_truncated_object(tmp_path):
+    obj = compile_c(tmp_path, "t", "int x(void){return 1;}\n")
+    data = open(obj, "rb").read()
+    (tmp_path / "cut.o").write_bytes(data[:200])
+    r = ldpy(["-o", "out", "cut.o"], tmp_path)
+    assert_clean_failure(r, tmp_path / "out", "cut.o")
+
+
+def test_truncated_archive(tmp_path):
+    obj = compile_c(tmp_path, "t", "int x(void){return 1;}\n")
+    run(["ar", "rcs", str(tmp_path / "libt.a"), obj])
+    data = open(tmp_path / "libt.a", "rb").read()
+    (tmp_path / "libcut.a").write_bytes(data[:len(data) // 2])
+    s = asm(tmp_path, "s", START + " call x\n")
+    r = ldpy(["-o", "out", s, "libcut.a"], tmp_path)
+    assert_clean_failure(r, tmp_path / "out", "libcut.a")
+
+
+def test_unknown_option_and_missing_file(tmp_path):
+    r = ldpy(["--frobnicate-everything", "-o", "out"], tmp_path)
+    assert_clean_failure(r, tmp_path / "out", "frobnicate")
+    r = ldpy(["-o", "out", "does-not-exist.o"], tmp_path)
+    assert_clean_failure(r, tmp_path / "out", "does-not-exist.o")
+    r = ldpy(["-o", "out", "-lnosuchlibrary"], tmp_path)
+    assert_clean_failure(r, tmp_path / "out", "cannot find -lnosuchlibrary")
+
+
+def test_relocation_overflow(tmp_path):
+    s = asm(tmp_path, "s", START + " movl $far, %eax\n")
+    r = ldpy(["-o", "out", s, "--defsym", "far=0x100000000"], tmp_path)
+    assert_clean_failure(r, tmp_path / "out", "R_X86_64_32", "out of range", "s.o:(.text+0x", "far")
+
+
+def test_wrong_machine(tmp_path):
+    obj = compile_c(tmp_path, "m", "int x(void){return 1;}\n")
+    data = bytearray(open(obj, "rb").read())
+    data[18:20] = (183).to_bytes(2, "little")        # EM_AARCH64
+    (tmp_path / "arm.o").write_bytes(bytes(data))
+    r = ldpy(["-o", "out", "arm.o"], tmp_path)
+    assert_clean_failure(r, tmp_path / "out", "arm.o", "aarch64")
+
+
+def test_old_output_removed_on_failure(tmp_path):
+    (tmp_path / "out").write_text("stale")
+    obj = compile_c(tmp_path, "main", "int foo(void);\nint main(void){return foo();}\n")
+    r = ldpy(["-o", "out", obj], tmp_path)
+    assert_clean_failure(r, tmp_path / "out", "foo")
+
+
+def test_lto_only_object_is_refused_fat_lto_links(tmp_path):
+    (tmp_path / "l.c").write_text('#include <stdio.h>\nint main(void){puts("lto ok");return 0;}\n')
+    r = subprocess.run(["gcc", "-flto", "l.c", "-o", "slim", "-B", shim_dir()], cwd=str(tmp_path),
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "LTO" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "slim").exists()
+    run(["gcc", "-flto", "-ffat-lto-objects", "-c", "l.c", "-o", "fat.o"], cwd=str(tmp_path))
+    exe = gcc_link(tmp_path, "fat", ["-fno-lto", "fat.o"], "ldpy")
+    assert run([exe]).stdout == "lto ok\n"
+
+
+def test_freestanding_entry_and_defsym(tmp_path):
+    s = asm(tmp_path, "s", ".globl my_entry\nmy_entry:\n mov $60, %eax\n mov $answer, %edi\n syscall\n")
+    r = ldpy(["-nostdlib", "-e", "my_entry", "--defsym", "answer=40+2", "-o", "out", s], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert run([str(tmp_path / "out")], check=False).returncode == 42
+
+
+def test_response_file_and_archive_extraction(tmp_path):
+    used = compile_c(tmp_path, "used", "int used_fn(void){return 3;}\n")
+    unused = compile_c(tmp_path, "unused", "int unused_fn(void){return 4;}\n")
+    run(["ar", "rcs", str(tmp_path / "libpick.a"), used, unused])
+    s = asm(tmp_path, "s", ".globl _start\n_start:\n call used_fn\n mov %eax, %edi\n mov $60, %eax\n syscall\n")
+    (tmp_path / "args.rsp").write_text(f'-o "out" {s} -L. -lpick\n')
+    r = ldpy(["@args.rsp"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert run([str(tmp_path / "out")], check=False).returncode == 3
+    nm = run(["nm", str(tmp_path / "out")]).stdout
+    assert "used_fn" in nm and "unused_fn" not in nm
+    # -u pulls the other member too
+    r = ldpy(["-o", "out2", s, "-u", "unused_fn", "-L.", "-lpick"], tmp_path)
+    assert r.returncode == 0 and "unused_fn" in run(["nm", str(tmp_path / "out2")]).stdout
+
+
+def test_start_group_resolves_mutual_dependencies(tmp_path):
+    a = compile_c(tmp_path, "a", "int b_fn(void);\nint a_fn(void){return b_fn()+1;}\n")
+    b = compile_c(tmp_path, "b", "int c_fn(void);\nint b_fn(void){return c_fn()+1;}\n")
+    c = compile_c(tmp_path, "c", "int a_val = 5;\nint c_fn(void){return 5;}\n")
+    run(["ar", "rcs", str(tmp_path / "liba.a"), a])
+    run(["ar", "rcs", str(tmp_path / "libbc.a"), b, c])
+    s = asm(tmp_path, "s", ".globl _start\n_start:\n call a_fn\n mov %eax, %edi\n mov $60, %eax\n syscall\n")
+    r = ldpy(["-o", "out", s, "libbc.a", "liba.a"], tmp_path)
+    assert r.returncode == 1 and "b_fn" in r.stderr       # without a group: order matters
+    r = ldpy(["-o", "out", s, "--start-group", "libbc.a", "liba.a", "--end-group"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert run([str(tmp_path / "out")], check=False).returncode == 7
+
+
+def test_version_and_help():
+    r = subprocess.run([sys.executable, "-m", "ldpy", "--version"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("GNU ld (ldpy")
+    r = subprocess.run([sys.executable, "-m", "ldpy", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "--start-group" in r.stdout
