@@ -3,11 +3,10 @@ merge SHF_MERGE strings, prune .eh_frame, allocate common symbols."""
 import numpy as np
 
 from ldpy.diag import LinkError
-from ldpy.elf.format import (SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_MERGE, SHF_STRINGS, SHF_TLS,
-                             SHF_GROUP, SHT_NOBITS, SHT_PROGBITS, SHT_NOTE, SHT_RELA,
-                             SHN_LORESERVE, STT_SECTION)
-from ldpy.sections import (OutputSection, MergedSection, RANK, DEFAULT_ORDER, output_name,
-                           input_sort_key, prune_eh_frame, R_HEAD, RX, R_DATA, RW, NONALLOC)
+from ldpy.elf.format import (SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_MERGE, SHF_TLS, SHF_GROUP,
+                             SHT_NOBITS, SHT_NOTE, SHT_RELA, SHN_LORESERVE)
+from ldpy.sections import (OutputSection, MergedSection, RANK, output_name, input_sort_key,
+                           prune_eh_frame)
 from ldpy.symbols import COMMON
 from ldpy.synthetic import Synthetic
 

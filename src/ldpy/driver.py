@@ -4,8 +4,7 @@ import numpy as np
 
 from ldpy.diag import LinkError, diag
 from ldpy.elf.format import (SHT_NOBITS, SHT_PROGBITS, SHT_STRTAB, SHT_NOTE, SHF_ALLOC, SHF_WRITE,
-                             SHF_MERGE, SHF_STRINGS, SHN_ABS, SHN_UNDEF, SHN_LORESERVE,
-                             STT_SECTION, STT_GNU_IFUNC)
+                             SHF_MERGE, SHF_STRINGS, SHN_ABS, SHN_UNDEF, STT_SECTION)
 from ldpy.symbols import SymbolTable, UNDEF, DEFINED, COMMON, SYNTHETIC, SHARED
 from ldpy import relocs as R
 

@@ -1,7 +1,6 @@
 """Addresses and file offsets: segments laid out like GNU ld's `-z separate-code`
 default (R headers, RX code, R data, RW data with RELRO first), then the
 non-allocated sections and the section header table."""
-import numpy as np
 
 from ldpy.elf.format import (PT_LOAD, PT_NOTE, PT_TLS, PT_GNU_EH_FRAME, PT_GNU_STACK, PT_GNU_RELRO,
                              PT_INTERP, PT_PHDR, PT_DYNAMIC, PT_GNU_PROPERTY, PF_R, PF_W, PF_X, SHF_TLS, SHT_NOBITS,
@@ -178,7 +177,6 @@ def _place(secs, addr, off, relro, first_addr=None, relro_page=None):
     if first_addr is not None:
         addr = first_addr
     end_relro = addr
-    tbss_end = None
     for o in secs:
         if o.flags & SHF_TLS and o.type == SHT_NOBITS:
             # .tbss takes no room in the segment: what follows overlaps it

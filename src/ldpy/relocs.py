@@ -12,7 +12,7 @@ from ldpy.diag import LinkError
 from ldpy.util import unique
 from ldpy.elf.format import (SHN_LORESERVE, SHN_ABS, STT_SECTION, STT_GNU_IFUNC, STT_FUNC, STT_TLS,
                              SHT_NOBITS, SHF_ALLOC, SHF_WRITE, STV_DEFAULT, STV_PROTECTED)
-from ldpy.symbols import UNDEF, DEFINED, COMMON, SYNTHETIC, SHARED
+from ldpy.symbols import UNDEF, DEFINED, COMMON, SHARED
 
 
 class SymbolKeys:

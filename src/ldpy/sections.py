@@ -7,9 +7,8 @@ import re
 import numpy as np
 
 from ldpy.diag import LinkError
-from ldpy.elf.format import (SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHF_MERGE,
-                             SHF_STRINGS, SHT_NOBITS, SHT_NOTE, SHT_PROGBITS, SHT_INIT_ARRAY,
-                             SHT_FINI_ARRAY, SHT_PREINIT_ARRAY, SHT_RELA)
+from ldpy.elf.format import (SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHF_STRINGS,
+                             SHT_NOBITS, SHT_NOTE, SHT_PROGBITS, SHT_RELA)
 
 # Segment classes, in address order: headers+notes+dynamic tables, code,
 # read-only data, writable data, then what is not loaded.
@@ -223,14 +222,6 @@ class MergedSection:
 
     def bytes(self):
         return self.data
-
-
-def merge_offsets(sec, offsets):
-    """Map offsets inside a merge input section to offsets inside its MergedSection."""
-    starts, out = sec.merge
-    i = np.searchsorted(starts, offsets, side="right") - 1
-    i = np.clip(i, 0, max(len(starts) - 1, 0))
-    return out[i] + (offsets - starts[i])
 
 
 # -- .eh_frame records ----------------------------------------------------------

@@ -9,7 +9,7 @@ import numpy as np
 
 from ldpy.diag import diag
 from ldpy.elf.format import (SHN_UNDEF, SHN_ABS, SHN_COMMON, SHN_LORESERVE, STB_WEAK,
-                             STT_GNU_IFUNC, STT_TLS, STV_DEFAULT)
+                             STT_GNU_IFUNC, STV_DEFAULT)
 
 UNDEF, DEFINED, COMMON, SYNTHETIC, SHARED = 0, 1, 2, 3, 4
 
@@ -17,7 +17,7 @@ UNDEF, DEFINED, COMMON, SYNTHETIC, SHARED = 0, 1, 2, 3, 4
 class Symbol:
     __slots__ = ("name", "gid", "kind", "file", "index", "section", "value", "size", "weak",
                  "type", "visibility", "strong_ref", "referenced", "absolute", "align",
-                 "output", "got", "plt", "is_ifunc", "version", "dyn_ref", "export",
+                 "output", "is_ifunc", "version", "dyn_ref", "export",
                  "copy", "canonical_plt", "copy_alias", "def_version", "version_hidden")
 
     def __init__(self, name, gid):
@@ -37,8 +37,6 @@ class Symbol:
         self.absolute = False
         self.align = 1                # commons
         self.output = None            # synthetic symbols: the OutputSection they are relative to
-        self.got = -1                 # index of its GOT slot, if any
-        self.plt = -1                 # index of its (i)PLT entry, if any
         self.is_ifunc = False
         self.version = None           # SHARED: version name of the definition it binds to
         self.dyn_ref = False          # referenced by a shared library

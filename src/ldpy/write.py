@@ -6,12 +6,9 @@ import os
 
 import numpy as np
 
-from ldpy import relocs as R
 from ldpy.diag import LinkError
 from ldpy.elf.format import (ELFMAG, ELFCLASS64, ELFCLASS32, ELFDATA2LSB, ELFDATA2MSB, ET_EXEC,
-                             ET_DYN, SHT_NOBITS, SHT_SYMTAB, SHT_RELA, STT_SECTION, SHN_LORESERVE,
-                             dtypes)
-from ldpy.sections import merge_offsets
+                             ET_DYN, SHT_NOBITS, SHT_RELA, STT_SECTION, dtypes)
 from ldpy.symbols import UNDEF
 
 

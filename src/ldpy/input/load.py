@@ -110,7 +110,7 @@ class Loader:
             return None
         if len(data) == 0:
             raise LinkError(f"{path}: file is empty")
-        from ldpy.input.script.inputs import looks_like_script, parse_input_script
+        from ldpy.input.script.inputs import looks_like_script
         if looks_like_script(data):
             self._load_script(path, bytes(data).decode("utf-8"), spec)
             return None

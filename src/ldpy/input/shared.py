@@ -6,7 +6,7 @@ import numpy as np
 
 from ldpy.diag import LinkError
 from ldpy.elf.format import (ET_DYN, SHT_DYNSYM, SHT_DYNAMIC, SHT_GNU_versym, SHT_GNU_verdef,
-                             SHT_NOBITS, SHN_UNDEF, SHN_LORESERVE, STB_LOCAL, MACHINE_NAMES, dtypes)
+                             SHT_NOBITS, SHN_UNDEF, STB_LOCAL, dtypes)
 from ldpy.input.object import check_elf_header
 
 DT_NULL, DT_NEEDED, DT_SONAME = 0, 1, 14

@@ -3,7 +3,7 @@ import numpy as np
 
 from ldpy.util import unique
 
-from ldpy.elf.format import SHT_PROGBITS, SHT_NOBITS, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR
+from ldpy.elf.format import SHT_PROGBITS, SHT_NOBITS, SHF_ALLOC, SHF_WRITE
 
 
 class Synthetic:

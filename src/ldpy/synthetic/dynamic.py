@@ -9,8 +9,8 @@ from ldpy.util import unique, first_of_runs
 
 from ldpy.elf.format import (SHT_PROGBITS, SHT_DYNSYM, SHT_STRTAB, SHT_HASH, SHT_GNU_HASH,
                              SHT_GNU_versym, SHT_GNU_verneed, SHT_RELA, SHT_DYNAMIC, SHF_ALLOC,
-                             SHF_WRITE, SHF_EXECINSTR, SHF_INFO_LINK, STB_GLOBAL, STB_WEAK,
-                             STV_DEFAULT, STT_FUNC, STT_GNU_IFUNC)
+                             SHF_WRITE, SHF_EXECINSTR, STB_GLOBAL, STB_WEAK, STV_DEFAULT,
+                             STT_FUNC, STT_GNU_IFUNC)
 from ldpy.synthetic import Synthetic
 
 # dynamic tags
@@ -99,10 +99,7 @@ class DynsymSection(Synthetic):
         from ldpy.symbols import SHARED, UNDEF
         for i, s in enumerate(syms[1:], 1):
             out[i]["st_name"] = self.dyn.dynstr.offsets[s.dyn_name]
-            defined = s.kind != SHARED or s.copy or s.canonical_plt
             typ = s.type
-            if s.kind == SHARED and s.copy:
-                typ = s.type
             imported = s.kind in (SHARED, UNDEF) and not s.copy
             if imported and typ == STT_GNU_IFUNC:
                 typ = STT_FUNC                 # the loader resolves it; to us it is a function
@@ -430,7 +427,7 @@ def _version_nodes(ctx):
 
 def create_dynamic_sections(ctx):
     from ldpy.symbols import SHARED, UNDEF, DEFINED, COMMON, SYNTHETIC
-    from ldpy.elf.format import SHT_NOTE, dtypes
+    from ldpy.elf.format import dtypes
     cfg, outs, t = ctx.config, ctx.outputs, ctx.target
     dt = dtypes(t.IS64, t.LITTLE)
     syms = ctx.symtab.symbols

@@ -3,10 +3,9 @@ symbol), then the globals.  Names are gathered from the input string tables
 with vectorized copies; nothing is built per local symbol in Python."""
 import numpy as np
 
-from ldpy.elf.format import (SHT_SYMTAB, SHT_STRTAB, SHN_ABS, SHN_LORESERVE, SHN_UNDEF, STT_SECTION,
-                             STT_FILE, STT_TLS, STB_LOCAL, STB_GLOBAL, STB_WEAK, STV_HIDDEN,
-                             STV_INTERNAL)
-from ldpy.symbols import UNDEF, DEFINED, COMMON, SYNTHETIC
+from ldpy.elf.format import (SHT_SYMTAB, SHT_STRTAB, SHN_LORESERVE, STT_SECTION, STT_TLS, STB_LOCAL,
+                             STB_GLOBAL, STB_WEAK, STV_HIDDEN, STV_INTERNAL)
+from ldpy.symbols import UNDEF
 from ldpy.synthetic import Synthetic
 
 
