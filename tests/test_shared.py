@@ -190,3 +190,37 @@ def test_dynamic_list_and_export_dynamic_symbol(tmp_path):
 def test_z_flags(tmp_path, flag, shown):
     lib = shared(tmp_path, "libz.so", [src("lib.c"), "-Wl,-z," + flag], "ldpy")
     assert shown in " ".join(dyn_tags(lib).get("FLAGS_1", []))
+
+
+@pytest.mark.slow
+def test_cxx_library_exceptions_rtti_tls(tmp_path):
+    """A C++ library: virtual calls, RTTI, exceptions thrown inside the library and
+    caught by the program, templates, thread_local; both linkers on both sides."""
+    for lib_linker in ("ldpy", "bfd"):
+        d = tmp_path / lib_linker
+        d.mkdir()
+        gcc_link(d, "libshape.so", ["-shared", "-fPIC", "-O1", src("cxx_lib.cpp")], lib_linker, "g++")
+        for exe_linker in ("ldpy", "bfd"):
+            exe = gcc_link(d, "m-" + exe_linker, [src("cxx_main.cpp"), "-O1", "-pthread", "-L", str(d),
+                                                  "-lshape", "-Wl,-rpath," + str(d)], exe_linker, "g++")
+            assert run([exe]).stdout == "circle 1\ncaught division by zero\n10\n6 6\n", (lib_linker, exe_linker)
+    mine, ref = tmp_path / "ldpy" / "libshape.so", tmp_path / "bfd" / "libshape.so"
+    assert dyn_table(str(mine)) == dyn_table(str(ref))
+
+
+def test_text_relocations(tmp_path):
+    """Position-dependent code in a shared object: DT_TEXTREL with a warning, an
+    error with -z text."""
+    (tmp_path / "t.s").write_text(".text\n.globl get\nget:\n movabs $data, %rax\n ret\n"
+                                  ".data\n.globl data\ndata: .quad 7\n")
+    run(["as", str(tmp_path / "t.s"), "-o", str(tmp_path / "t.o")])
+    r = run(["gcc", "-shared", str(tmp_path / "t.o"), "-o", str(tmp_path / "libt.so"), "-B", shim_dir()])
+    assert "DT_TEXTREL" in r.stderr
+    assert "TEXTREL" in dyn_tags(str(tmp_path / "libt.so"))
+    (tmp_path / "m.c").write_text('#include <stdio.h>\nlong *get(void);\nint main(void){printf("%ld\\n", *get());return 0;}\n')
+    exe = gcc_link(tmp_path, "m", [str(tmp_path / "m.c"), "-L", str(tmp_path), "-lt",
+                                   "-Wl,-rpath," + str(tmp_path)], "ldpy")
+    assert run([exe]).stdout == "7\n"
+    r = run(["gcc", "-shared", str(tmp_path / "t.o"), "-Wl,-z,text", "-o", str(tmp_path / "libu.so"),
+             "-B", shim_dir()], check=False)
+    assert r.returncode != 0 and "text" in r.stderr and not (tmp_path / "libu.so").exists()

@@ -74,9 +74,11 @@ class Context:
         if not self.textrel:
             msg = (f"{rt.where(k)}: relocation against '{self.reloc_sym_display(rt, k)}' in a "
                    f"read-only section makes the output need text relocations")
-            if getattr(self.config, "z_text", False):
-                raise LinkError(msg)
-            diag.warn(msg + "; creating DT_TEXTREL")
+            check = self.config.textrel_check
+            if check == "error":
+                raise LinkError(msg + " (-z text)")
+            if check == "warning":
+                diag.warn(msg + "; creating DT_TEXTREL")
         self.textrel = True
 
     def dynsym_index(self, keys):
