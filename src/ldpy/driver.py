@@ -269,6 +269,9 @@ def apply_export_lists(ctx):
     """--dynamic-list and --export-dynamic-symbol(-list): in an executable the named
     symbols are exported; in a shared object only they stay interposable."""
     cfg = ctx.config
+    if not (cfg.export_dynamic_symbols or cfg.dynamic_lists or cfg.export_dynamic_symbol_lists
+            or cfg.dynamic_list_data):
+        return
     patterns = list(cfg.export_dynamic_symbols)
     from ldpy import version_script
     for path in cfg.dynamic_lists + cfg.export_dynamic_symbol_lists:

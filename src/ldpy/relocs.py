@@ -147,7 +147,7 @@ def compute_addresses(ctx, keys, ids, gaddr):
     """Address of every symbol key (ifunc symbols still at their resolver)."""
     mm = ctx.merge_map
     addr = np.zeros(keys.n, np.int64)
-    addr[:keys.G] = gaddr
+    addr[:keys.G] = gaddr[:keys.G]      # (symbols added after the scan, copy aliases, have no key)
     shndx = keys.loc_shndx
     in_sec = (shndx > 0) & (shndx < SHN_LORESERVE)
     files = ctx.files

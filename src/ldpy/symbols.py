@@ -82,6 +82,10 @@ class SymbolTable:
         self.undefined = set()     # names referenced non-weakly and not (yet) defined
         self.shared_versions = {}  # b"name@VER" -> (SharedFile, index): every version libraries offer
         self.wrapped = set()       # --wrap=SYM names (bytes)
+        # shared libraries' definitions and references stay out of the table until
+        # something mentions their names (libc.so alone has ~3000)
+        self.shared_defs = {}      # name -> (SharedFile, index) of the first library defining it
+        self.shlib_refs = set()    # names that some library references
 
     def intern(self, name):
         sym = self.by_name.get(name)
@@ -89,6 +93,11 @@ class SymbolTable:
             sym = Symbol(name, len(self.symbols))
             self.by_name[name] = sym
             self.symbols.append(sym)
+            lazy = self.shared_defs.get(name)
+            if lazy is not None:
+                self._bind_shared(sym, *lazy)      # first mention of a library's symbol
+            if name in self.shlib_refs:
+                sym.dyn_ref = True
         return sym
 
     def get(self, name):
@@ -172,6 +181,8 @@ class SymbolTable:
             if kind == SHARED:
                 kind = UNDEF                 # a regular definition overrides a shared one
                 sym.dyn_ref = True           # ... and is exported so the library binds to it
+            elif name in self.shared_defs:
+                sym.dyn_ref = True
             if kind == SYNTHETIC:
                 continue                     # --defsym overrides object definitions
             if kind == DEFINED and not sym.weak:
@@ -225,9 +236,8 @@ class SymbolTable:
     def add_shared(self, sf):
         """Definitions offered by a shared library: they satisfy references that are
         still undefined; regular definitions keep precedence."""
-        by_name, undefined = self.by_name, self.undefined
-        infos = sf.symbols["st_info"].tolist()
-        sizes = sf.symbols["st_size"].tolist()
+        by_name = self.by_name
+        shared_defs = self.shared_defs
         for i, name in enumerate(sf.names):
             ver = sf.versions[i]
             if ver is not None:
@@ -240,22 +250,21 @@ class SymbolTable:
                 continue                     # foo@VER (non-default): only for versioned references
             sym = by_name.get(name)
             if sym is None:
-                sym = self.intern(name)
+                if name not in shared_defs:
+                    shared_defs[name] = (sf, i)
+                continue
             if sym.kind != UNDEF:
                 if sym.kind != SHARED:
                     sym.dyn_ref = True       # a library defines it too: export ours to interpose
                 continue
-            sym.kind, sym.file, sym.index, sym.section = SHARED, sf, i, None
-            info = infos[i]
-            sym.type, sym.size, sym.weak = info & 0xf, sizes[i], (info >> 4) == STB_WEAK
-            sym.version = sf.versions[i]
-            sym.is_ifunc = False
-            undefined.discard(name)
+            self._bind_shared(sym, sf, i)
         for name in sf.undefined_names:
-            sym = by_name.get(name.encode())
+            name = name.encode()
+            sym = by_name.get(name)
             if sym is None:
-                sym = self.intern(name.encode())
-            sym.dyn_ref = True
+                self.shlib_refs.add(name)
+            else:
+                sym.dyn_ref = True
 
     def _add_common(self, sym, f, index, align, size, info):
         if sym.kind == DEFINED and not sym.weak:

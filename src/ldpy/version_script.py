@@ -3,7 +3,6 @@ dependencies, extern "C++" blocks and anonymous scripts; and their effect on
 which definitions a shared object exports, under which version."""
 import fnmatch
 import re
-import subprocess
 
 from ldpy.diag import LinkError
 
@@ -128,6 +127,7 @@ def _demangle(names):
     mangled = [n for n in names if n.startswith(b"_Z")]
     if not mangled:
         return {}
+    import subprocess
     try:
         out = subprocess.run(["c++filt"], input=b"\n".join(mangled), capture_output=True,
                              check=True).stdout.split(b"\n")

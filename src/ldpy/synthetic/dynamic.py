@@ -431,8 +431,8 @@ def create_dynamic_sections(ctx):
     cfg, outs, t = ctx.config, ctx.outputs, ctx.target
     dt = dtypes(t.IS64, t.LITTLE)
     syms = ctx.symtab.symbols
+    copies = allocate_copies(ctx)        # (may add the aliases of copied objects)
     G = len(syms)
-    copies = allocate_copies(ctx)
     # imports: shared definitions that relocations (or the PLT/GOT) actually use
     used = set()
     rt = ctx.relocs
