@@ -56,6 +56,8 @@ def _remove_stale_output(config):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    # ldpy never calls BLAS: keep numpy's OpenBLAS from starting a thread pool at import
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     config = None
     try:
         from ldpy.cli import parse_args, HELP_TEXT, VERSION_TEXT, EMULATIONS_TEXT
