@@ -121,3 +121,19 @@ def test_comdat_templates_kept_once(tmp_path):
     assert run([mine], check=False).returncode == 0
     nm = run(["nm", "-C", mine]).stdout
     assert len([l for l in nm.splitlines() if "twice<int>" in l]) == 1
+
+
+def test_every_static_relocation_type(tmp_path):
+    """64, 32, 32S, 16, 8, PC64, PC32, PC16, PC8, SIZE32/64, GOTPC32/64, GOTOFF64,
+    GOT64, GOTPCREL, GOTPCREL64, REX_GOTPCRELX: the program checks each value."""
+    run(["as", src("relocs.s"), "-o", str(tmp_path / "r.o")])
+    run(["as", src("relocs_abs.s"), "-o", str(tmp_path / "abs.o")])
+    types = set(readelf("-r", str(tmp_path / "r.o")).split())
+    for t in ("R_X86_64_32S", "R_X86_64_16", "R_X86_64_8", "R_X86_64_PC64", "R_X86_64_PC16", "R_X86_64_PC8",
+              "R_X86_64_SIZE32", "R_X86_64_SIZE64", "R_X86_64_GOTPC64", "R_X86_64_GOTOFF64",
+              "R_X86_64_GOT64", "R_X86_64_GOTPC32", "R_X86_64_GOTPCREL64"):
+        assert t in types, t
+    for mode in (["-static"], ["-no-pie"]):
+        exe = gcc_link(tmp_path, "r", [*mode, src("relocs_main.c"), str(tmp_path / "r.o"),
+                                       str(tmp_path / "abs.o")], "ldpy")
+        assert run([exe]).stdout == "relocation check mask=0\n"
