@@ -224,3 +224,41 @@ def test_text_relocations(tmp_path):
     r = run(["gcc", "-shared", str(tmp_path / "t.o"), "-Wl,-z,text", "-o", str(tmp_path / "libu.so"),
              "-B", shim_dir()], check=False)
     assert r.returncode != 0 and "text" in r.stderr and not (tmp_path / "libu.so").exists()
+
+
+def test_no_allow_shlib_undefined(tmp_path):
+    (tmp_path / "l.c").write_text("int helper(void);\nint api(void){return helper();}\n")
+    shared(tmp_path, "libl.so", [str(tmp_path / "l.c")], "ldpy")
+    (tmp_path / "m.c").write_text("int api(void);\nint main(void){return api();}\n")
+    args = ["gcc", str(tmp_path / "m.c"), "-L", str(tmp_path), "-ll", "-o", str(tmp_path / "m"), "-B", shim_dir()]
+    assert run(args, check=False).returncode == 0          # allowed by default
+    r = run(args + ["-Wl,--no-allow-shlib-undefined"], check=False)
+    assert r.returncode != 0 and "libl.so: undefined reference to 'helper'" in r.stderr
+    (tmp_path / "h.c").write_text("int helper(void){return 0;}\n")
+    assert run(args + ["-Wl,--no-allow-shlib-undefined", str(tmp_path / "h.c")], check=False).returncode == 0
+
+
+def test_version_script_cxx_patterns_and_anonymous(tmp_path):
+    (tmp_path / "n.cpp").write_text("namespace api { int visible(int x){return x;} }\n"
+                                    "namespace impl { int hidden(int x){return x;} }\n"
+                                    'extern "C" int c_entry(void){return 1;}\n')
+    (tmp_path / "cxx.map").write_text('API_1 { global: extern "C++" { api::*; }; c_entry; local: *; };\n')
+    (tmp_path / "anon.map").write_text("{ global: c_entry; local: *; };\n")
+    for m in ("cxx.map", "anon.map"):
+        d = tmp_path / m.split(".")[0]
+        d.mkdir()
+        args = ["-shared", "-fPIC", str(tmp_path / "n.cpp"), "-Wl,--version-script=" + str(tmp_path / m)]
+        mine = gcc_link(d, "libn.so", args, "ldpy", "g++")
+        ref = gcc_link(d, "libref.so", args, "bfd", "g++")
+        assert dyn_table(mine) == dyn_table(ref)
+        names = {r[0].split("@")[0] for r in dyn_table(mine) if r[3] == "DEF"}
+        assert "c_entry" in names and "_ZN4impl6hiddenEi" not in names
+        assert ("_ZN3api7visibleEi" in names) == (m == "cxx.map")
+
+
+def test_bsymbolic_functions(tmp_path):
+    lib = shared(tmp_path, "libmine.so", [src("lib.c"), "-Wl,-Bsymbolic-functions"], "ldpy")
+    exe = gcc_link(tmp_path, "m", [src("main.c"), "-L", str(tmp_path), "-lmine",
+                                   "-Wl,-rpath," + str(tmp_path)], "ldpy")
+    # functions bind inside the library, data (the copy-relocated shared_data) does not
+    assert run([exe]).stdout == "127\n10 1\nhello from lib 6 1\n"

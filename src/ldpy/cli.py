@@ -158,6 +158,7 @@ class Config:
     disable_multiple_abs_defs: bool = False
     # unresolved symbols, like GNU's two RM_* settings: 'report' | 'ignore'
     unresolved_in_objects: str = "report"
+    no_allow_shlib_undefined: bool = False   # --no-allow-shlib-undefined given
     unresolved_in_shared_libs: str = "report"
     unresolved_symbols: str = "report-all"   # the same two as one --unresolved-symbols word
     no_undefined: bool = False               # unresolved_in_objects explicitly 'report' (--no-undefined, -z defs)
@@ -1488,6 +1489,7 @@ class _Parser:
         c.no_undefined = self.unres_obj == "report"     # --no-undefined, -z defs, -Bgroup, ...
         c.unresolved_in_objects = self.unres_obj or "report"
         c.unresolved_in_shared_libs = self.unres_shl or "report"
+        c.no_allow_shlib_undefined = self.unres_shl == "report"    # said explicitly
         c.unresolved_symbols = {
             ("report", "report"): "report-all", ("ignore", "ignore"): "ignore-all",
             ("ignore", "report"): "ignore-in-object-files",

@@ -335,8 +335,23 @@ def apply_version_script(ctx):
                                     f"symbol '{pat}' failed: symbol not defined")
 
 
+def _check_shlib_undefined(ctx):
+    """--no-allow-shlib-undefined: what the shared libraries on the command line
+    reference must be defined by the output or by one of them."""
+    st = ctx.symtab
+    for sf in ctx.shared_files:
+        for name in sf.undefined_strong:
+            b = name.encode()
+            sym = st.get(b)
+            if (sym is None or sym.kind == UNDEF) and b not in st.shared_defs:
+                diag.error(f"{sf.name}: undefined reference to '{name}'")
+    diag.check()
+
+
 def report_undefined(ctx):
     _drop_relaxed_tls_get_addr(ctx)
+    if ctx.config.no_allow_shlib_undefined and not ctx.config.shared:
+        _check_shlib_undefined(ctx)
     if ctx.config.shared and not ctx.config.no_undefined:
         return                  # a shared object may leave symbols to its users and dependencies
     st = ctx.symtab

@@ -6,7 +6,8 @@ import re
 
 from ldpy.diag import LinkError
 
-_TOKEN = re.compile(r'\s+|/\*.*?\*/|#[^\n]*|"(?:[^"\\]|\\.)*"|[{};:]|[^\s{};:"]+', re.S)
+# names may contain '::' (C++ patterns); a lone ':' ends "global:" / "local:"
+_TOKEN = re.compile(r'\s+|/\*.*?\*/|#[^\n]*|"(?:[^"\\]|\\.)*"|(?:[^\s{};:"]|::)+|[{};:]', re.S)
 
 
 class VersionNode:

@@ -92,9 +92,11 @@ class SharedFile:
         binding = syms["st_info"] >> 4
         shndx = syms["st_shndx"]
         keep = np.flatnonzero((shndx != SHN_UNDEF) & (binding != STB_LOCAL))
-        self.undefined_names = [_cstr(strtab, int(o), self.name) for o in
-                                syms["st_name"][(shndx == SHN_UNDEF) & (binding != STB_LOCAL)][1:].tolist()] \
-            if count else []
+        und = (shndx == SHN_UNDEF) & (binding != STB_LOCAL)
+        und[:1] = False
+        self.undefined_names = [_cstr(strtab, int(o), self.name) for o in syms["st_name"][und].tolist()]
+        self.undefined_strong = [_cstr(strtab, int(o), self.name)
+                                 for o in syms["st_name"][und & (binding != 2)].tolist()]
         self.symbols = syms[keep]
         offs = self.symbols["st_name"].tolist()
         self.names = [_cstr(strtab, o, self.name).encode() for o in offs]
