@@ -160,10 +160,11 @@ class Passes:
 
 def add_command_line_references(ctx):
     """-u symbols, the entry symbol and --defsym definitions (and what they use)."""
-    from ldpy import expr
     ctx.symtab.wrapped = {w.encode() for w in ctx.config.wrap}
     for name in ctx.config.undefined:
         ctx.symtab.reference(name.encode())
+    if ctx.config.defsyms:
+        from ldpy import expr
     for name, text in ctx.config.defsyms:
         node = expr.parse(text, f"--defsym {name}={text}")
         for used in expr.symbols_in(node):
@@ -533,6 +534,8 @@ def assign_symbol_values(ctx):
 
 
 def _evaluate_defsyms(ctx):
+    if not ctx.defsyms:
+        return
     from ldpy import expr
     for sym, node, text in ctx.defsyms:
         def lookup(name):
