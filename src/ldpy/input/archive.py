@@ -1,10 +1,20 @@
 """ar archives as the linker reads them: GNU symbol index (/ and /SYM64/), long
-names (//), regular and thin (!<thin>) archives, nested archives inside thin ones.
+names (//), regular and thin (!<thin>) archives.
+
+A thin archive holds proxy headers instead of member bytes.  A proxy names
+either a file (relative to the archive's directory unless absolute) or, when a
+regular archive was flattened into the thin one, that archive plus the offset
+of the member's header inside it: the name field then reads ``/N:OFF`` (``N``
+indexes the long-name table).  GNU ar 2.40 copies the member's own header into
+the proxy (date, ids, mode, size), so a nested member that changed on disk is
+caught by comparing the two headers.
 
 The symbol index becomes one dict name -> member offsets, so looking up the
 undefined symbols a member can satisfy is a hash probe, never a scan.
 """
+import mmap
 import os
+import re
 
 import numpy as np
 
@@ -13,21 +23,36 @@ from ldpy.diag import LinkError
 AR_MAGIC = b"!<arch>\n"
 THIN_MAGIC = b"!<thin>\n"
 HDR_SIZE = 60
+SPECIAL_NAMES = (b"/", b"/SYM64/", b"//")
+_LONG_NAME = re.compile(rb"/(\d+)(?::(\d+))?")
 
 
 class Member:
-    __slots__ = ("name", "offset", "data_offset", "size", "path")
+    __slots__ = ("name", "offset", "data_offset", "size", "path", "origin")
 
-    def __init__(self, name, offset, data_offset, size, path=None):
+    def __init__(self, name, offset, data_offset, size, path=None, origin=0):
         self.name = name              # member name as stored (str)
         self.offset = offset          # header offset in the archive (index key)
         self.data_offset = data_offset
         self.size = size
-        self.path = path              # thin archives: file the proxy names
+        self.path = path              # thin archives: the file the proxy names
+        self.origin = origin          # thin archives: header offset inside the nested
+                                      # regular archive `path` (0: `path` is the member)
 
 
 def is_archive(data):
     return bytes(data[:8]) in (AR_MAGIC, THIN_MAGIC)
+
+
+def map_archive(path, what="nested archive"):
+    """The bytes of a file, memory-mapped; LinkError when it cannot be read."""
+    try:
+        with open(path, "rb") as fh:
+            if os.fstat(fh.fileno()).st_size == 0:
+                return b""
+            return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    except OSError as e:
+        raise LinkError(f"cannot open {what} '{path}': {e.strerror}")
 
 
 class Archive:
@@ -36,9 +61,11 @@ class Archive:
         self.data = data
         self.thin = bytes(data[:8]) == THIN_MAGIC
         self.index = {}          # symbol name (bytes) -> [member header offsets]
-        self.members = {}        # header offset -> Member
+        self.members = {}        # header offset -> Member, in archive order
         self.extracted = set()   # header offsets already loaded
+        self.has_index = False
         self._longnames = b""
+        self._nested = {}        # thin archives: path -> Archive of a nested archive
         self._parse()
 
     def _parse(self):
@@ -56,7 +83,7 @@ class Archive:
             except ValueError:
                 raise LinkError(f"{self.path}: bad member size in archive header at offset {pos:#x}")
             data_off = pos + HDR_SIZE
-            is_special = raw_name in (b"/", b"/SYM64/", b"//")
+            is_special = raw_name in SPECIAL_NAMES
             stored = size if (is_special or not self.thin) else 0
             if data_off + stored > end:
                 raise LinkError(f"{self.path}: archive member at offset {pos:#x} is truncated "
@@ -66,29 +93,35 @@ class Archive:
             elif raw_name == b"//":
                 self._longnames = bytes(data[data_off:data_off + size])
             else:
-                name = self._member_name(raw_name, pos)
-                m = Member(name, pos, data_off, size)
+                name, origin = self._member_name(raw_name, pos)
+                m = Member(name, pos, data_off, size, origin=origin)
                 if self.thin:
                     m.path = name if os.path.isabs(name) else os.path.join(os.path.dirname(self.path), name)
                 self.members[pos] = m
             pos = data_off + stored
             pos += pos & 1
         if symtab is not None:
+            self.has_index = True
             self._read_index(*symtab)
 
     def _member_name(self, raw, pos):
-        if raw.startswith(b"/") and raw[1:2].isdigit():
-            digits = raw[1:].split(b"/")[0]
-            off = int(digits)
+        """(name, origin) of a header's name field; origin is the nested-archive
+        offset of a thin archive's flattened member, else 0."""
+        long = _LONG_NAME.match(raw)
+        origin = 0
+        if long:
+            off = int(long.group(1))
             if off >= len(self._longnames):
                 raise LinkError(f"{self.path}: member at offset {pos:#x} has a long-name offset past the name table")
             end = self._longnames.find(b"\n", off)
             name = self._longnames[off:end if end >= 0 else None]
+            if long.group(2) is not None and self.thin:
+                origin = int(long.group(2))
         else:
             name = raw
         if name.endswith(b"/"):
             name = name[:-1]
-        return name.decode("utf-8", "replace")
+        return name.decode("utf-8", "surrogateescape"), origin
 
     def _read_index(self, kind, off, size):
         width = 8 if kind == b"/SYM64/" else 4
@@ -116,10 +149,36 @@ class Archive:
             v = self._np = np.frombuffer(self.data, np.uint8)
         return v
 
+    def header(self, m):
+        """The member's raw 60-byte header."""
+        return bytes(self.data[m.offset:m.offset + HDR_SIZE])
+
+    def nested(self, m):
+        """(archive, member) holding the bytes of a thin archive's flattened
+        member `m`, checked against the proxy header."""
+        inner = self._nested.get(m.path)
+        if inner is None:
+            data = map_archive(m.path, f"nested archive of thin archive {self.path}:")
+            if not is_archive(data):
+                raise LinkError(f"{self.path}: '{m.path}' should be the archive holding member "
+                                f"offset {m.origin:#x}, but it is not an archive")
+            inner = self._nested[m.path] = Archive(m.path, data)
+        im = inner.members.get(m.origin)
+        if im is None or inner.header(im)[16:58] != self.header(m)[16:58]:
+            found = "no member" if im is None else f"'{im.name}' of {im.size} bytes"
+            raise LinkError(f"{self.path}: member at offset {m.origin:#x} of nested archive '{m.path}' "
+                            f"changed on disk (the thin archive expects {m.size} bytes, found {found}); "
+                            f"rebuild the thin archive")
+        return inner, im
+
     def member_data(self, m):
-        """The bytes of a member: a slice of the archive, or the proxied file of a thin archive."""
+        """The bytes of a member: a slice of the archive, of a nested archive,
+        or the proxied file of a thin archive."""
         if not self.thin:
             return memoryview(self.data)[m.data_offset:m.data_offset + m.size]
+        if m.origin:
+            inner, im = self.nested(m)
+            return inner.member_data(im)
         try:
             with open(m.path, "rb") as f:
                 return f.read()
@@ -127,4 +186,10 @@ class Archive:
             raise LinkError(f"{self.path}: cannot read thin archive member '{m.path}': {e.strerror}")
 
     def member_display(self, m):
+        if self.thin and m.origin:
+            try:
+                inner, im = self.nested(m)
+                return inner.member_display(im)
+            except LinkError:
+                return f"{self.path}({m.path}@{m.origin:#x})"
         return f"{self.path}({m.name})"
