@@ -506,7 +506,8 @@ def assign_symbol_values(ctx):
         if s.kind == SYNTHETIC and s.name in ctx.linker_syms:
             s.value = ctx.linker_syms[s.name]()
     kind = np.fromiter((s.kind for s in syms), np.int64, n)
-    value = np.fromiter((s.value for s in syms), np.int64, n)
+    # (values are 64-bit addresses: read them unsigned, compute in wrapping int64)
+    value = np.fromiter((s.value & 0xffffffffffffffff for s in syms), np.uint64, n).view(np.int64)
     secgid = np.fromiter((s.section.file.sec_base + s.section.index if s.section is not None else -1
                           for s in syms), np.int64, n)
     in_sec = (kind == DEFINED) & (secgid >= 0)

@@ -2,6 +2,7 @@
 default (R headers, RX code, R data, RW data with RELRO first), then the
 non-allocated sections and the section header table."""
 
+from ldpy.diag import LinkError
 from ldpy.elf.format import (PT_LOAD, PT_NOTE, PT_TLS, PT_GNU_EH_FRAME, PT_GNU_STACK, PT_GNU_RELRO,
                              PT_INTERP, PT_PHDR, PT_DYNAMIC, PT_GNU_PROPERTY, PF_R, PF_W, PF_X, SHF_TLS, SHT_NOBITS,
                              SHT_NOTE)
@@ -165,6 +166,9 @@ def layout(ctx):
             o.offset, o.addr = off, 0
             off += o.size if o.type != SHT_NOBITS else 0
     ctx.shoff = align_up(off, 8)
+    top = max((o.addr + o.size for o in alloc), default=0)
+    if top >= 1 << 63 or ctx.shoff >= 1 << 40:
+        raise LinkError(f"the output does not fit: sections end at {top:#x}, file size {ctx.shoff:#x}")
     for i, o in enumerate(outs):
         o.index = i + 1
     ctx.file_size = ctx.shoff + (64 if ctx.target.IS64 else 40) * (len(outs) + 2)   # + null + .shstrtab

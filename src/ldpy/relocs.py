@@ -33,7 +33,7 @@ class SymbolKeys:
         self.ifunc = np.zeros(n, bool)
         self.ifunc[:G] = np.fromiter((s.is_ifunc and s.kind == DEFINED for s in syms), bool, G)
         self.size = np.zeros(n, np.int64)
-        self.size[:G] = np.fromiter((s.size for s in syms), np.int64, G)
+        self.size[:G] = np.fromiter((s.size for s in syms), np.uint64, G).view(np.int64)
         kind = np.fromiter((s.kind for s in syms), np.int8, G)
         stype = np.zeros(n, np.uint8)
         stype[:G] = np.fromiter((s.type for s in syms), np.uint8, G)

@@ -180,6 +180,8 @@ class MergedSection:
         """Split one input section into pieces and map each to its deduplicated copy."""
         raw = sec.bytes()
         es = max(sec.entsize, 1)
+        if es > 4096 or (sec.flags & SHF_STRINGS and es not in (1, 2, 4)):
+            raise LinkError(f"{sec.where()}: bad entry size {es} for a mergeable section")
         if sec.flags & SHF_STRINGS:
             if es == 1:
                 ends = np.flatnonzero(raw == 0)

@@ -136,7 +136,7 @@ def _write_headers(ctx, out):
     eh["e_type"] = ET_DYN if ctx.config.pie or ctx.config.shared else ET_EXEC
     eh["e_machine"] = t.MACHINE
     eh["e_version"] = 1
-    eh["e_entry"] = entry_address(ctx)
+    eh["e_entry"] = entry_address(ctx) & 0xffffffffffffffff
     eh["e_phoff"] = dt.ehdr.itemsize
     eh["e_shoff"] = ctx.shoff
     eh["e_ehsize"] = dt.ehdr.itemsize
@@ -179,7 +179,7 @@ def _write_headers(ctx, out):
             info = idx(".got.plt")
         elif o.chunks and getattr(o.chunks[0], "entsize", 0) and o.flags & 0x10:
             entsize = o.chunks[0].entsize
-        sh[o.index] = (names.get(o.name, 0), o.type, o.flags | _extra_flags(o), o.addr, o.offset,
+        sh[o.index] = (names.get(o.name, 0), o.type, o.flags | _extra_flags(o), o.addr & 0xffffffffffffffff, o.offset,
                        o.size, link, info, o.align, entsize)
     out[ctx.shoff:ctx.shoff + sh.nbytes] = sh.view(np.uint8)
 
@@ -194,6 +194,8 @@ def _extra_flags(o):
 
 
 def _phdr_tuple(dt, p):
+    m = 0xffffffffffffffff if dt.is64 else 0xffffffff
+    p.vaddr &= m
     if dt.is64:
         return (p.type, p.flags, p.offset, p.vaddr, p.vaddr, p.filesz, p.memsz, p.align)
     return (p.type, p.offset, p.vaddr, p.vaddr, p.filesz, p.memsz, p.flags, p.align)

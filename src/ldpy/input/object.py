@@ -10,7 +10,7 @@ from ldpy.diag import LinkError
 from ldpy.elf.format import (
     ELFMAG, ELFCLASS64, ELFCLASS32, ELFDATA2LSB, ELFDATA2MSB, ET_REL, ET_DYN, MACHINE_NAMES,
     SHT_NOBITS, SHT_SYMTAB, SHT_RELA, SHT_REL, SHT_GROUP, SHT_SYMTAB_SHNDX, SHT_STRTAB,
-    SHT_NULL, SHF_EXCLUDE, SHF_ALLOC, SHN_XINDEX, SHN_LORESERVE, GRP_COMDAT, STT_SECTION,
+    SHT_NULL, SHF_EXCLUDE, SHF_ALLOC, SHN_ABS, SHN_COMMON, SHN_XINDEX, SHN_LORESERVE, GRP_COMDAT, STT_SECTION,
     dtypes,
 )
 
@@ -180,6 +180,9 @@ class ObjectFile:
             elif row[2] & SHF_EXCLUDE and not row[2] & SHF_ALLOC:
                 continue      # .gnu.lto_*, .llvm_addrsig, split-dwarf: never in the output
             else:
+                align = row[8]
+                if align & (align - 1) or align > 1 << 32:
+                    raise LinkError(f"{self.name}: section [{i}] {names[i]} has bad alignment {align:#x}")
                 contents.append(i)
 
         self._read_symbols(shndx_table)
@@ -244,6 +247,11 @@ class ObjectFile:
         if count and int(name_off.max()) >= max(len(strtab), 1):
             bad = int(np.flatnonzero(name_off >= len(strtab))[0])
             raise LinkError(f"{self.name}: symbol {bad} has a name offset past the end of the string table")
+        shndx[shndx == 0xff02] = SHN_COMMON     # SHN_X86_64_LCOMMON: large-model commons
+        reserved = (shndx >= SHN_LORESERVE) & (shndx != SHN_ABS) & (shndx != SHN_COMMON)
+        if reserved.any():
+            bad = int(np.flatnonzero(reserved)[0])
+            raise LinkError(f"{self.name}: symbol {bad} has unsupported section index {int(shndx[bad]):#x}")
         real = (shndx > 0) & (shndx < SHN_LORESERVE)
         if np.any(real & (shndx >= len(self.shdrs))):
             bad = int(np.flatnonzero(real & (shndx >= len(self.shdrs)))[0])

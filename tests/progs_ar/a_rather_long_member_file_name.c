@@ -1,0 +1,1 @@
+int gamma_from_long_name(void) { return 42; }

@@ -1,0 +1,1 @@
+int d1_util(void) { return 100; }

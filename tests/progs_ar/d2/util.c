@@ -1,0 +1,1 @@
+int d2_util(void) { return 200; }
