@@ -227,7 +227,8 @@ def test_linkers_read_ldpy_flattened_thin(tree, linker):
     os.makedirs(tree / "lib")
     ldpy_ar("rc", "lib/inner.a", "alpha.o", "a_rather_long_member_file_name.o", "d1/util.o", cwd=tree)
     ldpy_ar("rcT", "lib/mid.a", "beta.o", "lib/inner.a", cwd=tree)
-    ldpy_ar("rcT", "lib/outer.a", "lib/mid.a", "exact_fifteen.o", "d2/util.o", cwd=tree)
+    # q, not r: r would replace the flattened util.o (from d1) by d2/util.o, as GNU ar does
+    ldpy_ar("qcT", "lib/outer.a", "lib/mid.a", "exact_fifteen.o", "d2/util.o", cwd=tree)
     assert link_and_run(tree, "nested", ["lib/outer.a"], linker) == EXPECTED
 
 
@@ -258,7 +259,7 @@ def test_ldpy_links_gnu_archives(tree):
     run(["ar", "rcs", "libreg.a", *LIB_OBJECTS], cwd=tree)
     run(["ar", "rcsT", "libthin.a", *LIB_OBJECTS], cwd=tree)
     run(["ar", "rc", "lib/inner.a", "alpha.o", "a_rather_long_member_file_name.o", "d1/util.o"], cwd=tree)
-    run(["ar", "rcT", "lib/outer.a", "beta.o", "lib/inner.a", "exact_fifteen.o", "d2/util.o"], cwd=tree)
+    run(["ar", "qcT", "lib/outer.a", "beta.o", "lib/inner.a", "exact_fifteen.o", "d2/util.o"], cwd=tree)
     for lib in ("libreg.a", "libthin.a", "lib/outer.a"):
         assert link_and_run(tree, "p", [lib], "ldpy") == EXPECTED, lib
 
@@ -268,7 +269,7 @@ def test_thin_archive_elsewhere_links_from_any_directory(tmp_path, tree):
     """Proxy names are relative to the archive's directory, not to the current one."""
     os.makedirs(tree / "deep" / "er")
     ldpy_ar("rc", "deep/inner.a", "alpha.o", "d1/util.o", cwd=tree)
-    ldpy_ar("rcsT", "deep/er/lib.a", "deep/inner.a", "beta.o", "a_rather_long_member_file_name.o",
+    ldpy_ar("qcT", "deep/er/lib.a", "deep/inner.a", "beta.o", "a_rather_long_member_file_name.o",
             "exact_fifteen.o", "d2/util.o", os.path.join(tree, "unused.o"), cwd=tree)
     data = (tree / "deep/er/lib.a").read_bytes()
     assert b"../inner.a/\n" in data and b"../../beta.o/\n" in data and b"../../d2/util.o/\n" in data
@@ -419,9 +420,9 @@ ERRORS = [
     (["t", "nothere.a"], "nothere.a: No such file or directory"),
     (["t", "alpha.o"], "file format not recognized"),
     (["rcZ", "lib.a", "alpha.o"], "invalid option"),
-    (["lib.a"], "invalid option"),
+    (["zz.a"], "invalid option"),
     (["--bogus", "rc", "lib.a"], "unrecognized option"),
-    (["-v", "lib.a"], "no operation specified"),
+    (["-v"], "no operation specified"),
     (["rd", "lib.a"], "two different operation options specified"),
     (["ra"], "missing position arg."),
     (["rcN", "1", "lib.a", "alpha.o"], "not supported"),
@@ -454,7 +455,7 @@ def test_archive_errors(tree):
         assert [(tree / n).read_bytes() for n in ("thin.a", "reg.a")] == before
     (tree / "junk.a").write_bytes(b"!<arch>\nthis is not a header at all, not at all, no no no no no\n")
     r = ldpy_ar("t", "junk.a", cwd=tree, check=False)
-    assert r.returncode == 1 and len(r.stderr.splitlines()) == 1 and "malformed" in r.stderr
+    assert r.returncode == 1 and len(r.stderr.splitlines()) == 1 and "truncated archive member header" in r.stderr
 
 
 def test_creating_message_and_quiet_c(tree):
