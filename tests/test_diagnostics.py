@@ -161,3 +161,16 @@ def test_version_and_help():
     assert r.returncode == 0 and r.stdout.startswith("GNU ld (ldpy")
     r = subprocess.run([sys.executable, "-m", "ldpy", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "--start-group" in r.stdout
+
+
+def test_warning_symbols(tmp_path):
+    """"Linkers" part 17: .gnu.warning.SYM warns at each object that references SYM."""
+    lib = asm(tmp_path, "lib", '.globl old_api\nold_api: ret\n'
+                               '.section .gnu.warning.old_api\n.string "old_api is deprecated; use new_api"\n')
+    user = asm(tmp_path, "user", START + " call old_api\n")
+    r = ldpy(["-o", "out", user, lib], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "user.o:(.text+0x" in r.stderr and "warning: old_api is deprecated; use new_api" in r.stderr
+    assert ".gnu.warning" not in run(["readelf", "-S", str(tmp_path / "out")]).stdout
+    r = ldpy(["-o", "out2", user, lib, "--fatal-warnings"], tmp_path)
+    assert r.returncode == 1 and not (tmp_path / "out2").exists()

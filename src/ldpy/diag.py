@@ -26,11 +26,13 @@ class Diagnostics:
         if self.no_warnings:
             return
         self.warnings += 1
+        # (a message that carries its own "warning:" after the location keeps it there)
+        tag = "" if ": warning: " in msg else "warning: "
         if self.fatal_warnings:
             self.errors += 1
             print(f"{PROG}: error: {msg}", file=sys.stderr)
         else:
-            print(f"{PROG}: warning: {msg}", file=sys.stderr)
+            print(f"{PROG}: {tag}{msg}", file=sys.stderr)
 
     def error(self, msg: str) -> None:
         """Report a non-fatal error: the link continues to find more, then fails."""

@@ -119,12 +119,14 @@ def link(config):
     passes.run(assign_sections, ctx)        # input sections -> output sections, merge strings
     passes.run(define_linker_symbols, ctx)  # __start_X, _end, __ehdr_start, ...
     passes.run(report_undefined, ctx)
+    passes.run(report_warning_symbols, ctx) # .gnu.warning.SYM sections ("Linkers" part 17)
     passes.run(apply_version_script, ctx)   # --version-script: versions and local: patterns
     passes.run(apply_export_lists, ctx)     # --dynamic-list, --export-dynamic-symbol
     passes.run(scan_relocations, ctx)       # GOT / IPLT / TLS decisions for every relocation
     passes.run(create_synthetic_sections, ctx)   # .got, .plt, .eh_frame_hdr, build-id, .symtab
     passes.run(layout, ctx)                 # addresses, file offsets, program headers
     passes.run(assign_symbol_values, ctx)
+    diag.check()                            # errors so far (and warnings, with --fatal-warnings)
     passes.run(write_output, ctx)           # copy, relocate, synthesize, build-id
     passes.report()
     return ctx
@@ -264,6 +266,44 @@ def _drop_relaxed_tls_get_addr(ctx):
                 return
     sym.strong_ref = sym.referenced = False
     ctx.symtab.undefined.discard(sym.name)
+
+
+def report_warning_symbols(ctx):
+    """A .gnu.warning.SYM section makes each object that references SYM print the
+    section's text; a plain .gnu.warning section prints when its object is linked."""
+    texts = {}
+    for f in ctx.files:
+        for sec in f.sections:
+            # (assign_sections already took them out of the output; their text stays)
+            if sec is None or not sec.name.startswith(".gnu.warning"):
+                continue
+            text = sec.bytes().tobytes().split(b"\0")[0].decode("utf-8", "replace").strip()
+            if sec.name == ".gnu.warning":
+                diag.warn(f"{f.name}: warning: {text}")
+            else:
+                texts.setdefault(sec.name[len(".gnu.warning."):].encode(), text)
+    if not texts:
+        return
+    st = ctx.symtab
+    wanted = {st.get(n).gid: t for n, t in texts.items() if st.get(n) is not None}
+    if not wanted:
+        return
+    gids = np.array(list(wanted), np.int64)
+    for f in ctx.files:
+        hits = np.flatnonzero(np.isin(f.global_ids, gids))
+        if not len(hits):
+            continue
+        idx = hits + f.first_global
+        reported = set()
+        for sec in f.sections:
+            if sec is None or not sec.live or sec.relocs is None or not len(sec.relocs):
+                continue
+            symidx = (sec.relocs["r_info"] >> np.uint64(32)).astype(np.int64)
+            for k in np.flatnonzero(np.isin(symidx, idx)).tolist():
+                gid = int(f.global_ids[symidx[k] - f.first_global])
+                if gid not in reported:
+                    reported.add(gid)
+                    diag.warn(f"{sec.where(int(sec.relocs['r_offset'][k]))}: warning: {wanted[gid]}")
 
 
 def apply_export_lists(ctx):
