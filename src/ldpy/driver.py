@@ -119,10 +119,10 @@ def link(config):
     passes.run(assign_sections, ctx)        # input sections -> output sections, merge strings
     passes.run(define_linker_symbols, ctx)  # __start_X, _end, __ehdr_start, ...
     passes.run(report_undefined, ctx)
-    passes.run(report_warning_symbols, ctx) # .gnu.warning.SYM sections ("Linkers" part 17)
     passes.run(apply_version_script, ctx)   # --version-script: versions and local: patterns
     passes.run(apply_export_lists, ctx)     # --dynamic-list, --export-dynamic-symbol
     passes.run(scan_relocations, ctx)       # GOT / IPLT / TLS decisions for every relocation
+    passes.run(report_warning_symbols, ctx) # .gnu.warning.SYM sections ("Linkers" part 17)
     passes.run(create_synthetic_sections, ctx)   # .got, .plt, .eh_frame_hdr, build-id, .symtab
     passes.run(layout, ctx)                 # addresses, file offsets, program headers
     passes.run(assign_symbol_values, ctx)
@@ -288,22 +288,16 @@ def report_warning_symbols(ctx):
     wanted = {st.get(n).gid: t for n, t in texts.items() if st.get(n) is not None}
     if not wanted:
         return
-    gids = np.array(list(wanted), np.int64)
-    for f in ctx.files:
-        hits = np.flatnonzero(np.isin(f.global_ids, gids))
-        if not len(hits):
-            continue
-        idx = hits + f.first_global
-        reported = set()
-        for sec in f.sections:
-            if sec is None or not sec.live or sec.relocs is None or not len(sec.relocs):
-                continue
-            symidx = (sec.relocs["r_info"] >> np.uint64(32)).astype(np.int64)
-            for k in np.flatnonzero(np.isin(symidx, idx)).tolist():
-                gid = int(f.global_ids[symidx[k] - f.first_global])
-                if gid not in reported:
-                    reported.add(gid)
-                    diag.warn(f"{sec.where(int(sec.relocs['r_offset'][k]))}: warning: {wanted[gid]}")
+    rt = ctx.relocs
+    if rt.empty:
+        return
+    hits = np.flatnonzero(np.isin(rt.key, np.array(list(wanted), np.int64)))
+    seen = set()
+    for k in hits.tolist():                  # first reference of each symbol in each object
+        gid, f = int(rt.key[k]), rt.file_of(k)
+        if (gid, f.file_id) not in seen:
+            seen.add((gid, f.file_id))
+            diag.warn(f"{rt.where(k)}: warning: {wanted[gid]}")
 
 
 def apply_export_lists(ctx):
