@@ -555,7 +555,9 @@ def ranlib_main(argv=None):
         opts = Options()
         touch = False
         archives = []
-        for a in expand_response_files(argv):
+        args = expand_response_files(argv)
+        while args:
+            a = args.pop(0)
             if a in ("-h", "-H", "--help"):
                 _out(f"Usage: {PROG} [options] archive\n Generate an index to speed access to archives\n"
                      " The options are:\n  @<file>  Read options from <file>\n"
@@ -576,8 +578,11 @@ def ranlib_main(argv=None):
                         touch = True
                     else:
                         raise UsageError(f"invalid option -- '{c}'")
-            elif a.startswith("--plugin"):
-                continue
+            elif a.startswith("--plugin") or a.startswith("--target"):
+                if "=" not in a and args:           # ELF only, no plugin needed
+                    args.pop(0)
+            elif a.startswith("--"):
+                raise UsageError(f"unrecognized option '{a}'")
             else:
                 archives.append(a)
         if not archives:

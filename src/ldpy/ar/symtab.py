@@ -8,8 +8,9 @@ symbols are never listed.
 All members are concatenated into one byte array and parsed with numpy
 gathers: ELF headers, section header tables, symbol tables and names are each
 one fancy-indexing operation per ELF flavour (class x byte order), whatever
-the number of members.  A member whose tables do not fit inside it counts as
-a non-object (BFD would not recognise it either) and contributes nothing.
+the number of members.  Any ELF member makes the archive one that gets an
+index (BFD's "has objects"); one whose tables do not fit inside it
+contributes no symbols.
 """
 import numpy as np
 
@@ -95,7 +96,8 @@ def _flavour(buf, base, size, dt):
     str_off = sh["sh_offset"][str_rows].astype(np.int64)
     str_size = sh["sh_size"][str_rows].astype(np.int64)
     msize = size[members]
-    good = (sym_off + sym_cnt * dt.sym.itemsize <= msize) & (str_off + str_size <= msize) & (sym_cnt > 0)
+    good = ((sym_off >= 0) & (str_off >= 0) & (str_size >= 0) & (sym_cnt > 0)
+            & (sym_off + sym_cnt * dt.sym.itemsize <= msize) & (str_off + str_size <= msize))
     members, sym_off, sym_cnt, str_off, str_size = (
         a[good] for a in (members, sym_off, sym_cnt, str_off, str_size))
 
