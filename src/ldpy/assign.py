@@ -53,7 +53,12 @@ def _orphan_rank(name, type_, flags):
     return RANK[".rodata"] + 0.5
 
 
+def _is_debug(name):
+    return name.startswith((".debug", ".zdebug", ".gnu.debuglto_", ".stab", ".line"))
+
+
 def assign_sections(ctx):
+    strip_debug = ctx.config.strip_debug
     omap = ctx.outputs
     buckets = {}       # output name -> list of (sort key, seq, chunk)
     seq = 0
@@ -64,7 +69,8 @@ def assign_sections(ctx):
             if sec is None or not sec.live:
                 continue
             name = sec.name
-            if name in _DROP or name.startswith(".gnu.warning") or name.startswith(".gnu.lto_"):
+            if name in _DROP or name.startswith(".gnu.warning") or name.startswith(".gnu.lto_") or \
+                    (strip_debug and _is_debug(name)):
                 sec.live = False
                 continue
             if sec.flags & SHF_GROUP and sec.type == SHT_RELA:

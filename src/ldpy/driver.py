@@ -5,6 +5,7 @@ import numpy as np
 from ldpy.diag import LinkError, diag
 from ldpy.elf.format import (SHT_NOBITS, SHT_PROGBITS, SHT_STRTAB, SHT_NOTE, SHF_ALLOC, SHF_WRITE,
                              SHF_MERGE, SHF_STRINGS, SHN_ABS, SHN_UNDEF, STT_SECTION)
+from ldpy.elf.format import STV_HIDDEN
 from ldpy.symbols import SymbolTable, UNDEF, DEFINED, COMMON, SYNTHETIC, SHARED
 from ldpy import relocs as R
 
@@ -24,6 +25,7 @@ class Context:
         self.outputs = OutputMap()
         self.commons = None
         self.linker_syms = {}         # name -> function computing its value after layout
+        self.provide_hidden = set()   # linker-defined names that are local in .symtab
         self.defsyms = []             # (symbol, expression tree, option text)
         self.keep_empty = set()
         self.interp = None
@@ -198,27 +200,30 @@ def define_linker_symbols(ctx):
         return lambda: (outs[name].addr + outs[name].size) if name in outs and outs[name].index \
             else _fallback(ctx)
 
-    def define(name, fn, output=None, always=False):
+    def define(name, fn, output=None, always=False, hidden=False):
         sym = st.define_synthetic(name.encode(), output, only_if_referenced=not always)
         if sym is not None:
             ctx.linker_syms[sym.name] = fn
+            if hidden:                      # PROVIDE_HIDDEN in GNU ld's default script
+                sym.visibility = STV_HIDDEN
+                ctx.provide_hidden.add(sym.name)
 
     base = lambda: ctx.image_base
-    define("__ehdr_start", base)
+    define("__ehdr_start", base, hidden=True)
     define("__executable_start", base)
     for arr in ("preinit_array", "init_array", "fini_array"):
-        define(f"__{arr}_start", out_start("." + arr), outs.get("." + arr))
-        define(f"__{arr}_end", out_end("." + arr), outs.get("." + arr))
+        define(f"__{arr}_start", out_start("." + arr), outs.get("." + arr), hidden=True)
+        define(f"__{arr}_end", out_end("." + arr), outs.get("." + arr), hidden=True)
     static_irel = lambda end: (lambda: (ctx.rela_plt.addr + (ctx.rela_plt.size if end else 0))
                                if ctx.rela_plt is not None and not ctx.is_dynamic
                                and ctx.rela_plt.output is not None and ctx.rela_plt.output.index else 0)
-    define("__rela_iplt_start", static_irel(False))
-    define("__rela_iplt_end", static_irel(True))
+    define("__rela_iplt_start", static_irel(False), hidden=True)
+    define("__rela_iplt_end", static_irel(True), hidden=True)
     if ctx.is_dynamic:
         define("_DYNAMIC", lambda: ctx.dynamic.addr)
     if st.get(b"_GLOBAL_OFFSET_TABLE_") is not None:
         ctx.need_got_base = True
-    define("_GLOBAL_OFFSET_TABLE_", lambda: ctx.got_base_addr)
+    define("_GLOBAL_OFFSET_TABLE_", lambda: ctx.got_base_addr, hidden=True)
     define("_TLS_MODULE_BASE_", lambda: ctx.tls_start)
     data_end = lambda: max((o.addr + o.size for o in ctx.sections_out
                             if o.flags & SHF_ALLOC and o.type != SHT_NOBITS and not o.flags & 0x400),
@@ -442,6 +447,13 @@ def scan_relocations(ctx):
         ctx.target.scan(ctx, ctx.relocs)
 
 
+def _attach_symbol(ctx, name, chunk):
+    """A linker-defined symbol belongs to the output section of `chunk` (for .symtab)."""
+    sym = ctx.symtab.get(name)
+    if sym is not None and sym.kind == SYNTHETIC:
+        sym.output = chunk.output
+
+
 def create_synthetic_sections(ctx):
     from ldpy.synthetic import Synthetic
     from ldpy.synthetic.plt import GotPltSection, RelaPltSection
@@ -469,6 +481,7 @@ def create_synthetic_sections(ctx):
             outs.get(".plt", SHT_PROGBITS, ctx.plt.flags).add(ctx.plt)
         ctx.gotplt = GotPltSection(ctx.iplt, ctx.plt).freeze()
         outs.get(".got.plt", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.gotplt)
+        _attach_symbol(ctx, b"_GLOBAL_OFFSET_TABLE_", ctx.gotplt)
         ctx.rela_plt = RelaPltSection(ctx.gotplt, t.JUMP_SLOT, t.IRELATIVE).freeze()
         ctx.rela_plt.dynsym_index = ctx.dynsym_index
         if ctx.rela_plt.size:
@@ -478,6 +491,7 @@ def create_synthetic_sections(ctx):
         if len(ctx.iplt) or ctx.need_got_base:
             ctx.gotplt = GotPltSection(ctx.iplt).freeze()
             outs.get(".got.plt", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.gotplt)
+            _attach_symbol(ctx, b"_GLOBAL_OFFSET_TABLE_", ctx.gotplt)
         if len(ctx.iplt):
             outs.get(".plt", SHT_PROGBITS, ctx.iplt.flags).add(ctx.iplt)
             ctx.rela_plt = RelaPltSection(ctx.gotplt, t.JUMP_SLOT, t.IRELATIVE).freeze()
@@ -539,6 +553,7 @@ def assign_symbol_values(ctx):
     for s in syms:
         if s.kind == SYNTHETIC and s.name in ctx.linker_syms:
             s.value = ctx.linker_syms[s.name]()
+    _place_synthetic_symbols(ctx, syms)
     kind = np.fromiter((s.kind for s in syms), np.int64, n)
     # (values are 64-bit addresses: read them unsigned, compute in wrapping int64)
     value = np.fromiter((s.value & 0xffffffffffffffff for s in syms), np.uint64, n).view(np.int64)
@@ -566,6 +581,23 @@ def assign_symbol_values(ctx):
     ctx.gaddr = gaddr
     _evaluate_defsyms(ctx)
     R.compute_addresses(ctx, ctx.keys, ids, gaddr)
+
+
+def _place_synthetic_symbols(ctx, syms):
+    """Linker-defined symbols such as _end or __bss_start belong to the output
+    section that holds (or ends at) their address, as in GNU ld's symbol table."""
+    alloc = [o for o in ctx.sections_out if o.flags & SHF_ALLOC and not o.flags & 0x400]
+    for s in syms:
+        if s.kind != SYNTHETIC or s.output is not None or s.absolute:
+            continue
+        v = s.value
+        best = None
+        for o in alloc:
+            if o.addr <= v <= o.addr + o.size:
+                best = o
+        if best is None:            # before the first section (__ehdr_start): the next one
+            best = min((o for o in alloc if o.addr >= v), key=lambda o: o.addr, default=None)
+        s.output = best
 
 
 def _evaluate_defsyms(ctx):

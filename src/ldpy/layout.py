@@ -41,6 +41,7 @@ def layout(ctx):
     for o in outs:
         place_chunks(o)
     # keep empty sections only if something asks for them (symbols); drop them otherwise
+    all_outs = outs
     outs = [o for o in outs if o.size or o.name in ctx.keep_empty]
     ctx.sections_out = outs
     alloc = [o for o in outs if o.seg_class != NONALLOC]
@@ -171,6 +172,14 @@ def layout(ctx):
         raise LinkError(f"the output does not fit: sections end at {top:#x}, file size {ctx.shoff:#x}")
     for i, o in enumerate(outs):
         o.index = i + 1
+    # empty sections are not output; symbols defined in them (crtend.o's __TMC_END__)
+    # sit at the end of the section before, as in GNU ld
+    prev = None
+    for o in all_outs:
+        if o.size or o.name in ctx.keep_empty:
+            prev = o
+        elif prev is not None and prev.flags & 2 and o.flags & 2:
+            o.addr, o.offset, o.index = prev.addr + prev.size, prev.offset + prev.size, prev.index
     ctx.file_size = ctx.shoff + (64 if ctx.target.IS64 else 40) * (len(outs) + 2)   # + null + .shstrtab
 
 

@@ -97,6 +97,7 @@ class SectionIds:
         self.n = base
         self.live = np.fromiter((s is not None and s.live and s.output is not None
                                  for s in self.sections), bool, base)
+        self.merge = np.fromiter((s is not None and s.merge is not None for s in self.sections), bool, base)
 
     def tables(self):
         """Run-time address, liveness, merge flag and output index of each section."""

@@ -89,6 +89,8 @@ class Loader:
 
     def load_path(self, path, spec):
         data = map_file(path)
+        if self.ctx.config.trace:
+            print(path)                        # -t: every file opened, as GNU ld prints it
         if is_archive(data):
             ar = Archive(path, data)
             self.ctx.archives.append(ar)
@@ -181,6 +183,8 @@ class Loader:
         ar.extracted.add(m.offset)
         data = ar.member_data(m)
         name = ar.member_display(m)
+        if self.ctx.config.trace > 1:
+            print(name)                        # -t -t: archive members too
         if is_archive(data):
             raise LinkError(f"{name}: nested archives are only supported in thin archives")
         self.add_object(ObjectFile(name, data, archive=ar, member=m, comdat=self.ctx.comdat))
@@ -196,6 +200,8 @@ class Loader:
         self._select_comdat(f)
         f.file_id = len(ctx.files)
         ctx.files.append(f)
+        if ctx.config.trace_symbols:
+            self._trace_symbols(f.name, f.global_names, f.shndx[f.first_global:].tolist())
         ctx.symtab.add_file(f)
 
     def add_shared(self, path, data, spec):
@@ -210,7 +216,20 @@ class Loader:
         if any(o.soname == sf.soname for o in ctx.shared_files):
             return
         ctx.shared_files.append(sf)
+        if ctx.config.trace_symbols:
+            self._trace_symbols(sf.name, sf.names, [1] * len(sf.names))
+            self._trace_symbols(sf.name, [n.encode() for n in sf.undefined_names], [0] * len(sf.undefined_names))
         ctx.symtab.add_shared(sf)
+
+    def _trace_symbols(self, where, names, shndxs):
+        """-y SYM: say where each traced symbol is defined and referenced."""
+        from ldpy.diag import PROG
+        wanted = {n.encode() for n in self.ctx.config.trace_symbols}
+        for name, shndx in zip(names, shndxs):
+            if name in wanted:
+                what = "reference to" if shndx == 0 else \
+                    "common definition of" if shndx == 0xfff2 else "definition of"
+                print(f"{PROG}: {where}: {what} {name.decode('utf-8', 'replace')}")
 
     def _select_comdat(self, f):
         """.gnu.linkonce.* sections: the first of each name wins (COMDAT groups

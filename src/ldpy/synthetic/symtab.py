@@ -48,6 +48,14 @@ class SymtabSection(Synthetic):
             in_sec = (shndx > 0) & (shndx < SHN_LORESERVE)
             live = ctx.section_ids.live[f.sec_base:f.sec_base + len(f.sections)]
             keep &= ~in_sec | live[np.where(in_sec, shndx, 0)]
+            # like GNU ld, locals inside merged sections (.LC0 in .rodata.str1.1) go:
+            # their values no longer point at anything meaningful
+            merge = ctx.section_ids.merge[f.sec_base:f.sec_base + len(f.sections)]
+            strtab_np = np.frombuffer(f.strtab, np.uint8)
+            if len(strtab_np):
+                no = np.minimum(syms["st_name"].astype(np.int64), len(strtab_np) - 2)
+                label = (strtab_np[no] == ord(".")) & (strtab_np[no + 1] == ord("L"))
+                keep &= ~(in_sec & merge[np.where(in_sec, shndx, 0)] & label)
             sel = np.flatnonzero(keep)
             if len(sel) == 0:
                 continue
@@ -70,7 +78,8 @@ class SymtabSection(Synthetic):
                 continue
             # hidden definitions become locals in shared objects (GNU ld keeps them
             # global in executables)
-            if s.kind != UNDEF and s.visibility in (STV_HIDDEN, STV_INTERNAL) and ctx.config.shared:
+            hidden = s.visibility in (STV_HIDDEN, STV_INTERNAL)
+            if s.kind != UNDEF and hidden and (ctx.config.shared or s.name in ctx.provide_hidden):
                 gl_local.append(s)
             else:
                 gl_global.append(s)
