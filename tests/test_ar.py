@@ -285,6 +285,19 @@ def test_thin_archive_elsewhere_links_from_any_directory(tmp_path, tree):
     assert listing == run(["ar", "t", rel], cwd=elsewhere).stdout.split()
 
 
+def test_thin_archive_named_by_absolute_path_from_elsewhere(tmp_path, tree):
+    """GNU ar stores a relative member name as given when the archive's own path is
+    absolute, which breaks unless the current directory is the archive's; ldpy-ar
+    stores it relative to the archive's directory (same bytes when they coincide)."""
+    os.makedirs(tree / "out")
+    ldpy_ar("rcT", tree / "out/lib.a", *LIB_OBJECTS, cwd=tree)
+    assert b"\n../alpha.o/\n" in (tree / "out/lib.a").read_bytes()
+    assert link_and_run(tree, "abs", ["out/lib.a"], "ldpy") == EXPECTED
+    ldpy_ar("rcT", tree / "same.a", *LIB_OBJECTS, cwd=tree)
+    run(["ar", "rcT", tree / "gnu.a", *LIB_OBJECTS], cwd=tree)
+    assert (tree / "same.a").read_bytes() == (tree / "gnu.a").read_bytes()
+
+
 def test_same_name_in_different_directories(tree):
     """Two util.o: both kept, both indexed, both linked (regular and thin)."""
     ldpy_ar("rcs", "reg.a", "d1/util.o", "d2/util.o", cwd=tree)
@@ -518,3 +531,21 @@ def test_ranlib_and_options(tmp_path, tree):
     assert ldpy_ar("t", "plug.a", cwd=tree).stdout == "alpha.o\n"
     assert ldpy_ar("--version", cwd=tree).stdout.startswith("ldpy-ar")
     assert "--thin" in ldpy_ar("--help", cwd=tree).stdout
+
+
+def test_sym64_chosen_when_a_member_with_symbols_lies_past_4gib(tree, monkeypatch):
+    """Layout only: a 5 GiB member is declared but never written."""
+    from ldpy.ar.writer import Entry, serialize
+    monkeypatch.delenv("LDPY_AR_SYM64", raising=False)
+    alpha = lambda: Entry.from_file(str(tree / "alpha.o"))
+    big = lambda: Entry("huge.bin", size=5 << 30, data=b"not an object")
+    for members, wide in (([alpha(), big()], False), ([big(), alpha()], True)):
+        chunks = serialize("lib.a", members)
+        magic, armap = next(chunks), next(chunks)
+        assert magic == b"!<arch>\n"
+        assert armap.startswith(b"/SYM64/ " if wide else b"/ ")
+        width = 8 if wide else 4
+        count = int.from_bytes(armap[60:60 + width], "big")
+        offsets = [int.from_bytes(armap[60 + width * (k + 1):60 + width * (k + 2)], "big") for k in range(count)]
+        first = 8 + len(armap)
+        assert set(offsets) == {first + 60 + (5 << 30) if wide else first}

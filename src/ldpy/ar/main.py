@@ -210,7 +210,7 @@ class Work:
 
     def __init__(self, opts, path, posname=None):
         self.opts, self.path, self.posname = opts, path, posname
-        self.entries, self.thin, self.created, self.exists = [], False, False, False
+        self.entries, self.thin, self.created = [], False, False
 
     def open(self, alters):
         path = self.path
@@ -233,7 +233,6 @@ class Work:
         ar = Archive(path, data)
         self.archive = ar                 # keeps the mapping alive while entries point into it
         self.thin = ar.thin
-        self.exists = True
         self.entries = entries_of(ar)
 
     def insertion_point(self, default_pos, default_name=None):
@@ -290,34 +289,33 @@ def _append(work, at, path):
 
 
 def op_replace(work, files, quick):
+    """r and q: replace members in place (r), add the others at the end or at the
+    position asked for.  `u` keeps members at least as new as the file."""
     opts, entries = work.opts, work.entries
     changed = False
     for f in files:
-        replaced = False
-        if not quick:
-            for i, cur in enumerate(entries):
-                if cur.is_new or _basename(f) != _basename(cur.name):
-                    continue
-                if opts.newer_only:
-                    try:
-                        mtime = int(os.stat(f).st_mtime)
-                    except FileNotFoundError:
-                        replaced = True
+        handled = False
+        for i, cur in enumerate([] if quick else entries):
+            # only members that were in an archive match (a file may be added twice)
+            if cur.is_new or _basename(f) != _basename(cur.name):
+                continue
+            handled = True
+            if opts.newer_only:
+                try:
+                    if int(os.stat(f).st_mtime) <= cur.mtime():
                         break
-                    except OSError as e:
-                        raise LinkError(f"{f}: {e.strerror}")
-                    if mtime <= cur.mtime():
-                        replaced = True
-                        break
-                at = work.insertion_point("after", cur.name)
-                new = Entry.from_file(f)
-                _verbose(opts, f"r - {f}")
-                entries.insert(at, new)
-                # GNU ar unlinks whatever now follows the link that led to `cur`
-                del entries[i + 1 if at < i else i]
-                changed = replaced = True
-                break
-        if not replaced:
+                except FileNotFoundError:
+                    break
+                except OSError as e:
+                    raise LinkError(f"{f}: {e.strerror}")
+            at = work.insertion_point("after", cur.name)
+            entries.insert(at, Entry.from_file(f))
+            _verbose(opts, f"r - {f}")
+            # GNU ar then unlinks whatever follows the link that led to `cur`
+            del entries[i + 1 if at < i else i]
+            changed = True
+            break
+        if not handled:
             changed |= _append(work, work.insertion_point("end"), f)
     return changed
 
