@@ -207,3 +207,24 @@ def test_trace_and_trace_symbol(tmp_path):
     assert s in lines and "liba.a" in lines and "liba.a(a.o)" in lines
     assert f"ldpy: {s}: reference to shared_thing" in lines
     assert "ldpy: liba.a(a.o): definition of shared_thing" in lines
+
+
+def test_map_file(tmp_path):
+    (tmp_path / "h.c").write_text('#include <stdio.h>\nint main(void){puts("hi");return 0;}\n')
+    exe = gcc_link(tmp_path, "h", ["-static", "h.c", "-Wl,-Map=" + str(tmp_path / "h.map")], "ldpy")
+    text = (tmp_path / "h.map").read_text()
+    assert "Archive member included to satisfy reference by file (symbol)" in text
+    assert "libc.a(ioputs.o)" in text and "(puts)" in text
+    sections = {}
+    for line in run(["readelf", "-SW", exe]).stdout.splitlines():
+        m = line.split("]", 1)
+        if len(m) == 2 and m[1].split() and m[1].split()[0].startswith("."):
+            p = m[1].split()
+            sections[p[0]] = (int(p[2], 16), int(p[4], 16))
+    for name in (".text", ".rodata", ".data", ".bss"):
+        addr, size = sections[name]
+        assert f"{name:15} 0x{addr:016x} {size:#10x}" in text, name
+    main_addr = int(run(["nm", exe]).stdout.split(" T main")[0].split()[-1], 16)
+    assert f"0x{main_addr:016x}                main\n" in text
+    r = run(["gcc", "-static", str(tmp_path / "h.c"), "-o", str(tmp_path / "h2"), "-Wl,-M", "-B", shim_dir()])
+    assert "Linker script and memory map" in r.stdout

@@ -26,6 +26,7 @@ class Context:
         self.commons = None
         self.linker_syms = {}         # name -> function computing its value after layout
         self.provide_hidden = set()   # linker-defined names that are local in .symtab
+        self.member_reasons = []      # (archive(member), referencing file, symbol) for -Map
         self.defsyms = []             # (symbol, expression tree, option text)
         self.keep_empty = set()
         self.interp = None
@@ -130,6 +131,9 @@ def link(config):
     passes.run(assign_symbol_values, ctx)
     diag.check()                            # errors so far (and warnings, with --fatal-warnings)
     passes.run(write_output, ctx)           # copy, relocate, synthesize, build-id
+    if config.map_file:
+        from ldpy.mapfile import write_map
+        passes.run(write_map, ctx)          # -Map / -M
     passes.report()
     return ctx
 

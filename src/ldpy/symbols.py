@@ -18,7 +18,7 @@ class Symbol:
     __slots__ = ("name", "gid", "kind", "file", "index", "section", "value", "size", "weak",
                  "type", "visibility", "strong_ref", "referenced", "absolute", "align",
                  "output", "is_ifunc", "version", "dyn_ref", "export",
-                 "copy", "canonical_plt", "copy_alias", "def_version", "version_hidden")
+                 "copy", "canonical_plt", "copy_alias", "def_version", "version_hidden", "ref_file")
 
     def __init__(self, name, gid):
         self.name = name              # bytes
@@ -46,6 +46,7 @@ class Symbol:
         self.copy_alias = False       # another name of a copied object, not itself exported
         self.def_version = None       # version this output defines it under (.symver, scripts)
         self.version_hidden = False   # foo@VER: a non-default version
+        self.ref_file = None          # the first object that referenced it (for the map file)
 
     @property
     def dyn_name(self):
@@ -169,6 +170,8 @@ class SymbolTable:
                     shndx = SHN_UNDEF       # defined in a discarded COMDAT copy: a reference
             if shndx == SHN_UNDEF:
                 sym.referenced = True
+                if sym.ref_file is None:
+                    sym.ref_file = f
                 if not weak:
                     sym.strong_ref = True
                     if sym.kind == UNDEF:

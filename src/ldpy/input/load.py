@@ -181,6 +181,10 @@ class Loader:
 
     def _load_member(self, ar, m, reason=None):
         ar.extracted.add(m.offset)
+        if reason is not None:
+            sym = self.ctx.symtab.get(reason)
+            by = sym.ref_file.name if sym is not None and sym.ref_file is not None else "--undefined"
+            self.ctx.member_reasons.append((ar.member_display(m), by, reason))
         data = ar.member_data(m)
         name = ar.member_display(m)
         if self.ctx.config.trace > 1:

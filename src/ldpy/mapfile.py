@@ -1,0 +1,69 @@
+"""-Map FILE and -M: GNU ld's link map: why each archive member was loaded,
+what was discarded, and every output section with its input sections, their
+addresses and sizes, and the symbols they define."""
+import sys
+
+from ldpy.diag import LinkError
+from ldpy.symbols import DEFINED, COMMON, SYNTHETIC
+
+
+def _h(v, width=16):
+    return f"0x{v:0{width}x}"
+
+
+def write_map(ctx):
+    lines = []
+    if ctx.member_reasons:
+        lines += ["Archive member included to satisfy reference by file (symbol)", ""]
+        for member, by, sym in ctx.member_reasons:
+            lines.append(member)
+            lines.append(f"{'':30}{by} ({sym.decode('utf-8', 'replace')})")
+        lines.append("")
+    commons = [s for s in ctx.symtab.symbols if s.kind == COMMON]
+    if commons:
+        lines += ["Allocating common symbols", "Common symbol       size              file", ""]
+        for s in commons:
+            lines.append(f"{s.display:20}{s.size:#-18x}{s.file.name}")
+        lines.append("")
+    discarded = [(f, sec) for f in ctx.files for sec in f.sections
+                 if sec is not None and getattr(sec, "file", None) is f and not sec.live]
+    if discarded and ctx.config.print_map_discarded:
+        lines += ["Discarded input sections", ""]
+        for f, sec in discarded:
+            lines.append(f" {sec.name:15}{_h(0)} {sec.size:#10x} {f.name}")
+        lines.append("")
+    lines += ["Linker script and memory map", ""]
+    # global definitions per input section, in address order
+    by_section = {}
+    for s in ctx.symtab.symbols:
+        if s.kind == DEFINED and s.section is not None:
+            by_section.setdefault(id(s.section), []).append(s)
+    for o in ctx.sections_out:
+        lines.append(f"{o.name:15} {_h(o.addr)} {o.size:#10x}" if len(o.name) < 15 else
+                     f"{o.name}\n{'':15} {_h(o.addr)} {o.size:#10x}")
+        for c in o.chunks:
+            owner = getattr(c, "file", None)
+            name = owner.name if owner is not None else "<linker>"
+            addr = o.addr + c.out_offset
+            cname = c.name
+            if len(cname) < 15:
+                lines.append(f" {cname:14} {_h(addr)} {c.size:#10x} {name}")
+            else:
+                lines.append(f" {cname}\n{'':15} {_h(addr)} {c.size:#10x} {name}")
+            inputs = getattr(c, "inputs", None)
+            for sec in ([c] if inputs is None else inputs):
+                for s in sorted(by_section.get(id(sec), []), key=lambda s: ctx.gaddr[s.gid]):
+                    lines.append(f"{'':16}{_h(int(ctx.gaddr[s.gid]))}{'':16}{s.display}")
+        for s in ctx.symtab.symbols:
+            if s.kind == SYNTHETIC and s.output is o:
+                lines.append(f"{'':16}{_h(s.value)}{'':16}{s.display}")
+        lines.append("")
+    text = "\n".join(lines) + "\n"
+    if ctx.config.map_file == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        with open(ctx.config.map_file, "w") as fh:
+            fh.write(text)
+    except OSError as e:
+        raise LinkError(f"cannot open map file {ctx.config.map_file}: {e.strerror}")
