@@ -109,7 +109,7 @@ class Entry:
 def entries_of(ar):
     """The members of an Archive (ldpy.input.archive) as entries, in order."""
     out = []
-    for m in ar.members.values():
+    for m in ar.all_members():
         if not ar.thin:
             out.append(Entry(m.name, ar.header(m), m.size, container=ar, data_offset=m.data_offset,
                              nested=ar.path, origin=m.offset))

@@ -69,40 +69,78 @@ class Archive:
         self._parse()
 
     def _parse(self):
+        """Read the special members at the front (symbol index, long names); regular
+        members' headers are read when first asked for (member_at), so a link that
+        pulls 30 members of libc.a does not walk its 2,000 headers."""
         data, pos, end = self.data, 8, len(self.data)
         symtab = None
+        self._first_member = end
         while pos < end:
-            if pos + HDR_SIZE > end:
-                raise LinkError(f"{self.path}: truncated archive member header at offset {pos:#x}")
-            hdr = bytes(data[pos:pos + HDR_SIZE])
-            if hdr[58:60] != b"`\n":
-                raise LinkError(f"{self.path}: malformed archive member header at offset {pos:#x}")
-            raw_name = hdr[:16].rstrip(b" ")
-            try:
-                size = int(hdr[48:58].strip() or b"0")
-            except ValueError:
-                raise LinkError(f"{self.path}: bad member size in archive header at offset {pos:#x}")
-            data_off = pos + HDR_SIZE
-            is_special = raw_name in SPECIAL_NAMES
-            stored = size if (is_special or not self.thin) else 0
-            if data_off + stored > end:
-                raise LinkError(f"{self.path}: archive member at offset {pos:#x} is truncated "
-                                f"(needs {size} bytes, {end - data_off} left)")
+            raw_name, size, data_off, stored = self._header_at(pos)
             if raw_name == b"/" or raw_name == b"/SYM64/":
                 symtab = (raw_name, data_off, size)
             elif raw_name == b"//":
                 self._longnames = bytes(data[data_off:data_off + size])
             else:
-                name, origin = self._member_name(raw_name, pos)
-                m = Member(name, pos, data_off, size, origin=origin)
-                if self.thin:
-                    m.path = name if os.path.isabs(name) else os.path.join(os.path.dirname(self.path), name)
-                self.members[pos] = m
+                self._first_member = pos
+                break
             pos = data_off + stored
             pos += pos & 1
         if symtab is not None:
             self.has_index = True
             self._read_index(*symtab)
+
+    def _header_at(self, pos):
+        """(raw name, size, data offset, bytes stored) of the header at pos, validated."""
+        data, end = self.data, len(self.data)
+        if pos + HDR_SIZE > end:
+            raise LinkError(f"{self.path}: truncated archive member header at offset {pos:#x}")
+        hdr = bytes(data[pos:pos + HDR_SIZE])
+        if hdr[58:60] != b"`\n":
+            raise LinkError(f"{self.path}: malformed archive member header at offset {pos:#x}")
+        raw_name = hdr[:16].rstrip(b" ")
+        try:
+            size = int(hdr[48:58].strip() or b"0")
+        except ValueError:
+            raise LinkError(f"{self.path}: bad member size in archive header at offset {pos:#x}")
+        data_off = pos + HDR_SIZE
+        stored = size if (raw_name in SPECIAL_NAMES or not self.thin) else 0
+        if data_off + stored > end:
+            raise LinkError(f"{self.path}: archive member at offset {pos:#x} is truncated "
+                            f"(needs {size} bytes, {end - data_off} left)")
+        return raw_name, size, data_off, stored
+
+    def member_at(self, pos):
+        """The regular member whose header is at pos (None if pos is no member)."""
+        m = self.members.get(pos)
+        if m is not None:
+            return m
+        if pos < self._first_member or pos >= len(self.data) or pos & 1:
+            return None
+        raw_name, size, data_off, _ = self._header_at(pos)
+        if raw_name in SPECIAL_NAMES:
+            return None
+        name, origin = self._member_name(raw_name, pos)
+        m = Member(name, pos, data_off, size, origin=origin)
+        if self.thin:
+            m.path = name if os.path.isabs(name) else os.path.join(os.path.dirname(self.path), name)
+        self.members[pos] = m
+        return m
+
+    def has_members(self):
+        return self._first_member < len(self.data)
+
+    def all_members(self):
+        """Every regular member in archive order (--whole-archive, ar t)."""
+        pos, end, out = self._first_member, len(self.data), []
+        while pos < end:
+            _, _, data_off, stored = self._header_at(pos)
+            m = self.member_at(pos)
+            if m is not None:
+                out.append(m)
+            pos = data_off + stored
+            pos += pos & 1
+        return out
 
     def _member_name(self, raw, pos):
         """(name, origin) of a header's name field; origin is the nested-archive
@@ -163,7 +201,10 @@ class Archive:
                 raise LinkError(f"{self.path}: '{m.path}' should be the archive holding member "
                                 f"offset {m.origin:#x}, but it is not an archive")
             inner = self._nested[m.path] = Archive(m.path, data)
-        im = inner.members.get(m.origin)
+        try:
+            im = inner.member_at(m.origin)
+        except LinkError:
+            im = None                   # no header there any more: the archive was rebuilt
         if im is None or inner.header(im)[16:58] != self.header(m)[16:58]:
             found = "no member" if im is None else f"'{im.name}' of {im.size} bytes"
             raise LinkError(f"{self.path}: member at offset {m.origin:#x} of nested archive '{m.path}' "

@@ -95,10 +95,10 @@ class Loader:
             ar = Archive(path, data)
             self.ctx.archives.append(ar)
             if spec.whole_archive:
-                for m in sorted(ar.members.values(), key=lambda m: m.offset):
+                for m in ar.all_members():
                     self._load_member(ar, m)
             else:
-                if not ar.index and ar.members:
+                if not ar.index and ar.has_members():
                     raise LinkError(f"{path}: archive has no index; run ranlib to add one")
                 self.scan_archive(ar)
             return ar
@@ -165,7 +165,7 @@ class Loader:
                 moff = index[name][0]
                 if moff in ar.extracted:
                     continue
-                m = ar.members.get(moff)
+                m = ar.member_at(moff)
                 if m is None:
                     raise LinkError(f"{ar.path}: symbol index points to offset {moff:#x}, "
                                     f"which is not a member")
