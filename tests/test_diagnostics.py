@@ -228,3 +228,24 @@ def test_map_file(tmp_path):
     assert f"0x{main_addr:016x}                main\n" in text
     r = run(["gcc", "-static", str(tmp_path / "h.c"), "-o", str(tmp_path / "h2"), "-Wl,-M", "-B", shim_dir()])
     assert "Linker script and memory map" in r.stdout
+
+
+def test_undefined_reference_messages(tmp_path):
+    """Every referencing function is named, C++ names are demangled, and near names or
+    a name with the other language linkage give a hint."""
+    (tmp_path / "m.cpp").write_text("int helper(int);\nint compute_totl(int);\n"
+                                    "int other() { return compute_totl(3); }\n"
+                                    "int main() { return helper(1) + compute_totl(2) + other(); }\n")
+    (tmp_path / "h.c").write_text("int helper(int x){return x;}\nint compute_total(int x){return x;}\n")
+    run(["gcc", "-c", "h.c"], cwd=str(tmp_path))
+    run(["g++", "-c", "m.cpp"], cwd=str(tmp_path))
+    r = subprocess.run(["g++", "m.o", "h.o", "-o", "x", "-B", shim_dir()], cwd=str(tmp_path),
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    lines = [l for l in r.stderr.splitlines() if l.startswith("ldpy: error:")]
+    assert any("m.o:(.text+0x" in l and "in function 'main'" in l and "'helper(int)'" in l
+               and 'extern "C"' in l for l in lines), lines
+    totl = [l for l in lines if "compute_totl(int)" in l]
+    assert len(totl) == 2 and {"in function 'main'" in l for l in totl} == {True, False}
+    assert all("did you mean 'compute_total'" in l for l in totl)
+    assert not (tmp_path / "x").exists()

@@ -404,27 +404,8 @@ def report_undefined(ctx):
         return
     cfg = ctx.config
     ignore = cfg.unresolved_symbols in ("ignore-all", "ignore-in-object-files") or cfg.noinhibit_exec
-    gids = np.array([s.gid for s in missing], np.int64)
-    first_ref = {}
-    for f in ctx.files:
-        hits = np.flatnonzero(np.isin(f.global_ids, gids))
-        if len(hits) == 0:
-            continue
-        wanted = set((hits + f.first_global).tolist())
-        for sec in f.sections:
-            if sec is None or not sec.live or sec.relocs is None or not len(sec.relocs):
-                continue
-            symidx = (sec.relocs["r_info"] >> np.uint64(32)).astype(np.int64)
-            m = np.isin(symidx, list(wanted))
-            for k in np.flatnonzero(m).tolist():
-                gid = int(f.global_ids[symidx[k] - f.first_global])
-                if gid not in first_ref:
-                    first_ref[gid] = sec.where(int(sec.relocs["r_offset"][k]))
-        for h in hits.tolist():
-            first_ref.setdefault(int(f.global_ids[h]), f.name)
-    for s in missing:
-        where = first_ref.get(s.gid, "<command line>")
-        msg = f"{where}: undefined reference to '{s.display}'"
+    from ldpy.undefined import describe_undefined
+    for msg in describe_undefined(ctx, missing):
         if ignore or cfg.warn_unresolved_symbols:
             diag.warn(msg)
         else:

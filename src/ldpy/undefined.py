@@ -1,0 +1,122 @@
+"""Messages for undefined references: every referencing place (object, section
+and offset, and the function that holds it), C++ names demangled, and a hint
+when a near name exists, or the same name with the other language linkage."""
+import difflib
+import subprocess
+
+import numpy as np
+
+from ldpy.elf.format import STT_FUNC, STT_GNU_IFUNC
+from ldpy.symbols import UNDEF
+
+MAX_HINT_CANDIDATES = 200_000
+
+
+def _demangler(names, enabled):
+    """name (bytes) -> display str, demangling C++ names with c++filt in one call."""
+    out = {n: n.decode("utf-8", "replace") for n in names}
+    mangled = [n for n in names if n.startswith(b"_Z")]
+    if enabled and mangled:
+        try:
+            r = subprocess.run(["c++filt"], input=b"\n".join(mangled), capture_output=True, timeout=30)
+            for m, d in zip(mangled, r.stdout.split(b"\n")):
+                out[m] = d.decode("utf-8", "replace")
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return out
+
+
+def _function_at(f, shndx, offset, cache):
+    """Name of the function symbol of f covering section shndx at offset."""
+    table = cache.get((id(f), shndx))
+    if table is None:
+        syms = f.symbols
+        typ = syms["st_info"] & 0xf
+        m = ((typ == STT_FUNC) | (typ == STT_GNU_IFUNC)) & (f.shndx == shndx)
+        idx = np.flatnonzero(m)
+        order = np.argsort(syms["st_value"][idx], kind="stable")
+        idx = idx[order]
+        table = cache[(id(f), shndx)] = (idx, syms["st_value"][idx].astype(np.int64),
+                                         syms["st_size"][idx].astype(np.int64))
+    idx, start, size = table
+    k = int(np.searchsorted(start, offset, side="right")) - 1
+    if k >= 0 and (offset < start[k] + max(int(size[k]), 1)):
+        return f.symbol_name(int(idx[k]))
+    return None
+
+
+def describe_undefined(ctx, missing):
+    limit = max(ctx.config.error_limit or 0, 0) or 10_000
+    gids = np.array([s.gid for s in missing], np.int64)
+    places = []                       # (gid, file, section, offset)
+    for f in ctx.files:
+        hits = np.flatnonzero(np.isin(f.global_ids, gids))
+        if len(hits) == 0:
+            continue
+        wanted = hits + f.first_global
+        seen_here = set()
+        for sec in f.sections:
+            if sec is None or not sec.live or sec.relocs is None or not len(sec.relocs):
+                continue
+            symidx = (sec.relocs["r_info"] >> np.uint64(32)).astype(np.int64)
+            for k in np.flatnonzero(np.isin(symidx, wanted)).tolist():
+                gid = int(f.global_ids[symidx[k] - f.first_global])
+                places.append((gid, f, sec, int(sec.relocs["r_offset"][k])))
+                seen_here.add(gid)
+        for h in hits.tolist():
+            gid = int(f.global_ids[h])
+            if gid not in seen_here and ctx.symtab.symbols[gid].strong_ref:
+                places.append((gid, f, None, 0))
+    # one line per referencing function (or section, outside functions)
+    cache, lines, done = {}, [], set()
+    named = []
+    for gid, f, sec, off in places:
+        fn = _function_at(f, sec.index, off, cache) if sec is not None else None
+        key = (gid, id(f), fn if fn is not None else (sec.name if sec is not None else None))
+        if key in done:
+            continue
+        done.add(key)
+        named.append((gid, f, sec, off, fn))
+        if len(named) >= limit:
+            break
+    referenced = {g for g, *_ in places}
+    for s in missing:
+        if s.gid not in referenced:
+            named.append((s.gid, None, None, 0, None))
+    names = {ctx.symtab.symbols[g].name for g, *_ in named} | {fn for *_, fn in named if fn}
+    show = _demangler(names, ctx.config.demangle)
+    hints = _hints(ctx, {ctx.symtab.symbols[g].name for g, *_ in named}, show)
+    for gid, f, sec, off, fn in named:
+        sym = ctx.symtab.symbols[gid]
+        where = sec.where(off) if sec is not None else (f.name if f is not None else "<command line>")
+        infn = f" in function '{show[fn]}':" if fn else ""
+        lines.append(f"{where}:{infn} undefined reference to '{show[sym.name]}'{hints.get(sym.name, '')}")
+    return lines
+
+
+def _hints(ctx, missing_names, show):
+    defined = [s.name for s in ctx.symtab.symbols if s.kind != UNDEF]
+    if not defined or len(defined) > MAX_HINT_CANDIDATES:
+        return {}
+    shown = _demangler(defined, ctx.config.demangle)
+    base = {}                           # "foo" -> names defined as foo(...) or foo
+    for n, d in shown.items():
+        base.setdefault(d.split("(")[0], []).append(n)
+    hints = {}
+    for name in missing_names:
+        d = show[name]
+        plain = d.split("(")[0]
+        other = [n for n in base.get(plain, []) if n != name]
+        if other:
+            o = shown[other[0]]
+            if name.startswith(b"_Z") and not other[0].startswith(b"_Z"):
+                hints[name] = f"; '{o}' is defined with C linkage: is an extern \"C\" missing?"
+            elif other[0].startswith(b"_Z") and not name.startswith(b"_Z"):
+                hints[name] = f"; '{o}' is defined as a C++ function: declare it extern \"C\"?"
+            else:
+                hints[name] = f"; did you mean '{o}'?"
+            continue
+        close = difflib.get_close_matches(plain, list(base), n=1, cutoff=0.8)
+        if close:
+            hints[name] = f"; did you mean '{shown[base[close[0]][0]]}'?"
+    return hints
