@@ -249,3 +249,20 @@ def test_undefined_reference_messages(tmp_path):
     assert len(totl) == 2 and {"in function 'main'" in l for l in totl} == {True, False}
     assert all("did you mean 'compute_total'" in l for l in totl)
     assert not (tmp_path / "x").exists()
+
+
+def test_warn_common_and_retain_symbols_file(tmp_path):
+    (tmp_path / "c1.c").write_text("int shared_c;\n")
+    (tmp_path / "c2.c").write_text("int shared_c;\nint shared_c2 = 1;\n")
+    (tmp_path / "c3.c").write_text("extern int shared_c;\nlong shared_c2;\nint main(void){return shared_c;}\n")
+    run(["gcc", "-fcommon", "-c", "c1.c", "c2.c", "c3.c"], cwd=str(tmp_path))
+    r = run(["gcc", "c1.o", "c2.o", "c3.o", "-o", "cc", "-Wl,--warn-common", "-B", shim_dir()], cwd=str(tmp_path))
+    assert "multiple common of 'shared_c'" in r.stderr
+    assert "common of 'shared_c2' overridden by definition" in r.stderr
+    (tmp_path / "keep.txt").write_text("main\nshared_c\n")
+    exe = gcc_link(tmp_path, "cr", ["c1.o", "c3.o", "-Wl,--retain-symbols-file=" + str(tmp_path / "keep.txt")],
+                   "ldpy")
+    ref = gcc_link(tmp_path, "crb", ["c1.o", "c3.o", "-Wl,--retain-symbols-file=" + str(tmp_path / "keep.txt")],
+                   "bfd")
+    assert [l.split()[-2:] for l in run(["nm", exe]).stdout.splitlines()] == \
+        [l.split()[-2:] for l in run(["nm", ref]).stdout.splitlines()] == [["T", "main"], ["B", "shared_c"]]

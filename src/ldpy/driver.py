@@ -169,6 +169,7 @@ class Passes:
 def add_command_line_references(ctx):
     """-u symbols, the entry symbol and --defsym definitions (and what they use)."""
     ctx.symtab.wrapped = {w.encode() for w in ctx.config.wrap}
+    ctx.symtab.warn_common = ctx.config.warn_common
     for name in ctx.config.undefined:
         ctx.symtab.reference(name.encode())
     if ctx.config.defsyms:

@@ -83,6 +83,7 @@ class SymbolTable:
         self.undefined = set()     # names referenced non-weakly and not (yet) defined
         self.shared_versions = {}  # b"name@VER" -> (SharedFile, index): every version libraries offer
         self.wrapped = set()       # --wrap=SYM names (bytes)
+        self.warn_common = False   # --warn-common
         # shared libraries' definitions and references stay out of the table until
         # something mentions their names (libc.so alone has ~3000)
         self.shared_defs = {}      # name -> (SharedFile, index) of the first library defining it
@@ -200,6 +201,9 @@ class SymbolTable:
                 continue                     # weak after weak: the first one stays
             if kind == COMMON and weak:
                 continue                     # a common beats a weak definition
+            if kind == COMMON and self.warn_common:
+                diag.warn(f"{_where(f, sec, values[i], shndx)}: definition of '{sym.display}' "
+                          f"overriding common in {sym.file.name}")
             sym.kind = DEFINED
             sym.file, sym.index, sym.section = f, fg + i, sec
             sym.value, sym.size, sym.weak = values[i], sizes[i], weak
@@ -271,10 +275,16 @@ class SymbolTable:
 
     def _add_common(self, sym, f, index, align, size, info):
         if sym.kind == DEFINED and not sym.weak:
+            if self.warn_common:
+                diag.warn(f"{f.name}: common of '{sym.display}' overridden by definition in {sym.where()}")
             return                            # a real definition beats a common
         if sym.kind == SHARED:
             sym.kind = UNDEF
         if sym.kind == COMMON:
+            if self.warn_common:
+                what = "overridden by larger common" if size > sym.size else \
+                    "overriding smaller common" if size < sym.size else "multiple common"
+                diag.warn(f"{f.name}: {what} of '{sym.display}'; previous common is in {sym.file.name}")
             if size > sym.size:
                 sym.file, sym.index, sym.size = f, index, size
             sym.align = max(sym.align, align)

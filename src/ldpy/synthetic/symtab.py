@@ -9,6 +9,15 @@ from ldpy.symbols import UNDEF
 from ldpy.synthetic import Synthetic
 
 
+def _read_name_list(path):
+    from ldpy.diag import LinkError
+    try:
+        with open(path, "rb") as fh:
+            return {line.strip() for line in fh if line.strip()}
+    except OSError as e:
+        raise LinkError(f"cannot open --retain-symbols-file {path}: {e.strerror}")
+
+
 def gather_strings(strtab, offsets):
     """Copy the NUL-terminated strings at `offsets` of `strtab` (uint8 array)
     into one new table; returns (bytes, new offsets)."""
@@ -32,6 +41,7 @@ class SymtabSection(Synthetic):
 
     def prepare(self, ctx):
         """Choose the symbols and build .strtab (sizes are known before layout)."""
+        retain = _read_name_list(ctx.config.retain_symbols_file) if ctx.config.retain_symbols_file else None
         parts = [np.zeros(1, np.uint8)]
         strsize = 1
         self.local_sel = []          # per file: (file, local indexes kept, name offsets)
@@ -64,6 +74,10 @@ class SymtabSection(Synthetic):
                 first = strtab[np.minimum(syms["st_name"][sel], len(strtab) - 1)]
                 second = strtab[np.minimum(syms["st_name"][sel] + 1, len(strtab) - 1)]
                 sel = sel[~((first == ord(".")) & (second == ord("L")))]
+            if retain is not None:
+                sel = np.array([k for k in sel.tolist() if f.symbol_name(k) in retain], np.int64)
+                if len(sel) == 0:
+                    continue
             names, offs = gather_strings(strtab, syms["st_name"][sel].astype(np.int64))
             self.local_sel.append((f, sel, offs + strsize))
             parts.append(names)
@@ -83,6 +97,9 @@ class SymtabSection(Synthetic):
                 gl_local.append(s)
             else:
                 gl_global.append(s)
+        if retain is not None:
+            gl_local = [s for s in gl_local if s.name in retain]
+            gl_global = [s for s in gl_global if s.name in retain or s.kind == UNDEF]
         self.globals_local, self.globals = gl_local, gl_global
         names = b"\0".join(s.name for s in gl_local + gl_global) + b"\0"
         lens = np.fromiter((len(s.name) + 1 for s in gl_local + gl_global), np.int64,
