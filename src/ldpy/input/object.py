@@ -317,8 +317,13 @@ class ObjectFile:
                 raise LinkError(f"{self.name}: group section {self.section_names[i]} has bad member index {m}")
         if not 0 <= info < len(self.symbols):
             raise LinkError(f"{self.name}: group section {self.section_names[i]} has bad signature symbol {info}")
-        name_off, st_info = self._sym_name_info(info)
-        signature = self._name_at(name_off)
+        fg = self.first_global
+        if info >= fg:                  # the usual case: the signature is a global symbol
+            signature = self.global_names[info - fg]
+            st_info = self._global_infos[info - fg]
+        else:
+            name_off, st_info = self._sym_name_info(info)
+            signature = self._name_at(name_off)
         if st_info & 0xf == STT_SECTION:
             signature = self.section_names[int(self.shndx[info])].encode()
         return signature, bool(flag & GRP_COMDAT), members
