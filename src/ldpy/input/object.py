@@ -298,8 +298,8 @@ class ObjectFile:
         sec = self.sections[target]
         if sec is None or sec is DISCARDED:
             return
-        count = size // self.dt.rela.itemsize
-        rel = self._table(self.dt.rela, offset, count, f"relocation section {self.section_names[i]}")
+        # (every section's bytes were checked to lie inside the file)
+        rel = np.frombuffer(self.data, self.dt.rela, size // self.dt.rela.itemsize, offset)
         # symbol indexes and offsets are checked for the whole link at once (relocs.RelocTable)
         sec.relocs = rel
 
