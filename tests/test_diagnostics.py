@@ -266,3 +266,17 @@ def test_warn_common_and_retain_symbols_file(tmp_path):
                    "bfd")
     assert [l.split()[-2:] for l in run(["nm", exe]).stdout.splitlines()] == \
         [l.split()[-2:] for l in run(["nm", ref]).stdout.splitlines()] == [["T", "main"], ["B", "shared_c"]]
+
+
+def test_cref_matches_bfd_for_puts(tmp_path):
+    (tmp_path / "h.c").write_text('#include <stdio.h>\nint main(void){puts("hi");return 0;}\n')
+    run(["gcc", "-c", "h.c"], cwd=str(tmp_path))
+    outs = {}
+    for linker in ("ldpy", "bfd"):
+        sel = ["-B", shim_dir()] if linker == "ldpy" else ["-fuse-ld=bfd"]
+        r = run(["gcc", "-static", "h.o", "-o", "x-" + linker, "-Wl,--cref", *sel], cwd=str(tmp_path))
+        lines = r.stdout.splitlines()
+        i = next(k for k, l in enumerate(lines) if l.startswith("puts "))
+        outs[linker] = lines[i:i + 2]
+    assert outs["ldpy"] == outs["bfd"]
+    assert outs["ldpy"][0].endswith("libc.a(ioputs.o)") and outs["ldpy"][1].strip() == "h.o"

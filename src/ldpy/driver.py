@@ -133,7 +133,10 @@ def link(config):
     passes.run(write_output, ctx)           # copy, relocate, synthesize, build-id
     if config.map_file:
         from ldpy.mapfile import write_map
-        passes.run(write_map, ctx)          # -Map / -M
+        passes.run(write_map, ctx)          # -Map / -M (with --cref, the table too)
+    elif config.cref:
+        from ldpy.mapfile import write_cref
+        passes.run(write_cref, ctx)
     passes.report()
     return ctx
 

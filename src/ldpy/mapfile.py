@@ -11,6 +11,35 @@ def _h(v, width=16):
     return f"0x{v:0{width}x}"
 
 
+def cref_lines(ctx):
+    """--cref: each global symbol, the file that defines it, then those that use it."""
+    refs = {}
+    for f in ctx.files:
+        for name, shndx in zip(f.global_names, f.shndx[f.first_global:].tolist()):
+            refs.setdefault(name, []).append((shndx == 0, f.name))
+    lines = ["Cross Reference Table", "", f"{'Symbol':50}File"]
+    for name in sorted(refs):
+        sym = ctx.symtab.get(name)
+        if sym is None:
+            continue
+        entries = refs[name]
+        defining = [n for undef, n in entries if not undef]
+        using = [n for undef, n in entries if undef]
+        if sym.file is not None and sym.file.name not in defining and sym.kind != 0:
+            defining.insert(0, sym.file.name)
+        files = defining[:1] + [n for n in defining[1:] + using]
+        display = name.decode("utf-8", "replace")
+        for i, fn in enumerate(files):
+            lines.append(f"{display if i == 0 else '':50}{fn}" if len(display) < 50 or i else f"{display}\n{'':50}{fn}")
+    return lines + [""]
+
+
+def write_cref(ctx):
+    """--cref without -Map: the table goes to standard output."""
+    if not ctx.config.map_file:
+        sys.stdout.write("\n".join(cref_lines(ctx)) + "\n")
+
+
 def write_map(ctx):
     lines = []
     if ctx.member_reasons:
@@ -58,6 +87,8 @@ def write_map(ctx):
             if s.kind == SYNTHETIC and s.output is o:
                 lines.append(f"{'':16}{_h(s.value)}{'':16}{s.display}")
         lines.append("")
+    if ctx.config.cref:
+        lines += cref_lines(ctx)
     text = "\n".join(lines) + "\n"
     if ctx.config.map_file == "-":
         sys.stdout.write(text)
