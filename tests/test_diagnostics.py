@@ -280,3 +280,19 @@ def test_cref_matches_bfd_for_puts(tmp_path):
         outs[linker] = lines[i:i + 2]
     assert outs["ldpy"] == outs["bfd"]
     assert outs["ldpy"][0].endswith("libc.a(ioputs.o)") and outs["ldpy"][1].strip() == "h.o"
+
+
+def test_warn_once_section_align_memory_usage(tmp_path):
+    (tmp_path / "m.c").write_text("int missing(void);\nint f(void){return missing();}\n"
+                                  "int main(void){return missing() + f();}\n")
+    run(["gcc", "-c", "m.c"], cwd=str(tmp_path))
+    r = subprocess.run(["gcc", "m.o", "-o", "x", "-Wl,--warn-once", "-B", shim_dir()], cwd=str(tmp_path),
+                       capture_output=True, text=True)
+    assert len([l for l in r.stderr.splitlines() if "undefined reference to 'missing'" in l]) == 1
+    r = subprocess.run(["gcc", "m.o", "-o", "x", "-B", shim_dir()], cwd=str(tmp_path), capture_output=True, text=True)
+    assert len([l for l in r.stderr.splitlines() if "undefined reference to 'missing'" in l]) == 2
+    (tmp_path / "h.c").write_text("int main(void){return 0;}\n")
+    r = run(["gcc", "-static", "h.c", "-o", "h", "-Wl,--warn-section-align", "-Wl,--print-memory-usage",
+             "-B", shim_dir()], cwd=str(tmp_path))
+    assert "warning: start of section" in r.stderr and "changed by" in r.stderr
+    assert "Memory region         Used Size  Region Size  %age Used" in r.stdout

@@ -128,6 +128,8 @@ def link(config):
     passes.run(report_warning_symbols, ctx) # .gnu.warning.SYM sections ("Linkers" part 17)
     passes.run(create_synthetic_sections, ctx)   # .got, .plt, .eh_frame_hdr, build-id, .symtab
     passes.run(layout, ctx)                 # addresses, file offsets, program headers
+    if config.print_memory_usage:           # (no MEMORY regions until linker scripts have them)
+        print("Memory region         Used Size  Region Size  %age Used")
     passes.run(assign_symbol_values, ctx)
     diag.check()                            # errors so far (and warnings, with --fatal-warnings)
     passes.run(write_output, ctx)           # copy, relocate, synthesize, build-id

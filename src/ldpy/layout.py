@@ -116,7 +116,8 @@ def layout(ctx):
             delta = ((target - size) & ~(big - 1)) - seg_addr
             seg_addr, seg_off = seg_addr + delta, seg_off + delta
             relro_page = cfg.common_page_size
-        _place(secs, seg_addr, seg_off, relro, first_addr, relro_page)
+        _place(secs, seg_addr, seg_off, relro, first_addr, relro_page,
+               warn_align=cfg.warn_section_align)
         seg.vaddr, seg.offset = seg_addr, seg_off
         file_end = seg_off
         mem_end = seg_addr
@@ -183,7 +184,7 @@ def layout(ctx):
     ctx.file_size = ctx.shoff + (64 if ctx.target.IS64 else 40) * (len(outs) + 2)   # + null + .shstrtab
 
 
-def _place(secs, addr, off, relro, first_addr=None, relro_page=None):
+def _place(secs, addr, off, relro, first_addr=None, relro_page=None, warn_align=False):
     """Assign addresses and offsets to one segment's sections; return the end of
     the last RELRO section when `relro` is given."""
     seg_addr, seg_off = addr, off
@@ -198,7 +199,11 @@ def _place(secs, addr, off, relro, first_addr=None, relro_page=None):
             if relro is not None and o in relro:
                 end_relro = max(end_relro, addr)
             continue
-        addr = align_up(addr, o.align)
+        aligned = align_up(addr, o.align)
+        if warn_align and aligned != addr:
+            from ldpy.diag import warn
+            warn(f"start of section {o.name} changed by {aligned - addr}")
+        addr = aligned
         o.addr = addr
         o.offset = seg_off + (addr - seg_addr)
         addr += o.size

@@ -72,7 +72,8 @@ def describe_undefined(ctx, missing):
     named = []
     for gid, f, sec, off in places:
         fn = _function_at(f, sec.index, off, cache) if sec is not None else None
-        key = (gid, id(f), fn if fn is not None else (sec.name if sec is not None else None))
+        key = (gid,) if ctx.config.warn_once else \
+            (gid, id(f), fn if fn is not None else (sec.name if sec is not None else None))
         if key in done:
             continue
         done.add(key)
