@@ -3,9 +3,8 @@ to bottom to find where any feature lives."""
 import numpy as np
 
 from ldpy.diag import LinkError, diag
-from ldpy.elf.format import (SHT_NOBITS, SHT_PROGBITS, SHT_STRTAB, SHT_NOTE, SHF_ALLOC, SHF_WRITE,
-                             SHF_MERGE, SHF_STRINGS, SHN_ABS, SHN_UNDEF, STT_SECTION)
-from ldpy.elf.format import STV_HIDDEN
+from ldpy.elf.format import (SHT_PROGBITS, SHT_STRTAB, SHT_NOTE, SHF_ALLOC, SHF_WRITE, SHF_MERGE,
+                             SHF_STRINGS, SHN_ABS, SHN_UNDEF, STT_SECTION)
 from ldpy.symbols import SymbolTable, UNDEF, DEFINED, COMMON, SYNTHETIC, SHARED
 from ldpy import relocs as R
 
@@ -111,6 +110,9 @@ def link(config):
     from ldpy.assign import assign_sections
     from ldpy.layout import layout
     from ldpy.write import write_output
+    from ldpy.linker_symbols import define_linker_symbols
+    from ldpy.checks import report_undefined, report_warning_symbols
+    from ldpy.exports import apply_version_script, apply_export_lists
     diag.fatal_warnings = config.fatal_warnings
     diag.no_warnings = config.no_warnings
     ctx = Context(config)
@@ -197,226 +199,6 @@ def _is_number(s):
         return True
     except ValueError:
         return False
-
-
-def define_linker_symbols(ctx):
-    st = ctx.symtab
-    outs = ctx.outputs.by_name
-
-    def out_start(name):
-        return lambda: outs[name].addr if name in outs and outs[name].index else _fallback(ctx)
-
-    def out_end(name):
-        return lambda: (outs[name].addr + outs[name].size) if name in outs and outs[name].index \
-            else _fallback(ctx)
-
-    def define(name, fn, output=None, always=False, hidden=False):
-        sym = st.define_synthetic(name.encode(), output, only_if_referenced=not always)
-        if sym is not None:
-            ctx.linker_syms[sym.name] = fn
-            if hidden:                      # PROVIDE_HIDDEN in GNU ld's default script
-                sym.visibility = STV_HIDDEN
-                ctx.provide_hidden.add(sym.name)
-
-    base = lambda: ctx.image_base
-    define("__ehdr_start", base, hidden=True)
-    define("__executable_start", base)
-    for arr in ("preinit_array", "init_array", "fini_array"):
-        define(f"__{arr}_start", out_start("." + arr), outs.get("." + arr), hidden=True)
-        define(f"__{arr}_end", out_end("." + arr), outs.get("." + arr), hidden=True)
-    static_irel = lambda end: (lambda: (ctx.rela_plt.addr + (ctx.rela_plt.size if end else 0))
-                               if ctx.rela_plt is not None and not ctx.is_dynamic
-                               and ctx.rela_plt.output is not None and ctx.rela_plt.output.index else 0)
-    define("__rela_iplt_start", static_irel(False), hidden=True)
-    define("__rela_iplt_end", static_irel(True), hidden=True)
-    if ctx.is_dynamic:
-        define("_DYNAMIC", lambda: ctx.dynamic.addr)
-    if st.get(b"_GLOBAL_OFFSET_TABLE_") is not None:
-        ctx.need_got_base = True
-    define("_GLOBAL_OFFSET_TABLE_", lambda: ctx.got_base_addr, hidden=True)
-    define("_TLS_MODULE_BASE_", lambda: ctx.tls_start)
-    data_end = lambda: max((o.addr + o.size for o in ctx.sections_out
-                            if o.flags & SHF_ALLOC and o.type != SHT_NOBITS and not o.flags & 0x400),
-                           default=0)
-    mem_end = lambda: max((o.addr + o.size for o in ctx.sections_out
-                           if o.flags & SHF_ALLOC and not o.flags & 0x400), default=0)
-    text_end = lambda: max((o.addr + o.size for o in ctx.sections_out if o.flags & 0x4), default=0)
-    bss_start = lambda: outs[".bss"].addr if ".bss" in outs and outs[".bss"].index else data_end()
-    for name, fn in (("_edata", data_end), ("edata", data_end), ("_end", mem_end), ("end", mem_end),
-                     ("_etext", text_end), ("etext", text_end), ("__etext", text_end),
-                     ("__bss_start", bss_start)):
-        define(name, fn, always=name in ("_edata", "_end", "__bss_start"))
-    from ldpy.sections import is_c_identifier
-    for name, out in outs.items():
-        if is_c_identifier(name):
-            define(f"__start_{name}", out_start(name), out)
-            define(f"__stop_{name}", out_end(name), out)
-
-
-def _fallback(ctx):
-    rw = [o.addr for o in ctx.sections_out if o.flags & SHF_WRITE and o.flags & SHF_ALLOC]
-    return min(rw) if rw else ctx.image_base
-
-
-def _drop_relaxed_tls_get_addr(ctx):
-    """Calls to __tls_get_addr that follow TLSGD/TLSLD vanish when an executable
-    relaxes the sequence: they are not references (static glibc has no such function)."""
-    sym = ctx.symtab.get(b"__tls_get_addr")
-    if sym is None or sym.kind != UNDEF or ctx.config.shared:
-        return
-    seq_types = ctx.target.TLS_SEQUENCE_TYPES
-    for f in ctx.files:
-        hit = np.flatnonzero(f.global_ids == sym.gid)
-        if len(hit) == 0:
-            continue
-        idx = hit[0] + f.first_global
-        for sec in f.sections:
-            if sec is None or not sec.live or sec.relocs is None or not len(sec.relocs):
-                continue
-            info = sec.relocs["r_info"]
-            symidx = (info >> np.uint64(32)).astype(np.int64)
-            typ = (info & np.uint64(0xffffffff)).astype(np.int64)
-            k = np.flatnonzero(symidx == idx)
-            if len(k) and (np.any(k == 0) or not np.all(np.isin(typ[k - 1], seq_types))):
-                return
-    sym.strong_ref = sym.referenced = False
-    ctx.symtab.undefined.discard(sym.name)
-
-
-def report_warning_symbols(ctx):
-    """A .gnu.warning.SYM section makes each object that references SYM print the
-    section's text; a plain .gnu.warning section prints when its object is linked."""
-    texts = {}
-    for f in ctx.files:
-        for sec in f.sections:
-            # (assign_sections already took them out of the output; their text stays)
-            if sec is None or not sec.name.startswith(".gnu.warning"):
-                continue
-            text = sec.bytes().tobytes().split(b"\0")[0].decode("utf-8", "replace").strip()
-            if sec.name == ".gnu.warning":
-                diag.warn(f"{f.name}: warning: {text}")
-            else:
-                texts.setdefault(sec.name[len(".gnu.warning."):].encode(), text)
-    if not texts:
-        return
-    st = ctx.symtab
-    wanted = {st.get(n).gid: t for n, t in texts.items() if st.get(n) is not None}
-    if not wanted:
-        return
-    rt = ctx.relocs
-    if rt.empty:
-        return
-    hits = np.flatnonzero(np.isin(rt.key, np.array(list(wanted), np.int64)))
-    seen = set()
-    for k in hits.tolist():                  # first reference of each symbol in each object
-        gid, f = int(rt.key[k]), rt.file_of(k)
-        if (gid, f.file_id) not in seen:
-            seen.add((gid, f.file_id))
-            diag.warn(f"{rt.where(k)}: warning: {wanted[gid]}")
-
-
-def apply_export_lists(ctx):
-    """--dynamic-list and --export-dynamic-symbol(-list): in an executable the named
-    symbols are exported; in a shared object only they stay interposable."""
-    cfg = ctx.config
-    if not (cfg.export_dynamic_symbols or cfg.dynamic_lists or cfg.export_dynamic_symbol_lists
-            or cfg.dynamic_list_data):
-        return
-    patterns = list(cfg.export_dynamic_symbols)
-    from ldpy import version_script
-    for path in cfg.dynamic_lists + cfg.export_dynamic_symbol_lists:
-        try:
-            text = open(path).read()
-        except OSError as e:
-            raise LinkError(f"cannot open dynamic list {path}: {e.strerror}")
-        if "{" not in text:
-            text = "{" + text + "};"
-        vs = version_script.VersionScript().parse(text, path)
-        for node in vs.nodes:
-            patterns += [p for p, _, _ in node.globals]
-    if not patterns and not cfg.dynamic_list_data:
-        return
-    import fnmatch
-    import re
-    rx = re.compile("|".join(fnmatch.translate(p) for p in patterns)) if patterns else None
-    listed = set()
-    for s in ctx.symtab.symbols:
-        if s.kind in (DEFINED, COMMON) and (rx is not None and rx.match(s.name.decode("utf-8", "replace"))
-                                            or (cfg.dynamic_list_data and s.type == 1)):
-            s.export = True
-            listed.add(s.gid)
-    if cfg.shared and cfg.dynamic_lists:
-        ctx.dynamic_list = listed          # everything else binds inside the object
-
-
-def apply_version_script(ctx):
-    cfg = ctx.config
-    if not cfg.version_scripts:
-        return
-    from ldpy import version_script
-    from ldpy.elf.format import STV_HIDDEN
-    vs = version_script.load(cfg.version_scripts)
-    ctx.version_nodes = vs.nodes
-    if cfg.shared:
-        # like GNU ld, each version is also an absolute symbol of that name
-        from ldpy.elf.format import STT_OBJECT
-        for node in vs.nodes:
-            if node.name:
-                vsym = ctx.symtab.define_synthetic(node.name.encode(), None, only_if_referenced=False)
-                if vsym is not None:
-                    vsym.absolute, vsym.type, vsym.def_version = True, STT_OBJECT, node.name
-    defined = [s for s in ctx.symtab.symbols if s.kind in (DEFINED, COMMON) and b"@" not in s.name]
-    hits = vs.assign([s.name for s in defined])
-    for s in defined:
-        hit = hits[s.name]
-        if hit is None:
-            continue
-        node, local = hit
-        if local:
-            s.visibility = STV_HIDDEN          # not exported, bound inside the object
-        elif node.name is not None and s.def_version is None:
-            s.def_version = node.name
-    if not cfg.undefined_version:
-        have = {s.name.decode("utf-8", "replace") for s in defined}
-        for node in vs.nodes:
-            for pat, lang, quoted in node.globals:
-                if lang == "C" and not any(c in pat for c in "*?[") and pat not in have:
-                    raise LinkError(f"version script assignment of '{node.name or 'anonymous'}' to "
-                                    f"symbol '{pat}' failed: symbol not defined")
-
-
-def _check_shlib_undefined(ctx):
-    """--no-allow-shlib-undefined: what the shared libraries on the command line
-    reference must be defined by the output or by one of them."""
-    st = ctx.symtab
-    for sf in ctx.shared_files:
-        for name in sf.undefined_strong:
-            b = name.encode()
-            sym = st.get(b)
-            if (sym is None or sym.kind == UNDEF) and b not in st.shared_defs:
-                diag.error(f"{sf.name}: undefined reference to '{name}'")
-    diag.check()
-
-
-def report_undefined(ctx):
-    _drop_relaxed_tls_get_addr(ctx)
-    if ctx.config.no_allow_shlib_undefined and not ctx.config.shared:
-        _check_shlib_undefined(ctx)
-    if ctx.config.shared and not ctx.config.no_undefined:
-        return                  # a shared object may leave symbols to its users and dependencies
-    st = ctx.symtab
-    missing = [s for s in st.symbols if s.kind == UNDEF and s.strong_ref]
-    if not missing:
-        return
-    cfg = ctx.config
-    ignore = cfg.unresolved_symbols in ("ignore-all", "ignore-in-object-files") or cfg.noinhibit_exec
-    from ldpy.undefined import describe_undefined
-    for msg in describe_undefined(ctx, missing):
-        if ignore or cfg.warn_unresolved_symbols:
-            diag.warn(msg)
-        else:
-            diag.error(msg)
-    diag.check()
 
 
 def scan_relocations(ctx):
@@ -544,7 +326,8 @@ def assign_symbol_values(ctx):
     for s in syms:
         if s.kind == SYNTHETIC and s.name in ctx.linker_syms:
             s.value = ctx.linker_syms[s.name]()
-    _place_synthetic_symbols(ctx, syms)
+    from ldpy.linker_symbols import place_synthetic_symbols
+    place_synthetic_symbols(ctx, syms)
     kind = np.fromiter((s.kind for s in syms), np.int64, n)
     # (values are 64-bit addresses: read them unsigned, compute in wrapping int64)
     value = np.fromiter((s.value & 0xffffffffffffffff for s in syms), np.uint64, n).view(np.int64)
@@ -572,23 +355,6 @@ def assign_symbol_values(ctx):
     ctx.gaddr = gaddr
     _evaluate_defsyms(ctx)
     R.compute_addresses(ctx, ctx.keys, ids, gaddr)
-
-
-def _place_synthetic_symbols(ctx, syms):
-    """Linker-defined symbols such as _end or __bss_start belong to the output
-    section that holds (or ends at) their address, as in GNU ld's symbol table."""
-    alloc = [o for o in ctx.sections_out if o.flags & SHF_ALLOC and not o.flags & 0x400]
-    for s in syms:
-        if s.kind != SYNTHETIC or s.output is not None or s.absolute:
-            continue
-        v = s.value
-        best = None
-        for o in alloc:
-            if o.addr <= v <= o.addr + o.size:
-                best = o
-        if best is None:            # before the first section (__ehdr_start): the next one
-            best = min((o for o in alloc if o.addr >= v), key=lambda o: o.addr, default=None)
-        s.output = best
 
 
 def _evaluate_defsyms(ctx):

@@ -1,0 +1,97 @@
+"""Checks that report to the user before anything is written: undefined
+symbols (of objects and, on request, of shared libraries) and warning symbols."""
+import numpy as np
+
+from ldpy.diag import diag
+from ldpy.symbols import UNDEF
+
+
+def _drop_relaxed_tls_get_addr(ctx):
+    """Calls to __tls_get_addr that follow TLSGD/TLSLD vanish when an executable
+    relaxes the sequence: they are not references (static glibc has no such function)."""
+    sym = ctx.symtab.get(b"__tls_get_addr")
+    if sym is None or sym.kind != UNDEF or ctx.config.shared:
+        return
+    seq_types = ctx.target.TLS_SEQUENCE_TYPES
+    for f in ctx.files:
+        hit = np.flatnonzero(f.global_ids == sym.gid)
+        if len(hit) == 0:
+            continue
+        idx = hit[0] + f.first_global
+        for sec in f.sections:
+            if sec is None or not sec.live or sec.relocs is None or not len(sec.relocs):
+                continue
+            info = sec.relocs["r_info"]
+            symidx = (info >> np.uint64(32)).astype(np.int64)
+            typ = (info & np.uint64(0xffffffff)).astype(np.int64)
+            k = np.flatnonzero(symidx == idx)
+            if len(k) and (np.any(k == 0) or not np.all(np.isin(typ[k - 1], seq_types))):
+                return
+    sym.strong_ref = sym.referenced = False
+    ctx.symtab.undefined.discard(sym.name)
+
+
+def _check_shlib_undefined(ctx):
+    """--no-allow-shlib-undefined: what the shared libraries on the command line
+    reference must be defined by the output or by one of them."""
+    st = ctx.symtab
+    for sf in ctx.shared_files:
+        for name in sf.undefined_strong:
+            b = name.encode()
+            sym = st.get(b)
+            if (sym is None or sym.kind == UNDEF) and b not in st.shared_defs:
+                diag.error(f"{sf.name}: undefined reference to '{name}'")
+    diag.check()
+
+
+def report_undefined(ctx):
+    _drop_relaxed_tls_get_addr(ctx)
+    if ctx.config.no_allow_shlib_undefined and not ctx.config.shared:
+        _check_shlib_undefined(ctx)
+    if ctx.config.shared and not ctx.config.no_undefined:
+        return                  # a shared object may leave symbols to its users and dependencies
+    st = ctx.symtab
+    missing = [s for s in st.symbols if s.kind == UNDEF and s.strong_ref]
+    if not missing:
+        return
+    cfg = ctx.config
+    ignore = cfg.unresolved_symbols in ("ignore-all", "ignore-in-object-files") or cfg.noinhibit_exec
+    from ldpy.undefined import describe_undefined
+    for msg in describe_undefined(ctx, missing):
+        if ignore or cfg.warn_unresolved_symbols:
+            diag.warn(msg)
+        else:
+            diag.error(msg)
+    diag.check()
+
+
+def report_warning_symbols(ctx):
+    """A .gnu.warning.SYM section makes each object that references SYM print the
+    section's text; a plain .gnu.warning section prints when its object is linked."""
+    texts = {}
+    for f in ctx.files:
+        for sec in f.sections:
+            # (assign_sections already took them out of the output; their text stays)
+            if sec is None or not sec.name.startswith(".gnu.warning"):
+                continue
+            text = sec.bytes().tobytes().split(b"\0")[0].decode("utf-8", "replace").strip()
+            if sec.name == ".gnu.warning":
+                diag.warn(f"{f.name}: warning: {text}")
+            else:
+                texts.setdefault(sec.name[len(".gnu.warning."):].encode(), text)
+    if not texts:
+        return
+    st = ctx.symtab
+    wanted = {st.get(n).gid: t for n, t in texts.items() if st.get(n) is not None}
+    if not wanted:
+        return
+    rt = ctx.relocs
+    if rt.empty:
+        return
+    hits = np.flatnonzero(np.isin(rt.key, np.array(list(wanted), np.int64)))
+    seen = set()
+    for k in hits.tolist():                  # first reference of each symbol in each object
+        gid, f = int(rt.key[k]), rt.file_of(k)
+        if (gid, f.file_id) not in seen:
+            seen.add((gid, f.file_id))
+            diag.warn(f"{rt.where(k)}: warning: {wanted[gid]}")

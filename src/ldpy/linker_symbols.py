@@ -1,0 +1,80 @@
+"""Symbols the linker defines itself (__start_X/__stop_X, _end, __ehdr_start,
+_GLOBAL_OFFSET_TABLE_, ...) and the output sections they belong to."""
+from ldpy.elf.format import SHF_ALLOC, SHF_WRITE, SHT_NOBITS, STV_HIDDEN
+from ldpy.symbols import SYNTHETIC
+
+
+def define_linker_symbols(ctx):
+    st = ctx.symtab
+    outs = ctx.outputs.by_name
+
+    def out_start(name):
+        return lambda: outs[name].addr if name in outs and outs[name].index else _fallback(ctx)
+
+    def out_end(name):
+        return lambda: (outs[name].addr + outs[name].size) if name in outs and outs[name].index \
+            else _fallback(ctx)
+
+    def define(name, fn, output=None, always=False, hidden=False):
+        sym = st.define_synthetic(name.encode(), output, only_if_referenced=not always)
+        if sym is not None:
+            ctx.linker_syms[sym.name] = fn
+            if hidden:                      # PROVIDE_HIDDEN in GNU ld's default script
+                sym.visibility = STV_HIDDEN
+                ctx.provide_hidden.add(sym.name)
+
+    base = lambda: ctx.image_base
+    define("__ehdr_start", base, hidden=True)
+    define("__executable_start", base)
+    for arr in ("preinit_array", "init_array", "fini_array"):
+        define(f"__{arr}_start", out_start("." + arr), outs.get("." + arr), hidden=True)
+        define(f"__{arr}_end", out_end("." + arr), outs.get("." + arr), hidden=True)
+    static_irel = lambda end: (lambda: (ctx.rela_plt.addr + (ctx.rela_plt.size if end else 0))
+                               if ctx.rela_plt is not None and not ctx.is_dynamic
+                               and ctx.rela_plt.output is not None and ctx.rela_plt.output.index else 0)
+    define("__rela_iplt_start", static_irel(False), hidden=True)
+    define("__rela_iplt_end", static_irel(True), hidden=True)
+    if ctx.is_dynamic:
+        define("_DYNAMIC", lambda: ctx.dynamic.addr)
+    if st.get(b"_GLOBAL_OFFSET_TABLE_") is not None:
+        ctx.need_got_base = True
+    define("_GLOBAL_OFFSET_TABLE_", lambda: ctx.got_base_addr, hidden=True)
+    define("_TLS_MODULE_BASE_", lambda: ctx.tls_start)
+    data_end = lambda: max((o.addr + o.size for o in ctx.sections_out
+                            if o.flags & SHF_ALLOC and o.type != SHT_NOBITS and not o.flags & 0x400),
+                           default=0)
+    mem_end = lambda: max((o.addr + o.size for o in ctx.sections_out
+                           if o.flags & SHF_ALLOC and not o.flags & 0x400), default=0)
+    text_end = lambda: max((o.addr + o.size for o in ctx.sections_out if o.flags & 0x4), default=0)
+    bss_start = lambda: outs[".bss"].addr if ".bss" in outs and outs[".bss"].index else data_end()
+    for name, fn in (("_edata", data_end), ("edata", data_end), ("_end", mem_end), ("end", mem_end),
+                     ("_etext", text_end), ("etext", text_end), ("__etext", text_end),
+                     ("__bss_start", bss_start)):
+        define(name, fn, always=name in ("_edata", "_end", "__bss_start"))
+    from ldpy.sections import is_c_identifier
+    for name, out in outs.items():
+        if is_c_identifier(name):
+            define(f"__start_{name}", out_start(name), out)
+            define(f"__stop_{name}", out_end(name), out)
+
+
+def _fallback(ctx):
+    rw = [o.addr for o in ctx.sections_out if o.flags & SHF_WRITE and o.flags & SHF_ALLOC]
+    return min(rw) if rw else ctx.image_base
+
+
+def place_synthetic_symbols(ctx, syms):
+    """Linker-defined symbols such as _end or __bss_start belong to the output
+    section that holds (or ends at) their address, as in GNU ld's symbol table."""
+    alloc = [o for o in ctx.sections_out if o.flags & SHF_ALLOC and not o.flags & 0x400]
+    for s in syms:
+        if s.kind != SYNTHETIC or s.output is not None or s.absolute:
+            continue
+        v = s.value
+        best = None
+        for o in alloc:
+            if o.addr <= v <= o.addr + o.size:
+                best = o
+        if best is None:            # before the first section (__ehdr_start): the next one
+            best = min((o for o in alloc if o.addr >= v), key=lambda o: o.addr, default=None)
+        s.output = best
