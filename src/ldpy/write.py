@@ -177,7 +177,7 @@ def _write_headers(ctx, out):
             info = ctx.verdef_sec.count
         elif o.name == ".rela.plt":
             info = idx(".got.plt")
-        elif o.chunks and getattr(o.chunks[0], "entsize", 0) and o.flags & 0x10:
+        elif o.chunks and getattr(o.chunks[0], "entsize", 0) and _extra_flags(o) & 0x10:
             entsize = o.chunks[0].entsize
         sh[o.index] = (names.get(o.name, 0), o.type, o.flags | _extra_flags(o), o.addr & 0xffffffffffffffff, o.offset,
                        o.size, link, info, o.align, entsize)
