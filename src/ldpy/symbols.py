@@ -132,10 +132,8 @@ class SymbolTable:
         """Resolve the global symbols of one object against the table."""
         fg = f.first_global
         syms = f.symbols
-        n = len(syms) - fg
-        ids = np.empty(n, np.int64)
-        if n == 0:
-            f.global_ids = ids
+        if len(syms) - fg <= 0:
+            f.global_ids = np.zeros(0, np.int64)
             return
         infos = syms["st_info"][fg:].tolist()
         others = syms["st_other"][fg:].tolist()
@@ -144,9 +142,11 @@ class SymbolTable:
         sizes = syms["st_size"][fg:].tolist()
         sections = f.sections
         by_name, undefined = self.by_name, self.undefined
-        wrapped = self.wrapped
-        for i, name in enumerate(f.global_names):
-            if wrapped and shndxs[i] == SHN_UNDEF:
+        wrapped, shared_defs = self.wrapped, self.shared_defs
+        gids = []
+        append = gids.append
+        for i, (name, info, shndx) in enumerate(zip(f.global_names, infos, shndxs)):
+            if wrapped and shndx == SHN_UNDEF:
                 # --wrap: a reference to SYM means __wrap_SYM, one to __real_SYM means SYM
                 if name in wrapped:
                     name = b"__wrap_" + name
@@ -155,11 +155,10 @@ class SymbolTable:
             sym = by_name.get(name)
             if sym is None:
                 if b"@" in name:
-                    sym = self._versioned(name, shndxs[i] != SHN_UNDEF)
+                    sym = self._versioned(name, shndx != SHN_UNDEF)
                 else:
                     sym = self.intern(name)
-            ids[i] = sym.gid
-            info, shndx = infos[i], shndxs[i]
+            append(sym.gid)
             weak = (info >> 4) == STB_WEAK
             vis = others[i] & 3
             if vis:
@@ -185,7 +184,7 @@ class SymbolTable:
             if kind == SHARED:
                 kind = UNDEF                 # a regular definition overrides a shared one
                 sym.dyn_ref = True           # ... and is exported so the library binds to it
-            elif name in self.shared_defs:
+            elif name in shared_defs:
                 sym.dyn_ref = True
             if kind == SYNTHETIC:
                 continue                     # --defsym overrides object definitions
@@ -211,7 +210,7 @@ class SymbolTable:
             sym.absolute = shndx == SHN_ABS
             sym.is_ifunc = sym.type == STT_GNU_IFUNC
             undefined.discard(sym.name)
-        f.global_ids = ids
+        f.global_ids = np.array(gids, np.int64)
 
     def _versioned(self, name, defined):
         """A .symver name.  foo@@VER (default version) is foo itself, also reachable
