@@ -39,6 +39,7 @@ class Context:
             (0 if config.pie or config.shared else self.target.EXEC_BASE)
         self.got = self.iplt = self.gotplt = self.rela_plt = self.plt = self.rela_dyn = None
         self.shared_files = []
+        self.keys = None
         self.needed = []
         self.is_dynamic = False
         self.textrel = False

@@ -39,7 +39,9 @@ def define_linker_symbols(ctx):
     if st.get(b"_GLOBAL_OFFSET_TABLE_") is not None:
         ctx.need_got_base = True
     define("_GLOBAL_OFFSET_TABLE_", lambda: ctx.got_base_addr, hidden=True)
-    define("_TLS_MODULE_BASE_", lambda: ctx.tls_start)
+    # TLS descriptors relaxed to local-exec add DTPOFF values that are already TP-relative
+    # in an executable: there the module base sits at the thread pointer
+    define("_TLS_MODULE_BASE_", lambda: ctx.tls_start if ctx.config.shared else ctx.tls_end)
     data_end = lambda: max((o.addr + o.size for o in ctx.sections_out
                             if o.flags & SHF_ALLOC and o.type != SHT_NOBITS and not o.flags & 0x400),
                            default=0)

@@ -132,6 +132,8 @@ def _write_headers(ctx, out):
     ident[4] = ELFCLASS64 if t.IS64 else ELFCLASS32
     ident[5] = ELFDATA2LSB if t.LITTLE else ELFDATA2MSB
     ident[6] = 1
+    if _uses_gnu_extensions(ctx):
+        ident[7] = 3            # ELFOSABI_GNU: IFUNC or GNU_UNIQUE symbols, as GNU ld marks them
     eh["e_ident"] = ident
     eh["e_type"] = ET_DYN if ctx.config.pie or ctx.config.shared else ET_EXEC
     eh["e_machine"] = t.MACHINE
@@ -182,6 +184,13 @@ def _write_headers(ctx, out):
         sh[o.index] = (names.get(o.name, 0), o.type, o.flags | _extra_flags(o), o.addr & 0xffffffffffffffff, o.offset,
                        o.size, link, info, o.align, entsize)
     out[ctx.shoff:ctx.shoff + sh.nbytes] = sh.view(np.uint8)
+
+
+def _uses_gnu_extensions(ctx):
+    if ctx.keys is not None and ctx.keys.ifunc.any():
+        return True
+    return any(f.first_global < len(f.symbols) and
+               bool(((f.symbols["st_info"][f.first_global:] >> 4) == 10).any()) for f in ctx.files)
 
 
 def _extra_flags(o):

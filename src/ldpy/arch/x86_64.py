@@ -167,6 +167,11 @@ def scan(ctx, rt):
             local &= K.local_binding[kk]
         relax_gotx[gotx] = form_ok & local
     need_got = is_got & ~relax_gotx
+    follows_tls = np.zeros(len(typ), bool)      # the __tls_get_addr call of a GD/LD sequence
+    seq = np.flatnonzero((typ == TLSGD) | (typ == TLSLD))
+    if not cfg.shared and len(seq):
+        follows_tls[seq[seq + 1 < len(typ)] + 1] = True
+    need_got &= ~follows_tls
 
     # TLS: executables relax everything they can to local-exec; an imported
     # variable is reached through a GOT slot holding its TP offset (initial-exec)
@@ -350,12 +355,27 @@ def apply(ctx, rt, S, A, out):
             _put(out, pos[m], val[m], w)
 
 
+def _gd_forms(out, p):
+    """Which general-dynamic sequence each TLSGD sits in: 16 bytes from p-4 with a
+    PLT call (66 48 8d 3d .. 66 66 48 e8 ..) or, with -fno-plt, a GOT call
+    (.. 66 48 ff 15 ..); 22 bytes from p-3 in the large model (lea; movabs
+    $__tls_get_addr@pltoff,%rax; add %reg,%rax; call *%rax)."""
+    lea16 = (out[p - 4] == 0x66) & (out[p - 3] == 0x48) & (out[p - 2] == 0x8d) & (out[p - 1] == 0x3d)
+    plt = lea16 & (out[p + 4] == 0x66) & (out[p + 5] == 0x66) & (out[p + 6] == 0x48) & (out[p + 7] == 0xe8)
+    got = lea16 & (out[p + 4] == 0x66) & (out[p + 5] == 0x48) & (out[p + 6] == 0xff) & (out[p + 7] == 0x15)
+    large = (out[p - 3] == 0x48) & (out[p - 2] == 0x8d) & (out[p - 1] == 0x3d) & \
+        (out[p + 4] == 0x48) & (out[p + 5] == 0xb8) & ((out[p + 14] & 0xfb) == 0x48) & \
+        (out[p + 15] == 0x01) & (out[p + 17] == 0xff) & (out[p + 18] == 0xd0)
+    return plt | got, large
+
+
 def _check_gd(out, p, idx, where):
-    plt_form = (out[p - 4] == 0x66) & (out[p - 3] == 0x48) & (out[p - 2] == 0x8d) & \
-        (out[p + 4] == 0x66) & (out[p + 5] == 0x66) & (out[p + 6] == 0x48) & (out[p + 7] == 0xe8)
-    if not plt_form.all():
-        raise LinkError(f"{where(int(idx[np.argmin(plt_form)]))}: unrecognized general-dynamic "
+    short, large = _gd_forms(out, p)
+    ok = short | large
+    if not ok.all():
+        raise LinkError(f"{where(int(idx[np.argmin(ok)]))}: unrecognized general-dynamic "
                         f"TLS code sequence for R_X86_64_TLSGD")
+    return short, large
 
 
 def _relax_tls(ctx, rt, typ, S, A, pos, val, width, skip, out, tp):
@@ -368,10 +388,13 @@ def _relax_tls(ctx, rt, typ, S, A, pos, val, width, skip, out, tp):
     idx = np.flatnonzero(plan.gd_to_ie)
     if len(idx):
         p = pos[idx]
-        _check_gd(out, p, idx, where)
-        _patch(out, p - 4, b"\x64\x48\x8b\x04\x25\x00\x00\x00\x00\x48\x03\x05")
+        short, large = _check_gd(out, p, idx, where)
         slot = ctx.got.slot_addresses(rt.key[idx])
-        _put(out, p + 8, slot - rt.P[idx] - 12, 4)
+        _patch(out, p[short] - 4, b"\x64\x48\x8b\x04\x25\x00\x00\x00\x00\x48\x03\x05")
+        _put(out, p[short] + 8, slot[short] - rt.P[idx][short] - 12, 4)
+        _patch(out, p[large] - 3, b"\x64\x48\x8b\x04\x25\x00\x00\x00\x00\x48\x03\x05"
+                                 b"\x00\x00\x00\x00\x66\x0f\x1f\x44\x00\x00")
+        _put(out, p[large] + 9, slot[large] - rt.P[idx][large] - 13, 4)
         width[idx] = 0
     # initial-exec -> local-exec: movq x@gottpoff(%rip), %r  ->  movq $x@tpoff, %r
     #                             addq x@gottpoff(%rip), %r  ->  leaq x@tpoff(%r), %r
@@ -397,9 +420,13 @@ def _relax_tls(ctx, rt, typ, S, A, pos, val, width, skip, out, tp):
     idx = np.flatnonzero((typ == TLSGD) & ~plan.gd_to_ie)
     if len(idx):
         p = pos[idx]
-        _check_gd(out, p, idx, where)
-        _patch(out, p - 4, b"\x64\x48\x8b\x04\x25\x00\x00\x00\x00\x48\x8d\x80")
-        _put(out, p + 8, S[idx] + A[idx] + 4 - tp, 4)
+        short, large = _check_gd(out, p, idx, where)
+        tpoff = S[idx] + A[idx] + 4 - tp
+        _patch(out, p[short] - 4, b"\x64\x48\x8b\x04\x25\x00\x00\x00\x00\x48\x8d\x80")
+        _put(out, p[short] + 8, tpoff[short], 4)
+        _patch(out, p[large] - 3, b"\x64\x48\x8b\x04\x25\x00\x00\x00\x00\x48\x8d\x80"
+                                 b"\x00\x00\x00\x00\x66\x0f\x1f\x44\x00\x00")
+        _put(out, p[large] + 9, tpoff[large], 4)
         width[idx] = 0
     # local-dynamic -> local-exec: leaq x@tlsld(%rip),%rdi; call __tls_get_addr -> mov %fs:0,%rax
     idx = np.flatnonzero(typ == TLSLD)
@@ -408,11 +435,17 @@ def _relax_tls(ctx, rt, typ, S, A, pos, val, width, skip, out, tp):
         lea_ok = (out[p - 3] == 0x48) & (out[p - 2] == 0x8d) & (out[p - 1] == 0x3d)
         call_plt = lea_ok & (out[p + 4] == 0xe8)
         call_got = lea_ok & (out[p + 4] == 0xff) & (out[p + 5] == 0x15)
-        if not (call_plt | call_got).all():
-            raise LinkError(f"{where(int(idx[np.argmin(call_plt | call_got)]))}: unrecognized "
+        large = lea_ok & (out[p + 4] == 0x48) & (out[p + 5] == 0xb8) & ((out[p + 14] & 0xfb) == 0x48) & \
+            (out[p + 15] == 0x01) & (out[p + 17] == 0xff) & (out[p + 18] == 0xd0)
+        known = call_plt | call_got | large
+        if not known.all():
+            raise LinkError(f"{where(int(idx[np.argmin(known)]))}: unrecognized "
                             f"local-dynamic TLS code sequence for R_X86_64_TLSLD")
         _patch(out, p[call_plt] - 3, b"\x66\x66\x66\x64\x48\x8b\x04\x25\x00\x00\x00\x00")
         _patch(out, p[call_got] - 3, b"\x66\x66\x66\x66\x64\x48\x8b\x04\x25\x00\x00\x00\x00")
+        # large model: mov %fs:0,%rax and a 13-byte nop over the movabs/add/call
+        _patch(out, p[large] - 3, b"\x64\x48\x8b\x04\x25\x00\x00\x00\x00"
+                                 b"\x66\x66\x66\x66\x2e\x0f\x1f\x84\x00\x00\x00\x00\x00")
         width[idx] = 0
     # TLS descriptors -> local-exec
     idx = np.flatnonzero(typ == GOTPC32_TLSDESC)
