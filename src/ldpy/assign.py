@@ -35,6 +35,14 @@ class OutputMap:
     def sorted(self):
         return sorted(self.by_name.values(), key=lambda o: (o.seg_class, o.rank, o.order))
 
+    # the placement interface shared with script.place.ScriptOutputMap
+    def place(self, sec, f):
+        oname = output_name(sec)
+        return oname, input_sort_key(sec, oname), None
+
+    def output_for(self, oname, type_, flags):
+        return self.get(oname, type_, flags)
+
 
 def _orphan_rank(name, type_, flags):
     """GNU ld's orphan placement: after the last section of the same kind."""
@@ -75,34 +83,41 @@ def assign_sections(ctx):
                 continue
             if sec.flags & SHF_GROUP and sec.type == SHT_RELA:
                 continue
-            oname = output_name(sec)
-            if oname == ".eh_frame":
+            placed = omap.place(sec, f)
+            if placed is None:                  # /DISCARD/
+                sec.live = False
+                continue
+            target, sort_key, _ = placed
+            oname = target if isinstance(target, str) else target.name
+            if sec.name == ".eh_frame":
                 # records are 4-byte aligned; padding between input sections would read
                 # as a zero terminator to an unwinder walking the registered frames
                 sec.align = 4
             # (pieces with relocations are not interchangeable: such sections are not merged)
             if sec.flags & SHF_MERGE and sec.entsize and not (sec.flags & SHF_WRITE) and \
                     (sec.relocs is None or not len(sec.relocs)):
-                key = (oname, sec.flags & ~SHF_GROUP, sec.entsize)
+                key = (target, sort_key[0] if not isinstance(target, str) else 0,
+                       sec.flags & ~SHF_GROUP, sec.entsize)
                 merged = omap.merged.get(key)
                 if merged is None:
                     merged = omap.merged[key] = MergedSection(oname, sec.flags & ~SHF_GROUP, sec.entsize)
-                    buckets.setdefault(oname, []).append(((0, ""), seq, merged, sec))
+                    buckets.setdefault(target, []).append((sort_key, seq, merged, sec))
                     seq += 1
                 merged.add(sec)
                 continue
-            buckets.setdefault(oname, []).append((input_sort_key(sec, oname), seq, sec, sec))
+            buckets.setdefault(target, []).append((sort_key, seq, sec, sec))
             seq += 1
     for merged in omap.merged.values():
         merged.finish()
-    if ".eh_frame" in buckets:
-        _drop_inner_terminators([c for _, _, c, _ in buckets[".eh_frame"]])
-    for oname, items in buckets.items():
+    eh_frames = [c for items in buckets.values() for _, _, c, _ in items if c.name == ".eh_frame"]
+    if eh_frames:
+        _drop_inner_terminators(eh_frames)
+    for target, items in buckets.items():
         items.sort(key=lambda t: (t[0], t[1]))
         first = items[0][3]
-        out = omap.get(oname, first.type, first.flags)
-        for _, _, chunk, _ in items:
-            out.add(chunk)
+        out = omap.output_for(target, first.type, first.flags)
+        for key, _, chunk, _ in items:
+            out.add(chunk, key[0])
         if out.name == ".init_array" or out.name == ".fini_array" or out.name == ".preinit_array":
             out.type = {".init_array": 14, ".fini_array": 15, ".preinit_array": 16}[out.name]
     _allocate_commons(ctx)
@@ -161,4 +176,5 @@ def _allocate_commons(ctx):
         chunk.align = max(chunk.align, a)
     chunk.size = off
     ctx.commons = chunk
-    ctx.outputs.get(".bss", SHT_NOBITS, SHF_ALLOC | SHF_WRITE).add(chunk)
+    ctx.outputs.get("COMMON" if ctx.script_sections else ".bss", SHT_NOBITS,
+                    SHF_ALLOC | SHF_WRITE).add(chunk)

@@ -53,6 +53,9 @@ class Context:
         self.dynamic_list = None
         self.verdef_sec = None
         self.eh_frame_hdr = self.build_id = self.symtab_sec = self.gnu_property = None
+        self.script = None            # script.linkscript.LinkScript of -T / implicit scripts
+        self.script_sections = False  # layout follows a SECTIONS command (ours or the user's)
+        self.script_symbols = {}      # name -> Symbol for what the scripts assign
 
     def sym_display(self, f, idx):
         if idx >= f.first_global:
@@ -122,17 +125,25 @@ def link(config):
     passes.run(Loader(ctx).load_all)        # read inputs, pull archive members, resolve symbols
     diag.check()
     ctx.is_dynamic = bool(ctx.shared_files) or config.pie or config.shared
+    use_script_layout(ctx)                  # SECTIONS given, INSERT, -Ttext...: script/ engine
     passes.run(assign_sections, ctx)        # input sections -> output sections, merge strings
     passes.run(define_linker_symbols, ctx)  # __start_X, _end, __ehdr_start, ...
+    if ctx.script_sections:
+        from ldpy.script.linkscript import define_script_symbols
+        passes.run(define_script_symbols, ctx)   # what the script assigns (PROVIDE, HIDDEN)
     passes.run(report_undefined, ctx)
     passes.run(apply_version_script, ctx)   # --version-script: versions and local: patterns
     passes.run(apply_export_lists, ctx)     # --dynamic-list, --export-dynamic-symbol
     passes.run(scan_relocations, ctx)       # GOT / IPLT / TLS decisions for every relocation
     passes.run(report_warning_symbols, ctx) # .gnu.warning.SYM sections ("Linkers" part 17)
     passes.run(create_synthetic_sections, ctx)   # .got, .plt, .eh_frame_hdr, build-id, .symtab
-    passes.run(layout, ctx)                 # addresses, file offsets, program headers
-    if config.print_memory_usage:           # (no MEMORY regions until linker scripts have them)
-        print("Memory region         Used Size  Region Size  %age Used")
+    if ctx.script_sections:
+        from ldpy.script.layout import layout_scripted
+        passes.run(layout_scripted, ctx)    # SECTIONS / MEMORY / PHDRS
+    else:
+        passes.run(layout, ctx)             # addresses, file offsets, program headers
+    if config.print_memory_usage:
+        print_memory_usage(ctx)
     passes.run(assign_symbol_values, ctx)
     diag.check()                            # errors so far (and warnings, with --fatal-warnings)
     passes.run(write_output, ctx)           # copy, relocate, synthesize, build-id
@@ -172,6 +183,54 @@ class Passes:
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         print(f"ldpy: {'total':28s} {sum(t for _, t in self.times) * 1000:9.1f} ms, "
               f"peak RSS {rss // 1024} MiB", file=sys.stderr)
+
+
+def use_script_layout(ctx):
+    """Layout follows a script when one has SECTIONS, or when options need
+    ldpy's default script evaluated (INSERT, -Ttext, --section-start, ...)."""
+    cfg = ctx.config
+    script = ctx.script
+    wants_default = (script is not None and script.inserts) or cfg.section_start or \
+        cfg.text_segment is not None or cfg.rodata_segment is not None or cfg.ldata_segment is not None
+    if not (script is not None and script.has_sections) and not wants_default:
+        return
+    from ldpy.script.linkscript import LinkScript
+    from ldpy.script.place import ScriptOutputMap
+    if script is None:
+        script = ctx.script = LinkScript()
+    if not script.has_sections:
+        from ldpy.script.default import default_script_text
+        from ldpy.script.parser import parse_script
+        default = parse_script(default_script_text(ctx), "<default script>")
+        user = script.statements
+        script.statements = []
+        script.add(default)
+        script.statements.extend(user)
+    script.apply_inserts()
+    ctx.script_sections = True
+    ctx.outputs = ScriptOutputMap(script)
+
+
+def print_memory_usage(ctx):
+    """--print-memory-usage: GNU ld's table of MEMORY regions."""
+    print("Memory region         Used Size  Region Size  %age Used")
+    walk = getattr(ctx, "script_walk", None)
+    if walk is None:
+        return
+    for r in walk.regions.values():
+        used = r.used_end - r.origin
+        pct = used * 100.0 / r.length if r.length else 0.0
+        print(f"{r.name + ':':>16} {_human(used):>16} {_human(r.length):>12} {pct:9.2f}%")
+
+
+def _human(n):
+    if n and n % (1 << 30) == 0:
+        return f"{n >> 30} GB"
+    if n and n % (1 << 20) == 0:
+        return f"{n >> 20} MB"
+    if n and n % 1024 == 0:
+        return f"{n >> 10} KB"
+    return f"{n} B"
 
 
 def add_command_line_references(ctx):
@@ -228,6 +287,13 @@ def _attach_symbol(ctx, name, chunk):
         sym.output = chunk.output
 
 
+def _synthetic_output(outs, name, type_, flags):
+    """The output section of a linker-made section a script may /DISCARD/."""
+    if hasattr(outs, "statements"):
+        return outs.get(name, type_, flags, discardable=True)
+    return outs.get(name, type_, flags)
+
+
 def create_synthetic_sections(ctx):
     from ldpy.synthetic import Synthetic
     from ldpy.synthetic.plt import GotPltSection, RelaPltSection
@@ -274,10 +340,18 @@ def create_synthetic_sections(ctx):
     props = merge_gnu_properties(ctx.files)
     if props:
         ctx.gnu_property = GnuPropertyNote(props, t.IS64)
-        outs.get(".note.gnu.property", SHT_NOTE, SHF_ALLOC).add(ctx.gnu_property)
+        o = _synthetic_output(outs, ".note.gnu.property", SHT_NOTE, SHF_ALLOC)
+        if o is not None:
+            o.add(ctx.gnu_property)
+        else:
+            ctx.gnu_property = None
     if cfg.build_id and cfg.build_id != "none":
         ctx.build_id = BuildIdNote(cfg.build_id)
-        outs.get(".note.gnu.build-id", SHT_NOTE, SHF_ALLOC).add(ctx.build_id)
+        o = _synthetic_output(outs, ".note.gnu.build-id", SHT_NOTE, SHF_ALLOC)
+        if o is not None:
+            o.add(ctx.build_id)
+        else:
+            ctx.build_id = None
     eh = outs.by_name.get(".eh_frame")
     if cfg.eh_frame_hdr and eh is not None and eh.chunks:
         ctx.eh_frame_hdr = EhFrameHdr()
@@ -288,7 +362,9 @@ def create_synthetic_sections(ctx):
     comment = Synthetic(".comment", SHT_PROGBITS, SHF_MERGE | SHF_STRINGS, 1, 1)
     comment.data = np.frombuffer(f"ldpy {__version__}\0".encode(), np.uint8)
     comment.size = len(comment.data)
-    outs.get(".comment", SHT_PROGBITS, SHF_MERGE | SHF_STRINGS).add(comment)
+    o = _synthetic_output(outs, ".comment", SHT_PROGBITS, SHF_MERGE | SHF_STRINGS)
+    if o is not None:
+        o.add(comment)
     dt = dtypes(t.IS64, t.LITTLE)
     if not cfg.strip_all:
         ctx.symtab_sec = SymtabSection(dt, cfg.discard_locals, cfg.discard_all)

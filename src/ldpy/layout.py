@@ -16,12 +16,17 @@ def align_up(x, a):
 
 
 class Phdr:
-    __slots__ = ("type", "flags", "offset", "vaddr", "filesz", "memsz", "align", "sections")
+    __slots__ = ("type", "flags", "offset", "vaddr", "paddr", "filesz", "memsz", "align", "sections",
+                 "spec", "flags_given", "relro_end")
 
     def __init__(self, type_, flags, align=8):
         self.type, self.flags, self.align = type_, flags, align
         self.offset = self.vaddr = self.filesz = self.memsz = 0
+        self.paddr = None             # load address when a script gives one (else vaddr)
         self.sections = []
+        self.spec = None              # the PHDRS entry it comes from
+        self.flags_given = False
+        self.relro_end = 0
 
 
 def place_chunks(out):

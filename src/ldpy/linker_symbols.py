@@ -24,9 +24,13 @@ def define_linker_symbols(ctx):
                 ctx.provide_hidden.add(sym.name)
 
     base = lambda: ctx.image_base
-    define("__ehdr_start", base, hidden=True)
-    define("__executable_start", base)
-    for arr in ("preinit_array", "init_array", "fini_array"):
+    scripted = ctx.script_sections      # then the script defines _end, __init_array_start, ...
+    if scripted:
+        define("__ehdr_start", lambda: _first_load(ctx), hidden=True)
+    else:
+        define("__ehdr_start", base, hidden=True)
+        define("__executable_start", base)
+    for arr in ("preinit_array", "init_array", "fini_array") if not scripted else ():
         define(f"__{arr}_start", out_start("." + arr), outs.get("." + arr), hidden=True)
         define(f"__{arr}_end", out_end("." + arr), outs.get("." + arr), hidden=True)
     static_irel = lambda end: (lambda: (ctx.rela_plt.addr + (ctx.rela_plt.size if end else 0))
@@ -51,7 +55,7 @@ def define_linker_symbols(ctx):
     bss_start = lambda: outs[".bss"].addr if ".bss" in outs and outs[".bss"].index else data_end()
     for name, fn in (("_edata", data_end), ("edata", data_end), ("_end", mem_end), ("end", mem_end),
                      ("_etext", text_end), ("etext", text_end), ("__etext", text_end),
-                     ("__bss_start", bss_start)):
+                     ("__bss_start", bss_start)) if not scripted else ():
         define(name, fn, always=name in ("_edata", "_end", "__bss_start"))
     from ldpy.sections import is_c_identifier
     for name, out in outs.items():
@@ -60,9 +64,17 @@ def define_linker_symbols(ctx):
             define(f"__stop_{name}", out_end(name), out)
 
 
+def _first_load(ctx):
+    from ldpy.elf.format import PT_LOAD
+    return next((p.vaddr for p in ctx.phdrs if p.type == PT_LOAD), 0)
+
+
 def _fallback(ctx):
     rw = [o.addr for o in ctx.sections_out if o.flags & SHF_WRITE and o.flags & SHF_ALLOC]
     return min(rw) if rw else ctx.image_base
+
+
+_END_NAMES = {b"_edata", b"edata", b"_etext", b"etext", b"__etext"}
 
 
 def place_synthetic_symbols(ctx, syms):
@@ -74,8 +86,11 @@ def place_synthetic_symbols(ctx, syms):
             continue
         v = s.value
         best = None
+        ends = s.name in _END_NAMES        # _edata: the section it ends, as in GNU ld
         for o in alloc:
             if o.addr <= v <= o.addr + o.size:
+                if ends and best is not None and best.addr + best.size == v:
+                    continue
                 best = o
         if best is None:            # before the first section (__ehdr_start): the next one
             best = min((o for o in alloc if o.addr >= v), key=lambda o: o.addr, default=None)

@@ -74,6 +74,11 @@ def main(argv=None):
             print(VERSION_TEXT)
             if config.list_emulations:
                 print(EMULATIONS_TEXT)
+            if config.verbose and not config.inputs:
+                # like GNU ld: the default linker script for these options
+                from ldpy.script.default import default_script_text
+                print("using internal linker script:\n" + "=" * 50)
+                print(default_script_text(config) + "=" * 50)
             if not config.inputs:
                 return 0
         if config.print_sysroot:

@@ -73,7 +73,7 @@ class OutputSection:
         self.info = 0
         self.seg_class = segment_class(name, type_, flags)
 
-    def add(self, chunk):
+    def add(self, chunk, desc_pos=None):
         self.chunks.append(chunk)
         chunk.output = self
         self.align = max(self.align, chunk.align)

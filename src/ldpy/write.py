@@ -52,6 +52,10 @@ def _write_all(ctx, out):
         if o.type == SHT_NOBITS:
             continue
         base = o.offset
+        fill = getattr(o, "fill", None)          # a script's =FILL / FILL(): the gaps get it
+        if fill and o.size:
+            pat = np.frombuffer(fill, np.uint8)
+            out[base:base + o.size] = np.resize(pat, o.size)
         for c in o.chunks:
             if isinstance(c, Synthetic) and c.data is None:
                 continue            # synthesized after relocation
@@ -205,14 +209,15 @@ def _extra_flags(o):
 def _phdr_tuple(dt, p):
     m = 0xffffffffffffffff if dt.is64 else 0xffffffff
     p.vaddr &= m
+    paddr = p.vaddr if p.paddr is None else p.paddr & m
     if dt.is64:
-        return (p.type, p.flags, p.offset, p.vaddr, p.vaddr, p.filesz, p.memsz, p.align)
-    return (p.type, p.offset, p.vaddr, p.vaddr, p.filesz, p.memsz, p.flags, p.align)
+        return (p.type, p.flags, p.offset, p.vaddr, paddr, p.filesz, p.memsz, p.align)
+    return (p.type, p.offset, p.vaddr, paddr, p.filesz, p.memsz, p.flags, p.align)
 
 
 def entry_address(ctx):
     from ldpy.diag import warn
-    name = ctx.config.entry or "_start"
+    name = ctx.config.entry or ctx.script_entry or "_start"
     try:
         return int(name, 0)
     except ValueError:

@@ -86,6 +86,17 @@ class Loader:
             ar = self.load_path(path, spec)
             if ar is not None and self.groups:
                 self.groups[-1].append(ar)
+        elif kind == "script":                 # -T FILE: a script, whatever it holds
+            path = name
+            if not os.path.exists(path) and not os.path.isabs(path):
+                path = next((os.path.join(d, name) for d in self.search_dirs
+                             if os.path.isfile(os.path.join(d, name))), name)
+            data = map_file(path, "linker script")
+            try:
+                text = bytes(data).decode("utf-8")
+            except UnicodeDecodeError:
+                raise LinkError(f"{path}: not a linker script (not text)")
+            self._load_script(path, text, spec)
 
     def load_path(self, path, spec):
         data = map_file(path)
@@ -119,19 +130,49 @@ class Loader:
         raise LinkError(f"{path}: file format not recognized")
 
     def _load_script(self, path, text, spec):
-        from ldpy.input.script.inputs import parse_input_script
-        script = parse_input_script(text, path)
-        self.search_dirs[0:0] = script.search_dirs
-        if script.entry and not self.ctx.config.entry:
-            self.ctx.script_entry = script.entry
-        for kind, name, as_needed in script.items:
-            if kind == "file":
-                name = self._script_file(name, path)
-            item_spec = spec
-            if as_needed and not spec.as_needed:
-                item_spec = copy.copy(spec)
-                item_spec.as_needed = True
-            self.process(kind, name, item_spec)
+        """A linker script: its input commands act here, in command-line order;
+        its layout commands (SECTIONS, MEMORY, PHDRS, assignments) go to ctx.script."""
+        from ldpy.script.parser import parse_script
+        from ldpy.script import ast
+        script = parse_script(text, path, include_dirs=[os.path.dirname(path)] + self.search_dirs)
+        if self.ctx.script is None:
+            from ldpy.script.linkscript import LinkScript
+            self.ctx.script = LinkScript()
+        self.ctx.script.add(script)
+        for cmd in script.commands:
+            if isinstance(cmd, (ast.Input, ast.Group)):
+                items = [("group_start", "", False)] if isinstance(cmd, ast.Group) else []
+                for it in cmd.items:
+                    items.append(("lib" if it.is_lib else "file", it.name, it.as_needed))
+                if isinstance(cmd, ast.Group):
+                    items.append(("group_end", "", False))
+                for kind, name, as_needed in items:
+                    if kind == "file":
+                        name = self._script_file(name, path)
+                    item_spec = spec
+                    if as_needed and not spec.as_needed:
+                        item_spec = copy.copy(spec)
+                        item_spec.as_needed = True
+                    self.process(kind, name, item_spec)
+            elif isinstance(cmd, ast.Command):
+                self._script_command(cmd, path, spec)
+
+    def _script_command(self, cmd, path, spec):
+        name, args = cmd.name, cmd.args
+        if name == "SEARCH_DIR" and args:
+            self.search_dirs.insert(0, args[0])
+        elif name == "ENTRY" and args:
+            if not self.ctx.config.entry:
+                self.ctx.script_entry = args[0]
+                self.ctx.symtab.reference(args[0].encode())
+        elif name == "EXTERN":
+            for a in args:
+                self.ctx.symtab.reference(a.encode())
+        elif name == "STARTUP" and args:
+            self.process("file", self._script_file(args[0], path), spec)
+        elif name == "OUTPUT" and args:
+            if self.ctx.config.output == "a.out":   # -o wins over OUTPUT()
+                self.ctx.config.output = args[0]
 
     def _script_file(self, name, script_path):
         sysroot = self.ctx.config.sysroot

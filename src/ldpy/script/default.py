@@ -1,0 +1,112 @@
+"""ldpy's default linker script: the layout layout.py builds without a script,
+written in the script language (`ldpy --verbose` prints it; `-T` of the
+printed text links the same).  Like GNU ld's, it varies with the options:
+PIE/shared start at 0, -z separate-code adds page breaks around code, -z now
+puts .got.plt under RELRO."""
+
+
+def default_script_text(ctx_or_config):
+    cfg = getattr(ctx_or_config, "config", ctx_or_config)
+    base = "0" if (cfg.pie or cfg.shared) else "0x400000"
+    if getattr(cfg, "image_base", None) is not None:
+        base = hex(cfg.image_base)
+    sep = cfg.separate_code
+    page_break = "  . = ALIGN(CONSTANT (MAXPAGESIZE));\n" if sep else ""
+    rodata_start = ('  . = SEGMENT_START("rodata-segment", ALIGN(CONSTANT (MAXPAGESIZE)) + '
+                    '(. & (CONSTANT (MAXPAGESIZE) - 1)));\n') if sep else ""
+    now = getattr(cfg, "now", False)
+    relro_end = "  . = DATA_SEGMENT_RELRO_END (0, .);\n"
+    return f"""/* ldpy default linker script: ELF x86-64, {'-z separate-code' if sep else '-z noseparate-code'}{', -z now' if now else ''} */
+OUTPUT_FORMAT("elf64-x86-64", "elf64-x86-64", "elf64-x86-64")
+OUTPUT_ARCH(i386:x86-64)
+ENTRY(_start)
+SECTIONS
+{{
+  PROVIDE (__executable_start = SEGMENT_START("text-segment", {base}));
+  . = SEGMENT_START("text-segment", {base}) + SIZEOF_HEADERS;
+  .interp         : {{ *(.interp) }}
+  .note.gnu.property : {{ *(.note.gnu.property) }}
+  .note.gnu.build-id : {{ *(.note.gnu.build-id) }}
+  .note.ABI-tag   : {{ *(.note.ABI-tag) }}
+  .hash           : {{ *(.hash) }}
+  .gnu.hash       : {{ *(.gnu.hash) }}
+  .dynsym         : {{ *(.dynsym) }}
+  .dynstr         : {{ *(.dynstr) }}
+  .gnu.version    : {{ *(.gnu.version) }}
+  .gnu.version_d  : {{ *(.gnu.version_d) }}
+  .gnu.version_r  : {{ *(.gnu.version_r) }}
+  .rela.dyn       : {{ *(.rela.dyn) }}
+  .rela.plt       :
+  {{
+    *(.rela.plt)
+    PROVIDE_HIDDEN (__rela_iplt_start = .);
+    *(.rela.iplt)
+    PROVIDE_HIDDEN (__rela_iplt_end = .);
+  }}
+{page_break}  .init           : {{ KEEP (*(SORT_NONE(.init))) }}
+  .plt            : {{ *(.plt) *(.iplt) }}
+  .plt.got        : {{ *(.plt.got) }}
+  .plt.sec        : {{ *(.plt.sec) }}
+  .text           :
+  {{
+    *(.text.unlikely .text.unlikely.*)
+    *(.text.exit .text.exit.*)
+    *(.text.startup .text.startup.*)
+    *(.text.hot .text.hot.*)
+    *(.text.sorted.*)
+    *(.text .stub .text.* .gnu.linkonce.t.*)
+  }}
+  .fini           : {{ KEEP (*(SORT_NONE(.fini))) }}
+  PROVIDE (__etext = .);
+  PROVIDE (_etext = .);
+  PROVIDE (etext = .);
+{page_break}{rodata_start}  .rodata         : {{ *(.rodata .rodata.* .gnu.linkonce.r.*) }}
+  .rodata1        : {{ *(.rodata1) }}
+  .eh_frame_hdr   : {{ *(.eh_frame_hdr) }}
+  .eh_frame       : {{ KEEP (*(.eh_frame)) }}
+  .gcc_except_table : {{ *(.gcc_except_table .gcc_except_table.*) }}
+  . = DATA_SEGMENT_ALIGN (CONSTANT (MAXPAGESIZE), CONSTANT (COMMONPAGESIZE));
+  .tdata          : {{ *(.tdata .tdata.* .gnu.linkonce.td.*) }}
+  .tbss           : {{ *(.tbss .tbss.* .gnu.linkonce.tb.*) *(.tcommon) }}
+  .preinit_array  :
+  {{
+    PROVIDE_HIDDEN (__preinit_array_start = .);
+    KEEP (*(.preinit_array))
+    PROVIDE_HIDDEN (__preinit_array_end = .);
+  }}
+  .init_array     :
+  {{
+    PROVIDE_HIDDEN (__init_array_start = .);
+    KEEP (*(SORT_BY_INIT_PRIORITY(.init_array.*) SORT_BY_INIT_PRIORITY(.ctors.*)))
+    KEEP (*(.init_array EXCLUDE_FILE (*crtbegin.o *crtbegin?.o *crtend.o *crtend?.o ) .ctors))
+    PROVIDE_HIDDEN (__init_array_end = .);
+  }}
+  .fini_array     :
+  {{
+    PROVIDE_HIDDEN (__fini_array_start = .);
+    KEEP (*(SORT_BY_INIT_PRIORITY(.fini_array.*) SORT_BY_INIT_PRIORITY(.dtors.*)))
+    KEEP (*(.fini_array EXCLUDE_FILE (*crtbegin.o *crtbegin?.o *crtend.o *crtend?.o ) .dtors))
+    PROVIDE_HIDDEN (__fini_array_end = .);
+  }}
+  .ctors          : {{ KEEP (*(.ctors)) }}
+  .dtors          : {{ KEEP (*(.dtors)) }}
+  .data.rel.ro    : {{ *(.data.rel.ro .data.rel.ro.* .gnu.linkonce.d.rel.ro.*) }}
+  .dynamic        : {{ *(.dynamic) }}
+  .got            : {{ *(.got) *(.igot) }}
+{'' if now else relro_end}  .got.plt        : {{ *(.got.plt) *(.igot.plt) }}
+{relro_end if now else ''}  .data           : {{ *(.data .data.* .gnu.linkonce.d.*) }}
+  .data1          : {{ *(.data1) }}
+  _edata = .;
+  PROVIDE (edata = .);
+  . = .;
+  __bss_start = .;
+  .bss            : {{ *(.dynbss) *(.bss .bss.* .gnu.linkonce.b.*) *(COMMON) }}
+  .lbss           : {{ *(.dynlbss) *(.lbss .lbss.* .gnu.linkonce.lb.*) *(LARGE_COMMON) }}
+  .lrodata        : {{ *(.lrodata .lrodata.* .gnu.linkonce.lr.*) }}
+  .ldata          : {{ *(.ldata .ldata.* .gnu.linkonce.l.*) }}
+  _end = .;
+  PROVIDE (end = .);
+  . = DATA_SEGMENT_END (.);
+  .comment      0 : {{ *(.comment) }}
+}}
+"""

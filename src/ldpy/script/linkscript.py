@@ -1,0 +1,148 @@
+"""The link's script: what every -T script, implicit script and the default
+script contribute, merged in command-line order (SECTIONS statements, MEMORY
+regions, PHDRS, top-level assignments, INSERT), and the symbols they define."""
+from ldpy.diag import LinkError
+from ldpy.script import ast
+from ldpy.symbols import UNDEF, SYNTHETIC
+from ldpy.elf.format import STV_HIDDEN
+
+
+class Region:
+    __slots__ = ("name", "attrs", "origin", "length", "cur", "where", "last_delta", "used_end")
+
+    def __init__(self, name, attrs, origin, length, where):
+        self.name, self.attrs, self.origin, self.length, self.where = name, attrs, origin, length, where
+        self.cur = origin
+        self.last_delta = None        # lma - vma of the last section placed here
+        self.used_end = origin
+
+    def accepts(self, flags):
+        """MEMORY attributes: does a section with these flags default to this region?"""
+        from ldpy.elf.format import SHF_WRITE, SHF_EXECINSTR, SHF_ALLOC
+        if not self.attrs:
+            return False
+        want, neg = set(), set()
+        bucket = want
+        for c in self.attrs.lower():
+            if c == "!":
+                bucket = neg
+                continue
+            bucket.add(c)
+        have = {"a"} if flags & SHF_ALLOC else set()
+        have |= {"w"} if flags & SHF_WRITE else {"r"}
+        if flags & SHF_EXECINSTR:
+            have.add("x")
+        if neg & have:
+            return False
+        return bool(want & (have | ({"r"} if "r" in want else set()))) if want else True
+
+
+class LinkScript:
+    def __init__(self):
+        self.statements = []          # SECTIONS-level nodes, top-level assignments in place
+        self.memory = {}              # name -> ast.MemoryRegion
+        self.aliases = {}
+        self.phdrs = None             # [ast.PhdrSpec] when a PHDRS command is given
+        self.has_sections = False
+        self.inserts = []             # (ast.Sections with .insert)
+        self.asserts = []
+
+    def add(self, script):
+        """Merge one parsed script's layout commands (input commands are the loader's)."""
+        for cmd in script.commands:
+            if isinstance(cmd, ast.Sections):
+                if cmd.insert is not None:
+                    self.inserts.append(cmd)
+                else:
+                    self.has_sections = True
+                    self.statements.extend(cmd.statements)
+            elif isinstance(cmd, (ast.Assignment, ast.Assert)):
+                self.statements.append(cmd)
+            elif isinstance(cmd, ast.Memory):
+                for r in cmd.regions:
+                    if r.name in self.memory:
+                        raise LinkError(f"{r.where}: region '{r.name}' is already defined")
+                    self.memory[r.name] = r
+            elif isinstance(cmd, ast.Phdrs):
+                self.phdrs = (self.phdrs or []) + list(cmd.headers)
+            elif isinstance(cmd, ast.Command) and cmd.name == "REGION_ALIAS":
+                if len(cmd.args) != 2:
+                    raise LinkError(f"{cmd.where}: REGION_ALIAS needs an alias and a region")
+                self.aliases[cmd.args[0]] = cmd.args[1]
+
+    def apply_inserts(self):
+        """INSERT AFTER/BEFORE: splice those SECTIONS into the main statement list."""
+        for sec in self.inserts:
+            target = sec.insert.section
+            at = None
+            for i, node in enumerate(self.statements):
+                if isinstance(node, ast.OutputSection) and node.name == target:
+                    at = i if not sec.insert.after else i + 1
+                    if not sec.insert.after:
+                        break
+            if at is None:
+                raise LinkError(f"{sec.insert.where}: INSERT: no output section '{target}' in the script")
+            self.statements[at:at] = sec.statements
+        self.inserts = []
+
+    def section_statements(self):
+        return self.statements
+
+    def all_assignments(self):
+        """Every symbol assignment, with the output section node it sits in (or None)."""
+        for node in self.statements:
+            if isinstance(node, ast.Assignment):
+                yield node, None
+            elif isinstance(node, ast.OutputSection):
+                for c in node.commands:
+                    if isinstance(c, ast.Assignment):
+                        yield c, node
+            elif isinstance(node, ast.Overlay):
+                for osec in node.sections:
+                    for c in osec.commands:
+                        if isinstance(c, ast.Assignment):
+                            yield c, osec
+
+
+def _constant_only(expr):
+    op = expr[0]
+    if op == "num":
+        return True
+    if op == "sym" or op == "str":
+        return False
+    if op == "call":
+        return expr[1] in ("CONSTANT", "LOG2CEIL", "MAX", "MIN", "ABSOLUTE", "ORIGIN", "LENGTH") and \
+            all(_constant_only(a) or (a[0] == "sym" and expr[1] in ("CONSTANT", "ORIGIN", "LENGTH"))
+                for a in expr[2])
+    return all(_constant_only(a) for a in expr[1:] if isinstance(a, tuple))
+
+
+def define_script_symbols(ctx):
+    """Enter every symbol the script assigns: plain and HIDDEN assignments
+    always (they override a definition in an object, as in GNU ld), PROVIDE
+    only when something references the name and nothing defines it."""
+    script = ctx.script
+    st = ctx.symtab
+    ctx.script_symbols = {}
+    for a, section in script.all_assignments():
+        if a.target == ".":
+            continue
+        name = a.target.encode()
+        sym = st.by_name.get(name)
+        if a.kind in ("PROVIDE", "PROVIDE_HIDDEN"):
+            if sym is None or sym.kind not in (UNDEF, SYNTHETIC):
+                continue
+            if sym.kind == SYNTHETIC and name not in ctx.script_symbols and name not in ctx.linker_syms:
+                continue
+        else:
+            if sym is None:
+                sym = st.intern(name)
+        sym.kind, sym.file, sym.section, sym.weak = SYNTHETIC, None, None, False
+        sym.output = None
+        st.undefined.discard(name)
+        sym.absolute = section is None and _constant_only(a.expr)
+        if a.kind in ("HIDDEN", "PROVIDE_HIDDEN"):
+            sym.visibility = STV_HIDDEN
+            ctx.provide_hidden.add(name)
+        ctx.script_symbols[name] = sym
+        ctx.linker_syms.pop(name, None)

@@ -1,0 +1,356 @@
+"""Input sections -> output sections under a SECTIONS command.
+
+Each output section statement is a list of input section descriptions
+(`KEEP(*crt?.o(.init .init.*))`); an input section goes to the first
+description, in script order, whose file and section patterns match it.
+Sections nothing matches are orphans, placed the way GNU ld places them: into
+an output section of the same name if the script has one, else into a new
+output section after the last one with similar flags.
+
+ScriptOutputMap offers the interface of assign.OutputMap (place, output_for,
+get, by_name, sorted), so assign.py and the synthetic-section code work the
+same with and without a script.
+"""
+import fnmatch
+import re
+
+from ldpy.diag import LinkError
+from ldpy.elf.format import (SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHT_NOBITS, SHT_NOTE,
+                             SHT_RELA)
+from ldpy.script import ast
+from ldpy.sections import OutputSection, init_priority
+
+DISCARD = "/DISCARD/"
+ORPHAN_POS = 1 << 30          # orphans go after everything the statement lists
+# Sections the linker itself always puts last; scripts cannot place them.
+_TABLES = (".symtab", ".strtab", ".shstrtab")
+
+_FLAG_BITS = {"SHF_WRITE": SHF_WRITE, "SHF_ALLOC": SHF_ALLOC, "SHF_EXECINSTR": SHF_EXECINSTR,
+              "SHF_MERGE": 0x10, "SHF_STRINGS": 0x20, "SHF_INFO_LINK": 0x40,
+              "SHF_LINK_ORDER": 0x80, "SHF_OS_NONCONFORMING": 0x100, "SHF_GROUP": 0x200,
+              "SHF_TLS": SHF_TLS, "SHF_GNU_RETAIN": 0x200000}
+
+
+class Statement:
+    """One output section statement of the script (or an orphan we add), in
+    layout order.  `out` is its OutputSection once something lands in it."""
+
+    def __init__(self, node, name, overlay=None):
+        self.node = node              # ast.OutputSection / ast.OverlaySection, None for orphans
+        self.name = name
+        self.overlay = overlay        # the ast.Overlay it belongs to
+        self.out = None
+        self.dropped = False          # ONLY_IF_RO/RW not met
+
+    @property
+    def commands(self):
+        return self.node.commands if self.node is not None else []
+
+
+class ScriptOutput(OutputSection):
+    """An output section made from a script statement: it also has a load
+    address, a fill pattern and the statement it came from."""
+
+    def __init__(self, name, type_, flags, order, stmt):
+        super().__init__(name, type_, flags, 0, order)
+        self.stmt = stmt
+        self.lma = 0
+        self.fill = None              # bytes pattern for gaps, from =fill / FILL()
+        self.region = None
+        self.noload = False
+        self.phdr_names = []
+        self.desc_chunks = {}         # command position in the statement -> chunks
+        self.next_pos = ORPHAN_POS    # where chunks added without a position go
+
+    def add(self, chunk, desc_pos=None):
+        super().add(chunk)
+        pos = self.next_pos if desc_pos is None else desc_pos
+        self.desc_chunks.setdefault(pos, []).append(chunk)
+
+
+def _glob(pattern):
+    """fnmatch without the case folding, compiled once."""
+    return re.compile(fnmatch.translate(pattern), re.S).match
+
+
+def _is_literal(pattern):
+    return not any(c in pattern for c in "*?[")
+
+
+class _Desc:
+    """A compiled input section description."""
+
+    def __init__(self, stmt, pos, desc):
+        self.stmt, self.pos, self.desc = stmt, pos, desc
+        f = desc.file
+        self.archive = None
+        if ":" in f and not f.startswith("/"):
+            self.archive, _, f = f.partition(":")
+            self.archive_match = _glob(self.archive or "*")
+        self.any_file = f in ("*", "") and self.archive is None and not desc.exclude_files
+        self.file_match = _glob(f or "*")
+        self.exclude = [_glob(p) for p in desc.exclude_files]
+        self.patterns = [(p, _glob(p.pattern), [_glob(x) for x in p.exclude_files])
+                         for p in desc.patterns]
+        self.flags_need, self.flags_refuse = 0, 0
+        for word in desc.flags:
+            neg = word.startswith("!")
+            bit = _FLAG_BITS.get(word.lstrip("!"))
+            if bit is None:
+                raise LinkError(f"{desc.where}: unknown section flag '{word}' in INPUT_SECTION_FLAGS")
+            if neg:
+                self.flags_refuse |= bit
+            else:
+                self.flags_need |= bit
+
+    def file_ok(self, f):
+        if self.any_file:
+            return True
+        if f is None:                         # linker-made sections live in no file
+            return self.file_match("") is not None or self.desc.file == "*"
+        path = f.archive.path if f.archive is not None else f.name
+        if self.archive is not None:
+            if f.archive is None:
+                return self.archive == "" and self.file_match(f.name) is not None
+            if not (self.archive_match(f.archive.path) or
+                    self.archive_match(f.archive.path.rsplit("/", 1)[-1])):
+                return False
+            return self.file_match(f.member.name) is not None
+        name = f.member.name if f.archive is not None else f.name
+        if not (self.file_match(name) or (f.archive is None and self.file_match(path))):
+            return False
+        return not any(x(name) for x in self.exclude)
+
+    def matching_pattern(self, sec, f):
+        """The section pattern that takes `sec`, or None."""
+        flags = sec.flags
+        if self.flags_need & ~flags or self.flags_refuse & flags:
+            return None
+        name = sec.name
+        for p, match, excl in self.patterns:
+            if match(name) is None:
+                continue
+            if excl and f is not None and any(x(f.name) or (f.member is not None and x(f.member.name))
+                                             for x in excl):
+                continue
+            return p
+        return None
+
+
+def _sort_key(pattern, sec, f):
+    key = []
+    for s in pattern.sort:
+        if s == "name":
+            key.append((0, sec.name))
+        elif s == "alignment":
+            key.append((1, -sec.align))
+        elif s == "init_priority":
+            key.append((2, init_priority(sec.name)))
+        elif s == "reverse":
+            key.append((3, ""))
+    return tuple(key)
+
+
+class ScriptOutputMap:
+    """Output sections of a scripted link, in statement order."""
+
+    def __init__(self, script):
+        self.script = script
+        self.by_name = {}
+        self.merged = {}
+        self.statements = []
+        self.discard = []                     # compiled /DISCARD/ descriptions
+        for node in script.section_statements():
+            if isinstance(node, ast.OutputSection):
+                self.statements.append(Statement(node, node.name))
+            elif isinstance(node, ast.Overlay):
+                for osec in node.sections:
+                    self.statements.append(Statement(osec, osec.name, node))
+        self._orphans_after = {}
+        self._pending_anchor = None
+        self._compile()
+        self._cache = {}
+
+    def _compile(self):
+        self.descs = []
+        self.by_literal = {}
+        self.wild = []
+        for st in self.statements:
+            if st.dropped:
+                continue
+            for pos, cmd in enumerate(st.commands):
+                if isinstance(cmd, ast.InputSectionDesc):
+                    d = _Desc(st, pos, cmd)
+                    order = len(self.descs)
+                    self.descs.append(d)
+                    for p in cmd.patterns:
+                        if _is_literal(p.pattern) and not p.exclude_files:
+                            self.by_literal.setdefault(p.pattern, []).append(order)
+                        else:
+                            self.wild.append((order, _glob(p.pattern)))
+        self._cache = {}
+
+    def drop_statement(self, st):
+        st.dropped = True
+        self._compile()
+
+    def _candidates(self, name):
+        c = self._cache.get(name)
+        if c is None:
+            c = set(self.by_literal.get(name, ()))
+            for order, match in self.wild:
+                if match(name) is not None:
+                    c.add(order)
+            c = self._cache[name] = sorted(c)
+        return c
+
+    # -- the OutputMap interface -------------------------------------------
+    def place(self, sec, f):
+        """(statement, sort key, description) for an input section; None to discard it."""
+        for order in self._candidates(sec.name):
+            d = self.descs[order]
+            if not d.file_ok(f):
+                continue
+            p = d.matching_pattern(sec, f)
+            if p is None:
+                continue
+            if d.stmt.name == DISCARD:
+                return None
+            key = (d.pos, _sort_key(p, sec, f))
+            if d.desc.file_sort:
+                key = (d.pos, ((0, f.name if f is not None else ""),) + key[1])
+            return d.stmt, key, d.desc
+        return self._orphan(sec), (ORPHAN_POS, ()), None
+
+    def output_for(self, st, type_, flags):
+        if st.out is None:
+            st.out = ScriptOutput(st.name, type_, flags & (SHF_ALLOC | SHF_WRITE | SHF_EXECINSTR | SHF_TLS),
+                                  0, st)
+            self.by_name.setdefault(st.name, st.out)
+        return st.out
+
+    def get(self, name, type_, flags, discardable=False):
+        """The output section for a linker-made section of this name; None when
+        the script discards it and it may be left out (notes, .comment)."""
+        if name in _TABLES:
+            out = self.by_name.get(name)
+            if out is None:
+                st = Statement(None, name)
+                self.statements.append(st)
+                out = self.output_for(st, type_, flags)
+            return out
+        fake = _Synth(name, type_, flags)
+        placed = self.place(fake, None)
+        if placed is None:
+            if discardable:
+                return None
+            placed = (self._orphan(fake), (ORPHAN_POS, ()))
+        out = self.output_for(placed[0], type_, flags)
+        out.next_pos = placed[1][0]
+        return out
+
+    def sorted(self):
+        outs = [st.out for st in self.statements if st.out is not None and not st.dropped]
+        for i, o in enumerate(outs):
+            o.order = i
+        return outs
+
+    # -- orphans ------------------------------------------------------------
+    def _orphan(self, sec):
+        """GNU ld's rule: an output section of the same name, else a new one
+        after the last output section with similar flags."""
+        name = ".bss" if sec.name == "COMMON" else sec.name
+        for st in self.statements:
+            if st.name == name and not st.dropped and st.name != DISCARD:
+                return st
+        st = Statement(None, name)
+        self._pending_anchor = None
+        self.statements.insert(self._orphan_position(sec), st)
+        if self._pending_anchor is not None:
+            self._orphans_after[id(self._pending_anchor)] = st
+        return st
+
+    _ANCHORS = {"text": ".text", "rodata": ".rodata", "tdata": ".tdata", "tbss": ".tbss",
+                "data": ".data", "bss": ".bss", "note": ".note.ABI-tag", "rela": ".rela.plt"}
+
+    def _orphan_position(self, sec):
+        """After the statement GNU ld would anchor this kind of section to
+        (.text, .rodata, .data, .bss, ...), and after orphans placed there before."""
+        flags, type_ = sec.flags, sec.type
+        if not flags & SHF_ALLOC:
+            last = len(self.statements)
+            while last and self.statements[last - 1].name in _TABLES:
+                last -= 1
+            return last
+        want = _kind(flags, type_)
+        anchor = None
+        name = self._ANCHORS.get(want)
+        for st in self.statements:
+            if st.name == name and st.node is not None and not st.dropped:
+                anchor = st
+        if anchor is None:
+            fallback = {"note": ["note", "rodata", "text"], "rela": ["rela", "rodata", "text"],
+                        "rodata": ["rodata", "text"], "text": ["text", "rodata"],
+                        "tdata": ["tdata", "data", "bss"], "tbss": ["tbss", "tdata", "bss", "data"],
+                        "data": ["data", "bss", "rodata", "text"],
+                        "bss": ["bss", "data", "rodata", "text"]}[want]
+            for k in fallback:
+                for st in self.statements:
+                    if st.name != DISCARD and not st.dropped and st.node is not None and \
+                            self._statement_kind(st, _kind) == k:
+                        anchor = st
+                if anchor is not None:
+                    break
+        if anchor is None:
+            return len([s for s in self.statements if s.name not in _TABLES])
+        last = self._orphans_after.get(id(anchor), anchor)
+        self._orphans_after[id(anchor)] = None     # filled by the caller
+        self._pending_anchor = anchor
+        return self.statements.index(last) + 1
+
+    def _statement_kind(self, st, kind):
+        if st.out is not None and st.out.chunks:
+            return kind(st.out.flags, st.out.type)
+        # not filled yet: judge by the name, like GNU ld's well-known section list
+        n = st.name
+        if n.startswith((".text", ".init", ".fini", ".plt")):
+            return "text"
+        if n.startswith((".tdata",)):
+            return "tdata"
+        if n.startswith(".tbss"):
+            return "tbss"
+        if n.startswith((".bss", ".sbss", ".lbss")) or n == "COMMON":
+            return "bss"
+        if n.startswith((".data", ".got", ".sdata", ".dynamic", ".init_array", ".fini_array",
+                         ".preinit_array", ".ctors", ".dtors", ".ldata")):
+            return "data"
+        if n.startswith(".note"):
+            return "note"
+        if n.startswith((".rodata", ".eh_frame", ".gcc_except_table", ".lrodata", ".interp",
+                         ".hash", ".gnu.hash", ".dynsym", ".dynstr", ".gnu.version", ".rela")):
+            return "rodata"
+        return None
+
+
+def _kind(flags, type_):
+    if not flags & SHF_ALLOC:
+        return None
+    if flags & SHF_TLS:
+        return "tbss" if type_ == SHT_NOBITS else "tdata"
+    if flags & SHF_EXECINSTR:
+        return "text"
+    if flags & SHF_WRITE:
+        return "bss" if type_ == SHT_NOBITS else "data"
+    if type_ == SHT_NOTE:
+        return "note"
+    if type_ == SHT_RELA:
+        return "rela"
+    return "rodata"
+
+
+class _Synth:
+    """What place() needs to know of a linker-made section."""
+    __slots__ = ("name", "type", "flags", "align")
+
+    def __init__(self, name, type_, flags):
+        self.name, self.type, self.flags, self.align = name, type_, flags, 1
