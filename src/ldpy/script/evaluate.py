@@ -89,6 +89,8 @@ class Evaluator:
             return Value(v, a.sec)
         a = self._e(n[1], where)
         b = self._e(n[2], where)
+        if a.sec is not NUM and b.sec is not NUM and a.sec is not b.sec:
+            self.rel_from_abs = False        # made absolute: no longer "from dot"
         return _binary(op, a, b, where, self.env.inside())
 
     def _dotlike(self, v):
@@ -130,6 +132,7 @@ class Evaluator:
             a, b = ev(0), ev(1)
             pick = max if fn == "MAX" else min
             if a.sec is not b.sec and a.sec is not NUM and b.sec is not NUM:
+                self.rel_from_abs = False
                 return Value(pick(a.v, b.v), ABS)
             sec = a.sec if a.sec is not NUM else b.sec
             return Value(pick(a.v, b.v), sec)

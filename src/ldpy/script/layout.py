@@ -168,8 +168,8 @@ class _Walk:
 
     def check(self, a):
         v = self.ev.value(a.expr, a.where)
-        if not v and self.final:
-            raise LinkError(f"{a.where}: ASSERT failed: {a.message}")
+        if not v and self.final:      # reported after region overflows, as GNU ld does
+            self.assert_failures.append(f"{a.where}: ASSERT failed: {a.message}")
 
     def assign(self, a, out):
         where = a.where or "linker script"
@@ -447,7 +447,7 @@ def layout_scripted(ctx):
     script = ctx.script
     regions = {}
     items = _layout_items(ctx)
-    phnum = 2 + len(script.phdrs or []) if script.phdrs else _estimate_phdrs(ctx)
+    phnum = len(script.phdrs) if script.phdrs else _estimate_phdrs(ctx)
     prev = {}
     walk = None
     for attempt in range(6):
@@ -721,6 +721,8 @@ def _finish(ctx, outs, phdrs, regions):
             over = r.used_end - (r.origin + r.length)
             raise LinkError(f"region '{r.name}' overflowed by {over} bytes "
                             f"(ORIGIN {r.origin:#x}, LENGTH {r.length:#x}, used up to {r.used_end:#x})")
+    if ctx.script_walk.assert_failures:
+        raise LinkError(ctx.script_walk.assert_failures[0])
     alloc = [o for o in outs if o.flags & SHF_ALLOC]
     loads = [p for p in phdrs if p.type == PT_LOAD]
     # do the headers fit in the first loaded page, before the first section?

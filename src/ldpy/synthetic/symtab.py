@@ -90,6 +90,8 @@ class SymtabSection(Synthetic):
                 continue
             if s.kind == UNDEF and not s.weak and not s.strong_ref:
                 continue
+            if s.section is not None and not s.section.live:
+                continue            # defined in a section a script discarded
             # hidden definitions become locals in shared objects (GNU ld keeps them
             # global in executables)
             hidden = s.visibility in (STV_HIDDEN, STV_INTERNAL)
