@@ -155,6 +155,7 @@ class Overlay:               # OVERLAY [start] : [NOCROSSREFS] [AT(ldaddr)] { se
     phdrs: list = field(default_factory=list)
     fill: tuple | None = None
     where: str = ""
+    subalign: tuple | None = None     # SUBALIGN(expr) after ':'
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""GNU linker scripts: the AST, the parser, and the layout engine that follows them."""
