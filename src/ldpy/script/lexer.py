@@ -21,7 +21,8 @@ EXPR = re.compile(r"[A-Za-z_.$\\](?:" + _NOT_COMMENT + r"[A-Za-z0-9_.$/\\~])*")
 # Output section, memory region and phdr names; arguments of ADDR() and friends.
 SECTION = re.compile(r"(?:" + _NOT_COMMENT + r"[A-Za-z0-9_.$/\\~+\-\[\]?*^!])+")
 # Input section descriptions: file and section globs, `archive:member`.
-WILD = re.compile(r"(?:" + _NOT_COMMENT + r"[A-Za-z0-9_.$/\\~+\-\[\]?*^!:])+")
+# (GNU ld reads `o1/*.o` here as one glob, as the manual's OVERLAY example needs.)
+WILD = re.compile(r"[A-Za-z0-9_.$/\\~+\-\[\]?*^!:]+")
 # File names in INPUT, GROUP, INCLUDE, SEARCH_DIR, ...: anything up to a delimiter.
 FILE = re.compile(r"(?:" + _NOT_COMMENT + r"[^\s(),;\"{}])+")
 
@@ -76,8 +77,9 @@ def _show(s):
 class Lexer:
     """A cursor over the script text with mode-dependent token readers."""
 
-    def __init__(self, text, path):
+    def __init__(self, text, path, what="script"):
         self.text, self.path, self.pos = text, path, 0
+        self.what = what                # "script" or "expression", for end-of-text errors
         self._lines = [0] + [m.end() for m in re.finditer("\n", text)]
 
     # -- positions and errors ----------------------------------------------------
@@ -97,7 +99,7 @@ class Lexer:
         """Raise 'syntax error: expected EXPECTED, found ...' at the next token."""
         self.skip()
         if self.pos >= len(self.text):
-            raise LinkError(f"{self.path}: unexpected end of script, expected {expected}")
+            raise LinkError(f"{self.path}: unexpected end of {self.what}, expected {expected}")
         self.fail(f"syntax error: expected {expected}, found '{_show(self._next_text())}'")
 
     def _next_text(self):
@@ -121,7 +123,7 @@ class Lexer:
             if t.startswith("/*", p):
                 end = t.find("*/", p + 2)
                 if end < 0:
-                    self.fail("unterminated comment", p)
+                    self.fail("syntax error: unterminated comment", p)
                 p = end + 2
                 continue
             break
@@ -171,7 +173,7 @@ class Lexer:
         start = self.pos
         end = self.text.find('"', start + 1)
         if end < 0:
-            self.fail("unterminated string", start)
+            self.fail("syntax error: unterminated string", start)
         self.pos = end + 1
         return self.text[start + 1:end]
 

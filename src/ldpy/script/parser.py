@@ -43,8 +43,8 @@ _MAX_INCLUDE_DEPTH = 10     # as GNU ld's MAX_INCLUDE_DEPTH
 
 
 class Parser(Lexer):
-    def __init__(self, text, path, include_dirs=(), depth=0):
-        super().__init__(text, path)
+    def __init__(self, text, path, include_dirs=(), depth=0, what="script"):
+        super().__init__(text, path, what)
         self.include_dirs = list(include_dirs)
         self.depth = depth              # INCLUDE nesting
         self.nesting = 0                # expression nesting
@@ -71,21 +71,24 @@ class Parser(Lexer):
         """The assignment operator after a word of WORD_LEN characters at the cursor."""
         save = self.pos
         self.pos += word_len
-        op = self.peek_op()
+        try:
+            op = self.peek_op()
+        except LinkError:               # e.g. `o1/*.o`: not a comment after all
+            op = None
         self.pos = save
         return op if op in _ASSIGN_OPS else None
 
-    def assignment_ahead(self):
+    def assignment_ahead(self, mode=SECTION):
         """Is the next statement `name op= expr`?  Symbols are read as in an expression,
-        then as GNU ld's script-mode words (so `foo-bar = 1;` assigns foo-bar)."""
+        then as words of MODE (so `foo-bar = 1;` assigns foo-bar, as in GNU ld)."""
         if self.at_string():
             save = self.pos
             self.string()
             op = self.peek_op()
             self.pos = save
             return op in _ASSIGN_OPS
-        for mode in (EXPR, SECTION):
-            w = self.peek_word(mode)
+        for m in (EXPR, mode):
+            w = self.peek_word(m)
             if w and self.assign_op_after(len(w)):
                 return True
         return False
@@ -322,7 +325,7 @@ class Parser(Lexer):
         return spec
 
     # -- assignments and ASSERT ---------------------------------------------------
-    def assignment(self):
+    def assignment(self, mode=SECTION):
         """`sym op expr` or PROVIDE/PROVIDE_HIDDEN/HIDDEN(sym = expr); no separator."""
         where = self.where()
         for kind in _PROVIDES:
@@ -339,7 +342,7 @@ class Parser(Lexer):
         else:
             w = self.peek_word(EXPR)
             if not (w and self.assign_op_after(len(w))):
-                w = self.peek_word(SECTION)
+                w = self.peek_word(mode)
             if not w:
                 self.error("a symbol name")
             self.pos += len(w)
@@ -512,8 +515,8 @@ class Parser(Lexer):
             return
         where = self.where()
         w = self.peek_word(WILD)
-        if w in _PROVIDES or self.assignment_ahead():
-            out.append(self.assignment())
+        if w in _PROVIDES or self.assignment_ahead(WILD):
+            out.append(self.assignment(WILD))
             self.separator()
             return
         handler = _STATEMENT.get(w)
@@ -786,7 +789,7 @@ def parse_script(text: str, path: str, include_dirs=()) -> ast.Script:
 def parse_expression(text: str, where: str) -> tuple:
     """Parse one expression (for --defsym); errors start with WHERE."""
     def run():
-        p = Parser(text, where)
+        p = Parser(text, where, what="expression")
         e = p.expr()
         if not p.at_end():
             p.error("an operator or the end of the expression")
