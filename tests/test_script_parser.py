@@ -2,7 +2,6 @@
 construct, expression precedence, GNU ld's own scripts, errors, and a fuzz test.
 No linking here."""
 import glob
-import os
 import random
 import re
 import subprocess
@@ -154,6 +153,15 @@ def test_assignment_targets_keep_script_words():
     assert a.target == "odd name"
     (a,) = P("x=y-1;")
     same(a, ast.Assignment("x", "=", ("-", sym("y"), num(1))))
+
+
+def test_compact_spelling():
+    (sec,) = P("SECTIONS{.text:{*(.text)}.=ALIGN(8);.data 0x100:AT(0x200){x=.;}>ram}")
+    a, dot, b = sec.statements
+    assert a.commands[0].patterns == [pat(".text")] and dot.target == "." and b.lma == num(0x200)
+    assert b.commands[0].target == "x" and b.region == "ram"
+    (p,) = P("PROVIDE(foo-bar = .);")
+    assert p.target == "foo-bar"
 
 
 def test_assignment_needs_separator():
@@ -586,7 +594,7 @@ def test_fuzz_mutated_scripts(tmp_path, monkeypatch):
     path = str(tmp_path / "fuzz.ld")
     deadline = time.monotonic() + 2.0
     runs = 0
-    while runs < 4000 and time.monotonic() < deadline:
+    while runs < 15000 and time.monotonic() < deadline:
         text = _mutate(rng, rng.choice(_SEEDS))
         runs += 1
         try:

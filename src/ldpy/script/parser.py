@@ -109,7 +109,7 @@ class Parser(Lexer):
         where = self.where()
         w = self.peek_word(SECTION)
         handler = _TOP.get(w) if w else None
-        if handler is not None and not (w in _PROVIDES and self.assign_op_after(len(w))):
+        if handler is not None:
             self.pos += len(w)
             handler(self, out, w, where)
         elif self.assignment_ahead() or w in _PROVIDES:
@@ -524,7 +524,7 @@ class Parser(Lexer):
             self.pos += len(w)
             handler(self, out, w, where)
             return
-        if w in _SORTS and self.sorted_constructors(w):
+        if w in ("SORT", "SORT_BY_NAME") and self.sorted_constructors(w):
             self.pos += len(w)
             self.expect("(")
             self.keyword("CONSTRUCTORS", WILD)
@@ -549,7 +549,8 @@ class Parser(Lexer):
 
     def _s_assert(self, out, kw, where):
         out.append(self.assert_body(where))
-        self.accept(";") or self.accept(",")
+        if not self.accept(";"):
+            self.accept(",")
 
     def _s_keyword(self, out, kw, where):
         out.append(ast.Command(kw, [], where))
