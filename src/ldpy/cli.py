@@ -293,6 +293,7 @@ class Config:
     print_sysroot: bool = False
     print_output_format: bool = False
     print_shim_dir: bool = False             # ldpy: print the gcc -B shim directory and exit
+    server_stop: bool = False                # ldpy: stop the LDPY_SERVER=1 link servers and exit
     # -- notes for the caller -------------------------------------------------------
     warnings: list = field(default_factory=list)         # printed by main (e.g. '-z foo ignored')
     ignored_options: list = field(default_factory=list)  # accepted for compatibility, no effect
@@ -1284,6 +1285,8 @@ OPTIONS = [
         "ADDRESS"),
     Opt("--print-shim-dir", NONE, _set("print_shim_dir"),
         "Print a directory for gcc -B that makes gcc link with ldpy, and exit"),
+    Opt("--server-stop", NONE, _set("server_stop"),
+        "Stop the persistent link servers of LDPY_SERVER=1, and exit"),
     # ELF emulation options (printed under "emulation specific options")
     Opt("--ld-generated-unwind-info", NONE, _set("ld_generated_unwind_info", True),
         "Generate exception handling info for PLT", emul=True),

@@ -1,6 +1,5 @@
 """Command-line entry points: `ldpy`, `ld.ldpy`, `python -m ldpy`, and the `ld`
 shim that `gcc -B DIR` runs."""
-import hashlib
 import os
 import sys
 
@@ -14,6 +13,7 @@ def shim_dir():
     user's cache; it is (re)written whenever it does not point at this Python."""
     # -S skips site.py (and every .pth of the environment): the few directories
     # ldpy needs are put on sys.path directly, which saves tens of ms per link
+    import hashlib       # (imported here: the LDPY_SERVER=1 client path must stay light)
     import numpy
     paths = [os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
              os.path.dirname(os.path.dirname(os.path.abspath(numpy.__file__)))]
@@ -67,6 +67,11 @@ def main(argv=None):
         if getattr(config, "print_shim_dir", False):
             print(shim_dir())
             return 0
+        if getattr(config, "server_stop", False):
+            # the persistent link server (LDPY_SERVER=1, see ldpy/server.py)
+            from ldpy.server import stop_servers
+            print(f"{PROG}: stopped {stop_servers()} link server(s)", file=sys.stderr)
+            return 0
         if config.help:
             print(HELP_TEXT)
             return 0
@@ -104,6 +109,7 @@ def main(argv=None):
         return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
+        _remove_stale_output(config)
         return 130
     except MemoryError:
         print(f"{PROG}: error: out of memory", file=sys.stderr)
@@ -126,6 +132,11 @@ def main(argv=None):
 def entry():
     """Console-script entry: run, then leave without interpreter teardown
     (freeing every table of a big link one by one is pure overhead)."""
+    # LDPY_SERVER=1: a persistent server runs the link (ldpy/server.py); run_client()
+    # exits with the link's status, or returns when the link must run here
+    if os.environ.get("LDPY_SERVER") == "1":
+        from ldpy.server import run_client
+        run_client()
     rc = main()
     sys.stdout.flush()
     sys.stderr.flush()

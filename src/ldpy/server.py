@@ -1,0 +1,484 @@
+"""Optional persistent link server (a "zygote"): links without the start-up cost.
+
+Every ldpy run pays for starting Python and importing numpy (~90 ms), more than a
+small link itself.  With ``LDPY_SERVER=1`` in the environment, ``ldpy`` and the gcc
+``-B`` shim hand the link to a server process that has already imported numpy and all
+of ldpy; it forks one child per link, so every link still runs in a fresh process.
+
+How it works
+
+* The client (this module's top level: it imports only ``os``, ``sys``, ``_socket``,
+  ``marshal``, ``zlib`` and ``_signal``, never numpy) connects to
+  ``$XDG_RUNTIME_DIR/ldpy/`` (else ``/tmp/ldpy-$UID/``; mode 0700, owned by the user,
+  else no server is used) ``srv-KEY.sock``.  KEY hashes ``sys.executable``, the
+  absolute ``sys.path`` entries (and their mtimes) and the size and mtime of every
+  ldpy source file, so an edited or upgraded ldpy (or numpy) never serves stale code.
+* It sends, in one message, argv, cwd, umask, the environment and its stdin, stdout
+  and stderr descriptors (SCM_RIGHTS).  The server's child checks the peer's uid,
+  sets umask, cwd, ``os.environ`` and fds 0/1/2, runs ``ldpy.main.main(argv)`` and
+  sends back the exit status.
+* No server (or a stale socket): the client starts one (double fork, setsid, stdio on
+  /dev/null) and links in-process.  Concurrent starts are harmless: a server must hold
+  an exclusive ``flock`` on ``srv-KEY.lock`` (which holds its pid) before binding, the
+  losers exit at once.  Anything going wrong before the server's child runs the link
+  (refused connection, protocol error, server killed) falls back to an in-process link.
+* SIGINT, SIGTERM and SIGHUP received by the client are forwarded; the child stops the
+  link (as on Ctrl-C: no output file is left), then the client dies of that signal.
+  If the client disappears (even SIGKILL), the child sees the socket close and stops too.
+* The server exits after ``LDPY_SERVER_IDLE`` seconds (default 300) without a
+  connection, when its KEY changes (ldpy edited), on SIGTERM, or on
+  ``ldpy --server-stop`` (which stops every server of the user's directory).  Children
+  are reaped by the kernel (SIGCHLD ignored): no zombies.
+* ``LDPY_SERVER_LOG=FILE`` (in the client's environment): each link served appends a
+  line ``served pid=CHILD server=SERVER rc=N argv...`` to FILE (for tests).
+
+Differences from an in-process link: resource limits, the controlling terminal and
+environment variables read at numpy import time come from the server, not the client.
+"""
+import os
+import sys
+import marshal
+import zlib
+import _socket
+
+MAGIC = b"LDPY1"
+FALLBACK = 255 << 8          # reply: "the link did not run, do it yourself"
+
+
+# ---------------------------------------------------------------------------
+# shared: where the socket lives and what it is called
+
+def _runtime_dir():
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    d = os.path.join(base, "ldpy") if base and os.path.isabs(base) else f"/tmp/ldpy-{os.getuid()}"
+    try:
+        os.mkdir(d, 0o700)
+    except FileExistsError:
+        pass
+    st = os.lstat(d)
+    # a directory somebody else could write into would let them impersonate the server
+    if (st.st_mode & 0o170000) != 0o040000 or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise OSError(f"{d}: not a private directory")
+    return d
+
+
+def _search_path():
+    return list(dict.fromkeys(p for p in sys.path if p and os.path.isabs(p)))
+
+
+def _key():
+    """Changes whenever the code the server would run changes."""
+    parts = [sys.executable, sys.version]
+    for p in _search_path():
+        try:
+            parts.append(f"{p}:{os.stat(p).st_mtime_ns}")
+        except OSError:
+            parts.append(p)
+    pkg = os.path.dirname(os.path.abspath(__file__))
+    stack = [pkg]
+    while stack:
+        d = stack.pop()
+        with os.scandir(d) as it:
+            for e in sorted(it, key=lambda e: e.name):
+                if e.is_dir(follow_symlinks=False):
+                    if e.name not in ("__pycache__", "shim"):
+                        stack.append(e.path)
+                elif e.name.endswith(".py"):
+                    st = e.stat()
+                    parts.append(f"{e.path}:{st.st_size}:{st.st_mtime_ns}")
+    blob = "\0".join(parts).encode("utf-8", "surrogateescape")
+    return f"{zlib.crc32(blob):08x}{zlib.adler32(blob):08x}"
+
+
+def _paths():
+    d = _runtime_dir()
+    k = _key()
+    sock = os.path.join(d, f"srv-{k}.sock")
+    if len(sock.encode()) > 100:
+        raise OSError("socket path too long")
+    return d, k, sock, os.path.join(d, f"srv-{k}.lock")
+
+
+def _recv_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise EOFError
+        buf += chunk
+    return buf
+
+
+# ---------------------------------------------------------------------------
+# client
+
+def run_client(argv=None):
+    """Have the server run this link and exit with its status.  Returns (only) when
+    the link must run in this process: no server yet (one is started), or trouble."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--server-stop" in argv:
+        return
+    try:
+        _d, _k, path, _lock = _paths()
+    except OSError:
+        return
+    s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+    except OSError:
+        s.close()
+        _spawn_server()
+        return
+    try:
+        _send_request(s, {"op": "link", "argv": argv, "argv0": sys.argv[0] if sys.argv else "ldpy"},
+                      fds=[0, 1, 2])
+    except OSError:
+        s.close()
+        return
+    # from here on the server may be running the link: forward signals to it
+    import _signal
+    got = []
+
+    def forward(signum, frame):
+        if got:                  # a second signal: give up waiting (the child sees EOF)
+            _die(signum)
+        got.append(signum)
+        try:
+            s.send(bytes([signum]))
+        except OSError:
+            pass
+    old = {sig: _signal.signal(sig, forward)
+           for sig in (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP)}
+    try:
+        reply = _recv_exact(s, 4)
+        status = int.from_bytes(reply, "little")
+    except (OSError, EOFError):
+        status = FALLBACK if not got else 128 + got[0]
+    s.close()
+    if got:
+        _die(got[0])
+    for sig, h in old.items():
+        _signal.signal(sig, h)
+    if status == FALLBACK:
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(status & 0xff)
+
+
+def _die(signum):
+    """Leave the way this process would have without the server: killed by signum."""
+    import _signal
+    _signal.signal(signum, _signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+    os._exit(128 + signum)
+
+
+def _send_request(s, req, fds=()):
+    um = os.umask(0)
+    os.umask(um)
+    req.update(cwd=os.getcwd(), umask=um, env=dict(os.environb),
+               enc=[(f.encoding, f.errors) if f else None for f in (sys.stdout, sys.stderr)])
+    for fd in fds:
+        os.fstat(fd)                 # a closed stdio descriptor: link in-process instead
+    body = marshal.dumps(req)
+    msg = MAGIC + len(body).to_bytes(4, "little") + body
+    anc = [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS,
+            b"".join(fd.to_bytes(4, sys.byteorder) for fd in fds))] if fds else []
+    sent = s.sendmsg([msg], anc)
+    if sent < len(msg):
+        s.sendall(msg[sent:])
+
+
+def _spawn_server():
+    """Start a detached server (it links nothing for us: this link runs here)."""
+    boot = ("import sys; sys.path[:0] = " + repr(_search_path()) +
+            "; from ldpy.server import serve; serve()")
+    try:
+        pid = os.fork()
+    except OSError:
+        return
+    if pid == 0:
+        try:
+            os.setsid()
+            if os.fork():
+                os._exit(0)
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            os.closerange(3, 65536)
+            os.execv(sys.executable, [sys.executable, "-S", "-c", boot])
+        finally:
+            os._exit(127)
+    try:
+        os.waitpid(pid, 0)
+    except OSError:
+        pass
+
+
+def stop_servers():
+    """`ldpy --server-stop`: stop every server in the user's directory; the number stopped."""
+    import time
+    try:
+        d = _runtime_dir()
+    except OSError:
+        return 0
+    stopped = 0
+    for name in sorted(os.listdir(d)):
+        if not (name.startswith("srv-") and name.endswith(".sock")):
+            continue
+        s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        try:
+            s.settimeout(5)
+            s.connect(os.path.join(d, name))
+            _send_request(s, {"op": "stop"})
+            pid = int.from_bytes(_recv_exact(s, 4), "little")
+        except (OSError, EOFError):
+            continue
+        finally:
+            s.close()
+        stopped += 1
+        for _ in range(500):          # wait (up to 5 s) until it is gone
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                break
+            time.sleep(0.01)
+    return stopped
+
+
+# ---------------------------------------------------------------------------
+# server
+
+def serve():
+    import fcntl
+    import time
+    import signal
+    import socket
+    _d, key, path, lockpath = _paths()
+    lock = os.open(lockpath, os.O_RDWR | os.O_CREAT, 0o600)
+    for _ in range(20):
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except OSError:
+            time.sleep(0.01)
+    else:
+        return                      # another server (or one starting): it serves
+    os.ftruncate(lock, 0)
+    os.write(lock, f"{os.getpid()}\n".encode())
+    os.chdir("/")
+    _preload()
+
+    tmp = f"{path}.{os.getpid()}"
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
+    ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    ls.bind(tmp)
+    os.chmod(tmp, 0o600)
+    ls.listen(128)
+    os.replace(tmp, path)            # clients see a socket only once it is listening
+    ino = os.stat(path).st_ino
+
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)       # the kernel reaps children
+
+    def terminate(signum, frame):
+        raise SystemExit(0)
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        idle = float(os.environ.get("LDPY_SERVER_IDLE", "300"))
+    except ValueError:
+        idle = 300.0
+    last = time.monotonic()
+    try:
+        while True:
+            left = last + idle - time.monotonic()
+            if left <= 0:
+                break
+            ls.settimeout(min(left, 5.0))
+            try:
+                conn, _ = ls.accept()
+            except TimeoutError:
+                try:                 # ldpy edited or reinstalled: newer clients go elsewhere
+                    if _key() != key or os.stat(path).st_ino != ino:
+                        break
+                except OSError:
+                    break
+                continue
+            except InterruptedError:
+                continue
+            last = time.monotonic()
+            _fork_child(ls, conn, lock)
+    except SystemExit:
+        pass
+    finally:
+        # stop being found, then serve whatever already queued up
+        try:
+            if os.stat(path).st_ino == ino:
+                os.unlink(path)
+        except OSError:
+            pass
+        ls.setblocking(False)
+        while True:
+            try:
+                conn, _ = ls.accept()
+            except OSError:
+                break
+            conn.setblocking(True)
+            _fork_child(ls, conn, lock)
+        ls.close()
+    os._exit(0)
+
+
+def _preload():
+    """Import numpy and every ldpy module, so that a child starts ready to link."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # as main(): no BLAS thread pool
+    import importlib
+    import io            # noqa: F401  (the child rebuilds sys.stdout with it)
+    import _thread       # noqa: F401
+    import numpy         # noqa: F401
+    pkg = os.path.dirname(os.path.abspath(__file__))
+    for root, dirs, files in os.walk(pkg):
+        dirs[:] = sorted(d for d in dirs if d not in ("__pycache__", "shim"))
+        rel = os.path.relpath(root, os.path.dirname(pkg)).replace(os.sep, ".")
+        for f in sorted(files):
+            if f.endswith(".py") and f != "__main__.py":
+                name = rel if f == "__init__.py" else f"{rel}.{f[:-3]}"
+                try:
+                    importlib.import_module(name)
+                except Exception:
+                    pass                        # an in-process link would fail the same way
+    import gc
+    gc.collect()
+    gc.freeze()          # keep the preloaded objects' pages shared with the children
+
+
+def _fork_child(ls, conn, lock):
+    try:
+        pid = os.fork()
+    except OSError:
+        conn.close()     # the client falls back to linking in-process
+        return
+    if pid:
+        conn.close()
+        return
+    status = 1
+    try:
+        ls.close()
+        os.close(lock)
+        status = _child(conn)
+    except BaseException:
+        status = 1
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BaseException:
+            pass
+        os._exit(status)
+
+
+def _child(conn):
+    import signal
+    import time
+    import io
+    import _thread
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    conn.settimeout(30)
+    cred = conn.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
+    if int.from_bytes(cred[4:8], sys.byteorder) != os.getuid():
+        return 1
+    fds = []
+    head, ancdata, _flags, _addr = conn.recvmsg(len(MAGIC) + 4, _socket.CMSG_SPACE(3 * 4))
+    for level, typ, data in ancdata:
+        if level == _socket.SOL_SOCKET and typ == _socket.SCM_RIGHTS:
+            fds += [int.from_bytes(data[i:i + 4], sys.byteorder)
+                    for i in range(0, len(data) - len(data) % 4, 4)]
+    if len(head) < len(MAGIC) + 4:
+        head += _recv_exact(conn, len(MAGIC) + 4 - len(head))
+    if head[:len(MAGIC)] != MAGIC:
+        return 1
+    req = marshal.loads(_recv_exact(conn, int.from_bytes(head[len(MAGIC):], "little")))
+
+    def reply(n):
+        try:
+            conn.sendall(int(n).to_bytes(4, "little"))
+        except OSError:
+            pass
+    if req.get("op") == "stop":
+        reply(os.getppid())
+        os.kill(os.getppid(), signal.SIGTERM)
+        return 0
+    if req.get("op") != "link" or len(fds) != 3:
+        reply(FALLBACK)
+        return 1
+    # -- become the client's process ----------------------------------------------
+    try:
+        os.chdir(req["cwd"])
+        os.umask(req["umask"])
+        os.environ.clear()
+        for k, v in req["env"].items():
+            os.environb[k] = v
+        for i, fd in enumerate(fds):
+            os.dup2(fd, i)
+            os.close(fd)
+        enc = req.get("enc") or [None, None]
+        sys.stdin = None
+        sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False),
+                                      *(enc[0] or ("utf-8", "strict")),
+                                      line_buffering=os.isatty(1))
+        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False),
+                                      *(enc[1] or ("utf-8", "backslashreplace")),
+                                      line_buffering=True, write_through=True)
+        sys.argv = [req["argv0"]] + list(req["argv"])
+    except Exception:
+        reply(FALLBACK)
+        return 1
+
+    # the client got a signal, or went away: stop the link like Ctrl-C does (a real
+    # SIGINT to the main thread also breaks a blocking system call, e.g. a FIFO input)
+    main_thread = _thread.get_ident()
+    done = []
+
+    def watch():
+        try:
+            conn.settimeout(None)
+            conn.recv(16)
+        except OSError:
+            pass
+        if done:                 # the client read the status and left
+            return
+        signal.pthread_kill(main_thread, signal.SIGINT)
+        time.sleep(10)
+        os._exit(130)            # still not stopped (stuck in C code): give up
+    _thread.start_new_thread(watch, ())
+
+    from ldpy.main import main
+    try:
+        rc = main(list(req["argv"]))
+    except KeyboardInterrupt:
+        rc = 130
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:
+        pass
+    log = os.environ.get("LDPY_SERVER_LOG")
+    if log:
+        try:
+            with open(log, "a") as fh:
+                fh.write(f"served pid={os.getpid()} server={os.getppid()} rc={rc} "
+                         + " ".join(req["argv"]) + "\n")
+        except OSError:
+            pass
+    done.append(True)
+    reply(rc)
+    return 0

@@ -1,0 +1,319 @@
+"""The optional persistent link server (LDPY_SERVER=1, ldpy/server.py).
+
+Every test has its own XDG_RUNTIME_DIR, so its own server, stopped at the end.
+A link served by the server appends a line to $LDPY_SERVER_LOG."""
+import glob
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from e2e_util import ldpy_command, shim_dir
+
+pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+
+HELLO = '#include <stdio.h>\nint main(void){puts("hello from the server");return 0;}\n'
+
+
+class Server:
+    def __init__(self, tmp_path):
+        # a short directory: a Unix socket path has at most 107 bytes
+        self.rt = tempfile.mkdtemp(prefix="ldpy-rt-", dir="/tmp")
+        self.log = str(tmp_path / "served.log")
+        self.tmp = tmp_path
+        self.env = dict(os.environ, LDPY_SERVER="1", XDG_RUNTIME_DIR=self.rt,
+                        LDPY_SERVER_LOG=self.log, LDPY_SERVER_IDLE="120")
+        self.env.pop("LDPY_DEBUG", None)
+        self.ld = os.path.join(shim_dir(), "ld")
+
+    # -- running things -----------------------------------------------------------
+    def run(self, argv, cwd=None, env=None, umask=None, **kw):
+        return subprocess.run(argv, cwd=cwd or self.tmp, env=env or self.env, capture_output=True,
+                              text=True, timeout=120,
+                              preexec_fn=(lambda: os.umask(umask)) if umask is not None else None,
+                              **kw)
+
+    def gcc(self, *args, **kw):
+        return self.run(["gcc", "-B", shim_dir(), *args], **kw)
+
+    def served(self):
+        try:
+            with open(self.log) as fh:
+                return fh.read().count("served ")
+        except FileNotFoundError:
+            return 0
+
+    def sockets(self):
+        return glob.glob(os.path.join(self.rt, "ldpy", "srv-*.sock"))
+
+    def pid(self):
+        """The running server's pid (from its lock file), or None."""
+        for lock in glob.glob(os.path.join(self.rt, "ldpy", "srv-*.lock")):
+            sock = lock[:-len(".lock")] + ".sock"
+            try:
+                pid = int(open(lock).read().strip())
+            except ValueError:
+                continue
+            if os.path.exists(sock) and _alive(pid):
+                return pid
+        return None
+
+    def wait_ready(self, timeout=60):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.pid():
+                return self.pid()
+            time.sleep(0.05)
+        raise AssertionError("no link server came up")
+
+    def served_run(self, fn, *args, **kw):
+        """Run fn(*args) until the server served it (a concurrent edit of ldpy's
+        sources retires a server: the next one takes over)."""
+        for _ in range(3):
+            self.wait_ready()
+            before = self.served()
+            r = fn(*args, **kw)
+            if self.served() == before + 1:
+                return r
+        raise AssertionError("the link server did not serve the link")
+
+    def stop(self):
+        self.run([*ldpy_command(), "--server-stop"])
+        pid = self.pid()
+        if pid:                       # (a server this test started)
+            os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(self.rt, ignore_errors=True)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:                              # a zombie is dead too
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _wait_gone(pid, timeout=20):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if not _alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def srv(tmp_path):
+    s = Server(tmp_path)
+    yield s
+    s.stop()
+
+
+def _hello_obj(srv):
+    (srv.tmp / "hello.c").write_text(HELLO)
+    subprocess.run(["gcc", "-c", "hello.c"], cwd=srv.tmp, check=True)
+
+
+def test_second_link_is_served(srv):
+    (srv.tmp / "hello.c").write_text(HELLO)
+    r = srv.gcc("hello.c", "-o", "first")            # no server yet: links in-process, starts one
+    assert r.returncode == 0, r.stderr
+    assert srv.run(["./first"]).stdout == "hello from the server\n"
+    srv.wait_ready()
+    r = srv.served_run(srv.gcc, "hello.c", "-o", "second")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""
+    assert srv.run(["./second"]).stdout == "hello from the server\n"
+    line = open(srv.log).read().splitlines()[-1]
+    assert line.startswith("served ") and " rc=0 " in line and "-o second" in line
+
+
+def test_errors_same_message_and_status(srv, tmp_path):
+    (tmp_path / "u.c").write_text("void missing(void);\nint main(void){missing();return 0;}\n")
+    subprocess.run(["gcc", "-c", "u.c"], cwd=tmp_path, check=True)
+    (tmp_path / "out").write_text("stale")
+    plain_env = {k: v for k, v in srv.env.items() if k != "LDPY_SERVER"}
+    plain = srv.run([srv.ld, "u.o", "-e", "main", "-o", "out"], env=plain_env)
+    assert plain.returncode == 1
+    assert not (tmp_path / "out").exists()
+    (tmp_path / "out").write_text("stale")
+    srv.run([srv.ld, "--version"])                  # starts the server
+    served = srv.served_run(srv.run, [srv.ld, "u.o", "-e", "main", "-o", "out"])
+    assert served.returncode == 1
+    assert served.stderr == plain.stderr
+    assert len(served.stderr.splitlines()) == 1
+    assert "undefined reference to 'missing'" in served.stderr
+    assert not (tmp_path / "out").exists(), "a failed link leaves no output"
+    assert " rc=1 " in open(srv.log).read()
+
+
+def test_cwd_and_relative_paths(srv, tmp_path):
+    work = tmp_path / "work"
+    (work / "src").mkdir(parents=True)
+    (work / "bin").mkdir()
+    (work / "src" / "hello.c").write_text(HELLO)
+    subprocess.run(["gcc", "-c", "src/hello.c", "-o", "src/hello.o"], cwd=work, check=True)
+    srv.run([srv.ld, "--version"])
+    r = srv.served_run(srv.gcc, "src/hello.o", "-o", "bin/hello", cwd=work)
+    assert r.returncode == 0, r.stderr
+    assert (work / "bin" / "hello").exists()
+    assert srv.run(["bin/hello"], cwd=work).stdout == "hello from the server\n"
+    # a missing relative input is looked up in the client's cwd too
+    r = srv.served_run(srv.run, [srv.ld, "nothere.o", "-o", "x"], cwd=work)
+    assert r.returncode == 1 and "nothere.o" in r.stderr
+
+
+@pytest.mark.parametrize("umask, mode", [(0o077, 0o700), (0o022, 0o755), (0o027, 0o750)])
+def test_umask_of_the_client(srv, umask, mode):
+    _hello_obj(srv)
+    srv.run([srv.ld, "--version"])
+    r = srv.served_run(srv.gcc, "hello.o", "-o", "prog", umask=umask)
+    assert r.returncode == 0, r.stderr
+    assert os.stat(srv.tmp / "prog").st_mode & 0o777 == mode
+
+
+def test_environment_is_the_clients(srv, tmp_path):
+    if shutil.which("g++") is None:
+        pytest.skip("needs g++")
+    # COLLECT_NO_DEMANGLE is read by ldpy itself
+    (tmp_path / "m.cc").write_text("void foo(int);\nint main(){foo(1);}\n")
+    subprocess.run(["g++", "-c", "m.cc"], cwd=tmp_path, check=True)
+    srv.run([srv.ld, "--version"])
+    args = [srv.ld, "m.o", "-e", "main", "-o", "m"]
+    r = srv.served_run(srv.run, args)
+    assert r.returncode == 1 and "foo(int)" in r.stderr, r.stderr
+    r = srv.served_run(srv.run, args, env=dict(srv.env, COLLECT_NO_DEMANGLE="1"))
+    assert r.returncode == 1 and "_Z3fooi" in r.stderr, r.stderr
+    # LIBRARY_PATH (gcc turns it into -L) and the server log are per client
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "f.c").write_text("int f(void){return 7;}\n")
+    subprocess.run(["gcc", "-c", "f.c"], cwd=lib, check=True)
+    subprocess.run(["ar", "rcs", "libf.a", "f.o"], cwd=lib, check=True)
+    (tmp_path / "uf.c").write_text("int f(void);\nint main(void){return f();}\n")
+    subprocess.run(["gcc", "-c", "uf.c"], cwd=tmp_path, check=True)
+    other_log = str(tmp_path / "other.log")
+    env = dict(srv.env, LIBRARY_PATH=str(lib), LDPY_SERVER_LOG=other_log)
+    r = srv.gcc("uf.o", "-lf", "-o", "uf", env=env)
+    assert r.returncode == 0, r.stderr
+    assert srv.run(["./uf"]).returncode == 7
+    assert "-o uf" in open(other_log).read()
+    r = srv.gcc("uf.o", "-lf", "-o", "uf")
+    assert r.returncode != 0
+
+
+def test_killed_server_falls_back(srv):
+    _hello_obj(srv)
+    srv.run([srv.ld, "--version"])
+    pid = srv.wait_ready()
+    os.kill(pid, signal.SIGKILL)
+    assert _wait_gone(pid)
+    assert srv.sockets(), "the dead server's socket is left behind (stale)"
+    before = srv.served()
+    r = srv.gcc("hello.o", "-o", "prog")
+    assert r.returncode == 0, r.stderr
+    assert srv.served() == before, "linked in-process"
+    assert srv.run(["./prog"]).stdout == "hello from the server\n"
+    # and a new server took over
+    assert srv.wait_ready() != pid
+    r = srv.served_run(srv.gcc, "hello.o", "-o", "prog2")
+    assert r.returncode == 0 and srv.run(["./prog2"]).returncode == 0
+
+
+def test_idle_timeout(srv):
+    srv.env["LDPY_SERVER_IDLE"] = "2"
+    _hello_obj(srv)
+    assert srv.gcc("hello.o", "-o", "prog").returncode == 0
+    pid = srv.wait_ready()
+    assert _wait_gone(pid, timeout=30), "the server outlived its idle timeout"
+    assert not srv.sockets()
+
+
+def test_stop_command(srv):
+    srv.run([srv.ld, "--version"])
+    pid = srv.wait_ready()
+    r = srv.run([*ldpy_command(), "--server-stop"])
+    assert r.returncode == 0
+    assert "stopped 1 link server" in r.stderr
+    assert _wait_gone(pid, timeout=10)
+    assert not srv.sockets()
+    # through the shim too (LDPY_SERVER=1 set): nothing left to stop
+    r = srv.run([srv.ld, "--server-stop"])
+    assert r.returncode == 0 and "stopped 0 link server" in r.stderr
+
+
+def test_concurrent_first_links_start_one_server(srv):
+    _hello_obj(srv)
+    procs = [subprocess.Popen(["gcc", "-B", shim_dir(), "hello.o", "-o", f"p{i}"], cwd=srv.tmp,
+                              env=srv.env, stderr=subprocess.PIPE, text=True) for i in range(4)]
+    for p in procs:
+        assert p.wait(timeout=120) == 0, p.stderr.read()
+    srv.wait_ready()
+    time.sleep(0.5)                 # (losers exit right after failing to take the lock)
+    assert len(srv.sockets()) == 1
+    locks = glob.glob(os.path.join(srv.rt, "ldpy", "srv-*.lock"))
+    assert len(locks) == 1
+    for i in range(4):
+        assert srv.run([f"./p{i}"]).returncode == 0
+
+
+def test_signal_stops_the_served_link(srv, tmp_path):
+    _hello_obj(srv)
+    os.mkfifo(tmp_path / "fifo.o")   # opening it blocks: the link hangs in the server's child
+    (tmp_path / "out").write_text("old output")
+    srv.run([srv.ld, "--version"])
+    for _ in range(3):
+        server = srv.wait_ready()
+        client = subprocess.Popen([srv.ld, "hello.o", "fifo.o", "-o", "out"], cwd=tmp_path,
+                                  env=srv.env, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        children = open(f"/proc/{server}/task/{server}/children").read().split()
+        if children:
+            break
+        client.kill()
+        client.wait()
+    else:
+        pytest.fail("the link was never handed to the server")
+    client.send_signal(signal.SIGTERM)
+    assert client.wait(timeout=30) == -signal.SIGTERM
+    assert "interrupted" in client.stderr.read()
+    for c in children:
+        assert _wait_gone(int(c), timeout=10), "the served link survived its client"
+    assert not (tmp_path / "out").exists(), "an interrupted link leaves no output"
+    with pytest.raises(OSError):                 # nobody reads the FIFO any more
+        os.close(os.open(tmp_path / "fifo.o", os.O_WRONLY | os.O_NONBLOCK))
+
+
+def test_client_killed_stops_the_served_link(srv, tmp_path):
+    _hello_obj(srv)
+    os.mkfifo(tmp_path / "fifo.o")
+    srv.run([srv.ld, "--version"])
+    server = srv.wait_ready()
+    client = subprocess.Popen([srv.ld, "hello.o", "fifo.o", "-o", "out"], cwd=tmp_path,
+                              env=srv.env, stderr=subprocess.DEVNULL)
+    time.sleep(1.5)
+    children = open(f"/proc/{server}/task/{server}/children").read().split()
+    assert children, "the link was not handed to the server"
+    client.kill()                    # SIGKILL: the child sees the socket close
+    client.wait()
+    for c in children:
+        assert _wait_gone(int(c), timeout=10)
+
+
+def test_client_does_not_import_numpy(srv):
+    _hello_obj(srv)
+    srv.run([srv.ld, "--version"])
+    env = dict(srv.env, PYTHONPROFILEIMPORTTIME="1")
+    r = srv.served_run(srv.run, [srv.ld, "--version"], env=env)
+    imported = [line.rsplit("|", 1)[-1].strip() for line in r.stderr.splitlines()
+                if line.startswith("import time:")]
+    assert "ldpy.server" in imported
+    assert not [m for m in imported if m.startswith("numpy") or m in ("ldpy.driver", "ldpy.cli")]
