@@ -1,8 +1,10 @@
 """Checks that report to the user before anything is written: undefined
 symbols (of objects and, on request, of shared libraries) and warning symbols."""
+import sys
+
 import numpy as np
 
-from ldpy.diag import diag
+from ldpy.diag import PROG, diag
 from ldpy.symbols import UNDEF
 
 
@@ -56,12 +58,17 @@ def report_undefined(ctx):
         return
     cfg = ctx.config
     ignore = cfg.unresolved_symbols in ("ignore-all", "ignore-in-object-files") or cfg.noinhibit_exec
-    from ldpy.undefined import describe_undefined
+    from ldpy.undefined import describe_undefined, library_notes
+    as_warnings = ignore or cfg.warn_unresolved_symbols
     for msg in describe_undefined(ctx, missing):
-        if ignore or cfg.warn_unresolved_symbols:
+        if as_warnings:
             diag.warn(msg)
         else:
             diag.error(msg)
+    if not as_warnings:
+        # libraries in the search path that define what is missing (only now: no cost for good links)
+        for note in library_notes(ctx, missing):
+            print(f"{PROG}: note: {note}", file=sys.stderr)
     diag.check()
 
 

@@ -1,11 +1,28 @@
 """Messages for undefined references: every referencing place (object, section
-and offset, and the function that holds it), C++ names demangled, and a hint
-when a near name exists, or the same name with the other language linkage."""
+and offset, the function that holds it and, from the object's DWARF line table,
+the source file and line), C++ names demangled, and a hint when a near name
+exists, or the same name with the other language linkage.
+
+One line per reference place, GNU ld's information in ldpy's one-line style::
+
+    OBJECT:(SECTION+0xOFF): in function 'FN': SOURCE:LINE: undefined reference to 'SYM'[; hint]
+
+``in function 'FN':`` is left out outside functions and ``SOURCE:LINE:`` without
+line information (no -g, or a table ldpy cannot read); SOURCE is the path GNU ld
+shows (compilation directory / include directory / file name).  OBJECT is a path
+or ``lib.a(member.o)``.  Example::
+
+    m.o:(.text+0xe): in function 'main': /tmp/x/m.c:7: undefined reference to 'helper(int)'
+
+One message per referencing function and source line (--warn-once: per symbol).
+When errors are reported, `library_notes` adds ``note:`` lines naming libraries
+in the search path that define a missing symbol (see library_hints.py)."""
 import difflib
 import subprocess
 
 import numpy as np
 
+from ldpy.dwarf_line import SourceLines
 from ldpy.elf.format import STT_FUNC, STT_GNU_IFUNC
 from ldpy.symbols import UNDEF
 
@@ -67,32 +84,49 @@ def describe_undefined(ctx, missing):
             gid = int(f.global_ids[h])
             if gid not in seen_here and ctx.symtab.symbols[gid].strong_ref:
                 places.append((gid, f, None, 0))
-    # one line per referencing function (or section, outside functions)
+    # one line per referencing function (or section, outside functions) and source line
     cache, lines, done = {}, [], set()
     named = []
+    source = SourceLines()
     for gid, f, sec, off in places:
         fn = _function_at(f, sec.index, off, cache) if sec is not None else None
+        loc = source.locate(f, sec.index, off) if sec is not None else None
         key = (gid,) if ctx.config.warn_once else \
-            (gid, id(f), fn if fn is not None else (sec.name if sec is not None else None))
+            (gid, id(f), fn if fn is not None else (sec.name if sec is not None else None), loc)
         if key in done:
             continue
         done.add(key)
-        named.append((gid, f, sec, off, fn))
+        named.append((gid, f, sec, off, fn, loc))
         if len(named) >= limit:
             break
     referenced = {g for g, *_ in places}
     for s in missing:
         if s.gid not in referenced:
-            named.append((s.gid, None, None, 0, None))
-    names = {ctx.symtab.symbols[g].name for g, *_ in named} | {fn for *_, fn in named if fn}
+            named.append((s.gid, None, None, 0, None, None))
+    names = {ctx.symtab.symbols[g].name for g, *_ in named} | {n[4] for n in named if n[4]}
     show = _demangler(names, ctx.config.demangle)
     hints = _hints(ctx, {ctx.symtab.symbols[g].name for g, *_ in named}, show)
-    for gid, f, sec, off, fn in named:
+    for gid, f, sec, off, fn, loc in named:
         sym = ctx.symtab.symbols[gid]
         where = sec.where(off) if sec is not None else (f.name if f is not None else "<command line>")
         infn = f" in function '{show[fn]}':" if fn else ""
-        lines.append(f"{where}:{infn} undefined reference to '{show[sym.name]}'{hints.get(sym.name, '')}")
+        at = f" {loc}:" if loc else ""
+        lines.append(f"{where}:{infn}{at} undefined reference to '{show[sym.name]}'{hints.get(sym.name, '')}")
     return lines
+
+
+def library_notes(ctx, missing):
+    """'note:' lines for missing symbols that a library in the search path defines
+    (never raises: a failure only means no notes)."""
+    try:
+        from ldpy.library_hints import find_defining_libraries
+        names = [s.name for s in missing]
+        found = find_defining_libraries(ctx, names)
+        show = _demangler([n for n in names if n in found], ctx.config.demangle)
+        return [f"'{show[n]}' is defined in {path}; link with -l{lname}"
+                for n in names if n in found for path, lname in [found[n]]]
+    except Exception:
+        return []
 
 
 def _hints(ctx, missing_names, show):
