@@ -10,9 +10,11 @@ How it works
 * The client (this module's top level: it imports only ``os``, ``sys``, ``_socket``,
   ``marshal``, ``zlib`` and ``_signal``, never numpy) connects to
   ``$XDG_RUNTIME_DIR/ldpy/`` (else ``/tmp/ldpy-$UID/``; mode 0700, owned by the user,
-  else no server is used) ``srv-KEY.sock``.  KEY hashes ``sys.executable``, the
-  absolute ``sys.path`` entries (and their mtimes) and the size and mtime of every
-  ldpy source file, so an edited or upgraded ldpy (or numpy) never serves stale code.
+  else no server is used; the socket path must fit in 100 bytes) ``srv-KEY.sock``.
+  KEY hashes the real ``sys.executable``, the directories holding ldpy and numpy
+  (and their mtimes: a pip install changes them) and the size and mtime of every ldpy
+  source file, so an edited or upgraded ldpy (or numpy) never serves stale code; the
+  ``ldpy`` console script and the gcc shim of one installation share a server.
 * It sends, in one message, argv, cwd, umask, the environment and its stdin, stdout
   and stderr descriptors (SCM_RIGHTS).  The server's child checks the peer's uid,
   sets umask, cwd, ``os.environ`` and fds 0/1/2, runs ``ldpy.main.main(argv)`` and
@@ -23,17 +25,21 @@ How it works
   losers exit at once.  Anything going wrong before the server's child runs the link
   (refused connection, protocol error, server killed) falls back to an in-process link.
 * SIGINT, SIGTERM and SIGHUP received by the client are forwarded; the child stops the
-  link (as on Ctrl-C: no output file is left), then the client dies of that signal.
-  If the client disappears (even SIGKILL), the child sees the socket close and stops too.
+  link (as on Ctrl-C: no output file is left), then the client dies of that signal
+  (a second signal: at once).  If the client disappears (even SIGKILL), the child sees
+  the socket close and stops too.
 * The server exits after ``LDPY_SERVER_IDLE`` seconds (default 300) without a
-  connection, when its KEY changes (ldpy edited), on SIGTERM, or on
+  connection, when its KEY changes (ldpy edited: checked while idle; new clients use
+  the new KEY's server at once), on SIGTERM, or on
   ``ldpy --server-stop`` (which stops every server of the user's directory).  Children
   are reaped by the kernel (SIGCHLD ignored): no zombies.
 * ``LDPY_SERVER_LOG=FILE`` (in the client's environment): each link served appends a
   line ``served pid=CHILD server=SERVER rc=N argv...`` to FILE (for tests).
 
-Differences from an in-process link: resource limits, the controlling terminal and
-environment variables read at numpy import time come from the server, not the client.
+Differences from an in-process link: resource limits, scheduling priority, the
+controlling terminal, supplementary groups and environment variables read when numpy
+is imported come from the server (i.e. from the client that started it), not from the
+client of each link.
 """
 import os
 import sys
@@ -63,12 +69,21 @@ def _runtime_dir():
 
 
 def _search_path():
-    return list(dict.fromkeys(p for p in sys.path if p and os.path.isabs(p)))
+    """The server's sys.path (before python -S's own): where this ldpy and numpy are,
+    like the gcc shim's, so `ldpy` and the shim share a server; else the client's
+    absolute sys.path entries (an editable install may reach ldpy through an import
+    hook that -S skips: its directory comes first anyway)."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    entries = [p for p in sys.path if p and os.path.isabs(p)]
+    for p in entries:
+        if os.path.isfile(os.path.join(p, "numpy", "__init__.py")):
+            return list(dict.fromkeys([here, p]))
+    return list(dict.fromkeys([here] + entries))
 
 
 def _key():
     """Changes whenever the code the server would run changes."""
-    parts = [sys.executable, sys.version]
+    parts = [os.path.realpath(sys.executable), sys.version]
     for p in _search_path():
         try:
             parts.append(f"{p}:{os.stat(p).st_mtime_ns}")
@@ -208,7 +223,9 @@ def _spawn_server():
             null = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
                 os.dup2(null, fd)
-            os.closerange(3, 65536)
+            # no inherited descriptor may stay open (a make jobserver pipe, a pipe
+            # somebody reads to its end...)
+            os.closerange(3, max(os.sysconf("SC_OPEN_MAX"), 65536))
             os.execv(sys.executable, [sys.executable, "-S", "-c", boot])
         finally:
             os._exit(127)
