@@ -314,3 +314,13 @@ def test_fuzz_line_tables_in_process(tmp_path, flags):
             assert loc is None or isinstance(loc, str)
             found += loc is not None
     assert found            # most corruptions leave the table readable
+
+
+def test_warning_symbol_reference_line(tmp_path):
+    (tmp_path / "lib.s").write_text('.globl old_api\nold_api: ret\n.section .gnu.warning.old_api\n'
+                                    '.string "old_api is deprecated; use new_api"\n')
+    run(["as", "lib.s", "-o", "lib.o"], cwd=str(tmp_path))
+    obj = compile_src(tmp_path, "w.c", "int old_api(void);\nint main(void)\n{\n    return old_api();\n}\n", "-g")
+    r = run(["gcc", obj, "lib.o", "-o", "w", "-B", shim_dir()], cwd=str(tmp_path))
+    assert re.search(r"ldpy: w\.o:\(\.text\+0x[0-9a-f]+\): " + re.escape(f"{tmp_path}/w.c:4: warning: old_api is "
+                     "deprecated; use new_api"), r.stderr), r.stderr

@@ -1,5 +1,8 @@
 """Checks that report to the user before anything is written: undefined
-symbols (of objects and, on request, of shared libraries) and warning symbols."""
+symbols (of objects and, on request, of shared libraries) and warning symbols.
+Messages about a reference carry its source line when the object has DWARF line
+information (dwarf_line.py); undefined-symbol errors are followed by ``note:``
+lines naming search-path libraries that define the symbols (library_hints.py)."""
 import sys
 
 import numpy as np
@@ -97,8 +100,15 @@ def report_warning_symbols(ctx):
         return
     hits = np.flatnonzero(np.isin(rt.key, np.array(list(wanted), np.int64)))
     seen = set()
+    source = None
     for k in hits.tolist():                  # first reference of each symbol in each object
         gid, f = int(rt.key[k]), rt.file_of(k)
         if (gid, f.file_id) not in seen:
             seen.add((gid, f.file_id))
-            diag.warn(f"{rt.where(k)}: warning: {wanted[gid]}")
+            if source is None:
+                from ldpy.dwarf_line import SourceLines
+                source = SourceLines()
+            sec = rt.sections[rt.sec_ordinal[k]]
+            loc = source.locate(f, sec.index, int(rt.offset[k]))
+            at = f" {loc}:" if loc else ""
+            diag.warn(f"{rt.where(k)}:{at} warning: {wanted[gid]}")

@@ -34,7 +34,7 @@ import numpy as np
 SHT_RELA = 4
 SHT_NOBITS = 8
 SHF_COMPRESSED = 0x800
-MAX_SECTION = 64 << 20          # bigger debug sections are not decoded for a message
+MAX_SECTION = 16 << 20          # bigger debug sections are not decoded for a message
 
 # DW_FORM_*
 F_ADDR, F_BLOCK2, F_BLOCK4, F_DATA2, F_DATA4, F_DATA8, F_STRING, F_BLOCK, F_BLOCK1 = \
@@ -461,8 +461,7 @@ def _parse_program(obj, li, r, off_size, comp_dir, out):
     min_inst = r.u8()
     if version >= 4:
         r.u8()                                     # maximum_operations_per_instruction
-    default_is_stmt = r.u8()
-    del default_is_stmt
+    r.u8()                                         # default_is_stmt
     line_base = r.u8()
     line_base -= 256 if line_base >= 128 else 0
     line_range = r.u8()
