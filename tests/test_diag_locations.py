@@ -160,7 +160,7 @@ def test_warn_once_and_direct_invocation(tmp_path):
     assert len(errors(r.stderr, "helper")) == 1 and f"{tmp_path}/m.c:" in r.stderr
     r = ldpy(tmp_path, "-e", "main", "-o", "out", obj, "--warn-unresolved-symbols")
     assert r.returncode == 0, r.stderr
-    assert f"warning: m.o:(.text+0x" in r.stderr and f"{tmp_path}/m.c:12: undefined reference" in r.stderr
+    assert "warning: m.o:(.text+0x" in r.stderr and f"{tmp_path}/m.c:12: undefined reference" in r.stderr
 
 
 # -- library hints ------------------------------------------------------------
