@@ -123,8 +123,7 @@ class Loader:
             return None
         if len(data) == 0:
             raise LinkError(f"{path}: file is empty")
-        from ldpy.input.script.inputs import looks_like_script
-        if looks_like_script(data):
+        if _looks_like_text(data):
             self._load_script(path, bytes(data).decode("utf-8"), spec)
             return None
         raise LinkError(f"{path}: file format not recognized")
@@ -287,3 +286,15 @@ class Loader:
                     comdat[s.name] = f
                 elif owner is not f:
                     s.live = False
+
+
+def _looks_like_text(data):
+    """Linker scripts are text: no NUL bytes and valid UTF-8 in the first 512 bytes."""
+    head = bytes(data[:512])
+    if b"\0" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -1,6 +1,6 @@
 """The parsed form of a GNU linker script.
 
-Expressions are the tuple trees of ldpy.expr: ("num", n), ("sym", name) (the
+Expressions are tuple trees: ("num", n), ("sym", name) (the
 location counter is ("sym", ".")), ("str", text), ("call", FUNC, [args]),
 (op, a, b) for binary operators, ("?", c, a, b), ("u-"|"u!"|"u~"|"u+", a).
 Bare keywords that take no parentheses (SIZEOF_HEADERS) are ("call", name, []).
