@@ -43,3 +43,13 @@ def test_merge_section_with_relocations_is_not_merged(tmp_path):
                                   'int main(void){printf("%ld %ld\\n", *get_a(), *get_b());return 0;}\n')
     exe = gcc_link(tmp_path, "m", ["-no-pie", "m.c", "p.s"])
     assert run([exe]).stdout == "11 22\n"
+
+
+def test_build_id_hashers_agree():
+    """Small images hash with CPython's built-in sha1/md5, big ones with OpenSSL's: same ids."""
+    import hashlib
+    from ldpy.synthetic.notes import _hasher
+    data = bytes(range(256)) * 64
+    for name in ("sha1", "md5"):
+        assert _hasher(name, 100)(data).digest() == getattr(hashlib, name)(data).digest()
+        assert _hasher(name, 10 << 20)(data).digest() == getattr(hashlib, name)(data).digest()
