@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""ratios.py RESULTS_DIR [LINKER]: ldpy's wall time divided by each peer's, per job,
-from the links.tsv that run-bench.sh wrote (all measured in the same run)."""
+"""ratios.py RESULTS_DIR [LINKER...]: each LINKER's wall time (default: ldpy, and
+ldpy-server when measured) divided by every other linker's that is not one of the
+LINKERs, per job, from the links.tsv that run-bench.sh wrote (all from the same run)."""
 import os
 import sys
 
 
-def main(results, me="ldpy"):
+def main(results, *mine):
     rows = [l.rstrip("\n").split("\t") for l in open(os.path.join(results, "links.tsv"))]
     head, body = rows[0], [dict(zip(rows[0], r)) for r in rows[1:]]
     times = {}
@@ -14,7 +15,15 @@ def main(results, me="ldpy"):
             times.setdefault(r["job"], {})[r["linker"]] = float(r["median_s"])
         else:
             times.setdefault(r["job"], {})[r["linker"]] = None
-    peers = [l for l in dict.fromkeys(r["linker"] for r in body) if l != me]
+    linkers = list(dict.fromkeys(r["linker"] for r in body))
+    mine = [m for m in (mine or ("ldpy", "ldpy-server")) if m in linkers]
+    peers = [l for l in linkers if l not in mine]
+    for me in mine:
+        table(me, peers, times)
+        print()
+
+
+def table(me, peers, times):
     print(f"| job | {me} s | " + " | ".join(f"{me}/{p}" for p in peers) + " |")
     print("|---|---|" + "---|" * len(peers))
     for job, t in times.items():

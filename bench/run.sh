@@ -10,6 +10,7 @@
 #   ALL=1 bench/run.sh                        # every job (llvm needs llvm-14-dev, ~1 GB)
 #
 # Environment: CORPUS (default ~/.cache/ldpy-bench), LDPY (default: the shim's ld), NO_INSTALL=1 (do not apt-get missing packages),
+# NO_SERVER=1 (do not also time ldpy with LDPY_SERVER=1),
 # and everything run-bench.sh reads (MIN_RUNS, MAX_RUNS, RESULTS, ...).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -40,6 +41,8 @@ else ldpy_cmd="$(python3 -m ldpy --print-shim-dir)/ld"; fi
 python3 -c 'import ldpy, compileall, os; compileall.compile_dir(os.path.dirname(ldpy.__file__), quiet=1)' || true
 
 linkers=("ldpy=$ldpy_cmd")
+# ldpy with its persistent link server (LDPY_SERVER=1: no Python/numpy start-up per link)
+if [[ ${NO_SERVER:-0} != 1 ]]; then linkers+=("ldpy-server=env LDPY_SERVER=1 $ldpy_cmd"); fi
 for l in ld.bfd ld.gold ld.lld mold; do
     if command -v "$l" >/dev/null; then linkers+=("$l"); else echo "bench: $l not installed, skipped" >&2; fi
 done
@@ -48,4 +51,4 @@ export RESULTS
 JOBS="${jobs[*]}" "$HERE/run-bench.sh" "$CORPUS" "${linkers[@]}"
 echo
 echo "ldpy's wall time relative to each peer (median of hyperfine runs, same run):"
-python3 "$HERE/ratios.py" "$RESULTS" ldpy
+python3 "$HERE/ratios.py" "$RESULTS"
