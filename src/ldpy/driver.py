@@ -26,6 +26,8 @@ class Context:
         self.linker_syms = {}         # name -> function computing its value after layout
         self.provide_hidden = set()   # linker-defined names that are local in .symtab
         self.member_reasons = []      # (archive(member), referencing file, symbol) for -Map
+        self.loaded_paths = []        # every input file opened, in order (-Map's LOAD lines)
+        self.as_needed_reasons = []   # (soname, referencing file, symbol) for -Map
         self.defsyms = []             # (symbol, expression tree, option text)
         self.keep_empty = set()
         self.interp = None
@@ -335,7 +337,11 @@ def create_synthetic_sections(ctx):
         if len(ctx.iplt):
             outs.get(".plt", SHT_PROGBITS, ctx.iplt.flags).add(ctx.iplt)
             ctx.rela_plt = RelaPltSection(ctx.gotplt, t.JUMP_SLOT, t.IRELATIVE).freeze()
-            outs.get(".rela.plt", SHT_RELA, SHF_ALLOC).add(ctx.rela_plt)
+            # a script sees GNU ld's input section name: `*(.rela.iplt)` sits between
+            # __rela_iplt_start and __rela_iplt_end in the default scripts
+            name = ".rela.iplt" if ctx.script_sections else ".rela.plt"
+            ctx.rela_plt.name = name
+            outs.get(name, SHT_RELA, SHF_ALLOC).add(ctx.rela_plt)
     from ldpy.synthetic.notes import GnuPropertyNote, merge_gnu_properties
     props = merge_gnu_properties(ctx.files)
     if props:

@@ -11,6 +11,13 @@ def _h(v, width=16):
     return f"0x{v:0{width}x}"
 
 
+def _section_line(name, addr, size, owner):
+    """ NAME ADDRESS SIZE FILE, a name of 14 characters or more on a line of its own."""
+    if len(name) < 14:
+        return f" {name:14} {_h(addr)} {size:#10x} {owner}"
+    return f" {name}\n{'':15} {_h(addr)} {size:#10x} {owner}"
+
+
 def cref_lines(ctx):
     """--cref: each global symbol, the file that defines it, then those that use it."""
     refs = {}
@@ -48,6 +55,11 @@ def write_map(ctx):
             lines.append(member)
             lines.append(f"{'':30}{by} ({sym.decode('utf-8', 'replace')})")
         lines.append("")
+    if ctx.as_needed_reasons:
+        lines += ["As-needed library included to satisfy reference by file (symbol)", ""]
+        for lib, by, sym in ctx.as_needed_reasons:
+            lines.append(f"{lib:29} {by} ({sym})" if len(lib) < 30 else f"{lib}\n{'':30}{by} ({sym})")
+        lines.append("")
     commons = [s for s in ctx.symtab.symbols if s.kind == COMMON]
     if commons:
         lines += ["Allocating common symbols", "Common symbol       size              file", ""]
@@ -59,9 +71,12 @@ def write_map(ctx):
     if discarded and ctx.config.print_map_discarded:
         lines += ["Discarded input sections", ""]
         for f, sec in discarded:
-            lines.append(f" {sec.name:15}{_h(0)} {sec.size:#10x} {f.name}")
+            lines.append(_section_line(sec.name, 0, sec.size, f.name))
         lines.append("")
     lines += ["Linker script and memory map", ""]
+    lines += [f"LOAD {p}" for p in ctx.loaded_paths]
+    if ctx.loaded_paths:
+        lines.append("")
     # global definitions per input section, in address order
     by_section = {}
     for s in ctx.symtab.symbols:
@@ -71,15 +86,18 @@ def write_map(ctx):
         lines.append(f"{o.name:15} {_h(o.addr)} {o.size:#10x}" if len(o.name) < 15 else
                      f"{o.name}\n{'':15} {_h(o.addr)} {o.size:#10x}")
         for c in o.chunks:
-            owner = getattr(c, "file", None)
-            name = owner.name if owner is not None else "<linker>"
             addr = o.addr + c.out_offset
-            cname = c.name
-            if len(cname) < 15:
-                lines.append(f" {cname:14} {_h(addr)} {c.size:#10x} {name}")
-            else:
-                lines.append(f" {cname}\n{'':15} {_h(addr)} {c.size:#10x} {name}")
             inputs = getattr(c, "inputs", None)
+            if inputs is None:
+                owner = getattr(c, "file", None)
+                lines.append(_section_line(c.name, addr, c.size, owner.name if owner is not None
+                                           else "<linker>"))
+            else:
+                # SHF_MERGE inputs share one deduplicated chunk: each is listed with
+                # the address of its first piece and its size before merging
+                for sec in inputs:
+                    first = addr + int(sec.merge[1][0]) if len(sec.merge[1]) else addr
+                    lines.append(_section_line(sec.name, first, sec.size, sec.file.name))
             for sec in ([c] if inputs is None else inputs):
                 for s in sorted(by_section.get(id(sec), []), key=lambda s: ctx.gaddr[s.gid]):
                     lines.append(f"{'':16}{_h(int(ctx.gaddr[s.gid]))}{'':16}{s.display}")

@@ -102,6 +102,7 @@ class Loader:
         data = map_file(path)
         if self.ctx.config.trace:
             print(path)                        # -t: every file opened, as GNU ld prints it
+        self.ctx.loaded_paths.append(path)     # -Map's LOAD lines
         if is_archive(data):
             ar = Archive(path, data)
             self.ctx.archives.append(ar)
@@ -163,7 +164,10 @@ class Loader:
         elif name == "ENTRY" and args:
             if not self.ctx.config.entry:
                 self.ctx.script_entry = args[0]
-                self.ctx.symtab.reference(args[0].encode())
+                # GNU ld makes a script's entry symbol an undefined reference only
+                # for executables (after_parse_default): a shared object's _start stays out
+                if not self.ctx.config.shared:
+                    self.ctx.symtab.reference(args[0].encode())
         elif name == "EXTERN":
             for a in args:
                 self.ctx.symtab.reference(a.encode())

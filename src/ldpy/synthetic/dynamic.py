@@ -425,6 +425,22 @@ def _version_nodes(ctx):
     return nodes
 
 
+def _note_as_needed_reasons(ctx, bound_syms):
+    """-Map: for each --as-needed library kept, the first symbol (in the library's
+    .dynsym order, as GNU ld meets them) bound to it and who used it."""
+    first = {}
+    for s in sorted(bound_syms, key=lambda s: s.index):
+        if (s.strong_ref or s.copy) and s.file is not None and getattr(s.file, "as_needed", False):
+            first.setdefault(id(s.file), s)
+    for sf in ctx.needed:
+        s = first.get(id(sf))
+        if s is not None:
+            name = s.name.decode("utf-8", "replace")
+            if s.version:
+                name += ("@" if s.version_hidden else "@@") + s.version
+            ctx.as_needed_reasons.append((sf.soname, s.ref_file.name if s.ref_file else "", name))
+
+
 def create_dynamic_sections(ctx):
     from ldpy.symbols import SHARED, UNDEF, DEFINED, COMMON, SYNTHETIC
     from ldpy.elf.format import dtypes
@@ -465,6 +481,7 @@ def create_dynamic_sections(ctx):
     # (a weak reference alone does not make a library needed)
     bound = {id(s.file) for s in imports + copies if s.strong_ref or s.copy}
     ctx.needed = [sf for sf in ctx.shared_files if not sf.as_needed or id(sf) in bound]
+    _note_as_needed_reasons(ctx, imports + copies)
     needed_ids = {id(sf) for sf in ctx.needed}
     for s in imports:
         if s.kind == SHARED and id(s.file) not in needed_ids:
