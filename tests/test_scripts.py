@@ -344,18 +344,56 @@ def test_ttext_and_section_start(tmp_path):
     assert secs[".text"] == 0x500000 and secs[".mysec"] == 0x900000
 
 
-@pytest.mark.parametrize("mode", [["-no-pie"], ["-pie"]])
+ROUND_TRIP_C = r"""
+#include <stdio.h>
+#include <string.h>
+__thread int tls_init = 40;
+__thread char tls_zero[24];
+static int ctor_ran;
+__attribute__((constructor)) static void init(void) { ctor_ran = 1; }
+__attribute__((section(".mysec"), used)) int tagged = 42;
+int main(void) {
+  tls_zero[3] = 2;
+  printf("tagged %d tls %d ctor %d len %zu\n", tagged, tls_init + tls_zero[3], ctor_ran,
+         strlen("four"));       /* strlen: an IFUNC, IRELATIVE in static links */
+  return 0;
+}
+"""
+
+ROUND_TRIP_LIB_C = r"""
+#include <stdio.h>
+__thread int tls_var = 5;
+static int counter;
+int get(void) { return tls_var + counter++; }
+void hello(void) { printf("lib %d\n", get()); }
+"""
+
+_LD_MODE = {"-no-pie": [], "-pie": ["-pie"], "-static": ["-static"],
+            "-static-pie": ["-static", "-pie", "--no-dynamic-linker"], "-shared": ["-shared"]}
+
+
+@pytest.mark.parametrize("mode", ["-no-pie", "-pie", "-static", "-static-pie", "-shared"])
 def test_verbose_default_script_round_trip(tmp_path, mode):
-    """`ldpy --verbose` prints the default script; -T of it links the same."""
-    ld_mode = {"-no-pie": [], "-pie": ["-pie"], "-static": ["-static"]}[mode[0]]
-    text = run([*LDPY, "--verbose", *ld_mode]).stdout
+    """`ldpy --verbose` prints the default script; -T of it links the same
+    (IRELATIVE relocations between __rela_iplt_start/end, TLS, init arrays)."""
+    text = run([*LDPY, "--verbose", *_LD_MODE[mode]]).stdout
     script = text.split("=" * 50 + "\n")[1]
     path = _write(tmp_path, "default.ld", script)
-    plain = _hosted(tmp_path, mode, "plain")
-    scripted = _hosted(tmp_path, mode + ["-Wl,-T," + path], "scripted")
+    shared = mode == "-shared"
+    src = _write(tmp_path, "rt.c", ROUND_TRIP_LIB_C if shared else ROUND_TRIP_C)
+    outs = []
+    for name, extra in (("plain", []), ("scripted", ["-Wl,-T," + path])):
+        out = str(tmp_path / name)
+        run(["gcc", mode, *(["-fPIC"] if shared else []), src, *extra, "-B", shim_dir(), "-o", out])
+        if not shared:
+            r = subprocess.run([out], capture_output=True, text=True, timeout=30)
+            assert r.stdout == "tagged 42 tls 42 ctor 1 len 4\n", (name, r.stdout, r.returncode)
+        outs.append(out)
+    plain, scripted = outs
     assert _sections(scripted) == _sections(plain)
     assert _phdrs(scripted) == _phdrs(plain)
     assert _symbols(scripted) == _symbols(plain)
+    assert run(["readelf", "-rW", scripted]).stdout == run(["readelf", "-rW", plain]).stdout
 
 
 def test_broken_scripts_fail_cleanly(tmp_path):

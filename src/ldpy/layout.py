@@ -45,6 +45,7 @@ def layout(ctx):
     outs = [o for o in ctx.outputs.sorted() if o.chunks]
     for o in outs:
         place_chunks(o)
+    align_first_tls(outs)
     # keep empty sections only if something asks for them (symbols); drop them otherwise
     all_outs = outs
     outs = [o for o in outs if o.size or o.name in ctx.keep_empty]
@@ -189,6 +190,14 @@ def layout(ctx):
     ctx.file_size = ctx.shoff + (64 if ctx.target.IS64 else 40) * (len(outs) + 2)   # + null + .shstrtab
 
 
+def align_first_tls(outs):
+    """The first TLS output section gets the largest TLS alignment, so that the
+    TLS segment starts aligned (GNU ld's _bfd_elf_tls_setup)."""
+    tls = [o for o in outs if o.flags & SHF_TLS and o.flags & 2 and (o.size or o.chunks)]
+    if tls:
+        tls[0].align = max(o.align for o in tls)
+
+
 def _place(secs, addr, off, relro, first_addr=None, relro_page=None, warn_align=False):
     """Assign addresses and offsets to one segment's sections; return the end of
     the last RELRO section when `relro` is given."""
@@ -198,8 +207,9 @@ def _place(secs, addr, off, relro, first_addr=None, relro_page=None, warn_align=
     end_relro = addr
     for o in secs:
         if o.flags & SHF_TLS and o.type == SHT_NOBITS:
-            # .tbss takes no room in the segment: what follows overlaps it
-            o.addr = align_up(addr, o.align)
+            # .tbss takes no room in the segment: what follows overlaps it (from its
+            # aligned start, as GNU ld's `.` does)
+            addr = o.addr = align_up(addr, o.align)
             o.offset = seg_off + (o.addr - seg_addr)
             if relro is not None and o in relro:
                 end_relro = max(end_relro, addr)

@@ -16,6 +16,13 @@ def default_script_text(ctx_or_config):
                     '(. & (CONSTANT (MAXPAGESIZE) - 1)));\n') if sep else ""
     now = getattr(cfg, "now", False)
     relro_end = "  . = DATA_SEGMENT_RELRO_END (0, .);\n"
+    # static executables apply their IRELATIVE relocations between these (GNU ld's
+    # PIE and shared-object scripts leave them out)
+    static = not (cfg.pie or cfg.shared)
+    # shared objects define _edata, __bss_start and _end only when used
+    provide = (lambda n: f"PROVIDE ({n} = .);") if cfg.shared else (lambda n: f"{n} = .;")
+    iplt_start = "    PROVIDE_HIDDEN (__rela_iplt_start = .);\n" if static else ""
+    iplt_end = "    PROVIDE_HIDDEN (__rela_iplt_end = .);\n" if static else ""
     return f"""/* ldpy default linker script: ELF x86-64, {'-z separate-code' if sep else '-z noseparate-code'}{', -z now' if now else ''} */
 OUTPUT_FORMAT("elf64-x86-64", "elf64-x86-64", "elf64-x86-64")
 OUTPUT_ARCH(i386:x86-64)
@@ -39,10 +46,8 @@ SECTIONS
   .rela.plt       :
   {{
     *(.rela.plt)
-    PROVIDE_HIDDEN (__rela_iplt_start = .);
-    *(.rela.iplt)
-    PROVIDE_HIDDEN (__rela_iplt_end = .);
-  }}
+{iplt_start}    *(.rela.iplt)
+{iplt_end}  }}
 {page_break}  .init           : {{ KEEP (*(SORT_NONE(.init))) }}
   .plt            : {{ *(.plt) *(.iplt) }}
   .plt.got        : {{ *(.plt.got) }}
@@ -96,15 +101,15 @@ SECTIONS
 {'' if now else relro_end}  .got.plt        : {{ *(.got.plt) *(.igot.plt) }}
 {relro_end if now else ''}  .data           : {{ *(.data .data.* .gnu.linkonce.d.*) }}
   .data1          : {{ *(.data1) }}
-  _edata = .;
+  {provide('_edata')}
   PROVIDE (edata = .);
   . = .;
-  __bss_start = .;
+  {provide('__bss_start')}
   .bss            : {{ *(.dynbss) *(.bss .bss.* .gnu.linkonce.b.*) *(COMMON) }}
   .lbss           : {{ *(.dynlbss) *(.lbss .lbss.* .gnu.linkonce.lb.*) *(LARGE_COMMON) }}
   .lrodata        : {{ *(.lrodata .lrodata.* .gnu.linkonce.lr.*) }}
   .ldata          : {{ *(.ldata .ldata.* .gnu.linkonce.l.*) }}
-  _end = .;
+  {provide('_end')}
   PROVIDE (end = .);
   . = DATA_SEGMENT_END (.);
   .comment      0 : {{ *(.comment) }}

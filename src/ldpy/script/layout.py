@@ -14,7 +14,7 @@ from ldpy.elf.format import (PT_LOAD, PT_NOTE, PT_TLS, PT_GNU_EH_FRAME, PT_GNU_S
                              PT_INTERP, PT_PHDR, PT_DYNAMIC, PT_GNU_PROPERTY, PF_R, PF_W, PF_X,
                              SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHT_NOBITS, SHT_NOTE,
                              SHT_PROGBITS)
-from ldpy.layout import Phdr, align_up, _cover
+from ldpy.layout import Phdr, align_up, align_first_tls, _cover
 from ldpy.script import ast
 from ldpy.script.evaluate import Evaluator, Value, NUM, ABS
 from ldpy.script.linkscript import Region
@@ -447,6 +447,7 @@ def layout_scripted(ctx):
     script = ctx.script
     regions = {}
     items = _layout_items(ctx)
+    align_first_tls(ctx.outputs.sorted())
     phnum = len(script.phdrs) if script.phdrs else _estimate_phdrs(ctx)
     prev = {}
     walk = None
