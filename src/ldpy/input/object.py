@@ -81,6 +81,8 @@ def strings_at(table, offsets, where, what):
     """The NUL-terminated strings of `table` (bytes) at `offsets`, fast when every
     offset starts a string (as gas writes tables); any offset works."""
     n = len(table)
+    if n > 8192 and len(offsets):
+        return _strings_at_numpy(table, offsets, where, what)
     parts = table.split(b"\0")
     starts = {}
     pos = 0
@@ -100,6 +102,20 @@ def strings_at(table, offsets, where, what):
         else:
             raise LinkError(f"{where}: {what} offset {off:#x} is past the end of its string table")
     return out
+
+
+def _strings_at_numpy(table, offsets, where, what):
+    """strings_at for big tables: no Python loop over the strings nobody asked for."""
+    n = len(table)
+    offs = np.asarray(offsets, np.int64)
+    bad = (offs < 0) | (offs >= n)
+    if bad.any():
+        off = int(offs[np.flatnonzero(bad)[0]])
+        raise LinkError(f"{where}: {what} offset {off:#x} is past the end of its string table")
+    # each string ends at the first NUL at or after its offset (or at the table's end)
+    nuls = np.flatnonzero(np.frombuffer(table, np.uint8) == 0)
+    ends = np.append(nuls, n)[np.searchsorted(nuls, offs)]
+    return [table[a:b] for a, b in zip(offs.tolist(), ends.tolist())]
 
 
 def check_elf_header(data, name):
