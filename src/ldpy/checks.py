@@ -49,15 +49,29 @@ def _check_shlib_undefined(ctx):
     diag.check()
 
 
+def _check_required(ctx):
+    """--require-defined SYM: the output must define SYM."""
+    required = set()
+    for name in ctx.config.require_defined:
+        sym = ctx.symtab.get(name.encode())
+        if sym is None or sym.kind == UNDEF:
+            diag.error(f"required symbol '{name}' not defined")
+            if sym is not None:
+                required.add(sym.gid)
+    return required
+
+
 def report_undefined(ctx):
     _drop_relaxed_tls_get_addr(ctx)
+    required = _check_required(ctx) if ctx.config.require_defined else set()
     if ctx.config.no_allow_shlib_undefined and not ctx.config.shared:
         _check_shlib_undefined(ctx)
     if ctx.config.shared and not ctx.config.no_undefined:
         return                  # a shared object may leave symbols to its users and dependencies
     st = ctx.symtab
-    missing = [s for s in st.symbols if s.kind == UNDEF and s.strong_ref]
+    missing = [s for s in st.symbols if s.kind == UNDEF and s.strong_ref and s.gid not in required]
     if not missing:
+        diag.check()
         return
     cfg = ctx.config
     ignore = cfg.unresolved_symbols in ("ignore-all", "ignore-in-object-files") or cfg.noinhibit_exec

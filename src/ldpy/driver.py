@@ -58,6 +58,8 @@ class Context:
         self.script = None            # script.linkscript.LinkScript of -T / implicit scripts
         self.script_sections = False  # layout follows a SECTIONS command (ours or the user's)
         self.script_symbols = {}      # name -> Symbol for what the scripts assign
+        self.gc_removed = []          # --gc-sections: the input sections removed, in input order
+        self.gc_unreferenced = set()  # symbol ids only removed sections referenced
 
     def sym_display(self, f, idx):
         if idx >= f.first_global:
@@ -128,14 +130,17 @@ def link(config):
     diag.check()
     ctx.is_dynamic = bool(ctx.shared_files) or config.pie or config.shared
     use_script_layout(ctx)                  # SECTIONS given, INSERT, -Ttext...: script/ engine
+    passes.run(apply_version_script, ctx)   # --version-script: versions and local: patterns
+    passes.run(apply_export_lists, ctx)     # --dynamic-list, --export-dynamic-symbol
+    if config.gc_sections:
+        from ldpy.gc import collect_garbage
+        passes.run(collect_garbage, ctx)    # --gc-sections: drop what nothing reaches
     passes.run(assign_sections, ctx)        # input sections -> output sections, merge strings
     passes.run(define_linker_symbols, ctx)  # __start_X, _end, __ehdr_start, ...
     if ctx.script_sections:
         from ldpy.script.linkscript import define_script_symbols
         passes.run(define_script_symbols, ctx)   # what the script assigns (PROVIDE, HIDDEN)
     passes.run(report_undefined, ctx)
-    passes.run(apply_version_script, ctx)   # --version-script: versions and local: patterns
-    passes.run(apply_export_lists, ctx)     # --dynamic-list, --export-dynamic-symbol
     passes.run(scan_relocations, ctx)       # GOT / IPLT / TLS decisions for every relocation
     passes.run(report_warning_symbols, ctx) # .gnu.warning.SYM sections ("Linkers" part 17)
     passes.run(create_synthetic_sections, ctx)   # .got, .plt, .eh_frame_hdr, build-id, .symtab
@@ -239,7 +244,7 @@ def add_command_line_references(ctx):
     """-u symbols, the entry symbol and --defsym definitions (and what they use)."""
     ctx.symtab.wrapped = {w.encode() for w in ctx.config.wrap}
     ctx.symtab.warn_common = ctx.config.warn_common
-    for name in ctx.config.undefined:
+    for name in ctx.config.undefined + ctx.config.require_defined:
         ctx.symtab.reference(name.encode())
     if ctx.config.defsyms:
         from ldpy import expr
@@ -419,6 +424,9 @@ def assign_symbol_values(ctx):
     in_sec = (kind == DEFINED) & (secgid >= 0)
     g = np.where(in_sec, secgid, 0)
     gaddr = np.where(in_sec, ids.addr[g] + value, value)
+    # defined in a removed section (--gc-sections, a script's /DISCARD/): no address
+    ctx.gdead = in_sec & ~ids.live[g]
+    gaddr[ctx.gdead] = 0
     gaddr[(kind == UNDEF)] = 0
     m = in_sec & ids.merge[g]
     if m.any():

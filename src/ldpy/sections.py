@@ -228,6 +228,61 @@ class MergedSection:
 
 # -- .eh_frame records ----------------------------------------------------------
 
+def eh_frame_records(sec, data=None):
+    """The records of an input .eh_frame: a list of (start, end, is_cie, cie_start);
+    a zero terminator counts as a CIE, an FDE's cie_start is where its CIE begins."""
+    if data is None:
+        data = sec.bytes().tobytes()
+    order = "little" if sec.file.little else "big"
+    if len(data) % 4 == 0:
+        fast = _eh_frame_records_words(data, order)
+        if fast is not None:
+            return fast
+    records = []
+    pos, end = 0, len(data)
+    while pos + 4 <= end:
+        length = int.from_bytes(data[pos:pos + 4], order)
+        if length == 0:
+            records.append((pos, pos + 4, True, -1))    # terminator: keep
+            pos += 4
+            continue
+        if length == 0xffffffff:
+            raise LinkError(f"{sec.where(pos)}: 64-bit DWARF .eh_frame records are not supported")
+        rec_end = pos + 4 + length
+        if rec_end > end or length < 4:
+            raise LinkError(f"{sec.where(pos)}: corrupt .eh_frame record (length {length:#x})")
+        cie_ptr = int.from_bytes(data[pos + 4:pos + 8], order)
+        if cie_ptr == 0:
+            records.append((pos, rec_end, True, -1))
+        else:
+            records.append((pos, rec_end, False, pos + 4 - cie_ptr))
+        pos = rec_end
+    return records
+
+
+def _eh_frame_records_words(data, order):
+    """eh_frame_records for the usual layout (every length a multiple of 4): the walk
+    steps through a list of 32-bit words.  None when anything looks unusual; the
+    byte walk then gives the precise error."""
+    w = np.frombuffer(data, "<u4" if order == "little" else ">u4").tolist()
+    n = len(w)
+    records = []
+    i = 0
+    while i < n:
+        length = w[i]
+        if length == 0:
+            records.append((4 * i, 4 * i + 4, True, -1))
+            i += 1
+            continue
+        if length & 3 or length < 4 or length == 0xffffffff or i + 1 + (length >> 2) > n:
+            return None
+        cie = w[i + 1]
+        nxt = i + 1 + (length >> 2)
+        records.append((4 * i, 4 * nxt, cie == 0, -1 if cie == 0 else 4 * i + 4 - cie))
+        i = nxt
+    return records
+
+
 def prune_eh_frame(sec, is_dead_target):
     """Drop the FDEs of discarded functions from an input .eh_frame.
 
@@ -239,25 +294,7 @@ def prune_eh_frame(sec, is_dead_target):
     data = raw.tobytes()
     rel = sec.relocs
     roffs = rel["r_offset"].astype(np.int64) if rel is not None else np.zeros(0, np.int64)
-    records = []          # (start, end, is_cie, cie_start)
-    pos, end = 0, len(data)
-    while pos + 4 <= end:
-        length = int.from_bytes(data[pos:pos + 4], "little" if sec.file.little else "big")
-        if length == 0:
-            records.append((pos, pos + 4, True, -1))    # terminator: keep
-            pos += 4
-            continue
-        if length == 0xffffffff:
-            raise LinkError(f"{sec.where(pos)}: 64-bit DWARF .eh_frame records are not supported")
-        rec_end = pos + 4 + length
-        if rec_end > end or length < 4:
-            raise LinkError(f"{sec.where(pos)}: corrupt .eh_frame record (length {length:#x})")
-        cie_ptr = int.from_bytes(data[pos + 4:pos + 8], "little" if sec.file.little else "big")
-        if cie_ptr == 0:
-            records.append((pos, rec_end, True, -1))
-        else:
-            records.append((pos, rec_end, False, pos + 4 - cie_ptr))
-        pos = rec_end
+    records = eh_frame_records(sec, data)      # (start, end, is_cie, cie_start)
     if not records:
         return
     starts = np.array([r[0] for r in records], np.int64)

@@ -10,6 +10,7 @@ from ldpy.diag import LinkError
 from ldpy.elf.format import (ELFMAG, ELFCLASS64, ELFCLASS32, ELFDATA2LSB, ELFDATA2MSB, ET_EXEC,
                              ET_DYN, SHT_NOBITS, SHT_RELA, STT_SECTION, dtypes)
 from ldpy.symbols import UNDEF
+from ldpy.util import unique
 
 
 def write_output(ctx):
@@ -123,7 +124,47 @@ def relocate_all(ctx, out):
         k = rt.key[ifm]
         iplt.record_resolvers(k, S[ifm])
         S[ifm] = iplt.entry_addresses(k)
-    ctx.target.apply(ctx, rt, S, A, out)
+    tomb = _tombstones(ctx, rt)
+    if tomb is None:
+        ctx.target.apply(ctx, rt, S, A, out)
+        return
+    plan = rt.plan
+    skip = plan.skip
+    plan.skip = skip | tomb
+    try:
+        ctx.target.apply(ctx, rt, S, A, out)
+    finally:
+        plan.skip = skip
+    # GNU ld's tombstone: the field becomes 0, or 1 in .debug_ranges (0 would end the list)
+    idx = np.flatnonzero(tomb)
+    width = ctx.target.WIDTH[rt.type[idx]]
+    for w in unique(width).tolist():
+        if w:
+            p = rt.pos[idx[width == w]]
+            out[p[:, None] + np.arange(w)] = 0
+    ranges = np.fromiter((s.name == ".debug_ranges" for s in rt.sections), bool, len(rt.sections))
+    one = idx[ranges[rt.sec_ordinal[idx]] & (width > 0)]
+    if len(one):
+        w = ctx.target.WIDTH[rt.type[one]]
+        out[rt.pos[one] + (0 if ctx.target.LITTLE else w - 1)] = 1
+
+
+def _tombstones(ctx, rt):
+    """Relocations of non-allocated sections (debug information) against symbols in
+    removed sections (--gc-sections, discarded COMDAT copies, /DISCARD/); None if none."""
+    nonalloc = ~rt.alloc
+    if not nonalloc.any():
+        return None
+    keys, ids = ctx.keys, ctx.section_ids
+    loc = rt.is_local
+    lk = np.where(loc, rt.key - keys.G, 0)
+    dead = loc & keys.loc_in_sec[lk] & ~ids.live[keys.loc_gsec[lk]]
+    gdead = getattr(ctx, "gdead", None)
+    if gdead is not None and gdead.any():
+        gk = np.where(loc, 0, rt.key)
+        dead |= ~loc & gdead[gk]
+    tomb = nonalloc & dead
+    return tomb if tomb.any() else None
 
 
 def _write_headers(ctx, out):

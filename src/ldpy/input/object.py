@@ -193,6 +193,7 @@ class ObjectFile:
         names = [n.decode("utf-8", "replace") for n in
                  strings_at(shstr, [row[0] for row in rows], self.name, "section name")]
         self.section_names = names
+        self.shstrndx = shstrndx
 
         self.sections = [None] * shnum
         self.symtab_index = None
@@ -224,12 +225,12 @@ class ObjectFile:
         self._read_symbols(shndx_table)
         # COMDAT groups are decided now: the first object to bring a signature keeps
         # it, and a later copy's sections are never even built
-        self.groups = []
+        self.groups = []              # (signature, is COMDAT, member indexes, group section index)
         discarded = set()
         kept = {}
         for i in groups:
             signature, is_comdat, members = self._read_group(i)
-            self.groups.append((signature, is_comdat, members))
+            self.groups.append((signature, is_comdat, members, i))
             if is_comdat and self._comdat is not None:
                 if signature in self._comdat:
                     discarded.update(members)

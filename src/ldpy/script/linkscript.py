@@ -46,6 +46,7 @@ class LinkScript:
         self.has_sections = False
         self.inserts = []             # (ast.Sections with .insert)
         self.asserts = []
+        self.externs = []             # EXTERN(...) names: --gc-sections roots
 
     def add(self, script):
         """Merge one parsed script's layout commands (input commands are the loader's)."""
@@ -65,6 +66,8 @@ class LinkScript:
                     self.memory[r.name] = r
             elif isinstance(cmd, ast.Phdrs):
                 self.phdrs = (self.phdrs or []) + list(cmd.headers)
+            elif isinstance(cmd, ast.Command) and cmd.name == "EXTERN":
+                self.externs.extend(cmd.args)
             elif isinstance(cmd, ast.Command) and cmd.name == "REGION_ALIAS":
                 if len(cmd.args) != 2:
                     raise LinkError(f"{cmd.where}: REGION_ALIAS needs an alias and a region")

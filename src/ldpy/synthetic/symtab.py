@@ -85,8 +85,11 @@ class SymtabSection(Synthetic):
             nlocal += len(sel)
         # globals: hidden/internal definitions become locals in the output
         gl_local, gl_global = [], []
+        gc_unreferenced = ctx.gc_unreferenced      # only --gc-sections removed code used them
         for s in ctx.symtab.symbols:
             if s.kind == UNDEF and not s.referenced:
+                continue
+            if gc_unreferenced and s.gid in gc_unreferenced:
                 continue
             if s.kind == UNDEF and not s.weak and not s.strong_ref:
                 continue
