@@ -72,7 +72,7 @@ def assign_sections(ctx):
     seq = 0
     for f in ctx.files:
         if f.has_dead_sections():
-            _prune_eh_frames(f)
+            _prune_eh_frames(f, ctx.eh_frame_records)
         for sec in f.sections:
             if sec is None or not sec.live:
                 continue
@@ -142,8 +142,9 @@ def _drop_inner_terminators(chunks):
             pos += 4 + n
 
 
-def _prune_eh_frames(f):
-    """Drop FDEs whose function lives in a discarded (COMDAT-loser) section."""
+def _prune_eh_frames(f, known_records):
+    """Drop FDEs whose function lives in a discarded (COMDAT-loser, --gc-sections) section.
+    known_records: id(section) -> its records, when --gc-sections has read them already."""
     dead = np.zeros(len(f.sections), bool)
     for i, s in enumerate(f.sections):
         if s is not None and not s.live:
@@ -159,7 +160,7 @@ def _prune_eh_frames(f):
         in_sec = (tshndx > 0) & (tshndx < SHN_LORESERVE)
         target_dead = in_sec & dead[np.where(in_sec, tshndx, 0)]
         # a global defined in a discarded section resolved elsewhere: its FDE here is dead too
-        prune_eh_frame(s, lambda k: target_dead[k])
+        prune_eh_frame(s, lambda k: target_dead[k], known_records.get(id(s)))
 
 
 def _allocate_commons(ctx):

@@ -60,6 +60,7 @@ class Context:
         self.script_symbols = {}      # name -> Symbol for what the scripts assign
         self.gc_removed = []          # --gc-sections: the input sections removed, in input order
         self.gc_unreferenced = set()  # symbol ids only removed sections referenced
+        self.eh_frame_records = {}    # id(.eh_frame input) -> its records, once read
 
     def sym_display(self, f, idx):
         if idx >= f.first_global:
@@ -205,6 +206,7 @@ def use_script_layout(ctx):
     from ldpy.script.place import ScriptOutputMap
     if script is None:
         script = ctx.script = LinkScript()
+    ctx.user_sections = script.has_sections
     if not script.has_sections:
         from ldpy.script.default import default_script_text
         from ldpy.script.parser import parse_script
@@ -216,6 +218,7 @@ def use_script_layout(ctx):
     script.apply_inserts()
     ctx.script_sections = True
     ctx.outputs = ScriptOutputMap(script)
+    ctx.outputs.apply_constraints(ctx.files)    # ONLY_IF_RO / ONLY_IF_RW
 
 
 def print_memory_usage(ctx):

@@ -139,12 +139,15 @@ class _Graph:
         ctx = self.ctx
         files = ctx.files
         N = self.n
-        self.rel_secs, self.eh_secs = [], []
+        self.rel_ids, self.eh_secs = np.zeros(0, np.int64), []
         if not N:
             return
         flat = [s for f in files for s in f.sections]
         live = np.fromiter((s is not None and s.live for s in flat), bool, N)
+        self._buffers(files)
         shdrs = np.concatenate([f.shdrs.view(np.uint8) for f in files]).view(files[0].shdrs.dtype)
+        self.sh_offset = shdrs["sh_offset"].astype(np.int64)
+        self.sh_size = shdrs["sh_size"].astype(np.int64)
         flags = shdrs["sh_flags"].astype(np.int64)
         stype = shdrs["sh_type"].astype(np.int64)
         link = shdrs["sh_link"].astype(np.int64)
@@ -158,6 +161,8 @@ class _Graph:
         ok = (info[rela] > 0) & (info[rela] < fsize[rela])
         has_rel = np.zeros(N, bool)
         has_rel[fbase[rela[ok]] + info[rela[ok]]] = True
+        self.rela_of = np.full(N, -1, np.int64)          # section id -> its SHT_RELA section id
+        self.rela_of[fbase[rela[ok]] + info[rela[ok]]] = rela[ok]
         # section groups: one node per group, members point to it and it to them
         in_group = np.zeros(N, bool)
         groups = [g for f in files for g in f.groups]
@@ -187,7 +192,7 @@ class _Graph:
         prefixes = tuple(prefixes) + (".eh_frame",)
         eh = np.zeros(N, bool)
         sh_name = shdrs["sh_name"].astype(np.int64)
-        for i in _names_worth_a_look(files, self.nsec, sh_name, prefixes):
+        for i in self._names_worth_a_look(sh_name, prefixes):
             if not cand[i]:
                 continue
             sec = flat[i]
@@ -205,7 +210,59 @@ class _Graph:
             if name[:1] != "." and is_c_identifier(name):
                 self.by_cname.setdefault(name, []).append(i)
         self.eh_secs = [flat[i] for i in np.flatnonzero(eh & has_rel).tolist()]
-        self.rel_secs = [flat[i] for i in np.flatnonzero((cand | note) & has_rel & ~eh).tolist()]
+        self.rel_ids = np.flatnonzero((cand | note) & has_rel & ~eh)
+
+    def _buffers(self, files):
+        """The mapped buffers the files lie in (an archive holds many members): reads
+        over many files become one numpy gather per buffer."""
+        self.bufs, seen = [], {}
+        nf = len(files)
+        self.file_buf = np.empty(nf, np.int64)
+        self.file_buf_base = np.empty(nf, np.int64)
+        for k, f in enumerate(files):
+            if f.buf is None:
+                f.buf = np.frombuffer(f.data, np.uint8)
+            b = seen.get(id(f.buf))
+            if b is None:
+                b = seen[id(f.buf)] = len(self.bufs)
+                self.bufs.append(f.buf)
+            self.file_buf[k] = b
+            self.file_buf_base[k] = f.buf_base
+
+    def _read(self, sec_buf, pos, width):
+        """Bytes [pos, pos+width) of the buffers sec_buf, as an (n, width) uint8 array."""
+        out = np.zeros((len(pos), width), np.uint8)
+        order = np.argsort(sec_buf, kind="stable")
+        bounds = np.searchsorted(sec_buf[order], np.arange(len(self.bufs) + 1))
+        cols = np.arange(width)
+        for b, buf in enumerate(self.bufs):
+            sel = order[bounds[b]:bounds[b + 1]]
+            if len(sel) and len(buf):
+                out[sel] = buf[np.minimum(pos[sel][:, None] + cols, len(buf) - 1)]
+        return out
+
+    def _names_worth_a_look(self, sh_name, prefixes):
+        """Section ids whose name starts with one of prefixes or not with '.'.  The first
+        bytes of every name come from the string tables with one numpy gather per
+        buffer, not from a Python test per section."""
+        files = self.ctx.files
+        width = 3      # the first bytes tell almost every name apart; hits are checked in Python
+        name_base = self.file_buf_base + np.fromiter((f.rows[f.shstrndx][4] for f in files),
+                                                     np.int64, len(files))
+        heads = self._read(np.repeat(self.file_buf, self.nsec), np.repeat(name_base, self.nsec) + sh_name,
+                           width).astype(np.int64)
+        code = heads[:, 0] | (heads[:, 1] << 8) | (heads[:, 2] << 16)
+        hit = (heads[:, 0] != ord(".")) & (heads[:, 0] != 0)
+        by_len = {}
+        for p in prefixes:
+            pb = p.encode("utf-8", "replace")[:width]
+            by_len.setdefault(len(pb), set()).add(int.from_bytes(pb, "little"))
+        for n_bytes, codes in by_len.items():
+            if n_bytes == 0:
+                return list(range(len(sh_name)))
+            part = code & ((1 << (8 * n_bytes)) - 1)
+            hit |= np.isin(part, np.array(sorted(codes), np.int64))
+        return np.flatnonzero(hit).tolist()
 
     # -- relocations -------------------------------------------------------------
     def _gather(self, secs):
@@ -266,11 +323,72 @@ class _Graph:
     def relocation_edges(self):
         """Every relocation of an allocated section but .eh_frame: source -> target."""
         self.rel = None
-        if self.rel_secs:
-            sid, key, _ = self._gather(self.rel_secs)
+        if len(self.rel_ids):
+            sid, key = self._gather_symbols(self.rel_ids)
             tgt, gkey = self._targets(key)
             self.edges(sid, tgt)
             self.rel = (sid, gkey)
+
+    def _gather_symbols(self, ids):
+        """(section id, link-wide symbol index) of every relocation of the sections ids,
+        read straight from the SHT_RELA sections' bytes: the symbol word of each entry,
+        fetched with one gather per buffer and 4-byte phase.  (The order of the
+        relocations does not matter for the graph: sections are taken buffer by buffer.)"""
+        if not self.is64:
+            sid, key, _ = self._gather([self.section(i) for i in ids.tolist()])
+            return sid, key
+        fidx = np.searchsorted(self.sec_base, ids, side="right") - 1
+        order = np.argsort(self.file_buf[fidx], kind="stable")
+        ids, fidx = ids[order], fidx[order]
+        buf = self.file_buf[fidx]
+        r = self.rela_of[ids]
+        esize = 24
+        count = self.sh_size[r] // esize
+        total = int(count.sum())
+        first = np.cumsum(count) - count
+        symword = 12 if self.little else 8           # r_info's symbol half
+        pos = np.repeat(self.file_buf_base[fidx] + self.sh_offset[r] + symword - first * esize, count) + \
+            np.arange(total) * esize
+        sym = np.zeros(total, np.int64)
+        bounds = np.searchsorted(buf, np.arange(len(self.bufs) + 1))
+        word = self.word
+        for b, data in enumerate(self.bufs):
+            lo, hi = int(first[bounds[b]]) if bounds[b] < len(ids) else total, \
+                int(first[bounds[b + 1]]) if bounds[b + 1] < len(ids) else total
+            if lo == hi:
+                continue
+            p = pos[lo:hi]
+            if int(p.max()) + 4 > len(data):
+                raise LinkError(f"{self.ctx.files[int(fidx[bounds[b]])].name}: relocation section "
+                                f"extends past the end of the file")
+            phase = p & 3
+            out = sym[lo:hi]
+            for ph in range(4):
+                m = phase == ph
+                if m.any():
+                    n4 = (len(data) - ph) // 4
+                    out[m] = data[ph:ph + 4 * n4].view(word)[(p[m] - ph) >> 2]
+        self._check_symbols(ids, fidx, count, first, sym)
+        return np.repeat(ids, count), np.repeat(self.symbase[fidx], count) + sym
+
+    def _check_symbols(self, ids, fidx, count, first, sym):
+        nonempty = count > 0
+        if not len(sym) or not nonempty.any():
+            return
+        top = np.zeros(len(ids), np.int64)
+        top[nonempty] = np.maximum.reduceat(sym, first[nonempty])
+        bad = nonempty & (top >= self.nsym[fidx])
+        if bad.any():
+            j = int(np.argmax(bad))
+            sec = self.section(int(ids[j]))
+            k = int(np.argmax(sec.relocs["r_info"] >> np.uint64(32) >= np.uint64(self.nsym[fidx[j]])))
+            raise LinkError(f"{sec.where(int(sec.relocs['r_offset'][k]))}: relocation refers to symbol "
+                            f"index {int(sym[first[j] + k])} beyond the symbol table")
+
+    def section(self, gid):
+        k = int(np.searchsorted(self.sec_base, gid, side="right")) - 1
+        f = self.ctx.files[k]
+        return f.sections[gid - f.sec_base]
 
     def eh_frame_edges(self):
         """FDE of a function -> its LSDA and its CIE's personality routine."""
@@ -279,8 +397,9 @@ class _Graph:
         if not secs:
             return
         starts, is_cie, cie_rec, first = [], [], [], 0
+        known = self.ctx.eh_frame_records
         for sec in secs:
-            recs = eh_frame_records(sec)
+            recs = known[id(sec)] = eh_frame_records(sec)
             st = np.array([r[0] for r in recs], np.int64)
             starts.append(st)
             is_cie.append(np.array([r[2] for r in recs], bool))
@@ -462,48 +581,6 @@ class _Graph:
             if s.kind == UNDEF:
                 s.strong_ref = s.referenced = False
                 ctx.symtab.undefined.discard(s.name)
-
-
-def _names_worth_a_look(files, nsec, sh_name, prefixes):
-    """Section ids whose name starts with one of prefixes or not with '.'.  The first
-    bytes of every name are gathered from the string tables with numpy (one gather
-    per mapped file or archive), not looked at one Python string at a time."""
-    width = 3        # the first bytes tell almost every name apart; the rest is checked in Python
-    n = len(sh_name)
-    bufs, buf_of, name_base = [], np.empty(len(files), np.int64), np.empty(len(files), np.int64)
-    seen = {}
-    for k, f in enumerate(files):
-        if f.buf is None:
-            f.buf = np.frombuffer(f.data, np.uint8)
-        b = seen.get(id(f.buf))
-        if b is None:
-            b = seen[id(f.buf)] = len(bufs)
-            bufs.append(f.buf)
-        buf_of[k] = b
-        name_base[k] = f.buf_base + f.rows[f.shstrndx][4]
-    sec_buf = np.repeat(buf_of, nsec)
-    pos = np.repeat(name_base, nsec) + sh_name
-    heads = np.zeros((n, width), np.uint8)
-    order = np.argsort(sec_buf, kind="stable")
-    bounds = np.searchsorted(sec_buf[order], np.arange(len(bufs) + 1))
-    cols = np.arange(width)
-    for b, buf in enumerate(bufs):
-        sel = order[bounds[b]:bounds[b + 1]]
-        if len(sel) and len(buf):
-            heads[sel] = buf[np.minimum(pos[sel][:, None] + cols, len(buf) - 1)]
-    code = heads[:, 0].astype(np.int64) | (heads[:, 1].astype(np.int64) << 8) | \
-        (heads[:, 2].astype(np.int64) << 16)
-    hit = (heads[:, 0] != ord(".")) & (heads[:, 0] != 0)
-    by_len = {}
-    for p in prefixes:
-        pb = p.encode("utf-8", "replace")[:width]
-        by_len.setdefault(len(pb), set()).add(int.from_bytes(pb, "little"))
-    for n_bytes, codes in by_len.items():
-        if n_bytes == 0:
-            return list(range(n))
-        part = code & ((1 << (8 * n_bytes)) - 1)
-        hit |= np.isin(part, np.array(sorted(codes), np.int64))
-    return np.flatnonzero(hit).tolist()
 
 
 def _nonalloc_references(ctx, gids):

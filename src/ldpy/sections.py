@@ -283,7 +283,7 @@ def _eh_frame_records_words(data, order):
     return records
 
 
-def prune_eh_frame(sec, is_dead_target):
+def prune_eh_frame(sec, is_dead_target, records=None):
     """Drop the FDEs of discarded functions from an input .eh_frame.
 
     is_dead_target(reloc_indexes) -> bool array tells which pc_begin relocations
@@ -294,7 +294,8 @@ def prune_eh_frame(sec, is_dead_target):
     data = raw.tobytes()
     rel = sec.relocs
     roffs = rel["r_offset"].astype(np.int64) if rel is not None else np.zeros(0, np.int64)
-    records = eh_frame_records(sec, data)      # (start, end, is_cie, cie_start)
+    if records is None:
+        records = eh_frame_records(sec, data)  # (start, end, is_cie, cie_start)
     if not records:
         return
     starts = np.array([r[0] for r in records], np.int64)
