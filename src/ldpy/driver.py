@@ -206,7 +206,6 @@ def use_script_layout(ctx):
     from ldpy.script.place import ScriptOutputMap
     if script is None:
         script = ctx.script = LinkScript()
-    ctx.user_sections = script.has_sections
     if not script.has_sections:
         from ldpy.script.default import default_script_text
         from ldpy.script.parser import parse_script
@@ -218,7 +217,6 @@ def use_script_layout(ctx):
     script.apply_inserts()
     ctx.script_sections = True
     ctx.outputs = ScriptOutputMap(script)
-    ctx.outputs.apply_constraints(ctx.files)    # ONLY_IF_RO / ONLY_IF_RW
 
 
 def print_memory_usage(ctx):
