@@ -62,7 +62,7 @@ def strip_where(node):
     """Compare ASTs without positions."""
     if isinstance(node, list):
         return [strip_where(n) for n in node]
-    if hasattr(node, "__dataclass_fields__"):
+    if type(node).__module__ == "ldpy.script.ast":
         d = {k: strip_where(v) for k, v in vars(node).items() if k != "where"}
         return (type(node).__name__, d)
     return node

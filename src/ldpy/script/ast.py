@@ -9,7 +9,53 @@ whole name, dashes included.
 
 Every node has `where`: "script:line:col", used to start error messages.
 """
-from dataclasses import dataclass, field
+
+
+class _Factory:
+    def __init__(self, make):
+        self.make = make
+
+
+def field(default_factory):
+    """A default made fresh for every node (like dataclasses.field(default_factory=...))."""
+    return _Factory(default_factory)
+
+
+def dataclass(cls):
+    """A small stand-in for dataclasses.dataclass (__init__, __repr__, __eq__ from the
+    annotations): every dynamic link reads libc.so's script, and building these classes
+    with the dataclasses module costs several milliseconds of start-up."""
+    names = list(cls.__dict__.get("__annotations__", {}))
+    params, body, env = [], [], {}
+    for n in names:
+        if n in cls.__dict__:
+            default = cls.__dict__[n]
+            env[f"_d_{n}"] = default
+            if isinstance(default, _Factory):
+                params.append(f"{n}=_d_{n}")
+                body.append(f"  self.{n} = _d_{n}.make() if {n} is _d_{n} else {n}")
+                continue
+            params.append(f"{n}=_d_{n}")
+        else:
+            params.append(n)
+        body.append(f"  self.{n} = {n}")
+    src = f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body or ["  pass"])
+    exec(src, env)
+    cls.__init__ = env["__init__"]
+    cls.__match_args__ = tuple(names)
+
+    def __repr__(self):
+        return f"{type(self).__name__}(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in names) + ")"
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in names)
+    cls.__repr__, cls.__eq__, cls.__hash__ = __repr__, __eq__, None
+    for n in names:                      # class attributes would shadow nothing, but tidy
+        if n in cls.__dict__:
+            delattr(cls, n)
+    return cls
 
 
 @dataclass
