@@ -420,3 +420,22 @@ def test_direct_link_with_archive_members(tmp_path):
         assert r.returncode == 0, r.stderr
         assert removed(r) == [f"removing unused section '.text.lib_unused' in file '{lib}(lib1.o)'"]
         run_exe(tmp_path / f"p.{linker}")
+
+
+def test_definitions_a_shared_library_uses_are_kept(tmp_path):
+    """A function only a shared library calls back is a root (it goes to .dynsym)."""
+    lib_src = write(tmp_path, "cb_lib.c", "int callback(int);\nint call_it(int x) { return callback(x) + 1; }\n")
+    lib = tmp_path / "libcb.so"
+    run(["gcc", "-shared", "-fPIC", lib_src, "-o", str(lib)])
+    obj = compile_obj(tmp_path, write(tmp_path, "cb_main.c", r"""
+        #include <stdio.h>
+        int call_it(int);
+        int callback(int x) { return x * 10; }
+        int not_called(int x) { return x; }
+        int main(void) { printf("%d\n", call_it(4)); return 0; }
+    """), SPLIT)
+    mine, got, ref, want = gc_both(tmp_path, "cb", [obj, f"-L{tmp_path}", "-lcb", f"-Wl,-rpath,{tmp_path}"])
+    here = [line for line in got if f"'{obj}'" in line]
+    assert here == [line for line in want if f"'{obj}'" in line] == \
+        [f"removing unused section '.text.not_called' in file '{obj}'"]
+    assert run_exe(mine).stdout == "41\n"
