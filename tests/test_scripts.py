@@ -239,9 +239,13 @@ def test_script_layouts_match_bfd(tmp_path, script):
             assert da[o:o + n] == db[o:o + n], name
 
 
-def test_overlay_shares_vma_loads_in_sequence(tmp_path):
-    """OVERLAY as the GNU ld manual gives it: one run address, load addresses
-    one after the other from AT(), __load_start_/__load_stop_ symbols."""
+def test_overlay_load_addresses_like_bfd(tmp_path):
+    """OVERLAY: one run address; the first member loads at AT().  ld.bfd
+    always makes empty .got/.got.plt/.igot.plt sections, which land (as
+    orphans) between the two members: the second member's VMA is then below
+    the last section's and ld.bfd leaves its LMA = VMA ("dot moved
+    backwards").  The overlay's own PROVIDEs of __load_start_X come first, so
+    the script's later PROVIDE(... = 0) is what the symbols end up with."""
     obj = _compile(tmp_path, "plain.c", PLAIN_C + "int use_symbols(void);\n")
     script = _write(tmp_path, "ov.ld", """
     SECTIONS {
@@ -255,14 +259,81 @@ def test_overlay_shares_vma_loads_in_sequence(tmp_path):
       .bss 0x700000 : { *(.bss*) *(COMMON) }
       /DISCARD/ : { *(.comment) *(.note*) *(.eh_frame) }
     }""")
-    out = str(tmp_path / "ov")
-    r = run([*LDPY, "-T", script, obj, "-o", out, "--defsym", "use_a=__load_start_ov_a",
-             "--defsym", "use_b=__load_stop_ov_b"], check=False)
-    assert r.returncode == 0, r.stderr
-    lmas = {n: (int(v, 16), int(l, 16)) for n, v, l in _lmas(out)}
-    secs = {s[0]: int(s[4], 16) for s in _sections(out)}
+    bfd, ours = _link_both(tmp_path, ["-T", script, obj, "--defsym", "use_a=__load_start_ov_a",
+                                      "--defsym", "use_b=__load_stop_ov_b"])
+    _assert_same_layout(bfd, ours)
+    lmas = {n: (int(v, 16), int(l, 16)) for n, v, l in _lmas(ours)}
     assert lmas[".ov_a"] == (0x600000, 0x500000)
-    assert lmas[".ov_b"] == (0x600000, 0x500000 + secs[".ov_a"])
+    assert lmas[".ov_b"] == (0x600000, 0x600000)
+
+
+OVERLAY_C = r"""
+__attribute__((section(".ov1"))) int ov1_data[3] = {1, 2, 3};
+__attribute__((section(".ov1.text"))) int ov1_fn(void) { return ov1_data[1]; }
+__attribute__((section(".ov2"))) int ov2_data[5] = {5, 6, 7, 8, 9};
+__attribute__((section(".ov2.text"))) int ov2_fn(void) { return ov2_data[4]; }
+int plain_data = 4;
+int bss_var;
+void _start(void) { for (;;); }
+"""
+
+OVERLAY_LD = """
+ENTRY(_start)
+SECTIONS {
+  . = 0x400000;
+  .text : { *(.text) }
+  OVERLAY 0x600000 %(at)s {
+    .ovl1 { *(.ov1) *(.ov1.text) }
+    .ovl2 { *(.ov2) *(.ov2.text) }
+  }
+  .data 0x700000 : { *(.data) }
+  .bss : { *(.bss) }
+  /DISCARD/ : { *(.comment) *(.note*) }
+}
+"""
+
+
+@pytest.mark.parametrize("script", [
+    # members load one after the other from AT(); the LMA of .ovl2 is not aligned
+    # (an overlay member's LMA follows the previous one's end); .data has an address
+    # but keeps the VMA/LMA difference of the section before it
+    OVERLAY_LD % {"at": ": AT(0x500000)"},
+    # no AT: the first member loads at its VMA, the second after it
+    OVERLAY_LD % {"at": ":"},
+    # SUBALIGN sets every member input's alignment, a fill for one member
+    OVERLAY_LD.replace("%(at)s {", ": AT(0x500000) SUBALIGN(32) {").replace(
+        "*(.ov2.text) }", "*(.ov2.text) } =0x90909090").replace(".data 0x700000 :", ".data :"),
+    # memory regions: the overlay runs in RAM and loads in FLASH, one member after
+    # the other; .data then loads after them, .bss takes .data's AT> region
+    """MEMORY { FLASH (rx) : ORIGIN = 0x10000000, LENGTH = 64K
+              RAM (rwx) : ORIGIN = 0x20000000, LENGTH = 64K }
+    ENTRY(_start)
+    SECTIONS {
+      .text : { *(.text) } >FLASH
+      OVERLAY : NOCROSSREFS {
+        .ovl1 { *(.ov1) *(.ov1.text) }
+        .ovl2 { *(.ov2) *(.ov2.text) }
+      } >RAM AT>FLASH
+      .data : { *(.data) } >RAM AT>FLASH
+      .bss : { *(.bss) } >RAM
+      /DISCARD/ : { *(.comment) *(.note*) }
+    }""",
+], ids=["at", "no-at", "subalign-fill", "regions"])
+def test_overlay_variants_match_bfd(tmp_path, script):
+    obj = _compile(tmp_path, "ov.c", OVERLAY_C)
+    path = _write(tmp_path, "ov.ld", script)
+    bfd, ours = _link_both(tmp_path, ["-T", path, obj])
+    _assert_same_layout(bfd, ours)
+    _assert_same_contents(bfd, ours, (".ovl1", ".ovl2", ".data"))
+
+
+def _assert_same_contents(bfd, ours, names):
+    with open(bfd, "rb") as a, open(ours, "rb") as b:
+        da, db = a.read(), b.read()
+    for name, typ, addr, off, size, _, _ in _sections(bfd):
+        if name in names and typ != "NOBITS":
+            o, n = int(off, 16), int(size, 16)
+            assert da[o:o + n] == db[o:o + n], name
 
 
 FREESTANDING_S = r"""
@@ -394,6 +465,374 @@ def test_verbose_default_script_round_trip(tmp_path, mode):
     assert _phdrs(scripted) == _phdrs(plain)
     assert _symbols(scripted) == _symbols(plain)
     assert run(["readelf", "-rW", scripted]).stdout == run(["readelf", "-rW", plain]).stdout
+
+
+SYSCALL_C = r"""
+static long sys3(long n, long a, long b, long c)
+{
+  long r;
+  __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+  return r;
+}
+const char greeting[] = "script ok\n";
+int counter = 7;
+int zeroed[4];
+void _start(void)
+{
+  sys3(1, 1, (long)greeting, sizeof greeting - 1);
+  sys3(60, counter + zeroed[2], 0, 0);
+  for (;;);
+}
+"""
+
+
+def _syscall_obj(tmp_path):
+    return _compile(tmp_path, "sc.c", SYSCALL_C, ("-fno-stack-protector",))
+
+
+def _runs(path):
+    r = subprocess.run([path], capture_output=True, text=True, timeout=30)
+    assert (r.stdout, r.returncode) == ("script ok\n", 7), (path, r.stdout, r.returncode)
+
+
+def _entry(path):
+    out = run(["readelf", "-hW", path]).stdout
+    return re.search(r"Entry point address:\s+(\S+)", out).group(1)
+
+
+CODE_FIRST_LD = """
+ENTRY(_start)
+SECTIONS
+{
+  . = SEGMENT_START("text-segment", 0x400000) + SIZEOF_HEADERS;
+  .text : { *(.text*) }
+  .rodata : { *(.rodata*) }
+  . = ALIGN(CONSTANT(MAXPAGESIZE)) + (. & (CONSTANT(MAXPAGESIZE) - 1));
+  .data : { *(.data*) }
+  .bss : { *(.bss*) *(COMMON) }
+  /DISCARD/ : { *(.comment) }
+}
+"""
+
+
+@pytest.mark.parametrize("extra", [[], ["-Ttext-segment=0x600000"], ["-z", "noseparate-code"],
+                                   ["-z", "max-page-size=0x200000"]],
+                         ids=["default", "text-segment", "noseparate-code", "2M-pages"])
+def test_code_first_after_headers_like_bfd(tmp_path, extra):
+    """Code right after the headers: with -z separate-code (the default) ld.bfd
+    loads the ELF and program headers in a read-only PT_LOAD of their own,
+    whose p_paddr is a page below when they share the code's page."""
+    obj = _syscall_obj(tmp_path)
+    script = _write(tmp_path, "cf.ld", CODE_FIRST_LD)
+    bfd, ours = _link_both(tmp_path, ["-T", script, obj, *extra])
+    _assert_same_layout(bfd, ours)
+    assert _entry(ours) == _entry(bfd)
+    _runs(ours)
+    loads = [r for r in _phdrs(ours)[0] if r[0] == "LOAD"]
+    if not extra:
+        # the header segment: file offset 0, not executable, loaded a page below
+        assert loads[0][1] == "0x000000" and loads[0][6] == "R"
+        assert int(loads[0][3], 16) == int(loads[0][2], 16) - 0x1000
+
+
+PHDRS_SCRIPTS = {
+    # the GNU ld manual's layout: PT_PHDR, a text segment with the headers, data
+    "manual": """
+ENTRY(_start)
+PHDRS
+{
+  headers PT_PHDR PHDRS ;
+  text PT_LOAD FILEHDR PHDRS ;
+  data PT_LOAD ;
+  stack PT_GNU_STACK FLAGS(6) ;
+}
+SECTIONS
+{
+  . = 0x400000 + SIZEOF_HEADERS;
+  .text : { *(.text*) } :text
+  .rodata : { *(.rodata*) }
+  . = ALIGN(0x1000) + (. & 0xfff);
+  .data : { *(.data*) } :data
+  .bss : { *(.bss*) *(COMMON) }
+  /DISCARD/ : { *(.comment) *(.note.GNU-stack) }
+}""",
+    # headers alone, FLAGS, AT() moving a data segment's load address (ld.bfd moves
+    # the sections' LMAs with a warning), a section in two segments
+    "flags-at": """
+ENTRY(_start)
+PHDRS
+{
+  hdr PT_LOAD FILEHDR PHDRS FLAGS(4);
+  text PT_LOAD FLAGS(5);
+  rodata PT_LOAD;
+  data PT_LOAD FLAGS(6) AT(0x800000);
+  note PT_NOTE;
+}
+SECTIONS
+{
+  . = 0x400000 + SIZEOF_HEADERS;
+  .text ALIGN(0x1000) : { *(.text*) } :text
+  .rodata ALIGN(0x1000) : { *(.rodata*) } :rodata
+  .note.gnu.property : { *(.note.gnu.property) } :rodata :note
+  . = ALIGN(0x1000) + (. & 0xfff);
+  .data : { *(.data*) } :data
+  .bss : { *(.bss*) *(COMMON) }
+  /DISCARD/ : { *(.comment) }
+}""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PHDRS_SCRIPTS))
+def test_phdrs_scripts_match_bfd(tmp_path, name):
+    obj = _syscall_obj(tmp_path)
+    script = _write(tmp_path, "ph.ld", PHDRS_SCRIPTS[name])
+    bfd, ours = _link_both(tmp_path, ["-T", script, obj])
+    _assert_same_layout(bfd, ours)
+    _runs(ours)
+
+
+def test_phdrs_phdr_not_loaded_is_an_error(tmp_path):
+    obj = _syscall_obj(tmp_path)
+    script = _write(tmp_path, "bad.ld", """
+    PHDRS { text PT_LOAD; data PT_LOAD; phdr PT_PHDR PHDRS; }
+    SECTIONS {
+      . = 0x500000;
+      .text : { *(.text*) *(.rodata*) } :text
+      . = 0x600000;
+      .data : { *(.data*) *(.bss*) } :data
+    }""")
+    r = run(["ld.bfd", "-T", script, obj, "-o", str(tmp_path / "b")], check=False)
+    assert r.returncode != 0 and "PHDR segment not covered by LOAD segment" in r.stderr
+    out = tmp_path / "l"
+    r = run([*LDPY, "-T", script, obj, "-o", str(out)], check=False)
+    assert r.returncode == 1 and "PHDR segment not covered by LOAD segment" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not out.exists()
+
+
+@pytest.mark.parametrize("script", [
+    # .bss after a section with an address and AT(): ld.bfd's empty .got sections
+    # (alignment 8) sit in between and round the LMA up; .bss gets its own segment
+    """SECTIONS {
+      .text 0x10000 : AT(0x90000) { *(.text*) }
+      .rodata : { *(.rodata*) }
+      .data 0x20000 : AT(LOADADDR(.rodata) + SIZEOF(.rodata)) { *(.data*) }
+      .bss : { *(.bss*) *(COMMON) }
+      _end = .;
+      /DISCARD/ : { *(.comment) *(.note*) *(.eh_frame) }
+    }""",
+    # the same difference VMA/LMA without the rounding: one segment
+    """SECTIONS {
+      .text 0x10000 : AT(0x90000) { *(.text*) }
+      .rodata : { *(.rodata*) }
+      .data 0x20000 : AT(0x90100) { *(.data*) }
+      .bss : { *(.bss*) *(COMMON) }
+      /DISCARD/ : { *(.comment) *(.note*) *(.eh_frame) }
+    }""",
+    # a section with an address but no AT keeps the previous section's VMA/LMA difference
+    """SECTIONS {
+      .text 0x10000 : AT(0x90000) { *(.text*) }
+      .data 0x20000 : { *(.data*) }
+      .bss : { *(.bss*) }
+      /DISCARD/ : { *(.comment) *(.note*) *(.eh_frame) }
+    }""",
+    # MEMORY: .bss (>RAM, no AT) takes .data's AT> region: its LMA is FLASH's
+    # current address, unaligned, in a segment of its own
+    """MEMORY { FLASH (rx) : ORIGIN = 0x08000000, LENGTH = 256K
+              RAM (rwx) : ORIGIN = 0x20000000, LENGTH = 64K }
+    SECTIONS {
+      .text : { *(.text*) *(.rodata*) } >FLASH
+      .data : { *(.data*) } >RAM AT> FLASH
+      .bss : { *(.bss*) *(COMMON) } >RAM
+      /DISCARD/ : { *(.comment) *(.note*) *(.eh_frame) }
+    }""",
+], ids=["at-bss", "at-aligned", "address-no-at", "memory-at-region"])
+def test_nobits_after_lma_section_like_bfd(tmp_path, script):
+    obj = _compile(tmp_path, "plain.c", PLAIN_C + "long long big_bss __attribute__((aligned(16)));\n")
+    path = _write(tmp_path, "s.ld", script)
+    bfd, ours = _link_both(tmp_path, ["-T", path, obj])
+    _assert_same_layout(bfd, ours)
+    assert _entry(ours) == _entry(bfd)
+
+
+CONSTRAINT_C = r"""
+__attribute__((section(".table"))) %s int table[2] = {1, 2};
+__attribute__((section(".ctable"))) const int ctable[2] = {3, 4};
+int d = 5;
+void _start(void) { for (;;); }
+"""
+
+CONSTRAINT_LD = """
+ENTRY(_start)
+SECTIONS {
+  . = 0x400000;
+  .text : { *(.text) }
+  .table : ONLY_IF_RO { ro_start = .; *(.table) *(.ctable) }
+  .table : ONLY_IF_RW { rw_start = .; *(.table) }
+  .ctab : ONLY_IF_RO { *(.ctable) }
+  .ctab : ONLY_IF_RW { *(.ctable) }
+  .data : { *(.data) }
+  /DISCARD/ : { *(.comment) *(.note*) }
+}
+"""
+
+
+@pytest.mark.parametrize("const", ["", "const"], ids=["writable", "read-only"])
+def test_only_if_ro_rw_like_bfd(tmp_path, const):
+    """A description whose input sections are not all read-only (ONLY_IF_RO) or
+    not all writable (ONLY_IF_RW) is dropped with its assignments; the next
+    description of that name takes the sections."""
+    obj = _compile(tmp_path, "c.c", CONSTRAINT_C % const)
+    script = _write(tmp_path, "c.ld", CONSTRAINT_LD)
+    bfd, ours = _link_both(tmp_path, ["-T", script, obj])
+    _assert_same_layout(bfd, ours)
+    syms = _symbols(ours)
+    assert any(l.endswith(" rw_start") for l in syms) == (const == "")
+    assert any(l.endswith(" ro_start") for l in syms) == (const == "const")
+
+
+CROSSREF_C = r"""
+__attribute__((section(".ov1.text"), noinline)) int ov1_fn(void) { return 1; }
+__attribute__((section(".ov2.text"))) int ov2_fn(void) { return ov1_fn() + 1; }
+void _start(void) { for (;;); }
+"""
+
+
+@pytest.mark.parametrize("head, bad", [
+    ("NOCROSSREFS(.ovl1 .ovl2)", True),
+    ("NOCROSSREFS_TO(.ovl1 .ovl2)", True),      # .ovl2 may not refer to .ovl1
+    ("NOCROSSREFS_TO(.ovl2 .ovl1)", False),     # the other direction is allowed
+    ("", False),
+])
+def test_nocrossrefs_like_bfd(tmp_path, head, bad):
+    obj = _compile(tmp_path, "x.c", CROSSREF_C, ("-fno-stack-protector",))
+    script = _write(tmp_path, "x.ld", head + """
+    SECTIONS { . = 0x400000; .text : { *(.text) } .ovl1 : { *(.ov1.text) } .ovl2 : { *(.ov2.text) }
+               /DISCARD/ : { *(.comment) *(.note*) } }""")
+    rb = run(["ld.bfd", "-T", script, obj, "-o", str(tmp_path / "b")], check=False)
+    out = tmp_path / "l"
+    r = run([*LDPY, "-T", script, obj, "-o", str(out)], check=False)
+    assert (rb.returncode != 0) == bad and (r.returncode != 0) == bad, (rb.stderr, r.stderr)
+    if bad:
+        assert "prohibited cross reference from .ovl2 to `ov1_fn' in .ovl1" in rb.stderr
+        assert re.fullmatch(r"ldpy: error: \S*x\.o:\(\.ov2\.text\+0x[0-9a-f]+\): prohibited cross "
+                            r"reference from \.ovl2 to 'ov1_fn' in \.ovl1\n", r.stderr), r.stderr
+        assert not out.exists()
+
+
+def test_overlay_nocrossrefs_like_bfd(tmp_path):
+    obj = _compile(tmp_path, "x.c", CROSSREF_C, ("-fno-stack-protector",))
+    script = _write(tmp_path, "x.ld", """
+    SECTIONS { . = 0x400000; .text : { *(.text) }
+      OVERLAY 0x600000 : NOCROSSREFS AT(0x500000) { .ovl1 { *(.ov1.text) } .ovl2 { *(.ov2.text) } }
+      /DISCARD/ : { *(.comment) *(.note*) } }""")
+    rb = run(["ld.bfd", "-T", script, obj, "-o", str(tmp_path / "b")], check=False)
+    r = run([*LDPY, "-T", script, obj, "-o", str(tmp_path / "l")], check=False)
+    assert rb.returncode != 0 and r.returncode == 1
+    assert "prohibited cross reference from .ovl2 to 'ov1_fn' in .ovl1" in r.stderr
+
+
+TYPES_C = r"""
+int d1 = 1;
+__attribute__((section(".noinit"))) int keep_me[4];
+__attribute__((section(".cfg"))) const int cfg[2] = {7, 8};
+__attribute__((section(".info"))) const char info[] = "info-section";
+__attribute__((section(".dsect"))) const int ds[3] = {1, 2, 3};
+void _start(void) { for (;;); }
+"""
+
+
+def test_section_types_noload_copy_info_dsect_like_bfd(tmp_path):
+    """(NOLOAD) is NOBITS, allocated; (COPY), (INFO), (DSECT) are not allocated
+    but still get addresses and move `.`."""
+    obj = _compile(tmp_path, "ty.c", TYPES_C)
+    script = _write(tmp_path, "ty.ld", """
+    ENTRY(_start)
+    SECTIONS {
+      . = 0x400000 + SIZEOF_HEADERS;
+      .text : { *(.text*) }
+      .cfg (COPY) : { *(.cfg) }
+      .dsect (DSECT) : { *(.dsect) }
+      .info (INFO) : { *(.info) }
+      . = ALIGN(0x1000);
+      .data : { *(.data*) }
+      .noinit (NOLOAD) : { *(.noinit) }
+      after_noinit = .;
+      .bss : { *(.bss*) }
+      /DISCARD/ : { *(.note*) *(.comment) }
+    }""")
+    bfd, ours = _link_both(tmp_path, ["-T", script, obj])
+    _assert_same_layout(bfd, ours)
+    secs = {s[0]: s for s in _sections(ours)}
+    assert secs[".noinit"][1] == "NOBITS" and secs[".cfg"][5] == ""
+
+
+def test_parser_forms_reach_the_engine_like_bfd(tmp_path):
+    """What the rewritten parser produces, linked like ld.bfd: quoted symbol
+    names in expressions, EXCLUDE_FILE inside a list (only the next pattern),
+    SORT(CONSTRUCTORS), SPECIAL, and an OVERLAY with SUBALIGN."""
+    a = _compile(tmp_path, "a.c", """
+int a_data = 1;
+__attribute__((section(".keep"))) int a_keep = 2;
+__attribute__((section(".rodata.x"))) const int a_ro = 3;
+void _start(void) { for (;;); }
+""")
+    b = _compile(tmp_path, "b.c", """
+int b_data = 4;
+__attribute__((section(".keep"))) int b_keep = 5;
+__attribute__((section(".rodata.x"))) const int b_ro = 6;
+""")
+    script = _write(tmp_path, "q.ld", """
+    ENTRY(_start)
+    SECTIONS {
+      . = 0x400000;
+      .text : { *(.text) }
+      .sel : { *(EXCLUDE_FILE(*b.o) .keep .rodata.x) }
+      .rest : { *(.keep) *(.rodata.x) }
+      .data : { *(.data) SORT(CONSTRUCTORS) }
+      "quoted sym" = ADDR(.sel) + 4;
+      uses_quoted = "quoted sym" + 1;
+      .special : SPECIAL { *(.bss) }
+      OVERLAY : SUBALIGN(64) { .o1 { *(.nothing) LONG(1) } .o2 { LONG(2) } }
+      /DISCARD/ : { *(.comment) *(.note*) }
+    }""")
+    bfd, ours = _link_both(tmp_path, ["-T", script, a, b])
+    _assert_same_layout(bfd, ours)
+    syms = {l.split()[2]: int(l.split()[0], 16) for l in _symbols(ours) if len(l.split()) == 3}
+    sel, size = next((int(s[2], 16), int(s[4], 16)) for s in _sections(ours) if s[0] == ".sel")
+    # b.o's .keep is excluded from .sel, its .rodata.x is not
+    assert sel <= syms["b_ro"] < sel + size and not sel <= syms["b_keep"] < sel + size
+
+
+EMBEDDED_MAP_LD = EMBEDDED_LD.replace("  .bss : {", """  PROVIDE(__data_start_copy = _sdata);
+  counter_end = _edata + 0x10;
+  .bss : {""")
+
+
+def test_map_lists_script_assignments_like_bfd(tmp_path):
+    """-Map: every assignment of the script where it is in the memory map, with
+    the value (`.` after it for `.` assignments, the symbol's value), unused
+    PROVIDEs as [!provide], ASSERTs with their condition, expressions printed
+    as ld.bfd prints them."""
+    obj = _compile(tmp_path, "emb.c", EMBEDDED_C)
+    script = _write(tmp_path, "emb.ld", EMBEDDED_MAP_LD % {"ram": "64K"})
+    bfd, ours = _link_both(tmp_path, ["-T", script, obj, "-Map", str(tmp_path / "MAP")], name="m")
+    ours_map = (tmp_path / "MAP").read_text()
+    run(["ld.bfd", "-T", script, obj, "-o", str(tmp_path / "m2"), "-Map", str(tmp_path / "BFD")])
+    bfd_map = (tmp_path / "BFD").read_text()
+
+    def assignments(text):
+        body = text.split("Linker script and memory map", 1)[1]
+        return [l for l in body.splitlines() if re.match(r" {16}(0x[0-9a-f]{16}|\[!provide\]) {16}", l)
+                and not re.match(r" {16}0x[0-9a-f]{16} {16}[A-Za-z_][\w.]*$", l)]   # (input symbols)
+    got, want = assignments(ours_map), assignments(bfd_map)
+    assert got == want
+    assert "                0x0000000020000000                _sdata = ." in got
+    assert "                [!provide]                        PROVIDE (unused_provide = 0x1)" in got
+    # and in place: the assignments of .data come right after its header
+    lines = ours_map.splitlines()
+    i = next(k for k, l in enumerate(lines) if l.startswith(".data "))
+    assert "load address 0x00000000080" in lines[i]
+    assert lines[i + 2].endswith("_sdata = .")
 
 
 def test_broken_scripts_fail_cleanly(tmp_path):

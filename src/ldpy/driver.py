@@ -140,9 +140,14 @@ def link(config):
     passes.run(define_linker_symbols, ctx)  # __start_X, _end, __ehdr_start, ...
     if ctx.script_sections:
         from ldpy.script.linkscript import define_script_symbols
+        from ldpy.script.layout import add_script_outputs
         passes.run(define_script_symbols, ctx)   # what the script assigns (PROVIDE, HIDDEN)
+        add_script_outputs(ctx)             # sections that only BYTE() or `. +=` fill
     passes.run(report_undefined, ctx)
     passes.run(scan_relocations, ctx)       # GOT / IPLT / TLS decisions for every relocation
+    if ctx.script is not None and ctx.script.nocrossrefs:
+        from ldpy.script.crossrefs import check_nocrossrefs
+        passes.run(check_nocrossrefs, ctx)  # NOCROSSREFS / NOCROSSREFS_TO
     passes.run(report_warning_symbols, ctx) # .gnu.warning.SYM sections ("Linkers" part 17)
     passes.run(create_synthetic_sections, ctx)   # .got, .plt, .eh_frame_hdr, build-id, .symtab
     if ctx.script_sections:
@@ -206,6 +211,7 @@ def use_script_layout(ctx):
     from ldpy.script.place import ScriptOutputMap
     if script is None:
         script = ctx.script = LinkScript()
+    ctx.user_sections = script.has_sections
     if not script.has_sections:
         from ldpy.script.default import default_script_text
         from ldpy.script.parser import parse_script
@@ -217,6 +223,7 @@ def use_script_layout(ctx):
     script.apply_inserts()
     ctx.script_sections = True
     ctx.outputs = ScriptOutputMap(script)
+    ctx.outputs.apply_constraints(ctx.files)    # ONLY_IF_RO / ONLY_IF_RW
 
 
 def print_memory_usage(ctx):

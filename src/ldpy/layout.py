@@ -78,15 +78,18 @@ def layout(ctx):
     tls_phdr = Phdr(PT_TLS, PF_R, max(o.align for o in tls)) if tls else None
     if tls_phdr:
         phdrs.append(tls_phdr)
-    ehdr_sec = next((o for o in alloc if o.name == ".eh_frame_hdr"), None)
-    eh_phdr = Phdr(PT_GNU_EH_FRAME, PF_R, 4) if ehdr_sec else None
-    if eh_phdr:
-        phdrs.append(eh_phdr)
+    # (GNU ld's order: PT_GNU_PROPERTY, then PT_GNU_EH_FRAME)
     prop = ctx.gnu_property.output if ctx.gnu_property is not None else None
     prop_phdr = Phdr(PT_GNU_PROPERTY, PF_R, prop.align) if prop is not None else None
     if prop_phdr:
         phdrs.append(prop_phdr)
-    phdrs.append(Phdr(PT_GNU_STACK, PF_R | PF_W | (PF_X if cfg.execstack else 0), 16))
+    ehdr_sec = next((o for o in alloc if o.name == ".eh_frame_hdr"), None)
+    eh_phdr = Phdr(PT_GNU_EH_FRAME, PF_R, 4) if ehdr_sec else None
+    if eh_phdr:
+        phdrs.append(eh_phdr)
+    stack = gnu_stack_flags(ctx)
+    if stack is not None:
+        phdrs.append(Phdr(PT_GNU_STACK, stack, 16))
     relro_names = RELRO_NAMES | ({".got.plt"} if getattr(cfg, "now", False) else set())
     relro = [o for o in alloc if o.seg_class == RW and o.name in relro_names] if cfg.relro else []
     relro_phdr = Phdr(PT_GNU_RELRO, PF_R, 1) if relro else None
@@ -190,6 +193,28 @@ def layout(ctx):
     ctx.file_size = ctx.shoff + (64 if ctx.target.IS64 else 40) * (len(outs) + 2)   # + null + .shstrtab
 
 
+def gnu_stack_flags(ctx):
+    """PT_GNU_STACK's flags, or None for no PT_GNU_STACK: GNU ld makes one when
+    -z execstack/noexecstack or -z stack-size is given or an input object has a
+    .note.GNU-stack section (executable when such a note is SHF_EXECINSTR)."""
+    cfg = ctx.config
+    if cfg.execstack is not None:
+        return PF_R | PF_W | (PF_X if cfg.execstack else 0)
+    note = execute = False
+    for f in ctx.files:
+        names = getattr(f, "section_names", None)
+        if not names or ".note.GNU-stack" not in names:
+            continue
+        note = True
+        i = names.index(".note.GNU-stack")
+        if int(f.shdrs["sh_flags"][i]) & 4:
+            execute = True
+            break
+    if note or cfg.stack_size:
+        return PF_R | PF_W | (PF_X if execute else 0)
+    return None
+
+
 def align_first_tls(outs):
     """The first TLS output section gets the largest TLS alignment, so that the
     TLS segment starts aligned (GNU ld's _bfd_elf_tls_setup)."""
@@ -205,12 +230,14 @@ def _place(secs, addr, off, relro, first_addr=None, relro_page=None, warn_align=
     if first_addr is not None:
         addr = first_addr
     end_relro = addr
+    file_pos = None       # after the last section with contents: NOBITS sections' sh_offset
     for o in secs:
         if o.flags & SHF_TLS and o.type == SHT_NOBITS:
             # .tbss takes no room in the segment: what follows overlaps it (from its
-            # aligned start, as GNU ld's `.` does)
+            # aligned start, as GNU ld's `.` does); its sh_offset is where the file
+            # stands, unaligned (BFD, pr12921)
             addr = o.addr = align_up(addr, o.align)
-            o.offset = seg_off + (o.addr - seg_addr)
+            o.offset = file_pos if file_pos is not None else seg_off + (addr - seg_addr)
             if relro is not None and o in relro:
                 end_relro = max(end_relro, addr)
             continue
@@ -220,8 +247,13 @@ def _place(secs, addr, off, relro, first_addr=None, relro_page=None, warn_align=
             warn(f"start of section {o.name} changed by {aligned - addr}")
         addr = aligned
         o.addr = addr
-        o.offset = seg_off + (addr - seg_addr)
+        if o.type == SHT_NOBITS and file_pos is not None:
+            o.offset = file_pos
+        else:
+            o.offset = seg_off + (addr - seg_addr)
         addr += o.size
+        if o.type != SHT_NOBITS:
+            file_pos = o.offset + o.size
         if relro is not None and o in relro:
             end_relro = addr
             if relro_page and o is relro[-1]:

@@ -82,25 +82,36 @@ def write_map(ctx):
     for s in ctx.symtab.symbols:
         if s.kind == DEFINED and s.section is not None:
             by_section.setdefault(id(s.section), []).append(s)
-    for o in ctx.sections_out:
+
+    def chunk_lines(o, c):
+        lines = []
+        addr = o.addr + c.out_offset
+        inputs = getattr(c, "inputs", None)
+        if inputs is None:
+            owner = getattr(c, "file", None)
+            lines.append(_section_line(c.name, addr, c.size, owner.name if owner is not None
+                                       else "<linker>"))
+        else:
+            # SHF_MERGE inputs share one deduplicated chunk: each is listed with
+            # the address of its first piece and its size before merging
+            for sec in inputs:
+                first = addr + int(sec.merge[1][0]) if len(sec.merge[1]) else addr
+                lines.append(_section_line(sec.name, first, sec.size, sec.file.name))
+        for sec in ([c] if inputs is None else inputs):
+            for s in sorted(by_section.get(id(sec), []), key=lambda s: ctx.gaddr[s.gid]):
+                lines.append(f"{'':16}{_h(int(ctx.gaddr[s.gid]))}{'':16}{s.display}")
+        return lines
+
+    if ctx.script_sections:
+        # a script's map follows its statements, assignments in place
+        from ldpy.script.mapinfo import script_map_lines
+        lines += script_map_lines(ctx, chunk_lines)
+        lines.append("")
+    for o in ctx.sections_out if not ctx.script_sections else ():
         lines.append(f"{o.name:15} {_h(o.addr)} {o.size:#10x}" if len(o.name) < 15 else
                      f"{o.name}\n{'':15} {_h(o.addr)} {o.size:#10x}")
         for c in o.chunks:
-            addr = o.addr + c.out_offset
-            inputs = getattr(c, "inputs", None)
-            if inputs is None:
-                owner = getattr(c, "file", None)
-                lines.append(_section_line(c.name, addr, c.size, owner.name if owner is not None
-                                           else "<linker>"))
-            else:
-                # SHF_MERGE inputs share one deduplicated chunk: each is listed with
-                # the address of its first piece and its size before merging
-                for sec in inputs:
-                    first = addr + int(sec.merge[1][0]) if len(sec.merge[1]) else addr
-                    lines.append(_section_line(sec.name, first, sec.size, sec.file.name))
-            for sec in ([c] if inputs is None else inputs):
-                for s in sorted(by_section.get(id(sec), []), key=lambda s: ctx.gaddr[s.gid]):
-                    lines.append(f"{'':16}{_h(int(ctx.gaddr[s.gid]))}{'':16}{s.display}")
+            lines.extend(chunk_lines(o, c))
         for s in ctx.symtab.symbols:
             if s.kind == SYNTHETIC and s.output is o:
                 lines.append(f"{'':16}{_h(s.value)}{'':16}{s.display}")

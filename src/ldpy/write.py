@@ -8,7 +8,7 @@ import numpy as np
 
 from ldpy.diag import LinkError
 from ldpy.elf.format import (ELFMAG, ELFCLASS64, ELFCLASS32, ELFDATA2LSB, ELFDATA2MSB, ET_EXEC,
-                             ET_DYN, SHT_NOBITS, SHT_RELA, STT_SECTION, dtypes)
+                             ET_DYN, SHT_NOBITS, SHT_RELA, STT_SECTION, SHF_EXECINSTR, dtypes)
 from ldpy.symbols import UNDEF
 from ldpy.util import unique
 
@@ -45,9 +45,22 @@ def write_output(ctx):
     os.close(fd)
 
 
+def _fill_code_gaps(out, o, code_fill):
+    """Padding between the input sections of a code section is no-ops, as GNU
+    ld's default fill for code (each gap filled from its start)."""
+    pos = 0
+    for c in sorted(o.chunks, key=lambda c: c.out_offset):
+        if c.out_offset > pos:
+            out[o.offset + pos:o.offset + c.out_offset] = code_fill(c.out_offset - pos)
+        pos = max(pos, c.out_offset + c.size)
+    if o.size > pos:
+        out[o.offset + pos:o.offset + o.size] = code_fill(o.size - pos)
+
+
 def _write_all(ctx, out):
     from ldpy.synthetic import Synthetic
     outs = ctx.sections_out
+    t = ctx.target
     # 1. input and merged section bytes, and synthetic sections already complete
     for o in outs:
         if o.type == SHT_NOBITS:
@@ -57,6 +70,8 @@ def _write_all(ctx, out):
         if fill and o.size:
             pat = np.frombuffer(fill, np.uint8)
             out[base:base + o.size] = np.resize(pat, o.size)
+        elif o.flags & SHF_EXECINSTR and o.size:
+            _fill_code_gaps(out, o, t.code_fill)
         for c in o.chunks:
             if isinstance(c, Synthetic) and c.data is None:
                 continue            # synthesized after relocation
@@ -184,7 +199,8 @@ def _write_headers(ctx, out):
     eh["e_machine"] = t.MACHINE
     eh["e_version"] = 1
     eh["e_entry"] = entry_address(ctx) & 0xffffffffffffffff
-    eh["e_phoff"] = dt.ehdr.itemsize
+    phoff = getattr(ctx, "phoff", None) or dt.ehdr.itemsize   # (PHDRS may put them elsewhere)
+    eh["e_phoff"] = phoff
     eh["e_shoff"] = ctx.shoff
     eh["e_ehsize"] = dt.ehdr.itemsize
     eh["e_phentsize"] = dt.phdr.itemsize
@@ -196,8 +212,7 @@ def _write_headers(ctx, out):
     ph = np.zeros(len(ctx.phdrs), dt.phdr)
     for i, p in enumerate(ctx.phdrs):
         ph[i] = _phdr_tuple(dt, p)
-    start = dt.ehdr.itemsize
-    out[start:start + ph.nbytes] = ph.view(np.uint8)
+    out[phoff:phoff + ph.nbytes] = ph.view(np.uint8)
     sh = np.zeros(len(outs) + 1, dt.shdr)
     names = ctx.shstrtab_offsets
     by_name = {o.name: o for o in outs}
@@ -258,7 +273,10 @@ def _phdr_tuple(dt, p):
 
 def entry_address(ctx):
     from ldpy.diag import warn
-    name = ctx.config.entry or ctx.script_entry or "_start"
+    # a SECTIONS script of the user's replaces ld's default script and its
+    # ENTRY(_start): then GNU ld quietly tries `start`, then the start of .text
+    fallback = "start" if getattr(ctx, "user_sections", False) else "_start"
+    name = ctx.config.entry or ctx.script_entry or fallback
     try:
         return int(name, 0)
     except ValueError:
@@ -268,6 +286,7 @@ def entry_address(ctx):
         return int(ctx.gaddr[sym.gid])
     text = ctx.outputs.by_name.get(".text")
     addr = text.addr if text is not None and text.index else 0
-    if not ctx.config.shared:
+    quiet = fallback == "start" and not (ctx.config.entry or ctx.script_entry)
+    if not ctx.config.shared and not quiet:
         warn(f"cannot find entry symbol {name}; defaulting to {addr:#x}")
     return addr

@@ -70,6 +70,21 @@ def type_name(t):
 DYNAMIC_LINKER = "/lib64/ld-linux-x86-64.so.2"
 
 
+# no-ops of 1 to 10 bytes: GNU ld pads code sections with the longest that
+# fit, then one for the rest (BFD's x86-64 fill)
+_NOPS = [bytes(b) for b in (
+    [0x90], [0x66, 0x90], [0x0f, 0x1f, 0x00], [0x0f, 0x1f, 0x40, 0x00],
+    [0x0f, 0x1f, 0x44, 0x00, 0x00], [0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00],
+    [0x0f, 0x1f, 0x80, 0, 0, 0, 0], [0x0f, 0x1f, 0x84, 0, 0, 0, 0, 0],
+    [0x66, 0x0f, 0x1f, 0x84, 0, 0, 0, 0, 0], [0x66, 0x2e, 0x0f, 0x1f, 0x84, 0, 0, 0, 0, 0])]
+
+
+def code_fill(n):
+    """n bytes of padding for a code section."""
+    full, rest = divmod(n, 10)
+    return np.frombuffer(_NOPS[9] * full + (_NOPS[rest - 1] if rest else b""), np.uint8)
+
+
 def plt_entry(slot_addr, entry_addr):
     """An IPLT entry: jmp *slot(%rip), then padding."""
     rel = (slot_addr - (entry_addr + 6)) & 0xffffffff

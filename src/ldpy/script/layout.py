@@ -1,7 +1,24 @@
 """Layout under a linker script: run the SECTIONS statements in order with
 the location counter, give every output section its VMA and LMA, evaluate
 symbol assignments, data commands and ASSERTs, then build program headers
-(from PHDRS, or like GNU ld's segment map) and file offsets.
+and file offsets the way ld.bfd does (script/segments.py).
+
+The rules are GNU ld's (ldlang.c lang_size_sections):
+
+* a section without an address starts at its memory region's current
+  address (the location counter when there are no MEMORY regions), aligned;
+* its LMA is AT(), else the current address of its AT> region, else it keeps
+  the VMA/LMA difference of the last section placed in the same region (an
+  overlay member follows the previous member's load image instead), else the
+  VMA.  A section with neither AT, AT>, an address nor its own region takes
+  the AT> region of the statement before it when both are in one region;
+* output sections that end up empty are not output, but if ld.bfd's own
+  (empty) input sections .got, .iplt, ... land in them they still take part
+  in that LMA bookkeeping, with their alignment (that is how ld.bfd gives a
+  NOBITS section after an AT() section a rounded-up LMA of its own);
+* an OVERLAY is a list of output sections at one address; the first gets the
+  OVERLAY's AT(), the location counter ends after the biggest member, and
+  __load_start_X / __load_stop_X are PROVIDEd after each member.
 
 The walk repeats until it is stable: SIZEOF_HEADERS depends on how many
 program headers the result needs, and expressions may use symbols that are
@@ -9,13 +26,12 @@ assigned further down.
 """
 import numpy as np
 
-from ldpy.diag import LinkError
-from ldpy.elf.format import (PT_LOAD, PT_NOTE, PT_TLS, PT_GNU_EH_FRAME, PT_GNU_STACK, PT_GNU_RELRO,
-                             PT_INTERP, PT_PHDR, PT_DYNAMIC, PT_GNU_PROPERTY, PF_R, PF_W, PF_X,
-                             SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHT_NOBITS, SHT_NOTE,
-                             SHT_PROGBITS)
-from ldpy.layout import Phdr, align_up, align_first_tls, _cover
+from ldpy.diag import LinkError, diag
+from ldpy.elf.format import (PT_TLS, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHT_NOBITS, SHT_NOTE,
+                             SHT_PROGBITS, SHT_RELA)
+from ldpy.layout import align_up, align_first_tls, gnu_stack_flags, place_chunks
 from ldpy.script import ast
+from ldpy.script import segments
 from ldpy.script.evaluate import Evaluator, Value, NUM, ABS
 from ldpy.script.linkscript import Region
 from ldpy.script.place import ORPHAN_POS, DISCARD
@@ -23,7 +39,93 @@ from ldpy.synthetic import Synthetic
 from ldpy.symbols import DEFINED, SYNTHETIC, COMMON
 
 _DATA_SIZES = {"BYTE": 1, "SHORT": 2, "LONG": 4, "QUAD": 8, "SQUAD": 8}
-_NEXT = "next"                     # `.` after an assignment outside sections: the next section's
+DEFAULT_REGION = "*default*"
+
+# ld.bfd's x86-64 back end makes these input sections in every static link;
+# (name, type, flags, alignment) -- see the module docstring
+_BFD_PHANTOMS = ((".iplt", SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, 1),
+                 (".rela.got", SHT_RELA, SHF_ALLOC, 8),
+                 (".rela.iplt", SHT_RELA, SHF_ALLOC, 8),
+                 (".got", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, 8),
+                 (".got.plt", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, 8),
+                 (".igot.plt", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, 8))
+
+
+class Shadow:
+    """Where an output section that is not output would have been: symbols
+    assigned inside it are moved to a neighbour at the end (bfd's
+    _bfd_nearby_section)."""
+    __slots__ = ("name", "addr", "lma", "size", "align", "flags", "type", "item")
+
+    def __init__(self, name, addr, flags, item):
+        self.name, self.addr, self.lma, self.size, self.align = name, addr, addr, 0, 1
+        self.flags, self.type, self.item = flags, SHT_PROGBITS, item
+
+
+class _Track:
+    """The last section of a region for LMA bookkeeping (bfd's region->last_os)."""
+    __slots__ = ("vma", "lma", "size")
+
+    def __init__(self, vma, lma, size):
+        self.vma, self.lma, self.size = vma, lma, size
+
+
+class _Item:
+    """One output section statement to walk (script section, overlay member or
+    orphan), with what GNU ld's parser attached to it."""
+
+    def __init__(self, st, node):
+        self.st, self.node = st, node
+        self.name = st.name
+        self.address = self.lma = self.align = self.subalign = self.fill = None
+        self.region = self.lma_region = None     # names as written (None: the default region)
+        self.phdrs = []
+        self.type = None
+        self.align_with_input = False
+        self.overlay = None
+        self.ov_first = None          # the overlay's first member (_Item)
+        self.ov_last = False
+        self.ov_members = []
+        self.provides = []            # overlay __load_start_/__load_stop_ PROVIDEs after it
+        self.where = node.where if node is not None else st.name
+        # per walk
+        self.vma = 0
+        self.shadow = None
+
+    @property
+    def commands(self):
+        return self.node.commands if self.node is not None else []
+
+
+def _keeps_empty(node):
+    """GNU ld outputs a section with no input sections when it has data (a
+    read-only PROGBITS section) or moves `.` (a writable NOBITS one, when that
+    gave it a size); symbol assignments alone do not keep it."""
+    return any(isinstance(c, ast.Data) for c in node.commands)
+
+
+def add_script_outputs(ctx):
+    """Output sections that only data commands or moves of `.` fill exist before
+    layout (the section name string table is made before it)."""
+    omap = ctx.outputs
+    for st in omap.statements:
+        node = st.node
+        if st.out is None and node is not None and not st.dropped and st.name != DISCARD and \
+                (_keeps_empty(node) or _moves_dot(node)):
+            data = _keeps_empty(node)
+            omap.output_for(st, SHT_PROGBITS if data else SHT_NOBITS,
+                            SHF_ALLOC | (0 if data else SHF_WRITE))
+
+
+def _moves_dot(node):
+    return any(isinstance(c, ast.Assignment) and c.target == "." for c in node.commands)
+
+
+def _fill_bytes(v):
+    """A fill expression: big-endian bytes of the value, at least 1, normally 4."""
+    n = max(1, (v.bit_length() + 7) // 8)
+    n = 4 if n <= 4 else n
+    return v.to_bytes(n, "big")
 
 
 class _Walk:
@@ -34,27 +136,31 @@ class _Walk:
         self.cfg = ctx.config
         self.items = items
         self.regions = regions
+        self.default = Region(DEFAULT_REGION, "", 0, 1 << 64, "")
         self.phnum = phnum
         self.prev = previous                 # symbol values of the previous pass
         self.values = {}                     # name -> Value assigned in this pass
         self.dot_v = 0
         self.dot_sec = ABS
-        self.cur_out = None                  # output section being filled
+        self.cur_out = None                  # output section (or Shadow) being filled
         self.cur_start = 0
-        self.forward = False                 # used a value not yet computed in this pass
         self.placed = set()
         self.pending_next = []               # symbols waiting for the next section
         self.last_out = None
         self.dot_assigned = False
         self.max_page_size = self.cfg.max_page_size
         self.common_page_size = self.cfg.common_page_size
-        self.relro_start = None
         self.relro_end = None
         self.data_seg_base = None
         self.assert_failures = []
         self.ev = Evaluator(self)
         self.final = False
         self.data_chunks = []
+        self.load_phdrs = False              # SIZEOF_HEADERS was used: load the headers
+        self.tracks = {}                     # region name -> _Track
+        self.shadows = {}                    # name -> Shadow of sections not output
+        self.map_values = {}                 # id(assignment) -> (kind, value) for -Map
+        self.warned = set()
 
     # -- the Evaluator's environment ------------------------------------------
     def inside(self):
@@ -77,7 +183,6 @@ class _Walk:
         if s is None:
             return None
         if bname in self.ctx.script_symbols:
-            self.forward = True
             return self.prev.get(name, Value(0, ABS))
         if s.kind == DEFINED:
             if s.absolute or s.section is None:
@@ -86,8 +191,6 @@ class _Walk:
             out = sec.output.output if sec.merge is not None else sec.output
             if out is None:
                 return Value(s.value, ABS)
-            if out not in self.placed:
-                self.forward = True
             if sec.merge is not None:
                 return Value(out.addr + sec.output.out_offset, out)
             return Value(out.addr + sec.out_offset + s.value, out)
@@ -98,14 +201,13 @@ class _Walk:
             try:
                 return Value(self.ctx.linker_syms[s.name](), ABS)
             except Exception:
-                self.forward = True
                 return Value(0, ABS)
         return None
 
     def section(self, name):
         out = self.ctx.outputs.by_name.get(name)
-        if out is not None and out not in self.placed and out.flags & SHF_ALLOC:
-            self.forward = True
+        if out is None:
+            return self.shadows.get(name)
         return out
 
     def region(self, name, where):
@@ -123,6 +225,7 @@ class _Walk:
             (name.encode() not in self.ctx.script_symbols)
 
     def sizeof_headers(self):
+        self.load_phdrs = True
         ehsize, phent = (64, 56) if self.ctx.target.IS64 else (52, 32)
         return ehsize + phent * self.phnum
 
@@ -159,19 +262,21 @@ class _Walk:
             if isinstance(item, ast.Assignment):
                 self.assign(item, None)
             elif isinstance(item, ast.Assert):
-                self.check(item)
-            elif isinstance(item, tuple):          # ("overlay", node, [statements])
-                self.overlay(item[1], item[2])
+                self.check(item, None)
             else:
                 self.output_section(item)
+                for a in item.provides:
+                    self.assign(a, None)
         self.resolve_next(None)
 
-    def check(self, a):
+    def check(self, a, item):
         v = self.ev.value(a.expr, a.where)
+        if self.final:
+            self.map_values[id(a)] = ("assert", v)
         if not v and self.final:      # reported after region overflows, as GNU ld does
             self.assert_failures.append(f"{a.where}: ASSERT failed: {a.message}")
 
-    def assign(self, a, out):
+    def assign(self, a, out, item=None):
         where = a.where or "linker script"
         if a.target == ".":
             v = self.ev.eval(self._compound(a), where)
@@ -184,6 +289,8 @@ class _Walk:
             else:
                 self.dot_v = v.v               # (outside sections `.` may move backwards)
                 self.dot_assigned = True
+            if self.final:
+                self.map_values[id(a)] = ("dot", self.dot_v)
             return
         name = a.target
         bname = name.encode()
@@ -202,6 +309,8 @@ class _Walk:
                 self.pending_next.append(name)
             else:
                 self.values[name] = Value(v.v, self.last_out)
+        if self.final:
+            self.map_values[id(a)] = ("sym", name)
 
     def _compound(self, a):
         if a.op == "=":
@@ -221,116 +330,185 @@ class _Walk:
                 self.values[name] = Value(v.v, ABS)
         self.pending_next = []
 
-    def output_section(self, st):
-        node, out = st.node, st.out
-        dot_before = self.dot_v
-        alloc = out is not None and out.flags & SHF_ALLOC
-        where = node.where if node is not None else st.name
+    # -- one output section statement ---------------------------------------------
+    def _uses_symbols(self, item):
+        """Assigns a symbol that is defined (bfd's update_dot: the statement is sized
+        even when nothing is in it)."""
+        for c in item.commands:
+            if isinstance(c, ast.Assignment) and c.target != "." and \
+                    c.target.encode() in self.ctx.script_symbols:
+                return True
+        return False
+
+    def _vma_region(self, item, flags, explicit):
+        """The region a statement is placed in (bfd: its >region, else the first
+        MEMORY region whose attributes take it, else the default region)."""
+        if item.region:
+            return self.region(item.region, item.where)
+        if explicit or not self.regions:
+            return self.default
+        if not flags & SHF_ALLOC:
+            return self.default
+        return next((r for r in self.regions.values() if r.accepts(flags)), self.default)
+
+    def output_section(self, item):
+        st, out = item.st, item.st.out
+        node = item.node
+        where = item.where
+        item.shadow = None
+        chunk_size = sum(c.size for c in out.chunks) if out is not None else 0
+        keeps = node is not None and (_keeps_empty(node) or _moves_dot(node))
+        uses = self._uses_symbols(item)
+        last_overlay = item.ov_last
         if out is None:
-            if node is None or not _keeps_empty(node):
-                # an empty output section is not output; its symbols see `.` here
-                self.cur_out, self.cur_start = None, self.dot_v
-                if node is not None:
-                    for c in node.commands:
-                        if isinstance(c, ast.Assignment) and c.target != ".":
-                            self.assign(c, None)
-                return
-            out = st.out = self.ctx.outputs.output_for(st, SHT_PROGBITS, SHF_ALLOC)
-            alloc = True
-        if node is not None and node.type in ("NOLOAD",):
-            out.type, out.noload = SHT_NOBITS, True
-        if node is not None and node.type in ("INFO", "COPY", "DSECT", "OVERLAY"):
-            out.flags &= ~SHF_ALLOC
-            alloc = False
-        region = None
-        if node is not None and node.region:
-            region = self.region(node.region, where)
-        elif alloc and self.regions and (node is None or node.address is None):
-            region = next((r for r in self.regions.values() if r.accepts(out.flags)), None)
-        explicit = node is not None and node.address is not None
-        sec_start = self.cfg.section_start.get(out.name)
+            if st.phantom_align is None and not uses and not last_overlay:
+                return                        # never created: ld.bfd skips it
+            ignored = not uses and not last_overlay
+            flags = st.phantom_flags if ignored and st.phantom_align is not None else 0
+            align = st.phantom_align or 1
+        else:
+            ignored = chunk_size == 0 and not keeps and not uses and not last_overlay
+            flags = out.flags
+            align = max(out.align, st.phantom_align or 1)
+            if item.type == "NOLOAD":
+                out.type, out.noload = SHT_NOBITS, True
+            if item.type in ("INFO", "COPY", "DSECT", "OVERLAY"):
+                out.flags &= ~SHF_ALLOC
+                flags = out.flags
+        alloc = bool(flags & SHF_ALLOC)
+        copy_like = item.type in ("INFO", "COPY", "DSECT", "OVERLAY")
+        # address
+        sec_start = self.cfg.section_start.get(item.name)
+        address = item.address
+        member = item.ov_first is not None and item.ov_first is not item   # (at ADDR(first))
+        explicit = address is not None or sec_start is not None or member
+        subalign = self.ev.value(item.subalign, where) if item.subalign is not None else None
+        if subalign and out is not None and out.chunks:
+            out.align = subalign        # SUBALIGN sets every input section's alignment
+            align = max(subalign, st.phantom_align or 1)
+        region = self._vma_region(item, flags, explicit)
+        stmt_align = self.ev.value(item.align, where) if item.align is not None else 0
+        dot_before = self.dot_v
         if sec_start is not None:
-            start, explicit = sec_start, True
-        elif explicit:
-            start = self.ev.value(node.address, where)
-        elif not alloc:
-            start = 0
-        elif region is not None:
-            start = region.cur
-        else:
+            start = sec_start
+        elif member:
+            start = item.ov_first.vma
+        elif address is not None:
+            start = self.ev.value(address, where)
+            self.dot_v = start
+        elif region is self.default:
             start = self.dot_v
-        if node is not None and node.align is not None:
-            start = align_up(start, self.ev.value(node.align, where))
-        if not explicit:
-            start = align_up(start, out.align)
-        if alloc:
-            self.resolve_next(out)
-            self.dot_assigned = False
-        out.addr = start
-        self.cur_out, self.cur_start, self.dot_v = out, start, start
-        subalign = self.ev.value(node.subalign, where) if node is not None and node.subalign else None
-        commands = node.commands if node is not None else []
-        if node is not None and node.fill is not None:
-            out.fill = _fill_bytes(self.ev.value(node.fill, where))
-        for pos, c in enumerate(commands):
-            if isinstance(c, ast.InputSectionDesc):
-                self.place_chunks(out.desc_chunks.get(pos, ()), subalign)
-            elif isinstance(c, ast.Assignment):
-                self.assign(c, out)
-            elif isinstance(c, ast.Data):
-                self.data(c, out)
-            elif isinstance(c, ast.Fill):
-                out.fill = _fill_bytes(self.ev.value(c.expr, c.where))
-            elif isinstance(c, ast.Assert):
-                self.check(c)
-        self.place_chunks(out.desc_chunks.get(ORPHAN_POS, ()), subalign)
-        out.size = self.dot_v - start
-        self.cur_out = None
-        self.placed.add(out)
-        # load address
-        lma_region = self.region(node.lma_region, where) if node is not None and node.lma_region else None
-        vma_region = region
-        if node is not None and node.lma is not None:
-            lma = self.ev.value(node.lma, where)
-        elif lma_region is not None:
-            lma = align_up(lma_region.cur, out.align)
-            if out.type != SHT_NOBITS:
-                lma_region.cur = lma + out.size
-                lma_region.used_end = max(lma_region.used_end, lma_region.cur)
-        elif explicit or not alloc:
-            lma = start
         else:
-            key = vma_region.name if vma_region is not None else None
-            delta = self.region_delta.get(key)
-            lma = start + delta if delta is not None else start
-        out.lma = lma
-        if alloc:
-            key = vma_region.name if vma_region is not None else None
-            self.region_delta[key] = lma - start
-        if vma_region is not None and alloc:
-            vma_region.cur = start + out.size
-            vma_region.used_end = max(vma_region.used_end, vma_region.cur)
-            out.region = vma_region
-        if alloc:
-            if not (out.flags & SHF_TLS and out.type == SHT_NOBITS):
-                self.dot_v = start + out.size
+            start = region.cur
+        if explicit:
+            sect_align = stmt_align
+        else:
+            sect_align = max(align, stmt_align)
+        vma = align_up(start, sect_align) if sect_align > 1 else start
+        dotdelta = vma - start
+        item.vma = vma
+        if out is not None and ignored:
+            out.addr, out.size = vma, 0       # (symbols in it keep an address)
+            for c in out.chunks:
+                c.out_offset = 0
+        if out is None or ignored:
+            shadow = Shadow(item.name, vma, flags, item)
+            shadow.align = align
+            item.shadow = shadow
+            self.shadows.setdefault(item.name, shadow)
+        target = out if out is not None and not ignored else item.shadow
+        size = 0
+        if not ignored:
+            if alloc and out is not None:
+                self.resolve_next(out)
+                self.dot_assigned = False
+            if out is not None:
+                out.addr = vma
+            self.cur_out, self.cur_start, self.dot_v = target, vma, vma
+            if item.fill is not None and out is not None:
+                out.fill = _fill_bytes(self.ev.value(item.fill, where))
+            for pos, c in enumerate(item.commands):
+                if isinstance(c, ast.InputSectionDesc):
+                    if out is not None:
+                        self.place_chunks(out.desc_chunks.get(pos, ()), subalign)
+                elif isinstance(c, ast.Assignment):
+                    self.assign(c, target, item)
+                elif isinstance(c, ast.Data):
+                    if out is not None:
+                        self.data(c, out)
+                elif isinstance(c, ast.Fill):
+                    if out is not None:
+                        out.fill = _fill_bytes(self.ev.value(c.expr, c.where))
+                elif isinstance(c, ast.Assert):
+                    self.check(c, item)
+            if out is not None:
+                self.place_chunks(out.desc_chunks.get(ORPHAN_POS, ()), subalign)
+            size = self.dot_v - vma
+            self.cur_out = None
+            if out is not None:
+                out.size = size
+                self.placed.add(out)
+        # load address (bfd: lang_size_sections_1, "Set section lma")
+        lma_region = self.region(item.lma_region, where) if item.lma_region else None
+        track = self.tracks.get(region.name)
+        dot_cmp = vma if not ignored else (start if address is not None else dot_before)
+        overlay_member = member
+        if item.lma is not None:
+            lma = self.ev.value(item.lma, where)
+        elif lma_region is not None:
+            lma = lma_region.cur
+            if item.align_with_input:
+                lma += dotdelta
             else:
-                self.dot_v = start
+                a = sect_align if lma_region is region else stmt_align
+                lma = align_up(lma, a) if a > 1 else lma
+        elif track is not None and alloc:
+            if dot_cmp < track.vma and size and dot_cmp + size <= track.vma:
+                lma = vma               # `.` moved backwards: leave LMA = VMA
+                if track.vma != track.lma and self.final and item.name not in self.warned:
+                    self.warned.add(item.name)
+                    diag.warn(f"dot moved backwards before `{item.name}'")
+            else:
+                lma = track.lma + track.size if overlay_member else vma + track.lma - track.vma
+                lma = align_up(lma, sect_align) if sect_align > 1 else lma
+        else:
+            lma = vma
+        tbss = flags & SHF_TLS and (out is None or out.type == SHT_NOBITS)
+        if ((alloc and not tbss and (size != 0 or (track is None and vma != lma) or
+                                     (track is not None and dot_cmp >= track.vma)))
+                or item.overlay is not None and item.ov_first is item) and lma_region is None:
+            self.tracks[region.name] = _Track(vma, lma, size)
+        if target is not None:
+            target.lma = lma
+        if out is not None:
+            out.lma = lma
+            out.region = region if region is not self.default else None
+            out.phdr_names = list(item.phdrs)
+        if ignored:
+            self.dot_v = dot_before
+            return
+        # the location counter and the regions move on
+        dot = vma + (0 if tbss and out is not None and out.type == SHT_NOBITS else size)
+        if last_overlay:
+            ov_vma = item.ov_first.vma
+            dot = ov_vma + max((m.st.out.size if m.st.out is not None else 0) for m in item.ov_members)
+        self.dot_v = dot
+        if alloc or copy_like or (out is not None and out.type != SHT_NOBITS):
+            region.cur = dot
+            region.used_end = max(region.used_end, dot)
+            if lma_region is not None and lma_region is not region and \
+                    (out is not None and out.type != SHT_NOBITS and alloc or item.align_with_input):
+                lma_region.cur = lma + size
+                lma_region.used_end = max(lma_region.used_end, lma_region.cur)
+        if alloc and out is not None:
             self.dot_sec = out
             self.last_out = out
-        else:
-            self.dot_v = dot_before            # non-allocated sections do not move `.`
-        out.phdr_names = list(node.phdrs) if node is not None else []
-
-    region_delta = None
 
     def place_chunks(self, chunks, subalign):
         for c in chunks:
             a = subalign if subalign else c.align
             self.dot_v = align_up(self.dot_v, a)
             c.out_offset = self.dot_v - self.cur_start
-            if c.type == SHT_NOBITS and c.flags & SHF_TLS and self.cur_out.type != SHT_NOBITS:
-                pass
             self.dot_v += c.size
 
     def data(self, c, out):
@@ -342,142 +520,207 @@ class _Walk:
             size, "little" if self.ctx.target.LITTLE else "big"), np.uint8)
         chunk.out_offset = self.dot_v - self.cur_start
         chunk.output = out
+        chunk.script_data = c
         self.data_chunks.append(chunk)
         self.dot_v += size
 
-    def overlay(self, node, statements):
-        where = node.where
-        start = self.ev.value(node.address, where) if node.address is not None else self.dot_v
-        lma = self.ev.value(node.lma, where) if node.lma is not None else None
-        region = self.region(node.region, where) if node.region else None
-        if node.address is None and region is not None:
-            start = region.cur
-        end = start
-        lma_next = lma
-        for st in statements:
-            out = st.out
-            if out is None:
-                continue
-            self.cur_out, self.cur_start, self.dot_v = out, start, start
-            out.addr = start
-            for pos, c in enumerate(st.node.commands):
-                if isinstance(c, ast.InputSectionDesc):
-                    self.place_chunks(out.desc_chunks.get(pos, ()), None)
-                elif isinstance(c, ast.Assignment):
-                    self.assign(c, out)
-                elif isinstance(c, ast.Data):
-                    self.data(c, out)
-            self.place_chunks(out.desc_chunks.get(ORPHAN_POS, ()), None)
-            out.size = self.dot_v - start
-            self.cur_out = None
-            self.placed.add(out)
-            if lma_next is None:
-                lma_next = start
-            out.lma = lma_next
-            self.overlay_symbols(st.name, out)
-            lma_next += out.size
-            end = max(end, start + out.size)
-            out.phdr_names = list(st.node.phdrs or node.phdrs)
-            self.last_out = out
-        if region is not None:
-            region.cur = end
-            region.used_end = max(region.used_end, end)
-        self.dot_v = end
-        self.dot_sec = self.last_out if self.last_out is not None else ABS
-
-    def overlay_symbols(self, name, out):
-        ident = "".join(ch for ch in name if ch.isalnum() or ch == "_")
-        for prefix, val in (("__load_start_", out.lma), ("__load_stop_", out.lma + out.size)):
-            sym = prefix + ident
-            if sym.encode() in self.ctx.script_symbols:
-                self.values[sym] = Value(val, ABS)
-
-
-def _keeps_empty(node):
-    """GNU ld keeps an output section with no input sections when it assigns
-    to `.`, has data, or defines a (non-PROVIDE) symbol."""
-    for c in node.commands:
-        if isinstance(c, ast.Data):
-            return True
-        if isinstance(c, ast.Assignment) and (c.target == "." or c.kind in ("plain", "HIDDEN")):
-            return True
-    return False
-
-
-def _fill_bytes(v):
-    """A fill expression: big-endian bytes of the value, at least 1, normally 4."""
-    n = max(1, (v.bit_length() + 7) // 8)
-    n = 4 if n <= 4 else n
-    return v.to_bytes(n, "big")
-
 
 def _layout_items(ctx):
-    """The statements to walk: script nodes with their Statement objects, and
-    orphan statements right after the statement they follow."""
+    """The statements to walk, in order: assignments and ASSERTs outside
+    sections, script output sections, OVERLAY members one by one, and the
+    orphans where GNU ld inserts them (lang_insert_orphan: after the statement
+    they follow and the assignments after it, but before an assignment to `.`
+    that leads to the next output section)."""
     omap = ctx.outputs
+    script = ctx.script
     by_node = {}
-    after = {}
+    groups = {}
     prev = None
     for st in omap.statements:
         if st.node is not None:
             by_node[id(st.node)] = st
             prev = st
-        else:
-            after.setdefault(id(prev.node) if prev is not None else None, []).append(st)
-    items = list(after.get(None, []))
-    for node in ctx.script.section_statements():
+        elif st.name not in _TABLES:
+            groups.setdefault(id(prev.node) if prev is not None else None, []).append(st)
+    seq = []
+    section_items = []
+    item_of = {}
+    anchored = []                          # (anchor item or None, [orphan items])
+    tail = []                              # non-allocated orphans: last, at address 0
+
+    def orphans_after(key, anchor):
+        group = []
+        for st in groups.get(key, []):
+            it = _Item(st, None)
+            item_of[id(st)] = it
+            if st.out is not None and not st.out.flags & SHF_ALLOC:
+                tail.append(it)
+            else:
+                group.append(it)
+        if group:
+            anchored.append((anchor, group))
+
+    def add(st, node):
+        it = _Item(st, node)
+        seq.append(it)
+        item_of[id(st)] = it
+        return it
+
+    orphans_after(None, None)
+    for node in script.section_statements():
         if isinstance(node, ast.OutputSection):
             st = by_node.get(id(node))
-            if st is not None and not st.dropped and st.name != DISCARD:
-                items.append(st)
-            if st is not None:
-                items.extend(after.get(id(node), []))
+            if st is None or st.dropped or st.name == DISCARD:
+                continue
+            it = add(st, node)
+            it.address, it.lma, it.align, it.subalign = node.address, node.lma, node.align, node.subalign
+            it.region, it.lma_region, it.phdrs, it.fill = node.region, node.lma_region, node.phdrs, node.fill
+            it.type, it.align_with_input = node.type, node.align_with_input
+            orphans_after(id(node), it)
         elif isinstance(node, ast.Overlay):
-            sts = [by_node[id(s)] for s in node.sections if id(s) in by_node]
-            items.append(("overlay", node, sts))
-            for s in node.sections:
-                items.extend(after.get(id(s), []))
+            members = []
+            for k, osec in enumerate(node.sections):
+                st = by_node.get(id(osec))
+                if st is None:
+                    continue
+                it = add(st, osec)
+                it.overlay = node
+                it.ov_first = members[0] if members else it
+                if not members:
+                    it.address, it.lma = node.address, node.lma
+                it.subalign = node.subalign
+                it.region, it.lma_region = node.region, node.lma_region
+                it.phdrs = list(osec.phdrs or node.phdrs)
+                it.fill = osec.fill if osec.fill is not None else node.fill
+                it.provides = script.overlay_provides(osec)
+                members.append(it)
+                orphans_after(id(osec), it)
+            if members:
+                members[-1].ov_last = True
+                members[-1].ov_members = members
         elif isinstance(node, (ast.Assignment, ast.Assert)):
-            items.append(node)
+            seq.append(node)
+    for anchor, group in anchored:
+        _insert_orphans(seq, anchor, group)
+    items = seq + tail
+    section_items = [it for it in items if isinstance(it, _Item)]
+    # orphans take the region, AT> region and program headers of the statement
+    # they follow (ld's lang_insert_orphan)
+    for it in section_items:
+        if it.node is None and it.st.after is not None:
+            a = item_of.get(id(it.st.after))
+            if a is not None and (it.st.out is None or it.st.out.flags & SHF_ALLOC):
+                it.region, it.lma_region, it.phdrs = a.region, a.lma_region, list(a.phdrs)
+        if it.node is None and it.st.out is not None and not it.st.out.flags & SHF_ALLOC:
+            it.address = ("num", 0)            # non-allocated orphans sit at 0
+    # a statement with no LMA, address or region of its own takes the AT> region
+    # of the one before it in the same region (ld's lang_propagate_lma_regions)
+    for a, b in zip(section_items, section_items[1:]):
+        if b.lma_region is None and b.lma is None and b.address is None and b.region == a.region:
+            b.lma_region = a.lma_region
     return items
+
+
+def _insert_orphans(seq, anchor, group):
+    """GNU ld's place for orphans after `anchor` (None: the start)."""
+    j = seq.index(anchor) + 1 if anchor is not None else 0
+    ignore_first = anchor is None
+    dot_at = None
+    while j < len(seq):
+        e = seq[j]
+        if isinstance(e, (ast.Assignment, ast.Assert)):
+            if dot_at is None and isinstance(e, ast.Assignment) and e.target == ".":
+                if not ignore_first:
+                    dot_at = j
+                ignore_first = False
+            j += 1
+            continue
+        if dot_at is not None:
+            out = e.st.out
+            if out is None or not out.chunks or out.flags & SHF_ALLOC:
+                j = dot_at
+        break
+    seq[j:j] = group
+
+
+_TABLES = (".symtab", ".strtab", ".shstrtab")
 
 
 def layout_scripted(ctx):
     cfg = ctx.config
     script = ctx.script
-    regions = {}
+    if not ctx.is_dynamic:
+        ctx.outputs.place_phantoms(_BFD_PHANTOMS)
     items = _layout_items(ctx)
+    for o in ctx.outputs.sorted():
+        if o.name in _TABLES:               # the linker's tables: not part of the walk
+            place_chunks(o)
     align_first_tls(ctx.outputs.sorted())
     phnum = len(script.phdrs) if script.phdrs else _estimate_phdrs(ctx)
     prev = {}
-    walk = None
-    for attempt in range(6):
-        regions = {}
-        boot = _Walk(ctx, [], {}, phnum, prev)
-        for name, r in script.memory.items():
-            regions[name] = Region(name, r.attrs, boot.ev.value(r.origin, r.where),
-                                   boot.ev.value(r.length, r.where), r.where)
-        walk = _Walk(ctx, items, regions, phnum, prev)
-        walk.region_delta = {}
-        walk.final = attempt == 5
-        ctx.script_walk = walk
-        _run(walk)
-        outs = [o for o in ctx.outputs.sorted() if _is_output(o)]
-        phdrs = _build_phdrs(ctx, outs)
+    stack = gnu_stack_flags(ctx)
+    for attempt in range(8):
+        walk = _run_walk(ctx, items, phnum, prev, final=attempt == 7)
+        maps = _segment_map(ctx, walk, phnum, stack)
         values = dict(walk.values)
         if walk.relro_end is not None and walk.data_seg_base is not None and cfg.relro:
             values["\0relro_shift"] = Value(_relro_shift(walk, prev), NUM)
-        stable = len(phdrs) == phnum and _same(values, prev)
+        n = len(maps)
+        stable = n == phnum and _same(values, prev)
         prev = values
         if stable and attempt > 0:
-            walk.final = True
-            _run_final(ctx, walk, items, regions, phnum, prev)
+            walk = _run_walk(ctx, items, phnum, prev, final=True)
+            maps = _segment_map(ctx, walk, phnum, stack)
             break
-        phnum = len(phdrs) if not script.phdrs else phnum
+        phnum = n
     else:
         raise LinkError("linker script layout does not converge (symbols depend on each other in a cycle?)")
-    _finish(ctx, outs, phdrs, regions)
-    _set_symbol_values(ctx, ctx.script_walk)
+    _finish(ctx, walk, maps, phnum)
+    _set_symbol_values(ctx, walk)
+
+
+def _run_walk(ctx, items, phnum, prev, final):
+    regions = {}
+    boot = _Walk(ctx, [], {}, phnum, prev)
+    for name, r in ctx.script.memory.items():
+        regions[name] = Region(name, r.attrs, boot.ev.value(r.origin, r.where),
+                               boot.ev.value(r.length, r.where), r.where)
+    walk = _Walk(ctx, items, regions, phnum, prev)
+    walk.final = final
+    ctx.script_walk = walk
+    walk.run()
+    return walk
+
+
+def _output_sections(ctx):
+    return [o for o in ctx.outputs.sorted() if _is_output(o)]
+
+
+def _relro_range(ctx, walk):
+    if not ctx.config.relro or walk.relro_end is None or walk.data_seg_base is None:
+        return None
+    shift = walk.prev.get("\0relro_shift", Value(0)).v
+    lo = walk.data_seg_base + shift
+    hi = align_up(walk.relro_end, walk.common_page_size)
+    return (lo, hi) if hi > lo else None
+
+
+def _segment_map(ctx, walk, phnum, stack):
+    outs = _output_sections(ctx)
+    alloc = [o for o in outs if o.flags & SHF_ALLOC]
+    ehsize, phent = (64, 56) if ctx.target.IS64 else (52, 32)
+    if ctx.script.phdrs:
+        stmts = []
+        for it in walk.items:
+            if isinstance(it, _Item):
+                out = it.st.out if it.st.out is not None and _is_output(it.st.out) else None
+                if out is not None and not out.flags & SHF_ALLOC:
+                    out = None
+                stmts.append((out, list(it.phdrs), it.type == "NOLOAD", it.where))
+        return segments.script_map(ctx, ctx.script.phdrs, stmts,
+                                   lambda e, where: Evaluator(walk).value(e, where))
+    return segments.auto_map(ctx, alloc, walk.load_phdrs, ehsize + phent * phnum, stack,
+                             _relro_range(ctx, walk))
 
 
 def _set_symbol_values(ctx, walk):
@@ -485,26 +728,64 @@ def _set_symbol_values(ctx, walk):
         v = walk.values.get(bname.decode())
         if v is None:
             v = Value(0, ABS)
+        sec = v.sec
+        if isinstance(sec, Shadow) or (v.relative and not sec.index):
+            sec = _nearby(ctx, sec, v.v)
         sym.value = v.v
-        if v.relative:
-            sym.output, sym.absolute = v.sec, False
+        if v.relative and sec is not None:
+            sym.output, sym.absolute = sec, False
         else:
             sym.output, sym.absolute = None, True
         ctx.linker_syms[bname] = (lambda val=v.v: val)
 
 
-def _run(walk):
-    walk.run()
+def _nearby(ctx, sec, addr):
+    """The output section that stands in for one that is not output (bfd's
+    _bfd_nearby_section): the kept section before or after it in output order,
+    the one that looks like the same segment, else the one the address is in."""
+    order = []
+    for it in ctx.script_walk.items:
+        if not isinstance(it, _Item):
+            continue
+        o = it.st.out
+        if o is not None and o.index and o in ctx.sections_out:
+            order.append(o)
+        elif (o is sec or it.shadow is sec) and sec is not None:
+            order.append(sec)
+    if sec not in order:
+        return None
+    i = order.index(sec)
+    prev = next((o for o in reversed(order[:i]) if o is not sec), None)
+    nxt = next((o for o in order[i + 1:] if o is not sec), None)
+    if prev is None:
+        return nxt
+    if nxt is None:
+        return prev
 
+    def f(o, part):
+        if part == "alloc":
+            return bool(o.flags & SHF_ALLOC)
+        if part == "tls":
+            return bool(o.flags & SHF_TLS)
+        if part == "load":
+            return bool(o.flags & SHF_ALLOC and o.type != SHT_NOBITS)
+        if part == "ro":
+            return not o.flags & SHF_WRITE
+        return bool(o.flags & SHF_EXECINSTR)
 
-def _run_final(ctx, walk, items, regions, phnum, prev):
-    for r in regions.values():
-        r.cur, r.used_end, r.last_delta = r.origin, r.origin, None
-    w = _Walk(ctx, items, regions, phnum, prev)
-    w.region_delta = {}
-    w.final = True
-    w.run()
-    ctx.script_walk = w
+    def differ(a, b, parts):
+        return any(f(a, p) != f(b, p) for p in parts)
+
+    sflags_obj = sec
+    if differ(prev, nxt, ("alloc", "tls", "load")):
+        if differ(nxt, sflags_obj, ("alloc", "tls")) or (f(prev, "load") and not f(nxt, "load")):
+            return prev
+        return nxt
+    if differ(prev, nxt, ("ro",)):
+        return prev if differ(nxt, sflags_obj, ("ro",)) else nxt
+    if differ(prev, nxt, ("code",)):
+        return prev if differ(nxt, sflags_obj, ("code",)) else nxt
+    return prev if addr < nxt.addr else nxt
 
 
 def _same(a, b):
@@ -554,271 +835,47 @@ def _estimate_phdrs(ctx):
     return n + 1
 
 
-# -- program headers -----------------------------------------------------------
-
-def _build_phdrs(ctx, outs):
-    if ctx.script.phdrs:
-        return _phdrs_from_script(ctx, outs)
-    return _phdrs_like_bfd(ctx, outs)
-
-
-def _sec_flags(o):
-    f = PF_R
-    if o.flags & SHF_WRITE:
-        f |= PF_W
-    if o.flags & SHF_EXECINSTR:
-        f |= PF_X
-    return f
-
-
-def _phdrs_like_bfd(ctx, outs):
-    cfg = ctx.config
-    page = cfg.max_page_size
-    alloc = sorted((o for o in outs if o.flags & SHF_ALLOC),
-                   key=lambda o: (o.lma, o.addr, o.type == SHT_NOBITS and not o.flags & SHF_TLS, o.size))
-    phdrs = []
-    if ctx.interp is not None and ctx.interp.output in alloc:
-        phdrs.append(Phdr(PT_PHDR, PF_R))
-        interp = Phdr(PT_INTERP, PF_R, 1)
-        interp.sections = [ctx.interp.output]
-        phdrs.append(interp)
-    loads = []
-    cur, last, writable, executable = [], None, False, False
-    for o in alloc:
-        tbss = o.flags & SHF_TLS and o.type == SHT_NOBITS
-        if last is None:
-            new = False
-        else:
-            last_size = 0 if (last.flags & SHF_TLS and last.type == SHT_NOBITS) else last.size
-            last_end = last.lma + last_size
-            if last.lma - last.addr != o.lma - o.addr:
-                new = True
-            elif align_up(last_end, page) < align_up(o.lma, page) or o.lma < last.lma + last_size and not tbss:
-                new = True
-            elif last.type == SHT_NOBITS and not (last.flags & SHF_TLS) and o.type != SHT_NOBITS:
-                new = True
-            elif not writable and o.flags & SHF_WRITE and \
-                    ((last_end - 1) & -page) != (o.lma & -page) and last_end > 0:
-                new = True
-            elif cfg.separate_code and executable != bool(o.flags & SHF_EXECINSTR) and \
-                    ((last_end - 1) & -page) != (o.lma & -page):
-                new = True          # -z separate-code: code shares no page with data
-            else:
-                new = False
-        if new:
-            loads.append(cur)
-            cur = []
-            writable = executable = False
-        cur.append(o)
-        writable |= bool(o.flags & SHF_WRITE)
-        executable |= bool(o.flags & SHF_EXECINSTR)
-        last = o
-    if cur:
-        loads.append(cur)
-    for secs in loads:
-        p = Phdr(PT_LOAD, 0, page)
-        p.sections = secs
-        for o in secs:
-            p.flags |= _sec_flags(o)
-        phdrs.append(p)
-    if ctx.dynamic is not None and ctx.dynamic.output in alloc:
-        d = Phdr(PT_DYNAMIC, PF_R | PF_W)
-        d.sections = [ctx.dynamic.output]
-        phdrs.append(d)
-    notes = [o for o in alloc if o.type == SHT_NOTE]
-    groups = []
-    for o in sorted(notes, key=lambda o: o.addr):
-        if groups and groups[-1][-1].addr + groups[-1][-1].size == o.addr and groups[-1][-1].align == o.align:
-            groups[-1].append(o)
-        else:
-            groups.append([o])
-    for g in groups:
-        p = Phdr(PT_NOTE, PF_R, g[0].align)
-        p.sections = g
-        phdrs.append(p)
-    tls = [o for o in alloc if o.flags & SHF_TLS]
-    if tls:
-        p = Phdr(PT_TLS, PF_R, max(o.align for o in tls))
-        p.sections = tls
-        phdrs.append(p)
-    if ctx.eh_frame_hdr is not None and ctx.eh_frame_hdr.output in alloc:
-        p = Phdr(PT_GNU_EH_FRAME, PF_R, 4)
-        p.sections = [ctx.eh_frame_hdr.output]
-        phdrs.append(p)
-    if ctx.gnu_property is not None and ctx.gnu_property.output in alloc:
-        p = Phdr(PT_GNU_PROPERTY, PF_R, ctx.gnu_property.output.align)
-        p.sections = [ctx.gnu_property.output]
-        phdrs.append(p)
-    if getattr(cfg, "gnu_stack", True):
-        phdrs.append(Phdr(PT_GNU_STACK, PF_R | PF_W | (PF_X if cfg.execstack else 0), 16))
-    walk = getattr(ctx, "script_walk", None)
-    if cfg.relro and walk is not None and walk.relro_end is not None:
-        relro = [o for o in alloc if o.flags & SHF_WRITE and o.addr < walk.relro_end]
-        if relro:
-            p = Phdr(PT_GNU_RELRO, PF_R, 1)
-            p.sections = relro
-            p.relro_end = walk.relro_end
-            phdrs.append(p)
-    return phdrs
-
-
-_PT_NAMES = {}
-
-
-def _phdrs_from_script(ctx, outs):
-    walk = ctx.script_walk if hasattr(ctx, "script_walk") else None
-    specs = ctx.script.phdrs
-    phdrs = []
-    by_name = {}
-    ev = Evaluator(walk) if walk is not None else None
-    for spec in specs:
-        ptype = spec.type[1] if spec.type[0] == "num" else (ev.value(spec.type, spec.where) if ev else 1)
-        p = Phdr(ptype, 0, ctx.config.max_page_size if ptype == PT_LOAD else 1)
-        p.spec = spec
-        p.flags_given = spec.flags is not None
-        if spec.flags is not None and ev is not None:
-            p.flags = ev.value(spec.flags, spec.where)
-        elif spec.flags is not None and spec.flags[0] == "num":
-            p.flags = spec.flags[1]
-        p.sections = []
-        by_name[spec.name] = p
-        phdrs.append(p)
-    current = []
-    for o in outs:
-        if not o.flags & SHF_ALLOC:
-            continue
-        names = getattr(o, "phdr_names", [])
-        if names:
-            if "NONE" in names:
-                current = []
-                continue
-            current = []
-            for n in names:
-                if n not in by_name:
-                    raise LinkError(f"{o.stmt.node.where if o.stmt.node else o.name}: "
-                                    f"program header '{n}' is not defined in PHDRS")
-                current.append(by_name[n])
-        elif not current:
-            first_load = next((p for p in phdrs if p.type == PT_LOAD), None)
-            current = [first_load] if first_load is not None else []
-        for p in current:
-            p.sections.append(o)
-    return phdrs
-
-
 # -- file offsets and the rest ----------------------------------------------------
 
-def _finish(ctx, outs, phdrs, regions):
+def _finish(ctx, walk, maps, phnum):
     cfg = ctx.config
-    page = cfg.max_page_size
     t = ctx.target
-    ehsize, phentsize = (64, 56) if t.IS64 else (52, 32)
-    phdrs = _build_phdrs(ctx, outs)       # again, with the final walk's RELRO end
-    headers = ehsize + phentsize * len(phdrs)
-    ctx.phdrs = phdrs
+    page = cfg.max_page_size if not (cfg.nmagic or cfg.omagic) else 1
+    regions = walk.regions
     # region overflow: GNU ld names the region and by how much
     for r in regions.values():
         if r.used_end > r.origin + r.length:
             over = r.used_end - (r.origin + r.length)
             raise LinkError(f"region '{r.name}' overflowed by {over} bytes "
                             f"(ORIGIN {r.origin:#x}, LENGTH {r.length:#x}, used up to {r.used_end:#x})")
-    if ctx.script_walk.assert_failures:
-        raise LinkError(ctx.script_walk.assert_failures[0])
+    if walk.assert_failures:
+        raise LinkError(walk.assert_failures[0])
+    outs = _output_sections(ctx)
     alloc = [o for o in outs if o.flags & SHF_ALLOC]
-    loads = [p for p in phdrs if p.type == PT_LOAD]
-    # do the headers fit in the first loaded page, before the first section?
-    first = min(alloc, key=lambda o: (o.lma, o.addr)) if alloc else None
-    from_script = ctx.script.phdrs is not None
-    headers_loaded = False
-    if from_script:
-        for p in loads:
-            if p.spec.filehdr or p.spec.phdrs:
-                headers_loaded = True
-    elif first is not None and loads and first in loads[0].sections:
-        headers_loaded = first.lma >= headers and first.lma % page >= headers % page
-    off = headers
-    seg_of = {}
-    for p in loads:
-        for o in p.sections:
-            seg_of.setdefault(id(o), p)
-    placed_off = set()
-    for p in loads:
-        secs = sorted(p.sections, key=lambda o: (o.lma, o.addr))
-        if not secs:
-            if from_script and (p.spec.filehdr or p.spec.phdrs):
-                p.offset, p.filesz = 0, headers
-            continue
-        s0 = secs[0]
-        include_headers = (headers_loaded and p is loads[0]) if not from_script else \
-            (p.spec.filehdr or p.spec.phdrs)
-        if include_headers:
-            off_first = s0.addr % page if s0.addr % page >= headers else align_up(headers, page) + s0.addr % page
-            if not from_script:
-                off_first = s0.addr % page
-            p.offset = 0
-            p.vaddr = s0.addr - off_first
-            p.paddr = s0.lma - off_first
-            if from_script and not p.spec.filehdr:
-                p.offset, p.vaddr, p.paddr = ehsize, p.vaddr + ehsize, p.paddr + ehsize
-            off = off_first
-        else:
-            off = off + ((s0.addr - off) % page)
-            p.offset, p.vaddr, p.paddr = off, s0.addr, s0.lma
-        if from_script and p.spec.at is not None:
-            p.paddr = Evaluator(ctx.script_walk).value(p.spec.at, p.spec.where)
-        file_end = off
-        mem_end = p.vaddr
-        for o in secs:
-            if id(o) in placed_off:
-                continue
-            o.offset = p.offset + (o.addr - p.vaddr)
-            placed_off.add(id(o))
-            end = o.addr + o.size
-            if not (o.flags & SHF_TLS and o.type == SHT_NOBITS):
-                mem_end = max(mem_end, end)
-            if o.type != SHT_NOBITS:
-                file_end = max(file_end, o.offset + o.size)
-        if include_headers:
-            file_end = max(file_end, p.offset + headers)
-            mem_end = max(mem_end, p.vaddr + headers)
-        p.filesz = file_end - p.offset
-        p.memsz = mem_end - p.vaddr
-        if not getattr(p, "flags_given", False):
-            p.flags = PF_R
-            for o in secs:
-                p.flags |= _sec_flags(o)
-        off = file_end
-    # allocated sections in no segment still need file space
+    phdrs, off, phoff, phdr_load, placed = segments.assign_positions(ctx, maps, len(maps))
+    # allocated sections in no segment still need file space (bfd warns)
     for o in alloc:
-        if id(o) not in placed_off:
-            if o.type == SHT_NOBITS:
-                o.offset = off
-            else:
-                o.offset = off + ((o.addr - off) % page)
-                off = o.offset + o.size
-            placed_off.add(id(o))
+        if id(o) not in placed:
+            if o.size and o.type != SHT_NOBITS:
+                diag.warn(f"{cfg.output}: warning: allocated section `{o.name}' not in segment")
+            a = page if o.size else max(o.align, 1)
+            off += (o.addr - off) % a
+            o.offset = off
+            if o.type != SHT_NOBITS:
+                off += o.size
+    segments.finish_non_load(ctx, maps, phdrs, _relro_range(ctx, walk), cfg.stack_size)
+    phdrs = [p for p in phdrs if p.type != 0 or p.memsz]
+    ctx.phdrs = phdrs
+    ctx.phoff = phoff
+    ctx.ehdr_start = None
+    if phdr_load is not None and phdr_load.filehdr:
+        p = phdrs[phdr_load.idx]
+        ctx.ehdr_start = p.vaddr
     for p in phdrs:
-        if p.type == PT_LOAD:
-            continue
-        secs = [o for o in p.sections if o in alloc]
-        if p.type == PT_PHDR:
-            p.offset, p.vaddr = ehsize, (loads[0].vaddr + ehsize if loads else ehsize)
-            p.paddr = p.vaddr
-            p.filesz = p.memsz = phentsize * len(phdrs)
-            continue
-        if not secs:
-            continue
-        _cover(p, secs)
-        p.paddr = min(o.lma for o in secs)
         if p.type == PT_TLS:
-            tdata_end = max((o.addr + o.size for o in secs if o.type != SHT_NOBITS), default=p.vaddr)
-            p.filesz = tdata_end - p.vaddr
             ctx.tls_start = p.vaddr
             ctx.tls_end = p.vaddr + align_up(p.memsz, p.align)
             ctx.tls_align = p.align
-        if p.type == PT_GNU_RELRO:
-            end = align_up(p.relro_end, cfg.common_page_size)
-            p.memsz = p.filesz = end - p.vaddr
     # overlapping sections (by LMA, like GNU ld's check)
     loaded = sorted((o for o in alloc if o.type != SHT_NOBITS and o.size), key=lambda o: o.lma)
     for a, b in zip(loaded, loaded[1:]):
@@ -836,15 +893,14 @@ def _finish(ctx, outs, phdrs, regions):
     for i, o in enumerate(outs):
         o.index = i + 1
     # empty sections are not output; symbols in them (crtend.o's __TMC_END__) keep
-    # their address and belong to the section before, as in GNU ld
-    prev = None
+    # their address and belong to a neighbour, as in GNU ld
     output_ids = {id(o) for o in outs}
     for o in ctx.outputs.sorted():
-        if id(o) in output_ids:
-            prev = o
-        elif prev is not None and prev.flags & SHF_ALLOC and o.flags & SHF_ALLOC:
-            o.offset, o.index = prev.offset + (o.addr - prev.addr), prev.index
+        if id(o) not in output_ids and o.flags & SHF_ALLOC:
+            n = _nearby(ctx, o, o.addr)
+            if n is not None:
+                o.offset, o.index = n.offset + (o.addr - n.addr), n.index
     # data commands are chunks of their sections
-    for c in ctx.script_walk.data_chunks:
+    for c in walk.data_chunks:
         c.output.chunks.append(c)
     ctx.file_size = ctx.shoff + (64 if t.IS64 else 40) * (len(outs) + 2)

@@ -47,6 +47,7 @@ class LinkScript:
         self.inserts = []             # (ast.Sections with .insert)
         self.asserts = []
         self.externs = []             # EXTERN(...) names: --gc-sections roots
+        self.nocrossrefs = []         # ("list", [sections]) / ("to", [to, from...])
 
     def add(self, script):
         """Merge one parsed script's layout commands (input commands are the loader's)."""
@@ -57,6 +58,9 @@ class LinkScript:
                 else:
                     self.has_sections = True
                     self.statements.extend(cmd.statements)
+                for node in cmd.statements:
+                    if isinstance(node, ast.Overlay) and node.nocrossrefs and len(node.sections) > 1:
+                        self.nocrossrefs.append(("list", [o.name for o in node.sections]))
             elif isinstance(cmd, (ast.Assignment, ast.Assert)):
                 self.statements.append(cmd)
             elif isinstance(cmd, ast.Memory):
@@ -68,6 +72,10 @@ class LinkScript:
                 self.phdrs = (self.phdrs or []) + list(cmd.headers)
             elif isinstance(cmd, ast.Command) and cmd.name == "EXTERN":
                 self.externs.extend(cmd.args)
+            elif isinstance(cmd, ast.Command) and cmd.name in ("NOCROSSREFS", "NOCROSSREFS_TO"):
+                if len(cmd.args) >= 2:
+                    self.nocrossrefs.append(("to" if cmd.name == "NOCROSSREFS_TO" else "list",
+                                             list(cmd.args)))
             elif isinstance(cmd, ast.Command) and cmd.name == "REGION_ALIAS":
                 if len(cmd.args) != 2:
                     raise LinkError(f"{cmd.where}: REGION_ALIAS needs an alias and a region")
@@ -97,6 +105,8 @@ class LinkScript:
             if isinstance(node, ast.Assignment):
                 yield node, None
             elif isinstance(node, ast.OutputSection):
+                if getattr(node, "dropped", False):
+                    continue                  # ONLY_IF_RO/RW not met
                 for c in node.commands:
                     if isinstance(c, ast.Assignment):
                         yield c, node
@@ -105,6 +115,23 @@ class LinkScript:
                     for c in osec.commands:
                         if isinstance(c, ast.Assignment):
                             yield c, osec
+                    for c in self.overlay_provides(osec):
+                        yield c, None
+
+    def overlay_provides(self, osec):
+        """What GNU ld adds after each OVERLAY member X: PROVIDE(__load_start_X =
+        LOADADDR(X)) and PROVIDE(__load_stop_X = LOADADDR(X) + SIZEOF(X)), X with
+        only its letters, digits and underscores."""
+        cached = getattr(osec, "_provides", None)
+        if cached is None:
+            ident = "".join(ch for ch in osec.name if ch.isalnum() or ch == "_")
+            name = ("sym", osec.name)
+            load = ("call", "LOADADDR", [name])
+            cached = [ast.Assignment(f"__load_start_{ident}", "=", load, "PROVIDE", osec.where),
+                      ast.Assignment(f"__load_stop_{ident}", "=",
+                                     ("+", load, ("call", "SIZEOF", [name])), "PROVIDE", osec.where)]
+            osec._provides = cached
+        return cached
 
 
 def _constant_only(expr):

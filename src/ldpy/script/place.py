@@ -41,6 +41,9 @@ class Statement:
         self.overlay = overlay        # the ast.Overlay it belongs to
         self.out = None
         self.dropped = False          # ONLY_IF_RO/RW not met
+        self.after = None             # orphans: the statement GNU ld anchored them to
+        self.phantom_align = None     # GNU ld's own empty input sections land here (see place_phantoms)
+        self.phantom_flags = 0
 
     @property
     def commands(self):
@@ -192,6 +195,8 @@ class ScriptOutputMap:
 
     def drop_statement(self, st):
         st.dropped = True
+        if st.node is not None:
+            st.node.dropped = True      # (its symbol assignments are gone too)
         self._compile()
 
     def _candidates(self, name):
@@ -278,8 +283,11 @@ class ScriptOutputMap:
     # -- orphans ------------------------------------------------------------
     def _orphan(self, sec):
         """GNU ld's rule: an output section of the same name, else a new one
-        after the last output section with similar flags."""
+        after the last output section with similar flags.  Allocated relocation
+        sections are all called .rela.dyn (GNU ld's -z combreloc default)."""
         name = ".bss" if sec.name == "COMMON" else sec.name
+        if sec.type == SHT_RELA and sec.flags & SHF_ALLOC:
+            name = ".rela.dyn"
         for st in self.statements:
             if st.name == name and not st.dropped and st.name != DISCARD:
                 return st
@@ -288,7 +296,54 @@ class ScriptOutputMap:
         self.statements.insert(self._orphan_position(sec), st)
         if self._pending_anchor is not None:
             self._orphans_after[id(self._pending_anchor)] = st
+            st.after = self._pending_anchor
         return st
+
+    # -- ONLY_IF_RO / ONLY_IF_RW -----------------------------------------------
+    def apply_constraints(self, files):
+        """An output section description with ONLY_IF_RO (ONLY_IF_RW) is dropped
+        when one of the input sections it would get is writable (read-only); its
+        sections then go to the descriptions after it.  Decided in script order,
+        counting only sections no earlier description took, as GNU ld does."""
+        if not any(st.node is not None and getattr(st.node, "constraint", None) in
+                   ("ONLY_IF_RO", "ONLY_IF_RW") for st in self.statements):
+            return
+        secs = [(sec, f) for f in files for sec in f.sections
+                if sec is not None and sec.live and getattr(sec, "file", f) is f]
+        for st in list(self.statements):
+            want = getattr(st.node, "constraint", None) if st.node is not None else None
+            if want not in ("ONLY_IF_RO", "ONLY_IF_RW"):
+                continue
+            readonly = True
+            for sec, f in secs:
+                if sec.flags & SHF_WRITE and self._taker(sec, f) is st:
+                    readonly = False
+                    break
+            if readonly != (want == "ONLY_IF_RO"):
+                self.drop_statement(st)
+
+    def _taker(self, sec, f):
+        """The statement whose description takes `sec` (no orphans made)."""
+        for order in self._candidates(sec.name):
+            d = self.descs[order]
+            if d.file_ok(f) and d.matching_pattern(sec, f) is not None:
+                return d.stmt
+        return None
+
+    # -- GNU ld's own input sections ------------------------------------------------
+    def place_phantoms(self, phantoms):
+        """ld.bfd always creates some input sections of its own (.got, .iplt, ...);
+        when empty they are not output, but the output sections they land in take
+        part in the load-address bookkeeping (an LMA follows the previous
+        section's VMA/LMA relation, aligned).  Note where they would go."""
+        for name, type_, flags, align in phantoms:
+            fake = _Synth(name, type_, flags)
+            placed = self.place(fake, None)
+            if placed is None:
+                continue
+            st = placed[0]
+            st.phantom_align = max(st.phantom_align or 1, align)
+            st.phantom_flags = (getattr(st, "phantom_flags", 0) or 0) | flags
 
     _ANCHORS = {"text": ".text", "rodata": ".rodata", "tdata": ".tdata", "tbss": ".tbss",
                 "data": ".data", "bss": ".bss", "note": ".note.ABI-tag", "rela": ".rela.plt"}
@@ -358,7 +413,8 @@ def _kind(flags, type_):
     if flags & SHF_TLS:
         return "tbss" if type_ == SHT_NOBITS else "tdata"
     if flags & SHF_EXECINSTR:
-        return "text"
+        # (writable code matches no orphan kind: GNU ld compares the read-only flag)
+        return "wtext" if flags & SHF_WRITE else "text"
     if flags & SHF_WRITE:
         return "bss" if type_ == SHT_NOBITS else "data"
     if type_ == SHT_NOTE:
