@@ -517,7 +517,12 @@ class _Graph:
     def mark(self, live):
         src = np.concatenate(self.src) if self.src else np.zeros(0, np.int64)
         dst = np.concatenate(self.dst) if self.dst else np.zeros(0, np.int64)
-        ok = (src >= 0) & (dst >= 0)
+        # edges that cannot change anything go before the sort: a section reaching
+        # itself, and targets that are neither removable sections nor virtual nodes
+        useful = np.ones(self.nodes + 1, bool)         # (index -1 lands on the last: False)
+        useful[:self.n] = self.cand
+        useful[-1] = False
+        ok = (src >= 0) & useful[dst] & (src != dst)
         src, dst = src[ok], dst[ok]
         order = np.argsort(src, kind="stable")
         dst = dst[order]
