@@ -408,6 +408,50 @@ def test_insert_after_places_section_like_bfd(tmp_path):
     assert bnames.index(".mysec") == bnames.index(".data") + 1
 
 
+INSERT_BASE_LD = """
+ENTRY(_start)
+SECTIONS
+{
+  . = 0x400000 + SIZEOF_HEADERS;
+  .text : { *(.text*) }
+  .rodata : { *(.rodata*) }
+  . = ALIGN(0x1000) + (. & 0xfff);
+  .data : { *(.data*) }
+  .bss : { *(.bss*) *(COMMON) }
+  /DISCARD/ : { *(.comment) }
+}
+"""
+
+INSERT_C = r"""
+__attribute__((section(".table"))) int table[2] = {1, 2};
+__attribute__((section(".ctable"))) const int ctable[2] = {3, 4};
+__attribute__((section(".ov1"))) int o1 = 5;
+__attribute__((section(".ov2"))) int o2[3] = {6, 7, 8};
+"""
+
+
+@pytest.mark.parametrize("overlay", [False, True], ids=["table", "table-overlay"])
+def test_insert_into_user_script_like_bfd(tmp_path, overlay):
+    """INSERT AFTER/BEFORE into a -T script's SECTIONS (ld.bfd wants the INSERT
+    scripts first), with an OVERLAY inserted too."""
+    obj = _syscall_obj(tmp_path)
+    extra = _compile(tmp_path, "ins.c", INSERT_C)
+    ins = _write(tmp_path, "ins.ld", """
+    SECTIONS {
+      .table : { table_start = .; KEEP(*(.table)) table_end = .; }
+    """ + ("OVERLAY : AT(0x900000) { .ov1 { *(.ov1*) } .ov2 { *(.ov2*) } }" if overlay else "") + """
+    } INSERT AFTER .data;""")
+    ins2 = _write(tmp_path, "ins2.ld", "SECTIONS { .early : { *(.ctable) } } INSERT BEFORE .rodata;\n")
+    base = _write(tmp_path, "base.ld", INSERT_BASE_LD)
+    bfd, ours = _link_both(tmp_path, ["-T", ins, "-T", ins2, "-T", base, obj, extra])
+    _assert_same_layout(bfd, ours)
+    names = [s[0] for s in _sections(ours)]
+    assert names.index(".early") + 1 == names.index(".rodata")
+    assert names.index(".data") < names.index(".table")
+    if not overlay:              # (the .ov1/.ov2 orphans go between, as ld.bfd puts them)
+        _runs(ours)
+
+
 def test_ttext_and_section_start(tmp_path):
     out = _hosted(tmp_path, ["-Wl,-Ttext=0x500000", "-Wl,--section-start=.mysec=0x900000"],
                   "tt")
