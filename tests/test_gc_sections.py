@@ -439,3 +439,46 @@ def test_definitions_a_shared_library_uses_are_kept(tmp_path):
     assert here == [line for line in want if f"'{obj}'" in line] == \
         [f"removing unused section '.text.not_called' in file '{obj}'"]
     assert run_exe(mine).stdout == "41\n"
+
+
+@pytest.mark.slow
+def test_mutated_objects_fail_cleanly(tmp_path):
+    """Corrupted objects (relocations, groups, .eh_frame, section headers) linked with
+    --gc-sections: a link or a one-line error, never a traceback or a left-over output."""
+    import random
+    import subprocess
+    import sys
+    from test_fuzz import mutate
+    a = compile_obj(tmp_path, write(tmp_path, "a.cpp", r"""
+        #include <stdexcept>
+        template <typename T> T twice(T x) { return x + x; }
+        int counter = 3;
+        __attribute__((section("myents"))) int ent = 4;
+        extern int __start_myents[];
+        int unused_fn(int x) { return twice(x) * 5; }
+        int may_throw(int x) { if (x > 2) throw std::runtime_error("x"); return twice(x) + __start_myents[0]; }
+        extern "C" int work(int x) { try { return may_throw(x) + counter; } catch (...) { return -1; } }
+    """), ["-O1", "-fno-pie", *SPLIT])
+    b = compile_obj(tmp_path, write(tmp_path, "b.c", "int work(int);\nvoid _start(void) { work(1); for (;;) ; }\n"),
+                    ["-O1", "-fno-pie", *SPLIT])
+    rng = random.Random(21)
+    originals = {a: open(a, "rb").read(), b: open(b, "rb").read()}
+    out = tmp_path / "out"
+    outcomes = set()
+    for _ in range(60):
+        victim = rng.choice([a, a, b])
+        mut = tmp_path / "mut.o"
+        mut.write_bytes(mutate(originals[victim], rng))
+        inputs = [str(mut), b] if victim == a else [a, str(mut)]
+        r = subprocess.run([sys.executable, "-m", "ldpy", "-static", "-o", str(out), "--gc-sections",
+                            "--print-gc-sections", "--unresolved-symbols=ignore-all", *inputs],
+                           capture_output=True, text=True, timeout=120)
+        assert "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
+        assert r.returncode in (0, 1), r.stderr
+        if r.returncode:
+            assert any(line.startswith("ldpy: error:") for line in r.stderr.splitlines()), r.stderr
+            assert not out.exists()
+        outcomes.add(r.returncode)
+        if out.exists():
+            out.unlink()
+    assert outcomes == {0, 1}
