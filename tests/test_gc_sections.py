@@ -482,3 +482,19 @@ def test_mutated_objects_fail_cleanly(tmp_path):
         if out.exists():
             out.unlink()
     assert outcomes == {0, 1}
+
+
+def test_as_needed_library_used_only_by_removed_code(tmp_path):
+    """GNU ld decides --as-needed before sections are removed: the library stays
+    needed, but no symbol of it is imported."""
+    from linkutil import needed
+    lib_src = write(tmp_path, "lf.c", "int call_it(int x) { return x; }\n")
+    run(["gcc", "-shared", "-fPIC", lib_src, "-o", str(tmp_path / "libcf.so")])
+    obj = compile_obj(tmp_path, write(tmp_path, "an.c", "int call_it(int);\n"
+                                                          "int dead(int x) { return call_it(x); }\n"
+                                                          "int main(void) { return 0; }\n"), SPLIT)
+    flags = ["-Wl,--as-needed", f"-L{tmp_path}", "-lcf", f"-Wl,-rpath,{tmp_path}"]
+    mine, got, ref, want = gc_both(tmp_path, "an", [obj], flags)
+    assert needed(mine) == needed(ref) == ["libcf.so", "libc.so.6"]
+    assert "call_it" not in nm_names(mine) and "call_it" not in readelf("--dyn-syms", mine)
+    run_exe(mine)
