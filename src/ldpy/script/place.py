@@ -346,7 +346,7 @@ class ScriptOutputMap:
             st.phantom_flags = (getattr(st, "phantom_flags", 0) or 0) | flags
 
     _ANCHORS = {"text": ".text", "rodata": ".rodata", "tdata": ".tdata", "tbss": ".tbss",
-                "data": ".data", "bss": ".bss", "note": ".note.ABI-tag", "rela": ".rela.plt"}
+                "data": ".data", "bss": ".bss", "note": ".interp", "rela": ".rela.plt"}
 
     def _orphan_position(self, sec):
         """After the statement GNU ld would anchor this kind of section to
@@ -359,8 +359,14 @@ class ScriptOutputMap:
             return last
         want = _kind(flags, type_)
         anchor = None
+        if want == "note":
+            # GNU ld keeps notes of one alignment together (one PT_NOTE): after the
+            # last note section of this alignment, else after .interp
+            for st in self.statements:
+                if not st.dropped and st.name != DISCARD and _note_align(st) == sec.align:
+                    anchor = st
         name = self._ANCHORS.get(want)
-        for st in self.statements:
+        for st in self.statements if anchor is None else ():
             if st.name == name and st.node is not None and not st.dropped:
                 anchor = st
         if anchor is None:
@@ -405,6 +411,16 @@ class ScriptOutputMap:
                          ".hash", ".gnu.hash", ".dynsym", ".dynstr", ".gnu.version", ".rela")):
             return "rodata"
         return None
+
+
+def _note_align(st):
+    """The alignment of a note statement's section (a linker-made note that is
+    not there yet: .note.gnu.property is 8-aligned, the others 4), else None."""
+    if st.out is not None and st.out.chunks:
+        return st.out.align if st.out.type == SHT_NOTE else None
+    if st.node is not None and st.name.startswith(".note"):
+        return 8 if st.name == ".note.gnu.property" else 4
+    return None
 
 
 def _kind(flags, type_):
