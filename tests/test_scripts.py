@@ -879,6 +879,32 @@ def test_map_lists_script_assignments_like_bfd(tmp_path):
     assert lines[i + 2].endswith("_sdata = .")
 
 
+def _section_names(path):
+    return re.findall(r"^\s*\[\s*\d+\]\s+(\S+)", run(["readelf", "-SW", path]).stdout, re.M)
+
+
+@pytest.mark.parametrize("mode", ["-no-pie", "-static"])
+def test_bfd_default_script_through_ldpy(tmp_path, mode):
+    """ld.bfd's own default script (`ld.bfd --verbose`) given to ldpy with -T:
+    the program runs, and its orphans (.note.gnu.property after .interp, the
+    other notes after the last note of their alignment) land where ld.bfd puts
+    them, so the notes make the same PT_NOTE segments."""
+    text = run(["ld.bfd", "--verbose", *(["-static"] if mode == "-static" else [])]).stdout
+    script = _write(tmp_path, "bfd.ld", text.split("=" * 50 + "\n")[1])
+    src = _write(tmp_path, "rt.c", ROUND_TRIP_C)
+    outs = {}
+    for linker, sel in (("ldpy", ["-B", shim_dir()]), ("bfd", ["-fuse-ld=bfd"])):
+        out = outs[linker] = str(tmp_path / linker)
+        run(["gcc", mode, src, "-Wl,-T," + script, *sel, "-o", out])
+        r = subprocess.run([out], capture_output=True, text=True, timeout=30)
+        assert r.stdout == "tagged 42 tls 42 ctor 1 len 4\n", (linker, r.stdout)
+    notes = [n for n in _section_names(outs["bfd"]) if n.startswith(".note")]
+    assert [n for n in _section_names(outs["ldpy"]) if n.startswith(".note")] == notes
+    if mode == "-no-pie":
+        assert _section_names(outs["ldpy"]) == _section_names(outs["bfd"])
+        assert _phdrs(outs["ldpy"])[1] == _phdrs(outs["bfd"])[1]      # section to segment map
+
+
 def test_broken_scripts_fail_cleanly(tmp_path):
     """Mutated scripts: a one-line error or a link, never a traceback."""
     obj = _compile(tmp_path, "emb.c", EMBEDDED_C)

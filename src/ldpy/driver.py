@@ -302,10 +302,10 @@ def _attach_symbol(ctx, name, chunk):
         sym.output = chunk.output
 
 
-def _synthetic_output(outs, name, type_, flags):
+def _synthetic_output(outs, name, type_, flags, align=1):
     """The output section of a linker-made section a script may /DISCARD/."""
     if hasattr(outs, "statements"):
-        return outs.get(name, type_, flags, discardable=True)
+        return outs.get(name, type_, flags, discardable=True, align=align)
     return outs.get(name, type_, flags)
 
 
@@ -359,14 +359,14 @@ def create_synthetic_sections(ctx):
     props = merge_gnu_properties(ctx.files)
     if props:
         ctx.gnu_property = GnuPropertyNote(props, t.IS64)
-        o = _synthetic_output(outs, ".note.gnu.property", SHT_NOTE, SHF_ALLOC)
+        o = _synthetic_output(outs, ".note.gnu.property", SHT_NOTE, SHF_ALLOC, ctx.gnu_property.align)
         if o is not None:
             o.add(ctx.gnu_property)
         else:
             ctx.gnu_property = None
     if cfg.build_id and cfg.build_id != "none":
         ctx.build_id = BuildIdNote(cfg.build_id)
-        o = _synthetic_output(outs, ".note.gnu.build-id", SHT_NOTE, SHF_ALLOC)
+        o = _synthetic_output(outs, ".note.gnu.build-id", SHT_NOTE, SHF_ALLOC, ctx.build_id.align)
         if o is not None:
             o.add(ctx.build_id)
         else:

@@ -254,7 +254,7 @@ class ScriptOutputMap:
             self.by_name.setdefault(st.name, st.out)
         return st.out
 
-    def get(self, name, type_, flags, discardable=False):
+    def get(self, name, type_, flags, discardable=False, align=1):
         """The output section for a linker-made section of this name; None when
         the script discards it and it may be left out (notes, .comment)."""
         if name in _TABLES:
@@ -265,6 +265,7 @@ class ScriptOutputMap:
                 out = self.output_for(st, type_, flags)
             return out
         fake = _Synth(name, type_, flags)
+        fake.align = align
         placed = self.place(fake, None)
         if placed is None:
             if discardable:
