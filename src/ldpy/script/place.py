@@ -315,9 +315,11 @@ class ScriptOutputMap:
             want = getattr(st.node, "constraint", None) if st.node is not None else None
             if want not in ("ONLY_IF_RO", "ONLY_IF_RW"):
                 continue
+            mine = {k for k, d in enumerate(self.descs) if d.stmt is st}
             readonly = True
             for sec, f in secs:
-                if sec.flags & SHF_WRITE and self._taker(sec, f) is st:
+                if sec.flags & SHF_WRITE and not mine.isdisjoint(self._candidates(sec.name)) and \
+                        self._taker(sec, f) is st:
                     readonly = False
                     break
             if readonly != (want == "ONLY_IF_RO"):
