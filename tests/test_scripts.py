@@ -318,7 +318,21 @@ SECTIONS {
       .bss : { *(.bss) } >RAM
       /DISCARD/ : { *(.comment) *(.note*) }
     }""",
-], ids=["at", "no-at", "subalign-fill", "regions"])
+    # an empty first member still carries the AT(); no .bss statement: the .bss
+    # orphan goes after .data, ld.bfd's own .got after .data but before it
+    """ENTRY(_start)
+    SECTIONS {
+      . = 0x400000;
+      .text : { *(.text) }
+      OVERLAY 0x600000 : AT(0x500000) {
+        .ovl0 { *(.nothing) }
+        .ovl1 { *(.ov1) *(.ov1.text) }
+        .ovl2 { *(.ov2) *(.ov2.text) }
+      }
+      .data : { *(.data) }
+      /DISCARD/ : { *(.comment) *(.note*) }
+    }""",
+], ids=["at", "no-at", "subalign-fill", "regions", "empty-first"])
 def test_overlay_variants_match_bfd(tmp_path, script):
     obj = _compile(tmp_path, "ov.c", OVERLAY_C)
     path = _write(tmp_path, "ov.ld", script)

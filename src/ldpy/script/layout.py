@@ -214,7 +214,10 @@ class _Walk:
         name = self.ctx.script.aliases.get(name, name)
         r = self.regions.get(name)
         if r is None:
-            raise LinkError(f"{where}: memory region '{name}' is not defined")
+            # GNU ld warns and makes it: the whole address space from 0
+            if self.final:
+                diag.warn(f"{where}: memory region '{name}' not declared")
+            r = self.regions[name] = Region(name, "", 0, (1 << 64) - 1, where)
         return r
 
     def defined(self, name):
@@ -361,8 +364,10 @@ class _Walk:
         uses = self._uses_symbols(item)
         last_overlay = item.ov_last
         if out is None:
-            if st.phantom_align is None and not uses and not last_overlay:
-                return                        # never created: ld.bfd skips it
+            # never created, ld.bfd skips it -- except an OVERLAY member: the
+            # __load_start_ PROVIDEs name it, which makes it (empty) in ld.bfd
+            if st.phantom_align is None and not uses and not last_overlay and item.overlay is None:
+                return
             ignored = not uses and not last_overlay
             flags = st.phantom_flags if ignored and st.phantom_align is not None else 0
             align = st.phantom_align or 1
@@ -716,7 +721,7 @@ def _segment_map(ctx, walk, phnum, stack):
                 out = it.st.out if it.st.out is not None and _is_output(it.st.out) else None
                 if out is not None and not out.flags & SHF_ALLOC:
                     out = None
-                stmts.append((out, list(it.phdrs), it.type == "NOLOAD", it.where))
+                stmts.append((out, list(it.phdrs), it.type == "NOLOAD", it.where, it.name))
         return segments.script_map(ctx, ctx.script.phdrs, stmts,
                                    lambda e, where: Evaluator(walk).value(e, where))
     return segments.auto_map(ctx, alloc, walk.load_phdrs, ehsize + phent * phnum, stack,

@@ -296,7 +296,7 @@ class ScriptOutputMap:
         self._pending_anchor = None
         self.statements.insert(self._orphan_position(sec), st)
         if self._pending_anchor is not None:
-            self._orphans_after[id(self._pending_anchor)] = st
+            self._orphans_after[self._pending_key] = st
             st.after = self._pending_anchor
         return st
 
@@ -387,9 +387,11 @@ class ScriptOutputMap:
                     break
         if anchor is None:
             return len([s for s in self.statements if s.name not in _TABLES])
-        last = self._orphans_after.get(id(anchor), anchor)
-        self._orphans_after[id(anchor)] = None     # filled by the caller
-        self._pending_anchor = anchor
+        # (GNU ld keeps one insertion point per kind of orphan: .got after .data
+        # goes before a .bss orphan that was put after .data earlier)
+        key = (id(anchor), want)
+        last = self._orphans_after.get(key) or anchor
+        self._pending_anchor, self._pending_key = anchor, key
         return self.statements.index(last) + 1
 
     def _statement_kind(self, st, kind):

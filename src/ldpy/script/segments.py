@@ -206,10 +206,10 @@ def script_map(ctx, specs, statements, evaluate):
     script order; a section without :phdr goes where the one before went."""
     maps = []
     known = {s.name for s in specs}
-    for st_out, names, _, where in statements:
+    for st_out, names, _, where, name in statements:
         for n in names:
             if n not in known and n != "NONE":
-                raise LinkError(f"{where}: section assigned to non-existent phdr '{n}'")
+                raise LinkError(f"{where}: section '{name}' assigned to non-existent phdr '{n}'")
     for spec in specs:
         ptype = evaluate(spec.type, spec.where)
         m = SegMap(ptype, filehdr=spec.filehdr, phdrs=spec.phdrs)
@@ -219,7 +219,7 @@ def script_map(ctx, specs, statements, evaluate):
         if spec.at is not None:
             m.paddr = evaluate(spec.at, spec.where)
         last = None
-        for k, (out, names, noload, where) in enumerate(statements):
+        for k, (out, names, noload, where, _) in enumerate(statements):
             if names:
                 last = names
                 pl = names
@@ -229,7 +229,7 @@ def script_map(ctx, specs, statements, evaluate):
                 if ptype == PT_INTERP:
                     continue
                 if last is None:
-                    last = next((n for _, n, _, _ in statements[k:] if n), None)
+                    last = next((n for _, n, _, _, _ in statements[k:] if n), None)
                     if last is None:
                         raise LinkError("no sections assigned to phdrs")
                 pl = last
