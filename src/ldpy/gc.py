@@ -37,7 +37,7 @@ import numpy as np
 from ldpy.diag import LinkError, PROG
 from ldpy.elf.format import (SHF_ALLOC, SHF_LINK_ORDER, SHF_GNU_RETAIN, SHN_LORESERVE, SHT_NOTE,
                              SHT_RELA, STV_DEFAULT, STV_PROTECTED)
-from ldpy.sections import eh_frame_records, is_c_identifier
+from ldpy.sections import eh_frame_records, eh_record_arrays, is_c_identifier
 from ldpy.symbols import UNDEF, DEFINED, SHARED
 from ldpy.util import unique
 
@@ -396,29 +396,15 @@ class _Graph:
         secs = self.eh_secs
         if not secs:
             return
-        starts, is_cie, cie_rec, first = [], [], [], 0
-        known = self.ctx.eh_frame_records
-        for sec in secs:
-            recs = known[id(sec)] = eh_frame_records(sec)
-            st = np.array([r[0] for r in recs], np.int64)
-            starts.append(st)
-            is_cie.append(np.array([r[2] for r in recs], bool))
-            cs = np.array([r[3] for r in recs], np.int64)
-            k = np.searchsorted(st, cs)
-            ok = (cs >= 0) & (k < len(st))
-            ok[ok] = st[k[ok]] == cs[ok]
-            cie_rec.append(np.where(ok, first + k, -1))
-            first += len(recs)
-        nrec_per = np.fromiter((len(s) for s in starts), np.int64, len(starts))
-        starts_all = np.concatenate(starts)
-        is_cie = np.concatenate(is_cie)
-        cie_rec = np.concatenate(cie_rec)
-        # (section ordinal, offset) keys find the record of each relocation at once
-        ordinal_of_rec = np.repeat(np.arange(len(secs)), nrec_per)
-        rkey = (ordinal_of_rec << 32) + starts_all
         sid, key, off = self._gather(secs)
         counts = np.fromiter((len(s.relocs) for s in secs), np.int64, len(secs))
         ordinal = np.repeat(np.arange(len(secs)), counts)
+        starts_all, is_cie, cie_start, nrec_per = self._eh_records(secs, ordinal, off)
+        # (section ordinal, offset) keys find records at once: of relocations, of CIEs
+        ordinal_of_rec = np.repeat(np.arange(len(secs)), nrec_per)
+        rkey = (ordinal_of_rec << 32) + starts_all
+        k = np.minimum(np.searchsorted(rkey, (ordinal_of_rec << 32) + cie_start), len(rkey) - 1)
+        cie_rec = np.where((cie_start >= 0) & (rkey[k] == (ordinal_of_rec << 32) + cie_start), k, -1)
         rec = np.searchsorted(rkey, (ordinal << 32) + off, side="right") - 1
         inside = (rec >= 0) & (rec < len(rkey))
         inside[inside] = ordinal_of_rec[rec[inside]] == ordinal[inside]
@@ -445,6 +431,80 @@ class _Graph:
                 self.edges(np.repeat(covered[fdes], n), ctgt[idx])
         # for the undefined-reference bookkeeping: which FDE relocations stay
         self.eh = (rec, r_cie, covered, gkey)
+
+    def _eh_records(self, secs, ordinal, off):
+        """The records of every .eh_frame section of secs, concatenated: (starts,
+        is_cie, cie_starts, records per section); each section's arrays also go to
+        ctx.eh_frame_records for the FDE pruning.
+
+        Record starts are found without walking: every FDE's pc_begin relocation sits
+        at FDE+8, and its CIE is where the FDE's CIE pointer says.  Of these candidate
+        starts, those whose length leads to another candidate (or the end) are taken,
+        and the result is checked to tile the section from offset 0, record after
+        record, exactly as the walk would find them; a section that fails the check is
+        walked record by record (eh_frame_records)."""
+        ns = len(secs)
+        size = np.fromiter((s.size for s in secs), np.int64, ns)
+        fidx = np.fromiter((s.file.file_id for s in secs), np.int64, ns)
+        base = self.file_buf_base[fidx] + np.fromiter((s.offset for s in secs), np.int64, ns)
+        sec_buf = self.file_buf[fidx]
+        order = "<u4" if self.little else ">u4"
+
+        def words(keys):
+            o, c = keys >> 32, keys & 0xffffffff
+            raw = self._read(sec_buf[o], base[o] + c, 8)
+            w = raw.view(order).reshape(-1, 2).astype(np.int64)
+            fits = c + 8 <= size[o]
+            return o, c, np.where(fits, w[:, 0], -1), np.where(fits, w[:, 1], 0)
+
+        cand = off - 8
+        keys = np.concatenate([(ordinal[cand >= 0] << 32) + cand[cand >= 0], np.arange(ns) << 32])
+        keys = unique(keys)
+        o, c, length, cie_ptr = words(keys)
+        fde = (length > 0) & (cie_ptr != 0)
+        cs = c + 4 - cie_ptr
+        more = fde & (cs >= 0) & (cs < size[o])
+        keys = unique(np.concatenate([keys, (o[more] << 32) + cs[more]]))
+        o, c, length, cie_ptr = words(keys)
+        # the record each candidate would be, if it starts one
+        nxt = np.where(length == 0, c + 4, c + 4 + length)
+        good = (length >= 0) & (length != 0xffffffff) & ((length == 0) | (length >= 4)) & (nxt <= size[o])
+        at_end = nxt == size[o]
+        follows = np.isin((o << 32) + nxt, keys)
+        take = good & (at_end | follows)
+        o, c, length, cie_ptr, nxt = o[take], c[take], length[take], cie_ptr[take], nxt[take]
+        # check: per section, first at 0, each record ends where the next begins, last at the end
+        ok = np.ones(ns, bool)
+        first = np.ones(len(o), bool)
+        first[1:] = o[1:] != o[:-1]
+        last = np.ones(len(o), bool)
+        last[:-1] = o[1:] != o[:-1]
+        ok[o[first & (c != 0)]] = False
+        ok[o[last & (nxt != size[o])]] = False
+        chained = np.ones(len(o), bool)
+        chained[:-1] = first[1:] | (nxt[:-1] == c[1:])
+        ok[o[~chained]] = False
+        present = np.zeros(ns, bool)
+        present[o] = True
+        ok &= present | (size == 0)
+        keepm = ok[o]
+        is_cie = (cie_ptr == 0) | (length == 0)
+        parts = []                              # (starts, ends, is_cie, cie_starts) per section
+        bounds = np.searchsorted(o[keepm], np.arange(ns + 1))
+        sel = np.flatnonzero(keepm)
+        known = self.ctx.eh_frame_records
+        for j, sec in enumerate(secs):
+            if ok[j]:
+                ix = sel[bounds[j]:bounds[j + 1]]
+                cj = c[ix]
+                arrays = (cj, nxt[ix], is_cie[ix], np.where(is_cie[ix], -1, cj + 4 - cie_ptr[ix]))
+            else:
+                arrays = eh_record_arrays(eh_frame_records(sec))
+            known[id(sec)] = arrays
+            parts.append(arrays)
+        nrec = np.fromiter((len(p[0]) for p in parts), np.int64, ns)
+        return (np.concatenate([p[0] for p in parts]), np.concatenate([p[2] for p in parts]),
+                np.concatenate([p[3] for p in parts]), nrec)
 
     # -- symbols -----------------------------------------------------------------
     def symbol_nodes(self):

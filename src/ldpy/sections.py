@@ -283,55 +283,61 @@ def _eh_frame_records_words(data, order):
     return records
 
 
+def eh_record_arrays(records):
+    """(starts, ends, is_cie, cie_starts) arrays of a records list (see eh_frame_records)."""
+    if isinstance(records, tuple):
+        return records
+    n = len(records)
+    cols = list(zip(*records)) if n else [(), (), (), ()]
+    return (np.array(cols[0], np.int64), np.array(cols[1], np.int64), np.array(cols[2], bool),
+            np.array(cols[3], np.int64))
+
+
 def prune_eh_frame(sec, is_dead_target, records=None):
     """Drop the FDEs of discarded functions from an input .eh_frame.
 
     is_dead_target(reloc_indexes) -> bool array tells which pc_begin relocations
-    point into a discarded section.  The section's bytes and
-    relocations are rewritten; CIE pointers of kept FDEs are fixed up.
+    point into a discarded section.  The section's bytes and relocations are
+    rewritten with whole-array operations; CIE pointers of kept FDEs are fixed up.
+    records: the section's records (a list from eh_frame_records, or its arrays),
+    when already known.
     """
     raw = sec.bytes()
-    data = raw.tobytes()
     rel = sec.relocs
     roffs = rel["r_offset"].astype(np.int64) if rel is not None else np.zeros(0, np.int64)
     if records is None:
-        records = eh_frame_records(sec, data)  # (start, end, is_cie, cie_start)
-    if not records:
+        records = eh_frame_records(sec, raw.tobytes())      # (start, end, is_cie, cie_start)
+    starts, ends, is_cie, cie_starts = eh_record_arrays(records)
+    if not len(starts):
         return
-    starts = np.array([r[0] for r in records], np.int64)
     # which record each relocation belongs to; a relocation at FDE+8 is its pc_begin
-    rec_of_rel = np.searchsorted(starts, roffs, side="right") - 1
-    is_cie = np.array([r[2] for r in records], bool)
+    rec_of_rel = np.maximum(np.searchsorted(starts, roffs, side="right") - 1, 0)
     at_pc_begin = np.flatnonzero(roffs == starts[rec_of_rel] + 8)
-    has_live_target = np.zeros(len(records), bool)
+    has_live_target = np.zeros(len(starts), bool)
     has_live_target[rec_of_rel[at_pc_begin[~is_dead_target(at_pc_begin)]]] = True
     keep = is_cie | has_live_target
     if keep.all():
         return
-    new_start = {}
-    pieces = []
-    out = 0
-    order = np.flatnonzero(keep).tolist()
-    for ri in order:
-        s, e, _, _ = records[ri]
-        new_start[s] = out
-        pieces.append(bytearray(data[s:e]))
-        out += e - s
-    bo = "little" if sec.file.little else "big"
-    for ri, piece in zip(order, pieces):
-        s, e, is_cie, cie = records[ri]
-        if not is_cie:
-            if cie not in new_start:
-                raise LinkError(f"{sec.where(s)}: .eh_frame FDE points to a missing CIE")
-            piece[4:8] = (new_start[s] + 4 - new_start[cie]).to_bytes(4, bo)
-    sec.data = np.frombuffer(b"".join(pieces), np.uint8)
-    sec.size = out
+    k = np.flatnonzero(keep)
+    sizes = ends[k] - starts[k]
+    total = int(sizes.sum())
+    new_start = np.full(len(starts), -1, np.int64)
+    new_start[k] = np.cumsum(sizes) - sizes
+    out = raw[np.repeat(starts[k] - new_start[k], sizes) + np.arange(total)]
+    # each kept FDE's CIE pointer: the distance back to its CIE's new place
+    fde = k[~is_cie[k]]
+    ci = np.minimum(np.searchsorted(starts, cie_starts[fde]), len(starts) - 1)
+    missing = (starts[ci] != cie_starts[fde]) | ~keep[ci]
+    if missing.any():
+        raise LinkError(f"{sec.where(int(starts[fde[np.argmax(missing)]]))}: .eh_frame FDE points to a missing CIE")
+    ptr = (new_start[fde] + 4 - new_start[ci]).astype("<u4" if sec.file.little else ">u4")
+    out[(new_start[fde] + 4)[:, None] + np.arange(4)] = ptr.view(np.uint8).reshape(-1, 4)
+    sec.data = out
+    sec.size = total
     if rel is not None:
         kept_rel = keep[rec_of_rel]
         rel = rel[kept_rel].copy()
-        old = rel["r_offset"].astype(np.int64)
         ri = rec_of_rel[kept_rel]
-        shift = np.array([new_start.get(records[r][0], 0) - records[r][0] for r in range(len(records))],
-                         np.int64)
-        rel["r_offset"] = (old + shift[ri]).astype(rel["r_offset"].dtype)
+        old = rel["r_offset"].astype(np.int64)
+        rel["r_offset"] = (old + new_start[ri] - starts[ri]).astype(rel["r_offset"].dtype)
         sec.relocs = rel
