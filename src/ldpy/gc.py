@@ -261,7 +261,8 @@ class _Graph:
             if n_bytes == 0:
                 return list(range(len(sh_name)))
             part = code & ((1 << (8 * n_bytes)) - 1)
-            hit |= np.isin(part, np.array(sorted(codes), np.int64))
+            for value in codes:
+                hit |= part == value
         return np.flatnonzero(hit).tolist()
 
     # -- relocations -------------------------------------------------------------
@@ -470,7 +471,8 @@ class _Graph:
         nxt = np.where(length == 0, c + 4, c + 4 + length)
         good = (length >= 0) & (length != 0xffffffff) & ((length == 0) | (length >= 4)) & (nxt <= size[o])
         at_end = nxt == size[o]
-        follows = np.isin((o << 32) + nxt, keys)
+        q = (o << 32) + nxt
+        follows = keys[np.minimum(np.searchsorted(keys, q), len(keys) - 1)] == q
         take = good & (at_end | follows)
         o, c, length, cie_ptr, nxt = o[take], c[take], length[take], cie_ptr[take], nxt[take]
         # check: per section, first at 0, each record ends where the next begins, last at the end
