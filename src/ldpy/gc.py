@@ -518,27 +518,21 @@ class _Graph:
         self.sym_node = np.fromiter((s.section.file.sec_base + s.section.index
                                      if s.kind == DEFINED and s.section is not None else -1
                                      for s in syms), np.int64, G)
-        if not ctx.config.start_stop_gc and self.by_cname:
-            named = {}
-            for s in syms:
-                if s.kind != UNDEF:
-                    continue
-                n = s.name
-                if n.startswith(b"__start_"):
-                    sec_name = n[8:]
-                elif n.startswith(b"__stop_"):
-                    sec_name = n[7:]
-                else:
-                    continue
-                ids = self.by_cname.get(sec_name.decode("utf-8", "replace"))
-                if ids:
-                    v = named.get(sec_name)
+        if ctx.config.start_stop_gc:
+            return
+        for name, ids in self.by_cname.items():
+            v = None
+            for prefix in (b"__start_", b"__stop_"):
+                s = ctx.symtab.get(prefix + name.encode())
+                if s is not None and s.kind == UNDEF:      # (the linker will define it)
                     if v is None:
-                        v = named[sec_name] = self.new_node()
+                        v = self.new_node()
                         self.edges(np.full(len(ids), v), ids)
                     self.sym_node[s.gid] = v
 
     def roots(self):
+        """Root nodes: the sections marked so far, and the definitions of the symbols
+        the command line, scripts and the dynamic symbol table name."""
         ctx, cfg = self.ctx, self.ctx.config
         st = ctx.symtab
         names = list(cfg.undefined) + list(cfg.require_defined)
