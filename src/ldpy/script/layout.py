@@ -501,6 +501,10 @@ class _Walk:
         if alloc or copy_like or (out is not None and out.type != SHT_NOBITS):
             region.cur = dot
             region.used_end = max(region.used_end, dot)
+            if self.final and region is not self.default and explicit and \
+                    not region.origin <= dot <= region.origin + region.length:
+                raise LinkError(f"{where}: address {dot:#x} of section '{item.name}' is not "
+                                f"within region '{region.name}'")
             if lma_region is not None and lma_region is not region and \
                     (out is not None and out.type != SHT_NOBITS and alloc or item.align_with_input):
                 lma_region.cur = lma + size
@@ -577,12 +581,16 @@ def _layout_items(ctx):
             st = by_node.get(id(node))
             if st is None or st.dropped or st.name == DISCARD:
                 continue
+            if node.lma is not None and node.lma_region is not None:
+                raise LinkError(f"{node.where}: section has both a load address and a load region")
             it = add(st, node)
             it.address, it.lma, it.align, it.subalign = node.address, node.lma, node.align, node.subalign
             it.region, it.lma_region, it.phdrs, it.fill = node.region, node.lma_region, node.phdrs, node.fill
             it.type, it.align_with_input = node.type, node.align_with_input
             orphans_after(id(node), it)
         elif isinstance(node, ast.Overlay):
+            if node.lma is not None and node.lma_region is not None:
+                raise LinkError(f"{node.where}: section has both a load address and a load region")
             members = []
             for k, osec in enumerate(node.sections):
                 st = by_node.get(id(osec))
@@ -661,23 +669,31 @@ def layout_scripted(ctx):
         if o.name in _TABLES:               # the linker's tables: not part of the walk
             place_chunks(o)
     align_first_tls(ctx.outputs.sorted())
-    phnum = len(script.phdrs) if script.phdrs else _estimate_phdrs(ctx)
-    prev = {}
     stack = gnu_stack_flags(ctx)
-    for attempt in range(8):
-        walk = _run_walk(ctx, items, phnum, prev, final=attempt == 7)
+    phnum = len(script.phdrs) if script.phdrs else _estimate_phdrs(ctx, stack)
+    prev = {}
+    # SIZEOF_HEADERS counts `phnum` headers; the map may then need another
+    # number.  Like ld.bfd (ldelf_map_segments) the count follows the map the
+    # first few times, then may only grow: room is left for headers not used.
+    tries = 10
+    for attempt in range(16):
+        walk = _run_walk(ctx, items, phnum, prev, final=False)
         maps = _segment_map(ctx, walk, phnum, stack)
         values = dict(walk.values)
         if walk.relro_end is not None and walk.data_seg_base is not None and cfg.relro:
             values["\0relro_shift"] = Value(_relro_shift(walk, prev), NUM)
         n = len(maps)
-        stable = n == phnum and _same(values, prev)
+        stable = _same(values, prev)
         prev = values
-        if stable and attempt > 0:
+        need_layout = False
+        if n != phnum and not script.phdrs and (tries > 6 or n > phnum):
+            need_layout = True
+            phnum = n
+        tries -= 1
+        if not need_layout and stable and attempt > 0:
             walk = _run_walk(ctx, items, phnum, prev, final=True)
             maps = _segment_map(ctx, walk, phnum, stack)
             break
-        phnum = n
     else:
         raise LinkError("linker script layout does not converge (symbols depend on each other in a cycle?)")
     _finish(ctx, walk, maps, phnum)
@@ -820,24 +836,32 @@ def _is_output(o):
         o.stmt.node is not None and _keeps_empty(o.stmt.node) or o.type == SHT_NOBITS and o.size
 
 
-def _estimate_phdrs(ctx):
-    n = 4
-    if ctx.interp is not None:
+def _estimate_phdrs(ctx, stack):
+    """BFD's first guess at the number of program headers (get_program_header_size):
+    two PT_LOADs and one for each kind of segment the output will have."""
+    n = 2
+    outs = [o for o in ctx.outputs.sorted() if o.size]
+    if ctx.interp is not None and ctx.interp.output is not None and ctx.interp.output.size:
         n += 2
     if ctx.dynamic is not None:
         n += 1
-    outs = ctx.outputs.sorted()
-    if any(o.flags & SHF_TLS for o in outs):
-        n += 1
-    if any(o.type == SHT_NOTE and o.flags & SHF_ALLOC for o in outs):
+    if ctx.config.relro:
         n += 1
     if ctx.eh_frame_hdr is not None:
         n += 1
+    if stack is not None:
+        n += 1
     if ctx.gnu_property is not None:
         n += 1
-    if ctx.config.relro:
+    prev = None
+    for o in outs:                        # runs of notes of one alignment
+        if o.type == SHT_NOTE and o.flags & SHF_ALLOC and \
+                not (prev is not None and prev.type == SHT_NOTE and prev.align == o.align):
+            n += 1
+        prev = o
+    if any(o.flags & SHF_TLS for o in outs):
         n += 1
-    return n + 1
+    return n
 
 
 # -- file offsets and the rest ----------------------------------------------------
@@ -857,7 +881,8 @@ def _finish(ctx, walk, maps, phnum):
         raise LinkError(walk.assert_failures[0])
     outs = _output_sections(ctx)
     alloc = [o for o in outs if o.flags & SHF_ALLOC]
-    phdrs, off, phoff, phdr_load, placed = segments.assign_positions(ctx, maps, len(maps))
+    # (room for `phnum` headers, as SIZEOF_HEADERS counted; as many as the map has are written)
+    phdrs, off, phoff, phdr_load, placed = segments.assign_positions(ctx, maps, max(phnum, len(maps)))
     # allocated sections in no segment still need file space (bfd warns)
     for o in alloc:
         if id(o) not in placed:

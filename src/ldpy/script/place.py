@@ -171,6 +171,7 @@ class ScriptOutputMap:
                     self.statements.append(Statement(osec, osec.name, node))
         self._orphans_after = {}
         self._pending_anchor = None
+        self._future = None
         self._compile()
         self._cache = {}
 
@@ -293,6 +294,7 @@ class ScriptOutputMap:
             if st.name == name and not st.dropped and st.name != DISCARD:
                 return st
         st = Statement(None, name)
+        st.orphan_kind = (sec.flags, sec.type)   # what it is before its output exists
         self._pending_anchor = None
         self.statements.insert(self._orphan_position(sec), st)
         if self._pending_anchor is not None:
@@ -306,6 +308,7 @@ class ScriptOutputMap:
         when one of the input sections it would get is writable (read-only); its
         sections then go to the descriptions after it.  Decided in script order,
         counting only sections no earlier description took, as GNU ld does."""
+        self._files = files
         if not any(st.node is not None and getattr(st.node, "constraint", None) in
                    ("ONLY_IF_RO", "ONLY_IF_RW") for st in self.statements):
             return
@@ -324,6 +327,22 @@ class ScriptOutputMap:
                     break
             if readonly != (want == "ONLY_IF_RO"):
                 self.drop_statement(st)
+
+    def _future_flags(self):
+        """(flags, type) of what each statement takes, from every input section
+        (computed once, when an orphan first needs it)."""
+        if self._future is None:
+            self._future = {}
+            for f in getattr(self, "_files", ()):
+                for sec in f.sections:
+                    if sec is None or not sec.live or getattr(sec, "file", f) is not f or \
+                            not sec.flags & SHF_ALLOC:
+                        continue
+                    st = self._taker(sec, f)
+                    if st is not None and st.name != DISCARD:
+                        fl, ty = self._future.get(id(st), (0, SHT_NOBITS))
+                        self._future[id(st)] = (fl | sec.flags, ty if sec.type == SHT_NOBITS else sec.type)
+        return self._future
 
     def _taker(self, sec, f):
         """The statement whose description takes `sec` (no orphans made)."""
@@ -373,15 +392,14 @@ class ScriptOutputMap:
             if st.name == name and st.node is not None and not st.dropped:
                 anchor = st
         if anchor is None:
-            fallback = {"note": ["note", "rodata", "text"], "rela": ["rela", "rodata", "text"],
-                        "rodata": ["rodata", "text"], "text": ["text", "rodata"],
-                        "tdata": ["tdata", "data", "bss"], "tbss": ["tbss", "tdata", "bss", "data"],
-                        "data": ["data", "bss", "rodata", "text"],
-                        "bss": ["bss", "data", "rodata", "text"]}[want]
-            for k in fallback:
+            # GNU ld's lang_output_section_find_by_flags: the last statement of the
+            # same kind, else the last of a wider set (.data after any loaded
+            # section, .bss after any allocated one, .rodata after code, ...)
+            fallback = _FALLBACK[want]
+            for kinds in fallback:
                 for st in self.statements:
-                    if st.name != DISCARD and not st.dropped and st.node is not None and \
-                            self._statement_kind(st, _kind) == k:
+                    if st.name != DISCARD and not st.dropped and \
+                            self._statement_kind(st, _kind) in kinds:
                         anchor = st
                 if anchor is not None:
                     break
@@ -397,6 +415,11 @@ class ScriptOutputMap:
     def _statement_kind(self, st, kind):
         if st.out is not None and st.out.chunks:
             return kind(st.out.flags, st.out.type)
+        # GNU ld places orphans after every input section went to its statement:
+        # judge a statement not filled yet by what it is going to get
+        filled = self._future_flags().get(id(st)) or getattr(st, "orphan_kind", None)
+        if filled is not None:
+            return kind(*filled)
         # not filled yet: judge by the name, like GNU ld's well-known section list
         n = st.name
         if n.startswith((".text", ".init", ".fini", ".plt")):
@@ -416,6 +439,17 @@ class ScriptOutputMap:
                          ".hash", ".gnu.hash", ".dynsym", ".dynstr", ".gnu.version", ".rela")):
             return "rodata"
         return None
+
+
+_LOADED = {"text", "rodata", "data", "wtext"}
+_FALLBACK = {"note": [{"note"}, {"rodata"}, {"text"}],
+             "rela": [{"rela"}, {"rodata", "note", "rela"}, {"rodata", "note", "rela", "text"}],
+             "rodata": [{"rodata"}, {"rodata", "text"}],
+             "text": [{"text"}, {"wtext"}],
+             "tdata": [{"tdata"}, {"data"}, {"bss"}],
+             "tbss": [{"tbss"}, {"tdata"}, {"bss"}, {"data"}],
+             "data": [{"data"}, _LOADED],
+             "bss": [{"bss"}, _LOADED | {"bss", "note", "rela", "tdata", "tbss"}]}
 
 
 def _note_align(st):
