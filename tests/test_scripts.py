@@ -919,6 +919,76 @@ def test_bfd_default_script_through_ldpy(tmp_path, mode):
         assert _phdrs(outs["ldpy"])[1] == _phdrs(outs["bfd"])[1]      # section to segment map
 
 
+MIXED_C = r"""
+int d1 = 1, d2 = 2;
+int b1, b2[10];
+const int r1[3] = {3, 4, 5};
+__attribute__((section(".fast"))) int fast_fn(int x) { return x * 3 + d1; }
+__attribute__((section(".tbl"))) int tbl[5] = {1};
+__attribute__((section(".noinit"))) int noinit_v[8];
+__attribute__((section(".cst"))) const char cst[] = "xyz";
+int f(void) { return d1 + d2 + b1 + b2[3] + r1[1] + tbl[0] + cst[1]; }
+void _start(void) { f(); for (;;); }
+"""
+
+
+def _mixed_script(seed):
+    """A script from a seeded mix of the constructs embedded scripts use:
+    MEMORY or a start address, SIZEOF_HEADERS, addresses, AT, AT>, ALIGN,
+    SUBALIGN, data commands, symbols, OVERLAY; the inputs leave orphans."""
+    rng = random.Random(seed)
+    mem = rng.random() < 0.4
+    out = []
+    if mem:
+        out.append("MEMORY { FLASH (rx) : ORIGIN = 0x08000000, LENGTH = 1M\n"
+                   "         RAM (rwx) : ORIGIN = 0x20000000, LENGTH = 256K }")
+    out.append("ENTRY(_start)\nSECTIONS {")
+    if not mem:
+        out.append(rng.choice(["  . = 0x400000;", "  . = 0x400000 + SIZEOF_HEADERS;",
+                               '  . = SEGMENT_START("text-segment", 0x400000) + SIZEOF_HEADERS;',
+                               "  . = 0x10000;"]))
+    rt, rd, rb = (" >FLASH", " >RAM AT>FLASH", " >RAM") if mem else ("", "", "")
+    out.append(f"  .text : {{ *(.text*) {rng.choice(['', '. = ALIGN(16);', 'etext_sym = .;'])} }}{rt}")
+    if rng.random() < 0.5:
+        out.append(f"  .fast {rng.choice(['', '0x30000', 'ALIGN(64)'])} : "
+                   f"{rng.choice(['', 'AT(0x90000)'])} {{ *(.fast) }}{rd if rng.random() < 0.5 else rt}")
+    if rng.random() < 0.7:
+        out.append(f"  .rodata : {{ *(.rodata*) {rng.choice(['', '*(.cst)'])} }}{rt}")
+    if not mem and rng.random() < 0.6:
+        out.append(rng.choice(["  . = ALIGN(0x1000);", "  . = 0x600000;", "  sym_mid = .;",
+                               "  . = ALIGN(CONSTANT(MAXPAGESIZE)) + (. & (CONSTANT(MAXPAGESIZE) - 1));"]))
+    out.append(f"  .data {rng.choice(['', '0x700000', 'ALIGN(32)'])} : "
+               f"{rng.choice(['', 'AT(0x80000)', 'SUBALIGN(16)'])} {{ sdata = .; *(.data*) "
+               f"{rng.choice(['', '*(.tbl)', 'LONG(0x11223344)'])} edata = .; }}{rd}")
+    if rng.random() < 0.7:
+        out.append(f"  .bss : {{ *(.bss*) *(COMMON) {rng.choice(['', '. = ALIGN(8);'])} }}{rb}")
+    if rng.random() < 0.3:
+        out.append(f"  OVERLAY {rng.choice(['0x800000', ''])} : {rng.choice(['', 'AT(0xa00000)'])} "
+                   f"{{ .o1 {{ *(.tbl) }} .o2 {{ *(.cst) }} }}{rd}")
+    out.append(rng.choice(["  _end = .;", "  PROVIDE(end = .);", ""]))
+    out.append("  /DISCARD/ : { *(.comment) *(.note*) *(.eh_frame) }\n}")
+    return "\n".join(out)
+
+
+@pytest.mark.parametrize("seed", [2, 9, 11, 15, 19, 31, 33, 53, 56, 58, 94, 222])
+def test_mixed_scripts_match_bfd(tmp_path, seed):
+    """Seeded scripts mixing addresses, LMAs, regions, overlays and orphans
+    (.fast, .cst, .tbl, .noinit, .bss when not named): the same layout as
+    ld.bfd, or an error from both."""
+    obj = _compile(tmp_path, "mixed.c", MIXED_C, ("-fno-stack-protector",))
+    path = _write(tmp_path, "mixed.ld", _mixed_script(seed))
+    rb = run(["ld.bfd", "-T", path, obj, "-o", str(tmp_path / "b")], check=False)
+    out = tmp_path / "l"
+    r = run([*LDPY, "-T", path, obj, "-o", str(out)], check=False)
+    assert "Traceback" not in r.stderr
+    if rb.returncode != 0:
+        assert r.returncode == 1 and not out.exists(), (rb.stderr, r.stderr)
+        return
+    assert r.returncode == 0, r.stderr
+    _assert_same_layout(str(tmp_path / "b"), str(out))
+    assert _entry(str(out)) == _entry(str(tmp_path / "b"))
+
+
 def test_broken_scripts_fail_cleanly(tmp_path):
     """Mutated scripts: a one-line error or a link, never a traceback."""
     obj = _compile(tmp_path, "emb.c", EMBEDDED_C)
