@@ -141,6 +141,7 @@ class _Walk:
         self.prev = previous                 # symbol values of the previous pass
         self.values = {}                     # name -> Value assigned in this pass
         self.dot_v = 0
+        self.print_dot = 0                   # `.` as ld.bfd's -Map listing sees it
         self.dot_sec = ABS
         self.cur_out = None                  # output section (or Shadow) being filled
         self.cur_start = 0
@@ -282,6 +283,15 @@ class _Walk:
     def assign(self, a, out, item=None):
         where = a.where or "linker script"
         if a.target == ".":
+            if self.final and out is None and self.print_dot != self.dot_v:
+                # ld.bfd's map evaluates it again from where its listing stands (after
+                # the empty sections it lists too)
+                real = self.dot_v
+                self.dot_v = self.print_dot
+                shown = self.ev.eval(self._compound(a), where).v
+                self.dot_v = real
+            else:
+                shown = None
             v = self.ev.eval(self._compound(a), where)
             if out is not None:
                 new = self.cur_start + v.v if v.sec is NUM else v.v
@@ -292,8 +302,9 @@ class _Walk:
             else:
                 self.dot_v = v.v               # (outside sections `.` may move backwards)
                 self.dot_assigned = True
+            self.print_dot = self.dot_v if shown is None else shown
             if self.final:
-                self.map_values[id(a)] = ("dot", self.dot_v)
+                self.map_values[id(a)] = ("dot", self.print_dot)
             return
         name = a.target
         bname = name.encode()
@@ -491,6 +502,7 @@ class _Walk:
             out.phdr_names = list(item.phdrs)
         if ignored:
             self.dot_v = dot_before
+            self.print_dot = vma
             return
         # the location counter and the regions move on
         dot = vma + (0 if tbss and out is not None and out.type == SHT_NOBITS else size)
@@ -498,6 +510,7 @@ class _Walk:
             ov_vma = item.ov_first.vma
             dot = ov_vma + max((m.st.out.size if m.st.out is not None else 0) for m in item.ov_members)
         self.dot_v = dot
+        self.print_dot = vma + size
         if alloc or copy_like or (out is not None and out.type != SHT_NOBITS):
             region.cur = dot
             region.used_end = max(region.used_end, dot)
