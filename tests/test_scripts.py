@@ -861,6 +861,13 @@ __attribute__((section(".rodata.x"))) const int b_ro = 6;
     assert sel <= syms["b_ro"] < sel + size and not sel <= syms["b_keep"] < sel + size
 
 
+def _map_assignments(text):
+    """The assignment lines of a link map (not the symbols of input sections)."""
+    body = text.split("Linker script and memory map", 1)[1]
+    return [l for l in body.splitlines() if re.match(r" {16}(0x[0-9a-f]{16}|\[!provide\]) {16}", l)
+            and not re.match(r" {16}0x[0-9a-f]{16} {16}[A-Za-z_][\w.]*$", l)]
+
+
 EMBEDDED_MAP_LD = EMBEDDED_LD.replace("  .bss : {", """  PROVIDE(__data_start_copy = _sdata);
   counter_end = _edata + 0x10;
   .bss : {""")
@@ -878,11 +885,7 @@ def test_map_lists_script_assignments_like_bfd(tmp_path):
     run(["ld.bfd", "-T", script, obj, "-o", str(tmp_path / "m2"), "-Map", str(tmp_path / "BFD")])
     bfd_map = (tmp_path / "BFD").read_text()
 
-    def assignments(text):
-        body = text.split("Linker script and memory map", 1)[1]
-        return [l for l in body.splitlines() if re.match(r" {16}(0x[0-9a-f]{16}|\[!provide\]) {16}", l)
-                and not re.match(r" {16}0x[0-9a-f]{16} {16}[A-Za-z_][\w.]*$", l)]   # (input symbols)
-    got, want = assignments(ours_map), assignments(bfd_map)
+    got, want = _map_assignments(ours_map), _map_assignments(bfd_map)
     assert got == want
     assert "                0x0000000020000000                _sdata = ." in got
     assert "                [!provide]                        PROVIDE (unused_provide = 0x1)" in got
@@ -970,16 +973,17 @@ def _mixed_script(seed):
     return "\n".join(out)
 
 
-@pytest.mark.parametrize("seed", [2, 9, 11, 15, 19, 31, 33, 53, 56, 58, 94, 222])
+@pytest.mark.parametrize("seed", [2, 9, 11, 15, 19, 31, 33, 53, 56, 58, 94, 194, 222])
 def test_mixed_scripts_match_bfd(tmp_path, seed):
     """Seeded scripts mixing addresses, LMAs, regions, overlays and orphans
     (.fast, .cst, .tbl, .noinit, .bss when not named): the same layout as
     ld.bfd, or an error from both."""
     obj = _compile(tmp_path, "mixed.c", MIXED_C, ("-fno-stack-protector",))
     path = _write(tmp_path, "mixed.ld", _mixed_script(seed))
-    rb = run(["ld.bfd", "-T", path, obj, "-o", str(tmp_path / "b")], check=False)
+    rb = run(["ld.bfd", "-T", path, obj, "-o", str(tmp_path / "b"), "-Map", str(tmp_path / "b.map")],
+             check=False)
     out = tmp_path / "l"
-    r = run([*LDPY, "-T", path, obj, "-o", str(out)], check=False)
+    r = run([*LDPY, "-T", path, obj, "-o", str(out), "-Map", str(tmp_path / "l.map")], check=False)
     assert "Traceback" not in r.stderr
     if rb.returncode != 0:
         assert r.returncode == 1 and not out.exists(), (rb.stderr, r.stderr)
@@ -987,6 +991,8 @@ def test_mixed_scripts_match_bfd(tmp_path, seed):
     assert r.returncode == 0, r.stderr
     _assert_same_layout(str(tmp_path / "b"), str(out))
     assert _entry(str(out)) == _entry(str(tmp_path / "b"))
+    assert _map_assignments((tmp_path / "l.map").read_text()) == \
+        _map_assignments((tmp_path / "b.map").read_text())
 
 
 def test_broken_scripts_fail_cleanly(tmp_path):
