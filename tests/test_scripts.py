@@ -995,6 +995,24 @@ def test_mixed_scripts_match_bfd(tmp_path, seed):
         _map_assignments((tmp_path / "b.map").read_text())
 
 
+@pytest.mark.parametrize("script", [False, True], ids=["no-script", "default-script"])
+def test_symbols_of_empty_sections_like_bfd(tmp_path, script):
+    """crtend.o's __TMC_END__ is in .tm_clone_table, empty and not output: ld.bfd
+    still gives that section an address at its own alignment (8) after .data."""
+    src = _write(tmp_path, "tmc.c", "int x = 1;\nint main(void) { return x - 1; }\n")
+    extra = []
+    if script:
+        text = run([*LDPY, "--verbose"]).stdout
+        extra = ["-Wl,-T," + _write(tmp_path, "d.ld", text.split("=" * 50 + "\n")[1])]
+    vals = {}
+    for linker, sel in (("ldpy", ["-B", shim_dir()]), ("bfd", ["-fuse-ld=bfd"])):
+        out = str(tmp_path / linker)
+        run(["gcc", "-no-pie", src, *sel, *(extra if linker == "ldpy" else []), "-o", out])
+        syms = {l.split()[2]: int(l.split()[0], 16) for l in _symbols(out) if len(l.split()) == 3}
+        vals[linker] = (syms["__TMC_END__"] - syms["x"], syms["_edata"] - syms["x"])
+    assert vals["ldpy"] == vals["bfd"]
+
+
 def test_broken_scripts_fail_cleanly(tmp_path):
     """Mutated scripts: a one-line error or a link, never a traceback."""
     obj = _compile(tmp_path, "emb.c", EMBEDDED_C)

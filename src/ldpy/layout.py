@@ -189,7 +189,9 @@ def layout(ctx):
         if o.size or o.name in ctx.keep_empty:
             prev = o
         elif prev is not None and prev.flags & 2 and o.flags & 2:
-            o.addr, o.offset, o.index = prev.addr + prev.size, prev.offset + prev.size, prev.index
+            # (at its own alignment, as GNU ld sizes the empty section before dropping it)
+            a = align_up(prev.addr + prev.size, o.align)
+            o.addr, o.offset, o.index = a, prev.offset + (a - prev.addr), prev.index
     ctx.file_size = ctx.shoff + (64 if ctx.target.IS64 else 40) * (len(outs) + 2)   # + null + .shstrtab
 
 
