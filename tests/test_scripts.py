@@ -1013,6 +1013,22 @@ def test_symbols_of_empty_sections_like_bfd(tmp_path, script):
     assert vals["ldpy"] == vals["bfd"]
 
 
+def test_reference_to_discarded_section_is_an_error(tmp_path):
+    """A symbol in a section /DISCARD/ took cannot be referenced from kept code:
+    ld.bfd fails, and so does ldpy, naming the symbol and both sections."""
+    obj = _syscall_obj(tmp_path)
+    script = _write(tmp_path, "d.ld", "SECTIONS { . = 0x400000; .text : { *(.text) } "
+                                      ".rodata : { *(.rodata*) } /DISCARD/ : { *(.data*) } }\n")
+    rb = run(["ld.bfd", "-T", script, obj, "-o", str(tmp_path / "b")], check=False)
+    assert rb.returncode != 0 and "defined in discarded section `.data'" in rb.stderr
+    out = tmp_path / "l"
+    r = run([*LDPY, "-T", script, obj, "-o", str(out)], check=False)
+    assert r.returncode == 1 and not out.exists()
+    assert re.fullmatch(r"ldpy: error: \S*sc\.o:\(\.text\+0x[0-9a-f]+\): 'counter' referenced in "
+                        r"section '\.text' of \S*sc\.o: defined in discarded section '\.data' of "
+                        r"\S*sc\.o\n", r.stderr), r.stderr
+
+
 def test_broken_scripts_fail_cleanly(tmp_path):
     """Mutated scripts: a one-line error or a link, never a traceback."""
     obj = _compile(tmp_path, "emb.c", EMBEDDED_C)

@@ -145,9 +145,11 @@ def link(config):
         add_script_outputs(ctx)             # sections that only BYTE() or `. +=` fill
     passes.run(report_undefined, ctx)
     passes.run(scan_relocations, ctx)       # GOT / IPLT / TLS decisions for every relocation
-    if ctx.script is not None and ctx.script.nocrossrefs:
-        from ldpy.script.crossrefs import check_nocrossrefs
-        passes.run(check_nocrossrefs, ctx)  # NOCROSSREFS / NOCROSSREFS_TO
+    if ctx.script_sections:
+        from ldpy.script.crossrefs import check_nocrossrefs, check_discarded_references
+        passes.run(check_discarded_references, ctx)   # symbols in /DISCARD/ed sections
+        if ctx.script.nocrossrefs:
+            passes.run(check_nocrossrefs, ctx)  # NOCROSSREFS / NOCROSSREFS_TO
     passes.run(report_warning_symbols, ctx) # .gnu.warning.SYM sections ("Linkers" part 17)
     passes.run(create_synthetic_sections, ctx)   # .got, .plt, .eh_frame_hdr, build-id, .symtab
     if ctx.script_sections:
@@ -395,6 +397,9 @@ def create_synthetic_sections(ctx):
         o2.add(ctx.symtab_sec.strtab)
         o2.rank = 20001
     names = sorted(outs.by_name) + [".shstrtab"]
+    if cfg.compress_debug_sections == "zlib-gnu":     # compressed ones are renamed .zdebug_*
+        from ldpy.compress import output_name
+        names += sorted({output_name(n, "zlib-gnu") for n in names} - set(names))
     shstr = Synthetic(".shstrtab", SHT_STRTAB, 0, 1)
     ctx.shstrtab_offsets = {}
     blob = bytearray(b"\0")

@@ -172,6 +172,7 @@ class ScriptOutputMap:
         self._orphans_after = {}
         self._pending_anchor = None
         self._future = None
+        self.discarded_ids = set()            # id() of input sections /DISCARD/ took
         self._compile()
         self._cache = {}
 
@@ -221,6 +222,8 @@ class ScriptOutputMap:
             if p is None:
                 continue
             if d.stmt.name == DISCARD:
+                if f is not None:
+                    self.discarded_ids.add(id(sec))
                 return None
             key = (d.pos, _sort_key(p, sec, f))
             if d.desc.file_sort:
