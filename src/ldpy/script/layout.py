@@ -10,8 +10,11 @@ The rules are GNU ld's (ldlang.c lang_size_sections):
 * its LMA is AT(), else the current address of its AT> region, else it keeps
   the VMA/LMA difference of the last section placed in the same region (an
   overlay member follows the previous member's load image instead), else the
-  VMA.  A section with neither AT, AT>, an address nor its own region takes
-  the AT> region of the statement before it when both are in one region;
+  VMA.  A section with no AT, AT> or address of its own takes the AT> region
+  of the statement before it when both name the same region (or none);
+* orphans go where lang_insert_orphan puts them (see place.py for which
+  statement they follow): after that statement and the assignments after it,
+  but before an assignment to `.` leading to the next output section;
 * output sections that end up empty are not output, but if ld.bfd's own
   (empty) input sections .got, .iplt, ... land in them they still take part
   in that LMA bookkeeping, with their alignment (that is how ld.bfd gives a
@@ -946,4 +949,4 @@ def _finish(ctx, walk, maps, phnum):
     # data commands are chunks of their sections
     for c in walk.data_chunks:
         c.output.chunks.append(c)
-    ctx.file_size = ctx.shoff + (64 if t.IS64 else 40) * (len(outs) + 2)
+    ctx.file_size = ctx.shoff + (64 if t.IS64 else 40) * (len(outs) + 1)   # + the null header
