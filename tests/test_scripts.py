@@ -161,6 +161,14 @@ def test_embedded_memory_regions_lma_provide_discard(tmp_path):
     assert int(syms["first"], 16) < int(syms["second"], 16)
 
 
+def test_print_memory_usage_like_bfd(tmp_path):
+    obj = _compile(tmp_path, "emb.c", EMBEDDED_C)
+    script = _write(tmp_path, "emb.ld", EMBEDDED_LD % {"ram": "64K"})
+    rb = run(["ld.bfd", "-T", script, obj, "-o", str(tmp_path / "b"), "--print-memory-usage"])
+    r = run([*LDPY, "-T", script, obj, "-o", str(tmp_path / "l"), "--print-memory-usage"])
+    assert r.stdout == rb.stdout and "FLASH:" in r.stdout
+
+
 def test_region_overflow_names_region_and_bytes(tmp_path):
     obj = _compile(tmp_path, "emb.c", EMBEDDED_C)
     script = _write(tmp_path, "small.ld", EMBEDDED_LD % {"ram": "4"})

@@ -236,18 +236,19 @@ def print_memory_usage(ctx):
         return
     for r in walk.regions.values():
         used = r.used_end - r.origin
-        pct = used * 100.0 / r.length if r.length else 0.0
-        print(f"{r.name + ':':>16} {_human(used):>16} {_human(r.length):>12} {pct:9.2f}%")
+        pct = f"    {used * 100.0 / r.length:6.2f}%" if r.length else ""
+        print(f"{r.name:>16}: {_human(used)}{_human(r.length)}{pct}")
 
 
 def _human(n):
-    if n and n % (1 << 30) == 0:
-        return f"{n >> 30} GB"
-    if n and n % (1 << 20) == 0:
-        return f"{n >> 20} MB"
-    if n and n % 1024 == 0:
-        return f"{n >> 10} KB"
-    return f"{n} B"
+    """A size as GNU ld prints it (lang_print_memory_size), 0 included."""
+    if n & 0x3fffffff == 0:
+        return f"{n >> 30:10} GB"
+    if n & 0xfffff == 0:
+        return f"{n >> 20:10} MB"
+    if n & 0x3ff == 0:
+        return f"{n >> 10:10} KB"
+    return f" {n:10} B"
 
 
 def add_command_line_references(ctx):
