@@ -398,6 +398,9 @@ def create_synthetic_sections(ctx):
         o2.add(ctx.symtab_sec.strtab)
         o2.rank = 20001
     names = sorted(outs.by_name) + [".shstrtab"]
+    if cfg.compress_debug_sections == "zlib-gnu":     # compressed ones are renamed .zdebug_*
+        from ldpy.compress import output_name
+        names += sorted({output_name(n, "zlib-gnu") for n in names} - set(names))
     shstr = Synthetic(".shstrtab", SHT_STRTAB, 0, 1)
     ctx.shstrtab_offsets = {}
     blob = bytearray(b"\0")

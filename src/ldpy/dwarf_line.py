@@ -20,14 +20,13 @@ What is read:
 * In a relocatable object the operand of DW_LNE_set_address is 0 plus a RELA
   relocation: ``.rela.debug_line`` tells which section (the relocation
   symbol's section) and which offset (symbol value + addend) each sequence covers.
-* SHF_COMPRESSED (zlib) debug sections.
+* compressed debug sections: SHF_COMPRESSED (zlib, zstd) and GNU .zdebug_* (compress.py).
 
 Everything here is best effort and lazy: nothing is parsed before the first
 question about an object, and a missing, corrupted or unsupported table means
 "no location" -- never an exception (each object's parse is wrapped whole).
 """
 import bisect
-import zlib
 
 import numpy as np
 
@@ -132,7 +131,8 @@ class _Object:
 
     def __init__(self, f):
         self.f = f
-        self.names = list(f.section_names)
+        # (.zdebug_* is the GNU compressed form of .debug_*)
+        self.names = [".debug" + n[7:] if n.startswith(".zdebug") else n for n in f.section_names]
         self.data = {}            # section index -> bytes (decompressed)
         self.rels = {}            # section index -> {offset: (target shndx, value)}
 
@@ -152,33 +152,31 @@ class _Object:
             _, typ, flags, _, off, size = row[:6]
             if typ == SHT_NOBITS or size > MAX_SECTION or off + size > len(f.data):
                 raise _Bad
-            d = bytes(f.data[off:off + size])
-            if flags & SHF_COMPRESSED:
-                d = self._decompress(d)
+            if flags & SHF_COMPRESSED or f.section_names[i].startswith(".zdebug"):
+                d = self._decompress(off, size, flags)
+            else:
+                d = bytes(f.data[off:off + size])
             self.data[i] = d
         return d
 
-    def _decompress(self, d):
+    def _decompress(self, off, size, flags):
+        """The inflated bytes of a compressed section (see compress.py); the loader
+        already rejected broken headers, so any failure here only means _Bad."""
+        from ldpy import compress as Z
         f = self.f
-        r = _Reader(d, 0, len(d), f.little)
-        ch_type = r.uint(4)
-        if f.is64:
-            r.uint(4)
-            size = r.uint(8)
-            r.uint(8)
-        else:
-            size = r.uint(4)
-            r.uint(4)
-        if ch_type != 1 or size > MAX_SECTION:
-            raise _Bad
         try:
-            z = zlib.decompressobj()
-            out = z.decompress(d[r.pos:], size)
-        except zlib.error:
+            if flags & SHF_COMPRESSED:
+                kind, usize, _, start = Z.read_chdr(f.data, off, size, f.is64, f.little, "")
+            else:
+                hdr = Z.read_gnu_header(f.data, off, size)
+                if hdr is None:
+                    return bytes(f.data[off:off + size])
+                (usize, start), kind = hdr, Z.ELFCOMPRESS_ZLIB
+            if usize > MAX_SECTION:
+                raise _Bad
+            return Z.decompress(kind, memoryview(f.data)[start:off + size], usize, "")
+        except Exception:
             raise _Bad
-        if len(out) != size:
-            raise _Bad
-        return out
 
     def relocs(self, i):
         """{offset in section i: (section index of the symbol, symbol value + addend)}."""
@@ -571,7 +569,7 @@ class SourceLines:
     def _build(f):
         try:
             names = f.section_names
-            if ".debug_line" not in names:
+            if ".debug_line" not in names and ".zdebug_line" not in names:
                 return {}
             obj = _Object(f)
             li = obj.index_of(".debug_line")

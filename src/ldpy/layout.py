@@ -192,7 +192,7 @@ def layout(ctx):
             # (at its own alignment, as GNU ld sizes the empty section before dropping it)
             a = align_up(prev.addr + prev.size, o.align)
             o.addr, o.offset, o.index = a, prev.offset + (a - prev.addr), prev.index
-    ctx.file_size = ctx.shoff + (64 if ctx.target.IS64 else 40) * (len(outs) + 2)   # + null + .shstrtab
+    ctx.file_size = ctx.shoff + (64 if ctx.target.IS64 else 40) * (len(outs) + 1)   # + the null header
 
 
 def gnu_stack_flags(ctx):

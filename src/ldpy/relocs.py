@@ -200,13 +200,17 @@ class RelocTable:
         rows = []
         for s in secs:
             f = s.file
-            if f.buf is None:
-                f.buf = np.frombuffer(f.data, np.uint8)
-            bid = buffers.get(id(f.buf))
+            if getattr(s, "compressed", None) is not None:
+                buf, base = s.bytes(), 0        # (inflated: its own buffer)
+            else:
+                if f.buf is None:
+                    f.buf = np.frombuffer(f.data, np.uint8)
+                buf, base = f.buf, f.buf_base + s.offset
+            bid = buffers.get(id(buf))
             if bid is None:
-                bid = buffers[id(f.buf)] = len(self.buffers)
-                self.buffers.append(f.buf)
-            rows.append((f.file_id, s.output.flags, bid, f.buf_base + s.offset, len(f.symbols), s.size))
+                bid = buffers[id(buf)] = len(self.buffers)
+                self.buffers.append(buf)
+            rows.append((f.file_id, s.output.flags, bid, base, len(f.symbols), s.size))
         info_rows = np.array(rows, np.int64).reshape(-1, 6)
         self.file_id = info_rows[:, 0][self.sec_ordinal]
         flags = info_rows[:, 1]

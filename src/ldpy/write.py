@@ -27,14 +27,25 @@ def write_output(ctx):
         mm = mmap.mmap(fd, size)
         out = np.frombuffer(mm, np.uint8)
         _write_all(ctx, out)
+        final = size
+        if ctx.config.compress_debug_sections != "none":
+            from ldpy.compress import compress_output
+            shoff, changed = compress_output(ctx, out)
+            if changed:
+                ctx.shoff = shoff
+                _write_headers(ctx, out, changed)
+                final = shoff + (64 if ctx.target.IS64 else 40) * (len(ctx.sections_out) + 1)
         if ctx.build_id is not None:
-            ctx.build_id.finalize(mm, ctx.build_id.output.offset + ctx.build_id.out_offset)
+            ctx.build_id.finalize(mm if final == size else out[:final],
+                                  ctx.build_id.output.offset + ctx.build_id.out_offset)
         del out
         mm.flush()
         try:
             mm.close()
         except BufferError:
             pass           # a numpy view still holds the map; it goes with the process
+        if final != size:
+            os.ftruncate(fd, final)
     except BaseException:
         os.close(fd)
         try:
@@ -182,7 +193,9 @@ def _tombstones(ctx, rt):
     return tomb if tomb.any() else None
 
 
-def _write_headers(ctx, out):
+def _write_headers(ctx, out, changed=None):
+    """ELF header, program headers and section headers; `changed` overrides the
+    fields of sections --compress-debug-sections packed again (compress.py)."""
     t = ctx.target
     dt = dtypes(t.IS64, t.LITTLE)
     outs = ctx.sections_out
@@ -241,8 +254,12 @@ def _write_headers(ctx, out):
             info = idx(".got.plt")
         elif o.chunks and getattr(o.chunks[0], "entsize", 0) and _extra_flags(o) & 0x10:
             entsize = o.chunks[0].entsize
-        sh[o.index] = (names.get(o.name, 0), o.type, o.flags | _extra_flags(o), o.addr & 0xffffffffffffffff, o.offset,
-                       o.size, link, info, o.align, entsize)
+        name, flags, offset, size, align = o.name, o.flags | _extra_flags(o), o.offset, o.size, o.align
+        if changed and o in changed:
+            name, f, offset, size, align = changed[o]
+            flags |= f or 0
+        sh[o.index] = (names.get(name, 0), o.type, flags, o.addr & 0xffffffffffffffff, offset,
+                       size, link, info, align, entsize)
     out[ctx.shoff:ctx.shoff + sh.nbytes] = sh.view(np.uint8)
 
 

@@ -10,7 +10,7 @@ from ldpy.diag import LinkError
 from ldpy.elf.format import (
     ELFMAG, ELFCLASS64, ELFCLASS32, ELFDATA2LSB, ELFDATA2MSB, ET_REL, ET_DYN, MACHINE_NAMES,
     SHT_NOBITS, SHT_SYMTAB, SHT_RELA, SHT_REL, SHT_GROUP, SHT_SYMTAB_SHNDX, SHT_STRTAB,
-    SHT_NULL, SHF_EXCLUDE, SHF_ALLOC, SHN_ABS, SHN_COMMON, SHN_XINDEX, SHN_LORESERVE, GRP_COMDAT, STT_SECTION,
+    SHT_NULL, SHF_EXCLUDE, SHF_ALLOC, SHF_COMPRESSED, SHN_ABS, SHN_COMMON, SHN_XINDEX, SHN_LORESERVE, GRP_COMDAT, STT_SECTION,
     dtypes,
 )
 
@@ -19,7 +19,7 @@ class InputSection:
     """One section of one input object: a chunk of bytes placed in an output section."""
     __slots__ = ("file", "index", "name", "type", "flags", "size", "align", "offset",
                  "entsize", "link", "info", "relocs", "live", "output", "out_offset",
-                 "data", "merge", "group")
+                 "data", "merge", "group", "compressed")
 
     def __init__(self, file, index, name, hdr):
         # hdr: (name, type, flags, addr, offset, size, link, info, addralign, entsize)
@@ -36,10 +36,18 @@ class InputSection:
         self.data = None         # replacement bytes (eh_frame after FDE pruning)
         self.merge = None        # MergeInput when SHF_MERGE pieces are deduplicated
         self.group = None        # COMDAT signature, if in a group
+        self.compressed = None   # (kind, stream start, stream end) of a compressed debug section
 
     def bytes(self):
-        """The section contents as a numpy uint8 array (no copy for file-backed data)."""
+        """The section contents as a numpy uint8 array (no copy for file-backed data;
+        a compressed section is inflated once, on first use)."""
         if self.data is not None:
+            return self.data
+        if self.compressed is not None:
+            from ldpy.compress import decompress
+            kind, start, end = self.compressed
+            raw = decompress(kind, memoryview(self.file.data)[start:end], self.size, self.where())
+            self.data = np.frombuffer(raw, np.uint8)
             return self.data
         if self.type == SHT_NOBITS:
             return np.zeros(0, np.uint8)
@@ -246,8 +254,40 @@ class ObjectFile:
                 sec = sections[i] = InputSection(self, i, names[i], rows[i])
                 if i in kept:
                     sec.group = kept[i]
+                if sec.flags & SHF_COMPRESSED or names[i].startswith(".zdebug"):
+                    self._compressed(sec)
         for i in rela_sections:
             self._attach_relocs(i)
+
+    def _compressed(self, sec):
+        """A compressed debug section (SHF_COMPRESSED, or the GNU .zdebug_* form) takes
+        its uncompressed size and alignment now; its bytes are inflated on first use."""
+        from ldpy import compress as Z
+        where = sec.where()
+        if sec.type == SHT_NOBITS:
+            if sec.flags & SHF_COMPRESSED:
+                raise LinkError(f"{where}: SHF_COMPRESSED on a section without contents")
+            return
+        if sec.flags & SHF_COMPRESSED:
+            if sec.flags & SHF_ALLOC:
+                raise LinkError(f"{where}: SHF_COMPRESSED on an allocated section")
+            kind, usize, align, start = Z.read_chdr(self.data, sec.offset, sec.size, self.is64,
+                                                    self.little, where)
+            sec.flags &= ~SHF_COMPRESSED
+            sec.align = align
+        else:
+            if sec.flags & SHF_ALLOC:
+                return
+            sec.name = ".debug" + sec.name[len(".zdebug"):]
+            hdr = Z.read_gnu_header(self.data, sec.offset, sec.size)
+            if hdr is None:
+                return                  # (a .zdebug section without "ZLIB" is stored plainly)
+            usize, start = hdr
+            kind = Z.ELFCOMPRESS_ZLIB
+        end = sec.offset + sec.size
+        Z.check_size(usize, end - start, where)
+        sec.compressed = (kind, start, end)
+        sec.size = usize
 
     def _section_bytes(self, i):
         row = self.rows[i]

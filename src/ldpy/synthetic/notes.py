@@ -40,6 +40,8 @@ class BuildIdNote(Synthetic):
         else:
             digest = self.fixed
         start = file_offset + 16
+        if isinstance(image, np.ndarray):       # (a view of the packed image, compress.py)
+            digest = np.frombuffer(digest, np.uint8)
         image[start:start + self.desc_size] = digest
 
 
