@@ -89,7 +89,8 @@ def test_unknown_option_and_missing_file(tmp_path):
 def test_relocation_overflow(tmp_path):
     s = asm(tmp_path, "s", START + " movl $far, %eax\n")
     r = ldpy(["-o", "out", s, "--defsym", "far=0x100000000"], tmp_path)
-    assert_clean_failure(r, tmp_path / "out", "R_X86_64_32", "out of range", "s.o:(.text+0x", "far")
+    assert_clean_failure(r, tmp_path / "out", "R_X86_64_32", "relocation truncated to fit", "s.o:(.text+0x",
+                         "'far' defined in *ABS* section")
 
 
 def test_wrong_machine(tmp_path):

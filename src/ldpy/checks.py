@@ -8,7 +8,10 @@ import sys
 import numpy as np
 
 from ldpy.diag import PROG, diag
-from ldpy.symbols import UNDEF
+from ldpy.symbols import UNDEF, DEFINED, COMMON, SYNTHETIC, SHARED
+from ldpy.elf.format import STT_SECTION
+
+OVERFLOWS_SHOWN = 10            # as GNU ld: the rest are counted (all with --verbose)
 
 
 def _drop_relaxed_tls_get_addr(ctx):
@@ -126,3 +129,58 @@ def report_warning_symbols(ctx):
             loc = source.locate(f, sec.index, int(rt.offset[k]))
             at = f" {loc}:" if loc else ""
             diag.warn(f"{rt.where(k)}:{at} warning: {wanted[gid]}")
+
+
+def report_overflows(ctx, rt, idx, values, fields, type_name):
+    """'relocation truncated to fit' errors for the relocations idx of rt (found with
+    whole-table range checks; only these few get messages), in GNU ld's words with
+    the place, function and source line of undefined references::
+
+        a.o:(.text+0xf): in function 'get': /tmp/a.c:4: relocation truncated to fit:
+        R_X86_64_32S against symbol 'big' defined in .bss section in b.o; value
+        0x100000000 does not fit in a signed 32-bit field
+
+    values: the computed field values; fields: each relocation's field ("signed
+    32-bit").  Stops the link."""
+    from ldpy.undefined import Places, _demangler
+    idx = [int(k) for k in idx]
+    shown = idx if ctx.config.verbose else idx[:OVERFLOWS_SHOWN]
+    places = Places(ctx.config.demangle).describe(
+        [(rt.sections[rt.sec_ordinal[k]], int(rt.offset[k])) for k in shown])
+    targets = [_reloc_target(ctx, rt, k) for k in shown]
+    show = _demangler({t[1] for t in targets}, ctx.config.demangle)
+    for k, place, (how, name, rest), v, field in zip(shown, places, targets, values, fields):
+        diag.error(f"{place} relocation truncated to fit: {type_name(rt.type[k])} against "
+                   f"{how}'{show[name]}'{rest}; value {int(v):#x} does not fit in {field} field")
+    if len(idx) > len(shown):
+        diag.error(f"{len(idx) - len(shown)} additional relocation overflows omitted from the "
+                   f"output (--verbose shows them)")
+    diag.check()
+
+
+def _reloc_target(ctx, rt, k):
+    """(words before the name, symbol name bytes, words after) for GNU ld's
+    "against symbol 'x' defined in .bss section in b.o"."""
+    f = rt.file_of(k)
+    if rt.is_local[k]:
+        i = int(rt.sym[k])
+        if int(f.symbols["st_info"][i]) & 0xf == STT_SECTION:
+            return "", ctx.sym_display(f, i).encode(), ""
+        return "", f.symbol_name(i), ""
+    s = ctx.symtab.symbols[int(rt.key[k])]
+    if s.kind == UNDEF:
+        return "undefined symbol ", s.name, ""
+    if s.kind == DEFINED and s.absolute:
+        where = f"*ABS* section in {ctx.config.output}"
+    elif s.kind == DEFINED and s.section is not None:
+        where = f"{s.section.name} section in {s.section.file.name}"
+    elif s.kind == COMMON:
+        where = f"COMMON section in {s.file.name if s.file is not None else ctx.config.output}"
+    elif s.kind == SYNTHETIC:
+        where = f"{s.output.name if s.output is not None else '*ABS*'} section in {ctx.config.output}"
+    elif s.kind == SHARED:
+        where = f"{s.file.name}" if s.file is not None else "a shared library"
+        return "symbol ", s.name, f" defined in {where}"
+    else:
+        return "symbol ", s.name, ""
+    return "symbol ", s.name, f" defined in {where}"

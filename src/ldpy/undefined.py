@@ -23,7 +23,7 @@ import subprocess
 import numpy as np
 
 from ldpy.dwarf_line import SourceLines
-from ldpy.elf.format import STT_FUNC, STT_GNU_IFUNC
+from ldpy.elf.format import STT_FUNC, STT_GNU_IFUNC, STT_NOTYPE
 from ldpy.symbols import UNDEF
 
 MAX_HINT_CANDIDATES = 200_000
@@ -49,17 +49,42 @@ def _function_at(f, shndx, offset, cache):
     if table is None:
         syms = f.symbols
         typ = syms["st_info"] & 0xf
-        m = ((typ == STT_FUNC) | (typ == STT_GNU_IFUNC)) & (f.shndx == shndx)
+        # (like BFD's elf_find_function: untyped labels of assembly code count too;
+        # of two at one address, the bigger wins)
+        m = ((typ == STT_FUNC) | (typ == STT_GNU_IFUNC) | (typ == STT_NOTYPE)) & (f.shndx == shndx)
         idx = np.flatnonzero(m)
-        order = np.argsort(syms["st_value"][idx], kind="stable")
+        order = np.lexsort((syms["st_size"][idx], syms["st_value"][idx]))
         idx = idx[order]
         table = cache[(id(f), shndx)] = (idx, syms["st_value"][idx].astype(np.int64),
                                          syms["st_size"][idx].astype(np.int64))
     idx, start, size = table
     k = int(np.searchsorted(start, offset, side="right")) - 1
-    if k >= 0 and (offset < start[k] + max(int(size[k]), 1)):
+    # (a function without a size reaches to the next one, as BFD's elf_find_function has it)
+    if k >= 0 and (int(size[k]) == 0 or offset < start[k] + int(size[k])):
         return f.symbol_name(int(idx[k]))
     return None
+
+
+class Places:
+    """Names places in input sections the way undefined references show them:
+    ``OBJECT:(SECTION+0xOFF): in function 'FN': SOURCE:LINE:`` (function from the
+    object's symbols, line from its DWARF line table; each part only when known).
+    For the few places of a message, never for a whole relocation table."""
+
+    def __init__(self, demangle):
+        self.cache = {}
+        self.source = SourceLines()
+        self.demangle = demangle
+
+    def describe(self, places):
+        """[(sec, offset)] -> the prefix of each message, demangled with one c++filt call."""
+        found = []
+        for sec, off in places:
+            fn = _function_at(sec.file, sec.index, off, self.cache)
+            found.append((sec.where(off), fn, self.source.locate(sec.file, sec.index, off)))
+        show = _demangler({fn for _, fn, _ in found if fn}, self.demangle)
+        return [f"{where}:" + (f" in function '{show[fn]}':" if fn else "") + (f" {loc}:" if loc else "")
+                for where, fn, loc in found]
 
 
 def describe_undefined(ctx, missing):

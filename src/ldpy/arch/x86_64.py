@@ -62,6 +62,8 @@ IS_TLS = _table({TLSGD: 1, TLSLD: 1, GOTTPOFF: 1, TPOFF32: 1, TPOFF64: 1, DTPOFF
 _RANGES = {1: (-(1 << 31), (1 << 31) - 1), 2: (0, (1 << 32) - 1), 3: (-(1 << 15), (1 << 16) - 1),
            4: (-(1 << 7), (1 << 8) - 1)}
 
+_FIELDS = {1: "a signed 32-bit", 2: "an unsigned 32-bit", 3: "a 16-bit", 4: "an 8-bit"}
+
 
 def type_name(t):
     return TYPE_NAMES.get(int(t), f"unknown relocation type {int(t)}")
@@ -355,15 +357,17 @@ def apply(ctx, rt, S, A, out):
 
     # overflow checks and stores
     chk = CHECK[typ]
+    bad = None
     for code, (lo, hi) in _RANGES.items():
         m = (chk == code) & (width > 0)
         if m.any():
             badm = m & ((val < lo) | (val > hi))
             if badm.any():
-                k = int(np.argmax(badm))
-                raise LinkError(f"{rt.where(k)}: relocation {type_name(typ[k])} out of range: "
-                                f"{int(val[k])} is not in [{lo}, {hi}]; references "
-                                f"'{ctx.reloc_sym_display(rt, k)}'")
+                bad = badm if bad is None else bad | badm
+    if bad is not None:         # only the failing few get messages (checks.py)
+        from ldpy.checks import report_overflows
+        idx = np.flatnonzero(bad)
+        report_overflows(ctx, rt, idx, val[idx], [_FIELDS[int(c)] for c in chk[idx[:1000]]], type_name)
     for w in (8, 4, 2, 1):
         m = width == w
         if m.any():
