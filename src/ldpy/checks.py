@@ -77,10 +77,15 @@ def report_undefined(ctx):
         diag.check()
         return
     cfg = ctx.config
-    ignore = cfg.unresolved_symbols in ("ignore-all", "ignore-in-object-files") or cfg.noinhibit_exec
+    if cfg.unresolved_symbols in ("ignore-all", "ignore-in-object-files"):
+        diag.check()            # as GNU ld: nothing said, the references stay 0
+        return
     from ldpy.undefined import describe_undefined, library_notes
-    as_warnings = ignore or cfg.warn_unresolved_symbols
-    for msg in describe_undefined(ctx, missing):
+    as_warnings = cfg.noinhibit_exec or cfg.warn_unresolved_symbols
+    messages = describe_undefined(ctx, missing)
+    if as_warnings and cfg.error_limit:
+        messages = messages[:cfg.error_limit]
+    for msg in messages:
         if as_warnings:
             diag.warn(msg)
         else:

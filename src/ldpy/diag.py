@@ -37,12 +37,15 @@ class Diagnostics:
     def error(self, msg: str) -> None:
         """Report a non-fatal error: the link continues to find more, then fails."""
         self.errors += 1
-        if self.errors <= self.error_limit:
+        if not self.error_limit or self.errors <= self.error_limit:
             print(f"{PROG}: error: {msg}", file=sys.stderr)
 
     def check(self) -> None:
         """Stop the link if any error was reported so far."""
         if self.errors:
+            if self.error_limit and self.errors > self.error_limit:
+                print(f"{PROG}: error: too many errors, the rest not shown "
+                      f"(--error-limit={self.error_limit}; --error-limit=0 shows all)", file=sys.stderr)
             raise LinkError(None)
 
 

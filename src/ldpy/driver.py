@@ -124,6 +124,7 @@ def link(config):
     from ldpy.exports import apply_version_script, apply_export_lists
     diag.fatal_warnings = config.fatal_warnings
     diag.no_warnings = config.no_warnings
+    diag.error_limit = max(config.error_limit or 0, 0)
     ctx = Context(config)
     passes = Passes(getattr(config, "stats", False))
     passes.run(add_command_line_references, ctx)
@@ -173,19 +174,25 @@ def link(config):
 
 
 class Passes:
-    """Runs passes; with --stats, reports the time and peak memory of each."""
+    """Runs passes; with --stats, reports the time of each and the process's
+    peak resident memory when it ended (the pass that raised it shows the growth)."""
 
     def __init__(self, enabled):
         self.enabled = enabled
-        self.times = []
+        self.rows = []                     # (name, seconds, peak RSS KiB after it)
+        if enabled:
+            import resource
+            self.start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
     def run(self, fn, *args):
         if not self.enabled:
             return fn(*args)
+        import resource
         import time
         t0 = time.perf_counter()
         result = fn(*args)
-        self.times.append((getattr(fn, "__name__", "pass"), time.perf_counter() - t0))
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        self.rows.append((getattr(fn, "__name__", "pass"), time.perf_counter() - t0, peak))
         return result
 
     def report(self):
@@ -193,11 +200,15 @@ class Passes:
             return
         import resource
         import sys
-        for name, t in self.times:
-            print(f"ldpy: {name:28s} {t * 1000:9.1f} ms", file=sys.stderr)
+        prev = self.start
+        print(f"ldpy: {'pass':28s} {'time':>12s} {'peak RSS':>10s} {'growth':>9s}", file=sys.stderr)
+        for name, t, peak in self.rows:
+            print(f"ldpy: {name:28s} {t * 1000:9.1f} ms {peak / 1024:6.1f} MiB {(peak - prev) / 1024:5.1f} MiB",
+                  file=sys.stderr)
+            prev = peak
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        print(f"ldpy: {'total':28s} {sum(t for _, t in self.times) * 1000:9.1f} ms, "
-              f"peak RSS {rss // 1024} MiB", file=sys.stderr)
+        print(f"ldpy: {'total':28s} {sum(r[1] for r in self.rows) * 1000:9.1f} ms {rss / 1024:6.1f} MiB",
+              file=sys.stderr)
 
 
 def use_script_layout(ctx):
@@ -255,6 +266,7 @@ def add_command_line_references(ctx):
     """-u symbols, the entry symbol and --defsym definitions (and what they use)."""
     ctx.symtab.wrapped = {w.encode() for w in ctx.config.wrap}
     ctx.symtab.warn_common = ctx.config.warn_common
+    ctx.symtab.allow_multiple = ctx.config.allow_multiple_definition
     for name in ctx.config.undefined + ctx.config.require_defined:
         ctx.symtab.reference(name.encode())
     if ctx.config.defsyms:

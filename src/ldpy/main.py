@@ -79,8 +79,9 @@ def main(argv=None):
             print(VERSION_TEXT)
             if config.list_emulations:
                 print(EMULATIONS_TEXT)
-            if config.verbose and not config.inputs:
-                # like GNU ld: the default linker script for these options
+            if config.verbose and not any(i.kind == "script" for i in config.inputs):
+                # like GNU ld: the default linker script for these options, also
+                # before a link that has no -T script of its own
                 from ldpy.script.default import default_script_text
                 print("using internal linker script:\n" + "=" * 50)
                 print(default_script_text(config) + "=" * 50)

@@ -84,6 +84,7 @@ class SymbolTable:
         self.shared_versions = {}  # b"name@VER" -> (SharedFile, index): every version libraries offer
         self.wrapped = set()       # --wrap=SYM names (bytes)
         self.warn_common = False   # --warn-common
+        self.allow_multiple = False   # --allow-multiple-definition / -z muldefs: the first stays
         # shared libraries' definitions and references stay out of the table until
         # something mentions their names (libc.so alone has ~3000)
         self.shared_defs = {}      # name -> (SharedFile, index) of the first library defining it
@@ -192,6 +193,8 @@ class SymbolTable:
                 if weak:
                     continue
                 if sym.absolute and shndx == SHN_ABS and sym.value == values[i]:
+                    continue
+                if self.allow_multiple:
                     continue
                 diag.error(f"{_where(f, sec, values[i], shndx)}: multiple definition of "
                            f"'{sym.display}'; first defined in {sym.where()}")

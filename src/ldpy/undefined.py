@@ -122,7 +122,7 @@ def describe_undefined(ctx, missing):
             continue
         done.add(key)
         named.append((gid, f, sec, off, fn, loc))
-        if len(named) >= limit:
+        if len(named) > limit:          # one past the limit: diag says more were left out
             break
     referenced = {g for g, *_ in places}
     for s in missing:

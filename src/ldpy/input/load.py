@@ -54,10 +54,14 @@ class Loader:
             candidates = [f"lib{name}.a"]
         else:
             candidates = [f"lib{name}.so", f"lib{name}.a"]
+        verbose = self.ctx.config.verbose
         for d in self.search_dirs:
             for c in candidates:
                 p = os.path.join(d, c)
-                if os.path.isfile(p):
+                found = os.path.isfile(p)
+                if verbose:                    # --verbose: the search, as GNU ld shows it
+                    print(f"attempt to open {p} {'succeeded' if found else 'failed'}")
+                if found:
                     return p
         raise LinkError(f"cannot find -l{name}")
 
@@ -83,6 +87,8 @@ class Loader:
                 self.groups[-1].extend(archives)
         elif kind in ("file", "lib"):
             path = self.find_library(_Spec(name, spec.static)) if kind == "lib" else name
+            if kind == "file" and self.ctx.config.verbose:
+                print(f"attempt to open {path} {'succeeded' if os.path.isfile(path) else 'failed'}")
             ar = self.load_path(path, spec)
             if ar is not None and self.groups:
                 self.groups[-1].append(ar)
@@ -99,8 +105,9 @@ class Loader:
             self._load_script(path, text, spec)
 
     def load_path(self, path, spec):
+        cfg = self.ctx.config
         data = map_file(path)
-        if self.ctx.config.trace:
+        if cfg.trace or cfg.verbose:
             print(path)                        # -t: every file opened, as GNU ld prints it
         self.ctx.loaded_paths.append(path)     # -Map's LOAD lines
         if is_archive(data):
@@ -134,6 +141,8 @@ class Loader:
         its layout commands (SECTIONS, MEMORY, PHDRS, assignments) go to ctx.script."""
         from ldpy.script.parser import parse_script
         from ldpy.script import ast
+        if self.ctx.config.verbose:
+            print(f"opened script file {path}")
         script = parse_script(text, path, include_dirs=[os.path.dirname(path)] + self.search_dirs)
         if self.ctx.script is None:
             from ldpy.script.linkscript import LinkScript
