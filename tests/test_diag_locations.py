@@ -322,5 +322,5 @@ def test_warning_symbol_reference_line(tmp_path):
     run(["as", "lib.s", "-o", "lib.o"], cwd=str(tmp_path))
     obj = compile_src(tmp_path, "w.c", "int old_api(void);\nint main(void)\n{\n    return old_api();\n}\n", "-g")
     r = run(["gcc", obj, "lib.o", "-o", "w", "-B", shim_dir()], cwd=str(tmp_path))
-    assert re.search(r"ldpy: w\.o:\(\.text\+0x[0-9a-f]+\): " + re.escape(f"{tmp_path}/w.c:4: warning: old_api is "
+    assert re.search(r"ldpy: w\.o:\(\.text\+0x[0-9a-f]+\): in function 'main': " + re.escape(f"{tmp_path}/w.c:4: warning: old_api is "
                      "deprecated; use new_api"), r.stderr), r.stderr

@@ -186,3 +186,31 @@ def test_strip_discarded_matches_bfd(tmp_path, opt):
     names = [n for _, n in nm("out")]
     assert "first_copy_label" in names and "second_copy_label" not in names and "dead_global" not in names
     assert nm("out") == nm("ref")
+
+
+@pytest.mark.parametrize("mode", [[], ["-static"]], ids=["dynamic", "static"])
+def test_glibc_gets_warning(tmp_path, mode):
+    """glibc's .gnu.warning.gets: the warning names the referencing object and place."""
+    (tmp_path / "g.c").write_text("char *gets(char *);\nint main(void){char b[8]; return gets(b) != 0;}\n")
+    run(["gcc", "-c", "g.c"], cwd=str(tmp_path))
+    r = gcc([*mode, "g.o", "-o", "g"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "g.o:(.text+0x10): in function 'main': warning: the `gets' function is dangerous" in r.stderr, r.stderr
+    r = gcc([*mode, "g.o", "-o", "g2", "-Wl,--fatal-warnings"], tmp_path)
+    assert r.returncode != 0 and not (tmp_path / "g2").exists()
+
+
+def test_object_warning_section_from_archive_member(tmp_path):
+    """A plain .gnu.warning section warns when its object is linked, as GNU ld does."""
+    asm(tmp_path, "w", '.section .gnu.warning\n.string "this object is obsolete"\n'
+                       ".text\n.globl helper\nhelper: ret\n")
+    run(["ar", "rcs", "libw.a", "w.o"], cwd=str(tmp_path))
+    main = asm(tmp_path, "m", START + " call helper\n")
+    r = ldpy(["-o", "out", main, "libw.a"], tmp_path)
+    ref = bfd(["-o", "ref", main, "libw.a"], tmp_path)
+    assert r.returncode == ref.returncode == 0
+    assert "libw.a(w.o): warning: this object is obsolete" in r.stderr
+    assert "libw.a(w.o): warning: this object is obsolete" in ref.stderr
+    unused = asm(tmp_path, "n", START)
+    r = ldpy(["-o", "out2", unused, "libw.a"], tmp_path)
+    assert r.returncode == 0 and "obsolete" not in r.stderr       # member not pulled: no warning

@@ -111,9 +111,14 @@ def report_warning_symbols(ctx):
                 diag.warn(f"{f.name}: warning: {text}")
             else:
                 texts.setdefault(sec.name[len(".gnu.warning."):].encode(), text)
+    st = ctx.symtab
+    for sf in ctx.shared_files:                # glibc's libc.so.6 warns of gets, tmpnam, ...
+        for name, text in _shared_warnings(sf).items():
+            sym = st.get(name)
+            if sym is not None and sym.kind == SHARED and sym.file is sf:
+                texts.setdefault(name, text)
     if not texts:
         return
-    st = ctx.symtab
     wanted = {st.get(n).gid: t for n, t in texts.items() if st.get(n) is not None}
     if not wanted:
         return
@@ -121,19 +126,37 @@ def report_warning_symbols(ctx):
     if rt.empty:
         return
     hits = np.flatnonzero(np.isin(rt.key, np.array(list(wanted), np.int64)))
-    seen = set()
-    source = None
+    seen, first = set(), []
     for k in hits.tolist():                  # first reference of each symbol in each object
         gid, f = int(rt.key[k]), rt.file_of(k)
         if (gid, f.file_id) not in seen:
             seen.add((gid, f.file_id))
-            if source is None:
-                from ldpy.dwarf_line import SourceLines
-                source = SourceLines()
-            sec = rt.sections[rt.sec_ordinal[k]]
-            loc = source.locate(f, sec.index, int(rt.offset[k]))
-            at = f" {loc}:" if loc else ""
-            diag.warn(f"{rt.where(k)}:{at} warning: {wanted[gid]}")
+            first.append(k)
+    if not first:
+        return
+    from ldpy.undefined import Places        # place, function and source line
+    places = Places(ctx.config.demangle).describe(
+        [(rt.sections[rt.sec_ordinal[k]], int(rt.offset[k])) for k in first])
+    for k, place in zip(first, places):
+        diag.warn(f"{place} warning: {wanted[int(rt.key[k])]}")
+
+
+def _shared_warnings(sf):
+    """{symbol: text} of a shared library's .gnu.warning.SYM sections."""
+    sh = sf.shdrs
+    shstrndx = int(np.frombuffer(sf.data, sf.dt.ehdr, 1, 0)[0]["e_shstrndx"])
+    if not 0 < shstrndx < len(sh):
+        return {}
+    names = sf._section(shstrndx)
+    found = {}
+    for i, off in enumerate(sh["sh_name"].tolist()):
+        if names.startswith(b".gnu.warning.", off):
+            end = names.find(b"\0", off)
+            name = names[off + len(".gnu.warning."):end if end >= 0 else len(names)]
+            text = sf._section(i).split(b"\0")[0].decode("utf-8", "replace").strip()
+            if name and text:
+                found[name] = text
+    return found
 
 
 def report_overflows(ctx, rt, idx, values, fields, type_name):
