@@ -125,3 +125,21 @@ def test_map_lists_every_input_section(tmp_path, mode):
     else:
         line = "libc.so.6                     h.o (puts@@GLIBC_2.2.5)"
         assert line in text and line in ref_text
+
+
+def test_map_allocates_common_symbols_like_bfd(tmp_path):
+    """'Allocating common symbols': name, size and file as GNU ld lists them (a name of
+    19 characters or more on its own line); GNU ld's order is its hash table's, so
+    the lines are compared as a set."""
+    (tmp_path / "c.c").write_text("int comm_var;\nint a_rather_long_common_name[10];\n"
+                                  "int main(void){return comm_var + a_rather_long_common_name[1];}\n")
+    run(["gcc", "-fcommon", "-c", "c.c"], cwd=str(tmp_path))
+    blocks = {}
+    for linker in ("ldpy", "bfd"):
+        gcc_link(tmp_path, "c-" + linker, ["c.o", f"-Wl,-Map={tmp_path}/{linker}.map"], linker)
+        text = (tmp_path / f"{linker}.map").read_text()
+        block = text.split("Allocating common symbols\n", 1)[1].split("\n\n", 2)[1]
+        entries = block.replace("\n" + " " * 20, " " * 20).splitlines()   # join long names
+        blocks[linker] = sorted(entries)
+    assert blocks["ldpy"] == blocks["bfd"]
+    assert any(e.startswith("a_rather_long_common_name") and "0x28" in e for e in blocks["ldpy"])

@@ -64,7 +64,9 @@ def write_map(ctx):
     if commons:
         lines += ["Allocating common symbols", "Common symbol       size              file", ""]
         for s in commons:
-            lines.append(f"{s.display:20}{s.size:#-18x}{s.file.name}")
+            size = f"{s.size:#x}"
+            name = s.display if len(s.display) < 19 else s.display + "\n" + " " * 20   # long: own line
+            lines.append(f"{name:20}{size:18}{s.file.name}")
         lines.append("")
     discarded = [(f, sec) for f in ctx.files for sec in f.sections
                  if sec is not None and getattr(sec, "file", None) is f and not sec.live]
