@@ -214,3 +214,12 @@ def test_object_warning_section_from_archive_member(tmp_path):
     unused = asm(tmp_path, "n", START)
     r = ldpy(["-o", "out2", unused, "libw.a"], tmp_path)
     assert r.returncode == 0 and "obsolete" not in r.stderr       # member not pulled: no warning
+
+
+def test_relocatable_output_is_refused_not_faked(tmp_path):
+    """-r is not built yet: a clear error, never an executable under an object's name."""
+    main = asm(tmp_path, "s", START)
+    r = ldpy(["-r", "-o", "out.o", main], tmp_path)
+    assert r.returncode == 1 and errors(r) == [
+        "ldpy: error: -r/--relocatable (a relocatable object as output) is not supported yet"]
+    assert not (tmp_path / "out.o").exists()
