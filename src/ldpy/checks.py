@@ -102,6 +102,8 @@ def report_warning_symbols(ctx):
     section's text; a plain .gnu.warning section prints when its object is linked."""
     texts = {}
     for f in ctx.files:
+        if not getattr(f, "has_warning_sections", True):
+            continue
         for sec in f.sections:
             # (assign_sections already took them out of the output; their text stays)
             if sec is None or not sec.name.startswith(".gnu.warning"):

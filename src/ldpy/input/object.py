@@ -202,6 +202,7 @@ class ObjectFile:
                  strings_at(shstr, [row[0] for row in rows], self.name, "section name")]
         self.section_names = names
         self.shstrndx = shstrndx
+        self.has_warning_sections = b".gnu.warning" in shstr     # checks.report_warning_symbols
 
         self.sections = [None] * shnum
         self.symtab_index = None
