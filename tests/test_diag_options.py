@@ -223,3 +223,23 @@ def test_relocatable_output_is_refused_not_faked(tmp_path):
     assert r.returncode == 1 and errors(r) == [
         "ldpy: error: -r/--relocatable (a relocatable object as output) is not supported yet"]
     assert not (tmp_path / "out.o").exists()
+
+
+@pytest.mark.parametrize("order", [["c4.o", "c4b.o"], ["c4.o", "c8.o"], ["c8.o", "c4.o"], ["c4.o", "d.o"],
+                                   ["d.o", "c4.o"], ["c4.o", "liba.a"]])
+def test_warn_common_cases_match_bfd(tmp_path, order):
+    """"Linkers" part 12's common-symbol cases: the same files and words as GNU ld's
+    --warn-common (quotes aside)."""
+    for name, code in (("c4", "int x;\n"), ("c8", "long x;\n"), ("d", "int x = 1;\n"),
+                       ("m", "extern int x;\nint use(void){return x;}\n")):
+        (tmp_path / f"{name}.c").write_text(code)
+    run(["gcc", "-fcommon", "-c", "c4.c", "c8.c", "d.c", "m.c"], cwd=str(tmp_path))
+    (tmp_path / "c4b.o").write_bytes((tmp_path / "c4.o").read_bytes())
+    run(["ar", "rcs", "liba.a", "d.o"], cwd=str(tmp_path))
+    main = asm(tmp_path, "s", START + " call use\n" + '.section .note.GNU-stack,"",@progbits\n')
+    r = ldpy(["--warn-common", "-o", "out", main, "m.o", *order], tmp_path)
+    ref = bfd(["--warn-common", "-o", "ref", main, "m.o", *order], tmp_path)
+    assert r.returncode == ref.returncode == 0, r.stderr
+    mine = [l.replace("ldpy: warning: ", "") for l in r.stderr.splitlines()]
+    theirs = [l.replace("ld.bfd: ", "").replace("warning: ", "").replace("`", "'") for l in ref.stderr.splitlines()]
+    assert mine == theirs and len(mine) == 1     # (a common pulls liba.a(d.o), as in GNU ld)

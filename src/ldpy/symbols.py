@@ -81,6 +81,7 @@ class SymbolTable:
         self.by_name = {}
         self.symbols = []
         self.undefined = set()     # names referenced non-weakly and not (yet) defined
+        self.commons = set()       # names whose symbol is (for now) a common
         self.shared_versions = {}  # b"name@VER" -> (SharedFile, index): every version libraries offer
         self.wrapped = set()       # --wrap=SYM names (bytes)
         self.warn_common = False   # --warn-common
@@ -204,8 +205,9 @@ class SymbolTable:
             if kind == COMMON and weak:
                 continue                     # a common beats a weak definition
             if kind == COMMON and self.warn_common:
-                diag.warn(f"{_where(f, sec, values[i], shndx)}: definition of '{sym.display}' "
-                          f"overriding common in {sym.file.name}")
+                diag.warn(f"{f.name}: definition of '{sym.display}' overriding common from {sym.file.name}")
+            if kind == COMMON:
+                self.commons.discard(name)
             sym.kind = DEFINED
             sym.file, sym.index, sym.section = f, fg + i, sec
             sym.value, sym.size, sym.weak = values[i], sizes[i], weak
@@ -278,15 +280,17 @@ class SymbolTable:
     def _add_common(self, sym, f, index, align, size, info):
         if sym.kind == DEFINED and not sym.weak:
             if self.warn_common:
-                diag.warn(f"{f.name}: common of '{sym.display}' overridden by definition in {sym.where()}")
+                diag.warn(f"{f.name}: common of '{sym.display}' overridden by definition from {sym.file.name}")
             return                            # a real definition beats a common
         if sym.kind == SHARED:
             sym.kind = UNDEF
         if sym.kind == COMMON:
-            if self.warn_common:
-                what = "overridden by larger common" if size > sym.size else \
-                    "overriding smaller common" if size < sym.size else "multiple common"
-                diag.warn(f"{f.name}: {what} of '{sym.display}'; previous common is in {sym.file.name}")
+            if self.warn_common:             # GNU ld's words ("Linkers" part 12's cases)
+                if size == sym.size:
+                    diag.warn(f"{f.name} and {sym.file.name}: multiple common of '{sym.display}'")
+                else:
+                    what = "overriding smaller" if size > sym.size else "overridden by larger"
+                    diag.warn(f"{f.name}: common of '{sym.display}' {what} common from {sym.file.name}")
             if size > sym.size:
                 sym.file, sym.index, sym.size = f, index, size
             sym.align = max(sym.align, align)
@@ -295,6 +299,7 @@ class SymbolTable:
         sym.size, sym.align, sym.weak, sym.value = size, max(align, 1), False, 0
         sym.type = info & 0xf
         self.undefined.discard(sym.name)
+        self.commons.add(sym.name)
 
 
 def _where(f, sec, value, shndx):

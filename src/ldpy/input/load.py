@@ -210,7 +210,10 @@ class Loader:
             wanted = undefined & index.keys() if len(undefined) < len(index) else \
                 {n for n in index if n in undefined}
             if not wanted:
-                return pulled_any
+                if not self._pull_for_commons(ar):
+                    return pulled_any
+                pulled_any = True
+                continue
             progress = False
             for name in sorted(wanted, key=lambda n: index[n][0]):
                 if name not in undefined:
@@ -224,8 +227,28 @@ class Loader:
                                     f"which is not a member")
                 self._load_member(ar, m, reason=name)
                 progress = pulled_any = True
-            if not progress:
+            if not progress and not self._pull_for_commons(ar):
                 return pulled_any
+            pulled_any = True
+
+    def _pull_for_commons(self, ar):
+        """GNU ld's rule ("Linkers" part 12): a common symbol pulls an archive member
+        that defines it for real, as global data (elf_link_is_defined_archive_symbol)."""
+        commons = self.ctx.symtab.commons
+        if not commons:
+            return False
+        for name in sorted(commons & ar.index.keys(), key=lambda n: ar.index[n][0]):
+            moff = ar.index[name][0]
+            if name not in commons or moff in ar.extracted:
+                continue
+            m = ar.member_at(moff)
+            if m is None:
+                continue                       # scan_archive reports a bad index
+            probe = ObjectFile(ar.member_display(m), ar.member_data(m), archive=ar, member=m)
+            if probe.defines_global_data(name):
+                self._load_member(ar, m, reason=name)
+                return True
+        return False
 
     def _iterate_group(self, archives):
         while True:

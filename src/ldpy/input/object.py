@@ -11,6 +11,7 @@ from ldpy.elf.format import (
     ELFMAG, ELFCLASS64, ELFCLASS32, ELFDATA2LSB, ELFDATA2MSB, ET_REL, ET_DYN, MACHINE_NAMES,
     SHT_NOBITS, SHT_SYMTAB, SHT_RELA, SHT_REL, SHT_GROUP, SHT_SYMTAB_SHNDX, SHT_STRTAB,
     SHT_NULL, SHF_EXCLUDE, SHF_ALLOC, SHF_COMPRESSED, SHN_ABS, SHN_COMMON, SHN_XINDEX, SHN_LORESERVE, GRP_COMDAT, STT_SECTION,
+    STB_GLOBAL, STT_FUNC, STT_GNU_IFUNC, SHN_UNDEF,
     dtypes,
 )
 
@@ -337,6 +338,17 @@ class ObjectFile:
         self._global_name_offs = offs = name_off[self.first_global:].tolist()
         self._global_infos = syms["st_info"][self.first_global:].tolist()
         self.global_names = strings_at(strtab, offs, self.name, "symbol name")
+
+    def defines_global_data(self, name):
+        """Whether this object defines NAME as STB_GLOBAL data, not a common or a
+        function: GNU ld's test before an archive member replaces a common."""
+        fg = self.first_global
+        for k, n in enumerate(self.global_names):
+            if n == name:
+                info, shndx = self._global_infos[k], int(self.shndx[fg + k])
+                return (info >> 4 == STB_GLOBAL and (info & 0xf) not in (STT_FUNC, STT_GNU_IFUNC)
+                        and shndx != SHN_UNDEF and shndx != SHN_COMMON)
+        return False
 
     def _name_at(self, off):
         s = self.strtab
