@@ -39,6 +39,7 @@ class _Spec:
 class Loader:
     def __init__(self, ctx):
         self.ctx = ctx
+        self._common_probes = set()
         cfg = ctx.config
         self.search_dirs = list(cfg.library_paths)
         if not cfg.nostdlib:
@@ -237,14 +238,16 @@ class Loader:
         commons = self.ctx.symtab.commons
         if not commons:
             return False
+        probed = self._common_probes           # (archive, member, name) found not to qualify
         for name in sorted(commons & ar.index.keys(), key=lambda n: ar.index[n][0]):
             moff = ar.index[name][0]
-            if name not in commons or moff in ar.extracted:
+            if name not in commons or moff in ar.extracted or (id(ar), moff, name) in probed:
                 continue
             m = ar.member_at(moff)
             if m is None:
                 continue                       # scan_archive reports a bad index
             probe = ObjectFile(ar.member_display(m), ar.member_data(m), archive=ar, member=m)
+            probed.add((id(ar), moff, name))
             if probe.defines_global_data(name):
                 self._load_member(ar, m, reason=name)
                 return True
