@@ -179,7 +179,19 @@ def layout(ctx):
     ctx.shoff = align_up(off, 8)
     top = max((o.addr + o.size for o in alloc), default=0)
     if top >= 1 << 63 or ctx.shoff >= 1 << 40:
-        raise LinkError(f"the output does not fit: sections end at {top:#x}, file size {ctx.shoff:#x}")
+        # name the culprit: the output section that ends highest (or is biggest in the
+        # file) and its biggest input section, e.g. a .bss claiming 2^64 bytes
+        if top >= 1 << 63:
+            o = max(alloc, key=lambda o: o.addr + o.size)
+            what = f"section {o.name} wraps around the address space (it ends at {o.addr + o.size:#x})"
+        else:
+            o = max(outs, key=lambda o: o.size if o.type != SHT_NOBITS else 0)
+            what = f"the output file would be {ctx.shoff:#x} bytes (section {o.name} has {o.size:#x})"
+        chunks = [c for c in o.chunks if getattr(c, "file", None) is not None and hasattr(c, "where")]
+        if chunks:
+            big = max(chunks, key=lambda c: c.size)
+            what = f"{big.where()}: input section of {big.size:#x} bytes: {what}"
+        raise LinkError(what)
     for i, o in enumerate(outs):
         o.index = i + 1
     # empty sections are not output; symbols defined in them (crtend.o's __TMC_END__)

@@ -218,7 +218,8 @@ class RelocTable:
         self.writable = (flags & SHF_WRITE).astype(bool)[self.sec_ordinal]
         self.sec_buffer = info_rows[:, 2]
         self.sec_bufoff = info_rows[:, 3]
-        self._validate(info_rows[:, 4], info_rows[:, 5])
+        self.sec_size = info_rows[:, 5]
+        self._validate(info_rows[:, 4], info_rows[:, 5], ctx.target)
         # symbol keys
         fg = np.fromiter((f.first_global for f in files), np.int64, len(files))
         lbase = np.fromiter((f.local_base for f in files), np.int64, len(files))
@@ -233,18 +234,31 @@ class RelocTable:
         self.is_local = is_local
         self.plan = None
 
-    def _validate(self, nsyms, size):
-        """Symbol indexes inside the symbol table, offsets inside the section."""
+    def _validate(self, nsyms, size, target):
+        """Symbol indexes inside the symbol table; the bytes each relocation
+        patches (the target's WIDTH of its type, at least one) inside its section."""
+        width = getattr(target, "WIDTH", None)
         bad = self.sym >= nsyms[self.sec_ordinal]
         if bad.any():
             k = int(np.argmax(bad))
             raise LinkError(f"{self.where(k)}: relocation refers to symbol index {int(self.sym[k])} "
-                            f"beyond the symbol table")
-        bad = self.offset >= size[self.sec_ordinal]
+                            f"beyond the symbol table ({int(nsyms[self.sec_ordinal[k]])} symbols)")
+        # last valid offset of each entry: section size - width; compared unsigned, so
+        # an r_offset that reads as negative is out of range too
+        last = (size - 1)[self.sec_ordinal]
+        if width is not None:
+            last -= (np.maximum(width, 1) - 1).take(self.type, mode="clip")
+        bad = self.offset.view(np.uint64) > last.view(np.uint64)
+        if width is not None and (size < width.max()).any():
+            bad |= last < 0              # a section smaller than the field it holds
         if bad.any():
             k = int(np.argmax(bad))
-            raise LinkError(f"{self.where(k)}: relocation offset is outside the section "
-                            f"(size {int(size[self.sec_ordinal[k]]):#x})")
+            sec = self.sections[self.sec_ordinal[k]]
+            w = int(width.take(self.type[k:k + 1], mode="clip")[0]) if width is not None else 1
+            raise LinkError(f"{sec.file.name}:({sec.name}+{int(self.offset[k]) & (2**64 - 1):#x}): "
+                            f"relocation {target.type_name(self.type[k])} out of range: it patches "
+                            f"{max(w, 1)} bytes at offset {int(self.offset[k]) & (2**64 - 1):#x} "
+                            f"of a section of {int(size[self.sec_ordinal[k]]):#x} bytes")
 
     def where(self, k):
         k = int(k)

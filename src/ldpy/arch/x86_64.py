@@ -178,6 +178,7 @@ def scan(ctx, rt):
     if len(gotx):
         b2, b1 = rt.original_bytes(gotx, 2), rt.original_bytes(gotx, 1)
         form_ok = (b2 == 0x8b) | ((b2 == 0xff) & ((b1 == 0x15) | (b1 == 0x25)))
+        form_ok &= rt.offset[gotx] >= 2     # (the opcode lies in the section, as BFD requires)
         kk = key[gotx]
         local = K.defined[kk] & ~K.imported[kk] & ~K.ifunc[kk] & (~K.undef_weak[kk])
         if cfg.shared:
@@ -374,22 +375,39 @@ def apply(ctx, rt, S, A, out):
             _put(out, pos[m], val[m], w)
 
 
-def _gd_forms(out, p):
+def _room(rt, idx, before, after):
+    """Whether relocations idx have `before` bytes before their offset and `after`
+    bytes from it inside their section: a code sequence to rewrite must not reach
+    into a neighbour (or past the image, for hostile offsets)."""
+    off = rt.offset[idx]
+    return (off >= before) & (off + after <= rt.sec_size[rt.sec_ordinal[idx]])
+
+
+def _b(out, q):
+    """out[q] for sequence matching; positions past the image read its last byte
+    (only for sequences that _room has refused already)."""
+    return out[np.minimum(q, len(out) - 1)]
+
+
+def _gd_forms(out, p, rt, idx):
     """Which general-dynamic sequence each TLSGD sits in: 16 bytes from p-4 with a
     PLT call (66 48 8d 3d .. 66 66 48 e8 ..) or, with -fno-plt, a GOT call
     (.. 66 48 ff 15 ..); 22 bytes from p-3 in the large model (lea; movabs
     $__tls_get_addr@pltoff,%rax; add %reg,%rax; call *%rax)."""
-    lea16 = (out[p - 4] == 0x66) & (out[p - 3] == 0x48) & (out[p - 2] == 0x8d) & (out[p - 1] == 0x3d)
-    plt = lea16 & (out[p + 4] == 0x66) & (out[p + 5] == 0x66) & (out[p + 6] == 0x48) & (out[p + 7] == 0xe8)
-    got = lea16 & (out[p + 4] == 0x66) & (out[p + 5] == 0x48) & (out[p + 6] == 0xff) & (out[p + 7] == 0x15)
-    large = (out[p - 3] == 0x48) & (out[p - 2] == 0x8d) & (out[p - 1] == 0x3d) & \
-        (out[p + 4] == 0x48) & (out[p + 5] == 0xb8) & ((out[p + 14] & 0xfb) == 0x48) & \
-        (out[p + 15] == 0x01) & (out[p + 17] == 0xff) & (out[p + 18] == 0xd0)
+    lea16 = _room(rt, idx, 4, 12) & (out[p - 4] == 0x66) & (out[p - 3] == 0x48) & \
+        (out[p - 2] == 0x8d) & (out[p - 1] == 0x3d)
+    plt = lea16 & (_b(out, p + 4) == 0x66) & (_b(out, p + 5) == 0x66) & (_b(out, p + 6) == 0x48) & \
+        (_b(out, p + 7) == 0xe8)
+    got = lea16 & (_b(out, p + 4) == 0x66) & (_b(out, p + 5) == 0x48) & (_b(out, p + 6) == 0xff) & \
+        (_b(out, p + 7) == 0x15)
+    large = _room(rt, idx, 3, 19) & (out[p - 3] == 0x48) & (out[p - 2] == 0x8d) & (out[p - 1] == 0x3d) & \
+        (_b(out, p + 4) == 0x48) & (_b(out, p + 5) == 0xb8) & ((_b(out, p + 14) & 0xfb) == 0x48) & \
+        (_b(out, p + 15) == 0x01) & (_b(out, p + 17) == 0xff) & (_b(out, p + 18) == 0xd0)
     return plt | got, large
 
 
-def _check_gd(out, p, idx, where):
-    short, large = _gd_forms(out, p)
+def _check_gd(out, p, idx, where, rt):
+    short, large = _gd_forms(out, p, rt, idx)
     ok = short | large
     if not ok.all():
         raise LinkError(f"{where(int(idx[np.argmin(ok)]))}: unrecognized general-dynamic "
@@ -407,7 +425,7 @@ def _relax_tls(ctx, rt, typ, S, A, pos, val, width, skip, out, tp):
     idx = np.flatnonzero(plan.gd_to_ie)
     if len(idx):
         p = pos[idx]
-        short, large = _check_gd(out, p, idx, where)
+        short, large = _check_gd(out, p, idx, where, rt)
         slot = ctx.got.slot_addresses(rt.key[idx])
         _patch(out, p[short] - 4, b"\x64\x48\x8b\x04\x25\x00\x00\x00\x00\x48\x03\x05")
         _put(out, p[short] + 8, slot[short] - rt.P[idx][short] - 12, 4)
@@ -423,7 +441,8 @@ def _relax_tls(ctx, rt, typ, S, A, pos, val, width, skip, out, tp):
         rex, op, modrm = out[p - 3], out[p - 2], out[p - 1]
         reg = (modrm >> 3) & 7
         rex_b = (rex & 4) >> 2                       # REX.R of the old form becomes REX.B
-        ok = ((rex & 0xf8) == 0x48) & ((op == 0x8b) | (op == 0x03)) & ((modrm & 0xc7) == 0x05)
+        ok = ((rex & 0xf8) == 0x48) & ((op == 0x8b) | (op == 0x03)) & ((modrm & 0xc7) == 0x05) & \
+            _room(rt, idx, 3, 4)
         if not ok.all():
             raise LinkError(f"{where(int(idx[np.argmin(ok)]))}: R_X86_64_GOTTPOFF on an "
                             f"instruction that cannot be relaxed to local-exec")
@@ -439,7 +458,7 @@ def _relax_tls(ctx, rt, typ, S, A, pos, val, width, skip, out, tp):
     idx = np.flatnonzero((typ == TLSGD) & ~plan.gd_to_ie)
     if len(idx):
         p = pos[idx]
-        short, large = _check_gd(out, p, idx, where)
+        short, large = _check_gd(out, p, idx, where, rt)
         tpoff = S[idx] + A[idx] + 4 - tp
         _patch(out, p[short] - 4, b"\x64\x48\x8b\x04\x25\x00\x00\x00\x00\x48\x8d\x80")
         _put(out, p[short] + 8, tpoff[short], 4)
@@ -452,10 +471,11 @@ def _relax_tls(ctx, rt, typ, S, A, pos, val, width, skip, out, tp):
     if len(idx):
         p = pos[idx]
         lea_ok = (out[p - 3] == 0x48) & (out[p - 2] == 0x8d) & (out[p - 1] == 0x3d)
-        call_plt = lea_ok & (out[p + 4] == 0xe8)
-        call_got = lea_ok & (out[p + 4] == 0xff) & (out[p + 5] == 0x15)
-        large = lea_ok & (out[p + 4] == 0x48) & (out[p + 5] == 0xb8) & ((out[p + 14] & 0xfb) == 0x48) & \
-            (out[p + 15] == 0x01) & (out[p + 17] == 0xff) & (out[p + 18] == 0xd0)
+        call_plt = lea_ok & _room(rt, idx, 3, 9) & (_b(out, p + 4) == 0xe8)
+        call_got = lea_ok & _room(rt, idx, 3, 10) & (_b(out, p + 4) == 0xff) & (_b(out, p + 5) == 0x15)
+        large = lea_ok & _room(rt, idx, 3, 19) & (_b(out, p + 4) == 0x48) & (_b(out, p + 5) == 0xb8) & \
+            ((_b(out, p + 14) & 0xfb) == 0x48) & (_b(out, p + 15) == 0x01) & (_b(out, p + 17) == 0xff) & \
+            (_b(out, p + 18) == 0xd0)
         known = call_plt | call_got | large
         if not known.all():
             raise LinkError(f"{where(int(idx[np.argmin(known)]))}: unrecognized "
@@ -470,7 +490,8 @@ def _relax_tls(ctx, rt, typ, S, A, pos, val, width, skip, out, tp):
     idx = np.flatnonzero(typ == GOTPC32_TLSDESC)
     if len(idx):
         p = pos[idx]
-        ok = ((out[p - 3] & 0xfb) == 0x48) & (out[p - 2] == 0x8d) & ((out[p - 1] & 0xc7) == 0x05)
+        ok = ((out[p - 3] & 0xfb) == 0x48) & (out[p - 2] == 0x8d) & ((out[p - 1] & 0xc7) == 0x05) & \
+            _room(rt, idx, 3, 4)
         if not ok.all():
             raise LinkError(f"{where(int(idx[np.argmin(ok)]))}: unrecognized TLS descriptor sequence")
         reg = (out[p - 1] >> 3) & 7
@@ -481,4 +502,8 @@ def _relax_tls(ctx, rt, typ, S, A, pos, val, width, skip, out, tp):
         width[idx] = 4
     idx = np.flatnonzero(typ == TLSDESC_CALL)
     if len(idx):
+        ok = _room(rt, idx, 0, 2)
+        if not ok.all():
+            raise LinkError(f"{where(int(idx[np.argmin(ok)]))}: R_X86_64_TLSDESC_CALL "
+                            f"at the end of its section: no call to rewrite")
         _patch(out, pos[idx], b"\x66\x90")

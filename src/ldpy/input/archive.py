@@ -99,10 +99,11 @@ class Archive:
         if hdr[58:60] != b"`\n":
             raise LinkError(f"{self.path}: malformed archive member header at offset {pos:#x}")
         raw_name = hdr[:16].rstrip(b" ")
-        try:
-            size = int(hdr[48:58].strip() or b"0")
-        except ValueError:
-            raise LinkError(f"{self.path}: bad member size in archive header at offset {pos:#x}")
+        field = hdr[48:58].strip(b" ")
+        if not field.isdigit():          # (int() would take '-60', ' 1_0', '+5')
+            raise LinkError(f"{self.path}: bad member size {field.decode('latin-1')!r} in archive "
+                            f"header at offset {pos:#x}")
+        size = int(field)
         data_off = pos + HDR_SIZE
         stored = size if (raw_name in SPECIAL_NAMES or not self.thin) else 0
         if data_off + stored > end:

@@ -31,6 +31,9 @@ def map_file(path, what="input file"):
         raise LinkError(f"cannot open {path}: {e.strerror}")
 
 
+_MAX_SCRIPT_DEPTH = 64          # input scripts naming input scripts
+
+
 class _Spec:
     def __init__(self, name, static):
         self.name, self.static = name, static
@@ -40,6 +43,7 @@ class Loader:
     def __init__(self, ctx):
         self.ctx = ctx
         self._common_probes = set()
+        self._scripts = []                 # real paths of the input scripts being read
         cfg = ctx.config
         self.search_dirs = list(cfg.library_paths)
         if not cfg.nostdlib:
@@ -139,7 +143,25 @@ class Loader:
 
     def _load_script(self, path, text, spec):
         """A linker script: its input commands act here, in command-line order;
-        its layout commands (SECTIONS, MEMORY, PHDRS, assignments) go to ctx.script."""
+        its layout commands (SECTIONS, MEMORY, PHDRS, assignments) go to ctx.script.
+        A script that names itself, directly or through others (libfoo.so holding
+        GROUP(libfoo.so) or INPUT(-lfoo)), is an error, not an endless loop."""
+        stack = self._scripts
+        real = os.path.realpath(path)
+        if real in stack:
+            chain = " -> ".join([os.path.basename(p) for p in stack[stack.index(real):]] +
+                                [os.path.basename(real)])
+            raise LinkError(f"{path}: linker script includes itself ({chain})")
+        if len(stack) >= _MAX_SCRIPT_DEPTH:
+            raise LinkError(f"{path}: linker scripts nested too deeply (more than "
+                            f"{_MAX_SCRIPT_DEPTH} scripts naming each other)")
+        stack.append(real)
+        try:
+            self._run_script(path, text, spec)
+        finally:
+            stack.pop()
+
+    def _run_script(self, path, text, spec):
         from ldpy.script.parser import parse_script
         from ldpy.script import ast
         if self.ctx.config.verbose:

@@ -184,25 +184,35 @@ class ObjectFile:
             shnum = first[5]
         if shstrndx == SHN_XINDEX:
             shstrndx = first[6]
-        if shnum > len(self.data) // dt.shdr.itemsize + 1:
-            raise LinkError(f"{self.name}: section count {shnum} is impossible for a file "
-                            f"of {len(self.data)} bytes")
-        self.shdrs = sh = self._table(dt.shdr, shoff, shnum, "section header table")
+        self.shdrs = sh = self._table(dt.shdr, shoff, shnum, f"section header table ({shnum} entries)")
         # rows: (name, type, flags, addr, offset, size, link, info, addralign, entsize)
         # column-wise conversion is several times faster than structured tolist()
         self.rows = rows = list(zip(*(sh[f].tolist() for f in sh.dtype.names)))
-        size = len(self.data)
-        for i, row in enumerate(rows):
-            if row[1] != SHT_NOBITS and row[4] + row[5] > size:
-                raise LinkError(f"{self.name}: section [{i}] extends past the end of the file "
-                                f"(offset {row[4]:#x}, size {row[5]:#x})")
-        if not 0 <= shstrndx < shnum:
-            raise LinkError(f"{self.name}: bad section name string table index {shstrndx}")
+        self.section_names = None
+        self.shstrndx = shstrndx
+        # every section's bytes lie inside the file (whole-table check; unsigned
+        # arithmetic that cannot wrap: size > file size - offset)
+        size = np.uint64(len(self.data))
+        off = sh["sh_offset"].astype(np.uint64)
+        bad = (sh["sh_type"] != SHT_NOBITS) & (sh["sh_type"] != SHT_NULL) & \
+            ((off > size) | (sh["sh_size"].astype(np.uint64) > size - np.minimum(off, size)))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise LinkError(f"{self.name}: section {self._label(i)} extends past the end of the file "
+                            f"(offset {rows[i][4]:#x}, size {rows[i][5]:#x}, file size {len(self.data):#x})")
+        if not 0 < shstrndx < shnum:
+            raise LinkError(f"{self.name}: bad section name string table index {shstrndx} "
+                            f"(the file has {shnum} sections)")
+        if rows[shstrndx][1] != SHT_STRTAB:
+            raise LinkError(f"{self.name}: section name string table index {shstrndx} names a section "
+                            f"of type {rows[shstrndx][1]:#x}, not a string table")
         shstr = self._section_bytes(shstrndx)
+        if shstr and shstr[-1] != 0:
+            raise LinkError(f"{self.name}: section name string table {self._label(shstrndx)} does not "
+                            f"end with a NUL byte")
         names = [n.decode("utf-8", "replace") for n in
                  strings_at(shstr, [row[0] for row in rows], self.name, "section name")]
         self.section_names = names
-        self.shstrndx = shstrndx
         self.has_warning_sections = b".gnu.warning" in shstr     # checks.report_warning_symbols
 
         self.sections = [None] * shnum
@@ -291,6 +301,24 @@ class ObjectFile:
         sec.compressed = (kind, start, end)
         sec.size = usize
 
+    def _label(self, i):
+        """'[i] NAME' of section i for messages (just '[i]' while names are unknown
+        or the name is unreadable)."""
+        names = self.section_names
+        if names is not None:
+            return f"[{i}] {names[i]}"
+        try:
+            s = self.rows[self.shstrndx]
+            n = self.rows[i][0]
+            if s[1] == SHT_STRTAB and n < s[5] and s[4] + s[5] <= len(self.data):
+                name = bytes(self.data[s[4] + n:min(s[4] + s[5], s[4] + n + 256)])
+                if b"\0" in name:
+                    name = name[:name.index(b"\0")].decode("utf-8", "replace")
+                    return f"[{i}] {name}"
+        except IndexError:
+            pass
+        return f"[{i}]"
+
     def _section_bytes(self, i):
         row = self.rows[i]
         if row[1] == SHT_NOBITS:
@@ -308,33 +336,47 @@ class ObjectFile:
             self._global_name_offs = self._global_infos = []
             return
         _, _, _, _, offset, size, link, info, _, entsize = self.rows[self.symtab_index]
-        if entsize not in (0, dt.sym.itemsize):
-            raise LinkError(f"{self.name}: bad symbol table entry size {entsize}")
+        if entsize != dt.sym.itemsize:
+            raise LinkError(f"{self.name}: symbol table {self._label(self.symtab_index)} has bad "
+                            f"entry size {entsize} (expected {dt.sym.itemsize})")
         count = size // dt.sym.itemsize
         self.symbols = syms = self._table(dt.sym, offset, count, "symbol table")
         if not 0 < link < len(self.rows):
-            raise LinkError(f"{self.name}: symbol table has bad string table link {link}")
+            raise LinkError(f"{self.name}: symbol table has bad string table link {link} "
+                            f"(the file has {len(self.rows)} sections)")
+        if self.rows[link][1] != SHT_STRTAB:
+            raise LinkError(f"{self.name}: symbol table's string table link {link} is section "
+                            f"{self._label(link)}, which is not a string table")
         self.strtab = strtab = self._section_bytes(link)
-        self.first_global = min(info, count)
+        if strtab and strtab[-1] != 0:
+            raise LinkError(f"{self.name}: string table {self._label(link)} of the symbol table does not "
+                            f"end with a NUL byte")
+        if info > count:
+            raise LinkError(f"{self.name}: symbol table claims {info} local symbols (sh_info) "
+                            f"but holds only {count} symbols")
+        self.first_global = info
+        name_off = syms["st_name"]
+        if count and int(name_off.max()) >= max(len(strtab), 1):
+            bad = int(np.flatnonzero(name_off >= len(strtab))[0])
+            raise LinkError(f"{self.name}: symbol {bad} has name offset {int(name_off[bad]):#x}, past the "
+                            f"end of the string table ({len(strtab):#x} bytes)")
         shndx = syms["st_shndx"].astype(np.int64)
         if shndx_table is not None:
             ext = self._table(np.dtype(dt.word), self.rows[shndx_table][4],
                               count, "extended section index table")
             shndx = np.where(shndx == SHN_XINDEX, ext.astype(np.int64), shndx)
         self.shndx = shndx
-        name_off = syms["st_name"]
-        if count and int(name_off.max()) >= max(len(strtab), 1):
-            bad = int(np.flatnonzero(name_off >= len(strtab))[0])
-            raise LinkError(f"{self.name}: symbol {bad} has a name offset past the end of the string table")
         shndx[shndx == 0xff02] = SHN_COMMON     # SHN_X86_64_LCOMMON: large-model commons
         reserved = (shndx >= SHN_LORESERVE) & (shndx != SHN_ABS) & (shndx != SHN_COMMON)
         if reserved.any():
             bad = int(np.flatnonzero(reserved)[0])
-            raise LinkError(f"{self.name}: symbol {bad} has unsupported section index {int(shndx[bad]):#x}")
+            raise LinkError(f"{self.name}: symbol {self._sym_label(bad)} has unsupported section "
+                            f"index {int(shndx[bad]):#x}")
         real = (shndx > 0) & (shndx < SHN_LORESERVE)
         if np.any(real & (shndx >= len(self.shdrs))):
             bad = int(np.flatnonzero(real & (shndx >= len(self.shdrs)))[0])
-            raise LinkError(f"{self.name}: symbol {bad} has bad section index {int(shndx[bad])}")
+            raise LinkError(f"{self.name}: symbol {self._sym_label(bad)} has section index "
+                            f"{int(shndx[bad])}, but the file has only {len(self.shdrs)} sections")
         self._global_name_offs = offs = name_off[self.first_global:].tolist()
         self._global_infos = syms["st_info"][self.first_global:].tolist()
         self.global_names = strings_at(strtab, offs, self.name, "symbol name")
@@ -350,6 +392,11 @@ class ObjectFile:
                         and shndx != SHN_UNDEF and shndx != SHN_COMMON)
         return False
 
+    def _sym_label(self, i):
+        """"'NAME' (index I)" of symbol i, for messages (names already checked)."""
+        name = self._name_at(int(self.symbols["st_name"][i])).decode("utf-8", "replace")
+        return f"'{name}' (index {i})" if name else f"index {i}"
+
     def _name_at(self, off):
         s = self.strtab
         end = s.find(b"\0", off)
@@ -364,7 +411,12 @@ class ObjectFile:
             raise LinkError(f"{self.name}: SHT_REL relocation section {self.section_names[i]} "
                             f"is not supported for this target")
         if not 0 < target < len(self.sections):
-            raise LinkError(f"{self.name}: relocation section {self.section_names[i]} has bad target {target}")
+            raise LinkError(f"{self.name}: relocation section {self._label(i)} has bad target section "
+                            f"index {target} (the file has {len(self.sections)} sections)")
+        entsize = self.rows[i][9]
+        if entsize != self.dt.rela.itemsize:
+            raise LinkError(f"{self.name}: relocation section {self._label(i)} has bad entry size "
+                            f"{entsize} (expected {self.dt.rela.itemsize})")
         sec = self.sections[target]
         if sec is None or sec is DISCARDED:
             return
@@ -377,16 +429,24 @@ class ObjectFile:
         _, _, _, _, offset, size, _, info, _, _ = self.rows[i]
         n = size // 4
         if offset + 4 * n > len(self.data):
-            raise LinkError(f"{self.name}: group section {self.section_names[i]} extends past the end of the file")
-        words = struct.unpack_from(("<" if self.little else ">") + "I" * n, self.data, offset)
+            raise LinkError(f"{self.name}: group section {self._label(i)} extends past the end of the file")
+        words = struct.unpack_from(f"{'<' if self.little else '>'}{n}I", self.data, offset)
         flag = words[0] if n else 0
         members = list(words[1:])
         nsec = len(self.sections)
+        rows = self.rows
         for m in members:
             if not 0 < m < nsec:
-                raise LinkError(f"{self.name}: group section {self.section_names[i]} has bad member index {m}")
-        if not 0 <= info < len(self.symbols):
-            raise LinkError(f"{self.name}: group section {self.section_names[i]} has bad signature symbol {info}")
+                raise LinkError(f"{self.name}: group section {self._label(i)} has bad member index {m} "
+                                f"(the file has {nsec} sections)")
+            if m == i:
+                raise LinkError(f"{self.name}: group section {self._label(i)} lists itself as a member")
+            if rows[m][1] == SHT_GROUP:
+                raise LinkError(f"{self.name}: group section {self._label(i)} has member {self._label(m)}, "
+                                f"which is a group section itself")
+        if not 0 < info < len(self.symbols):
+            raise LinkError(f"{self.name}: group section {self._label(i)} has bad signature symbol "
+                            f"index {info} (the symbol table has {len(self.symbols)} symbols)")
         fg = self.first_global
         if info >= fg:                  # the usual case: the signature is a global symbol
             signature = self.global_names[info - fg]
@@ -395,7 +455,11 @@ class ObjectFile:
             name_off, st_info = self._sym_name_info(info)
             signature = self._name_at(name_off)
         if st_info & 0xf == STT_SECTION:
-            signature = self.section_names[int(self.shndx[info])].encode()
+            shndx = int(self.shndx[info])
+            if not 0 < shndx < nsec:
+                raise LinkError(f"{self.name}: group section {self._label(i)} has a section symbol "
+                                f"as signature, of no section (index {shndx:#x})")
+            signature = self.section_names[shndx].encode()
         return signature, bool(flag & GRP_COMDAT), members
 
     def _sym_name_info(self, i):

@@ -6,7 +6,7 @@ import numpy as np
 
 from ldpy.diag import LinkError
 from ldpy.elf.format import (ET_DYN, SHT_DYNSYM, SHT_DYNAMIC, SHT_GNU_versym, SHT_GNU_verdef,
-                             SHT_NOBITS, SHN_UNDEF, STB_LOCAL, dtypes)
+                             SHT_NOBITS, SHT_STRTAB, SHN_UNDEF, STB_LOCAL, dtypes)
 from ldpy.input.object import check_elf_header
 
 DT_NULL, DT_NEEDED, DT_SONAME = 0, 1, 14
@@ -29,7 +29,8 @@ class SharedFile:
     def _table(self, dtype, offset, count, what):
         end = offset + count * dtype.itemsize
         if offset < 0 or end > len(self.data):
-            raise LinkError(f"{self.name}: {what} extends past the end of the file")
+            raise LinkError(f"{self.name}: {what} extends past the end of the file (offset {offset:#x}, "
+                            f"size {end - offset:#x}, file size {len(self.data):#x})")
         return np.frombuffer(self.data, dtype, count, offset)
 
     def _section(self, i):
@@ -38,8 +39,38 @@ class SharedFile:
             return b""
         off, size = int(h["sh_offset"]), int(h["sh_size"])
         if off + size > len(self.data):
-            raise LinkError(f"{self.name}: section [{i}] extends past the end of the file")
+            raise LinkError(f"{self.name}: section [{i}] extends past the end of the file "
+                            f"(offset {off:#x}, size {size:#x}, file size {len(self.data):#x})")
         return bytes(self.data[off:off + size])
+
+    def _label(self, i):
+        """'[i] NAME' of section i for messages, '[i]' when the name is unreadable."""
+        try:
+            s = self.shdrs[self.shstrndx]
+            off, size = int(s["sh_offset"]), int(s["sh_size"])
+            n = int(self.shdrs[i]["sh_name"])
+            if int(s["sh_type"]) == SHT_STRTAB and n < size and off + size <= len(self.data):
+                name = bytes(self.data[off + n:min(off + size, off + n + 256)])
+                if b"\0" in name:
+                    name = name[:name.index(b"\0")].decode("utf-8", "replace")
+                    return f"[{i}] {name}"
+        except IndexError:
+            pass
+        return f"[{i}]"
+
+    def _strtab(self, i, what):
+        """The string table that section i (`what`, e.g. '.dynsym') links to."""
+        link = int(self.shdrs[i]["sh_link"])
+        if not 0 < link < len(self.shdrs):
+            raise LinkError(f"{self.name}: {what} has bad string table link {link} "
+                            f"(the file has {len(self.shdrs)} sections)")
+        if int(self.shdrs[link]["sh_type"]) != SHT_STRTAB:
+            raise LinkError(f"{self.name}: {what} has string table link {link}, which is not "
+                            f"a string table (type {int(self.shdrs[link]['sh_type']):#x})")
+        data = self._section(link)
+        if data and data[-1] != 0:
+            raise LinkError(f"{self.name}: string table [{link}] of {what} does not end with a NUL byte")
+        return data
 
     def _parse(self):
         dt = self.dt
@@ -50,11 +81,25 @@ class SharedFile:
             raise LinkError(f"{self.name}: not a shared object")
         self.machine = int(eh["e_machine"])
         shoff, shnum = int(eh["e_shoff"]), int(eh["e_shnum"])
+        self.shstrndx = int(eh["e_shstrndx"])
         if shoff == 0 or shnum == 0:
             raise LinkError(f"{self.name}: shared object has no section headers")
-        self.shdrs = sh = self._table(dt.shdr, shoff, shnum, "section header table")
+        if int(eh["e_shentsize"]) != dt.shdr.itemsize:
+            raise LinkError(f"{self.name}: bad section header size {int(eh['e_shentsize'])}")
+        self.shdrs = sh = self._table(dt.shdr, shoff, shnum, f"section header table ({shnum} entries)")
+        size = np.uint64(len(self.data))
+        off = sh["sh_offset"].astype(np.uint64)
+        bad = (sh["sh_type"] != SHT_NOBITS) & (sh["sh_type"] != 0) & \
+            ((off > size) | (sh["sh_size"].astype(np.uint64) > size - np.minimum(off, size)))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise LinkError(f"{self.name}: section {self._label(i)} extends past the end of the file (offset "
+                            f"{int(off[i]):#x}, size {int(sh['sh_size'][i]):#x}, file size {len(self.data):#x})")
         types = sh["sh_type"].tolist()
         dynsym = next((i for i, t in enumerate(types) if t == SHT_DYNSYM), None)
+        if dynsym is None or SHT_DYNAMIC not in types:
+            raise LinkError(f"{self.name}: shared object without a "
+                            f"{'dynamic symbol table (.dynsym)' if dynsym is None else 'dynamic section'}")
         self.soname = os.path.basename(self.name)
         self.needed = []
         self.symbols = np.zeros(0, dt.sym)
@@ -62,16 +107,19 @@ class SharedFile:
         self.versions = []          # per dynsym: version name or None
         self.default_version = []   # per dynsym: True unless the version is hidden (foo@VER)
         self.verdef_names = {}
+        self.version_index = []
+        self.undefined_names = []   # what the library itself needs (its undefined dynamic symbols)
+        self.undefined_strong = []
         dyn = next((i for i, t in enumerate(types) if t == SHT_DYNAMIC), None)
         if dyn is not None:
-            dynstr = self._section(int(sh[dyn]["sh_link"]))
+            dynstr = self._strtab(dyn, ".dynamic")
             entries = self._table(dt.dyn, int(sh[dyn]["sh_offset"]),
                                   int(sh[dyn]["sh_size"]) // dt.dyn.itemsize, ".dynamic")
             for tag, val in zip(entries["d_tag"].tolist(), entries["d_val"].tolist()):
                 if tag == DT_NULL:
                     break
                 if tag in (DT_SONAME, DT_NEEDED):
-                    s = _cstr(dynstr, val, self.name)
+                    s = _cstr(dynstr, val, self.name, "DT_SONAME" if tag == DT_SONAME else "DT_NEEDED")
                     if tag == DT_SONAME:
                         self.soname = s
                     else:
@@ -80,8 +128,16 @@ class SharedFile:
             return
         h = sh[dynsym]
         count = int(h["sh_size"]) // dt.sym.itemsize
+        if int(h["sh_entsize"]) != dt.sym.itemsize:
+            raise LinkError(f"{self.name}: .dynsym has bad entry size {int(h['sh_entsize'])} "
+                            f"(expected {dt.sym.itemsize})")
         syms = self._table(dt.sym, int(h["sh_offset"]), count, ".dynsym")
-        strtab = self._section(int(h["sh_link"]))
+        strtab = self._strtab(dynsym, ".dynsym")
+        name_off = syms["st_name"]
+        if count and int(name_off.max()) >= max(len(strtab), 1):
+            bad = int(np.flatnonzero(name_off >= len(strtab))[0])
+            raise LinkError(f"{self.name}: dynamic symbol {bad} has name offset {int(name_off[bad]):#x}, "
+                            f"past the end of its string table ({len(strtab):#x} bytes)")
         verdef = next((i for i, t in enumerate(types) if t == SHT_GNU_verdef), None)
         if verdef is not None:
             self._read_verdef(verdef)
@@ -108,7 +164,7 @@ class SharedFile:
 
     def _read_verdef(self, i):
         data = self._section(i)
-        strtab = self._section(int(self.shdrs[i]["sh_link"]))
+        strtab = self._strtab(i, ".gnu.version_d")
         bo = "little" if self.little else "big"
         pos = 0
         for _ in range(int(self.shdrs[i]["sh_info"]) or 1 << 16):
@@ -118,14 +174,15 @@ class SharedFile:
             aux = int.from_bytes(data[pos + 12:pos + 16], bo)
             nxt = int.from_bytes(data[pos + 16:pos + 20], bo)
             name_off = int.from_bytes(data[pos + aux:pos + aux + 4], bo)
-            self.verdef_names[ndx] = _cstr(strtab, name_off, self.name)
+            self.verdef_names[ndx] = _cstr(strtab, name_off, self.name, "version definition name")
             if nxt == 0:
                 break
             pos += nxt
 
 
-def _cstr(table, off, where):
+def _cstr(table, off, where, what="string"):
     if off >= len(table):
-        raise LinkError(f"{where}: string offset {off:#x} is past the end of its string table")
+        raise LinkError(f"{where}: {what} offset {off:#x} is past the end of its string table "
+                        f"({len(table):#x} bytes)")
     end = table.find(b"\0", off)
     return table[off:end if end >= 0 else None].decode("utf-8", "replace")

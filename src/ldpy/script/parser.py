@@ -43,10 +43,11 @@ _MAX_INCLUDE_DEPTH = 10     # as GNU ld's MAX_INCLUDE_DEPTH
 
 
 class Parser(Lexer):
-    def __init__(self, text, path, include_dirs=(), depth=0, what="script"):
+    def __init__(self, text, path, include_dirs=(), depth=0, what="script", including=()):
         super().__init__(text, path, what)
         self.include_dirs = list(include_dirs)
         self.depth = depth              # INCLUDE nesting
+        self.including = including     # real paths of the scripts that INCLUDE this one
         self.nesting = 0                # expression nesting
 
     # -- helpers -------------------------------------------------------------------
@@ -246,7 +247,10 @@ class Parser(Lexer):
                 text = fh.read().decode("utf-8", errors="replace")
         except OSError as e:
             self.fail_at(where, f"cannot read INCLUDE file {name}: {e.strerror}")
-        sub = Parser(text, p, self.include_dirs, self.depth + 1)
+        chain = self.including + (os.path.realpath(self.path),)
+        if os.path.realpath(p) in chain:
+            self.fail_at(where, f"INCLUDE {name}: the script includes itself")
+        sub = Parser(text, p, self.include_dirs, self.depth + 1, including=chain)
         parse_body(sub)
         if not sub.at_end():
             sub.error("the end of the included file")
