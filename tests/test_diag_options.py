@@ -216,15 +216,6 @@ def test_object_warning_section_from_archive_member(tmp_path):
     assert r.returncode == 0 and "obsolete" not in r.stderr       # member not pulled: no warning
 
 
-def test_relocatable_output_is_refused_not_faked(tmp_path):
-    """-r is not built yet: a clear error, never an executable under an object's name."""
-    main = asm(tmp_path, "s", START)
-    r = ldpy(["-r", "-o", "out.o", main], tmp_path)
-    assert r.returncode == 1 and errors(r) == [
-        "ldpy: error: -r/--relocatable (a relocatable object as output) is not supported yet"]
-    assert not (tmp_path / "out.o").exists()
-
-
 @pytest.mark.parametrize("order", [["c4.o", "c4b.o"], ["c4.o", "c8.o"], ["c8.o", "c4.o"], ["c4.o", "d.o"],
                                    ["d.o", "c4.o"], ["c4.o", "liba.a"]])
 def test_warn_common_cases_match_bfd(tmp_path, order):

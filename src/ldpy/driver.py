@@ -122,14 +122,14 @@ def link(config):
     from ldpy.linker_symbols import define_linker_symbols
     from ldpy.checks import report_undefined, report_warning_symbols
     from ldpy.exports import apply_version_script, apply_export_lists
-    if config.relocatable:
-        # not built yet: refuse rather than write an executable under the name of an object
-        raise LinkError("-r/--relocatable (a relocatable object as output) is not supported yet")
     diag.fatal_warnings = config.fatal_warnings
     diag.no_warnings = config.no_warnings
     diag.error_limit = max(config.error_limit or 0, 0)
     ctx = Context(config)
     passes = Passes(getattr(config, "stats", False))
+    if config.relocatable:
+        from ldpy.relocatable import link_relocatable
+        return link_relocatable(ctx, passes)    # -r / -Ur: one ET_REL object, its own pass list
     passes.run(add_command_line_references, ctx)
     passes.run(Loader(ctx).load_all)        # read inputs, pull archive members, resolve symbols
     diag.check()

@@ -1,0 +1,1087 @@
+"""Relocatable output: `ld -r` / `-i` / `--relocatable` / `-Ur`, as GNU ld 2.40 makes it.
+
+The inputs are combined into one ET_REL object instead of a program:
+
+* placement follows ld.bfd's script for -r (`ld --verbose -r`): input sections of the
+  names it lists are concatenated into those output sections; every other section is
+  an orphan that keeps its own name (same-named orphans combine) and goes after the
+  output section of its kind (.text, .rodata, .tdata, .data, .bss, .interp, .comment)
+  as ldelf_place_orphan puts it.  Nothing is merged (GNU ld -r merges no SHF_MERGE
+  strings), addresses stay 0, there are no program headers;
+* COMDAT groups stay groups: the members of each kept group are output sections of
+  their own (SHF_GROUP) listed by an SHT_GROUP section; later copies of a group are
+  discarded as in a final link, and so are the .eh_frame FDEs of their functions
+  (the FDE's relocation turns into R_X86_64_NONE, as BFD leaves it);
+* relocations are kept, one SHT_RELA per output section: r_offset moves by the input
+  section's offset in its output section, symbol indexes are renumbered for the
+  output symbol table, and a relocation against a section symbol is rewritten to the
+  output section's symbol with the input section's offset added to the addend.  A
+  relocation against a symbol of a discarded section becomes R_X86_64_NONE (in debug
+  sections it is dropped), as BFD's RELOC_AGAINST_DISCARDED_SECTION does;
+* the symbol table holds a section symbol per output section, each file's locals
+  (-x / -X / -s honoured; locals a relocation needs always stay), and the global
+  symbols: definitions, commons (SHN_COMMON unless -d / FORCE_COMMON_ALLOCATION puts
+  them in .bss) and every undefined reference, which is no error here.
+
+All relocation rewriting is whole-table numpy over the link-wide relocation table
+(relocs.RelocTable); the Python loops are per output section, per input section and
+per global symbol.
+"""
+import os
+
+import numpy as np
+
+from ldpy.diag import LinkError, diag
+from ldpy.elf.format import (ELFMAG, ELFCLASS64, ELFCLASS32, ELFDATA2LSB, ELFDATA2MSB, ET_REL,
+                             SHT_NULL, SHT_PROGBITS, SHT_NOBITS, SHT_NOTE, SHT_RELA, SHT_REL, SHT_GROUP,
+                             SHT_SYMTAB, SHT_STRTAB, SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR, SHF_MERGE,
+                             SHF_STRINGS, SHF_INFO_LINK, SHF_LINK_ORDER, SHF_GROUP, SHF_TLS,
+                             SHN_UNDEF, SHN_ABS, SHN_COMMON, SHN_LORESERVE, STT_SECTION, STT_TLS,
+                             STT_GNU_IFUNC, STB_LOCAL, STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE, STT_NOTYPE,
+                             GRP_COMDAT, dtypes)
+from ldpy.symbols import UNDEF, DEFINED, COMMON, SYNTHETIC
+from ldpy import relocs as R
+
+# ld.bfd's script for -r, as (output name, input names, constraint); the .rela.*
+# statements are left out: ldpy keeps relocation sections with their targets.
+_STATEMENTS = [
+    (".interp",), (".note.gnu.build-id",), (".hash",), (".gnu.hash",), (".dynsym",), (".dynstr",),
+    (".gnu.version",), (".gnu.version_d",), (".gnu.version_r",), (".init",), (".plt",),
+    (".plt.got",), (".plt.sec",), (".text", (".text", ".stub", ".gnu.warning")), (".fini",),
+    (".rodata",), (".rodata1",), (".eh_frame_hdr",),
+    (".eh_frame", None, "RO"), (".sframe", None, "RO"), (".gcc_except_table", None, "RO"),
+    (".gnu_extab", None, "RO"), (".exception_ranges", None, "RO"),
+    (".eh_frame", None, "RW"), (".sframe", None, "RW"), (".gnu_extab", None, "RW"),
+    (".gcc_except_table", None, "RW"), (".exception_ranges", None, "RW"),
+    (".tdata",), (".tbss",), (".jcr",), (".dynamic",), (".got",), (".got.plt",), (".data",),
+    (".data1",), (".bss",), (".lbss",), (".lrodata",), (".ldata",),
+    (".stab",), (".stabstr",), (".stab.excl",), (".stab.exclstr",), (".stab.index",),
+    (".stab.indexstr",), (".comment",), (".gnu.build.attributes",),
+    (".debug",), (".line",), (".debug_srcinfo",), (".debug_sfnames",), (".debug_aranges",),
+    (".debug_pubnames",), (".debug_info",), (".debug_abbrev",), (".debug_line",), (".debug_frame",),
+    (".debug_str",), (".debug_loc",), (".debug_macinfo",), (".debug_weaknames",),
+    (".debug_funcnames",), (".debug_typenames",), (".debug_varnames",), (".debug_pubtypes",),
+    (".debug_ranges",), (".debug_addr",), (".debug_line_str",), (".debug_loclists",),
+    (".debug_macro",), (".debug_names",), (".debug_rnglists",), (".debug_str_offsets",),
+    (".debug_sup",), (".gnu.attributes",),
+]
+_STMT_NAMES = [s[0] for s in _STATEMENTS]
+# input section name -> family (the output name of the statement(s) taking it)
+_FAMILY = {}
+_CONSTRAINED = {}          # family -> {"RO": statement index, "RW": statement index}
+for _i, _s in enumerate(_STATEMENTS):
+    for _n in (_s[1] if len(_s) > 1 and _s[1] else (_s[0],)):
+        _FAMILY.setdefault(_n, _s[0])
+    if len(_s) > 2:
+        _CONSTRAINED.setdefault(_s[0], {})[_s[2]] = _i
+_STMT_INDEX = {}
+for _i, _n in enumerate(_STMT_NAMES):
+    _STMT_INDEX.setdefault(_n, _i)
+# ldelf_place_orphan's anchors: an orphan goes after the last section of its kind
+_ANCHOR = {"text": _STMT_INDEX[".text"], "rodata": _STMT_INDEX[".rodata"],
+           "tdata": _STMT_INDEX[".tdata"], "data": _STMT_INDEX[".data"], "bss": _STMT_INDEX[".bss"],
+           "interp": _STMT_INDEX[".interp"], "nonalloc": _STMT_INDEX[".comment"],
+           "end": len(_STATEMENTS)}
+_KEEP_FLAGS = SHF_WRITE | SHF_ALLOC | SHF_EXECINSTR | SHF_TLS | SHF_GROUP | SHF_INFO_LINK | \
+    SHF_LINK_ORDER | 0x200000 | 0x80000000 | 0x0ff00000
+R_NONE = 0
+
+
+def _family(name):
+    fam = _FAMILY.get(name)
+    if fam is None and name.startswith(".gnu_extab"):
+        fam = ".gnu_extab"
+    return fam
+
+
+def is_debugging(name):
+    """BFD's SEC_DEBUGGING, which it decides by name."""
+    return name.startswith((".debug", ".gnu.debuglto_.debug_", ".gnu.linkonce.wi.", ".zdebug",
+                            ".line", ".stab")) or name == ".gdb_index"
+
+
+def _orphan_kind(sec):
+    """Which section an orphan follows (ldelf_place_orphan's hold[] classes)."""
+    flags, t = sec.flags, sec.type
+    if not flags & SHF_ALLOC:
+        return "end" if is_debugging(sec.name) else "nonalloc"
+    if t == SHT_NOTE:
+        return "interp"
+    if t == SHT_NOBITS and not flags & SHF_TLS:
+        return "bss"
+    if flags & SHF_TLS:
+        return "tdata"
+    if flags & SHF_WRITE:
+        return "data"
+    if flags & SHF_EXECINSTR:
+        return "text"
+    return "rodata"
+
+
+class ROut:
+    """One section of the relocatable output."""
+    __slots__ = ("name", "type", "flags", "align", "entsize", "chunks", "size", "index", "offset",
+                 "link", "info", "data", "merge_ok", "first", "rela", "symidx", "addr", "group_of")
+
+    def __init__(self, name, type_=SHT_PROGBITS, flags=0, align=1, entsize=0):
+        self.name, self.type, self.flags, self.align, self.entsize = name, type_, flags, align, entsize
+        self.chunks = []
+        self.size = self.index = self.offset = self.link = self.info = self.addr = 0
+        self.data = None          # bytes of a section the linker makes (groups, tables)
+        self.merge_ok = True
+        self.first = None
+        self.rela = None          # ROut of its relocations
+        self.symidx = 0           # its section symbol
+        self.group_of = None
+
+    def add(self, sec):
+        if self.first is None:
+            self.first = sec
+            self.type = sec.type
+            self.flags = sec.flags & (_KEEP_FLAGS | SHF_MERGE | SHF_STRINGS)
+            self.entsize = sec.entsize
+        else:
+            if sec.type != SHT_NOBITS and self.type == SHT_NOBITS:
+                self.type = sec.type
+            self.flags |= sec.flags & _KEEP_FLAGS
+            if (sec.flags ^ self.flags) & (SHF_MERGE | SHF_STRINGS) or sec.entsize != self.entsize:
+                self.merge_ok = False
+        self.align = max(self.align, sec.align)
+        self.chunks.append(sec)
+        sec.output = self
+
+    def finish_flags(self):
+        if not self.merge_ok:
+            self.flags &= ~(SHF_MERGE | SHF_STRINGS)
+
+    def bytes(self):
+        return self.data
+
+    def __repr__(self):
+        return f"<ROut [{self.index}] {self.name} size={self.size:#x}>"
+
+
+def link_relocatable(ctx, passes):
+    """The pass list of a -r link (driver.link() hands over right after Context)."""
+    from ldpy.input.load import Loader
+    passes.run(add_references, ctx)
+    passes.run(Loader(ctx).load_all)        # inputs, archive members, COMDAT choice, resolution
+    diag.check()
+    script = ctx.script
+    if script is not None and (script.has_sections or script.inserts):
+        raise LinkError("-r with a linker script's SECTIONS or INSERT is not supported yet")
+    if ctx.config.gc_sections:
+        raise LinkError("--gc-sections with -r is not supported yet")
+    out = RelocatableOutput(ctx)
+    passes.run(out.place_sections)          # the -r script's placement, groups, orphans
+    passes.run(out.build_symbols)           # section symbols, locals, globals, commons
+    passes.run(out.rewrite_relocations)     # whole-table renumbering of every relocation
+    passes.run(out.write)                   # ET_REL image, written in one go
+    diag.check()
+    if ctx.config.map_file:
+        diag.warn("-Map is not written for -r links yet")
+    passes.report()
+    return ctx
+
+
+def add_references(ctx):
+    """-u symbols, --defsym and an -e entry named on the command line (GNU ld -r leaves
+    the entry an undefined reference; without -e there is none)."""
+    cfg = ctx.config
+    st = ctx.symtab
+    st.wrapped = {w.encode() for w in cfg.wrap}
+    st.warn_common = cfg.warn_common
+    st.allow_multiple = cfg.allow_multiple_definition
+    for name in cfg.undefined + cfg.require_defined:
+        st.reference(name.encode())
+    if cfg.defsyms:
+        from ldpy import expr
+    for name, text in cfg.defsyms:
+        node = expr.parse(text, f"--defsym {name}={text}")
+        for used in expr.symbols_in(node):
+            st.reference(used.encode())
+        sym = st.define_synthetic(name.encode(), None, only_if_referenced=False)
+        sym.absolute = True
+        ctx.defsyms.append((sym, node, f"--defsym {name}={text}"))
+    if cfg.entry:
+        try:
+            int(cfg.entry, 0)
+        except ValueError:
+            st.reference(cfg.entry.encode())
+
+
+def _align(x, a):
+    return (x + a - 1) & -a if a > 1 else x
+
+
+
+# -- .eh_frame editing (BFD's eh_frame.c, which runs for -r too) --------------------------
+
+def _uleb(data, pos, end):
+    val = shift = 0
+    while True:
+        if pos >= end:
+            raise ValueError
+        b = data[pos]
+        pos += 1
+        val |= (b & 0x7f) << shift
+        shift += 7
+        if not b & 0x80:
+            return val, pos
+
+
+def _skip_leb(data, pos, end):
+    while True:
+        if pos >= end:
+            raise ValueError
+        b = data[pos]
+        pos += 1
+        if not b & 0x80:
+            return pos
+
+
+def _pe_width(enc, ptr):
+    if (enc & 0x60) == 0x60:
+        return 0
+    return {2: 2, 3: 4, 4: 8, 0: ptr}.get(enc & 7, 0)
+
+
+_CFA_FIXED = {0x02: 1, 0x03: 2, 0x04: 4, 0x1d: 8}
+
+
+def _insns_end(data, pos, end, ptr_width):
+    """skip_non_nops: the end of the last CFA instruction that is not a DW_CFA_nop."""
+    last = pos
+    while pos < end:
+        op = data[pos]
+        if op == 0:
+            pos += 1
+            continue
+        pos += 1
+        hi = op & 0xc0
+        if hi == 0x80:                          # DW_CFA_offset: one leb
+            pos = _skip_leb(data, pos, end)
+        elif hi:                                # advance_loc, restore
+            pass
+        elif op in (0x0a, 0x0b, 0x2d):          # remember/restore state, window save
+            pass
+        elif op == 0x05 or op == 0x09 or op == 0x0c or op == 0x11 or op == 0x12 or \
+                op == 0x14 or op == 0x15 or op == 0x2f:
+            pos = _skip_leb(data, pos, end)
+            pos = _skip_leb(data, pos, end)
+        elif op in (0x06, 0x07, 0x08, 0x0d, 0x0e, 0x13, 0x2e):
+            pos = _skip_leb(data, pos, end)
+        elif op == 0x0f:                        # def_cfa_expression
+            n, pos = _uleb(data, pos, end)
+            pos += n
+        elif op == 0x10 or op == 0x16:          # expression, val_expression
+            pos = _skip_leb(data, pos, end)
+            n, pos = _uleb(data, pos, end)
+            pos += n
+        elif op == 0x01:                        # set_loc
+            pos += ptr_width
+        elif op in _CFA_FIXED:
+            pos += _CFA_FIXED[op]
+        else:
+            raise ValueError
+        if pos > end:
+            raise ValueError
+        last = pos
+    return last
+
+
+def _parse_cie(data, start, end, ptr):
+    """(fde pointer encoding, has 'z', start of the CIE's instructions, 8-aligned)."""
+    pos = start + 8
+    version = data[pos]
+    pos += 1
+    aug_end = data.index(b"\0", pos, end)
+    aug = data[pos:aug_end].decode("latin-1")
+    pos = aug_end + 1
+    if aug == "eh":
+        raise ValueError
+    pos = _skip_leb(data, pos, end)
+    pos = _skip_leb(data, pos, end)
+    pos = pos + 1 if version == 1 else _skip_leb(data, pos, end)
+    fde_enc, aligned8 = 0, False
+    if aug.startswith("z"):
+        n, pos = _uleb(data, pos, end)
+        adata, pos = pos, pos + n
+        for c in aug[1:]:
+            if c == "R":
+                fde_enc = data[adata]
+                adata += 1
+            elif c == "L":
+                adata += 1
+            elif c == "P":
+                penc = data[adata]
+                w = _pe_width(penc, ptr)
+                adata += 1
+                if (penc & 0x70) == 0x50:
+                    adata = (adata + w - 1) & -w
+                    aligned8 = w == 8
+                adata += w
+            elif c in "SB":
+                pass
+            else:
+                raise ValueError
+    elif aug:
+        raise ValueError
+    return fde_enc, aug.startswith("z"), pos, aligned8
+
+
+def edit_eh_frame(sec, target_dead, last, ptr=8):
+    """BFD's .eh_frame editing of one input section for a -r output: FDEs of discarded
+    functions go, the DW_CFA_nop padding of every record is trimmed and the records
+    packed at 4-byte alignment (a zero terminator stays only in the last input).
+    Returns (bytes, relocations, start of the last record) or None when the section
+    is left as it is (BFD's 'no .eh_frame_hdr table' case)."""
+    from ldpy.sections import eh_frame_records
+    raw = sec.bytes()
+    data = raw.tobytes()
+    rel = sec.relocs
+    try:
+        records = eh_frame_records(sec, data)
+    except LinkError:
+        return None
+    n = len(records)
+    if not n:
+        return None
+    starts = np.fromiter((r[0] for r in records), np.int64, n)
+    roffs = rel["r_offset"].astype(np.int64) if rel is not None else np.zeros(0, np.int64)
+    rec_of_rel = np.maximum(np.searchsorted(starts, roffs, side="right") - 1, 0)
+    first_rel = np.searchsorted(roffs, starts)          # (relocations are sorted by offset)
+    keep = []
+    sizes = []
+    aligns = []
+    cies = {}
+    try:
+        for i, (a, b, is_cie, cie_start) in enumerate(records):
+            if b - a == 4:                               # a zero terminator: only the last input keeps it
+                keep.append(last)
+                sizes.append(4)
+                aligns.append(4)
+                continue
+            if is_cie:
+                info = cies[a] = _parse_cie(data, a, b, ptr)
+                end = _insns_end(data, info[2], b, _pe_width(info[0], ptr)) if data[b - 1] == 0 else b
+                keep.append(True)
+                sizes.append(end - a)
+                aligns.append(8 if info[3] else 4)
+                continue
+            info = cies.get(cie_start)
+            if info is None:
+                raise ValueError
+            w = _pe_width(info[0], ptr)
+            if not w:
+                raise ValueError
+            k = int(first_rel[i]) if len(roffs) else 0
+            alive = True
+            if rel is not None and k < len(roffs) and roffs[k] == a + 8:
+                alive = not target_dead[k]
+            keep.append(alive)
+            aligns.append(max(w, 4))
+            if data[b - 1] == 0:
+                pos = a + 8 + 2 * w
+                if info[1]:
+                    m, pos = _uleb(data, pos, b)
+                    pos += m
+                end = _insns_end(data, pos, b, w)
+            else:
+                end = b
+            sizes.append(end - a)
+    except (ValueError, IndexError):
+        return None
+    keep = np.array(keep, bool)
+    sizes = np.array(sizes, np.int64)
+    new_start = np.full(n, -1, np.int64)
+    off = 0
+    for i in np.flatnonzero(keep).tolist():
+        al = aligns[i]
+        off = (off + al - 1) & -al
+        new_start[i] = off
+        off += int(sizes[i])
+    total = (off + 3) & -4
+    out = np.zeros(total, np.uint8)
+    k = np.flatnonzero(keep)
+    nxt = np.append(new_start[k][1:], total)
+    order = "<u4" if sec.file.little else ">u4"
+    for i, ns, ne in zip(k.tolist(), new_start[k].tolist(), nxt.tolist()):
+        a = records[i][0]
+        sz = int(sizes[i])
+        out[ns:ns + sz] = raw[a:a + sz]
+        if sz != 4:
+            out[ns:ns + 4] = np.array([ne - ns - 4], order).view(np.uint8)
+            if not records[i][2]:
+                ci = int(np.searchsorted(starts, records[i][3]))
+                out[ns + 4:ns + 8] = np.array([ns + 4 - new_start[ci]], order).view(np.uint8)
+    new_rel = None
+    if rel is not None:
+        new_rel = rel.copy()
+        kept = keep[rec_of_rel]
+        moved = roffs - starts[rec_of_rel] + new_start[rec_of_rel]
+        idx = np.arange(len(roffs))
+        lastk = np.maximum.accumulate(np.where(kept, idx, -1)) if len(idx) else idx
+        prev = np.where(lastk >= 0, moved[np.maximum(lastk, 0)], 0)
+        new_rel["r_offset"] = np.where(kept, moved, prev).astype(new_rel["r_offset"].dtype)
+        new_rel["r_info"][~kept] = 0
+        new_rel["r_addend"][~kept] = 0
+    k = np.flatnonzero(keep & (sizes != 4))
+    return out, new_rel, (int(new_start[k[-1]]) if len(k) else -1)
+
+
+class RelocatableOutput:
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.cfg = ctx.config
+        self.t = ctx.target
+        self.dt = dtypes(self.t.IS64, self.t.LITTLE)
+        self.stmt_out = [None] * len(_STATEMENTS)
+        self.orphans = [[] for _ in range(len(_STATEMENTS) + 1)]
+        self.by_name = {}             # (name, type, alloc) -> orphan ROut (non-unique ones)
+        self.groups = []              # (ROut of the SHT_GROUP, file, signature sym index, member indexes)
+        self.group_out = {}           # (file_id, group section index) -> ROut
+        self.commons = None
+
+    # -- placement ------------------------------------------------------------------
+    def place_sections(self):
+        ctx, cfg = self.ctx, self.cfg
+        from ldpy.assign import _is_debug
+        force_groups = getattr(cfg, "force_group_allocation", False)
+        strip_debug = cfg.strip_debug
+        unique = set()
+        group_rows = []
+        for f in ctx.files:
+            for signature, is_comdat, members, gidx in f.groups:
+                live = [m for m in members if m < len(f.sections) and f.sections[m] is not None
+                        and f.sections[m].live and not (strip_debug and _is_debug(f.sections[m].name))]
+                if not live or force_groups:
+                    continue
+                group_rows.append((f, gidx, is_comdat, members))
+                unique.update((f.file_id, m) for m in live)
+        # which statement each constrained family uses: ONLY_IF_RO unless an input is writable
+        writable = {}
+        note_stack = exec_stack = False
+        props = None
+        for f in ctx.files:
+            has_note = False
+            for sec in f.sections:
+                if sec is None or not sec.live:
+                    continue
+                if sec.name == ".note.GNU-stack":
+                    has_note = True
+                    exec_stack |= bool(sec.flags & SHF_EXECINSTR)
+                fam = _family(sec.name)
+                if fam in _CONSTRAINED and (f.file_id, sec.index) not in unique:
+                    writable[fam] = writable.get(fam, False) or bool(sec.flags & SHF_WRITE)
+            if has_note:
+                note_stack = True
+            elif any(s is not None for s in f.sections):
+                exec_stack = True       # (an object without the note asks for an executable stack)
+        if any(s is not None and s.name == ".note.gnu.property" for f in ctx.files for s in f.sections):
+            from ldpy.synthetic.notes import merge_gnu_properties
+            props = merge_gnu_properties(ctx.files)
+        gi = 0
+        for f in ctx.files:
+            # this file's groups first: they are numbered before everything else anyway
+            while gi < len(group_rows) and group_rows[gi][0] is f:
+                _, gidx, is_comdat, members = group_rows[gi]
+                g = ROut(".group", SHT_GROUP, 0, 4, 4)
+                g.group_of = (f, gidx, is_comdat, members)
+                self.groups.append(g)
+                self.group_out[(f.file_id, gidx)] = g
+                gi += 1
+            for sec in f.sections:
+                if sec is None or not sec.live:
+                    continue
+                name = sec.name
+                if strip_debug and _is_debug(name):
+                    sec.live = False
+                    continue
+                if name == ".note.gnu.property":
+                    sec.live = False
+                    if props:
+                        self._add_property_note(props)
+                        props = None
+                    continue
+                if sec.type in (SHT_RELA, SHT_REL, SHT_GROUP, SHT_SYMTAB, SHT_STRTAB, SHT_NULL):
+                    sec.live = False        # (the loader keeps none of these as contents)
+                    continue
+                is_unique = (f.file_id, sec.index) in unique
+                fam = None if is_unique else _family(name)
+                if fam is not None:
+                    if fam in _CONSTRAINED:
+                        idx = _CONSTRAINED[fam]["RW" if writable.get(fam) else "RO"]
+                    else:
+                        idx = _STMT_INDEX[fam]
+                    out = self.stmt_out[idx]
+                    if out is None:
+                        out = self.stmt_out[idx] = ROut(_STMT_NAMES[idx])
+                elif is_unique:
+                    out = ROut(name)
+                    self.orphans[_ANCHOR[_orphan_kind(sec)]].append(out)
+                else:
+                    key = (name, sec.type, bool(sec.flags & SHF_ALLOC))
+                    out = self.by_name.get(key)
+                    if out is None:
+                        out = self.by_name[key] = ROut(name)
+                        self.orphans[_ANCHOR[_orphan_kind(sec)]].append(out)
+                out.add(sec)
+        self._stack_note = (note_stack, exec_stack)
+        self._allocate_commons()
+        self._layout_contents()
+        self._number_sections()
+
+    def _add_property_note(self, props):
+        from ldpy.synthetic.notes import GnuPropertyNote
+        note = GnuPropertyNote(props, self.t.IS64)
+        note.file = None
+        out = ROut(".note.gnu.property")
+        out.add(note)
+        self.orphans[_ANCHOR["interp"]].append(out)
+
+    def _allocate_commons(self):
+        """-d / -dc / -dp / FORCE_COMMON_ALLOCATION: commons become .bss definitions."""
+        ctx = self.ctx
+        force = self.cfg.define_common or getattr(ctx.script, "force_common_allocation", False)
+        if not force or getattr(ctx.script, "inhibit_common_allocation", False):
+            return
+        commons = [s for s in ctx.symtab.symbols if s.kind == COMMON]
+        if not commons:
+            return
+        from ldpy.synthetic import Synthetic
+        # one COMMON chunk per file owning commons, after every .bss input (BFD attaches
+        # each file's COMMON section to .bss); larger alignments first, as lang_common
+        by_file = {}
+        for s in commons:
+            by_file.setdefault(s.file.file_id if s.file is not None else -1, []).append(s)
+        idx = _STMT_INDEX[".bss"]
+        if self.stmt_out[idx] is None:
+            self.stmt_out[idx] = ROut(".bss")
+        self.commons = {}
+        for fid in sorted(by_file):
+            chunk = Synthetic("COMMON", type_=SHT_NOBITS, flags=SHF_ALLOC | SHF_WRITE, align=1)
+            group = sorted(by_file[fid], key=lambda s: -min(max(s.align, 1), 16))
+            off = 0
+            for s in group:
+                a = max(s.align, 1)
+                off = _align(off, a)
+                s.value = off
+                off += s.size
+                chunk.align = max(chunk.align, a)
+                self.commons[s.gid] = chunk
+            chunk.size = off
+            self.stmt_out[idx].add(chunk)
+
+    def _all_contents(self):
+        """Output sections with contents from the inputs, in output order."""
+        outs = []
+        for i in range(len(_STATEMENTS) + 1):
+            if i < len(_STATEMENTS) and self.stmt_out[i] is not None:
+                outs.append(self.stmt_out[i])
+            outs.extend(self.orphans[i])
+        return outs
+
+    def _layout_contents(self):
+        note_stack, exec_stack = self._stack_note
+        for o in self._all_contents():
+            if o.name == ".eh_frame" and o.type == SHT_PROGBITS:
+                self._edit_eh_frames(o)
+            o.finish_flags()
+            off = 0
+            for c in o.chunks:
+                off = _align(off, c.align)
+                c.out_offset = off
+                off += c.size
+            o.size = off
+            if o.name == ".note.GNU-stack" and note_stack and exec_stack:
+                o.flags |= SHF_EXECINSTR
+
+    def _number_sections(self):
+        """Section indexes as BFD numbers them: SHT_GROUP sections first, then each
+        section followed by its relocations, then .symtab, .strtab, .shstrtab."""
+        self.contents = self._all_contents()
+        self.relocs_of = {}
+        idx = 1
+        for g in self.groups:
+            g.index = idx
+            idx += 1
+        self.sections = list(self.groups)
+        # which outputs get relocations: any live input with a non-empty table
+        for o in self.contents:
+            has_rel = any(getattr(c, "relocs", None) is not None and len(c.relocs) and c.type != SHT_NOBITS
+                          for c in o.chunks)
+            o.index = idx
+            idx += 1
+            self.sections.append(o)
+            if has_rel:
+                r = ROut(".rela" + o.name, SHT_RELA, SHF_INFO_LINK | (o.flags & SHF_GROUP), 8,
+                         self.dt.rela.itemsize)
+                r.index = idx
+                idx += 1
+                o.rela = r
+                self.sections.append(r)
+        self.symtab = ROut(".symtab", SHT_SYMTAB, 0, 8, self.dt.sym.itemsize)
+        self.strtab = ROut(".strtab", SHT_STRTAB, 0, 1)
+        self.shstrtab = ROut(".shstrtab", SHT_STRTAB, 0, 1)
+        for o in (self.symtab, self.strtab, self.shstrtab):
+            o.index = idx
+            idx += 1
+            self.sections.append(o)
+        if idx >= SHN_LORESERVE:
+            raise LinkError(f"-r output would have {idx} sections; more than {SHN_LORESERVE - 1} "
+                            f"(extended section indexes) is not supported yet")
+        for o in self.contents:
+            c = o.first
+            if o.flags & SHF_LINK_ORDER and getattr(c, "file", None) is not None:
+                linked = c.file.sections[c.link] if 0 < c.link < len(c.file.sections) else None
+                o.link = linked.output.index if linked is not None and linked.output is not None else 0
+            elif getattr(c, "file", None) is not None and o.flags & SHF_INFO_LINK and c.type not in (SHT_RELA, SHT_REL):
+                o.info = c.info
+
+    def _edit_eh_frames(self, o):
+        """Every .eh_frame input of output `o` edited as BFD does (edit_eh_frame); all
+        but the last non-empty one are padded, inside their last record, to the
+        output section's alignment so that no zero padding reads as a terminator."""
+        chunks = [c for c in o.chunks if getattr(c, "file", None) is not None and c.size]
+        edited = []
+        for i, s in enumerate(chunks):
+            f = s.file
+            dead = getattr(f, "_dead_mask", None)
+            if dead is None:
+                dead = f._dead_mask = np.fromiter((x is not None and not x.live for x in f.sections),
+                                                  bool, len(f.sections))
+            rel = s.relocs
+            if rel is not None and len(rel):
+                symidx = (rel["r_info"] >> np.uint64(32)).astype(np.int64)
+                if int(symidx.max()) >= len(f.shndx):
+                    raise LinkError(f"{s.where()}: relocation refers to a symbol index beyond the symbol table")
+                tshndx = f.shndx[symidx]
+                in_sec = (tshndx > 0) & (tshndx < len(dead))
+                target_dead = in_sec & dead[np.where(in_sec, tshndx, 0)]
+            else:
+                target_dead = np.zeros(0, bool)
+            res = edit_eh_frame(s, target_dead, i == len(chunks) - 1, 8 if f.is64 else 4)
+            if res is None:
+                edited.append((s, -1))
+                continue
+            data, rel2, last_rec = res
+            s.data, s.size = data, len(data)
+            if rel2 is not None:
+                s.relocs = rel2
+            edited.append((s, last_rec))
+        # padding: every section before the last one larger than a terminator
+        real = [k for k, (s, _) in enumerate(edited) if s.size > 4]
+        align = o.align if o.align > 1 else max((c.align for c in o.chunks), default=1)
+        for k in real[:-1]:
+            s, last_rec = edited[k]
+            size = (s.size + align - 1) & -align
+            if size == s.size:
+                continue
+            data = np.zeros(size, np.uint8)
+            data[:s.size] = s.bytes()
+            if last_rec >= 0:
+                order = "<u4" if s.file.little else ">u4"
+                data[last_rec:last_rec + 4] = np.array([size - last_rec - 4], order).view(np.uint8)
+            s.data, s.size = data, size
+
+    # -- symbols ------------------------------------------------------------------------
+    def build_symbols(self):
+        ctx, cfg, dt = self.ctx, self.cfg, self.dt
+        from ldpy.synthetic.symtab import gather_strings
+        keys = self.keys = R.SymbolKeys(ctx)
+        ids = self.ids = R.SectionIds(ctx.files)
+        G = keys.G
+        # per input section (global ids): output index and offset
+        n = ids.n
+        sec_out = np.full(n, -1, np.int64)
+        sec_off = np.zeros(n, np.int64)
+        for gid, s in enumerate(ids.sections):
+            if s is not None and s.live and s.output is not None:
+                sec_out[gid] = s.output.index
+                sec_off[gid] = s.out_offset
+        for (fid, gidx), g in self.group_out.items():
+            sec_out[ctx.files[fid].sec_base + gidx] = g.index
+        self.sec_out, self.sec_off = sec_out, sec_off
+        self.rt = rt = R.RelocTable(ctx, ids, self.t.IS64)
+        # section symbols: one per output section with contents, in index order
+        secsyms = [o for o in self.sections if o.type not in (SHT_RELA, SHT_SYMTAB, SHT_STRTAB)]
+        symidx_of_out = np.zeros(len(self.sections) + 1, np.int64)
+        for i, o in enumerate(secsyms):
+            o.symidx = i + 1
+            symidx_of_out[o.index] = i + 1
+        nsec = len(secsyms)
+        # locals of every file
+        NL = keys.n - G
+        info = keys.loc_info
+        typ = info & 0xf
+        shndx = keys.loc_shndx
+        files = ctx.files
+        sec_base = np.fromiter((f.sec_base for f in files), np.int64, len(files))
+        lbase = np.fromiter((f.local_base for f in files), np.int64, len(files))
+        in_sec = (shndx > 0) & (shndx < SHN_LORESERVE)
+        gsec = sec_base[keys.loc_file] + np.where(in_sec, shndx, 0) if NL else np.zeros(0, np.int64)
+        nsecs = np.fromiter((len(f.sections) for f in files), np.int64, len(files))
+        in_sec &= shndx < nsecs[keys.loc_file] if NL else in_sec
+        gsec = np.where(in_sec, gsec, 0)
+        target_out = np.where(in_sec, sec_out[gsec] if n else -1, -1)
+        live = ~in_sec | (target_out >= 0)
+        first = np.zeros(NL, bool)
+        if NL:
+            first[lbase[np.flatnonzero(np.fromiter((f.first_global > 0 for f in files), bool, len(files)))]] = True
+        is_sec = typ == STT_SECTION
+        candidate = ~first & ~is_sec & live & (shndx != SHN_UNDEF)
+        keep = candidate.copy()
+        if cfg.discard_all:
+            keep[:] = False
+        elif cfg.discard_locals:
+            for fi, f in enumerate(files):
+                lo, hi = f.local_base, f.local_base + f.first_global
+                if hi > lo and len(f.strtab):
+                    st = np.frombuffer(f.strtab, np.uint8)
+                    no = np.minimum(f.symbols["st_name"][:f.first_global].astype(np.int64), len(st) - 2)
+                    label = (st[no] == ord(".")) & (st[no + 1] == ord("L"))
+                    keep[lo:hi] &= ~label
+        base_keep = keep.copy()
+        # relocations: which locals they need (kept even under -x / -X)
+        if not rt.empty:
+            lk = rt.key - G
+            loc = rt.is_local
+            lki = np.where(loc, lk, 0)
+            needed = loc & candidate[lki]
+            keep[lki[needed]] = True
+        for g in self.groups:                   # local group signatures are needed too
+            f, gidx = g.group_of[0], g.group_of[1]
+            info = int(f.rows[gidx][7])
+            if info < f.first_global and candidate[f.local_base + info]:
+                keep[f.local_base + info] = True
+        sel = np.flatnonzero(keep)
+        lf = keys.loc_file[sel] if len(sel) else np.zeros(0, np.int64)
+        bounds = np.searchsorted(lf, np.arange(len(files) + 1))
+        # like BFD, a file whose first local out is not an STT_FILE gets one named after it
+        bsel = np.flatnonzero(base_keep)
+        bf = keys.loc_file[bsel] if len(bsel) else np.zeros(0, np.int64)
+        firsts = np.searchsorted(bf, np.arange(len(files)))
+        has = firsts < len(bsel)
+        needs_file = np.zeros(len(files), bool)
+        if has.any():
+            needs_file[has] = typ[bsel[firsts[has]]] != 4       # STT_FILE
+            needs_file[has] &= bf[firsts[has]] == np.flatnonzero(has)
+        cum_extra = np.cumsum(needs_file.astype(np.int64))
+        out_of_key = np.full(keys.n, -1, np.int64)
+        out_of_key[G + sel] = 1 + nsec + np.arange(len(sel)) + (cum_extra[lf] if len(sel) else 0)
+        out_of_key[G + lbase[np.flatnonzero(np.fromiter((f.first_global > 0 for f in files), bool,
+                                                          len(files)))]] = 0
+        adj = np.zeros(keys.n, np.int64)
+        secl = np.flatnonzero(is_sec & in_sec & (target_out >= 0))
+        out_of_key[G + secl] = symidx_of_out[target_out[secl]]
+        adj[G + secl] = sec_off[gsec[secl]]
+        dead = np.zeros(keys.n, bool)
+        dead[G:] = in_sec & (target_out < 0)
+        nlocal = 1 + nsec + len(sel) + int(needs_file.sum())
+        # globals
+        syms = ctx.symtab.symbols
+        glist = [s for s in syms if self._emit_global(s)]
+        gids = np.fromiter((s.gid for s in glist), np.int64, len(glist))
+        first_global = nlocal
+        out_of_key[gids] = first_global + np.arange(len(glist))
+        self.out_of_key, self.adj, self.dead = out_of_key, adj, dead
+        # the table itself
+        count = first_global + len(glist)
+        out = np.zeros(count, dt.sym)
+        parts = [np.zeros(1, np.uint8)]
+        strsize = 1
+        # section symbols
+        ss = out[1:1 + nsec]
+        ss["st_info"] = STT_SECTION
+        ss["st_shndx"] = np.fromiter((o.index for o in secsyms), np.int64, nsec)
+        # locals, file by file (names gathered from each input string table)
+        pos = 1 + nsec
+        for fi, f in enumerate(files):
+            a, b = int(bounds[fi]), int(bounds[fi + 1])
+            if needs_file[fi]:
+                name = (f.member.name if getattr(f, "member", None) is not None else f.name)
+                name = os.path.basename(name.rstrip("/")).encode() + b"\0"
+                out[pos]["st_name"] = strsize
+                out[pos]["st_info"] = 4
+                out[pos]["st_shndx"] = SHN_ABS
+                parts.append(np.frombuffer(name, np.uint8))
+                strsize += len(name)
+                pos += 1
+            if a == b:
+                continue
+            li = sel[a:b] - f.local_base
+            src = f.symbols[li]
+            names, offs = gather_strings(np.frombuffer(f.strtab, np.uint8), src["st_name"].astype(np.int64))
+            parts.append(names)
+            dst = out[pos:pos + (b - a)]
+            dst["st_name"] = offs + strsize
+            strsize += len(names)
+            dst["st_info"] = src["st_info"]
+            dst["st_other"] = src["st_other"]
+            dst["st_size"] = src["st_size"]
+            k = sel[a:b]
+            to = target_out[k]
+            dst["st_shndx"] = np.where(in_sec[k], to, shndx[k])
+            dst["st_value"] = src["st_value"] + np.where(in_sec[k], sec_off[gsec[k]], 0).astype(np.uint64)
+            pos += b - a
+        # globals
+        ng = len(glist)
+        if ng:
+            gnames = [self._global_name(s) for s in glist]
+            blob = b"\0".join(gnames) + b"\0"
+            lens = np.fromiter((len(x) + 1 for x in gnames), np.int64, ng)
+            dst = out[first_global:]
+            dst["st_name"] = strsize + np.cumsum(lens) - lens
+            parts.append(np.frombuffer(blob, np.uint8))
+            strsize += len(blob)
+            rows = [self._global_row(s) for s in glist]
+            info_, other, shn, value, size = zip(*rows)
+            dst["st_info"] = np.array(info_, np.uint8)
+            dst["st_other"] = np.array(other, np.uint8)
+            dst["st_shndx"] = np.array(shn, np.int64)
+            dst["st_value"] = np.array(value, np.uint64)
+            dst["st_size"] = np.array(size, np.uint64)
+        self.symtab.data = out.view(np.uint8)
+        self.symtab.size = out.nbytes
+        self.symtab.info = first_global
+        self.strtab.data = np.concatenate(parts)
+        self.strtab.size = len(self.strtab.data)
+        self.osabi_gnu = bool(ng and (((out["st_info"][first_global:] >> 4) == STB_GNU_UNIQUE) |
+                                      ((out["st_info"][first_global:] & 0xf) == STT_GNU_IFUNC)).any())
+        self._group_contents(out_of_key, symidx_of_out)
+
+    def _emit_global(self, s):
+        if s.kind == DEFINED:
+            return s.section is None or (s.section.live and s.section.output is not None)
+        if s.kind == UNDEF:
+            return s.referenced
+        return s.kind in (COMMON, SYNTHETIC)
+
+    def _global_name(self, s):
+        if s.def_version and not s.version_hidden and b"@" not in s.name:
+            return s.name + b"@@" + s.def_version.encode()
+        return s.name
+
+    def _global_row(self, s):
+        """(st_info, st_other, st_shndx, st_value, st_size) of a global in the output."""
+        vis = s.visibility
+        if s.kind in (DEFINED, COMMON) and s.file is not None:
+            orig = s.file.symbols[s.index]
+            info = int(orig["st_info"])
+            other = (int(orig["st_other"]) & ~3) | vis
+            if s.kind == COMMON:
+                if self.commons is not None:
+                    c = self.commons[s.gid]
+                    return info, other, c.output.index, c.out_offset + s.value, s.size
+                return info, other, SHN_COMMON, s.align, s.size
+            if s.absolute or s.section is None:
+                return info, other, SHN_ABS, s.value & 0xffffffffffffffff, s.size
+            sec = s.section
+            return info, other, sec.output.index, s.value + sec.out_offset, s.size
+        if s.kind == SYNTHETIC:
+            return (STB_GLOBAL << 4) | STT_NOTYPE, vis, SHN_ABS, s.value & 0xffffffffffffffff, 0
+        bind = STB_GLOBAL if s.strong_ref else STB_WEAK
+        return (bind << 4) | self._undef_type(s), vis, SHN_UNDEF, 0, 0
+
+    def _undef_type(self, s):
+        types = getattr(self, "_utypes", None)
+        if types is None:
+            types = self._utypes = {}
+            for f in self.ctx.files:
+                fg = f.first_global
+                if len(f.symbols) <= fg:
+                    continue
+                t = f.symbols["st_info"][fg:] & 0xf
+                m = (f.shndx[fg:] == SHN_UNDEF) & (t != STT_NOTYPE)
+                for gid, ty in zip(f.global_ids[m].tolist(), t[m].tolist()):
+                    types.setdefault(gid, ty)
+        return types.get(s.gid, STT_NOTYPE)
+
+    def _group_contents(self, out_of_key, symidx_of_out):
+        """Each SHT_GROUP: its flag word and output member indexes; sh_info names the
+        signature symbol in the output table."""
+        G = self.keys.G
+        word = np.dtype(self.dt.word)
+        for g in self.groups:
+            f, gidx, is_comdat, members = g.group_of
+            idx = []
+            for m in members:
+                s = f.sections[m] if m < len(f.sections) else None
+                if s is None or not s.live or s.output is None:
+                    continue
+                o = s.output
+                if o.index not in idx:
+                    idx.append(o.index)
+                    if o.rela is not None:
+                        idx.append(o.rela.index)
+            g.data = np.array([GRP_COMDAT if is_comdat else 0] + idx, word).view(np.uint8)
+            g.size = len(g.data)
+            info = int(f.rows[gidx][7])
+            if info < f.first_global:
+                if int(f.symbols["st_info"][info]) & 0xf == STT_SECTION:
+                    tgt = int(f.shndx[info])
+                    t_out = self.sec_out[f.sec_base + tgt] if 0 < tgt < len(f.sections) else -1
+                    g.info = int(symidx_of_out[t_out]) if t_out >= 0 else 0
+                else:
+                    g.info = int(out_of_key[G + f.local_base + info])
+            else:
+                g.info = int(out_of_key[f.global_ids[info - f.first_global]])
+            g.info = max(g.info, 0)
+            g.link = self.symtab.index
+
+    # -- relocations ------------------------------------------------------------------------
+    def rewrite_relocations(self):
+        rt = self.rt
+        self.rel_out = {}
+        self.clear = []
+        if rt.empty:
+            return
+        secs = rt.sections
+        ns = len(secs)
+        s_out = np.fromiter((s.output.index for s in secs), np.int64, ns)
+        s_off = np.fromiter((s.out_offset for s in secs), np.int64, ns)
+        s_dbg = np.fromiter((is_debugging(s.name) for s in secs), bool, ns)
+        so = rt.sec_ordinal
+        key = rt.key
+        sym = self.out_of_key[key]
+        addend = rt.addend + self.adj[key]
+        offset = rt.offset + s_off[so]
+        typ = rt.type.copy()
+        dead = self.dead[key] | (sym < 0)
+        dead &= ~((rt.type == R_NONE) & (rt.sym == 0))
+        if dead.any():
+            # the field is cleared (.debug_ranges gets 1: 0 would end its list)
+            d = np.flatnonzero(dead)
+            self.clear = [(secs[i].output, int(o), int(t)) for i, o, t in
+                          zip(so[d].tolist(), offset[d].tolist(), typ[d].tolist())]
+            sym[d] = 0
+            addend[d] = 0
+            typ[d] = R_NONE
+        outk = s_out[so]
+        order = np.argsort(outk, kind="stable")
+        outk_sorted = outk[order]
+        bounds = np.flatnonzero(np.diff(outk_sorted)) + 1
+        starts = np.concatenate(([0], bounds))
+        ends = np.concatenate((bounds, [len(order)]))
+        by_index = {o.index: o for o in self.contents}
+        dt = self.dt.rela
+        drop_dbg = dead & s_dbg[so]
+        for a, b in zip(starts.tolist(), ends.tolist()):
+            rows = order[a:b]
+            o = by_index[int(outk_sorted[a])]
+            dd = drop_dbg[rows]
+            if dd.any():
+                # BFD drops them from debug sections, but never the last entry of one
+                n_keep = len(rows) - int(dd.sum())
+                if n_keep == 0:
+                    dd = dd.copy()
+                    dd[np.flatnonzero(dd)[-1]] = False
+                rows = rows[~dd]
+            tab = np.zeros(len(rows), dt)
+            tab["r_offset"] = offset[rows]
+            tab["r_info"] = (sym[rows].astype(np.uint64) << np.uint64(32)) | typ[rows].astype(np.uint64)
+            tab["r_addend"] = addend[rows]
+            o.rela.data = tab.view(np.uint8)
+            o.rela.size = tab.nbytes
+
+    # -- writing ------------------------------------------------------------------------------
+    def write(self):
+        ctx, dt, t = self.ctx, self.dt, self.t
+        secs = self.sections
+        # .shstrtab
+        names = {}
+        blob = bytearray(b"\0")
+        for o in secs:
+            if o.name not in names:
+                names[o.name] = len(blob)
+                blob += o.name.encode() + b"\0"
+        self.shstrtab.data = np.frombuffer(bytes(blob), np.uint8)
+        self.shstrtab.size = len(blob)
+        for o in secs:
+            if o.type == SHT_RELA and o.data is None:
+                o.data = np.zeros(0, np.uint8)
+        # file layout: header, contents in index order, section headers
+        pos = dt.ehdr.itemsize
+        for o in secs:
+            a = max(o.align, 1)
+            pos = _align(pos, a)
+            o.offset = pos
+            if o.type != SHT_NOBITS:
+                pos += o.size
+        shoff = _align(pos, 8)
+        total = shoff + dt.shdr.itemsize * (len(secs) + 1)
+        buf = np.zeros(total, np.uint8)
+        from ldpy.write import _fill_code_gaps
+        for o in secs:
+            if o.type == SHT_NOBITS or not o.size:
+                continue
+            if o.data is not None:
+                buf[o.offset:o.offset + o.size] = o.data
+                continue
+            if o.flags & SHF_EXECINSTR:
+                _fill_code_gaps(buf, o, t.code_fill)
+            for c in o.chunks:
+                if c.type == SHT_NOBITS:
+                    continue
+                b = c.bytes()
+                if len(b):
+                    buf[o.offset + c.out_offset:o.offset + c.out_offset + len(b)] = b
+        for o, off, typ in self.clear:
+            w = int(t.WIDTH[typ]) if typ < len(t.WIDTH) else 0
+            if w and o.type != SHT_NOBITS and off + w <= o.size:
+                p = o.offset + off
+                buf[p:p + w] = 0
+                if o.name == ".debug_ranges":
+                    buf[p if t.LITTLE else p + w - 1] = 1
+        # section headers
+        sh = np.zeros(len(secs) + 1, dt.shdr)
+        for o in secs:
+            link, info = o.link, o.info
+            if o.type == SHT_RELA:
+                link = self.symtab.index
+                info = next(c.index for c in self.contents if c.rela is o)
+            elif o.type == SHT_SYMTAB:
+                link = self.strtab.index
+            sh[o.index] = (names[o.name], o.type, o.flags, 0, o.offset, o.size, link, info,
+                           max(o.align, 1) if o.type != SHT_NULL else 0, o.entsize)
+        buf[shoff:shoff + sh.nbytes] = sh.view(np.uint8)
+        eh = np.zeros(1, dt.ehdr)
+        ident = np.zeros(16, np.uint8)
+        ident[:4] = np.frombuffer(ELFMAG, np.uint8)
+        ident[4] = ELFCLASS64 if t.IS64 else ELFCLASS32
+        ident[5] = ELFDATA2LSB if t.LITTLE else ELFDATA2MSB
+        ident[6] = 1
+        if self.osabi_gnu:
+            ident[7] = 3
+        eh["e_ident"] = ident
+        eh["e_type"] = ET_REL
+        eh["e_machine"] = t.MACHINE
+        eh["e_version"] = 1
+        eh["e_shoff"] = shoff
+        eh["e_flags"] = ctx.files[0].eflags if ctx.files else 0
+        eh["e_ehsize"] = dt.ehdr.itemsize
+        eh["e_shentsize"] = dt.shdr.itemsize
+        eh["e_shnum"] = len(secs) + 1
+        eh["e_shstrndx"] = self.shstrtab.index
+        buf[:dt.ehdr.itemsize] = eh.view(np.uint8)
+        _write_file(self.cfg.output, buf)
+
+
+def _write_file(path, buf):
+    """The whole image in one write; a failed write leaves no file behind."""
+    try:
+        if os.path.lexists(path) and not os.path.isdir(path):
+            os.unlink(path)          # (an input of this link may be mapped from it)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    except OSError as e:
+        raise LinkError(f"cannot open output file {path}: {e.strerror}")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(memoryview(buf))
+    except BaseException:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        raise
