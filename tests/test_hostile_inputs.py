@@ -132,6 +132,17 @@ def _set_rela(which, field, value):
     return patch
 
 
+def _retype(sym, r_type, r_offset):
+    """The relocation against sym made type r_type at r_offset (from the end of
+    .text when negative)."""
+    def patch(e):
+        k = _rela_to(sym)(e)
+        size = e.shdr(e.section(".text"), "sh_size")
+        e.set_rela(".rela.text", k, "r_type", r_type)
+        e.set_rela(".rela.text", k, "r_offset", r_offset if r_offset >= 0 else size + r_offset)
+    return patch
+
+
 def _file_size(e):
     return len(e.b)
 
@@ -335,6 +346,15 @@ CASES = [
          "bad.o", ["relocation", ".text", "out of range"]),
     Case("r_type_unknown", obj_case(_set_rela(_rela_to("counter"), "r_type", 200)),
          "bad.o", ["relocation", "200"]),
+    # relocations whose code sequences (TLS, GOTPCRELX) do not fit before/after their offset
+    Case("tlsgd_at_section_start", obj_case(_retype("counter", 19, 0)), "bad.o",
+         ["(.text+0x0)", "R_X86_64_TLSGD"]),
+    Case("tlsld_at_section_end", obj_case(_retype("counter", 20, -4)), "bad.o",
+         ["(.text+", "R_X86_64_TLSLD"]),
+    Case("tlsdesc_call_at_section_end", obj_case(_retype("counter", 35, -1)), "bad.o",
+         ["R_X86_64_TLSDESC_CALL", "end of its section"]),
+    # (no room for the opcode: neither linker relaxes it, both link)
+    Case("rex_gotpcrelx_at_offset_1", obj_case(_retype("counter", 42, 1)), "bad.o", None, bfd="links"),
     Case("rela_sh_info_out_of_range", obj_case(_set_sec(".rela.text", "sh_info", 999)),
          "bad.o", ["relocation section", ".rela.text", "999"]),
     Case("rela_size_2_40", obj_case(_set_sec(".rela.text", "sh_size", BIG)),
