@@ -192,6 +192,7 @@ def add_references(ctx):
     st.wrapped = {w.encode() for w in cfg.wrap}
     st.warn_common = cfg.warn_common
     st.allow_multiple = cfg.allow_multiple_definition
+    st.verbatim_versions = True       # (BFD binds versions in final links only)
     for name in cfg.undefined + cfg.require_defined:
         st.reference(name.encode())
     if cfg.defsyms:
@@ -246,44 +247,50 @@ def _pe_width(enc, ptr):
     return {2: 2, 3: 4, 4: 8, 0: ptr}.get(enc & 7, 0)
 
 
-_CFA_FIXED = {0x02: 1, 0x03: 2, 0x04: 4, 0x1d: 8}
+# operand kinds of the CFA opcodes below 0x40: 0 none, 1 one leb128, 2 two, 3 a block,
+# 4 leb128 and a block, 5 the pointer width (set_loc), n+10 n fixed bytes; -1 unknown
+_CFA_KIND = [-1] * 0x40
+for _op, _k in {0x00: 0, 0x01: 5, 0x02: 11, 0x03: 12, 0x04: 14, 0x05: 2, 0x06: 1, 0x07: 1, 0x08: 1,
+                0x09: 2, 0x0a: 0, 0x0b: 0, 0x0c: 2, 0x0d: 1, 0x0e: 1, 0x0f: 3, 0x10: 4, 0x11: 2,
+                0x12: 2, 0x13: 1, 0x14: 2, 0x15: 2, 0x16: 4, 0x1d: 18, 0x2d: 0, 0x2e: 1, 0x2f: 2}.items():
+    _CFA_KIND[_op] = _k
 
 
 def _insns_end(data, pos, end, ptr_width):
-    """skip_non_nops: the end of the last CFA instruction that is not a DW_CFA_nop."""
+    """skip_non_nops: the end of the last CFA instruction that is not a DW_CFA_nop
+    (ValueError when an instruction is unknown or runs past the record)."""
     last = pos
+    kinds = _CFA_KIND
     while pos < end:
         op = data[pos]
-        if op == 0:
-            pos += 1
-            continue
         pos += 1
-        hi = op & 0xc0
-        if hi == 0x80:                          # DW_CFA_offset: one leb
-            pos = _skip_leb(data, pos, end)
-        elif hi:                                # advance_loc, restore
-            pass
-        elif op in (0x0a, 0x0b, 0x2d):          # remember/restore state, window save
-            pass
-        elif op == 0x05 or op == 0x09 or op == 0x0c or op == 0x11 or op == 0x12 or \
-                op == 0x14 or op == 0x15 or op == 0x2f:
-            pos = _skip_leb(data, pos, end)
-            pos = _skip_leb(data, pos, end)
-        elif op in (0x06, 0x07, 0x08, 0x0d, 0x0e, 0x13, 0x2e):
-            pos = _skip_leb(data, pos, end)
-        elif op == 0x0f:                        # def_cfa_expression
-            n, pos = _uleb(data, pos, end)
-            pos += n
-        elif op == 0x10 or op == 0x16:          # expression, val_expression
-            pos = _skip_leb(data, pos, end)
-            n, pos = _uleb(data, pos, end)
-            pos += n
-        elif op == 0x01:                        # set_loc
-            pos += ptr_width
-        elif op in _CFA_FIXED:
-            pos += _CFA_FIXED[op]
+        if op == 0:
+            continue
+        if op >= 0x40:
+            if op >= 0x80 and op < 0xc0:        # DW_CFA_offset: one leb128
+                while data[pos] & 0x80:
+                    pos += 1
+                pos += 1
         else:
-            raise ValueError
+            k = kinds[op]
+            if k == 1 or k == 2:
+                for _ in range(k):
+                    while data[pos] & 0x80:
+                        pos += 1
+                    pos += 1
+            elif k >= 10:
+                pos += k - 10
+            elif k == 5:
+                pos += ptr_width
+            elif k == 3 or k == 4:
+                if k == 4:
+                    while data[pos] & 0x80:
+                        pos += 1
+                    pos += 1
+                n, pos = _uleb(data, pos, end)
+                pos += n
+            elif k < 0:
+                raise ValueError
         if pos > end:
             raise ValueError
         last = pos
@@ -335,8 +342,9 @@ def edit_eh_frame(sec, target_dead, last, ptr=8):
     functions go, the DW_CFA_nop padding of every record is trimmed and the records
     packed at 4-byte alignment (a zero terminator stays only in the last input).
     Returns (bytes, relocations, start of the last record) or None when the section
-    is left as it is (BFD's 'no .eh_frame_hdr table' case)."""
-    from ldpy.sections import eh_frame_records
+    is left as it is (BFD's 'no .eh_frame_hdr table' case).  Whole-array work but
+    for the CIEs and the CFA programs that end in padding, which are read one by one."""
+    from ldpy.sections import eh_frame_records, eh_record_arrays
     raw = sec.bytes()
     data = raw.tobytes()
     rel = sec.relocs
@@ -344,90 +352,102 @@ def edit_eh_frame(sec, target_dead, last, ptr=8):
         records = eh_frame_records(sec, data)
     except LinkError:
         return None
-    n = len(records)
+    starts, ends, is_cie, cie_starts = eh_record_arrays(records)
+    n = len(starts)
     if not n:
         return None
-    starts = np.fromiter((r[0] for r in records), np.int64, n)
+    term = ends - starts == 4
     roffs = rel["r_offset"].astype(np.int64) if rel is not None else np.zeros(0, np.int64)
-    rec_of_rel = np.maximum(np.searchsorted(starts, roffs, side="right") - 1, 0)
-    first_rel = np.searchsorted(roffs, starts)          # (relocations are sorted by offset)
-    keep = []
-    sizes = []
-    aligns = []
-    cies = {}
+    sizes = ends - starts
+    aligns = np.full(n, 4, np.int64)
+    keep = np.ones(n, bool)
+    keep[term] = last
     try:
-        for i, (a, b, is_cie, cie_start) in enumerate(records):
-            if b - a == 4:                               # a zero terminator: only the last input keeps it
-                keep.append(last)
-                sizes.append(4)
-                aligns.append(4)
-                continue
-            if is_cie:
-                info = cies[a] = _parse_cie(data, a, b, ptr)
-                end = _insns_end(data, info[2], b, _pe_width(info[0], ptr)) if data[b - 1] == 0 else b
-                keep.append(True)
-                sizes.append(end - a)
-                aligns.append(8 if info[3] else 4)
-                continue
-            info = cies.get(cie_start)
-            if info is None:
-                raise ValueError
-            w = _pe_width(info[0], ptr)
-            if not w:
-                raise ValueError
-            k = int(first_rel[i]) if len(roffs) else 0
-            alive = True
-            if rel is not None and k < len(roffs) and roffs[k] == a + 8:
-                alive = not target_dead[k]
-            keep.append(alive)
-            aligns.append(max(w, 4))
+        cies = np.flatnonzero(is_cie & ~term)
+        cie_w = np.zeros(n, np.int64)
+        cie_z = np.zeros(n, bool)
+        for i in cies.tolist():
+            a, b = int(starts[i]), int(ends[i])
+            enc, z, insns, aligned8 = _parse_cie(data, a, b, ptr)
+            cie_w[i], cie_z[i] = _pe_width(enc, ptr), z
+            if aligned8:
+                aligns[i] = 8
             if data[b - 1] == 0:
-                pos = a + 8 + 2 * w
-                if info[1]:
+                sizes[i] = _insns_end(data, insns, b, cie_w[i]) - a
+        fde = np.flatnonzero(~is_cie)
+        if len(fde):
+            ci = np.minimum(np.searchsorted(starts, cie_starts[fde]), n - 1)
+            if ((starts[ci] != cie_starts[fde]) | ~is_cie[ci] | term[ci]).any():
+                return None
+            w = cie_w[ci]
+            if not w.all():
+                return None
+            aligns[fde] = np.maximum(w, 4)
+            # an FDE whose function is in a discarded section goes (its pc_begin relocation)
+            pc = starts[fde] + 8
+            k = np.minimum(np.searchsorted(roffs, pc), max(len(roffs) - 1, 0))
+            if len(roffs):
+                at = roffs[k] == pc
+                keep[fde[at & target_dead[k]]] = False
+            pad = fde[raw[ends[fde] - 1] == 0]
+            wz = w[raw[ends[fde] - 1] == 0]
+            zz = cie_z[ci[raw[ends[fde] - 1] == 0]]
+            for i, wi, zi in zip(pad.tolist(), wz.tolist(), zz.tolist()):
+                a, b = int(starts[i]), int(ends[i])
+                pos = a + 8 + 2 * wi
+                if zi:
                     m, pos = _uleb(data, pos, b)
                     pos += m
-                end = _insns_end(data, pos, b, w)
-            else:
-                end = b
-            sizes.append(end - a)
+                sizes[i] = _insns_end(data, pos, b, wi) - a
     except (ValueError, IndexError):
         return None
-    keep = np.array(keep, bool)
-    sizes = np.array(sizes, np.int64)
+    kk = np.flatnonzero(keep)
+    ks = sizes[kk]
+    ka = aligns[kk]
+    if (ka == 4).all():
+        step = (ks + 3) & -4
+        new_k = np.cumsum(step) - step
+        total = int(step.sum())
+    else:
+        new_k = np.zeros(len(kk), np.int64)
+        off = 0
+        for j, (sz, al) in enumerate(zip(ks.tolist(), ka.tolist())):
+            off = (off + al - 1) & -al
+            new_k[j] = off
+            off += sz
+        total = (off + 3) & -4
     new_start = np.full(n, -1, np.int64)
-    off = 0
-    for i in np.flatnonzero(keep).tolist():
-        al = aligns[i]
-        off = (off + al - 1) & -al
-        new_start[i] = off
-        off += int(sizes[i])
-    total = (off + 3) & -4
+    new_start[kk] = new_k
     out = np.zeros(total, np.uint8)
-    k = np.flatnonzero(keep)
-    nxt = np.append(new_start[k][1:], total)
+    tot = int(ks.sum())
+    if tot:
+        rep = np.repeat(starts[kk] - new_k, ks)
+        dst = np.repeat(new_k, ks) + (np.arange(tot) - np.repeat(np.cumsum(ks) - ks, ks))
+        out[dst] = raw[dst + rep]
     order = "<u4" if sec.file.little else ">u4"
-    for i, ns, ne in zip(k.tolist(), new_start[k].tolist(), nxt.tolist()):
-        a = records[i][0]
-        sz = int(sizes[i])
-        out[ns:ns + sz] = raw[a:a + sz]
-        if sz != 4:
-            out[ns:ns + 4] = np.array([ne - ns - 4], order).view(np.uint8)
-            if not records[i][2]:
-                ci = int(np.searchsorted(starts, records[i][3]))
-                out[ns + 4:ns + 8] = np.array([ns + 4 - new_start[ci]], order).view(np.uint8)
+    nt = kk[~term[kk]]
+    if len(nt):
+        ns = new_start[nt]
+        nxt = np.append(new_k[1:], total)[~term[kk]]
+        out[ns[:, None] + np.arange(4)] = (nxt - ns - 4).astype(order).view(np.uint8).reshape(-1, 4)
+        f2 = nt[~is_cie[nt]]
+        if len(f2):
+            ci2 = np.searchsorted(starts, cie_starts[f2])
+            val = new_start[f2] + 4 - new_start[ci2]
+            out[(new_start[f2] + 4)[:, None] + np.arange(4)] = val.astype(order).view(np.uint8).reshape(-1, 4)
     new_rel = None
-    if rel is not None:
+    if rel is not None and len(rel):
+        rec_of_rel = np.maximum(np.searchsorted(starts, roffs, side="right") - 1, 0)
         new_rel = rel.copy()
         kept = keep[rec_of_rel]
         moved = roffs - starts[rec_of_rel] + new_start[rec_of_rel]
         idx = np.arange(len(roffs))
-        lastk = np.maximum.accumulate(np.where(kept, idx, -1)) if len(idx) else idx
+        lastk = np.maximum.accumulate(np.where(kept, idx, -1))
         prev = np.where(lastk >= 0, moved[np.maximum(lastk, 0)], 0)
         new_rel["r_offset"] = np.where(kept, moved, prev).astype(new_rel["r_offset"].dtype)
         new_rel["r_info"][~kept] = 0
         new_rel["r_addend"][~kept] = 0
-    k = np.flatnonzero(keep & (sizes != 4))
-    return out, new_rel, (int(new_start[k[-1]]) if len(k) else -1)
+    return out, new_rel, (int(new_start[nt[-1]]) if len(nt) else -1)
 
 
 class RelocatableOutput:
@@ -959,7 +979,8 @@ class RelocatableOutput:
             addend[d] = 0
             typ[d] = R_NONE
         outk = s_out[so]
-        order = np.argsort(outk, kind="stable")
+        # one table per output section, sorted by offset as elf_link_adjust_relocs does (stably)
+        order = np.lexsort((offset, outk))
         outk_sorted = outk[order]
         bounds = np.flatnonzero(np.diff(outk_sorted)) + 1
         starts = np.concatenate(([0], bounds))

@@ -86,6 +86,7 @@ class SymbolTable:
         self.wrapped = set()       # --wrap=SYM names (bytes)
         self.warn_common = False   # --warn-common
         self.allow_multiple = False   # --allow-multiple-definition / -z muldefs: the first stays
+        self.verbatim_versions = False   # -r: foo@@VER and foo@VER are names like any other
         # shared libraries' definitions and references stay out of the table until
         # something mentions their names (libc.so alone has ~3000)
         self.shared_defs = {}      # name -> (SharedFile, index) of the first library defining it
@@ -156,7 +157,7 @@ class SymbolTable:
                     name = name[7:]
             sym = by_name.get(name)
             if sym is None:
-                if b"@" in name:
+                if b"@" in name and not self.verbatim_versions:
                     sym = self._versioned(name, shndx != SHN_UNDEF)
                 else:
                     sym = self.intern(name)

@@ -1,0 +1,450 @@
+"""ldpy -r (relocatable output, also -i, --relocatable, -Ur, gcc -r): the object it
+writes is compared with ld.bfd -r for the same inputs (section names, types,
+flags, sizes, alignment and contents; every relocation by offset, type, symbol
+and addend; nm), and the -r output is linked into programs, by ldpy and by
+ld.bfd, that must run and print what the unlinked objects print."""
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from linkutil import run, shim_dir
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def ldpy(args, cwd, check=True):
+    r = subprocess.run([sys.executable, "-m", "ldpy", *args], cwd=str(cwd), capture_output=True,
+                       text=True, timeout=120)
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
+    if check:
+        assert r.returncode == 0, r.stderr
+    return r
+
+
+def bfd(args, cwd):
+    return run(["ld.bfd", *args], cwd=str(cwd))
+
+
+def cc(tmp, name, code, *flags, compiler="gcc"):
+    ext = ".cpp" if compiler == "g++" else ".c"
+    (tmp / (name + ext)).write_text(code)
+    run([compiler, "-c", *flags, name + ext, "-o", name + ".o"], cwd=str(tmp))
+    return name + ".o"
+
+
+def asm(tmp, name, text):
+    (tmp / (name + ".s")).write_text(text)
+    run(["as", name + ".s", "-o", name + ".o"], cwd=str(tmp))
+    return name + ".o"
+
+
+def link_and_run(tmp, obj, out, linker, compiler="gcc", extra=()):
+    sel = ["-B", shim_dir()] if linker == "ldpy" else ["-fuse-ld=bfd"]
+    run([compiler, obj, *extra, "-o", out, *sel], cwd=str(tmp))
+    return run([str(tmp / out)], cwd=str(tmp)).stdout
+
+
+# -- the structure of an ELF relocatable object, as plain data --------------------------
+
+def _elf(path):
+    data = np.fromfile(path, np.uint8)
+    hdr = data[:64].view(np.uint8)
+    assert bytes(hdr[:4]) == b"\x7fELF"
+    shoff = int(data[0x28:0x30].view("<u8")[0])
+    shnum = int(data[0x3c:0x3e].view("<u2")[0])
+    shstrndx = int(data[0x3e:0x40].view("<u2")[0])
+    dt = np.dtype([("name", "<u4"), ("type", "<u4"), ("flags", "<u8"), ("addr", "<u8"), ("offset", "<u8"),
+                   ("size", "<u8"), ("link", "<u4"), ("info", "<u4"), ("align", "<u8"), ("entsize", "<u8")])
+    sh = data[shoff:shoff + shnum * 64].view(dt)
+    strs = data[sh[shstrndx]["offset"]:][:sh[shstrndx]["size"]].tobytes()
+    names = [strs[n:strs.index(b"\0", n)].decode() for n in sh["name"].tolist()]
+    return data, sh, names
+
+
+def structure(path):
+    """[(name, type, flags, size, align, entsize, link name, info, contents)] per section;
+    string and symbol tables by size class only (their order is BFD's hash order)."""
+    data, sh, names = _elf(path)
+    rows = []
+    for i in range(1, len(sh)):
+        s = sh[i]
+        t = int(s["type"])
+        if t in (2, 3):                                   # symtab / strtab: compared through nm
+            rows.append((names[i], t))
+            continue
+        if t in (4, 17):                                  # rela / group: compared symbolically
+            body = None
+        elif t == 8:
+            body = None
+        else:
+            body = data[int(s["offset"]):int(s["offset"]) + int(s["size"])].tobytes()
+        rows.append((names[i], t, int(s["flags"]), int(s["size"]), int(s["align"]), int(s["entsize"]),
+                     names[int(s["link"])] if s["link"] else "",
+                     names[int(s["info"])] if t == 4 else int(s["info"]) if t != 17 else "", body))
+    assert int(data[0x10:0x12].view("<u2")[0]) == 1      # ET_REL
+    assert int(data[0x38:0x3a].view("<u2")[0]) == 0      # no program headers
+    assert not sh["addr"].any()                           # addresses all 0
+    return rows
+
+
+def relocations(path):
+    """{relocation section: [(offset, type, symbol or section, addend)]} as readelf shows them."""
+    out = run(["readelf", "-rW", path]).stdout
+    res, cur = {}, None
+    for line in out.splitlines():
+        m = re.match(r"Relocation section '(\S+)'", line)
+        if m:
+            cur = res.setdefault(m.group(1), [])
+            continue
+        parts = line.split()
+        if cur is not None and len(parts) >= 3 and re.match(r"^[0-9a-f]{16}$", parts[0]):
+            rest = line.split(parts[2], 1)[1].split()
+            sym = rest[1] if len(rest) >= 3 else ""
+            cur.append((parts[0], parts[2], sym, "".join(rest[2:]) if len(rest) >= 3 else rest[-1] if rest else ""))
+    return res
+
+
+def groups(path):
+    out = run(["readelf", "-gW", path]).stdout
+    return [l.split("[", 1)[1].strip() if "[" in l else l.strip()
+            for l in out.splitlines() if "COMDAT group section" in l or re.match(r"\s+\[\s*\d+\]", l)]
+
+
+def nm(path):
+    return run(["nm", path]).stdout
+
+
+def assert_same_as_bfd(tmp, args, ours="ours.o", theirs="bfd.o"):
+    """ldpy and ld.bfd on the same -r command line write the same object (bar the
+    order of the global symbols and the string table layout)."""
+    bfd([*args, "-o", theirs], tmp)
+    ldpy([*args, "-o", ours], tmp)
+    a, b = str(tmp / theirs), str(tmp / ours)
+    sa, sb = structure(a), structure(b)
+    assert [r[:8] for r in sb] == [r[:8] for r in sa]
+    for ra, rb in zip(sa, sb):
+        assert rb == ra, f"contents of {ra[0]} differ"
+    assert relocations(b) == relocations(a)
+    assert groups(b) == groups(a)
+    assert nm(b) == nm(a)
+    return b
+
+
+# -- programs -------------------------------------------------------------------------------
+
+C_A = r"""
+#include <stdio.h>
+static int counter;                 /* a static in .bss */
+int shared_common;                  /* a common, also in b.c */
+__thread int tls_a = 5;
+static const char *msg(void) { return "hello from a"; }
+extern int (*fp)(int, int);
+extern const char *bstr;
+int global_a = 42;
+int main(void) {
+    counter++;
+    shared_common = 7;
+    printf("%s %d %d %d %d %s\n", msg(), fp(2, 3), global_a, tls_a, shared_common + counter, bstr);
+    return 0;
+}
+"""
+C_B = r"""
+static int helper(int x) { return x * 2; }
+int shared_common;
+__thread int tls_b;
+int add(int x, int y) { tls_b = x; return helper(x) + y + tls_b; }
+int (*fp)(int, int) = add;
+const char *bstr = "from b";
+"""
+C_EXPECT = "hello from a 9 42 5 8 from b\n"
+
+
+@pytest.mark.parametrize("opt", ["-O0", "-O2"])
+def test_c_program_through_r_runs_with_both_linkers(tmp_path, opt):
+    a = cc(tmp_path, "a", C_A, opt, "-fcommon")
+    b = cc(tmp_path, "b", C_B, opt, "-fcommon")
+    assert_same_as_bfd(tmp_path, ["-r", a, b], "ab.o")
+    assert "COMMON" not in run(["readelf", "-sW", str(tmp_path / "ab.o")]).stdout or True
+    syms = run(["readelf", "-sW", str(tmp_path / "ab.o")]).stdout
+    assert re.search(r"OBJECT\s+GLOBAL\s+DEFAULT\s+COM shared_common", syms)   # commons stay commons
+    assert re.search(r"OBJECT\s+LOCAL\s+DEFAULT\s+\d+ counter", syms)
+    for linker in ("ldpy", "bfd"):
+        assert link_and_run(tmp_path, "ab.o", f"p-{linker}", linker) == C_EXPECT
+
+
+CPP_X = r"""
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+template <typename T> T twice(T v) { return v + v; }
+thread_local int tl_counter = 3;
+struct S { S() { std::puts("ctor S"); } };
+static S s_obj;
+int thrower(int x);
+int use_x(int v) { tl_counter++; return twice(v) + tl_counter; }
+int main() {
+    try { thrower(1); } catch (const std::runtime_error &e) { std::printf("caught %s\n", e.what()); }
+    std::printf("%d %g\n", use_x(2), twice(1.5));
+    extern int use_y(int); std::printf("%d\n", use_y(4));
+    try { thrower(7); } catch (const std::exception &e) { std::printf("again %s\n", e.what()); }
+}
+"""
+CPP_Y = r"""
+#include <stdexcept>
+#include <string>
+template <typename T> T twice(T v) { return v + v; }
+extern thread_local int tl_counter;
+int thrower(int x) { if (x) throw std::runtime_error("boom " + std::to_string(x)); return 0; }
+int use_y(int v) { return twice(v) * 10 + tl_counter; }
+"""
+CPP_EXPECT = "ctor S\ncaught boom 1\n8 3\n84\nagain boom 7\n"
+
+
+@pytest.mark.parametrize("opt", ["-O0", "-O2"])
+def test_cpp_comdat_exceptions_thread_local(tmp_path, opt):
+    x = cc(tmp_path, "x", CPP_X, opt, compiler="g++")
+    y = cc(tmp_path, "y", CPP_Y, opt, compiler="g++")
+    out = assert_same_as_bfd(tmp_path, ["-r", x, y], "xy.o")
+    gr = run(["readelf", "-gW", out]).stdout
+    assert "COMDAT group section" in gr and "to_string" in gr          # groups stay groups
+    for linker in ("ldpy", "bfd"):
+        assert link_and_run(tmp_path, "xy.o", f"p-{linker}", linker, compiler="g++") == CPP_EXPECT
+
+
+def test_duplicate_comdat_fde_becomes_none_like_bfd(tmp_path):
+    """y.o's copy of twice<int> is discarded: its FDE goes, its relocation stays as R_X86_64_NONE."""
+    x = cc(tmp_path, "x", CPP_X, "-O0", compiler="g++")
+    y = cc(tmp_path, "y", CPP_Y, "-O0", compiler="g++")
+    out = assert_same_as_bfd(tmp_path, ["-r", x, y])
+    assert any(t == "R_X86_64_NONE" for _, t, _, _ in relocations(out)[".rela.eh_frame"])
+
+
+SECTIONS_C = r"""
+int common_c;
+int big_common[100];
+static int sfunc(int x) { return x + 1; }
+int v;
+__attribute__((constructor(200))) static void ctor200(void) { v += 1; }
+__attribute__((constructor)) static void ctor(void) { v *= 3; }
+__attribute__((destructor(300))) static void dtor300(void) { v = 0; }
+__attribute__((cold)) int coldf(int x) { return x * 3; }
+int hotf(int x) { return sfunc(x); }
+const int ro_table[4] = {1,2,3,4};
+const char *const ptrs[] = {"x", "y"};
+"""
+RENAME = ["-Dcoldf=coldf2", "-Dhotf=hotf2", "-Dptrs=ptrs2", "-Dro_table=ro2", "-Dbig_common=bc2",
+          "-Dv=v2", "-Dcommon_c=cc2"]
+ASM_MIX = """
+.section .gnu.linkonce.t.foo,"ax",@progbits
+.globl foo
+foo: ret
+.section .text.unlikely,"ax",@progbits
+cold1: ret
+.section .mydata,"aw",@progbits
+.quad cold1
+.section .myro,"a",@progbits
+.byte 1
+.section .mynote,"",@progbits
+.byte 2
+.section .note.ABI-tag,"a",@note
+.long 0
+.section .tbss.x,"awT",@nobits
+.zero 4
+.section .tdata.y,"awT",@progbits
+.long 5
+.section .bss.z,"aw",@nobits
+.zero 8
+.section .ctors,"aw",@progbits
+.quad foo
+.text
+.globl start2
+start2: call foo
+"""
+SYMVER_C = r"""
+int foo_v1(void) { return 1; }
+int foo_v2(void) { return 2; }
+__asm__(".symver foo_v1, foo@VER_1");
+__asm__(".symver foo_v2, foo@@VER_2");
+extern int bar(void);
+__asm__(".symver bar, bar@VER_X");
+int callbar(void) { return bar(); }
+"""
+
+
+@pytest.mark.parametrize("opts", [[], ["-x"], ["-X"], ["-s"], ["-S"], ["-Ur"], ["-i"],
+                                  ["--relocatable"], ["-u", "extra_undef"], ["-e", "entry_sym"]])
+def test_structure_matches_bfd(tmp_path, opts):
+    """Orphans (.text.*, .rodata.*, .data.rel.ro.*, .init_array.N, .ctors, .gnu.linkonce, .tbss.x,
+    notes), .note.gnu.property and .note.GNU-stack merging, commons, .symver names and
+    the symbol-table options, each against ld.bfd -r."""
+    c1 = cc(tmp_path, "c1", SECTIONS_C, "-O1", "-fcommon", "-ffunction-sections", "-fdata-sections",
+            "-fcf-protection")
+    c2 = cc(tmp_path, "c2", SECTIONS_C, "-O1", "-fcommon", "-fcf-protection", *RENAME)
+    a = cc(tmp_path, "a", C_A, "-O2", "-fcommon")
+    m = asm(tmp_path, "m", ASM_MIX)
+    sv = cc(tmp_path, "sv", SYMVER_C)
+    args = opts if opts and opts[0] in ("-Ur", "-i", "--relocatable") else ["-r", *opts]
+    assert_same_as_bfd(tmp_path, [*args, c1, c2, a, m, sv])
+
+
+def test_define_common_allocates_commons_in_bss(tmp_path):
+    """-d: commons become .bss definitions (after every .bss input, one block per
+    file, as BFD attaches each file's COMMON); BFD orders a file's commons by its hash
+    table, so only the placement rules are compared, not each offset."""
+    c1 = cc(tmp_path, "c1", SECTIONS_C, "-O1", "-fcommon")
+    a = cc(tmp_path, "a", C_A, "-O2", "-fcommon")
+    bfd(["-r", "-d", c1, a, "-o", "bfd.o"], tmp_path)
+    ldpy(["-r", "-d", c1, a, "-o", "ours.o"], tmp_path)
+    ours, theirs = str(tmp_path / "ours.o"), str(tmp_path / "bfd.o")
+    assert [r[:3] for r in structure(ours)] == [r[:3] for r in structure(theirs)]
+    pick = lambda p: sorted(l.split()[1:] for l in nm(p).splitlines() if l.split()[-1] in
+                            ("big_common", "common_c", "v", "shared_common"))
+    assert pick(ours) == pick(theirs)
+    syms = run(["readelf", "-sW", ours]).stdout
+    assert " COM " not in syms
+    values = {l.split()[-1]: int(l.split()[1], 16) for l in syms.splitlines()
+              if l.split() and l.split()[-1] in ("big_common", "common_c", "v", "shared_common")}
+    assert values["big_common"] % 32 == 0 and values["shared_common"] >= values["big_common"] + 400
+    for linker in ("ldpy", "bfd"):
+        sel = ["-B", shim_dir()] if linker == "ldpy" else ["-fuse-ld=bfd"]
+        run(["gcc", "ours.o", cc(tmp_path, "bb", C_B.replace("int shared_common;", "extern int shared_common;"),
+                                 "-O2"), "-o", "dp", *sel], cwd=str(tmp_path))
+        assert run([str(tmp_path / "dp")]).stdout == C_EXPECT
+
+
+def test_property_note_and_stack_note(tmp_path):
+    c1 = cc(tmp_path, "c1", "int f1(void){return 1;}\n", "-fcf-protection")
+    c2 = cc(tmp_path, "c2", "int f2(void){return 2;}\n", "-fcf-protection")
+    c3 = cc(tmp_path, "c3", "int f3(void){return 3;}\n", "-fcf-protection=none")
+    out = assert_same_as_bfd(tmp_path, ["-r", c1, c2])
+    assert "IBT, SHSTK" in run(["readelf", "-n", out]).stdout
+    out = assert_same_as_bfd(tmp_path, ["-r", c1, c3], "o2.o", "b2.o")
+    assert "IBT" not in run(["readelf", "-n", out]).stdout
+    noteless = asm(tmp_path, "ns", ".globl g\ng: ret\n")
+    out = assert_same_as_bfd(tmp_path, ["-r", c1, noteless], "o3.o", "b3.o")
+    assert re.search(r"\.note\.GNU-stack\s+PROGBITS\s+\S+\s+\S+\s+\S+\s+\S+\s+X", run(["readelf", "-SW", out]).stdout)
+
+
+DEBUG_MAIN = """#include <stdio.h>
+int helper(int);
+
+int main(void) {
+    int v = helper(20);
+    printf("v=%d\\n", v);
+    return v == 42 ? 0 : 1;
+}
+"""
+DEBUG_HELPER = """
+int helper(int x)
+{
+    return x * 2 + 2;
+}
+"""
+
+
+@pytest.mark.parametrize("dwarf", ["-gdwarf-5", "-gdwarf-4"])
+def test_debug_info_survives_r(tmp_path, dwarf):
+    m = cc(tmp_path, "dm", DEBUG_MAIN, dwarf, "-O0")
+    h = cc(tmp_path, "dh", DEBUG_HELPER, dwarf, "-O0")
+    assert_same_as_bfd(tmp_path, ["-r", h, m], "dbg.o")
+    for linker in ("ldpy", "bfd"):
+        assert link_and_run(tmp_path, "dbg.o", f"d-{linker}", linker) == "v=42\n"
+        exe = str(tmp_path / f"d-{linker}")
+        main_addr = int(re.search(r"([0-9a-f]+) T main", nm(exe)).group(1), 16)
+        helper_addr = int(re.search(r"([0-9a-f]+) T helper", nm(exe)).group(1), 16)
+        lines = run(["readelf", "--debug-dump=decodedline", exe]).stdout
+        rows = {}
+        for l in lines.splitlines():
+            p = l.split()
+            if len(p) >= 3 and p[0] in ("dm.c", "dh.c") and p[1].isdigit() and p[2].startswith("0x"):
+                rows.setdefault(int(p[2], 16), (p[0], int(p[1])))
+        assert rows[main_addr] == ("dm.c", 4)              # `int main(void) {` is line 4
+        assert rows[helper_addr] == ("dh.c", 3)            # helper's body opens on line 3
+        if shutil.which("gdb"):
+            g = run(["gdb", "-batch", "-ex", "info line main", "-ex", "info line helper", exe]).stdout
+            assert 'Line 4 of "dm.c"' in g and 'Line 3 of "dh.c"' in g
+
+
+def test_archive_members_and_whole_archive(tmp_path):
+    main = cc(tmp_path, "main", "int used(void); int main(void){return used() - 5;}\n")
+    cc(tmp_path, "used", "int used(void){return 5;}\n")
+    cc(tmp_path, "unused", "int unused(void){return 6;}\n")
+    run(["ar", "rcs", "libm1.a", "used.o", "unused.o"], cwd=str(tmp_path))
+    out = assert_same_as_bfd(tmp_path, ["-r", main, "libm1.a"], "pulled.o", "pulled-bfd.o")
+    names = nm(out)
+    assert " T used" in names and "unused" not in names
+    out = assert_same_as_bfd(tmp_path, ["-r", main, "--whole-archive", "libm1.a", "--no-whole-archive"],
+                             "whole.o", "whole-bfd.o")
+    assert " T unused" in nm(out)
+    # -l searches only static archives under -r
+    out = assert_same_as_bfd(tmp_path, ["-r", main, "-L.", "-lm1"], "l.o", "l-bfd.o")
+    assert " T used" in nm(out)
+    for linker in ("ldpy", "bfd"):
+        sel = ["-B", shim_dir()] if linker == "ldpy" else ["-fuse-ld=bfd"]
+        run(["gcc", "whole.o", "-o", "w", *sel], cwd=str(tmp_path))
+        assert subprocess.run([str(tmp_path / "w")]).returncode == 0
+
+
+def test_gcc_r_through_the_shim(tmp_path):
+    a = cc(tmp_path, "a", C_A, "-O1", "-fcommon")
+    b = cc(tmp_path, "b", C_B, "-O1", "-fcommon")
+    run(["gcc", "-r", a, b, "-o", "g.o", "-B", shim_dir()], cwd=str(tmp_path))
+    run(["gcc", "-r", a, b, "-o", "g-bfd.o", "-fuse-ld=bfd"], cwd=str(tmp_path))
+    assert structure(str(tmp_path / "g.o")) == structure(str(tmp_path / "g-bfd.o"))
+    assert relocations(str(tmp_path / "g.o")) == relocations(str(tmp_path / "g-bfd.o"))
+    assert nm(str(tmp_path / "g.o")) == nm(str(tmp_path / "g-bfd.o"))
+    assert link_and_run(tmp_path, "g.o", "gp", "ldpy") == C_EXPECT
+
+
+def test_incremental_r_twice(tmp_path):
+    a = cc(tmp_path, "a", C_A, "-O2", "-fcommon")
+    b = cc(tmp_path, "b", C_B, "-O2", "-fcommon")
+    c = cc(tmp_path, "c", "#include <stdio.h>\nstatic int n = 3;\n"
+           "__attribute__((constructor)) static void hello(void) { printf(\"c says %d\\n\", n); }\n",
+           "-O2")
+    ldpy(["-r", a, b, "-o", "ab.o"], tmp_path)
+    bfd(["-r", a, b, "-o", "ab-bfd.o"], tmp_path)
+    out = assert_same_as_bfd(tmp_path, ["-r", "ab.o", c], "abc.o", "abc-bfd.o")
+    # the same as one -r of all three, as far as the program goes
+    for linker in ("ldpy", "bfd"):
+        assert link_and_run(tmp_path, "abc.o", f"abc-{linker}", linker) == "c says 3\n" + C_EXPECT
+    # -r of -r outputs of C++: groups and .eh_frame go through twice
+    x = cc(tmp_path, "x", CPP_X, "-O1", compiler="g++")
+    y = cc(tmp_path, "y", CPP_Y, "-O1", compiler="g++")
+    ldpy(["-r", x, "-o", "x1.o"], tmp_path)
+    ldpy(["-r", y, "-o", "y1.o"], tmp_path)
+    assert_same_as_bfd(tmp_path, ["-r", "x1.o", "y1.o"], "xy2.o", "xy2-bfd.o")
+    assert link_and_run(tmp_path, "xy2.o", "xy2", "ldpy", compiler="g++") == CPP_EXPECT
+
+
+def test_real_library_objects_match_bfd(tmp_path):
+    """Every member of libz.a combined into one object, as ld.bfd -r does it."""
+    lib = "/usr/lib/x86_64-linux-gnu/libz.a"
+    if not os.path.exists(lib):
+        pytest.skip("no libz.a")
+    run(["ar", "x", lib], cwd=str(tmp_path))
+    objs = sorted(os.path.basename(p) for p in glob.glob(str(tmp_path / "*.o")))
+    assert_same_as_bfd(tmp_path, ["-r", *objs])
+
+
+def test_errors_are_one_line_and_leave_no_output(tmp_path):
+    good = cc(tmp_path, "g", "int g(void){return 1;}\n")
+    (tmp_path / "junk.o").write_bytes(b"\x7fELF\x02\x01\x01" + b"\0" * 9 + b"\x01\x00\x3e\x00" + b"\0" * 30)
+    (tmp_path / "out.o").write_text("old")
+    r = ldpy(["-r", good, "junk.o", "-o", "out.o"], tmp_path, check=False)
+    errs = [l for l in r.stderr.splitlines() if l.startswith("ldpy: error:")]
+    assert r.returncode == 1 and len(errs) == 1 and "junk.o" in errs[0]
+    assert not (tmp_path / "out.o").exists()
+    r = ldpy(["-r", good, "/lib/x86_64-linux-gnu/libc.so.6", "-o", "out.o"], tmp_path, check=False)
+    assert r.returncode == 1 and "attempted static link of dynamic object" in r.stderr
+    assert not (tmp_path / "out.o").exists()
+    dup = cc(tmp_path, "d", "int g(void){return 2;}\n")
+    r = ldpy(["-r", good, dup, "-o", "out.o"], tmp_path, check=False)
+    assert r.returncode == 1 and "multiple definition of 'g'" in r.stderr
+    assert not (tmp_path / "out.o").exists()
