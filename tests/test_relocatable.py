@@ -448,3 +448,21 @@ def test_errors_are_one_line_and_leave_no_output(tmp_path):
     r = ldpy(["-r", good, dup, "-o", "out.o"], tmp_path, check=False)
     assert r.returncode == 1 and "multiple definition of 'g'" in r.stderr
     assert not (tmp_path / "out.o").exists()
+
+
+def test_force_group_allocation(tmp_path):
+    """--force-group-allocation: no SHT_GROUP, members placed like any section, as ld.bfd."""
+    x = cc(tmp_path, "x", CPP_X, "-O0", compiler="g++")
+    y = cc(tmp_path, "y", CPP_Y, "-O0", compiler="g++")
+    out = assert_same_as_bfd(tmp_path, ["-r", "--force-group-allocation", x, y])
+    assert "GROUP" not in run(["readelf", "-SW", out]).stdout
+    assert link_and_run(tmp_path, "ours.o", "fg", "ldpy", compiler="g++") == CPP_EXPECT
+
+
+def test_force_common_allocation_in_a_script(tmp_path):
+    a = cc(tmp_path, "a", C_A, "-O2", "-fcommon")
+    (tmp_path / "fca.ld").write_text("FORCE_COMMON_ALLOCATION\n")
+    ldpy(["-r", "-T", "fca.ld", a, "-o", "f.o"], tmp_path)
+    bfd(["-r", "-T", "fca.ld", a, "-o", "f-bfd.o"], tmp_path)
+    assert nm(str(tmp_path / "f.o")) == nm(str(tmp_path / "f-bfd.o"))
+    assert " B shared_common" in nm(str(tmp_path / "f.o"))

@@ -165,6 +165,7 @@ class Config:
     warn_unresolved_symbols: bool = False    # --warn-unresolved-symbols
     use_shlib_undefined: bool = False
     define_common: bool = False              # -d / -dc / -dp
+    force_group_allocation: bool = False     # -r: COMDAT groups dissolved, members placed as usual
     no_define_common: bool = False
     sort_common: str | None = None           # --sort-common[=ascending|descending]
     # -- dynamic section --------------------------------------------------------
@@ -1055,7 +1056,7 @@ OPTIONS = [
     Opt("-c --mri-script", REQ, _append("mri_scripts"), "Read MRI format linker script", "FILE"),
     Opt("-d -dc -dp", NONE, _set("define_common"), "Force common symbols to be defined"),
     Opt("--dependency-file", REQ, _store("dependency_file"), "Write dependency file", "FILE"),
-    Opt("--force-group-allocation", NONE, _ignore, "Force group members out of groups"),
+    Opt("--force-group-allocation", NONE, _set("force_group_allocation"), "Force group members out of groups"),
     Opt("-e --entry", REQ, _store("entry"), "Set start address", "ADDRESS"),
     Opt("-E --export-dynamic", NONE, _set("export_dynamic"), "Export all dynamic symbols"),
     Opt("--no-export-dynamic", NONE, _set("export_dynamic", False), "Undo the effect of --export-dynamic"),

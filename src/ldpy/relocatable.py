@@ -150,9 +150,11 @@ class ROut:
         self.chunks.append(sec)
         sec.output = self
 
-    def finish_flags(self):
+    def finish_flags(self, groups=True):
         if not self.merge_ok:
             self.flags &= ~(SHF_MERGE | SHF_STRINGS)
+        if not groups:
+            self.flags &= ~SHF_GROUP
 
     def bytes(self):
         return self.data
@@ -450,6 +452,145 @@ def edit_eh_frame(sec, target_dead, last, ptr=8):
     return out, new_rel, (int(new_start[nt[-1]]) if len(nt) else -1)
 
 
+class _NotPlain(Exception):
+    """Some .eh_frame input needs the careful one-section-at-a-time path."""
+
+
+def edit_eh_frames(secs, target_dead, out_align, ptr):
+    """edit_eh_frame for every .eh_frame input of one output section at once (the
+    whole-array version): secs in output order, target_dead[j] a bool per relocation
+    of secs[j].  Returns [(bytes, relocations)] per section, every section but the
+    last non-empty one padded inside its last record to `out_align`.  Raises
+    _NotPlain for inputs BFD would leave unedited or that need 8-byte records."""
+    from ldpy.sections import eh_frame_records, eh_record_arrays
+    ns = len(secs)
+    datas = [s.bytes() for s in secs]
+    ssize = np.fromiter((len(d) for d in datas), np.int64, ns)
+    base = np.cumsum(ssize) - ssize
+    raw = np.concatenate(datas) if ns > 1 else datas[0]
+    data = raw.tobytes()
+    st, en, ic, cs, rels, dead = [], [], [], [], [], []
+    for j, s in enumerate(secs):
+        b0 = int(base[j])
+        try:
+            recs = eh_frame_records(s, data[b0:b0 + int(ssize[j])])
+        except LinkError:
+            raise _NotPlain
+        a = eh_record_arrays(recs)
+        st.append(a[0] + b0)
+        en.append(a[1] + b0)
+        ic.append(a[2])
+        cs.append(np.where(a[3] >= 0, a[3] + b0, -1))
+        if s.relocs is not None and len(s.relocs):
+            rels.append(s.relocs)
+            dead.append(target_dead[j])
+    starts, ends, is_cie, cie_starts = (np.concatenate(x) for x in (st, en, ic, cs))
+    rcount = np.fromiter((len(r) for r in st), np.int64, ns)
+    sid = np.repeat(np.arange(ns), rcount)
+    n = len(starts)
+    if not n:
+        raise _NotPlain
+    relcounts = np.fromiter((len(s.relocs) if s.relocs is not None else 0 for s in secs), np.int64, ns)
+    if rels:
+        rel = np.concatenate([r.view(np.uint8) for r in rels]).view(rels[0].dtype)
+        tdead = np.concatenate(dead)
+        roffs = rel["r_offset"].astype(np.int64) + np.repeat(base, relcounts)
+        if (np.diff(roffs) < 0).any():
+            raise _NotPlain                  # (unsorted relocations: the careful path)
+    else:
+        rel, tdead, roffs = None, np.zeros(0, bool), np.zeros(0, np.int64)
+    term = ends - starts == 4
+    sizes = ends - starts
+    keep = np.ones(n, bool)
+    keep[term] = sid[term] == ns - 1         # a zero terminator stays only at the very end
+    try:
+        cies = np.flatnonzero(is_cie & ~term)
+        cie_w = np.zeros(n, np.int64)
+        cie_z = np.zeros(n, bool)
+        for i in cies.tolist():
+            a, b = int(starts[i]), int(ends[i])
+            enc, z, insns, aligned8 = _parse_cie(data, a, b, ptr)
+            if aligned8:
+                raise _NotPlain
+            cie_w[i], cie_z[i] = _pe_width(enc, ptr), z
+            if data[b - 1] == 0:
+                sizes[i] = _insns_end(data, insns, b, cie_w[i]) - a
+        fde = np.flatnonzero(~is_cie)
+        if len(fde):
+            ci = np.minimum(np.searchsorted(starts, cie_starts[fde]), n - 1)
+            if ((starts[ci] != cie_starts[fde]) | ~is_cie[ci] | term[ci] | (sid[ci] != sid[fde])).any():
+                raise _NotPlain
+            w = cie_w[ci]
+            if not w.all() or (w > 4).any():
+                raise _NotPlain
+            pc = starts[fde] + 8
+            if len(roffs):
+                k = np.minimum(np.searchsorted(roffs, pc), len(roffs) - 1)
+                at = roffs[k] == pc
+                keep[fde[at & tdead[k]]] = False
+            padded = raw[ends[fde] - 1] == 0
+            for i, wi, zi in zip(fde[padded].tolist(), w[padded].tolist(), cie_z[ci[padded]].tolist()):
+                a, b = int(starts[i]), int(ends[i])
+                pos = a + 8 + 2 * wi
+                if zi:
+                    m, pos = _uleb(data, pos, b)
+                    pos += m
+                sizes[i] = _insns_end(data, pos, b, wi) - a
+    except (ValueError, IndexError):
+        raise _NotPlain
+    # packing: records at 4-byte steps inside each section; sections one after another
+    kk = np.flatnonzero(keep)
+    ks = sizes[kk]
+    ksid = sid[kk]
+    step = (ks + 3) & -4
+    excl = np.cumsum(step) - step
+    first = np.searchsorted(ksid, np.arange(ns))
+    sec_excl = np.append(excl, step.sum())[first]
+    total = np.append(sec_excl[1:], step.sum()) - sec_excl
+    real = np.flatnonzero(total > 4)
+    if len(real):
+        pad = np.arange(ns) < real[-1]
+        total[pad] = (total[pad] + out_align - 1) & -out_align
+    nbase = np.cumsum(total) - total
+    gpos = nbase[ksid] + excl - sec_excl[ksid]
+    new_start = np.full(n, -1, np.int64)
+    new_start[kk] = gpos
+    out = np.zeros(int(total.sum()), np.uint8)
+    tot = int(ks.sum())
+    if tot:
+        within = np.arange(tot) - np.repeat(np.cumsum(ks) - ks, ks)
+        out[np.repeat(gpos, ks) + within] = raw[np.repeat(starts[kk], ks) + within]
+    nt = ~term[kk]
+    same = np.append(ksid[1:] == ksid[:-1], False)
+    nxt = np.where(same, np.append(gpos[1:], 0), nbase[ksid] + total[ksid])
+    g, x = gpos[nt], nxt[nt]
+    out[g[:, None] + np.arange(4)] = (x - g - 4).astype("<u4").view(np.uint8).reshape(-1, 4)
+    f2 = kk[nt & ~is_cie[kk]]
+    if len(f2):
+        ci2 = np.searchsorted(starts, cie_starts[f2])
+        val = new_start[f2] + 4 - new_start[ci2]
+        out[(new_start[f2] + 4)[:, None] + np.arange(4)] = val.astype("<u4").view(np.uint8).reshape(-1, 4)
+    # relocations follow their records; those of dropped records become R_NONE at the
+    # offset of the entry before them in the same section
+    new_rels = [None] * ns
+    if rel is not None:
+        rec = np.maximum(np.searchsorted(starts, roffs, side="right") - 1, 0)
+        kept = keep[rec]
+        rsid = sid[rec]
+        moved = roffs - starts[rec] + new_start[rec] - nbase[rsid]
+        idx = np.arange(len(roffs))
+        lastk = np.maximum.accumulate(np.where(kept, idx, -1))
+        ok = (lastk >= 0) & (rsid[np.maximum(lastk, 0)] == rsid)
+        prev = np.where(ok, moved[np.maximum(lastk, 0)], 0)
+        new = rel.copy()
+        new["r_offset"] = np.where(kept, moved, prev).astype(new["r_offset"].dtype)
+        new["r_info"][~kept] = 0
+        new["r_addend"][~kept] = 0
+        pieces = np.split(new, np.cumsum(relcounts)[:-1])
+        new_rels = [p if relcounts[j] else None for j, p in enumerate(pieces)]
+    return [(out[int(nbase[j]):int(nbase[j] + total[j])], new_rels[j]) for j in range(ns)]
+
+
 class RelocatableOutput:
     def __init__(self, ctx):
         self.ctx = ctx
@@ -607,12 +748,16 @@ class RelocatableOutput:
         for o in self._all_contents():
             if o.name == ".eh_frame" and o.type == SHT_PROGBITS:
                 self._edit_eh_frames(o)
-            o.finish_flags()
+            o.finish_flags(not getattr(self.cfg, "force_group_allocation", False))
             off = 0
             for c in o.chunks:
                 off = _align(off, c.align)
                 c.out_offset = off
                 off += c.size
+                if off >= 1 << 62:
+                    where = c.where() if hasattr(c, "where") else c.name
+                    raise LinkError(f"{where}: section of {c.size:#x} bytes makes output section "
+                                    f"{o.name} too large")
             o.size = off
             if o.name == ".note.GNU-stack" and note_stack and exec_stack:
                 o.flags |= SHF_EXECINSTR
@@ -664,24 +809,25 @@ class RelocatableOutput:
         but the last non-empty one are padded, inside their last record, to the
         output section's alignment so that no zero padding reads as a terminator."""
         chunks = [c for c in o.chunks if getattr(c, "file", None) is not None and c.size]
+        if not chunks:
+            return
+        dead_lists = [self._target_dead(s) for s in chunks]
+        align = o.align if o.align > 1 else max((c.align for c in o.chunks), default=1)
+        if all(s.file.little and s.file.is64 for s in chunks):
+            try:
+                res = edit_eh_frames(chunks, dead_lists, align, 8)
+            except _NotPlain:
+                res = None
+            if res is not None:
+                for s, (data, rel) in zip(chunks, res):
+                    s.data, s.size = data, len(data)
+                    if rel is not None:
+                        s.relocs = rel
+                return
         edited = []
         for i, s in enumerate(chunks):
             f = s.file
-            dead = getattr(f, "_dead_mask", None)
-            if dead is None:
-                dead = f._dead_mask = np.fromiter((x is not None and not x.live for x in f.sections),
-                                                  bool, len(f.sections))
-            rel = s.relocs
-            if rel is not None and len(rel):
-                symidx = (rel["r_info"] >> np.uint64(32)).astype(np.int64)
-                if int(symidx.max()) >= len(f.shndx):
-                    raise LinkError(f"{s.where()}: relocation refers to a symbol index beyond the symbol table")
-                tshndx = f.shndx[symidx]
-                in_sec = (tshndx > 0) & (tshndx < len(dead))
-                target_dead = in_sec & dead[np.where(in_sec, tshndx, 0)]
-            else:
-                target_dead = np.zeros(0, bool)
-            res = edit_eh_frame(s, target_dead, i == len(chunks) - 1, 8 if f.is64 else 4)
+            res = edit_eh_frame(s, dead_lists[i], i == len(chunks) - 1, 8 if f.is64 else 4)
             if res is None:
                 edited.append((s, -1))
                 continue
@@ -692,7 +838,6 @@ class RelocatableOutput:
             edited.append((s, last_rec))
         # padding: every section before the last one larger than a terminator
         real = [k for k, (s, _) in enumerate(edited) if s.size > 4]
-        align = o.align if o.align > 1 else max((c.align for c in o.chunks), default=1)
         for k in real[:-1]:
             s, last_rec = edited[k]
             size = (s.size + align - 1) & -align
@@ -704,6 +849,25 @@ class RelocatableOutput:
                 order = "<u4" if s.file.little else ">u4"
                 data[last_rec:last_rec + 4] = np.array([size - last_rec - 4], order).view(np.uint8)
             s.data, s.size = data, size
+
+    def _target_dead(self, s):
+        """Per relocation of input section s: does it point into a discarded section?"""
+        f = s.file
+        dead = getattr(f, "_dead_mask", None)
+        if dead is None:
+            dead = f._dead_mask = np.fromiter((x is not None and not x.live for x in f.sections),
+                                              bool, len(f.sections))
+        rel = s.relocs
+        if rel is None or not len(rel):
+            return np.zeros(0, bool)
+        if not dead.any():
+            return np.zeros(len(rel), bool)
+        symidx = (rel["r_info"] >> np.uint64(32)).astype(np.int64)
+        if int(symidx.max()) >= len(f.shndx):
+            raise LinkError(f"{s.where()}: relocation refers to a symbol index beyond the symbol table")
+        tshndx = f.shndx[symidx]
+        in_sec = (tshndx > 0) & (tshndx < len(dead))
+        return in_sec & dead[np.where(in_sec, tshndx, 0)]
 
     # -- symbols ------------------------------------------------------------------------
     def build_symbols(self):

@@ -76,6 +76,9 @@ class LinkScript:
                 if len(cmd.args) >= 2:
                     self.nocrossrefs.append(("to" if cmd.name == "NOCROSSREFS_TO" else "list",
                                              list(cmd.args)))
+            elif isinstance(cmd, ast.Command) and cmd.name in ("FORCE_COMMON_ALLOCATION",
+                                                               "INHIBIT_COMMON_ALLOCATION"):
+                setattr(self, cmd.name.lower(), True)      # (read by -r links: relocatable.py)
             elif isinstance(cmd, ast.Command) and cmd.name == "REGION_ALIAS":
                 if len(cmd.args) != 2:
                     raise LinkError(f"{cmd.where}: REGION_ALIAS needs an alias and a region")
