@@ -466,3 +466,17 @@ def test_force_common_allocation_in_a_script(tmp_path):
     bfd(["-r", "-T", "fca.ld", a, "-o", "f-bfd.o"], tmp_path)
     assert nm(str(tmp_path / "f.o")) == nm(str(tmp_path / "f-bfd.o"))
     assert " B shared_common" in nm(str(tmp_path / "f.o"))
+
+
+@pytest.mark.parametrize("style", ["zlib", "zlib-gnu", "zstd"])
+def test_compressed_debug_sections(tmp_path, style):
+    """--compress-debug-sections with -r compresses as ld.bfd -r does; -gz inputs come out
+    plain without it; either way the final link still finds main's line."""
+    m = cc(tmp_path, "dm", DEBUG_MAIN, "-g", "-gz=zlib")
+    h = cc(tmp_path, "dh", DEBUG_HELPER, "-g")
+    assert_same_as_bfd(tmp_path, ["-r", m, h], "plain.o", "plain-bfd.o")
+    out = assert_same_as_bfd(tmp_path, ["-r", f"--compress-debug-sections={style}", m, h])
+    assert (".zdebug_info" if style == "zlib-gnu" else " C ") in run(["readelf", "-SW", out]).stdout
+    assert link_and_run(tmp_path, "ours.o", "z", "ldpy") == "v=42\n"
+    lines = run(["readelf", "--debug-dump=decodedline", str(tmp_path / "z")]).stdout
+    assert re.search(r"dm\.c\s+4\s+0x", lines)

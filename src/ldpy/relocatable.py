@@ -36,8 +36,8 @@ from ldpy.elf.format import (ELFMAG, ELFCLASS64, ELFCLASS32, ELFDATA2LSB, ELFDAT
                              SHT_NULL, SHT_PROGBITS, SHT_NOBITS, SHT_NOTE, SHT_RELA, SHT_REL, SHT_GROUP,
                              SHT_SYMTAB, SHT_STRTAB, SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR, SHF_MERGE,
                              SHF_STRINGS, SHF_INFO_LINK, SHF_LINK_ORDER, SHF_GROUP, SHF_TLS,
-                             SHN_UNDEF, SHN_ABS, SHN_COMMON, SHN_LORESERVE, STT_SECTION, STT_TLS,
-                             STT_GNU_IFUNC, STB_LOCAL, STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE, STT_NOTYPE,
+                             SHN_UNDEF, SHN_ABS, SHN_COMMON, SHN_LORESERVE, STT_SECTION,
+                             STT_GNU_IFUNC, STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE, STT_NOTYPE,
                              GRP_COMDAT, dtypes)
 from ldpy.symbols import UNDEF, DEFINED, COMMON, SYNTHETIC
 from ldpy import relocs as R
@@ -688,6 +688,9 @@ class RelocatableOutput:
                         out = self.by_name[key] = ROut(name)
                         self.orphans[_ANCHOR[_orphan_kind(sec)]].append(out)
                 out.add(sec)
+        text = self.stmt_out[_STMT_INDEX[".text"]]
+        if text is not None:                    # `*(.text .stub)` first, then `*(.gnu.warning)`
+            text.chunks.sort(key=lambda c: c.name == ".gnu.warning")
         self._stack_note = (note_stack, exec_stack)
         self._allocate_commons()
         self._layout_contents()
@@ -1019,13 +1022,7 @@ class RelocatableOutput:
             dst["st_name"] = strsize + np.cumsum(lens) - lens
             parts.append(np.frombuffer(blob, np.uint8))
             strsize += len(blob)
-            rows = [self._global_row(s) for s in glist]
-            info_, other, shn, value, size = zip(*rows)
-            dst["st_info"] = np.array(info_, np.uint8)
-            dst["st_other"] = np.array(other, np.uint8)
-            dst["st_shndx"] = np.array(shn, np.int64)
-            dst["st_value"] = np.array(value, np.uint64)
-            dst["st_size"] = np.array(size, np.uint64)
+            self._global_rows(glist, dst)
         self.symtab.data = out.view(np.uint8)
         self.symtab.size = out.nbytes
         self.symtab.info = first_global
@@ -1047,26 +1044,57 @@ class RelocatableOutput:
             return s.name + b"@@" + s.def_version.encode()
         return s.name
 
-    def _global_row(self, s):
-        """(st_info, st_other, st_shndx, st_value, st_size) of a global in the output."""
-        vis = s.visibility
-        if s.kind in (DEFINED, COMMON) and s.file is not None:
-            orig = s.file.symbols[s.index]
-            info = int(orig["st_info"])
-            other = (int(orig["st_other"]) & ~3) | vis
-            if s.kind == COMMON:
-                if self.commons is not None:
-                    c = self.commons[s.gid]
-                    return info, other, c.output.index, c.out_offset + s.value, s.size
-                return info, other, SHN_COMMON, s.align, s.size
-            if s.absolute or s.section is None:
-                return info, other, SHN_ABS, s.value & 0xffffffffffffffff, s.size
-            sec = s.section
-            return info, other, sec.output.index, s.value + sec.out_offset, s.size
-        if s.kind == SYNTHETIC:
-            return (STB_GLOBAL << 4) | STT_NOTYPE, vis, SHN_ABS, s.value & 0xffffffffffffffff, 0
-        bind = STB_GLOBAL if s.strong_ref else STB_WEAK
-        return (bind << 4) | self._undef_type(s), vis, SHN_UNDEF, 0, 0
+    def _global_rows(self, glist, dst):
+        """st_info, st_other, st_shndx, st_value, st_size of the globals: a definition
+        keeps its input entry's binding and type (GNU_UNIQUE included), a common stays
+        SHN_COMMON with its alignment as value (or lands in .bss with -d), an undefined
+        symbol is weak only when every reference is."""
+        files = self.ctx.files
+        ng = len(glist)
+        kind = np.fromiter((s.kind for s in glist), np.int64, ng)
+        fid = np.fromiter((s.file.file_id if s.file is not None and s.kind in (DEFINED, COMMON) else -1
+                           for s in glist), np.int64, ng)
+        index = np.fromiter((s.index for s in glist), np.int64, ng)
+        vis = np.fromiter((s.visibility for s in glist), np.uint8, ng)
+        value = np.fromiter((s.value & 0xffffffffffffffff for s in glist), np.uint64, ng)
+        size = np.fromiter((s.size for s in glist), np.uint64, ng)
+        sec = [s.section if s.kind == DEFINED and not s.absolute else None for s in glist]
+        shn = np.fromiter((c.output.index if c is not None else SHN_ABS for c in sec), np.int64, ng)
+        off = np.fromiter((c.out_offset if c is not None else 0 for c in sec), np.uint64, ng)
+        counts = np.fromiter((len(f.symbols) for f in files), np.int64, len(files))
+        fbase = np.cumsum(counts) - counts
+        allinfo = np.concatenate([f.symbols["st_info"] for f in files])
+        allother = np.concatenate([f.symbols["st_other"] for f in files])
+        has = fid >= 0
+        gi = np.where(has, fbase[np.maximum(fid, 0)] + index, 0)
+        info = np.where(has, allinfo[gi], STB_GLOBAL << 4).astype(np.uint8)
+        other = np.where(has, (allother[gi] & ~np.uint8(3)) | vis, vis).astype(np.uint8)
+        und = kind == UNDEF
+        if und.any():
+            strong = np.fromiter((s.strong_ref for s in glist), bool, ng)
+            utype = np.fromiter((self._undef_type(s) if s.kind == UNDEF else 0 for s in glist), np.uint8, ng)
+            info[und] = ((np.where(strong, STB_GLOBAL, STB_WEAK) << 4) | utype)[und]
+            shn[und] = SHN_UNDEF
+            value[und] = 0
+            size[und] = 0
+        value = value + off
+        syn = kind == SYNTHETIC
+        if syn.any():
+            info[syn] = (STB_GLOBAL << 4) | STT_NOTYPE
+            size[syn] = 0
+        com = np.flatnonzero(kind == COMMON)
+        for i in com.tolist():
+            s = glist[i]
+            if self.commons is not None:
+                c = self.commons[s.gid]
+                shn[i], value[i] = c.output.index, c.out_offset + s.value
+            else:
+                shn[i], value[i] = SHN_COMMON, s.align
+        dst["st_info"] = info
+        dst["st_other"] = other
+        dst["st_shndx"] = shn
+        dst["st_value"] = value
+        dst["st_size"] = size
 
     def _undef_type(self, s):
         types = getattr(self, "_utypes", None)
@@ -1170,6 +1198,59 @@ class RelocatableOutput:
             o.rela.data = tab.view(np.uint8)
             o.rela.size = tab.nbytes
 
+    def _clear_field(self, buf, base, o, off, typ):
+        """The field of a relocation against a discarded section is cleared (BFD's
+        _bfd_clear_contents; in .debug_ranges it becomes 1, 0 would end the list)."""
+        _clear_field_impl(self.t, buf, base, o, off, typ)
+
+    def _compress_debug_sections(self, names):
+        """--compress-debug-sections with -r: each .debug_* section compressed (when that
+        makes it smaller), relocations unchanged, as ld.bfd -r does."""
+        import zlib
+        from ldpy import compress as Z
+        style, t = self.cfg.compress_debug_sections, self.t
+        for o in self.contents:
+            if not (o.name.startswith(".debug_") and not o.flags & SHF_ALLOC and
+                    o.type != SHT_NOBITS and o.size):
+                continue
+            raw = np.zeros(o.size, np.uint8)
+            for c in o.chunks:
+                b = c.bytes()
+                raw[c.out_offset:c.out_offset + len(b)] = b
+            for oo, off, typ in self.clear:
+                if oo is o:
+                    self._clear_field(raw, 0, o, off, typ)
+            data = raw.tobytes()
+            stream = Z._zstd_compress(data, f"output section {o.name}") if style == "zstd" \
+                else zlib.compress(data)
+            if style == "zlib-gnu":
+                blob = Z.GNU_MAGIC + len(data).to_bytes(8, "big") + stream
+            else:
+                kind = Z.ELFCOMPRESS_ZSTD if style == "zstd" else Z.ELFCOMPRESS_ZLIB
+                order = "little" if t.LITTLE else "big"
+                blob = kind.to_bytes(4, order) + bytes(4) + len(data).to_bytes(8, order) + \
+                    max(o.align, 1).to_bytes(8, order)
+                blob += stream
+            if len(blob) >= len(data):
+                continue                     # (BFD keeps a section plain when it does not shrink)
+            o.data = np.frombuffer(blob, np.uint8)
+            o.size = len(blob)
+            if style == "zlib-gnu":
+                o.name = Z.output_name(o.name, style)
+                if o.rela is not None:
+                    o.rela.name = ".rela" + o.name
+            else:
+                o.flags |= 0x800             # SHF_COMPRESSED
+                o.align = 8
+        blob = bytearray(b"\0")
+        names.clear()
+        for o in self.sections:
+            if o.name not in names:
+                names[o.name] = len(blob)
+                blob += o.name.encode() + b"\0"
+        self.shstrtab.data = np.frombuffer(bytes(blob), np.uint8)
+        self.shstrtab.size = len(blob)
+
     # -- writing ------------------------------------------------------------------------------
     def write(self):
         ctx, dt, t = self.ctx, self.dt, self.t
@@ -1186,6 +1267,8 @@ class RelocatableOutput:
         for o in secs:
             if o.type == SHT_RELA and o.data is None:
                 o.data = np.zeros(0, np.uint8)
+        if self.cfg.compress_debug_sections != "none":
+            self._compress_debug_sections(names)
         # file layout: header, contents in index order, section headers
         pos = dt.ehdr.itemsize
         for o in secs:
@@ -1213,12 +1296,8 @@ class RelocatableOutput:
                 if len(b):
                     buf[o.offset + c.out_offset:o.offset + c.out_offset + len(b)] = b
         for o, off, typ in self.clear:
-            w = int(t.WIDTH[typ]) if typ < len(t.WIDTH) else 0
-            if w and o.type != SHT_NOBITS and off + w <= o.size:
-                p = o.offset + off
-                buf[p:p + w] = 0
-                if o.name == ".debug_ranges":
-                    buf[p if t.LITTLE else p + w - 1] = 1
+            if o.data is None:
+                self._clear_field(buf, o.offset, o, off, typ)
         # section headers
         sh = np.zeros(len(secs) + 1, dt.shdr)
         for o in secs:
@@ -1251,6 +1330,15 @@ class RelocatableOutput:
         eh["e_shstrndx"] = self.shstrtab.index
         buf[:dt.ehdr.itemsize] = eh.view(np.uint8)
         _write_file(self.cfg.output, buf)
+
+
+def _clear_field_impl(t, buf, base, o, off, typ):
+    w = int(t.WIDTH[typ]) if typ < len(t.WIDTH) else 0
+    if w and o.type != SHT_NOBITS and off + w <= o.size:
+        p = base + off
+        buf[p:p + w] = 0
+        if o.name == ".debug_ranges":
+            buf[p if t.LITTLE else p + w - 1] = 1
 
 
 def _write_file(path, buf):
