@@ -213,6 +213,61 @@ def add_references(ctx):
             st.reference(cfg.entry.encode())
 
 
+_PRIMES = [31, 61, 127, 251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071, 262139,
+           524287, 1048573, 2097143, 4194301, 8388593, 16777213, 33554393, 67108859, 134217689,
+           268435399, 536870909, 1073741789, 2147483647, 4294967291]
+
+
+def bfd_hash_order(names):
+    """The order in which BFD's link hash table walks names inserted in this order
+    (bfd/hash.c: bfd_hash_hash, a 4051-slot table that grows to the next prime past
+    3/4 full, new entries at the head of their chain).  GNU ld writes the global
+    symbols of its output in this order.  Returns indexes into `names`."""
+    n = len(names)
+    if not n:
+        return []
+    lens = np.fromiter((len(x) for x in names), np.int64, n)
+    by_len = np.argsort(-lens, kind="stable")
+    blob = np.frombuffer(b"".join(names), np.uint8)
+    starts = np.cumsum(lens) - lens
+    h = np.zeros(n, np.uint64)
+    sl, ss = lens[by_len], starts[by_len]
+    for col in range(int(lens.max())):
+        k = int(np.searchsorted(-sl, -col, side="left"))      # rows longer than col
+        if k == 0:
+            break
+        c = blob[ss[:k] + col].astype(np.uint64)
+        x = h[:k] + c + (c << np.uint64(17))
+        h[:k] = x ^ (x >> np.uint64(2))
+    ln = sl.astype(np.uint64)
+    h = h + ln + (ln << np.uint64(17))
+    h ^= h >> np.uint64(2)
+    hashes = np.empty(n, np.uint64)
+    hashes[by_len] = h
+    hl = hashes.tolist()
+    size = 4051
+    table = {}
+    count = 0
+    for i, hv in enumerate(hl):
+        b = table.setdefault(hv % size, [])
+        b.insert(0, i)
+        count += 1
+        if count > size * 3 // 4:
+            newsize = next(p for p in _PRIMES if p > size)
+            new = {}
+            for bi in sorted(table):
+                chain = table[bi]
+                while chain:
+                    j = 1
+                    while j < len(chain) and hl[chain[j]] == hl[chain[0]]:
+                        j += 1
+                    run, chain = chain[:j], chain[j:]
+                    dst = new.setdefault(hl[run[0]] % newsize, [])
+                    dst[0:0] = run
+            table, size = new, newsize
+    return [i for bi in sorted(table) for i in table[bi]]
+
+
 def _align(x, a):
     return (x + a - 1) & -a if a > 1 else x
 
@@ -715,7 +770,7 @@ class RelocatableOutput:
             return
         from ldpy.synthetic import Synthetic
         # one COMMON chunk per file owning commons, after every .bss input (BFD attaches
-        # each file's COMMON section to .bss); larger alignments first, as lang_common
+        # each file's COMMON section to .bss), filled in the order of BFD's hash table
         by_file = {}
         for s in commons:
             by_file.setdefault(s.file.file_id if s.file is not None else -1, []).append(s)
@@ -723,9 +778,11 @@ class RelocatableOutput:
         if self.stmt_out[idx] is None:
             self.stmt_out[idx] = ROut(".bss")
         self.commons = {}
+        syms = ctx.symtab.symbols
+        walk = {g: i for i, g in enumerate(bfd_hash_order([x.name for x in syms]))}
         for fid in sorted(by_file):
             chunk = Synthetic("COMMON", type_=SHT_NOBITS, flags=SHF_ALLOC | SHF_WRITE, align=1)
-            group = sorted(by_file[fid], key=lambda s: -min(max(s.align, 1), 16))
+            group = sorted(by_file[fid], key=lambda s: walk[s.gid])      # lang_common's hash walk
             off = 0
             for s in group:
                 a = max(s.align, 1)
@@ -942,9 +999,20 @@ class RelocatableOutput:
             info = int(f.rows[gidx][7])
             if info < f.first_global and candidate[f.local_base + info]:
                 keep[f.local_base + info] = True
+        # BFD writes each file's locals when it first meets one of the file's sections,
+        # walking the output sections in order; a file it never meets has none out
+        order = self._file_order()
+        rank = np.full(len(files), len(files), np.int64)
+        rank[order] = np.arange(len(order))
+        if NL:
+            visited = rank[keys.loc_file] < len(files)
+            keep &= visited
+            base_keep &= visited
         sel = np.flatnonzero(keep)
-        lf = keys.loc_file[sel] if len(sel) else np.zeros(0, np.int64)
-        bounds = np.searchsorted(lf, np.arange(len(files) + 1))
+        lr = rank[keys.loc_file[sel]] if len(sel) else np.zeros(0, np.int64)
+        o = np.argsort(lr, kind="stable")
+        sel, lr = sel[o], lr[o]
+        bounds = np.searchsorted(lr, np.arange(len(order) + 1))
         # like BFD, a file whose first local out is not an STT_FILE gets one named after it
         bsel = np.flatnonzero(base_keep)
         bf = keys.loc_file[bsel] if len(bsel) else np.zeros(0, np.int64)
@@ -954,9 +1022,10 @@ class RelocatableOutput:
         if has.any():
             needs_file[has] = typ[bsel[firsts[has]]] != 4       # STT_FILE
             needs_file[has] &= bf[firsts[has]] == np.flatnonzero(has)
-        cum_extra = np.cumsum(needs_file.astype(np.int64))
+        needs_r = needs_file[order] if len(order) else np.zeros(0, bool)
+        cum_extra = np.cumsum(needs_r.astype(np.int64))
         out_of_key = np.full(keys.n, -1, np.int64)
-        out_of_key[G + sel] = 1 + nsec + np.arange(len(sel)) + (cum_extra[lf] if len(sel) else 0)
+        out_of_key[G + sel] = 1 + nsec + np.arange(len(sel)) + (cum_extra[lr] if len(sel) else 0)
         out_of_key[G + lbase[np.flatnonzero(np.fromiter((f.first_global > 0 for f in files), bool,
                                                           len(files)))]] = 0
         adj = np.zeros(keys.n, np.int64)
@@ -968,7 +1037,7 @@ class RelocatableOutput:
         nlocal = 1 + nsec + len(sel) + int(needs_file.sum())
         # globals
         syms = ctx.symtab.symbols
-        glist = [s for s in syms if self._emit_global(s)]
+        glist = [syms[g] for g in bfd_hash_order([s.name for s in syms]) if self._emit_global(syms[g])]
         gids = np.fromiter((s.gid for s in glist), np.int64, len(glist))
         first_global = nlocal
         out_of_key[gids] = first_global + np.arange(len(glist))
@@ -984,8 +1053,9 @@ class RelocatableOutput:
         ss["st_shndx"] = np.fromiter((o.index for o in secsyms), np.int64, nsec)
         # locals, file by file (names gathered from each input string table)
         pos = 1 + nsec
-        for fi, f in enumerate(files):
-            a, b = int(bounds[fi]), int(bounds[fi + 1])
+        for r, fi in enumerate(order.tolist()):
+            f = files[fi]
+            a, b = int(bounds[r]), int(bounds[r + 1])
             if needs_file[fi]:
                 name = (f.member.name if getattr(f, "member", None) is not None else f.name)
                 name = os.path.basename(name.rstrip("/")).encode() + b"\0"
@@ -1031,6 +1101,36 @@ class RelocatableOutput:
         self.osabi_gnu = bool(ng and (((out["st_info"][first_global:] >> 4) == STB_GNU_UNIQUE) |
                                       ((out["st_info"][first_global:] & 0xf) == STT_GNU_IFUNC)).any())
         self._group_contents(out_of_key, symidx_of_out)
+
+    def _file_order(self):
+        """File ids in the order BFD's elf_link_input_bfd meets them: the output
+        sections in their list order (SHT_GROUP ones with the non-allocated orphans),
+        the input sections of each in order."""
+        seen = {}
+        files = self.ctx.files
+        prop_owner = next((f for f in files for x in f.sections
+                           if x is not None and x.name == ".note.gnu.property"), None)
+        outs = []
+        for i in range(len(_STATEMENTS) + 1):
+            if i < len(_STATEMENTS) and self.stmt_out[i] is not None:
+                outs.append(self.stmt_out[i])
+            if i == _ANCHOR["nonalloc"]:
+                outs.extend(self.groups)
+            outs.extend(self.orphans[i])
+        for o in outs:
+            if o.type == SHT_GROUP:
+                f = o.group_of[0]
+                seen.setdefault(f.file_id, None)
+                continue
+            for c in o.chunks:
+                f = getattr(c, "file", None)
+                if f is None and c.name == ".note.gnu.property":
+                    f = prop_owner
+                if f is None and c.name == "COMMON":
+                    continue
+                if f is not None:
+                    seen.setdefault(f.file_id, None)
+        return np.fromiter(seen, np.int64, len(seen))
 
     def _emit_global(self, s):
         if s.kind == DEFINED:
