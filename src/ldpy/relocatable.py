@@ -244,28 +244,31 @@ def bfd_hash_order(names):
     h ^= h >> np.uint64(2)
     hashes = np.empty(n, np.uint64)
     hashes[by_len] = h
-    hl = hashes.tolist()
-    size = 4051
-    table = {}
-    count = 0
-    for i, hv in enumerate(hl):
-        b = table.setdefault(hv % size, [])
-        b.insert(0, i)
-        count += 1
-        if count > size * 3 // 4:
-            newsize = next(p for p in _PRIMES if p > size)
-            new = {}
-            for bi in sorted(table):
-                chain = table[bi]
-                while chain:
-                    j = 1
-                    while j < len(chain) and hl[chain[j]] == hl[chain[0]]:
-                        j += 1
-                    run, chain = chain[:j], chain[j:]
-                    dst = new.setdefault(hl[run[0]] % newsize, [])
-                    dst[0:0] = run
-            table, size = new, newsize
-    return [i for bi in sorted(table) for i in table[bi]]
+    # the walk as sort keys: inserting puts an entry at the head of its chain; growing
+    # takes the old walk's runs of equal full hash (adjacent in a chain) one by one to
+    # the head of their new chain
+    sizes = [4051]
+    while n > sizes[-1] * 3 // 4:
+        sizes.append(next(p for p in _PRIMES if p > sizes[-1]))
+    idx = np.arange(n)
+    order = None                      # the walk when the table last grew
+    for g, size in enumerate(sizes):
+        upto = n if g == len(sizes) - 1 else sizes[g] * 3 // 4 + 1    # entries when it grows
+        bucket = (hashes[:upto] % np.uint64(size)).astype(np.int64)
+        late = -idx[:upto]
+        tie = np.zeros(upto, np.int64)
+        sub = np.zeros(upto, np.int64)
+        if order is not None:
+            old = len(order)
+            hv = hashes[order]
+            head = np.ones(old, bool)
+            head[1:] = hv[1:] != hv[:-1]
+            run = np.cumsum(head) - 1
+            late[order] = -np.flatnonzero(head)[run]
+            tie[order] = np.arange(old)
+            sub[:old] = 1
+        order = np.lexsort((tie, late, sub, bucket))
+    return order.tolist()
 
 
 def _align(x, a):
@@ -584,13 +587,18 @@ def edit_eh_frames(secs, target_dead, out_align, ptr):
                 at = roffs[k] == pc
                 keep[fde[at & tdead[k]]] = False
             padded = raw[ends[fde] - 1] == 0
+            seen = {}                        # (the same CFA program recurs in many FDEs)
             for i, wi, zi in zip(fde[padded].tolist(), w[padded].tolist(), cie_z[ci[padded]].tolist()):
                 a, b = int(starts[i]), int(ends[i])
                 pos = a + 8 + 2 * wi
                 if zi:
                     m, pos = _uleb(data, pos, b)
                     pos += m
-                sizes[i] = _insns_end(data, pos, b, wi) - a
+                prog = data[pos:b]
+                end = seen.get(prog)
+                if end is None:
+                    end = seen[prog] = _insns_end(prog, 0, len(prog), wi)
+                sizes[i] = pos + end - a
     except (ValueError, IndexError):
         raise _NotPlain
     # packing: records at 4-byte steps inside each section; sections one after another
