@@ -532,3 +532,12 @@ def test_bfd_hash_walk_order():
     names = [f"s{i}_{rnd.randrange(10**9)}".encode() for i in range(12287)]
     for n in (1, 7, 3038, 3039, 3070, 6200, 12287):
         assert bfd_hash_order(names[:n]) == _bfd_walk_reference(names[:n])
+
+
+@pytest.mark.parametrize("z", ["execstack", "noexecstack"])
+def test_z_execstack_makes_the_stack_note(tmp_path, z):
+    """-z [no]execstack with inputs that have no .note.GNU-stack: BFD adds one, last."""
+    a = asm(tmp_path, "n1", ".globl g1\ng1: ret\n")
+    b = asm(tmp_path, "n2", ".p2align 4\n.globl g2\ng2: ret\n")
+    out = assert_same_as_bfd(tmp_path, ["-r", "-z", z, a, b])
+    assert ".note.GNU-stack" in run(["readelf", "-SW", out]).stdout

@@ -755,6 +755,13 @@ class RelocatableOutput:
         if text is not None:                    # `*(.text .stub)` first, then `*(.gnu.warning)`
             text.chunks.sort(key=lambda c: c.name == ".gnu.warning")
         self._stack_note = (note_stack, exec_stack)
+        if cfg.execstack is not None and not note_stack:
+            # -z [no]execstack with no input note: BFD makes the note itself, last
+            from ldpy.synthetic import Synthetic
+            note = Synthetic(".note.GNU-stack", SHT_PROGBITS, SHF_EXECINSTR if cfg.execstack else 0, 1)
+            out = ROut(".note.GNU-stack")
+            out.add(note)
+            self.orphans[_ANCHOR["end"]].append(out)
         self._allocate_commons()
         self._layout_contents()
         self._number_sections()
