@@ -541,3 +541,39 @@ def test_z_execstack_makes_the_stack_note(tmp_path, z):
     b = asm(tmp_path, "n2", ".p2align 4\n.globl g2\ng2: ret\n")
     out = assert_same_as_bfd(tmp_path, ["-r", "-z", z, a, b])
     assert ".note.GNU-stack" in run(["readelf", "-SW", out]).stdout
+
+
+def _hostile_cases():
+    try:
+        import test_hostile_inputs as H
+        return H, H.CASES
+    except (ImportError, AttributeError):
+        return None, []
+
+
+_H, _HOSTILE = _hostile_cases()
+
+
+@pytest.fixture(scope="module")
+def hostile_corpus(tmp_path_factory):
+    return _H.build_corpus(tmp_path_factory.mktemp("hostile-r"))
+
+
+@pytest.mark.parametrize("case", _HOSTILE, ids=[c.name for c in _HOSTILE])
+def test_hostile_inputs_under_r(hostile_corpus, tmp_path, case):
+    """test_hostile_inputs' broken files through -r: a one-line error naming the file
+    and no output, or (what -r only copies, e.g. a relocation type) an object; never a
+    traceback."""
+    _H._copy(hostile_corpus, tmp_path, "a.o", "b.o", "c.o", "m.o", "libl.so", "libab.a")
+    args = case.make(tmp_path)
+    r = _H._link([sys.executable, "-m", "ldpy", "-r", "-o", "out.o", *args], tmp_path)
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
+    if r.returncode == 0:
+        assert (tmp_path / "out.o").exists()
+        # ld.bfd -r accepts it too
+        assert _H._link(["ld.bfd", "-r", "-o", "out-bfd.o", *args], tmp_path, limit=False).returncode == 0
+        return
+    assert r.returncode == 1, r.stderr
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert lines and all(l.startswith("ldpy: error: ") for l in lines), r.stderr
+    assert not (tmp_path / "out.o").exists()

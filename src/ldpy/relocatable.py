@@ -1271,6 +1271,12 @@ class RelocatableOutput:
         s_dbg = np.fromiter((is_debugging(s.name) for s in secs), bool, ns)
         so = rt.sec_ordinal
         key = rt.key
+        # the types BFD 2.40 knows for x86-64 (its howto table, and the two vtable ones)
+        bad = (rt.type >= 43) & (rt.type != 250) & (rt.type != 251)
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise LinkError(f"{rt.where(k)}: unsupported relocation type {int(rt.type[k])} "
+                            f"({int(rt.type[k]):#x})")
         sym = self.out_of_key[key]
         addend = rt.addend + self.adj[key]
         offset = rt.offset + s_off[so]
