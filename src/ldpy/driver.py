@@ -4,7 +4,7 @@ import numpy as np
 
 from ldpy.diag import LinkError, diag
 from ldpy.elf.format import (SHT_PROGBITS, SHT_STRTAB, SHT_NOTE, SHF_ALLOC, SHF_WRITE, SHF_MERGE,
-                             SHF_STRINGS, SHN_ABS, SHN_UNDEF, STT_SECTION)
+                             SHF_STRINGS, SHN_ABS, SHN_UNDEF, STT_SECTION, STV_HIDDEN)
 from ldpy.symbols import SymbolTable, UNDEF, DEFINED, COMMON, SYNTHETIC, SHARED
 from ldpy import relocs as R
 
@@ -393,7 +393,14 @@ def create_synthetic_sections(ctx):
     if cfg.eh_frame_hdr and eh is not None and eh.chunks:
         ctx.eh_frame_hdr = EhFrameHdr()
         ctx.eh_frame_hdr.set_count(sum(count_fdes(c.bytes().tobytes()) for c in eh.chunks))
-        outs.get(".eh_frame_hdr", SHT_PROGBITS, SHF_ALLOC).add(ctx.eh_frame_hdr)
+        hdr_out = outs.get(".eh_frame_hdr", SHT_PROGBITS, SHF_ALLOC)
+        hdr_out.add(ctx.eh_frame_hdr)
+        # GNU ld's local __GNU_EH_FRAME_HDR marks the table (libgcc's static unwinder uses it)
+        sym = ctx.symtab.define_synthetic(b"__GNU_EH_FRAME_HDR", hdr_out, only_if_referenced=False)
+        if sym is not None:
+            ctx.linker_syms[sym.name] = lambda: hdr_out.addr
+            sym.visibility = STV_HIDDEN
+            ctx.provide_hidden.add(sym.name)
     # our signature in .comment, like lld and mold
     from ldpy import __version__
     comment = Synthetic(".comment", SHT_PROGBITS, SHF_MERGE | SHF_STRINGS, 1, 1)

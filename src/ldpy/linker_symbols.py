@@ -41,8 +41,8 @@ def define_linker_symbols(ctx):
     if not ctx.is_dynamic:      # (GNU ld's PIE and shared scripts do not provide them)
         define("__rela_iplt_start", static_irel(False), hidden=True)
         define("__rela_iplt_end", static_irel(True), hidden=True)
-    if ctx.is_dynamic:
-        define("_DYNAMIC", lambda: ctx.dynamic.addr)
+    if ctx.is_dynamic:      # always there, and local, as GNU ld's ELF backend makes it
+        define("_DYNAMIC", lambda: ctx.dynamic.addr, always=True, hidden=True)
     if st.get(b"_GLOBAL_OFFSET_TABLE_") is not None:
         ctx.need_got_base = True
     define("_GLOBAL_OFFSET_TABLE_", lambda: ctx.got_base_addr, hidden=True)

@@ -9,7 +9,7 @@ import numpy as np
 
 from ldpy.diag import diag
 from ldpy.elf.format import (SHN_UNDEF, SHN_ABS, SHN_COMMON, SHN_LORESERVE, STB_WEAK,
-                             STT_GNU_IFUNC, STV_DEFAULT)
+                             STB_GNU_UNIQUE, STT_GNU_IFUNC, STV_DEFAULT)
 
 UNDEF, DEFINED, COMMON, SYNTHETIC, SHARED = 0, 1, 2, 3, 4
 
@@ -18,7 +18,8 @@ class Symbol:
     __slots__ = ("name", "gid", "kind", "file", "index", "section", "value", "size", "weak",
                  "type", "visibility", "strong_ref", "referenced", "absolute", "align",
                  "output", "is_ifunc", "version", "dyn_ref", "export",
-                 "copy", "canonical_plt", "copy_alias", "def_version", "version_hidden", "ref_file")
+                 "copy", "canonical_plt", "copy_alias", "def_version", "version_hidden", "ref_file",
+                 "unique")
 
     def __init__(self, name, gid):
         self.name = name              # bytes
@@ -30,6 +31,7 @@ class Symbol:
         self.value = 0                # st_value (or final address for synthetic symbols)
         self.size = 0
         self.weak = False             # the chosen definition is weak
+        self.unique = False           # ... or STB_GNU_UNIQUE (C++ inline statics; the loader unifies them)
         self.type = 0
         self.visibility = STV_DEFAULT
         self.strong_ref = False       # some object references it non-weakly
@@ -127,7 +129,7 @@ class SymbolTable:
         if sym.kind not in (UNDEF, SYNTHETIC):
             return None
         sym.kind, sym.output, sym.value, sym.file, sym.section = SYNTHETIC, output, value, None, None
-        sym.weak = False
+        sym.weak = sym.unique = False
         self.undefined.discard(name)
         return sym
 
@@ -212,6 +214,7 @@ class SymbolTable:
             sym.kind = DEFINED
             sym.file, sym.index, sym.section = f, fg + i, sec
             sym.value, sym.size, sym.weak = values[i], sizes[i], weak
+            sym.unique = (info >> 4) == STB_GNU_UNIQUE
             sym.type = info & 0xf
             sym.absolute = shndx == SHN_ABS
             sym.is_ifunc = sym.type == STT_GNU_IFUNC
@@ -298,6 +301,7 @@ class SymbolTable:
             return
         sym.kind, sym.file, sym.index, sym.section = COMMON, f, index, None
         sym.size, sym.align, sym.weak, sym.value = size, max(align, 1), False, 0
+        sym.unique = False
         sym.type = info & 0xf
         self.undefined.discard(sym.name)
         self.commons.add(sym.name)

@@ -116,6 +116,9 @@ def plt_lazy(plt_addr, gotplt_addr, slots, n_lazy, n_iplt):
     return code.reshape(-1)
 
 
+# calls through the PLT: GNU ld hides a hidden function called this way in a PIE
+# (_bfd_elf_fix_symbol_flags: needs_plt, pic output, non-default visibility)
+IS_PLT_CALL = _table({PLT32: 1, PLTOFF64: 1}, 0, bool)
 IS_DIRECT_DATA = _table({R32: 1, R32S: 1, R16: 1, R8: 1, PC32: 1, PC16: 1, PC8: 1, PC64: 1}, 0, bool)
 DYNAMIC_RELOCS = dict(R64=R64, RELATIVE=RELATIVE, GLOB_DAT=GLOB_DAT, JUMP_SLOT=JUMP_SLOT, COPY=COPY,
                       TPOFF64=TPOFF64, DTPMOD64=DTPMOD64, DTPOFF64=DTPOFF64, IRELATIVE=IRELATIVE)

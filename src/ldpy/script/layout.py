@@ -120,6 +120,14 @@ def add_script_outputs(ctx):
                             SHF_ALLOC | (0 if data else SHF_WRITE))
 
 
+def may_stay_empty(o):
+    """Whether output section o could be output with no bytes from inputs (its
+    statement has data or moves `.`): symtab keeps locals in such sections."""
+    stmt = getattr(o, "stmt", None)
+    node = stmt.node if stmt is not None else None
+    return node is not None and (_keeps_empty(node) or _moves_dot(node))
+
+
 def _moves_dot(node):
     return any(isinstance(c, ast.Assignment) and c.target == "." for c in node.commands)
 

@@ -10,7 +10,7 @@ from ldpy.util import unique, first_of_runs
 from ldpy.elf.format import (SHT_PROGBITS, SHT_DYNSYM, SHT_STRTAB, SHT_HASH, SHT_GNU_HASH,
                              SHT_GNU_versym, SHT_GNU_verneed, SHT_RELA, SHT_DYNAMIC, SHF_ALLOC,
                              SHF_WRITE, SHF_EXECINSTR, STB_GLOBAL, STB_WEAK, STV_DEFAULT,
-                             STT_FUNC, STT_GNU_IFUNC)
+                             STT_FUNC, STT_GNU_IFUNC, STB_GNU_UNIQUE)
 from ldpy.synthetic import Synthetic
 
 # dynamic tags
@@ -96,7 +96,7 @@ class DynsymSection(Synthetic):
     def build(self, ctx):
         syms = self.dyn.symbols
         out = np.zeros(len(syms), self.dt.sym)
-        from ldpy.symbols import SHARED, UNDEF
+        from ldpy.symbols import SHARED, UNDEF, DEFINED
         for i, s in enumerate(syms[1:], 1):
             out[i]["st_name"] = self.dyn.dynstr.offsets[s.dyn_name]
             typ = s.type
@@ -105,7 +105,7 @@ class DynsymSection(Synthetic):
                 typ = STT_FUNC                 # the loader resolves it; to us it is a function
             # an import takes the binding of the references; a definition its own
             weak = (not s.strong_ref) if imported else s.weak
-            bind = STB_WEAK if weak else STB_GLOBAL
+            bind = STB_WEAK if weak else STB_GNU_UNIQUE if s.unique and s.kind == DEFINED else STB_GLOBAL
             out[i]["st_info"] = (bind << 4) | (typ & 0xf)
             out[i]["st_other"] = STV_DEFAULT if s.kind == SHARED else s.visibility
             out[i]["st_size"] = 0 if imported else s.size

@@ -4,8 +4,9 @@ with vectorized copies; nothing is built per local symbol in Python."""
 import numpy as np
 
 from ldpy.elf.format import (SHT_SYMTAB, SHT_STRTAB, SHN_LORESERVE, STT_SECTION, STT_TLS, STB_LOCAL,
-                             STB_GLOBAL, STB_WEAK, STV_HIDDEN, STV_INTERNAL)
-from ldpy.symbols import UNDEF
+                             STB_GLOBAL, STB_WEAK, STV_HIDDEN, STV_INTERNAL, STT_FUNC, STT_GNU_IFUNC,
+                             STB_GNU_UNIQUE)
+from ldpy.symbols import UNDEF, SHARED, DEFINED
 from ldpy.synthetic import Synthetic
 
 
@@ -31,6 +32,28 @@ def gather_strings(strtab, offsets):
     return strtab[idx], new_off
 
 
+def _sections_of_dropped_outputs(ctx):
+    """By global section id, the input sections whose output section layout will
+    drop as empty (None when there are none): GNU ld leaves out the local symbols
+    defined there, as it removes the section from the output."""
+    if ctx.script_sections:
+        from ldpy.script.layout import may_stay_empty
+        stays = may_stay_empty
+    else:
+        stays = lambda o: o.name in ctx.keep_empty
+    dropped = [o for o in ctx.outputs.sorted()
+               if o.chunks and not any(c.size for c in o.chunks) and not stays(o)]
+    if not dropped:
+        return None
+    mask = np.zeros(ctx.section_ids.n, bool)
+    for o in dropped:
+        for c in o.chunks:
+            f = getattr(c, "file", None)
+            if f is not None and hasattr(c, "index") and getattr(f, "sec_base", None) is not None:
+                mask[f.sec_base + c.index] = True
+    return mask
+
+
 class SymtabSection(Synthetic):
     def __init__(self, dt, discard_locals=False, discard_all=False):
         super().__init__(".symtab", type_=SHT_SYMTAB, flags=0, align=8, entsize=dt.sym.itemsize)
@@ -46,6 +69,7 @@ class SymtabSection(Synthetic):
         strsize = 1
         self.local_sel = []          # per file: (file, local indexes kept, name offsets)
         nlocal = 1
+        in_dropped = _sections_of_dropped_outputs(ctx)
         for f in ctx.files:
             fg = f.first_global
             if fg <= 1 or self.discard_all:
@@ -58,6 +82,8 @@ class SymtabSection(Synthetic):
             in_sec = (shndx > 0) & (shndx < SHN_LORESERVE)
             live = ctx.section_ids.live[f.sec_base:f.sec_base + len(f.sections)]
             keep &= ~in_sec | live[np.where(in_sec, shndx, 0)]
+            if in_dropped is not None:        # crtbeginT.o's __TMC_LIST__ in an empty .tm_clone_table
+                keep &= ~(in_sec & in_dropped[f.sec_base + np.where(in_sec, shndx, 0)])
             # like GNU ld, locals inside merged sections (.LC0 in .rodata.str1.1) go:
             # their values no longer point at anything meaningful
             merge = ctx.section_ids.merge[f.sec_base:f.sec_base + len(f.sections)]
@@ -86,29 +112,41 @@ class SymtabSection(Synthetic):
         # globals: hidden/internal definitions become locals in the output
         gl_local, gl_global = [], []
         gc_unreferenced = ctx.gc_unreferenced      # only --gc-sections removed code used them
+        dyn_index = getattr(ctx, "dynsym_by_gid", None)
+        plt_called = set()
+        rt = ctx.relocs
+        if ctx.config.pie and not ctx.config.shared and rt is not None and not rt.empty:
+            keys = rt.key[ctx.target.IS_PLT_CALL[rt.type]]
+            plt_called = set(np.unique(keys[keys < len(ctx.symtab.symbols)]).tolist())
+        needed = {id(sf) for sf in getattr(ctx, "needed", ())}
         for s in ctx.symtab.symbols:
             if s.kind == UNDEF and not s.referenced:
                 continue
             if gc_unreferenced and s.gid in gc_unreferenced:
                 continue
-            if s.kind == UNDEF and not s.weak and not s.strong_ref:
-                continue
+            if s.kind == UNDEF and not s.strong_ref and (dyn_index is None or not dyn_index[s.gid]):
+                continue            # weak undefined: GNU ld lists those that .dynsym has
             if s.section is not None and not s.section.live:
                 continue            # defined in a section a script discarded
             # hidden definitions become locals in shared objects (GNU ld keeps them
             # global in executables)
             hidden = s.visibility in (STV_HIDDEN, STV_INTERNAL)
-            if s.kind != UNDEF and hidden and (ctx.config.shared or s.name in ctx.provide_hidden):
+            if s.kind != UNDEF and hidden and (ctx.config.shared or s.name in ctx.provide_hidden
+                                               or s.gid in plt_called):
                 gl_local.append(s)
             else:
                 gl_global.append(s)
         if retain is not None:
             gl_local = [s for s in gl_local if s.name in retain]
-            gl_global = [s for s in gl_global if s.name in retain or s.kind == UNDEF]
+            gl_global = [s for s in gl_global if s.name in retain]
         self.globals_local, self.globals = gl_local, gl_global
-        names = b"\0".join(s.name for s in gl_local + gl_global) + b"\0"
-        lens = np.fromiter((len(s.name) + 1 for s in gl_local + gl_global), np.int64,
-                           len(gl_local) + len(gl_global))
+        # a symbol a shared library defines carries its version, as GNU ld writes it
+        # (printf@GLIBC_2.2.5, also stdout@GLIBC_2.2.5 behind a copy relocation)
+        shown = [s.name + b"@" + s.version.encode()
+                 if s.kind == SHARED and s.version and id(s.file) in needed else s.name
+                 for s in gl_local + gl_global]
+        names = b"\0".join(shown) + b"\0"
+        lens = np.fromiter((len(n) + 1 for n in shown), np.int64, len(shown))
         self.global_name_off = strsize + np.cumsum(lens) - lens
         parts.append(np.frombuffer(names, np.uint8))
         strsize += len(names)
@@ -145,14 +183,24 @@ class SymtabSection(Synthetic):
             gid = np.fromiter((s.gid for s in allg), np.int64, n)
             dst = out[pos:pos + n]
             dst["st_name"] = self.global_name_off
-            binding = np.fromiter((STB_LOCAL if i < len(self.globals_local) else
-                                   (STB_WEAK if s.weak else STB_GLOBAL)
-                                   for i, s in enumerate(allg)), np.uint8, n)
+            # an import (undefined here, or a library's definition without a copy)
+            # takes the binding of the references, size 0 and value 0, unless a
+            # canonical PLT entry stands for it, as in .dynsym
+            imported = np.fromiter((s.kind == UNDEF or (s.kind == SHARED and not s.copy) for s in allg),
+                                   bool, n)
+            weak = np.fromiter(((not s.strong_ref) if s.kind in (UNDEF, SHARED) and not s.copy else s.weak
+                                for s in allg), bool, n)
+            unique = np.fromiter((s.unique and s.kind == DEFINED for s in allg), bool, n)
+            binding = np.where(weak, STB_WEAK, np.where(unique, STB_GNU_UNIQUE, STB_GLOBAL)).astype(np.uint8)
+            binding[:len(self.globals_local)] = STB_LOCAL
             types = np.fromiter((s.type for s in allg), np.uint8, n)
+            types = np.where(imported & (types == STT_GNU_IFUNC), STT_FUNC, types).astype(np.uint8)
             dst["st_info"] = (binding << 4) | types
             dst["st_other"] = np.fromiter((s.visibility for s in allg), np.uint8, n)
-            dst["st_size"] = np.fromiter((s.size for s in allg), np.uint64, n)
+            dst["st_size"] = np.where(imported, 0, np.fromiter((s.size for s in allg), np.uint64, n))
             dst["st_shndx"] = np.fromiter((ctx.symbol_shndx(s) for s in allg), np.uint16, n)
             val = ctx.gaddr[gid]
+            canonical = np.fromiter((bool(getattr(s, "canonical_plt", False)) for s in allg), bool, n)
+            val = np.where(imported & ~canonical, 0, val)
             dst["st_value"] = np.where(types == STT_TLS, val - tls_start, val)
         self.data = out.view(np.uint8)

@@ -1,0 +1,47 @@
+"""The output .symtab as nm shows it, compared with ld.bfd's for the same inputs in
+every kind of output: imports carry their version (printf@GLIBC_2.2.5), weak
+undefined symbols appear where .dynsym has them, _DYNAMIC and __GNU_EH_FRAME_HDR
+are local, locals of sections dropped as empty go (__TMC_LIST__), hidden functions
+called through the PLT of a PIE become local, STB_GNU_UNIQUE stays unique."""
+import pytest
+
+from linkutil import gcc_link, run
+
+C_SRC = ('#include <stdio.h>\nstatic int helper(int x){return x+1;}\n'
+         'int main(void){fprintf(stdout, "%d\\n", helper(1));return 0;}\n')
+CXX_SRC = ('#include <iostream>\n#include <vector>\nthread_local int tl = 3;\n'
+           'struct C { static int next() { static int n = 0; return ++n; } };\n'
+           'int main(){ std::vector<int> v{1,2,3}; try { throw 5; } catch(int x)'
+           '{ std::cout << x + v[1] + tl + C::next() << "\\n"; } return 0; }\n')
+
+
+def nm_rows(path):
+    return sorted(tuple(l.split()[-2:]) for l in run(["nm", str(path)]).stdout.splitlines() if l.strip())
+
+
+@pytest.mark.parametrize("mode", [[], ["-no-pie"], ["-static"], ["-static-pie"], ["-shared", "-fPIC"]],
+                         ids=["pie", "no-pie", "static", "static-pie", "shared"])
+@pytest.mark.parametrize("lang", ["c", "c++"])
+def test_nm_matches_bfd(tmp_path, mode, lang):
+    src = tmp_path / ("p.c" if lang == "c" else "p.cpp")
+    src.write_text(C_SRC if lang == "c" else CXX_SRC)
+    cc = "gcc" if lang == "c" else "g++"
+    run([cc, "-c", "-fPIC" if "-shared" in mode else "-fpie", str(src), "-o", str(tmp_path / "p.o")])
+    mine = gcc_link(tmp_path, "mine", [*mode, "p.o"], "ldpy", compiler=cc)
+    ref = gcc_link(tmp_path, "ref", [*mode, "p.o"], "bfd", compiler=cc)
+    assert nm_rows(mine) == nm_rows(ref)
+    if "-shared" not in mode:
+        expected = "2\n" if lang == "c" else "11\n"
+        assert run([mine]).stdout == expected
+
+
+def test_unique_symbols_stay_unique_in_dynsym(tmp_path):
+    """A C++ function-local static in an inline function is STB_GNU_UNIQUE: the
+    loader unifies it across libraries only if .dynsym says so."""
+    (tmp_path / "u.cpp").write_text("struct C { static int next() { static int n = 0; return ++n; } };\n"
+                                    "int lib_next() { return C::next(); }\n")
+    run(["g++", "-fPIC", "-c", "u.cpp"], cwd=str(tmp_path))
+    lib = gcc_link(tmp_path, "libu.so", ["-shared", "u.o"], "ldpy", compiler="g++")
+    dyn = [l for l in run(["readelf", "--dyn-syms", "-W", lib]).stdout.splitlines() if "_ZZN1C4nextEvE1n" in l]
+    assert len(dyn) == 1 and " UNIQUE " in dyn[0], dyn
+    assert "UNIX - GNU" in run(["readelf", "-h", lib]).stdout
