@@ -61,6 +61,11 @@ def _elf(path):
     shstrndx = int(data[0x3e:0x40].view("<u2")[0])
     dt = np.dtype([("name", "<u4"), ("type", "<u4"), ("flags", "<u8"), ("addr", "<u8"), ("offset", "<u8"),
                    ("size", "<u8"), ("link", "<u4"), ("info", "<u4"), ("align", "<u8"), ("entsize", "<u8")])
+    first = data[shoff:shoff + 64].view(dt)[0]
+    if shnum == 0:                                        # extended numbering
+        shnum = int(first["size"])
+    if shstrndx == 0xffff:
+        shstrndx = int(first["link"])
     sh = data[shoff:shoff + shnum * 64].view(dt)
     strs = data[sh[shstrndx]["offset"]:][:sh[shstrndx]["size"]].tobytes()
     names = [strs[n:strs.index(b"\0", n)].decode() for n in sh["name"].tolist()]
@@ -75,7 +80,7 @@ def structure(path):
     for i in range(1, len(sh)):
         s = sh[i]
         t = int(s["type"])
-        if t in (2, 3):                                   # symtab / strtab: compared through nm
+        if t in (2, 3, 18):                               # symtab / strtab: compared through nm
             rows.append((names[i], t))
             continue
         if t in (4, 17):                                  # rela / group: compared symbolically
@@ -577,3 +582,25 @@ def test_hostile_inputs_under_r(hostile_corpus, tmp_path, case):
     lines = [l for l in r.stderr.splitlines() if l.strip()]
     assert lines and all(l.startswith("ldpy: error: ") for l in lines), r.stderr
     assert not (tmp_path / "out.o").exists()
+
+
+def test_extended_section_indexes(tmp_path):
+    """More than 65279 output sections (-ffunction-sections at scale): e_shnum 0 and the
+    count in section 0, e_shstrndx SHN_XINDEX, .symtab_shndx, as ld.bfd -r."""
+    objs = []
+    for k in range(2):
+        body = "".join(f'.section .text.f{k}_{i},"ax",@progbits\n.globl f{k}_{i}\nf{k}_{i}: call g{k}_{i}\n'
+                       for i in range(17000))
+        objs.append(asm(tmp_path, f"many{k}", body + '.section .note.GNU-stack,"",@progbits\n'))
+    bfd(["-r", *objs, "-o", "big-bfd.o"], tmp_path)
+    ldpy(["-r", *objs, "-o", "big.o"], tmp_path)
+    out, theirs = str(tmp_path / "big.o"), str(tmp_path / "big-bfd.o")
+    strip = lambda lines: [re.sub(r"^(\s*\[\s*\d+\] \S+\s+.+?\s[0-9a-f]{16}) [0-9a-f]{6,}", r"\1", l)
+                           for l in lines if "section headers, starting at" not in l
+                           and " .strtab " not in l and " .shstrtab " not in l]     # (BFD's tail merging)
+    assert strip(readelf_w("-S", out)) == strip(readelf_w("-S", theirs))
+    assert readelf_w("-s", out) == readelf_w("-s", theirs)
+    assert readelf_w("-r", out) == readelf_w("-r", theirs)
+    hdr = run(["readelf", "-h", out]).stdout
+    assert re.search(r"Number of section headers:\s+0 \(680\d\d\)", hdr)
+    assert ".symtab_shndx" in run(["readelf", "-SW", out]).stdout

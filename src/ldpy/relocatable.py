@@ -860,17 +860,21 @@ class RelocatableOutput:
                 r.index = idx
                 idx += 1
                 o.rela = r
+                r.group_of = o                   # (for a relocation section: its target)
                 self.sections.append(r)
         self.symtab = ROut(".symtab", SHT_SYMTAB, 0, 8, self.dt.sym.itemsize)
         self.strtab = ROut(".strtab", SHT_STRTAB, 0, 1)
         self.shstrtab = ROut(".shstrtab", SHT_STRTAB, 0, 1)
-        for o in (self.symtab, self.strtab, self.shstrtab):
+        tables = [self.symtab, self.strtab, self.shstrtab]
+        self.symtab_shndx = None
+        if idx + 3 >= SHN_LORESERVE:
+            # extended section indexes: symbols' real indexes in .symtab_shndx (BFD's place)
+            self.symtab_shndx = ROut(".symtab_shndx", 18, 0, 4, 4)    # SHT_SYMTAB_SHNDX
+            tables.insert(1, self.symtab_shndx)
+        for o in tables:
             o.index = idx
             idx += 1
             self.sections.append(o)
-        if idx >= SHN_LORESERVE:
-            raise LinkError(f"-r output would have {idx} sections; more than {SHN_LORESERVE - 1} "
-                            f"(extended section indexes) is not supported yet")
         for o in self.contents:
             c = o.first
             if o.flags & SHF_LINK_ORDER and getattr(c, "file", None) is not None:
@@ -964,7 +968,7 @@ class RelocatableOutput:
         self.sec_out, self.sec_off = sec_out, sec_off
         self.rt = rt = R.RelocTable(ctx, ids, self.t.IS64)
         # section symbols: one per output section with contents, in index order
-        secsyms = [o for o in self.sections if o.type not in (SHT_RELA, SHT_SYMTAB, SHT_STRTAB)]
+        secsyms = [o for o in self.sections if o.type not in (SHT_RELA, SHT_SYMTAB, SHT_STRTAB, 18)]
         symidx_of_out = np.zeros(len(self.sections) + 1, np.int64)
         for i, o in enumerate(secsyms):
             o.symidx = i + 1
@@ -1065,7 +1069,9 @@ class RelocatableOutput:
         # section symbols
         ss = out[1:1 + nsec]
         ss["st_info"] = STT_SECTION
-        ss["st_shndx"] = np.fromiter((o.index for o in secsyms), np.int64, nsec)
+        # section indexes as int64 (special ones negated) until extended indexes are known
+        shx = np.zeros(count, np.int64)
+        shx[1:1 + nsec] = np.fromiter((o.index for o in secsyms), np.int64, nsec)
         # locals, file by file (names gathered from each input string table)
         pos = 1 + nsec
         for r, fi in enumerate(order.tolist()):
@@ -1076,7 +1082,7 @@ class RelocatableOutput:
                 name = os.path.basename(name.rstrip("/")).encode() + b"\0"
                 out[pos]["st_name"] = strsize
                 out[pos]["st_info"] = 4
-                out[pos]["st_shndx"] = SHN_ABS
+                shx[pos] = -SHN_ABS
                 parts.append(np.frombuffer(name, np.uint8))
                 strsize += len(name)
                 pos += 1
@@ -1094,7 +1100,7 @@ class RelocatableOutput:
             dst["st_size"] = src["st_size"]
             k = sel[a:b]
             to = target_out[k]
-            dst["st_shndx"] = np.where(in_sec[k], to, shndx[k])
+            shx[pos:pos + (b - a)] = np.where(in_sec[k], to, -shndx[k])
             dst["st_value"] = src["st_value"] + np.where(in_sec[k], sec_off[gsec[k]], 0).astype(np.uint64)
             pos += b - a
         # globals
@@ -1107,7 +1113,12 @@ class RelocatableOutput:
             dst["st_name"] = strsize + np.cumsum(lens) - lens
             parts.append(np.frombuffer(blob, np.uint8))
             strsize += len(blob)
-            self._global_rows(glist, dst)
+            shx[first_global:] = self._global_rows(glist, dst)
+        out["st_shndx"] = np.where(shx < 0, -shx, np.where(shx >= SHN_LORESERVE, 0xffff, shx))
+        if self.symtab_shndx is not None:
+            xt = np.where(shx >= SHN_LORESERVE, shx, 0).astype(dt.word)
+            self.symtab_shndx.data = xt.view(np.uint8)
+            self.symtab_shndx.size = xt.nbytes
         self.symtab.data = out.view(np.uint8)
         self.symtab.size = out.nbytes
         self.symtab.info = first_global
@@ -1174,7 +1185,7 @@ class RelocatableOutput:
         value = np.fromiter((s.value & 0xffffffffffffffff for s in glist), np.uint64, ng)
         size = np.fromiter((s.size for s in glist), np.uint64, ng)
         sec = [s.section if s.kind == DEFINED and not s.absolute else None for s in glist]
-        shn = np.fromiter((c.output.index if c is not None else SHN_ABS for c in sec), np.int64, ng)
+        shn = np.fromiter((c.output.index if c is not None else -SHN_ABS for c in sec), np.int64, ng)
         off = np.fromiter((c.out_offset if c is not None else 0 for c in sec), np.uint64, ng)
         counts = np.fromiter((len(f.symbols) for f in files), np.int64, len(files))
         fbase = np.cumsum(counts) - counts
@@ -1189,7 +1200,7 @@ class RelocatableOutput:
             strong = np.fromiter((s.strong_ref for s in glist), bool, ng)
             utype = np.fromiter((self._undef_type(s) if s.kind == UNDEF else 0 for s in glist), np.uint8, ng)
             info[und] = ((np.where(strong, STB_GLOBAL, STB_WEAK) << 4) | utype)[und]
-            shn[und] = SHN_UNDEF
+            shn[und] = -SHN_UNDEF
             value[und] = 0
             size[und] = 0
         value = value + off
@@ -1204,12 +1215,12 @@ class RelocatableOutput:
                 c = self.commons[s.gid]
                 shn[i], value[i] = c.output.index, c.out_offset + s.value
             else:
-                shn[i], value[i] = SHN_COMMON, s.align
+                shn[i], value[i] = -SHN_COMMON, s.align
         dst["st_info"] = info
         dst["st_other"] = other
-        dst["st_shndx"] = shn
         dst["st_value"] = value
         dst["st_size"] = size
+        return shn                       # (special indexes negated: see build_symbols)
 
     def _undef_type(self, s):
         types = getattr(self, "_utypes", None)
@@ -1295,29 +1306,28 @@ class RelocatableOutput:
         # one table per output section, sorted by offset as elf_link_adjust_relocs does (stably)
         order = np.lexsort((offset, outk))
         outk_sorted = outk[order]
+        dd = (dead & s_dbg[so])[order]
+        if dd.any():
+            # BFD drops them from debug sections, but never the last entry of one
+            heads = np.flatnonzero(np.concatenate(([True], outk_sorted[1:] != outk_sorted[:-1])))
+            kept = np.add.reduceat((~dd).astype(np.int64), heads)
+            ends = np.append(heads[1:], len(order)) - 1
+            dd[ends[kept == 0]] = False
+            order, outk_sorted = order[~dd], outk_sorted[~dd]
+        tab = np.zeros(len(order), self.dt.rela)
+        tab["r_offset"] = offset[order]
+        tab["r_info"] = (sym[order].astype(np.uint64) << np.uint64(32)) | typ[order].astype(np.uint64)
+        tab["r_addend"] = addend[order]
+        raw = tab.view(np.uint8)
+        es = self.dt.rela.itemsize
         bounds = np.flatnonzero(np.diff(outk_sorted)) + 1
-        starts = np.concatenate(([0], bounds))
-        ends = np.concatenate((bounds, [len(order)]))
+        starts = np.concatenate(([0], bounds)).tolist()
+        ends = np.concatenate((bounds, [len(order)])).tolist()
         by_index = {o.index: o for o in self.contents}
-        dt = self.dt.rela
-        drop_dbg = dead & s_dbg[so]
-        for a, b in zip(starts.tolist(), ends.tolist()):
-            rows = order[a:b]
-            o = by_index[int(outk_sorted[a])]
-            dd = drop_dbg[rows]
-            if dd.any():
-                # BFD drops them from debug sections, but never the last entry of one
-                n_keep = len(rows) - int(dd.sum())
-                if n_keep == 0:
-                    dd = dd.copy()
-                    dd[np.flatnonzero(dd)[-1]] = False
-                rows = rows[~dd]
-            tab = np.zeros(len(rows), dt)
-            tab["r_offset"] = offset[rows]
-            tab["r_info"] = (sym[rows].astype(np.uint64) << np.uint64(32)) | typ[rows].astype(np.uint64)
-            tab["r_addend"] = addend[rows]
-            o.rela.data = tab.view(np.uint8)
-            o.rela.size = tab.nbytes
+        for a, b, k in zip(starts, ends, outk_sorted[starts].tolist() if len(order) else []):
+            r = by_index[k].rela
+            r.data = raw[a * es:b * es]
+            r.size = (b - a) * es
 
     def _clear_field(self, buf, base, o, off, typ):
         """The field of a relocation against a discarded section is cleared (BFD's
@@ -1425,11 +1435,18 @@ class RelocatableOutput:
             link, info = o.link, o.info
             if o.type == SHT_RELA:
                 link = self.symtab.index
-                info = next(c.index for c in self.contents if c.rela is o)
+                info = o.group_of.index          # (a relocation section's target)
             elif o.type == SHT_SYMTAB:
                 link = self.strtab.index
+            elif o is self.symtab_shndx:
+                link = self.symtab.index
             sh[o.index] = (names[o.name], o.type, o.flags, 0, o.offset, o.size, link, info,
                            max(o.align, 1) if o.type != SHT_NULL else 0, o.entsize)
+        nsh = len(secs) + 1
+        if nsh >= SHN_LORESERVE:            # the counts live in section header 0
+            sh[0]["sh_size"] = nsh
+        if self.shstrtab.index >= SHN_LORESERVE:
+            sh[0]["sh_link"] = self.shstrtab.index
         buf[shoff:shoff + sh.nbytes] = sh.view(np.uint8)
         eh = np.zeros(1, dt.ehdr)
         ident = np.zeros(16, np.uint8)
@@ -1447,8 +1464,8 @@ class RelocatableOutput:
         eh["e_flags"] = ctx.files[0].eflags if ctx.files else 0
         eh["e_ehsize"] = dt.ehdr.itemsize
         eh["e_shentsize"] = dt.shdr.itemsize
-        eh["e_shnum"] = len(secs) + 1
-        eh["e_shstrndx"] = self.shstrtab.index
+        eh["e_shnum"] = nsh if nsh < SHN_LORESERVE else 0
+        eh["e_shstrndx"] = self.shstrtab.index if self.shstrtab.index < SHN_LORESERVE else 0xffff
         buf[:dt.ehdr.itemsize] = eh.view(np.uint8)
         _write_file(self.cfg.output, buf)
 
