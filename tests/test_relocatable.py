@@ -142,6 +142,8 @@ def assert_same_as_bfd(tmp, args, ours="ours.o", theirs="bfd.o"):
     # table's order, so every symbol index in the relocations is BFD's too
     assert readelf_w("-s", b) == readelf_w("-s", a)
     assert readelf_w("-r", b) == readelf_w("-r", a)
+    head = lambda p: [l for l in readelf_w("-h", p) if "Start of section headers" not in l]
+    assert head(b) == head(a)
     return b
 
 
@@ -280,6 +282,15 @@ cold1: ret
 .globl start2
 start2: call foo
 """
+MISC_C = r"""
+static int impl(void) { return 3; }
+static void *resolve(void) { return impl; }
+int ifn(void) __attribute__((ifunc("resolve")));
+__attribute__((section(".gnu.warning.oldf"))) const char warn_oldf[] = "oldf is old";
+int oldf(void) { return 1; }
+char bigarr[100000];
+char bigdata[100000] = {1};
+"""
 SYMVER_C = r"""
 int foo_v1(void) { return 1; }
 int foo_v2(void) { return 2; }
@@ -295,16 +306,18 @@ int callbar(void) { return bar(); }
                                   ["--relocatable"], ["-u", "extra_undef"], ["-e", "entry_sym"]])
 def test_structure_matches_bfd(tmp_path, opts):
     """Orphans (.text.*, .rodata.*, .data.rel.ro.*, .init_array.N, .ctors, .gnu.linkonce, .tbss.x,
-    notes), .note.gnu.property and .note.GNU-stack merging, commons, .symver names and
-    the symbol-table options, each against ld.bfd -r."""
+    notes, .gnu.warning.SYM, large-model .lbss/.ldata), .note.gnu.property and .note.GNU-stack
+    merging, commons, .symver names, IFUNC (ELFOSABI_GNU) and the symbol-table options,
+    each against ld.bfd -r."""
     c1 = cc(tmp_path, "c1", SECTIONS_C, "-O1", "-fcommon", "-ffunction-sections", "-fdata-sections",
             "-fcf-protection")
     c2 = cc(tmp_path, "c2", SECTIONS_C, "-O1", "-fcommon", "-fcf-protection", *RENAME)
     a = cc(tmp_path, "a", C_A, "-O2", "-fcommon")
     m = asm(tmp_path, "m", ASM_MIX)
     sv = cc(tmp_path, "sv", SYMVER_C)
+    misc = cc(tmp_path, "misc", MISC_C, "-O1", "-mcmodel=medium")     # IFUNC, .lbss/.ldata
     args = opts if opts and opts[0] in ("-Ur", "-i", "--relocatable") else ["-r", *opts]
-    assert_same_as_bfd(tmp_path, [*args, c1, c2, a, m, sv])
+    assert_same_as_bfd(tmp_path, [*args, c1, c2, a, m, sv, misc])
 
 
 def test_define_common_allocates_commons_in_bss(tmp_path):

@@ -83,7 +83,7 @@ _ANCHOR = {"text": _STMT_INDEX[".text"], "rodata": _STMT_INDEX[".rodata"],
            "interp": _STMT_INDEX[".interp"], "nonalloc": _STMT_INDEX[".comment"],
            "end": len(_STATEMENTS)}
 _KEEP_FLAGS = SHF_WRITE | SHF_ALLOC | SHF_EXECINSTR | SHF_TLS | SHF_GROUP | SHF_INFO_LINK | \
-    SHF_LINK_ORDER | 0x200000 | 0x80000000 | 0x0ff00000
+    SHF_LINK_ORDER | 0x200000 | 0x0ff00000 | 0xf0000000      # (OS and processor flags: SHF_X86_64_LARGE)
 R_NONE = 0
 
 
