@@ -16,8 +16,12 @@ The inputs are combined into one ET_REL object instead of a program:
   section's offset in its output section, symbol indexes are renumbered for the
   output symbol table, and a relocation against a section symbol is rewritten to the
   output section's symbol with the input section's offset added to the addend.  A
-  relocation against a symbol of a discarded section becomes R_X86_64_NONE (in debug
-  sections it is dropped), as BFD's RELOC_AGAINST_DISCARDED_SECTION does;
+  relocation against a symbol of a discarded section is pointed at the kept copy of
+  that section when it has the same size (BFD's "pretend"; outside debug sections the
+  reference is also an error), else becomes R_X86_64_NONE (in debug sections it is
+  dropped), as BFD's RELOC_AGAINST_DISCARDED_SECTION does;
+* the global symbols come in the order BFD's link hash table walks them and each
+  file's locals when BFD meets the file, so the symbol table equals ld.bfd's;
 * the symbol table holds a section symbol per output section, each file's locals
   (-x / -X / -s honoured; locals a relocation needs always stay), and the global
   symbols: definitions, commons (SHN_COMMON unless -d / FORCE_COMMON_ALLOCATION puts
@@ -1126,6 +1130,7 @@ class RelocatableOutput:
         self.strtab.size = len(self.strtab.data)
         self.osabi_gnu = bool(ng and (((out["st_info"][first_global:] >> 4) == STB_GNU_UNIQUE) |
                                       ((out["st_info"][first_global:] & 0xf) == STT_GNU_IFUNC)).any())
+        self.symidx_of_out = symidx_of_out
         self._group_contents(out_of_key, symidx_of_out)
 
     def _file_order(self):
@@ -1295,6 +1300,8 @@ class RelocatableOutput:
         dead = self.dead[key] | (sym < 0)
         dead &= ~((rt.type == R_NONE) & (rt.sym == 0))
         if dead.any():
+            dead = self._pretend_kept(dead, secs, so, key, sym, addend, s_dbg)
+        if dead.any():
             # the field is cleared (.debug_ranges gets 1: 0 would end its list)
             d = np.flatnonzero(dead)
             self.clear = [(secs[i].output, int(o), int(t)) for i, o, t in
@@ -1381,6 +1388,72 @@ class RelocatableOutput:
                 blob += o.name.encode() + b"\0"
         self.shstrtab.data = np.frombuffer(bytes(blob), np.uint8)
         self.shstrtab.size = len(blob)
+
+    def _pretend_kept(self, dead, secs, so, key, sym, addend, s_dbg):
+        """BFD's answer to a relocation against a symbol of a discarded section
+        (elf_link_input_bfd, action_discarded): outside .eh_frame and .gcc_except_table
+        the symbol is taken to be in the kept copy of that section (the same-named member
+        of the group that won, or the .gnu.linkonce section that did), when its size is
+        the same; outside debugging sections the reference is also an error.  Updates
+        sym and addend in place; returns the relocations still against nothing."""
+        ctx, keys = self.ctx, self.keys
+        G = keys.G
+        d = np.flatnonzero(dead)
+        names = [secs[i].name for i in so[d].tolist()]
+        pretend = np.fromiter((n not in (".eh_frame", ".gcc_except_table") for n in names), bool, len(d))
+        cache = {}
+        for j, (i, k) in enumerate(zip(d.tolist(), key[d].tolist())):
+            if not pretend[j] or k < G:
+                continue
+            li = k - G
+            fi, shndx = int(keys.loc_file[li]), int(keys.loc_shndx[li])
+            f = ctx.files[fi]
+            if not 0 < shndx < len(f.sections):
+                continue
+            kept = cache.get((fi, shndx), False)
+            if kept is False:
+                kept = cache[(fi, shndx)] = self._kept_section(f, shndx)
+            if not s_dbg[so[i]]:
+                src = secs[so[i]]
+                diag.error(f"'{ctx.sym_display(f, li - f.local_base)}' referenced in section "
+                           f"'{src.name}' of {src.file.name}: defined in discarded section "
+                           f"'{f.section_names[shndx]}' of {f.name}")
+            if kept is None:
+                continue
+            sym[i] = self.symidx_of_out[kept.output.index]
+            value = 0 if int(keys.loc_info[li]) & 0xf == STT_SECTION else int(keys.loc_value[li])
+            addend[i] += kept.out_offset + value
+            dead[i] = False
+        return dead
+
+    def _kept_section(self, f, i):
+        """The kept copy of f's discarded section i (bfd's _bfd_elf_check_kept_section)."""
+        ctx = self.ctx
+        name, size = f.section_names[i], f.rows[i][5]
+        kept = None
+        for signature, is_comdat, members, _ in f.groups:
+            if i in members:
+                owner = ctx.comdat.get(signature)
+                if owner is None or owner is f:
+                    return None
+                for sig2, _, members2, _ in owner.groups:
+                    if sig2 == signature:
+                        for m in members2:
+                            s = owner.sections[m] if m < len(owner.sections) else None
+                            if s is not None and s.live and s.output is not None and s.name == name:
+                                kept = s
+                                break
+                        break
+                break
+        else:
+            if name.startswith(".gnu.linkonce."):
+                owner = ctx.comdat.get(name)
+                if owner is not None and owner is not f:
+                    kept = next((s for s in owner.sections if s is not None and s.live and
+                                 s.name == name and s.output is not None), None)
+        if kept is None or kept.size != size:
+            return None
+        return kept
 
     # -- writing ------------------------------------------------------------------------------
     def write(self):
