@@ -113,11 +113,13 @@ class SymtabSection(Synthetic):
         gl_local, gl_global = [], []
         gc_unreferenced = ctx.gc_unreferenced      # only --gc-sections removed code used them
         dyn_index = getattr(ctx, "dynsym_by_gid", None)
-        plt_called = set()
+        plt_called = None                  # by gid: a target of a PLT call (PIE only)
         rt = ctx.relocs
         if ctx.config.pie and not ctx.config.shared and rt is not None and not rt.empty:
+            G = len(ctx.symtab.symbols)
             keys = rt.key[ctx.target.IS_PLT_CALL[rt.type]]
-            plt_called = set(np.unique(keys[keys < len(ctx.symtab.symbols)]).tolist())
+            plt_called = np.zeros(G, bool)
+            plt_called[keys[keys < G]] = True
         needed = {id(sf) for sf in getattr(ctx, "needed", ())}
         for s in ctx.symtab.symbols:
             if s.kind == UNDEF and not s.referenced:
@@ -132,7 +134,7 @@ class SymtabSection(Synthetic):
             # global in executables)
             hidden = s.visibility in (STV_HIDDEN, STV_INTERNAL)
             if s.kind != UNDEF and hidden and (ctx.config.shared or s.name in ctx.provide_hidden
-                                               or s.gid in plt_called):
+                                               or plt_called is not None and plt_called[s.gid]):
                 gl_local.append(s)
             else:
                 gl_global.append(s)
