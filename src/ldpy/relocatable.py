@@ -825,7 +825,7 @@ class RelocatableOutput:
     def _layout_contents(self):
         note_stack, exec_stack = self._stack_note
         for o in self._all_contents():
-            if o.name == ".eh_frame" and o.type == SHT_PROGBITS:
+            if o.name == ".eh_frame" and o.type in (SHT_PROGBITS, 0x70000001):     # (SHT_X86_64_UNWIND)
                 self._edit_eh_frames(o)
             o.finish_flags(not getattr(self.cfg, "force_group_allocation", False))
             off = 0
