@@ -125,7 +125,8 @@ def _orphan_kind(sec):
 class ROut:
     """One section of the relocatable output."""
     __slots__ = ("name", "type", "flags", "align", "entsize", "chunks", "size", "index", "offset",
-                 "link", "info", "data", "merge_ok", "first", "rela", "symidx", "addr", "group_of")
+                 "link", "info", "data", "merge_ok", "first", "rela", "symidx", "addr", "group_of",
+                 "target")
 
     def __init__(self, name, type_=SHT_PROGBITS, flags=0, align=1, entsize=0):
         self.name, self.type, self.flags, self.align, self.entsize = name, type_, flags, align, entsize
@@ -136,7 +137,8 @@ class ROut:
         self.first = None
         self.rela = None          # ROut of its relocations
         self.symidx = 0           # its section symbol
-        self.group_of = None
+        self.group_of = None      # an SHT_GROUP: (file, group section index, COMDAT?, members)
+        self.target = None        # a relocation section: the section it relocates
 
     def add(self, sec):
         if self.first is None:
@@ -864,7 +866,7 @@ class RelocatableOutput:
                 r.index = idx
                 idx += 1
                 o.rela = r
-                r.group_of = o                   # (for a relocation section: its target)
+                r.target = o
                 self.sections.append(r)
         self.symtab = ROut(".symtab", SHT_SYMTAB, 0, 8, self.dt.sym.itemsize)
         self.strtab = ROut(".strtab", SHT_STRTAB, 0, 1)
@@ -1508,7 +1510,7 @@ class RelocatableOutput:
             link, info = o.link, o.info
             if o.type == SHT_RELA:
                 link = self.symtab.index
-                info = o.group_of.index          # (a relocation section's target)
+                info = o.target.index
             elif o.type == SHT_SYMTAB:
                 link = self.strtab.index
             elif o is self.symtab_shndx:
