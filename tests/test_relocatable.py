@@ -619,3 +619,31 @@ def test_extended_section_indexes(tmp_path):
     hdr = run(["readelf", "-h", out]).stdout
     assert re.search(r"Number of section headers:\s+0 \(680\d\d\)", hdr)
     assert ".symtab_shndx" in run(["readelf", "-SW", out]).stdout
+
+
+GC_C = r"""
+int used_helper(int x) { return x + 1; }
+int unused_global(int x) { return x * 7; }
+__attribute__((noinline)) static int unused_static(int x) { return x - 1; }
+int (*keepme)(int) = 0;
+int entry_fn(void) { return used_helper(3); }
+int other(void) { return unused_static(4); }
+"""
+
+
+@pytest.mark.parametrize("roots", [["-e", "entry_fn"], ["-u", "used_helper"], ["-u", "other", "-u", "entry_fn"]])
+def test_gc_sections_under_r(tmp_path, roots):
+    """-r --gc-sections keeps what -e / -u reach (ld.bfd -r's roots); the undefined
+    references of removed code stay in the table; unused CIEs go with their FDEs."""
+    g = cc(tmp_path, "gcm", GC_C, "-O1", "-fno-inline", "-ffunction-sections", "-fdata-sections")
+    x = cc(tmp_path, "x", CPP_X, "-O0", "-ffunction-sections", compiler="g++")
+    y = cc(tmp_path, "y", CPP_Y, "-O0", "-ffunction-sections", compiler="g++")
+    out = assert_same_as_bfd(tmp_path, ["-r", "--gc-sections", *roots, g])
+    assert "unused_global" not in nm(out)
+    for r in (["-e", "main"], ["-u", "_Z7throweri"]):
+        b = bfd(["-r", "--gc-sections", *r, x, y, "-o", "cb.o"], tmp_path)
+        ldpy(["-r", "--gc-sections", *r, x, y, "-o", "co.o"], tmp_path)
+        a, o = str(tmp_path / "cb.o"), str(tmp_path / "co.o")
+        assert structure(o) == structure(a) and relocations(o) == relocations(a)
+    r = ldpy(["-r", "--gc-sections", g, "-o", "none.o"], tmp_path, check=False)
+    assert r.returncode == 1 and "requires a defined symbol root specified by -e or -u" in r.stderr

@@ -20,6 +20,8 @@ The inputs are combined into one ET_REL object instead of a program:
   that section when it has the same size (BFD's "pretend"; outside debug sections the
   reference is also an error), else becomes R_X86_64_NONE (in debug sections it is
   dropped), as BFD's RELOC_AGAINST_DISCARDED_SECTION does;
+* --gc-sections starts from the -e / -u symbols only (gc.py's mark and sweep), and a
+  CIE goes when no kept FDE uses it;
 * the global symbols come in the order BFD's link hash table walks them and each
   file's locals when BFD meets the file, so the symbol table equals ld.bfd's;
 * the symbol table holds a section symbol per output section, each file's locals
@@ -179,7 +181,7 @@ def link_relocatable(ctx, passes):
     if script is not None and (script.has_sections or script.inserts):
         raise LinkError("-r with a linker script's SECTIONS or INSERT is not supported yet")
     if ctx.config.gc_sections:
-        raise LinkError("--gc-sections with -r is not supported yet")
+        passes.run(collect_garbage_r, ctx)  # --gc-sections: roots only -e / -u, as ld.bfd -r
     out = RelocatableOutput(ctx)
     passes.run(out.place_sections)          # the -r script's placement, groups, orphans
     passes.run(out.build_symbols)           # section symbols, locals, globals, commons
@@ -190,6 +192,25 @@ def link_relocatable(ctx, passes):
         diag.warn("-Map is not written for -r links yet")
     passes.report()
     return ctx
+
+
+def collect_garbage_r(ctx):
+    """--gc-sections under -r: GNU ld's mark and sweep (gc.py) from the -e and -u
+    symbols only; without either there is nothing to start from."""
+    from ldpy.gc import collect_garbage
+    cfg = ctx.config
+    roots = [n for n in cfg.undefined + cfg.require_defined + ([cfg.entry] if cfg.entry else [])
+             if (s := ctx.symtab.get(n.encode())) is not None and s.kind == DEFINED]
+    if not roots:
+        raise LinkError("--gc-sections requires a defined symbol root specified by -e or -u")
+    if not cfg.entry:
+        ctx.script_entry = "\0"          # (no entry symbol of a program is a root here)
+    # the undefined symbols only removed sections used stay in a -r output's table
+    undef = [(s, s.referenced, s.strong_ref) for s in ctx.symtab.symbols if s.kind == UNDEF]
+    collect_garbage(ctx)
+    for s, referenced, strong in undef:
+        s.referenced, s.strong_ref = referenced, strong
+    ctx.gc_unreferenced = set()
 
 
 def add_references(ctx):
@@ -441,7 +462,9 @@ def edit_eh_frame(sec, target_dead, last, ptr=8):
             if data[b - 1] == 0:
                 sizes[i] = _insns_end(data, insns, b, cie_w[i]) - a
         fde = np.flatnonzero(~is_cie)
-        if len(fde):
+        if not len(fde):
+            keep[cies] = False               # (CIEs no FDE uses go)
+        else:
             ci = np.minimum(np.searchsorted(starts, cie_starts[fde]), n - 1)
             if ((starts[ci] != cie_starts[fde]) | ~is_cie[ci] | term[ci]).any():
                 return None
@@ -455,6 +478,10 @@ def edit_eh_frame(sec, target_dead, last, ptr=8):
             if len(roffs):
                 at = roffs[k] == pc
                 keep[fde[at & target_dead[k]]] = False
+            # a CIE stays only while a kept FDE uses it (BFD keeps the CIEs its FDEs find)
+            used = np.zeros(n, bool)
+            used[ci[keep[fde]]] = True
+            keep[cies] = used[cies]
             pad = fde[raw[ends[fde] - 1] == 0]
             wz = w[raw[ends[fde] - 1] == 0]
             zz = cie_z[ci[raw[ends[fde] - 1] == 0]]
@@ -580,7 +607,9 @@ def edit_eh_frames(secs, target_dead, out_align, ptr):
             if data[b - 1] == 0:
                 sizes[i] = _insns_end(data, insns, b, cie_w[i]) - a
         fde = np.flatnonzero(~is_cie)
-        if len(fde):
+        if not len(fde):
+            keep[cies] = False               # (CIEs no FDE uses go)
+        else:
             ci = np.minimum(np.searchsorted(starts, cie_starts[fde]), n - 1)
             if ((starts[ci] != cie_starts[fde]) | ~is_cie[ci] | term[ci] | (sid[ci] != sid[fde])).any():
                 raise _NotPlain
@@ -592,6 +621,10 @@ def edit_eh_frames(secs, target_dead, out_align, ptr):
                 k = np.minimum(np.searchsorted(roffs, pc), len(roffs) - 1)
                 at = roffs[k] == pc
                 keep[fde[at & tdead[k]]] = False
+            # a CIE stays only while a kept FDE uses it (BFD keeps the CIEs its FDEs find)
+            used = np.zeros(n, bool)
+            used[ci[keep[fde]]] = True
+            keep[cies] = used[cies]
             padded = raw[ends[fde] - 1] == 0
             seen = {}                        # (the same CFA program recurs in many FDEs)
             for i, wi, zi in zip(fde[padded].tolist(), w[padded].tolist(), cie_z[ci[padded]].tolist()):
