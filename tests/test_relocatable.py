@@ -647,3 +647,11 @@ def test_gc_sections_under_r(tmp_path, roots):
         assert structure(o) == structure(a) and relocations(o) == relocations(a)
     r = ldpy(["-r", "--gc-sections", g, "-o", "none.o"], tmp_path, check=False)
     assert r.returncode == 1 and "requires a defined symbol root specified by -e or -u" in r.stderr
+
+
+@pytest.mark.parametrize("opt", ["--wrap=foo", "--defsym=absval=0x1234", "--defsym=alias=call",
+                                 "--defsym=al2=call+4", "--defsym=a3=call+__wrap_foo"])
+def test_wrap_and_defsym_under_r(tmp_path, opt):
+    w = cc(tmp_path, "wr", "int foo(int);\nint call(void){return foo(1);}\nint __wrap_foo(int x){return x;}\n",
+           "-O1")
+    assert_same_as_bfd(tmp_path, ["-r", opt, w])

@@ -1093,6 +1093,7 @@ class RelocatableOutput:
         dead = np.zeros(keys.n, bool)
         dead[G:] = in_sec & (target_out < 0)
         nlocal = 1 + nsec + len(sel) + int(needs_file.sum())
+        self._evaluate_defsyms()
         # globals
         syms = ctx.symtab.symbols
         glist = [syms[g] for g in bfd_hash_order([s.name for s in syms]) if self._emit_global(syms[g])]
@@ -1167,6 +1168,33 @@ class RelocatableOutput:
                                       ((out["st_info"][first_global:] & 0xf) == STT_GNU_IFUNC)).any())
         self.symidx_of_out = symidx_of_out
         self._group_contents(out_of_key, symidx_of_out)
+
+    def _evaluate_defsyms(self):
+        """--defsym under -r, as ld.bfd -r writes them: NAME=SYMBOL is SYMBOL's place
+        (same section and value), any other expression an absolute value computed from
+        section-relative values; an expression naming one symbol takes its type."""
+        self.defsym_rows = {}
+        if not self.ctx.defsyms:
+            return
+        from ldpy import expr
+        st = self.ctx.symtab
+        for sym, node, text in self.ctx.defsyms:
+            used = list(dict.fromkeys(expr.symbols_in(node)))
+
+            def place(name):
+                s = st.get(name.encode())
+                if s is None or s.kind == UNDEF:
+                    raise LinkError(f"{text}: undefined symbol '{name}' in expression")
+                if s.kind == DEFINED and s.section is not None and not s.absolute:
+                    return s.value + s.section.out_offset, s.section.output.index, s.type
+                if s.kind == SYNTHETIC and s.gid in self.defsym_rows:
+                    return self.defsym_rows[s.gid][1], self.defsym_rows[s.gid][0], self.defsym_rows[s.gid][2]
+                return s.value, -SHN_ABS, s.type
+            value = expr.evaluate(node, lambda n: place(n)[0])
+            stype = place(used[0])[2] if len(used) == 1 else STT_NOTYPE
+            shndx = place(node[1])[1] if node[0] == "sym" else -SHN_ABS
+            sym.value = value
+            self.defsym_rows[sym.gid] = (shndx, value & 0xffffffffffffffff, stype)
 
     def _file_order(self):
         """File ids in the order BFD's elf_link_input_bfd meets them: the output
@@ -1248,6 +1276,11 @@ class RelocatableOutput:
         if syn.any():
             info[syn] = (STB_GLOBAL << 4) | STT_NOTYPE
             size[syn] = 0
+            for i in np.flatnonzero(syn).tolist():
+                row = self.defsym_rows.get(glist[i].gid)
+                if row is not None:
+                    shn[i], value[i] = row[0], row[1]
+                    info[i] = (STB_GLOBAL << 4) | row[2]
         com = np.flatnonzero(kind == COMMON)
         for i in com.tolist():
             s = glist[i]
