@@ -655,3 +655,17 @@ def test_wrap_and_defsym_under_r(tmp_path, opt):
     w = cc(tmp_path, "wr", "int foo(int);\nint call(void){return foo(1);}\nint __wrap_foo(int x){return x;}\n",
            "-O1")
     assert_same_as_bfd(tmp_path, ["-r", opt, w])
+
+
+def test_build_id_under_r(tmp_path):
+    """--build-id: ld.bfd -r writes the note too; a fixed id gives the same object, a
+    hash differs only in the id (it hashes the file, whose offsets are ldpy's own)."""
+    a = cc(tmp_path, "a", C_A, "-O1", "-fcommon")
+    b = cc(tmp_path, "b", C_B, "-O1", "-fcommon")
+    assert_same_as_bfd(tmp_path, ["-r", "--build-id=0x1234abcd", a, b])
+    bfd(["-r", "--build-id", a, b, "-o", "s-bfd.o"], tmp_path)
+    ldpy(["-r", "--build-id", a, b, "-o", "s.o"], tmp_path)
+    ours, theirs = structure(str(tmp_path / "s.o")), structure(str(tmp_path / "s-bfd.o"))
+    assert [r[:8] for r in ours] == [r[:8] for r in theirs]
+    assert [r for r in ours if r[0] != ".note.gnu.build-id"] == [r for r in theirs if r[0] != ".note.gnu.build-id"]
+    assert re.search(r"Build ID: [0-9a-f]{40}", run(["readelf", "-n", str(tmp_path / "s.o")]).stdout)

@@ -790,6 +790,15 @@ class RelocatableOutput:
                         out = self.by_name[key] = ROut(name)
                         self.orphans[_ANCHOR[_orphan_kind(sec)]].append(out)
                 out.add(sec)
+        self.build_id = None
+        if cfg.build_id and cfg.build_id != "none":
+            # --build-id under -r: BFD writes the note too (its statement in the -r script)
+            from ldpy.synthetic.notes import BuildIdNote
+            self.build_id = BuildIdNote(cfg.build_id)
+            idx = _STMT_INDEX[".note.gnu.build-id"]
+            if self.stmt_out[idx] is None:
+                self.stmt_out[idx] = ROut(".note.gnu.build-id")
+            self.stmt_out[idx].add(self.build_id)
         text = self.stmt_out[_STMT_INDEX[".text"]]
         if text is not None:                    # `*(.text .stub)` first, then `*(.gnu.warning)`
             text.chunks.sort(key=lambda c: c.name == ".gnu.warning")
@@ -1608,6 +1617,8 @@ class RelocatableOutput:
         eh["e_shnum"] = nsh if nsh < SHN_LORESERVE else 0
         eh["e_shstrndx"] = self.shstrtab.index if self.shstrtab.index < SHN_LORESERVE else 0xffff
         buf[:dt.ehdr.itemsize] = eh.view(np.uint8)
+        if self.build_id is not None:
+            self.build_id.finalize(buf, self.build_id.output.offset + self.build_id.out_offset)
         _write_file(self.cfg.output, buf)
 
 
