@@ -669,3 +669,13 @@ def test_build_id_under_r(tmp_path):
     assert [r[:8] for r in ours] == [r[:8] for r in theirs]
     assert [r for r in ours if r[0] != ".note.gnu.build-id"] == [r for r in theirs if r[0] != ".note.gnu.build-id"]
     assert re.search(r"Build ID: [0-9a-f]{40}", run(["readelf", "-n", str(tmp_path / "s.o")]).stdout)
+
+
+@pytest.mark.parametrize("opt", ["-x", "-X", "-s", "-S"])
+def test_local_symbol_options_with_groups_and_debug_types(tmp_path, opt):
+    """-x/-X/-s/-S on C++ with .debug_types groups: group signatures stay (first, no FILE
+    symbol for them), locals relocations need follow in the order relocations meet them."""
+    x = cc(tmp_path, "x", CPP_X, "-g", "-gdwarf-4", "-fdebug-types-section", compiler="g++")
+    y = cc(tmp_path, "y", CPP_Y, "-g", "-gdwarf-4", "-fdebug-types-section", compiler="g++")
+    a = cc(tmp_path, "a", C_A, "-O2", "-fcommon")
+    assert_same_as_bfd(tmp_path, ["-r", opt, a, x, y])

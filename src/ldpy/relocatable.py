@@ -1054,18 +1054,27 @@ class RelocatableOutput:
                     label = (st[no] == ord(".")) & (st[no + 1] == ord("L"))
                     keep[lo:hi] &= ~label
         base_keep = keep.copy()
-        # relocations: which locals they need (kept even under -x / -X)
+        sig = np.zeros(NL, bool)
+        for g in self.groups:                   # local group signatures are needed too
+            f, gidx = g.group_of[0], g.group_of[1]
+            info = int(f.rows[gidx][7])
+            if info < f.first_global and candidate[f.local_base + info]:
+                sig[f.local_base + info] = True
+        keep |= sig
+        # relocations: which locals they need (kept even under -x / -X); BFD writes
+        # those after the file's other locals, in the order the relocations meet them
+        first_ref = np.zeros(NL, np.int64)
         if not rt.empty:
             lk = rt.key - G
             loc = rt.is_local
             lki = np.where(loc, lk, 0)
             needed = loc & candidate[lki]
             keep[lki[needed]] = True
-        for g in self.groups:                   # local group signatures are needed too
-            f, gidx = g.group_of[0], g.group_of[1]
-            info = int(f.rows[gidx][7])
-            if info < f.first_global and candidate[f.local_base + info]:
-                keep[f.local_base + info] = True
+            forced = keep & ~base_keep & ~sig
+            if forced.any():
+                uk, first = np.unique(lki[needed], return_index=True)
+                first_ref[uk] = first + 1
+                first_ref[~forced] = 0
         # BFD writes each file's locals when it first meets one of the file's sections,
         # walking the output sections in order; a file it never meets has none out
         order = self._file_order()
@@ -1077,7 +1086,7 @@ class RelocatableOutput:
             base_keep &= visited
         sel = np.flatnonzero(keep)
         lr = rank[keys.loc_file[sel]] if len(sel) else np.zeros(0, np.int64)
-        o = np.argsort(lr, kind="stable")
+        o = np.lexsort((first_ref[sel], lr))
         sel, lr = sel[o], lr[o]
         bounds = np.searchsorted(lr, np.arange(len(order) + 1))
         # like BFD, a file whose first local out is not an STT_FILE gets one named after it
