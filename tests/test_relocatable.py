@@ -677,5 +677,5 @@ def test_local_symbol_options_with_groups_and_debug_types(tmp_path, opt):
     symbol for them), locals relocations need follow in the order relocations meet them."""
     x = cc(tmp_path, "x", CPP_X, "-g", "-gdwarf-4", "-fdebug-types-section", compiler="g++")
     y = cc(tmp_path, "y", CPP_Y, "-g", "-gdwarf-4", "-fdebug-types-section", compiler="g++")
-    a = cc(tmp_path, "a", C_A, "-O2", "-fcommon")
-    assert_same_as_bfd(tmp_path, ["-r", opt, a, x, y])
+    b = cc(tmp_path, "b", C_B, "-O2", "-fcommon")
+    assert_same_as_bfd(tmp_path, ["-r", opt, b, x, y])
