@@ -679,3 +679,14 @@ def test_local_symbol_options_with_groups_and_debug_types(tmp_path, opt):
     y = cc(tmp_path, "y", CPP_Y, "-g", "-gdwarf-4", "-fdebug-types-section", compiler="g++")
     b = cc(tmp_path, "b", C_B, "-O2", "-fcommon")
     assert_same_as_bfd(tmp_path, ["-r", opt, b, x, y])
+
+
+def test_map_file_under_r(tmp_path):
+    a = cc(tmp_path, "a", C_A, "-O1", "-fcommon")
+    b = cc(tmp_path, "b", C_B, "-O1", "-fcommon")
+    ldpy(["-r", a, b, "-o", "ab.o", "-Map", "ab.map", "--cref"], tmp_path)
+    text = (tmp_path / "ab.map").read_text()
+    assert "Linker script and memory map" in text and "LOAD a.o" in text
+    assert re.search(r"^ \.text\s+0x0+\s+0x[0-9a-f]+ b\.o$", text, re.M)     # b.o's .text after a.o's
+    assert re.search(r"^\s+0x0+[0-9a-f]+\s+add$", text, re.M)
+    assert "Cross Reference Table" in text

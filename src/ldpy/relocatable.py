@@ -188,8 +188,8 @@ def link_relocatable(ctx, passes):
     passes.run(out.rewrite_relocations)     # whole-table renumbering of every relocation
     passes.run(out.write)                   # ET_REL image, written in one go
     diag.check()
-    if ctx.config.map_file:
-        diag.warn("-Map is not written for -r links yet")
+    if ctx.config.map_file or ctx.config.cref:
+        passes.run(out.write_map)           # -Map / -M / --cref: mapfile.py over the -r layout
     passes.report()
     return ctx
 
@@ -1421,6 +1421,23 @@ class RelocatableOutput:
             r = by_index[k].rela
             r.data = raw[a * es:b * es]
             r.size = (b - a) * es
+
+    def write_map(self):
+        """-Map / -M / --cref with -r: ldpy's link map (mapfile.py) over the output
+        sections of this object, addresses relative to 0 as in the object."""
+        from ldpy.mapfile import write_map, write_cref
+        ctx = self.ctx
+        ctx.sections_out = [o for o in self.sections if o.type not in (SHT_RELA, SHT_SYMTAB, SHT_STRTAB, 18)]
+        syms = ctx.symtab.symbols
+        gaddr = np.zeros(len(syms), np.int64)
+        for sym in syms:
+            if sym.kind == DEFINED and sym.section is not None and sym.section.output is not None:
+                gaddr[sym.gid] = sym.value + sym.section.out_offset
+        ctx.gaddr = gaddr
+        if ctx.config.map_file:
+            write_map(ctx)
+        else:
+            write_cref(ctx)
 
     def _clear_field(self, buf, base, o, off, typ):
         """The field of a relocation against a discarded section is cleared (BFD's
