@@ -466,3 +466,16 @@ def test_valid_inputs_link(corpus, tmp_path):
         r = _link([sys.executable, "-m", "ldpy", "-o", "out", *args], tmp_path)
         assert r.returncode == 0, (args, r.stderr)
         os.unlink(tmp_path / "out")
+
+
+def test_scripts_naming_scripts_without_end(tmp_path):
+    """Input scripts that each name the next one twice (no cycle, 2^20 loads): a
+    bounded, clean error rather than a link that never ends."""
+    for i in range(20):
+        (tmp_path / f"libs{i}.so").write_text(f"INPUT(libs{i + 1}.so libs{i + 1}.so)\n")
+    (tmp_path / "libs20.so").write_text("/* empty */\n")
+    r = subprocess.run([sys.executable, "-m", "ldpy", "-o", "out", "-L.", "-ls0"], cwd=str(tmp_path),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "more than 10000 linker scripts read in one link" in r.stderr
+    assert not (tmp_path / "out").exists()

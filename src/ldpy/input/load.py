@@ -32,6 +32,7 @@ def map_file(path, what="input file"):
 
 
 _MAX_SCRIPT_DEPTH = 64          # input scripts naming input scripts
+_MAX_SCRIPT_LOADS = 10_000      # in all: scripts naming two others each, 64 deep, would never end
 
 
 class _Spec:
@@ -44,6 +45,7 @@ class Loader:
         self.ctx = ctx
         self._common_probes = set()
         self._scripts = []                 # real paths of the input scripts being read
+        self._script_loads = 0
         cfg = ctx.config
         self.search_dirs = list(cfg.library_paths)
         if not cfg.nostdlib:
@@ -152,6 +154,10 @@ class Loader:
             chain = " -> ".join([os.path.basename(p) for p in stack[stack.index(real):]] +
                                 [os.path.basename(real)])
             raise LinkError(f"{path}: linker script includes itself ({chain})")
+        self._script_loads += 1
+        if self._script_loads > _MAX_SCRIPT_LOADS:
+            raise LinkError(f"{path}: more than {_MAX_SCRIPT_LOADS} linker scripts read in one link "
+                            f"(scripts naming each other over and over)")
         if len(stack) >= _MAX_SCRIPT_DEPTH:
             raise LinkError(f"{path}: linker scripts nested too deeply (more than "
                             f"{_MAX_SCRIPT_DEPTH} scripts naming each other)")
