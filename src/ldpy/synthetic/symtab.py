@@ -182,27 +182,29 @@ class SymtabSection(Synthetic):
         allg = self.globals_local + self.globals
         n = len(allg)
         if n:
-            gid = np.fromiter((s.gid for s in allg), np.int64, n)
-            dst = out[pos:pos + n]
-            dst["st_name"] = self.global_name_off
+            # one pass over the symbols gathers every field; the rules run on arrays:
             # an import (undefined here, or a library's definition without a copy)
             # takes the binding of the references, size 0 and value 0, unless a
             # canonical PLT entry stands for it, as in .dynsym
-            imported = np.fromiter((s.kind == UNDEF or (s.kind == SHARED and not s.copy) for s in allg),
-                                   bool, n)
-            weak = np.fromiter(((not s.strong_ref) if s.kind in (UNDEF, SHARED) and not s.copy else s.weak
-                                for s in allg), bool, n)
-            unique = np.fromiter((s.unique and s.kind == DEFINED for s in allg), bool, n)
-            binding = np.where(weak, STB_WEAK, np.where(unique, STB_GNU_UNIQUE, STB_GLOBAL)).astype(np.uint8)
+            shndx_of = ctx.symbol_shndx
+            rows = [(s.gid, s.kind == UNDEF or (s.kind == SHARED and not s.copy), s.strong_ref, s.weak,
+                     s.unique and s.kind == DEFINED, s.type, s.visibility, s.size, shndx_of(s),
+                     s.canonical_plt) for s in allg]
+            gid, imported, strong, weak_def, unique, types, other, size, shndx, canonical = \
+                (np.array(col) for col in zip(*rows))
+            imported, canonical = imported.astype(bool), canonical.astype(bool)
+            weak = np.where(imported, ~strong.astype(bool), weak_def.astype(bool))
+            dst = out[pos:pos + n]
+            dst["st_name"] = self.global_name_off
+            binding = np.where(weak, STB_WEAK, np.where(unique.astype(bool), STB_GNU_UNIQUE, STB_GLOBAL))
+            binding = binding.astype(np.uint8)
             binding[:len(self.globals_local)] = STB_LOCAL
-            types = np.fromiter((s.type for s in allg), np.uint8, n)
             types = np.where(imported & (types == STT_GNU_IFUNC), STT_FUNC, types).astype(np.uint8)
             dst["st_info"] = (binding << 4) | types
-            dst["st_other"] = np.fromiter((s.visibility for s in allg), np.uint8, n)
-            dst["st_size"] = np.where(imported, 0, np.fromiter((s.size for s in allg), np.uint64, n))
-            dst["st_shndx"] = np.fromiter((ctx.symbol_shndx(s) for s in allg), np.uint16, n)
-            val = ctx.gaddr[gid]
-            canonical = np.fromiter((bool(getattr(s, "canonical_plt", False)) for s in allg), bool, n)
+            dst["st_other"] = other.astype(np.uint8)
+            dst["st_size"] = np.where(imported, 0, size.astype(np.uint64))
+            dst["st_shndx"] = shndx.astype(np.uint16)
+            val = ctx.gaddr[gid.astype(np.int64)]
             val = np.where(imported & ~canonical, 0, val)
             dst["st_value"] = np.where(types == STT_TLS, val - tls_start, val)
         self.data = out.view(np.uint8)
