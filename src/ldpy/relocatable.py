@@ -38,7 +38,7 @@ import os
 import numpy as np
 
 from ldpy.diag import LinkError, diag
-from ldpy.elf.format import (ELFMAG, ELFCLASS64, ELFCLASS32, ELFDATA2LSB, ELFDATA2MSB, ET_REL,
+from ldpy.elf.format import (ET_REL,
                              SHT_NULL, SHT_PROGBITS, SHT_NOBITS, SHT_NOTE, SHT_RELA, SHT_REL, SHT_GROUP,
                              SHT_SYMTAB, SHT_STRTAB, SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR, SHF_MERGE,
                              SHF_STRINGS, SHF_INFO_LINK, SHF_LINK_ORDER, SHF_GROUP, SHF_TLS,
@@ -1587,7 +1587,7 @@ class RelocatableOutput:
         shoff = _align(pos, 8)
         total = shoff + dt.shdr.itemsize * (len(secs) + 1)
         buf = np.zeros(total, np.uint8)
-        from ldpy.write import _fill_code_gaps
+        from ldpy.write import _fill_code_gaps, elf_ident
         for o in secs:
             if o.type == SHT_NOBITS or not o.size:
                 continue
@@ -1625,14 +1625,7 @@ class RelocatableOutput:
             sh[0]["sh_link"] = self.shstrtab.index
         buf[shoff:shoff + sh.nbytes] = sh.view(np.uint8)
         eh = np.zeros(1, dt.ehdr)
-        ident = np.zeros(16, np.uint8)
-        ident[:4] = np.frombuffer(ELFMAG, np.uint8)
-        ident[4] = ELFCLASS64 if t.IS64 else ELFCLASS32
-        ident[5] = ELFDATA2LSB if t.LITTLE else ELFDATA2MSB
-        ident[6] = 1
-        if self.osabi_gnu:
-            ident[7] = 3
-        eh["e_ident"] = ident
+        eh["e_ident"] = elf_ident(t, self.osabi_gnu)
         eh["e_type"] = ET_REL
         eh["e_machine"] = t.MACHINE
         eh["e_version"] = 1

@@ -200,14 +200,8 @@ def _write_headers(ctx, out, changed=None):
     dt = dtypes(t.IS64, t.LITTLE)
     outs = ctx.sections_out
     eh = np.zeros(1, dt.ehdr)
-    ident = np.zeros(16, np.uint8)
-    ident[:4] = np.frombuffer(ELFMAG, np.uint8)
-    ident[4] = ELFCLASS64 if t.IS64 else ELFCLASS32
-    ident[5] = ELFDATA2LSB if t.LITTLE else ELFDATA2MSB
-    ident[6] = 1
-    if _uses_gnu_extensions(ctx):
-        ident[7] = 3            # ELFOSABI_GNU: IFUNC or GNU_UNIQUE symbols, as GNU ld marks them
-    eh["e_ident"] = ident
+    # ELFOSABI_GNU when IFUNC or GNU_UNIQUE symbols are used, as GNU ld marks them
+    eh["e_ident"] = elf_ident(t, _uses_gnu_extensions(ctx))
     eh["e_type"] = ET_DYN if ctx.config.pie or ctx.config.shared else ET_EXEC
     eh["e_machine"] = t.MACHINE
     eh["e_version"] = 1
@@ -261,6 +255,18 @@ def _write_headers(ctx, out, changed=None):
         sh[o.index] = (names.get(name, 0), o.type, flags, o.addr & 0xffffffffffffffff, offset,
                        size, link, info, align, entsize)
     out[ctx.shoff:ctx.shoff + sh.nbytes] = sh.view(np.uint8)
+
+
+def elf_ident(target, osabi_gnu):
+    """e_ident of an output for `target`: magic, class, byte order, version, OS/ABI."""
+    ident = np.zeros(16, np.uint8)
+    ident[:4] = np.frombuffer(ELFMAG, np.uint8)
+    ident[4] = ELFCLASS64 if target.IS64 else ELFCLASS32
+    ident[5] = ELFDATA2LSB if target.LITTLE else ELFDATA2MSB
+    ident[6] = 1
+    if osabi_gnu:
+        ident[7] = 3
+    return ident
 
 
 def _uses_gnu_extensions(ctx):

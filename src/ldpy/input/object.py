@@ -137,6 +137,17 @@ def check_elf_header(data, name):
     return cls == ELFCLASS64, enc == ELFDATA2LSB
 
 
+def section_label(data, i, name_off, strtab_type, strtab_off, strtab_size):
+    """'[i] NAME' of section i for messages, read defensively from a file whose
+    tables may be broken: just '[i]' when the name cannot be read."""
+    if strtab_type == SHT_STRTAB and name_off < strtab_size and strtab_off + strtab_size <= len(data):
+        name = bytes(data[strtab_off + name_off:min(strtab_off + strtab_size, strtab_off + name_off + 256)])
+        end = name.find(b"\0")
+        if end >= 0:
+            return f"[{i}] {name[:end].decode('utf-8', 'replace')}"
+    return f"[{i}]"
+
+
 class ObjectFile:
     """An ELF relocatable object, from a file or an archive member."""
 
@@ -309,15 +320,9 @@ class ObjectFile:
             return f"[{i}] {names[i]}"
         try:
             s = self.rows[self.shstrndx]
-            n = self.rows[i][0]
-            if s[1] == SHT_STRTAB and n < s[5] and s[4] + s[5] <= len(self.data):
-                name = bytes(self.data[s[4] + n:min(s[4] + s[5], s[4] + n + 256)])
-                if b"\0" in name:
-                    name = name[:name.index(b"\0")].decode("utf-8", "replace")
-                    return f"[{i}] {name}"
+            return section_label(self.data, i, self.rows[i][0], s[1], s[4], s[5])
         except IndexError:
-            pass
-        return f"[{i}]"
+            return f"[{i}]"
 
     def _section_bytes(self, i):
         row = self.rows[i]

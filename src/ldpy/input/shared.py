@@ -7,7 +7,7 @@ import numpy as np
 from ldpy.diag import LinkError
 from ldpy.elf.format import (ET_DYN, SHT_DYNSYM, SHT_DYNAMIC, SHT_GNU_versym, SHT_GNU_verdef,
                              SHT_NOBITS, SHT_STRTAB, SHN_UNDEF, STB_LOCAL, dtypes)
-from ldpy.input.object import check_elf_header
+from ldpy.input.object import check_elf_header, section_label
 
 DT_NULL, DT_NEEDED, DT_SONAME = 0, 1, 14
 VERSYM_HIDDEN = 0x8000
@@ -47,16 +47,10 @@ class SharedFile:
         """'[i] NAME' of section i for messages, '[i]' when the name is unreadable."""
         try:
             s = self.shdrs[self.shstrndx]
-            off, size = int(s["sh_offset"]), int(s["sh_size"])
-            n = int(self.shdrs[i]["sh_name"])
-            if int(s["sh_type"]) == SHT_STRTAB and n < size and off + size <= len(self.data):
-                name = bytes(self.data[off + n:min(off + size, off + n + 256)])
-                if b"\0" in name:
-                    name = name[:name.index(b"\0")].decode("utf-8", "replace")
-                    return f"[{i}] {name}"
+            return section_label(self.data, i, int(self.shdrs[i]["sh_name"]), int(s["sh_type"]),
+                                 int(s["sh_offset"]), int(s["sh_size"]))
         except IndexError:
-            pass
-        return f"[{i}]"
+            return f"[{i}]"
 
     def _strtab(self, i, what):
         """The string table that section i (`what`, e.g. '.dynsym') links to."""
