@@ -159,7 +159,10 @@ def layout(ctx):
     if prop_phdr:
         _cover(prop_phdr, [prop])
     if relro_phdr:
+        # .tbss occupies no address space in the segment (what follows overlaps it):
+        # RELRO ends after the last section that does, never at .tbss's end
         _cover(relro_phdr, relro)
+        relro_phdr.memsz = max(o.addr + (0 if _is_tbss(o) else o.size) for o in relro) - relro_phdr.vaddr
         relro_phdr.memsz = relro_phdr.filesz = align_up(relro_phdr.vaddr + relro_phdr.memsz,
                                                         cfg.common_page_size) - relro_phdr.vaddr
     if ctx.interp is not None:
@@ -273,6 +276,10 @@ def _place(secs, addr, off, relro, first_addr=None, relro_page=None, warn_align=
             if relro_page and o is relro[-1]:
                 addr = align_up(addr, relro_page)      # the rest of the segment stays writable
     return end_relro
+
+
+def _is_tbss(o):
+    return bool(o.flags & SHF_TLS) and o.type == SHT_NOBITS
 
 
 def _cover(p, secs):
