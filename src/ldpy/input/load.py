@@ -96,7 +96,9 @@ class Loader:
             path = self.find_library(_Spec(name, spec.static)) if kind == "lib" else name
             if kind == "file" and self.ctx.config.verbose:
                 print(f"attempt to open {path} {'succeeded' if os.path.isfile(path) else 'failed'}")
-            ar = self.load_path(path, spec)
+            # a library without DT_SONAME is needed by the name it was given: the
+            # file name for -l, else the path as written (GNU ld, gold, lld, mold)
+            ar = self.load_path(path, spec, os.path.basename(path) if kind == "lib" else path)
             if ar is not None and self.groups:
                 self.groups[-1].append(ar)
         elif kind == "script":                 # -T FILE: a script, whatever it holds
@@ -111,7 +113,7 @@ class Loader:
                 raise LinkError(f"{path}: not a linker script (not text)")
             self._load_script(path, text, spec)
 
-    def load_path(self, path, spec):
+    def load_path(self, path, spec, needed_name=None):
         cfg = self.ctx.config
         data = map_file(path)
         if cfg.trace or cfg.verbose:
@@ -132,7 +134,7 @@ class Loader:
             check_elf_header(data, path)
             if len(data) > 17 and data[16] == 3 and data[17] == 0 or \
                     len(data) > 17 and data[17] == 3 and data[16] == 0:
-                self.add_shared(path, data, spec)
+                self.add_shared(path, data, spec, needed_name)
             else:
                 self.add_object(ObjectFile(path, data, comdat=self.ctx.comdat))
             return None
@@ -221,6 +223,11 @@ class Loader:
             rooted = sysroot + name
             if os.path.exists(rooted):
                 return rooted
+        if not os.path.isabs(name):
+            # GNU ld 2.40 looks beside the script first ('./' for a script in '.')
+            beside = os.path.join(os.path.dirname(script_path) or ".", name)
+            if os.path.isfile(beside):
+                return beside
         if os.path.exists(name):
             return name
         if not os.path.isabs(name):
@@ -315,12 +322,14 @@ class Loader:
             self._trace_symbols(f.name, f.global_names, f.shndx[f.first_global:].tolist())
         ctx.symtab.add_file(f)
 
-    def add_shared(self, path, data, spec):
+    def add_shared(self, path, data, spec, needed_name=None):
         from ldpy.input.shared import SharedFile
         ctx = self.ctx
         if spec.static and not getattr(spec, "found_by_search", False):
             raise LinkError(f"attempted static link of dynamic object '{path}'")
         sf = SharedFile(path, data, as_needed=getattr(spec, "as_needed", False))
+        if not sf.has_soname:
+            sf.soname = needed_name or path
         if sf.machine != ctx.target.MACHINE or sf.is64 != ctx.target.IS64:
             raise LinkError(f"{path}: incompatible shared object: it is for "
                             f"{MACHINE_NAMES.get(sf.machine, sf.machine)}, the output is {ctx.target.NAME}")

@@ -94,7 +94,8 @@ class SharedFile:
         if dynsym is None or SHT_DYNAMIC not in types:
             raise LinkError(f"{self.name}: shared object without a "
                             f"{'dynamic symbol table (.dynsym)' if dynsym is None else 'dynamic section'}")
-        self.soname = os.path.basename(self.name)
+        self.soname = os.path.basename(self.name)   # until DT_SONAME or the loader says
+        self.has_soname = False
         self.needed = []
         self.symbols = np.zeros(0, dt.sym)
         self.names = []
@@ -116,6 +117,7 @@ class SharedFile:
                     s = _cstr(dynstr, val, self.name, "DT_SONAME" if tag == DT_SONAME else "DT_NEEDED")
                     if tag == DT_SONAME:
                         self.soname = s
+                        self.has_soname = True
                     else:
                         self.needed.append(s)
         if dynsym is None:
