@@ -120,7 +120,28 @@ def assign_sections(ctx):
             out.add(chunk, key[0])
         if out.name == ".init_array" or out.name == ".fini_array" or out.name == ".preinit_array":
             out.type = {".init_array": 14, ".fini_array": 15, ".preinit_array": 16}[out.name]
+            if out.name != ".preinit_array":
+                word = 8 if ctx.target.IS64 else 4
+                for _, _, chunk, sec in items:
+                    if chunk is sec and (sec.name.startswith(".ctors") or sec.name.startswith(".dtors")):
+                        _reverse_words(sec, word)
     _allocate_commons(ctx)
+
+
+def _reverse_words(sec, word):
+    """.ctors run from the last entry to the first, .init_array from the first:
+    a .ctors/.dtors section placed in .init_array/.fini_array is copied word by
+    word in reverse order, its relocations mirrored with it (GNU ld's
+    SEC_ELF_REVERSE_COPY)."""
+    if sec.type == SHT_NOBITS or sec.size % word or sec.size <= word:
+        return
+    data = sec.bytes()
+    sec.data = np.ascontiguousarray(data.reshape(-1, word)[::-1]).reshape(-1)
+    if sec.relocs is not None and len(sec.relocs):
+        rel = sec.relocs.copy()
+        off = rel["r_offset"].astype(np.int64)
+        rel["r_offset"] = sec.size - word - (off - off % word) + off % word
+        sec.relocs = rel
 
 
 def _drop_inner_terminators(chunks):
