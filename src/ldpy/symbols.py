@@ -93,6 +93,7 @@ class SymbolTable:
         # something mentions their names (libc.so alone has ~3000)
         self.shared_defs = {}      # name -> (SharedFile, index) of the first library defining it
         self.shlib_refs = set()    # names that some library references
+        self.shlib_strong_refs = set()   # ... non-weakly: they pull archive members (GNU ld)
 
     def intern(self, name):
         sym = self.by_name.get(name)
@@ -273,6 +274,8 @@ class SymbolTable:
                     sym.dyn_ref = True       # a library defines it too: export ours to interpose
                 continue
             self._bind_shared(sym, sf, i)
+        for name in sf.undefined_strong:
+            self.shlib_strong_refs.add(name.encode())
         for name in sf.undefined_names:
             name = name.encode()
             sym = by_name.get(name)
@@ -280,6 +283,15 @@ class SymbolTable:
                 self.shlib_refs.add(name)
             else:
                 sym.dyn_ref = True
+
+    def wanted_by_libraries(self, names):
+        """Those of `names` that a shared library on the command line references
+        non-weakly and nothing defines yet: archive members that define them are
+        pulled, as GNU ld does."""
+        by_name, shared_defs = self.by_name, self.shared_defs
+        return {n for n in self.shlib_strong_refs & names
+                if ((s := by_name.get(n)) is None and n not in shared_defs)
+                or (s is not None and s.kind == UNDEF)}
 
     def _add_common(self, sym, f, index, align, size, info):
         if sym.kind == DEFINED and not sym.weak:

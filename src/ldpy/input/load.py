@@ -239,12 +239,16 @@ class Loader:
 
     def scan_archive(self, ar):
         """Pull members that define currently undefined symbols, until none does."""
-        undefined = self.ctx.symtab.undefined
+        symtab = self.ctx.symtab
+        undefined = symtab.undefined
         index = ar.index
         pulled_any = False
         while True:
             wanted = undefined & index.keys() if len(undefined) < len(index) else \
                 {n for n in index if n in undefined}
+            from_libraries = symtab.wanted_by_libraries(index.keys()) if symtab.shlib_strong_refs else ()
+            if from_libraries:
+                wanted |= from_libraries
             if not wanted:
                 if not self._pull_for_commons(ar):
                     return pulled_any
@@ -252,7 +256,8 @@ class Loader:
                 continue
             progress = False
             for name in sorted(wanted, key=lambda n: index[n][0]):
-                if name not in undefined:
+                if name not in undefined and not (name in from_libraries and
+                                                  symtab.wanted_by_libraries({name})):
                     continue
                 moff = index[name][0]
                 if moff in ar.extracted:
