@@ -447,11 +447,12 @@ class Opt:
     with as many as given).  `action(p, arg, name)` gets the parser, the
     argument (None if none) and the canonical name that matched (without dashes).
     `help=None` hides the option from --help."""
-    __slots__ = ("names", "arg", "action", "help", "metavar", "emul")
+    __slots__ = ("names", "arg", "action", "help", "metavar", "emul", "state")
 
     def __init__(self, names, arg, action, help=None, metavar=None, emul=False):
         self.names, self.arg, self.action = names.split(), arg, action
         self.help, self.metavar, self.emul = help, metavar, emul
+        self.state = IMPLEMENTED         # set from OPTION_STATES below
 
 
 # Long options that only work with two dashes (GNU's EXACTLY_TWO_DASHES), so that
@@ -859,6 +860,9 @@ def _z(p, arg, name):
         # GNU: an unknown -z keyword is a warning, not an error
         p.c.warnings.append(f"-z {arg} ignored")
         return
+    state = Z_STATES.get(key, IMPLEMENTED)
+    if state == UNSUPPORTED or (isinstance(state, frozenset) and value not in state):
+        raise LinkError(f"option '-z {arg}' is not supported yet")
     entry[2](p, value if eq else None)
 
 
@@ -1017,6 +1021,68 @@ Z_KEYWORDS = [
     ("nomemory-seal", None, _zset("memory_seal", False), None),
 ]
 _Z_INDEX = {entry[0]: entry for entry in Z_KEYWORDS}
+
+
+# ---------------------------------------------------------------------------
+# What ldpy does with each option it accepts (no silent options)
+# ---------------------------------------------------------------------------
+# IMPLEMENTED: honoured.  HINT: cannot change the output (a resource or speed
+# hint), accepted.  IGNORED: GNU ld 2.40 ignores it too on x86-64 ELF.
+# UNSUPPORTED: refused with "option '--X' is not supported yet", exit 1.  A
+# frozenset instead of a state: the values that are honoured; others are refused.
+IMPLEMENTED, HINT, IGNORED, UNSUPPORTED = "implemented", "hint", "ignored", "unsupported"
+
+OPTION_STATES = {
+    # not supported yet
+    "--mri-script": UNSUPPORTED, "--emit-relocs": UNSUPPORTED, "--remap-inputs": UNSUPPORTED,
+    "--remap-inputs-file": UNSUPPORTED, "--copy-dt-needed-entries": UNSUPPORTED, "--add-needed": UNSUPPORTED,
+    "--exclude-libs": UNSUPPORTED, "--dynamic-list-cpp-new": UNSUPPORTED,
+    "--dynamic-list-cpp-typeinfo": UNSUPPORTED, "--default-symver": UNSUPPORTED,
+    "--default-imported-symver": UNSUPPORTED, "--disable-multiple-abs-defs": UNSUPPORTED,
+    "--no-define-common": UNSUPPORTED, "--sort-common": UNSUPPORTED, "--sort_common": UNSUPPORTED,
+    "--sort-section": UNSUPPORTED, "--unique": UNSUPPORTED, "--ld-generated-unwind-info": UNSUPPORTED,
+    "--package-metadata": UNSUPPORTED,
+    "--error-handling-script": UNSUPPORTED, "--enable-linker-version": UNSUPPORTED,
+    "--print-map-locals": UNSUPPORTED, "--warn-execstack": UNSUPPORTED, "--warn-rwx-segments": UNSUPPORTED,
+    "--no-warn-mismatch": UNSUPPORTED, "--ctf-variables": UNSUPPORTED, "--no-ctf-variables": UNSUPPORTED,
+    "--ctf-share-types": UNSUPPORTED, "--enable-non-contiguous-regions": UNSUPPORTED,
+    "--split-by-file": UNSUPPORTED, "--split-by-reloc": UNSUPPORTED, "--version-exports-section": UNSUPPORTED,
+    "--gdb-index": UNSUPPORTED,
+    # honoured for these values only
+    "--icf": frozenset({"none"}), "--oformat": frozenset({"elf64-x86-64"}),
+    "--orphan-handling": frozenset({"place"}), "--spare-dynamic-tags": frozenset({"0"}),
+    # hints: they cannot change what ldpy writes
+    "--threads": HINT, "--no-threads": HINT, "--thread-count": HINT, "--no-keep-memory": HINT,
+    "--reduce-memory-overheads": HINT, "--hash-size": HINT, "--max-cache-size": HINT, "-O": HINT,
+    "-rpath-link": HINT,        # ldpy does not read the DT_NEEDED libraries of shared libraries
+    "--no-warn-search-mismatch": HINT, "--accept-unknown-input-arch": HINT,
+    "--no-accept-unknown-input-arch": HINT, "--enable-non-contiguous-regions-warnings": HINT,
+    "--traditional-format": HINT, "--map-whole-files": HINT, "--no-map-whole-files": HINT,
+    # GNU ld ignores these on x86-64 ELF as well
+    "--architecture": IGNORED, "--gpsize": IGNORED, "-g": IGNORED, "-Qy": IGNORED, "-Qn": IGNORED,
+    "-flto": IGNORED, "-flto-partition": IGNORED, "-fuse-ld": IGNORED, "--out-implib": IGNORED,
+    "--embedded-relocs": IGNORED, "--force-exe-suffix": IGNORED, "-qmagic": IGNORED, "-assert": IGNORED,
+    "--warn-constructors": IGNORED, "--warn-alternate-em": IGNORED, "--warn-multiple-gp": IGNORED,
+    "--use-shlib-undefined": IGNORED,
+}
+
+Z_STATES = {
+    "unique-symbol": UNSUPPORTED, "nosectionheader": UNSUPPORTED, "common": UNSUPPORTED,
+    "keep-text-section-prefix": UNSUPPORTED, "noextern-protected-data": UNSUPPORTED,
+    "indirect-extern-access": UNSUPPORTED, "nodynamic-undefined-weak": UNSUPPORTED,
+    "noreloc-overflow": UNSUPPORTED, "ibtplt": UNSUPPORTED, "ibt": UNSUPPORTED, "shstk": UNSUPPORTED,
+    "bndplt": UNSUPPORTED, "report-relative-reloc": UNSUPPORTED, "x86-64-baseline": UNSUPPORTED,
+    "x86-64-v2": UNSUPPORTED, "x86-64-v3": UNSUPPORTED, "x86-64-v4": UNSUPPORTED, "lam-u48": UNSUPPORTED,
+    "lam-u57": UNSUPPORTED, "pack-relative-relocs": UNSUPPORTED, "mark-plt": UNSUPPORTED,
+    "memory-seal": UNSUPPORTED, "nocopyreloc": UNSUPPORTED,
+    "start-stop-visibility": frozenset({"protected"}), "call-nop": frozenset({"prefix-addr"}),
+    "cet-report": frozenset({"none"}), "isa-level-report": frozenset({"none"}),
+    "lam-u48-report": frozenset({"none"}), "lam-u57-report": frozenset({"none"}),
+    "lam-report": frozenset({"none"}),
+}
+
+_STATE_NOTE = {HINT: " [hint: no effect on the output]", IGNORED: " [ignored, as by GNU ld]",
+               UNSUPPORTED: " [not supported yet]"}
 
 
 # ---------------------------------------------------------------------------
@@ -1314,6 +1380,17 @@ OPTIONS = [
 ]
 
 
+def _apply_states():
+    by_spelling = {n: opt for opt in OPTIONS for n in opt.names}
+    for spelling, state in OPTION_STATES.items():
+        by_spelling[spelling].state = state         # (a KeyError here is a typo in the table)
+    for key in Z_STATES:
+        assert key in _Z_INDEX, key
+
+
+_apply_states()
+
+
 def _index():
     long, short = {}, {}
     for opt in OPTIONS:
@@ -1387,6 +1464,11 @@ class _Parser:
                                        self.as_needed, self.format))
 
     def run(self, opt, arg, name):
+        state = opt.state
+        if state != IMPLEMENTED and state != HINT and state != IGNORED and \
+                (state == UNSUPPORTED or arg not in state):
+            spelled = ("-" if len(name) == 1 else "--") + name + (f"={arg}" if arg is not None else "")
+            raise LinkError(f"option '{spelled}' is not supported yet")
         opt.action(self, arg, name)
 
     def parse(self, args):
@@ -1485,6 +1567,11 @@ class _Parser:
             return fresh
         if self.group_depth:
             raise LinkError("--start-group without a matching --end-group")
+        if c.default_script and not c.scripts:
+            # -dT: the default script, read after the whole command line; a -T script
+            # replaces the default one, so then it is not read at all (GNU ld)
+            c.scripts.append(c.default_script)
+            self.add_input("script", c.default_script)
         c.relocatable = self.relocatable
         c.shared = self.link_type == "shared"
         c.pie = self.link_type == "pie"
@@ -1595,11 +1682,17 @@ def _opt_left(opt):
     return ", ".join(parts)
 
 
+def _state_note(state):
+    if isinstance(state, frozenset):
+        return " [only " + ", ".join(sorted(state)) + " supported yet]"
+    return _STATE_NOTE.get(state, "")
+
+
 def _make_help():
     lines = ["Usage: ldpy [options] file...", "Options:"]
     for opt in OPTIONS:
         if opt.help is not None and not opt.emul:
-            lines.append(_help_line(_opt_left(opt), opt.help))
+            lines.append(_help_line(_opt_left(opt), opt.help + _state_note(opt.state)))
     lines.append(_help_line("@FILE", "Read options from FILE"))
     lines.append("ldpy: supported targets: elf64-x86-64")
     lines.append("ldpy: supported emulations: " + " ".join(SUPPORTED_EMULATIONS))
@@ -1607,10 +1700,11 @@ def _make_help():
     lines.append("ELF emulations:")
     for opt in OPTIONS:
         if opt.help is not None and opt.emul and opt.names != ["-z"]:
-            lines.append(_help_line(_opt_left(opt), opt.help))
+            lines.append(_help_line(_opt_left(opt), opt.help + _state_note(opt.state)))
     for key, metavar, _, text in Z_KEYWORDS:
         if text is not None:
-            lines.append(_help_line(f"-z {key}" + (f"={metavar}" if metavar else ""), text))
+            lines.append(_help_line(f"-z {key}" + (f"={metavar}" if metavar else ""),
+                                    text + _state_note(Z_STATES.get(key, IMPLEMENTED))))
     lines.append("")
     lines.append("Report bugs to the ldpy issue tracker; LDPY_DEBUG=1 shows the traceback of an internal error.")
     return "\n".join(lines)

@@ -172,8 +172,28 @@ def link(config):
     elif config.cref:
         from ldpy.mapfile import write_cref
         passes.run(write_cref, ctx)
+    if config.dependency_file:
+        write_dependency_file(ctx)          # --dependency-file: make rules of every file read
     passes.report()
     return ctx
+
+
+def write_dependency_file(ctx):
+    """--dependency-file=FILE: a make rule naming every file the link read (inputs,
+    scripts, version scripts and dynamic lists) and an empty rule for each, in
+    GNU ld's format, so that a deleted input does not break the build."""
+    cfg = ctx.config
+    paths = list(ctx.loaded_paths) + list(cfg.scripts) + list(cfg.version_scripts) + \
+        list(cfg.dynamic_lists) + list(cfg.export_dynamic_symbol_lists)
+    lines = [f"{cfg.output}: \\"] + [f"  {p} \\" for p in paths]
+    if paths:
+        lines[-1] = lines[-1][:-2]
+    text = "\n".join(lines) + "\n\n" + "".join(f"{p}:\n\n" for p in paths)
+    try:
+        with open(cfg.dependency_file, "w") as fh:
+            fh.write(text)
+    except OSError as e:
+        raise LinkError(f"cannot write dependency file '{cfg.dependency_file}': {e.strerror}")
 
 
 class Passes:

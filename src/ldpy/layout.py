@@ -89,7 +89,9 @@ def layout(ctx):
         phdrs.append(eh_phdr)
     stack = gnu_stack_flags(ctx)
     if stack is not None:
-        phdrs.append(Phdr(PT_GNU_STACK, stack, 16))
+        stack_phdr = Phdr(PT_GNU_STACK, stack, 16)
+        stack_phdr.memsz = cfg.stack_size or 0     # -z stack-size: what the loader maps
+        phdrs.append(stack_phdr)
     relro_names = RELRO_NAMES | ({".got.plt"} if getattr(cfg, "now", False) else set())
     relro = [o for o in alloc if o.seg_class == RW and o.name in relro_names] if cfg.relro else []
     relro_phdr = Phdr(PT_GNU_RELRO, PF_R, 1) if relro else None

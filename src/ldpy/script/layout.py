@@ -930,8 +930,9 @@ def _finish(ctx, walk, maps, phnum):
             ctx.tls_start = p.vaddr
             ctx.tls_end = p.vaddr + align_up(p.memsz, p.align)
             ctx.tls_align = p.align
-    # overlapping sections (by LMA, like GNU ld's check)
-    loaded = sorted((o for o in alloc if o.type != SHT_NOBITS and o.size), key=lambda o: o.lma)
+    # overlapping sections (by LMA, like GNU ld's check; --no-check-sections skips it)
+    loaded = sorted((o for o in alloc if o.type != SHT_NOBITS and o.size and ctx.config.check_sections),
+                    key=lambda o: o.lma)
     for a, b in zip(loaded, loaded[1:]):
         if b.lma < a.lma + a.size:
             raise LinkError(f"section {b.name} LMA [{b.lma:#018x},{b.lma + b.size - 1:#018x}] overlaps "

@@ -23,6 +23,13 @@ DT = dict(NULL=0, NEEDED=1, PLTRELSZ=2, PLTGOT=3, HASH=4, STRTAB=5, SYMTAB=6, RE
           VERNEEDNUM=0x6fffffff)
 DF_ORIGIN, DF_SYMBOLIC, DF_TEXTREL, DF_BIND_NOW, DF_STATIC_TLS = 1, 2, 4, 8, 0x10
 DF_1_NOW, DF_1_NODELETE, DF_1_INITFIRST, DF_1_NOOPEN, DF_1_PIE = 1, 8, 0x20, 0x40, 0x08000000
+# -z keyword (Config field) -> DT_FLAGS_1 bit, in GNU ld's meaning
+_FLAGS_1_OPTIONS = (("now", DF_1_NOW), ("z_global", 0x2), ("z_group", 0x4), ("z_nodelete", DF_1_NODELETE),
+                    ("z_loadfltr", 0x10), ("z_initfirst", DF_1_INITFIRST), ("z_nodlopen", DF_1_NOOPEN),
+                    ("z_origin", 0x80), ("z_interpose", 0x400), ("z_nodefaultlib", 0x800),
+                    ("z_nodump", 0x1000), ("z_globalaudit", 0x1000000))
+DT_GNU_FLAGS_1, DF_GNU_1_UNIQUE = 0x6ffffdf4, 1
+DT_FILTER, DT_AUXILIARY, DT_AUDIT, DT_DEPAUDIT = 0x7fffffff, 0x7ffffffd, 0x6ffffefc, 0x6ffffefb
 
 
 def elf_hash(name):
@@ -525,6 +532,12 @@ def create_dynamic_sections(ctx):
     needed_off = [dyn.dynstr.add(sf.soname.encode()) for sf in ctx.needed]
     rpath = ":".join(getattr(cfg, "rpath", []) or [])
     rpath_off = dyn.dynstr.add(rpath.encode()) if rpath else None
+    # filters (-F, -f) and audit libraries (--audit, --depaudit), after the run path as in GNU ld
+    named_tags = ([(DT_FILTER, cfg.filter)] if cfg.filter else []) + \
+        [(DT_AUXILIARY, aux) for aux in cfg.auxiliary] + \
+        ([(DT_AUDIT, ":".join(cfg.audit))] if cfg.audit else []) + \
+        ([(DT_DEPAUDIT, ":".join(cfg.depaudit))] if cfg.depaudit else [])
+    named_tags = [(tag, dyn.dynstr.add(text.encode())) for tag, text in named_tags]
     if cfg.shared and cfg.soname:
         dyn.dynstr.add(cfg.soname.encode())
     ctx.dynstr_sec = DynstrSection(dyn.dynstr).freeze()
@@ -558,6 +571,8 @@ def create_dynamic_sections(ctx):
         d.add("SONAME", dyn.dynstr.add(cfg.soname.encode()))
     if rpath_off is not None:
         d.add("RUNPATH" if cfg.new_dtags else "RPATH", rpath_off)
+    for tag, off in named_tags:
+        d.add(tag, off)
     init = ctx.symtab.get((getattr(cfg, "init", None) or "_init").encode())
     fini = ctx.symtab.get((getattr(cfg, "fini", None) or "_fini").encode())
     if init is not None and init.kind == DEFINED:
@@ -599,13 +614,19 @@ def add_dynamic_tail(ctx):
         d.add("RELAENT", 24)
     if ctx.textrel:
         d.add("TEXTREL", 0)
+    if cfg.z_unique:
+        d.add(DT_GNU_FLAGS_1, DF_GNU_1_UNIQUE)
     flags = (DF_BIND_NOW if getattr(cfg, "now", False) else 0) | (DF_TEXTREL if ctx.textrel else 0) | \
-        (DF_STATIC_TLS if ctx.static_tls else 0) | (DF_SYMBOLIC if cfg.symbolic == "all" else 0)
+        (DF_STATIC_TLS if ctx.static_tls else 0) | (DF_SYMBOLIC if cfg.symbolic == "all" else 0) | \
+        (DF_ORIGIN if cfg.z_origin else 0)
     if flags:
         d.add("FLAGS", flags)
-    flags1 = (DF_1_NOW if getattr(cfg, "now", False) else 0) | (DF_1_PIE if cfg.pie else 0) | \
-        (DF_1_NODELETE if cfg.z_nodelete else 0) | (DF_1_INITFIRST if cfg.z_initfirst else 0) | \
-        (DF_1_NOOPEN if cfg.z_nodlopen else 0)
+    flags1 = (DF_1_PIE if cfg.pie else 0)
+    for option, bit in _FLAGS_1_OPTIONS:
+        if getattr(cfg, option):
+            flags1 |= bit
+    if not cfg.shared:          # (GNU ld marks only shared objects so)
+        flags1 &= ~(DF_1_NODELETE | DF_1_INITFIRST | DF_1_NOOPEN)
     if flags1:
         d.add("FLAGS_1", flags1)
     if ctx.verdef_sec is not None:

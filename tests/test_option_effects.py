@@ -1,0 +1,78 @@
+"""Options that only set dynamic tags, program header fields or side files:
+each is compared with what ld.bfd writes for the same command line."""
+import os
+import re
+
+import pytest
+
+from e2e_util import ld_direct, link, program_headers, readelf, run, write
+
+FILTERS = ["-f", "aux.so", "-F", "filt.so"]          # (only with -shared, as in GNU ld)
+FLAG_OPTIONS = ["--audit", "foo.so", "--depaudit", "dep.so",
+                "-z", "nodefaultlib", "-z", "nodump", "-z", "origin", "-z", "interpose", "-z", "global",
+                "-z", "loadfltr", "-z", "unique", "-z", "globalaudit", "-Bgroup", "-z", "initfirst",
+                "-z", "nodelete", "-z", "nodlopen"]
+
+
+def _dynamic(path):
+    """readelf -d as (tag name, value) pairs, addresses and sizes left out."""
+    out = []
+    for line in readelf("-d", path).splitlines():
+        m = re.match(r"\s*0x[0-9a-f]+ \((\w+)\)\s+(.*)$", line)
+        if m:
+            tag, value = m.groups()
+            out.append((tag, value if ("[" in value or "Flags" in value or tag == "FLAGS") else ""))
+    return out
+
+
+@pytest.mark.parametrize("kind,extra,tags", [(["-shared"], FILTERS, 7), (["-pie"], [], 5)])
+def test_dynamic_flag_and_audit_tags_match_bfd(tmp_path, kind, extra, tags):
+    src = write(tmp_path, "s.c", "int f(void) { return 1; }\nint main(void) { return f() - 1; }\n")
+    run(["gcc", "-fPIC", "-c", src, "-o", "s.o"], cwd=tmp_path)
+    mine = ld_direct([*kind, "s.o", "-o", "mine", *extra, *FLAG_OPTIONS], tmp_path)
+    ref = ld_direct([*kind, "s.o", "-o", "ref", *extra, *FLAG_OPTIONS], tmp_path, linker="bfd")
+    assert mine.returncode == 0 and ref.returncode == 0, (mine.stderr, ref.stderr)
+    want = [t for t in _dynamic(tmp_path / "ref") if t[0] in
+            ("FILTER", "AUXILIARY", "AUDIT", "DEPAUDIT", "GNU_FLAGS_1", "FLAGS", "FLAGS_1")]
+    got = [t for t in _dynamic(tmp_path / "mine") if t[0] in
+           ("FILTER", "AUXILIARY", "AUDIT", "DEPAUDIT", "GNU_FLAGS_1", "FLAGS", "FLAGS_1")]
+    assert len(want) == tags and got == want
+
+
+def test_stack_size_sets_gnu_stack_memsz(tmp_path):
+    src = write(tmp_path, "m.c", "int main(void) { return 0; }\n")
+    exe, _ = link(tmp_path, "m", [src], ["-Wl,-z,stack-size=0x900000"], static=False)
+    ref, _ = link(tmp_path, "m.bfd", [src], ["-Wl,-z,stack-size=0x900000"], static=False, linker="bfd")
+    stack = [p for p in program_headers(exe) if p.type == "GNU_STACK"]
+    assert [(p.memsz, p.flags) for p in stack] == \
+        [(p.memsz, p.flags) for p in program_headers(ref) if p.type == "GNU_STACK"] == [(0x900000, "RW")]
+    assert run([exe]).returncode == 0
+
+
+def test_dependency_file_lists_every_file_read(tmp_path):
+    src = write(tmp_path, "m.c", "int main(void) { return 0; }\n")
+    write(tmp_path, "v.map", "{ global: main; local: *; };\n")
+    exe, _ = link(tmp_path, "m", [src], ["-Wl,--dependency-file=deps.mk", "-Wl,--version-script=v.map"],
+                  static=False)
+    text = (tmp_path / "deps.mk").read_text()
+    first, _, rules = text.partition("\n\n")
+    deps = [l.strip().rstrip("\\").strip() for l in first.splitlines()[1:]]
+    assert first.splitlines()[0] == f"{exe}: \\"
+    assert "v.map" in deps and any(d.endswith("crt1.o") or d.endswith("Scrt1.o") for d in deps)
+    assert any(os.path.basename(d) == "libc.so" for d in deps)
+    # each dependency also gets an empty rule, as GNU ld writes them
+    assert rules.split("\n\n")[0].rstrip(":") == deps[0]
+    # make accepts it
+    write(tmp_path, "Makefile", f"include deps.mk\n{exe}:\n\t@echo relink\n")
+    assert run(["make", "-q", "-f", "Makefile", str(exe)], cwd=tmp_path, check=False).returncode in (0, 1)
+
+
+def test_default_script_option_reads_the_script(tmp_path):
+    """-dT SCRIPT replaces the default script: a script that puts a marker
+    symbol in the layout is honoured; with -T as well, -dT is not read."""
+    src = write(tmp_path, "m.c", "extern char marker[]; int main(void) { return marker == 0; }\n")
+    out = run(["ldpy", "--verbose"], cwd=tmp_path).stdout
+    script = out.split("=" * 50)[1]
+    write(tmp_path, "d.ld", script.replace("SECTIONS\n{", "SECTIONS\n{\n  PROVIDE (marker = .);", 1))
+    exe, _ = link(tmp_path, "m", [src], ["-no-pie", "-Wl,-dT,d.ld"], static=False)
+    assert run([exe]).returncode == 0
