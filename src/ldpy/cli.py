@@ -298,6 +298,15 @@ class Config:
     # -- notes for the caller -------------------------------------------------------
     warnings: list = field(default_factory=list)         # printed by main (e.g. '-z foo ignored')
     ignored_options: list = field(default_factory=list)  # accepted for compatibility, no effect
+    command_items: list = field(default_factory=list)    # (option name or None for a file, argument)
+    # reports of lld and mold that GNU ld lacks
+    why_extract: str | None = None            # --why-extract=FILE ('-': stdout)
+    print_archive_stats: str | None = None    # --print-archive-stats=FILE
+    why_live: list = field(default_factory=list)   # --why-live=SYMBOL (glob patterns)
+    reproduce: str | None = None              # --reproduce=FILE.tar
+    time_trace: bool = False                  # --time-trace
+    time_trace_file: str | None = None        # --time-trace-file=FILE (default OUTPUT.time-trace)
+    time_trace_granularity: int = 500         # microseconds: shorter passes are left out
 
     @property
     def output_type(self):
@@ -793,6 +802,11 @@ def _threads(p, arg, name):
         if n < 1:
             raise LinkError(f"--{name}: expected a positive number, got '{arg}'")
         p.c.threads = n
+
+
+def _time_trace_file(p, arg, name):
+    p.c.time_trace_file = arg
+    p.c.time_trace = True
 
 
 def _error_limit(p, arg, name):
@@ -1350,6 +1364,20 @@ OPTIONS = [
     Opt("--error-limit", REQ, _error_limit, "Stop after N errors (0: no limit)", "=N"),
     Opt("--image-base", REQ, _store("image_base", _num("--image-base")), "Set the base address of the image",
         "ADDRESS"),
+    # reports of lld and mold (not in GNU ld)
+    Opt("--why-extract", REQ, _store("why_extract"),
+        "Write why each archive member was extracted to FILE (TSV; - for stdout)", "=FILE"),
+    Opt("--print-archive-stats", REQ, _store("print_archive_stats"),
+        "Write each archive's member and extracted counts to FILE (TSV; - for stdout)", "=FILE"),
+    Opt("--why-live", REQ, _append("why_live"),
+        "With --gc-sections, print why sections defining SYMBOL (a glob) are kept", "=SYMBOL"),
+    Opt("--reproduce", REQ, _store("reproduce"),
+        "Write a tar of the inputs and a response file that relinks them", "=FILE.tar"),
+    Opt("--time-trace", NONE, _set("time_trace"), "Write the pass timings as Chrome trace JSON"),
+    Opt("--time-trace-file", REQ, _time_trace_file, "Where --time-trace writes (default: OUTPUT.time-trace)",
+        "=FILE"),
+    Opt("--time-trace-granularity", REQ, _store("time_trace_granularity", _num("--time-trace-granularity")),
+        "Leave out passes shorter than N microseconds (default 500)", "=N"),
     Opt("--print-shim-dir", NONE, _set("print_shim_dir"),
         "Print a directory for gcc -B that makes gcc link with ldpy, and exit"),
     Opt("--server-stop", NONE, _set("server_stop"),
@@ -1464,6 +1492,7 @@ class _Parser:
                                        self.as_needed, self.format))
 
     def run(self, opt, arg, name):
+        self.c.command_items.append((name, arg))
         state = opt.state
         if state != IMPLEMENTED and state != HINT and state != IGNORED and \
                 (state == UNSUPPORTED or arg not in state):
@@ -1479,10 +1508,12 @@ class _Parser:
             i += 1
             if a[:1] != "-" or a == "-":
                 self.add_input("file", a)
+                self.c.command_items.append((None, a))
                 continue
             if a == "--":                       # getopt: everything after is a file
                 for rest in args[i:]:
                     self.add_input("file", rest)
+                    self.c.command_items.append((None, rest))
                 break
             if a[1] == "-":
                 i = self._long(a, a[2:], True, args, i)
@@ -1492,6 +1523,7 @@ class _Parser:
                 # GNU rewrites every -lNAME to --library=NAME before parsing, so
                 # -library is a library called "ibrary", never --library.
                 self.add_input("lib", body[1:])
+                self.c.command_items.append(("l", body[1:]))
                 continue
             if body == "G" and (i >= n or not args[i][:1].isdigit()):
                 self.run(_LONG["shared"], None, "shared")   # Solaris-style -G = -shared

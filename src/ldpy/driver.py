@@ -126,17 +126,22 @@ def link(config):
     diag.no_warnings = config.no_warnings
     diag.error_limit = max(config.error_limit or 0, 0)
     ctx = Context(config)
-    passes = Passes(getattr(config, "stats", False))
+    passes = Passes(config.stats, config.time_trace)
     if config.relocatable:
         from ldpy.relocatable import link_relocatable
         return link_relocatable(ctx, passes)    # -r / -Ur: one ET_REL object, its own pass list
     passes.run(add_command_line_references, ctx)
     passes.run(Loader(ctx).load_all)        # read inputs, pull archive members, resolve symbols
+    if config.reproduce:
+        from ldpy.reports import write_reproduce
+        passes.run(write_reproduce, ctx)    # --reproduce: the inputs and a response file, as a tar
     diag.check()
     ctx.is_dynamic = bool(ctx.shared_files) or config.pie or config.shared
     use_script_layout(ctx)                  # SECTIONS given, INSERT, -Ttext...: script/ engine
     passes.run(apply_version_script, ctx)   # --version-script: versions and local: patterns
     passes.run(apply_export_lists, ctx)     # --dynamic-list, --export-dynamic-symbol
+    if config.why_live and not config.gc_sections:
+        diag.warn("--why-live has no effect without --gc-sections")
     if config.gc_sections:
         from ldpy.gc import collect_garbage
         passes.run(collect_garbage, ctx)    # --gc-sections: drop what nothing reaches
@@ -174,7 +179,13 @@ def link(config):
         passes.run(write_cref, ctx)
     if config.dependency_file:
         write_dependency_file(ctx)          # --dependency-file: make rules of every file read
-    passes.report()
+    if config.why_extract or config.print_archive_stats:
+        from ldpy import reports              # lld's --why-extract / --print-archive-stats
+        if config.why_extract:
+            reports.write_why_extract(ctx)
+        if config.print_archive_stats:
+            reports.write_archive_stats(ctx)
+    passes.report(config)
     return ctx
 
 
@@ -198,14 +209,18 @@ def write_dependency_file(ctx):
 
 class Passes:
     """Runs passes; with --stats, reports the time of each and the process's
-    peak resident memory when it ended (the pass that raised it shows the growth)."""
+    peak resident memory when it ended (the pass that raised it shows the growth);
+    with --time-trace, writes their start and duration as Chrome trace JSON."""
 
-    def __init__(self, enabled):
-        self.enabled = enabled
-        self.rows = []                     # (name, seconds, peak RSS KiB after it)
-        if enabled:
+    def __init__(self, stats, trace=False):
+        self.enabled = stats or trace
+        self.stats, self.trace = stats, trace
+        self.rows = []                     # (name, seconds, peak RSS KiB after it, start)
+        if self.enabled:
             import resource
+            import time
             self.start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            self.t_start = time.perf_counter()
 
     def run(self, fn, *args):
         if not self.enabled:
@@ -215,17 +230,20 @@ class Passes:
         t0 = time.perf_counter()
         result = fn(*args)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        self.rows.append((getattr(fn, "__name__", "pass"), time.perf_counter() - t0, peak))
+        self.rows.append((getattr(fn, "__name__", "pass"), time.perf_counter() - t0, peak, t0))
         return result
 
-    def report(self):
-        if not self.enabled:
+    def report(self, config=None):
+        if self.trace and config is not None:
+            from ldpy.reports import write_time_trace
+            write_time_trace(config, [(name, t0, t) for name, t, _, t0 in self.rows], self.t_start)
+        if not self.stats:
             return
         import resource
         import sys
         prev = self.start
         print(f"ldpy: {'pass':28s} {'time':>12s} {'peak RSS':>10s} {'growth':>9s}", file=sys.stderr)
-        for name, t, peak in self.rows:
+        for name, t, peak, _ in self.rows:
             print(f"ldpy: {name:28s} {t * 1000:9.1f} ms {peak / 1024:6.1f} MiB {(peak - prev) / 1024:5.1f} MiB",
                   file=sys.stderr)
             prev = peak

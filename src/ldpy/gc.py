@@ -55,6 +55,8 @@ def collect_garbage(ctx):
     g.relocation_edges()
     g.eh_frame_edges()
     live = g.mark(g.roots())
+    if ctx.config.why_live:
+        sys.stdout.write("".join(g.why_live(live, ctx.config.why_live)))
     removed = g.sweep(live)
     g.forget_references(live)
     ctx.gc_removed = removed
@@ -585,6 +587,8 @@ class _Graph:
         indptr = np.zeros(self.nodes + 1, np.int64)
         np.cumsum(np.bincount(src, minlength=self.nodes), out=indptr[1:])
         frontier = np.flatnonzero(live)
+        # --why-live: the node that first reached each node (-1 for roots)
+        self.parent = parent = np.full(self.nodes, -1, np.int64) if self.ctx.config.why_live else None
         while len(frontier):
             lo = indptr[frontier]
             n = indptr[frontier + 1] - lo
@@ -592,9 +596,47 @@ class _Graph:
             if not tot:
                 break
             reached = dst[np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(tot)]
-            frontier = unique(reached[~live[reached]])
+            new = ~live[reached]
+            if parent is None:
+                frontier = unique(reached[new])
+            else:
+                sources = np.repeat(frontier, n)[new]
+                frontier, first = np.unique(reached[new], return_index=True)
+                parent[frontier] = sources[first]
             live[frontier] = True
         return live
+
+    def why_live(self, live, patterns):
+        """--why-live=GLOB: for each defined symbol whose name matches, the chain of
+        sections that keeps its section (first reacher of each), ending at a root."""
+        import fnmatch
+        lines = []
+        for s in self.ctx.symtab.symbols:
+            name = s.name.decode("utf-8", "replace")
+            if s.kind != DEFINED or s.section is None or \
+                    not any(fnmatch.fnmatchcase(name, p) for p in patterns):
+                continue
+            node = int(self.sym_node[s.gid])
+            if node < 0:
+                continue
+            if not live[node]:
+                lines.append(f"{name} in {self._node_name(node)} is not live: nothing reaches it\n")
+                continue
+            lines.append(f"live symbol: {name} in {self._node_name(node)}\n")
+            seen = {node}
+            while self.parent[node] >= 0 and int(self.parent[node]) not in seen:
+                node = int(self.parent[node])
+                seen.add(node)
+                lines.append(f">>> referenced by {self._node_name(node)}\n")
+            lines.append(">>> which is a root (the entry point, -u, an exported symbol, KEEP, or a "
+                         "section GNU ld always keeps)\n")
+        return lines
+
+    def _node_name(self, node):
+        if node >= self.n:
+            return "the __start_/__stop_ symbols of a section"
+        sec = self.section(node)
+        return f"{sec.file.name}:({sec.name})"
 
     def sweep(self, live):
         dead = self.cand & ~live[:self.n]

@@ -190,7 +190,7 @@ def link_relocatable(ctx, passes):
     diag.check()
     if ctx.config.map_file or ctx.config.cref:
         passes.run(out.write_map)           # -Map / -M / --cref: mapfile.py over the -r layout
-    passes.report()
+    passes.report(ctx.config)
     return ctx
 
 
