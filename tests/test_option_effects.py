@@ -76,3 +76,16 @@ def test_default_script_option_reads_the_script(tmp_path):
     write(tmp_path, "d.ld", script.replace("SECTIONS\n{", "SECTIONS\n{\n  PROVIDE (marker = .);", 1))
     exe, _ = link(tmp_path, "m", [src], ["-no-pie", "-Wl,-dT,d.ld"], static=False)
     assert run([exe]).returncode == 0
+
+
+@pytest.mark.parametrize("kind", [["-pie"], ["-static"]])
+def test_package_metadata_note_matches_bfd(tmp_path, kind):
+    src = write(tmp_path, "m.c", "int main(void) { return 0; }\n")
+    flag = ["-Xlinker", '--package-metadata={"type":"deb","os":"debian","name":"ldpy-test"}']
+    exe, _ = link(tmp_path, "m", [src], [*kind, *flag], static=False)
+    ref, _ = link(tmp_path, "m.bfd", [src], [*kind, *flag], static=False, linker="bfd")
+    dump = lambda p: readelf("-x", ".note.package", p).split("\n", 2)[2]
+    assert dump(exe) == dump(ref)
+    assert '"name":"ldpy-test"' in readelf("-n", exe)
+    notes = lambda p: [s for s in readelf("-lW", p).splitlines() if "NOTE" in s]
+    assert len(notes(exe)) == len(notes(ref))

@@ -1055,7 +1055,6 @@ OPTION_STATES = {
     "--default-imported-symver": UNSUPPORTED, "--disable-multiple-abs-defs": UNSUPPORTED,
     "--no-define-common": UNSUPPORTED, "--sort-common": UNSUPPORTED, "--sort_common": UNSUPPORTED,
     "--sort-section": UNSUPPORTED, "--unique": UNSUPPORTED, "--ld-generated-unwind-info": UNSUPPORTED,
-    "--package-metadata": UNSUPPORTED,
     "--error-handling-script": UNSUPPORTED, "--enable-linker-version": UNSUPPORTED,
     "--print-map-locals": UNSUPPORTED, "--warn-execstack": UNSUPPORTED, "--warn-rwx-segments": UNSUPPORTED,
     "--no-warn-mismatch": UNSUPPORTED, "--ctf-variables": UNSUPPORTED, "--no-ctf-variables": UNSUPPORTED,

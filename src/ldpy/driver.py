@@ -427,6 +427,12 @@ def create_synthetic_sections(ctx):
             o.add(ctx.build_id)
         else:
             ctx.build_id = None
+    if cfg.package_metadata:
+        from ldpy.synthetic.notes import PackageNote
+        note = PackageNote(cfg.package_metadata, t.LITTLE)
+        o = _synthetic_output(outs, ".note.package", SHT_NOTE, SHF_ALLOC, note.align)
+        if o is not None:
+            o.add(note)
     eh = outs.by_name.get(".eh_frame")
     if cfg.eh_frame_hdr and eh is not None and eh.chunks:
         ctx.eh_frame_hdr = EhFrameHdr()

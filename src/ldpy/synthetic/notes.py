@@ -1,4 +1,4 @@
-"""Notes the linker writes: .note.gnu.build-id."""
+"""Notes the linker writes: .note.gnu.build-id, .note.gnu.property, .note.package."""
 import os
 import struct
 
@@ -43,6 +43,23 @@ class BuildIdNote(Synthetic):
         if isinstance(image, np.ndarray):       # (a view of the packed image, compress.py)
             digest = np.frombuffer(digest, np.uint8)
         image[start:start + self.desc_size] = digest
+
+
+class PackageNote(Synthetic):
+    """--package-metadata=JSON: the FDO packaging metadata note (owner "FDO",
+    type NT_FDO_PACKAGING_METADATA, the JSON text NUL-terminated and padded to
+    4 bytes, the padding counted in the descriptor size), as GNU ld 2.40 writes
+    it into .note.package."""
+    NT_FDO_PACKAGING_METADATA = 0xcafe1a7e
+
+    def __init__(self, text, little=True):
+        super().__init__(".note.package", type_=SHT_NOTE, flags=SHF_ALLOC, align=4)
+        desc = text.encode() + b"\0"
+        padded = desc + b"\0" * (-len(desc) % 4)
+        order = "<" if little else ">"
+        self.data = np.frombuffer(struct.pack(order + "III", 4, len(padded), self.NT_FDO_PACKAGING_METADATA)
+                                  + b"FDO\0" + padded, np.uint8)
+        self.size = len(self.data)
 
 
 def _hasher(name, size):
