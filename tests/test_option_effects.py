@@ -89,3 +89,21 @@ def test_package_metadata_note_matches_bfd(tmp_path, kind):
     assert '"name":"ldpy-test"' in readelf("-n", exe)
     notes = lambda p: [s for s in readelf("-lW", p).splitlines() if "NOTE" in s]
     assert len(notes(exe)) == len(notes(ref))
+
+
+@pytest.mark.parametrize("which", ["libh.a", "ALL", "libother.a"])
+def test_exclude_libs_hides_archive_definitions_as_bfd(tmp_path, which):
+    write(tmp_path, "h.c", "int helper(void) { return 7; }\n")
+    write(tmp_path, "api.c", "int helper(void);\nint api(void) { return helper(); }\n")
+    run(["gcc", "-fPIC", "-c", "h.c", "api.c"], cwd=tmp_path)
+    run(["ar", "rcs", "libh.a", "h.o"], cwd=tmp_path)
+    args = ["api.o", "libh.a", f"-Wl,--exclude-libs,{which}", "-shared"]
+    mine, _ = link(tmp_path, "libm.so", args, static=False)
+    ref, _ = link(tmp_path, "libr.so", args, static=False, linker="bfd")
+    dyn = lambda p: sorted(l.split()[-1] for l in readelf("--dyn-syms", p).splitlines()
+                           if l.split()[-1:] in (["api"], ["helper"]))
+    nm = lambda p: sorted(l.split()[1:] for l in run(["nm", p]).stdout.splitlines()
+                          if l.split()[-1] in ("api", "helper"))
+    assert dyn(mine) == dyn(ref)
+    assert ("helper" in dyn(mine)) == (which == "libother.a")
+    assert nm(mine) == nm(ref)

@@ -1050,7 +1050,7 @@ OPTION_STATES = {
     # not supported yet
     "--mri-script": UNSUPPORTED, "--emit-relocs": UNSUPPORTED, "--remap-inputs": UNSUPPORTED,
     "--remap-inputs-file": UNSUPPORTED, "--copy-dt-needed-entries": UNSUPPORTED, "--add-needed": UNSUPPORTED,
-    "--exclude-libs": UNSUPPORTED, "--dynamic-list-cpp-new": UNSUPPORTED,
+"--dynamic-list-cpp-new": UNSUPPORTED,
     "--dynamic-list-cpp-typeinfo": UNSUPPORTED, "--default-symver": UNSUPPORTED,
     "--default-imported-symver": UNSUPPORTED, "--disable-multiple-abs-defs": UNSUPPORTED,
     "--no-define-common": UNSUPPORTED, "--sort-common": UNSUPPORTED, "--sort_common": UNSUPPORTED,

@@ -9,7 +9,7 @@ import numpy as np
 
 from ldpy.diag import diag
 from ldpy.elf.format import (SHN_UNDEF, SHN_ABS, SHN_COMMON, SHN_LORESERVE, STB_WEAK,
-                             STB_GNU_UNIQUE, STT_GNU_IFUNC, STV_DEFAULT)
+                             STB_GNU_UNIQUE, STT_GNU_IFUNC, STV_DEFAULT, STV_HIDDEN)
 
 UNDEF, DEFINED, COMMON, SYNTHETIC, SHARED = 0, 1, 2, 3, 4
 
@@ -167,6 +167,8 @@ class SymbolTable:
             append(sym.gid)
             weak = (info >> 4) == STB_WEAK
             vis = others[i] & 3
+            if not vis and f.no_export and shndx != SHN_UNDEF:
+                vis = STV_HIDDEN             # --exclude-libs: not exported (as GNU ld)
             if vis:
                 sym.visibility = merge_visibility(sym.visibility, vis)
             sec = None

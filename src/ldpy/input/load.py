@@ -310,7 +310,11 @@ class Loader:
             print(name)                        # -t -t: archive members too
         if is_archive(data):
             raise LinkError(f"{name}: nested archives are only supported in thin archives")
-        self.add_object(ObjectFile(name, data, archive=ar, member=m, comdat=self.ctx.comdat))
+        f = ObjectFile(name, data, archive=ar, member=m, comdat=self.ctx.comdat)
+        excluded = self.ctx.config.exclude_libs
+        if excluded and ("ALL" in excluded or os.path.basename(ar.path) in excluded):
+            f.no_export = True                 # --exclude-libs: its definitions become hidden
+        self.add_object(f)
 
     def add_object(self, f):
         ctx = self.ctx

@@ -156,6 +156,7 @@ class ObjectFile:
         self.data = data              # bytes-like (mmap slice or bytes)
         self.archive = archive
         self.member = member
+        self.no_export = False        # --exclude-libs names its archive
         # the mapped buffer this object lies in (a whole archive for its members), so
         # that link-wide gathers can read many objects' bytes with one index operation
         if archive is not None and not archive.thin:
