@@ -288,7 +288,7 @@ def test_z_keywords():
                        "-z interpose -z nodlopen -z nodump -z origin -z global -z combreloc "
                        "-z common-page-size=4096 -z max-page-size=4K -z stack-size=0x100000 "
                        "-z cet-report=none -z nomark-plt -z nopack-relative-relocs -z start-stop-gc "
-                       "-z start-stop-visibility=protected -z nounique-symbol -z nokeep-text-section-prefix "
+                       "-z start-stop-visibility=protected -z nounique-symbol "
                        "-z dynamic-undefined-weak -z lam-report=none -z loadfltr -z nodefaultlib -z unique "
                        "-z globalaudit"))
     assert c.warnings == []
@@ -299,13 +299,13 @@ def test_z_keywords():
     assert c.z_unique and c.z_globalaudit
     assert c.common_page_size == 4096 and c.max_page_size == 4096 and c.stack_size == 0x100000
     assert not c.mark_plt and not c.pack_relative_relocs and c.start_stop_gc
-    assert c.start_stop_visibility == "protected" and not c.unique_symbol and not c.keep_text_section_prefix
+    assert c.start_stop_visibility == "protected" and not c.unique_symbol
     assert c.dynamic_undefined_weak
 
 
 @pytest.mark.parametrize("words", [
     "-z ibt", "-z shstk", "-z ibtplt", "-z x86-64-v3", "-z mark-plt", "-z pack-relative-relocs",
-    "-z unique-symbol", "-z keep-text-section-prefix", "-z noextern-protected-data",
+    "-z unique-symbol", "-z noextern-protected-data",
     "-z indirect-extern-access", "-z nodynamic-undefined-weak", "-z lam-u48", "-z report-relative-reloc",
     "-z nosectionheader", "-z nocopyreloc", "-z cet-report=error", "-z lam-report=warning",
     "-z start-stop-visibility=hidden", "--emit-relocs", "-q", "--icf=all", "--icf=safe", "--gdb-index",
@@ -317,6 +317,13 @@ def test_options_not_supported_yet_are_refused(words):
     message = err(cmd(words))
     assert "is not supported yet" in message, message
     assert words.split("=")[0].split()[0].lstrip("-") in message
+
+
+def test_z_keywords_gnu_ld_ignores_on_x86_64_warn_as_it_does():
+    for key in ("keep-text-section-prefix", "nokeep-text-section-prefix"):
+        assert parse_args(cmd(f"-z {key}")).warnings == [f"-z {key} ignored"]
+        r = subprocess.run(["ld.bfd", "-z", key, "--version"], capture_output=True, text=True)
+        assert f"-z {key} ignored" in r.stderr
 
 
 def test_every_option_has_a_declared_state():

@@ -875,6 +875,9 @@ def _z(p, arg, name):
         p.c.warnings.append(f"-z {arg} ignored")
         return
     state = Z_STATES.get(key, IMPLEMENTED)
+    if state == IGNORED:
+        p.c.warnings.append(f"-z {arg} ignored")     # GNU ld's word for it on x86-64
+        return
     if state == UNSUPPORTED or (isinstance(state, frozenset) and value not in state):
         raise LinkError(f"option '-z {arg}' is not supported yet")
     entry[2](p, value if eq else None)
@@ -1081,7 +1084,8 @@ OPTION_STATES = {
 
 Z_STATES = {
     "unique-symbol": UNSUPPORTED, "nosectionheader": UNSUPPORTED, "common": UNSUPPORTED,
-    "keep-text-section-prefix": UNSUPPORTED, "noextern-protected-data": UNSUPPORTED,
+    "keep-text-section-prefix": IGNORED, "nokeep-text-section-prefix": IGNORED,
+    "noextern-protected-data": UNSUPPORTED,
     "indirect-extern-access": UNSUPPORTED, "nodynamic-undefined-weak": UNSUPPORTED,
     "noreloc-overflow": UNSUPPORTED, "ibtplt": UNSUPPORTED, "ibt": UNSUPPORTED, "shstk": UNSUPPORTED,
     "bndplt": UNSUPPORTED, "report-relative-reloc": UNSUPPORTED, "x86-64-baseline": UNSUPPORTED,
