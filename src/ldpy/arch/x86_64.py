@@ -126,7 +126,7 @@ DYNAMIC_RELOCS = dict(R64=R64, RELATIVE=RELATIVE, GLOB_DAT=GLOB_DAT, JUMP_SLOT=J
 
 class Plan:
     """The scan's decisions, as boolean masks over the link's relocation table."""
-    __slots__ = ("relax_gotx", "skip", "gd_to_ie", "ie_keep", "dyn64", "relative", "textrel",
+    __slots__ = ("relax_gotx", "gotx_zero", "skip", "gd_to_ie", "ie_keep", "dyn64", "relative", "textrel",
                  "plt_call", "tls_gd", "tls_ld")
 
 
@@ -177,6 +177,7 @@ def scan(ctx, rt):
     # GOT loads that can become direct (the symbol is defined here and not an IFUNC)
     is_got = IS_GOT[typ]
     plan.relax_gotx = relax_gotx = np.zeros(len(typ), bool)
+    plan.gotx_zero = gotx_zero = np.zeros(len(typ), bool)
     gotx = np.flatnonzero((typ == GOTPCRELX) | (typ == REX_GOTPCRELX))
     if len(gotx):
         b2, b1 = rt.original_bytes(gotx, 2), rt.original_bytes(gotx, 1)
@@ -187,7 +188,10 @@ def scan(ctx, rt):
         if cfg.shared:
             local &= K.local_binding[kk]
         relax_gotx[gotx] = form_ok & local
-    need_got = is_got & ~relax_gotx
+        # a load of the address of an undefined weak symbol the loader cannot bind
+        # (non-default visibility) becomes mov $0,%reg, as GNU ld does even in PIC
+        gotx_zero[gotx] = form_ok & (b2 == 0x8b) & K.zero_undef[kk]
+    need_got = is_got & ~relax_gotx & ~gotx_zero
     follows_tls = np.zeros(len(typ), bool)      # the __tls_get_addr call of a GD/LD sequence
     seq = np.flatnonzero((typ == TLSGD) | (typ == TLSLD))
     if not cfg.shared and len(seq):
@@ -321,13 +325,25 @@ def apply(ctx, rt, S, A, out):
         val[mm] = SA[mm] - P[mm]
 
     # GOT-relative forms that keep their GOT slot
-    m = (IS_GOT[typ] & ~relax_gotx) | rt.plan.ie_keep
+    m = (IS_GOT[typ] & ~relax_gotx & ~plan.gotx_zero) | plan.ie_keep
     if m.any():
         slot = ctx.got.slot_addresses(key[m])
         ctx.got.fill(key[m], S[m])
         t = typ[m]
         v = np.where(np.isin(t, (GOT32, GOT64, GOTPLT64)), slot + A[m] - got_base, slot + A[m] - P[m])
         val[m] = v
+
+    # mov x@GOTPCREL(%rip),%reg of a symbol that is 0 here -> mov $0,%reg
+    idx = np.flatnonzero(plan.gotx_zero)
+    if len(idx):
+        p = pos[idx]
+        modrm = out[p - 1]
+        rex = np.flatnonzero(typ[idx] == REX_GOTPCRELX)
+        r = out[p[rex] - 3]
+        out[p[rex] - 3] = (r & 0xfa) | ((r & 4) >> 2)        # REX.R becomes REX.B
+        out[p - 2] = 0xc7
+        out[p - 1] = 0xc0 | ((modrm >> 3) & 7)
+        val[idx] = 0
 
     # GOTPCRELX relaxation: mov -> lea, call/jmp * -> direct
     idx = np.flatnonzero(relax_gotx)

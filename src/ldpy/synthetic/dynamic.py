@@ -462,7 +462,8 @@ def create_dynamic_sections(ctx):
     # (a static PIE has no loader to bind them: there they stay 0)
     can_import = bool(ctx.shared_files) or cfg.shared
     imports = [syms[g] for g in sorted(used) if (syms[g].kind == SHARED and not syms[g].copy)
-               or (syms[g].kind == UNDEF and can_import and (g in via_got or cfg.shared))]
+               or (syms[g].kind == UNDEF and can_import and (g in via_got or cfg.shared)
+                   and syms[g].visibility == STV_DEFAULT)]
     ctx.weak_imports = can_import
     export_all = cfg.export_dynamic or cfg.shared
     exports = []
@@ -535,7 +536,7 @@ def create_dynamic_sections(ctx):
     gk = ctx.got.keys
     pic = cfg.pie or cfg.shared
     got_sym = (gk < G) & (K.imported[gk] | _copied(ctx, gk) | K.canonical[gk] |
-                          (K.undef_weak[gk] & can_import))
+                          (K.undef_weak[gk] & ~K.zero_undef[gk] & can_import))
     got_tls = ~got_sym & K.tls[gk]            # shared object: TP offset of its own variable
     got_rel = ~got_sym & ~got_tls & pic & K.defined[gk] & ~K.absolute[gk] & ~K.undef_weak[gk] & \
         ~K.ifunc[gk]
