@@ -138,3 +138,60 @@ def test_hidden_weak_undefined_is_zero(tmp_path, plt):
             run_all(exe, "0 0 0 0\n0 0 0 0 0\nlib 0\n")
             assert not ZERO_NAMES & set(dynsym_rows(exe)), (mode, linker)
         assert dyn_relocs(exes["ldpy"], ZERO_NAMES) == dyn_relocs(exes["bfd"], ZERO_NAMES), mode
+
+
+def gnu_hashed(path):
+    """Names of the dynamic symbols .gnu.hash holds (from its symoffset on)."""
+    import struct
+    for line in readelf("-S", path).splitlines():
+        p = line.replace("[ ", "[").split()
+        if len(p) > 5 and p[1] == ".gnu.hash":
+            off, size = int(p[4], 16), int(p[5], 16)
+    with open(path, "rb") as f:
+        f.seek(off)
+        symoffset = struct.unpack("<4I", f.read(16))[1]
+    names = []
+    for line in readelf("--dyn-syms", path).splitlines():
+        p = line.split()
+        if len(p) >= 8 and p[0].rstrip(":").isdigit() and int(p[0].rstrip(":")) >= symoffset:
+            names.append(p[7].split("@")[0])
+    return set(names)
+
+
+# -- 3. canonical PLT entries are in .gnu.hash ------------------------------------
+
+CANON_LIB = r"""
+typedef int (*fp)(int);
+int lib_func(int x) { return x + 1; }
+int lib_check(fp p) { return p == &lib_func; }
+fp lib_addr(void) { return &lib_func; }
+"""
+
+CANON_EXE = r"""
+#include <stdio.h>
+typedef int (*fp)(int);
+int lib_func(int); int lib_check(fp); fp lib_addr(void);
+fp table[] = { lib_func };
+int main(void) {
+  fp p = lib_func;
+  printf("%d %d %d %d\n", lib_check(p), lib_check(table[0]), p == lib_addr(), p(1));
+  return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("mode", sorted(EXE_MODES))
+def test_canonical_plt_function_in_gnu_hash(tmp_path, mode):
+    lib = gcc_link(tmp_path, "libcanon.so", ["-shared", "-fPIC", "-O1", write(tmp_path, "cl.c", CANON_LIB)], "bfd")
+    exes = link_both(tmp_path, "canon", [write(tmp_path, "cm.c", CANON_EXE), "-O1", *EXE_MODES[mode],
+                                         "-Wl,--hash-style=gnu", "-L", str(tmp_path), "-lcanon",
+                                         "-Wl,-rpath," + str(tmp_path)])
+    for linker, exe in exes.items():
+        run_all(exe, "1 1 1 2\n")
+    if mode.startswith("nopie"):
+        # (in a PIE ld.bfd also hashes functions it calls through .plt.got, which ldpy
+        # does not make)
+        assert gnu_hashed(exes["ldpy"]) == gnu_hashed(exes["bfd"])
+        assert "lib_func" in gnu_hashed(exes["ldpy"])
+        row = dynsym_rows(exes["ldpy"])["lib_func"]
+        assert row == dynsym_rows(exes["bfd"])["lib_func"] == ("FUNC", "GLOBAL", "DEFAULT", False)

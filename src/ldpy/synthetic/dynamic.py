@@ -491,6 +491,13 @@ def create_dynamic_sections(ctx):
             # bound to a library that is not kept: it stays an unversioned undefined symbol
             s.kind, s.file, s.version, s.type = UNDEF, None, None, 0
     hash_style = getattr(cfg, "hash_style", "sysv") or "sysv"
+    # an imported function addressed by its canonical PLT entry has a value the
+    # libraries must find (&func there is the executable's entry): .gnu.hash holds
+    # it, as ld.bfd's (elf_x86_hash_symbol: pointer equality needed)
+    canonical = [s for s in imports if s.kind == SHARED and s.canonical_plt]
+    if canonical:
+        imports = [s for s in imports if not (s.kind == SHARED and s.canonical_plt)]
+        exports = exports + canonical
     dyn = ctx.dynsyms = DynSymbols(ctx, imports, exports, hash_style in ("gnu", "both"))
     index = np.zeros(G, np.int64)
     for gid, i in dyn.index.items():
