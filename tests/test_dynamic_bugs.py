@@ -195,3 +195,66 @@ def test_canonical_plt_function_in_gnu_hash(tmp_path, mode):
         assert "lib_func" in gnu_hashed(exes["ldpy"])
         row = dynsym_rows(exes["ldpy"])["lib_func"]
         assert row == dynsym_rows(exes["bfd"])["lib_func"] == ("FUNC", "GLOBAL", "DEFAULT", False)
+
+
+# -- 6. -E exports the image boundaries (_edata, _end, ...) -----------------------
+
+BOUNDARIES = {"_edata", "edata", "_end", "end", "__bss_start", "_etext", "etext", "__etext",
+              "__executable_start"}
+
+BOUNDARY_EXE = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdio.h>
+extern char _edata[], _end[], __bss_start[], etext[];
+int zero_init;
+int main(void) {
+  printf("%d %d %d %d\n", dlsym(RTLD_DEFAULT, "_end") == (void *)_end,
+         dlsym(RTLD_DEFAULT, "_edata") == (void *)_edata,
+         dlsym(RTLD_DEFAULT, "__bss_start") == (void *)__bss_start,
+         _end > _edata && (char *)&zero_init < _end && (char *)&zero_init >= __bss_start);
+  return 0;
+}
+"""
+
+BOUNDARY_LIB = r"""
+extern char _edata[], _end[], end[], etext[], __bss_start[];
+int lib_zero;
+int lib_bounds(void) {
+  /* (preemptible: the executable's own, when it exports them) */
+  return _end >= _edata && end == _end && etext < _edata && __bss_start <= _end && lib_zero == 0;
+}
+"""
+
+
+@pytest.mark.parametrize("mode", ["pie", "nopie"])
+def test_export_dynamic_exports_image_boundaries(tmp_path, mode):
+    exe_c = write(tmp_path, "b.c", BOUNDARY_EXE)
+    exes = link_both(tmp_path, "bounds", [exe_c, *EXE_MODES[mode], "-Wl,-E", "-ldl"])
+    for exe in exes.values():
+        run_all(exe, "1 1 1 1\n")
+    mine, ref = (BOUNDARIES & set(dynsym_rows(exes[k])) for k in LINKERS)
+    assert mine == ref and {"_edata", "_end", "__bss_start"} <= mine
+    rows = dynsym_rows(exes["ldpy"])
+    ref_rows = dynsym_rows(exes["bfd"])
+    assert all(rows[n] == ref_rows[n] for n in mine)
+    # without -E: none of them
+    plain = link_both(tmp_path, "plain", [exe_c, *EXE_MODES[mode], "-ldl"])
+    assert not BOUNDARIES & set(dynsym_rows(plain["ldpy"])) and not BOUNDARIES & set(dynsym_rows(plain["bfd"]))
+
+
+def test_shared_library_exports_referenced_boundaries(tmp_path):
+    """ld.bfd -shared exports the boundaries the library references (and binds its
+    references through the GOT); unreferenced ones stay out."""
+    libs = link_both(tmp_path, "libbounds.so", ["-shared", "-fPIC", "-O1", write(tmp_path, "bl.c", BOUNDARY_LIB)])
+    mine, ref = (BOUNDARIES & set(dynsym_rows(libs[k])) for k in LINKERS)
+    assert mine == ref == {"_edata", "_end", "end", "etext", "__bss_start"}
+    assert dyn_relocs(libs["ldpy"], BOUNDARIES) == dyn_relocs(libs["bfd"], BOUNDARIES)
+    main_c = write(tmp_path, "bm.c", '#include <stdio.h>\nint lib_bounds(void);\n'
+                                     'int main(void){printf("%d\\n", lib_bounds());return 0;}\n')
+    for linker in LINKERS:
+        exe = gcc_link(tmp_path, "bm-" + linker, [main_c, "-L", str(tmp_path / linker), "-lbounds",
+                                                  "-Wl,-rpath," + str(tmp_path / linker)], "bfd")
+        run_all(exe, "1\n")
+    plain = link_both(tmp_path, "libplain.so", ["-shared", "-fPIC", write(tmp_path, "p.c", "int f(void){return 1;}\n")])
+    assert not BOUNDARIES & set(dynsym_rows(plain["ldpy"])) and not BOUNDARIES & set(dynsym_rows(plain["bfd"]))

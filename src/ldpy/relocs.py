@@ -12,7 +12,7 @@ from ldpy.diag import LinkError
 from ldpy.util import unique
 from ldpy.elf.format import (SHN_LORESERVE, SHN_ABS, STT_SECTION, STT_GNU_IFUNC, STT_FUNC, STT_TLS,
                              SHT_NOBITS, SHF_ALLOC, SHF_WRITE, STV_DEFAULT, STV_PROTECTED)
-from ldpy.symbols import UNDEF, DEFINED, COMMON, SHARED
+from ldpy.symbols import UNDEF, DEFINED, COMMON, SHARED, SYNTHETIC
 
 
 class SymbolKeys:
@@ -50,7 +50,9 @@ class SymbolKeys:
         self.zero_undef[:G] = (kind == UNDEF) & (vis != STV_DEFAULT)
         if cfg.shared:
             func = np.fromiter((s.type in (STT_FUNC, STT_GNU_IFUNC) for s in syms), bool, G)
-            preempt = ((kind == DEFINED) | (kind == COMMON)) & (vis == STV_DEFAULT)
+            from ldpy.linker_symbols import BOUNDARY_NAMES
+            boundary = np.fromiter((s.kind == SYNTHETIC and s.name in BOUNDARY_NAMES for s in syms), bool, G)
+            preempt = ((kind == DEFINED) | (kind == COMMON) | boundary) & (vis == STV_DEFAULT)
             if cfg.symbolic == "all":
                 preempt[:] = False
             elif cfg.symbolic == "functions":

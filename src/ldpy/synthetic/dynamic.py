@@ -443,6 +443,7 @@ def _note_as_needed_reasons(ctx, bound_syms):
 
 def create_dynamic_sections(ctx):
     from ldpy.symbols import SHARED, UNDEF, DEFINED, COMMON, SYNTHETIC
+    from ldpy.linker_symbols import BOUNDARY_NAMES
     from ldpy.elf.format import dtypes
     cfg, outs, t = ctx.config, ctx.outputs, ctx.target
     dt = dtypes(t.IS64, t.LITTLE)
@@ -474,8 +475,8 @@ def create_dynamic_sections(ctx):
             continue
         if s.kind not in (DEFINED, COMMON, SYNTHETIC) or s.visibility not in (0, 3):
             continue
-        if s.kind == SYNTHETIC and s.output is None and not s.absolute:
-            continue
+        if s.kind == SYNTHETIC and s.output is None and not s.absolute and s.name not in BOUNDARY_NAMES:
+            continue            # (boundaries get their section after layout)
         if export_all or s.dyn_ref or s.export:
             exports.append(s)
     # as-needed libraries are kept only when something binds to them
