@@ -258,3 +258,93 @@ def test_shared_library_exports_referenced_boundaries(tmp_path):
         run_all(exe, "1\n")
     plain = link_both(tmp_path, "libplain.so", ["-shared", "-fPIC", write(tmp_path, "p.c", "int f(void){return 1;}\n")])
     assert not BOUNDARIES & set(dynsym_rows(plain["ldpy"])) and not BOUNDARIES & set(dynsym_rows(plain["bfd"]))
+
+
+# -- 4. copies of read-only data go to .data.rel.ro; protected symbols are not copied
+
+RO_LIB = r"""
+const int ro_table[4] = {10, 20, 30, 40};
+const char ro_msg[] = "read-only message";
+int rw_var = 5;
+__attribute__((visibility("protected"))) int prot_var = 7;
+const int *lib_ro_addr(void) { return ro_table; }
+int *lib_rw_addr(void) { return &rw_var; }
+"""
+
+RO_EXE = r"""
+#include <stdio.h>
+extern const int ro_table[4]; extern const char ro_msg[]; extern int rw_var;
+const int *lib_ro_addr(void); int *lib_rw_addr(void);
+int main(void) {
+  rw_var++;
+  printf("%d %d %s %d %d %d %d\n", ro_table[1], ro_table[3], ro_msg, rw_var, *lib_rw_addr(),
+         lib_ro_addr() == ro_table, lib_rw_addr() == &rw_var);
+  return 0;
+}
+"""
+
+
+def load_segments(path):
+    """[(type, vaddr, memsz)] of the program headers."""
+    rows = []
+    for line in readelf("-l", path).splitlines():
+        p = line.split()
+        if len(p) >= 6 and p[1].startswith("0x") and p[2].startswith("0x"):
+            rows.append((p[0], int(p[2], 16), int(p[5], 16)))
+    return rows
+
+
+def symbol_value(path, name):
+    for line in readelf("--dyn-syms", path).splitlines():
+        p = line.split()
+        if len(p) >= 8 and p[7].split("@")[0] == name:
+            return int(p[1], 16), p[6]
+    raise AssertionError(f"{name} not in .dynsym of {path}")
+
+
+def section_names_by_index(path):
+    out = {}
+    for line in readelf("-S", path).splitlines():
+        p = line.replace("[ ", "[").split()
+        if len(p) > 2 and p[0].startswith("[") and p[0][1:-1].isdigit():
+            out[p[0][1:-1]] = p[1]
+    return out
+
+
+@pytest.mark.parametrize("mode", ["pie", "nopie", "nopie-now"])
+def test_copy_of_read_only_data_is_relro(tmp_path, mode):
+    lib = gcc_link(tmp_path, "librol.so", ["-shared", "-fPIC", "-O1", write(tmp_path, "rol.c", RO_LIB)], "bfd")
+    exes = link_both(tmp_path, "rom", [write(tmp_path, "rom.c", RO_EXE), "-O1", *EXE_MODES[mode],
+                                       "-L", str(tmp_path), "-lrol", "-Wl,-rpath," + str(tmp_path)])
+    for exe in exes.values():
+        run_all(exe, "20 40 read-only message 6 6 1 1\n")
+    for linker, exe in exes.items():
+        names = section_names_by_index(exe)
+        relro = [(a, a + n) for t, a, n in load_segments(exe) if t == "GNU_RELRO"]
+        assert len(relro) == 1, linker
+        for sym, where in (("ro_table", ".data.rel.ro"), ("ro_msg", ".data.rel.ro"), ("rw_var", ".bss")):
+            addr, ndx = symbol_value(exe, sym)
+            assert names[ndx] == where, (linker, sym)
+            assert (relro[0][0] <= addr < relro[0][1]) == (where == ".data.rel.ro"), (linker, sym)
+        assert sections(exe)[".data.rel.ro"] == ("PROGBITS", "WA")
+    names = {"ro_table", "ro_msg", "rw_var"}
+    assert dyn_relocs(exes["ldpy"], names) == dyn_relocs(exes["bfd"], names)
+
+
+@pytest.mark.parametrize("mode", ["pie", "nopie"])
+def test_copy_relocation_against_protected_symbol_is_an_error(tmp_path, mode):
+    gcc_link(tmp_path, "librol.so", ["-shared", "-fPIC", "-O1", write(tmp_path, "rol.c", RO_LIB)], "bfd")
+    obj = os.path.join(str(tmp_path), "prot.o")
+    run(["gcc", "-c", "-O1", EXE_MODES[mode][0], write(tmp_path, "prot.c",
+         'extern int prot_var;\nint main(void){return prot_var;}\n'), "-o", obj])
+    from linkutil import shim_dir
+    msgs = {}
+    for linker, sel in (("ldpy", ["-B", shim_dir()]), ("bfd", ["-fuse-ld=bfd"])):
+        r = run(["gcc", EXE_MODES[mode][1], obj, "-L", str(tmp_path), "-lrol", "-o",
+                 os.path.join(str(tmp_path), "prot-" + linker), *sel], cwd=str(tmp_path), check=False)
+        assert r.returncode != 0, linker
+        assert "Traceback" not in r.stderr
+        msgs[linker] = [l.split(": ", 1)[1] for l in r.stderr.splitlines() if "protected" in l]
+    assert msgs["ldpy"] and msgs["ldpy"][0].endswith(msgs["bfd"][0])
+    assert "copy relocation against non-copyable protected symbol `prot_var'" in msgs["ldpy"][0]
+    assert not os.path.exists(os.path.join(str(tmp_path), "prot-ldpy"))

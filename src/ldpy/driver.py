@@ -45,7 +45,7 @@ class Context:
         self.needed = []
         self.is_dynamic = False
         self.textrel = False
-        self.hash_sec = self.gnu_hash_sec = self.dynsym_sec = self.dynbss = None
+        self.hash_sec = self.gnu_hash_sec = self.dynsym_sec = self.dynbss = self.dynrelro = None
         self.copies = []
         self.script_entry = None
         self.got_gd = self.got_ld = None
@@ -70,9 +70,21 @@ class Context:
         return f.symbol_name(idx).decode("utf-8", "replace")
 
     # -- decisions the relocation scan asks for --------------------------------
-    def request_copies(self, keys):
+    def request_copies(self, rt, refs):
+        """Imported data that relocations `refs` (a mask over rt) reach directly is
+        copied into the executable; a library's protected symbol cannot be (its own
+        references would not follow the copy): ld.bfd's error."""
+        from ldpy.util import unique
+        from ldpy.elf.format import STV_PROTECTED
+        keys = unique(rt.key[refs])
+        syms = self.symtab.symbols
         for k in keys.tolist():
-            self.symtab.symbols[k].copy = True
+            s = syms[k]
+            if int(s.file.symbols["st_other"][s.index]) & 3 == STV_PROTECTED:
+                first = int(np.flatnonzero(refs & (rt.key == k))[0])
+                raise LinkError(f"{rt.file_of(first).name}: copy relocation against non-copyable "
+                                f"protected symbol `{s.display}' in {s.file.name}")
+            s.copy = True
         self.keys.imported[keys] = False
 
     def request_canonical_plt(self, keys):
@@ -110,8 +122,13 @@ class Context:
         if s.kind == SYNTHETIC:
             return s.output.index if s.output is not None and s.output.index else SHN_ABS
         if s.kind == SHARED and s.copy:
-            return self.dynbss.output.index
+            return self.copy_chunk(s).output.index
         return SHN_UNDEF
+
+    def copy_chunk(self, s):
+        """Where the copy of imported object s lives: .data.rel.ro (RELRO) for a
+        copy of read-only data, as ld.bfd's .dynrelro, else .bss."""
+        return self.dynrelro if s.copy_ro else self.dynbss
 
 
 def link(config):
@@ -473,7 +490,7 @@ def assign_symbol_values(ctx):
     shared = kind == SHARED
     gaddr[shared] = 0
     for s in ctx.copies:
-        gaddr[s.gid] = ctx.dynbss.addr + s.value
+        gaddr[s.gid] = ctx.copy_chunk(s).addr + s.value
     if ctx.plt is not None and len(ctx.plt.keys):
         # an imported function's address here is its PLT entry (definitions keep theirs)
         pk = ctx.plt.keys

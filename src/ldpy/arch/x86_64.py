@@ -153,7 +153,7 @@ def scan(ctx, rt):
         copy_ref = imported & ~is_func & ~K.tls[key] & \
             (IS_DIRECT_DATA[typ] | ((typ == R64) & ~writable & rt.alloc))
         if copy_ref.any():
-            ctx.request_copies(unique(key[copy_ref]))
+            ctx.request_copies(rt, copy_ref)
             imported = K.imported[key]
         # imported functions whose address is taken by non-PIC code: the PLT entry is the address
         if not pic:

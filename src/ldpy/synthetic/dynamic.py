@@ -116,7 +116,7 @@ class DynsymSection(Synthetic):
                 out[i]["st_shndx"] = 0
                 out[i]["st_value"] = int(ctx.gaddr[s.gid]) if s.canonical_plt else 0
             else:
-                out[i]["st_shndx"] = ctx.symbol_shndx(s) if s.kind != SHARED else ctx.dynbss.output.index
+                out[i]["st_shndx"] = ctx.symbol_shndx(s)
                 out[i]["st_value"] = int(ctx.gaddr[s.gid]) - (ctx.tls_start if typ == 6 else 0)
         self.data = out.view(np.uint8)
 
@@ -389,8 +389,11 @@ def allocate_copies(ctx):
                 syms.append(alias)
     from ldpy.synthetic import Synthetic
     from ldpy.elf.format import SHT_NOBITS
-    chunk = Synthetic(".dynbss", SHT_NOBITS, SHF_ALLOC | SHF_WRITE, 1)
-    off = 0
+    # copies of read-only data go to .data.rel.ro, which RELRO protects after the
+    # COPY relocations (ld.bfd's .dynrelro); the others to .bss
+    bss = Synthetic(".dynbss", SHT_NOBITS, SHF_ALLOC | SHF_WRITE, 1)
+    relro = Synthetic(".data.rel.ro", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, 1)
+    off = {id(bss): 0, id(relro): 0}
     placed = {}
     # the COPY relocation goes against the strong name of each object
     syms.sort(key=lambda s: (s.weak, s.gid))
@@ -398,17 +401,32 @@ def allocate_copies(ctx):
         sf = s.file
         v = int(sf.symbols["st_value"][s.index])
         k = (id(sf), v)
-        if k in placed:
-            s.value = placed[k]
-            continue
-        align = min(v & -v if v else 16, 32)
-        off = (off + align - 1) & ~(align - 1)
-        s.value = placed[k] = off
-        off += max(s.size, 1)
-        chunk.align = max(chunk.align, align)
-    chunk.size = off
-    ctx.dynbss = chunk
-    ctx.outputs.get(".bss", SHT_NOBITS, SHF_ALLOC | SHF_WRITE).add(chunk)
+        if k not in placed:
+            shndx = int(sf.symbols["st_shndx"][s.index])
+            in_sec = 0 < shndx < len(sf.shdrs)
+            ro = in_sec and not int(sf.shdrs[shndx]["sh_flags"]) & SHF_WRITE
+            chunk = relro if ro else bss
+            # BFD's _bfd_elf_adjust_dynamic_copy: the alignment of the library's
+            # section, lowered until it divides the object's offset in it
+            if in_sec:
+                align = max(int(sf.shdrs[shndx]["sh_addralign"]), 1)
+                rel = v - int(sf.shdrs[shndx]["sh_addr"])
+                while rel & (align - 1):
+                    align >>= 1
+            else:
+                align = min(v & -v if v else 16, 32)
+            o = (off[id(chunk)] + align - 1) & ~(align - 1)
+            placed[k] = (ro, o)
+            off[id(chunk)] = o + max(s.size, 1)
+            chunk.align = max(chunk.align, align)
+        s.copy_ro, s.value = placed[k]
+    bss.size, relro.size = off[id(bss)], off[id(relro)]
+    ctx.dynbss, ctx.dynrelro = bss, relro
+    if bss.size:
+        ctx.outputs.get(".bss", SHT_NOBITS, SHF_ALLOC | SHF_WRITE).add(bss)
+    if relro.size:
+        relro.data = np.zeros(relro.size, np.uint8)
+        ctx.outputs.get(".data.rel.ro", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(relro)
     return syms
 
 
@@ -550,7 +568,7 @@ def create_dynamic_sections(ctx):
         ~K.ifunc[gk]
     got_irel = ~got_sym & pic & K.ifunc[gk]
     ctx.got_dyn = (got_sym, got_rel, got_irel, got_tls)
-    n_objects = len({(id(s.file), s.value) for s in copies})
+    n_objects = len({(s.copy_ro, s.value) for s in copies})
     gd = ctx.got_gd.keys
     n_tls = 2 * int(K.imported[gd].sum()) + int((~K.imported[gd]).sum()) + int(ctx.need_got_ld)
     ctx.rela_dyn.reserve(int(got_sym.sum() + got_rel.sum() + got_irel.sum() + got_tls.sum())
