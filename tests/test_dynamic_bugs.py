@@ -348,3 +348,55 @@ def test_copy_relocation_against_protected_symbol_is_an_error(tmp_path, mode):
     assert msgs["ldpy"] and msgs["ldpy"][0].endswith(msgs["bfd"][0])
     assert "copy relocation against non-copyable protected symbol `prot_var'" in msgs["ldpy"][0]
     assert not os.path.exists(os.path.join(str(tmp_path), "prot-ldpy"))
+
+
+# -- 5. pointers to an IFUNC of the program hold the resolved function ----------
+
+IFUNC_MAIN = r"""
+#include <stdio.h>
+static int impl_a(void) { return 42; }
+static void *resolve_fn(void) { return (void *)impl_a; }
+int gfn(void) __attribute__((ifunc("resolve_fn")));
+static int sfn(void) __attribute__((ifunc("resolve_fn")));
+static void *volatile sp = (void *)sfn;
+static void *const volatile csp = (void *)sfn;
+void *gp = (void *)gfn;
+void *const volatile cgp = (void *)gfn;
+void *get_g(void);
+void *get_gp(void);
+int main(void) {
+  void *direct = (void *)gfn;
+  printf("calls %d %d %d %d %d %d\n", gfn(), sfn(), ((int (*)(void))gp)(), ((int (*)(void))sp)(),
+         ((int (*)(void))cgp)(), ((int (*)(void))get_g())());
+  printf("data %d %d %d %d\n", gp == cgp, sp == csp, gp == get_g(), get_gp() == get_g());
+  printf("resolved %d %d\n", gp == (void *)impl_a, sp == (void *)impl_a);
+  printf("direct %d\n", direct == gp);
+  return 0;
+}
+"""
+
+IFUNC_PIC = r"""
+int gfn(void);
+extern void *gp;
+void *get_g(void) { return (void *)gfn; }
+void *get_gp(void) { return gp; }
+"""
+
+
+@pytest.mark.parametrize("mode", ["pie", "nopie", "pie-now", "static", "static-pie"])
+def test_ifunc_addresses_agree(tmp_path, mode):
+    flags = {"static": ["-fno-pie", "-static"], "static-pie": ["-fPIE", "-static-pie"]}.get(mode) or EXE_MODES[mode]
+    pic = os.path.join(str(tmp_path), "ifpic.o")
+    run(["gcc", "-c", "-fPIC", "-O1", write(tmp_path, "ifpic.c", IFUNC_PIC), "-o", pic])
+    exes = link_both(tmp_path, "ifunc", [write(tmp_path, "ifmain.c", IFUNC_MAIN), pic, "-O1", *flags])
+    out = {linker: run_all(exe) for linker, exe in exes.items()}
+    assert out["ldpy"] == out["bfd"]
+    lines = out["ldpy"].splitlines()
+    assert lines[0] == "calls 42 42 42 42 42 42" and lines[1] == "data 1 1 1 1"
+    if mode in ("pie", "pie-now", "static-pie"):
+        # position-independent: data pointers and GOT slots hold the function itself
+        assert lines[2] == "resolved 1 1"
+        assert dyn_relocs(exes["ldpy"], {""}) == dyn_relocs(exes["bfd"], {""})
+    else:
+        # fixed addresses: the PLT entry is the function's address everywhere
+        assert lines[2:] == ["resolved 0 0", "direct 1"]

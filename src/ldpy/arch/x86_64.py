@@ -126,7 +126,8 @@ DYNAMIC_RELOCS = dict(R64=R64, RELATIVE=RELATIVE, GLOB_DAT=GLOB_DAT, JUMP_SLOT=J
 
 class Plan:
     """The scan's decisions, as boolean masks over the link's relocation table."""
-    __slots__ = ("relax_gotx", "gotx_zero", "skip", "gd_to_ie", "ie_keep", "dyn64", "relative", "textrel",
+    __slots__ = ("relax_gotx", "gotx_zero", "ifunc_got", "skip", "gd_to_ie", "ie_keep", "dyn64", "relative", "irelative",
+                 "textrel",
                  "plt_call", "tls_gd", "tls_ld")
 
 
@@ -216,6 +217,11 @@ def scan(ctx, rt):
         raise LinkError(f"{rt.where(k)}: TLS descriptors (-mtls-dialect=gnu2) are not supported "
                         f"in shared objects yet")
     need_got |= plan.gd_to_ie | plan.ie_keep
+    # in a PIE or shared object the GOT load of an IFUNC defined here reads the
+    # .got.plt slot of its IPLT entry, which IRELATIVE fills with the chosen
+    # function (ld.bfd: no .got slot of its own)
+    plan.ifunc_got = need_got & bool(pic) & K.ifunc[key] & ~K.imported[key] & is_got
+    need_got &= ~plan.ifunc_got
     if need_got.any():
         ctx.got.add(key[need_got])
     ifunc_refs = K.ifunc[key] & (typ != NONE)
@@ -245,17 +251,22 @@ def scan(ctx, rt):
     # absolute addresses in a position-independent output need dynamic relocations
     plan.dyn64 = (typ == R64) & rt.alloc & K.imported[key] & ~K.canonical[key]
     plan.relative = np.zeros(len(typ), bool)
+    plan.irelative = plan.relative
     if pic:
         movable = K.defined[key] & ~K.absolute[key] & ~K.undef_weak[key] & \
             (~K.imported[key] | K.canonical[key])
         plan.relative = (typ == R64) & rt.alloc & movable
+        # a pointer to an IFUNC of this output holds the function the resolver picks
+        # (as its GOT slot does), not the PLT stub: ld.bfd's IRELATIVE
+        plan.irelative = plan.relative & K.ifunc[key]
+        plan.relative &= ~plan.irelative
         bad32 = ((typ == R32) | (typ == R32S)) & rt.alloc & movable
         if bad32.any():
             k = int(np.argmax(bad32))
             raise LinkError(f"{rt.where(k)}: relocation {type_name(typ[k])} against "
                             f"'{ctx.reloc_sym_display(rt, k)}' cannot be used when making a "
                             f"{'shared object' if cfg.shared else 'PIE'}; recompile with -fPIC")
-    dyn = plan.dyn64 | plan.relative
+    dyn = plan.dyn64 | plan.relative | plan.irelative
     plan.textrel = dyn & ~writable
     if plan.textrel.any():
         ctx.textrel_at(rt, int(np.argmax(plan.textrel)))
@@ -325,7 +336,7 @@ def apply(ctx, rt, S, A, out):
         val[mm] = SA[mm] - P[mm]
 
     # GOT-relative forms that keep their GOT slot
-    m = (IS_GOT[typ] & ~relax_gotx & ~plan.gotx_zero) | plan.ie_keep
+    m = (IS_GOT[typ] & ~relax_gotx & ~plan.gotx_zero & ~plan.ifunc_got) | plan.ie_keep
     if m.any():
         slot = ctx.got.slot_addresses(key[m])
         ctx.got.fill(key[m], S[m])
@@ -344,6 +355,13 @@ def apply(ctx, rt, S, A, out):
         out[p - 2] = 0xc7
         out[p - 1] = 0xc0 | ((modrm >> 3) & 7)
         val[idx] = 0
+
+    m = plan.ifunc_got
+    if m.any():
+        g = ctx.gotplt
+        slot = g.addr + 8 * (g.RESERVED + g.n_lazy + ctx.iplt.index_of(key[m]))
+        t = typ[m]
+        val[m] = np.where(np.isin(t, (GOT32, GOT64, GOTPLT64)), slot + A[m] - got_base, slot + A[m] - P[m])
 
     # GOTPCRELX relaxation: mov -> lea, call/jmp * -> direct
     idx = np.flatnonzero(relax_gotx)
@@ -374,6 +392,10 @@ def apply(ctx, rt, S, A, out):
     if plan.relative.any():
         m = plan.relative
         ctx.rela_dyn.add(P[m], np.full(int(m.sum()), RELATIVE, np.int64), SA[m])
+    if plan.irelative.any():
+        m = plan.irelative
+        resolver = ctx.iplt.resolvers[ctx.iplt.index_of(key[m])]
+        ctx.rela_dyn.add(P[m], np.full(int(m.sum()), IRELATIVE, np.int64), resolver + A[m])
 
     # overflow checks and stores
     chk = CHECK[typ]
