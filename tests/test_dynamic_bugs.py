@@ -400,3 +400,128 @@ def test_ifunc_addresses_agree(tmp_path, mode):
     else:
         # fixed addresses: the PLT entry is the function's address everywhere
         assert lines[2:] == ["resolved 0 0", "direct 1"]
+
+
+# -- 1. TLS descriptors (-mtls-dialect=gnu2) ---------------------------------------
+
+TLS_LIB = r"""
+__thread int lib_tls = 100;
+__attribute__((visibility("hidden"))) __thread int lib_hidden = 200;
+static __thread int lib_static = 300;
+__thread int lib_bss;
+int lib_get(void) { return lib_tls + lib_hidden + lib_static + lib_bss; }
+int *lib_addr_tls(void) { return &lib_tls; }
+int *lib_addr_hidden(void) { return &lib_hidden; }
+int *lib_addr_static(void) { return &lib_static; }
+void lib_bump(void) { lib_tls++; lib_hidden++; lib_static++; lib_bss++; }
+"""
+
+# local-dynamic with descriptors: one TLSDESC against _TLS_MODULE_BASE_, then DTPOFF32
+TLS_LIB_LD = r"""
+static __thread int a = 1, b = 2, c = 3;
+__attribute__((visibility("hidden"))) __thread int h = 4;
+int ld_sum(void) { a++; b += 2; c += 3; h += 4; return a * 1000 + b * 100 + c * 10 + h; }
+"""
+
+TLS_EXE = r"""
+#include <stdio.h>
+#include <pthread.h>
+extern __thread int lib_tls, lib_bss;
+int lib_get(void); int *lib_addr_tls(void); int *lib_addr_hidden(void); int *lib_addr_static(void);
+void lib_bump(void); int ld_sum(void);
+__thread int exe_tls = 7;
+static __thread int exe_static = 9;
+static void report(const char *who) {
+  printf("%s %d %d %d %d %d %d %d %d\n", who, lib_tls, lib_bss, exe_tls, exe_static, lib_get(),
+         &lib_tls == lib_addr_tls(), *lib_addr_hidden() + *lib_addr_static(), ld_sum());
+}
+static void *thr(void *a) { lib_bump(); lib_tls += 10; exe_tls += 1; exe_static += 2; report("thread"); return a; }
+int main(void) {
+  pthread_t t;
+  pthread_create(&t, 0, thr, 0);
+  pthread_join(t, 0);
+  lib_bump();
+  report("main");
+  return 0;
+}
+"""
+
+TLS_EXPECTED = "thread 111 1 8 11 614 1 502 2468\nmain 101 1 7 9 604 1 502 2468\n"   # (ld_sum: per thread)
+
+
+def read_at(path, vaddr, n):
+    """n bytes of the file at run-time address vaddr (through the section headers)."""
+    for line in readelf("-S", path).splitlines():
+        p = line.replace("[ ", "[").split()
+        if len(p) > 6 and p[0].startswith("[") and p[0][1:-1].isdigit() and p[2] == "PROGBITS":
+            addr, off, size = int(p[3], 16), int(p[4], 16), int(p[5], 16)
+            if addr <= vaddr < addr + size:
+                with open(path, "rb") as f:
+                    f.seek(off + vaddr - addr)
+                    return f.read(n)
+    raise AssertionError(f"{vaddr:#x} not in a PROGBITS section of {path}")
+
+
+def tls_relocs(path):
+    """Multiset of (section, type, symbol, addend of symbol-less ones) of the TLS
+    dynamic relocations."""
+    rows = collections.Counter()
+    sec = None
+    for line in readelf("-r", path).splitlines():
+        if line.startswith("Relocation section"):
+            sec = line.split("'")[1]
+        p = line.split()
+        if len(p) >= 4 and p[2] in ("R_X86_64_TLSDESC", "R_X86_64_TPOFF64", "R_X86_64_DTPMOD64",
+                                    "R_X86_64_DTPOFF64"):
+            rows[(sec, p[2], p[4].split("@")[0] if len(p) >= 7 else "", "" if len(p) >= 7 else p[3])] += 1
+    return rows
+
+
+@pytest.mark.parametrize("lib_now", [False, True], ids=["lazy", "now"])
+def test_tls_descriptors(tmp_path, lib_now):
+    now = ["-Wl,-z,now"] if lib_now else []
+    objs = {}
+    for name, text in (("tl", TLS_LIB), ("tld", TLS_LIB_LD), ("tm", TLS_EXE)):
+        objs[name] = os.path.join(str(tmp_path), name + ".o")
+        extra = ["-ftls-model=local-dynamic", "-O2"] if name == "tld" else ["-O1"]
+        run(["gcc", "-c", "-fPIC", "-mtls-dialect=gnu2", *extra, write(tmp_path, name + ".c", text), "-o", objs[name]])
+    libs = link_both(tmp_path, "libtl.so", ["-shared", objs["tl"], objs["tld"], *now])
+    for linker, lib in libs.items():
+        tags = dyn_tags(lib)
+        # lazily bound descriptors need the TLSDESC PLT entry and its GOT slot
+        assert ("TLSDESC_PLT" in tags) == ("TLSDESC_GOT" in tags) == (not lib_now), linker
+        assert "R_X86_64_TLSDESC" in readelf("-r", lib)
+    assert tls_relocs(libs["ldpy"]) == tls_relocs(libs["bfd"])
+    # exported variables by symbol, hidden/static ones against the module with their offset,
+    # _TLS_MODULE_BASE_ with offset 0
+    kinds = {(r[2], r[3]) for r in tls_relocs(libs["ldpy"])}
+    assert {("lib_tls", ""), ("lib_bss", ""), ("", "0")} <= kinds and sum(tls_relocs(libs["ldpy"]).values()) == 5
+    assert all(r[0] == ".rela.plt" for r in tls_relocs(libs["ldpy"]))
+    if not lib_now:
+        lib = libs["ldpy"]
+        tags = dyn_tags(lib)
+        entry = int(tags["TLSDESC_PLT"][0], 16)
+        got_slot = int(tags["TLSDESC_GOT"][0], 16)
+        code = read_at(lib, entry, 16)
+        ref = read_at(libs["bfd"], int(dyn_tags(libs["bfd"])["TLSDESC_PLT"][0], 16), 16)
+        assert code[:6] == ref[:6] and code[10:12] == ref[10:12]     # endbr64; push; jmp
+        assert entry + 16 + int.from_bytes(code[12:16], "little", signed=True) == got_slot
+        pltgot = int(tags["PLTGOT"][0], 16)
+        assert entry + 10 + int.from_bytes(code[6:10], "little", signed=True) == pltgot + 8
+    for mode, flags in EXE_MODES.items():
+        flags = [f for f in flags if f not in ("-fPIE", "-fno-pie")]
+        exes = link_both(tmp_path, "tm-" + mode, [objs["tm"], *flags, "-pthread", "-L", str(tmp_path / "@L@"),
+                                                  "-ltl", "-Wl,-rpath," + str(tmp_path / "@L@")])
+        for linker, exe in exes.items():
+            run_all(exe, TLS_EXPECTED)
+            tags = dyn_tags(exe)
+            assert "TLSDESC_PLT" not in tags and "TLSDESC_GOT" not in tags
+        # the executable's descriptors became initial-exec (imported) and local-exec
+        mine, ref = tls_relocs(exes["ldpy"]), tls_relocs(exes["bfd"])
+        assert mine == ref, mode
+        assert {r[2] for r in mine} == {"lib_tls", "lib_bss"} and all(r[1] == "R_X86_64_TPOFF64" for r in mine)
+    # an ldpy program with ld.bfd's library, and the other way round
+    for linker, other in (("ldpy", "bfd"), ("bfd", "ldpy")):
+        exe = gcc_link(tmp_path, f"cross-{linker}", [objs["tm"], "-pthread", "-L", str(tmp_path / other), "-ltl",
+                                                     "-Wl,-rpath," + str(tmp_path / other)], linker)
+        run_all(exe, TLS_EXPECTED)

@@ -50,6 +50,7 @@ class Context:
         self.script_entry = None
         self.got_gd = self.got_ld = None
         self.need_got_ld = False
+        self.tlsdesc = self.tlsdesc_got = None
         self.static_tls = False
         self.version_nodes = []
         self.dynamic_list = None
@@ -322,6 +323,7 @@ def scan_relocations(ctx):
     ctx.got = GotSection()
     ctx.got_gd = KeyedTable(".got", 16, flags=SHF_ALLOC | SHF_WRITE, align=8)
     ctx.got_ld = Synthetic(".got", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, 8)
+    ctx.tlsdesc = KeyedTable(".got.plt", 16)     # TLS descriptors a shared object keeps
     ctx.iplt = IpltSection(ctx.target)
     ctx.plt = PltSection(ctx.target)
     ctx.rela_dyn = RelaSection(".rela.dyn")
@@ -363,17 +365,27 @@ def create_synthetic_sections(ctx):
     if ctx.need_got_ld:
         ctx.got_ld.size = 16
         outs.get(".got", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.got_ld)
+    ctx.tlsdesc.freeze()
+    lazy_tlsdesc = len(ctx.tlsdesc) and not getattr(cfg, "now", False)
+    if lazy_tlsdesc:
+        # lazily bound descriptors: the loader keeps its resolver in this .got slot
+        # (DT_TLSDESC_GOT), which the TLSDESC PLT entry (DT_TLSDESC_PLT) jumps through
+        ctx.tlsdesc_got = Synthetic(".got", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, 8)
+        ctx.tlsdesc_got.size = 8
+        ctx.tlsdesc_got.data = np.zeros(8, np.uint8)
+        outs.get(".got", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.tlsdesc_got)
     if ctx.is_dynamic:
-        from ldpy.synthetic.dynamic import create_dynamic_sections, add_dynamic_tail
-        ctx.plt.freeze_with(ctx.symtab.symbols, ctx.iplt)
+        from ldpy.synthetic.dynamic import create_dynamic_sections, add_dynamic_tail, tlsdesc_rows
+        ctx.plt.freeze_with(ctx.symtab.symbols, ctx.iplt, 2 if lazy_tlsdesc else 1 if len(ctx.tlsdesc) else 0)
         create_dynamic_sections(ctx)
         if ctx.plt.size:
             outs.get(".plt", SHT_PROGBITS, ctx.plt.flags).add(ctx.plt)
-        ctx.gotplt = GotPltSection(ctx.iplt, ctx.plt).freeze()
+        ctx.gotplt = GotPltSection(ctx.iplt, ctx.plt, ctx.tlsdesc).freeze()
         outs.get(".got.plt", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.gotplt)
         _attach_symbol(ctx, b"_GLOBAL_OFFSET_TABLE_", ctx.gotplt)
         ctx.rela_plt = RelaPltSection(ctx.gotplt, t.JUMP_SLOT, t.IRELATIVE).freeze()
         ctx.rela_plt.dynsym_index = ctx.dynsym_index
+        ctx.rela_plt.tlsdesc_rows = lambda: tlsdesc_rows(ctx)
         if ctx.rela_plt.size:
             outs.get(".rela.plt", SHT_RELA, SHF_ALLOC).add(ctx.rela_plt)
         add_dynamic_tail(ctx)

@@ -116,6 +116,15 @@ def plt_lazy(plt_addr, gotplt_addr, slots, n_lazy, n_iplt):
     return code.reshape(-1)
 
 
+def tlsdesc_plt_entry(entry_addr, gotplt_addr, tlsdesc_got_addr):
+    """The PLT entry of lazy TLS descriptors (DT_TLSDESC_PLT), as ld.bfd 2.40 writes
+    it: endbr64; push GOT+8(%rip); jmp *TLSDESC_GOT(%rip)."""
+    push = (gotplt_addr + 8 - (entry_addr + 10)) & 0xffffffff
+    jmp = (tlsdesc_got_addr - (entry_addr + 16)) & 0xffffffff
+    return np.frombuffer(b"\xf3\x0f\x1e\xfa\xff\x35" + push.to_bytes(4, "little") + b"\xff\x25" +
+                         jmp.to_bytes(4, "little"), np.uint8)
+
+
 # calls through the PLT: GNU ld hides a hidden function called this way in a PIE
 # (_bfd_elf_fix_symbol_flags: needs_plt, pic output, non-default visibility)
 IS_PLT_CALL = _table({PLT32: 1, PLTOFF64: 1}, 0, bool)
@@ -126,7 +135,7 @@ DYNAMIC_RELOCS = dict(R64=R64, RELATIVE=RELATIVE, GLOB_DAT=GLOB_DAT, JUMP_SLOT=J
 
 class Plan:
     """The scan's decisions, as boolean masks over the link's relocation table."""
-    __slots__ = ("relax_gotx", "gotx_zero", "ifunc_got", "skip", "gd_to_ie", "ie_keep", "dyn64", "relative", "irelative",
+    __slots__ = ("relax_gotx", "gotx_zero", "ifunc_got", "skip", "gd_to_ie", "ie_keep", "desc_keep", "desc_to_ie", "dyn64", "relative", "irelative",
                  "textrel",
                  "plt_call", "tls_gd", "tls_ld")
 
@@ -212,11 +221,15 @@ def scan(ctx, rt):
         ctx.got_gd.add(key[plan.tls_gd])
     if plan.tls_ld.any():
         ctx.need_got_ld = True
-    if cfg.shared and ((typ == GOTPC32_TLSDESC) | (typ == TLSDESC_CALL)).any():
-        k = int(np.argmax((typ == GOTPC32_TLSDESC) | (typ == TLSDESC_CALL)))
-        raise LinkError(f"{rt.where(k)}: TLS descriptors (-mtls-dialect=gnu2) are not supported "
-                        f"in shared objects yet")
-    need_got |= plan.gd_to_ie | plan.ie_keep
+    # TLS descriptors: a shared object keeps one (two .got.plt words and an
+    # R_X86_64_TLSDESC) per variable; an executable relaxes the sequence to
+    # initial-exec for an imported variable, else to local-exec
+    desc = typ == GOTPC32_TLSDESC
+    plan.desc_keep = desc & bool(cfg.shared)
+    plan.desc_to_ie = desc & imported & ~plan.desc_keep
+    if plan.desc_keep.any():
+        ctx.tlsdesc.add(key[plan.desc_keep])
+    need_got |= plan.gd_to_ie | plan.ie_keep | plan.desc_to_ie
     # in a PIE or shared object the GOT load of an IFUNC defined here reads the
     # .got.plt slot of its IPLT entry, which IRELATIVE fills with the chosen
     # function (ld.bfd: no .got slot of its own)
@@ -336,7 +349,7 @@ def apply(ctx, rt, S, A, out):
         val[mm] = SA[mm] - P[mm]
 
     # GOT-relative forms that keep their GOT slot
-    m = (IS_GOT[typ] & ~relax_gotx & ~plan.gotx_zero & ~plan.ifunc_got) | plan.ie_keep
+    m = (IS_GOT[typ] & ~relax_gotx & ~plan.gotx_zero & ~plan.ifunc_got) | plan.ie_keep | plan.desc_to_ie
     if m.any():
         slot = ctx.got.slot_addresses(key[m])
         ctx.got.fill(key[m], S[m])
@@ -356,6 +369,9 @@ def apply(ctx, rt, S, A, out):
         out[p - 1] = 0xc0 | ((modrm >> 3) & 7)
         val[idx] = 0
 
+    m = plan.desc_keep
+    if m.any():
+        val[m] = ctx.gotplt.desc_addresses(key[m]) + A[m] - P[m]
     m = plan.ifunc_got
     if m.any():
         g = ctx.gotplt
@@ -527,7 +543,9 @@ def _relax_tls(ctx, rt, typ, S, A, pos, val, width, skip, out, tp):
         _patch(out, p[large] - 3, b"\x64\x48\x8b\x04\x25\x00\x00\x00\x00"
                                  b"\x66\x66\x66\x66\x2e\x0f\x1f\x84\x00\x00\x00\x00\x00")
         width[idx] = 0
-    # TLS descriptors -> local-exec
+    # TLS descriptors: lea x@tlsdesc(%rip),%reg
+    #   -> mov $x@tpoff,%reg           (local-exec: the variable is in the executable)
+    #   -> mov x@gottpoff(%rip),%reg   (initial-exec: imported; its GOT slot holds TPOFF64)
     idx = np.flatnonzero(typ == GOTPC32_TLSDESC)
     if len(idx):
         p = pos[idx]
@@ -535,12 +553,16 @@ def _relax_tls(ctx, rt, typ, S, A, pos, val, width, skip, out, tp):
             _room(rt, idx, 3, 4)
         if not ok.all():
             raise LinkError(f"{where(int(idx[np.argmin(ok)]))}: unrecognized TLS descriptor sequence")
+        ie = plan.desc_to_ie[idx]
+        out[p[ie] - 2] = 0x8b               # (the GOT-relative value is already in val)
+        le = idx[~ie]
+        p = pos[le]
         reg = (out[p - 1] >> 3) & 7
         out[p - 3] = (0x48 | ((out[p - 3] & 4) >> 2)).astype(np.uint8)
         out[p - 2] = 0xc7
         out[p - 1] = (0xc0 | reg).astype(np.uint8)
-        val[idx] = S[idx] + A[idx] + 4 - tp
-        width[idx] = 4
+        val[le] = S[le] + A[le] + 4 - tp
+        width[le] = 4
     idx = np.flatnonzero(typ == TLSDESC_CALL)
     if len(idx):
         ok = _room(rt, idx, 0, 2)

@@ -18,7 +18,7 @@ DT = dict(NULL=0, NEEDED=1, PLTRELSZ=2, PLTGOT=3, HASH=4, STRTAB=5, SYMTAB=6, RE
           RELAENT=9, STRSZ=10, SYMENT=11, INIT=12, FINI=13, SONAME=14, RPATH=15, SYMBOLIC=16,
           PLTREL=20, DEBUG=21, TEXTREL=22, JMPREL=23, BIND_NOW=24, INIT_ARRAY=25, FINI_ARRAY=26,
           INIT_ARRAYSZ=27, FINI_ARRAYSZ=28, RUNPATH=29, FLAGS=30, PREINIT_ARRAY=32,
-          PREINIT_ARRAYSZ=33, GNU_HASH=0x6ffffef5, VERSYM=0x6ffffff0, RELACOUNT=0x6ffffff9,
+          PREINIT_ARRAYSZ=33, GNU_HASH=0x6ffffef5, TLSDESC_PLT=0x6ffffef6, TLSDESC_GOT=0x6ffffef7, VERSYM=0x6ffffff0, RELACOUNT=0x6ffffff9,
           FLAGS_1=0x6ffffffb, VERDEF=0x6ffffffc, VERDEFNUM=0x6ffffffd, VERNEED=0x6ffffffe,
           VERNEEDNUM=0x6fffffff)
 DF_ORIGIN, DF_SYMBOLIC, DF_TEXTREL, DF_BIND_NOW, DF_STATIC_TLS = 1, 2, 4, 8, 0x10
@@ -620,6 +620,9 @@ def add_dynamic_tail(ctx):
         d.add("PLTRELSZ", lambda: ctx.rela_plt.size)
         d.add("PLTREL", DT["RELA"])
         d.add("JMPREL", lambda: ctx.rela_plt.addr)
+    if ctx.tlsdesc_got is not None:
+        d.add("TLSDESC_PLT", lambda: ctx.plt.tlsdesc_entry_addr())
+        d.add("TLSDESC_GOT", lambda: ctx.tlsdesc_got.addr)
     if ctx.rela_dyn.count:
         d.add("RELA", lambda: ctx.rela_dyn.addr)
         d.add("RELASZ", lambda: ctx.rela_dyn.size)
@@ -646,6 +649,19 @@ def add_dynamic_tail(ctx):
     if ctx.rela_dyn.count:
         d.add("RELACOUNT", lambda: ctx.rela_dyn.relative_count)
     d.freeze()
+
+
+def tlsdesc_rows(ctx):
+    """r_info and r_addend of the R_X86_64_TLSDESC of each descriptor: against the
+    symbol when it is bound at run time, else against no symbol with the offset
+    in this object's TLS block as addend."""
+    keys = ctx.tlsdesc.keys
+    K = ctx.keys
+    pre = K.imported[keys]
+    idx = np.where(pre, ctx.dynsym_index(np.where(pre, keys, 0)), 0)
+    info = (idx << 32) | ctx.target.TLSDESC
+    addend = np.where(pre, 0, K.addr[keys] - ctx.tls_start)
+    return info.astype(np.uint64), addend
 
 
 def _copied(ctx, keys):
