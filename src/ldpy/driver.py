@@ -45,11 +45,12 @@ class Context:
         self.needed = []
         self.is_dynamic = False
         self.textrel = False
-        self.hash_sec = self.gnu_hash_sec = self.dynsym_sec = self.dynbss = None
+        self.hash_sec = self.gnu_hash_sec = self.dynsym_sec = self.dynbss = self.dynrelro = None
         self.copies = []
         self.script_entry = None
         self.got_gd = self.got_ld = None
         self.need_got_ld = False
+        self.tlsdesc = self.tlsdesc_got = None
         self.static_tls = False
         self.version_nodes = []
         self.dynamic_list = None
@@ -70,9 +71,21 @@ class Context:
         return f.symbol_name(idx).decode("utf-8", "replace")
 
     # -- decisions the relocation scan asks for --------------------------------
-    def request_copies(self, keys):
+    def request_copies(self, rt, refs):
+        """Imported data that relocations `refs` (a mask over rt) reach directly is
+        copied into the executable; a library's protected symbol cannot be (its own
+        references would not follow the copy): ld.bfd's error."""
+        from ldpy.util import unique
+        from ldpy.elf.format import STV_PROTECTED
+        keys = unique(rt.key[refs])
+        syms = self.symtab.symbols
         for k in keys.tolist():
-            self.symtab.symbols[k].copy = True
+            s = syms[k]
+            if int(s.file.symbols["st_other"][s.index]) & 3 == STV_PROTECTED:
+                first = int(np.flatnonzero(refs & (rt.key == k))[0])
+                raise LinkError(f"{rt.file_of(first).name}: copy relocation against non-copyable "
+                                f"protected symbol `{s.display}' in {s.file.name}")
+            s.copy = True
         self.keys.imported[keys] = False
 
     def request_canonical_plt(self, keys):
@@ -110,8 +123,13 @@ class Context:
         if s.kind == SYNTHETIC:
             return s.output.index if s.output is not None and s.output.index else SHN_ABS
         if s.kind == SHARED and s.copy:
-            return self.dynbss.output.index
+            return self.copy_chunk(s).output.index
         return SHN_UNDEF
+
+    def copy_chunk(self, s):
+        """Where the copy of imported object s lives: .data.rel.ro (RELRO) for a
+        copy of read-only data, as ld.bfd's .dynrelro, else .bss."""
+        return self.dynrelro if s.copy_ro else self.dynbss
 
 
 def link(config):
@@ -343,6 +361,7 @@ def scan_relocations(ctx):
     ctx.got = GotSection()
     ctx.got_gd = KeyedTable(".got", 16, flags=SHF_ALLOC | SHF_WRITE, align=8)
     ctx.got_ld = Synthetic(".got", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, 8)
+    ctx.tlsdesc = KeyedTable(".got.plt", 16)     # TLS descriptors a shared object keeps
     ctx.iplt = IpltSection(ctx.target)
     ctx.plt = PltSection(ctx.target)
     ctx.rela_dyn = RelaSection(".rela.dyn")
@@ -384,17 +403,27 @@ def create_synthetic_sections(ctx):
     if ctx.need_got_ld:
         ctx.got_ld.size = 16
         outs.get(".got", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.got_ld)
+    ctx.tlsdesc.freeze()
+    lazy_tlsdesc = len(ctx.tlsdesc) and not getattr(cfg, "now", False)
+    if lazy_tlsdesc:
+        # lazily bound descriptors: the loader keeps its resolver in this .got slot
+        # (DT_TLSDESC_GOT), which the TLSDESC PLT entry (DT_TLSDESC_PLT) jumps through
+        ctx.tlsdesc_got = Synthetic(".got", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, 8)
+        ctx.tlsdesc_got.size = 8
+        ctx.tlsdesc_got.data = np.zeros(8, np.uint8)
+        outs.get(".got", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.tlsdesc_got)
     if ctx.is_dynamic:
-        from ldpy.synthetic.dynamic import create_dynamic_sections, add_dynamic_tail
-        ctx.plt.freeze_with(ctx.symtab.symbols, ctx.iplt)
+        from ldpy.synthetic.dynamic import create_dynamic_sections, add_dynamic_tail, tlsdesc_rows
+        ctx.plt.freeze_with(ctx.symtab.symbols, ctx.iplt, 2 if lazy_tlsdesc else 1 if len(ctx.tlsdesc) else 0)
         create_dynamic_sections(ctx)
         if ctx.plt.size:
             outs.get(".plt", SHT_PROGBITS, ctx.plt.flags).add(ctx.plt)
-        ctx.gotplt = GotPltSection(ctx.iplt, ctx.plt).freeze()
+        ctx.gotplt = GotPltSection(ctx.iplt, ctx.plt, ctx.tlsdesc).freeze()
         outs.get(".got.plt", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.gotplt)
         _attach_symbol(ctx, b"_GLOBAL_OFFSET_TABLE_", ctx.gotplt)
         ctx.rela_plt = RelaPltSection(ctx.gotplt, t.JUMP_SLOT, t.IRELATIVE).freeze()
         ctx.rela_plt.dynsym_index = ctx.dynsym_index
+        ctx.rela_plt.tlsdesc_rows = lambda: tlsdesc_rows(ctx)
         if ctx.rela_plt.size:
             outs.get(".rela.plt", SHT_RELA, SHF_ALLOC).add(ctx.rela_plt)
         add_dynamic_tail(ctx)
@@ -517,7 +546,7 @@ def assign_symbol_values(ctx):
     shared = kind == SHARED
     gaddr[shared] = 0
     for s in ctx.copies:
-        gaddr[s.gid] = ctx.dynbss.addr + s.value
+        gaddr[s.gid] = ctx.copy_chunk(s).addr + s.value
     if ctx.plt is not None and len(ctx.plt.keys):
         # an imported function's address here is its PLT entry (definitions keep theirs)
         pk = ctx.plt.keys

@@ -112,6 +112,10 @@ def _fallback(ctx):
 
 
 _END_NAMES = {b"_edata", b"edata", b"_etext", b"etext", b"__etext"}
+# the image boundaries of GNU ld's default script: ordinary global symbols, which
+# -E (and, when something references them, -shared) exports and a shared object
+# reaches through its GOT like any default-visibility definition
+BOUNDARY_NAMES = _END_NAMES | {b"_end", b"end", b"__bss_start", b"__executable_start"}
 
 
 def place_synthetic_symbols(ctx, syms):

@@ -12,7 +12,7 @@ from ldpy.diag import LinkError
 from ldpy.util import unique
 from ldpy.elf.format import (SHN_LORESERVE, SHN_ABS, STT_SECTION, STT_GNU_IFUNC, STT_FUNC, STT_TLS,
                              SHT_NOBITS, SHF_ALLOC, SHF_WRITE, STV_DEFAULT, STV_PROTECTED)
-from ldpy.symbols import UNDEF, DEFINED, COMMON, SHARED
+from ldpy.symbols import UNDEF, DEFINED, COMMON, SHARED, SYNTHETIC
 
 
 class SymbolKeys:
@@ -43,10 +43,16 @@ class SymbolKeys:
         self.imported = np.zeros(n, bool)
         self.imported[:G] = kind == SHARED
         cfg = ctx.config
+        vis = np.fromiter((s.visibility for s in syms), np.uint8, G)
+        # an undefined (weak) symbol of non-default visibility cannot be bound by the
+        # loader: it is 0, stays out of .dynsym and needs no dynamic relocation
+        self.zero_undef = np.zeros(n, bool)
+        self.zero_undef[:G] = (kind == UNDEF) & (vis != STV_DEFAULT)
         if cfg.shared:
-            vis = np.fromiter((s.visibility for s in syms), np.uint8, G)
             func = np.fromiter((s.type in (STT_FUNC, STT_GNU_IFUNC) for s in syms), bool, G)
-            preempt = ((kind == DEFINED) | (kind == COMMON)) & (vis == STV_DEFAULT)
+            from ldpy.linker_symbols import BOUNDARY_NAMES
+            boundary = np.fromiter((s.kind == SYNTHETIC and s.name in BOUNDARY_NAMES for s in syms), bool, G)
+            preempt = ((kind == DEFINED) | (kind == COMMON) | boundary) & (vis == STV_DEFAULT)
             if cfg.symbolic == "all":
                 preempt[:] = False
             elif cfg.symbolic == "functions":
@@ -55,7 +61,7 @@ class SymbolKeys:
                 listed = np.zeros(G, bool)
                 listed[list(ctx.dynamic_list)] = True
                 preempt &= listed
-            self.imported[:G] |= preempt | (kind == UNDEF)
+            self.imported[:G] |= preempt | ((kind == UNDEF) & (vis == STV_DEFAULT))
         self.canonical = np.zeros(n, bool)         # imported function addressed by its PLT entry
         self.undef_weak = np.zeros(n, bool)
         self.undef_weak[:G] = kind == UNDEF
@@ -63,8 +69,7 @@ class SymbolKeys:
         self.absolute[:G] = np.fromiter((s.absolute for s in syms), bool, G)
         # bound inside this output even when it is a shared object
         self.local_binding = np.ones(n, bool)
-        self.local_binding[:G] = np.fromiter((s.visibility not in (STV_DEFAULT, STV_PROTECTED)
-                                              for s in syms), bool, G)
+        self.local_binding[:G] = (vis != STV_DEFAULT) & (vis != STV_PROTECTED)
         # locals of all files, concatenated
         if files:
             loc = [f.symbols[:f.first_global] for f in files]

@@ -18,7 +18,7 @@ class Symbol:
     __slots__ = ("name", "gid", "kind", "file", "index", "section", "value", "size", "weak",
                  "type", "visibility", "strong_ref", "referenced", "absolute", "align",
                  "output", "is_ifunc", "version", "dyn_ref", "export",
-                 "copy", "canonical_plt", "copy_alias", "def_version", "version_hidden", "ref_file",
+                 "copy", "copy_ro", "canonical_plt", "copy_alias", "def_version", "version_hidden", "ref_file",
                  "unique")
 
     def __init__(self, name, gid):
@@ -44,6 +44,7 @@ class Symbol:
         self.dyn_ref = False          # referenced by a shared library
         self.export = False           # goes into .dynsym as a definition
         self.copy = False             # imported data copied into the executable (COPY reloc)
+        self.copy_ro = False          # ... from a read-only section: the copy goes to .data.rel.ro
         self.canonical_plt = False    # imported function whose address is its PLT entry
         self.copy_alias = False       # another name of a copied object, not itself exported
         self.def_version = None       # version this output defines it under (.symver, scripts)

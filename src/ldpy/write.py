@@ -102,6 +102,10 @@ def _write_all(ctx, out):
         if ctx.plt.size:
             _put_chunk(out, ctx.plt, t.plt_lazy(ctx.plt.addr, ctx.gotplt.addr, ctx.gotplt.slot_addresses(),
                                                 len(ctx.plt.keys), len(ctx.iplt)))
+            if ctx.plt.tlsdesc_entry:
+                e = ctx.plt.tlsdesc_entry_addr()
+                _put_chunk_at(out, ctx.plt, e - ctx.plt.addr,
+                              t.tlsdesc_plt_entry(e, ctx.gotplt.addr, ctx.tlsdesc_got.addr))
         finish_dynamic(ctx)
         for c in (ctx.rela_dyn, ctx.dynsym_sec, ctx.hash_sec, ctx.gnu_hash_sec, ctx.versym_sec,
                   ctx.verneed_sec, ctx.verdef_sec, ctx.dynamic, ctx.got_gd, ctx.got_ld):
@@ -122,6 +126,11 @@ def _write_all(ctx, out):
         _put_chunk(out, ctx.symtab_sec, ctx.symtab_sec.data)
     # 4. headers
     _write_headers(ctx, out)
+
+
+def _put_chunk_at(out, chunk, offset, data):
+    start = chunk.output.offset + chunk.out_offset + offset
+    out[start:start + len(data)] = data
 
 
 def _put_chunk(out, chunk, data):

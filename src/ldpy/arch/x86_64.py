@@ -116,6 +116,15 @@ def plt_lazy(plt_addr, gotplt_addr, slots, n_lazy, n_iplt):
     return code.reshape(-1)
 
 
+def tlsdesc_plt_entry(entry_addr, gotplt_addr, tlsdesc_got_addr):
+    """The PLT entry of lazy TLS descriptors (DT_TLSDESC_PLT), as ld.bfd 2.40 writes
+    it: endbr64; push GOT+8(%rip); jmp *TLSDESC_GOT(%rip)."""
+    push = (gotplt_addr + 8 - (entry_addr + 10)) & 0xffffffff
+    jmp = (tlsdesc_got_addr - (entry_addr + 16)) & 0xffffffff
+    return np.frombuffer(b"\xf3\x0f\x1e\xfa\xff\x35" + push.to_bytes(4, "little") + b"\xff\x25" +
+                         jmp.to_bytes(4, "little"), np.uint8)
+
+
 # calls through the PLT: GNU ld hides a hidden function called this way in a PIE
 # (_bfd_elf_fix_symbol_flags: needs_plt, pic output, non-default visibility)
 IS_PLT_CALL = _table({PLT32: 1, PLTOFF64: 1}, 0, bool)
@@ -126,7 +135,8 @@ DYNAMIC_RELOCS = dict(R64=R64, RELATIVE=RELATIVE, GLOB_DAT=GLOB_DAT, JUMP_SLOT=J
 
 class Plan:
     """The scan's decisions, as boolean masks over the link's relocation table."""
-    __slots__ = ("relax_gotx", "skip", "gd_to_ie", "ie_keep", "dyn64", "relative", "textrel",
+    __slots__ = ("relax_gotx", "gotx_zero", "ifunc_got", "skip", "gd_to_ie", "ie_keep", "desc_keep", "desc_to_ie", "dyn64", "relative", "irelative",
+                 "textrel",
                  "plt_call", "tls_gd", "tls_ld")
 
 
@@ -153,7 +163,7 @@ def scan(ctx, rt):
         copy_ref = imported & ~is_func & ~K.tls[key] & \
             (IS_DIRECT_DATA[typ] | ((typ == R64) & ~writable & rt.alloc))
         if copy_ref.any():
-            ctx.request_copies(unique(key[copy_ref]))
+            ctx.request_copies(rt, copy_ref)
             imported = K.imported[key]
         # imported functions whose address is taken by non-PIC code: the PLT entry is the address
         if not pic:
@@ -177,6 +187,7 @@ def scan(ctx, rt):
     # GOT loads that can become direct (the symbol is defined here and not an IFUNC)
     is_got = IS_GOT[typ]
     plan.relax_gotx = relax_gotx = np.zeros(len(typ), bool)
+    plan.gotx_zero = gotx_zero = np.zeros(len(typ), bool)
     gotx = np.flatnonzero((typ == GOTPCRELX) | (typ == REX_GOTPCRELX))
     if len(gotx):
         b2, b1 = rt.original_bytes(gotx, 2), rt.original_bytes(gotx, 1)
@@ -187,7 +198,10 @@ def scan(ctx, rt):
         if cfg.shared:
             local &= K.local_binding[kk]
         relax_gotx[gotx] = form_ok & local
-    need_got = is_got & ~relax_gotx
+        # a load of the address of an undefined weak symbol the loader cannot bind
+        # (non-default visibility) becomes mov $0,%reg, as GNU ld does even in PIC
+        gotx_zero[gotx] = form_ok & (b2 == 0x8b) & K.zero_undef[kk]
+    need_got = is_got & ~relax_gotx & ~gotx_zero
     follows_tls = np.zeros(len(typ), bool)      # the __tls_get_addr call of a GD/LD sequence
     seq = np.flatnonzero((typ == TLSGD) | (typ == TLSLD))
     if not cfg.shared and len(seq):
@@ -207,11 +221,20 @@ def scan(ctx, rt):
         ctx.got_gd.add(key[plan.tls_gd])
     if plan.tls_ld.any():
         ctx.need_got_ld = True
-    if cfg.shared and ((typ == GOTPC32_TLSDESC) | (typ == TLSDESC_CALL)).any():
-        k = int(np.argmax((typ == GOTPC32_TLSDESC) | (typ == TLSDESC_CALL)))
-        raise LinkError(f"{rt.where(k)}: TLS descriptors (-mtls-dialect=gnu2) are not supported "
-                        f"in shared objects yet")
-    need_got |= plan.gd_to_ie | plan.ie_keep
+    # TLS descriptors: a shared object keeps one (two .got.plt words and an
+    # R_X86_64_TLSDESC) per variable; an executable relaxes the sequence to
+    # initial-exec for an imported variable, else to local-exec
+    desc = typ == GOTPC32_TLSDESC
+    plan.desc_keep = desc & bool(cfg.shared)
+    plan.desc_to_ie = desc & imported & ~plan.desc_keep
+    if plan.desc_keep.any():
+        ctx.tlsdesc.add(key[plan.desc_keep])
+    need_got |= plan.gd_to_ie | plan.ie_keep | plan.desc_to_ie
+    # in a PIE or shared object the GOT load of an IFUNC defined here reads the
+    # .got.plt slot of its IPLT entry, which IRELATIVE fills with the chosen
+    # function (ld.bfd: no .got slot of its own)
+    plan.ifunc_got = need_got & bool(pic) & K.ifunc[key] & ~K.imported[key] & is_got
+    need_got &= ~plan.ifunc_got
     if need_got.any():
         ctx.got.add(key[need_got])
     ifunc_refs = K.ifunc[key] & (typ != NONE)
@@ -241,17 +264,22 @@ def scan(ctx, rt):
     # absolute addresses in a position-independent output need dynamic relocations
     plan.dyn64 = (typ == R64) & rt.alloc & K.imported[key] & ~K.canonical[key]
     plan.relative = np.zeros(len(typ), bool)
+    plan.irelative = plan.relative
     if pic:
         movable = K.defined[key] & ~K.absolute[key] & ~K.undef_weak[key] & \
             (~K.imported[key] | K.canonical[key])
         plan.relative = (typ == R64) & rt.alloc & movable
+        # a pointer to an IFUNC of this output holds the function the resolver picks
+        # (as its GOT slot does), not the PLT stub: ld.bfd's IRELATIVE
+        plan.irelative = plan.relative & K.ifunc[key]
+        plan.relative &= ~plan.irelative
         bad32 = ((typ == R32) | (typ == R32S)) & rt.alloc & movable
         if bad32.any():
             k = int(np.argmax(bad32))
             raise LinkError(f"{rt.where(k)}: relocation {type_name(typ[k])} against "
                             f"'{ctx.reloc_sym_display(rt, k)}' cannot be used when making a "
                             f"{'shared object' if cfg.shared else 'PIE'}; recompile with -fPIC")
-    dyn = plan.dyn64 | plan.relative
+    dyn = plan.dyn64 | plan.relative | plan.irelative
     plan.textrel = dyn & ~writable
     if plan.textrel.any():
         ctx.textrel_at(rt, int(np.argmax(plan.textrel)))
@@ -321,13 +349,35 @@ def apply(ctx, rt, S, A, out):
         val[mm] = SA[mm] - P[mm]
 
     # GOT-relative forms that keep their GOT slot
-    m = (IS_GOT[typ] & ~relax_gotx) | rt.plan.ie_keep
+    m = (IS_GOT[typ] & ~relax_gotx & ~plan.gotx_zero & ~plan.ifunc_got) | plan.ie_keep | plan.desc_to_ie
     if m.any():
         slot = ctx.got.slot_addresses(key[m])
         ctx.got.fill(key[m], S[m])
         t = typ[m]
         v = np.where(np.isin(t, (GOT32, GOT64, GOTPLT64)), slot + A[m] - got_base, slot + A[m] - P[m])
         val[m] = v
+
+    # mov x@GOTPCREL(%rip),%reg of a symbol that is 0 here -> mov $0,%reg
+    idx = np.flatnonzero(plan.gotx_zero)
+    if len(idx):
+        p = pos[idx]
+        modrm = out[p - 1]
+        rex = np.flatnonzero(typ[idx] == REX_GOTPCRELX)
+        r = out[p[rex] - 3]
+        out[p[rex] - 3] = (r & 0xfa) | ((r & 4) >> 2)        # REX.R becomes REX.B
+        out[p - 2] = 0xc7
+        out[p - 1] = 0xc0 | ((modrm >> 3) & 7)
+        val[idx] = 0
+
+    m = plan.desc_keep
+    if m.any():
+        val[m] = ctx.gotplt.desc_addresses(key[m]) + A[m] - P[m]
+    m = plan.ifunc_got
+    if m.any():
+        g = ctx.gotplt
+        slot = g.addr + 8 * (g.RESERVED + g.n_lazy + ctx.iplt.index_of(key[m]))
+        t = typ[m]
+        val[m] = np.where(np.isin(t, (GOT32, GOT64, GOTPLT64)), slot + A[m] - got_base, slot + A[m] - P[m])
 
     # GOTPCRELX relaxation: mov -> lea, call/jmp * -> direct
     idx = np.flatnonzero(relax_gotx)
@@ -358,6 +408,10 @@ def apply(ctx, rt, S, A, out):
     if plan.relative.any():
         m = plan.relative
         ctx.rela_dyn.add(P[m], np.full(int(m.sum()), RELATIVE, np.int64), SA[m])
+    if plan.irelative.any():
+        m = plan.irelative
+        resolver = ctx.iplt.resolvers[ctx.iplt.index_of(key[m])]
+        ctx.rela_dyn.add(P[m], np.full(int(m.sum()), IRELATIVE, np.int64), resolver + A[m])
 
     # overflow checks and stores
     chk = CHECK[typ]
@@ -489,7 +543,9 @@ def _relax_tls(ctx, rt, typ, S, A, pos, val, width, skip, out, tp):
         _patch(out, p[large] - 3, b"\x64\x48\x8b\x04\x25\x00\x00\x00\x00"
                                  b"\x66\x66\x66\x66\x2e\x0f\x1f\x84\x00\x00\x00\x00\x00")
         width[idx] = 0
-    # TLS descriptors -> local-exec
+    # TLS descriptors: lea x@tlsdesc(%rip),%reg
+    #   -> mov $x@tpoff,%reg           (local-exec: the variable is in the executable)
+    #   -> mov x@gottpoff(%rip),%reg   (initial-exec: imported; its GOT slot holds TPOFF64)
     idx = np.flatnonzero(typ == GOTPC32_TLSDESC)
     if len(idx):
         p = pos[idx]
@@ -497,12 +553,16 @@ def _relax_tls(ctx, rt, typ, S, A, pos, val, width, skip, out, tp):
             _room(rt, idx, 3, 4)
         if not ok.all():
             raise LinkError(f"{where(int(idx[np.argmin(ok)]))}: unrecognized TLS descriptor sequence")
+        ie = plan.desc_to_ie[idx]
+        out[p[ie] - 2] = 0x8b               # (the GOT-relative value is already in val)
+        le = idx[~ie]
+        p = pos[le]
         reg = (out[p - 1] >> 3) & 7
         out[p - 3] = (0x48 | ((out[p - 3] & 4) >> 2)).astype(np.uint8)
         out[p - 2] = 0xc7
         out[p - 1] = (0xc0 | reg).astype(np.uint8)
-        val[idx] = S[idx] + A[idx] + 4 - tp
-        width[idx] = 4
+        val[le] = S[le] + A[le] + 4 - tp
+        width[le] = 4
     idx = np.flatnonzero(typ == TLSDESC_CALL)
     if len(idx):
         ok = _room(rt, idx, 0, 2)

@@ -18,7 +18,7 @@ DT = dict(NULL=0, NEEDED=1, PLTRELSZ=2, PLTGOT=3, HASH=4, STRTAB=5, SYMTAB=6, RE
           RELAENT=9, STRSZ=10, SYMENT=11, INIT=12, FINI=13, SONAME=14, RPATH=15, SYMBOLIC=16,
           PLTREL=20, DEBUG=21, TEXTREL=22, JMPREL=23, BIND_NOW=24, INIT_ARRAY=25, FINI_ARRAY=26,
           INIT_ARRAYSZ=27, FINI_ARRAYSZ=28, RUNPATH=29, FLAGS=30, PREINIT_ARRAY=32,
-          PREINIT_ARRAYSZ=33, GNU_HASH=0x6ffffef5, VERSYM=0x6ffffff0, RELACOUNT=0x6ffffff9,
+          PREINIT_ARRAYSZ=33, GNU_HASH=0x6ffffef5, TLSDESC_PLT=0x6ffffef6, TLSDESC_GOT=0x6ffffef7, VERSYM=0x6ffffff0, RELACOUNT=0x6ffffff9,
           FLAGS_1=0x6ffffffb, VERDEF=0x6ffffffc, VERDEFNUM=0x6ffffffd, VERNEED=0x6ffffffe,
           VERNEEDNUM=0x6fffffff)
 DF_ORIGIN, DF_SYMBOLIC, DF_TEXTREL, DF_BIND_NOW, DF_STATIC_TLS = 1, 2, 4, 8, 0x10
@@ -123,7 +123,7 @@ class DynsymSection(Synthetic):
                 out[i]["st_shndx"] = 0
                 out[i]["st_value"] = int(ctx.gaddr[s.gid]) if s.canonical_plt else 0
             else:
-                out[i]["st_shndx"] = ctx.symbol_shndx(s) if s.kind != SHARED else ctx.dynbss.output.index
+                out[i]["st_shndx"] = ctx.symbol_shndx(s)
                 out[i]["st_value"] = int(ctx.gaddr[s.gid]) - (ctx.tls_start if typ == 6 else 0)
         self.data = out.view(np.uint8)
 
@@ -396,8 +396,11 @@ def allocate_copies(ctx):
                 syms.append(alias)
     from ldpy.synthetic import Synthetic
     from ldpy.elf.format import SHT_NOBITS
-    chunk = Synthetic(".dynbss", SHT_NOBITS, SHF_ALLOC | SHF_WRITE, 1)
-    off = 0
+    # copies of read-only data go to .data.rel.ro, which RELRO protects after the
+    # COPY relocations (ld.bfd's .dynrelro); the others to .bss
+    bss = Synthetic(".dynbss", SHT_NOBITS, SHF_ALLOC | SHF_WRITE, 1)
+    relro = Synthetic(".data.rel.ro", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, 1)
+    off = {id(bss): 0, id(relro): 0}
     placed = {}
     # the COPY relocation goes against the strong name of each object
     syms.sort(key=lambda s: (s.weak, s.gid))
@@ -405,17 +408,32 @@ def allocate_copies(ctx):
         sf = s.file
         v = int(sf.symbols["st_value"][s.index])
         k = (id(sf), v)
-        if k in placed:
-            s.value = placed[k]
-            continue
-        align = min(v & -v if v else 16, 32)
-        off = (off + align - 1) & ~(align - 1)
-        s.value = placed[k] = off
-        off += max(s.size, 1)
-        chunk.align = max(chunk.align, align)
-    chunk.size = off
-    ctx.dynbss = chunk
-    ctx.outputs.get(".bss", SHT_NOBITS, SHF_ALLOC | SHF_WRITE).add(chunk)
+        if k not in placed:
+            shndx = int(sf.symbols["st_shndx"][s.index])
+            in_sec = 0 < shndx < len(sf.shdrs)
+            ro = in_sec and not int(sf.shdrs[shndx]["sh_flags"]) & SHF_WRITE
+            chunk = relro if ro else bss
+            # BFD's _bfd_elf_adjust_dynamic_copy: the alignment of the library's
+            # section, lowered until it divides the object's offset in it
+            if in_sec:
+                align = max(int(sf.shdrs[shndx]["sh_addralign"]), 1)
+                rel = v - int(sf.shdrs[shndx]["sh_addr"])
+                while rel & (align - 1):
+                    align >>= 1
+            else:
+                align = min(v & -v if v else 16, 32)
+            o = (off[id(chunk)] + align - 1) & ~(align - 1)
+            placed[k] = (ro, o)
+            off[id(chunk)] = o + max(s.size, 1)
+            chunk.align = max(chunk.align, align)
+        s.copy_ro, s.value = placed[k]
+    bss.size, relro.size = off[id(bss)], off[id(relro)]
+    ctx.dynbss, ctx.dynrelro = bss, relro
+    if bss.size:
+        ctx.outputs.get(".bss", SHT_NOBITS, SHF_ALLOC | SHF_WRITE).add(bss)
+    if relro.size:
+        relro.data = np.zeros(relro.size, np.uint8)
+        ctx.outputs.get(".data.rel.ro", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(relro)
     return syms
 
 
@@ -450,6 +468,7 @@ def _note_as_needed_reasons(ctx, bound_syms):
 
 def create_dynamic_sections(ctx):
     from ldpy.symbols import SHARED, UNDEF, DEFINED, COMMON, SYNTHETIC
+    from ldpy.linker_symbols import BOUNDARY_NAMES
     from ldpy.elf.format import dtypes
     cfg, outs, t = ctx.config, ctx.outputs, ctx.target
     dt = dtypes(t.IS64, t.LITTLE)
@@ -469,7 +488,8 @@ def create_dynamic_sections(ctx):
     # (a static PIE has no loader to bind them: there they stay 0)
     can_import = bool(ctx.shared_files) or cfg.shared
     imports = [syms[g] for g in sorted(used) if (syms[g].kind == SHARED and not syms[g].copy)
-               or (syms[g].kind == UNDEF and can_import and (g in via_got or cfg.shared))]
+               or (syms[g].kind == UNDEF and can_import and (g in via_got or cfg.shared)
+                   and syms[g].visibility == STV_DEFAULT)]
     ctx.weak_imports = can_import
     export_all = cfg.export_dynamic or cfg.shared
     exports = []
@@ -480,8 +500,8 @@ def create_dynamic_sections(ctx):
             continue
         if s.kind not in (DEFINED, COMMON, SYNTHETIC) or s.visibility not in (0, 3):
             continue
-        if s.kind == SYNTHETIC and s.output is None and not s.absolute:
-            continue
+        if s.kind == SYNTHETIC and s.output is None and not s.absolute and s.name not in BOUNDARY_NAMES:
+            continue            # (boundaries get their section after layout)
         if export_all or s.dyn_ref or s.export:
             exports.append(s)
     # as-needed libraries are kept only when something binds to them
@@ -497,6 +517,13 @@ def create_dynamic_sections(ctx):
             # bound to a library that is not kept: it stays an unversioned undefined symbol
             s.kind, s.file, s.version, s.type = UNDEF, None, None, 0
     hash_style = getattr(cfg, "hash_style", "sysv") or "sysv"
+    # an imported function addressed by its canonical PLT entry has a value the
+    # libraries must find (&func there is the executable's entry): .gnu.hash holds
+    # it, as ld.bfd's (elf_x86_hash_symbol: pointer equality needed)
+    canonical = [s for s in imports if s.kind == SHARED and s.canonical_plt]
+    if canonical:
+        imports = [s for s in imports if not (s.kind == SHARED and s.canonical_plt)]
+        exports = exports + canonical
     dyn = ctx.dynsyms = DynSymbols(ctx, imports, exports, hash_style in ("gnu", "both"))
     index = np.zeros(G, np.int64)
     for gid, i in dyn.index.items():
@@ -548,13 +575,13 @@ def create_dynamic_sections(ctx):
     gk = ctx.got.keys
     pic = cfg.pie or cfg.shared
     got_sym = (gk < G) & (K.imported[gk] | _copied(ctx, gk) | K.canonical[gk] |
-                          (K.undef_weak[gk] & can_import))
+                          (K.undef_weak[gk] & ~K.zero_undef[gk] & can_import))
     got_tls = ~got_sym & K.tls[gk]            # shared object: TP offset of its own variable
     got_rel = ~got_sym & ~got_tls & pic & K.defined[gk] & ~K.absolute[gk] & ~K.undef_weak[gk] & \
         ~K.ifunc[gk]
     got_irel = ~got_sym & pic & K.ifunc[gk]
     ctx.got_dyn = (got_sym, got_rel, got_irel, got_tls)
-    n_objects = len({(id(s.file), s.value) for s in copies})
+    n_objects = len({(s.copy_ro, s.value) for s in copies})
     gd = ctx.got_gd.keys
     n_tls = 2 * int(K.imported[gd].sum()) + int((~K.imported[gd]).sum()) + int(ctx.need_got_ld)
     ctx.rela_dyn.reserve(int(got_sym.sum() + got_rel.sum() + got_irel.sum() + got_tls.sum())
@@ -608,6 +635,9 @@ def add_dynamic_tail(ctx):
         d.add("PLTRELSZ", lambda: ctx.rela_plt.size)
         d.add("PLTREL", DT["RELA"])
         d.add("JMPREL", lambda: ctx.rela_plt.addr)
+    if ctx.tlsdesc_got is not None:
+        d.add("TLSDESC_PLT", lambda: ctx.plt.tlsdesc_entry_addr())
+        d.add("TLSDESC_GOT", lambda: ctx.tlsdesc_got.addr)
     if ctx.rela_dyn.count:
         d.add("RELA", lambda: ctx.rela_dyn.addr)
         d.add("RELASZ", lambda: ctx.rela_dyn.size)
@@ -640,6 +670,19 @@ def add_dynamic_tail(ctx):
     if ctx.rela_dyn.count:
         d.add("RELACOUNT", lambda: ctx.rela_dyn.relative_count)
     d.freeze()
+
+
+def tlsdesc_rows(ctx):
+    """r_info and r_addend of the R_X86_64_TLSDESC of each descriptor: against the
+    symbol when it is bound at run time, else against no symbol with the offset
+    in this object's TLS block as addend."""
+    keys = ctx.tlsdesc.keys
+    K = ctx.keys
+    pre = K.imported[keys]
+    idx = np.where(pre, ctx.dynsym_index(np.where(pre, keys, 0)), 0)
+    info = (idx << 32) | ctx.target.TLSDESC
+    addend = np.where(pre, 0, K.addr[keys] - ctx.tls_start)
+    return info.astype(np.uint64), addend
 
 
 def _copied(ctx, keys):

@@ -49,14 +49,21 @@ class PltSection(KeyedTable):
         self.iplt = None
         self.imports = []          # Symbols, in entry order
 
-    def freeze_with(self, symbols, iplt):
+    def freeze_with(self, symbols, iplt, tlsdesc=0):
+        """tlsdesc: 0 without TLS descriptors, 1 with descriptors bound at load
+        time (PLT0 only, as ld.bfd keeps it), 2 with lazy ones (PLT0 and the
+        TLSDESC entry last)."""
         self.freeze()
         self.imports = [symbols[k] for k in self.keys.tolist()]
         self.iplt = iplt
         iplt.host = self
         n = len(self.keys) + len(iplt)
-        self.size = self.entry_size * (1 + n) if n else 0
+        self.tlsdesc_entry = tlsdesc == 2
+        self.size = self.entry_size * (1 + n + self.tlsdesc_entry) if n or tlsdesc else 0
         return self
+
+    def tlsdesc_entry_addr(self):
+        return self.addr + self.size - self.entry_size
 
     def entry_addresses(self, keys):
         return self.addr + self.entry_size * (1 + self.index_of(keys))
@@ -67,18 +74,28 @@ class GotPltSection(Synthetic):
     PLT entry, then one per IPLT entry."""
     RESERVED = 3
 
-    def __init__(self, iplt, plt=None):
+    def __init__(self, iplt, plt=None, tlsdesc=None):
         super().__init__(".got.plt", flags=SHF_ALLOC | SHF_WRITE, align=8)
         self.iplt = iplt
         self.plt = plt
+        self.tlsdesc = tlsdesc     # KeyedTable of TLS descriptors (two words each), after the slots
         self.dynamic_addr = 0
+
+    @property
+    def n_desc(self):
+        return len(self.tlsdesc) if self.tlsdesc is not None else 0
+
+    def desc_addresses(self, keys):
+        """Address of the TLS descriptor of each key."""
+        base = self.addr + 8 * (self.RESERVED + self.n_lazy + len(self.iplt))
+        return base + 16 * self.tlsdesc.index_of(keys)
 
     @property
     def n_lazy(self):
         return len(self.plt.keys) if self.plt is not None else 0
 
     def freeze(self):
-        self.size = 8 * (self.RESERVED + self.n_lazy + len(self.iplt))
+        self.size = 8 * (self.RESERVED + self.n_lazy + len(self.iplt)) + 16 * self.n_desc
         return self
 
     def slot_addr(self, i):
@@ -94,7 +111,8 @@ class GotPltSection(Synthetic):
             # each slot starts at its PLT entry's push, for lazy binding
             words[3:3 + self.n_lazy] = self.plt.addr + 16 * np.arange(1, self.n_lazy + 1) + 6
         words[3 + self.n_lazy:] = self.iplt.resolvers
-        return words.astype("<i8").view(np.uint8)
+        desc = np.zeros(16 * self.n_desc, np.uint8)       # the loader fills the descriptors
+        return np.concatenate([words.astype("<i8").view(np.uint8), desc])
 
 
 class RelaPltSection(Synthetic):
@@ -106,21 +124,29 @@ class RelaPltSection(Synthetic):
         self.gotplt = gotplt
         self.jump_slot, self.irelative = jump_slot_type, irelative_type
         self.dynsym_index = None   # function: symbol ids -> .dynsym indexes
+        self.tlsdesc_rows = None   # function: () -> (r_info, r_addend) of each TLS descriptor
 
     def freeze(self):
-        self.size = 24 * (self.gotplt.n_lazy + len(self.gotplt.iplt))
+        self.size = 24 * (self.gotplt.n_lazy + len(self.gotplt.iplt) + self.gotplt.n_desc)
         return self
 
     def bytes(self):
         g = self.gotplt
         n_lazy, n_i = g.n_lazy, len(g.iplt)
-        rela = np.zeros(n_lazy + n_i, self.DTYPE)
-        rela["r_offset"] = g.slot_addresses()
+        n_d = g.n_desc
+        rela = np.zeros(n_lazy + n_i + n_d, self.DTYPE)
+        rela["r_offset"][:n_lazy + n_i] = g.slot_addresses()
         if n_lazy:
             idx = self.dynsym_index(g.plt.keys)
             rela["r_info"][:n_lazy] = (idx.astype(np.uint64) << np.uint64(32)) | np.uint64(self.jump_slot)
-        rela["r_info"][n_lazy:] = self.irelative
-        rela["r_addend"][n_lazy:] = g.iplt.resolvers
+        rela["r_info"][n_lazy:n_lazy + n_i] = self.irelative
+        rela["r_addend"][n_lazy:n_lazy + n_i] = g.iplt.resolvers
+        if n_d:
+            # TLS descriptors (R_X86_64_TLSDESC), after the jump table as in ld.bfd
+            rela["r_offset"][n_lazy + n_i:] = g.desc_addresses(g.tlsdesc.keys)
+            info, addend = self.tlsdesc_rows()
+            rela["r_info"][n_lazy + n_i:] = info
+            rela["r_addend"][n_lazy + n_i:] = addend
         return rela.view(np.uint8)
 
 
