@@ -219,7 +219,9 @@ def use_script_layout(ctx):
     ldpy's default script evaluated (INSERT, -Ttext, --section-start, ...)."""
     cfg = ctx.config
     script = ctx.script
-    wants_default = (script is not None and script.inserts) or cfg.section_start or \
+    # a script without SECTIONS that assigns symbols: the default script runs with them
+    wants_default = (script is not None and (script.inserts or script.statements)) or \
+        cfg.section_start or \
         cfg.text_segment is not None or cfg.rodata_segment is not None or cfg.ldata_segment is not None
     if not (script is not None and script.has_sections) and not wants_default:
         return
@@ -232,10 +234,12 @@ def use_script_layout(ctx):
         from ldpy.script.default import default_script_text
         from ldpy.script.parser import parse_script
         default = parse_script(default_script_text(ctx), "<default script>")
+        # (GNU ld reads the default script after the command line: what the user's
+        # scripts assign outside SECTIONS comes first)
         user = script.statements
         script.statements = []
         script.add(default)
-        script.statements.extend(user)
+        script.statements[:0] = user
     script.apply_inserts()
     ctx.script_sections = True
     ctx.outputs = ScriptOutputMap(script)

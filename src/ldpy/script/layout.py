@@ -129,7 +129,20 @@ def may_stay_empty(o):
 
 
 def _moves_dot(node):
-    return any(isinstance(c, ast.Assignment) and c.target == "." for c in node.commands)
+    """An assignment to `.` keeps the section, even empty (`. = .;`), except
+    `. = 0`, `. = . + 0` and `. = ALIGN(. != 0 ? x : 1)` (bfd's exp_fold_tree_1)."""
+    return any(isinstance(c, ast.Assignment) and c.target == "." and not _dot_noop(c)
+               for c in node.commands)
+
+
+def _dot_noop(a):
+    e = a.expr if a.op == "=" else (a.op[:-1], ("sym", "."), a.expr)
+    if e == ("num", 0):
+        return True
+    if e[0] == "+" and e[1] == ("sym", ".") and e[2] == ("num", 0):
+        return True
+    return e[0] == "call" and e[1] == "ALIGN" and len(e[2]) == 1 and e[2][0][0] == "?" and \
+        e[2][0][1] == ("!=", ("sym", "."), ("num", 0)) and e[2][0][3] == ("num", 1)
 
 
 def _fill_bytes(v):
@@ -415,6 +428,8 @@ class _Walk:
             align = max(subalign, st.phantom_align or 1)
         region = self._vma_region(item, flags, explicit)
         stmt_align = self.ev.value(item.align, where) if item.align is not None else 0
+        if stmt_align > 1 and out is not None and not ignored:
+            out.align = max(out.align, stmt_align)      # `.data : ALIGN(128)`: sh_addralign
         dot_before = self.dot_v
         if sec_start is not None:
             start = sec_start
@@ -750,7 +765,18 @@ def _relro_range(ctx, walk):
     return (lo, hi) if hi > lo else None
 
 
+def _demote_empty(ctx):
+    """A section only an assignment to `.` keeps, which got no size (`. = .;`), is
+    what bfd makes of it: PROGBITS, writable, not allocated (in no segment)."""
+    for o in ctx.outputs.sorted():
+        stmt = getattr(o, "stmt", None)
+        if o.size == 0 and not o.chunks and o.type == SHT_NOBITS and stmt is not None and \
+                stmt.node is not None and not _keeps_empty(stmt.node) and _moves_dot(stmt.node):
+            o.type, o.flags = SHT_PROGBITS, SHF_WRITE
+
+
 def _segment_map(ctx, walk, phnum, stack):
+    _demote_empty(ctx)
     outs = _output_sections(ctx)
     alloc = [o for o in outs if o.flags & SHF_ALLOC]
     ehsize, phent = (64, 56) if ctx.target.IS64 else (52, 32)
@@ -857,7 +883,8 @@ def _relro_shift(walk, prev):
 
 def _is_output(o):
     return (o.size or o.name in ("",)) or getattr(o, "stmt", None) is not None and \
-        o.stmt.node is not None and _keeps_empty(o.stmt.node) or o.type == SHT_NOBITS and o.size
+        o.stmt.node is not None and (_keeps_empty(o.stmt.node) or _moves_dot(o.stmt.node)) or \
+        o.type == SHT_NOBITS and o.size
 
 
 def _estimate_phdrs(ctx, stack):

@@ -473,7 +473,8 @@ def create_dynamic_sections(ctx):
             continue
         if s.kind not in (DEFINED, COMMON, SYNTHETIC) or s.visibility not in (0, 3):
             continue
-        if s.kind == SYNTHETIC and s.output is None and not s.absolute:
+        if s.kind == SYNTHETIC and s.output is None and not s.absolute and \
+                s.name not in ctx.script_symbols:
             continue
         if export_all or s.dyn_ref or s.export:
             exports.append(s)

@@ -1,0 +1,111 @@
+"""GNU ld conformance (issues 13 and 20): each case links the same inputs with
+ldpy and with ld.bfd and compares what readelf, nm and the programs show."""
+import os
+import re
+import subprocess
+
+import pytest
+
+from e2e_util import (compile_obj, direct_linker, ld_direct, link, readelf, run, run_exe,
+                      sections, symbols, write)
+
+
+def _sym(path, name, table=".symtab"):
+    """(type, binding, visibility, section name or ABS/UND) of one symbol."""
+    secs = {str(s.index): s.name for s in sections(path)}
+    found = [s for s in symbols(path, table) if s.name.split("@")[0] == name.split("@")[0]
+             and (("@" not in name) or s.name == name)]
+    assert found, f"{path}: no symbol {name} in {table}"
+    s = found[0]
+    return (s.type, s.bind, s.vis, secs.get(s.ndx, s.ndx))
+
+
+def _both(tmp, name, inputs, flags=(), static=False):
+    mine, _ = link(tmp, name, inputs, flags, static=static, linker="ldpy")
+    ref, _ = link(tmp, name + ".bfd", inputs, flags, static=static, linker="bfd")
+    return mine, ref
+
+
+def _same_run(mine, ref):
+    got, want = run_exe(mine, check=False), run_exe(ref, check=False)
+    assert (got.returncode, got.stdout) == (want.returncode, want.stdout), (got, want)
+    return got.stdout
+
+
+# -- 1. scripts without SECTIONS; empty output sections; ALIGN after the colon ---------
+
+ASSIGN_C = r"""
+#include <stdio.h>
+int func(void) { return 42; }
+extern int a(void);
+extern char b[], a2[], a4[];
+int main(void) { printf("%d %p %d\n", a(), (void *)b, a2 - a4); return 0; }
+"""
+
+
+def test_script_without_sections_assigns_symbols(tmp_path):
+    src = write(tmp_path, "a.c", ASSIGN_C)
+    script = write(tmp_path, "syms.ld", "a = func;\nb = 0x1234;\na2 = func + 4;\na4 = ABSOLUTE(func);\n")
+    mine, ref = _both(tmp_path, "prog", [src, script], ["-no-pie"])
+    assert _same_run(mine, ref).startswith("42 0x1234 4")
+    for name in ("a", "b", "a2", "a4"):
+        assert _sym(mine, name) == _sym(ref, name), name
+    assert _sym(ref, "a")[0] == "FUNC"
+    # -T with only assignments: the default layout with them (the symbols agree)
+    mine_t, _ = link(tmp_path, "prog_t", [src], ["-no-pie", "-Wl,-T," + script], static=False,
+                     linker="ldpy")
+    assert run_exe(mine_t).stdout == _same_run(mine, ref)
+    assert _sym(mine_t, "a") == _sym(ref, "a")
+
+
+def test_script_without_sections_exports_from_shared_object(tmp_path):
+    src = write(tmp_path, "a.c", ASSIGN_C)
+    script = write(tmp_path, "syms.ld", "a = func;\nb = 0x1234;\nc = 5;\n")
+    mine, ref = _both(tmp_path, "lib.so", [src, script], ["-shared", "-fPIC"])
+    for name in ("a", "b", "c"):
+        assert _sym(mine, name, ".dynsym") == _sym(ref, name, ".dynsym"), name
+    assert _sym(ref, "a", ".dynsym")[:2] == ("FUNC", "GLOBAL")
+
+
+EMPTY_LD = """
+SECTIONS {
+  . = 0x400000 + SIZEOF_HEADERS;
+  .text : ALIGN(64) { *(.text*) }
+  .m1 : { s1 = .; }
+  .m4 : { . = .; s4 = .; }
+  .m6 : { . = . + 0; }
+  .m7 : { . = ALIGN(64); }
+  .m8 : { . += 0x10; }
+  .data : ALIGN(128) { *(.data*) }
+  .bss : { *(.bss*) *(COMMON) }
+  /DISCARD/ : { *(.note.gnu.property) *(.eh_frame) *(.comment) }
+}
+"""
+
+START_C = r"""
+extern char s1[], s4[];
+int v = 3;
+void _start(void) {
+  long r = v + (s1 != 0) + (s4 != 0);
+  __asm__ volatile("mov %0,%%rdi; mov $60,%%eax; syscall" :: "r"(r));
+}
+"""
+
+
+def test_empty_sections_and_align_after_colon(tmp_path):
+    obj = compile_obj(tmp_path, write(tmp_path, "s.c", START_C), ["-O1", "-fno-pie"])
+    script = write(tmp_path, "e.ld", EMPTY_LD)
+    outs = {}
+    for linker in ("ldpy", "bfd"):
+        out = str(tmp_path / f"e.{linker}")
+        r = ld_direct([obj, "-T", script, "-o", out], tmp_path, linker=linker)
+        assert r.returncode == 0, r.stderr
+        outs[linker] = out
+    rows = {k: [(s.name, s.type, s.addr, s.size, s.flags, s.align) for s in sections(p)
+                if s.name not in (".comment", ".symtab", ".strtab", ".shstrtab")]
+            for k, p in outs.items()}
+    assert rows["ldpy"] == rows["bfd"]
+    assert ".m4" in [r[0] for r in rows["bfd"]] and ".m1" not in [r[0] for r in rows["bfd"]]
+    for name in ("s1", "s4"):
+        assert _sym(outs["ldpy"], name) == _sym(outs["bfd"], name)
+    assert run_exe(outs["ldpy"], check=False).returncode == run_exe(outs["bfd"], check=False).returncode == 5
