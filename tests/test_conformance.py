@@ -109,3 +109,40 @@ def test_empty_sections_and_align_after_colon(tmp_path):
     for name in ("s1", "s4"):
         assert _sym(outs["ldpy"], name) == _sym(outs["bfd"], name)
     assert run_exe(outs["ldpy"], check=False).returncode == run_exe(outs["bfd"], check=False).returncode == 5
+
+
+# -- 2. --section-start for RELRO and TLS sections ---------------------------------------
+
+TLS_C = r"""
+#include <stdio.h>
+__thread int tv = 7;
+%s
+int arr_init;
+__attribute__((constructor)) static void init(void) { arr_init = 5; }
+int main(void) { tv += 2; printf("%%d %%d\n", tv, arr_init); return 0; }
+"""
+
+
+def _segments(path):
+    """[(type, vaddr, [section names])] from readelf -lW."""
+    text = readelf("-l", path)
+    heads = [(l.split()[0], int(l.split()[2], 16)) for l in text.splitlines()
+             if re.match(r"^\s+[A-Z_]+\s+0x", l)]
+    maps = re.findall(r"^\s+\d\d\s*(.*)$", text.split("Section to Segment mapping:")[1], re.M)
+    return [(t, v, m.split()) for (t, v), m in zip(heads, maps)]
+
+
+@pytest.mark.parametrize("start,tbss", [(".init_array=0x700000", True), (".init_array=0x10000000", False),
+                                        (".tdata=0x700000", False), (".tdata=0x10000000", False)])
+def test_section_start_relro_and_tls(tmp_path, start, tbss):
+    src = write(tmp_path, "t.c", TLS_C % ("__thread int tz; int use_tz(void) { return tz; }" if tbss else ""))
+    mine, ref = _both(tmp_path, "prog", [src], ["-no-pie", "-Wl,--section-start=" + start])
+    assert _same_run(mine, ref) == "9 5\n"
+    name, addr = start.split("=")
+    for path in (mine, ref):
+        assert [s.addr for s in sections(path) if s.name == name] == [int(addr, 16)]
+    got, want = _segments(mine), _segments(ref)
+    # the same PT_LOADs (the RW one where the section was put), PT_TLS holding the same
+    # sections (its address follows the sizes of .dynamic and .got, which differ)
+    assert [v for t, v, m in got if t == "LOAD"] == [v for t, v, m in want if t == "LOAD"]
+    assert [m for t, v, m in got if t == "TLS"] == [m for t, v, m in want if t == "TLS"]

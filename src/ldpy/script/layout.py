@@ -278,6 +278,7 @@ class _Walk:
             # stays writable on the next page
             end = align_up(end, self.common_page_size)
         self.relro_end = exp + offset
+        self.relro_offset = offset
         return Value(end - offset, ABS)
 
     def assert_failed(self, msg, where):
@@ -870,6 +871,20 @@ def _relro_shift(walk, prev):
     RELRO lands on a common-page boundary (what layout.py does by default)."""
     old = prev.get("\0relro_shift", Value(0)).v
     base = walk.data_seg_base + old
+    starts = walk.cfg.section_start
+    if starts:
+        # (bfd sizes RELRO once, from the layout before any shift: the sections it
+        # found there are the ones counted on every later try)
+        ctx = walk.ctx
+        relro = getattr(ctx, "relro_fixed_sections", None)
+        if relro is None:
+            relro = [o for o in ctx.outputs.sorted() if o.flags & SHF_ALLOC and _is_output(o)
+                     and base <= o.addr < walk.relro_end - walk.relro_offset]
+            if not any(o.name in starts for o in relro):
+                relro = []
+            ctx.relro_fixed_sections = relro
+        if relro:
+            return _relro_shift_bfd(walk, relro)
     size = walk.relro_end - base
     if size <= 0:
         return 0
@@ -878,6 +893,20 @@ def _relro_shift(walk, prev):
     target = align_up(base - old + size, walk.common_page_size)
     new_base = (target - size) & ~(big - 1)
     shift = new_base - walk.data_seg_base
+    return shift if shift >= 0 else 0
+
+
+def _relro_shift_bfd(walk, relro):
+    """bfd's lang_size_relro_segment_1, for RELRO sections --section-start placed: from
+    the page-aligned end of RELRO back over each section (its size, its alignment),
+    the place the segment starts.  (A fixed section does not move with the shift, so
+    `relro_end - base` would change with every try.)"""
+    desired = align_up(walk.relro_end, walk.common_page_size) - walk.relro_offset
+    for o in reversed(relro):
+        tbss = o.flags & SHF_TLS and o.type == SHT_NOBITS
+        size = 0 if tbss else o.size
+        desired = (desired - size) & ~(max(o.align, 1) - 1)
+    shift = desired - walk.data_seg_base
     return shift if shift >= 0 else 0
 
 
