@@ -146,3 +146,41 @@ def test_section_start_relro_and_tls(tmp_path, start, tbss):
     # sections (its address follows the sizes of .dynamic and .got, which differ)
     assert [v for t, v, m in got if t == "LOAD"] == [v for t, v, m in want if t == "LOAD"]
     assert [m for t, v, m in got if t == "TLS"] == [m for t, v, m in want if t == "TLS"]
+
+
+# -- 3. TLS common symbols (.tls_common) go to .tbss -------------------------------------
+
+TCOMMON_S = """
+	.tls_common tcv,4,4
+	.tls_common tcw,8,8
+	.text
+	.globl get_tcv
+get_tcv:
+	movl %fs:tcv@tpoff, %eax
+	addl $1, %eax
+	movl %eax, %fs:tcv@tpoff
+	addq $3, %fs:tcw@tpoff
+	movq %fs:tcw@tpoff, %rdx
+	imull $100, %edx
+	addl %edx, %eax
+	ret
+	.section .note.GNU-stack,"",@progbits
+"""
+
+TCOMMON_MAIN = r"""
+#include <stdio.h>
+__thread int other = 5;
+int get_tcv(void);
+int main(void) { get_tcv(); printf("%d %d\n", get_tcv(), other); return 0; }
+"""
+
+
+@pytest.mark.parametrize("mode", ["-no-pie", "-pie", "-static"])
+def test_tls_common_in_tbss(tmp_path, mode):
+    asm = compile_obj(tmp_path, write(tmp_path, "tc.s", TCOMMON_S))
+    main = write(tmp_path, "m.c", TCOMMON_MAIN)
+    mine, ref = _both(tmp_path, "prog", [main, asm], [mode])
+    assert _same_run(mine, ref) == "602 5\n"
+    for name in ("tcv", "tcw"):
+        assert _sym(mine, name) == _sym(ref, name) == ("TLS", "GLOBAL", "DEFAULT", ".tbss")
+    assert not [s for s in sections(mine) if s.name == ".tcommon"]

@@ -219,8 +219,8 @@ class _Walk:
             if sec.merge is not None:
                 return Value(out.addr + sec.output.out_offset, out)
             return Value(out.addr + sec.out_offset + s.value, out)
-        if s.kind == COMMON and self.ctx.commons is not None:
-            c = self.ctx.commons
+        if s.kind == COMMON and self.ctx.common_chunk(s) is not None:
+            c = self.ctx.common_chunk(s)
             return Value(c.output.addr + c.out_offset + s.value, c.output)
         if s.kind == SYNTHETIC and s.name in self.ctx.linker_syms:
             try:
