@@ -184,3 +184,58 @@ def test_tls_common_in_tbss(tmp_path, mode):
     for name in ("tcv", "tcw"):
         assert _sym(mine, name) == _sym(ref, name) == ("TLS", "GLOBAL", "DEFAULT", ".tbss")
     assert not [s for s in sections(mine) if s.name == ".tcommon"]
+
+
+# -- 4. extern "C++" in dynamic lists and version scripts; -L search for them ---------------
+
+CXX_SRC = r"""
+#include <cstdio>
+namespace ns { int f(int x) { return x + 1; } int g(int x) { return x + 2; } }
+extern "C" int cfunc(int x) { return x * 2; }
+int h(int x) { return x; }
+int main() { std::printf("%d\n", ns::f(1) + ns::g(1) + cfunc(1) + h(1)); return 0; }
+"""
+
+
+def _dyn_defined(path):
+    return sorted((s.name, s.type, s.bind) for s in symbols(path, ".dynsym") if s.ndx != "UND")
+
+
+def test_dynamic_list_extern_cxx(tmp_path):
+    src = write(tmp_path, "m.cpp", CXX_SRC)
+    dl = write(tmp_path, "d.list", '{ extern "C++" { ns::g*; cfunc; }; };\n')
+    mine, ref = _both(tmp_path, "prog", [src], ["-Wl,--dynamic-list=" + dl])
+    assert _same_run(mine, ref) == "8\n"
+    assert _dyn_defined(mine) == _dyn_defined(ref)
+    assert [n for n, *_ in _dyn_defined(ref)] == ["_ZN2ns1gEi", "cfunc"]
+
+
+def test_version_script_extern_cxx_matches_unmangled_names(tmp_path):
+    src = write(tmp_path, "m.cpp", CXX_SRC)
+    vmap = write(tmp_path, "v.map", 'V1 { global: extern "C++" { ns::f*; cfunc; "h(int)"; }; local: *; };\n')
+    mine, ref = _both(tmp_path, "lib.so", [src], ["-shared", "-fPIC", "-Wl,--version-script=" + vmap])
+    assert _dyn_defined(mine) == _dyn_defined(ref)
+    assert ("cfunc@@V1", "FUNC", "GLOBAL") in _dyn_defined(ref)
+
+
+def test_version_script_and_dynamic_list_searched_in_earlier_L_dirs(tmp_path):
+    obj = compile_obj(tmp_path, write(tmp_path, "v.c", "int func(void) { return 1; }\nint other;\n"),
+                      ["-fPIC"])
+    d = tmp_path / "scripts"
+    d.mkdir()
+    write(d, "v.map", "V1 { global: func; local: *; };\n")
+    write(d, "d.list", "{ func; };\n")
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    for opt in ("--version-script=v.map", "--dynamic-list=d.list"):
+        res = {}
+        for linker in ("ldpy", "bfd"):
+            out = str(tmp_path / f"l.{linker}.so")
+            before = ld_direct(["-shared", obj, f"-L{d}", opt, "-o", out], work, linker=linker)
+            after = ld_direct(["-shared", obj, opt, f"-L{d}", "-o", out + "2"], work, linker=linker)
+            res[linker] = (before.returncode, after.returncode,
+                           "cannot open linker script file" in after.stderr)
+            if before.returncode == 0:
+                res[linker] += (tuple(_dyn_defined(out)),)
+        assert res["ldpy"] == res["bfd"], opt
+        assert res["bfd"][:3] == (0, 1, True)

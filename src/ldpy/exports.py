@@ -11,27 +11,19 @@ def apply_export_lists(ctx):
     if not (cfg.export_dynamic_symbols or cfg.dynamic_lists or cfg.export_dynamic_symbol_lists
             or cfg.dynamic_list_data):
         return
-    patterns = list(cfg.export_dynamic_symbols)
     from ldpy import version_script
-    for path in cfg.dynamic_lists + cfg.export_dynamic_symbol_lists:
-        try:
-            text = open(path).read()
-        except OSError as e:
-            raise LinkError(f"cannot open dynamic list {path}: {e.strerror}")
-        if "{" not in text:
-            text = "{" + text + "};"
-        vs = version_script.VersionScript().parse(text, path)
-        for node in vs.nodes:
-            patterns += [p for p, _, _ in node.globals]
-    if not patterns and not cfg.dynamic_list_data:
-        return
-    import fnmatch
-    import re
-    rx = re.compile("|".join(fnmatch.translate(p) for p in patterns)) if patterns else None
+    # one anonymous node of global patterns: the lists (extern "C++" blocks matched
+    # against demangled names) and --export-dynamic-symbol globs
+    vs = version_script.load_dynamic_list(cfg.dynamic_lists + cfg.export_dynamic_symbol_lists)
+    if cfg.export_dynamic_symbols:
+        node = version_script.VersionNode(None, 1)
+        node.globals = [(p, version_script.C, False) for p in cfg.export_dynamic_symbols]
+        vs.nodes.append(node)
     listed = set()
-    for s in ctx.symtab.symbols:
-        if s.kind in (DEFINED, COMMON) and (rx is not None and rx.match(s.name.decode("utf-8", "replace"))
-                                            or (cfg.dynamic_list_data and s.type == 1)):
+    defined = [s for s in ctx.symtab.symbols if s.kind in (DEFINED, COMMON)]
+    hits = vs.assign([s.name for s in defined]) if vs.nodes else {}
+    for s in defined:
+        if hits.get(s.name) is not None or (cfg.dynamic_list_data and s.type == 1):
             s.export = True
             listed.add(s.gid)
     if cfg.shared and cfg.dynamic_lists:
