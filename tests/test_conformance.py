@@ -239,3 +239,46 @@ def test_version_script_and_dynamic_list_searched_in_earlier_L_dirs(tmp_path):
                 res[linker] += (tuple(_dyn_defined(out)),)
         assert res["ldpy"] == res["bfd"], opt
         assert res["bfd"][:3] == (0, 1, True)
+
+
+# -- 5. INPUT/GROUP names and the sysroot ------------------------------------------------
+
+@pytest.fixture
+def sysroot_tree(tmp_path):
+    root = tmp_path / "root"
+    (root / "lib").mkdir(parents=True)
+    (root / "usr/lib").mkdir(parents=True)
+    (tmp_path / "other").mkdir()
+    lib = compile_obj(tmp_path, write(tmp_path, "l.c", "int libf(void) { return 7; }\n"))
+    os.rename(lib, root / "lib/l.o")
+    run(["cp", root / "lib/l.o", tmp_path / "other/l2.o"])
+    main = compile_obj(tmp_path, write(tmp_path, "m.c", '#include <stdio.h>\nint libf(void);\n'
+                                       'int main(void) { printf("%d\\n", libf()); return 0; }\n'))
+    write(root / "usr/lib", "s_abs.ld", "INPUT(/lib/l.o)\n")
+    write(root / "usr/lib", "s_missing.ld", "INPUT(/lib/nonexist.o)\n")
+    write(tmp_path, "s_eq.ld", "INPUT(=/lib/l.o)\n")
+    write(tmp_path, "s_dollar.ld", "GROUP($SYSROOT/lib/l.o)\n")
+    write(tmp_path, "s_eqnx.ld", "INPUT(=/lib/nonexist.o)\n")
+    write(tmp_path / "other", "s_rel.ld", "INPUT(l2.o)\n")
+    os.symlink(root, tmp_path / "rootlink")
+    return tmp_path, main
+
+
+@pytest.mark.parametrize("sysroot,script", [
+    ("root", "root/usr/lib/s_abs.ld"), ("rootlink", "root/usr/lib/s_abs.ld"),
+    ("root/", "root/usr/lib/s_abs.ld"), ("root/./usr/..", "rootlink/usr/lib/s_abs.ld"),
+    ("root", "s_eq.ld"), ("root", "s_dollar.ld"), (None, "other/s_rel.ld"),
+    ("root", "root/usr/lib/s_missing.ld"), ("root", "s_eqnx.ld"), (None, "s_eqnx.ld")])
+def test_script_inputs_and_sysroot(sysroot_tree, sysroot, script):
+    tmp, main = sysroot_tree
+    flags = ["-no-pie", str(tmp / script)]
+    if sysroot is not None:
+        flags.append(f"-Wl,--sysroot={tmp / sysroot}")
+    res = {}
+    for linker in ("ldpy", "bfd"):
+        path, r = link(tmp, f"p.{linker}", [main], flags, static=False, linker=linker, check=False)
+        msg = [re.sub(r"^.*?: (error: )?", "", l) for l in r.stderr.splitlines() if "cannot find" in l]
+        out = run_exe(path).stdout if r.returncode == 0 else None
+        res[linker] = (r.returncode, msg, out)
+    assert res["ldpy"] == res["bfd"]
+    assert res["bfd"][2] in ("7\n", None)
