@@ -282,3 +282,70 @@ def test_script_inputs_and_sysroot(sysroot_tree, sysroot, script):
         res[linker] = (r.returncode, msg, out)
     assert res["ldpy"] == res["bfd"]
     assert res["bfd"][2] in ("7\n", None)
+
+
+# -- 6. .symver names and version scripts ------------------------------------------------
+
+SYMVER_C = r"""
+int foo_v1(void) { return 1; }
+int foo_v2(void) { return 2; }
+int bar(void) { return 3; }
+int xx(void) { return 4; }
+int same(void) { return 5; }
+int keep(void) { return 6; }
+__asm__(".symver foo_v1, foo@V1");
+__asm__(".symver foo_v2, foo@@V2");
+__asm__(".symver xx, xname@");
+__asm__(".symver same, same@V1");
+"""
+
+
+def _versions(path):
+    """(version definitions, versym of each defined .dynsym entry by name)."""
+    text = readelf("-V", path)
+    defs = re.findall(r"Index: (\d+)\s+Cnt: \d+\s+Name: (\S+)", text)
+    return sorted(n for _, n in defs[1:])
+
+
+def _dyn_view(path):
+    return sorted((s.name, s.type, s.bind, s.vis) for s in symbols(path, ".dynsym") if s.ndx != "UND")
+
+
+def _symtab_view(path, names):
+    return sorted((s.name.split("@")[0], s.bind, s.vis) for s in symbols(path)
+                  if s.name.split("@")[0] in names and s.type != "FILE")
+
+
+@pytest.mark.parametrize("vmap", ["V1 { global: bar; };\nV2 { global: keep; } V1;\n",
+                                  "V1 { };\nV2 { } V1;\n",
+                                  "V1 { local: *; };\nV2 { local: *; };\n",
+                                  "V1 { global: same; keep; local: *; };\nV2 { global: foo; };\n"])
+def test_symver_names_and_version_scripts(tmp_path, vmap):
+    obj = compile_obj(tmp_path, write(tmp_path, "sv.c", SYMVER_C), ["-fPIC"])
+    script = write(tmp_path, "v.map", vmap)
+    outs = {}
+    for linker in ("ldpy", "bfd"):
+        outs[linker] = str(tmp_path / f"s.{linker}.so")
+        r = ld_direct(["-shared", obj, "--version-script=" + script, "-o", outs[linker]], tmp_path,
+                      linker=linker)
+        assert r.returncode == 0, r.stderr
+    mine, ref = outs["ldpy"], outs["bfd"]
+    assert _dyn_view(mine) == _dyn_view(ref)
+    assert _versions(mine) == _versions(ref)           # no empty version for xname@
+    names = {"foo", "bar", "xx", "xname", "same", "keep", "foo_v1", "foo_v2"}
+    assert _symtab_view(mine, names) == _symtab_view(ref, names)
+    # foo beside same@V1: only same@V1 is exported
+    assert not [n for n, *_ in _dyn_view(ref) if n in ("same", "same@@V1")]
+
+
+def test_version_script_locals_are_local_in_executable_symtab(tmp_path):
+    src = write(tmp_path, "ex.c", '#include <stdio.h>\nint helper(void) { return 5; }\n'
+                'int api(void) { return helper() + 1; }\n'
+                'int main(void) { printf("%d\\n", api()); return 0; }\n')
+    vmap = write(tmp_path, "ex.map", "{ global: api; main; local: *; };\n")
+    mine, ref = _both(tmp_path, "ex", [src], ["-Wl,--version-script=" + vmap, "-Wl,-E"])
+    assert _same_run(mine, ref) == "6\n"
+    names = {"helper", "api", "main", "__bss_start", "_edata", "_end"}
+    assert _symtab_view(mine, names) == _symtab_view(ref, names)
+    assert ("helper", "LOCAL", "DEFAULT") in _symtab_view(ref, names)
+    assert _dyn_view(mine) == _dyn_view(ref)

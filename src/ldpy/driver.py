@@ -53,6 +53,7 @@ class Context:
         self.need_got_ld = False
         self.static_tls = False
         self.version_nodes = []
+        self.version_script = None    # the --version-script nodes (version_script.VersionScript)
         self.dynamic_list = None
         self.verdef_sec = None
         self.eh_frame_hdr = self.build_id = self.symtab_sec = self.gnu_property = None

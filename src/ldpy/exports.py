@@ -30,6 +30,28 @@ def apply_export_lists(ctx):
         ctx.dynamic_list = listed          # everything else binds inside the object
 
 
+def _force_local(s):
+    """A version script's local: the symbol binds inside the output and is LOCAL in
+    .symtab with the visibility it had (bfd's forced_local)."""
+    from ldpy.elf.format import STV_HIDDEN
+    if s.forced_local is None:
+        s.forced_local = s.visibility
+    s.visibility = STV_HIDDEN
+
+
+def linker_symbol_local(ctx, s):
+    """Whether the version script makes a linker- or script-defined symbol (defined
+    after the script was applied: __bss_start, _end, ...) local, as it does in GNU ld."""
+    vs = getattr(ctx, "version_script", None)
+    if vs is None or b"@" in s.name or s.def_version is not None:
+        return False                       # (a version's own symbol stays)
+    hit = vs.assign([s.name])[s.name]
+    if hit is None or not hit[1]:
+        return False
+    _force_local(s)
+    return True
+
+
 def apply_version_script(ctx):
     cfg = ctx.config
     if not cfg.version_scripts:
@@ -38,6 +60,7 @@ def apply_version_script(ctx):
     from ldpy.elf.format import STV_HIDDEN
     vs = version_script.load(cfg.version_scripts)
     ctx.version_nodes = vs.nodes
+    ctx.version_script = vs
     if cfg.shared:
         # like GNU ld, each version is also an absolute symbol of that name
         from ldpy.elf.format import STT_OBJECT
@@ -46,15 +69,24 @@ def apply_version_script(ctx):
                 vsym = ctx.symtab.define_synthetic(node.name.encode(), None, only_if_referenced=False)
                 if vsym is not None:
                     vsym.absolute, vsym.type, vsym.def_version = True, STT_OBJECT, node.name
-    defined = [s for s in ctx.symtab.symbols if s.kind in (DEFINED, COMMON) and b"@" not in s.name]
+    syms = [s for s in ctx.symtab.symbols if s.kind in (DEFINED, COMMON) and not s.combined]
+    # a symbol .symver gave a version is looked up in that version's node only
+    # (bfd's _bfd_elf_link_assign_sym_version); foo@ (the base version) in none
+    versioned = [s for s in syms if s.def_version is not None]
+    defined = [s for s in syms if s.def_version is None and b"@" not in s.name]
     hits = vs.assign([s.name for s in defined])
+    by_node = {n.name: n for n in vs.nodes if n.name}
+    for s in versioned:
+        node = by_node.get(s.def_version)
+        if node is not None and vs.match_in_node(node, s.dyn_name) == "local":
+            _force_local(s)
     for s in defined:
         hit = hits[s.name]
         if hit is None:
             continue
         node, local = hit
         if local:
-            s.visibility = STV_HIDDEN          # not exported, bound inside the object
+            _force_local(s)                    # not exported, bound inside the object
         elif node.name is not None and s.def_version is None:
             s.def_version = node.name
     if not cfg.undefined_version:
