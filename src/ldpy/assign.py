@@ -185,18 +185,31 @@ def _prune_eh_frames(f, known_records):
 
 
 def _allocate_commons(ctx):
+    """Common symbols become a COMMON chunk of .bss; TLS commons (`.tls_common`) a
+    .tcommon chunk of .tbss, as in GNU ld's `*(.tcommon)`."""
+    from ldpy.elf.format import STT_TLS, SHF_TLS
     commons = [s for s in ctx.symtab.symbols if s.kind == COMMON]
     if not commons:
         return
-    chunk = Synthetic("COMMON", type_=SHT_NOBITS, flags=SHF_ALLOC | SHF_WRITE, align=1)
-    off = 0
-    for s in commons:
-        a = max(s.align, 1)
-        off = (off + a - 1) & ~(a - 1)
-        s.value = off
-        off += s.size
-        chunk.align = max(chunk.align, a)
-    chunk.size = off
-    ctx.commons = chunk
-    ctx.outputs.get("COMMON" if ctx.script_sections else ".bss", SHT_NOBITS,
-                    SHF_ALLOC | SHF_WRITE).add(chunk)
+    tls = [s for s in commons if s.type == STT_TLS]
+    plain = [s for s in commons if s.type != STT_TLS] if tls else commons
+    for group, name, flags in ((plain, "COMMON", SHF_ALLOC | SHF_WRITE),
+                               (tls, ".tcommon", SHF_ALLOC | SHF_WRITE | SHF_TLS)):
+        if not group:
+            continue
+        chunk = Synthetic(name, type_=SHT_NOBITS, flags=flags, align=1)
+        off = 0
+        for s in group:
+            a = max(s.align, 1)
+            off = (off + a - 1) & ~(a - 1)
+            s.value = off
+            off += s.size
+            chunk.align = max(chunk.align, a)
+        chunk.size = off
+        if name == "COMMON":
+            ctx.commons = chunk
+            out = "COMMON" if ctx.script_sections else ".bss"
+        else:
+            ctx.tcommons = chunk
+            out = ".tcommon" if ctx.script_sections else ".tbss"
+        ctx.outputs.get(out, SHT_NOBITS, flags).add(chunk)

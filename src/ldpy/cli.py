@@ -489,6 +489,24 @@ def _append(attr):
     return action
 
 
+def _append_command_file(attr):
+    """--version-script, --dynamic-list: GNU ld reads the file at once, trying the name,
+    then each -L directory given before it (ldfile_find_command_file)."""
+    def action(p, arg, name):
+        path = arg
+        if not os.path.exists(arg) and not os.path.isabs(arg):
+            for d in p.c.library_paths:
+                if d.startswith("="):
+                    d = p.c.sysroot + d[1:]
+                elif d.startswith("$SYSROOT"):
+                    d = p.c.sysroot + d[8:]
+                if os.path.isfile(os.path.join(d, arg)):
+                    path = os.path.join(d, arg)
+                    break
+        getattr(p.c, attr).append(path)
+    return action
+
+
 def _ignore(p, arg, name):
     p.c.ignored_options.append(name)
 
@@ -1310,15 +1328,15 @@ OPTIONS = [
         "ignore-in-object-files, ignore-in-shared-libs", "=<method>"),
     Opt("--verbose", OPT, _verbose, "Output lots of information during link", "[=NUMBER]"),
     Opt("--dll-verbose", NONE, _verbose, None),
-    Opt("--version-script", REQ, _append("version_scripts"), "Read version information script", "FILE"),
+    Opt("--version-script", REQ, _append_command_file("version_scripts"), "Read version information script", "FILE"),
     Opt("--version-exports-section", REQ, _ignore,
         "Take export symbols list from .exports, using SYMBOL as the version.", "SYMBOL"),
     Opt("--dynamic-list-data", NONE, _set("dynamic_list_data"), "Add data symbols to dynamic list"),
     Opt("--dynamic-list-cpp-new", NONE, _set("dynamic_list_cpp_new"), "Use C++ operator new/delete dynamic list"),
     Opt("--dynamic-list-cpp-typeinfo", NONE, _set("dynamic_list_cpp_typeinfo"), "Use C++ typeinfo dynamic list"),
-    Opt("--dynamic-list", REQ, _append("dynamic_lists"), "Read dynamic list", "FILE"),
+    Opt("--dynamic-list", REQ, _append_command_file("dynamic_lists"), "Read dynamic list", "FILE"),
     Opt("--export-dynamic-symbol", REQ, _append("export_dynamic_symbols"), "Export the specified symbol", "SYMBOL"),
-    Opt("--export-dynamic-symbol-list", REQ, _append("export_dynamic_symbol_lists"),
+    Opt("--export-dynamic-symbol-list", REQ, _append_command_file("export_dynamic_symbol_lists"),
         "Read export dynamic symbol list", "FILE"),
     Opt("--warn-common", NONE, _set("warn_common"), "Warn about duplicate common symbols"),
     Opt("--warn-constructors", NONE, _set("warn_constructors"), "Warn if global constructors/destructors are seen"),

@@ -22,7 +22,8 @@ class Context:
         self.archives = []
         self.comdat = {}
         self.outputs = OutputMap()
-        self.commons = None
+        self.commons = None           # the COMMON chunk of .bss
+        self.tcommons = None          # TLS commons: the .tcommon chunk of .tbss
         self.linker_syms = {}         # name -> function computing its value after layout
         self.provide_hidden = set()   # linker-defined names that are local in .symtab
         self.member_reasons = []      # (archive(member), referencing file, symbol) for -Map
@@ -53,6 +54,7 @@ class Context:
         self.tlsdesc = self.tlsdesc_got = None
         self.static_tls = False
         self.version_nodes = []
+        self.version_script = None    # the --version-script nodes (version_script.VersionScript)
         self.dynamic_list = None
         self.verdef_sec = None
         self.eh_frame_hdr = self.build_id = self.symtab_sec = self.gnu_property = None
@@ -62,6 +64,10 @@ class Context:
         self.gc_removed = []          # --gc-sections: the input sections removed, in input order
         self.gc_unreferenced = set()  # symbol ids only removed sections referenced
         self.eh_frame_records = {}    # id(.eh_frame input) -> its records, once read
+
+    def common_chunk(self, s):
+        """The chunk a common symbol was allocated in (COMMON, or .tcommon for TLS)."""
+        return self.tcommons if self.tcommons is not None and s.type == 6 else self.commons
 
     def sym_display(self, f, idx):
         if idx >= f.first_global:
@@ -119,7 +125,7 @@ class Context:
             out = sec.output.output if sec.merge is not None else sec.output
             return out.index if out is not None else SHN_ABS
         if s.kind == COMMON:
-            return self.commons.output.index
+            return self.common_chunk(s).output.index
         if s.kind == SYNTHETIC:
             return s.output.index if s.output is not None and s.output.index else SHN_ABS
         if s.kind == SHARED and s.copy:
@@ -275,7 +281,9 @@ def use_script_layout(ctx):
     ldpy's default script evaluated (INSERT, -Ttext, --section-start, ...)."""
     cfg = ctx.config
     script = ctx.script
-    wants_default = (script is not None and script.inserts) or cfg.section_start or \
+    # a script without SECTIONS that assigns symbols: the default script runs with them
+    wants_default = (script is not None and (script.inserts or script.statements)) or \
+        cfg.section_start or \
         cfg.text_segment is not None or cfg.rodata_segment is not None or cfg.ldata_segment is not None
     if not (script is not None and script.has_sections) and not wants_default:
         return
@@ -288,10 +296,12 @@ def use_script_layout(ctx):
         from ldpy.script.default import default_script_text
         from ldpy.script.parser import parse_script
         default = parse_script(default_script_text(ctx), "<default script>")
+        # (GNU ld reads the default script after the command line: what the user's
+        # scripts assign outside SECTIONS comes first)
         user = script.statements
         script.statements = []
         script.add(default)
-        script.statements.extend(user)
+        script.statements[:0] = user
     script.apply_inserts()
     ctx.script_sections = True
     ctx.outputs = ScriptOutputMap(script)
@@ -540,9 +550,15 @@ def assign_symbol_values(ctx):
     m = in_sec & ids.merge[g]
     if m.any():
         gaddr[m] = ctx.merge_map.map(secgid[m], value[m])
-    if ctx.commons is not None:
+    if ctx.commons is not None or ctx.tcommons is not None:
         c = kind == COMMON
-        gaddr[c] = ctx.commons.addr + value[c]
+        if ctx.tcommons is not None:
+            tls = np.zeros(n, bool)
+            tls[[s.gid for s in syms if s.kind == COMMON and s.type == 6]] = True
+            gaddr[c & tls] = ctx.tcommons.addr + value[c & tls]
+            c &= ~tls
+        if ctx.commons is not None:
+            gaddr[c] = ctx.commons.addr + value[c]
     shared = kind == SHARED
     gaddr[shared] = 0
     for s in ctx.copies:

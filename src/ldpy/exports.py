@@ -11,31 +11,45 @@ def apply_export_lists(ctx):
     if not (cfg.export_dynamic_symbols or cfg.dynamic_lists or cfg.export_dynamic_symbol_lists
             or cfg.dynamic_list_data):
         return
-    patterns = list(cfg.export_dynamic_symbols)
     from ldpy import version_script
-    for path in cfg.dynamic_lists + cfg.export_dynamic_symbol_lists:
-        try:
-            text = open(path).read()
-        except OSError as e:
-            raise LinkError(f"cannot open dynamic list {path}: {e.strerror}")
-        if "{" not in text:
-            text = "{" + text + "};"
-        vs = version_script.VersionScript().parse(text, path)
-        for node in vs.nodes:
-            patterns += [p for p, _, _ in node.globals]
-    if not patterns and not cfg.dynamic_list_data:
-        return
-    import fnmatch
-    import re
-    rx = re.compile("|".join(fnmatch.translate(p) for p in patterns)) if patterns else None
+    # one anonymous node of global patterns: the lists (extern "C++" blocks matched
+    # against demangled names) and --export-dynamic-symbol globs
+    vs = version_script.load_dynamic_list(cfg.dynamic_lists + cfg.export_dynamic_symbol_lists)
+    if cfg.export_dynamic_symbols:
+        node = version_script.VersionNode(None, 1)
+        node.globals = [(p, version_script.C, False) for p in cfg.export_dynamic_symbols]
+        vs.nodes.append(node)
     listed = set()
-    for s in ctx.symtab.symbols:
-        if s.kind in (DEFINED, COMMON) and (rx is not None and rx.match(s.name.decode("utf-8", "replace"))
-                                            or (cfg.dynamic_list_data and s.type == 1)):
+    defined = [s for s in ctx.symtab.symbols if s.kind in (DEFINED, COMMON)]
+    hits = vs.assign([s.name for s in defined]) if vs.nodes else {}
+    for s in defined:
+        if hits.get(s.name) is not None or (cfg.dynamic_list_data and s.type == 1):
             s.export = True
             listed.add(s.gid)
     if cfg.shared and cfg.dynamic_lists:
         ctx.dynamic_list = listed          # everything else binds inside the object
+
+
+def _force_local(s):
+    """A version script's local: the symbol binds inside the output and is LOCAL in
+    .symtab with the visibility it had (bfd's forced_local)."""
+    from ldpy.elf.format import STV_HIDDEN
+    if s.forced_local is None:
+        s.forced_local = s.visibility
+    s.visibility = STV_HIDDEN
+
+
+def linker_symbol_local(ctx, s):
+    """Whether the version script makes a linker- or script-defined symbol (defined
+    after the script was applied: __bss_start, _end, ...) local, as it does in GNU ld."""
+    vs = getattr(ctx, "version_script", None)
+    if vs is None or b"@" in s.name or s.def_version is not None:
+        return False                       # (a version's own symbol stays)
+    hit = vs.assign([s.name])[s.name]
+    if hit is None or not hit[1]:
+        return False
+    _force_local(s)
+    return True
 
 
 def apply_version_script(ctx):
@@ -46,6 +60,7 @@ def apply_version_script(ctx):
     from ldpy.elf.format import STV_HIDDEN
     vs = version_script.load(cfg.version_scripts)
     ctx.version_nodes = vs.nodes
+    ctx.version_script = vs
     if cfg.shared:
         # like GNU ld, each version is also an absolute symbol of that name
         from ldpy.elf.format import STT_OBJECT
@@ -54,15 +69,24 @@ def apply_version_script(ctx):
                 vsym = ctx.symtab.define_synthetic(node.name.encode(), None, only_if_referenced=False)
                 if vsym is not None:
                     vsym.absolute, vsym.type, vsym.def_version = True, STT_OBJECT, node.name
-    defined = [s for s in ctx.symtab.symbols if s.kind in (DEFINED, COMMON) and b"@" not in s.name]
+    syms = [s for s in ctx.symtab.symbols if s.kind in (DEFINED, COMMON) and not s.combined]
+    # a symbol .symver gave a version is looked up in that version's node only
+    # (bfd's _bfd_elf_link_assign_sym_version); foo@ (the base version) in none
+    versioned = [s for s in syms if s.def_version is not None]
+    defined = [s for s in syms if s.def_version is None and b"@" not in s.name]
     hits = vs.assign([s.name for s in defined])
+    by_node = {n.name: n for n in vs.nodes if n.name}
+    for s in versioned:
+        node = by_node.get(s.def_version)
+        if node is not None and vs.match_in_node(node, s.dyn_name) == "local":
+            _force_local(s)
     for s in defined:
         hit = hits[s.name]
         if hit is None:
             continue
         node, local = hit
         if local:
-            s.visibility = STV_HIDDEN          # not exported, bound inside the object
+            _force_local(s)                    # not exported, bound inside the object
         elif node.name is not None and s.def_version is None:
             s.def_version = node.name
     if not cfg.undefined_version:

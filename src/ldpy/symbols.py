@@ -19,7 +19,7 @@ class Symbol:
                  "type", "visibility", "strong_ref", "referenced", "absolute", "align",
                  "output", "is_ifunc", "version", "dyn_ref", "export",
                  "copy", "copy_ro", "canonical_plt", "copy_alias", "def_version", "version_hidden", "ref_file",
-                 "unique")
+                 "unique", "forced_local", "combined")
 
     def __init__(self, name, gid):
         self.name = name              # bytes
@@ -50,6 +50,8 @@ class Symbol:
         self.def_version = None       # version this output defines it under (.symver, scripts)
         self.version_hidden = False   # foo@VER: a non-default version
         self.ref_file = None          # the first object that referenced it (for the map file)
+        self.forced_local = None      # made local by a version script: its visibility before
+        self.combined = False         # foo beside foo@VER at the same place: GNU ld keeps foo@VER only
 
     @property
     def dyn_name(self):
@@ -152,6 +154,7 @@ class SymbolTable:
         wrapped, shared_defs = self.wrapped, self.shared_defs
         gids = []
         append = gids.append
+        hidden_versions = []             # (index, name) of foo@VER definitions
         for i, (name, info, shndx) in enumerate(zip(f.global_names, infos, shndxs)):
             if wrapped and shndx == SHN_UNDEF:
                 # --wrap: a reference to SYM means __wrap_SYM, one to __real_SYM means SYM
@@ -160,6 +163,9 @@ class SymbolTable:
                 elif name.startswith(b"__real_") and name[7:] in wrapped:
                     name = name[7:]
             sym = by_name.get(name)
+            if b"@" in name and shndx != SHN_UNDEF and not self.verbatim_versions and \
+                    name.count(b"@") == 1 and not name.endswith(b"@"):
+                hidden_versions.append(i)
             if sym is None:
                 if b"@" in name and not self.verbatim_versions:
                     sym = self._versioned(name, shndx != SHN_UNDEF)
@@ -224,6 +230,22 @@ class SymbolTable:
             sym.is_ifunc = sym.type == STT_GNU_IFUNC
             undefined.discard(sym.name)
         f.global_ids = np.array(gids, np.int64)
+        if hidden_versions:
+            self._combine_versions(f, hidden_versions, shndxs, values)
+
+    def _combine_versions(self, f, hidden_versions, shndxs, values):
+        """`.symver foo, foo@VER`: foo and foo@VER defined at the same place in one
+        object are one symbol to GNU ld, which outputs foo@VER only."""
+        names = f.global_names
+        index = {n: i for i, n in enumerate(names)}
+        syms, ids = self.symbols, f.global_ids
+        for i in hidden_versions:
+            j = index.get(names[i].partition(b"@")[0])
+            if j is None or shndxs[j] != shndxs[i] or values[j] != values[i]:
+                continue
+            base = syms[int(ids[j])]
+            if base.file is f and base.kind == DEFINED:
+                base.combined = True
 
     def _versioned(self, name, defined):
         """A .symver name.  foo@@VER (default version) is foo itself, also reachable

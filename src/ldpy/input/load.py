@@ -218,16 +218,26 @@ class Loader:
                 self.ctx.config.output = args[0]
 
     def _script_file(self, name, script_path):
-        sysroot = self.ctx.config.sysroot
-        if os.path.isabs(name) and sysroot and script_path.startswith(sysroot):
+        """A file INPUT/GROUP/STARTUP names, found as GNU ld finds it
+        (lang_add_input_file, ldfile_open_file): `=/x` and `$SYSROOT/x` are in the
+        sysroot; an absolute name from a script inside the sysroot is looked for
+        there only; a relative one in the script's directory, the current one,
+        then the library search path."""
+        sysroot = self.ctx.config.sysroot or ""
+        if name.startswith("="):
+            name = sysroot + name[1:]
+        elif name.startswith("$SYSROOT"):
+            name = sysroot + name[len("$SYSROOT"):]
+        elif os.path.isabs(name) and _inside(script_path, sysroot):
             rooted = sysroot + name
             if os.path.exists(rooted):
                 return rooted
+            raise LinkError(f"cannot find {name} inside {sysroot}")
         if not os.path.isabs(name):
-            # GNU ld 2.40 looks beside the script first ('./' for a script in '.')
-            beside = os.path.join(os.path.dirname(script_path) or ".", name)
-            if os.path.isfile(beside):
-                return beside
+            # ('./NAME' beside a script in the current directory, as GNU ld writes it)
+            local = os.path.join(os.path.dirname(script_path) or ".", name)
+            if os.path.isfile(local):
+                return local
         if os.path.exists(name):
             return name
         if not os.path.isabs(name):
@@ -235,7 +245,7 @@ class Loader:
                 p = os.path.join(d, name)
                 if os.path.isfile(p):
                     return p
-        raise LinkError(f"{script_path}: cannot find {name} (named in the script)")
+        raise LinkError(f"cannot find {name}: No such file or directory")
 
     def scan_archive(self, ar):
         """Pull members that define currently undefined symbols, until none does."""
@@ -371,6 +381,17 @@ class Loader:
                     comdat[s.name] = f
                 elif owner is not f:
                     s.live = False
+
+
+def _inside(path, sysroot):
+    """Is `path` (a script) inside the sysroot?  Real paths compared, as bfd's
+    is_sysrooted_pathname does (symlinks, `..`, a trailing slash)."""
+    if not sysroot:
+        return False
+    root = os.path.realpath(sysroot)
+    real = os.path.realpath(path)
+    return len(real) > len(root) and real.startswith(root) and real[len(root)] == os.sep \
+        if root != os.sep else real.startswith(os.sep)
 
 
 def _looks_like_text(data):

@@ -36,8 +36,8 @@ def check_nocrossrefs(ctx):
         if s.kind == DEFINED and s.section is not None and s.section.output is not None:
             sec = s.section
             out = sec.output.output if sec.merge is not None else sec.output
-        elif s.kind == COMMON and ctx.commons is not None:
-            out = ctx.commons.output
+        elif s.kind == COMMON and ctx.common_chunk(s) is not None:
+            out = ctx.common_chunk(s).output
         if out is not None:
             tgt_of[s.gid] = code(out.name)
     glob = ~rt.is_local & (rt.key < G)

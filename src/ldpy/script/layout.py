@@ -129,7 +129,20 @@ def may_stay_empty(o):
 
 
 def _moves_dot(node):
-    return any(isinstance(c, ast.Assignment) and c.target == "." for c in node.commands)
+    """An assignment to `.` keeps the section, even empty (`. = .;`), except
+    `. = 0`, `. = . + 0` and `. = ALIGN(. != 0 ? x : 1)` (bfd's exp_fold_tree_1)."""
+    return any(isinstance(c, ast.Assignment) and c.target == "." and not _dot_noop(c)
+               for c in node.commands)
+
+
+def _dot_noop(a):
+    e = a.expr if a.op == "=" else (a.op[:-1], ("sym", "."), a.expr)
+    if e == ("num", 0):
+        return True
+    if e[0] == "+" and e[1] == ("sym", ".") and e[2] == ("num", 0):
+        return True
+    return e[0] == "call" and e[1] == "ALIGN" and len(e[2]) == 1 and e[2][0][0] == "?" and \
+        e[2][0][1] == ("!=", ("sym", "."), ("num", 0)) and e[2][0][3] == ("num", 1)
 
 
 def _fill_bytes(v):
@@ -206,8 +219,8 @@ class _Walk:
             if sec.merge is not None:
                 return Value(out.addr + sec.output.out_offset, out)
             return Value(out.addr + sec.out_offset + s.value, out)
-        if s.kind == COMMON and self.ctx.commons is not None:
-            c = self.ctx.commons
+        if s.kind == COMMON and self.ctx.common_chunk(s) is not None:
+            c = self.ctx.common_chunk(s)
             return Value(c.output.addr + c.out_offset + s.value, c.output)
         if s.kind == SYNTHETIC and s.name in self.ctx.linker_syms:
             try:
@@ -265,6 +278,7 @@ class _Walk:
             # stays writable on the next page
             end = align_up(end, self.common_page_size)
         self.relro_end = exp + offset
+        self.relro_offset = offset
         return Value(end - offset, ABS)
 
     def assert_failed(self, msg, where):
@@ -415,6 +429,8 @@ class _Walk:
             align = max(subalign, st.phantom_align or 1)
         region = self._vma_region(item, flags, explicit)
         stmt_align = self.ev.value(item.align, where) if item.align is not None else 0
+        if stmt_align > 1 and out is not None and not ignored:
+            out.align = max(out.align, stmt_align)      # `.data : ALIGN(128)`: sh_addralign
         dot_before = self.dot_v
         if sec_start is not None:
             start = sec_start
@@ -750,7 +766,18 @@ def _relro_range(ctx, walk):
     return (lo, hi) if hi > lo else None
 
 
+def _demote_empty(ctx):
+    """A section only an assignment to `.` keeps, which got no size (`. = .;`), is
+    what bfd makes of it: PROGBITS, writable, not allocated (in no segment)."""
+    for o in ctx.outputs.sorted():
+        stmt = getattr(o, "stmt", None)
+        if o.size == 0 and not o.chunks and o.type == SHT_NOBITS and stmt is not None and \
+                stmt.node is not None and not _keeps_empty(stmt.node) and _moves_dot(stmt.node):
+            o.type, o.flags = SHT_PROGBITS, SHF_WRITE
+
+
 def _segment_map(ctx, walk, phnum, stack):
+    _demote_empty(ctx)
     outs = _output_sections(ctx)
     alloc = [o for o in outs if o.flags & SHF_ALLOC]
     ehsize, phent = (64, 56) if ctx.target.IS64 else (52, 32)
@@ -844,6 +871,20 @@ def _relro_shift(walk, prev):
     RELRO lands on a common-page boundary (what layout.py does by default)."""
     old = prev.get("\0relro_shift", Value(0)).v
     base = walk.data_seg_base + old
+    starts = walk.cfg.section_start
+    if starts:
+        # (bfd sizes RELRO once, from the layout before any shift: the sections it
+        # found there are the ones counted on every later try)
+        ctx = walk.ctx
+        relro = getattr(ctx, "relro_fixed_sections", None)
+        if relro is None:
+            relro = [o for o in ctx.outputs.sorted() if o.flags & SHF_ALLOC and _is_output(o)
+                     and base <= o.addr < walk.relro_end - walk.relro_offset]
+            if not any(o.name in starts for o in relro):
+                relro = []
+            ctx.relro_fixed_sections = relro
+        if relro:
+            return _relro_shift_bfd(walk, relro)
     size = walk.relro_end - base
     if size <= 0:
         return 0
@@ -855,9 +896,24 @@ def _relro_shift(walk, prev):
     return shift if shift >= 0 else 0
 
 
+def _relro_shift_bfd(walk, relro):
+    """bfd's lang_size_relro_segment_1, for RELRO sections --section-start placed: from
+    the page-aligned end of RELRO back over each section (its size, its alignment),
+    the place the segment starts.  (A fixed section does not move with the shift, so
+    `relro_end - base` would change with every try.)"""
+    desired = align_up(walk.relro_end, walk.common_page_size) - walk.relro_offset
+    for o in reversed(relro):
+        tbss = o.flags & SHF_TLS and o.type == SHT_NOBITS
+        size = 0 if tbss else o.size
+        desired = (desired - size) & ~(max(o.align, 1) - 1)
+    shift = desired - walk.data_seg_base
+    return shift if shift >= 0 else 0
+
+
 def _is_output(o):
     return (o.size or o.name in ("",)) or getattr(o, "stmt", None) is not None and \
-        o.stmt.node is not None and _keeps_empty(o.stmt.node) or o.type == SHT_NOBITS and o.size
+        o.stmt.node is not None and (_keeps_empty(o.stmt.node) or _moves_dot(o.stmt.node)) or \
+        o.type == SHT_NOBITS and o.size
 
 
 def _estimate_phdrs(ctx, stack):

@@ -177,5 +177,42 @@ def define_script_symbols(ctx):
         if a.kind in ("HIDDEN", "PROVIDE_HIDDEN"):
             sym.visibility = STV_HIDDEN
             ctx.provide_hidden.add(name)
+        src = _single_source(a, st)
+        if src is not None:
+            sym.type = src.type       # `a = func;` is a function too (bfd's assign_src)
         ctx.script_symbols[name] = sym
         ctx.linker_syms.pop(name, None)
+
+
+_NOT_SYMBOLS = ("ADDR", "SIZEOF", "LOADADDR", "ALIGNOF", "ORIGIN", "LENGTH", "SEGMENT_START",
+                "CONSTANT", "DEFINED")
+
+
+def _symbol_refs(expr):
+    op = expr[0]
+    if op == "sym":
+        if expr[1] != ".":
+            yield expr[1]
+    elif op == "call":
+        if expr[1] not in _NOT_SYMBOLS:
+            for a in expr[2]:
+                yield from _symbol_refs(a)
+    elif op not in ("num", "str"):
+        for a in expr[1:]:
+            if isinstance(a, tuple):
+                yield from _symbol_refs(a)
+
+
+def _single_source(a, st):
+    """GNU ld copies the symbol type into the target of an assignment whose
+    expression names exactly one defined symbol once (`a = func;`, `a = func + 4;`)."""
+    from ldpy.symbols import DEFINED, COMMON
+    found = None
+    for n in _symbol_refs(a.expr):
+        s = st.by_name.get(n.encode())
+        if s is None or s.kind not in (DEFINED, COMMON, SYNTHETIC):
+            continue
+        if found is not None:
+            return None
+        found = s
+    return found

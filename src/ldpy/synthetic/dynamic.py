@@ -271,6 +271,7 @@ class VerdefSection(Synthetic):
         self.count = len(self.nodes)
         self.size = sum(20 + 8 * (1 + len(p)) for _, _, _, p in self.nodes)
         index = {n: i for n, i, _, _ in self.nodes}
+        index[""] = 1                          # foo@: the base version (hidden)
         for i, s in enumerate(dyn.symbols):
             if s is not None and s.def_version is not None and s.def_version in index and \
                     i >= dyn.first_defined:
@@ -444,7 +445,7 @@ def _version_nodes(ctx):
     known = {n for n, _, _ in nodes}
     for s in ctx.dynsyms.symbols[ctx.dynsyms.first_defined:]:
         v = s.def_version
-        if v is not None and v not in known:
+        if v and v not in known:          # (foo@: the base version, no node)
             known.add(v)
             nodes.append((v, 2 + len(nodes), []))
     return nodes
@@ -470,6 +471,7 @@ def create_dynamic_sections(ctx):
     from ldpy.symbols import SHARED, UNDEF, DEFINED, COMMON, SYNTHETIC
     from ldpy.linker_symbols import BOUNDARY_NAMES
     from ldpy.elf.format import dtypes
+    from ldpy.exports import linker_symbol_local
     cfg, outs, t = ctx.config, ctx.outputs, ctx.target
     dt = dtypes(t.IS64, t.LITTLE)
     syms = ctx.symtab.symbols
@@ -498,9 +500,10 @@ def create_dynamic_sections(ctx):
             if s.copy and not s.copy_alias:
                 exports.append(s)
             continue
-        if s.kind not in (DEFINED, COMMON, SYNTHETIC) or s.visibility not in (0, 3):
+        if s.kind not in (DEFINED, COMMON, SYNTHETIC) or s.visibility not in (0, 3) or s.combined:
             continue
-        if s.kind == SYNTHETIC and s.output is None and not s.absolute and s.name not in BOUNDARY_NAMES:
+        if s.kind == SYNTHETIC and ((s.output is None and not s.absolute and s.name not in BOUNDARY_NAMES
+                                     and s.name not in ctx.script_symbols) or linker_symbol_local(ctx, s)):
             continue            # (boundaries get their section after layout)
         if export_all or s.dyn_ref or s.export:
             exports.append(s)

@@ -6,7 +6,7 @@ import numpy as np
 from ldpy.elf.format import (SHT_SYMTAB, SHT_STRTAB, SHN_LORESERVE, STT_SECTION, STT_TLS, STB_LOCAL,
                              STB_GLOBAL, STB_WEAK, STV_HIDDEN, STV_INTERNAL, STT_FUNC, STT_GNU_IFUNC,
                              STB_GNU_UNIQUE)
-from ldpy.symbols import UNDEF, SHARED, DEFINED
+from ldpy.symbols import UNDEF, SHARED, DEFINED, SYNTHETIC
 from ldpy.synthetic import Synthetic
 
 
@@ -130,6 +130,14 @@ class SymtabSection(Synthetic):
                 continue            # weak undefined: GNU ld lists those that .dynsym has
             if s.section is not None and not s.section.live:
                 continue            # defined in a section a script discarded
+            if s.combined:
+                continue            # foo beside foo@VER: GNU ld writes foo@VER only
+            if s.kind == SYNTHETIC and ctx.version_script is not None and s.forced_local is None:
+                from ldpy.exports import linker_symbol_local
+                linker_symbol_local(ctx, s)     # _edata, _end, ... under `local: *`
+            if s.forced_local is not None and s.kind != UNDEF:
+                gl_local.append(s)  # a version script's local: (executables too)
+                continue
             # hidden definitions become locals in shared objects (GNU ld keeps them
             # global in executables)
             hidden = s.visibility in (STV_HIDDEN, STV_INTERNAL)
@@ -188,7 +196,8 @@ class SymtabSection(Synthetic):
             # canonical PLT entry stands for it, as in .dynsym
             shndx_of = ctx.symbol_shndx
             rows = [(s.gid, s.kind == UNDEF or (s.kind == SHARED and not s.copy), s.strong_ref, s.weak,
-                     s.unique and s.kind == DEFINED, s.type, s.visibility, s.size, shndx_of(s),
+                     s.unique and s.kind == DEFINED, s.type,
+                     s.visibility if s.forced_local is None else s.forced_local, s.size, shndx_of(s),
                      s.canonical_plt) for s in allg]
             gid, imported, strong, weak_def, unique, types, other, size, shndx, canonical = \
                 (np.array(col) for col in zip(*rows))

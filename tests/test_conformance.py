@@ -1,0 +1,351 @@
+"""GNU ld conformance (issues 13 and 20): each case links the same inputs with
+ldpy and with ld.bfd and compares what readelf, nm and the programs show."""
+import os
+import re
+import subprocess
+
+import pytest
+
+from e2e_util import (compile_obj, direct_linker, ld_direct, link, readelf, run, run_exe,
+                      sections, symbols, write)
+
+
+def _sym(path, name, table=".symtab"):
+    """(type, binding, visibility, section name or ABS/UND) of one symbol."""
+    secs = {str(s.index): s.name for s in sections(path)}
+    found = [s for s in symbols(path, table) if s.name.split("@")[0] == name.split("@")[0]
+             and (("@" not in name) or s.name == name)]
+    assert found, f"{path}: no symbol {name} in {table}"
+    s = found[0]
+    return (s.type, s.bind, s.vis, secs.get(s.ndx, s.ndx))
+
+
+def _both(tmp, name, inputs, flags=(), static=False):
+    mine, _ = link(tmp, name, inputs, flags, static=static, linker="ldpy")
+    ref, _ = link(tmp, name + ".bfd", inputs, flags, static=static, linker="bfd")
+    return mine, ref
+
+
+def _same_run(mine, ref):
+    got, want = run_exe(mine, check=False), run_exe(ref, check=False)
+    assert (got.returncode, got.stdout) == (want.returncode, want.stdout), (got, want)
+    return got.stdout
+
+
+# -- 1. scripts without SECTIONS; empty output sections; ALIGN after the colon ---------
+
+ASSIGN_C = r"""
+#include <stdio.h>
+int func(void) { return 42; }
+extern int a(void);
+extern char b[], a2[], a4[];
+int main(void) { printf("%d %p %d\n", a(), (void *)b, a2 - a4); return 0; }
+"""
+
+
+def test_script_without_sections_assigns_symbols(tmp_path):
+    src = write(tmp_path, "a.c", ASSIGN_C)
+    script = write(tmp_path, "syms.ld", "a = func;\nb = 0x1234;\na2 = func + 4;\na4 = ABSOLUTE(func);\n")
+    mine, ref = _both(tmp_path, "prog", [src, script], ["-no-pie"])
+    assert _same_run(mine, ref).startswith("42 0x1234 4")
+    for name in ("a", "b", "a2", "a4"):
+        assert _sym(mine, name) == _sym(ref, name), name
+    assert _sym(ref, "a")[0] == "FUNC"
+    # -T with only assignments: the default layout with them (the symbols agree)
+    mine_t, _ = link(tmp_path, "prog_t", [src], ["-no-pie", "-Wl,-T," + script], static=False,
+                     linker="ldpy")
+    assert run_exe(mine_t).stdout == _same_run(mine, ref)
+    assert _sym(mine_t, "a") == _sym(ref, "a")
+
+
+def test_script_without_sections_exports_from_shared_object(tmp_path):
+    src = write(tmp_path, "a.c", ASSIGN_C)
+    script = write(tmp_path, "syms.ld", "a = func;\nb = 0x1234;\nc = 5;\n")
+    mine, ref = _both(tmp_path, "lib.so", [src, script], ["-shared", "-fPIC"])
+    for name in ("a", "b", "c"):
+        assert _sym(mine, name, ".dynsym") == _sym(ref, name, ".dynsym"), name
+    assert _sym(ref, "a", ".dynsym")[:2] == ("FUNC", "GLOBAL")
+
+
+EMPTY_LD = """
+SECTIONS {
+  . = 0x400000 + SIZEOF_HEADERS;
+  .text : ALIGN(64) { *(.text*) }
+  .m1 : { s1 = .; }
+  .m4 : { . = .; s4 = .; }
+  .m6 : { . = . + 0; }
+  .m7 : { . = ALIGN(64); }
+  .m8 : { . += 0x10; }
+  .data : ALIGN(128) { *(.data*) }
+  .bss : { *(.bss*) *(COMMON) }
+  /DISCARD/ : { *(.note.gnu.property) *(.eh_frame) *(.comment) }
+}
+"""
+
+START_C = r"""
+extern char s1[], s4[];
+int v = 3;
+void _start(void) {
+  long r = v + (s1 != 0) + (s4 != 0);
+  __asm__ volatile("mov %0,%%rdi; mov $60,%%eax; syscall" :: "r"(r));
+}
+"""
+
+
+def test_empty_sections_and_align_after_colon(tmp_path):
+    obj = compile_obj(tmp_path, write(tmp_path, "s.c", START_C), ["-O1", "-fno-pie"])
+    script = write(tmp_path, "e.ld", EMPTY_LD)
+    outs = {}
+    for linker in ("ldpy", "bfd"):
+        out = str(tmp_path / f"e.{linker}")
+        r = ld_direct([obj, "-T", script, "-o", out], tmp_path, linker=linker)
+        assert r.returncode == 0, r.stderr
+        outs[linker] = out
+    rows = {k: [(s.name, s.type, s.addr, s.size, s.flags, s.align) for s in sections(p)
+                if s.name not in (".comment", ".symtab", ".strtab", ".shstrtab")]
+            for k, p in outs.items()}
+    assert rows["ldpy"] == rows["bfd"]
+    assert ".m4" in [r[0] for r in rows["bfd"]] and ".m1" not in [r[0] for r in rows["bfd"]]
+    for name in ("s1", "s4"):
+        assert _sym(outs["ldpy"], name) == _sym(outs["bfd"], name)
+    assert run_exe(outs["ldpy"], check=False).returncode == run_exe(outs["bfd"], check=False).returncode == 5
+
+
+# -- 2. --section-start for RELRO and TLS sections ---------------------------------------
+
+TLS_C = r"""
+#include <stdio.h>
+__thread int tv = 7;
+%s
+int arr_init;
+__attribute__((constructor)) static void init(void) { arr_init = 5; }
+int main(void) { tv += 2; printf("%%d %%d\n", tv, arr_init); return 0; }
+"""
+
+
+def _segments(path):
+    """[(type, vaddr, [section names])] from readelf -lW."""
+    text = readelf("-l", path)
+    heads = [(l.split()[0], int(l.split()[2], 16)) for l in text.splitlines()
+             if re.match(r"^\s+[A-Z_]+\s+0x", l)]
+    maps = re.findall(r"^\s+\d\d\s*(.*)$", text.split("Section to Segment mapping:")[1], re.M)
+    return [(t, v, m.split()) for (t, v), m in zip(heads, maps)]
+
+
+@pytest.mark.parametrize("start,tbss", [(".init_array=0x700000", True), (".init_array=0x10000000", False),
+                                        (".tdata=0x700000", False), (".tdata=0x10000000", False)])
+def test_section_start_relro_and_tls(tmp_path, start, tbss):
+    src = write(tmp_path, "t.c", TLS_C % ("__thread int tz; int use_tz(void) { return tz; }" if tbss else ""))
+    mine, ref = _both(tmp_path, "prog", [src], ["-no-pie", "-Wl,--section-start=" + start])
+    assert _same_run(mine, ref) == "9 5\n"
+    name, addr = start.split("=")
+    for path in (mine, ref):
+        assert [s.addr for s in sections(path) if s.name == name] == [int(addr, 16)]
+    got, want = _segments(mine), _segments(ref)
+    # the same PT_LOADs (the RW one where the section was put), PT_TLS holding the same
+    # sections (its address follows the sizes of .dynamic and .got, which differ)
+    assert [v for t, v, m in got if t == "LOAD"] == [v for t, v, m in want if t == "LOAD"]
+    assert [m for t, v, m in got if t == "TLS"] == [m for t, v, m in want if t == "TLS"]
+
+
+# -- 3. TLS common symbols (.tls_common) go to .tbss -------------------------------------
+
+TCOMMON_S = """
+	.tls_common tcv,4,4
+	.tls_common tcw,8,8
+	.text
+	.globl get_tcv
+get_tcv:
+	movl %fs:tcv@tpoff, %eax
+	addl $1, %eax
+	movl %eax, %fs:tcv@tpoff
+	addq $3, %fs:tcw@tpoff
+	movq %fs:tcw@tpoff, %rdx
+	imull $100, %edx
+	addl %edx, %eax
+	ret
+	.section .note.GNU-stack,"",@progbits
+"""
+
+TCOMMON_MAIN = r"""
+#include <stdio.h>
+__thread int other = 5;
+int get_tcv(void);
+int main(void) { get_tcv(); printf("%d %d\n", get_tcv(), other); return 0; }
+"""
+
+
+@pytest.mark.parametrize("mode", ["-no-pie", "-pie", "-static"])
+def test_tls_common_in_tbss(tmp_path, mode):
+    asm = compile_obj(tmp_path, write(tmp_path, "tc.s", TCOMMON_S))
+    main = write(tmp_path, "m.c", TCOMMON_MAIN)
+    mine, ref = _both(tmp_path, "prog", [main, asm], [mode])
+    assert _same_run(mine, ref) == "602 5\n"
+    for name in ("tcv", "tcw"):
+        assert _sym(mine, name) == _sym(ref, name) == ("TLS", "GLOBAL", "DEFAULT", ".tbss")
+    assert not [s for s in sections(mine) if s.name == ".tcommon"]
+
+
+# -- 4. extern "C++" in dynamic lists and version scripts; -L search for them ---------------
+
+CXX_SRC = r"""
+#include <cstdio>
+namespace ns { int f(int x) { return x + 1; } int g(int x) { return x + 2; } }
+extern "C" int cfunc(int x) { return x * 2; }
+int h(int x) { return x; }
+int main() { std::printf("%d\n", ns::f(1) + ns::g(1) + cfunc(1) + h(1)); return 0; }
+"""
+
+
+def _dyn_defined(path):
+    return sorted((s.name, s.type, s.bind) for s in symbols(path, ".dynsym") if s.ndx != "UND")
+
+
+def test_dynamic_list_extern_cxx(tmp_path):
+    src = write(tmp_path, "m.cpp", CXX_SRC)
+    dl = write(tmp_path, "d.list", '{ extern "C++" { ns::g*; cfunc; }; };\n')
+    mine, ref = _both(tmp_path, "prog", [src], ["-Wl,--dynamic-list=" + dl])
+    assert _same_run(mine, ref) == "8\n"
+    assert _dyn_defined(mine) == _dyn_defined(ref)
+    assert [n for n, *_ in _dyn_defined(ref)] == ["_ZN2ns1gEi", "cfunc"]
+
+
+def test_version_script_extern_cxx_matches_unmangled_names(tmp_path):
+    src = write(tmp_path, "m.cpp", CXX_SRC)
+    vmap = write(tmp_path, "v.map", 'V1 { global: extern "C++" { ns::f*; cfunc; "h(int)"; }; local: *; };\n')
+    mine, ref = _both(tmp_path, "lib.so", [src], ["-shared", "-fPIC", "-Wl,--version-script=" + vmap])
+    assert _dyn_defined(mine) == _dyn_defined(ref)
+    assert ("cfunc@@V1", "FUNC", "GLOBAL") in _dyn_defined(ref)
+
+
+def test_version_script_and_dynamic_list_searched_in_earlier_L_dirs(tmp_path):
+    obj = compile_obj(tmp_path, write(tmp_path, "v.c", "int func(void) { return 1; }\nint other;\n"),
+                      ["-fPIC"])
+    d = tmp_path / "scripts"
+    d.mkdir()
+    write(d, "v.map", "V1 { global: func; local: *; };\n")
+    write(d, "d.list", "{ func; };\n")
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    for opt in ("--version-script=v.map", "--dynamic-list=d.list"):
+        res = {}
+        for linker in ("ldpy", "bfd"):
+            out = str(tmp_path / f"l.{linker}.so")
+            before = ld_direct(["-shared", obj, f"-L{d}", opt, "-o", out], work, linker=linker)
+            after = ld_direct(["-shared", obj, opt, f"-L{d}", "-o", out + "2"], work, linker=linker)
+            res[linker] = (before.returncode, after.returncode,
+                           "cannot open linker script file" in after.stderr)
+            if before.returncode == 0:
+                res[linker] += (tuple(_dyn_defined(out)),)
+        assert res["ldpy"] == res["bfd"], opt
+        assert res["bfd"][:3] == (0, 1, True)
+
+
+# -- 5. INPUT/GROUP names and the sysroot ------------------------------------------------
+
+@pytest.fixture
+def sysroot_tree(tmp_path):
+    root = tmp_path / "root"
+    (root / "lib").mkdir(parents=True)
+    (root / "usr/lib").mkdir(parents=True)
+    (tmp_path / "other").mkdir()
+    lib = compile_obj(tmp_path, write(tmp_path, "l.c", "int libf(void) { return 7; }\n"))
+    os.rename(lib, root / "lib/l.o")
+    run(["cp", root / "lib/l.o", tmp_path / "other/l2.o"])
+    main = compile_obj(tmp_path, write(tmp_path, "m.c", '#include <stdio.h>\nint libf(void);\n'
+                                       'int main(void) { printf("%d\\n", libf()); return 0; }\n'))
+    write(root / "usr/lib", "s_abs.ld", "INPUT(/lib/l.o)\n")
+    write(root / "usr/lib", "s_missing.ld", "INPUT(/lib/nonexist.o)\n")
+    write(tmp_path, "s_eq.ld", "INPUT(=/lib/l.o)\n")
+    write(tmp_path, "s_dollar.ld", "GROUP($SYSROOT/lib/l.o)\n")
+    write(tmp_path, "s_eqnx.ld", "INPUT(=/lib/nonexist.o)\n")
+    write(tmp_path / "other", "s_rel.ld", "INPUT(l2.o)\n")
+    os.symlink(root, tmp_path / "rootlink")
+    return tmp_path, main
+
+
+@pytest.mark.parametrize("sysroot,script", [
+    ("root", "root/usr/lib/s_abs.ld"), ("rootlink", "root/usr/lib/s_abs.ld"),
+    ("root/", "root/usr/lib/s_abs.ld"), ("root/./usr/..", "rootlink/usr/lib/s_abs.ld"),
+    ("root", "s_eq.ld"), ("root", "s_dollar.ld"), (None, "other/s_rel.ld"),
+    ("root", "root/usr/lib/s_missing.ld"), ("root", "s_eqnx.ld"), (None, "s_eqnx.ld")])
+def test_script_inputs_and_sysroot(sysroot_tree, sysroot, script):
+    tmp, main = sysroot_tree
+    flags = ["-no-pie", str(tmp / script)]
+    if sysroot is not None:
+        flags.append(f"-Wl,--sysroot={tmp / sysroot}")
+    res = {}
+    for linker in ("ldpy", "bfd"):
+        path, r = link(tmp, f"p.{linker}", [main], flags, static=False, linker=linker, check=False)
+        msg = [re.sub(r"^.*?: (error: )?", "", l) for l in r.stderr.splitlines() if "cannot find" in l]
+        out = run_exe(path).stdout if r.returncode == 0 else None
+        res[linker] = (r.returncode, msg, out)
+    assert res["ldpy"] == res["bfd"]
+    assert res["bfd"][2] in ("7\n", None)
+
+
+# -- 6. .symver names and version scripts ------------------------------------------------
+
+SYMVER_C = r"""
+int foo_v1(void) { return 1; }
+int foo_v2(void) { return 2; }
+int bar(void) { return 3; }
+int xx(void) { return 4; }
+int same(void) { return 5; }
+int keep(void) { return 6; }
+__asm__(".symver foo_v1, foo@V1");
+__asm__(".symver foo_v2, foo@@V2");
+__asm__(".symver xx, xname@");
+__asm__(".symver same, same@V1");
+"""
+
+
+def _versions(path):
+    """(version definitions, versym of each defined .dynsym entry by name)."""
+    text = readelf("-V", path)
+    defs = re.findall(r"Index: (\d+)\s+Cnt: \d+\s+Name: (\S+)", text)
+    return sorted(n for _, n in defs[1:])
+
+
+def _dyn_view(path):
+    return sorted((s.name, s.type, s.bind, s.vis) for s in symbols(path, ".dynsym") if s.ndx != "UND")
+
+
+def _symtab_view(path, names):
+    return sorted((s.name.split("@")[0], s.bind, s.vis) for s in symbols(path)
+                  if s.name.split("@")[0] in names and s.type != "FILE")
+
+
+@pytest.mark.parametrize("vmap", ["V1 { global: bar; };\nV2 { global: keep; } V1;\n",
+                                  "V1 { };\nV2 { } V1;\n",
+                                  "V1 { local: *; };\nV2 { local: *; };\n",
+                                  "V1 { global: same; keep; local: *; };\nV2 { global: foo; };\n"])
+def test_symver_names_and_version_scripts(tmp_path, vmap):
+    obj = compile_obj(tmp_path, write(tmp_path, "sv.c", SYMVER_C), ["-fPIC"])
+    script = write(tmp_path, "v.map", vmap)
+    outs = {}
+    for linker in ("ldpy", "bfd"):
+        outs[linker] = str(tmp_path / f"s.{linker}.so")
+        r = ld_direct(["-shared", obj, "--version-script=" + script, "-o", outs[linker]], tmp_path,
+                      linker=linker)
+        assert r.returncode == 0, r.stderr
+    mine, ref = outs["ldpy"], outs["bfd"]
+    assert _dyn_view(mine) == _dyn_view(ref)
+    assert _versions(mine) == _versions(ref)           # no empty version for xname@
+    names = {"foo", "bar", "xx", "xname", "same", "keep", "foo_v1", "foo_v2"}
+    assert _symtab_view(mine, names) == _symtab_view(ref, names)
+    # foo beside same@V1: only same@V1 is exported
+    assert not [n for n, *_ in _dyn_view(ref) if n in ("same", "same@@V1")]
+
+
+def test_version_script_locals_are_local_in_executable_symtab(tmp_path):
+    src = write(tmp_path, "ex.c", '#include <stdio.h>\nint helper(void) { return 5; }\n'
+                'int api(void) { return helper() + 1; }\n'
+                'int main(void) { printf("%d\\n", api()); return 0; }\n')
+    vmap = write(tmp_path, "ex.map", "{ global: api; main; local: *; };\n")
+    mine, ref = _both(tmp_path, "ex", [src], ["-Wl,--version-script=" + vmap, "-Wl,-E"])
+    assert _same_run(mine, ref) == "6\n"
+    names = {"helper", "api", "main", "__bss_start", "_edata", "_end"}
+    assert _symtab_view(mine, names) == _symtab_view(ref, names)
+    assert ("helper", "LOCAL", "DEFAULT") in _symtab_view(ref, names)
+    assert _dyn_view(mine) == _dyn_view(ref)
