@@ -525,3 +525,36 @@ def test_tls_descriptors(tmp_path, lib_now):
         exe = gcc_link(tmp_path, f"cross-{linker}", [objs["tm"], "-pthread", "-L", str(tmp_path / other), "-ltl",
                                                      "-Wl,-rpath," + str(tmp_path / other)], linker)
         run_all(exe, TLS_EXPECTED)
+
+
+IFUNC_LIB = r"""
+static int impl_a(void) { return 42; }
+static void *resolve_fn(void) { return (void *)impl_a; }
+int gfn(void) __attribute__((ifunc("resolve_fn")));
+static int sfn(void) __attribute__((ifunc("resolve_fn")));
+__attribute__((visibility("hidden"))) int hfn(void) __attribute__((ifunc("resolve_fn")));
+void *volatile ptrs[] = { (void *)gfn, (void *)sfn, (void *)hfn };
+int check(void) {
+  void *h = (void *)hfn;
+  return (ptrs[1] == (void *)impl_a) + 2 * (ptrs[2] == h) + 4 * (((int (*)(void))ptrs[0])() == 42) +
+         8 * (ptrs[0] == (void *)gfn);
+}
+"""
+
+
+def test_ifunc_pointers_in_shared_library(tmp_path):
+    """A preemptible IFUNC keeps symbolic relocations and needs no IPLT entry; a
+    pointer to a local one gets IRELATIVE; only the one whose address code takes
+    directly gets an IPLT entry (ld.bfd's IRELATIVE in .rela.plt)."""
+    libs = link_both(tmp_path, "libifl.so", ["-shared", "-fPIC", "-O1", write(tmp_path, "ifl.c", IFUNC_LIB)])
+    main_c = write(tmp_path, "iflm.c", '#include <stdio.h>\nint check(void);\n'
+                                       'int main(void){printf("%d\\n", check());return 0;}\n')
+    for linker in LINKERS:
+        exe = gcc_link(tmp_path, "iflm-" + linker, [main_c, "-L", str(tmp_path / linker), "-lifl",
+                                                    "-Wl,-rpath," + str(tmp_path / linker)], "bfd")
+        run_all(exe, "13\n")
+    names = {"", "gfn", "sfn", "hfn"}
+    mine = {k: v for k, v in dyn_relocs(libs["ldpy"], names).items() if k[1] != "R_X86_64_RELATIVE"}
+    ref = {k: v for k, v in dyn_relocs(libs["bfd"], names).items() if k[1] != "R_X86_64_RELATIVE"}
+    assert mine == ref
+    assert mine[(".rela.dyn", "R_X86_64_IRELATIVE", "")] == 2 and mine[(".rela.plt", "R_X86_64_IRELATIVE", "")] == 1

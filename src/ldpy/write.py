@@ -155,6 +155,8 @@ def relocate_all(ctx, out):
         A[m] = 0
     ifm = keys.ifunc[rt.key]
     if ifm.any():
+        ifm &= np.isin(rt.key, ctx.iplt.keys)    # (the others: IRELATIVE pointers, preemptible)
+    if ifm.any():
         iplt = ctx.iplt
         k = rt.key[ifm]
         iplt.record_resolvers(k, S[ifm])

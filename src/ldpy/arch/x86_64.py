@@ -237,9 +237,6 @@ def scan(ctx, rt):
     need_got &= ~plan.ifunc_got
     if need_got.any():
         ctx.got.add(key[need_got])
-    ifunc_refs = K.ifunc[key] & (typ != NONE)
-    if ifunc_refs.any():
-        ctx.iplt.add(key[ifunc_refs])
     if NEEDS_GOT_BASE[typ].any():
         ctx.need_got_base = True
     # the call to __tls_get_addr after a relaxed GD/LD sequence is rewritten with it
@@ -279,6 +276,11 @@ def scan(ctx, rt):
             raise LinkError(f"{rt.where(k)}: relocation {type_name(typ[k])} against "
                             f"'{ctx.reloc_sym_display(rt, k)}' cannot be used when making a "
                             f"{'shared object' if cfg.shared else 'PIE'}; recompile with -fPIC")
+    # IFUNCs of this output get an IPLT entry unless every reference is a pointer
+    # that IRELATIVE fills, or the symbol can be preempted (shared objects)
+    ifunc_refs = K.ifunc[key] & ~K.imported[key] & (typ != NONE) & ~plan.irelative
+    if ifunc_refs.any():
+        ctx.iplt.add(key[ifunc_refs])
     dyn = plan.dyn64 | plan.relative | plan.irelative
     plan.textrel = dyn & ~writable
     if plan.textrel.any():
@@ -410,7 +412,7 @@ def apply(ctx, rt, S, A, out):
         ctx.rela_dyn.add(P[m], np.full(int(m.sum()), RELATIVE, np.int64), SA[m])
     if plan.irelative.any():
         m = plan.irelative
-        resolver = ctx.iplt.resolvers[ctx.iplt.index_of(key[m])]
+        resolver = ctx.keys.addr[key[m]]            # (an IFUNC symbol's value is its resolver)
         ctx.rela_dyn.add(P[m], np.full(int(m.sum()), IRELATIVE, np.int64), resolver + A[m])
 
     # overflow checks and stores

@@ -710,7 +710,7 @@ def finish_dynamic(ctx):
         vals = got.values[got.index_of(gk)]
         ctx.rela_dyn.add(slots[got_rel], np.full(int(got_rel.sum()), R["RELATIVE"], np.int64), vals[got_rel])
         if got_irel.any():
-            res = ctx.iplt.resolvers[ctx.iplt.index_of(gk[got_irel])]
+            res = K.addr[gk[got_irel]]              # (the resolver)
             ctx.rela_dyn.add(slots[got_irel], np.full(int(got_irel.sum()), R["IRELATIVE"], np.int64), res)
         if got_tls.any():
             off = K.addr[gk[got_tls]] - ctx.tls_start
