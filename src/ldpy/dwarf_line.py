@@ -29,6 +29,7 @@ question about an object, and a missing, corrupted or unsupported table means
 import bisect
 
 import numpy as np
+from ldpy.elf.leb128 import read_uleb, read_sleb
 
 SHT_RELA = 4
 SHT_NOBITS = 8
@@ -86,35 +87,17 @@ class _Reader:
         self.pos += n
 
     def uleb(self):
-        b, p, end = self.b, self.pos, self.end
-        v = shift = 0
-        while True:
-            if p >= end or shift > 70:
-                raise _Bad
-            c = b[p]
-            p += 1
-            v |= (c & 0x7f) << shift
-            shift += 7
-            if c < 0x80:
-                break
-        self.pos = p
+        try:
+            v, self.pos = read_uleb(self.b, self.pos, self.end)
+        except ValueError:
+            raise _Bad from None
         return v
 
     def sleb(self):
-        b, p, end = self.b, self.pos, self.end
-        v = shift = 0
-        while True:
-            if p >= end or shift > 70:
-                raise _Bad
-            c = b[p]
-            p += 1
-            v |= (c & 0x7f) << shift
-            shift += 7
-            if c < 0x80:
-                break
-        if c & 0x40:
-            v -= 1 << shift
-        self.pos = p
+        try:
+            v, self.pos = read_sleb(self.b, self.pos, self.end)
+        except ValueError:
+            raise _Bad from None
         return v
 
     def cstr(self):

@@ -38,6 +38,7 @@ import os
 import numpy as np
 
 from ldpy.diag import LinkError, diag
+from ldpy.elf.leb128 import read_uleb, skip_leb
 from ldpy.elf.format import (ET_REL,
                              SHT_NULL, SHT_PROGBITS, SHT_NOBITS, SHT_NOTE, SHT_RELA, SHT_REL, SHT_GROUP,
                              SHT_SYMTAB, SHT_STRTAB, SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR, SHF_MERGE,
@@ -305,29 +306,6 @@ def _align(x, a):
 
 # -- .eh_frame editing (BFD's eh_frame.c, which runs for -r too) --------------------------
 
-def _uleb(data, pos, end):
-    val = shift = 0
-    while True:
-        if pos >= end:
-            raise ValueError
-        b = data[pos]
-        pos += 1
-        val |= (b & 0x7f) << shift
-        shift += 7
-        if not b & 0x80:
-            return val, pos
-
-
-def _skip_leb(data, pos, end):
-    while True:
-        if pos >= end:
-            raise ValueError
-        b = data[pos]
-        pos += 1
-        if not b & 0x80:
-            return pos
-
-
 def _pe_width(enc, ptr):
     if (enc & 0x60) == 0x60:
         return 0
@@ -374,7 +352,7 @@ def _insns_end(data, pos, end, ptr_width):
                     while data[pos] & 0x80:
                         pos += 1
                     pos += 1
-                n, pos = _uleb(data, pos, end)
+                n, pos = read_uleb(data, pos, end)
                 pos += n
             elif k < 0:
                 raise ValueError
@@ -394,12 +372,12 @@ def _parse_cie(data, start, end, ptr):
     pos = aug_end + 1
     if aug == "eh":
         raise ValueError
-    pos = _skip_leb(data, pos, end)
-    pos = _skip_leb(data, pos, end)
-    pos = pos + 1 if version == 1 else _skip_leb(data, pos, end)
+    pos = skip_leb(data, pos, end)
+    pos = skip_leb(data, pos, end)
+    pos = pos + 1 if version == 1 else skip_leb(data, pos, end)
     fde_enc, aligned8 = 0, False
     if aug.startswith("z"):
-        n, pos = _uleb(data, pos, end)
+        n, pos = read_uleb(data, pos, end)
         adata, pos = pos, pos + n
         for c in aug[1:]:
             if c == "R":
@@ -489,7 +467,7 @@ def edit_eh_frame(sec, target_dead, last, ptr=8):
                 a, b = int(starts[i]), int(ends[i])
                 pos = a + 8 + 2 * wi
                 if zi:
-                    m, pos = _uleb(data, pos, b)
+                    m, pos = read_uleb(data, pos, b)
                     pos += m
                 sizes[i] = _insns_end(data, pos, b, wi) - a
     except (ValueError, IndexError):
@@ -631,7 +609,7 @@ def edit_eh_frames(secs, target_dead, out_align, ptr):
                 a, b = int(starts[i]), int(ends[i])
                 pos = a + 8 + 2 * wi
                 if zi:
-                    m, pos = _uleb(data, pos, b)
+                    m, pos = read_uleb(data, pos, b)
                     pos += m
                 prog = data[pos:b]
                 end = seen.get(prog)

@@ -7,6 +7,7 @@ import numpy as np
 from ldpy.diag import LinkError
 from ldpy.elf.format import SHF_ALLOC
 from ldpy.synthetic import Synthetic
+from ldpy.elf.leb128 import read_uleb
 
 DW_EH_PE_pcrel_sdata4 = 0x1b
 DW_EH_PE_udata4 = 0x03
@@ -28,17 +29,6 @@ def count_fdes(data, little=True):
     return n
 
 
-def _uleb(data, pos):
-    result = shift = 0
-    while True:
-        b = data[pos]
-        pos += 1
-        result |= (b & 0x7f) << shift
-        shift += 7
-        if b < 0x80:
-            return result, pos
-
-
 _SIZES = {0x00: 8, 0x02: 2, 0x03: 4, 0x04: 8, 0x0a: 2, 0x0b: 4, 0x0c: 8}
 _FMT = {0x00: "Q", 0x02: "H", 0x03: "I", 0x04: "Q", 0x0a: "h", 0x0b: "i", 0x0c: "q"}
 
@@ -53,15 +43,15 @@ def _cie_fde_encoding(data, pos, where):
     p = aug_end + 1
     if version == 4:
         p += 2
-    _, p = _uleb(data, p)           # code alignment
-    _, p = _uleb(data, p)           # data alignment (sleb, same length)
+    _, p = read_uleb(data, p)           # code alignment
+    _, p = read_uleb(data, p)           # data alignment (sleb, same length)
     if version == 1:
         p += 1
     else:
-        _, p = _uleb(data, p)
+        _, p = read_uleb(data, p)
     if not aug.startswith(b"z"):
         return 0x00
-    _, p = _uleb(data, p)
+    _, p = read_uleb(data, p)
     for c in aug[1:]:
         if c == ord("R"):
             return data[p]
