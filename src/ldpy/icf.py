@@ -39,8 +39,9 @@ modules may compare its address; lld's rule).
 
 When two candidates are equal.  Same output section, same flags, same size,
 same bytes, same relocations (offset, type, and target), and the same unwind
-information: each FDE covering the section (its bytes but the CIE pointer and
-the pc_begin field, its place in the section) and the FDE's CIE (bytes and
+information: each FDE covering the section (its bytes but the length, the CIE
+pointer, the pc_begin field and trailing DW_CFA_nop padding; its place in the
+section) and the FDE's CIE (bytes and
 relocations: the personality routine), with the FDE's LSDA relocation compared
 like any other (gold's rule; mold's arch-x86_64-icf-personality test).
 Alignment need not be equal: the kept copy takes the largest alignment of the
@@ -459,8 +460,18 @@ class _Icf:
             base = self.file_buf_base[ef] + self.sh_offset[esec]
             s0, e0 = fde["starts"][fde["rec"]], fde["ends"][fde["rec"]]
             cs, ce = fde["starts"][fde["cie"]], fde["ends"][fde["cie"]]
-            fde["body"] = s0 + 8 + fde["width"]
-            for part, (a, b) in enumerate(((s0, s0 + 4), (fde["body"], e0), (cs, ce))):
+            fde["body"] = body = s0 + 8 + fde["width"]
+            # the FDE's length is left out and so are its trailing DW_CFA_nop bytes: the
+            # last FDE of an object is padded to 8 bytes, the others to 4
+            bf = self.file_buf[ef]
+            end = e0.copy()
+            floor = body + fde["width"]           # (never into pc_range)
+            for _ in range(16):
+                nop = (end > floor) & (self._bytes_at(bf, base + np.maximum(end - 1, 0)) == 0)
+                if not nop.any():
+                    break
+                end -= nop
+            for part, (a, b) in enumerate(((s0, s0), (body, end), (cs, ce))):
                 seg_k.append(kk)
                 seg_ord.append(1 + 3 * rank + part)
                 seg_buf.append(self.file_buf[ef])
