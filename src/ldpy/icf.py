@@ -100,7 +100,7 @@ from ldpy.symbols import DEFINED, COMMON
 from ldpy.util import unique
 
 # constant kinds of relocation targets (column a1 of a relocation row; >= 0: a section id)
-_VAR, _MERGE, _BYNAME, _NOSEC, _FDE = -1, -2, -3, -4, -5
+_VAR, _MERGE, _BYNAME, _NOSEC, _FDE, _CIE = -1, -2, -3, -4, -5, -6
 
 
 
@@ -183,22 +183,39 @@ class _Icf:
                 self.bufs.append(f.buf)
             self.file_buf[k] = b
             self.file_buf_base[k] = f.buf_base
-        # global symbols: where they are defined, and which are compared by identity
-        syms = ctx.symtab.symbols
-        G = len(syms)
-        self.G = G
-        self.g_sec = np.fromiter((s.section.file.sec_base + s.section.index
-                                  if s.kind == DEFINED and s.section is not None and not s.absolute
-                                  else -1 for s in syms), np.int64, G)
-        self.g_value = np.fromiter((s.value & 0xffffffffffffffff for s in syms), np.uint64, G).view(np.int64)
-        self.g_type = np.fromiter((s.type for s in syms), np.int64, G)
-        byname = np.fromiter((s.is_ifunc for s in syms), bool, G) | (self.g_sec < 0)
-        if self.cfg.shared:
-            byname |= self._preemptible(syms)
-        self.g_byname = byname
+        # global symbols: where they are defined, and which are compared by identity;
+        # filled in for the symbols relocations name, when they first do (_global_info)
+        G = self.G = len(ctx.symtab.symbols)
+        self.g_known = np.zeros(G, bool)
+        self.g_sec = np.full(G, -1, np.int64)
+        self.g_value = np.zeros(G, np.int64)
+        self.g_type = np.zeros(G, np.int64)
+        self.g_byname = np.zeros(G, bool)
 
-    def _preemptible(self, syms):
-        """Definitions another module may interpose (relocs.SymbolKeys' rule)."""
+    def _global_info(self, gids):
+        need = unique(gids[(gids >= 0)])
+        need = need[~self.g_known[need]]
+        if not len(need):
+            return
+        syms = self.ctx.symtab.symbols
+        sub = [syms[g] for g in need.tolist()]
+        n = len(sub)
+        sec = np.fromiter((s.section.file.sec_base + s.section.index
+                           if s.kind == DEFINED and s.section is not None and not s.absolute
+                           else -1 for s in sub), np.int64, n)
+        self.g_sec[need] = sec
+        self.g_value[need] = np.fromiter((s.value & 0xffffffffffffffff for s in sub), np.uint64,
+                                         n).view(np.int64)
+        self.g_type[need] = np.fromiter((s.type for s in sub), np.int64, n)
+        byname = np.fromiter((s.is_ifunc for s in sub), bool, n) | (sec < 0)
+        if self.cfg.shared:
+            byname |= self._preemptible(sub, need)
+        self.g_byname[need] = byname
+        self.g_known[need] = True
+
+    def _preemptible(self, syms, gids):
+        """Which of syms (ids gids) another module may interpose (relocs.SymbolKeys'
+        rule)."""
         ctx, cfg = self.ctx, self.cfg
         G = len(syms)
         kind = np.fromiter((s.kind for s in syms), np.int8, G)
@@ -210,9 +227,7 @@ class _Icf:
         elif cfg.symbolic == "functions":
             pre &= ~func
         if ctx.dynamic_list is not None:
-            listed = np.zeros(G, bool)
-            listed[list(ctx.dynamic_list)] = True
-            pre &= listed
+            pre &= np.isin(gids, np.fromiter(ctx.dynamic_list, np.int64, len(ctx.dynamic_list)))
         return pre
 
     # -- candidates --------------------------------------------------------------
@@ -240,13 +255,16 @@ class _Icf:
             name = sec.name
             if not exe[i] and not name.startswith(".gcc_except_table"):
                 continue
-            if name in (".init", ".fini") or is_c_identifier(name) or sec.compressed is not None:
+            if name in (".init", ".fini") or (name[:1] != "." and is_c_identifier(name)) or \
+                    sec.compressed is not None:
                 continue
             if taker is not None:
                 st = taker(sec, sec.file)
                 if st is not None and st.name == "/DISCARD/":
                     continue
                 where = id(st) if st is not None else output_name(sec)
+            elif name.startswith(".text.") or name == ".text" or name.startswith(".gnu.linkonce.t."):
+                where = ".text"             # (output_name's answer, without its rule walk)
             else:
                 where = output_name(sec)
             out[i] = out_ids.setdefault(where, len(out_ids))
@@ -353,6 +371,7 @@ class _Icf:
             lsh = lval = ltyp = np.zeros(len(sym), np.int64)
         gid = np.where(local, -1, self.all_gids[np.minimum(gpos, max(len(self.all_gids) - 1, 0))]
                        if len(self.all_gids) else -1)
+        self._global_info(gid)
         g = np.maximum(gid, 0)
         in_sec = local & (lsh > 0) & (lsh < SHN_LORESERVE) & (lsh < self.nsec[fidx])
         byname = ~local & (self.g_byname[g] if self.G else True)
@@ -435,8 +454,9 @@ class _Icf:
 
     # -- bytes -------------------------------------------------------------------
     def gather_bytes(self):
-        """Each candidate's bytes (section, then per FDE: its length word, its bytes
-        after pc_begin, its CIE) in one array; segment tables for relocation rows."""
+        """Each candidate's bytes (section, then per FDE its bytes after pc_begin) in
+        one array, each candidate starting on an 8-byte boundary; where each FDE went
+        (for its relocation rows), and an id for the bytes of each FDE's CIE."""
         ids = self.cand_ids
         n = len(ids)
         sf = self.sec_file[ids]
@@ -471,46 +491,50 @@ class _Icf:
                 if not nop.any():
                     break
                 end -= nop
-            for part, (a, b) in enumerate(((s0, s0), (body, end), (cs, ce))):
-                seg_k.append(kk)
-                seg_ord.append(1 + 3 * rank + part)
-                seg_buf.append(self.file_buf[ef])
-                seg_src.append(base + a)
-                seg_len.append(np.maximum(b - a, 0))
+            seg_k.append(kk)
+            seg_ord.append(1 + rank)
+            seg_buf.append(self.file_buf[ef])
+            seg_src.append(base + body)
+            seg_len.append(np.maximum(end - body, 0))
+            # the CIE by the id of its bytes (its relocations are rows like the FDE's)
+            _, one, cinv = np.unique(fde["cie"], return_index=True, return_inverse=True)
+            ids_of = {}
+            cid = np.fromiter((ids_of.setdefault(self.bufs[b][a:e].tobytes(), len(ids_of))
+                               for b, a, e in zip(bf[one].tolist(), (base[one] + cs[one]).tolist(),
+                                                  (base[one] + ce[one]).tolist())), np.int64, len(one))
+            fde["cie_id"] = cid[cinv.reshape(-1)]
         seg_k, seg_ord, seg_buf, seg_src, seg_len = (np.concatenate(x) for x in
                                                       (seg_k, seg_ord, seg_buf, seg_src, seg_len))
         order = np.lexsort((seg_ord, seg_k))
         seg_k, seg_ord, seg_buf, seg_src, seg_len = (a[order] for a in
                                                       (seg_k, seg_ord, seg_buf, seg_src, seg_len))
         L = np.bincount(seg_k, weights=seg_len, minlength=n).astype(np.int64)
-        start = np.concatenate(([0], np.cumsum(L)))[:-1]
+        Lp = (L + 7) & ~7                             # each candidate starts on a word
+        start = np.concatenate(([0], np.cumsum(Lp)))[:-1]
         within = np.cumsum(seg_len) - seg_len
         kfirst = np.searchsorted(seg_k, seg_k)
         seg_dst = within - within[kfirst]            # offset of each segment in its candidate
-        total = int(L.sum())
-        blob = np.zeros(total, np.uint8)
-        for b in unique(seg_buf).tolist():
-            m = np.flatnonzero(seg_buf == b)
-            ln = seg_len[m]
-            tot = int(ln.sum())
-            if not tot:
-                continue
-            rel = np.arange(tot) - np.repeat(np.cumsum(ln) - ln, ln)
-            buf = self.bufs[b]
-            blob[np.repeat(start[seg_k[m]] + seg_dst[m], ln) + rel] = buf[np.repeat(seg_src[m], ln) + rel]
+        # one slice per segment, concatenated in order (a Python step per segment is
+        # cheaper than per-byte index arrays over all the code of the link)
+        last = np.ones(len(seg_k), bool)
+        last[:-1] = seg_k[1:] != seg_k[:-1]
+        pad = np.where(last, (Lp - L)[seg_k], 0)
+        zeros = np.zeros(8, np.uint8)
+        bufs = self.bufs
+        pieces = []
+        add = pieces.append
+        for b, a, ln, pd in zip(seg_buf.tolist(), seg_src.tolist(), seg_len.tolist(), pad.tolist()):
+            add(bufs[b][a:a + ln])
+            if pd:
+                add(zeros[:pd])
+        blob = np.concatenate(pieces) if pieces else np.zeros(0, np.uint8)
         self.blob, self.L, self.start = blob, L, start
-        # where each FDE's parts landed (for its relocations)
+        # where each FDE's bytes landed (for its relocations)
         if fde is not None and len(fde["cand"]):
-            nf = len(fde["cand"])
-            dst = np.zeros((nf, 3), np.int64)
-            is_fde = seg_ord > 0
-            pos = np.flatnonzero(is_fde)
-            # segments of FDE j are at (cand, 1 + 3*rank + part): find them by key
+            pos = np.flatnonzero(seg_ord > 0)
             key = (seg_k[pos] << 32) + seg_ord[pos]
-            for part in range(3):
-                want = (fde["cand"] << 32) + 1 + 3 * fde["rank"] + part
-                dst[:, part] = seg_dst[pos[np.searchsorted(key, want)]]
-            fde["dst"] = dst
+            want = (fde["cand"] << 32) + 1 + fde["rank"]
+            fde["dst"] = seg_dst[pos[np.searchsorted(key, want)]]
 
     # -- classes -----------------------------------------------------------------
     def classes(self):
@@ -537,32 +561,50 @@ class _Icf:
         return cls, max(rounds, 1)
 
     def _content_classes(self):
-        """Equal (output section, flags, bytes) -> equal id."""
+        """Equal (output section, flags, bytes) -> equal id.  Every candidate's words
+        are hashed at once (segmented sums of mixed words, position-dependent
+        multipliers); each hash group is then compared word for word with its first
+        member, and a group that is not all equal (a collision) is sorted exactly."""
         ids = self.cand_ids
         n = len(ids)
         L = self.L
-        # output section and flags are part of the identity: group keys first
         head = unique_inverse(np.stack([self.out[ids], self.flags[ids] & ~SHF_GROUP, L], axis=1))
         cls = np.full(n, -1, np.int64)
         cnt = np.bincount(head)
         single = cnt[head] == 1
         cls[single] = np.arange(int(single.sum()))
         nxt = int(single.sum())
-        multi = np.flatnonzero(~single)
-        if not len(multi):
+        sel = np.flatnonzero(~single)
+        if not len(sel):
             return cls
-        order = multi[np.argsort(head[multi], kind="stable")]
-        h = head[order]
-        bounds = np.flatnonzero(np.concatenate(([True], h[1:] != h[:-1], [True])))
-        blob, start = self.blob, self.start
-        mult = None
-        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-            members = order[a:b]
-            ln = int(L[members[0]])
-            rows = blob[start[members][:, None] + np.arange(ln)]
-            inv = _group_rows(rows)
-            cls[members] = inv + nxt
-            nxt += int(inv.max()) + 1
+        # the blob holds every candidate's words back to back: hash them all
+        w = self.blob.view(np.uint64)
+        lw = (L + 7) >> 3
+        first = self.start >> 3
+        jw = np.arange(len(w)) - np.repeat(first, lw)
+        mult = _multipliers()
+        with np.errstate(over="ignore"):
+            x = w ^ (w >> np.uint64(29))
+            x *= mult[jw & (len(mult) - 1)]
+            x ^= x >> np.uint64(32)
+            h = np.add.reduceat(x, first)[sel]
+        key = unique_inverse(np.stack([head[sel], h.view(np.int64)], axis=1))
+        rep = np.full(int(key.max()) + 1, -1, np.int64)
+        rep[key[::-1]] = sel[::-1]                            # first member of each group
+        repc = np.arange(n)
+        repc[sel] = rep[key]
+        eq = w == w[np.repeat(first[repc], lw) + jw]
+        ok = np.logical_and.reduceat(eq, first)[sel]
+        cls[sel] = key + nxt
+        nxt += len(rep)
+        if not ok.all():                    # a hash collision: those heads are sorted exactly
+            blob, start = self.blob, self.start
+            for hd in np.unique(head[sel[~ok]]).tolist():
+                members = np.flatnonzero(head == hd)
+                ln = int(L[members[0]])
+                inv = _group_rows(blob[start[members][:, None] + np.arange(ln)])
+                cls[members] = inv + nxt
+                nxt += int(inv.max()) + 1
         return cls
 
     def _rows(self, active):
@@ -586,7 +628,8 @@ class _Icf:
                 # a pseudo row per FDE: where in the section it starts (pc_begin's target)
                 kk = fde["cand"][fsel]
                 z = np.zeros(len(fsel), np.int64)
-                out.append((kk, fde["dst"][fsel, 0], z - 1, z + _FDE, fde["pc"][fsel], z, z - 1))
+                out.append((kk, fde["dst"][fsel], z - 1, z + _FDE, fde["pc"][fsel], z, z - 1))
+                out.append((kk, fde["dst"][fsel], z - 2, z + _CIE, fde["cie_id"][fsel], z, z - 1))
                 # relocations inside the FDE (not pc_begin: the LSDA) and inside its CIE
                 rec = er["rec"]
                 ok = (rec >= 0) & ~er["pcb"]
@@ -602,12 +645,17 @@ class _Icf:
                         continue
                     j = np.repeat(np.arange(len(fsel)), cnt)
                     e = srt[np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(tot)]
-                    rstart = fde["body"][fsel] if part == 1 else fde["starts"][recs]
-                    pos = fde["dst"][fsel, part][j] + er["off"][e] - rstart[j]
+                    typ = er["typ"][e]
                     if part == 1:
+                        pos = fde["dst"][fsel][j] + er["off"][e] - fde["body"][fsel][j]
                         keep = er["off"][e] >= fde["body"][fsel][j]
-                        j, e, pos = j[keep], e[keep], pos[keep]
-                    enc = self._encode(kk[j], pos, er["typ"][e], er["sid"][e], er["sym"][e], er["addend"][e])
+                        j, e, pos, typ = j[keep], e[keep], pos[keep], typ[keep]
+                    else:
+                        # a CIE's bytes are not in the candidate's: its relocation rows sit at
+                        # the FDE, their offset in the CIE carried in the type column
+                        pos = fde["dst"][fsel][j]
+                        typ = typ + ((er["off"][e] - fde["starts"][recs][j] + 1) << 16)
+                    enc = self._encode(kk[j], pos, typ, er["sid"][e], er["sym"][e], er["addend"][e])
                     out.append(enc)
         if not out:
             z = np.zeros(0, np.int64)
@@ -755,19 +803,24 @@ class _Icf:
             fs.live = False
             if fs.align > ks.align:
                 ks.align = fs.align
-        # global symbols defined in folded sections move to the kept copies
+        # global symbols defined in folded sections move to the kept copies: the
+        # globals of each file with folded sections, in those sections' indexes
         gfolded = np.zeros(self.G, bool)
-        if self.G:
-            dead = np.zeros(self.N + 1, bool)
-            dead[fid] = True
-            gfolded = dead[self.g_sec]
-            gfolded &= self.g_sec >= 0
-            to = np.full(self.N, -1, np.int64)
-            to[fid] = kid
-            syms = ctx.symtab.symbols
-            for g in np.flatnonzero(gfolded).tolist():
+        to = {f: k for f, k in zip(fid.tolist(), kid.tolist())}
+        syms = ctx.symtab.symbols
+        files = ctx.files
+        ffile = self.sec_file[fid]
+        for fi in unique(ffile).tolist():
+            f = files[fi]
+            fg = f.first_global
+            hit = np.flatnonzero(np.isin(f.shndx[fg:], fid[ffile == fi] - f.sec_base))
+            for g in f.global_ids[hit].tolist():
                 s = syms[g]
-                s.section = flat[int(to[self.g_sec[g]])]
+                sec = s.section
+                if s.kind == DEFINED and sec is not None and sec.file is f and \
+                        f.sec_base + sec.index in to and not gfolded[g]:
+                    s.section = flat[to[f.sec_base + sec.index]]
+                    gfolded[g] = True
         ctx.icf_fold = (fid, kid)
         ctx.icf_gfolded = gfolded
         ctx.icf_saved = int(self.size[fid].sum())
@@ -887,35 +940,22 @@ def unique_inverse(mat):
     return inv
 
 
-_HASH_MULT = None
+_MULT = None
+
+
+def _multipliers():
+    """4096 fixed random odd 64-bit multipliers for the content hash."""
+    global _MULT
+    if _MULT is None:
+        rng = np.random.default_rng(0x1cf)
+        _MULT = rng.integers(1, 2 ** 63, size=4096, dtype=np.uint64) | np.uint64(1)
+    return _MULT
 
 
 def _group_rows(rows):
-    """Group ids of the rows of a uint8 matrix (equal bytes -> equal id): hashed with
-    numpy, every group checked byte for byte; a collision sorts the rows instead."""
-    global _HASH_MULT
+    """Exact group ids of the rows of a uint8 matrix (equal bytes -> equal id)."""
     n, ln = rows.shape
     if n == 1:
         return np.zeros(1, np.int64)
-    pad = (-ln) % 8
-    if pad:
-        rows8 = np.zeros((n, ln + pad), np.uint8)
-        rows8[:, :ln] = rows
-    else:
-        rows8 = np.ascontiguousarray(rows)
-    words = rows8.view(np.uint64)
-    w = words.shape[1]
-    if _HASH_MULT is None or len(_HASH_MULT) < w:
-        rng = np.random.default_rng(0x1cf)
-        _HASH_MULT = rng.integers(1, 2 ** 63, size=max(w, 1024), dtype=np.uint64) | np.uint64(1)
-    with np.errstate(over="ignore"):
-        x = words ^ (words >> np.uint64(29))
-        x = x * _HASH_MULT[:w]
-        x ^= x >> np.uint64(32)
-        h = x.sum(axis=1, dtype=np.uint64)
-    inv = np.unique(h, return_inverse=True)[1].reshape(-1)
-    first = np.full(int(inv.max()) + 1, -1, np.int64)
-    first[inv[::-1]] = np.arange(n)[::-1]
-    if (rows == rows[first[inv]]).all():
-        return inv
-    return np.unique(rows8.view(np.dtype((np.void, ln + pad))).reshape(-1), return_inverse=True)[1].reshape(-1)
+    rows = np.ascontiguousarray(rows)
+    return np.unique(rows.view(np.dtype((np.void, ln))).reshape(-1), return_inverse=True)[1].reshape(-1)
