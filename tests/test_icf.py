@@ -401,3 +401,15 @@ def test_errors(tmp_path, objs):
     assert r.returncode == 1 and "invalid --icf value 'maybe'" in r.stderr
     r = ld_direct(["--keep-unique"], tmp)
     assert r.returncode == 1
+
+
+def test_options_parse():
+    from ldpy.cli import parse_args, HELP_TEXT
+    c = parse_args(["--icf=safe", "--print-icf-sections", "--keep-unique", "foo", "--keep-unique=bar",
+                    "a.o"])
+    assert c.icf == "safe" and c.print_icf_sections and c.keep_unique == ["foo", "bar"]
+    c = parse_args(["-icf=all", "--print-icf-sections", "--no-print-icf-sections", "a.o"])
+    assert c.icf == "all" and not c.print_icf_sections
+    assert "--print-icf-sections" in HELP_TEXT and "--keep-unique SYMBOL" in HELP_TEXT
+    assert "Fold identical code sections" in HELP_TEXT
+    assert "[not supported yet]" not in [l for l in HELP_TEXT.splitlines() if "--icf" in l][0]
