@@ -26,8 +26,9 @@ sections defining a --keep-unique symbol.
 
 With --icf=safe, gold's heuristic (there are no .llvm_addrsig tables to read):
 a function folds only when its address is not taken, i.e. every relocation
-that reaches its section from an allocated section other than .eh_frame is a
-call or a branch: R_X86_64_PLT32, or R_X86_64_PC32 in executable code right
+that reaches its section from an allocated section is a call or a branch,
+vtables (.rodata._ZTV*, .data.rel.ro._ZTV*, and the _ZTC construction vtables)
+and .eh_frame excepted as in gold: R_X86_64_PLT32, or R_X86_64_PC32 in executable code right
 after a call (e8), jmp (e9) or jcc (0f 8x) opcode.  R_X86_64_64/32/32S/16/8,
 GOT-relative and GOTPCREL(X) relocations, and PC32 anywhere else (lea), take
 the address (relocations against STT_OBJECT symbols do not count, as in gold).
@@ -101,6 +102,12 @@ from ldpy.util import unique
 
 # constant kinds of relocation targets (column a1 of a relocation row; >= 0: a section id)
 _VAR, _MERGE, _BYNAME, _NOSEC, _FDE, _CIE = -1, -2, -3, -4, -5, -6
+
+# gold's sections whose pointers never make a function unsafe to fold (--icf=safe):
+# vtables and construction vtables (a virtual function's address cannot be
+# compared), and the unwind tables
+_NOT_ADDRESS_TAKING = (".rodata._ZTV", ".data.rel.ro._ZTV", ".rodata._ZTC", ".data.rel.ro._ZTC",
+                       ".eh_frame")
 
 
 
@@ -309,7 +316,7 @@ class _Icf:
         t = self.t
         secs = [s for i, s in enumerate(self.flat)
                 if s is not None and s.live and s.relocs is not None and len(s.relocs) and
-                s.flags & SHF_ALLOC and s.name != ".eh_frame"] if cand.any() else []
+                s.flags & SHF_ALLOC and not s.name.startswith(_NOT_ADDRESS_TAKING)] if cand.any() else []
         taken = np.zeros(self.N, bool)
         if not secs:
             return taken
