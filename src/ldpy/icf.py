@@ -444,7 +444,9 @@ class _Icf:
         inside = (rec >= 0) & (rsec[np.maximum(rec, 0)] == sid) & (off < ends[np.maximum(rec, 0)])
         rec = np.where(inside, rec, -1)
         fidx = self.sec_file[sid]
-        tsec, val, _byname, _gid, styp, _real = self._resolve(fidx, sym, addend)
+        # (the FDE belongs to the section its pc_begin symbol is defined in, even when
+        # that symbol is compared by name)
+        _t, val, _byname, _gid, styp, tsec = self._resolve(fidx, sym, addend)
         r = np.maximum(rec, 0)
         pcb = inside & ~is_cie[r] & (off == starts[r] + 8)
         cov = pcb & (tsec >= 0) & self.cand[np.maximum(tsec, 0)]
