@@ -63,17 +63,24 @@ targets are equal when they are
     gold, lld and mold all do with -shared --icf=all.
 
 The algorithm is lld's partition refinement, vectorized.  Every candidate's
-bytes (its section, then per FDE the FDE and its CIE) are gathered into one
-array; candidates are grouped by length, and per length group the rows are
-hashed and grouped with numpy, and each group is checked byte for byte (a hash
-collision falls back to sorting the rows).  Candidates whose bytes nobody
-shares stay alone.  The others get one row per relocation (offset, type,
-constant target part); equal row tuples get equal ids, and per number of rows
-the (bytes class, row ids...) matrices are grouped: the constant classes.  All
-sections of a constant class start out equal (so mutually recursive functions
-fold); each round regroups every class by the classes its relocations point
-to, until the number of classes stops growing.  One numpy grouping per
-distinct relocation count per round, never a Python step per section.
+bytes (its section, then per FDE the FDE's bytes after pc_begin) are copied
+into one array, each candidate word-aligned (one slice per segment: cheaper
+than per-byte index arrays over all the code of the link); all candidates are
+hashed at once (segmented sums of mixed 64-bit words with position-dependent
+multipliers), grouped by (output section, flags, length, hash), and every
+group is checked word for word against its first member (a hash collision
+falls back to sorting that group's rows exactly).  Candidates whose bytes
+nobody shares stay alone.  The others get one row per relocation (position,
+type, constant target part; the FDE's place and its CIE's byte id as pseudo
+rows); equal row tuples get equal ids, and per number of rows the (bytes
+class, row ids...) matrices are grouped: the constant classes.  All sections
+of a constant class start out equal (so mutually recursive functions fold,
+which gold's three checksum rounds cannot); each round regroups every class by
+the classes its relocations point to, until the number of classes stops
+growing.  One numpy grouping per distinct relocation count per round; Python
+steps remain per candidate name (output section, ctor/dtor test), per byte
+segment, per distinct CIE, per relocation to a SHF_MERGE string, and per
+folded section.  llvm-big (70k candidates): about 1.2 s with --icf=all.
 
 Folding.  In each final class with more than one member the first section in
 input order is kept.  The others become `live = False` (like discarded COMDAT
@@ -100,7 +107,10 @@ from ldpy.sections import is_c_identifier, output_name, eh_frame_records, eh_rec
 from ldpy.symbols import DEFINED, COMMON
 from ldpy.util import unique
 
-# constant kinds of relocation targets (column a1 of a relocation row; >= 0: a section id)
+# kinds of relocation-row targets (column a1 of a row; >= 0: the id of a section that
+# is no candidate): in a candidate (compared by class), a SHF_MERGE piece, a symbol
+# compared by name, no section; and the pseudo rows of an FDE (its place in the
+# section) and of its CIE (the id of the CIE's bytes)
 _VAR, _MERGE, _BYNAME, _NOSEC, _FDE, _CIE = -1, -2, -3, -4, -5, -6
 
 # gold's sections whose pointers never make a function unsafe to fold (--icf=safe):
@@ -108,7 +118,6 @@ _VAR, _MERGE, _BYNAME, _NOSEC, _FDE, _CIE = -1, -2, -3, -4, -5, -6
 # compared), and the unwind tables
 _NOT_ADDRESS_TAKING = (".rodata._ZTV", ".data.rel.ro._ZTV", ".rodata._ZTC", ".data.rel.ro._ZTC",
                        ".eh_frame")
-
 
 
 def fold_identical_code(ctx):
@@ -399,9 +408,10 @@ class _Icf:
 
     # -- unwind information ------------------------------------------------------
     def eh_frames(self):
-        """FDEs of candidate sections: (candidate, FDE start, FDE end, pc_begin width,
-        CIE start, CIE end, .eh_frame section id, covered offset), and the
-        relocations of the .eh_frame sections."""
+        """The FDEs of candidate sections (self.fde: candidate, record, pc_begin width,
+        CIE record, offset covered; records' starts, ends and sections) and the
+        relocations of the .eh_frame sections (self.eh_rel).  Records come from
+        --gc-sections' reading when it did, else from gc.py's vectorized reader."""
         ctx = self.ctx
         eh = [s for s in self.flat if s is not None and s.live and s.name == ".eh_frame"
               and s.relocs is not None and len(s.relocs)]
@@ -422,9 +432,7 @@ class _Icf:
             try:
                 g._eh_records([eh[k] for k in missing], ordmap[np.repeat(np.arange(len(eh)), counts)[sel]],
                               off[sel])
-            except LinkError:
-                raise
-            except Exception:         # an unusual .eh_frame: walk it record by record
+            except (ValueError, IndexError):   # an unusual .eh_frame: walk it record by record
                 for k in missing:
                     known[id(eh[k])] = eh_record_arrays(eh_frame_records(eh[k]))
         parts = [eh_record_arrays(known[id(s)]) for s in eh]
@@ -833,7 +841,6 @@ class _Icf:
         ctx.icf_fold = (fid, kid)
         ctx.icf_gfolded = gfolded
         ctx.icf_saved = int(self.size[fid].sum())
-        ctx.icf_removed = [flat[f] for f in fid.tolist()]
         return fid, kid
 
     def report(self, fid, kid, rounds):
