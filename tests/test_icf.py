@@ -413,3 +413,16 @@ def test_options_parse():
     assert "--print-icf-sections" in HELP_TEXT and "--keep-unique SYMBOL" in HELP_TEXT
     assert "Fold identical code sections" in HELP_TEXT
     assert "[not supported yet]" not in [l for l in HELP_TEXT.splitlines() if "--icf" in l][0]
+
+
+def test_only_sections_of_one_output_section_fold(objs):
+    """A script that sends .text._Z5leaf2i to its own output section keeps it apart
+    (lld's rule); leaf4 still folds into leaf1."""
+    tmp, inputs = objs
+    script = write(tmp, "ins.ld", "SECTIONS { .special : { *(.text._Z5leaf2i) } } INSERT BEFORE .text;\n")
+    mine, r = cxx_link(tmp, "ins", inputs, ["-Wl,--icf=all,--print-icf-sections", f"-Wl,-T,{script}"])
+    assert run_exe(mine).stdout == EXPECTED.format(1)
+    assert ".special" in readelf("-S", mine)
+    got = folded_groups(mine)
+    assert not any("leaf2(int)" in g for g in got) and together(got, "leaf1(int)", "leaf4(int)")
+    assert not together(got, "mid1(int)", "mid2(int)")
