@@ -95,6 +95,7 @@ a folded section gets GNU ld's tombstone, as for --gc-sections, except in
 --print-icf-sections prints gold's lines, in input order of the folded
 sections, then the bytes saved; --stats prints that total too.
 """
+import re
 import sys
 
 import numpy as np
@@ -265,7 +266,6 @@ class _Icf:
         out_ids = {}
         out = np.full(self.N, -1, np.int64)
         keep = np.zeros(self.N, bool)
-        ctor = np.zeros(self.N, bool)
         for i in idx.tolist():
             sec = flat[i]
             name = sec.name
@@ -285,8 +285,6 @@ class _Icf:
                 where = output_name(sec)
             out[i] = out_ids.setdefault(where, len(out_ids))
             keep[i] = True
-            if self.safe and exe[i]:
-                ctor[i] = _is_ctor_or_dtor(name)
         # --keep-unique symbols
         st = ctx.symtab
         for name in self.cfg.keep_unique:
@@ -297,7 +295,12 @@ class _Icf:
             if s.section is not None:
                 keep[s.section.file.sec_base + s.section.index] = False
         if self.safe:
-            keep &= ~(self._address_taken(keep) & ~ctor)
+            taken = self._address_taken(keep)
+            for i in np.flatnonzero(taken & exe).tolist():     # C++ constructors, destructors
+                name = flat[i].name
+                if _CTOR_HINT.search(name) and _is_ctor_or_dtor(name):
+                    taken[i] = False
+            keep &= ~taken
             keep[self._exported_sections()] = False
         self.out = out
         self.cand = keep
@@ -399,11 +402,17 @@ class _Icf:
         return tsec, val, byname, gid, styp, real
 
     def _bytes_at(self, buf_ids, pos):
+        """The byte at pos of buffer buf_ids, for each pair: one gather per buffer."""
         out = np.zeros(len(pos), np.uint8)
-        for b in unique(buf_ids).tolist():
-            m = buf_ids == b
+        order = np.argsort(buf_ids, kind="stable")
+        sb = buf_ids[order]
+        present = unique(sb)
+        lo = np.searchsorted(sb, present, side="left")
+        hi = np.searchsorted(sb, present, side="right")
+        for b, a, e in zip(present.tolist(), lo.tolist(), hi.tolist()):
+            sel = order[a:e]
             buf = self.bufs[b]
-            out[m] = buf[np.minimum(pos[m], len(buf) - 1)]
+            out[sel] = buf[np.minimum(pos[sel], len(buf) - 1)]
         return out
 
     # -- unwind information ------------------------------------------------------
@@ -856,6 +865,9 @@ class _Icf:
             sys.stderr.write("".join(lines))
         elif getattr(cfg, "stats", False):
             sys.stderr.write(f"{PROG}: ICF folded {len(fid)} section(s), saving {saved} bytes\n")
+
+
+_CTOR_HINT = re.compile(r"[CD][0-5]E")      # what every constructor/destructor name has
 
 
 def _is_ctor_or_dtor(section_name):
