@@ -182,6 +182,8 @@ class Config:
     print_gc_sections: bool = False
     gc_keep_exported: bool = False
     icf: str = "none"                        # --icf=none|all|safe
+    print_icf_sections: bool = False         # --print-icf-sections
+    keep_unique: list = field(default_factory=list)     # --keep-unique SYMBOL (with --icf)
     section_start: dict = field(default_factory=dict)  # -Ttext/-Tdata/-Tbss/--section-start: name -> addr
     text_segment: int | None = None          # -Ttext-segment
     rodata_segment: int | None = None        # -Trodata-segment
@@ -1083,7 +1085,7 @@ OPTION_STATES = {
     "--split-by-file": UNSUPPORTED, "--split-by-reloc": UNSUPPORTED, "--version-exports-section": UNSUPPORTED,
     "--gdb-index": UNSUPPORTED,
     # honoured for these values only
-    "--icf": frozenset({"none"}), "--oformat": frozenset({"elf64-x86-64"}),
+    "--oformat": frozenset({"elf64-x86-64"}),
     "--orphan-handling": frozenset({"place"}), "--spare-dynamic-tags": frozenset({"0"}),
     # hints: they cannot change what ldpy writes
     "--threads": HINT, "--no-threads": HINT, "--thread-count": HINT, "--no-keep-memory": HINT,
@@ -1380,6 +1382,12 @@ OPTIONS = [
     Opt("--thread-count", REQ, _threads, "Use N threads", "N"),
     Opt("--icf", REQ, _choice("icf", ("none", "all", "safe"), "invalid --icf value '{}' (none, all or safe)"),
         "Fold identical code sections", "=none|all|safe"),
+    Opt("--print-icf-sections", NONE, _set("print_icf_sections", True),
+        "List folded identical sections on stderr"),
+    Opt("--no-print-icf-sections", NONE, _set("print_icf_sections", False),
+        "Do not list folded identical sections"),
+    Opt("--keep-unique", REQ, _append("keep_unique"), "Do not fold the section defining SYMBOL (--icf)",
+        "SYMBOL"),
     Opt("--gdb-index", NONE, _set("gdb_index", True), "Generate .gdb_index section"),
     Opt("--no-gdb-index", NONE, _set("gdb_index", False), None),
     Opt("--error-limit", REQ, _error_limit, "Stop after N errors (0: no limit)", "=N"),

@@ -64,6 +64,8 @@ class Context:
         self.gc_removed = []          # --gc-sections: the input sections removed, in input order
         self.gc_unreferenced = set()  # symbol ids only removed sections referenced
         self.eh_frame_records = {}    # id(.eh_frame input) -> its records, once read
+        self.icf_fold = None          # --icf: (folded section ids, kept section ids)
+        self.icf_gfolded = None       # --icf: by symbol id, defined in a folded section
 
     def common_chunk(self, s):
         """The chunk a common symbol was allocated in (COMMON, or .tcommon for TLS)."""
@@ -152,6 +154,8 @@ def link(config):
     ctx = Context(config)
     passes = Passes(config.stats, config.time_trace)
     if config.relocatable:
+        if config.icf != "none":
+            raise LinkError(f"--icf={config.icf} may not be used with -r (--relocatable)")
         from ldpy.relocatable import link_relocatable
         return link_relocatable(ctx, passes)    # -r / -Ur: one ET_REL object, its own pass list
     passes.run(add_command_line_references, ctx)
@@ -169,6 +173,9 @@ def link(config):
     if config.gc_sections:
         from ldpy.gc import collect_garbage
         passes.run(collect_garbage, ctx)    # --gc-sections: drop what nothing reaches
+    if config.icf != "none":
+        from ldpy.icf import fold_identical_code
+        passes.run(fold_identical_code, ctx)   # --icf=all|safe: fold identical functions
     passes.run(assign_sections, ctx)        # input sections -> output sections, merge strings
     passes.run(define_linker_symbols, ctx)  # __start_X, _end, __ehdr_start, ...
     if ctx.script_sections:
@@ -364,7 +371,7 @@ def scan_relocations(ctx):
     from ldpy.synthetic import GotSection
     from ldpy.synthetic.plt import IpltSection
     ctx.keys = R.SymbolKeys(ctx)
-    ctx.section_ids = R.SectionIds(ctx.files)
+    ctx.section_ids = R.SectionIds(ctx.files, ctx.icf_fold)
     from ldpy.synthetic.plt import PltSection
     from ldpy.synthetic.dynamic import RelaSection
     from ldpy.synthetic import KeyedTable, Synthetic

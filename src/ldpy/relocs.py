@@ -90,9 +90,13 @@ class SymbolKeys:
 
 
 class SectionIds:
-    """Every input section of every file gets a global id: file.sec_base + index."""
+    """Every input section of every file gets a global id: file.sec_base + index.
 
-    def __init__(self, files):
+    fold: --icf's (folded ids, kept ids): a folded section is not placed, but it
+    stands for its kept copy (its local and section symbols take that address);
+    `folded` tells them apart for debug-information tombstones."""
+
+    def __init__(self, files, fold=None):
         base = 0
         self.sections = []
         for f in files:
@@ -103,6 +107,11 @@ class SectionIds:
         self.live = np.fromiter((s is not None and s.live and s.output is not None
                                  for s in self.sections), bool, base)
         self.merge = np.fromiter((s is not None and s.merge is not None for s in self.sections), bool, base)
+        self.fold = fold
+        self.folded = np.zeros(base, bool)
+        if fold is not None:
+            self.folded[fold[0]] = True
+            self.live[fold[0]] = self.live[fold[1]]
 
     def tables(self):
         """Run-time address, liveness, merge flag and output index of each section."""
@@ -122,6 +131,9 @@ class SectionIds:
                 else:
                     addr[i] = s.output.addr + s.out_offset
                     outidx[i] = s.output.index
+        if self.fold is not None:
+            folded, kept = self.fold
+            addr[folded], live[folded], outidx[folded] = addr[kept], live[kept], outidx[kept]
         self.addr, self.live, self.merge, self.outidx = addr, live, merge, outidx
 
 

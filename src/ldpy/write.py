@@ -200,6 +200,13 @@ def _tombstones(ctx, rt):
     if gdead is not None and gdead.any():
         gk = np.where(loc, 0, rt.key)
         dead |= ~loc & gdead[gk]
+    if ids.fold is not None:        # --icf: folded code, but .debug_line keeps it (as lld)
+        folded = loc & keys.loc_in_sec[lk] & ids.folded[keys.loc_gsec[lk]]
+        gf = ctx.icf_gfolded
+        if gf is not None and len(gf):
+            folded |= ~loc & gf[np.where(loc, 0, np.minimum(rt.key, len(gf) - 1))] & (rt.key < len(gf))
+        line = np.fromiter((s.name == ".debug_line" for s in rt.sections), bool, len(rt.sections))
+        dead |= folded & ~line[rt.sec_ordinal]
     tomb = nonalloc & dead
     return tomb if tomb.any() else None
 
