@@ -1063,7 +1063,6 @@ OPTION_STATES = {
     "--no-warn-mismatch": UNSUPPORTED, "--ctf-variables": UNSUPPORTED, "--no-ctf-variables": UNSUPPORTED,
     "--ctf-share-types": UNSUPPORTED, "--enable-non-contiguous-regions": UNSUPPORTED,
     "--split-by-file": UNSUPPORTED, "--split-by-reloc": UNSUPPORTED, "--version-exports-section": UNSUPPORTED,
-    "--gdb-index": UNSUPPORTED,
     # honoured for these values only
     "--icf": frozenset({"none"}), "--oformat": frozenset({"elf64-x86-64"}),
     "--orphan-handling": frozenset({"place"}), "--spare-dynamic-tags": frozenset({"0"}),
