@@ -760,7 +760,9 @@ def write_gdb_index(ctx):
         if info is not None:
             base = info.out_offset
             for u in units:
-                cu_rows.append((base + u.offset, u.length + 4))
+                # the unit's whole size (lld writes length + 4 for DWARF64 too, which
+                # makes gdb abort; mold and gdb's own index writer count the 12 bytes)
+                cu_rows.append((base + u.offset, u.length + (12 if u.off_size == 8 else 4)))
         for s, lo, hi, cu in areas:
             area_base.append(s.output.addr + s.out_offset if s.output is not None else 0)
             area_lo.append(lo)
