@@ -176,11 +176,12 @@ class _FileDwarf:
                 out.append(u)
         return out
 
-    def abbrev(self, off):
-        tab = self._abbrevs.get(off)
-        if tab is None:
-            tab = self._abbrevs[off] = _abbrev_table(self.section(".debug_abbrev"), off)
-        return tab
+    def abbrev(self, off, code):
+        key = (off, code)
+        decl = self._abbrevs.get(key)
+        if decl is None:
+            decl = self._abbrevs[key] = _abbrev_decl(self.section(".debug_abbrev"), off, code)
+        return decl
 
     # -- the unit DIE -----------------------------------------------------------
     def unit_die(self, u):
@@ -190,7 +191,7 @@ class _FileDwarf:
         code = r.uleb()
         if code == 0:
             return {}
-        decl = self.abbrev(u.abbrev).get(code)
+        decl = self.abbrev(u.abbrev, code)
         if decl is None:
             raise _Broken(f"invalid abbreviation code {code} in the unit at offset {u.offset:#x}")
         attrs = {}
@@ -396,17 +397,17 @@ def _unit_header(info, r, pos):
     return u
 
 
-def _abbrev_table(sec, off):
-    """{code: [(attribute, form, implicit const)]} of the table at `off`."""
+def _abbrev_decl(sec, off, code):
+    """[(attribute, form, implicit const)] of abbreviation `code` in the table at
+    `off` (read up to it: a unit DIE's code is usually the first), or None."""
     if sec is None or not 0 <= off < len(sec.b):
         raise _Broken(f"invalid .debug_abbrev offset {off:#x}")
     r = sec.reader(off)
-    out = {}
     try:
         while True:
-            code = r.uleb()
-            if code == 0:
-                break
+            c = r.uleb()
+            if c == 0:
+                return None
             r.uleb()                 # tag
             r.u8()                   # children
             attrs = []
@@ -415,10 +416,10 @@ def _abbrev_table(sec, off):
                 if at == 0 and form == 0:
                     break
                 attrs.append((at, form, r.sleb() if form == F_IMPLICIT_CONST else None))
-            out.setdefault(code, attrs)
+            if c == code:
+                return attrs
     except _Bad:
         raise _Broken(f"truncated abbreviation table at offset {off:#x}")
-    return out
 
 
 def _form_value(info, r, form, u, implicit, depth=0):
