@@ -1619,6 +1619,8 @@ class _Parser:
             ("report", "report"): "report-all", ("ignore", "ignore"): "ignore-all",
             ("ignore", "report"): "ignore-in-object-files",
             ("report", "ignore"): "ignore-in-shared-libs"}[c.unresolved_in_objects, c.unresolved_in_shared_libs]
+        if c.relocatable and c.gdb_index:
+            raise LinkError("-r and --gdb-index may not be used together")     # (as ld.lld)
         if not c.section_header:          # -z nosectionheader implies --strip-all
             if c.relocatable:
                 raise LinkError("-r and -z nosectionheader may not be used together")

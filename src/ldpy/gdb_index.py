@@ -623,6 +623,9 @@ def _hash_table(h, size):
 def _symbol_area(buf, names_s, names_e, values):
     """The symbol hash table and constant pool (bytes), from the entries' names
     (positions in buf) and CU values (kind << 24 | CU index), as lld's createSymbols."""
+    size = 1024
+    if not len(names_s):
+        return bytes(8 * size), b""
     raw = buf.tobytes()
     names = [raw[a:b] for a, b in zip(names_s.tolist(), names_e.tolist())]
     ids_of = {}
