@@ -434,3 +434,53 @@ def test_hash_table_rounds_equal_sequential_insertion(n, size):
         if k >= 0:
             expect[k] = s
     assert slot.tolist() == expect.tolist()
+
+
+def _pub_reference(raw, sets):
+    """LLVM's DWARFDebugPubTable loop over each set's entries."""
+    out, ended = [], []
+    for k, (p, end, o) in enumerate(sets):
+        ok = False
+        while p + o <= end:
+            if int.from_bytes(raw[p:p + o], "little") == 0:
+                ok = True
+                break
+            q = p + o + 1
+            z = raw.find(b"\0", q, end) if q <= end else -1
+            if z < 0:
+                break
+            out.append((k, q, z, raw[p + o]))
+            p = z + 1
+        ended.append(ok)
+    return out, ended
+
+
+@pytest.mark.parametrize("nsets,most,seed", [(200, 60, 1), (3, 3000, 2), (40, 2, 3), (1, 20000, 4),
+                                             (100, 5, 5)])
+def test_pub_entries_equal_the_sequential_reading(nsets, most, seed):
+    """Entries found by the vectorized walk (all sets stepping together, then
+    pointer doubling over the long ones) are LLVM's sequential ones, for 32- and
+    64-bit sets, die offsets with NUL bytes, empty names and truncated sets."""
+    from ldpy.gdb_index import _pub_entries
+    rng = random.Random(seed)
+    parts, sets, pos = [], [], 0
+    for s in range(nsets):
+        o = rng.choice((4, 4, 8))
+        body = b""
+        for i in range(rng.randrange(most)):
+            die = rng.choice([i + 1, 0x100, 0x10000, 0x1000000, rng.randrange(1, 1 << (8 * o))])
+            name = rng.choice([b"", b"a", f"n{s}_{i}".encode(), b"\x01" * rng.randrange(6)])
+            body += die.to_bytes(o, "little") + bytes([rng.randrange(256)]) + name + b"\0"
+        body += bytes(o)
+        end = pos + 20 + len(body)
+        if rng.random() < 0.2:
+            end -= rng.randrange(1, min(len(body), 12) + 1)      # a truncated set
+        sets.append((pos + 20, end, o))
+        parts.append(b"\x07" * 20 + body)
+        pos += 20 + len(body)
+    raw = b"".join(parts)
+    expect, ended = _pub_reference(raw, sets)
+    got = _pub_entries(np.frombuffer(raw, np.uint8), [(a, b, o, 0, None, 0, b, 0) for a, b, o in sets])
+    sid, q, z, flags, got_ended, _ = got
+    assert list(zip(sid.tolist(), q.tolist(), z.tolist(), flags.tolist())) == expect
+    assert got_ended.tolist() == ended

@@ -510,84 +510,145 @@ def _pub_sets(sec, cu_offsets, cu_base, sets, buf_base):
 
 
 def _pub_entries(buf, sets):
-    """Every entry of every set, found without a loop over entries: an entry
-    that starts at p has its name from p+osz+1 to the next NUL z, and the next
-    entry starts at z+1.  Nodes are the NUL bytes (plus each set's first entry);
-    pointer doubling walks all chains at once.  Returns (set index, name start,
-    name end, flags) arrays in entry order, and per set (ended well, where it ended)."""
+    """Every entry of every set: an entry that starts at p has its name from
+    p+osz+1 to the next NUL z, and the next entry starts at z+1, until a zero
+    die offset.  All sets step together, one entry each per numpy step; when
+    few sets are left (long ones), their chains are walked by pointer doubling
+    over the NUL bytes of what remains of them.  Returns (set index, name start,
+    name end, flags) arrays in entry order, and per set (ended with a
+    terminator, the offset past it)."""
     S = len(sets)
+    e = np.zeros(0, np.int64)
     if not S:
-        e = np.zeros(0, np.int64)
         return e, e, e, e, np.zeros(0, bool), e
     st = np.array([s[0] for s in sets], np.int64)
     en = np.array([s[1] for s in sets], np.int64)
     osz = np.array([s[2] for s in sets], np.int64)
     Z = np.flatnonzero(buf == 0).astype(np.int64)
+    Zp = np.concatenate([Z, [len(buf) + 64]])
+    pad = np.concatenate([buf, np.zeros(16, np.uint8)])
+    # the 4 and 8 bytes from each position, as rows (for die offsets)
+    win4 = np.lib.stride_tricks.as_strided(pad, (len(buf) + 1, 4), (1, 1))
+    win8 = np.lib.stride_tricks.as_strided(pad, (len(buf) + 1, 8), (1, 1))
+    # before[i]: how many NULs precede position i = index in Z of the first NUL at or after i
+    before = np.zeros(len(buf) + 1, np.int32 if len(buf) < 1 << 31 else np.int64)
+    np.cumsum(buf == 0, out=before[1:])
+    ended = np.zeros(S, bool)
+    stop = np.zeros(S, np.int64)
+    found = []                              # (set, name start, name end, flags)
+    cur = st.copy()
+    active = np.arange(S)
+    while len(active) >= 32:
+        p, o, end = cur[active], osz[active], en[active]
+        pc = np.minimum(p, len(buf))
+        zero = np.where(o == 8, win8[pc].view("<u8")[:, 0] == 0, win4[pc].view("<u4")[:, 0] == 0)
+        fits = p + o <= end
+        term = fits & zero
+        ended[active[term]] = True
+        stop[active[term]] = p[term] + o[term]
+        q = p + o + 1
+        z = Zp[before[np.minimum(q, len(buf))]]
+        good = fits & ~zero & (q <= end) & (z < end)
+        found.append((active[good], q[good], z[good], pad[p[good] + o[good]].astype(np.int64)))
+        active = active[good]
+        cur[active] = z[good] + 1
+    if len(active):
+        lo, hi = cur[active], en[active]
+        a, b = np.searchsorted(Z, lo), np.searchsorted(Z, hi)
+        Zs = np.concatenate([Z[x:y] for x, y in zip(a.tolist(), b.tolist())])
+        r = _chains(buf, Zs, lo, hi, osz[active])
+        found.append((active[r[0]], r[1], r[2], r[3]))
+        ended[active] = r[4]
+        stop[active] = r[5]
+    sid, q, z, flags = (np.concatenate(x) for x in zip(*found))
+    order = np.argsort(q, kind="stable")           # sets lie in buffer order
+    return sid[order], q[order], z[order], flags[order], ended, stop
+
+
+def _chains(buf, Z, st, en, osz):
+    """_pub_entries for a few chains, by pointer doubling: nodes are the NUL
+    bytes Z of the chains' ranges [st, en) (each NUL may end a name; the node
+    stands for the entry after it) and each chain's first entry."""
+    S = len(st)
     M = len(Z)
-    P = np.concatenate([Z + 1, st])                    # entry start of each node
-    sid = np.searchsorted(en, P, side="left")          # the set whose range may hold P
-    sid[M:] = np.arange(S)
+    Zp = np.concatenate([Z, np.full(10, len(buf) + 64, np.int64)])   # (reads past the end)
+    # node k < M: the entry that would start after NUL k; node M + s: chain s's first entry
+    P = np.concatenate([Z + 1, st])
+    # the chain whose range [st, en] may hold each node, without a search per node
+    cut = np.searchsorted(Z + 1, en, side="right")
+    sid = np.concatenate([np.repeat(np.arange(S + 1), np.diff(np.concatenate([[0], cut, [M]]))),
+                          np.arange(S)])
     inside = sid < S
     sidc = np.minimum(sid, S - 1)
     inside &= P >= st[sidc]
     o = osz[sidc]
     end = en[sidc]
-    pad = np.concatenate([buf, np.zeros(16, np.uint8)])
-    Pc = np.minimum(P, len(buf))
-    die = np.zeros(len(P), np.uint64)
-    for i in range(8):
-        die |= pad[Pc + i].astype(np.uint64) << np.uint64(8 * i)
-    die = np.where(o == 4, die & np.uint64(0xffffffff), die)
+    # k0: index of the first NUL at or after P (k + 1 for the NUL nodes)
+    k0 = np.concatenate([np.arange(1, M + 1), np.searchsorted(Z, st)])
+    # the die offset at P is 0 when the o bytes from P are all NULs: NUL k0 sits at P
+    # and NUL k0 + o - 1 sits o - 1 bytes later
+    zero_die = (Zp[k0] == P) & (Zp[k0 + o - 1] - P == o - 1) & (k0 + o - 1 < M)
     q = P + o + 1                                      # name start
-    nxt = np.searchsorted(Z, q)                        # index of the NUL ending the name
-    zc = Z[np.minimum(nxt, M - 1)] if M else np.zeros(len(P), np.int64)
-    term = inside & (P + o <= end) & (die == 0)
+    # the NUL ending the name: the first at or after q, at most o + 1 NULs after k0
+    nxt = k0.copy()
+    for j in range(9):
+        nxt += (Zp[k0 + j] < q) & (j <= o)
+    zc = Zp[nxt]
+    term = inside & (P + o <= end) & zero_die
     ok = inside & ~term & (q <= end) & (nxt < M) & (zc < end)
-    node = np.arange(len(P))
-    J = np.where(ok, nxt, node)                        # terminators and errors are fixed points
-    # R: nodes at distances [0, 2^k) of every chain
+    J = np.where(ok, nxt, np.arange(len(P)))          # terminators and errors are fixed points
+    # R: the nodes at distances [0, 2^k) of each chain still running; a chain whose
+    # node at distance 2^k - 1 is a fixed point is complete and leaves the rounds
     R = np.arange(M, M + S)
-    D = np.zeros(S, np.int64)
     SID = np.arange(S)
     last = R.copy()
-    k = 0
-    while ok[last].any():
+    done = []
+    while True:
+        running = ok[last]
+        if not running.any():
+            break
+        keep = running[SID]
+        done.append(R[~keep])
+        R, SID = R[keep], SID[keep]
         R = np.concatenate([R, J[R]])
-        D = np.concatenate([D, D + (1 << k)])
         SID = np.concatenate([SID, SID])
         last = J[last]
         J = J[J]
-        k += 1
-    keep = ok[R]
-    R, D, SID = R[keep], D[keep], SID[keep]
-    order = np.lexsort((D, SID))
-    R, SID = R[order], SID[order]
-    flags = pad[np.minimum(P[R] + o[R], len(buf))].astype(np.int64)
-    return SID, q[R], zc[R], flags, term[last], P[last] + o[last]
+    done.append(R)
+    nodes = np.concatenate(done)
+    nodes = nodes[ok[nodes]]
+    nodes = nodes[np.argsort(P[nodes], kind="stable")]
+    flags = buf[P[nodes] + o[nodes]].astype(np.int64)
+    return sid[nodes], q[nodes], zc[nodes], flags, term[last], P[last] + o[last]
 
 
 def _gdb_hash(buf, starts, ends):
-    """mapped_index_string_hash (version 5+): h = h * 67 + tolower(c) - 113, 32-bit."""
+    """mapped_index_string_hash (version 5+): h = h * 67 + tolower(c) - 113, 32-bit;
+    one numpy step per character position over the names that long."""
     n = len(starts)
-    h = np.zeros(n, np.uint64)
     if not n:
-        return h.astype(np.uint32)
+        return np.zeros(0, np.uint32)
     lens = ends - starts
     order = np.argsort(-lens, kind="stable")
-    s_sorted, l_sorted = starts[order], lens[order]
-    lut = np.arange(256, dtype=np.uint64)
+    ptr = starts[order].astype(np.int64)
+    l_sorted = lens[order]
+    lut = np.arange(256, dtype=np.int64)
     lut[65:91] += 32
-    lbuf = lut[buf]
-    hs = np.zeros(n, np.uint64)
-    maxlen = int(l_sorted[0]) if n else 0
-    # names longer than j are a prefix of the sorted order
-    active_counts = np.searchsorted(-l_sorted, -np.arange(maxlen), side="left")
-    mask = np.uint64(0xffffffff)
+    lut = ((lut - 113) & 0xffffffff).astype(np.uint32)
+    hs = np.zeros(n, np.uint32)
+    maxlen = int(l_sorted[0])
+    # the names longer than j are a prefix of the sorted order
+    active = np.searchsorted(-l_sorted, -np.arange(maxlen), side="left")
+    k67 = np.uint32(67)
     for j in range(maxlen):
-        a = int(active_counts[j])
-        hs[:a] = (hs[:a] * np.uint64(67) + lbuf[s_sorted[:a] + j] - np.uint64(113)) & mask
+        a = int(active[j])
+        hv = hs[:a]
+        hv *= k67
+        hv += lut[buf[ptr[:a]]]
+        ptr[:a] += 1
+    h = np.empty(n, np.uint32)
     h[order] = hs
-    return h.astype(np.uint32)
+    return h
 
 
 def _hash_table(h, size):
@@ -628,14 +689,13 @@ def _symbol_area(buf, names_s, names_e, values):
         return bytes(8 * size), b""
     raw = buf.tobytes()
     names = [raw[a:b] for a, b in zip(names_s.tolist(), names_e.tolist())]
-    ids_of = {}
-    for nm in names:
-        if nm not in ids_of:
-            ids_of[nm] = len(ids_of)
-    n, U = len(names), len(ids_of)
-    ids = np.fromiter(map(ids_of.__getitem__, names), np.int64, n)
-    first = np.full(U, n, np.int64)
-    np.minimum.at(first, ids, np.arange(n))
+    uniq = dict.fromkeys(names)                      # first-seen order, exact bytes
+    index = dict(zip(uniq, range(len(uniq))))
+    n, U = len(names), len(uniq)
+    ids = np.array(list(map(index.__getitem__, names)), np.int64)
+    # ids count up in first-seen order: a first occurrence raises the running maximum
+    prev = np.maximum.accumulate(np.concatenate([[-1], ids[:-1]]))
+    first = np.flatnonzero(ids > prev)
     hashes = _gdb_hash(buf, names_s[first], names_e[first])
     # lld's 32 shards by the hash's top 5 bits, each in first-seen order
     out_order = np.argsort(hashes >> np.uint32(27), kind="stable")
@@ -651,8 +711,9 @@ def _symbol_area(buf, names_s, names_e, values):
     within = np.arange(n) - np.concatenate([[0], np.cumsum(counts)[:-1]])[esym]
     words[vec_start[esym] + 1 + within] = values[eorder]
     vec_bytes = words.astype("<u4").tobytes()
-    ordered = [names[i] for i in first[out_order].tolist()]
-    lens = np.fromiter(map(len, ordered), np.int64, U)
+    keys = list(uniq)
+    ordered = [keys[i] for i in out_order.tolist()]
+    lens = (names_e - names_s)[first[out_order]]
     name_off = len(vec_bytes) + np.concatenate([[0], np.cumsum(lens + 1)[:-1]]).astype(np.int64)
     pool = vec_bytes + b"\0".join(ordered) + (b"\0" if U else b"")
     size = max(1 << ((U * 4 // 3).bit_length()), 1024)
