@@ -98,9 +98,13 @@ class _Section:
             ok = (sym >= 0) & (sym < len(f.symbols))
             sym = np.where(ok, sym, 0)
             order = np.argsort(off, kind="stable")
-            val = f.symbols["st_value"][sym].astype(np.uint64) + \
-                rel["r_addend"].astype(np.int64).view(np.uint64)
-            shndx = np.where(ok, f.shndx[sym], -1)
+            if len(f.symbols):
+                st_value = f.symbols["st_value"][sym].astype(np.uint64)
+                shndx = np.where(ok, f.shndx[sym], -1)
+            else:                                   # (no symbol table: nothing resolves)
+                st_value = np.zeros(len(sym), np.uint64)
+                shndx = np.full(len(sym), -1, np.int64)
+            val = st_value + rel["r_addend"].astype(np.int64).view(np.uint64)
             self._roff = off[order].tolist()
             self._rsec = shndx[order].tolist()
             self._rval = val[order].tolist()
@@ -190,7 +194,7 @@ class _FileDwarf:
         r = info.reader(u.die, u.end)
         code = r.uleb()
         if code == 0:
-            return {}
+            raise _Broken("No unit DIE")
         decl = self.abbrev(u.abbrev, code)
         if decl is None:
             raise _Broken(f"invalid abbreviation code {code} in the unit at offset {u.offset:#x}")
@@ -202,8 +206,6 @@ class _FileDwarf:
     def address_ranges(self, u):
         """[(low, high, section index)] of a unit, as collectAddressRanges."""
         attrs = self.unit_die(u)
-        if not attrs:
-            return []
         addr_base = _section_offset(attrs.get(AT_ADDR_BASE) or attrs.get(AT_GNU_ADDR_BASE), u)
         low = self._address(attrs.get(AT_LOW_PC), u, addr_base)
         tomb = (1 << (8 * u.addr_size)) - 1
