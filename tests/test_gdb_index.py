@@ -484,3 +484,33 @@ def test_pub_entries_equal_the_sequential_reading(nsets, most, seed):
     sid, q, z, flags, got_ended, _ = got
     assert list(zip(sid.tolist(), q.tolist(), z.tolist(), flags.tolist())) == expect
     assert got_ended.tolist() == ended
+
+
+def _names_buffer(names):
+    buf = b"\0".join(names) + b"\0"
+    starts = np.cumsum([0] + [len(n) + 1 for n in names[:-1]]).astype(np.int64)
+    return np.frombuffer(buf, np.uint8), starts, starts + np.array([len(n) for n in names], np.int64)
+
+
+@pytest.mark.parametrize("collide", [False, True])
+def test_unique_names_are_exact_and_in_first_seen_order(monkeypatch, collide):
+    """Names are grouped by hashes and checked byte for byte; when hashes collide
+    (forced here) the exact dictionary takes over."""
+    import ldpy.gdb_index as G
+    rng = random.Random(9)
+    pool = [b"int", b"Int", b"char", b"", b"x" * 300, b"std::string"] + \
+        [bytes(rng.choice(b"abAB_:") for _ in range(rng.randrange(1, 8))) for _ in range(400)]
+    names = [rng.choice(pool) for _ in range(3000)]
+    if collide:
+        real = G._gdb_hash
+
+        def flat(buf, s, e, second=False):
+            h = real(buf, s, e)
+            return (h, np.zeros(len(s), np.uint64)) if second else h
+        monkeypatch.setattr(G, "_gdb_hash", flat)
+    buf, s, e = _names_buffer(names)
+    ids, first, _ = G._unique_names(buf, s, e)
+    seen = {}
+    expect = [seen.setdefault(n, len(seen)) for n in names]
+    assert ids.tolist() == expect
+    assert [names[i] for i in first.tolist()] == list(seen)

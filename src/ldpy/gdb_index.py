@@ -624,12 +624,14 @@ def _chains(buf, Z, st, en, osz):
     return sid[nodes], q[nodes], zc[nodes], flags, term[last], P[last] + o[last]
 
 
-def _gdb_hash(buf, starts, ends):
+def _gdb_hash(buf, starts, ends, second=False):
     """mapped_index_string_hash (version 5+): h = h * 67 + tolower(c) - 113, 32-bit;
-    one numpy step per character position over the names that long."""
+    one numpy step per character position over the names that long.  With
+    `second`, also a 64-bit hash of the exact bytes (for grouping equal names)."""
     n = len(starts)
     if not n:
-        return np.zeros(0, np.uint32)
+        z = np.zeros(0, np.uint32)
+        return (z, z.astype(np.uint64)) if second else z
     lens = ends - starts
     order = np.argsort(-lens, kind="stable")
     ptr = starts[order].astype(np.int64)
@@ -638,19 +640,79 @@ def _gdb_hash(buf, starts, ends):
     lut[65:91] += 32
     lut = ((lut - 113) & 0xffffffff).astype(np.uint32)
     hs = np.zeros(n, np.uint32)
+    h2 = np.zeros(n if second else 0, np.uint64)
     maxlen = int(l_sorted[0])
     # the names longer than j are a prefix of the sorted order
     active = np.searchsorted(-l_sorted, -np.arange(maxlen), side="left")
-    k67 = np.uint32(67)
+    k67, kfnv = np.uint32(67), np.uint64(0x100000001b3)
     for j in range(maxlen):
         a = int(active[j])
+        c = buf[ptr[:a]]
         hv = hs[:a]
         hv *= k67
-        hv += lut[buf[ptr[:a]]]
+        hv += lut[c]
+        if second:
+            h2v = h2[:a]
+            h2v ^= c
+            h2v *= kfnv
         ptr[:a] += 1
     h = np.empty(n, np.uint32)
     h[order] = hs
-    return h
+    if not second:
+        return h
+    hh = np.empty(n, np.uint64)
+    hh[order] = h2
+    return h, hh
+
+
+def _same_bytes(buf, s1, s2, lens):
+    """Whether buf[s1:s1+len] == buf[s2:s2+len] for every pair (numpy, in chunks)."""
+    done = 0
+    cum = np.cumsum(lens)
+    while done < len(lens):
+        base = int(cum[done - 1]) if done else 0
+        stop = max(int(np.searchsorted(cum, base + (1 << 22), side="right")), done + 1)
+        L = lens[done:stop]
+        tot = int(L.sum())
+        if tot:
+            ramp = np.arange(tot) - np.repeat(np.cumsum(L) - L, L)
+            if not np.array_equal(buf[np.repeat(s1[done:stop], L) + ramp],
+                                  buf[np.repeat(s2[done:stop], L) + ramp]):
+                return False
+        done = stop
+    return True
+
+
+def _unique_names(buf, starts, ends):
+    """(id of each entry's name, first entry of each id), ids in first-seen order:
+    names grouped by (64-bit hash, gdb hash, length), each member checked byte
+    for byte against its group's first; a Python dict if two names ever collide."""
+    n = len(starts)
+    lens = ends - starts
+    h1, h2 = _gdb_hash(buf, starts, ends, second=True)
+    idx = np.arange(n)
+    order = np.lexsort((idx, lens, h1, h2))
+    k2, k1, kl = h2[order], h1[order], lens[order]
+    new = np.ones(n, bool)
+    new[1:] = (k2[1:] != k2[:-1]) | (k1[1:] != k1[:-1]) | (kl[1:] != kl[:-1])
+    group = np.cumsum(new) - 1
+    rep = order[new][group]                          # each entry's group's first entry
+    ent = order
+    dup = ent != rep
+    if dup.any() and not _same_bytes(buf, starts[ent[dup]], starts[rep[dup]], lens[ent[dup]]):
+        raw = buf.tobytes()
+        names = [raw[a:b] for a, b in zip(starts.tolist(), ends.tolist())]
+        uniq = dict.fromkeys(names)
+        index = dict(zip(uniq, range(len(uniq))))
+        ids = np.array(list(map(index.__getitem__, names)), np.int64)
+    else:
+        firsts = order[new]                          # group representatives (first entries)
+        rank = np.empty(len(firsts), np.int64)
+        rank[np.argsort(firsts, kind="stable")] = np.arange(len(firsts))
+        ids = np.empty(n, np.int64)
+        ids[ent] = rank[group]
+    prev = np.maximum.accumulate(np.concatenate([[-1], ids[:-1]]))
+    return ids, np.flatnonzero(ids > prev), h1
 
 
 def _hash_table(h, size):
@@ -689,16 +751,9 @@ def _symbol_area(buf, names_s, names_e, values):
     size = 1024
     if not len(names_s):
         return bytes(8 * size), b""
-    raw = buf.tobytes()
-    names = [raw[a:b] for a, b in zip(names_s.tolist(), names_e.tolist())]
-    uniq = dict.fromkeys(names)                      # first-seen order, exact bytes
-    index = dict(zip(uniq, range(len(uniq))))
-    n, U = len(names), len(uniq)
-    ids = np.array(list(map(index.__getitem__, names)), np.int64)
-    # ids count up in first-seen order: a first occurrence raises the running maximum
-    prev = np.maximum.accumulate(np.concatenate([[-1], ids[:-1]]))
-    first = np.flatnonzero(ids > prev)
-    hashes = _gdb_hash(buf, names_s[first], names_e[first])
+    ids, first, h1 = _unique_names(buf, names_s, names_e)
+    n, U = len(ids), len(first)
+    hashes = h1[first]
     # lld's 32 shards by the hash's top 5 bits, each in first-seen order
     out_order = np.argsort(hashes >> np.uint32(27), kind="stable")
     pos = np.empty(U, np.int64)
@@ -713,11 +768,16 @@ def _symbol_area(buf, names_s, names_e, values):
     within = np.arange(n) - np.concatenate([[0], np.cumsum(counts)[:-1]])[esym]
     words[vec_start[esym] + 1 + within] = values[eorder]
     vec_bytes = words.astype("<u4").tobytes()
-    keys = list(uniq)
-    ordered = [keys[i] for i in out_order.tolist()]
-    lens = (names_e - names_s)[first[out_order]]
+    # the names, each with its NUL, in output order
+    src = first[out_order]
+    lens = (names_e - names_s)[src]
     name_off = len(vec_bytes) + np.concatenate([[0], np.cumsum(lens + 1)[:-1]]).astype(np.int64)
-    pool = vec_bytes + b"\0".join(ordered) + (b"\0" if U else b"")
+    L1 = lens + 1
+    tot = int(L1.sum())
+    ramp = np.arange(tot) - np.repeat(np.cumsum(L1) - L1, L1)
+    chars = np.concatenate([buf, np.zeros(1, np.uint8)])[np.minimum(np.repeat(names_s[src], L1) + ramp, len(buf))]
+    chars[np.cumsum(L1) - 1] = 0
+    pool = vec_bytes + chars.tobytes()
     size = max(1 << ((U * 4 // 3).bit_length()), 1024)
     table = np.zeros((size, 2), "<u4")
     if U:
