@@ -19,11 +19,16 @@ Two passes of the link (driver.py):
     ``-ggnu-pubnames``), which then leave the output, as with lld.
 
   The symbol table and constant pool do not depend on addresses: they are
-  built here, vectorized over all entries of the link (entries are found by
-  pointer doubling over the NUL bytes of the sections; the gdb hash is one
-  numpy step per character position; the open-addressing table is built in
-  rounds where the earlier symbol keeps a contested slot, which gives exactly
-  lld's sequential insertion).  The section's size is then known.
+  built here, vectorized over all entries of the link: the name sets of every
+  object step together one entry per numpy step (the few long sets left are
+  walked by pointer doubling over their NUL bytes); names are deduplicated by
+  hashes and checked byte for byte; the gdb hash is one numpy step per
+  character position; the open-addressing table is built in rounds where the
+  earlier symbol keeps a contested slot, which gives exactly lld's sequential
+  insertion.  The section's size is then known.
+
+The bytes are lld's, with one exception: a DWARF64 unit is listed with its
+whole size (lld's length + 4 makes gdb abort), as mold does.
 
 * ``write_gdb_index`` (after layout) writes the CU offsets (the input
   .debug_info's place in the output .debug_info + the unit's offset) and the
@@ -176,7 +181,7 @@ class _FileDwarf:
                 diag.warn(f"{info.sec.where()}: {msg}")
                 break
             pos = u.end
-            if (u.version < 5 or u.unit_type in _CU_TYPES):
+            if u.version < 5 or u.unit_type in _CU_TYPES:
                 out.append(u)
         return out
 
