@@ -514,3 +514,18 @@ def test_unique_names_are_exact_and_in_first_seen_order(monkeypatch, collide):
     expect = [seen.setdefault(n, len(seen)) for n in names]
     assert ids.tolist() == expect
     assert [names[i] for i in first.tolist()] == list(seen)
+
+
+def test_script_layout_places_the_index_with_the_debug_sections(mixed):
+    """Under ldpy's default script (-Ttext-segment) the index follows the debug
+    sections and its addresses are the script layout's."""
+    out = link(mixed, "scripted", ["a.o", "b.o", "c.o", "m.o", "-Wl,--gdb-index",
+                                   "-Wl,-Ttext-segment=0x800000"])
+    names = [ln.split()[1] for ln in run(["readelf", "-SW", out]).stdout.splitlines()
+             if re.match(r"\s*\[\s*\d+\]", ln) and len(ln.split()) > 1]
+    names = [n for n in names if n.startswith(".")]
+    assert ".gdb_index" in names and ".debug_gnu_pubnames" not in names
+    assert names.index(".gdb_index") > names.index(".debug_info")
+    _, areas, _, _ = gdb_index(out)
+    assert areas and all(lo >= 0x800000 for _, lo, _ in areas)
+    assert_functions_in_their_cu(out)
