@@ -78,6 +78,7 @@ _CONSTANT = {F_DATA1, F_DATA2, F_DATA4, F_DATA8, F_UDATA, F_IMPLICIT_CONST}
 # DW_UT_* that are compile units (LLVM's compile_units(): not type units)
 _CU_TYPES = {1, 3, 4, 5}          # compile, partial, skeleton, split_compile
 _PUB_NAMES = (".debug_gnu_pubnames", ".debug_gnu_pubtypes")
+_LISTS = {".debug_ranges", ".debug_rnglists", ".debug_addr"}   # relocations read by the many
 _NEEDED = {".debug_info", ".debug_abbrev", ".debug_ranges", ".debug_rnglists", ".debug_addr"} | \
     set(_PUB_NAMES)
 
@@ -88,41 +89,67 @@ class _Broken(Exception):
 
 # -- one input section, read with its relocations --------------------------------
 class _Section:
-    __slots__ = ("sec", "b", "little", "_roff", "_rsec", "_rval")
+    """An input section's bytes and its relocations.  .debug_info has a relocation
+    for nearly every field but only a few are looked up (numpy search per lookup);
+    range and address lists are read whole (Python lists, bisect)."""
+    __slots__ = ("sec", "b", "little", "_f", "_rel", "_roff", "_rsec", "_rval")
 
-    def __init__(self, sec, f):
+    def __init__(self, sec, f, many=False):
         self.sec = sec
         self.b = sec.bytes().tobytes()
         self.little = f.little
+        self._f = f
         self._roff = None
         rel = sec.relocs
-        if rel is not None and len(rel):
-            off = rel["r_offset"].astype(np.int64)
-            info = rel["r_info"].astype(np.uint64)
-            sym = (info >> np.uint64(32 if f.is64 else 8)).astype(np.int64)
-            ok = (sym >= 0) & (sym < len(f.symbols))
-            sym = np.where(ok, sym, 0)
-            order = np.argsort(off, kind="stable")
-            if len(f.symbols):
-                st_value = f.symbols["st_value"][sym].astype(np.uint64)
-                shndx = np.where(ok, f.shndx[sym], -1)
-            else:                                   # (no symbol table: nothing resolves)
-                st_value = np.zeros(len(sym), np.uint64)
-                shndx = np.full(len(sym), -1, np.int64)
-            val = st_value + rel["r_addend"].astype(np.int64).view(np.uint64)
-            self._roff = off[order].tolist()
-            self._rsec = shndx[order].tolist()
-            self._rval = val[order].tolist()
+        if rel is None or not len(rel):
+            self._rel = None
+            return
+        off = rel["r_offset"]
+        if len(off) > 1 and (off[1:] < off[:-1]).any():
+            rel = rel[np.argsort(off, kind="stable")]
+        self._rel = rel
+        if many:
+            sym = self._symbols(rel)
+            shndx, value = self._resolve(sym, rel)
+            self._roff = rel["r_offset"].astype(np.int64).tolist()
+            self._rsec = shndx.tolist()
+            self._rval = value.tolist()
+
+    def _symbols(self, rel):
+        info = rel["r_info"].astype(np.uint64)
+        return (info >> np.uint64(32 if self._f.is64 else 8)).astype(np.int64)
+
+    def _resolve(self, sym, rel):
+        """(symbol's section index or -1, st_value + addend) of each relocation."""
+        f = self._f
+        ok = (sym >= 0) & (sym < len(f.symbols))
+        sym = np.where(ok, sym, 0)
+        if len(f.symbols):
+            st_value = f.symbols["st_value"][sym].astype(np.uint64)
+            shndx = np.where(ok, f.shndx[sym], -1)
+        else:                                       # (no symbol table: nothing resolves)
+            st_value = np.zeros(len(sym), np.uint64)
+            shndx = np.full(len(sym), -1, np.int64)
+        return shndx, st_value + rel["r_addend"].astype(np.int64).view(np.uint64)
 
     def reloc(self, pos):
         """(symbol's section index, S + A) of the relocation at pos, or None."""
         ro = self._roff
-        if ro is None:
+        if ro is not None:
+            i = bisect.bisect_left(ro, pos)
+            if i < len(ro) and ro[i] == pos:
+                return self._rsec[i], self._rval[i]
             return None
-        i = bisect.bisect_left(ro, pos)
-        if i < len(ro) and ro[i] == pos:
-            return self._rsec[i], self._rval[i]
-        return None
+        rel = self._rel
+        if rel is None:
+            return None
+        off = rel["r_offset"]
+        i = int(np.searchsorted(off, pos))
+        if i >= len(off) or int(off[i]) != pos:
+            return None
+        one = rel[i:i + 1]
+        shndx, value = self._resolve(self._symbols(one), one)
+        return int(shndx[0]), int(value[0])
 
     def reader(self, pos=0, end=None):
         return _Reader(self.b, pos, len(self.b) if end is None else end, self.little)
@@ -161,7 +188,7 @@ class _FileDwarf:
             sec = self.info_sec if name == ".debug_info" else self.secs.get(name)
             if sec is None:
                 return None
-            s = self._cache[name] = _Section(sec, self.f)
+            s = self._cache[name] = _Section(sec, self.f, many=name in _LISTS)
         return s
 
     # -- units ------------------------------------------------------------------
