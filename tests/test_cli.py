@@ -308,7 +308,7 @@ def test_z_keywords():
     "-z unique-symbol", "-z noextern-protected-data",
     "-z indirect-extern-access", "-z nodynamic-undefined-weak", "-z lam-u48", "-z report-relative-reloc",
     "-z nosectionheader", "-z nocopyreloc", "-z cet-report=error", "-z lam-report=warning",
-    "-z start-stop-visibility=hidden", "--emit-relocs", "-q", "--gdb-index",
+    "-z start-stop-visibility=hidden", "--emit-relocs", "-q",
     "--sort-common", "--sort-section=name", "--unique=.text.foo", "--default-symver",
     "--copy-dt-needed-entries", "--orphan-handling=warn", "--warn-execstack",
     "--ld-generated-unwind-info", "--oformat=binary", "-c script.mri", "--spare-dynamic-tags=5"])

@@ -1083,7 +1083,6 @@ OPTION_STATES = {
     "--no-warn-mismatch": UNSUPPORTED, "--ctf-variables": UNSUPPORTED, "--no-ctf-variables": UNSUPPORTED,
     "--ctf-share-types": UNSUPPORTED, "--enable-non-contiguous-regions": UNSUPPORTED,
     "--split-by-file": UNSUPPORTED, "--split-by-reloc": UNSUPPORTED, "--version-exports-section": UNSUPPORTED,
-    "--gdb-index": UNSUPPORTED,
     # honoured for these values only
     "--oformat": frozenset({"elf64-x86-64"}),
     "--orphan-handling": frozenset({"place"}), "--spare-dynamic-tags": frozenset({"0"}),
@@ -1646,6 +1645,8 @@ class _Parser:
             ("report", "report"): "report-all", ("ignore", "ignore"): "ignore-all",
             ("ignore", "report"): "ignore-in-object-files",
             ("report", "ignore"): "ignore-in-shared-libs"}[c.unresolved_in_objects, c.unresolved_in_shared_libs]
+        if c.relocatable and c.gdb_index:
+            raise LinkError("-r and --gdb-index may not be used together")     # (as ld.lld)
         if not c.section_header:          # -z nosectionheader implies --strip-all
             if c.relocatable:
                 raise LinkError("-r and -z nosectionheader may not be used together")

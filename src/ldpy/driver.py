@@ -177,6 +177,9 @@ def link(config):
         from ldpy.icf import fold_identical_code
         passes.run(fold_identical_code, ctx)   # --icf=all|safe: fold identical functions
     passes.run(assign_sections, ctx)        # input sections -> output sections, merge strings
+    if config.gdb_index:
+        from ldpy.gdb_index import create_gdb_index, write_gdb_index
+        passes.run(create_gdb_index, ctx)   # --gdb-index: CUs, ranges, pubnames; sized
     passes.run(define_linker_symbols, ctx)  # __start_X, _end, __ehdr_start, ...
     if ctx.script_sections:
         from ldpy.script.linkscript import define_script_symbols
@@ -200,6 +203,8 @@ def link(config):
     if config.print_memory_usage:
         print_memory_usage(ctx)
     passes.run(assign_symbol_values, ctx)
+    if config.gdb_index:
+        passes.run(write_gdb_index, ctx)    # .gdb_index at output addresses
     diag.check()                            # errors so far (and warnings, with --fatal-warnings)
     passes.run(write_output, ctx)           # copy, relocate, synthesize, build-id
     if config.map_file:
