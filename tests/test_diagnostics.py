@@ -295,3 +295,19 @@ def test_warn_once_section_align_memory_usage(tmp_path):
              "-B", shim_dir()], cwd=str(tmp_path))
     assert "warning: start of section" in r.stderr and "changed by" in r.stderr
     assert "Memory region         Used Size  Region Size  %age Used" in r.stdout
+
+
+RUST_V0 = ("_RNCINkXs25_NgCsbmNqQUJIY6D_4core5sliceINyB9_4IterhENuNgNoBb_4iter8iterator8Iterator9"
+           "rpositionNCNgNpB9_6memchr7memrchrs_0E0Bb_")
+
+
+def test_rust_v0_names_are_demangled(tmp_path):
+    """An undefined Rust v0 symbol is named as rustc-demangle's short form does
+    (what lld and mold print), and left alone with --no-demangle."""
+    compile_c(tmp_path, "r", f"void {RUST_V0}(void);\nint main(void) {{ {RUST_V0}(); return 0; }}\n")
+    r = ldpy(["-e", "main", "r.o", "-o", "r"], tmp_path)
+    assert r.returncode == 1
+    assert ("undefined reference to '<core::slice::Iter<u8> as core::iter::iterator::Iterator>::rposition::"
+            "<core::slice::memchr::memrchr::{closure#1}>::{closure#0}'") in r.stderr, r.stderr
+    r = ldpy(["--no-demangle", "-e", "main", "r.o", "-o", "r"], tmp_path)
+    assert f"undefined reference to '{RUST_V0}'" in r.stderr

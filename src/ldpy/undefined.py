@@ -18,6 +18,7 @@ One message per referencing function and source line (--warn-once: per symbol).
 When errors are reported, `library_notes` adds ``note:`` lines naming libraries
 in the search path that define a missing symbol (see library_hints.py)."""
 import difflib
+import re
 import subprocess
 
 import numpy as np
@@ -30,17 +31,25 @@ MAX_HINT_CANDIDATES = 200_000
 
 
 def _demangler(names, enabled):
-    """name (bytes) -> display str, demangling C++ names with c++filt in one call."""
+    """name (bytes) -> display str, demangling C++ (_Z) and Rust v0 (_R) names with
+    c++filt in one call.  Rust names are shown as rustc-demangle's short form shows
+    them: without the crate disambiguators (core[846817f741e54dfd] -> core)."""
     out = {n: n.decode("utf-8", "replace") for n in names}
-    mangled = [n for n in names if n.startswith(b"_Z")]
+    mangled = [n for n in names if n.startswith(b"_Z") or n.startswith(b"_R")]
     if enabled and mangled:
         try:
             r = subprocess.run(["c++filt"], input=b"\n".join(mangled), capture_output=True, timeout=30)
             for m, d in zip(mangled, r.stdout.split(b"\n")):
-                out[m] = d.decode("utf-8", "replace")
+                text = d.decode("utf-8", "replace")
+                if m.startswith(b"_R"):
+                    text = _RUST_DISAMBIGUATOR.sub("", text)
+                out[m] = text
         except (OSError, subprocess.SubprocessError):
             pass
     return out
+
+
+_RUST_DISAMBIGUATOR = re.compile(r"\[[0-9a-f]+\]")
 
 
 def _function_at(f, shndx, offset, cache):
