@@ -129,7 +129,7 @@ class Loader:
                 for m in ar.all_members():
                     self._load_member(ar, m)
             else:
-                if not ar.index and ar.has_members():
+                if not ar.has_index and ar.has_members():
                     raise LinkError(f"{path}: archive has no index; run ranlib to add one")
                 self.scan_archive(ar)
             return ar
