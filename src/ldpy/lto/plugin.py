@@ -738,3 +738,42 @@ def start(config):
     if not config.plugins:
         return None
     return PluginHost(config)
+
+
+class _ArConfig:
+    """The little of a link's configuration a plugin sees from ldpy-ar."""
+    output = ""
+    relocatable = True
+    shared = pie = False
+    wrap = ()
+    inputs = ()
+
+    def __init__(self, path):
+        self.plugins = [path]
+        self.plugin_opts = []
+
+
+def ir_symbol_reader(path):
+    """For ldpy-ar --plugin: a function from a member's bytes to the names its IR
+    defines (None when the plugin does not claim it).  The bytes reach the
+    plugin through an anonymous in-memory file."""
+    import atexit
+    host = PluginHost(_ArConfig(path))
+    atexit.register(host.cleanup)
+
+    def read(blob):
+        fd = os.memfd_create("ldpy-ar-member")
+        try:
+            view = memoryview(blob)
+            while view:
+                view = view[os.write(fd, view):]
+            proc = f"/proc/self/fd/{fd}"
+            host.fds[proc] = os.dup(fd)
+            f = host.claim("archive member", proc, 0, blob)
+        finally:
+            os.close(fd)
+        if f is None:
+            return None
+        defs = f.syms["def"].tolist()
+        return [n for n, d in zip(f.names, defs) if d in (LDPK_DEF, LDPK_WEAKDEF, LDPK_COMMON)]
+    return read
