@@ -109,12 +109,13 @@ def add_ir_file(ctx, host, f):
 
 
 class _PlainSpec:
-    """The input state of what the plugin adds: a plain file or -l, nothing in effect."""
-    whole_archive = static = as_needed = False
+    """The input state of what the plugin adds: the state at the end of the command
+    line (-Bstatic / -static still in effect for its libraries, as in ld.bfd)."""
+    whole_archive = as_needed = False
     format = None
 
-    def __init__(self, name=""):
-        self.name = name
+    def __init__(self, static, name=""):
+        self.static, self.name = static, name
 
 
 def finish(loader, host):
@@ -148,7 +149,7 @@ def replace(loader, host):
         del ctx.comdat[key]
     # 2. the compiled objects, at the place of the first claimed file
     start = len(ctx.files)
-    spec = _PlainSpec()
+    spec = _PlainSpec(ctx.config.static)
     for path in host.added_files:
         before = len(ctx.files)
         loader.load_path(path, spec)
@@ -174,7 +175,7 @@ def replace(loader, host):
         loader.search_dirs.extend(d for d in host.extra_paths if d not in loader.search_dirs)
         for name in host.added_libraries:
             try:
-                loader.process("lib", name, _PlainSpec(name))
+                loader.process("lib", name, _PlainSpec(ctx.config.static, name))
             except LinkError:
                 if not os.path.isabs(name):
                     raise
