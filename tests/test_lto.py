@@ -362,3 +362,49 @@ def test_plugin_errors_from_gcc_plugin(tmp_path):
     lines = r.stderr.strip().splitlines()
     assert lines[-1] == "ldpy: error: liblto_plugin.so: lto-wrapper failed", r.stderr
     assert not os.path.exists(tmp_path / "out")
+
+
+def test_resolution_wrap(tmp_path):
+    w = cc(tmp_path, "w.c", '#include <stdio.h>\nvoid *__real_malloc(unsigned long);\n'
+                            'void *__wrap_malloc(unsigned long n) { printf("wrapped %lu\\n", n); '
+                            'return __real_malloc(n); }\n'
+                            'int foo(void) { return 42; }\nint __real_foo(void);\n'
+                            'int __wrap_foo(void) { return __real_foo() + 1; }\n')
+    m = cc(tmp_path, "m.c", '#include <stdio.h>\n#include <stdlib.h>\nint foo(void);\n'
+                            'int main(void) { void *p = malloc(5); printf("%d\\n", foo()); free(p); }\n',
+           flags=("-O2",))
+    flags = (*O2, "-Wl,--wrap=malloc,--wrap=foo")
+    _, _, out = both(tmp_path, "prog", [w, m], flags)
+    assert out == "43\n"                  # (gcc drops the malloc/free pair)
+    mine, ref = resolutions(tmp_path, "res", [w, m], flags)
+    assert mine == ref
+    assert mine[("w.o", "__real_foo")] == "PREVAILING_DEF"
+    assert mine[("w.o", "__real_malloc")] == "RESOLVED_DYN"
+
+
+def test_resolution_comdat_inline_functions(tmp_path):
+    header = write(tmp_path, "shape.h", "struct Shape { virtual ~Shape() {} virtual int sides() const "
+                                        "{ return 0; } };\ninline int shared_inline(int x) "
+                                        "{ static int calls; return x + ++calls; }\n")
+    a = cc(tmp_path, "a.cpp", '#include "shape.h"\nstruct Tri : Shape { int sides() const override '
+                              '{ return 3; } };\nint from_a() { Tri t; Shape &s = t; '
+                              'return s.sides() + shared_inline(1); }\n', flags=(*O2, "-I", str(tmp_path)),
+           compiler="g++")
+    b = cc(tmp_path, "b.cpp", '#include "shape.h"\nint from_b() { return shared_inline(10); }\n',
+           flags=("-O2", "-I", str(tmp_path)), compiler="g++")
+    m = cc(tmp_path, "m.cpp", '#include <cstdio>\n#include "shape.h"\nint from_a(); int from_b();\n'
+                              'int main() { int x = from_a(); int y = from_b(); std::printf("%d %d %d\\n", '
+                              'x, y, shared_inline(100)); }\n', flags=(*O2, "-I", str(tmp_path)),
+           compiler="g++")
+    _, _, out = both(tmp_path, "prog", [m, a, b], compiler="g++")
+    assert out == "5 12 103\n"
+    mine, ref = resolutions(tmp_path, "res", [m, a, b], compiler="g++")
+    # ld.bfd answers UNDEF for IR references to libstdc++'s versioned definitions
+    # (foo@@GLIBCXX_*) that ldpy, like gold, reports as RESOLVED_DYN
+    for key, r in ref.items():
+        if r == "UNDEF" and mine.get(key) == "RESOLVED_DYN":
+            mine[key] = "UNDEF"
+    assert mine == ref
+    # the inline function's static: m.o's copy prevails (b.o, a regular object, uses it)
+    assert mine[("m.o", "_ZZ13shared_inlineiE5calls")] == "PREVAILING_DEF"
+    assert mine[("a.o", "_ZZ13shared_inlineiE5calls")] == "PREEMPTED_IR"

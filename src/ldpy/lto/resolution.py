@@ -117,7 +117,7 @@ def resolve_all(ctx, host):
         for i, (gid, d) in enumerate(zip(f.gids.tolist(), defs)):
             s = syms[gid]
             k = s.kind
-            mine = s.file is f and s.index == i and k in (DEFINED, COMMON)
+            mine = s.file is f and k in (DEFINED, COMMON)      # (ld.bfd: owner == abfd)
             if k == UNDEF:
                 r = LDPR_UNDEF
             elif d in (LDPK_UNDEF, LDPK_WEAKUNDEF, LDPK_COMMON):
