@@ -408,3 +408,33 @@ def test_resolution_comdat_inline_functions(tmp_path):
     # the inline function's static: m.o's copy prevails (b.o, a regular object, uses it)
     assert mine[("m.o", "_ZZ13shared_inlineiE5calls")] == "PREVAILING_DEF"
     assert mine[("a.o", "_ZZ13shared_inlineiE5calls")] == "PREEMPTED_IR"
+
+
+def test_plugin_without_ir_keeps_one_pass_archive_rule(tmp_path):
+    """gcc passes -plugin to every link: with nothing claimed, archives are not
+    searched again (an archive before the object that needs it stays unused)."""
+    lib_o = cc(tmp_path, "lib.c", "int from_lib(void) { return 1; }\n", flags=("-O2",))
+    lib = os.path.join(str(tmp_path), "libone.a")
+    run(["ar", "rcs", lib, lib_o])
+    user = cc(tmp_path, "user.c", "int from_lib(void);\nint main(void) { return from_lib() - 1; }\n",
+              flags=("-O2",))
+    for linker in ("ldpy", "bfd"):
+        _, r = link(tmp_path, f"prog.{linker}", [lib, user], (), linker=linker, static=False, check=False)
+        assert r.returncode != 0 and "from_lib" in r.stderr, (linker, r.stderr)
+
+
+def test_output_to_a_fifo_is_written_through(tmp_path):
+    """-o NAME where NAME is not a regular file (gcc's probes use -o /dev/null):
+    written through, never unlinked and replaced."""
+    import threading
+    a = cc(tmp_path, "a.c", "int main(void) { return 0; }\n")
+    fifo = str(tmp_path / "out.fifo")
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()))
+    reader.start()
+    link(tmp_path, "out.fifo", [a], O2, static=False, check=False)
+    reader.join(60)
+    assert got and got[0][:4] == b"\x7fELF"
+    import stat
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)

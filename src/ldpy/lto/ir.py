@@ -38,6 +38,7 @@ def add_ir_file(ctx, host, f):
     comdat = ctx.comdat
     if host.insert_at is None:
         host.insert_at = len(ctx.files)
+        host.archives_at = len(ctx.archives)
     owned = set()
     gids = []
     discarded = np.zeros(len(f.names), bool)
@@ -125,7 +126,8 @@ def finish(loader, host):
     host.ctx = ctx
     resolve_all(ctx, host)
     host.run_all_symbols_read()
-    replace(loader, host)
+    if host.files or host.added_files or host.added_libraries:
+        replace(loader, host)
 
 
 def replace(loader, host):
@@ -179,5 +181,8 @@ def replace(loader, host):
             except LinkError:
                 if not os.path.isabs(name):
                     raise
-    if ctx.archives:
-        loader._iterate_group(list(ctx.archives))
+    # (as ld.bfd's rescan: the archives from the first claimed file on, which is
+    # where the C library and libgcc are; a link with nothing claimed keeps the
+    # command line's one-pass archive rule)
+    if host.files and ctx.archives[host.archives_at:]:
+        loader._iterate_group(ctx.archives[host.archives_at:])

@@ -266,6 +266,7 @@ class PluginHost:
         self.all_read = False
         self.insert_at = None         # index in ctx.files of the first claimed file
         self.ir_visibility = {}       # symbol id -> most constraining STV_* of IR symbols
+        self.archives_at = 0          # len(ctx.archives) at the first claim: rescanned after LTO
         self.cleaned = False
         self._keep = []               # ctypes objects that must outlive the link
         self._callbacks()
@@ -452,9 +453,16 @@ class PluginHost:
         if ar.thin:
             if m.origin:
                 inner, im = ar.nested(m)
-                return self.offer(name, inner.path, im.data_offset, data)
-            return self.offer(name, m.path, 0, data)
-        return self.offer(name, ar.path, m.data_offset, data)
+                claimed = self.offer(name, inner.path, im.data_offset, data)
+            else:
+                claimed = self.offer(name, m.path, 0, data)
+        else:
+            claimed = self.offer(name, ar.path, m.data_offset, data)
+        if claimed and len(self.files) == 1:
+            # the first claimed file is a member: its archive is searched again too
+            self.archives_at = next((i for i, a in enumerate(self.ctx.archives) if a is ar),
+                                    self.archives_at)
+        return claimed
 
     def finish(self, loader):
         from ldpy.lto.ir import finish
