@@ -173,6 +173,7 @@ def replace(loader, host):
                 if s is not None and s.kind == UNDEF and sf.default_version[i]:
                     st._bind_shared(s, sf, i)
     # 4. libraries the plugin names (GCC's -pass-through), then the archives again
+    mark = len(ctx.files)
     if host.added_libraries:
         loader.search_dirs.extend(d for d in host.extra_paths if d not in loader.search_dirs)
         for name in host.added_libraries:
@@ -186,3 +187,26 @@ def replace(loader, host):
     # command line's one-pass archive rule)
     if host.files and ctx.archives[host.archives_at:]:
         loader._iterate_group(ctx.archives[host.archives_at:])
+    _place_late_members(ctx, mark)
+
+
+def _place_late_members(ctx, mark):
+    """Members pulled after LTO join their archive's place (after the members
+    already taken from the same archive file), not the end of the link: crtend.o
+    and crtn.o must stay last (.eh_frame's terminator, .init's epilogue)."""
+    late = ctx.files[mark:]
+    if not late:
+        return
+    del ctx.files[mark:]
+    files = ctx.files
+    last_member = max((i for i, f in enumerate(files) if f.archive is not None), default=len(files) - 1)
+    for f in late:
+        path = f.archive.path if f.archive is not None else None
+        at = last_member
+        if path is not None:
+            at = max((i for i, g in enumerate(files) if g.archive is not None and g.archive.path == path),
+                     default=last_member)
+        files.insert(at + 1, f)
+        last_member += 1 if at <= last_member else 0
+    for i, f in enumerate(files):
+        f.file_id = i
