@@ -161,7 +161,10 @@ def _use_plugin(path):
     from them (GCC's liblto_plugin.so, LLVMgold.so), as GNU ar does."""
     from ldpy.ar import symtab
     from ldpy.lto.plugin import ir_symbol_reader
-    symtab.ir_names = ir_symbol_reader(path)
+    try:
+        symtab.ir_names = ir_symbol_reader(path)
+    except LinkError:
+        pass            # a plugin that cannot be used: the members' ELF symbols, as without one
 
 
 def parse_args(args):
