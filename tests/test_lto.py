@@ -441,3 +441,19 @@ def test_output_to_a_fifo_is_written_through(tmp_path):
     assert got and got[0][:4] == b"\x7fELF"
     import stat
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_relocatable_output_links_fat_objects_by_their_code(tmp_path):
+    fat = cc(tmp_path, "a.c", '#include <stdio.h>\nint twice(int x) { return 2 * x; }\n',
+             flags=(*O2, "-ffat-lto-objects"))
+    m = cc(tmp_path, "m.c", '#include <stdio.h>\nint twice(int);\nint main(void) '
+                            '{ printf("%d\\n", twice(21)); }\n', flags=(*O2, "-ffat-lto-objects"))
+    rel = str(tmp_path / "r.o")
+    r = run(["gcc", "-B", shim_dir(), *O2, "-r", "-nostdlib", fat, m, "-o", rel], cwd=tmp_path)
+    assert_no_traceback(r)
+    exe, _ = link(tmp_path, "prog", [rel], (), static=False)
+    assert run_exe(exe).stdout == "42\n"
+    slim = cc(tmp_path, "s.c", "int slim(void) { return 1; }\n")
+    r = run(["gcc", "-B", shim_dir(), *O2, "-r", "-nostdlib", slim, "-o", rel], cwd=tmp_path, check=False)
+    assert r.returncode != 0
+    assert f"ldpy: error: {slim}: holds only LTO IR, which ldpy cannot carry into a relocatable" in r.stderr

@@ -9,7 +9,7 @@ from ldpy.diag import LinkError
 from ldpy.input.archive import Archive, is_archive
 from ldpy.elf.format import MACHINE_NAMES
 from ldpy.input.object import ObjectFile, check_elf_header
-from ldpy.lto import is_bitcode, LTO_ONLY_MESSAGE
+from ldpy.lto import is_bitcode, ir_only_message
 
 DEFAULT_SEARCH_DIRS = ["/usr/local/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu",
                        "/usr/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu64",
@@ -149,7 +149,7 @@ class Loader:
             self._load_script(path, bytes(data).decode("utf-8"), spec)
             return None
         if is_bitcode(data):
-            raise LinkError(f"{path}: {LTO_ONLY_MESSAGE}")
+            raise LinkError(f"{path}: {ir_only_message(self.ctx)}")
         raise LinkError(f"{path}: file format not recognized")
 
     def _load_script(self, path, text, spec):
@@ -322,7 +322,7 @@ class Loader:
         if self.ctx.lto is not None and self.ctx.lto.offer_member(ar, m, name, data):
             return                             # claimed by an LTO plugin: IR symbols only
         if is_bitcode(data):
-            raise LinkError(f"{name}: {LTO_ONLY_MESSAGE}")
+            raise LinkError(f"{name}: {ir_only_message(self.ctx)}")
         self.add_object(ObjectFile(name, data, archive=ar, member=m, comdat=self.ctx.comdat))
 
     def add_object(self, f):
@@ -331,7 +331,7 @@ class Loader:
             raise LinkError(f"{f.name}: incompatible object: it is for {f.machine_name()} "
                             f"({'64' if f.is64 else '32'}-bit), the output is {ctx.target.NAME}")
         if f.is_lto_only():
-            raise LinkError(f"{f.name}: {LTO_ONLY_MESSAGE}")
+            raise LinkError(f"{f.name}: {ir_only_message(ctx)}")
         self._select_comdat(f)
         f.file_id = len(ctx.files)
         ctx.files.append(f)

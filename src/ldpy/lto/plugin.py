@@ -438,7 +438,9 @@ class PluginHost:
         """The loader's question for each input file and archive member: is it IR
         that a plugin claims?  Claimed files enter the symbol table (ir.py)."""
         from ldpy.lto import is_ir_candidate
-        if not is_ir_candidate(data):
+        if not is_ir_candidate(data) or self.config.relocatable and self.ctx is not None:
+            # (-r: ldpy's relocatable output cannot carry IR sections through, so
+            # nothing is claimed: fat objects link by their code, slim ones are errors)
             return False
         f = self.claim(name, path, offset, data)
         if f is None:
