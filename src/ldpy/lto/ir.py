@@ -74,6 +74,8 @@ def add_ir_file(ctx, host, f):
         if is_ref:
             if d != LDPK_WEAKUNDEF and sym.kind == UNDEF:
                 undefined.add(sym.name)
+            if sym.ref_file is None:
+                sym.ref_file = f             # (-Map: who pulled an archive member)
             continue
         if d == LDPK_COMMON:
             st._add_common(sym, f, i, 1, sizes[i], STT_OBJECT)
