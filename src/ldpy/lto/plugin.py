@@ -93,90 +93,61 @@ _VARARGS = 14
 _MESSAGE = C.CFUNCTYPE(_ST, C.c_int, C.c_char_p, *([C.c_uint64] * _VARARGS))
 
 
+_SPEC = None
+
+
 def format_message(fmt, args):
-    """printf for the plugin's message: %s %d %i %u %x %X %o %c %p %% with flags,
-    width, precision and length modifiers; arguments as 64-bit words."""
-    out = []
+    """printf for the plugin's message: flags, width, precision (also as *), the
+    length modifiers and %d %i %u %o %x %X %c %s %p %%; arguments are 64-bit words."""
+    import re
+    global _SPEC
+    if _SPEC is None:
+        _SPEC = re.compile(rb"%([-+ #0]*)(\*|\d+)?(?:\.(\*|\d*))?(hh|h|ll|l|L|q|j|z|t)?(.)", re.S)
     args = list(args)
-    i, n = 0, len(fmt)
 
-    def arg():
+    def take():
         return args.pop(0) if args else 0
-    while i < n:
-        c = fmt[i]
-        if c != 0x25:                         # '%'
-            j = fmt.find(b"%", i)
-            j = n if j < 0 else j
-            out.append(fmt[i:j].decode("utf-8", "replace"))
-            i = j
-            continue
-        j = i + 1
-        while j < n and fmt[j] in b"-+ #0":
-            j += 1
-        width = ""
-        if j < n and fmt[j] == 0x2a:          # '*'
-            width = str(C.c_int32(arg() & 0xffffffff).value)
-            j += 1
-        while j < n and fmt[j:j + 1].isdigit():
-            width += chr(fmt[j])
-            j += 1
-        prec = None
-        if j < n and fmt[j] == 0x2e:          # '.'
-            j += 1
-            prec = ""
-            if j < n and fmt[j] == 0x2a:
-                prec = str(C.c_int32(arg() & 0xffffffff).value)
-                j += 1
-            while j < n and fmt[j:j + 1].isdigit():
-                prec += chr(fmt[j])
-                j += 1
-        length = ""
-        while j < n and fmt[j] in b"hlLqjzt":
-            length += chr(fmt[j])
-            j += 1
-        if j >= n:
-            out.append(fmt[i:].decode("utf-8", "replace"))
-            break
-        conv = chr(fmt[j])
-        spec = fmt[i:j + 1].decode("ascii", "replace")
-        j += 1
-        wide = any(x in length for x in "lqjzt")
+
+    def as_int(v):
+        return C.c_int32(v & 0xffffffff).value
+
+    def one(m):
+        flags, width, prec, length, conv = (g.decode("latin-1") if g is not None else None
+                                            for g in m.groups())
         if conv == "%":
-            out.append("%")
-        elif conv == "s":
-            p = arg()
-            s = C.string_at(p).decode("utf-8", "replace") if p else "(null)"
-            if prec:
-                s = s[:int(prec)]
-            out.append(s.rjust(int(width)) if width and "-" not in spec else
-                       s.ljust(int(width)) if width else s)
-        elif conv in "di":
-            v = arg()
-            v = C.c_int64(v).value if wide else C.c_int32(v & 0xffffffff).value
-            out.append(_py_format(spec, length, "d", v))
-        elif conv in "uxXo":
-            v = arg()
-            v = v if wide else v & 0xffffffff
-            out.append(_py_format(spec, length, "d" if conv == "u" else conv, v))
-        elif conv == "c":
-            out.append(chr(arg() & 0xff))
-        elif conv == "p":
-            out.append(hex(arg()))
-        else:
-            arg()
-            out.append(spec)
-        i = j
+            return "%"
+        if width == "*":
+            width = str(as_int(take()))
+        if prec == "*":
+            prec = str(as_int(take()))
+        spec = "%" + flags + (width or "") + ("." + prec if prec is not None else "")
+        wide = length in ("l", "ll", "L", "q", "j", "z", "t")
+        if conv == "s":
+            p = take()
+            return (spec + "s") % (C.string_at(p).decode("utf-8", "replace") if p else "(null)")
+        if conv in "di":
+            v = take()
+            return (spec + "d") % (C.c_int64(v).value if wide else as_int(v))
+        if conv in "uoxX":
+            v = take()
+            return (spec + ("d" if conv == "u" else conv)) % (v if wide else v & 0xffffffff)
+        if conv == "c":
+            return (spec + "c") % chr(take() & 0xff)
+        if conv == "p":
+            return hex(take())
+        take()                               # (floats are not in integer registers)
+        return m.group(0).decode("latin-1")
+    return _format_all(fmt, one)
+
+
+def _format_all(fmt, one):
+    out, pos = [], 0
+    for m in _SPEC.finditer(fmt):
+        out.append(fmt[pos:m.start()].decode("utf-8", "replace"))
+        out.append(one(m))
+        pos = m.end()
+    out.append(fmt[pos:].decode("utf-8", "replace"))
     return "".join(out)
-
-
-def _py_format(spec, length, conv, v):
-    body = spec[1:-1]
-    for ch in length:
-        body = body.replace(ch, "")
-    try:
-        return format(v, body.replace("#", "#") + conv) if body else format(v, conv)
-    except ValueError:
-        return format(v, conv)
 
 
 class Plugin:
