@@ -457,3 +457,52 @@ def test_relocatable_output_links_fat_objects_by_their_code(tmp_path):
     r = run(["gcc", "-B", shim_dir(), *O2, "-r", "-nostdlib", slim, "-o", rel], cwd=tmp_path, check=False)
     assert r.returncode != 0
     assert f"ldpy: error: {slim}: holds only LTO IR, which ldpy cannot carry into a relocatable" in r.stderr
+
+
+_DUMP_PLUGIN = r"""
+#include <stdio.h>
+struct tv { int tag; union { int val; const char *s; void *p; } u; };
+int onload(struct tv *tv) {
+    FILE *f = fopen("tags.txt", "w");
+    for (; tv->tag; tv++) {
+        if (tv->tag == 4 || tv->tag == 15) fprintf(f, "%d %s\n", tv->tag, tv->u.s);
+        else if (tv->tag == 1 || tv->tag == 2 || tv->tag == 3 || tv->tag == 17) fprintf(f, "%d =%d\n", tv->tag, tv->u.val);
+        else fprintf(f, "%d %s\n", tv->tag, tv->u.p ? "fn" : "null");
+    }
+    fclose(f);
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("kind,flags,want", [("exec", ["-no-pie"], 1), ("pie", ["-pie"], 3),
+                                              ("dyn", ["-shared"], 2), ("rel", ["-r"], 0)])
+def test_transfer_vector(tmp_path, kind, flags, want):
+    src = write(tmp_path, "dump.c", _DUMP_PLUGIN)
+    so = str(tmp_path / "dump.so")
+    run(["gcc", "-shared", "-fPIC", src, "-o", so])
+    obj = cc(tmp_path, "a.c", "int f(void) { return 0; }\n", flags=("-O2", "-fPIC"))
+    r = _ldpy([*flags, "-plugin-opt=before", "-plugin", so, "-plugin-opt=one", "-plugin-opt", "two",
+               "-mllvm", "-three", "-o", "out", "-e", "f", "--wrap=f", obj], tmp_path)
+    assert r.returncode == 0, r.stderr
+    lines = open(tmp_path / "tags.txt").read().splitlines()
+    tags = {int(line.split()[0]) for line in lines}
+    # GNU ld 2.40's vector, and what gold / later GNU ld add; no LDPT_GOLD_VERSION
+    assert tags == {1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+                    25, 28, 29, 30, 31, 32, 33, 35}
+    assert "1 =1" in lines and "17 =240" in lines and f"3 ={want}" in lines
+    assert "15 out" in lines
+    assert [x for x in lines if x.startswith("4 ")] == ["4 before", "4 one", "4 two", "4 -three"]
+    assert all(x.endswith("fn") for x in lines if int(x.split()[0]) not in (1, 3, 4, 15, 17))
+
+
+def test_message_format():
+    import ctypes
+    from ldpy.lto.plugin import format_message
+    s = ctypes.c_char_p(b"abc")
+    p = ctypes.cast(s, ctypes.c_void_p).value
+    got = format_message(b"%s: %d %-5d| %05u %lx %c %% %.2s %*d %p", [p, (1 << 32) - 3, 7, 42, 2 ** 40,
+                                                                      65, p, 4, 9, 255])
+    assert got == "abc: -3 7    | 00042 10000000000 A % ab    9 0xff"
+    assert format_message(b"%s", [0]) == "(null)"
+    assert format_message(b"trailing %", []) == "trailing %"
