@@ -126,7 +126,8 @@ def finish(loader, host):
     from ldpy.lto.resolution import resolve_all
     ctx = loader.ctx
     host.ctx = ctx
-    resolve_all(ctx, host)
+    if host.files:
+        resolve_all(ctx, host)
     host.run_all_symbols_read()
     if host.files or host.added_files or host.added_libraries:
         replace(loader, host)
