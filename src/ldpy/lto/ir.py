@@ -129,6 +129,7 @@ def finish(loader, host):
     if host.files:
         resolve_all(ctx, host)
     host.run_all_symbols_read()
+    host.close_fds()
     if host.files or host.added_files or host.added_libraries:
         replace(loader, host)
 

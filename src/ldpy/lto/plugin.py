@@ -150,6 +150,18 @@ def _format_all(fmt, one):
     return "".join(out)
 
 
+def _raise_fd_limit():
+    try:
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        want = hard if hard != resource.RLIM_INFINITY else 1 << 16
+        want = min(want, 1 << 16)
+        if soft != resource.RLIM_INFINITY and soft < want:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
 class Plugin:
     def __init__(self, path, options):
         self.path = path
@@ -241,6 +253,7 @@ class PluginHost:
         self.cleaned = False
         self._keep = []               # ctypes objects that must outlive the link
         self._callbacks()
+        _raise_fd_limit()               # one descriptor per claimed file until all symbols are read
         by_plugin = {}
         for idx, arg in getattr(config, "plugin_opts", []):
             by_plugin.setdefault(max(idx, 0), []).append(arg)
@@ -348,18 +361,20 @@ class PluginHost:
         if status != LDPS_OK:
             raise LinkError(f"{plugin.path}: error loading plugin (onload returned {status})")
 
-    def _call(self, plugin, fn, *args):
+    def _call(self, plugin, fn, *args, check=True):
         """Run plugin code; then raise what its callbacks left (an exception of
-        ours, or the errors it reported)."""
+        ours, or the errors it reported: errors reported before are not its)."""
         prev, self.current = self.current, plugin
+        errors = diag.errors
         try:
             status = fn(*args)
         finally:
             self.current = prev
         err, self.pending_error = self.pending_error, None
-        if err is not None:
+        if err is not None and check:
             raise err
-        diag.check()
+        if check and diag.errors > errors:
+            diag.check()
         return status
 
     # -- what the loader calls ---------------------------------------------------
@@ -471,11 +486,11 @@ class PluginHost:
         for p in self.plugins:
             if p.cleanup is not None and not p.cleaned:
                 p.cleaned = True
-                try:
-                    self._call(p, p.cleanup)
-                except LinkError as e:
-                    if e.args and e.args[0]:
-                        diag.warn(f"{p.name}: cleanup: {e.args[0]}")
+                self._call(p, p.cleanup, check=False)     # (its messages are printed)
+        self.close_fds()
+
+    def close_fds(self):
+        """The descriptors handed to the plugins (get_input_file opens them again)."""
         for fd in self.fds.values():
             try:
                 os.close(fd)
