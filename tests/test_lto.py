@@ -482,7 +482,7 @@ def test_transfer_vector(tmp_path, kind, flags, want):
     so = str(tmp_path / "dump.so")
     run(["gcc", "-shared", "-fPIC", src, "-o", so])
     obj = cc(tmp_path, "a.c", "int f(void) { return 0; }\n", flags=("-O2", "-fPIC"))
-    r = _ldpy([*flags, "-plugin-opt=before", "-plugin", so, "-plugin-opt=one", "-plugin-opt", "two",
+    r = _ldpy([*flags, "-mllvm", "-before", "-plugin", so, "-plugin-opt=one", "-plugin-opt", "two",
                "-mllvm", "-three", "-o", "out", "-e", "f", "--wrap=f", obj], tmp_path)
     assert r.returncode == 0, r.stderr
     lines = open(tmp_path / "tags.txt").read().splitlines()
@@ -492,8 +492,13 @@ def test_transfer_vector(tmp_path, kind, flags, want):
                     25, 28, 29, 30, 31, 32, 33, 35}
     assert "1 =1" in lines and "17 =240" in lines and f"3 ={want}" in lines
     assert "15 out" in lines
-    assert [x for x in lines if x.startswith("4 ")] == ["4 before", "4 one", "4 two", "4 -three"]
+    assert [x for x in lines if x.startswith("4 ")] == ["4 -before", "4 one", "4 two", "4 -three"]
     assert all(x.endswith("fn") for x in lines if int(x.split()[0]) not in (1, 3, 4, 15, 17))
+
+
+def test_plugin_opt_needs_a_plugin(tmp_path):
+    r = _ldpy(["-plugin-opt=x", "-o", "out", "a.o"], tmp_path)
+    assert r.returncode == 1 and r.stderr == "ldpy: error: -plugin-opt x: no -plugin before it\n"
 
 
 def test_message_format():

@@ -480,8 +480,10 @@ def _append(attr):
 
 
 def _plugin_opt(p, arg, name):
-    """-plugin-opt ARG (and -mllvm ARG, as lld and mold take it) belongs to the
-    last -plugin before it (the first one when none is)."""
+    """-plugin-opt ARG belongs to the last -plugin before it (GNU ld: an error
+    without one); -mllvm ARG (lld and mold take it) likewise, or the first plugin."""
+    if name == "plugin-opt" and not p.c.plugins:
+        raise LinkError(f"-plugin-opt {arg}: no -plugin before it")
     p.c.plugin_opts.append((len(p.c.plugins) - 1, arg))
 
 
