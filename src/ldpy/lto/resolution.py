@@ -15,10 +15,13 @@ symbols are read:
   library that references or defines it, --dynamic-list and
   --export-dynamic-symbol; a version script's local: pattern, or hidden or
   internal visibility, keeps it IR-only."""
+import os
+import sys
+
 import numpy as np
 
 from ldpy.elf.format import SHN_UNDEF, SHN_COMMON, STV_DEFAULT, STV_PROTECTED
-from ldpy.symbols import UNDEF, DEFINED, COMMON, SYNTHETIC, SHARED, merge_visibility
+from ldpy.symbols import UNDEF, DEFINED, COMMON, SHARED, merge_visibility
 from ldpy.lto.plugin import LDPK_UNDEF, LDPK_WEAKUNDEF, LDPK_COMMON
 
 (LDPR_UNKNOWN, LDPR_UNDEF, LDPR_PREVAILING_DEF, LDPR_PREVAILING_DEF_IRONLY, LDPR_PREEMPTED_REG,
@@ -145,15 +148,14 @@ def resolve_all(ctx, host):
                     r = LDPR_PREVAILING_DEF_IRONLY_EXP
             res[i] = r
         f.resolutions = res
-    if getattr(ctx.config, "lto_debug_resolutions", False):
+    if os.environ.get("LDPY_LTO_RESOLUTIONS"):
         _dump(host)
 
 
 def _dump(host):
+    """LDPY_LTO_RESOLUTIONS=1: every claimed file's symbols and resolutions on stderr."""
     for f in host.files:
-        print(f"{f.name} {len(f.names)}")
+        print(f"{f.name} {len(f.names)}", file=sys.stderr)
         for name, r in zip(f.names, f.resolutions.tolist()):
-            print(f"  {NAMES[r]} {name.decode('utf-8', 'replace')}")
+            print(f"  {NAMES[r]} {name.decode('utf-8', 'replace')}", file=sys.stderr)
 
-
-__all__ = ["resolve_all", "for_version", "NAMES", "SYNTHETIC"]
