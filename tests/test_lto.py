@@ -403,7 +403,9 @@ def test_resolution_comdat_inline_functions(tmp_path):
     assert out == "5 12 103\n"
     mine, ref = resolutions(tmp_path, "res", [m, a, b], compiler="g++")
     # ld.bfd answers UNDEF for IR references to libstdc++'s versioned definitions
-    # (foo@@GLIBCXX_*) that ldpy, like gold, reports as RESOLVED_DYN
+    # (foo@@GLIBCXX_*): an --as-needed library (gcc passes --as-needed first on
+    # Debian) that only IR references is not needed yet when ld.bfd resolves; with
+    # --no-as-needed it says RESOLVED_DYN, as gold and ldpy do
     for key, r in ref.items():
         if r == "UNDEF" and mine.get(key) == "RESOLVED_DYN":
             mine[key] = "UNDEF"
