@@ -513,3 +513,19 @@ def test_message_format():
     assert got == "abc: -3 7    | 00042 10000000000 A % ab    9 0xff"
     assert format_message(b"%s", [0]) == "(null)"
     assert format_message(b"trailing %", []) == "trailing %"
+
+
+def test_resolution_dynamic_list_and_u(tmp_path):
+    main = cc(tmp_path, "dl.c", '#include <stdio.h>\nint listed_fn(int x) { return x + 1; }\n'
+                                'int other_fn(int x) { return x + 2; }\nint kept_fn(int x) { return x; }\n'
+                                'int main(void) { printf("%d\\n", listed_fn(1) + other_fn(2)); }\n')
+    lst = write(tmp_path, "dl.list", "{ listed_fn; };\n")
+    flags = (*O2, f"-Wl,--dynamic-list={lst}", "-Wl,-u,kept_fn")
+    mine, _, out = both(tmp_path, "prog", [main], flags)
+    assert out == "6\n"
+    assert "listed_fn" in run(["nm", "-D", mine]).stdout
+    got, ref = resolutions(tmp_path, "res", [main], flags)
+    assert got == ref
+    assert got[("dl.o", "listed_fn")] == "PREVAILING_DEF_IRONLY_EXP"
+    assert got[("dl.o", "other_fn")] == "PREVAILING_DEF_IRONLY"
+    assert got[("dl.o", "kept_fn")] == "PREVAILING_DEF"
