@@ -77,7 +77,7 @@ def test_gcc_static():
     assert not c.eh_frame_hdr                     # gcc -static does not ask for it
     assert c.dynamic_linker is None
     assert c.plugins == [f"{G}/liblto_plugin.so"]
-    assert c.plugin_opts[0] == f"{G}/lto-wrapper" and c.plugin_opts[-1] == "-pass-through=-lc"
+    assert c.plugin_opts[0] == (0, f"{G}/lto-wrapper") and c.plugin_opts[-1] == (0, "-pass-through=-lc")
     assert c.library_paths[0] == G and len(c.library_paths) == 8
     assert inputs(c) == [
         ("file", f"{G}/../../../x86_64-linux-gnu/crt1.o"), ("file", f"{G}/../../../x86_64-linux-gnu/crti.o"),
@@ -361,7 +361,7 @@ def test_single_dash_long_options_are_not_split():
     assert c.static and c.shared and c.export_dynamic and c.nostdlib
     assert not c.strip_all and not c.relocatable and not c.trace   # not -s -t -a -t -i -c / -r
     assert c.rpath == ["/r"] and c.rpath_link == ["/rl"] and c.soname == "s"
-    assert c.plugins == ["p.so"] and c.plugin_opts == ["-x", "y"]
+    assert c.plugins == ["p.so"] and c.plugin_opts == [(0, "-x"), (0, "y")]
     assert c.dynamic_linker == "/ld.so" and c.init == "i" and c.fini == "f"
     assert c.symbolic == "all" and c.map_file == "m.map"
 

@@ -130,7 +130,7 @@ class Config:
     rpath: list = field(default_factory=list)           # -rpath / -R DIR (DT_RUNPATH = ':'.join)
     rpath_link: list = field(default_factory=list)      # -rpath-link
     plugins: list = field(default_factory=list)         # -plugin
-    plugin_opts: list = field(default_factory=list)     # -plugin-opt
+    plugin_opts: list = field(default_factory=list)     # -plugin-opt / -mllvm -> (plugin index, ARG)
     remap_inputs: list = field(default_factory=list)    # --remap-inputs PATTERN=FILE -> (PATTERN, FILE)
     remap_inputs_files: list = field(default_factory=list)
     copy_dt_needed_entries: bool = False                # --copy-dt-needed-entries / --add-needed
@@ -507,6 +507,14 @@ def _append_command_file(attr):
                     break
         getattr(p.c, attr).append(path)
     return action
+
+
+def _plugin_opt(p, arg, name):
+    """-plugin-opt ARG belongs to the last -plugin before it (GNU ld: an error
+    without one); -mllvm ARG (lld and mold take it) likewise, or the first plugin."""
+    if name == "plugin-opt" and not p.c.plugins:
+        raise LinkError(f"-plugin-opt {arg}: no -plugin before it")
+    p.c.plugin_opts.append((len(p.c.plugins) - 1, arg))
 
 
 def _ignore(p, arg, name):
@@ -1191,7 +1199,8 @@ OPTIONS = [
     Opt("-O", REQ, _optimize, "Optimize output file"),
     Opt("--out-implib", REQ, _ignore, "Generate import library (PE only; ignored)", "FILE"),
     Opt("-plugin", REQ, _append("plugins"), "Load named plugin", "PLUGIN"),
-    Opt("-plugin-opt", REQ, _append("plugin_opts"), "Send arg to last-loaded plugin", "ARG"),
+    Opt("-plugin-opt", REQ, _plugin_opt, "Send arg to last-loaded plugin", "ARG"),
+    Opt("-mllvm", REQ, _plugin_opt, None),
     Opt("-flto", OPT, _ignore, "Ignored for GCC LTO option compatibility"),
     Opt("-flto-partition", REQ, _ignore, "Ignored for GCC LTO option compatibility", "="),
     Opt("-fuse-ld", REQ, _ignore, "Ignored for GCC linker option compatibility", "="),

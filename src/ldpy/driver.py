@@ -64,6 +64,7 @@ class Context:
         self.gc_removed = []          # --gc-sections: the input sections removed, in input order
         self.gc_unreferenced = set()  # symbol ids only removed sections referenced
         self.eh_frame_records = {}    # id(.eh_frame input) -> its records, once read
+        self.lto = None               # lto.plugin.PluginHost with -plugin
         self.icf_fold = None          # --icf: (folded section ids, kept section ids)
         self.icf_gfolded = None       # --icf: by symbol id, defined in a folded section
 
@@ -141,6 +142,17 @@ class Context:
 
 
 def link(config):
+    if config.plugins:                      # -plugin (LTO): the cleanup hooks run however the link ends
+        from ldpy.lto.plugin import start
+        host = start(config)
+        try:
+            return _link(config, host)
+        finally:
+            host.cleanup()
+    return _link(config)
+
+
+def _link(config, lto=None):
     from ldpy.input.load import Loader
     from ldpy.assign import assign_sections
     from ldpy.layout import layout
@@ -152,6 +164,9 @@ def link(config):
     diag.no_warnings = config.no_warnings
     diag.error_limit = max(config.error_limit or 0, 0)
     ctx = Context(config)
+    ctx.lto = lto
+    if lto is not None:
+        lto.ctx = ctx
     passes = Passes(config.stats, config.time_trace)
     if config.relocatable:
         if config.icf != "none":

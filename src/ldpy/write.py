@@ -16,15 +16,22 @@ from ldpy.util import unique
 def write_output(ctx):
     path = ctx.config.output
     size = ctx.file_size
+    # /dev/null, a pipe, a terminal: written through like GNU ld does, never replaced
+    special = os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path)
+    fd = None
     try:
-        if os.path.lexists(path) and not os.path.isdir(path):
-            os.unlink(path)          # never write into a running executable's pages
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o777)
+        if not special:
+            if os.path.lexists(path) and not os.path.isdir(path):
+                os.unlink(path)          # never write into a running executable's pages
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o777)
     except OSError as e:
         raise LinkError(f"cannot open output file {path}: {e.strerror}")
     try:
-        os.ftruncate(fd, size)
-        mm = mmap.mmap(fd, size)
+        if special:
+            mm = mmap.mmap(-1, max(size, 1))
+        else:
+            os.ftruncate(fd, size)
+            mm = mmap.mmap(fd, size)
         out = np.frombuffer(mm, np.uint8)
         _write_all(ctx, out)
         final = size
@@ -39,21 +46,29 @@ def write_output(ctx):
             ctx.build_id.finalize(mm if final == size else out[:final],
                                   ctx.build_id.output.offset + ctx.build_id.out_offset)
         del out
+        if special:
+            try:
+                with open(path, "wb") as fh:
+                    fh.write(memoryview(mm)[:final])
+            except OSError as e:
+                raise LinkError(f"cannot write output file {path}: {e.strerror}")
         mm.flush()
         try:
             mm.close()
         except BufferError:
             pass           # a numpy view still holds the map; it goes with the process
-        if final != size:
+        if final != size and fd is not None:
             os.ftruncate(fd, final)
     except BaseException:
-        os.close(fd)
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
+        if fd is not None:
+            os.close(fd)
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
         raise
-    os.close(fd)
+    if fd is not None:
+        os.close(fd)
 
 
 def _fill_code_gaps(out, o, code_fill):

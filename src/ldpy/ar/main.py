@@ -156,6 +156,17 @@ LONG_WITH_ARG = ("output", "target", "plugin", "record-libdeps")
 LONG_FLAGS = ("help", "version", "thin")
 
 
+def _use_plugin(path):
+    """--plugin FILE: LTO IR members are indexed by the symbols the plugin reads
+    from them (GCC's liblto_plugin.so, LLVMgold.so), as GNU ar does."""
+    from ldpy.ar import symtab
+    from ldpy.lto.plugin import ir_symbol_reader
+    try:
+        symtab.ir_names = ir_symbol_reader(path)
+    except LinkError:
+        pass            # a plugin that cannot be used: the members' ELF symbols, as without one
+
+
 def parse_args(args):
     opts = Options()
     if args and not args[0].startswith("-"):
@@ -186,7 +197,9 @@ def parse_args(args):
                     opts.output_dir = value
                 elif name == "record-libdeps":
                     raise LinkError(f"--record-libdeps is not supported by {PROG}")
-                # --target and --plugin: ldpy-ar reads ELF only and needs no plugin
+                elif name == "plugin":
+                    _use_plugin(value)
+                # --target: ldpy-ar reads ELF only
             elif eq:
                 raise UsageError(f"option '--{name}' doesn't allow an argument")
             elif name == "thin":
@@ -577,8 +590,9 @@ def ranlib_main(argv=None):
                     else:
                         raise UsageError(f"invalid option -- '{c}'")
             elif a.startswith("--plugin") or a.startswith("--target"):
-                if "=" not in a and args:           # ELF only, no plugin needed
-                    args.pop(0)
+                value = a.partition("=")[2] if "=" in a else (args.pop(0) if args else None)
+                if a.startswith("--plugin") and value:
+                    _use_plugin(value)
             elif a.startswith("--"):
                 raise UsageError(f"unrecognized option '{a}'")
             else:

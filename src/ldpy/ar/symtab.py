@@ -116,8 +116,41 @@ def _flavour(buf, base, size, dt):
     return members[which], base[members][which] + str_off[which] + st_name
 
 
+# with --plugin (ldpy-ar): bytes of a member -> the names its IR defines, or None
+# for a member no plugin claims (lto.plugin.ir_symbol_reader)
+ir_names = None
+
+
+def _with_ir(index, blobs):
+    """The index with LTO IR members' symbols as the plugin reads them (GNU ar
+    with a plugin lists those instead of the members' ELF symbols)."""
+    from ldpy.lto import is_ir_candidate
+    per_member, pos = [], 0
+    parts = index.names.split(b"\0")
+    for c in index.counts.tolist():
+        per_member.append(parts[pos:pos + c])
+        pos += c
+    is_object = index.is_object.copy()
+    changed = False
+    for i, blob in enumerate(blobs):
+        if is_ir_candidate(blob):
+            names = ir_names(blob)
+            if names is not None:
+                per_member[i] = names
+                is_object[i] = changed = True
+    if not changed:
+        return index
+    counts = np.array([len(m) for m in per_member], np.int64)
+    return SymbolIndex(is_object, counts, b"".join(n + b"\0" for m in per_member for n in m))
+
+
 def index_symbols(blobs):
     """SymbolIndex of the members whose bytes are `blobs` (bytes-like, in order)."""
+    index = _index_symbols(blobs)
+    return _with_ir(index, blobs) if ir_names is not None and len(blobs) else index
+
+
+def _index_symbols(blobs):
     n = len(blobs)
     sizes = np.fromiter((len(b) for b in blobs), np.int64, n)
     buf = np.frombuffer(b"".join(blobs), np.uint8)

@@ -9,6 +9,7 @@ from ldpy.diag import LinkError
 from ldpy.input.archive import Archive, is_archive
 from ldpy.elf.format import MACHINE_NAMES
 from ldpy.input.object import ObjectFile, check_elf_header
+from ldpy.lto import is_bitcode, ir_only_message
 
 DEFAULT_SEARCH_DIRS = ["/usr/local/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu",
                        "/usr/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu64",
@@ -79,6 +80,8 @@ class Loader:
             self.process(spec.kind, spec.name, spec)
         if self.groups:
             raise LinkError("--start-group without a matching --end-group")
+        if self.ctx.lto is not None:
+            self.ctx.lto.finish(self)          # LTO: resolutions, compile, the plugin's objects in
         if not self.ctx.files:
             raise LinkError("no input files")
 
@@ -126,10 +129,12 @@ class Loader:
                 for m in ar.all_members():
                     self._load_member(ar, m)
             else:
-                if not ar.index and ar.has_members():
+                if not ar.has_index and ar.has_members():
                     raise LinkError(f"{path}: archive has no index; run ranlib to add one")
                 self.scan_archive(ar)
             return ar
+        if self.ctx.lto is not None and self.ctx.lto.offer(path, path, 0, data):
+            return None                        # claimed by an LTO plugin: IR symbols only
         if bytes(data[:4]) == b"\x7fELF":
             check_elf_header(data, path)
             if len(data) > 17 and data[16] == 3 and data[17] == 0 or \
@@ -143,6 +148,8 @@ class Loader:
         if _looks_like_text(data):
             self._load_script(path, bytes(data).decode("utf-8"), spec)
             return None
+        if is_bitcode(data):
+            raise LinkError(f"{path}: {ir_only_message(self.ctx)}")
         raise LinkError(f"{path}: file format not recognized")
 
     def _load_script(self, path, text, spec):
@@ -296,6 +303,8 @@ class Loader:
             m = ar.member_at(moff)
             if m is None:
                 continue                       # scan_archive reports a bad index
+            if bytes(ar.member_data(m)[:4]) != b"\x7fELF":
+                continue                       # LTO IR (bitcode): no common to compare with
             probe = ObjectFile(ar.member_display(m), ar.member_data(m), archive=ar, member=m)
             probed.add((id(ar), moff, name))
             if probe.defines_global_data(name):
@@ -320,6 +329,10 @@ class Loader:
             print(name)                        # -t -t: archive members too
         if is_archive(data):
             raise LinkError(f"{name}: nested archives are only supported in thin archives")
+        if self.ctx.lto is not None and self.ctx.lto.offer_member(ar, m, name, data):
+            return                             # claimed by an LTO plugin: IR symbols only
+        if is_bitcode(data):
+            raise LinkError(f"{name}: {ir_only_message(self.ctx)}")
         f = ObjectFile(name, data, archive=ar, member=m, comdat=self.ctx.comdat)
         excluded = self.ctx.config.exclude_libs
         if excluded and ("ALL" in excluded or os.path.basename(ar.path) in excluded):
@@ -332,8 +345,7 @@ class Loader:
             raise LinkError(f"{f.name}: incompatible object: it is for {f.machine_name()} "
                             f"({'64' if f.is64 else '32'}-bit), the output is {ctx.target.NAME}")
         if f.is_lto_only():
-            raise LinkError(f"{f.name}: object contains only GCC LTO bytecode (built with -flto); "
-                            f"ldpy has no LTO plugin support yet: rebuild with -ffat-lto-objects or without -flto")
+            raise LinkError(f"{f.name}: {ir_only_message(ctx)}")
         self._select_comdat(f)
         f.file_id = len(ctx.files)
         ctx.files.append(f)
