@@ -349,3 +349,51 @@ def test_version_script_locals_are_local_in_executable_symtab(tmp_path):
     assert _symtab_view(mine, names) == _symtab_view(ref, names)
     assert ("helper", "LOCAL", "DEFAULT") in _symtab_view(ref, names)
     assert _dyn_view(mine) == _dyn_view(ref)
+
+
+# -- 8. smaller ones -----------------------------------------------------------------------
+
+def _direct_both(tmp, args, out="a.out"):
+    """Run ldpy and ld.bfd on the same arguments; {linker: (status, stderr lines, path)}."""
+    res = {}
+    for linker in ("ldpy", "bfd"):
+        path = str(tmp / f"{out}.{linker}")
+        r = ld_direct([*args, "-o", path], tmp, linker=linker)
+        lines = [re.sub(r"^(ld\.bfd|ldpy|ld): (warning: |error: )?", "", l) for l in r.stderr.splitlines()]
+        res[linker] = (r.returncode, lines, path)
+    return res
+
+
+def test_archive_with_nothing_taken_links(tmp_path):
+    obj = compile_obj(tmp_path, write(tmp_path, "u.c", "int unused_fn(void) { return 1; }\n"))
+    run(["ar", "rcs", tmp_path / "libu.a", obj])
+    res = _direct_both(tmp_path, ["libu.a"])
+    assert res["ldpy"][:2] == res["bfd"][:2]
+    assert res["bfd"][:2] == (0, ["cannot find entry symbol _start; not setting start address"])
+    assert readelf("-h", res["ldpy"][2]).count("Entry point address:               0x0") == 1
+
+
+@pytest.mark.parametrize("zflag", [[], ["-z", "noseparate-code"]])
+def test_empty_inputs_entry_defaults_to_text(tmp_path, zflag):
+    obj = compile_obj(tmp_path, write(tmp_path, "e.s", "\t.text\n"))
+    res = _direct_both(tmp_path, [*zflag, obj])
+    assert res["ldpy"][:2] == res["bfd"][:2]
+    entry = [re.search(r"Entry point address:\s+(\S+)", readelf("-h", res[k][2])).group(1)
+             for k in ("ldpy", "bfd")]
+    assert entry[0] == entry[1] != "0x0"
+
+
+def test_declared_but_unused_undefined_symbol_links(tmp_path):
+    obj = compile_obj(tmp_path, write(tmp_path, "g.s", "\t.globl foo\n\t.globl _start\n_start:\n"
+                                      "\tmov $60,%eax\n\txor %edi,%edi\n\tsyscall\n"))
+    res = _direct_both(tmp_path, [obj, "-u", "nosuch"])
+    assert res["ldpy"][:2] == res["bfd"][:2] == (0, [])
+    for k in ("ldpy", "bfd"):
+        assert run_exe(res[k][2]).returncode == 0
+    view = {k: sorted((s.name, s.ndx) for s in symbols(res[k][2]) if s.name in ("foo", "nosuch"))
+            for k in res}
+    assert view["ldpy"] == view["bfd"] == [("nosuch", "UND")]
+    # a relocation that uses it is still an error in both
+    use = compile_obj(tmp_path, write(tmp_path, "u.s", "\t.globl f\nf:\n\tcall foo\n"))
+    res = _direct_both(tmp_path, [obj, use], out="b")
+    assert res["ldpy"][0] == res["bfd"][0] == 1

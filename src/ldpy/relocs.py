@@ -101,7 +101,7 @@ class SectionIds:
 
     def tables(self):
         """Run-time address, liveness, merge flag and output index of each section."""
-        n = self.n
+        n = max(self.n, 1)       # (one unused row when no input has a section: gathers at 0 work)
         addr = np.zeros(n, np.int64)
         live = np.zeros(n, bool)
         merge = np.zeros(n, bool)

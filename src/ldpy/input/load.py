@@ -79,8 +79,8 @@ class Loader:
             self.process(spec.kind, spec.name, spec)
         if self.groups:
             raise LinkError("--start-group without a matching --end-group")
-        if not self.ctx.files:
-            raise LinkError("no input files")
+        if not self.ctx.files and not self.ctx.archives and not self.ctx.shared_files:
+            raise LinkError("no input files")   # (an archive nothing was taken from links, as in GNU ld)
 
     def process(self, kind, name, spec):
         if kind == "group_start":
