@@ -397,3 +397,37 @@ def test_declared_but_unused_undefined_symbol_links(tmp_path):
     use = compile_obj(tmp_path, write(tmp_path, "u.s", "\t.globl f\nf:\n\tcall foo\n"))
     res = _direct_both(tmp_path, [obj, use], out="b")
     assert res["ldpy"][0] == res["bfd"][0] == 1
+
+
+def test_default_hash_style_is_debian_lds(tmp_path):
+    obj = compile_obj(tmp_path, write(tmp_path, "u.c", "int f(void) { return 1; }\n"), ["-fPIC"])
+    res = _direct_both(tmp_path, ["-shared", obj], out="h.so")
+    kinds = {k: [(s.name, s.type) for s in sections(res[k][2]) if "hash" in s.name] for k in res}
+    assert kinds["ldpy"] == kinds["bfd"] == [(".hash", "HASH"), (".gnu.hash", "GNU_HASH")]
+    help_line = [l for l in run(["ld.bfd", "--help"]).stdout.splitlines() if "--hash-style" in l]
+    mine = [l for l in run([*direct_linker("ldpy"), "--help"]).stdout.splitlines() if "--hash-style" in l]
+    assert help_line[0].split("Default:")[1] == mine[0].split("Default:")[1]
+
+
+def test_i386_object_in_x86_64_link(tmp_path):
+    m32 = tmp_path / "m32.o"
+    run(["as", "--32", write(tmp_path, "m32.s", "\t.globl m32f\nm32f:\n\tret\n"), "-o", m32])
+    main = compile_obj(tmp_path, write(tmp_path, "g.s", "\t.globl _start\n_start:\n\tret\n"))
+    run(["ar", "rcs", tmp_path / "lib32.a", m32])
+    for args in (["g.o", "m32.o"], ["g.o", "-u", "m32f", "lib32.a"]):
+        res = _direct_both(tmp_path, [main if a == "g.o" else a for a in args])
+        want = [l for l in res["bfd"][1] if "architecture" in l]
+        got = [l for l in res["ldpy"][1] if "architecture" in l]
+        assert res["ldpy"][0] == res["bfd"][0] == 1
+        assert [l.replace("`", "'") for l in want] == got
+        assert got and "i386 architecture of input file" in got[0]
+
+
+@pytest.mark.parametrize("opt", ["--verbose", "--help"])
+def test_output_cut_short_by_head(tmp_path, opt):
+    res = {}
+    for linker in ("ldpy", "bfd"):
+        cmd = " ".join([*direct_linker(linker), opt]) + " | head -1"
+        r = subprocess.run(["bash", "-c", "set -o pipefail; " + cmd], capture_output=True, text=True)
+        res[linker] = (len(r.stdout.splitlines()), r.stderr)
+    assert res["ldpy"] == res["bfd"] == (1, "")

@@ -130,6 +130,7 @@ class Loader:
             return ar
         if bytes(data[:4]) == b"\x7fELF":
             check_elf_header(data, path)
+            self._check_x86_arch(data, path)
             if len(data) > 17 and data[16] == 3 and data[17] == 0 or \
                     len(data) > 17 and data[17] == 3 and data[16] == 0:
                 self.add_shared(path, data, spec)
@@ -312,7 +313,20 @@ class Loader:
             print(name)                        # -t -t: archive members too
         if is_archive(data):
             raise LinkError(f"{name}: nested archives are only supported in thin archives")
+        if bytes(data[:4]) == b"\x7fELF" and len(data) > 20:
+            self._check_x86_arch(data, name)
         self.add_object(ObjectFile(name, data, archive=ar, member=m, comdat=self.ctx.comdat))
+
+    def _check_x86_arch(self, data, name):
+        """An i386 or x32 object in an x86-64 link: GNU ld's message (BFD knows both)."""
+        t = self.ctx.target
+        if len(data) < 20 or t.MACHINE != 62 or not t.IS64:
+            return
+        machine = int.from_bytes(bytes(data[18:20]), "little" if data[5] == 1 else "big")
+        arch = {(3, 1): "i386", (62, 1): "i386:x64-32", (6, 1): "i386"}.get((machine, data[4]))
+        if arch is not None:
+            raise LinkError(f"{arch} architecture of input file '{name}' is incompatible "
+                            f"with i386:x86-64 output")
 
     def add_object(self, f):
         ctx = self.ctx
