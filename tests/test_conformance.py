@@ -431,3 +431,54 @@ def test_output_cut_short_by_head(tmp_path, opt):
         r = subprocess.run(["bash", "-c", "set -o pipefail; " + cmd], capture_output=True, text=True)
         res[linker] = (len(r.stdout.splitlines()), r.stderr)
     assert res["ldpy"] == res["bfd"] == (1, "")
+
+
+XINDEX_MAIN = r"""
+#include <stdio.h>
+int f65530(void); int f10(void); int f65599(void);
+extern int (*tab[])(void);
+int main(void) { printf("%d %d %d %d\n", f65530(), f10(), f65599(), tab[0]() + tab[1]()); return 0; }
+"""
+
+
+@pytest.fixture(scope="module")
+def xindex_objects(tmp_path_factory):
+    """An object of 65 600 sections: symbols in sections past 0xff00 (and at the
+    indexes of SHN_ABS and SHN_COMMON) go through SHN_XINDEX and .symtab_shndx."""
+    tmp = tmp_path_factory.mktemp("xindex")
+    lines = []
+    for i in range(65600):
+        lines.append(f'\t.section .text.f{i},"ax",@progbits\n\t.globl f{i}\n\t.type f{i},@function\n'
+                     f'f{i}:\n\tmov ${i % 100},%eax\n\tret\n')
+    lines.append('\t.section .data.tab,"aw",@progbits\n\t.globl tab\ntab:\n\t.quad f65530\n\t.quad f10\n'
+                 '\t.section .note.GNU-stack,"",@progbits\n')
+    big = compile_obj(tmp, write(tmp, "big.s", "".join(lines)))
+    assert "(65" in readelf("-h", big)             # e_shnum 0: the count is in section 0
+    main = compile_obj(tmp, write(tmp, "m.c", XINDEX_MAIN))
+    return tmp, big, main
+
+
+def test_extended_section_indexes_final_link(xindex_objects):
+    tmp, big, main = xindex_objects
+    mine, ref = _both(tmp, "x", [main, big], ["-no-pie"])
+    assert _same_run(mine, ref) == "30 10 99 40\n"
+    def view(p):
+        return sorted(l.split()[1:] for l in run(["nm", p]).stdout.splitlines() if " T f655" in l)
+    assert view(mine) == view(ref)
+
+
+def test_extended_section_indexes_relocatable(xindex_objects):
+    tmp, big, main = xindex_objects
+    outs = {}
+    for linker in ("ldpy", "bfd"):
+        outs[linker] = str(tmp / f"r.{linker}.o")
+        r = ld_direct(["-r", big, main, "-o", outs[linker]], tmp, linker=linker)
+        assert r.returncode == 0, r.stderr
+    def view(p):
+        return sorted(l for l in run(["nm", p]).stdout.splitlines())
+    assert view(outs["ldpy"]) == view(outs["bfd"])
+    hdr = {k: re.findall(r"Number of section headers:.*", readelf("-h", p)) for k, p in outs.items()}
+    assert hdr["ldpy"] == hdr["bfd"]
+    # the -r output links and runs
+    exe, _ = link(tmp, "xr", [outs["ldpy"]], ["-no-pie"], static=False, linker="bfd")
+    assert run_exe(exe).stdout == "30 10 99 40\n"

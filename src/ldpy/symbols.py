@@ -8,7 +8,7 @@ resolution is vectorized.
 import numpy as np
 
 from ldpy.diag import diag
-from ldpy.elf.format import (SHN_UNDEF, SHN_ABS, SHN_COMMON, SHN_LORESERVE, STB_WEAK,
+from ldpy.elf.format import (SHN_UNDEF, SHX_ABS, SHX_COMMON, STB_WEAK,
                              STB_GNU_UNIQUE, STT_GNU_IFUNC, STV_DEFAULT)
 
 UNDEF, DEFINED, COMMON, SYNTHETIC, SHARED = 0, 1, 2, 3, 4
@@ -175,7 +175,7 @@ class SymbolTable:
             if vis:
                 sym.visibility = merge_visibility(sym.visibility, vis)
             sec = None
-            if 0 < shndx < SHN_LORESERVE:
+            if shndx > 0:
                 sec = sections[shndx]
                 if sec is None or not sec.live:
                     shndx = SHN_UNDEF       # defined in a discarded COMDAT copy: a reference
@@ -188,7 +188,7 @@ class SymbolTable:
                     if sym.kind == UNDEF:
                         undefined.add(sym.name)
                 continue
-            if shndx == SHN_COMMON:
+            if shndx == SHX_COMMON:
                 self._add_common(sym, f, fg + i, values[i], sizes[i], info)
                 continue
             kind = sym.kind
@@ -202,7 +202,7 @@ class SymbolTable:
             if kind == DEFINED and not sym.weak:
                 if weak:
                     continue
-                if sym.absolute and shndx == SHN_ABS and sym.value == values[i]:
+                if sym.absolute and shndx == SHX_ABS and sym.value == values[i]:
                     continue
                 if self.allow_multiple:
                     continue
@@ -222,7 +222,7 @@ class SymbolTable:
             sym.value, sym.size, sym.weak = values[i], sizes[i], weak
             sym.unique = (info >> 4) == STB_GNU_UNIQUE
             sym.type = info & 0xf
-            sym.absolute = shndx == SHN_ABS
+            sym.absolute = shndx == SHX_ABS
             sym.is_ifunc = sym.type == STT_GNU_IFUNC
             undefined.discard(sym.name)
         f.global_ids = np.array(gids, np.int64)

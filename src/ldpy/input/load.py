@@ -367,7 +367,7 @@ class Loader:
         for name, shndx in zip(names, shndxs):
             if name in wanted:
                 what = "reference to" if shndx == 0 else \
-                    "common definition of" if shndx == 0xfff2 else "definition of"
+                    "common definition of" if shndx == -0xfff2 else "definition of"
                 print(f"{PROG}: {where}: {what} {name.decode('utf-8', 'replace')}")
 
     def _select_comdat(self, f):

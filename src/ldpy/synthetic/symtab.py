@@ -79,7 +79,7 @@ class SymtabSection(Synthetic):
             shndx = f.shndx[:fg]
             keep = (typ != STT_SECTION)
             keep[0] = False
-            in_sec = (shndx > 0) & (shndx < SHN_LORESERVE)
+            in_sec = shndx > 0
             live = ctx.section_ids.live[f.sec_base:f.sec_base + len(f.sections)]
             keep &= ~in_sec | live[np.where(in_sec, shndx, 0)]
             if in_dropped is not None:        # crtbeginT.o's __TMC_LIST__ in an empty .tm_clone_table
@@ -180,9 +180,9 @@ class SymtabSection(Synthetic):
             dst["st_other"] = src["st_other"]
             dst["st_size"] = src["st_size"]
             shndx = f.shndx[sel]
-            in_sec = (shndx > 0) & (shndx < SHN_LORESERVE)
+            in_sec = shndx > 0
             outidx = ctx.section_ids.outidx[f.sec_base + np.where(in_sec, shndx, 0)]
-            dst["st_shndx"] = np.where(in_sec, outidx, shndx)
+            dst["st_shndx"] = np.where(in_sec, outidx, -shndx)    # (reserved ones are negated)
             val = ctx.keys.addr[ctx.keys.G + f.local_base + sel]
             is_tls = (src["st_info"] & 0xf) == STT_TLS
             dst["st_value"] = np.where(is_tls & in_sec, val - tls_start, val)
