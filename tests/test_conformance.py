@@ -312,7 +312,7 @@ def _dyn_view(path):
 
 
 def _symtab_view(path, names):
-    return sorted((s.name.split("@")[0], s.bind, s.vis) for s in symbols(path)
+    return sorted((s.name, s.bind, s.vis) for s in symbols(path)
                   if s.name.split("@")[0] in names and s.type != "FILE")
 
 

@@ -19,7 +19,7 @@ class Symbol:
                  "type", "visibility", "strong_ref", "referenced", "absolute", "align",
                  "output", "is_ifunc", "version", "dyn_ref", "export",
                  "copy", "canonical_plt", "copy_alias", "def_version", "version_hidden", "ref_file",
-                 "unique", "forced_local", "combined")
+                 "unique", "forced_local", "combined", "symver_default")
 
     def __init__(self, name, gid):
         self.name = name              # bytes
@@ -51,6 +51,7 @@ class Symbol:
         self.ref_file = None          # the first object that referenced it (for the map file)
         self.forced_local = None      # made local by a version script: its visibility before
         self.combined = False         # foo beside foo@VER at the same place: GNU ld keeps foo@VER only
+        self.symver_default = False   # defined as foo@@VER (.symver): .symtab shows that name
 
     @property
     def dyn_name(self):
@@ -253,6 +254,7 @@ class SymbolTable:
         if default and defined:
             sym = self.intern(base)
             self.by_name.setdefault(base + b"@" + ver, sym)
+            sym.symver_default = bool(ver)
         else:
             sym = self.intern(base + b"@" + ver)
         if defined:

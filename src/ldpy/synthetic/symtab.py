@@ -152,8 +152,10 @@ class SymtabSection(Synthetic):
         self.globals_local, self.globals = gl_local, gl_global
         # a symbol a shared library defines carries its version, as GNU ld writes it
         # (printf@GLIBC_2.2.5, also stdout@GLIBC_2.2.5 behind a copy relocation)
+        # (and foo@@VER of a .symver definition keeps that name, as in GNU ld)
         shown = [s.name + b"@" + s.version.encode()
-                 if s.kind == SHARED and s.version and id(s.file) in needed else s.name
+                 if s.kind == SHARED and s.version and id(s.file) in needed else
+                 s.name + b"@@" + s.def_version.encode() if s.symver_default and s.def_version else s.name
                  for s in gl_local + gl_global]
         names = b"\0".join(shown) + b"\0"
         lens = np.fromiter((len(n) + 1 for n in shown), np.int64, len(shown))
