@@ -482,3 +482,18 @@ def test_extended_section_indexes_relocatable(xindex_objects):
     # the -r output links and runs
     exe, _ = link(tmp, "xr", [outs["ldpy"]], ["-no-pie"], static=False, linker="bfd")
     assert run_exe(exe).stdout == "30 10 99 40\n"
+
+
+@pytest.mark.parametrize("vmap", [None, "V1 { };\n", "V2 { };\n"])
+def test_symver_version_missing_from_script_in_shared_object(tmp_path, vmap):
+    obj = compile_obj(tmp_path, write(tmp_path, "sv.c", SYMVER_C), ["-fPIC"])
+    args = ["-shared", obj]
+    if vmap is not None:
+        args.append("--version-script=" + write(tmp_path, "v.map", vmap))
+    res = _direct_both(tmp_path, args, out="m.so")
+    assert res["ldpy"][0] == res["bfd"][0] == 1
+    got = [l for l in res["ldpy"][1] if "version node not found" in l]
+    assert got and any("version node not found for symbol" in l for l in res["bfd"][1])
+    # an executable makes the versions it needs
+    res = _direct_both(tmp_path, [obj, "-e", "bar"] + args[2:], out="m.exe")
+    assert res["ldpy"][0] == res["bfd"][0] == 0
