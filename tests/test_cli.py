@@ -536,7 +536,7 @@ def test_emulations():
 def test_defaults():
     c = parse_args([])
     assert isinstance(c, Config)
-    assert c.output == "a.out" and c.hash_style == "sysv" and c.relro and not c.now
+    assert c.output == "a.out" and c.hash_style == "both" and c.relro and not c.now
     assert c.separate_code and c.max_page_size == c.common_page_size == 0x1000
     assert not c.eh_frame_hdr and c.build_id is None and c.emulation is None
     assert not (c.pie or c.shared or c.relocatable or c.static)

@@ -312,7 +312,7 @@ def _dyn_view(path):
 
 
 def _symtab_view(path, names):
-    return sorted((s.name.split("@")[0], s.bind, s.vis) for s in symbols(path)
+    return sorted((s.name, s.bind, s.vis) for s in symbols(path)
                   if s.name.split("@")[0] in names and s.type != "FILE")
 
 
@@ -349,3 +349,151 @@ def test_version_script_locals_are_local_in_executable_symtab(tmp_path):
     assert _symtab_view(mine, names) == _symtab_view(ref, names)
     assert ("helper", "LOCAL", "DEFAULT") in _symtab_view(ref, names)
     assert _dyn_view(mine) == _dyn_view(ref)
+
+
+# -- 8. smaller ones -----------------------------------------------------------------------
+
+def _direct_both(tmp, args, out="a.out"):
+    """Run ldpy and ld.bfd on the same arguments; {linker: (status, stderr lines, path)}."""
+    res = {}
+    for linker in ("ldpy", "bfd"):
+        path = str(tmp / f"{out}.{linker}")
+        r = ld_direct([*args, "-o", path], tmp, linker=linker)
+        lines = [re.sub(r"^(ld\.bfd|ldpy|ld): (warning: |error: )?", "", l) for l in r.stderr.splitlines()]
+        res[linker] = (r.returncode, lines, path)
+    return res
+
+
+def test_archive_with_nothing_taken_links(tmp_path):
+    obj = compile_obj(tmp_path, write(tmp_path, "u.c", "int unused_fn(void) { return 1; }\n"))
+    run(["ar", "rcs", tmp_path / "libu.a", obj])
+    res = _direct_both(tmp_path, ["libu.a"])
+    assert res["ldpy"][:2] == res["bfd"][:2]
+    assert res["bfd"][:2] == (0, ["cannot find entry symbol _start; not setting start address"])
+    assert readelf("-h", res["ldpy"][2]).count("Entry point address:               0x0") == 1
+
+
+@pytest.mark.parametrize("zflag", [[], ["-z", "noseparate-code"]])
+def test_empty_inputs_entry_defaults_to_text(tmp_path, zflag):
+    obj = compile_obj(tmp_path, write(tmp_path, "e.s", "\t.text\n"))
+    res = _direct_both(tmp_path, [*zflag, obj])
+    assert res["ldpy"][:2] == res["bfd"][:2]
+    entry = [re.search(r"Entry point address:\s+(\S+)", readelf("-h", res[k][2])).group(1)
+             for k in ("ldpy", "bfd")]
+    assert entry[0] == entry[1] != "0x0"
+
+
+def test_declared_but_unused_undefined_symbol_links(tmp_path):
+    obj = compile_obj(tmp_path, write(tmp_path, "g.s", "\t.globl foo\n\t.globl _start\n_start:\n"
+                                      "\tmov $60,%eax\n\txor %edi,%edi\n\tsyscall\n"))
+    res = _direct_both(tmp_path, [obj, "-u", "nosuch"])
+    assert res["ldpy"][:2] == res["bfd"][:2] == (0, [])
+    for k in ("ldpy", "bfd"):
+        assert run_exe(res[k][2]).returncode == 0
+    view = {k: sorted((s.name, s.ndx) for s in symbols(res[k][2]) if s.name in ("foo", "nosuch"))
+            for k in res}
+    assert view["ldpy"] == view["bfd"] == [("nosuch", "UND")]
+    # a relocation that uses it is still an error in both
+    use = compile_obj(tmp_path, write(tmp_path, "u.s", "\t.globl f\nf:\n\tcall foo\n"))
+    res = _direct_both(tmp_path, [obj, use], out="b")
+    assert res["ldpy"][0] == res["bfd"][0] == 1
+
+
+def test_default_hash_style_is_debian_lds(tmp_path):
+    obj = compile_obj(tmp_path, write(tmp_path, "u.c", "int f(void) { return 1; }\n"), ["-fPIC"])
+    res = _direct_both(tmp_path, ["-shared", obj], out="h.so")
+    kinds = {k: [(s.name, s.type) for s in sections(res[k][2]) if "hash" in s.name] for k in res}
+    assert kinds["ldpy"] == kinds["bfd"] == [(".hash", "HASH"), (".gnu.hash", "GNU_HASH")]
+    help_line = [l for l in run(["ld.bfd", "--help"]).stdout.splitlines() if "--hash-style" in l]
+    mine = [l for l in run([*direct_linker("ldpy"), "--help"]).stdout.splitlines() if "--hash-style" in l]
+    assert help_line[0].split("Default:")[1] == mine[0].split("Default:")[1]
+
+
+def test_i386_object_in_x86_64_link(tmp_path):
+    m32 = tmp_path / "m32.o"
+    run(["as", "--32", write(tmp_path, "m32.s", "\t.globl m32f\nm32f:\n\tret\n"), "-o", m32])
+    main = compile_obj(tmp_path, write(tmp_path, "g.s", "\t.globl _start\n_start:\n\tret\n"))
+    run(["ar", "rcs", tmp_path / "lib32.a", m32])
+    for args in (["g.o", "m32.o"], ["g.o", "-u", "m32f", "lib32.a"]):
+        res = _direct_both(tmp_path, [main if a == "g.o" else a for a in args])
+        want = [l for l in res["bfd"][1] if "architecture" in l]
+        got = [l for l in res["ldpy"][1] if "architecture" in l]
+        assert res["ldpy"][0] == res["bfd"][0] == 1
+        assert [l.replace("`", "'") for l in want] == got
+        assert got and "i386 architecture of input file" in got[0]
+
+
+@pytest.mark.parametrize("opt", ["--verbose", "--help"])
+def test_output_cut_short_by_head(tmp_path, opt):
+    res = {}
+    for linker in ("ldpy", "bfd"):
+        cmd = " ".join([*direct_linker(linker), opt]) + " | head -1"
+        r = subprocess.run(["bash", "-c", "set -o pipefail; " + cmd], capture_output=True, text=True)
+        res[linker] = (len(r.stdout.splitlines()), r.stderr)
+    assert res["ldpy"] == res["bfd"] == (1, "")
+
+
+XINDEX_MAIN = r"""
+#include <stdio.h>
+int f65530(void); int f10(void); int f65599(void);
+extern int (*tab[])(void);
+int main(void) { printf("%d %d %d %d\n", f65530(), f10(), f65599(), tab[0]() + tab[1]()); return 0; }
+"""
+
+
+@pytest.fixture(scope="module")
+def xindex_objects(tmp_path_factory):
+    """An object of 65 600 sections: symbols in sections past 0xff00 (and at the
+    indexes of SHN_ABS and SHN_COMMON) go through SHN_XINDEX and .symtab_shndx."""
+    tmp = tmp_path_factory.mktemp("xindex")
+    lines = []
+    for i in range(65600):
+        lines.append(f'\t.section .text.f{i},"ax",@progbits\n\t.globl f{i}\n\t.type f{i},@function\n'
+                     f'f{i}:\n\tmov ${i % 100},%eax\n\tret\n')
+    lines.append('\t.section .data.tab,"aw",@progbits\n\t.globl tab\ntab:\n\t.quad f65530\n\t.quad f10\n'
+                 '\t.section .note.GNU-stack,"",@progbits\n')
+    big = compile_obj(tmp, write(tmp, "big.s", "".join(lines)))
+    assert "(65" in readelf("-h", big)             # e_shnum 0: the count is in section 0
+    main = compile_obj(tmp, write(tmp, "m.c", XINDEX_MAIN))
+    return tmp, big, main
+
+
+def test_extended_section_indexes_final_link(xindex_objects):
+    tmp, big, main = xindex_objects
+    mine, ref = _both(tmp, "x", [main, big], ["-no-pie"])
+    assert _same_run(mine, ref) == "30 10 99 40\n"
+    def view(p):
+        return sorted(l.split()[1:] for l in run(["nm", p]).stdout.splitlines() if " T f655" in l)
+    assert view(mine) == view(ref)
+
+
+def test_extended_section_indexes_relocatable(xindex_objects):
+    tmp, big, main = xindex_objects
+    outs = {}
+    for linker in ("ldpy", "bfd"):
+        outs[linker] = str(tmp / f"r.{linker}.o")
+        r = ld_direct(["-r", big, main, "-o", outs[linker]], tmp, linker=linker)
+        assert r.returncode == 0, r.stderr
+    def view(p):
+        return sorted(l for l in run(["nm", p]).stdout.splitlines())
+    assert view(outs["ldpy"]) == view(outs["bfd"])
+    hdr = {k: re.findall(r"Number of section headers:.*", readelf("-h", p)) for k, p in outs.items()}
+    assert hdr["ldpy"] == hdr["bfd"]
+    # the -r output links and runs
+    exe, _ = link(tmp, "xr", [outs["ldpy"]], ["-no-pie"], static=False, linker="bfd")
+    assert run_exe(exe).stdout == "30 10 99 40\n"
+
+
+@pytest.mark.parametrize("vmap", [None, "V1 { };\n", "V2 { };\n"])
+def test_symver_version_missing_from_script_in_shared_object(tmp_path, vmap):
+    obj = compile_obj(tmp_path, write(tmp_path, "sv.c", SYMVER_C), ["-fPIC"])
+    args = ["-shared", obj]
+    if vmap is not None:
+        args.append("--version-script=" + write(tmp_path, "v.map", vmap))
+    res = _direct_both(tmp_path, args, out="m.so")
+    assert res["ldpy"][0] == res["bfd"][0] == 1
+    got = [l for l in res["ldpy"][1] if "version node not found" in l]
+    assert got and any("version node not found for symbol" in l for l in res["bfd"][1])
+    # an executable makes the versions it needs
+    res = _direct_both(tmp_path, [obj, "-e", "bar"] + args[2:], out="m.exe")
+    assert res["ldpy"][0] == res["bfd"][0] == 0

@@ -522,3 +522,128 @@ def test_mutated_inputs_fail_cleanly(corpus, tmp_path, target):
     assert not crashes, "\n\n".join(f"iteration {it} ({kind}), input {tmp_path / name}: ldpy {argv}\n{err}"
                                     for it, kind, name, argv, err in crashes[:5])
     assert counts["clean"] > 0          # the fuzzer did reach the error paths
+
+
+# -- version scripts: ldpy's verdict against ld.bfd's ----------------------------------------
+#
+# Mutated version scripts (token and character edits of valid seeds: a token deleted,
+# doubled, swapped, replaced or inserted from the script vocabulary, a node doubled, a
+# dependency renamed, truncation, two seeds joined) are given to `-shared v.o
+# --version-script=...` for ldpy (in a forked child, as above) and for ld.bfd: both must
+# accept or both reject, and ldpy must never crash.  Twice LDPY_FUZZ_ITERATIONS scripts are
+# tried (a long run of 2000: LDPY_FUZZ_ITERATIONS=1000 LDPY_FUZZ_REPORT=/tmp/vs.txt
+# python3 -m pytest tests/test_fuzz.py -k version_scripts; the report counts agreements).
+
+VS_SEEDS = [
+    "V1 { global: func; foo; local: *; };\n",
+    "VERS_1.0 {\n  global:\n    func;\n  local:\n    *;\n};\nVERS_2.0 {\n  global: foo;\n} VERS_1.0;\n",
+    "{ global: func; local: *; };\n",
+    "V1 { func; };\nV2 { foo; bar; } V1;\nV3 { global: data; } V2 V1;\n",
+    'V1 { global: extern "C++" { ns::f*; "ns::g(int)"; }; func; local: *; };\n',
+    "# a comment\nV1 {\n  global: f*; ?oo; [b]ar;\n  local: *;\n}; /* c */\n",
+    "V1 { };\nV2 { local: *; } V1;\n",
+    'V1 { global: "func"; extern "C" { foo; }; local: bar; };\n',
+]
+VS_VOCAB = ["{", "}", ";", ":", ",", "global", "local", "extern", '"C++"', '"C"', '"Java"', '"Foo"',
+            "*", "func", "foo", "V1", "V2", "V3", "VERS_1.0", '"quoted name"', "#c\n", "/* c */", "/*",
+            '"', "@", "-", "1", "\n", "::", "f*", "?oo", "\\", "global:", "local:", "}; ", "{ "]
+_VS_TOKEN = None
+
+
+def _vs_tokens(text):
+    import re
+    global _VS_TOKEN
+    if _VS_TOKEN is None:
+        _VS_TOKEN = re.compile(r'"[^"]*"|/\*.*?\*/|#[^\n]*\n|[A-Za-z_.$*?\[\]0-9:\\-]+|\s+|.', re.S)
+    return _VS_TOKEN.findall(text)
+
+
+def mutate_version_script(rng):
+    text = rng.choice(VS_SEEDS)
+    kind = rng.choice(["delete", "double", "swap", "replace", "insert", "insert", "node", "dep",
+                       "truncate", "join", "char"])
+    toks = _vs_tokens(text)
+    solid = [i for i, t in enumerate(toks) if t.strip()]
+    i = rng.choice(solid)
+    if kind == "delete":
+        del toks[i]
+    elif kind == "double":
+        toks.insert(i, toks[i] + " ")
+    elif kind == "swap":
+        j = solid[min(solid.index(i) + 1, len(solid) - 1)]
+        toks[i], toks[j] = toks[j], toks[i]
+    elif kind == "replace":
+        toks[i] = rng.choice(VS_VOCAB)
+    elif kind == "insert":
+        toks.insert(rng.randrange(len(toks) + 1), " " + rng.choice(VS_VOCAB) + " ")
+    elif kind == "node":                        # a node twice (duplicate tag, expressions)
+        nodes = [n + "};" for n in "".join(toks).split("};") if n.strip()]
+        toks = ["".join(nodes + [rng.choice(nodes)])]
+    elif kind == "dep":
+        toks = ["".join(toks).replace("} V1;", "} " + rng.choice(["V9", "V3", "V1 V1", "V2"]) + ";")
+                .replace("};", rng.choice(["};", "} V1;", "} V0;"]), 1)]
+    elif kind == "truncate":
+        s = "".join(toks)
+        toks = [s[:rng.randrange(len(s) + 1)]]
+    elif kind == "join":
+        toks.append(rng.choice(VS_SEEDS))
+    else:
+        s = "".join(toks)
+        k = rng.randrange(len(s) + 1)
+        toks = [s[:k] + rng.choice('{};:,"*@#/\\-1\n xV') + s[k + rng.choice([0, 0, 1]):]]
+    return "".join(toks), kind
+
+
+def _bfd_verdict(argv, cwd):
+    r = subprocess.run(["ld.bfd", *argv], cwd=cwd, capture_output=True, text=True, timeout=60)
+    return "linked" if r.returncode == 0 else "clean", r.stderr
+
+
+@pytest.fixture(scope="module")
+def vs_object(tmp_path_factory):
+    d = tmp_path_factory.mktemp("vscorpus")
+    (d / "v.cpp").write_text('extern "C" { int func(void) { return 1; } int foo(void) { return 2; }\n'
+                             'int bar(void) { return 3; } int data = 4; }\n'
+                             'namespace ns { int f(int x) { return x; } int g(int x) { return x; } }\n')
+    subprocess.run(["g++", "-fPIC", "-c", "v.cpp", "-o", "v.o"], cwd=d, check=True)
+    return d
+
+
+@pytest.mark.slow
+def test_mutated_version_scripts_agree_with_bfd(vs_object, tmp_path):
+    shutil.copy(vs_object / "v.o", tmp_path / "v.o")
+    rng = random.Random(14 * 1_000_003 + SEED)
+    counts, kinds = Counter(), Counter()
+    disagreements, crashes = [], []
+    for seed_text in VS_SEEDS:                   # the seeds themselves: accepted by both
+        (tmp_path / "t.map").write_text(seed_text)
+        argv = ["-shared", "v.o", "--version-script=t.map", "-o", "out.so"]
+        assert _bfd_verdict(argv, tmp_path)[0] == "linked", seed_text
+        assert link_in_child(argv, str(tmp_path))[0] == "linked", seed_text
+    for it in range(ITERATIONS * 2):
+        text, kind = mutate_version_script(rng)
+        (tmp_path / "t.map").write_text(text)
+        argv = ["-shared", "v.o", "--version-script=t.map", "-o", "out.so"]
+        want, bfd_err = _bfd_verdict(argv, tmp_path)
+        got, err = link_in_child(argv, str(tmp_path))
+        counts["scripts"] += 1
+        counts[want] += 1
+        kinds[(kind, got == want)] += 1
+        if got == "crash":
+            crashes.append((it, text, err.strip()[-2000:]))
+        elif got != want:
+            disagreements.append((it, text, want, bfd_err.strip(), err.strip()))
+        else:
+            counts["agree"] += 1
+    text = (f"fuzz version scripts: {counts['scripts']} scripts, ld.bfd accepted {counts['linked']} and "
+            f"rejected {counts['clean']}; ldpy agreed on {counts['agree']}, disagreed on "
+            f"{len(disagreements)}, crashed on {len(crashes)}")
+    print("\n" + text)
+    if os.environ.get("LDPY_FUZZ_REPORT"):
+        with open(os.environ["LDPY_FUZZ_REPORT"], "a") as fh:
+            fh.write(text + "\n" + "".join(f"  #{it} bfd {w}: {t!r}\n    bfd: {b}\n    ldpy: {e}\n"
+                                           for it, t, w, b, e in disagreements) + "\n")
+    assert not crashes, "\n\n".join(f"iteration {it}: {t!r}\n{e}" for it, t, e in crashes[:5])
+    assert not disagreements, "\n\n".join(f"iteration {it}: {t!r}: ld.bfd {w}\nbfd: {b}\nldpy: {e}"
+                                          for it, t, w, b, e in disagreements[:5])
+    assert counts["clean"] > 0 and counts["linked"] > 0

@@ -178,7 +178,7 @@ def _prune_eh_frames(f, known_records):
         if len(symidx) and int(symidx.max()) >= len(f.shndx):
             raise LinkError(f"{s.where()}: relocation refers to a symbol index beyond the symbol table")
         tshndx = f.shndx[symidx]
-        in_sec = (tshndx > 0) & (tshndx < SHN_LORESERVE)
+        in_sec = tshndx > 0
         target_dead = in_sec & dead[np.where(in_sec, tshndx, 0)]
         # a global defined in a discarded section resolved elsewhere: its FDE here is dead too
         prune_eh_frame(s, lambda k: target_dead[k], known_records.get(id(s)))

@@ -73,6 +73,8 @@ def report_undefined(ctx):
         return                  # a shared object may leave symbols to its users and dependencies
     st = ctx.symtab
     missing = [s for s in st.symbols if s.kind == UNDEF and s.strong_ref and s.gid not in required]
+    if missing:
+        missing = _used_by_relocations(ctx, missing)
     if not missing:
         diag.check()
         return
@@ -95,6 +97,31 @@ def report_undefined(ctx):
         for note in library_notes(ctx, missing):
             print(f"{PROG}: note: {note}", file=sys.stderr)
     diag.check()
+
+
+def _used_by_relocations(ctx, missing):
+    """GNU ld reports an undefined symbol where a relocation uses it: one an object
+    only declares (`.globl foo`) or -u names is no error.  The declared-only ones
+    also stay out of .symtab, as in GNU ld."""
+    import numpy as np
+    gids = np.array([s.gid for s in missing], np.int64)
+    used = set()
+    for f in ctx.files:
+        hits = np.isin(f.global_ids, gids)
+        if not hits.any():
+            continue
+        for sec in f.sections:
+            if sec is None or not sec.live or sec.relocs is None or not len(sec.relocs):
+                continue
+            symidx = (sec.relocs["r_info"] >> np.uint64(32)).astype(np.int64) - f.first_global
+            symidx = symidx[(symidx >= 0) & (symidx < len(f.global_ids))]
+            got = f.global_ids[symidx]
+            used.update(got[np.isin(got, gids)].tolist())
+    command_line = {n.encode() for n in ctx.config.undefined}
+    for s in missing:
+        if s.gid not in used and s.name not in command_line:
+            s.referenced = False
+    return [s for s in missing if s.gid in used]
 
 
 def report_warning_symbols(ctx):

@@ -97,8 +97,7 @@ def _no_demangle_env():
 
 @dataclass(eq=False)
 class Config:
-    """Everything the command line says.  Defaults are GNU ld's on Debian x86-64
-    (except hash_style: gcc passes --hash-style=gnu itself)."""
+    """Everything the command line says.  Defaults are GNU ld's on Debian x86-64."""
     # -- what to build --------------------------------------------------------
     output: str = "a.out"                     # -o
     emulation: str | None = None              # -m
@@ -169,7 +168,7 @@ class Config:
     no_define_common: bool = False
     sort_common: str | None = None           # --sort-common[=ascending|descending]
     # -- dynamic section --------------------------------------------------------
-    hash_style: str = "sysv"                 # sysv | gnu | both
+    hash_style: str = "both"                 # sysv | gnu | both (Debian's ld: both; gcc passes gnu)
     hash_size: int | None = None
     new_dtags: bool = True                   # Debian's ld: DT_RUNPATH by default
     audit: list = field(default_factory=list)           # --audit
@@ -1439,7 +1438,7 @@ OPTIONS = [
     Opt("--no-eh-frame-hdr", NONE, _set("eh_frame_hdr", False), "Do not create .eh_frame_hdr section", emul=True),
     Opt("--exclude-libs", REQ, _exclude_libs, "Make all symbols in LIBS hidden", "=LIBS", emul=True),
     Opt("--hash-style", REQ, _choice("hash_style", ("sysv", "gnu", "both"), "invalid hash style '{}'"),
-        "Set hash style to sysv/gnu/both.  Default: sysv", "=STYLE", emul=True),
+        "Set hash style to sysv/gnu/both.  Default: both", "=STYLE", emul=True),
     Opt("-P --depaudit", REQ, _colon_list("depaudit"), "Specify a library to use for auditing dependencies",
         "AUDITLIB", emul=True),
 ]

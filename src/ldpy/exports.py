@@ -52,13 +52,26 @@ def linker_symbol_local(ctx, s):
     return True
 
 
+def _check_symver_nodes(ctx, nodes):
+    """A shared object defines the versions its version script names: a .symver
+    version outside them is GNU ld's error (an executable makes the version)."""
+    known = {n.name for n in nodes if n.name}
+    for s in ctx.symtab.symbols:
+        if s.kind in (DEFINED, COMMON) and s.def_version and s.def_version not in known and \
+                (s.symver_default or b"@" in s.name):
+            shown = s.name if b"@" in s.name else s.name + b"@@" + s.def_version.encode()
+            raise LinkError(f"{ctx.config.output}: version node not found for symbol "
+                            f"{shown.decode('utf-8', 'replace')}")
+
+
 def apply_version_script(ctx):
     cfg = ctx.config
-    if not cfg.version_scripts:
-        return
     from ldpy import version_script
-    from ldpy.elf.format import STV_HIDDEN
-    vs = version_script.load(cfg.version_scripts)
+    vs = version_script.load(cfg.version_scripts) if cfg.version_scripts else None
+    if cfg.shared:
+        _check_symver_nodes(ctx, vs.nodes if vs is not None else [])
+    if vs is None:
+        return
     ctx.version_nodes = vs.nodes
     ctx.version_script = vs
     if cfg.shared:

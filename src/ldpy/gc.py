@@ -311,7 +311,7 @@ class _Graph:
         loc_pos = np.repeat(self.symbase - self.lbase, fg) + np.arange(nloc)
         lsh = self.loc_shndx
         lfile = np.repeat(np.arange(len(fg)), fg)
-        in_sec = (lsh > 0) & (lsh < SHN_LORESERVE) & (lsh < self.nsec[lfile])
+        in_sec = (lsh > 0) & (lsh < self.nsec[lfile])
         node[loc_pos[in_sec]] = self.sec_base[lfile[in_sec]] + lsh[in_sec]
         nglob = nsym - fg
         glob_pos = np.repeat(self.symbase + fg - self.gbase, nglob) + np.arange(len(self.all_gids))

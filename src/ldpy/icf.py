@@ -392,7 +392,7 @@ class _Icf:
                        if len(self.all_gids) else -1)
         self._global_info(gid)
         g = np.maximum(gid, 0)
-        in_sec = local & (lsh > 0) & (lsh < SHN_LORESERVE) & (lsh < self.nsec[fidx])
+        in_sec = local & (lsh > 0) & (lsh < self.nsec[fidx])    # (reserved indexes are negative)
         byname = ~local & (self.g_byname[g] if self.G else True)
         real = np.where(local, np.where(in_sec, self.sec_base[fidx] + lsh, -1),
                         self.g_sec[g] if self.G else -1)

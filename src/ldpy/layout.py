@@ -212,6 +212,16 @@ def layout(ctx):
     ctx.file_size = ctx.shoff + (64 if ctx.target.IS64 else 40) * (len(outs) + 1)   # + the null header
 
 
+def empty_text_address(ctx):
+    """Where GNU ld's default script puts an empty .text (it reports that address as
+    the entry point when there is no _start): after the read-only sections, on a
+    new page with -z separate-code."""
+    cfg = ctx.config
+    ends = [o.addr + o.size for o in ctx.outputs.sorted() if o.index and o.flags & 2 and not o.flags & 5]
+    end = max(ends, default=ctx.image_base + (64 if ctx.target.IS64 else 52))
+    return align_up(end, cfg.max_page_size) if cfg.separate_code else end
+
+
 def gnu_stack_flags(ctx):
     """PT_GNU_STACK's flags, or None for no PT_GNU_STACK: GNU ld makes one when
     -z execstack/noexecstack or -z stack-size is given or an input object has a

@@ -115,6 +115,17 @@ def main(argv=None):
     except MemoryError:
         print(f"{PROG}: error: out of memory", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # `ldpy --verbose | head -1`: the reader left; GNU ld dies of SIGPIPE, quietly
+        _remove_stale_output(config)
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        import signal
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGPIPE)
+        return 141
     except Exception as e:     # a bug in ldpy: say so in one line; LDPY_DEBUG=1 shows the traceback
         if os.environ.get("LDPY_DEBUG"):
             raise

@@ -1008,7 +1008,7 @@ class RelocatableOutput:
         files = ctx.files
         sec_base = np.fromiter((f.sec_base for f in files), np.int64, len(files))
         lbase = np.fromiter((f.local_base for f in files), np.int64, len(files))
-        in_sec = (shndx > 0) & (shndx < SHN_LORESERVE)
+        in_sec = shndx > 0                  # (reserved values are negated: elf.format.SHX_*)
         gsec = sec_base[keys.loc_file] + np.where(in_sec, shndx, 0) if NL else np.zeros(0, np.int64)
         nsecs = np.fromiter((len(f.sections) for f in files), np.int64, len(files))
         in_sec &= shndx < nsecs[keys.loc_file] if NL else in_sec
@@ -1136,7 +1136,7 @@ class RelocatableOutput:
             dst["st_size"] = src["st_size"]
             k = sel[a:b]
             to = target_out[k]
-            shx[pos:pos + (b - a)] = np.where(in_sec[k], to, -shndx[k])
+            shx[pos:pos + (b - a)] = np.where(in_sec[k], to, shndx[k])   # (reserved: negated)
             dst["st_value"] = src["st_value"] + np.where(in_sec[k], sec_off[gsec[k]], 0).astype(np.uint64)
             pos += b - a
         # globals

@@ -10,7 +10,7 @@ import numpy as np
 
 from ldpy.diag import LinkError
 from ldpy.util import unique
-from ldpy.elf.format import (SHN_LORESERVE, SHN_ABS, STT_SECTION, STT_GNU_IFUNC, STT_FUNC, STT_TLS,
+from ldpy.elf.format import (SHX_ABS, STT_SECTION, STT_GNU_IFUNC, STT_FUNC, STT_TLS,
                              SHT_NOBITS, SHF_ALLOC, SHF_WRITE, STV_DEFAULT, STV_PROTECTED)
 from ldpy.symbols import UNDEF, DEFINED, COMMON, SHARED, SYNTHETIC
 
@@ -85,7 +85,7 @@ class SymbolKeys:
         stype[G:] = self.loc_info & 0xf
         self.func = (stype == STT_FUNC) | (stype == STT_GNU_IFUNC)
         self.tls = stype == STT_TLS
-        self.absolute[G:] = self.loc_shndx == SHN_ABS
+        self.absolute[G:] = self.loc_shndx == SHX_ABS
         self.addr = None
 
 
@@ -115,7 +115,7 @@ class SectionIds:
 
     def tables(self):
         """Run-time address, liveness, merge flag and output index of each section."""
-        n = self.n
+        n = max(self.n, 1)       # (one unused row when no input has a section: gathers at 0 work)
         addr = np.zeros(n, np.int64)
         live = np.zeros(n, bool)
         merge = np.zeros(n, bool)
@@ -167,7 +167,7 @@ def compute_addresses(ctx, keys, ids, gaddr):
     addr = np.zeros(keys.n, np.int64)
     addr[:keys.G] = gaddr[:keys.G]      # (symbols added after the scan, copy aliases, have no key)
     shndx = keys.loc_shndx
-    in_sec = (shndx > 0) & (shndx < SHN_LORESERVE)
+    in_sec = shndx > 0                  # (reserved values are negated: elf.format.SHX_*)
     files = ctx.files
     sec_base = np.fromiter((f.sec_base for f in files), np.int64, len(files))
     gsec = sec_base[keys.loc_file] + np.where(in_sec, shndx, 0)

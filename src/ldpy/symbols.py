@@ -8,7 +8,7 @@ resolution is vectorized.
 import numpy as np
 
 from ldpy.diag import diag
-from ldpy.elf.format import (SHN_UNDEF, SHN_ABS, SHN_COMMON, SHN_LORESERVE, STB_WEAK,
+from ldpy.elf.format import (SHN_UNDEF, SHX_ABS, SHX_COMMON, STB_WEAK,
                              STB_GNU_UNIQUE, STT_GNU_IFUNC, STV_DEFAULT, STV_HIDDEN)
 
 UNDEF, DEFINED, COMMON, SYNTHETIC, SHARED = 0, 1, 2, 3, 4
@@ -19,7 +19,7 @@ class Symbol:
                  "type", "visibility", "strong_ref", "referenced", "absolute", "align",
                  "output", "is_ifunc", "version", "dyn_ref", "export",
                  "copy", "copy_ro", "canonical_plt", "copy_alias", "def_version", "version_hidden", "ref_file",
-                 "unique", "forced_local", "combined")
+                 "unique", "forced_local", "combined", "symver_default")
 
     def __init__(self, name, gid):
         self.name = name              # bytes
@@ -52,6 +52,7 @@ class Symbol:
         self.ref_file = None          # the first object that referenced it (for the map file)
         self.forced_local = None      # made local by a version script: its visibility before
         self.combined = False         # foo beside foo@VER at the same place: GNU ld keeps foo@VER only
+        self.symver_default = False   # defined as foo@@VER (.symver): .symtab shows that name
 
     @property
     def dyn_name(self):
@@ -179,7 +180,7 @@ class SymbolTable:
             if vis:
                 sym.visibility = merge_visibility(sym.visibility, vis)
             sec = None
-            if 0 < shndx < SHN_LORESERVE:
+            if shndx > 0:
                 sec = sections[shndx]
                 if sec is None or not sec.live:
                     shndx = SHN_UNDEF       # defined in a discarded COMDAT copy: a reference
@@ -192,7 +193,7 @@ class SymbolTable:
                     if sym.kind == UNDEF:
                         undefined.add(sym.name)
                 continue
-            if shndx == SHN_COMMON:
+            if shndx == SHX_COMMON:
                 self._add_common(sym, f, fg + i, values[i], sizes[i], info)
                 continue
             kind = sym.kind
@@ -206,7 +207,7 @@ class SymbolTable:
             if kind == DEFINED and not sym.weak:
                 if weak:
                     continue
-                if sym.absolute and shndx == SHN_ABS and sym.value == values[i]:
+                if sym.absolute and shndx == SHX_ABS and sym.value == values[i]:
                     continue
                 if self.allow_multiple:
                     continue
@@ -226,7 +227,7 @@ class SymbolTable:
             sym.value, sym.size, sym.weak = values[i], sizes[i], weak
             sym.unique = (info >> 4) == STB_GNU_UNIQUE
             sym.type = info & 0xf
-            sym.absolute = shndx == SHN_ABS
+            sym.absolute = shndx == SHX_ABS
             sym.is_ifunc = sym.type == STT_GNU_IFUNC
             undefined.discard(sym.name)
         f.global_ids = np.array(gids, np.int64)
@@ -257,6 +258,7 @@ class SymbolTable:
         if default and defined:
             sym = self.intern(base)
             self.by_name.setdefault(base + b"@" + ver, sym)
+            sym.symver_default = bool(ver)
         else:
             sym = self.intern(base + b"@" + ver)
         if defined:

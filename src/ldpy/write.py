@@ -340,9 +340,14 @@ def entry_address(ctx):
     sym = ctx.symtab.get(name.encode())
     if sym is not None and sym.kind != UNDEF:
         return int(ctx.gaddr[sym.gid])
+    # GNU ld: the address of .text (even empty), else no start address
     text = ctx.outputs.by_name.get(".text")
-    addr = text.addr if text is not None and text.index else 0
+    addr = text.addr if text is not None else 0
+    if text is not None and not text.index and not addr:
+        from ldpy.layout import empty_text_address
+        addr = empty_text_address(ctx)
     quiet = fallback == "start" and not (ctx.config.entry or ctx.script_entry)
     if not ctx.config.shared and not quiet:
-        warn(f"cannot find entry symbol {name}; defaulting to {addr:#x}")
+        warn(f"cannot find entry symbol {name}; " + (f"defaulting to {addr:0{16 if ctx.target.IS64 else 8}x}"
+                                                     if text is not None else "not setting start address"))
     return addr

@@ -41,6 +41,9 @@ GRP_COMDAT = 1
 
 # special section indexes
 SHN_UNDEF, SHN_LORESERVE, SHN_ABS, SHN_COMMON, SHN_XINDEX = 0, 0xff00, 0xfff1, 0xfff2, 0xffff
+# ObjectFile.shndx, a symbol's section with SHN_XINDEX resolved: every real section is
+# > 0, however many the object has (past 0xff00 too); the reserved values are negated
+SHX_ABS, SHX_COMMON = -SHN_ABS, -SHN_COMMON
 
 # symbol binding / type / visibility
 STB_LOCAL, STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE = 0, 1, 2, 10

@@ -82,8 +82,8 @@ class Loader:
             raise LinkError("--start-group without a matching --end-group")
         if self.ctx.lto is not None:
             self.ctx.lto.finish(self)          # LTO: resolutions, compile, the plugin's objects in
-        if not self.ctx.files:
-            raise LinkError("no input files")
+        if not self.ctx.files and not self.ctx.archives and not self.ctx.shared_files:
+            raise LinkError("no input files")   # (an archive nothing was taken from links, as in GNU ld)
 
     def process(self, kind, name, spec):
         if kind == "group_start":
@@ -137,6 +137,7 @@ class Loader:
             return None                        # claimed by an LTO plugin: IR symbols only
         if bytes(data[:4]) == b"\x7fELF":
             check_elf_header(data, path)
+            self._check_x86_arch(data, path)
             if len(data) > 17 and data[16] == 3 and data[17] == 0 or \
                     len(data) > 17 and data[17] == 3 and data[16] == 0:
                 self.add_shared(path, data, spec, needed_name)
@@ -333,11 +334,24 @@ class Loader:
             return                             # claimed by an LTO plugin: IR symbols only
         if is_bitcode(data):
             raise LinkError(f"{name}: {ir_only_message(self.ctx)}")
+        if bytes(data[:4]) == b"\x7fELF" and len(data) > 20:
+            self._check_x86_arch(data, name)
         f = ObjectFile(name, data, archive=ar, member=m, comdat=self.ctx.comdat)
         excluded = self.ctx.config.exclude_libs
         if excluded and ("ALL" in excluded or os.path.basename(ar.path) in excluded):
             f.no_export = True                 # --exclude-libs: its definitions become hidden
         self.add_object(f)
+
+    def _check_x86_arch(self, data, name):
+        """An i386 or x32 object in an x86-64 link: GNU ld's message (BFD knows both)."""
+        t = self.ctx.target
+        if len(data) < 20 or t.MACHINE != 62 or not t.IS64:
+            return
+        machine = int.from_bytes(bytes(data[18:20]), "little" if data[5] == 1 else "big")
+        arch = {(3, 1): "i386", (62, 1): "i386:x64-32", (6, 1): "i386"}.get((machine, data[4]))
+        if arch is not None:
+            raise LinkError(f"{arch} architecture of input file '{name}' is incompatible "
+                            f"with i386:x86-64 output")
 
     def add_object(self, f):
         ctx = self.ctx
@@ -379,7 +393,7 @@ class Loader:
         for name, shndx in zip(names, shndxs):
             if name in wanted:
                 what = "reference to" if shndx == 0 else \
-                    "common definition of" if shndx == 0xfff2 else "definition of"
+                    "common definition of" if shndx == -0xfff2 else "definition of"
                 print(f"{PROG}: {where}: {what} {name.decode('utf-8', 'replace')}")
 
     def _select_comdat(self, f):

@@ -10,7 +10,7 @@ from ldpy.diag import LinkError
 from ldpy.elf.format import (
     ELFMAG, ELFCLASS64, ELFCLASS32, ELFDATA2LSB, ELFDATA2MSB, ET_REL, ET_DYN, MACHINE_NAMES,
     SHT_NOBITS, SHT_SYMTAB, SHT_RELA, SHT_REL, SHT_GROUP, SHT_SYMTAB_SHNDX, SHT_STRTAB,
-    SHT_NULL, SHF_EXCLUDE, SHF_ALLOC, SHF_COMPRESSED, SHN_ABS, SHN_COMMON, SHN_XINDEX, SHN_LORESERVE, GRP_COMDAT, STT_SECTION,
+    SHT_NULL, SHF_EXCLUDE, SHF_ALLOC, SHF_COMPRESSED, SHN_ABS, SHN_COMMON, SHN_XINDEX, SHN_LORESERVE, SHX_COMMON, GRP_COMDAT, STT_SECTION,
     STB_GLOBAL, STT_FUNC, STT_GNU_IFUNC, SHN_UNDEF,
     dtypes,
 )
@@ -367,18 +367,22 @@ class ObjectFile:
             raise LinkError(f"{self.name}: symbol {bad} has name offset {int(name_off[bad]):#x}, past the "
                             f"end of the string table ({len(strtab):#x} bytes)")
         shndx = syms["st_shndx"].astype(np.int64)
-        if shndx_table is not None:
-            ext = self._table(np.dtype(dt.word), self.rows[shndx_table][4],
-                              count, "extended section index table")
-            shndx = np.where(shndx == SHN_XINDEX, ext.astype(np.int64), shndx)
-        self.shndx = shndx
         shndx[shndx == 0xff02] = SHN_COMMON     # SHN_X86_64_LCOMMON: large-model commons
-        reserved = (shndx >= SHN_LORESERVE) & (shndx != SHN_ABS) & (shndx != SHN_COMMON)
+        reserved = (shndx >= SHN_LORESERVE) & (shndx != SHN_ABS) & (shndx != SHN_COMMON) & \
+            ((shndx != SHN_XINDEX) | (shndx_table is None))
         if reserved.any():
             bad = int(np.flatnonzero(reserved)[0])
             raise LinkError(f"{self.name}: symbol {self._sym_label(bad)} has unsupported section "
-                            f"index {int(shndx[bad]):#x}")
-        real = (shndx > 0) & (shndx < SHN_LORESERVE)
+                            f"index {int(shndx[bad]):#x}" +
+                            (" (SHN_XINDEX without a .symtab_shndx section)" if shndx[bad] == SHN_XINDEX else ""))
+        # reserved values negated (elf.format.SHX_*), SHN_XINDEX through .symtab_shndx
+        shndx = np.where(shndx >= SHN_LORESERVE, -shndx, shndx)
+        if shndx_table is not None:
+            ext = self._table(np.dtype(dt.word), self.rows[shndx_table][4],
+                              count, "extended section index table")
+            shndx = np.where(shndx == -SHN_XINDEX, ext.astype(np.int64), shndx)
+        self.shndx = shndx
+        real = shndx > 0
         if np.any(real & (shndx >= len(self.shdrs))):
             bad = int(np.flatnonzero(real & (shndx >= len(self.shdrs)))[0])
             raise LinkError(f"{self.name}: symbol {self._sym_label(bad)} has section index "
@@ -395,7 +399,7 @@ class ObjectFile:
             if n == name:
                 info, shndx = self._global_infos[k], int(self.shndx[fg + k])
                 return (info >> 4 == STB_GLOBAL and (info & 0xf) not in (STT_FUNC, STT_GNU_IFUNC)
-                        and shndx != SHN_UNDEF and shndx != SHN_COMMON)
+                        and shndx != SHN_UNDEF and shndx != SHX_COMMON)
         return False
 
     def _sym_label(self, i):

@@ -20,7 +20,7 @@ import sys
 
 import numpy as np
 
-from ldpy.elf.format import SHN_UNDEF, SHN_COMMON, STV_DEFAULT, STV_PROTECTED
+from ldpy.elf.format import SHN_UNDEF, SHX_COMMON, STV_DEFAULT, STV_PROTECTED
 from ldpy.symbols import UNDEF, DEFINED, COMMON, SHARED, merge_visibility
 from ldpy.lto.plugin import LDPK_UNDEF, LDPK_WEAKUNDEF, LDPK_COMMON
 
@@ -49,7 +49,7 @@ def _non_ir_references(ctx):
         if gids is None or not len(gids):
             continue
         shndx = f.shndx[f.first_global:]
-        sel = (shndx == SHN_UNDEF) | (shndx == SHN_COMMON)
+        sel = (shndx == SHN_UNDEF) | (shndx == SHX_COMMON)
         ref[gids[sel[:len(gids)]]] = True
     return ref
 

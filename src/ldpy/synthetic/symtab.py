@@ -79,7 +79,7 @@ class SymtabSection(Synthetic):
             shndx = f.shndx[:fg]
             keep = (typ != STT_SECTION)
             keep[0] = False
-            in_sec = (shndx > 0) & (shndx < SHN_LORESERVE)
+            in_sec = shndx > 0
             live = ctx.section_ids.live[f.sec_base:f.sec_base + len(f.sections)]
             keep &= ~in_sec | live[np.where(in_sec, shndx, 0)]
             if in_dropped is not None:        # crtbeginT.o's __TMC_LIST__ in an empty .tm_clone_table
@@ -152,8 +152,10 @@ class SymtabSection(Synthetic):
         self.globals_local, self.globals = gl_local, gl_global
         # a symbol a shared library defines carries its version, as GNU ld writes it
         # (printf@GLIBC_2.2.5, also stdout@GLIBC_2.2.5 behind a copy relocation)
+        # (and foo@@VER of a .symver definition keeps that name, as in GNU ld)
         shown = [s.name + b"@" + s.version.encode()
-                 if s.kind == SHARED and s.version and id(s.file) in needed else s.name
+                 if s.kind == SHARED and s.version and id(s.file) in needed else
+                 s.name + b"@@" + s.def_version.encode() if s.symver_default and s.def_version else s.name
                  for s in gl_local + gl_global]
         names = b"\0".join(shown) + b"\0"
         lens = np.fromiter((len(n) + 1 for n in shown), np.int64, len(shown))
@@ -180,9 +182,9 @@ class SymtabSection(Synthetic):
             dst["st_other"] = src["st_other"]
             dst["st_size"] = src["st_size"]
             shndx = f.shndx[sel]
-            in_sec = (shndx > 0) & (shndx < SHN_LORESERVE)
+            in_sec = shndx > 0
             outidx = ctx.section_ids.outidx[f.sec_base + np.where(in_sec, shndx, 0)]
-            dst["st_shndx"] = np.where(in_sec, outidx, shndx)
+            dst["st_shndx"] = np.where(in_sec, outidx, -shndx)    # (reserved ones are negated)
             val = ctx.keys.addr[ctx.keys.G + f.local_base + sel]
             is_tls = (src["st_info"] & 0xf) == STT_TLS
             dst["st_value"] = np.where(is_tls & in_sec, val - tls_start, val)
