@@ -309,7 +309,7 @@ def test_z_keywords():
     "-z indirect-extern-access", "-z nodynamic-undefined-weak", "-z lam-u48", "-z report-relative-reloc",
     "-z nosectionheader", "-z nocopyreloc", "-z cet-report=error", "-z lam-report=warning",
     "-z start-stop-visibility=hidden", "--emit-relocs", "-q",
-    "--sort-common", "--sort-section=name", "--unique=.text.foo", "--default-symver",
+    "--sort-common", "--sort-section=name", "--unique=.text.foo",
     "--copy-dt-needed-entries", "--orphan-handling=warn", "--warn-execstack",
     "--ld-generated-unwind-info", "--oformat=binary", "-c script.mri", "--spare-dynamic-tags=5"])
 def test_options_not_supported_yet_are_refused(words):

@@ -107,3 +107,19 @@ def test_exclude_libs_hides_archive_definitions_as_bfd(tmp_path, which):
     assert dyn(mine) == dyn(ref)
     assert ("helper" in dyn(mine)) == (which == "libother.a")
     assert nm(mine) == nm(ref)
+
+
+@pytest.mark.parametrize("extra", [[], ["-soname", "libds.so"], ["--version-script", "ds.ver"],
+                                   ["--version-script", "anon.ver"]])
+def test_default_symver_matches_bfd(tmp_path, extra):
+    write(tmp_path, "ds.c", "int foo(void) { return 1; }\nint bar(void) { return 2; }\n")
+    write(tmp_path, "ds.ver", "VER1 { bar; };\n")
+    write(tmp_path, "anon.ver", "{ global: foo; local: *; };\n")
+    run(["gcc", "-fPIC", "-c", "ds.c"], cwd=tmp_path)
+    mine = ld_direct(["-shared", "ds.o", "-o", "libm.so", "--default-symver", *extra], tmp_path)
+    ref = ld_direct(["-shared", "ds.o", "-o", "libm.so.bfd", "--default-symver", *extra], tmp_path, linker="bfd")
+    assert mine.returncode == 0 and ref.returncode == 0, (mine.stderr, ref.stderr)
+    names = lambda p, own: sorted(l.split()[-1].replace(own, "OUT") for l in readelf("--dyn-syms", p).splitlines()
+                                  if l.split()[-1:] and ("@" in l.split()[-1] or " ABS " in l))
+    got, want = names(tmp_path / "libm.so", "libm.so"), names(tmp_path / "libm.so.bfd", "libm.so.bfd")
+    assert got == want and any("@@" in n for n in got)

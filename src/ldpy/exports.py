@@ -65,6 +65,29 @@ def _check_symver_nodes(ctx, nodes):
 
 
 def apply_version_script(ctx):
+    _apply_version_script(ctx)
+    if ctx.config.default_symver and ctx.config.shared:
+        _apply_default_symver(ctx)
+
+
+def _apply_default_symver(ctx):
+    """--default-symver: exported symbols without a version get one named after the
+    soname (or the output's file name), like a version script node of that name;
+    the version is also an absolute symbol, as GNU ld makes it."""
+    import os
+    from ldpy.elf.format import STT_OBJECT, STV_DEFAULT, STV_PROTECTED
+    cfg = ctx.config
+    name = cfg.soname or os.path.basename(cfg.output)
+    for s in ctx.symtab.symbols:
+        if s.kind in (DEFINED, COMMON) and not s.combined and s.def_version is None and \
+                b"@" not in s.name and s.visibility in (STV_DEFAULT, STV_PROTECTED):
+            s.def_version = name
+    vsym = ctx.symtab.define_synthetic(name.encode(), None, only_if_referenced=False)
+    if vsym is not None:
+        vsym.absolute, vsym.type, vsym.def_version = True, STT_OBJECT, name
+
+
+def _apply_version_script(ctx):
     cfg = ctx.config
     from ldpy import version_script
     vs = version_script.load(cfg.version_scripts) if cfg.version_scripts else None
