@@ -311,7 +311,7 @@ def test_z_keywords():
     "-z start-stop-visibility=hidden", "--emit-relocs", "-q",
     "--sort-common", "--sort-section=name", "--unique=.text.foo",
     "--copy-dt-needed-entries", "--orphan-handling=warn", "--warn-execstack",
-    "--ld-generated-unwind-info", "--oformat=binary", "-c script.mri", "--spare-dynamic-tags=5"])
+    "--ld-generated-unwind-info", "--oformat=binary", "-c script.mri", "--spare-dynamic-tags=5", "-n"])
 def test_options_not_supported_yet_are_refused(words):
     """No silent options: what ldpy cannot honour yet is refused by name."""
     message = err(cmd(words))
@@ -496,7 +496,7 @@ def test_many_documented_options_are_accepted():
         "--no-copy-dt-needed-entries --no-add-needed --hash-size=1021 --reduce-memory-overheads --no-relax --stats "
         "--print-memory-usage --retain-symbols-file keep.txt --strip-discarded -g -Qy -Qn "
         "--no-eh-frame-hdr --no-ld-generated-unwind-info -P dep.so --audit a.so "
-        "--use-shlib-undefined --rpath-link=/rl -n --no-omagic -dc -dp --check-sections --warn-textrel "
+        "--use-shlib-undefined --rpath-link=/rl --no-omagic -dc -dp --check-sections --warn-textrel "
         "--print-output-format --orphan-handling=place --no-gdb-index --cref "
         "--version-script=v.map --dynamic-list=d.list --enable-new-dtags --disable-new-dtags -O1 "
         "-Bsymbolic-functions --trace --verbose --no-warnings --no-as-needed --as-needed "

@@ -123,3 +123,14 @@ def test_default_symver_matches_bfd(tmp_path, extra):
                                   if l.split()[-1:] and ("@" in l.split()[-1] or " ABS " in l))
     got, want = names(tmp_path / "libm.so", "libm.so"), names(tmp_path / "libm.so.bfd", "libm.so.bfd")
     assert got == want and any("@@" in n for n in got)
+
+
+def test_omagic_packs_everything_into_one_rwx_segment(tmp_path):
+    """-N / --omagic: text and data in one read-write-execute PT_LOAD, no RELRO, and the
+    static program runs (ld.bfd cannot link it: __ehdr_start is left undefined there)."""
+    src = write(tmp_path, "h.c", '#include <stdio.h>\nint data = 5;\nint main(void) { printf("%d\\n", data); return 0; }\n')
+    exe, _ = link(tmp_path, "h", [src], ["-no-pie", "-Wl,--omagic"])
+    loads = [p for p in program_headers(exe) if p.type == "LOAD"]
+    assert [p.flags for p in loads] == ["RWE"]
+    assert not [p for p in program_headers(exe) if p.type == "GNU_RELRO"]
+    assert run([exe]).stdout == "5\n"

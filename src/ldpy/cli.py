@@ -1080,8 +1080,8 @@ OPTION_STATES = {
     # not supported yet
     "--mri-script": UNSUPPORTED, "--emit-relocs": UNSUPPORTED, "--remap-inputs": UNSUPPORTED,
     "--remap-inputs-file": UNSUPPORTED, "--copy-dt-needed-entries": UNSUPPORTED, "--add-needed": UNSUPPORTED,
-"--dynamic-list-cpp-new": UNSUPPORTED,
-    "--dynamic-list-cpp-typeinfo": UNSUPPORTED, "--default-imported-symver": UNSUPPORTED, "--disable-multiple-abs-defs": UNSUPPORTED,
+    "--dynamic-list-cpp-new": UNSUPPORTED, "--dynamic-list-cpp-typeinfo": UNSUPPORTED,
+    "--default-imported-symver": UNSUPPORTED, "--disable-multiple-abs-defs": UNSUPPORTED,
     "--no-define-common": UNSUPPORTED, "--sort-common": UNSUPPORTED, "--sort_common": UNSUPPORTED,
     "--sort-section": UNSUPPORTED, "--unique": UNSUPPORTED, "--ld-generated-unwind-info": UNSUPPORTED,
     "--error-handling-script": UNSUPPORTED, "--enable-linker-version": UNSUPPORTED,
@@ -1089,6 +1089,7 @@ OPTION_STATES = {
     "--no-warn-mismatch": UNSUPPORTED, "--ctf-variables": UNSUPPORTED, "--no-ctf-variables": UNSUPPORTED,
     "--ctf-share-types": UNSUPPORTED, "--enable-non-contiguous-regions": UNSUPPORTED,
     "--split-by-file": UNSUPPORTED, "--split-by-reloc": UNSUPPORTED, "--version-exports-section": UNSUPPORTED,
+    "--nmagic": UNSUPPORTED,
     # honoured for these values only
     "--oformat": frozenset({"elf64-x86-64"}),
     "--orphan-handling": frozenset({"place"}), "--spare-dynamic-tags": frozenset({"0"}),

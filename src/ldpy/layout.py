@@ -57,6 +57,10 @@ def layout(ctx):
         # -z noseparate-code: headers, code and read-only data share one R+X segment
         seg_of = {R_HEAD: R_HEAD, RX: R_HEAD, R_DATA: R_HEAD, RW: RW}
         seg_flags[R_HEAD] = PF_R | PF_X
+    if cfg.omagic:
+        # -N: text and data share one read-write-execute segment, nothing page-aligned
+        seg_of = {R_HEAD: R_HEAD, RX: R_HEAD, R_DATA: R_HEAD, RW: R_HEAD}
+        seg_flags[R_HEAD] = PF_R | PF_W | PF_X
     classes = [c for c in (R_HEAD, RX, R_DATA, RW)
                if c == R_HEAD or (seg_of[c] == c and any(seg_of[o.seg_class] == c for o in alloc))]
 
@@ -93,7 +97,8 @@ def layout(ctx):
         stack_phdr.memsz = cfg.stack_size or 0     # -z stack-size: what the loader maps
         phdrs.append(stack_phdr)
     relro_names = RELRO_NAMES | ({".got.plt"} if getattr(cfg, "now", False) else set())
-    relro = [o for o in alloc if o.seg_class == RW and o.name in relro_names] if cfg.relro else []
+    relro = [o for o in alloc if o.seg_class == RW and o.name in relro_names] \
+        if cfg.relro and not cfg.omagic else []
     relro_phdr = Phdr(PT_GNU_RELRO, PF_R, 1) if relro else None
     if relro_phdr:
         phdrs.append(relro_phdr)
