@@ -310,7 +310,7 @@ def test_z_keywords():
     "-z nosectionheader", "-z nocopyreloc", "-z cet-report=error", "-z lam-report=warning",
     "-z start-stop-visibility=hidden", "--emit-relocs", "-q",
     "--sort-common", "--sort-section=name", "--unique=.text.foo",
-    "--copy-dt-needed-entries", "--orphan-handling=warn", "--warn-execstack",
+    "--copy-dt-needed-entries", "--warn-execstack",
     "--ld-generated-unwind-info", "--oformat=binary", "-c script.mri", "--spare-dynamic-tags=5", "-n"])
 def test_options_not_supported_yet_are_refused(words):
     """No silent options: what ldpy cannot honour yet is refused by name."""

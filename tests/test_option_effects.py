@@ -134,3 +134,19 @@ def test_omagic_packs_everything_into_one_rwx_segment(tmp_path):
     assert [p.flags for p in loads] == ["RWE"]
     assert not [p for p in program_headers(exe) if p.type == "GNU_RELRO"]
     assert run([exe]).stdout == "5\n"
+
+
+@pytest.mark.parametrize("mode", ["warn", "error", "discard"])
+def test_orphan_handling_as_bfd(tmp_path, mode):
+    """--orphan-handling: the user's orphan section gets ld.bfd's message (warn, error)
+    or is left out (discard); the link's verdict is ld.bfd's."""
+    write(tmp_path, "o.s", '.globl _start\n_start: ret\n.section mysec,"aw"\n.quad 1\n'
+                           '.section .note.GNU-stack,"",@progbits\n')
+    run(["gcc", "-c", "o.s"], cwd=tmp_path)
+    mine = ld_direct(["o.o", "-o", "o", f"--orphan-handling={mode}"], tmp_path)
+    ref = ld_direct(["o.o", "-o", "o.bfd", f"--orphan-handling={mode}"], tmp_path, linker="bfd")
+    assert mine.returncode == ref.returncode
+    line = lambda r: [l.split(": ", 1)[1] for l in r.stderr.splitlines() if "mysec" in l]
+    assert line(mine) == line(ref)
+    if mode == "discard":
+        assert "mysec" not in readelf("-S", tmp_path / "o") and "mysec" not in readelf("-S", tmp_path / "o.bfd")

@@ -1092,7 +1092,7 @@ OPTION_STATES = {
     "--nmagic": UNSUPPORTED,
     # honoured for these values only
     "--oformat": frozenset({"elf64-x86-64"}),
-    "--orphan-handling": frozenset({"place"}), "--spare-dynamic-tags": frozenset({"0"}),
+    "--spare-dynamic-tags": frozenset({"0"}),
     # hints: they cannot change what ldpy writes
     "--threads": HINT, "--no-threads": HINT, "--thread-count": HINT, "--no-keep-memory": HINT,
     "--reduce-memory-overheads": HINT, "--hash-size": HINT, "--max-cache-size": HINT, "-O": HINT,

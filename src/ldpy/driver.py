@@ -310,7 +310,7 @@ def use_script_layout(ctx):
     script = ctx.script
     # a script without SECTIONS that assigns symbols: the default script runs with them
     wants_default = (script is not None and (script.inserts or script.statements)) or \
-        cfg.section_start or \
+        cfg.section_start or cfg.orphan_handling != "place" or \
         cfg.text_segment is not None or cfg.rodata_segment is not None or cfg.ldata_segment is not None
     if not (script is not None and script.has_sections) and not wants_default:
         return
@@ -331,7 +331,7 @@ def use_script_layout(ctx):
         script.statements[:0] = user
     script.apply_inserts()
     ctx.script_sections = True
-    ctx.outputs = ScriptOutputMap(script)
+    ctx.outputs = ScriptOutputMap(script, cfg.orphan_handling)
     ctx.outputs.apply_constraints(ctx.files)    # ONLY_IF_RO / ONLY_IF_RW
 
 

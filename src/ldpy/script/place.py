@@ -157,8 +157,9 @@ def _sort_key(pattern, sec, f):
 class ScriptOutputMap:
     """Output sections of a scripted link, in statement order."""
 
-    def __init__(self, script):
+    def __init__(self, script, orphan_handling="place"):
         self.script = script
+        self.orphan_handling = orphan_handling   # --orphan-handling: place, warn, error, discard
         self.by_name = {}
         self.merged = {}
         self.statements = []
@@ -229,7 +230,19 @@ class ScriptOutputMap:
             if d.desc.file_sort:
                 key = (d.pos, ((0, f.name if f is not None else ""),) + key[1])
             return d.stmt, key, d.desc
-        return self._orphan(sec), (ORPHAN_POS, ()), None
+        handling = self.orphan_handling
+        if handling != "place" and f is not None:
+            if handling == "discard":
+                self.discarded_ids.add(id(sec))
+                return None
+            if handling == "error":
+                from ldpy.diag import diag
+                diag.error(f"unplaced orphan section `{sec.name}' from `{f.name}'")
+        st = self._orphan(sec)
+        if handling == "warn" and f is not None:
+            from ldpy.diag import diag
+            diag.warn(f"orphan section `{sec.name}' from `{f.name}' being placed in section `{st.name}'")
+        return st, (ORPHAN_POS, ()), None
 
     def keep_prefixes(self):
         """Name prefixes that every section a KEEP description may take starts with
