@@ -14,10 +14,8 @@ def apply_export_lists(ctx):
     patterns = list(cfg.export_dynamic_symbols)
     from ldpy import version_script
     for path in cfg.dynamic_lists + cfg.export_dynamic_symbol_lists:
-        try:
-            text = open(path).read()
-        except OSError as e:
-            raise LinkError(f"cannot open dynamic list {path}: {e.strerror}")
+        from ldpy.outfile import read_text_file
+        text = read_text_file(path, "dynamic list").decode("utf-8", "replace")
         if "{" not in text:
             text = "{" + text + "};"
         vs = version_script.VersionScript().parse(text, path)

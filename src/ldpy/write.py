@@ -1,8 +1,6 @@
 """Write the output through one mmap: headers, section bytes, relocations,
 synthetic sections, symbol table, section headers, then the build-id.
-On any error the half-written file is removed."""
-import mmap
-import os
+On any error the half-written file is removed (outfile.py)."""
 
 import numpy as np
 
@@ -14,18 +12,14 @@ from ldpy.util import unique
 
 
 def write_output(ctx):
-    path = ctx.config.output
+    """The image through one map of a temporary file, renamed over -o when complete
+    (outfile.py: atomic, space reserved first, devices written in place)."""
+    from ldpy.outfile import OutputFile, check_inputs
     size = ctx.file_size
+    out_file = OutputFile(ctx.config.output, executable=True).open()
     try:
-        if os.path.lexists(path) and not os.path.isdir(path):
-            os.unlink(path)          # never write into a running executable's pages
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o777)
-    except OSError as e:
-        raise LinkError(f"cannot open output file {path}: {e.strerror}")
-    try:
-        os.ftruncate(fd, size)
-        mm = mmap.mmap(fd, size)
-        out = np.frombuffer(mm, np.uint8)
+        mm = out_file.map(size)
+        out = np.frombuffer(mm, np.uint8)[:size]
         _write_all(ctx, out)
         final = size
         if ctx.config.compress_debug_sections != "none":
@@ -36,24 +30,14 @@ def write_output(ctx):
                 _write_headers(ctx, out, changed)
                 final = shoff + (64 if ctx.target.IS64 else 40) * (len(ctx.sections_out) + 1)
         if ctx.build_id is not None:
-            ctx.build_id.finalize(mm if final == size else out[:final],
+            ctx.build_id.finalize(mm if final == size and len(mm) == size else out[:final],
                                   ctx.build_id.output.offset + ctx.build_id.out_offset)
         del out
-        mm.flush()
-        try:
-            mm.close()
-        except BufferError:
-            pass           # a numpy view still holds the map; it goes with the process
-        if final != size:
-            os.ftruncate(fd, final)
+        check_inputs()            # an input truncated meanwhile: an error, not a bad output
+        out_file.commit(final)
     except BaseException:
-        os.close(fd)
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
+        out_file.abort()
         raise
-    os.close(fd)
 
 
 def _fill_code_gaps(out, o, code_fill):

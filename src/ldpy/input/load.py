@@ -2,13 +2,13 @@
 on demand, --whole-archive, --start-group iteration), library search, COMDAT
 group selection, and symbol resolution of every loaded object."""
 import copy
-import mmap
 import os
 
 from ldpy.diag import LinkError
 from ldpy.input.archive import Archive, is_archive
 from ldpy.elf.format import MACHINE_NAMES
 from ldpy.input.object import ObjectFile, check_elf_header
+from ldpy.outfile import read_input
 
 DEFAULT_SEARCH_DIRS = ["/usr/local/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu",
                        "/usr/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu64",
@@ -19,10 +19,7 @@ DEFAULT_SEARCH_DIRS = ["/usr/local/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu
 def map_file(path, what="input file"):
     try:
         with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if size == 0:
-                return b""
-            return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            return read_input(path, fh)     # (outfile.py: why read, not mmapped)
     except FileNotFoundError:
         raise LinkError(f"cannot find {path}: No such file or directory")
     except IsADirectoryError:
