@@ -117,7 +117,7 @@ def read_input(path, fh):
         _read_total += size
         return fh.read()            # one copy; a shorter read (truncated meanwhile) is just short
     m = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-    _SigbusGuard.watch(m, path)
+    _SigbusGuard.watch(m, path, st)
     return m
 
 
@@ -148,19 +148,17 @@ class _SigbusGuard:
     mapped) that replaces a page of a mapped input that no longer exists (the file
     was truncated) by a page of zeros, so the access completes; check() then turns
     it into an error naming the file.  Without it the process would die of SIGBUS."""
-    maps = []                   # (start address, end address, path)
+    maps = []                   # (start address, end address, path, fstat when mapped)
     faults = []
     _cb = None
 
     @classmethod
-    def watch(cls, m, path):
+    def watch(cls, m, path, st):
         import numpy as np
         if cls._cb is None:
             cls._install()
-        if cls._cb is None:
-            return
         start = np.frombuffer(m, np.uint8).ctypes.data
-        cls.maps.append((start, start + len(m), path))
+        cls.maps.append((start, start + len(m), path, st))
 
     @classmethod
     def _install(cls):
@@ -194,10 +192,24 @@ class _SigbusGuard:
 
     @classmethod
     def check(cls):
+        """The first mapped input that was truncated (a page vanished, or the file
+        is shorter now: the tail of its last page reads as zeros without a fault)
+        or rewritten in place since it was mapped."""
         if cls.faults:
             addr = cls.faults[0]
-            name = next((p for s, e, p in cls.maps if s <= addr < e), "an input file")
+            name = next((p for s, e, p, _ in cls.maps if s <= addr < e), "an input file")
             raise LinkError(f"{name}: file truncated while the link was reading it")
+        for _s, _e, path, st in cls.maps:
+            try:
+                now = os.stat(path)
+            except OSError:
+                continue                # removed or renamed: the mapped inode is intact
+            if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+                continue                # replaced by a new file: ditto
+            if now.st_size < st.st_size:
+                raise LinkError(f"{path}: file truncated while the link was reading it")
+            if now.st_mtime_ns != st.st_mtime_ns:
+                raise LinkError(f"{path}: file changed while the link was reading it")
 
 
 def check_inputs():

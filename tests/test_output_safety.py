@@ -1,0 +1,340 @@
+"""Output safety (issue 13): atomic outputs, -o naming an input, outputs that are
+devices or FIFOs, full disks, inputs truncated during the link, signals and kills
+during a link, and GNU ld's messages where ldpy used to fail internally.
+
+The behaviours copied from ld.bfd 2.40 were checked by hand:
+* a failed link (an undefined symbol) deletes the previous output;
+* an executable gets mode 0777 & ~umask, a -r object 0666 & ~umask;
+* -o naming an input: "input file 'a.o' is the same as output file", status 1
+  (ld.bfd compares resolved names; ldpy st_dev/st_ino, which also catches a hard link);
+* -o /dev/null, or a symlink to it, is written in place; a symlink to a regular file
+  is replaced by the new regular file (its target is untouched);
+* a NUL byte ends a response file (libiberty reads it as a C string).
+"""
+import os
+import resource
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+import pytest
+
+from e2e_util import ldpy_command, run, shim_dir
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.join(os.path.dirname(HERE), "src")
+
+MAIN_C = "int helper(int);\nint main(void) { return helper(1) - 2; }\n"
+HELPER_C = "int helper(int x) { return x + 1; }\n"
+START_C = "void _start(void) { for (;;) ; }\n"
+
+
+def ldpy(args, cwd, check=False, **kw):
+    r = subprocess.run([*ldpy_command(), *map(str, args)], cwd=cwd, capture_output=True,
+                       text=True, timeout=300, **kw)
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
+    if check:
+        assert r.returncode == 0, r.stderr
+    return r
+
+
+def leftovers(d):
+    return sorted(p.name for p in d.iterdir() if ".ldpy-" in p.name)
+
+
+@pytest.fixture
+def objs(tmp_path):
+    (tmp_path / "main.c").write_text(MAIN_C)
+    (tmp_path / "helper.c").write_text(HELPER_C)
+    (tmp_path / "start.c").write_text(START_C)
+    run(["gcc", "-c", "-O1", "main.c", "helper.c", "start.c"], cwd=tmp_path)
+    return tmp_path
+
+
+# -- atomic output, modes -------------------------------------------------------------
+
+def _umask(mask):
+    return lambda: os.umask(mask)
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o077, 0o002])
+def test_modes_follow_the_umask_like_ld_bfd(objs, mask):
+    r = ldpy(["-o", "exe", "start.o", "helper.o"], objs, preexec_fn=_umask(mask))
+    assert r.returncode == 0, r.stderr
+    assert stat.S_IMODE(os.stat(objs / "exe").st_mode) == 0o777 & ~mask
+    r = ldpy(["-r", "-o", "rel.o", "helper.o"], objs, preexec_fn=_umask(mask))
+    assert r.returncode == 0, r.stderr
+    assert stat.S_IMODE(os.stat(objs / "rel.o").st_mode) == 0o666 & ~mask
+    r = ldpy(["-shared", "-o", "lib.so", "helper.o"], objs, preexec_fn=_umask(mask))
+    assert r.returncode == 0, r.stderr
+    assert stat.S_IMODE(os.stat(objs / "lib.so").st_mode) == 0o777 & ~mask
+    assert leftovers(objs) == []
+
+
+def test_output_replaces_the_old_file_by_rename(objs):
+    """A running program keeps its pages: the new output is a new inode."""
+    (objs / "exe").write_bytes(b"old")
+    old = os.stat(objs / "exe").st_ino
+    ldpy(["-o", "exe", "start.o", "helper.o"], objs, check=True)
+    assert os.stat(objs / "exe").st_ino != old
+    assert (objs / "exe").read_bytes()[:4] == b"\x7fELF"
+    assert leftovers(objs) == []
+
+
+def test_failed_link_removes_the_old_output_like_ld_bfd(objs):
+    (objs / "exe").write_bytes(b"old")
+    r = ldpy(["-o", "exe", "start.o", "main.o"], objs)          # helper undefined
+    assert r.returncode == 1 and "undefined reference to 'helper'" in r.stderr
+    assert not (objs / "exe").exists()
+    assert leftovers(objs) == []
+    (objs / "rel.o").write_bytes(b"old")
+    r = ldpy(["-r", "-o", "rel.o", "main.o", "nothere.o"], objs)
+    assert r.returncode == 1 and not (objs / "rel.o").exists() and leftovers(objs) == []
+
+
+def test_symlink_output_like_ld_bfd(objs):
+    (objs / "target").write_bytes(b"keep me")
+    os.symlink("target", objs / "lnk")
+    ldpy(["-o", "lnk", "start.o", "helper.o"], objs, check=True)
+    assert not os.path.islink(objs / "lnk") and (objs / "lnk").read_bytes()[:4] == b"\x7fELF"
+    assert (objs / "target").read_bytes() == b"keep me"
+    os.symlink("/dev/null", objs / "null")           # a symlink to a device: written through
+    ldpy(["-o", "null", "start.o", "helper.o"], objs, check=True)
+    assert os.readlink(objs / "null") == "/dev/null"
+    assert leftovers(objs) == []
+
+
+# -- outputs that are not regular files -----------------------------------------------------
+
+def test_dev_null_output_is_written_in_place(objs):
+    before = os.stat("/dev/null")
+    for args in (["start.o", "helper.o"], ["-r", "helper.o"], ["-shared", "helper.o"]):
+        r = ldpy(["-o", "/dev/null", *args], objs)
+        assert r.returncode == 0, r.stderr
+        after = os.stat("/dev/null")
+        assert stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev
+        assert stat.S_IMODE(after.st_mode) == stat.S_IMODE(before.st_mode)
+    # a failed link leaves it alone too
+    r = ldpy(["-o", "/dev/null", "start.o", "main.o"], objs)
+    assert r.returncode == 1 and stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_fifo_output_gets_the_whole_image(objs):
+    ref = objs / "ref"
+    ldpy(["-o", ref, "start.o", "helper.o"], objs, check=True)
+    os.mkfifo(objs / "pipe")
+    reader = subprocess.Popen(["cat", str(objs / "pipe")], stdout=subprocess.PIPE)
+    r = ldpy(["-o", "pipe", "start.o", "helper.o"], objs)
+    got = reader.communicate(timeout=60)[0]
+    assert r.returncode == 0, r.stderr
+    assert got == ref.read_bytes()
+    assert stat.S_ISFIFO(os.stat(objs / "pipe").st_mode)
+
+
+# -- -o naming an input ---------------------------------------------------------------------
+
+def _same(r, name):
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines()[-1] == f"ldpy: error: input file '{name}' is the same as output file"
+
+
+def test_output_naming_an_input_is_refused(objs):
+    d = objs
+    keep = (d / "helper.o").read_bytes()
+    _same(ldpy(["-o", "helper.o", "start.o", "helper.o"], d), "helper.o")
+    _same(ldpy(["-r", "-o", "helper.o", "helper.o"], d), "helper.o")
+    assert (d / "helper.o").read_bytes() == keep
+    # through another name: ./, a hard link, a symlink
+    _same(ldpy(["-o", "./helper.o", "start.o", "helper.o"], d), "helper.o")
+    os.link(d / "helper.o", d / "hard.o")
+    _same(ldpy(["-o", "hard.o", "start.o", "helper.o"], d), "helper.o")
+    os.symlink("helper.o", d / "soft.o")
+    _same(ldpy(["-o", "soft.o", "start.o", "helper.o"], d), "helper.o")
+    assert (d / "helper.o").read_bytes() == keep
+    # an archive found by -l
+    run(["ar", "rcs", "libh.a", "helper.o"], cwd=d)
+    lib = (d / "libh.a").read_bytes()
+    r = ldpy(["-o", "libh.a", "start.o", "-L.", "-lh"], d)
+    _same(r, "./libh.a")
+    assert (d / "libh.a").read_bytes() == lib
+    # a shared library
+    ldpy(["-shared", "-o", "libs.so", "helper.o"], d, check=True)
+    so = (d / "libs.so").read_bytes()
+    _same(ldpy(["-o", "libs.so", "start.o", "libs.so"], d), "libs.so")
+    assert (d / "libs.so").read_bytes() == so
+    assert leftovers(d) == []
+
+
+def test_output_naming_a_script_or_side_file_is_refused(objs):
+    d = objs
+    (d / "s.ld").write_text("SECTIONS { .text : { *(.text) } }\n")
+    _same(ldpy(["-o", "s.ld", "-T", "s.ld", "start.o", "helper.o"], d), "s.ld")
+    assert "SECTIONS" in (d / "s.ld").read_text()
+    (d / "inc.ld").write_text("INCLUDE s.ld\n")
+    _same(ldpy(["-o", "s.ld", "-T", "inc.ld", "start.o", "helper.o"], d), "s.ld")
+    (d / "v.map").write_text("V { global: *; };\n")
+    _same(ldpy(["-shared", "-o", "v.map", "--version-script", "v.map", "helper.o"], d), "v.map")
+    assert "global" in (d / "v.map").read_text()
+    (d / "dl").write_text("{ helper; };\n")
+    _same(ldpy(["-o", "dl", "--dynamic-list", "dl", "start.o", "helper.o"], d), "dl")
+    (d / "rsp").write_text("start.o helper.o -o rsp\n")
+    _same(ldpy(["@rsp"], d), "rsp")
+    assert "helper.o" in (d / "rsp").read_text()
+    (d / "m.map").write_text("keep")
+    r = ldpy(["-o", "m.map", "-Map", "m.map", "start.o", "helper.o"], d)
+    assert r.returncode == 1 and "ldpy: error: map file 'm.map' is the same as output file" in r.stderr
+    assert (d / "m.map").read_text() == "keep"
+    assert leftovers(d) == []
+
+
+# -- response files -------------------------------------------------------------------------
+
+def test_response_file_nul_ends_it_like_libiberty(objs):
+    (objs / "rsp").write_bytes(b"start.o helper.o -o out\0garbage \xff\0 more")
+    r = ldpy(["@rsp"], objs)
+    assert r.returncode == 0, r.stderr
+    assert (objs / "out").read_bytes()[:4] == b"\x7fELF"
+
+
+def test_response_file_from_dev_zero_is_bounded(objs):
+    r = ldpy(["@/dev/zero"], objs, preexec_fn=_limit_memory)
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines() == [
+        "ldpy: error: response file '@/dev/zero': file too large (more than 64 MiB)"]
+
+
+def _limit_memory():
+    lim = 1 << 30
+    resource.setrlimit(resource.RLIMIT_AS, (lim, lim))
+
+
+def test_script_from_dev_zero_is_bounded(objs):
+    r = ldpy(["-o", "out", "-T", "/dev/zero", "start.o"], objs, preexec_fn=_limit_memory)
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+# -- full disk ------------------------------------------------------------------------------
+
+def _full_disk_check(d, objs, r, out):
+    assert r.returncode == 1, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith(f"ldpy: error: cannot write '{out}': "), lines[0]
+    assert not os.path.exists(os.path.join(d, os.path.basename(out)))
+    assert [p for p in os.listdir(d) if ".ldpy-" in p] == []
+
+
+def test_file_size_limit_leaves_nothing(objs):
+    """RLIMIT_FSIZE: the reservation fails with EFBIG (Python ignores SIGXFSZ)."""
+    def small():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+    for args in (["start.o", "helper.o"], ["-r", "start.o", "helper.o", "main.o"]):
+        r = ldpy(["-o", "out", "--no-warnings", "-z", "max-page-size=0x10000", *args], objs,
+                 preexec_fn=small)
+        if "-r" in args and r.returncode == 0:
+            continue            # (a -r object this small fits)
+        _full_disk_check(str(objs), objs, r, "out")
+        assert "File too large" in r.stderr
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root (RLIMIT_FSIZE is tested without it)")
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)])
+
+
+def test_full_filesystem_leaves_nothing(objs, small_tmpfs):
+    (small_tmpfs / "filler").write_bytes(b"x" * 40960)
+    out = str(small_tmpfs / "out")
+    r = ldpy(["-o", out, "--no-warnings", "-z", "max-page-size=0x10000", "start.o", "helper.o"], objs)
+    _full_disk_check(str(small_tmpfs), objs, r, out)
+    assert "No space left on device" in r.stderr
+    # -r: a big enough object
+    (objs / "big.c").write_text("char big[1 << 17] = {1};\n")
+    run(["gcc", "-c", "big.c"], cwd=objs)
+    r = ldpy(["-r", "-o", out, "big.o"], objs)
+    _full_disk_check(str(small_tmpfs), objs, r, out)
+    # an old output on the full disk: an error removes it (as ld.bfd), and no temporary stays
+    (small_tmpfs / "filler").unlink()
+    (small_tmpfs / "out").write_bytes(b"o" * 30000)
+    (small_tmpfs / "filler").write_bytes(b"x" * 20480)
+    r = ldpy(["-o", out, "--no-warnings", "-z", "max-page-size=0x10000", "start.o", "helper.o"], objs)
+    _full_disk_check(str(small_tmpfs), objs, r, out)
+
+
+# -- inputs truncated during the link ----------------------------------------------------------
+
+TRUNCATE_DURING_LINK = r"""
+import os, sys
+sys.path.insert(0, {src!r})
+import ldpy.outfile as o
+o.READ_LIMIT = {limit}
+from ldpy.input import load
+orig = load.Loader.load_all
+def load_all(self):
+    orig(self)
+    os.truncate("helper.o", {size})      # someone rebuilds it while we link
+load.Loader.load_all = load_all
+from ldpy.main import main
+sys.exit(main(["-o", "out", "start.o", "helper.o"]))
+"""
+
+
+@pytest.mark.parametrize("mapped,size", [(False, 0), (True, 0), (True, 64)],
+                         ids=["read", "mapped-sigbus", "mapped-same-page"])
+def test_input_truncated_during_the_link(objs, mapped, size):
+    """Read inputs (the default) are a private copy: the link completes with the
+    contents it read.  A mapped one (files above READ_LIMIT) gives an error naming
+    it, never a SIGBUS."""
+    code = TRUNCATE_DURING_LINK.format(src=SRC, limit=0 if mapped else 64 << 20, size=size)
+    r = subprocess.run([sys.executable, "-c", code], cwd=objs, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode in (0, 1), (r.returncode, r.stderr)      # not -SIGBUS
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
+    if mapped:
+        assert r.returncode == 1
+        assert r.stderr.strip().splitlines()[-1] == \
+            "ldpy: error: helper.o: file truncated while the link was reading it"
+        assert not (objs / "out").exists()
+    else:
+        assert r.returncode == 0, r.stderr
+        assert (objs / "out").read_bytes()[:4] == b"\x7fELF"
+    assert leftovers(objs) == []
+
+
+# -- signals ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_signal_while_blocked_keeps_the_old_output(objs, sig):
+    """A link stopped by a signal (here while it waits on a FIFO input) removes its
+    temporary file and keeps the previous output; SIGTERM/SIGHUP still kill it."""
+    (objs / "exe").write_bytes(b"previous output")
+    os.mkfifo(objs / "fifo.o")
+    p = subprocess.Popen([*ldpy_command(), "-o", "exe", "start.o", "helper.o", "fifo.o"],
+                         cwd=objs, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    p.send_signal(sig)
+    rc = p.wait(timeout=60)
+    err = p.stderr.read()
+    assert "Traceback" not in err
+    assert rc == (130 if sig == signal.SIGINT else -sig), (rc, err)
+    assert (objs / "exe").read_bytes() == b"previous output"
+    assert leftovers(objs) == []
+
+
+def test_sighup_ignored_by_the_caller_stays_ignored(objs):
+    p = subprocess.Popen([*ldpy_command(), "-o", "exe", "start.o", "helper.o"], cwd=objs,
+                         stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    p.send_signal(signal.SIGHUP)
+    assert p.wait(timeout=60) == 0, p.stderr.read()
