@@ -88,6 +88,7 @@ def main(argv=None):
     # ldpy never calls BLAS: keep numpy's OpenBLAS from starting a thread pool at import
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     config = None
+    from ldpy.outfile import Terminated
     try:
         from ldpy.cli import parse_args, HELP_TEXT, VERSION_TEXT, EMULATIONS_TEXT
         config = parse_args(argv)
@@ -154,10 +155,7 @@ def main(argv=None):
         _cleanup()
         print(f"{PROG}: error: out of memory", file=sys.stderr)
         return 1
-    except BaseException as e:
-        from ldpy.outfile import Terminated
-        if not isinstance(e, Terminated):
-            raise
+    except Terminated as e:
         _cleanup()
         global killed_by
         killed_by = e.signum        # entry() dies of it, as without the handler
