@@ -338,3 +338,73 @@ def test_sighup_ignored_by_the_caller_stays_ignored(objs):
                          preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
     p.send_signal(signal.SIGHUP)
     assert p.wait(timeout=60) == 0, p.stderr.read()
+
+
+# -- GNU ld's messages where ldpy failed internally -------------------------------------------
+
+BIG_C = "char d[8192] = {1};\nvoid _start(void) { for (;;) ; }\n"
+
+
+@pytest.fixture
+def big(tmp_path):
+    (tmp_path / "big.c").write_text(BIG_C)
+    run(["gcc", "-c", "big.c"], cwd=tmp_path)
+    return tmp_path
+
+
+def _one_error(r, text):
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.strip().splitlines() == [f"ldpy: error: {text}"], r.stderr
+
+
+@pytest.mark.parametrize("script,flags,message", [
+    ("SECTIONS { . = 0xfffffffffffff000; .text : { *(.text) } .data : { *(.data) } }", [],
+     "section .data VMA wraps around address space"),
+    ("SECTIONS { . = 0x10000000000000000; .text : { *(.text) } }", [],
+     "section .text VMA wraps around address space"),
+    ("SECTIONS { .text 0x10000000000000000 : { *(.text) } }", [],
+     "section .text VMA wraps around address space"),
+    (None, ["-Ttext=0x10000000000000000"], "section .text VMA wraps around address space"),
+])
+def test_addresses_past_2_64_are_gnu_errors(big, script, flags, message):
+    if script:
+        (big / "s.ld").write_text(script + "\n")
+        flags = flags + ["-T", "s.ld"]
+    _one_error(ldpy(["-o", "out", *flags, "big.o"], big), message)
+    assert not (big / "out").exists() and leftovers(big) == []
+
+
+@pytest.mark.parametrize("script,flags", [
+    ("SECTIONS { . = 0x8000000000000000; .text : { *(.text) } .data : { *(.data) } }", []),
+    ("SECTIONS { . = 0xffffffffffffffff + 2; .text : { *(.text) } }", []),   # wraps to 1, as bfd_vma
+    (None, ["-Ttext=0x8000000000000000"]),
+])
+def test_addresses_from_2_63_link_like_ld_bfd(big, script, flags):
+    if script:
+        (big / "s.ld").write_text(script + "\n")
+        flags = flags + ["-T", "s.ld"]
+    r = ldpy(["-o", "out", "--no-warnings", *flags, "big.o"], big)
+    assert r.returncode == 0, r.stderr
+    b = subprocess.run(["ld.bfd", "-o", "ref", "--no-warnings", *flags, "big.o"], cwd=big,
+                       capture_output=True, text=True)
+    assert b.returncode == 0, b.stderr
+    text = lambda p: [l.split()[3] for l in run(["readelf", "-SW", p], cwd=big).stdout.splitlines()
+                      if ".text" in l]
+    assert text("out") == text("ref")
+
+
+def test_input_sections_in_version_section_names(big):
+    (big / "s.ld").write_text("SECTIONS { .gnu.version_d : { *(.text) } .gnu.version_r : { *(.data) } }\n")
+    for flags in ([], ["-shared"]):
+        r = ldpy(["-o", "out", "-T", "s.ld", *flags, "big.o"], big)
+        assert r.returncode == 0, r.stderr
+
+
+def test_output_too_large(big):
+    (big / "s.ld").write_text("SECTIONS { .text 0x1000 : { *(.text) . += 0x100000000000; } .data : { *(.data) } }\n")
+    r = ldpy(["-o", "out", "-T", "s.ld", "big.o"], big)
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert r.stderr.startswith("ldpy: error: cannot write 'out': ")
+    assert not (big / "out").exists() and leftovers(big) == []
+    r = ldpy(["-o", "/dev/null", "-T", "s.ld", "big.o"], big)
+    assert r.returncode == 1 and r.stderr.startswith("ldpy: error: cannot write '/dev/null': "), r.stderr

@@ -161,6 +161,7 @@ def link(config):
         passes.run(layout_scripted, ctx)    # SECTIONS / MEMORY / PHDRS
     else:
         passes.run(layout, ctx)             # addresses, file offsets, program headers
+    check_address_space(ctx)                # a section past 2^64: GNU ld's "wraps around"
     if config.print_memory_usage:
         print_memory_usage(ctx)
     passes.run(assign_symbol_values, ctx)
@@ -434,6 +435,18 @@ def create_synthetic_sections(ctx):
     o3 = outs.get(".shstrtab", SHT_STRTAB, 0)
     o3.add(shstr)
     o3.rank = 20002
+
+
+def check_address_space(ctx):
+    """ld.bfd's lang_check_section_addresses: an allocated section whose VMA (or
+    LMA) range goes past the top of the 64-bit address space is an error."""
+    top = 1 << 64
+    for o in ctx.sections_out:
+        if not o.flags & SHF_ALLOC:
+            continue
+        for what, a in (("VMA", o.addr), ("LMA", getattr(o, "lma", None))):
+            if a is not None and (a >= top or a < 0 or (o.size and a + o.size >= top)):
+                raise LinkError(f"section {o.name} {what} wraps around address space")
 
 
 def assign_symbol_values(ctx):

@@ -286,12 +286,13 @@ class OutputFile:
         """A writable map of `size` bytes: the file's pages, or anonymous memory for an
         output written in place (written out by commit)."""
         self.size = size
-        if self.in_place:
-            self.mm = mmap.mmap(-1, max(size, 1))
-            return self.mm
-        self.reserve(size)
+        if not self.in_place:
+            self.reserve(size)
         try:
-            self.mm = mmap.mmap(self.fd, size) if size else mmap.mmap(-1, 1)
+            if self.in_place or not size:
+                self.mm = mmap.mmap(-1, max(size, 1))
+            else:
+                self.mm = mmap.mmap(self.fd, size)
         except (OSError, ValueError, OverflowError) as e:
             raise LinkError(f"cannot write '{self.path}': cannot map {size} bytes "
                             f"({getattr(e, 'strerror', None) or e})") from None

@@ -224,10 +224,10 @@ def _write_headers(ctx, out, changed=None):
             info = ctx.symtab_sec.first_global
         elif o.name == ".dynsym":
             info = 1
-        elif o.name == ".gnu.version_r":
-            info = ctx.verneed_sec.count
+        elif o.name == ".gnu.version_r":     # (a script may give these names to input sections)
+            info = getattr(ctx.verneed_sec, "count", 0) if hasattr(ctx, "verneed_sec") else 0
         elif o.name == ".gnu.version_d":
-            info = ctx.verdef_sec.count
+            info = getattr(ctx.verdef_sec, "count", 0)
         elif o.name == ".rela.plt":
             info = idx(".got.plt")
         elif o.chunks and getattr(o.chunks[0], "entsize", 0) and _extra_flags(o) & 0x10:
