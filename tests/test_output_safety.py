@@ -408,3 +408,52 @@ def test_output_too_large(big):
     assert not (big / "out").exists() and leftovers(big) == []
     r = ldpy(["-o", "/dev/null", "-T", "s.ld", "big.o"], big)
     assert r.returncode == 1 and r.stderr.startswith("ldpy: error: cannot write '/dev/null': "), r.stderr
+
+
+# -- -u / -e of undefined symbols, static .rela.plt -------------------------------------------
+
+def test_undefined_u_symbol_links_like_ld_bfd(objs):
+    r = ldpy(["-o", "out", "-u", "nosuch", "start.o"], objs)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert " U nosuch" in run(["nm", "out"], cwd=objs).stdout
+    (objs / "x.ld").write_text("EXTERN(nosuch2)\n")
+    r = ldpy(["-o", "out", "start.o", "x.ld"], objs)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    # still an error when an object references it too, and for --require-defined
+    (objs / "ref.c").write_text("int nosuch(void); int f(void) { return nosuch(); }\n")
+    run(["gcc", "-c", "ref.c"], cwd=objs)
+    r = ldpy(["-o", "out", "-u", "nosuch", "start.o", "ref.o"], objs)
+    assert r.returncode == 1 and "undefined reference to 'nosuch'" in r.stderr
+    r = ldpy(["-o", "out", "--require-defined", "nosuch", "start.o"], objs)
+    assert r.returncode == 1
+
+
+def test_undefined_entry_symbol_warns_like_ld_bfd(objs):
+    r = ldpy(["-o", "out", "-e", "nosuch", "start.o"], objs)
+    b = subprocess.run(["ld.bfd", "-o", "ref", "-e", "nosuch", "start.o"], cwd=objs,
+                       capture_output=True, text=True)
+    assert r.returncode == 0 == b.returncode
+    assert r.stderr.replace("ldpy: ", "") == b.stderr.replace("ld.bfd: ", "")
+    assert r.stderr.strip() == "ldpy: warning: cannot find entry symbol nosuch; defaulting to 0000000000401000"
+
+
+def _shdr_links(path):
+    """{section name: sh_link name} from readelf -S."""
+    rows = {}
+    for line in run(["readelf", "-SW", path]).stdout.splitlines():
+        line = line.replace("[ ", "[")
+        parts = line.split()
+        if len(parts) > 9 and parts[0].startswith("[") and parts[0] != "[Nr]":
+            rows[int(parts[0].strip("[]"))] = parts
+    names = {i: p[1] for i, p in rows.items()}
+    return {p[1]: names.get(int(p[-3]), "") if p[-3].isdigit() else None for p in rows.values()}
+
+
+def test_static_rela_plt_links_symtab_like_ld_bfd(tmp_path):
+    (tmp_path / "hi.c").write_text('#include <stdio.h>\nint main(void) { puts("hi"); return 0; }\n')
+    for strip in ([], ["-s"]):
+        run(["gcc", "-static", *strip, "-B", shim_dir(), "hi.c", "-o", "mine"], cwd=tmp_path)
+        run(["gcc", "-static", *strip, "-fuse-ld=bfd", "hi.c", "-o", "ref"], cwd=tmp_path)
+        mine, ref = _shdr_links(str(tmp_path / "mine")), _shdr_links(str(tmp_path / "ref"))
+        assert ".rela.plt" in ref
+        assert mine[".rela.plt"] == ref[".rela.plt"] == ("" if strip else ".symtab")

@@ -271,7 +271,9 @@ def add_command_line_references(ctx):
     ctx.symtab.wrapped = {w.encode() for w in ctx.config.wrap}
     ctx.symtab.warn_common = ctx.config.warn_common
     ctx.symtab.allow_multiple = ctx.config.allow_multiple_definition
-    for name in ctx.config.undefined + ctx.config.require_defined:
+    for name in ctx.config.undefined:
+        ctx.symtab.reference(name.encode(), soft=True)
+    for name in ctx.config.require_defined:
         ctx.symtab.reference(name.encode())
     if ctx.config.defsyms:
         from ldpy import expr
@@ -284,7 +286,7 @@ def add_command_line_references(ctx):
         ctx.defsyms.append((sym, node, f"--defsym {name}={text}"))
     entry = ctx.config.entry or "_start"
     if not _is_number(entry):
-        ctx.symtab.reference(entry.encode(), weak=ctx.config.entry is None)
+        ctx.symtab.reference(entry.encode(), weak=ctx.config.entry is None, soft=True)
 
 
 def _is_number(s):

@@ -218,6 +218,8 @@ def _write_headers(ctx, out, changed=None):
                 ".plt": 16}
     for o in outs:
         link = idx(dynsym_link.get(o.name, "")) if o.name in dynsym_link else 0
+        if o.type == SHT_RELA and ".dynsym" not in by_name:
+            link = idx(".symtab")          # static IRELATIVE relocations: ld.bfd links .symtab
         info = 0
         entsize = entsizes.get(o.name, o.entsize)
         if o.name == ".symtab":
@@ -295,5 +297,5 @@ def entry_address(ctx):
     addr = text.addr if text is not None and text.index else 0
     quiet = fallback == "start" and not (ctx.config.entry or ctx.script_entry)
     if not ctx.config.shared and not quiet:
-        warn(f"cannot find entry symbol {name}; defaulting to {addr:#x}")
+        warn(f"cannot find entry symbol {name}; defaulting to {addr & 0xffffffffffffffff:016x}")   # (as ld.bfd)
     return addr

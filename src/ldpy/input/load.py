@@ -202,10 +202,10 @@ class Loader:
                 # GNU ld makes a script's entry symbol an undefined reference only
                 # for executables (after_parse_default): a shared object's _start stays out
                 if not self.ctx.config.shared:
-                    self.ctx.symtab.reference(args[0].encode())
+                    self.ctx.symtab.reference(args[0].encode(), soft=True)
         elif name == "EXTERN":
             for a in args:
-                self.ctx.symtab.reference(a.encode())
+                self.ctx.symtab.reference(a.encode(), soft=True)
         elif name == "STARTUP" and args:
             self.process("file", self._script_file(args[0], path), spec)
         elif name == "OUTPUT" and args:
