@@ -457,3 +457,15 @@ def test_static_rela_plt_links_symtab_like_ld_bfd(tmp_path):
         mine, ref = _shdr_links(str(tmp_path / "mine")), _shdr_links(str(tmp_path / "ref"))
         assert ".rela.plt" in ref
         assert mine[".rela.plt"] == ref[".rela.plt"] == ("" if strip else ".symtab")
+
+
+def test_stdout_closed_early_is_no_internal_error(tmp_path):
+    """`ldpy --verbose | head -1`: GNU ld dies of SIGPIPE; ldpy stops quietly."""
+    p = subprocess.Popen([*ldpy_command(), "--verbose"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    p.stdout.readline()
+    p.stdout.close()
+    rc = p.wait(timeout=60)
+    err = p.stderr.read()
+    assert "internal error" not in err and "Traceback" not in err, err
+    assert rc in (0, 141), rc

@@ -155,6 +155,11 @@ def main(argv=None):
         _cleanup()
         print(f"{PROG}: error: out of memory", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # stdout (--verbose, -M, --help) went away: GNU ld dies of SIGPIPE, quietly
+        _cleanup()
+        _remove_stale_output(config)
+        return 141
     except Terminated as e:
         _cleanup()
         global killed_by
@@ -223,11 +228,12 @@ def entry():
         from ldpy.server import run_client
         run_client()
     rc = main()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except Exception:
-        pass
+    for f in (sys.stdout, sys.stderr):
+        try:
+            if f is not None:
+                f.flush()
+        except Exception:
+            pass
     if killed_by is not None:
         import signal
         signal.signal(killed_by, signal.SIG_DFL)
