@@ -469,3 +469,69 @@ def test_stdout_closed_early_is_no_internal_error(tmp_path):
     err = p.stderr.read()
     assert "internal error" not in err and "Traceback" not in err, err
     assert rc in (0, 141), rc
+
+
+# -- killing a big link at many points ---------------------------------------------------------
+
+SQLITE_MAIN = r"""#include <sqlite3.h>
+#include <stdio.h>
+static int row(void *u, int n, char **v, char **c) { (void)u; (void)n; (void)c; puts(v[0]); return 0; }
+int main(void) {
+    sqlite3 *db;
+    if (sqlite3_open(":memory:", &db)) return 1;
+    sqlite3_exec(db, "create table t(x); insert into t values(6*7); select x from t;", row, 0, 0);
+    return sqlite3_close(db);
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def big_link(tmp_path_factory):
+    """A static sqlite link (about 1.5 MB of output): its argv and a reference output."""
+    from e2e_util import gcc_link_argv
+    if not os.path.exists("/usr/lib/x86_64-linux-gnu/libsqlite3.a"):
+        pytest.skip("needs libsqlite3.a (libsqlite3-dev)")
+    d = tmp_path_factory.mktemp("kill")
+    (d / "main.c").write_text(SQLITE_MAIN)
+    run(["gcc", "-O1", "-c", "main.c"], cwd=d)
+    argv = gcc_link_argv(d, ["main.o"], ["-lsqlite3", "-lm"], out="out")
+    times = []
+    for _ in range(2):
+        t0 = time.monotonic()
+        r = ldpy([*argv, "--no-warnings"], d)
+        times.append(time.monotonic() - t0)
+        assert r.returncode == 0, r.stderr
+    elapsed = min(times)
+    assert run([str(d / "out")]).stdout == "42\n"
+    os.rename(d / "out", d / "ref")
+    return d, argv + ["--no-warnings"], (d / "ref").read_bytes(), elapsed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_killed_link_leaves_old_or_complete_output(big_link, sig):
+    d, argv, ref, elapsed = big_link
+    previous = b"\x7fELF previous output " * 1000
+    outcomes = []
+    for i in range(16):
+        (d / "out").write_bytes(previous)
+        delay = elapsed * (0.05 + 1.2 * i / 15)      # (the last ones land after the link)
+        p = subprocess.Popen([*ldpy_command(), *argv], cwd=d, stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        p.send_signal(sig)
+        rc = p.wait(timeout=120)
+        err = p.stderr.read()
+        assert "Traceback" not in err and "internal error" not in err, err
+        got = (d / "out").read_bytes()
+        assert got in (previous, ref), f"partial output after {sig!r} at {delay:.3f}s (rc {rc})"
+        outcomes.append("new" if got == ref else "old")
+        if got == ref:
+            assert rc in (0, -sig), rc
+        else:
+            assert rc == -sig, (rc, err)
+        left = leftovers(d)
+        if sig == signal.SIGTERM:
+            assert left == [], left           # the handler removed its temporary file
+        for name in left:                     # SIGKILL: nothing can remove it (never at -o)
+            os.unlink(d / name)
+    assert "old" in outcomes, outcomes        # (the kills did land during links)
