@@ -788,6 +788,7 @@ def test_mutated_scripts_fail_cleanly(corpus, tmp_path, target):
     (tmp_path / "rsp").write_text(RSP_BASE)
     status, err = link_in_child(["@rsp"], str(tmp_path))
     assert status == "linked", err
+    (tmp_path / "out").unlink()
     counts, kinds, crashes, agree = fuzz_text(target, tmp_path, corpus, SCRIPT_ITERATIONS)
     text = report(target, counts, kinds)
     if agree["compared"]:
