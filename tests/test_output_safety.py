@@ -535,3 +535,34 @@ def test_killed_link_leaves_old_or_complete_output(big_link, sig):
         for name in left:                     # SIGKILL: nothing can remove it (never at -o)
             os.unlink(d / name)
     assert "old" in outcomes, outcomes        # (the kills did land during links)
+
+
+UNWRITABLE_DIR = r"""
+import errno, os, sys
+sys.path.insert(0, {src!r})
+import ldpy.outfile as o
+real_open = os.open
+def fake_open(path, flags, *a, **k):
+    if ".ldpy-" in str(path):        # as in a directory we may not create files in
+        raise PermissionError(errno.EACCES, "Permission denied", path)
+    return real_open(path, flags, *a, **k)
+o.os.open = fake_open
+from ldpy.main import main
+sys.exit(main({argv!r}))
+"""
+
+
+def test_unwritable_directory_rewrites_a_writable_output_like_ld_bfd(objs):
+    """ld.bfd cannot unlink the old output there, and rewrites it in place: so does ldpy
+    (no temporary file possible); with no old output it is ld.bfd's open error."""
+    (objs / "exe").write_bytes(b"old")
+    ino = os.stat(objs / "exe").st_ino
+    for argv in (["-o", "exe", "start.o", "helper.o"], ["-r", "-o", "exe", "helper.o"]):
+        r = subprocess.run([sys.executable, "-c", UNWRITABLE_DIR.format(src=SRC, argv=argv)],
+                           cwd=objs, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert (objs / "exe").read_bytes()[:4] == b"\x7fELF" and os.stat(objs / "exe").st_ino == ino
+    r = subprocess.run([sys.executable, "-c", UNWRITABLE_DIR.format(
+        src=SRC, argv=["-o", "new", "start.o", "helper.o"])], cwd=objs, capture_output=True, text=True)
+    assert r.returncode == 1
+    assert r.stderr.strip() == "ldpy: error: cannot open output file new: Permission denied"

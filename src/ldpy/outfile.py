@@ -31,6 +31,7 @@ Inputs (every file the link reads goes through read_input / note_read)
   page that vanished is replaced by zeros and the link ends with an error naming
   the file at the next check, instead of dying.
 """
+import errno
 import mmap
 import os
 import signal
@@ -228,7 +229,8 @@ class OutputFile:
         self.mode = 0o777 if executable else 0o666
         self.fd = -1
         self.tmp = None           # the temporary file (None: written in place)
-        self.in_place = False
+        self.in_place = False     # not a regular file: written in place
+        self.rewrite = False      # a regular file rewritten in place (unwritable directory)
         self.mm = None
 
     def _error(self, e):
@@ -263,18 +265,29 @@ class OutputFile:
             except FileExistsError:
                 continue
             except OSError as e:
+                if st is not None and e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                    return self._open_in_place(e)
                 raise LinkError(f"cannot open output file {path}: {e.strerror}") from None
             self.tmp = tmp
             _pending.add(tmp)
             return self
         raise LinkError(f"cannot open output file {path}: cannot create a temporary file")
 
+    def _open_in_place(self, why):
+        """A directory we may not create files in, holding an output we may write:
+        ld.bfd rewrites the file then; so does ldpy (not atomically: no choice)."""
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_TRUNC | os.O_CLOEXEC)
+        except OSError:
+            raise LinkError(f"cannot open output file {self.path}: {why.strerror}") from None
+        self.rewrite = True
+        return self
+
     def reserve(self, size):
         """The file's size, allocated now: ENOSPC / EDQUOT / EFBIG here, not later."""
         try:
             os.posix_fallocate(self.fd, 0, size) if size else None
         except OSError as e:
-            import errno
             if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
                 raise self._error(e) from None
         try:
@@ -334,6 +347,14 @@ class OutputFile:
                 os.ftruncate(self.fd, final_size)
         except OSError as e:
             raise self._error(e) from None
+        if self.rewrite:
+            try:
+                os.fchmod(self.fd, self.mode & ~_umask())
+            except OSError:
+                pass                # (not ours: its mode stays)
+            os.close(self.fd)
+            self.fd = -1
+            return
         held = _block_signals()
         try:
             os.replace(self.tmp, self.path)
@@ -363,6 +384,12 @@ class OutputFile:
         if self.tmp is not None:
             _remove(self.tmp)
             self.tmp = None
+
+
+def _umask():
+    m = os.umask(0)
+    os.umask(m)
+    return m
 
 
 def _remove(path):
