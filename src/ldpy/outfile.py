@@ -260,16 +260,19 @@ class OutputFile:
         base = os.path.basename(path)
         for _ in range(100):
             tmp = os.path.join(d, f".{base}.ldpy-{os.urandom(4).hex()}")
+            held = _block_signals()          # (created and registered for removal at once)
             try:
                 self.fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, self.mode)
+                self.tmp = tmp
+                _pending.add(tmp)
             except FileExistsError:
                 continue
             except OSError as e:
                 if st is not None and e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
                     return self._open_in_place(e)
                 raise LinkError(f"cannot open output file {path}: {e.strerror}") from None
-            self.tmp = tmp
-            _pending.add(tmp)
+            finally:
+                _unblock_signals(held)
             return self
         raise LinkError(f"cannot open output file {path}: cannot create a temporary file")
 
