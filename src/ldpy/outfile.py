@@ -59,6 +59,7 @@ def reset(output=None):
     global _output_id, _output_name, _read_total
     _inputs.clear()
     _read_total = 0
+    del _SigbusGuard.maps[:], _SigbusGuard.faults[:]
     _output_id = None
     _output_name = output
     if output and output != "-":
