@@ -48,7 +48,9 @@ OVERLAY, AT and INSERT; response files: a link's arguments with options, quotes,
 backslashes, @files (itself, /dev/zero) and output names mixed in.  Each verdict
 (links / fails) is compared with ld.bfd's when it is installed: the agreement is
 reported, not asserted (ldpy refuses some scripts ld.bfd accepts, and the reverse).
-A failed link must leave neither its output nor a temporary `.out.ldpy-*` file."""
+A failed link must leave neither its output nor a temporary `.out.ldpy-*` file.
+LDPY_FUZZ_SCRIPT_ITERATIONS (default: LDPY_FUZZ_ITERATIONS) sets the scripts and
+response files per target; the report adds the agreement with ld.bfd."""
 import io
 import os
 import random
