@@ -566,3 +566,14 @@ def test_unwritable_directory_rewrites_a_writable_output_like_ld_bfd(objs):
         src=SRC, argv=["-o", "new", "start.o", "helper.o"])], cwd=objs, capture_output=True, text=True)
     assert r.returncode == 1
     assert r.stderr.strip() == "ldpy: error: cannot open output file new: Permission denied"
+
+
+def test_file_offsets_past_2_63_are_an_error(objs):
+    """Found by the script fuzzer: `. = . + ALIGN(1 << 63)` inside an inserted section
+    (posix_fallocate and the copy relocation's address overflowed)."""
+    (objs / "s.ld").write_text("SECTIONS { .extra : { LONG(1) . = . + ALIGN(0x8000000000000000); } }\n"
+                               "INSERT AFTER .text;\n")
+    for flags in ([], ["-shared"], ["-pie"]):
+        r = ldpy(["-o", "out", "-T", "s.ld", *flags, "start.o", "helper.o"], objs)
+        assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert not (objs / "out").exists() and leftovers(objs) == []

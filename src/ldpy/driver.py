@@ -484,11 +484,11 @@ def assign_symbol_values(ctx):
         gaddr[m] = ctx.merge_map.map(secgid[m], value[m])
     if ctx.commons is not None:
         c = kind == COMMON
-        gaddr[c] = ctx.commons.addr + value[c]
+        gaddr[c] = R.wrap64(ctx.commons.addr) + value[c]
     shared = kind == SHARED
     gaddr[shared] = 0
     for s in ctx.copies:
-        gaddr[s.gid] = ctx.dynbss.addr + s.value
+        gaddr[s.gid] = R.wrap64(ctx.dynbss.addr + s.value)
     if ctx.plt is not None and len(ctx.plt.keys):
         # an imported function's address here is its PLT entry (definitions keep theirs)
         pk = ctx.plt.keys

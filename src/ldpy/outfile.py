@@ -289,6 +289,8 @@ class OutputFile:
 
     def reserve(self, size):
         """The file's size, allocated now: ENOSPC / EDQUOT / EFBIG here, not later."""
+        if size >= 1 << 63:             # (off_t): as the kernel would say
+            raise LinkError(f"cannot write '{self.path}': File too large")
         try:
             os.posix_fallocate(self.fd, 0, size) if size else None
         except OSError as e:
@@ -303,6 +305,8 @@ class OutputFile:
         """A writable map of `size` bytes: the file's pages, or anonymous memory for an
         output written in place (written out by commit)."""
         self.size = size
+        if self.in_place and size >= 1 << 63:
+            raise LinkError(f"cannot write '{self.path}': File too large")
         if not self.in_place:
             self.reserve(size)
         try:
