@@ -23,10 +23,10 @@ Inputs (every file the link reads goes through read_input / note_read)
 * Inputs are read into memory, not mmapped, up to READ_LIMIT per file and
   READ_BUDGET per link.  A mapped file truncated by someone else during the link
   would kill ldpy with SIGBUS at the next access; a read() copy cannot change.  The
-  copy costs one memcpy from the page cache (~3 ms for the 17.7 MB of a static
-  openssl link, which then takes no page faults on the copy: no difference beyond
-  hyperfine's noise, see the commit message), and files are read whole only while
-  that stays small.  Beyond it (huge archives of which a link uses a few members,
+  copy costs one memcpy from the page cache (2-4 ms for the 17.7 MB of the static
+  openssl link of bench/, which then takes no page faults on the copy; measured
+  interleaved, 20 links each: CPU median 783 ms before, 785 ms after, wall 856 / 853
+  ms), and files are read whole only while that stays small.  Beyond it (huge archives of which a link uses a few members,
   1 GB debug objects) inputs are mmapped under a SIGBUS guard (`_SigbusGuard`): a
   page that vanished is replaced by zeros and the link ends with an error naming
   the file at the next check, instead of dying.
