@@ -36,10 +36,25 @@ A long run by hand, about 3 minutes per 2000 inputs and target on one core:
 
     LDPY_FUZZ_ITERATIONS=2000 LDPY_FUZZ_REPORT=/tmp/fuzz.txt python3 -m pytest -n 2 tests/test_fuzz.py
 Crashing inputs are kept in the test's directory (crash-N.*) with their
-command line."""
+command line.
+
+Linker scripts and response files (test_mutated_scripts_fail_cleanly) get
+token-level mutations instead: one to three of deleting, duplicating, swapping or
+replacing a token (by another token of the same text, or by a boundary value,
+keyword or punctuation: 2^64, 0xffffffffffffffff, /DISCARD/, .gnu.version_d, a NUL
+byte ...), or inserting one.  Scripts: ldpy's own default scripts (`ldpy --verbose`
+for an executable, -pie and -shared) and hand-written ones with MEMORY, PHDRS,
+OVERLAY, AT and INSERT; response files: a link's arguments with options, quotes,
+backslashes, @files (itself, /dev/zero) and output names mixed in.  Each verdict
+(links / fails) is compared with ld.bfd's when it is installed: the agreement is
+reported, not asserted (ldpy refuses some scripts ld.bfd accepts, and the reverse).
+A failed link must leave neither its output nor a temporary `.out.ldpy-*` file.
+LDPY_FUZZ_SCRIPT_ITERATIONS (default: LDPY_FUZZ_ITERATIONS) sets the scripts and
+response files per target; the report adds the agreement with ld.bfd."""
 import io
 import os
 import random
+import re
 import resource
 import shutil
 import signal
@@ -469,6 +484,8 @@ def fuzz(target, d, iterations, seed=SEED):
         status, stderr = link_in_child(argv, str(d))
         if status == "clean" and out.exists():
             status, stderr = "crash", stderr + "\n[failed link left its output file]"
+        if list(d.glob(".out.ldpy-*")):
+            status, stderr = "crash", stderr + "\n[a temporary output file was left behind]"
         if status == "linked" and not out.exists():
             status, stderr = "crash", stderr + "\n[status 0 without an output file]"
         counts["inputs"] += 1
@@ -647,3 +664,267 @@ def test_mutated_version_scripts_agree_with_bfd(vs_object, tmp_path):
     assert not disagreements, "\n\n".join(f"iteration {it}: {t!r}: ld.bfd {w}\nbfd: {b}\nldpy: {e}"
                                           for it, t, w, b, e in disagreements[:5])
     assert counts["clean"] > 0 and counts["linked"] > 0
+
+
+# -- linker scripts and response files -------------------------------------------------------
+
+SCRIPT_ITERATIONS = int(os.environ.get("LDPY_FUZZ_SCRIPT_ITERATIONS", str(ITERATIONS)))
+
+HAND_SCRIPTS = {
+    "memory.ld": """MEMORY { rom (rx) : ORIGIN = 0x400000, LENGTH = 1M
+         ram (rw!x) : ORIGIN = 0x800000, LENGTH = 1M }
+ENTRY(_start)
+SECTIONS {
+  .text : { *(.text .text.*) } > rom
+  .rodata : { *(.rodata*) . = ALIGN(8); } > rom
+  .eh_frame : { KEEP(*(.eh_frame)) } > rom
+  .data : AT(LOADADDR(.eh_frame) + SIZEOF(.eh_frame)) { *(.data*) } > ram
+  .tdata : { *(.tdata*) } > ram
+  .tbss : { *(.tbss*) } > ram
+  .bss (NOLOAD) : { *(.bss*) *(COMMON) } > ram
+  /DISCARD/ : { *(.comment) *(.note.GNU-stack) }
+  ASSERT(SIZEOF(.text) > 0, "no text")
+}
+""",
+    "phdrs.ld": """PHDRS { headers PT_PHDR PHDRS; text PT_LOAD FILEHDR PHDRS; data PT_LOAD; tls PT_TLS; }
+SECTIONS {
+  . = 0x10000 + SIZEOF_HEADERS;
+  .text : { KEEP(*(.text*)) PROVIDE(etext = .); } :text
+  .rodata : { *(SORT_BY_NAME(.rodata*)) } :text
+  . = ALIGN(CONSTANT(MAXPAGESIZE));
+  .tdata : { *(.tdata*) } :data :tls
+  .tbss : { *(.tbss*) } :data :tls
+  .data : { *(.data*) __data_end = .; } :data
+  .bss : { *(.bss*) . += 0x100; } :data
+  _end = .;
+}
+""",
+    "overlay.ld": """SECTIONS {
+  . = 0x200000;
+  .text : { *(.text*) }
+  OVERLAY 0x300000 : AT(0x400000) { .ov1 { *(.rodata*) } .ov2 { *(.data*) } }
+  .tdata : { *(.tdata*) }
+  .bss : { *(.bss*) }
+  HIDDEN(top = . + 0x1000);
+}
+""",
+    "insert.ld": """SECTIONS { .extra : { LONG(0x12345678) QUAD(ADDR(.text)) BYTE(1) FILL(0x90) . = . + 16; } }
+INSERT AFTER .text;
+""",
+}
+
+SCRIPT_TOKENS = ["0", "1", "-1", "0x1000", "0x7fffffffffffffff", "0x8000000000000000", "0xffffffffffffffff",
+                 "0xfffffffffffff000", "0x10000000000000000", "99999999999999999999999", "1 << 63", "1/0",
+                 "(", ")", "{", "}", ";", ":", ",", "=", "+=", "-=", "*=", ".", "*", "?", "%", "<<", ">>",
+                 "/DISCARD/", "KEEP", "SORT", "ALIGN", "ALIGN(0)", "ALIGN(3)", "ALIGN(0x8000000000000000)",
+                 "AT", ">", "AT>", "ORIGIN", "LENGTH", "ADDR(.text)", "SIZEOF(.nonexistent)", "LOADADDR(.data)",
+                 ".gnu.version_d", ".gnu.version_r", ".gnu.version", ".dynamic", ".dynsym", ".interp", ".got",
+                 ".got.plt", ".plt", ".rela.plt", ".rela.dyn", ".eh_frame", ".eh_frame_hdr", ".tbss", ".tdata",
+                 ".text", ".data", ".bss", ".symtab", ".shstrtab", "NOLOAD", "(NOLOAD)", "(INFO)", "(COPY)",
+                 "OVERLAY", "PROVIDE", "PROVIDE_HIDDEN", "HIDDEN", "ASSERT(0, \"x\")", "INCLUDE", "\"str\"",
+                 "MEMORY", "PHDRS", "INSERT", "AFTER", "BEFORE", "__start", "_end", "ENTRY(nosuch)",
+                 "SEGMENT_START(\"text-segment\", 0)", "DATA_SEGMENT_ALIGN(0, 0)",
+                 "DATA_SEGMENT_RELRO_END(0, .)", "DATA_SEGMENT_END(.)", "CONSTANT(MAXPAGESIZE)",
+                 "CONSTANT(COMMONPAGESIZE)", "MAX(.,0)", "MIN(0,.)", "ABSOLUTE(.)", "DEFINED(x)", "LONG(1)",
+                 "QUAD(-1)", "SQUAD(0)", "BYTE(256)", "FILL(0x90)", "=0x90909090", "SUBALIGN(0)",
+                 "ONLY_IF_RO", "ONLY_IF_RW", "EXCLUDE_FILE(*)", "SORT_BY_ALIGNMENT", "CREATE_OBJECT_SYMBOLS",
+                 "CONSTRUCTORS", "NOCROSSREFS(.text .data)", "REGION_ALIAS(\"r\", ram)", "\0", "\xff", "/*",
+                 "*/", "\"", "\\", "#", "TARGET(binary)", "OUTPUT_FORMAT(binary)", "STARTUP(nosuch.o)",
+                 "GROUP(", "INPUT(", "SEARCH_DIR(.)", "AS_NEEDED(", "-lnosuch"]
+
+RSP_TOKENS = ["-o", "out", "null", "a.o", "b.o", "c1.o", "c2.o", "m.o", "libl.so", "-T", "t.ld", "-Map",
+              "map.txt", "-L.", "-ll", "-lnosuch", "--defsym", "x=1", "x=nosuch+1", "-e", "nosuch", "-u",
+              "use_c1", "-z", "relro", "now", "norelro", "-Ttext=0x10000000000000000", "-Ttext", "0xfffffffffffff000",
+              "-Tdata=0x8000000000000000", "--section-start=.data=0x0", "-static", "-shared", "-pie", "-r",
+              "--gc-sections", "--build-id=sha1", "--build-id=0x", "--wrap=other", "--start-group",
+              "--end-group", "--whole-archive", "--no-whole-archive", "--as-needed", "@rsp", "@/dev/zero",
+              "@nosuch", "'quoted word'", "\"dq\\\"x\"", "back\\slash", "\\", "'", "\"", "\0", "\xff", "=",
+              "--", "-", "--error-limit=0", "--fatal-warnings", "-M", "--verbose", "-s", "-S", "--emit-relocs",
+              "-q", "--no-undefined", "--unresolved-symbols=ignore-all", "-Bsymbolic", "--hash-style=gnu",
+              "--compress-debug-sections=zlib", "-soname", "x", "--print-memory-usage", "-N", "-n",
+              "--no-relax", "-O2", "--sort-section=name", "-nostdlib", "--image-base=0x8000000000000000",
+              "--image-base=-1", "-zmax-page-size=0", "-zmax-page-size=3", "-zcommon-page-size=0x100000"]
+
+_TOKEN = re.compile(r'"[^"\n]*"|/\*.*?\*/|[A-Za-z0-9_.$*?\[\]/\\~-]+|<<|>>|==|!=|<=|>=|&&|\|\||[-+*/]=|\S',
+                    re.S)
+
+
+def mutate_text(text, rng, pool):
+    """One to three token edits of `text` (spans of the original text: what is
+    not edited keeps its bytes)."""
+    kinds = []
+    for _ in range(rng.choice([1, 1, 1, 2, 2, 3])):
+        spans = [m.span() for m in _TOKEN.finditer(text)]
+        if not spans:
+            text = rng.choice(pool)
+            kinds.append("replace-all")
+            continue
+        i = rng.randrange(len(spans))
+        a, b = spans[i]
+        tok = text[a:b]
+        op = rng.choice(["delete", "duplicate", "swap", "same-text", "pool", "pool", "insert"])
+        if op == "delete":
+            text = text[:a] + text[b:]
+        elif op == "duplicate":
+            text = text[:b] + " " + tok + text[b:]
+        elif op == "swap" and i + 1 < len(spans):
+            c, d = spans[i + 1]
+            text = text[:a] + text[c:d] + text[b:c] + tok + text[d:]
+        elif op == "same-text":
+            c, d = spans[rng.randrange(len(spans))]
+            text = text[:a] + text[c:d] + text[b:]
+        elif op == "insert":
+            text = text[:a] + rng.choice(pool) + " " + text[a:]
+        else:
+            op = "pool"
+            text = text[:a] + rng.choice(pool) + text[b:]
+        kinds.append(op)
+    return text, "+".join(kinds)
+
+
+def default_scripts(d):
+    """ldpy's default scripts (ldpy --verbose) for an executable, -pie and -shared."""
+    import ldpy.main                   # noqa: F401  (the same ldpy the children run)
+    from ldpy.cli import parse_args
+    from ldpy.script.default import default_script_text
+    return {f"default{tag}.ld": default_script_text(parse_args(list(flags) + ["x.o"]))
+            for tag, flags in (("", ()), ("-pie", ("-pie",)), ("-shared", ("-shared",)))}
+
+
+def _bfd_verdict(argv, d):
+    if not shutil.which("ld.bfd"):
+        return None
+    try:
+        r = subprocess.run(["ld.bfd", *argv], cwd=d, capture_output=True, timeout=20)
+    except subprocess.TimeoutExpired:
+        return "hang"
+    return "linked" if r.returncode == 0 else "clean"
+
+
+SCRIPT_LINKS = {       # script name -> the links it is used in (its -T comes first)
+    "default.ld": [["-static", "a.o", "b.o", "c1.o", "c2.o"]],
+    "default-pie.ld": [["-pie", "m.o", "libl.so"]],
+    "default-shared.ld": [["-shared", "c1.o", "c2.o"]],
+    "memory.ld": [["a.o", "b.o", "c1.o", "c2.o"]],
+    "phdrs.ld": [["a.o", "b.o", "c1.o", "c2.o"]],
+    "overlay.ld": [["a.o", "b.o", "c1.o", "c2.o"]],
+    "insert.ld": [["a.o", "b.o", "c1.o", "c2.o"]],
+}
+RSP_BASE = "-o out -L. a.o b.o --start-group c1.o c2.o --end-group -u use_c1 -z noexecstack\n"
+
+
+def _pristine(d, corpus):
+    """Restore what a mutated command line may have overwritten (-o a.o, -o t.ld ...)."""
+    for f in corpus.iterdir():
+        if f.is_file() and (f.suffix in (".o", ".a", ".so") or f.name == "t.ld"):
+            tgt = d / f.name
+            if not tgt.exists() or tgt.stat().st_size != f.stat().st_size or tgt.stat().st_mtime != f.stat().st_mtime:
+                shutil.copy2(f, tgt)
+
+
+def fuzz_text(target, d, corpus, iterations, seed=SEED):
+    """Mutated scripts (target "script") or response files ("response"): (counts,
+    kinds, crashes, agreement Counter with ld.bfd)."""
+    rng = random.Random((21 if target == "script" else 22) * 1_000_003 + seed)
+    counts, kinds, agree = Counter(), Counter(), Counter()
+    crashes = []
+    scripts = {**default_scripts(d), **HAND_SCRIPTS}
+    out = d / "out"
+    bfd_dir = d / "bfd"
+    bfd_dir.mkdir(exist_ok=True)
+    for it in range(iterations):
+        _pristine(d, corpus)
+        if target == "script":
+            name = rng.choice(sorted(scripts))
+            text, kind = mutate_text(scripts[name], rng, SCRIPT_TOKENS)
+            mut = "mut.ld"
+            (d / mut).write_bytes(text.encode("utf-8", "surrogateescape"))
+            argv = ["-o", "out", "-T", mut, *rng.choice(SCRIPT_LINKS[name])]
+            kind = f"{name.split('.')[0]}:{kind.split('+')[0]}"
+        else:
+            text, kind = mutate_text(RSP_BASE, rng, RSP_TOKENS)
+            mut = "rsp"
+            (d / mut).write_bytes(text.encode("utf-8", "surrogateescape"))
+            argv = ["@rsp"]
+            kind = kind.split("+")[0]
+        status, stderr = link_in_child(argv, str(d))
+        if status == "clean" and out.exists():
+            status, stderr = "crash", stderr + "\n[failed link left its output file]"
+        left = [p.name for p in d.iterdir() if ".ldpy-" in p.name]
+        if left:
+            status, stderr = "crash", stderr + f"\n[temporary files left behind: {left}]"
+            for p in left:
+                os.unlink(d / p)
+        if os.geteuid() == 0 and (d / "null").exists() and not stat_is_chr(d / "null"):
+            status, stderr = "crash", stderr + "\n[a device output was replaced]"
+            (d / "null").unlink()
+            _null_device(d)
+        counts["inputs"] += 1
+        counts[status] += 1
+        kinds[(kind, status)] += 1
+        if status in ("linked", "clean"):
+            _pristine(bfd_dir, corpus)
+            shutil.copy(d / mut, bfd_dir / mut)
+            b = _bfd_verdict(argv, bfd_dir)
+            if b is not None:
+                agree["compared"] += 1
+                agree["same" if b == status else f"ldpy {status}, ld.bfd {b}"] += 1
+        if status == "crash":
+            keep = d / f"crash-{len(crashes)}-{mut}"
+            shutil.copy(d / mut, keep)
+            crashes.append((it, kind, keep.name, " ".join(argv), stderr.strip()[-4000:]))
+        for f in ("out", "map.txt"):
+            if (d / f).exists() and not (d / f).is_dir():
+                (d / f).unlink()
+        if not (d / "null").exists():
+            _null_device(d)
+    return counts, kinds, crashes, agree
+
+
+def _null_device(d):
+    """A private null device `null` (the response files' -o null): outputs that are
+    devices must be written in place, and the system's /dev/null is never at stake."""
+    try:
+        os.mknod(d / "null", 0o666 | __import__("stat").S_IFCHR, os.makedev(1, 3))
+    except OSError:
+        pass                      # (not root: -o null is then a regular file)
+
+
+def stat_is_chr(path):
+    import stat as st
+    return st.S_ISCHR(os.stat(path).st_mode)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["script", "response"])
+def test_mutated_scripts_fail_cleanly(corpus, tmp_path, target):
+    for f in corpus.iterdir():
+        if f.suffix in (".o", ".a", ".so"):
+            shutil.copy2(f, tmp_path / f.name)
+    (corpus / "t.ld").write_text(HAND_SCRIPTS["phdrs.ld"])
+    shutil.copy2(corpus / "t.ld", tmp_path / "t.ld")
+    # the unmutated scripts and response file link: each mutation is the only thing wrong
+    scripts = {**default_scripts(tmp_path), **HAND_SCRIPTS}
+    for name, links in SCRIPT_LINKS.items():
+        (tmp_path / "mut.ld").write_text(scripts[name])
+        status, err = link_in_child(["-o", "out", "-T", "mut.ld", *links[0]], str(tmp_path))
+        assert status == "linked", (name, err)
+    (tmp_path / "bfd").mkdir()
+    _null_device(tmp_path)
+    _null_device(tmp_path / "bfd")
+    (tmp_path / "rsp").write_text(RSP_BASE)
+    status, err = link_in_child(["@rsp"], str(tmp_path))
+    assert status == "linked", err
+    (tmp_path / "out").unlink()
+    counts, kinds, crashes, agree = fuzz_text(target, tmp_path, corpus, SCRIPT_ITERATIONS)
+    text = report(target, counts, kinds)
+    if agree["compared"]:
+        text += (f"\n    verdicts compared with ld.bfd: {agree['compared']}, same {agree['same']}; "
+                 + ", ".join(f"{k} {n}" for k, n in sorted(agree.items()) if k not in ("compared", "same")))
+    print("\n" + text)
+    if os.environ.get("LDPY_FUZZ_REPORT"):
+        with open(os.environ["LDPY_FUZZ_REPORT"], "a") as fh:
+            fh.write(f"{text}\n    seed {SEED}, corpus {tmp_path}, {len(crashes)} crashes kept there\n")
+    assert not crashes, "\n\n".join(f"iteration {it} ({kind}), input {tmp_path / name}: ldpy {argv}\n{err}"
+                                    for it, kind, name, argv, err in crashes[:5])
+    assert counts["clean"] > 0

@@ -72,7 +72,10 @@ def report_undefined(ctx):
     if ctx.config.shared and not ctx.config.no_undefined:
         return                  # a shared object may leave symbols to its users and dependencies
     st = ctx.symtab
-    missing = [s for s in st.symbols if s.kind == UNDEF and s.strong_ref and s.gid not in required]
+    # (-u, -e, EXTERN, ENTRY only reference a symbol: GNU ld reports it undefined only
+    # when an object references it too; -e's is the "cannot find entry symbol" warning)
+    missing = [s for s in st.symbols if s.kind == UNDEF and s.strong_ref and s.gid not in required
+               and not (s.ref_file is None and s.name in st.soft_refs)]
     if missing:
         missing = _used_by_relocations(ctx, missing)
     if not missing:

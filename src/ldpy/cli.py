@@ -373,6 +373,8 @@ def _leading_int(text):
 
 _RSP_SPACE = " \t\n\v\f\r"          # libiberty's ISSPACE
 _RSP_MAX_EXPANSIONS = 2000          # libiberty's limit; also stops @a containing @a
+_RSP_MAX_BYTES = 64 << 20           # one response file (@/dev/zero is an error, not a hang)
+RESPONSE_FILES = []                 # (stat, name) of the response files of the last command line
 
 
 def _split_response(text):
@@ -421,6 +423,7 @@ def _split_response(text):
 
 def expand_response_files(argv):
     """Replace every @FILE by the words in FILE, recursively, in place."""
+    RESPONSE_FILES.clear()
     if not any(a[:1] == "@" for a in argv):
         return list(argv)
     args = list(argv)
@@ -435,9 +438,14 @@ def expand_response_files(argv):
             raise LinkError(f"too many response files (does '{a}' include itself?)")
         try:
             with open(a[1:], "rb") as fh:
-                text = os.fsdecode(fh.read())
+                st = os.fstat(fh.fileno())
+                RESPONSE_FILES.append((st, a[1:]))      # (-o naming it is refused: outfile.py)
+                from ldpy.outfile import read_bounded
+                data = read_bounded(fh, f"response file '{a}'", _RSP_MAX_BYTES)
         except OSError as e:
             raise LinkError(f"cannot open response file '{a}': {e.strerror}") from None
+        # libiberty reads the file as a C string: a NUL byte ends it, as in ld.bfd
+        text = os.fsdecode(data.split(b"\0", 1)[0])
         args[i:i + 1] = _split_response(text)      # re-scanned: nested @files expand too
     return args
 

@@ -215,6 +215,7 @@ def _link(config, lto=None):
         passes.run(layout_scripted, ctx)    # SECTIONS / MEMORY / PHDRS
     else:
         passes.run(layout, ctx)             # addresses, file offsets, program headers
+    check_address_space(ctx)                # a section past 2^64: GNU ld's "wraps around"
     if config.print_memory_usage:
         print_memory_usage(ctx)
     passes.run(assign_symbol_values, ctx)
@@ -363,7 +364,9 @@ def add_command_line_references(ctx):
     ctx.symtab.wrapped = {w.encode() for w in ctx.config.wrap}
     ctx.symtab.warn_common = ctx.config.warn_common
     ctx.symtab.allow_multiple = ctx.config.allow_multiple_definition
-    for name in ctx.config.undefined + ctx.config.require_defined:
+    for name in ctx.config.undefined:
+        ctx.symtab.reference(name.encode(), soft=True)
+    for name in ctx.config.require_defined:
         ctx.symtab.reference(name.encode())
     if ctx.config.defsyms:
         from ldpy import expr
@@ -376,7 +379,7 @@ def add_command_line_references(ctx):
         ctx.defsyms.append((sym, node, f"--defsym {name}={text}"))
     entry = ctx.config.entry or "_start"
     if not _is_number(entry):
-        ctx.symtab.reference(entry.encode(), weak=ctx.config.entry is None)
+        ctx.symtab.reference(entry.encode(), weak=ctx.config.entry is None, soft=True)
 
 
 def _is_number(s):
@@ -546,6 +549,18 @@ def create_synthetic_sections(ctx):
     o3.rank = 20002
 
 
+def check_address_space(ctx):
+    """ld.bfd's lang_check_section_addresses: an allocated section whose VMA (or
+    LMA) range goes past the top of the 64-bit address space is an error."""
+    top = 1 << 64
+    for o in ctx.sections_out:
+        if not o.flags & SHF_ALLOC:
+            continue
+        for what, a in (("VMA", o.addr), ("LMA", getattr(o, "lma", None))):
+            if a is not None and (a >= top or a < 0 or (o.size and a + o.size >= top)):
+                raise LinkError(f"section {o.name} {what} wraps around address space")
+
+
 def assign_symbol_values(ctx):
     """Final addresses of every symbol: globals (gaddr, by symbol id), then locals."""
     if ctx.gotplt is not None:
@@ -582,14 +597,14 @@ def assign_symbol_values(ctx):
         if ctx.tcommons is not None:
             tls = np.zeros(n, bool)
             tls[[s.gid for s in syms if s.kind == COMMON and s.type == 6]] = True
-            gaddr[c & tls] = ctx.tcommons.addr + value[c & tls]
+            gaddr[c & tls] = R.wrap64(ctx.tcommons.addr) + value[c & tls]
             c &= ~tls
         if ctx.commons is not None:
-            gaddr[c] = ctx.commons.addr + value[c]
+            gaddr[c] = R.wrap64(ctx.commons.addr) + value[c]
     shared = kind == SHARED
     gaddr[shared] = 0
     for s in ctx.copies:
-        gaddr[s.gid] = ctx.copy_chunk(s).addr + s.value
+        gaddr[s.gid] = R.wrap64(ctx.copy_chunk(s).addr + s.value)
     if ctx.plt is not None and len(ctx.plt.keys):
         # an imported function's address here is its PLT entry (definitions keep theirs)
         pk = ctx.plt.keys

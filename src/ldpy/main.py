@@ -45,13 +45,42 @@ def shim_dir():
 
 
 def _remove_stale_output(config):
-    """Like GNU ld: a failed link leaves no output file, not even an old one."""
+    """Like GNU ld: a failed link leaves no output file, not even an old one (but
+    never a file the link read, nor /dev/null or another non-regular file)."""
     out = getattr(config, "output", None) if config is not None else None
     if out and os.path.isfile(out) and out not in {s.name for s in config.inputs}:
+        from ldpy.outfile import is_input
+        if is_input(out):
+            return
         try:
             os.unlink(out)
         except OSError:
             pass
+
+
+def _check_side_files(config):
+    """-o naming a file the link reads (response files, version scripts, lists) or
+    the -Map file: refused before anything is read or written."""
+    from ldpy.outfile import check_not_output, note_read, OutputIsInput
+    from ldpy.cli import RESPONSE_FILES
+    for st, name in RESPONSE_FILES:
+        note_read(st, name)
+    for attr in ("version_scripts", "dynamic_lists", "export_dynamic_symbol_lists"):
+        for path in getattr(config, attr, None) or ():
+            check_not_output(path)
+    for attr in ("retain_symbols_file",):
+        path = getattr(config, attr, None)
+        if isinstance(path, str):
+            check_not_output(path)
+    m = getattr(config, "map_file", None)
+    if m and m != "-":
+        out = config.output
+        try:
+            same = os.path.samefile(m, out)
+        except (OSError, ValueError):
+            same = os.path.abspath(m) == os.path.abspath(out)
+        if same:
+            raise OutputIsInput(f"map file '{m}' is the same as output file")
 
 
 def main(argv=None):
@@ -59,6 +88,7 @@ def main(argv=None):
     # ldpy never calls BLAS: keep numpy's OpenBLAS from starting a thread pool at import
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     config = None
+    from ldpy.outfile import Terminated
     try:
         from ldpy.cli import parse_args, HELP_TEXT, VERSION_TEXT, EMULATIONS_TEXT
         config = parse_args(argv)
@@ -97,26 +127,37 @@ def main(argv=None):
             raise LinkError(f"unsupported emulation '{config.emulation}' "
                             f"(this ldpy links x86-64 only: elf_x86_64)")
         from ldpy.driver import link
+        from ldpy import outfile
+        outfile.reset(config.output)
+        _handlers.update(outfile.install_signal_handlers())
+        _check_side_files(config)
         # a link allocates many small objects and frees them all at exit: the cyclic
         # collector would only rescan them over and over
         import gc
         gc.disable()
         link(config)
+        _cleanup()
         return 0
     except LinkError as e:
+        _cleanup()
+        e = _truncated_input(e)
         if e.args and e.args[0]:
             print(f"{PROG}: error: {e.args[0]}", file=sys.stderr)
-        _remove_stale_output(config)
+        if not _is_output_is_input(e):
+            _remove_stale_output(config)
         return 1
     except KeyboardInterrupt:
+        # (an interrupted link keeps the previous output: it never touched it)
+        _cleanup()
         print(f"{PROG}: interrupted", file=sys.stderr)
-        _remove_stale_output(config)
         return 130
     except MemoryError:
+        _cleanup()
         print(f"{PROG}: error: out of memory", file=sys.stderr)
         return 1
     except BrokenPipeError:
         # `ldpy --verbose | head -1`: the reader left; GNU ld dies of SIGPIPE, quietly
+        _cleanup()
         _remove_stale_output(config)
         try:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -126,7 +167,18 @@ def main(argv=None):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGPIPE)
         return 141
+    except Terminated as e:
+        _cleanup()
+        global killed_by
+        killed_by = e.signum        # entry() dies of it, as without the handler
+        return 128 + e.signum
     except Exception as e:     # a bug in ldpy: say so in one line; LDPY_DEBUG=1 shows the traceback
+        _cleanup()
+        t = _truncated_input(None)
+        if t is not None:          # (zero pages where a truncated input was: not a bug)
+            print(f"{PROG}: error: {t.args[0]}", file=sys.stderr)
+            _remove_stale_output(config)
+            return 1
         if os.environ.get("LDPY_DEBUG"):
             raise
         where = ""
@@ -141,6 +193,39 @@ def main(argv=None):
         return 1
 
 
+killed_by = None       # SIGTERM / SIGHUP stopped the link (after cleaning up)
+_handlers = {}         # signal handlers replaced during a link
+
+
+def _cleanup():
+    """Remove the temporary output of an unfinished link; stop catching signals."""
+    try:
+        from ldpy import outfile
+    except Exception:
+        return
+    outfile.remove_pending()
+    outfile.restore_signal_handlers(_handlers)
+    _handlers.clear()
+
+
+def _is_output_is_input(e):
+    from ldpy.outfile import OutputIsInput
+    return isinstance(e, OutputIsInput)
+
+
+def _truncated_input(e):
+    """The error of an input truncated during the link (replacing whatever its zero
+    pages caused), else `e`."""
+    try:
+        from ldpy.outfile import check_inputs
+        check_inputs()
+    except LinkError as t:
+        return t
+    except Exception:
+        pass
+    return e
+
+
 def entry():
     """Console-script entry: run, then leave without interpreter teardown
     (freeing every table of a big link one by one is pure overhead)."""
@@ -150,6 +235,14 @@ def entry():
         from ldpy.server import run_client
         run_client()
     rc = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for f in (sys.stdout, sys.stderr):
+        try:
+            if f is not None:
+                f.flush()
+        except Exception:
+            pass
+    if killed_by is not None:
+        import signal
+        signal.signal(killed_by, signal.SIG_DFL)
+        os.kill(os.getpid(), killed_by)
     os._exit(rc)

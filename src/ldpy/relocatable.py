@@ -1629,19 +1629,8 @@ def _clear_field_impl(t, buf, base, o, off, typ):
 
 
 def _write_file(path, buf):
-    """The whole image in one write; a failed write leaves no file behind."""
-    try:
-        if os.path.lexists(path) and not os.path.isdir(path):
-            os.unlink(path)          # (an input of this link may be mapped from it)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-    except OSError as e:
-        raise LinkError(f"cannot open output file {path}: {e.strerror}")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(memoryview(buf))
-    except BaseException:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-        raise
+    """The whole image in one write to a temporary file renamed over `path` when
+    complete (outfile.py); mode 0666 & ~umask, as ld.bfd leaves a -r object."""
+    from ldpy.outfile import write_image, check_inputs
+    check_inputs()
+    write_image(path, buf, executable=False)

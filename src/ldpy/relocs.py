@@ -125,16 +125,23 @@ class SectionIds:
                 live[i] = True
                 if s.merge is not None:
                     m = s.output
-                    addr[i] = m.output.addr + m.out_offset
+                    addr[i] = wrap64(m.output.addr + m.out_offset)
                     merge[i] = True
                     outidx[i] = m.output.index
                 else:
-                    addr[i] = s.output.addr + s.out_offset
+                    addr[i] = wrap64(s.output.addr + s.out_offset)
                     outidx[i] = s.output.index
         if self.fold is not None:
             folded, kept = self.fold
             addr[folded], live[folded], outidx[folded] = addr[kept], live[kept], outidx[kept]
         self.addr, self.live, self.merge, self.outidx = addr, live, merge, outidx
+
+
+def wrap64(v):
+    """A 64-bit address as the int64 holding the same bits (addresses >= 2^63 are
+    computed in wrapping int64, like the symbol values)."""
+    v &= 0xffffffffffffffff
+    return v - (1 << 64) if v >> 63 else v
 
 
 class MergeMap:
@@ -147,7 +154,7 @@ class MergeMap:
             if s is not None and s.merge is not None and s.live:
                 starts, out = s.merge
                 keys.append((gid << 32) + starts)
-                outs.append(out + (s.output.output.addr + s.output.out_offset))
+                outs.append(out + wrap64(s.output.output.addr + s.output.out_offset))
                 outs[-1] = outs[-1] - starts     # address = out_base + (offset - start)
         if keys:
             self.keys = np.concatenate(keys)
@@ -298,7 +305,7 @@ class RelocTable:
     def place(self):
         """Fill P (run-time address) and pos (output file offset) of every entry."""
         secs = self.sections
-        base_addr = np.fromiter((s.output.addr + s.out_offset for s in secs), np.int64, len(secs))
+        base_addr = np.fromiter((wrap64(s.output.addr + s.out_offset) for s in secs), np.int64, len(secs))
         base_pos = np.fromiter((s.output.offset + s.out_offset for s in secs), np.int64, len(secs))
         self.P = base_addr[self.sec_ordinal] + self.offset
         self.pos = base_pos[self.sec_ordinal] + self.offset

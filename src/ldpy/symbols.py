@@ -87,6 +87,8 @@ class SymbolTable:
         self.by_name = {}
         self.symbols = []
         self.undefined = set()     # names referenced non-weakly and not (yet) defined
+        self.soft_refs = set()     # names -u, -e, EXTERN, ENTRY reference: they pull archive
+                                   # members, but nothing defining them is no error (GNU ld)
         self.commons = set()       # names whose symbol is (for now) a common
         self.shared_versions = {}  # b"name@VER" -> (SharedFile, index): every version libraries offer
         self.wrapped = set()       # --wrap=SYM names (bytes)
@@ -115,8 +117,10 @@ class SymbolTable:
     def get(self, name):
         return self.by_name.get(name)
 
-    def reference(self, name, weak=False):
+    def reference(self, name, weak=False, soft=False):
         """A reference from the command line (-u, -e) or from the linker itself."""
+        if soft:
+            self.soft_refs.add(name)
         sym = self.intern(name)
         sym.referenced = True
         if not weak:

@@ -1,8 +1,6 @@
 """Write the output through one mmap: headers, section bytes, relocations,
 synthetic sections, symbol table, section headers, then the build-id.
-On any error the half-written file is removed."""
-import mmap
-import os
+On any error the half-written file is removed (outfile.py)."""
 
 import numpy as np
 
@@ -14,25 +12,14 @@ from ldpy.util import unique
 
 
 def write_output(ctx):
-    path = ctx.config.output
+    """The image through one map of a temporary file, renamed over -o when complete
+    (outfile.py: atomic, space reserved first, devices written in place)."""
+    from ldpy.outfile import OutputFile, check_inputs
     size = ctx.file_size
-    # /dev/null, a pipe, a terminal: written through like GNU ld does, never replaced
-    special = os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path)
-    fd = None
+    out_file = OutputFile(ctx.config.output, executable=True).open()
     try:
-        if not special:
-            if os.path.lexists(path) and not os.path.isdir(path):
-                os.unlink(path)          # never write into a running executable's pages
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o777)
-    except OSError as e:
-        raise LinkError(f"cannot open output file {path}: {e.strerror}")
-    try:
-        if special:
-            mm = mmap.mmap(-1, max(size, 1))
-        else:
-            os.ftruncate(fd, size)
-            mm = mmap.mmap(fd, size)
-        out = np.frombuffer(mm, np.uint8)
+        mm = out_file.map(size)
+        out = np.frombuffer(mm, np.uint8)[:size]
         _write_all(ctx, out)
         final = size
         if ctx.config.compress_debug_sections != "none":
@@ -43,32 +30,14 @@ def write_output(ctx):
                 _write_headers(ctx, out, changed)
                 final = shoff + (64 if ctx.target.IS64 else 40) * (len(ctx.sections_out) + 1)
         if ctx.build_id is not None:
-            ctx.build_id.finalize(mm if final == size else out[:final],
+            ctx.build_id.finalize(mm if final == size and len(mm) == size else out[:final],
                                   ctx.build_id.output.offset + ctx.build_id.out_offset)
         del out
-        if special:
-            try:
-                with open(path, "wb") as fh:
-                    fh.write(memoryview(mm)[:final])
-            except OSError as e:
-                raise LinkError(f"cannot write output file {path}: {e.strerror}")
-        mm.flush()
-        try:
-            mm.close()
-        except BufferError:
-            pass           # a numpy view still holds the map; it goes with the process
-        if final != size and fd is not None:
-            os.ftruncate(fd, final)
+        check_inputs()            # an input truncated meanwhile: an error, not a bad output
+        out_file.commit(final)
     except BaseException:
-        if fd is not None:
-            os.close(fd)
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
+        out_file.abort()
         raise
-    if fd is not None:
-        os.close(fd)
 
 
 def _fill_code_gaps(out, o, code_fill):
@@ -267,16 +236,18 @@ def _write_headers(ctx, out, changed=None):
                 ".plt": 16}
     for o in outs:
         link = idx(dynsym_link.get(o.name, "")) if o.name in dynsym_link else 0
+        if o.type == SHT_RELA and ".dynsym" not in by_name:
+            link = idx(".symtab")          # static IRELATIVE relocations: ld.bfd links .symtab
         info = 0
         entsize = entsizes.get(o.name, o.entsize)
         if o.name == ".symtab":
             info = ctx.symtab_sec.first_global
         elif o.name == ".dynsym":
             info = 1
-        elif o.name == ".gnu.version_r":
-            info = ctx.verneed_sec.count
+        elif o.name == ".gnu.version_r":     # (a script may give these names to input sections)
+            info = getattr(ctx.verneed_sec, "count", 0) if hasattr(ctx, "verneed_sec") else 0
         elif o.name == ".gnu.version_d":
-            info = ctx.verdef_sec.count
+            info = getattr(ctx.verdef_sec, "count", 0)
         elif o.name == ".rela.plt":
             info = idx(".got.plt")
         elif o.chunks and getattr(o.chunks[0], "entsize", 0) and _extra_flags(o) & 0x10:
@@ -348,6 +319,6 @@ def entry_address(ctx):
         addr = empty_text_address(ctx)
     quiet = fallback == "start" and not (ctx.config.entry or ctx.script_entry)
     if not ctx.config.shared and not quiet:
-        warn(f"cannot find entry symbol {name}; " + (f"defaulting to {addr:0{16 if ctx.target.IS64 else 8}x}"
+        warn(f"cannot find entry symbol {name}; " + (f"defaulting to {addr & 0xffffffffffffffff:0{16 if ctx.target.IS64 else 8}x}"
                                                      if text is not None else "not setting start address"))
     return addr

@@ -12,13 +12,13 @@ caught by comparing the two headers.
 The symbol index becomes one dict name -> member offsets, so looking up the
 undefined symbols a member can satisfy is a hash probe, never a scan.
 """
-import mmap
 import os
 import re
 
 import numpy as np
 
 from ldpy.diag import LinkError
+from ldpy.outfile import read_input
 
 AR_MAGIC = b"!<arch>\n"
 THIN_MAGIC = b"!<thin>\n"
@@ -48,9 +48,7 @@ def map_archive(path, what="nested archive"):
     """The bytes of a file, memory-mapped; LinkError when it cannot be read."""
     try:
         with open(path, "rb") as fh:
-            if os.fstat(fh.fileno()).st_size == 0:
-                return b""
-            return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            return read_input(path, fh)
     except OSError as e:
         raise LinkError(f"cannot open {what} '{path}': {e.strerror}")
 
@@ -223,7 +221,7 @@ class Archive:
             return inner.member_data(im)
         try:
             with open(m.path, "rb") as f:
-                return f.read()
+                return read_input(m.path, f)
         except OSError as e:
             raise LinkError(f"{self.path}: cannot read thin archive member '{m.path}': {e.strerror}")
 

@@ -2,7 +2,6 @@
 on demand, --whole-archive, --start-group iteration), library search, COMDAT
 group selection, and symbol resolution of every loaded object."""
 import copy
-import mmap
 import os
 
 from ldpy.diag import LinkError
@@ -10,6 +9,7 @@ from ldpy.input.archive import Archive, is_archive
 from ldpy.elf.format import MACHINE_NAMES
 from ldpy.input.object import ObjectFile, check_elf_header
 from ldpy.lto import is_bitcode, ir_only_message
+from ldpy.outfile import read_input
 
 DEFAULT_SEARCH_DIRS = ["/usr/local/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu",
                        "/usr/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu64",
@@ -20,10 +20,7 @@ DEFAULT_SEARCH_DIRS = ["/usr/local/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu
 def map_file(path, what="input file"):
     try:
         with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if size == 0:
-                return b""
-            return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            return read_input(path, fh)     # (outfile.py: why read, not mmapped)
     except FileNotFoundError:
         raise LinkError(f"cannot find {path}: No such file or directory")
     except IsADirectoryError:
@@ -215,10 +212,10 @@ class Loader:
                 # GNU ld makes a script's entry symbol an undefined reference only
                 # for executables (after_parse_default): a shared object's _start stays out
                 if not self.ctx.config.shared:
-                    self.ctx.symtab.reference(args[0].encode())
+                    self.ctx.symtab.reference(args[0].encode(), soft=True)
         elif name == "EXTERN":
             for a in args:
-                self.ctx.symtab.reference(a.encode())
+                self.ctx.symtab.reference(a.encode(), soft=True)
         elif name == "STARTUP" and args:
             self.process("file", self._script_file(args[0], path), spec)
         elif name == "OUTPUT" and args:

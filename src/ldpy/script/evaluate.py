@@ -194,10 +194,14 @@ def _binary(op, a, b, where, inside):
         raise LinkError(f"{where}: division by zero in expression")
     if op == "+":
         v = x + y
+        if v > _MASK:          # bfd_vma arithmetic: a sum past 2^64 wraps
+            v &= _MASK
     elif op == "-":
         v = x - y
     elif op == "*":
         v = x * y
+        if v > _MASK:
+            v &= _MASK
     elif op == "/":
         v = x // y
     elif op == "%":

@@ -244,7 +244,9 @@ class Parser(Lexer):
             self.fail_at(where, f"cannot find INCLUDE file {name}")
         try:
             with open(p, "rb") as fh:
-                text = fh.read().decode("utf-8", errors="replace")
+                from ldpy.outfile import note_read, read_bounded
+                note_read(os.fstat(fh.fileno()), p)
+                text = read_bounded(fh, p).decode("utf-8", errors="replace")
         except OSError as e:
             self.fail_at(where, f"cannot read INCLUDE file {name}: {e.strerror}")
         chain = self.including + (os.path.realpath(self.path),)

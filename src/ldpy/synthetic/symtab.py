@@ -1,6 +1,8 @@
 """`.symtab` and `.strtab` of the output: each file's locals (after its STT_FILE
 symbol), then the globals.  Names are gathered from the input string tables
 with vectorized copies; nothing is built per local symbol in Python."""
+import os
+
 import numpy as np
 
 from ldpy.elf.format import (SHT_SYMTAB, SHT_STRTAB, SHN_LORESERVE, STT_SECTION, STT_TLS, STB_LOCAL,
@@ -14,7 +16,9 @@ def _read_name_list(path):
     from ldpy.diag import LinkError
     try:
         with open(path, "rb") as fh:
-            return {line.strip() for line in fh if line.strip()}
+            from ldpy.outfile import note_read, read_bounded
+            note_read(os.fstat(fh.fileno()), path)
+            return {line.strip() for line in read_bounded(fh, path).splitlines() if line.strip()}
     except OSError as e:
         raise LinkError(f"cannot open --retain-symbols-file {path}: {e.strerror}")
 
