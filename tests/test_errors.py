@@ -219,3 +219,12 @@ def test_error_leaves_no_partial_output_after_layout(tmp_path):
     assert ok.returncode == 0 and os.path.exists(tmp_path / "out")
     r = ldpy(["--defsym=far=0x100000000", *link_args(obj)], tmp_path)
     check_failure(r, tmp_path / "out", "ovf.o", "R_X86_64_32", "far")
+
+
+def test_endless_version_script_is_an_error(tmp_path):
+    """--version-script=/dev/zero: one line and exit 1, not a read until memory runs out."""
+    write(tmp_path, "a.c", "int f(void) { return 1; }\n")
+    run(["gcc", "-fPIC", "-c", "a.c"], cwd=tmp_path)
+    r = ldpy(["-shared", "a.o", "-o", "a.so", "--version-script=/dev/zero"], tmp_path)
+    assert r.returncode == 1 and "/dev/zero: file too large" in r.stderr, r.stderr
+    assert not (tmp_path / "a.so").exists()

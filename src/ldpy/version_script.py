@@ -362,9 +362,14 @@ def _demangle(names):
 
 
 def read_text(path):
+    """The text of a version script or dynamic list, bounded in size like every
+    script ldpy reads (--version-script=/dev/zero is an error, not a hang)."""
+    from ldpy.outfile import read_bounded, note_read
+    import os
     try:
-        with open(path) as fh:
-            return fh.read()
+        with open(path, "rb") as fh:
+            note_read(os.fstat(fh.fileno()), path)
+            return read_bounded(fh, path).decode("utf-8", "replace")
     except OSError as e:
         raise LinkError(f"cannot open linker script file {path}: {e.strerror}")
 
