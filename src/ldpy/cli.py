@@ -1105,13 +1105,12 @@ Z_STATES = {
     "keep-text-section-prefix": IGNORED, "nokeep-text-section-prefix": IGNORED,
     "noextern-protected-data": UNSUPPORTED,
     "indirect-extern-access": UNSUPPORTED, "nodynamic-undefined-weak": UNSUPPORTED,
-    "noreloc-overflow": UNSUPPORTED, "ibtplt": UNSUPPORTED, "ibt": UNSUPPORTED, "shstk": UNSUPPORTED,
-    "bndplt": UNSUPPORTED, "report-relative-reloc": UNSUPPORTED, "x86-64-baseline": UNSUPPORTED,
-    "x86-64-v2": UNSUPPORTED, "x86-64-v3": UNSUPPORTED, "x86-64-v4": UNSUPPORTED, "lam-u48": UNSUPPORTED,
+    "noreloc-overflow": UNSUPPORTED,
+    "bndplt": UNSUPPORTED, "report-relative-reloc": UNSUPPORTED, "lam-u48": UNSUPPORTED,
     "lam-u57": UNSUPPORTED, "pack-relative-relocs": UNSUPPORTED, "mark-plt": UNSUPPORTED,
     "memory-seal": UNSUPPORTED, "nocopyreloc": UNSUPPORTED,
     "start-stop-visibility": frozenset({"protected"}), "call-nop": frozenset({"prefix-addr"}),
-    "cet-report": frozenset({"none"}), "isa-level-report": frozenset({"none"}),
+    "isa-level-report": IGNORED,        # ld.bfd 2.40: "-z isa-level-report=all ignored"
     "lam-u48-report": frozenset({"none"}), "lam-u57-report": frozenset({"none"}),
     "lam-report": frozenset({"none"}),
 }

@@ -116,6 +116,43 @@ def plt_lazy(plt_addr, gotplt_addr, slots, n_lazy, n_iplt):
     return code.reshape(-1)
 
 
+# IBT-enabled PLT (ld.bfd's layout when the output has GNU_PROPERTY_X86_FEATURE_1_IBT
+# or with -z ibtplt): the lazy .plt keeps PLT0 and, per function, endbr64; push $i;
+# jmp PLT0; the entry code calls is in .plt.sec: endbr64; jmp *slot(%rip); nopw
+_IBT_LAZY = b"\xf3\x0f\x1e\xfa\x68\0\0\0\0\xe9\0\0\0\0\x66\x90"
+_IBT_JMP = b"\xf3\x0f\x1e\xfa\xff\x25\0\0\0\0\x66\x0f\x1f\x44\x00\x00"
+_PLT_GOT = b"\xff\x25\0\0\0\0\x66\x90"       # .plt.got entry without IBT (8 bytes)
+PLT_GOT_ENTRY_SIZE = {False: 8, True: 16}
+
+
+def plt_lazy_ibt(plt_addr, gotplt_addr, n_lazy):
+    """PLT0 and the n_lazy lazy entries of an IBT .plt."""
+    code = np.zeros((n_lazy + 1, 16), np.uint8)
+    code[0] = np.frombuffer(b"\xff\x35\0\0\0\0\xff\x25\0\0\0\0\x0f\x1f\x40\x00", np.uint8)
+    code[0, 2:6] = np.array([(gotplt_addr + 8) - (plt_addr + 6)], "<i4").view(np.uint8)
+    code[0, 8:12] = np.array([(gotplt_addr + 16) - (plt_addr + 12)], "<i4").view(np.uint8)
+    if n_lazy:
+        entry = plt_addr + 16 * np.arange(1, n_lazy + 1)
+        code[1:] = np.frombuffer(_IBT_LAZY, np.uint8)
+        code[1:, 5:9] = np.arange(n_lazy).astype("<i4").view(np.uint8).reshape(-1, 4)
+        code[1:, 10:14] = (plt_addr - (entry + 14)).astype("<i4").view(np.uint8).reshape(-1, 4)
+    return code.reshape(-1)
+
+
+def plt_indirect(entry_addrs, slots, ibt=True):
+    """Entries that jump through a slot: .plt.sec and IBT (i)PLT entries
+    (endbr64; jmp *slot(%rip); nopw), or non-IBT .plt.got entries (jmp *slot(%rip);
+    xchg %ax,%ax)."""
+    entry_addrs = np.asarray(entry_addrs, np.int64)
+    tmpl = _IBT_JMP if ibt else _PLT_GOT
+    at = 6 if ibt else 2
+    code = np.tile(np.frombuffer(tmpl, np.uint8), (len(entry_addrs), 1))
+    if len(entry_addrs):
+        rel = np.asarray(slots, np.int64) - (entry_addrs + at + 4)
+        code[:, at:at + 4] = rel.astype("<i4").view(np.uint8).reshape(-1, 4)
+    return code.reshape(-1)
+
+
 def tlsdesc_plt_entry(entry_addr, gotplt_addr, tlsdesc_got_addr):
     """The PLT entry of lazy TLS descriptors (DT_TLSDESC_PLT), as ld.bfd 2.40 writes
     it: endbr64; push GOT+8(%rip); jmp *TLSDESC_GOT(%rip)."""

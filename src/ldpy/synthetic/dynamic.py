@@ -483,10 +483,10 @@ def create_dynamic_sections(ctx):
     if not rt.empty:
         k = rt.key[~rt.plan.skip]
         used.update(unique(k[k < G]).tolist())
-    used.update(ctx.plt.keys.tolist())
+    used.update(ctx.plt.call_keys().tolist())
     used.update(int(x) for x in ctx.got.keys.tolist() if x < G)
     # weak undefined symbols stay visible to the loader, like GNU ld does
-    via_got = set(int(x) for x in ctx.got.keys.tolist() if x < G) | set(ctx.plt.keys.tolist())
+    via_got = set(int(x) for x in ctx.got.keys.tolist() if x < G) | set(ctx.plt.call_keys().tolist())
     # (a static PIE has no loader to bind them: there they stay 0)
     can_import = bool(ctx.shared_files) or cfg.shared
     imports = [syms[g] for g in sorted(used) if (syms[g].kind == SHARED and not syms[g].copy)
