@@ -256,6 +256,7 @@ class Config:
     lam_u48_report: str = "none"
     lam_u57_report: str = "none"
     pack_relative_relocs: bool = False
+    use_android_relr_tags: bool = False      # lld: DT_ANDROID_RELR* instead of DT_RELR*
     mark_plt: bool = False
     memory_seal: bool = False
     # -- diagnostics and reports ------------------------------------------------------
@@ -509,6 +510,13 @@ def _append_command_file(attr):
 
 def _ignore(p, arg, name):
     p.c.ignored_options.append(name)
+
+
+def _pack_dyn_relocs(p, arg, name):
+    """lld's --pack-dyn-relocs: relr is -z pack-relative-relocs, none its opposite."""
+    if arg not in ("relr", "none"):
+        raise LinkError(f"unknown --pack-dyn-relocs format: {arg}")
+    p.c.pack_relative_relocs = arg == "relr"
 
 
 def _choice(attr, choices, msg, lower=False, default=None):
@@ -1084,6 +1092,7 @@ OPTION_STATES = {
     "--gdb-index": UNSUPPORTED,
     # honoured for these values only
     "--icf": frozenset({"none"}), "--oformat": frozenset({"elf64-x86-64"}),
+    "--pack-dyn-relocs": frozenset({"relr", "none"}),      # (android, android+relr: APS2, not yet)
     "--orphan-handling": frozenset({"place"}), "--spare-dynamic-tags": frozenset({"0"}),
     # hints: they cannot change what ldpy writes
     "--threads": HINT, "--no-threads": HINT, "--thread-count": HINT, "--no-keep-memory": HINT,
@@ -1107,7 +1116,7 @@ Z_STATES = {
     "indirect-extern-access": UNSUPPORTED, "nodynamic-undefined-weak": UNSUPPORTED,
     "noreloc-overflow": UNSUPPORTED,
     "bndplt": UNSUPPORTED, "report-relative-reloc": UNSUPPORTED, "lam-u48": UNSUPPORTED,
-    "lam-u57": UNSUPPORTED, "pack-relative-relocs": UNSUPPORTED, "mark-plt": UNSUPPORTED,
+    "lam-u57": UNSUPPORTED, "mark-plt": UNSUPPORTED,
     "memory-seal": UNSUPPORTED, "nocopyreloc": UNSUPPORTED,
     "start-stop-visibility": frozenset({"protected"}), "call-nop": frozenset({"prefix-addr"}),
     "isa-level-report": IGNORED,        # ld.bfd 2.40: "-z isa-level-report=all ignored"
@@ -1380,6 +1389,11 @@ OPTIONS = [
     Opt("--icf", REQ, _choice("icf", ("none", "all", "safe"), "invalid --icf value '{}' (none, all or safe)"),
         "Fold identical code sections", "=none|all|safe"),
     Opt("--gdb-index", NONE, _set("gdb_index", True), "Generate .gdb_index section"),
+    Opt("--pack-dyn-relocs", REQ, _pack_dyn_relocs, "Pack dynamic relocations (lld): relr or none",
+        "=relr|none"),
+    Opt("--use-android-relr-tags", NONE, _set("use_android_relr_tags", True),
+        "Use DT_ANDROID_RELR* tags instead of DT_RELR* (lld)"),
+    Opt("--no-use-android-relr-tags", NONE, _set("use_android_relr_tags", False), None),
     Opt("--no-gdb-index", NONE, _set("gdb_index", False), None),
     Opt("--error-limit", REQ, _error_limit, "Stop after N errors (0: no limit)", "=N"),
     Opt("--image-base", REQ, _store("image_base", _num("--image-base")), "Set the base address of the image",

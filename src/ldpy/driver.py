@@ -51,6 +51,7 @@ class Context:
         self.copies = []
         self.script_entry = None
         self.got_gd = self.got_ld = None
+        self.relr = None              # .relr.dyn (-z pack-relative-relocs)
         self.need_got_ld = False
         self.tlsdesc = self.tlsdesc_got = None
         self.static_tls = False
@@ -191,6 +192,10 @@ def link(config):
         passes.run(layout_scripted, ctx)    # SECTIONS / MEMORY / PHDRS
     else:
         passes.run(layout, ctx)             # addresses, file offsets, program headers
+    if getattr(ctx, "relr", None) is not None:
+        from ldpy.synthetic.dynamic import pack_relative_relocs
+        relayout = (lambda: layout_scripted(ctx)) if ctx.script_sections else (lambda: layout(ctx))
+        passes.run(pack_relative_relocs, ctx, relayout)   # .relr.dyn sized for the final addresses
     if config.print_memory_usage:
         print_memory_usage(ctx)
     passes.run(assign_symbol_values, ctx)
@@ -442,7 +447,7 @@ def create_synthetic_sections(ctx):
             if extra.size:
                 o = outs.get(extra.name, SHT_PROGBITS, extra.flags)
                 o.add(extra)
-                o.entsize = 16
+                o.entsize = extra.entsize
         ctx.gotplt = GotPltSection(ctx.iplt, ctx.plt, ctx.tlsdesc).freeze()
         outs.get(".got.plt", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.gotplt)
         _attach_symbol(ctx, b"_GLOBAL_OFFSET_TABLE_", ctx.gotplt)

@@ -118,7 +118,7 @@ def _write_all(ctx, out):
                                               ctx.got.slot_addresses(g.keys), plt.ibt))
         finish_dynamic(ctx)
         for c in (ctx.rela_dyn, ctx.dynsym_sec, ctx.hash_sec, ctx.gnu_hash_sec, ctx.versym_sec,
-                  ctx.verneed_sec, ctx.verdef_sec, ctx.dynamic, ctx.got_gd, ctx.got_ld):
+                  ctx.verneed_sec, ctx.verdef_sec, ctx.dynamic, ctx.got_gd, ctx.got_ld, ctx.relr):
             if c is not None and c.output is not None and c.output.index and c.data is not None:
                 _put_chunk(out, c, c.bytes())
     elif len(ctx.iplt):
@@ -252,7 +252,7 @@ def _write_headers(ctx, out, changed=None):
     entsizes = {".dynsym": dt.sym.itemsize, ".symtab": dt.sym.itemsize, ".hash": 4,
                 ".gnu.version": 2, ".dynamic": dt.dyn.itemsize, ".rela.dyn": dt.rela.itemsize,
                 ".rela.plt": dt.rela.itemsize, ".got": dt.addr_size, ".got.plt": dt.addr_size,
-                ".plt": 16}
+                ".plt": 16, ".relr.dyn": 8}
     for o in outs:
         link = idx(dynsym_link.get(o.name, "")) if o.name in dynsym_link else 0
         info = 0

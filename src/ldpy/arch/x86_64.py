@@ -173,6 +173,7 @@ DYNAMIC_RELOCS = dict(R64=R64, RELATIVE=RELATIVE, GLOB_DAT=GLOB_DAT, JUMP_SLOT=J
 class Plan:
     """The scan's decisions, as boolean masks over the link's relocation table."""
     __slots__ = ("relax_gotx", "gotx_zero", "ifunc_got", "skip", "gd_to_ie", "ie_keep", "desc_keep", "desc_to_ie", "dyn64", "relative", "irelative",
+                 "relr",
                  "textrel",
                  "plt_call", "tls_gd", "tls_ld")
 
@@ -191,6 +192,7 @@ def scan(ctx, rt):
         raise LinkError(f"{rt.where(k)}: unsupported relocation {type_name(typ[k])} against "
                         f"'{ctx.reloc_sym_display(rt, k)}'")
     plan = rt.plan = Plan()
+    plan.relr = None            # RELATIVE ones packed into .relr.dyn (set after layout)
     imported = K.imported[key]
     is_func = K.func[key]
     writable = rt.writable
@@ -445,7 +447,7 @@ def apply(ctx, rt, S, A, out):
         m = plan.dyn64
         ctx.rela_dyn.add(P[m], (ctx.dynsym_index(key[m]) << 32) | R64, A[m])
     if plan.relative.any():
-        m = plan.relative
+        m = plan.relative if plan.relr is None else plan.relative & ~plan.relr
         ctx.rela_dyn.add(P[m], np.full(int(m.sum()), RELATIVE, np.int64), SA[m])
     if plan.irelative.any():
         m = plan.irelative

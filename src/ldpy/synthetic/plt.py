@@ -77,14 +77,16 @@ class PltSection(KeyedTable):
         self.ibt = ibt
         n = len(self.keys) + len(iplt)
         self.tlsdesc_entry = tlsdesc == 2
+        g = self.got_entries
+        g.entry_size = g.align = g.entsize = 16 if ibt else 8
+        g.freeze()
+        # (PLT0 is there too when only .plt.got has entries, as ld.bfd leaves it)
+        plt0 = bool(n or tlsdesc or len(g))
         if ibt:
-            self.size = self.entry_size * (1 + len(self.keys) + self.tlsdesc_entry) if n or tlsdesc else 0
+            self.size = self.entry_size * (1 + len(self.keys) + self.tlsdesc_entry) if plt0 else 0
             self.sec.size = self.entry_size * n
         else:
-            self.size = self.entry_size * (1 + n + self.tlsdesc_entry) if n or tlsdesc else 0
-        g = self.got_entries
-        g.entry_size = g.align = 16 if ibt else 8
-        g.freeze()
+            self.size = self.entry_size * (1 + n + self.tlsdesc_entry) if plt0 else 0
         return self
 
     def tlsdesc_entry_addr(self):
@@ -96,10 +98,12 @@ class PltSection(KeyedTable):
 
     def entry_addresses(self, keys):
         keys = np.asarray(keys, np.int64)
-        if self.ibt:
-            addr = self.sec.addr + self.entry_size * self.index_of(keys)
-        else:
-            addr = self.addr + self.entry_size * (1 + self.index_of(keys))
+        addr = np.zeros(len(keys), np.int64)
+        if len(self.keys):
+            if self.ibt:
+                addr = self.sec.addr + self.entry_size * self.index_of(keys)
+            else:
+                addr = self.addr + self.entry_size * (1 + self.index_of(keys))
         g = self.got_entries
         if len(g):
             in_got = np.isin(keys, g.keys)
