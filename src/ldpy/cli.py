@@ -1113,11 +1113,11 @@ Z_STATES = {
     "unique-symbol": UNSUPPORTED, "nosectionheader": UNSUPPORTED, "common": UNSUPPORTED,
     "keep-text-section-prefix": IGNORED, "nokeep-text-section-prefix": IGNORED,
     "noextern-protected-data": UNSUPPORTED,
-    "indirect-extern-access": UNSUPPORTED, "nodynamic-undefined-weak": UNSUPPORTED,
+    "indirect-extern-access": UNSUPPORTED,
     "noreloc-overflow": UNSUPPORTED,
     "bndplt": UNSUPPORTED, "report-relative-reloc": UNSUPPORTED, "lam-u48": UNSUPPORTED,
     "lam-u57": UNSUPPORTED, "mark-plt": UNSUPPORTED,
-    "memory-seal": UNSUPPORTED, "nocopyreloc": UNSUPPORTED,
+    "memory-seal": UNSUPPORTED,
     "start-stop-visibility": frozenset({"protected"}), "call-nop": frozenset({"prefix-addr"}),
     "isa-level-report": IGNORED,        # ld.bfd 2.40: "-z isa-level-report=all ignored"
     "lam-u48-report": frozenset({"none"}), "lam-u57-report": frozenset({"none"}),

@@ -96,6 +96,17 @@ class Context:
             s.copy = True
         self.keys.imported[keys] = False
 
+    def refuse_copies(self, rt, refs, type_name):
+        """-z nocopyreloc: references `refs` (a mask over rt) would need a copy
+        relocation; ld.bfd's error for the first."""
+        if not refs.any():
+            return
+        k = int(np.argmax(refs))
+        pie = self.config.pie
+        raise LinkError(f"{rt.file_of(k).name}: relocation {type_name(rt.type[k])} against symbol "
+                        f"`{self.reloc_sym_display(rt, k)}' can not be used when making a "
+                        f"{'PIE' if pie else 'PDE'} object; recompile with {'-fPIC' if pie else '-fPIE'}")
+
     def request_canonical_plt(self, keys):
         for k in keys.tolist():
             self.symtab.symbols[k].canonical_plt = True

@@ -201,6 +201,11 @@ def scan(ctx, rt):
     if not cfg.shared:
         copy_ref = imported & ~is_func & ~K.tls[key] & \
             (IS_DIRECT_DATA[typ] | ((typ == R64) & ~writable & rt.alloc))
+        if cfg.nocopyreloc and copy_ref.any():
+            # -z nocopyreloc: no copies; an absolute pointer becomes a (text)
+            # relocation, a direct access from code cannot be made (ld.bfd)
+            ctx.refuse_copies(rt, copy_ref & IS_DIRECT_DATA[typ] & rt.alloc, type_name)
+            copy_ref[:] = False
         if copy_ref.any():
             ctx.request_copies(rt, copy_ref)
             imported = K.imported[key]

@@ -548,7 +548,7 @@ def create_dynamic_sections(ctx):
     can_import = bool(ctx.shared_files) or cfg.shared
     imports = [syms[g] for g in sorted(used) if (syms[g].kind == SHARED and not syms[g].copy)
                or (syms[g].kind == UNDEF and can_import and (g in via_got or cfg.shared)
-                   and syms[g].visibility == STV_DEFAULT)]
+                   and syms[g].visibility == STV_DEFAULT and not ctx.keys.zero_undef[g])]
     ctx.weak_imports = can_import
     export_all = cfg.export_dynamic or cfg.shared
     exports = []
