@@ -325,3 +325,18 @@ def test_isa_level_report_ignored(tmp_path):
     r = run(["gcc", "z.c", "-Wl,-z,isa-level-report=all", "-o", "z", "-B", shim_dir()],
             cwd=tmp_path)
     assert "-z isa-level-report=all ignored" in r.stderr
+
+
+def test_ibtplt_with_lazy_tls_descriptors(tmp_path):
+    """A shared object with only TLS descriptors: PLT0 and the TLSDESC entry, no .plt.sec."""
+    (tmp_path / "t.c").write_text("extern __thread int tv;\nint gettv(void) { return tv; }\n"
+                                  "__thread int tv2 = 5;\nint gettv2(void) { return tv2; }\n")
+    (tmp_path / "m.c").write_text('#include <stdio.h>\n__thread int tv = 7;\nint gettv(void); int gettv2(void);\n'
+                                  'int main(void){ printf("%d %d\\n", gettv(), gettv2()); return 0; }\n')
+    run(["gcc", "-fPIC", "-mtls-dialect=gnu2", "-c", "t.c"], cwd=tmp_path)
+    mine, ref = both(tmp_path, "libt.so", ["-shared", "t.o", "-Wl,-z,ibtplt"])
+    assert plt_layout(mine) == plt_layout(ref)
+    assert ".plt.sec" not in plt_layout(mine)
+    assert "TLSDESC_PLT" in dyn_tags(mine)
+    e = gcc_link(tmp_path, "e", ["m.c", mine, "-Wl,-z,ibtplt"], "ldpy")
+    runs(e, tmp_path, "7 5\n")

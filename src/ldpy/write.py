@@ -102,8 +102,9 @@ def _write_all(ctx, out):
         plt = ctx.plt
         if plt.size and plt.ibt:
             _put_chunk(out, plt, t.plt_lazy_ibt(plt.addr, ctx.gotplt.addr, len(plt.keys)))
-            _put_chunk(out, plt.sec, t.plt_indirect(plt.sec.addr + 16 * np.arange(plt.sec.size // 16),
-                                                    ctx.gotplt.slot_addresses()))
+            if plt.sec.size:
+                _put_chunk(out, plt.sec, t.plt_indirect(plt.sec.addr + 16 * np.arange(plt.sec.size // 16),
+                                                        ctx.gotplt.slot_addresses()))
         elif plt.size:
             _put_chunk(out, ctx.plt, t.plt_lazy(ctx.plt.addr, ctx.gotplt.addr, ctx.gotplt.slot_addresses(),
                                                 len(ctx.plt.keys), len(ctx.iplt)))
