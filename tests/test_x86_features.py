@@ -4,6 +4,7 @@ properties and the IBT PLT (-z ibt, -z shstk, -z ibtplt, -z cet-report), .plt.go
 the ISA level properties (-z x86-64-v2/v3/v4)."""
 import os
 import re
+import sys
 
 import pytest
 
@@ -340,3 +341,13 @@ def test_ibtplt_with_lazy_tls_descriptors(tmp_path):
     assert "TLSDESC_PLT" in dyn_tags(mine)
     e = gcc_link(tmp_path, "e", ["m.c", mine, "-Wl,-z,ibtplt"], "ldpy")
     runs(e, tmp_path, "7 5\n")
+
+
+def test_relocatable_forced_features(libx):
+    """ld -r: -z ibt / -z shstk force the bits into the merged note (where inputs have notes)."""
+    (libx / "v.c").write_text("int v(void) { return 1; }\n")
+    run(["gcc", "-c", "-fcf-protection=none", "v.c"], cwd=libx)
+    for opts in (["-z", "ibt"], ["-z", "ibt", "-z", "shstk"], []):
+        run(["ld.bfd", "-r", *opts, "-o", "r.o", "lib.o", "v.o"], cwd=libx)
+        run([sys.executable, "-m", "ldpy", "-r", *opts, "-o", "m.o", "lib.o", "v.o"], cwd=libx)
+        assert properties(str(libx / "m.o")) == properties(str(libx / "r.o"))
