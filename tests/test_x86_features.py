@@ -351,3 +351,24 @@ def test_relocatable_forced_features(libx):
         run(["ld.bfd", "-r", *opts, "-o", "r.o", "lib.o", "v.o"], cwd=libx)
         run([sys.executable, "-m", "ldpy", "-r", *opts, "-o", "m.o", "lib.o", "v.o"], cwd=libx)
         assert properties(str(libx / "m.o")) == properties(str(libx / "r.o"))
+
+
+@pytest.mark.parametrize("opts", [[], ["-Wl,-z,x86-64-v2"]])
+def test_isa_used_and_needed_merge(tmp_path, opts):
+    """GNU_PROPERTY_X86_ISA_1_USED and FEATURE_2_USED are unions kept only when every
+    input has them; -z x86-64-v2 adds ISA_1_NEEDED: note bytes as ld.bfd's."""
+    (tmp_path / "st.c").write_text("void _start(void){ for(;;); }\n")
+    (tmp_path / "g.c").write_text("double g(double x){return x*2.5;}\n")
+    run(["gcc", "-O2", "-march=x86-64-v3", "-Wa,-mx86-used-note=yes", "-c", "st.c", "g.c"], cwd=tmp_path)
+    mine, ref = both(tmp_path, "s", ["-nostdlib", "-static", "st.o", "g.o", *opts])
+    assert properties(mine) == properties(ref)
+    assert any("ISA used" in p for p in properties(mine))
+    assert section_bytes(mine, ".note.gnu.property") == section_bytes(ref, ".note.gnu.property")
+
+
+def test_isa_level_baseline(tmp_path):
+    """(ld.bfd 2.40 aborts on -z x86-64-baseline; ldpy marks the baseline needed)"""
+    (tmp_path / "z.c").write_text("int main(void){return 0;}\n")
+    mine = gcc_link(tmp_path, "z", ["z.c", "-Wl,-z,x86-64-baseline"], "ldpy")
+    assert properties(mine) == ["Properties: x86 ISA needed: x86-64-baseline"]
+    run([mine])
