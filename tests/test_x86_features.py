@@ -370,5 +370,5 @@ def test_isa_level_baseline(tmp_path):
     """(ld.bfd 2.40 aborts on -z x86-64-baseline; ldpy marks the baseline needed)"""
     (tmp_path / "z.c").write_text("int main(void){return 0;}\n")
     mine = gcc_link(tmp_path, "z", ["z.c", "-Wl,-z,x86-64-baseline"], "ldpy")
-    assert properties(mine) == ["Properties: x86 ISA needed: x86-64-baseline"]
+    assert len(properties(mine)) == 1 and properties(mine)[0].endswith("x86 ISA needed: x86-64-baseline")
     run([mine])
