@@ -372,3 +372,28 @@ def test_isa_level_baseline(tmp_path):
     mine = gcc_link(tmp_path, "z", ["z.c", "-Wl,-z,x86-64-baseline"], "ldpy")
     assert len(properties(mine)) == 1 and properties(mine)[0].endswith("x86 ISA needed: x86-64-baseline")
     run([mine])
+
+
+def test_relr_bitmaps_as_ld_bfd(tmp_path):
+    """Pointers spread over bitmap windows: the same number of RELR words and offsets,
+    with the same distances, as ld.bfd; the library works."""
+    (tmp_path / "big.c").write_text("""static int arr[3000];
+int *p[3000] = { [0]=&arr[0], [1]=&arr[1], [5]=&arr[5], [62]=&arr[7], [63]=&arr[8], [64]=&arr[9],
+                 [100]=&arr[100], [2999]=&arr[2999] };
+void *q[400] = { [0]=&arr[1], [63]=&arr[2], [64]=&arr[3], [126]=&arr[4], [127]=&arr[5], [399]=&arr[6] };
+int *get(int i) { return p[i]; }
+""")
+    (tmp_path / "use.c").write_text('#include <stdio.h>\nint *get(int);\n'
+                                    'int main(void){ printf("%d %d\\n", (int)(get(2999) - get(0)), '
+                                    '(int)(get(64) - get(0))); return 0; }\n')
+    run(["gcc", "-fPIC", "-c", "big.c"], cwd=tmp_path)
+    mine, ref = both(tmp_path, "libbig.so", ["-shared", "big.o", "-Wl,-z,pack-relative-relocs"])
+    assert relr_offsets(mine) == relr_offsets(ref)
+
+    def offsets(path):
+        part = readelf("-r", path).split(".relr.dyn")[1]
+        o = [int(x, 16) for x in re.findall(r"^([0-9a-f]{16})$", part, re.M)][-14:]
+        return [x - o[0] for x in o]
+    assert offsets(mine) == offsets(ref)
+    e = gcc_link(tmp_path, "e", ["use.c", mine], "ldpy")
+    runs(e, tmp_path, "2999 9\n")
