@@ -397,3 +397,29 @@ int *get(int i) { return p[i]; }
     assert offsets(mine) == offsets(ref)
     e = gcc_link(tmp_path, "e", ["use.c", mine], "ldpy")
     runs(e, tmp_path, "2999 9\n")
+
+
+@pytest.mark.parametrize("mode", [["-fPIE", "-pie"], ["-fno-pie", "-no-pie"]])
+@pytest.mark.parametrize("body", ["fn();", "if (fn) fn();"])
+def test_undefined_weak_function_called_stays_dynamic(tmp_path, mode, body):
+    """An undefined weak function an executable only calls (or loads through the GOT)
+    keeps a PLT entry and a dynamic symbol the loader may bind (LD_PRELOAD), as
+    ld.bfd; a direct reference (non-PIE `if (fn)`) makes it 0, with no dynamic symbol;
+    -z nodynamic-undefined-weak too."""
+    (tmp_path / "w.c").write_text('#include <stdio.h>\n__attribute__((weak)) void fn(void);\n'
+                                  f'int main(void) {{ {body} puts("ok"); return 0; }}\n')
+    (tmp_path / "fn.c").write_text('#include <stdio.h>\nvoid fn(void) { puts("pre"); }\n')
+    run(["gcc", "-fPIC", "-shared", "fn.c", "-o", "libfn.so"], cwd=tmp_path)
+    run(["gcc", "-c", mode[0], "w.c"], cwd=tmp_path)
+    for opts in ([], ["-Wl,-z,dynamic-undefined-weak"], ["-Wl,-z,nodynamic-undefined-weak"]):
+        mine, ref = both(tmp_path, "e", ["w.o", mode[1], *opts])
+        assert dynsyms(mine) == dynsyms(ref)
+        if not (mode[1] == "-no-pie" and body.startswith("if") and opts == ["-Wl,-z,dynamic-undefined-weak"]):
+            # (there ld.bfd gives fn a PLT entry without a JUMP_SLOT, which nothing reaches)
+            assert plt_layout(mine) == plt_layout(ref)
+        assert reloc_types(mine, ".rela.plt") == reloc_types(ref, ".rela.plt")
+        if body.startswith("if"):
+            assert run([mine], cwd=tmp_path).stdout == "ok\n"
+        pre = dict(os.environ, LD_PRELOAD=str(tmp_path / "libfn.so"))
+        assert run([mine], cwd=tmp_path, env=pre, check=False).stdout == \
+            run([ref], cwd=tmp_path, env=pre, check=False).stdout

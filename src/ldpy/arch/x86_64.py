@@ -217,6 +217,17 @@ def scan(ctx, rt):
                 ctx.request_canonical_plt(unique(key[canon]))
     # calls to imported functions go through the PLT
     plt_ref = imported & ((typ == PLT32) | (typ == PLTOFF64) | (is_func & (typ == PC32)))
+    if not cfg.shared and ctx.shared_files:
+        # an executable's undefined weak function that is only called (and loaded
+        # through the GOT) stays dynamic, with a PLT entry the loader may bind
+        # (ld.bfd); any other direct reference makes it 0 everywhere
+        weak = ~K.defined[key] & ~K.zero_undef[key] & ~imported
+        if weak.any():
+            call = weak & IS_PLT_CALL[typ]
+            other = weak & ~IS_PLT_CALL[typ] & ~IS_GOT[typ] & (typ != NONE)
+            if call.any():
+                call &= ~np.isin(key, key[other])
+                plt_ref |= call
     plan.plt_call = plt_ref
     if plt_ref.any():
         ctx.plt.add(key[plt_ref])

@@ -542,12 +542,13 @@ def create_dynamic_sections(ctx):
         used.update(unique(k[k < G]).tolist())
     used.update(ctx.plt.call_keys().tolist())
     used.update(int(x) for x in ctx.got.keys.tolist() if x < G)
-    # weak undefined symbols stay visible to the loader, like GNU ld does
+    # weak undefined symbols stay visible to the loader, like GNU ld does (those
+    # reached through the GOT or the PLT; with -z dynamic-undefined-weak, all)
     via_got = set(int(x) for x in ctx.got.keys.tolist() if x < G) | set(ctx.plt.call_keys().tolist())
     # (a static PIE has no loader to bind them: there they stay 0)
     can_import = bool(ctx.shared_files) or cfg.shared
     imports = [syms[g] for g in sorted(used) if (syms[g].kind == SHARED and not syms[g].copy)
-               or (syms[g].kind == UNDEF and can_import and (g in via_got or cfg.shared)
+               or (syms[g].kind == UNDEF and can_import and (g in via_got or cfg.shared or cfg.dynamic_undefined_weak)
                    and syms[g].visibility == STV_DEFAULT and not ctx.keys.zero_undef[g])]
     ctx.weak_imports = can_import
     export_all = cfg.export_dynamic or cfg.shared
