@@ -304,10 +304,10 @@ def test_z_keywords():
 
 
 @pytest.mark.parametrize("words", [
-    "-z ibt", "-z shstk", "-z ibtplt", "-z x86-64-v3", "-z mark-plt", "-z pack-relative-relocs",
+    "-z mark-plt",
     "-z unique-symbol", "-z noextern-protected-data",
-    "-z indirect-extern-access", "-z nodynamic-undefined-weak", "-z lam-u48", "-z report-relative-reloc",
-    "-z nosectionheader", "-z nocopyreloc", "-z cet-report=error", "-z lam-report=warning",
+    "-z indirect-extern-access", "-z lam-u48", "-z report-relative-reloc",
+    "-z nosectionheader", "-z lam-report=warning", "--pack-dyn-relocs=android",
     "-z start-stop-visibility=hidden", "--emit-relocs", "-q",
     "--sort-common", "--sort-section=name", "--unique=.text.foo",
     "--copy-dt-needed-entries", "--warn-execstack",
@@ -317,6 +317,18 @@ def test_options_not_supported_yet_are_refused(words):
     message = err(cmd(words))
     assert "is not supported yet" in message, message
     assert words.split("=")[0].split()[0].lstrip("-") in message
+
+
+def test_x86_z_keywords_of_issue_20_are_honoured():
+    c = parse_args(cmd("-z ibt -z shstk -z ibtplt -z x86-64-v3 -z pack-relative-relocs -z nocopyreloc "
+                       "-z nodynamic-undefined-weak -z cet-report=error"))
+    assert c.ibt and c.shstk and c.ibtplt and c.x86_isa_level == 3 and c.pack_relative_relocs
+    assert c.nocopyreloc and c.dynamic_undefined_weak is False and c.cet_report == "error"
+    assert parse_args(cmd("--pack-dyn-relocs=relr")).pack_relative_relocs
+    assert not parse_args(cmd("--pack-dyn-relocs=relr --pack-dyn-relocs=none")).pack_relative_relocs
+    assert parse_args(cmd("-z isa-level-report=all")).warnings == ["-z isa-level-report=all ignored"]
+    r = subprocess.run(["ld.bfd", "-z", "isa-level-report=all", "--version"], capture_output=True, text=True)
+    assert "-z isa-level-report=all ignored" in r.stderr
 
 
 def test_z_keywords_gnu_ld_ignores_on_x86_64_warn_as_it_does():

@@ -257,6 +257,7 @@ class Config:
     lam_u48_report: str = "none"
     lam_u57_report: str = "none"
     pack_relative_relocs: bool = False
+    use_android_relr_tags: bool = False      # lld: DT_ANDROID_RELR* instead of DT_RELR*
     mark_plt: bool = False
     memory_seal: bool = False
     # -- diagnostics and reports ------------------------------------------------------
@@ -526,6 +527,13 @@ def _plugin_opt(p, arg, name):
 
 def _ignore(p, arg, name):
     p.c.ignored_options.append(name)
+
+
+def _pack_dyn_relocs(p, arg, name):
+    """lld's --pack-dyn-relocs: relr is -z pack-relative-relocs, none its opposite."""
+    if arg not in ("relr", "none"):
+        raise LinkError(f"unknown --pack-dyn-relocs format: {arg}")
+    p.c.pack_relative_relocs = arg == "relr"
 
 
 def _choice(attr, choices, msg, lower=False, default=None):
@@ -1100,6 +1108,7 @@ OPTION_STATES = {
     "--nmagic": UNSUPPORTED,
     # honoured for these values only
     "--oformat": frozenset({"elf64-x86-64"}),
+    "--pack-dyn-relocs": frozenset({"relr", "none"}),      # (android, android+relr: APS2, not yet)
     "--spare-dynamic-tags": frozenset({"0"}),
     # hints: they cannot change what ldpy writes
     "--threads": HINT, "--no-threads": HINT, "--thread-count": HINT, "--no-keep-memory": HINT,
@@ -1120,14 +1129,13 @@ Z_STATES = {
     "unique-symbol": UNSUPPORTED, "nosectionheader": UNSUPPORTED, "common": UNSUPPORTED,
     "keep-text-section-prefix": IGNORED, "nokeep-text-section-prefix": IGNORED,
     "noextern-protected-data": UNSUPPORTED,
-    "indirect-extern-access": UNSUPPORTED, "nodynamic-undefined-weak": UNSUPPORTED,
-    "noreloc-overflow": UNSUPPORTED, "ibtplt": UNSUPPORTED, "ibt": UNSUPPORTED, "shstk": UNSUPPORTED,
-    "bndplt": UNSUPPORTED, "report-relative-reloc": UNSUPPORTED, "x86-64-baseline": UNSUPPORTED,
-    "x86-64-v2": UNSUPPORTED, "x86-64-v3": UNSUPPORTED, "x86-64-v4": UNSUPPORTED, "lam-u48": UNSUPPORTED,
-    "lam-u57": UNSUPPORTED, "pack-relative-relocs": UNSUPPORTED, "mark-plt": UNSUPPORTED,
-    "memory-seal": UNSUPPORTED, "nocopyreloc": UNSUPPORTED,
+    "indirect-extern-access": UNSUPPORTED,
+    "noreloc-overflow": UNSUPPORTED,
+    "bndplt": UNSUPPORTED, "report-relative-reloc": UNSUPPORTED, "lam-u48": UNSUPPORTED,
+    "lam-u57": UNSUPPORTED, "mark-plt": UNSUPPORTED,
+    "memory-seal": UNSUPPORTED,
     "start-stop-visibility": frozenset({"protected"}), "call-nop": frozenset({"prefix-addr"}),
-    "cet-report": frozenset({"none"}), "isa-level-report": frozenset({"none"}),
+    "isa-level-report": IGNORED,        # ld.bfd 2.40: "-z isa-level-report=all ignored"
     "lam-u48-report": frozenset({"none"}), "lam-u57-report": frozenset({"none"}),
     "lam-report": frozenset({"none"}),
 }
@@ -1404,6 +1412,11 @@ OPTIONS = [
     Opt("--keep-unique", REQ, _append("keep_unique"), "Do not fold the section defining SYMBOL (--icf)",
         "SYMBOL"),
     Opt("--gdb-index", NONE, _set("gdb_index", True), "Generate .gdb_index section"),
+    Opt("--pack-dyn-relocs", REQ, _pack_dyn_relocs, "Pack dynamic relocations (lld): relr or none",
+        "=relr|none"),
+    Opt("--use-android-relr-tags", NONE, _set("use_android_relr_tags", True),
+        "Use DT_ANDROID_RELR* tags instead of DT_RELR* (lld)"),
+    Opt("--no-use-android-relr-tags", NONE, _set("use_android_relr_tags", False), None),
     Opt("--no-gdb-index", NONE, _set("gdb_index", False), None),
     Opt("--error-limit", REQ, _error_limit, "Stop after N errors (0: no limit)", "=N"),
     Opt("--image-base", REQ, _store("image_base", _num("--image-base")), "Set the base address of the image",

@@ -41,6 +41,7 @@ class Context:
         self.image_base = config.image_base if config.image_base is not None else \
             (0 if config.pie or config.shared else self.target.EXEC_BASE)
         self.got = self.iplt = self.gotplt = self.rela_plt = self.plt = self.rela_dyn = None
+        self.ibt_plt = False          # IBT-enabled PLT layout (.plt.sec)
         self.shared_files = []
         self.keys = None
         self.needed = []
@@ -50,6 +51,7 @@ class Context:
         self.copies = []
         self.script_entry = None
         self.got_gd = self.got_ld = None
+        self.relr = None              # .relr.dyn (-z pack-relative-relocs)
         self.need_got_ld = False
         self.tlsdesc = self.tlsdesc_got = None
         self.static_tls = False
@@ -96,6 +98,17 @@ class Context:
                                 f"protected symbol `{s.display}' in {s.file.name}")
             s.copy = True
         self.keys.imported[keys] = False
+
+    def refuse_copies(self, rt, refs, type_name):
+        """-z nocopyreloc: references `refs` (a mask over rt) would need a copy
+        relocation; ld.bfd's error for the first."""
+        if not refs.any():
+            return
+        k = int(np.argmax(refs))
+        pie = self.config.pie
+        raise LinkError(f"{rt.file_of(k).name}: relocation {type_name(rt.type[k])} against symbol "
+                        f"`{self.reloc_sym_display(rt, k)}' can not be used when making a "
+                        f"{'PIE' if pie else 'PDE'} object; recompile with {'-fPIC' if pie else '-fPIE'}")
 
     def request_canonical_plt(self, keys):
         for k in keys.tolist():
@@ -215,6 +228,10 @@ def _link(config, lto=None):
         passes.run(layout_scripted, ctx)    # SECTIONS / MEMORY / PHDRS
     else:
         passes.run(layout, ctx)             # addresses, file offsets, program headers
+    if getattr(ctx, "relr", None) is not None:
+        from ldpy.synthetic.dynamic import pack_relative_relocs
+        relayout = (lambda: layout_scripted(ctx)) if ctx.script_sections else (lambda: layout(ctx))
+        passes.run(pack_relative_relocs, ctx, relayout)   # .relr.dyn sized for the final addresses
     check_address_space(ctx)                # a section past 2^64: GNU ld's "wraps around"
     if config.print_memory_usage:
         print_memory_usage(ctx)
@@ -452,12 +469,26 @@ def create_synthetic_sections(ctx):
         ctx.tlsdesc_got.size = 8
         ctx.tlsdesc_got.data = np.zeros(8, np.uint8)
         outs.get(".got", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.tlsdesc_got)
+    from ldpy.synthetic import notes
+    notes.report_missing_cet(ctx.files, cfg, diag)      # -z cet-report
+    props = notes.merge_gnu_properties(
+        ctx.files, (notes.X86_FEATURE_1_IBT if cfg.ibt else 0) | (notes.X86_FEATURE_1_SHSTK if cfg.shstk else 0),
+        1 << (cfg.x86_isa_level - 1) if cfg.x86_isa_level else 0)
+    # the IBT-enabled PLT: when the output is marked IBT, or -z ibtplt
+    ctx.ibt_plt = bool(cfg.ibtplt or props.get(notes.X86_FEATURE_1_AND, 0) & notes.X86_FEATURE_1_IBT)
     if ctx.is_dynamic:
         from ldpy.synthetic.dynamic import create_dynamic_sections, add_dynamic_tail, tlsdesc_rows
-        ctx.plt.freeze_with(ctx.symtab.symbols, ctx.iplt, 2 if lazy_tlsdesc else 1 if len(ctx.tlsdesc) else 0)
+        ctx.plt.split_plt_got(ctx.got.keys, ctx.keys.canonical)
+        ctx.plt.freeze_with(ctx.symtab.symbols, ctx.iplt, 2 if lazy_tlsdesc else 1 if len(ctx.tlsdesc) else 0,
+                            ctx.ibt_plt)
         create_dynamic_sections(ctx)
         if ctx.plt.size:
             outs.get(".plt", SHT_PROGBITS, ctx.plt.flags).add(ctx.plt)
+        for extra in (ctx.plt.got_entries, ctx.plt.sec):
+            if extra.size:
+                o = outs.get(extra.name, SHT_PROGBITS, extra.flags)
+                o.add(extra)
+                o.entsize = extra.entsize
         ctx.gotplt = GotPltSection(ctx.iplt, ctx.plt, ctx.tlsdesc).freeze()
         outs.get(".got.plt", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.gotplt)
         _attach_symbol(ctx, b"_GLOBAL_OFFSET_TABLE_", ctx.gotplt)
@@ -480,8 +511,7 @@ def create_synthetic_sections(ctx):
             name = ".rela.iplt" if ctx.script_sections else ".rela.plt"
             ctx.rela_plt.name = name
             outs.get(name, SHT_RELA, SHF_ALLOC).add(ctx.rela_plt)
-    from ldpy.synthetic.notes import GnuPropertyNote, merge_gnu_properties
-    props = merge_gnu_properties(ctx.files)
+    from ldpy.synthetic.notes import GnuPropertyNote
     if props:
         ctx.gnu_property = GnuPropertyNote(props, t.IS64)
         o = _synthetic_output(outs, ".note.gnu.property", SHT_NOTE, SHF_ALLOC, ctx.gnu_property.align)
@@ -605,9 +635,9 @@ def assign_symbol_values(ctx):
     gaddr[shared] = 0
     for s in ctx.copies:
         gaddr[s.gid] = R.wrap64(ctx.copy_chunk(s).addr + s.value)
-    if ctx.plt is not None and len(ctx.plt.keys):
+    if ctx.plt is not None and len(ctx.plt.call_keys()):
         # an imported function's address here is its PLT entry (definitions keep theirs)
-        pk = ctx.plt.keys
+        pk = ctx.plt.call_keys()
         outside = (kind[pk] == SHARED) | (kind[pk] == UNDEF)
         gaddr[pk[outside]] = ctx.plt.entry_addresses(pk[outside])
     ctx.gaddr = gaddr

@@ -720,8 +720,11 @@ class RelocatableOutput:
             elif any(s is not None for s in f.sections):
                 exec_stack = True       # (an object without the note asks for an executable stack)
         if any(s is not None and s.name == ".note.gnu.property" for f in ctx.files for s in f.sections):
-            from ldpy.synthetic.notes import merge_gnu_properties
-            props = merge_gnu_properties(ctx.files)
+            from ldpy.synthetic import notes
+            c = ctx.config      # (-z ibt/shstk/x86-64-vN: as ld.bfd -r, only where notes are)
+            props = notes.merge_gnu_properties(
+                ctx.files, (notes.X86_FEATURE_1_IBT if c.ibt else 0) | (notes.X86_FEATURE_1_SHSTK if c.shstk else 0),
+                1 << (c.x86_isa_level - 1) if c.x86_isa_level else 0)
         gi = 0
         for f in ctx.files:
             # this file's groups first: they are numbered before everything else anyway

@@ -48,6 +48,10 @@ class SymbolKeys:
         # loader: it is 0, stays out of .dynsym and needs no dynamic relocation
         self.zero_undef = np.zeros(n, bool)
         self.zero_undef[:G] = (kind == UNDEF) & (vis != STV_DEFAULT)
+        if cfg.dynamic_undefined_weak is False:
+            # -z nodynamic-undefined-weak: undefined weak symbols are 0 here and
+            # never dynamic (ld.bfd on x86-64)
+            self.zero_undef[:G] |= (kind == UNDEF) & np.fromiter((not s.strong_ref for s in syms), bool, G)
         if cfg.shared:
             func = np.fromiter((s.type in (STT_FUNC, STT_GNU_IFUNC) for s in syms), bool, G)
             from ldpy.linker_symbols import BOUNDARY_NAMES
@@ -61,7 +65,7 @@ class SymbolKeys:
                 listed = np.zeros(G, bool)
                 listed[list(ctx.dynamic_list)] = True
                 preempt &= listed
-            self.imported[:G] |= preempt | ((kind == UNDEF) & (vis == STV_DEFAULT))
+            self.imported[:G] |= preempt | ((kind == UNDEF) & (vis == STV_DEFAULT) & ~self.zero_undef[:G])
         self.canonical = np.zeros(n, bool)         # imported function addressed by its PLT entry
         self.undef_weak = np.zeros(n, bool)
         self.undef_weak[:G] = kind == UNDEF

@@ -18,7 +18,7 @@ R_HEAD, RX, R_DATA, RW, NONALLOC = range(5)
 DEFAULT_ORDER = [
     ".interp", ".note.gnu.property", ".note.gnu.build-id", ".note.ABI-tag", ".hash",
     ".gnu.hash", ".dynsym", ".dynstr", ".gnu.version", ".gnu.version_d", ".gnu.version_r",
-    ".rela.dyn", ".rela.plt",
+    ".rela.dyn", ".rela.plt", ".relr.dyn",
     ".init", ".plt", ".plt.got", ".plt.sec", ".text", ".fini",
     ".rodata", ".rodata1", ".eh_frame_hdr", ".eh_frame", ".gcc_except_table",
     ".tdata", ".tbss", ".preinit_array", ".init_array", ".fini_array", ".ctors", ".dtors",
@@ -98,7 +98,7 @@ def segment_class(name, type_, flags):
         return RW
     if type_ in (SHT_NOTE, SHT_RELA) or name in (".interp", ".hash", ".gnu.hash", ".dynsym",
                                                  ".dynstr", ".gnu.version", ".gnu.version_d",
-                                                 ".gnu.version_r"):
+                                                 ".gnu.version_r", ".relr.dyn"):
         return R_HEAD
     return R_DATA
 

@@ -83,20 +83,31 @@ def _write_all(ctx, out):
     if ctx.is_dynamic:
         from ldpy.synthetic.dynamic import finish_dynamic
         ctx.gotplt.dynamic_addr = ctx.dynamic.addr
-        if ctx.plt.size:
+        plt = ctx.plt
+        if plt.size and plt.ibt:
+            _put_chunk(out, plt, t.plt_lazy_ibt(plt.addr, ctx.gotplt.addr, len(plt.keys)))
+            if plt.sec.size:
+                _put_chunk(out, plt.sec, t.plt_indirect(plt.sec.addr + 16 * np.arange(plt.sec.size // 16),
+                                                        ctx.gotplt.slot_addresses()))
+        elif plt.size:
             _put_chunk(out, ctx.plt, t.plt_lazy(ctx.plt.addr, ctx.gotplt.addr, ctx.gotplt.slot_addresses(),
                                                 len(ctx.plt.keys), len(ctx.iplt)))
+        if ctx.plt.size:
             if ctx.plt.tlsdesc_entry:
                 e = ctx.plt.tlsdesc_entry_addr()
                 _put_chunk_at(out, ctx.plt, e - ctx.plt.addr,
                               t.tlsdesc_plt_entry(e, ctx.gotplt.addr, ctx.tlsdesc_got.addr))
+        g = plt.got_entries
+        if len(g):          # .plt.got: jumps through the functions' .got slots
+            _put_chunk(out, g, t.plt_indirect(g.addr + g.entry_size * np.arange(len(g)),
+                                              ctx.got.slot_addresses(g.keys), plt.ibt))
         finish_dynamic(ctx)
         for c in (ctx.rela_dyn, ctx.dynsym_sec, ctx.hash_sec, ctx.gnu_hash_sec, ctx.versym_sec,
-                  ctx.verneed_sec, ctx.verdef_sec, ctx.dynamic, ctx.got_gd, ctx.got_ld):
+                  ctx.verneed_sec, ctx.verdef_sec, ctx.dynamic, ctx.got_gd, ctx.got_ld, ctx.relr):
             if c is not None and c.output is not None and c.output.index and c.data is not None:
                 _put_chunk(out, c, c.bytes())
     elif len(ctx.iplt):
-        _put_chunk(out, ctx.iplt, iplt_code(ctx.iplt, ctx.gotplt, t))
+        _put_chunk(out, ctx.iplt, iplt_code(ctx.iplt, ctx.gotplt, t, ctx.ibt_plt))
     if ctx.rela_plt is not None and ctx.rela_plt.size:
         _put_chunk(out, ctx.rela_plt, ctx.rela_plt.bytes())
     if ctx.gotplt is not None:
@@ -233,7 +244,7 @@ def _write_headers(ctx, out, changed=None):
     entsizes = {".dynsym": dt.sym.itemsize, ".symtab": dt.sym.itemsize, ".hash": 4,
                 ".gnu.version": 2, ".dynamic": dt.dyn.itemsize, ".rela.dyn": dt.rela.itemsize,
                 ".rela.plt": dt.rela.itemsize, ".got": dt.addr_size, ".got.plt": dt.addr_size,
-                ".plt": 16}
+                ".plt": 16, ".relr.dyn": 8}
     for o in outs:
         link = idx(dynsym_link.get(o.name, "")) if o.name in dynsym_link else 0
         if o.type == SHT_RELA and ".dynsym" not in by_name:

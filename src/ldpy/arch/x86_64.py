@@ -116,6 +116,43 @@ def plt_lazy(plt_addr, gotplt_addr, slots, n_lazy, n_iplt):
     return code.reshape(-1)
 
 
+# IBT-enabled PLT (ld.bfd's layout when the output has GNU_PROPERTY_X86_FEATURE_1_IBT
+# or with -z ibtplt): the lazy .plt keeps PLT0 and, per function, endbr64; push $i;
+# jmp PLT0; the entry code calls is in .plt.sec: endbr64; jmp *slot(%rip); nopw
+_IBT_LAZY = b"\xf3\x0f\x1e\xfa\x68\0\0\0\0\xe9\0\0\0\0\x66\x90"
+_IBT_JMP = b"\xf3\x0f\x1e\xfa\xff\x25\0\0\0\0\x66\x0f\x1f\x44\x00\x00"
+_PLT_GOT = b"\xff\x25\0\0\0\0\x66\x90"       # .plt.got entry without IBT (8 bytes)
+PLT_GOT_ENTRY_SIZE = {False: 8, True: 16}
+
+
+def plt_lazy_ibt(plt_addr, gotplt_addr, n_lazy):
+    """PLT0 and the n_lazy lazy entries of an IBT .plt."""
+    code = np.zeros((n_lazy + 1, 16), np.uint8)
+    code[0] = np.frombuffer(b"\xff\x35\0\0\0\0\xff\x25\0\0\0\0\x0f\x1f\x40\x00", np.uint8)
+    code[0, 2:6] = np.array([(gotplt_addr + 8) - (plt_addr + 6)], "<i4").view(np.uint8)
+    code[0, 8:12] = np.array([(gotplt_addr + 16) - (plt_addr + 12)], "<i4").view(np.uint8)
+    if n_lazy:
+        entry = plt_addr + 16 * np.arange(1, n_lazy + 1)
+        code[1:] = np.frombuffer(_IBT_LAZY, np.uint8)
+        code[1:, 5:9] = np.arange(n_lazy).astype("<i4").view(np.uint8).reshape(-1, 4)
+        code[1:, 10:14] = (plt_addr - (entry + 14)).astype("<i4").view(np.uint8).reshape(-1, 4)
+    return code.reshape(-1)
+
+
+def plt_indirect(entry_addrs, slots, ibt=True):
+    """Entries that jump through a slot: .plt.sec and IBT (i)PLT entries
+    (endbr64; jmp *slot(%rip); nopw), or non-IBT .plt.got entries (jmp *slot(%rip);
+    xchg %ax,%ax)."""
+    entry_addrs = np.asarray(entry_addrs, np.int64)
+    tmpl = _IBT_JMP if ibt else _PLT_GOT
+    at = 6 if ibt else 2
+    code = np.tile(np.frombuffer(tmpl, np.uint8), (len(entry_addrs), 1))
+    if len(entry_addrs):
+        rel = np.asarray(slots, np.int64) - (entry_addrs + at + 4)
+        code[:, at:at + 4] = rel.astype("<i4").view(np.uint8).reshape(-1, 4)
+    return code.reshape(-1)
+
+
 def tlsdesc_plt_entry(entry_addr, gotplt_addr, tlsdesc_got_addr):
     """The PLT entry of lazy TLS descriptors (DT_TLSDESC_PLT), as ld.bfd 2.40 writes
     it: endbr64; push GOT+8(%rip); jmp *TLSDESC_GOT(%rip)."""
@@ -136,6 +173,7 @@ DYNAMIC_RELOCS = dict(R64=R64, RELATIVE=RELATIVE, GLOB_DAT=GLOB_DAT, JUMP_SLOT=J
 class Plan:
     """The scan's decisions, as boolean masks over the link's relocation table."""
     __slots__ = ("relax_gotx", "gotx_zero", "ifunc_got", "skip", "gd_to_ie", "ie_keep", "desc_keep", "desc_to_ie", "dyn64", "relative", "irelative",
+                 "relr",
                  "textrel",
                  "plt_call", "tls_gd", "tls_ld")
 
@@ -154,6 +192,7 @@ def scan(ctx, rt):
         raise LinkError(f"{rt.where(k)}: unsupported relocation {type_name(typ[k])} against "
                         f"'{ctx.reloc_sym_display(rt, k)}'")
     plan = rt.plan = Plan()
+    plan.relr = None            # RELATIVE ones packed into .relr.dyn (set after layout)
     imported = K.imported[key]
     is_func = K.func[key]
     writable = rt.writable
@@ -162,6 +201,11 @@ def scan(ctx, rt):
     if not cfg.shared:
         copy_ref = imported & ~is_func & ~K.tls[key] & \
             (IS_DIRECT_DATA[typ] | ((typ == R64) & ~writable & rt.alloc))
+        if cfg.nocopyreloc and copy_ref.any():
+            # -z nocopyreloc: no copies; an absolute pointer becomes a (text)
+            # relocation, a direct access from code cannot be made (ld.bfd)
+            ctx.refuse_copies(rt, copy_ref & IS_DIRECT_DATA[typ] & rt.alloc, type_name)
+            copy_ref[:] = False
         if copy_ref.any():
             ctx.request_copies(rt, copy_ref)
             imported = K.imported[key]
@@ -173,6 +217,17 @@ def scan(ctx, rt):
                 ctx.request_canonical_plt(unique(key[canon]))
     # calls to imported functions go through the PLT
     plt_ref = imported & ((typ == PLT32) | (typ == PLTOFF64) | (is_func & (typ == PC32)))
+    if not cfg.shared and ctx.shared_files:
+        # an executable's undefined weak function that is only called (and loaded
+        # through the GOT) stays dynamic, with a PLT entry the loader may bind
+        # (ld.bfd); any other direct reference makes it 0 everywhere
+        weak = ~K.defined[key] & ~K.zero_undef[key] & ~imported
+        if weak.any():
+            call = weak & IS_PLT_CALL[typ]
+            other = weak & ~IS_PLT_CALL[typ] & ~IS_GOT[typ] & (typ != NONE)
+            if call.any():
+                call &= ~np.isin(key, key[other])
+                plt_ref |= call
     plan.plt_call = plt_ref
     if plt_ref.any():
         ctx.plt.add(key[plt_ref])
@@ -408,7 +463,7 @@ def apply(ctx, rt, S, A, out):
         m = plan.dyn64
         ctx.rela_dyn.add(P[m], (ctx.dynsym_index(key[m]) << 32) | R64, A[m])
     if plan.relative.any():
-        m = plan.relative
+        m = plan.relative if plan.relr is None else plan.relative & ~plan.relr
         ctx.rela_dyn.add(P[m], np.full(int(m.sum()), RELATIVE, np.int64), SA[m])
     if plan.irelative.any():
         m = plan.irelative

@@ -23,6 +23,7 @@ def default_script_text(ctx_or_config):
     provide = (lambda n: f"PROVIDE ({n} = .);") if cfg.shared else (lambda n: f"{n} = .;")
     iplt_start = "    PROVIDE_HIDDEN (__rela_iplt_start = .);\n" if static else ""
     iplt_end = "    PROVIDE_HIDDEN (__rela_iplt_end = .);\n" if static else ""
+    relr = "  .relr.dyn : { *(.relr.dyn) }\n" if getattr(cfg, "pack_relative_relocs", False) else ""
     return f"""/* ldpy default linker script: ELF x86-64, {'-z separate-code' if sep else '-z noseparate-code'}{', -z now' if now else ''} */
 OUTPUT_FORMAT("elf64-x86-64", "elf64-x86-64", "elf64-x86-64")
 OUTPUT_ARCH(i386:x86-64)
@@ -48,7 +49,7 @@ SECTIONS
     *(.rela.plt)
 {iplt_start}    *(.rela.iplt)
 {iplt_end}  }}
-{page_break}  .init           : {{ KEEP (*(SORT_NONE(.init))) }}
+{relr}{page_break}  .init           : {{ KEEP (*(SORT_NONE(.init))) }}
   .plt            : {{ *(.plt) *(.iplt) }}
   .plt.got        : {{ *(.plt.got) }}
   .plt.sec        : {{ *(.plt.sec) }}

@@ -245,6 +245,19 @@ class VerneedSection(Synthetic):
         self.count = len(self.entries)
         self.size = sum(16 + 16 * len(n) for _, n in self.entries)
 
+    def add_glibc_version(self, name):
+        """ld.bfd's version dependency on glibc (GLIBC_ABI_DT_RELR): added to the
+        libc.so.* entry that already needs a GLIBC_2.* version, first in its list."""
+        for soname, names in self.entries:
+            if soname.startswith("libc.so.") and any(v.startswith("GLIBC_2.") for v, _ in names):
+                if any(v == name for v, _ in names):
+                    return
+                index = 1 + max(i for _, ns in self.entries for _, i in ns)
+                names.insert(0, (name, index))
+                self.dyn.dynstr.add(name.encode())
+                self.size += 16
+                return
+
     def build(self):
         out = bytearray()
         strs = self.dyn.dynstr.offsets
@@ -322,6 +335,50 @@ class RelaSection(Synthetic):
         else:
             self.relative_count = 0
         self.data = rel.view(np.uint8)
+
+
+SHT_RELR = 19
+DT_RELRSZ, DT_RELR, DT_RELRENT = 35, 36, 37
+DT_ANDROID_RELR, DT_ANDROID_RELRSZ, DT_ANDROID_RELRENT = 0x6fffe000, 0x6fffe001, 0x6fffe003
+
+
+class RelrSection(Synthetic):
+    """.relr.dyn (-z pack-relative-relocs): the word-aligned RELATIVE relocations
+    as an address entry followed by bitmaps of the next 63 words each.  The
+    place holds the addend (the link writes the value there anyway)."""
+
+    def __init__(self):
+        super().__init__(".relr.dyn", SHT_RELR, SHF_ALLOC, 8, 8)
+        self.moved = 0             # RELATIVE relocations taken out of .rela.dyn
+        self.entries = np.zeros(0, np.uint64)
+
+    @staticmethod
+    def encode(addrs):
+        """The RELR words for sorted, distinct, 8-aligned addresses: one Python
+        step per word written (a bitmap covers up to 63 relocations)."""
+        a = np.asarray(addrs, np.int64)
+        n = len(a)
+        out = []
+        i = 0
+        while i < n:
+            out.append(int(a[i]))
+            where = int(a[i]) + 8
+            i += 1
+            while i < n:
+                j = int(np.searchsorted(a, where + 63 * 8, "left"))
+                if j == i:
+                    break
+                bits = (a[i:j] - where) >> 3
+                out.append(int(np.bitwise_or.reduce(np.left_shift(np.uint64(1), bits.astype(np.uint64)))) << 1 | 1)
+                i = j
+                where += 63 * 8
+        return np.array(out, np.uint64)
+
+    def build(self):
+        # (a word that only advances the bitmap window is a no-op: pads to the size laid out)
+        words = np.ones(self.size // 8, np.uint64)
+        words[:len(self.entries)] = self.entries
+        self.data = words.astype("<u8").view(np.uint8)
 
 
 class PltSection(Synthetic):
@@ -483,15 +540,16 @@ def create_dynamic_sections(ctx):
     if not rt.empty:
         k = rt.key[~rt.plan.skip]
         used.update(unique(k[k < G]).tolist())
-    used.update(ctx.plt.keys.tolist())
+    used.update(ctx.plt.call_keys().tolist())
     used.update(int(x) for x in ctx.got.keys.tolist() if x < G)
-    # weak undefined symbols stay visible to the loader, like GNU ld does
-    via_got = set(int(x) for x in ctx.got.keys.tolist() if x < G) | set(ctx.plt.keys.tolist())
+    # weak undefined symbols stay visible to the loader, like GNU ld does (those
+    # reached through the GOT or the PLT; with -z dynamic-undefined-weak, all)
+    via_got = set(int(x) for x in ctx.got.keys.tolist() if x < G) | set(ctx.plt.call_keys().tolist())
     # (a static PIE has no loader to bind them: there they stay 0)
     can_import = bool(ctx.shared_files) or cfg.shared
     imports = [syms[g] for g in sorted(used) if (syms[g].kind == SHARED and not syms[g].copy)
-               or (syms[g].kind == UNDEF and can_import and (g in via_got or cfg.shared)
-                   and syms[g].visibility == STV_DEFAULT)]
+               or (syms[g].kind == UNDEF and can_import and (g in via_got or cfg.shared or cfg.dynamic_undefined_weak)
+                   and syms[g].visibility == STV_DEFAULT and not ctx.keys.zero_undef[g])]
     ctx.weak_imports = can_import
     export_all = cfg.export_dynamic or cfg.shared
     exports = []
@@ -553,6 +611,21 @@ def create_dynamic_sections(ctx):
         base = cfg.soname or os.path.basename(cfg.output)
         ctx.verdef_sec = VerdefSection(dyn, ctx.versym_sec, base, nodes)
     ctx.verneed_sec = VerneedSection(dyn, ctx.versym_sec, ctx.needed, 2 + len(nodes))
+    # -z pack-relative-relocs: RELATIVE relocations go to .relr.dyn (the GOT's
+    # and the link's: known here, their addresses once laid out)
+    K = ctx.keys
+    gk = ctx.got.keys
+    pic = cfg.pie or cfg.shared
+    got_sym = (gk < G) & (K.imported[gk] | _copied(ctx, gk) | K.canonical[gk] |
+                          (K.undef_weak[gk] & ~K.zero_undef[gk] & can_import))
+    got_tls = ~got_sym & K.tls[gk]            # shared object: TP offset of its own variable
+    got_rel = ~got_sym & ~got_tls & pic & K.defined[gk] & ~K.absolute[gk] & ~K.undef_weak[gk] & \
+        ~K.ifunc[gk]
+    n_relative = int(got_rel.sum()) + (0 if rt.empty else int(rt.plan.relative.sum()))
+    ctx.relr = None
+    if cfg.pack_relative_relocs and n_relative:
+        ctx.relr = RelrSection()
+        ctx.verneed_sec.add_glibc_version("GLIBC_ABI_DT_RELR")
     if ctx.verneed_sec.count or ctx.verdef_sec is not None:
         outs.get(".gnu.version", SHT_GNU_versym, SHF_ALLOC).add(ctx.versym_sec)
     if ctx.verdef_sec is not None:
@@ -574,14 +647,6 @@ def create_dynamic_sections(ctx):
     outs.get(".dynstr", SHT_STRTAB, SHF_ALLOC).add(ctx.dynstr_sec)
 
     # dynamic relocations of GOT slots and copies
-    K = ctx.keys
-    gk = ctx.got.keys
-    pic = cfg.pie or cfg.shared
-    got_sym = (gk < G) & (K.imported[gk] | _copied(ctx, gk) | K.canonical[gk] |
-                          (K.undef_weak[gk] & ~K.zero_undef[gk] & can_import))
-    got_tls = ~got_sym & K.tls[gk]            # shared object: TP offset of its own variable
-    got_rel = ~got_sym & ~got_tls & pic & K.defined[gk] & ~K.absolute[gk] & ~K.undef_weak[gk] & \
-        ~K.ifunc[gk]
     got_irel = ~got_sym & pic & K.ifunc[gk]
     ctx.got_dyn = (got_sym, got_rel, got_irel, got_tls)
     n_objects = len({(s.copy_ro, s.value) for s in copies})
@@ -592,6 +657,13 @@ def create_dynamic_sections(ctx):
     ctx.copies = copies
     if ctx.rela_dyn.count:
         outs.get(".rela.dyn", SHT_RELA, SHF_ALLOC).add(ctx.rela_dyn)
+    if ctx.relr is not None:
+        # laid out first as if every RELATIVE one were packed, one word each;
+        # pack_relative_relocs() settles the sizes once addresses are known
+        ctx.relr.moved = n_relative
+        ctx.relr.size = 8 * n_relative
+        ctx.rela_dyn.reserve(-n_relative)
+        outs.get(".relr.dyn", SHT_RELR, SHF_ALLOC).add(ctx.relr)
 
     # .dynamic
     d = ctx.dynamic = DynamicSection(dt)
@@ -670,8 +742,13 @@ def add_dynamic_tail(ctx):
         d.add("VERNEEDNUM", ctx.verneed_sec.count)
     if ctx.verneed_sec.count or ctx.verdef_sec is not None:
         d.add("VERSYM", lambda: ctx.versym_sec.addr)
-    if ctx.rela_dyn.count:
+    if ctx.rela_dyn.count and ctx.relr is None:     # (with RELR: none left, as ld.bfd)
         d.add("RELACOUNT", lambda: ctx.rela_dyn.relative_count)
+    if ctx.relr is not None:
+        android = cfg.use_android_relr_tags
+        d.add(DT_ANDROID_RELR if android else DT_RELR, lambda: ctx.relr.addr)
+        d.add(DT_ANDROID_RELRSZ if android else DT_RELRSZ, lambda: ctx.relr.size)
+        d.add(DT_ANDROID_RELRENT if android else DT_RELRENT, 8)
     d.freeze()
 
 
@@ -708,6 +785,8 @@ def finish_dynamic(ctx):
         typ = np.where(tls[got_sym], R["TPOFF64"], R["GLOB_DAT"])
         ctx.rela_dyn.add(slots[got_sym], (idx << 32) | typ, np.zeros(int(got_sym.sum()), np.int64))
         vals = got.values[got.index_of(gk)]
+        if ctx.relr is not None:
+            got_rel = got_rel & ~ctx.relr.got_mask      # (packed into .relr.dyn)
         ctx.rela_dyn.add(slots[got_rel], np.full(int(got_rel.sum()), R["RELATIVE"], np.int64), vals[got_rel])
         if got_irel.any():
             res = K.addr[gk[got_irel]]              # (the resolver)
@@ -738,6 +817,8 @@ def finish_dynamic(ctx):
         idx = ctx.dynsym_index(np.array([s.gid for s in first.values()], np.int64))
         ctx.rela_dyn.add(addrs, (idx << 32) | R["COPY"], np.zeros(len(addrs), np.int64))
     ctx.rela_dyn.build(R["RELATIVE"])
+    if ctx.relr is not None:
+        ctx.relr.build()
     ctx.dynsym_sec.build(ctx)
     if ctx.hash_sec is not None:
         ctx.hash_sec.build()
@@ -748,3 +829,47 @@ def finish_dynamic(ctx):
     if ctx.verdef_sec is not None:
         ctx.verdef_sec.build()
     ctx.dynamic.build()
+
+
+def relative_places(ctx):
+    """Addresses of the RELATIVE relocations (the link's, then the GOT's) and
+    which of them RELR can hold (8-aligned)."""
+    rt = ctx.relocs
+    parts = []
+    if not rt.empty:
+        rt.place()
+        parts.append(rt.P[rt.plan.relative])
+    got_sym, got_rel, got_irel, got_tls = ctx.got_dyn
+    parts.append(ctx.got.slot_addresses(ctx.got.keys[got_rel]) if len(ctx.got.keys) else np.zeros(0, np.int64))
+    return parts
+
+
+def pack_relative_relocs(ctx, relayout):
+    """Size .relr.dyn and .rela.dyn for the laid-out addresses; lay out again
+    while they change (growing .relr.dyn only, after a few rounds, so that it
+    ends; the unused words are no-op bitmaps)."""
+    relr = ctx.relr
+    for rounds in range(10):
+        parts = relative_places(ctx)
+        packable = [p % 8 == 0 for p in parts]
+        addrs = np.unique(np.concatenate([p[m] for p, m in zip(parts, packable)]))
+        moved = int(sum(m.sum() for m in packable))
+        entries = RelrSection.encode(addrs)
+        size = 8 * len(entries)
+        if rounds >= 4:
+            size = max(size, relr.size)
+        if moved == relr.moved and size == relr.size:
+            break
+        ctx.rela_dyn.reserve(relr.moved - moved)
+        relr.moved, relr.size = moved, size
+        relayout()
+    relr.entries = entries
+    relr.packable = packable
+    # masks the relocation pass reads: which RELATIVE relocations are packed
+    rt = ctx.relocs
+    if not rt.empty:
+        rt.plan.relr = np.zeros(len(rt.type), bool)
+        rt.plan.relr[np.flatnonzero(rt.plan.relative)[packable[0]]] = True
+    got_rel = ctx.got_dyn[1]
+    relr.got_mask = np.zeros(len(got_rel), bool)
+    relr.got_mask[np.flatnonzero(got_rel)[packable[-1]]] = True

@@ -106,14 +106,27 @@ def _props(sec):
     return props
 
 
-def merge_gnu_properties(files):
-    """GNU ld's merge of NT_GNU_PROPERTY_TYPE_0 notes; returns {type: value}."""
+X86_FEATURE_1_AND = 0xc0000002
+X86_ISA_1_NEEDED = 0xc0008002
+X86_FEATURE_1_IBT, X86_FEATURE_1_SHSTK = 1, 2
+
+
+def file_properties(f):
+    props = {}
+    for s in f.sections:
+        if s is not None and s.name == ".note.gnu.property":
+            props.update(_props(s))
+    return props
+
+
+def merge_gnu_properties(files, features=0, isa_needed=0):
+    """GNU ld's merge of NT_GNU_PROPERTY_TYPE_0 notes; returns {type: value}.
+    features: GNU_PROPERTY_X86_FEATURE_1_AND bits forced by -z ibt / -z shstk
+    (kept whatever the inputs say, as ld.bfd ORs them into every merge step);
+    isa_needed: GNU_PROPERTY_X86_ISA_1_NEEDED bits of -z x86-64-{baseline,v2,v3,v4}."""
     result = None
     for f in files:
-        props = {}
-        for s in f.sections:
-            if s is not None and s.name == ".note.gnu.property":
-                props.update(_props(s))
+        props = file_properties(f)
         if result is None:
             result = dict(props)
             continue
@@ -131,8 +144,34 @@ def merge_gnu_properties(files):
                     result[t] |= v
             elif GNU_PROPERTY_OR[0] <= t <= GNU_PROPERTY_OR[1] or t == GNU_PROPERTY_1_NEEDED:
                 result[t] = result.get(t, 0) | v
-    return {t: v for t, v in (result or {}).items()
+    result = result or {}
+    if features:
+        result[X86_FEATURE_1_AND] = result.get(X86_FEATURE_1_AND, 0) | features
+    if isa_needed:
+        result[X86_ISA_1_NEEDED] = result.get(X86_ISA_1_NEEDED, 0) | isa_needed
+    return {t: v for t, v in result.items()
             if v or not (GNU_PROPERTY_AND[0] <= t <= GNU_PROPERTY_AND[1])}
+
+
+def report_missing_cet(files, cfg, diag):
+    """-z cet-report=warning|error: name every input object without the IBT or
+    SHSTK feature, in ld.bfd's words; a feature forced by -z ibt / -z shstk is
+    not reported (ld.bfd drops it from the report)."""
+    check_ibt = not cfg.ibt
+    check_shstk = not cfg.shstk
+    if cfg.cet_report == "none" or not (check_ibt or check_shstk):
+        return
+    for f in files:
+        bits = file_properties(f).get(X86_FEATURE_1_AND, 0)
+        ibt = check_ibt and not bits & X86_FEATURE_1_IBT
+        shstk = check_shstk and not bits & X86_FEATURE_1_SHSTK
+        if not (ibt or shstk):
+            continue
+        what = "IBT and SHSTK properties" if ibt and shstk else "IBT property" if ibt else "SHSTK property"
+        if cfg.cet_report == "error":
+            diag.error(f"{f.name}: missing {what}")
+        else:
+            diag.warn(f"{f.name}: warning: missing {what}")
 
 
 class GnuPropertyNote(Synthetic):

@@ -30,6 +30,8 @@ class IpltSection(KeyedTable):
     def base(self):
         """Address of the first IPLT entry."""
         if self.host is not None:
+            if self.host.ibt:           # (after the lazy functions' .plt.sec entries)
+                return self.host.sec.addr + self.entry_size * len(self.host.imports)
             return self.host.addr + self.entry_size * (1 + len(self.host.imports))
         return self.addr
 
@@ -48,8 +50,23 @@ class PltSection(KeyedTable):
         self.target = target
         self.iplt = None
         self.imports = []          # Symbols, in entry order
+        self.ibt = False           # IBT layout: lazy entries here, the called ones in .plt.sec
+        self.sec = Synthetic(".plt.sec", flags=SHF_ALLOC | SHF_EXECINSTR, align=16, entsize=16)
+        # .plt.got: functions called through the PLT that have a .got slot too
+        # (GLOB_DAT): their entry jumps through that slot, no JUMP_SLOT (ld.bfd)
+        self.got_entries = KeyedTable(".plt.got", 8, flags=SHF_ALLOC | SHF_EXECINSTR, align=8)
 
-    def freeze_with(self, symbols, iplt, tlsdesc=0):
+    def split_plt_got(self, got_keys, canonical):
+        """Move the functions that have a .got slot (and need no canonical
+        entry) from the lazy PLT to .plt.got."""
+        self.freeze()
+        both = np.isin(self.keys, got_keys) & ~canonical[self.keys]
+        if both.any():
+            self.got_entries.add(self.keys[both])
+            self.keys = self.keys[~both]
+        self.got_entries.freeze()
+
+    def freeze_with(self, symbols, iplt, tlsdesc=0, ibt=False):
         """tlsdesc: 0 without TLS descriptors, 1 with descriptors bound at load
         time (PLT0 only, as ld.bfd keeps it), 2 with lazy ones (PLT0 and the
         TLSDESC entry last)."""
@@ -57,16 +74,42 @@ class PltSection(KeyedTable):
         self.imports = [symbols[k] for k in self.keys.tolist()]
         self.iplt = iplt
         iplt.host = self
+        self.ibt = ibt
         n = len(self.keys) + len(iplt)
         self.tlsdesc_entry = tlsdesc == 2
-        self.size = self.entry_size * (1 + n + self.tlsdesc_entry) if n or tlsdesc else 0
+        g = self.got_entries
+        g.entry_size = g.align = g.entsize = 16 if ibt else 8
+        g.freeze()
+        # (PLT0 is there too when only .plt.got has entries, as ld.bfd leaves it)
+        plt0 = bool(n or tlsdesc or len(g))
+        if ibt:
+            self.size = self.entry_size * (1 + len(self.keys) + self.tlsdesc_entry) if plt0 else 0
+            self.sec.size = self.entry_size * n
+        else:
+            self.size = self.entry_size * (1 + n + self.tlsdesc_entry) if plt0 else 0
         return self
 
     def tlsdesc_entry_addr(self):
         return self.addr + self.size - self.entry_size
 
+    def call_keys(self):
+        """Every imported function called through a PLT entry (.plt or .plt.got)."""
+        return np.concatenate([self.keys, self.got_entries.keys])
+
     def entry_addresses(self, keys):
-        return self.addr + self.entry_size * (1 + self.index_of(keys))
+        keys = np.asarray(keys, np.int64)
+        addr = np.zeros(len(keys), np.int64)
+        if len(self.keys):
+            if self.ibt:
+                addr = self.sec.addr + self.entry_size * self.index_of(keys)
+            else:
+                addr = self.addr + self.entry_size * (1 + self.index_of(keys))
+        g = self.got_entries
+        if len(g):
+            in_got = np.isin(keys, g.keys)
+            if in_got.any():
+                addr = np.where(in_got, g.addr + g.entry_size * g.index_of(keys), addr)
+        return addr
 
 
 class GotPltSection(Synthetic):
@@ -109,7 +152,8 @@ class GotPltSection(Synthetic):
         words[0] = self.dynamic_addr
         if self.n_lazy:
             # each slot starts at its PLT entry's push, for lazy binding
-            words[3:3 + self.n_lazy] = self.plt.addr + 16 * np.arange(1, self.n_lazy + 1) + 6
+            words[3:3 + self.n_lazy] = self.plt.addr + 16 * np.arange(1, self.n_lazy + 1) + \
+                (0 if self.plt.ibt else 6)
         words[3 + self.n_lazy:] = self.iplt.resolvers
         desc = np.zeros(16 * self.n_desc, np.uint8)       # the loader fills the descriptors
         return np.concatenate([words.astype("<i8").view(np.uint8), desc])
@@ -150,8 +194,12 @@ class RelaPltSection(Synthetic):
         return rela.view(np.uint8)
 
 
-def iplt_code(iplt, gotplt, target):
-    """Static IPLT entries: jmp *slot(%rip)."""
+def iplt_code(iplt, gotplt, target, ibt=False):
+    """Static IPLT entries: jmp *slot(%rip) (with IBT: endbr64 first)."""
+    if ibt:
+        n = len(iplt)
+        return target.plt_indirect(iplt.addr + iplt.entry_size * np.arange(n),
+                                   gotplt.addr + 8 * (gotplt.RESERVED + np.arange(n)))
     out = bytearray()
     for i in range(len(iplt)):
         out += target.plt_entry(gotplt.slot_addr(i), iplt.addr + i * iplt.entry_size)
