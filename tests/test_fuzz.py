@@ -611,7 +611,7 @@ def mutate_version_script(rng):
     return "".join(toks), kind
 
 
-def _bfd_verdict(argv, cwd):
+def _bfd_version_script_verdict(argv, cwd):
     r = subprocess.run(["ld.bfd", *argv], cwd=cwd, capture_output=True, text=True, timeout=60)
     return "linked" if r.returncode == 0 else "clean", r.stderr
 
@@ -635,13 +635,13 @@ def test_mutated_version_scripts_agree_with_bfd(vs_object, tmp_path):
     for seed_text in VS_SEEDS:                   # the seeds themselves: accepted by both
         (tmp_path / "t.map").write_text(seed_text)
         argv = ["-shared", "v.o", "--version-script=t.map", "-o", "out.so"]
-        assert _bfd_verdict(argv, tmp_path)[0] == "linked", seed_text
+        assert _bfd_version_script_verdict(argv, tmp_path)[0] == "linked", seed_text
         assert link_in_child(argv, str(tmp_path))[0] == "linked", seed_text
     for it in range(ITERATIONS * 2):
         text, kind = mutate_version_script(rng)
         (tmp_path / "t.map").write_text(text)
         argv = ["-shared", "v.o", "--version-script=t.map", "-o", "out.so"]
-        want, bfd_err = _bfd_verdict(argv, tmp_path)
+        want, bfd_err = _bfd_version_script_verdict(argv, tmp_path)
         got, err = link_in_child(argv, str(tmp_path))
         counts["scripts"] += 1
         counts[want] += 1
