@@ -497,3 +497,18 @@ def test_symver_version_missing_from_script_in_shared_object(tmp_path, vmap):
     # an executable makes the versions it needs
     res = _direct_both(tmp_path, [obj, "-e", "bar"] + args[2:], out="m.exe")
     assert res["ldpy"][0] == res["bfd"][0] == 0
+
+
+def test_version_named_like_a_defined_symbol_is_a_multiple_definition(tmp_path):
+    """GNU ld defines each version of a -shared link as an absolute symbol: a version
+    named like a function of the link clashes with it (found by the version-script
+    fuzzer); another name links."""
+    (tmp_path / "vf.c").write_text("int func(void) { return 1; }\n")
+    run(["gcc", "-fPIC", "-c", "vf.c"], cwd=tmp_path)
+    (tmp_path / "clash.ver").write_text("func { global: func; local: *; };\n")
+    (tmp_path / "ok.ver").write_text("V1 { global: func; local: *; };\n")
+    for script, verdict in (("clash.ver", 1), ("ok.ver", 0)):
+        mine = ld_direct(["-shared", "vf.o", "-o", "m.so", "--version-script", script], tmp_path)
+        ref = ld_direct(["-shared", "vf.o", "-o", "r.so", "--version-script", script], tmp_path, linker="bfd")
+        assert (mine.returncode != 0) == (ref.returncode != 0) == bool(verdict), (mine.stderr, ref.stderr)
+    assert "multiple definition of 'func'" in mine.stderr or mine.returncode == 0

@@ -1,6 +1,6 @@
 """What a dynamic output exports, and under which version: --version-script,
 --dynamic-list, --export-dynamic-symbol."""
-from ldpy.diag import LinkError
+from ldpy.diag import LinkError, diag
 from ldpy.symbols import DEFINED, COMMON
 
 
@@ -105,6 +105,12 @@ def _apply_version_script(ctx):
                 vsym = ctx.symtab.define_synthetic(node.name.encode(), None, only_if_referenced=False)
                 if vsym is not None:
                     vsym.absolute, vsym.type, vsym.def_version = True, STT_OBJECT, node.name
+                else:
+                    other = ctx.symtab.get(node.name.encode())
+                    if other is not None and other.kind in (DEFINED, COMMON):
+                        # (the version's absolute symbol clashes with it, as in GNU ld)
+                        diag.error(f"{cfg.version_scripts[0]}: version '{node.name}' is also a symbol: "
+                                   f"multiple definition of '{node.name}'; first defined in {other.where()}")
     syms = [s for s in ctx.symtab.symbols if s.kind in (DEFINED, COMMON) and not s.combined]
     # a symbol .symver gave a version is looked up in that version's node only
     # (bfd's _bfd_elf_link_assign_sym_version); foo@ (the base version) in none
