@@ -323,12 +323,35 @@ def _comp_dirs(obj):
     return out
 
 
+def abbrev_decl(r, code):
+    """The attribute list (attr, form, implicit const) of abbreviation `code`, read
+    with `r` from the start of its table; None when the table ends without it.
+    Raises _Bad on a truncated table (shared with gdb_index.py)."""
+    for _ in range(100_000):
+        c = r.uleb()
+        if c == 0:
+            return None
+        r.uleb()                 # tag
+        r.u8()                   # children
+        attrs = []
+        while True:
+            at, form = r.uleb(), r.uleb()
+            if at == 0 and form == 0:
+                break
+            attrs.append((at, form, r.sleb() if form == F_IMPLICIT_CONST else None))
+        if c == code:
+            return attrs
+    raise _Bad
+
+
 def _first_abbrev(abbrev, off, code, little):
-    """The attribute list (attr, form, implicit const) of abbreviation `code` of the
-    table at `off`."""
-    r = _Reader(abbrev, off, len(abbrev), little)
+    """The attribute list of abbreviation `code` of the table at `off`."""
     if not 0 <= off < len(abbrev):
         raise _Bad
+    attrs = abbrev_decl(_Reader(abbrev, off, len(abbrev), little), code)
+    if attrs is None:
+        raise _Bad
+    return attrs
     for _ in range(100_000):
         c = r.uleb()
         if c == 0:

@@ -39,7 +39,7 @@ from ldpy.elf.format import (SHF_ALLOC, SHF_LINK_ORDER, SHF_GNU_RETAIN, SHN_LORE
                              SHT_RELA, STV_DEFAULT, STV_PROTECTED)
 from ldpy.sections import eh_frame_records, eh_record_arrays, is_c_identifier
 from ldpy.symbols import UNDEF, DEFINED, SHARED
-from ldpy.util import unique
+from ldpy.util import file_buffers, unique
 
 # What GNU ld's default script KEEPs (used when the layout follows no script).
 _DEFAULT_KEEP = re.compile(r"\.(init|fini|preinit_array|jcr)$|"
@@ -215,21 +215,7 @@ class _Graph:
         self.rel_ids = np.flatnonzero((cand | note) & has_rel & ~eh)
 
     def _buffers(self, files):
-        """The mapped buffers the files lie in (an archive holds many members): reads
-        over many files become one numpy gather per buffer."""
-        self.bufs, seen = [], {}
-        nf = len(files)
-        self.file_buf = np.empty(nf, np.int64)
-        self.file_buf_base = np.empty(nf, np.int64)
-        for k, f in enumerate(files):
-            if f.buf is None:
-                f.buf = np.frombuffer(f.data, np.uint8)
-            b = seen.get(id(f.buf))
-            if b is None:
-                b = seen[id(f.buf)] = len(self.bufs)
-                self.bufs.append(f.buf)
-            self.file_buf[k] = b
-            self.file_buf_base[k] = f.buf_base
+        self.bufs, self.file_buf, self.file_buf_base = file_buffers(files)
 
     def _read(self, sec_buf, pos, width):
         """Bytes [pos, pos+width) of the buffers sec_buf, as an (n, width) uint8 array."""

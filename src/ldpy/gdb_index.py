@@ -43,7 +43,7 @@ import bisect
 import numpy as np
 
 from ldpy.diag import diag
-from ldpy.dwarf_line import _Reader, _Bad
+from ldpy.dwarf_line import _Reader, _Bad, abbrev_decl
 from ldpy.elf.format import SHT_PROGBITS, SHF_GROUP
 from ldpy.input.object import InputSection
 
@@ -436,22 +436,8 @@ def _abbrev_decl(sec, off, code):
     `off` (read up to it: a unit DIE's code is usually the first), or None."""
     if sec is None or not 0 <= off < len(sec.b):
         raise _Broken(f"invalid .debug_abbrev offset {off:#x}")
-    r = sec.reader(off)
     try:
-        while True:
-            c = r.uleb()
-            if c == 0:
-                return None
-            r.uleb()                 # tag
-            r.u8()                   # children
-            attrs = []
-            while True:
-                at, form = r.uleb(), r.uleb()
-                if at == 0 and form == 0:
-                    break
-                attrs.append((at, form, r.sleb() if form == F_IMPLICIT_CONST else None))
-            if c == code:
-                return attrs
+        return abbrev_decl(sec.reader(off), code)
     except _Bad:
         raise _Broken(f"truncated abbreviation table at offset {off:#x}")
 

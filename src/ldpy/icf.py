@@ -106,7 +106,7 @@ from ldpy.elf.format import (SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_MERGE, SHF
                              STT_OBJECT, STT_FUNC, STT_GNU_IFUNC, STV_DEFAULT, STV_PROTECTED)
 from ldpy.sections import is_c_identifier, output_name, eh_frame_records, eh_record_arrays
 from ldpy.symbols import DEFINED, COMMON
-from ldpy.util import unique
+from ldpy.util import file_buffers, unique
 
 # kinds of relocation-row targets (column a1 of a row; >= 0: the id of a section that
 # is no candidate): in a candidate (compared by class), a SHF_MERGE piece, a symbol
@@ -188,18 +188,7 @@ class _Icf:
         self.live = np.fromiter((s is not None and s.live for s in flat), bool, N)
         self.sec_file = np.repeat(np.arange(nf), self.nsec)
         # the mapped buffers the files lie in (an archive's members share one)
-        self.bufs, seen = [], {}
-        self.file_buf = np.zeros(nf, np.int64)
-        self.file_buf_base = np.zeros(nf, np.int64)
-        for k, f in enumerate(files):
-            if f.buf is None:
-                f.buf = np.frombuffer(f.data, np.uint8)
-            b = seen.get(id(f.buf))
-            if b is None:
-                b = seen[id(f.buf)] = len(self.bufs)
-                self.bufs.append(f.buf)
-            self.file_buf[k] = b
-            self.file_buf_base[k] = f.buf_base
+        self.bufs, self.file_buf, self.file_buf_base = file_buffers(files)
         # global symbols: where they are defined, and which are compared by identity;
         # filled in for the symbols relocations name, when they first do (_global_info)
         G = self.G = len(ctx.symtab.symbols)

@@ -23,3 +23,23 @@ def first_of_runs(sorted_values):
     np.not_equal(a[1:], a[:-1], out=start[1:])
     idx = np.flatnonzero(start)
     return a[idx], idx
+
+
+def file_buffers(files):
+    """The mapped buffers the input files lie in (an archive's members share one), so
+    that reads over many files become one numpy gather per buffer: (buffers, buffer
+    index of each file, offset of each file in its buffer)."""
+    bufs, seen = [], {}
+    nf = len(files)
+    file_buf = np.empty(nf, np.int64)
+    file_buf_base = np.empty(nf, np.int64)
+    for k, f in enumerate(files):
+        if f.buf is None:
+            f.buf = np.frombuffer(f.data, np.uint8)
+        b = seen.get(id(f.buf))
+        if b is None:
+            b = seen[id(f.buf)] = len(bufs)
+            bufs.append(f.buf)
+        file_buf[k] = b
+        file_buf_base[k] = f.buf_base
+    return bufs, file_buf, file_buf_base

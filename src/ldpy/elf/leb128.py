@@ -4,7 +4,8 @@ the end of the readable range, and returns (value, next position); reading
 past `end` (or a number longer than 10 bytes) raises ValueError."""
 
 
-def read_uleb(data, pos, end=None):
+def _read(data, pos, end):
+    """(magnitude, bit count, next position) of one LEB128 number."""
     end = len(data) if end is None else end
     value = shift = 0
     while True:
@@ -15,23 +16,19 @@ def read_uleb(data, pos, end=None):
         value |= (byte & 0x7f) << shift
         shift += 7
         if byte < 0x80:
-            return value, pos
+            return value, shift, pos
+
+
+def read_uleb(data, pos, end=None):
+    value, _, pos = _read(data, pos, end)
+    return value, pos
 
 
 def read_sleb(data, pos, end=None):
-    end = len(data) if end is None else end
-    value = shift = 0
-    while True:
-        if pos >= end or shift > 63:
-            raise ValueError("truncated or overlong LEB128 number")
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7f) << shift
-        shift += 7
-        if byte < 0x80:
-            if byte & 0x40:
-                value -= 1 << shift
-            return value, pos
+    value, bits, pos = _read(data, pos, end)
+    if value >> (bits - 1) & 1:        # the sign bit of the last byte
+        value -= 1 << bits
+    return value, pos
 
 
 def skip_leb(data, pos, end=None):
