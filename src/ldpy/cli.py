@@ -309,6 +309,10 @@ class Config:
     time_trace: bool = False                  # --time-trace
     time_trace_file: str | None = None        # --time-trace-file=FILE (default OUTPUT.time-trace)
     time_trace_granularity: int = 500         # microseconds: shorter passes are left out
+    # linker plugins written in Python (ldpy/plugin, ELD's plugin API)
+    plugin_configs: list = field(default_factory=list)   # --plugin-config FILE (YAML)
+    plugin_activity_file: str | None = None   # --plugin-activity-file FILE (JSON of what plugins did)
+    trace_kinds: list = field(default_factory=list)      # --trace=plugin
 
     @property
     def output_type(self):
@@ -728,7 +732,12 @@ def _map_file(p, arg, name):
 
 
 def _trace(p, arg, name):
-    p.c.trace += 1
+    if arg is None:
+        p.c.trace += 1
+    elif arg == "plugin":
+        p.c.trace_kinds.append(arg)
+    else:
+        raise LinkError(f"--trace={arg}: unknown trace kind (known: plugin)")
 
 
 def _strip(p, arg, name):
@@ -1233,7 +1242,8 @@ OPTIONS = [
     Opt("-S --strip-debug", NONE, _strip, "Strip debugging symbols"),
     Opt("--strip-discarded", NONE, _set("strip_discarded", True), "Strip symbols in discarded sections"),
     Opt("--no-strip-discarded", NONE, _set("strip_discarded", False), "Do not strip symbols in discarded sections"),
-    Opt("-t --trace", NONE, _trace, "Trace file opens"),
+    Opt("-t", NONE, _trace, "Trace file opens"),
+    Opt("--trace", OPT, _trace, "Trace file opens; --trace=plugin: what linker plugins do", "[=plugin]"),
     Opt("-T --script", REQ, _script, "Read linker script", "FILE"),
     Opt("--default-script -dT", REQ, _store("default_script"), "Read default linker script", "FILE"),
     Opt("-u --undefined", REQ, _append("undefined"), "Start with undefined reference to SYMBOL", "SYMBOL"),
@@ -1435,6 +1445,10 @@ OPTIONS = [
         "=FILE"),
     Opt("--time-trace-granularity", REQ, _store("time_trace_granularity", _num("--time-trace-granularity")),
         "Leave out passes shorter than N microseconds (default 500)", "=N"),
+    Opt("--plugin-config", REQ, _append("plugin_configs"),
+        "Run the Python linker plugins a YAML file lists (ELD's format)", "FILE"),
+    Opt("--plugin-activity-file", REQ, _store("plugin_activity_file"),
+        "Write what each linker plugin did as JSON", "FILE"),
     Opt("--print-shim-dir", NONE, _set("print_shim_dir"),
         "Print a directory for gcc -B that makes gcc link with ldpy, and exit"),
     Opt("--server-stop", NONE, _set("server_stop"),

@@ -69,6 +69,7 @@ class Context:
         self.lto = None               # lto.plugin.PluginHost with -plugin
         self.icf_fold = None          # --icf: (folded section ids, kept section ids)
         self.icf_gfolded = None       # --icf: by symbol id, defined in a folded section
+        self.plugins = None           # plugin.manager.PluginManager when the link names plugins
 
     def common_chunk(self, s):
         """The chunk a common symbol was allocated in (COMMON, or .tcommon for TLS)."""
@@ -192,10 +193,16 @@ def _link(config, lto=None):
         from ldpy.reports import write_reproduce
         passes.run(write_reproduce, ctx)    # --reproduce: the inputs and a response file, as a tar
     diag.check()
+    if config.plugin_configs or (ctx.script is not None and ctx.script.plugins):
+        from ldpy.plugin.manager import PluginManager
+        ctx.plugins = PluginManager(ctx)    # Python linker plugins (ELD's API), loaded here
+    plugin_point(ctx, "inputs_read")        # visit_sections, visit_symbol
     ctx.is_dynamic = bool(ctx.shared_files) or config.pie or config.shared
     use_script_layout(ctx)                  # SECTIONS given, INSERT, -Ttext...: script/ engine
+    plugin_point(ctx, "before_rule_matching")
     passes.run(apply_version_script, ctx)   # --version-script: versions and local: patterns
     passes.run(apply_export_lists, ctx)     # --dynamic-list, --export-dynamic-symbol
+    plugin_point(ctx, "rules_matched")      # SectionMatcher plugins (before --gc-sections)
     if config.why_live and not config.gc_sections:
         diag.warn("--why-live has no effect without --gc-sections")
     if config.gc_sections:
@@ -204,7 +211,9 @@ def _link(config, lto=None):
     if config.icf != "none":
         from ldpy.icf import fold_identical_code
         passes.run(fold_identical_code, ctx)   # --icf=all|safe: fold identical functions
+    plugin_point(ctx, "before_section_merging")   # SectionIterator, output iterators, act_before_section_merging
     passes.run(assign_sections, ctx)        # input sections -> output sections, merge strings
+    plugin_point(ctx, "sections_merged")    # chunk moves, ControlMemorySize, act_before_performing_layout
     if config.gdb_index:
         from ldpy.gdb_index import create_gdb_index, write_gdb_index
         passes.run(create_gdb_index, ctx)   # --gdb-index: CUs, ranges, pubnames; sized
@@ -232,14 +241,19 @@ def _link(config, lto=None):
         from ldpy.synthetic.dynamic import pack_relative_relocs
         relayout = (lambda: layout_scripted(ctx)) if ctx.script_sections else (lambda: layout(ctx))
         passes.run(pack_relative_relocs, ctx, relayout)   # .relr.dyn sized for the final addresses
+    if ctx.plugins is not None:
+        plugin_point(ctx, "laid_out", lambda: (layout_scripted if ctx.script_sections else layout)(ctx))
     check_address_space(ctx)                # a section past 2^64: GNU ld's "wraps around"
     if config.print_memory_usage:
         print_memory_usage(ctx)
     passes.run(assign_symbol_values, ctx)
     if config.gdb_index:
         passes.run(write_gdb_index, ctx)    # .gdb_index at output addresses
+    if ctx.plugins is not None:
+        plugin_point(ctx, "before_writing_output", lambda: assign_symbol_values(ctx))
     diag.check()                            # errors so far (and warnings, with --fatal-warnings)
     passes.run(write_output, ctx)           # copy, relocate, synthesize, build-id
+    plugin_point(ctx, "output_written")     # ControlFileSize plugins, destroy, activity file
     if config.map_file:
         from ldpy.mapfile import write_map
         passes.run(write_map, ctx)          # -Map / -M (with --cref, the table too)
@@ -256,6 +270,12 @@ def _link(config, lto=None):
             reports.write_archive_stats(ctx)
     passes.report(config)
     return ctx
+
+
+def plugin_point(ctx, name, *args):
+    """A named point of the link where plugins act (plugin/manager.py lists them)."""
+    if ctx.plugins is not None:
+        ctx.plugins.point(name, *args)
 
 
 def write_dependency_file(ctx):

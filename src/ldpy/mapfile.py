@@ -92,6 +92,7 @@ def write_map(ctx):
         if inputs is None:
             owner = getattr(c, "file", None)
             lines.append(_section_line(c.name, addr, c.size, owner.name if owner is not None
+                                       else f"<plugin {c.plugin}>" if getattr(c, "plugin", None)
                                        else "<linker>"))
         else:
             # SHF_MERGE inputs share one deduplicated chunk: each is listed with
@@ -118,6 +119,8 @@ def write_map(ctx):
             if s.kind == SYNTHETIC and s.output is o:
                 lines.append(f"{'':16}{_h(s.value)}{'':16}{s.display}")
         lines.append("")
+    if ctx.plugins is not None:
+        lines += ctx.plugins.map_lines()      # ELD's "Linker Plugin Information"
     if ctx.config.cref:
         lines += cref_lines(ctx)
     text = "\n".join(lines) + "\n"

@@ -179,6 +179,7 @@ class OutputSection:
     phdrs: list = field(default_factory=list)   # :phdr names
     fill: tuple | None = None         # = fillexp
     where: str = ""
+    plugin: object = None             # PluginCmd: PLUGIN_CONTROL_FILESZ/MEMSZ(...) before ':'
 
 
 @dataclass
@@ -202,6 +203,16 @@ class Overlay:               # OVERLAY [start] : [NOCROSSREFS] [AT(ldaddr)] { se
     fill: tuple | None = None
     where: str = ""
     subalign: tuple | None = None     # SUBALIGN(expr) after ':'
+
+
+@dataclass
+class PluginCmd:             # PLUGIN_SECTION_MATCHER("lib", "Name" [, "opts"]) and its kin (ELD)
+    kind: str                # the keyword: PLUGIN_ITER_SECTIONS, LINKER_PLUGIN, PLUGIN_CONTROL_MEMSZ...
+    library: str
+    name: str
+    options: str = ""
+    where: str = ""
+    section: str = ""        # the output section of PLUGIN_CONTROL_FILESZ/MEMSZ
 
 
 @dataclass

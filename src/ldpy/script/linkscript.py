@@ -48,6 +48,7 @@ class LinkScript:
         self.asserts = []
         self.externs = []             # EXTERN(...) names: --gc-sections roots
         self.nocrossrefs = []         # ("list", [sections]) / ("to", [to, from...])
+        self.plugins = []             # ast.PluginCmd: ELD plugin commands (top level and in sections)
 
     def add(self, script):
         """Merge one parsed script's layout commands (input commands are the loader's)."""
@@ -58,11 +59,15 @@ class LinkScript:
                 else:
                     self.has_sections = True
                     self.statements.extend(cmd.statements)
+                self.plugins.extend(n.plugin for n in cmd.statements
+                                    if isinstance(n, ast.OutputSection) and n.plugin is not None)
                 for node in cmd.statements:
                     if isinstance(node, ast.Overlay) and node.nocrossrefs and len(node.sections) > 1:
                         self.nocrossrefs.append(("list", [o.name for o in node.sections]))
             elif isinstance(cmd, (ast.Assignment, ast.Assert)):
                 self.statements.append(cmd)
+            elif isinstance(cmd, ast.PluginCmd):
+                self.plugins.append(cmd)
             elif isinstance(cmd, ast.Memory):
                 for r in cmd.regions:
                     if r.name in self.memory:

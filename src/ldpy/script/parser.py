@@ -37,7 +37,7 @@ _EXPR_RESERVED = set(_NAME_ARG) | set(_EXPR_ARGS) | set(_SECTION_TYPES) | {
     "SEGMENT_START", "ASSERT", "SIZEOF_HEADERS", "BIND", "GROUP", "AS_NEEDED", "NOCROSSREFS",
     "NOCROSSREFS_TO", "ONLY_IF_RO", "ONLY_IF_RW", "SPECIAL", "INPUT_SECTION_FLAGS", "INCLUDE",
     "AT", "ALIGN_WITH_INPUT", "SUBALIGN", "HIDDEN", "PROVIDE", "PROVIDE_HIDDEN", "KEEP",
-    "EXCLUDE_FILE"} - {"READONLY"}
+    "EXCLUDE_FILE", "PLUGIN_CONTROL_FILESZ", "PLUGIN_CONTROL_MEMSZ"} - {"READONLY"}
 _MAX_NESTING = 100          # parentheses / unary operators in one expression
 _MAX_INCLUDE_DEPTH = 10     # as GNU ld's MAX_INCLUDE_DEPTH
 
@@ -227,6 +227,29 @@ class Parser(Lexer):
     def _c_entry(self, out, kw, where):
         out.append(ast.Command(kw, [self.paren_name(WILD, "a symbol name")], where))
 
+    def _c_plugin(self, out, kw, where):
+        out.append(self.plugin_args(kw, where))
+
+    def plugin_args(self, kw, where):
+        """("library", "Name" [, "options"]) of an ELD plugin command."""
+        self.expect("(")
+        args = [self.name(FILE, "a plugin library name")]
+        while self.accept(","):
+            args.append(self.name(FILE, "a plugin name or options"))
+        self.expect(")")
+        if len(args) not in (2, 3):
+            self.fail(f"{kw} takes (\"library\", \"name\" [, \"options\"])")
+        return ast.PluginCmd(kw, args[0], args[1], args[2] if len(args) == 3 else "", where)
+
+    def output_section_plugin(self, node):
+        """PLUGIN_CONTROL_FILESZ/MEMSZ(...) in an output section description, before ':'."""
+        for kw in _SECTION_PLUGINS:
+            if self.keyword(kw, EXPR):
+                node.plugin = self.plugin_args(kw, node.where)
+                node.plugin.section = node.name
+                return True
+        return False
+
     def _c_version(self, out, kw, where):
         self.fail_at(where, "VERSION in a linker script is not supported; use --version-script")
 
@@ -410,10 +433,12 @@ class Parser(Lexer):
         name = self.name(SECTION, "an output section name")
         node = ast.OutputSection(name, [], where=where)
         if not self.accept(":"):
-            if not self.section_type_ahead():
+            if not self.output_section_plugin(node) and not self.section_type_ahead():
                 node.address = self.expr()
             if self.section_type_ahead():
                 node.type = self.section_type()
+            if node.plugin is None:
+                self.output_section_plugin(node)
             self.expect(":")
         # GNU ld takes these in this order only
         if self.keyword("AT", EXPR):
@@ -772,7 +797,11 @@ _TOP = {
     "INCLUDE": Parser._c_include, "MEMORY": Parser._c_memory, "PHDRS": Parser._c_phdrs,
     "SECTIONS": Parser._c_sections, "INSERT": Parser._c_insert, "ASSERT": Parser._c_assert,
     "VERSION": Parser._c_version,
+    # ELD's plugin commands (ldpy/plugin)
+    "PLUGIN_SECTION_MATCHER": Parser._c_plugin, "PLUGIN_ITER_SECTIONS": Parser._c_plugin,
+    "PLUGIN_OUTPUT_SECTION_ITER": Parser._c_plugin, "LINKER_PLUGIN": Parser._c_plugin,
 }
+_SECTION_PLUGINS = ("PLUGIN_CONTROL_FILESZ", "PLUGIN_CONTROL_MEMSZ")
 _STATEMENT = {
     **{kw: Parser._s_data for kw in _DATA}, "FILL": Parser._s_fill, "ASSERT": Parser._s_assert,
     "CONSTRUCTORS": Parser._s_keyword, "CREATE_OBJECT_SYMBOLS": Parser._s_keyword,
