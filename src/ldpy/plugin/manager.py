@@ -517,7 +517,8 @@ class PluginManager:
         if idx is None:
             raise LinkError(f"plugin '{rec.name}': create_use: {f.name} has no symbol '{symbol}'")
         from ldpy.elf.format import dtypes
-        dt = c.relocs.dtype if c.relocs is not None else dtypes(True, True).rela
+        t64 = self.ctx.target
+        dt = c.relocs.dtype if c.relocs is not None else dtypes(t64.IS64, t64.LITTLE).rela
         row = np.zeros(1, dt)
         row["r_offset"] = offset
         row["r_info"] = (idx << 32) | t
@@ -586,7 +587,8 @@ class PluginManager:
             lines.append(f"Plugin {r.name} ({r.type}): {len(r.actions)} modification"
                          f"{'s' if len(r.actions) != 1 else ''}")
             for a in r.actions:
-                rest = ", ".join(f"{k}={_fmt(v)}" for k, v in a.items() if k not in ("op", "state"))
+                rest = ", ".join(f"{k}={_fmt(v)}" for k, v in a.items()
+                                 if k not in ("op", "state") and v not in ("", None))
                 lines.append(f"  [{a['state']}] {a['op']}" + (f": {rest}" if rest else ""))
             for k, v in r.stats:
                 lines.append(f"  stat {k}: {v}")
