@@ -743,3 +743,48 @@ def test_example_function_order_on_sqlite(tmp_path):
     info = plugin_info(tmp_path / "sq.map")
     assert "[ActBeforePerformingLayout] update_chunks: rule=*(.text) #Rule 0, .text, before=[" in info
     assert "stat hot chunks placed: 3" in info
+
+
+LAYOUT = """\
+import json, os
+from ldpy.plugin import OutputSectionIteratorPlugin, SUCCESS
+
+class Layout(OutputSectionIteratorPlugin):
+    def init(self, options):
+        self.seen = []
+    def process_output_section(self, o):
+        if o.name == "foo":
+            self.foo = o
+    def run(self, verbose):
+        L = self.linker
+        if not L.is_state("AfterLayout"):
+            return SUCCESS
+        before = self.foo.address
+        L.reassign_virtual_addresses()
+        segs = L.get_segments_for_output_section(self.foo)
+        out = {"same": before == self.foo.address, "contents": L.get_output_section_contents(self.foo).hex(),
+               "seg": [(s.vaddr <= self.foo.address < s.vaddr + s.memsz, s.flags & 1) for s in segs if s.type == 1],
+               "chunks": [(c.name, c.offset, c.address) for c in self.foo.chunks()],
+               "rules": [str(r) for r in self.foo.rules()]}
+        with open("layout.json", "w") as fh:
+            json.dump(out, fh)
+        return SUCCESS
+"""
+
+
+def test_layout_group_after_layout(tmp_path):
+    obj = compile_c(tmp_path, "1", C_SRC)
+    write(tmp_path, "layout.py", LAYOUT)
+    write(tmp_path, "s.t", "SECTIONS { . = 0x400000; foo : { *(.text.foo) *(.text.foo_*) } .text : { *(.text*) } }\n"
+          'PLUGIN_OUTPUT_SECTION_ITER("layout.py", "Layout")\n')
+    r = ldpy(["-o", "out", obj, "s.t", "-e", "main", "-Map", "out.map"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    got = json.loads((tmp_path / "layout.json").read_text())
+    syms = nm(tmp_path / "out")
+    assert got["same"] and got["seg"] == [[True, 1]]
+    assert got["chunks"] == [[".text.foo", 0, syms["foo"]], [".text.foo_1", 6, syms["foo_1"]],
+                             [".text.foo_2", 12, syms["foo_2"]]]
+    assert got["rules"] == ["*(.text.foo) #Rule 0, foo", "*(.text.foo_*) #Rule 1, foo"]
+    run(["objcopy", "-O", "binary", "--only-section=foo", "out", "foo.bin"], cwd=tmp_path)
+    assert (tmp_path / "foo.bin").read_bytes().hex() == got["contents"]     # (no relocations in foo)
+    assert "[AfterLayout] reassign_virtual_addresses" in plugin_info(tmp_path / "out.map")

@@ -100,3 +100,15 @@ def dtypes(is64: bool, little: bool):
 
 class _DT:
     """Namespace of dtypes for one ELF flavour (see dtypes())."""
+
+
+def r_sym_type(info, is64):
+    """(symbol index, type) arrays of r_info values: ELF64 splits at bit 32, ELF32 at bit 8."""
+    info = np.asarray(info).astype(np.uint64)
+    shift, mask = (np.uint64(32), np.uint64(0xffffffff)) if is64 else (np.uint64(8), np.uint64(0xff))
+    return (info >> shift).astype(np.int64), (info & mask).astype(np.int64)
+
+
+def r_info(sym, type_, is64):
+    """The r_info value of (symbol index, type)."""
+    return (sym << 32 | type_) if is64 else (sym << 8 | type_)

@@ -95,6 +95,7 @@ class PluginManager:
         self.patches = []             # (file offset, bytes): set_target_data after layout
         self.relayout_fn = None
         self.modules = {}             # library -> module
+        self.point_seconds = {}       # named point -> seconds spent there (plugins and their calls)
         self.specs = self._collect_specs()
         for spec in self.specs:
             self._load(spec)
@@ -241,7 +242,9 @@ class PluginManager:
 
     # -- the points ------------------------------------------------------------------------
     def point(self, name, *args):
+        t0 = time.perf_counter()
         getattr(self, "_p_" + name)(*args)
+        self.point_seconds[name] = self.point_seconds.get(name, 0.0) + time.perf_counter() - t0
 
     def _p_inputs_read(self):
         self.state = "Initializing"
@@ -494,9 +497,8 @@ class PluginManager:
         rel = getattr(c, "relocs", None)
         if f is None or rel is None or not len(rel):
             return []
-        info = rel["r_info"].astype(np.uint64)
-        syms = (info >> np.uint64(32)).astype(np.int64)
-        types = (info & np.uint64(0xffffffff)).astype(np.int64)
+        from ldpy.elf.format import r_sym_type
+        syms, types = r_sym_type(rel["r_info"], self.ctx.target.IS64)
         out = []
         for i, (off, t, s, a) in enumerate(zip(rel["r_offset"].tolist(), types.tolist(), syms.tolist(),
                                                rel["r_addend"].tolist())):
@@ -521,7 +523,8 @@ class PluginManager:
         dt = c.relocs.dtype if c.relocs is not None else dtypes(t64.IS64, t64.LITTLE).rela
         row = np.zeros(1, dt)
         row["r_offset"] = offset
-        row["r_info"] = (idx << 32) | t
+        from ldpy.elf.format import r_info
+        row["r_info"] = r_info(idx, t, t64.IS64)
         row["r_addend"] = addend
         c.relocs = row if c.relocs is None else np.concatenate([c.relocs, row])
         return Use(Chunk(c), offset, t, self._type_name(t), symbol, addend, len(c.relocs) - 1)
@@ -599,7 +602,8 @@ class PluginManager:
         return {"plugins": [{"name": r.name, "type": r.type, "library": r.spec.library, "path": str(r.path),
                              "options": r.spec.options, "output_section": r.spec.section,
                              "seconds": round(r.seconds, 6), "actions": r.actions,
-                             "stats": dict(r.stats)} for r in self.records]}
+                             "stats": dict(r.stats)} for r in self.records],
+                "points": {k: round(v, 6) for k, v in self.point_seconds.items()}}
 
     def write_activity_file(self, path):
         import json
