@@ -788,3 +788,37 @@ def test_layout_group_after_layout(tmp_path):
     run(["objcopy", "-O", "binary", "--only-section=foo", "out", "foo.bin"], cwd=tmp_path)
     assert (tmp_path / "foo.bin").read_bytes().hex() == got["contents"]     # (no relocations in foo)
     assert "[AfterLayout] reassign_virtual_addresses" in plugin_info(tmp_path / "out.map")
+
+
+OVERRIDE = """\
+from ldpy.plugin import SectionMatcherPlugin, SUCCESS
+
+class Override(SectionMatcherPlugin):
+    def process_section(self, s):
+        if s.name == ".text.foo_1":
+            self.linker.set_output_section(s, "bar", "to an existing statement")
+        elif s.name == ".text.foo_2":
+            self.linker.set_output_section(s, "newsec", "to a new output section")
+"""
+
+
+def test_section_matcher_overrides_script_rules(tmp_path):
+    obj = compile_c(tmp_path, "1", C_SRC)
+    write(tmp_path, "ov.py", OVERRIDE)
+    write(tmp_path, "s.t", "SECTIONS { foo : { *(.text.foo*) } bar : { *(.text.bar*) } .text : { *(.text*) } }\n"
+          'PLUGIN_SECTION_MATCHER("ov.py", "Override")\n')
+    r = ldpy(["-o", "out", obj, "s.t", "-e", "main", "-Map", "out.map"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    secs, syms = sections(tmp_path / "out"), nm(tmp_path / "out")
+    inside = lambda sym, sec: secs[sec][0] <= syms[sym] < secs[sec][0] + secs[sec][1]
+    assert inside("foo", "foo") and inside("foo_1", "bar") and inside("foo_2", "newsec")
+    assert secs["foo"][1] == 6 and secs["newsec"][1] == 6
+    info = plugin_info(tmp_path / "out.map")
+    assert "[BeforeLayout] set_output_section: section=1.o(.text.foo_1), old=foo, new=bar" in info
+
+
+def test_plugin_config_refused_with_relocatable(tmp_path):
+    obj = compile_c(tmp_path, "1", C_SRC)
+    write(tmp_path, "c.yaml", "GlobalPlugins:\n  - Type: LinkerPlugin\n    Name: X\n    Library: y\n")
+    r = ldpy(["-r", "-o", "out.o", obj, "--plugin-config", "c.yaml"], tmp_path)
+    assert r.returncode == 1 and r.stderr == "ldpy: error: --plugin-config may not be used with -r (--relocatable)\n"

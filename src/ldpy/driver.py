@@ -185,6 +185,8 @@ def _link(config, lto=None):
     if config.relocatable:
         if config.icf != "none":
             raise LinkError(f"--icf={config.icf} may not be used with -r (--relocatable)")
+        if config.plugin_configs:
+            raise LinkError("--plugin-config may not be used with -r (--relocatable)")
         from ldpy.relocatable import link_relocatable
         return link_relocatable(ctx, passes)    # -r / -Ur: one ET_REL object, its own pass list
     passes.run(add_command_line_references, ctx)
