@@ -212,13 +212,21 @@ class PluginManager:
         return f"plugin '{spec.name}' ({spec.type}, {path or spec.library}): {hook}: {type(e).__name__}: {e}"
 
     def call(self, rec, hook, *args):
+        return self.call_each(rec, hook, (args,))
+
+    def call_each(self, rec, hook, arg_tuples):
+        """Call hook(*args) for each args; one exception handler and one timer for
+        the whole loop (a hook per input section costs only the plugin's own code)."""
         fn = getattr(rec.obj, hook)
         rec.hook = hook
         if self.trace:
             print(f"ldpy: trace: plugin '{rec.name}': {hook} ({self.state})", file=sys.stderr)
         t0 = time.perf_counter()
+        result = None
         try:
-            return fn(*args)
+            for args in arg_tuples:
+                result = fn(*args)
+            return result
         except (W.PluginStateError, W.PluginFatal):
             raise
         except LinkError as e:
@@ -253,15 +261,13 @@ class PluginManager:
             self.call(r, "init", r.spec.options)
         files = [f for f in self.ctx.files if hasattr(f, "sections") and hasattr(f, "global_names")]
         for r in lps:
-            for f in files:
-                self.call(r, "visit_sections", InputFile(f))
+            self.call_each(r, "visit_sections", ((InputFile(f),) for f in files))
         visitors = [r for r in lps if r.visit_symbol]
         if visitors:
             syms = [Symbol(s) for s in self.ctx.symtab.symbols
                     if s.file is not None and hasattr(s.file, "global_names")]
             for r in visitors:
-                for s in syms:
-                    self.call(r, "visit_symbol", s)
+                self.call_each(r, "visit_symbol", ((s,) for s in syms))
 
     def _p_before_rule_matching(self):
         self.state = "ActBeforeRuleMatching"
@@ -278,8 +284,7 @@ class PluginManager:
     def _iterate_sections(self, type_, live_only):
         for r in self.of_type(type_):
             self.call(r, "init", r.spec.options)
-            for s in self._input_sections(live_only):
-                self.call(r, "process_section", Section(s))
+            self.call_each(r, "process_section", ((Section(s),) for s in self._input_sections(live_only)))
             self.run(r)
             self.call(r, "destroy")
 
@@ -290,8 +295,7 @@ class PluginManager:
     def _output_iter(self):
         for r in self.of_type("OutputSectionIterator"):
             self.call(r, "init", r.spec.options)
-            for o in self.output_sections():
-                self.call(r, "process_output_section", o)
+            self.call_each(r, "process_output_section", ((o,) for o in self.output_sections()))
             self.run(r)
             self.call(r, "destroy")
 
