@@ -156,8 +156,8 @@ class LinkerWrapper:
 
     @states(*BEFORE_SCAN)
     def add_referenced_symbol(self, name):
-        """Make the link reference NAME (archive members defining it are pulled... no:
-        inputs are read; it becomes a --gc-sections root and must be defined)."""
+        """Make the link reference NAME: it must be defined (inputs are read by now, so no
+        archive member is pulled for it) and its section is a --gc-sections root."""
         self._ctx.symtab.reference(name.encode())
         self._ctx.config.undefined.append(name)
         self._r.act("add_referenced_symbol", symbol=name)
