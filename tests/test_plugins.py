@@ -448,6 +448,7 @@ class Facade(LinkerPlugin):
         L = self.linker
         L.request_garbage_collection()          # GC requests
         L.preserve_symbol("kept_unused")
+        L.add_referenced_symbol("target_a")
         ini = L.find_config_file("settings.ini")  # found on -L
         self.cfg = L.read_ini_file(ini)
         self.greeting = L.get_file_contents(L.find_config_file("greeting.txt")).strip()
@@ -487,7 +488,12 @@ class Facade(LinkerPlugin):
                "data": L.get_plugin_data("Facade"), "mode": L.link_mode(),
                "version": L.get_linker_version(), "output": L.get_output_file_name(),
                "bss": [c.size for c in L.get_output_section(".bss").chunks()][-1],
-               "segments": len(L.get_segments()) > 2}
+               "segments": len(L.get_segments()) > 2,
+               "files": [f.name for f in L.get_input_files() if f.name.endswith("f.o")],
+               "syms": sum(1 for s in L.get_all_symbols() if s.is_function and s.is_defined) > 3,
+               "glob": L.match_pattern("*.data", ".rw.data") and L.is_64bits(),
+               "file_syms": sorted(s.name for f in L.get_input_files() if f.name == "f.o"
+                                   for s in f.symbols() if s.name.startswith("target"))}
         L.write_ini_file({"result": {k: repr(v) for k, v in out.items()}}, "result.ini")
 '''
 
@@ -535,6 +541,9 @@ def test_facade_groups_on_a_running_program(tmp_path):
     assert "data = [(1, {'env': 'xyz'}, 'environment')]" in res
     assert "mode = 'StaticExecutable'" not in res and "mode = 'DynamicExecutable'" in res
     assert "bss = 4096" in res and "segments = True" in res
+    assert "files = ['f.o']" in res and "syms = True" in res and "glob = True" in res
+    assert "file_syms = ['target_a', 'target_b']" in res and "add_referenced_symbol: symbol=target_a" in \
+        (tmp_path / "f.map").read_text()
     info = plugin_info(tmp_path / "f.map")
     for rec in ("create_chunk: chunk=.text.codechunk.answer.Facade, size=6, alignment=16",
                 "assign_to_output_section: chunk=.data.codechunk.blob.Facade, output=.data",
