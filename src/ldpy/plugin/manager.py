@@ -171,8 +171,11 @@ class PluginManager:
             return None
         for ep in eps:
             if ep.name == lib:
-                obj = ep.load()
-                return obj
+                try:
+                    return ep.load()
+                except Exception as e:
+                    raise LinkError(f"plugin library '{lib}': entry point '{ep.value}' fails to load: "
+                                    f"{type(e).__name__}: {e}") from None
         return None
 
     def _load(self, spec):
