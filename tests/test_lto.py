@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from e2e_util import (run, run_exe, write, link, shim_dir, assert_no_traceback, ldpy_command,
-                      nm_names, readelf)
+                      nm_names, readelf, driver_flags)
 
 GCC_PLUGIN = "/usr/lib/gcc/x86_64-linux-gnu/12/liblto_plugin.so"
 LLVM_PLUGIN = "/usr/lib/llvm-14/lib/LLVMgold.so"
@@ -445,20 +445,57 @@ def test_output_to_a_fifo_is_written_through(tmp_path):
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
 
 
-def test_relocatable_output_links_fat_objects_by_their_code(tmp_path):
-    fat = cc(tmp_path, "a.c", '#include <stdio.h>\nint twice(int x) { return 2 * x; }\n',
-             flags=(*O2, "-ffat-lto-objects"))
+def _sections(path):
+    """Section names (LTO ones without their random id) and types of an object."""
+    out = []
+    for line in readelf("-SW", path).splitlines():
+        m = re.match(r"\s*\[\s*\d+\]\s+(\S+)\s+(\S+)", line)
+        if m:
+            out.append((re.sub(r"\.[0-9a-f]{16}$", "", m.group(1)), m.group(2)))
+    return out
+
+
+@pytest.mark.parametrize("kind", ["slim", "fat", "mixed"])
+def test_relocatable_output_with_lto_inputs(tmp_path, kind):
+    """gcc -flto -r, as ld.bfd 2.40: every object is offered to the plugin, which
+    merges the IR into one LTO object (-flinker-output=rel) or, when regular
+    objects take part, compiles it (nolto-rel, with its warning); either output
+    links into the program."""
+    extra = ("-ffat-lto-objects",) if kind == "fat" else ()
+    a = cc(tmp_path, "a.c", "int twice(int x) { return 2 * x; }\n", flags=(*O2, *extra))
     m = cc(tmp_path, "m.c", '#include <stdio.h>\nint twice(int);\nint main(void) '
-                            '{ printf("%d\\n", twice(21)); }\n', flags=(*O2, "-ffat-lto-objects"))
-    rel = str(tmp_path / "r.o")
-    r = run(["gcc", "-B", shim_dir(), *O2, "-r", "-nostdlib", fat, m, "-o", rel], cwd=tmp_path)
-    assert_no_traceback(r)
-    exe, _ = link(tmp_path, "prog", [rel], (), static=False)
+                            '{ printf("%d\\n", twice(21)); }\n', flags=(("-O2",) if kind == "mixed" else (*O2, *extra)))
+    outs = []
+    for linker in ("ldpy", "bfd"):
+        rel = str(tmp_path / f"r.{linker}.o")
+        r = run(["gcc", *driver_flags(linker), *O2, "-r", "-nostdlib", a, m, "-o", rel], cwd=tmp_path)
+        assert_no_traceback(r)
+        if linker == "ldpy":       # (collect2 keeps ld.bfd's warning to itself when not on a tty)
+            warned = "incremental linking of LTO and non-LTO objects" in r.stderr
+            assert warned == (kind == "mixed"), r.stderr
+        outs.append(rel)
+        exe, _ = link(tmp_path, f"prog.{linker}", [rel], O2, static=False)
+        assert run_exe(exe).stdout == "42\n"
+    assert _sections(outs[0]) == _sections(outs[1])
+    lto = [n for n, _ in _sections(outs[0]) if n.startswith(".gnu.lto_")]
+    assert bool(lto) == (kind != "mixed")
+    assert nm_names(outs[0]) == nm_names(outs[1])
+
+
+def test_relocatable_without_plugin_copies_ir_through(tmp_path):
+    """ld -r without -plugin: LTO objects' IR sections are copied like any other
+    (ld.bfd), and the merged object is still an LTO object."""
+    a = cc(tmp_path, "a.c", "int twice(int x) { return 2 * x; }\n")
+    m = cc(tmp_path, "m.c", '#include <stdio.h>\nint twice(int);\nint main(void) '
+                            '{ printf("%d\\n", twice(21)); }\n')
+    mine, ref = str(tmp_path / "r.o"), str(tmp_path / "r.bfd.o")
+    r = _ldpy(["-r", a, m, "-o", mine], tmp_path)
+    assert r.returncode == 0, r.stderr
+    run(["ld.bfd", "-r", a, m, "-o", ref])
+    assert _sections(mine) == _sections(ref)
+    assert sum(n == ".gnu.lto_.symtab" for n, _ in _sections(mine)) == 2
+    exe, _ = link(tmp_path, "prog", [mine], O2, static=False)
     assert run_exe(exe).stdout == "42\n"
-    slim = cc(tmp_path, "s.c", "int slim(void) { return 1; }\n")
-    r = run(["gcc", "-B", shim_dir(), *O2, "-r", "-nostdlib", slim, "-o", rel], cwd=tmp_path, check=False)
-    assert r.returncode != 0
-    assert f"ldpy: error: {slim}: holds only LTO IR, which ldpy cannot carry into a relocatable" in r.stderr
 
 
 _DUMP_PLUGIN = r"""

@@ -13,9 +13,6 @@ LTO_ONLY_MESSAGE = "holds only LTO IR; link with the LTO plugin (-flto)"
 
 def ir_only_message(ctx):
     """What to say of an input that is only IR and that no plugin claimed."""
-    if ctx.config.relocatable and ctx.lto is not None:
-        return "holds only LTO IR, which ldpy cannot carry into a relocatable (-r) output; " \
-               "compile it with -ffat-lto-objects"
     if ctx.lto is not None:
         return "holds only LTO IR that no -plugin claimed (GCC IR needs GCC's plugin, LLVM " \
                "bitcode LLVMgold.so)"
