@@ -173,6 +173,29 @@ def test_flto_auto_many_partitions(tmp_path):
     assert r.stderr.count("ltrans") > 4          # several partitions were compiled
 
 
+@pytest.mark.slow
+def test_flto_auto_uses_make_jobserver(tmp_path):
+    """gcc -flto=auto under make -j2 (a '+' recipe): lto-wrapper, run by the plugin
+    inside ldpy, finds make's jobserver descriptors and runs the partitions through
+    make; ldpy must pass them on untouched."""
+    funcs = "\n".join(f"__attribute__((noinline)) int g{i}(int x) {{ return x * {i % 5 + 2} - {i}; }}"
+                      for i in range(300))
+    calls = " + ".join(f"g{i}(v)" for i in range(300))
+    a = cc(tmp_path, "many.c", f"{funcs}\nint total(int v) {{ return {calls}; }}\n")
+    m = cc(tmp_path, "main.c", '#include <stdio.h>\nint total(int);\nint main(void) { printf("%d\\n", total(3)); }\n')
+    outs = []
+    for linker in ("ldpy", "bfd"):
+        flags = " ".join(driver_flags(linker))
+        write(tmp_path, "Makefile", f"prog.{linker}:\n\t+gcc {flags} -flto=auto -flto-partition=max -O2 "
+                                    f"{a} {m} -o $@ -v\n")
+        r = run(["make", "-j2", f"prog.{linker}"], cwd=tmp_path)
+        assert_no_traceback(r)
+        assert "Using make jobserver" in r.stderr and "jobserver is not available" not in r.stderr
+        assert r.stderr.count("-fltrans ") > 4 or r.stderr.count("ltrans") > 4
+        outs.append(run_exe(str(tmp_path / f"prog.{linker}")).stdout)
+    assert outs[0] == outs[1] and outs[0].strip().lstrip("-").isdigit()
+
+
 def test_static(tmp_path):
     a = cc(tmp_path, "a.c", '#include <stdio.h>\n#include <string.h>\nint count(const char *s);\n'
                             'int main(void) { char b[32]; strcpy(b, "static lto"); '
@@ -246,6 +269,25 @@ def test_resolution_export_dynamic_and_defsym(tmp_path):
     assert mine[("main.o", "exported_data")] == "PREVAILING_DEF_IRONLY_EXP"
 
 
+def test_resolution_gc_sections(tmp_path):
+    """--gc-sections with IR: resolutions are ld.bfd's (gc runs after the plugin
+    compiled), and the compiled code's unused sections go."""
+    main = cc(tmp_path, "gc.c", '#include <stdio.h>\nint used_fn(int x) { return x + 1; }\n'
+                                'int unused_fn(int x) { return x * 7; }\nint unused_data[64] = {1};\n'
+                                'int main(void) { printf("%d\\n", used_fn(41)); }\n',
+              flags=(*O2, "-ffunction-sections", "-fdata-sections"))
+    reg = cc(tmp_path, "reg.c", "int regular_unused(void) { return 3; }\n",
+             flags=("-O2", "-ffunction-sections"))
+    flags = (*O2, "-ffunction-sections", "-fdata-sections", "-Wl,--gc-sections", "-Wl,--print-gc-sections")
+    mine, ref, out = both(tmp_path, "prog", [main, reg], flags)
+    assert out == "42\n"
+    assert "regular_unused" not in nm_names(mine) and "regular_unused" not in nm_names(ref)
+    got, want = resolutions(tmp_path, "res", [main, reg], flags)
+    assert got == want
+    assert got[("gc.o", "unused_fn")] == "PREVAILING_DEF_IRONLY"
+    assert got[("gc.o", "main")] == "PREVAILING_DEF"
+
+
 # -- clang and LLVMgold.so ----------------------------------------------------------
 
 @needs_clang
@@ -264,6 +306,91 @@ def test_clang_lto_with_llvmgold(tmp_path):
     exe2 = str(tmp_path / "prog2")
     run(["clang", "-flto", "-O2", f"--ld-path={shim_dir()}/ld", a, b, "-o", exe2], cwd=tmp_path)
     assert run_exe(exe2).stdout == "clang 42\n"
+
+
+def clang_both(tmp, name, inputs, flags, compiler="clang"):
+    """Link with clang through --ld-path=ldpy's shim and through ld.bfd (both host
+    LLVMgold.so), run both: same output; returns (ldpy's, ld.bfd's, stdout)."""
+    outs = []
+    for linker_flags, out in (([f"--ld-path={shim_dir()}/ld"], name), (["-fuse-ld=bfd"], name + ".bfd")):
+        exe = str(tmp / out)
+        r = run([compiler, *map(str, inputs), *flags, *linker_flags, "-o", exe], cwd=tmp)
+        assert_no_traceback(r)
+        outs.append(exe)
+    got, want = run_exe(outs[0]), run_exe(outs[1])
+    assert got.stdout == want.stdout
+    assert "ldpy" in readelf("-p", ".comment", outs[0])
+    return outs[0], outs[1], got.stdout
+
+
+@needs_clang
+@pytest.mark.parametrize("archiver", ["llvm-ar", "ldpy-ar"])
+def test_clang_lto_archive(tmp_path, archiver):
+    a = cc(tmp_path, "hello.c", '#include <stdio.h>\nvoid hello(void) { puts("clang archive"); }\n',
+           compiler="clang")
+    b = cc(tmp_path, "howdy.c", '#include <stdio.h>\nvoid howdy(void) { puts("howdy"); }\n', compiler="clang")
+    lib = str(tmp_path / "libgreet.a")
+    if archiver == "llvm-ar":
+        run(["llvm-ar", "rcs", lib, a, b])
+    else:
+        run([sys.executable, "-m", "ldpy.ar.main", "--plugin", LLVM_PLUGIN, "rcs", lib, a, b])
+        symbols = run(["llvm-nm", "--print-armap", lib]).stdout
+        assert re.search(r"hello in hello\.o", symbols) and re.search(r"howdy in howdy\.o", symbols)
+    m = cc(tmp_path, "main.c", "void hello(void);\nint main(void) { hello(); return 0; }\n", compiler="clang")
+    mine, _, out = clang_both(tmp_path, "prog", [m, lib], ("-flto", "-O2"))
+    assert out == "clang archive\n"
+    assert "howdy" not in nm_names(mine)
+
+
+@needs_clang
+@pytest.mark.parametrize("mode", ["full", "thin", "thin-static"])
+def test_clang_cxx_exceptions_templates_thread_local(tmp_path, mode):
+    lto = "-flto" if mode == "full" else "-flto=thin"
+    flags = (lto, "-O2")
+    a = cc(tmp_path, "a.cpp", r"""
+        #include <cstdio>
+        #include <stdexcept>
+        #include <string>
+        template <typename T> struct Box { T v; T twice() const { return v + v; } };
+        thread_local int counter = 10;
+        int bump();
+        std::string describe(int);
+        int main() {
+            std::printf("%d\n", Box<int>{21}.twice());
+            try { throw std::runtime_error(describe(bump())); }
+            catch (const std::exception &e) { std::printf("caught %s\n", e.what()); }
+            std::printf("counter %d\n", counter);
+        }""", flags=flags, compiler="clang++")
+    b = cc(tmp_path, "b.cpp", r"""
+        #include <string>
+        extern thread_local int counter;
+        int bump() { return ++counter; }
+        std::string describe(int n) { return "error " + std::to_string(n + 100); }
+        """, flags=flags, compiler="clang++")
+    static = ("-static",) if mode == "thin-static" else ()
+    mine, _, out = clang_both(tmp_path, "cxx", [a, b], (*flags, *static), compiler="clang++")
+    assert out == "42\ncaught error 111\ncounter 11\n"
+    assert ("INTERP" in readelf("-l", mine)) == (not static)
+
+
+@needs_clang
+def test_clang_shared_library_with_version_script(tmp_path):
+    lib = cc(tmp_path, "lib.c", "int helper(int x) { return x * 2; }\n"
+                                "int api_value(void) { return helper(20) + 2; }\n",
+             flags=("-flto", "-O2", "-fPIC"), compiler="clang")
+    script = write(tmp_path, "lib.map", "LIBX_1.0 { global: api_value; local: *; };\n")
+    main = cc(tmp_path, "main.c", '#include <stdio.h>\nint api_value(void);\n'
+                                  'int main(void) { printf("%d\\n", api_value()); }\n',
+              flags=("-flto", "-O2"), compiler="clang")
+    for linker_flags, d in (([f"--ld-path={shim_dir()}/ld"], "ldpy"), (["-fuse-ld=bfd"], "bfd")):
+        os.makedirs(tmp_path / d)
+        so, exe = str(tmp_path / d / "libx.so"), str(tmp_path / d / "prog")
+        run(["clang", "-flto", "-O2", "-shared", lib, f"-Wl,--version-script={script}", *linker_flags,
+             "-o", so])
+        dyn = run(["nm", "-D", "--defined-only", so]).stdout
+        assert " T api_value@@LIBX_1.0" in dyn and "helper" not in dyn
+        run(["clang", "-flto", "-O2", main, so, f"-Wl,-rpath,{tmp_path / d}", *linker_flags, "-o", exe])
+        assert run_exe(exe).stdout == "42\n"
 
 
 # -- errors ------------------------------------------------------------------------
