@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from e2e_util import (run, run_exe, write, link, shim_dir, assert_no_traceback, ldpy_command,
-                      nm_names, readelf, driver_flags)
+                      nm_names, readelf, driver_flags, gcc_link_argv)
 
 GCC_PLUGIN = "/usr/lib/gcc/x86_64-linux-gnu/12/liblto_plugin.so"
 LLVM_PLUGIN = "/usr/lib/llvm-14/lib/LLVMgold.so"
@@ -553,6 +553,35 @@ def test_plugin_without_ir_keeps_one_pass_archive_rule(tmp_path):
     for linker in ("ldpy", "bfd"):
         _, r = link(tmp_path, f"prog.{linker}", [lib, user], (), linker=linker, static=False, check=False)
         assert r.returncode != 0 and "from_lib" in r.stderr, (linker, r.stderr)
+
+
+def test_gcc_plugin_loads_only_for_ir(tmp_path):
+    """gcc passes -plugin liblto_plugin.so to every link; ldpy loads it only when
+    an input might be IR (LD_DEBUG shows the dlopen), and the output is the same
+    byte for byte as when the plugin is loaded at the start (the same plugin
+    under another name is not left for later)."""
+    ir = cc(tmp_path, "ir.c", "int ir_fn(int x) { return x + 1; }\n")
+    plain = cc(tmp_path, "plain.c", '#include <stdio.h>\nint main(void) { puts("plain"); return 0; }\n',
+               flags=("-O2",))
+    other = str(tmp_path / "other_plugin.so")
+    os.symlink(GCC_PLUGIN, other)
+    argv = gcc_link_argv(tmp_path, [plain], out="prog")
+    assert "-plugin" in argv
+    env = dict(os.environ, LD_DEBUG="files")
+
+    def ld(plugin):
+        args = [other if a == GCC_PLUGIN else a for a in argv] if plugin == other else argv
+        r = run([*ldpy_command(), *args], cwd=tmp_path, env=env)
+        return "liblto_plugin.so" in r.stderr or "other_plugin.so" in r.stderr, \
+            open(tmp_path / "prog", "rb").read()
+    lazy_loaded, lazy_out = ld(GCC_PLUGIN)
+    eager_loaded, eager_out = ld(other)
+    assert not lazy_loaded and eager_loaded
+    assert lazy_out == eager_out
+    main = cc(tmp_path, "main.c", "int ir_fn(int);\nint main(void) { return ir_fn(-1); }\n")
+    r = run(["gcc", "-B", shim_dir(), *O2, main, ir, "-o", str(tmp_path / "lto")], cwd=tmp_path, env=env)
+    assert "liblto_plugin.so" in r.stderr
+    run_exe(str(tmp_path / "lto"))
 
 
 def test_output_to_a_fifo_is_written_through(tmp_path):

@@ -730,13 +730,6 @@ class PluginHost:
         listp[0] = C.cast(arr, C.c_void_p).value if names else None
 
 
-def start(config):
-    """The plugins of this link, loaded and initialized (None without -plugin)."""
-    if not config.plugins:
-        return None
-    return PluginHost(config)
-
-
 class _ArConfig:
     """The little of a link's configuration a plugin sees from ldpy-ar."""
     output = ""
