@@ -27,8 +27,10 @@ def is_bitcode(data):
 
 
 def has_lto_sections(data):
-    """An ELF relocatable (64-bit little-endian) with .gnu.lto_* sections: GCC's
-    LTO objects, slim or fat.  Reads only the section name string table."""
+    """An ELF relocatable (64-bit little-endian) with .gnu.lto_* sections (GCC's
+    LTO objects, slim or fat) or .gnu.offload_lto_* ones (OpenMP/OpenACC code for
+    offload targets, which GCC's plugin hands to lto-wrapper even when it does not
+    claim the file).  Reads only the section name string table."""
     if len(data) < 64 or bytes(data[:4]) != b"\x7fELF" or data[4] != 2 or data[5] != 1:
         return False
     try:
@@ -42,7 +44,8 @@ def has_lto_sections(data):
         if shstrndx == 0xffff:
             shstrndx, = struct.unpack_from("<I", data, shoff + 0x28)
         off, size = struct.unpack_from("<QQ", data, shoff + shstrndx * 64 + 0x18)
-        return bytes(data[off:off + size]).find(b".gnu.lto_") >= 0
+        names = bytes(data[off:off + size])
+        return names.find(b".gnu.lto_") >= 0 or names.find(b".gnu.offload_lto_") >= 0
     except struct.error:
         return False
 
