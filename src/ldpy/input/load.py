@@ -139,7 +139,8 @@ class Loader:
                     len(data) > 17 and data[17] == 3 and data[16] == 0:
                 self.add_shared(path, data, spec, needed_name)
             else:
-                self.add_object(ObjectFile(path, data, comdat=self.ctx.comdat, keep_ir=self.ctx.config.relocatable))
+                self.add_object(ObjectFile(path, data, comdat=self.ctx.comdat,
+                                           keep_ir=self.ctx.config.relocatable))
             return None
         if len(data) == 0:
             raise LinkError(f"{path}: file is empty")

@@ -152,8 +152,8 @@ class ObjectFile:
     """An ELF relocatable object, from a file or an archive member."""
 
     def __init__(self, name, data, archive=None, member=None, comdat=None, keep_ir=False):
-        self.name = name
-        self.keep_ir = keep_ir        # -r: LTO IR sections (.gnu.lto_*) go to the output              # display name: path or lib.a(member.o)
+        self.name = name              # display name: path or lib.a(member.o)
+        self.keep_ir = keep_ir        # -r: LTO IR sections (.gnu.lto_*) go to the output
         self.data = data              # bytes-like (mmap slice or bytes)
         self.archive = archive
         self.member = member
