@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from e2e_util import (run, run_exe, write, link, shim_dir, assert_no_traceback, ldpy_command,
-                      nm_names, readelf)
+                      nm_names, readelf, driver_flags, gcc_link_argv)
 
 GCC_PLUGIN = "/usr/lib/gcc/x86_64-linux-gnu/12/liblto_plugin.so"
 LLVM_PLUGIN = "/usr/lib/llvm-14/lib/LLVMgold.so"
@@ -173,6 +173,29 @@ def test_flto_auto_many_partitions(tmp_path):
     assert r.stderr.count("ltrans") > 4          # several partitions were compiled
 
 
+@pytest.mark.slow
+def test_flto_auto_uses_make_jobserver(tmp_path):
+    """gcc -flto=auto under make -j2 (a '+' recipe): lto-wrapper, run by the plugin
+    inside ldpy, finds make's jobserver descriptors and runs the partitions through
+    make; ldpy must pass them on untouched."""
+    funcs = "\n".join(f"__attribute__((noinline)) int g{i}(int x) {{ return x * {i % 5 + 2} - {i}; }}"
+                      for i in range(300))
+    calls = " + ".join(f"g{i}(v)" for i in range(300))
+    a = cc(tmp_path, "many.c", f"{funcs}\nint total(int v) {{ return {calls}; }}\n")
+    m = cc(tmp_path, "main.c", '#include <stdio.h>\nint total(int);\nint main(void) { printf("%d\\n", total(3)); }\n')
+    outs = []
+    for linker in ("ldpy", "bfd"):
+        flags = " ".join(driver_flags(linker))
+        write(tmp_path, "Makefile", f"prog.{linker}:\n\t+gcc {flags} -flto=auto -flto-partition=max -O2 "
+                                    f"{a} {m} -o $@ -v\n")
+        r = run(["make", "-j2", f"prog.{linker}"], cwd=tmp_path)
+        assert_no_traceback(r)
+        assert "Using make jobserver" in r.stderr and "jobserver is not available" not in r.stderr
+        assert r.stderr.count("-fltrans ") > 4 or r.stderr.count("ltrans") > 4
+        outs.append(run_exe(str(tmp_path / f"prog.{linker}")).stdout)
+    assert outs[0] == outs[1] and outs[0].strip().lstrip("-").isdigit()
+
+
 def test_static(tmp_path):
     a = cc(tmp_path, "a.c", '#include <stdio.h>\n#include <string.h>\nint count(const char *s);\n'
                             'int main(void) { char b[32]; strcpy(b, "static lto"); '
@@ -246,6 +269,25 @@ def test_resolution_export_dynamic_and_defsym(tmp_path):
     assert mine[("main.o", "exported_data")] == "PREVAILING_DEF_IRONLY_EXP"
 
 
+def test_resolution_gc_sections(tmp_path):
+    """--gc-sections with IR: resolutions are ld.bfd's (gc runs after the plugin
+    compiled), and the compiled code's unused sections go."""
+    main = cc(tmp_path, "gc.c", '#include <stdio.h>\nint used_fn(int x) { return x + 1; }\n'
+                                'int unused_fn(int x) { return x * 7; }\nint unused_data[64] = {1};\n'
+                                'int main(void) { printf("%d\\n", used_fn(41)); }\n',
+              flags=(*O2, "-ffunction-sections", "-fdata-sections"))
+    reg = cc(tmp_path, "reg.c", "int regular_unused(void) { return 3; }\n",
+             flags=("-O2", "-ffunction-sections"))
+    flags = (*O2, "-ffunction-sections", "-fdata-sections", "-Wl,--gc-sections", "-Wl,--print-gc-sections")
+    mine, ref, out = both(tmp_path, "prog", [main, reg], flags)
+    assert out == "42\n"
+    assert "regular_unused" not in nm_names(mine) and "regular_unused" not in nm_names(ref)
+    got, want = resolutions(tmp_path, "res", [main, reg], flags)
+    assert got == want
+    assert got[("gc.o", "unused_fn")] == "PREVAILING_DEF_IRONLY"
+    assert got[("gc.o", "main")] == "PREVAILING_DEF"
+
+
 # -- clang and LLVMgold.so ----------------------------------------------------------
 
 @needs_clang
@@ -264,6 +306,91 @@ def test_clang_lto_with_llvmgold(tmp_path):
     exe2 = str(tmp_path / "prog2")
     run(["clang", "-flto", "-O2", f"--ld-path={shim_dir()}/ld", a, b, "-o", exe2], cwd=tmp_path)
     assert run_exe(exe2).stdout == "clang 42\n"
+
+
+def clang_both(tmp, name, inputs, flags, compiler="clang"):
+    """Link with clang through --ld-path=ldpy's shim and through ld.bfd (both host
+    LLVMgold.so), run both: same output; returns (ldpy's, ld.bfd's, stdout)."""
+    outs = []
+    for linker_flags, out in (([f"--ld-path={shim_dir()}/ld"], name), (["-fuse-ld=bfd"], name + ".bfd")):
+        exe = str(tmp / out)
+        r = run([compiler, *map(str, inputs), *flags, *linker_flags, "-o", exe], cwd=tmp)
+        assert_no_traceback(r)
+        outs.append(exe)
+    got, want = run_exe(outs[0]), run_exe(outs[1])
+    assert got.stdout == want.stdout
+    assert "ldpy" in readelf("-p", ".comment", outs[0])
+    return outs[0], outs[1], got.stdout
+
+
+@needs_clang
+@pytest.mark.parametrize("archiver", ["llvm-ar", "ldpy-ar"])
+def test_clang_lto_archive(tmp_path, archiver):
+    a = cc(tmp_path, "hello.c", '#include <stdio.h>\nvoid hello(void) { puts("clang archive"); }\n',
+           compiler="clang")
+    b = cc(tmp_path, "howdy.c", '#include <stdio.h>\nvoid howdy(void) { puts("howdy"); }\n', compiler="clang")
+    lib = str(tmp_path / "libgreet.a")
+    if archiver == "llvm-ar":
+        run(["llvm-ar", "rcs", lib, a, b])
+    else:
+        run([sys.executable, "-m", "ldpy.ar.main", "--plugin", LLVM_PLUGIN, "rcs", lib, a, b])
+        symbols = run(["llvm-nm", "--print-armap", lib]).stdout
+        assert re.search(r"hello in hello\.o", symbols) and re.search(r"howdy in howdy\.o", symbols)
+    m = cc(tmp_path, "main.c", "void hello(void);\nint main(void) { hello(); return 0; }\n", compiler="clang")
+    mine, _, out = clang_both(tmp_path, "prog", [m, lib], ("-flto", "-O2"))
+    assert out == "clang archive\n"
+    assert "howdy" not in nm_names(mine)
+
+
+@needs_clang
+@pytest.mark.parametrize("mode", ["full", "thin", "thin-static"])
+def test_clang_cxx_exceptions_templates_thread_local(tmp_path, mode):
+    lto = "-flto" if mode == "full" else "-flto=thin"
+    flags = (lto, "-O2")
+    a = cc(tmp_path, "a.cpp", r"""
+        #include <cstdio>
+        #include <stdexcept>
+        #include <string>
+        template <typename T> struct Box { T v; T twice() const { return v + v; } };
+        thread_local int counter = 10;
+        int bump();
+        std::string describe(int);
+        int main() {
+            std::printf("%d\n", Box<int>{21}.twice());
+            try { throw std::runtime_error(describe(bump())); }
+            catch (const std::exception &e) { std::printf("caught %s\n", e.what()); }
+            std::printf("counter %d\n", counter);
+        }""", flags=flags, compiler="clang++")
+    b = cc(tmp_path, "b.cpp", r"""
+        #include <string>
+        extern thread_local int counter;
+        int bump() { return ++counter; }
+        std::string describe(int n) { return "error " + std::to_string(n + 100); }
+        """, flags=flags, compiler="clang++")
+    static = ("-static",) if mode == "thin-static" else ()
+    mine, _, out = clang_both(tmp_path, "cxx", [a, b], (*flags, *static), compiler="clang++")
+    assert out == "42\ncaught error 111\ncounter 11\n"
+    assert ("INTERP" in readelf("-l", mine)) == (not static)
+
+
+@needs_clang
+def test_clang_shared_library_with_version_script(tmp_path):
+    lib = cc(tmp_path, "lib.c", "int helper(int x) { return x * 2; }\n"
+                                "int api_value(void) { return helper(20) + 2; }\n",
+             flags=("-flto", "-O2", "-fPIC"), compiler="clang")
+    script = write(tmp_path, "lib.map", "LIBX_1.0 { global: api_value; local: *; };\n")
+    main = cc(tmp_path, "main.c", '#include <stdio.h>\nint api_value(void);\n'
+                                  'int main(void) { printf("%d\\n", api_value()); }\n',
+              flags=("-flto", "-O2"), compiler="clang")
+    for linker_flags, d in (([f"--ld-path={shim_dir()}/ld"], "ldpy"), (["-fuse-ld=bfd"], "bfd")):
+        os.makedirs(tmp_path / d)
+        so, exe = str(tmp_path / d / "libx.so"), str(tmp_path / d / "prog")
+        run(["clang", "-flto", "-O2", "-shared", lib, f"-Wl,--version-script={script}", *linker_flags,
+             "-o", so])
+        dyn = run(["nm", "-D", "--defined-only", so]).stdout
+        assert " T api_value@@LIBX_1.0" in dyn and "helper" not in dyn
+        run(["clang", "-flto", "-O2", main, so, f"-Wl,-rpath,{tmp_path / d}", *linker_flags, "-o", exe])
+        assert run_exe(exe).stdout == "42\n"
 
 
 # -- errors ------------------------------------------------------------------------
@@ -428,6 +555,35 @@ def test_plugin_without_ir_keeps_one_pass_archive_rule(tmp_path):
         assert r.returncode != 0 and "from_lib" in r.stderr, (linker, r.stderr)
 
 
+def test_gcc_plugin_loads_only_for_ir(tmp_path):
+    """gcc passes -plugin liblto_plugin.so to every link; ldpy loads it only when
+    an input might be IR (LD_DEBUG shows the dlopen), and the output is the same
+    byte for byte as when the plugin is loaded at the start (the same plugin
+    under another name is not left for later)."""
+    ir = cc(tmp_path, "ir.c", "int ir_fn(int x) { return x + 1; }\n")
+    plain = cc(tmp_path, "plain.c", '#include <stdio.h>\nint main(void) { puts("plain"); return 0; }\n',
+               flags=("-O2",))
+    other = str(tmp_path / "other_plugin.so")
+    os.symlink(GCC_PLUGIN, other)
+    argv = gcc_link_argv(tmp_path, [plain], out="prog")
+    assert "-plugin" in argv
+    env = dict(os.environ, LD_DEBUG="files")
+
+    def ld(plugin):
+        args = [other if a == GCC_PLUGIN else a for a in argv] if plugin == other else argv
+        r = run([*ldpy_command(), *args], cwd=tmp_path, env=env)
+        return "liblto_plugin.so" in r.stderr or "other_plugin.so" in r.stderr, \
+            open(tmp_path / "prog", "rb").read()
+    lazy_loaded, lazy_out = ld(GCC_PLUGIN)
+    eager_loaded, eager_out = ld(other)
+    assert not lazy_loaded and eager_loaded
+    assert lazy_out == eager_out
+    main = cc(tmp_path, "main.c", "int ir_fn(int);\nint main(void) { return ir_fn(-1); }\n")
+    r = run(["gcc", "-B", shim_dir(), *O2, main, ir, "-o", str(tmp_path / "lto")], cwd=tmp_path, env=env)
+    assert "liblto_plugin.so" in r.stderr
+    run_exe(str(tmp_path / "lto"))
+
+
 def test_output_to_a_fifo_is_written_through(tmp_path):
     """-o NAME where NAME is not a regular file (gcc's probes use -o /dev/null):
     written through, never unlinked and replaced."""
@@ -445,20 +601,58 @@ def test_output_to_a_fifo_is_written_through(tmp_path):
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
 
 
-def test_relocatable_output_links_fat_objects_by_their_code(tmp_path):
-    fat = cc(tmp_path, "a.c", '#include <stdio.h>\nint twice(int x) { return 2 * x; }\n',
-             flags=(*O2, "-ffat-lto-objects"))
+def _sections(path):
+    """Section names (LTO ones without their random id) and types of an object."""
+    out = []
+    for line in readelf("-SW", path).splitlines():
+        m = re.match(r"\s*\[\s*\d+\]\s+(\S+)\s+(\S+)", line)
+        if m:
+            out.append((re.sub(r"\.[0-9a-f]{16}$", "", m.group(1)), m.group(2)))
+    return out
+
+
+@pytest.mark.parametrize("kind", ["slim", "fat", "mixed"])
+def test_relocatable_output_with_lto_inputs(tmp_path, kind):
+    """gcc -flto -r, as ld.bfd 2.40: every object is offered to the plugin, which
+    merges the IR into one LTO object (-flinker-output=rel) or, when regular
+    objects take part, compiles it (nolto-rel, with its warning); either output
+    links into the program."""
+    extra = ("-ffat-lto-objects",) if kind == "fat" else ()
+    a = cc(tmp_path, "a.c", "int twice(int x) { return 2 * x; }\n", flags=(*O2, *extra))
     m = cc(tmp_path, "m.c", '#include <stdio.h>\nint twice(int);\nint main(void) '
-                            '{ printf("%d\\n", twice(21)); }\n', flags=(*O2, "-ffat-lto-objects"))
-    rel = str(tmp_path / "r.o")
-    r = run(["gcc", "-B", shim_dir(), *O2, "-r", "-nostdlib", fat, m, "-o", rel], cwd=tmp_path)
-    assert_no_traceback(r)
-    exe, _ = link(tmp_path, "prog", [rel], (), static=False)
+                            '{ printf("%d\\n", twice(21)); }\n', flags=(("-O2",) if kind == "mixed" else (*O2, *extra)))
+    outs = []
+    for linker in ("ldpy", "bfd"):
+        rel = str(tmp_path / f"r.{linker}.o")
+        r = run(["gcc", *driver_flags(linker), *O2, "-r", "-nostdlib", a, m, "-o", rel], cwd=tmp_path)
+        assert_no_traceback(r)
+        if linker == "ldpy":       # (collect2 keeps ld.bfd's warning to itself when not on a tty)
+            warned = "incremental linking of LTO and non-LTO objects" in r.stderr
+            assert warned == (kind == "mixed"), r.stderr
+        outs.append(rel)
+        exe, _ = link(tmp_path, f"prog.{linker}", [rel], O2, static=False)
+        assert run_exe(exe).stdout == "42\n"
+    lto = [n for n, _ in _sections(outs[0]) if n.startswith(".gnu.lto_")]
+    assert bool(lto) == (kind != "mixed")
+    assert nm_names(outs[0]) == nm_names(outs[1])
+
+
+def test_relocatable_without_plugin_copies_ir_through(tmp_path):
+    """ld -r without -plugin: LTO objects' IR sections are copied like any other
+    (ld.bfd), and the merged object is still an LTO object."""
+    a = cc(tmp_path, "a.c", "int twice(int x) { return 2 * x; }\n")
+    m = cc(tmp_path, "m.c", '#include <stdio.h>\nint twice(int);\nint main(void) '
+                            '{ printf("%d\\n", twice(21)); }\n')
+    mine, ref = str(tmp_path / "r.o"), str(tmp_path / "r.bfd.o")
+    r = _ldpy(["-r", a, m, "-o", mine], tmp_path)
+    assert r.returncode == 0, r.stderr
+    run(["ld.bfd", "-r", a, m, "-o", ref])
+    assert set(_sections(mine)) == set(_sections(ref))
+    names = [n for n, _ in _sections(mine)]
+    assert any(n.startswith(".gnu.lto_twice.") for n in names)       # both files' IR
+    assert any(n.startswith(".gnu.lto_main.") for n in names)
+    exe, _ = link(tmp_path, "prog", [mine], O2, static=False)
     assert run_exe(exe).stdout == "42\n"
-    slim = cc(tmp_path, "s.c", "int slim(void) { return 1; }\n")
-    r = run(["gcc", "-B", shim_dir(), *O2, "-r", "-nostdlib", slim, "-o", rel], cwd=tmp_path, check=False)
-    assert r.returncode != 0
-    assert f"ldpy: error: {slim}: holds only LTO IR, which ldpy cannot carry into a relocatable" in r.stderr
 
 
 _DUMP_PLUGIN = r"""
@@ -529,3 +723,142 @@ def test_resolution_dynamic_list_and_u(tmp_path):
     assert got[("dl.o", "listed_fn")] == "PREVAILING_DEF_IRONLY_EXP"
     assert got[("dl.o", "other_fn")] == "PREVAILING_DEF_IRONLY"
     assert got[("dl.o", "kept_fn")] == "PREVAILING_DEF"
+
+
+# -- real code bases: PyPI sdists' C libraries, built with -flto -O2 ------------------
+
+SDIST_CACHE = os.path.expanduser("~/.cache/ldpy-tests")
+BROTLI = "Brotli-1.1.0.tar.gz"          # pip download --no-binary :all: --no-deps brotli==1.1.0
+LZ4 = "lz4-4.4.5.tar.gz"                # ... lz4==4.4.5
+
+
+def sdist(tmp, archive, requirement):
+    """Unpack a PyPI source distribution (downloaded into SDIST_CACHE by .ci/run,
+    or here with pip when missing); the directory it holds."""
+    import tarfile
+    path = os.path.join(SDIST_CACHE, archive)
+    if not os.path.exists(path):
+        run([sys.executable, "-m", "pip", "download", "-q", "--no-binary", ":all:", "--no-deps",
+             "-d", SDIST_CACHE, requirement], timeout=600)
+    with tarfile.open(path) as t:
+        t.extractall(str(tmp), filter="data")
+    return os.path.join(str(tmp), archive[:-len(".tar.gz")])
+
+
+def compile_all(tmp, sources, flags):
+    """Compile many C files at once (two at a time); their objects, in order."""
+    from concurrent.futures import ThreadPoolExecutor
+    objdir = os.path.join(str(tmp), "obj")
+    os.makedirs(objdir, exist_ok=True)
+    outs = [os.path.join(objdir, f"{i:03d}_{os.path.basename(s)[:-2]}.o") for i, s in enumerate(sources)]
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda so: run(["gcc", "-c", *flags, so[0], "-o", so[1]]), zip(sources, outs)))
+    return outs
+
+
+@pytest.mark.slow
+def test_brotli_built_with_lto(tmp_path):
+    """Brotli 1.1.0 (PyPI sdist, 31 C files): an LTO archive from gcc-ar and the
+    brotli tool, -flto=auto -O2, linked by ldpy and by ld.bfd: its compatibility
+    test (every testdata/*.compressed decompresses to the original), and the two
+    builds compress the same bytes at qualities 1, 6 and 11 and read each other's."""
+    import glob
+    src = sdist(tmp_path, BROTLI, "brotli==1.1.0")
+    flags = ("-flto", "-O2", "-I", os.path.join(src, "c", "include"))
+    lib_sources = sorted(glob.glob(os.path.join(src, "c", "*", "*.c")))
+    lib_sources = [s for s in lib_sources if "/tools/" not in s]
+    objs = compile_all(tmp_path, lib_sources + [os.path.join(src, "c", "tools", "brotli.c")], flags)
+    lib = os.path.join(str(tmp_path), "libbrotli.a")
+    run(["gcc-ar", "rcs", lib, *objs[:-1]])
+    mine, _ = link(tmp_path, "brotli", [objs[-1], lib], ("-flto=auto", "-O2", "-lm"), static=False)
+    ref, _ = link(tmp_path, "brotli.bfd", [objs[-1], lib], ("-flto=auto", "-O2", "-lm"), linker="bfd",
+                  static=False)
+    assert "ldpy" in readelf("-p", ".comment", mine)
+    assert run_exe(mine, "--version").stdout == run_exe(ref, "--version").stdout == "brotli 1.1.0\n"
+    data = os.path.join(src, "tests", "testdata")
+    checked = 0
+    for comp in sorted(glob.glob(os.path.join(data, "*.compressed"))):
+        original = comp[:-len(".compressed")]
+        out = str(tmp_path / "out")
+        run_exe(mine, "-dkf", comp, "-o", out, timeout=120)
+        assert open(out, "rb").read() == open(original, "rb").read(), comp
+        checked += 1
+    assert checked >= 20
+    for name in ("alice29.txt", "x", "ukkonooa", "mapsdatazrh"):
+        original = os.path.join(data, name)
+        for q in ("1", "6", "11"):
+            packed = []
+            for exe in (mine, ref):
+                out = str(tmp_path / f"{name}.{q}.{os.path.basename(exe)}.br")
+                run_exe(exe, "-kf", "-q", q, original, "-o", out, timeout=300)
+                packed.append(open(out, "rb").read())
+            assert packed[0] == packed[1], (name, q)
+            out = str(tmp_path / "back")
+            run_exe(ref, "-dkf", str(tmp_path / f"{name}.{q}.brotli.br"), "-o", out)
+            assert open(out, "rb").read() == open(original, "rb").read()
+
+
+_LZ4_DRIVER = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lz4.h"
+#include "lz4hc.h"
+#include "lz4frame.h"
+#include "xxhash.h"
+/* lz4 roundtrips over a generated corpus: block (fast, HC) and frame formats */
+int main(int argc, char **argv) {
+    size_t n = 3 << 20;
+    char *src = malloc(n), *dst = malloc(LZ4F_compressFrameBound(n, NULL)), *back = malloc(n);
+    unsigned x = 12345;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 1103515245u + 12345u;
+        src[i] = (i % 4096 < 3000) ? "lorem ipsum dolor sit amet "[i % 27] : (char)(x >> 24);
+    }
+    printf("lz4 %s xxh64 %016llx\n", LZ4_versionString(), (unsigned long long)XXH64(src, n, 0));
+    int c = LZ4_compress_default(src, dst, (int)n, LZ4_compressBound((int)n));
+    int d = LZ4_decompress_safe(dst, back, c, (int)n);
+    printf("block %d %d %s\n", c, d, memcmp(src, back, n) ? "DIFFER" : "same");
+    for (int level = 3; level <= 12; level += 9) {
+        c = LZ4_compress_HC(src, dst, (int)n, LZ4_compressBound((int)n), level);
+        d = LZ4_decompress_safe(dst, back, c, (int)n);
+        printf("hc%d %d %d %s %016llx\n", level, c, d, memcmp(src, back, n) ? "DIFFER" : "same",
+               (unsigned long long)XXH64(dst, c, 0));
+    }
+    size_t f = LZ4F_compressFrame(dst, LZ4F_compressFrameBound(n, NULL), src, n, NULL);
+    LZ4F_dctx *dctx;
+    LZ4F_createDecompressionContext(&dctx, LZ4F_VERSION);
+    size_t out = n, in = f;
+    LZ4F_decompress(dctx, back, &out, dst, &in, NULL);
+    LZ4F_freeDecompressionContext(dctx);
+    printf("frame %zu %zu %s\n", f, out, memcmp(src, back, n) ? "DIFFER" : "same");
+    return 0;
+}
+"""
+
+
+@pytest.mark.slow
+def test_lz4_shared_library_built_with_lto(tmp_path):
+    """lz4's C library (PyPI sdist lz4 4.4.5: lz4, lz4hc, lz4frame, xxhash) as a
+    shared library built with -flto -O2 and a version script, by ldpy and by
+    ld.bfd; a roundtrip driver linked (LTO too) against each gives the same output,
+    and the two libraries export the same symbols."""
+    import glob
+    src = os.path.join(sdist(tmp_path, LZ4, "lz4==4.4.5"), "lz4libs")
+    objs = compile_all(tmp_path, sorted(glob.glob(os.path.join(src, "*.c"))), ("-flto", "-O2", "-fPIC"))
+    script = write(tmp_path, "lz4.map", "LZ4_1 { global: LZ4_*; LZ4F_*; XXH64; local: *; };\n")
+    driver = cc(tmp_path, "driver.c", _LZ4_DRIVER, flags=(*O2, "-I", src))
+    outs, exported = [], []
+    for linker in ("ldpy", "bfd"):
+        d = tmp_path / linker
+        d.mkdir()
+        so, _ = link(d, "liblz4.so", objs, ("-flto=auto", "-O2", "-shared", "-Wl,-soname,liblz4.so",
+                                            f"-Wl,--version-script={script}"), linker=linker, static=False)
+        exported.append(sorted(line.split()[-1] for line in
+                               run(["nm", "-D", "--defined-only", so]).stdout.splitlines()))
+        exe, _ = link(d, "driver", [driver, so], (*O2, f"-Wl,-rpath,{d}"), linker=linker, static=False)
+        outs.append(run_exe(exe, timeout=120).stdout)
+    assert outs[0] == outs[1]
+    assert outs[0].count("same") == 4 and "DIFFER" not in outs[0]
+    assert exported[0] == exported[1]
+    assert "LZ4_compress_HC@@LZ4_1" in exported[0] and not any("XXH32" in s for s in exported[0])

@@ -157,7 +157,7 @@ class Context:
 
 def link(config):
     if config.plugins:                      # -plugin (LTO): the cleanup hooks run however the link ends
-        from ldpy.lto.plugin import start
+        from ldpy.lto import start
         host = start(config)
         try:
             return _link(config, host)

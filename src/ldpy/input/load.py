@@ -139,7 +139,8 @@ class Loader:
                     len(data) > 17 and data[17] == 3 and data[16] == 0:
                 self.add_shared(path, data, spec, needed_name)
             else:
-                self.add_object(ObjectFile(path, data, comdat=self.ctx.comdat))
+                self.add_object(ObjectFile(path, data, comdat=self.ctx.comdat,
+                                           keep_ir=self.ctx.config.relocatable))
             return None
         if len(data) == 0:
             raise LinkError(f"{path}: file is empty")
@@ -333,7 +334,8 @@ class Loader:
             raise LinkError(f"{name}: {ir_only_message(self.ctx)}")
         if bytes(data[:4]) == b"\x7fELF" and len(data) > 20:
             self._check_x86_arch(data, name)
-        f = ObjectFile(name, data, archive=ar, member=m, comdat=self.ctx.comdat)
+        f = ObjectFile(name, data, archive=ar, member=m, comdat=self.ctx.comdat,
+                       keep_ir=self.ctx.config.relocatable)
         excluded = self.ctx.config.exclude_libs
         if excluded and ("ALL" in excluded or os.path.basename(ar.path) in excluded):
             f.no_export = True                 # --exclude-libs: its definitions become hidden
@@ -355,7 +357,7 @@ class Loader:
         if f.machine != ctx.target.MACHINE or f.is64 != ctx.target.IS64:
             raise LinkError(f"{f.name}: incompatible object: it is for {f.machine_name()} "
                             f"({'64' if f.is64 else '32'}-bit), the output is {ctx.target.NAME}")
-        if f.is_lto_only():
+        if f.is_lto_only() and not ctx.config.relocatable:      # (-r copies IR through, as ld.bfd)
             raise LinkError(f"{f.name}: {ir_only_message(ctx)}")
         self._select_comdat(f)
         f.file_id = len(ctx.files)

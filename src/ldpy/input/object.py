@@ -151,8 +151,9 @@ def section_label(data, i, name_off, strtab_type, strtab_off, strtab_size):
 class ObjectFile:
     """An ELF relocatable object, from a file or an archive member."""
 
-    def __init__(self, name, data, archive=None, member=None, comdat=None):
+    def __init__(self, name, data, archive=None, member=None, comdat=None, keep_ir=False):
         self.name = name              # display name: path or lib.a(member.o)
+        self.keep_ir = keep_ir        # -r: LTO IR sections (.gnu.lto_*) go to the output
         self.data = data              # bytes-like (mmap slice or bytes)
         self.archive = archive
         self.member = member
@@ -246,8 +247,9 @@ class ObjectFile:
                 shndx_table = i
             elif t == SHT_STRTAB or t == SHT_NULL:
                 continue
-            elif row[2] & SHF_EXCLUDE and not row[2] & SHF_ALLOC:
-                continue      # .gnu.lto_*, .llvm_addrsig, split-dwarf: never in the output
+            elif row[2] & SHF_EXCLUDE and not row[2] & SHF_ALLOC and \
+                    not (self.keep_ir and names[i].startswith(".gnu.lto_")):
+                continue      # .gnu.lto_*, .llvm_addrsig, split-dwarf: never in a final output
             else:
                 align = row[8]
                 if align & (align - 1) or align > 1 << 32:

@@ -424,9 +424,10 @@ class PluginHost:
         """The loader's question for each input file and archive member: is it IR
         that a plugin claims?  Claimed files enter the symbol table (ir.py)."""
         from ldpy.lto import is_ir_candidate
-        if not is_ir_candidate(data) or self.config.relocatable and self.ctx is not None:
-            # (-r: ldpy's relocatable output cannot carry IR sections through, so
-            # nothing is claimed: fat objects link by their code, slim ones are errors)
+        if not is_ir_candidate(data) and not (self.config.relocatable and bytes(data[:4]) == b"\x7fELF"):
+            # (-r offers every object, as ld.bfd: GCC's plugin counts the ones it
+            # does not claim, and with any it compiles to code (nolto-rel), else
+            # it writes IR again)
             return False
         f = self.claim(name, path, offset, data)
         if f is None:
@@ -727,13 +728,6 @@ class PluginHost:
         self._keep.append(arr)
         count[0] = len(names)
         listp[0] = C.cast(arr, C.c_void_p).value if names else None
-
-
-def start(config):
-    """The plugins of this link, loaded and initialized (None without -plugin)."""
-    if not config.plugins:
-        return None
-    return PluginHost(config)
 
 
 class _ArConfig:
