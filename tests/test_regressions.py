@@ -53,3 +53,19 @@ def test_build_id_hashers_agree():
     for name in ("sha1", "md5"):
         assert _hasher(name, 100)(data).digest() == getattr(hashlib, name)(data).digest()
         assert _hasher(name, 10 << 20)(data).digest() == getattr(hashlib, name)(data).digest()
+
+
+def test_orphan_written_by_a_later_input_is_writable(tmp_path):
+    """An orphan whose first input is read-only and a later one writable goes to a
+    writable segment (ld.bfd places orphans by the flags of all inputs): gcc -fopenmp
+    offload tables (.gnu.offload_funcs) look like this, and storing crashed."""
+    (tmp_path / "a.s").write_text(
+        '.section .myorph,"a"\n.text\n.globl main\nmain:\n'
+        'leaq p(%rip), %rax\nmovq $7, (%rax)\nmovq p(%rip), %rax\nsub $7, %eax\nret\n'
+        '.section .note.GNU-stack,"",@progbits\n')
+    (tmp_path / "b.s").write_text(
+        '.section .myorph,"aw"\n.globl p\np: .quad 0\n.section .note.GNU-stack,"",@progbits\n')
+    exe = gcc_link(tmp_path, "x", ["-no-pie", "a.s", "b.s"], "ldpy")
+    assert run([exe]).returncode == 0
+    flags = [l.split() for l in run(["readelf", "-SW", exe]).stdout.splitlines() if ".myorph" in l]
+    assert flags and "WA" in flags[0]

@@ -115,7 +115,13 @@ def assign_sections(ctx):
     for target, items in buckets.items():
         items.sort(key=lambda t: (t[0], t[1]))
         first = items[0][3]
-        out = omap.output_for(target, first.type, first.flags)
+        # an orphan is placed by the flags of all its inputs, as ld.bfd does: one writable
+        # input makes the whole section writable (a read-only first input must not put it
+        # in a read-only segment)
+        flags = first.flags
+        for item in items[1:]:
+            flags |= item[3].flags & (SHF_WRITE | SHF_EXECINSTR | SHF_TLS)
+        out = omap.output_for(target, first.type, flags)
         for key, _, chunk, _ in items:
             out.add(chunk, key[0])
         if out.name == ".init_array" or out.name == ".fini_array" or out.name == ".preinit_array":
