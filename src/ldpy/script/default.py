@@ -48,8 +48,8 @@ SECTIONS
   .gnu.version    : {{ *(.gnu.version) }}
   .gnu.version_d  : {{ *(.gnu.version_d) }}
   .gnu.version_r  : {{ *(.gnu.version_r) }}
-  {r}.dyn{' ' * (11 - len(r))}: {{ *({r}.dyn) }}
-  {r}.plt{' ' * (11 - len(r))}:
+  {(r + '.dyn').ljust(16)}: {{ *({r}.dyn) }}
+  {(r + '.plt').ljust(16)}:
   {{
     *({r}.plt)
 {iplt_start}    *({r}.iplt)
