@@ -9,7 +9,7 @@ import numpy as np
 
 from ldpy.diag import PROG, diag
 from ldpy.symbols import UNDEF, DEFINED, COMMON, SYNTHETIC, SHARED
-from ldpy.elf.format import STT_SECTION
+from ldpy.elf.format import reloc_sym, reloc_type, STT_SECTION
 
 OVERFLOWS_SHOWN = 10            # as GNU ld: the rest are counted (all with --verbose)
 
@@ -17,7 +17,7 @@ OVERFLOWS_SHOWN = 10            # as GNU ld: the rest are counted (all with --ve
 def _drop_relaxed_tls_get_addr(ctx):
     """Calls to __tls_get_addr that follow TLSGD/TLSLD vanish when an executable
     relaxes the sequence: they are not references (static glibc has no such function)."""
-    sym = ctx.symtab.get(b"__tls_get_addr")
+    sym = ctx.symtab.get(ctx.target.TLS_GET_ADDR)
     if sym is None or sym.kind != UNDEF or ctx.config.shared:
         return
     seq_types = ctx.target.TLS_SEQUENCE_TYPES
@@ -30,8 +30,7 @@ def _drop_relaxed_tls_get_addr(ctx):
             if sec is None or not sec.live or sec.relocs is None or not len(sec.relocs):
                 continue
             info = sec.relocs["r_info"]
-            symidx = (info >> np.uint64(32)).astype(np.int64)
-            typ = (info & np.uint64(0xffffffff)).astype(np.int64)
+            symidx, typ = reloc_sym(info), reloc_type(info)
             k = np.flatnonzero(symidx == idx)
             if len(k) and (np.any(k == 0) or not np.all(np.isin(typ[k - 1], seq_types))):
                 return
@@ -116,7 +115,7 @@ def _used_by_relocations(ctx, missing):
         for sec in f.sections:
             if sec is None or not sec.live or sec.relocs is None or not len(sec.relocs):
                 continue
-            symidx = (sec.relocs["r_info"] >> np.uint64(32)).astype(np.int64) - f.first_global
+            symidx = reloc_sym(sec.relocs["r_info"]) - f.first_global
             symidx = symidx[(symidx >= 0) & (symidx < len(f.global_ids))]
             got = f.global_ids[symidx]
             used.update(got[np.isin(got, gids)].tolist())
@@ -197,7 +196,7 @@ def report_overflows(ctx, rt, idx, values, fields, type_name):
     the place, function and source line of undefined references::
 
         a.o:(.text+0xf): in function 'get': /tmp/a.c:4: relocation truncated to fit:
-        R_X86_64_32S against symbol 'big' defined in .bss section in b.o; value
+        TYPE against symbol 'big' defined in .bss section in b.o; value
         0x100000000 does not fit in a signed 32-bit field
 
     values: the computed field values; fields: each relocation's field ("signed

@@ -121,11 +121,13 @@ def main(argv=None):
             print(config.sysroot)
             return 0
         if config.print_output_format:
-            print("elf64-x86-64")
+            from ldpy.arch.base import for_emulation
+            print((for_emulation(config.emulation or "elf_x86_64") or for_emulation("elf_x86_64")).OUTPUT_FORMAT)
             return 0
-        if config.emulation not in (None, "elf_x86_64"):
+        from ldpy.cli import SUPPORTED_EMULATIONS
+        if config.emulation not in (None,) + SUPPORTED_EMULATIONS:
             raise LinkError(f"unsupported emulation '{config.emulation}' "
-                            f"(this ldpy links x86-64 only: elf_x86_64)")
+                            f"(ldpy links: {', '.join(SUPPORTED_EMULATIONS)})")
         from ldpy.driver import link
         from ldpy import outfile
         outfile.reset(config.output)

@@ -11,14 +11,14 @@ The inputs are combined into one ET_REL object instead of a program:
 * COMDAT groups stay groups: the members of each kept group are output sections of
   their own (SHF_GROUP) listed by an SHT_GROUP section; later copies of a group are
   discarded as in a final link, and so are the .eh_frame FDEs of their functions
-  (the FDE's relocation turns into R_X86_64_NONE, as BFD leaves it);
+  (the FDE's relocation turns into the target's NONE type, as BFD leaves it);
 * relocations are kept, one SHT_RELA per output section: r_offset moves by the input
   section's offset in its output section, symbol indexes are renumbered for the
   output symbol table, and a relocation against a section symbol is rewritten to the
   output section's symbol with the input section's offset added to the addend.  A
   relocation against a symbol of a discarded section is pointed at the kept copy of
   that section when it has the same size (BFD's "pretend"; outside debug sections the
-  reference is also an error), else becomes R_X86_64_NONE (in debug sections it is
+  reference is also an error), else becomes the NONE type (in debug sections it is
   dropped), as BFD's RELOC_AGAINST_DISCARDED_SECTION does;
 * --gc-sections starts from the -e / -u symbols only (gc.py's mark and sweep), and a
   CIE goes when no kept FDE uses it;
@@ -39,7 +39,7 @@ import numpy as np
 
 from ldpy.diag import LinkError, diag
 from ldpy.elf.leb128 import read_uleb, skip_leb
-from ldpy.elf.format import (ET_REL,
+from ldpy.elf.format import (reloc_sym, ET_REL,
                              SHT_NULL, SHT_PROGBITS, SHT_NOBITS, SHT_NOTE, SHT_RELA, SHT_REL, SHT_GROUP,
                              SHT_SYMTAB, SHT_STRTAB, SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR, SHF_MERGE,
                              SHF_STRINGS, SHF_INFO_LINK, SHF_LINK_ORDER, SHF_GROUP, SHF_TLS,
@@ -884,6 +884,9 @@ class RelocatableOutput:
             idx += 1
             self.sections.append(o)
             if has_rel:
+                if not self.t.RELA:
+                    # (REL output keeps addends in the section bytes: not written yet)
+                    raise LinkError(f"-r for {self.t.NAME} (REL relocations) is not supported yet")
                 r = ROut(".rela" + o.name, SHT_RELA, SHF_INFO_LINK | (o.flags & SHF_GROUP), 8,
                          self.dt.rela.itemsize)
                 r.index = idx
@@ -970,7 +973,7 @@ class RelocatableOutput:
             return np.zeros(0, bool)
         if not dead.any():
             return np.zeros(len(rel), bool)
-        symidx = (rel["r_info"] >> np.uint64(32)).astype(np.int64)
+        symidx = reloc_sym(rel["r_info"])
         if int(symidx.max()) >= len(f.shndx):
             raise LinkError(f"{s.where()}: relocation refers to a symbol index beyond the symbol table")
         tshndx = f.shndx[symidx]
@@ -995,7 +998,7 @@ class RelocatableOutput:
         for (fid, gidx), g in self.group_out.items():
             sec_out[ctx.files[fid].sec_base + gidx] = g.index
         self.sec_out, self.sec_off = sec_out, sec_off
-        self.rt = rt = R.RelocTable(ctx, ids, self.t.IS64)
+        self.rt = rt = R.RelocTable(ctx, ids)
         # section symbols: one per output section with contents, in index order
         secsyms = [o for o in self.sections if o.type not in (SHT_RELA, SHT_SYMTAB, SHT_STRTAB, 18)]
         symidx_of_out = np.zeros(len(self.sections) + 1, np.int64)
@@ -1390,7 +1393,7 @@ class RelocatableOutput:
             order, outk_sorted = order[~dd], outk_sorted[~dd]
         tab = np.zeros(len(order), self.dt.rela)
         tab["r_offset"] = offset[order]
-        tab["r_info"] = (sym[order].astype(np.uint64) << np.uint64(32)) | typ[order].astype(np.uint64)
+        tab["r_info"] = self.dt.r_info(sym[order], typ[order])
         tab["r_addend"] = addend[order]
         raw = tab.view(np.uint8)
         es = self.dt.rela.itemsize

@@ -506,8 +506,8 @@ class PluginManager:
         rel = getattr(c, "relocs", None)
         if f is None or rel is None or not len(rel):
             return []
-        from ldpy.elf.format import r_sym_type
-        syms, types = r_sym_type(rel["r_info"], self.ctx.target.IS64)
+        from ldpy.elf.format import reloc_sym, reloc_type
+        syms, types = reloc_sym(rel["r_info"]), reloc_type(rel["r_info"])
         out = []
         for i, (off, t, s, a) in enumerate(zip(rel["r_offset"].tolist(), types.tolist(), syms.tolist(),
                                                rel["r_addend"].tolist())):
@@ -527,13 +527,10 @@ class PluginManager:
                 break
         if idx is None:
             raise LinkError(f"plugin '{rec.name}': create_use: {f.name} has no symbol '{symbol}'")
-        from ldpy.elf.format import dtypes
-        t64 = self.ctx.target
-        dt = c.relocs.dtype if c.relocs is not None else dtypes(t64.IS64, t64.LITTLE).rela
-        row = np.zeros(1, dt)
+        from ldpy.elf.format import RELOC, reloc_info
+        row = np.zeros(1, c.relocs.dtype if c.relocs is not None else RELOC)
         row["r_offset"] = offset
-        from ldpy.elf.format import r_info
-        row["r_info"] = r_info(idx, t, t64.IS64)
+        row["r_info"] = reloc_info(np.array([idx]), np.array([t]))
         row["r_addend"] = addend
         c.relocs = row if c.relocs is None else np.concatenate([c.relocs, row])
         return Use(Chunk(c), offset, t, self._type_name(t), symbol, addend, len(c.relocs) - 1)
@@ -542,12 +539,12 @@ class PluginManager:
         size = size or self._width(use.type)
         c = use.chunk._c
         b = bytes(c.bytes()[use.offset:use.offset + size])
-        return int.from_bytes(b, "little")
+        return int.from_bytes(b, "little" if self.ctx.target.LITTLE else "big")
 
     def set_target_data(self, rec, use, value, size):
         size = size or self._width(use.type)
         c = use.chunk._c
-        data = (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
+        data = (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little" if self.ctx.target.LITTLE else "big")
         if self.state in W.BEFORE_SCAN:
             buf = np.array(c.bytes(), np.uint8)
             buf[use.offset:use.offset + size] = np.frombuffer(data, np.uint8)

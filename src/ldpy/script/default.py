@@ -7,7 +7,12 @@ puts .got.plt under RELRO."""
 
 def default_script_text(ctx_or_config):
     cfg = getattr(ctx_or_config, "config", ctx_or_config)
-    base = "0" if (cfg.pie or cfg.shared) else "0x400000"
+    t = getattr(ctx_or_config, "target", None)
+    if t is None:
+        from ldpy.arch.base import for_emulation
+        t = for_emulation(getattr(cfg, "emulation", None) or "elf_x86_64") or for_emulation("elf_x86_64")
+    r = ".rela" if t.RELA else ".rel"           # dynamic relocation sections' prefix
+    base = "0" if (cfg.pie or cfg.shared) else hex(t.EXEC_BASE)
     if getattr(cfg, "image_base", None) is not None:
         base = hex(cfg.image_base)
     sep = cfg.separate_code
@@ -21,12 +26,12 @@ def default_script_text(ctx_or_config):
     static = not (cfg.pie or cfg.shared)
     # shared objects define _edata, __bss_start and _end only when used
     provide = (lambda n: f"PROVIDE ({n} = .);") if cfg.shared else (lambda n: f"{n} = .;")
-    iplt_start = "    PROVIDE_HIDDEN (__rela_iplt_start = .);\n" if static else ""
-    iplt_end = "    PROVIDE_HIDDEN (__rela_iplt_end = .);\n" if static else ""
+    iplt_start = f"    PROVIDE_HIDDEN ({t.IPLT_SYMBOLS[0].decode()} = .);\n" if static else ""
+    iplt_end = f"    PROVIDE_HIDDEN ({t.IPLT_SYMBOLS[1].decode()} = .);\n" if static else ""
     relr = "  .relr.dyn : { *(.relr.dyn) }\n" if getattr(cfg, "pack_relative_relocs", False) else ""
-    return f"""/* ldpy default linker script: ELF x86-64, {'-z separate-code' if sep else '-z noseparate-code'}{', -z now' if now else ''} */
-OUTPUT_FORMAT("elf64-x86-64", "elf64-x86-64", "elf64-x86-64")
-OUTPUT_ARCH(i386:x86-64)
+    return f"""/* ldpy default linker script: ELF {t.NAME}, {'-z separate-code' if sep else '-z noseparate-code'}{', -z now' if now else ''} */
+OUTPUT_FORMAT("{t.OUTPUT_FORMAT}", "{t.OUTPUT_FORMAT}", "{t.OUTPUT_FORMAT}")
+OUTPUT_ARCH({t.BFD_ARCH})
 ENTRY(_start)
 SECTIONS
 {{
@@ -43,11 +48,11 @@ SECTIONS
   .gnu.version    : {{ *(.gnu.version) }}
   .gnu.version_d  : {{ *(.gnu.version_d) }}
   .gnu.version_r  : {{ *(.gnu.version_r) }}
-  .rela.dyn       : {{ *(.rela.dyn) }}
-  .rela.plt       :
+  {(r + '.dyn').ljust(16)}: {{ *({r}.dyn) }}
+  {(r + '.plt').ljust(16)}:
   {{
-    *(.rela.plt)
-{iplt_start}    *(.rela.iplt)
+    *({r}.plt)
+{iplt_start}    *({r}.iplt)
 {iplt_end}  }}
 {relr}{page_break}  .init           : {{ KEEP (*(SORT_NONE(.init))) }}
   .plt            : {{ *(.plt) *(.iplt) }}
