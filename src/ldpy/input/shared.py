@@ -5,7 +5,7 @@ import os
 import numpy as np
 
 from ldpy.diag import LinkError
-from ldpy.elf.format import (ET_DYN, SHT_DYNSYM, SHT_DYNAMIC, SHT_GNU_versym, SHT_GNU_verdef,
+from ldpy.elf.format import (ET_DYN, PT_GNU_RELRO, SHT_DYNSYM, SHT_DYNAMIC, SHT_GNU_versym, SHT_GNU_verdef,
                              SHT_NOBITS, SHT_STRTAB, SHN_UNDEF, STB_LOCAL, dtypes)
 from ldpy.input.object import check_elf_header, section_label
 
@@ -97,6 +97,7 @@ class SharedFile:
         self.soname = os.path.basename(self.name)   # until DT_SONAME or the loader says
         self.has_soname = False
         self.needed = []
+        self.audit = ""             # DT_AUDIT: ld.bfd passes it on as the output's DT_DEPAUDIT
         self.symbols = np.zeros(0, dt.sym)
         self.names = []
         self.versions = []          # per dynsym: version name or None
@@ -113,6 +114,8 @@ class SharedFile:
             for tag, val in zip(entries["d_tag"].tolist(), entries["d_val"].tolist()):
                 if tag == DT_NULL:
                     break
+                if tag == 0x6ffffefc:       # DT_AUDIT
+                    self.audit = _cstr(dynstr, val, self.name, "DT_AUDIT")
                 if tag in (DT_SONAME, DT_NEEDED):
                     s = _cstr(dynstr, val, self.name, "DT_SONAME" if tag == DT_SONAME else "DT_NEEDED")
                     if tag == DT_SONAME:
@@ -157,6 +160,24 @@ class SharedFile:
         self.default_version = [not (v & VERSYM_HIDDEN) for v in vs]
         self.versions = [self.verdef_names.get(v & 0x7fff) if (v & 0x7fff) > VER_NDX_GLOBAL else None
                          for v in vs]
+
+    def in_relro(self, shndx):
+        """Whether section SHNDX lies inside the library's PT_GNU_RELRO: read-only once
+        relocated, so ld.bfd copies its data to .data.rel.ro, not .bss."""
+        ranges = getattr(self, "_relro", None)
+        if ranges is None:
+            ranges = []
+            eh = np.frombuffer(self.data, self.dt.ehdr, 1, 0)[0]
+            off, num = int(eh["e_phoff"]), int(eh["e_phnum"])
+            if off and int(eh["e_phentsize"]) == self.dt.phdr.itemsize and \
+                    off + num * self.dt.phdr.itemsize <= len(self.data):
+                ph = np.frombuffer(self.data, self.dt.phdr, num, off)
+                ranges = [(int(p["p_vaddr"]), int(p["p_vaddr"]) + int(p["p_memsz"]))
+                          for p in ph if int(p["p_type"]) == PT_GNU_RELRO]
+            self._relro = ranges
+        lo = int(self.shdrs[shndx]["sh_addr"])
+        hi = lo + int(self.shdrs[shndx]["sh_size"])
+        return any(a <= lo and hi <= b for a, b in ranges)
 
     def _read_verdef(self, i):
         data = self._section(i)

@@ -48,6 +48,7 @@ class LinkScript:
         self.asserts = []
         self.externs = []             # EXTERN(...) names: --gc-sections roots
         self.nocrossrefs = []         # ("list", [sections]) / ("to", [to, from...])
+        self.versions = []            # (text, path) of VERSION commands, read with --version-script's
 
     def add(self, script):
         """Merge one parsed script's layout commands (input commands are the loader's)."""
@@ -72,6 +73,8 @@ class LinkScript:
                 self.phdrs = (self.phdrs or []) + list(cmd.headers)
             elif isinstance(cmd, ast.Command) and cmd.name == "EXTERN":
                 self.externs.extend(cmd.args)
+            elif isinstance(cmd, ast.Command) and cmd.name == "VERSION":
+                self.versions.append((cmd.args[0], script.path))
             elif isinstance(cmd, ast.Command) and cmd.name in ("NOCROSSREFS", "NOCROSSREFS_TO"):
                 if len(cmd.args) >= 2:
                     self.nocrossrefs.append(("to" if cmd.name == "NOCROSSREFS_TO" else "list",
