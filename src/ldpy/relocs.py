@@ -52,6 +52,10 @@ class SymbolKeys:
             # -z nodynamic-undefined-weak: undefined weak symbols are 0 here and
             # never dynamic (ld.bfd on x86-64)
             self.zero_undef[:G] |= (kind == UNDEF) & np.fromiter((not s.strong_ref for s in syms), bool, G)
+        if not cfg.shared:
+            # an executable's strong undefined symbols (left by --unresolved-symbols=ignore-*,
+            # --warn-unresolved-symbols, --noinhibit-exec) are 0, never dynamic (ld.bfd)
+            self.zero_undef[:G] |= (kind == UNDEF) & np.fromiter((s.strong_ref for s in syms), bool, G)
         if cfg.shared:
             func = np.fromiter((s.type in (STT_FUNC, STT_GNU_IFUNC) for s in syms), bool, G)
             from ldpy.linker_symbols import BOUNDARY_NAMES

@@ -5,7 +5,7 @@ import os
 import numpy as np
 
 from ldpy.diag import LinkError
-from ldpy.elf.format import (ET_DYN, PT_GNU_RELRO, SHT_DYNSYM, SHT_DYNAMIC, SHT_GNU_versym, SHT_GNU_verdef,
+from ldpy.elf.format import (ET_DYN, PT_GNU_RELRO, SHT_DYNSYM, SHT_DYNAMIC, SHT_GNU_versym, SHT_GNU_verdef, SHT_GNU_verneed,
                              SHT_NOBITS, SHT_STRTAB, SHN_UNDEF, STB_LOCAL, dtypes)
 from ldpy.input.object import check_elf_header, section_label
 
@@ -106,6 +106,7 @@ class SharedFile:
         self.version_index = []
         self.undefined_names = []   # what the library itself needs (its undefined dynamic symbols)
         self.undefined_strong = []
+        self.undefined_strong_versions = []
         dyn = next((i for i, t in enumerate(types) if t == SHT_DYNAMIC), None)
         if dyn is not None:
             dynstr = self._strtab(dyn, ".dynamic")
@@ -152,6 +153,13 @@ class SharedFile:
         self.undefined_names = [_cstr(strtab, int(o), self.name) for o in syms["st_name"][und].tolist()]
         self.undefined_strong = [_cstr(strtab, int(o), self.name)
                                  for o in syms["st_name"][und & (binding != 2)].tolist()]
+        # the version each strong undefined symbol needs (foo@VER_1 from .gnu.version_r)
+        self.undefined_strong_versions = [None] * len(self.undefined_strong)
+        verneed = next((i for i, t in enumerate(types) if t == SHT_GNU_verneed), None)
+        if verneed is not None and versym_i is not None:
+            needs = self._read_verneed(verneed)
+            self.undefined_strong_versions = [needs.get(v & 0x7fff) for v in
+                                              versym[und & (binding != 2)].tolist()]
         self.symbols = syms[keep]
         offs = self.symbols["st_name"].tolist()
         self.names = [_cstr(strtab, o, self.name).encode() for o in offs]
@@ -195,6 +203,35 @@ class SharedFile:
             if nxt == 0:
                 break
             pos += nxt
+
+
+    def _read_verneed(self, i):
+        """{version index: version name} of the versions the library needs."""
+        data = self._section(i)
+        strtab = self._strtab(i, ".gnu.version_r")
+        bo = "little" if self.little else "big"
+        out = {}
+        pos = 0
+        for _ in range(int(self.shdrs[i]["sh_info"]) or 1 << 16):
+            if pos + 16 > len(data):
+                break
+            cnt = int.from_bytes(data[pos + 2:pos + 4], bo)
+            aux = pos + int.from_bytes(data[pos + 8:pos + 12], bo)
+            for _ in range(cnt):
+                if aux + 16 > len(data):
+                    break
+                other = int.from_bytes(data[aux + 6:aux + 8], bo)
+                name_off = int.from_bytes(data[aux + 8:aux + 12], bo)
+                out[other & 0x7fff] = _cstr(strtab, name_off, self.name, "version need name")
+                nxt = int.from_bytes(data[aux + 12:aux + 16], bo)
+                if nxt == 0:
+                    break
+                aux += nxt
+            nxt = int.from_bytes(data[pos + 12:pos + 16], bo)
+            if nxt == 0:
+                break
+            pos += nxt
+        return out
 
 
 def _cstr(table, off, where, what="string"):

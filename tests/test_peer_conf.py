@@ -1,0 +1,243 @@
+"""Differences mold's test suite found (issue 20, ../shared/peer-tests): each case links
+the same gcc-built inputs with ldpy and with ld.bfd (or lld, where the behaviour is
+lld's) and compares what readelf, nm and the programs show."""
+import os
+import re
+
+import pytest
+
+from e2e_util import compile_obj, link, readelf, run, run_exe, write
+
+
+def _lib(tmp, name, src, flags=(), linker="ldpy"):
+    path, _ = link(tmp, name, [src], ["-shared", "-fPIC", *flags], linker=linker, static=False)
+    return path
+
+
+def _exe(tmp, name, inputs, flags=(), linker="ldpy", check=True):
+    return link(tmp, name, inputs, [f"-Wl,-rpath,{tmp}", *flags], linker=linker, static=False,
+                check=check)
+
+
+def _dynsym(path, name):
+    """(value, type, bind, ndx) of NAME (with its @version) in .dynsym."""
+    for line in readelf("--dyn-syms", path).splitlines():
+        f = line.split()
+        if len(f) >= 8 and f[7] == name:
+            return f[1], f[3], f[4], f[6]
+    return None
+
+
+# -- .tcommon sections (not SHN_COMMON symbols) go into .tbss -------------------------
+
+TCOMMON_SECTION_S = """
+.globl x, y
+.section .tbss,"awT",@nobits
+x:
+.zero 1024
+.section .tcommon,"awT",@nobits
+y:
+.zero 1024
+"""
+TCOMMON_MAIN = r"""
+#include <stdio.h>
+extern _Thread_local char x[1024], y[1024];
+int main(void) {
+  x[0] = 3; x[1023] = 5;
+  printf("%d %d %d %d %d %d\n", x[0], x[1], x[1023], y[0], y[1], y[1023]);
+  return 0;
+}
+"""
+
+
+def test_tcommon_input_section_is_part_of_tbss(tmp_path):
+    a = compile_obj(tmp_path, write(tmp_path, "a.s", TCOMMON_SECTION_S))
+    m = write(tmp_path, "m.c", TCOMMON_MAIN)
+    outs = [_exe(tmp_path, "prog" + s, [a, m], linker=k)[0] for s, k in (("", "ldpy"), (".bfd", "bfd"))]
+    for exe in outs:
+        assert run_exe(exe).stdout == "3 0 5 0 0 0\n"
+        secs = {s.split()[1]: s.split() for s in readelf("-SW", exe).splitlines()
+                if re.match(r"\s*\[\s*\d+\]", s) and len(s.split()) > 5 and s.split()[1].startswith(".t")}
+        assert ".tcommon" not in secs and secs[".tbss"][5] == "000800", secs
+    syms = [sorted(l.split()[0] for l in run(["nm", e]).stdout.splitlines() if l.endswith((" x", " y")))
+            for e in outs]
+    assert syms[0] == syms[1]
+
+
+# -- copies of a library's RELRO data go to .data.rel.ro ------------------------------
+
+COPYREL_MAIN = r"""
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+extern char readonly[100];
+extern char readwrite[100];
+static int segv = 0;
+static jmp_buf buf;
+void handler(int sig) { segv = 1; longjmp(buf, 1); }
+int main(void) {
+  signal(SIGSEGV, handler);
+  readwrite[0] = 5;
+  int x = segv;
+  if (setjmp(buf) == 0)
+    *(char *)readonly = 5;
+  printf("sigsegv %d %d %s\n", x, segv, readonly);
+  return 0;
+}
+"""
+
+
+def test_copy_of_relro_library_data_is_read_only(tmp_path):
+    lib = _lib(tmp_path, "libro.so", write(tmp_path, "ro.c",
+               '__attribute__((section(".data.rel.ro"))) char readonly[100] = "abc";\n'
+               'char readwrite[100] = "abc";\n'))
+    main = compile_obj(tmp_path, write(tmp_path, "m.c", COPYREL_MAIN), ["-fno-PIE"])
+    for k in ("ldpy", "bfd"):
+        exe, _ = _exe(tmp_path, "prog." + k, [main, lib], ["-no-pie"], linker=k)
+        assert run_exe(exe).stdout == "sigsegv 0 1 abc\n", k
+        copies = {l.split()[-3]: l.split()[0] for l in readelf("-rW", exe).splitlines() if "R_X86_64_COPY" in l}
+        relro = [l.split() for l in readelf("-SW", exe).splitlines() if ".data.rel.ro" in l][0]
+        start = int(relro[3], 16)
+        assert start <= int(copies["readonly"], 16) < start + int(relro[5], 16), k
+
+
+# -- DT_AUDIT of an input library becomes DT_DEPAUDIT ----------------------------------
+
+def test_input_library_audit_becomes_depaudit(tmp_path):
+    audit = _lib(tmp_path, "libaud.so", write(tmp_path, "aud.c",
+                 "unsigned la_version(unsigned v) { return v; }\nvoid foo(void) {}\n"))
+    lib = _lib(tmp_path, "libb.so", write(tmp_path, "b.c", "void foo(void);\nvoid bar(void) { foo(); }\n"),
+               [f"-Wl,--audit={audit}"])
+    main = compile_obj(tmp_path, write(tmp_path, "c.c", "void bar(void);\nint main(void) { bar(); return 0; }\n"))
+    for extra, want in (([], f"[{audit}]"), (["-Wl,--depaudit=foo"], f"[foo:{audit}]")):
+        got = []
+        for k in ("ldpy", "bfd"):
+            exe, _ = _exe(tmp_path, "e." + k, [main, lib], ["-Wl,--allow-shlib-undefined", *extra], linker=k)
+            got.append([l.split("library:")[1].strip() for l in readelf("-d", exe).splitlines() if "DEPAUDIT" in l])
+        assert got[0] == got[1] == [want]
+
+
+# -- a non-PIE executable's IFUNC called by a library: exported at its PLT entry --------
+
+IFUNC_MAIN = r"""
+#include <stdio.h>
+typedef void Func(void);
+__attribute__((ifunc("resolve_foo"))) void foo(void);
+void real_foo(void) { printf("foo "); }
+Func *resolve_foo(void) { return real_foo; }
+Func *get_foo(void);
+int main(void) {
+  printf("%d ", foo == get_foo());
+  foo();
+  get_foo()();
+  printf("\n");
+  return 0;
+}
+"""
+
+
+def test_exported_ifunc_of_non_pie_executable(tmp_path):
+    lib = _lib(tmp_path, "libgf.so", write(tmp_path, "gf.c",
+               "typedef void Func(void);\nvoid foo(void);\nFunc *get_foo(void) { return foo; }\n"))
+    main = compile_obj(tmp_path, write(tmp_path, "m.c", IFUNC_MAIN), ["-fno-PIE"])
+    syms = []
+    for k in ("ldpy", "bfd"):
+        exe, _ = _exe(tmp_path, "e." + k, [main, lib], ["-no-pie"], linker=k)
+        assert run_exe(exe).stdout == "1 foo foo \n", k
+        value, typ, bind, ndx = _dynsym(exe, "foo")
+        plt = [l.split() for l in readelf("-SW", exe).splitlines() if " .plt " in l][0]
+        assert int(plt[3], 16) <= int(value, 16) < int(plt[3], 16) + int(plt[5], 16)
+        syms.append((typ, bind))
+    assert syms[0] == syms[1] == ("FUNC", "GLOBAL")
+
+
+# -- VERSION { } in a linker script -------------------------------------------------------
+
+def test_version_command_in_scripts(tmp_path):
+    a = write(tmp_path, "a.script", "/* first */\nVERSION {\n  ver_a { global: foo; };\n}\n")
+    b = write(tmp_path, "b.script", "VERSION { ver_b { global: bar; local: *; }; }\n")
+    c = compile_obj(tmp_path, write(tmp_path, "c.c", "void foo(void) {}\nvoid bar(void) {}\n"
+                                    "void hide(void) {}\n"), ["-fPIC"])
+    views = []
+    for k in ("ldpy", "bfd"):
+        so = _lib(tmp_path, f"d.{k}.so", c, [a, b], linker=k)
+        info = readelf("--version-info", so)
+        names = re.findall(r"Name: (ver_\w+)", info)
+        dyn = sorted(l.split()[7] for l in readelf("--dyn-syms", so).splitlines()
+                     if len(l.split()) > 7 and l.split()[7].startswith(("foo", "bar", "hide")))
+        views.append((names, dyn))
+    assert views[0] == views[1] == (["ver_a", "ver_b"], ["bar@@ver_b", "foo@@ver_a"])
+    # an error inside VERSION names the script's own line
+    bad = write(tmp_path, "bad.script", "\n\nVERSION {\n ver_x { global: foo }; \n}\n")
+    _, r = link(tmp_path, "bad.so", [c, bad], ["-shared"], static=False, check=False)
+    assert r.returncode != 0 and "bad.script:4: syntax error" in r.stderr, r.stderr
+    assert not os.path.exists(tmp_path / "bad.so")
+
+
+# -- version patterns: a backslash quotes the next character -----------------------------
+
+def test_version_patterns_with_backslashes(tmp_path):
+    ver = write(tmp_path, "a.ver", "VER0 { **; };\nVER1 { foo\\?; };\nVER2 { *foo\\bar*; };\n")
+    obj = compile_obj(tmp_path, write(tmp_path, "b.s", '.globl all_stars, "foo?", xfoobarx\n'
+                                      'all_stars:\n"foo?":\nxfoobarx:\n'))
+    want = {"all_stars@@VER0", "foo?@@VER1", "xfoobarx@@VER2"}
+    for k in ("ldpy", "bfd"):
+        so = _lib(tmp_path, f"c.{k}.so", obj, [f"-Wl,--version-script={ver}"], linker=k)
+        got = {l.split()[7] for l in readelf("--dyn-syms", so).splitlines()
+               if len(l.split()) > 7 and "@@" in l.split()[7]}
+        assert want <= got, (k, got)
+
+
+# -- --no-allow-shlib-undefined with versioned needs and unknown dependencies ---------------
+
+def test_no_allow_shlib_undefined_versioned_reference(tmp_path):
+    ver = write(tmp_path, "foo.ver", "VER_1.0 {};\n")
+    _lib(tmp_path, "libfoo.so", write(tmp_path, "foo.c", '__asm__(".symver foo_impl,foo@VER_1.0");\n'
+                                      "int foo_impl(void) { return 42; }\n"), [f"-Wl,--version-script={ver}"])
+    _lib(tmp_path, "libbar.so", write(tmp_path, "bar.c", '__asm__(".symver foo_v1,foo@VER_1.0");\n'
+                                      "int foo_v1(void);\nint call_foo_v1(void) { return foo_v1(); }\n"),
+         [f"-L{tmp_path}", "-lfoo", f"-Wl,-rpath,{tmp_path}"])
+    main = compile_obj(tmp_path, write(tmp_path, "a.c", "int call_foo_v1(void);\n"
+                                       "int main(void) { return call_foo_v1() != 42; }\n"))
+    for k in ("ldpy", "bfd"):
+        exe, _ = _exe(tmp_path, "e." + k, [main, "-Wl,--no-allow-shlib-undefined", f"-L{tmp_path}",
+                                          "-lbar", "-lfoo"], linker=k)
+        run_exe(exe)
+
+
+def test_no_allow_shlib_undefined_skips_libraries_with_unknown_needs(tmp_path):
+    """As gold and lld: a library whose DT_NEEDED are not all in the link is not
+    checked (a missing dependency may define what it needs); one whose dependencies
+    are all there is (ld.bfd looks the dependency up on its own search path)."""
+    _lib(tmp_path, "libfoo.so", write(tmp_path, "foo.c", "void foo(void) {}\n"))
+    _lib(tmp_path, "libbar.so", write(tmp_path, "bar.c", "void foo(void);\nvoid bar(void) { foo(); }\n"),
+         [f"-L{tmp_path}", "-lfoo", f"-Wl,-rpath,{tmp_path}"])
+    main = compile_obj(tmp_path, write(tmp_path, "a.c", "void bar(void);\nint main(void) { bar(); return 0; }\n"))
+    flags = ["-Wl,--no-allow-shlib-undefined", f"-L{tmp_path}"]
+    for k in ("ldpy", "lld"):
+        sel = ["-fuse-ld=lld"] if k == "lld" else []
+        for libs in (["-lfoo", "-lbar"], ["-lbar"]):
+            exe, _ = _exe(tmp_path, "e", [main, *flags, *libs, *sel])
+            run_exe(exe)
+    os.rename(tmp_path / "libfoo.so", tmp_path / "libfoo.so.bak")
+    _lib(tmp_path, "libfoo.so", write(tmp_path, "empty.c", "int unrelated;\n"))
+    for sel in ([], ["-fuse-ld=lld"]):
+        _, r = _exe(tmp_path, "e3", [main, *flags, "-lfoo", "-lbar", *sel], check=False)
+        assert r.returncode != 0 and re.search(r"libbar.so.*undefined reference to .?foo", r.stderr), r.stderr
+
+
+# -- --unresolved-symbols=ignore-*: an executable's undefined symbols are 0, not dynamic ----
+
+@pytest.mark.parametrize("opt", ["-Wl,--unresolved-symbols=ignore-all",
+                                 "-Wl,--unresolved-symbols=ignore-in-object-files",
+                                 "-Wl,--warn-unresolved-symbols"])
+@pytest.mark.parametrize("pie", ["-pie", "-no-pie"])
+def test_ignored_undefined_symbols_stay_out_of_dynsym(tmp_path, opt, pie):
+    src = write(tmp_path, "a.c", "extern int foo(void);\nextern int bar;\n"
+                                 "int main(void) { volatile long p = (long)&bar + (long)foo; (void)p; return 0; }\n")
+    obj = compile_obj(tmp_path, src, ["-fPIE" if pie == "-pie" else "-fno-PIE"])
+    for k in ("ldpy", "bfd"):
+        exe, _ = _exe(tmp_path, "e." + k, [obj, opt, pie], linker=k)
+        assert _dynsym(exe, "foo") is None and _dynsym(exe, "bar") is None, k
+        assert not [l for l in readelf("-rW", exe).splitlines() if re.search(r"\b(foo|bar)\b", l)], k
+        assert run_exe(exe, check=False).returncode == 0, k
