@@ -241,3 +241,124 @@ def test_ignored_undefined_symbols_stay_out_of_dynsym(tmp_path, opt, pie):
         assert _dynsym(exe, "foo") is None and _dynsym(exe, "bar") is None, k
         assert not [l for l in readelf("-rW", exe).splitlines() if re.search(r"\b(foo|bar)\b", l)], k
         assert run_exe(exe, check=False).returncode == 0, k
+
+
+# -- --emit-relocs ---------------------------------------------------------------------------
+
+EMIT_A = r"""
+#include <cstdio>
+#include <string>
+#include <vector>
+template <int N> struct K { static int get() { return N * 3; } };
+static int counter;
+int global_var = 5;
+static const char *msg = "hello from a";
+thread_local int tv = 3;
+int bump() { return ++counter + tv + K<1>::get(); }
+std::string name(int i) { return "item-" + std::to_string(i); }
+"""
+EMIT_B = r"""
+#include <cstdio>
+#include <string>
+template <int N> struct K { static int get() { return N * 3; } };
+int bump();
+std::string name(int);
+extern int global_var;
+static const char *tag = "tag string";
+int (*fp)() = bump;
+int unused_function(int x) { return x * 7; }
+int main() {
+  try { if (bump() < 0) throw 1; } catch (int) { return 1; }
+  std::printf("%s %d %d %s %d\n", name(2).c_str(), fp(), global_var, tag, K<1>::get());
+  return 0;
+}
+"""
+
+
+def _sections_table(path):
+    rows = {}
+    for l in readelf("-SW", path).splitlines():
+        m = re.match(r"\s*\[\s*(\d+)\]\s+(\S+)\s+(\S+)\s+([0-9a-f]+)\s+([0-9a-f]+)\s+([0-9a-f]+)\s+\S+\s*(\S*)\s+(\d+)\s+(\d+)", l)
+        if m:
+            rows[m.group(2)] = dict(index=int(m.group(1)), type=m.group(3), addr=int(m.group(4), 16),
+                                    off=int(m.group(5), 16), size=int(m.group(6), 16),
+                                    flags=m.group(7), link=int(m.group(8)), info=int(m.group(9)))
+    return rows
+
+
+def _check_emitted(path):
+    """Every emitted relocation whose value can be recomputed agrees with the bytes:
+    PC32/PLT32 (disp = S + A - P), 64 (S + A), 32/32S (S + A), at output addresses."""
+    secs = _sections_table(path)
+    by_index = {v["index"]: (k, v) for k, v in secs.items()}
+    data = open(path, "rb").read()
+    checked = 0
+    current = None
+    text = readelf("-rW", path)
+    dynamic = set()                      # places the loader fills (.rela.dyn)
+    for block in text.split("Relocation section ")[1:]:
+        if "A" in secs[block.split("'")[1]]["flags"]:
+            dynamic |= {int(l.split()[0], 16) for l in block.splitlines()[2:] if l.strip()}
+    for l in text.splitlines():
+        m = re.match(r"Relocation section '(\S+)'", l)
+        if m:
+            current = secs[m.group(1)] if "A" not in secs[m.group(1)]["flags"] else None
+            if current is not None:
+                tname, target = by_index[current["info"]]
+                assert current["link"] == secs[".symtab"]["index"] and "I" in current["flags"]
+                assert m.group(1) == ".rela" + tname
+            continue
+        f = l.split()
+        if current is None or len(f) < 7 or not re.fullmatch(r"[0-9a-f]{16}", f[0]):
+            continue
+        if not re.fullmatch(r"[0-9a-f]+", f[3]):
+            continue                     # (readelf shows IFUNC targets as `name()`)
+        off, typ, value, addend = int(f[0], 16), f[2], int(f[3], 16), int(f[-1], 16) * (-1 if f[-2] == "-" else 1)
+        if value == 0:
+            continue                     # an import, a TLS offset, R_X86_64_NONE
+        base = target["off"] + (off - target["addr"] if "A" in target["flags"] else off)
+        if "A" in target["flags"]:
+            assert target["addr"] <= off < target["addr"] + target["size"]
+        if typ in ("R_X86_64_PC32", "R_X86_64_PLT32"):
+            got = int.from_bytes(data[base:base + 4], "little", signed=True)
+            dest = off + 4 + got
+            if typ == "R_X86_64_PLT32" and any(n.startswith(".plt") and v["addr"] <= dest < v["addr"] + v["size"]
+                                               for n, v in secs.items()):
+                continue                 # a preemptible function, called through its PLT entry
+            assert got == ((value + addend - off + 2**31) % 2**32) - 2**31, l
+        elif typ == "R_X86_64_64" and off not in dynamic:
+            assert int.from_bytes(data[base:base + 8], "little") == (value + addend) % 2**64, l
+        elif typ in ("R_X86_64_32", "R_X86_64_32S"):
+            assert int.from_bytes(data[base:base + 4], "little") == (value + addend) % 2**32, l
+        else:
+            continue
+        checked += 1
+    return checked
+
+
+@pytest.mark.parametrize("flags", [[], ["-no-pie"], ["-static"], ["-Wl,--gc-sections"], ["-O2", "-shared"]])
+def test_emit_relocs(tmp_path, flags):
+    cflags = ["-g", "-ffunction-sections", "-fdata-sections", "-fPIC"] + [f for f in flags if f == "-O2"]
+    a = compile_obj(tmp_path, write(tmp_path, "a.cc", EMIT_A), cflags)
+    b = compile_obj(tmp_path, write(tmp_path, "b.cc", EMIT_B), cflags)
+    lflags = [f for f in flags if f != "-O2"]
+    names = []
+    for k in ("ldpy", "bfd"):
+        out, _ = link(tmp_path, "e." + k, [a, b], ["-Wl,-q", *lflags], linker=k, compiler="g++",
+                      static="-static" in lflags)
+        if "-shared" not in lflags:
+            assert run_exe(out).stdout == "item-2 8 5 tag string 3\n"
+        assert _check_emitted(out) > 20
+        names.append({n for n, v in _sections_table(out).items() if v["type"] == "RELA" and "A" not in v["flags"]})
+    assert names[0] == names[1] - {".rela.tm_clone_table"}, names
+    assert {".rela.text", ".rela.eh_frame", ".rela.debug_info"} <= names[0]
+    # the debug information of a function --gc-sections removed refers to nothing:
+    # R_X86_64_NONE with symbol 0 and addend 0, as BFD writes it
+    for k in ("ldpy", "bfd"):
+        block = readelf("-rW", tmp_path / ("e." + k)).split("'.rela.debug_info'")[1].split("Relocation section")[0]
+        none = [l.split() for l in block.splitlines() if "R_X86_64_NONE" in l]
+        assert all(f[1] == "0000000000000000" for f in none), k
+        assert none or "-Wl,--gc-sections" not in flags, k
+    # objdump reads the emitted relocations beside the code
+    objdump = run(["objdump", "-dr", tmp_path / "e.ldpy"]).stdout
+    assert re.search(r"R_X86_64_PLT32\s+_Z4bumpv-0x4", objdump)

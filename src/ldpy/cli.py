@@ -1094,7 +1094,7 @@ IMPLEMENTED, HINT, IGNORED, UNSUPPORTED = "implemented", "hint", "ignored", "uns
 
 OPTION_STATES = {
     # not supported yet
-    "--mri-script": UNSUPPORTED, "--emit-relocs": UNSUPPORTED, "--remap-inputs": UNSUPPORTED,
+    "--mri-script": UNSUPPORTED, "--remap-inputs": UNSUPPORTED,
     "--remap-inputs-file": UNSUPPORTED, "--copy-dt-needed-entries": UNSUPPORTED, "--add-needed": UNSUPPORTED,
     "--dynamic-list-cpp-new": UNSUPPORTED, "--dynamic-list-cpp-typeinfo": UNSUPPORTED,
     "--default-imported-symver": UNSUPPORTED, "--disable-multiple-abs-defs": UNSUPPORTED,

@@ -562,7 +562,10 @@ def create_synthetic_sections(ctx):
         o2 = outs.get(".strtab", SHT_STRTAB, 0)
         o2.add(ctx.symtab_sec.strtab)
         o2.rank = 20001
-    names = sorted(outs.by_name) + [".shstrtab"]
+    if cfg.emit_relocs:                 # --emit-relocs: .rela.X beside each X (emit_relocs.py)
+        from ldpy.emit_relocs import create_sections
+        create_sections(ctx)
+    names = sorted(outs.by_name) + [".shstrtab"] + [o.name for o in getattr(ctx, "emit_rela", ())]
     if cfg.compress_debug_sections == "zlib-gnu":     # compressed ones are renamed .zdebug_*
         from ldpy.compress import output_name
         names += sorted({output_name(n, "zlib-gnu") for n in names} - set(names))

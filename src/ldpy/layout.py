@@ -49,6 +49,9 @@ def layout(ctx):
     # keep empty sections only if something asks for them (symbols); drop them otherwise
     all_outs = outs
     outs = [o for o in outs if o.size or o.name in ctx.keep_empty]
+    if ctx.config.emit_relocs:
+        from ldpy.emit_relocs import with_rela_sections
+        outs = with_rela_sections(ctx, outs)
     ctx.sections_out = outs
     alloc = [o for o in outs if o.seg_class != NONALLOC]
     seg_of = {R_HEAD: R_HEAD, RX: RX, R_DATA: R_DATA, RW: RW}
