@@ -362,3 +362,65 @@ def test_emit_relocs(tmp_path, flags):
     # objdump reads the emitted relocations beside the code
     objdump = run(["objdump", "-dr", tmp_path / "e.ldpy"]).stdout
     assert re.search(r"R_X86_64_PLT32\s+_Z4bumpv-0x4", objdump)
+
+
+# -- --unique[=SECTION] ------------------------------------------------------------------------
+
+UNIQUE_A = """
+.section .data.foo.1,"aw",@progbits
+.ascii "a"
+.section .data.foo.1,"aw",@progbits
+.ascii "b"
+.section .data.foo.2,"aw",@progbits
+.ascii "c"
+.section .data.bar.1,"aw",@progbits
+.ascii "d"
+.section .mysec,"a",@progbits
+.ascii "m1"
+.text
+.globl _start
+_start:
+  nop
+"""
+UNIQUE_B = """
+.section .mysec,"a",@progbits
+.ascii "m2"
+.section .data.foo.1,"aw",@progbits
+.ascii "B"
+"""
+
+
+@pytest.mark.parametrize("opt", ["--unique=*foo*", "--unique", "--unique=.mysec"])
+def test_unique_sections(tmp_path, opt):
+    objs = [compile_obj(tmp_path, write(tmp_path, n, t)) for n, t in (("a.s", UNIQUE_A), ("b.s", UNIQUE_B))]
+    from e2e_util import ld_direct
+    tables = []
+    for k in ("ldpy", "bfd"):
+        r = ld_direct([*objs, "-o", f"e.{k}", opt], tmp_path, linker=k)
+        assert r.returncode == 0, r.stderr
+        tables.append([(n, v["addr"], v["size"], v["flags"]) for n, v in
+                       sorted(_sections_all(tmp_path / f"e.{k}"), key=lambda x: x[1]["index"])
+                       if v["addr"]])
+        # each unique section holds the bytes of its input section
+        if opt == "--unique=*foo*":
+            assert "6162" in readelf("-x", ".data.foo.1", tmp_path / f"e.{k}")      # "ab"
+    assert tables[0] == tables[1], tables
+    names = [t[0] for t in tables[0]]
+    want = {"--unique=*foo*": 2, "--unique": 0, "--unique=.mysec": 0}[opt]
+    assert names.count(".data.foo.1") == want
+    assert names.count(".mysec") == (1 if opt == "--unique=*foo*" else 2)
+    # with a SECTIONS layout ldpy refuses the option by name
+    r = ld_direct([*objs, "-o", "e.t", opt, "-Ttext=0x500000"], tmp_path)
+    assert r.returncode == 1 and "--unique" in r.stderr and "not supported yet" in r.stderr
+    assert not os.path.exists(tmp_path / "e.t")
+
+
+def _sections_all(path):
+    """[(name, row)] of every section, names repeated as they are in the file."""
+    out = []
+    for l in readelf("-SW", path).splitlines():
+        m = re.match(r"\s*\[\s*(\d+)\]\s+(\S+)\s+\S+\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)\s+\S+\s*(\S*)\s+\d+", l)
+        if m and int(m.group(1)):
+            out.append((m.group(2), dict(index=int(m.group(1)), addr=int(m.group(3), 16),
+                                         size=int(m.group(4), 16), flags=m.group(5))))
+    return out

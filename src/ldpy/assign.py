@@ -1,5 +1,6 @@
 """Assign input sections to output sections (the default script's rules),
 merge SHF_MERGE strings, prune .eh_frame, allocate common symbols."""
+import fnmatch
 import numpy as np
 
 from ldpy.diag import LinkError
@@ -20,14 +21,18 @@ class OutputMap:
     def __init__(self):
         self.by_name = {}
         self.merged = {}
+        self.unique = None          # --unique: (patterns, every orphan too)
+        self.unique_names = set()
 
     def get(self, name, type_, flags):
+        # (--unique's own output sections are keyed "NAME\0N": several may share NAME)
         out = self.by_name.get(name)
         if out is None:
             rank = RANK.get(name)
             if rank is None:
                 rank = _orphan_rank(name, type_, flags)
-            out = OutputSection(name, type_, flags & (SHF_ALLOC | SHF_WRITE | SHF_EXECINSTR | SHF_TLS),
+            out = OutputSection(name.split("\0")[0], type_,
+                                flags & (SHF_ALLOC | SHF_WRITE | SHF_EXECINSTR | SHF_TLS),
                                 rank, len(self.by_name))
             self.by_name[name] = out
         return out
@@ -38,7 +43,21 @@ class OutputMap:
     # the placement interface shared with script.place.ScriptOutputMap
     def place(self, sec, f):
         oname = output_name(sec)
+        if self.unique is not None and self._unique(sec, oname):
+            # GNU ld's --unique: this input section is an output section of its own
+            n = self.unique_count = getattr(self, "unique_count", 0) + 1
+            oname = f"{sec.name}\0{n}" if n > 1 and sec.name in self.unique_names else sec.name
+            self.unique_names.add(sec.name)
+            return oname, (0, ""), None
         return oname, input_sort_key(sec, oname), None
+
+    def _unique(self, sec, oname):
+        patterns, orphans = self.unique
+        if any(fnmatch.fnmatchcase(sec.name, p) for p in patterns):
+            return True
+        # an orphan: no statement of the default script takes it
+        return orphans and oname == sec.name and oname not in RANK and not _is_debug(oname) and \
+            oname not in (".comment", ".gnu.attributes", ".note.GNU-stack")
 
     def output_for(self, oname, type_, flags):
         return self.get(oname, type_, flags)
@@ -68,6 +87,8 @@ def _is_debug(name):
 def assign_sections(ctx):
     strip_debug = ctx.config.strip_debug
     omap = ctx.outputs
+    if ctx.config.unique_sections or ctx.config.unique_orphan_sections:
+        omap.unique = (ctx.config.unique_sections, ctx.config.unique_orphan_sections)
     buckets = {}       # output name -> list of (sort key, seq, chunk)
     seq = 0
     for f in ctx.files:
