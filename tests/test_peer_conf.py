@@ -424,3 +424,76 @@ def _sections_all(path):
             out.append((m.group(2), dict(index=int(m.group(1)), addr=int(m.group(3), 16),
                                          size=int(m.group(4), 16), flags=m.group(5))))
     return out
+
+
+# -- lld's options: -z rodynamic, --rosegment / --no-rosegment, -Bsymbolic-non-weak-functions ----
+
+HELLO_C = '#include <stdio.h>\nint main(void) { printf("hello %d\\n", 42); return 0; }\n'
+
+
+@pytest.mark.parametrize("flags", [["-pie"], ["-no-pie"]])
+def test_z_rodynamic(tmp_path, flags):
+    src = write(tmp_path, "h.c", HELLO_C)
+    lib = _lib(tmp_path, "librd.so", write(tmp_path, "l.c", "int lv(void) { return 42; }\n"), ["-Wl,-z,rodynamic"])
+    for k in ("ldpy", "lld"):
+        sel = ["-fuse-ld=lld"] if k == "lld" else []
+        exe, _ = _exe(tmp_path, "e." + k, [src, lib, "-Wl,-z,rodynamic", *flags, *sel])
+        assert run_exe(exe).stdout == "hello 42\n"
+        dyn = [l.split() for l in readelf("-SW", exe).splitlines() if " .dynamic " in l][0]
+        assert dyn[-4] == "A", dyn                      # flags: allocated, not writable
+        assert "(DEBUG)" not in readelf("-d", exe)
+        phdr = [l.split() for l in readelf("-lW", exe).splitlines() if l.strip().startswith("DYNAMIC")][0]
+        assert phdr[-2] == "R", phdr
+    plain, _ = _exe(tmp_path, "plain", [src, *flags])
+    assert "(DEBUG)" in readelf("-d", plain)
+
+
+@pytest.mark.parametrize("opt,together", [("--no-rosegment", True), ("--rosegment", False)])
+def test_rosegment(tmp_path, opt, together):
+    src = write(tmp_path, "h.c", HELLO_C)
+    for k in ("ldpy", "lld"):
+        sel = ["-fuse-ld=lld"] if k == "lld" else []
+        exe, _ = _exe(tmp_path, "e." + k, [src, "-Wl," + opt, *sel])
+        assert run_exe(exe).stdout == "hello 42\n"
+        maps = [l.split()[1:] for l in readelf("-lW", exe).split("Segment Sections...")[1].splitlines() if l.strip()]
+        same = any(".rodata" in m and ".text" in m for m in maps)
+        assert same == together, (k, maps)
+
+
+NONWEAK_LIB = """
+__attribute__((weak)) int foo = 4;
+int bar = 4;
+__attribute__((weak)) int baz = 4;
+int get_foo1(void) { return foo; }
+int get_bar1(void) { return bar; }
+__attribute__((weak)) int get_baz1(void) { return baz; }
+int get_foo2(void) { return get_foo1(); }
+int get_bar2(void) { return get_bar1(); }
+int get_baz2(void) { return get_baz1(); }
+"""
+NONWEAK_MAIN = r"""
+#include <stdio.h>
+int foo = 3, bar = 3, baz = 3;
+int get_foo1(void) { return 7; }
+int get_bar1(void) { return 7; }
+int get_baz1(void) { return 7; }
+int get_foo2(void), get_bar2(void), get_baz2(void);
+int main(void) {
+  printf("%d %d %d %d %d %d\n", foo, bar, baz, get_foo2(), get_bar2(), get_baz2());
+  return 0;
+}
+"""
+
+
+def test_bsymbolic_non_weak_functions(tmp_path):
+    obj = compile_obj(tmp_path, write(tmp_path, "a.c", NONWEAK_LIB), ["-fPIC"])
+    main = write(tmp_path, "m.c", NONWEAK_MAIN)
+    for k in ("ldpy", "lld"):
+        sel = ["-fuse-ld=lld"] if k == "lld" else []
+        lib, _ = link(tmp_path, f"lib{k}.so", [obj], ["-shared", "-Wl,-Bsymbolic-non-weak-functions", *sel],
+                      static=False)
+        exe, _ = _exe(tmp_path, "e." + k, [main, lib, *sel])
+        assert run_exe(exe).stdout == "3 3 3 3 3 7\n", k
+        # the bound calls need no PLT entry; the weak function keeps its JUMP_SLOT
+        relocs = readelf("-rW", lib)
+        assert "get_baz1" in relocs and "get_foo1" not in relocs and "get_bar1" not in relocs, k

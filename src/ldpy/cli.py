@@ -214,7 +214,8 @@ class Config:
     relro: bool = True
     now: bool = False                        # -z now (False: lazy binding)
     execstack: bool | None = None            # -z execstack / noexecstack (None: from the inputs)
-    separate_code: bool = True
+    separate_code: bool = True                # (--rosegment / --no-rosegment set it too)
+    rodynamic: bool = False                   # -z rodynamic (lld): read-only .dynamic, no DT_DEBUG
     textrel_check: str = "warning"           # -z text: 'error', -z notext/textoff: 'none'
     max_page_size: int = 0x1000
     common_page_size: int = 0x1000
@@ -741,7 +742,8 @@ def _discard(p, arg, name):
 
 
 def _symbolic(p, arg, name):
-    p.c.symbolic = {"Bsymbolic": "all", "Bsymbolic-functions": "functions"}.get(name)
+    p.c.symbolic = {"Bsymbolic": "all", "Bsymbolic-functions": "functions",
+                    "Bsymbolic-non-weak-functions": "non-weak-functions"}.get(name)
 
 
 def _no_undefined(p, arg, name):
@@ -1032,6 +1034,7 @@ Z_KEYWORDS = [
     ("norelro", None, _zset("relro", False), "Don't create RELRO program header"),
     ("separate-code", None, _zset("separate_code", True), "Create separate code program header (default)"),
     ("noseparate-code", None, _zset("separate_code", False), "Don't create separate code program header"),
+    ("rodynamic", None, _zset("rodynamic", True), "Make .dynamic read-only, without DT_DEBUG (lld)"),
     ("common", None, _zset("elf_stt_common", True), "Generate common symbols with STT_COMMON type"),
     ("nocommon", None, _zset("elf_stt_common", False), "Generate common symbols with STT_OBJECT type"),
     ("text", None, _zset("textrel_check", "error"), "Treat DT_TEXTREL in output as error"),
@@ -1264,6 +1267,8 @@ OPTIONS = [
     Opt("-Bno-symbolic", NONE, _symbolic, "Don't bind global references locally"),
     Opt("-Bsymbolic", NONE, _symbolic, "Bind global references locally"),
     Opt("-Bsymbolic-functions", NONE, _symbolic, "Bind global function references locally"),
+    Opt("-Bsymbolic-non-weak-functions", NONE, _symbolic,
+        "Bind global non-weak function references locally (lld)"),
     Opt("--check-sections", NONE, _state("check_sections", True), "Check section addresses for overlaps (default)"),
     Opt("--no-check-sections", NONE, _state("check_sections", False), "Do not check section addresses for overlaps"),
     Opt("--copy-dt-needed-entries", NONE, _copy_dt_needed, "Copy DT_NEEDED links mentioned inside DSOs that follow"),
@@ -1421,6 +1426,10 @@ OPTIONS = [
     Opt("--error-limit", REQ, _error_limit, "Stop after N errors (0: no limit)", "=N"),
     Opt("--image-base", REQ, _store("image_base", _num("--image-base")), "Set the base address of the image",
         "ADDRESS"),
+    Opt("--rosegment", NONE, _set("separate_code", True),
+        "Put read-only data in a segment of its own, apart from code (lld; as -z separate-code)"),
+    Opt("--no-rosegment", NONE, _set("separate_code", False),
+        "Put read-only data in the code segment (lld; as -z noseparate-code)"),
     # reports of lld and mold (not in GNU ld)
     Opt("--why-extract", REQ, _store("why_extract"),
         "Write why each archive member was extracted to FILE (TSV; - for stdout)", "=FILE"),

@@ -77,7 +77,7 @@ def layout(ctx):
         loads[c] = Phdr(PT_LOAD, seg_flags[c], page)
         phdrs.append(loads[c])
     if ctx.dynamic is not None:
-        phdrs.append(Phdr(PT_DYNAMIC, PF_R | PF_W))
+        phdrs.append(Phdr(PT_DYNAMIC, PF_R if cfg.rodynamic else PF_R | PF_W))
     note_groups = _note_groups(alloc)
     note_phdrs = [Phdr(PT_NOTE, PF_R, g[0].align) for g in note_groups]
     phdrs += note_phdrs

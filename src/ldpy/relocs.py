@@ -65,6 +65,8 @@ class SymbolKeys:
                 preempt[:] = False
             elif cfg.symbolic == "functions":
                 preempt &= ~func
+            elif cfg.symbolic == "non-weak-functions":     # lld: weak functions stay interposable
+                preempt &= ~(func & np.fromiter((not s.weak for s in syms), bool, G))
             if ctx.dynamic_list is not None:
                 listed = np.zeros(G, bool)
                 listed[list(ctx.dynamic_list)] = True

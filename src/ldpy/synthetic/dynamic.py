@@ -712,10 +712,12 @@ def create_dynamic_sections(ctx):
     d.add("SYMTAB", lambda: ctx.dynsym_sec.addr)
     d.add("STRSZ", lambda: ctx.dynstr_sec.size)
     d.add("SYMENT", dt.sym.itemsize)
-    if not cfg.shared:
+    if not cfg.shared and not cfg.rodynamic:
         d.add("DEBUG", 0)
     ctx.dynamic_entries_plt = d
-    ctx.outputs.get(".dynamic", SHT_DYNAMIC, SHF_ALLOC | SHF_WRITE).add(d)
+    if cfg.rodynamic:         # -z rodynamic: read-only (the loader then leaves it alone)
+        d.flags = SHF_ALLOC
+    ctx.outputs.get(".dynamic", SHT_DYNAMIC, d.flags).add(d)
 
 
 def add_dynamic_tail(ctx):
