@@ -497,3 +497,41 @@ def test_bsymbolic_non_weak_functions(tmp_path):
         # the bound calls need no PLT entry; the weak function keeps its JUMP_SLOT
         relocs = readelf("-rW", lib)
         assert "get_baz1" in relocs and "get_foo1" not in relocs and "get_bar1" not in relocs, k
+
+
+# -- lld's --start-lib / --end-lib and --undefined-glob ----------------------------------------
+
+def _nm_defined(path):
+    return {l.split()[-1] for l in run(["nm", path]).stdout.splitlines() if len(l.split()) == 3}
+
+
+def test_start_lib_objects_are_lazy(tmp_path):
+    a = compile_obj(tmp_path, write(tmp_path, "a.c", "int foo(void) { return 3; }\n"))
+    b = compile_obj(tmp_path, write(tmp_path, "b.c", "int bar(void) { return 4; }\n"))
+    d = compile_obj(tmp_path, write(tmp_path, "d.c", "int dup = 2;\nint other(void) { return 1; }\n"))
+    main = compile_obj(tmp_path, write(tmp_path, "m.c", "int foo(void);\nint dup = 2;\n"
+                                       "int main(void) { return foo() + dup; }\n"))
+    for k in ("ldpy", "lld"):
+        sel = ["-fuse-ld=lld"] if k == "lld" else []
+        # a.o is taken for main.o's reference although main.o comes after it; b.o and d.o
+        # are not (d.o's dup is then no duplicate of main.o's)
+        exe, _ = _exe(tmp_path, "e." + k, ["-Wl,--start-lib", a, b, d, "-Wl,--end-lib", main, *sel])
+        assert run_exe(exe, check=False).returncode == 5, k
+        names = _nm_defined(exe)
+        assert "foo" in names and "bar" not in names and "other" not in names, k
+    _, r = link(tmp_path, "bad", [main, "-Wl,--start-lib", a], static=False, check=False)
+    assert r.returncode != 0 and "--start-lib without a matching --end-lib" in r.stderr
+
+
+def test_undefined_glob_extracts_archive_members(tmp_path):
+    objs = [compile_obj(tmp_path, write(tmp_path, n + ".c", f"int {n} = 1;\n")) for n in ("foo", "foobar", "baz")]
+    lib = tmp_path / "libd.a"
+    run(["ar", "rcs", lib, *objs])
+    main = compile_obj(tmp_path, write(tmp_path, "m.c", "int main(void) { return 0; }\n"))
+    for k in ("ldpy", "lld"):
+        sel = ["-fuse-ld=lld"] if k == "lld" else []
+        exe, _ = _exe(tmp_path, "e." + k, [lib, main, *sel])
+        assert not {"foo", "foobar", "baz"} & _nm_defined(exe), k
+        exe, _ = _exe(tmp_path, "g." + k, [lib, main, "-Wl,--undefined-glob=foo*", *sel])
+        assert {"foo", "foobar"} <= _nm_defined(exe) and "baz" not in _nm_defined(exe), k
+        run_exe(exe)

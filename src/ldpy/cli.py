@@ -81,6 +81,7 @@ class InputSpec:
     """One positional input, with the input state (-Bstatic, --whole-archive,
     --as-needed, -b) that was in effect where it appeared."""
     # 'file' | 'lib' | 'group_start' | 'group_end' | 'script' (-T, in order)
+    # | 'lib_start' | 'lib_end' (--start-lib / --end-lib)
     # | 'just_symbols' (-R FILE / --just-symbols)
     kind: str
     name: str = ''                 # path for 'file'/'script'; NAME of -lNAME (keeps ':' of -l:foo.a)
@@ -135,6 +136,7 @@ class Config:
     copy_dt_needed_entries: bool = False                # --copy-dt-needed-entries / --add-needed
     # -- symbols ------------------------------------------------------------------
     undefined: list = field(default_factory=list)       # -u
+    undefined_globs: list = field(default_factory=list)  # --undefined-glob (lld)
     require_defined: list = field(default_factory=list) # --require-defined
     defsyms: list = field(default_factory=list)         # --defsym -> (name, expression text)
     wrap: list = field(default_factory=list)            # --wrap
@@ -575,6 +577,20 @@ def _script(p, arg, name):
 def _start_group(p, arg, name):
     p.group_depth += 1
     p.add_input("group_start")
+
+
+def _start_lib(p, arg, name):
+    if p.in_lib:
+        raise LinkError("nested --start-lib")
+    p.in_lib = True
+    p.add_input("lib_start")
+
+
+def _end_lib(p, arg, name):
+    if not p.in_lib:
+        raise LinkError("stray --end-lib")
+    p.in_lib = False
+    p.add_input("lib_end")
 
 
 def _end_group(p, arg, name):
@@ -1426,6 +1442,10 @@ OPTIONS = [
     Opt("--error-limit", REQ, _error_limit, "Stop after N errors (0: no limit)", "=N"),
     Opt("--image-base", REQ, _store("image_base", _num("--image-base")), "Set the base address of the image",
         "ADDRESS"),
+    Opt("--start-lib", NONE, _start_lib, "Start a group of objects linked like archive members (lld)"),
+    Opt("--end-lib", NONE, _end_lib, "End a group of objects linked like archive members (lld)"),
+    Opt("--undefined-glob", REQ, _append("undefined_globs"),
+        "Force symbols matching PATTERN to be undefined, extracting what defines them (lld)", "=PATTERN"),
     Opt("--rosegment", NONE, _set("separate_code", True),
         "Put read-only data in a segment of its own, apart from code (lld; as -z separate-code)"),
     Opt("--no-rosegment", NONE, _set("separate_code", False),
@@ -1540,6 +1560,7 @@ class _Parser:
         self.format = None
         self.stack = []
         self.group_depth = 0
+        self.in_lib = False               # between --start-lib and --end-lib
         self.link_type = "exec"          # 'exec' | 'pie' | 'shared' (the last of -pie/-shared/-no-pie)
         self.relocatable = False
         self.unres_obj = self.unres_shl = None    # None: not set yet (GNU's RM_NOT_YET_SET)
@@ -1665,6 +1686,8 @@ class _Parser:
             return fresh
         if self.group_depth:
             raise LinkError("--start-group without a matching --end-group")
+        if self.in_lib:
+            raise LinkError("--start-lib without a matching --end-lib")
         if c.default_script and not c.scripts:
             # -dT: the default script, read after the whole command line; a -T script
             # replaces the default one, so then it is not read at all (GNU ld)
