@@ -535,3 +535,46 @@ def test_undefined_glob_extracts_archive_members(tmp_path):
         exe, _ = _exe(tmp_path, "g." + k, [lib, main, "-Wl,--undefined-glob=foo*", *sel])
         assert {"foo", "foobar"} <= _nm_defined(exe) and "baz" not in _nm_defined(exe), k
         run_exe(exe)
+
+
+# -- --shuffle-sections ------------------------------------------------------------------------
+
+SHUFFLE_CC = r"""
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+static int order[64]; static int n;
+struct Init { Init(int k) { order[n++] = k; } };
+Init i1(1), i2(2), i3(3);
+""" + "".join(f"int fn{i}(int x) {{ return x + {i}; }}\n" for i in range(60)) + r"""
+int thrower(int x) { if (x > 5) throw std::runtime_error("big " + std::to_string(x)); return x; }
+int main() {
+  int s = 0;
+""" + "".join(f"  s += fn{i}(1);\n" for i in range(60)) + r"""
+  try { thrower(9); } catch (const std::exception &e) { std::printf("%s ", e.what()); }
+  std::printf("%d %d%d%d\n", s, order[0], order[1], order[2]);
+  return 0;
+}
+"""
+
+
+def _text_order(path):
+    syms = [l.split() for l in run(["nm", "-n", path]).stdout.splitlines()]
+    return [s[2] for s in syms if len(s) == 3 and s[1] in "tT" and re.fullmatch(r"_Z\d+fn\d+i", s[2])]
+
+
+def test_shuffle_sections(tmp_path):
+    obj = compile_obj(tmp_path, write(tmp_path, "s.cc", SHUFFLE_CC), ["-ffunction-sections"])
+    orders = {}
+    for name, opt in (("plain", []), ("s1", ["-Wl,--shuffle-sections=1"]), ("s1b", ["-Wl,--shuffle-sections=1"]),
+                      ("s2", ["-Wl,--shuffle-sections=2"]), ("lld", ["-Wl,--shuffle-sections=.text.*=3"]),
+                      ("random", ["-Wl,--shuffle-sections"])):
+        exe, _ = link(tmp_path, name, [obj, *opt], compiler="g++", static=False)
+        assert run_exe(exe).stdout == f"big 9 {sum(range(60)) + 60} 123\n", name
+        orders[name] = _text_order(exe)
+    assert sorted(orders["plain"]) == sorted(orders["s1"]) and len(orders["plain"]) == 60
+    assert orders["s1"] == orders["s1b"]                      # a seed gives one order
+    assert len({tuple(orders[k]) for k in ("plain", "s1", "s2", "lld")}) == 4
+    assert open(tmp_path / "s1", "rb").read() == open(tmp_path / "s1b", "rb").read()
+    _, r = link(tmp_path, "bad", [obj, "-Wl,--shuffle-sections=x"], compiler="g++", static=False, check=False)
+    assert r.returncode != 0 and "--shuffle-sections" in r.stderr

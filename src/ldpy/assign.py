@@ -133,8 +133,11 @@ def assign_sections(ctx):
     eh_frames = [c for items in buckets.values() for _, _, c, _ in items if c.name == ".eh_frame"]
     if eh_frames:
         _drop_inner_terminators(eh_frames)
+    shuffle = _shuffler(ctx.config.shuffle_sections) if ctx.config.shuffle_sections else None
     for target, items in buckets.items():
         items.sort(key=lambda t: (t[0], t[1]))
+        if shuffle is not None:
+            shuffle(target if isinstance(target, str) else target.name, items)
         first = items[0][3]
         out = omap.output_for(target, first.type, first.flags)
         for key, _, chunk, _ in items:
@@ -147,6 +150,38 @@ def assign_sections(ctx):
                     if chunk is sec and (sec.name.startswith(".ctors") or sec.name.startswith(".dtors")):
                         _reverse_words(sec, word)
     _allocate_commons(ctx)
+
+
+# output sections whose input order carries meaning (prologue/epilogue pieces,
+# constructor order, list terminators): --shuffle-sections leaves them alone, as mold
+_KEEP_ORDER = {".init", ".fini", ".ctors", ".dtors", ".init_array", ".fini_array", ".preinit_array",
+               ".eh_frame", ".tm_clone_table", ".jcr"}
+
+
+def _shuffler(spec):
+    """--shuffle-sections: a function shuffling a bucket's input sections that match
+    the glob, each among those with the same sort key (script descriptions and
+    SORT orders stay as they are), with a seeded generator."""
+    import random
+    glob, seed = spec
+    rng = random.Random(seed if seed is not None else random.SystemRandom().randrange(1 << 63))
+
+    def shuffle(oname, items):
+        oname = oname.split("\0")[0]
+        if oname in _KEEP_ORDER or any(sec.flags & 0x80 for *_, sec in items):   # SHF_LINK_ORDER
+            return
+        start = 0
+        while start < len(items):
+            end = start
+            while end < len(items) and items[end][0] == items[start][0]:
+                end += 1
+            pick = [i for i in range(start, end) if fnmatch.fnmatchcase(items[i][3].name, glob)]
+            moved = [items[i] for i in pick]
+            rng.shuffle(moved)
+            for i, it in zip(pick, moved):
+                items[i] = it
+            start = end
+    return shuffle
 
 
 def _reverse_words(sec, word):

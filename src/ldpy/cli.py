@@ -137,6 +137,7 @@ class Config:
     # -- symbols ------------------------------------------------------------------
     undefined: list = field(default_factory=list)       # -u
     undefined_globs: list = field(default_factory=list)  # --undefined-glob (lld)
+    shuffle_sections: tuple | None = None     # --shuffle-sections: (section glob, seed or None)
     require_defined: list = field(default_factory=list) # --require-defined
     defsyms: list = field(default_factory=list)         # --defsym -> (name, expression text)
     wrap: list = field(default_factory=list)            # --wrap
@@ -577,6 +578,14 @@ def _script(p, arg, name):
 def _start_group(p, arg, name):
     p.group_depth += 1
     p.add_input("group_start")
+
+
+def _shuffle_sections(p, arg, name):
+    """mold's --shuffle-sections[=SEED] and lld's --shuffle-sections=GLOB=SEED."""
+    glob, _, seed = (arg or "").rpartition("=")
+    if seed and not seed.lstrip("-").isdigit():
+        raise LinkError(f"--shuffle-sections: expected a number for the seed, got '{seed}'")
+    p.c.shuffle_sections = (glob or "*", int(seed) if seed else None)
 
 
 def _start_lib(p, arg, name):
@@ -1442,6 +1451,9 @@ OPTIONS = [
     Opt("--error-limit", REQ, _error_limit, "Stop after N errors (0: no limit)", "=N"),
     Opt("--image-base", REQ, _store("image_base", _num("--image-base")), "Set the base address of the image",
         "ADDRESS"),
+    Opt("--shuffle-sections", OPT, _shuffle_sections,
+        "Shuffle input sections (matching GLOB) inside their output sections, with SEED (mold, lld)",
+        "[=[GLOB=]SEED]"),
     Opt("--start-lib", NONE, _start_lib, "Start a group of objects linked like archive members (lld)"),
     Opt("--end-lib", NONE, _end_lib, "End a group of objects linked like archive members (lld)"),
     Opt("--undefined-glob", REQ, _append("undefined_globs"),
