@@ -578,3 +578,44 @@ def test_shuffle_sections(tmp_path):
     assert open(tmp_path / "s1", "rb").read() == open(tmp_path / "s1b", "rb").read()
     _, r = link(tmp_path, "bad", [obj, "-Wl,--shuffle-sections=x"], compiler="g++", static=False, check=False)
     assert r.returncode != 0 and "--shuffle-sections" in r.stderr
+
+
+# -- -n (--nmagic) without a script ------------------------------------------------------------
+
+NMAGIC_S = """
+.text
+.globl _start
+_start:
+  mov $60, %eax
+  mov val(%rip), %edi
+  add ro(%rip), %edi
+  syscall
+.section .rodata
+ro: .long 9
+.data
+val: .long 3
+.bss
+b: .zero 100
+"""
+
+
+def test_nmagic(tmp_path):
+    obj = compile_obj(tmp_path, write(tmp_path, "s.s", NMAGIC_S))
+    from e2e_util import ld_direct
+    views = []
+    for k in ("ldpy", "bfd"):
+        r = ld_direct([obj, "-o", f"e.{k}", "-n"], tmp_path, linker=k)
+        assert r.returncode == 0, r.stderr
+        assert run_exe(tmp_path / f"e.{k}", check=False).returncode == 12, k
+        secs = {n: v for n, v in _sections_table(tmp_path / f"e.{k}").items() if v["addr"]}
+        views.append({n: (v["addr"], v["off"]) for n, v in secs.items() if n != ".bss"})
+        loads = [l.split() for l in readelf("-lW", tmp_path / f"e.{k}").splitlines() if l.strip().startswith("LOAD")]
+        assert len(loads) == 1 and loads[0][-2] == "RWE", loads
+        assert "GNU_RELRO" not in readelf("-lW", tmp_path / f"e.{k}")
+    assert views[0] == views[1]
+    # the data sit a page after the code at the same page offset (nothing page-aligned)
+    assert views[0][".data"][0] - views[0][".rodata"][0] > 0x1000 and views[0][".data"][0] % 0x1000 != 0
+    # static C programs run
+    src = write(tmp_path, "m.c", '#include <stdio.h>\nint d = 5;\nint main(void) { printf("%d\\n", d); return 0; }\n')
+    exe, _ = link(tmp_path, "c-n", [src, "-Wl,-n"])
+    assert run_exe(exe).stdout == "5\n"
