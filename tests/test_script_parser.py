@@ -539,7 +539,11 @@ def test_error_positions_and_expected_text():
     assert error("MEMORY { ram : ORIGIN 0 }") == "t.ld:1:23: syntax error: expected '=', found '0'"
     assert error("x = 1; /* open") == "t.ld:1:8: syntax error: unterminated comment"
     assert error('ASSERT(1, "open') == "t.ld:1:11: syntax error: unterminated string"
-    assert error("VERSION { }").startswith("t.ld:1:1: VERSION in a linker script is not supported")
+    assert error("VERSION { v1 { global: x; };") == "t.ld: unexpected end of script, expected '}' to end VERSION"
+    assert error("VERSION v1") == "t.ld:1:9: syntax error: expected '{', found 'v1'"
+    # VERSION keeps its text (with the lines before it) for the version script reader
+    (cmd,) = parse_script("/* a */\nVERSION { v1 { global: x; /* } */ }; }", "t.ld").commands
+    assert cmd.name == "VERSION" and cmd.args == ["\n v1 { global: x; /* } */ }; "]
 
 
 def test_binary_garbage_and_deep_nesting():

@@ -1,5 +1,6 @@
 """Assign input sections to output sections (the default script's rules),
 merge SHF_MERGE strings, prune .eh_frame, allocate common symbols."""
+import fnmatch
 import numpy as np
 
 from ldpy.diag import LinkError
@@ -20,14 +21,18 @@ class OutputMap:
     def __init__(self):
         self.by_name = {}
         self.merged = {}
+        self.unique = None          # --unique: (patterns, every orphan too)
+        self.unique_names = set()
 
     def get(self, name, type_, flags):
+        # (--unique's own output sections are keyed "NAME\0N": several may share NAME)
         out = self.by_name.get(name)
         if out is None:
             rank = RANK.get(name)
             if rank is None:
                 rank = _orphan_rank(name, type_, flags)
-            out = OutputSection(name, type_, flags & (SHF_ALLOC | SHF_WRITE | SHF_EXECINSTR | SHF_TLS),
+            out = OutputSection(name.split("\0")[0], type_,
+                                flags & (SHF_ALLOC | SHF_WRITE | SHF_EXECINSTR | SHF_TLS),
                                 rank, len(self.by_name))
             self.by_name[name] = out
         return out
@@ -38,7 +43,21 @@ class OutputMap:
     # the placement interface shared with script.place.ScriptOutputMap
     def place(self, sec, f):
         oname = output_name(sec)
+        if self.unique is not None and self._unique(sec, oname):
+            # GNU ld's --unique: this input section is an output section of its own
+            n = self.unique_count = getattr(self, "unique_count", 0) + 1
+            oname = f"{sec.name}\0{n}" if n > 1 and sec.name in self.unique_names else sec.name
+            self.unique_names.add(sec.name)
+            return oname, (0, ""), None
         return oname, input_sort_key(sec, oname), None
+
+    def _unique(self, sec, oname):
+        patterns, orphans = self.unique
+        if any(fnmatch.fnmatchcase(sec.name, p) for p in patterns):
+            return True
+        # an orphan: no statement of the default script takes it
+        return orphans and oname == sec.name and oname not in RANK and not _is_debug(oname) and \
+            oname not in (".comment", ".gnu.attributes", ".note.GNU-stack")
 
     def output_for(self, oname, type_, flags):
         return self.get(oname, type_, flags)
@@ -68,6 +87,8 @@ def _is_debug(name):
 def assign_sections(ctx):
     strip_debug = ctx.config.strip_debug
     omap = ctx.outputs
+    if ctx.config.unique_sections or ctx.config.unique_orphan_sections:
+        omap.unique = (ctx.config.unique_sections, ctx.config.unique_orphan_sections)
     buckets = {}       # output name -> list of (sort key, seq, chunk)
     seq = 0
     for f in ctx.files:
@@ -112,8 +133,11 @@ def assign_sections(ctx):
     eh_frames = [c for items in buckets.values() for _, _, c, _ in items if c.name == ".eh_frame"]
     if eh_frames:
         _drop_inner_terminators(eh_frames)
+    shuffle = _shuffler(ctx.config.shuffle_sections) if ctx.config.shuffle_sections else None
     for target, items in buckets.items():
         items.sort(key=lambda t: (t[0], t[1]))
+        if shuffle is not None:
+            shuffle(target if isinstance(target, str) else target.name, items)
         first = items[0][3]
         # an orphan is placed by the flags of all its inputs, as ld.bfd does: one writable
         # input makes the whole section writable (a read-only first input must not put it
@@ -132,6 +156,38 @@ def assign_sections(ctx):
                     if chunk is sec and (sec.name.startswith(".ctors") or sec.name.startswith(".dtors")):
                         _reverse_words(sec, word)
     _allocate_commons(ctx)
+
+
+# output sections whose input order carries meaning (prologue/epilogue pieces,
+# constructor order, list terminators): --shuffle-sections leaves them alone, as mold
+_KEEP_ORDER = {".init", ".fini", ".ctors", ".dtors", ".init_array", ".fini_array", ".preinit_array",
+               ".eh_frame", ".tm_clone_table", ".jcr"}
+
+
+def _shuffler(spec):
+    """--shuffle-sections: a function shuffling a bucket's input sections that match
+    the glob, each among those with the same sort key (script descriptions and
+    SORT orders stay as they are), with a seeded generator."""
+    import random
+    glob, seed = spec
+    rng = random.Random(seed if seed is not None else random.SystemRandom().randrange(1 << 63))
+
+    def shuffle(oname, items):
+        oname = oname.split("\0")[0]
+        if oname in _KEEP_ORDER or any(sec.flags & 0x80 for *_, sec in items):   # SHF_LINK_ORDER
+            return
+        start = 0
+        while start < len(items):
+            end = start
+            while end < len(items) and items[end][0] == items[start][0]:
+                end += 1
+            pick = [i for i in range(start, end) if fnmatch.fnmatchcase(items[i][3].name, glob)]
+            moved = [items[i] for i in pick]
+            rng.shuffle(moved)
+            for i, it in zip(pick, moved):
+                items[i] = it
+            start = end
+    return shuffle
 
 
 def _reverse_words(sec, word):

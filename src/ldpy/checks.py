@@ -42,9 +42,14 @@ def _check_shlib_undefined(ctx):
     """--no-allow-shlib-undefined: what the shared libraries on the command line
     reference must be defined by the output or by one of them."""
     st = ctx.symtab
+    known = {sf.soname for sf in ctx.shared_files}
     for sf in ctx.shared_files:
-        for name in sf.undefined_strong:
+        if any(n not in known for n in sf.needed):
+            continue    # a dependency not in the link may define them (gold and lld skip it too)
+        for name, ver in zip(sf.undefined_strong, sf.undefined_strong_versions):
             b = name.encode()
+            if ver is not None and b + b"@" + ver.encode() in st.shared_versions:
+                continue                # foo@VER_1 is defined by a library (maybe hidden)
             sym = st.get(b)
             if (sym is None or sym.kind == UNDEF) and b not in st.shared_defs:
                 diag.error(f"{sf.name}: undefined reference to '{name}'")

@@ -81,6 +81,7 @@ class InputSpec:
     """One positional input, with the input state (-Bstatic, --whole-archive,
     --as-needed, -b) that was in effect where it appeared."""
     # 'file' | 'lib' | 'group_start' | 'group_end' | 'script' (-T, in order)
+    # | 'lib_start' | 'lib_end' (--start-lib / --end-lib)
     # | 'just_symbols' (-R FILE / --just-symbols)
     kind: str
     name: str = ''                 # path for 'file'/'script'; NAME of -lNAME (keeps ':' of -l:foo.a)
@@ -135,6 +136,8 @@ class Config:
     copy_dt_needed_entries: bool = False                # --copy-dt-needed-entries / --add-needed
     # -- symbols ------------------------------------------------------------------
     undefined: list = field(default_factory=list)       # -u
+    undefined_globs: list = field(default_factory=list)  # --undefined-glob (lld)
+    shuffle_sections: tuple | None = None     # --shuffle-sections: (section glob, seed or None)
     require_defined: list = field(default_factory=list) # --require-defined
     defsyms: list = field(default_factory=list)         # --defsym -> (name, expression text)
     wrap: list = field(default_factory=list)            # --wrap
@@ -214,7 +217,8 @@ class Config:
     relro: bool = True
     now: bool = False                        # -z now (False: lazy binding)
     execstack: bool | None = None            # -z execstack / noexecstack (None: from the inputs)
-    separate_code: bool = True
+    separate_code: bool = True                # (--rosegment / --no-rosegment set it too)
+    rodynamic: bool = False                   # -z rodynamic (lld): read-only .dynamic, no DT_DEBUG
     textrel_check: str = "warning"           # -z text: 'error', -z notext/textoff: 'none'
     max_page_size: int = 0x1000
     common_page_size: int = 0x1000
@@ -580,6 +584,28 @@ def _start_group(p, arg, name):
     p.add_input("group_start")
 
 
+def _shuffle_sections(p, arg, name):
+    """mold's --shuffle-sections[=SEED] and lld's --shuffle-sections=GLOB=SEED."""
+    glob, _, seed = (arg or "").rpartition("=")
+    if seed and not seed.lstrip("-").isdigit():
+        raise LinkError(f"--shuffle-sections: expected a number for the seed, got '{seed}'")
+    p.c.shuffle_sections = (glob or "*", int(seed) if seed else None)
+
+
+def _start_lib(p, arg, name):
+    if p.in_lib:
+        raise LinkError("nested --start-lib")
+    p.in_lib = True
+    p.add_input("lib_start")
+
+
+def _end_lib(p, arg, name):
+    if not p.in_lib:
+        raise LinkError("stray --end-lib")
+    p.in_lib = False
+    p.add_input("lib_end")
+
+
 def _end_group(p, arg, name):
     if p.group_depth == 0:
         raise LinkError("--end-group without a matching --start-group")
@@ -750,7 +776,8 @@ def _discard(p, arg, name):
 
 
 def _symbolic(p, arg, name):
-    p.c.symbolic = {"Bsymbolic": "all", "Bsymbolic-functions": "functions"}.get(name)
+    p.c.symbolic = {"Bsymbolic": "all", "Bsymbolic-functions": "functions",
+                    "Bsymbolic-non-weak-functions": "non-weak-functions"}.get(name)
 
 
 def _no_undefined(p, arg, name):
@@ -1041,6 +1068,7 @@ Z_KEYWORDS = [
     ("norelro", None, _zset("relro", False), "Don't create RELRO program header"),
     ("separate-code", None, _zset("separate_code", True), "Create separate code program header (default)"),
     ("noseparate-code", None, _zset("separate_code", False), "Don't create separate code program header"),
+    ("rodynamic", None, _zset("rodynamic", True), "Make .dynamic read-only, without DT_DEBUG (lld)"),
     ("common", None, _zset("elf_stt_common", True), "Generate common symbols with STT_COMMON type"),
     ("nocommon", None, _zset("elf_stt_common", False), "Generate common symbols with STT_OBJECT type"),
     ("text", None, _zset("textrel_check", "error"), "Treat DT_TEXTREL in output as error"),
@@ -1103,18 +1131,17 @@ IMPLEMENTED, HINT, IGNORED, UNSUPPORTED = "implemented", "hint", "ignored", "uns
 
 OPTION_STATES = {
     # not supported yet
-    "--mri-script": UNSUPPORTED, "--emit-relocs": UNSUPPORTED, "--remap-inputs": UNSUPPORTED,
+    "--mri-script": UNSUPPORTED, "--remap-inputs": UNSUPPORTED,
     "--remap-inputs-file": UNSUPPORTED, "--copy-dt-needed-entries": UNSUPPORTED, "--add-needed": UNSUPPORTED,
     "--dynamic-list-cpp-new": UNSUPPORTED, "--dynamic-list-cpp-typeinfo": UNSUPPORTED,
     "--default-imported-symver": UNSUPPORTED, "--disable-multiple-abs-defs": UNSUPPORTED,
     "--no-define-common": UNSUPPORTED, "--sort-common": UNSUPPORTED, "--sort_common": UNSUPPORTED,
-    "--sort-section": UNSUPPORTED, "--unique": UNSUPPORTED, "--ld-generated-unwind-info": UNSUPPORTED,
+    "--sort-section": UNSUPPORTED, "--ld-generated-unwind-info": UNSUPPORTED,
     "--error-handling-script": UNSUPPORTED, "--enable-linker-version": UNSUPPORTED,
     "--print-map-locals": UNSUPPORTED, "--warn-execstack": UNSUPPORTED, "--warn-rwx-segments": UNSUPPORTED,
     "--no-warn-mismatch": UNSUPPORTED, "--ctf-variables": UNSUPPORTED, "--no-ctf-variables": UNSUPPORTED,
     "--ctf-share-types": UNSUPPORTED, "--enable-non-contiguous-regions": UNSUPPORTED,
     "--split-by-file": UNSUPPORTED, "--split-by-reloc": UNSUPPORTED, "--version-exports-section": UNSUPPORTED,
-    "--nmagic": UNSUPPORTED,
     # honoured for these values only
     "--oformat": frozenset({"elf64-x86-64"}),
     "--pack-dyn-relocs": frozenset({"relr", "none"}),      # (android, android+relr: APS2, not yet)
@@ -1274,6 +1301,8 @@ OPTIONS = [
     Opt("-Bno-symbolic", NONE, _symbolic, "Don't bind global references locally"),
     Opt("-Bsymbolic", NONE, _symbolic, "Bind global references locally"),
     Opt("-Bsymbolic-functions", NONE, _symbolic, "Bind global function references locally"),
+    Opt("-Bsymbolic-non-weak-functions", NONE, _symbolic,
+        "Bind global non-weak function references locally (lld)"),
     Opt("--check-sections", NONE, _state("check_sections", True), "Check section addresses for overlaps (default)"),
     Opt("--no-check-sections", NONE, _state("check_sections", False), "Do not check section addresses for overlaps"),
     Opt("--copy-dt-needed-entries", NONE, _copy_dt_needed, "Copy DT_NEEDED links mentioned inside DSOs that follow"),
@@ -1431,6 +1460,17 @@ OPTIONS = [
     Opt("--error-limit", REQ, _error_limit, "Stop after N errors (0: no limit)", "=N"),
     Opt("--image-base", REQ, _store("image_base", _num("--image-base")), "Set the base address of the image",
         "ADDRESS"),
+    Opt("--shuffle-sections", OPT, _shuffle_sections,
+        "Shuffle input sections (matching GLOB) inside their output sections, with SEED (mold, lld)",
+        "[=[GLOB=]SEED]"),
+    Opt("--start-lib", NONE, _start_lib, "Start a group of objects linked like archive members (lld)"),
+    Opt("--end-lib", NONE, _end_lib, "End a group of objects linked like archive members (lld)"),
+    Opt("--undefined-glob", REQ, _append("undefined_globs"),
+        "Force symbols matching PATTERN to be undefined, extracting what defines them (lld)", "=PATTERN"),
+    Opt("--rosegment", NONE, _set("separate_code", True),
+        "Put read-only data in a segment of its own, apart from code (lld; as -z separate-code)"),
+    Opt("--no-rosegment", NONE, _set("separate_code", False),
+        "Put read-only data in the code segment (lld; as -z noseparate-code)"),
     # reports of lld and mold (not in GNU ld)
     Opt("--why-extract", REQ, _store("why_extract"),
         "Write why each archive member was extracted to FILE (TSV; - for stdout)", "=FILE"),
@@ -1545,6 +1585,7 @@ class _Parser:
         self.format = None
         self.stack = []
         self.group_depth = 0
+        self.in_lib = False               # between --start-lib and --end-lib
         self.link_type = "exec"          # 'exec' | 'pie' | 'shared' (the last of -pie/-shared/-no-pie)
         self.relocatable = False
         self.unres_obj = self.unres_shl = None    # None: not set yet (GNU's RM_NOT_YET_SET)
@@ -1670,6 +1711,8 @@ class _Parser:
             return fresh
         if self.group_depth:
             raise LinkError("--start-group without a matching --end-group")
+        if self.in_lib:
+            raise LinkError("--start-lib without a matching --end-lib")
         if c.default_script and not c.scripts:
             # -dT: the default script, read after the whole command line; a -T script
             # replaces the default one, so then it is not read at all (GNU ld)

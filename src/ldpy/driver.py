@@ -381,6 +381,9 @@ def use_script_layout(ctx):
         script.statements[:0] = user
     script.apply_inserts()
     ctx.script_sections = True
+    if cfg.unique_sections or cfg.unique_orphan_sections:
+        raise LinkError("--unique with a linker script's SECTIONS (or -Ttext, --section-start, INSERT) "
+                        "is not supported yet")
     ctx.outputs = ScriptOutputMap(script, cfg.orphan_handling)
     ctx.outputs.apply_constraints(ctx.files)    # ONLY_IF_RO / ONLY_IF_RW
 
@@ -596,7 +599,11 @@ def create_synthetic_sections(ctx):
         o2 = outs.get(".strtab", SHT_STRTAB, 0)
         o2.add(ctx.symtab_sec.strtab)
         o2.rank = 20001
-    names = sorted(outs.by_name) + [".shstrtab"]
+    if cfg.emit_relocs:                 # --emit-relocs: .rela.X beside each X (emit_relocs.py)
+        from ldpy.emit_relocs import create_sections
+        create_sections(ctx)
+    names = sorted({o.name for o in outs.by_name.values()}) + [".shstrtab"] + \
+        [o.name for o in getattr(ctx, "emit_rela", ())]
     if cfg.compress_debug_sections == "zlib-gnu":     # compressed ones are renamed .zdebug_*
         from ldpy.compress import output_name
         names += sorted({output_name(n, "zlib-gnu") for n in names} - set(names))

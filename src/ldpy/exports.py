@@ -90,7 +90,15 @@ def _apply_default_symver(ctx):
 def _apply_version_script(ctx):
     cfg = ctx.config
     from ldpy import version_script
-    vs = version_script.load(cfg.version_scripts) if cfg.version_scripts else None
+    # --version-script files, then the VERSION commands of scripts (GNU ld reads both
+    # into one list of nodes, the options first: they are parsed before the inputs)
+    in_scripts = ctx.script.versions if ctx.script is not None else []
+    vs = None
+    if cfg.version_scripts or in_scripts:
+        vs = version_script.load(cfg.version_scripts)
+        for text, path in in_scripts:
+            vs.parse(text, path)
+    where = cfg.version_scripts[0] if cfg.version_scripts else in_scripts[0][1] if in_scripts else ""
     if cfg.shared:
         _check_symver_nodes(ctx, vs.nodes if vs is not None else [])
     if vs is None:
@@ -109,7 +117,7 @@ def _apply_version_script(ctx):
                     other = ctx.symtab.get(node.name.encode())
                     if other is not None and other.kind in (DEFINED, COMMON):
                         # (the version's absolute symbol clashes with it, as in GNU ld)
-                        diag.error(f"{cfg.version_scripts[0]}: version '{node.name}' is also a symbol: "
+                        diag.error(f"{where}: version '{node.name}' is also a symbol: "
                                    f"multiple definition of '{node.name}'; first defined in {other.where()}")
     syms = [s for s in ctx.symtab.symbols if s.kind in (DEFINED, COMMON) and not s.combined]
     # a symbol .symver gave a version is looked up in that version's node only

@@ -233,6 +233,8 @@ class _Icf:
             pre[:] = False
         elif cfg.symbolic == "functions":
             pre &= ~func
+        elif cfg.symbolic == "non-weak-functions":
+            pre &= ~(func & np.fromiter((not s.weak for s in syms), bool, G))
         if ctx.dynamic_list is not None:
             pre &= np.isin(gids, np.fromiter(ctx.dynamic_list, np.int64, len(ctx.dynamic_list)))
         return pre

@@ -49,6 +49,9 @@ def layout(ctx):
     # keep empty sections only if something asks for them (symbols); drop them otherwise
     all_outs = outs
     outs = [o for o in outs if o.size or o.name in ctx.keep_empty]
+    if ctx.config.emit_relocs:
+        from ldpy.emit_relocs import with_rela_sections
+        outs = with_rela_sections(ctx, outs)
     ctx.sections_out = outs
     alloc = [o for o in outs if o.seg_class != NONALLOC]
     seg_of = {R_HEAD: R_HEAD, RX: RX, R_DATA: R_DATA, RW: RW}
@@ -57,8 +60,10 @@ def layout(ctx):
         # -z noseparate-code: headers, code and read-only data share one R+X segment
         seg_of = {R_HEAD: R_HEAD, RX: R_HEAD, R_DATA: R_HEAD, RW: RW}
         seg_flags[R_HEAD] = PF_R | PF_X
-    if cfg.omagic:
-        # -N: text and data share one read-write-execute segment, nothing page-aligned
+    if cfg.omagic or cfg.nmagic:
+        # -N: text and data share one read-write-execute segment, nothing page-aligned;
+        # -n too, with the writable sections a page further on at the same page offset
+        # (GNU ld's `. = ALIGN(MAXPAGESIZE) + (. & (MAXPAGESIZE - 1))`)
         seg_of = {R_HEAD: R_HEAD, RX: R_HEAD, R_DATA: R_HEAD, RW: R_HEAD}
         seg_flags[R_HEAD] = PF_R | PF_W | PF_X
     classes = [c for c in (R_HEAD, RX, R_DATA, RW)
@@ -74,7 +79,7 @@ def layout(ctx):
         loads[c] = Phdr(PT_LOAD, seg_flags[c], page)
         phdrs.append(loads[c])
     if ctx.dynamic is not None:
-        phdrs.append(Phdr(PT_DYNAMIC, PF_R | PF_W))
+        phdrs.append(Phdr(PT_DYNAMIC, PF_R if cfg.rodynamic else PF_R | PF_W))
     note_groups = _note_groups(alloc)
     note_phdrs = [Phdr(PT_NOTE, PF_R, g[0].align) for g in note_groups]
     phdrs += note_phdrs
@@ -98,7 +103,7 @@ def layout(ctx):
         phdrs.append(stack_phdr)
     relro_names = RELRO_NAMES | ({".got.plt"} if getattr(cfg, "now", False) else set())
     relro = [o for o in alloc if o.seg_class == RW and o.name in relro_names] \
-        if cfg.relro and not cfg.omagic else []
+        if cfg.relro and not (cfg.omagic or cfg.nmagic) else []
     relro_phdr = Phdr(PT_GNU_RELRO, PF_R, 1) if relro else None
     if relro_phdr:
         phdrs.append(relro_phdr)
@@ -132,8 +137,17 @@ def layout(ctx):
             delta = ((target - size) & ~(big - 1)) - seg_addr
             seg_addr, seg_off = seg_addr + delta, seg_off + delta
             relro_page = cfg.common_page_size
-        _place(secs, seg_addr, seg_off, relro, first_addr, relro_page,
+        split = len(secs)
+        if cfg.nmagic and not cfg.omagic and c == R_HEAD:
+            split = next((i for i, o in enumerate(secs) if o.seg_class == RW), len(secs))
+        _place(secs[:split], seg_addr, seg_off, relro, first_addr, relro_page,
                warn_align=cfg.warn_section_align)
+        if split < len(secs):
+            done = secs[:split]
+            end = max([o.addr + o.size for o in done if not (o.flags & SHF_TLS and o.type == SHT_NOBITS)]
+                      + [first_addr if first_addr is not None else seg_addr])
+            rw_addr = end + (page if end & (page - 1) else 0)
+            _place(secs[split:], seg_addr, seg_off, relro, rw_addr, warn_align=cfg.warn_section_align)
         seg.vaddr, seg.offset = seg_addr, seg_off
         file_end = seg_off
         mem_end = seg_addr

@@ -181,6 +181,8 @@ def link_relocatable(ctx, passes):
     script = ctx.script
     if script is not None and (script.has_sections or script.inserts):
         raise LinkError("-r with a linker script's SECTIONS or INSERT is not supported yet")
+    if ctx.config.unique_sections or ctx.config.unique_orphan_sections:
+        raise LinkError("--unique with -r is not supported yet")
     if ctx.config.gc_sections:
         passes.run(collect_garbage_r, ctx)  # --gc-sections: roots only -e / -u, as ld.bfd -r
     out = RelocatableOutput(ctx)

@@ -52,6 +52,10 @@ class SymbolKeys:
             # -z nodynamic-undefined-weak: undefined weak symbols are 0 here and
             # never dynamic (ld.bfd on x86-64)
             self.zero_undef[:G] |= (kind == UNDEF) & np.fromiter((not s.strong_ref for s in syms), bool, G)
+        if not cfg.shared:
+            # an executable's strong undefined symbols (left by --unresolved-symbols=ignore-*,
+            # --warn-unresolved-symbols, --noinhibit-exec) are 0, never dynamic (ld.bfd)
+            self.zero_undef[:G] |= (kind == UNDEF) & np.fromiter((s.strong_ref for s in syms), bool, G)
         if cfg.shared:
             func = np.fromiter((s.type in (STT_FUNC, STT_GNU_IFUNC) for s in syms), bool, G)
             from ldpy.linker_symbols import BOUNDARY_NAMES
@@ -61,6 +65,8 @@ class SymbolKeys:
                 preempt[:] = False
             elif cfg.symbolic == "functions":
                 preempt &= ~func
+            elif cfg.symbolic == "non-weak-functions":     # lld: weak functions stay interposable
+                preempt &= ~(func & np.fromiter((not s.weak for s in syms), bool, G))
             if ctx.dynamic_list is not None:
                 listed = np.zeros(G, bool)
                 listed[list(ctx.dynamic_list)] = True

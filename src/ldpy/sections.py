@@ -121,6 +121,8 @@ def output_name(sec):
 
 def _output_name(sec):
     name = sec.name
+    if name == ".tcommon":      # the default script's `*(.tcommon)`, after every .tbss
+        return ".tbss"
     for prefix, out in _PREFIX_RULES:
         if name.startswith(prefix) and (len(name) == len(prefix) or prefix.endswith(".")
                                         or name[len(prefix)] == "."):
@@ -145,6 +147,8 @@ def input_sort_key(sec, out_name):
         return (5, "")
     if out_name in (".init_array", ".fini_array"):
         return (init_priority(name), "")
+    if out_name == ".tbss":
+        return (1 if name == ".tcommon" else 0, "")
     return (0, "")
 
 

@@ -4,7 +4,6 @@ vers_node grammar, lang_register_vers_node's checks), and matched against symbol
 names as bfd_find_version_for_sym does (exact names first, then wildcards in
 order; `*` last; extern "C++" patterns against demangled names, or the name
 itself when it is not mangled)."""
-import fnmatch
 import re
 
 from ldpy.diag import LinkError, diag
@@ -278,6 +277,37 @@ def _pattern_key(pat, lang, quoted):
     return (pat, lang, literal)
 
 
+def _glob(pat):
+    """fnmatch(3) without FNM_NOESCAPE, as bfd matches version patterns: a backslash
+    makes the next character literal (`foo\\bar` matches foobar)."""
+    out, i, n = [], 0, len(pat)
+    while i < n:
+        c = pat[i]
+        i += 1
+        if c == "\\" and i < n:
+            out.append(re.escape(pat[i]))
+            i += 1
+        elif c == "*":
+            out.append(".*")
+        elif c == "?":
+            out.append(".")
+        elif c == "[":
+            j = i + (1 if i < n and pat[i] in "!^" else 0)
+            j += 1 if j < n and pat[j] == "]" else 0
+            end = pat.find("]", j)
+            if end < 0:
+                out.append(re.escape(c))
+                continue
+            body = pat[i:end]
+            neg = body[:1] in ("!", "^")
+            body = body[1:] if neg else body
+            out.append("[" + ("^" if neg else "") + body.replace("\\", "\\\\") + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(c))
+    return re.compile("(?s:" + "".join(out) + r")\Z")
+
+
 class _Head:
     """One node's global or local patterns: exact names per language, then the
     wildcards in script order (bfd's htab and `remaining` list)."""
@@ -293,7 +323,7 @@ class _Head:
                 self.exact.setdefault((p, lang), True)
             else:
                 star = p == "*"
-                self.wild.append((star, lang, None if star else re.compile(fnmatch.translate(p), re.S)))
+                self.wild.append((star, lang, None if star else _glob(p)))
 
     def matches(self, c_sym, cxx_sym):
         """Yields ('exact'|'wild'|'star') for each match, in bfd's order."""

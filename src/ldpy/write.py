@@ -122,6 +122,9 @@ def _write_all(ctx, out):
     if ctx.symtab_sec is not None:
         ctx.symtab_sec.finish(ctx)
         _put_chunk(out, ctx.symtab_sec, ctx.symtab_sec.data)
+        if getattr(ctx, "emit_rela", None):         # --emit-relocs
+            from ldpy.emit_relocs import write_sections
+            write_sections(ctx, out)
     if not t.RELA:
         _store_rel_addends(ctx, out)
     # 4. headers
@@ -298,6 +301,8 @@ def _write_headers(ctx, out, changed=None):
         elif o.chunks and getattr(o.chunks[0], "entsize", 0) and _extra_flags(o) & 0x10:
             entsize = o.chunks[0].entsize
         name, flags, offset, size, align = o.name, o.flags | _extra_flags(o), o.offset, o.size, o.align
+        if getattr(o, "emit_target", None) is not None:     # --emit-relocs' .rela.X
+            link, info, flags = idx(".symtab"), o.emit_target.index, flags | 0x40
         if changed and o in changed:
             name, f, offset, size, align = changed[o]
             flags |= f or 0

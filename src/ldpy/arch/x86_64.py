@@ -365,6 +365,24 @@ def _relax_tls(ctx, rt, typ, S, A, pos, val, width, skip, out, tp):
         _patch(out, pos[idx], b"\x66\x90")
 
 
+def emitted_types(types, out, pos):
+    """--emit-relocs: the types to write for relocations this target relaxed, read from
+    the output bytes as BFD renames them (GOTPCRELX turned into `lea`, `addr32 call`
+    or `jmp; nop` is a PC32 now, into `mov $imm` an R_X86_64_32S / R_X86_64_32)."""
+    types = types.copy()
+    idx = np.flatnonzero(((types == GOTPCRELX) | (types == REX_GOTPCRELX)) & (pos >= 3))
+    if len(idx):
+        p = pos[idx]
+        op, modrm = out[p - 2], out[p - 1]
+        pc = (op == 0x8d) | ((op == 0x67) & (modrm == 0xe8)) | (modrm == 0xe9)
+        imm = (op == 0xc7) & (modrm >= 0xc0)
+        rex_w = (out[p - 3] & 0xf8) == 0x48
+        types[idx[pc]] = PC32
+        types[idx[imm & rex_w]] = R32S
+        types[idx[imm & ~rex_w]] = R32
+    return types
+
+
 class X86_64(Target):
     MACHINE = EM_X86_64
     NAME = "x86-64"
@@ -393,6 +411,7 @@ class X86_64(Target):
     plt_lazy_ibt = staticmethod(plt_lazy_ibt)
     plt_indirect = staticmethod(plt_indirect)
     tlsdesc_plt_entry = staticmethod(tlsdesc_plt_entry)
+    emitted_types = staticmethod(emitted_types)
 
 
 TARGET = register(X86_64())

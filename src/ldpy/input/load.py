@@ -7,6 +7,7 @@ import os
 from ldpy.diag import LinkError
 from ldpy.input.archive import Archive, is_archive
 from ldpy.elf.format import MACHINE_NAMES
+from ldpy.symbols import UNDEF
 from ldpy.input.object import ObjectFile, check_elf_header
 from ldpy.lto import is_bitcode, ir_only_message
 from ldpy.outfile import read_input
@@ -73,17 +74,33 @@ class Loader:
     # -- the main loop ------------------------------------------------------
     def load_all(self):
         self.groups = []                   # stack of lists of archives in open groups
+        self.lazy = None                   # the --start-lib group being read
+        self.lazy_groups = []
         for spec in self.ctx.config.inputs:
             self.process(spec.kind, spec.name, spec)
         if self.groups:
             raise LinkError("--start-group without a matching --end-group")
+        # lld: a lazy object is also taken for references that come after its group,
+        # and --undefined-glob takes whatever defines a matching name
+        if self.ctx.config.undefined_globs:
+            self._undefined_globs(self.ctx.config.undefined_globs)
+        while any([self._scan_lazy(g) for g in self.lazy_groups]):
+            pass
         if self.ctx.lto is not None:
             self.ctx.lto.finish(self)          # LTO: resolutions, compile, the plugin's objects in
         if not self.ctx.files and not self.ctx.archives and not self.ctx.shared_files:
             raise LinkError("no input files")   # (an archive nothing was taken from links, as in GNU ld)
 
     def process(self, kind, name, spec):
-        if kind == "group_start":
+        if kind == "lib_start":
+            self.lazy = LazyObjects()
+        elif kind == "lib_end":
+            self.lazy_groups.append(self.lazy)
+            self._scan_lazy(self.lazy)
+            self.lazy = None
+        elif kind == "file" and self.lazy is not None and self._add_lazy(name):
+            pass
+        elif kind == "group_start":
             self.groups.append([])
         elif kind == "group_end":
             if not self.groups:
@@ -289,6 +306,65 @@ class Loader:
                 return pulled_any
             pulled_any = True
 
+    # -- --start-lib / --end-lib and --undefined-glob (lld) ------------------------------
+    def _add_lazy(self, path):
+        """An ELF object inside --start-lib: indexed by what it defines, loaded when a
+        reference wants it.  Anything else (archives, libraries) loads as usual."""
+        data = map_file(path)
+        if bytes(data[:4]) != b"\x7fELF" or len(data) < 18 or data[16] != 1 or data[17] != 0:
+            return False
+        check_elf_header(data, path)
+        self._check_x86_arch(data, path)
+        if self.ctx.config.trace or self.ctx.config.verbose:
+            print(path)
+        self.ctx.loaded_paths.append(path)
+        probe = ObjectFile(path, data)
+        self.lazy.add(path, data, probe.defined_global_names())
+        return True
+
+    def _scan_lazy(self, group):
+        """Load the objects of a lazy group that define undefined symbols, until none does."""
+        undefined = self.ctx.symtab.undefined
+        pulled = False
+        while True:
+            wanted = [i for i in sorted({group.index[n] for n in undefined & group.index.keys()})
+                      if i not in group.loaded]
+            if not wanted:
+                return pulled
+            for i in wanted:
+                group.loaded.add(i)
+                path, data = group.files[i]
+                self.add_object(ObjectFile(path, data, comdat=self.ctx.comdat))
+            pulled = True
+
+    def _undefined_globs(self, patterns):
+        """--undefined-glob: every name matching a pattern is a -u symbol (a --gc-sections
+        root); archive members and lazy objects that define one are loaded."""
+        import fnmatch
+        import re
+        rx = re.compile("|".join(fnmatch.translate(p) for p in patterns).encode("latin-1"), re.S)
+        cfg, st = self.ctx.config, self.ctx.symtab
+        names = {n for n in st.by_name if rx.match(n)}
+        for ar in self.ctx.archives:
+            for name, offs in ar.index.items():
+                sym = st.get(name)
+                if rx.match(name) and (sym is None or sym.kind == UNDEF) and offs[0] not in ar.extracted:
+                    m = ar.member_at(offs[0])
+                    if m is not None:
+                        names.add(name)
+                        self._load_member(ar, m, reason=None)
+        for g in self.lazy_groups:
+            for name, i in g.index.items():
+                if rx.match(name) and i not in g.loaded:
+                    names.add(name)
+                    g.loaded.add(i)
+                    self.add_object(ObjectFile(g.files[i][0], g.files[i][1], comdat=self.ctx.comdat))
+        for name in sorted(names):
+            st.reference(name, soft=True)
+            if name.decode("utf-8", "replace") not in cfg.undefined:
+                cfg.undefined.append(name.decode("utf-8", "replace"))
+        self._iterate_group(self.ctx.archives)
+
     def _pull_for_commons(self, ar):
         """GNU ld's rule ("Linkers" part 12): a common symbol pulls an archive member
         that defines it for real, as global data (elf_link_is_defined_archive_symbol)."""
@@ -420,6 +496,22 @@ class Loader:
                     comdat[s.name] = f
                 elif owner is not f:
                     s.live = False
+
+
+class LazyObjects:
+    """The objects of one --start-lib ... --end-lib group: like archive members they
+    join the link only for a symbol something references (lld's lazy objects)."""
+
+    def __init__(self):
+        self.files = []           # (path, data)
+        self.index = {}           # defined global name (bytes) -> position in files (first wins)
+        self.loaded = set()
+
+    def add(self, path, data, names):
+        i = len(self.files)
+        self.files.append((path, data))
+        for n in names:
+            self.index.setdefault(n, i)
 
 
 def _inside(path, sysroot):

@@ -399,6 +399,13 @@ class ObjectFile:
         self._global_infos = syms["st_info"][self.first_global:].tolist()
         self.global_names = strings_at(strtab, offs, self.name, "symbol name")
 
+    def defined_global_names(self):
+        """Names of the global symbols this object defines (not commons): what a lazy
+        object (--start-lib) offers, like an archive index entry."""
+        fg = self.first_global
+        shndx = self.shndx[fg:fg + len(self.global_names)]
+        return [n for n, x in zip(self.global_names, shndx.tolist()) if x != SHN_UNDEF and x != SHX_COMMON]
+
     def defines_global_data(self, name):
         """Whether this object defines NAME as STB_GLOBAL data, not a common or a
         function: GNU ld's test before an archive member replaces a common."""

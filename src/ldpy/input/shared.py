@@ -5,7 +5,7 @@ import os
 import numpy as np
 
 from ldpy.diag import LinkError
-from ldpy.elf.format import (ET_DYN, SHT_DYNSYM, SHT_DYNAMIC, SHT_GNU_versym, SHT_GNU_verdef,
+from ldpy.elf.format import (ET_DYN, PT_GNU_RELRO, SHT_DYNSYM, SHT_DYNAMIC, SHT_GNU_versym, SHT_GNU_verdef, SHT_GNU_verneed,
                              SHT_NOBITS, SHT_STRTAB, SHN_UNDEF, STB_LOCAL, dtypes)
 from ldpy.input.object import check_elf_header, section_label
 
@@ -97,6 +97,7 @@ class SharedFile:
         self.soname = os.path.basename(self.name)   # until DT_SONAME or the loader says
         self.has_soname = False
         self.needed = []
+        self.audit = ""             # DT_AUDIT: ld.bfd passes it on as the output's DT_DEPAUDIT
         self.symbols = np.zeros(0, dt.sym)
         self.names = []
         self.versions = []          # per dynsym: version name or None
@@ -105,6 +106,7 @@ class SharedFile:
         self.version_index = []
         self.undefined_names = []   # what the library itself needs (its undefined dynamic symbols)
         self.undefined_strong = []
+        self.undefined_strong_versions = []
         dyn = next((i for i, t in enumerate(types) if t == SHT_DYNAMIC), None)
         if dyn is not None:
             dynstr = self._strtab(dyn, ".dynamic")
@@ -113,6 +115,8 @@ class SharedFile:
             for tag, val in zip(entries["d_tag"].tolist(), entries["d_val"].tolist()):
                 if tag == DT_NULL:
                     break
+                if tag == 0x6ffffefc:       # DT_AUDIT
+                    self.audit = _cstr(dynstr, val, self.name, "DT_AUDIT")
                 if tag in (DT_SONAME, DT_NEEDED):
                     s = _cstr(dynstr, val, self.name, "DT_SONAME" if tag == DT_SONAME else "DT_NEEDED")
                     if tag == DT_SONAME:
@@ -149,6 +153,13 @@ class SharedFile:
         self.undefined_names = [_cstr(strtab, int(o), self.name) for o in syms["st_name"][und].tolist()]
         self.undefined_strong = [_cstr(strtab, int(o), self.name)
                                  for o in syms["st_name"][und & (binding != 2)].tolist()]
+        # the version each strong undefined symbol needs (foo@VER_1 from .gnu.version_r)
+        self.undefined_strong_versions = [None] * len(self.undefined_strong)
+        verneed = next((i for i, t in enumerate(types) if t == SHT_GNU_verneed), None)
+        if verneed is not None and versym_i is not None:
+            needs = self._read_verneed(verneed)
+            self.undefined_strong_versions = [needs.get(v & 0x7fff) for v in
+                                              versym[und & (binding != 2)].tolist()]
         self.symbols = syms[keep]
         offs = self.symbols["st_name"].tolist()
         self.names = [_cstr(strtab, o, self.name).encode() for o in offs]
@@ -157,6 +168,24 @@ class SharedFile:
         self.default_version = [not (v & VERSYM_HIDDEN) for v in vs]
         self.versions = [self.verdef_names.get(v & 0x7fff) if (v & 0x7fff) > VER_NDX_GLOBAL else None
                          for v in vs]
+
+    def in_relro(self, shndx):
+        """Whether section SHNDX lies inside the library's PT_GNU_RELRO: read-only once
+        relocated, so ld.bfd copies its data to .data.rel.ro, not .bss."""
+        ranges = getattr(self, "_relro", None)
+        if ranges is None:
+            ranges = []
+            eh = np.frombuffer(self.data, self.dt.ehdr, 1, 0)[0]
+            off, num = int(eh["e_phoff"]), int(eh["e_phnum"])
+            if off and int(eh["e_phentsize"]) == self.dt.phdr.itemsize and \
+                    off + num * self.dt.phdr.itemsize <= len(self.data):
+                ph = np.frombuffer(self.data, self.dt.phdr, num, off)
+                ranges = [(int(p["p_vaddr"]), int(p["p_vaddr"]) + int(p["p_memsz"]))
+                          for p in ph if int(p["p_type"]) == PT_GNU_RELRO]
+            self._relro = ranges
+        lo = int(self.shdrs[shndx]["sh_addr"])
+        hi = lo + int(self.shdrs[shndx]["sh_size"])
+        return any(a <= lo and hi <= b for a, b in ranges)
 
     def _read_verdef(self, i):
         data = self._section(i)
@@ -174,6 +203,35 @@ class SharedFile:
             if nxt == 0:
                 break
             pos += nxt
+
+
+    def _read_verneed(self, i):
+        """{version index: version name} of the versions the library needs."""
+        data = self._section(i)
+        strtab = self._strtab(i, ".gnu.version_r")
+        bo = "little" if self.little else "big"
+        out = {}
+        pos = 0
+        for _ in range(int(self.shdrs[i]["sh_info"]) or 1 << 16):
+            if pos + 16 > len(data):
+                break
+            cnt = int.from_bytes(data[pos + 2:pos + 4], bo)
+            aux = pos + int.from_bytes(data[pos + 8:pos + 12], bo)
+            for _ in range(cnt):
+                if aux + 16 > len(data):
+                    break
+                other = int.from_bytes(data[aux + 6:aux + 8], bo)
+                name_off = int.from_bytes(data[aux + 8:aux + 12], bo)
+                out[other & 0x7fff] = _cstr(strtab, name_off, self.name, "version need name")
+                nxt = int.from_bytes(data[aux + 12:aux + 16], bo)
+                if nxt == 0:
+                    break
+                aux += nxt
+            nxt = int.from_bytes(data[pos + 12:pos + 16], bo)
+            if nxt == 0:
+                break
+            pos += nxt
+        return out
 
 
 def _cstr(table, off, where, what="string"):

@@ -994,6 +994,9 @@ def _finish(ctx, walk, maps, phnum):
             raise LinkError(f"section {b.name} LMA [{b.lma:#018x},{b.lma + b.size - 1:#018x}] overlaps "
                             f"section {a.name} LMA [{a.lma:#018x},{a.lma + a.size - 1:#018x}]")
     # non-allocated sections, then the section header table
+    if cfg.emit_relocs:
+        from ldpy.emit_relocs import with_rela_sections
+        outs = with_rela_sections(ctx, outs)
     ctx.sections_out = outs
     for o in outs:
         if not o.flags & SHF_ALLOC:

@@ -49,6 +49,7 @@ class LinkScript:
         self.externs = []             # EXTERN(...) names: --gc-sections roots
         self.nocrossrefs = []         # ("list", [sections]) / ("to", [to, from...])
         self.plugins = []             # ast.PluginCmd: ELD plugin commands (top level and in sections)
+        self.versions = []            # (text, path) of VERSION commands, read with --version-script's
 
     def add(self, script):
         """Merge one parsed script's layout commands (input commands are the loader's)."""
@@ -77,6 +78,8 @@ class LinkScript:
                 self.phdrs = (self.phdrs or []) + list(cmd.headers)
             elif isinstance(cmd, ast.Command) and cmd.name == "EXTERN":
                 self.externs.extend(cmd.args)
+            elif isinstance(cmd, ast.Command) and cmd.name == "VERSION":
+                self.versions.append((cmd.args[0], script.path))
             elif isinstance(cmd, ast.Command) and cmd.name in ("NOCROSSREFS", "NOCROSSREFS_TO"):
                 if len(cmd.args) >= 2:
                     self.nocrossrefs.append(("to" if cmd.name == "NOCROSSREFS_TO" else "list",

@@ -6,6 +6,7 @@ section glob, file name).  Errors are one line: the script, line and column,
 and what was expected.
 """
 import os
+import re
 
 from ldpy.diag import LinkError
 from ldpy.script import ast
@@ -251,7 +252,36 @@ class Parser(Lexer):
         return False
 
     def _c_version(self, out, kw, where):
-        self.fail_at(where, "VERSION in a linker script is not supported; use --version-script")
+        """VERSION { version script }: the braces' text goes to the version script
+        reader (exports.py), newlines in front so its line numbers are the script's."""
+        self.expect("{")
+        start, depth, t = self.pos, 0, self.text
+        p = start
+        while True:
+            m = re.compile(r'[{}"#]|/\*').search(t, p)
+            if m is None:
+                raise LinkError(f"{self.path}: unexpected end of script, expected '}}' to end VERSION")
+            c, p = m.group(), m.end()
+            if c == '"':
+                q = t.find('"', p)
+                p = len(t) if q < 0 else q + 1
+            elif c == "#":
+                q = t.find("\n", p)
+                p = len(t) if q < 0 else q
+            elif c == "/*":
+                q = t.find("*/", p)
+                if q < 0:
+                    self.fail("syntax error: unterminated comment", m.start())
+                p = q + 2
+            elif c == "{":
+                depth += 1
+            elif depth:
+                depth -= 1
+            else:
+                break
+        line = t.count("\n", 0, start)
+        self.pos = p
+        out.append(ast.Command(kw, ["\n" * line + t[start:p - 1]], where))
 
     # -- INCLUDE -------------------------------------------------------------------------
     def include(self, where, parse_body):

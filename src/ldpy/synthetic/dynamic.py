@@ -104,6 +104,7 @@ class DynsymSection(Synthetic):
         syms = self.dyn.symbols
         out = np.zeros(len(syms), self.dt.sym)
         from ldpy.symbols import SHARED, UNDEF, DEFINED
+        pic = ctx.config.pie or ctx.config.shared
         for i, s in enumerate(syms[1:], 1):
             out[i]["st_name"] = self.dyn.dynstr.offsets[s.dyn_name]
             typ = s.type
@@ -122,10 +123,23 @@ class DynsymSection(Synthetic):
             elif s.kind == SHARED and not s.copy:
                 out[i]["st_shndx"] = 0
                 out[i]["st_value"] = int(ctx.gaddr[s.gid]) if s.canonical_plt else 0
+            elif typ == STT_GNU_IFUNC and not pic and self._in_iplt(ctx, s.gid):
+                # an executable's own IFUNC with a PLT entry: exported as the FUNC at
+                # that entry, the address the executable uses too (ld.bfd)
+                plt = ctx.plt.sec if ctx.plt.ibt else ctx.plt
+                out[i]["st_info"] = (bind << 4) | STT_FUNC
+                out[i]["st_shndx"] = plt.output.index
+                out[i]["st_value"] = int(ctx.iplt.entry_addresses(np.array([s.gid]))[0])
+                out[i]["st_size"] = 0
             else:
                 out[i]["st_shndx"] = ctx.symbol_shndx(s)
                 out[i]["st_value"] = int(ctx.gaddr[s.gid]) - (ctx.tls_start if typ == 6 else 0)
         self.data = out.view(np.uint8)
+
+    @staticmethod
+    def _in_iplt(ctx, gid):
+        keys = ctx.iplt.keys if ctx.iplt is not None else ()
+        return ctx.plt is not None and len(keys) and bool(np.isin(gid, keys))
 
 
 class DynstrSection(Synthetic):
@@ -483,7 +497,8 @@ def allocate_copies(ctx):
         if k not in placed:
             shndx = int(sf.symbols["st_shndx"][s.index])
             in_sec = 0 < shndx < len(sf.shdrs)
-            ro = in_sec and not int(sf.shdrs[shndx]["sh_flags"]) & SHF_WRITE
+            ro = in_sec and (not int(sf.shdrs[shndx]["sh_flags"]) & SHF_WRITE
+                             or sf.in_relro(shndx))
             chunk = relro if ro else bss
             # BFD's _bfd_elf_adjust_dynamic_copy: the alignment of the library's
             # section, lowered until it divides the object's offset in it
@@ -649,11 +664,13 @@ def create_dynamic_sections(ctx):
     needed_off = [dyn.dynstr.add(sf.soname.encode()) for sf in ctx.needed]
     rpath = ":".join(getattr(cfg, "rpath", []) or [])
     rpath_off = dyn.dynstr.add(rpath.encode()) if rpath else None
-    # filters (-F, -f) and audit libraries (--audit, --depaudit), after the run path as in GNU ld
+    # filters (-F, -f) and audit libraries (--audit, --depaudit), after the run path as in GNU ld;
+    # the audit libraries of input libraries (their DT_AUDIT) join DT_DEPAUDIT, as in ld.bfd
+    depaudit = list(cfg.depaudit) + [sf.audit for sf in ctx.shared_files if sf.audit]
     named_tags = ([(DT_FILTER, cfg.filter)] if cfg.filter else []) + \
         [(DT_AUXILIARY, aux) for aux in cfg.auxiliary] + \
         ([(DT_AUDIT, ":".join(cfg.audit))] if cfg.audit else []) + \
-        ([(DT_DEPAUDIT, ":".join(cfg.depaudit))] if cfg.depaudit else [])
+        ([(DT_DEPAUDIT, ":".join(depaudit))] if depaudit else [])
     named_tags = [(tag, dyn.dynstr.add(text.encode())) for tag, text in named_tags]
     if cfg.shared and cfg.soname:
         dyn.dynstr.add(cfg.soname.encode())
@@ -709,10 +726,12 @@ def create_dynamic_sections(ctx):
     d.add("SYMTAB", lambda: ctx.dynsym_sec.addr)
     d.add("STRSZ", lambda: ctx.dynstr_sec.size)
     d.add("SYMENT", dt.sym.itemsize)
-    if not cfg.shared:
+    if not cfg.shared and not cfg.rodynamic:
         d.add("DEBUG", 0)
     ctx.dynamic_entries_plt = d
-    ctx.outputs.get(".dynamic", SHT_DYNAMIC, SHF_ALLOC | SHF_WRITE).add(d)
+    if cfg.rodynamic:         # -z rodynamic: read-only (the loader then leaves it alone)
+        d.flags = SHF_ALLOC
+    ctx.outputs.get(".dynamic", SHT_DYNAMIC, d.flags).add(d)
 
 
 def add_dynamic_tail(ctx):

@@ -36,15 +36,19 @@ def gather_strings(strtab, offsets):
     return strtab[idx], new_off
 
 
+def _stays_empty(ctx):
+    """Whether layout keeps an output section whose chunks are all empty."""
+    if ctx.script_sections:
+        from ldpy.script.layout import may_stay_empty
+        return may_stay_empty
+    return lambda o: o.name in ctx.keep_empty
+
+
 def _sections_of_dropped_outputs(ctx):
     """By global section id, the input sections whose output section layout will
     drop as empty (None when there are none): GNU ld leaves out the local symbols
     defined there, as it removes the section from the output."""
-    if ctx.script_sections:
-        from ldpy.script.layout import may_stay_empty
-        stays = may_stay_empty
-    else:
-        stays = lambda o: o.name in ctx.keep_empty
+    stays = _stays_empty(ctx)
     dropped = [o for o in ctx.outputs.sorted()
                if o.chunks and not any(c.size for c in o.chunks) and not stays(o)]
     if not dropped:
@@ -72,7 +76,13 @@ class SymtabSection(Synthetic):
         parts = [np.zeros(1, np.uint8)]
         strsize = 1
         self.local_sel = []          # per file: (file, local indexes kept, name offsets)
-        nlocal = 1
+        # --emit-relocs: a section symbol per output section first, as GNU ld writes them
+        # (the emitted relocations of local symbols refer to them)
+        self.section_symbols = []
+        if ctx.config.emit_relocs:
+            from ldpy.emit_relocs import section_symbol_candidates
+            self.section_symbols = section_symbol_candidates(ctx, _stays_empty(ctx))
+        nlocal = 1 + len(self.section_symbols)
         in_dropped = _sections_of_dropped_outputs(ctx)
         for f in ctx.files:
             fg = f.first_global
@@ -168,6 +178,7 @@ class SymtabSection(Synthetic):
         strsize += len(names)
         self.strtab.data = np.concatenate(parts)
         self.strtab.size = len(self.strtab.data)
+        self.nlocal = nlocal
         self.first_global = nlocal + len(gl_local)
         self.count = self.first_global + len(gl_global)
         self.size = self.count * self.dt.sym.itemsize
@@ -176,6 +187,16 @@ class SymtabSection(Synthetic):
         """Fill values and section indexes once addresses are final."""
         out = np.zeros(self.count, self.dt.sym)
         pos = 1
+        # section symbols in section order (one that layout dropped after all stands for
+        # the section its addresses went to)
+        self.section_symbols_final = []
+        for o in sorted(self.section_symbols, key=lambda o: o.index):
+            out[pos]["st_info"] = STT_SECTION
+            out[pos]["st_shndx"] = o.index
+            out[pos]["st_value"] = o.addr & 0xffffffffffffffff
+            if o in ctx.sections_out:
+                self.section_symbols_final.append((pos, o))
+            pos += 1
         tls_start = ctx.tls_start
         for f, sel, name_off in self.local_sel:
             n = len(sel)
