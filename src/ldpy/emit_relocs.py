@@ -149,7 +149,7 @@ def write_sections(ctx, out):
         rows = np.flatnonzero(np.isin(rt.sec_ordinal, o.emit_ordinals))
         rec = np.zeros(len(rows), dt)
         rec["r_offset"] = rt.P[rows].view(np.uint64) if rt.P.dtype == np.int64 else rt.P[rows]
-        rec["r_info"] = dt.r_info(sym[rows], types[rows])
+        rec["r_info"] = ctx.target.dt.r_info(sym[rows], types[rows])
         rec["r_addend"] = addend[rows]
         data = rec.view(np.uint8)
         out[o.offset:o.offset + len(data)] = data
