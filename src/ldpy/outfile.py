@@ -58,6 +58,8 @@ def reset(output=None):
     one process); remember the existing -o file to refuse it as an input."""
     global _output_id, _output_name, _read_total
     _inputs.clear()
+    _read_cache.clear()
+    _derived.clear()
     _read_total = 0
     del _SigbusGuard.maps[:], _SigbusGuard.faults[:]
     _output_id = None
@@ -104,6 +106,24 @@ def check_not_output(path):
         _same_as_output(path)
 
 
+# A file read twice in one link (gcc names libgcc.a twice around -lc, and the
+# --start-group loop reopens archives) is read once: regular files by identity
+# and change time -> their bytes (or map), until the next reset().
+_read_cache = {}
+_derived = {}           # (id(bytes), what) -> (bytes, what was parsed from them once)
+
+
+def parsed_once(data, what, parse):
+    """parse() of input bytes `data` (from read_input), computed once per link."""
+    key = (id(data), what)
+    hit = _derived.get(key)
+    if hit is not None and hit[0] is data:
+        return hit[1]
+    value = parse()
+    _derived[key] = (data, value)
+    return value
+
+
 def read_input(path, fh):
     """The bytes of an open input file: a read() copy, or a guarded mmap for a huge
     file (see the module docstring).  Records the file as an input."""
@@ -115,12 +135,18 @@ def read_input(path, fh):
         return read_bounded(fh, path)
     if size == 0:
         return b""
+    key = (st.st_dev, st.st_ino, size, st.st_mtime_ns, st.st_ctime_ns)
+    data = _read_cache.get(key)
+    if data is not None:
+        return data
     if size <= READ_LIMIT and _read_total + size <= READ_BUDGET:
         _read_total += size
-        return fh.read()            # one copy; a shorter read (truncated meanwhile) is just short
-    m = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-    _SigbusGuard.watch(m, path, st)
-    return m
+        data = fh.read()            # one copy; a shorter read (truncated meanwhile) is just short
+    else:
+        data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        _SigbusGuard.watch(data, path, st)
+    _read_cache[key] = data
+    return data
 
 
 # scripts, response files, version scripts, and non-regular inputs (a FIFO, /dev/zero)
