@@ -12,6 +12,7 @@ from ldpy.synthetic import Synthetic
 
 # Input sections that never reach the output as such.
 _DROP = {".note.GNU-stack", ".note.gnu.property", ".gnu_debuglink", ".gnu.lto_.opts"}
+_DROP_PREFIXES = (".gnu.warning", ".gnu.lto_")
 
 
 class OutputMap:
@@ -77,8 +78,7 @@ def assign_sections(ctx):
             if sec is None or not sec.live:
                 continue
             name = sec.name
-            if name in _DROP or name.startswith(".gnu.warning") or name.startswith(".gnu.lto_") or \
-                    (strip_debug and _is_debug(name)):
+            if name in _DROP or name.startswith(_DROP_PREFIXES) or (strip_debug and _is_debug(name)):
                 sec.live = False
                 continue
             if sec.flags & SHF_GROUP and sec.type == SHT_RELA:
@@ -113,7 +113,7 @@ def assign_sections(ctx):
     if eh_frames:
         _drop_inner_terminators(eh_frames)
     for target, items in buckets.items():
-        items.sort(key=lambda t: (t[0], t[1]))
+        items.sort()            # by (sort key, seq): seq is unique, the chunks are never compared
         first = items[0][3]
         out = omap.output_for(target, first.type, first.flags)
         for key, _, chunk, _ in items:
@@ -166,10 +166,7 @@ def _drop_inner_terminators(chunks):
 def _prune_eh_frames(f, known_records):
     """Drop FDEs whose function lives in a discarded (COMDAT-loser, --gc-sections) section.
     known_records: id(section) -> its records, when --gc-sections has read them already."""
-    dead = np.zeros(len(f.sections), bool)
-    for i, s in enumerate(f.sections):
-        if s is not None and not s.live:
-            dead[i] = True
+    dead = np.fromiter((s is not None and not s.live for s in f.sections), bool, len(f.sections))
     for s in f.sections:
         if s is None or not s.live or s.name != ".eh_frame" or s.relocs is None:
             continue
