@@ -17,6 +17,8 @@ keywords have their own table (`Z_KEYWORDS`).  The matching rules are GNU ld's
 
 Only the standard library and ldpy.diag are imported: this runs on every link.
 """
+from __future__ import annotations     # (Config's ~190 annotations stay strings: no cost at start-up)
+
 import os
 from bisect import bisect_left
 
@@ -1801,4 +1803,10 @@ def _make_help():
     return "\n".join(lines)
 
 
-HELP_TEXT = _make_help()
+def __getattr__(name):
+    # HELP_TEXT is built when first asked for (--help, the tests), not by every link
+    if name == "HELP_TEXT":
+        global HELP_TEXT
+        HELP_TEXT = _make_help()
+        return HELP_TEXT
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -89,8 +89,10 @@ def _apply_default_symver(ctx):
 
 def _apply_version_script(ctx):
     cfg = ctx.config
-    from ldpy import version_script
-    vs = version_script.load(cfg.version_scripts) if cfg.version_scripts else None
+    vs = None
+    if cfg.version_scripts:                 # (the reader is imported only when needed)
+        from ldpy import version_script
+        vs = version_script.load(cfg.version_scripts)
     if cfg.shared:
         _check_symver_nodes(ctx, vs.nodes if vs is not None else [])
     if vs is None:

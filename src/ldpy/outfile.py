@@ -34,7 +34,7 @@ Inputs (every file the link reads goes through read_input / note_read)
 import errno
 import mmap
 import os
-import signal
+import _signal     # (not signal.py: its enum wrappers cost ~1 ms of every link's start-up)
 import stat as _stat
 
 from ldpy.diag import LinkError
@@ -213,7 +213,7 @@ class _SigbusGuard:
             sa = SigAction()
             sa.handler = ctypes.cast(cb, ctypes.c_void_p).value
             sa.flags = 0x4 | 0x08000000          # SA_SIGINFO | SA_ONSTACK
-            if libc.sigaction(signal.SIGBUS, ctypes.byref(sa), None) == 0:
+            if libc.sigaction(_signal.SIGBUS, ctypes.byref(sa), None) == 0:
                 cls._cb = cb                     # (kept alive: the kernel calls it)
         except Exception:
             pass                                 # no ctypes: unguarded, as before
@@ -440,19 +440,19 @@ def remove_pending():
         _remove(p)
 
 
-_HELD = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_HELD = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP)
 
 
 def _block_signals():
     try:
-        return signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+        return _signal.pthread_sigmask(_signal.SIG_BLOCK, _HELD)
     except (OSError, ValueError):
         return None
 
 
 def _unblock_signals(old):
     if old is not None:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        _signal.pthread_sigmask(_signal.SIG_SETMASK, old)
 
 
 def write_image(path, buf, executable=False):
@@ -488,15 +488,15 @@ def install_signal_handlers():
         if fired:
             return
         fired.append(signum)
-        if signum == signal.SIGINT:
+        if signum == _signal.SIGINT:
             raise KeyboardInterrupt
         raise Terminated(signum)
     old = {}
     for sig in _HELD:
         try:
-            cur = signal.getsignal(sig)
-            if cur in (signal.SIG_DFL, signal.default_int_handler):
-                old[sig] = signal.signal(sig, on_signal)
+            cur = _signal.getsignal(sig)
+            if cur in (_signal.SIG_DFL, _signal.default_int_handler):
+                old[sig] = _signal.signal(sig, on_signal)
         except (ValueError, OSError):      # not the main thread
             pass
     return old
@@ -505,6 +505,6 @@ def install_signal_handlers():
 def restore_signal_handlers(old):
     for sig, h in old.items():
         try:
-            signal.signal(sig, h)
+            _signal.signal(sig, h)
         except (ValueError, OSError):
             pass
