@@ -228,27 +228,31 @@ class ObjectFile:
         self.has_warning_sections = b".gnu.warning" in shstr     # checks.report_warning_symbols
 
         self.sections = [None] * shnum
-        # the sections by kind, from the type and flags columns at once
-        types = sh["sh_type"].astype(np.int64)
-        types[0] = SHT_NULL
-        symtabs = np.flatnonzero(types == SHT_SYMTAB)
-        self.symtab_index = int(symtabs[-1]) if len(symtabs) else None      # (the last one, if several)
-        xtabs = np.flatnonzero(types == SHT_SYMTAB_SHNDX)
-        shndx_table = int(xtabs[-1]) if len(xtabs) else None
-        rela_sections = np.flatnonzero((types == SHT_RELA) | (types == SHT_REL)).tolist()
-        groups = np.flatnonzero(types == SHT_GROUP).tolist()
-        flags = sh["sh_flags"]
-        is_content = (types != SHT_NULL) & (types != SHT_SYMTAB) & (types != SHT_RELA) & \
-            (types != SHT_REL) & (types != SHT_GROUP) & (types != SHT_SYMTAB_SHNDX) & \
-            (types != SHT_STRTAB) & \
-            ~(((flags & SHF_EXCLUDE) != 0) & ((flags & SHF_ALLOC) == 0))   # .gnu.lto_*, .llvm_addrsig...
-        contents = np.flatnonzero(is_content)
-        align = sh["sh_addralign"][contents].astype(np.uint64)
-        bad = ((align & (align - np.uint64(1))) != 0) | (align > np.uint64(1 << 32))
-        if bad.any():
-            i = int(contents[np.argmax(bad)])
-            raise LinkError(f"{self.name}: section [{i}] {names[i]} has bad alignment {rows[i][8]:#x}")
-        contents = contents.tolist()
+        self.symtab_index = None
+        shndx_table = None
+        rela_sections = []
+        groups = []
+        contents = []
+        for i in range(1, shnum):
+            row = rows[i]
+            t = row[1]
+            if t == SHT_SYMTAB:
+                self.symtab_index = i
+            elif t == SHT_RELA or t == SHT_REL:
+                rela_sections.append(i)
+            elif t == SHT_GROUP:
+                groups.append(i)
+            elif t == SHT_SYMTAB_SHNDX:
+                shndx_table = i
+            elif t == SHT_STRTAB or t == SHT_NULL:
+                continue
+            elif row[2] & SHF_EXCLUDE and not row[2] & SHF_ALLOC:
+                continue      # .gnu.lto_*, .llvm_addrsig, split-dwarf: never in the output
+            else:
+                align = row[8]
+                if align & (align - 1) or align > 1 << 32:
+                    raise LinkError(f"{self.name}: section [{i}] {names[i]} has bad alignment {align:#x}")
+                contents.append(i)
 
         self._read_symbols(shndx_table)
         # COMDAT groups are decided now: the first object to bring a signature keeps
