@@ -133,3 +133,16 @@ def test_split_by_weight():
     assert parallel.split_by_weight([1, 1, 100], 3) == [(0, 3)]      # (nothing to split)
     r = parallel.split_by_weight([3, 1, 4, 1, 5, 9, 2, 6], 4)
     assert r[0][0] == 0 and r[-1][1] == 8 and all(a[1] == b[0] for a, b in zip(r, r[1:]))
+
+
+def test_workers_with_sigchld_ignored():
+    """Started with SIGCHLD ignored (the kernel then reaps the workers itself),
+    the results still come back through the pipes."""
+    import signal
+    old = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        parallel.run_shares([lambda: None, lambda: None])
+        with pytest.raises(LinkError, match="broken.o"):
+            parallel.run_shares([lambda: None, _fail])
+    finally:
+        signal.signal(signal.SIGCHLD, old)

@@ -7,9 +7,9 @@ computed state, each writes its share of the image into the same mapping, and
 the parent waits for them.  Shares never overlap, so the bytes are the same
 whatever the number of workers (tests/test_parallel.py).
 
-A worker's error comes back through a pipe: a LinkError as its one-line message
-(raised again in the parent, so it reads like any other), anything else as an
-internal error naming the place.  Workers leave with os._exit: no cleanup of the
+A worker's result comes back through a pipe: "O" when it finished, a LinkError as
+its one-line message (raised again in the parent, so it reads like any other),
+anything else as an internal error naming the place; nothing at all means it died.  Workers leave with os._exit: no cleanup of the
 parent's (the temporary output, signal handlers, atexit) runs in them.
 """
 import os
@@ -50,16 +50,19 @@ class Worker:
                 break
             chunks.append(b)
         os.close(self.fd)
-        _, status = os.waitpid(self.pid, 0)
+        try:
+            _, status = os.waitpid(self.pid, 0)
+        except ChildProcessError:           # (SIGCHLD ignored by whoever started us)
+            status = None
         self.pid = None
         msg = b"".join(chunks).decode("utf-8", "replace")
+        if msg == "O":                      # the worker's last word when it succeeded
+            return None
         if msg:
             return msg[0], msg[1:]
-        if os.WIFSIGNALED(status):
+        if status is not None and os.WIFSIGNALED(status):
             return "I", f"output worker killed by signal {os.WTERMSIG(status)}"
-        if os.WEXITSTATUS(status):
-            return "I", f"output worker exited with status {os.WEXITSTATUS(status)}"
-        return None
+        return "I", "output worker ended without finishing"
 
     def kill(self):
         """Stop an unfinished worker (the parent is failing or interrupted)."""
@@ -89,6 +92,7 @@ def _child(fn, w):
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, signal.SIG_DFL)
         fn()
+        os.write(w, b"O")
     except BaseException as e:          # (reported to the parent, never printed here)
         from ldpy.diag import LinkError
         if isinstance(e, LinkError):
