@@ -151,7 +151,7 @@ def _drop_inner_terminators(chunks):
         if sec.size < 4:
             continue
         b = sec.bytes()
-        if b[-4:].any():
+        if b[-4:].tobytes() != b"\0\0\0\0":      # (no terminator: the usual case, checked cheaply)
             continue
         pos, data, order = 0, b.tobytes(), "little" if sec.file.little else "big"
         while pos + 4 <= len(data):

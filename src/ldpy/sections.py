@@ -222,20 +222,21 @@ class MergedSection:
             stops = starts + es
         self.align = max(self.align, sec.align)
         data = raw.tobytes()
-        pieces = self.pieces
-        out = np.empty(len(starts), np.int64)
+        setdefault = self.pieces.setdefault
         size = self.size
         align_mask = sec.align - 1
-        for i, (a, b) in enumerate(zip(starts.tolist(), stops.tolist())):
-            piece = data[a:b]
-            off = pieces.get(piece)
-            if off is None:
-                size = (size + align_mask) & ~align_mask
-                off = pieces[piece] = size
-                size += b - a
-            out[i] = off
+        offs = []
+        append = offs.append
+        # a new piece gets the (aligned) end as its offset; every known piece lies
+        # below the end, so `off == at` tells a new piece from a known one
+        for piece in [data[a:b] for a, b in zip(starts.tolist(), stops.tolist())]:
+            at = (size + align_mask) & ~align_mask
+            off = setdefault(piece, at)
+            if off == at:
+                size = at + len(piece)
+            append(off)
         self.size = size
-        sec.merge = (starts, out)
+        sec.merge = (starts, np.array(offs, np.int64))
         sec.output = self
         self.inputs.append(sec)
 
