@@ -205,6 +205,7 @@ def _cleanup():
     except Exception:
         return
     outfile.remove_pending()
+    outfile.end_reads()
     outfile.restore_signal_handlers(_handlers)
     _handlers.clear()
 

@@ -57,9 +57,11 @@ def reset(output=None):
     """Start of a link: forget the previous link's files (main() can run twice in
     one process); remember the existing -o file to refuse it as an input."""
     global _output_id, _output_name, _read_total
+    global _cache_reads
     _inputs.clear()
     _read_cache.clear()
     _derived.clear()
+    _cache_reads = True
     _read_total = 0
     del _SigbusGuard.maps[:], _SigbusGuard.faults[:]
     _output_id = None
@@ -110,7 +112,17 @@ def check_not_output(path):
 # --start-group loop reopens archives) is read once: regular files by identity
 # and change time -> their bytes (or map), until the next reset().
 _read_cache = {}
+_cache_reads = False    # on from reset() to end_reads(): during a link
 _derived = {}           # (id(bytes), what) -> (bytes, what was parsed from them once)
+
+
+def end_reads():
+    """The link is over: files read from now on (ldpy-ar in the same process) are
+    read afresh."""
+    global _cache_reads
+    _cache_reads = False
+    _read_cache.clear()
+    _derived.clear()
 
 
 def parsed_once(data, what, parse):
@@ -136,7 +148,7 @@ def read_input(path, fh):
     if size == 0:
         return b""
     key = (st.st_dev, st.st_ino, size, st.st_mtime_ns, st.st_ctime_ns)
-    data = _read_cache.get(key)
+    data = _read_cache.get(key) if _cache_reads else None
     if data is not None:
         return data
     if size <= READ_LIMIT and _read_total + size <= READ_BUDGET:
@@ -145,7 +157,8 @@ def read_input(path, fh):
     else:
         data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
         _SigbusGuard.watch(data, path, st)
-    _read_cache[key] = data
+    if _cache_reads:
+        _read_cache[key] = data
     return data
 
 
