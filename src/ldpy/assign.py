@@ -13,6 +13,7 @@ from ldpy.synthetic import Synthetic
 
 # Input sections that never reach the output as such.
 _DROP = {".note.GNU-stack", ".note.gnu.property", ".gnu_debuglink", ".gnu.lto_.opts"}
+_DROP_PREFIXES = (".gnu.warning", ".gnu.lto_")
 
 
 class OutputMap:
@@ -98,8 +99,7 @@ def assign_sections(ctx):
             if sec is None or not sec.live:
                 continue
             name = sec.name
-            if name in _DROP or name.startswith(".gnu.warning") or name.startswith(".gnu.lto_") or \
-                    (strip_debug and _is_debug(name)):
+            if name in _DROP or name.startswith(_DROP_PREFIXES) or (strip_debug and _is_debug(name)):
                 sec.live = False
                 continue
             if sec.flags & SHF_GROUP and sec.type == SHT_RELA:
@@ -135,7 +135,7 @@ def assign_sections(ctx):
         _drop_inner_terminators(eh_frames)
     shuffle = _shuffler(ctx.config.shuffle_sections) if ctx.config.shuffle_sections else None
     for target, items in buckets.items():
-        items.sort(key=lambda t: (t[0], t[1]))
+        items.sort()            # by (sort key, seq): seq is unique, the chunks are never compared
         if shuffle is not None:
             shuffle(target if isinstance(target, str) else target.name, items)
         first = items[0][3]
@@ -213,7 +213,7 @@ def _drop_inner_terminators(chunks):
         if sec.size < 4:
             continue
         b = sec.bytes()
-        if b[-4:].any():
+        if b[-4:].tobytes() != b"\0\0\0\0":      # (no terminator: the usual case, checked cheaply)
             continue
         pos, data, order = 0, b.tobytes(), "little" if sec.file.little else "big"
         while pos + 4 <= len(data):
@@ -228,10 +228,7 @@ def _drop_inner_terminators(chunks):
 def _prune_eh_frames(f, known_records):
     """Drop FDEs whose function lives in a discarded (COMDAT-loser, --gc-sections) section.
     known_records: id(section) -> its records, when --gc-sections has read them already."""
-    dead = np.zeros(len(f.sections), bool)
-    for i, s in enumerate(f.sections):
-        if s is not None and not s.live:
-            dead[i] = True
+    dead = np.fromiter((s is not None and not s.live for s in f.sections), bool, len(f.sections))
     for s in f.sections:
         if s is None or not s.live or s.name != ".eh_frame" or s.relocs is None:
             continue

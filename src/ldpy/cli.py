@@ -17,6 +17,8 @@ keywords have their own table (`Z_KEYWORDS`).  The matching rules are GNU ld's
 
 Only the standard library and ldpy.diag are imported: this runs on every link.
 """
+from __future__ import annotations     # (Config's ~190 annotations stay strings: no cost at start-up)
+
 import os
 from bisect import bisect_left
 
@@ -1147,7 +1149,7 @@ OPTION_STATES = {
     "--pack-dyn-relocs": frozenset({"relr", "none"}),      # (android, android+relr: APS2, not yet)
     "--spare-dynamic-tags": frozenset({"0"}),
     # hints: they cannot change what ldpy writes
-    "--threads": HINT, "--no-threads": HINT, "--thread-count": HINT, "--no-keep-memory": HINT,
+    "--no-keep-memory": HINT,
     "--reduce-memory-overheads": HINT, "--hash-size": HINT, "--max-cache-size": HINT, "-O": HINT,
     "-rpath-link": HINT,        # ldpy does not read the DT_NEEDED libraries of shared libraries
     "--no-warn-search-mismatch": HINT, "--accept-unknown-input-arch": HINT,
@@ -1439,9 +1441,9 @@ OPTIONS = [
     Opt("--no-ctf-variables", NONE, _ignore, "Do not emit names and types of static variables in CTF"),
     Opt("--ctf-share-types", REQ, _ignore, "How to share CTF types between translation units", "=<method>"),
     # options of other linkers that build systems pass to ld
-    Opt("--threads", OPT, _threads, "Use threads [N of them]", "[=N]"),
-    Opt("--no-threads", NONE, _threads, "Do not use threads"),
-    Opt("--thread-count", REQ, _threads, "Use N threads", "N"),
+    Opt("--threads", OPT, _threads, "Write the output with N processes (default: every CPU)", "[=N]"),
+    Opt("--no-threads", NONE, _threads, "Write the output with one process"),
+    Opt("--thread-count", REQ, _threads, "Write the output with N processes", "N"),
     Opt("--icf", REQ, _choice("icf", ("none", "all", "safe"), "invalid --icf value '{}' (none, all or safe)"),
         "Fold identical code sections", "=none|all|safe"),
     Opt("--print-icf-sections", NONE, _set("print_icf_sections", True),
@@ -1858,4 +1860,10 @@ def _make_help():
     return "\n".join(lines)
 
 
-HELP_TEXT = _make_help()
+def __getattr__(name):
+    # HELP_TEXT is built when first asked for (--help, the tests), not by every link
+    if name == "HELP_TEXT":
+        global HELP_TEXT
+        HELP_TEXT = _make_help()
+        return HELP_TEXT
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -89,12 +89,12 @@ def _apply_default_symver(ctx):
 
 def _apply_version_script(ctx):
     cfg = ctx.config
-    from ldpy import version_script
     # --version-script files, then the VERSION commands of scripts (GNU ld reads both
     # into one list of nodes, the options first: they are parsed before the inputs)
     in_scripts = ctx.script.versions if ctx.script is not None else []
     vs = None
-    if cfg.version_scripts or in_scripts:
+    if cfg.version_scripts or in_scripts:   # (the reader is imported only when needed)
+        from ldpy import version_script
         vs = version_script.load(cfg.version_scripts)
         for text, path in in_scripts:
             vs.parse(text, path)

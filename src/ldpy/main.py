@@ -90,7 +90,7 @@ def main(argv=None):
     config = None
     from ldpy.outfile import Terminated
     try:
-        from ldpy.cli import parse_args, HELP_TEXT, VERSION_TEXT, EMULATIONS_TEXT
+        from ldpy.cli import parse_args, VERSION_TEXT, EMULATIONS_TEXT
         config = parse_args(argv)
         for w in getattr(config, "warnings", []):
             print(f"{PROG}: warning: {w}", file=sys.stderr)
@@ -103,6 +103,7 @@ def main(argv=None):
             print(f"{PROG}: stopped {stop_servers()} link server(s)", file=sys.stderr)
             return 0
         if config.help:
+            from ldpy.cli import HELP_TEXT
             print(HELP_TEXT)
             return 0
         if config.version:
@@ -206,6 +207,7 @@ def _cleanup():
     except Exception:
         return
     outfile.remove_pending()
+    outfile.end_reads()
     outfile.restore_signal_handlers(_handlers)
     _handlers.clear()
 

@@ -34,7 +34,7 @@ Inputs (every file the link reads goes through read_input / note_read)
 import errno
 import mmap
 import os
-import signal
+import _signal     # (not signal.py: its enum wrappers cost ~1 ms of every link's start-up)
 import stat as _stat
 
 from ldpy.diag import LinkError
@@ -57,7 +57,11 @@ def reset(output=None):
     """Start of a link: forget the previous link's files (main() can run twice in
     one process); remember the existing -o file to refuse it as an input."""
     global _output_id, _output_name, _read_total
+    global _cache_reads
     _inputs.clear()
+    _read_cache.clear()
+    _derived.clear()
+    _cache_reads = True
     _read_total = 0
     del _SigbusGuard.maps[:], _SigbusGuard.faults[:]
     _output_id = None
@@ -104,6 +108,34 @@ def check_not_output(path):
         _same_as_output(path)
 
 
+# A file read twice in one link (gcc names libgcc.a twice around -lc, and the
+# --start-group loop reopens archives) is read once: regular files by identity
+# and change time -> their bytes (or map), until the next reset().
+_read_cache = {}
+_cache_reads = False    # on from reset() to end_reads(): during a link
+_derived = {}           # (id(bytes), what) -> (bytes, what was parsed from them once)
+
+
+def end_reads():
+    """The link is over: files read from now on (ldpy-ar in the same process) are
+    read afresh."""
+    global _cache_reads
+    _cache_reads = False
+    _read_cache.clear()
+    _derived.clear()
+
+
+def parsed_once(data, what, parse):
+    """parse() of input bytes `data` (from read_input), computed once per link."""
+    key = (id(data), what)
+    hit = _derived.get(key)
+    if hit is not None and hit[0] is data:
+        return hit[1]
+    value = parse()
+    _derived[key] = (data, value)
+    return value
+
+
 def read_input(path, fh):
     """The bytes of an open input file: a read() copy, or a guarded mmap for a huge
     file (see the module docstring).  Records the file as an input."""
@@ -115,12 +147,19 @@ def read_input(path, fh):
         return read_bounded(fh, path)
     if size == 0:
         return b""
+    key = (st.st_dev, st.st_ino, size, st.st_mtime_ns, st.st_ctime_ns)
+    data = _read_cache.get(key) if _cache_reads else None
+    if data is not None:
+        return data
     if size <= READ_LIMIT and _read_total + size <= READ_BUDGET:
         _read_total += size
-        return fh.read()            # one copy; a shorter read (truncated meanwhile) is just short
-    m = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-    _SigbusGuard.watch(m, path, st)
-    return m
+        data = fh.read()            # one copy; a shorter read (truncated meanwhile) is just short
+    else:
+        data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        _SigbusGuard.watch(data, path, st)
+    if _cache_reads:
+        _read_cache[key] = data
+    return data
 
 
 # scripts, response files, version scripts, and non-regular inputs (a FIFO, /dev/zero)
@@ -187,7 +226,7 @@ class _SigbusGuard:
             sa = SigAction()
             sa.handler = ctypes.cast(cb, ctypes.c_void_p).value
             sa.flags = 0x4 | 0x08000000          # SA_SIGINFO | SA_ONSTACK
-            if libc.sigaction(signal.SIGBUS, ctypes.byref(sa), None) == 0:
+            if libc.sigaction(_signal.SIGBUS, ctypes.byref(sa), None) == 0:
                 cls._cb = cb                     # (kept alive: the kernel calls it)
         except Exception:
             pass                                 # no ctypes: unguarded, as before
@@ -414,19 +453,19 @@ def remove_pending():
         _remove(p)
 
 
-_HELD = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_HELD = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP)
 
 
 def _block_signals():
     try:
-        return signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+        return _signal.pthread_sigmask(_signal.SIG_BLOCK, _HELD)
     except (OSError, ValueError):
         return None
 
 
 def _unblock_signals(old):
     if old is not None:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        _signal.pthread_sigmask(_signal.SIG_SETMASK, old)
 
 
 def write_image(path, buf, executable=False):
@@ -462,15 +501,15 @@ def install_signal_handlers():
         if fired:
             return
         fired.append(signum)
-        if signum == signal.SIGINT:
+        if signum == _signal.SIGINT:
             raise KeyboardInterrupt
         raise Terminated(signum)
     old = {}
     for sig in _HELD:
         try:
-            cur = signal.getsignal(sig)
-            if cur in (signal.SIG_DFL, signal.default_int_handler):
-                old[sig] = signal.signal(sig, on_signal)
+            cur = _signal.getsignal(sig)
+            if cur in (_signal.SIG_DFL, _signal.default_int_handler):
+                old[sig] = _signal.signal(sig, on_signal)
         except (ValueError, OSError):      # not the main thread
             pass
     return old
@@ -479,6 +518,6 @@ def install_signal_handlers():
 def restore_signal_handlers(old):
     for sig, h in old.items():
         try:
-            signal.signal(sig, h)
+            _signal.signal(sig, h)
         except (ValueError, OSError):
             pass

@@ -104,52 +104,75 @@ def segment_class(name, type_, flags):
     return R_DATA
 
 
-_OUTPUT_NAME_CACHE = {}
+_OUTPUT_NAME_CACHE = {}     # input name -> output name, for names no rule renames
+_RULE_CACHE = {}            # the first _RULE_HEAD characters -> output name of a rule
+# the rules read at most this many characters of a name (the longest prefix and the
+# character after it): names that agree on them go to the same output section
+_RULE_HEAD = max(len(p) for p, _ in _PREFIX_RULES) + 1
 
 
 def output_name(sec):
-    """The output section an input section goes to under GNU ld's default script."""
+    """The output section an input section goes to under GNU ld's default script
+    (one dict probe per input section: with -ffunction-sections every name differs,
+    but they share their first characters)."""
     name = sec.name
+    out = _RULE_CACHE.get(name[:_RULE_HEAD])
+    if out is not None:
+        return out
     out = _OUTPUT_NAME_CACHE.get(name)
     if out is not None:
         return out
-    out = _output_name(sec)
-    if not (name.startswith(".ctors") or name.startswith(".dtors")):
+    out, by_rule = _output_name(sec)
+    if by_rule:
+        _RULE_CACHE[name[:_RULE_HEAD]] = out
+    elif not (name.startswith(".ctors") or name.startswith(".dtors")):
         _OUTPUT_NAME_CACHE[name] = out
     return out
 
 
 def _output_name(sec):
+    """(output name, whether a prefix rule decided it from the name's head)."""
     name = sec.name
     if name == ".tcommon":      # the default script's `*(.tcommon)`, after every .tbss
         return ".tbss"
     for prefix, out in _PREFIX_RULES:
         if name.startswith(prefix) and (len(name) == len(prefix) or prefix.endswith(".")
                                         or name[len(prefix)] == "."):
-            return out
+            return out, True
     if name.startswith(".ctors") or name.startswith(".dtors"):
         base = sec.file.name.rsplit("/", 1)[-1]
         if not (base.startswith("crtbegin") or base.startswith("crtend")):
-            return ".init_array" if name.startswith(".ctors") else ".fini_array"
-        return name[:6]
+            return ".init_array" if name.startswith(".ctors") else ".fini_array", False
+        return name[:6], False
     if name.startswith(".gnu.linkonce.wi."):
-        return ".debug_info"
-    return name
+        return ".debug_info", True
+    return name, False
+
+
+_TEXT_HEAD = max(len(p) for p, _ in _TEXT_ORDER)
+_TEXT_KEYS = {}             # the first _TEXT_HEAD characters of a .text input -> its sort key
 
 
 def input_sort_key(sec, out_name):
     """Order inside an output section: GNU ld's sub-ordering for .text and arrays."""
     name = sec.name
     if out_name == ".text":
-        for prefix, rank in _TEXT_ORDER:
-            if name.startswith(prefix):
-                return (rank, "")
-        return (5, "")
+        key = _TEXT_KEYS.get(name[:_TEXT_HEAD])
+        if key is None:
+            key = _TEXT_KEYS[name[:_TEXT_HEAD]] = _text_key(name)
+        return key
     if out_name in (".init_array", ".fini_array"):
         return (init_priority(name), "")
     if out_name == ".tbss":
         return (1 if name == ".tcommon" else 0, "")
     return (0, "")
+
+
+def _text_key(name):
+    for prefix, rank in _TEXT_ORDER:
+        if name.startswith(prefix):
+            return (rank, "")
+    return (5, "")
 
 
 def init_priority(name):
@@ -204,20 +227,21 @@ class MergedSection:
             stops = starts + es
         self.align = max(self.align, sec.align)
         data = raw.tobytes()
-        pieces = self.pieces
-        out = np.empty(len(starts), np.int64)
+        setdefault = self.pieces.setdefault
         size = self.size
         align_mask = sec.align - 1
-        for i, (a, b) in enumerate(zip(starts.tolist(), stops.tolist())):
-            piece = data[a:b]
-            off = pieces.get(piece)
-            if off is None:
-                size = (size + align_mask) & ~align_mask
-                off = pieces[piece] = size
-                size += b - a
-            out[i] = off
+        offs = []
+        append = offs.append
+        # a new piece gets the (aligned) end as its offset; every known piece lies
+        # below the end, so `off == at` tells a new piece from a known one
+        for piece in [data[a:b] for a, b in zip(starts.tolist(), stops.tolist())]:
+            at = (size + align_mask) & ~align_mask
+            off = setdefault(piece, at)
+            if off == at:
+                size = at + len(piece)
+            append(off)
         self.size = size
-        sec.merge = (starts, out)
+        sec.merge = (starts, np.array(offs, np.int64))
         sec.output = self
         self.inputs.append(sec)
 

@@ -282,38 +282,44 @@ class SymbolTable:
 
     def add_shared(self, sf):
         """Definitions offered by a shared library: they satisfy references that are
-        still undefined; regular definitions keep precedence."""
+        still undefined; regular definitions keep precedence.  Most of a library's
+        names are mentioned by nothing yet: they only enter the lazy tables (first
+        library wins), with dict and set operations over the whole list; the few
+        the table already has are handled one by one, in dynsym order."""
         by_name = self.by_name
-        shared_defs = self.shared_defs
-        for i, name in enumerate(sf.names):
-            ver = sf.versions[i]
+        names, versions, default = sf.names, sf.versions, sf.default_version
+        vnames = {}                 # b"name@VER" -> index, the first of each
+        for i in range(len(names) - 1, -1, -1):
+            ver = versions[i]
             if ver is not None:
-                vname = name + b"@" + ver.encode()
-                self.shared_versions.setdefault(vname, (sf, i))
-                vsym = by_name.get(vname)
-                if vsym is not None and vsym.kind == UNDEF:
-                    self._bind_shared(vsym, sf, i)     # a reference to this exact version
-            if not sf.default_version[i]:
-                continue                     # foo@VER (non-default): only for versioned references
-            sym = by_name.get(name)
-            if sym is None:
-                if name not in shared_defs:
-                    shared_defs[name] = (sf, i)
-                continue
-            if sym.kind != UNDEF:
+                vnames[names[i] + b"@" + ver.encode()] = i
+        defaults = {}               # default-version name -> index, the first of each
+        for i in range(len(names) - 1, -1, -1):
+            if default[i]:
+                defaults[names[i]] = i
+        # the names the table already has: bind or mark them in dynsym order
+        # (at one index the exact version comes first, then the plain name)
+        hits = sorted([(i, 0, n) for n, i in vnames.items() if n in by_name] +
+                      [(i, 1, n) for n, i in defaults.items() if n in by_name])
+        for i, plain, name in hits:
+            sym = by_name[name]
+            if not plain:
+                if sym.kind == UNDEF:
+                    self._bind_shared(sym, sf, i)      # a reference to this exact version
+            elif sym.kind != UNDEF:
                 if sym.kind != SHARED:
                     sym.dyn_ref = True       # a library defines it too: export ours to interpose
-                continue
-            self._bind_shared(sym, sf, i)
-        for name in sf.undefined_strong:
-            self.shlib_strong_refs.add(name.encode())
-        for name in sf.undefined_names:
-            name = name.encode()
-            sym = by_name.get(name)
-            if sym is None:
-                self.shlib_refs.add(name)
             else:
-                sym.dyn_ref = True
+                self._bind_shared(sym, sf, i)
+        self.shared_versions = _first_wins(self.shared_versions,
+                                           {n: (sf, i) for n, i in vnames.items()})
+        self.shared_defs = _first_wins(self.shared_defs,
+                                       {n: (sf, i) for n, i in defaults.items() if n not in by_name})
+        self.shlib_strong_refs.update(sf.undefined_strong_bytes)
+        refs = set(sf.undefined_bytes)
+        for name in refs & by_name.keys():
+            by_name[name].dyn_ref = True
+        self.shlib_refs |= refs - by_name.keys()
 
     def wanted_by_libraries(self, names):
         """Those of `names` that a shared library on the command line references
@@ -348,6 +354,17 @@ class SymbolTable:
         sym.type = info & 0xf
         self.undefined.discard(sym.name)
         self.commons.add(sym.name)
+
+
+def _first_wins(old, new):
+    """old with new's entries for names it lacks (the one dict that stays is the
+    bigger: its entries are not copied)."""
+    if len(old) >= len(new):
+        for k in new.keys() - old.keys():
+            old[k] = new[k]
+        return old
+    new.update(old)
+    return new
 
 
 def _where(f, sec, value, shndx):

@@ -37,6 +37,8 @@ def write_output(ctx):
         check_inputs()            # an input truncated meanwhile: an error, not a bad output
         out_file.commit(final)
     except BaseException:
+        if getattr(ctx, "symtab_worker", None) is not None:
+            ctx.symtab_worker.kill()
         out_file.abort()
         raise
 
@@ -53,28 +55,36 @@ def _fill_code_gaps(out, o, code_fill):
         out[o.offset + pos:o.offset + o.size] = code_fill(o.size - pos)
 
 
-def _write_all(ctx, out):
+def _copy_whole(out, o, code_fill):
+    """Output section o's fill or code padding, then its chunks' bytes."""
     from ldpy.synthetic import Synthetic
+    base = o.offset
+    fill = getattr(o, "fill", None)          # a script's =FILL / FILL(): the gaps get it
+    if fill and o.size:
+        pat = np.frombuffer(fill, np.uint8)
+        out[base:base + o.size] = np.resize(pat, o.size)
+    elif o.flags & SHF_EXECINSTR and o.size:
+        _fill_code_gaps(out, o, code_fill)
+    for c in o.chunks:
+        if isinstance(c, Synthetic) and c.data is None:
+            continue            # synthesized after relocation
+        b = c.bytes()
+        if len(b):
+            out[base + c.out_offset: base + c.out_offset + len(b)] = b
+
+
+def _write_all(ctx, out):
+    from ldpy import parallel
     outs = ctx.sections_out
     t = ctx.target
+    n = parallel.thread_count(ctx.config)
     # 1. input and merged section bytes, and synthetic sections already complete
-    for o in outs:
-        if o.type == SHT_NOBITS:
-            continue
-        base = o.offset
-        fill = getattr(o, "fill", None)          # a script's =FILL / FILL(): the gaps get it
-        if fill and o.size:
-            pat = np.frombuffer(fill, np.uint8)
-            out[base:base + o.size] = np.resize(pat, o.size)
-        elif o.flags & SHF_EXECINSTR and o.size:
-            _fill_code_gaps(out, o, t.code_fill)
-        for c in o.chunks:
-            if isinstance(c, Synthetic) and c.data is None:
-                continue            # synthesized after relocation
-            b = c.bytes()
-            if len(b):
-                out[base + c.out_offset: base + c.out_offset + len(b)] = b
-    # 2. relocations of the whole link
+    #    (split over n processes: parallel.py)
+    parallel.run_shares([lambda share=share: parallel.copy_share(out, share, t.code_fill, _copy_whole)
+                         for share in parallel.plan_copy(outs, n)])
+    # 2. relocations of the whole link (meanwhile a worker writes .symtab)
+    ctx.symtab_worker = None if getattr(ctx, "emit_rela", None) else \
+        parallel.start_symtab(ctx, out, n, _write_symtab)      # (--emit-relocs needs its indexes here)
     relocate_all(ctx, out)
     # 3. synthetic sections whose contents depend on addresses and relocation results
     from ldpy.synthetic.plt import iplt_code
@@ -119,12 +129,13 @@ def _write_all(ctx, out):
         eh = ctx.outputs.by_name[".eh_frame"]
         ctx.eh_frame_hdr.build(out[eh.offset:eh.offset + eh.size], eh.addr)
         _put_chunk(out, ctx.eh_frame_hdr, ctx.eh_frame_hdr.data)
-    if ctx.symtab_sec is not None:
-        ctx.symtab_sec.finish(ctx)
-        _put_chunk(out, ctx.symtab_sec, ctx.symtab_sec.data)
-        if getattr(ctx, "emit_rela", None):         # --emit-relocs
-            from ldpy.emit_relocs import write_sections
-            write_sections(ctx, out)
+    if ctx.symtab_worker is not None:
+        parallel.raise_first([ctx.symtab_worker.join()])
+    elif ctx.symtab_sec is not None:
+        _write_symtab(ctx, out)
+    if getattr(ctx, "emit_rela", None):         # --emit-relocs (after .symtab: its indexes)
+        from ldpy.emit_relocs import write_sections
+        write_sections(ctx, out)
     if not t.RELA:
         _store_rel_addends(ctx, out)
     # 4. headers
@@ -157,6 +168,11 @@ def _store_rel_addends(ctx, out):
     offs = np.array([o.offset for o in secs], np.int64)
     pos = offs[k[ok]] + at[ok] - starts[k[ok]]
     reloc_policy.put(out, pos, addend[ok], t.WORD, t.LITTLE)
+
+
+def _write_symtab(ctx, out):
+    ctx.symtab_sec.finish(ctx)
+    _put_chunk(out, ctx.symtab_sec, ctx.symtab_sec.data)
 
 
 def _put_chunk_at(out, chunk, offset, data):

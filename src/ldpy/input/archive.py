@@ -18,7 +18,7 @@ import re
 import numpy as np
 
 from ldpy.diag import LinkError
-from ldpy.outfile import read_input
+from ldpy.outfile import read_input, parsed_once
 
 AR_MAGIC = b"!<arch>\n"
 THIN_MAGIC = b"!<thin>\n"
@@ -64,7 +64,9 @@ class Archive:
         self.has_index = False
         self._longnames = b""
         self._nested = {}        # thin archives: path -> Archive of a nested archive
-        self._parse()
+        # (the same archive opened again in one link: its index is parsed once)
+        (self.thin, self.index, self.has_index, self._longnames,
+         self._first_member) = parsed_once(data, "archive", self._parse)
 
     def _parse(self):
         """Read the special members at the front (symbol index, long names); regular
@@ -87,6 +89,7 @@ class Archive:
         if symtab is not None:
             self.has_index = True
             self._read_index(*symtab)
+        return self.thin, self.index, self.has_index, self._longnames, self._first_member
 
     def _header_at(self, pos):
         """(raw name, size, data offset, bytes stored) of the header at pos, validated."""

@@ -107,6 +107,7 @@ class SharedFile:
         self.undefined_names = []   # what the library itself needs (its undefined dynamic symbols)
         self.undefined_strong = []
         self.undefined_strong_versions = []
+        self.undefined_bytes = self.undefined_strong_bytes = []     # (the same, as bytes)
         dyn = next((i for i, t in enumerate(types) if t == SHT_DYNAMIC), None)
         if dyn is not None:
             dynstr = self._strtab(dyn, ".dynamic")
@@ -150,9 +151,16 @@ class SharedFile:
         keep = np.flatnonzero((shndx != SHN_UNDEF) & (binding != STB_LOCAL))
         und = (shndx == SHN_UNDEF) & (binding != STB_LOCAL)
         und[:1] = False
-        self.undefined_names = [_cstr(strtab, int(o), self.name) for o in syms["st_name"][und].tolist()]
-        self.undefined_strong = [_cstr(strtab, int(o), self.name)
-                                 for o in syms["st_name"][und & (binding != 2)].tolist()]
+        # names cut at once: each name ends at the first NUL at or after its offset
+        nuls = np.flatnonzero(np.frombuffer(strtab, np.uint8) == 0) if strtab else np.zeros(1, np.int64)
+
+        def cut(offs):
+            ends = nuls[np.searchsorted(nuls, offs)].tolist()
+            return [_utf8(strtab[a:b]) for a, b in zip(offs.tolist(), ends)]
+        self.undefined_bytes = cut(name_off[und])
+        self.undefined_strong_bytes = cut(name_off[und & (binding != 2)])
+        self.undefined_names = [n.decode() for n in self.undefined_bytes]
+        self.undefined_strong = [n.decode() for n in self.undefined_strong_bytes]
         # the version each strong undefined symbol needs (foo@VER_1 from .gnu.version_r)
         self.undefined_strong_versions = [None] * len(self.undefined_strong)
         verneed = next((i for i, t in enumerate(types) if t == SHT_GNU_verneed), None)
@@ -160,9 +168,9 @@ class SharedFile:
             needs = self._read_verneed(verneed)
             self.undefined_strong_versions = [needs.get(v & 0x7fff) for v in
                                               versym[und & (binding != 2)].tolist()]
+
         self.symbols = syms[keep]
-        offs = self.symbols["st_name"].tolist()
-        self.names = [_cstr(strtab, o, self.name).encode() for o in offs]
+        self.names = cut(self.symbols["st_name"])
         vs = versym[keep].tolist()
         self.version_index = [v & 0x7fff for v in vs]
         self.default_version = [not (v & VERSYM_HIDDEN) for v in vs]
@@ -232,6 +240,12 @@ class SharedFile:
                 break
             pos += nxt
         return out
+
+
+def _utf8(name):
+    """A name as the rest of the link sees it: invalid UTF-8 replaced (as decoding
+    with errors="replace" and encoding again)."""
+    return name if name.isascii() else name.decode("utf-8", "replace").encode()
 
 
 def _cstr(table, off, where, what="string"):

@@ -40,8 +40,14 @@ def dataclass(cls):
             params.append(n)
         body.append(f"  self.{n} = {n}")
     src = f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body or ["  pass"])
-    exec(src, env)
-    cls.__init__ = env["__init__"]
+
+    def __init__(self, *args, **kw):
+        # the real __init__ is compiled on the first node of this class: a link
+        # reading only libc.so's script builds three of the forty classes
+        exec(src, env)
+        cls.__init__ = env["__init__"]
+        cls.__init__(self, *args, **kw)
+    cls.__init__ = __init__
     cls.__match_args__ = tuple(names)
 
     def __repr__(self):

@@ -1,0 +1,248 @@
+"""Worker processes for the output writer (--threads=N, --no-threads, --thread-count=N).
+
+After layout every address is known and the output is one shared mapping
+(outfile.py: a MAP_SHARED map of the temporary file, or shared anonymous memory),
+so the writing can be split: the link forks workers that inherit the whole
+computed state, each writes its share of the image into the same mapping, and
+the parent waits for them.  Shares never overlap, so the bytes are the same
+whatever the number of workers (tests/test_parallel.py).
+
+A worker's result comes back through a pipe: "O" when it finished, a LinkError as
+its one-line message (raised again in the parent, so it reads like any other),
+anything else as an internal error naming the place; nothing at all means it died.  Workers leave with os._exit: no cleanup of the
+parent's (the temporary output, signal handlers, atexit) runs in them.
+"""
+import os
+
+
+def thread_count(config):
+    """How many processes write the output: --threads=N / --thread-count=N, 1 with
+    --no-threads, else every CPU this process may run on."""
+    n = getattr(config, "threads", None)
+    if n is None:
+        try:
+            n = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            n = os.cpu_count() or 1
+    return max(1, int(n))
+
+
+class Worker:
+    """One forked process running fn(); join() waits and raises its error."""
+
+    def __init__(self, fn):
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:                        # the child
+            os.close(r)
+            _child(fn, w)                   # (never returns)
+        os.close(w)
+        self.pid, self.fd = pid, r
+
+    def join(self):
+        """Wait for the worker; its error as (kind, message), or None."""
+        if self.pid is None:
+            return None
+        chunks = []
+        while True:
+            b = os.read(self.fd, 65536)
+            if not b:
+                break
+            chunks.append(b)
+        os.close(self.fd)
+        try:
+            _, status = os.waitpid(self.pid, 0)
+        except ChildProcessError:           # (SIGCHLD ignored by whoever started us)
+            status = None
+        self.pid = None
+        msg = b"".join(chunks).decode("utf-8", "replace")
+        if msg == "O":                      # the worker's last word when it succeeded
+            return None
+        if msg:
+            return msg[0], msg[1:]
+        if status is not None and os.WIFSIGNALED(status):
+            return "I", f"output worker killed by signal {os.WTERMSIG(status)}"
+        return "I", "output worker ended without finishing"
+
+    def kill(self):
+        """Stop an unfinished worker (the parent is failing or interrupted)."""
+        if self.pid is None:
+            return
+        import signal
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            os.waitpid(self.pid, 0)
+        except OSError:
+            pass
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+        self.pid = None
+
+
+def _child(fn, w):
+    import signal
+    code = 0
+    try:
+        # the parent handles interrupts and removes the output; a worker just stops
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_DFL)
+        fn()
+        os.write(w, b"O")
+    except BaseException as e:          # (reported to the parent, never printed here)
+        from ldpy.diag import LinkError
+        if isinstance(e, LinkError):
+            msg = "E" + (e.args[0] if e.args else "")
+        else:
+            tb = e.__traceback__
+            while tb is not None and tb.tb_next is not None:
+                tb = tb.tb_next
+            where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}" if tb else ""
+            msg = f"I{type(e).__name__}: {e}{where}"
+        try:
+            os.write(w, msg.encode("utf-8", "replace"))
+        except OSError:
+            pass
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def run_shares(fns):
+    """Run the callables of `fns` at once: fns[0] here, the others in workers.
+    Errors are raised in the order of `fns` (the first share's first), so a
+    failing link reports what a serial run would report first."""
+    if len(fns) <= 1:
+        for fn in fns:
+            fn()
+        return
+    workers = []
+    try:
+        workers = [Worker(fn) for fn in fns[1:]]
+        mine = None
+        try:
+            fns[0]()
+        except Exception as e:          # (an interrupt goes up at once: the workers are killed)
+            mine = e
+        errors = [w.join() for w in workers]
+        if mine is not None:
+            raise mine
+        raise_first(errors)
+    finally:
+        for w in workers:
+            w.kill()
+
+
+def raise_first(errors):
+    """Raise the first of the workers' errors (see Worker.join) like a link error."""
+    from ldpy.diag import LinkError
+    for err in errors:
+        if err is None:
+            continue
+        kind, msg = err
+        if kind == "E":
+            raise LinkError(msg)
+        raise RuntimeError(f"in an output worker: {msg}")
+
+
+def split_by_weight(weights, n):
+    """Cut the sequence of item weights into at most n contiguous ranges of
+    about equal total weight: [(start, end), ...] in order."""
+    total = sum(weights)
+    if n <= 1 or total <= 0 or len(weights) <= 1:
+        return [(0, len(weights))]
+    ranges, start, acc, k = [], 0, 0, 1
+    for i, w in enumerate(weights):
+        acc += w
+        if acc >= total * k / n and len(ranges) < n - 1:
+            ranges.append((start, i + 1))
+            start = i + 1
+            while k < n and acc >= total * k / n:
+                k += 1
+    if start < len(weights):
+        ranges.append((start, len(weights)))
+    return ranges
+
+
+# -- the output writer's shares (write.py) --------------------------------------
+
+PIECE = 4096            # chunks per share-able piece of a big output section
+MIN_WORK = 40000        # below this much work (see _weight), one process writes all
+
+
+def _weight(chunks, size):
+    """Rough cost of writing: a few microseconds per chunk, one per 4 KiB copied."""
+    return 8 * chunks + (size >> 12) + 1
+
+
+def plan_copy(outs, n):
+    """Step 1 of write.py (section bytes and code padding) as at most n shares,
+    in output order.  An output section is one item, or with many chunks, pieces
+    of PIECE chunks in address order (as `(o, chunks, padding start, last piece)`).
+    A section with a FILL pattern, or whose chunks overlap, stays one item: its
+    writes keep their serial order."""
+    from ldpy.elf.format import SHT_NOBITS
+    items, weights = [], []
+    for o in outs:
+        if o.type == SHT_NOBITS:
+            continue
+        chunks = o.chunks
+        pieces = None
+        piece = 2 if os.environ.get("LDPY_SPLIT_ALWAYS") else PIECE
+        if n > 1 and len(chunks) > piece and not getattr(o, "fill", None):
+            order = sorted(chunks, key=lambda c: c.out_offset)
+            ends = [c.out_offset + c.size for c in order]
+            starts = [c.out_offset for c in order]
+            if all(s >= e for s, e in zip(starts[1:], ends)):     # (sorted, so: no overlap)
+                pieces = []
+                pos = 0
+                for k in range(0, len(order), piece):
+                    pieces.append((o, order[k:k + piece], pos, k + piece >= len(order)))
+                    pos = max(pos, max(ends[k:k + piece]))
+        if pieces is None:
+            items.append((o, None, 0, True))
+            weights.append(_weight(len(chunks), o.size))
+        else:
+            for p in pieces:
+                items.append(p)
+                weights.append(_weight(len(p[1]), sum(c.size for c in p[1])))
+    if sum(weights) < MIN_WORK and not os.environ.get("LDPY_SPLIT_ALWAYS"):
+        n = 1               # (LDPY_SPLIT_ALWAYS=1: split small links too, for the tests)
+    return [items[a:b] for a, b in split_by_weight(weights, n)]
+
+
+def copy_share(out, items, code_fill, copy_whole):
+    """Write the items of one share (see plan_copy) into `out`."""
+    from ldpy.elf.format import SHF_EXECINSTR
+    from ldpy.synthetic import Synthetic
+    for o, chunks, pos, last in items:
+        if chunks is None:
+            copy_whole(out, o, code_fill)
+            continue
+        base = o.offset
+        if o.flags & SHF_EXECINSTR and o.size:      # padding between code is no-ops
+            for c in chunks:
+                if c.out_offset > pos:
+                    out[base + pos:base + c.out_offset] = code_fill(c.out_offset - pos)
+                pos = max(pos, c.out_offset + c.size)
+            if last and o.size > pos:
+                out[base + pos:base + o.size] = code_fill(o.size - pos)
+        for c in chunks:
+            if isinstance(c, Synthetic) and c.data is None:
+                continue            # synthesized after relocation
+            b = c.bytes()
+            if len(b):
+                out[base + c.out_offset: base + c.out_offset + len(b)] = b
+
+
+def start_symtab(ctx, out, n, write_symtab):
+    """A worker that fills .symtab (it needs addresses, not relocated bytes) while
+    the parent relocates; None when one process does it all."""
+    sec = ctx.symtab_sec
+    if n <= 1 or sec is None or (getattr(sec, "count", 0) < 20000 and not os.environ.get("LDPY_SPLIT_ALWAYS")):
+        return None
+    return Worker(lambda: write_symtab(ctx, out))
