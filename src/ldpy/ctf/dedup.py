@@ -81,13 +81,14 @@ class Dedup:
         self.name_counts = {}
         self.origin = {}
         self.conflicting = set()
+        self._hashers = [None] * len(inputs)
+        self._child = [d.is_child for d in inputs]
 
     # -- phase 1 ---------------------------------------------------------------
 
     def resolve(self, inp, tid):
         """(input, index) of type TID as cited from input INP."""
-        d = self.inputs[inp]
-        if d.is_child:
+        if self._child[inp]:
             if tid <= MAX_PTYPE:
                 p = self.parent_of[inp]
                 if p < 0:
@@ -111,12 +112,6 @@ class Dedup:
             self.members.append([])
         return hid
 
-    def _count(self, dec, hid):
-        c = self.name_counts.get(dec)
-        if c is None:
-            c = self.name_counts[dec] = {}
-        c[hid] = c.get(hid, 0) + 1
-
     def _record_origin(self, dec, inp):
         o = self.origin.get(dec)
         if o is None:
@@ -124,60 +119,94 @@ class Dedup:
         elif o != inp:
             self.origin[dec] = -1
 
-    def hash(self, inp, tid, child):
-        """The hid of type TID of input INP (CHILD: cited by another type)."""
-        if tid == 0:
-            return -1
-        inp, idx = self.resolve(inp, tid)
-        t = self.inputs[inp].types[idx]
-        kind, name = t.kind, t.name
-        fwd = t.ref if kind == K_FORWARD else kind
-        if child and name and (fwd == K_STRUCT or fwd == K_UNION) and \
-                (kind == K_STRUCT or kind == K_UNION or kind == K_FORWARD):
-            dec = _NS[fwd] + name
-            if self.share_dup:
-                self._record_origin(dec, inp)
-            return self._intern(("stub", dec), -1, name, fwd)
-        row = self.hashes[inp]
-        hid = row[idx]
-        if hid is None:
-            row[idx] = _BUSY
-            hid = self._compute(inp, idx, t, kind, name, fwd)
-            row[idx] = hid
-            self.members[hid].append((inp, idx))
-        elif hid == _BUSY:
-            raise BadCTF(f"type {tid:#x} cites itself other than through a named struct or union")
-        if name and kind not in NAMELESS:
-            self._count(_NS.get(fwd, "") + name, hid)
-        if kind == K_ENUM:
-            for en, _ in t.extra:
-                self._count(en, hid)
-        return hid
+    def hasher(self, inp):
+        """The hash function of input INP's type ids (one closure per input, so
+        that the per-reference work stays a few local lookups)."""
+        h = self._hashers[inp]
+        if h is not None:
+            return h
+        d = self.inputs[inp]
+        types, row = d.types, self.hashes[inp]
+        n = len(types)
+        child_dict = d.is_child
+        parent_h = None
+        if child_dict and self.parent_of[inp] >= 0:
+            parent_h = self.hasher(self.parent_of[inp])
+        name_counts, intern, compute = self.name_counts, self._intern, self._compute
+        members, share_dup, origin = self.members, self.share_dup, self._record_origin
 
-    def _compute(self, inp, idx, t, kind, name, fwd):
-        h = self.hash
+        def h(tid, child):
+            if tid == 0:
+                return -1
+            if child_dict:
+                if tid <= MAX_PTYPE:
+                    if parent_h is None:
+                        raise BadCTF(f"type {tid:#x} cites a parent dictionary that is missing")
+                    return parent_h(tid, child)
+                idx = tid - MAX_PTYPE - 1
+            else:
+                idx = tid
+            if not 0 < idx < n:
+                raise BadCTF(f"type id {tid:#x} is out of range")
+            t = types[idx]
+            kind, name = t.kind, t.name
+            fwd = t.ref if kind == K_FORWARD else kind
+            if name and child and (fwd == K_STRUCT or fwd == K_UNION) and \
+                    (kind == K_STRUCT or kind == K_UNION or kind == K_FORWARD):
+                dec = _NS[fwd] + name          # a stub: the decorated name stands for it
+                if share_dup:
+                    origin(dec, inp)
+                return intern(("stub", dec), -1, name, fwd)
+            hid = row[idx]
+            if hid is None:
+                row[idx] = _BUSY
+                hid = compute(inp, h, t, kind, name, fwd)
+                row[idx] = hid
+                members[hid].append((inp, idx))
+            elif hid == _BUSY:
+                raise BadCTF(f"type {tid:#x} cites itself other than through a named struct or union")
+            if name:                  # a function's name counts though its hash ignores it
+                dec = _NS[fwd] + name if fwd in _NS else name
+                c = name_counts.get(dec)
+                if c is None:
+                    name_counts[dec] = {hid: 1}
+                else:
+                    c[hid] = c.get(hid, 0) + 1
+            if kind == K_ENUM:
+                for en, _ in t.extra:
+                    c = name_counts.get(en)
+                    if c is None:
+                        name_counts[en] = {hid: 1}
+                    else:
+                        c[hid] = c.get(hid, 0) + 1
+            return hid
+
+        self._hashers[inp] = h
+        return h
+
+    def _compute(self, inp, h, t, kind, name, fwd):
         cites = ()
         if kind in NAMELESS:
             name = ""
         if kind == K_INTEGER or kind == K_FLOAT:
             key = (kind, name, t.size, t.extra)
         elif kind == K_TYPEDEF or kind == K_POINTER or 11 <= kind <= 13:
-            r = h(inp, t.ref, True)
+            r = h(t.ref, True)
             key, cites = (kind, name, r), (r,)
         elif kind == K_STRUCT or kind == K_UNION:
-            ms = tuple((mn, h(inp, mt, True), mo) for mn, mo, mt in t.extra)
+            ms = tuple((mn, h(mt, True), mo) for mn, mo, mt in t.extra)
             key, cites = (kind, name, t.size, ms), [m[1] for m in ms]
         elif kind == K_FUNCTION:
             args = t.extra
             varargs = bool(args) and args[-1] == 0
             if varargs:
                 args = args[:-1]
-            r = h(inp, t.ref, True)
-            a = tuple(h(inp, x, True) for x in args)
+            r = h(t.ref, True)
+            a = tuple(h(x, True) for x in args)
             key, cites = (kind, r, a, varargs), (r,) + a
         elif kind == K_ARRAY:
             c, ix, n = t.extra
-            c, ix = h(inp, c, True), h(inp, ix, True)
+            c, ix = h(c, True), h(ix, True)
             key, cites = (kind, c, ix, n), (c, ix)
         elif kind == K_ENUM:
             key = (kind, name, t.size, t.extra)
@@ -185,7 +214,7 @@ class Dedup:
             key = (kind, name, fwd)
         elif kind == K_SLICE:
             st, off, bits = t.extra
-            r = h(inp, st, True)
+            r = h(st, True)
             key, cites = (kind, t.size, r, off, bits), (r,)
         else:                                   # K_UNKNOWN
             key = (kind, name)
@@ -207,10 +236,10 @@ class Dedup:
         sys.setrecursionlimit(max(old, 20000))
         try:
             for inp, d in enumerate(self.inputs):
-                h = self.hash
+                h = self.hasher(inp)
                 tid0 = MAX_PTYPE + 1 if d.is_child else 0
                 for idx in range(1, len(d.types)):
-                    h(inp, tid0 + idx, False)
+                    h(tid0 + idx, False)
         except RecursionError:
             raise BadCTF("types nest too deeply")
         finally:
@@ -337,8 +366,8 @@ class Dedup:
     def _emit_one(self, hid, inp, idx, t):
         conflicting = hid in self.conflicting
         target = self.child_for(inp) if conflicting else self.parent
-        if hid in target.by_hash:
-            return
+        if hid in target.by_hash and not conflicting:
+            return                              # (a CU's copies of a conflicting type all go in)
         kind, name = t.kind, t.name
         if kind in NAMELESS:
             name = ""
@@ -377,7 +406,7 @@ class Dedup:
             tid = target.add(kind, "", root, t.size, 0, (to(target, inp, st), off, bits))
         else:                                   # typedef, pointer, cv-qualifiers
             tid = target.add(kind, name, root, 0, to(target, inp, t.ref), None)
-        target.by_hash[hid] = tid
+        target.by_hash[hid] = tid               # (the last copy, as libctf's hash insert)
 
     def _forward_for(self, target, hid):
         """A forward standing in the parent for a conflicting struct or union."""
