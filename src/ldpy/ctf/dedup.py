@@ -238,10 +238,13 @@ class Dedup:
             for inp, d in enumerate(self.inputs):
                 h = self.hasher(inp)
                 tid0 = MAX_PTYPE + 1 if d.is_child else 0
-                for idx in range(1, len(d.types)):
-                    h(tid0 + idx, False)
-        except RecursionError:
-            raise BadCTF("types nest too deeply")
+                try:
+                    for idx in range(1, len(d.types)):
+                        h(tid0 + idx, False)
+                except BadCTF as e:
+                    raise BadCTF(f"{d.origin}: {e}") from None
+                except RecursionError:
+                    raise BadCTF(f"{d.origin}: types nest too deeply") from None
         finally:
             sys.setrecursionlimit(old)
 
