@@ -414,3 +414,47 @@ def test_stats_and_lazy_import(objs):
             "print(sorted(m for m in sys.modules if m.startswith('ldpy.ctf')))")
     r = subprocess.run([sys.executable, "-c", code], cwd=objs, capture_output=True, text=True, env=env)
     assert r.stdout.strip().splitlines()[-1] == "[]", r.stdout + r.stderr
+
+
+# -- a real code base: SQLite's amalgamation and the sqlean extensions ---------------
+
+SQLEAN = "sqlean.py==3.50.4.5"       # an sdist with sqlite3.c, shell.c and 13 extensions
+
+
+def _type_names(dump):
+    return {m.group(1).strip() for m in re.finditer(r"^ +0x[0-9a-f]+: \(kind \d+\) (.*?)(?: \(|$)",
+                                                   dump, re.M)}
+
+
+@pytest.mark.slow
+def test_sqlite_code_base(tmp_path_factory, libctf):
+    """357k lines of C (sqlite3.c alone is 263k) compiled with -gctf: ldpy's shared
+    library shows the set of type names ld.bfd's does, and libctf walks it."""
+    d = tmp_path_factory.mktemp("sqlean")
+    sh([sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps", "-q",
+        "-d", str(d), SQLEAN], d)
+    (tgz,) = list(d.glob("sqlean_py-*.tar.gz"))
+    sh(["tar", "xzf", tgz.name], d)
+    src = next(p for p in d.glob("sqlean_py-*") if p.is_dir()) / "sqlite"
+    sources = sorted(p.name for p in src.glob("*.c"))
+    lines = sum(len((src / s).read_bytes().splitlines()) for s in sources)
+    assert lines >= 100_000 and "sqlite3.c" in sources
+    flags = ["-gctf", "-O1", "-fPIC", "-I.", "-DPCRE2_CODE_UNIT_WIDTH=8", "-DPCRE2_STATIC",
+             "-DHAVE_CONFIG_H"]
+    procs = []
+    for s in sources:                          # two at a time: the machine has two cores
+        procs.append(subprocess.Popen(["gcc", *flags, "-c", s, "-o", s[:-2] + ".o"], cwd=src))
+        if len(procs) == 2:
+            assert all(p.wait() == 0 for p in procs)
+            procs = []
+    assert all(p.wait() == 0 for p in procs)
+    objects = [s[:-2] + ".o" for s in sources]
+    out = link(src, "libbig_ldpy.so", ["-shared", *objects, "-lm"], "ldpy")
+    ref = link(src, "libbig_bfd.so", ["-shared", *objects, "-lm"], "bfd")
+    ours, theirs = objdump_ctf(out), objdump_ctf(ref)
+    assert _type_names(ours) == _type_names(theirs)
+    assert len(_type_names(ours)) > 1500
+    assert_counts_close(type_counts(ours), type_counts(theirs), slack=0)
+    walked = libctf.walk(out)
+    assert set(walked) == set(type_counts(ours))          # the parent and each CU's child
+    assert objdump_symbols(out) == libctf.symbol_types(out, list(objdump_symbols(out)))
