@@ -373,13 +373,38 @@ def test_broken_ctf(objs, libctf, damage):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("ldpy: warning: CTF ") and f"bad_{damage}.o" in lines[0]
     if damage == "type":
+        # ld.bfd's output then holds an empty dictionary
         assert "output will have no CTF section" in lines[0]
-        assert " .ctf " not in subprocess.run(["readelf", "-S", str(objs / "bad_type")],
-                                              capture_output=True, text=True).stdout
+        dump = objdump_ctf(str(objs / "bad_type"))
+        assert "String section:\t0x0 -- 0x1 " in dump and "Type section" not in dump
     else:
         assert "not loaded; its types will be discarded" in lines[0]
         walked = libctf.walk(str(objs / f"bad_{damage}"))
         assert any(t[1] == "struct conf" and t[2] == 24 for t in walked[".ctf"])
+
+
+def test_no_readable_ctf(objs):
+    """No input dictionary loads: the section keeps its size, zeroed, as ld.bfd's."""
+    data = bytearray((objs / "m3.o").read_bytes())
+    off = _ctf_offset(str(objs / "m3.o"))
+    data[off] = 0
+    (objs / "bad3.o").write_bytes(bytes(data))
+    r = ldpy(objs, "bad3.o", "-e", "main", "-o", "bad3")
+    assert r.returncode == 0 and "CTF section in bad3.o not loaded" in r.stderr
+    sh(["ld.bfd", "bad3.o", "-e", "main", "-o", "bad3_bfd"], objs)
+    for out in ("bad3", "bad3_bfd"):
+        sh(["objcopy", "--dump-section", f".ctf={out}.ctf", out, f"{out}.tmp"], objs)
+    ours = (objs / "bad3.ctf").read_bytes()
+    assert ours == (objs / "bad3_bfd.ctf").read_bytes() and len(ours) > 100 and not any(ours)
+
+
+def test_linker_script(objs):
+    """With -T (ldpy's own default script) the output's .ctf is ld.bfd's."""
+    script = ldpy(objs, "--verbose").stdout.split("=" * 50)[1]
+    (objs / "def.ld").write_text(script)
+    out = link(objs, "t_ldpy", ["-Wl,-T,def.ld", "m1.o", "m2.o", "m3.o"], "ldpy")
+    ref = link(objs, "t_bfd", ["m1.o", "m2.o", "m3.o"], "bfd")
+    assert objdump_ctf(out).split("\n", 2)[2] == objdump_ctf(ref).split("\n", 2)[2]
 
 
 def test_big_endian_dictionary(objs):

@@ -61,14 +61,10 @@ def merge(dicts, *, share_duplicated=False, variables=False, reported=None, ext=
 
 
 def link_ctf(ctx):
-    """Final links: replace the .ctf output section's contents."""
+    """Final links: the first input .ctf carries the merged bytes, the others leave."""
     secs = input_ctf_sections(ctx.files)
-    if not secs:
-        return
-    out = secs[0].output
-    if out is None:
-        return                                    # discarded by a script
-    cfg = ctx.config
+    if not secs or secs[0].output is None:
+        return                                    # none, or discarded by a script
     reported, ext = [], None
     dyn = getattr(ctx, "dynsyms", None)
     if dyn is not None:
@@ -79,56 +75,57 @@ def link_ctf(ctx):
             typ = s.type if defined and s.type in (STT_OBJECT, STT_FUNC) else -1
             reported.append((s.dyn_name.decode("utf-8", "surrogateescape"), typ))
         ext = {k.decode("utf-8", "surrogateescape"): v for k, v in dyn.dynstr.offsets.items() if k}
-    data = build(ctx, secs, reported, ext)
-    replace_contents(out, secs, data)
+    carry(secs, build(ctx, secs, reported, ext))
 
 
 def link_ctf_relocatable(ctx):
-    """-r: the merged dictionary or archive, with name-indexed symbol tables,
-    replaces the first input .ctf (which keeps its place in the file order)."""
-    import numpy as np
+    """-r: the same, with name-indexed symbol tables and no string sharing."""
     secs = input_ctf_sections(ctx.files)
-    if not secs or secs[0].output is None:
-        return
-    data = build(ctx, secs, None, None)
-    first = secs[0]
-    out = first.output
-    drop = {id(s) for s in secs[1:]}
-    out.chunks = [c for c in out.chunks if id(c) not in drop]
-    for s in secs[1:]:
-        s.output = None
-    if data is None:
-        out.chunks.remove(first)
-        first.output = None
-        return
-    first.data = np.frombuffer(data, np.uint8)
-    first.size = len(data)
+    if secs and secs[0].output is not None:
+        carry(secs, build(ctx, secs, None, None))
+
+
+def _zero(secs):
+    """No input could be read: ld.bfd keeps the sections' room, zeroed."""
+    import numpy as np
+    for s in secs:
+        s.data = np.zeros(s.size, np.uint8)
 
 
 def build(ctx, secs, reported, ext):
+    """The merged bytes; None when no input could be read (the sections stay, zeroed);
+    an empty dictionary when the merge fails.  Both as ld.bfd."""
     cfg = ctx.config
     dicts = read_inputs(secs)
+    if not dicts:
+        _zero(secs)
+        return None
+    little = getattr(ctx.target, "little", True)
     try:
         return merge(dicts, share_duplicated=cfg.ctf_share_types == "share-duplicated",
-                     variables=cfg.ctf_variables, reported=reported, ext=ext,
-                     little=getattr(ctx.target, "little", True))
+                     variables=cfg.ctf_variables, reported=reported, ext=ext, little=little)
     except fmt.BadCTF as e:
         diag.warn(f"CTF linking failed; output will have no CTF section: {e}")
-        return None
+        from ldpy.ctf.dedup import Out
+        return serialize(Out(False), "", reported, None, little, COMPRESSION_THRESHOLD)
 
 
-def replace_contents(out, secs, data):
-    """The output section holds DATA instead of the concatenated inputs."""
+def carry(secs, data):
+    """The first input .ctf (which keeps its place in the output and in the file
+    order of -r) holds DATA; the other inputs' .ctf leave their output sections."""
     import numpy as np
-    from ldpy.synthetic import Synthetic
-    from ldpy.elf.format import SHT_PROGBITS
-    ids = {id(s) for s in secs}
-    out.chunks = [c for c in out.chunks if id(c) not in ids]
-    for s in secs:
-        s.output = None
     if data is None:
         return
-    syn = Synthetic(".ctf", SHT_PROGBITS, 0, 1)
-    syn.data = np.frombuffer(data, np.uint8)
-    syn.size = len(data)
-    out.add(syn)
+    for s in secs[1:]:
+        out = s.output
+        if out is None:
+            continue
+        out.chunks = [c for c in out.chunks if c is not s]
+        by_pos = getattr(out, "desc_chunks", None)        # script output sections
+        if by_pos:
+            for k, v in by_pos.items():
+                by_pos[k] = [c for c in v if c is not s]
+        s.output = None
+    first = secs[0]
+    first.data = np.frombuffer(data, np.uint8)
+    first.size = len(data)
