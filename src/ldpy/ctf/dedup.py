@@ -128,6 +128,7 @@ class Dedup:
         d = self.inputs[inp]
         types, row = d.types, self.hashes[inp]
         n = len(types)
+        stubs = [None] * n                 # hids of this input's types cited as stubs
         child_dict = d.is_child
         parent_h = None
         if child_dict and self.parent_of[inp] >= 0:
@@ -153,10 +154,13 @@ class Dedup:
             fwd = t.ref if kind == K_FORWARD else kind
             if name and child and (fwd == K_STRUCT or fwd == K_UNION) and \
                     (kind == K_STRUCT or kind == K_UNION or kind == K_FORWARD):
-                dec = _NS[fwd] + name          # a stub: the decorated name stands for it
-                if share_dup:
-                    origin(dec, inp)
-                return intern(("stub", dec), -1, name, fwd)
+                hid = stubs[idx]
+                if hid is None:
+                    dec = _NS[fwd] + name      # a stub: the decorated name stands for it
+                    if share_dup:
+                        origin(dec, inp)
+                    hid = stubs[idx] = intern(("stub", dec), -1, name, fwd)
+                return hid
             hid = row[idx]
             if hid is None:
                 row[idx] = _BUSY
@@ -430,11 +434,13 @@ class Dedup:
         """The id in TARGET of input type TID (cited from input INP)."""
         if tid == 0:
             return 0
-        ri, rx = self.resolve(inp, tid)
-        hid = self.hashes[ri][rx]
-        f = self._forward_for(target, hid)
-        if f:
-            return f
+        if self._child[inp] or not 0 < tid < len(self.hashes[inp]):
+            inp, tid = self.resolve(inp, tid)
+        hid = self.hashes[inp][tid]
+        if hid in self.conflicting:
+            f = self._forward_for(target, hid)
+            if f:
+                return f
         out = target.by_hash.get(hid)
         if out is None and target.child:
             f = self._forward_for(self.parent, hid)

@@ -13,7 +13,7 @@ import zlib
 CTF_MAGIC = 0xdff2
 CTF_VERSION_3 = 4
 CTFA_MAGIC = 0x8b47f2a4d7623eeb
-CTF_MODEL_LP64 = 2
+CTF_MODEL_ILP32, CTF_MODEL_LP64 = 1, 2     # archive data models
 
 F_COMPRESS, F_NEWFUNCINFO, F_IDXSORTED, F_DYNSTR = 1, 2, 4, 8
 F_MAX = 0xf
@@ -75,7 +75,7 @@ class Dict:
 
 
 def _strings(buf, ext):
-    def get(ref, cache={}):
+    def get(ref):
         if ref == 0:
             return ""
         tab = ext if ref >> 31 else buf

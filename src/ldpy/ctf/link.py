@@ -38,7 +38,7 @@ def read_inputs(secs):
 
 
 def merge(dicts, *, share_duplicated=False, variables=False, reported=None, ext=None,
-          little=True, model=fmt.CTF_MODEL_LP64, origin=""):
+          little=True, model=fmt.CTF_MODEL_LP64):
     """The output .ctf bytes for DICTS, or None when there is nothing to write."""
     if not dicts:
         return None
@@ -100,10 +100,13 @@ def build(ctx, secs, reported, ext):
     if not dicts:
         _zero(secs)
         return None
-    little = getattr(ctx.target, "little", True)
+    f = secs[0].file                              # the output's class and byte order
+    little = getattr(f, "little", True)
+    model = fmt.CTF_MODEL_LP64 if getattr(f, "is64", True) else fmt.CTF_MODEL_ILP32
     try:
         return merge(dicts, share_duplicated=cfg.ctf_share_types == "share-duplicated",
-                     variables=cfg.ctf_variables, reported=reported, ext=ext, little=little)
+                     variables=cfg.ctf_variables, reported=reported, ext=ext, little=little,
+                     model=model)
     except fmt.BadCTF as e:
         diag.warn(f"CTF linking failed; output will have no CTF section: {e}")
         from ldpy.ctf.dedup import Out
