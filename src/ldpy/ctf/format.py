@@ -75,7 +75,12 @@ class Dict:
 
 
 def _strings(buf, ext):
+    seen = {}
+
     def get(ref):
+        got = seen.get(ref)
+        if got is not None:
+            return got
         if ref == 0:
             return ""
         tab = ext if ref >> 31 else buf
@@ -85,7 +90,8 @@ def _strings(buf, ext):
         end = tab.find(b"\0", off)
         if end < 0:
             raise BadCTF("string table is not terminated")
-        return tab[off:end].decode("utf-8", "surrogateescape")
+        got = seen[ref] = tab[off:end].decode("utf-8", "surrogateescape")
+        return got
     return get
 
 
