@@ -117,18 +117,30 @@ def type_counts(dump):
     return counts
 
 
-def objdump_symbols(path):
-    """{symbol: C type} from objdump --ctf's data-object and function tables."""
-    out, on = {}, False
+def objdump_symbol_tables(path):
+    """{(dictionary, symbol): C type} from objdump --ctf's data-object and function tables."""
+    out, on, cur = {}, False, ".ctf"
     for line in objdump_ctf(path).splitlines():
+        m = re.match(r"CTF archive member: (.*):$", line)
+        if m:
+            cur = m.group(1)
         if line.startswith("  Data objects:") or line.startswith("  Function objects:"):
             on = True
         elif line.startswith("  ") and not line.startswith("    "):
             on = False
         elif on:
-            m = re.match(r"    (\S+) -> 0x[0-9a-f]+: \(kind \d+\) (.*?) \((?:size|aligned|format)", line)
+            m = re.match(r"    (\S+) -> 0x[0-9a-f]+: \(kind \d+\) (.*?) "
+                         r"\((?:size 0x|aligned at|format 0x)", line)
             if m:
-                out[m.group(1)] = m.group(2)
+                out[(cur, m.group(1))] = m.group(2)
+    return out
+
+
+def objdump_symbols(path):
+    """{symbol: C type}, the parent's first (where libctf's lookup finds it)."""
+    out = {}
+    for (_, sym), typ in objdump_symbol_tables(path).items():
+        out.setdefault(sym, typ)
     return out
 
 
@@ -482,4 +494,7 @@ def test_sqlite_code_base(tmp_path_factory, libctf):
     assert_counts_close(type_counts(ours), type_counts(theirs), slack=0)
     walked = libctf.walk(out)
     assert set(walked) == set(type_counts(ours))          # the parent and each CU's child
+    # each dictionary's symbol types are ld.bfd's (a symbol whose type differs between
+    # the CU declaring it and the one defining it is in the parent and in a child)
+    assert objdump_symbol_tables(out) == objdump_symbol_tables(ref)
     assert objdump_symbols(out) == libctf.symbol_types(out, list(objdump_symbols(out)))
