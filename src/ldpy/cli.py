@@ -204,6 +204,8 @@ class Config:
     package_metadata: str | None = None
     compress_debug_sections: str = "none"
     gdb_index: bool = False
+    ctf_variables: bool = False              # --ctf-variables: keep CTF's variable section
+    ctf_share_types: str = "share-unconflicted"   # --ctf-share-types=
     relax: bool | None = None                # --relax / --no-relax (None: target default)
     optimize: int = 0                        # -O N
     gpsize: int | None = None                # -G N
@@ -533,6 +535,12 @@ def _plugin_opt(p, arg, name):
     if name == "plugin-opt" and not p.c.plugins:
         raise LinkError(f"-plugin-opt {arg}: no -plugin before it")
     p.c.plugin_opts.append((len(p.c.plugins) - 1, arg))
+
+
+def _ctf_share_types(p, arg, name):
+    if arg not in ("share-unconflicted", "share-duplicated"):
+        raise LinkError(f"bad --ctf-share-types option: {arg}")
+    p.c.ctf_share_types = arg
 
 
 def _ignore(p, arg, name):
@@ -1141,8 +1149,7 @@ OPTION_STATES = {
     "--sort-section": UNSUPPORTED, "--ld-generated-unwind-info": UNSUPPORTED,
     "--error-handling-script": UNSUPPORTED, "--enable-linker-version": UNSUPPORTED,
     "--print-map-locals": UNSUPPORTED, "--warn-execstack": UNSUPPORTED, "--warn-rwx-segments": UNSUPPORTED,
-    "--no-warn-mismatch": UNSUPPORTED, "--ctf-variables": UNSUPPORTED, "--no-ctf-variables": UNSUPPORTED,
-    "--ctf-share-types": UNSUPPORTED, "--enable-non-contiguous-regions": UNSUPPORTED,
+    "--no-warn-mismatch": UNSUPPORTED, "--enable-non-contiguous-regions": UNSUPPORTED,
     "--split-by-file": UNSUPPORTED, "--split-by-reloc": UNSUPPORTED, "--version-exports-section": UNSUPPORTED,
     # honoured for these values only
     "--oformat": frozenset({"elf64-x86-64"}),
@@ -1437,9 +1444,11 @@ OPTIONS = [
     Opt("--print-map-locals", NONE, _set("print_map_locals", True), "Show local symbols in map file output"),
     Opt("--no-print-map-locals", NONE, _set("print_map_locals", False),
         "Do not show local symbols in map file output (default)"),
-    Opt("--ctf-variables", NONE, _ignore, "Emit names and types of static variables in CTF"),
-    Opt("--no-ctf-variables", NONE, _ignore, "Do not emit names and types of static variables in CTF"),
-    Opt("--ctf-share-types", REQ, _ignore, "How to share CTF types between translation units", "=<method>"),
+    Opt("--ctf-variables", NONE, _set("ctf_variables"), "Emit names and types of static variables in CTF"),
+    Opt("--no-ctf-variables", NONE, _set("ctf_variables", False),
+        "Do not emit names and types of static variables in CTF"),
+    Opt("--ctf-share-types", REQ, _ctf_share_types, "How to share CTF types between translation units",
+        "=<method>"),
     # options of other linkers that build systems pass to ld
     Opt("--threads", OPT, _threads, "Write the output with N processes (default: every CPU)", "[=N]"),
     Opt("--no-threads", NONE, _threads, "Write the output with one process"),

@@ -244,6 +244,9 @@ def _link(config, lto=None):
             passes.run(check_nocrossrefs, ctx)  # NOCROSSREFS / NOCROSSREFS_TO
     passes.run(report_warning_symbols, ctx) # .gnu.warning.SYM sections ("Linkers" part 17)
     passes.run(create_synthetic_sections, ctx)   # .got, .plt, .eh_frame_hdr, build-id, .symtab
+    if any(getattr(f, "has_ctf", False) for f in ctx.files):
+        from ldpy.ctf.link import link_ctf
+        passes.run(link_ctf, ctx)           # .ctf: types deduplicated as libctf's ctf_link
     if ctx.script_sections:
         from ldpy.script.layout import layout_scripted
         passes.run(layout_scripted, ctx)    # SECTIONS / MEMORY / PHDRS

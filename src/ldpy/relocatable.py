@@ -187,6 +187,9 @@ def link_relocatable(ctx, passes):
         passes.run(collect_garbage_r, ctx)  # --gc-sections: roots only -e / -u, as ld.bfd -r
     out = RelocatableOutput(ctx)
     passes.run(out.place_sections)          # the -r script's placement, groups, orphans
+    if any(getattr(f, "has_ctf", False) for f in ctx.files):
+        from ldpy.ctf.link import link_ctf_relocatable
+        passes.run(link_ctf_relocatable, ctx)   # .ctf: one deduplicated dictionary or archive
     passes.run(out.build_symbols)           # section symbols, locals, globals, commons
     passes.run(out.rewrite_relocations)     # whole-table renumbering of every relocation
     passes.run(out.write)                   # ET_REL image, written in one go

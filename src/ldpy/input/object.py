@@ -230,6 +230,7 @@ class ObjectFile:
                  strings_at(shstr, [row[0] for row in rows], self.name, "section name")]
         self.section_names = names
         self.has_warning_sections = b".gnu.warning" in shstr     # checks.report_warning_symbols
+        self.has_ctf = b".ctf\0" in shstr          # ctf.link (lazily imported); names may share tails
 
         self.sections = [None] * shnum
         self.symtab_index = None

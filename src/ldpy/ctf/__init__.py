@@ -1,0 +1,6 @@
+"""CTF (Compact C Type Format) linking as GNU ld's libctf ``ctf_link`` does it.
+
+``format`` reads v3 dictionaries and CTF archives, ``dedup`` merges the types of
+every compilation unit, ``write`` serializes dictionaries and archives, ``link``
+is the pass that drives them.  Imported only by links whose inputs have ``.ctf``.
+"""
