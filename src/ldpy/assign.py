@@ -19,9 +19,10 @@ _DROP_PREFIXES = (".gnu.warning", ".gnu.lto_")
 class OutputMap:
     """Output sections by name, created on first use, ordered like the default script."""
 
-    def __init__(self):
+    def __init__(self, keep_text_prefix=False):
         self.by_name = {}
         self.merged = {}
+        self.keep_text_prefix = keep_text_prefix    # -z keep-text-section-prefix
         self.unique = None          # --unique: (patterns, every orphan too)
         self.unique_names = set()
 
@@ -50,6 +51,8 @@ class OutputMap:
             oname = f"{sec.name}\0{n}" if n > 1 and sec.name in self.unique_names else sec.name
             self.unique_names.add(sec.name)
             return oname, (0, ""), None
+        if self.keep_text_prefix and oname == ".text":
+            oname = _kept_text_prefix(sec.name)
         return oname, input_sort_key(sec, oname), None
 
     def _unique(self, sec, oname):
@@ -62,6 +65,18 @@ class OutputMap:
 
     def output_for(self, oname, type_, flags):
         return self.get(oname, type_, flags)
+
+
+# -z keep-text-section-prefix (gold, lld): these prefixes of .text inputs name output
+# sections of their own (ld.bfd 2.40 ignores the option on x86 with a warning)
+_KEPT_TEXT = (".text.hot", ".text.unknown", ".text.unlikely", ".text.startup", ".text.exit", ".text.split")
+
+
+def _kept_text_prefix(name):
+    for prefix in _KEPT_TEXT:
+        if name == prefix or name.startswith(prefix + "."):
+            return prefix
+    return ".text"
 
 
 def _orphan_rank(name, type_, flags):

@@ -1172,7 +1172,6 @@ OPTION_STATES = {
 
 Z_STATES = {
     "unique-symbol": UNSUPPORTED, "nosectionheader": UNSUPPORTED, "common": UNSUPPORTED,
-    "keep-text-section-prefix": IGNORED, "nokeep-text-section-prefix": IGNORED,
     "noextern-protected-data": UNSUPPORTED,
     "indirect-extern-access": UNSUPPORTED,
     "noreloc-overflow": UNSUPPORTED,

@@ -32,7 +32,7 @@ class Context:
         self.files = []
         self.archives = []
         self.comdat = {}
-        self.outputs = OutputMap()
+        self.outputs = OutputMap(config.keep_text_section_prefix)
         self.commons = None           # the COMMON chunk of .bss
         self.tcommons = None          # TLS commons: the .tcommon chunk of .tbss
         self.linker_syms = {}         # name -> function computing its value after layout

@@ -134,7 +134,7 @@ def _output_name(sec):
     """(output name, whether a prefix rule decided it from the name's head)."""
     name = sec.name
     if name == ".tcommon":      # the default script's `*(.tcommon)`, after every .tbss
-        return ".tbss"
+        return ".tbss", False
     for prefix, out in _PREFIX_RULES:
         if name.startswith(prefix) and (len(name) == len(prefix) or prefix.endswith(".")
                                         or name[len(prefix)] == "."):
