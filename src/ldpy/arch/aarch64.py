@@ -1,0 +1,826 @@
+"""AArch64 (little-endian, LP64): relocation types and how each one computes
+its value and stores it into an instruction's immediate field, the PLT entry
+templates (with BTI and PAC variants), the TLS relaxations GNU ld performs
+(TLS descriptors and general-dynamic to initial-exec or local-exec,
+initial-exec and local-dynamic to local-exec), range-extension stubs for
+B/BL placed as ld.bfd places them, and the Cortex-A53 erratum 843419 scan.
+
+Everything works on whole arrays: a relocation's value is
+``form(target) -> check -> encode``, and each step is one numpy operation
+per class of relocation type, never one Python call per relocation.
+
+The formulas use the names of the AArch64 ELF ABI:
+    S+A               the symbol's address plus the addend ("S" target)
+    G(...)            the address of a GOT entry (GOT, GD pair, LD pair,
+                      IE slot, TLS descriptor)
+    TPREL(S+A)        offset from the thread pointer (TCB of 16 bytes first)
+    DTPREL(S+A)       offset in the module's TLS block
+    Page(x)           x & ~0xfff
+and the forms: the value itself, value - P, Page(value) - Page(P),
+value - GOT, value - Page(GOT).
+"""
+import numpy as np
+
+from ldpy.diag import LinkError
+from ldpy.elf.format import EM_AARCH64
+
+MACHINE = EM_AARCH64
+NAME = "aarch64"
+IS64, LITTLE = True, True
+EMULATION = "aarch64linux"
+EMULATIONS = ("aarch64linux", "aarch64elf", "aarch64linuxb", "aarch64elfb", "aarch64linux32",
+              "aarch64linux32b", "aarch64elf32", "aarch64elf32b")
+MAX_PAGE_SIZE = 0x10000         # ld.bfd's aarch64 max-page-size (segments align to it)
+COMMON_PAGE_SIZE = 0x1000
+PAGE_SIZE = MAX_PAGE_SIZE
+EXEC_BASE = 0x400000
+DYNAMIC_LINKER = "/lib/ld-linux-aarch64.so.1"
+TCB_SIZE = 16                   # variant I TLS: the TCB (two words) precedes the TLS block
+GOT_ENTRY_SIZE = 8
+GOTPLT_RESERVED = 3             # .got.plt[0] = _DYNAMIC, [1] and [2] for the loader
+NOP = 0xd503201f
+BTI_C = 0xd503245f
+
+# --------------------------------------------------------------------------
+# relocation types
+
+_TYPES = """
+NONE 0
+ABS64 257 ABS32 258 ABS16 259 PREL64 260 PREL32 261 PREL16 262
+MOVW_UABS_G0 263 MOVW_UABS_G0_NC 264 MOVW_UABS_G1 265 MOVW_UABS_G1_NC 266
+MOVW_UABS_G2 267 MOVW_UABS_G2_NC 268 MOVW_UABS_G3 269
+MOVW_SABS_G0 270 MOVW_SABS_G1 271 MOVW_SABS_G2 272
+LD_PREL_LO19 273 ADR_PREL_LO21 274 ADR_PREL_PG_HI21 275 ADR_PREL_PG_HI21_NC 276
+ADD_ABS_LO12_NC 277 LDST8_ABS_LO12_NC 278 TSTBR14 279 CONDBR19 280 JUMP26 282 CALL26 283
+LDST16_ABS_LO12_NC 284 LDST32_ABS_LO12_NC 285 LDST64_ABS_LO12_NC 286
+MOVW_PREL_G0 287 MOVW_PREL_G0_NC 288 MOVW_PREL_G1 289 MOVW_PREL_G1_NC 290
+MOVW_PREL_G2 291 MOVW_PREL_G2_NC 292 MOVW_PREL_G3 293 LDST128_ABS_LO12_NC 299
+MOVW_GOTOFF_G0 300 MOVW_GOTOFF_G0_NC 301 MOVW_GOTOFF_G1 302 MOVW_GOTOFF_G1_NC 303
+MOVW_GOTOFF_G2 304 MOVW_GOTOFF_G2_NC 305 MOVW_GOTOFF_G3 306 GOTREL64 307 GOTREL32 308
+GOT_LD_PREL19 309 LD64_GOTOFF_LO15 310 ADR_GOT_PAGE 311 LD64_GOT_LO12_NC 312
+LD64_GOTPAGE_LO15 313
+TLSGD_ADR_PREL21 512 TLSGD_ADR_PAGE21 513 TLSGD_ADD_LO12_NC 514 TLSGD_MOVW_G1 515
+TLSGD_MOVW_G0_NC 516
+TLSLD_ADR_PREL21 517 TLSLD_ADR_PAGE21 518 TLSLD_ADD_LO12_NC 519 TLSLD_MOVW_G1 520
+TLSLD_MOVW_G0_NC 521 TLSLD_LD_PREL19 522 TLSLD_MOVW_DTPREL_G2 523 TLSLD_MOVW_DTPREL_G1 524
+TLSLD_MOVW_DTPREL_G1_NC 525 TLSLD_MOVW_DTPREL_G0 526 TLSLD_MOVW_DTPREL_G0_NC 527
+TLSLD_ADD_DTPREL_HI12 528 TLSLD_ADD_DTPREL_LO12 529 TLSLD_ADD_DTPREL_LO12_NC 530
+TLSLD_LDST8_DTPREL_LO12 531 TLSLD_LDST8_DTPREL_LO12_NC 532
+TLSLD_LDST16_DTPREL_LO12 533 TLSLD_LDST16_DTPREL_LO12_NC 534
+TLSLD_LDST32_DTPREL_LO12 535 TLSLD_LDST32_DTPREL_LO12_NC 536
+TLSLD_LDST64_DTPREL_LO12 537 TLSLD_LDST64_DTPREL_LO12_NC 538
+TLSIE_MOVW_GOTTPREL_G1 539 TLSIE_MOVW_GOTTPREL_G0_NC 540 TLSIE_ADR_GOTTPREL_PAGE21 541
+TLSIE_LD64_GOTTPREL_LO12_NC 542 TLSIE_LD_GOTTPREL_PREL19 543
+TLSLE_MOVW_TPREL_G2 544 TLSLE_MOVW_TPREL_G1 545 TLSLE_MOVW_TPREL_G1_NC 546
+TLSLE_MOVW_TPREL_G0 547 TLSLE_MOVW_TPREL_G0_NC 548 TLSLE_ADD_TPREL_HI12 549
+TLSLE_ADD_TPREL_LO12 550 TLSLE_ADD_TPREL_LO12_NC 551
+TLSLE_LDST8_TPREL_LO12 552 TLSLE_LDST8_TPREL_LO12_NC 553
+TLSLE_LDST16_TPREL_LO12 554 TLSLE_LDST16_TPREL_LO12_NC 555
+TLSLE_LDST32_TPREL_LO12 556 TLSLE_LDST32_TPREL_LO12_NC 557
+TLSLE_LDST64_TPREL_LO12 558 TLSLE_LDST64_TPREL_LO12_NC 559
+TLSDESC_LD_PREL19 560 TLSDESC_ADR_PREL21 561 TLSDESC_ADR_PAGE21 562 TLSDESC_LD64_LO12 563
+TLSDESC_ADD_LO12 564 TLSDESC_OFF_G1 565 TLSDESC_OFF_G0_NC 566 TLSDESC_LDR 567
+TLSDESC_ADD 568 TLSDESC_CALL 569
+TLSLE_LDST128_TPREL_LO12 570 TLSLE_LDST128_TPREL_LO12_NC 571
+TLSLD_LDST128_DTPREL_LO12 572 TLSLD_LDST128_DTPREL_LO12_NC 573
+COPY 1024 GLOB_DAT 1025 JUMP_SLOT 1026 RELATIVE 1027 TLS_DTPMOD64 1028 TLS_DTPREL64 1029
+TLS_TPREL64 1030 TLSDESC 1031 IRELATIVE 1032
+"""
+_words = _TYPES.split()
+R = {_words[i]: int(_words[i + 1]) for i in range(0, len(_words), 2)}
+globals().update({k: v for k, v in R.items()})          # ABS64, CALL26, ... as module names
+TYPE_NAMES = {v: "R_AARCH64_" + k for k, v in R.items()}
+TYPE_NAMES[256] = "R_AARCH64_NONE"                     # the withdrawn second NONE
+NTYPES = 1040
+
+
+def type_name(t):
+    return TYPE_NAMES.get(int(t), f"unknown relocation type {int(t)}")
+
+
+# What a relocation's value is computed from (TGT), the form of the value
+# (FORM), how it is stored (ENC) and the range the value must lie in (CHECK).
+T_NONE, T_S, T_GOT, T_GD, T_LD, T_IE, T_DESC, T_TP, T_DTP = range(9)
+F_ABS, F_PC, F_PAGE, F_GOTREL, F_GOTPAGE = range(5)
+(E_NONE, E_D64, E_D32, E_D16, E_ADR, E_ADRP, E_ADD, E_LDST0, E_LDST1, E_LDST2, E_LDST3,
+ E_LDST4, E_HI12, E_B26, E_B19, E_B14, E_MOVW0, E_MOVW1, E_MOVW2, E_MOVW3, E_SMOVW0,
+ E_SMOVW1, E_SMOVW2, E_LO15) = range(24)
+
+S16, S17, S21, S28, S32, S33, S49 = ((-(1 << b), (1 << b) - 1) for b in (15, 16, 20, 27, 31, 32, 48))
+# ranges as (lo, hi) inclusive; the names say the field (S21: a signed 21-bit value)
+U12, U15, U16, U24, U32, U48 = ((0, (1 << b) - 1) for b in (12, 15, 16, 24, 32, 48))
+B26R = (-(1 << 27), (1 << 27) - 1)      # B/BL: +-128 MiB
+B19R = (-(1 << 20), (1 << 20) - 1)      # B.cond, CBZ, LDR literal, ADR: +-1 MiB
+B14R = (-(1 << 15), (1 << 15) - 1)      # TBZ: +-32 KiB
+PG = (-(1 << 32), (1 << 32) - 1)        # ADRP: +-4 GiB
+
+_SPEC = {
+    # name: (target, form, encoding, range or None)
+    # (ld.bfd checks ABS32/ABS16 as unsigned, PREL32/PREL16 as signed values)
+    "ABS64": (T_S, F_ABS, E_D64, None), "ABS32": (T_S, F_ABS, E_D32, U32),
+    "ABS16": (T_S, F_ABS, E_D16, U16), "PREL64": (T_S, F_PC, E_D64, None),
+    "PREL32": (T_S, F_PC, E_D32, S32), "PREL16": (T_S, F_PC, E_D16, S16),
+    "MOVW_UABS_G0": (T_S, F_ABS, E_MOVW0, U16), "MOVW_UABS_G0_NC": (T_S, F_ABS, E_MOVW0, None),
+    "MOVW_UABS_G1": (T_S, F_ABS, E_MOVW1, U32), "MOVW_UABS_G1_NC": (T_S, F_ABS, E_MOVW1, None),
+    "MOVW_UABS_G2": (T_S, F_ABS, E_MOVW2, U48), "MOVW_UABS_G2_NC": (T_S, F_ABS, E_MOVW2, None),
+    "MOVW_UABS_G3": (T_S, F_ABS, E_MOVW3, None),
+    "MOVW_SABS_G0": (T_S, F_ABS, E_SMOVW0, S17), "MOVW_SABS_G1": (T_S, F_ABS, E_SMOVW1, S33),
+    "MOVW_SABS_G2": (T_S, F_ABS, E_SMOVW2, S49),
+    "LD_PREL_LO19": (T_S, F_PC, E_B19, B19R), "ADR_PREL_LO21": (T_S, F_PC, E_ADR, B19R),
+    "ADR_PREL_PG_HI21": (T_S, F_PAGE, E_ADRP, PG), "ADR_PREL_PG_HI21_NC": (T_S, F_PAGE, E_ADRP, None),
+    "ADD_ABS_LO12_NC": (T_S, F_ABS, E_ADD, None), "LDST8_ABS_LO12_NC": (T_S, F_ABS, E_LDST0, None),
+    "LDST16_ABS_LO12_NC": (T_S, F_ABS, E_LDST1, None), "LDST32_ABS_LO12_NC": (T_S, F_ABS, E_LDST2, None),
+    "LDST64_ABS_LO12_NC": (T_S, F_ABS, E_LDST3, None), "LDST128_ABS_LO12_NC": (T_S, F_ABS, E_LDST4, None),
+    "TSTBR14": (T_S, F_PC, E_B14, B14R), "CONDBR19": (T_S, F_PC, E_B19, B19R),
+    "JUMP26": (T_S, F_PC, E_B26, B26R), "CALL26": (T_S, F_PC, E_B26, B26R),
+    "MOVW_PREL_G0": (T_S, F_PC, E_SMOVW0, S17), "MOVW_PREL_G0_NC": (T_S, F_PC, E_MOVW0, None),
+    "MOVW_PREL_G1": (T_S, F_PC, E_SMOVW1, S33), "MOVW_PREL_G1_NC": (T_S, F_PC, E_MOVW1, None),
+    "MOVW_PREL_G2": (T_S, F_PC, E_SMOVW2, S49), "MOVW_PREL_G2_NC": (T_S, F_PC, E_MOVW2, None),
+    "MOVW_PREL_G3": (T_S, F_PC, E_MOVW3, None),
+    "MOVW_GOTOFF_G0": (T_GOT, F_GOTREL, E_SMOVW0, S17), "MOVW_GOTOFF_G0_NC": (T_GOT, F_GOTREL, E_MOVW0, None),
+    "MOVW_GOTOFF_G1": (T_GOT, F_GOTREL, E_SMOVW1, S33), "MOVW_GOTOFF_G1_NC": (T_GOT, F_GOTREL, E_MOVW1, None),
+    "MOVW_GOTOFF_G2": (T_GOT, F_GOTREL, E_SMOVW2, S49), "MOVW_GOTOFF_G2_NC": (T_GOT, F_GOTREL, E_MOVW2, None),
+    "MOVW_GOTOFF_G3": (T_GOT, F_GOTREL, E_MOVW3, None),
+    "GOTREL64": (T_S, F_GOTREL, E_D64, None), "GOTREL32": (T_S, F_GOTREL, E_D32, S32),
+    "GOT_LD_PREL19": (T_GOT, F_PC, E_B19, B19R), "LD64_GOTOFF_LO15": (T_GOT, F_GOTREL, E_LO15, U15),
+    "ADR_GOT_PAGE": (T_GOT, F_PAGE, E_ADRP, PG), "LD64_GOT_LO12_NC": (T_GOT, F_ABS, E_LDST3, None),
+    "LD64_GOTPAGE_LO15": (T_GOT, F_GOTPAGE, E_LO15, U15),
+    "TLSGD_ADR_PREL21": (T_GD, F_PC, E_ADR, B19R), "TLSGD_ADR_PAGE21": (T_GD, F_PAGE, E_ADRP, PG),
+    "TLSGD_ADD_LO12_NC": (T_GD, F_ABS, E_ADD, None), "TLSGD_MOVW_G1": (T_GD, F_GOTREL, E_SMOVW1, S33),
+    "TLSGD_MOVW_G0_NC": (T_GD, F_GOTREL, E_MOVW0, None),
+    "TLSLD_ADR_PREL21": (T_LD, F_PC, E_ADR, B19R), "TLSLD_ADR_PAGE21": (T_LD, F_PAGE, E_ADRP, PG),
+    "TLSLD_ADD_LO12_NC": (T_LD, F_ABS, E_ADD, None), "TLSLD_MOVW_G1": (T_LD, F_GOTREL, E_SMOVW1, S33),
+    "TLSLD_MOVW_G0_NC": (T_LD, F_GOTREL, E_MOVW0, None), "TLSLD_LD_PREL19": (T_LD, F_PC, E_B19, B19R),
+    "TLSLD_MOVW_DTPREL_G2": (T_DTP, F_ABS, E_SMOVW2, S49),
+    "TLSLD_MOVW_DTPREL_G1": (T_DTP, F_ABS, E_SMOVW1, S33),
+    "TLSLD_MOVW_DTPREL_G1_NC": (T_DTP, F_ABS, E_MOVW1, None),
+    "TLSLD_MOVW_DTPREL_G0": (T_DTP, F_ABS, E_SMOVW0, S17),
+    "TLSLD_MOVW_DTPREL_G0_NC": (T_DTP, F_ABS, E_MOVW0, None),
+    "TLSLD_ADD_DTPREL_HI12": (T_DTP, F_ABS, E_HI12, U24),
+    "TLSLD_ADD_DTPREL_LO12": (T_DTP, F_ABS, E_ADD, U12),
+    "TLSLD_ADD_DTPREL_LO12_NC": (T_DTP, F_ABS, E_ADD, None),
+    "TLSIE_MOVW_GOTTPREL_G1": (T_IE, F_GOTREL, E_SMOVW1, S33),
+    "TLSIE_MOVW_GOTTPREL_G0_NC": (T_IE, F_GOTREL, E_MOVW0, None),
+    "TLSIE_ADR_GOTTPREL_PAGE21": (T_IE, F_PAGE, E_ADRP, PG),
+    "TLSIE_LD64_GOTTPREL_LO12_NC": (T_IE, F_ABS, E_LDST3, None),
+    "TLSIE_LD_GOTTPREL_PREL19": (T_IE, F_PC, E_B19, B19R),
+    "TLSLE_MOVW_TPREL_G2": (T_TP, F_ABS, E_SMOVW2, S49),
+    "TLSLE_MOVW_TPREL_G1": (T_TP, F_ABS, E_SMOVW1, S33),
+    "TLSLE_MOVW_TPREL_G1_NC": (T_TP, F_ABS, E_MOVW1, None),
+    "TLSLE_MOVW_TPREL_G0": (T_TP, F_ABS, E_SMOVW0, S17),
+    "TLSLE_MOVW_TPREL_G0_NC": (T_TP, F_ABS, E_MOVW0, None),
+    "TLSLE_ADD_TPREL_HI12": (T_TP, F_ABS, E_HI12, U24),
+    "TLSLE_ADD_TPREL_LO12": (T_TP, F_ABS, E_ADD, U12),
+    "TLSLE_ADD_TPREL_LO12_NC": (T_TP, F_ABS, E_ADD, None),
+    "TLSDESC_LD_PREL19": (T_DESC, F_PC, E_B19, B19R), "TLSDESC_ADR_PREL21": (T_DESC, F_PC, E_ADR, B19R),
+    "TLSDESC_ADR_PAGE21": (T_DESC, F_PAGE, E_ADRP, PG), "TLSDESC_LD64_LO12": (T_DESC, F_ABS, E_LDST3, None),
+    "TLSDESC_ADD_LO12": (T_DESC, F_ABS, E_ADD, None),
+    "TLSDESC_OFF_G1": (T_DESC, F_GOTREL, E_SMOVW1, S33),
+    "TLSDESC_OFF_G0_NC": (T_DESC, F_GOTREL, E_MOVW0, None),
+    # markers of a descriptor sequence: nothing stored (relaxations rewrite them)
+    "TLSDESC_LDR": (T_DESC, F_ABS, E_NONE, None), "TLSDESC_ADD": (T_DESC, F_ABS, E_NONE, None),
+    "TLSDESC_CALL": (T_DESC, F_ABS, E_NONE, None),
+    "NONE": (T_NONE, F_ABS, E_NONE, None),
+}
+for _n, _s in ((8, 0), (16, 1), (32, 2), (64, 3), (128, 4)):
+    _e = E_LDST0 + _s
+    _SPEC[f"TLSLD_LDST{_n}_DTPREL_LO12"] = (T_DTP, F_ABS, _e, U12)
+    _SPEC[f"TLSLD_LDST{_n}_DTPREL_LO12_NC"] = (T_DTP, F_ABS, _e, None)
+    _SPEC[f"TLSLE_LDST{_n}_TPREL_LO12"] = (T_TP, F_ABS, _e, U12)
+    _SPEC[f"TLSLE_LDST{_n}_TPREL_LO12_NC"] = (T_TP, F_ABS, _e, None)
+
+
+def _table(values, default=0, dtype=np.int64):
+    t = np.full(NTYPES, default, dtype)
+    for k, v in values.items():
+        t[k] = v
+    return t
+
+
+TGT = _table({R[n]: s[0] for n, s in _SPEC.items()})
+FORM = _table({R[n]: s[1] for n, s in _SPEC.items()})
+ENC = _table({R[n]: s[2] for n, s in _SPEC.items()})
+SUPPORTED = _table({R[n]: 1 for n in _SPEC}, 0, bool)
+SUPPORTED[256] = True
+HAS_CHECK = _table({R[n]: 1 for n, s in _SPEC.items() if s[3]}, 0, bool)
+LO = _table({R[n]: s[3][0] for n, s in _SPEC.items() if s[3]}, -(1 << 63))
+HI = _table({R[n]: s[3][1] for n, s in _SPEC.items() if s[3]}, (1 << 63) - 1)
+WIDTH = _table({R[n]: {E_D64: 8, E_D32: 4, E_D16: 2}.get(s[2], 4 if s[2] != E_NONE else 0)
+                for n, s in _SPEC.items()})
+# loads and stores scale their offset: the low bits must be 0 (ld.bfd reports
+# a misaligned one as an overflow)
+ALIGN = np.where((ENC >= E_LDST0) & (ENC <= E_LDST4), 1 << np.clip(ENC - E_LDST0, 0, 4), 1)
+ALIGN[ENC == E_LO15] = 8
+HAS_CHECK |= ALIGN > 1
+IS_TLS = np.isin(TGT, (T_GD, T_LD, T_IE, T_DESC, T_TP, T_DTP))
+IS_GOT = TGT == T_GOT
+NEEDS_GOT_BASE = (FORM == F_GOTREL) | (FORM == F_GOTPAGE)
+IS_PLT_CALL = _table({CALL26: 1, JUMP26: 1}, 0, bool)
+IS_BRANCH = IS_PLT_CALL
+# references that read a symbol's own address from code (a copy or a canonical
+# PLT entry in a non-PIE executable when the symbol is imported)
+IS_DIRECT_DATA = (TGT == T_S) & (ENC != E_D64) & ~IS_PLT_CALL & (FORM != F_GOTREL) & \
+    (np.arange(NTYPES) != R["NONE"])
+DYNAMIC_RELOCS = dict(R64=ABS64, RELATIVE=RELATIVE, GLOB_DAT=GLOB_DAT, JUMP_SLOT=JUMP_SLOT,
+                      COPY=COPY, TPOFF64=TLS_TPREL64, DTPMOD64=TLS_DTPMOD64,
+                      DTPOFF64=TLS_DTPREL64, IRELATIVE=IRELATIVE, TLSDESC=TLSDESC)
+
+def field_text(t, val=0):
+    """How an overflow message names a relocation's field ("a signed 28-bit")."""
+    t = int(t)
+    lo, hi = int(LO[t]), int(HI[t])
+    if int(val) & (int(ALIGN[t]) - 1):
+        return f"{'an' if int(ALIGN[t]) == 8 else 'a'} {int(ALIGN[t])}-byte aligned"
+    if not (lo < 0 or hi < (1 << 62)):
+        return "a 64-bit"
+    if lo < 0 and hi > -lo:
+        return f"a {(hi + 1).bit_length() - 1}-bit"
+    if lo < 0:
+        return f"a signed {(-lo).bit_length()}-bit"
+    return f"an unsigned {(hi + 1).bit_length() - 1}-bit"
+
+
+# --------------------------------------------------------------------------
+# values and instruction fields
+
+
+def page(x):
+    return np.asarray(x, np.int64) & ~np.int64(0xfff)
+
+
+def tp_base(tls_start, tls_align):
+    """The thread pointer's value relative to the TLS segment: TPREL(x) = x - tp_base.
+    The TCB (16 bytes) sits at tp, the block at tp + 16 rounded up to its alignment."""
+    align = max(int(tls_align), 1)
+    return int(tls_start) - ((TCB_SIZE + align - 1) // align * align)
+
+
+def form_value(typ, X, P, got_base):
+    """The value each relocation stores, from its target X (an address or an
+    offset), its place P and the GOT's address (per FORM)."""
+    form = FORM[typ]
+    X = np.asarray(X, np.int64)
+    P = np.asarray(P, np.int64)
+    v = X.copy()
+    m = form == F_PC
+    v[m] = X[m] - P[m]
+    m = form == F_PAGE
+    v[m] = page(X[m]) - page(P[m])
+    m = form == F_GOTREL
+    v[m] = X[m] - got_base
+    m = form == F_GOTPAGE
+    v[m] = X[m] - page(got_base)
+    return v
+
+
+def overflows(typ, val):
+    """Which values lie outside the range of their relocation's field."""
+    return HAS_CHECK[typ] & ((val < LO[typ]) | (val > HI[typ]) | ((val & (ALIGN[typ] - 1)) != 0))
+
+
+def read32(out, pos):
+    """The little-endian instruction words at byte positions pos of out."""
+    b = out[np.asarray(pos, np.int64)[:, None] + np.arange(4)].astype(np.uint32)
+    return b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16) | (b[:, 3] << 24)
+
+
+def write32(out, pos, words):
+    out[np.asarray(pos, np.int64)[:, None] + np.arange(4)] = \
+        np.asarray(words, np.uint32).astype("<u4").view(np.uint8).reshape(-1, 4)
+
+
+def _u32(x):
+    return (np.asarray(x, np.int64) & 0xffffffff).astype(np.uint32)
+
+
+def _imm21(insn, v):
+    """ADR/ADRP: immlo in bits 29-30, immhi in bits 5-23."""
+    v = np.asarray(v, np.int64)
+    return (insn & np.uint32(0x9f00001f)) | _u32((v & 3) << 29) | _u32(((v >> 2) & 0x7ffff) << 5)
+
+
+def _imm12(insn, f):
+    return (insn & np.uint32(0xffc003ff)) | _u32((np.asarray(f, np.int64) & 0xfff) << 10)
+
+
+def _imm16(insn, f):
+    return (insn & np.uint32(0xffe0001f)) | _u32((np.asarray(f, np.int64) & 0xffff) << 5)
+
+
+def encode(insn, enc, v):
+    """The instruction words insn with value v stored per encoding enc (one
+    E_* code for the whole array).  Data encodings are not instructions."""
+    v = np.asarray(v, np.int64)
+    if enc == E_ADR:
+        return _imm21(insn, v)
+    if enc == E_ADRP:
+        return _imm21(insn, v >> 12)
+    if enc == E_ADD:
+        return _imm12(insn, v)
+    if E_LDST0 <= enc <= E_LDST4:
+        return _imm12(insn, (v & 0xfff) >> (enc - E_LDST0))
+    if enc == E_HI12:
+        return _imm12(insn, v >> 12)
+    if enc == E_LO15:
+        return _imm12(insn, (v & 0x7fff) >> 3)
+    if enc == E_B26:
+        return (insn & np.uint32(0xfc000000)) | _u32((v >> 2) & 0x3ffffff)
+    if enc == E_B19:
+        return (insn & np.uint32(0xff00001f)) | _u32(((v >> 2) & 0x7ffff) << 5)
+    if enc == E_B14:
+        return (insn & np.uint32(0xfff8001f)) | _u32(((v >> 2) & 0x3fff) << 5)
+    if E_MOVW0 <= enc <= E_MOVW3:
+        return _imm16(insn, v >> (16 * (enc - E_MOVW0)))
+    if E_SMOVW0 <= enc <= E_SMOVW2:
+        # a signed group: MOVZ for values >= 0, MOVN with the inverted bits below 0
+        neg = v < 0
+        f = np.where(neg, ~v, v) >> (16 * (enc - E_SMOVW0))
+        opc = np.where(neg, 0, 0x40000000).astype(np.uint32)        # bits 29-30: 00 MOVN, 10 MOVZ
+        return _imm16((insn & np.uint32(0x9fffffff)) | opc, f)
+    raise ValueError(f"not an instruction encoding: {enc}")
+
+
+def store(out, pos, typ, val):
+    """Store every value into the image: data words by width, instruction
+    fields by encoding (grouped, one numpy pass per encoding)."""
+    pos = np.asarray(pos, np.int64)
+    enc = ENC[typ]
+    for e, w in ((E_D64, 8), (E_D32, 4), (E_D16, 2)):
+        m = enc == e
+        if m.any():
+            out[pos[m][:, None] + np.arange(w)] = \
+                val[m].astype("<i8").view(np.uint8).reshape(-1, 8)[:, :w]
+    insn = (enc != E_NONE) & (enc != E_D64) & (enc != E_D32) & (enc != E_D16)
+    if not insn.any():
+        return
+    idx = np.flatnonzero(insn)
+    words = read32(out, pos[idx])
+    e = enc[idx]
+    for code in np.unique(e):
+        m = e == code
+        words[m] = encode(words[m], int(code), val[idx[m]])
+    write32(out, pos[idx], words)
+
+
+# --------------------------------------------------------------------------
+# PLT templates (ld.bfd's "small" PLT: .got.plt within +-4 GiB)
+#
+# PLT0:  [bti c]
+#        stp  x16, x30, [sp, #-16]!
+#        adrp x16, Page(GOTPLT+16)
+#        ldr  x17, [x16, #lo12(GOTPLT+16)]     ; the loader's resolver
+#        add  x16, x16, #lo12(GOTPLT+16)
+#        br   x17
+#        nop (x3, or x2 after bti c)
+# PLTn:  [bti c]                                 ; BTI, executables only
+#        adrp x16, Page(slot)
+#        ldr  x17, [x16, #lo12(slot)]
+#        add  x16, x16, #lo12(slot)              ; x16 = &slot for the resolver
+#        [autia1716]                             ; -z pac-plt
+#        br   x17
+#        [nop]                                   ; pads to 24 bytes if any of the above
+
+PLT0_SIZE = 32
+_STP = 0xa9bf7bf0
+_ADRP_X16 = 0x90000010
+_LDR_X17 = 0xf9400211
+_ADD_X16 = 0x91000210
+_BR_X17 = 0xd61f0220
+_AUTIA1716 = 0xd503219f
+
+
+def plt_entry_size(bti=False, pac=False, pde=True):
+    """Bytes per PLT entry: 16, or 24 when it carries bti c (only in executables
+    that are not PIE, as ld.bfd) or autia1716."""
+    return 24 if (bti and pde) or pac else 16
+
+
+def plt_header(plt_addr, gotplt_addr, bti=False):
+    """PLT0: pushes x16/x30 and jumps to the resolver in .got.plt[2]."""
+    words = ([BTI_C] if bti else []) + [_STP, _ADRP_X16, _LDR_X17 & ~0x3ffc00, _ADD_X16, _BR_X17]
+    words += [NOP] * (8 - len(words))
+    w = np.array(words, np.uint32)
+    at = 2 if bti else 1                    # the adrp
+    target = gotplt_addr + 16
+    adrp_pc = plt_addr + 4 * at
+    w[at] = _imm21(w[at:at + 1], (page(target) - page(adrp_pc)) >> 12)[0]
+    w[at + 1] = _imm12(w[at + 1:at + 2], (target & 0xfff) >> 3)[0]
+    w[at + 2] = _imm12(w[at + 2:at + 3], target & 0xfff)[0]
+    return w.astype("<u4").view(np.uint8)
+
+
+def plt_entries(entry_addrs, slots, bti=False, pac=False, pde=True):
+    """PLT entries at entry_addrs jumping through .got.plt slots (vectorized)."""
+    entry_addrs = np.asarray(entry_addrs, np.int64)
+    slots = np.asarray(slots, np.int64)
+    bti = bti and pde
+    words = ([BTI_C] if bti else []) + [_ADRP_X16, _LDR_X17 & ~0x3ffc00, _ADD_X16] + \
+        ([_AUTIA1716] if pac else []) + [_BR_X17]
+    size = plt_entry_size(bti, pac, pde)
+    words += [NOP] * (size // 4 - len(words))
+    n = len(entry_addrs)
+    code = np.tile(np.array(words, np.uint32), (n, 1))
+    if n:
+        at = 1 if bti else 0
+        code[:, at] = _imm21(code[:, at], (page(slots) - page(entry_addrs + 4 * at)) >> 12)
+        code[:, at + 1] = _imm12(code[:, at + 1], (slots & 0xfff) >> 3)
+        code[:, at + 2] = _imm12(code[:, at + 2], slots & 0xfff)
+    return code.astype("<u4").view(np.uint8).reshape(-1)
+
+
+# The lazy TLS descriptor trampoline (DT_TLSDESC_PLT), 32 bytes:
+#   [bti c]
+#   stp  x2, x3, [sp, #-16]!
+#   adrp x2, Page(DT_TLSDESC_GOT)      ; the .got slot holding the loader's resolver
+#   adrp x3, Page(.got.plt)
+#   ldr  x2, [x2, #lo12(DT_TLSDESC_GOT)]
+#   add  x3, x3, #lo12(.got.plt)
+#   br   x2
+#   nop [nop]
+TLSDESC_PLT_SIZE = 32
+
+
+def tlsdesc_plt_entry(entry_addr, gotplt_addr, tlsdesc_got_addr, bti=False):
+    words = ([BTI_C] if bti else []) + [0xa9bf0fe2, 0x90000002, 0x90000003, 0xf9400042,
+                                        0x91000063, 0xd61f0040]
+    words += [NOP] * (8 - len(words))
+    w = np.array(words, np.uint32)
+    a = 2 if bti else 1
+    w[a] = _imm21(w[a:a + 1], (page(tlsdesc_got_addr) - page(entry_addr + 4 * a)) >> 12)[0]
+    w[a + 1] = _imm21(w[a + 1:a + 2], (page(gotplt_addr) - page(entry_addr + 4 * (a + 1))) >> 12)[0]
+    w[a + 2] = _imm12(w[a + 2:a + 3], (tlsdesc_got_addr & 0xfff) >> 3)[0]
+    w[a + 3] = _imm12(w[a + 3:a + 4], gotplt_addr & 0xfff)[0]
+    return w.astype("<u4").view(np.uint8)
+
+
+def code_fill(n):
+    """Padding between input sections of code: ld.bfd fills with zeros on AArch64."""
+    return np.zeros(n, np.uint8)
+
+
+# --------------------------------------------------------------------------
+# TLS relaxations (executables), as GNU ld 2.40 rewrites the sequences.
+#
+# TLS descriptors (small model; x0 holds the result, x1 the resolver):
+#   adrp x0, :tlsdesc:v            LE: movz x0, #:tprel_g1:v     IE: adrp x0, :gottprel:v
+#   ldr  x1, [x0, :tlsdesc_lo12:v]     movk x0, #:tprel_g0_nc:v      ldr  x0, [x0, :gottprel_lo12:v]
+#   add  x0, x0, :tlsdesc_lo12:v       nop                           nop
+#   blr  x1                            nop                           nop
+# tiny model: ldr x1, :tlsdesc:v / adr x0, :tlsdesc:v / blr x1
+#                                  LE: movz x0, #:tprel_g1:v     IE: ldr x0, :gottprel:v
+#                                      movk x0, #:tprel_g0_nc:v      nop
+#                                      nop                           nop
+# General dynamic (traditional):
+#   adrp x0, :tlsgd:v              LE: movz x0, #:tprel_g1:v     IE: adrp x0, :gottprel:v
+#   add  x0, x0, :tlsgd_lo12:v         movk x0, #:tprel_g0_nc:v      ldr  x0, [x0, :gottprel_lo12:v]
+#   bl   __tls_get_addr                mrs  x1, tpidr_el0            mrs  x1, tpidr_el0
+#   nop                                add  x0, x1, x0               add  x0, x1, x0
+# Initial exec to local exec (any register n):
+#   adrp xn, :gottprel:v           movz xn, #:tprel_g1:v
+#   ldr  xn, [xn, :gottprel_lo12:v]    movk xn, #:tprel_g0_nc:v
+#   (the tiny form, ldr xn, :gottprel:v, keeps its GOT slot: ld.bfd 2.40 does not relax it)
+# Tiny general dynamic:  adr x0, :tlsgd:v; bl __tls_get_addr; nop
+#                      LE: mrs x1, tpidr_el0; add x0, x1, #:tprel_hi12:v, lsl #12; add x0, x0, #:tprel_lo12:v
+#                      IE: ldr x0, :gottprel:v; mrs x1, tpidr_el0; add x0, x1, x0
+# Tiny local dynamic:    adr x0, :tlsldm:v; bl __tls_get_addr; nop
+#                      LE: mrs x0, tpidr_el0; add x0, x0, #TCB; nop
+# Local dynamic (traditional) to local exec:
+#   adrp x0, :tlsldm:v             mrs  x0, tpidr_el0
+#   add  x0, x0, :tlsldm_lo12_nc:v     add  x0, x0, #TCB (the block's offset from tp)
+#   bl   __tls_get_addr                nop
+#   nop                                nop
+
+MOVZ_X0_G1 = 0xd2a00000
+MOVK_X0 = 0xf2800000
+LDR_X0_X0 = 0xf9400000
+ADRP_X0 = 0x90000000
+MRS_X1_TP = 0xd53bd041
+MRS_X0_TP = 0xd53bd040
+ADD_X0_X1_X0 = 0x8b000020
+ADD_X0_X0_IMM = 0x91000000
+LDR_X0_LIT = 0x58000000
+
+# relaxation actions per relocation: what the instruction becomes, which
+# target its value then takes, and how that value is encoded
+(A_KEEP, A_MOVZ_G1, A_MOVK_G0, A_NOP, A_ADRP_IE, A_LDR_IE, A_LDR_LIT_IE, A_MRS_X1,
+ A_ADD_X0_X1, A_MRS_X0, A_ADD_TCB, A_MOVZ_G1_RT, A_MOVK_G0_RT) = range(13)
+
+
+def tls_relax_actions(typ, to_le, to_ie):
+    """For each TLS relocation of an executable, the rewrite GNU ld applies:
+    to_le/to_ie say which sequences relax to local-exec / initial-exec (the
+    variable is defined in the executable / imported).  The call after a GD
+    or LD sequence (the next relocation, CALL26 to __tls_get_addr) and the nop
+    after it get tls_call_words."""
+    act = np.full(len(typ), A_KEEP, np.int8)
+    le, ie = np.asarray(to_le, bool), np.asarray(to_ie, bool)
+
+    def put(types, le_act, ie_act):
+        m = np.isin(typ, types)
+        if le_act is not None:
+            act[m & le] = le_act
+        if ie_act is not None:
+            act[m & ie] = ie_act
+    put((TLSDESC_ADR_PAGE21, TLSGD_ADR_PAGE21), A_MOVZ_G1, A_ADRP_IE)
+    put((TLSDESC_LD64_LO12, TLSGD_ADD_LO12_NC), A_MOVK_G0, A_LDR_IE)
+    put((TLSDESC_ADD_LO12, TLSDESC_CALL), A_NOP, A_NOP)
+    put((TLSDESC_LD_PREL19,), A_MOVZ_G1, A_LDR_LIT_IE)
+    put((TLSDESC_ADR_PREL21,), A_MOVK_G0, A_NOP)
+    put((TLSIE_ADR_GOTTPREL_PAGE21,), A_MOVZ_G1_RT, None)
+    put((TLSIE_LD64_GOTTPREL_LO12_NC,), A_MOVK_G0_RT, None)
+    put((TLSGD_ADR_PREL21,), A_MRS_X1, A_LDR_LIT_IE)
+    put((TLSLD_ADR_PAGE21, TLSLD_ADR_PREL21), A_MRS_X0, None)
+    put((TLSLD_ADD_LO12_NC,), A_ADD_TCB, None)
+    return act
+
+
+def relax_tls(out, pos, act, tprel, ie_slot, P, tcb_offset=TCB_SIZE):
+    """Rewrite the instructions at pos per act (tls_relax_actions).  tprel: the
+    variable's TP offset (local exec); ie_slot: the address of its GOT slot
+    holding the TP offset (initial exec); P: the instruction's address.
+    Returns the mask of relocations handled (their value is written here)."""
+    pos = np.asarray(pos, np.int64)
+    done = act != A_KEEP
+    if not done.any():
+        return done
+    idx = np.flatnonzero(done)
+    a = act[idx]
+    old = read32(out, pos[idx])
+    w = np.zeros(len(idx), np.uint32)
+    tp = np.asarray(tprel, np.int64)[idx]
+    slot = np.asarray(ie_slot, np.int64)[idx]
+    p = np.asarray(P, np.int64)[idx]
+    rt = old & np.uint32(0x1f)
+
+    def do(code, words):
+        m = a == code
+        if m.any():
+            w[m] = words(m)
+    do(A_MOVZ_G1, lambda m: _imm16(np.full(m.sum(), MOVZ_X0_G1, np.uint32), tp[m] >> 16))
+    do(A_MOVK_G0, lambda m: _imm16(np.full(m.sum(), MOVK_X0, np.uint32), tp[m]))
+    do(A_MOVZ_G1_RT, lambda m: _imm16(np.uint32(MOVZ_X0_G1) | rt[m], tp[m] >> 16))
+    do(A_MOVK_G0_RT, lambda m: _imm16(np.uint32(MOVK_X0) | rt[m], tp[m]))
+    do(A_NOP, lambda m: np.full(m.sum(), NOP, np.uint32))
+    do(A_ADRP_IE, lambda m: _imm21(np.uint32(ADRP_X0) | rt[m], (page(slot[m]) - page(p[m])) >> 12))
+    do(A_LDR_IE, lambda m: _imm12(np.full(m.sum(), LDR_X0_X0, np.uint32), (slot[m] & 0xfff) >> 3))
+    do(A_LDR_LIT_IE, lambda m: (np.uint32(LDR_X0_LIT) | _u32((((slot[m] - p[m]) >> 2) & 0x7ffff) << 5)))
+    do(A_MRS_X0, lambda m: np.full(m.sum(), MRS_X0_TP, np.uint32))
+    do(A_MRS_X1, lambda m: np.full(m.sum(), MRS_X1_TP, np.uint32))
+    do(A_ADD_TCB, lambda m: _imm12(np.full(m.sum(), ADD_X0_X0_IMM, np.uint32), np.full(m.sum(), tcb_offset)))
+    write32(out, pos[idx], w)
+    return done
+
+
+def tls_call_words(anchor_typ, to_le, tprel, tcb_offset=TCB_SIZE):
+    """The two words replacing `bl __tls_get_addr; nop` after a relaxed GD or
+    LD sequence whose anchor (the relocation before the call) has type
+    anchor_typ: small GD: mrs x1, tpidr_el0; add x0, x1, x0 (both models);
+    tiny GD to LE: add x0, x1, #hi12, lsl #12; add x0, x0, #lo12; small LD:
+    nop; nop; tiny LD: add x0, x0, #TCB; nop."""
+    t = np.asarray(anchor_typ, np.int64)
+    le = np.asarray(to_le, bool)
+    tp = np.asarray(tprel, np.int64)
+    n = len(t)
+    w1 = np.full(n, MRS_X1_TP, np.uint32)
+    w2 = np.full(n, ADD_X0_X1_X0, np.uint32)
+    m = (t == TLSGD_ADR_PREL21) & le
+    w1[m] = _imm12(np.full(m.sum(), 0x91400020, np.uint32), tp[m] >> 12)
+    w2[m] = _imm12(np.full(m.sum(), ADD_X0_X0_IMM, np.uint32), tp[m])
+    m = t == TLSLD_ADD_LO12_NC
+    w1[m] = NOP
+    w2[m] = NOP
+    m = t == TLSLD_ADR_PREL21
+    w1[m] = _imm12(np.full(m.sum(), ADD_X0_X0_IMM, np.uint32), np.full(m.sum(), tcb_offset))
+    w2[m] = NOP
+    return w1, w2
+
+
+TLS_CALL_ANCHORS = (TLSGD_ADD_LO12_NC, TLSLD_ADD_LO12_NC, TLSGD_ADR_PREL21, TLSLD_ADR_PREL21)
+
+
+def tls_sequence_calls(typ, offset, sec_ordinal):
+    """The CALL26 to __tls_get_addr after each GD/LD sequence, in a relocation
+    table sorted by section and offset: the relocation after the anchor
+    (TLS_CALL_ANCHORS), 4 bytes further in the same section.  Returns
+    (anchors, calls, ok); ok is False where that call is missing."""
+    anchors = np.flatnonzero(np.isin(typ, TLS_CALL_ANCHORS))
+    nxt = anchors + 1
+    nx = np.minimum(nxt, max(len(typ) - 1, 0))
+    ok = (nxt < len(typ))
+    if len(anchors):
+        ok &= (typ[nx] == CALL26) & (sec_ordinal[nx] == sec_ordinal[anchors]) & \
+            (offset[nx] == offset[anchors] + 4)
+    return anchors, nxt, ok
+
+
+# --------------------------------------------------------------------------
+# Range-extension stubs (veneers) for B/BL, placed as ld.bfd places them.
+#
+# ld.bfd groups the code input sections of each output section, from its
+# start: a group grows while the end of its next section stays less than
+# STUB_GROUP_SIZE from the group's start; the group's stub section follows
+# its last section, and the sections after it that end less than
+# STUB_GROUP_SIZE from the stubs use them too.  A branch out of range of its
+# target calls a stub in its own group's stub section (one stub per target
+# and group).  A stub section is 8-byte aligned and starts with
+# `b <past the section>; nop`.  ld.bfd sizes it for long stubs (24 bytes
+# each) and then writes each stub in its real size, one after the other:
+#     adrp x16, Page(target); add x16, x16, #lo12(target); br x16; (pad)   16 bytes
+# or, when the target is beyond ADRP's +-4 GiB from the stub,
+#     ldr x16, 1f; adr x17, #0; add x16, x16, x17; br x16; 1: .xword target - (stub + 4)
+# Each stub gets a local function symbol "__NAME_veneer".
+
+STUB_GROUP_SIZE = 127 * 1024 * 1024
+STUB_SIZE = 24                  # what the section reserves per stub
+ADRP_STUB_SIZE = 16
+STUB_HEADER = 8
+STUB_ALIGN = 8
+
+
+def branch_in_range(delta):
+    delta = np.asarray(delta, np.int64)
+    return (delta >= B26R[0]) & (delta <= B26R[1])
+
+
+def group_sections(starts, ends, group_size=STUB_GROUP_SIZE, stubs_always_after_branch=False):
+    """Stub groups of the code input sections of one output section, given
+    each one's start and end offset (in section order).  Returns, per input
+    section, the index of the section its group's stubs follow."""
+    starts = np.asarray(starts, np.int64)
+    ends = np.asarray(ends, np.int64)
+    n = len(starts)
+    link = np.full(n, -1, np.int64)
+    head = 0
+    while head < n:
+        # grow: the last section whose end lies < group_size from the group's start
+        # (searchsorted over the sorted ends: one probe per group)
+        last = int(np.searchsorted(ends, starts[head] + group_size, "left")) - 1
+        last = max(last, head)
+        link[head:last + 1] = last
+        nxt = last + 1
+        if not stubs_always_after_branch and nxt < n:
+            # sections after the stubs within reach of them join the group
+            more = int(np.searchsorted(ends, ends[last] + group_size, "left"))
+            more = max(more, nxt)
+            link[nxt:more] = last
+            nxt = more
+        head = nxt
+    return link
+
+
+def stub_section_size(n_stubs):
+    return STUB_HEADER + STUB_SIZE * n_stubs if n_stubs else 0
+
+
+def stub_layout(stub_sec_addr, targets):
+    """Addresses and kinds (0 ADRP stub, 1 long stub) of the stubs of one stub
+    section, in order."""
+    targets = np.asarray(targets, np.int64)
+    n = len(targets)
+    addrs = stub_sec_addr + STUB_HEADER + ADRP_STUB_SIZE * np.arange(n, dtype=np.int64)
+    d = page(targets) - page(addrs)
+    kinds = np.where((d >= PG[0]) & (d <= PG[1]), 0, 1).astype(np.int8)
+    if kinds.any():
+        # a long stub moves the ones after it: lay them out one by one (rare: > 4 GiB)
+        at = stub_sec_addr + STUB_HEADER
+        for i in range(n):
+            addrs[i] = at
+            dd = (int(targets[i]) & ~0xfff) - (at & ~0xfff)
+            kinds[i] = 0 if PG[0] <= dd <= PG[1] else 1
+            at += ADRP_STUB_SIZE if kinds[i] == 0 else STUB_SIZE
+    return addrs, kinds
+
+
+def stub_code(stub_sec_addr, targets):
+    """The bytes of one stub section: the branch over it, then each stub."""
+    targets = np.asarray(targets, np.int64)
+    n = len(targets)
+    size = stub_section_size(n)
+    code = np.zeros(size // 4, np.uint32)
+    if not n:
+        return code.view(np.uint8)
+    code[0] = 0x14000000 | ((size >> 2) & 0x3ffffff)        # b past the stubs
+    code[1] = NOP
+    addrs, kinds = stub_layout(stub_sec_addr, targets)
+    word = (addrs - stub_sec_addr) // 4
+    short = kinds == 0
+    a, t = addrs[short], targets[short]
+    w = word[short]
+    code[w] = _imm21(np.full(len(a), 0x90000010, np.uint32), (page(t) - page(a)) >> 12)
+    code[w + 1] = _imm12(np.full(len(a), 0x91000210, np.uint32), t & 0xfff)
+    code[w + 2] = 0xd61f0200
+    far = ~short
+    a, t, w = addrs[far], targets[far], word[far]
+    for k, insn in enumerate((0x58000090, 0x10000011, 0x8b110210, 0xd61f0200)):
+        code[w + k] = insn
+    lit = (t - (a + 4)).astype("<i8").view("<u4").reshape(-1, 2)
+    code[w + 4] = lit[:, 0]
+    code[w + 5] = lit[:, 1]
+    return code.view(np.uint8)
+
+
+def plan_stubs(branch_sec, branch_P, dest, dest_key, sec_link, names=None):
+    """Which branches need stubs and which stubs exist, for one layout.
+
+    branch_sec: each branch's input section (a dense index into sec_link);
+    branch_P, dest: each branch's address and destination (its PLT entry for
+    an imported function); dest_key: an id of the destination (symbol key, or
+    anything equal for equal targets); sec_link: per input section, the
+    section its group's stubs follow (group_sections).  Returns (need, stub
+    group (the `after` section) per branch, unique (group, key) rows with
+    their first branch index)."""
+    need = ~branch_in_range(np.asarray(dest, np.int64) - np.asarray(branch_P, np.int64))
+    idx = np.flatnonzero(need)
+    grp = np.asarray(sec_link, np.int64)[np.asarray(branch_sec, np.int64)[idx]]
+    key = np.asarray(dest_key, np.int64)[idx]
+    rows = np.stack([grp, key], 1) if len(idx) else np.zeros((0, 2), np.int64)
+    uniq, first, inv = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+    return need, idx, uniq, idx[first] if len(idx) else first, inv.reshape(-1)
+
+
+# --------------------------------------------------------------------------
+# Cortex-A53 erratum 843419: an ADRP in one of the last two words of a 4 KiB
+# page, followed by a load or store (not a load pair) and then, directly or one
+# instruction later, a load/store with an unsigned immediate whose base is the
+# ADRP's register.  GNU ld (--fix-cortex-a53-843419, which gcc passes on every
+# AArch64 link) rewrites the ADRP into ADR when the address is within +-1 MiB,
+# else moves the final load/store into a veneer.
+
+
+def _bits(x, pos, n):
+    return (x >> np.uint32(pos)) & np.uint32((1 << n) - 1)
+
+
+def _ldst_uimm(insn):
+    return (insn & np.uint32(0x3b000000)) == np.uint32(0x39000000)
+
+
+def _mem_op(insn):
+    """(is a load/store, is a pair, is a load) per instruction, as BFD's
+    aarch64_mem_op_p classifies them."""
+    ldst = (insn & np.uint32(0x0a000000)) == np.uint32(0x08000000)
+    ex = (insn & np.uint32(0x3f000000)) == np.uint32(0x08000000)
+    pair_ops = np.zeros(len(insn), bool)
+    for mask, val in ((0x3b800000, 0x28000000), (0x3b800000, 0x28800000),
+                      (0x3b800000, 0x29000000), (0x3b800000, 0x29800000)):
+        pair_ops |= (insn & np.uint32(mask)) == np.uint32(val)
+    single = np.zeros(len(insn), bool)
+    for mask, val in ((0x3b000000, 0x18000000), (0x3b200c00, 0x38000000), (0x3b200c00, 0x38000400),
+                      (0x3b200c00, 0x38000800), (0x3b200c00, 0x38000c00), (0x3b200c00, 0x38200800),
+                      (0x3b000000, 0x39000000)):
+        single |= (insn & np.uint32(mask)) == np.uint32(val)
+    simd_m = ((insn & np.uint32(0xbfbf0000)) == np.uint32(0x0c000000)) | \
+        ((insn & np.uint32(0xbfa00000)) == np.uint32(0x0c800000))
+    simd_m &= np.isin(_bits(insn, 12, 4), (0, 2, 4, 6, 7, 8, 10))
+    simd_s = ((insn & np.uint32(0xbf9f0000)) == np.uint32(0x0d000000)) | \
+        ((insn & np.uint32(0xbf800000)) == np.uint32(0x0d800000))
+    opc_v = _bits(insn, 22, 2) | (_bits(insn, 26, 1) << np.uint32(2))
+    load_single = np.isin(opc_v, (1, 2, 3, 5, 7)) | ((insn & np.uint32(0x3b000000)) == np.uint32(0x18000000))
+    bit22 = _bits(insn, 22, 1) == 1
+    pair = (ex & (_bits(insn, 21, 1) == 1)) | (~ex & pair_ops)
+    load = np.where(ex | pair_ops | simd_m | simd_s, bit22, load_single)
+    is_mem = ldst & (ex | pair_ops | single | simd_m | simd_s)
+    return is_mem, pair & is_mem, load & is_mem
+
+
+def erratum_843419_sites(words, addrs):
+    """Erratum sequences in a run of instruction words at addresses addrs
+    (one code span).  Returns (adrp index, index of the load/store to move)."""
+    words = np.asarray(words, np.uint32)
+    addrs = np.asarray(addrs, np.int64)
+    n = len(words)
+    low = addrs & 0xfff
+    cand = np.flatnonzero(((words & np.uint32(0x9f000000)) == np.uint32(0x90000000)) &
+                          ((low == 0xff8) | (low == 0xffc)))
+    cand = cand[cand + 2 < n]
+    if not len(cand):
+        return cand, cand
+    i2 = words[cand + 1]
+    mem, pair, load = _mem_op(i2)
+    first = mem & (~pair | ~load)
+    rd = words[cand] & np.uint32(0x1f)
+
+    def hits(j):
+        ok = j < n
+        insn = words[np.minimum(j, n - 1)]
+        return ok & first & _ldst_uimm(insn) & (_bits(insn, 5, 5) == rd)
+    h3 = hits(cand + 2)
+    h4 = hits(cand + 3) & ~h3
+    sites = np.concatenate([cand[h3], cand[h4]])
+    veneer = np.concatenate([cand[h3] + 2, cand[h4] + 3])
+    order = np.argsort(sites, kind="stable")
+    return sites[order], veneer[order]
+
+
+def adrp_to_adr(adrp_words, adrp_addrs, targets):
+    """ADR replacements of ADRP xd, Page(target) where the page lies within
+    ADR's +-1 MiB (erratum 843419 fix).  Returns (ok mask, new words)."""
+    d = page(targets) - np.asarray(adrp_addrs, np.int64)
+    ok = (d >= B19R[0]) & (d <= B19R[1])
+    w = _imm21((np.asarray(adrp_words, np.uint32) & np.uint32(0x1f)) | np.uint32(0x10000000), d)
+    return ok, w
+
+
+def check_machine(name, e_machine, ei_class):
+    if e_machine != EM_AARCH64 or ei_class != 2:
+        raise LinkError(f"{name}: file in wrong format for aarch64 (ELF64 AArch64 expected)")
