@@ -824,3 +824,32 @@ def adrp_to_adr(adrp_words, adrp_addrs, targets):
 def check_machine(name, e_machine, ei_class):
     if e_machine != EM_AARCH64 or ei_class != 2:
         raise LinkError(f"{name}: file in wrong format for aarch64 (ELF64 AArch64 expected)")
+
+
+def code_spans(size, map_offsets, map_kinds):
+    """The [start, end) ranges of a code section that hold instructions, from
+    its mapping symbols ($x / $d, sorted by offset), as BFD reads them for its
+    erratum scans.  A section without mapping symbols is not scanned (BFD)."""
+    off = np.asarray(map_offsets, np.int64)
+    if not len(off):
+        return np.zeros((0, 2), np.int64)
+    order = np.lexsort((np.asarray(map_kinds), off))
+    off, kinds = off[order], np.asarray(map_kinds)[order]
+    ends = np.append(off[1:], off[0] + size)
+    x = kinds == "x"
+    return np.stack([off[x], ends[x]], 1)
+
+
+# GNU properties: GNU_PROPERTY_AARCH64_FEATURE_1_AND (every input must have a bit)
+FEATURE_1_AND = 0xc0000000
+FEATURE_1_BTI, FEATURE_1_PAC = 1, 2
+
+
+def forced_features(file_bits, force_bti):
+    """-z force-bti: the output is marked BTI however the inputs are marked;
+    returns (bits to OR into the merged FEATURE_1_AND, the inputs that lack
+    BTI, which ld.bfd names in a warning: "NAME: warning: BTI turned on by
+    -z force-bti when all inputs do not have BTI in NOTE section.")."""
+    if not force_bti:
+        return 0, []
+    return FEATURE_1_BTI, [name for name, bits in file_bits if not bits & FEATURE_1_BTI]
