@@ -853,3 +853,302 @@ def forced_features(file_bits, force_bti):
     if not force_bti:
         return 0, []
     return FEATURE_1_BTI, [name for name, bits in file_bits if not bits & FEATURE_1_BTI]
+
+
+# --------------------------------------------------------------------------
+# Inserting the stubs into a laid-out link (default layout).
+
+
+def _stub_section_class():
+    from ldpy.synthetic import Synthetic
+    from ldpy.elf.format import SHF_ALLOC, SHF_EXECINSTR
+
+    class StubSection(Synthetic):
+        """The stubs of one stub group: a chunk right after the group's last
+        input section; its bytes are made when the link writes it (the targets'
+        final addresses)."""
+
+        def __init__(self, after, pad_to_page=False):
+            super().__init__(after.name + ".stub", flags=SHF_ALLOC | SHF_EXECINSTR, align=STUB_ALIGN)
+            self.after = after
+            self.rows = []              # (symbol key, addend) of each stub, in order
+            self.dest = None            # their destinations (set before writing)
+            self.errata = []            # (input section, offset of the load/store moved here)
+            self.pad = pad_to_page
+
+        def resize(self):
+            size = stub_section_size(len(self.rows))
+            if self.errata:
+                size = (size or STUB_HEADER) + ERRATUM_VENEER_SIZE * len(self.errata)
+            if self.pad and size:       # (--fix-cortex-a53-843419: BFD pads stub sections to 4 KiB)
+                size = (size + 0xfff) & ~0xfff
+            self.size = size
+
+        def stub_addresses(self):
+            return stub_layout(self.addr, self.dest)[0]
+
+        def veneer_addresses(self):
+            """Where the erratum veneers start: after the branch stubs as written."""
+            a, k = stub_layout(self.addr, self.dest)
+            end = self.addr + STUB_HEADER + int(np.where(k == 0, ADRP_STUB_SIZE, STUB_SIZE).sum())
+            return end + ERRATUM_VENEER_SIZE * np.arange(len(self.errata), dtype=np.int64)
+
+        def bytes(self):
+            code = stub_code(self.addr, self.dest)
+            if self.errata and not len(code):
+                code = np.array([0x14000000 | ((self.size >> 2) & 0x3ffffff), NOP], "<u4").view(np.uint8)
+            elif self.pad and len(code):
+                code[:4] = np.array([0x14000000 | ((self.size >> 2) & 0x3ffffff)], "<u4").view(np.uint8)
+            if len(code) < self.size:
+                code = np.concatenate([code, np.zeros(self.size - len(code), np.uint8)])
+            return code
+
+    return StubSection
+
+
+def branch_destinations(ctx, rt, idx):
+    """Where the branches idx of rt go: the symbol plus addend, the PLT entry
+    of a function called through the PLT, the IPLT entry of a local IFUNC."""
+    keys = ctx.keys
+    key = rt.key[idx]
+    S = keys.addr[key].copy()
+    plan = rt.plan
+    m = plan.plt_call[idx]
+    if m.any() and ctx.config.shared:
+        S[m] = ctx.plt.entry_addresses(key[m])
+    ifm = keys.ifunc[key]
+    if ifm.any() and ctx.iplt is not None and len(ctx.iplt):
+        ifm &= np.isin(key, ctx.iplt.keys)
+        if ifm.any():
+            S[ifm] = ctx.iplt.entry_addresses(key[ifm])
+    return S + rt.addend[idx]
+
+
+def _stub_groups(ctx, rt):
+    """Each relocation section's stub group (the id of the chunk its group's stubs
+    follow), from the current layout; and those chunks by id."""
+    from ldpy.elf.format import SHF_EXECINSTR
+    group_of = {}
+    chunks = {}
+    for o in ctx.outputs.sorted():
+        if not o.flags & SHF_EXECINSTR:
+            continue
+        code = [c for c in o.chunks if getattr(c, "file", None) is not None and c.flags & SHF_EXECINSTR
+                and c.size]
+        if not code:
+            continue
+        code.sort(key=lambda c: c.out_offset)
+        starts = np.fromiter((c.out_offset for c in code), np.int64, len(code))
+        ends = starts + np.fromiter((c.size for c in code), np.int64, len(code))
+        link = group_sections(starts, ends)
+        for c, last in zip(code, link.tolist()):
+            group_of[id(c)] = id(code[last])
+            chunks[id(code[last])] = code[last]
+    sec_group = np.fromiter((group_of.get(id(s), -1) for s in rt.sections), np.int64, len(rt.sections))
+    return sec_group, chunks
+
+
+ERRATUM_VENEER_SIZE = 8         # the moved load/store, then b back
+
+
+def _mapping_spans(f, sec_index, size, cache):
+    """Code spans of one input section from its file's mapping symbols ($x, $d)."""
+    spans = cache.get(id(f))
+    if spans is None:
+        syms = f.symbols[:f.first_global]
+        tab = np.frombuffer(f.strtab, np.uint8) if len(f.strtab) else np.zeros(1, np.uint8)
+        off = syms["st_name"].astype(np.int64)
+        n = len(tab)
+
+        def at(k):
+            return tab[np.minimum(off + k, n - 1)]
+        is_map = (at(0) == ord("$")) & ((at(1) == ord("x")) | (at(1) == ord("d"))) & \
+            ((at(2) == 0) | (at(2) == ord(".")))
+        idx = np.flatnonzero(is_map)
+        spans = cache[id(f)] = (f.shndx[idx], syms["st_value"][idx].astype(np.int64),
+                                np.where(at(1)[idx] == ord("x"), "x", "d"))
+    shndx, value, kinds = spans
+    m = shndx == sec_index
+    return code_spans(size, value[m], kinds[m])
+
+
+def erratum_sites(ctx, chunks, cache):
+    """Erratum 843419 sequences in the laid-out code: (input section, offset of
+    the ADRP, offset of the load/store to move), as BFD's scan finds them."""
+    found = []
+    for c in chunks:
+        if c.size < 12:
+            continue
+        spans = _mapping_spans(c.file, c.index, c.size, cache)
+        if not len(spans):
+            continue
+        data = c.bytes()
+        base = c.output.addr + c.out_offset
+        for start, end in spans.tolist():
+            start = (start + 3) & ~3
+            n = (end - start) // 4
+            if n < 3:
+                continue
+            words = np.frombuffer(data[start:start + 4 * n].tobytes(), "<u4")
+            sites, ven = erratum_843419_sites(words, base + start + 4 * np.arange(n, dtype=np.int64))
+            for a, v in zip(sites.tolist(), ven.tolist()):
+                found.append((c, start + 4 * a, start + 4 * v))
+    return found
+
+
+def add_stubs(ctx, relayout, max_rounds=12):
+    """Range-extension stubs for B/BL whose destination is beyond +-128 MiB:
+    lay the link out, find the branches out of range, add the stubs their
+    groups need, lay out again while new ones appear (stubs are never removed,
+    as in BFD).  Leaves ctx.stub_sections for writing and relocating."""
+    from ldpy.driver import assign_symbol_values
+    rt = ctx.relocs
+    ctx.stub_sections = []
+    ctx.erratum_fixes = []
+    fix = getattr(ctx.config, "fix_cortex_a53_843419", None)
+    has_rt = rt is not None and not rt.empty
+    br = np.flatnonzero(IS_BRANCH[np.minimum(rt.type, NTYPES - 1)] & rt.alloc) if has_rt else \
+        np.zeros(0, np.int64)
+    if not len(br) and not fix:
+        return
+    from ldpy.elf.format import SHF_EXECINSTR
+    code_chunks = [c for o in ctx.outputs.sorted() if o.flags & SHF_EXECINSTR for c in o.chunks
+                   if getattr(c, "file", None) is not None and c.flags & SHF_EXECINSTR and c.size]
+    if has_rt:
+        rt.place()
+        sec_group, chunks = _stub_groups(ctx, rt)
+        grp = sec_group[rt.sec_ordinal[br]]
+    StubSection = _stub_section_class()
+    by_chunk = {}
+    known = set()
+    errata_known = set()
+    map_cache = {}
+
+    def stub_after(chunk):
+        sec = by_chunk.get(id(chunk))
+        if sec is None:
+            sec = by_chunk[id(chunk)] = StubSection(chunk, bool(fix))
+            o = chunk.output
+            sec.output = o
+            o.chunks.insert(o.chunks.index(chunk) + 1, sec)
+            ctx.stub_sections.append(sec)
+        return sec
+
+    for _ in range(max_rounds):
+        changed = False
+        if len(br):
+            rt.place()
+            assign_symbol_values(ctx)
+            dest = branch_destinations(ctx, rt, br)
+            need = ~branch_in_range(dest - rt.P[br]) & (grp >= 0)
+            if need.any():
+                rows = np.unique(np.stack([grp[need], rt.key[br][need], rt.addend[br][need]], 1), axis=0)
+                for g, k, a in rows.tolist():
+                    if (g, k, a) not in known:
+                        known.add((g, k, a))
+                        sec = stub_after(chunks[g])
+                        sec.rows.append((k, a))
+                        sec.resize()
+                        changed = True
+        if fix:
+            # (sites move with the layout: BFD keeps the veneers of earlier rounds)
+            for c, adrp, ldst in erratum_sites(ctx, code_chunks, map_cache):
+                if (id(c), ldst) not in errata_known:
+                    errata_known.add((id(c), ldst))
+                    sec = stub_after(c)
+                    sec.errata.append((c, adrp, ldst))
+                    sec.resize()
+                    changed = True
+        if not changed:
+            break
+        relayout()
+    if len(br):
+        ctx.stub_groups = (br, grp)
+
+
+def finish_stubs(ctx):
+    """The destinations of every stub, for their bytes and for the branches
+    that use them (after the final layout and symbol values)."""
+    for sec in getattr(ctx, "stub_sections", ()):
+        keys = np.array([k for k, _ in sec.rows], np.int64)
+        add = np.array([a for _, a in sec.rows], np.int64)
+        S = ctx.keys.addr[keys].copy()
+        plt_keys = ctx.plt.call_keys() if ctx.plt is not None and ctx.plt.size else np.zeros(0, np.int64)
+        m = np.isin(keys, plt_keys) & bool(ctx.config.shared)
+        if m.any():
+            S[m] = ctx.plt.entry_addresses(keys[m])
+        if ctx.iplt is not None and len(ctx.iplt):
+            m = np.isin(keys, ctx.iplt.keys)
+            if m.any():
+                S[m] = ctx.iplt.entry_addresses(keys[m])
+        sec.dest = S + add
+
+
+def redirect_branches(ctx, rt, idx, P, dest):
+    """The stub address each branch idx (out of range of dest) goes through, or
+    the destination itself when it is in range or no stub serves it."""
+    out = np.asarray(dest, np.int64).copy()
+    secs = getattr(ctx, "stub_sections", None)
+    if not secs:
+        return out
+    br, grp = ctx.stub_groups
+    need = ~branch_in_range(out - P)
+    if not need.any():
+        return out
+    # the group of each branch (br is sorted: a searchsorted finds idx in it)
+    at = np.searchsorted(br, idx[need])
+    g = grp[np.minimum(at, len(br) - 1)]
+    q = np.stack([g, rt.key[idx[need]], rt.addend[idx[need]]], 1)
+    table, addrs = [], []
+    for sec in secs:
+        gid = id(sec.after)
+        a = sec.stub_addresses()
+        for (k, ad), s in zip(sec.rows, a.tolist()):
+            table.append((gid, k, ad))
+            addrs.append(s)
+    table = np.array(table, np.int64).reshape(-1, 3)
+    both = np.concatenate([table, q])
+    _, inv = np.unique(both, axis=0, return_inverse=True)
+    inv = inv.reshape(-1)
+    where = np.full(inv.max() + 1, -1, np.int64)
+    where[inv[:len(table)]] = np.arange(len(table))
+    hit = where[inv[len(table):]]
+    found = hit >= 0
+    sel = np.flatnonzero(need)[found]
+    out[sel] = np.asarray(addrs, np.int64)[hit[found]]
+    return out
+
+
+def fix_errata(ctx, out):
+    """After relocation: each erratum 843419 site's ADRP becomes ADR when its
+    page is within ADR's reach (GNU ld's default "full" fix), else the final
+    load/store moves to its veneer (relocated as it is) and a branch replaces it;
+    the veneer branches back after it."""
+    mode = getattr(ctx.config, "fix_cortex_a53_843419", None)
+    for sec in getattr(ctx, "stub_sections", ()):
+        if not sec.errata:
+            continue
+        veneers = sec.veneer_addresses()
+        for (c, adrp, ldst), v in zip(sec.errata, veneers.tolist()):
+            base_pos = c.output.offset + c.out_offset
+            base = c.output.addr + c.out_offset
+            word = int(read32(out, np.array([base_pos + adrp]))[0])
+            if (word & 0x9f000000) != 0x90000000:
+                continue                        # (rewritten already: a relaxed TLS sequence)
+            imm = ((word >> 5) & 0x7ffff) << 2 | (word >> 29) & 3
+            imm -= (imm & (1 << 20)) << 1
+            target = ((base + adrp) & ~0xfff) + (imm << 12)
+            d = target - (base + adrp)
+            if mode in ("full", "adr") and B19R[0] <= d <= B19R[1]:
+                write32(out, np.array([base_pos + adrp]), _imm21(np.array([(word & 0x1f) | 0x10000000],
+                                                                          np.uint32), np.array([d])))
+                continue
+            if mode == "adr":
+                continue
+            moved = read32(out, np.array([base_pos + ldst]))
+            vpos = sec.output.offset + sec.out_offset + (v - sec.addr)
+            back = (base + ldst + 4) - (v + 4)
+            write32(out, np.array([vpos, vpos + 4]),
+                    np.array([moved[0], 0x14000000 | ((back >> 2) & 0x3ffffff)], np.uint32))
+            write32(out, np.array([base_pos + ldst]),
+                    np.array([0x14000000 | (((v - (base + ldst)) >> 2) & 0x3ffffff)], np.uint32))
