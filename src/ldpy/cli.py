@@ -245,6 +245,15 @@ class Config:
     reloc_overflow_check: bool = True        # -z noreloc-overflow
     call_nop: str | None = None              # -z call-nop=PADDING
     ibtplt: bool = False
+    force_bti: bool = False                  # -z force-bti (AArch64)
+    pac_plt: bool = False                    # -z pac-plt (AArch64)
+    fix_cortex_a53_843419: str | None = None  # --fix-cortex-a53-843419[=full|adr|adrp] (AArch64)
+    fix_cortex_a53_835769: bool = False
+    stub_group_size: int = 1                 # --stub-group-size (AArch64; +-1: the default)
+    pic_veneer: bool = False
+    no_apply_dynamic_relocs: bool = False
+    no_enum_size_warning: bool = False
+    no_wchar_size_warning: bool = False
     ibt: bool = False
     shstk: bool = False
     bndplt: bool = False
@@ -799,6 +808,16 @@ def _help(p, arg, name):
     p.stop = True              # like GNU: print help at once, ignore the rest
 
 
+def _fix_843419(p, arg, name):
+    if arg not in (None, "full", "adr", "adrp"):
+        raise LinkError(f"unrecognized option '--fix-cortex-a53-843419={arg}'")
+    p.c.fix_cortex_a53_843419 = arg or "full"
+
+
+def _stub_group_size(p, arg, name):
+    p.c.stub_group_size = parse_number(arg, "--stub-group-size")
+
+
 def _build_id(p, arg, name):
     style = "sha1" if arg is None else arg
     if style == "tree":        # lld's name for its default
@@ -1078,6 +1097,10 @@ Z_KEYWORDS = [
     ("mark-plt", None, _zset("mark_plt", True), "Mark PLT with dynamic tags"),
     ("nomark-plt", None, _zset("mark_plt", False), "Do not mark PLT with dynamic tags (default)"),
     ("memory-seal", None, _zset("memory_seal", True), None),
+    # aarch64linux
+    ("force-bti", None, _zset("force_bti"),
+     "Turn on Branch Target Identification mechanism and generate PLTs with BTI (AArch64)"),
+    ("pac-plt", None, _zset("pac_plt"), "Protect PLTs with Pointer Authentication (AArch64)"),
     ("nomemory-seal", None, _zset("memory_seal", False), None),
 ]
 _Z_INDEX = {entry[0]: entry for entry in Z_KEYWORDS}
@@ -1106,6 +1129,7 @@ OPTION_STATES = {
     "--ctf-share-types": UNSUPPORTED, "--enable-non-contiguous-regions": UNSUPPORTED,
     "--split-by-file": UNSUPPORTED, "--split-by-reloc": UNSUPPORTED, "--version-exports-section": UNSUPPORTED,
     "--nmagic": UNSUPPORTED,
+    "--fix-cortex-a53-835769": UNSUPPORTED, "--no-apply-dynamic-relocs": UNSUPPORTED,
     # honoured for these values only
     "--oformat": frozenset({"elf64-x86-64"}),
     "--pack-dyn-relocs": frozenset({"relr", "none"}),      # (android, android+relr: APS2, not yet)
@@ -1123,6 +1147,8 @@ OPTION_STATES = {
     "--embedded-relocs": IGNORED, "--force-exe-suffix": IGNORED, "-qmagic": IGNORED, "-assert": IGNORED,
     "--warn-constructors": IGNORED, "--warn-alternate-em": IGNORED, "--warn-multiple-gp": IGNORED,
     "--use-shlib-undefined": IGNORED,
+    # (GNU ld's AArch64 emulation accepts and ignores these ARM options; its stubs are PIC)
+    "--pic-veneer": IGNORED, "--no-enum-size-warning": IGNORED, "--no-wchar-size-warning": IGNORED,
 }
 
 Z_STATES = {
@@ -1462,6 +1488,22 @@ OPTIONS = [
         "Set hash style to sysv/gnu/both.  Default: both", "=STYLE", emul=True),
     Opt("-P --depaudit", REQ, _colon_list("depaudit"), "Specify a library to use for auditing dependencies",
         "AUDITLIB", emul=True),
+    # aarch64linux (refused when the link's target is another machine: driver.py)
+    Opt("--fix-cortex-a53-843419", OPT, _fix_843419,
+        "Fix erratum 843419 (AArch64): full (default), adr or adrp", "[=full|adr|adrp]", emul=True),
+    Opt("--fix-cortex-a53-835769", NONE, _set("fix_cortex_a53_835769"), "Fix erratum 835769 (AArch64)",
+        emul=True),
+    Opt("--stub-group-size", REQ, _stub_group_size,
+        "Maximum size of a group of input sections that can be handled by one stub section (AArch64)",
+        "=N", emul=True),
+    Opt("--pic-veneer", NONE, _set("pic_veneer"), "Always generate PIC interworking veneers (AArch64)",
+        emul=True),
+    Opt("--no-apply-dynamic-relocs", NONE, _set("no_apply_dynamic_relocs"),
+        "Do not apply link-time values for dynamic relocations (AArch64)", emul=True),
+    Opt("--no-enum-size-warning", NONE, _set("no_enum_size_warning"),
+        "Don't warn about objects with incompatible enum sizes (AArch64)", emul=True),
+    Opt("--no-wchar-size-warning", NONE, _set("no_wchar_size_warning"),
+        "Don't warn about objects with incompatible wchar_t sizes (AArch64)", emul=True),
 ]
 
 
