@@ -875,6 +875,7 @@ def _stub_section_class():
             self.dest = None            # their destinations (set before writing)
             self.errata = []            # (input section, offset of the load/store moved here)
             self.pad = pad_to_page
+            self.data = np.zeros(0, np.uint8)      # (not None: the writer asks bytes() for it)
 
         def resize(self):
             size = stub_section_size(len(self.rows))
@@ -1064,6 +1065,24 @@ def add_stubs(ctx, relayout, max_rounds=12):
         relayout()
     if len(br):
         ctx.stub_groups = (br, grp)
+
+
+def stub_symbols(ctx):
+    """The local function symbol of each stub, "__NAME_veneer" as ld.bfd names it,
+    for .symtab: (name, st_info, function giving (address, output section))."""
+    rows = []
+    keys = ctx.keys
+    for sec in ctx.stub_sections:
+        for i, (k, _) in enumerate(sec.rows):
+            if k < keys.G:
+                name = ctx.symtab.symbols[k].name
+            else:
+                li = k - keys.G
+                f = ctx.files[int(keys.loc_file[li])]
+                name = f.symbol_name(li - f.local_base)
+            rows.append((b"__" + name + b"_veneer", 2,        # (STB_LOCAL, STT_FUNC)
+                         lambda sec=sec, i=i: (int(sec.stub_addresses()[i]), sec.output)))
+    return rows
 
 
 def finish_stubs(ctx):
