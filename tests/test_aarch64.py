@@ -309,3 +309,54 @@ def test_program_over_128_mib_links_with_stubs(tmp_path):
     assert r.stdout == "far away\n" and r.returncode == 42
     syms = run(["aarch64-linux-gnu-nm", exe]).stdout
     assert re.search(r" t __far_function_veneer$", syms, re.M), syms
+
+
+ERRATUM_MAIN = r"""
+    .section .text.erratum,"ax",%progbits
+    .balign 4096
+    .globl main
+    .type main,%function
+main:
+    .rept (0xff8 - 0x10) / 4
+    nop
+    .endr
+    stp x29, x30, [sp, #-32]!
+    mov x29, sp
+    add x2, sp, #16
+    nop
+    adrp x0, value                  // at offset 0xff8 of a page
+    str xzr, [x2]                   // a store
+    ldr x3, [x0, :lo12:value]       // a load based on the ADRP's register
+    adrp x0, fmt
+    add x0, x0, :lo12:fmt
+    mov x1, x3
+    bl printf
+    mov w0, #0
+    ldp x29, x30, [sp], #32
+    ret
+    .section .rodata
+fmt: .asciz "%ld\n"
+    .section .data.far,"aw"
+    .balign 8
+    .space FAR
+value: .xword 1234
+"""
+
+
+@pytest.mark.parametrize("far", [0, 0x200000])
+def test_erratum_843419(tmp_path, far):
+    """gcc passes --fix-cortex-a53-843419 on every link: the ADRP at 0xff8 becomes
+    ADR when the page is within +-1 MiB, else the load moves to a veneer."""
+    src = write(tmp_path, "e.S", ERRATUM_MAIN.replace("FAR", str(far)))
+    ours, ref = compare_with_bfd(tmp_path, "e", [src], ["-no-pie"], expect="1234\n")
+    dis = run(["aarch64-linux-gnu-objdump", "-d", "--no-show-raw-insn", ours]).stdout
+    main = dis[dis.index("<main>:"):]
+    line = re.search(r"^\s*([0-9a-f]*ff8):\s+(adrp?)\s+x0,", main, re.M)
+    assert line, main[-2000:]
+    if far:
+        assert line.group(2) == "adrp"
+        # the load two instructions on is now a branch to the veneer
+        after = main[line.end():].splitlines()[2]
+        assert re.match(r"\s*[0-9a-f]+:\s+b\s", after), after
+    else:
+        assert line.group(2) == "adr"
