@@ -453,9 +453,13 @@ def tlsdesc_plt_entry(entry_addr, gotplt_addr, tlsdesc_got_addr, bti=False):
     return w.astype("<u4").view(np.uint8)
 
 
+_NOP_BYTES = np.array([NOP], "<u4").view(np.uint8)
+
+
 def code_fill(n):
-    """Padding between input sections of code: ld.bfd fills with zeros on AArch64."""
-    return np.zeros(n, np.uint8)
+    """Padding between input sections of code: NOPs (the =0x1f2003d5 fill of
+    ld.bfd's default script for .init, .text and .fini)."""
+    return np.resize(_NOP_BYTES, n)
 
 
 # --------------------------------------------------------------------------
