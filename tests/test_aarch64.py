@@ -360,3 +360,28 @@ def test_erratum_843419(tmp_path, far):
         assert re.match(r"\s*[0-9a-f]+:\s+b\s", after), after
     else:
         assert line.group(2) == "adr"
+
+
+def plt_mnemonics(path):
+    dis = run(["aarch64-linux-gnu-objdump", "-d", "-j", ".plt", "--no-show-raw-insn", path]).stdout
+    return [m.group(1) for m in re.finditer(r"^\s*[0-9a-f]+:\s+(\w+)", dis, re.M)]
+
+
+@pytest.mark.parametrize("zflags,mode", [(["force-bti"], "-no-pie"), (["pac-plt"], "-no-pie"),
+                                         (["force-bti", "pac-plt"], "-no-pie"),
+                                         (["force-bti", "pac-plt"], "-pie")])
+def test_bti_pac_plt(tmp_path, zflags, mode):
+    """-z force-bti / -z pac-plt: ld.bfd's PLT entries (bti c in non-PIE executables,
+    autia1716), the GNU property note and DT_AARCH64_BTI_PLT / _PAC_PLT.  (Not run:
+    glibc here is not built for BTI or PAC, and ld.bfd's programs fault in qemu too.)"""
+    src = write(tmp_path, "hello.c", HELLO)
+    flags = ["-O2", mode] + [f"-Wl,-z,{z}" for z in zflags]
+    ours = build(tmp_path, "h", [src], flags)
+    ref = build(tmp_path, "h.bfd", [src], flags, linker="bfd")
+    assert dyn_tags(ours) == dyn_tags(ref)
+    assert ("AARCH64_BTI_PLT" in dyn_tags(ours)) == ("force-bti" in zflags)
+    assert ("AARCH64_PAC_PLT" in dyn_tags(ours)) == ("pac-plt" in zflags)
+    assert plt_mnemonics(ours) == plt_mnemonics(ref)
+    note = lambda p: re.findall(r"Properties: (.*)", run([READELF, "-nW", p]).stdout)
+    assert note(ours) == note(ref)
+    same_sections(ours, ref)

@@ -39,6 +39,7 @@ TCB_SIZE = 16                   # variant I TLS: the TCB (two words) precedes th
 GOT_ENTRY_SIZE = 8
 GOTPLT_RESERVED = 3             # .got.plt[0] = _DYNAMIC, [1] and [2] for the loader
 NOP = 0xd503201f
+DT_AARCH64_BTI_PLT, DT_AARCH64_PAC_PLT, DT_AARCH64_VARIANT_PCS = 0x70000001, 0x70000003, 0x70000005
 BTI_C = 0xd503245f
 
 # --------------------------------------------------------------------------
