@@ -385,3 +385,53 @@ def test_bti_pac_plt(tmp_path, zflags, mode):
     note = lambda p: re.findall(r"Properties: (.*)", run([READELF, "-nW", p]).stdout)
     assert note(ours) == note(ref)
     same_sections(ours, ref)
+
+
+GC_C = r"""
+#include <stdio.h>
+__thread int tv = 3;
+int used(void) { return tv + 1; }
+int unused(void) { return 2; }
+int unused_data[100] = {1};
+int main(void) { printf("%d\n", used()); return 0; }
+"""
+
+
+def test_gc_sections_and_relocatable(tmp_path):
+    """--gc-sections removes what ld.bfd removes; `-r` keeps the relocations ld.bfd
+    keeps, and the relocatable output links into a program that runs."""
+    src = write(tmp_path, "gc.c", GC_C)
+    flags = ["-O2", "-ffunction-sections", "-fdata-sections", "-Wl,--gc-sections",
+             "-Wl,--print-gc-sections"]
+    removed = {}
+    for linker, out in ((LINKER, "gc"), ("bfd", "gc.bfd")):
+        sel = ["-B", shim_dir()] if linker == "ldpy" else ["-fuse-ld=bfd"]
+        r = run([CC, src, *flags, "-o", str(tmp_path / out), *sel])
+        # (the compiler's temporary object gets a new name each time)
+        removed[linker] = sorted((sec, os.path.basename(f) if "/cc" not in f else "gc.o") for sec, f in
+                                 re.findall(r"removing unused section '([^']+)' in file '([^']*)'", r.stderr))
+        assert qemu(str(tmp_path / out)) == "4\n"
+    assert removed[LINKER] == removed["bfd"] and (".text.unused", "gc.o") in removed["bfd"]
+    # -r through the cross driver, then a normal link of its output
+    obj = str(tmp_path / "gc.o")
+    run([CC, "-c", "-O2", src, "-o", obj])
+    for linker, out in ((LINKER, "r.o"), ("bfd", "r.bfd.o")):
+        sel = ["-B", shim_dir()] if linker == "ldpy" else ["-fuse-ld=bfd"]
+        run([CC, "-r", "-nostdlib", obj, "-o", str(tmp_path / out), *sel])
+    rel = lambda p: [line.split()[2:] for line in run([READELF, "-rW", p]).stdout.splitlines()
+                     if line[:1] in "0123456789abcdef" and "R_AARCH64" in line]
+    assert rel(str(tmp_path / "r.o")) == rel(str(tmp_path / "r.bfd.o"))
+    exe = build(tmp_path, "fromr", [str(tmp_path / "r.o")], ["-O2"])
+    assert qemu(exe) == "4\n"
+
+
+def test_static_link_with_ld_bfd_default_script(tmp_path):
+    """-T with the script `aarch64-linux-gnu-ld --verbose` prints: the same layout."""
+    verbose = run(["aarch64-linux-gnu-ld", "--verbose"]).stdout
+    script = verbose.split("=" * 50 + "\n")[1].split("\n" + "=" * 50)[0]
+    lds = write(tmp_path, "a64.ld", script)
+    src = write(tmp_path, "hello.c", HELLO)
+    ours = build(tmp_path, "h", [src], ["-O2", "-static", f"-Wl,-T,{lds}"])
+    ref = build(tmp_path, "h.bfd", [src], ["-O2", "-static", f"-Wl,-T,{lds}"], linker="bfd")
+    assert qemu(ours) == qemu(ref) == "hello from aarch64\n"
+    same_sections(ours, ref)
