@@ -934,6 +934,11 @@ def _stub_groups(ctx, rt):
     """Each relocation section's stub group (the id of the chunk its group's stubs
     follow), from the current layout; and those chunks by id."""
     from ldpy.elf.format import SHF_EXECINSTR
+    # --stub-group-size=N: N bytes per group (+-1: the default); negative: stubs only
+    # after the branches that use them
+    n = int(getattr(ctx.config, "stub_group_size", 1) or 1)
+    size = STUB_GROUP_SIZE if abs(n) == 1 else abs(n)
+    after_only = n < 0
     group_of = {}
     chunks = {}
     for o in ctx.outputs.sorted():
@@ -946,7 +951,7 @@ def _stub_groups(ctx, rt):
         code.sort(key=lambda c: c.out_offset)
         starts = np.fromiter((c.out_offset for c in code), np.int64, len(code))
         ends = starts + np.fromiter((c.size for c in code), np.int64, len(code))
-        link = group_sections(starts, ends)
+        link = group_sections(starts, ends, size, after_only)
         for c, last in zip(code, link.tolist()):
             group_of[id(c)] = id(code[last])
             chunks[id(code[last])] = code[last]
