@@ -1020,10 +1020,18 @@ def add_stubs(ctx, relayout, max_rounds=12):
     has_rt = rt is not None and not rt.empty
     br = np.flatnonzero(IS_BRANCH[np.minimum(rt.type, NTYPES - 1)] & rt.alloc) if has_rt else \
         np.zeros(0, np.int64)
+    from ldpy.elf.format import SHF_EXECINSTR
+    code_outs = [o for o in ctx.outputs.sorted() if o.flags & SHF_EXECINSTR and o.size and o.index]
+    if code_outs:
+        # every branch reaches every destination when all code (the PLT included)
+        # spans less than +-128 MiB: no addresses needed
+        lo = min(o.addr for o in code_outs)
+        hi = max(o.addr + o.size for o in code_outs)
+        if hi - lo < B26R[1] - 0x100000:
+            br = br[:0]
     if not len(br) and not fix:
         return
-    from ldpy.elf.format import SHF_EXECINSTR
-    code_chunks = [c for o in ctx.outputs.sorted() if o.flags & SHF_EXECINSTR for c in o.chunks
+    code_chunks = [c for o in code_outs for c in o.chunks
                    if getattr(c, "file", None) is not None and c.flags & SHF_EXECINSTR and c.size]
     if has_rt:
         rt.place()
