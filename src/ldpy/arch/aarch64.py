@@ -1015,7 +1015,7 @@ def add_stubs(ctx, relayout, max_rounds=12):
     from ldpy.driver import assign_symbol_values
     rt = ctx.relocs
     ctx.stub_sections = []
-    ctx.erratum_fixes = []
+    ctx.stub_groups = None
     fix = getattr(ctx.config, "fix_cortex_a53_843419", None)
     has_rt = rt is not None and not rt.empty
     br = np.flatnonzero(IS_BRANCH[np.minimum(rt.type, NTYPES - 1)] & rt.alloc) if has_rt else \
@@ -1126,7 +1126,7 @@ def redirect_branches(ctx, rt, idx, P, dest):
     the destination itself when it is in range or no stub serves it."""
     out = np.asarray(dest, np.int64).copy()
     secs = getattr(ctx, "stub_sections", None)
-    if not secs:
+    if not secs or getattr(ctx, "stub_groups", None) is None:
         return out
     br, grp = ctx.stub_groups
     need = ~branch_in_range(out - P)
