@@ -1050,6 +1050,12 @@ def add_stubs(ctx, relayout, max_rounds=12):
             o = chunk.output
             sec.output = o
             o.chunks.insert(o.chunks.index(chunk) + 1, sec)
+            # under a SECTIONS script, chunks are placed from their input section
+            # description's list: the stubs follow the section there too
+            for lst in getattr(o, "desc_chunks", {}).values():
+                if any(c is chunk for c in lst):
+                    lst.insert(next(i for i, c in enumerate(lst) if c is chunk) + 1, sec)
+                    break
             ctx.stub_sections.append(sec)
         return sec
 
