@@ -724,23 +724,15 @@ def stub_code(stub_sec_addr, targets):
     return code.view(np.uint8)
 
 
-def plan_stubs(branch_sec, branch_P, dest, dest_key, sec_link, names=None):
-    """Which branches need stubs and which stubs exist, for one layout.
-
-    branch_sec: each branch's input section (a dense index into sec_link);
-    branch_P, dest: each branch's address and destination (its PLT entry for
-    an imported function); dest_key: an id of the destination (symbol key, or
-    anything equal for equal targets); sec_link: per input section, the
-    section its group's stubs follow (group_sections).  Returns (need, stub
-    group (the `after` section) per branch, unique (group, key) rows with
-    their first branch index)."""
-    need = ~branch_in_range(np.asarray(dest, np.int64) - np.asarray(branch_P, np.int64))
-    idx = np.flatnonzero(need)
-    grp = np.asarray(sec_link, np.int64)[np.asarray(branch_sec, np.int64)[idx]]
-    key = np.asarray(dest_key, np.int64)[idx]
-    rows = np.stack([grp, key], 1) if len(idx) else np.zeros((0, 2), np.int64)
-    uniq, first, inv = np.unique(rows, axis=0, return_index=True, return_inverse=True)
-    return need, idx, uniq, idx[first] if len(idx) else first, inv.reshape(-1)
+def plan_stubs(group, P, dest, key, addend):
+    """For one layout: which branches (each in stub group `group`, at P, going
+    to dest = symbol `key` + addend) are out of range, and the stubs they need:
+    unique (group, key, addend) rows, one stub per destination and group."""
+    need = ~branch_in_range(np.asarray(dest, np.int64) - np.asarray(P, np.int64)) & \
+        (np.asarray(group) >= 0)
+    rows = np.stack([np.asarray(group, np.int64)[need], np.asarray(key, np.int64)[need],
+                     np.asarray(addend, np.int64)[need]], 1)
+    return need, np.unique(rows, axis=0) if len(rows) else rows
 
 
 # --------------------------------------------------------------------------
@@ -824,11 +816,6 @@ def adrp_to_adr(adrp_words, adrp_addrs, targets):
     ok = (d >= B19R[0]) & (d <= B19R[1])
     w = _imm21((np.asarray(adrp_words, np.uint32) & np.uint32(0x1f)) | np.uint32(0x10000000), d)
     return ok, w
-
-
-def check_machine(name, e_machine, ei_class):
-    if e_machine != EM_AARCH64 or ei_class != 2:
-        raise LinkError(f"{name}: file in wrong format for aarch64 (ELF64 AArch64 expected)")
 
 
 def code_spans(size, map_offsets, map_kinds):
@@ -1065,9 +1052,8 @@ def add_stubs(ctx, relayout, max_rounds=12):
             rt.place()
             assign_symbol_values(ctx)
             dest = branch_destinations(ctx, rt, br)
-            need = ~branch_in_range(dest - rt.P[br]) & (grp >= 0)
+            need, rows = plan_stubs(grp, rt.P[br], dest, rt.key[br], rt.addend[br])
             if need.any():
-                rows = np.unique(np.stack([grp[need], rt.key[br][need], rt.addend[br][need]], 1), axis=0)
                 for g, k, a in rows.tolist():
                     if (g, k, a) not in known:
                         known.add((g, k, a))
