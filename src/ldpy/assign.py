@@ -3,7 +3,7 @@ merge SHF_MERGE strings, prune .eh_frame, allocate common symbols."""
 import numpy as np
 
 from ldpy.diag import LinkError
-from ldpy.elf.format import (SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_MERGE, SHF_TLS, SHF_GROUP,
+from ldpy.elf.format import (reloc_sym, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_MERGE, SHF_TLS, SHF_GROUP,
                              SHT_NOBITS, SHT_NOTE, SHT_RELA, SHN_LORESERVE)
 from ldpy.sections import (OutputSection, MergedSection, RANK, output_name, input_sort_key,
                            prune_eh_frame)
@@ -174,7 +174,7 @@ def _prune_eh_frames(f, known_records):
         if s is None or not s.live or s.name != ".eh_frame" or s.relocs is None:
             continue
         rel = s.relocs
-        symidx = (rel["r_info"] >> np.uint64(32)).astype(np.int64)
+        symidx = reloc_sym(rel["r_info"])
         if len(symidx) and int(symidx.max()) >= len(f.shndx):
             raise LinkError(f"{s.where()}: relocation refers to a symbol index beyond the symbol table")
         tshndx = f.shndx[symidx]

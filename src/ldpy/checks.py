@@ -9,7 +9,7 @@ import numpy as np
 
 from ldpy.diag import PROG, diag
 from ldpy.symbols import UNDEF, DEFINED, COMMON, SYNTHETIC, SHARED
-from ldpy.elf.format import STT_SECTION
+from ldpy.elf.format import reloc_sym, reloc_type, STT_SECTION
 
 OVERFLOWS_SHOWN = 10            # as GNU ld: the rest are counted (all with --verbose)
 
@@ -30,8 +30,7 @@ def _drop_relaxed_tls_get_addr(ctx):
             if sec is None or not sec.live or sec.relocs is None or not len(sec.relocs):
                 continue
             info = sec.relocs["r_info"]
-            symidx = (info >> np.uint64(32)).astype(np.int64)
-            typ = (info & np.uint64(0xffffffff)).astype(np.int64)
+            symidx, typ = reloc_sym(info), reloc_type(info)
             k = np.flatnonzero(symidx == idx)
             if len(k) and (np.any(k == 0) or not np.all(np.isin(typ[k - 1], seq_types))):
                 return
@@ -116,7 +115,7 @@ def _used_by_relocations(ctx, missing):
         for sec in f.sections:
             if sec is None or not sec.live or sec.relocs is None or not len(sec.relocs):
                 continue
-            symidx = (sec.relocs["r_info"] >> np.uint64(32)).astype(np.int64) - f.first_global
+            symidx = reloc_sym(sec.relocs["r_info"]) - f.first_global
             symidx = symidx[(symidx >= 0) & (symidx < len(f.global_ids))]
             got = f.global_ids[symidx]
             used.update(got[np.isin(got, gids)].tolist())

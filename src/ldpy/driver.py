@@ -12,11 +12,23 @@ from ldpy import relocs as R
 class Context:
     """Everything one link knows; passes read and fill it."""
 
+    def set_target(self, target):
+        """Link for `target` (arch/base.py): its image base unless --image-base."""
+        self.target = target
+        config = self.config
+        self.image_base = config.image_base if config.image_base is not None else \
+            (0 if config.pie or config.shared else target.EXEC_BASE)
+
     def __init__(self, config):
-        from ldpy.arch import x86_64
+        from ldpy.arch.base import for_emulation, for_machine
+        from ldpy.elf.format import EM_X86_64
         from ldpy.assign import OutputMap
         self.config = config
-        self.target = x86_64
+        # the target: -m's emulation, else the machine of the first input (see
+        # Loader._adopt_target), x86-64 until an input says otherwise
+        emul = getattr(config, "emulation", None)
+        self.target_fixed = emul is not None and for_emulation(emul) is not None
+        self.target = for_emulation(emul) if self.target_fixed else for_machine(EM_X86_64)
         self.symtab = SymbolTable()
         self.files = []
         self.archives = []
@@ -38,8 +50,7 @@ class Context:
         self.tls_start = self.tls_end = 0
         self.tls_align = 1
         self.got_base_addr = 0
-        self.image_base = config.image_base if config.image_base is not None else \
-            (0 if config.pie or config.shared else self.target.EXEC_BASE)
+        self.set_target(self.target)
         self.got = self.iplt = self.gotplt = self.rela_plt = self.plt = self.rela_dyn = None
         self.ibt_plt = False          # IBT-enabled PLT layout (.plt.sec)
         self.shared_files = []
@@ -422,9 +433,10 @@ def scan_relocations(ctx):
     ctx.iplt = IpltSection(ctx.target)
     ctx.plt = PltSection(ctx.target)
     ctx.rela_dyn = RelaSection(".rela.dyn")
-    ctx.relocs = R.RelocTable(ctx, ctx.section_ids, ctx.target.IS64)
+    ctx.relocs = R.RelocTable(ctx, ctx.section_ids)
     if not ctx.relocs.empty:
-        ctx.target.scan(ctx, ctx.relocs)
+        from ldpy import reloc_policy
+        reloc_policy.scan(ctx, ctx.relocs)
 
 
 def _attach_symbol(ctx, name, chunk):

@@ -29,6 +29,8 @@ question about an object, and a missing, corrupted or unsupported table means
 import bisect
 
 import numpy as np
+
+from ldpy.elf.format import SHT_REL, reloc_sym
 from ldpy.elf.leb128 import read_uleb, read_sleb
 
 SHT_RELA = 4
@@ -170,18 +172,21 @@ class _Object:
         f = self.f
         syms, shndx = f.symbols, f.shndx
         for row in f.rows:
-            if row[1] != SHT_RELA or row[7] != i:
+            if row[1] not in (SHT_RELA, SHT_REL) or row[7] != i:
                 continue
-            off, size = row[4], row[5]
-            n = size // f.dt.rela.itemsize
-            if off + n * f.dt.rela.itemsize > len(f.data):
-                raise _Bad
-            rel = np.frombuffer(f.data, f.dt.rela, n, off)
-            info = rel["r_info"].astype(np.uint64)
-            if f.is64:
-                sym = (info >> np.uint64(32)).astype(np.int64)
+            sec = f.sections[i] if 0 < i < len(f.sections) else None
+            rel = getattr(sec, "relocs", None)     # (read in the in-memory layout)
+            if rel is None:
+                if row[1] != SHT_RELA:
+                    continue
+                off, size = row[4], row[5]
+                n = size // f.dt.rela.itemsize
+                if off + n * f.dt.rela.itemsize > len(f.data):
+                    raise _Bad
+                rel = np.frombuffer(f.data, f.dt.rela, n, off)
+                sym = f.dt.r_sym(rel["r_info"])
             else:
-                sym = (info >> np.uint64(8)).astype(np.int64)
+                sym = reloc_sym(rel["r_info"])
             ok = (sym >= 0) & (sym < len(syms))
             sym = np.where(ok, sym, 0)
             value = syms["st_value"][sym].astype(np.int64) + rel["r_addend"].astype(np.int64)

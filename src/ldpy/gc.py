@@ -36,7 +36,7 @@ import numpy as np
 
 from ldpy.diag import LinkError, PROG
 from ldpy.elf.format import (SHF_ALLOC, SHF_LINK_ORDER, SHF_GNU_RETAIN, SHN_LORESERVE, SHT_NOTE,
-                             SHT_RELA, STV_DEFAULT, STV_PROTECTED)
+                             SHT_RELA, SHT_REL, STV_DEFAULT, STV_PROTECTED, reloc_sym)
 from ldpy.sections import eh_frame_records, eh_record_arrays, is_c_identifier
 from ldpy.symbols import UNDEF, DEFINED, SHARED
 from ldpy.util import file_buffers, unique
@@ -44,6 +44,7 @@ from ldpy.util import file_buffers, unique
 # What GNU ld's default script KEEPs (used when the layout follows no script).
 _DEFAULT_KEEP = re.compile(r"\.(init|fini|preinit_array|jcr)$|"
                            r"\.(init_array|fini_array|ctors|dtors)(\..*)?$")
+_KEY_BITS = 32       # (section ordinal << 32) + offset keys of .eh_frame record starts
 _DEFAULT_KEEP_PREFIXES = (".init", ".fini", ".preinit_array", ".jcr", ".ctors", ".dtors")
 
 
@@ -125,6 +126,9 @@ class _Graph:
         dt = ctx.target
         self.little, self.is64 = dt.LITTLE, dt.IS64
         self.word, self.xword = ("<u4", "<u8") if dt.LITTLE else (">u4", ">u8")
+        # every relocation section is a view of its file in the RELOC layout: symbol
+        # words are read from the file bytes directly (else through sec.relocs)
+        self.raw_relocs = all(f.raw_relocs for f in files)
 
     def new_node(self):
         self.nodes += 1
@@ -159,11 +163,11 @@ class _Graph:
         cand = self.cand
         cand[:] = live & ((flags & SHF_ALLOC) != 0)
         # which sections have relocations: SHT_RELA sections name their target in sh_info
-        rela = np.flatnonzero(stype == SHT_RELA)
+        rela = np.flatnonzero((stype == SHT_RELA) | (stype == SHT_REL))
         ok = (info[rela] > 0) & (info[rela] < fsize[rela])
         has_rel = np.zeros(N, bool)
         has_rel[fbase[rela[ok]] + info[rela[ok]]] = True
-        self.rela_of = np.full(N, -1, np.int64)          # section id -> its SHT_RELA section id
+        self.rela_of = np.full(N, -1, np.int64)          # section id -> its relocation section id
         self.rela_of[fbase[rela[ok]] + info[rela[ok]]] = rela[ok]
         # section groups: one node per group, members point to it and it to them
         in_group = np.zeros(N, bool)
@@ -263,14 +267,10 @@ class _Graph:
         raw = np.concatenate([r.view(np.uint8) for r in rels])
         ids = np.fromiter((s.file.sec_base + s.index for s in secs), np.int64, len(secs))
         fidx = np.searchsorted(self.sec_base, ids, side="right") - 1
-        if self.is64:
-            # Elf64_Rela as 32-bit words: r_offset (2), r_info (type, symbol), r_addend (2)
-            sym = raw.view(self.word).reshape(-1, 6)[:, 3 if self.little else 2].astype(np.int64)
-            off = raw.view(self.xword).reshape(-1, 3)[:, 0].astype(np.int64)
-        else:
-            rel = raw.view(rels[0].dtype)
-            sym = (rel["r_info"] >> np.uint32(8)).astype(np.int64)
-            off = rel["r_offset"].astype(np.int64)
+        # the in-memory RELOC layout (elf/format.py) as 32-bit words: r_offset (2),
+        # r_info (type, symbol), r_addend (2)
+        sym = raw.view("<u4").reshape(-1, 6)[:, 3].astype(np.int64)
+        off = raw.view("<u8").reshape(-1, 3)[:, 0].astype(np.int64)
         sid = np.repeat(ids, counts)
         if len(sym):
             starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
@@ -323,7 +323,7 @@ class _Graph:
         read straight from the SHT_RELA sections' bytes: the symbol word of each entry,
         fetched with one gather per buffer and 4-byte phase.  (The order of the
         relocations does not matter for the graph: sections are taken buffer by buffer.)"""
-        if not self.is64:
+        if not self.raw_relocs:
             sid, key, _ = self._gather([self.section(i) for i in ids.tolist()])
             return sid, key
         fidx = np.searchsorted(self.sec_base, ids, side="right") - 1
@@ -370,7 +370,7 @@ class _Graph:
         if bad.any():
             j = int(np.argmax(bad))
             sec = self.section(int(ids[j]))
-            k = int(np.argmax(sec.relocs["r_info"] >> np.uint64(32) >= np.uint64(self.nsym[fidx[j]])))
+            k = int(np.argmax(reloc_sym(sec.relocs["r_info"]) >= self.nsym[fidx[j]]))
             raise LinkError(f"{sec.where(int(sec.relocs['r_offset'][k]))}: relocation refers to symbol "
                             f"index {int(sym[first[j] + k])} beyond the symbol table")
 
@@ -440,7 +440,7 @@ class _Graph:
         order = "<u4" if self.little else ">u4"
 
         def words(keys):
-            o, c = keys >> 32, keys & 0xffffffff
+            o, c = keys >> _KEY_BITS, keys & 0xffffffff
             raw = self._read(sec_buf[o], base[o] + c, 8)
             w = raw.view(order).reshape(-1, 2).astype(np.int64)
             fits = c + 8 <= size[o]
@@ -686,7 +686,7 @@ def _nonalloc_references(ctx, gids):
         for sec in f.sections:
             if sec is None or not sec.live or sec.flags & SHF_ALLOC or sec.relocs is None:
                 continue
-            sym = (sec.relocs["r_info"] >> np.uint64(32)).astype(np.int64)
+            sym = reloc_sym(sec.relocs["r_info"])
             used = sym[np.isin(sym, idx)]
             found.update(f.global_ids[used - f.first_global].tolist())
     return found

@@ -44,7 +44,7 @@ import numpy as np
 
 from ldpy.diag import diag
 from ldpy.dwarf_line import _Reader, _Bad, abbrev_decl
-from ldpy.elf.format import SHT_PROGBITS, SHF_GROUP
+from ldpy.elf.format import reloc_sym, SHT_PROGBITS, SHF_GROUP
 from ldpy.input.object import InputSection
 
 VERSION = 7
@@ -116,8 +116,7 @@ class _Section:
             self._rval = value.tolist()
 
     def _symbols(self, rel):
-        info = rel["r_info"].astype(np.uint64)
-        return (info >> np.uint64(32 if self._f.is64 else 8)).astype(np.int64)
+        return reloc_sym(rel["r_info"])
 
     def _resolve(self, sym, rel):
         """(symbol's section index or -1, st_value + addend) of each relocation."""

@@ -101,7 +101,8 @@ import sys
 import numpy as np
 
 from ldpy.diag import LinkError, PROG, diag
-from ldpy.elf.format import (SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_MERGE, SHF_STRINGS, SHF_TLS,
+from ldpy.arch.base import K_ABS, K_GOT, B_P
+from ldpy.elf.format import (reloc_sym, reloc_type, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_MERGE, SHF_STRINGS, SHF_TLS,
                              SHF_LINK_ORDER, SHF_GROUP, SHN_LORESERVE, SHT_PROGBITS, STT_SECTION,
                              STT_OBJECT, STT_FUNC, STT_GNU_IFUNC, STV_DEFAULT, STV_PROTECTED)
 from ldpy.sections import is_c_identifier, output_name, eh_frame_records, eh_record_arrays
@@ -325,12 +326,11 @@ class _Icf:
         fidx = self.sec_file[sid]
         _t, _val, _byname, gid, styp, tsec = self._resolve(fidx, sym, addend)
         hit = (tsec >= 0) & cand[np.maximum(tsec, 0)] & (styp != STT_OBJECT)
-        fp_types = np.zeros(64, bool)
-        fp_types[[t.R64, t.R32, t.R32S, t.R16, t.R8, t.GOT64, t.GOT32, t.GOTPCREL64, t.GOTPCREL,
-                  t.GOTPCRELX, t.REX_GOTPCRELX, t.GOTPLT64, t.GOTOFF64]] = True
-        typ_c = np.clip(typ, 0, 63)
-        addr = hit & fp_types[typ_c] & (typ < 64)
-        pc = np.flatnonzero(hit & (typ == t.PC32))
+        # address-taking kinds: absolute (also GOT-relative) addresses and GOT loads
+        fp_types = ((t.KIND == K_ABS) & (t.BASE != B_P)) | (t.KIND == K_GOT)
+        typ_c = np.clip(typ, 0, t.NTYPES - 1)
+        addr = hit & fp_types[typ_c] & (typ < t.NTYPES)
+        pc = np.flatnonzero(hit & t.IS_PC32[typ_c] & (typ < t.NTYPES))
         if len(pc):
             exe = (self.flags[sid[pc]] & SHF_EXECINSTR) != 0
             o = off[pc]
@@ -351,8 +351,7 @@ class _Icf:
         rel = np.concatenate([r.view(np.uint8) for r in rels]).view(rels[0].dtype)
         ids = np.fromiter((s.file.sec_base + s.index for s in secs), np.int64, len(secs))
         info = rel["r_info"]
-        sym = (info >> np.uint64(32)).astype(np.int64)
-        typ = (info & np.uint64(0xffffffff)).astype(np.int64)
+        sym, typ = reloc_sym(info), reloc_type(info)
         sid = np.repeat(ids, counts)
         fidx = self.sec_file[sid]
         bad = sym >= self.nsym[fidx]

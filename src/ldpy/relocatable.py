@@ -39,7 +39,7 @@ import numpy as np
 
 from ldpy.diag import LinkError, diag
 from ldpy.elf.leb128 import read_uleb, skip_leb
-from ldpy.elf.format import (ET_REL,
+from ldpy.elf.format import (reloc_sym, ET_REL,
                              SHT_NULL, SHT_PROGBITS, SHT_NOBITS, SHT_NOTE, SHT_RELA, SHT_REL, SHT_GROUP,
                              SHT_SYMTAB, SHT_STRTAB, SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR, SHF_MERGE,
                              SHF_STRINGS, SHF_INFO_LINK, SHF_LINK_ORDER, SHF_GROUP, SHF_TLS,
@@ -970,7 +970,7 @@ class RelocatableOutput:
             return np.zeros(0, bool)
         if not dead.any():
             return np.zeros(len(rel), bool)
-        symidx = (rel["r_info"] >> np.uint64(32)).astype(np.int64)
+        symidx = reloc_sym(rel["r_info"])
         if int(symidx.max()) >= len(f.shndx):
             raise LinkError(f"{s.where()}: relocation refers to a symbol index beyond the symbol table")
         tshndx = f.shndx[symidx]
@@ -995,7 +995,7 @@ class RelocatableOutput:
         for (fid, gidx), g in self.group_out.items():
             sec_out[ctx.files[fid].sec_base + gidx] = g.index
         self.sec_out, self.sec_off = sec_out, sec_off
-        self.rt = rt = R.RelocTable(ctx, ids, self.t.IS64)
+        self.rt = rt = R.RelocTable(ctx, ids)
         # section symbols: one per output section with contents, in index order
         secsyms = [o for o in self.sections if o.type not in (SHT_RELA, SHT_SYMTAB, SHT_STRTAB, 18)]
         symidx_of_out = np.zeros(len(self.sections) + 1, np.int64)
@@ -1390,7 +1390,7 @@ class RelocatableOutput:
             order, outk_sorted = order[~dd], outk_sorted[~dd]
         tab = np.zeros(len(order), self.dt.rela)
         tab["r_offset"] = offset[order]
-        tab["r_info"] = (sym[order].astype(np.uint64) << np.uint64(32)) | typ[order].astype(np.uint64)
+        tab["r_info"] = self.dt.r_info(sym[order], typ[order])
         tab["r_addend"] = addend[order]
         raw = tab.view(np.uint8)
         es = self.dt.rela.itemsize

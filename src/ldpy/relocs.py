@@ -11,7 +11,7 @@ import numpy as np
 from ldpy.diag import LinkError
 from ldpy.util import unique
 from ldpy.elf.format import (SHX_ABS, STT_SECTION, STT_GNU_IFUNC, STT_FUNC, STT_TLS,
-                             SHT_NOBITS, SHF_ALLOC, SHF_WRITE, STV_DEFAULT, STV_PROTECTED)
+                             SHT_NOBITS, reloc_sym, reloc_type, SHF_ALLOC, SHF_WRITE, STV_DEFAULT, STV_PROTECTED)
 from ldpy.symbols import UNDEF, DEFINED, COMMON, SHARED, SYNTHETIC
 
 
@@ -196,7 +196,7 @@ def compute_addresses(ctx, keys, ids, gaddr):
 class RelocTable:
     """All relocations of the link, concatenated."""
 
-    def __init__(self, ctx, ids, is64):
+    def __init__(self, ctx, ids):
         secs = []
         for f in ctx.files:
             for s in f.sections:
@@ -213,13 +213,9 @@ class RelocTable:
         rel = np.concatenate([r.view(np.uint8) for r in rels]).view(rels[0].dtype)
         self.sec_ordinal = np.repeat(np.arange(len(secs)), counts)
         self.offset = rel["r_offset"].astype(np.int64)
-        info = rel["r_info"]
-        if is64:
-            self.sym = (info >> np.uint64(32)).astype(np.int64)
-            self.type = (info & np.uint64(0xffffffff)).astype(np.int64)
-        else:
-            self.sym = (info >> np.uint32(8)).astype(np.int64)
-            self.type = (info & np.uint32(0xff)).astype(np.int64)
+        # (every input's relocations are in the in-memory RELOC layout: elf/format.py)
+        self.sym = reloc_sym(rel["r_info"])
+        self.type = reloc_type(rel["r_info"])
         self.addend = rel["r_addend"].astype(np.int64)
         files = ctx.files
         # one pass over the sections for everything the table needs per section

@@ -24,7 +24,7 @@ import subprocess
 import numpy as np
 
 from ldpy.dwarf_line import SourceLines
-from ldpy.elf.format import STT_FUNC, STT_GNU_IFUNC, STT_NOTYPE
+from ldpy.elf.format import reloc_sym, STT_FUNC, STT_GNU_IFUNC, STT_NOTYPE
 from ldpy.symbols import UNDEF
 
 MAX_HINT_CANDIDATES = 200_000
@@ -109,7 +109,7 @@ def describe_undefined(ctx, missing):
         for sec in f.sections:
             if sec is None or not sec.live or sec.relocs is None or not len(sec.relocs):
                 continue
-            symidx = (sec.relocs["r_info"] >> np.uint64(32)).astype(np.int64)
+            symidx = reloc_sym(sec.relocs["r_info"])
             for k in np.flatnonzero(np.isin(symidx, wanted)).tolist():
                 gid = int(f.global_ids[symidx[k] - f.first_global])
                 places.append((gid, f, sec, int(sec.relocs["r_offset"][k])))

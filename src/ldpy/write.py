@@ -9,6 +9,7 @@ from ldpy.elf.format import (ELFMAG, ELFCLASS64, ELFCLASS32, ELFDATA2LSB, ELFDAT
                              ET_DYN, SHT_NOBITS, SHT_RELA, STT_SECTION, SHF_EXECINSTR, dtypes)
 from ldpy.symbols import UNDEF
 from ldpy.util import unique
+from ldpy import reloc_policy
 
 
 def write_output(ctx):
@@ -158,13 +159,13 @@ def relocate_all(ctx, out):
         S[ifm] = iplt.entry_addresses(k)
     tomb = _tombstones(ctx, rt)
     if tomb is None:
-        ctx.target.apply(ctx, rt, S, A, out)
+        reloc_policy.apply(ctx, rt, S, A, out)
         return
     plan = rt.plan
     skip = plan.skip
     plan.skip = skip | tomb
     try:
-        ctx.target.apply(ctx, rt, S, A, out)
+        reloc_policy.apply(ctx, rt, S, A, out)
     finally:
         plan.skip = skip
     # GNU ld's tombstone: the field becomes 0, or 1 in .debug_ranges (0 would end the list)

@@ -2,7 +2,7 @@
 
 GNU ar indexes, per member and in symbol-table order, every symbol that is
 defined (st_shndx != SHN_UNDEF) and global, weak or GNU_UNIQUE, plus common
-symbols (SHN_COMMON, and SHN_X86_64_LCOMMON on x86-64).  Section and file
+symbols (SHN_COMMON, and a target's large-common index: SHN_X86_64_LCOMMON).  Section and file
 symbols are never listed.
 
 All members are concatenated into one byte array and parsed with numpy
@@ -14,9 +14,9 @@ contributes no symbols.
 """
 import numpy as np
 
-from ldpy.elf.format import dtypes, EM_X86_64, SHN_COMMON, SHT_SYMTAB
+from ldpy.elf.format import dtypes, SHN_COMMON, SHT_SYMTAB
+from ldpy.arch.base import all_targets
 
-SHN_X86_64_LCOMMON = 0xff02
 STT_SECTION, STT_FILE = 3, 4
 _BINDINGS = np.zeros(16, bool)
 _BINDINGS[[1, 2, 10]] = True        # STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE
@@ -107,7 +107,10 @@ def _flavour(buf, base, size, dt):
     info = syms["st_info"]
     shndx = syms["st_shndx"]
     stype = info & 0xf
-    common = (shndx == SHN_COMMON) | ((shndx == SHN_X86_64_LCOMMON) & (machine[members][which] == EM_X86_64))
+    common = shndx == SHN_COMMON
+    for t in all_targets():
+        if t.LARGE_COMMON is not None:      # (the target's own common section index)
+            common |= (shndx == t.LARGE_COMMON) & (machine[members][which] == t.MACHINE)
     want = ((_BINDINGS[info >> 4] & (shndx != 0)) | common) & (stype != STT_SECTION) & (stype != STT_FILE)
     st_name = syms["st_name"][want].astype(np.int64)
     which = which[want]

@@ -1,19 +1,14 @@
-"""x86-64: relocation types and formulas, GOT/PLT relaxations, TLS relaxations
-and the (i)PLT entry template.  Everything is applied to whole relocation
-tables with numpy; instruction rewrites are byte patterns scattered at once.
+"""x86-64: the relocation table (type -> generic kind, base, width, overflow class),
+GOT/TLS relaxations as byte patterns, and the PLT templates.  The generic scan and
+apply (ldpy/reloc_policy.py) call the methods of TARGET at the end of this file.
 """
 import numpy as np
 
 from ldpy.diag import LinkError
 from ldpy.elf.format import EM_X86_64
-from ldpy.util import unique
-
-MACHINE = EM_X86_64
-NAME = "x86-64"
-IS64, LITTLE = True, True
-PAGE_SIZE = 0x1000
-EXEC_BASE = 0x400000
-PLT_ENTRY_SIZE = 16
+from ldpy.arch.base import (Target, register, K_NONE, K_ABS, K_PLT, K_GOT, K_GOTBASE, K_SIZE,
+                            K_TPOFF, K_DTPOFF, K_TLS_GD, K_TLS_LD, K_TLS_IE, K_TLS_DESC,
+                            K_TLS_DESC_CALL, B_NONE, B_P, B_GOT, C_NONE, C_S32, C_U32, C_16, C_8)
 
 (NONE, R64, PC32, GOT32, PLT32, COPY, GLOB_DAT, JUMP_SLOT, RELATIVE, GOTPCREL, R32, R32S, R16,
  PC16, R8, PC8, DTPMOD64, DTPOFF64, TPOFF64, TLSGD, TLSLD, DTPOFF32, GOTTPOFF, TPOFF32, PC64,
@@ -21,52 +16,51 @@ PLT_ENTRY_SIZE = 16
  GOTPC32_TLSDESC, TLSDESC_CALL, TLSDESC, IRELATIVE, RELATIVE64) = range(39)
 GOTPCRELX, REX_GOTPCRELX = 41, 42
 
-TYPE_NAMES = {v: "R_X86_64_" + k for k, v in {
-    "NONE": 0, "64": 1, "PC32": 2, "GOT32": 3, "PLT32": 4, "COPY": 5, "GLOB_DAT": 6,
-    "JUMP_SLOT": 7, "RELATIVE": 8, "GOTPCREL": 9, "32": 10, "32S": 11, "16": 12, "PC16": 13,
-    "8": 14, "PC8": 15, "DTPMOD64": 16, "DTPOFF64": 17, "TPOFF64": 18, "TLSGD": 19, "TLSLD": 20,
-    "DTPOFF32": 21, "GOTTPOFF": 22, "TPOFF32": 23, "PC64": 24, "GOTOFF64": 25, "GOTPC32": 26,
-    "GOT64": 27, "GOTPCREL64": 28, "GOTPC64": 29, "GOTPLT64": 30, "PLTOFF64": 31, "SIZE32": 32,
-    "SIZE64": 33, "GOTPC32_TLSDESC": 34, "TLSDESC_CALL": 35, "TLSDESC": 36, "IRELATIVE": 37,
-    "RELATIVE64": 38, "GOTPCRELX": 41, "REX_GOTPCRELX": 42}.items()}
-
-NTYPES = 64
-TLS_SEQUENCE_TYPES = (TLSGD, TLSLD)      # followed by a call to __tls_get_addr
-
-
-def _table(values, default=0, dtype=np.int64):
-    t = np.full(NTYPES, default, dtype)
-    for k, v in values.items():
-        t[k] = v
-    return t
-
-
-# bytes written per type (0: nothing written by the generic store)
-WIDTH = _table({R64: 8, PC32: 4, GOT32: 4, PLT32: 4, GOTPCREL: 4, R32: 4, R32S: 4, R16: 2,
-                PC16: 2, R8: 1, PC8: 1, DTPOFF64: 8, TPOFF64: 8, TLSGD: 4, DTPOFF32: 4,
-                GOTTPOFF: 4, TPOFF32: 4, PC64: 8, GOTOFF64: 8, GOTPC32: 4, GOT64: 8,
-                GOTPCREL64: 8, GOTPC64: 8, GOTPLT64: 8, PLTOFF64: 8, SIZE32: 4, SIZE64: 8,
-                GOTPC32_TLSDESC: 4, GOTPCRELX: 4, REX_GOTPCRELX: 4})
-SUPPORTED = _table({t: 1 for t in list(np.flatnonzero(WIDTH)) + [NONE, TLSLD, TLSDESC_CALL]}, 0, bool)
-# overflow check: 0 none, 1 signed 32, 2 unsigned 32, 3 16-bit (either sign), 4 8-bit (either sign)
-CHECK = _table({PC32: 1, PLT32: 1, GOTPCREL: 1, R32S: 1, TLSGD: 1, DTPOFF32: 1, GOTTPOFF: 1,
-                TPOFF32: 1, GOTPC32: 1, GOTPC32_TLSDESC: 1, GOTPCRELX: 1, REX_GOTPCRELX: 1,
-                GOT32: 1, R32: 2, SIZE32: 2, R16: 3, PC16: 3, R8: 4, PC8: 4})
-IS_GOT = _table({GOT32: 1, GOTPCREL: 1, GOT64: 1, GOTPCREL64: 1, GOTPLT64: 1, GOTPCRELX: 1,
-                 REX_GOTPCRELX: 1}, 0, bool)
-NEEDS_GOT_BASE = _table({GOTPC32: 1, GOTPC64: 1, GOTOFF64: 1, GOT32: 1, GOT64: 1, GOTPLT64: 1,
-                         PLTOFF64: 1}, 0, bool)
-IS_TLS = _table({TLSGD: 1, TLSLD: 1, GOTTPOFF: 1, TPOFF32: 1, TPOFF64: 1, DTPOFF32: 1,
-                 DTPOFF64: 1, GOTPC32_TLSDESC: 1, TLSDESC_CALL: 1}, 0, bool)
-
-_RANGES = {1: (-(1 << 31), (1 << 31) - 1), 2: (0, (1 << 32) - 1), 3: (-(1 << 15), (1 << 16) - 1),
-           4: (-(1 << 7), (1 << 8) - 1)}
-
-_FIELDS = {1: "a signed 32-bit", 2: "an unsigned 32-bit", 3: "a 16-bit", 4: "an 8-bit"}
-
-
-def type_name(t):
-    return TYPE_NAMES.get(int(t), f"unknown relocation type {int(t)}")
+# type: (name, kind, base, width, overflow class); kind None: not linkable (dynamic only)
+RELOCS = {
+    NONE: ("NONE", K_NONE, B_NONE, 0, C_NONE),
+    R64: ("64", K_ABS, B_NONE, 8, C_NONE),
+    PC32: ("PC32", K_ABS, B_P, 4, C_S32),
+    GOT32: ("GOT32", K_GOT, B_GOT, 4, C_S32),
+    PLT32: ("PLT32", K_PLT, B_P, 4, C_S32),
+    COPY: ("COPY", None, B_NONE, 0, C_NONE),
+    GLOB_DAT: ("GLOB_DAT", None, B_NONE, 0, C_NONE),
+    JUMP_SLOT: ("JUMP_SLOT", None, B_NONE, 0, C_NONE),
+    RELATIVE: ("RELATIVE", None, B_NONE, 0, C_NONE),
+    GOTPCREL: ("GOTPCREL", K_GOT, B_P, 4, C_S32),
+    R32: ("32", K_ABS, B_NONE, 4, C_U32),
+    R32S: ("32S", K_ABS, B_NONE, 4, C_S32),
+    R16: ("16", K_ABS, B_NONE, 2, C_16),
+    PC16: ("PC16", K_ABS, B_P, 2, C_16),
+    R8: ("8", K_ABS, B_NONE, 1, C_8),
+    PC8: ("PC8", K_ABS, B_P, 1, C_8),
+    DTPMOD64: ("DTPMOD64", None, B_NONE, 0, C_NONE),
+    DTPOFF64: ("DTPOFF64", K_DTPOFF, B_NONE, 8, C_NONE),
+    TPOFF64: ("TPOFF64", K_TPOFF, B_NONE, 8, C_NONE),
+    TLSGD: ("TLSGD", K_TLS_GD, B_P, 4, C_S32),
+    TLSLD: ("TLSLD", K_TLS_LD, B_P, 0, C_NONE),
+    DTPOFF32: ("DTPOFF32", K_DTPOFF, B_NONE, 4, C_S32),
+    GOTTPOFF: ("GOTTPOFF", K_TLS_IE, B_P, 4, C_S32),
+    TPOFF32: ("TPOFF32", K_TPOFF, B_NONE, 4, C_S32),
+    PC64: ("PC64", K_ABS, B_P, 8, C_NONE),
+    GOTOFF64: ("GOTOFF64", K_ABS, B_GOT, 8, C_NONE),
+    GOTPC32: ("GOTPC32", K_GOTBASE, B_P, 4, C_S32),
+    GOT64: ("GOT64", K_GOT, B_GOT, 8, C_NONE),
+    GOTPCREL64: ("GOTPCREL64", K_GOT, B_P, 8, C_NONE),
+    GOTPC64: ("GOTPC64", K_GOTBASE, B_P, 8, C_NONE),
+    GOTPLT64: ("GOTPLT64", K_GOT, B_GOT, 8, C_NONE),
+    PLTOFF64: ("PLTOFF64", K_PLT, B_GOT, 8, C_NONE),
+    SIZE32: ("SIZE32", K_SIZE, B_NONE, 4, C_U32),
+    SIZE64: ("SIZE64", K_SIZE, B_NONE, 8, C_NONE),
+    GOTPC32_TLSDESC: ("GOTPC32_TLSDESC", K_TLS_DESC, B_P, 4, C_S32),
+    TLSDESC_CALL: ("TLSDESC_CALL", K_TLS_DESC_CALL, B_NONE, 0, C_NONE),
+    TLSDESC: ("TLSDESC", None, B_NONE, 0, C_NONE),
+    IRELATIVE: ("IRELATIVE", None, B_NONE, 0, C_NONE),
+    RELATIVE64: ("RELATIVE64", None, B_NONE, 0, C_NONE),
+    GOTPCRELX: ("GOTPCRELX", K_GOT, B_P, 4, C_S32),
+    REX_GOTPCRELX: ("REX_GOTPCRELX", K_GOT, B_P, 4, C_S32),
+}
+RELOCS = {t: ("R_X86_64_" + r[0],) + r[1:] for t, r in RELOCS.items()}
 
 
 DYNAMIC_LINKER = "/lib64/ld-linux-x86-64.so.2"
@@ -162,187 +156,6 @@ def tlsdesc_plt_entry(entry_addr, gotplt_addr, tlsdesc_got_addr):
                          jmp.to_bytes(4, "little"), np.uint8)
 
 
-# calls through the PLT: GNU ld hides a hidden function called this way in a PIE
-# (_bfd_elf_fix_symbol_flags: needs_plt, pic output, non-default visibility)
-IS_PLT_CALL = _table({PLT32: 1, PLTOFF64: 1}, 0, bool)
-IS_DIRECT_DATA = _table({R32: 1, R32S: 1, R16: 1, R8: 1, PC32: 1, PC16: 1, PC8: 1, PC64: 1}, 0, bool)
-DYNAMIC_RELOCS = dict(R64=R64, RELATIVE=RELATIVE, GLOB_DAT=GLOB_DAT, JUMP_SLOT=JUMP_SLOT, COPY=COPY,
-                      TPOFF64=TPOFF64, DTPMOD64=DTPMOD64, DTPOFF64=DTPOFF64, IRELATIVE=IRELATIVE)
-
-
-class Plan:
-    """The scan's decisions, as boolean masks over the link's relocation table."""
-    __slots__ = ("relax_gotx", "gotx_zero", "ifunc_got", "skip", "gd_to_ie", "ie_keep", "desc_keep", "desc_to_ie", "dyn64", "relative", "irelative",
-                 "relr",
-                 "textrel",
-                 "plt_call", "tls_gd", "tls_ld")
-
-
-def scan(ctx, rt):
-    """Decide, for every relocation of the link, which need GOT slots, PLT or IPLT
-    entries, copy relocations or dynamic relocations, and which instructions
-    are relaxed.  The decisions go to rt.plan and to the synthetic sections."""
-    typ, key = rt.type, rt.key
-    K = ctx.keys
-    cfg = ctx.config
-    pic = cfg.pie or cfg.shared
-    bad = (typ >= NTYPES) | ~SUPPORTED[np.minimum(typ, NTYPES - 1)]
-    if bad.any():
-        k = int(np.argmax(bad))
-        raise LinkError(f"{rt.where(k)}: unsupported relocation {type_name(typ[k])} against "
-                        f"'{ctx.reloc_sym_display(rt, k)}'")
-    plan = rt.plan = Plan()
-    plan.relr = None            # RELATIVE ones packed into .relr.dyn (set after layout)
-    imported = K.imported[key]
-    is_func = K.func[key]
-    writable = rt.writable
-
-    # imported data accessed directly from code: copy it into the executable
-    if not cfg.shared:
-        copy_ref = imported & ~is_func & ~K.tls[key] & \
-            (IS_DIRECT_DATA[typ] | ((typ == R64) & ~writable & rt.alloc))
-        if cfg.nocopyreloc and copy_ref.any():
-            # -z nocopyreloc: no copies; an absolute pointer becomes a (text)
-            # relocation, a direct access from code cannot be made (ld.bfd)
-            ctx.refuse_copies(rt, copy_ref & IS_DIRECT_DATA[typ] & rt.alloc, type_name)
-            copy_ref[:] = False
-        if copy_ref.any():
-            ctx.request_copies(rt, copy_ref)
-            imported = K.imported[key]
-        # imported functions whose address is taken by non-PIC code: the PLT entry is the address
-        if not pic:
-            canon = imported & is_func & ((typ == R32) | (typ == R32S) | (typ == PC32) |
-                                          ((typ == R64) & ~writable & rt.alloc))
-            if canon.any():
-                ctx.request_canonical_plt(unique(key[canon]))
-    # calls to imported functions go through the PLT
-    plt_ref = imported & ((typ == PLT32) | (typ == PLTOFF64) | (is_func & (typ == PC32)))
-    if not cfg.shared and ctx.shared_files:
-        # an executable's undefined weak function that is only called (and loaded
-        # through the GOT) stays dynamic, with a PLT entry the loader may bind
-        # (ld.bfd); any other direct reference makes it 0 everywhere
-        weak = ~K.defined[key] & ~K.zero_undef[key] & ~imported
-        if weak.any():
-            call = weak & IS_PLT_CALL[typ]
-            other = weak & ~IS_PLT_CALL[typ] & ~IS_GOT[typ] & (typ != NONE)
-            if call.any():
-                call &= ~np.isin(key, key[other])
-                plt_ref |= call
-    plan.plt_call = plt_ref
-    if plt_ref.any():
-        ctx.plt.add(key[plt_ref])
-    if cfg.shared:
-        direct = imported & IS_DIRECT_DATA[typ] & ~plt_ref & rt.alloc
-        if direct.any():
-            k = int(np.argmax(direct))
-            raise LinkError(f"{rt.where(k)}: relocation {type_name(typ[k])} against symbol "
-                            f"'{ctx.reloc_sym_display(rt, k)}' cannot be used when making a shared "
-                            f"object; recompile with -fPIC")
-
-    # GOT loads that can become direct (the symbol is defined here and not an IFUNC)
-    is_got = IS_GOT[typ]
-    plan.relax_gotx = relax_gotx = np.zeros(len(typ), bool)
-    plan.gotx_zero = gotx_zero = np.zeros(len(typ), bool)
-    gotx = np.flatnonzero((typ == GOTPCRELX) | (typ == REX_GOTPCRELX))
-    if len(gotx):
-        b2, b1 = rt.original_bytes(gotx, 2), rt.original_bytes(gotx, 1)
-        form_ok = (b2 == 0x8b) | ((b2 == 0xff) & ((b1 == 0x15) | (b1 == 0x25)))
-        form_ok &= rt.offset[gotx] >= 2     # (the opcode lies in the section, as BFD requires)
-        kk = key[gotx]
-        local = K.defined[kk] & ~K.imported[kk] & ~K.ifunc[kk] & (~K.undef_weak[kk])
-        if cfg.shared:
-            local &= K.local_binding[kk]
-        relax_gotx[gotx] = form_ok & local
-        # a load of the address of an undefined weak symbol the loader cannot bind
-        # (non-default visibility) becomes mov $0,%reg, as GNU ld does even in PIC
-        gotx_zero[gotx] = form_ok & (b2 == 0x8b) & K.zero_undef[kk]
-    need_got = is_got & ~relax_gotx & ~gotx_zero
-    follows_tls = np.zeros(len(typ), bool)      # the __tls_get_addr call of a GD/LD sequence
-    seq = np.flatnonzero((typ == TLSGD) | (typ == TLSLD))
-    if not cfg.shared and len(seq):
-        follows_tls[seq[seq + 1 < len(typ)] + 1] = True
-    need_got &= ~follows_tls
-
-    # TLS: executables relax everything they can to local-exec; an imported
-    # variable is reached through a GOT slot holding its TP offset (initial-exec)
-    # shared objects keep the dynamic models: GD slot pairs, one LD pair, IE slots
-    plan.tls_gd = (typ == TLSGD) & bool(cfg.shared)
-    plan.tls_ld = (typ == TLSLD) & bool(cfg.shared)
-    plan.gd_to_ie = (typ == TLSGD) & imported & ~plan.tls_gd
-    plan.ie_keep = (typ == GOTTPOFF) & (imported | bool(cfg.shared))
-    if (typ == GOTTPOFF).any() and cfg.shared:
-        ctx.static_tls = True
-    if plan.tls_gd.any():
-        ctx.got_gd.add(key[plan.tls_gd])
-    if plan.tls_ld.any():
-        ctx.need_got_ld = True
-    # TLS descriptors: a shared object keeps one (two .got.plt words and an
-    # R_X86_64_TLSDESC) per variable; an executable relaxes the sequence to
-    # initial-exec for an imported variable, else to local-exec
-    desc = typ == GOTPC32_TLSDESC
-    plan.desc_keep = desc & bool(cfg.shared)
-    plan.desc_to_ie = desc & imported & ~plan.desc_keep
-    if plan.desc_keep.any():
-        ctx.tlsdesc.add(key[plan.desc_keep])
-    need_got |= plan.gd_to_ie | plan.ie_keep | plan.desc_to_ie
-    # in a PIE or shared object the GOT load of an IFUNC defined here reads the
-    # .got.plt slot of its IPLT entry, which IRELATIVE fills with the chosen
-    # function (ld.bfd: no .got slot of its own)
-    plan.ifunc_got = need_got & bool(pic) & K.ifunc[key] & ~K.imported[key] & is_got
-    need_got &= ~plan.ifunc_got
-    if need_got.any():
-        ctx.got.add(key[need_got])
-    if NEEDS_GOT_BASE[typ].any():
-        ctx.need_got_base = True
-    # the call to __tls_get_addr after a relaxed GD/LD sequence is rewritten with it
-    plan.skip = skip = np.zeros(len(typ), bool)
-    tls_seq = np.flatnonzero(((typ == TLSGD) | (typ == TLSLD)) & ~plan.tls_gd & ~plan.tls_ld)
-    if len(tls_seq):
-        nxt = tls_seq + 1
-        ok = nxt < len(typ)
-        ok[ok] = rt.sec_ordinal[nxt[ok]] == rt.sec_ordinal[tls_seq[ok]]
-        if not ok.all():
-            k = int(tls_seq[np.argmin(ok)])
-            raise LinkError(f"{rt.where(k)}: {type_name(typ[k])} is not followed by a call "
-                            f"to __tls_get_addr")
-        skip[nxt] = True
-    if IS_TLS[typ].any():
-        ctx.uses_tls = True
-    if (imported & ((typ == TPOFF32) | (typ == TPOFF64))).any():
-        k = int(np.argmax(imported & ((typ == TPOFF32) | (typ == TPOFF64))))
-        raise LinkError(f"{rt.where(k)}: local-exec TLS relocation {type_name(typ[k])} against "
-                        f"'{ctx.reloc_sym_display(rt, k)}', which is defined in a shared library")
-
-    # absolute addresses in a position-independent output need dynamic relocations
-    plan.dyn64 = (typ == R64) & rt.alloc & K.imported[key] & ~K.canonical[key]
-    plan.relative = np.zeros(len(typ), bool)
-    plan.irelative = plan.relative
-    if pic:
-        movable = K.defined[key] & ~K.absolute[key] & ~K.undef_weak[key] & \
-            (~K.imported[key] | K.canonical[key])
-        plan.relative = (typ == R64) & rt.alloc & movable
-        # a pointer to an IFUNC of this output holds the function the resolver picks
-        # (as its GOT slot does), not the PLT stub: ld.bfd's IRELATIVE
-        plan.irelative = plan.relative & K.ifunc[key]
-        plan.relative &= ~plan.irelative
-        bad32 = ((typ == R32) | (typ == R32S)) & rt.alloc & movable
-        if bad32.any():
-            k = int(np.argmax(bad32))
-            raise LinkError(f"{rt.where(k)}: relocation {type_name(typ[k])} against "
-                            f"'{ctx.reloc_sym_display(rt, k)}' cannot be used when making a "
-                            f"{'shared object' if cfg.shared else 'PIE'}; recompile with -fPIC")
-    # IFUNCs of this output get an IPLT entry unless every reference is a pointer
-    # that IRELATIVE fills, or the symbol can be preempted (shared objects)
-    ifunc_refs = K.ifunc[key] & ~K.imported[key] & (typ != NONE) & ~plan.irelative
-    if ifunc_refs.any():
-        ctx.iplt.add(key[ifunc_refs])
-    dyn = plan.dyn64 | plan.relative | plan.irelative
-    plan.textrel = dyn & ~writable
-    if plan.textrel.any():
-        ctx.textrel_at(rt, int(np.argmax(plan.textrel)))
-    ctx.rela_dyn.reserve(int(dyn.sum()))
-
-
 def _put(out, pos, val, width):
     if len(pos) == 0:
         return
@@ -355,65 +168,29 @@ def _patch(out, pos, pattern):
     out[pos[:, None] + np.arange(len(pat))] = pat
 
 
-def apply(ctx, rt, S, A, out):
-    """Compute and store every relocation of the link into the output image."""
-    typ, P, pos, key = rt.type, rt.P, rt.pos, rt.key
-    Z = ctx.keys.size[key]
-    relax_gotx, skip = rt.plan.relax_gotx, rt.plan.skip
-    val = np.zeros(len(typ), np.int64)
-    width = WIDTH[typ].copy()
-    width[skip] = 0
-    got_base = ctx.got_base_addr
-    tp = ctx.tls_end
-    SA = S + A
+def scan_got_relax(ctx, rt, plan):
+    """GOTPCRELX loads of a symbol defined here (not an IFUNC) become direct:
+    mov -> lea, call/jmp *x@GOTPCREL(%rip) -> call/jmp x; a mov of an undefined
+    weak symbol the loader cannot bind becomes mov $0 (GNU ld, even in PIC)."""
+    typ, key, K = rt.type, rt.key, ctx.keys
+    gotx = np.flatnonzero((typ == GOTPCRELX) | (typ == REX_GOTPCRELX))
+    if not len(gotx):
+        return
+    b2, b1 = rt.original_bytes(gotx, 2), rt.original_bytes(gotx, 1)
+    form_ok = (b2 == 0x8b) | ((b2 == 0xff) & ((b1 == 0x15) | (b1 == 0x25)))
+    form_ok &= rt.offset[gotx] >= 2     # (the opcode lies in the section, as BFD requires)
+    kk = key[gotx]
+    local = K.defined[kk] & ~K.imported[kk] & ~K.ifunc[kk] & (~K.undef_weak[kk])
+    if ctx.config.shared:
+        local &= K.local_binding[kk]
+    plan.relax_gotx[gotx] = form_ok & local
+    plan.gotx_zero[gotx] = form_ok & (b2 == 0x8b) & K.zero_undef[kk]
 
-    def sel(*types):
-        return np.isin(typ, types) & ~skip
 
-    m = sel(R64, R32, R32S, R16, R8)
-    val[m] = SA[m]
-    m = sel(PC32, PLT32, PC64, PC16, PC8)
-    val[m] = SA[m] - P[m]
-    m = sel(GOTPC32, GOTPC64)
-    val[m] = got_base + A[m] - P[m]
-    m = sel(GOTOFF64, PLTOFF64)
-    val[m] = SA[m] - got_base
-    m = sel(SIZE32, SIZE64)
-    val[m] = Z[m] + A[m]
-    m = sel(TPOFF32, TPOFF64)
-    val[m] = SA[m] - tp
-    m = sel(DTPOFF32, DTPOFF64)
-    if m.any():
-        # in an executable's code, DTPOFF follows a local-dynamic sequence relaxed to
-        # TP-relative; in shared objects and debug info it is the offset in the TLS block
-        relaxed = rt.alloc[m] & (not ctx.config.shared)
-        val[m] = np.where(relaxed, SA[m] - tp, SA[m] - ctx.tls_start)
+def relax(ctx, rt, S, A, val, width, out):
+    """GOT-load and TLS rewrites, after the generic values are computed."""
+    typ, P, pos = rt.type, rt.P, rt.pos
     plan = rt.plan
-    m = plan.tls_gd
-    if m.any():
-        val[m] = ctx.got_gd.slot_addresses(key[m]) + A[m] - P[m]
-    m = plan.tls_ld
-    if m.any():
-        val[m] = ctx.got_ld.addr + A[m] - P[m]
-        width[m] = 4
-    m = plan.plt_call
-    if m.any() and ctx.config.shared:
-        # calls to interposable functions of a shared object go through its PLT
-        S = S.copy()
-        S[m] = ctx.plt.entry_addresses(key[m])
-        SA = S + A
-        mm = m & np.isin(typ, (PLT32, PC32))
-        val[mm] = SA[mm] - P[mm]
-
-    # GOT-relative forms that keep their GOT slot
-    m = (IS_GOT[typ] & ~relax_gotx & ~plan.gotx_zero & ~plan.ifunc_got) | plan.ie_keep | plan.desc_to_ie
-    if m.any():
-        slot = ctx.got.slot_addresses(key[m])
-        ctx.got.fill(key[m], S[m])
-        t = typ[m]
-        v = np.where(np.isin(t, (GOT32, GOT64, GOTPLT64)), slot + A[m] - got_base, slot + A[m] - P[m])
-        val[m] = v
-
     # mov x@GOTPCREL(%rip),%reg of a symbol that is 0 here -> mov $0,%reg
     idx = np.flatnonzero(plan.gotx_zero)
     if len(idx):
@@ -425,68 +202,27 @@ def apply(ctx, rt, S, A, out):
         out[p - 2] = 0xc7
         out[p - 1] = 0xc0 | ((modrm >> 3) & 7)
         val[idx] = 0
-
-    m = plan.desc_keep
-    if m.any():
-        val[m] = ctx.gotplt.desc_addresses(key[m]) + A[m] - P[m]
-    m = plan.ifunc_got
-    if m.any():
-        g = ctx.gotplt
-        slot = g.addr + 8 * (g.RESERVED + g.n_lazy + ctx.iplt.index_of(key[m]))
-        t = typ[m]
-        val[m] = np.where(np.isin(t, (GOT32, GOT64, GOTPLT64)), slot + A[m] - got_base, slot + A[m] - P[m])
-
     # GOTPCRELX relaxation: mov -> lea, call/jmp * -> direct
-    idx = np.flatnonzero(relax_gotx)
+    idx = np.flatnonzero(plan.relax_gotx)
     if len(idx):
+        SA = S[idx] + A[idx]
         p = pos[idx]
         op, modrm = out[p - 2], out[p - 1]
         mov = op == 0x8b
         out[p[mov] - 2] = 0x8d
         call = (op == 0xff) & (modrm == 0x15)
         _patch(out, p[call] - 2, b"\x67\xe8")
-        val[idx] = SA[idx] - P[idx]
+        val[idx] = SA - P[idx]
         jmp = (op == 0xff) & (modrm == 0x25)
         if jmp.any():
             j = idx[jmp]
             out[pos[j] - 2] = 0xe9
             out[pos[j] + 3] = 0x90
-            _put(out, pos[j] - 1, SA[j] - P[j] + 1, 4)
+            _put(out, pos[j] - 1, SA[jmp] - P[j] + 1, 4)
             width[j] = 0
-
     # TLS relaxations (executables): to initial-exec for imported variables, else local-exec
     if not ctx.config.shared:
-        _relax_tls(ctx, rt, typ, S, A, pos, val, width, skip, out, tp)
-
-    # dynamic relocations for absolute addresses
-    if plan.dyn64.any():
-        m = plan.dyn64
-        ctx.rela_dyn.add(P[m], (ctx.dynsym_index(key[m]) << 32) | R64, A[m])
-    if plan.relative.any():
-        m = plan.relative if plan.relr is None else plan.relative & ~plan.relr
-        ctx.rela_dyn.add(P[m], np.full(int(m.sum()), RELATIVE, np.int64), SA[m])
-    if plan.irelative.any():
-        m = plan.irelative
-        resolver = ctx.keys.addr[key[m]]            # (an IFUNC symbol's value is its resolver)
-        ctx.rela_dyn.add(P[m], np.full(int(m.sum()), IRELATIVE, np.int64), resolver + A[m])
-
-    # overflow checks and stores
-    chk = CHECK[typ]
-    bad = None
-    for code, (lo, hi) in _RANGES.items():
-        m = (chk == code) & (width > 0)
-        if m.any():
-            badm = m & ((val < lo) | (val > hi))
-            if badm.any():
-                bad = badm if bad is None else bad | badm
-    if bad is not None:         # only the failing few get messages (checks.py)
-        from ldpy.checks import report_overflows
-        idx = np.flatnonzero(bad)
-        report_overflows(ctx, rt, idx, val[idx], [_FIELDS[int(c)] for c in chk[idx[:1000]]], type_name)
-    for w in (8, 4, 2, 1):
-        m = width == w
-        if m.any():
-            _put(out, pos[m], val[m], w)
+        _relax_tls(ctx, rt, typ, S, A, pos, val, width, plan.skip, out, ctx.tls_end)
 
 
 def _room(rt, idx, before, after):
@@ -530,7 +266,7 @@ def _check_gd(out, p, idx, where, rt):
 
 
 def _relax_tls(ctx, rt, typ, S, A, pos, val, width, skip, out, tp):
-    if not IS_TLS[typ].any():
+    if not TARGET.IS_TLS[np.minimum(typ, TARGET.NTYPES - 1)].any():
         return
     where = rt.where
     plan = rt.plan
@@ -627,3 +363,35 @@ def _relax_tls(ctx, rt, typ, S, A, pos, val, width, skip, out, tp):
             raise LinkError(f"{where(int(idx[np.argmin(ok)]))}: R_X86_64_TLSDESC_CALL "
                             f"at the end of its section: no call to rewrite")
         _patch(out, pos[idx], b"\x66\x90")
+
+
+class X86_64(Target):
+    MACHINE = EM_X86_64
+    NAME = "x86-64"
+    IS64, LITTLE, RELA = True, True, True
+    EMULATIONS = ("elf_x86_64",)
+    OUTPUT_FORMAT = "elf64-x86-64"
+    BFD_ARCH = "i386:x86-64"
+    PAGE_SIZE = 0x1000
+    EXEC_BASE = 0x400000
+    DYNAMIC_LINKER = DYNAMIC_LINKER
+    PLT_ENTRY_SIZE = PLT_HEADER_SIZE = 16
+    PLT_GOT_ENTRY_SIZE = PLT_GOT_ENTRY_SIZE
+    RELOCS = RELOCS
+    ADDEND_WIDTH = {TLSLD: 4}
+    LARGE_COMMON = 0xff02           # SHN_X86_64_LCOMMON
+    TLS_CALL_FOLLOWS = True
+    DTPOFF_RELAXED_IN_EXEC = True
+    R_ABS, R_RELATIVE, R_GLOB_DAT, R_JUMP_SLOT, R_COPY, R_IRELATIVE = R64, RELATIVE, GLOB_DAT, JUMP_SLOT, COPY, IRELATIVE
+    R_DTPMOD, R_DTPOFF, R_TPOFF, R_TLSDESC = DTPMOD64, DTPOFF64, TPOFF64, TLSDESC
+    scan_got_relax = staticmethod(scan_got_relax)
+    relax = staticmethod(relax)
+    code_fill = staticmethod(code_fill)
+    plt_entry = staticmethod(plt_entry)
+    plt_lazy = staticmethod(plt_lazy)
+    plt_lazy_ibt = staticmethod(plt_lazy_ibt)
+    plt_indirect = staticmethod(plt_indirect)
+    tlsdesc_plt_entry = staticmethod(tlsdesc_plt_entry)
+
+
+TARGET = register(X86_64())

@@ -95,8 +95,44 @@ def dtypes(is64: bool, little: bool):
     ns.addr, ns.saddr, ns.half, ns.word, ns.xword = a, sa, h, w, x
     ns.is64, ns.little, ns.endian = is64, little, e
     ns.addr_size = 8 if is64 else 4
+    ns.sym_shift, ns.type_mask = (32, 0xffffffff) if is64 else (8, 0xff)
     return ns
 
 
 class _DT:
-    """Namespace of dtypes for one ELF flavour (see dtypes())."""
+    """Namespace of dtypes for one ELF flavour (see dtypes()), with its r_info
+    packing: ELF64 keeps the symbol in the high 32 bits, ELF32 above the low 8."""
+
+    def r_sym(self, info):
+        """Symbol index of each r_info (numpy array of this flavour's r_info)."""
+        return (np.asarray(info).astype(np.uint64) >> np.uint64(self.sym_shift)).astype(np.int64)
+
+    def r_type(self, info):
+        return (np.asarray(info).astype(np.uint64) & np.uint64(self.type_mask)).astype(np.int64)
+
+    def r_info(self, sym, typ):
+        """r_info words (int64 holding the bits) of symbol indexes and types."""
+        return (np.asarray(sym, np.int64) << self.sym_shift) | np.asarray(typ, np.int64)
+
+
+# Relocations in memory.  Every input relocation section (RELA or REL, ELF32 or
+# ELF64, either byte order) is read into this one native layout, with the symbol
+# in r_info's high 32 bits and REL addends taken from the section contents
+# (input/object.py).  For x86-64 inputs this is a view of the file, no copy.
+# Passes decode r_info with reloc_sym / reloc_type only.
+RELOC = np.dtype([("r_offset", "<u8"), ("r_info", "<u8"), ("r_addend", "<i8")])
+
+
+def reloc_sym(info):
+    """Symbol indexes of in-memory (RELOC) r_info words."""
+    return (np.asarray(info, np.uint64) >> np.uint64(32)).astype(np.int64)
+
+
+def reloc_type(info):
+    """Relocation types of in-memory (RELOC) r_info words."""
+    return (np.asarray(info, np.uint64) & np.uint64(0xffffffff)).astype(np.int64)
+
+
+def reloc_info(sym, typ):
+    """In-memory (RELOC) r_info words of symbol indexes and types."""
+    return (np.asarray(sym, np.uint64) << np.uint64(32)) | np.asarray(typ, np.uint64)

@@ -134,6 +134,7 @@ class Loader:
             return None                        # claimed by an LTO plugin: IR symbols only
         if bytes(data[:4]) == b"\x7fELF":
             check_elf_header(data, path)
+            self._adopt_target(data)
             self._check_x86_arch(data, path)
             if len(data) > 17 and data[16] == 3 and data[17] == 0 or \
                     len(data) > 17 and data[17] == 3 and data[16] == 0:
@@ -332,6 +333,7 @@ class Loader:
         if is_bitcode(data):
             raise LinkError(f"{name}: {ir_only_message(self.ctx)}")
         if bytes(data[:4]) == b"\x7fELF" and len(data) > 20:
+            self._adopt_target(data)
             self._check_x86_arch(data, name)
         f = ObjectFile(name, data, archive=ar, member=m, comdat=self.ctx.comdat)
         excluded = self.ctx.config.exclude_libs
@@ -339,10 +341,22 @@ class Loader:
             f.no_export = True                 # --exclude-libs: its definitions become hidden
         self.add_object(f)
 
+    def _adopt_target(self, data):
+        """Without -m, the first ELF input names the target (as GNU ld's default
+        emulation would be chosen for it)."""
+        ctx = self.ctx
+        if ctx.target_fixed or ctx.files or ctx.shared_files or len(data) < 20:
+            return
+        from ldpy.arch.base import for_machine
+        t = for_machine(int.from_bytes(bytes(data[18:20]), "little" if data[5] == 1 else "big"))
+        if t is not None and t.IS64 == (data[4] == 2):
+            ctx.set_target(t)
+        ctx.target_fixed = True
+
     def _check_x86_arch(self, data, name):
         """An i386 or x32 object in an x86-64 link: GNU ld's message (BFD knows both)."""
         t = self.ctx.target
-        if len(data) < 20 or t.MACHINE != 62 or not t.IS64:
+        if len(data) < 20 or t.NAME != "x86-64":
             return
         machine = int.from_bytes(bytes(data[18:20]), "little" if data[5] == 1 else "big")
         arch = {(3, 1): "i386", (62, 1): "i386:x64-32", (6, 1): "i386"}.get((machine, data[4]))

@@ -10,7 +10,7 @@ from ldpy.diag import LinkError
 from ldpy.elf.format import (
     ELFMAG, ELFCLASS64, ELFCLASS32, ELFDATA2LSB, ELFDATA2MSB, ET_REL, ET_DYN, MACHINE_NAMES,
     SHT_NOBITS, SHT_SYMTAB, SHT_RELA, SHT_REL, SHT_GROUP, SHT_SYMTAB_SHNDX, SHT_STRTAB,
-    SHT_NULL, SHF_EXCLUDE, SHF_ALLOC, SHF_COMPRESSED, SHN_ABS, SHN_COMMON, SHN_XINDEX, SHN_LORESERVE, SHX_COMMON, GRP_COMDAT, STT_SECTION,
+    RELOC, reloc_info, SHT_NULL, SHF_EXCLUDE, SHF_ALLOC, SHF_COMPRESSED, SHN_ABS, SHN_COMMON, SHN_XINDEX, SHN_LORESERVE, SHX_COMMON, GRP_COMDAT, STT_SECTION,
     STB_GLOBAL, STT_FUNC, STT_GNU_IFUNC, SHN_UNDEF,
     dtypes,
 )
@@ -165,6 +165,9 @@ class ObjectFile:
             self.buf, self.buf_base = None, 0
         self.is64, self.little = check_elf_header(data, name)
         self.dt = dtypes(self.is64, self.little)
+        # every relocation section is a view of the file in the in-memory layout
+        # (gc.py then reads the symbol words straight from the file's bytes)
+        self.raw_relocs = self.dt.rela == RELOC
         self._comdat = comdat          # signature -> owning ObjectFile, shared by the link
         self._parse()
 
@@ -367,7 +370,10 @@ class ObjectFile:
             raise LinkError(f"{self.name}: symbol {bad} has name offset {int(name_off[bad]):#x}, past the "
                             f"end of the string table ({len(strtab):#x} bytes)")
         shndx = syms["st_shndx"].astype(np.int64)
-        shndx[shndx == 0xff02] = SHN_COMMON     # SHN_X86_64_LCOMMON: large-model commons
+        from ldpy.arch.base import for_machine
+        t = for_machine(self.machine)
+        if t is not None and t.LARGE_COMMON is not None:
+            shndx[shndx == t.LARGE_COMMON] = SHN_COMMON     # SHN_X86_64_LCOMMON: large-model commons
         reserved = (shndx >= SHN_LORESERVE) & (shndx != SHN_ABS) & (shndx != SHN_COMMON) & \
             ((shndx != SHN_XINDEX) | (shndx_table is None))
         if reserved.any():
@@ -417,23 +423,43 @@ class ObjectFile:
 
     def _attach_relocs(self, i):
         _, typ, _, _, offset, size, _, target, _, _ = self.rows[i]
-        if typ == SHT_REL:
-            raise LinkError(f"{self.name}: SHT_REL relocation section {self.section_names[i]} "
-                            f"is not supported for this target")
         if not 0 < target < len(self.sections):
             raise LinkError(f"{self.name}: relocation section {self._label(i)} has bad target section "
                             f"index {target} (the file has {len(self.sections)} sections)")
         entsize = self.rows[i][9]
-        if entsize != self.dt.rela.itemsize:
+        dtype = self.dt.rel if typ == SHT_REL else self.dt.rela
+        if entsize != dtype.itemsize:
             raise LinkError(f"{self.name}: relocation section {self._label(i)} has bad entry size "
-                            f"{entsize} (expected {self.dt.rela.itemsize})")
+                            f"{entsize} (expected {dtype.itemsize})")
         sec = self.sections[target]
         if sec is None or sec is DISCARDED:
             return
         # (every section's bytes were checked to lie inside the file)
-        rel = np.frombuffer(self.data, self.dt.rela, size // self.dt.rela.itemsize, offset)
+        rel = np.frombuffer(self.data, dtype, size // dtype.itemsize, offset)
         # symbol indexes and offsets are checked for the whole link at once (relocs.RelocTable)
-        sec.relocs = rel
+        if dtype == RELOC:
+            sec.relocs = rel                   # (x86-64: already the in-memory layout)
+            return
+        # other flavours are converted once: symbol and type into RELOC's r_info,
+        # REL addends read from the bytes each relocation patches
+        out = np.zeros(len(rel), RELOC)
+        out["r_offset"] = rel["r_offset"]
+        sym, rtype = self.dt.r_sym(rel["r_info"]), self.dt.r_type(rel["r_info"])
+        out["r_info"] = reloc_info(sym, rtype)
+        if typ == SHT_REL:
+            from ldpy.arch.base import for_machine
+            t = for_machine(self.machine)
+            if t is None:
+                raise LinkError(f"{self.name}: SHT_REL relocation section {self.section_names[i]} "
+                                f"is not supported for this target")
+            if sec.type != SHT_NOBITS:
+                # (a compressed debug section is inflated for this)
+                data, base = (sec.bytes(), 0) if sec.compressed is not None else (self.data, sec.offset)
+                out["r_addend"] = t.implicit_addends(data, base + rel["r_offset"].astype(np.int64), rtype)
+            self.raw_relocs = False
+        else:
+            out["r_addend"] = rel["r_addend"]
+        sec.relocs = out
 
     def _read_group(self, i):
         _, _, _, _, offset, size, _, info, _, _ = self.rows[i]

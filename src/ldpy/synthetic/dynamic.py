@@ -7,7 +7,7 @@ import numpy as np
 
 from ldpy.util import unique, first_of_runs
 
-from ldpy.elf.format import (SHT_PROGBITS, SHT_DYNSYM, SHT_STRTAB, SHT_HASH, SHT_GNU_HASH,
+from ldpy.elf.format import (RELOC, reloc_info, reloc_type, SHT_PROGBITS, SHT_DYNSYM, SHT_STRTAB, SHT_HASH, SHT_GNU_HASH,
                              SHT_GNU_versym, SHT_GNU_verneed, SHT_RELA, SHT_DYNAMIC, SHF_ALLOC,
                              SHF_WRITE, SHF_EXECINSTR, STB_GLOBAL, STB_WEAK, STV_DEFAULT,
                              STT_FUNC, STT_GNU_IFUNC, STB_GNU_UNIQUE)
@@ -305,7 +305,7 @@ class VerdefSection(Synthetic):
 
 class RelaSection(Synthetic):
     """A table of dynamic relocations filled as numpy arrays."""
-    DTYPE = np.dtype([("r_offset", "<u8"), ("r_info", "<u8"), ("r_addend", "<i8")])
+    DTYPE = RELOC          # (rows in the in-memory layout; see elf/format.py)
 
     def __init__(self, name, count=0):
         super().__init__(name, SHT_RELA, SHF_ALLOC, 8, 24)
@@ -329,7 +329,7 @@ class RelaSection(Synthetic):
             raise AssertionError(f"{self.name}: reserved {self.count} relocations, produced {len(rel)}")
         if relative_type is not None and len(rel):
             # RELATIVE first (DT_RELACOUNT), then by offset, like GNU ld's -z combreloc
-            is_rel = (rel["r_info"] & 0xffffffff) == relative_type
+            is_rel = reloc_type(rel["r_info"]) == relative_type
             rel = rel[np.lexsort((rel["r_offset"], ~is_rel))]
             self.relative_count = int(is_rel.sum())
         else:
@@ -753,14 +753,14 @@ def add_dynamic_tail(ctx):
 
 
 def tlsdesc_rows(ctx):
-    """r_info and r_addend of the R_X86_64_TLSDESC of each descriptor: against the
+    """r_info and r_addend of the TLSDESC dynamic relocation of each descriptor: against the
     symbol when it is bound at run time, else against no symbol with the offset
     in this object's TLS block as addend."""
     keys = ctx.tlsdesc.keys
     K = ctx.keys
     pre = K.imported[keys]
     idx = np.where(pre, ctx.dynsym_index(np.where(pre, keys, 0)), 0)
-    info = (idx << 32) | ctx.target.TLSDESC
+    info = reloc_info(idx, ctx.target.TLSDESC)
     addend = np.where(pre, 0, K.addr[keys] - ctx.tls_start)
     return info.astype(np.uint64), addend
 
@@ -783,7 +783,7 @@ def finish_dynamic(ctx):
         tls = K.tls[gk]
         idx = ctx.dynsym_index(gk[got_sym])
         typ = np.where(tls[got_sym], R["TPOFF64"], R["GLOB_DAT"])
-        ctx.rela_dyn.add(slots[got_sym], (idx << 32) | typ, np.zeros(int(got_sym.sum()), np.int64))
+        ctx.rela_dyn.add(slots[got_sym], reloc_info(idx, typ), np.zeros(int(got_sym.sum()), np.int64))
         vals = got.values[got.index_of(gk)]
         if ctx.relr is not None:
             got_rel = got_rel & ~ctx.relr.got_mask      # (packed into .relr.dyn)
@@ -801,8 +801,8 @@ def finish_dynamic(ctx):
         pre = K.imported[gd]
         idx = np.where(pre, ctx.dynsym_index(np.where(pre, gd, 0)), 0)
         zeros = np.zeros(len(gd), np.int64)
-        ctx.rela_dyn.add(slots, (idx << 32) | R["DTPMOD64"], zeros)
-        ctx.rela_dyn.add(slots[pre] + 8, (idx[pre] << 32) | R["DTPOFF64"], zeros[pre])
+        ctx.rela_dyn.add(slots, reloc_info(idx, R["DTPMOD64"]), zeros)
+        ctx.rela_dyn.add(slots[pre] + 8, reloc_info(idx[pre], R["DTPOFF64"]), zeros[pre])
         words = np.zeros((len(gd), 2), np.int64)
         words[~pre, 1] = K.addr[gd[~pre]] - ctx.tls_start
         ctx.got_gd.data = words.astype("<i8").view(np.uint8).reshape(-1)
@@ -815,7 +815,7 @@ def finish_dynamic(ctx):
             first.setdefault(int(ctx.gaddr[s.gid]), s)      # strong names sort first
         addrs = np.array(list(first), np.int64)
         idx = ctx.dynsym_index(np.array([s.gid for s in first.values()], np.int64))
-        ctx.rela_dyn.add(addrs, (idx << 32) | R["COPY"], np.zeros(len(addrs), np.int64))
+        ctx.rela_dyn.add(addrs, reloc_info(idx, R["COPY"]), np.zeros(len(addrs), np.int64))
     ctx.rela_dyn.build(R["RELATIVE"])
     if ctx.relr is not None:
         ctx.relr.build()

@@ -9,7 +9,7 @@ function with a JUMP_SLOT relocation), followed by the IPLT entries of local
 IFUNCs; .rela.plt holds the JUMP_SLOTs, then the IRELATIVEs."""
 import numpy as np
 
-from ldpy.elf.format import SHT_RELA, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_INFO_LINK
+from ldpy.elf.format import RELOC, reloc_info, SHT_RELA, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_INFO_LINK
 from ldpy.synthetic import KeyedTable, Synthetic
 
 
@@ -161,7 +161,7 @@ class GotPltSection(Synthetic):
 
 class RelaPltSection(Synthetic):
     """.rela.plt: JUMP_SLOTs of the lazy entries, then IRELATIVEs of the IPLT."""
-    DTYPE = np.dtype([("r_offset", "<u8"), ("r_info", "<u8"), ("r_addend", "<i8")])
+    DTYPE = RELOC          # (rows in the in-memory layout; see elf/format.py)
 
     def __init__(self, gotplt, jump_slot_type, irelative_type):
         super().__init__(".rela.plt", type_=SHT_RELA, flags=SHF_ALLOC | SHF_INFO_LINK, align=8, entsize=24)
@@ -182,11 +182,11 @@ class RelaPltSection(Synthetic):
         rela["r_offset"][:n_lazy + n_i] = g.slot_addresses()
         if n_lazy:
             idx = self.dynsym_index(g.plt.keys)
-            rela["r_info"][:n_lazy] = (idx.astype(np.uint64) << np.uint64(32)) | np.uint64(self.jump_slot)
+            rela["r_info"][:n_lazy] = reloc_info(idx, self.jump_slot)
         rela["r_info"][n_lazy:n_lazy + n_i] = self.irelative
         rela["r_addend"][n_lazy:n_lazy + n_i] = g.iplt.resolvers
         if n_d:
-            # TLS descriptors (R_X86_64_TLSDESC), after the jump table as in ld.bfd
+            # TLS descriptors (the target's TLSDESC), after the jump table as in ld.bfd
             rela["r_offset"][n_lazy + n_i:] = g.desc_addresses(g.tlsdesc.keys)
             info, addend = self.tlsdesc_rows()
             rela["r_info"][n_lazy + n_i:] = info

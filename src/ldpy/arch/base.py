@@ -1,0 +1,202 @@
+"""What a target provides, and the generic relocation kinds its table maps to.
+
+A target is one object (a `Target` subclass instance, one per machine) holding:
+
+* its ELF flavour: class, byte order, REL or RELA, the dtypes of `elf.format.dtypes`
+  (`self.dt`), page size, default image base, dynamic linker, emulation names;
+* its relocation table: one row per type giving the generic kind, the base the
+  value is taken relative to, the width of the field and its overflow class
+  (`RELOCS`, turned into the arrays KIND, BASE, WIDTH, CHECK, SUPPORTED);
+* the numbers of its dynamic relocation types (`R_ABS`, `R_RELATIVE`, ...);
+* its PLT/GOT templates and code padding;
+* its instruction rewrites (GOT-load and TLS relaxations), called by the generic
+  passes in `ldpy/reloc_policy.py` at fixed points.
+
+Generic code never tests a machine number or a relocation number: it reads the
+kind arrays and calls these methods.  docs/adding-a-target.md lists what a new
+target file must fill in.
+"""
+import numpy as np
+
+from ldpy.elf.format import dtypes
+
+# -- generic relocation kinds ---------------------------------------------------------
+# The value stored is  X + A - B : the kind says what X is (and how the reference
+# is bound: GOT slot, PLT entry, TLS model), BASE says what B is.
+K_NONE = 0          # nothing stored (R_*_NONE, markers)
+K_ABS = 1           # X = S: the symbol's address (absolute or, with B_P, PC-relative data)
+K_PLT = 2           # X = S, or the symbol's PLT entry when it is imported: a call
+K_GOT = 3           # X = address of the symbol's GOT slot
+K_GOTBASE = 4       # X = the GOT base (_GLOBAL_OFFSET_TABLE_)
+K_SIZE = 5          # X = the symbol's size
+K_TPOFF = 6         # X = S - TP: local-exec TLS offset from the thread pointer
+K_TPOFF_NEG = 7     # X = TP - S (stored negated: i386's R_386_TLS_LE_32), A subtracted too
+K_DTPOFF = 8        # X = S - start of the module's TLS block
+K_TLS_GD = 9        # X = the symbol's general-dynamic GOT pair
+K_TLS_LD = 10       # X = the module's local-dynamic GOT pair
+K_TLS_IE = 11       # X = the GOT slot holding the symbol's TP offset (initial-exec)
+K_TLS_DESC = 12     # X = the symbol's TLS descriptor (two words)
+K_TLS_DESC_CALL = 13  # marker on the descriptor call: rewritten when relaxed, else nothing
+KIND_NAMES = ("none", "abs", "plt", "got", "gotbase", "size", "tpoff", "tpoff_neg", "dtpoff",
+              "tls_gd", "tls_ld", "tls_ie", "tls_desc", "tls_desc_call")
+
+# what is subtracted
+B_NONE, B_P, B_GOT = 0, 1, 2          # nothing, the place P, the GOT base
+
+# overflow classes of the stored field
+C_NONE, C_S32, C_U32, C_16, C_8, C_S16 = 0, 1, 2, 3, 4, 5
+RANGES = {C_S32: (-(1 << 31), (1 << 31) - 1), C_U32: (0, (1 << 32) - 1),
+          C_16: (-(1 << 15), (1 << 16) - 1), C_8: (-(1 << 7), (1 << 8) - 1),
+          C_S16: (-(1 << 15), (1 << 15) - 1)}
+FIELDS = {C_S32: "a signed 32-bit", C_U32: "an unsigned 32-bit", C_16: "a 16-bit", C_8: "an 8-bit",
+          C_S16: "a signed 16-bit"}
+
+_REGISTRY = {}
+
+
+def register(target):
+    """Make a target findable by machine number and emulation name."""
+    _REGISTRY[target.MACHINE] = target
+    return target
+
+
+def _load_all():
+    # (each target module registers itself on import)
+    from ldpy.arch import x86_64    # noqa: F401
+
+
+def for_machine(machine):
+    """The target of ELF e_machine `machine`, or None."""
+    _load_all()
+    return _REGISTRY.get(machine)
+
+
+def for_emulation(name):
+    """The target of a GNU ld emulation name (-m), or None."""
+    _load_all()
+    for t in _REGISTRY.values():
+        if name in t.EMULATIONS:
+            return t
+    return None
+
+
+def all_targets():
+    _load_all()
+    return list(_REGISTRY.values())
+
+
+class Target:
+    """Base of every target; subclasses set the class attributes below."""
+    MACHINE = None                  # ELF e_machine
+    NAME = ""                       # for messages ("x86-64")
+    IS64, LITTLE, RELA = True, True, True
+    EMULATIONS = ()                 # -m names, the first is the default one
+    OUTPUT_FORMAT = ""              # --print-output-format, OUTPUT_FORMAT of the default script
+    BFD_ARCH = ""                   # OUTPUT_ARCH
+    PAGE_SIZE = 0x1000              # max page size (segment alignment)
+    EXEC_BASE = 0x400000            # image base of non-PIE executables
+    DYNAMIC_LINKER = ""
+    PLT_ENTRY_SIZE = 16
+    PLT_HEADER_SIZE = 16
+    GOTPLT_RESERVED = 3             # .got.plt words before the jump slots
+    # REL inputs: bytes holding the addend where they differ from the stored width
+    # (a marker type that stores nothing may still carry an addend in its field)
+    ADDEND_WIDTH = {}
+    LARGE_COMMON = None             # a second SHN_COMMON-like index (SHN_X86_64_LCOMMON)
+    NTYPES = 64                     # relocation numbers below this index the tables
+    RELOCS = {}                     # type -> (name, kind, base, width, check)
+    # the call to __tls_get_addr right after a GD/LD relocation belongs to the
+    # sequence (x86): it is rewritten with it when the sequence is relaxed
+    TLS_CALL_FOLLOWS = False
+    # DTPOFF in an executable's code follows a local-dynamic sequence relaxed to
+    # TP-relative addressing, so it is stored TP-relative too (x86)
+    DTPOFF_RELAXED_IN_EXEC = False
+    # dynamic relocation numbers (None: the target has none of that kind)
+    R_NONE = 0
+    R_ABS = R_RELATIVE = R_GLOB_DAT = R_JUMP_SLOT = R_COPY = R_IRELATIVE = None
+    R_DTPMOD = R_DTPOFF = R_TPOFF = R_TLSDESC = None
+    # the absolute relocation of one address-sized word (the one that can become
+    # a dynamic R_ABS / R_RELATIVE): set by __init__ from R_ABS
+
+    def __init__(self):
+        self.dt = dtypes(self.IS64, self.LITTLE)
+        self.WORD = 8 if self.IS64 else 4
+        n = self.NTYPES
+        self.KIND = np.zeros(n, np.int8)
+        self.BASE = np.zeros(n, np.int8)
+        self.WIDTH = np.zeros(n, np.int64)
+        self.CHECK = np.zeros(n, np.int8)
+        self.SUPPORTED = np.zeros(n, bool)
+        self.TYPE_NAMES = {}
+        for t, (name, kind, base, width, check) in self.RELOCS.items():
+            self.TYPE_NAMES[t] = name
+            self.KIND[t] = K_NONE if kind is None else kind
+            self.BASE[t], self.WIDTH[t], self.CHECK[t] = base, width, check
+            # a type is linked when the generic code knows what to store for it (kind
+            # None: a dynamic relocation type, never found in a relocatable input)
+            self.SUPPORTED[t] = kind is not None and (width > 0 or kind in (K_NONE, K_TLS_LD, K_TLS_DESC_CALL))
+        self.IMPLICIT_WIDTH = self.WIDTH.copy()
+        for t, w in self.ADDEND_WIDTH.items():
+            self.IMPLICIT_WIDTH[t] = w
+        k = self.KIND
+        # derived masks the generic passes use
+        self.IS_PLT_CALL = k == K_PLT
+        self.IS_GOT = k == K_GOT
+        # data accessed directly (needs a copy relocation when imported into an executable):
+        # S-relative stores narrower than a pointer, and PC-relative ones
+        self.IS_DIRECT_DATA = (k == K_ABS) & ((self.BASE == B_P) | (self.WIDTH < self.WORD)) & \
+            (self.BASE != B_GOT) & (self.WIDTH > 0)
+        self.IS_ABS_WORD = (k == K_ABS) & (self.BASE == B_NONE) & (self.WIDTH == self.WORD)
+        # 32-bit references that take the address of an imported function: the PLT
+        # entry becomes its address in a non-PIE executable (canonical PLT)
+        self.CANON_REF = self.IS_DIRECT_DATA & (self.WIDTH == 4)
+        self.IS_PC32 = (k == K_ABS) & (self.BASE == B_P) & (self.WIDTH == 4)
+        # absolute 32-bit fields narrower than a pointer: cannot be relocated at run time
+        self.IS_ABS_NARROW32 = (k == K_ABS) & (self.BASE == B_NONE) & (self.WIDTH == 4) & (self.WORD > 4)
+        self.NEEDS_GOT_BASE = (self.BASE == B_GOT) | (k == K_GOTBASE)
+        self.IS_TLS = k >= K_TPOFF
+        self.TLS_SEQUENCE = (k == K_TLS_GD) | (k == K_TLS_LD)
+        self.TLS_SEQUENCE_TYPES = tuple(int(t) for t in np.flatnonzero(self.TLS_SEQUENCE))
+        # dynamic relocation numbers by name (synthetic/dynamic.py)
+        self.DYNAMIC_RELOCS = dict(R64=self.R_ABS, RELATIVE=self.R_RELATIVE, GLOB_DAT=self.R_GLOB_DAT,
+                                   JUMP_SLOT=self.R_JUMP_SLOT, COPY=self.R_COPY,
+                                   TPOFF64=self.R_TPOFF, DTPMOD64=self.R_DTPMOD,
+                                   DTPOFF64=self.R_DTPOFF, IRELATIVE=self.R_IRELATIVE)
+        self.JUMP_SLOT, self.IRELATIVE, self.TLSDESC = self.R_JUMP_SLOT, self.R_IRELATIVE, self.R_TLSDESC
+
+    # -- names ----------------------------------------------------------------------
+    def type_name(self, t):
+        return self.TYPE_NAMES.get(int(t), f"unknown relocation type {int(t)}")
+
+    def types_of(self, mask):
+        """Relocation numbers selected by a boolean table such as IS_GOT."""
+        return np.flatnonzero(mask)
+
+    # -- REL inputs -----------------------------------------------------------------
+    def implicit_addends(self, data, pos, types):
+        """Addends of REL relocations: the signed field each type patches, read
+        from the section contents at file positions pos (one gather per width)."""
+        out = np.zeros(len(pos), np.int64)
+        if not len(pos):
+            return out
+        buf = np.frombuffer(data, np.uint8)
+        width = self.IMPLICIT_WIDTH.take(types, mode="clip")
+        e = "<" if self.LITTLE else ">"
+        for w in (1, 2, 4, 8):
+            m = (width == w) & (pos + w <= len(buf))
+            if m.any():
+                b = buf[pos[m][:, None] + np.arange(w)]
+                out[m] = np.ascontiguousarray(b).view(f"{e}i{w}").reshape(-1)
+        return out
+
+    # -- hooks for the generic passes (reloc_policy.py); the defaults do nothing ------
+    def scan_got_relax(self, ctx, rt, plan):
+        """Mark GOT loads to rewrite as direct (plan.relax_gotx) or as a load of 0
+        (plan.gotx_zero), before GOT slots are counted."""
+
+    def relax(self, ctx, rt, S, A, val, width, out):
+        """Instruction rewrites while applying: GOT loads and TLS sequences."""
+
+    def code_fill(self, n):
+        """n bytes of padding for a code section."""
+        return np.zeros(n, np.uint8)

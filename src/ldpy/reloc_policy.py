@@ -1,0 +1,304 @@
+"""The dynamic-linking policy and the relocation formulas, for every target.
+
+The scan decides, for every relocation of the link at once, how its reference is
+bound: directly, through a GOT slot, a PLT entry, a canonical PLT entry, a copy
+relocation, a dynamic relocation, a TLS model, or not at all (an error).  It reads
+only the target's kind arrays (arch/base.py): each decision below is one row of
+the table
+
+    output (exec / PIE / shared) x symbol (local, imported, function, TLS, IFUNC,
+    undefined weak) x kind (abs, pc-relative, GOT, PLT, TLS GD/LD/IE/LE/DESC, ...)
+
+evaluated as boolean masks over the link-wide relocation table.  The target adds
+its instruction rewrites at two points: `scan_got_relax` (which GOT loads become
+direct) and `relax` (rewriting GOT loads and TLS sequences while applying).
+
+apply() then stores X + A - B for every relocation (kind -> X, base -> B),
+overflow-checked per range class and scattered with fancy indexing in the
+target's byte order.
+"""
+import numpy as np
+
+from ldpy.diag import LinkError
+from ldpy.util import unique
+from ldpy.elf.format import reloc_info
+from ldpy.arch.base import (K_NONE, K_ABS, K_PLT, K_GOT, K_GOTBASE, K_SIZE, K_TPOFF, K_TPOFF_NEG,
+                            K_DTPOFF, K_TLS_GD, K_TLS_LD, K_TLS_IE, K_TLS_DESC, B_P, B_GOT,
+                            RANGES, FIELDS)
+
+
+class Plan:
+    """The scan's decisions, as boolean masks over the link's relocation table."""
+    __slots__ = ("relax_gotx", "gotx_zero", "ifunc_got", "skip", "gd_to_ie", "ie_keep", "desc_keep",
+                 "desc_to_ie", "dyn64", "relative", "irelative", "relr", "textrel", "plt_call",
+                 "tls_gd", "tls_ld", "kind")
+
+
+def scan(ctx, rt):
+    """Decide, for every relocation of the link, which need GOT slots, PLT or IPLT
+    entries, copy relocations or dynamic relocations, and which instructions
+    are relaxed.  The decisions go to rt.plan and to the synthetic sections."""
+    T = ctx.target
+    typ, key = rt.type, rt.key
+    K = ctx.keys
+    cfg = ctx.config
+    pic = cfg.pie or cfg.shared
+    tt = np.minimum(typ, T.NTYPES - 1)
+    bad = (typ >= T.NTYPES) | ~T.SUPPORTED[tt]
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise LinkError(f"{rt.where(k)}: unsupported relocation {T.type_name(typ[k])} against "
+                        f"'{ctx.reloc_sym_display(rt, k)}'")
+    plan = rt.plan = Plan()
+    plan.kind = kind = T.KIND[tt]
+    plan.relr = None            # RELATIVE ones packed into .relr.dyn (set after layout)
+    imported = K.imported[key]
+    is_func = K.func[key]
+    writable = rt.writable
+    direct_data = T.IS_DIRECT_DATA[tt]
+    abs_word = T.IS_ABS_WORD[tt]
+    plt_kind = kind == K_PLT
+    n = len(typ)
+
+    # imported data accessed directly from code: copy it into the executable
+    if not cfg.shared:
+        copy_ref = imported & ~is_func & ~K.tls[key] & (direct_data | (abs_word & ~writable & rt.alloc))
+        if cfg.nocopyreloc and copy_ref.any():
+            # -z nocopyreloc: no copies; an absolute pointer becomes a (text)
+            # relocation, a direct access from code cannot be made (ld.bfd)
+            ctx.refuse_copies(rt, copy_ref & direct_data & rt.alloc, T.type_name)
+            copy_ref[:] = False
+        if copy_ref.any():
+            ctx.request_copies(rt, copy_ref)
+            imported = K.imported[key]
+        # imported functions whose address is taken by non-PIC code: the PLT entry is the address
+        if not pic:
+            canon = imported & is_func & (T.CANON_REF[tt] | (abs_word & ~writable & rt.alloc))
+            if canon.any():
+                ctx.request_canonical_plt(unique(key[canon]))
+    # calls to imported functions go through the PLT
+    plt_ref = imported & (plt_kind | (is_func & T.IS_PC32[tt]))
+    if not cfg.shared and ctx.shared_files:
+        # an executable's undefined weak function that is only called (and loaded
+        # through the GOT) stays dynamic, with a PLT entry the loader may bind
+        # (ld.bfd); any other direct reference makes it 0 everywhere
+        weak = ~K.defined[key] & ~K.zero_undef[key] & ~imported
+        if weak.any():
+            call = weak & plt_kind
+            other = weak & ~plt_kind & (kind != K_GOT) & (kind != K_NONE)
+            if call.any():
+                call &= ~np.isin(key, key[other])
+                plt_ref |= call
+    plan.plt_call = plt_ref
+    if plt_ref.any():
+        ctx.plt.add(key[plt_ref])
+    if cfg.shared:
+        direct = imported & direct_data & ~plt_ref & rt.alloc
+        if direct.any():
+            k = int(np.argmax(direct))
+            raise LinkError(f"{rt.where(k)}: relocation {T.type_name(typ[k])} against symbol "
+                            f"'{ctx.reloc_sym_display(rt, k)}' cannot be used when making a shared "
+                            f"object; recompile with -fPIC")
+
+    # GOT loads that can become direct (the target knows which instructions)
+    is_got = kind == K_GOT
+    plan.relax_gotx = np.zeros(n, bool)
+    plan.gotx_zero = np.zeros(n, bool)
+    T.scan_got_relax(ctx, rt, plan)
+    need_got = is_got & ~plan.relax_gotx & ~plan.gotx_zero
+    seq = np.flatnonzero((kind == K_TLS_GD) | (kind == K_TLS_LD))
+    if T.TLS_CALL_FOLLOWS and not cfg.shared and len(seq):
+        # the __tls_get_addr call of a relaxed GD/LD sequence takes no GOT slot
+        follows_tls = np.zeros(n, bool)
+        follows_tls[seq[seq + 1 < n] + 1] = True
+        need_got &= ~follows_tls
+
+    # TLS: executables relax everything they can to local-exec; an imported
+    # variable is reached through a GOT slot holding its TP offset (initial-exec)
+    # shared objects keep the dynamic models: GD slot pairs, one LD pair, IE slots
+    plan.tls_gd = (kind == K_TLS_GD) & bool(cfg.shared)
+    plan.tls_ld = (kind == K_TLS_LD) & bool(cfg.shared)
+    plan.gd_to_ie = (kind == K_TLS_GD) & imported & ~plan.tls_gd
+    ie = kind == K_TLS_IE
+    plan.ie_keep = ie & (imported | bool(cfg.shared))
+    if ie.any() and cfg.shared:
+        ctx.static_tls = True
+    if plan.tls_gd.any():
+        ctx.got_gd.add(key[plan.tls_gd])
+    if plan.tls_ld.any():
+        ctx.need_got_ld = True
+    # TLS descriptors: a shared object keeps one (two .got.plt words and a TLSDESC
+    # dynamic relocation) per variable; an executable relaxes the sequence to
+    # initial-exec for an imported variable, else to local-exec
+    desc = kind == K_TLS_DESC
+    plan.desc_keep = desc & bool(cfg.shared)
+    plan.desc_to_ie = desc & imported & ~plan.desc_keep
+    if plan.desc_keep.any():
+        ctx.tlsdesc.add(key[plan.desc_keep])
+    need_got |= plan.gd_to_ie | plan.ie_keep | plan.desc_to_ie
+    # in a PIE or shared object the GOT load of an IFUNC defined here reads the
+    # .got.plt slot of its IPLT entry, which IRELATIVE fills with the chosen
+    # function (ld.bfd: no .got slot of its own)
+    plan.ifunc_got = need_got & bool(pic) & K.ifunc[key] & ~K.imported[key] & is_got
+    need_got &= ~plan.ifunc_got
+    if need_got.any():
+        ctx.got.add(key[need_got])
+    if T.NEEDS_GOT_BASE[tt].any():
+        ctx.need_got_base = True
+    # the call to __tls_get_addr after a relaxed GD/LD sequence is rewritten with it
+    plan.skip = skip = np.zeros(n, bool)
+    tls_seq = np.flatnonzero(((kind == K_TLS_GD) | (kind == K_TLS_LD)) & ~plan.tls_gd & ~plan.tls_ld) \
+        if T.TLS_CALL_FOLLOWS else ()
+    if len(tls_seq):
+        nxt = tls_seq + 1
+        ok = nxt < n
+        ok[ok] = rt.sec_ordinal[nxt[ok]] == rt.sec_ordinal[tls_seq[ok]]
+        if not ok.all():
+            k = int(tls_seq[np.argmin(ok)])
+            raise LinkError(f"{rt.where(k)}: {T.type_name(typ[k])} is not followed by a call "
+                            f"to __tls_get_addr")
+        skip[nxt] = True
+    if T.IS_TLS[tt].any():
+        ctx.uses_tls = True
+    le = imported & ((kind == K_TPOFF) | (kind == K_TPOFF_NEG))
+    if le.any():
+        k = int(np.argmax(le))
+        raise LinkError(f"{rt.where(k)}: local-exec TLS relocation {T.type_name(typ[k])} against "
+                        f"'{ctx.reloc_sym_display(rt, k)}', which is defined in a shared library")
+
+    # absolute addresses in a position-independent output need dynamic relocations
+    plan.dyn64 = abs_word & rt.alloc & K.imported[key] & ~K.canonical[key]
+    plan.relative = np.zeros(n, bool)
+    plan.irelative = plan.relative
+    if pic:
+        movable = K.defined[key] & ~K.absolute[key] & ~K.undef_weak[key] & \
+            (~K.imported[key] | K.canonical[key])
+        plan.relative = abs_word & rt.alloc & movable
+        # a pointer to an IFUNC of this output holds the function the resolver picks
+        # (as its GOT slot does), not the PLT stub: ld.bfd's IRELATIVE
+        plan.irelative = plan.relative & K.ifunc[key]
+        plan.relative &= ~plan.irelative
+        bad32 = T.IS_ABS_NARROW32[tt] & rt.alloc & movable
+        if bad32.any():
+            k = int(np.argmax(bad32))
+            raise LinkError(f"{rt.where(k)}: relocation {T.type_name(typ[k])} against "
+                            f"'{ctx.reloc_sym_display(rt, k)}' cannot be used when making a "
+                            f"{'shared object' if cfg.shared else 'PIE'}; recompile with -fPIC")
+    # IFUNCs of this output get an IPLT entry unless every reference is a pointer
+    # that IRELATIVE fills, or the symbol can be preempted (shared objects)
+    ifunc_refs = K.ifunc[key] & ~K.imported[key] & (typ != T.R_NONE) & ~plan.irelative
+    if ifunc_refs.any():
+        ctx.iplt.add(key[ifunc_refs])
+    dyn = plan.dyn64 | plan.relative | plan.irelative
+    plan.textrel = dyn & ~writable
+    if plan.textrel.any():
+        ctx.textrel_at(rt, int(np.argmax(plan.textrel)))
+    ctx.rela_dyn.reserve(int(dyn.sum()))
+
+
+def put(out, pos, val, width, little=True):
+    """Store the low `width` bytes of each val at pos, in the target's byte order."""
+    if len(pos) == 0:
+        return
+    b = val.astype("<i8").view(np.uint8).reshape(-1, 8)[:, :width]
+    if not little:
+        b = b[:, ::-1]
+    out[pos[:, None] + np.arange(width)] = b
+
+
+def apply(ctx, rt, S, A, out):
+    """Compute and store every relocation of the link into the output image."""
+    T = ctx.target
+    typ, P, key = rt.type, rt.P, rt.key
+    plan = rt.plan
+    kind = plan.kind
+    tt = np.minimum(typ, T.NTYPES - 1)
+    base = T.BASE[tt]
+    skip = plan.skip
+    val = np.zeros(len(typ), np.int64)
+    width = T.WIDTH[tt].copy()
+    width[skip] = 0
+    got_base = ctx.got_base_addr
+    tp = ctx.tls_end
+    m = plan.plt_call
+    if m.any() and ctx.config.shared:
+        # calls to interposable functions of a shared object go through its PLT
+        S = S.copy()
+        S[m & (base == B_P)] = ctx.plt.entry_addresses(key[m & (base == B_P)])
+    SA = S + A
+    B = np.where(base == B_P, P, np.where(base == B_GOT, got_base, 0))
+
+    # X + A - B per kind (GOT and TLS forms below, when they keep their slots)
+    m = ((kind == K_ABS) | (kind == K_PLT)) & ~skip
+    val[m] = SA[m] - B[m]
+    m = (kind == K_GOTBASE) & ~skip
+    val[m] = got_base + A[m] - B[m]
+    m = (kind == K_SIZE) & ~skip
+    val[m] = ctx.keys.size[key[m]] + A[m]
+    m = kind == K_TPOFF
+    val[m] = SA[m] - tp - B[m]
+    m = kind == K_TPOFF_NEG
+    val[m] = tp - SA[m]
+    m = kind == K_DTPOFF
+    if m.any():
+        if T.DTPOFF_RELAXED_IN_EXEC and not ctx.config.shared:
+            relaxed = rt.alloc[m]
+            val[m] = np.where(relaxed, SA[m] - tp, SA[m] - ctx.tls_start)
+        else:
+            val[m] = SA[m] - ctx.tls_start
+    m = plan.tls_gd
+    if m.any():
+        val[m] = ctx.got_gd.slot_addresses(key[m]) + A[m] - B[m]
+    m = plan.tls_ld
+    if m.any():
+        val[m] = ctx.got_ld.addr + A[m] - B[m]
+        width[m] = 4
+    # GOT-relative forms that keep their GOT slot
+    m = ((kind == K_GOT) & ~plan.relax_gotx & ~plan.gotx_zero & ~plan.ifunc_got) | plan.ie_keep | \
+        plan.desc_to_ie
+    if m.any():
+        slot = ctx.got.slot_addresses(key[m])
+        ctx.got.fill(key[m], S[m])
+        val[m] = slot + A[m] - B[m]
+    m = plan.desc_keep
+    if m.any():
+        val[m] = ctx.gotplt.desc_addresses(key[m]) + A[m] - B[m]
+    m = plan.ifunc_got
+    if m.any():
+        g = ctx.gotplt
+        slot = g.addr + T.WORD * (g.RESERVED + g.n_lazy + ctx.iplt.index_of(key[m]))
+        val[m] = slot + A[m] - B[m]
+
+    # the target's instruction rewrites (GOT loads, TLS sequences)
+    T.relax(ctx, rt, S, A, val, width, out)
+
+    # dynamic relocations for absolute addresses
+    if plan.dyn64.any():
+        m = plan.dyn64
+        ctx.rela_dyn.add(P[m], reloc_info(ctx.dynsym_index(key[m]), T.R_ABS), A[m])
+    if plan.relative.any():
+        m = plan.relative if plan.relr is None else plan.relative & ~plan.relr
+        ctx.rela_dyn.add(P[m], np.full(int(m.sum()), T.R_RELATIVE, np.int64), SA[m])
+    if plan.irelative.any():
+        m = plan.irelative
+        resolver = ctx.keys.addr[key[m]]            # (an IFUNC symbol's value is its resolver)
+        ctx.rela_dyn.add(P[m], np.full(int(m.sum()), T.R_IRELATIVE, np.int64), resolver + A[m])
+
+    # overflow checks and stores
+    chk = T.CHECK[tt]
+    bad = None
+    for code, (lo, hi) in RANGES.items():
+        m = (chk == code) & (width > 0)
+        if m.any():
+            badm = m & ((val < lo) | (val > hi))
+            if badm.any():
+                bad = badm if bad is None else bad | badm
+    if bad is not None:         # only the failing few get messages (checks.py)
+        from ldpy.checks import report_overflows
+        idx = np.flatnonzero(bad)
+        report_overflows(ctx, rt, idx, val[idx], [FIELDS[int(c)] for c in chk[idx[:1000]]], T.type_name)
+    pos = rt.pos
+    for w in (8, 4, 2, 1):
+        m = width == w
+        if m.any():
+            put(out, pos[m], val[m], w, T.LITTLE)
