@@ -215,6 +215,7 @@ class Config:
     now: bool = False                        # -z now (False: lazy binding)
     execstack: bool | None = None            # -z execstack / noexecstack (None: from the inputs)
     separate_code: bool = True
+    given: set = field(default_factory=set)  # target-dependent settings given explicitly (-z ...)
     textrel_check: str = "warning"           # -z text: 'error', -z notext/textoff: 'none'
     max_page_size: int = 0x1000
     common_page_size: int = 0x1000
@@ -955,6 +956,14 @@ def _zset(attr, value=True):
     return action
 
 
+def _zgiven(attr, value):
+    """A -z flag whose default depends on the target: remember it was given."""
+    def action(p, v):
+        setattr(p.c, attr, value)
+        p.c.given.add(attr)
+    return action
+
+
 def _zpage(attr, what):
     def action(p, v):
         n = parse_number(v, f"-z {what}")
@@ -962,6 +971,7 @@ def _zpage(attr, what):
             raise LinkError(f"invalid {what.replace('-', ' ')} '{v}' (must be a power of 2)")
         setattr(p.c, attr, n)
         p.page_size_set.add(attr)
+        p.c.given.add(attr)
     return action
 
 
@@ -1049,8 +1059,8 @@ Z_KEYWORDS = [
     ("origin", None, _zset("z_origin"), "Mark object requiring immediate $ORIGIN processing at runtime"),
     ("relro", None, _zset("relro", True), "Create RELRO program header (default)"),
     ("norelro", None, _zset("relro", False), "Don't create RELRO program header"),
-    ("separate-code", None, _zset("separate_code", True), "Create separate code program header (default)"),
-    ("noseparate-code", None, _zset("separate_code", False), "Don't create separate code program header"),
+    ("separate-code", None, _zgiven("separate_code", True), "Create separate code program header (default)"),
+    ("noseparate-code", None, _zgiven("separate_code", False), "Don't create separate code program header"),
     ("common", None, _zset("elf_stt_common", True), "Generate common symbols with STT_COMMON type"),
     ("nocommon", None, _zset("elf_stt_common", False), "Generate common symbols with STT_OBJECT type"),
     ("text", None, _zset("textrel_check", "error"), "Treat DT_TEXTREL in output as error"),
@@ -1164,6 +1174,16 @@ Z_STATES = {
     "isa-level-report": IGNORED,        # ld.bfd 2.40: "-z isa-level-report=all ignored"
     "lam-u48-report": frozenset({"none"}), "lam-u57-report": frozenset({"none"}),
     "lam-report": frozenset({"none"}),
+}
+
+# options of one target's emulation: (config attribute, its default, spelling) by e_machine
+TARGET_OPTIONS = {
+    183: [("force_bti", False, "-z force-bti"), ("pac_plt", False, "-z pac-plt"),
+          ("fix_cortex_a53_843419", None, "--fix-cortex-a53-843419"),
+          ("fix_cortex_a53_835769", False, "--fix-cortex-a53-835769"),
+          ("stub_group_size", 1, "--stub-group-size"), ("pic_veneer", False, "--pic-veneer"),
+          ("no_enum_size_warning", False, "--no-enum-size-warning"),
+          ("no_wchar_size_warning", False, "--no-wchar-size-warning")],
 }
 
 _STATE_NOTE = {HINT: " [hint: no effect on the output]", IGNORED: " [ignored, as by GNU ld]",
@@ -1793,6 +1813,15 @@ VERSION_TEXT = (f"GNU ld (ldpy {__version__}) 2.40\n"
                 f"This program is free software; you may redistribute it under the terms of the MIT license.")
 
 EMULATIONS_TEXT = "  Supported emulations:\n" + "\n".join(f"   {e}" for e in SUPPORTED_EMULATIONS)
+
+
+def emulations_text(emulation=None):
+    """-V's list, the emulation of -m first (GNU ld lists its own first)."""
+    names = list(SUPPORTED_EMULATIONS)
+    if emulation in names:
+        names.remove(emulation)
+        names.insert(0, emulation)
+    return "  Supported emulations:\n" + "\n".join(f"   {e}" for e in names)
 
 
 def _help_line(left, text):

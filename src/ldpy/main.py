@@ -107,8 +107,9 @@ def main(argv=None):
             return 0
         if config.version:
             print(VERSION_TEXT)
-            if config.list_emulations:
-                print(EMULATIONS_TEXT)
+            if config.list_emulations or config.verbose:
+                from ldpy.cli import emulations_text
+                print(emulations_text(config.emulation))
             if config.verbose and not any(i.kind == "script" for i in config.inputs):
                 # like GNU ld: the default linker script for these options, also
                 # before a link that has no -T script of its own
@@ -121,11 +122,15 @@ def main(argv=None):
             print(config.sysroot)
             return 0
         if config.print_output_format:
-            print("elf64-x86-64")
+            from ldpy.arch.base import for_emulation, for_machine
+            t = (for_emulation(config.emulation) if config.emulation else None) or for_machine(62)
+            print(t.OUTPUT_FORMAT)
             return 0
-        if config.emulation not in (None, "elf_x86_64"):
+        from ldpy.arch.base import for_emulation
+        if config.emulation is not None and for_emulation(config.emulation) is None:
+            from ldpy.cli import SUPPORTED_EMULATIONS
             raise LinkError(f"unsupported emulation '{config.emulation}' "
-                            f"(this ldpy links x86-64 only: elf_x86_64)")
+                            f"(this ldpy links: {' '.join(SUPPORTED_EMULATIONS)})")
         from ldpy.driver import link
         from ldpy import outfile
         outfile.reset(config.output)

@@ -1181,3 +1181,230 @@ def fix_errata(ctx, out):
                     np.array([moved[0], 0x14000000 | ((back >> 2) & 0x3ffffff)], np.uint32))
             write32(out, np.array([base_pos + ldst]),
                     np.array([0x14000000 | (((v - (base + ldst)) >> 2) & 0x3ffffff)], np.uint32))
+
+
+# --------------------------------------------------------------------------
+# The target object: the generic kinds of each type, and the hooks the generic
+# policy (reloc_policy.py) calls.
+
+from ldpy.arch.base import (Target, register, K_NONE, K_ABS, K_PLT, K_GOT, K_TPOFF,  # noqa: E402
+                            K_DTPOFF, K_TLS_GD, K_TLS_LD, K_TLS_IE, K_TLS_DESC, K_TLS_DESC_CALL,
+                            B_NONE, B_P, B_GOT, C_NONE)
+
+_KIND_OF = {T_S: K_ABS, T_GOT: K_GOT, T_GD: K_TLS_GD, T_LD: K_TLS_LD, T_IE: K_TLS_IE,
+            T_DESC: K_TLS_DESC, T_TP: K_TPOFF, T_DTP: K_DTPOFF, T_NONE: K_NONE}
+_BASE_OF = {F_ABS: B_NONE, F_PC: B_P, F_PAGE: B_P, F_GOTREL: B_GOT, F_GOTPAGE: B_GOT}
+
+
+def _generic_row(name, spec):
+    tgt, form, enc, _ = spec
+    kind = _KIND_OF[tgt]
+    if name in ("CALL26", "JUMP26"):
+        kind = K_PLT
+    if name in ("TLSDESC_CALL", "TLSDESC_LDR", "TLSDESC_ADD"):
+        kind = K_TLS_DESC_CALL
+    width = {E_D64: 8, E_D32: 4, E_D16: 2, E_NONE: 0}.get(enc, 4)
+    # (overflow checks are the target's: instruction fields have their own ranges)
+    return ("R_AARCH64_" + name, kind, _BASE_OF[form], width, C_NONE)
+
+
+_DYNAMIC_ONLY = ("COPY", "GLOB_DAT", "JUMP_SLOT", "RELATIVE", "TLS_DTPMOD64", "TLS_DTPREL64",
+                 "TLS_TPREL64", "TLSDESC", "IRELATIVE")
+
+
+class AArch64(Target):
+    MACHINE = EM_AARCH64
+    NAME = "aarch64"
+    IS64, LITTLE, RELA = True, True, True
+    EMULATIONS = EMULATIONS
+    OUTPUT_FORMAT = "elf64-littleaarch64"
+    BFD_ARCH = "aarch64"
+    OUTPUT_FORMATS = ("elf64-littleaarch64", "elf64-bigaarch64", "elf64-littleaarch64")
+    PAGE_SIZE = MAX_PAGE_SIZE
+    EXEC_BASE = EXEC_BASE
+    DYNAMIC_LINKER = DYNAMIC_LINKER
+    PLT_ENTRY_SIZE = 16
+    PLT_HEADER_SIZE = PLT0_SIZE
+    GOTPLT_RESERVED = GOTPLT_RESERVED
+    GOT_HEADER = 1
+    SEPARATE_CODE = False           # (ld.bfd's aarch64linux default: -z noseparate-code)
+    DYNSYM_SECTION_SYMBOLS = True
+    RELACOUNT_WHEN_NONE = False
+    IE_STATIC_TLS_FLAG = False      # (ld.bfd's AArch64 backend does not set DF_STATIC_TLS)
+    TLSDESC_PLT_SIZE = TLSDESC_PLT_SIZE
+    PLT_GOT_ENTRIES = False         # (ld.bfd's AArch64 PLT has no .plt.got)
+    NTYPES = NTYPES
+    RELOCS = {R[n]: _generic_row(n, s) for n, s in _SPEC.items()} | \
+        {R[n]: ("R_AARCH64_" + n, None, B_NONE, 0, C_NONE) for n in _DYNAMIC_ONLY}
+    R_NONE = 0
+    R_ABS, R_RELATIVE, R_GLOB_DAT, R_JUMP_SLOT, R_COPY, R_IRELATIVE = \
+        ABS64, RELATIVE, GLOB_DAT, JUMP_SLOT, COPY, IRELATIVE
+    R_DTPMOD, R_DTPOFF, R_TPOFF, R_TLSDESC = TLS_DTPMOD64, TLS_DTPREL64, TLS_TPREL64, TLSDESC
+
+    def __init__(self):
+        super().__init__()
+        self.TYPE_NAMES[256] = "R_AARCH64_NONE"
+        self.SUPPORTED[256] = True
+        # ADRP/ADD/LDR pairs are PC-relative however their low half is written:
+        # never "absolute 32-bit" (refused in PIE), and the low halves are not
+        # pointers to a function (no PLT for them)
+        lo12 = (FORM == F_ABS) & (TGT == T_S) & (ENC != E_D64) & (ENC != E_D32) & (ENC != E_D16) & \
+            ~((ENC >= E_MOVW0) & (ENC <= E_SMOVW2))
+        self.IS_ABS_NARROW32 &= ~lo12
+        self.IS_PC32 &= ENC == E_D32
+        # absolute MOVW groups cannot be relocated at load time
+        self.IS_ABS_NARROW32 |= (TGT == T_S) & (FORM == F_ABS) & (ENC >= E_MOVW0) & (ENC <= E_SMOVW2)
+
+    def code_fill(self, n):
+        return code_fill(n)
+
+    def after_layout(self, ctx, relayout):
+        """Range-extension stubs and erratum 843419 veneers (the layout is final after)."""
+        add_stubs(ctx, relayout)
+        if ctx.stub_sections:
+            if ctx.symtab_sec is not None:
+                ctx.symtab_sec.add_locals(stub_symbols(ctx))
+                relayout()
+            from ldpy.driver import assign_symbol_values
+            assign_symbol_values(ctx)
+            finish_stubs(ctx)
+
+    def adjust_properties(self, ctx, props):
+        """-z force-bti marks the output BTI whatever the inputs say, and names
+        the inputs without the mark in a warning (ld.bfd)."""
+        if not ctx.config.force_bti:
+            return
+        from ldpy.synthetic.notes import file_properties
+        from ldpy.diag import diag
+        bits, missing = forced_features(
+            [(f.name, file_properties(f).get(FEATURE_1_AND, 0)) for f in ctx.files
+             if hasattr(f, "sections")], True)
+        for name in missing:
+            diag.warn(f"{name}: warning: BTI turned on by -z force-bti when all inputs do not have "
+                      f"BTI in NOTE section.")
+        props[FEATURE_1_AND] = props.get(FEATURE_1_AND, 0) | bits
+
+    def plt_setup(self, ctx, props):
+        """BTI entries when the output is marked BTI (with bti c in each entry only
+        in executables that are not PIE), PAC entries with -z pac-plt."""
+        cfg = ctx.config
+        bti = bool(props.get(FEATURE_1_AND, 0) & FEATURE_1_BTI)
+        pac = bool(cfg.pac_plt)
+        pde = not (cfg.pie or cfg.shared)
+        ctx.plt.entry_size = ctx.iplt.entry_size = plt_entry_size(bti, pac, pde)
+        ctx.aarch64_plt = (bti, pac)
+        return dict(bti=bti, pac=pac, pde=pde)
+
+    def dynamic_tags(self, ctx):
+        """DT_AARCH64_BTI_PLT / DT_AARCH64_PAC_PLT when the PLT has those entries."""
+        bti, pac = getattr(ctx, "aarch64_plt", (False, False))
+        if not (ctx.plt is not None and ctx.plt.size):
+            return ()
+        return ([(DT_AARCH64_BTI_PLT, 0)] if bti else []) + ([(DT_AARCH64_PAC_PLT, 0)] if pac else [])
+
+    def gotplt_lazy_values(self, plt, n):
+        """Lazy .got.plt slots point at PLT0 (the resolver takes x16 = &slot)."""
+        return np.full(n, plt.addr, np.int64)
+
+    # PLT templates (synthetic/plt.py, write.py)
+    def plt_entry(self, slot_addr, entry_addr):
+        """One IPLT entry of a static link."""
+        return plt_entries([entry_addr], [slot_addr]).tobytes()
+
+    def plt_lazy(self, plt_addr, gotplt_addr, slots, n_lazy, n_iplt, bti=False, pac=False, pde=True):
+        """PLT0, then the entries of imported functions and of local IFUNCs."""
+        n = n_lazy + n_iplt
+        size = plt_entry_size(bti, pac, pde)
+        entries = plt_addr + PLT0_SIZE + size * np.arange(n, dtype=np.int64)
+        return np.concatenate([plt_header(plt_addr, gotplt_addr, bti),
+                               plt_entries(entries, np.asarray(slots, np.int64)[:n], bti, pac, pde)])
+
+    def tlsdesc_plt_entry(self, entry_addr, gotplt_addr, tlsdesc_got_addr, bti=False):
+        return tlsdesc_plt_entry(entry_addr, gotplt_addr, tlsdesc_got_addr, bti)
+
+    def tp_base(self, ctx):
+        return tp_base(ctx.tls_start, ctx.tls_align)
+
+    def relax(self, ctx, rt, S, A, val, width, out):
+        apply_fields(ctx, rt, S, A, val, width, out)
+
+
+def apply_fields(ctx, rt, S, A, val, width, out):
+    """AArch64's share of apply: the values the generic X + A - B does not give
+    (pages, TP offsets), TLS relaxations, stubs, overflow checks and the
+    instruction field encodings; the generic store then writes only data words."""
+    typ, P, key = rt.type, rt.P, rt.key
+    plan = rt.plan
+    tt = np.minimum(typ, NTYPES - 1)
+    enc = ENC[tt]
+    form = FORM[tt]
+    kind = plan.kind
+    cfg = ctx.config
+    skip = plan.skip.copy()
+    SA = S + A
+    tpb = tp_base(ctx.tls_start, ctx.tls_align)
+    # TP offsets: AArch64's thread pointer is before the TLS block (variant I)
+    m = kind == K_TPOFF
+    val[m] = SA[m] - tpb
+    # pages: Page(X + A) - Page(P) for ADRP (X + A - P came from the generic formula)
+    m = form == F_PAGE
+    val[m] = page(val[m] + P[m]) - page(P[m])
+    m = form == F_GOTPAGE
+    val[m] = val[m] + ctx.got_base_addr - page(ctx.got_base_addr)
+    # TLS in executables: GD, LD and descriptors relaxed to IE or LE, IE to LE
+    done = np.zeros(len(typ), bool)
+    if not cfg.shared and IS_TLS[tt].any():
+        tls_kinds = (kind == K_TLS_GD) | (kind == K_TLS_LD) | (kind == K_TLS_DESC) | \
+            (kind == K_TLS_DESC_CALL) | (kind == K_TLS_IE)
+        to_ie = (plan.gd_to_ie | plan.desc_to_ie) & tls_kinds
+        to_le = tls_kinds & ~to_ie & ~plan.ie_keep
+        # a variable of the executable seen through the tiny IE form: no relaxation in
+        # ld.bfd, and no GOT slot here yet
+        bad = to_le & np.isin(typ, (TLSIE_LD_GOTTPREL_PREL19, TLSIE_MOVW_GOTTPREL_G1,
+                                    TLSIE_MOVW_GOTTPREL_G0_NC, TLSGD_MOVW_G1, TLSGD_MOVW_G0_NC,
+                                    TLSLD_MOVW_G1, TLSLD_MOVW_G0_NC, TLSDESC_OFF_G1,
+                                    TLSDESC_OFF_G0_NC, TLSDESC_LDR, TLSDESC_ADD, TLSLD_LD_PREL19))
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise LinkError(f"{rt.where(k)}: {type_name(typ[k])} in an executable is not supported yet")
+        slot = np.zeros(len(typ), np.int64)
+        if to_ie.any():
+            slot[to_ie] = ctx.got.slot_addresses(key[to_ie])
+        tprel = SA - tpb
+        act = tls_relax_actions(typ, to_le, to_ie)
+        tcb = ctx.tls_start - tpb
+        done = relax_tls(out, rt.pos, act, tprel, slot, P, tcb)
+        anchors, calls, ok = tls_sequence_calls(typ, rt.offset, rt.sec_ordinal)
+        relaxed = act[anchors] != A_KEEP if len(anchors) else np.zeros(0, bool)
+        anchors, calls, ok = anchors[relaxed], calls[relaxed], ok[relaxed]
+        if not ok.all():
+            k = int(anchors[np.argmin(ok)])
+            raise LinkError(f"{rt.where(k)}: {type_name(typ[k])} is not followed by a call to "
+                            f"__tls_get_addr")
+        if len(anchors):
+            w1, w2 = tls_call_words(typ[anchors], to_le[anchors], tprel[anchors], tcb)
+            write32(out, rt.pos[calls], w1)
+            write32(out, rt.pos[calls] + 4, w2)
+            done[calls] = True
+        width[done] = 0
+    # branches beyond +-128 MiB go through their group's stub
+    br = np.flatnonzero((enc == E_B26) & ~done & ~skip)
+    if len(br):
+        dest = val[br] + P[br]
+        val[br] = redirect_branches(ctx, rt, br, P[br], dest) - P[br]
+    # overflow checks, then the instruction fields
+    live = ~done & ~skip
+    bad = live & overflows(tt, val)
+    if bad.any():
+        from ldpy.checks import report_overflows
+        idx = np.flatnonzero(bad)
+        report_overflows(ctx, rt, idx, val[idx], [field_text(tt[k], val[k]) for k in idx[:1000]],
+                         type_name)
+    insn = live & (enc != E_NONE) & (enc != E_D64) & (enc != E_D32) & (enc != E_D16)
+    if insn.any():
+        store(out, rt.pos[insn], tt[insn], val[insn])
+    width[insn] = 0
+    fix_errata(ctx, out)
+
+
+TARGET = register(AArch64())

@@ -5,12 +5,29 @@ PIE/shared start at 0, -z separate-code adds page breaks around code, -z now
 puts .got.plt under RELRO."""
 
 
+def _target(ctx_or_config, cfg):
+    t = getattr(ctx_or_config, "target", None)
+    if t is None:           # (before the inputs are read: -m decides, else x86-64)
+        from ldpy.arch.base import for_emulation, for_machine
+        emul = getattr(cfg, "emulation", None)
+        t = (for_emulation(emul) if emul else None) or for_machine(62)
+    return t
+
+
 def default_script_text(ctx_or_config):
     cfg = getattr(ctx_or_config, "config", ctx_or_config)
-    base = "0" if (cfg.pie or cfg.shared) else "0x400000"
+    t = _target(ctx_or_config, cfg)
+    formats = ", ".join(f'"{f}"' for f in t.OUTPUT_FORMATS)
+    # x86-64's PLT variants and large-model sections
+    plt_extra = "  .plt.got        : { *(.plt.got) }\n  .plt.sec        : { *(.plt.sec) }\n" \
+        if t.PLT_GOT_ENTRIES else ""
+    large = ("  .lbss           : { *(.dynlbss) *(.lbss .lbss.* .gnu.linkonce.lb.*) *(LARGE_COMMON) }\n"
+             "  .lrodata        : { *(.lrodata .lrodata.* .gnu.linkonce.lr.*) }\n"
+             "  .ldata          : { *(.ldata .ldata.* .gnu.linkonce.l.*) }\n") if t.LARGE_COMMON is not None else ""
+    base = "0" if (cfg.pie or cfg.shared) else hex(t.EXEC_BASE)
     if getattr(cfg, "image_base", None) is not None:
         base = hex(cfg.image_base)
-    sep = cfg.separate_code
+    sep = cfg.separate_code if "separate_code" in getattr(cfg, "given", ()) else t.SEPARATE_CODE
     page_break = "  . = ALIGN(CONSTANT (MAXPAGESIZE));\n" if sep else ""
     rodata_start = ('  . = SEGMENT_START("rodata-segment", ALIGN(CONSTANT (MAXPAGESIZE)) + '
                     '(. & (CONSTANT (MAXPAGESIZE) - 1)));\n') if sep else ""
@@ -24,9 +41,9 @@ def default_script_text(ctx_or_config):
     iplt_start = "    PROVIDE_HIDDEN (__rela_iplt_start = .);\n" if static else ""
     iplt_end = "    PROVIDE_HIDDEN (__rela_iplt_end = .);\n" if static else ""
     relr = "  .relr.dyn : { *(.relr.dyn) }\n" if getattr(cfg, "pack_relative_relocs", False) else ""
-    return f"""/* ldpy default linker script: ELF x86-64, {'-z separate-code' if sep else '-z noseparate-code'}{', -z now' if now else ''} */
-OUTPUT_FORMAT("elf64-x86-64", "elf64-x86-64", "elf64-x86-64")
-OUTPUT_ARCH(i386:x86-64)
+    return f"""/* ldpy default linker script: ELF {t.NAME}, {'-z separate-code' if sep else '-z noseparate-code'}{', -z now' if now else ''} */
+OUTPUT_FORMAT({formats})
+OUTPUT_ARCH({t.BFD_ARCH})
 ENTRY(_start)
 SECTIONS
 {{
@@ -51,9 +68,7 @@ SECTIONS
 {iplt_end}  }}
 {relr}{page_break}  .init           : {{ KEEP (*(SORT_NONE(.init))) }}
   .plt            : {{ *(.plt) *(.iplt) }}
-  .plt.got        : {{ *(.plt.got) }}
-  .plt.sec        : {{ *(.plt.sec) }}
-  .text           :
+{plt_extra}  .text           :
   {{
     *(.text.unlikely .text.unlikely.*)
     *(.text.exit .text.exit.*)
@@ -107,10 +122,7 @@ SECTIONS
   . = .;
   {provide('__bss_start')}
   .bss            : {{ *(.dynbss) *(.bss .bss.* .gnu.linkonce.b.*) *(COMMON) }}
-  .lbss           : {{ *(.dynlbss) *(.lbss .lbss.* .gnu.linkonce.lb.*) *(LARGE_COMMON) }}
-  .lrodata        : {{ *(.lrodata .lrodata.* .gnu.linkonce.lr.*) }}
-  .ldata          : {{ *(.ldata .ldata.* .gnu.linkonce.l.*) }}
-  {provide('_end')}
+{large}  {provide('_end')}
   PROVIDE (end = .);
   . = DATA_SEGMENT_END (.);
   .comment      0 : {{ *(.comment) }}
