@@ -343,23 +343,37 @@ value: .xword 1234
 """
 
 
-@pytest.mark.parametrize("far", [0, 0x200000])
-def test_erratum_843419(tmp_path, far):
+@pytest.mark.parametrize("far,mode", [(0, ""), (0x200000, ""), (0, "=adrp"), (0, "=adr")])
+def test_erratum_843419(tmp_path, far, mode):
     """gcc passes --fix-cortex-a53-843419 on every link: the ADRP at 0xff8 becomes
-    ADR when the page is within +-1 MiB, else the load moves to a veneer."""
+    ADR when the page is within +-1 MiB, else the load moves to a veneer (=adrp:
+    always the veneer; =adr: never)."""
     src = write(tmp_path, "e.S", ERRATUM_MAIN.replace("FAR", str(far)))
-    ours, ref = compare_with_bfd(tmp_path, "e", [src], ["-no-pie"], expect="1234\n")
+    flags = ["-no-pie"] + ([f"-Wl,--fix-cortex-a53-843419{mode}"] if mode else [])
+    ours, ref = compare_with_bfd(tmp_path, "e", [src], flags, expect="1234\n")
     dis = run(["aarch64-linux-gnu-objdump", "-d", "--no-show-raw-insn", ours]).stdout
     main = dis[dis.index("<main>:"):]
     line = re.search(r"^\s*([0-9a-f]*ff8):\s+(adrp?)\s+x0,", main, re.M)
     assert line, main[-2000:]
-    if far:
+    if far or mode == "=adrp":
         assert line.group(2) == "adrp"
         # the load two instructions on is now a branch to the veneer
         after = main[line.end():].splitlines()[2]
         assert re.match(r"\s*[0-9a-f]+:\s+b\s", after), after
     else:
         assert line.group(2) == "adr"
+
+
+def test_erratum_843419_adr_only_out_of_reach(tmp_path):
+    """=adr cannot fix a sequence whose page is beyond +-1 MiB: an error, as GNU ld says."""
+    src = write(tmp_path, "e.S", ERRATUM_MAIN.replace("FAR", str(0x200000)))
+    r = run([CC, src, "-no-pie", "-Wl,--fix-cortex-a53-843419=adr", "-o", str(tmp_path / "e"),
+             "-B", shim_dir()], check=False)
+    assert r.returncode == 1 and "out of range for ADR" in r.stderr and not (tmp_path / "e").exists()
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) <= 2
+    r = run([CC, src, "-no-pie", "-Wl,--fix-cortex-a53-843419=adr", "-o", str(tmp_path / "e"),
+             "-fuse-ld=bfd"], check=False)
+    assert r.returncode == 1 and "out of range for ADR" in r.stderr      # (as ld.bfd)
 
 
 def plt_mnemonics(path):

@@ -1003,6 +1003,7 @@ def add_stubs(ctx, relayout, max_rounds=12):
     rt = ctx.relocs
     ctx.stub_sections = []
     ctx.stub_groups = None
+    ctx.erratum_adr_sites = []
     fix = getattr(ctx.config, "fix_cortex_a53_843419", None)
     has_rt = rt is not None and not rt.empty
     br = np.flatnonzero(IS_BRANCH[np.minimum(rt.type, NTYPES - 1)] & rt.alloc) if has_rt else \
@@ -1033,7 +1034,7 @@ def add_stubs(ctx, relayout, max_rounds=12):
     def stub_after(chunk):
         sec = by_chunk.get(id(chunk))
         if sec is None:
-            sec = by_chunk[id(chunk)] = StubSection(chunk, bool(fix))
+            sec = by_chunk[id(chunk)] = StubSection(chunk, fix in ("full", "adrp"))
             o = chunk.output
             sec.output = o
             o.chunks.insert(o.chunks.index(chunk) + 1, sec)
@@ -1066,6 +1067,9 @@ def add_stubs(ctx, relayout, max_rounds=12):
             for c, adrp, ldst in erratum_sites(ctx, code_chunks, map_cache):
                 if (id(c), ldst) not in errata_known:
                     errata_known.add((id(c), ldst))
+                    if fix == "adr":        # (ADR only: no veneers, nothing moves)
+                        ctx.erratum_adr_sites.append((c, adrp, ldst))
+                        continue
                     sec = stub_after(c)
                     sec.errata.append((c, adrp, ldst))
                     sec.resize()
@@ -1154,11 +1158,13 @@ def fix_errata(ctx, out):
     load/store moves to its veneer (relocated as it is) and a branch replaces it;
     the veneer branches back after it."""
     mode = getattr(ctx.config, "fix_cortex_a53_843419", None)
-    for sec in getattr(ctx, "stub_sections", ()):
-        if not sec.errata:
-            continue
-        veneers = sec.veneer_addresses()
-        for (c, adrp, ldst), v in zip(sec.errata, veneers.tolist()):
+    groups = [(sec.errata, sec.veneer_addresses().tolist(), sec)
+              for sec in getattr(ctx, "stub_sections", ()) if sec.errata]
+    adr_only = getattr(ctx, "erratum_adr_sites", None)
+    if adr_only:
+        groups.append((adr_only, [0] * len(adr_only), None))
+    for errata, veneers, sec in groups:
+        for (c, adrp, ldst), v in zip(errata, veneers):
             base_pos = c.output.offset + c.out_offset
             base = c.output.addr + c.out_offset
             word = int(read32(out, np.array([base_pos + adrp]))[0])
@@ -1173,7 +1179,9 @@ def fix_errata(ctx, out):
                                                                           np.uint32), np.array([d])))
                 continue
             if mode == "adr":
-                continue
+                raise LinkError(f"{c.where(adrp)}: erratum 843419 immediate {d:#x} out of range for "
+                                f"ADR (input file too large) and --fix-cortex-a53-843419=adr used; run "
+                                f"the linker with --fix-cortex-a53-843419=full instead")
             moved = read32(out, np.array([base_pos + ldst]))
             vpos = sec.output.offset + sec.out_offset + (v - sec.addr)
             back = (base + ldst + 4) - (v + 4)
