@@ -3,7 +3,7 @@ merge SHF_MERGE strings, prune .eh_frame, allocate common symbols."""
 import numpy as np
 
 from ldpy.diag import LinkError
-from ldpy.elf.format import (reloc_sym, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_MERGE, SHF_TLS, SHF_GROUP,
+from ldpy.elf.format import (SHT_REL, reloc_sym, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_MERGE, SHF_TLS, SHF_GROUP,
                              SHT_NOBITS, SHT_NOTE, SHT_RELA, SHN_LORESERVE)
 from ldpy.sections import (OutputSection, MergedSection, RANK, output_name, input_sort_key,
                            prune_eh_frame)
@@ -56,7 +56,7 @@ def _orphan_rank(name, type_, flags):
         return RANK[".tbss"] + 0.5
     if flags & SHF_WRITE:
         return RANK[".bss"] + 0.5 if type_ == SHT_NOBITS else RANK[".data"] + 0.5
-    if type_ == SHT_RELA:
+    if type_ in (SHT_RELA, SHT_REL):
         return RANK[".rela.plt"] + 0.5
     return RANK[".rodata"] + 0.5
 

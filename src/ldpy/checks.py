@@ -17,7 +17,7 @@ OVERFLOWS_SHOWN = 10            # as GNU ld: the rest are counted (all with --ve
 def _drop_relaxed_tls_get_addr(ctx):
     """Calls to __tls_get_addr that follow TLSGD/TLSLD vanish when an executable
     relaxes the sequence: they are not references (static glibc has no such function)."""
-    sym = ctx.symtab.get(b"__tls_get_addr")
+    sym = ctx.symtab.get(ctx.target.TLS_GET_ADDR)
     if sym is None or sym.kind != UNDEF or ctx.config.shared:
         return
     seq_types = ctx.target.TLS_SEQUENCE_TYPES
@@ -196,7 +196,7 @@ def report_overflows(ctx, rt, idx, values, fields, type_name):
     the place, function and source line of undefined references::
 
         a.o:(.text+0xf): in function 'get': /tmp/a.c:4: relocation truncated to fit:
-        R_X86_64_32S against symbol 'big' defined in .bss section in b.o; value
+        TYPE against symbol 'big' defined in .bss section in b.o; value
         0x100000000 does not fit in a signed 32-bit field
 
     values: the computed field values; fields: each relocation's field ("signed

@@ -28,15 +28,14 @@ class Context:
             (0 if config.pie or config.shared else target.EXEC_BASE)
 
     def __init__(self, config):
-        from ldpy.arch.base import for_emulation, for_machine
-        from ldpy.elf.format import EM_X86_64
+        from ldpy.arch.base import for_emulation, DEFAULT_EMULATION
         from ldpy.assign import OutputMap
         self.config = config
         # the target: -m's emulation, else the machine of the first input (see
         # Loader._adopt_target), x86-64 until an input says otherwise
         emul = getattr(config, "emulation", None)
         self.target_fixed = emul is not None and for_emulation(emul) is not None
-        self.target = for_emulation(emul) if self.target_fixed else for_machine(EM_X86_64)
+        self.target = for_emulation(emul) if self.target_fixed else for_emulation(DEFAULT_EMULATION)
         self.symtab = SymbolTable()
         self.files = []
         self.archives = []
@@ -454,13 +453,14 @@ def scan_relocations(ctx):
     from ldpy.synthetic.plt import PltSection
     from ldpy.synthetic.dynamic import RelaSection
     from ldpy.synthetic import KeyedTable, Synthetic
-    ctx.got = GotSection()
-    ctx.got_gd = KeyedTable(".got", 16, flags=SHF_ALLOC | SHF_WRITE, align=8)
-    ctx.got_ld = Synthetic(".got", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, 8)
-    ctx.tlsdesc = KeyedTable(".got.plt", 16)     # TLS descriptors a shared object keeps
+    W = ctx.target.WORD
+    ctx.got = GotSection(W)
+    ctx.got_gd = KeyedTable(".got", 2 * W, flags=SHF_ALLOC | SHF_WRITE, align=W)
+    ctx.got_ld = Synthetic(".got", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, W)
+    ctx.tlsdesc = KeyedTable(".got.plt", 2 * W)     # TLS descriptors a shared object keeps
     ctx.iplt = IpltSection(ctx.target)
     ctx.plt = PltSection(ctx.target)
-    ctx.rela_dyn = RelaSection(".rela.dyn")
+    ctx.rela_dyn = RelaSection(".rela.dyn" if ctx.target.RELA else ".rel.dyn", target=ctx.target)
     ctx.relocs = R.RelocTable(ctx, ctx.section_ids)
     if not ctx.relocs.empty:
         from ldpy import reloc_policy
@@ -501,16 +501,16 @@ def create_synthetic_sections(ctx):
     if len(ctx.got_gd):
         outs.get(".got", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.got_gd)
     if ctx.need_got_ld:
-        ctx.got_ld.size = 16
+        ctx.got_ld.size = 2 * t.WORD
         outs.get(".got", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.got_ld)
     ctx.tlsdesc.freeze()
-    lazy_tlsdesc = len(ctx.tlsdesc) and not getattr(cfg, "now", False)
+    lazy_tlsdesc = len(ctx.tlsdesc) and not getattr(cfg, "now", False) and t.LAZY_TLSDESC
     if lazy_tlsdesc:
         # lazily bound descriptors: the loader keeps its resolver in this .got slot
         # (DT_TLSDESC_GOT), which the TLSDESC PLT entry (DT_TLSDESC_PLT) jumps through
-        ctx.tlsdesc_got = Synthetic(".got", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, 8)
-        ctx.tlsdesc_got.size = 8
-        ctx.tlsdesc_got.data = np.zeros(8, np.uint8)
+        ctx.tlsdesc_got = Synthetic(".got", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, t.WORD)
+        ctx.tlsdesc_got.size = t.WORD
+        ctx.tlsdesc_got.data = np.zeros(t.WORD, np.uint8)
         outs.get(".got", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.tlsdesc_got)
     from ldpy.synthetic import notes
     notes.report_missing_cet(ctx.files, cfg, diag)      # -z cet-report
@@ -535,28 +535,28 @@ def create_synthetic_sections(ctx):
                 o = outs.get(extra.name, SHT_PROGBITS, extra.flags)
                 o.add(extra)
                 o.entsize = extra.entsize
-        ctx.gotplt = GotPltSection(ctx.iplt, ctx.plt, ctx.tlsdesc).freeze()
+        ctx.gotplt = GotPltSection(ctx.iplt, ctx.plt, ctx.tlsdesc, word=t.WORD).freeze()
         outs.get(".got.plt", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.gotplt)
         _attach_symbol(ctx, b"_GLOBAL_OFFSET_TABLE_", ctx.gotplt)
-        ctx.rela_plt = RelaPltSection(ctx.gotplt, t.JUMP_SLOT, t.IRELATIVE).freeze()
+        ctx.rela_plt = RelaPltSection(ctx.gotplt, t).freeze()
         ctx.rela_plt.dynsym_index = ctx.dynsym_index
         ctx.rela_plt.tlsdesc_rows = lambda: tlsdesc_rows(ctx)
         if ctx.rela_plt.size:
-            outs.get(".rela.plt", SHT_RELA, SHF_ALLOC).add(ctx.rela_plt)
+            outs.get(ctx.rela_plt.name, ctx.rela_plt.type, SHF_ALLOC).add(ctx.rela_plt)
         add_dynamic_tail(ctx)
     else:
         if len(ctx.iplt) or ctx.need_got_base:
-            ctx.gotplt = GotPltSection(ctx.iplt).freeze()
+            ctx.gotplt = GotPltSection(ctx.iplt, word=t.WORD).freeze()
             outs.get(".got.plt", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.gotplt)
             _attach_symbol(ctx, b"_GLOBAL_OFFSET_TABLE_", ctx.gotplt)
         if len(ctx.iplt):
             outs.get(".plt", SHT_PROGBITS, ctx.iplt.flags).add(ctx.iplt)
-            ctx.rela_plt = RelaPltSection(ctx.gotplt, t.JUMP_SLOT, t.IRELATIVE).freeze()
+            ctx.rela_plt = RelaPltSection(ctx.gotplt, t).freeze()
             # a script sees GNU ld's input section name: `*(.rela.iplt)` sits between
             # __rela_iplt_start and __rela_iplt_end in the default scripts
-            name = ".rela.iplt" if ctx.script_sections else ".rela.plt"
+            name = ctx.rela_plt.name.replace(".plt", ".iplt") if ctx.script_sections else ctx.rela_plt.name
             ctx.rela_plt.name = name
-            outs.get(name, SHT_RELA, SHF_ALLOC).add(ctx.rela_plt)
+            outs.get(name, ctx.rela_plt.type, SHF_ALLOC).add(ctx.rela_plt)
     if t.GOT_HEADER and ctx.got.output is not None:
         _attach_symbol(ctx, b"_GLOBAL_OFFSET_TABLE_", ctx.got)
     from ldpy.synthetic.notes import GnuPropertyNote
@@ -582,7 +582,7 @@ def create_synthetic_sections(ctx):
             o.add(note)
     eh = outs.by_name.get(".eh_frame")
     if cfg.eh_frame_hdr and eh is not None and eh.chunks:
-        ctx.eh_frame_hdr = EhFrameHdr()
+        ctx.eh_frame_hdr = EhFrameHdr(t.WORD)
         ctx.eh_frame_hdr.set_count(sum(count_fdes(c.bytes().tobytes()) for c in eh.chunks))
         hdr_out = outs.get(".eh_frame_hdr", SHT_PROGBITS, SHF_ALLOC)
         hdr_out.add(ctx.eh_frame_hdr)

@@ -28,9 +28,9 @@ With --icf=safe, gold's heuristic (there are no .llvm_addrsig tables to read):
 a function folds only when its address is not taken, i.e. every relocation
 that reaches its section from an allocated section is a call or a branch,
 vtables (.rodata._ZTV*, .data.rel.ro._ZTV*, and the _ZTC construction vtables)
-and .eh_frame excepted as in gold: R_X86_64_PLT32, or R_X86_64_PC32 in executable code right
-after a call (e8), jmp (e9) or jcc (0f 8x) opcode.  R_X86_64_64/32/32S/16/8,
-GOT-relative and GOTPCREL(X) relocations, and PC32 anywhere else (lea), take
+and .eh_frame excepted as in gold: PLT kinds, or a 32-bit PC-relative relocation in
+executable code right after a call (e8), jmp (e9) or jcc (0f 8x) opcode.  Absolute
+kinds (x86-64's 64/32/32S/16/8), GOT-relative and GOT loads, and PC32 anywhere else (lea), take
 the address (relocations against STT_OBJECT symbols do not count, as in gold).
 C++ constructors and destructors fold even then, recognized by the section
 name as gold does (the mangled name after the last '.' starts with _ZN/_ZZ and

@@ -39,8 +39,9 @@ def define_linker_symbols(ctx):
                                if ctx.rela_plt is not None and not ctx.is_dynamic
                                and ctx.rela_plt.output is not None and ctx.rela_plt.output.index else 0)
     if not ctx.is_dynamic:      # (GNU ld's PIE and shared scripts do not provide them)
-        define("__rela_iplt_start", static_irel(False), hidden=True)
-        define("__rela_iplt_end", static_irel(True), hidden=True)
+        start, end = ctx.target.IPLT_SYMBOLS        # (__rela_iplt_*, __rel_iplt_* on REL targets)
+        define(start.decode(), static_irel(False), hidden=True)
+        define(end.decode(), static_irel(True), hidden=True)
     if ctx.is_dynamic:      # always there, and local, as GNU ld's ELF backend makes it
         define("_DYNAMIC", lambda: ctx.dynamic.addr, always=True, hidden=True)
     if st.get(b"_GLOBAL_OFFSET_TABLE_") is not None:

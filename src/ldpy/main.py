@@ -122,15 +122,13 @@ def main(argv=None):
             print(config.sysroot)
             return 0
         if config.print_output_format:
-            from ldpy.arch.base import for_emulation, for_machine
-            t = (for_emulation(config.emulation) if config.emulation else None) or for_machine(62)
-            print(t.OUTPUT_FORMAT)
+            from ldpy.arch.base import for_emulation
+            print((for_emulation(config.emulation or "elf_x86_64") or for_emulation("elf_x86_64")).OUTPUT_FORMAT)
             return 0
-        from ldpy.arch.base import for_emulation
-        if config.emulation is not None and for_emulation(config.emulation) is None:
-            from ldpy.cli import SUPPORTED_EMULATIONS
+        from ldpy.cli import SUPPORTED_EMULATIONS
+        if config.emulation not in (None,) + SUPPORTED_EMULATIONS:
             raise LinkError(f"unsupported emulation '{config.emulation}' "
-                            f"(this ldpy links: {' '.join(SUPPORTED_EMULATIONS)})")
+                            f"(ldpy links: {', '.join(SUPPORTED_EMULATIONS)})")
         from ldpy.driver import link
         from ldpy import outfile
         outfile.reset(config.output)

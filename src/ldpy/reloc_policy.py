@@ -73,7 +73,13 @@ def scan(ctx, rt):
             imported = K.imported[key]
         # imported functions whose address is taken by non-PIC code: the PLT entry is the address
         if not pic:
-            canon = imported & is_func & (T.CANON_REF[tt] | (abs_word & ~writable & rt.alloc))
+            canon_ref = T.CANON_REF[tt]
+            calls = np.flatnonzero(canon_ref & T.IS_PC32[tt] & imported & is_func)
+            if len(calls):
+                # (a PC-relative call or jump is no address: i386 calls use R_386_PC32)
+                canon_ref = canon_ref.copy()
+                canon_ref[calls[T.direct_branches(rt, calls)]] = False
+            canon = imported & is_func & (canon_ref | (abs_word & ~writable & rt.alloc))
             if canon.any():
                 ctx.request_canonical_plt(unique(key[canon]))
     # calls to imported functions go through the PLT
@@ -284,7 +290,14 @@ def apply(ctx, rt, S, A, out):
         resolver = ctx.keys.addr[key[m]]            # (an IFUNC symbol's value is its resolver)
         ctx.rela_dyn.add(P[m], np.full(int(m.sum()), T.R_IRELATIVE, np.int64), resolver + A[m])
 
-    # overflow checks and stores
+    # overflow checks and stores (the target's: instruction fields are encoded there)
+    T.check_overflow(ctx, rt, tt, val, width)
+    T.store(out, rt.pos, tt, val, width)
+
+
+def check_overflow(ctx, rt, tt, val, width):
+    """Every stored value inside its type's overflow class (Target.CHECK)."""
+    T = ctx.target
     chk = T.CHECK[tt]
     bad = None
     for code, (lo, hi) in RANGES.items():
@@ -297,8 +310,11 @@ def apply(ctx, rt, S, A, out):
         from ldpy.checks import report_overflows
         idx = np.flatnonzero(bad)
         report_overflows(ctx, rt, idx, val[idx], [FIELDS[int(c)] for c in chk[idx[:1000]]], T.type_name)
-    pos = rt.pos
+
+
+def store(out, pos, val, width, little=True):
+    """Data fields: the low `width` bytes of each value, in the target's byte order."""
     for w in (8, 4, 2, 1):
         m = width == w
         if m.any():
-            put(out, pos[m], val[m], w, T.LITTLE)
+            put(out, pos[m], val[m], w, little)

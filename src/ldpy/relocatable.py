@@ -11,14 +11,14 @@ The inputs are combined into one ET_REL object instead of a program:
 * COMDAT groups stay groups: the members of each kept group are output sections of
   their own (SHF_GROUP) listed by an SHT_GROUP section; later copies of a group are
   discarded as in a final link, and so are the .eh_frame FDEs of their functions
-  (the FDE's relocation turns into R_X86_64_NONE, as BFD leaves it);
+  (the FDE's relocation turns into the target's NONE type, as BFD leaves it);
 * relocations are kept, one SHT_RELA per output section: r_offset moves by the input
   section's offset in its output section, symbol indexes are renumbered for the
   output symbol table, and a relocation against a section symbol is rewritten to the
   output section's symbol with the input section's offset added to the addend.  A
   relocation against a symbol of a discarded section is pointed at the kept copy of
   that section when it has the same size (BFD's "pretend"; outside debug sections the
-  reference is also an error), else becomes R_X86_64_NONE (in debug sections it is
+  reference is also an error), else becomes the NONE type (in debug sections it is
   dropped), as BFD's RELOC_AGAINST_DISCARDED_SECTION does;
 * --gc-sections starts from the -e / -u symbols only (gc.py's mark and sweep), and a
   CIE goes when no kept FDE uses it;
@@ -884,6 +884,9 @@ class RelocatableOutput:
             idx += 1
             self.sections.append(o)
             if has_rel:
+                if not self.t.RELA:
+                    # (REL output keeps addends in the section bytes: not written yet)
+                    raise LinkError(f"-r for {self.t.NAME} (REL relocations) is not supported yet")
                 r = ROut(".rela" + o.name, SHT_RELA, SHF_INFO_LINK | (o.flags & SHF_GROUP), 8,
                          self.dt.rela.itemsize)
                 r.index = idx

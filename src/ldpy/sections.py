@@ -8,7 +8,7 @@ import numpy as np
 
 from ldpy.diag import LinkError
 from ldpy.elf.format import (SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHF_STRINGS,
-                             SHT_NOBITS, SHT_NOTE, SHT_PROGBITS, SHT_RELA)
+                             SHT_NOBITS, SHT_NOTE, SHT_PROGBITS, SHT_RELA, SHT_REL)
 
 # Segment classes, in address order: headers+notes+dynamic tables, code,
 # read-only data, writable data, then what is not loaded.
@@ -26,6 +26,7 @@ DEFAULT_ORDER = [
     ".lbss", ".lrodata", ".ldata",
 ]
 RANK = {name: i for i, name in enumerate(DEFAULT_ORDER)}
+RANK[".rel.dyn"], RANK[".rel.plt"] = RANK[".rela.dyn"], RANK[".rela.plt"]     # (REL targets)
 RELRO_NAMES = {".tdata", ".tbss", ".preinit_array", ".init_array", ".fini_array", ".ctors",
                ".dtors", ".data.rel.ro", ".dynamic", ".got"}
 
@@ -96,7 +97,7 @@ def segment_class(name, type_, flags):
         return RX
     if flags & (SHF_WRITE | SHF_TLS):
         return RW
-    if type_ in (SHT_NOTE, SHT_RELA) or name in (".interp", ".hash", ".gnu.hash", ".dynsym",
+    if type_ in (SHT_NOTE, SHT_RELA, SHT_REL) or name in (".interp", ".hash", ".gnu.hash", ".dynsym",
                                                  ".dynstr", ".gnu.version", ".gnu.version_d",
                                                  ".gnu.version_r", ".relr.dyn"):
         return R_HEAD

@@ -6,7 +6,7 @@ import numpy as np
 
 from ldpy.diag import LinkError
 from ldpy.elf.format import (ELFMAG, ELFCLASS64, ELFCLASS32, ELFDATA2LSB, ELFDATA2MSB, ET_EXEC,
-                             ET_DYN, SHT_NOBITS, SHT_RELA, STT_SECTION, SHF_EXECINSTR, dtypes)
+                             ET_DYN, SHT_NOBITS, SHT_RELA, SHT_REL, STT_SECTION, SHF_EXECINSTR, SHF_ALLOC, dtypes)
 from ldpy.symbols import UNDEF
 from ldpy.util import unique
 from ldpy import reloc_policy
@@ -79,6 +79,7 @@ def _write_all(ctx, out):
     # 3. synthetic sections whose contents depend on addresses and relocation results
     from ldpy.synthetic.plt import iplt_code
     t = ctx.target
+    pic = bool(ctx.config.pie or ctx.config.shared)     # (PLTs of REL targets address the GOT from a register)
     if ctx.got is not None and ctx.got.output is not None and ctx.got.size:
         if ctx.got.reserved and ctx.dynamic is not None:
             ctx.got.values[0] = ctx.dynamic.addr        # (AArch64's .got[0]: _DYNAMIC)
@@ -94,7 +95,7 @@ def _write_all(ctx, out):
                                                         ctx.gotplt.slot_addresses()))
         elif plt.size:
             _put_chunk(out, ctx.plt, t.plt_lazy(ctx.plt.addr, ctx.gotplt.addr, ctx.gotplt.slot_addresses(),
-                                                len(ctx.plt.keys), len(ctx.iplt), **plt.options))
+                                                len(ctx.plt.keys), len(ctx.iplt), pic=pic, **plt.options))
         if ctx.plt.size:
             if ctx.plt.tlsdesc_entry:
                 e = ctx.plt.tlsdesc_entry_addr()
@@ -104,14 +105,15 @@ def _write_all(ctx, out):
         g = plt.got_entries
         if len(g):          # .plt.got: jumps through the functions' .got slots
             _put_chunk(out, g, t.plt_indirect(g.addr + g.entry_size * np.arange(len(g)),
-                                              ctx.got.slot_addresses(g.keys), plt.ibt))
+                                              ctx.got.slot_addresses(g.keys), plt.ibt,
+                                              gotplt_addr=ctx.gotplt.addr, pic=pic))
         finish_dynamic(ctx)
         for c in (ctx.rela_dyn, ctx.dynsym_sec, ctx.hash_sec, ctx.gnu_hash_sec, ctx.versym_sec,
                   ctx.verneed_sec, ctx.verdef_sec, ctx.dynamic, ctx.got_gd, ctx.got_ld, ctx.relr):
             if c is not None and c.output is not None and c.output.index and c.data is not None:
                 _put_chunk(out, c, c.bytes())
     elif len(ctx.iplt):
-        _put_chunk(out, ctx.iplt, iplt_code(ctx.iplt, ctx.gotplt, t, ctx.ibt_plt))
+        _put_chunk(out, ctx.iplt, iplt_code(ctx.iplt, ctx.gotplt, t, ctx.ibt_plt, pic))
     if ctx.rela_plt is not None and ctx.rela_plt.size:
         _put_chunk(out, ctx.rela_plt, ctx.rela_plt.bytes())
     if ctx.gotplt is not None:
@@ -123,8 +125,38 @@ def _write_all(ctx, out):
     if ctx.symtab_sec is not None:
         ctx.symtab_sec.finish(ctx)
         _put_chunk(out, ctx.symtab_sec, ctx.symtab_sec.data)
+    if not t.RELA:
+        _store_rel_addends(ctx, out)
     # 4. headers
     _write_headers(ctx, out)
+
+
+def _store_rel_addends(ctx, out):
+    """REL outputs: each dynamic relocation finds its addend in its place.  The
+    loader adds the symbol to it (R_ABS, DTPOFF, TPOFF), the load base (RELATIVE,
+    IRELATIVE), or reads a TLS descriptor's argument from its second word; slots
+    the loader overwrites (GLOB_DAT, JUMP_SLOT, DTPMOD, COPY) keep their contents."""
+    from ldpy.elf.format import reloc_type
+    t = ctx.target
+    parts = [s.rows for s in (ctx.rela_dyn, ctx.rela_plt) if s is not None and getattr(s, "rows", None) is not None]
+    if not parts:
+        return
+    rows = np.concatenate(parts)
+    typ = reloc_type(rows["r_info"])
+    at = rows["r_offset"].astype(np.int64) + np.where(typ == t.R_TLSDESC, t.WORD, 0)
+    keep = np.isin(typ, [t.R_ABS, t.R_RELATIVE, t.R_IRELATIVE, t.R_DTPOFF, t.R_TPOFF, t.R_TLSDESC])
+    at, addend = at[keep], rows["r_addend"][keep]
+    # run-time address -> file offset through the allocated output sections
+    secs = sorted((o for o in ctx.sections_out if o.flags & SHF_ALLOC and o.type != SHT_NOBITS and o.size),
+                  key=lambda o: o.addr)
+    starts = np.array([o.addr for o in secs], np.int64)
+    k = np.searchsorted(starts, at, side="right") - 1
+    ok = k >= 0
+    ends = np.array([o.addr + o.size for o in secs], np.int64)
+    ok[ok] = at[ok] + t.WORD <= ends[k[ok]]
+    offs = np.array([o.offset for o in secs], np.int64)
+    pos = offs[k[ok]] + at[ok] - starts[k[ok]]
+    reloc_policy.put(out, pos, addend[ok], t.WORD, t.LITTLE)
 
 
 def _put_chunk_at(out, chunk, offset, data):
@@ -244,14 +276,15 @@ def _write_headers(ctx, out, changed=None):
     dynsym_link = {".dynsym": ".dynstr", ".hash": ".dynsym", ".gnu.hash": ".dynsym",
                    ".gnu.version": ".dynsym", ".gnu.version_r": ".dynstr", ".dynamic": ".dynstr",
                    ".gnu.version_d": ".dynstr",
-                   ".rela.dyn": ".dynsym", ".rela.plt": ".dynsym", ".symtab": ".strtab"}
+                   ".rela.dyn": ".dynsym", ".rela.plt": ".dynsym", ".symtab": ".strtab",
+                   ".rel.dyn": ".dynsym", ".rel.plt": ".dynsym"}
     entsizes = {".dynsym": dt.sym.itemsize, ".symtab": dt.sym.itemsize, ".hash": 4,
                 ".gnu.version": 2, ".dynamic": dt.dyn.itemsize, ".rela.dyn": dt.rela.itemsize,
                 ".rela.plt": dt.rela.itemsize, ".got": dt.addr_size, ".got.plt": dt.addr_size,
-                ".plt": 16, ".relr.dyn": 8}
+                ".plt": 16, ".relr.dyn": dt.addr_size, ".rel.dyn": dt.rel.itemsize, ".rel.plt": dt.rel.itemsize}
     for o in outs:
         link = idx(dynsym_link.get(o.name, "")) if o.name in dynsym_link else 0
-        if o.type == SHT_RELA and ".dynsym" not in by_name:
+        if o.type in (SHT_RELA, SHT_REL) and ".dynsym" not in by_name:
             link = idx(".symtab")          # static IRELATIVE relocations: ld.bfd links .symtab
         info = 0
         entsize = entsizes.get(o.name, o.entsize)
@@ -263,7 +296,7 @@ def _write_headers(ctx, out, changed=None):
             info = getattr(ctx.verneed_sec, "count", 0) if hasattr(ctx, "verneed_sec") else 0
         elif o.name == ".gnu.version_d":
             info = getattr(ctx.verdef_sec, "count", 0)
-        elif o.name == ".rela.plt":
+        elif o.name in (".rela.plt", ".rel.plt"):
             info = idx(".got.plt")
         elif o.chunks and getattr(o.chunks[0], "entsize", 0) and _extra_flags(o) & 0x10:
             entsize = o.chunks[0].entsize
@@ -301,7 +334,7 @@ def _extra_flags(o):
         f |= c.flags & 0x30      # MERGE|STRINGS survive when every chunk has them
     if not all(c.flags & 0x10 for c in o.chunks):
         f &= ~0x30
-    return f | (0x40 if o.type == SHT_RELA and o.flags & 2 else 0)
+    return f | (0x40 if o.type in (SHT_RELA, SHT_REL) and o.flags & 2 else 0)
 
 
 def _phdr_tuple(dt, p):

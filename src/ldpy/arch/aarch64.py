@@ -1319,7 +1319,7 @@ class AArch64(Target):
         """One IPLT entry of a static link."""
         return plt_entries([entry_addr], [slot_addr]).tobytes()
 
-    def plt_lazy(self, plt_addr, gotplt_addr, slots, n_lazy, n_iplt, bti=False, pac=False, pde=True):
+    def plt_lazy(self, plt_addr, gotplt_addr, slots, n_lazy, n_iplt, bti=False, pac=False, pde=True, **_):
         """PLT0, then the entries of imported functions and of local IFUNCs."""
         n = n_lazy + n_iplt
         size = plt_entry_size(bti, pac, pde)

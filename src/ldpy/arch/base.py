@@ -18,7 +18,7 @@ target file must fill in.
 """
 import numpy as np
 
-from ldpy.elf.format import dtypes
+from ldpy.elf.format import dtypes, RELOC, reloc_sym, reloc_type
 
 # -- generic relocation kinds ---------------------------------------------------------
 # The value stored is  X + A - B : the kind says what X is (and how the reference
@@ -52,6 +52,7 @@ FIELDS = {C_S32: "a signed 32-bit", C_U32: "an unsigned 32-bit", C_16: "a 16-bit
           C_S16: "a signed 16-bit"}
 
 _REGISTRY = {}
+DEFAULT_EMULATION = "elf_x86_64"      # without -m, until the first input names its machine
 
 
 def register(target):
@@ -62,8 +63,7 @@ def register(target):
 
 def _load_all():
     # (each target module registers itself on import)
-    from ldpy.arch import x86_64    # noqa: F401
-    from ldpy.arch import aarch64   # noqa: F401
+    from ldpy.arch import x86_64, i386, aarch64    # noqa: F401
 
 
 def for_machine(machine):
@@ -98,6 +98,10 @@ class Target:
     PAGE_SIZE = 0x1000              # max page size (segment alignment)
     EXEC_BASE = 0x400000            # image base of non-PIE executables
     DYNAMIC_LINKER = ""
+    SEARCH_DIRS = ()                # GNU ld's default SEARCH_DIRs for the emulation
+    TLS_GET_ADDR = b"__tls_get_addr"
+    LAZY_TLSDESC = False            # lazily bound TLS descriptors: a tlsdesc_plt_entry template
+    IPLT_SYMBOLS = (b"__rela_iplt_start", b"__rela_iplt_end")   # static IRELATIVE bounds
     PLT_ENTRY_SIZE = 16
     PLT_HEADER_SIZE = 16
     GOTPLT_RESERVED = 3             # .got.plt words before the jump slots
@@ -201,10 +205,38 @@ class Target:
                 out[m] = np.ascontiguousarray(b).view(f"{e}i{w}").reshape(-1)
         return out
 
+    # -- output encodings -------------------------------------------------------------
+    @property
+    def dynrel_size(self):
+        """Bytes of one dynamic relocation (Elf_Rela or Elf_Rel of the flavour)."""
+        return (self.dt.rela if self.RELA else self.dt.rel).itemsize
+
+    def dynrel_bytes(self, rows):
+        """Dynamic relocations (in-memory RELOC rows) encoded in this flavour; REL
+        targets leave the addends to the places (write.py)."""
+        dt = self.dt.rela if self.RELA else self.dt.rel
+        if dt == RELOC:
+            return rows.view(np.uint8)
+        out = np.zeros(len(rows), dt)
+        out["r_offset"] = rows["r_offset"]
+        out["r_info"] = self.dt.r_info(reloc_sym(rows["r_info"]), reloc_type(rows["r_info"]))
+        if self.RELA:
+            out["r_addend"] = rows["r_addend"]
+        return out.view(np.uint8)
+
+    def words(self, values):
+        """Address-sized words in this flavour's byte order."""
+        return np.asarray(values, np.int64).astype(self.dt.saddr).view(np.uint8).reshape(-1)
+
     # -- hooks for the generic passes (reloc_policy.py); the defaults do nothing ------
     def scan_got_relax(self, ctx, rt, plan):
         """Mark GOT loads to rewrite as direct (plan.relax_gotx) or as a load of 0
         (plan.gotx_zero), before GOT slots are counted."""
+
+    def direct_branches(self, rt, idx):
+        """Which PC-relative 32-bit relocations idx sit in a call or jump instruction
+        (they reach a function, they do not take its address)."""
+        return np.zeros(len(idx), bool)
 
     def relax(self, ctx, rt, S, A, val, width, out):
         """Instruction rewrites while applying: GOT loads and TLS sequences."""
@@ -228,6 +260,17 @@ class Target:
     def gotplt_lazy_values(self, plt, n):
         """Initial values of the n lazy .got.plt slots: each entry's push (x86)."""
         return plt.addr + 16 * np.arange(1, n + 1) + (0 if plt.ibt else 6)
+
+    def check_overflow(self, ctx, rt, tt, val, width):
+        """Report values outside their field (default: the CHECK classes)."""
+        from ldpy import reloc_policy
+        reloc_policy.check_overflow(ctx, rt, tt, val, width)
+
+    def store(self, out, pos, tt, val, width):
+        """Write every computed value (width 0: nothing).  The default stores data
+        fields; a target with instruction immediates (AArch64) encodes them here."""
+        from ldpy import reloc_policy
+        reloc_policy.store(out, pos, val, width, self.LITTLE)
 
     def code_fill(self, n):
         """n bytes of padding for a code section."""

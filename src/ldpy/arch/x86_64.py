@@ -81,13 +81,13 @@ def code_fill(n):
     return np.frombuffer(_NOPS[9] * full + (_NOPS[rest - 1] if rest else b""), np.uint8)
 
 
-def plt_entry(slot_addr, entry_addr):
+def plt_entry(slot_addr, entry_addr, **_):
     """An IPLT entry: jmp *slot(%rip), then padding."""
     rel = (slot_addr - (entry_addr + 6)) & 0xffffffff
     return b"\xff\x25" + rel.to_bytes(4, "little") + b"\xcc" * 10
 
 
-def plt_lazy(plt_addr, gotplt_addr, slots, n_lazy, n_iplt):
+def plt_lazy(plt_addr, gotplt_addr, slots, n_lazy, n_iplt, **_):
     """The lazy .plt: PLT0 pushes GOT[1] and jumps to GOT[2] (the loader's
     resolver); entry i jumps through its slot, which first points back at its
     push $i; jmp PLT0.  Local IFUNC entries follow, without a lazy path.
@@ -133,7 +133,7 @@ def plt_lazy_ibt(plt_addr, gotplt_addr, n_lazy):
     return code.reshape(-1)
 
 
-def plt_indirect(entry_addrs, slots, ibt=True):
+def plt_indirect(entry_addrs, slots, ibt=True, **_):
     """Entries that jump through a slot: .plt.sec and IBT (i)PLT entries
     (endbr64; jmp *slot(%rip); nopw), or non-IBT .plt.got entries (jmp *slot(%rip);
     xchg %ax,%ax)."""
@@ -381,6 +381,7 @@ class X86_64(Target):
     ADDEND_WIDTH = {TLSLD: 4}
     LARGE_COMMON = 0xff02           # SHN_X86_64_LCOMMON
     TLS_CALL_FOLLOWS = True
+    LAZY_TLSDESC = True
     DTPOFF_RELAXED_IN_EXEC = True
     R_ABS, R_RELATIVE, R_GLOB_DAT, R_JUMP_SLOT, R_COPY, R_IRELATIVE = R64, RELATIVE, GLOB_DAT, JUMP_SLOT, COPY, IRELATIVE
     R_DTPMOD, R_DTPOFF, R_TPOFF, R_TLSDESC = DTPMOD64, DTPOFF64, TPOFF64, TLSDESC

@@ -48,7 +48,7 @@ class Loader:
         self.search_dirs = list(cfg.library_paths)
         if not cfg.nostdlib:
             sysroot = cfg.sysroot or ""
-            self.search_dirs += [sysroot + d for d in DEFAULT_SEARCH_DIRS]
+            self.search_dirs += [sysroot + d for d in (ctx.target.SEARCH_DIRS or DEFAULT_SEARCH_DIRS)]
 
     # -- library search ---------------------------------------------------
     def find_library(self, spec):

@@ -167,7 +167,7 @@ class ObjectFile:
         self.dt = dtypes(self.is64, self.little)
         # every relocation section is a view of the file in the in-memory layout
         # (gc.py then reads the symbol words straight from the file's bytes)
-        self.raw_relocs = self.dt.rela == RELOC
+        self.raw_relocs = self._rela_in_memory = self.dt.rela == RELOC
         self._comdat = comdat          # signature -> owning ObjectFile, shared by the link
         self._parse()
 
@@ -437,7 +437,7 @@ class ObjectFile:
         # (every section's bytes were checked to lie inside the file)
         rel = np.frombuffer(self.data, dtype, size // dtype.itemsize, offset)
         # symbol indexes and offsets are checked for the whole link at once (relocs.RelocTable)
-        if dtype == RELOC:
+        if typ != SHT_REL and self._rela_in_memory:
             sec.relocs = rel                   # (x86-64: already the in-memory layout)
             return
         # other flavours are converted once: symbol and type into RELOC's r_info,

@@ -5,18 +5,13 @@ PIE/shared start at 0, -z separate-code adds page breaks around code, -z now
 puts .got.plt under RELRO."""
 
 
-def _target(ctx_or_config, cfg):
-    t = getattr(ctx_or_config, "target", None)
-    if t is None:           # (before the inputs are read: -m decides, else x86-64)
-        from ldpy.arch.base import for_emulation, for_machine
-        emul = getattr(cfg, "emulation", None)
-        t = (for_emulation(emul) if emul else None) or for_machine(62)
-    return t
-
-
 def default_script_text(ctx_or_config):
     cfg = getattr(ctx_or_config, "config", ctx_or_config)
-    t = _target(ctx_or_config, cfg)
+    t = getattr(ctx_or_config, "target", None)
+    if t is None:
+        from ldpy.arch.base import for_emulation
+        t = for_emulation(getattr(cfg, "emulation", None) or "elf_x86_64") or for_emulation("elf_x86_64")
+    r = ".rela" if t.RELA else ".rel"           # dynamic relocation sections' prefix
     formats = ", ".join(f'"{f}"' for f in t.OUTPUT_FORMATS)
     # x86-64's PLT variants and large-model sections
     plt_extra = "  .plt.got        : { *(.plt.got) }\n  .plt.sec        : { *(.plt.sec) }\n" \
@@ -38,8 +33,8 @@ def default_script_text(ctx_or_config):
     static = not (cfg.pie or cfg.shared)
     # shared objects define _edata, __bss_start and _end only when used
     provide = (lambda n: f"PROVIDE ({n} = .);") if cfg.shared else (lambda n: f"{n} = .;")
-    iplt_start = "    PROVIDE_HIDDEN (__rela_iplt_start = .);\n" if static else ""
-    iplt_end = "    PROVIDE_HIDDEN (__rela_iplt_end = .);\n" if static else ""
+    iplt_start = f"    PROVIDE_HIDDEN ({t.IPLT_SYMBOLS[0].decode()} = .);\n" if static else ""
+    iplt_end = f"    PROVIDE_HIDDEN ({t.IPLT_SYMBOLS[1].decode()} = .);\n" if static else ""
     relr = "  .relr.dyn : { *(.relr.dyn) }\n" if getattr(cfg, "pack_relative_relocs", False) else ""
     return f"""/* ldpy default linker script: ELF {t.NAME}, {'-z separate-code' if sep else '-z noseparate-code'}{', -z now' if now else ''} */
 OUTPUT_FORMAT({formats})
@@ -60,11 +55,11 @@ SECTIONS
   .gnu.version    : {{ *(.gnu.version) }}
   .gnu.version_d  : {{ *(.gnu.version_d) }}
   .gnu.version_r  : {{ *(.gnu.version_r) }}
-  .rela.dyn       : {{ *(.rela.dyn) }}
-  .rela.plt       :
+  {r}.dyn{' ' * (11 - len(r))}: {{ *({r}.dyn) }}
+  {r}.plt{' ' * (11 - len(r))}:
   {{
-    *(.rela.plt)
-{iplt_start}    *(.rela.iplt)
+    *({r}.plt)
+{iplt_start}    *({r}.iplt)
 {iplt_end}  }}
 {relr}{page_break}  .init           : {{ KEEP (*(SORT_NONE(.init))) }}
   .plt            : {{ *(.plt) *(.iplt) }}

@@ -8,7 +8,7 @@ import numpy as np
 from ldpy.util import unique, first_of_runs
 
 from ldpy.elf.format import (RELOC, reloc_info, reloc_type, SHT_PROGBITS, SHT_DYNSYM, SHT_STRTAB, SHT_HASH, SHT_GNU_HASH,
-                             SHT_GNU_versym, SHT_GNU_verneed, SHT_RELA, SHT_DYNAMIC, SHF_ALLOC,
+                             SHT_GNU_versym, SHT_GNU_verneed, SHT_RELA, SHT_REL, SHT_DYNAMIC, SHF_ALLOC,
                              SHF_WRITE, SHF_EXECINSTR, STB_GLOBAL, STB_WEAK, STV_DEFAULT,
                              STT_FUNC, STT_GNU_IFUNC, STB_GNU_UNIQUE, STB_LOCAL, STT_SECTION,
                              SHT_NOBITS, SHF_TLS)
@@ -207,13 +207,16 @@ def _sysv_buckets(n):
 
 
 class GnuHashSection(Synthetic):
-    def __init__(self, dyn):
-        super().__init__(".gnu.hash", SHT_GNU_HASH, SHF_ALLOC, 8)
+    def __init__(self, dyn, word=8):
+        super().__init__(".gnu.hash", SHT_GNU_HASH, SHF_ALLOC, word)
         self.dyn = dyn
+        self.word = word            # bloom filter words are addresses: 32 bits in ELF32
         n_def = len(dyn.symbols) - dyn.first_defined
         self.bloom_size = 1 << max(0, (max(n_def, 1) // 16).bit_length()) if n_def else 1
+        if word == 4 and n_def:
+            self.bloom_size *= 2    # (the same number of bits)
         self.bloom_shift = 26
-        self.size = 16 + 8 * self.bloom_size + 4 * dyn.nbuckets + 4 * n_def
+        self.size = 16 + word * self.bloom_size + 4 * dyn.nbuckets + 4 * n_def
 
     def build(self):
         dyn = self.dyn
@@ -221,11 +224,14 @@ class GnuHashSection(Synthetic):
         nb = dyn.nbuckets
         n_def = len(hashes)
         bloom = np.zeros(self.bloom_size, np.uint64)
+        bits = np.uint64(8 * self.word)
         if n_def:
-            word = (hashes // 64) % self.bloom_size
-            bit1 = hashes % 64
-            bit2 = (hashes >> np.uint64(self.bloom_shift)) % 64
+            word = (hashes // bits) % self.bloom_size
+            bit1 = hashes % bits
+            bit2 = (hashes >> np.uint64(self.bloom_shift)) % bits
             np.bitwise_or.at(bloom, word.astype(np.int64), (np.uint64(1) << bit1) | (np.uint64(1) << bit2))
+        if self.word == 4:
+            bloom = bloom.astype(np.uint32)
         buckets = np.zeros(nb, np.uint32)
         chain = (hashes & np.uint64(0xfffffffe)).astype(np.uint32)
         if n_def:
@@ -344,15 +350,19 @@ class RelaSection(Synthetic):
     """A table of dynamic relocations filled as numpy arrays."""
     DTYPE = RELOC          # (rows in the in-memory layout; see elf/format.py)
 
-    def __init__(self, name, count=0):
-        super().__init__(name, SHT_RELA, SHF_ALLOC, 8, 24)
+    def __init__(self, name, count=0, target=None):
+        rela = target is None or target.RELA
+        ent = 24 if target is None else target.dynrel_size
+        super().__init__(name, SHT_RELA if rela else SHT_REL, SHF_ALLOC, 8 if target is None else target.WORD, ent)
+        self.target = target
         self.count = count
-        self.size = 24 * count
+        self.size = ent * count
         self.parts = []
+        self.rows = None           # the built rows, in the in-memory layout
 
     def reserve(self, n):
         self.count += n
-        self.size = 24 * self.count
+        self.size = self.entsize * self.count
 
     def add(self, offsets, infos, addends):
         if len(offsets):
@@ -371,10 +381,12 @@ class RelaSection(Synthetic):
             self.relative_count = int(is_rel.sum())
         else:
             self.relative_count = 0
-        self.data = rel.view(np.uint8)
+        self.rows = rel
+        self.data = rel.view(np.uint8) if self.target is None else self.target.dynrel_bytes(rel)
 
 
 SHT_RELR = 19
+DT_REL, DT_RELSZ, DT_RELENT, DT_RELCOUNT = 17, 18, 19, 0x6ffffffa
 DT_RELRSZ, DT_RELR, DT_RELRENT = 35, 36, 37
 DT_ANDROID_RELR, DT_ANDROID_RELRSZ, DT_ANDROID_RELRENT = 0x6fffe000, 0x6fffe001, 0x6fffe003
 
@@ -384,38 +396,40 @@ class RelrSection(Synthetic):
     as an address entry followed by bitmaps of the next 63 words each.  The
     place holds the addend (the link writes the value there anyway)."""
 
-    def __init__(self):
-        super().__init__(".relr.dyn", SHT_RELR, SHF_ALLOC, 8, 8)
+    def __init__(self, word=8):
+        super().__init__(".relr.dyn", SHT_RELR, SHF_ALLOC, word, word)
+        self.word = word           # entries are addresses: 63-word bitmaps in ELF64, 31 in ELF32
         self.moved = 0             # RELATIVE relocations taken out of .rela.dyn
         self.entries = np.zeros(0, np.uint64)
 
     @staticmethod
-    def encode(addrs):
-        """The RELR words for sorted, distinct, 8-aligned addresses: one Python
-        step per word written (a bitmap covers up to 63 relocations)."""
+    def encode(addrs, word=8):
+        """The RELR words for sorted, distinct, word-aligned addresses: one Python
+        step per word written (a bitmap covers up to 63 relocations, 31 in ELF32)."""
+        W, nb = word, 8 * word - 1
         a = np.asarray(addrs, np.int64)
         n = len(a)
         out = []
         i = 0
         while i < n:
             out.append(int(a[i]))
-            where = int(a[i]) + 8
+            where = int(a[i]) + W
             i += 1
             while i < n:
-                j = int(np.searchsorted(a, where + 63 * 8, "left"))
+                j = int(np.searchsorted(a, where + nb * W, "left"))
                 if j == i:
                     break
-                bits = (a[i:j] - where) >> 3
+                bits = (a[i:j] - where) // W
                 out.append(int(np.bitwise_or.reduce(np.left_shift(np.uint64(1), bits.astype(np.uint64)))) << 1 | 1)
                 i = j
-                where += 63 * 8
+                where += nb * W
         return np.array(out, np.uint64)
 
     def build(self):
         # (a word that only advances the bitmap window is a no-op: pads to the size laid out)
-        words = np.ones(self.size // 8, np.uint64)
+        words = np.ones(self.size // self.word, np.uint64)
         words[:len(self.entries)] = self.entries
-        self.data = words.astype("<u8").view(np.uint8)
+        self.data = words.astype("<u8" if self.word == 8 else "<u4").view(np.uint8)
 
 
 class PltSection(Synthetic):
@@ -639,7 +653,7 @@ def create_dynamic_sections(ctx):
         ctx.hash_sec = HashSection(dyn)
         outs.get(".hash", SHT_HASH, SHF_ALLOC).add(ctx.hash_sec)
     if hash_style in ("gnu", "both"):
-        ctx.gnu_hash_sec = GnuHashSection(dyn)
+        ctx.gnu_hash_sec = GnuHashSection(dyn, t.WORD)
         outs.get(".gnu.hash", SHT_GNU_HASH, SHF_ALLOC).add(ctx.gnu_hash_sec)
     ctx.versym_sec = VersymSection(dyn)
     nodes = _version_nodes(ctx)
@@ -663,7 +677,7 @@ def create_dynamic_sections(ctx):
     ctx.n_relative = n_relative
     ctx.relr = None
     if cfg.pack_relative_relocs and n_relative:
-        ctx.relr = RelrSection()
+        ctx.relr = RelrSection(t.WORD)
         ctx.verneed_sec.add_glibc_version("GLIBC_ABI_DT_RELR")
     if ctx.verneed_sec.count or ctx.verdef_sec is not None:
         outs.get(".gnu.version", SHT_GNU_versym, SHF_ALLOC).add(ctx.versym_sec)
@@ -695,12 +709,12 @@ def create_dynamic_sections(ctx):
                          + n_objects + n_tls)
     ctx.copies = copies
     if ctx.rela_dyn.count:
-        outs.get(".rela.dyn", SHT_RELA, SHF_ALLOC).add(ctx.rela_dyn)
+        outs.get(ctx.rela_dyn.name, ctx.rela_dyn.type, SHF_ALLOC).add(ctx.rela_dyn)
     if ctx.relr is not None:
         # laid out first as if every RELATIVE one were packed, one word each;
         # pack_relative_relocs() settles the sizes once addresses are known
         ctx.relr.moved = n_relative
-        ctx.relr.size = 8 * n_relative
+        ctx.relr.size = t.WORD * n_relative
         ctx.rela_dyn.reserve(-n_relative)
         outs.get(".relr.dyn", SHT_RELR, SHF_ALLOC).add(ctx.relr)
 
@@ -747,15 +761,16 @@ def add_dynamic_tail(ctx):
         d.add("PLTGOT", lambda: ctx.gotplt.addr)
     if ctx.rela_plt is not None and ctx.rela_plt.size:
         d.add("PLTRELSZ", lambda: ctx.rela_plt.size)
-        d.add("PLTREL", DT["RELA"])
+        d.add("PLTREL", DT["RELA"] if ctx.target.RELA else DT_REL)
         d.add("JMPREL", lambda: ctx.rela_plt.addr)
     if ctx.tlsdesc_got is not None:
         d.add("TLSDESC_PLT", lambda: ctx.plt.tlsdesc_entry_addr())
         d.add("TLSDESC_GOT", lambda: ctx.tlsdesc_got.addr)
+    rela = ctx.target.RELA
     if ctx.rela_dyn.count:
-        d.add("RELA", lambda: ctx.rela_dyn.addr)
-        d.add("RELASZ", lambda: ctx.rela_dyn.size)
-        d.add("RELAENT", 24)
+        d.add("RELA" if rela else DT_REL, lambda: ctx.rela_dyn.addr)
+        d.add("RELASZ" if rela else DT_RELSZ, lambda: ctx.rela_dyn.size)
+        d.add("RELAENT" if rela else DT_RELENT, ctx.target.dynrel_size)
     if ctx.textrel:
         d.add("TEXTREL", 0)
     for tag, value in ctx.target.dynamic_tags(ctx):     # (AArch64: DT_AARCH64_BTI_PLT, ...)
@@ -785,12 +800,12 @@ def add_dynamic_tail(ctx):
         d.add("VERSYM", lambda: ctx.versym_sec.addr)
     if ctx.rela_dyn.count and ctx.relr is None and (ctx.target.RELACOUNT_WHEN_NONE or ctx.n_relative):
         # (with RELR: none left, as ld.bfd; AArch64's leaves it out when there are none)
-        d.add("RELACOUNT", lambda: ctx.rela_dyn.relative_count)
+        d.add("RELACOUNT" if rela else DT_RELCOUNT, lambda: ctx.rela_dyn.relative_count)
     if ctx.relr is not None:
         android = cfg.use_android_relr_tags
         d.add(DT_ANDROID_RELR if android else DT_RELR, lambda: ctx.relr.addr)
         d.add(DT_ANDROID_RELRSZ if android else DT_RELRSZ, lambda: ctx.relr.size)
-        d.add(DT_ANDROID_RELRENT if android else DT_RELRENT, 8)
+        d.add(DT_ANDROID_RELRENT if android else DT_RELRENT, ctx.target.WORD)
     d.freeze()
 
 
@@ -844,13 +859,13 @@ def finish_dynamic(ctx):
         idx = np.where(pre, ctx.dynsym_index(np.where(pre, gd, 0)), 0)
         zeros = np.zeros(len(gd), np.int64)
         ctx.rela_dyn.add(slots, reloc_info(idx, R["DTPMOD64"]), zeros)
-        ctx.rela_dyn.add(slots[pre] + 8, reloc_info(idx[pre], R["DTPOFF64"]), zeros[pre])
+        ctx.rela_dyn.add(slots[pre] + t.WORD, reloc_info(idx[pre], R["DTPOFF64"]), zeros[pre])
         words = np.zeros((len(gd), 2), np.int64)
         words[~pre, 1] = K.addr[gd[~pre]] - ctx.tls_start
-        ctx.got_gd.data = words.astype("<i8").view(np.uint8).reshape(-1)
+        ctx.got_gd.data = t.words(words.reshape(-1))
     if ctx.need_got_ld:
         ctx.rela_dyn.add(np.array([ctx.got_ld.addr]), np.array([R["DTPMOD64"]]), np.zeros(1, np.int64))
-        ctx.got_ld.data = np.zeros(16, np.uint8)
+        ctx.got_ld.data = np.zeros(2 * t.WORD, np.uint8)
     if ctx.copies:
         first = {}
         for s in ctx.copies:
@@ -893,11 +908,11 @@ def pack_relative_relocs(ctx, relayout):
     relr = ctx.relr
     for rounds in range(10):
         parts = relative_places(ctx)
-        packable = [p % 8 == 0 for p in parts]
+        packable = [p % relr.word == 0 for p in parts]
         addrs = np.unique(np.concatenate([p[m] for p, m in zip(parts, packable)]))
         moved = int(sum(m.sum() for m in packable))
-        entries = RelrSection.encode(addrs)
-        size = 8 * len(entries)
+        entries = RelrSection.encode(addrs, relr.word)
+        size = relr.word * len(entries)
         if rounds >= 4:
             size = max(size, relr.size)
         if moved == relr.moved and size == relr.size:

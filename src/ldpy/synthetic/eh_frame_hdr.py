@@ -33,7 +33,7 @@ _SIZES = {0x00: 8, 0x02: 2, 0x03: 4, 0x04: 8, 0x0a: 2, 0x0b: 4, 0x0c: 8}
 _FMT = {0x00: "Q", 0x02: "H", 0x03: "I", 0x04: "Q", 0x0a: "h", 0x0b: "i", 0x0c: "q"}
 
 
-def _cie_fde_encoding(data, pos, where):
+def _cie_fde_encoding(data, pos, where, word=8):
     """The pointer encoding an FDE of the CIE at pos uses for pc_begin."""
     p = pos + 8
     version = data[p]
@@ -57,7 +57,7 @@ def _cie_fde_encoding(data, pos, where):
             return data[p]
         if c == ord("P"):
             enc = data[p]
-            p += 1 + _SIZES.get(enc & 0x0f, 8)
+            p += 1 + (word if enc & 0x0f == 0 else _SIZES.get(enc & 0x0f, 8))   # (absptr: an address)
         elif c == ord("L"):
             p += 1
         elif c in (ord("S"), ord("B"), ord("G")):
@@ -68,9 +68,10 @@ def _cie_fde_encoding(data, pos, where):
 
 
 class EhFrameHdr(Synthetic):
-    def __init__(self):
+    def __init__(self, word=8):
         super().__init__(".eh_frame_hdr", flags=SHF_ALLOC, align=4)
         self.fde_count = 0
+        self.word = word
 
     def set_count(self, n):
         self.fde_count = n
@@ -92,8 +93,8 @@ class EhFrameHdr(Synthetic):
                 cie = pos + 4 - cie_ptr
                 enc = encodings.get(cie)
                 if enc is None:
-                    enc = encodings[cie] = _cie_fde_encoding(data, cie, "<output>:(.eh_frame)")
-                fmt = _FMT.get(enc & 0x0f)
+                    enc = encodings[cie] = _cie_fde_encoding(data, cie, "<output>:(.eh_frame)", self.word)
+                fmt = ("I" if self.word == 4 else "Q") if enc & 0x0f == 0 else _FMT.get(enc & 0x0f)
                 if fmt is None:
                     raise LinkError(f".eh_frame: unsupported FDE pointer encoding {enc:#x}")
                 v = struct.unpack_from("<" + fmt, data, pos + 8)[0]

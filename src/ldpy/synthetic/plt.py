@@ -9,7 +9,7 @@ function with a JUMP_SLOT relocation), followed by the IPLT entries of local
 IFUNCs; .rela.plt holds the JUMP_SLOTs, then the IRELATIVEs."""
 import numpy as np
 
-from ldpy.elf.format import RELOC, reloc_info, SHT_RELA, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_INFO_LINK
+from ldpy.elf.format import RELOC, reloc_info, SHT_RELA, SHT_REL, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_INFO_LINK
 from ldpy.synthetic import KeyedTable, Synthetic
 
 
@@ -120,8 +120,9 @@ class GotPltSection(Synthetic):
     PLT entry, then one per IPLT entry."""
     RESERVED = 3
 
-    def __init__(self, iplt, plt=None, tlsdesc=None):
-        super().__init__(".got.plt", flags=SHF_ALLOC | SHF_WRITE, align=8)
+    def __init__(self, iplt, plt=None, tlsdesc=None, word=8):
+        super().__init__(".got.plt", flags=SHF_ALLOC | SHF_WRITE, align=word)
+        self.word = word
         self.iplt = iplt
         self.plt = plt
         self.tlsdesc = tlsdesc     # KeyedTable of TLS descriptors (two words each), after the slots
@@ -133,22 +134,22 @@ class GotPltSection(Synthetic):
 
     def desc_addresses(self, keys):
         """Address of the TLS descriptor of each key."""
-        base = self.addr + 8 * (self.RESERVED + self.n_lazy + len(self.iplt))
-        return base + 16 * self.tlsdesc.index_of(keys)
+        base = self.addr + self.word * (self.RESERVED + self.n_lazy + len(self.iplt))
+        return base + 2 * self.word * self.tlsdesc.index_of(keys)
 
     @property
     def n_lazy(self):
         return len(self.plt.keys) if self.plt is not None else 0
 
     def freeze(self):
-        self.size = 8 * (self.RESERVED + self.n_lazy + len(self.iplt)) + 16 * self.n_desc
+        self.size = self.word * (self.RESERVED + self.n_lazy + len(self.iplt)) + 2 * self.word * self.n_desc
         return self
 
     def slot_addr(self, i):
-        return self.addr + 8 * (self.RESERVED + i)
+        return self.addr + self.word * (self.RESERVED + i)
 
     def slot_addresses(self):
-        return self.addr + 8 * (self.RESERVED + np.arange(self.n_lazy + len(self.iplt)))
+        return self.addr + self.word * (self.RESERVED + np.arange(self.n_lazy + len(self.iplt)))
 
     def bytes(self):
         words = np.zeros(self.RESERVED + self.n_lazy + len(self.iplt), np.int64)
@@ -157,23 +158,25 @@ class GotPltSection(Synthetic):
             # each slot starts at its PLT entry's push, for lazy binding
             words[3:3 + self.n_lazy] = self.plt.target.gotplt_lazy_values(self.plt, self.n_lazy)
         words[3 + self.n_lazy:] = self.iplt.resolvers
-        desc = np.zeros(16 * self.n_desc, np.uint8)       # the loader fills the descriptors
-        return np.concatenate([words.astype("<i8").view(np.uint8), desc])
+        desc = np.zeros(2 * self.word * self.n_desc, np.uint8)       # the loader fills the descriptors
+        return np.concatenate([words.astype("<i8" if self.word == 8 else "<i4").view(np.uint8), desc])
 
 
 class RelaPltSection(Synthetic):
     """.rela.plt: JUMP_SLOTs of the lazy entries, then IRELATIVEs of the IPLT."""
     DTYPE = RELOC          # (rows in the in-memory layout; see elf/format.py)
 
-    def __init__(self, gotplt, jump_slot_type, irelative_type):
-        super().__init__(".rela.plt", type_=SHT_RELA, flags=SHF_ALLOC | SHF_INFO_LINK, align=8, entsize=24)
+    def __init__(self, gotplt, target):
+        super().__init__(".rela.plt" if target.RELA else ".rel.plt", type_=SHT_RELA if target.RELA else SHT_REL,
+                         flags=SHF_ALLOC | SHF_INFO_LINK, align=target.WORD, entsize=target.dynrel_size)
         self.gotplt = gotplt
-        self.jump_slot, self.irelative = jump_slot_type, irelative_type
+        self.target = target
+        self.jump_slot, self.irelative = target.R_JUMP_SLOT, target.R_IRELATIVE
         self.dynsym_index = None   # function: symbol ids -> .dynsym indexes
         self.tlsdesc_rows = None   # function: () -> (r_info, r_addend) of each TLS descriptor
 
     def freeze(self):
-        self.size = 24 * (self.gotplt.n_lazy + len(self.gotplt.iplt) + self.gotplt.n_desc)
+        self.size = self.entsize * (self.gotplt.n_lazy + len(self.gotplt.iplt) + self.gotplt.n_desc)
         return self
 
     def bytes(self):
@@ -193,16 +196,18 @@ class RelaPltSection(Synthetic):
             info, addend = self.tlsdesc_rows()
             rela["r_info"][n_lazy + n_i:] = info
             rela["r_addend"][n_lazy + n_i:] = addend
-        return rela.view(np.uint8)
+        self.rows = rela
+        return self.target.dynrel_bytes(rela)
 
 
-def iplt_code(iplt, gotplt, target, ibt=False):
+def iplt_code(iplt, gotplt, target, ibt=False, pic=False):
     """Static IPLT entries: jmp *slot(%rip) (with IBT: endbr64 first)."""
     if ibt:
         n = len(iplt)
         return target.plt_indirect(iplt.addr + iplt.entry_size * np.arange(n),
-                                   gotplt.addr + 8 * (gotplt.RESERVED + np.arange(n)))
+                                   gotplt.addr + gotplt.word * (gotplt.RESERVED + np.arange(n)))
     out = bytearray()
     for i in range(len(iplt)):
-        out += target.plt_entry(gotplt.slot_addr(i), iplt.addr + i * iplt.entry_size)
+        out += target.plt_entry(gotplt.slot_addr(i), iplt.addr + i * iplt.entry_size,
+                                gotplt_addr=gotplt.addr, pic=pic)
     return np.frombuffer(bytes(out), np.uint8)

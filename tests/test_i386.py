@@ -1,0 +1,286 @@
+"""i386 (elf_i386): ELF32, REL relocations, GOT-based PIC through %ebx.
+
+Programs are built with Debian's cross compiler (i686-linux-gnu-gcc, sysroot
+/usr/i686-linux-gnu), linked by ldpy through the gcc shim, and run natively
+(static ones directly, dynamic ones through the target's ld-linux.so.2).  The
+dynamic structure (readelf -d tags, --dyn-syms, -V, the section list) is
+compared with the cross ld.bfd's (i686-linux-gnu-ld, which gcc uses without -B).
+"""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from linkutil import shim_dir
+
+CC = "i686-linux-gnu-gcc"
+CXX = "i686-linux-gnu-g++"
+LIBDIR = "/usr/i686-linux-gnu/lib"
+LOADER = LIBDIR + "/ld-linux.so.2"
+
+pytestmark = pytest.mark.skipif(shutil.which(CC) is None or not os.path.exists(LOADER),
+                                reason="needs gcc-i686-linux-gnu (CI installs it)")
+
+
+def sh(cmd, cwd, check=True):
+    r = subprocess.run(cmd, cwd=str(cwd), capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in r.stderr, r.stderr
+    if check and r.returncode:
+        raise AssertionError(f"{' '.join(map(str, cmd))} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+    return r
+
+
+def build(tmp, out, args, cc=CC, ldpy=True):
+    sh([cc, *args, "-o", out] + (["-B", shim_dir()] if ldpy else []), tmp)
+    return os.path.join(str(tmp), out)
+
+
+def run32(tmp, exe, static=False):
+    cmd = [exe] if static else [LOADER, "--library-path", f"{LIBDIR}:{tmp}", exe]
+    return sh(cmd, tmp).stdout
+
+
+def sections(path):
+    out = sh(["readelf", "-SW", path], ".").stdout
+    rows = []
+    for line in out.splitlines():
+        line = line.strip()
+        if line.startswith("[") and "]" in line and not line.startswith("[Nr]"):
+            f = line.split("]", 1)[1].split()
+            if f and f[0] != "NULL":
+                rows.append((f[0], f[1]))
+    return rows
+
+
+def dyn_tags(path):
+    """The .dynamic tags present; (ldpy writes DT_RELCOUNT also when it is 0, as it
+    writes DT_RELACOUNT on x86-64; ld.bfd leaves a zero count out)."""
+    out = sh(["readelf", "-dW", path], ".").stdout
+    rows = [l.split() for l in out.splitlines() if l.strip().startswith("0x")]
+    return sorted({r[1] for r in rows if not (r[1] == "(RELCOUNT)" and r[2] == "0")})
+
+
+def dyn_syms(path):
+    out = sh(["readelf", "--dyn-syms", "-W", path], ".").stdout
+    rows = set()
+    for l in out.splitlines():
+        f = l.split()
+        if len(f) >= 8 and f[0].endswith(":") and f[0] != "Num:":
+            rows.add((f[3], f[4], f[6] == "UND", f[7]))
+    return rows
+
+
+def version_names(path):
+    out = sh(["readelf", "-VW", path], ".").stdout
+    return sorted({l.split("Name:")[1].split()[0] for l in out.splitlines() if "Name:" in l})
+
+
+HELLO = '#include <stdio.h>\nint main(void) { puts("hello from i386"); return 0; }\n'
+
+
+@pytest.mark.parametrize("mode", ["-static", "-pie", "-no-pie", "-static-pie"])
+def test_hello(tmp_path, mode):
+    (tmp_path / "h.c").write_text(HELLO)
+    flags = ["-fPIE"] if mode in ("-pie", "-static-pie") else ["-fno-pic"]
+    sh([CC, *flags, "-c", "h.c"], tmp_path)
+    exe = build(tmp_path, "h", [mode, "h.o"])
+    assert sh(["readelf", "-h", exe], tmp_path).stdout.count("ELF32") == 1
+    assert run32(tmp_path, exe, static=mode.startswith("-static")) == "hello from i386\n"
+    if mode in ("-pie", "-no-pie"):
+        ref = build(tmp_path, "ref", [mode, "h.o"], ldpy=False)
+        assert sections(exe) == sections(ref)
+        assert dyn_tags(exe) == dyn_tags(ref)
+        assert dyn_syms(exe) == dyn_syms(ref)
+
+
+def test_target_detected_from_first_input(tmp_path):
+    """Without -m, the first input's e_machine chooses i386 (a direct link at the i386 image base)."""
+    (tmp_path / "a.s").write_text(".globl _start\n_start:\n mov $1,%eax\n mov $42,%ebx\n int $0x80\n")
+    sh([CC, "-c", "a.s"], tmp_path)
+    r = sh([sys.executable, "-m", "ldpy", "a.o", "-o", "a"], tmp_path)
+    assert r.returncode == 0
+    hdr = sh(["readelf", "-h", str(tmp_path / "a")], tmp_path).stdout
+    assert "ELF32" in hdr and "Intel 80386" in hdr and "Entry point address:               0x804" in hdr
+    assert subprocess.run([str(tmp_path / "a")]).returncode == 42
+
+
+def test_x86_64_object_in_i386_link_is_refused(tmp_path):
+    (tmp_path / "a.c").write_text("int f(void) { return 1; }\n")
+    sh([CC, "-c", "a.c", "-o", "a32.o"], tmp_path)
+    sh(["gcc", "-c", "a.c", "-o", "a64.o"], tmp_path)
+    r = sh([sys.executable, "-m", "ldpy", "-m", "elf_i386", "a32.o", "a64.o", "-o", "out"], tmp_path, check=False)
+    assert r.returncode == 1
+    assert "a64.o" in r.stderr and "incompatible" in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+CXX_SRC = r"""
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+thread_local int tl = 7;
+thread_local std::string tname = "main";
+static int work(int i) {
+    if (i % 3 == 0) throw std::runtime_error("boom " + std::to_string(i));
+    return i * tl;
+}
+int main() {
+    std::vector<std::thread> ts;
+    int results[6] = {0};
+    for (int i = 0; i < 6; i++)
+        ts.emplace_back([i, &results] {
+            tl = i + 1; tname = "t" + std::to_string(i);
+            try { results[i] = work(i); } catch (const std::exception &) { results[i] = -1; }
+        });
+    for (auto &t : ts) t.join();
+    int sum = 0;
+    for (int r : results) sum += r;
+    try { work(3); } catch (const std::runtime_error &e) {
+        std::printf("%s %d %s %d\n", e.what(), sum, tname.c_str(), tl);
+    }
+}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["-static", "-pie", "-no-pie"])
+def test_cxx_exceptions_threads_thread_local(tmp_path, mode):
+    (tmp_path / "x.cc").write_text(CXX_SRC)
+    sh([CXX, "-O1", "-fPIE" if mode == "-pie" else "-fno-pic", "-c", "x.cc"], tmp_path)
+    exe = build(tmp_path, "x", [mode, "x.o", "-pthread"], cc=CXX)
+    assert run32(tmp_path, exe, static=mode == "-static") == "boom 3 56 main 7\n"
+
+
+LIB = r"""
+__thread int lib_gd = 10;
+static __thread int lib_ld = 20;
+__thread int lib_ie_var = 30;
+int lib_old(void) { return 1; }
+int lib_new(void) { return 2; }
+__asm__(".symver lib_old, lib_f@V1");
+__asm__(".symver lib_new, lib_f@@V2");
+int lib_tls_sum(void) { return lib_gd + lib_ld + lib_ie_var; }
+int *lib_gd_addr(void) { return &lib_gd; }
+"""
+LIB_MAP = """V1 { global: lib_f; lib_gd; lib_ie_var; lib_tls_sum; lib_gd_addr; local: *; };
+V2 { global: lib_f; } V1;
+"""
+MAIN = r"""
+#include <stdio.h>
+extern __thread int lib_gd;
+extern __thread int lib_ie_var __attribute__((tls_model("initial-exec")));
+static __thread int my_le = 5;
+__thread int my_gd = 6;
+int lib_f(void); int lib_tls_sum(void); int *lib_gd_addr(void);
+static int impl_a(void) { return 100; }
+static int impl_b(void) { return 200; }
+static void *resolve(void) { return impl_b; }
+int ifn(void) __attribute__((ifunc("resolve")));
+int (*pifn)(void) = ifn;
+int main(void) {
+    lib_gd += 1; lib_ie_var += 2; my_le += 3; my_gd += 4;
+    printf("%d %d %d %d %d %d %d %d %d\n", lib_f(), lib_tls_sum(), lib_gd, lib_ie_var, my_le, my_gd,
+           *lib_gd_addr() == lib_gd, ifn(), pifn());
+    return 0;
+}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dialect", ["gnu", "gnu2"])
+@pytest.mark.parametrize("mode", ["-pie", "-no-pie"])
+def test_shared_library_versions_tls_ifunc(tmp_path, dialect, mode):
+    """A versioned shared library with TLS used in every model across the library
+    boundary (GD/LD/IE inside it, IE/GD/LE in the program), both TLS dialects,
+    and an IFUNC called and address-taken by the program."""
+    (tmp_path / "lib.c").write_text(LIB)
+    (tmp_path / "lib.map").write_text(LIB_MAP)
+    (tmp_path / "main.c").write_text(MAIN)
+    sh([CC, "-O1", "-fPIC", f"-mtls-dialect={dialect}", "-c", "lib.c"], tmp_path)
+    sh([CC, "-O1", "-fPIE" if mode == "-pie" else "-fno-pic", f"-mtls-dialect={dialect}", "-c", "main.c"],
+       tmp_path)
+    os.makedirs(tmp_path / "ref")
+    lib = build(tmp_path, "libt.so", ["-shared", "lib.o", "-Wl,--version-script=lib.map"])
+    ref_lib = build(tmp_path, "ref/libt.so", ["-shared", "lib.o", "-Wl,--version-script=lib.map"], ldpy=False)
+    exe = build(tmp_path, "m", [mode, "main.o", "-L.", "-lt"])
+    ref = build(tmp_path, "ref/m", [mode, "main.o", "-Lref", "-lt"], ldpy=False)
+    assert run32(tmp_path, exe) == "2 63 11 32 8 10 1 200 200\n"
+    for ours, theirs in ((lib, ref_lib), (exe, ref)):
+        assert sections(ours) == sections(theirs)
+        assert dyn_tags(ours) == dyn_tags(theirs)
+        assert dyn_syms(ours) == dyn_syms(theirs)
+        assert version_names(ours) == version_names(theirs)
+
+
+IFUNC_STATIC = r"""
+#include <stdio.h>
+static int impl(void) { return 42; }
+static void *resolve(void) { return impl; }
+int ifn(void) __attribute__((ifunc("resolve")));
+int (*p)(void) = ifn;
+int main(void) { printf("%d %d\n", ifn(), p()); return 0; }
+"""
+
+
+@pytest.mark.parametrize("mode", ["-static", "-static-pie"])
+def test_static_ifunc(tmp_path, mode):
+    (tmp_path / "i.c").write_text(IFUNC_STATIC)
+    sh([CC, "-O1", "-fPIE" if mode == "-static-pie" else "-fno-pic", "-c", "i.c"], tmp_path)
+    exe = build(tmp_path, "i", [mode, "i.o"])
+    assert run32(tmp_path, exe, static=True) == "42 42\n"
+    secs = [n for n, _ in sections(exe)]
+    assert ".rel.plt" in secs or ".rel.dyn" in secs
+
+
+def test_copy_relocation_and_canonical_plt(tmp_path):
+    """Non-PIC code reading a library's variable gets a COPY; taking a library
+    function's address makes its PLT entry canonical."""
+    (tmp_path / "l.c").write_text("int lib_var = 7; int lib_fn(void) { return lib_var * 2; }\n")
+    (tmp_path / "m.c").write_text("#include <stdio.h>\nextern int lib_var; int lib_fn(void);\n"
+                                 "int (*fp)(void) = lib_fn;\n"
+                                 "int main(void) { lib_var++; printf(\"%d %d %d\\n\", lib_var, fp(), fp == lib_fn); }\n")
+    sh([CC, "-fPIC", "-c", "l.c"], tmp_path)
+    sh([CC, "-fno-pic", "-c", "m.c"], tmp_path)
+    build(tmp_path, "libl.so", ["-shared", "l.o"])
+    exe = build(tmp_path, "m", ["-no-pie", "m.o", "-L.", "-ll"])
+    assert run32(tmp_path, exe) == "8 16 1\n"
+    rel = sh(["readelf", "-rW", exe], tmp_path).stdout
+    assert "R_386_COPY" in rel and "lib_var" in rel
+
+
+def test_relocatable_output_is_refused_for_rel_targets(tmp_path):
+    """-r of i386 objects would need the addends written back into the section
+    bytes: refused with one line, no output."""
+    (tmp_path / "a.c").write_text("int x; int f(void) { return x; }\n")
+    sh([CC, "-c", "a.c"], tmp_path)
+    r = sh([sys.executable, "-m", "ldpy", "-r", "a.o", "-o", "out.o"], tmp_path, check=False)
+    assert r.returncode == 1
+    assert "not supported yet" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out.o").exists()
+
+
+TLS_STATIC = r"""
+#include <stdio.h>
+__thread int a = 1;
+static __thread int b = 2;
+extern __thread int c;
+__thread int c = 3;
+int get(void) { return a + b + c; }
+int main(void) { a += 10; b += 20; c += 30; printf("%d\n", get()); return 0; }
+"""
+
+
+@pytest.mark.parametrize("dialect", ["gnu", "gnu2"])
+@pytest.mark.parametrize("mode", ["-static", "-static-pie"])
+def test_static_tls_relaxations(tmp_path, dialect, mode):
+    """GD, LD and IE sequences of PIC code relaxed to local-exec in static links."""
+    (tmp_path / "t.c").write_text(TLS_STATIC)
+    sh([CC, "-O1", "-fPIC", f"-mtls-dialect={dialect}", "-c", "t.c"], tmp_path)
+    exe = build(tmp_path, "t", [mode, "t.o"])
+    assert run32(tmp_path, exe, static=True) == "66\n"
+    rel = sh(["readelf", "-rW", exe], tmp_path).stdout
+    assert "TLS" not in rel
