@@ -1239,6 +1239,7 @@ class AArch64(Target):
     DYNSYM_SECTION_SYMBOLS = True
     RELACOUNT_WHEN_NONE = False
     IE_STATIC_TLS_FLAG = False      # (ld.bfd's AArch64 backend does not set DF_STATIC_TLS)
+    LAZY_TLSDESC = True             # (DT_TLSDESC_PLT/GOT and the trampoline, as ld.bfd)
     TLSDESC_PLT_SIZE = TLSDESC_PLT_SIZE
     PLT_GOT_ENTRIES = False         # (ld.bfd's AArch64 PLT has no .plt.got)
     NTYPES = NTYPES
@@ -1315,7 +1316,7 @@ class AArch64(Target):
         return np.full(n, plt.addr, np.int64)
 
     # PLT templates (synthetic/plt.py, write.py)
-    def plt_entry(self, slot_addr, entry_addr):
+    def plt_entry(self, slot_addr, entry_addr, **_):
         """One IPLT entry of a static link."""
         return plt_entries([entry_addr], [slot_addr]).tobytes()
 
