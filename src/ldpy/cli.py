@@ -223,6 +223,7 @@ class Config:
     execstack: bool | None = None            # -z execstack / noexecstack (None: from the inputs)
     separate_code: bool = True                # (--rosegment / --no-rosegment set it too)
     rodynamic: bool = False                   # -z rodynamic (lld): read-only .dynamic, no DT_DEBUG
+    given: set = field(default_factory=set)  # target-dependent settings given explicitly (-z ...)
     textrel_check: str = "warning"           # -z text: 'error', -z notext/textoff: 'none'
     max_page_size: int = 0x1000
     common_page_size: int = 0x1000
@@ -253,6 +254,15 @@ class Config:
     reloc_overflow_check: bool = True        # -z noreloc-overflow
     call_nop: str | None = None              # -z call-nop=PADDING
     ibtplt: bool = False
+    force_bti: bool = False                  # -z force-bti (AArch64)
+    pac_plt: bool = False                    # -z pac-plt (AArch64)
+    fix_cortex_a53_843419: str | None = None  # --fix-cortex-a53-843419[=full|adr|adrp] (AArch64)
+    fix_cortex_a53_835769: bool = False
+    stub_group_size: int = 1                 # --stub-group-size (AArch64; +-1: the default)
+    pic_veneer: bool = False
+    no_apply_dynamic_relocs: bool = False
+    no_enum_size_warning: bool = False
+    no_wchar_size_warning: bool = False
     ibt: bool = False
     shstk: bool = False
     bndplt: bool = False
@@ -845,6 +855,16 @@ def _help(p, arg, name):
     p.stop = True              # like GNU: print help at once, ignore the rest
 
 
+def _fix_843419(p, arg, name):
+    if arg not in (None, "full", "adr", "adrp"):
+        raise LinkError(f"unrecognized option '--fix-cortex-a53-843419={arg}'")
+    p.c.fix_cortex_a53_843419 = arg or "full"
+
+
+def _stub_group_size(p, arg, name):
+    p.c.stub_group_size = parse_number(arg, "--stub-group-size")
+
+
 def _build_id(p, arg, name):
     style = "sha1" if arg is None else arg
     if style == "tree":        # lld's name for its default
@@ -982,6 +1002,14 @@ def _zset(attr, value=True):
     return action
 
 
+def _zgiven(attr, value):
+    """A -z flag whose default depends on the target: remember it was given."""
+    def action(p, v):
+        setattr(p.c, attr, value)
+        p.c.given.add(attr)
+    return action
+
+
 def _zpage(attr, what):
     def action(p, v):
         n = parse_number(v, f"-z {what}")
@@ -989,6 +1017,7 @@ def _zpage(attr, what):
             raise LinkError(f"invalid {what.replace('-', ' ')} '{v}' (must be a power of 2)")
         setattr(p.c, attr, n)
         p.page_size_set.add(attr)
+        p.c.given.add(attr)
     return action
 
 
@@ -1076,8 +1105,8 @@ Z_KEYWORDS = [
     ("origin", None, _zset("z_origin"), "Mark object requiring immediate $ORIGIN processing at runtime"),
     ("relro", None, _zset("relro", True), "Create RELRO program header (default)"),
     ("norelro", None, _zset("relro", False), "Don't create RELRO program header"),
-    ("separate-code", None, _zset("separate_code", True), "Create separate code program header (default)"),
-    ("noseparate-code", None, _zset("separate_code", False), "Don't create separate code program header"),
+    ("separate-code", None, _zgiven("separate_code", True), "Create separate code program header (default)"),
+    ("noseparate-code", None, _zgiven("separate_code", False), "Don't create separate code program header"),
     ("rodynamic", None, _zset("rodynamic", True), "Make .dynamic read-only, without DT_DEBUG (lld)"),
     ("common", None, _zset("elf_stt_common", True), "Generate common symbols with STT_COMMON type"),
     ("nocommon", None, _zset("elf_stt_common", False), "Generate common symbols with STT_OBJECT type"),
@@ -1125,6 +1154,10 @@ Z_KEYWORDS = [
     ("mark-plt", None, _zset("mark_plt", True), "Mark PLT with dynamic tags"),
     ("nomark-plt", None, _zset("mark_plt", False), "Do not mark PLT with dynamic tags (default)"),
     ("memory-seal", None, _zset("memory_seal", True), None),
+    # aarch64linux
+    ("force-bti", None, _zset("force_bti"),
+     "Turn on Branch Target Identification mechanism and generate PLTs with BTI (AArch64)"),
+    ("pac-plt", None, _zset("pac_plt"), "Protect PLTs with Pointer Authentication (AArch64)"),
     ("nomemory-seal", None, _zset("memory_seal", False), None),
 ]
 _Z_INDEX = {entry[0]: entry for entry in Z_KEYWORDS}
@@ -1151,6 +1184,7 @@ OPTION_STATES = {
     "--print-map-locals": UNSUPPORTED, "--warn-execstack": UNSUPPORTED, "--warn-rwx-segments": UNSUPPORTED,
     "--no-warn-mismatch": UNSUPPORTED, "--enable-non-contiguous-regions": UNSUPPORTED,
     "--split-by-file": UNSUPPORTED, "--split-by-reloc": UNSUPPORTED, "--version-exports-section": UNSUPPORTED,
+    "--fix-cortex-a53-835769": UNSUPPORTED, "--no-apply-dynamic-relocs": UNSUPPORTED,
     # honoured for these values only
     "--oformat": frozenset({"elf64-x86-64"}),
     "--pack-dyn-relocs": frozenset({"relr", "none"}),      # (android, android+relr: APS2, not yet)
@@ -1168,6 +1202,8 @@ OPTION_STATES = {
     "--embedded-relocs": IGNORED, "--force-exe-suffix": IGNORED, "-qmagic": IGNORED, "-assert": IGNORED,
     "--warn-constructors": IGNORED, "--warn-alternate-em": IGNORED, "--warn-multiple-gp": IGNORED,
     "--use-shlib-undefined": IGNORED,
+    # (GNU ld's AArch64 emulation accepts and ignores these ARM options; its stubs are PIC)
+    "--pic-veneer": IGNORED, "--no-enum-size-warning": IGNORED, "--no-wchar-size-warning": IGNORED,
 }
 
 Z_STATES = {
@@ -1184,6 +1220,16 @@ Z_STATES = {
     "lam-report": frozenset({"none"}),
 }
 
+# options of one target's emulation: (config attribute, its default, spelling) by e_machine
+TARGET_OPTIONS = {
+    183: [("force_bti", False, "-z force-bti"), ("pac_plt", False, "-z pac-plt"),
+          ("fix_cortex_a53_843419", None, "--fix-cortex-a53-843419"),
+          ("fix_cortex_a53_835769", False, "--fix-cortex-a53-835769"),
+          ("stub_group_size", 1, "--stub-group-size"), ("pic_veneer", False, "--pic-veneer"),
+          ("no_enum_size_warning", False, "--no-enum-size-warning"),
+          ("no_wchar_size_warning", False, "--no-wchar-size-warning")],
+}
+
 _STATE_NOTE = {HINT: " [hint: no effect on the output]", IGNORED: " [ignored, as by GNU ld]",
                UNSUPPORTED: " [not supported yet]"}
 
@@ -1192,7 +1238,7 @@ _STATE_NOTE = {HINT: " [hint: no effect on the output]", IGNORED: " [ignored, as
 # Emulations
 # ---------------------------------------------------------------------------
 
-SUPPORTED_EMULATIONS = ("elf_x86_64", "elf_i386")   # what ldpy links (arch/); -V and --help list these
+SUPPORTED_EMULATIONS = ("elf_x86_64", "elf_i386", "aarch64linux")   # what ldpy links (arch/); -V and --help list these
 # -m accepts every GNU ELF emulation name (stored in config.emulation; the driver decides)
 KNOWN_EMULATIONS = frozenset("""
 elf_x86_64 elf32_x86_64 elf_i386 elf_iamcu elf_x86_64_fbsd elf_i386_fbsd elf_x86_64_sol2
@@ -1477,9 +1523,9 @@ OPTIONS = [
     Opt("--end-lib", NONE, _end_lib, "End a group of objects linked like archive members (lld)"),
     Opt("--undefined-glob", REQ, _append("undefined_globs"),
         "Force symbols matching PATTERN to be undefined, extracting what defines them (lld)", "=PATTERN"),
-    Opt("--rosegment", NONE, _set("separate_code", True),
+    Opt("--rosegment", NONE, _zgiven("separate_code", True),
         "Put read-only data in a segment of its own, apart from code (lld; as -z separate-code)"),
-    Opt("--no-rosegment", NONE, _set("separate_code", False),
+    Opt("--no-rosegment", NONE, _zgiven("separate_code", False),
         "Put read-only data in the code segment (lld; as -z noseparate-code)"),
     # reports of lld and mold (not in GNU ld)
     Opt("--why-extract", REQ, _store("why_extract"),
@@ -1526,6 +1572,22 @@ OPTIONS = [
         "Set hash style to sysv/gnu/both.  Default: both", "=STYLE", emul=True),
     Opt("-P --depaudit", REQ, _colon_list("depaudit"), "Specify a library to use for auditing dependencies",
         "AUDITLIB", emul=True),
+    # aarch64linux (refused when the link's target is another machine: driver.py)
+    Opt("--fix-cortex-a53-843419", OPT, _fix_843419,
+        "Fix erratum 843419 (AArch64): full (default), adr or adrp", "[=full|adr|adrp]", emul=True),
+    Opt("--fix-cortex-a53-835769", NONE, _set("fix_cortex_a53_835769"), "Fix erratum 835769 (AArch64)",
+        emul=True),
+    Opt("--stub-group-size", REQ, _stub_group_size,
+        "Maximum size of a group of input sections that can be handled by one stub section (AArch64)",
+        "=N", emul=True),
+    Opt("--pic-veneer", NONE, _set("pic_veneer"), "Always generate PIC interworking veneers (AArch64)",
+        emul=True),
+    Opt("--no-apply-dynamic-relocs", NONE, _set("no_apply_dynamic_relocs"),
+        "Do not apply link-time values for dynamic relocations (AArch64)", emul=True),
+    Opt("--no-enum-size-warning", NONE, _set("no_enum_size_warning"),
+        "Don't warn about objects with incompatible enum sizes (AArch64)", emul=True),
+    Opt("--no-wchar-size-warning", NONE, _set("no_wchar_size_warning"),
+        "Don't warn about objects with incompatible wchar_t sizes (AArch64)", emul=True),
 ]
 
 
@@ -1820,6 +1882,15 @@ VERSION_TEXT = (f"GNU ld (ldpy {__version__}) 2.40\n"
 EMULATIONS_TEXT = "  Supported emulations:\n" + "\n".join(f"   {e}" for e in SUPPORTED_EMULATIONS)
 
 
+def emulations_text(emulation=None):
+    """-V's list, the emulation of -m first (GNU ld lists its own first)."""
+    names = list(SUPPORTED_EMULATIONS)
+    if emulation in names:
+        names.remove(emulation)
+        names.insert(0, emulation)
+    return "  Supported emulations:\n" + "\n".join(f"   {e}" for e in names)
+
+
 def _help_line(left, text):
     left = "  " + left
     if len(left) <= 29:
@@ -1852,7 +1923,7 @@ def _make_help():
         if opt.help is not None and not opt.emul:
             lines.append(_help_line(_opt_left(opt), opt.help + _state_note(opt.state)))
     lines.append(_help_line("@FILE", "Read options from FILE"))
-    lines.append("ldpy: supported targets: elf64-x86-64 elf32-i386")
+    lines.append("ldpy: supported targets: elf64-x86-64 elf32-i386 elf64-littleaarch64")
     lines.append("ldpy: supported emulations: " + " ".join(SUPPORTED_EMULATIONS))
     lines.append("ldpy: emulation specific options:")
     lines.append("ELF emulations:")

@@ -16,6 +16,14 @@ class Context:
         """Link for `target` (arch/base.py): its image base unless --image-base."""
         self.target = target
         config = self.config
+        # the target's defaults for what the command line left unsaid (ld.bfd's
+        # aarch64linux: 64 KiB pages, no separate code segment)
+        if "max_page_size" not in config.given:
+            config.max_page_size = target.PAGE_SIZE
+            if "common_page_size" not in config.given:
+                config.common_page_size = min(config.common_page_size, target.PAGE_SIZE)
+        if "separate_code" not in config.given:
+            config.separate_code = target.SEPARATE_CODE
         self.image_base = config.image_base if config.image_base is not None else \
             (0 if config.pie or config.shared else target.EXEC_BASE)
 
@@ -201,6 +209,7 @@ def _link(config, lto=None):
         return link_relocatable(ctx, passes)    # -r / -Ur: one ET_REL object, its own pass list
     passes.run(add_command_line_references, ctx)
     passes.run(Loader(ctx).load_all)        # read inputs, pull archive members, resolve symbols
+    check_target_options(ctx)               # another target's options: as GNU ld of this one
     if config.reproduce:
         from ldpy.reports import write_reproduce
         passes.run(write_reproduce, ctx)    # --reproduce: the inputs and a response file, as a tar
@@ -252,6 +261,8 @@ def _link(config, lto=None):
         passes.run(layout_scripted, ctx)    # SECTIONS / MEMORY / PHDRS
     else:
         passes.run(layout, ctx)             # addresses, file offsets, program headers
+    relayout = (lambda: layout_scripted(ctx)) if ctx.script_sections else (lambda: layout(ctx))
+    passes.run(ctx.target.after_layout, ctx, relayout)   # range-extension stubs (AArch64)
     if getattr(ctx, "relr", None) is not None:
         from ldpy.synthetic.dynamic import pack_relative_relocs
         relayout = (lambda: layout_scripted(ctx)) if ctx.script_sections else (lambda: layout(ctx))
@@ -437,6 +448,23 @@ def add_command_line_references(ctx):
         ctx.symtab.reference(entry.encode(), weak=ctx.config.entry is None, soft=True)
 
 
+def check_target_options(ctx):
+    """Options of another target's emulation (cli.TARGET_OPTIONS): GNU ld built for
+    this target ignores its -z keywords with a warning and does not know the rest."""
+    from ldpy.cli import TARGET_OPTIONS
+    cfg = ctx.config
+    for machine, options in TARGET_OPTIONS.items():
+        if machine == ctx.target.MACHINE:
+            continue
+        for attr, default, spelling in options:
+            if getattr(cfg, attr) == default:
+                continue
+            if spelling.startswith("-z "):
+                diag.warn(f"{spelling} ignored")
+            else:
+                raise LinkError(f"unrecognized option '{spelling}'")
+
+
 def _is_number(s):
     try:
         int(s, 0)
@@ -490,10 +518,13 @@ def create_synthetic_sections(ctx):
     from ldpy.synthetic.symtab import SymtabSection
     from ldpy.elf.format import dtypes
     cfg, outs, t = ctx.config, ctx.outputs, ctx.target
+    # a target whose GOT starts with a header (AArch64: .got[0] = _DYNAMIC) has
+    # _GLOBAL_OFFSET_TABLE_ there, and the .got whenever the GOT base is used
+    ctx.got.reserved = t.GOT_HEADER
     ctx.got.freeze()
     ctx.got_gd.freeze()
     ctx.iplt.freeze()
-    if len(ctx.got):
+    if len(ctx.got) or (t.GOT_HEADER and ctx.need_got_base):
         outs.get(".got", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.got)
     if len(ctx.got_gd):
         outs.get(".got", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.got_gd)
@@ -514,11 +545,14 @@ def create_synthetic_sections(ctx):
     props = notes.merge_gnu_properties(
         ctx.files, (notes.X86_FEATURE_1_IBT if cfg.ibt else 0) | (notes.X86_FEATURE_1_SHSTK if cfg.shstk else 0),
         1 << (cfg.x86_isa_level - 1) if cfg.x86_isa_level else 0)
+    t.adjust_properties(ctx, props)
     # the IBT-enabled PLT: when the output is marked IBT, or -z ibtplt
     ctx.ibt_plt = bool(cfg.ibtplt or props.get(notes.X86_FEATURE_1_AND, 0) & notes.X86_FEATURE_1_IBT)
     if ctx.is_dynamic:
         from ldpy.synthetic.dynamic import create_dynamic_sections, add_dynamic_tail, tlsdesc_rows
-        ctx.plt.split_plt_got(ctx.got.keys, ctx.keys.canonical)
+        if t.PLT_GOT_ENTRIES:
+            ctx.plt.split_plt_got(ctx.got.keys, ctx.keys.canonical)
+        ctx.plt.options = t.plt_setup(ctx, props)
         ctx.plt.freeze_with(ctx.symtab.symbols, ctx.iplt, 2 if lazy_tlsdesc else 1 if len(ctx.tlsdesc) else 0,
                             ctx.ibt_plt)
         create_dynamic_sections(ctx)
@@ -551,6 +585,8 @@ def create_synthetic_sections(ctx):
             name = ctx.rela_plt.name.replace(".plt", ".iplt") if ctx.script_sections else ctx.rela_plt.name
             ctx.rela_plt.name = name
             outs.get(name, ctx.rela_plt.type, SHF_ALLOC).add(ctx.rela_plt)
+    if t.GOT_HEADER and ctx.got.output is not None:
+        _attach_symbol(ctx, b"_GLOBAL_OFFSET_TABLE_", ctx.got)
     from ldpy.synthetic.notes import GnuPropertyNote
     if props:
         ctx.gnu_property = GnuPropertyNote(props, t.IS64)
@@ -637,7 +673,9 @@ def check_address_space(ctx):
 
 def assign_symbol_values(ctx):
     """Final addresses of every symbol: globals (gaddr, by symbol id), then locals."""
-    if ctx.gotplt is not None:
+    if ctx.target.GOT_HEADER and ctx.got.output is not None:
+        ctx.got_base_addr = ctx.got.addr
+    elif ctx.gotplt is not None:
         ctx.got_base_addr = ctx.gotplt.addr
     elif len(ctx.got):
         ctx.got_base_addr = ctx.got.addr

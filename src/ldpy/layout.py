@@ -133,10 +133,10 @@ def layout(ctx):
             delta = align_up(seg_addr, big) - seg_addr
             seg_addr, seg_off = seg_addr + delta, seg_off + delta
             size = _place(secs, seg_addr, seg_off, relro, None) - seg_addr
-            target = align_up(seg_addr + size, cfg.common_page_size)
+            relro_page = max(cfg.common_page_size, page)   # (ld.bfd: RELRO ends on a max page)
+            target = align_up(seg_addr + size, relro_page)
             delta = ((target - size) & ~(big - 1)) - seg_addr
             seg_addr, seg_off = seg_addr + delta, seg_off + delta
-            relro_page = cfg.common_page_size
         split = len(secs)
         if cfg.nmagic and not cfg.omagic and c == R_HEAD:
             split = next((i for i, o in enumerate(secs) if o.seg_class == RW), len(secs))
@@ -185,7 +185,7 @@ def layout(ctx):
         _cover(relro_phdr, relro)
         relro_phdr.memsz = max(o.addr + (0 if _is_tbss(o) else o.size) for o in relro) - relro_phdr.vaddr
         relro_phdr.memsz = relro_phdr.filesz = align_up(relro_phdr.vaddr + relro_phdr.memsz,
-                                                        cfg.common_page_size) - relro_phdr.vaddr
+                                                        max(cfg.common_page_size, page)) - relro_phdr.vaddr
     if ctx.interp is not None:
         phdr = phdrs[0]
         phdr.vaddr, phdr.offset = base + ehsize, ehsize

@@ -108,8 +108,9 @@ def main(argv=None):
             return 0
         if config.version:
             print(VERSION_TEXT)
-            if config.list_emulations:
-                print(EMULATIONS_TEXT)
+            if config.list_emulations or config.verbose:
+                from ldpy.cli import emulations_text
+                print(emulations_text(config.emulation))
             if config.verbose and not any(i.kind == "script" for i in config.inputs):
                 # like GNU ld: the default linker script for these options, also
                 # before a link that has no -T script of its own

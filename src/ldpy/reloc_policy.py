@@ -127,7 +127,7 @@ def scan(ctx, rt):
     plan.gd_to_ie = (kind == K_TLS_GD) & imported & ~plan.tls_gd
     ie = kind == K_TLS_IE
     plan.ie_keep = ie & (imported | bool(cfg.shared))
-    if ie.any() and cfg.shared:
+    if ie.any() and cfg.shared and T.IE_STATIC_TLS_FLAG:
         ctx.static_tls = True
     if plan.tls_gd.any():
         ctx.got_gd.add(key[plan.tls_gd])

@@ -1363,7 +1363,14 @@ class RelocatableOutput:
         so = rt.sec_ordinal
         key = rt.key
         # the types BFD 2.40 knows for x86-64 (its howto table, and the two vtable ones)
-        bad = (rt.type >= 43) & (rt.type != 250) & (rt.type != 251)
+        T = self.t if hasattr(self, "t") else None
+        if T is not None and T.MACHINE != 62:
+            # (the types the target's table names; dynamic-only ones are not in inputs)
+            known = np.zeros(T.NTYPES, bool)
+            known[list(T.TYPE_NAMES)] = True
+            bad = (rt.type >= T.NTYPES) | ~known[np.minimum(rt.type, T.NTYPES - 1)]
+        else:
+            bad = (rt.type >= 43) & (rt.type != 250) & (rt.type != 251)
         if bad.any():
             k = int(np.argmax(bad))
             raise LinkError(f"{rt.where(k)}: unsupported relocation type {int(rt.type[k])} "

@@ -90,7 +90,9 @@ def _write_all(ctx, out):
     from ldpy.synthetic.plt import iplt_code
     t = ctx.target
     pic = bool(ctx.config.pie or ctx.config.shared)     # (PLTs of REL targets address the GOT from a register)
-    if ctx.got is not None and len(ctx.got):
+    if ctx.got is not None and ctx.got.output is not None and ctx.got.size:
+        if ctx.got.reserved and ctx.dynamic is not None:
+            ctx.got.values[0] = ctx.dynamic.addr        # (AArch64's .got[0]: _DYNAMIC)
         _put_chunk(out, ctx.got, ctx.got.bytes())
     if ctx.is_dynamic:
         from ldpy.synthetic.dynamic import finish_dynamic
@@ -103,12 +105,13 @@ def _write_all(ctx, out):
                                                         ctx.gotplt.slot_addresses()))
         elif plt.size:
             _put_chunk(out, ctx.plt, t.plt_lazy(ctx.plt.addr, ctx.gotplt.addr, ctx.gotplt.slot_addresses(),
-                                                len(ctx.plt.keys), len(ctx.iplt), pic=pic))
+                                                len(ctx.plt.keys), len(ctx.iplt), pic=pic, **plt.options))
         if ctx.plt.size:
             if ctx.plt.tlsdesc_entry:
                 e = ctx.plt.tlsdesc_entry_addr()
                 _put_chunk_at(out, ctx.plt, e - ctx.plt.addr,
-                              t.tlsdesc_plt_entry(e, ctx.gotplt.addr, ctx.tlsdesc_got.addr))
+                              t.tlsdesc_plt_entry(e, ctx.gotplt.addr, ctx.tlsdesc_got.addr,
+                                                  **{k: v for k, v in plt.options.items() if k == "bti"}))
         g = plt.got_entries
         if len(g):          # .plt.got: jumps through the functions' .got slots
             _put_chunk(out, g, t.plt_indirect(g.addr + g.entry_size * np.arange(len(g)),
@@ -307,7 +310,7 @@ def _write_headers(ctx, out, changed=None):
         if o.name == ".symtab":
             info = ctx.symtab_sec.first_global
         elif o.name == ".dynsym":
-            info = 1
+            info = 1 + getattr(getattr(ctx, "dynsyms", None), "n_local", 0)
         elif o.name == ".gnu.version_r":     # (a script may give these names to input sections)
             info = getattr(ctx.verneed_sec, "count", 0) if hasattr(ctx, "verneed_sec") else 0
         elif o.name == ".gnu.version_d":

@@ -63,7 +63,7 @@ def register(target):
 
 def _load_all():
     # (each target module registers itself on import)
-    from ldpy.arch import x86_64, i386    # noqa: F401
+    from ldpy.arch import x86_64, i386, aarch64    # noqa: F401
 
 
 def for_machine(machine):
@@ -94,6 +94,7 @@ class Target:
     EMULATIONS = ()                 # -m names, the first is the default one
     OUTPUT_FORMAT = ""              # --print-output-format, OUTPUT_FORMAT of the default script
     BFD_ARCH = ""                   # OUTPUT_ARCH
+    OUTPUT_FORMATS = ()             # the default script's OUTPUT_FORMAT (default, big, little)
     PAGE_SIZE = 0x1000              # max page size (segment alignment)
     EXEC_BASE = 0x400000            # image base of non-PIE executables
     DYNAMIC_LINKER = ""
@@ -104,6 +105,14 @@ class Target:
     PLT_ENTRY_SIZE = 16
     PLT_HEADER_SIZE = 16
     GOTPLT_RESERVED = 3             # .got.plt words before the jump slots
+    TLSDESC_PLT_SIZE = 16           # the lazy TLS descriptor entry at the end of .plt
+    PLT_GOT_ENTRIES = True          # .plt.got entries for functions that also have a .got slot (x86)
+    DYNSYM_SECTION_SYMBOLS = False  # .dynsym keeps two section symbols in PIE/shared (AArch64 ld.bfd)
+    RELACOUNT_WHEN_NONE = True      # DT_RELACOUNT 0 when there is no RELATIVE relocation (x86 ld.bfd)
+    IE_STATIC_TLS_FLAG = True       # initial-exec TLS in a shared object sets DF_STATIC_TLS (x86 ld.bfd)
+    SEPARATE_CODE = True            # -z separate-code by default
+    GOT_HEADER = 0                  # .got words before the slots (AArch64: 1, .got[0] = _DYNAMIC,
+    #                                 and _GLOBAL_OFFSET_TABLE_ is the start of .got)
     # REL inputs: bytes holding the addend where they differ from the stored width
     # (a marker type that stores nothing may still carry an addend in its field)
     ADDEND_WIDTH = {}
@@ -125,6 +134,8 @@ class Target:
 
     def __init__(self):
         self.dt = dtypes(self.IS64, self.LITTLE)
+        if not self.OUTPUT_FORMATS:
+            self.OUTPUT_FORMATS = (self.OUTPUT_FORMAT,) * 3
         self.WORD = 8 if self.IS64 else 4
         n = self.NTYPES
         self.KIND = np.zeros(n, np.int8)
@@ -229,6 +240,26 @@ class Target:
 
     def relax(self, ctx, rt, S, A, val, width, out):
         """Instruction rewrites while applying: GOT loads and TLS sequences."""
+
+    def after_layout(self, ctx, relayout):
+        """Once laid out: add what depends on addresses (stubs) and call relayout()
+        while that changes the layout."""
+
+    def dynamic_tags(self, ctx):
+        """The target's own .dynamic entries: (tag, value) pairs."""
+        return ()
+
+    def adjust_properties(self, ctx, props):
+        """The target's changes to the merged GNU properties (-z options)."""
+
+    def plt_setup(self, ctx, props):
+        """Options of this link's PLT templates (from the merged GNU properties and
+        -z flags), passed to plt_lazy; may change ctx.plt.entry_size."""
+        return {}
+
+    def gotplt_lazy_values(self, plt, n):
+        """Initial values of the n lazy .got.plt slots: each entry's push (x86)."""
+        return plt.addr + 16 * np.arange(1, n + 1) + (0 if plt.ibt else 6)
 
     def check_overflow(self, ctx, rt, tt, val, width):
         """Report values outside their field (default: the CHECK classes)."""

@@ -12,10 +12,17 @@ def default_script_text(ctx_or_config):
         from ldpy.arch.base import for_emulation
         t = for_emulation(getattr(cfg, "emulation", None) or "elf_x86_64") or for_emulation("elf_x86_64")
     r = ".rela" if t.RELA else ".rel"           # dynamic relocation sections' prefix
+    formats = ", ".join(f'"{f}"' for f in t.OUTPUT_FORMATS)
+    # x86-64's PLT variants and large-model sections
+    plt_extra = "  .plt.got        : { *(.plt.got) }\n  .plt.sec        : { *(.plt.sec) }\n" \
+        if t.PLT_GOT_ENTRIES else ""
+    large = ("  .lbss           : { *(.dynlbss) *(.lbss .lbss.* .gnu.linkonce.lb.*) *(LARGE_COMMON) }\n"
+             "  .lrodata        : { *(.lrodata .lrodata.* .gnu.linkonce.lr.*) }\n"
+             "  .ldata          : { *(.ldata .ldata.* .gnu.linkonce.l.*) }\n") if t.LARGE_COMMON is not None else ""
     base = "0" if (cfg.pie or cfg.shared) else hex(t.EXEC_BASE)
     if getattr(cfg, "image_base", None) is not None:
         base = hex(cfg.image_base)
-    sep = cfg.separate_code
+    sep = cfg.separate_code if "separate_code" in getattr(cfg, "given", ()) else t.SEPARATE_CODE
     page_break = "  . = ALIGN(CONSTANT (MAXPAGESIZE));\n" if sep else ""
     rodata_start = ('  . = SEGMENT_START("rodata-segment", ALIGN(CONSTANT (MAXPAGESIZE)) + '
                     '(. & (CONSTANT (MAXPAGESIZE) - 1)));\n') if sep else ""
@@ -30,7 +37,7 @@ def default_script_text(ctx_or_config):
     iplt_end = f"    PROVIDE_HIDDEN ({t.IPLT_SYMBOLS[1].decode()} = .);\n" if static else ""
     relr = "  .relr.dyn : { *(.relr.dyn) }\n" if getattr(cfg, "pack_relative_relocs", False) else ""
     return f"""/* ldpy default linker script: ELF {t.NAME}, {'-z separate-code' if sep else '-z noseparate-code'}{', -z now' if now else ''} */
-OUTPUT_FORMAT("{t.OUTPUT_FORMAT}", "{t.OUTPUT_FORMAT}", "{t.OUTPUT_FORMAT}")
+OUTPUT_FORMAT({formats})
 OUTPUT_ARCH({t.BFD_ARCH})
 ENTRY(_start)
 SECTIONS
@@ -56,9 +63,7 @@ SECTIONS
 {iplt_end}  }}
 {relr}{page_break}  .init           : {{ KEEP (*(SORT_NONE(.init))) }}
   .plt            : {{ *(.plt) *(.iplt) }}
-  .plt.got        : {{ *(.plt.got) }}
-  .plt.sec        : {{ *(.plt.sec) }}
-  .text           :
+{plt_extra}  .text           :
   {{
     *(.text.unlikely .text.unlikely.*)
     *(.text.exit .text.exit.*)
@@ -112,10 +117,7 @@ SECTIONS
   . = .;
   {provide('__bss_start')}
   .bss            : {{ *(.dynbss) *(.bss .bss.* .gnu.linkonce.b.*) *(COMMON) }}
-  .lbss           : {{ *(.dynlbss) *(.lbss .lbss.* .gnu.linkonce.lb.*) *(LARGE_COMMON) }}
-  .lrodata        : {{ *(.lrodata .lrodata.* .gnu.linkonce.lr.*) }}
-  .ldata          : {{ *(.ldata .ldata.* .gnu.linkonce.l.*) }}
-  {provide('_end')}
+{large}  {provide('_end')}
   PROVIDE (end = .);
   . = DATA_SEGMENT_END (.);
   .comment      0 : {{ *(.comment) }}

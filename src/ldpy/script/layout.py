@@ -175,6 +175,8 @@ class _Walk:
         self.dot_assigned = False
         self.max_page_size = self.cfg.max_page_size
         self.common_page_size = self.cfg.common_page_size
+        # RELRO ends on a max-page boundary (ld.bfd 2.39+'s relropagesize)
+        self.relro_page_size = max(self.cfg.common_page_size, self.cfg.max_page_size)
         self.relro_end = None
         self.data_seg_base = None
         self.assert_failures = []
@@ -276,7 +278,7 @@ class _Walk:
         if self.cfg.relro and self.data_seg_base is not None and end > self.data_seg_base:
             # the segment base was moved so that this lands on a page; what follows
             # stays writable on the next page
-            end = align_up(end, self.common_page_size)
+            end = align_up(end, self.relro_page_size)
         self.relro_end = exp + offset
         self.relro_offset = offset
         return Value(end - offset, ABS)
@@ -762,7 +764,7 @@ def _relro_range(ctx, walk):
         return None
     shift = walk.prev.get("\0relro_shift", Value(0)).v
     lo = walk.data_seg_base + shift
-    hi = align_up(walk.relro_end, walk.common_page_size)
+    hi = align_up(walk.relro_end, walk.relro_page_size)
     return (lo, hi) if hi > lo else None
 
 
@@ -890,7 +892,7 @@ def _relro_shift(walk, prev):
         return 0
     big = max((o.align for o in walk.ctx.outputs.sorted() if o.flags & SHF_WRITE and _is_output(o)),
               default=1)
-    target = align_up(base - old + size, walk.common_page_size)
+    target = align_up(base - old + size, walk.relro_page_size)
     new_base = (target - size) & ~(big - 1)
     shift = new_base - walk.data_seg_base
     return shift if shift >= 0 else 0
@@ -901,7 +903,7 @@ def _relro_shift_bfd(walk, relro):
     the page-aligned end of RELRO back over each section (its size, its alignment),
     the place the segment starts.  (A fixed section does not move with the shift, so
     `relro_end - base` would change with every try.)"""
-    desired = align_up(walk.relro_end, walk.common_page_size) - walk.relro_offset
+    desired = align_up(walk.relro_end, walk.relro_page_size) - walk.relro_offset
     for o in reversed(relro):
         tbss = o.flags & SHF_TLS and o.type == SHT_NOBITS
         size = 0 if tbss else o.size

@@ -473,7 +473,8 @@ def _note_align(st):
     not there yet: .note.gnu.property is 8-aligned, the others 4), else None."""
     if st.out is not None and st.out.chunks:
         return st.out.align if st.out.type == SHT_NOTE else None
-    if st.node is not None and st.name.startswith(".note"):
+    if st.node is not None and st.name.startswith(".note") and st.node.address != ("num", 0):
+        # (an empty `.note.x 0 :` is a non-allocated statement: AArch64's .note.gnu.arm.ident)
         return 8 if st.name == ".note.gnu.property" else 4
     return None
 

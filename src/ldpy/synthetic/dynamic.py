@@ -10,7 +10,8 @@ from ldpy.util import unique, first_of_runs
 from ldpy.elf.format import (RELOC, reloc_info, reloc_type, SHT_PROGBITS, SHT_DYNSYM, SHT_STRTAB, SHT_HASH, SHT_GNU_HASH,
                              SHT_GNU_versym, SHT_GNU_verneed, SHT_RELA, SHT_REL, SHT_DYNAMIC, SHF_ALLOC,
                              SHF_WRITE, SHF_EXECINSTR, STB_GLOBAL, STB_WEAK, STV_DEFAULT,
-                             STT_FUNC, STT_GNU_IFUNC, STB_GNU_UNIQUE)
+                             STT_FUNC, STT_GNU_IFUNC, STB_GNU_UNIQUE, STB_LOCAL, STT_SECTION,
+                             SHT_NOBITS, SHF_TLS)
 from ldpy.synthetic import Synthetic
 
 # dynamic tags
@@ -70,12 +71,43 @@ class Interp(Synthetic):
         self.size = len(self.data)
 
 
-class DynSymbols:
-    """Which symbols the dynamic symbol table holds, in order: imports first,
-    then definitions sorted by .gnu.hash bucket."""
+class SectionDynSym:
+    """A local section symbol of .dynsym (AArch64's ld.bfd keeps one for the first
+    read-only and the first writable output section of a PIE or shared object)."""
+    file = version = def_version = None
+    dyn_name = b""
+    gid = -1
 
-    def __init__(self, ctx, imports, exports, use_gnu_hash):
+    def __init__(self, output):
+        self.output = output
+
+
+def section_dynsyms(ctx):
+    """ld.bfd's text_index_section and data_index_section: the first allocated
+    read-only / writable PROGBITS or NOBITS output section that the linker did
+    not make itself (TLS ones excluded)."""
+    made = {".interp", ".plt", ".iplt", ".got", ".got.plt", ".dynbss", ".data.rel.ro", ".eh_frame_hdr"}
+    text = data = None
+    for o in ctx.outputs.sorted():
+        if not (o.flags & SHF_ALLOC) or o.type not in (SHT_PROGBITS, SHT_NOBITS) or o.name in made \
+                or o.flags & SHF_TLS or not any(c.size for c in o.chunks):
+            continue
+        if o.flags & SHF_WRITE:
+            data = data or o
+        else:
+            text = text or o
+    return [SectionDynSym(o) for o in (text, data) if o is not None]
+
+
+class DynSymbols:
+    """Which symbols the dynamic symbol table holds, in order: local section
+    symbols (AArch64), imports, then definitions sorted by .gnu.hash bucket."""
+
+    def __init__(self, ctx, imports, exports, use_gnu_hash, locals_=()):
         self.dynstr = StrTab()
+        locals_ = list(locals_)
+        self.n_local = len(locals_)
+        imports = locals_ + imports
         self.symbols = [None] + imports + exports
         self.first_defined = 1 + len(imports)
         n_def = len(exports)
@@ -89,7 +121,7 @@ class DynSymbols:
             self.gnu_hashes = [gnu_hash(s.dyn_name) for s in exports]
         self.index = {}
         for i, s in enumerate(self.symbols):
-            if s is not None:
+            if s is not None and s.gid >= 0:
                 self.index[s.gid] = i
                 self.dynstr.add(s.dyn_name)
 
@@ -106,6 +138,11 @@ class DynsymSection(Synthetic):
         from ldpy.symbols import SHARED, UNDEF, DEFINED
         pic = ctx.config.pie or ctx.config.shared
         for i, s in enumerate(syms[1:], 1):
+            if isinstance(s, SectionDynSym):
+                out[i]["st_info"] = (STB_LOCAL << 4) | STT_SECTION
+                out[i]["st_shndx"] = s.output.index
+                out[i]["st_value"] = s.output.addr
+                continue
             out[i]["st_name"] = self.dyn.dynstr.offsets[s.dyn_name]
             typ = s.type
             imported = s.kind in (SHARED, UNDEF) and not s.copy
@@ -231,7 +268,7 @@ class VersymSection(Synthetic):
         self.dyn = dyn
         self.size = 2 * len(dyn.symbols)
         self.values = np.ones(len(dyn.symbols), np.uint16)
-        self.values[0] = 0
+        self.values[:1 + dyn.n_local] = 0          # (local symbols: version 0)
 
     def build(self):
         self.data = self.values.view(np.uint8)
@@ -614,7 +651,8 @@ def create_dynamic_sections(ctx):
     if canonical:
         imports = [s for s in imports if not (s.kind == SHARED and s.canonical_plt)]
         exports = exports + canonical
-    dyn = ctx.dynsyms = DynSymbols(ctx, imports, exports, hash_style in ("gnu", "both"))
+    locals_ = section_dynsyms(ctx) if t.DYNSYM_SECTION_SYMBOLS and (cfg.pie or cfg.shared) else ()
+    dyn = ctx.dynsyms = DynSymbols(ctx, imports, exports, hash_style in ("gnu", "both"), locals_)
     index = np.zeros(G, np.int64)
     for gid, i in dyn.index.items():
         index[gid] = i
@@ -651,6 +689,7 @@ def create_dynamic_sections(ctx):
     got_rel = ~got_sym & ~got_tls & pic & K.defined[gk] & ~K.absolute[gk] & ~K.undef_weak[gk] & \
         ~K.ifunc[gk]
     n_relative = int(got_rel.sum()) + (0 if rt.empty else int(rt.plan.relative.sum()))
+    ctx.n_relative = n_relative
     ctx.relr = None
     if cfg.pack_relative_relocs and n_relative:
         ctx.relr = RelrSection(t.WORD)
@@ -753,6 +792,8 @@ def add_dynamic_tail(ctx):
         d.add("RELAENT" if rela else DT_RELENT, ctx.target.dynrel_size)
     if ctx.textrel:
         d.add("TEXTREL", 0)
+    for tag, value in ctx.target.dynamic_tags(ctx):     # (AArch64: DT_AARCH64_BTI_PLT, ...)
+        d.add(tag, value)
     if cfg.z_unique:
         d.add(DT_GNU_FLAGS_1, DF_GNU_1_UNIQUE)
     flags = (DF_BIND_NOW if getattr(cfg, "now", False) else 0) | (DF_TEXTREL if ctx.textrel else 0) | \
@@ -776,7 +817,8 @@ def add_dynamic_tail(ctx):
         d.add("VERNEEDNUM", ctx.verneed_sec.count)
     if ctx.verneed_sec.count or ctx.verdef_sec is not None:
         d.add("VERSYM", lambda: ctx.versym_sec.addr)
-    if ctx.rela_dyn.count and ctx.relr is None:     # (with RELR: none left, as ld.bfd)
+    if ctx.rela_dyn.count and ctx.relr is None and (ctx.target.RELACOUNT_WHEN_NONE or ctx.n_relative):
+        # (with RELR: none left, as ld.bfd; AArch64's leaves it out when there are none)
         d.add("RELACOUNT" if rela else DT_RELCOUNT, lambda: ctx.rela_dyn.relative_count)
     if ctx.relr is not None:
         android = cfg.use_android_relr_tags

@@ -32,7 +32,7 @@ class IpltSection(KeyedTable):
         if self.host is not None:
             if self.host.ibt:           # (after the lazy functions' .plt.sec entries)
                 return self.host.sec.addr + self.entry_size * len(self.host.imports)
-            return self.host.addr + self.entry_size * (1 + len(self.host.imports))
+            return self.host.addr + self.host.header_size + self.entry_size * len(self.host.imports)
         return self.addr
 
     def entry_addresses(self, keys):
@@ -48,6 +48,8 @@ class PltSection(KeyedTable):
     def __init__(self, target):
         super().__init__(".plt", target.PLT_ENTRY_SIZE, flags=SHF_ALLOC | SHF_EXECINSTR, align=16)
         self.target = target
+        self.header_size = target.PLT_HEADER_SIZE       # PLT0
+        self.options = {}          # the target's template options (plt_setup: BTI, PAC)
         self.iplt = None
         self.imports = []          # Symbols, in entry order
         self.ibt = False           # IBT layout: lazy entries here, the called ones in .plt.sec
@@ -86,11 +88,12 @@ class PltSection(KeyedTable):
             self.size = self.entry_size * (1 + len(self.keys) + self.tlsdesc_entry) if plt0 else 0
             self.sec.size = self.entry_size * n
         else:
-            self.size = self.entry_size * (1 + n + self.tlsdesc_entry) if plt0 else 0
+            self.size = self.header_size + self.entry_size * n + \
+                self.target.TLSDESC_PLT_SIZE * self.tlsdesc_entry if plt0 else 0
         return self
 
     def tlsdesc_entry_addr(self):
-        return self.addr + self.size - self.entry_size
+        return self.addr + self.size - (self.entry_size if self.ibt else self.target.TLSDESC_PLT_SIZE)
 
     def call_keys(self):
         """Every imported function called through a PLT entry (.plt or .plt.got)."""
@@ -103,7 +106,7 @@ class PltSection(KeyedTable):
             if self.ibt:
                 addr = self.sec.addr + self.entry_size * self.index_of(keys)
             else:
-                addr = self.addr + self.entry_size * (1 + self.index_of(keys))
+                addr = self.addr + self.header_size + self.entry_size * self.index_of(keys)
         g = self.got_entries
         if len(g):
             in_got = np.isin(keys, g.keys)
@@ -153,8 +156,7 @@ class GotPltSection(Synthetic):
         words[0] = self.dynamic_addr
         if self.n_lazy:
             # each slot starts at its PLT entry's push, for lazy binding
-            words[3:3 + self.n_lazy] = self.plt.addr + 16 * np.arange(1, self.n_lazy + 1) + \
-                (0 if self.plt.ibt else 6)
+            words[3:3 + self.n_lazy] = self.plt.target.gotplt_lazy_values(self.plt, self.n_lazy)
         words[3 + self.n_lazy:] = self.iplt.resolvers
         desc = np.zeros(2 * self.word * self.n_desc, np.uint8)       # the loader fills the descriptors
         return np.concatenate([words.astype("<i8" if self.word == 8 else "<i4").view(np.uint8), desc])

@@ -69,6 +69,7 @@ class SymtabSection(Synthetic):
         self.strtab = Synthetic(".strtab", type_=SHT_STRTAB, flags=0, align=1)
         self.discard_locals = discard_locals
         self.discard_all = discard_all
+        self.extra = []              # locals the link adds after layout (AArch64's stub symbols)
 
     def prepare(self, ctx):
         """Choose the symbols and build .strtab (sizes are known before layout)."""
@@ -183,6 +184,21 @@ class SymtabSection(Synthetic):
         self.count = self.first_global + len(gl_global)
         self.size = self.count * self.dt.sym.itemsize
 
+    def add_locals(self, rows):
+        """Local symbols made after layout, after the files' locals: rows of
+        (name bytes, st_info, function giving (value, output section))."""
+        if not rows or self.discard_all:
+            return
+        names = b"\0".join(r[0] for r in rows) + b"\0"
+        lens = np.fromiter((len(r[0]) + 1 for r in rows), np.int64, len(rows))
+        offs = len(self.strtab.data) + np.cumsum(lens) - lens
+        self.strtab.data = np.concatenate([self.strtab.data, np.frombuffer(names, np.uint8)])
+        self.strtab.size = len(self.strtab.data)
+        self.extra += [(int(o), info, where) for o, (_, info, where) in zip(offs, rows)]
+        self.first_global += len(rows)
+        self.count += len(rows)
+        self.size = self.count * self.dt.sym.itemsize
+
     def finish(self, ctx):
         """Fill values and section indexes once addresses are final."""
         out = np.zeros(self.count, self.dt.sym)
@@ -214,6 +230,11 @@ class SymtabSection(Synthetic):
             is_tls = (src["st_info"] & 0xf) == STT_TLS
             dst["st_value"] = np.where(is_tls & in_sec, val - tls_start, val)
             pos += n
+        for name_off, info, where in self.extra:
+            value, output = where()
+            out[pos]["st_name"], out[pos]["st_info"] = name_off, info
+            out[pos]["st_value"], out[pos]["st_shndx"] = value, output.index
+            pos += 1
         allg = self.globals_local + self.globals
         n = len(allg)
         if n:

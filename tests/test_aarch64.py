@@ -1,0 +1,451 @@
+"""AArch64 end to end: programs built with Debian's aarch64-linux-gnu cross
+gcc/g++, linked by ldpy through the gcc shim (`-B "$(ldpy --print-shim-dir)"`,
+where the cross driver finds `ld`) and by aarch64-linux-gnu-ld.bfd, run under
+qemu-aarch64, their dynamic sections, dynamic symbols, versions and section
+lists compared."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from e2e_util import LINKER, shim_dir
+
+CC, CXX = "aarch64-linux-gnu-gcc", "aarch64-linux-gnu-g++"
+READELF = "aarch64-linux-gnu-readelf"
+QEMU = "qemu-aarch64"
+SYSROOT = "/usr/aarch64-linux-gnu"
+pytestmark = pytest.mark.skipif(
+    not all(shutil.which(t) for t in (CC, CXX, READELF, QEMU)),
+    reason="needs g++-aarch64-linux-gnu and qemu-user (CI installs them)")
+
+
+def run(cmd, cwd=None, check=True, timeout=600):
+    r = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True,
+                       errors="replace", timeout=timeout)
+    assert "Traceback" not in r.stderr, r.stderr
+    if check and r.returncode:
+        raise AssertionError(f"{' '.join(map(str, cmd))}: status {r.returncode}\n{r.stdout}\n{r.stderr}")
+    return r
+
+
+def build(tmp, out, sources, flags=(), linker=None, cxx=False):
+    """Compile and link with the cross driver; linker 'ldpy' or 'bfd'."""
+    linker = linker or LINKER
+    sel = ["-B", shim_dir()] if linker == "ldpy" else ["-fuse-ld=bfd"]
+    path = os.path.join(str(tmp), out)
+    run([CXX if cxx else CC, *sources, *flags, "-o", path, *sel], cwd=str(tmp))
+    if linker == "ldpy":
+        assert "ldpy" in run([READELF, "-p", ".comment", path]).stdout, "not linked by ldpy"
+    return path
+
+
+def qemu(path, *args, cwd=None):
+    env = dict(os.environ, QEMU_LD_PREFIX=SYSROOT)
+    r = subprocess.run([QEMU, "-L", SYSROOT, path, *args], capture_output=True, text=True,
+                       timeout=120, env=env, cwd=cwd)
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    return r.stdout
+
+
+def write(tmp, name, text):
+    p = tmp / name
+    p.write_text(text)
+    return str(p)
+
+
+def section_names(path):
+    out = run([READELF, "-SW", path]).stdout
+    return [m.group(1) for m in re.finditer(r"^\s*\[\s*\d+\]\s+(\S+)", out, re.M) if m.group(1) != "NULL"]
+
+
+def dyn_tags(path):
+    tags = set()
+    for line in run([READELF, "-dW", path]).stdout.splitlines():
+        m = re.match(r"\s*0x[0-9a-f]+\s+\((\w+)\)", line)
+        if m:
+            tags.add(m.group(1))
+    return tags
+
+
+def dyn_syms(path):
+    rows = set()
+    for line in run([READELF, "--dyn-syms", "-W", path]).stdout.splitlines():
+        p = line.split()
+        if len(p) >= 8 and p[0].rstrip(":").isdigit() and p[0] != "0:":
+            rows.add((p[7], p[3], p[4], p[6] != "UND"))
+    return rows
+
+
+def versions(path):
+    """The version names of -V's .gnu.version_d/_r sections."""
+    out = run([READELF, "-VW", path]).stdout
+    return sorted(set(re.findall(r"Name: (\S+)", out)) | set(re.findall(r"Version: \d+\s+File", out)))
+
+
+def compare_with_bfd(tmp, name, sources, flags=(), cxx=False, expect=None, args=()):
+    ours = build(tmp, name, sources, flags, cxx=cxx)
+    ref = build(tmp, name + ".bfd", sources, flags, linker="bfd", cxx=cxx)
+    out = qemu(ours, *args)
+    assert out == qemu(ref, *args)
+    if expect is not None:
+        assert out == expect
+    same_sections(ours, ref)
+    assert dyn_tags(ours) == dyn_tags(ref)
+    assert dyn_syms(ours) == dyn_syms(ref)
+    assert versions(ours) == versions(ref)
+    return ours, ref
+
+
+def same_sections(ours, ref):
+    """The same output sections in the same order; glibc's orphan sections
+    (__libc_atexit, __libc_subfreeres, __libc_IO_vtables of static links) may
+    come in another order among themselves: ldpy places orphans by input order
+    where ld.bfd differs (the same on x86-64)."""
+    a, b = section_names(ours), section_names(ref)
+    assert sorted(a) == sorted(b)
+    assert [n for n in a if not n.startswith("__libc_")] == [n for n in b if not n.startswith("__libc_")]
+
+
+HELLO = '#include <stdio.h>\nint main(void){puts("hello from aarch64");return 0;}\n'
+
+
+@pytest.mark.parametrize("mode", ["-static", "-static-pie", "-pie", "-no-pie"])
+def test_hello(tmp_path, mode):
+    src = write(tmp_path, "hello.c", HELLO)
+    compare_with_bfd(tmp_path, "hello", [src], ["-O2", mode], expect="hello from aarch64\n")
+
+
+CXX_PROG = r"""
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+#include <mutex>
+thread_local int counter = 0;
+thread_local std::string tname = "main";
+std::mutex m;
+int total = 0;
+static void work(int n) {
+    tname = "worker" + std::to_string(n);
+    for (int i = 0; i < 1000; i++) counter++;
+    try {
+        if (n % 2) throw std::runtime_error(tname);
+    } catch (const std::exception &e) {
+        std::lock_guard<std::mutex> g(m);
+        total += counter + (int)e.what()[6] - '0';
+    }
+}
+int main() {
+    std::vector<std::thread> ts;
+    for (int i = 0; i < 4; i++) ts.emplace_back(work, i);
+    for (auto &t : ts) t.join();
+    try { throw std::logic_error("done"); }
+    catch (const std::logic_error &e) { std::printf("%s %d %d %s\n", e.what(), total, counter, tname.c_str()); }
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("mode", ["-pie", "-static"])
+def test_cxx_exceptions_threads_thread_local(tmp_path, mode):
+    src = write(tmp_path, "prog.cpp", CXX_PROG)
+    compare_with_bfd(tmp_path, "prog", [src], ["-O2", "-pthread", mode], cxx=True,
+                     expect="done 2004 0 main\n")
+
+
+LIB_C = r"""
+int base = 40;
+__asm__(".symver old_answer, answer@V1");
+__asm__(".symver new_answer, answer@@V2");
+int old_answer(void) { return 1; }
+int new_answer(void) { return base + 2; }
+int helper(int x) { return x * 2; }
+"""
+LIB_MAP = "V1 { global: answer; helper; local: *; };\nV2 { global: answer; base; } V1;\n"
+MAIN_C = r"""
+#include <stdio.h>
+extern int base;
+int answer(void);
+int helper(int);
+int main(void) { base += 1; printf("%d %d\n", answer(), helper(21)); return 0; }
+"""
+
+
+def test_shared_library_with_versions(tmp_path):
+    lib = write(tmp_path, "lib.c", LIB_C)
+    vmap = write(tmp_path, "lib.map", LIB_MAP)
+    main = write(tmp_path, "main.c", MAIN_C)
+    for linker, so in ((LINKER, "libv.so"), ("bfd", "libv.bfd.so")):
+        build(tmp_path, so, [lib], ["-shared", "-fPIC", "-O2", f"-Wl,--version-script={vmap}",
+                                    f"-Wl,-soname,libv.so"], linker=linker)
+    # the program against each library, each linked by the linker under test and by ld.bfd
+    so_ours = str(tmp_path / "libv.so")
+    for so in ("libv.so", "libv.bfd.so"):
+        (tmp_path / "run").mkdir(exist_ok=True)
+        shutil.copy(tmp_path / so, tmp_path / "run" / "libv.so")
+        ours = build(tmp_path, "main", [main, so_ours], ["-O2", "-Wl,-rpath,$ORIGIN/run"])
+        ref = build(tmp_path, "main.bfd", [main, so_ours], ["-O2", "-Wl,-rpath,$ORIGIN/run"], linker="bfd")
+        assert qemu(ours) == qemu(ref) == "43 42\n"
+        assert dyn_tags(ours) == dyn_tags(ref) and dyn_syms(ours) == dyn_syms(ref)
+        assert versions(ours) == versions(ref)
+    a, b = str(tmp_path / "libv.so"), str(tmp_path / "libv.bfd.so")
+    same_sections(a, b)
+    assert dyn_tags(a) == dyn_tags(b) and dyn_syms(a) == dyn_syms(b) and versions(a) == versions(b)
+
+
+TLS_LIB = r"""
+__thread int lib_gd = 10;                          /* general dynamic from the program */
+static __thread int lib_ld __attribute__((tls_model("local-dynamic"))) = 20;
+__thread int lib_ie __attribute__((tls_model("initial-exec"))) = 30;
+int lib_read(void) { return lib_gd + lib_ld + lib_ie; }
+int *lib_ld_addr(void) { return &lib_ld; }
+"""
+TLS_MAIN = r"""
+#include <stdio.h>
+#include <pthread.h>
+extern __thread int lib_gd;
+extern __thread int lib_ie __attribute__((tls_model("initial-exec")));
+__thread int own_le = 5;
+static __thread int own_local = 6;
+int lib_read(void);
+int *lib_ld_addr(void);
+static void *thr(void *p) { lib_gd = 1; lib_ie = 2; own_le = 3; *lib_ld_addr() = 4; own_local = 7;
+                            return (void *)(long)(lib_read() + own_le + own_local); }
+int main(void) {
+    pthread_t t; void *r;
+    pthread_create(&t, 0, thr, 0); pthread_join(t, &r);
+    printf("%d %d %d\n", lib_read(), own_le + own_local, (int)(long)r);
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("dialect", ["desc", "trad"])
+def test_tls_models_across_library(tmp_path, dialect):
+    lib = write(tmp_path, "tlslib.c", TLS_LIB)
+    main = write(tmp_path, "tlsmain.c", TLS_MAIN)
+    flags = [f"-mtls-dialect={dialect}", "-O2"]
+    ours_so = build(tmp_path, "libtls.so", [lib], ["-shared", "-fPIC", *flags])
+    ref_so = build(tmp_path, "libtls.bfd.so", [lib], ["-shared", "-fPIC", *flags], linker="bfd")
+    same_sections(ours_so, ref_so)
+    assert dyn_tags(ours_so) == dyn_tags(ref_so) and dyn_syms(ours_so) == dyn_syms(ref_so)
+    for exe_flags in (["-pie", "-fPIE"], ["-no-pie", "-fno-PIE"]):
+        ours = build(tmp_path, "tls", [main, ours_so, *flags, *exe_flags, "-pthread",
+                                       f"-Wl,-rpath,{tmp_path}"])
+        ref = build(tmp_path, "tls.bfd", [main, ref_so, *flags, *exe_flags, "-pthread",
+                                          f"-Wl,-rpath,{tmp_path}"], linker="bfd")
+        assert qemu(ours) == qemu(ref) == "60 11 17\n"
+        assert dyn_tags(ours) == dyn_tags(ref) and dyn_syms(ours) == dyn_syms(ref)
+
+
+IFUNC = r"""
+#include <stdio.h>
+static int impl_a(void) { return 7; }
+static int impl_b(void) { return 9; }
+static int (*resolve(void))(void) { return impl_b; }
+int pick(void) __attribute__((ifunc("resolve")));
+int (*ptr)(void) = pick;
+int main(void) { printf("%d %d %d\n", pick(), ptr(), ptr == pick); (void)impl_a; return 0; }
+"""
+
+
+@pytest.mark.parametrize("mode", ["-static", "-pie", "-no-pie"])
+def test_ifunc(tmp_path, mode):
+    src = write(tmp_path, "ifunc.c", IFUNC)
+    compare_with_bfd(tmp_path, "ifunc", [src], ["-O2", mode], expect="9 9 1\n")
+
+
+def test_driver_finds_shim():
+    got = run([CC, "-B", shim_dir(), "-print-prog-name=ld"]).stdout.strip()
+    assert os.path.realpath(got) == os.path.realpath(os.path.join(shim_dir(), "ld"))
+
+
+FAR_MAIN = r"""
+    .text
+    .globl main
+    .type main,%function
+main:
+    stp x29, x30, [sp, #-16]!
+    bl far_function
+    add w0, w0, #1
+    ldp x29, x30, [sp], #16
+    ret
+"""
+FAR_SPACE = r"""
+    .section .text.big,"ax",%progbits
+    .globl filler
+filler:
+    .zero 0x8400000
+"""
+FAR_FUNC = r"""
+    .text
+    .globl far_function
+    .type far_function,%function
+far_function:
+    stp x29, x30, [sp, #-16]!
+    adrp x0, msg
+    add x0, x0, :lo12:msg
+    bl puts
+    mov w0, #41
+    ldp x29, x30, [sp], #16
+    ret
+    .section .rodata
+msg: .asciz "far away"
+"""
+
+
+@pytest.mark.slow
+def test_program_over_128_mib_links_with_stubs(tmp_path):
+    """Calls across more than 128 MiB of code go through range-extension stubs."""
+    srcs = [write(tmp_path, n, t) for n, t in (("main.s", FAR_MAIN), ("space.s", FAR_SPACE),
+                                                 ("far.s", FAR_FUNC))]
+    exe = build(tmp_path, "far", srcs, ["-no-pie"])
+    assert os.path.getsize(exe) > 128 << 20
+    r = subprocess.run([QEMU, "-L", SYSROOT, exe], capture_output=True, text=True, timeout=300)
+    assert r.stdout == "far away\n" and r.returncode == 42
+    syms = run(["aarch64-linux-gnu-nm", exe]).stdout
+    assert re.search(r" t __far_function_veneer$", syms, re.M), syms
+
+
+ERRATUM_MAIN = r"""
+    .section .text.erratum,"ax",%progbits
+    .balign 4096
+    .globl main
+    .type main,%function
+main:
+    .rept (0xff8 - 0x10) / 4
+    nop
+    .endr
+    stp x29, x30, [sp, #-32]!
+    mov x29, sp
+    add x2, sp, #16
+    nop
+    adrp x0, value                  // at offset 0xff8 of a page
+    str xzr, [x2]                   // a store
+    ldr x3, [x0, :lo12:value]       // a load based on the ADRP's register
+    adrp x0, fmt
+    add x0, x0, :lo12:fmt
+    mov x1, x3
+    bl printf
+    mov w0, #0
+    ldp x29, x30, [sp], #32
+    ret
+    .section .rodata
+fmt: .asciz "%ld\n"
+    .section .data.far,"aw"
+    .balign 8
+    .space FAR
+value: .xword 1234
+"""
+
+
+@pytest.mark.parametrize("far,mode", [(0, ""), (0x200000, ""), (0, "=adrp"), (0, "=adr")])
+def test_erratum_843419(tmp_path, far, mode):
+    """gcc passes --fix-cortex-a53-843419 on every link: the ADRP at 0xff8 becomes
+    ADR when the page is within +-1 MiB, else the load moves to a veneer (=adrp:
+    always the veneer; =adr: never)."""
+    src = write(tmp_path, "e.S", ERRATUM_MAIN.replace("FAR", str(far)))
+    flags = ["-no-pie"] + ([f"-Wl,--fix-cortex-a53-843419{mode}"] if mode else [])
+    ours, ref = compare_with_bfd(tmp_path, "e", [src], flags, expect="1234\n")
+    dis = run(["aarch64-linux-gnu-objdump", "-d", "--no-show-raw-insn", ours]).stdout
+    main = dis[dis.index("<main>:"):]
+    line = re.search(r"^\s*([0-9a-f]*ff8):\s+(adrp?)\s+x0,", main, re.M)
+    assert line, main[-2000:]
+    if far or mode == "=adrp":
+        assert line.group(2) == "adrp"
+        # the load two instructions on is now a branch to the veneer
+        after = main[line.end():].splitlines()[2]
+        assert re.match(r"\s*[0-9a-f]+:\s+b\s", after), after
+    else:
+        assert line.group(2) == "adr"
+
+
+def test_erratum_843419_adr_only_out_of_reach(tmp_path):
+    """=adr cannot fix a sequence whose page is beyond +-1 MiB: an error, as GNU ld says."""
+    src = write(tmp_path, "e.S", ERRATUM_MAIN.replace("FAR", str(0x200000)))
+    r = run([CC, src, "-no-pie", "-Wl,--fix-cortex-a53-843419=adr", "-o", str(tmp_path / "e"),
+             "-B", shim_dir()], check=False)
+    assert r.returncode == 1 and "out of range for ADR" in r.stderr and not (tmp_path / "e").exists()
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) <= 2
+    r = run([CC, src, "-no-pie", "-Wl,--fix-cortex-a53-843419=adr", "-o", str(tmp_path / "e"),
+             "-fuse-ld=bfd"], check=False)
+    assert r.returncode == 1 and "out of range for ADR" in r.stderr      # (as ld.bfd)
+
+
+def plt_mnemonics(path):
+    dis = run(["aarch64-linux-gnu-objdump", "-d", "-j", ".plt", "--no-show-raw-insn", path]).stdout
+    return [m.group(1) for m in re.finditer(r"^\s*[0-9a-f]+:\s+(\w+)", dis, re.M)]
+
+
+@pytest.mark.parametrize("zflags,mode", [(["force-bti"], "-no-pie"), (["pac-plt"], "-no-pie"),
+                                         (["force-bti", "pac-plt"], "-no-pie"),
+                                         (["force-bti", "pac-plt"], "-pie")])
+def test_bti_pac_plt(tmp_path, zflags, mode):
+    """-z force-bti / -z pac-plt: ld.bfd's PLT entries (bti c in non-PIE executables,
+    autia1716), the GNU property note and DT_AARCH64_BTI_PLT / _PAC_PLT.  (Not run:
+    glibc here is not built for BTI or PAC, and ld.bfd's programs fault in qemu too.)"""
+    src = write(tmp_path, "hello.c", HELLO)
+    flags = ["-O2", mode] + [f"-Wl,-z,{z}" for z in zflags]
+    ours = build(tmp_path, "h", [src], flags)
+    ref = build(tmp_path, "h.bfd", [src], flags, linker="bfd")
+    assert dyn_tags(ours) == dyn_tags(ref)
+    assert ("AARCH64_BTI_PLT" in dyn_tags(ours)) == ("force-bti" in zflags)
+    assert ("AARCH64_PAC_PLT" in dyn_tags(ours)) == ("pac-plt" in zflags)
+    assert plt_mnemonics(ours) == plt_mnemonics(ref)
+    note = lambda p: re.findall(r"Properties: (.*)", run([READELF, "-nW", p]).stdout)
+    assert note(ours) == note(ref)
+    same_sections(ours, ref)
+
+
+GC_C = r"""
+#include <stdio.h>
+__thread int tv = 3;
+int used(void) { return tv + 1; }
+int unused(void) { return 2; }
+int unused_data[100] = {1};
+int main(void) { printf("%d\n", used()); return 0; }
+"""
+
+
+def test_gc_sections_and_relocatable(tmp_path):
+    """--gc-sections removes what ld.bfd removes; `-r` keeps the relocations ld.bfd
+    keeps, and the relocatable output links into a program that runs."""
+    src = write(tmp_path, "gc.c", GC_C)
+    flags = ["-O2", "-ffunction-sections", "-fdata-sections", "-Wl,--gc-sections",
+             "-Wl,--print-gc-sections"]
+    removed = {}
+    for linker, out in ((LINKER, "gc"), ("bfd", "gc.bfd")):
+        sel = ["-B", shim_dir()] if linker == "ldpy" else ["-fuse-ld=bfd"]
+        r = run([CC, src, *flags, "-o", str(tmp_path / out), *sel])
+        # (the compiler's temporary object gets a new name each time)
+        removed[linker] = sorted((sec, os.path.basename(f) if "/cc" not in f else "gc.o") for sec, f in
+                                 re.findall(r"removing unused section '([^']+)' in file '([^']*)'", r.stderr))
+        assert qemu(str(tmp_path / out)) == "4\n"
+    assert removed[LINKER] == removed["bfd"] and (".text.unused", "gc.o") in removed["bfd"]
+    # -r through the cross driver, then a normal link of its output
+    obj = str(tmp_path / "gc.o")
+    run([CC, "-c", "-O2", src, "-o", obj])
+    for linker, out in ((LINKER, "r.o"), ("bfd", "r.bfd.o")):
+        sel = ["-B", shim_dir()] if linker == "ldpy" else ["-fuse-ld=bfd"]
+        run([CC, "-r", "-nostdlib", obj, "-o", str(tmp_path / out), *sel])
+    rel = lambda p: [line.split()[2:] for line in run([READELF, "-rW", p]).stdout.splitlines()
+                     if line[:1] in "0123456789abcdef" and "R_AARCH64" in line]
+    assert rel(str(tmp_path / "r.o")) == rel(str(tmp_path / "r.bfd.o"))
+    exe = build(tmp_path, "fromr", [str(tmp_path / "r.o")], ["-O2"])
+    assert qemu(exe) == "4\n"
+
+
+def test_static_link_with_ld_bfd_default_script(tmp_path):
+    """-T with the script `aarch64-linux-gnu-ld --verbose` prints: the same layout."""
+    verbose = run(["aarch64-linux-gnu-ld", "--verbose"]).stdout
+    script = verbose.split("=" * 50 + "\n")[1].split("\n" + "=" * 50)[0]
+    lds = write(tmp_path, "a64.ld", script)
+    src = write(tmp_path, "hello.c", HELLO)
+    ours = build(tmp_path, "h", [src], ["-O2", "-static", f"-Wl,-T,{lds}"])
+    ref = build(tmp_path, "h.bfd", [src], ["-O2", "-static", f"-Wl,-T,{lds}"], linker="bfd")
+    assert qemu(ours) == qemu(ref) == "hello from aarch64\n"
+    same_sections(ours, ref)
