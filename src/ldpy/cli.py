@@ -1523,9 +1523,9 @@ OPTIONS = [
     Opt("--end-lib", NONE, _end_lib, "End a group of objects linked like archive members (lld)"),
     Opt("--undefined-glob", REQ, _append("undefined_globs"),
         "Force symbols matching PATTERN to be undefined, extracting what defines them (lld)", "=PATTERN"),
-    Opt("--rosegment", NONE, _zgiven("separate_code", True),
+    Opt("--rosegment", NONE, lambda p, arg, name: _zgiven("separate_code", True)(p, None),
         "Put read-only data in a segment of its own, apart from code (lld; as -z separate-code)"),
-    Opt("--no-rosegment", NONE, _zgiven("separate_code", False),
+    Opt("--no-rosegment", NONE, lambda p, arg, name: _zgiven("separate_code", False)(p, None),
         "Put read-only data in the code segment (lld; as -z noseparate-code)"),
     # reports of lld and mold (not in GNU ld)
     Opt("--why-extract", REQ, _store("why_extract"),
