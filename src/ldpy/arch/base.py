@@ -182,7 +182,7 @@ class Target:
 
     # -- names ----------------------------------------------------------------------
     def type_name(self, t):
-        return self.TYPE_NAMES.get(int(t), f"unknown relocation type {int(t)}")
+        return self.TYPE_NAMES.get(int(t), f"type {int(t)}, unknown to the {self.NAME} target")
 
     def types_of(self, mask):
         """Relocation numbers selected by a boolean table such as IS_GOT."""
