@@ -88,6 +88,37 @@ class Context:
         self.icf_fold = None          # --icf: (folded section ids, kept section ids)
         self.icf_gfolded = None       # --icf: by symbol id, defined in a folded section
         self.plugins = None           # plugin.manager.PluginManager when the link names plugins
+        # filled by later passes (declared here so that no pass adds fields of its own)
+        self.user_sections = False    # a user script's SECTIONS decides the layout
+        self.gdead = None             # by symbol id: defined in a removed section (COMDAT loser, gc, icf)
+        self.icf_saved = 0            # --icf: bytes folded away
+        self.gdb_index = None         # --gdb-index: gdb_index state between sizing and writing
+        self.relocs = None            # relocs.RelocTable: every relocation of the live sections
+        self.section_ids = None       # relocs.SectionIds: input sections' addresses and outputs
+        self.merge_map = None         # relocs.MergeMap: SHF_MERGE input offsets -> output
+        self.gaddr = None             # by symbol id: final address (assign_symbol_values)
+        self.dynsyms = None           # synthetic.dynamic: the .dynsym table being built
+        self.dynsym_by_gid = None     #   symbol id -> .dynsym index
+        self.dynstr_sec = self.versym_sec = self.verneed_sec = None
+        self.dynamic_entries_plt = None   # .dynamic entries that depend on the PLT
+        self.got_dyn = None           # GOT slots' dynamic relocations (symbolic, relative, irelative, TLS)
+        self.n_relative = 0           # RELATIVE relocations (DT_RELACOUNT)
+        self.weak_imports = None      # undefined weak symbols that may bind to a library
+        self.emit_rela = []           # --emit-relocs: the .rela.X output sections
+        self.sections_out = []        # output sections in file order (layout)
+        self.phdrs = None             # program headers (layout)
+        self.phoff = None             # program header offset when PHDRS puts them elsewhere
+        self.shoff = 0                # section header table offset
+        self.file_size = 0
+        self.shstrtab_offsets = {}    # output section name -> its .shstrtab offset
+        self.ehdr_start = None        # __ehdr_start's address under a script
+        self.script_walk = None       # script.layout's walk (map file: assignments in order)
+        self.relro_fixed_sections = None  # sections a script pinned inside RELRO
+        self.symtab_worker = None     # parallel.Worker filling .symtab during relocation
+        self.stub_sections = []       # AArch64: stub (veneer) sections
+        self.stub_groups = None       # AArch64: branch groups the stubs serve
+        self.erratum_adr_sites = None # AArch64: erratum 843419 sites rewritten to ADR
+        self.aarch64_plt = (False, False)  # AArch64: (BTI, PAC) PLT entries
 
     def common_chunk(self, s):
         """The chunk a common symbol was allocated in (COMMON, or .tcommon for TLS)."""
@@ -263,7 +294,7 @@ def _link(config, lto=None):
         passes.run(layout, ctx)             # addresses, file offsets, program headers
     relayout = (lambda: layout_scripted(ctx)) if ctx.script_sections else (lambda: layout(ctx))
     passes.run(ctx.target.after_layout, ctx, relayout)   # range-extension stubs (AArch64)
-    if getattr(ctx, "relr", None) is not None:
+    if ctx.relr is not None:
         from ldpy.synthetic.dynamic import pack_relative_relocs
         relayout = (lambda: layout_scripted(ctx)) if ctx.script_sections else (lambda: layout(ctx))
         passes.run(pack_relative_relocs, ctx, relayout)   # .relr.dyn sized for the final addresses
@@ -405,7 +436,7 @@ def use_script_layout(ctx):
 def print_memory_usage(ctx):
     """--print-memory-usage: GNU ld's table of MEMORY regions."""
     print("Memory region         Used Size  Region Size  %age Used")
-    walk = getattr(ctx, "script_walk", None)
+    walk = ctx.script_walk
     if walk is None:
         return
     for r in walk.regions.values():
@@ -642,7 +673,7 @@ def create_synthetic_sections(ctx):
         from ldpy.emit_relocs import create_sections
         create_sections(ctx)
     names = sorted({o.name for o in outs.by_name.values()}) + [".shstrtab"] + \
-        [o.name for o in getattr(ctx, "emit_rela", ())]
+        [o.name for o in ctx.emit_rela]
     if cfg.compress_debug_sections == "zlib-gnu":     # compressed ones are renamed .zdebug_*
         from ldpy.compress import output_name
         names += sorted({output_name(n, "zlib-gnu") for n in names} - set(names))

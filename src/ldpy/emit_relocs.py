@@ -66,7 +66,7 @@ def create_sections(ctx):
 
 def with_rela_sections(ctx, outs):
     """The output section list with each .rela.X right after its X (layout)."""
-    rela = getattr(ctx, "emit_rela", None)
+    rela = ctx.emit_rela
     if not rela:
         return outs
     after = {id(o.emit_target): o for o in rela}
@@ -89,7 +89,7 @@ def section_symbol_candidates(ctx, stays):
 
 def write_sections(ctx, out):
     """Fill every .rela.X once the output is relocated and .symtab is final."""
-    rela = getattr(ctx, "emit_rela", None)
+    rela = ctx.emit_rela
     if not rela:
         return
     rt, keys, ids, st = ctx.relocs, ctx.keys, ctx.section_ids, ctx.symtab_sec
@@ -131,7 +131,7 @@ def write_sections(ctx, out):
     addend = np.where(keep_sym, rt.addend, np.where(by_section, target - out_addr[sec_of], target))
     # relocations against removed sections: type 0 (R_*_NONE), symbol 0 (BFD)
     dead = rt.is_local & keys.loc_in_sec[li] & ~ids.live[keys.loc_gsec[li]]
-    gdead = getattr(ctx, "gdead", None)
+    gdead = ctx.gdead
     if gdead is not None and len(gdead):
         dead |= ~rt.is_local & gdead[np.minimum(gk, len(gdead) - 1)] & (gk < len(gdead))
     types = rt.type.copy()

@@ -42,7 +42,7 @@ def _force_local(s):
 def linker_symbol_local(ctx, s):
     """Whether the version script makes a linker- or script-defined symbol (defined
     after the script was applied: __bss_start, _end, ...) local, as it does in GNU ld."""
-    vs = getattr(ctx, "version_script", None)
+    vs = ctx.version_script
     if vs is None or b"@" in s.name or s.def_version is not None:
         return False                       # (a version's own symbol stays)
     hit = vs.assign([s.name])[s.name]

@@ -893,7 +893,7 @@ def create_gdb_index(ctx):
 
 def write_gdb_index(ctx):
     """The contents, now that sections have addresses and output offsets."""
-    state = getattr(ctx, "gdb_index", None)
+    state = ctx.gdb_index
     if state is None:
         return
     sec, chunks, table, pool = state

@@ -155,9 +155,9 @@ def find_defining_libraries(ctx, names):
     if not wanted:
         return {}
     loaded = set()
-    for sf in getattr(ctx, "shared_files", ()):
+    for sf in ctx.shared_files:
         loaded.add(os.path.realpath(sf.name))
-    for a in getattr(ctx, "archives", ()):
+    for a in ctx.archives:
         p = getattr(a, "path", None)
         if p:
             loaded.add(os.path.realpath(p))

@@ -101,7 +101,7 @@ def _first_load(ctx):
     """__ehdr_start under a script: the address of the segment that loads the
     ELF header (GNU ld leaves it undefined when none does)."""
     from ldpy.elf.format import PT_LOAD
-    start = getattr(ctx, "ehdr_start", None)
+    start = ctx.ehdr_start
     if start is not None:
         return start
     return next((p.vaddr for p in ctx.phdrs if p.type == PT_LOAD), 0)

@@ -37,7 +37,7 @@ def write_output(ctx):
         check_inputs()            # an input truncated meanwhile: an error, not a bad output
         out_file.commit(final)
     except BaseException:
-        if getattr(ctx, "symtab_worker", None) is not None:
+        if ctx.symtab_worker is not None:
             ctx.symtab_worker.kill()
         out_file.abort()
         raise
@@ -83,7 +83,7 @@ def _write_all(ctx, out):
     parallel.run_shares([lambda share=share: parallel.copy_share(out, share, t.code_fill, _copy_whole)
                          for share in parallel.plan_copy(outs, n)])
     # 2. relocations of the whole link (meanwhile a worker writes .symtab)
-    ctx.symtab_worker = None if getattr(ctx, "emit_rela", None) else \
+    ctx.symtab_worker = None if ctx.emit_rela else \
         parallel.start_symtab(ctx, out, n, _write_symtab)      # (--emit-relocs needs its indexes here)
     relocate_all(ctx, out)
     # 3. synthetic sections whose contents depend on addresses and relocation results
@@ -136,7 +136,7 @@ def _write_all(ctx, out):
         parallel.raise_first([ctx.symtab_worker.join()])
     elif ctx.symtab_sec is not None:
         _write_symtab(ctx, out)
-    if getattr(ctx, "emit_rela", None):         # --emit-relocs (after .symtab: its indexes)
+    if ctx.emit_rela:         # --emit-relocs (after .symtab: its indexes)
         from ldpy.emit_relocs import write_sections
         write_sections(ctx, out)
     if not t.RELA:
@@ -246,7 +246,7 @@ def _tombstones(ctx, rt):
     loc = rt.is_local
     lk = np.where(loc, rt.key - keys.G, 0)
     dead = loc & keys.loc_in_sec[lk] & ~ids.live[keys.loc_gsec[lk]]
-    gdead = getattr(ctx, "gdead", None)
+    gdead = ctx.gdead
     if gdead is not None and gdead.any():
         gk = np.where(loc, 0, rt.key)
         dead |= ~loc & gdead[gk]
@@ -274,7 +274,7 @@ def _write_headers(ctx, out, changed=None):
     eh["e_machine"] = t.MACHINE
     eh["e_version"] = 1
     eh["e_entry"] = entry_address(ctx) & 0xffffffffffffffff
-    phoff = getattr(ctx, "phoff", None) or dt.ehdr.itemsize   # (PHDRS may put them elsewhere)
+    phoff = ctx.phoff or dt.ehdr.itemsize   # (PHDRS may put them elsewhere)
     eh["e_phoff"] = phoff
     eh["e_shoff"] = ctx.shoff
     eh["e_ehsize"] = dt.ehdr.itemsize
@@ -310,9 +310,9 @@ def _write_headers(ctx, out, changed=None):
         if o.name == ".symtab":
             info = ctx.symtab_sec.first_global
         elif o.name == ".dynsym":
-            info = 1 + getattr(getattr(ctx, "dynsyms", None), "n_local", 0)
+            info = 1 + getattr(ctx.dynsyms, "n_local", 0)
         elif o.name == ".gnu.version_r":     # (a script may give these names to input sections)
-            info = getattr(ctx.verneed_sec, "count", 0) if hasattr(ctx, "verneed_sec") else 0
+            info = getattr(ctx.verneed_sec, "count", 0)
         elif o.name == ".gnu.version_d":
             info = getattr(ctx.verdef_sec, "count", 0)
         elif o.name in (".rela.plt", ".rel.plt"):
@@ -371,7 +371,7 @@ def entry_address(ctx):
     from ldpy.diag import warn
     # a SECTIONS script of the user's replaces ld's default script and its
     # ENTRY(_start): then GNU ld quietly tries `start`, then the start of .text
-    fallback = "start" if getattr(ctx, "user_sections", False) else "_start"
+    fallback = "start" if ctx.user_sections else "_start"
     name = ctx.config.entry or ctx.script_entry or fallback
     try:
         return int(name, 0)

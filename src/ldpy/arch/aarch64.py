@@ -1102,7 +1102,7 @@ def stub_symbols(ctx):
 def finish_stubs(ctx):
     """The destinations of every stub, for their bytes and for the branches
     that use them (after the final layout and symbol values)."""
-    for sec in getattr(ctx, "stub_sections", ()):
+    for sec in ctx.stub_sections:
         keys = np.array([k for k, _ in sec.rows], np.int64)
         add = np.array([a for _, a in sec.rows], np.int64)
         S = ctx.keys.addr[keys].copy()
@@ -1121,8 +1121,8 @@ def redirect_branches(ctx, rt, idx, P, dest):
     """The stub address each branch idx (out of range of dest) goes through, or
     the destination itself when it is in range or no stub serves it."""
     out = np.asarray(dest, np.int64).copy()
-    secs = getattr(ctx, "stub_sections", None)
-    if not secs or getattr(ctx, "stub_groups", None) is None:
+    secs = ctx.stub_sections
+    if not secs or ctx.stub_groups is None:
         return out
     br, grp = ctx.stub_groups
     need = ~branch_in_range(out - P)
@@ -1159,8 +1159,8 @@ def fix_errata(ctx, out):
     the veneer branches back after it."""
     mode = getattr(ctx.config, "fix_cortex_a53_843419", None)
     groups = [(sec.errata, sec.veneer_addresses().tolist(), sec)
-              for sec in getattr(ctx, "stub_sections", ()) if sec.errata]
-    adr_only = getattr(ctx, "erratum_adr_sites", None)
+              for sec in ctx.stub_sections if sec.errata]
+    adr_only = ctx.erratum_adr_sites
     if adr_only:
         groups.append((adr_only, [0] * len(adr_only), None))
     for errata, veneers, sec in groups:
@@ -1306,7 +1306,7 @@ class AArch64(Target):
 
     def dynamic_tags(self, ctx):
         """DT_AARCH64_BTI_PLT / DT_AARCH64_PAC_PLT when the PLT has those entries."""
-        bti, pac = getattr(ctx, "aarch64_plt", (False, False))
+        bti, pac = ctx.aarch64_plt
         if not (ctx.plt is not None and ctx.plt.size):
             return ()
         return ([(DT_AARCH64_BTI_PLT, 0)] if bti else []) + ([(DT_AARCH64_PAC_PLT, 0)] if pac else [])

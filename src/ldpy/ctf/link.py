@@ -66,7 +66,7 @@ def link_ctf(ctx):
     if not secs or secs[0].output is None:
         return                                    # none, or discarded by a script
     reported, ext = [], None
-    dyn = getattr(ctx, "dynsyms", None)
+    dyn = ctx.dynsyms
     if dyn is not None:
         from ldpy.symbols import SHARED, UNDEF
         reported = [("", -1)]

@@ -335,7 +335,7 @@ class Symbol:
         """The final address (AfterLayout and later; else None)."""
         from ldpy.plugin.wrapper import _current
         ctx = _current()
-        g = getattr(ctx, "gaddr", None) if ctx is not None else None
+        g = ctx.gaddr if ctx is not None else None
         return int(g[self._s.gid]) if g is not None and self._s.gid < len(g) else None
 
     @property

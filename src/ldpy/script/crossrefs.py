@@ -12,7 +12,7 @@ from ldpy.symbols import DEFINED, COMMON
 
 def check_nocrossrefs(ctx):
     rules = ctx.script.nocrossrefs if ctx.script is not None else []
-    rt = getattr(ctx, "relocs", None)
+    rt = ctx.relocs
     if not rules or rt is None or rt.empty:
         return
     syms = ctx.symtab.symbols
@@ -61,7 +61,7 @@ def check_discarded_references(ctx):
     symbol defined in a section /DISCARD/ took is an error, as in GNU ld."""
     omap = ctx.outputs
     gone = getattr(omap, "discarded_ids", None)
-    rt = getattr(ctx, "relocs", None)
+    rt = ctx.relocs
     if not gone or rt is None or rt.empty:
         return
     syms = ctx.symtab.symbols

@@ -878,7 +878,7 @@ def _relro_shift(walk, prev):
         # (bfd sizes RELRO once, from the layout before any shift: the sections it
         # found there are the ones counted on every later try)
         ctx = walk.ctx
-        relro = getattr(ctx, "relro_fixed_sections", None)
+        relro = ctx.relro_fixed_sections
         if relro is None:
             relro = [o for o in ctx.outputs.sorted() if o.flags & SHF_ALLOC and _is_output(o)
                      and base <= o.addr < walk.relro_end - walk.relro_offset]

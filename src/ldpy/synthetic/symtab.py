@@ -127,7 +127,7 @@ class SymtabSection(Synthetic):
         # globals: hidden/internal definitions become locals in the output
         gl_local, gl_global = [], []
         gc_unreferenced = ctx.gc_unreferenced      # only --gc-sections removed code used them
-        dyn_index = getattr(ctx, "dynsym_by_gid", None)
+        dyn_index = ctx.dynsym_by_gid
         plt_called = None                  # by gid: a target of a PLT call (PIE only)
         rt = ctx.relocs
         if ctx.config.pie and not ctx.config.shared and rt is not None and not rt.empty:
@@ -135,7 +135,7 @@ class SymtabSection(Synthetic):
             keys = rt.key[ctx.target.IS_PLT_CALL[rt.type]]
             plt_called = np.zeros(G, bool)
             plt_called[keys[keys < G]] = True
-        needed = {id(sf) for sf in getattr(ctx, "needed", ())}
+        needed = {id(sf) for sf in ctx.needed}
         for s in ctx.symtab.symbols:
             if s.kind == UNDEF and not s.referenced:
                 continue

@@ -1,0 +1,49 @@
+"""Rules of the code's shape that a reviewer would otherwise have to remember."""
+import pathlib
+import re
+
+SRC = pathlib.Path(__file__).resolve().parent.parent / "src" / "ldpy"
+
+
+def _declared_context_fields():
+    text = (SRC / "driver.py").read_text()
+    init = text[text.index("    def __init__(self, config):"):text.index("    def common_chunk")]
+    return set(re.findall(r"self\.(\w+)\s*=(?!=)", init))
+
+
+def test_context_declares_every_field_passes_set():
+    """driver.Context declares (with a comment) every field any pass assigns:
+    no pass attaches state of its own (issue 14, 'declared state')."""
+    declared = _declared_context_fields()
+    undeclared = {}
+    for path in SRC.rglob("*.py"):
+        for lineno, line in enumerate(path.read_text().splitlines(), 1):
+            targets = re.match(r"\s*((?:ctx\.\w+\s*,\s*)*ctx\.\w+)\s*=(?!=)", line)
+            if targets:
+                for name in re.findall(r"ctx\.(\w+)", targets.group(1)):
+                    if name not in declared:
+                        undeclared.setdefault(name, f"{path.relative_to(SRC)}:{lineno}")
+    assert not undeclared, f"Context fields set by passes but not declared in Context.__init__: {undeclared}"
+
+
+def test_no_getattr_probing_of_the_context():
+    """Passes read declared fields directly, never getattr(ctx, NAME, default)."""
+    hits = [f"{p.relative_to(SRC)}:{i}" for p in SRC.rglob("*.py")
+            for i, line in enumerate(p.read_text().splitlines(), 1)
+            if re.search(r"\b(getattr|hasattr)\(ctx, \"", line)]
+    assert not hits, hits
+
+
+def test_no_target_specific_relocation_decoding_outside_arch_and_elf():
+    """Generic passes decode r_info through elf.format and never name an x86-64
+    relocation or machine (targets as data, issue 14)."""
+    hits = []
+    for p in SRC.rglob("*.py"):
+        rel = p.relative_to(SRC).as_posix()
+        if rel.startswith(("arch/", "elf/")):
+            continue
+        for i, line in enumerate(p.read_text().splitlines(), 1):
+            # (a `>> 32` of other data, such as CTF's 64-bit sizes, is not r_info decoding)
+            if re.search(r"R_X86_64|EM_X86_64", line) or (">> 32" in line and "info" in line):
+                hits.append(f"{rel}:{i}")
+    assert not hits, hits
