@@ -6,8 +6,8 @@ import numpy as np
 from ldpy.diag import LinkError
 from ldpy.elf.format import (SHT_REL, reloc_sym, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_MERGE, SHF_TLS, SHF_GROUP,
                              SHT_NOBITS, SHT_NOTE, SHT_RELA, SHN_LORESERVE)
-from ldpy.sections import (OutputSection, MergedSection, RANK, output_name, input_sort_key,
-                           prune_eh_frame)
+from ldpy.elf.eh_frame import prune_eh_frame
+from ldpy.sections import OutputSection, MergedSection, RANK, output_name, input_sort_key
 from ldpy.symbols import COMMON
 from ldpy.synthetic import Synthetic
 

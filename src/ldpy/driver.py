@@ -544,7 +544,8 @@ def create_synthetic_sections(ctx):
     from ldpy.synthetic import Synthetic
     from ldpy.synthetic.plt import GotPltSection, RelaPltSection
     from ldpy.elf.format import SHT_RELA
-    from ldpy.synthetic.eh_frame_hdr import EhFrameHdr, count_fdes
+    from ldpy.synthetic.eh_frame_hdr import EhFrameHdr
+    from ldpy.elf.eh_frame import count_fdes
     from ldpy.synthetic.notes import BuildIdNote
     from ldpy.synthetic.symtab import SymtabSection
     from ldpy.elf.format import dtypes

@@ -37,7 +37,8 @@ import numpy as np
 from ldpy.diag import LinkError, PROG
 from ldpy.elf.format import (SHF_ALLOC, SHF_LINK_ORDER, SHF_GNU_RETAIN, SHN_LORESERVE, SHT_NOTE,
                              SHT_RELA, SHT_REL, STV_DEFAULT, STV_PROTECTED, reloc_sym)
-from ldpy.sections import eh_frame_records, eh_record_arrays, is_c_identifier
+from ldpy.elf.eh_frame import eh_frame_records, eh_record_arrays
+from ldpy.sections import is_c_identifier
 from ldpy.symbols import UNDEF, DEFINED, SHARED
 from ldpy.util import file_buffers, unique
 

@@ -105,7 +105,8 @@ from ldpy.arch.base import K_ABS, K_GOT, B_P
 from ldpy.elf.format import (reloc_sym, reloc_type, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_MERGE, SHF_STRINGS, SHF_TLS,
                              SHF_LINK_ORDER, SHF_GROUP, SHN_LORESERVE, SHT_PROGBITS, STT_SECTION,
                              STT_OBJECT, STT_FUNC, STT_GNU_IFUNC, STV_DEFAULT, STV_PROTECTED)
-from ldpy.sections import is_c_identifier, output_name, eh_frame_records, eh_record_arrays
+from ldpy.elf.eh_frame import eh_frame_records, eh_record_arrays
+from ldpy.sections import is_c_identifier, output_name
 from ldpy.symbols import DEFINED, COMMON
 from ldpy.util import file_buffers, unique
 

@@ -414,7 +414,7 @@ def edit_eh_frame(sec, target_dead, last, ptr=8):
     Returns (bytes, relocations, start of the last record) or None when the section
     is left as it is (BFD's 'no .eh_frame_hdr table' case).  Whole-array work but
     for the CIEs and the CFA programs that end in padding, which are read one by one."""
-    from ldpy.sections import eh_frame_records, eh_record_arrays
+    from ldpy.elf.eh_frame import eh_frame_records, eh_record_arrays
     raw = sec.bytes()
     data = raw.tobytes()
     rel = sec.relocs
@@ -536,7 +536,7 @@ def edit_eh_frames(secs, target_dead, out_align, ptr):
     of secs[j].  Returns [(bytes, relocations)] per section, every section but the
     last non-empty one padded inside its last record to `out_align`.  Raises
     _NotPlain for inputs BFD would leave unedited or that need 8-byte records."""
-    from ldpy.sections import eh_frame_records, eh_record_arrays
+    from ldpy.elf.eh_frame import eh_frame_records, eh_record_arrays
     ns = len(secs)
     datas = [s.bytes() for s in secs]
     ssize = np.fromiter((len(d) for d in datas), np.int64, ns)

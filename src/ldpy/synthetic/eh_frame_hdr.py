@@ -7,64 +7,14 @@ import numpy as np
 from ldpy.diag import LinkError
 from ldpy.elf.format import SHF_ALLOC
 from ldpy.synthetic import Synthetic
-from ldpy.elf.leb128 import read_uleb
+from ldpy.elf.eh_frame import fde_pointer_encoding
 
 DW_EH_PE_pcrel_sdata4 = 0x1b
 DW_EH_PE_udata4 = 0x03
 DW_EH_PE_datarel_sdata4 = 0x3b
 
 
-def count_fdes(data, little=True):
-    """Number of FDEs in an .eh_frame image (walks the record lengths)."""
-    fmt = "<I" if little else ">I"
-    pos, end, n = 0, len(data), 0
-    while pos + 8 <= end:
-        length = struct.unpack_from(fmt, data, pos)[0]
-        if length == 0:
-            pos += 4
-            continue
-        if struct.unpack_from(fmt, data, pos + 4)[0] != 0:
-            n += 1
-        pos += 4 + length
-    return n
-
-
-_SIZES = {0x00: 8, 0x02: 2, 0x03: 4, 0x04: 8, 0x0a: 2, 0x0b: 4, 0x0c: 8}
 _FMT = {0x00: "Q", 0x02: "H", 0x03: "I", 0x04: "Q", 0x0a: "h", 0x0b: "i", 0x0c: "q"}
-
-
-def _cie_fde_encoding(data, pos, where, word=8):
-    """The pointer encoding an FDE of the CIE at pos uses for pc_begin."""
-    p = pos + 8
-    version = data[p]
-    p += 1
-    aug_end = data.index(b"\0", p)
-    aug = data[p:aug_end]
-    p = aug_end + 1
-    if version == 4:
-        p += 2
-    _, p = read_uleb(data, p)           # code alignment
-    _, p = read_uleb(data, p)           # data alignment (sleb, same length)
-    if version == 1:
-        p += 1
-    else:
-        _, p = read_uleb(data, p)
-    if not aug.startswith(b"z"):
-        return 0x00
-    _, p = read_uleb(data, p)
-    for c in aug[1:]:
-        if c == ord("R"):
-            return data[p]
-        if c == ord("P"):
-            enc = data[p]
-            p += 1 + (word if enc & 0x0f == 0 else _SIZES.get(enc & 0x0f, 8))   # (absptr: an address)
-        elif c == ord("L"):
-            p += 1
-        elif c in (ord("S"), ord("B"), ord("G")):
-            continue
-        else:
-            raise LinkError(f"{where}: unknown .eh_frame augmentation '{aug.decode()}'")
-    return 0x00
 
 
 class EhFrameHdr(Synthetic):
@@ -93,7 +43,7 @@ class EhFrameHdr(Synthetic):
                 cie = pos + 4 - cie_ptr
                 enc = encodings.get(cie)
                 if enc is None:
-                    enc = encodings[cie] = _cie_fde_encoding(data, cie, "<output>:(.eh_frame)", self.word)
+                    enc = encodings[cie] = fde_pointer_encoding(data, cie, "<output>:(.eh_frame)", self.word)
                 fmt = ("I" if self.word == 4 else "Q") if enc & 0x0f == 0 else _FMT.get(enc & 0x0f)
                 if fmt is None:
                     raise LinkError(f".eh_frame: unsupported FDE pointer encoding {enc:#x}")
