@@ -357,21 +357,6 @@ def _first_abbrev(abbrev, off, code, little):
     if attrs is None:
         raise _Bad
     return attrs
-    for _ in range(100_000):
-        c = r.uleb()
-        if c == 0:
-            break
-        r.uleb()                 # tag
-        r.u8()                   # children
-        attrs = []
-        while True:
-            at, form = r.uleb(), r.uleb()
-            if at == 0 and form == 0:
-                break
-            attrs.append((at, form, r.sleb() if form == F_IMPLICIT_CONST else None))
-        if c == code:
-            return attrs
-    raise _Bad
 
 
 class _Sequence:

@@ -87,6 +87,14 @@ def plt_entry(slot_addr, entry_addr, **_):
     return b"\xff\x25" + rel.to_bytes(4, "little") + b"\xcc" * 10
 
 
+def _plt0(plt_addr, gotplt_addr):
+    """PLT0: pushq GOT[1]; jmp *GOT[2] (the loader's resolver); nopl."""
+    code = np.frombuffer(b"\xff\x35\0\0\0\0\xff\x25\0\0\0\0\x0f\x1f\x40\x00", np.uint8).copy()
+    code[2:6] = np.array([(gotplt_addr + 8) - (plt_addr + 6)], "<i4").view(np.uint8)
+    code[8:12] = np.array([(gotplt_addr + 16) - (plt_addr + 12)], "<i4").view(np.uint8)
+    return code
+
+
 def plt_lazy(plt_addr, gotplt_addr, slots, n_lazy, n_iplt, **_):
     """The lazy .plt: PLT0 pushes GOT[1] and jumps to GOT[2] (the loader's
     resolver); entry i jumps through its slot, which first points back at its
@@ -94,9 +102,7 @@ def plt_lazy(plt_addr, gotplt_addr, slots, n_lazy, n_iplt, **_):
     slots: address of each entry's .got.plt slot."""
     n = n_lazy + n_iplt
     code = np.zeros((n + 1, 16), np.uint8)
-    code[0] = np.frombuffer(b"\xff\x35\0\0\0\0\xff\x25\0\0\0\0\x0f\x1f\x40\x00", np.uint8)
-    code[0, 2:6] = np.array([(gotplt_addr + 8) - (plt_addr + 6)], "<i4").view(np.uint8)
-    code[0, 8:12] = np.array([(gotplt_addr + 16) - (plt_addr + 12)], "<i4").view(np.uint8)
+    code[0] = _plt0(plt_addr, gotplt_addr)
     if n:
         entry = plt_addr + 16 * np.arange(1, n + 1)
         code[1:, 0:2] = (0xff, 0x25)
@@ -122,9 +128,7 @@ PLT_GOT_ENTRY_SIZE = {False: 8, True: 16}
 def plt_lazy_ibt(plt_addr, gotplt_addr, n_lazy):
     """PLT0 and the n_lazy lazy entries of an IBT .plt."""
     code = np.zeros((n_lazy + 1, 16), np.uint8)
-    code[0] = np.frombuffer(b"\xff\x35\0\0\0\0\xff\x25\0\0\0\0\x0f\x1f\x40\x00", np.uint8)
-    code[0, 2:6] = np.array([(gotplt_addr + 8) - (plt_addr + 6)], "<i4").view(np.uint8)
-    code[0, 8:12] = np.array([(gotplt_addr + 16) - (plt_addr + 12)], "<i4").view(np.uint8)
+    code[0] = _plt0(plt_addr, gotplt_addr)
     if n_lazy:
         entry = plt_addr + 16 * np.arange(1, n_lazy + 1)
         code[1:] = np.frombuffer(_IBT_LAZY, np.uint8)
