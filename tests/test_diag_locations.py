@@ -80,7 +80,7 @@ def test_c_reference_lines(tmp_path, flags):
 def test_compressed_line_table_in_process(tmp_path, flags):
     """SHF_COMPRESSED (zlib) debug sections are read (ldpy cannot link them yet:
     compressed .debug_str is taken for a mergeable string section)."""
-    from ldpy.dwarf_line import SourceLines
+    from ldpy.elf.dwarf_line import SourceLines
     from ldpy.input.object import ObjectFile
     obj = compile_src(tmp_path, "m.c", C_MAIN, *flags)
     f = ObjectFile(obj, open(tmp_path / obj, "rb").read())
@@ -291,7 +291,7 @@ def test_corrupted_debug_line_still_one_line_errors(tmp_path):
 def test_fuzz_line_tables_in_process(tmp_path, flags):
     """Thousands of corruptions of .debug_line (and of the sections it points into):
     locate() never raises and always answers a string or None."""
-    from ldpy.dwarf_line import SourceLines
+    from ldpy.elf.dwarf_line import SourceLines
     from ldpy.input.object import ObjectFile
     obj = compile_src(tmp_path, "m.c", C_MAIN, *flags)
     data = open(tmp_path / obj, "rb").read()

@@ -60,7 +60,7 @@ class OutputMap:
         if any(fnmatch.fnmatchcase(sec.name, p) for p in patterns):
             return True
         # an orphan: no statement of the default script takes it
-        return orphans and oname == sec.name and oname not in RANK and not _is_debug(oname) and \
+        return orphans and oname == sec.name and oname not in RANK and not is_debug_section(oname) and \
             oname not in (".comment", ".gnu.attributes", ".note.GNU-stack")
 
     def output_for(self, oname, type_, flags):
@@ -96,7 +96,7 @@ def _orphan_rank(name, type_, flags):
     return RANK[".rodata"] + 0.5
 
 
-def _is_debug(name):
+def is_debug_section(name):
     return name.startswith((".debug", ".zdebug", ".gnu.debuglto_", ".stab", ".line"))
 
 
@@ -114,7 +114,7 @@ def assign_sections(ctx):
             if sec is None or not sec.live:
                 continue
             name = sec.name
-            if name in _DROP or name.startswith(_DROP_PREFIXES) or (strip_debug and _is_debug(name)):
+            if name in _DROP or name.startswith(_DROP_PREFIXES) or (strip_debug and is_debug_section(name)):
                 sec.live = False
                 continue
             if sec.flags & SHF_GROUP and sec.type == SHT_RELA:

@@ -1,7 +1,7 @@
 """Checks that report to the user before anything is written: undefined
 symbols (of objects and, on request, of shared libraries) and warning symbols.
 Messages about a reference carry its source line when the object has DWARF line
-information (dwarf_line.py); undefined-symbol errors are followed by ``note:``
+information (elf/dwarf_line.py); undefined-symbol errors are followed by ``note:``
 lines naming search-path libraries that define the symbols (library_hints.py)."""
 import sys
 
@@ -183,13 +183,13 @@ def _shared_warnings(sf):
     shstrndx = int(np.frombuffer(sf.data, sf.dt.ehdr, 1, 0)[0]["e_shstrndx"])
     if not 0 < shstrndx < len(sh):
         return {}
-    names = sf._section(shstrndx)
+    names = sf.section_data(shstrndx)
     found = {}
     for i, off in enumerate(sh["sh_name"].tolist()):
         if names.startswith(b".gnu.warning.", off):
             end = names.find(b"\0", off)
             name = names[off + len(".gnu.warning."):end if end >= 0 else len(names)]
-            text = sf._section(i).split(b"\0")[0].decode("utf-8", "replace").strip()
+            text = sf.section_data(i).split(b"\0")[0].decode("utf-8", "replace").strip()
             if name and text:
                 found[name] = text
     return found
@@ -206,13 +206,13 @@ def report_overflows(ctx, rt, idx, values, fields, type_name):
 
     values: the computed field values; fields: each relocation's field ("signed
     32-bit").  Stops the link."""
-    from ldpy.undefined import Places, _demangler
+    from ldpy.undefined import Places, demangler
     idx = [int(k) for k in idx]
     shown = idx if ctx.config.verbose else idx[:OVERFLOWS_SHOWN]
     places = Places(ctx.config.demangle).describe(
         [(rt.sections[rt.sec_ordinal[k]], int(rt.offset[k])) for k in shown])
     targets = [_reloc_target(ctx, rt, k) for k in shown]
-    show = _demangler({t[1] for t in targets}, ctx.config.demangle)
+    show = demangler({t[1] for t in targets}, ctx.config.demangle)
     for k, place, (how, name, rest), v, field in zip(shown, places, targets, values, fields):
         diag.error(f"{place} relocation truncated to fit: {type_name(rt.type[k])} against "
                    f"{how}'{show[name]}'{rest}; value {int(v):#x} does not fit in {field} field")

@@ -533,7 +533,7 @@ def _attach_symbol(ctx, name, chunk):
         sym.output = chunk.output
 
 
-def _synthetic_output(outs, name, type_, flags, align=1):
+def synthetic_output(outs, name, type_, flags, align=1):
     """The output section of a linker-made section a script may /DISCARD/."""
     if hasattr(outs, "statements"):
         return outs.get(name, type_, flags, discardable=True, align=align)
@@ -622,14 +622,14 @@ def create_synthetic_sections(ctx):
     from ldpy.synthetic.notes import GnuPropertyNote
     if props:
         ctx.gnu_property = GnuPropertyNote(props, t.IS64)
-        o = _synthetic_output(outs, ".note.gnu.property", SHT_NOTE, SHF_ALLOC, ctx.gnu_property.align)
+        o = synthetic_output(outs, ".note.gnu.property", SHT_NOTE, SHF_ALLOC, ctx.gnu_property.align)
         if o is not None:
             o.add(ctx.gnu_property)
         else:
             ctx.gnu_property = None
     if cfg.build_id and cfg.build_id != "none":
         ctx.build_id = BuildIdNote(cfg.build_id)
-        o = _synthetic_output(outs, ".note.gnu.build-id", SHT_NOTE, SHF_ALLOC, ctx.build_id.align)
+        o = synthetic_output(outs, ".note.gnu.build-id", SHT_NOTE, SHF_ALLOC, ctx.build_id.align)
         if o is not None:
             o.add(ctx.build_id)
         else:
@@ -637,7 +637,7 @@ def create_synthetic_sections(ctx):
     if cfg.package_metadata:
         from ldpy.synthetic.notes import PackageNote
         note = PackageNote(cfg.package_metadata, t.LITTLE)
-        o = _synthetic_output(outs, ".note.package", SHT_NOTE, SHF_ALLOC, note.align)
+        o = synthetic_output(outs, ".note.package", SHT_NOTE, SHF_ALLOC, note.align)
         if o is not None:
             o.add(note)
     eh = outs.by_name.get(".eh_frame")
@@ -657,7 +657,7 @@ def create_synthetic_sections(ctx):
     comment = Synthetic(".comment", SHT_PROGBITS, SHF_MERGE | SHF_STRINGS, 1, 1)
     comment.data = np.frombuffer(f"ldpy {__version__}\0".encode(), np.uint8)
     comment.size = len(comment.data)
-    o = _synthetic_output(outs, ".comment", SHT_PROGBITS, SHF_MERGE | SHF_STRINGS)
+    o = synthetic_output(outs, ".comment", SHT_PROGBITS, SHF_MERGE | SHF_STRINGS)
     if o is not None:
         o.add(comment)
     dt = dtypes(t.IS64, t.LITTLE)

@@ -50,7 +50,7 @@ _DEFAULT_KEEP_PREFIXES = (".init", ".fini", ".preinit_array", ".jcr", ".ctors", 
 
 
 def collect_garbage(ctx):
-    g = _Graph(ctx)
+    g = SectionGraph(ctx)
     g.scan_sections()
     g.symbol_nodes()
     g.symbol_table()
@@ -100,7 +100,7 @@ def _removal_lines(ctx, removed):
     return lines
 
 
-class _Graph:
+class SectionGraph:
     def __init__(self, ctx):
         self.ctx = ctx
         files = ctx.files
@@ -151,7 +151,7 @@ class _Graph:
             return
         flat = [s for f in files for s in f.sections]
         live = np.fromiter((s is not None and s.live for s in flat), bool, N)
-        self._buffers(files)
+        self.load_buffers(files)
         shdrs = np.concatenate([f.shdrs.view(np.uint8) for f in files]).view(files[0].shdrs.dtype)
         self.sh_offset = shdrs["sh_offset"].astype(np.int64)
         self.sh_size = shdrs["sh_size"].astype(np.int64)
@@ -219,7 +219,7 @@ class _Graph:
         self.eh_secs = [flat[i] for i in np.flatnonzero(eh & has_rel).tolist()]
         self.rel_ids = np.flatnonzero((cand | note) & has_rel & ~eh)
 
-    def _buffers(self, files):
+    def load_buffers(self, files):
         self.bufs, self.file_buf, self.file_buf_base = file_buffers(files)
 
     def _read(self, sec_buf, pos, width):
@@ -389,7 +389,7 @@ class _Graph:
         sid, key, off = self._gather(secs)
         counts = np.fromiter((len(s.relocs) for s in secs), np.int64, len(secs))
         ordinal = np.repeat(np.arange(len(secs)), counts)
-        starts_all, is_cie, cie_start, nrec_per = self._eh_records(secs, ordinal, off)
+        starts_all, is_cie, cie_start, nrec_per = self.add_eh_records(secs, ordinal, off)
         # (section ordinal, offset) keys find records at once: of relocations, of CIEs
         ordinal_of_rec = np.repeat(np.arange(len(secs)), nrec_per)
         rkey = (ordinal_of_rec << 32) + starts_all
@@ -422,7 +422,7 @@ class _Graph:
         # for the undefined-reference bookkeeping: which FDE relocations stay
         self.eh = (rec, r_cie, covered, gkey)
 
-    def _eh_records(self, secs, ordinal, off):
+    def add_eh_records(self, secs, ordinal, off):
         """The records of every .eh_frame section of secs, concatenated: (starts,
         is_cie, cie_starts, records per section); each section's arrays also go to
         ctx.eh_frame_records for the FDE pruning.

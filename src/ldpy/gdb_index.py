@@ -43,7 +43,7 @@ import bisect
 import numpy as np
 
 from ldpy.diag import diag
-from ldpy.dwarf_line import _Reader, _Bad, abbrev_decl
+from ldpy.elf.dwarf_line import DwarfReader, DwarfError, abbrev_decl
 from ldpy.elf.format import reloc_sym, SHT_PROGBITS, SHF_GROUP
 from ldpy.input.object import InputSection
 
@@ -151,7 +151,7 @@ class _Section:
         return int(shndx[0]), int(value[0])
 
     def reader(self, pos=0, end=None):
-        return _Reader(self.b, pos, len(self.b) if end is None else end, self.little)
+        return DwarfReader(self.b, pos, len(self.b) if end is None else end, self.little)
 
     def value(self, r, n):
         """An n-byte field, relocated: (value, section index or -1)."""
@@ -201,7 +201,7 @@ class _FileDwarf:
             r = info.reader(pos)
             try:
                 u = _unit_header(info, r, pos)
-            except (_Bad, _Broken) as e:
+            except (DwarfError, _Broken) as e:
                 msg = e.args[0] if isinstance(e, _Broken) else \
                     f"DWARF unit at offset {pos:#010x} has a truncated header"
                 diag.warn(f"{info.sec.where()}: {msg}")
@@ -318,7 +318,7 @@ class _FileDwarf:
                     if idx == -1:
                         idx = base[1]
                 out.append((start & maxa, end & maxa, idx))
-        except _Bad:
+        except DwarfError:
             raise _Broken(f"invalid range list entry at offset {r.pos:#x}")
         return out
 
@@ -385,7 +385,7 @@ class _FileDwarf:
                 if lo == tomb:
                     continue
                 out.append((lo & 0xffffffffffffffff, hi & 0xffffffffffffffff, idx))
-        except _Bad:
+        except DwarfError:
             raise _Broken(f"invalid range list entry at offset {r.pos:#x}")
         return out
 
@@ -437,7 +437,7 @@ def _abbrev_decl(sec, off, code):
         raise _Broken(f"invalid .debug_abbrev offset {off:#x}")
     try:
         return abbrev_decl(sec.reader(off), code)
-    except _Bad:
+    except DwarfError:
         raise _Broken(f"truncated abbreviation table at offset {off:#x}")
 
 
@@ -507,8 +507,8 @@ def _pub_sets(sec, cu_offsets, cu_base, sets, buf_base):
                 length = r.uint(8)
                 osz = 8
             elif length >= 0xfffffff0:
-                raise _Bad
-        except _Bad:
+                raise DwarfError
+        except DwarfError:
             diag.warn(f"{sec.sec.where()}: name lookup table at offset {pos:#x} parsing failed: "
                       f"unexpected end of data or reserved unit length")
             return
@@ -518,7 +518,7 @@ def _pub_sets(sec, cu_offsets, cu_base, sets, buf_base):
             r.uint(2)                                          # version
             cu_off, _ = sec.value(r, osz)
             r.uint(osz)                                        # debug_info_length
-        except _Bad:
+        except DwarfError:
             diag.warn(f"{sec.sec.where()}: name lookup table at offset {pos:#x} parsing failed: "
                       f"unexpected end of data")
             pos = end
@@ -811,7 +811,7 @@ def _symbol_area(buf, names_s, names_e, values):
 def create_gdb_index(ctx):
     """Read the objects' DWARF, drop .debug_gnu_pub*, add the sized .gdb_index."""
     from ldpy.synthetic import Synthetic
-    from ldpy.driver import _synthetic_output
+    from ldpy.driver import synthetic_output
     chunks = []          # (.debug_info InputSection, [unit], [(section, lo, hi, cu)], pub sections)
     for f in ctx.files:
         secs = getattr(f, "sections", None)
@@ -840,7 +840,7 @@ def create_gdb_index(ctx):
                     s = secs[idx]
                     if isinstance(s, InputSection) and s.live and lo != hi:
                         areas.append((s, lo, hi, cu))
-        except (_Broken, _Bad) as e:
+        except (_Broken, DwarfError) as e:
             msg = e.args[0] if isinstance(e, _Broken) and e.args else "truncated DWARF data"
             diag.warn(f"{info.where()}: {msg}")
             areas = []
@@ -884,7 +884,7 @@ def create_gdb_index(ctx):
     ncu = sum(len(c[1]) for c in chunks)
     narea = sum(len(c[2]) for c in chunks)
     sec.size = HEADER_SIZE + 16 * ncu + 20 * narea + len(table) + len(pool)
-    out = _synthetic_output(ctx.outputs, ".gdb_index", SHT_PROGBITS, 0)
+    out = synthetic_output(ctx.outputs, ".gdb_index", SHT_PROGBITS, 0)
     if out is None:
         return
     out.add(sec)

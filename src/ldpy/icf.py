@@ -421,16 +421,16 @@ class _Icf:
         sid, off, typ, sym, addend = self._relocs(eh)
         known = ctx.eh_frame_records
         if any(id(s) not in known for s in eh):
-            from ldpy.gc import _Graph
-            g = _Graph(ctx)
-            g._buffers(ctx.files)
+            from ldpy.gc import SectionGraph
+            g = SectionGraph(ctx)
+            g.load_buffers(ctx.files)
             counts = np.fromiter((len(s.relocs) for s in eh), np.int64, len(eh))
             missing = [k for k, s in enumerate(eh) if id(s) not in known]
             sel = np.isin(np.repeat(np.arange(len(eh)), counts), missing)
             ordmap = np.full(len(eh), -1, np.int64)
             ordmap[missing] = np.arange(len(missing))
             try:
-                g._eh_records([eh[k] for k in missing], ordmap[np.repeat(np.arange(len(eh)), counts)[sel]],
+                g.add_eh_records([eh[k] for k in missing], ordmap[np.repeat(np.arange(len(eh)), counts)[sel]],
                               off[sel])
             except (ValueError, IndexError):   # an unusual .eh_frame: walk it record by record
                 for k in missing:

@@ -692,7 +692,7 @@ class RelocatableOutput:
     # -- placement ------------------------------------------------------------------
     def place_sections(self):
         ctx, cfg = self.ctx, self.cfg
-        from ldpy.assign import _is_debug
+        from ldpy.assign import is_debug_section
         force_groups = getattr(cfg, "force_group_allocation", False)
         strip_debug = cfg.strip_debug
         unique = set()
@@ -700,7 +700,7 @@ class RelocatableOutput:
         for f in ctx.files:
             for signature, is_comdat, members, gidx in f.groups:
                 live = [m for m in members if m < len(f.sections) and f.sections[m] is not None
-                        and f.sections[m].live and not (strip_debug and _is_debug(f.sections[m].name))]
+                        and f.sections[m].live and not (strip_debug and is_debug_section(f.sections[m].name))]
                 if not live or force_groups:
                     continue
                 group_rows.append((f, gidx, is_comdat, members))
@@ -744,7 +744,7 @@ class RelocatableOutput:
                 if sec is None or not sec.live:
                     continue
                 name = sec.name
-                if strip_debug and _is_debug(name):
+                if strip_debug and is_debug_section(name):
                     sec.live = False
                     continue
                 if name == ".note.gnu.property":
@@ -1583,7 +1583,7 @@ class RelocatableOutput:
         shoff = _align(pos, 8)
         total = shoff + dt.shdr.itemsize * (len(secs) + 1)
         buf = np.zeros(total, np.uint8)
-        from ldpy.write import _fill_code_gaps, elf_ident
+        from ldpy.write import fill_code_gaps, elf_ident
         for o in secs:
             if o.type == SHT_NOBITS or not o.size:
                 continue
@@ -1591,7 +1591,7 @@ class RelocatableOutput:
                 buf[o.offset:o.offset + o.size] = o.data
                 continue
             if o.flags & SHF_EXECINSTR:
-                _fill_code_gaps(buf, o, t.code_fill)
+                fill_code_gaps(buf, o, t.code_fill)
             for c in o.chunks:
                 if c.type == SHT_NOBITS:
                     continue

@@ -109,7 +109,7 @@ class SymbolTable:
             self.symbols.append(sym)
             lazy = self.shared_defs.get(name)
             if lazy is not None:
-                self._bind_shared(sym, *lazy)      # first mention of a library's symbol
+                self.bind_shared(sym, *lazy)      # first mention of a library's symbol
             if name in self.shlib_refs:
                 sym.dyn_ref = True
         return sym
@@ -173,7 +173,7 @@ class SymbolTable:
                 hidden_versions.append(i)
             if sym is None:
                 if b"@" in name and not self.verbatim_versions:
-                    sym = self._versioned(name, shndx != SHN_UNDEF)
+                    sym = self.intern_versioned(name, shndx != SHN_UNDEF)
                 else:
                     sym = self.intern(name)
             append(sym.gid)
@@ -198,7 +198,7 @@ class SymbolTable:
                         undefined.add(sym.name)
                 continue
             if shndx == SHX_COMMON:
-                self._add_common(sym, f, fg + i, values[i], sizes[i], info)
+                self.add_common(sym, f, fg + i, values[i], sizes[i], info)
                 continue
             kind = sym.kind
             if kind == SHARED:
@@ -252,7 +252,7 @@ class SymbolTable:
             if base.file is f and base.kind == DEFINED:
                 base.combined = True
 
-    def _versioned(self, name, defined):
+    def intern_versioned(self, name, defined):
         """A .symver name.  foo@@VER (default version) is foo itself, also reachable
         as foo@VER; foo@VER stays a name of its own (a non-default version, or a
         reference to one)."""
@@ -269,10 +269,10 @@ class SymbolTable:
             sym.def_version = ver.decode()
             sym.version_hidden = not default
         elif sym.kind == UNDEF and sym.name in self.shared_versions:
-            self._bind_shared(sym, *self.shared_versions[sym.name])
+            self.bind_shared(sym, *self.shared_versions[sym.name])
         return sym
 
-    def _bind_shared(self, sym, sf, i):
+    def bind_shared(self, sym, sf, i):
         info = int(sf.symbols["st_info"][i])
         sym.kind, sym.file, sym.index, sym.section = SHARED, sf, i, None
         sym.type, sym.size, sym.weak = info & 0xf, int(sf.symbols["st_size"][i]), (info >> 4) == STB_WEAK
@@ -305,12 +305,12 @@ class SymbolTable:
             sym = by_name[name]
             if not plain:
                 if sym.kind == UNDEF:
-                    self._bind_shared(sym, sf, i)      # a reference to this exact version
+                    self.bind_shared(sym, sf, i)      # a reference to this exact version
             elif sym.kind != UNDEF:
                 if sym.kind != SHARED:
                     sym.dyn_ref = True       # a library defines it too: export ours to interpose
             else:
-                self._bind_shared(sym, sf, i)
+                self.bind_shared(sym, sf, i)
         self.shared_versions = _first_wins(self.shared_versions,
                                            {n: (sf, i) for n, i in vnames.items()})
         self.shared_defs = _first_wins(self.shared_defs,
@@ -330,7 +330,7 @@ class SymbolTable:
                 if ((s := by_name.get(n)) is None and n not in shared_defs)
                 or (s is not None and s.kind == UNDEF)}
 
-    def _add_common(self, sym, f, index, align, size, info):
+    def add_common(self, sym, f, index, align, size, info):
         if sym.kind == DEFINED and not sym.weak:
             if self.warn_common:
                 diag.warn(f"{f.name}: common of '{sym.display}' overridden by definition from {sym.file.name}")

@@ -23,14 +23,14 @@ import subprocess
 
 import numpy as np
 
-from ldpy.dwarf_line import SourceLines
+from ldpy.elf.dwarf_line import SourceLines
 from ldpy.elf.format import reloc_sym, STT_FUNC, STT_GNU_IFUNC, STT_NOTYPE
 from ldpy.symbols import UNDEF
 
 MAX_HINT_CANDIDATES = 200_000
 
 
-def _demangler(names, enabled):
+def demangler(names, enabled):
     """name (bytes) -> display str, demangling C++ (_Z) and Rust v0 (_R) names with
     c++filt in one call.  Rust names are shown as rustc-demangle's short form shows
     them: without the crate disambiguators (core[846817f741e54dfd] -> core)."""
@@ -91,7 +91,7 @@ class Places:
         for sec, off in places:
             fn = _function_at(sec.file, sec.index, off, self.cache)
             found.append((sec.where(off), fn, self.source.locate(sec.file, sec.index, off)))
-        show = _demangler({fn for _, fn, _ in found if fn}, self.demangle)
+        show = demangler({fn for _, fn, _ in found if fn}, self.demangle)
         return [f"{where}:" + (f" in function '{show[fn]}':" if fn else "") + (f" {loc}:" if loc else "")
                 for where, fn, loc in found]
 
@@ -138,7 +138,7 @@ def describe_undefined(ctx, missing):
         if s.gid not in referenced:
             named.append((s.gid, None, None, 0, None, None))
     names = {ctx.symtab.symbols[g].name for g, *_ in named} | {n[4] for n in named if n[4]}
-    show = _demangler(names, ctx.config.demangle)
+    show = demangler(names, ctx.config.demangle)
     hints = _hints(ctx, {ctx.symtab.symbols[g].name for g, *_ in named}, show)
     for gid, f, sec, off, fn, loc in named:
         sym = ctx.symtab.symbols[gid]
@@ -156,7 +156,7 @@ def library_notes(ctx, missing):
         from ldpy.library_hints import find_defining_libraries
         names = [s.name for s in missing]
         found = find_defining_libraries(ctx, names)
-        show = _demangler([n for n in names if n in found], ctx.config.demangle)
+        show = demangler([n for n in names if n in found], ctx.config.demangle)
         return [f"'{show[n]}' is defined in {path}; link with -l{lname}"
                 for n in names if n in found for path, lname in [found[n]]]
     except Exception:
@@ -167,7 +167,7 @@ def _hints(ctx, missing_names, show):
     defined = [s.name for s in ctx.symtab.symbols if s.kind != UNDEF]
     if not defined or len(defined) > MAX_HINT_CANDIDATES:
         return {}
-    shown = _demangler(defined, ctx.config.demangle)
+    shown = demangler(defined, ctx.config.demangle)
     base = {}                           # "foo" -> names defined as foo(...) or foo
     for n, d in shown.items():
         base.setdefault(d.split("(")[0], []).append(n)

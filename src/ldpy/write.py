@@ -43,7 +43,7 @@ def write_output(ctx):
         raise
 
 
-def _fill_code_gaps(out, o, code_fill):
+def fill_code_gaps(out, o, code_fill):
     """Padding between the input sections of a code section is no-ops, as GNU
     ld's default fill for code (each gap filled from its start)."""
     pos = 0
@@ -64,7 +64,7 @@ def _copy_whole(out, o, code_fill):
         pat = np.frombuffer(fill, np.uint8)
         out[base:base + o.size] = np.resize(pat, o.size)
     elif o.flags & SHF_EXECINSTR and o.size:
-        _fill_code_gaps(out, o, code_fill)
+        fill_code_gaps(out, o, code_fill)
     for c in o.chunks:
         if isinstance(c, Synthetic) and c.data is None:
             continue            # synthesized after relocation

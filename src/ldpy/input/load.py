@@ -106,7 +106,7 @@ class Loader:
             if not self.groups:
                 raise LinkError("--end-group without a matching --start-group")
             archives = self.groups.pop()
-            self._iterate_group(archives)
+            self.iterate_group(archives)
             if self.groups:
                 self.groups[-1].extend(archives)
         elif kind in ("file", "lib"):
@@ -363,7 +363,7 @@ class Loader:
             st.reference(name, soft=True)
             if name.decode("utf-8", "replace") not in cfg.undefined:
                 cfg.undefined.append(name.decode("utf-8", "replace"))
-        self._iterate_group(self.ctx.archives)
+        self.iterate_group(self.ctx.archives)
 
     def _pull_for_commons(self, ar):
         """GNU ld's rule ("Linkers" part 12): a common symbol pulls an archive member
@@ -388,7 +388,7 @@ class Loader:
                 return True
         return False
 
-    def _iterate_group(self, archives):
+    def iterate_group(self, archives):
         while True:
             if not any([self.scan_archive(ar) for ar in archives]):
                 return

@@ -33,7 +33,7 @@ class SharedFile:
                             f"size {end - offset:#x}, file size {len(self.data):#x})")
         return np.frombuffer(self.data, dtype, count, offset)
 
-    def _section(self, i):
+    def section_data(self, i):
         h = self.shdrs[i]
         if int(h["sh_type"]) == SHT_NOBITS:
             return b""
@@ -61,7 +61,7 @@ class SharedFile:
         if int(self.shdrs[link]["sh_type"]) != SHT_STRTAB:
             raise LinkError(f"{self.name}: {what} has string table link {link}, which is not "
                             f"a string table (type {int(self.shdrs[link]['sh_type']):#x})")
-        data = self._section(link)
+        data = self.section_data(link)
         if data and data[-1] != 0:
             raise LinkError(f"{self.name}: string table [{link}] of {what} does not end with a NUL byte")
         return data
@@ -196,7 +196,7 @@ class SharedFile:
         return any(a <= lo and hi <= b for a, b in ranges)
 
     def _read_verdef(self, i):
-        data = self._section(i)
+        data = self.section_data(i)
         strtab = self._strtab(i, ".gnu.version_d")
         bo = "little" if self.little else "big"
         pos = 0
@@ -215,7 +215,7 @@ class SharedFile:
 
     def _read_verneed(self, i):
         """{version index: version name} of the versions the library needs."""
-        data = self._section(i)
+        data = self.section_data(i)
         strtab = self._strtab(i, ".gnu.version_r")
         bo = "little" if self.little else "big"
         out = {}

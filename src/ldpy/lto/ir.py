@@ -65,7 +65,7 @@ def add_ir_file(ctx, host, f):
                 name = name[7:]
         sym = by_name.get(name)
         if sym is None:
-            sym = st._versioned(name, not is_ref) if b"@" in name else st.intern(name)
+            sym = st.intern_versioned(name, not is_ref) if b"@" in name else st.intern(name)
         gids.append(sym.gid)
         v = _STV.get(vis[i], 0)
         if v:
@@ -78,7 +78,7 @@ def add_ir_file(ctx, host, f):
                 sym.ref_file = f             # (-Map: who pulled an archive member)
             continue
         if d == LDPK_COMMON:
-            st._add_common(sym, f, i, 1, sizes[i], STT_OBJECT)
+            st.add_common(sym, f, i, 1, sizes[i], STT_OBJECT)
             continue
         weak = d == LDPK_WEAKDEF
         kind = sym.kind
@@ -175,7 +175,7 @@ def replace(loader, host):
             for i, name in enumerate(sf.names):
                 s = want.get(name)
                 if s is not None and s.kind == UNDEF and sf.default_version[i]:
-                    st._bind_shared(s, sf, i)
+                    st.bind_shared(s, sf, i)
     # 4. libraries the plugin names (GCC's -pass-through), then the archives again
     mark = len(ctx.files)
     if host.added_libraries:
@@ -190,7 +190,7 @@ def replace(loader, host):
     # where the C library and libgcc are; a link with nothing claimed keeps the
     # command line's one-pass archive rule)
     if host.files and ctx.archives[host.archives_at:]:
-        loader._iterate_group(ctx.archives[host.archives_at:])
+        loader.iterate_group(ctx.archives[host.archives_at:])
     _place_late_members(ctx, mark)
 
 

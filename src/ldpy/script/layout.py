@@ -73,7 +73,7 @@ class _Track:
         self.vma, self.lma, self.size = vma, lma, size
 
 
-class _Item:
+class LayoutItem:
     """One output section statement to walk (script section, overlay member or
     orphan), with what GNU ld's parser attached to it."""
 
@@ -86,7 +86,7 @@ class _Item:
         self.type = None
         self.align_with_input = False
         self.overlay = None
-        self.ov_first = None          # the overlay's first member (_Item)
+        self.ov_first = None          # the overlay's first member (LayoutItem)
         self.ov_last = False
         self.ov_members = []
         self.provides = []            # overlay __load_start_/__load_stop_ PROVIDEs after it
@@ -602,7 +602,7 @@ def _layout_items(ctx):
     def orphans_after(key, anchor):
         group = []
         for st in groups.get(key, []):
-            it = _Item(st, None)
+            it = LayoutItem(st, None)
             item_of[id(st)] = it
             if st.out is not None and not st.out.flags & SHF_ALLOC:
                 tail.append(it)
@@ -612,7 +612,7 @@ def _layout_items(ctx):
             anchored.append((anchor, group))
 
     def add(st, node):
-        it = _Item(st, node)
+        it = LayoutItem(st, node)
         seq.append(it)
         item_of[id(st)] = it
         return it
@@ -658,7 +658,7 @@ def _layout_items(ctx):
     for anchor, group in anchored:
         _insert_orphans(seq, anchor, group)
     items = seq + tail
-    section_items = [it for it in items if isinstance(it, _Item)]
+    section_items = [it for it in items if isinstance(it, LayoutItem)]
     # orphans take the region, AT> region and program headers of the statement
     # they follow (ld's lang_insert_orphan)
     for it in section_items:
@@ -786,7 +786,7 @@ def _segment_map(ctx, walk, phnum, stack):
     if ctx.script.phdrs:
         stmts = []
         for it in walk.items:
-            if isinstance(it, _Item):
+            if isinstance(it, LayoutItem):
                 out = it.st.out if it.st.out is not None and _is_output(it.st.out) else None
                 if out is not None and not out.flags & SHF_ALLOC:
                     out = None
@@ -819,7 +819,7 @@ def _nearby(ctx, sec, addr):
     the one that looks like the same segment, else the one the address is in."""
     order = []
     for it in ctx.script_walk.items:
-        if not isinstance(it, _Item):
+        if not isinstance(it, LayoutItem):
             continue
         o = it.st.out
         if o is not None and o.index and o in ctx.sections_out:

@@ -118,7 +118,7 @@ def _pattern_text(d):
 def script_map_lines(ctx, chunk_lines):
     """Lines for "Linker script and memory map" of a scripted link;
     chunk_lines(out, chunk) gives an input section's lines (with its symbols)."""
-    from ldpy.script.layout import _Item
+    from ldpy.script.layout import LayoutItem
     walk = ctx.script_walk
     seen = walk.map_values
     shown = {id(o) for o in ctx.sections_out}
@@ -135,7 +135,7 @@ def script_map_lines(ctx, chunk_lines):
 
     lines = []
     for item in walk.items:
-        if not isinstance(item, _Item):
+        if not isinstance(item, LayoutItem):
             lines.append(line(item))
             continue
         out = item.st.out

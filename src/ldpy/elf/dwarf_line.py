@@ -59,11 +59,12 @@ DW_LNCT_PATH, DW_LNCT_DIRECTORY_INDEX = 1, 2
 DW_AT_STMT_LIST, DW_AT_COMP_DIR = 0x10, 0x1b
 
 
-class _Bad(Exception):
+class DwarfError(Exception):
     """Malformed DWARF: the object gets no locations."""
 
 
-class _Reader:
+class DwarfReader:
+    """A cursor over a DWARF section image in its byte order (shared with gdb_index)."""
     __slots__ = ("b", "pos", "end", "order")
 
     def __init__(self, b, pos, end, little):
@@ -72,40 +73,40 @@ class _Reader:
 
     def u8(self):
         if self.pos >= self.end:
-            raise _Bad
+            raise DwarfError
         self.pos += 1
         return self.b[self.pos - 1]
 
     def uint(self, n):
         p = self.pos
         if p + n > self.end:
-            raise _Bad
+            raise DwarfError
         self.pos = p + n
         return int.from_bytes(self.b[p:p + n], self.order)
 
     def skip(self, n):
         if n < 0 or self.pos + n > self.end:
-            raise _Bad
+            raise DwarfError
         self.pos += n
 
     def uleb(self):
         try:
             v, self.pos = read_uleb(self.b, self.pos, self.end)
         except ValueError:
-            raise _Bad from None
+            raise DwarfError from None
         return v
 
     def sleb(self):
         try:
             v, self.pos = read_sleb(self.b, self.pos, self.end)
         except ValueError:
-            raise _Bad from None
+            raise DwarfError from None
         return v
 
     def cstr(self):
         i = self.b.find(b"\0", self.pos, self.end)
         if i < 0:
-            raise _Bad
+            raise DwarfError
         s = self.b[self.pos:i]
         self.pos = i + 1
         return s
@@ -132,11 +133,11 @@ class _Object:
         if d is None:
             f = self.f
             if not 0 < i < len(f.rows):
-                raise _Bad
+                raise DwarfError
             row = f.rows[i]
             _, typ, flags, _, off, size = row[:6]
             if typ == SHT_NOBITS or size > MAX_SECTION or off + size > len(f.data):
-                raise _Bad
+                raise DwarfError
             if flags & SHF_COMPRESSED or f.section_names[i].startswith(".zdebug"):
                 d = self._decompress(off, size, flags)
             else:
@@ -146,7 +147,7 @@ class _Object:
 
     def _decompress(self, off, size, flags):
         """The inflated bytes of a compressed section (see compress.py); the loader
-        already rejected broken headers, so any failure here only means _Bad."""
+        already rejected broken headers, so any failure here only means DwarfError."""
         from ldpy import compress as Z
         f = self.f
         try:
@@ -158,10 +159,10 @@ class _Object:
                     return bytes(f.data[off:off + size])
                 (usize, start), kind = hdr, Z.ELFCOMPRESS_ZLIB
             if usize > MAX_SECTION:
-                raise _Bad
+                raise DwarfError
             return Z.decompress(kind, memoryview(f.data)[start:off + size], usize, "")
         except Exception:
-            raise _Bad
+            raise DwarfError
 
     def relocs(self, i):
         """{offset in section i: (section index of the symbol, symbol value + addend)}."""
@@ -182,7 +183,7 @@ class _Object:
                 off, size = row[4], row[5]
                 n = size // f.dt.rela.itemsize
                 if off + n * f.dt.rela.itemsize > len(f.data):
-                    raise _Bad
+                    raise DwarfError
                 rel = np.frombuffer(f.data, f.dt.rela, n, off)
                 sym = f.dt.r_sym(rel["r_info"])
             else:
@@ -257,7 +258,7 @@ def _form(obj, r, form, off_size, addr_size, sec_index, version=5, depth=0):
         return None
     if form == F_INDIRECT and depth < 4:
         return _form(obj, r, r.uleb(), off_size, addr_size, sec_index, version, depth + 1)
-    raise _Bad
+    raise DwarfError
 
 
 def _unit_header(r):
@@ -268,10 +269,10 @@ def _unit_header(r):
         length = r.uint(8)
         off_size = 8
     elif length >= 0xfffffff0:
-        raise _Bad
+        raise DwarfError
     end = r.pos + length
     if end > r.end:
-        raise _Bad
+        raise DwarfError
     return end, off_size
 
 
@@ -283,15 +284,15 @@ def _comp_dirs(obj):
         return out
     try:
         info, abbrev = obj.section(info_i), obj.section(abbrev_i)
-    except _Bad:
+    except DwarfError:
         return out
     little = obj.f.little
     pos = 0
     while pos + 11 <= len(info):
-        r = _Reader(info, pos, len(info), little)
+        r = DwarfReader(info, pos, len(info), little)
         try:
             end, off_size = _unit_header(r)
-        except _Bad:
+        except DwarfError:
             break
         pos = end
         try:
@@ -323,7 +324,7 @@ def _comp_dirs(obj):
                     comp_dir = v
             if stmt is not None and comp_dir:
                 out.setdefault(stmt, comp_dir)
-        except _Bad:
+        except DwarfError:
             continue
     return out
 
@@ -331,7 +332,7 @@ def _comp_dirs(obj):
 def abbrev_decl(r, code):
     """The attribute list (attr, form, implicit const) of abbreviation `code`, read
     with `r` from the start of its table; None when the table ends without it.
-    Raises _Bad on a truncated table (shared with gdb_index.py)."""
+    Raises DwarfError on a truncated table (shared with gdb_index.py)."""
     for _ in range(100_000):
         c = r.uleb()
         if c == 0:
@@ -346,16 +347,16 @@ def abbrev_decl(r, code):
             attrs.append((at, form, r.sleb() if form == F_IMPLICIT_CONST else None))
         if c == code:
             return attrs
-    raise _Bad
+    raise DwarfError
 
 
 def _first_abbrev(abbrev, off, code, little):
     """The attribute list of abbreviation `code` of the table at `off`."""
     if not 0 <= off < len(abbrev):
-        raise _Bad
-    attrs = abbrev_decl(_Reader(abbrev, off, len(abbrev), little), code)
+        raise DwarfError
+    attrs = abbrev_decl(DwarfReader(abbrev, off, len(abbrev), little), code)
     if attrs is None:
-        raise _Bad
+        raise DwarfError
     return attrs
 
 
@@ -408,16 +409,16 @@ def _parse_line_section(obj, li, comp_dirs):
     out = {}
     pos = 0
     while pos + 4 <= len(data):
-        r = _Reader(data, pos, len(data), little)
+        r = DwarfReader(data, pos, len(data), little)
         try:
             end, off_size = _unit_header(r)
-        except _Bad:
+        except DwarfError:
             break
         unit_start, pos = pos, end
         r.end = end
         try:
             _parse_program(obj, li, r, off_size, comp_dirs.get(unit_start), out)
-        except _Bad:
+        except DwarfError:
             continue
     return out
 
@@ -426,7 +427,7 @@ def _entries(obj, r, li, off_size, addr_size, directories):
     fmt = [(r.uleb(), r.uleb()) for _ in range(r.u8())]
     count = r.uleb()
     if count > r.end - r.pos:
-        raise _Bad
+        raise DwarfError
     out = []
     for _ in range(count):
         path, d = None, 0
@@ -443,7 +444,7 @@ def _entries(obj, r, li, off_size, addr_size, directories):
 def _parse_program(obj, li, r, off_size, comp_dir, out):
     version = r.uint(2)
     if not 2 <= version <= 5:
-        raise _Bad
+        raise DwarfError
     addr_size = 8 if obj.f.is64 else 4
     if version >= 5:
         addr_size = r.u8()
@@ -451,7 +452,7 @@ def _parse_program(obj, li, r, off_size, comp_dir, out):
     header_length = r.uint(off_size)
     prog = r.pos + header_length
     if prog > r.end:
-        raise _Bad
+        raise DwarfError
     min_inst = r.u8()
     if version >= 4:
         r.u8()                                     # maximum_operations_per_instruction
@@ -461,7 +462,7 @@ def _parse_program(obj, li, r, off_size, comp_dir, out):
     line_range = r.u8()
     opcode_base = r.u8()
     if line_range == 0 or opcode_base == 0:
-        raise _Bad
+        raise DwarfError
     std_lengths = [r.u8() for _ in range(opcode_base - 1)]
     if version >= 5:
         dirs = _entries(obj, r, li, off_size, addr_size, True)
@@ -506,7 +507,7 @@ def _parse_program(obj, li, r, off_size, comp_dir, out):
             n = r.uleb()
             sub_end = r.pos + n
             if n == 0 or sub_end > end:
-                raise _Bad
+                raise DwarfError
             sub = r.u8()
             if sub == 1:                                   # DW_LNE_end_sequence
                 if sec is not None and addrs:
