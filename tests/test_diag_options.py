@@ -150,6 +150,31 @@ def test_stats_reports_each_pass(tmp_path):
         assert name in rows and " ms " in rows[name] and "MiB" in rows[name], r.stderr
 
 
+def test_stats_nests_steps_under_their_pass(tmp_path):
+    """Steps inside a pass (read/resolve per object, relocate, ...) are indented under
+    it, and their times add up to no more than the pass's."""
+    (tmp_path / "h.c").write_text('#include <stdio.h>\nint main(void){puts("hi");return 0;}\n')
+    run(["gcc", "-c", "h.c"], cwd=str(tmp_path))
+    r = gcc(["h.o", "-o", "h", "-Wl,--stats"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    lines = [l[len("ldpy: "):] for l in r.stderr.splitlines() if l.startswith("ldpy: ")][1:]
+    tree, parent = {}, None
+    for l in lines:
+        ms = float(l.split(" ms")[0].split()[-1])
+        if l.startswith("  "):
+            tree[parent][1][l.split(" (x")[0].split("  ")[1].strip()] = ms
+        else:
+            parent = l.split()[0]
+            tree[parent] = (ms, {})
+    load_ms, load_steps = tree["load_all"]
+    assert {"read objects", "resolve symbols", "read shared libraries"} <= set(load_steps), r.stderr
+    write_ms, write_steps = tree["write_output"]
+    assert {"copy sections", "relocate", "synthesize"} <= set(write_steps), r.stderr
+    for ms, steps in tree.values():
+        assert sum(steps.values()) <= ms + 0.5, r.stderr
+    assert "read objects (x" in r.stderr        # summed over calls, with their count
+
+
 def test_verbose_shows_script_and_library_search(tmp_path):
     (tmp_path / "h.c").write_text('#include <stdio.h>\nint main(void){puts("hi");return 0;}\n')
     run(["gcc", "-c", "h.c"], cwd=str(tmp_path))

@@ -57,6 +57,8 @@ def test_time_trace_is_chrome_trace_json(tree):
             assert e["dur"] >= 0 and 0 <= e["ts"] <= total["dur"]
     r = ld_direct(["--time-trace-file=custom.json", "-e", "foo", "a.o", "-o", "x"], tree)
     assert r.returncode == 0 and json.loads((tree / "custom.json").read_text())["traceEvents"]
+    r = ld_direct(["--time-trace=other.json", "-e", "foo", "a.o", "-o", "x"], tree)
+    assert r.returncode == 0 and json.loads((tree / "other.json").read_text())["traceEvents"]
 
 
 def test_reproduce_relinks_the_same_bytes_elsewhere(tree, tmp_path_factory):

@@ -914,7 +914,9 @@ def _threads(p, arg, name):
 
 
 def _time_trace_file(p, arg, name):
-    p.c.time_trace_file = arg
+    """--time-trace[=FILE] and --time-trace-file=FILE (lld's spelling)."""
+    if arg is not None:
+        p.c.time_trace_file = arg
     p.c.time_trace = True
 
 
@@ -1536,7 +1538,8 @@ OPTIONS = [
         "With --gc-sections, print why sections defining SYMBOL (a glob) are kept", "=SYMBOL"),
     Opt("--reproduce", REQ, _store("reproduce"),
         "Write a tar of the inputs and a response file that relinks them", "=FILE.tar"),
-    Opt("--time-trace", NONE, _set("time_trace"), "Write the pass timings as Chrome trace JSON"),
+    Opt("--time-trace", OPT, _time_trace_file,
+        "Write the pass timings as Chrome trace JSON [to FILE]", "[=FILE]"),
     Opt("--time-trace-file", REQ, _time_trace_file, "Where --time-trace writes (default: OUTPUT.time-trace)",
         "=FILE"),
     Opt("--time-trace-granularity", REQ, _store("time_trace_granularity", _num("--time-trace-granularity")),

@@ -88,6 +88,7 @@ class Context:
         self.icf_fold = None          # --icf: (folded section ids, kept section ids)
         self.icf_gfolded = None       # --icf: by symbol id, defined in a folded section
         self.plugins = None           # plugin.manager.PluginManager when the link names plugins
+        self.passes = Passes(False)   # the pass timer (--stats, --time-trace): link() sets it
         # filled by later passes (declared here so that no pass adds fields of its own)
         self.user_sections = False    # a user script's SECTIONS decides the layout
         self.gdead = None             # by symbol id: defined in a removed section (COMDAT loser, gc, icf)
@@ -230,7 +231,7 @@ def _link(config, lto=None):
     ctx.lto = lto
     if lto is not None:
         lto.ctx = ctx
-    passes = Passes(config.stats, config.time_trace)
+    passes = ctx.passes = Passes(config.stats, config.time_trace)
     if config.relocatable:
         if config.icf != "none":
             raise LinkError(f"--icf={config.icf} may not be used with -r (--relocatable)")
@@ -355,47 +356,98 @@ def write_dependency_file(ctx):
 
 class Passes:
     """Runs passes; with --stats, reports the time of each and the process's
-    peak resident memory when it ended (the pass that raised it shows the growth);
-    with --time-trace, writes their start and duration as Chrome trace JSON."""
+    peak resident memory when it ended (the pass that raised it shows the growth),
+    with the steps inside a pass nested under it; with --time-trace, writes their
+    start and duration as Chrome trace JSON.
+
+    Inside a pass, `ctx.passes.lap(NAME)` ends a step that began where the pass (or
+    the previous lap) did, and `ctx.passes.timed(NAME, fn)` gives a function whose
+    calls add up to one step.  Both cost nothing without --stats/--time-trace."""
 
     def __init__(self, stats, trace=False):
         self.enabled = stats or trace
         self.stats, self.trace = stats, trace
-        self.rows = []                     # (name, seconds, peak RSS KiB after it, start)
+        self.rows = []         # [name, seconds, peak RSS KiB after it, start, depth, calls]
+        self.frames = []       # open passes: [row index, time of the last lap, {timed name: row}]
         if self.enabled:
             import resource
             import time
-            self.start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            self.t_start = time.perf_counter()
+            self.clock = time.perf_counter
+            self.rusage = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            self.start = self.rusage()
+            self.t_start = self.clock()
 
     def run(self, fn, *args):
         if not self.enabled:
             return fn(*args)
-        import resource
-        import time
-        t0 = time.perf_counter()
-        result = fn(*args)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        self.rows.append((getattr(fn, "__name__", "pass"), time.perf_counter() - t0, peak, t0))
-        return result
+        t0 = self.clock()
+        row = [getattr(fn, "__name__", "pass"), 0.0, 0, t0, len(self.frames), 1]
+        self.rows.append(row)
+        self.frames.append([row, t0, {}])
+        try:
+            return fn(*args)
+        finally:
+            _, last, _ = self.frames.pop()
+            now = self.clock()
+            row[1] = now - t0
+            row[2] = self.rusage()
+            if last != t0 and now - last > 1e-4:    # the time after the last lap
+                self.rows.append(["(rest)", now - last, row[2], last, row[4] + 1, 1])
+
+    def lap(self, name):
+        """End the step `name` of the running pass."""
+        if not self.enabled or not self.frames:
+            return
+        frame = self.frames[-1]
+        now = self.clock()
+        self.rows.append([name, now - frame[1], self.rusage(), frame[1], frame[0][4] + 1, 1])
+        frame[1] = now
+
+    def timed(self, name, fn):
+        """fn, its calls summed into the step `name` of the pass that makes them."""
+        if not self.enabled:
+            return fn
+
+        def timed_call(*args, **kwargs):
+            t0 = self.clock()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                dt = self.clock() - t0
+                frame = self.frames[-1] if self.frames else None
+                steps = frame[2] if frame is not None else {}
+                row = steps.get(name)
+                if row is None:
+                    row = steps[name] = [name, 0.0, 0, t0, frame[0][4] + 1 if frame else 0, 0]
+                    self.rows.append(row)
+                row[1] += dt
+                row[5] += 1
+        return timed_call
 
     def report(self, config=None):
         if self.trace and config is not None:
             from ldpy.reports import write_time_trace
-            write_time_trace(config, [(name, t0, t) for name, t, _, t0 in self.rows], self.t_start)
+            write_time_trace(config, [(name, t0, t) for name, t, _, t0, _, calls in self.rows
+                                      if calls == 1], self.t_start)
         if not self.stats:
             return
-        import resource
         import sys
         prev = self.start
-        print(f"ldpy: {'pass':28s} {'time':>12s} {'peak RSS':>10s} {'growth':>9s}", file=sys.stderr)
-        for name, t, peak, _ in self.rows:
-            print(f"ldpy: {name:28s} {t * 1000:9.1f} ms {peak / 1024:6.1f} MiB {(peak - prev) / 1024:5.1f} MiB",
-                  file=sys.stderr)
-            prev = peak
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        print(f"ldpy: {'total':28s} {sum(r[1] for r in self.rows) * 1000:9.1f} ms {rss / 1024:6.1f} MiB",
-              file=sys.stderr)
+        # rows in start order, each step under its pass
+        order = sorted(range(len(self.rows)), key=lambda i: (self.rows[i][3], self.rows[i][4]))
+        print(f"ldpy: {'pass':34s} {'time':>12s} {'peak RSS':>10s} {'growth':>9s}", file=sys.stderr)
+        for i in order:
+            name, t, peak, _, depth, calls = self.rows[i]
+            label = "  " * depth + name + (f" (x{calls})" if calls > 1 else "")
+            if depth == 0:
+                print(f"ldpy: {label:34s} {t * 1000:9.1f} ms {peak / 1024:6.1f} MiB "
+                      f"{(peak - prev) / 1024:5.1f} MiB", file=sys.stderr)
+                prev = peak
+            else:
+                print(f"ldpy: {label:34s} {t * 1000:9.1f} ms", file=sys.stderr)
+        rss = self.rusage()
+        total = sum(r[1] for r in self.rows if r[4] == 0)
+        print(f"ldpy: {'total':34s} {total * 1000:9.1f} ms {rss / 1024:6.1f} MiB", file=sys.stderr)
 
 
 def use_script_layout(ctx):
@@ -509,6 +561,7 @@ def scan_relocations(ctx):
     from ldpy.synthetic.plt import IpltSection
     ctx.keys = R.SymbolKeys(ctx)
     ctx.section_ids = R.SectionIds(ctx.files, ctx.icf_fold)
+    ctx.passes.lap("symbol and section tables")
     from ldpy.synthetic.plt import PltSection
     from ldpy.synthetic.dynamic import RelaSection
     from ldpy.synthetic import KeyedTable, Synthetic
@@ -521,9 +574,11 @@ def scan_relocations(ctx):
     ctx.plt = PltSection(ctx.target)
     ctx.rela_dyn = RelaSection(".rela.dyn" if ctx.target.RELA else ".rel.dyn", target=ctx.target)
     ctx.relocs = R.RelocTable(ctx, ctx.section_ids)
+    ctx.passes.lap("relocation table")
     if not ctx.relocs.empty:
         from ldpy import reloc_policy
         reloc_policy.scan(ctx, ctx.relocs)
+        ctx.passes.lap("GOT/PLT/TLS decisions")
 
 
 def _attach_symbol(ctx, name, chunk):

@@ -82,10 +82,12 @@ def _write_all(ctx, out):
     #    (split over n processes: parallel.py)
     parallel.run_shares([lambda share=share: parallel.copy_share(out, share, t.code_fill, _copy_whole)
                          for share in parallel.plan_copy(outs, n)])
+    ctx.passes.lap("copy sections")
     # 2. relocations of the whole link (meanwhile a worker writes .symtab)
     ctx.symtab_worker = None if ctx.emit_rela else \
         parallel.start_symtab(ctx, out, n, _write_symtab)      # (--emit-relocs needs its indexes here)
     relocate_all(ctx, out)
+    ctx.passes.lap("relocate")
     # 3. synthetic sections whose contents depend on addresses and relocation results
     from ldpy.synthetic.plt import iplt_code
     t = ctx.target
@@ -132,8 +134,10 @@ def _write_all(ctx, out):
         eh = ctx.outputs.by_name[".eh_frame"]
         ctx.eh_frame_hdr.build(out[eh.offset:eh.offset + eh.size], eh.addr)
         _put_chunk(out, ctx.eh_frame_hdr, ctx.eh_frame_hdr.data)
+    ctx.passes.lap("synthesize")
     if ctx.symtab_worker is not None:
         parallel.raise_first([ctx.symtab_worker.join()])
+        ctx.passes.lap("wait for .symtab")
     elif ctx.symtab_sec is not None:
         _write_symtab(ctx, out)
     if ctx.emit_rela:         # --emit-relocs (after .symtab: its indexes)

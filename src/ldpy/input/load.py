@@ -45,6 +45,10 @@ class Loader:
         self._common_probes = set()
         self._scripts = []                 # real paths of the input scripts being read
         self._script_loads = 0
+        # --stats steps of the load pass (plain calls without --stats)
+        timed = ctx.passes.timed
+        self.read_object = timed("read objects", ObjectFile)
+        self.resolve_object = timed("resolve symbols", ctx.symtab.add_file)
         cfg = ctx.config
         self.search_dirs = list(cfg.library_paths)
         if not cfg.nostdlib:
@@ -157,7 +161,7 @@ class Loader:
                     len(data) > 17 and data[17] == 3 and data[16] == 0:
                 self.add_shared(path, data, spec, needed_name)
             else:
-                self.add_object(ObjectFile(path, data, comdat=self.ctx.comdat,
+                self.add_object(self.read_object(path, data, comdat=self.ctx.comdat,
                                            keep_ir=self.ctx.config.relocatable))
             return None
         if len(data) == 0:
@@ -318,7 +322,7 @@ class Loader:
         if self.ctx.config.trace or self.ctx.config.verbose:
             print(path)
         self.ctx.loaded_paths.append(path)
-        probe = ObjectFile(path, data)
+        probe = self.read_object(path, data)
         self.lazy.add(path, data, probe.defined_global_names())
         return True
 
@@ -334,7 +338,7 @@ class Loader:
             for i in wanted:
                 group.loaded.add(i)
                 path, data = group.files[i]
-                self.add_object(ObjectFile(path, data, comdat=self.ctx.comdat))
+                self.add_object(self.read_object(path, data, comdat=self.ctx.comdat))
             pulled = True
 
     def _undefined_globs(self, patterns):
@@ -358,7 +362,7 @@ class Loader:
                 if rx.match(name) and i not in g.loaded:
                     names.add(name)
                     g.loaded.add(i)
-                    self.add_object(ObjectFile(g.files[i][0], g.files[i][1], comdat=self.ctx.comdat))
+                    self.add_object(self.read_object(g.files[i][0], g.files[i][1], comdat=self.ctx.comdat))
         for name in sorted(names):
             st.reference(name, soft=True)
             if name.decode("utf-8", "replace") not in cfg.undefined:
@@ -381,7 +385,7 @@ class Loader:
                 continue                       # scan_archive reports a bad index
             if bytes(ar.member_data(m)[:4]) != b"\x7fELF":
                 continue                       # LTO IR (bitcode): no common to compare with
-            probe = ObjectFile(ar.member_display(m), ar.member_data(m), archive=ar, member=m)
+            probe = self.read_object(ar.member_display(m), ar.member_data(m), archive=ar, member=m)
             probed.add((id(ar), moff, name))
             if probe.defines_global_data(name):
                 self._load_member(ar, m, reason=name)
@@ -412,7 +416,7 @@ class Loader:
         if bytes(data[:4]) == b"\x7fELF" and len(data) > 20:
             self._adopt_target(data)
             self._check_x86_arch(data, name)
-        f = ObjectFile(name, data, archive=ar, member=m, comdat=self.ctx.comdat,
+        f = self.read_object(name, data, archive=ar, member=m, comdat=self.ctx.comdat,
                        keep_ir=self.ctx.config.relocatable)
         excluded = self.ctx.config.exclude_libs
         if excluded and ("ALL" in excluded or os.path.basename(ar.path) in excluded):
@@ -454,14 +458,15 @@ class Loader:
         ctx.files.append(f)
         if ctx.config.trace_symbols:
             self._trace_symbols(f.name, f.global_names, f.shndx[f.first_global:].tolist())
-        ctx.symtab.add_file(f)
+        self.resolve_object(f)
 
     def add_shared(self, path, data, spec, needed_name=None):
         from ldpy.input.shared import SharedFile
         ctx = self.ctx
         if spec.static and not getattr(spec, "found_by_search", False):
             raise LinkError(f"attempted static link of dynamic object '{path}'")
-        sf = SharedFile(path, data, as_needed=getattr(spec, "as_needed", False))
+        read_shared = ctx.passes.timed("read shared libraries", SharedFile)
+        sf = read_shared(path, data, as_needed=getattr(spec, "as_needed", False))
         if not sf.has_soname:
             sf.soname = needed_name or path
         if sf.machine != ctx.target.MACHINE or sf.is64 != ctx.target.IS64:
