@@ -440,6 +440,36 @@ def test_big_endian_dictionary(objs):
         assert dict(back.objt)["global_conf"] and dict(back.func)["api_count"]
 
 
+@pytest.mark.parametrize("case", ["plain", "shared", "broken", "unreadable"])
+def test_merge_beside_the_link(objs, case):
+    """With two threads a big CTF merge runs in a worker beside the other passes
+    (LDPY_SPLIT_ALWAYS takes that path for these small inputs): the output and the
+    warnings are those of the serial merge."""
+    data = bytearray((objs / "m1.o").read_bytes())
+    data[_ctf_offset(str(objs / "m1.o"))] = 0
+    (objs / "nomagic.o").write_bytes(bytes(data))
+    args = {"plain": ["m1.o", "m2.o", "m3.o", "-e", "main"],
+            "shared": ["-shared", "m1p.o", "m2p.o", "m3p.o"],
+            "broken": ["nomagic.o", "m2.o", "m3.o", "-e", "main"],
+            "unreadable": ["nomagic.o", "-e", "main"]}[case]
+    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), "..", "src"))
+    runs = {}
+    for threads, split in (("1", ""), ("2", "1")):
+        out = f"beside_{case}_{threads}"
+        r = subprocess.run([sys.executable, "-m", "ldpy", f"--threads={threads}", "--stats", *args,
+                            "-o", out], cwd=objs, capture_output=True, text=True, timeout=600,
+                           env=dict(env, LDPY_SPLIT_ALWAYS=split))
+        assert r.returncode == 0, r.stderr
+        warnings = [l for l in r.stderr.splitlines() if l.startswith("ldpy: warning:")]
+        runs[threads] = ((objs / out).read_bytes(), warnings, r.stderr)
+    assert runs["1"][0] == runs["2"][0]
+    assert runs["1"][1] == runs["2"][1]
+    assert ("CTF from the worker beside the link" in runs["2"][2]) and \
+        ("CTF from the worker" not in runs["1"][2])
+    if case in ("broken", "unreadable"):
+        assert sum("nomagic.o not loaded" in w for w in runs["2"][1]) == 1
+
+
 def test_stats_and_lazy_import(objs):
     r = ldpy(objs, "--stats", "m1.o", "m3.o", "-e", "main", "-o", "st")
     assert re.search(r"^ldpy: link_ctf\s", r.stderr, re.M), r.stderr

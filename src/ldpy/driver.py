@@ -89,6 +89,7 @@ class Context:
         self.icf_gfolded = None       # --icf: by symbol id, defined in a folded section
         self.plugins = None           # plugin.manager.PluginManager when the link names plugins
         self.passes = Passes(False)   # the pass timer (--stats, --time-trace): link() sets it
+        self.ctf_beside = None        # ctf.link.start_beside: (input .ctf ids, parallel.Beside)
         # filled by later passes (declared here so that no pass adds fields of its own)
         self.user_sections = False    # a user script's SECTIONS decides the layout
         self.gdead = None             # by symbol id: defined in a removed section (COMDAT loser, gc, icf)
@@ -252,6 +253,9 @@ def _link(config, lto=None):
     plugin_point(ctx, "inputs_read")        # visit_sections, visit_symbol
     ctx.is_dynamic = bool(ctx.shared_files) or config.pie or config.shared
     use_script_layout(ctx)                  # SECTIONS given, INSERT, -Ttext...: script/ engine
+    if any(f.has_ctf for f in ctx.files):
+        from ldpy.ctf.link import start_beside
+        start_beside(ctx)                   # .ctf merged in a worker beside the passes below
     plugin_point(ctx, "before_rule_matching")
     passes.run(apply_version_script, ctx)   # --version-script: versions and local: patterns
     passes.run(apply_export_lists, ctx)     # --dynamic-list, --export-dynamic-symbol
@@ -285,7 +289,7 @@ def _link(config, lto=None):
             passes.run(check_nocrossrefs, ctx)  # NOCROSSREFS / NOCROSSREFS_TO
     passes.run(report_warning_symbols, ctx) # .gnu.warning.SYM sections ("Linkers" part 17)
     passes.run(create_synthetic_sections, ctx)   # .got, .plt, .eh_frame_hdr, build-id, .symtab
-    if any(getattr(f, "has_ctf", False) for f in ctx.files):
+    if any(f.has_ctf for f in ctx.files):
         from ldpy.ctf.link import link_ctf
         passes.run(link_ctf, ctx)           # .ctf: types deduplicated as libctf's ctf_link
     if ctx.script_sections:

@@ -246,3 +246,105 @@ def start_symtab(ctx, out, n, write_symtab):
     if n <= 1 or sec is None or (getattr(sec, "count", 0) < 20000 and not os.environ.get("LDPY_SPLIT_ALWAYS")):
         return None
     return Worker(lambda: write_symtab(ctx, out))
+
+
+class Beside:
+    """fn(receive) run in a forked process beside the link, from now on.  fn may
+    call receive() once, to wait for what the parent hands over with finish(obj);
+    finish returns fn's result (pickled back).  fn's LinkError is raised again in
+    the parent; cancel() stops a helper whose work is not wanted."""
+
+    def __init__(self, fn):
+        import socket
+        parent_end, child_end = socket.socketpair()
+        pid = os.fork()
+        if pid == 0:                        # the child
+            parent_end.close()
+            _beside_child(fn, child_end)    # (never returns)
+        child_end.close()
+        self.pid, self.sock = pid, parent_end
+
+    def finish(self, obj):
+        from ldpy.diag import LinkError
+        try:
+            _send_obj(self.sock, obj)
+        except OSError:
+            pass                            # (it ended early: its error follows)
+        try:
+            kind, value = _recv_obj(self.sock)
+        except (EOFError, OSError):
+            kind, value = "I", "ended without a result"
+        self._reap()
+        if kind == "E":
+            raise LinkError(value)
+        if kind == "I":
+            raise RuntimeError(f"in a worker beside the link: {value}")
+        return value
+
+    def cancel(self):
+        if self.pid is None:
+            return
+        import signal
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        self._reap()
+
+    def _reap(self):
+        self.sock.close()
+        try:
+            os.waitpid(self.pid, 0)
+        except OSError:
+            pass
+        self.pid = None
+
+
+def _send_obj(sock, obj):
+    import pickle
+    import socket
+    data = pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)
+    sock.sendall(len(data).to_bytes(8, "little") + data, socket.MSG_NOSIGNAL)
+
+
+def _recv_obj(sock):
+    import pickle
+    head = _recv_exact(sock, 8)
+    return pickle.loads(_recv_exact(sock, int.from_bytes(head, "little")))
+
+
+def _recv_exact(sock, n):
+    parts, got = [], 0
+    while got < n:
+        b = sock.recv(min(n - got, 1 << 20))
+        if not b:
+            raise EOFError
+        parts.append(b)
+        got += len(b)
+    return b"".join(parts)
+
+
+def _beside_child(fn, sock):
+    import signal
+    code = 0
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_DFL)
+        result = ("O", fn(lambda: _recv_obj(sock)))
+    except BaseException as e:          # (reported to the parent, never printed here)
+        from ldpy.diag import LinkError
+        if isinstance(e, LinkError):
+            result = ("E", e.args[0] if e.args else "")
+        else:
+            tb = e.__traceback__
+            while tb is not None and tb.tb_next is not None:
+                tb = tb.tb_next
+            where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}" if tb else ""
+            result = ("I", f"{type(e).__name__}: {e}{where}")
+        code = 1
+    try:
+        _send_obj(sock, result)
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)

@@ -27,37 +27,61 @@ def input_ctf_sections(files):
     return out
 
 
-def read_inputs(secs):
+def read_inputs(secs, warn=diag.warn):
     dicts = []
     for s in secs:
         try:
             dicts.extend(fmt.read_section(s.bytes(), s.file.name))
         except fmt.BadCTF as e:
-            diag.warn(f"CTF section in {s.file.name} not loaded; its types will be discarded: {e}")
+            warn(f"CTF section in {s.file.name} not loaded; its types will be discarded: {e}")
     return dicts
 
 
+class Merge:
+    """One merge in two steps: read and deduplicate DICTS now; output(reported, ext)
+    then writes the bytes (None when there is nothing to write).  The final link
+    knows the dynamic symbols and .dynstr only after its synthetic sections, so the
+    first step can run beside the link's other passes (start_beside)."""
+
+    def __init__(self, dicts, *, share_duplicated=False, variables=False, little=True,
+                 model=fmt.CTF_MODEL_LP64, lap=lambda step: None):
+        self.dicts, self.little, self.model = dicts, little, model
+        self.parent = None
+        if not dicts:
+            return
+        d = Dedup(dicts, share_duplicated)
+        d.hash_all()
+        lap("CTF hash types")
+        d.detect_conflicts()
+        lap("CTF conflicts")
+        self.parent, children = d.emit()
+        lap("CTF emit types")
+        d.link_symbols()
+        if variables:
+            d.link_variables()
+        lap("CTF symbols and variables")
+        if len(dicts) == 1 and not children:
+            self.parent.cuname = dicts[0].cuname     # one CU: the output keeps its name
+        self.kids = sorted(children.values(), key=lambda c: c.order)
+
+    def output(self, reported=None, ext=None):
+        if self.parent is None:
+            return None
+        blob = serialize(self.parent, "", reported, ext, self.little, COMPRESSION_THRESHOLD)
+        if not self.kids:
+            return blob
+        members = [(".ctf", blob)] + [
+            (c.cuname, serialize(c, ".ctf", reported, ext, self.little, COMPRESSION_THRESHOLD))
+            for c in self.kids]
+        return archive(members, self.model)
+
+
 def merge(dicts, *, share_duplicated=False, variables=False, reported=None, ext=None,
-          little=True, model=fmt.CTF_MODEL_LP64):
-    """The output .ctf bytes for DICTS, or None when there is nothing to write."""
-    if not dicts:
-        return None
-    d = Dedup(dicts, share_duplicated)
-    d.hash_all()
-    d.detect_conflicts()
-    parent, children = d.emit()
-    d.link_symbols()
-    if variables:
-        d.link_variables()
-    if len(dicts) == 1 and not children:
-        parent.cuname = dicts[0].cuname          # one CU: the output keeps its name
-    kids = sorted(children.values(), key=lambda c: c.order)
-    blob = serialize(parent, "", reported, ext, little, COMPRESSION_THRESHOLD)
-    if not kids:
-        return blob
-    members = [(".ctf", blob)] + [
-        (c.cuname, serialize(c, ".ctf", reported, ext, little, COMPRESSION_THRESHOLD)) for c in kids]
-    return archive(members, model)
+          little=True, model=fmt.CTF_MODEL_LP64, lap=lambda step: None):
+    """The output .ctf bytes for DICTS, or None when there is nothing to write.
+    lap(STEP) closes each step for --stats."""
+    return Merge(dicts, share_duplicated=share_duplicated, variables=variables, little=little,
+                 model=model, lap=lap).output(reported, ext)
 
 
 def link_ctf(ctx):
@@ -75,7 +99,43 @@ def link_ctf(ctx):
             typ = s.type if defined and s.type in (STT_OBJECT, STT_FUNC) else -1
             reported.append((s.dyn_name.decode("utf-8", "surrogateescape"), typ))
         ext = {k.decode("utf-8", "surrogateescape"): v for k, v in dyn.dynstr.offsets.items() if k}
-    carry(secs, build(ctx, secs, reported, ext))
+    beside, ctx.ctf_beside = ctx.ctf_beside, None
+    if beside is not None and beside[0] == [id(s) for s in secs]:
+        data, warnings = beside[1].finish((reported, ext))
+        for w in warnings:
+            diag.warn(w)
+        if data is None:
+            _zero(secs)
+        ctx.passes.lap("CTF from the worker beside the link")
+    else:
+        if beside is not None:                    # (the inputs changed since it started)
+            beside[1].cancel()
+        data = build(ctx, secs, reported, ext)
+    carry(secs, data)
+
+
+# the merge of a big .ctf input starts in a worker right after the inputs are read
+BESIDE_MIN_BYTES = 64 << 10
+
+
+def start_beside(ctx):
+    """With more than one thread, no script SECTIONS and no plugins: read and
+    deduplicate the inputs' CTF in a forked worker while the link goes on; link_ctf
+    takes the result if the .ctf inputs are still the same."""
+    from ldpy import parallel
+    if parallel.thread_count(ctx.config) < 2 or ctx.user_sections or ctx.plugins is not None:
+        return
+    secs = input_ctf_sections(ctx.files)
+    import os
+    if sum(s.size for s in secs) < BESIDE_MIN_BYTES and not os.environ.get("LDPY_SPLIT_ALWAYS"):
+        return                      # (tests set LDPY_SPLIT_ALWAYS to take this path with small inputs)
+
+    def work(receive):
+        warnings = []
+        merge = prepare(ctx, secs, warnings.append)
+        reported, ext = receive()
+        return finish(merge, reported, ext, warnings.append), warnings
+    ctx.ctf_beside = ([id(s) for s in secs], parallel.Beside(work))
 
 
 def link_ctf_relocatable(ctx):
@@ -95,22 +155,39 @@ def _zero(secs):
 def build(ctx, secs, reported, ext):
     """The merged bytes; None when no input could be read (the sections stay, zeroed);
     an empty dictionary when the merge fails.  Both as ld.bfd."""
-    cfg = ctx.config
-    dicts = read_inputs(secs)
-    if not dicts:
+    merge = prepare(ctx, secs, diag.warn, ctx.passes.lap)
+    if merge is None:
         _zero(secs)
+    return finish(merge, reported, ext, diag.warn)
+
+
+def prepare(ctx, secs, warn, lap=lambda step: None):
+    """The first step of build(): a Merge, None when no input could be read, or the
+    BadCTF of a merge that failed."""
+    cfg = ctx.config
+    dicts = read_inputs(secs, warn)
+    lap("CTF read inputs")
+    if not dicts:
         return None
     f = secs[0].file                              # the output's class and byte order
     little = getattr(f, "little", True)
     model = fmt.CTF_MODEL_LP64 if getattr(f, "is64", True) else fmt.CTF_MODEL_ILP32
     try:
-        return merge(dicts, share_duplicated=cfg.ctf_share_types == "share-duplicated",
-                     variables=cfg.ctf_variables, reported=reported, ext=ext, little=little,
-                     model=model)
+        return Merge(dicts, share_duplicated=cfg.ctf_share_types == "share-duplicated",
+                     variables=cfg.ctf_variables, little=little, model=model, lap=lap)
     except fmt.BadCTF as e:
-        diag.warn(f"CTF linking failed; output will have no CTF section: {e}")
+        e.little = little
+        return e
+
+
+def finish(merge, reported, ext, warn):
+    if merge is None:
+        return None
+    if isinstance(merge, fmt.BadCTF):
+        warn(f"CTF linking failed; output will have no CTF section: {merge}")
         from ldpy.ctf.dedup import Out
-        return serialize(Out(False), "", reported, None, little, COMPRESSION_THRESHOLD)
+        return serialize(Out(False), "", reported, None, merge.little, COMPRESSION_THRESHOLD)
+    return merge.output(reported, ext)
 
 
 def carry(secs, data):
