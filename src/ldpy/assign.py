@@ -107,6 +107,9 @@ def assign_sections(ctx):
         omap.unique = (ctx.config.unique_sections, ctx.config.unique_orphan_sections)
     buckets = {}       # output name -> list of (sort key, seq, chunk)
     seq = 0
+    # a plugin's sort_input_sections_for_section_merging: each rule takes its sections in
+    # the plugin's order (seq from the sorted pool)
+    order = ctx.plugins.merge_rank() if ctx.plugins is not None else None
     for f in ctx.files:
         if f.has_dead_sections():
             _prune_eh_frames(f, ctx.eh_frame_records)
@@ -137,11 +140,13 @@ def assign_sections(ctx):
                 merged = omap.merged.get(key)
                 if merged is None:
                     merged = omap.merged[key] = MergedSection(oname, sec.flags & ~SHF_GROUP, sec.entsize)
-                    buckets.setdefault(target, []).append((sort_key, seq, merged, sec))
+                    rank = seq if order is None else order.get(id(sec), len(order) + seq)
+                    buckets.setdefault(target, []).append((sort_key, rank, merged, sec))
                     seq += 1
                 merged.add(sec)
                 continue
-            buckets.setdefault(target, []).append((sort_key, seq, sec, sec))
+            rank = seq if order is None else order.get(id(sec), len(order) + seq)
+            buckets.setdefault(target, []).append((sort_key, rank, sec, sec))
             seq += 1
     for merged in omap.merged.values():
         merged.finish()
