@@ -402,3 +402,39 @@ def test_reproduce_archive_carries_the_plugins(tmp_path):
     r2 = ldpy(["@response.txt"], root)
     assert r2.returncode == 0, r2.stderr
     assert (root / "out").read_bytes() == (tmp_path / "gone" / "out").read_bytes()
+
+
+KEEPER = """\
+import json, os
+from ldpy.plugin import SectionIteratorPlugin, SUCCESS
+
+class Keeper(SectionIteratorPlugin):
+    def init(self, options):
+        self.kept, self.names, self.seen = [], [], []
+    def process_section(self, s):
+        self.seen.append(s.name)
+        if len(self.seen) % 2:            # keep every other view
+            self.kept.append(s)
+            self.names.append(s.name)
+    def run(self, verbose):
+        with open(os.environ["KEEP_LOG"], "w") as fh:
+            json.dump({"kept": [s.name for s in self.kept], "names": self.names, "seen": self.seen,
+                       "distinct": len({id(s) for s in self.kept}), "live": all(s.is_live for s in self.kept)}, fh)
+        return SUCCESS
+"""
+
+
+def test_section_views_a_plugin_keeps_stay_what_they_were(tmp_path):
+    """Per-section hooks re-point one view from section to section (cheap for big
+    links); a view the plugin keeps is never re-pointed."""
+    obj = compile_c(tmp_path, "1", "int a() { return 1; }\nint b() { return 2; }\nint c() { return 3; }\n"
+                    "int d() { return 4; }\nint main() { return 0; }\n")
+    write(tmp_path, "keep.py", KEEPER)
+    write(tmp_path, "script.t", 'PLUGIN_ITER_SECTIONS("keep.py", "Keeper")\n')
+    log = tmp_path / "keep.json"
+    r = ldpy(["-o", "out", obj, "-e", "main", "script.t"], tmp_path, env={"KEEP_LOG": str(log)})
+    assert r.returncode == 0, r.stderr
+    k = json.loads(log.read_text())
+    assert {".text.a", ".text.b", ".text.c", ".text.d", ".text.main"} <= set(k["seen"])
+    assert k["kept"] == k["names"] == k["seen"][::2]
+    assert k["distinct"] == len(k["kept"]) and k["live"] is True

@@ -55,6 +55,7 @@ class Chunk:
     """A piece of an output section: an input section, a merged-strings section
     or a chunk the linker or a plugin made."""
     __slots__ = ("_c",)
+    SLOT = "_c"                       # (manager._feed_views re-points it)
 
     def __init__(self, c):
         self._c = c
@@ -283,6 +284,7 @@ class OutputSection:
 
 class Symbol:
     __slots__ = ("_s",)
+    SLOT = "_s"
 
     def __init__(self, s):
         self._s = s
