@@ -739,14 +739,21 @@ def _feed_views(fn, view_class, items):
     """fn(view) for each item, through one view object re-pointed at each item in turn:
     a hook that keeps its view (a reference beyond this loop's) makes the next item get
     a new one, so every view a plugin holds stays what it was.  Allocating a view per
-    item would cost ldpy more than a simple hook costs itself (llvm-big: 121,243 sections)."""
-    put = getattr(view_class, view_class.SLOT).__set__
+    item would cost ldpy more than a simple hook costs itself (llvm-big: 121,243 sections).
+    (Plain attribute stores: the interpreter specializes them, a descriptor call is slower.)"""
     v = view_class(None)
-    for item in items:
-        put(v, item)
-        fn(v)
-        if getrefcount(v) > 2:        # (here: `v` and getrefcount's argument)
-            v = view_class(None)
+    if view_class.SLOT == "_c":
+        for item in items:
+            v._c = item
+            fn(v)
+            if getrefcount(v) > 2:        # (here: `v` and getrefcount's argument)
+                v = view_class(None)
+    else:
+        for item in items:
+            v._s = item
+            fn(v)
+            if getrefcount(v) > 2:
+                v = view_class(None)
 
 
 def _fmt(v):
