@@ -438,3 +438,64 @@ def test_section_views_a_plugin_keeps_stay_what_they_were(tmp_path):
     assert {".text.a", ".text.b", ".text.c", ".text.d", ".text.main"} <= set(k["seen"])
     assert k["kept"] == k["names"] == k["seen"][::2]
     assert k["distinct"] == len(k["kept"]) and k["live"] is True
+
+
+COPY_BLOCKS = """\
+import json, os
+from ldpy.plugin import ControlMemorySizePlugin, SUCCESS
+
+class CopyBlocksPlugin(ControlMemorySizePlugin):
+    def init(self, options):
+        self.blocks = []
+    def add_blocks(self, b):
+        self.seen = {"name": b.name, "size": b.size, "address": b.address,
+                     "chunks": [list(c) for c in b.chunks],
+                     "uses": [[off, u.type_name, u.symbol_name] for off, u in b.uses]}
+        b.name = ".pluginfoo"
+        self.blocks.append(b)
+    def run(self, verbose):
+        with open(os.environ["COPY_LOG"], "w") as fh:
+            json.dump(self.seen, fh)
+        return SUCCESS
+    def get_blocks(self):
+        return self.blocks
+
+def get_plugin(name):                     # (ELD's getPlugin: the plugin by its name)
+    return CopyBlocksPlugin(name) if name == "COPYBLOCKS" else None
+"""
+
+
+def test_control_memory_size_block_with_its_relocations(tmp_path):
+    """ELD's VirtualAddress test: a ControlMemorySize plugin renames its section's block
+    `.pluginfoo`, which the script's `.plugin` takes.  ldpy hands the block over before
+    layout: the inputs' bytes, the chunks, and the relocations those bytes still need."""
+    obj = compile_c(tmp_path, "1", "int bar();\nint foo() { return bar(); }\nint bar() { return foo(); }\n"
+                    "int baz() { return foo() + bar(); }\n", flags=("-O0", "-ffunction-sections"))
+    write(tmp_path, "copy.py", COPY_BLOCKS)
+    write(tmp_path, "script.t", """\
+        SECTIONS {
+          . = 0x400000;
+          .foo PLUGIN_CONTROL_MEMSZ("copy.py", "COPYBLOCKS", "G0") : {
+            *(.text.foo)
+            . = . + 100;
+            *(.text.baz)
+          }
+          .bar : { *(.text.bar) }
+          .plugin : { *(.pluginfoo) }
+        }
+        """)
+    log = tmp_path / "copy.json"
+    r = ldpy(["-o", "out", obj, "-T", "script.t", "-e", "foo", "--trace=plugin", "-Map", "out.map"],
+             tmp_path, env={"COPY_LOG": str(log)})
+    assert r.returncode == 0, r.stderr
+    seen = json.loads(log.read_text())
+    assert seen["name"] == ".foo" and seen["address"] == 0
+    assert [c[0] for c in seen["chunks"]] == [".text.foo", ".text.baz"]
+    calls = [u for u in seen["uses"] if u[1] == "R_X86_64_PLT32"]
+    assert [u[2] for u in calls] == ["bar", "foo", "bar"]
+    assert calls[0][0] < seen["chunks"][1][1] <= calls[1][0]          # foo's call, then baz's
+    secs = sections(tmp_path / "out")
+    assert secs[".plugin"][1] == seen["size"] and secs[".foo"][1] == seen["size"] + 100
+    text = (tmp_path / "out.map").read_text()
+    assert re.search(r"\n\.plugin\s.*\n \*\(\.pluginfoo\)\n \.pluginfoo ", text)
+    assert "blocks: section=.foo, count=1" in plugin_info(tmp_path / "out.map")

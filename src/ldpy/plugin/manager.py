@@ -481,7 +481,7 @@ class PluginManager:
         if o is None:
             raise LinkError(f"{r.spec.where}: plugin '{r.name}': no output section '{r.spec.section}'")
         from ldpy.sections import OutputSection as _O  # noqa: F401
-        data, chunks, off = bytearray(), [], 0
+        data, chunks, uses, off = bytearray(), [], [], 0
         for c in _rule_order(o):
             a = max(c.align, 1)
             off = (off + a - 1) & ~(a - 1)
@@ -489,9 +489,10 @@ class PluginManager:
             b = bytes(c.bytes())
             data.extend(b)
             chunks.append((c.name, off, c.size))
+            uses.extend((off + u.offset, u) for u in self.uses(c))
             off += c.size
         self.call(r, "init", r.spec.options)
-        self.call(r, "add_blocks", Block(o.name, bytes(data), 0, o.align, chunks))
+        self.call(r, "add_blocks", Block(o.name, bytes(data), 0, o.align, chunks, uses))
         self.run(r)
         blocks = self.call(r, "get_blocks") or []
         for b in blocks:
