@@ -107,9 +107,6 @@ def assign_sections(ctx):
         omap.unique = (ctx.config.unique_sections, ctx.config.unique_orphan_sections)
     buckets = {}       # output name -> list of (sort key, seq, chunk)
     seq = 0
-    # a plugin's sort_input_sections_for_section_merging: each rule takes its sections in
-    # the plugin's order (seq from the sorted pool)
-    order = ctx.plugins.merge_rank() if ctx.plugins is not None else None
     for f in ctx.files:
         if f.has_dead_sections():
             _prune_eh_frames(f, ctx.eh_frame_records)
@@ -140,14 +137,18 @@ def assign_sections(ctx):
                 merged = omap.merged.get(key)
                 if merged is None:
                     merged = omap.merged[key] = MergedSection(oname, sec.flags & ~SHF_GROUP, sec.entsize)
-                    rank = seq if order is None else order.get(id(sec), len(order) + seq)
-                    buckets.setdefault(target, []).append((sort_key, rank, merged, sec))
+                    buckets.setdefault(target, []).append((sort_key, seq, merged, sec))
                     seq += 1
                 merged.add(sec)
                 continue
-            rank = seq if order is None else order.get(id(sec), len(order) + seq)
-            buckets.setdefault(target, []).append((sort_key, rank, sec, sec))
+            buckets.setdefault(target, []).append((sort_key, seq, sec, sec))
             seq += 1
+    # a plugin's sort_input_sections_for_section_merging: each rule takes its sections in
+    # the plugin's order (seq becomes the position in the sorted pool)
+    order = ctx.plugins.merge_rank() if ctx.plugins is not None else None
+    if order is not None:
+        for items in buckets.values():
+            items[:] = [(k, order.get(id(sec), len(order) + s), c, sec) for k, s, c, sec in items]
     for merged in omap.merged.values():
         merged.finish()
     eh_frames = [c for items in buckets.values() for _, _, c, _ in items if c.name == ".eh_frame"]
