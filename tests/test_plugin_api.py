@@ -499,3 +499,107 @@ def test_control_memory_size_block_with_its_relocations(tmp_path):
     text = (tmp_path / "out.map").read_text()
     assert re.search(r"\n\.plugin\s.*\n \*\(\.pluginfoo\)\n \.pluginfoo ", text)
     assert "blocks: section=.foo, count=1" in plugin_info(tmp_path / "out.map")
+
+
+GC_ITER = """\
+import sys
+from ldpy.plugin import SectionIteratorPlugin, SUCCESS
+
+class IterateSectionsGC(SectionIteratorPlugin):
+    def init(self, options):
+        self.sections = []
+    def process_section(self, s):
+        self.sections.append(s)
+    def run(self, verbose):
+        for s in self.sections:
+            print(s.name, file=sys.stderr)
+        return SUCCESS
+"""
+
+
+def test_section_iterator_skips_garbage_collected_sections(tmp_path):
+    """ELD's IterateSectionsWithGC: with --gc-sections, SectionIterator plugins see only
+    the sections that stay (SectionMatcher plugins run before the collection)."""
+    obj = compile_c(tmp_path, "1", "int main() { return 0; }\nint foo() { return 0; }\n"
+                    "int bar() { return 0; }\n")
+    write(tmp_path, "gc.py", GC_ITER)
+    write(tmp_path, "script.t", 'PLUGIN_ITER_SECTIONS("gc.py", "IterateSectionsGC")\n'
+          "SECTIONS {\n  .text : { *(.text*) }\n}\n")
+    r = ldpy(["-o", "out", obj, "-e", "main", "--gc-sections", "-T", "script.t", "--trace=plugin",
+              "--defsym", "defsym_var=0x1000"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    seen = [l for l in r.stderr.splitlines() if not l.startswith("ldpy:")]
+    assert ".text.main" in seen and ".text.foo" not in seen and ".text.bar" not in seen
+    assert "ldpy: trace: plugin 'IterateSectionsGC': process_section (BeforeLayout)" in r.stderr
+
+
+ERROR_AT_CREATING = """\
+from ldpy.plugin import OutputSectionIteratorPlugin, SUCCESS, ERROR
+
+class ErrorOutAtCreatingSections(OutputSectionIteratorPlugin):
+    def run(self, verbose):
+        if self.linker.is_link_state_creating_sections():
+            return ERROR
+        return SUCCESS
+    def last_error(self):
+        return 0, "Error!"
+"""
+
+
+def test_run_error_at_creating_sections(tmp_path):
+    """ELD's ErrorOutAtCreatingSections: run() returning ERROR in CreatingSections stops
+    the link with the plugin's last error and the state; no output is left."""
+    a = compile_c(tmp_path, "1", 'const char *foo() { return "Hello, foo!"; }\n')
+    b = compile_c(tmp_path, "2", 'const char *bar() { return "Hello, foo!"; }\n')
+    write(tmp_path, "err.py", ERROR_AT_CREATING)
+    config(tmp_path, "PluginConfig.yaml", "OutputSectionIterator", "ErrorOutAtCreatingSections", "err.py")
+    r = ldpy(["-o", "out", a, b, "-e", "foo", "--plugin-config", "PluginConfig.yaml", "-Map", "out.map"],
+             tmp_path)
+    assert r.returncode == 1
+    assert_no_traceback(r)
+    assert r.stderr.strip() == ("ldpy: error: plugin 'ErrorOutAtCreatingSections' (OutputSectionIterator): "
+                                "run failed in CreatingSections (error 0): Error!")
+    assert not (tmp_path / "out").exists()
+
+
+MISC = """\
+import os
+from ldpy.plugin import LinkerPlugin
+
+class Misc(LinkerPlugin):
+    def act_before_rule_matching(self):
+        L = self.linker
+        L.set_preserve_symbol(L.get_symbol("unused"))
+        self.mode = L.get_link_mode()
+    def act_before_writing_output(self):
+        L = self.linker
+        text = next(s for f in L.get_input_files() for s in f.sections() if s.name == ".text.main")
+        L.write_small_json_file(os.environ["MISC_LOG"], {
+            "mode": self.mode, "version": L.get_repository_version().split()[0],
+            "output": L.get_linker_config().output, "timing": L.is_timing_enabled(),
+            "buffer": L.get_buffer("data.txt").decode(), "missing": L.get_buffer("no-such-file"),
+            "finish": L.finish_assign_output_sections(),
+            "rm_name": L.get_rule_matching_section_name(text),
+            "unused": L.get_symbol("unused").address is not None})
+"""
+
+
+@pytest.mark.parametrize("flags, mode", [(["-static"], "StaticExecutable"), (["-pie"], "PIE"),
+                                         (["-shared"], "SharedLibrary")])
+def test_link_mode_config_buffers_json_and_preserve(tmp_path, flags, mode):
+    """ELD's LinkMode test and the small calls: get_link_mode per kind of output,
+    get_linker_config, get_buffer, write_small_json_file, set_preserve_symbol (a
+    --gc-sections root), finish_assign_output_sections."""
+    obj = compile_c(tmp_path, "1", "int unused(void) { return 7; }\nint main(void) { return 0; }\n",
+                    flags=("-O1", "-ffunction-sections", "-fPIC"))
+    write(tmp_path, "misc.py", MISC)
+    (tmp_path / "data.txt").write_text("some bytes")
+    config(tmp_path, "c.yaml", "LinkerPlugin", "Misc", "misc.py")
+    log = tmp_path / "misc.json"
+    r = ldpy(["-o", "out", obj, "-e", "main", "--gc-sections", "--plugin-config", "c.yaml", *flags],
+             tmp_path, env={"MISC_LOG": str(log)})
+    assert r.returncode == 0, r.stderr
+    m = json.loads(log.read_text())
+    assert m == {"mode": mode, "version": "ldpy", "output": "out", "timing": True, "buffer": "some bytes",
+                 "missing": None, "finish": None, "rm_name": None, "unused": True}
+    assert "unused" in nm(tmp_path / "out")        # kept through --gc-sections

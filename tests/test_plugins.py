@@ -374,7 +374,7 @@ class RunFails(SectionIteratorPlugin):
      "plugin 'AddTwice': the chunk '.text.bar' cannot be added to the rule '*(.text.foo*) #Rule 0, FOO' "
      "because it is in the rule '*(.text.bar*) #Rule 0, BAR' and has not been removed from there"),
     ("PLUGIN_ITER_SECTIONS", "RunFails",
-     "plugin 'RunFails' (SectionIterator): run failed (error 7): the table has no entry for .text.foo"),
+     "plugin 'RunFails' (SectionIterator): run failed in BeforeLayout (error 7): the table has no entry for .text.foo"),
 ])
 def test_link_state_and_chunk_move_errors(tmp_path, kind, name, message):
     """ELD's ChunkMovesInInvalidLinkStates and its kin: one error line naming the

@@ -267,7 +267,7 @@ class PluginManager:
         status = self.call(rec, "run", bool(self.ctx.config.verbose))
         if status not in (None, SUCCESS):
             code, msg = self.call(rec, "last_error")
-            raise LinkError(f"plugin '{rec.name}' ({rec.type}): run failed"
+            raise LinkError(f"plugin '{rec.name}' ({rec.type}): run failed in {self.state}"
                             + (f" (error {code}): {msg}" if msg else f" (status {status})"))
 
     def of_type(self, type_):
