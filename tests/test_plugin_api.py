@@ -365,8 +365,8 @@ class Count(SectionIteratorPlugin):
 
 @pytest.mark.slow
 def test_reproduce_archive_carries_the_plugins(tmp_path):
-    """--reproduce: the plugin modules (named by absolute path in --plugin-config, by a
-    bare name found on -L in a script), the config file, a file the plugin found with
+    """--reproduce: the plugin modules (named by absolute path in --plugin-config and in a
+    script given as an input file, by a bare name found on -L), the config file, a file the plugin found with
     find_config_file and one it added are in the tar; relinking from the extracted
     tar elsewhere gives the same bytes."""
     work = tmp_path / "work"
@@ -378,7 +378,9 @@ def test_reproduce_archive_carries_the_plugins(tmp_path):
     write(work / "plugins", "count.py", COUNT_PLUGIN)
     (work / "order.txt").write_text(".text.bar .text.main .text.foo\n")
     config(work / "cfg", "p.yaml", "LinkerPlugin", "Order", str(work / "plugins" / "order.py"))
-    write(work, "script.t", 'PLUGIN_ITER_SECTIONS("count", "Count")\n')
+    write(work / "plugins", "noop.py", "from ldpy.plugin import LinkerPlugin\nclass Noop(LinkerPlugin): pass\n")
+    write(work, "script.t", 'PLUGIN_ITER_SECTIONS("count", "Count")\n'
+          f'LINKER_PLUGIN("{work}/plugins/noop.py", "Noop")\n')
     args = ["-o", "out", obj, "-e", "main", "--plugin-config", "cfg/p.yaml", "-L", "plugins",
             "script.t"]
     r = ldpy(args + ["--reproduce=repro.tar"], work)
@@ -392,6 +394,9 @@ def test_reproduce_archive_carries_the_plugins(tmp_path):
                 f"repro/{inside}/plugins/order.py", f"repro/{inside}/cfg/p.yaml"} <= names
         cfg = tar.extractfile(f"repro/{inside}/cfg/p.yaml").read().decode()
         assert f"Library: {inside}/plugins/order.py" in cfg
+        script = tar.extractfile(f"repro/{inside}/script.t").read().decode()
+        assert f'LINKER_PLUGIN("{inside}/plugins/noop.py", "Noop")' in script
+        assert f"repro/{inside}/plugins/noop.py" in names
         response = tar.extractfile("repro/response.txt").read().decode()
         assert f"--plugin-config\n{inside}/cfg/p.yaml" in response
         elsewhere = tmp_path / "elsewhere"

@@ -668,12 +668,16 @@ class PluginManager:
             else:
                 members.append((os.path.basename(path), path))
         rewrites = {}
-        texts = list(self.ctx.config.scripts) + list(self.ctx.config.plugin_configs)
-        for f in texts:
-            if not moved or not os.path.isfile(f):
+        # (scripts come by -T or as input files: the inputs that are not ELF or archives)
+        texts = list(self.ctx.config.scripts) + list(self.ctx.config.plugin_configs) + \
+            list(self.ctx.loaded_paths)
+        for f in dict.fromkeys(texts) if moved else ():
+            if not os.path.isfile(f):
                 continue
             with open(f, "rb") as fh:
                 data = fh.read()
+            if data[:4] == b"\x7fELF" or data[:7] in (b"!<arch>", b"!<thin>"):
+                continue
             new = data
             for lib, rel in moved.items():
                 new = new.replace(lib.encode(), rel.encode())
