@@ -208,6 +208,7 @@ class Mem(P.ControlMemorySizePlugin):
     def add_blocks(self, b):
         self.b = b
         log("mem.add_blocks", b.name, b.size, [c[0] for c in b.chunks])
+        log("mem.uses", [(off, u.type_name, u.symbol_name) for off, u in b.uses])
     def run(self, v): log("mem.run"); return P.SUCCESS
     def get_blocks(self):
         log("mem.get_blocks")
@@ -264,7 +265,7 @@ def test_every_plugin_type_and_hook_in_link_order(tmp_path):
             "iter.init", "iter.process", "iter.run", "iter.destroy",
             "outs.init", "outs.process", "outs.run", "outs.destroy", "act_before_section_merging",
             "outs.init", "outs.process", "outs.run", "outs.destroy",
-            "mem.init", "mem.add_blocks", "mem.run", "mem.get_blocks", "mem.destroy",
+            "mem.init", "mem.add_blocks", "mem.uses", "mem.run", "mem.get_blocks", "mem.destroy",
             "act_before_performing_layout",
             "outs.init", "outs.process", "outs.run", "outs.destroy", "act_before_writing_output",
             "filesz.init", "filesz.add_blocks", "filesz.run", "filesz.get_blocks", "filesz.destroy", "destroy"]
@@ -277,6 +278,7 @@ def test_every_plugin_type_and_hook_in_link_order(tmp_path):
     assert entry["outs.processBeforeLayout"][3:] == [0, ["*(.text.bar*)"]]
     assert entry["outs.processCreatingSections"][3:] == [2, ["*(.text.bar*)"]]
     assert entry["mem.add_blocks"] == ["mem.add_blocks", "bar", 12, [".text.bar", ".text.bar_1"]]
+    assert entry["mem.uses"] == ["mem.uses", []]      # (bar and bar_1 call nothing)
     syms = nm(tmp_path / "out")
     assert entry["act_before_writing_output"][2] == syms["main"]
     assert log[-1] == ["destroy", "ActBeforeWritingOutput"] or log[-1][0] == "destroy"
@@ -372,7 +374,7 @@ class RunFails(SectionIteratorPlugin):
      "plugin 'AddTwice': the chunk '.text.bar' cannot be added to the rule '*(.text.foo*) #Rule 0, FOO' "
      "because it is in the rule '*(.text.bar*) #Rule 0, BAR' and has not been removed from there"),
     ("PLUGIN_ITER_SECTIONS", "RunFails",
-     "plugin 'RunFails' (SectionIterator): run failed (error 7): the table has no entry for .text.foo"),
+     "plugin 'RunFails' (SectionIterator): run failed in BeforeLayout (error 7): the table has no entry for .text.foo"),
 ])
 def test_link_state_and_chunk_move_errors(tmp_path, kind, name, message):
     """ELD's ChunkMovesInInvalidLinkStates and its kin: one error line naming the

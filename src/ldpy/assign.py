@@ -143,6 +143,12 @@ def assign_sections(ctx):
                 continue
             buckets.setdefault(target, []).append((sort_key, seq, sec, sec))
             seq += 1
+    # a plugin's sort_input_sections_for_section_merging: each rule takes its sections in
+    # the plugin's order (seq becomes the position in the sorted pool)
+    order = ctx.plugins.merge_rank() if ctx.plugins is not None else None
+    if order is not None:
+        for items in buckets.values():
+            items[:] = [(k, order.get(id(sec), len(order) + s), c, sec) for k, s, c, sec in items]
     for merged in omap.merged.values():
         merged.finish()
     eh_frames = [c for items in buckets.values() for _, _, c, _ in items if c.name == ".eh_frame"]

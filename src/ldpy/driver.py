@@ -243,13 +243,13 @@ def _link(config, lto=None):
     passes.run(add_command_line_references, ctx)
     passes.run(Loader(ctx).load_all)        # read inputs, pull archive members, resolve symbols
     check_target_options(ctx)               # another target's options: as GNU ld of this one
-    if config.reproduce:
-        from ldpy.reports import write_reproduce
-        passes.run(write_reproduce, ctx)    # --reproduce: the inputs and a response file, as a tar
-    diag.check()
     if config.plugin_configs or (ctx.script is not None and ctx.script.plugins):
         from ldpy.plugin.manager import PluginManager
         ctx.plugins = PluginManager(ctx)    # Python linker plugins (ELD's API), loaded here
+    if config.reproduce:
+        from ldpy.reports import write_reproduce
+        passes.run(write_reproduce, ctx)    # --reproduce: the inputs (and plugins), a response file, as a tar
+    diag.check()
     plugin_point(ctx, "inputs_read")        # visit_sections, visit_symbol
     ctx.is_dynamic = bool(ctx.shared_files) or config.pie or config.shared
     use_script_layout(ctx)                  # SECTIONS given, INSERT, -Ttext...: script/ engine

@@ -71,11 +71,11 @@ def write_time_trace(config, rows, start):
 
 
 # options whose argument names a file or directory the link reads
-_PATH_OPTIONS = {"L", "library-path", "T", "script", "version-script", "dynamic-list",
+_PATH_OPTIONS = {"L", "library-path", "T", "script", "version-script", "dynamic-list", "plugin-config",
                  "export-dynamic-symbol-list", "retain-symbols-file", "R", "just-symbols",
                  "default-script", "dT", "rpath-link", "c", "mri-script"}
 # options that name files the link writes besides the output, or this report itself
-_DROPPED = {"Map", "M", "print-map", "dependency-file", "why-extract", "print-archive-stats",
+_DROPPED = {"Map", "M", "print-map", "dependency-file", "why-extract", "print-archive-stats", "plugin-activity-file",
             "reproduce", "time-trace", "time-trace-file", "sysroot"}
 
 
@@ -99,14 +99,39 @@ def _spell(name, arg):
     return [dash + name, arg]
 
 
+def _add_bytes(tar, name, data):
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    tar.addfile(info, io.BytesIO(data))
+
+
+def _reproduce_root(tar_path):
+    root = os.path.basename(tar_path)
+    if root.endswith(".tar"):
+        root = root[:-4]
+    return root or "repro"
+
+
+def append_reproduce(ctx, members):
+    """Add (member, path) files to the --reproduce archive written at the start of the
+    link (linker plugins read files while the link runs)."""
+    tar_path = ctx.config.reproduce
+    root = _reproduce_root(tar_path)
+    try:
+        with tarfile.open(tar_path, "a") as tar:
+            have = set(tar.getnames())
+            for member, path in members:
+                if f"{root}/{member}" not in have:
+                    tar.add(os.path.realpath(path), arcname=f"{root}/{member}", recursive=False)
+    except (OSError, tarfile.TarError) as e:
+        raise LinkError(f"cannot add to --reproduce archive '{tar_path}': {getattr(e, 'strerror', None) or e}")
+
+
 def write_reproduce(ctx):
     from ldpy.cli import VERSION_TEXT
     cfg = ctx.config
     tar_path = cfg.reproduce
-    root = os.path.basename(tar_path)
-    if root.endswith(".tar"):
-        root = root[:-4]
-    root = root or "repro"
+    root = _reproduce_root(tar_path)
     words = []
     for name, arg in cfg.command_items:
         if name in _DROPPED:
@@ -118,6 +143,7 @@ def write_reproduce(ctx):
         words += _spell(name, arg)
     sysroot = _inside(cfg.sysroot) if cfg.sysroot else "."
     words += ["--sysroot", sysroot]
+    plugin_members, rewrites = ctx.plugins.reproduce_members(_inside) if ctx.plugins is not None else ([], {})
     files = list(dict.fromkeys(list(ctx.loaded_paths) + list(cfg.scripts) + list(cfg.version_scripts)
                                + list(cfg.dynamic_lists) + list(cfg.export_dynamic_symbol_lists)
                                + ([cfg.retain_symbols_file] if cfg.retain_symbols_file else [])))
@@ -127,13 +153,17 @@ def write_reproduce(ctx):
         with tarfile.open(tmp, "w") as tar:
             for member, text in (("response.txt", response),
                                  ("version.txt", VERSION_TEXT.splitlines()[0] + "\n")):
-                data = text.encode()
-                info = tarfile.TarInfo(f"{root}/{member}")
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
+                _add_bytes(tar, f"{root}/{member}", text.encode())
             for path in files:
-                if os.path.isfile(path):
+                if path in rewrites:              # a script naming plugin libraries by absolute path
+                    _add_bytes(tar, f"{root}/{_inside(path)}", rewrites[path])
+                elif os.path.isfile(path):
                     tar.add(os.path.realpath(path), arcname=f"{root}/{_inside(path)}", recursive=False)
+            for member, src in plugin_members:    # plugin libraries and --plugin-config files
+                if isinstance(src, bytes):
+                    _add_bytes(tar, f"{root}/{member}", src)
+                else:
+                    tar.add(os.path.realpath(src), arcname=f"{root}/{member}", recursive=False)
         os.replace(tmp, tar_path)
     except OSError as e:
         try:

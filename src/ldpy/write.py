@@ -326,6 +326,8 @@ def _write_headers(ctx, out, changed=None):
         name, flags, offset, size, align = o.name, o.flags | _extra_flags(o), o.offset, o.size, o.align
         if getattr(o, "emit_target", None) is not None:     # --emit-relocs' .rela.X
             link, info, flags = idx(".symtab"), o.emit_target.index, flags | 0x40
+        if ctx.plugins is not None and ctx.plugins.links:
+            link = ctx.plugins.sh_link(o, link)      # a plugin's link_sections
         if changed and o in changed:
             name, f, offset, size, align = changed[o]
             flags |= f or 0

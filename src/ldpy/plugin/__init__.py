@@ -91,7 +91,14 @@ class OutputSectionIteratorPlugin(Plugin):
 class ControlMemorySizePlugin(Plugin):
     """Attached to one output section: add_blocks(block) gets the section's contents
     (CreatingSections), get_blocks() returns new blocks that become input sections
-    placed by the script's rules like any other."""
+    placed by the script's rules like any other.
+
+    ELD calls it after layout with the section relocated at its address and lays out
+    again; ldpy calls it before layout, so the block's bytes are the inputs' bytes (no
+    address yet: block.address is 0) and block.uses lists the relocations they still
+    need.  ldpy applies relocations once, while writing the output (the same pass makes
+    the dynamic relocations), so there is no relocated image before that; ControlFileSize
+    plugins get the final, relocated bytes."""
     TYPE = "ControlMemorySize"
 
     def add_blocks(self, block):
@@ -140,14 +147,16 @@ class LinkerPlugin(PluginBase):
 
 class Block:
     """Bytes handed to and returned by the size-control plugins."""
-    __slots__ = ("name", "data", "address", "alignment", "chunks")
+    __slots__ = ("name", "data", "address", "alignment", "chunks", "uses")
 
-    def __init__(self, name, data=b"", address=0, alignment=1, chunks=()):
+    def __init__(self, name, data=b"", address=0, alignment=1, chunks=(), uses=()):
         self.name = name
         self.data = bytes(data)
         self.address = address
         self.alignment = alignment
         self.chunks = list(chunks)     # (chunk name, offset, size) of what the bytes hold
+        # ControlMemorySize: (offset in data, Use) of each relocation the bytes still need
+        self.uses = list(uses)
 
     @property
     def size(self):

@@ -55,6 +55,7 @@ class Chunk:
     """A piece of an output section: an input section, a merged-strings section
     or a chunk the linker or a plugin made."""
     __slots__ = ("_c",)
+    SLOT = "_c"                       # (manager._feed_views re-points it)
 
     def __init__(self, c):
         self._c = c
@@ -157,14 +158,15 @@ class Section(Chunk):
 class Rule:
     """One input section description of an output section (a linker script rule):
     `pos` is its command position (script) or None (the default layout's one rule)."""
-    __slots__ = ("_o", "pos", "_desc", "annotation")
+    __slots__ = ("_o", "pos", "_desc", "annotation", "_name")
 
-    def __init__(self, out, pos, desc=None, annotation=None):
+    def __init__(self, out, pos, desc=None, annotation=None, name=None):
         self._o, self.pos, self._desc, self.annotation = out, pos, desc, annotation
+        self._name = name if name is not None else out.name     # (before merging: no output yet)
 
     @property
     def output_section(self):
-        return OutputSection(self._o)
+        return OutputSection(self._o, self._name)
 
     @property
     def text(self):
@@ -183,13 +185,14 @@ class Rule:
         return [Chunk(c) for c in self._o.desc_chunks.get(self.pos, ())]
 
     def __eq__(self, other):
-        return isinstance(other, Rule) and other._o is self._o and other.pos == self.pos
+        return isinstance(other, Rule) and other._o is self._o and other._name == self._name \
+            and other.pos == self.pos
 
     def __hash__(self):
-        return hash((id(self._o), self.pos))
+        return hash((self._name, self.pos))
 
     def __str__(self):
-        return f"{self.text} #Rule {self.pos if self.pos is not None else 0}, {self._o.name}"
+        return f"{self.text} #Rule {self.pos if self.pos is not None else 0}, {self._name}"
 
     def __repr__(self):
         return f"<Rule {self}>"
@@ -260,11 +263,11 @@ class OutputSection:
         from ldpy.script.place import ORPHAN_POS
         o = self._o
         if self._stmt is None:
-            return [Rule(o, None)] if o is not None else []
+            return [Rule(o, None, name=self._name)] if o is not None else []
         out = []
         for pos, cmd in enumerate(self._stmt.commands):
             if isinstance(cmd, ast.InputSectionDesc):
-                out.append(Rule(o, pos, cmd, getattr(cmd, "plugin_annotation", None)))
+                out.append(Rule(o, pos, cmd, getattr(cmd, "plugin_annotation", None), self._name))
         if o is not None and o.desc_chunks.get(ORPHAN_POS):
             out.append(Rule(o, ORPHAN_POS))
         return out
@@ -281,6 +284,7 @@ class OutputSection:
 
 class Symbol:
     __slots__ = ("_s",)
+    SLOT = "_s"
 
     def __init__(self, s):
         self._s = s

@@ -24,7 +24,11 @@ and the exception (--verbose adds the traceback); the output is removed.
 import importlib.util
 import os
 from collections import deque
+from functools import partial
+from itertools import chain
+from operator import attrgetter, is_not
 import sys
+from sys import getrefcount
 import time
 
 import numpy as np
@@ -92,11 +96,18 @@ class PluginManager:
         self.moves = Moves(self)
         self.symbol_chunks = []       # (symbol, chunk) defined by plugins
         self.plugin_data = {}
-        self.files_read = []
+        self.config_names = {}        # path -> the name find_config_file found it by
         self.patches = []             # (file offset, bytes): set_target_data after layout
         self.relayout_fn = None
         self.modules = {}             # library -> module
         self.point_seconds = {}       # named point -> seconds spent there (plugins and their calls)
+        self.merge_order = None       # the pool section merging takes sections from (in order)
+        self.merge_sorted = False     # ... sorted by sort_input_sections_for_section_merging
+        self.links = {}               # link_sections: output name -> output name its sh_link names
+        self.fatal = []               # plugins that called set_linker_fatal_error
+        self.symtab_removed = set()   # remove_symbol_table_entry: global names .symtab leaves out
+        self.reproduce_files = []     # (name the plugin used, path): files for --reproduce
+        self.diag_formats = []        # get_*_diag_id: (severity, format) by id
         self.specs = self._collect_specs()
         for spec in self.specs:
             self._load(spec)
@@ -218,7 +229,7 @@ class PluginManager:
     def call(self, rec, hook, *args):
         return self.call_each(rec, hook, (args,))
 
-    def call_each(self, rec, hook, arg_tuples=(), single=None):
+    def call_each(self, rec, hook, arg_tuples=(), single=None, views=None):
         """Call hook(*args) for each args; one exception handler and one timer for
         the whole loop (a hook per input section costs only the plugin's own code)."""
         fn = getattr(rec.obj, hook)
@@ -228,6 +239,9 @@ class PluginManager:
         t0 = time.process_time()
         result = None
         try:
+            if views is not None:                   # the per-section hooks
+                _feed_views(fn, views[0], views[1])
+                return None
             if single is not None:                  # the hot loops: map() runs them in C
                 deque(map(fn, single), maxlen=0)
                 return None
@@ -244,12 +258,16 @@ class PluginManager:
             raise LinkError(self._failure(rec.spec, hook, e, rec.path)) from None
         finally:
             rec.seconds += time.process_time() - t0
+            if self.fatal:
+                name = self.fatal[0]
+                self.fatal = []
+                raise LinkError(f"plugin '{name}' stopped the link (set_linker_fatal_error in {hook})")
 
     def run(self, rec):
         status = self.call(rec, "run", bool(self.ctx.config.verbose))
         if status not in (None, SUCCESS):
             code, msg = self.call(rec, "last_error")
-            raise LinkError(f"plugin '{rec.name}' ({rec.type}): run failed"
+            raise LinkError(f"plugin '{rec.name}' ({rec.type}): run failed in {self.state}"
                             + (f" (error {code}): {msg}" if msg else f" (status {status})"))
 
     def of_type(self, type_):
@@ -271,10 +289,9 @@ class PluginManager:
             self.call_each(r, "visit_sections", ((InputFile(f),) for f in files))
         visitors = [r for r in lps if r.visit_symbol]
         if visitors:
-            syms = [Symbol(s) for s in self.ctx.symtab.symbols
-                    if s.file is not None and hasattr(s.file, "global_names")]
+            syms = [s for s in self.ctx.symtab.symbols if s.file is not None and hasattr(s.file, "global_names")]
             for r in visitors:
-                self.call_each(r, "visit_symbol", single=syms)
+                self.call_each(r, "visit_symbol", views=(Symbol, syms))
 
     def _p_before_rule_matching(self):
         self.state = "ActBeforeRuleMatching"
@@ -283,13 +300,20 @@ class PluginManager:
         self._install_overrides()
 
     def _input_sections(self, live_only):
-        return [s for f in self.ctx.files for s in (getattr(f, "sections", None) or ())
-                if s is not None and getattr(s, "file", None) is f and (s.live or not live_only)]
+        """The input sections in input order (ctx.files are objects; their section lists
+        hold None, DISCARDED (a COMDAT group another object gave) and their own sections),
+        filtered in C: no Python code runs per section.  An iterator: each section is
+        read once, as the hook takes it."""
+        every = filter(None, chain.from_iterable([f.sections for f in self.ctx.files]))
+        if live_only:
+            return filter(attrgetter("live"), every)
+        from ldpy.input.object import DISCARDED
+        return filter(partial(is_not, DISCARDED), every)
 
     def _iterate_sections(self, type_, live_only):
         for r in self.of_type(type_):
             self.call(r, "init", r.spec.options)
-            self.call_each(r, "process_section", single=map(Section, self._input_sections(live_only)))
+            self.call_each(r, "process_section", views=(Section, self._input_sections(live_only)))
             self.run(r)
             self.call(r, "destroy")
 
@@ -345,6 +369,7 @@ class PluginManager:
             self._rewrite_output(fsz)
         for r in self.of_type("LinkerPlugin"):
             self.call(r, "destroy")
+        self._reproduce_late_files()
         if self.ctx.config.plugin_activity_file:
             self.write_activity_file(self.ctx.config.plugin_activity_file)
 
@@ -390,6 +415,47 @@ class PluginManager:
             name = output_name(c)
         return OutputSection(None, name)
 
+    def merge_pool(self):
+        if self.merge_order is None:
+            self.merge_order = list(self._input_sections(True))
+        return self.merge_order
+
+    def set_merge_order(self, secs):
+        """assign_sections takes each rule's sections in this order (merge_rank)."""
+        self.merge_order = secs
+        self.merge_sorted = True
+
+    def merge_rank(self):
+        """assign_sections: {id(section): position} once a plugin sorted the pool, else None."""
+        if not self.merge_sorted:
+            return None
+        return {id(s): i for i, s in enumerate(self.merge_order)}
+
+    def rule_matches(self, rule, c):
+        f = getattr(c, "file", None)
+        desc = rule._desc
+        if desc is None:
+            if rule.pos is not None:              # the orphans' rule
+                return False
+            from ldpy.sections import output_name
+            return output_name(c) == rule._o.name if rule._o is not None else False
+        if getattr(desc, "plugin_annotation", None) is not None:
+            return False                          # a plugin's rule takes only what it is given
+        from ldpy.script.place import _Desc
+        d = _Desc(None, rule.pos, desc)
+        return d.file_ok(f) and d.matching_pattern(c, f) is not None
+
+    def sh_link(self, o, link):
+        """write.py: the sh_link of output O (link_sections), else LINK."""
+        name = self.links.get(o.name)
+        if name is None:
+            return link
+        return next((x.index for x in self.ctx.sections_out if x.name == name), link)
+
+    def note_read(self, name, path):
+        if self.ctx.config.reproduce:
+            self.reproduce_files.append((name, path))
+
     def _install_overrides(self):
         """set_output_section: the output map asks us first."""
         omap = self.ctx.outputs
@@ -415,7 +481,7 @@ class PluginManager:
         if o is None:
             raise LinkError(f"{r.spec.where}: plugin '{r.name}': no output section '{r.spec.section}'")
         from ldpy.sections import OutputSection as _O  # noqa: F401
-        data, chunks, off = bytearray(), [], 0
+        data, chunks, uses, off = bytearray(), [], [], 0
         for c in _rule_order(o):
             a = max(c.align, 1)
             off = (off + a - 1) & ~(a - 1)
@@ -423,9 +489,10 @@ class PluginManager:
             b = bytes(c.bytes())
             data.extend(b)
             chunks.append((c.name, off, c.size))
+            uses.extend((off + u.offset, u) for u in self.uses(c))
             off += c.size
         self.call(r, "init", r.spec.options)
-        self.call(r, "add_blocks", Block(o.name, bytes(data), 0, o.align, chunks))
+        self.call(r, "add_blocks", Block(o.name, bytes(data), 0, o.align, chunks, uses))
         self.run(r)
         blocks = self.call(r, "get_blocks") or []
         for b in blocks:
@@ -582,6 +649,58 @@ class PluginManager:
         except Exception as e:
             raise LinkError(self._failure(r.spec, "relocation callback", e, r.path)) from None
 
+    # -- --reproduce ---------------------------------------------------------------------
+    def reproduce_members(self, inside):
+        """What --reproduce adds for the plugins: (member path under the root, file path or
+        bytes), and {file path: bytes} for scripts and configs whose copies must name the
+        libraries where the archive has them.  A relink runs in the root directory: a
+        library named by a bare name is put there (the current directory is searched first),
+        a relative path is kept, an absolute one becomes its path inside the root."""
+        members, moved = [], {}
+        for lib, (mod, path) in self.modules.items():
+            if not os.path.isfile(str(path)):
+                continue                      # an installed entry point: not copied
+            if os.path.isabs(lib) or ".." in lib.split(os.sep):
+                moved[lib] = inside(lib)
+                members.append((inside(lib), path))
+            elif os.sep in lib:
+                members.append((os.path.normpath(lib), path))
+            else:
+                members.append((os.path.basename(path), path))
+        rewrites = {}
+        # (scripts come by -T or as input files: the inputs that are not ELF or archives)
+        texts = list(self.ctx.config.scripts) + list(self.ctx.config.plugin_configs) + \
+            list(self.ctx.loaded_paths)
+        for f in dict.fromkeys(texts) if moved else ():
+            if not os.path.isfile(f):
+                continue
+            with open(f, "rb") as fh:
+                data = fh.read()
+            if data[:4] == b"\x7fELF" or data[:7] in (b"!<arch>", b"!<thin>"):
+                continue
+            new = data
+            for lib, rel in moved.items():
+                new = new.replace(lib.encode(), rel.encode())
+            if new != data:
+                rewrites[f] = new
+        for f in self.ctx.config.plugin_configs:
+            if f not in self.ctx.config.scripts and os.path.isfile(f):
+                members.append((inside(f), rewrites.get(f, f)))
+        return members, rewrites
+
+    def _reproduce_late_files(self):
+        """Files the plugins read (or named) during the link go into the archive now."""
+        if not self.reproduce_files or not self.ctx.config.reproduce:
+            return
+        from ldpy.reports import append_reproduce, _inside
+        members = []
+        for name, path in dict.fromkeys(self.reproduce_files):
+            if not os.path.isfile(path):
+                raise LinkError(f"plugin file for --reproduce '{path}' does not exist")
+            rel = not os.path.isabs(name) and ".." not in name.split(os.sep)
+            members.append((os.path.normpath(name) if rel else _inside(name), path))
+        append_reproduce(self.ctx, members)
+
     # -- reports -----------------------------------------------------------------------
     def map_lines(self):
         lines = ["Linker Plugin Information", "", "Linker Plugins"]
@@ -619,6 +738,27 @@ class PluginManager:
                 fh.write("\n")
         except OSError as e:
             raise LinkError(f"cannot write plugin activity file '{path}': {e.strerror}")
+
+
+def _feed_views(fn, view_class, items):
+    """fn(view) for each item, through one view object re-pointed at each item in turn:
+    a hook that keeps its view (a reference beyond this loop's) makes the next item get
+    a new one, so every view a plugin holds stays what it was.  Allocating a view per
+    item would cost ldpy more than a simple hook costs itself (llvm-big: 121,243 sections).
+    (Plain attribute stores: the interpreter specializes them, a descriptor call is slower.)"""
+    v = view_class(None)
+    if view_class.SLOT == "_c":
+        for item in items:
+            v._c = item
+            fn(v)
+            if getrefcount(v) > 2:        # (here: `v` and getrefcount's argument)
+                v = view_class(None)
+    else:
+        for item in items:
+            v._s = item
+            fn(v)
+            if getrefcount(v) > 2:
+                v = view_class(None)
 
 
 def _fmt(v):

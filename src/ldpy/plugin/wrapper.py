@@ -372,7 +372,10 @@ class LinkerWrapper:
     def find_config_file(self, name):
         """The path of NAME: as given, else in the -L directories, LDPY_PLUGIN_PATH and
         the directories of the link's scripts; None if not found."""
-        return self._m.find_file(name)
+        path = self._m.find_file(name)
+        if path is not None:
+            self._m.config_names[path] = name
+        return path
 
     def get_file_contents(self, path):
         try:
@@ -380,7 +383,7 @@ class LinkerWrapper:
                 data = fh.read()
         except OSError as e:
             raise LinkError(f"plugin '{self._r.name}': cannot read '{path}': {e.strerror}")
-        self._m.files_read.append(path)
+        self._m.note_read(self._m.config_names.get(path, path), path)
         return data.decode("utf-8", "replace")
 
     def read_ini_file(self, path):
@@ -395,7 +398,7 @@ class LinkerWrapper:
             raise LinkError(f"plugin '{self._r.name}': cannot read INI file '{path}': {e.strerror}")
         except configparser.Error as e:
             raise LinkError(f"plugin '{self._r.name}': {path}: bad INI file: {str(e).splitlines()[0]}")
-        self._m.files_read.append(path)
+        self._m.note_read(self._m.config_names.get(path, path), path)
         return {s: dict(cp[s]) for s in cp.sections()}
 
     def write_ini_file(self, data, path):
@@ -429,3 +432,289 @@ class LinkerWrapper:
 
     def add_link_stat(self, name, value):
         self._r.stats.append((str(name), str(value)))
+
+    # -- sorting before section merging (ActBeforeSectionMerging) -------------------------
+    @states("ActBeforeSectionMerging")
+    def get_input_sections_for_section_merging(self):
+        """The live input sections in the order section merging takes them: input order,
+        or the order sort_input_sections_for_section_merging left.  Each rule's sections
+        are placed in this order (a script's SORT() still sorts within its rule)."""
+        return list(map(Section, self._m.merge_pool()))
+
+    @states("ActBeforeSectionMerging")
+    def sort_input_sections_for_section_merging(self, less=None, annotation="", key=None):
+        """Stable-sort the pool section merging takes its input from: by KEY(section), or by
+        LESS(a, b) (true when a goes before b, ELD's comparator)."""
+        import functools
+        views = list(map(Section, self._m.merge_pool()))
+        if key is None and less is None:
+            raise LinkError(f"plugin '{self._r.name}': sort_input_sections_for_section_merging "
+                            f"needs a comparator (less) or a key")
+        if key is None:
+            key = functools.cmp_to_key(lambda a, b: -1 if less(a, b) else (1 if less(b, a) else 0))
+        views.sort(key=key)
+        self._m.set_merge_order([v._c for v in views])
+        self._r.act("sort_input_sections_for_merging", annotation=annotation, sections=len(views))
+
+    # -- more of ELD's LinkerWrapper ----------------------------------------------------------
+    @states("ActBeforeSectionMerging", *CHUNK_MOVES, "CreatingSegments")
+    def link_sections(self, a, b):
+        """Output section A's sh_link becomes output section B's index (ELD's linkSections)."""
+        self._m.links[a.name] = b.name
+        self._r.act("link_sections", output=a.name, link=b.name)
+        self.verbose(f"chaining sections {a.name} and {b.name}")
+
+    @states(*LAID_OUT)
+    def get_segment_table(self):
+        return [Segment(p) for p in self._ctx.phdrs]
+
+    def get_current_link_state_as_str(self):
+        return self._m.state
+
+    def is_32bits(self):
+        return not self._ctx.target.IS64
+
+    def get_repository_version(self):
+        from ldpy import __version__
+        return f"ldpy {__version__} (Python {'.'.join(map(str, __import__('sys').version_info[:3]))})"
+
+    def is_multi_threaded(self):
+        return False                  # hooks run on the link's main thread
+
+    def get_plugin_thread_count(self):
+        return 1
+
+    def is_timing_enabled(self):
+        """Per-plugin CPU times are always kept (--plugin-activity-file has them)."""
+        return True
+
+    def is_post_lto_phase(self):
+        return False                  # plugins run once, after LTO objects are read
+
+    def set_linker_fatal_error(self):
+        """Fail the link once the running hook returns (ELD: as soon as it can)."""
+        self._m.fatal.append(self._r.name)
+        self._r.act("set_linker_fatal_error")
+
+    def get_unbalanced_chunk_removes(self):
+        """(Chunk, rule text) of the chunks taken out of a rule and not put back yet."""
+        return [(Chunk(c), rule) for c, rule, _ in self._m.moves.removed.values()]
+
+    def get_unbalanced_chunk_adds(self):
+        """Always empty: ldpy refuses to add a chunk that is still in another rule."""
+        return []
+
+    @states("ActBeforeSectionMerging", *CHUNK_MOVES)
+    def add_chunk_to_output(self, chunk, annotation=""):
+        """Put CHUNK where the script's rules (or the default layout) place it."""
+        if self._m.state == "ActBeforeSectionMerging":
+            raise LinkError(f"plugin '{self._r.name}': add_chunk_to_output before section merging is not "
+                            f"supported by ldpy (sections are placed by the rules then): call it from "
+                            f"CreatingSections or ActBeforePerformingLayout")
+        self._m.moves.assign(self._r, chunk._c, None, annotation or "add_chunk_to_output")
+
+    @states("ActBeforePerformingLayout", "CreatingSegments", "AfterLayout")
+    def reset_offset(self, output):
+        """Let the layout place OUTPUT again: ldpy's layout assigns every offset on each run
+        (reassign_virtual_addresses), so this only records the old offset."""
+        self._r.act("reset_offset", output=output.name, old_offset=output.offset)
+
+    @states("ActBeforeSectionMerging", *HAS_OUTPUTS)
+    def get_output_section_and_rule(self, section):
+        """(OutputSection, Rule) that take SECTION: where it is once merged, else the
+        first rule that matches it."""
+        c = section._c
+        if c.output is not None and hasattr(c.output, "chunks"):
+            rule = self._m.moves._chunk_rule(c)
+            return OutputSection(c.output), rule
+        out = self._m.output_of(c)
+        if out is None:
+            return None, None
+        return out, next((r for r in out.rules() if self._m.rule_matches(r, c)), None)
+
+    def does_rule_match_with_section(self, rule, section):
+        """Does RULE's input section description take SECTION (file and section patterns,
+        flags; not which rule comes first)?"""
+        return self._m.rule_matches(rule, section._c)
+
+    @states(*BEFORE_SCAN)
+    def remove_symbol_table_entry(self, symbol):
+        """Leave the global SYMBOL out of .symtab (its contents stay)."""
+        self._m.symtab_removed.add(symbol._s.name)
+        self._r.act("remove_symbol", symbol=symbol.name)
+
+    def add_file_to_reproduce_tar(self, path):
+        """With --reproduce, FILE goes into the archive too (a file the plugin made or read)."""
+        if self._ctx.config.reproduce:
+            self._m.reproduce_files.append((path, path))
+
+    def write_small_json_file(self, path, value):
+        import json
+        try:
+            with open(path, "w") as fh:
+                json.dump(value, fh, indent=1)
+                fh.write("\n")
+        except OSError as e:
+            raise LinkError(f"plugin '{self._r.name}': cannot write '{path}': {e.strerror}")
+        return True
+
+    def get_linker_config(self):
+        """The parsed command line (a read-only look: ldpy's Config)."""
+        import copy
+        return copy.copy(self._ctx.config)
+
+    def get_uninit_buffer(self, size):
+        return bytearray(int(size))
+
+    def get_buffer(self, path):
+        """A file's bytes (None when it cannot be read)."""
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError:
+            return None
+        self._m.note_read(self._m.config_names.get(path, path), path)
+        return data
+
+    def get_plugin(self):
+        return self._r.obj
+
+    def get_link_mode(self):
+        return self.link_mode()
+
+    def set_preserve_symbol(self, symbol):
+        return self.preserve_symbol(symbol.name if isinstance(symbol, Symbol) else symbol)
+
+    @states(*BEFORE_SCAN)
+    def create_data_chunk_with_custom_name(self, name, alignment, data):
+        return self.create_chunk_with_custom_name(name, alignment, data, writable=True)
+
+    # ELD's diagnostic IDs: a format with %0, %1, ... placeholders and a severity
+    def _diag_id(self, severity, fmt):
+        self._m.diag_formats.append((severity, fmt))
+        return len(self._m.diag_formats) - 1
+
+    def get_fatal_diag_id(self, fmt):
+        return self._diag_id("fatal", fmt)
+
+    def get_error_diag_id(self, fmt):
+        return self._diag_id("error", fmt)
+
+    def get_warning_diag_id(self, fmt):
+        return self._diag_id("warning", fmt)
+
+    def get_note_diag_id(self, fmt):
+        return self._diag_id("note", fmt)
+
+    def get_verbose_diag_id(self, fmt):
+        return self._diag_id("verbose", fmt)
+
+    def report_diag(self, diag_id, *args):
+        """Issue the diagnostic DIAG_ID (from get_*_diag_id) with its %N replaced by ARGS."""
+        import re
+        try:
+            severity, fmt = self._m.diag_formats[diag_id]
+        except (IndexError, TypeError):
+            raise LinkError(f"plugin '{self._r.name}': report_diag: unknown diagnostic id {diag_id!r}")
+        msg = re.sub(r"%(\d+)", lambda m: str(args[int(m.group(1))]) if int(m.group(1)) < len(args)
+                     else m.group(0), fmt)
+        getattr(self, severity)(msg)
+        return True
+
+    def get_rule_matching_section_name(self, section):
+        return None                   # ldpy matches rules by the section's own name
+
+    def get_rule_matching_section_name_map(self, input_file):
+        return None
+
+    # -- ELD calls ldpy does not offer: one clear error each --------------------------------
+    def get_module(self):
+        self._unsupported("get_module", "ELD's internal module; the façade is the way in")
+
+    def get_linker_script(self):
+        self._unsupported("get_linker_script", "get_all_output_sections() and OutputSection.rules() "
+                          "show the script's statements and rules")
+
+    def create_timer(self, *args, **kw):
+        self._unsupported("create_timer", "each plugin's CPU time is in --plugin-activity-file; "
+                          "use time.process_time()")
+
+    def get_relocation_handler(self):
+        self._unsupported("get_relocation_handler", "Use.type_name names a relocation; "
+                          "register_reloc takes a name or number")
+
+    def delete_dwarf_info_for_input_file(self, *args, **kw):
+        self._unsupported("delete_dwarf_info_for_input_file", "no DWARF reader for plugins")
+
+    def show_rule_matching_section_name_in_diagnostics(self):
+        self._unsupported("show_rule_matching_section_name_in_diagnostics",
+                          "there are no rule-matching section names")
+
+    def _unsupported(self, call, why):
+        raise LinkError(f"plugin '{self._r.name}': {call} is not supported by ldpy ({why})")
+
+    def register_command_line_option(self, option, has_value, handler):
+        self._unsupported("register_command_line_option", "ldpy refuses options it does not know; "
+                          "pass plugin options in the PLUGIN_* command or --plugin-config 'Options'")
+
+    def add_symbol(self, *args, **kw):
+        self._unsupported("add_symbol", "it defines bitcode symbols for an LTO plugin; use "
+                          "add_symbol_to_chunk")
+
+    def create_bitcode_section(self, *args, **kw):
+        self._unsupported("create_bitcode_section", "ldpy's LTO goes through GCC/LLVM's -plugin")
+
+    def set_section_name(self, *args, **kw):
+        self._unsupported("set_section_name", "input section names are fixed once read; "
+                          "set_output_section places a section elsewhere")
+
+    def set_rule_matching_input(self, *args, **kw):
+        self._unsupported("set_rule_matching_input", "it is for post-LTO sections")
+
+    def set_rule_matching_section_name_map(self, *args, **kw):
+        self._unsupported("set_rule_matching_section_name_map", "use set_output_section")
+
+    def set_auxiliary_symbol_name_map(self, *args, **kw):
+        self._unsupported("set_auxiliary_symbol_name_map", "diagnostics name symbols as read")
+
+    def run_garbage_collection(self, phase=""):
+        self._unsupported("run_garbage_collection", "--gc-sections runs once, after rule matching; "
+                          "request_garbage_collection asks for it")
+
+    def finish_assign_output_sections(self):
+        """Nothing to do: set_output_section takes effect at once."""
+        return None
+
+    def apply_relocations(self, buf):
+        self._unsupported("apply_relocations", "relocations are applied once, to the output file; "
+                          "get_output_section_contents and ControlFileSize plugins see relocated bytes")
+
+    def do_relocation(self):
+        self._unsupported("do_relocation", "relocations are applied once, when the output is written")
+
+    def get_dwarf_info_for_input_file(self, *args, **kw):
+        self._unsupported("get_dwarf_info_for_input_file", "no DWARF reader for plugins; read "
+                          "the file's .debug_* sections with Section.contents()")
+
+    def load_library(self, name):
+        self._unsupported("load_library", "a Python plugin imports what it needs")
+
+    def get_function(self, *args, **kw):
+        self._unsupported("get_function", "a Python plugin imports what it needs")
+
+    def get_tar_writer(self, name):
+        self._unsupported("get_tar_writer", "use Python's tarfile module")
+
+    def get_image_layout_checksum(self):
+        self._unsupported("get_image_layout_checksum", "no layout checksum is computed")
+
+    def get_output_symbol_index(self, symbol):
+        self._unsupported("get_output_symbol_index", ".symtab's order is decided when it is written")
+
+
+for _st in STATES:
+    def _is(self, _st=_st):
+        return self._m.state == _st
+    _is.__name__ = "is_link_state_" + "".join("_" + ch.lower() if ch.isupper() else ch for ch in _st).lstrip("_")
+    setattr(LinkerWrapper, _is.__name__, _is)
+del _st, _is

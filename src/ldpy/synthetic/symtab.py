@@ -164,6 +164,10 @@ class SymtabSection(Synthetic):
         if retain is not None:
             gl_local = [s for s in gl_local if s.name in retain]
             gl_global = [s for s in gl_global if s.name in retain]
+        if ctx.plugins is not None and ctx.plugins.symtab_removed:     # remove_symbol_table_entry
+            gone = ctx.plugins.symtab_removed
+            gl_local = [s for s in gl_local if s.name not in gone]
+            gl_global = [s for s in gl_global if s.name not in gone]
         self.globals_local, self.globals = gl_local, gl_global
         # a symbol a shared library defines carries its version, as GNU ld writes it
         # (printf@GLIBC_2.2.5, also stdout@GLIBC_2.2.5 behind a copy relocation)
