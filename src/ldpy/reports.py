@@ -79,7 +79,7 @@ _DROPPED = {"Map", "M", "print-map", "dependency-file", "why-extract", "print-ar
             "reproduce", "time-trace", "time-trace-file", "sysroot"}
 
 
-def _inside(path):
+def path_inside_tar(path):
     """Where `path` lives inside the reproduction root (absolute paths, relative)."""
     return os.path.abspath(path).lstrip("/")
 
@@ -139,11 +139,11 @@ def write_reproduce(ctx):
         if name in ("o", "output"):
             arg = os.path.basename(arg)
         elif name is None or name in _PATH_OPTIONS:
-            arg = _inside(arg)
+            arg = path_inside_tar(arg)
         words += _spell(name, arg)
-    sysroot = _inside(cfg.sysroot) if cfg.sysroot else "."
+    sysroot = path_inside_tar(cfg.sysroot) if cfg.sysroot else "."
     words += ["--sysroot", sysroot]
-    plugin_members, rewrites = ctx.plugins.reproduce_members(_inside) if ctx.plugins is not None else ([], {})
+    plugin_members, rewrites = ctx.plugins.reproduce_members(path_inside_tar) if ctx.plugins is not None else ([], {})
     files = list(dict.fromkeys(list(ctx.loaded_paths) + list(cfg.scripts) + list(cfg.version_scripts)
                                + list(cfg.dynamic_lists) + list(cfg.export_dynamic_symbol_lists)
                                + ([cfg.retain_symbols_file] if cfg.retain_symbols_file else [])))
@@ -156,9 +156,9 @@ def write_reproduce(ctx):
                 _add_bytes(tar, f"{root}/{member}", text.encode())
             for path in files:
                 if path in rewrites:              # a script naming plugin libraries by absolute path
-                    _add_bytes(tar, f"{root}/{_inside(path)}", rewrites[path])
+                    _add_bytes(tar, f"{root}/{path_inside_tar(path)}", rewrites[path])
                 elif os.path.isfile(path):
-                    tar.add(os.path.realpath(path), arcname=f"{root}/{_inside(path)}", recursive=False)
+                    tar.add(os.path.realpath(path), arcname=f"{root}/{path_inside_tar(path)}", recursive=False)
             for member, src in plugin_members:    # plugin libraries and --plugin-config files
                 if isinstance(src, bytes):
                     _add_bytes(tar, f"{root}/{member}", src)

@@ -38,8 +38,8 @@ class InputFile:
 
     def symbols(self):
         """The file's global symbols as the link resolved them."""
-        from ldpy.plugin.wrapper import _global_symbols_of
-        return [Symbol(s) for s in _global_symbols_of(self._f)]
+        from ldpy.plugin.wrapper import global_symbols_of
+        return [Symbol(s) for s in global_symbols_of(self._f)]
 
     def __eq__(self, other):
         return isinstance(other, InputFile) and other._f is self._f
@@ -112,8 +112,8 @@ class Chunk:
         return bytes(self._c.bytes())
 
     def symbols(self):
-        from ldpy.plugin.wrapper import _symbols_in
-        return [Symbol(s) for s in _symbols_in(self._c)]
+        from ldpy.plugin.wrapper import symbols_in_section
+        return [Symbol(s) for s in symbols_in_section(self._c)]
 
     def match_pattern(self, pattern):
         return fnmatch.fnmatchcase(self.name, pattern)
@@ -337,8 +337,8 @@ class Symbol:
     @property
     def address(self):
         """The final address (AfterLayout and later; else None)."""
-        from ldpy.plugin.wrapper import _current
-        ctx = _current()
+        from ldpy.plugin.wrapper import current_wrapper
+        ctx = current_wrapper()
         g = ctx.gaddr if ctx is not None else None
         return int(g[self._s.gid]) if g is not None and self._s.gid < len(g) else None
 

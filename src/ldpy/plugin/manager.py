@@ -480,7 +480,6 @@ class PluginManager:
         o = outs.get(r.spec.section)
         if o is None:
             raise LinkError(f"{r.spec.where}: plugin '{r.name}': no output section '{r.spec.section}'")
-        from ldpy.sections import OutputSection as _O  # noqa: F401
         data, chunks, uses, off = bytearray(), [], [], 0
         for c in _rule_order(o):
             a = max(c.align, 1)
@@ -692,13 +691,13 @@ class PluginManager:
         """Files the plugins read (or named) during the link go into the archive now."""
         if not self.reproduce_files or not self.ctx.config.reproduce:
             return
-        from ldpy.reports import append_reproduce, _inside
+        from ldpy.reports import append_reproduce, path_inside_tar
         members = []
         for name, path in dict.fromkeys(self.reproduce_files):
             if not os.path.isfile(path):
                 raise LinkError(f"plugin file for --reproduce '{path}' does not exist")
             rel = not os.path.isabs(name) and ".." not in name.split(os.sep)
-            members.append((os.path.normpath(name) if rel else _inside(name), path))
+            members.append((os.path.normpath(name) if rel else path_inside_tar(name), path))
         append_reproduce(self.ctx, members)
 
     # -- reports -----------------------------------------------------------------------

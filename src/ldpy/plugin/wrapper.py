@@ -21,7 +21,7 @@ from ldpy.plugin.adt import InputFile, Section, Chunk, Rule, OutputSection, Symb
 _CTX = [None]
 
 
-def _current():
+def current_wrapper():
     return _CTX[0]
 
 
@@ -58,15 +58,15 @@ def states(*valid):
     return wrap
 
 
-def _symbols_in(chunk):
+def symbols_in_section(chunk):
     """Global symbols defined in an input section chunk (any chunk: those of its inputs)."""
-    ctx = _current()
+    ctx = current_wrapper()
     ids = {id(chunk)} | {id(s) for s in getattr(chunk, "inputs", ())}
     return [s for s in ctx.symtab.symbols if s.section is not None and id(s.section) in ids]
 
 
-def _global_symbols_of(f):
-    ctx = _current()
+def global_symbols_of(f):
+    ctx = current_wrapper()
     return [s for s in ctx.symtab.symbols if s.file is f]
 
 
