@@ -325,9 +325,10 @@ class SymbolTable:
                                        {n: (sf, i) for n, i in defaults.items() if n not in by_name})
         self.shlib_strong_refs.update(sf.undefined_strong_bytes)
         refs = set(sf.undefined_bytes)
-        for name in refs & by_name.keys():
+        known = {n for n in refs if n in by_name}      # (a walk of the library's names, not the table's)
+        for name in known:
             by_name[name].dyn_ref = True
-        self.shlib_refs |= refs - by_name.keys()
+        self.shlib_refs |= refs - known
 
     def wanted_by_libraries(self, names):
         """Those of `names` that a shared library on the command line references
@@ -368,7 +369,7 @@ def _first_wins(old, new):
     """old with new's entries for names it lacks (the one dict that stays is the
     bigger: its entries are not copied)."""
     if len(old) >= len(new):
-        for k in new.keys() - old.keys():
+        for k in [k for k in new if k not in old]:
             old[k] = new[k]
         return old
     new.update(old)
