@@ -6,7 +6,7 @@ import numpy as np
 from ldpy.diag import LinkError
 from ldpy.elf.format import (SHT_REL, reloc_sym, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_MERGE, SHF_TLS, SHF_GROUP,
                              SHT_NOBITS, SHT_NOTE, SHT_RELA, SHN_LORESERVE)
-from ldpy.elf.eh_frame import prune_eh_frame
+from ldpy.elf.eh_frame import prune_eh_frame, prune_eh_frames, eh_frame_records
 from ldpy.sections import OutputSection, MergedSection, RANK, output_name, input_sort_key
 from ldpy.symbols import COMMON
 from ldpy.synthetic import Synthetic
@@ -106,10 +106,10 @@ def assign_sections(ctx):
     if ctx.config.unique_sections or ctx.config.unique_orphan_sections:
         omap.unique = (ctx.config.unique_sections, ctx.config.unique_orphan_sections)
     buckets = {}       # output name -> list of (sort key, seq, chunk)
+    eh_items = []      # (target, sort key, seq, section) of the .eh_frame inputs
     seq = 0
+    _prune_all_eh_frames(ctx.files, ctx.eh_frame_records)
     for f in ctx.files:
-        if f.has_dead_sections():
-            _prune_eh_frames(f, ctx.eh_frame_records)
         for sec in f.sections:
             if sec is None or not sec.live:
                 continue
@@ -143,6 +143,8 @@ def assign_sections(ctx):
                 continue
             buckets.setdefault(target, []).append((sort_key, seq, sec, sec))
             seq += 1
+            if name == ".eh_frame":
+                eh_items.append((target, sort_key, seq - 1, sec))
     # a plugin's sort_input_sections_for_section_merging: each rule takes its sections in
     # the plugin's order (seq becomes the position in the sorted pool)
     order = ctx.plugins.merge_rank() if ctx.plugins is not None else None
@@ -151,7 +153,9 @@ def assign_sections(ctx):
             items[:] = [(k, order.get(id(sec), len(order) + s), c, sec) for k, s, c, sec in items]
     for merged in omap.merged.values():
         merged.finish()
-    eh_frames = [c for items in buckets.values() for _, _, c, _ in items if c.name == ".eh_frame"]
+    # (in bucket order, then the order each bucket's list had: what a walk of buckets gives)
+    bucket_at = {t: i for i, t in enumerate(buckets)}
+    eh_frames = [c for *_, c in sorted(eh_items, key=lambda e: (bucket_at[e[0]], e[2]))]
     if eh_frames:
         _drop_inner_terminators(eh_frames)
     shuffle = _shuffler(ctx.config.shuffle_sections) if ctx.config.shuffle_sections else None
@@ -244,6 +248,60 @@ def _drop_inner_terminators(chunks):
                 sec.size -= 4
                 break
             pos += 4 + n
+
+
+def _prune_all_eh_frames(files, known_records):
+    """_prune_eh_frames for every file with discarded sections, in one batch
+    (elf/eh_frame.prune_eh_frames); file by file when the batch finds anything
+    unusual, so that the first file's problem is the one reported."""
+    dead_lists, with_dead = [], []
+    for f in files:
+        d = [s is not None and not s.live for s in f.sections]
+        if True in d:
+            dead_lists.append(d)
+            with_dead.append(f)
+    files = with_dead
+    secs, owner = [], []
+    for n, f in enumerate(files):
+        for s in f.sections:
+            if s is not None and s.live and s.name == ".eh_frame" and s.relocs is not None:
+                secs.append(s)
+                owner.append(n)
+    usual = bool(secs) and len(secs) < (1 << 20)
+    records = []
+    if usual:
+        for s in secs:
+            r = known_records.get(id(s))
+            if r is None:
+                r = eh_frame_records(s, s.bytes().tobytes())
+            elif isinstance(r, tuple):             # (arrays, as --gc-sections keeps them)
+                r = list(zip(*(c.tolist() for c in r)))
+            if (not r and len(s.relocs)) or s.relocs.dtype != secs[0].relocs.dtype or \
+                    s.file.little != secs[0].file.little or s.compressed is not None:
+                usual = False
+                break
+            records.append(r)
+    if usual:
+        # which relocation of each section points into a discarded section
+        nsyms = np.fromiter((len(f.shndx) for f in files), np.int64, len(files))
+        nsecs = np.fromiter((len(f.sections) for f in files), np.int64, len(files))
+        sym_base = np.cumsum(nsyms) - nsyms
+        sec_base = np.cumsum(nsecs) - nsecs
+        shndx = np.concatenate([f.shndx for f in files])
+        dead = np.array([x for d in dead_lists for x in d], bool)
+        nrel = np.fromiter((len(s.relocs) for s in secs), np.int64, len(secs))
+        fid = np.repeat(np.array(owner, np.int64), nrel)
+        symidx = reloc_sym(np.concatenate([s.relocs["r_info"] for s in secs]))
+        if len(symidx) and (symidx >= nsyms[fid]).any():
+            usual = False
+        else:
+            tshndx = shndx[sym_base[fid] + symidx]
+            in_sec = tshndx > 0
+            target_dead = in_sec & dead[sec_base[fid] + np.where(in_sec, tshndx, 0)]
+            usual = prune_eh_frames(secs, records, target_dead)
+    if not usual:
+        for f in files:
+            _prune_eh_frames(f, known_records)
 
 
 def _prune_eh_frames(f, known_records):

@@ -246,6 +246,12 @@ class MergedSection:
         self.inputs.append(sec)
 
     def finish(self):
+        # pieces were given offsets in insertion order: without alignment padding
+        # the section is just their concatenation
+        joined = b"".join(self.pieces)
+        if len(joined) == self.size:
+            self.data = np.frombuffer(bytearray(joined), np.uint8)
+            return
         buf = np.zeros(self.size, np.uint8)
         for piece, off in self.pieces.items():
             buf[off:off + len(piece)] = np.frombuffer(piece, np.uint8)

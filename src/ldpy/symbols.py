@@ -149,7 +149,7 @@ class SymbolTable:
         if len(syms) - fg <= 0:
             f.global_ids = np.zeros(0, np.int64)
             return
-        infos = syms["st_info"][fg:].tolist()
+        infos = f._global_infos
         others = syms["st_other"][fg:].tolist()
         shndxs = f.shndx[fg:].tolist()
         values = syms["st_value"][fg:].tolist()
@@ -157,29 +157,37 @@ class SymbolTable:
         sections = f.sections
         by_name, undefined = self.by_name, self.undefined
         wrapped, shared_defs = self.wrapped, self.shared_defs
+        names = f.global_names
+        if wrapped:
+            # --wrap: a reference to SYM means __wrap_SYM, one to __real_SYM means SYM
+            names = [(b"__wrap_" + n if n in wrapped else n[7:] if n.startswith(b"__real_") and n[7:] in wrapped
+                      else n) if x == SHN_UNDEF else n for n, x in zip(names, shndxs)]
+        # the names the table has already, looked up at once (new ones are interned in order)
+        found = list(map(by_name.get, names))
+        versioned = not self.verbatim_versions and b"@" in f.strtab
+        no_export = f.no_export
         gids = []
         append = gids.append
         hidden_versions = []             # (index, name) of foo@VER definitions
-        for i, (name, info, shndx) in enumerate(zip(f.global_names, infos, shndxs)):
-            if wrapped and shndx == SHN_UNDEF:
-                # --wrap: a reference to SYM means __wrap_SYM, one to __real_SYM means SYM
-                if name in wrapped:
-                    name = b"__wrap_" + name
-                elif name.startswith(b"__real_") and name[7:] in wrapped:
-                    name = name[7:]
-            sym = by_name.get(name)
-            if b"@" in name and shndx != SHN_UNDEF and not self.verbatim_versions and \
-                    name.count(b"@") == 1 and not name.endswith(b"@"):
-                hidden_versions.append(i)
+        for i, sym in enumerate(found):
+            shndx = shndxs[i]
+            if versioned:
+                name = names[i]
+                if b"@" in name and shndx != SHN_UNDEF and name.count(b"@") == 1 and not name.endswith(b"@"):
+                    hidden_versions.append(i)
             if sym is None:
-                if b"@" in name and not self.verbatim_versions:
-                    sym = self.intern_versioned(name, shndx != SHN_UNDEF)
-                else:
-                    sym = self.intern(name)
+                name = names[i]
+                sym = by_name.get(name)      # (an earlier entry of this file may have added it)
+                if sym is None:
+                    if versioned and b"@" in name:
+                        sym = self.intern_versioned(name, shndx != SHN_UNDEF)
+                    else:
+                        sym = self.intern(name)
             append(sym.gid)
+            info = infos[i]
             weak = (info >> 4) == STB_WEAK
             vis = others[i] & 3
-            if not vis and f.no_export and shndx != SHN_UNDEF:
+            if not vis and no_export and shndx != SHN_UNDEF:
                 vis = STV_HIDDEN             # --exclude-libs: not exported (as GNU ld)
             if vis:
                 sym.visibility = merge_visibility(sym.visibility, vis)
@@ -204,7 +212,7 @@ class SymbolTable:
             if kind == SHARED:
                 kind = UNDEF                 # a regular definition overrides a shared one
                 sym.dyn_ref = True           # ... and is exported so the library binds to it
-            elif name in shared_defs:
+            elif names[i] in shared_defs:
                 sym.dyn_ref = True
             if kind == SYNTHETIC:
                 continue                     # --defsym overrides object definitions
@@ -225,7 +233,7 @@ class SymbolTable:
             if kind == COMMON and self.warn_common:
                 diag.warn(f"{f.name}: definition of '{sym.display}' overriding common from {sym.file.name}")
             if kind == COMMON:
-                self.commons.discard(name)
+                self.commons.discard(names[i])
             sym.kind = DEFINED
             sym.file, sym.index, sym.section = f, fg + i, sec
             sym.value, sym.size, sym.weak = values[i], sizes[i], weak
@@ -317,9 +325,10 @@ class SymbolTable:
                                        {n: (sf, i) for n, i in defaults.items() if n not in by_name})
         self.shlib_strong_refs.update(sf.undefined_strong_bytes)
         refs = set(sf.undefined_bytes)
-        for name in refs & by_name.keys():
+        known = {n for n in refs if n in by_name}      # (a walk of the library's names, not the table's)
+        for name in known:
             by_name[name].dyn_ref = True
-        self.shlib_refs |= refs - by_name.keys()
+        self.shlib_refs |= refs - known
 
     def wanted_by_libraries(self, names):
         """Those of `names` that a shared library on the command line references
@@ -360,7 +369,7 @@ def _first_wins(old, new):
     """old with new's entries for names it lacks (the one dict that stays is the
     bigger: its entries are not copied)."""
     if len(old) >= len(new):
-        for k in new.keys() - old.keys():
+        for k in [k for k in new if k not in old]:
             old[k] = new[k]
         return old
     new.update(old)

@@ -43,6 +43,21 @@ def write_output(ctx):
         raise
 
 
+def _memo_fill(code_fill):
+    """code_fill with the padding of each small size made once (the gaps between
+    the 100k functions of a big link are a few dozen distinct sizes)."""
+    cache = {}
+
+    def fill(n):
+        b = cache.get(n)
+        if b is None:
+            b = code_fill(n)
+            if n <= 4096:
+                cache[n] = b
+        return b
+    return fill
+
+
 def fill_code_gaps(out, o, code_fill):
     """Padding between the input sections of a code section is no-ops, as GNU
     ld's default fill for code (each gap filled from its start)."""
@@ -80,7 +95,8 @@ def _write_all(ctx, out):
     n = parallel.thread_count(ctx.config)
     # 1. input and merged section bytes, and synthetic sections already complete
     #    (split over n processes: parallel.py)
-    parallel.run_shares([lambda share=share: parallel.copy_share(out, share, t.code_fill, _copy_whole)
+    code_fill = _memo_fill(t.code_fill)
+    parallel.run_shares([lambda share=share: parallel.copy_share(out, share, code_fill, _copy_whole)
                          for share in parallel.plan_copy(outs, n)])
     ctx.passes.lap("copy sections")
     # 2. relocations of the whole link (meanwhile a worker writes .symtab)

@@ -126,6 +126,80 @@ def prune_eh_frame(sec, is_dead_target, records=None):
         sec.relocs = rel
 
 
+def prune_eh_frames(secs, records, target_dead):
+    """prune_eh_frame for many input .eh_frame sections at once: their records,
+    relocations and bytes concatenated, every step one array operation for all of
+    them; then each changed section gets its slice.  records: each section's
+    records list (eh_frame_records); target_dead: for the concatenated
+    relocations, whether each points into a discarded section.  Returns False
+    (nothing changed) when an input is unusual (a relocation outside its section,
+    an FDE whose CIE is missing or in another section): the caller then prunes
+    section by section, which reports the error."""
+    sizes = np.fromiter((s.size for s in secs), np.int64, len(secs))
+    base = np.cumsum(sizes) - sizes                    # each section's place in the concatenation
+    nrec = np.fromiter((len(r) for r in records), np.int64, len(secs))
+    nrel = np.fromiter((len(s.relocs) for s in secs), np.int64, len(secs))
+    flat = [rec for r in records for rec in r]
+    cols = list(zip(*flat)) if flat else [(), (), (), ()]
+    rbase = np.repeat(base, nrec)
+    starts = np.array(cols[0], np.int64) + rbase
+    ends = np.array(cols[1], np.int64) + rbase
+    is_cie = np.array(cols[2], bool)
+    cie_starts = np.array(cols[3], np.int64) + rbase
+    rec_sec = np.repeat(np.arange(len(secs)), nrec)
+    rel = np.concatenate([s.relocs.view(np.uint8) for s in secs]).view(secs[0].relocs.dtype)
+    local = rel["r_offset"].astype(np.int64)
+    rel_sec = np.repeat(np.arange(len(secs)), nrel)
+    if len(local) and ((local < 0) | (local >= sizes[rel_sec])).any():
+        return False
+    roffs = local + base[rel_sec]
+    rec_of_rel = np.maximum(np.searchsorted(starts, roffs, side="right") - 1, 0)
+    at_pc_begin = np.flatnonzero(roffs == starts[rec_of_rel] + 8)
+    has_live_target = np.zeros(len(starts), bool)
+    has_live_target[rec_of_rel[at_pc_begin[~target_dead[at_pc_begin]]]] = True
+    keep = is_cie | has_live_target
+    if keep.all():
+        return True
+    # the CIE of every kept FDE: kept, and in the FDE's own section
+    k = np.flatnonzero(keep)
+    fde = k[~is_cie[k]]
+    ci = np.minimum(np.searchsorted(starts, cie_starts[fde]), len(starts) - 1)
+    if ((starts[ci] != cie_starts[fde]) | ~keep[ci] | (rec_sec[ci] != rec_sec[fde])).any():
+        return False
+    lens = ends[k] - starts[k]
+    new_start = np.full(len(starts), -1, np.int64)
+    new_start[k] = np.cumsum(lens) - lens               # in the concatenation of the results
+    raw = np.concatenate([s.bytes() for s in secs])
+    # the kept records' bytes, in order: a mask over the concatenation (+1 where a
+    # kept record starts, -1 where it ends) is cheaper than an index per byte
+    edge = np.zeros(len(raw) + 1, np.int8)
+    edge[starts[k]] += 1
+    edge[ends[k]] -= 1
+    out = raw[np.cumsum(edge[:-1], dtype=np.int8) > 0]
+    little = secs[0].file.little
+    ptr = (new_start[fde] + 4 - new_start[ci]).astype("<u4" if little else ">u4")
+    out[(new_start[fde] + 4)[:, None] + np.arange(4)] = ptr.view(np.uint8).reshape(-1, 4)
+    kept_rel = keep[rec_of_rel]
+    new_rel = rel[kept_rel].copy()
+    ri = rec_of_rel[kept_rel]
+    # kept bytes and relocations per section; a section keeps its first record's new place
+    kept_bytes = np.bincount(rec_sec[k], lens, len(secs)).astype(np.int64)
+    out_base = np.cumsum(kept_bytes) - kept_bytes
+    new_rel["r_offset"] = (new_rel["r_offset"].astype(np.int64) + new_start[ri] - starts[ri]
+                           - out_base[rel_sec[kept_rel]] + base[rel_sec[kept_rel]]).astype(new_rel["r_offset"].dtype)
+    kept_rels = np.bincount(rel_sec[kept_rel], minlength=len(secs))
+    rel_base = np.cumsum(kept_rels) - kept_rels
+    changed = np.bincount(rec_sec, ~keep, len(secs)) > 0
+    for j in np.flatnonzero(changed).tolist():
+        s = secs[j]
+        a, n = int(out_base[j]), int(kept_bytes[j])
+        s.data = out[a:a + n]
+        s.size = n
+        r = int(rel_base[j])
+        s.relocs = new_rel[r:r + int(kept_rels[j])]
+    return True
+
+
 # -- the output image ----------------------------------------------------------------
 
 def count_fdes(data, little=True):

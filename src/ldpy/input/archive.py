@@ -176,6 +176,12 @@ class Archive:
         if len(names) < count:
             raise LinkError(f"{self.path}: archive symbol index has {len(names)} names for {count} symbols")
         index = self.index
+        if not index:
+            # the usual index: every name once, built in one go
+            first = dict(zip(names, ([moff] for moff in offsets)))
+            if len(first) == count:
+                index.update(first)
+                return
         for name, moff in zip(names, offsets):
             lst = index.get(name)
             if lst is None:

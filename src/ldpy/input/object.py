@@ -52,7 +52,14 @@ class InputSection:
             return self.data
         if self.type == SHT_NOBITS:
             return np.zeros(0, np.uint8)
-        return np.frombuffer(self.file.data, np.uint8, self.size, self.offset)
+        # a slice of the file's (or its archive's) byte view: cheaper than a new
+        # frombuffer per section (every section was checked to lie inside the file)
+        f = self.file
+        buf = f.buf
+        if buf is None:
+            buf = f.buf = np.frombuffer(f.data, np.uint8)
+        start = f.buf_base + self.offset
+        return buf[start:start + self.size]
 
     def where(self, offset=None):
         """'file:(section+0xOFF)' for messages."""
@@ -148,6 +155,40 @@ def section_label(data, i, name_off, strtab_type, strtab_off, strtab_size):
     return f"[{i}]"
 
 
+_FORMATS = {}
+_SHNDX_TABLES = {}
+_BAD_SHNDX = -(1 << 40)
+
+
+def _shndx_table(large_common, xindex):
+    """st_shndx -> ObjectFile.shndx for every 16-bit value: section indexes as they
+    are, SHN_ABS/SHN_COMMON (and the target's large common) negated, SHN_XINDEX
+    negated when the file has .symtab_shndx, other reserved values _BAD_SHNDX."""
+    key = (large_common, xindex)
+    t = _SHNDX_TABLES.get(key)
+    if t is None:
+        t = np.arange(1 << 16, dtype=np.int64)
+        t[SHN_LORESERVE:] = _BAD_SHNDX
+        t[SHN_ABS], t[SHN_COMMON] = -SHN_ABS, -SHN_COMMON
+        if large_common is not None:
+            t[large_common] = -SHN_COMMON
+        if xindex:
+            t[SHN_XINDEX] = -SHN_XINDEX
+        _SHNDX_TABLES[key] = t
+    return t
+
+
+def _formats(is64, little):
+    """struct formats of the ELF header and a section header of one flavour."""
+    f = _FORMATS.get((is64, little))
+    if f is None:
+        e = "<" if little else ">"
+        f = _FORMATS[(is64, little)] = type("Formats", (), {})()
+        f.ehdr = struct.Struct(e + ("16sHHIQQQIHHHHHH" if is64 else "16sHHIIIIIHHHHHH"))
+        f.shdr = struct.Struct(e + ("IIQQQQIIQQ" if is64 else "IIIIIIIIII"))
+    return f
+
+
 class ObjectFile:
     """An ELF relocatable object, from a file or an archive member."""
 
@@ -174,19 +215,24 @@ class ObjectFile:
 
     # -- parsing -----------------------------------------------------------
     def _table(self, dtype, offset, count, what):
-        end = offset + count * dtype.itemsize
+        self._check_table(dtype.itemsize, offset, count, what)
+        return np.frombuffer(self.data, dtype, count, offset)
+
+    def _check_table(self, itemsize, offset, count, what):
+        end = offset + count * itemsize
         if offset < 0 or end > len(self.data):
             raise LinkError(f"{self.name}: {what} extends past the end of the file "
                             f"(offset {offset:#x}, size {end - offset:#x}, file size {len(self.data):#x})")
-        return np.frombuffer(self.data, dtype, count, offset)
 
     def _parse(self):
         dt = self.dt
-        if len(self.data) < dt.ehdr.itemsize:
+        data = self.data
+        nbytes = len(data)
+        fmt = _formats(self.is64, self.little)
+        if nbytes < fmt.ehdr.size:
             raise LinkError(f"{self.name}: truncated ELF header")
-        eh = np.frombuffer(self.data, dt.ehdr, 1, 0).tolist()[0]
         (_, self.type, self.machine, _, _, _, shoff, self.eflags, _, _, _, shentsize, shnum,
-         shstrndx) = eh
+         shstrndx) = fmt.ehdr.unpack_from(data, 0)
         if self.type != ET_REL:
             if self.type == ET_DYN:
                 raise LinkError(f"{self.name}: shared objects are not supported yet")
@@ -195,27 +241,25 @@ class ObjectFile:
             raise LinkError(f"{self.name}: object has no section header table")
         if shentsize != dt.shdr.itemsize:
             raise LinkError(f"{self.name}: bad section header size {shentsize}")
-        first = self._table(dt.shdr, shoff, 1, "section header table").tolist()[0]
-        if shnum == 0:
-            shnum = first[5]
-        if shstrndx == SHN_XINDEX:
-            shstrndx = first[6]
-        self.shdrs = sh = self._table(dt.shdr, shoff, shnum, f"section header table ({shnum} entries)")
-        # rows: (name, type, flags, addr, offset, size, link, info, addralign, entsize)
-        # column-wise conversion is several times faster than structured tolist()
-        self.rows = rows = list(zip(*(sh[f].tolist() for f in sh.dtype.names)))
+        self._check_table(shentsize, shoff, 1, "section header table")
+        if shnum == 0 or shstrndx == SHN_XINDEX:
+            first = fmt.shdr.unpack_from(data, shoff)
+            if shnum == 0:
+                shnum = first[5]
+            if shstrndx == SHN_XINDEX:
+                shstrndx = first[6]
+        self.shdrs = self._table(dt.shdr, shoff, shnum, f"section header table ({shnum} entries)")
+        # rows: (name, type, flags, addr, offset, size, link, info, addralign, entsize),
+        # unpacked straight from the file (cheaper than numpy for a few dozen rows)
+        self.rows = rows = list(fmt.shdr.iter_unpack(memoryview(data)[shoff:shoff + shnum * shentsize]))
         self.section_names = None
         self.shstrndx = shstrndx
-        # every section's bytes lie inside the file (whole-table check; unsigned
-        # arithmetic that cannot wrap: size > file size - offset)
-        size = np.uint64(len(self.data))
-        off = sh["sh_offset"].astype(np.uint64)
-        bad = (sh["sh_type"] != SHT_NOBITS) & (sh["sh_type"] != SHT_NULL) & \
-            ((off > size) | (sh["sh_size"].astype(np.uint64) > size - np.minimum(off, size)))
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise LinkError(f"{self.name}: section {self._label(i)} extends past the end of the file "
-                            f"(offset {rows[i][4]:#x}, size {rows[i][5]:#x}, file size {len(self.data):#x})")
+        # every section's bytes lie inside the file (size > file size - offset cannot wrap)
+        for i, row in enumerate(rows):
+            t = row[1]
+            if t != SHT_NOBITS and t != SHT_NULL and (row[4] > nbytes or row[5] > nbytes - row[4]):
+                raise LinkError(f"{self.name}: section {self._label(i)} extends past the end of the file "
+                                f"(offset {row[4]:#x}, size {row[5]:#x}, file size {nbytes:#x})")
         if not 0 < shstrndx < shnum:
             raise LinkError(f"{self.name}: bad section name string table index {shstrndx} "
                             f"(the file has {shnum} sections)")
@@ -266,8 +310,9 @@ class ObjectFile:
         self.groups = []              # (signature, is COMDAT, member indexes, group section index)
         discarded = set()
         kept = {}
+        group_set = set(groups)
         for i in groups:
-            signature, is_comdat, members = self._read_group(i)
+            signature, is_comdat, members = self._read_group_fast(i, group_set)
             self.groups.append((signature, is_comdat, members, i))
             if is_comdat and self._comdat is not None:
                 if signature in self._comdat:
@@ -277,6 +322,7 @@ class ObjectFile:
                     for m in members:
                         kept[m] = signature
         sections = self.sections
+        zdebug = b".zdebug" in shstr
         for i in contents:
             if i in discarded:
                 sections[i] = DISCARDED
@@ -284,10 +330,36 @@ class ObjectFile:
                 sec = sections[i] = InputSection(self, i, names[i], rows[i])
                 if i in kept:
                     sec.group = kept[i]
-                if sec.flags & SHF_COMPRESSED or names[i].startswith(".zdebug"):
+                if sec.flags & SHF_COMPRESSED or (zdebug and names[i].startswith(".zdebug")):
                     self._compressed(sec)
+        # relocation sections: a view of the file each when already in the in-memory
+        # layout (x86-64 RELA), else converted by _attach_relocs
+        rela, in_memory = self.dt.rela, self._rela_in_memory
+        rsize = rela.itemsize
         for i in rela_sections:
-            self._attach_relocs(i)
+            row = rows[i]
+            target = row[7]
+            if in_memory and row[1] == SHT_RELA and row[9] == rsize and 0 < target < shnum:
+                sec = sections[target]
+                if sec is not None and sec is not DISCARDED:
+                    sec.relocs = np.frombuffer(data, rela, row[5] // rsize, row[4])
+            else:
+                self._attach_relocs(i)
+
+    def _read_group_fast(self, i, group_set):
+        """_read_group for the usual group (members in range, none a group, a global
+        signature symbol); anything else goes through _read_group's checks."""
+        row = self.rows[i]
+        offset, n, info = row[4], row[5] // 4, row[7]
+        fg = self.first_global
+        if n and offset + 4 * n <= len(self.data) and fg <= info < len(self.symbols):
+            words = struct.unpack_from(f"{'<' if self.little else '>'}{n}I", self.data, offset)
+            members = list(words[1:])
+            if not members or (min(members) > 0 and max(members) < len(self.sections)
+                               and group_set.isdisjoint(members)):
+                if self._global_infos[info - fg] & 0xf != STT_SECTION:
+                    return self.global_names[info - fg], bool(words[0] & GRP_COMDAT), members
+        return self._read_group(i)
 
     def _compressed(self, sec):
         """A compressed debug section (SHF_COMPRESSED, or the GNU .zdebug_* form) takes
@@ -368,6 +440,35 @@ class ObjectFile:
                             f"but holds only {count} symbols")
         self.first_global = info
         name_off = syms["st_name"]
+        # st_shndx through one lookup table: reserved values negated (elf.format.SHX_*),
+        # large-model commons as SHN_COMMON, anything unsupported a sentinel
+        if count:
+            from ldpy.arch.base import for_machine
+            t = for_machine(self.machine)
+            shndx = _shndx_table(t.LARGE_COMMON if t is not None else None,
+                                 shndx_table is not None)[syms["st_shndx"]]
+            lo, hi = int(shndx.min()), int(shndx.max())
+            if lo == _BAD_SHNDX or hi >= len(self.shdrs) or int(name_off.max()) >= max(len(strtab), 1):
+                shndx = self._check_symbols(syms, strtab, shndx_table)    # (raises)
+            if shndx_table is not None and lo <= -SHN_XINDEX:
+                ext = self._table(np.dtype(dt.word), self.rows[shndx_table][4],
+                                  count, "extended section index table")
+                shndx = np.where(shndx == -SHN_XINDEX, ext.astype(np.int64), shndx)
+                real = shndx > 0
+                if np.any(real & (shndx >= len(self.shdrs))):
+                    self._check_symbols(syms, strtab, shndx_table)
+        else:
+            shndx = np.zeros(0, np.int64)
+        self.shndx = shndx
+        self._global_name_offs = offs = name_off[self.first_global:].tolist()
+        self._global_infos = syms["st_info"][self.first_global:].tolist()
+        self.global_names = strings_at(strtab, offs, self.name, "symbol name")
+
+    def _check_symbols(self, syms, strtab, shndx_table):
+        """The symbol table checks, one by one, for the message of the first that fails."""
+        dt = self.dt
+        count = len(syms)
+        name_off = syms["st_name"]
         if count and int(name_off.max()) >= max(len(strtab), 1):
             bad = int(np.flatnonzero(name_off >= len(strtab))[0])
             raise LinkError(f"{self.name}: symbol {bad} has name offset {int(name_off[bad]):#x}, past the "
@@ -384,21 +485,17 @@ class ObjectFile:
             raise LinkError(f"{self.name}: symbol {self._sym_label(bad)} has unsupported section "
                             f"index {int(shndx[bad]):#x}" +
                             (" (SHN_XINDEX without a .symtab_shndx section)" if shndx[bad] == SHN_XINDEX else ""))
-        # reserved values negated (elf.format.SHX_*), SHN_XINDEX through .symtab_shndx
         shndx = np.where(shndx >= SHN_LORESERVE, -shndx, shndx)
         if shndx_table is not None:
             ext = self._table(np.dtype(dt.word), self.rows[shndx_table][4],
                               count, "extended section index table")
             shndx = np.where(shndx == -SHN_XINDEX, ext.astype(np.int64), shndx)
-        self.shndx = shndx
         real = shndx > 0
         if np.any(real & (shndx >= len(self.shdrs))):
             bad = int(np.flatnonzero(real & (shndx >= len(self.shdrs)))[0])
             raise LinkError(f"{self.name}: symbol {self._sym_label(bad)} has section index "
                             f"{int(shndx[bad])}, but the file has only {len(self.shdrs)} sections")
-        self._global_name_offs = offs = name_off[self.first_global:].tolist()
-        self._global_infos = syms["st_info"][self.first_global:].tolist()
-        self.global_names = strings_at(strtab, offs, self.name, "symbol name")
+        return shndx
 
     def defined_global_names(self):
         """Names of the global symbols this object defines (not commons): what a lazy

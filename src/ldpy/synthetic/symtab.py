@@ -76,7 +76,8 @@ class SymtabSection(Synthetic):
         retain = _read_name_list(ctx.config.retain_symbols_file) if ctx.config.retain_symbols_file else None
         parts = [np.zeros(1, np.uint8)]
         strsize = 1
-        self.local_sel = []          # per file: (file, local indexes kept, name offsets)
+        self.local_index = None      # the kept locals' indexes in relocs.SymbolKeys' local columns
+        self.local_name_off = None   # ... and their names' offsets in .strtab
         # --emit-relocs: a section symbol per output section first, as GNU ld writes them
         # (the emitted relocations of local symbols refer to them)
         self.section_symbols = []
@@ -85,45 +86,17 @@ class SymtabSection(Synthetic):
             self.section_symbols = section_symbol_candidates(ctx, _stays_empty(ctx))
         nlocal = 1 + len(self.section_symbols)
         in_dropped = _sections_of_dropped_outputs(ctx)
-        for f in ctx.files:
-            fg = f.first_global
-            if fg <= 1 or self.discard_all:
-                continue
-            syms = f.symbols[:fg]
-            typ = syms["st_info"] & 0xf
-            shndx = f.shndx[:fg]
-            keep = (typ != STT_SECTION)
-            keep[0] = False
-            in_sec = shndx > 0
-            live = ctx.section_ids.live[f.sec_base:f.sec_base + len(f.sections)]
-            keep &= ~in_sec | live[np.where(in_sec, shndx, 0)]
-            if in_dropped is not None:        # crtbeginT.o's __TMC_LIST__ in an empty .tm_clone_table
-                keep &= ~(in_sec & in_dropped[f.sec_base + np.where(in_sec, shndx, 0)])
-            # like GNU ld, locals inside merged sections (.LC0 in .rodata.str1.1) go:
-            # their values no longer point at anything meaningful
-            merge = ctx.section_ids.merge[f.sec_base:f.sec_base + len(f.sections)]
-            strtab_np = np.frombuffer(f.strtab, np.uint8)
-            if len(strtab_np):
-                no = np.minimum(syms["st_name"].astype(np.int64), len(strtab_np) - 2)
-                label = (strtab_np[no] == ord(".")) & (strtab_np[no + 1] == ord("L"))
-                keep &= ~(in_sec & merge[np.where(in_sec, shndx, 0)] & label)
-            sel = np.flatnonzero(keep)
-            if len(sel) == 0:
-                continue
-            strtab = np.frombuffer(f.strtab, np.uint8)
-            if self.discard_locals:
-                first = strtab[np.minimum(syms["st_name"][sel], len(strtab) - 1)]
-                second = strtab[np.minimum(syms["st_name"][sel] + 1, len(strtab) - 1)]
-                sel = sel[~((first == ord(".")) & (second == ord("L")))]
-            if retain is not None:
-                sel = np.array([k for k in sel.tolist() if f.symbol_name(k) in retain], np.int64)
-                if len(sel) == 0:
-                    continue
-            names, offs = gather_strings(strtab, syms["st_name"][sel].astype(np.int64))
-            self.local_sel.append((f, sel, offs + strsize))
-            parts.append(names)
-            strsize += len(names)
-            nlocal += len(sel)
+        sel = self._locals_linkwide(ctx, in_dropped) if retain is None else None
+        if sel is None:
+            sel = self._locals_per_file(ctx, in_dropped, retain)
+        # (global local index of each kept local, its name offset in the input string
+        # tables concatenated, that concatenation)
+        self.local_index, name_src, strtabs = sel
+        names, offs = gather_strings(strtabs, name_src)
+        self.local_name_off = offs + strsize
+        parts.append(names)
+        strsize += len(names)
+        nlocal += len(self.local_index)
         # globals: hidden/internal definitions become locals in the output
         gl_local, gl_global = [], []
         gc_unreferenced = ctx.gc_unreferenced      # only --gc-sections removed code used them
@@ -188,6 +161,101 @@ class SymtabSection(Synthetic):
         self.count = self.first_global + len(gl_global)
         self.size = self.count * self.dt.sym.itemsize
 
+    @staticmethod
+    def _local_tables(files):
+        """The files' string tables concatenated, and where each starts."""
+        lens = np.fromiter((len(f.strtab) for f in files), np.int64, len(files))
+        return np.frombuffer(b"".join(f.strtab for f in files), np.uint8), np.cumsum(lens) - lens
+
+    def _locals_linkwide(self, ctx, in_dropped):
+        """The locals .symtab keeps, chosen for every file at once over the link-wide
+        local columns of relocs.SymbolKeys (see _locals_per_file for the rules);
+        None when an input is unusual (a local's string table shorter than two
+        bytes, objects of different flavours)."""
+        files, keys, ids = ctx.files, ctx.keys, ctx.section_ids
+        empty = np.zeros(0, np.int64)
+        if self.discard_all or not files or not len(keys.loc_info):
+            return empty, empty, np.zeros(0, np.uint8)
+        if any(f.first_global > 1 and len(f.strtab) < 2 for f in files) or \
+                len({f.symbols.dtype for f in files}) > 1:
+            return None
+        lf = keys.loc_file
+        local_base = np.fromiter((f.local_base for f in files), np.int64, len(files))
+        sec_base = np.fromiter((f.sec_base for f in files), np.int64, len(files))
+        loc = np.concatenate([f.symbols[:f.first_global].view(np.uint8).reshape(-1) for f in files]) \
+            .view(files[0].symbols.dtype)
+        li = np.arange(len(lf))
+        keep = ((keys.loc_info & 0xf) != STT_SECTION) & (li != local_base[lf])     # (not symbol 0)
+        shndx = keys.loc_shndx
+        in_sec = shndx > 0
+        gsec = sec_base[lf] + np.where(in_sec, shndx, 0)
+        keep &= ~in_sec | ctx.section_ids.live[gsec]
+        if in_dropped is not None:        # crtbeginT.o's __TMC_LIST__ in an empty .tm_clone_table
+            keep &= ~(in_sec & in_dropped[gsec])
+        strtabs, str_base = self._local_tables(files)
+        slen = np.fromiter((len(f.strtab) for f in files), np.int64, len(files))
+        name = loc["st_name"].astype(np.int64)
+        # locals inside merged sections (.LC0 in .rodata.str1.1) go, as in GNU ld
+        # (the names read are only those of candidates: files with locals, whose
+        # string tables hold two bytes at least)
+        m = np.flatnonzero(keep & in_sec & ids.merge[gsec])
+        if len(m):
+            no = str_base[lf[m]] + np.minimum(name[m], slen[lf[m]] - 2)
+            keep[m[(strtabs[no] == ord(".")) & (strtabs[no + 1] == ord("L"))]] = False
+        if self.discard_locals:
+            k = np.flatnonzero(keep)
+            first = strtabs[str_base[lf[k]] + np.minimum(name[k], slen[lf[k]] - 1)]
+            second = strtabs[str_base[lf[k]] + np.minimum(name[k] + 1, slen[lf[k]] - 1)]
+            keep[k[(first == ord(".")) & (second == ord("L"))]] = False
+        sel = np.flatnonzero(keep)
+        return sel, str_base[lf[sel]] + name[sel], strtabs
+
+    def _locals_per_file(self, ctx, in_dropped, retain):
+        """The locals .symtab keeps, file by file: not symbol 0 nor section symbols,
+        not in removed sections or in output sections layout drops, no .L labels
+        in merged sections (nor any .L label under --discard-locals), only retained
+        names under --retain-symbols-file."""
+        sels, srcs = [], []
+        files = [] if self.discard_all else ctx.files
+        strtabs, str_base = self._local_tables(files)
+        for fi, f in enumerate(files):
+            fg = f.first_global
+            if fg <= 1:
+                continue
+            syms = f.symbols[:fg]
+            typ = syms["st_info"] & 0xf
+            shndx = f.shndx[:fg]
+            keep = (typ != STT_SECTION)
+            keep[0] = False
+            in_sec = shndx > 0
+            live = ctx.section_ids.live[f.sec_base:f.sec_base + len(f.sections)]
+            keep &= ~in_sec | live[np.where(in_sec, shndx, 0)]
+            if in_dropped is not None:
+                keep &= ~(in_sec & in_dropped[f.sec_base + np.where(in_sec, shndx, 0)])
+            merge = ctx.section_ids.merge[f.sec_base:f.sec_base + len(f.sections)]
+            strtab_np = np.frombuffer(f.strtab, np.uint8)
+            if len(strtab_np):
+                no = np.minimum(syms["st_name"].astype(np.int64), len(strtab_np) - 2)
+                label = (strtab_np[no] == ord(".")) & (strtab_np[no + 1] == ord("L"))
+                keep &= ~(in_sec & merge[np.where(in_sec, shndx, 0)] & label)
+            sel = np.flatnonzero(keep)
+            if len(sel) == 0:
+                continue
+            strtab = strtab_np
+            if self.discard_locals:
+                first = strtab[np.minimum(syms["st_name"][sel], len(strtab) - 1)]
+                second = strtab[np.minimum(syms["st_name"][sel] + 1, len(strtab) - 1)]
+                sel = sel[~((first == ord(".")) & (second == ord("L")))]
+            if retain is not None:
+                sel = np.array([k for k in sel.tolist() if f.symbol_name(k) in retain], np.int64)
+                if len(sel) == 0:
+                    continue
+            sels.append(f.local_base + sel)
+            srcs.append(str_base[fi] + syms["st_name"][sel].astype(np.int64))
+        if not sels:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), strtabs
+        return np.concatenate(sels), np.concatenate(srcs), strtabs
+
     def add_locals(self, rows):
         """Local symbols made after layout, after the files' locals: rows of
         (name bytes, st_info, function giving (value, output section))."""
@@ -218,19 +286,27 @@ class SymtabSection(Synthetic):
                 self.section_symbols_final.append((pos, o))
             pos += 1
         tls_start = ctx.tls_start
-        for f, sel, name_off in self.local_sel:
-            n = len(sel)
-            src = f.symbols[sel]
+        sel = self.local_index
+        n = len(sel)
+        if n:
+            keys, files = ctx.keys, ctx.files
+            lf = keys.loc_file[sel]
+            fsel = sel - np.fromiter((f.local_base for f in files), np.int64, len(files))[lf]
+            # each kept local's input record (objects of one flavour: one dtype)
+            src = np.concatenate([f.symbols[:f.first_global].view(np.uint8).reshape(-1) for f in files]) \
+                .view(files[0].symbols.dtype)[sel] if len({f.symbols.dtype for f in files}) == 1 else \
+                np.array([files[a].symbols[b] for a, b in zip(lf.tolist(), fsel.tolist())], files[0].symbols.dtype)
             dst = out[pos:pos + n]
-            dst["st_name"] = name_off
+            dst["st_name"] = self.local_name_off
             dst["st_info"] = src["st_info"]
             dst["st_other"] = src["st_other"]
             dst["st_size"] = src["st_size"]
-            shndx = f.shndx[sel]
+            shndx = keys.loc_shndx[sel]
             in_sec = shndx > 0
-            outidx = ctx.section_ids.outidx[f.sec_base + np.where(in_sec, shndx, 0)]
+            sec_base = np.fromiter((f.sec_base for f in files), np.int64, len(files))
+            outidx = ctx.section_ids.outidx[sec_base[lf] + np.where(in_sec, shndx, 0)]
             dst["st_shndx"] = np.where(in_sec, outidx, -shndx)    # (reserved ones are negated)
-            val = ctx.keys.addr[ctx.keys.G + f.local_base + sel]
+            val = keys.addr[keys.G + sel]
             is_tls = (src["st_info"] & 0xf) == STT_TLS
             dst["st_value"] = np.where(is_tls & in_sec, val - tls_start, val)
             pos += n
