@@ -179,7 +179,7 @@ class Config:
     audit: list = field(default_factory=list)           # --audit
     depaudit: list = field(default_factory=list)        # -P / --depaudit
     auxiliary: list = field(default_factory=list)       # -f / --auxiliary
-    filter: str | None = None                           # -F / --filter
+    filter: list = field(default_factory=list)          # -F / --filter (each one a DT_FILTER, as lld and mold)
     spare_dynamic_tags: int = 5
     # -- sections and layout ----------------------------------------------------
     gc_sections: bool = False
@@ -1285,7 +1285,7 @@ OPTIONS = [
     Opt("-EB", NONE, _set("endian", "big"), "Link big-endian objects"),
     Opt("-EL", NONE, _set("endian", "little"), "Link little-endian objects"),
     Opt("-f --auxiliary", REQ, _append("auxiliary"), "Auxiliary filter for shared object symbol table", "SHLIB"),
-    Opt("-F --filter", REQ, _store("filter"), "Filter for shared object symbol table", "SHLIB"),
+    Opt("-F --filter", REQ, _append("filter"), "Filter for shared object symbol table", "SHLIB"),
     Opt("-g", NONE, _ignore, "Ignored"),
     Opt("-G --gpsize", REQ, _gpsize, "Small data size (if no size, same as --shared)", "SIZE"),
     Opt("-h -soname", REQ, _soname, "Set internal name of shared library", "FILENAME"),

@@ -401,8 +401,8 @@ class Loader:
             self.ctx.member_reasons.append((ar.member_display(m), by, reason))
         data = ar.member_data(m)
         name = ar.member_display(m)
-        if self.ctx.config.trace > 1:
-            print(name)                        # -t -t: archive members too
+        if self.ctx.config.trace:
+            print(name)       # archive members: gold and lld at -t (ld.bfd at -t -t)
         if is_archive(data):
             raise LinkError(f"{name}: nested archives are only supported in thin archives")
         if self.ctx.lto is not None and self.ctx.lto.offer_member(ar, m, name, data):

@@ -706,7 +706,7 @@ def create_dynamic_sections(ctx):
     # filters (-F, -f) and audit libraries (--audit, --depaudit), after the run path as in GNU ld;
     # the audit libraries of input libraries (their DT_AUDIT) join DT_DEPAUDIT, as in ld.bfd
     depaudit = list(cfg.depaudit) + [sf.audit for sf in ctx.shared_files if sf.audit]
-    named_tags = ([(DT_FILTER, cfg.filter)] if cfg.filter else []) + \
+    named_tags = [(DT_FILTER, f) for f in cfg.filter] + \
         [(DT_AUXILIARY, aux) for aux in cfg.auxiliary] + \
         ([(DT_AUDIT, ":".join(cfg.audit))] if cfg.audit else []) + \
         ([(DT_DEPAUDIT, ":".join(depaudit))] if depaudit else [])
