@@ -777,3 +777,107 @@ def test_script_input_skips_objects_of_another_machine(tmp_path):
             assert "skipping incompatible ./a.o when searching for a.o" in r.stderr
         exe, _ = _exe(tmp_path, "x." + k, [f"e.{k}.o"])
         assert run_exe(exe).stdout == "Hello world\n"
+
+
+# -- lld's --pack-dyn-relocs=android: .rela.dyn as APS2 ----------------------------------------
+
+PACKED_C = """extern int x, y, z;
+extern int lib_v;
+void *ptrs[] = { &x, &y, &z, &x, &y, &z, &lib_v, (char *)&y + 100 };
+int x = 1, y = 2, z = 3;
+int main() { return 0; }
+"""
+
+
+def _sleb(data, pos):
+    value = shift = 0
+    while True:
+        b = data[pos]
+        pos += 1
+        value |= (b & 0x7f) << shift
+        shift += 7
+        if not b & 0x80:
+            return (value - (1 << shift) if b & 0x40 else value), pos
+
+
+def _decode_aps2(data):
+    """(offset, info, addend) rows, read as bionic's packed_reloc_iterator reads them."""
+    assert data[:4] == b"APS2"
+    count, pos = _sleb(data, 4)
+    offset, pos = _sleb(data, pos)
+    info = addend = 0
+    rows = []
+    while len(rows) < count:
+        size, pos = _sleb(data, pos)
+        flags, pos = _sleb(data, pos)
+        if flags & 2:
+            delta, pos = _sleb(data, pos)
+        if flags & 1:
+            info, pos = _sleb(data, pos)
+        if flags & 8 and flags & 4:
+            a, pos = _sleb(data, pos)
+            addend += a
+        elif not flags & 8:
+            addend = 0
+        for _ in range(size):
+            if flags & 2:
+                offset += delta
+            else:
+                d, pos = _sleb(data, pos)
+                offset += d
+            if not flags & 1:
+                info, pos = _sleb(data, pos)
+            if flags & 8 and not flags & 4:
+                a, pos = _sleb(data, pos)
+                addend += a
+            rows.append((offset, info, addend))
+    return rows, pos
+
+
+def _rela_rows(path):
+    """.rela.dyn of a plain link: (offset, info, addend) rows."""
+    from e2e_util import section_data
+    import struct
+    data = section_data(path, ".rela.dyn")
+    return [struct.unpack_from("<QQq", data, i) for i in range(0, len(data), 24)]
+
+
+@pytest.mark.parametrize("mode", ["android", "android+relr"])
+def test_pack_dyn_relocs_android(tmp_path, mode):
+    """lld's APS2 packing: an SHT_ANDROID_RELA .rela.dyn found by DT_ANDROID_RELA/RELASZ
+    (no DT_RELA), holding the same relocations as the plain table, smaller than it;
+    llvm-readelf decodes lld's and ldpy's alike.  (glibc cannot load it: structure only.)"""
+    from e2e_util import section_data
+    lib = _lib(tmp_path, "libv.so", write(tmp_path, "v.c", "int lib_v = 7;\n"))
+    obj = compile_obj(tmp_path, write(tmp_path, "p.c", PACKED_C), ["-fPIC"])
+    outs = {}
+    for k in ("ldpy", "lld"):
+        sel = ["-fuse-ld=lld"] if k == "lld" else []
+        outs[k], _ = _exe(tmp_path, f"e.{k}", [obj, lib, "-pie", f"-Wl,--pack-dyn-relocs={mode}", *sel])
+        secs = readelf("-SW", outs[k])
+        assert re.search(r"\.rela\.dyn\s+LOOS\+0x2\s", secs), secs
+        tags = readelf("-d", outs[k])
+        assert "(RELA)" not in tags and "0x0000000060000011" in tags and "0x0000000060000012" in tags
+        assert (".relr.dyn" in secs) == (mode == "android+relr")
+    kinds = []
+    for k in ("ldpy", "lld"):
+        text = run(["llvm-readelf", "-r", outs[k]]).stdout
+        n = re.search(r"'\.rela\.dyn' at offset \S+ contains (\d+) entries", text)
+        assert n and int(n.group(1)) > 0, text
+        kinds.append(sorted(re.findall(r"R_X86_64_\w+", text.split("'.rela.plt'")[0].split("'.relr.dyn'")[0])))
+    assert kinds[0] == kinds[1]
+    # the packed rows are those of the plain link, moved with the layout
+    plain, _ = _exe(tmp_path, "plain", [obj, lib, "-pie"] + (["-Wl,-z,pack-relative-relocs"] if "relr" in mode else []))
+    data = section_data(outs["ldpy"], ".rela.dyn")
+    rows, end = _decode_aps2(data)
+    assert not any(data[end:])                    # zero padding after the stream
+    want = _rela_rows(plain)
+    assert sorted(i for _, i, _ in rows) == sorted(i for _, i, _ in want)
+    assert len(data) < 24 * len(want)
+    # ptrs[] (RELATIVE, or RELR) and lib_v's R_X86_64_64 at their places
+    from e2e_util import symbols
+    sym = {s.name: s.value for s in symbols(outs["ldpy"]) if s.name in ("ptrs", "x", "y")}
+    by_off = {o: (i, a) for o, i, a in rows}
+    if mode == "android":
+        assert by_off[sym["ptrs"]] == (8, sym["x"]) and by_off[sym["ptrs"] + 56] == (8, sym["y"] + 100)
+    assert [i & 0xffffffff for o, i, _ in rows if o == sym["ptrs"] + 48] == [1]

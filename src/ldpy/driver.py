@@ -294,7 +294,12 @@ def _link(config, lto=None):
         passes.run(layout, ctx)             # addresses, file offsets, program headers
     relayout = (lambda: layout_scripted(ctx)) if ctx.script_sections else (lambda: layout(ctx))
     passes.run(ctx.target.after_layout, ctx, relayout)   # range-extension stubs (AArch64)
-    if ctx.relr is not None:
+    if ctx.rela_dyn is not None and ctx.rela_dyn.packed:
+        from ldpy.synthetic.dynamic import pack_relative_relocs
+        from ldpy.synthetic.android_relocs import settle
+        pack_relr = (lambda: pack_relative_relocs(ctx, relayout)) if ctx.relr is not None else None
+        passes.run(settle, ctx, relayout, pack_relr)      # APS2 .rela.dyn (and .relr.dyn) sized
+    elif ctx.relr is not None:
         from ldpy.synthetic.dynamic import pack_relative_relocs
         relayout = (lambda: layout_scripted(ctx)) if ctx.script_sections else (lambda: layout(ctx))
         passes.run(pack_relative_relocs, ctx, relayout)   # .relr.dyn sized for the final addresses
