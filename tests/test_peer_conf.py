@@ -881,3 +881,14 @@ def test_pack_dyn_relocs_android(tmp_path, mode):
     if mode == "android":
         assert by_off[sym["ptrs"]] == (8, sym["x"]) and by_off[sym["ptrs"] + 56] == (8, sym["y"] + 100)
     assert [i & 0xffffffff for o, i, _ in rows if o == sym["ptrs"] + 48] == [1]
+
+
+def test_defsym_alias_in_shared_object(tmp_path):
+    """--defsym bar=foo in a shared object: exported, in foo's section, of foo's type (ld.bfd)."""
+    obj = compile_obj(tmp_path, write(tmp_path, "a.c", "void foo() {}\n"), ["-fPIC"])
+    views = []
+    for k in ("ldpy", "bfd"):
+        so = _lib(tmp_path, f"b.{k}.so", obj, ["-Wl,-defsym=bar=foo"], linker=k)
+        views.append([_dynsym(so, n) for n in ("foo", "bar")])
+    assert views[0] == views[1]
+    assert views[0][1][0] == views[0][0][0] and views[0][1][1] == "FUNC" and views[0][1][3] != "ABS"

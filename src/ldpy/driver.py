@@ -779,3 +779,11 @@ def _evaluate_defsyms(ctx):
             return int(ctx.gaddr[s.gid])
         sym.value = expr.evaluate(node, lookup)
         ctx.gaddr[sym.gid] = sym.value
+        if not sym.absolute:
+            # `bar=foo`: in the output section its address lies in, of foo's type (ld.bfd)
+            from ldpy.linker_symbols import place_synthetic_symbols
+            sym.output = None
+            place_synthetic_symbols(ctx, [sym])
+            src = ctx.symtab.get(node[1].encode()) if node[0] == "sym" else None
+            if src is not None:
+                sym.type = src.type

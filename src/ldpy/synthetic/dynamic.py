@@ -623,6 +623,7 @@ def create_dynamic_sections(ctx):
     ctx.weak_imports = can_import
     export_all = cfg.export_dynamic or cfg.shared
     exports = []
+    defsyms = {id(d) for d, _, _ in ctx.defsyms}      # (--defsym name=func: placed after layout)
     for s in syms:
         if s.kind == SHARED:
             if s.copy and not s.copy_alias:
@@ -631,7 +632,8 @@ def create_dynamic_sections(ctx):
         if s.kind not in (DEFINED, COMMON, SYNTHETIC) or s.visibility not in (0, 3) or s.combined:
             continue
         if s.kind == SYNTHETIC and ((s.output is None and not s.absolute and s.name not in BOUNDARY_NAMES
-                                     and s.name not in ctx.script_symbols) or linker_symbol_local(ctx, s)):
+                                     and s.name not in ctx.script_symbols and id(s) not in defsyms)
+                                    or linker_symbol_local(ctx, s)):
             continue            # (boundaries get their section after layout)
         if export_all or s.dyn_ref or s.export:
             exports.append(s)
