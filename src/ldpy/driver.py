@@ -276,6 +276,7 @@ def _link(config, lto=None):
         passes.run(define_script_symbols, ctx)   # what the script assigns (PROVIDE, HIDDEN)
         add_script_outputs(ctx)             # sections that only BYTE() or `. +=` fill
     passes.run(report_undefined, ctx)
+    _defsym_aliases(ctx)                    # --defsym a=b: absolute when b is
     passes.run(scan_relocations, ctx)       # GOT / IPLT / TLS decisions for every relocation
     if ctx.script_sections:
         from ldpy.script.crossrefs import check_nocrossrefs, check_discarded_references
@@ -765,6 +766,15 @@ def assign_symbol_values(ctx):
     ctx.gaddr = gaddr
     _evaluate_defsyms(ctx)
     R.compute_addresses(ctx, ctx.keys, ids, gaddr)
+
+
+def _defsym_aliases(ctx):
+    """`--defsym a=b` takes b's section as ld.bfd does: absolute when b is absolute
+    (a number or a script's absolute symbol), else placed after layout."""
+    for sym, node, _ in ctx.defsyms:
+        src = ctx.symtab.get(node[1].encode()) if node[0] == "sym" else None
+        if src is not None:
+            sym.absolute = src.absolute
 
 
 def _evaluate_defsyms(ctx):
