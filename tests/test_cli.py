@@ -308,7 +308,7 @@ def test_z_keywords():
     "-z mark-plt",
     "-z unique-symbol", "-z noextern-protected-data",
     "-z indirect-extern-access", "-z lam-u48", "-z report-relative-reloc",
-    "-z nosectionheader", "-z lam-report=warning", "--pack-dyn-relocs=android",
+    "-z nosectionheader", "-z lam-report=warning",
     "-z start-stop-visibility=hidden",
     "--sort-common", "--sort-section=name",
     "--copy-dt-needed-entries", "--warn-execstack",

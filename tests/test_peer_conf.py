@@ -619,3 +619,276 @@ def test_nmagic(tmp_path):
     src = write(tmp_path, "m.c", '#include <stdio.h>\nint d = 5;\nint main(void) { printf("%d\\n", d); return 0; }\n')
     exe, _ = link(tmp_path, "c-n", [src, "-Wl,-n"])
     assert run_exe(exe).stdout == "5\n"
+
+
+# -- what lld, gold and mold do where ld.bfd 2.40 differs (issue 20's peer tests) -------------
+
+def _dyn_defined(path):
+    return sorted(l.split()[7] for l in readelf("--dyn-syms", "-W", path).splitlines()
+                  if len(l.split()) > 7 and l.split()[6] not in ("UND", "Ndx") and l.split()[3] == "FUNC")
+
+
+@pytest.mark.parametrize("vmap,want", [
+    ("{\nlocal:\n  *;\nglobal:\n  xyz;\n  foo*bar*[abc]x;\n};\n", ["foo123bar456bx", "foobarcx", "xyz"]),
+    ('{ local: *; global: extern "C++" { *foo*; }; };\n', ["foo123bar456bx", "foo123bar456c", "foo123bar456x",
+                                                          "foobarcx", "foobarzx"]),
+    ('{\n  extern "C" { xyz };\n  local: *;\n};\n', ["xyz"]),
+    ('VER1 { extern "C++" {}; xyz; }; VER2 {};\n', None),
+    ("{ global: xyz; local: foo*; global: foobarzx; };\n", ["foobarzx", "xyz"]),
+])
+def test_version_script_grammar_of_lld(tmp_path, vmap, want):
+    """ld.bfd refuses `local:` before `global:`, repeated labels and an empty extern
+    block as syntax errors; lld (and mold) take them: ldpy reads lld's grammar."""
+    obj = compile_obj(tmp_path, write(tmp_path, "b.c", "void xyz() {}\nvoid foobarzx() {}\nvoid foobarcx() {}\n"
+                                      "void foo123bar456bx() {}\nvoid foo123bar456c() {}\n"
+                                      "void foo123bar456x() {}\n"), ["-fPIC"])
+    ver = write(tmp_path, "a.ver", vmap)
+    views = []
+    for k in ("ldpy", "lld"):
+        sel = ["-fuse-ld=lld"] if k == "lld" else []
+        so = _lib(tmp_path, f"c.{k}.so", obj, [f"-Wl,--version-script={ver}", *sel])
+        views.append(_dyn_defined(so))
+    assert views[0] == views[1]
+    if want is not None:
+        assert views[0] == want
+    else:
+        assert "xyz@@VER1" in views[0]
+    from e2e_util import ld_direct
+    r = ld_direct(["-shared", obj, f"--version-script={ver}", "-o", "bfd.so"], tmp_path, linker="bfd")
+    assert r.returncode != 0 and "syntax error in VERSION script" in r.stderr, r.stderr
+
+
+SYMTAB_C = """#include <stdio.h>
+__attribute__((visibility("hidden"))) void hidden_fn() {}
+__attribute__((weak)) void weak_fn() {}
+void global_fn() {}
+int main() { hidden_fn(); puts("hi"); return 0; }
+"""
+
+
+@pytest.mark.parametrize("pie", ["-pie", "-no-pie"])
+def test_symtab_hidden_definitions_local_and_imports_plain(tmp_path, pie):
+    """gold, lld and mold make every hidden definition LOCAL in .symtab and name
+    an import `puts` (its version is in .dynsym); ld.bfd 2.40 keeps GLOBAL HIDDEN
+    definitions in executables and writes puts@GLIBC_2.2.5."""
+    obj = compile_obj(tmp_path, write(tmp_path, "a.c", SYMTAB_C), ["-fPIC"])
+    views = []
+    for k in ("ldpy", "lld", "gold"):
+        sel = [f"-fuse-ld={k}"] if k != "ldpy" else []
+        exe, _ = _exe(tmp_path, "e." + k, [obj, pie, *sel])
+        assert run_exe(exe).stdout == "hi\n"
+        rows = {l.split()[7]: (l.split()[3], l.split()[4], l.split()[5], l.split()[6] == "UND")
+                for l in readelf("-sW", exe).splitlines()
+                if len(l.split()) > 7 and l.split()[7] in ("hidden_fn", "weak_fn", "global_fn", "main", "puts")}
+        views.append(rows)
+    assert views[0] == views[1] == views[2]
+    assert views[0]["hidden_fn"] == ("FUNC", "LOCAL", "HIDDEN", False)
+    assert views[0]["puts"] == ("FUNC", "GLOBAL", "DEFAULT", True)      # `puts`, not puts@GLIBC_2.2.5
+    assert "puts@GLIBC_2.2.5" in readelf("--dyn-syms", "-W", tmp_path / "e.ldpy")
+
+
+def test_repeated_filter_options_all_kept(tmp_path):
+    """-F twice: every filter a DT_FILTER, as lld and mold (ld.bfd and gold keep the last)."""
+    from e2e_util import ld_direct
+    obj = compile_obj(tmp_path, write(tmp_path, "a.s", ".globl _start\n_start:\n nop\n"))
+    views = []
+    for k, argv0 in (("ldpy", None), ("lld", "ld.lld")):
+        args = ["-shared", obj, "--filter", "foo", "-F", "bar", "-f", "aux", "-o", f"b.{k}.so"]
+        r = ld_direct(args, tmp_path) if argv0 is None else run([argv0, *args], cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        views.append(re.findall(r"\((FILTER|AUXILIARY)\)\s+\S+ library: \[(\w+)\]",
+                                readelf("-d", tmp_path / f"b.{k}.so")))
+    assert sorted(views[0]) == sorted(views[1]) == [("AUXILIARY", "aux"), ("FILTER", "bar"), ("FILTER", "foo")]
+
+
+def test_output_to_stdout(tmp_path):
+    """`-o -` writes the image to standard output, as gold and lld (ld.bfd: a file `-`)."""
+    src = write(tmp_path, "h.c", HELLO_C)
+    images = {}
+    for k in ("ldpy", "lld"):
+        from e2e_util import driver_flags
+        import subprocess
+        sel = ["-fuse-ld=lld"] if k == "lld" else driver_flags("ldpy")
+        p = subprocess.run(["gcc", src, "-Wl,--build-id=sha1", "-o", "-", *sel], cwd=tmp_path, capture_output=True)
+        assert p.returncode == 0, p.stderr
+        exe = tmp_path / f"e.{k}"
+        exe.write_bytes(p.stdout)
+        exe.chmod(0o755)
+        assert run_exe(exe).stdout == "hello 42\n"
+        images[k] = p.stdout
+    assert not (tmp_path / "-").exists()
+    assert images["ldpy"][:4] == b"\x7fELF"
+
+
+DEFSYM_C = r"""#include <stdio.h>
+extern char foo, bar;
+void baz(void);
+void print(void) { printf("Hello %p %p\n", &foo, &bar); }
+void (*ptr)(void) = baz;
+int main(void) { baz(); printf("%d\n", ptr == print); return 0; }
+"""
+
+
+@pytest.mark.parametrize("pie", ["-pie", "-no-pie"])
+def test_defsym_numbers_are_absolute_in_pie(tmp_path, pie):
+    """--defsym foo=16 is the address 16 also in a PIE (lld, mold; ld.bfd and gold move
+    it with the load base); --defsym baz=print moves with print's section."""
+    obj = compile_obj(tmp_path, write(tmp_path, "d.c", DEFSYM_C), ["-fPIC"])
+    outs = []
+    for k in ("ldpy", "lld"):
+        sel = ["-fuse-ld=lld"] if k == "lld" else []
+        exe, _ = _exe(tmp_path, "e." + k, [obj, pie, "-Wl,--defsym=foo=16", "-Wl,--defsym=bar=0x2000",
+                                           "-Wl,--defsym=baz=print", *sel])
+        outs.append(run_exe(exe).stdout)
+    assert outs[0] == outs[1] == "Hello 0x10 0x2000\n1\n"
+
+
+def test_trace_lists_archive_members(tmp_path):
+    """-t names each archive member taken (gold, lld, mold at -t; ld.bfd at -t -t)."""
+    objs = [compile_obj(tmp_path, write(tmp_path, n + ".c", body)) for n, body in
+            (("long-long-long-filename", "int three() { return 3; }\n"), ("b", "int five() { return 5; }\n"),
+             ("unused", "int unused() { return 0; }\n"))]
+    run(["ar", "rcs", "d.a", *objs], cwd=tmp_path)
+    main = compile_obj(tmp_path, write(tmp_path, "c.c", '#include <stdio.h>\nint three(); int five();\n'
+                                       'int main() { printf("%d\\n", three() + five()); return 0; }\n'))
+    lists = []
+    for k in ("ldpy", "gold", "lld"):
+        sel = [f"-fuse-ld={k}"] if k != "ldpy" else []
+        exe, r = _exe(tmp_path, "e." + k, [main, "d.a", "-Wl,--trace", *sel])
+        assert run_exe(exe).stdout == "8\n"
+        lists.append({l for l in r.stdout.splitlines() if l.startswith("d.a(")})
+    assert lists[0] == lists[1] == lists[2] == {"d.a(long-long-long-filename.o)", "d.a(b.o)"}
+
+
+def test_script_input_skips_objects_of_another_machine(tmp_path):
+    """INPUT(a.o) with a 32-bit a.o here and a 64-bit one in a -L directory: ld.bfd
+    passes the 32-bit one over ("skipping incompatible") and links the other."""
+    from e2e_util import ld_direct
+    (tmp_path / "foo").mkdir()
+    run(["i686-linux-gnu-gcc", "-c", "-xc", "-", "-o", "a.o"], cwd=tmp_path, input='char hello[] = "32";\n')
+    compile_obj(tmp_path, write(tmp_path, "foo/a.c", 'char hello[] = "Hello world";\n'), out=tmp_path / "foo" / "a.o")
+    main = compile_obj(tmp_path, write(tmp_path, "c.c", '#include <stdio.h>\nextern char hello[];\n'
+                                       'int main() { printf("%s\\n", hello); return 0; }\n'))
+    write(tmp_path, "d.script", "INPUT(a.o)\n")
+    for k in ("ldpy", "bfd"):
+        for order in (["d.script", main], [main, "d.script"]):
+            r = ld_direct(["-o", f"e.{k}.o", "-r", "-Lfoo", *order], tmp_path, linker=k)
+            assert r.returncode == 0, r.stderr
+            assert "skipping incompatible ./a.o when searching for a.o" in r.stderr
+        exe, _ = _exe(tmp_path, "x." + k, [f"e.{k}.o"])
+        assert run_exe(exe).stdout == "Hello world\n"
+
+
+# -- lld's --pack-dyn-relocs=android: .rela.dyn as APS2 ----------------------------------------
+
+PACKED_C = """extern int x, y, z;
+extern int lib_v;
+void *ptrs[] = { &x, &y, &z, &x, &y, &z, &lib_v, (char *)&y + 100 };
+int x = 1, y = 2, z = 3;
+int main() { return 0; }
+"""
+
+
+def _sleb(data, pos):
+    value = shift = 0
+    while True:
+        b = data[pos]
+        pos += 1
+        value |= (b & 0x7f) << shift
+        shift += 7
+        if not b & 0x80:
+            return (value - (1 << shift) if b & 0x40 else value), pos
+
+
+def _decode_aps2(data):
+    """(offset, info, addend) rows, read as bionic's packed_reloc_iterator reads them."""
+    assert data[:4] == b"APS2"
+    count, pos = _sleb(data, 4)
+    offset, pos = _sleb(data, pos)
+    info = addend = 0
+    rows = []
+    while len(rows) < count:
+        size, pos = _sleb(data, pos)
+        flags, pos = _sleb(data, pos)
+        if flags & 2:
+            delta, pos = _sleb(data, pos)
+        if flags & 1:
+            info, pos = _sleb(data, pos)
+        if flags & 8 and flags & 4:
+            a, pos = _sleb(data, pos)
+            addend += a
+        elif not flags & 8:
+            addend = 0
+        for _ in range(size):
+            if flags & 2:
+                offset += delta
+            else:
+                d, pos = _sleb(data, pos)
+                offset += d
+            if not flags & 1:
+                info, pos = _sleb(data, pos)
+            if flags & 8 and not flags & 4:
+                a, pos = _sleb(data, pos)
+                addend += a
+            rows.append((offset, info, addend))
+    return rows, pos
+
+
+def _rela_rows(path):
+    """.rela.dyn of a plain link: (offset, info, addend) rows."""
+    from e2e_util import section_data
+    import struct
+    data = section_data(path, ".rela.dyn")
+    return [struct.unpack_from("<QQq", data, i) for i in range(0, len(data), 24)]
+
+
+@pytest.mark.parametrize("mode", ["android", "android+relr"])
+def test_pack_dyn_relocs_android(tmp_path, mode):
+    """lld's APS2 packing: an SHT_ANDROID_RELA .rela.dyn found by DT_ANDROID_RELA/RELASZ
+    (no DT_RELA), holding the same relocations as the plain table, smaller than it;
+    llvm-readelf decodes lld's and ldpy's alike.  (glibc cannot load it: structure only.)"""
+    from e2e_util import section_data
+    lib = _lib(tmp_path, "libv.so", write(tmp_path, "v.c", "int lib_v = 7;\n"))
+    obj = compile_obj(tmp_path, write(tmp_path, "p.c", PACKED_C), ["-fPIC"])
+    outs = {}
+    for k in ("ldpy", "lld"):
+        sel = ["-fuse-ld=lld"] if k == "lld" else []
+        outs[k], _ = _exe(tmp_path, f"e.{k}", [obj, lib, "-pie", f"-Wl,--pack-dyn-relocs={mode}", *sel])
+        secs = readelf("-SW", outs[k])
+        assert re.search(r"\.rela\.dyn\s+LOOS\+0x2\s", secs), secs
+        tags = readelf("-d", outs[k])
+        assert "(RELA)" not in tags and "0x0000000060000011" in tags and "0x0000000060000012" in tags
+        assert (".relr.dyn" in secs) == (mode == "android+relr")
+    kinds = []
+    for k in ("ldpy", "lld"):
+        text = run(["llvm-readelf", "-r", outs[k]]).stdout
+        n = re.search(r"'\.rela\.dyn' at offset \S+ contains (\d+) entries", text)
+        assert n and int(n.group(1)) > 0, text
+        kinds.append(sorted(re.findall(r"R_X86_64_\w+", text.split("'.rela.plt'")[0].split("'.relr.dyn'")[0])))
+    assert kinds[0] == kinds[1]
+    # the packed rows are those of the plain link, moved with the layout
+    plain, _ = _exe(tmp_path, "plain", [obj, lib, "-pie"] + (["-Wl,-z,pack-relative-relocs"] if "relr" in mode else []))
+    data = section_data(outs["ldpy"], ".rela.dyn")
+    rows, end = _decode_aps2(data)
+    assert not any(data[end:])                    # zero padding after the stream
+    want = _rela_rows(plain)
+    assert sorted(i for _, i, _ in rows) == sorted(i for _, i, _ in want)
+    assert len(data) < 24 * len(want)
+    # ptrs[] (RELATIVE, or RELR) and lib_v's R_X86_64_64 at their places
+    from e2e_util import symbols
+    sym = {s.name: s.value for s in symbols(outs["ldpy"]) if s.name in ("ptrs", "x", "y")}
+    by_off = {o: (i, a) for o, i, a in rows}
+    if mode == "android":
+        assert by_off[sym["ptrs"]] == (8, sym["x"]) and by_off[sym["ptrs"] + 56] == (8, sym["y"] + 100)
+    assert [i & 0xffffffff for o, i, _ in rows if o == sym["ptrs"] + 48] == [1]
+
+
+def test_defsym_alias_in_shared_object(tmp_path):
+    """--defsym bar=foo in a shared object: exported, in foo's section, of foo's type (ld.bfd)."""
+    obj = compile_obj(tmp_path, write(tmp_path, "a.c", "void foo() {}\n"), ["-fPIC"])
+    views = []
+    for k in ("ldpy", "bfd"):
+        so = _lib(tmp_path, f"b.{k}.so", obj, ["-Wl,-defsym=bar=foo"], linker=k)
+        views.append([_dynsym(so, n) for n in ("foo", "bar")])
+    assert views[0] == views[1]
+    assert views[0][1][0] == views[0][0][0] and views[0][1][1] == "FUNC" and views[0][1][3] != "ABS"

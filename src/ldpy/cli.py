@@ -179,7 +179,7 @@ class Config:
     audit: list = field(default_factory=list)           # --audit
     depaudit: list = field(default_factory=list)        # -P / --depaudit
     auxiliary: list = field(default_factory=list)       # -f / --auxiliary
-    filter: str | None = None                           # -F / --filter
+    filter: list = field(default_factory=list)          # -F / --filter (each one a DT_FILTER, as lld and mold)
     spare_dynamic_tags: int = 5
     # -- sections and layout ----------------------------------------------------
     gc_sections: bool = False
@@ -276,6 +276,7 @@ class Config:
     lam_u57_report: str = "none"
     pack_relative_relocs: bool = False
     use_android_relr_tags: bool = False      # lld: DT_ANDROID_RELR* instead of DT_RELR*
+    pack_dyn_android: bool = False           # lld's --pack-dyn-relocs=android: .rela.dyn as APS2
     mark_plt: bool = False
     memory_seal: bool = False
     # -- diagnostics and reports ------------------------------------------------------
@@ -558,10 +559,12 @@ def _ignore(p, arg, name):
 
 
 def _pack_dyn_relocs(p, arg, name):
-    """lld's --pack-dyn-relocs: relr is -z pack-relative-relocs, none its opposite."""
-    if arg not in ("relr", "none"):
+    """lld's --pack-dyn-relocs: relr is -z pack-relative-relocs, none its opposite,
+    android packs .rela.dyn as APS2 (android+relr: both)."""
+    if arg not in ("relr", "none", "android", "android+relr"):
         raise LinkError(f"unknown --pack-dyn-relocs format: {arg}")
-    p.c.pack_relative_relocs = arg == "relr"
+    p.c.pack_relative_relocs = arg in ("relr", "android+relr")
+    p.c.pack_dyn_android = arg.startswith("android")
 
 
 def _choice(attr, choices, msg, lower=False, default=None):
@@ -1189,7 +1192,6 @@ OPTION_STATES = {
     "--fix-cortex-a53-835769": UNSUPPORTED, "--no-apply-dynamic-relocs": UNSUPPORTED,
     # honoured for these values only
     "--oformat": frozenset({"elf64-x86-64"}),
-    "--pack-dyn-relocs": frozenset({"relr", "none"}),      # (android, android+relr: APS2, not yet)
     "--spare-dynamic-tags": frozenset({"0"}),
     # hints: they cannot change what ldpy writes
     "--no-keep-memory": HINT,
@@ -1287,7 +1289,7 @@ OPTIONS = [
     Opt("-EB", NONE, _set("endian", "big"), "Link big-endian objects"),
     Opt("-EL", NONE, _set("endian", "little"), "Link little-endian objects"),
     Opt("-f --auxiliary", REQ, _append("auxiliary"), "Auxiliary filter for shared object symbol table", "SHLIB"),
-    Opt("-F --filter", REQ, _store("filter"), "Filter for shared object symbol table", "SHLIB"),
+    Opt("-F --filter", REQ, _append("filter"), "Filter for shared object symbol table", "SHLIB"),
     Opt("-g", NONE, _ignore, "Ignored"),
     Opt("-G --gpsize", REQ, _gpsize, "Small data size (if no size, same as --shared)", "SIZE"),
     Opt("-h -soname", REQ, _soname, "Set internal name of shared library", "FILENAME"),
@@ -1509,8 +1511,8 @@ OPTIONS = [
     Opt("--keep-unique", REQ, _append("keep_unique"), "Do not fold the section defining SYMBOL (--icf)",
         "SYMBOL"),
     Opt("--gdb-index", NONE, _set("gdb_index", True), "Generate .gdb_index section"),
-    Opt("--pack-dyn-relocs", REQ, _pack_dyn_relocs, "Pack dynamic relocations (lld): relr or none",
-        "=relr|none"),
+    Opt("--pack-dyn-relocs", REQ, _pack_dyn_relocs,
+        "Pack dynamic relocations (lld): relr, android, android+relr or none", "=relr|android|android+relr|none"),
     Opt("--use-android-relr-tags", NONE, _set("use_android_relr_tags", True),
         "Use DT_ANDROID_RELR* tags instead of DT_RELR* (lld)"),
     Opt("--no-use-android-relr-tags", NONE, _set("use_android_relr_tags", False), None),

@@ -281,6 +281,7 @@ def _link(config, lto=None):
         passes.run(define_script_symbols, ctx)   # what the script assigns (PROVIDE, HIDDEN)
         add_script_outputs(ctx)             # sections that only BYTE() or `. +=` fill
     passes.run(report_undefined, ctx)
+    _defsym_aliases(ctx)                    # --defsym a=b: absolute when b is
     passes.run(scan_relocations, ctx)       # GOT / IPLT / TLS decisions for every relocation
     if ctx.script_sections:
         from ldpy.script.crossrefs import check_nocrossrefs, check_discarded_references
@@ -299,7 +300,12 @@ def _link(config, lto=None):
         passes.run(layout, ctx)             # addresses, file offsets, program headers
     relayout = (lambda: layout_scripted(ctx)) if ctx.script_sections else (lambda: layout(ctx))
     passes.run(ctx.target.after_layout, ctx, relayout)   # range-extension stubs (AArch64)
-    if ctx.relr is not None:
+    if ctx.rela_dyn is not None and ctx.rela_dyn.packed:
+        from ldpy.synthetic.dynamic import pack_relative_relocs
+        from ldpy.synthetic.android_relocs import settle
+        pack_relr = (lambda: pack_relative_relocs(ctx, relayout)) if ctx.relr is not None else None
+        passes.run(settle, ctx, relayout, pack_relr)      # APS2 .rela.dyn (and .relr.dyn) sized
+    elif ctx.relr is not None:
         from ldpy.synthetic.dynamic import pack_relative_relocs
         relayout = (lambda: layout_scripted(ctx)) if ctx.script_sections else (lambda: layout(ctx))
         passes.run(pack_relative_relocs, ctx, relayout)   # .relr.dyn sized for the final addresses
@@ -528,7 +534,10 @@ def add_command_line_references(ctx):
         for used in expr.symbols_in(node):
             ctx.symtab.reference(used.encode())
         sym = ctx.symtab.define_synthetic(name.encode(), None, only_if_referenced=False)
-        sym.absolute = True
+        # a number is absolute (as lld and mold take it: not moved with a PIE's load
+        # base); `alias=func` and other symbol expressions move with their section
+        from ldpy.script.linkscript import _constant_only
+        sym.absolute = _constant_only(node)
         ctx.defsyms.append((sym, node, f"--defsym {name}={text}"))
     entry = ctx.config.entry or "_start"
     if not _is_number(entry):
@@ -818,6 +827,15 @@ def assign_symbol_values(ctx):
     R.compute_addresses(ctx, ctx.keys, ids, gaddr)
 
 
+def _defsym_aliases(ctx):
+    """`--defsym a=b` takes b's section as ld.bfd does: absolute when b is absolute
+    (a number or a script's absolute symbol), else placed after layout."""
+    for sym, node, _ in ctx.defsyms:
+        src = ctx.symtab.get(node[1].encode()) if node[0] == "sym" else None
+        if src is not None:
+            sym.absolute = src.absolute
+
+
 def _evaluate_defsyms(ctx):
     if not ctx.defsyms:
         return
@@ -830,3 +848,11 @@ def _evaluate_defsyms(ctx):
             return int(ctx.gaddr[s.gid])
         sym.value = expr.evaluate(node, lookup)
         ctx.gaddr[sym.gid] = sym.value
+        if not sym.absolute:
+            # `bar=foo`: in the output section its address lies in, of foo's type (ld.bfd)
+            from ldpy.linker_symbols import place_synthetic_symbols
+            sym.output = None
+            place_synthetic_symbols(ctx, [sym])
+            src = ctx.symtab.get(node[1].encode()) if node[0] == "sym" else None
+            if src is not None:
+                sym.type = src.type

@@ -13,6 +13,7 @@ Output (final links, write.py; -r, relocatable.py)
   naming the file, never a SIGBUS in the middle of writing through the map.
 * An existing output that is not a regular file (/dev/null, a device, a FIFO, or a
   symlink to one) is written in place, as ld.bfd does, and never removed.
+* `-o -` writes the image to standard output, as gold and lld do.
 * Modes as ld.bfd leaves them: 0777 & ~umask for executables and shared objects,
   0666 & ~umask for -r objects.
 
@@ -278,6 +279,15 @@ class OutputFile:
 
     def open(self):
         path = self.path
+        if path == "-":
+            # `-o -`: the image goes to standard output, as gold and lld write it
+            # (ld.bfd makes a file named `-`); built in memory, written by commit()
+            self.in_place = True
+            try:
+                self.fd = os.dup(1)
+            except OSError as e:
+                raise LinkError(f"cannot open output file {path}: {e.strerror}") from None
+            return self
         try:
             st = os.stat(path)
         except FileNotFoundError:

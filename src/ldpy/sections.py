@@ -99,7 +99,7 @@ def segment_class(name, type_, flags):
         return RW
     if type_ in (SHT_NOTE, SHT_RELA, SHT_REL) or name in (".interp", ".hash", ".gnu.hash", ".dynsym",
                                                  ".dynstr", ".gnu.version", ".gnu.version_d",
-                                                 ".gnu.version_r", ".relr.dyn"):
+                                                 ".gnu.version_r", ".relr.dyn", ".rela.dyn"):
         return R_HEAD
     return R_DATA
 

@@ -1,6 +1,7 @@
-"""Version scripts (--version-script) and dynamic lists (--dynamic-list): read as
-strictly as GNU ld reads them (ldlex.l's VERS_SCRIPT/VERS_NODE states, ldgram.y's
-vers_node grammar, lang_register_vers_node's checks), and matched against symbol
+"""Version scripts (--version-script) and dynamic lists (--dynamic-list): read with
+GNU ld's lexer states (ldlex.l's VERS_SCRIPT/VERS_NODE), ldgram.y's vers_node grammar
+widened to what lld also takes (`local:` before `global:`, labels repeated, an empty
+`extern "C++" {}`), and lang_register_vers_node's checks, and matched against symbol
 names as bfd_find_version_for_sym does (exact names first, then wildcards in
 order; `*` last; extern "C++" patterns against demangled names, or the name
 itself when it is not mangled)."""
@@ -140,7 +141,8 @@ class _Parser:
                     self.errors.append(f"unknown language `{sub}' in version information")
                     sub_lang = C
                 self.take("{")
-                self.defns(sub_lang, out)
+                if self.peek() != "}":       # lld takes an empty block too
+                    self.defns(sub_lang, out)
                 if self.peek() == ";":
                     self.i += 1
                 self.take("}")
@@ -156,26 +158,18 @@ class _Parser:
             self.i += 1
 
     def tag(self, node):
-        """vers_tag: empty | defns ';' | global: defns ';' [local: defns ';'] | local: defns ';'"""
-        k = self.peek()
-        if k == "}":
-            return
-        if k == "global" and self.peek(1) == ":":
-            self.i += 2
-            self.defns(C, node.globals)
-            self.take(";")
-            if self.peek() == "local" and self.peek(1) == ":":
+        """vers_tag, widened to lld's grammar (a superset of ld.bfd's, which wants at most
+        one `global:` before at most one `local:`): `global:` and `local:` labels in
+        any order and number, each switching where the items after it go."""
+        dest = node.globals
+        while self.peek() != "}":
+            k = self.peek()
+            if k in ("global", "local") and self.peek(1) == ":":
+                dest = node.globals if k == "global" else node.locals
                 self.i += 2
-                self.defns(C, node.locals)
-                self.take(";")
-            return
-        if k == "local" and self.peek(1) == ":":
-            self.i += 2
-            self.defns(C, node.locals)
+                continue
+            self.defns(C, dest)
             self.take(";")
-            return
-        self.defns(C, node.globals)
-        self.take(";")
 
 
 class VersionScript:

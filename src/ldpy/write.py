@@ -326,7 +326,7 @@ def _write_headers(ctx, out, changed=None):
         if o.type in (SHT_RELA, SHT_REL) and ".dynsym" not in by_name:
             link = idx(".symtab")          # static IRELATIVE relocations: ld.bfd links .symtab
         info = 0
-        entsize = entsizes.get(o.name, o.entsize)
+        entsize = entsizes.get(o.name, o.entsize) if o.type != 0x60000002 else 1    # (APS2: bytes)
         if o.name == ".symtab":
             info = ctx.symtab_sec.first_global
         elif o.name == ".dynsym":

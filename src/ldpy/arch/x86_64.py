@@ -187,6 +187,8 @@ def scan_got_relax(ctx, rt, plan):
     local = K.defined[kk] & ~K.imported[kk] & ~K.ifunc[kk] & (~K.undef_weak[kk])
     if ctx.config.shared:
         local &= K.local_binding[kk]
+    if ctx.config.pie or ctx.config.shared:
+        local &= ~K.absolute[kk]        # lea x(%rip) would move an absolute value with the load base
     plan.relax_gotx[gotx] = form_ok & local
     plan.gotx_zero[gotx] = form_ok & (b2 == 0x8b) & K.zero_undef[kk]
 

@@ -4,7 +4,7 @@ group selection, and symbol resolution of every loaded object."""
 import copy
 import os
 
-from ldpy.diag import LinkError
+from ldpy.diag import LinkError, diag
 from ldpy.input.archive import Archive, is_archive
 from ldpy.elf.format import MACHINE_NAMES
 from ldpy.symbols import UNDEF
@@ -261,19 +261,40 @@ class Loader:
             if os.path.exists(rooted):
                 return rooted
             raise LinkError(f"cannot find {name} inside {sysroot}")
+        candidates = []
         if not os.path.isabs(name):
             # ('./NAME' beside a script in the current directory, as GNU ld writes it)
             local = os.path.join(os.path.dirname(script_path) or ".", name)
             if os.path.isfile(local):
-                return local
+                candidates.append(local)
         if os.path.exists(name):
-            return name
+            candidates.append(name)
         if not os.path.isabs(name):
-            for d in self.search_dirs:
-                p = os.path.join(d, name)
-                if os.path.isfile(p):
-                    return p
-        raise LinkError(f"cannot find {name}: No such file or directory")
+            candidates += [p for p in (os.path.join(d, name) for d in self.search_dirs) if os.path.isfile(p)]
+        if not candidates:
+            raise LinkError(f"cannot find {name}: No such file or directory")
+        # like ldfile_try_open_bfd: an object of another machine is passed over for
+        # the next one the search finds (a 32-bit a.o here, the 64-bit one in -L dir);
+        # when every one is foreign the first is taken (and fixes the target or fails)
+        for i, p in enumerate(candidates):
+            if self._compatible_elf(p):
+                for skipped in candidates[:i]:
+                    diag.warn(f"skipping incompatible {skipped} when searching for {name}")
+                return p
+        return candidates[0]
+
+    def _compatible_elf(self, path):
+        """False for an ELF file of another machine or class than the link's target."""
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(20)
+        except OSError:
+            return True
+        if len(head) < 20 or head[:4] != b"\x7fELF" or head[5] not in (1, 2):
+            return True
+        t = self.ctx.target
+        machine = int.from_bytes(head[18:20], "little" if head[5] == 1 else "big")
+        return machine == t.MACHINE and (head[4] == 2) == t.IS64
 
     def scan_archive(self, ar):
         """Pull members that define currently undefined symbols, until none does."""
@@ -405,8 +426,8 @@ class Loader:
             self.ctx.member_reasons.append((ar.member_display(m), by, reason))
         data = ar.member_data(m)
         name = ar.member_display(m)
-        if self.ctx.config.trace > 1:
-            print(name)                        # -t -t: archive members too
+        if self.ctx.config.trace:
+            print(name)       # archive members: gold and lld at -t (ld.bfd at -t -t)
         if is_archive(data):
             raise LinkError(f"{name}: nested archives are only supported in thin archives")
         if self.ctx.lto is not None and self.ctx.lto.offer_member(ar, m, name, data):

@@ -5,6 +5,8 @@ import struct
 
 import numpy as np
 
+from ldpy.diag import LinkError
+
 from ldpy.util import unique, first_of_runs
 
 from ldpy.elf.format import (RELOC, reloc_info, reloc_type, SHT_PROGBITS, SHT_DYNSYM, SHT_STRTAB, SHT_HASH, SHT_GNU_HASH,
@@ -373,10 +375,12 @@ class RelaSection(Synthetic):
         self.size = ent * count
         self.parts = []
         self.rows = None           # the built rows, in the in-memory layout
+        self.packed = False        # --pack-dyn-relocs=android: APS2, sized by android_relocs.settle
 
     def reserve(self, n):
         self.count += n
-        self.size = self.entsize * self.count
+        if not self.packed:
+            self.size = self.entsize * self.count
 
     def add(self, offsets, infos, addends):
         if len(offsets):
@@ -619,6 +623,7 @@ def create_dynamic_sections(ctx):
     ctx.weak_imports = can_import
     export_all = cfg.export_dynamic or cfg.shared
     exports = []
+    defsyms = {id(d) for d, _, _ in ctx.defsyms}      # (--defsym name=func: placed after layout)
     for s in syms:
         if s.kind == SHARED:
             if s.copy and not s.copy_alias:
@@ -627,7 +632,8 @@ def create_dynamic_sections(ctx):
         if s.kind not in (DEFINED, COMMON, SYNTHETIC) or s.visibility not in (0, 3) or s.combined:
             continue
         if s.kind == SYNTHETIC and ((s.output is None and not s.absolute and s.name not in BOUNDARY_NAMES
-                                     and s.name not in ctx.script_symbols) or linker_symbol_local(ctx, s)):
+                                     and s.name not in ctx.script_symbols and id(s) not in defsyms)
+                                    or linker_symbol_local(ctx, s)):
             continue            # (boundaries get their section after layout)
         if export_all or s.dyn_ref or s.export:
             exports.append(s)
@@ -706,7 +712,7 @@ def create_dynamic_sections(ctx):
     # filters (-F, -f) and audit libraries (--audit, --depaudit), after the run path as in GNU ld;
     # the audit libraries of input libraries (their DT_AUDIT) join DT_DEPAUDIT, as in ld.bfd
     depaudit = list(cfg.depaudit) + [sf.audit for sf in ctx.shared_files if sf.audit]
-    named_tags = ([(DT_FILTER, cfg.filter)] if cfg.filter else []) + \
+    named_tags = [(DT_FILTER, f) for f in cfg.filter] + \
         [(DT_AUXILIARY, aux) for aux in cfg.auxiliary] + \
         ([(DT_AUDIT, ":".join(cfg.audit))] if cfg.audit else []) + \
         ([(DT_DEPAUDIT, ":".join(depaudit))] if depaudit else [])
@@ -725,6 +731,12 @@ def create_dynamic_sections(ctx):
     ctx.rela_dyn.reserve(int(got_sym.sum() + got_rel.sum() + got_irel.sum() + got_tls.sum())
                          + n_objects + n_tls)
     ctx.copies = copies
+    if cfg.pack_dyn_android and ctx.rela_dyn.count:
+        from ldpy.synthetic import android_relocs
+        if not t.RELA:
+            raise LinkError(f"--pack-dyn-relocs=android: not supported yet for {t.NAME} (REL) outputs")
+        ctx.rela_dyn.packed = True          # sized once laid out (android_relocs.settle)
+        ctx.rela_dyn.type, ctx.rela_dyn.entsize, ctx.rela_dyn.size = android_relocs.SHT_ANDROID_RELA, 1, 0
     if ctx.rela_dyn.count:
         outs.get(ctx.rela_dyn.name, ctx.rela_dyn.type, SHF_ALLOC).add(ctx.rela_dyn)
     if ctx.relr is not None:
@@ -786,7 +798,11 @@ def add_dynamic_tail(ctx):
         d.add("TLSDESC_PLT", lambda: ctx.plt.tlsdesc_entry_addr())
         d.add("TLSDESC_GOT", lambda: ctx.tlsdesc_got.addr)
     rela = ctx.target.RELA
-    if ctx.rela_dyn.count:
+    if ctx.rela_dyn.packed:
+        from ldpy.synthetic.android_relocs import DT_ANDROID_RELA, DT_ANDROID_RELASZ
+        d.add(DT_ANDROID_RELA, lambda: ctx.rela_dyn.addr)
+        d.add(DT_ANDROID_RELASZ, lambda: ctx.rela_dyn.size)
+    elif ctx.rela_dyn.count:
         d.add("RELA" if rela else DT_REL, lambda: ctx.rela_dyn.addr)
         d.add("RELASZ" if rela else DT_RELSZ, lambda: ctx.rela_dyn.size)
         d.add("RELAENT" if rela else DT_RELENT, ctx.target.dynrel_size)
@@ -817,7 +833,8 @@ def add_dynamic_tail(ctx):
         d.add("VERNEEDNUM", ctx.verneed_sec.count)
     if ctx.verneed_sec.count or ctx.verdef_sec is not None:
         d.add("VERSYM", lambda: ctx.versym_sec.addr)
-    if ctx.rela_dyn.count and ctx.relr is None and (ctx.target.RELACOUNT_WHEN_NONE or ctx.n_relative):
+    if ctx.rela_dyn.count and ctx.relr is None and not ctx.rela_dyn.packed and \
+            (ctx.target.RELACOUNT_WHEN_NONE or ctx.n_relative):
         # (with RELR: none left, as ld.bfd; AArch64's leaves it out when there are none)
         d.add("RELACOUNT" if rela else DT_RELCOUNT, lambda: ctx.rela_dyn.relative_count)
     if ctx.relr is not None:
@@ -893,6 +910,9 @@ def finish_dynamic(ctx):
         idx = ctx.dynsym_index(np.array([s.gid for s in first.values()], np.int64))
         ctx.rela_dyn.add(addrs, reloc_info(idx, R["COPY"]), np.zeros(len(addrs), np.int64))
     ctx.rela_dyn.build(R["RELATIVE"])
+    if ctx.rela_dyn.packed:
+        from ldpy.synthetic.android_relocs import fill
+        fill(ctx.rela_dyn, R["RELATIVE"])
     if ctx.relr is not None:
         ctx.relr.build()
     ctx.dynsym_sec.build(ctx)

@@ -101,14 +101,6 @@ class SymtabSection(Synthetic):
         gl_local, gl_global = [], []
         gc_unreferenced = ctx.gc_unreferenced      # only --gc-sections removed code used them
         dyn_index = ctx.dynsym_by_gid
-        plt_called = None                  # by gid: a target of a PLT call (PIE only)
-        rt = ctx.relocs
-        if ctx.config.pie and not ctx.config.shared and rt is not None and not rt.empty:
-            G = len(ctx.symtab.symbols)
-            keys = rt.key[ctx.target.IS_PLT_CALL[rt.type]]
-            plt_called = np.zeros(G, bool)
-            plt_called[keys[keys < G]] = True
-        needed = {id(sf) for sf in ctx.needed}
         for s in ctx.symtab.symbols:
             if s.kind == UNDEF and not s.referenced:
                 continue
@@ -126,11 +118,10 @@ class SymtabSection(Synthetic):
             if s.forced_local is not None and s.kind != UNDEF:
                 gl_local.append(s)  # a version script's local: (executables too)
                 continue
-            # hidden definitions become locals in shared objects (GNU ld keeps them
-            # global in executables)
+            # hidden definitions become locals, as the gABI asks and gold, lld and mold
+            # do (ld.bfd 2.40 keeps them GLOBAL HIDDEN in an executable's .symtab)
             hidden = s.visibility in (STV_HIDDEN, STV_INTERNAL)
-            if s.kind != UNDEF and hidden and (ctx.config.shared or s.name in ctx.provide_hidden
-                                               or plt_called is not None and plt_called[s.gid]):
+            if s.kind != UNDEF and hidden:
                 gl_local.append(s)
             else:
                 gl_global.append(s)
@@ -142,12 +133,10 @@ class SymtabSection(Synthetic):
             gl_local = [s for s in gl_local if s.name not in gone]
             gl_global = [s for s in gl_global if s.name not in gone]
         self.globals_local, self.globals = gl_local, gl_global
-        # a symbol a shared library defines carries its version, as GNU ld writes it
-        # (printf@GLIBC_2.2.5, also stdout@GLIBC_2.2.5 behind a copy relocation)
-        # (and foo@@VER of a .symver definition keeps that name, as in GNU ld)
-        shown = [s.name + b"@" + s.version.encode()
-                 if s.kind == SHARED and s.version and id(s.file) in needed else
-                 s.name + b"@@" + s.def_version.encode() if s.symver_default and s.def_version else s.name
+        # a symbol a shared library defines keeps its plain name (printf, not ld.bfd's
+        # printf@GLIBC_2.2.5): gold, lld and mold write it so, .dynsym carries the version;
+        # foo@@VER of a .symver definition keeps that name, as in GNU ld
+        shown = [s.name + b"@@" + s.def_version.encode() if s.symver_default and s.def_version else s.name
                  for s in gl_local + gl_global]
         names = b"\0".join(shown) + b"\0"
         lens = np.fromiter((len(n) + 1 for n in shown), np.int64, len(shown))
