@@ -252,6 +252,29 @@ def test_copy_relocation_and_canonical_plt(tmp_path):
     assert "R_386_COPY" in rel and "lib_var" in rel
 
 
+MULTIARCH = "/usr/lib/i386-linux-gnu"
+SQLITE_ZLIB = os.path.join(os.path.dirname(__file__), "progs", "sqlite_zlib_cross.c")
+SQLITE_ZLIB_OUT = "100,5050,r100,1;120.0,R080;60.0,R040; 38 9a1f4f80 1\n"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists(MULTIARCH + "/libsqlite3.a"),
+                    reason="needs libsqlite3-dev:i386 zlib1g-dev:i386 (CI installs them)")
+def test_static_sqlite_zlib(tmp_path):
+    """Debian's i386 libsqlite3.a and libz.a in a static program: it runs natively,
+    and its sections are ld.bfd's (glibc's __libc_* orphans may come in another
+    order among themselves: ldpy pulls archive members in another order)."""
+    sh([CC, "-O1", "-c", SQLITE_ZLIB, "-o", "p.o"], tmp_path)
+    args = ["-static", "p.o", MULTIARCH + "/libsqlite3.a", MULTIARCH + "/libz.a", "-lm"]
+    exe = build(tmp_path, "p", args)
+    ref = build(tmp_path, "p.bfd", args, ldpy=False)
+    assert run32(tmp_path, exe, static=True) == run32(tmp_path, ref, static=True) == SQLITE_ZLIB_OUT
+    ours, theirs = sections(exe), sections(ref)
+    assert sorted(ours) == sorted(theirs)
+    assert [s for s in ours if not s[0].startswith("__libc_")] == \
+        [s for s in theirs if not s[0].startswith("__libc_")]
+
+
 def test_relocatable_output_is_refused_for_rel_targets(tmp_path):
     """-r of i386 objects would need the addends written back into the section
     bytes: refused with one line, no output."""
