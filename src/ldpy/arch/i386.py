@@ -63,15 +63,15 @@ RELOCS = {
 RELOCS = {t: ("R_386_" + r[0],) + r[1:] for t, r in RELOCS.items()}
 
 
-# no-ops for code padding (BFD's i386 fill: the longest that fit, then the rest)
+# no-ops for code padding: BFD's i386 fill (bfd_arch_i386_short_nop_fill) repeats
+# the two-byte nop (66 90) and ends an odd gap with 90
 _NOPS = [bytes(b) for b in (
     [0x90], [0x66, 0x90], [0x8d, 0x76, 0x00], [0x8d, 0x74, 0x26, 0x00],
     [0x90, 0x8d, 0x74, 0x26, 0x00], [0x8d, 0xb6, 0, 0, 0, 0], [0x8d, 0xb4, 0x26, 0, 0, 0, 0])]
 
 
 def code_fill(n):
-    full, rest = divmod(n, 7)
-    return np.frombuffer(_NOPS[6] * full + (_NOPS[rest - 1] if rest else b""), np.uint8)
+    return np.frombuffer(b"\x66\x90" * (n // 2) + b"\x90" * (n % 2), np.uint8)
 
 
 def _i4(v):
