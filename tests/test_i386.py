@@ -252,6 +252,42 @@ def test_copy_relocation_and_canonical_plt(tmp_path):
     assert "R_386_COPY" in rel and "lib_var" in rel
 
 
+def _gcc_m32_works():
+    """gcc -m32 without gcc-multilib (which conflicts with the cross compilers on
+    Debian 12): lib32gcc-12-dev and lib32stdc++-12-dev give gcc its 32-bit libgcc and
+    libstdc++, libc6-dev:i386 (multiarch) the C library, libc6:i386 /lib/ld-linux.so.2."""
+    r = subprocess.run(["gcc", "-m32", "-print-file-name=crtbeginS.o"], capture_output=True, text=True)
+    return r.returncode == 0 and "/32/" in r.stdout and os.path.exists("/usr/lib/i386-linux-gnu/crt1.o") \
+        and os.path.exists("/lib/ld-linux.so.2")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _gcc_m32_works(),
+                    reason="needs lib32gcc-12-dev lib32stdc++-12-dev libc6-dev:i386 (CI installs them)")
+@pytest.mark.parametrize("mode", ["-pie", "-no-pie", "-static", "-static-pie"])
+def test_gcc_m32(tmp_path, mode):
+    """The host gcc's -m32 passes `-m elf_i386` and its 32-bit crt files and libraries
+    (/usr/lib/gcc/x86_64-linux-gnu/12/32, /usr/lib/i386-linux-gnu) through the shim:
+    C and C++ (exceptions, threads, thread_local) link, run natively, and have
+    ld.bfd's sections and dynamic structure."""
+    (tmp_path / "h.c").write_text(HELLO)
+    (tmp_path / "x.cc").write_text(CXX_SRC)
+    r = sh(["gcc", "-m32", mode, "-v", "h.c", "-o", "h", "-B", shim_dir()], tmp_path)
+    assert "-m elf_i386" in r.stderr
+    assert sh([str(tmp_path / "h")], tmp_path).stdout == "hello from i386\n"
+    sh(["g++", "-m32", "-O1", mode, "x.cc", "-o", "x", "-pthread", "-B", shim_dir()], tmp_path)
+    assert sh([str(tmp_path / "x")], tmp_path).stdout == "boom 3 56 main 7\n"
+    for prog, src, cc in (("h", "h.c", "gcc"), ("x", "x.cc", "g++")):
+        sh([cc, "-m32", "-O1", mode, src, "-o", prog + ".bfd", "-pthread"], tmp_path)
+        ours, ref = str(tmp_path / prog), str(tmp_path / (prog + ".bfd"))
+        assert "ldpy" in sh(["readelf", "-p", ".comment", ours], tmp_path).stdout
+        a, b = sections(ours), sections(ref)
+        assert sorted(a) == sorted(b)
+        assert [x for x in a if not x[0].startswith("__libc_")] == [x for x in b if not x[0].startswith("__libc_")]
+        assert dyn_tags(ours) == dyn_tags(ref)
+        assert dyn_syms(ours) == dyn_syms(ref)
+
+
 MULTIARCH = "/usr/lib/i386-linux-gnu"
 SQLITE_ZLIB = os.path.join(os.path.dirname(__file__), "progs", "sqlite_zlib_cross.c")
 SQLITE_ZLIB_OUT = "100,5050,r100,1;120.0,R080;60.0,R040; 38 9a1f4f80 1\n"
