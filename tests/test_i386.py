@@ -7,6 +7,7 @@ dynamic structure (readelf -d tags, --dyn-syms, -V, the section list) is
 compared with the cross ld.bfd's (i686-linux-gnu-ld, which gcc uses without -B).
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -214,6 +215,68 @@ def test_shared_library_versions_tls_ifunc(tmp_path, dialect, mode):
         assert dyn_tags(ours) == dyn_tags(theirs)
         assert dyn_syms(ours) == dyn_syms(theirs)
         assert version_names(ours) == version_names(theirs)
+
+
+GOT32X_ASM = r"""
+	.text
+	.globl _start
+_start:
+	call 1f
+1:	popl %ebx
+	addl $_GLOBAL_OFFSET_TABLE_+[.-1b], %ebx
+	movl foo@GOT(%ebx), %eax
+	movl (%eax), %ecx
+	testl %ecx, foo@GOT(%ebx)
+	addl foo@GOT(%ebx), %edx
+	subl foo@GOT(%ebx), %edx
+	cmpl bar@GOT(%ebx), %esi
+	xorl foo@GOT(%ebx), %edi
+	call *fn@GOT(%ebx)
+	addl %ecx, %eax
+	movl %eax, %ebx
+	movl $1, %eax
+	int $0x80
+fn:	movl $7, %eax
+	ret
+	.data
+	.globl foo, bar
+foo:	.long 42
+bar:	.long 1
+"""
+GOT32X_NOBASE = "\t.text\n\t.globl f2\nf2:\tmovl foo@GOT, %eax\n\tcall *f3@GOT\nf3:\tret\n"
+
+
+def _insns(path):
+    """The instructions of .text with numbers blanked (the data addresses differ)."""
+    out = sh(["objdump", "-d", "--no-show-raw-insn", path], ".").stdout
+    rows = [l.split(":", 1)[1].strip() for l in out.splitlines() if re.match(r"\s*[0-9a-f]+:\t", l)]
+    return [re.sub(r"0x[0-9a-f]+|\b[0-9a-f]{6,8}\b", "N", r) for r in rows]
+
+
+@pytest.mark.parametrize("mode", [["-static"], ["-pie", "--no-dynamic-linker"]])
+def test_got32x_relaxation(tmp_path, mode):
+    """R_386_GOT32X loads rewritten as ld.bfd rewrites them: in a non-PIC executable
+    mov, test and ALU operations take the address as an immediate (also without a
+    base register), in PIC outputs mov becomes lea @GOTOFF; calls become direct;
+    --emit-relocs names what each became (R_386_32, R_386_GOTOFF, R_386_PC32)."""
+    (tmp_path / "g.s").write_text(GOT32X_ASM)
+    (tmp_path / "n.s").write_text(GOT32X_NOBASE)
+    sh(["i686-linux-gnu-as", "-mrelax-relocations=yes", "g.s", "-o", "g.o"], tmp_path)
+    sh(["i686-linux-gnu-as", "-mrelax-relocations=yes", "n.s", "-o", "n.o"], tmp_path)
+    objs = ["g.o"] + (["n.o"] if mode == ["-static"] else [])
+    args = [*mode, "-m", "elf_i386", "-z", "noexecstack", "--emit-relocs", *objs]
+    sh([sys.executable, "-m", "ldpy", *args, "-o", "l"], tmp_path)
+    sh(["i686-linux-gnu-ld", *args, "-o", "b"], tmp_path)
+    assert subprocess.run([str(tmp_path / "l")]).returncode == 49
+    ours, ref = _insns(str(tmp_path / "l")), _insns(str(tmp_path / "b"))
+    assert ours == ref
+    static = mode == ["-static"]
+    assert ("test   $N,%ecx" in ours) == static and ("lea    N(%ebx),%eax" in ours) == (not static)
+    types = [sh(["readelf", "-rW", str(tmp_path / p)], tmp_path).stdout.split(".rel.eh_frame")[0]
+             for p in ("l", "b")]
+    assert types[0].count("R_386_GOT32X") == types[1].count("R_386_GOT32X") == (0 if static else 5)
+    kinds = [sorted(re.findall(r"R_386_(?:32|GOTOFF|PC32|GOTPC)\b", t)) for t in types]
+    assert kinds[0] == kinds[1]
 
 
 IFUNC_STATIC = r"""
