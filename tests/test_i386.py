@@ -279,6 +279,20 @@ def test_got32x_relaxation(tmp_path, mode):
     assert kinds[0] == kinds[1]
 
 
+@pytest.mark.parametrize("mode", ["-pie", "-static"])
+def test_lto(tmp_path, mode):
+    """gcc -flto through the cross driver: ELF32 objects holding GCC IR are offered
+    to the cross GCC's liblto_plugin.so, which ldpy hosts; --defsym reaches the IR."""
+    (tmp_path / "a.c").write_text('#include <stdio.h>\nextern void live_func(void);\nint twice(int);\n'
+                                  'void dead_func(void) { printf("OK %d\\n", twice(21)); }\n'
+                                  'int main(void) { live_func(); return 0; }\n')
+    (tmp_path / "b.c").write_text("int twice(int x) { return 2 * x; }\n")
+    sh([CC, "-flto", "-O2", "-fPIC", "-c", "a.c", "b.c"], tmp_path)
+    exe = build(tmp_path, "m", [mode, "-flto", "-O2", "a.o", "b.o", "-Wl,-defsym,live_func=dead_func"])
+    assert run32(tmp_path, exe, static=mode == "-static") == "OK 42\n"
+    assert "ldpy" in sh(["readelf", "-p", ".comment", exe], tmp_path).stdout
+
+
 IFUNC_STATIC = r"""
 #include <stdio.h>
 static int impl(void) { return 42; }
