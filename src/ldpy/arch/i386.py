@@ -343,6 +343,7 @@ class I386(Target):
                    "/usr/i686-linux-gnu/lib32", "/usr/i686-linux-gnu/lib")
     IPLT_SYMBOLS = (b"__rel_iplt_start", b"__rel_iplt_end")
     PLT_ENTRY_SIZE = PLT_HEADER_SIZE = 16
+    PLT_SH_ENTSIZE = 4              # (elf32-i386.c sets 4 in the .plt header)
     PLT_GOT_ENTRY_SIZE = {False: 8, True: 8}
     RELOCS = RELOCS
     ADDEND_WIDTH = {TLS_LDM: 4}
