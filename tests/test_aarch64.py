@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from e2e_util import LINKER, shim_dir
+from e2e_util import LINKER, multiarch_static_libs, shim_dir
 
 CC, CXX = "aarch64-linux-gnu-gcc", "aarch64-linux-gnu-g++"
 READELF = "aarch64-linux-gnu-readelf"
@@ -259,18 +259,16 @@ def test_ifunc(tmp_path, mode):
     compare_with_bfd(tmp_path, "ifunc", [src], ["-O2", mode], expect="9 9 1\n")
 
 
-MULTIARCH = "/usr/lib/aarch64-linux-gnu"
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not os.path.exists(MULTIARCH + "/libsqlite3.a"),
-                    reason="needs libsqlite3-dev:arm64 zlib1g-dev:arm64 (CI installs them)")
 def test_static_sqlite_zlib(tmp_path):
-    """Debian's arm64 libsqlite3.a and libz.a in a static program run under qemu;
-    sections, like every link here, compared with aarch64-linux-gnu-ld."""
+    """Debian's arm64 libsqlite3.a and libz.a (multiarch -dev packages, unpacked, not
+    installed) in a static program run under qemu; sections, like every link here,
+    compared with aarch64-linux-gnu-ld."""
+    libs = multiarch_static_libs("arm64", "aarch64-linux-gnu")
+    if libs is None:
+        pytest.skip("needs libsqlite3-dev:arm64 and zlib1g-dev:arm64 unpacked (.ci/run does it)")
     src = os.path.join(os.path.dirname(__file__), "progs", "sqlite_zlib_cross.c")
-    compare_with_bfd(tmp_path, "p", [src], ["-O1", "-static", MULTIARCH + "/libsqlite3.a",
-                                            MULTIARCH + "/libz.a", "-lm"],
+    compare_with_bfd(tmp_path, "p", [src], ["-O1", "-static", *libs, "-lm"],
                      expect="100,5050,r100,1;120.0,R080;60.0,R040; 38 9a1f4f80 1\n")
 
 

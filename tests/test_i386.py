@@ -14,6 +14,7 @@ import sys
 
 import pytest
 
+from e2e_util import multiarch_static_libs
 from linkutil import shim_dir
 
 CC = "i686-linux-gnu-gcc"
@@ -365,20 +366,21 @@ def test_gcc_m32(tmp_path, mode):
         assert dyn_syms(ours) == dyn_syms(ref)
 
 
-MULTIARCH = "/usr/lib/i386-linux-gnu"
 SQLITE_ZLIB = os.path.join(os.path.dirname(__file__), "progs", "sqlite_zlib_cross.c")
 SQLITE_ZLIB_OUT = "100,5050,r100,1;120.0,R080;60.0,R040; 38 9a1f4f80 1\n"
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.path.exists(MULTIARCH + "/libsqlite3.a"),
-                    reason="needs libsqlite3-dev:i386 zlib1g-dev:i386 (CI installs them)")
 def test_static_sqlite_zlib(tmp_path):
-    """Debian's i386 libsqlite3.a and libz.a in a static program: it runs natively,
-    and its sections are ld.bfd's (glibc's __libc_* orphans may come in another
-    order among themselves: ldpy pulls archive members in another order)."""
+    """Debian's i386 libsqlite3.a and libz.a (multiarch -dev packages, unpacked) in a
+    static program: it runs natively, and its sections are ld.bfd's (glibc's __libc_*
+    orphans may come in another order among themselves: ldpy pulls archive members
+    in another order)."""
+    libs = multiarch_static_libs("i386", "i386-linux-gnu")
+    if libs is None:
+        pytest.skip("needs libsqlite3-dev:i386 and zlib1g-dev:i386 unpacked (.ci/run does it)")
     sh([CC, "-O1", "-c", SQLITE_ZLIB, "-o", "p.o"], tmp_path)
-    args = ["-static", "p.o", MULTIARCH + "/libsqlite3.a", MULTIARCH + "/libz.a", "-lm"]
+    args = ["-static", "p.o", *libs, "-lm"]
     exe = build(tmp_path, "p", args)
     ref = build(tmp_path, "p.bfd", args, ldpy=False)
     assert run32(tmp_path, exe, static=True) == run32(tmp_path, ref, static=True) == SQLITE_ZLIB_OUT
