@@ -438,3 +438,26 @@ def disassemble(path, function):
     body = out.split(f"<{function}>:", 1)
     assert len(body) == 2, f"{function} not found in {path}"
     return body[1]
+
+
+def multiarch_static_libs(arch, triplet):
+    """libsqlite3.a and libz.a of Debian's `arch` (i386, arm64) -dev packages, unpacked
+    (not installed) into ~/.cache/ldpy-tests/multiarch/ARCH by .ci/run, or here when the
+    foreign architecture's package lists are there: installing libc6:arm64 or
+    libc6:i386 would put that glibc build on the host's library paths, where
+    qemu -L SYSROOT finds it before the cross sysroot's (ld.so and libc of two builds
+    in one process hang).  (sqlite.a, z.a) paths, or None."""
+    root = os.path.expanduser(f"~/.cache/ldpy-tests/multiarch/{arch}")
+    libdir = os.path.join(root, "usr", "lib", triplet)
+    libs = (os.path.join(libdir, "libsqlite3.a"), os.path.join(libdir, "libz.a"))
+    if not all(os.path.exists(p) for p in libs):
+        os.makedirs(root, exist_ok=True)
+        debs = os.path.join(root, "debs")
+        os.makedirs(debs, exist_ok=True)
+        r = subprocess.run(["apt-get", "download", f"libsqlite3-dev:{arch}", f"zlib1g-dev:{arch}"],
+                           cwd=debs, capture_output=True, timeout=300)
+        if r.returncode:
+            return None
+        for deb in os.listdir(debs):
+            subprocess.run(["dpkg-deb", "-x", os.path.join(debs, deb), root], check=True)
+    return libs if all(os.path.exists(p) for p in libs) else None

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from e2e_util import LINKER, shim_dir
+from e2e_util import LINKER, multiarch_static_libs, shim_dir
 
 CC, CXX = "aarch64-linux-gnu-gcc", "aarch64-linux-gnu-g++"
 READELF = "aarch64-linux-gnu-readelf"
@@ -257,6 +257,19 @@ int main(void) { printf("%d %d %d\n", pick(), ptr(), ptr == pick); (void)impl_a;
 def test_ifunc(tmp_path, mode):
     src = write(tmp_path, "ifunc.c", IFUNC)
     compare_with_bfd(tmp_path, "ifunc", [src], ["-O2", mode], expect="9 9 1\n")
+
+
+@pytest.mark.slow
+def test_static_sqlite_zlib(tmp_path):
+    """Debian's arm64 libsqlite3.a and libz.a (multiarch -dev packages, unpacked, not
+    installed) in a static program run under qemu; sections, like every link here,
+    compared with aarch64-linux-gnu-ld."""
+    libs = multiarch_static_libs("arm64", "aarch64-linux-gnu")
+    if libs is None:
+        pytest.skip("needs libsqlite3-dev:arm64 and zlib1g-dev:arm64 unpacked (.ci/run does it)")
+    src = os.path.join(os.path.dirname(__file__), "progs", "sqlite_zlib_cross.c")
+    compare_with_bfd(tmp_path, "p", [src], ["-O1", "-static", *libs, "-lm"],
+                     expect="100,5050,r100,1;120.0,R080;60.0,R040; 38 9a1f4f80 1\n")
 
 
 def test_driver_finds_shim():

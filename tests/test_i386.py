@@ -7,12 +7,14 @@ dynamic structure (readelf -d tags, --dyn-syms, -V, the section list) is
 compared with the cross ld.bfd's (i686-linux-gnu-ld, which gcc uses without -B).
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
 
 import pytest
 
+from e2e_util import multiarch_static_libs
 from linkutil import shim_dir
 
 CC = "i686-linux-gnu-gcc"
@@ -216,6 +218,82 @@ def test_shared_library_versions_tls_ifunc(tmp_path, dialect, mode):
         assert version_names(ours) == version_names(theirs)
 
 
+GOT32X_ASM = r"""
+	.text
+	.globl _start
+_start:
+	call 1f
+1:	popl %ebx
+	addl $_GLOBAL_OFFSET_TABLE_+[.-1b], %ebx
+	movl foo@GOT(%ebx), %eax
+	movl (%eax), %ecx
+	testl %ecx, foo@GOT(%ebx)
+	addl foo@GOT(%ebx), %edx
+	subl foo@GOT(%ebx), %edx
+	cmpl bar@GOT(%ebx), %esi
+	xorl foo@GOT(%ebx), %edi
+	call *fn@GOT(%ebx)
+	addl %ecx, %eax
+	movl %eax, %ebx
+	movl $1, %eax
+	int $0x80
+fn:	movl $7, %eax
+	ret
+	.data
+	.globl foo, bar
+foo:	.long 42
+bar:	.long 1
+"""
+GOT32X_NOBASE = "\t.text\n\t.globl f2\nf2:\tmovl foo@GOT, %eax\n\tcall *f3@GOT\nf3:\tret\n"
+
+
+def _insns(path):
+    """The instructions of .text with numbers blanked (the data addresses differ)."""
+    out = sh(["objdump", "-d", "--no-show-raw-insn", path], ".").stdout
+    rows = [l.split(":", 1)[1].strip() for l in out.splitlines() if re.match(r"\s*[0-9a-f]+:\t", l)]
+    return [re.sub(r"0x[0-9a-f]+|\b[0-9a-f]{6,8}\b", "N", r) for r in rows]
+
+
+@pytest.mark.parametrize("mode", [["-static"], ["-pie", "--no-dynamic-linker"]])
+def test_got32x_relaxation(tmp_path, mode):
+    """R_386_GOT32X loads rewritten as ld.bfd rewrites them: in a non-PIC executable
+    mov, test and ALU operations take the address as an immediate (also without a
+    base register), in PIC outputs mov becomes lea @GOTOFF; calls become direct;
+    --emit-relocs names what each became (R_386_32, R_386_GOTOFF, R_386_PC32)."""
+    (tmp_path / "g.s").write_text(GOT32X_ASM)
+    (tmp_path / "n.s").write_text(GOT32X_NOBASE)
+    sh(["i686-linux-gnu-as", "-mrelax-relocations=yes", "g.s", "-o", "g.o"], tmp_path)
+    sh(["i686-linux-gnu-as", "-mrelax-relocations=yes", "n.s", "-o", "n.o"], tmp_path)
+    objs = ["g.o"] + (["n.o"] if mode == ["-static"] else [])
+    args = [*mode, "-m", "elf_i386", "-z", "noexecstack", "--emit-relocs", *objs]
+    sh([sys.executable, "-m", "ldpy", *args, "-o", "l"], tmp_path)
+    sh(["i686-linux-gnu-ld", *args, "-o", "b"], tmp_path)
+    assert subprocess.run([str(tmp_path / "l")]).returncode == 49
+    ours, ref = _insns(str(tmp_path / "l")), _insns(str(tmp_path / "b"))
+    assert ours == ref
+    static = mode == ["-static"]
+    assert ("test   $N,%ecx" in ours) == static and ("lea    N(%ebx),%eax" in ours) == (not static)
+    types = [sh(["readelf", "-rW", str(tmp_path / p)], tmp_path).stdout.split(".rel.eh_frame")[0]
+             for p in ("l", "b")]
+    assert types[0].count("R_386_GOT32X") == types[1].count("R_386_GOT32X") == (0 if static else 5)
+    kinds = [sorted(re.findall(r"R_386_(?:32|GOTOFF|PC32|GOTPC)\b", t)) for t in types]
+    assert kinds[0] == kinds[1]
+
+
+@pytest.mark.parametrize("mode", ["-pie", "-static"])
+def test_lto(tmp_path, mode):
+    """gcc -flto through the cross driver: ELF32 objects holding GCC IR are offered
+    to the cross GCC's liblto_plugin.so, which ldpy hosts; --defsym reaches the IR."""
+    (tmp_path / "a.c").write_text('#include <stdio.h>\nextern void live_func(void);\nint twice(int);\n'
+                                  'void dead_func(void) { printf("OK %d\\n", twice(21)); }\n'
+                                  'int main(void) { live_func(); return 0; }\n')
+    (tmp_path / "b.c").write_text("int twice(int x) { return 2 * x; }\n")
+    sh([CC, "-flto", "-O2", "-fPIC", "-c", "a.c", "b.c"], tmp_path)
+    exe = build(tmp_path, "m", [mode, "-flto", "-O2", "a.o", "b.o", "-Wl,-defsym,live_func=dead_func"])
+    assert run32(tmp_path, exe, static=mode == "-static") == "OK 42\n"
+    assert "ldpy" in sh(["readelf", "-p", ".comment", exe], tmp_path).stdout
+
+
 IFUNC_STATIC = r"""
 #include <stdio.h>
 static int impl(void) { return 42; }
@@ -252,15 +330,145 @@ def test_copy_relocation_and_canonical_plt(tmp_path):
     assert "R_386_COPY" in rel and "lib_var" in rel
 
 
-def test_relocatable_output_is_refused_for_rel_targets(tmp_path):
-    """-r of i386 objects would need the addends written back into the section
-    bytes: refused with one line, no output."""
-    (tmp_path / "a.c").write_text("int x; int f(void) { return x; }\n")
-    sh([CC, "-c", "a.c"], tmp_path)
-    r = sh([sys.executable, "-m", "ldpy", "-r", "a.o", "-o", "out.o"], tmp_path, check=False)
-    assert r.returncode == 1
-    assert "not supported yet" in r.stderr and len(r.stderr.strip().splitlines()) == 1
-    assert not (tmp_path / "out.o").exists()
+def _gcc_m32_works():
+    """gcc -m32 without gcc-multilib (which conflicts with the cross compilers on
+    Debian 12): lib32gcc-12-dev and lib32stdc++-12-dev give gcc its 32-bit libgcc and
+    libstdc++, libc6-dev:i386 (multiarch) the C library, libc6:i386 /lib/ld-linux.so.2."""
+    r = subprocess.run(["gcc", "-m32", "-print-file-name=crtbeginS.o"], capture_output=True, text=True)
+    return r.returncode == 0 and "/32/" in r.stdout and os.path.exists("/usr/lib/i386-linux-gnu/crt1.o") \
+        and os.path.exists("/lib/ld-linux.so.2")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _gcc_m32_works(),
+                    reason="needs lib32gcc-12-dev lib32stdc++-12-dev libc6-dev:i386 (CI installs them)")
+@pytest.mark.parametrize("mode", ["-pie", "-no-pie", "-static", "-static-pie"])
+def test_gcc_m32(tmp_path, mode):
+    """The host gcc's -m32 passes `-m elf_i386` and its 32-bit crt files and libraries
+    (/usr/lib/gcc/x86_64-linux-gnu/12/32, /usr/lib/i386-linux-gnu) through the shim:
+    C and C++ (exceptions, threads, thread_local) link, run natively, and have
+    ld.bfd's sections and dynamic structure."""
+    (tmp_path / "h.c").write_text(HELLO)
+    (tmp_path / "x.cc").write_text(CXX_SRC)
+    r = sh(["gcc", "-m32", mode, "-v", "h.c", "-o", "h", "-B", shim_dir()], tmp_path)
+    assert "-m elf_i386" in r.stderr
+    assert sh([str(tmp_path / "h")], tmp_path).stdout == "hello from i386\n"
+    sh(["g++", "-m32", "-O1", mode, "x.cc", "-o", "x", "-pthread", "-B", shim_dir()], tmp_path)
+    assert sh([str(tmp_path / "x")], tmp_path).stdout == "boom 3 56 main 7\n"
+    for prog, src, cc in (("h", "h.c", "gcc"), ("x", "x.cc", "g++")):
+        sh([cc, "-m32", "-O1", mode, src, "-o", prog + ".bfd", "-pthread"], tmp_path)
+        ours, ref = str(tmp_path / prog), str(tmp_path / (prog + ".bfd"))
+        assert "ldpy" in sh(["readelf", "-p", ".comment", ours], tmp_path).stdout
+        a, b = sections(ours), sections(ref)
+        assert sorted(a) == sorted(b)
+        assert [x for x in a if not x[0].startswith("__libc_")] == [x for x in b if not x[0].startswith("__libc_")]
+        assert dyn_tags(ours) == dyn_tags(ref)
+        assert dyn_syms(ours) == dyn_syms(ref)
+
+
+SQLITE_ZLIB = os.path.join(os.path.dirname(__file__), "progs", "sqlite_zlib_cross.c")
+SQLITE_ZLIB_OUT = "100,5050,r100,1;120.0,R080;60.0,R040; 38 9a1f4f80 1\n"
+
+
+@pytest.mark.slow
+def test_static_sqlite_zlib(tmp_path):
+    """Debian's i386 libsqlite3.a and libz.a (multiarch -dev packages, unpacked) in a
+    static program: it runs natively, and its sections are ld.bfd's (glibc's __libc_*
+    orphans may come in another order among themselves: ldpy pulls archive members
+    in another order)."""
+    libs = multiarch_static_libs("i386", "i386-linux-gnu")
+    if libs is None:
+        pytest.skip("needs libsqlite3-dev:i386 and zlib1g-dev:i386 unpacked (.ci/run does it)")
+    sh([CC, "-O1", "-c", SQLITE_ZLIB, "-o", "p.o"], tmp_path)
+    args = ["-static", "p.o", *libs, "-lm"]
+    exe = build(tmp_path, "p", args)
+    ref = build(tmp_path, "p.bfd", args, ldpy=False)
+    assert run32(tmp_path, exe, static=True) == run32(tmp_path, ref, static=True) == SQLITE_ZLIB_OUT
+    ours, theirs = sections(exe), sections(ref)
+    assert sorted(ours) == sorted(theirs)
+    assert [s for s in ours if not s[0].startswith("__libc_")] == \
+        [s for s in theirs if not s[0].startswith("__libc_")]
+
+
+R_A = r"""
+static int counter = 5;
+static const char *names[] = {"zero", "one", "two"};
+__thread int tls_a = 3;
+static __thread int tls_b = 4;
+int b_func(int);
+extern int shared_val;
+static int local_fn(int x) { return x + counter++; }
+int a_func(int i) { return local_fn(i) + b_func(i) + shared_val + tls_a + tls_b; }
+const char *name_of(int i) { return names[i % 3]; }
+"""
+R_B = r"""
+int shared_val = 100;
+static int table[4] = {1, 2, 3, 4};
+static int helper(int i) { return table[i & 3]; }
+int b_func(int i) { return helper(i) * 10; }
+"""
+R_C = r"""
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+template <class T> T twice(T x) { return x + x; }
+extern "C" int cxx_thing(int i) {
+    try {
+        if (i > 2) throw std::runtime_error("big " + std::to_string(twice(i)));
+        return twice(i);
+    } catch (const std::exception &e) { std::printf("caught %s\n", e.what()); return -1; }
+}
+"""
+R_MAIN = r"""
+#include <stdio.h>
+int a_func(int); const char *name_of(int); int cxx_thing(int);
+int main(void) { printf("%d %s %d %d\n", a_func(2), name_of(4), cxx_thing(1), cxx_thing(5)); return 0; }
+"""
+
+
+def section_dump(path):
+    """Per section: name, type, flags, link/info/align and the bytes (readelf -x),
+    but for the string tables and .symtab (whose st_name offsets follow .strtab's
+    layout, which differs from ld.bfd's)."""
+    out = sh(["readelf", "-SW", path], ".").stdout
+    rows = []
+    for line in out.splitlines():
+        line = line.strip()
+        if not (line.startswith("[") and "]" in line) or line.startswith("[Nr]"):
+            continue
+        idx = line[1:line.index("]")].strip()
+        f = line.split("]", 1)[1].split()
+        if not f or f[0] == "NULL":
+            continue
+        body = "" if f[1] in ("STRTAB", "SYMTAB", "NOBITS") else sh(["readelf", "-x", idx, path], ".").stdout
+        size = "" if f[1] == "STRTAB" else f[4]         # (the offset, f[3], differs)
+        rows.append((f[0], f[1], size, " ".join(f[5:]), body))
+    return rows
+
+
+def relocations(path):
+    return [l for l in sh(["readelf", "-rW", path], ".").stdout.splitlines() if "at offset" not in l]
+
+
+@pytest.mark.parametrize("pic", ["-fno-pic", "-fPIC"])
+def test_relocatable_output(tmp_path, pic):
+    """ldpy -r of C and C++ objects (REL relocations, addends in the section bytes,
+    TLS, exceptions, COMDAT groups, -g) equals i686-linux-gnu-ld -r in every section's
+    bytes, the relocations and readelf -s; a program linked from it runs."""
+    for name, text in (("a.c", R_A), ("b.c", R_B), ("c.cc", R_C), ("m.c", R_MAIN)):
+        (tmp_path / name).write_text(text)
+    sh([CC, "-O1", "-g", pic, "-c", "a.c", "b.c", "m.c"], tmp_path)
+    sh([CXX, "-O1", "-g", pic, "-c", "c.cc"], tmp_path)
+    sh([sys.executable, "-m", "ldpy", "-r", "a.o", "b.o", "c.o", "-o", "r.o"], tmp_path)
+    sh(["i686-linux-gnu-ld", "-r", "a.o", "b.o", "c.o", "-o", "ref.o"], tmp_path)
+    ours, ref = str(tmp_path / "r.o"), str(tmp_path / "ref.o")
+    assert "REL " in sh(["readelf", "-SW", ours], tmp_path).stdout
+    assert relocations(ours) == relocations(ref)
+    assert section_dump(ours) == section_dump(ref)
+    assert sh(["readelf", "-sW", ours], tmp_path).stdout == sh(["readelf", "-sW", ref], tmp_path).stdout
+    mode = "-pie" if pic == "-fPIC" else "-no-pie"
+    exe = build(tmp_path, "p", [mode, "m.o", "r.o"], cc=CXX)
+    assert run32(tmp_path, exe) == "caught big 10\n144 one 2 -1\n"
 
 
 TLS_STATIC = r"""

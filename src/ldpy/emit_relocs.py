@@ -1,8 +1,9 @@
 """--emit-relocs (-q): the input relocations kept in a final link, as GNU ld keeps them.
 
 Each output section X that received relocated input gets a non-allocated `.rela.X`
-(SHT_RELA, SHF_INFO_LINK, sh_link = .symtab, sh_info = X) right after it in the section
-header table.  Every relocation of the link-wide table (relocs.RelocTable) is written
+(SHT_RELA, SHF_INFO_LINK, sh_link = .symtab, sh_info = X; `.rel.X`, SHT_REL, on REL
+targets, whose addends are lost in the relocated bytes as in BFD's output) right after
+it in the section header table.  Every relocation of the link-wide table (relocs.RelocTable) is written
 there once the output is relocated:
 
 * r_offset is the place's output address (its offset in the section for
@@ -22,9 +23,8 @@ Everything is whole-table numpy over the relocation table.
 """
 import numpy as np
 
-from ldpy.diag import LinkError
 
-from ldpy.elf.format import SHT_RELA, SHF_INFO_LINK, STT_SECTION
+from ldpy.elf.format import SHT_RELA, SHT_REL, SHF_INFO_LINK, STT_SECTION
 from ldpy.sections import OutputSection
 from ldpy.symbols import DEFINED, COMMON, SYNTHETIC
 from ldpy.synthetic import Synthetic
@@ -40,13 +40,13 @@ def create_sections(ctx):
     """After the relocation scan: one .rela.X per output section with relocations
     (sized now; written by write_sections).  They join the section list in layout."""
     ctx.emit_rela = []
-    if not ctx.target.RELA:
-        raise LinkError(f"--emit-relocs is not supported yet for {ctx.target.NAME} (REL) outputs")
     rt = ctx.relocs
     if rt is None or rt.empty or ctx.symtab_sec is None:
         return
     from ldpy.elf.format import dtypes
-    rela_size = dtypes(ctx.target.IS64, ctx.target.LITTLE).rela.itemsize
+    dt = dtypes(ctx.target.IS64, ctx.target.LITTLE)
+    prefix, typ, rela_size = (".rela", SHT_RELA, dt.rela.itemsize) if ctx.target.RELA else \
+        (".rel", SHT_REL, dt.rel.itemsize)
     by_out = {}
     for k, s in enumerate(rt.sections):
         if s.merge is not None or getattr(s.output, "output", None) is not None:
@@ -54,11 +54,11 @@ def create_sections(ctx):
         by_out.setdefault(id(s.output), [s.output, []])[1].append(k)
     counts = np.bincount(rt.sec_ordinal, minlength=len(rt.sections))
     for out, ords in by_out.values():
-        o = RelaOutput(".rela" + out.name, SHT_RELA, 0, 0, 0)
-        chunk = Synthetic(o.name, SHT_RELA, 0, 8, rela_size)
+        o = RelaOutput(prefix + out.name, typ, 0, 0, 0)
+        chunk = Synthetic(o.name, typ, 0, 8 if ctx.target.IS64 else 4, rela_size)
         chunk.size = int(counts[ords].sum()) * rela_size
         o.add(chunk)
-        o.size, o.align, o.entsize = chunk.size, 8, rela_size
+        o.size, o.align, o.entsize = chunk.size, chunk.align, rela_size
         o.emit_target = out
         o.emit_ordinals = np.array(ords, np.int64)
         ctx.emit_rela.append(o)
@@ -142,7 +142,8 @@ def write_sections(ctx, out):
     sym[dead] = 0
     addend[dead] = 0
     from ldpy.elf.format import dtypes
-    dt = dtypes(ctx.target.IS64, ctx.target.LITTLE).rela
+    dts = dtypes(ctx.target.IS64, ctx.target.LITTLE)
+    dt = dts.rela if ctx.target.RELA else dts.rel
     for o in rela:
         if not o.size:
             continue
@@ -150,7 +151,8 @@ def write_sections(ctx, out):
         rec = np.zeros(len(rows), dt)
         rec["r_offset"] = rt.P[rows].view(np.uint64) if rt.P.dtype == np.int64 else rt.P[rows]
         rec["r_info"] = ctx.target.dt.r_info(sym[rows], types[rows])
-        rec["r_addend"] = addend[rows]
+        if ctx.target.RELA:
+            rec["r_addend"] = addend[rows]
         data = rec.view(np.uint8)
         out[o.offset:o.offset + len(data)] = data
 

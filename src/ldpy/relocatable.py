@@ -12,14 +12,18 @@ The inputs are combined into one ET_REL object instead of a program:
   their own (SHF_GROUP) listed by an SHT_GROUP section; later copies of a group are
   discarded as in a final link, and so are the .eh_frame FDEs of their functions
   (the FDE's relocation turns into the target's NONE type, as BFD leaves it);
-* relocations are kept, one SHT_RELA per output section: r_offset moves by the input
+* relocations are kept, one SHT_RELA (SHT_REL on REL targets: i386) per output section:
+  r_offset moves by the input
   section's offset in its output section, symbol indexes are renumbered for the
   output symbol table, and a relocation against a section symbol is rewritten to the
   output section's symbol with the input section's offset added to the addend.  A
   relocation against a symbol of a discarded section is pointed at the kept copy of
   that section when it has the same size (BFD's "pretend"; outside debug sections the
   reference is also an error), else becomes the NONE type (in debug sections it is
-  dropped), as BFD's RELOC_AGAINST_DISCARDED_SECTION does;
+  dropped), as BFD's RELOC_AGAINST_DISCARDED_SECTION does.  REL outputs keep each
+  addend in the field the relocation patches: where the rewrite changed an addend
+  (section symbols, kept copies) the new value is written into the section bytes,
+  as elf_i386_relocate_section does for -r;
 * --gc-sections starts from the -e / -u symbols only (gc.py's mark and sweep), and a
   CIE goes when no kept FDE uses it;
 * the global symbols come in the order BFD's link hash table walks them and each
@@ -42,7 +46,7 @@ from ldpy.elf.leb128 import read_uleb, skip_leb
 from ldpy.elf.format import (reloc_sym, ET_REL,
                              SHT_NULL, SHT_PROGBITS, SHT_NOBITS, SHT_NOTE, SHT_RELA, SHT_REL, SHT_GROUP,
                              SHT_SYMTAB, SHT_STRTAB, SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR, SHF_MERGE,
-                             SHF_STRINGS, SHF_INFO_LINK, SHF_LINK_ORDER, SHF_GROUP, SHF_TLS,
+                             SHF_STRINGS, SHF_INFO_LINK, SHF_LINK_ORDER, SHF_GROUP, SHF_TLS, SHF_GNU_RETAIN,
                              SHN_UNDEF, SHN_ABS, SHN_COMMON, SHN_LORESERVE, STT_SECTION,
                              STT_GNU_IFUNC, STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE, STT_NOTYPE,
                              GRP_COMDAT, dtypes)
@@ -90,7 +94,7 @@ _ANCHOR = {"text": _STMT_INDEX[".text"], "rodata": _STMT_INDEX[".rodata"],
            "interp": _STMT_INDEX[".interp"], "nonalloc": _STMT_INDEX[".comment"],
            "end": len(_STATEMENTS)}
 _KEEP_FLAGS = SHF_WRITE | SHF_ALLOC | SHF_EXECINSTR | SHF_TLS | SHF_GROUP | SHF_INFO_LINK | \
-    SHF_LINK_ORDER | 0x200000 | 0x0ff00000 | 0xf0000000      # (OS and processor flags: SHF_X86_64_LARGE)
+    SHF_LINK_ORDER | SHF_GNU_RETAIN | 0x0ff00000 | 0xf0000000      # (OS and processor flags: SHF_X86_64_LARGE)
 R_NONE = 0
 
 
@@ -407,6 +411,19 @@ def _parse_cie(data, start, end, ptr):
     return fde_enc, aug.startswith("z"), pos, aligned8
 
 
+def _zero_range_fdes(raw, pc, w, roffs):
+    """FDEs (pc_begin fields at pc, pointer width w) whose address range is 0 and
+    carries no relocation: BFD discards them ("discarding zero address range FDE")."""
+    rng = pc + w
+    nonzero = np.zeros(len(pc), bool)
+    for k in range(int(w.max()) if len(w) else 0):
+        nonzero |= (k < w) & (raw[np.minimum(rng + k, len(raw) - 1)] != 0)
+    if len(roffs):
+        k = np.minimum(np.searchsorted(roffs, rng), len(roffs) - 1)
+        return ~nonzero & (roffs[k] != rng)
+    return ~nonzero
+
+
 def edit_eh_frame(sec, target_dead, last, ptr=8):
     """BFD's .eh_frame editing of one input section for a -r output: FDEs of discarded
     functions go, the DW_CFA_nop padding of every record is trimmed and the records
@@ -461,6 +478,7 @@ def edit_eh_frame(sec, target_dead, last, ptr=8):
             if len(roffs):
                 at = roffs[k] == pc
                 keep[fde[at & target_dead[k]]] = False
+            keep[fde[_zero_range_fdes(raw, pc, w, roffs)]] = False
             # a CIE stays only while a kept FDE uses it (BFD keeps the CIEs its FDEs find)
             used = np.zeros(n, bool)
             used[ci[keep[fde]]] = True
@@ -604,6 +622,7 @@ def edit_eh_frames(secs, target_dead, out_align, ptr):
                 k = np.minimum(np.searchsorted(roffs, pc), len(roffs) - 1)
                 at = roffs[k] == pc
                 keep[fde[at & tdead[k]]] = False
+            keep[fde[_zero_range_fdes(raw, pc, w, roffs)]] = False
             # a CIE stays only while a kept FDE uses it (BFD keeps the CIEs its FDEs find)
             used = np.zeros(n, bool)
             used[ci[keep[fde]]] = True
@@ -682,6 +701,9 @@ class RelocatableOutput:
         self.cfg = ctx.config
         self.t = ctx.target
         self.dt = dtypes(self.t.IS64, self.t.LITTLE)
+        # the output's relocation sections: .rela.X (Elf_Rela) or, on REL targets, .rel.X
+        self.rel_prefix, self.rel_type, self.rel_dt = (".rela", SHT_RELA, self.dt.rela) if self.t.RELA \
+            else (".rel", SHT_REL, self.dt.rel)
         self.stmt_out = [None] * len(_STATEMENTS)
         self.orphans = [[] for _ in range(len(_STATEMENTS) + 1)]
         self.by_name = {}             # (name, type, alloc) -> orphan ROut (non-unique ones)
@@ -889,17 +911,14 @@ class RelocatableOutput:
             idx += 1
             self.sections.append(o)
             if has_rel:
-                if not self.t.RELA:
-                    # (REL output keeps addends in the section bytes: not written yet)
-                    raise LinkError(f"-r for {self.t.NAME} (REL relocations) is not supported yet")
-                r = ROut(".rela" + o.name, SHT_RELA, SHF_INFO_LINK | (o.flags & SHF_GROUP), 8,
-                         self.dt.rela.itemsize)
+                r = ROut(self.rel_prefix + o.name, self.rel_type, SHF_INFO_LINK | (o.flags & SHF_GROUP),
+                         8 if self.t.IS64 else 4, self.rel_dt.itemsize)
                 r.index = idx
                 idx += 1
                 o.rela = r
                 r.target = o
                 self.sections.append(r)
-        self.symtab = ROut(".symtab", SHT_SYMTAB, 0, 8, self.dt.sym.itemsize)
+        self.symtab = ROut(".symtab", SHT_SYMTAB, 0, 8 if self.t.IS64 else 4, self.dt.sym.itemsize)
         self.strtab = ROut(".strtab", SHT_STRTAB, 0, 1)
         self.shstrtab = ROut(".shstrtab", SHT_STRTAB, 0, 1)
         tables = [self.symtab, self.strtab, self.shstrtab]
@@ -1005,7 +1024,7 @@ class RelocatableOutput:
         self.sec_out, self.sec_off = sec_out, sec_off
         self.rt = rt = R.RelocTable(ctx, ids)
         # section symbols: one per output section with contents, in index order
-        secsyms = [o for o in self.sections if o.type not in (SHT_RELA, SHT_SYMTAB, SHT_STRTAB, 18)]
+        secsyms = [o for o in self.sections if o.type not in (SHT_RELA, SHT_REL, SHT_SYMTAB, SHT_STRTAB, 18)]
         symidx_of_out = np.zeros(len(self.sections) + 1, np.int64)
         for i, o in enumerate(secsyms):
             o.symidx = i + 1
@@ -1353,6 +1372,7 @@ class RelocatableOutput:
         rt = self.rt
         self.rel_out = {}
         self.clear = []
+        self.addends = {}             # REL output: output section index -> (offsets, types, addends)
         if rt.empty:
             return
         secs = rt.sections
@@ -1403,12 +1423,20 @@ class RelocatableOutput:
             ends = np.append(heads[1:], len(order)) - 1
             dd[ends[kept == 0]] = False
             order, outk_sorted = order[~dd], outk_sorted[~dd]
-        tab = np.zeros(len(order), self.dt.rela)
+        tab = np.zeros(len(order), self.rel_dt)
         tab["r_offset"] = offset[order]
         tab["r_info"] = self.dt.r_info(sym[order], typ[order])
-        tab["r_addend"] = addend[order]
+        if self.t.RELA:
+            tab["r_addend"] = addend[order]
+        else:
+            # the addends live in the fields: those the rewrite changed are written back
+            moved = (addend != rt.addend) & ~dead & (self.t.IMPLICIT_WIDTH.take(typ, mode="clip") > 0)
+            m = np.flatnonzero(moved)
+            for k in np.unique(outk[m]).tolist():
+                mk = m[outk[m] == k]
+                self.addends[k] = (offset[mk], typ[mk], addend[mk])
         raw = tab.view(np.uint8)
-        es = self.dt.rela.itemsize
+        es = self.rel_dt.itemsize
         bounds = np.flatnonzero(np.diff(outk_sorted)) + 1
         starts = np.concatenate(([0], bounds)).tolist()
         ends = np.concatenate((bounds, [len(order)])).tolist()
@@ -1423,7 +1451,7 @@ class RelocatableOutput:
         sections of this object, addresses relative to 0 as in the object."""
         from ldpy.mapfile import write_map, write_cref
         ctx = self.ctx
-        ctx.sections_out = [o for o in self.sections if o.type not in (SHT_RELA, SHT_SYMTAB, SHT_STRTAB, 18)]
+        ctx.sections_out = [o for o in self.sections if o.type not in (SHT_RELA, SHT_REL, SHT_SYMTAB, SHT_STRTAB, 18)]
         syms = ctx.symtab.symbols
         gaddr = np.zeros(len(syms), np.int64)
         for sym in syms:
@@ -1434,6 +1462,24 @@ class RelocatableOutput:
             write_map(ctx)
         else:
             write_cref(ctx)
+
+    def _write_addends(self, buf, base, o):
+        """REL output: the changed addends of output section o's relocations stored
+        in the fields they patch (each type's implicit-addend width)."""
+        rows = self.addends.get(o.index)
+        if rows is None or o.type == SHT_NOBITS:
+            return
+        off, typ, addend = rows
+        width = self.t.IMPLICIT_WIDTH.take(typ, mode="clip")
+        e = "<" if self.t.LITTLE else ">"
+        for w in (1, 2, 4, 8):
+            m = width == w
+            if m.any():
+                if (off[m] + w > o.size).any():
+                    raise LinkError(f"{o.name}: relocation field beyond the end of the section")
+                v = addend[m].astype(f"{e}i8").view(np.uint8).reshape(-1, 8)
+                v = v[:, :w] if self.t.LITTLE else v[:, 8 - w:]
+                buf[base + off[m][:, None] + np.arange(w)] = v
 
     def _clear_field(self, buf, base, o, off, typ):
         """The field of a relocation against a discarded section is cleared (BFD's
@@ -1454,6 +1500,7 @@ class RelocatableOutput:
             for c in o.chunks:
                 b = c.bytes()
                 raw[c.out_offset:c.out_offset + len(b)] = b
+            self._write_addends(raw, 0, o)
             for oo, off, typ in self.clear:
                 if oo is o:
                     self._clear_field(raw, 0, o, off, typ)
@@ -1475,7 +1522,7 @@ class RelocatableOutput:
             if style == "zlib-gnu":
                 o.name = Z.output_name(o.name, style)
                 if o.rela is not None:
-                    o.rela.name = ".rela" + o.name
+                    o.rela.name = self.rel_prefix + o.name
             else:
                 o.flags |= 0x800             # SHF_COMPRESSED
                 o.align = 8
@@ -1568,7 +1615,7 @@ class RelocatableOutput:
         self.shstrtab.data = np.frombuffer(bytes(blob), np.uint8)
         self.shstrtab.size = len(blob)
         for o in secs:
-            if o.type == SHT_RELA and o.data is None:
+            if o.type == self.rel_type and o.data is None:
                 o.data = np.zeros(0, np.uint8)
         if self.cfg.compress_debug_sections != "none":
             self._compress_debug_sections(names)
@@ -1598,6 +1645,9 @@ class RelocatableOutput:
                 b = c.bytes()
                 if len(b):
                     buf[o.offset + c.out_offset:o.offset + c.out_offset + len(b)] = b
+        for o in self.contents:
+            if o.data is None:
+                self._write_addends(buf, o.offset, o)
         for o, off, typ in self.clear:
             if o.data is None:
                 self._clear_field(buf, o.offset, o, off, typ)
@@ -1605,7 +1655,7 @@ class RelocatableOutput:
         sh = np.zeros(len(secs) + 1, dt.shdr)
         for o in secs:
             link, info = o.link, o.info
-            if o.type == SHT_RELA:
+            if o.type == self.rel_type:
                 link = self.symtab.index
                 info = o.target.index
             elif o.type == SHT_SYMTAB:
@@ -1621,7 +1671,8 @@ class RelocatableOutput:
             sh[0]["sh_link"] = self.shstrtab.index
         buf[shoff:shoff + sh.nbytes] = sh.view(np.uint8)
         eh = np.zeros(1, dt.ehdr)
-        eh["e_ident"] = elf_ident(t, self.osabi_gnu)
+        # (BFD marks the object GNU for IFUNC or unique symbols and for SHF_GNU_RETAIN sections)
+        eh["e_ident"] = elf_ident(t, self.osabi_gnu or any(o.flags & SHF_GNU_RETAIN for o in secs))
         eh["e_type"] = ET_REL
         eh["e_machine"] = t.MACHINE
         eh["e_version"] = 1

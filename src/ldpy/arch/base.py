@@ -104,6 +104,7 @@ class Target:
     IPLT_SYMBOLS = (b"__rela_iplt_start", b"__rela_iplt_end")   # static IRELATIVE bounds
     PLT_ENTRY_SIZE = 16
     PLT_HEADER_SIZE = 16
+    PLT_SH_ENTSIZE = 16             # .plt's sh_entsize as ld.bfd writes it
     GOTPLT_RESERVED = 3             # .got.plt words before the jump slots
     TLSDESC_PLT_SIZE = 16           # the lazy TLS descriptor entry at the end of .plt
     PLT_GOT_ENTRIES = True          # .plt.got entries for functions that also have a .got slot (x86)

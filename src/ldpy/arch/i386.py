@@ -63,15 +63,15 @@ RELOCS = {
 RELOCS = {t: ("R_386_" + r[0],) + r[1:] for t, r in RELOCS.items()}
 
 
-# no-ops for code padding (BFD's i386 fill: the longest that fit, then the rest)
+# no-ops for code padding: BFD's i386 fill (bfd_arch_i386_short_nop_fill) repeats
+# the two-byte nop (66 90) and ends an odd gap with 90
 _NOPS = [bytes(b) for b in (
     [0x90], [0x66, 0x90], [0x8d, 0x76, 0x00], [0x8d, 0x74, 0x26, 0x00],
     [0x90, 0x8d, 0x74, 0x26, 0x00], [0x8d, 0xb6, 0, 0, 0, 0], [0x8d, 0xb4, 0x26, 0, 0, 0, 0])]
 
 
 def code_fill(n):
-    full, rest = divmod(n, 7)
-    return np.frombuffer(_NOPS[6] * full + (_NOPS[rest - 1] if rest else b""), np.uint8)
+    return np.frombuffer(b"\x66\x90" * (n // 2) + b"\x90" * (n % 2), np.uint8)
 
 
 def _i4(v):
@@ -144,17 +144,25 @@ def _b(out, q):
 
 
 def scan_got_relax(ctx, rt, plan):
-    """GOT32X loads of a symbol bound here (not an IFUNC) become direct, when they
-    address the GOT from a base register: movl x@GOT(%reg),%r -> leal x@GOTOFF(%reg),%r;
-    call/jmp *x@GOT(%reg) -> call/jmp x (ld.bfd)."""
+    """GOT32X loads of a symbol bound here (not an IFUNC, addend 0) become direct, as
+    ld.bfd converts them: in PIC outputs only those addressing the GOT from a base
+    register (movl x@GOT(%reg),%r -> leal x@GOTOFF(%reg),%r; call/jmp *x@GOT(%reg) ->
+    call/jmp x); in non-PIC executables also the forms without a base register, and
+    mov, test and the ALU operations (adc add and cmp or sbb sub xor) take x as an
+    immediate (movl $x,%r; testl $x,%r; addl $x,%r ...)."""
     typ, key, K = rt.type, rt.key, ctx.keys
     idx = np.flatnonzero(typ == GOT32X)
     if not len(idx):
         return
     b2, b1 = rt.original_bytes(idx, 2), rt.original_bytes(idx, 1)
+    pic = ctx.config.shared or ctx.config.pie
     base_reg = (b1 & 0xc0) == 0x80             # mod 10: disp32(%reg)
-    form_ok = base_reg & ((b2 == 0x8b) | ((b2 == 0xff) & (((b1 & 0x38) == 0x10) | ((b1 & 0x38) == 0x20))))
-    form_ok &= rt.offset[idx] >= 2
+    where = base_reg if pic else base_reg | ((b1 & 0xc7) == 0x05)     # (or disp32 alone)
+    branch = (b2 == 0xff) & (((b1 & 0x38) == 0x10) | ((b1 & 0x38) == 0x20))
+    load = b2 == 0x8b
+    if not pic:
+        load |= (b2 == 0x85) | ((b2 & 0xc7) == 0x03)
+    form_ok = where & (load | branch) & (rt.offset[idx] >= 2) & (rt.addend[idx] == 0)
     kk = key[idx]
     local = K.defined[kk] & ~K.imported[kk] & ~K.ifunc[kk] & ~K.undef_weak[kk]
     if ctx.config.shared:
@@ -171,9 +179,18 @@ def relax(ctx, rt, S, A, val, width, out):
         p = pos[idx]
         op, modrm = out[p - 2], out[p - 1]
         SA = S[idx] + A[idx]
-        mov = op == 0x8b
-        out[p[mov] - 2] = 0x8d                         # lea x@GOTOFF(%reg)
-        val[idx[mov]] = SA[mov] - got_base
+        reg = (modrm >> 3) & 7
+        if ctx.config.shared or ctx.config.pie:
+            mov = op == 0x8b
+            out[p[mov] - 2] = 0x8d                     # lea x@GOTOFF(%reg)
+            val[idx[mov]] = SA[mov] - got_base
+        else:
+            # movl $x,%r (c7 /0); testl $x,%r (f7 /0); ALU $x,%r (81 /op)
+            imm = (op != 0xff)
+            out[p[imm] - 2] = np.select([op[imm] == 0x8b, op[imm] == 0x85], [0xc7, 0xf7], 0x81).astype(np.uint8)
+            alu = np.where((op[imm] == 0x8b) | (op[imm] == 0x85), 0, op[imm] & 0x38)
+            out[p[imm] - 1] = (0xc0 | reg[imm] | alu).astype(np.uint8)
+            val[idx[imm]] = SA[imm]
         call = (op == 0xff) & ((modrm & 0x38) == 0x10)
         _patch(out, p[call] - 2, b"\x67\xe8")          # addr32 call x
         val[idx[call]] = SA[call] - 4 - P[idx[call]]
@@ -295,6 +312,22 @@ def _relax_tls(ctx, rt, typ, S, A, pos, val, width, skip, out, tp):
         _patch(out, pos[idx], b"\x66\x90")
 
 
+def emitted_types(types, out, pos):
+    """--emit-relocs: a GOT32X load made direct is written as what it became, as
+    BFD renames it: `lea x@GOTOFF(%reg)` an R_386_GOTOFF, `mov/test/ALU $x` an
+    R_386_32, `addr32 call x` an R_386_PC32.  (The relaxed `jmp x` moved its field
+    one byte back; it keeps GOT32X.)"""
+    types = types.copy()
+    idx = np.flatnonzero((types == GOT32X) & (pos >= 2))
+    if len(idx):
+        p = pos[idx]
+        op, modrm = out[p - 2], out[p - 1]
+        types[idx[op == 0x8d]] = GOTOFF
+        types[idx[(op == 0x67) & (modrm == 0xe8)]] = PC32
+        types[idx[((op == 0xc7) | (op == 0xf7) | (op == 0x81)) & (modrm >= 0xc0)]] = R32
+    return types
+
+
 class I386(Target):
     MACHINE = EM_386
     NAME = "i386"
@@ -310,6 +343,7 @@ class I386(Target):
                    "/usr/i686-linux-gnu/lib32", "/usr/i686-linux-gnu/lib")
     IPLT_SYMBOLS = (b"__rel_iplt_start", b"__rel_iplt_end")
     PLT_ENTRY_SIZE = PLT_HEADER_SIZE = 16
+    PLT_SH_ENTSIZE = 4              # (elf32-i386.c sets 4 in the .plt header)
     PLT_GOT_ENTRY_SIZE = {False: 8, True: 8}
     RELOCS = RELOCS
     ADDEND_WIDTH = {TLS_LDM: 4}
@@ -325,6 +359,7 @@ class I386(Target):
     plt_entry = staticmethod(plt_entry)
     plt_lazy = staticmethod(plt_lazy)
     plt_indirect = staticmethod(plt_indirect)
+    emitted_types = staticmethod(emitted_types)
 
 
 TARGET = register(I386())

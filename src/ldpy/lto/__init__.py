@@ -27,23 +27,28 @@ def is_bitcode(data):
 
 
 def has_lto_sections(data):
-    """An ELF relocatable (64-bit little-endian) with .gnu.lto_* sections (GCC's
-    LTO objects, slim or fat) or .gnu.offload_lto_* ones (OpenMP/OpenACC code for
-    offload targets, which GCC's plugin hands to lto-wrapper even when it does not
-    claim the file).  Reads only the section name string table."""
-    if len(data) < 64 or bytes(data[:4]) != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+    """An ELF relocatable (either class and byte order: cross targets' GCC too) with
+    .gnu.lto_* sections (GCC's LTO objects, slim or fat) or .gnu.offload_lto_* ones
+    (OpenMP/OpenACC code for offload targets, which GCC's plugin hands to lto-wrapper
+    even when it does not claim the file).  Reads only the section name string table."""
+    if len(data) < 52 or bytes(data[:4]) != b"\x7fELF" or data[4] not in (1, 2) or data[5] not in (1, 2):
         return False
+    e = "<" if data[5] == 1 else ">"
+    # (ELF64 / ELF32: word, e_shoff, e_shentsize, section header size, its sh_offset,
+    # sh_size and sh_link)
+    w, shoff_at, ent_at, hsize, off_at, size_at, link_at = \
+        ("Q", 0x28, 0x3a, 64, 0x18, 0x20, 0x28) if data[4] == 2 else ("I", 0x20, 0x2e, 40, 0x10, 0x14, 0x18)
     try:
-        e_type, = struct.unpack_from("<H", data, 16)
-        shoff, = struct.unpack_from("<Q", data, 0x28)
-        shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3a)
-        if e_type != 1 or shoff == 0 or shentsize != 64:
+        e_type, = struct.unpack_from(e + "H", data, 16)
+        shoff, = struct.unpack_from(e + w, data, shoff_at)
+        shentsize, shnum, shstrndx = struct.unpack_from(e + "HHH", data, ent_at)
+        if e_type != 1 or shoff == 0 or shentsize != hsize:
             return False
         if shnum == 0:
-            shnum, = struct.unpack_from("<Q", data, shoff + 0x20)
+            shnum, = struct.unpack_from(e + w, data, shoff + size_at)
         if shstrndx == 0xffff:
-            shstrndx, = struct.unpack_from("<I", data, shoff + 0x28)
-        off, size = struct.unpack_from("<QQ", data, shoff + shstrndx * 64 + 0x18)
+            shstrndx, = struct.unpack_from(e + "I", data, shoff + link_at)
+        off, size = struct.unpack_from(e + w + w, data, shoff + shstrndx * hsize + off_at)
         names = bytes(data[off:off + size])
         return names.find(b".gnu.lto_") >= 0 or names.find(b".gnu.offload_lto_") >= 0
     except struct.error:

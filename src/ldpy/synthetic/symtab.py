@@ -64,7 +64,9 @@ def _sections_of_dropped_outputs(ctx):
 
 class SymtabSection(Synthetic):
     def __init__(self, dt, discard_locals=False, discard_all=False):
-        super().__init__(".symtab", type_=SHT_SYMTAB, flags=0, align=8, entsize=dt.sym.itemsize)
+        # (aligned to the ELF class's word: 4 in ELF32, as ld.bfd writes it)
+        super().__init__(".symtab", type_=SHT_SYMTAB, flags=0, align=4 if dt.sym.itemsize == 16 else 8,
+                         entsize=dt.sym.itemsize)
         self.dt = dt
         self.strtab = Synthetic(".strtab", type_=SHT_STRTAB, flags=0, align=1)
         self.discard_locals = discard_locals
