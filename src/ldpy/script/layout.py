@@ -32,7 +32,7 @@ import numpy as np
 from ldpy.diag import LinkError, diag
 from ldpy.elf.format import (PT_TLS, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHT_NOBITS, SHT_NOTE,
                              SHT_PROGBITS, SHT_RELA)
-from ldpy.layout import align_up, align_first_tls, gnu_stack_flags, place_chunks
+from ldpy.layout import align_up, align_first_tls, gnu_stack_flags, place_chunks, nearby_section
 from ldpy.script import ast
 from ldpy.script import segments
 from ldpy.script.evaluate import Evaluator, Value, NUM, ABS
@@ -831,35 +831,7 @@ def _nearby(ctx, sec, addr):
     i = order.index(sec)
     prev = next((o for o in reversed(order[:i]) if o is not sec), None)
     nxt = next((o for o in order[i + 1:] if o is not sec), None)
-    if prev is None:
-        return nxt
-    if nxt is None:
-        return prev
-
-    def f(o, part):
-        if part == "alloc":
-            return bool(o.flags & SHF_ALLOC)
-        if part == "tls":
-            return bool(o.flags & SHF_TLS)
-        if part == "load":
-            return bool(o.flags & SHF_ALLOC and o.type != SHT_NOBITS)
-        if part == "ro":
-            return not o.flags & SHF_WRITE
-        return bool(o.flags & SHF_EXECINSTR)
-
-    def differ(a, b, parts):
-        return any(f(a, p) != f(b, p) for p in parts)
-
-    sflags_obj = sec
-    if differ(prev, nxt, ("alloc", "tls", "load")):
-        if differ(nxt, sflags_obj, ("alloc", "tls")) or (f(prev, "load") and not f(nxt, "load")):
-            return prev
-        return nxt
-    if differ(prev, nxt, ("ro",)):
-        return prev if differ(nxt, sflags_obj, ("ro",)) else nxt
-    if differ(prev, nxt, ("code",)):
-        return prev if differ(nxt, sflags_obj, ("code",)) else nxt
-    return prev if addr < nxt.addr else nxt
+    return nearby_section(prev, sec, nxt, addr)
 
 
 def _same(a, b):
