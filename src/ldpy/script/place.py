@@ -80,6 +80,27 @@ def _is_literal(pattern):
     return not any(c in pattern for c in "*?[")
 
 
+def _prefix_of(pattern):
+    """(literal, is_prefix) for a pattern that is a literal name or `literal*`, else None."""
+    if _is_literal(pattern):
+        return pattern, False
+    if pattern.endswith("*") and _is_literal(pattern[:-1]):
+        return pattern[:-1], True
+    return None
+
+
+def _name_test(pattern):
+    """A section name pattern as a test returning a truth value: `==` for a literal,
+    `startswith` for `prefix*` (the patterns of every usual script), else the glob."""
+    lit = _prefix_of(pattern)
+    if lit is None:
+        match = _glob(pattern)
+        return lambda name: match(name) is not None
+    if lit[1]:
+        return lambda name, prefix=lit[0]: name.startswith(prefix)
+    return lit[0].__eq__
+
+
 class _Desc:
     """A compiled input section description."""
 
@@ -93,7 +114,7 @@ class _Desc:
         self.any_file = f in ("*", "") and self.archive is None and not desc.exclude_files
         self.file_match = _glob(f or "*")
         self.exclude = [_glob(p) for p in desc.exclude_files]
-        self.patterns = [(p, _glob(p.pattern), [_glob(x) for x in p.exclude_files])
+        self.patterns = [(p, _name_test(p.pattern), [_glob(x) for x in p.exclude_files])
                          for p in desc.patterns]
         self.flags_need, self.flags_refuse = 0, 0
         for word in desc.flags:
@@ -105,6 +126,10 @@ class _Desc:
                 self.flags_refuse |= bit
             else:
                 self.flags_need |= bit
+        # whether the section name alone decides if this description takes a section
+        # (any file, no flags, every pattern a literal or a `prefix*`, no EXCLUDE_FILE)
+        self.by_name_only = self.any_file and not desc.flags and \
+            all(_prefix_of(p.pattern) is not None and not p.exclude_files for p in desc.patterns)
 
     def file_ok(self, f):
         if self.any_file:
@@ -131,7 +156,7 @@ class _Desc:
             return None
         name = sec.name
         for p, match, excl in self.patterns:
-            if match(name) is None:
+            if not match(name):
                 continue
             if excl and f is not None and any(x(f.name) or (f.member is not None and x(f.member.name))
                                              for x in excl):
@@ -152,6 +177,11 @@ def _sort_key(pattern, sec, f):
         elif s == "reverse":
             key.append((3, ""))
     return tuple(key)
+
+
+# SORT orders that read a section's name or alignment
+_NAMED_SORTS = frozenset(("name", "alignment", "init_priority"))
+_DISCARDED = ("/DISCARD/",)       # place()'s cached answer for a discarded head
 
 
 class ScriptOutputMap:
@@ -178,9 +208,15 @@ class ScriptOutputMap:
         self._cache = {}
 
     def _compile(self):
+        """Index the descriptions by their section name patterns.  Literal names and
+        `prefix*` patterns read at most the first `head` characters of a name, so
+        names that agree on those share one candidate list (with -ffunction-sections
+        100k names share a few dozen heads); other globs are tried per name."""
         self.descs = []
         self.by_literal = {}
-        self.wild = []
+        self.by_prefix = []           # (prefix, description order)
+        self.wild = []                # (description order, glob) for the other patterns
+        head = 1
         for st in self.statements:
             if st.dropped:
                 continue
@@ -190,11 +226,27 @@ class ScriptOutputMap:
                     order = len(self.descs)
                     self.descs.append(d)
                     for p in cmd.patterns:
-                        if _is_literal(p.pattern) and not p.exclude_files:
-                            self.by_literal.setdefault(p.pattern, []).append(order)
-                        else:
+                        lit = _prefix_of(p.pattern)
+                        if lit is None:
                             self.wild.append((order, _glob(p.pattern)))
-        self._cache = {}
+                            continue
+                        if lit[1]:
+                            self.by_prefix.append((lit[0], order))
+                        else:
+                            self.by_literal.setdefault(lit[0], []).append(order)
+                        head = max(head, len(lit[0]) + 1)
+        self.head = head
+        self._cache = {}              # name -> candidates (with other globs)
+        self._head_cache = {}         # name head -> candidates from literals and prefixes
+        self._placed = {}             # name head -> place()'s answer when the head decides it
+
+    def _head_candidates(self, head):
+        c = self._head_cache.get(head)
+        if c is None:
+            c = set(self.by_literal.get(head, ()))
+            c.update(order for prefix, order in self.by_prefix if head.startswith(prefix))
+            c = self._head_cache[head] = sorted(c)
+        return c
 
     def drop_statement(self, st):
         st.dropped = True
@@ -203,33 +255,52 @@ class ScriptOutputMap:
         self._compile()
 
     def _candidates(self, name):
+        """The orders of the descriptions with a pattern that matches `name`, ascending."""
+        if not self.wild:
+            return self._head_candidates(name[:self.head])
         c = self._cache.get(name)
         if c is None:
-            c = set(self.by_literal.get(name, ()))
-            for order, match in self.wild:
-                if match(name) is not None:
-                    c.add(order)
+            c = set(self._head_candidates(name[:self.head]))
+            c.update(order for order, match in self.wild if match(name) is not None)
             c = self._cache[name] = sorted(c)
         return c
 
     # -- the OutputMap interface -------------------------------------------
     def place(self, sec, f):
         """(statement, sort key, description) for an input section; None to discard it."""
-        for order in self._candidates(sec.name):
+        name = sec.name
+        if not self.wild:
+            # the answer of an earlier section whose name has the same head, when only
+            # the head decided it (one dict probe per input section)
+            hit = self._placed.get(name[:self.head])
+            if hit is not None:
+                if hit is _DISCARDED:
+                    if f is not None:
+                        self.discarded_ids.add(id(sec))
+                    return None
+                return hit
+        head_decides = not self.wild
+        for order in self._candidates(name):
             d = self.descs[order]
+            head_decides = head_decides and d.by_name_only
             if not d.file_ok(f):
                 continue
             p = d.matching_pattern(sec, f)
             if p is None:
                 continue
             if d.stmt.name == DISCARD:
+                if head_decides:
+                    self._placed[name[:self.head]] = _DISCARDED
                 if f is not None:
                     self.discarded_ids.add(id(sec))
                 return None
             key = (d.pos, _sort_key(p, sec, f))
             if d.desc.file_sort:
                 key = (d.pos, ((0, f.name if f is not None else ""),) + key[1])
-            return d.stmt, key, d.desc
+            placed = d.stmt, key, d.desc
+            if head_decides and not d.desc.file_sort and not _NAMED_SORTS.intersection(p.sort):
+                self._placed[name[:self.head]] = placed
+            return placed
         handling = self.orphan_handling
         if handling != "place" and f is not None:
             if handling == "discard":
