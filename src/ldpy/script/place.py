@@ -236,6 +236,11 @@ class ScriptOutputMap:
                             self.by_literal.setdefault(lit[0], []).append(order)
                         head = max(head, len(lit[0]) + 1)
         self.head = head
+        # prefixes by length: a name's matching prefixes are a few dict probes
+        by_len = {}
+        for prefix, order in self.by_prefix:
+            by_len.setdefault(len(prefix), {}).setdefault(prefix, []).append(order)
+        self.prefix_tables = sorted(by_len.items())
         self._cache = {}              # name -> candidates (with other globs)
         self._head_cache = {}         # name head -> candidates from literals and prefixes
         self._placed = {}             # name head -> place()'s answer when the head decides it
@@ -244,7 +249,13 @@ class ScriptOutputMap:
         c = self._head_cache.get(head)
         if c is None:
             c = set(self.by_literal.get(head, ()))
-            c.update(order for prefix, order in self.by_prefix if head.startswith(prefix))
+            n = len(head)
+            for length, table in self.prefix_tables:
+                if length > n:
+                    break
+                hit = table.get(head[:length])
+                if hit is not None:
+                    c.update(hit)
             c = self._head_cache[head] = sorted(c)
         return c
 
