@@ -15,12 +15,13 @@ import fnmatch
 import re
 
 from ldpy.diag import LinkError
-from ldpy.elf.format import (SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHT_NOBITS, SHT_NOTE,
+from ldpy.elf.format import (SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHT_NOBITS, SHT_NOTE, SHT_PROGBITS,
                              SHT_RELA)
 from ldpy.script import ast
 from ldpy.sections import OutputSection, init_priority
 
 DISCARD = "/DISCARD/"
+_OUT_FLAGS = SHF_WRITE | SHF_EXECINSTR | SHF_ALLOC | SHF_TLS   # what input sections give their output
 ORPHAN_POS = 1 << 30          # orphans go after everything the statement lists
 # Sections the linker itself always puts last; scripts cannot place them.
 _TABLES = (".symtab", ".strtab", ".shstrtab")
@@ -66,9 +67,18 @@ class ScriptOutput(OutputSection):
         self.next_pos = ORPHAN_POS    # where chunks added without a position go
 
     def add(self, chunk, desc_pos=None):
-        super().add(chunk)
-        pos = self.next_pos if desc_pos is None else desc_pos
-        self.desc_chunks.setdefault(pos, []).append(chunk)
+        # (OutputSection.add inlined: once per input section)
+        self.chunks.append(chunk)
+        chunk.output = self
+        if chunk.align > self.align:
+            self.align = chunk.align
+        if chunk.type != SHT_NOBITS and self.type == SHT_NOBITS:
+            self.type = SHT_PROGBITS
+        self.flags |= chunk.flags & _OUT_FLAGS
+        run = self.desc_chunks.get(self.next_pos if desc_pos is None else desc_pos)
+        if run is None:
+            run = self.desc_chunks[self.next_pos if desc_pos is None else desc_pos] = []
+        run.append(chunk)
 
 
 def _glob(pattern):
@@ -241,22 +251,34 @@ class ScriptOutputMap:
         for prefix, order in self.by_prefix:
             by_len.setdefault(len(prefix), {}).setdefault(prefix, []).append(order)
         self.prefix_tables = sorted(by_len.items())
+        # every start of a literal or prefix: a name's shortest start that is none of
+        # these (its stem) decides what matches it (`.text._ZN4llvm...` -> `.text._`)
+        self._starts = {lit[:i] for lit in list(self.by_literal) + [p for p, _ in self.by_prefix]
+                        for i in range(1, len(lit) + 1)}
         self._cache = {}              # name -> candidates (with other globs)
-        self._head_cache = {}         # name head -> candidates from literals and prefixes
-        self._placed = {}             # name head -> place()'s answer when the head decides it
+        self._stem_cache = {}         # stem -> candidates from literals and prefixes
+        self._placed = {}             # name head, or stem -> place()'s answer when it decides
 
-    def _head_candidates(self, head):
-        c = self._head_cache.get(head)
+    def _stem(self, name):
+        starts = self._starts
+        for n in range(1, len(name) + 1):
+            if name[:n] not in starts:
+                return name[:n]
+        return name                   # (a literal, or the start of a pattern)
+
+    def _head_candidates(self, name):
+        stem = self._stem(name)
+        c = self._stem_cache.get(stem)
         if c is None:
-            c = set(self.by_literal.get(head, ()))
-            n = len(head)
+            c = set(self.by_literal.get(stem, ()))
+            n = len(stem)
             for length, table in self.prefix_tables:
                 if length > n:
                     break
-                hit = table.get(head[:length])
+                hit = table.get(stem[:length])
                 if hit is not None:
                     c.update(hit)
-            c = self._head_cache[head] = sorted(c)
+            c = self._stem_cache[stem] = sorted(c)
         return c
 
     def drop_statement(self, st):
@@ -268,10 +290,10 @@ class ScriptOutputMap:
     def _candidates(self, name):
         """The orders of the descriptions with a pattern that matches `name`, ascending."""
         if not self.wild:
-            return self._head_candidates(name[:self.head])
+            return self._head_candidates(name)
         c = self._cache.get(name)
         if c is None:
-            c = set(self._head_candidates(name[:self.head]))
+            c = set(self._head_candidates(name))
             c.update(order for order, match in self.wild if match(name) is not None)
             c = self._cache[name] = sorted(c)
         return c
@@ -281,9 +303,14 @@ class ScriptOutputMap:
         """(statement, sort key, description) for an input section; None to discard it."""
         name = sec.name
         if not self.wild:
-            # the answer of an earlier section whose name has the same head, when only
-            # the head decided it (one dict probe per input section)
-            hit = self._placed.get(name[:self.head])
+            # the answer of an earlier section whose name has the same head (or stem),
+            # when only that decided it: one dict probe for most input sections
+            head = name[:self.head]
+            hit = self._placed.get(head)
+            if hit is None:
+                hit = self._placed.get(self._stem(name))
+                if hit is not None:
+                    self._placed[head] = hit
             if hit is not None:
                 if hit is _DISCARDED:
                     if f is not None:
@@ -301,7 +328,7 @@ class ScriptOutputMap:
                 continue
             if d.stmt.name == DISCARD:
                 if head_decides:
-                    self._placed[name[:self.head]] = _DISCARDED
+                    self._placed[name[:self.head]] = self._placed[self._stem(name)] = _DISCARDED
                 if f is not None:
                     self.discarded_ids.add(id(sec))
                 return None
@@ -310,7 +337,7 @@ class ScriptOutputMap:
                 key = (d.pos, ((0, f.name if f is not None else ""),) + key[1])
             placed = d.stmt, key, d.desc
             if head_decides and not d.desc.file_sort and not _NAMED_SORTS.intersection(p.sort):
-                self._placed[name[:self.head]] = placed
+                self._placed[name[:self.head]] = self._placed[self._stem(name)] = placed
             return placed
         handling = self.orphan_handling
         if handling != "place" and f is not None:
