@@ -21,6 +21,7 @@ from ldpy.script import ast
 from ldpy.sections import OutputSection, init_priority
 
 DISCARD = "/DISCARD/"
+_SHORT = 8                    # (`.text._Z`: the stem of most C++ function sections fits)
 _OUT_FLAGS = SHF_WRITE | SHF_EXECINSTR | SHF_ALLOC | SHF_TLS   # what input sections give their output
 ORPHAN_POS = 1 << 30          # orphans go after everything the statement lists
 # Sections the linker itself always puts last; scripts cannot place them.
@@ -258,6 +259,7 @@ class ScriptOutputMap:
         self._cache = {}              # name -> candidates (with other globs)
         self._stem_cache = {}         # stem -> candidates from literals and prefixes
         self._placed = {}             # name head, or stem -> place()'s answer when it decides
+        self._placed_short = {}       # first _SHORT characters -> the same, for short stems
 
     def _stem(self, name):
         starts = self._starts
@@ -265,6 +267,14 @@ class ScriptOutputMap:
             if name[:n] not in starts:
                 return name[:n]
         return name                   # (a literal, or the start of a pattern)
+
+    def _remember(self, name, placed):
+        """place()'s answer for every name with this name's stem: under the stem, the
+        name's head and, when the stem is that short, its first _SHORT characters."""
+        stem = self._stem(name)
+        self._placed[name[:self.head]] = self._placed[stem] = placed
+        if len(stem) <= _SHORT:
+            self._placed_short[name[:_SHORT]] = placed
 
     def _head_candidates(self, name):
         stem = self._stem(name)
@@ -305,12 +315,14 @@ class ScriptOutputMap:
         if not self.wild:
             # the answer of an earlier section whose name has the same head (or stem),
             # when only that decided it: one dict probe for most input sections
-            head = name[:self.head]
-            hit = self._placed.get(head)
+            hit = self._placed_short.get(name[:_SHORT])
             if hit is None:
-                hit = self._placed.get(self._stem(name))
-                if hit is not None:
-                    self._placed[head] = hit
+                head = name[:self.head]
+                hit = self._placed.get(head)
+                if hit is None:
+                    hit = self._placed.get(self._stem(name))
+                    if hit is not None:
+                        self._placed[head] = hit
             if hit is not None:
                 if hit is _DISCARDED:
                     if f is not None:
@@ -328,7 +340,7 @@ class ScriptOutputMap:
                 continue
             if d.stmt.name == DISCARD:
                 if head_decides:
-                    self._placed[name[:self.head]] = self._placed[self._stem(name)] = _DISCARDED
+                    self._remember(name, _DISCARDED)
                 if f is not None:
                     self.discarded_ids.add(id(sec))
                 return None
@@ -337,7 +349,7 @@ class ScriptOutputMap:
                 key = (d.pos, ((0, f.name if f is not None else ""),) + key[1])
             placed = d.stmt, key, d.desc
             if head_decides and not d.desc.file_sort and not _NAMED_SORTS.intersection(p.sort):
-                self._placed[name[:self.head]] = self._placed[self._stem(name)] = placed
+                self._remember(name, placed)
             return placed
         handling = self.orphan_handling
         if handling != "place" and f is not None:
