@@ -398,7 +398,7 @@ class _Walk:
         node = item.node
         where = item.where
         item.shadow = None
-        chunk_size = self.chunk_size(out) if out is not None else 0
+        has_bytes = out is not None and self.has_bytes(out)
         keeps = node is not None and (_keeps_empty(node) or _moves_dot(node))
         uses = self._uses_symbols(item)
         last_overlay = item.ov_last
@@ -411,7 +411,7 @@ class _Walk:
             flags = st.phantom_flags if ignored and st.phantom_align is not None else 0
             align = st.phantom_align or 1
         else:
-            ignored = chunk_size == 0 and not keeps and not uses and not last_overlay
+            ignored = not has_bytes and not keeps and not uses and not last_overlay
             flags = out.flags
             align = max(out.align, st.phantom_align or 1)
             if item.type == "NOLOAD":
@@ -581,10 +581,11 @@ class _Walk:
         self.runs[id(chunks)] = ((entry, start % top, subalign, len(chunks)), dot - self.dot_v, top)
         self.dot_v = dot
 
-    def chunk_size(self, out):
+    def has_bytes(self, out):
+        """Whether an input section of `out` has a size (else the statement is skipped)."""
         known = self.runs.get(id(out))
         if known is None or known[0] != len(out.chunks):
-            known = self.runs[id(out)] = (len(out.chunks), sum(c.size for c in out.chunks))
+            known = self.runs[id(out)] = (len(out.chunks), any(c.size for c in out.chunks))
         return known[1]
 
     def data(self, c, out):
