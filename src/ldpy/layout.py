@@ -219,16 +219,50 @@ def layout(ctx):
     for i, o in enumerate(outs):
         o.index = i + 1
     # empty sections are not output; symbols defined in them (crtend.o's __TMC_END__)
-    # sit at the end of the section before, as in GNU ld
-    prev = None
+    # sit where the section would have started and belong to a neighbour, as in GNU ld
+    kept = [o for o in all_outs if o.size or o.name in ctx.keep_empty]
+    prev, k = None, 0
     for o in all_outs:
         if o.size or o.name in ctx.keep_empty:
-            prev = o
+            prev, k = o, k + 1
         elif prev is not None and prev.flags & 2 and o.flags & 2:
             # (at its own alignment, as GNU ld sizes the empty section before dropping it)
             a = align_up(prev.addr + prev.size, o.align)
-            o.addr, o.offset, o.index = a, prev.offset + (a - prev.addr), prev.index
+            n = nearby_section(prev, o, kept[k] if k < len(kept) else None, a)
+            o.addr, o.offset, o.index = a, n.offset + (a - n.addr), n.index
     ctx.file_size = ctx.shoff + (64 if ctx.target.IS64 else 40) * (len(outs) + 1)   # + the null header
+
+
+def nearby_section(prev, sec, nxt, addr):
+    """The kept output section that stands in for `sec`, which is not output (bfd's
+    _bfd_nearby_section): of the kept sections before and after it, the one that
+    looks like the same segment, else the one the address lies in."""
+    if prev is None or nxt is None:
+        return prev if nxt is None else nxt
+
+    def kind(o, part):
+        if part == "alloc":
+            return bool(o.flags & 2)
+        if part == "tls":
+            return bool(o.flags & SHF_TLS)
+        if part == "load":
+            return bool(o.flags & 2 and o.type != SHT_NOBITS)
+        if part == "ro":
+            return not o.flags & 1
+        return bool(o.flags & 4)
+
+    def differ(a, b, parts):
+        return any(kind(a, p) != kind(b, p) for p in parts)
+
+    if differ(prev, nxt, ("alloc", "tls", "load")):
+        if differ(nxt, sec, ("alloc", "tls")) or (kind(prev, "load") and not kind(nxt, "load")):
+            return prev
+        return nxt
+    if differ(prev, nxt, ("ro",)):
+        return prev if differ(nxt, sec, ("ro",)) else nxt
+    if differ(prev, nxt, ("code",)):
+        return prev if differ(nxt, sec, ("code",)) else nxt
+    return prev if addr < nxt.addr else nxt
 
 
 def empty_text_address(ctx):

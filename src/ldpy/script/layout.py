@@ -32,7 +32,7 @@ import numpy as np
 from ldpy.diag import LinkError, diag
 from ldpy.elf.format import (PT_TLS, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHT_NOBITS, SHT_NOTE,
                              SHT_PROGBITS, SHT_RELA)
-from ldpy.layout import align_up, align_first_tls, gnu_stack_flags, place_chunks
+from ldpy.layout import align_up, align_first_tls, gnu_stack_flags, place_chunks, nearby_section
 from ldpy.script import ast
 from ldpy.script import segments
 from ldpy.script.evaluate import Evaluator, Value, NUM, ABS
@@ -155,8 +155,9 @@ def _fill_bytes(v):
 class _Walk:
     """One pass over the statements.  Also the Evaluator's environment."""
 
-    def __init__(self, ctx, items, regions, phnum, previous):
+    def __init__(self, ctx, items, regions, phnum, previous, runs=None):
         self.ctx = ctx
+        self.runs = {} if runs is None else runs   # place_chunks' runs and chunk sizes of earlier walks
         self.cfg = ctx.config
         self.items = items
         self.regions = regions
@@ -397,7 +398,7 @@ class _Walk:
         node = item.node
         where = item.where
         item.shadow = None
-        chunk_size = sum(c.size for c in out.chunks) if out is not None else 0
+        has_bytes = out is not None and self.has_bytes(out)
         keeps = node is not None and (_keeps_empty(node) or _moves_dot(node))
         uses = self._uses_symbols(item)
         last_overlay = item.ov_last
@@ -410,7 +411,7 @@ class _Walk:
             flags = st.phantom_flags if ignored and st.phantom_align is not None else 0
             align = st.phantom_align or 1
         else:
-            ignored = chunk_size == 0 and not keeps and not uses and not last_overlay
+            ignored = not has_bytes and not keeps and not uses and not last_overlay
             flags = out.flags
             align = max(out.align, st.phantom_align or 1)
             if item.type == "NOLOAD":
@@ -456,6 +457,8 @@ class _Walk:
             out.addr, out.size = vma, 0       # (symbols in it keep an address)
             for c in out.chunks:
                 c.out_offset = 0
+            for run in out.desc_chunks.values():
+                self.runs.pop(id(run), None)
         if out is None or ignored:
             shadow = Shadow(item.name, vma, flags, item)
             shadow.align = align
@@ -556,11 +559,34 @@ class _Walk:
             self.last_out = out
 
     def place_chunks(self, chunks, subalign):
+        """Input sections one after the other, each at its alignment.  The chunks
+        do not change during one layout: a run that starts at the same offset in its
+        section and the same address modulo its largest alignment as in an earlier
+        walk lands the same (its out_offsets are still set), only `.` moves on."""
+        if not chunks:
+            return
+        entry = self.dot_v - self.cur_start
+        known = self.runs.get(id(chunks))
+        if known is not None and known[0] == (entry, self.cur_start % known[2], subalign, len(chunks)):
+            self.dot_v += known[1]
+            return
+        dot, start, top = self.dot_v, self.cur_start, 1
         for c in chunks:
             a = subalign if subalign else c.align
-            self.dot_v = align_up(self.dot_v, a)
-            c.out_offset = self.dot_v - self.cur_start
-            self.dot_v += c.size
+            if a > 1:
+                dot = (dot + a - 1) & ~(a - 1)
+                top = a if a > top else top
+            c.out_offset = dot - start
+            dot += c.size
+        self.runs[id(chunks)] = ((entry, start % top, subalign, len(chunks)), dot - self.dot_v, top)
+        self.dot_v = dot
+
+    def has_bytes(self, out):
+        """Whether an input section of `out` has a size (else the statement is skipped)."""
+        known = self.runs.get(id(out))
+        if known is None or known[0] != len(out.chunks):
+            known = self.runs[id(out)] = (len(out.chunks), any(c.size for c in out.chunks))
+        return known[1]
 
     def data(self, c, out):
         size = _DATA_SIZES[c.size]
@@ -718,8 +744,9 @@ def layout_scripted(ctx):
     # number.  Like ld.bfd (ldelf_map_segments) the count follows the map the
     # first few times, then may only grow: room is left for headers not used.
     tries = 10
+    runs = {}                               # what the walks share (see _Walk.place_chunks)
     for attempt in range(16):
-        walk = _run_walk(ctx, items, phnum, prev, final=False)
+        walk = _run_walk(ctx, items, phnum, prev, False, runs)
         maps = _segment_map(ctx, walk, phnum, stack)
         values = dict(walk.values)
         if walk.relro_end is not None and walk.data_seg_base is not None and cfg.relro:
@@ -733,7 +760,7 @@ def layout_scripted(ctx):
             phnum = n
         tries -= 1
         if not need_layout and stable and attempt > 0:
-            walk = _run_walk(ctx, items, phnum, prev, final=True)
+            walk = _run_walk(ctx, items, phnum, prev, True, runs)
             maps = _segment_map(ctx, walk, phnum, stack)
             break
     else:
@@ -742,13 +769,13 @@ def layout_scripted(ctx):
     _set_symbol_values(ctx, walk)
 
 
-def _run_walk(ctx, items, phnum, prev, final):
+def _run_walk(ctx, items, phnum, prev, final, runs):
     regions = {}
     boot = _Walk(ctx, [], {}, phnum, prev)
     for name, r in ctx.script.memory.items():
         regions[name] = Region(name, r.attrs, boot.ev.value(r.origin, r.where),
                                boot.ev.value(r.length, r.where), r.where)
-    walk = _Walk(ctx, items, regions, phnum, prev)
+    walk = _Walk(ctx, items, regions, phnum, prev, runs)
     walk.final = final
     ctx.script_walk = walk
     walk.run()
@@ -831,35 +858,7 @@ def _nearby(ctx, sec, addr):
     i = order.index(sec)
     prev = next((o for o in reversed(order[:i]) if o is not sec), None)
     nxt = next((o for o in order[i + 1:] if o is not sec), None)
-    if prev is None:
-        return nxt
-    if nxt is None:
-        return prev
-
-    def f(o, part):
-        if part == "alloc":
-            return bool(o.flags & SHF_ALLOC)
-        if part == "tls":
-            return bool(o.flags & SHF_TLS)
-        if part == "load":
-            return bool(o.flags & SHF_ALLOC and o.type != SHT_NOBITS)
-        if part == "ro":
-            return not o.flags & SHF_WRITE
-        return bool(o.flags & SHF_EXECINSTR)
-
-    def differ(a, b, parts):
-        return any(f(a, p) != f(b, p) for p in parts)
-
-    sflags_obj = sec
-    if differ(prev, nxt, ("alloc", "tls", "load")):
-        if differ(nxt, sflags_obj, ("alloc", "tls")) or (f(prev, "load") and not f(nxt, "load")):
-            return prev
-        return nxt
-    if differ(prev, nxt, ("ro",)):
-        return prev if differ(nxt, sflags_obj, ("ro",)) else nxt
-    if differ(prev, nxt, ("code",)):
-        return prev if differ(nxt, sflags_obj, ("code",)) else nxt
-    return prev if addr < nxt.addr else nxt
+    return nearby_section(prev, sec, nxt, addr)
 
 
 def _same(a, b):

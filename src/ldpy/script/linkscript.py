@@ -165,7 +165,15 @@ def define_script_symbols(ctx):
     script = ctx.script
     st = ctx.symtab
     ctx.script_symbols = {}
-    for a, section in script.all_assignments():
+    assigned = list(script.all_assignments())
+    # the image boundaries enter the symbol table (and .symtab) in the order the
+    # linker defines them without a script: _end before __bss_start, as ld.bfd's
+    # own output lists them
+    plain = {a.target for a, _ in assigned if a.kind not in ("PROVIDE", "PROVIDE_HIDDEN")}
+    for name in _BOUNDARY_ORDER:
+        if name in plain:
+            st.intern(name.encode())
+    for a, section in assigned:
         if a.target == ".":
             continue
         name = a.target.encode()
@@ -191,6 +199,8 @@ def define_script_symbols(ctx):
         ctx.script_symbols[name] = sym
         ctx.linker_syms.pop(name, None)
 
+
+_BOUNDARY_ORDER = ("_edata", "edata", "_end", "end", "_etext", "etext", "__etext", "__bss_start")
 
 _NOT_SYMBOLS = ("ADDR", "SIZEOF", "LOADADDR", "ALIGNOF", "ORIGIN", "LENGTH", "SEGMENT_START",
                 "CONSTANT", "DEFINED")

@@ -15,12 +15,14 @@ import fnmatch
 import re
 
 from ldpy.diag import LinkError
-from ldpy.elf.format import (SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHT_NOBITS, SHT_NOTE,
+from ldpy.elf.format import (SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHT_NOBITS, SHT_NOTE, SHT_PROGBITS,
                              SHT_RELA)
 from ldpy.script import ast
 from ldpy.sections import OutputSection, init_priority
 
 DISCARD = "/DISCARD/"
+_SHORT = 8                    # (`.text._Z`: the stem of most C++ function sections fits)
+_OUT_FLAGS = SHF_WRITE | SHF_EXECINSTR | SHF_ALLOC | SHF_TLS   # what input sections give their output
 ORPHAN_POS = 1 << 30          # orphans go after everything the statement lists
 # Sections the linker itself always puts last; scripts cannot place them.
 _TABLES = (".symtab", ".strtab", ".shstrtab")
@@ -66,9 +68,18 @@ class ScriptOutput(OutputSection):
         self.next_pos = ORPHAN_POS    # where chunks added without a position go
 
     def add(self, chunk, desc_pos=None):
-        super().add(chunk)
-        pos = self.next_pos if desc_pos is None else desc_pos
-        self.desc_chunks.setdefault(pos, []).append(chunk)
+        # (OutputSection.add inlined: once per input section)
+        self.chunks.append(chunk)
+        chunk.output = self
+        if chunk.align > self.align:
+            self.align = chunk.align
+        if chunk.type != SHT_NOBITS and self.type == SHT_NOBITS:
+            self.type = SHT_PROGBITS
+        self.flags |= chunk.flags & _OUT_FLAGS
+        run = self.desc_chunks.get(self.next_pos if desc_pos is None else desc_pos)
+        if run is None:
+            run = self.desc_chunks[self.next_pos if desc_pos is None else desc_pos] = []
+        run.append(chunk)
 
 
 def _glob(pattern):
@@ -78,6 +89,27 @@ def _glob(pattern):
 
 def _is_literal(pattern):
     return not any(c in pattern for c in "*?[")
+
+
+def _prefix_of(pattern):
+    """(literal, is_prefix) for a pattern that is a literal name or `literal*`, else None."""
+    if _is_literal(pattern):
+        return pattern, False
+    if pattern.endswith("*") and _is_literal(pattern[:-1]):
+        return pattern[:-1], True
+    return None
+
+
+def _name_test(pattern):
+    """A section name pattern as a test returning a truth value: `==` for a literal,
+    `startswith` for `prefix*` (the patterns of every usual script), else the glob."""
+    lit = _prefix_of(pattern)
+    if lit is None:
+        match = _glob(pattern)
+        return lambda name: match(name) is not None
+    if lit[1]:
+        return lambda name, prefix=lit[0]: name.startswith(prefix)
+    return lit[0].__eq__
 
 
 class _Desc:
@@ -93,7 +125,7 @@ class _Desc:
         self.any_file = f in ("*", "") and self.archive is None and not desc.exclude_files
         self.file_match = _glob(f or "*")
         self.exclude = [_glob(p) for p in desc.exclude_files]
-        self.patterns = [(p, _glob(p.pattern), [_glob(x) for x in p.exclude_files])
+        self.patterns = [(p, _name_test(p.pattern), [_glob(x) for x in p.exclude_files])
                          for p in desc.patterns]
         self.flags_need, self.flags_refuse = 0, 0
         for word in desc.flags:
@@ -105,6 +137,10 @@ class _Desc:
                 self.flags_refuse |= bit
             else:
                 self.flags_need |= bit
+        # whether the section name alone decides if this description takes a section
+        # (any file, no flags, every pattern a literal or a `prefix*`, no EXCLUDE_FILE)
+        self.by_name_only = self.any_file and not desc.flags and \
+            all(_prefix_of(p.pattern) is not None and not p.exclude_files for p in desc.patterns)
 
     def file_ok(self, f):
         if self.any_file:
@@ -131,7 +167,7 @@ class _Desc:
             return None
         name = sec.name
         for p, match, excl in self.patterns:
-            if match(name) is None:
+            if not match(name):
                 continue
             if excl and f is not None and any(x(f.name) or (f.member is not None and x(f.member.name))
                                              for x in excl):
@@ -152,6 +188,11 @@ def _sort_key(pattern, sec, f):
         elif s == "reverse":
             key.append((3, ""))
     return tuple(key)
+
+
+# SORT orders that read a section's name or alignment
+_NAMED_SORTS = frozenset(("name", "alignment", "init_priority"))
+_DISCARDED = ("/DISCARD/",)       # place()'s cached answer for a discarded head
 
 
 class ScriptOutputMap:
@@ -178,9 +219,15 @@ class ScriptOutputMap:
         self._cache = {}
 
     def _compile(self):
+        """Index the descriptions by their section name patterns.  Literal names and
+        `prefix*` patterns read at most the first `head` characters of a name, so
+        names that agree on those share one candidate list (with -ffunction-sections
+        100k names share a few dozen heads); other globs are tried per name."""
         self.descs = []
         self.by_literal = {}
-        self.wild = []
+        self.by_prefix = []           # (prefix, description order)
+        self.wild = []                # (description order, glob) for the other patterns
+        head = 1
         for st in self.statements:
             if st.dropped:
                 continue
@@ -190,11 +237,59 @@ class ScriptOutputMap:
                     order = len(self.descs)
                     self.descs.append(d)
                     for p in cmd.patterns:
-                        if _is_literal(p.pattern) and not p.exclude_files:
-                            self.by_literal.setdefault(p.pattern, []).append(order)
-                        else:
+                        lit = _prefix_of(p.pattern)
+                        if lit is None:
                             self.wild.append((order, _glob(p.pattern)))
-        self._cache = {}
+                            continue
+                        if lit[1]:
+                            self.by_prefix.append((lit[0], order))
+                        else:
+                            self.by_literal.setdefault(lit[0], []).append(order)
+                        head = max(head, len(lit[0]) + 1)
+        self.head = head
+        # prefixes by length: a name's matching prefixes are a few dict probes
+        by_len = {}
+        for prefix, order in self.by_prefix:
+            by_len.setdefault(len(prefix), {}).setdefault(prefix, []).append(order)
+        self.prefix_tables = sorted(by_len.items())
+        # every start of a literal or prefix: a name's shortest start that is none of
+        # these (its stem) decides what matches it (`.text._ZN4llvm...` -> `.text._`)
+        self._starts = {lit[:i] for lit in list(self.by_literal) + [p for p, _ in self.by_prefix]
+                        for i in range(1, len(lit) + 1)}
+        self._cache = {}              # name -> candidates (with other globs)
+        self._stem_cache = {}         # stem -> candidates from literals and prefixes
+        self._placed = {}             # name head, or stem -> place()'s answer when it decides
+        self._placed_short = {}       # first _SHORT characters -> the same, for short stems
+
+    def _stem(self, name):
+        starts = self._starts
+        for n in range(1, len(name) + 1):
+            if name[:n] not in starts:
+                return name[:n]
+        return name                   # (a literal, or the start of a pattern)
+
+    def _remember(self, name, placed):
+        """place()'s answer for every name with this name's stem: under the stem, the
+        name's head and, when the stem is that short, its first _SHORT characters."""
+        stem = self._stem(name)
+        self._placed[name[:self.head]] = self._placed[stem] = placed
+        if len(stem) <= _SHORT:
+            self._placed_short[name[:_SHORT]] = placed
+
+    def _head_candidates(self, name):
+        stem = self._stem(name)
+        c = self._stem_cache.get(stem)
+        if c is None:
+            c = set(self.by_literal.get(stem, ()))
+            n = len(stem)
+            for length, table in self.prefix_tables:
+                if length > n:
+                    break
+                hit = table.get(stem[:length])
+                if hit is not None:
+                    c.update(hit)
+            c = self._stem_cache[stem] = sorted(c)
+        return c
 
     def drop_statement(self, st):
         st.dropped = True
@@ -203,33 +298,59 @@ class ScriptOutputMap:
         self._compile()
 
     def _candidates(self, name):
+        """The orders of the descriptions with a pattern that matches `name`, ascending."""
+        if not self.wild:
+            return self._head_candidates(name)
         c = self._cache.get(name)
         if c is None:
-            c = set(self.by_literal.get(name, ()))
-            for order, match in self.wild:
-                if match(name) is not None:
-                    c.add(order)
+            c = set(self._head_candidates(name))
+            c.update(order for order, match in self.wild if match(name) is not None)
             c = self._cache[name] = sorted(c)
         return c
 
     # -- the OutputMap interface -------------------------------------------
     def place(self, sec, f):
         """(statement, sort key, description) for an input section; None to discard it."""
-        for order in self._candidates(sec.name):
+        name = sec.name
+        if not self.wild:
+            # the answer of an earlier section whose name has the same head (or stem),
+            # when only that decided it: one dict probe for most input sections
+            hit = self._placed_short.get(name[:_SHORT])
+            if hit is None:
+                head = name[:self.head]
+                hit = self._placed.get(head)
+                if hit is None:
+                    hit = self._placed.get(self._stem(name))
+                    if hit is not None:
+                        self._placed[head] = hit
+            if hit is not None:
+                if hit is _DISCARDED:
+                    if f is not None:
+                        self.discarded_ids.add(id(sec))
+                    return None
+                return hit
+        head_decides = not self.wild
+        for order in self._candidates(name):
             d = self.descs[order]
+            head_decides = head_decides and d.by_name_only
             if not d.file_ok(f):
                 continue
             p = d.matching_pattern(sec, f)
             if p is None:
                 continue
             if d.stmt.name == DISCARD:
+                if head_decides:
+                    self._remember(name, _DISCARDED)
                 if f is not None:
                     self.discarded_ids.add(id(sec))
                 return None
             key = (d.pos, _sort_key(p, sec, f))
             if d.desc.file_sort:
                 key = (d.pos, ((0, f.name if f is not None else ""),) + key[1])
-            return d.stmt, key, d.desc
+            placed = d.stmt, key, d.desc
+            if head_decides and not d.desc.file_sort and not _NAMED_SORTS.intersection(p.sort):
+                self._remember(name, placed)
+            return placed
         handling = self.orphan_handling
         if handling != "place" and f is not None:
             if handling == "discard":

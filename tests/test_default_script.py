@@ -1,0 +1,72 @@
+"""The default layout and `-T` of the default script (`ldpy --verbose` prints it)
+give byte-identical outputs: real programs (C static, PIE, -static-pie, a shared
+library, C++ with exceptions, thread_local, IFUNC, constructors) linked both ways
+through gcc with the same objects, then compared with cmp."""
+import filecmp
+import os
+import subprocess
+
+import pytest
+
+from linkutil import run, shim_dir
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SEP = "=" * 50 + "\n"
+
+
+def src(d, name):
+    return os.path.join(HERE, d, name)
+
+
+# (id, compiler, compile options, link options, sources, expected output head)
+PROGRAMS = [
+    ("c-static", "gcc", ["-O1"], ["-static", "-pthread"],
+     [src("progs_static", "tls_ifunc_ctors_main.c"), src("progs_static", "tls_ifunc_ctors_other.c")],
+     "ctor 101"),
+    ("c-pie", "gcc", ["-O1", "-fPIE"], ["-pie"],
+     [src("progs", "tls_main.c"), src("progs", "tls_defs.c"), src("progs", "tls_use.c")], None),
+    ("c-nopie-ifunc", "gcc", ["-O1", "-fno-PIE"], ["-no-pie"],
+     [src("progs", "ifunc_main.c"), src("progs", "ifunc_impl.c"), src("progs", "ifunc_other.c")], None),
+    ("c-static-pie", "gcc", ["-O1", "-fPIE"], ["-static-pie"],
+     [src("progs", "ctors_main.c"), src("progs", "ctors_a.c"), src("progs", "ctors_b.c")], None),
+    ("shared-lib", "gcc", ["-O1", "-fPIC"], ["-shared", "-Wl,-z,now"],
+     [src("progs_dyn", "tls_lib.c")], None),
+    ("cxx-static-eh-tls", "g++", ["-O1"], ["-static", "-pthread"],
+     [src("progs_static", "cxx_main.cpp"), src("progs_static", "cxx_thrower.cpp")], None),
+    ("cxx-pie-eh-tls", "g++", ["-O1", "-fPIE"], ["-pie", "-pthread"],
+     [src("progs", "cxx_main.cpp"), src("progs", "cxx_lib.cpp")], None),
+]
+
+
+def _default_script(cc, link, objs, tmp_path):
+    """The default script for exactly this link, as `--verbose` prints it before linking."""
+    out = tmp_path / "verbose.out"
+    r = run([cc, *link, *objs, "-B", shim_dir(), "-Wl,--verbose", "-o", str(out)])
+    assert r.stdout.count(SEP) >= 2, r.stdout[:2000]
+    script = r.stdout.split(SEP)[1]
+    assert "SECTIONS" in script
+    path = tmp_path / "default.ld"
+    path.write_text(script)
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,cc,copts,link,sources,expect", PROGRAMS, ids=[p[0] for p in PROGRAMS])
+def test_default_script_is_the_default_layout(tmp_path, name, cc, copts, link, sources, expect):
+    objs = []
+    for i, s in enumerate(sources):
+        o = tmp_path / f"{i}.o"
+        run([cc, *copts, "-c", s, "-o", str(o)])
+        objs.append(str(o))
+    script = _default_script(cc, link, objs, tmp_path)
+    plain, scripted = tmp_path / "plain", tmp_path / "scripted"
+    run([cc, *link, *objs, "-B", shim_dir(), "-o", str(plain)])
+    run([cc, *link, *objs, "-B", shim_dir(), f"-Wl,-T,{script}", "-o", str(scripted)])
+    if "-shared" not in link:
+        outs = [subprocess.run([str(p)], capture_output=True, text=True, timeout=60) for p in (plain, scripted)]
+        assert outs[0].returncode == 0 and outs[0].stdout, outs[0]
+        assert outs[1].stdout == outs[0].stdout
+        if expect is not None:
+            assert expect in outs[0].stdout
+    assert filecmp.cmp(plain, scripted, shallow=False), \
+        run(["cmp", "-l", str(plain), str(scripted)], check=False).stdout[:2000]
