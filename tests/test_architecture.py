@@ -47,3 +47,18 @@ def test_no_target_specific_relocation_decoding_outside_arch_and_elf():
             if re.search(r"R_X86_64|EM_X86_64", line) or (">> 32" in line and "info" in line):
                 hits.append(f"{rel}:{i}")
     assert not hits, hits
+
+
+def test_no_private_helper_imported_from_another_module():
+    """One owner per helper: what another module needs is public (issue 14 item 4), so
+    no `from ldpy.X import _name` and no `module._name(` call of another module's private."""
+    hits = []
+    for p in SRC.rglob("*.py"):
+        text = p.read_text()
+        for m in re.finditer(r"from ldpy[\w.]* import ([^\n]+)", text):
+            for name in re.split(r"[,\s()]+", m.group(1)):
+                if name.startswith("_") and not name.startswith("__"):
+                    hits.append(f"{p.relative_to(SRC)}: {name}")
+    assert not hits, hits
+    # the DWARF line reader is one of the formats elf/ owns
+    assert (SRC / "elf" / "dwarf_line.py").exists() and not (SRC / "dwarf_line.py").exists()

@@ -536,8 +536,8 @@ def add_command_line_references(ctx):
         sym = ctx.symtab.define_synthetic(name.encode(), None, only_if_referenced=False)
         # a number is absolute (as lld and mold take it: not moved with a PIE's load
         # base); `alias=func` and other symbol expressions move with their section
-        from ldpy.script.linkscript import _constant_only
-        sym.absolute = _constant_only(node)
+        from ldpy.script.linkscript import constant_only
+        sym.absolute = constant_only(node)
         ctx.defsyms.append((sym, node, f"--defsym {name}={text}"))
     entry = ctx.config.entry or "_start"
     if not _is_number(entry):

@@ -255,7 +255,7 @@ class _Icf:
         idx = np.flatnonzero(ok)
         flat = self.flat
         scripted = ctx.script_sections
-        taker = getattr(ctx.outputs, "_taker", None) if scripted else None
+        taker = getattr(ctx.outputs, "rule_taking", None) if scripted else None
         out_ids = {}
         out = np.full(self.N, -1, np.int64)
         keep = np.zeros(self.N, bool)

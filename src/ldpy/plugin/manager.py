@@ -406,8 +406,8 @@ class PluginManager:
         if name is None:
             omap = self.ctx.outputs
             f = getattr(c, "file", None)
-            if hasattr(omap, "_taker"):
-                st = omap._taker(c, f)
+            if hasattr(omap, "rule_taking"):
+                st = omap.rule_taking(c, f)
                 if st is None:
                     return None
                 return OutputSection(st.out, st.name, st)
@@ -441,8 +441,8 @@ class PluginManager:
             return output_name(c) == rule._o.name if rule._o is not None else False
         if getattr(desc, "plugin_annotation", None) is not None:
             return False                          # a plugin's rule takes only what it is given
-        from ldpy.script.place import _Desc
-        d = _Desc(None, rule.pos, desc)
+        from ldpy.script.place import InputDescription
+        d = InputDescription(None, rule.pos, desc)
         return d.file_ok(f) and d.matching_pattern(c, f) is not None
 
     def sh_link(self, o, link):
@@ -469,7 +469,7 @@ class PluginManager:
             if hasattr(omap, "statements"):
                 st = next((s for s in omap.statements if s.name == name and not s.dropped), None)
                 if st is None:
-                    st = omap._orphan(_Named(name, sec))
+                    st = omap.orphan_statement(_Named(name, sec))
                 return st, (1 << 30, ()), None
             return name, (0, ""), None
         omap.place = plugin_place
@@ -775,7 +775,7 @@ def _rule_order(o):
 
 
 class _Named:
-    """What ScriptOutputMap._orphan needs of a section sent to a new output section."""
+    """What ScriptOutputMap.orphan_statement needs of a section sent to a new output section."""
 
     def __init__(self, name, sec):
         self.name, self.type, self.flags, self.align = name, sec.type, sec.flags, sec.align
@@ -936,7 +936,7 @@ class Moves:
             else:
                 st = next((s for s in omap.statements if s.name == name and not s.dropped), None)
                 if st is None:
-                    st = omap._orphan(_Named(name, c))
+                    st = omap.orphan_statement(_Named(name, c))
                 key = (1 << 30, ())
             out = omap.output_for(st, c.type, c.flags)
             out.add(c, key[0])

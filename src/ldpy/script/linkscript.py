@@ -145,7 +145,7 @@ class LinkScript:
         return cached
 
 
-def _constant_only(expr):
+def constant_only(expr):
     op = expr[0]
     if op == "num":
         return True
@@ -153,9 +153,9 @@ def _constant_only(expr):
         return False
     if op == "call":
         return expr[1] in ("CONSTANT", "LOG2CEIL", "MAX", "MIN", "ABSOLUTE", "ORIGIN", "LENGTH") and \
-            all(_constant_only(a) or (a[0] == "sym" and expr[1] in ("CONSTANT", "ORIGIN", "LENGTH"))
+            all(constant_only(a) or (a[0] == "sym" and expr[1] in ("CONSTANT", "ORIGIN", "LENGTH"))
                 for a in expr[2])
-    return all(_constant_only(a) for a in expr[1:] if isinstance(a, tuple))
+    return all(constant_only(a) for a in expr[1:] if isinstance(a, tuple))
 
 
 def define_script_symbols(ctx):
@@ -189,7 +189,7 @@ def define_script_symbols(ctx):
         sym.kind, sym.file, sym.section, sym.weak = SYNTHETIC, None, None, False
         sym.output = None
         st.undefined.discard(name)
-        sym.absolute = section is None and _constant_only(a.expr)
+        sym.absolute = section is None and constant_only(a.expr)
         if a.kind in ("HIDDEN", "PROVIDE_HIDDEN"):
             sym.visibility = STV_HIDDEN
             ctx.provide_hidden.add(name)

@@ -112,7 +112,7 @@ def _name_test(pattern):
     return lit[0].__eq__
 
 
-class _Desc:
+class InputDescription:
     """A compiled input section description."""
 
     def __init__(self, stmt, pos, desc):
@@ -233,7 +233,7 @@ class ScriptOutputMap:
                 continue
             for pos, cmd in enumerate(st.commands):
                 if isinstance(cmd, ast.InputSectionDesc):
-                    d = _Desc(st, pos, cmd)
+                    d = InputDescription(st, pos, cmd)
                     order = len(self.descs)
                     self.descs.append(d)
                     for p in cmd.patterns:
@@ -359,7 +359,7 @@ class ScriptOutputMap:
             if handling == "error":
                 from ldpy.diag import diag
                 diag.error(f"unplaced orphan section `{sec.name}' from `{f.name}'")
-        st = self._orphan(sec)
+        st = self.orphan_statement(sec)
         if handling == "warn" and f is not None:
             from ldpy.diag import diag
             diag.warn(f"orphan section `{sec.name}' from `{f.name}' being placed in section `{st.name}'")
@@ -408,7 +408,7 @@ class ScriptOutputMap:
         if placed is None:
             if discardable:
                 return None
-            placed = (self._orphan(fake), (ORPHAN_POS, ()))
+            placed = (self.orphan_statement(fake), (ORPHAN_POS, ()))
         out = self.output_for(placed[0], type_, flags)
         out.next_pos = placed[1][0]
         return out
@@ -420,7 +420,7 @@ class ScriptOutputMap:
         return outs
 
     # -- orphans ------------------------------------------------------------
-    def _orphan(self, sec):
+    def orphan_statement(self, sec):
         """GNU ld's rule: an output section of the same name, else a new one
         after the last output section with similar flags.  Allocated relocation
         sections are all called .rela.dyn (GNU ld's -z combreloc default)."""
@@ -459,7 +459,7 @@ class ScriptOutputMap:
             readonly = True
             for sec, f in secs:
                 if sec.flags & SHF_WRITE and not mine.isdisjoint(self._candidates(sec.name)) and \
-                        self._taker(sec, f) is st:
+                        self.rule_taking(sec, f) is st:
                     readonly = False
                     break
             if readonly != (want == "ONLY_IF_RO"):
@@ -475,13 +475,13 @@ class ScriptOutputMap:
                     if sec is None or not sec.live or getattr(sec, "file", f) is not f or \
                             not sec.flags & SHF_ALLOC:
                         continue
-                    st = self._taker(sec, f)
+                    st = self.rule_taking(sec, f)
                     if st is not None and st.name != DISCARD:
                         fl, ty = self._future.get(id(st), (0, SHT_NOBITS))
                         self._future[id(st)] = (fl | sec.flags, ty if sec.type == SHT_NOBITS else sec.type)
         return self._future
 
-    def _taker(self, sec, f):
+    def rule_taking(self, sec, f):
         """The statement whose description takes `sec` (no orphans made)."""
         for order in self._candidates(sec.name):
             d = self.descs[order]
