@@ -12,7 +12,7 @@ is dropped with a warning naming its file, as ld.bfd does.
 from ldpy import diag
 from ldpy.ctf import format as fmt
 from ldpy.ctf.dedup import Dedup
-from ldpy.ctf.write import serialize, archive, STT_OBJECT, STT_FUNC
+from ldpy.ctf.write import serialize, finished, archive, STT_OBJECT, STT_FUNC
 
 COMPRESSION_THRESHOLD = 4096      # ld's CTF_COMPRESSION_THRESHOLD: larger dicts are zlib'd
 
@@ -69,11 +69,11 @@ class Merge:
             return None
         blob = serialize(self.parent, "", reported, ext, self.little, COMPRESSION_THRESHOLD)
         if not self.kids:
-            return blob
+            return finished(blob)
         members = [(".ctf", blob)] + [
             (c.cuname, serialize(c, ".ctf", reported, ext, self.little, COMPRESSION_THRESHOLD))
             for c in self.kids]
-        return archive(members, self.model)
+        return archive([(name, finished(b)) for name, b in members], self.model)
 
 
 def merge(dicts, *, share_duplicated=False, variables=False, reported=None, ext=None,
@@ -186,7 +186,7 @@ def finish(merge, reported, ext, warn):
     if isinstance(merge, fmt.BadCTF):
         warn(f"CTF linking failed; output will have no CTF section: {merge}")
         from ldpy.ctf.dedup import Out
-        return serialize(Out(False), "", reported, None, merge.little, COMPRESSION_THRESHOLD)
+        return finished(serialize(Out(False), "", reported, None, merge.little, COMPRESSION_THRESHOLD))
     return merge.output(reported, ext)
 
 

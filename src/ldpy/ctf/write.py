@@ -38,7 +38,8 @@ def _symtypetab(table, reported, want_type, other):
 
 
 def serialize(out, parname, reported, ext, little, threshold):
-    """The bytes of one output dictionary.  REPORTED: [(name, STT_*)] in symbol
+    """The bytes of one output dictionary (a Compressing when it is big enough to
+    be compressed: finished() gives the bytes).  REPORTED: [(name, STT_*)] in symbol
     table order, or None; EXT: {string: offset} of the external string table."""
     e = "<" if little else ">"
     flags = F_NEWFUNCINFO | F_DYNSTR | (F_IDXSORTED if reported is not None else 0)
@@ -155,9 +156,34 @@ def serialize(out, parname, reported, ext, little, threshold):
                       hdr_str(out.cuname), 0, objtoff, funcoff, objtidxoff, funcidxoff,
                       4 * varoff, 4 * typeoff, 4 * stroff, len(blob))
     if HEADER_SIZE + len(body) >= threshold:
-        body = zlib.compress(bytes(body))
-        hdr = hdr[:3] + bytes([flags | F_COMPRESS]) + hdr[4:]
+        return Compressing(hdr[:3] + bytes([flags | F_COMPRESS]) + hdr[4:], bytes(body))
     return hdr + bytes(body)
+
+
+class Compressing:
+    """A dictionary whose body is being zlib-compressed in a thread (zlib lets go of
+    the interpreter lock, so the next dictionary is serialized meanwhile);
+    result() gives its bytes."""
+
+    def __init__(self, hdr, body):
+        import threading
+        self.hdr, self.body, self.out = hdr, body, None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        self.out = zlib.compress(self.body)
+
+    def result(self):
+        self.thread.join()
+        if self.out is None:              # (the thread failed: compress here, raising here)
+            self.out = zlib.compress(self.body)
+        return self.hdr + self.out
+
+
+def finished(blob):
+    """serialize()'s bytes, once a Compressing one is done."""
+    return blob.result() if isinstance(blob, Compressing) else blob
 
 
 def archive(members, model):
