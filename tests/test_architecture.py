@@ -62,3 +62,17 @@ def test_no_private_helper_imported_from_another_module():
     assert not hits, hits
     # the DWARF line reader is one of the formats elf/ owns
     assert (SRC / "elf" / "dwarf_line.py").exists() and not (SRC / "dwarf_line.py").exists()
+
+
+def test_linker_made_sections_are_their_own_type():
+    """Input sections and linker-made chunks are told apart by type (`is_input`), never
+    by probing for a `file` attribute (issue 14 item 3)."""
+    from ldpy.input.object import InputSection
+    from ldpy.sections import MergedSection
+    from ldpy.synthetic import Synthetic
+    assert InputSection.is_input and not Synthetic.is_input and not MergedSection.is_input
+    assert Synthetic(".x").file is None and MergedSection(".y", 0, 1).file is None
+    hits = [f"{p.relative_to(SRC)}:{i}" for p in SRC.rglob("*.py")
+            for i, line in enumerate(p.read_text().splitlines(), 1)
+            if re.search(r"(getattr|hasattr)\(\w+(\.\w+)*, \"file\"", line)]
+    assert not hits, hits

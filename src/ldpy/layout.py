@@ -211,7 +211,7 @@ def layout(ctx):
         else:
             o = max(outs, key=lambda o: o.size if o.type != SHT_NOBITS else 0)
             what = f"the output file would be {ctx.shoff:#x} bytes (section {o.name} has {o.size:#x})"
-        chunks = [c for c in o.chunks if getattr(c, "file", None) is not None and hasattr(c, "where")]
+        chunks = [c for c in o.chunks if c.is_input and hasattr(c, "where")]
         if chunks:
             big = max(chunks, key=lambda c: c.size)
             what = f"{big.where()}: input section of {big.size:#x} bytes: {what}"

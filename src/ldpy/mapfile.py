@@ -69,7 +69,7 @@ def write_map(ctx):
             lines.append(f"{name:20}{size:18}{s.file.name}")
         lines.append("")
     discarded = [(f, sec) for f in ctx.files for sec in f.sections
-                 if sec is not None and getattr(sec, "file", None) is f and not sec.live]
+                 if sec is not None and sec.file is f and not sec.live]
     if discarded and ctx.config.print_map_discarded:
         lines += ["Discarded input sections", ""]
         for f, sec in discarded:
@@ -90,7 +90,7 @@ def write_map(ctx):
         addr = o.addr + c.out_offset
         inputs = getattr(c, "inputs", None)
         if inputs is None:
-            owner = getattr(c, "file", None)
+            owner = c.file
             lines.append(_section_line(c.name, addr, c.size, owner.name if owner is not None
                                        else f"<plugin {c.plugin}>" if getattr(c, "plugin", None)
                                        else "<linker>"))

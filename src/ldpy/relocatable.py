@@ -933,17 +933,17 @@ class RelocatableOutput:
             self.sections.append(o)
         for o in self.contents:
             c = o.first
-            if o.flags & SHF_LINK_ORDER and getattr(c, "file", None) is not None:
+            if o.flags & SHF_LINK_ORDER and c.is_input:
                 linked = c.file.sections[c.link] if 0 < c.link < len(c.file.sections) else None
                 o.link = linked.output.index if linked is not None and linked.output is not None else 0
-            elif getattr(c, "file", None) is not None and o.flags & SHF_INFO_LINK and c.type not in (SHT_RELA, SHT_REL):
+            elif c.is_input and o.flags & SHF_INFO_LINK and c.type not in (SHT_RELA, SHT_REL):
                 o.info = c.info
 
     def _edit_eh_frames(self, o):
         """Every .eh_frame input of output `o` edited as BFD does (edit_eh_frame); all
         but the last non-empty one are padded, inside their last record, to the
         output section's alignment so that no zero padding reads as a terminator."""
-        chunks = [c for c in o.chunks if getattr(c, "file", None) is not None and c.size]
+        chunks = [c for c in o.chunks if c.is_input and c.size]
         if not chunks:
             return
         dead_lists = [self._target_dead(s) for s in chunks]
@@ -1243,7 +1243,7 @@ class RelocatableOutput:
                 seen.setdefault(f.file_id, None)
                 continue
             for c in o.chunks:
-                f = getattr(c, "file", None)
+                f = c.file
                 if f is None and c.name == ".note.gnu.property":
                     f = prop_owner
                 if f is None and c.name == "COMMON":

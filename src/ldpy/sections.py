@@ -193,6 +193,8 @@ class MergedSection:
     (output, flags, entsize): one chunk in the output section."""
     __slots__ = ("name", "type", "flags", "align", "entsize", "pieces", "size", "output",
                  "out_offset", "inputs", "data")
+    is_input = False      # linker-made: its pieces come from many input sections
+    file = None
 
     def __init__(self, name, flags, entsize):
         self.name, self.type, self.flags, self.entsize = name, SHT_PROGBITS, flags, entsize

@@ -931,7 +931,7 @@ def _stub_groups(ctx, rt):
     for o in ctx.outputs.sorted():
         if not o.flags & SHF_EXECINSTR:
             continue
-        code = [c for c in o.chunks if getattr(c, "file", None) is not None and c.flags & SHF_EXECINSTR
+        code = [c for c in o.chunks if c.is_input and c.flags & SHF_EXECINSTR
                 and c.size]
         if not code:
             continue
@@ -1020,7 +1020,7 @@ def add_stubs(ctx, relayout, max_rounds=12):
     if not len(br) and not fix:
         return
     code_chunks = [c for o in code_outs for c in o.chunks
-                   if getattr(c, "file", None) is not None and c.flags & SHF_EXECINSTR and c.size]
+                   if c.is_input and c.flags & SHF_EXECINSTR and c.size]
     if has_rt:
         rt.place()
         sec_group, chunks = _stub_groups(ctx, rt)

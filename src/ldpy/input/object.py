@@ -18,6 +18,7 @@ from ldpy.elf.format import (
 
 class InputSection:
     """One section of one input object: a chunk of bytes placed in an output section."""
+    is_input = True       # linker-made chunks (synthetic/, MergedSection) say False
     __slots__ = ("file", "index", "name", "type", "flags", "size", "align", "offset",
                  "entsize", "link", "info", "relocs", "live", "output", "out_offset",
                  "data", "merge", "group", "compressed")
@@ -75,6 +76,8 @@ class _Discarded:
     """Stands for every section of a COMDAT group that another object already
     provided: not live, never placed."""
     __slots__ = ()
+    is_input = False
+    file = None
     live = False
     name = "<discarded>"
     relocs = None

@@ -34,7 +34,7 @@ class InputFile:
 
     def sections(self):
         return [Section(s) for s in getattr(self._f, "sections", ()) or ()
-                if s is not None and getattr(s, "file", None) is self._f]
+                if s is not None and s.file is self._f]
 
     def symbols(self):
         """The file's global symbols as the link resolved them."""
@@ -86,12 +86,12 @@ class Chunk:
 
     @property
     def file(self):
-        f = getattr(self._c, "file", None)
+        f = self._c.file
         return InputFile(f) if f is not None else None
 
     @property
     def section(self):
-        return Section(self._c) if getattr(self._c, "file", None) is not None else None
+        return Section(self._c) if self._c.is_input else None
 
     @property
     def output_section(self):

@@ -405,7 +405,7 @@ class PluginManager:
         name = self.overrides.get(id(c))
         if name is None:
             omap = self.ctx.outputs
-            f = getattr(c, "file", None)
+            f = c.file
             if hasattr(omap, "rule_taking"):
                 st = omap.rule_taking(c, f)
                 if st is None:
@@ -432,7 +432,7 @@ class PluginManager:
         return {id(s): i for i, s in enumerate(self.merge_order)}
 
     def rule_matches(self, rule, c):
-        f = getattr(c, "file", None)
+        f = c.file
         desc = rule._desc
         if desc is None:
             if rule.pos is not None:              # the orphans' rule
@@ -568,7 +568,7 @@ class PluginManager:
 
     def uses(self, c):
         ctx = self.ctx
-        f = getattr(c, "file", None)
+        f = c.file
         rel = getattr(c, "relocs", None)
         if f is None or rel is None or not len(rel):
             return []
@@ -581,7 +581,7 @@ class PluginManager:
         return out
 
     def create_use(self, rec, c, offset, reloc_type, symbol, addend):
-        f = getattr(c, "file", None)
+        f = c.file
         if f is None or not hasattr(f, "global_names"):
             raise LinkError(f"plugin '{rec.name}': create_use: '{c.name}' is not an input section")
         t = self.reloc_type_number(reloc_type)
@@ -839,7 +839,7 @@ class Moves:
         if rule.pos is not None:
             o.chunks[:] = [x for x in o.chunks if x is not c]
         c.output = None
-        if getattr(c, "file", None) is not None:
+        if c.is_input:
             self.removed[id(c)] = (c, str(rule), rec.name)
         rec.act("remove_chunk", chunk=_chunk_name(c), rule=str(rule), annotation=annotation)
 
@@ -847,7 +847,7 @@ class Moves:
         before = [_chunk_name(c) for c in self._rule_chunks(rule)]
         keep = {id(c) for c in chunks}
         for c in list(self._rule_chunks(rule)):
-            if id(c) not in keep and getattr(c, "file", None) is not None:
+            if id(c) not in keep and c.is_input:
                 self.removed[id(c)] = (c, str(rule), rec.name)
             c.output = None
         o = rule._o
@@ -956,5 +956,5 @@ class Moves:
 
 
 def _chunk_name(c):
-    f = getattr(c, "file", None)
+    f = c.file
     return f"{f.name}({c.name})" if f is not None else c.name

@@ -450,7 +450,7 @@ class ScriptOutputMap:
                    ("ONLY_IF_RO", "ONLY_IF_RW") for st in self.statements):
             return
         secs = [(sec, f) for f in files for sec in f.sections
-                if sec is not None and sec.live and getattr(sec, "file", f) is f]
+                if sec is not None and sec.live and sec.file is f]
         for st in list(self.statements):
             want = getattr(st.node, "constraint", None) if st.node is not None else None
             if want not in ("ONLY_IF_RO", "ONLY_IF_RW"):
@@ -472,7 +472,7 @@ class ScriptOutputMap:
             self._future = {}
             for f in getattr(self, "_files", ()):
                 for sec in f.sections:
-                    if sec is None or not sec.live or getattr(sec, "file", f) is not f or \
+                    if sec is None or not sec.live or sec.file is not f or \
                             not sec.flags & SHF_ALLOC:
                         continue
                     st = self.rule_taking(sec, f)

@@ -8,6 +8,8 @@ from ldpy.elf.format import SHT_PROGBITS, SHT_NOBITS, SHF_ALLOC, SHF_WRITE
 
 class Synthetic:
     """A chunk of an output section whose bytes the linker produces."""
+    is_input = False      # (InputSection's is True: the way passes tell the two apart)
+    file = None           # no input file made it
     def __init__(self, name, type_=SHT_PROGBITS, flags=SHF_ALLOC, align=8, entsize=0):
         self.name = name
         self.type = type_

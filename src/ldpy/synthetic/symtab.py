@@ -56,7 +56,7 @@ def _sections_of_dropped_outputs(ctx):
     mask = np.zeros(ctx.section_ids.n, bool)
     for o in dropped:
         for c in o.chunks:
-            f = getattr(c, "file", None)
+            f = c.file
             if f is not None and hasattr(c, "index") and getattr(f, "sec_base", None) is not None:
                 mask[f.sec_base + c.index] = True
     return mask
