@@ -94,15 +94,8 @@ def _child(fn, w):
         fn()
         os.write(w, b"O")
     except BaseException as e:          # (reported to the parent, never printed here)
-        from ldpy.diag import LinkError
-        if isinstance(e, LinkError):
-            msg = "E" + (e.args[0] if e.args else "")
-        else:
-            tb = e.__traceback__
-            while tb is not None and tb.tb_next is not None:
-                tb = tb.tb_next
-            where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}" if tb else ""
-            msg = f"I{type(e).__name__}: {e}{where}"
+        kind, text = _error_report(e)
+        msg = kind + text
         try:
             os.write(w, msg.encode("utf-8", "replace"))
         except OSError:
@@ -110,6 +103,19 @@ def _child(fn, w):
         code = 1
     finally:
         os._exit(code)
+
+
+def _error_report(e):
+    """A worker's exception for the parent: ("E", a LinkError's message) or ("I",
+    an internal error naming the place it was raised)."""
+    from ldpy.diag import LinkError
+    if isinstance(e, LinkError):
+        return "E", e.args[0] if e.args else ""
+    tb = e.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}" if tb else ""
+    return "I", f"{type(e).__name__}: {e}{where}"
 
 
 def run_shares(fns):
@@ -332,15 +338,7 @@ def _beside_child(fn, sock):
             signal.signal(sig, signal.SIG_DFL)
         result = ("O", fn(lambda: _recv_obj(sock)))
     except BaseException as e:          # (reported to the parent, never printed here)
-        from ldpy.diag import LinkError
-        if isinstance(e, LinkError):
-            result = ("E", e.args[0] if e.args else "")
-        else:
-            tb = e.__traceback__
-            while tb is not None and tb.tb_next is not None:
-                tb = tb.tb_next
-            where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}" if tb else ""
-            result = ("I", f"{type(e).__name__}: {e}{where}")
+        result = _error_report(e)
         code = 1
     try:
         _send_obj(sock, result)
