@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from e2e_util import (compile_obj, direct_linker, ld_direct, link, readelf, run, run_exe,
+from e2e_util import (compile_obj, direct_linker, driver_flags, ld_direct, link, readelf, run, run_exe,
                       sections, symbols, write)
 
 
@@ -317,9 +317,7 @@ def _symtab_view(path, names):
 
 
 @pytest.mark.parametrize("vmap", ["V1 { global: bar; };\nV2 { global: keep; } V1;\n",
-                                  "V1 { };\nV2 { } V1;\n",
-                                  "V1 { local: *; };\nV2 { local: *; };\n",
-                                  "V1 { global: same; keep; local: *; };\nV2 { global: foo; };\n"])
+                                  "V1 { };\nV2 { } V1;\n"])
 def test_symver_names_and_version_scripts(tmp_path, vmap):
     obj = compile_obj(tmp_path, write(tmp_path, "sv.c", SYMVER_C), ["-fPIC"])
     script = write(tmp_path, "v.map", vmap)
@@ -336,6 +334,34 @@ def test_symver_names_and_version_scripts(tmp_path, vmap):
     assert _symtab_view(mine, names) == _symtab_view(ref, names)
     # foo beside same@V1: only same@V1 is exported
     assert not [n for n, *_ in _dyn_view(ref) if n in ("same", "same@@V1")]
+
+
+@pytest.mark.parametrize("vmap", ["V1 { local: *; };\nV2 { local: *; };\n",
+                                  "V1 { global: same; keep; local: *; };\nV2 { global: foo; };\n"])
+def test_symver_version_wins_over_local_pattern(tmp_path, vmap):
+    """A version .symver names keeps the symbol exported in that version even where
+    the version's node says `local: *`, as gold, lld and mold decide (ld.bfd 2.40 makes
+    foo@V1 local, so that nothing can link against the version it defines)."""
+    obj = compile_obj(tmp_path, write(tmp_path, "sv.c", SYMVER_C), ["-fPIC"])
+    script = write(tmp_path, "v.map", vmap)
+    mine, gold, bfd = (str(tmp_path / f"s.{n}.so") for n in ("ldpy", "gold", "bfd"))
+    r = ld_direct(["-shared", obj, "--version-script=" + script, "-o", mine], tmp_path, linker="ldpy")
+    assert r.returncode == 0, r.stderr
+    run(["ld.gold", "-shared", obj, "--version-script=" + script, "-o", gold])
+    run(["ld.bfd", "-shared", obj, "--version-script=" + script, "-o", bfd])
+    assert _dyn_view(mine) == _dyn_view(gold)
+    assert _versions(mine) == _versions(gold) == ["V1", "V2"]
+    assert {"foo@V1", "foo@@V2", "same@V1"} <= {n for n, *_ in _dyn_view(mine)}
+    assert "foo@V1" not in {n for n, *_ in _dyn_view(bfd)}      # (the difference)
+    # the unversioned ones follow the script: bar and xx are local
+    assert ("bar", "LOCAL", "DEFAULT") in _symtab_view(mine, {"bar"})
+    # a program links against foo@V1 and calls it
+    prog = write(tmp_path, "use.c", '#include <stdio.h>\nint foo1(void);\n'
+                 '__asm__(".symver foo1, foo@V1");\n'
+                 'int foo(void);\nint main(void) { printf("%d %d\\n", foo1(), foo()); return 0; }\n')
+    exe = str(tmp_path / "use")
+    run(["gcc", prog, mine, "-o", exe, *driver_flags("ldpy"), f"-Wl,-rpath,{tmp_path}"])
+    assert run_exe(exe).stdout == "1 2\n"
 
 
 def test_version_script_locals_are_local_in_executable_symtab(tmp_path):

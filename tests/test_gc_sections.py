@@ -485,8 +485,8 @@ def test_mutated_objects_fail_cleanly(tmp_path):
 
 
 def test_as_needed_library_used_only_by_removed_code(tmp_path):
-    """GNU ld decides --as-needed before sections are removed: the library stays
-    needed, but no symbol of it is imported."""
+    """--as-needed is decided after --gc-sections, as lld and mold decide it: a library
+    that only removed code used is not needed (ld.bfd 2.40 keeps it in DT_NEEDED)."""
     from linkutil import needed
     lib_src = write(tmp_path, "lf.c", "int call_it(int x) { return x; }\n")
     run(["gcc", "-shared", "-fPIC", lib_src, "-o", str(tmp_path / "libcf.so")])
@@ -495,6 +495,12 @@ def test_as_needed_library_used_only_by_removed_code(tmp_path):
                                                           "int main(void) { return 0; }\n"), SPLIT)
     flags = ["-Wl,--as-needed", f"-L{tmp_path}", "-lcf", f"-Wl,-rpath,{tmp_path}"]
     mine, got, ref, want = gc_both(tmp_path, "an", [obj], flags)
-    assert needed(mine) == needed(ref) == ["libcf.so", "libc.so.6"]
+    lld = str(tmp_path / "an.lld")
+    run(["gcc", obj, *flags, GC, "-fuse-ld=lld", "-o", lld])
+    assert needed(mine) == needed(lld) == ["libc.so.6"]
+    assert needed(ref) == ["libcf.so", "libc.so.6"]        # (ld.bfd keeps it)
     assert "call_it" not in nm_names(mine) and "call_it" not in readelf("--dyn-syms", mine)
+    # without --gc-sections dead() stays, and so does the library
+    kept, _ = link(tmp_path, "an.keep", [obj], flags, static=False)
+    assert needed(kept) == ["libcf.so", "libc.so.6"]
     run_exe(mine)

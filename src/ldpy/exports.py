@@ -120,16 +120,12 @@ def _apply_version_script(ctx):
                         diag.error(f"{where}: version '{node.name}' is also a symbol: "
                                    f"multiple definition of '{node.name}'; first defined in {other.where()}")
     syms = [s for s in ctx.symtab.symbols if s.kind in (DEFINED, COMMON) and not s.combined]
-    # a symbol .symver gave a version is looked up in that version's node only
-    # (bfd's _bfd_elf_link_assign_sym_version); foo@ (the base version) in none
-    versioned = [s for s in syms if s.def_version is not None]
+    # a symbol .symver gave a version keeps it: the version named in the source wins
+    # over the script's patterns, `local: *` included, as in gold, lld and mold
+    # (ld.bfd 2.40 looks the name up in that version's node and can make it local;
+    # then `foo@VER1` cannot be linked against at all); foo@ (the base version) too
     defined = [s for s in syms if s.def_version is None and b"@" not in s.name]
     hits = vs.assign([s.name for s in defined])
-    by_node = {n.name: n for n in vs.nodes if n.name}
-    for s in versioned:
-        node = by_node.get(s.def_version)
-        if node is not None and vs.match_in_node(node, s.dyn_name) == "local":
-            _force_local(s)
     for s in defined:
         hit = hits[s.name]
         if hit is None:

@@ -239,18 +239,6 @@ class VersionScript:
             cached = self._match = [(_Head(n.globals), _Head(n.locals), n) for n in self.nodes]
         return cached
 
-    def match_in_node(self, node, name):
-        """'global', 'local' or None: `name` (bytes) against one node's patterns."""
-        for g, l, n in self._compiled():
-            if n is node:
-                s = name.decode("utf-8", "replace")
-                d = _demangle([name]).get(name, s) if CXX in g.langs | l.langs else s
-                if next(g.matches(s, d), None) is not None:
-                    return "global"
-                if next(l.matches(s, d), None) is not None:
-                    return "local"
-        return None
-
     def assign(self, names):
         """For each symbol name (bytes): (node, is_local) or None (bfd_find_version_for_sym)."""
         heads = self._compiled()

@@ -640,8 +640,8 @@ def create_dynamic_sections(ctx):
     # as-needed libraries are kept only when something binds to them
     # (a weak reference alone does not make a library needed)
     bound = {id(s.file) for s in imports + copies if s.strong_ref or s.copy}
-    # (like GNU ld, a library stays needed when only code --gc-sections removed used it)
-    bound.update(id(syms[g].file) for g in ctx.gc_unreferenced if syms[g].kind == SHARED and syms[g].strong_ref)
+    # (a library that only code --gc-sections removed used is dropped, as lld, mold and
+    # gold do; ld.bfd 2.40 decides --as-needed before removing sections and keeps it)
     ctx.needed = [sf for sf in ctx.shared_files if not sf.as_needed or id(sf) in bound]
     _note_as_needed_reasons(ctx, imports + copies)
     needed_ids = {id(sf) for sf in ctx.needed}
