@@ -440,18 +440,29 @@ def test_big_endian_dictionary(objs):
         assert dict(back.objt)["global_conf"] and dict(back.func)["api_count"]
 
 
-@pytest.mark.parametrize("case", ["plain", "shared", "broken", "unreadable"])
+@pytest.mark.parametrize("case", ["plain", "shared", "broken", "unreadable", "archive", "script",
+                                  "discarded"])
 def test_merge_beside_the_link(objs, case):
     """With two threads a big CTF merge runs in a worker beside the other passes
     (LDPY_SPLIT_ALWAYS takes that path for these small inputs): the output and the
-    warnings are those of the serial merge."""
+    warnings are those of the serial merge.  When every .ctf input is an object named
+    on the command line, the worker starts right after the options are read (before
+    numpy is imported); an archive member or a linker script among the inputs makes
+    the link start it later, from the sections it really links."""
     data = bytearray((objs / "m1.o").read_bytes())
     data[_ctf_offset(str(objs / "m1.o"))] = 0
     (objs / "nomagic.o").write_bytes(bytes(data))
+    if not (objs / "libm3.a").exists():
+        sh(["ar", "rcs", "libm3.a", "m3.o"], objs)
+        (objs / "plain.t").write_text("INPUT(m3.o)\n")
+        (objs / "discard.t").write_text("SECTIONS { /DISCARD/ : { *(.ctf) } }\nINSERT AFTER .text;\n")
     args = {"plain": ["m1.o", "m2.o", "m3.o", "-e", "main"],
             "shared": ["-shared", "m1p.o", "m2p.o", "m3p.o"],
             "broken": ["nomagic.o", "m2.o", "m3.o", "-e", "main"],
-            "unreadable": ["nomagic.o", "-e", "main"]}[case]
+            "unreadable": ["nomagic.o", "-e", "main"],
+            "archive": ["m1.o", "m2.o", "libm3.a", "-e", "main"],
+            "script": ["m1.o", "m2.o", "plain.t", "-e", "main"],
+            "discarded": ["m1.o", "m2.o", "m3.o", "-T", "discard.t", "-e", "main"]}[case]
     env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), "..", "src"))
     runs = {}
     for threads, split in (("1", ""), ("2", "1")):
@@ -464,8 +475,15 @@ def test_merge_beside_the_link(objs, case):
         runs[threads] = ((objs / out).read_bytes(), warnings, r.stderr)
     assert runs["1"][0] == runs["2"][0]
     assert runs["1"][1] == runs["2"][1]
-    assert ("CTF from the worker beside the link" in runs["2"][2]) and \
-        ("CTF from the worker" not in runs["1"][2])
+    assert "CTF from the worker" not in runs["1"][2]
+    if case == "discarded":         # (a script that places sections: no worker)
+        assert ".ctf" not in subprocess.run(["readelf", "-SW", str(objs / "beside_discarded_2")],
+                                            capture_output=True, text=True).stdout
+        assert "CTF from the worker" not in runs["2"][2]
+        return
+    early = case not in ("archive", "script")
+    assert ("CTF from the worker started with the command line" in runs["2"][2]) == early
+    assert ("CTF from the worker beside the link" in runs["2"][2]) == (not early)
     if case in ("broken", "unreadable"):
         assert sum("nomagic.o not loaded" in w for w in runs["2"][1]) == 1
 
@@ -480,7 +498,8 @@ def test_stats_and_lazy_import(objs):
             "assert main() == 0\n"
             "print(sorted(m for m in sys.modules if m.startswith('ldpy.ctf')))")
     r = subprocess.run([sys.executable, "-c", code], cwd=objs, capture_output=True, text=True, env=env)
-    assert r.stdout.strip().splitlines()[-1] == "[]", r.stdout + r.stderr
+    # (only the light look at the command line, ctf/early.py, which found nothing)
+    assert r.stdout.strip().splitlines()[-1] == "['ldpy.ctf', 'ldpy.ctf.early']", r.stdout + r.stderr
 
 
 # -- a real code base: SQLite's amalgamation and the sqlean extensions ---------------

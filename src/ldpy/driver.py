@@ -89,7 +89,7 @@ class Context:
         self.icf_gfolded = None       # --icf: by symbol id, defined in a folded section
         self.plugins = None           # plugin.manager.PluginManager when the link names plugins
         self.passes = Passes(False)   # the pass timer (--stats, --time-trace): link() sets it
-        self.ctf_beside = None        # ctf.link.start_beside: (input .ctf ids, parallel.Beside)
+        self.ctf_beside = None        # ctf.link start_early/start_beside: (.ctf keys, parallel.Beside, label)
         # filled by later passes (declared here so that no pass adds fields of its own)
         self.user_sections = False    # a user script's SECTIONS decides the layout
         self.gdead = None             # by symbol id: defined in a removed section (COMDAT loser, gc, icf)
@@ -206,18 +206,19 @@ class Context:
         return self.dynrelro if s.copy_ro else self.dynbss
 
 
-def link(config):
+def link(config, ctf_beside=None):
+    """ctf_beside: the CTF worker main.py may have started (ctf.link.start_early)."""
     if config.plugins:                      # -plugin (LTO): the cleanup hooks run however the link ends
         from ldpy.lto import start
         host = start(config)
         try:
-            return _link(config, host)
+            return _link(config, host, ctf_beside)
         finally:
             host.cleanup()
-    return _link(config)
+    return _link(config, None, ctf_beside)
 
 
-def _link(config, lto=None):
+def _link(config, lto=None, ctf_beside=None):
     from ldpy.input.load import Loader
     from ldpy.assign import assign_sections
     from ldpy.layout import layout
@@ -230,6 +231,7 @@ def _link(config, lto=None):
     diag.error_limit = max(config.error_limit or 0, 0)
     ctx = Context(config)
     ctx.lto = lto
+    ctx.ctf_beside = ctf_beside
     if lto is not None:
         lto.ctx = ctx
     passes = ctx.passes = Passes(config.stats, config.time_trace)
@@ -253,7 +255,7 @@ def _link(config, lto=None):
     plugin_point(ctx, "inputs_read")        # visit_sections, visit_symbol
     ctx.is_dynamic = bool(ctx.shared_files) or config.pie or config.shared
     use_script_layout(ctx)                  # SECTIONS given, INSERT, -Ttext...: script/ engine
-    if any(f.has_ctf for f in ctx.files):
+    if any(f.has_ctf for f in ctx.files) or ctx.ctf_beside is not None:
         from ldpy.ctf.link import start_beside
         start_beside(ctx)                   # .ctf merged in a worker beside the passes below
     plugin_point(ctx, "before_rule_matching")
@@ -290,7 +292,7 @@ def _link(config, lto=None):
             passes.run(check_nocrossrefs, ctx)  # NOCROSSREFS / NOCROSSREFS_TO
     passes.run(report_warning_symbols, ctx) # .gnu.warning.SYM sections ("Linkers" part 17)
     passes.run(create_synthetic_sections, ctx)   # .got, .plt, .eh_frame_hdr, build-id, .symtab
-    if any(f.has_ctf for f in ctx.files):
+    if any(f.has_ctf for f in ctx.files) or ctx.ctf_beside is not None:
         from ldpy.ctf.link import link_ctf
         passes.run(link_ctf, ctx)           # .ctf: types deduplicated as libctf's ctf_link
     if ctx.script_sections:

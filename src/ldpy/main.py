@@ -130,6 +130,10 @@ def main(argv=None):
         if config.emulation not in (None,) + SUPPORTED_EMULATIONS:
             raise LinkError(f"unsupported emulation '{config.emulation}' "
                             f"(ldpy links: {', '.join(SUPPORTED_EMULATIONS)})")
+        ctf_beside = None
+        if config.inputs and not config.relocatable:
+            from ldpy.ctf.early import start_early
+            ctf_beside = start_early(config)    # the .ctf merge, from now on, beside the link
         from ldpy.driver import link
         from ldpy import outfile
         outfile.reset(config.output)
@@ -139,7 +143,7 @@ def main(argv=None):
         # collector would only rescan them over and over
         import gc
         gc.disable()
-        link(config)
+        link(config, ctf_beside)
         _cleanup()
         return 0
     except LinkError as e:

@@ -12,6 +12,7 @@ is dropped with a warning naming its file, as ld.bfd does.
 from ldpy import diag
 from ldpy.ctf import format as fmt
 from ldpy.ctf.dedup import Dedup
+from ldpy.ctf.early import BESIDE_MIN_BYTES, may_run_beside
 from ldpy.ctf.write import serialize, finished, archive, STT_OBJECT, STT_FUNC
 
 COMPRESSION_THRESHOLD = 4096      # ld's CTF_COMPRESSION_THRESHOLD: larger dicts are zlib'd
@@ -27,13 +28,20 @@ def input_ctf_sections(files):
     return out
 
 
-def read_inputs(secs, warn=diag.warn):
+def section_keys(secs):
+    """What identifies the .ctf inputs whatever process read them: (path, section index)."""
+    import os
+    return [(os.path.abspath(s.file.name), s.index) for s in secs]
+
+
+def read_inputs(blobs, warn=diag.warn):
+    """blobs: [(file name, .ctf bytes)] -> the dictionaries that could be read."""
     dicts = []
-    for s in secs:
+    for origin, data in blobs:
         try:
-            dicts.extend(fmt.read_section(s.bytes(), s.file.name))
+            dicts.extend(fmt.read_section(data, origin))
         except fmt.BadCTF as e:
-            warn(f"CTF section in {s.file.name} not loaded; its types will be discarded: {e}")
+            warn(f"CTF section in {origin} not loaded; its types will be discarded: {e}")
     return dicts
 
 
@@ -87,7 +95,10 @@ def merge(dicts, *, share_duplicated=False, variables=False, reported=None, ext=
 def link_ctf(ctx):
     """Final links: the first input .ctf carries the merged bytes, the others leave."""
     secs = input_ctf_sections(ctx.files)
+    beside, ctx.ctf_beside = ctx.ctf_beside, None
     if not secs or secs[0].output is None:
+        if beside is not None:
+            beside[1].cancel()
         return                                    # none, or discarded by a script
     reported, ext = [], None
     dyn = ctx.dynsyms
@@ -99,14 +110,13 @@ def link_ctf(ctx):
             typ = s.type if defined and s.type in (STT_OBJECT, STT_FUNC) else -1
             reported.append((s.dyn_name.decode("utf-8", "surrogateescape"), typ))
         ext = {k.decode("utf-8", "surrogateescape"): v for k, v in dyn.dynstr.offsets.items() if k}
-    beside, ctx.ctf_beside = ctx.ctf_beside, None
-    if beside is not None and beside[0] == [id(s) for s in secs]:
+    if beside is not None and beside[0] == section_keys(secs):
         data, warnings = beside[1].finish((reported, ext))
         for w in warnings:
             diag.warn(w)
         if data is None:
             _zero(secs)
-        ctx.passes.lap("CTF from the worker beside the link")
+        ctx.passes.lap(f"CTF from the worker {beside[2]}")
     else:
         if beside is not None:                    # (the inputs changed since it started)
             beside[1].cancel()
@@ -114,28 +124,54 @@ def link_ctf(ctx):
     carry(secs, data)
 
 
-# the merge of a big .ctf input starts in a worker right after the inputs are read
-BESIDE_MIN_BYTES = 64 << 10
-
-
 def start_beside(ctx):
     """With more than one thread, no script SECTIONS and no plugins: read and
-    deduplicate the inputs' CTF in a forked worker while the link goes on; link_ctf
-    takes the result if the .ctf inputs are still the same."""
-    from ldpy import parallel
-    if parallel.thread_count(ctx.config) < 2 or ctx.user_sections or ctx.plugins is not None:
+    deduplicate the inputs' CTF in a forked worker while the link goes on (unless
+    start_early's worker already does); link_ctf takes the result if the .ctf inputs
+    are still the same."""
+    early = ctx.ctf_beside
+    if not may_run_beside(ctx.config) or ctx.user_sections or ctx.plugins is not None:
+        if early is not None:
+            early[1].cancel()
+            ctx.ctf_beside = None
         return
     secs = input_ctf_sections(ctx.files)
+    if early is not None:
+        if secs and early[0] == section_keys(secs):
+            return                          # already under way since the command line
+        early[1].cancel()
+        ctx.ctf_beside = None
     import os
     if sum(s.size for s in secs) < BESIDE_MIN_BYTES and not os.environ.get("LDPY_SPLIT_ALWAYS"):
         return                      # (tests set LDPY_SPLIT_ALWAYS to take this path with small inputs)
+    if not secs:
+        return
+    f = secs[0].file
+    found = [(key[0], s.file.name, key[1], None, s.size, getattr(f, "little", True), getattr(f, "is64", True), s)
+             for key, s in zip(section_keys(secs), secs)]
+    ctx.ctf_beside = start_worker(ctx.config, found, "beside the link")
+
+
+def start_worker(config, found, label):
+    """The worker: found = [(abs path, name, index, offset, size, little, is64, section)];
+    the bytes are read in the worker (from the file when no section object is given)."""
+    from ldpy import parallel
+    keys = [(f[0], f[2]) for f in found]
 
     def work(receive):
         warnings = []
-        merge = prepare(ctx, secs, warnings.append)
+        blobs = []
+        for path, name, _, offset, size, _, _, sec in found:
+            if sec is not None:
+                blobs.append((name, bytes(sec.bytes())))
+            else:
+                with open(path, "rb") as fh:
+                    blobs.append((name, os.pread(fh.fileno(), size, offset)))
+        merge = prepare(config, blobs, found[0][5], found[0][6], warnings.append)
         reported, ext = receive()
         return finish(merge, reported, ext, warnings.append), warnings
-    ctx.ctf_beside = ([id(s) for s in secs], parallel.Beside(work))
+    import os
+    return keys, parallel.Beside(work), label
 
 
 def link_ctf_relocatable(ctx):
@@ -155,23 +191,22 @@ def _zero(secs):
 def build(ctx, secs, reported, ext):
     """The merged bytes; None when no input could be read (the sections stay, zeroed);
     an empty dictionary when the merge fails.  Both as ld.bfd."""
-    merge = prepare(ctx, secs, diag.warn, ctx.passes.lap)
+    f = secs[0].file                              # the output's class and byte order
+    merge = prepare(ctx.config, [(s.file.name, s.bytes()) for s in secs], getattr(f, "little", True),
+                    getattr(f, "is64", True), diag.warn, ctx.passes.lap)
     if merge is None:
         _zero(secs)
     return finish(merge, reported, ext, diag.warn)
 
 
-def prepare(ctx, secs, warn, lap=lambda step: None):
+def prepare(cfg, blobs, little, is64, warn, lap=lambda step: None):
     """The first step of build(): a Merge, None when no input could be read, or the
     BadCTF of a merge that failed."""
-    cfg = ctx.config
-    dicts = read_inputs(secs, warn)
+    dicts = read_inputs(blobs, warn)
     lap("CTF read inputs")
     if not dicts:
         return None
-    f = secs[0].file                              # the output's class and byte order
-    little = getattr(f, "little", True)
-    model = fmt.CTF_MODEL_LP64 if getattr(f, "is64", True) else fmt.CTF_MODEL_ILP32
+    model = fmt.CTF_MODEL_LP64 if is64 else fmt.CTF_MODEL_ILP32
     try:
         return Merge(dicts, share_duplicated=cfg.ctf_share_types == "share-duplicated",
                      variables=cfg.ctf_variables, little=little, model=model, lap=lap)
