@@ -13,7 +13,7 @@ from ldpy import diag
 from ldpy.ctf import format as fmt
 from ldpy.ctf.dedup import Dedup
 from ldpy.ctf.early import BESIDE_MIN_BYTES, may_run_beside
-from ldpy.ctf.write import serialize, finished, archive, STT_OBJECT, STT_FUNC
+from ldpy.ctf.write import serialize, finished, archive, TypeWords, STT_OBJECT, STT_FUNC
 
 COMPRESSION_THRESHOLD = 4096      # ld's CTF_COMPRESSION_THRESHOLD: larger dicts are zlib'd
 
@@ -54,7 +54,7 @@ class Merge:
     def __init__(self, dicts, *, share_duplicated=False, variables=False, little=True,
                  model=fmt.CTF_MODEL_LP64, lap=lambda step: None):
         self.dicts, self.little, self.model = dicts, little, model
-        self.parent = None
+        self.parent, self.kids, self.type_words = None, [], None
         if not dicts:
             return
         d = Dedup(dicts, share_duplicated)
@@ -72,15 +72,23 @@ class Merge:
             self.parent.cuname = dicts[0].cuname     # one CU: the output keeps its name
         self.kids = sorted(children.values(), key=lambda c: c.order)
 
+    def prepare_output(self):
+        """The type sections' words, which do not depend on what output() is given:
+        a worker makes them while it waits for the link's symbols."""
+        if self.parent is not None and self.type_words is None:
+            self.type_words = [TypeWords(d) for d in [self.parent] + self.kids]
+
     def output(self, reported=None, ext=None):
         if self.parent is None:
             return None
-        blob = serialize(self.parent, "", reported, ext, self.little, COMPRESSION_THRESHOLD)
+        self.prepare_output()
+        tw = self.type_words
+        blob = serialize(self.parent, "", reported, ext, self.little, COMPRESSION_THRESHOLD, tw[0])
         if not self.kids:
             return finished(blob)
         members = [(".ctf", blob)] + [
-            (c.cuname, serialize(c, ".ctf", reported, ext, self.little, COMPRESSION_THRESHOLD))
-            for c in self.kids]
+            (c.cuname, serialize(c, ".ctf", reported, ext, self.little, COMPRESSION_THRESHOLD, t))
+            for c, t in zip(self.kids, tw[1:])]
         return archive([(name, finished(b)) for name, b in members], self.model)
 
 
@@ -168,6 +176,8 @@ def start_worker(config, found, label):
                 with open(path, "rb") as fh:
                     blobs.append((name, os.pread(fh.fileno(), size, offset)))
         merge = prepare(config, blobs, found[0][5], found[0][6], warnings.append)
+        if isinstance(merge, Merge):
+            merge.prepare_output()          # (while the link makes its symbol tables)
         reported, ext = receive()
         return finish(merge, reported, ext, warnings.append), warnings
     import os

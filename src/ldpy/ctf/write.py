@@ -37,10 +37,11 @@ def _symtypetab(table, reported, want_type, other):
     return [table[n] for n in names], names
 
 
-def serialize(out, parname, reported, ext, little, threshold):
+def serialize(out, parname, reported, ext, little, threshold, types=None):
     """The bytes of one output dictionary (a Compressing when it is big enough to
     be compressed: finished() gives the bytes).  REPORTED: [(name, STT_*)] in symbol
-    table order, or None; EXT: {string: offset} of the external string table."""
+    table order, or None; EXT: {string: offset} of the external string table;
+    TYPES: the TypeWords of OUT when they were made beforehand."""
     e = "<" if little else ">"
     flags = F_NEWFUNCINFO | F_DYNSTR | (F_IDXSORTED if reported is not None else 0)
     objt, func, vars_ = out.objt, out.func, dict(out.vars)
@@ -76,49 +77,9 @@ def serialize(out, parname, reported, ext, little, threshold):
         w(0)
         w(vars_[n])
     typeoff = len(words)
-    slices = []
-    for kind, name, root, size, ref, extra in out.types:
-        vlen = 0
-        if kind == K_STRUCT or kind == K_UNION or kind == K_ENUM:
-            vlen = len(extra)
-        elif kind == K_FUNCTION:
-            vlen = len(extra)
-        sref(name, len(words))
-        w(0)
-        w((kind << 26) | (root << 25) | vlen)
-        if kind in REF_KINDS:
-            w(ref)
-        elif size > 0xfffffffe:
-            w(LSIZE_SENT)
-            w(size >> 32)
-            w(size & 0xffffffff)
-        else:
-            w(size)
-        if kind == K_INTEGER or kind == K_FLOAT:
-            w(extra or 0)
-        elif kind == K_ARRAY:
-            words.extend(extra)
-        elif kind == K_FUNCTION:
-            words.extend(extra)
-            if vlen & 1:
-                w(0)
-        elif kind == K_STRUCT or kind == K_UNION:
-            big = size >= LSTRUCT_THRESH
-            for mn, mo, mt in extra:
-                sref(mn, len(words))
-                if big:
-                    words.extend((0, mo >> 32, mt, mo & 0xffffffff))
-                else:
-                    words.extend((0, mo, mt))
-        elif kind == K_ENUM:
-            for en, ev in extra:
-                sref(en, len(words))
-                words.extend((0, ev & 0xffffffff))
-        elif kind == K_SLICE:
-            st, off, bits = extra
-            w(st)
-            slices.append((len(words), off, bits))
-            w(0)
+    if types is None:
+        types = TypeWords(out)
+    words.extend(types.words)
     stroff = len(words)
     # the string table: external strings cited where they are, the rest sorted
     if parname:
@@ -126,16 +87,18 @@ def serialize(out, parname, reported, ext, little, threshold):
     if out.cuname:
         strings.setdefault(out.cuname, [])
     ext = ext or {}
-    internal = sorted((s for s in strings if s not in ext), key=lambda s: s.encode())
+    cited = strings.keys() | types.strings.keys()
+    internal = sorted((s for s in cited if s not in ext), key=lambda s: s.encode())
     blob = bytearray(b"\0")
     offs = {}
     for s in internal:
         offs[s] = len(blob)
         blob += s.encode("utf-8", "surrogateescape") + b"\0"
-    for s, positions in strings.items():
-        v = offs[s] if s in offs else (ext[s] | 0x80000000)
-        for p in positions:
-            words[p] = v
+    for table, base in ((strings, 0), (types.strings, typeoff)):
+        for s, positions in table.items():
+            v = offs[s] if s in offs else (ext[s] | 0x80000000)
+            for p in positions:
+                words[base + p] = v
 
     def hdr_str(s):
         if not s:
@@ -145,8 +108,8 @@ def serialize(out, parname, reported, ext, little, threshold):
     if not little:
         words.byteswap()
     body = bytearray(words.tobytes())
-    for pos, off, bits in slices:
-        struct.pack_into(e + "HH", body, pos * 4, off, bits)
+    for pos, off, bits in types.slices:
+        struct.pack_into(e + "HH", body, (typeoff + pos) * 4, off, bits)
     body += blob
     objtoff = 0
     funcoff = 4 * len(o_ent)
@@ -158,6 +121,67 @@ def serialize(out, parname, reported, ext, little, threshold):
     if HEADER_SIZE + len(body) >= threshold:
         return Compressing(hdr[:3] + bytes([flags | F_COMPRESS]) + hdr[4:], bytes(body))
     return hdr + bytes(body)
+
+
+class TypeWords:
+    """The type section of one output dictionary as 32-bit words, with the word
+    positions each string is cited at (filled in by serialize) and the slices'
+    16-bit fields: everything that does not depend on the linker's symbols and
+    string table, so a worker can make it before the link reports them."""
+
+    def __init__(self, out):
+        strings = {}
+        words = array("I")
+        slices = []
+
+        def sref(s, pos):
+            if s:
+                strings.setdefault(s, []).append(pos)
+
+        w = words.append
+        for kind, name, root, size, ref, extra in out.types:
+            vlen = 0
+            if kind == K_STRUCT or kind == K_UNION or kind == K_ENUM:
+                vlen = len(extra)
+            elif kind == K_FUNCTION:
+                vlen = len(extra)
+            sref(name, len(words))
+            w(0)
+            w((kind << 26) | (root << 25) | vlen)
+            if kind in REF_KINDS:
+                w(ref)
+            elif size > 0xfffffffe:
+                w(LSIZE_SENT)
+                w(size >> 32)
+                w(size & 0xffffffff)
+            else:
+                w(size)
+            if kind == K_INTEGER or kind == K_FLOAT:
+                w(extra or 0)
+            elif kind == K_ARRAY:
+                words.extend(extra)
+            elif kind == K_FUNCTION:
+                words.extend(extra)
+                if vlen & 1:
+                    w(0)
+            elif kind == K_STRUCT or kind == K_UNION:
+                big = size >= LSTRUCT_THRESH
+                for mn, mo, mt in extra:
+                    sref(mn, len(words))
+                    if big:
+                        words.extend((0, mo >> 32, mt, mo & 0xffffffff))
+                    else:
+                        words.extend((0, mo, mt))
+            elif kind == K_ENUM:
+                for en, ev in extra:
+                    sref(en, len(words))
+                    words.extend((0, ev & 0xffffffff))
+            elif kind == K_SLICE:
+                st, off, bits = extra
+                w(st)
+                slices.append((len(words), off, bits))
+                w(0)
+        self.words, self.strings, self.slices = words, strings, slices
 
 
 class Compressing:
