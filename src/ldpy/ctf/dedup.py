@@ -82,6 +82,7 @@ class Dedup:
         self.origin = {}
         self.conflicting = set()
         self._hashers = [None] * len(inputs)
+        self.cites = [None] * len(inputs)
         self._child = [d.is_child for d in inputs]
 
     # -- phase 1 ---------------------------------------------------------------
@@ -129,11 +130,12 @@ class Dedup:
         types, row = d.types, self.hashes[inp]
         n = len(types)
         stubs = [None] * n                 # hids of this input's types cited as stubs
+        cites = self.cites[inp] = [0] * n  # how often each type was cited (or visited)
         child_dict = d.is_child
         parent_h = None
         if child_dict and self.parent_of[inp] >= 0:
             parent_h = self.hasher(self.parent_of[inp])
-        name_counts, intern, compute = self.name_counts, self._intern, self._compute
+        intern, compute = self._intern, self._compute
         members, share_dup, origin = self.members, self.share_dup, self._record_origin
 
         def h(tid, child):
@@ -169,20 +171,7 @@ class Dedup:
                 members[hid].append((inp, idx))
             elif hid == _BUSY:
                 raise BadCTF(f"type {tid:#x} cites itself other than through a named struct or union")
-            if name:                  # a function's name counts though its hash ignores it
-                dec = _NS[fwd] + name if fwd in _NS else name
-                c = name_counts.get(dec)
-                if c is None:
-                    name_counts[dec] = {hid: 1}
-                else:
-                    c[hid] = c.get(hid, 0) + 1
-            if kind == K_ENUM:
-                for en, _ in t.extra:
-                    c = name_counts.get(en)
-                    if c is None:
-                        name_counts[en] = {hid: 1}
-                    else:
-                        c[hid] = c.get(hid, 0) + 1
+            cites[idx] += 1           # (names are counted per citation: count_names)
             return hid
 
         self._hashers[inp] = h
@@ -251,6 +240,33 @@ class Dedup:
                     raise BadCTF(f"{d.origin}: types nest too deeply") from None
         finally:
             sys.setrecursionlimit(old)
+        self.count_names()
+
+    def count_names(self):
+        """name_counts: for each decorated name (and enumerator), how often each
+        hash was cited under it, as ctf_dedup counts them for its conflict rule (a
+        function's name counts too, though its hash ignores it)."""
+        name_counts = self.name_counts
+        for inp, d in enumerate(self.inputs):
+            types, row, cites = d.types, self.hashes[inp], self.cites[inp]
+            for idx, c in enumerate(cites):
+                if not c:
+                    continue
+                t = types[idx]
+                kind, name = t.kind, t.name
+                names = []
+                if name:
+                    fwd = t.ref if kind == K_FORWARD else kind
+                    names.append(_NS[fwd] + name if fwd in _NS else name)
+                if kind == K_ENUM:
+                    names.extend(en for en, _ in t.extra)
+                hid = row[idx]
+                for dec in names:
+                    counts = name_counts.get(dec)
+                    if counts is None:
+                        name_counts[dec] = {hid: c}
+                    else:
+                        counts[hid] = counts.get(hid, 0) + c
 
     # -- phase 2 ---------------------------------------------------------------
 
