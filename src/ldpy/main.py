@@ -143,7 +143,11 @@ def main(argv=None):
         # collector would only rescan them over and over
         import gc
         gc.disable()
-        link(config, ctf_beside)
+        try:
+            link(config, ctf_beside)
+        finally:
+            if ctf_beside is not None:
+                ctf_beside[1].cancel()      # (a link that failed before taking its result)
         _cleanup()
         return 0
     except LinkError as e:
