@@ -76,3 +76,27 @@ def test_linker_made_sections_are_their_own_type():
             for i, line in enumerate(p.read_text().splitlines(), 1)
             if re.search(r"(getattr|hasattr)\(\w+(\.\w+)*, \"file\"", line)]
     assert not hits, hits
+
+
+def test_target_module_tables_match_the_targets():
+    """arch/base.py finds a target's module by e_machine or emulation name without
+    importing the others: its tables must name every target and emulation."""
+    from ldpy.arch import base
+    targets = base.all_targets()
+    assert {t.MACHINE: t.__module__.rsplit(".", 1)[1] for t in targets} == base.TARGET_MODULES
+    assert {e: t.__module__.rsplit(".", 1)[1] for t in targets for e in t.EMULATIONS} == \
+        base.EMULATION_MODULES
+
+
+def test_a_link_imports_only_its_own_target(tmp_path):
+    import subprocess
+    import sys
+    (tmp_path / "a.s").write_text(".globl _start\n_start: ret\n")
+    subprocess.run(["gcc", "-c", "a.s", "-o", "a.o"], cwd=tmp_path, check=True)
+    code = ("import sys; sys.argv = ['ldpy', '-m', 'elf_x86_64', 'a.o', '-o', 'a']\n"
+            "from ldpy.main import main\n"
+            "assert main() == 0\n"
+            "print(sorted(m for m in sys.modules if m.startswith('ldpy.arch.')))")
+    env = dict(__import__("os").environ, PYTHONPATH=str(SRC.parent))
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert r.stdout.strip().splitlines()[-1] == "['ldpy.arch.base', 'ldpy.arch.x86_64']", r.stdout + r.stderr

@@ -61,20 +61,37 @@ def register(target):
     return target
 
 
-def _load_all():
+# the module of each target, by e_machine and by emulation name: a link imports only
+# its own target (tests/test_architecture.py checks these against the modules)
+TARGET_MODULES = {62: "x86_64", 3: "i386", 183: "aarch64"}
+EMULATION_MODULES = {"elf_x86_64": "x86_64", "elf_i386": "i386",
+                     **{e: "aarch64" for e in ("aarch64linux", "aarch64elf", "aarch64linuxb",
+                                               "aarch64elfb", "aarch64linux32", "aarch64linux32b",
+                                               "aarch64elf32", "aarch64elf32b")}}
+
+
+def _load(module):
     # (each target module registers itself on import)
-    from ldpy.arch import x86_64, i386, aarch64    # noqa: F401
+    import importlib
+    importlib.import_module("ldpy.arch." + module)
+
+
+def _load_all():
+    for m in dict.fromkeys(TARGET_MODULES.values()):
+        _load(m)
 
 
 def for_machine(machine):
     """The target of ELF e_machine `machine`, or None."""
-    _load_all()
+    if machine not in _REGISTRY and machine in TARGET_MODULES:
+        _load(TARGET_MODULES[machine])
     return _REGISTRY.get(machine)
 
 
 def for_emulation(name):
     """The target of a GNU ld emulation name (-m), or None."""
-    _load_all()
+    if name in EMULATION_MODULES:
+        _load(EMULATION_MODULES[name])
     for t in _REGISTRY.values():
         if name in t.EMULATIONS:
             return t
