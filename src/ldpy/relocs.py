@@ -256,6 +256,25 @@ def _sections_with_relocations(files, ids):
     return gids, counts, plain, hdr["sh_offset"][gids].astype(np.int64), rela_offset
 
 
+def _gather_records(rec, first, counts, buffer, pos, buffers):
+    """rec[first[j]:first[j] + counts[j]] = the records at byte pos[j] of buffers[buffer[j]],
+    for every j, with one fancy index per buffer (over a view that sees a record at every
+    byte offset: SHT_RELA sections of archive members are only 2-byte aligned)."""
+    size = rec.dtype.itemsize
+    order = np.argsort(buffer, kind="stable")
+    first, counts, buffer, pos = first[order], counts[order], buffer[order], pos[order]
+    cf = np.cumsum(counts) - counts
+    step = np.arange(int(counts.sum()))
+    dst = np.repeat(first - cf, counts) + step
+    src = np.repeat(pos - cf * size, counts) + step * size
+    bounds = np.append(cf, len(step))[np.searchsorted(buffer, np.arange(len(buffers) + 1))]
+    for b in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist():
+        data = buffers[b]
+        lo, hi = bounds[b], bounds[b + 1]
+        view = np.ndarray((len(data) - size + 1,), rec.dtype, data, 0, (1,))
+        rec[dst[lo:hi]] = view[src[lo:hi]]
+
+
 class RelocTable:
     """All relocations of the link, concatenated: those of every placed section,
     in section id order."""
@@ -283,19 +302,8 @@ class RelocTable:
         # plain sections: their SHT_RELA sections' records, one gather per buffer
         rec = rel.view(np.dtype((np.void, RELOC.itemsize)))
         p = np.flatnonzero(plain)
-        p = p[np.argsort(sec_buffer[p], kind="stable")]
-        c = counts[p]
-        cf = np.cumsum(c) - c
-        step = np.arange(int(c.sum()))
-        dst = np.repeat(first[p] - cf, c) + step
-        src = np.repeat(file_buf_base[file_of[p]] + rela_offset[p] - cf * RELOC.itemsize, c) + \
-            step * RELOC.itemsize
-        bounds = np.searchsorted(np.repeat(sec_buffer[p], c), np.arange(len(self.buffers) + 1))
-        for b in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist():
-            data = self.buffers[b]
-            lo, hi = bounds[b], bounds[b + 1]
-            view = np.ndarray((len(data) - RELOC.itemsize + 1,), rec.dtype, data, 0, (1,))
-            rec[dst[lo:hi]] = view[src[lo:hi]]
+        _gather_records(rec, first[p], counts[p], sec_buffer[p], file_buf_base[file_of[p]] + rela_offset[p],
+                        self.buffers)
         # the others, from their section objects (converted, edited, compressed)
         for j in np.flatnonzero(~plain).tolist():
             s = secs[j]
