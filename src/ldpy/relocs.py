@@ -223,7 +223,7 @@ def _sections_with_relocations(files, ids):
     rela = np.flatnonzero(stype == SHT_RELA)
     rf = fidx[rela]
     info = hdr["sh_info"][rela].astype(np.int64)
-    in_memory = np.fromiter((f._rela_in_memory for f in files), bool, nf)
+    in_memory = np.fromiter((f.rela_in_memory for f in files), bool, nf)
     ok = in_memory[rf] & (hdr["sh_entsize"][rela] == RELOC.itemsize) & (info > 0) & (info < nsec[rf])
     rela = rela[ok]
     target = sec_base[rf[ok]] + info[ok]

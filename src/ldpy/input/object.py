@@ -226,8 +226,9 @@ class ObjectFile:
         self.is64, self.little = check_elf_header(data, name)
         self.dt = dtypes(self.is64, self.little)
         # every relocation section is a view of the file in the in-memory layout
-        # (gc.py then reads the symbol words straight from the file's bytes)
-        self.raw_relocs = self._rela_in_memory = self.dt.rela == RELOC
+        # (gc.py then reads the symbol words straight from the file's bytes);
+        # rela_in_memory: its SHT_RELA sections are (relocs.RelocTable reads them so)
+        self.raw_relocs = self.rela_in_memory = self.dt.rela == RELOC
         self._comdat = comdat          # signature -> owning ObjectFile, shared by the link
         self._parse()
 
@@ -352,7 +353,7 @@ class ObjectFile:
                     self._compressed(sec)
         # relocation sections: a view of the file each when already in the in-memory
         # layout (x86-64 RELA), else converted by _attach_relocs
-        rela, in_memory = self.dt.rela, self._rela_in_memory
+        rela, in_memory = self.dt.rela, self.rela_in_memory
         rsize = rela.itemsize
         for i in rela_sections:
             row = rows[i]
@@ -563,7 +564,7 @@ class ObjectFile:
         # (every section's bytes were checked to lie inside the file)
         rel = np.frombuffer(self.data, dtype, size // dtype.itemsize, offset)
         # symbol indexes and offsets are checked for the whole link at once (relocs.RelocTable)
-        if typ != SHT_REL and self._rela_in_memory:
+        if typ != SHT_REL and self.rela_in_memory:
             sec._relocs = rel                  # (x86-64: already the in-memory layout)
             return
         # other flavours are converted once: symbol and type into RELOC's r_info,
