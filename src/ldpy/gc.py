@@ -40,7 +40,7 @@ from ldpy.elf.format import (SHF_ALLOC, SHF_LINK_ORDER, SHF_GNU_RETAIN, SHN_LORE
 from ldpy.elf.eh_frame import eh_frame_records, eh_record_arrays
 from ldpy.sections import is_c_identifier
 from ldpy.symbols import UNDEF, DEFINED, SHARED
-from ldpy.util import file_buffers, unique
+from ldpy.util import file_buffers, section_headers, unique
 
 # What GNU ld's default script KEEPs (used when the layout follows no script).
 _DEFAULT_KEEP = re.compile(r"\.(init|fini|preinit_array|jcr)$|"
@@ -152,7 +152,7 @@ class SectionGraph:
         flat = [s for f in files for s in f.sections]
         live = np.fromiter((s is not None and s.live for s in flat), bool, N)
         self.load_buffers(files)
-        shdrs = np.concatenate([f.shdrs.view(np.uint8) for f in files]).view(files[0].shdrs.dtype)
+        shdrs = section_headers(files)
         self.sh_offset = shdrs["sh_offset"].astype(np.int64)
         self.sh_size = shdrs["sh_size"].astype(np.int64)
         flags = shdrs["sh_flags"].astype(np.int64)

@@ -6,12 +6,15 @@ operations for the entire link, not work per file or per relocation.
 Key space: a global symbol's key is its id in the symbol table; local symbol i
 of file f has key G + f.local_base + i.
 """
+from itertools import chain
+from operator import attrgetter
+
 import numpy as np
 
 from ldpy.diag import LinkError
-from ldpy.util import unique
+from ldpy.util import unique, file_buffers, section_headers
 from ldpy.elf.format import (SHX_ABS, STT_SECTION, STT_GNU_IFUNC, STT_FUNC, STT_TLS,
-                             SHT_NOBITS, reloc_sym, reloc_type, SHF_ALLOC, SHF_WRITE, STV_DEFAULT, STV_PROTECTED)
+                             SHT_NOBITS, SHT_RELA, RELOC, reloc_sym, reloc_type, SHF_ALLOC, SHF_WRITE, STV_DEFAULT, STV_PROTECTED)
 from ldpy.symbols import UNDEF, DEFINED, COMMON, SHARED, SYNTHETIC
 
 
@@ -116,10 +119,12 @@ class SectionIds:
         self.n = base
         self.live = np.fromiter((s is not None and s.live and s.output is not None
                                  for s in self.sections), bool, base)
+        self.placed = self.live          # live and in an output section (folded ones not)
         self.merge = np.fromiter((s is not None and s.merge is not None for s in self.sections), bool, base)
         self.fold = fold
         self.folded = np.zeros(base, bool)
         if fold is not None:
+            self.placed = self.live.copy()
             self.folded[fold[0]] = True
             self.live[fold[0]] = self.live[fold[1]]
 
@@ -199,57 +204,131 @@ def compute_addresses(ctx, keys, ids, gaddr):
     keys.loc_in_sec = in_sec
 
 
+def _sections_with_relocations(files, ids):
+    """The placed sections with relocations, in section id order: (section ids,
+    relocation counts, whether the relocations are plain, the sections' sh_offset,
+    the plain ones' SHT_RELA sh_offset).  Plain relocations are the view of the
+    SHT_RELA section that the reader left untouched: they are found in the section
+    header tables, with no step per section.  The files list the other sections
+    (relocs_elsewhere), whose section objects hold their relocations."""
+    none = np.zeros(0, np.int64)
+    nf = len(files)
+    if not ids.n:
+        return none, none, np.zeros(0, bool), none, none
+    hdr = section_headers(files)
+    nsec = np.fromiter((len(f.sections) for f in files), np.int64, nf)
+    sec_base = np.fromiter((f.sec_base for f in files), np.int64, nf)
+    fidx = np.repeat(np.arange(nf), nsec)
+    stype = hdr["sh_type"]
+    rela = np.flatnonzero(stype == SHT_RELA)
+    rf = fidx[rela]
+    info = hdr["sh_info"][rela].astype(np.int64)
+    in_memory = np.fromiter((f.rela_in_memory for f in files), bool, nf)
+    ok = in_memory[rf] & (hdr["sh_entsize"][rela] == RELOC.itemsize) & (info > 0) & (info < nsec[rf])
+    rela = rela[ok]
+    target = sec_base[rf[ok]] + info[ok]
+    if len(target) > 1 and not (target[1:] > target[:-1]).all():
+        # a section that two SHT_RELA sections name has the last one's (as the reader reads)
+        order = np.lexsort((rela, target))
+        rela, target = rela[order], target[order]
+        last = np.ones(len(target), bool)
+        np.not_equal(target[1:], target[:-1], out=last[:-1])
+        rela, target = rela[last], target[last]
+    size = hdr["sh_size"][rela].astype(np.int64)
+    elsewhere = np.zeros(ids.n, bool)
+    elsewhere[np.fromiter(chain.from_iterable([f.sec_base + i for i in f.relocs_elsewhere]
+                                              for f in files if f.relocs_elsewhere), np.int64)] = True
+    keep = ids.placed[target] & ~elsewhere[target] & (stype[target] != SHT_NOBITS) & \
+        (size >= RELOC.itemsize)
+    rela, target, size = rela[keep], target[keep], size[keep]
+    flat = ids.sections
+    other = [g for g in np.flatnonzero(elsewhere).tolist()
+             if (s := flat[g]) is not None and s.live and s.relocs is not None and len(s.relocs)
+             and s.output is not None and s.type != SHT_NOBITS]
+    gids = np.concatenate([target, np.array(other, np.int64)])
+    counts = np.concatenate([size // RELOC.itemsize,
+                             np.fromiter((len(flat[g].relocs) for g in other), np.int64, len(other))])
+    rela_offset = np.concatenate([hdr["sh_offset"][rela].astype(np.int64), np.zeros(len(other), np.int64)])
+    plain = np.arange(len(gids)) < len(target)
+    if other:
+        order = np.argsort(gids, kind="stable")
+        gids, counts, plain, rela_offset = gids[order], counts[order], plain[order], rela_offset[order]
+    return gids, counts, plain, hdr["sh_offset"][gids].astype(np.int64), rela_offset
+
+
+def _gather_records(rec, first, counts, buffer, pos, buffers):
+    """rec[first[j]:first[j] + counts[j]] = the records at byte pos[j] of buffers[buffer[j]],
+    for every j, with one fancy index per buffer (over a view that sees a record at every
+    byte offset: SHT_RELA sections of archive members are only 2-byte aligned)."""
+    size = rec.dtype.itemsize
+    order = np.argsort(buffer, kind="stable")
+    first, counts, buffer, pos = first[order], counts[order], buffer[order], pos[order]
+    cf = np.cumsum(counts) - counts
+    step = np.arange(int(counts.sum()))
+    dst = np.repeat(first - cf, counts) + step
+    src = np.repeat(pos - cf * size, counts) + step * size
+    bounds = np.append(cf, len(step))[np.searchsorted(buffer, np.arange(len(buffers) + 1))]
+    for b in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist():
+        data = buffers[b]
+        lo, hi = bounds[b], bounds[b + 1]
+        view = np.ndarray((len(data) - size + 1,), rec.dtype, data, 0, (1,))
+        rec[dst[lo:hi]] = view[src[lo:hi]]
+
+
 class RelocTable:
-    """All relocations of the link, concatenated."""
+    """All relocations of the link, concatenated: those of every placed section,
+    in section id order."""
 
     def __init__(self, ctx, ids):
-        secs = []
-        for f in ctx.files:
-            for s in f.sections:
-                if s is not None and s.live and s.relocs is not None and len(s.relocs) \
-                        and s.output is not None and s.type != SHT_NOBITS:
-                    secs.append(s)
-        self.sections = secs
-        self.empty = not secs
+        files = ctx.files
+        gids, counts, plain, sec_offset, rela_offset = _sections_with_relocations(files, ids)
+        self.empty = not len(gids)
         if self.empty:
+            self.sections = []
             return
-        rels = [s.relocs for s in secs]
-        counts = np.fromiter((len(r) for r in rels), np.int64, len(rels))
-        # concatenating raw bytes avoids numpy's per-array structured-dtype promotion
-        rel = np.concatenate([r.view(np.uint8) for r in rels]).view(rels[0].dtype)
-        self.sec_ordinal = np.repeat(np.arange(len(secs)), counts)
+        flat = ids.sections
+        self.sections = secs = list(map(flat.__getitem__, gids.tolist()))
+        n = len(secs)
+        self.sec_ordinal = np.repeat(np.arange(n), counts)
+        file_of = np.searchsorted(np.fromiter((f.sec_base for f in files), np.int64, len(files)),
+                                  gids, side="right") - 1
+        # the buffers the sections' bytes lie in: the files' (an archive's members share
+        # one), then inflated ones of compressed sections
+        self.buffers, file_buf, file_buf_base = file_buffers(files)
+        sec_buffer = file_buf[file_of]
+        sec_bufoff = file_buf_base[file_of] + sec_offset
+        first = np.cumsum(counts) - counts
+        rel = np.empty(int(counts.sum()), RELOC)
+        # plain sections: their SHT_RELA sections' records, one gather per buffer
+        rec = rel.view(np.dtype((np.void, RELOC.itemsize)))
+        p = np.flatnonzero(plain)
+        _gather_records(rec, first[p], counts[p], sec_buffer[p], file_buf_base[file_of[p]] + rela_offset[p],
+                        self.buffers)
+        # the others, from their section objects (converted, edited, compressed)
+        for j in np.flatnonzero(~plain).tolist():
+            s = secs[j]
+            a = int(first[j])
+            rec[a:a + int(counts[j])] = s.relocs.view(rec.dtype)
+            if s.compressed is not None:
+                sec_buffer[j], sec_bufoff[j] = len(self.buffers), 0      # (inflated: its own buffer)
+                self.buffers.append(s.bytes())
         self.offset = rel["r_offset"].astype(np.int64)
         # (every input's relocations are in the in-memory RELOC layout: elf/format.py)
         self.sym = reloc_sym(rel["r_info"])
         self.type = reloc_type(rel["r_info"])
         self.addend = rel["r_addend"].astype(np.int64)
-        files = ctx.files
-        # one pass over the sections for everything the table needs per section
-        buffers = {}
-        self.buffers = []
-        rows = []
-        for s in secs:
-            f = s.file
-            if getattr(s, "compressed", None) is not None:
-                buf, base = s.bytes(), 0        # (inflated: its own buffer)
-            else:
-                if f.buf is None:
-                    f.buf = np.frombuffer(f.data, np.uint8)
-                buf, base = f.buf, f.buf_base + s.offset
-            bid = buffers.get(id(buf))
-            if bid is None:
-                bid = buffers[id(buf)] = len(self.buffers)
-                self.buffers.append(buf)
-            rows.append((f.file_id, s.output.flags, bid, base, len(f.symbols), s.size))
-        info_rows = np.array(rows, np.int64).reshape(-1, 6)
-        self.file_id = info_rows[:, 0][self.sec_ordinal]
-        flags = info_rows[:, 1]
+        file_id = np.fromiter((f.file_id for f in files), np.int64, len(files))[file_of]
+        nsyms = np.fromiter((len(f.symbols) for f in files), np.int64, len(files))[file_of]
+        # (output and size may change after reading: placement, .eh_frame pruning, plugins)
+        flags = np.fromiter(map(attrgetter("output.flags"), secs), np.int64, n)
+        size = np.fromiter(map(attrgetter("size"), secs), np.int64, n)
+        self.file_id = file_id[self.sec_ordinal]
         self.alloc = (flags & SHF_ALLOC).astype(bool)[self.sec_ordinal]
         self.writable = (flags & SHF_WRITE).astype(bool)[self.sec_ordinal]
-        self.sec_buffer = info_rows[:, 2]
-        self.sec_bufoff = info_rows[:, 3]
-        self.sec_size = info_rows[:, 5]
-        self._validate(info_rows[:, 4], info_rows[:, 5], ctx.target)
+        self.sec_buffer = sec_buffer
+        self.sec_bufoff = sec_bufoff
+        self.sec_size = size
+        self._validate(nsyms, size, ctx.target)
         # symbol keys
         fg = np.fromiter((f.first_global for f in files), np.int64, len(files))
         lbase = np.fromiter((f.local_base for f in files), np.int64, len(files))

@@ -43,3 +43,11 @@ def file_buffers(files):
         file_buf[k] = b
         file_buf_base[k] = f.buf_base
     return bufs, file_buf, file_buf_base
+
+
+def section_headers(files):
+    """The section header tables of files (at least one), concatenated: row
+    file.sec_base + i is section i of its file (another flavour's table converted)."""
+    dtype = files[0].shdrs.dtype
+    return np.concatenate([(f.shdrs if f.shdrs.dtype == dtype else f.shdrs.astype(dtype)).view(np.uint8)
+                           for f in files]).view(dtype)

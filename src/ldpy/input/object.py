@@ -20,7 +20,7 @@ class InputSection:
     """One section of one input object: a chunk of bytes placed in an output section."""
     is_input = True       # linker-made chunks (synthetic/, MergedSection) say False
     __slots__ = ("file", "index", "name", "type", "flags", "size", "align", "offset",
-                 "entsize", "link", "info", "relocs", "live", "output", "out_offset",
+                 "entsize", "link", "info", "_relocs", "live", "output", "out_offset",
                  "data", "merge", "group", "compressed")
 
     def __init__(self, file, index, name, hdr):
@@ -31,7 +31,7 @@ class InputSection:
         _, self.type, self.flags, _, self.offset, self.size, self.link, self.info, align, \
             self.entsize = hdr
         self.align = align if align > 1 else 1
-        self.relocs = None       # structured rela array targeting this section
+        self._relocs = None      # structured rela array targeting this section (.relocs)
         self.live = True
         self.output = None       # OutputSection
         self.out_offset = 0      # offset inside the output section
@@ -39,6 +39,17 @@ class InputSection:
         self.merge = None        # MergeInput when SHF_MERGE pieces are deduplicated
         self.group = None        # COMDAT signature, if in a group
         self.compressed = None   # (kind, stream start, stream end) of a compressed debug section
+
+    @property
+    def relocs(self):
+        return self._relocs
+
+    @relocs.setter
+    def relocs(self, rel):
+        # relocations that are not the plain view of the file's SHT_RELA section (the
+        # reader stores those in _relocs): relocs.RelocTable takes these from here
+        self._relocs = rel
+        self.file.relocs_elsewhere.append(self.index)
 
     def bytes(self):
         """The section contents as a numpy uint8 array (no copy for file-backed data;
@@ -202,6 +213,10 @@ class ObjectFile:
         self.archive = archive
         self.member = member
         self.no_export = False        # --exclude-libs names its archive
+        # indexes of sections whose relocations are not the plain view of their SHT_RELA
+        # section (converted, edited, or of compressed bytes): relocs.RelocTable reads
+        # the others from the section header table
+        self.relocs_elsewhere = []
         # the mapped buffer this object lies in (a whole archive for its members), so
         # that link-wide gathers can read many objects' bytes with one index operation
         if archive is not None and not archive.thin:
@@ -211,8 +226,9 @@ class ObjectFile:
         self.is64, self.little = check_elf_header(data, name)
         self.dt = dtypes(self.is64, self.little)
         # every relocation section is a view of the file in the in-memory layout
-        # (gc.py then reads the symbol words straight from the file's bytes)
-        self.raw_relocs = self._rela_in_memory = self.dt.rela == RELOC
+        # (gc.py then reads the symbol words straight from the file's bytes);
+        # rela_in_memory: its SHT_RELA sections are (relocs.RelocTable reads them so)
+        self.raw_relocs = self.rela_in_memory = self.dt.rela == RELOC
         self._comdat = comdat          # signature -> owning ObjectFile, shared by the link
         self._parse()
 
@@ -337,7 +353,7 @@ class ObjectFile:
                     self._compressed(sec)
         # relocation sections: a view of the file each when already in the in-memory
         # layout (x86-64 RELA), else converted by _attach_relocs
-        rela, in_memory = self.dt.rela, self._rela_in_memory
+        rela, in_memory = self.dt.rela, self.rela_in_memory
         rsize = rela.itemsize
         for i in rela_sections:
             row = rows[i]
@@ -345,7 +361,7 @@ class ObjectFile:
             if in_memory and row[1] == SHT_RELA and row[9] == rsize and 0 < target < shnum:
                 sec = sections[target]
                 if sec is not None and sec is not DISCARDED:
-                    sec.relocs = np.frombuffer(data, rela, row[5] // rsize, row[4])
+                    sec._relocs = np.frombuffer(data, rela, row[5] // rsize, row[4])
             else:
                 self._attach_relocs(i)
 
@@ -393,6 +409,7 @@ class ObjectFile:
         Z.check_size(usize, end - start, where)
         sec.compressed = (kind, start, end)
         sec.size = usize
+        self.relocs_elsewhere.append(sec.index)     # (its bytes are not the file's)
 
     def _label(self, i):
         """'[i] NAME' of section i for messages (just '[i]' while names are unknown
@@ -547,8 +564,8 @@ class ObjectFile:
         # (every section's bytes were checked to lie inside the file)
         rel = np.frombuffer(self.data, dtype, size // dtype.itemsize, offset)
         # symbol indexes and offsets are checked for the whole link at once (relocs.RelocTable)
-        if typ != SHT_REL and self._rela_in_memory:
-            sec.relocs = rel                   # (x86-64: already the in-memory layout)
+        if typ != SHT_REL and self.rela_in_memory:
+            sec._relocs = rel                  # (x86-64: already the in-memory layout)
             return
         # other flavours are converted once: symbol and type into RELOC's r_info,
         # REL addends read from the bytes each relocation patches
