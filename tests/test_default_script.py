@@ -35,6 +35,13 @@ PROGRAMS = [
      [src("progs_static", "cxx_main.cpp"), src("progs_static", "cxx_thrower.cpp")], None),
     ("cxx-pie-eh-tls", "g++", ["-O1", "-fPIE"], ["-pie", "-pthread"],
      [src("progs", "cxx_main.cpp"), src("progs", "cxx_lib.cpp")], None),
+    # -N / -n: one RWX segment (the script --verbose prints for them has no page
+    # breaks; -N no data-segment step), the headers loaded so __ehdr_start exists
+    ("c-static-omagic", "gcc", ["-O1"], ["-static", "-pthread", "-Wl,-N"],
+     [src("progs_static", "tls_ifunc_ctors_main.c"), src("progs_static", "tls_ifunc_ctors_other.c")],
+     "ctor 101"),
+    ("cxx-static-nmagic", "g++", ["-O1"], ["-static", "-pthread", "-Wl,--nmagic"],
+     [src("progs_static", "cxx_main.cpp"), src("progs_static", "cxx_thrower.cpp")], "caught"),
 ]
 
 
@@ -70,3 +77,7 @@ def test_default_script_is_the_default_layout(tmp_path, name, cc, copts, link, s
             assert expect in outs[0].stdout
     assert filecmp.cmp(plain, scripted, shallow=False), \
         run(["cmp", "-l", str(plain), str(scripted)], check=False).stdout[:2000]
+    if "magic" in name:
+        loads = [l.split() for l in run(["readelf", "-lW", str(plain)]).stdout.splitlines()
+                 if l.split()[:1] == ["LOAD"]]
+        assert len(loads) == 1 and loads[0][-2] == "RWE" and loads[0][1] == "0x000000", loads

@@ -11,6 +11,12 @@ from ldpy.sections import R_HEAD, RX, R_DATA, RW, NONALLOC, RELRO_NAMES
 SEG_FLAGS = {R_HEAD: PF_R, RX: PF_R | PF_X, R_DATA: PF_R, RW: PF_R | PF_W}
 
 
+def relro_on(cfg):
+    """-z relro, unless -N or -n: those outputs are not paged (GNU ld's scripts for
+    them mark nothing RELRO)."""
+    return cfg.relro and not (cfg.omagic or cfg.nmagic)
+
+
 def align_up(x, a):
     return (x + a - 1) & ~(a - 1) if a > 1 else x
 
@@ -103,7 +109,7 @@ def layout(ctx):
         phdrs.append(stack_phdr)
     relro_names = RELRO_NAMES | ({".got.plt"} if getattr(cfg, "now", False) else set())
     relro = [o for o in alloc if o.seg_class == RW and o.name in relro_names] \
-        if cfg.relro and not (cfg.omagic or cfg.nmagic) else []
+        if relro_on(cfg) else []
     relro_phdr = Phdr(PT_GNU_RELRO, PF_R, 1) if relro else None
     if relro_phdr:
         phdrs.append(relro_phdr)

@@ -32,7 +32,7 @@ import numpy as np
 from ldpy.diag import LinkError, diag
 from ldpy.elf.format import (PT_TLS, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHT_NOBITS, SHT_NOTE,
                              SHT_PROGBITS, SHT_RELA)
-from ldpy.layout import align_up, align_first_tls, gnu_stack_flags, place_chunks, nearby_section
+from ldpy.layout import align_up, align_first_tls, gnu_stack_flags, place_chunks, nearby_section, relro_on
 from ldpy.script import ast
 from ldpy.script import segments
 from ldpy.script.evaluate import Evaluator, Value, NUM, ABS
@@ -178,6 +178,7 @@ class _Walk:
         self.common_page_size = self.cfg.common_page_size
         # RELRO ends on a max-page boundary (ld.bfd 2.39+'s relropagesize)
         self.relro_page_size = max(self.cfg.common_page_size, self.cfg.max_page_size)
+        self.relro = relro_on(self.cfg)       # (not under -N / -n)
         self.relro_end = None
         self.data_seg_base = None
         self.assert_failures = []
@@ -271,12 +272,12 @@ class _Walk:
     def data_segment_align(self, maxpage, commonpage):
         base = align_up(self.dot_v, maxpage) + (self.dot_v & (maxpage - 1))
         self.data_seg_base = base
-        shift = self.prev.get("\0relro_shift", Value(0)).v if self.cfg.relro else 0
+        shift = self.prev.get("\0relro_shift", Value(0)).v if self.relro else 0
         return Value(base + shift, ABS)
 
     def data_segment_relro_end(self, offset, exp):
         end = exp + offset
-        if self.cfg.relro and self.data_seg_base is not None and end > self.data_seg_base:
+        if self.relro and self.data_seg_base is not None and end > self.data_seg_base:
             # the segment base was moved so that this lands on a page; what follows
             # stays writable on the next page
             end = align_up(end, self.relro_page_size)
@@ -749,7 +750,7 @@ def layout_scripted(ctx):
         walk = _run_walk(ctx, items, phnum, prev, False, runs)
         maps = _segment_map(ctx, walk, phnum, stack)
         values = dict(walk.values)
-        if walk.relro_end is not None and walk.data_seg_base is not None and cfg.relro:
+        if walk.relro_end is not None and walk.data_seg_base is not None and relro_on(cfg):
             values["\0relro_shift"] = Value(_relro_shift(walk, prev), NUM)
         n = len(maps)
         stable = _same(values, prev)
@@ -787,7 +788,7 @@ def _output_sections(ctx):
 
 
 def _relro_range(ctx, walk):
-    if not ctx.config.relro or walk.relro_end is None or walk.data_seg_base is None:
+    if not relro_on(ctx.config) or walk.relro_end is None or walk.data_seg_base is None:
         return None
     shift = walk.prev.get("\0relro_shift", Value(0)).v
     lo = walk.data_seg_base + shift
@@ -926,7 +927,7 @@ def _estimate_phdrs(ctx, stack):
         n += 2
     if ctx.dynamic is not None:
         n += 1
-    if ctx.config.relro:
+    if relro_on(ctx.config):
         n += 1
     if ctx.eh_frame_hdr is not None:
         n += 1
