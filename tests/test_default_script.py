@@ -4,6 +4,7 @@ library, C++ with exceptions, thread_local, IFUNC, constructors) linked both way
 through gcc with the same objects, then compared with cmp."""
 import filecmp
 import os
+import re
 import subprocess
 
 import pytest
@@ -42,6 +43,16 @@ PROGRAMS = [
      "ctor 101"),
     ("cxx-static-nmagic", "g++", ["-O1"], ["-static", "-pthread", "-Wl,--nmagic"],
      [src("progs_static", "cxx_main.cpp"), src("progs_static", "cxx_thrower.cpp")], "caught"),
+    # --unique: input sections that are output sections of their own (orphans, even
+    # of a name the script lists: .text, .data.rel.ro and .tdata ones, RELRO or not as
+    # where orphans land); bare --unique: every orphan (glibc's __libc_* sections)
+    ("c-static-unique", "gcc", ["-O1"], ["-static", "-pthread", "-Wl,--unique=.text,--unique=.data*,--unique=.tdata*"],
+     [src("progs_static", "tls_ifunc_ctors_main.c"), src("progs_static", "tls_ifunc_ctors_other.c")],
+     "ctor 101"),
+    ("cxx-static-unique-orphans", "g++", ["-O1"], ["-static", "-pthread", "-Wl,--unique"],
+     [src("progs_static", "cxx_main.cpp"), src("progs_static", "cxx_thrower.cpp")], "caught"),
+    ("c-pie-unique", "gcc", ["-O1", "-fPIE"], ["-pie", "-Wl,--unique=.data*,--unique=.rodata*"],
+     [src("progs", "tls_main.c"), src("progs", "tls_defs.c"), src("progs", "tls_use.c")], None),
 ]
 
 
@@ -77,6 +88,9 @@ def test_default_script_is_the_default_layout(tmp_path, name, cc, copts, link, s
             assert expect in outs[0].stdout
     assert filecmp.cmp(plain, scripted, shallow=False), \
         run(["cmp", "-l", str(plain), str(scripted)], check=False).stdout[:2000]
+    if "static-unique" in name:
+        names = re.findall(r"^\s*\[\s*\d+\]\s+(\S+)", run(["readelf", "-SW", str(plain)]).stdout, re.M)
+        assert len(names) > len(set(names)), names       # several output sections share a name
     if "magic" in name:
         loads = [l.split() for l in run(["readelf", "-lW", str(plain)]).stdout.splitlines()
                  if l.split()[:1] == ["LOAD"]]

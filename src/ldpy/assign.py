@@ -46,9 +46,10 @@ class OutputMap:
     def place(self, sec, f):
         oname = output_name(sec)
         if self.unique is not None and self._unique(sec, oname):
-            # GNU ld's --unique: this input section is an output section of its own
+            # GNU ld's --unique: this input section is an output section of its own, an
+            # orphan even when the default script has a statement of its name (.text)
             n = self.unique_count = getattr(self, "unique_count", 0) + 1
-            oname = f"{sec.name}\0{n}" if n > 1 and sec.name in self.unique_names else sec.name
+            oname = f"{sec.name}\0{n}" if sec.name in RANK or sec.name in self.unique_names else sec.name
             self.unique_names.add(sec.name)
             return oname, (0, ""), None
         if self.keep_text_prefix and oname == ".text":
@@ -88,7 +89,7 @@ def _orphan_rank(name, type_, flags):
     if flags & SHF_EXECINSTR:
         return RANK[".text"] + 0.5
     if flags & SHF_TLS:
-        return RANK[".tbss"] + 0.5
+        return RANK[".tbss" if type_ == SHT_NOBITS else ".tdata"] + 0.5
     if flags & SHF_WRITE:
         return RANK[".bss"] + 0.5 if type_ == SHT_NOBITS else RANK[".data"] + 0.5
     if type_ in (SHT_RELA, SHT_REL):

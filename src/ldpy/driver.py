@@ -488,9 +488,6 @@ def use_script_layout(ctx):
         script.statements[:0] = user
     script.apply_inserts()
     ctx.script_sections = True
-    if cfg.unique_sections or cfg.unique_orphan_sections:
-        raise LinkError("--unique with a linker script's SECTIONS (or -Ttext, --section-start, INSERT) "
-                        "is not supported yet")
     ctx.outputs = ScriptOutputMap(script, cfg.orphan_handling)
     ctx.outputs.apply_constraints(ctx.files)    # ONLY_IF_RO / ONLY_IF_RW
 

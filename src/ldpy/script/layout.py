@@ -792,6 +792,8 @@ def _relro_range(ctx, walk):
         return None
     shift = walk.prev.get("\0relro_shift", Value(0)).v
     lo = walk.data_seg_base + shift
+    if walk.relro_end <= lo:
+        return None         # nothing between the two: no RELRO (ld's lang_find_relro_sections)
     hi = align_up(walk.relro_end, walk.relro_page_size)
     return (lo, hi) if hi > lo else None
 

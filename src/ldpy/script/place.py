@@ -215,6 +215,7 @@ class ScriptOutputMap:
         self._pending_anchor = None
         self._future = None
         self.discarded_ids = set()            # id() of input sections /DISCARD/ took
+        self.unique = None                    # --unique: (patterns, every orphan too), set by assign
         self._compile()
         self._cache = {}
 
@@ -312,6 +313,8 @@ class ScriptOutputMap:
     def place(self, sec, f):
         """(statement, sort key, description) for an input section; None to discard it."""
         name = sec.name
+        if self.unique is not None and f is not None and self._unique_input(sec):
+            return self._orphan(sec, f, True)
         if not self.wild:
             # the answer of an earlier section whose name has the same head (or stem),
             # when only that decided it: one dict probe for most input sections
@@ -351,6 +354,16 @@ class ScriptOutputMap:
             if head_decides and not d.desc.file_sort and not _NAMED_SORTS.intersection(p.sort):
                 self._remember(name, placed)
             return placed
+        return self._orphan(sec, f, False)
+
+    def _unique_input(self, sec):
+        """--unique=PATTERN: the section is an orphan whatever the script says (GNU ld's
+        unique_section_p)."""
+        return any(fnmatch.fnmatchcase(sec.name, p) for p in self.unique[0])
+
+    def _orphan(self, sec, f, unique):
+        """GNU ld's ldlang_place_orphan: --orphan-handling, then a statement of the
+        same name or a new one (always a new one for --unique)."""
         handling = self.orphan_handling
         if handling != "place" and f is not None:
             if handling == "discard":
@@ -359,7 +372,11 @@ class ScriptOutputMap:
             if handling == "error":
                 from ldpy.diag import diag
                 diag.error(f"unplaced orphan section `{sec.name}' from `{f.name}'")
-        st = self.orphan_statement(sec)
+        if not unique and self.unique is not None and self.unique[1] and f is not None:
+            # bare --unique: every orphan input section (ldpy's default script leaves
+            # out the debug sections and notes GNU ld's lists: they stay orphans of one name)
+            unique = not _named_by_gnu_script(sec.name)
+        st = self.orphan_statement(sec, unique)
         if handling == "warn" and f is not None:
             from ldpy.diag import diag
             diag.warn(f"orphan section `{sec.name}' from `{f.name}' being placed in section `{st.name}'")
@@ -420,14 +437,15 @@ class ScriptOutputMap:
         return outs
 
     # -- orphans ------------------------------------------------------------
-    def orphan_statement(self, sec):
+    def orphan_statement(self, sec, unique=False):
         """GNU ld's rule: an output section of the same name, else a new one
-        after the last output section with similar flags.  Allocated relocation
-        sections are all called .rela.dyn (GNU ld's -z combreloc default)."""
+        after the last output section with similar flags (always a new one when
+        `unique`).  Allocated relocation sections are all called .rela.dyn (GNU
+        ld's -z combreloc default)."""
         name = ".bss" if sec.name == "COMMON" else sec.name
         if sec.type == SHT_RELA and sec.flags & SHF_ALLOC:
             name = ".rela.dyn"
-        for st in self.statements:
+        for st in self.statements if not unique else ():
             if st.name == name and not st.dropped and st.name != DISCARD:
                 return st
         st = Statement(None, name)
@@ -576,6 +594,13 @@ class ScriptOutputMap:
                          ".hash", ".gnu.hash", ".dynsym", ".dynstr", ".gnu.version", ".rela")):
             return "rodata"
         return None
+
+
+def _named_by_gnu_script(name):
+    """Sections GNU ld's default script names that ldpy's leaves to orphan placement
+    (debug sections and a few notes): not --unique orphans."""
+    return name.startswith((".debug", ".zdebug", ".gnu.debuglto_", ".stab", ".line")) or \
+        name in (".comment", ".gnu.attributes", ".note.GNU-stack")
 
 
 _LOADED = {"text", "rodata", "data", "wtext"}
