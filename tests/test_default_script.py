@@ -51,6 +51,11 @@ PROGRAMS = [
      "ctor 101"),
     ("cxx-static-unique-orphans", "g++", ["-O1"], ["-static", "-pthread", "-Wl,--unique"],
      [src("progs_static", "cxx_main.cpp"), src("progs_static", "cxx_thrower.cpp")], "caught"),
+    # -z keep-text-section-prefix: .text.hot/.unlikely/.startup output sections after .text
+    ("c-static-keep-text-prefix", "gcc", ["-O2", "-ffunction-sections"],
+     ["-static", "-Wl,-z,keep-text-section-prefix"], [src("progs", "text_prefix.c")], "ctor\n16 0"),
+    ("c-pie-keep-text-prefix", "gcc", ["-O2", "-ffunction-sections", "-fPIE"],
+     ["-pie", "-Wl,-z,keep-text-section-prefix"], [src("progs", "text_prefix.c")], "ctor\n16 0"),
     ("c-pie-unique", "gcc", ["-O1", "-fPIE"], ["-pie", "-Wl,--unique=.data*,--unique=.rodata*"],
      [src("progs", "tls_main.c"), src("progs", "tls_defs.c"), src("progs", "tls_use.c")], None),
 ]
@@ -91,6 +96,10 @@ def test_default_script_is_the_default_layout(tmp_path, name, cc, copts, link, s
     if "static-unique" in name:
         names = re.findall(r"^\s*\[\s*\d+\]\s+(\S+)", run(["readelf", "-SW", str(plain)]).stdout, re.M)
         assert len(names) > len(set(names)), names       # several output sections share a name
+    if "keep-text" in name:
+        names = re.findall(r"^\s*\[\s*\d+\]\s+(\S+)", run(["readelf", "-SW", str(plain)]).stdout, re.M)
+        at = names.index(".text")
+        assert names[at + 1:at + 4] == [".text.unlikely", ".text.hot", ".text.startup"], names
     if "magic" in name:
         loads = [l.split() for l in run(["readelf", "-lW", str(plain)]).stdout.splitlines()
                  if l.split()[:1] == ["LOAD"]]

@@ -7,7 +7,7 @@ from ldpy.diag import LinkError
 from ldpy.elf.format import (SHT_REL, reloc_sym, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_MERGE, SHF_TLS, SHF_GROUP,
                              SHT_NOBITS, SHT_NOTE, SHT_RELA, SHN_LORESERVE)
 from ldpy.elf.eh_frame import prune_eh_frame, prune_eh_frames, eh_frame_records
-from ldpy.sections import OutputSection, MergedSection, RANK, output_name, input_sort_key
+from ldpy.sections import OutputSection, MergedSection, RANK, output_name, input_sort_key, kept_text_prefix
 from ldpy.symbols import COMMON
 from ldpy.synthetic import Synthetic
 
@@ -53,7 +53,7 @@ class OutputMap:
             self.unique_names.add(sec.name)
             return oname, (0, ""), None
         if self.keep_text_prefix and oname == ".text":
-            oname = _kept_text_prefix(sec.name)
+            oname = kept_text_prefix(sec.name)
         return oname, input_sort_key(sec, oname), None
 
     def _unique(self, sec, oname):
@@ -66,18 +66,6 @@ class OutputMap:
 
     def output_for(self, oname, type_, flags):
         return self.get(oname, type_, flags)
-
-
-# -z keep-text-section-prefix (gold, lld): these prefixes of .text inputs name output
-# sections of their own (ld.bfd 2.40 ignores the option on x86 with a warning)
-_KEPT_TEXT = (".text.hot", ".text.unknown", ".text.unlikely", ".text.startup", ".text.exit", ".text.split")
-
-
-def _kept_text_prefix(name):
-    for prefix in _KEPT_TEXT:
-        if name == prefix or name.startswith(prefix + "."):
-            return prefix
-    return ".text"
 
 
 def _orphan_rank(name, type_, flags):

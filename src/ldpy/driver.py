@@ -489,6 +489,7 @@ def use_script_layout(ctx):
     script.apply_inserts()
     ctx.script_sections = True
     ctx.outputs = ScriptOutputMap(script, cfg.orphan_handling)
+    ctx.outputs.keep_text_prefix = cfg.keep_text_section_prefix
     ctx.outputs.apply_constraints(ctx.files)    # ONLY_IF_RO / ONLY_IF_RW
 
 

@@ -18,7 +18,7 @@ from ldpy.diag import LinkError
 from ldpy.elf.format import (SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHT_NOBITS, SHT_NOTE, SHT_PROGBITS,
                              SHT_RELA)
 from ldpy.script import ast
-from ldpy.sections import OutputSection, init_priority
+from ldpy.sections import OutputSection, init_priority, kept_text_prefix
 
 DISCARD = "/DISCARD/"
 _SHORT = 8                    # (`.text._Z`: the stem of most C++ function sections fits)
@@ -190,6 +190,8 @@ def _sort_key(pattern, sec, f):
     return tuple(key)
 
 
+_KEPT_HEADS = (".text.hot", ".text.unknown", ".text.unlikely", ".text.startup", ".text.exit", ".text.split")
+
 # SORT orders that read a section's name or alignment
 _NAMED_SORTS = frozenset(("name", "alignment", "init_priority"))
 _DISCARDED = ("/DISCARD/",)       # place()'s cached answer for a discarded head
@@ -216,6 +218,7 @@ class ScriptOutputMap:
         self._future = None
         self.discarded_ids = set()            # id() of input sections /DISCARD/ took
         self.unique = None                    # --unique: (patterns, every orphan too), set by assign
+        self.keep_text_prefix = False         # -z keep-text-section-prefix
         self._compile()
         self._cache = {}
 
@@ -315,6 +318,10 @@ class ScriptOutputMap:
         name = sec.name
         if self.unique is not None and f is not None and self._unique_input(sec):
             return self._orphan(sec, f, True)
+        if self.keep_text_prefix and f is not None and name.startswith(_KEPT_HEADS):
+            kept = self._kept_text(sec, f)
+            if kept is not None:
+                return kept
         if not self.wild:
             # the answer of an earlier section whose name has the same head (or stem),
             # when only that decided it: one dict probe for most input sections
@@ -355,6 +362,18 @@ class ScriptOutputMap:
                 self._remember(name, placed)
             return placed
         return self._orphan(sec, f, False)
+
+    def _kept_text(self, sec, f):
+        """-z keep-text-section-prefix (lld, gold): a .text.hot (.unlikely, ...) input the
+        `.text` statement would take goes to an output section named by its prefix,
+        placed after .text like an orphan, in the order such sections first appear."""
+        prefix = kept_text_prefix(sec.name)
+        if prefix == ".text":
+            return None
+        st = self.rule_taking(sec, f)
+        if st is None or st.name != ".text":
+            return None
+        return self.orphan_statement(_Synth(prefix, sec.type, sec.flags)), (ORPHAN_POS, ()), None
 
     def _unique_input(self, sec):
         """--unique=PATTERN: the section is an orphan whatever the script says (GNU ld's
