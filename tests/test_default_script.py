@@ -104,3 +104,34 @@ def test_default_script_is_the_default_layout(tmp_path, name, cc, copts, link, s
         loads = [l.split() for l in run(["readelf", "-lW", str(plain)]).stdout.splitlines()
                  if l.split()[:1] == ["LOAD"]]
         assert len(loads) == 1 and loads[0][-2] == "RWE" and loads[0][1] == "0x000000", loads
+
+
+def test_default_script_parsed_once_per_option_set(monkeypatch):
+    """The default script is parsed once per process for each option set that gives
+    another text; each link gets its own copy, so what a link marks in the tree
+    (a dropped statement) is not seen by the next."""
+    import pickle
+    from ldpy.arch.base import for_emulation
+    from ldpy.cli import parse_args
+    from ldpy.script import default, parser
+    calls = []
+    real = parser.parse_script
+    monkeypatch.setattr(parser, "parse_script", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    monkeypatch.setattr(default, "_PARSED", {})
+
+    class Link:
+        def __init__(self, *args):
+            self.config = parse_args([*args, "-o", "x", "a.o"])
+            self.target = for_emulation("elf_x86_64")
+
+    trees = [default.default_script(Link(*opts)) for opts in ((), ("-pie",), (), ("-pie",), ())]
+    assert len(calls) == 2
+    assert len({id(t) for t in trees}) == 5
+    blobs = [pickle.dumps(t) for t in trees]
+    assert blobs[0] == blobs[2] == blobs[4] and blobs[1] == blobs[3] and blobs[0] != blobs[1]
+    sections = [c for c in trees[2].commands if type(c).__name__ == "Sections"][0]
+    sections.statements[0].dropped = True
+    again = default.default_script(Link())
+    assert not getattr([c for c in again.commands if type(c).__name__ == "Sections"][0].statements[0],
+                       "dropped", False)
+    assert len(calls) == 2

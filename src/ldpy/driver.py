@@ -477,9 +477,8 @@ def use_script_layout(ctx):
         script = ctx.script = LinkScript()
     ctx.user_sections = script.has_sections
     if not script.has_sections:
-        from ldpy.script.default import default_script_text
-        from ldpy.script.parser import parse_script
-        default = parse_script(default_script_text(ctx), "<default script>")
+        from ldpy.script.default import default_script
+        default = default_script(ctx)       # (parsed once per process and option set)
         # (GNU ld reads the default script after the command line: what the user's
         # scripts assign outside SECTIONS comes first)
         user = script.statements

@@ -7,6 +7,26 @@ puts .got.plt under RELRO, -N (--omagic) and -n (--nmagic) drop the page breaks
 scripts for -N and -n do."""
 
 
+import pickle
+
+_PARSED = {}            # script text -> its parsed AST, pickled (one entry per option set)
+
+
+def default_script(ctx):
+    """The parsed default script for this link's options.  The text is parsed once
+    per process for each option set that gives a different text; every link gets a
+    fresh copy of the tree (unpickled: about a tenth of a parse), since layout
+    marks statements of it (ONLY_IF_RO/RW drops, INSERTs)."""
+    text = default_script_text(ctx)
+    blob = _PARSED.get(text)
+    if blob is not None:
+        return pickle.loads(blob)
+    from ldpy.script.parser import parse_script
+    tree = parse_script(text, "<default script>")
+    _PARSED[text] = pickle.dumps(tree, protocol=pickle.HIGHEST_PROTOCOL)   # (before any link marks it)
+    return tree
+
+
 def default_script_text(ctx_or_config):
     cfg = getattr(ctx_or_config, "config", ctx_or_config)
     t = getattr(ctx_or_config, "target", None)
