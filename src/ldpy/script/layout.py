@@ -454,6 +454,8 @@ class _Walk:
         vma = align_up(start, sect_align) if sect_align > 1 else start
         dotdelta = vma - start
         item.vma = vma
+        if dotdelta and self.final and self.cfg.warn_section_align and out is not None and not ignored:
+            diag.warn(f"start of section {item.name} changed by {dotdelta}")
         if out is not None and ignored:
             out.addr, out.size = vma, 0       # (symbols in it keep an address)
             for c in out.chunks:
@@ -768,6 +770,9 @@ def layout_scripted(ctx):
         raise LinkError("linker script layout does not converge (symbols depend on each other in a cycle?)")
     _finish(ctx, walk, maps, phnum)
     _set_symbol_values(ctx, walk)
+
+
+layout_scripted.pass_name = "layout"     # (--stats, --time-trace: the layout pass of every final link)
 
 
 def _run_walk(ctx, items, phnum, prev, final, runs):

@@ -25,7 +25,7 @@ _SHORT = 8                    # (`.text._Z`: the stem of most C++ function secti
 _OUT_FLAGS = SHF_WRITE | SHF_EXECINSTR | SHF_ALLOC | SHF_TLS   # what input sections give their output
 ORPHAN_POS = 1 << 30          # orphans go after everything the statement lists
 # Sections the linker itself always puts last; scripts cannot place them.
-_TABLES = (".symtab", ".strtab", ".shstrtab")
+TABLES = _TABLES = (".symtab", ".strtab", ".shstrtab")
 
 _FLAG_BITS = {"SHF_WRITE": SHF_WRITE, "SHF_ALLOC": SHF_ALLOC, "SHF_EXECINSTR": SHF_EXECINSTR,
               "SHF_MERGE": 0x10, "SHF_STRINGS": 0x20, "SHF_INFO_LINK": 0x40,
