@@ -1,7 +1,9 @@
-"""The default layout and `-T` of the default script (`ldpy --verbose` prints it)
-give byte-identical outputs: real programs (C static, PIE, -static-pie, a shared
-library, C++ with exceptions, thread_local, IFUNC, constructors) linked both ways
-through gcc with the same objects, then compared with cmp."""
+"""The default layout (ldpy's default script, run by the script engine), `-T` of the
+default script (`ldpy --verbose` prints it) and the built-in placement
+(LDPY_BUILTIN_LAYOUT=1, kept for comparison) give byte-identical outputs: real
+programs (C static, PIE, -static-pie, a shared library, C++ with exceptions,
+thread_local, IFUNC, constructors; -N, -n, --unique, -z keep-text-section-prefix)
+linked the three ways through gcc with the same objects, then compared with cmp."""
 import filecmp
 import os
 import re
@@ -82,9 +84,13 @@ def test_default_script_is_the_default_layout(tmp_path, name, cc, copts, link, s
         run([cc, *copts, "-c", s, "-o", str(o)])
         objs.append(str(o))
     script = _default_script(cc, link, objs, tmp_path)
-    plain, scripted = tmp_path / "plain", tmp_path / "scripted"
+    plain, scripted, builtin = tmp_path / "plain", tmp_path / "scripted", tmp_path / "builtin"
     run([cc, *link, *objs, "-B", shim_dir(), "-o", str(plain)])
     run([cc, *link, *objs, "-B", shim_dir(), f"-Wl,-T,{script}", "-o", str(scripted)])
+    # the built-in placement, kept for comparison until it is deleted, gives the same bytes
+    run([cc, *link, *objs, "-B", shim_dir(), "-o", str(builtin)], env=dict(os.environ, LDPY_BUILTIN_LAYOUT="1"))
+    assert filecmp.cmp(plain, builtin, shallow=False), \
+        run(["cmp", "-l", str(plain), str(builtin)], check=False).stdout[:2000]
     if "-shared" not in link:
         outs = [subprocess.run([str(p)], capture_output=True, text=True, timeout=60) for p in (plain, scripted)]
         assert outs[0].returncode == 0 and outs[0].stdout, outs[0]

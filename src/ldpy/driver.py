@@ -254,7 +254,7 @@ def _link(config, lto=None):
     diag.check()
     plugin_point(ctx, "inputs_read")        # visit_sections, visit_symbol
     ctx.is_dynamic = bool(ctx.shared_files) or config.pie or config.shared
-    use_script_layout(ctx)                  # SECTIONS given, INSERT, -Ttext...: script/ engine
+    passes.run(use_script_layout, ctx)      # the user's SECTIONS or ldpy's default script
     if any(f.has_ctf for f in ctx.files):
         from ldpy.ctf.link import start_beside
         start_beside(ctx)                   # .ctf merged in a worker beside the passes below
