@@ -18,14 +18,14 @@ from ldpy.diag import LinkError
 from ldpy.elf.format import (SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHT_NOBITS, SHT_NOTE, SHT_PROGBITS,
                              SHT_RELA)
 from ldpy.script import ast
-from ldpy.sections import OutputSection, init_priority, kept_text_prefix
+from ldpy.sections import OutputSection, init_priority, kept_text_prefix, KEPT_TEXT
 
 DISCARD = "/DISCARD/"
 _SHORT = 8                    # (`.text._Z`: the stem of most C++ function sections fits)
 _OUT_FLAGS = SHF_WRITE | SHF_EXECINSTR | SHF_ALLOC | SHF_TLS   # what input sections give their output
 ORPHAN_POS = 1 << 30          # orphans go after everything the statement lists
 # Sections the linker itself always puts last; scripts cannot place them.
-TABLES = _TABLES = (".symtab", ".strtab", ".shstrtab")
+TABLES = (".symtab", ".strtab", ".shstrtab")
 
 _FLAG_BITS = {"SHF_WRITE": SHF_WRITE, "SHF_ALLOC": SHF_ALLOC, "SHF_EXECINSTR": SHF_EXECINSTR,
               "SHF_MERGE": 0x10, "SHF_STRINGS": 0x20, "SHF_INFO_LINK": 0x40,
@@ -190,8 +190,6 @@ def _sort_key(pattern, sec, f):
     return tuple(key)
 
 
-_KEPT_HEADS = (".text.hot", ".text.unknown", ".text.unlikely", ".text.startup", ".text.exit", ".text.split")
-
 # SORT orders that read a section's name or alignment
 _NAMED_SORTS = frozenset(("name", "alignment", "init_priority"))
 _DISCARDED = ("/DISCARD/",)       # place()'s cached answer for a discarded head
@@ -318,7 +316,7 @@ class ScriptOutputMap:
         name = sec.name
         if self.unique is not None and f is not None and self._unique_input(sec):
             return self._orphan(sec, f, True)
-        if self.keep_text_prefix and f is not None and name.startswith(_KEPT_HEADS):
+        if self.keep_text_prefix and f is not None and name.startswith(KEPT_TEXT):
             kept = self._kept_text(sec, f)
             if kept is not None:
                 return kept
@@ -431,7 +429,7 @@ class ScriptOutputMap:
     def get(self, name, type_, flags, discardable=False, align=1):
         """The output section for a linker-made section of this name; None when
         the script discards it and it may be left out (notes, .comment)."""
-        if name in _TABLES:
+        if name in TABLES:
             out = self.by_name.get(name)
             if out is None:
                 st = Statement(None, name)
@@ -550,7 +548,7 @@ class ScriptOutputMap:
         flags, type_ = sec.flags, sec.type
         if not flags & SHF_ALLOC:
             last = len(self.statements)
-            while last and self.statements[last - 1].name in _TABLES:
+            while last and self.statements[last - 1].name in TABLES:
                 last -= 1
             return last
         want = _kind(flags, type_)
@@ -578,7 +576,7 @@ class ScriptOutputMap:
                 if anchor is not None:
                     break
         if anchor is None:
-            return len([s for s in self.statements if s.name not in _TABLES])
+            return len([s for s in self.statements if s.name not in TABLES])
         # (GNU ld keeps one insertion point per kind of orphan: .got after .data
         # goes before a .bss orphan that was put after .data earlier)
         key = (id(anchor), want)
