@@ -141,3 +141,28 @@ def test_default_script_parsed_once_per_option_set(monkeypatch):
     assert not getattr([c for c in again.commands if type(c).__name__ == "Sections"][0].statements[0],
                        "dropped", False)
     assert len(calls) == 2
+
+
+def test_link_server_warms_the_usual_default_scripts(monkeypatch):
+    """The link server parses the default scripts of the usual links before it forks:
+    a child linking a PIE (or a -z now shared object) parses none."""
+    from ldpy.arch.base import for_emulation
+    from ldpy.cli import parse_args
+    from ldpy.script import default, parser
+    calls = []
+    real = parser.parse_script
+    monkeypatch.setattr(parser, "parse_script", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    monkeypatch.setattr(default, "_PARSED", {})
+    default.warm_default_scripts()
+    assert len(calls) == 6
+
+    class Link:
+        def __init__(self, *args):
+            self.config = parse_args([*args, "-o", "x", "a.o"])
+            self.target = for_emulation("elf_x86_64")
+
+    for opts in (("-pie",), ("-shared", "-z", "now"), ()):
+        default.default_script(Link(*opts))
+    assert len(calls) == 6
+    default.default_script(Link("-N"))
+    assert len(calls) == 7

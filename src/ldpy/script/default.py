@@ -27,6 +27,19 @@ def default_script(ctx):
     return tree
 
 
+def warm_default_scripts():
+    """Parse the default scripts of the usual links (executable, PIE, shared object;
+    with and without -z now) into the cache: the link server calls this before it
+    forks a child per link, so the children start with them parsed."""
+    from ldpy.cli import parse_args
+    for kind in ((), ("-pie",), ("-shared",)):
+        for now in ((), ("-z", "now")):
+            try:
+                default_script(parse_args([*kind, *now, "-o", "a.out", "a.o"]))
+            except Exception:
+                pass                    # (a link will parse it, and report any error)
+
+
 def default_script_text(ctx_or_config):
     cfg = getattr(ctx_or_config, "config", ctx_or_config)
     t = getattr(ctx_or_config, "target", None)
