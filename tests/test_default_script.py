@@ -1,9 +1,12 @@
-"""The default layout and `-T` of the default script (`ldpy --verbose` prints it)
-give byte-identical outputs: real programs (C static, PIE, -static-pie, a shared
-library, C++ with exceptions, thread_local, IFUNC, constructors) linked both ways
-through gcc with the same objects, then compared with cmp."""
+"""The default layout (ldpy's default script, run by the script engine), `-T` of the
+default script (`ldpy --verbose` prints it) and the built-in placement
+(LDPY_BUILTIN_LAYOUT=1, kept for comparison) give byte-identical outputs: real
+programs (C static, PIE, -static-pie, a shared library, C++ with exceptions,
+thread_local, IFUNC, constructors; -N, -n, --unique, -z keep-text-section-prefix)
+linked the three ways through gcc with the same objects, then compared with cmp."""
 import filecmp
 import os
+import re
 import subprocess
 
 import pytest
@@ -35,6 +38,28 @@ PROGRAMS = [
      [src("progs_static", "cxx_main.cpp"), src("progs_static", "cxx_thrower.cpp")], None),
     ("cxx-pie-eh-tls", "g++", ["-O1", "-fPIE"], ["-pie", "-pthread"],
      [src("progs", "cxx_main.cpp"), src("progs", "cxx_lib.cpp")], None),
+    # -N / -n: one RWX segment (the script --verbose prints for them has no page
+    # breaks; -N no data-segment step), the headers loaded so __ehdr_start exists
+    ("c-static-omagic", "gcc", ["-O1"], ["-static", "-pthread", "-Wl,-N"],
+     [src("progs_static", "tls_ifunc_ctors_main.c"), src("progs_static", "tls_ifunc_ctors_other.c")],
+     "ctor 101"),
+    ("cxx-static-nmagic", "g++", ["-O1"], ["-static", "-pthread", "-Wl,--nmagic"],
+     [src("progs_static", "cxx_main.cpp"), src("progs_static", "cxx_thrower.cpp")], "caught"),
+    # --unique: input sections that are output sections of their own (orphans, even
+    # of a name the script lists: .text, .data.rel.ro and .tdata ones, RELRO or not as
+    # where orphans land); bare --unique: every orphan (glibc's __libc_* sections)
+    ("c-static-unique", "gcc", ["-O1"], ["-static", "-pthread", "-Wl,--unique=.text,--unique=.data*,--unique=.tdata*"],
+     [src("progs_static", "tls_ifunc_ctors_main.c"), src("progs_static", "tls_ifunc_ctors_other.c")],
+     "ctor 101"),
+    ("cxx-static-unique-orphans", "g++", ["-O1"], ["-static", "-pthread", "-Wl,--unique"],
+     [src("progs_static", "cxx_main.cpp"), src("progs_static", "cxx_thrower.cpp")], "caught"),
+    # -z keep-text-section-prefix: .text.hot/.unlikely/.startup output sections after .text
+    ("c-static-keep-text-prefix", "gcc", ["-O2", "-ffunction-sections"],
+     ["-static", "-Wl,-z,keep-text-section-prefix"], [src("progs", "text_prefix.c")], "ctor\n16 0"),
+    ("c-pie-keep-text-prefix", "gcc", ["-O2", "-ffunction-sections", "-fPIE"],
+     ["-pie", "-Wl,-z,keep-text-section-prefix"], [src("progs", "text_prefix.c")], "ctor\n16 0"),
+    ("c-pie-unique", "gcc", ["-O1", "-fPIE"], ["-pie", "-Wl,--unique=.data*,--unique=.rodata*"],
+     [src("progs", "tls_main.c"), src("progs", "tls_defs.c"), src("progs", "tls_use.c")], None),
 ]
 
 
@@ -59,9 +84,13 @@ def test_default_script_is_the_default_layout(tmp_path, name, cc, copts, link, s
         run([cc, *copts, "-c", s, "-o", str(o)])
         objs.append(str(o))
     script = _default_script(cc, link, objs, tmp_path)
-    plain, scripted = tmp_path / "plain", tmp_path / "scripted"
+    plain, scripted, builtin = tmp_path / "plain", tmp_path / "scripted", tmp_path / "builtin"
     run([cc, *link, *objs, "-B", shim_dir(), "-o", str(plain)])
     run([cc, *link, *objs, "-B", shim_dir(), f"-Wl,-T,{script}", "-o", str(scripted)])
+    # the built-in placement, kept for comparison until it is deleted, gives the same bytes
+    run([cc, *link, *objs, "-B", shim_dir(), "-o", str(builtin)], env=dict(os.environ, LDPY_BUILTIN_LAYOUT="1"))
+    assert filecmp.cmp(plain, builtin, shallow=False), \
+        run(["cmp", "-l", str(plain), str(builtin)], check=False).stdout[:2000]
     if "-shared" not in link:
         outs = [subprocess.run([str(p)], capture_output=True, text=True, timeout=60) for p in (plain, scripted)]
         assert outs[0].returncode == 0 and outs[0].stdout, outs[0]
@@ -70,3 +99,70 @@ def test_default_script_is_the_default_layout(tmp_path, name, cc, copts, link, s
             assert expect in outs[0].stdout
     assert filecmp.cmp(plain, scripted, shallow=False), \
         run(["cmp", "-l", str(plain), str(scripted)], check=False).stdout[:2000]
+    if "static-unique" in name:
+        names = re.findall(r"^\s*\[\s*\d+\]\s+(\S+)", run(["readelf", "-SW", str(plain)]).stdout, re.M)
+        assert len(names) > len(set(names)), names       # several output sections share a name
+    if "keep-text" in name:
+        names = re.findall(r"^\s*\[\s*\d+\]\s+(\S+)", run(["readelf", "-SW", str(plain)]).stdout, re.M)
+        at = names.index(".text")
+        assert names[at + 1:at + 4] == [".text.unlikely", ".text.hot", ".text.startup"], names
+    if "magic" in name:
+        loads = [l.split() for l in run(["readelf", "-lW", str(plain)]).stdout.splitlines()
+                 if l.split()[:1] == ["LOAD"]]
+        assert len(loads) == 1 and loads[0][-2] == "RWE" and loads[0][1] == "0x000000", loads
+
+
+def test_default_script_parsed_once_per_option_set(monkeypatch):
+    """The default script is parsed once per process for each option set that gives
+    another text; each link gets its own copy, so what a link marks in the tree
+    (a dropped statement) is not seen by the next."""
+    import pickle
+    from ldpy.arch.base import for_emulation
+    from ldpy.cli import parse_args
+    from ldpy.script import default, parser
+    calls = []
+    real = parser.parse_script
+    monkeypatch.setattr(parser, "parse_script", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    monkeypatch.setattr(default, "_PARSED", {})
+
+    class Link:
+        def __init__(self, *args):
+            self.config = parse_args([*args, "-o", "x", "a.o"])
+            self.target = for_emulation("elf_x86_64")
+
+    trees = [default.default_script(Link(*opts)) for opts in ((), ("-pie",), (), ("-pie",), ())]
+    assert len(calls) == 2
+    assert len({id(t) for t in trees}) == 5
+    blobs = [pickle.dumps(t) for t in trees]
+    assert blobs[0] == blobs[2] == blobs[4] and blobs[1] == blobs[3] and blobs[0] != blobs[1]
+    sections = [c for c in trees[2].commands if type(c).__name__ == "Sections"][0]
+    sections.statements[0].dropped = True
+    again = default.default_script(Link())
+    assert not getattr([c for c in again.commands if type(c).__name__ == "Sections"][0].statements[0],
+                       "dropped", False)
+    assert len(calls) == 2
+
+
+def test_link_server_warms_the_usual_default_scripts(monkeypatch):
+    """The link server parses the default scripts of the usual links before it forks:
+    a child linking a PIE (or a -z now shared object) parses none."""
+    from ldpy.arch.base import for_emulation
+    from ldpy.cli import parse_args
+    from ldpy.script import default, parser
+    calls = []
+    real = parser.parse_script
+    monkeypatch.setattr(parser, "parse_script", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    monkeypatch.setattr(default, "_PARSED", {})
+    default.warm_default_scripts()
+    assert len(calls) == 6
+
+    class Link:
+        def __init__(self, *args):
+            self.config = parse_args([*args, "-o", "x", "a.o"])
+            self.target = for_emulation("elf_x86_64")
+
+    for opts in (("-pie",), ("-shared", "-z", "now"), ()):
+        default.default_script(Link(*opts))
+    assert len(calls) == 6
+    default.default_script(Link("-N"))
+    assert len(calls) == 7

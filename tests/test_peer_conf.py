@@ -409,10 +409,16 @@ def test_unique_sections(tmp_path, opt):
     want = {"--unique=*foo*": 2, "--unique": 0, "--unique=.mysec": 0}[opt]
     assert names.count(".data.foo.1") == want
     assert names.count(".mysec") == (1 if opt == "--unique=*foo*" else 2)
-    # with a SECTIONS layout ldpy refuses the option by name
-    r = ld_direct([*objs, "-o", "e.t", opt, "-Ttext=0x500000"], tmp_path)
-    assert r.returncode == 1 and "--unique" in r.stderr and "not supported yet" in r.stderr
-    assert not os.path.exists(tmp_path / "e.t")
+    # under a script (-Ttext runs the default one) the same sections, as ld.bfd
+    tables = []
+    for k in ("ldpy", "bfd"):
+        r = ld_direct([*objs, "-o", f"t.{k}", opt, "-Ttext=0x500000"], tmp_path, linker=k)
+        assert r.returncode == 0, r.stderr
+        tables.append([(n, v["addr"], v["size"], v["flags"]) for n, v in
+                       sorted(_sections_all(tmp_path / f"t.{k}"), key=lambda x: x[1]["index"])
+                       if v["addr"]])
+    assert tables[0] == tables[1], tables
+    assert [t[0] for t in tables[0]].count(".mysec") == (1 if opt == "--unique=*foo*" else 2)
 
 
 def _sections_all(path):

@@ -83,17 +83,34 @@ class FunctionOrder(LinkerPlugin):
                 r = (0, hot_names[f]) if f in hot_names else (2, cold_names[f]) if f in cold_names else None
             return r
 
+        # the section's rules in order (the default script's .text has several:
+        # .text.unlikely, .text.exit, ..., then .text.*): hot chunks go to the front
+        # of the first rule, cold ones to the end of the last, the rest stay put
         rules = out.rules()
-        target = max(rules, key=lambda r: len(r.chunks()))
-        pool = target.chunks()
-        for r in rules:               # profiled chunks of other rules join the target rule
-            if r != target:
-                for c in r.chunks():
-                    if rank_of(c) is not None:
-                        L.remove_chunk(r, c, "profile order")
-                        pool.append(c)
-        keyed = [(rank_of(c) or (1, 0), n, c) for n, c in enumerate(pool)]
-        keyed.sort(key=lambda t: (t[0], t[1]))      # (stable: link order within a class)
-        L.update_chunks(target, [c for _, _, c in keyed], "profile order")
-        L.add_link_stat("hot chunks placed", sum(1 for k, _, _ in keyed if k[0] == 0))
-        L.add_link_stat("cold chunks placed", sum(1 for k, _, _ in keyed if k[0] == 2))
+        first, last = rules[0], rules[-1]
+        hot, cold, n = [], [], 0
+        for r in rules:
+            chunks = r.chunks()
+            stay = []
+            for c in chunks:
+                k = rank_of(c)
+                if k is None or k[0] == 1:
+                    stay.append(c)
+                else:
+                    (hot if k[0] == 0 else cold).append((k, n, c))
+                n += 1
+            if len(stay) != len(chunks):        # (taken out everywhere first, then placed)
+                L.update_chunks(r, stay, "profile order")
+            if r is first:
+                first_stay = stay
+            if r is last:
+                last_stay = stay
+        hot.sort(key=lambda t: (t[0], t[1]))        # (stable: link order within a class)
+        cold.sort(key=lambda t: (t[0], t[1]))
+        if first is last:
+            L.update_chunks(first, [c for *_, c in hot] + first_stay + [c for *_, c in cold], "profile order")
+        else:
+            L.update_chunks(first, [c for *_, c in hot] + first_stay, "profile order")
+            L.update_chunks(last, last_stay + [c for *_, c in cold], "profile order")
+        L.add_link_stat("hot chunks placed", len(hot))
+        L.add_link_stat("cold chunks placed", len(cold))

@@ -7,7 +7,7 @@ from ldpy.diag import LinkError
 from ldpy.elf.format import (SHT_REL, reloc_sym, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_MERGE, SHF_TLS, SHF_GROUP,
                              SHT_NOBITS, SHT_NOTE, SHT_RELA, SHN_LORESERVE)
 from ldpy.elf.eh_frame import prune_eh_frame, prune_eh_frames, eh_frame_records
-from ldpy.sections import OutputSection, MergedSection, RANK, output_name, input_sort_key
+from ldpy.sections import OutputSection, MergedSection, RANK, output_name, input_sort_key, kept_text_prefix
 from ldpy.symbols import COMMON
 from ldpy.synthetic import Synthetic
 
@@ -46,13 +46,14 @@ class OutputMap:
     def place(self, sec, f):
         oname = output_name(sec)
         if self.unique is not None and self._unique(sec, oname):
-            # GNU ld's --unique: this input section is an output section of its own
+            # GNU ld's --unique: this input section is an output section of its own, an
+            # orphan even when the default script has a statement of its name (.text)
             n = self.unique_count = getattr(self, "unique_count", 0) + 1
-            oname = f"{sec.name}\0{n}" if n > 1 and sec.name in self.unique_names else sec.name
+            oname = f"{sec.name}\0{n}" if sec.name in RANK or sec.name in self.unique_names else sec.name
             self.unique_names.add(sec.name)
             return oname, (0, ""), None
         if self.keep_text_prefix and oname == ".text":
-            oname = _kept_text_prefix(sec.name)
+            oname = kept_text_prefix(sec.name)
         return oname, input_sort_key(sec, oname), None
 
     def _unique(self, sec, oname):
@@ -67,18 +68,6 @@ class OutputMap:
         return self.get(oname, type_, flags)
 
 
-# -z keep-text-section-prefix (gold, lld): these prefixes of .text inputs name output
-# sections of their own (ld.bfd 2.40 ignores the option on x86 with a warning)
-_KEPT_TEXT = (".text.hot", ".text.unknown", ".text.unlikely", ".text.startup", ".text.exit", ".text.split")
-
-
-def _kept_text_prefix(name):
-    for prefix in _KEPT_TEXT:
-        if name == prefix or name.startswith(prefix + "."):
-            return prefix
-    return ".text"
-
-
 def _orphan_rank(name, type_, flags):
     """GNU ld's orphan placement: after the last section of the same kind."""
     if not flags & SHF_ALLOC:
@@ -88,7 +77,7 @@ def _orphan_rank(name, type_, flags):
     if flags & SHF_EXECINSTR:
         return RANK[".text"] + 0.5
     if flags & SHF_TLS:
-        return RANK[".tbss"] + 0.5
+        return RANK[".tbss" if type_ == SHT_NOBITS else ".tdata"] + 0.5
     if flags & SHF_WRITE:
         return RANK[".bss"] + 0.5 if type_ == SHT_NOBITS else RANK[".data"] + 0.5
     if type_ in (SHT_RELA, SHT_REL):

@@ -1,5 +1,7 @@
 """link(config): the pass list.  Each line of link() is one pass; read it top
 to bottom to find where any feature lives."""
+import os
+
 import numpy as np
 
 from ldpy.diag import LinkError, diag
@@ -254,7 +256,7 @@ def _link(config, lto=None, ctf_beside=None):
     diag.check()
     plugin_point(ctx, "inputs_read")        # visit_sections, visit_symbol
     ctx.is_dynamic = bool(ctx.shared_files) or config.pie or config.shared
-    use_script_layout(ctx)                  # SECTIONS given, INSERT, -Ttext...: script/ engine
+    passes.run(use_script_layout, ctx)      # the user's SECTIONS or ldpy's default script
     if any(f.has_ctf for f in ctx.files) or ctx.ctf_beside is not None:
         from ldpy.ctf.link import start_beside
         start_beside(ctx)                   # .ctf merged in a worker beside the passes below
@@ -393,7 +395,7 @@ class Passes:
         if not self.enabled:
             return fn(*args)
         t0 = self.clock()
-        row = [getattr(fn, "__name__", "pass"), 0.0, 0, t0, len(self.frames), 1]
+        row = [getattr(fn, "pass_name", None) or getattr(fn, "__name__", "pass"), 0.0, 0, t0, len(self.frames), 1]
         self.rows.append(row)
         self.frames.append([row, t0, {}])
         try:
@@ -462,13 +464,21 @@ class Passes:
         print(f"ldpy: {'total':34s} {total * 1000:9.1f} ms {rss / 1024:6.1f} MiB", file=sys.stderr)
 
 
+# The built-in placement (sections.py rules, assign.OutputMap, layout.py) that links
+# without a SECTIONS command used before they ran ldpy's default script: kept, for
+# comparison, behind LDPY_BUILTIN_LAYOUT=1 until it is deleted.
+BUILTIN_LAYOUT = os.environ.get("LDPY_BUILTIN_LAYOUT") == "1"
+
+
 def use_script_layout(ctx):
-    """Layout follows a script when one has SECTIONS, or when options need
-    ldpy's default script evaluated (INSERT, -Ttext, --section-start, ...)."""
+    """Layout follows a script: the user's SECTIONS, else ldpy's default script
+    (what `--verbose` prints), with the user's INSERTs and assignments spliced in.
+    (With LDPY_BUILTIN_LAYOUT=1, only when a script or an option needs it: INSERT,
+    -Ttext, --section-start, ...)"""
     cfg = ctx.config
     script = ctx.script
     # a script without SECTIONS that assigns symbols: the default script runs with them
-    wants_default = (script is not None and (script.inserts or script.statements)) or \
+    wants_default = not BUILTIN_LAYOUT or (script is not None and (script.inserts or script.statements)) or \
         cfg.section_start or cfg.orphan_handling != "place" or \
         cfg.text_segment is not None or cfg.rodata_segment is not None or cfg.ldata_segment is not None
     if not (script is not None and script.has_sections) and not wants_default:
@@ -479,9 +489,8 @@ def use_script_layout(ctx):
         script = ctx.script = LinkScript()
     ctx.user_sections = script.has_sections
     if not script.has_sections:
-        from ldpy.script.default import default_script_text
-        from ldpy.script.parser import parse_script
-        default = parse_script(default_script_text(ctx), "<default script>")
+        from ldpy.script.default import default_script
+        default = default_script(ctx)       # (parsed once per process and option set)
         # (GNU ld reads the default script after the command line: what the user's
         # scripts assign outside SECTIONS comes first)
         user = script.statements
@@ -490,10 +499,8 @@ def use_script_layout(ctx):
         script.statements[:0] = user
     script.apply_inserts()
     ctx.script_sections = True
-    if cfg.unique_sections or cfg.unique_orphan_sections:
-        raise LinkError("--unique with a linker script's SECTIONS (or -Ttext, --section-start, INSERT) "
-                        "is not supported yet")
     ctx.outputs = ScriptOutputMap(script, cfg.orphan_handling)
+    ctx.outputs.keep_text_prefix = cfg.keep_text_section_prefix
     ctx.outputs.apply_constraints(ctx.files)    # ONLY_IF_RO / ONLY_IF_RW
 
 
@@ -770,6 +777,12 @@ def check_address_space(ctx):
             continue
         for what, a in (("VMA", o.addr), ("LMA", getattr(o, "lma", None))):
             if a is not None and (a >= top or a < 0 or (o.size and a + o.size >= top)):
+                # an input section claiming most of the address space (a broken .bss
+                # size) is named as the culprit
+                big = max((c for c in o.chunks if c.is_input), key=lambda c: c.size, default=None)
+                if big is not None and big.size >= 1 << 63:
+                    raise LinkError(f"{big.where()}: input section of {big.size:#x} bytes: section "
+                                    f"{o.name} wraps around the address space (it ends at {a + o.size:#x})")
                 raise LinkError(f"section {o.name} {what} wraps around address space")
 
 

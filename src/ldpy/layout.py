@@ -6,9 +6,15 @@ from ldpy.diag import LinkError
 from ldpy.elf.format import (PT_LOAD, PT_NOTE, PT_TLS, PT_GNU_EH_FRAME, PT_GNU_STACK, PT_GNU_RELRO,
                              PT_INTERP, PT_PHDR, PT_DYNAMIC, PT_GNU_PROPERTY, PF_R, PF_W, PF_X, SHF_TLS, SHT_NOBITS,
                              SHT_NOTE)
-from ldpy.sections import R_HEAD, RX, R_DATA, RW, NONALLOC, RELRO_NAMES
+from ldpy.sections import R_HEAD, RX, R_DATA, RW, NONALLOC, RANK
 
 SEG_FLAGS = {R_HEAD: PF_R, RX: PF_R | PF_X, R_DATA: PF_R, RW: PF_R | PF_W}
+
+
+def relro_on(cfg):
+    """-z relro, unless -N or -n: those outputs are not paged (GNU ld's scripts for
+    them mark nothing RELRO)."""
+    return cfg.relro and not (cfg.omagic or cfg.nmagic)
 
 
 def align_up(x, a):
@@ -101,9 +107,10 @@ def layout(ctx):
         stack_phdr = Phdr(PT_GNU_STACK, stack, 16)
         stack_phdr.memsz = cfg.stack_size or 0     # -z stack-size: what the loader maps
         phdrs.append(stack_phdr)
-    relro_names = RELRO_NAMES | ({".got.plt"} if getattr(cfg, "now", False) else set())
-    relro = [o for o in alloc if o.seg_class == RW and o.name in relro_names] \
-        if cfg.relro and not (cfg.omagic or cfg.nmagic) else []
+    # RELRO: what the default script puts between DATA_SEGMENT_ALIGN and
+    # DATA_SEGMENT_RELRO_END, orphans placed there (TLS ones) included
+    relro_top = RANK[".got.plt"] if cfg.now else RANK[".got"]
+    relro = [o for o in alloc if o.seg_class == RW and o.rank <= relro_top] if relro_on(cfg) else []
     relro_phdr = Phdr(PT_GNU_RELRO, PF_R, 1) if relro else None
     if relro_phdr:
         phdrs.append(relro_phdr)

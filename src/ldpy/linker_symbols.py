@@ -117,6 +117,7 @@ _END_NAMES = {b"_edata", b"edata", b"_etext", b"etext", b"__etext"}
 # -E (and, when something references them, -shared) exports and a shared object
 # reaches through its GOT like any default-visibility definition
 BOUNDARY_NAMES = _END_NAMES | {b"_end", b"end", b"__bss_start", b"__executable_start"}
+_IPLT_ENDS = {b"__rela_iplt_end", b"__rel_iplt_end"}
 
 
 def place_synthetic_symbols(ctx, syms):
@@ -128,7 +129,9 @@ def place_synthetic_symbols(ctx, syms):
             continue
         v = s.value
         best = None
-        ends = s.name in _END_NAMES        # _edata: the section it ends, as in GNU ld
+        # _edata: the section it ends, as in GNU ld; so too __rela_iplt_end, which the
+        # default script sets inside .rela.plt (it matters when code follows at once: -N)
+        ends = s.name in _END_NAMES or s.name in _IPLT_ENDS
         for o in alloc:
             if o.addr <= v <= o.addr + o.size:
                 if ends and best is not None and best.addr + best.size == v:

@@ -175,6 +175,19 @@ def _text_key(name):
     return (5, "")
 
 
+# -z keep-text-section-prefix (gold, lld): these prefixes of .text inputs name output
+# sections of their own (ld.bfd 2.40 ignores the option on x86 with a warning)
+KEPT_TEXT = (".text.hot", ".text.unknown", ".text.unlikely", ".text.startup", ".text.exit", ".text.split")
+
+
+def kept_text_prefix(name):
+    """The output section a .text input goes to under -z keep-text-section-prefix."""
+    for prefix in KEPT_TEXT:
+        if name == prefix or name.startswith(prefix + "."):
+            return prefix
+    return ".text"
+
+
 def init_priority(name):
     """SORT_BY_INIT_PRIORITY: .init_array.N / .ctors.N sort by N (ctors reversed); plain last."""
     tail = name.rsplit(".", 1)[-1]

@@ -370,6 +370,8 @@ def _preload():
                     importlib.import_module(name)
                 except Exception:
                     pass                        # an in-process link would fail the same way
+    from ldpy.script.default import warm_default_scripts
+    warm_default_scripts()  # the usual links' default scripts, parsed once for every child
     import gc
     gc.collect()
     gc.freeze()          # keep the preloaded objects' pages shared with the children

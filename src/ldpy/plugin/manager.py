@@ -386,10 +386,26 @@ class PluginManager:
         if self.state in W.HAS_OUTPUTS:
             outs = ctx.sections_out if self.state in W.LAID_OUT else ctx.outputs.sorted()
             return [OutputSection(o) for o in outs if hasattr(o, "chunks")]
-        # before merging: the script's statements, or the default layout's names
-        if ctx.script_sections:
+        # before merging: the user script's statements, or the default layout's names
+        # (under the default script: the statements the inputs go to, then the orphans)
+        if ctx.script_sections and ctx.user_sections:
             return [OutputSection(st.out, st.name, st) for st in ctx.outputs.statements
                     if not st.dropped and st.name != "/DISCARD/"]
+        if ctx.script_sections:
+            omap = ctx.outputs
+            taken, orphans = set(), set()
+            for s in self._input_sections(True):
+                if s.flags & 2:
+                    name = self.overrides.get(id(s))
+                    st = omap.rule_taking(s, s.file) if name is None else \
+                        next((t for t in omap.statements if t.name == name), None)
+                    if st is not None:
+                        taken.add(id(st))
+                    else:
+                        orphans.add(name or s.name)
+            return [OutputSection(st.out, st.name, st) for st in omap.statements
+                    if id(st) in taken and st.name != "/DISCARD/"] + \
+                [OutputSection(None, n) for n in sorted(orphans)]
         from ldpy.sections import output_name, RANK
         names = {}
         for s in self._input_sections(True):

@@ -2,7 +2,42 @@
 written in the script language (`ldpy --verbose` prints it; `-T` of the
 printed text links the same).  Like GNU ld's, it varies with the options:
 PIE/shared start at 0, -z separate-code adds page breaks around code, -z now
-puts .got.plt under RELRO."""
+puts .got.plt under RELRO, -N (--omagic) and -n (--nmagic) drop the page breaks
+(one segment), -N the data segment's page step and RELRO too, as GNU ld's
+scripts for -N and -n do."""
+
+
+import pickle
+
+_PARSED = {}            # script text -> its parsed AST, pickled (one entry per option set)
+
+
+def default_script(ctx):
+    """The parsed default script for this link's options.  The text is parsed once
+    per process for each option set that gives a different text; every link gets a
+    fresh copy of the tree (unpickled: about a tenth of a parse), since layout
+    marks statements of it (ONLY_IF_RO/RW drops, INSERTs)."""
+    text = default_script_text(ctx)
+    blob = _PARSED.get(text)
+    if blob is not None:
+        return pickle.loads(blob)
+    from ldpy.script.parser import parse_script
+    tree = parse_script(text, "<default script>")
+    _PARSED[text] = pickle.dumps(tree, protocol=pickle.HIGHEST_PROTOCOL)   # (before any link marks it)
+    return tree
+
+
+def warm_default_scripts():
+    """Parse the default scripts of the usual links (executable, PIE, shared object;
+    with and without -z now) into the cache: the link server calls this before it
+    forks a child per link, so the children start with them parsed."""
+    from ldpy.cli import parse_args
+    for kind in ((), ("-pie",), ("-shared",)):
+        for now in ((), ("-z", "now")):
+            try:
+                default_script(parse_args([*kind, *now, "-o", "a.out", "a.o"]))
+            except Exception:
+                pass                    # (a link will parse it, and report any error)
 
 
 def default_script_text(ctx_or_config):
@@ -23,11 +58,21 @@ def default_script_text(ctx_or_config):
     if getattr(cfg, "image_base", None) is not None:
         base = hex(cfg.image_base)
     sep = cfg.separate_code if "separate_code" in getattr(cfg, "given", ()) else t.SEPARATE_CODE
+    omagic, nmagic = getattr(cfg, "omagic", False), getattr(cfg, "nmagic", False)
+    if omagic or nmagic:
+        sep = False                             # (GNU ld's -N and -n scripts: no separate code)
     page_break = "  . = ALIGN(CONSTANT (MAXPAGESIZE));\n" if sep else ""
     rodata_start = ('  . = SEGMENT_START("rodata-segment", ALIGN(CONSTANT (MAXPAGESIZE)) + '
                     '(. & (CONSTANT (MAXPAGESIZE) - 1)));\n') if sep else ""
     now = getattr(cfg, "now", False)
     relro_end = "  . = DATA_SEGMENT_RELRO_END (0, .);\n"
+    data_align = "  . = DATA_SEGMENT_ALIGN (CONSTANT (MAXPAGESIZE), CONSTANT (COMMONPAGESIZE));\n"
+    data_end = "  . = DATA_SEGMENT_END (.);\n"
+    if omagic:
+        # -N: the data follow the text at once, nothing under RELRO
+        data_align, relro_end, data_end = "  . = .;\n", "", ""
+    kind = "-N" if omagic else "-n" if nmagic else \
+        ("-z separate-code" if sep else "-z noseparate-code") + (", -z now" if now else "")
     # static executables apply their IRELATIVE relocations between these (GNU ld's
     # PIE and shared-object scripts leave them out)
     static = not (cfg.pie or cfg.shared)
@@ -36,7 +81,7 @@ def default_script_text(ctx_or_config):
     iplt_start = f"    PROVIDE_HIDDEN ({t.IPLT_SYMBOLS[0].decode()} = .);\n" if static else ""
     iplt_end = f"    PROVIDE_HIDDEN ({t.IPLT_SYMBOLS[1].decode()} = .);\n" if static else ""
     relr = "  .relr.dyn : { *(.relr.dyn) }\n" if getattr(cfg, "pack_relative_relocs", False) else ""
-    return f"""/* ldpy default linker script: ELF {t.NAME}, {'-z separate-code' if sep else '-z noseparate-code'}{', -z now' if now else ''} */
+    return f"""/* ldpy default linker script: ELF {t.NAME}, {kind} */
 OUTPUT_FORMAT({formats})
 OUTPUT_ARCH({t.BFD_ARCH})
 ENTRY(_start)
@@ -81,8 +126,7 @@ SECTIONS
   .eh_frame_hdr   : {{ *(.eh_frame_hdr) }}
   .eh_frame       : {{ KEEP (*(.eh_frame)) }}
   .gcc_except_table : {{ *(.gcc_except_table .gcc_except_table.*) }}
-  . = DATA_SEGMENT_ALIGN (CONSTANT (MAXPAGESIZE), CONSTANT (COMMONPAGESIZE));
-  .tdata          : {{ *(.tdata .tdata.* .gnu.linkonce.td.*) }}
+{data_align}  .tdata          : {{ *(.tdata .tdata.* .gnu.linkonce.td.*) }}
   .tbss           : {{ *(.tbss .tbss.* .gnu.linkonce.tb.*) *(.tcommon) }}
   .preinit_array  :
   {{
@@ -119,7 +163,6 @@ SECTIONS
   .bss            : {{ *(.dynbss) *(.bss .bss.* .gnu.linkonce.b.*) *(COMMON) }}
 {large}  {provide('_end')}
   PROVIDE (end = .);
-  . = DATA_SEGMENT_END (.);
-  .comment      0 : {{ *(.comment) }}
+{data_end}  .comment      0 : {{ *(.comment) }}
 }}
 """

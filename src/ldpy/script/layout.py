@@ -32,7 +32,7 @@ import numpy as np
 from ldpy.diag import LinkError, diag
 from ldpy.elf.format import (PT_TLS, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHT_NOBITS, SHT_NOTE,
                              SHT_PROGBITS, SHT_RELA)
-from ldpy.layout import align_up, align_first_tls, gnu_stack_flags, place_chunks, nearby_section
+from ldpy.layout import align_up, align_first_tls, gnu_stack_flags, place_chunks, nearby_section, relro_on
 from ldpy.script import ast
 from ldpy.script import segments
 from ldpy.script.evaluate import Evaluator, Value, NUM, ABS
@@ -178,6 +178,7 @@ class _Walk:
         self.common_page_size = self.cfg.common_page_size
         # RELRO ends on a max-page boundary (ld.bfd 2.39+'s relropagesize)
         self.relro_page_size = max(self.cfg.common_page_size, self.cfg.max_page_size)
+        self.relro = relro_on(self.cfg)       # (not under -N / -n)
         self.relro_end = None
         self.data_seg_base = None
         self.assert_failures = []
@@ -271,12 +272,12 @@ class _Walk:
     def data_segment_align(self, maxpage, commonpage):
         base = align_up(self.dot_v, maxpage) + (self.dot_v & (maxpage - 1))
         self.data_seg_base = base
-        shift = self.prev.get("\0relro_shift", Value(0)).v if self.cfg.relro else 0
+        shift = self.prev.get("\0relro_shift", Value(0)).v if self.relro else 0
         return Value(base + shift, ABS)
 
     def data_segment_relro_end(self, offset, exp):
         end = exp + offset
-        if self.cfg.relro and self.data_seg_base is not None and end > self.data_seg_base:
+        if self.relro and self.data_seg_base is not None and end > self.data_seg_base:
             # the segment base was moved so that this lands on a page; what follows
             # stays writable on the next page
             end = align_up(end, self.relro_page_size)
@@ -453,6 +454,8 @@ class _Walk:
         vma = align_up(start, sect_align) if sect_align > 1 else start
         dotdelta = vma - start
         item.vma = vma
+        if dotdelta and self.final and self.cfg.warn_section_align and out is not None and not ignored:
+            diag.warn(f"start of section {item.name} changed by {dotdelta}")
         if out is not None and ignored:
             out.addr, out.size = vma, 0       # (symbols in it keep an address)
             for c in out.chunks:
@@ -749,7 +752,7 @@ def layout_scripted(ctx):
         walk = _run_walk(ctx, items, phnum, prev, False, runs)
         maps = _segment_map(ctx, walk, phnum, stack)
         values = dict(walk.values)
-        if walk.relro_end is not None and walk.data_seg_base is not None and cfg.relro:
+        if walk.relro_end is not None and walk.data_seg_base is not None and relro_on(cfg):
             values["\0relro_shift"] = Value(_relro_shift(walk, prev), NUM)
         n = len(maps)
         stable = _same(values, prev)
@@ -767,6 +770,9 @@ def layout_scripted(ctx):
         raise LinkError("linker script layout does not converge (symbols depend on each other in a cycle?)")
     _finish(ctx, walk, maps, phnum)
     _set_symbol_values(ctx, walk)
+
+
+layout_scripted.pass_name = "layout"     # (--stats, --time-trace: the layout pass of every final link)
 
 
 def _run_walk(ctx, items, phnum, prev, final, runs):
@@ -787,10 +793,12 @@ def _output_sections(ctx):
 
 
 def _relro_range(ctx, walk):
-    if not ctx.config.relro or walk.relro_end is None or walk.data_seg_base is None:
+    if not relro_on(ctx.config) or walk.relro_end is None or walk.data_seg_base is None:
         return None
     shift = walk.prev.get("\0relro_shift", Value(0)).v
     lo = walk.data_seg_base + shift
+    if walk.relro_end <= lo:
+        return None         # nothing between the two: no RELRO (ld's lang_find_relro_sections)
     hi = align_up(walk.relro_end, walk.relro_page_size)
     return (lo, hi) if hi > lo else None
 
@@ -926,7 +934,7 @@ def _estimate_phdrs(ctx, stack):
         n += 2
     if ctx.dynamic is not None:
         n += 1
-    if ctx.config.relro:
+    if relro_on(ctx.config):
         n += 1
     if ctx.eh_frame_hdr is not None:
         n += 1

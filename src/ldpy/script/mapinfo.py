@@ -10,7 +10,7 @@ the location counter after it, an ASSERT its condition; expressions are
 printed the way ld.bfd prints them (hex numbers, parenthesized operators,
 `NAME (args)`, constants folded as ld.bfd's parser folds them)."""
 from ldpy.script import ast
-from ldpy.script.place import ORPHAN_POS
+from ldpy.script.place import ORPHAN_POS, TABLES
 
 _MASK = (1 << 64) - 1
 _SORT_WORDS = {"name": "SORT_BY_NAME", "alignment": "SORT_BY_ALIGNMENT",
@@ -173,4 +173,12 @@ def script_map_lines(ctx, chunk_lines):
                 lines.extend(chunk_lines(out, ch))
         for a in item.provides:
             lines.append(line(a))
+    # the linker's own tables, which no statement places (ld.bfd leaves them out;
+    # listed so that the map names every section of the output)
+    for o in ctx.sections_out:
+        if o.name in TABLES:
+            lines.append("")
+            lines.append(f"{o.name:15} {_h(o.addr)} {o.size:#10x}")
+            for ch in o.chunks:
+                lines.extend(chunk_lines(o, ch))
     return lines

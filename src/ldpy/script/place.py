@@ -18,14 +18,14 @@ from ldpy.diag import LinkError
 from ldpy.elf.format import (SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHT_NOBITS, SHT_NOTE, SHT_PROGBITS,
                              SHT_RELA)
 from ldpy.script import ast
-from ldpy.sections import OutputSection, init_priority
+from ldpy.sections import OutputSection, init_priority, kept_text_prefix, KEPT_TEXT
 
 DISCARD = "/DISCARD/"
 _SHORT = 8                    # (`.text._Z`: the stem of most C++ function sections fits)
 _OUT_FLAGS = SHF_WRITE | SHF_EXECINSTR | SHF_ALLOC | SHF_TLS   # what input sections give their output
 ORPHAN_POS = 1 << 30          # orphans go after everything the statement lists
 # Sections the linker itself always puts last; scripts cannot place them.
-_TABLES = (".symtab", ".strtab", ".shstrtab")
+TABLES = (".symtab", ".strtab", ".shstrtab")
 
 _FLAG_BITS = {"SHF_WRITE": SHF_WRITE, "SHF_ALLOC": SHF_ALLOC, "SHF_EXECINSTR": SHF_EXECINSTR,
               "SHF_MERGE": 0x10, "SHF_STRINGS": 0x20, "SHF_INFO_LINK": 0x40,
@@ -215,6 +215,8 @@ class ScriptOutputMap:
         self._pending_anchor = None
         self._future = None
         self.discarded_ids = set()            # id() of input sections /DISCARD/ took
+        self.unique = None                    # --unique: (patterns, every orphan too), set by assign
+        self.keep_text_prefix = False         # -z keep-text-section-prefix
         self._compile()
         self._cache = {}
 
@@ -312,6 +314,12 @@ class ScriptOutputMap:
     def place(self, sec, f):
         """(statement, sort key, description) for an input section; None to discard it."""
         name = sec.name
+        if self.unique is not None and f is not None and self._unique_input(sec):
+            return self._orphan(sec, f, True)
+        if self.keep_text_prefix and f is not None and name.startswith(KEPT_TEXT):
+            kept = self._kept_text(sec, f)
+            if kept is not None:
+                return kept
         if not self.wild:
             # the answer of an earlier section whose name has the same head (or stem),
             # when only that decided it: one dict probe for most input sections
@@ -351,6 +359,28 @@ class ScriptOutputMap:
             if head_decides and not d.desc.file_sort and not _NAMED_SORTS.intersection(p.sort):
                 self._remember(name, placed)
             return placed
+        return self._orphan(sec, f, False)
+
+    def _kept_text(self, sec, f):
+        """-z keep-text-section-prefix (lld, gold): a .text.hot (.unlikely, ...) input the
+        `.text` statement would take goes to an output section named by its prefix,
+        placed after .text like an orphan, in the order such sections first appear."""
+        prefix = kept_text_prefix(sec.name)
+        if prefix == ".text":
+            return None
+        st = self.rule_taking(sec, f)
+        if st is None or st.name != ".text":
+            return None
+        return self.orphan_statement(_Synth(prefix, sec.type, sec.flags)), (ORPHAN_POS, ()), None
+
+    def _unique_input(self, sec):
+        """--unique=PATTERN: the section is an orphan whatever the script says (GNU ld's
+        unique_section_p)."""
+        return any(fnmatch.fnmatchcase(sec.name, p) for p in self.unique[0])
+
+    def _orphan(self, sec, f, unique):
+        """GNU ld's ldlang_place_orphan: --orphan-handling, then a statement of the
+        same name or a new one (always a new one for --unique)."""
         handling = self.orphan_handling
         if handling != "place" and f is not None:
             if handling == "discard":
@@ -359,7 +389,11 @@ class ScriptOutputMap:
             if handling == "error":
                 from ldpy.diag import diag
                 diag.error(f"unplaced orphan section `{sec.name}' from `{f.name}'")
-        st = self.orphan_statement(sec)
+        if not unique and self.unique is not None and self.unique[1] and f is not None:
+            # bare --unique: every orphan input section (ldpy's default script leaves
+            # out the debug sections and notes GNU ld's lists: they stay orphans of one name)
+            unique = not _named_by_gnu_script(sec.name)
+        st = self.orphan_statement(sec, unique)
         if handling == "warn" and f is not None:
             from ldpy.diag import diag
             diag.warn(f"orphan section `{sec.name}' from `{f.name}' being placed in section `{st.name}'")
@@ -395,7 +429,7 @@ class ScriptOutputMap:
     def get(self, name, type_, flags, discardable=False, align=1):
         """The output section for a linker-made section of this name; None when
         the script discards it and it may be left out (notes, .comment)."""
-        if name in _TABLES:
+        if name in TABLES:
             out = self.by_name.get(name)
             if out is None:
                 st = Statement(None, name)
@@ -420,14 +454,15 @@ class ScriptOutputMap:
         return outs
 
     # -- orphans ------------------------------------------------------------
-    def orphan_statement(self, sec):
+    def orphan_statement(self, sec, unique=False):
         """GNU ld's rule: an output section of the same name, else a new one
-        after the last output section with similar flags.  Allocated relocation
-        sections are all called .rela.dyn (GNU ld's -z combreloc default)."""
+        after the last output section with similar flags (always a new one when
+        `unique`).  Allocated relocation sections are all called .rela.dyn (GNU
+        ld's -z combreloc default)."""
         name = ".bss" if sec.name == "COMMON" else sec.name
         if sec.type == SHT_RELA and sec.flags & SHF_ALLOC:
             name = ".rela.dyn"
-        for st in self.statements:
+        for st in self.statements if not unique else ():
             if st.name == name and not st.dropped and st.name != DISCARD:
                 return st
         st = Statement(None, name)
@@ -513,7 +548,7 @@ class ScriptOutputMap:
         flags, type_ = sec.flags, sec.type
         if not flags & SHF_ALLOC:
             last = len(self.statements)
-            while last and self.statements[last - 1].name in _TABLES:
+            while last and self.statements[last - 1].name in TABLES:
                 last -= 1
             return last
         want = _kind(flags, type_)
@@ -541,7 +576,7 @@ class ScriptOutputMap:
                 if anchor is not None:
                     break
         if anchor is None:
-            return len([s for s in self.statements if s.name not in _TABLES])
+            return len([s for s in self.statements if s.name not in TABLES])
         # (GNU ld keeps one insertion point per kind of orphan: .got after .data
         # goes before a .bss orphan that was put after .data earlier)
         key = (id(anchor), want)
@@ -576,6 +611,13 @@ class ScriptOutputMap:
                          ".hash", ".gnu.hash", ".dynsym", ".dynstr", ".gnu.version", ".rela")):
             return "rodata"
         return None
+
+
+def _named_by_gnu_script(name):
+    """Sections GNU ld's default script names that ldpy's leaves to orphan placement
+    (debug sections and a few notes): not --unique orphans."""
+    return name.startswith((".debug", ".zdebug", ".gnu.debuglto_", ".stab", ".line")) or \
+        name in (".comment", ".gnu.attributes", ".note.GNU-stack")
 
 
 _LOADED = {"text", "rodata", "data", "wtext"}

@@ -87,12 +87,16 @@ def auto_map(ctx, alloc, load_phdrs, header_size, stack_flags, relro):
         maps.append(SegMap(PT_INTERP, [interp]))
         phdr_in_segment = True
     if not paged:
-        phdr_in_segment = False
+        # -N / -n: BFD loads no headers (its outputs are not D_PAGED, and a static
+        # glibc program then fails on an undefined __ehdr_start); ldpy loads them
+        # from offset 0 of the one segment when the script counted them
+        # (SIZEOF_HEADERS), so such programs link and run
+        phdr_in_segment = load_phdrs
     if phdr_in_segment and sections:
         first = sections[0]
         phdr_lma = _page_down(first.lma - header_size, page)
         separate = False
-        if cfg.separate_code and first.flags & SHF_EXECINSTR:
+        if paged and cfg.separate_code and first.flags & SHF_EXECINSTR:
             # code first: the headers get their own read-only segment
             separate = True
             if _page_down(phdr_lma + header_size - 1, page) == _page_down(first.lma, page):
@@ -293,8 +297,11 @@ def assign_positions(ctx, maps, header_count):
         else:
             p.paddr = m.sections[0].lma + m.vaddr_offset
         big_align = None
-        if m.type == PT_LOAD and paged:
-            p.align = maxpage
+        # (-N / -n: only the segment with the headers is paged, see auto_map)
+        seg_paged = paged or (m.type == PT_LOAD and m.filehdr and m.spec is None)
+        seg_page = maxpage if paged else cfg.max_page_size if seg_paged else 1
+        if m.type == PT_LOAD and seg_paged:
+            p.align = seg_page
         elif m.align is not None:
             p.align = m.align
         elif not m.sections:
@@ -309,8 +316,8 @@ def assign_positions(ctx, maps, header_count):
         off_adjust = 0
         if m.type == PT_LOAD and m.sections:
             sec_align = max(o.align for o in m.sections)
-            align = maxpage
-            if sec_align >= maxpage and paged:
+            align = seg_page
+            if sec_align >= seg_page and seg_paged:
                 align = big_align = sec_align
             no_contents = not any(_loaded(o) for o in m.sections)
             off_adjust = (p.vaddr - off) % align
@@ -396,7 +403,7 @@ def assign_positions(ctx, maps, header_count):
                 p.memsz += o.size
             elif m.type == PT_TLS or not o.flags & SHF_TLS:
                 p.memsz += o.size
-            if o.align > p.align and m.align is None and (m.type != PT_LOAD or not paged):
+            if o.align > p.align and m.align is None and (m.type != PT_LOAD or not seg_paged):
                 p.align = o.align
             if m.flags is None:
                 p.flags |= PF_R
