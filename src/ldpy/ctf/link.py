@@ -167,6 +167,8 @@ def start_worker(config, found, label):
     keys = [(f[0], f[2]) for f in found]
 
     def work(receive):
+        import gc
+        gc.disable()            # (as in the link: the merge makes many objects, frees none)
         warnings = []
         blobs = []
         for path, name, _, offset, size, _, _, sec in found:
