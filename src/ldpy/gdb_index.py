@@ -43,7 +43,7 @@ import bisect
 import numpy as np
 
 from ldpy.diag import diag
-from ldpy.elf.dwarf_line import DwarfReader, DwarfError, abbrev_decl
+from ldpy.elf.dwarf_line import DwarfReader, DwarfError, RESERVED_LENGTH, abbrev_decl
 from ldpy.elf.format import reloc_sym, SHT_PROGBITS, SHF_GROUP
 from ldpy.input.object import InputSection
 
@@ -391,12 +391,8 @@ class _FileDwarf:
 def _unit_header(info, r, pos):
     u = _Unit()
     u.offset = pos
-    length = r.uint(4)
-    u.off_size = 4
-    if length == 0xffffffff:
-        length = r.uint(8)
-        u.off_size = 8
-    elif length >= 0xfffffff0:
+    length, u.off_size = r.initial_length()
+    if length >= RESERVED_LENGTH:
         raise _Broken(f"DWARF unit at offset {pos:#010x} has unsupported length {length:#x}")
     u.length = length
     u.end = r.pos + length
@@ -499,12 +495,8 @@ def _pub_sets(sec, cu_offsets, cu_base, sets, buf_base):
     while pos < len(b):
         r = sec.reader(pos)
         try:
-            length = r.uint(4)
-            osz = 4
-            if length == 0xffffffff:
-                length = r.uint(8)
-                osz = 8
-            elif length >= 0xfffffff0:
+            length, osz = r.initial_length()
+            if length >= RESERVED_LENGTH:
                 raise DwarfError
         except DwarfError:
             diag.warn(f"{sec.sec.where()}: name lookup table at offset {pos:#x} parsing failed: "

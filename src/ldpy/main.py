@@ -90,7 +90,7 @@ def main(argv=None):
     config = None
     from ldpy.outfile import Terminated
     try:
-        from ldpy.cli import parse_args, VERSION_TEXT, EMULATIONS_TEXT
+        from ldpy.cli import parse_args, VERSION_TEXT
         config = parse_args(argv)
         for w in getattr(config, "warnings", []):
             print(f"{PROG}: warning: {w}", file=sys.stderr)

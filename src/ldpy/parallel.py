@@ -68,20 +68,28 @@ class Worker:
         """Stop an unfinished worker (the parent is failing or interrupted)."""
         if self.pid is None:
             return
-        import signal
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        try:
-            os.waitpid(self.pid, 0)
-        except OSError:
-            pass
+        _kill_and_reap(self.pid)
         try:
             os.close(self.fd)
         except OSError:
             pass
         self.pid = None
+
+
+def _kill_and_reap(pid):
+    import signal
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    _reap(pid)
+
+
+def _reap(pid):
+    try:
+        os.waitpid(pid, 0)
+    except OSError:
+        pass
 
 
 def _child(fn, w):
@@ -290,19 +298,13 @@ class Beside:
     def cancel(self):
         if self.pid is None:
             return
-        import signal
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        self._reap()
+        _kill_and_reap(self.pid)
+        self.sock.close()
+        self.pid = None
 
     def _reap(self):
         self.sock.close()
-        try:
-            os.waitpid(self.pid, 0)
-        except OSError:
-            pass
+        _reap(self.pid)
         self.pid = None
 
 

@@ -506,7 +506,6 @@ class Dedup:
         """Variables into the parent when their type is there and the name is
         free, else into the CU's child; then every data and function symbol as
         a variable, parent only (ctf_link_deduplicating_variables)."""
-        parent = self.parent
         for inp, d in enumerate(self.inputs):
             for name, tid in d.vars:
                 self._variable(inp, name, tid, False)

@@ -63,6 +63,9 @@ class DwarfError(Exception):
     """Malformed DWARF: the object gets no locations."""
 
 
+RESERVED_LENGTH = 0xfffffff0      # 32-bit initial lengths from here up are reserved
+
+
 class DwarfReader:
     """A cursor over a DWARF section image in its byte order (shared with gdb_index)."""
     __slots__ = ("b", "pos", "end", "order")
@@ -83,6 +86,14 @@ class DwarfReader:
             raise DwarfError
         self.pos = p + n
         return int.from_bytes(self.b[p:p + n], self.order)
+
+    def initial_length(self):
+        """A unit's initial length: (length, offset size), 8-byte after the 0xffffffff
+        escape; the reserved 32-bit values (>= RESERVED_LENGTH) come back as read."""
+        length = self.uint(4)
+        if length == 0xffffffff:
+            return self.uint(8), 8
+        return length, 4
 
     def skip(self, n):
         if n < 0 or self.pos + n > self.end:
@@ -263,12 +274,8 @@ def _form(obj, r, form, off_size, addr_size, sec_index, version=5, depth=0):
 
 def _unit_header(r):
     """(end, offset size) of the unit starting at r.pos; r moves past the length."""
-    length = r.uint(4)
-    off_size = 4
-    if length == 0xffffffff:
-        length = r.uint(8)
-        off_size = 8
-    elif length >= 0xfffffff0:
+    length, off_size = r.initial_length()
+    if length >= RESERVED_LENGTH:
         raise DwarfError
     end = r.pos + length
     if end > r.end:
