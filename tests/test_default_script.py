@@ -1,13 +1,13 @@
-"""The default layout (ldpy's default script, run by the script engine), `-T` of the
-default script (`ldpy --verbose` prints it) and the built-in placement
-(LDPY_BUILTIN_LAYOUT=1, kept for comparison) give byte-identical outputs: real
+"""The default layout (ldpy's default script, run by the script engine) and `-T` of
+the default script (`ldpy --verbose` prints it) give byte-identical outputs: real
 programs (C static, PIE, -static-pie, a shared library, C++ with exceptions,
 thread_local, IFUNC, constructors; -N, -n, --unique, -z keep-text-section-prefix)
-linked the three ways through gcc with the same objects, then compared with cmp."""
+linked both ways through gcc with the same objects, compared with cmp and run."""
 import filecmp
 import os
 import re
 import subprocess
+import sys
 
 import pytest
 
@@ -84,13 +84,9 @@ def test_default_script_is_the_default_layout(tmp_path, name, cc, copts, link, s
         run([cc, *copts, "-c", s, "-o", str(o)])
         objs.append(str(o))
     script = _default_script(cc, link, objs, tmp_path)
-    plain, scripted, builtin = tmp_path / "plain", tmp_path / "scripted", tmp_path / "builtin"
+    plain, scripted = tmp_path / "plain", tmp_path / "scripted"
     run([cc, *link, *objs, "-B", shim_dir(), "-o", str(plain)])
     run([cc, *link, *objs, "-B", shim_dir(), f"-Wl,-T,{script}", "-o", str(scripted)])
-    # the built-in placement, kept for comparison until it is deleted, gives the same bytes
-    run([cc, *link, *objs, "-B", shim_dir(), "-o", str(builtin)], env=dict(os.environ, LDPY_BUILTIN_LAYOUT="1"))
-    assert filecmp.cmp(plain, builtin, shallow=False), \
-        run(["cmp", "-l", str(plain), str(builtin)], check=False).stdout[:2000]
     if "-shared" not in link:
         outs = [subprocess.run([str(p)], capture_output=True, text=True, timeout=60) for p in (plain, scripted)]
         assert outs[0].returncode == 0 and outs[0].stdout, outs[0]
@@ -124,6 +120,7 @@ def test_default_script_parsed_once_per_option_set(monkeypatch):
     real = parser.parse_script
     monkeypatch.setattr(parser, "parse_script", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
     monkeypatch.setattr(default, "_PARSED", {})
+    monkeypatch.setenv("LDPY_NO_SCRIPT_CACHE", "1")      # (the process's own cache only)
 
     class Link:
         def __init__(self, *args):
@@ -153,6 +150,7 @@ def test_link_server_warms_the_usual_default_scripts(monkeypatch):
     real = parser.parse_script
     monkeypatch.setattr(parser, "parse_script", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
     monkeypatch.setattr(default, "_PARSED", {})
+    monkeypatch.setenv("LDPY_NO_SCRIPT_CACHE", "1")
     default.warm_default_scripts()
     assert len(calls) == 6
 
@@ -166,3 +164,33 @@ def test_link_server_warms_the_usual_default_scripts(monkeypatch):
     assert len(calls) == 6
     default.default_script(Link("-N"))
     assert len(calls) == 7
+
+
+def test_default_script_kept_on_disk(tmp_path):
+    """A fresh process reads the parsed default script from the cache directory and
+    imports no parser; a damaged or foreign cache file is parsed again and replaced,
+    and the output is the same whichever way the tree came."""
+    obj = tmp_path / "m.o"
+    (tmp_path / "m.c").write_text("int main(void) { return 0; }\n")
+    run(["gcc", "-c", str(tmp_path / "m.c"), "-o", str(obj)])
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    env.pop("LDPY_NO_SCRIPT_CACHE", None)
+    cmd = [sys.executable, "-X", "importtime", "-m", "ldpy", "-pie", "-e", "main", str(obj), "-o"]
+
+    def link(out):
+        r = subprocess.run([*cmd, str(tmp_path / out)], capture_output=True, text=True, env=env)
+        assert r.returncode == 0, r.stderr[-2000:]
+        return "ldpy.script.parser" in r.stderr          # (importtime's lines)
+
+    assert link("first")                                 # parsed, then kept
+    files = list((tmp_path / "cache" / "ldpy").glob("default-script-*.pickle"))
+    assert len(files) == 1 and files[0].read_bytes().startswith(b"/* ldpy default linker script")
+    assert not link("second")                            # read back: no parser
+    files[0].write_bytes(b"/* another script */\0garbage")
+    assert link("third")                                 # not its text: parsed again
+    assert files[0].read_bytes().startswith(b"/* ldpy default linker script")
+    files[0].write_bytes(files[0].read_bytes()[:-40])     # a truncated tree
+    assert link("fourth")
+    assert not link("fifth")
+    outs = [(tmp_path / n).read_bytes() for n in ("first", "second", "third", "fourth", "fifth")]
+    assert all(o == outs[0] for o in outs)

@@ -1,88 +1,20 @@
-"""Assign input sections to output sections (the default script's rules),
-merge SHF_MERGE strings, prune .eh_frame, allocate common symbols."""
+"""Assign input sections to output sections (the script's rules: ldpy's default
+script or the user's, through script.place.ScriptOutputMap), merge SHF_MERGE
+strings, prune .eh_frame, allocate common symbols."""
 import fnmatch
 import numpy as np
 
 from ldpy.diag import LinkError
-from ldpy.elf.format import (SHT_REL, reloc_sym, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_MERGE, SHF_TLS, SHF_GROUP,
-                             SHT_NOBITS, SHT_NOTE, SHT_RELA, SHN_LORESERVE)
+from ldpy.elf.format import (reloc_sym, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_MERGE, SHF_TLS, SHF_GROUP,
+                             SHT_NOBITS, SHT_RELA)
 from ldpy.elf.eh_frame import prune_eh_frame, prune_eh_frames, eh_frame_records
-from ldpy.sections import OutputSection, MergedSection, RANK, output_name, input_sort_key, kept_text_prefix
+from ldpy.sections import MergedSection
 from ldpy.symbols import COMMON
 from ldpy.synthetic import Synthetic
 
 # Input sections that never reach the output as such.
 _DROP = {".note.GNU-stack", ".note.gnu.property", ".gnu_debuglink", ".gnu.lto_.opts"}
 _DROP_PREFIXES = (".gnu.warning", ".gnu.lto_")
-
-
-class OutputMap:
-    """Output sections by name, created on first use, ordered like the default script."""
-
-    def __init__(self, keep_text_prefix=False):
-        self.by_name = {}
-        self.merged = {}
-        self.keep_text_prefix = keep_text_prefix    # -z keep-text-section-prefix
-        self.unique = None          # --unique: (patterns, every orphan too)
-        self.unique_names = set()
-
-    def get(self, name, type_, flags):
-        # (--unique's own output sections are keyed "NAME\0N": several may share NAME)
-        out = self.by_name.get(name)
-        if out is None:
-            rank = RANK.get(name)
-            if rank is None:
-                rank = _orphan_rank(name, type_, flags)
-            out = OutputSection(name.split("\0")[0], type_,
-                                flags & (SHF_ALLOC | SHF_WRITE | SHF_EXECINSTR | SHF_TLS),
-                                rank, len(self.by_name))
-            self.by_name[name] = out
-        return out
-
-    def sorted(self):
-        return sorted(self.by_name.values(), key=lambda o: (o.seg_class, o.rank, o.order))
-
-    # the placement interface shared with script.place.ScriptOutputMap
-    def place(self, sec, f):
-        oname = output_name(sec)
-        if self.unique is not None and self._unique(sec, oname):
-            # GNU ld's --unique: this input section is an output section of its own, an
-            # orphan even when the default script has a statement of its name (.text)
-            n = self.unique_count = getattr(self, "unique_count", 0) + 1
-            oname = f"{sec.name}\0{n}" if sec.name in RANK or sec.name in self.unique_names else sec.name
-            self.unique_names.add(sec.name)
-            return oname, (0, ""), None
-        if self.keep_text_prefix and oname == ".text":
-            oname = kept_text_prefix(sec.name)
-        return oname, input_sort_key(sec, oname), None
-
-    def _unique(self, sec, oname):
-        patterns, orphans = self.unique
-        if any(fnmatch.fnmatchcase(sec.name, p) for p in patterns):
-            return True
-        # an orphan: no statement of the default script takes it
-        return orphans and oname == sec.name and oname not in RANK and not is_debug_section(oname) and \
-            oname not in (".comment", ".gnu.attributes", ".note.GNU-stack")
-
-    def output_for(self, oname, type_, flags):
-        return self.get(oname, type_, flags)
-
-
-def _orphan_rank(name, type_, flags):
-    """GNU ld's orphan placement: after the last section of the same kind."""
-    if not flags & SHF_ALLOC:
-        return 10_000
-    if type_ == SHT_NOTE:
-        return RANK[".note.ABI-tag"] + 0.5
-    if flags & SHF_EXECINSTR:
-        return RANK[".text"] + 0.5
-    if flags & SHF_TLS:
-        return RANK[".tbss" if type_ == SHT_NOBITS else ".tdata"] + 0.5
-    if flags & SHF_WRITE:
-        return RANK[".bss"] + 0.5 if type_ == SHT_NOBITS else RANK[".data"] + 0.5
-    if type_ in (SHT_RELA, SHT_REL):
-        return RANK[".rela.plt"] + 0.5
-    return RANK[".rodata"] + 0.5
 
 
 def is_debug_section(name):
@@ -113,7 +45,7 @@ def assign_sections(ctx):
                 sec.live = False
                 continue
             target, sort_key, _ = placed
-            oname = target if isinstance(target, str) else target.name
+            oname = target.name
             if sec.name == ".eh_frame":
                 # records are 4-byte aligned; padding between input sections would read
                 # as a zero terminator to an unwinder walking the registered frames
@@ -121,7 +53,7 @@ def assign_sections(ctx):
             # (pieces with relocations are not interchangeable: such sections are not merged)
             if sec.flags & SHF_MERGE and sec.entsize and not (sec.flags & SHF_WRITE) and \
                     (sec.relocs is None or not len(sec.relocs)):
-                key = (target, sort_key[0] if not isinstance(target, str) else 0,
+                key = (target, sort_key[0],
                        sec.flags & ~SHF_GROUP, sec.entsize)
                 merged = omap.merged.get(key)
                 if merged is None:
@@ -151,7 +83,7 @@ def assign_sections(ctx):
     for target, items in buckets.items():
         items.sort()            # by (sort key, seq): seq is unique, the chunks are never compared
         if shuffle is not None:
-            shuffle(target if isinstance(target, str) else target.name, items)
+            shuffle(target.name, items)
         first = items[0][3]
         # an orphan is placed by the flags of all its inputs, as ld.bfd does: one writable
         # input makes the whole section writable (a read-only first input must not put it
@@ -187,7 +119,6 @@ def _shuffler(spec):
     rng = random.Random(seed if seed is not None else random.SystemRandom().randrange(1 << 63))
 
     def shuffle(oname, items):
-        oname = oname.split("\0")[0]
         if oname in _KEEP_ORDER or any(sec.flags & 0x80 for *_, sec in items):   # SHF_LINK_ORDER
             return
         start = 0
@@ -335,8 +266,8 @@ def _allocate_commons(ctx):
         chunk.size = off
         if name == "COMMON":
             ctx.commons = chunk
-            out = "COMMON" if ctx.script_sections else ".bss"
+            out = "COMMON"
         else:
             ctx.tcommons = chunk
-            out = ".tcommon" if ctx.script_sections else ".tbss"
+            out = ".tcommon"
         ctx.outputs.get(out, SHT_NOBITS, flags).add(chunk)

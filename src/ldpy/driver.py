@@ -1,6 +1,5 @@
 """link(config): the pass list.  Each line of link() is one pass; read it top
 to bottom to find where any feature lives."""
-import os
 
 import numpy as np
 
@@ -31,7 +30,6 @@ class Context:
 
     def __init__(self, config):
         from ldpy.arch.base import for_emulation, DEFAULT_EMULATION
-        from ldpy.assign import OutputMap
         self.config = config
         # the target: -m's emulation, else the machine of the first input (see
         # Loader._adopt_target), x86-64 until an input says otherwise
@@ -42,7 +40,7 @@ class Context:
         self.files = []
         self.archives = []
         self.comdat = {}
-        self.outputs = OutputMap(config.keep_text_section_prefix)
+        self.outputs = None           # script.place.ScriptOutputMap: set by use_script_layout
         self.commons = None           # the COMMON chunk of .bss
         self.tcommons = None          # TLS commons: the .tcommon chunk of .tbss
         self.linker_syms = {}         # name -> function computing its value after layout
@@ -81,7 +79,6 @@ class Context:
         self.verdef_sec = None
         self.eh_frame_hdr = self.build_id = self.symtab_sec = self.gnu_property = None
         self.script = None            # script.linkscript.LinkScript of -T / implicit scripts
-        self.script_sections = False  # layout follows a SECTIONS command (ours or the user's)
         self.script_symbols = {}      # name -> Symbol for what the scripts assign
         self.gc_removed = []          # --gc-sections: the input sections removed, in input order
         self.gc_unreferenced = set()  # symbol ids only removed sections referenced
@@ -223,7 +220,7 @@ def link(config, ctf_beside=None):
 def _link(config, lto=None, ctf_beside=None):
     from ldpy.input.load import Loader
     from ldpy.assign import assign_sections
-    from ldpy.layout import layout
+    from ldpy.script.layout import layout_scripted
     from ldpy.write import write_output
     from ldpy.linker_symbols import define_linker_symbols
     from ldpy.checks import report_undefined, report_warning_symbols
@@ -279,30 +276,24 @@ def _link(config, lto=None, ctf_beside=None):
         from ldpy.gdb_index import create_gdb_index, write_gdb_index
         passes.run(create_gdb_index, ctx)   # --gdb-index: CUs, ranges, pubnames; sized
     passes.run(define_linker_symbols, ctx)  # __start_X, _end, __ehdr_start, ...
-    if ctx.script_sections:
-        from ldpy.script.linkscript import define_script_symbols
-        from ldpy.script.layout import add_script_outputs
-        passes.run(define_script_symbols, ctx)   # what the script assigns (PROVIDE, HIDDEN)
-        add_script_outputs(ctx)             # sections that only BYTE() or `. +=` fill
+    from ldpy.script.linkscript import define_script_symbols
+    from ldpy.script.layout import add_script_outputs
+    passes.run(define_script_symbols, ctx)   # what the script assigns (PROVIDE, HIDDEN)
+    add_script_outputs(ctx)                 # sections that only BYTE() or `. +=` fill
     passes.run(report_undefined, ctx)
     _defsym_aliases(ctx)                    # --defsym a=b: absolute when b is
     passes.run(scan_relocations, ctx)       # GOT / IPLT / TLS decisions for every relocation
-    if ctx.script_sections:
-        from ldpy.script.crossrefs import check_nocrossrefs, check_discarded_references
-        passes.run(check_discarded_references, ctx)   # symbols in /DISCARD/ed sections
-        if ctx.script.nocrossrefs:
-            passes.run(check_nocrossrefs, ctx)  # NOCROSSREFS / NOCROSSREFS_TO
+    from ldpy.script.crossrefs import check_nocrossrefs, check_discarded_references
+    passes.run(check_discarded_references, ctx)   # symbols in /DISCARD/ed sections
+    if ctx.script.nocrossrefs:
+        passes.run(check_nocrossrefs, ctx)  # NOCROSSREFS / NOCROSSREFS_TO
     passes.run(report_warning_symbols, ctx) # .gnu.warning.SYM sections ("Linkers" part 17)
     passes.run(create_synthetic_sections, ctx)   # .got, .plt, .eh_frame_hdr, build-id, .symtab
     if any(f.has_ctf for f in ctx.files) or ctx.ctf_beside is not None:
         from ldpy.ctf.link import link_ctf
         passes.run(link_ctf, ctx)           # .ctf: types deduplicated as libctf's ctf_link
-    if ctx.script_sections:
-        from ldpy.script.layout import layout_scripted
-        passes.run(layout_scripted, ctx)    # SECTIONS / MEMORY / PHDRS
-    else:
-        passes.run(layout, ctx)             # addresses, file offsets, program headers
-    relayout = (lambda: layout_scripted(ctx)) if ctx.script_sections else (lambda: layout(ctx))
+    passes.run(layout_scripted, ctx)        # addresses, file offsets, program headers (SECTIONS, MEMORY, PHDRS)
+    relayout = lambda: layout_scripted(ctx)
     passes.run(ctx.target.after_layout, ctx, relayout)   # range-extension stubs (AArch64)
     if ctx.rela_dyn is not None and ctx.rela_dyn.packed:
         from ldpy.synthetic.dynamic import pack_relative_relocs
@@ -311,10 +302,9 @@ def _link(config, lto=None, ctf_beside=None):
         passes.run(settle, ctx, relayout, pack_relr)      # APS2 .rela.dyn (and .relr.dyn) sized
     elif ctx.relr is not None:
         from ldpy.synthetic.dynamic import pack_relative_relocs
-        relayout = (lambda: layout_scripted(ctx)) if ctx.script_sections else (lambda: layout(ctx))
         passes.run(pack_relative_relocs, ctx, relayout)   # .relr.dyn sized for the final addresses
     if ctx.plugins is not None:
-        plugin_point(ctx, "laid_out", lambda: (layout_scripted if ctx.script_sections else layout)(ctx))
+        plugin_point(ctx, "laid_out", relayout)
     check_address_space(ctx)                # a section past 2^64: GNU ld's "wraps around"
     if config.print_memory_usage:
         print_memory_usage(ctx)
@@ -464,25 +454,11 @@ class Passes:
         print(f"ldpy: {'total':34s} {total * 1000:9.1f} ms {rss / 1024:6.1f} MiB", file=sys.stderr)
 
 
-# The built-in placement (sections.py rules, assign.OutputMap, layout.py) that links
-# without a SECTIONS command used before they ran ldpy's default script: kept, for
-# comparison, behind LDPY_BUILTIN_LAYOUT=1 until it is deleted.
-BUILTIN_LAYOUT = os.environ.get("LDPY_BUILTIN_LAYOUT") == "1"
-
-
 def use_script_layout(ctx):
     """Layout follows a script: the user's SECTIONS, else ldpy's default script
-    (what `--verbose` prints), with the user's INSERTs and assignments spliced in.
-    (With LDPY_BUILTIN_LAYOUT=1, only when a script or an option needs it: INSERT,
-    -Ttext, --section-start, ...)"""
+    (what `--verbose` prints), with the user's INSERTs and assignments spliced in."""
     cfg = ctx.config
     script = ctx.script
-    # a script without SECTIONS that assigns symbols: the default script runs with them
-    wants_default = not BUILTIN_LAYOUT or (script is not None and (script.inserts or script.statements)) or \
-        cfg.section_start or cfg.orphan_handling != "place" or \
-        cfg.text_segment is not None or cfg.rodata_segment is not None or cfg.ldata_segment is not None
-    if not (script is not None and script.has_sections) and not wants_default:
-        return
     from ldpy.script.linkscript import LinkScript
     from ldpy.script.place import ScriptOutputMap
     if script is None:
@@ -498,7 +474,6 @@ def use_script_layout(ctx):
         script.add(default)
         script.statements[:0] = user
     script.apply_inserts()
-    ctx.script_sections = True
     ctx.outputs = ScriptOutputMap(script, cfg.orphan_handling)
     ctx.outputs.keep_text_prefix = cfg.keep_text_section_prefix
     ctx.outputs.apply_constraints(ctx.files)    # ONLY_IF_RO / ONLY_IF_RW
@@ -612,9 +587,7 @@ def _attach_symbol(ctx, name, chunk):
 
 def synthetic_output(outs, name, type_, flags, align=1):
     """The output section of a linker-made section a script may /DISCARD/."""
-    if hasattr(outs, "statements"):
-        return outs.get(name, type_, flags, discardable=True, align=align)
-    return outs.get(name, type_, flags)
+    return outs.get(name, type_, flags, discardable=True, align=align)
 
 
 def create_synthetic_sections(ctx):
@@ -691,8 +664,7 @@ def create_synthetic_sections(ctx):
             ctx.rela_plt = RelaPltSection(ctx.gotplt, t).freeze()
             # a script sees GNU ld's input section name: `*(.rela.iplt)` sits between
             # __rela_iplt_start and __rela_iplt_end in the default scripts
-            name = ctx.rela_plt.name.replace(".plt", ".iplt") if ctx.script_sections else ctx.rela_plt.name
-            ctx.rela_plt.name = name
+            name = ctx.rela_plt.name = ctx.rela_plt.name.replace(".plt", ".iplt")
             outs.get(name, ctx.rela_plt.type, SHF_ALLOC).add(ctx.rela_plt)
     if t.GOT_HEADER and ctx.got.output is not None:
         _attach_symbol(ctx, b"_GLOBAL_OFFSET_TABLE_", ctx.got)
@@ -743,10 +715,9 @@ def create_synthetic_sections(ctx):
         ctx.symtab_sec.prepare(ctx)
         o = outs.get(".symtab", ctx.symtab_sec.type, 0)
         o.add(ctx.symtab_sec)
-        o.rank, o.entsize = 20000, dt.sym.itemsize
+        o.entsize = dt.sym.itemsize
         o2 = outs.get(".strtab", SHT_STRTAB, 0)
         o2.add(ctx.symtab_sec.strtab)
-        o2.rank = 20001
     if cfg.emit_relocs:                 # --emit-relocs: .rela.X beside each X (emit_relocs.py)
         from ldpy.emit_relocs import create_sections
         create_sections(ctx)
@@ -765,7 +736,6 @@ def create_synthetic_sections(ctx):
     shstr.size = len(blob)
     o3 = outs.get(".shstrtab", SHT_STRTAB, 0)
     o3.add(shstr)
-    o3.rank = 20002
 
 
 def check_address_space(ctx):

@@ -54,7 +54,7 @@ def create_sections(ctx):
         by_out.setdefault(id(s.output), [s.output, []])[1].append(k)
     counts = np.bincount(rt.sec_ordinal, minlength=len(rt.sections))
     for out, ords in by_out.values():
-        o = RelaOutput(prefix + out.name, typ, 0, 0, 0)
+        o = RelaOutput(prefix + out.name, typ, 0, 0)
         chunk = Synthetic(o.name, typ, 0, 8 if ctx.target.IS64 else 4, rela_size)
         chunk.size = int(counts[ords].sum()) * rela_size
         o.add(chunk)

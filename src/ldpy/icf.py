@@ -8,9 +8,9 @@ because a folded section then ends exactly like a discarded COMDAT copy
 with the COMDAT/--gc-sections code, -Map lists it as discarded, and nothing
 placed has to be taken back out of an output section.  What assignment would
 decide and ICF needs is asked of the same placement rules: two sections only
-fold when they go to the same output section (lld's rule), computed with
-sections.output_name (default layout) or the script's description that takes
-them (a script layout; sections a script /DISCARD/s never fold).
+fold when they go to the same output section (lld's rule): the script's
+description that takes them (ldpy's default script or the user's; an orphan by
+its name; sections a script /DISCARD/s never fold).
 
 What may fold (the candidates).  Live, allocated, read-only SHT_PROGBITS input
 sections that are not empty and are either executable (SHF_EXECINSTR) or
@@ -106,7 +106,7 @@ from ldpy.elf.format import (reloc_sym, reloc_type, SHF_ALLOC, SHF_WRITE, SHF_EX
                              SHF_LINK_ORDER, SHF_GROUP, SHN_LORESERVE, SHT_PROGBITS, STT_SECTION,
                              STT_OBJECT, STT_FUNC, STT_GNU_IFUNC, STV_DEFAULT, STV_PROTECTED)
 from ldpy.elf.eh_frame import eh_frame_records, eh_record_arrays
-from ldpy.sections import is_c_identifier, output_name
+from ldpy.sections import is_c_identifier
 from ldpy.symbols import DEFINED, COMMON
 from ldpy.util import file_buffers, unique
 
@@ -254,8 +254,7 @@ class _Icf:
         exe = (fl & SHF_EXECINSTR) != 0
         idx = np.flatnonzero(ok)
         flat = self.flat
-        scripted = ctx.script_sections
-        taker = getattr(ctx.outputs, "rule_taking", None) if scripted else None
+        taker = ctx.outputs.rule_taking
         out_ids = {}
         out = np.full(self.N, -1, np.int64)
         keep = np.zeros(self.N, bool)
@@ -267,15 +266,10 @@ class _Icf:
             if name in (".init", ".fini") or (name[:1] != "." and is_c_identifier(name)) or \
                     sec.compressed is not None:
                 continue
-            if taker is not None:
-                st = taker(sec, sec.file)
-                if st is not None and st.name == "/DISCARD/":
-                    continue
-                where = id(st) if st is not None else output_name(sec)
-            elif name.startswith(".text.") or name == ".text" or name.startswith(".gnu.linkonce.t."):
-                where = ".text"             # (output_name's answer, without its rule walk)
-            else:
-                where = output_name(sec)
+            st = taker(sec, sec.file)
+            if st is not None and st.name == "/DISCARD/":
+                continue
+            where = id(st) if st is not None else name     # (an orphan: same-named ones combine)
             out[i] = out_ids.setdefault(where, len(out_ids))
             keep[i] = True
         # --keep-unique symbols

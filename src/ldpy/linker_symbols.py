@@ -1,6 +1,6 @@
 """Symbols the linker defines itself (__start_X/__stop_X, _end, __ehdr_start,
 _GLOBAL_OFFSET_TABLE_, ...) and the output sections they belong to."""
-from ldpy.elf.format import SHF_ALLOC, SHF_WRITE, SHT_NOBITS, STV_HIDDEN
+from ldpy.elf.format import SHF_ALLOC, SHF_WRITE, STV_HIDDEN
 from ldpy.symbols import SYNTHETIC
 
 
@@ -23,18 +23,8 @@ def define_linker_symbols(ctx):
                 sym.visibility = STV_HIDDEN
                 ctx.provide_hidden.add(sym.name)
 
-    base = lambda: ctx.image_base
-    scripted = ctx.script_sections      # then the script defines _end, __init_array_start, ...
-    if scripted:
-        define("__ehdr_start", lambda: _first_load(ctx), hidden=True)
-    else:
-        define("__ehdr_start", base, hidden=True)
-        define("__executable_start", base)
-    for arr in ("preinit_array", "init_array", "fini_array") if not scripted else ():
-        for edge in ("start", "end"):
-            name = f"__{arr}_{edge}"
-            define(name, _array_edge(ctx, name.encode(), "." + arr, edge == "end"),
-                   outs.get("." + arr), hidden=True)
+    # (the script defines _end, __init_array_start, __executable_start, ...)
+    define("__ehdr_start", lambda: _first_load(ctx), hidden=True)
     static_irel = lambda end: (lambda: (ctx.rela_plt.addr + (ctx.rela_plt.size if end else 0))
                                if ctx.rela_plt is not None and not ctx.is_dynamic
                                and ctx.rela_plt.output is not None and ctx.rela_plt.output.index else 0)
@@ -50,19 +40,6 @@ def define_linker_symbols(ctx):
     # TLS descriptors relaxed to local-exec add DTPOFF values that are already TP-relative
     # in an executable: there the module base sits at the thread pointer
     define("_TLS_MODULE_BASE_", lambda: ctx.tls_start if ctx.config.shared else ctx.tls_end)
-    data_end = lambda: max((o.addr + o.size for o in ctx.sections_out
-                            if o.flags & SHF_ALLOC and o.type != SHT_NOBITS and not o.flags & 0x400),
-                           default=0)
-    mem_end = lambda: max((o.addr + o.size for o in ctx.sections_out
-                           if o.flags & SHF_ALLOC and not o.flags & 0x400), default=0)
-    text_end = lambda: max((o.addr + o.size for o in ctx.sections_out if o.flags & 0x4), default=0)
-    # GNU ld's `__bss_start = .;` comes before .bss is aligned: the end of the data
-    bss_start = data_end
-    for name, fn in (("_edata", data_end), ("edata", data_end), ("_end", mem_end), ("end", mem_end),
-                     ("_etext", text_end), ("etext", text_end), ("__etext", text_end),
-                     ("__bss_start", bss_start)) if not scripted else ():
-        define(name, fn, outs.get(".bss") if name == "__bss_start" else None,
-               always=name in ("_edata", "_end", "__bss_start") and not ctx.config.shared)
     from ldpy.sections import is_c_identifier
     for name, out in outs.items():
         if is_c_identifier(name):
@@ -70,35 +47,8 @@ def define_linker_symbols(ctx):
             define(f"__stop_{name}", out_end(name), out)
 
 
-def _array_edge(ctx, name, secname, end):
-    """__init_array_start and friends.  Without the section GNU ld's default
-    script still sets them where it would start: after the TLS sections (the
-    symbol then belongs to the one before, by bfd's nearby-section rule) or at
-    the start of the data (the section after)."""
-    def value():
-        outs = ctx.outputs.by_name
-        o = outs.get(secname)
-        if o is not None and o.index:
-            return o.addr + (o.size if end else 0)
-        order = (".preinit_array", ".init_array", ".fini_array")
-        rw = [o for o in ctx.sections_out if o.flags & SHF_ALLOC and o.flags & SHF_WRITE]
-        before = [o for o in rw if o.flags & 0x400 or
-                  o.name in order[:order.index(secname)]]
-        sym = ctx.symtab.get(name)
-        if before:
-            last = before[-1]
-            sym.output = last
-            tbss = last.flags & 0x400 and last.type == SHT_NOBITS
-            return last.addr + (0 if tbss else last.size)
-        if rw:
-            sym.output = rw[0]
-            return rw[0].addr
-        return _fallback(ctx)
-    return value
-
-
 def _first_load(ctx):
-    """__ehdr_start under a script: the address of the segment that loads the
+    """__ehdr_start: the address of the segment that loads the
     ELF header (GNU ld leaves it undefined when none does)."""
     from ldpy.elf.format import PT_LOAD
     start = ctx.ehdr_start

@@ -1,51 +1,15 @@
-"""Output sections and the default placement of input sections (GNU ld's
-default script for ELF executables), plus the two kinds of input section that
-are split into pieces: SHF_MERGE strings and .eh_frame records.
+"""Output sections, the name rules a script's placement uses (init priorities,
+-z keep-text-section-prefix), and SHF_MERGE string sections split into pieces.
+Where input sections go is the script's business (script/place.py: ldpy's
+default script or the user's).
 """
 import re
 
 import numpy as np
 
 from ldpy.diag import LinkError
-from ldpy.elf.format import (SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHF_STRINGS,
-                             SHT_NOBITS, SHT_NOTE, SHT_PROGBITS, SHT_RELA, SHT_REL)
+from ldpy.elf.format import SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHF_STRINGS, SHT_NOBITS, SHT_PROGBITS
 
-# Segment classes, in address order: headers+notes+dynamic tables, code,
-# read-only data, writable data, then what is not loaded.
-R_HEAD, RX, R_DATA, RW, NONALLOC = range(5)
-
-# The known output sections, in the order GNU ld's default script gives them.
-DEFAULT_ORDER = [
-    ".interp", ".note.gnu.property", ".note.gnu.build-id", ".note.ABI-tag", ".hash",
-    ".gnu.hash", ".dynsym", ".dynstr", ".gnu.version", ".gnu.version_d", ".gnu.version_r",
-    ".rela.dyn", ".rela.plt", ".relr.dyn",
-    ".init", ".plt", ".plt.got", ".plt.sec", ".text", ".fini",
-    ".rodata", ".rodata1", ".eh_frame_hdr", ".eh_frame", ".gcc_except_table",
-    ".tdata", ".tbss", ".preinit_array", ".init_array", ".fini_array", ".ctors", ".dtors",
-    ".data.rel.ro", ".dynamic", ".got", ".got.plt", ".data", ".data1", ".bss",
-    ".lbss", ".lrodata", ".ldata",
-]
-RANK = {name: i for i, name in enumerate(DEFAULT_ORDER)}
-RANK[".rel.dyn"], RANK[".rel.plt"] = RANK[".rela.dyn"], RANK[".rela.plt"]     # (REL targets)
-RELRO_NAMES = {".tdata", ".tbss", ".preinit_array", ".init_array", ".fini_array", ".ctors",
-               ".dtors", ".data.rel.ro", ".dynamic", ".got"}
-
-# input name prefix -> output section (checked in order; first match wins)
-_PREFIX_RULES = [
-    (".text", ".text"), (".gnu.linkonce.t.", ".text"),
-    (".rodata", ".rodata"), (".gnu.linkonce.r.", ".rodata"),
-    (".data.rel.ro", ".data.rel.ro"), (".gnu.linkonce.d.rel.ro.", ".data.rel.ro"),
-    (".data", ".data"), (".gnu.linkonce.d.", ".data"),
-    (".bss", ".bss"), (".gnu.linkonce.b.", ".bss"),
-    (".tdata", ".tdata"), (".gnu.linkonce.td.", ".tdata"),
-    (".tbss", ".tbss"), (".gnu.linkonce.tb.", ".tbss"),
-    (".init_array", ".init_array"), (".fini_array", ".fini_array"),
-    (".preinit_array", ".preinit_array"),
-    (".gcc_except_table", ".gcc_except_table"),
-    (".lrodata", ".lrodata"), (".ldata", ".ldata"), (".lbss", ".lbss"),
-]
-_TEXT_ORDER = [(".text.unlikely", 0), (".text.exit", 1), (".text.startup", 2), (".text.hot", 3),
-               (".text.sorted.", 4)]
 _C_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -55,9 +19,9 @@ def is_c_identifier(name):
 
 class OutputSection:
     __slots__ = ("name", "type", "flags", "align", "chunks", "addr", "offset", "size",
-                 "index", "seg_class", "rank", "entsize", "link", "info", "order")
+                 "index", "entsize", "link", "info", "order")
 
-    def __init__(self, name, type_, flags, rank, order):
+    def __init__(self, name, type_, flags, order):
         self.name = name
         self.type = type_
         self.flags = flags
@@ -67,12 +31,10 @@ class OutputSection:
         self.offset = 0
         self.size = 0
         self.index = 0
-        self.rank = rank
         self.order = order
         self.entsize = 0
         self.link = 0
         self.info = 0
-        self.seg_class = segment_class(name, type_, flags)
 
     def add(self, chunk, desc_pos=None):
         self.chunks.append(chunk)
@@ -88,91 +50,6 @@ class OutputSection:
 
     def __repr__(self):
         return f"<OutputSection {self.name} {self.addr:#x}+{self.size:#x}>"
-
-
-def segment_class(name, type_, flags):
-    if not flags & SHF_ALLOC:
-        return NONALLOC
-    if flags & SHF_EXECINSTR:
-        return RX
-    if flags & (SHF_WRITE | SHF_TLS):
-        return RW
-    if type_ in (SHT_NOTE, SHT_RELA, SHT_REL) or name in (".interp", ".hash", ".gnu.hash", ".dynsym",
-                                                 ".dynstr", ".gnu.version", ".gnu.version_d",
-                                                 ".gnu.version_r", ".relr.dyn", ".rela.dyn"):
-        return R_HEAD
-    return R_DATA
-
-
-_OUTPUT_NAME_CACHE = {}     # input name -> output name, for names no rule renames
-_RULE_CACHE = {}            # the first _RULE_HEAD characters -> output name of a rule
-# the rules read at most this many characters of a name (the longest prefix and the
-# character after it): names that agree on them go to the same output section
-_RULE_HEAD = max(len(p) for p, _ in _PREFIX_RULES) + 1
-
-
-def output_name(sec):
-    """The output section an input section goes to under GNU ld's default script
-    (one dict probe per input section: with -ffunction-sections every name differs,
-    but they share their first characters)."""
-    name = sec.name
-    out = _RULE_CACHE.get(name[:_RULE_HEAD])
-    if out is not None:
-        return out
-    out = _OUTPUT_NAME_CACHE.get(name)
-    if out is not None:
-        return out
-    out, by_rule = _output_name(sec)
-    if by_rule:
-        _RULE_CACHE[name[:_RULE_HEAD]] = out
-    elif not (name.startswith(".ctors") or name.startswith(".dtors")):
-        _OUTPUT_NAME_CACHE[name] = out
-    return out
-
-
-def _output_name(sec):
-    """(output name, whether a prefix rule decided it from the name's head)."""
-    name = sec.name
-    if name == ".tcommon":      # the default script's `*(.tcommon)`, after every .tbss
-        return ".tbss", False
-    for prefix, out in _PREFIX_RULES:
-        if name.startswith(prefix) and (len(name) == len(prefix) or prefix.endswith(".")
-                                        or name[len(prefix)] == "."):
-            return out, True
-    if name.startswith(".ctors") or name.startswith(".dtors"):
-        base = sec.file.name.rsplit("/", 1)[-1]
-        if not (base.startswith("crtbegin") or base.startswith("crtend")):
-            return ".init_array" if name.startswith(".ctors") else ".fini_array", False
-        return name[:6], False
-    if name.startswith(".gnu.linkonce.wi."):
-        return ".debug_info", True
-    return name, False
-
-
-_TEXT_HEAD = max(len(p) for p, _ in _TEXT_ORDER)
-_TEXT_KEYS = {}             # the first _TEXT_HEAD characters of a .text input -> its sort key
-
-
-def input_sort_key(sec, out_name):
-    """Order inside an output section: GNU ld's sub-ordering for .text and arrays."""
-    name = sec.name
-    if out_name == ".text":
-        key = _TEXT_KEYS.get(name[:_TEXT_HEAD])
-        if key is None:
-            key = _TEXT_KEYS[name[:_TEXT_HEAD]] = _text_key(name)
-        return key
-    if out_name in (".init_array", ".fini_array"):
-        return (init_priority(name), "")
-    if out_name == ".tbss":
-        return (1 if name == ".tcommon" else 0, "")
-    return (0, "")
-
-
-def _text_key(name):
-    for prefix, rank in _TEXT_ORDER:
-        if name.startswith(prefix):
-            return (rank, "")
-    return (5, "")
 
 
 # -z keep-text-section-prefix (gold, lld): these prefixes of .text inputs name output

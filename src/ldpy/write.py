@@ -406,7 +406,7 @@ def entry_address(ctx):
     text = ctx.outputs.by_name.get(".text")
     addr = text.addr if text is not None else 0
     if text is not None and not text.index and not addr:
-        from ldpy.layout import empty_text_address
+        from ldpy.script.layout import empty_text_address
         addr = empty_text_address(ctx)
     quiet = fallback == "start" and not (ctx.config.entry or ctx.script_entry)
     if not ctx.config.shared and not quiet:

@@ -386,33 +386,25 @@ class PluginManager:
         if self.state in W.HAS_OUTPUTS:
             outs = ctx.sections_out if self.state in W.LAID_OUT else ctx.outputs.sorted()
             return [OutputSection(o) for o in outs if hasattr(o, "chunks")]
-        # before merging: the user script's statements, or the default layout's names
-        # (under the default script: the statements the inputs go to, then the orphans)
-        if ctx.script_sections and ctx.user_sections:
-            return [OutputSection(st.out, st.name, st) for st in ctx.outputs.statements
-                    if not st.dropped and st.name != "/DISCARD/"]
-        if ctx.script_sections:
-            omap = ctx.outputs
-            taken, orphans = set(), set()
-            for s in self._input_sections(True):
-                if s.flags & 2:
-                    name = self.overrides.get(id(s))
-                    st = omap.rule_taking(s, s.file) if name is None else \
-                        next((t for t in omap.statements if t.name == name), None)
-                    if st is not None:
-                        taken.add(id(st))
-                    else:
-                        orphans.add(name or s.name)
+        # before merging: the user script's statements, or (under the default script)
+        # the statements the inputs go to, then the orphans
+        omap = ctx.outputs
+        if ctx.user_sections:
             return [OutputSection(st.out, st.name, st) for st in omap.statements
-                    if id(st) in taken and st.name != "/DISCARD/"] + \
-                [OutputSection(None, n) for n in sorted(orphans)]
-        from ldpy.sections import output_name, RANK
-        names = {}
+                    if not st.dropped and st.name != "/DISCARD/"]
+        taken, orphans = set(), set()
         for s in self._input_sections(True):
             if s.flags & 2:
-                n = self.overrides.get(id(s)) or output_name(s)
-                names.setdefault(n, RANK.get(n, 1000))
-        return [OutputSection(None, n) for n in sorted(names, key=lambda n: (names[n], n))]
+                name = self.overrides.get(id(s))
+                st = omap.rule_taking(s, s.file) if name is None else \
+                    next((t for t in omap.statements if t.name == name), None)
+                if st is not None:
+                    taken.add(id(st))
+                else:
+                    orphans.add(name or s.name)
+        return [OutputSection(st.out, st.name, st) for st in omap.statements
+                if id(st) in taken and st.name != "/DISCARD/"] + \
+            [OutputSection(None, n) for n in sorted(orphans)]
 
     def output_of(self, c):
         """The OutputSection view an input section goes to (or is in)."""
@@ -420,15 +412,10 @@ class PluginManager:
             return OutputSection(c.output)
         name = self.overrides.get(id(c))
         if name is None:
-            omap = self.ctx.outputs
-            f = c.file
-            if hasattr(omap, "rule_taking"):
-                st = omap.rule_taking(c, f)
-                if st is None:
-                    return None
-                return OutputSection(st.out, st.name, st)
-            from ldpy.sections import output_name
-            name = output_name(c)
+            st = self.ctx.outputs.rule_taking(c, c.file)
+            if st is None:
+                return None
+            return OutputSection(st.out, st.name, st)
         return OutputSection(None, name)
 
     def merge_pool(self):
@@ -453,8 +440,10 @@ class PluginManager:
         if desc is None:
             if rule.pos is not None:              # the orphans' rule
                 return False
-            from ldpy.sections import output_name
-            return output_name(c) == rule._o.name if rule._o is not None else False
+            if rule._o is None:
+                return False
+            st = self.ctx.outputs.rule_taking(c, f)       # (an orphan keeps its name)
+            return (st.name if st is not None else c.name) == rule._o.name
         if getattr(desc, "plugin_annotation", None) is not None:
             return False                          # a plugin's rule takes only what it is given
         from ldpy.script.place import InputDescription
@@ -482,12 +471,10 @@ class PluginManager:
             name = overrides.get(id(sec))
             if name is None:
                 return place(sec, f)
-            if hasattr(omap, "statements"):
-                st = next((s for s in omap.statements if s.name == name and not s.dropped), None)
-                if st is None:
-                    st = omap.orphan_statement(_Named(name, sec))
-                return st, (1 << 30, ()), None
-            return name, (0, ""), None
+            st = next((s for s in omap.statements if s.name == name and not s.dropped), None)
+            if st is None:
+                st = omap.orphan_statement(_Named(name, sec))
+            return st, (1 << 30, ()), None
         omap.place = plugin_place
 
     # -- ControlMemorySize ---------------------------------------------------------------
@@ -943,23 +930,18 @@ class Moves:
             raise LinkError(f"plugin '{rec.name}': the chunk '{c.name}' is in the rule "
                             f"'{self._chunk_rule(c)}': remove it first")
         self.removed.pop(id(c), None)
-        if hasattr(omap, "statements"):
-            if name is None:
-                placed = omap.place(c, None)
-                if placed is None:
-                    raise LinkError(f"plugin '{rec.name}': the script discards '{c.name}'")
-                st, key = placed[0], placed[1]
-            else:
-                st = next((s for s in omap.statements if s.name == name and not s.dropped), None)
-                if st is None:
-                    st = omap.orphan_statement(_Named(name, c))
-                key = (1 << 30, ())
-            out = omap.output_for(st, c.type, c.flags)
-            out.add(c, key[0])
+        if name is None:
+            placed = omap.place(c, None)
+            if placed is None:
+                raise LinkError(f"plugin '{rec.name}': the script discards '{c.name}'")
+            st, key = placed[0], placed[1]
         else:
-            from ldpy.sections import output_name
-            out = omap.get(name or output_name(c), c.type, c.flags)
-            out.add(c)
+            st = next((s for s in omap.statements if s.name == name and not s.dropped), None)
+            if st is None:
+                st = omap.orphan_statement(_Named(name, c))
+            key = (1 << 30, ())
+        out = omap.output_for(st, c.type, c.flags)
+        out.add(c, key[0])
         rec.act("assign_to_output_section", chunk=_chunk_name(c), output=out.name, annotation=annotation)
 
     def check(self):

@@ -30,9 +30,8 @@ assigned further down.
 import numpy as np
 
 from ldpy.diag import LinkError, diag
-from ldpy.elf.format import (PT_TLS, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHT_NOBITS, SHT_NOTE,
+from ldpy.elf.format import (PT_TLS, PF_R, PF_W, PF_X, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHT_NOBITS, SHT_NOTE,
                              SHT_PROGBITS, SHT_RELA)
-from ldpy.layout import align_up, align_first_tls, gnu_stack_flags, place_chunks, nearby_section, relro_on
 from ldpy.script import ast
 from ldpy.script import segments
 from ldpy.script.evaluate import Evaluator, Value, NUM, ABS
@@ -40,6 +39,99 @@ from ldpy.script.linkscript import Region
 from ldpy.script.place import ORPHAN_POS, DISCARD
 from ldpy.synthetic import Synthetic
 from ldpy.symbols import DEFINED, SYNTHETIC, COMMON
+
+
+def relro_on(cfg):
+    """-z relro, unless -N or -n: those outputs are not paged (GNU ld's scripts for
+    them mark nothing RELRO)."""
+    return cfg.relro and not (cfg.omagic or cfg.nmagic)
+
+
+def align_up(x, a):
+    return (x + a - 1) & ~(a - 1) if a > 1 else x
+
+
+def place_chunks(out):
+    off = 0
+    for c in out.chunks:
+        a = c.align
+        off = (off + a - 1) & ~(a - 1)
+        c.out_offset = off
+        off += c.size
+    out.size = off
+
+
+def align_first_tls(outs):
+    """The first TLS output section gets the largest TLS alignment, so that the
+    TLS segment starts aligned (GNU ld's _bfd_elf_tls_setup)."""
+    tls = [o for o in outs if o.flags & SHF_TLS and o.flags & 2 and (o.size or o.chunks)]
+    if tls:
+        tls[0].align = max(o.align for o in tls)
+
+
+def nearby_section(prev, sec, nxt, addr):
+    """The kept output section that stands in for `sec`, which is not output (bfd's
+    _bfd_nearby_section): of the kept sections before and after it, the one that
+    looks like the same segment, else the one the address lies in."""
+    if prev is None or nxt is None:
+        return prev if nxt is None else nxt
+
+    def kind(o, part):
+        if part == "alloc":
+            return bool(o.flags & 2)
+        if part == "tls":
+            return bool(o.flags & SHF_TLS)
+        if part == "load":
+            return bool(o.flags & 2 and o.type != SHT_NOBITS)
+        if part == "ro":
+            return not o.flags & 1
+        return bool(o.flags & 4)
+
+    def differ(a, b, parts):
+        return any(kind(a, p) != kind(b, p) for p in parts)
+
+    if differ(prev, nxt, ("alloc", "tls", "load")):
+        if differ(nxt, sec, ("alloc", "tls")) or (kind(prev, "load") and not kind(nxt, "load")):
+            return prev
+        return nxt
+    if differ(prev, nxt, ("ro",)):
+        return prev if differ(nxt, sec, ("ro",)) else nxt
+    if differ(prev, nxt, ("code",)):
+        return prev if differ(nxt, sec, ("code",)) else nxt
+    return prev if addr < nxt.addr else nxt
+
+
+def empty_text_address(ctx):
+    """Where GNU ld's default script puts an empty .text (it reports that address as
+    the entry point when there is no _start): after the read-only sections, on a
+    new page with -z separate-code."""
+    cfg = ctx.config
+    ends = [o.addr + o.size for o in ctx.outputs.sorted() if o.index and o.flags & 2 and not o.flags & 5]
+    end = max(ends, default=ctx.image_base + (64 if ctx.target.IS64 else 52))
+    return align_up(end, cfg.max_page_size) if cfg.separate_code else end
+
+
+def gnu_stack_flags(ctx):
+    """PT_GNU_STACK's flags, or None for no PT_GNU_STACK: GNU ld makes one when
+    -z execstack/noexecstack or -z stack-size is given or an input object has a
+    .note.GNU-stack section (executable when such a note is SHF_EXECINSTR)."""
+    cfg = ctx.config
+    if cfg.execstack is not None:
+        return PF_R | PF_W | (PF_X if cfg.execstack else 0)
+    note = execute = False
+    for f in ctx.files:
+        names = getattr(f, "section_names", None)
+        if not names or ".note.GNU-stack" not in names:
+            continue
+        note = True
+        i = names.index(".note.GNU-stack")
+        if int(f.shdrs["sh_flags"][i]) & 4:
+            execute = True
+            break
+    if note or cfg.stack_size:
+        return PF_R | PF_W | (PF_X if execute else 0)
+    return None
+
 
 _DATA_SIZES = {"BYTE": 1, "SHORT": 2, "LONG": 4, "QUAD": 8, "SQUAD": 8}
 DEFAULT_REGION = "*default*"

@@ -57,7 +57,7 @@ class ScriptOutput(OutputSection):
     address, a fill pattern and the statement it came from."""
 
     def __init__(self, name, type_, flags, order, stmt):
-        super().__init__(name, type_, flags, 0, order)
+        super().__init__(name, type_, flags, order)
         self.stmt = stmt
         self.lma = 0
         self.fill = None              # bytes pattern for gaps, from =fill / FILL()
@@ -310,7 +310,7 @@ class ScriptOutputMap:
             c = self._cache[name] = sorted(c)
         return c
 
-    # -- the OutputMap interface -------------------------------------------
+    # -- placement (assign_sections, synthetic sections, plugins) ------------
     def place(self, sec, f):
         """(statement, sort key, description) for an input section; None to discard it."""
         name = sec.name

@@ -23,7 +23,20 @@ from ldpy.diag import LinkError, diag
 from ldpy.elf.format import (PT_LOAD, PT_NOTE, PT_TLS, PT_GNU_EH_FRAME, PT_GNU_STACK, PT_GNU_RELRO,
                              PT_INTERP, PT_PHDR, PT_DYNAMIC, PT_GNU_PROPERTY, PF_R, PF_W, PF_X,
                              SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHT_NOBITS, SHT_NOTE)
-from ldpy.layout import Phdr
+
+
+class Phdr:
+    __slots__ = ("type", "flags", "offset", "vaddr", "paddr", "filesz", "memsz", "align", "sections",
+                 "spec", "flags_given", "relro_end")
+
+    def __init__(self, type_, flags, align=8):
+        self.type, self.flags, self.align = type_, flags, align
+        self.offset = self.vaddr = self.filesz = self.memsz = 0
+        self.paddr = None             # load address when a script gives one (else vaddr)
+        self.sections = []
+        self.spec = None              # the PHDRS entry it comes from
+        self.flags_given = False
+        self.relro_end = 0
 
 
 class SegMap:

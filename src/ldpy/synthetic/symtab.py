@@ -36,21 +36,13 @@ def gather_strings(strtab, offsets):
     return strtab[idx], new_off
 
 
-def _stays_empty(ctx):
-    """Whether layout keeps an output section whose chunks are all empty."""
-    if ctx.script_sections:
-        from ldpy.script.layout import may_stay_empty
-        return may_stay_empty
-    return lambda o: o.name in ctx.keep_empty
-
-
 def _sections_of_dropped_outputs(ctx):
     """By global section id, the input sections whose output section layout will
     drop as empty (None when there are none): GNU ld leaves out the local symbols
     defined there, as it removes the section from the output."""
-    stays = _stays_empty(ctx)
+    from ldpy.script.layout import may_stay_empty
     dropped = [o for o in ctx.outputs.sorted()
-               if o.chunks and not any(c.size for c in o.chunks) and not stays(o)]
+               if o.chunks and not any(c.size for c in o.chunks) and not may_stay_empty(o)]
     if not dropped:
         return None
     mask = np.zeros(ctx.section_ids.n, bool)
@@ -85,7 +77,8 @@ class SymtabSection(Synthetic):
         self.section_symbols = []
         if ctx.config.emit_relocs:
             from ldpy.emit_relocs import section_symbol_candidates
-            self.section_symbols = section_symbol_candidates(ctx, _stays_empty(ctx))
+            from ldpy.script.layout import may_stay_empty
+            self.section_symbols = section_symbol_candidates(ctx, may_stay_empty)
         nlocal = 1 + len(self.section_symbols)
         in_dropped = _sections_of_dropped_outputs(ctx)
         sel = self._locals_linkwide(ctx, in_dropped) if retain is None else None
