@@ -42,7 +42,7 @@ from ldpy.sections import is_c_identifier
 from ldpy.symbols import UNDEF, DEFINED, SHARED
 from ldpy.util import file_buffers, section_headers, unique
 
-# What GNU ld's default script KEEPs (-r: gc runs before the placement is known).
+# What GNU ld's default script KEEPs (--gc-sections' roots under -r too).
 _DEFAULT_KEEP = re.compile(r"\.(init|fini|preinit_array|jcr)$|"
                            r"\.(init_array|fini_array|ctors|dtors)(\..*)?$")
 _KEY_BITS = 32       # (section ordinal << 32) + offset keys of .eh_frame record starts
@@ -194,8 +194,8 @@ class SectionGraph:
         root[:] = (cand & ((flags & SHF_GNU_RETAIN) != 0)) | note
         # roots by name (KEEP), .eh_frame, C-identifier names for __start_/__stop_: only
         # names with a possible match get a closer look
-        # (-r collects before its placement exists: then what the default script KEEPs)
-        scripted = ctx.outputs is not None
+        # (-r: the roots of a final link's default script, as ld.bfd -r keeps them)
+        scripted = not ctx.config.relocatable
         prefixes = ctx.outputs.keep_prefixes() if scripted else _DEFAULT_KEEP_PREFIXES
         prefixes = tuple(prefixes) + (".eh_frame",)
         eh = np.zeros(N, bool)
