@@ -47,9 +47,25 @@ def default_script(ctx):
             with open(tmp, "wb") as fh:
                 fh.write(text.encode() + b"\0" + blob)
             os.replace(tmp, path)       # (whole or not at all, whoever else writes it)
+            _prune(os.path.dirname(path))
         except OSError:
             pass                        # (a read-only cache: every process parses)
     return tree
+
+
+def _prune(d, keep=32):
+    """Each option set and each ldpy version or checkout has a file of its own: keep
+    the newest `keep` of them (a file is written only when a parse was needed)."""
+    files = []
+    with os.scandir(d) as it:
+        for e in it:
+            if e.name.startswith("default-script-") and e.name.endswith(".pickle"):
+                files.append((e.stat().st_mtime_ns, e.path))
+    for _, old in sorted(files)[:-keep]:
+        try:
+            os.unlink(old)
+        except OSError:
+            pass
 
 
 def _disk_cache(text):
