@@ -289,8 +289,14 @@ class ObjectFile:
         if shstr and shstr[-1] != 0:
             raise LinkError(f"{self.name}: section name string table {self._label(shstrndx)} does not "
                             f"end with a NUL byte")
-        names = [n.decode("utf-8", "replace") for n in
-                 strings_at(shstr, [row[0] for row in rows], self.name, "section name")]
+        offs = [row[0] for row in rows]
+        if shstr.isascii() and max(offs) < len(shstr):
+            # (the usual table: decoded once, names sliced out of the text)
+            text = shstr.decode("ascii")
+            find = text.find
+            names = [text[o:find("\0", o)] for o in offs]
+        else:
+            names = [n.decode("utf-8", "replace") for n in strings_at(shstr, offs, self.name, "section name")]
         self.section_names = names
         self.has_warning_sections = b".gnu.warning" in shstr     # checks.report_warning_symbols
         self.has_ctf = b".ctf\0" in shstr          # ctf.link (lazily imported); names may share tails
