@@ -166,3 +166,93 @@ SECTIONS
 {data_end}  .comment      0 : {{ *(.comment) }}
 }}
 """
+
+
+def relocatable_script(ctx):
+    """The parsed default script of a -r link (cached like default_script)."""
+    text = relocatable_script_text(ctx)
+    blob = _PARSED.get(text)
+    if blob is not None:
+        return pickle.loads(blob)
+    from ldpy.script.parser import parse_script
+    tree = parse_script(text, "<default script>")
+    _PARSED[text] = pickle.dumps(tree, protocol=pickle.HIGHEST_PROTOCOL)
+    return tree
+
+
+def relocatable_script_text(ctx_or_config):
+    """ldpy's script for -r (`ldpy --verbose -r`), GNU ld's -r rules: every output
+    section at address 0, input sections of the listed names only (no `.text.*`:
+    function sections keep their names as orphans), the exception tables twice,
+    ONLY_IF_RO then ONLY_IF_RW.  GNU ld's script also lists the `.rela.*` sections;
+    ldpy leaves them out, since a -r link keeps each relocation section with the
+    section it relocates (relocatable.py) rather than placing it."""
+    cfg = getattr(ctx_or_config, "config", ctx_or_config)
+    t = getattr(ctx_or_config, "target", None)
+    if t is None:
+        from ldpy.arch.base import for_emulation
+        t = for_emulation(getattr(cfg, "emulation", None) or "elf_x86_64") or for_emulation("elf_x86_64")
+    formats = ", ".join(f'"{f}"' for f in t.OUTPUT_FORMATS)
+    plt = "  .plt          0 : { *(.plt) }\n"
+    if t.PLT_GOT_ENTRIES:
+        plt += "  .plt.got      0 : { *(.plt.got) }\n  .plt.sec      0 : { *(.plt.sec) }\n"
+    else:
+        plt = "  .plt          0 : ALIGN(16) { *(.plt) }\n"
+    large = ("  .lbss         0 : { *(.lbss) }\n"
+             "  .lrodata      0 : { *(.lrodata) }\n"
+             "  .ldata        0 : { *(.ldata) }\n") if t.LARGE_COMMON is not None else ""
+    # the exception tables twice: ONLY_IF_RO, then ONLY_IF_RW (GNU ld's order of each)
+    eh_ro = "".join(f"  {n.ljust(13)} 0 : ONLY_IF_RO {{ {k} }}\n" for n, k in (
+        (".eh_frame", "KEEP (*(.eh_frame))"), (".sframe", "*(.sframe)"),
+        (".gcc_except_table", "*(.gcc_except_table)"), (".gnu_extab", "*(.gnu_extab*)"),
+        (".exception_ranges", "*(.exception_ranges)")))
+    eh_rw = "".join(f"  {n.ljust(13)} 0 : ONLY_IF_RW {{ {k} }}\n" for n, k in (
+        (".eh_frame", "KEEP (*(.eh_frame))"), (".sframe", "*(.sframe)"), (".gnu_extab", "*(.gnu_extab)"),
+        (".gcc_except_table", "*(.gcc_except_table)"), (".exception_ranges", "*(.exception_ranges)")))
+    debug = "".join(f"  {n.ljust(15)} 0 : {{ *({n}) }}\n" for n in (
+        ".debug", ".line", ".debug_srcinfo", ".debug_sfnames", ".debug_aranges", ".debug_pubnames",
+        ".debug_info", ".debug_abbrev", ".debug_line", ".debug_frame", ".debug_str", ".debug_loc",
+        ".debug_macinfo", ".debug_weaknames", ".debug_funcnames", ".debug_typenames",
+        ".debug_varnames", ".debug_pubtypes", ".debug_ranges", ".debug_addr", ".debug_line_str",
+        ".debug_loclists", ".debug_macro", ".debug_names", ".debug_rnglists", ".debug_str_offsets",
+        ".debug_sup"))
+    stabs = "".join(f"  {n.ljust(15)} 0 : {{ *({n}) }}\n" for n in (
+        ".stab", ".stabstr", ".stab.excl", ".stab.exclstr", ".stab.index", ".stab.indexstr"))
+    return f"""/* ldpy default linker script for -r: ELF {t.NAME} */
+OUTPUT_FORMAT({formats})
+OUTPUT_ARCH({t.BFD_ARCH})
+SECTIONS
+{{
+  .interp       0 : {{ *(.interp) }}
+  .note.gnu.build-id 0 : {{ *(.note.gnu.build-id) }}
+  .hash         0 : {{ *(.hash) }}
+  .gnu.hash     0 : {{ *(.gnu.hash) }}
+  .dynsym       0 : {{ *(.dynsym) }}
+  .dynstr       0 : {{ *(.dynstr) }}
+  .gnu.version  0 : {{ *(.gnu.version) }}
+  .gnu.version_d 0 : {{ *(.gnu.version_d) }}
+  .gnu.version_r 0 : {{ *(.gnu.version_r) }}
+  .init         0 : {{ KEEP (*(SORT_NONE(.init))) }}
+{plt}  .text         0 :
+  {{
+    *(.text .stub)
+    *(.gnu.warning)
+  }}
+  .fini         0 : {{ KEEP (*(SORT_NONE(.fini))) }}
+  .rodata       0 : {{ *(.rodata) }}
+  .rodata1      0 : {{ *(.rodata1) }}
+  .eh_frame_hdr 0 : {{ *(.eh_frame_hdr) }}
+{eh_ro}{eh_rw}  .tdata        0 : {{ *(.tdata) }}
+  .tbss         0 : {{ *(.tbss) }}
+  .jcr          0 : {{ KEEP (*(.jcr)) }}
+  .dynamic      0 : {{ *(.dynamic) }}
+  .got          0 : {{ *(.got) }}
+  .got.plt      0 : {{ *(.got.plt) }}
+  .data         0 : {{ *(.data) }}
+  .data1        0 : {{ *(.data1) }}
+  .bss          0 : {{ *(.bss) }}
+{large}{stabs}  .comment      0 : {{ *(.comment) }}
+  .gnu.build.attributes : {{ *(.gnu.build.attributes) }}
+{debug}  .gnu.attributes 0 : {{ KEEP (*(.gnu.attributes)) }}
+}}
+"""
