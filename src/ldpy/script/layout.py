@@ -695,8 +695,8 @@ def _layout_items(ctx):
             a = item_of.get(id(it.st.after))
             if a is not None and (it.st.out is None or it.st.out.flags & SHF_ALLOC):
                 it.region, it.lma_region, it.phdrs = a.region, a.lma_region, list(a.phdrs)
-        if it.node is None and it.st.out is not None and not it.st.out.flags & SHF_ALLOC:
-            it.address = ("num", 0)            # non-allocated orphans sit at 0
+        if it.node is None and (omap.relocatable or it.st.out is not None and not it.st.out.flags & SHF_ALLOC):
+            it.address = ("num", 0)            # non-allocated orphans sit at 0 (under -r, all)
     # a statement with no LMA, address or region of its own takes the AT> region
     # of the one before it in the same region (ld's lang_propagate_lma_regions)
     for a, b in zip(section_items, section_items[1:]):
@@ -773,6 +773,33 @@ def layout_scripted(ctx):
 
 
 layout_scripted.pass_name = "layout"     # (--stats, --time-trace: the layout pass of every final link)
+
+
+def layout_relocatable(ctx):
+    """The SECTIONS walk of a -r link: offsets of the input sections in their
+    output sections, sizes, addresses (0 unless a user script gives another), data
+    commands and the values of the symbols the script assigns.  No program headers,
+    no file positions: relocatable.py numbers and writes the sections."""
+    items = _layout_items(ctx)
+    prev, runs = {}, {}
+    for attempt in range(16):
+        walk = _run_walk(ctx, items, 0, prev, False, runs)
+        values = dict(walk.values)
+        stable = _same(values, prev)
+        prev = values
+        if stable:
+            break
+    else:
+        raise LinkError("linker script layout does not converge (symbols depend on each other in a cycle?)")
+    walk = _run_walk(ctx, items, 0, prev, True, runs)
+    for r in walk.regions.values():
+        if r.used_end > r.origin + r.length:
+            raise LinkError(f"region '{r.name}' overflowed by {r.used_end - (r.origin + r.length)} bytes")
+    if walk.assert_failures:
+        raise LinkError(walk.assert_failures[0])
+    for c in walk.data_chunks:
+        c.output.chunks.append(c)
+    return walk
 
 
 def _run_walk(ctx, items, phnum, prev, final, runs):

@@ -198,8 +198,15 @@ _DISCARDED = ("/DISCARD/",)       # place()'s cached answer for a discarded head
 class ScriptOutputMap:
     """Output sections of a scripted link, in statement order."""
 
-    def __init__(self, script, orphan_handling="place"):
+    def __init__(self, script, orphan_handling="place", relocatable=False):
         self.script = script
+        # -r: GNU ld's rules for relocatable output: orphans follow ldelf_place_orphan's
+        # classes (below), same-named orphans combine only with the same type, and the
+        # members of the COMDAT groups kept as groups are orphans of their own that only
+        # /DISCARD/ may take (ld's unique_section_p while groups are not resolved)
+        self.relocatable = relocatable
+        self.group_members = frozenset()      # -r: (file id, section index) of those members
+        self.output_class = ScriptOutput      # (-r makes its own kind of output section)
         self.orphan_handling = orphan_handling   # --orphan-handling: place, warn, error, discard
         self.by_name = {}
         self.merged = {}
@@ -314,6 +321,8 @@ class ScriptOutputMap:
     def place(self, sec, f):
         """(statement, sort key, description) for an input section; None to discard it."""
         name = sec.name
+        if self.group_members and f is not None and (f.file_id, sec.index) in self.group_members:
+            return self._group_member(sec, f)
         if self.unique is not None and f is not None and self._unique_input(sec):
             return self._orphan(sec, f, True)
         if self.keep_text_prefix and f is not None and name.startswith(KEPT_TEXT):
@@ -360,6 +369,16 @@ class ScriptOutputMap:
                 self._remember(name, placed)
             return placed
         return self._orphan(sec, f, False)
+
+    def _group_member(self, sec, f):
+        """-r: a member of a group kept as a group is an output section of its own,
+        unless a /DISCARD/ description takes it."""
+        for order in self._candidates(sec.name):
+            d = self.descs[order]
+            if d.stmt.name == DISCARD and d.file_ok(f) and d.matching_pattern(sec, f) is not None:
+                self.discarded_ids.add(id(sec))
+                return None
+        return self._orphan(sec, f, True)
 
     def _kept_text(self, sec, f):
         """-z keep-text-section-prefix (lld, gold): a .text.hot (.unlikely, ...) input the
@@ -421,8 +440,8 @@ class ScriptOutputMap:
 
     def output_for(self, st, type_, flags):
         if st.out is None:
-            st.out = ScriptOutput(st.name, type_, flags & (SHF_ALLOC | SHF_WRITE | SHF_EXECINSTR | SHF_TLS),
-                                  0, st)
+            st.out = self.output_class(st.name, type_, flags & (SHF_ALLOC | SHF_WRITE | SHF_EXECINSTR | SHF_TLS),
+                                       0, st)
             self.by_name.setdefault(st.name, st.out)
         return st.out
 
@@ -460,15 +479,17 @@ class ScriptOutputMap:
         `unique`).  Allocated relocation sections are all called .rela.dyn (GNU
         ld's -z combreloc default)."""
         name = ".bss" if sec.name == "COMMON" else sec.name
-        if sec.type == SHT_RELA and sec.flags & SHF_ALLOC:
+        if sec.type == SHT_RELA and sec.flags & SHF_ALLOC and not self.relocatable:
             name = ".rela.dyn"
         for st in self.statements if not unique else ():
-            if st.name == name and not st.dropped and st.name != DISCARD:
+            if st.name == name and not st.dropped and st.name != DISCARD and \
+                    (not self.relocatable or st.node is not None or _same_kind(getattr(st, "orphan_kind", None), sec)):
                 return st
         st = Statement(None, name)
         st.orphan_kind = (sec.flags, sec.type)   # what it is before its output exists
         self._pending_anchor = None
-        self.statements.insert(self._orphan_position(sec), st)
+        at = self._orphan_position_r(sec) if self.relocatable else self._orphan_position(sec)
+        self.statements.insert(at, st)
         if self._pending_anchor is not None:
             self._orphans_after[self._pending_key] = st
             st.after = self._pending_anchor
@@ -484,8 +505,10 @@ class ScriptOutputMap:
         if not any(st.node is not None and getattr(st.node, "constraint", None) in
                    ("ONLY_IF_RO", "ONLY_IF_RW") for st in self.statements):
             return
+        groups = self.group_members
         secs = [(sec, f) for f in files for sec in f.sections
-                if sec is not None and sec.live and sec.file is f]
+                if sec is not None and sec.live and sec.file is f and
+                not (groups and (f.file_id, sec.index) in groups)]
         for st in list(self.statements):
             want = getattr(st.node, "constraint", None) if st.node is not None else None
             if want not in ("ONLY_IF_RO", "ONLY_IF_RW"):
@@ -584,6 +607,39 @@ class ScriptOutputMap:
         self._pending_anchor, self._pending_key = anchor, key
         return self.statements.index(last) + 1
 
+    # -r: ldelf_place_orphan's classes and the statement each follows ("end": after all)
+    _R_ANCHORS = {"text": ".text", "rodata": ".rodata", "tdata": ".tdata", "data": ".data",
+                  "bss": ".bss", "note": ".interp", "nonalloc": ".comment"}
+
+    def _orphan_position_r(self, sec):
+        """Where a -r orphan goes: after the last orphan of its class placed after that
+        class's statement of GNU ld's -r script, or (a user script without it) after
+        the last statement of the same kind; debugging sections go last."""
+        kind = _r_kind(sec)
+        end = len(self.statements)
+        while end and self.statements[end - 1].name in TABLES:
+            end -= 1
+        if kind == "end":
+            return end
+        name = self._R_ANCHORS[kind]
+        anchor = None
+        for st in self.statements:
+            if st.name == name and st.node is not None and not st.dropped:
+                anchor = st
+        if anchor is None and kind != "nonalloc":
+            for kinds in _FALLBACK[kind]:
+                for st in self.statements:
+                    if st.name != DISCARD and not st.dropped and self._statement_kind(st, _kind) in kinds:
+                        anchor = st
+                if anchor is not None:
+                    break
+        if anchor is None:
+            return end
+        key = (id(anchor), kind)
+        last = self._orphans_after.get(key) or anchor
+        self._pending_anchor, self._pending_key = anchor, key
+        return self.statements.index(last) + 1
+
     def _statement_kind(self, st, kind):
         if st.out is not None and st.out.chunks:
             return kind(st.out.flags, st.out.type)
@@ -629,6 +685,33 @@ _FALLBACK = {"note": [{"note"}, {"rodata"}, {"text"}],
              "tbss": [{"tbss"}, {"tdata"}, {"bss"}, {"data"}],
              "data": [{"data"}, _LOADED],
              "bss": [{"bss"}, _LOADED | {"bss", "note", "rela", "tdata", "tbss"}]}
+
+
+def _r_kind(sec):
+    """ldelf_place_orphan's class of a -r orphan (its hold[] entry): writable before
+    code, TLS both .tdata, any NOBITS .bss; non-allocated debugging sections last."""
+    flags, t = sec.flags, sec.type
+    if not flags & SHF_ALLOC:
+        from ldpy.relocatable import is_debugging
+        return "end" if is_debugging(sec.name) else "nonalloc"
+    if t == SHT_NOTE:
+        return "note"
+    if t == SHT_NOBITS and not flags & SHF_TLS:
+        return "bss"
+    if flags & SHF_TLS:
+        return "tdata"
+    if flags & SHF_WRITE:
+        return "data"
+    if flags & SHF_EXECINSTR:
+        return "text"
+    return "rodata"
+
+
+def _same_kind(orphan_kind, sec):
+    """-r: a same-named orphan joins an earlier one only with the same type and
+    SHF_ALLOC (GNU ld compares SEC_ALLOC/SEC_LOAD and the ELF type)."""
+    return orphan_kind is not None and orphan_kind[1] == sec.type and \
+        not (orphan_kind[0] ^ sec.flags) & SHF_ALLOC
 
 
 def _note_align(st):
