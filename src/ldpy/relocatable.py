@@ -1554,8 +1554,19 @@ class RelocatableOutput:
         names = [secs[i].name for i in so[d].tolist()]
         pretend = np.fromiter((n not in (".eh_frame", ".gcc_except_table") for n in names), bool, len(d))
         cache = {}
+        discarded = self.omap.discarded_ids
+        syms = ctx.symtab.symbols
         for j, (i, k) in enumerate(zip(d.tolist(), key[d].tolist())):
-            if not pretend[j] or k < G:
+            if k < G:
+                # a global defined in a section /DISCARD/ took: an error outside debug sections
+                s = syms[k]
+                if discarded and s.kind == DEFINED and s.section is not None and \
+                        id(s.section) in discarded and not s_dbg[so[i]]:
+                    src = secs[so[i]]
+                    diag.error(f"'{s.display}' referenced in section '{src.name}' of {src.file.name}: "
+                               f"defined in discarded section '{s.section.name}' of {s.section.file.name}")
+                continue
+            if not pretend[j]:
                 continue
             li = k - G
             fi, shndx = int(keys.loc_file[li]), int(keys.loc_shndx[li])

@@ -487,10 +487,10 @@ class ScriptOutputMap:
                 return st
         st = Statement(None, name)
         st.orphan_kind = (sec.flags, sec.type)   # what it is before its output exists
-        self._pending_anchor = None
+        self._pending_anchor = self._pending_key = None
         at = self._orphan_position_r(sec) if self.relocatable else self._orphan_position(sec)
         self.statements.insert(at, st)
-        if self._pending_anchor is not None:
+        if self._pending_key is not None:
             self._orphans_after[self._pending_key] = st
             st.after = self._pending_anchor
         return st
@@ -627,18 +627,23 @@ class ScriptOutputMap:
             if st.name == name and st.node is not None and not st.dropped:
                 anchor = st
         if anchor is None and kind != "nonalloc":
-            for kinds in _FALLBACK[kind]:
+            # lang_output_section_find_by_flags: the last statement of the same kind, else
+            # of a wider set; one that only data commands fill has no ELF type yet, so
+            # only the wider sets count it
+            for tier, kinds in enumerate(_FALLBACK[kind]):
                 for st in self.statements:
-                    if st.name != DISCARD and not st.dropped and self._statement_kind(st, _kind) in kinds:
+                    if st.name != DISCARD and not st.dropped and self._statement_kind(st, _kind) in kinds \
+                            and not (tier == 0 and st.out is None and _data_only(st)):
                         anchor = st
                 if anchor is not None:
                     break
-        if anchor is None:
+        if anchor is None and kind == "nonalloc":
             return end
+        # (no statement of its kind: ld.bfd puts it first, after its *ABS* section)
         key = (id(anchor), kind)
         last = self._orphans_after.get(key) or anchor
         self._pending_anchor, self._pending_key = anchor, key
-        return self.statements.index(last) + 1
+        return self.statements.index(last) + 1 if last is not None else 0
 
     def _statement_kind(self, st, kind):
         if st.out is not None and st.out.chunks:
@@ -648,6 +653,8 @@ class ScriptOutputMap:
         filled = self._future_flags().get(id(st)) or getattr(st, "orphan_kind", None)
         if filled is not None:
             return kind(*filled)
+        if self.relocatable and _data_only(st):
+            return kind(SHF_ALLOC, SHT_PROGBITS)    # (data commands make a loaded section)
         # not filled yet: judge by the name, like GNU ld's well-known section list
         n = st.name
         if n.startswith((".text", ".init", ".fini", ".plt")):
@@ -705,6 +712,11 @@ def _r_kind(sec):
     if flags & SHF_EXECINSTR:
         return "text"
     return "rodata"
+
+
+def _data_only(st):
+    """A script statement with data commands (BYTE, LONG, ...) that no input fills yet."""
+    return st.node is not None and any(isinstance(c, ast.Data) for c in st.node.commands)
 
 
 def _same_kind(orphan_kind, sec):
