@@ -116,8 +116,14 @@ def add_script_outputs(ctx):
         if st.out is None and node is not None and not st.dropped and st.name != DISCARD and \
                 (_keeps_empty(node) or _moves_dot(node)):
             data = _keeps_empty(node)
+            writable = not data
+            if data and omap.relocatable:
+                # (ld.bfd: a data command makes the section read-only unless an assignment
+                # made it first; only -r keeps those flags as they are)
+                first = next(c for c in node.commands if isinstance(c, (ast.Data, ast.Assignment)))
+                writable = isinstance(first, ast.Assignment)
             omap.output_for(st, SHT_PROGBITS if data else SHT_NOBITS,
-                            SHF_ALLOC | (0 if data else SHF_WRITE))
+                            SHF_ALLOC | (SHF_WRITE if writable else 0))
 
 
 def may_stay_empty(o):
@@ -433,7 +439,8 @@ class _Walk:
             align = max(subalign, st.phantom_align or 1)
         region = self._vma_region(item, flags, explicit)
         stmt_align = self.ev.value(item.align, where) if item.align is not None else 0
-        if stmt_align > 1 and out is not None and not ignored:
+        if stmt_align > 1 and out is not None and (not ignored or self.ctx.outputs.relocatable):
+            # (-r outputs empty sections too, with the statement's alignment)
             out.align = max(out.align, stmt_align)      # `.data : ALIGN(128)`: sh_addralign
         dot_before = self.dot_v
         if sec_start is not None:

@@ -627,16 +627,7 @@ class ScriptOutputMap:
             if st.name == name and st.node is not None and not st.dropped:
                 anchor = st
         if anchor is None and kind != "nonalloc":
-            # lang_output_section_find_by_flags: the last statement of the same kind, else
-            # of a wider set; one that only data commands fill has no ELF type yet, so
-            # only the wider sets count it
-            for tier, kinds in enumerate(_FALLBACK[kind]):
-                for st in self.statements:
-                    if st.name != DISCARD and not st.dropped and self._statement_kind(st, _kind) in kinds \
-                            and not (tier == 0 and st.out is None and _data_only(st)):
-                        anchor = st
-                if anchor is not None:
-                    break
+            anchor = self._find_by_flags_r(sec, kind)
         if anchor is None and kind == "nonalloc":
             return end
         # (no statement of its kind: ld.bfd puts it first, after its *ABS* section)
@@ -644,6 +635,47 @@ class ScriptOutputMap:
         last = self._orphans_after.get(key) or anchor
         self._pending_anchor, self._pending_key = anchor, key
         return self.statements.index(last) + 1 if last is not None else 0
+
+    def _find_by_flags_r(self, sec, kind):
+        """-r, no statement of the orphan's class: GNU ld's lang_output_section_find_by_flags,
+        the last statement whose sections agree with the orphan on the flags that
+        matter for its class, first among those of the same ELF type, then among all.
+        A statement is judged by what its inputs give it; one that only data commands
+        fill is loaded and writable, of no type yet; one that gets nothing is no match."""
+        future = self._future_flags()
+        t = sec.type
+        if kind == "tdata":
+            # TLS: after the last TLS statement, else after the last writable loaded one
+            # (.tdata may follow .data), whatever their types
+            found, seen_tls = None, False
+            for st, flags, type_ in self._judged_statements(future):
+                if flags & SHF_ALLOC and flags & SHF_TLS:
+                    found, seen_tls = st, True
+                elif seen_tls:
+                    break
+                elif flags & SHF_ALLOC and flags & SHF_WRITE and type_ != SHT_NOBITS:
+                    found = st
+            return found
+        for same_type in (True, False):
+            found = None
+            for st, flags, type_ in self._judged_statements(future):
+                if (not same_type or type_ == t) and _r_matches(kind, flags, type_):
+                    found = st
+            if found is not None:
+                return found
+        return None
+
+    def _judged_statements(self, future):
+        """(statement, flags, type) of the statements an orphan may follow under -r."""
+        for st in self.statements:
+            if st.name == DISCARD or st.dropped:
+                continue
+            have = future.get(id(st)) if st.node is not None else getattr(st, "orphan_kind", None)
+            if have is None:
+                if not _data_only(st):
+                    continue
+                have = (SHF_ALLOC | SHF_WRITE, None)
+            yield st, have[0], have[1]
 
     def _statement_kind(self, st, kind):
         if st.out is not None and st.out.chunks:
@@ -653,8 +685,6 @@ class ScriptOutputMap:
         filled = self._future_flags().get(id(st)) or getattr(st, "orphan_kind", None)
         if filled is not None:
             return kind(*filled)
-        if self.relocatable and _data_only(st):
-            return kind(SHF_ALLOC, SHT_PROGBITS)    # (data commands make a loaded section)
         # not filled yet: judge by the name, like GNU ld's well-known section list
         n = st.name
         if n.startswith((".text", ".init", ".fini", ".plt")):
@@ -712,6 +742,27 @@ def _r_kind(sec):
     if flags & SHF_EXECINSTR:
         return "text"
     return "rodata"
+
+
+def _r_matches(kind, flags, type_):
+    """Whether a statement's (flags, type) suits a -r orphan of this class (the flag
+    masks of lang_output_section_find_by_flags: read-only data may follow code)."""
+    if not flags & SHF_ALLOC:
+        return False
+    tls = flags & SHF_TLS
+    if kind == "tdata":
+        return bool(tls)
+    if tls:
+        return False
+    if kind == "bss":
+        return True
+    if type_ == SHT_NOBITS:
+        return False
+    if kind == "data":
+        return bool(flags & SHF_WRITE)
+    if flags & SHF_WRITE:
+        return False
+    return kind != "text" or bool(flags & SHF_EXECINSTR)
 
 
 def _data_only(st):
