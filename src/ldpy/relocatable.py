@@ -95,11 +95,23 @@ def _output_class():
     of its inputs: the first one's type and flags (SHF_GROUP, SHF_INFO_LINK,
     SHF_LINK_ORDER, OS and processor bits) and SHF_MERGE/SHF_STRINGS and sh_entsize
     while all inputs agree; also its relocation section and section symbol."""
-    from ldpy.script.place import ScriptOutput
+    from ldpy.script.place import ScriptOutput, ORPHAN_POS
 
     class RelocOutput(ScriptOutput):
         def __init__(self, name, type_, flags, order, stmt):
-            super().__init__(name, type_, flags, order, stmt)
+            # (ScriptOutput's fields set here at once: -r makes one of these per COMDAT
+            # member; no segment class, nothing is loaded)
+            self.name, self.type, self.flags, self.order, self.stmt = name, type_, flags, order, stmt
+            self.align = 1
+            self.chunks = []
+            self.addr = self.offset = self.size = self.index = self.rank = self.entsize = 0
+            self.link = self.info = self.lma = 0
+            self.seg_class = None
+            self.fill = self.region = None
+            self.noload = False
+            self.phdr_names = []
+            self.desc_chunks = {}
+            self.next_pos = ORPHAN_POS
             self.merge_ok = True
             self.first = None
             self.rela = None          # RSection of its relocations
@@ -740,7 +752,12 @@ class RelocatableOutput:
                 1 << (c.x86_isa_level - 1) if c.x86_isa_level else 0)
         self.buckets = {}             # statement -> [(sort key, seq, chunk)]
         self.seq = 0
-        place = self._place
+        place = omap.place
+        buckets = self.buckets
+        seq = 0
+        orphan = omap.orphan_statement
+        direct = not omap._discards and cfg.orphan_handling == "place" and omap.unique is None
+        singles = []
         gi = 0
         for f in ctx.files:
             # this file's groups first: they are numbered before everything else anyway
@@ -761,20 +778,36 @@ class RelocatableOutput:
                 if name == ".note.gnu.property":
                     sec.live = False
                     if props:
+                        self.seq = seq
                         self._add_property_note(props)
+                        seq = self.seq
                         props = None
                     continue
                 if sec.type in (SHT_RELA, SHT_REL, SHT_GROUP, SHT_SYMTAB, SHT_STRTAB, SHT_NULL):
                     sec.live = False        # (the loader keeps none of these as contents)
                     continue
-                if not place(sec, f):
+                if direct and (f.file_id, sec.index) in unique:
+                    # a group member: an output section of its own (what place() gives it
+                    # when no /DISCARD/ and no --orphan-handling can take it)
+                    singles.append((orphan(sec, True), sec))
+                    continue
+                placed = place(sec, f)
+                if placed is None:
                     sec.live = False        # (/DISCARD/, --orphan-handling=discard)
+                    continue
+                st = placed[0]
+                bucket = buckets.get(st)
+                if bucket is None:
+                    bucket = buckets[st] = []
+                bucket.append((placed[1], seq, sec))
+                seq += 1
+        self.seq = seq
         self.build_id = None
         if cfg.build_id and cfg.build_id != "none":
             # --build-id under -r: BFD writes the note too (its statement in the -r script)
             from ldpy.synthetic.notes import BuildIdNote
             self.build_id = BuildIdNote(cfg.build_id)
-            if not place(self.build_id, None):
+            if not self._place(self.build_id, None):
                 self.build_id = None
         self._stack_note = (note_stack, exec_stack)
         if cfg.execstack is not None and not note_stack:
@@ -783,19 +816,23 @@ class RelocatableOutput:
             from ldpy.script.place import Statement
             note = Synthetic(".note.GNU-stack", SHT_PROGBITS, SHF_EXECINSTR if cfg.execstack else 0, 1)
             st = Statement(None, ".note.GNU-stack")
+            omap.finish_orphans()
             omap.statements.append(st)
             self.buckets[st] = [((0, ()), 0, note)]
         self._allocate_commons()
+        omap.finish_orphans()               # (the orphan statements into the list, in place)
         # the chunks in each output section: by description, then sort order, then input order
         for st, items in self.buckets.items():
-            items.sort(key=lambda e: (e[0], e[1]))
+            if len(items) > 1:
+                items.sort()                # (by sort key, then input order: seq is unique)
             first = items[0][2]
             out = omap.output_for(st, first.type, first.flags)
             for key, _, chunk in items:
                 out.add(chunk, key[0])
         del self.buckets
-        from ldpy.script.layout import add_script_outputs
-        add_script_outputs(ctx)             # (statements that only data commands or `.` fill)
+        from ldpy.script.place import ORPHAN_POS
+        for st, sec in singles:
+            omap.output_for(st, sec.type, sec.flags).add(sec, ORPHAN_POS)
         self._layout_contents()
         self._number_sections()
 
@@ -857,13 +894,29 @@ class RelocatableOutput:
         (script/layout.py) for every input section's offset and each output's size."""
         note_stack, exec_stack = self._stack_note
         groups = not self.cfg.force_group_allocation
-        outs = [o for o in self.omap.sorted() if o.name not in TABLES]
+        omap = self.omap
+        plain = omap.plain_r(self.cfg.section_start)
+        if not plain:
+            from ldpy.script.layout import add_script_outputs
+            add_script_outputs(self.ctx)    # (statements that only data commands or `.` fill)
+        outs = [o for o in omap.sorted() if o.name not in TABLES]
         for o in outs:
             if o.name == ".eh_frame" and o.type in (SHT_PROGBITS, 0x70000001):     # (SHT_X86_64_UNWIND)
                 self._edit_eh_frames(o)
             o.finish_flags(groups)
-        from ldpy.script.layout import layout_relocatable
-        self.walk = layout_relocatable(self.ctx)
+        if plain:
+            for o in outs:                  # (what the walk would do: inputs one after another)
+                off = 0
+                for c in o.chunks:
+                    a = c.align
+                    if a > 1:
+                        off = (off + a - 1) & -a
+                    c.out_offset = off
+                    off += c.size
+                o.addr, o.size = 0, off
+        else:
+            from ldpy.script.layout import layout_relocatable
+            self.walk = layout_relocatable(self.ctx)
         for o in outs:
             if o.size >= 1 << 62:
                 c = max(o.chunks, key=lambda c: c.size)

@@ -7,8 +7,6 @@ puts .got.plt under RELRO, -N (--omagic) and -n (--nmagic) drop the page breaks
 scripts for -N and -n do."""
 
 
-import pickle
-
 _PARSED = {}            # script text -> its parsed AST, pickled (one entry per option set)
 
 
@@ -17,6 +15,7 @@ def default_script(ctx):
     per process for each option set that gives a different text; every link gets a
     fresh copy of the tree (unpickled: about a tenth of a parse), since layout
     marks statements of it (ONLY_IF_RO/RW drops, INSERTs)."""
+    import pickle
     text = default_script_text(ctx)
     blob = _PARSED.get(text)
     if blob is not None:
@@ -168,16 +167,78 @@ SECTIONS
 """
 
 
+# -- the script for -r -------------------------------------------------------------------
+# One table gives both the text `ldpy --verbose -r` prints and the parsed tree a -r link
+# uses (built directly: a -r link then needs neither the script parser nor a parse;
+# tests/test_relocatable.py checks that parsing the text gives the same tree).
+
+_DEBUG_R = (".debug", ".line", ".debug_srcinfo", ".debug_sfnames", ".debug_aranges", ".debug_pubnames",
+            ".debug_info", ".debug_abbrev", ".debug_line", ".debug_frame", ".debug_str", ".debug_loc",
+            ".debug_macinfo", ".debug_weaknames", ".debug_funcnames", ".debug_typenames",
+            ".debug_varnames", ".debug_pubtypes", ".debug_ranges", ".debug_addr", ".debug_line_str",
+            ".debug_loclists", ".debug_macro", ".debug_names", ".debug_rnglists", ".debug_str_offsets",
+            ".debug_sup")
+
+
+def _r_statements(t):
+    """The -r script's output statements: (name, at 0?, constraint, ALIGN, descriptions),
+    a description (KEEP?, [section pattern or (pattern, "none") for SORT_NONE])."""
+    def plain(*names):
+        return [(n, True, None, None, [(False, [n])]) for n in names]
+    rows = plain(".interp", ".note.gnu.build-id", ".hash", ".gnu.hash", ".dynsym", ".dynstr",
+                 ".gnu.version", ".gnu.version_d", ".gnu.version_r")
+    rows.append((".init", True, None, None, [(True, [(".init", "none")])]))
+    if t.PLT_GOT_ENTRIES:
+        rows += plain(".plt", ".plt.got", ".plt.sec")
+    else:
+        rows.append((".plt", True, None, 16, [(False, [".plt"])]))
+    rows.append((".text", True, None, None, [(False, [".text", ".stub"]), (False, [".gnu.warning"])]))
+    rows.append((".fini", True, None, None, [(True, [(".fini", "none")])]))
+    rows += plain(".rodata", ".rodata1", ".eh_frame_hdr")
+    # the exception tables twice: ONLY_IF_RO, then ONLY_IF_RW (GNU ld's order of each)
+    for c, names in (("ONLY_IF_RO", (".eh_frame", ".sframe", ".gcc_except_table", ".gnu_extab",
+                                     ".exception_ranges")),
+                     ("ONLY_IF_RW", (".eh_frame", ".sframe", ".gnu_extab", ".gcc_except_table",
+                                     ".exception_ranges"))):
+        for n in names:
+            pat = ".gnu_extab*" if n == ".gnu_extab" and c == "ONLY_IF_RO" else n
+            rows.append((n, True, c, None, [(n == ".eh_frame", [pat])]))
+    rows += plain(".tdata", ".tbss")
+    rows.append((".jcr", True, None, None, [(True, [".jcr"])]))
+    rows += plain(".dynamic", ".got", ".got.plt", ".data", ".data1", ".bss")
+    if t.LARGE_COMMON is not None:
+        rows += plain(".lbss", ".lrodata", ".ldata")
+    rows += plain(".stab", ".stabstr", ".stab.excl", ".stab.exclstr", ".stab.index", ".stab.indexstr",
+                  ".comment")
+    rows.append((".gnu.build.attributes", False, None, None, [(False, [".gnu.build.attributes"])]))
+    rows += plain(*_DEBUG_R)
+    rows.append((".gnu.attributes", True, None, None, [(True, [".gnu.attributes"])]))
+    return rows
+
+
+def _target_of(ctx_or_config):
+    cfg = getattr(ctx_or_config, "config", ctx_or_config)
+    t = getattr(ctx_or_config, "target", None)
+    if t is None:
+        from ldpy.arch.base import for_emulation
+        t = for_emulation(getattr(cfg, "emulation", None) or "elf_x86_64") or for_emulation("elf_x86_64")
+    return t
+
+
 def relocatable_script(ctx):
-    """The parsed default script of a -r link (cached like default_script)."""
-    text = relocatable_script_text(ctx)
-    blob = _PARSED.get(text)
-    if blob is not None:
-        return pickle.loads(blob)
-    from ldpy.script.parser import parse_script
-    tree = parse_script(text, "<default script>")
-    _PARSED[text] = pickle.dumps(tree, protocol=pickle.HIGHEST_PROTOCOL)
-    return tree
+    """The parsed default script of a -r link, built from the table."""
+    from ldpy.script import ast
+    where = "<default script>"
+    statements = []
+    for name, at0, constraint, align, descs in _r_statements(_target_of(ctx)):
+        commands = [ast.InputSectionDesc("*", [ast.SectionPattern(p, ()) if isinstance(p, str) else
+                                               ast.SectionPattern(p[0], (p[1],)) for p in pats],
+                                         keep, where=where)
+                    for keep, pats in descs]
+        statements.append(ast.OutputSection(name, commands, address=("num", 0) if at0 else None,
+                                            align=("num", align) if align else None,
+                                            constraint=constraint, where=where))
+    return ast.Script(where, [ast.Sections(statements, where=where)])
 
 
 def relocatable_script_text(ctx_or_config):
@@ -187,72 +248,29 @@ def relocatable_script_text(ctx_or_config):
     ONLY_IF_RO then ONLY_IF_RW.  GNU ld's script also lists the `.rela.*` sections;
     ldpy leaves them out, since a -r link keeps each relocation section with the
     section it relocates (relocatable.py) rather than placing it."""
-    cfg = getattr(ctx_or_config, "config", ctx_or_config)
-    t = getattr(ctx_or_config, "target", None)
-    if t is None:
-        from ldpy.arch.base import for_emulation
-        t = for_emulation(getattr(cfg, "emulation", None) or "elf_x86_64") or for_emulation("elf_x86_64")
+    t = _target_of(ctx_or_config)
     formats = ", ".join(f'"{f}"' for f in t.OUTPUT_FORMATS)
-    plt = "  .plt          0 : { *(.plt) }\n"
-    if t.PLT_GOT_ENTRIES:
-        plt += "  .plt.got      0 : { *(.plt.got) }\n  .plt.sec      0 : { *(.plt.sec) }\n"
-    else:
-        plt = "  .plt          0 : ALIGN(16) { *(.plt) }\n"
-    large = ("  .lbss         0 : { *(.lbss) }\n"
-             "  .lrodata      0 : { *(.lrodata) }\n"
-             "  .ldata        0 : { *(.ldata) }\n") if t.LARGE_COMMON is not None else ""
-    # the exception tables twice: ONLY_IF_RO, then ONLY_IF_RW (GNU ld's order of each)
-    eh_ro = "".join(f"  {n.ljust(13)} 0 : ONLY_IF_RO {{ {k} }}\n" for n, k in (
-        (".eh_frame", "KEEP (*(.eh_frame))"), (".sframe", "*(.sframe)"),
-        (".gcc_except_table", "*(.gcc_except_table)"), (".gnu_extab", "*(.gnu_extab*)"),
-        (".exception_ranges", "*(.exception_ranges)")))
-    eh_rw = "".join(f"  {n.ljust(13)} 0 : ONLY_IF_RW {{ {k} }}\n" for n, k in (
-        (".eh_frame", "KEEP (*(.eh_frame))"), (".sframe", "*(.sframe)"), (".gnu_extab", "*(.gnu_extab)"),
-        (".gcc_except_table", "*(.gcc_except_table)"), (".exception_ranges", "*(.exception_ranges)")))
-    debug = "".join(f"  {n.ljust(15)} 0 : {{ *({n}) }}\n" for n in (
-        ".debug", ".line", ".debug_srcinfo", ".debug_sfnames", ".debug_aranges", ".debug_pubnames",
-        ".debug_info", ".debug_abbrev", ".debug_line", ".debug_frame", ".debug_str", ".debug_loc",
-        ".debug_macinfo", ".debug_weaknames", ".debug_funcnames", ".debug_typenames",
-        ".debug_varnames", ".debug_pubtypes", ".debug_ranges", ".debug_addr", ".debug_line_str",
-        ".debug_loclists", ".debug_macro", ".debug_names", ".debug_rnglists", ".debug_str_offsets",
-        ".debug_sup"))
-    stabs = "".join(f"  {n.ljust(15)} 0 : {{ *({n}) }}\n" for n in (
-        ".stab", ".stabstr", ".stab.excl", ".stab.exclstr", ".stab.index", ".stab.indexstr"))
+    lines = []
+    for name, at0, constraint, align, descs in _r_statements(t):
+        head = f"  {name.ljust(13)} {'0 ' if at0 else ''}:"
+        if align:
+            head += f" ALIGN({align})"
+        if constraint:
+            head += f" {constraint}"
+        body = []
+        for keep, pats in descs:
+            text = "*(" + " ".join(p if isinstance(p, str) else f"SORT_NONE({p[0]})" for p in pats) + ")"
+            body.append(f"KEEP ({text})" if keep else text)
+        if len(body) == 1:
+            lines.append(f"{head} {{ {body[0]} }}")
+        else:
+            lines.append(head + "\n  {\n" + "".join(f"    {b}\n" for b in body) + "  }")
+    statements = "\n".join(lines)
     return f"""/* ldpy default linker script for -r: ELF {t.NAME} */
 OUTPUT_FORMAT({formats})
 OUTPUT_ARCH({t.BFD_ARCH})
 SECTIONS
 {{
-  .interp       0 : {{ *(.interp) }}
-  .note.gnu.build-id 0 : {{ *(.note.gnu.build-id) }}
-  .hash         0 : {{ *(.hash) }}
-  .gnu.hash     0 : {{ *(.gnu.hash) }}
-  .dynsym       0 : {{ *(.dynsym) }}
-  .dynstr       0 : {{ *(.dynstr) }}
-  .gnu.version  0 : {{ *(.gnu.version) }}
-  .gnu.version_d 0 : {{ *(.gnu.version_d) }}
-  .gnu.version_r 0 : {{ *(.gnu.version_r) }}
-  .init         0 : {{ KEEP (*(SORT_NONE(.init))) }}
-{plt}  .text         0 :
-  {{
-    *(.text .stub)
-    *(.gnu.warning)
-  }}
-  .fini         0 : {{ KEEP (*(SORT_NONE(.fini))) }}
-  .rodata       0 : {{ *(.rodata) }}
-  .rodata1      0 : {{ *(.rodata1) }}
-  .eh_frame_hdr 0 : {{ *(.eh_frame_hdr) }}
-{eh_ro}{eh_rw}  .tdata        0 : {{ *(.tdata) }}
-  .tbss         0 : {{ *(.tbss) }}
-  .jcr          0 : {{ KEEP (*(.jcr)) }}
-  .dynamic      0 : {{ *(.dynamic) }}
-  .got          0 : {{ *(.got) }}
-  .got.plt      0 : {{ *(.got.plt) }}
-  .data         0 : {{ *(.data) }}
-  .data1        0 : {{ *(.data1) }}
-  .bss          0 : {{ *(.bss) }}
-{large}{stabs}  .comment      0 : {{ *(.comment) }}
-  .gnu.build.attributes : {{ *(.gnu.build.attributes) }}
-{debug}  .gnu.attributes 0 : {{ KEEP (*(.gnu.attributes)) }}
+{statements}
 }}
 """

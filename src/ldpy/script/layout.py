@@ -786,7 +786,8 @@ def layout_relocatable(ctx):
     """The SECTIONS walk of a -r link: offsets of the input sections in their
     output sections, sizes, addresses (0 unless a user script gives another), data
     commands and the values of the symbols the script assigns.  No program headers,
-    no file positions: relocatable.py numbers and writes the sections."""
+    no file positions: relocatable.py numbers and writes the sections.  (A script
+    that only places input sections at 0 needs no walk: ScriptOutputMap.plain_r.)"""
     items = _layout_items(ctx)
     prev, runs = {}, {}
     for attempt in range(16):
