@@ -95,12 +95,16 @@ def _output_class():
     of its inputs: the first one's type and flags (SHF_GROUP, SHF_INFO_LINK,
     SHF_LINK_ORDER, OS and processor bits) and SHF_MERGE/SHF_STRINGS and sh_entsize
     while all inputs agree; also its relocation section and section symbol."""
-    from ldpy.script.place import ScriptOutput, ORPHAN_POS
+    from ldpy.script.place import ORPHAN_POS
+    from ldpy.sections import OutputSection
 
-    class RelocOutput(ScriptOutput):
+    class RelocOutput(OutputSection):
+        # (a ScriptOutput's fields, in slots: -r makes one of these per COMDAT member)
+        __slots__ = ("stmt", "lma", "fill", "region", "noload", "phdr_names", "desc_chunks", "next_pos",
+                     "merge_ok", "first", "rela", "symidx", "group_of", "target", "data")
+
         def __init__(self, name, type_, flags, order, stmt):
-            # (ScriptOutput's fields set here at once: -r makes one of these per COMDAT
-            # member; no segment class, nothing is loaded)
+            # (no segment class: nothing is loaded)
             self.name, self.type, self.flags, self.order, self.stmt = name, type_, flags, order, stmt
             self.align = 1
             self.chunks = []
@@ -755,7 +759,7 @@ class RelocatableOutput:
         place = omap.place
         buckets = self.buckets
         seq = 0
-        orphan = omap.orphan_statement
+        orphan = omap.group_orphan
         direct = not omap._discards and cfg.orphan_handling == "place" and omap.unique is None
         singles = []
         gi = 0
@@ -789,7 +793,7 @@ class RelocatableOutput:
                 if direct and (f.file_id, sec.index) in unique:
                     # a group member: an output section of its own (what place() gives it
                     # when no /DISCARD/ and no --orphan-handling can take it)
-                    singles.append((orphan(sec, True), sec))
+                    singles.append((orphan(sec), sec))
                     continue
                 placed = place(sec, f)
                 if placed is None:
@@ -831,8 +835,11 @@ class RelocatableOutput:
                 out.add(chunk, key[0])
         del self.buckets
         from ldpy.script.place import ORPHAN_POS
-        for st, sec in singles:
-            omap.output_for(st, sec.type, sec.flags).add(sec, ORPHAN_POS)
+        make, by_name = omap.output_class, omap.by_name
+        for st, sec in singles:             # (output_for, once per statement)
+            out = st.out = make(st.name, sec.type, 0, 0, st)
+            by_name.setdefault(st.name, out)
+            out.add(sec, ORPHAN_POS)
         self._layout_contents()
         self._number_sections()
 

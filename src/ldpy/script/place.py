@@ -722,6 +722,11 @@ class ScriptOutputMap:
         self._r_pending = True
         return st
 
+    def group_orphan(self, sec):
+        """-r: the statement of a COMDAT group member that nothing can take (no
+        /DISCARD/, no --orphan-handling): place(), once per member, made short."""
+        return self._orphan_statement_r(sec, sec.name, True)
+
     def _script_names(self, last=False):
         """-r: name -> the first (or last) script statement of that name."""
         if self._script_by_name is None:
