@@ -1707,21 +1707,14 @@ class RelocatableOutput:
         shoff = _align(pos, 8)
         total = shoff + dt.shdr.itemsize * (len(secs) + 1)
         buf = np.zeros(total, np.uint8)
-        from ldpy.write import fill_code_gaps, elf_ident
+        from ldpy.write import copy_output_section, elf_ident
         for o in secs:
             if o.type == SHT_NOBITS or not o.size:
                 continue
             if o.data is not None:
                 buf[o.offset:o.offset + o.size] = o.data
                 continue
-            if o.flags & SHF_EXECINSTR:
-                fill_code_gaps(buf, o, t.code_fill)
-            for c in o.chunks:
-                if c.type == SHT_NOBITS:
-                    continue
-                b = c.bytes()
-                if len(b):
-                    buf[o.offset + c.out_offset:o.offset + c.out_offset + len(b)] = b
+            copy_output_section(buf, o, t.code_fill)    # (a script's fill, code padding, inputs)
         for o in self.contents:
             if o.data is None:
                 self._write_addends(buf, o.offset, o)
