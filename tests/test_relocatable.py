@@ -838,3 +838,14 @@ def test_discarded_definition_still_referenced_under_r(tmp_path):
     assert r.returncode == 1 and not (tmp_path / "d.o").exists()
     assert "'_Z5twiceIiET_S0_' referenced in section '.text' of x.o: defined in discarded section " \
            "'.text._Z5twiceIiET_S0_' of x.o" in r.stderr
+
+
+@pytest.mark.parametrize("opt", ["--unique", "--unique=.text", "--unique=.rodata*"])
+def test_unique_under_r(tmp_path, opt):
+    """--unique under -r: every (matching) orphan input section an output section of its
+    own, the -r script's sections too when named, as ld.bfd -r."""
+    b = cc(tmp_path, "b", C_B, "-O1", "-fcommon")
+    m1 = cc(tmp_path, "m1", MOD_1, "-O1")
+    x = cc(tmp_path, "x", CPP_X, "-O0", compiler="g++")
+    out = assert_same_as_bfd(tmp_path, ["-r", opt, b, m1, x])
+    assert run(["readelf", "-SW", out]).stdout.count(" .text ") >= (2 if opt == "--unique=.text" else 1)

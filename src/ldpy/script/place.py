@@ -394,7 +394,7 @@ class ScriptOutputMap:
     def _orphan_r(self, sec, f):
         """-r: _orphan, its answer remembered by name, type and SHF_ALLOC."""
         placed = self._orphan(sec, f, False)
-        if placed is not None and self.orphan_handling == "place":
+        if placed is not None and self.orphan_handling == "place" and self.unique is None:
             self._orphan_placed[(sec.name, sec.type, sec.flags & SHF_ALLOC)] = placed
         return placed
 
@@ -440,7 +440,7 @@ class ScriptOutputMap:
         if not unique and self.unique is not None and self.unique[1] and f is not None:
             # bare --unique: every orphan input section (ldpy's default script leaves
             # out the debug sections and notes GNU ld's lists: they stay orphans of one name)
-            unique = not _named_by_gnu_script(sec.name)
+            unique = self.relocatable or not _named_by_gnu_script(sec.name)
         st = self.orphan_statement(sec, unique)
         if handling == "warn" and f is not None:
             from ldpy.diag import diag
