@@ -849,3 +849,37 @@ def test_unique_under_r(tmp_path, opt):
     x = cc(tmp_path, "x", CPP_X, "-O0", compiler="g++")
     out = assert_same_as_bfd(tmp_path, ["-r", opt, b, m1, x])
     assert run(["readelf", "-SW", out]).stdout.count(" .text ") >= (2 if opt == "--unique=.text" else 1)
+
+
+def _readelf_view(path):
+    """Section table (file offsets and string table sizes left out), symbols, relocations
+    and every section's bytes, as readelf shows them (any ELF class)."""
+    secs = []
+    for line in run(["readelf", "-SW", path]).stdout.splitlines():
+        m = re.match(r"\s+\[\s*(\d+)\]\s+(\S+)\s+(\S+)\s+(\S+)\s+\S+\s+(\S+)\s+(.*)$", line)
+        if m and m.group(3) != "NULL":
+            secs.append((m.group(1), m.group(2), m.group(3), m.group(4),
+                         m.group(5) if m.group(3) != "STRTAB" else "", m.group(6)))
+    body = [run(["readelf", "-x", s[0], path]).stdout for s in secs
+            if s[2] not in ("STRTAB", "SYMTAB", "REL", "RELA", "NOBITS")]
+    relocs = [l for l in run(["readelf", "-rW", path]).stdout.splitlines() if "at offset" not in l]
+    return secs, run(["readelf", "-sW", path]).stdout, relocs, body
+
+
+@pytest.mark.parametrize("arch", ["i686", "aarch64"])
+def test_module_script_under_r_cross(tmp_path, arch):
+    """The module.lds-like script on i386 (REL: addends in the section bytes) and AArch64,
+    against the cross ld.bfd -r -T."""
+    if not shutil.which(f"{arch}-linux-gnu-gcc"):
+        pytest.fail(f"{arch}-linux-gnu-gcc is part of the test set-up (README)")
+    for name, code in (("m1", MOD_1), ("m2", MOD_2)):
+        (tmp_path / f"{name}.c").write_text(code)
+        run([f"{arch}-linux-gnu-gcc", "-c", "-O1", f"{name}.c", "-o", f"{name}.o"], cwd=str(tmp_path))
+    (tmp_path / "module.lds").write_text(MODULE_LDS)
+    ldpy(["-r", "-T", "module.lds", "m1.o", "m2.o", "-o", "ours.o"], tmp_path)
+    run([f"{arch}-linux-gnu-ld", "-r", "-T", "module.lds", "m1.o", "m2.o", "-o", "bfd.o"], cwd=str(tmp_path))
+    ours, theirs = _readelf_view(str(tmp_path / "ours.o")), _readelf_view(str(tmp_path / "bfd.o"))
+    assert ours[0] == theirs[0]
+    assert ours[1] == theirs[1]
+    assert ours[2] == theirs[2]
+    assert ours[3] == theirs[3]
