@@ -883,3 +883,15 @@ def test_module_script_under_r_cross(tmp_path, arch):
     assert ours[1] == theirs[1]
     assert ours[2] == theirs[2]
     assert ours[3] == theirs[3]
+
+
+def test_gc_sections_with_a_script_under_r(tmp_path):
+    """-r --gc-sections -T: the script's KEEP descriptions are roots (__jump_table keeps
+    exported_b), as are the constructor tables; the same sections as ld.bfd -r."""
+    flags = ["-O1", "-ffunction-sections", "-fdata-sections", "-fno-asynchronous-unwind-tables"]
+    m1, m2 = cc(tmp_path, "m1", MOD_1, *flags), cc(tmp_path, "m2", MOD_2, *flags)
+    (tmp_path / "module.lds").write_text(MODULE_LDS)
+    out = assert_same_as_bfd(tmp_path, ["-r", "--gc-sections", "-e", "exported_a", "-T", "module.lds", m1, m2],
+                             zero_addr=False)
+    secs = run(["readelf", "-SW", out]).stdout
+    assert ".text.exported_b" in secs and ".text.use_twice" not in secs
