@@ -46,7 +46,7 @@ import numpy as np
 from ldpy.diag import LinkError, diag
 from ldpy.elf.leb128 import read_uleb, skip_leb
 from ldpy.elf.format import (reloc_sym, ET_REL,
-                             SHT_NULL, SHT_PROGBITS, SHT_NOBITS, SHT_NOTE, SHT_RELA, SHT_REL, SHT_GROUP,
+                             SHT_NULL, SHT_PROGBITS, SHT_NOBITS, SHT_RELA, SHT_REL, SHT_GROUP,
                              SHT_SYMTAB, SHT_STRTAB, SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR, SHF_MERGE,
                              SHF_STRINGS, SHF_INFO_LINK, SHF_LINK_ORDER, SHF_GROUP, SHF_TLS, SHF_GNU_RETAIN,
                              SHN_UNDEF, SHN_ABS, SHN_COMMON, SHN_LORESERVE, STT_SECTION,
@@ -760,7 +760,7 @@ class RelocatableOutput:
         buckets = self.buckets
         seq = 0
         orphan = omap.group_orphan
-        direct = not omap._discards and cfg.orphan_handling == "place" and omap.unique is None
+        direct = not omap.has_discard and cfg.orphan_handling == "place" and omap.unique is None
         singles = []
         gi = 0
         for f in ctx.files:

@@ -264,7 +264,7 @@ class ScriptOutputMap:
                             self.by_literal.setdefault(lit[0], []).append(order)
                         head = max(head, len(lit[0]) + 1)
         self.head = head
-        self._discards = any(d.stmt.name == DISCARD for d in self.descs)
+        self.has_discard = any(d.stmt.name == DISCARD for d in self.descs)
         # prefixes by length: a name's matching prefixes are a few dict probes
         by_len = {}
         for prefix, order in self.by_prefix:
@@ -401,7 +401,7 @@ class ScriptOutputMap:
     def _group_member(self, sec, f):
         """-r: a member of a group kept as a group is an output section of its own,
         unless a /DISCARD/ description takes it."""
-        if self._discards:
+        if self.has_discard:
             for order in self._candidates(sec.name):
                 d = self.descs[order]
                 if d.stmt.name == DISCARD and d.file_ok(f) and d.matching_pattern(sec, f) is not None:
