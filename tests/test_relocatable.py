@@ -72,9 +72,9 @@ def _elf(path):
     return data, sh, names
 
 
-def structure(path):
-    """[(name, type, flags, size, align, entsize, link name, info, contents)] per section;
-    string and symbol tables by size class only (their order is BFD's hash order)."""
+def structure(path, zero_addr=True):
+    """[(name, type, flags, size, align, entsize, link name, info, contents, address)] per
+    section; string and symbol tables by size class only (their order is BFD's hash order)."""
     data, sh, names = _elf(path)
     rows = []
     for i in range(1, len(sh)):
@@ -91,10 +91,11 @@ def structure(path):
             body = data[int(s["offset"]):int(s["offset"]) + int(s["size"])].tobytes()
         rows.append((names[i], t, int(s["flags"]), int(s["size"]), int(s["align"]), int(s["entsize"]),
                      names[int(s["link"])] if s["link"] else "",
-                     names[int(s["info"])] if t == 4 else int(s["info"]) if t != 17 else "", body))
+                     names[int(s["info"])] if t == 4 else int(s["info"]) if t != 17 else "", body,
+                     int(s["addr"])))
     assert int(data[0x10:0x12].view("<u2")[0]) == 1      # ET_REL
     assert int(data[0x38:0x3a].view("<u2")[0]) == 0      # no program headers
-    assert not sh["addr"].any()                           # addresses all 0
+    assert not zero_addr or not sh["addr"].any()          # addresses all 0 (the default script)
     return rows
 
 
@@ -125,13 +126,13 @@ def nm(path):
     return run(["nm", path]).stdout
 
 
-def assert_same_as_bfd(tmp, args, ours="ours.o", theirs="bfd.o"):
+def assert_same_as_bfd(tmp, args, ours="ours.o", theirs="bfd.o", zero_addr=True):
     """ldpy and ld.bfd on the same -r command line write the same object (bar the
     order of the global symbols and the string table layout)."""
     bfd([*args, "-o", theirs], tmp)
     ldpy([*args, "-o", ours], tmp)
     a, b = str(tmp / theirs), str(tmp / ours)
-    sa, sb = structure(a), structure(b)
+    sa, sb = structure(a, zero_addr), structure(b, zero_addr)
     assert [r[:8] for r in sb] == [r[:8] for r in sa]
     for ra, rb in zip(sa, sb):
         assert rb == ra, f"contents of {ra[0]} differ"
@@ -690,3 +691,207 @@ def test_map_file_under_r(tmp_path):
     assert re.search(r"^ \.text\s+0x0*[1-9a-f][0-9a-f]*\s+0xe b\.o$", text, re.M)   # after a.o's
     assert re.search(r"^\s+0x0+[0-9a-f]+\s+add$", text, re.M)
     assert "Cross Reference Table" in text
+
+
+
+# -- linker scripts under -r: the same engine as final links ---------------------------------
+
+def test_verbose_r_prints_the_r_script_and_T_of_it_links_the_same(tmp_path):
+    """`ldpy --verbose -r` prints ldpy's default script for -r; `-r -T` of the printed
+    text writes the same bytes as plain -r, and so does ld.bfd -r -T with it."""
+    b = cc(tmp_path, "b", C_B, "-O1", "-fcommon")
+    x = cc(tmp_path, "x", CPP_X, "-O0", compiler="g++")
+    y = cc(tmp_path, "y", CPP_Y, "-O0", compiler="g++")
+    out = ldpy(["--verbose", "-r"], tmp_path).stdout
+    text = out.split("=" * 50 + "\n")[1]
+    assert "for -r" in text and ".eh_frame     0 : ONLY_IF_RO" in text and ".text         0 :" in text
+    (tmp_path / "r.lds").write_text(text)
+    ldpy(["-r", b, x, y, "-o", "plain.o"], tmp_path)
+    ldpy(["-r", "-T", "r.lds", b, x, y, "-o", "scripted.o"], tmp_path)
+    assert (tmp_path / "plain.o").read_bytes() == (tmp_path / "scripted.o").read_bytes()
+    assert_same_as_bfd(tmp_path, ["-r", "-T", "r.lds", b, x, y])
+
+
+MOD_1 = r"""
+struct ksym { void *addr; const char *name; };
+int exported_a(int x) { return x * 3; }
+int exported_b(int x) { return x + 7; }
+static const struct ksym ksym_a __attribute__((used, section("___ksymtab+exported_a"))) = { exported_a, "exported_a" };
+static const struct ksym ksym_b __attribute__((used, section("___ksymtab_gpl+exported_b"))) = { exported_b, "exported_b" };
+static int dropped __attribute__((used, section(".discard.unused"))) = 42;
+static long ex1[2] __attribute__((used, section("__ex_table"))) = { 1, 2 };
+static void *jt1[3] __attribute__((used, section("__jump_table"))) = { exported_a, exported_b, 0 };
+int counter;
+static void __attribute__((constructor(200))) early(void) { counter += 100; }
+static void __attribute__((constructor)) late(void) { counter += 1; }
+__attribute__((patchable_function_entry(2))) int patched(int v) { return v - 1; }
+"""
+MOD_2 = r"""
+struct ksym { void *addr; const char *name; };
+int exported_c(int x) { return x << 2; }
+static const struct ksym ksym_c __attribute__((used, section("___ksymtab+exported_c"))) = { exported_c, "exported_c" };
+static int dropped2 __attribute__((used, section(".discard"))) = 1;
+static int ex2 __attribute__((used, section("__ex_table"))) = 3;
+static void *jt2[3] __attribute__((used, section("__jump_table"))) = { exported_c, 0, 0 };
+extern int counter;
+static void __attribute__((constructor(150))) earliest(void) { counter *= 2; }
+int use_twice(int x) { return x * x + 1; }
+char big_buffer[100];
+"""
+MOD_MAIN = r"""
+#include <stdio.h>
+struct ksym { void *addr; const char *name; };
+extern const struct ksym __start___ksymtab[], __stop___ksymtab[];
+extern char __start_jumps[], __stop_jumps[], jumps_size[], modend_mark[];
+extern int counter;
+int exported_b(int), use_twice(int), patched(int);
+int main(void) {
+    for (const struct ksym *k = __start___ksymtab; k < __stop___ksymtab; k++)
+        printf("%s -> %d\n", k->name, ((int (*)(int))k->addr)(5));
+    printf("counter=%d jumps=%ld size=%lu b=%d t=%d p=%d end=%x\n", counter,
+           (long)(__stop_jumps - __start_jumps), (unsigned long)jumps_size, exported_b(1),
+           use_twice(3), patched(10), *(unsigned *)modend_mark);
+    return 0;
+}
+"""
+MOD_EXPECT = "exported_a -> 15\nexported_c -> 20\ncounter=101 jumps=64 size=64 b=8 t=10 p=9 end=12345678\n"
+# the shape of the Linux kernel's scripts/module.lds (written for this test)
+MODULE_LDS = """
+SECTIONS {
+	/DISCARD/ : {
+		*(.discard)
+		*(.discard.*)
+	}
+	__ksymtab		0 : { *(SORT(___ksymtab+*)) }
+	__ksymtab_gpl		0 : { *(SORT(___ksymtab_gpl+*)) }
+	.init_array		0 : ALIGN(8) { *(SORT(.init_array.*)) *(.init_array) }
+	__ex_table		0 : ALIGN(4) { KEEP(*(__ex_table)) }
+	__jump_table		0 : ALIGN(8) {
+		__start_jumps = .;
+		KEEP(*(__jump_table))
+		. = ALIGN(16);
+		__stop_jumps = .;
+	}
+	__patchable_function_entries : { *(__patchable_function_entries) }
+	.modend 0 : { modend_mark = .; LONG(0x12345678) BYTE(1) }
+}
+jumps_size = __stop_jumps - __start_jumps;
+"""
+
+
+@pytest.mark.parametrize("opt", ["-O1", "-O0 -ffunction-sections -fdata-sections"])
+def test_module_script_under_r(tmp_path, opt):
+    """`ld -r -T module.lds` as the kernel links modules: `0 :` addresses (and one
+    statement without, which gets `.`), /DISCARD/, SORT, ALIGN, KEEP, data commands,
+    symbol assignments inside and outside sections, orphans of every kind placed as
+    ld.bfd places them with no statement of their kind; the result runs."""
+    flags = opt.split()
+    m1 = cc(tmp_path, "m1", MOD_1, *flags)
+    m2 = cc(tmp_path, "m2", MOD_2, *flags)
+    (tmp_path / "module.lds").write_text(MODULE_LDS)
+    out = assert_same_as_bfd(tmp_path, ["-r", "-T", "module.lds", m1, m2], "mod.o", zero_addr=False)
+    secs = run(["readelf", "-SW", out]).stdout
+    assert "__ksymtab " in secs and ".discard" not in secs
+    assert re.search(r"__patchable_function_entries\s+PROGBITS\s+0*[1-9a-f]", secs)   # (no `0 :`)
+    syms = run(["readelf", "-sW", out]).stdout
+    assert re.search(r"64 NOTYPE\s+GLOBAL DEFAULT\s+ABS jumps_size|0+40\s+0 NOTYPE\s+GLOBAL DEFAULT\s+ABS jumps_size",
+                     syms)
+    cc(tmp_path, "main", MOD_MAIN, "-O1")
+    for linker in ("ldpy", "bfd"):
+        assert link_and_run(tmp_path, "mod.o", f"m-{linker}", linker, extra=["main.o", "-no-pie"]) == MOD_EXPECT
+
+
+def test_insert_under_r(tmp_path):
+    """INSERT AFTER .data into ldpy's -r script, with an assignment in the new statement."""
+    x = cc(tmp_path, "x", CPP_X + '__attribute__((section(".mydata"))) int mine = 5;\n', "-O0", compiler="g++")
+    y = cc(tmp_path, "y", CPP_Y + '__attribute__((section(".mydata"))) int mine2 = 6;\n', "-O0", compiler="g++")
+    (tmp_path / "ins.lds").write_text("SECTIONS { .mydata 0 : { *(.mydata) mydata_end = .; } } INSERT AFTER .data;\n")
+    out = assert_same_as_bfd(tmp_path, ["-r", "-T", "ins.lds", x, y])
+    assert re.search(r"0+8\s+0 NOTYPE\s+GLOBAL DEFAULT\s+\d+ mydata_end", run(["readelf", "-sW", out]).stdout)
+    assert link_and_run(tmp_path, "ours.o", "ins", "ldpy", compiler="g++") == CPP_EXPECT
+
+
+@pytest.mark.parametrize("opts", [[], ["-d"]])
+def test_script_with_groups_and_commons_under_r(tmp_path, opts):
+    """A user script takes .text.* and COMMON; COMDAT group members stay sections of
+    their own (only /DISCARD/ may take them), as in ld.bfd -r."""
+    x = cc(tmp_path, "x", CPP_X, "-O0", compiler="g++")
+    y = cc(tmp_path, "y", CPP_Y, "-O0", compiler="g++")
+    b = cc(tmp_path, "b", C_B, "-O0", "-fcommon")
+    (tmp_path / "grp.lds").write_text("""SECTIONS {
+  /DISCARD/ : { *(.comment) *(.note.GNU-stack) }
+  .text 0 : { *(.text .text.*) }
+  .data 0 : ALIGN(16) { *(.data) *(COMMON) }
+}
+""")
+    out = assert_same_as_bfd(tmp_path, ["-r", *opts, "-T", "grp.lds", x, y, b])
+    assert "COMDAT group section" in run(["readelf", "-gW", out]).stdout
+    assert ".comment" not in run(["readelf", "-SW", out]).stdout
+    assert link_and_run(tmp_path, "ours.o", "grp", "ldpy", compiler="g++") == CPP_EXPECT
+
+
+def test_discarded_definition_still_referenced_under_r(tmp_path):
+    """/DISCARD/ of a COMDAT member that other code calls: ld.bfd's error, no output."""
+    x = cc(tmp_path, "x", CPP_X, "-O0", compiler="g++")
+    (tmp_path / "d.lds").write_text("SECTIONS { /DISCARD/ : { *(.text._Z5twiceIiET_S0_) } }\n")
+    r = ldpy(["-r", "-T", "d.lds", x, "-o", "d.o"], tmp_path, check=False)
+    assert r.returncode == 1 and not (tmp_path / "d.o").exists()
+    assert "'_Z5twiceIiET_S0_' referenced in section '.text' of x.o: defined in discarded section " \
+           "'.text._Z5twiceIiET_S0_' of x.o" in r.stderr
+
+
+@pytest.mark.parametrize("opt", ["--unique", "--unique=.text", "--unique=.rodata*"])
+def test_unique_under_r(tmp_path, opt):
+    """--unique under -r: every (matching) orphan input section an output section of its
+    own, the -r script's sections too when named, as ld.bfd -r."""
+    b = cc(tmp_path, "b", C_B, "-O1", "-fcommon")
+    m1 = cc(tmp_path, "m1", MOD_1, "-O1")
+    x = cc(tmp_path, "x", CPP_X, "-O0", compiler="g++")
+    out = assert_same_as_bfd(tmp_path, ["-r", opt, b, m1, x])
+    assert run(["readelf", "-SW", out]).stdout.count(" .text ") >= (2 if opt == "--unique=.text" else 1)
+
+
+def _readelf_view(path):
+    """Section table (file offsets and string table sizes left out), symbols, relocations
+    and every section's bytes, as readelf shows them (any ELF class)."""
+    secs = []
+    for line in run(["readelf", "-SW", path]).stdout.splitlines():
+        m = re.match(r"\s+\[\s*(\d+)\]\s+(\S+)\s+(\S+)\s+(\S+)\s+\S+\s+(\S+)\s+(.*)$", line)
+        if m and m.group(3) != "NULL":
+            secs.append((m.group(1), m.group(2), m.group(3), m.group(4),
+                         m.group(5) if m.group(3) != "STRTAB" else "", m.group(6)))
+    body = [run(["readelf", "-x", s[0], path]).stdout for s in secs
+            if s[2] not in ("STRTAB", "SYMTAB", "REL", "RELA", "NOBITS")]
+    relocs = [l for l in run(["readelf", "-rW", path]).stdout.splitlines() if "at offset" not in l]
+    return secs, run(["readelf", "-sW", path]).stdout, relocs, body
+
+
+@pytest.mark.parametrize("arch", ["i686", "aarch64"])
+def test_module_script_under_r_cross(tmp_path, arch):
+    """The module.lds-like script on i386 (REL: addends in the section bytes) and AArch64,
+    against the cross ld.bfd -r -T."""
+    if not shutil.which(f"{arch}-linux-gnu-gcc"):
+        pytest.fail(f"{arch}-linux-gnu-gcc is part of the test set-up (README)")
+    for name, code in (("m1", MOD_1), ("m2", MOD_2)):
+        (tmp_path / f"{name}.c").write_text(code)
+        run([f"{arch}-linux-gnu-gcc", "-c", "-O1", f"{name}.c", "-o", f"{name}.o"], cwd=str(tmp_path))
+    (tmp_path / "module.lds").write_text(MODULE_LDS)
+    ldpy(["-r", "-T", "module.lds", "m1.o", "m2.o", "-o", "ours.o"], tmp_path)
+    run([f"{arch}-linux-gnu-ld", "-r", "-T", "module.lds", "m1.o", "m2.o", "-o", "bfd.o"], cwd=str(tmp_path))
+    ours, theirs = _readelf_view(str(tmp_path / "ours.o")), _readelf_view(str(tmp_path / "bfd.o"))
+    assert ours[0] == theirs[0]
+    assert ours[1] == theirs[1]
+    assert ours[2] == theirs[2]
+    assert ours[3] == theirs[3]
+
+
+def test_gc_sections_with_a_script_under_r(tmp_path):
+    """-r --gc-sections -T: the script's KEEP descriptions are roots (__jump_table keeps
+    exported_b), as are the constructor tables; the same sections as ld.bfd -r."""
+    flags = ["-O1", "-ffunction-sections", "-fdata-sections", "-fno-asynchronous-unwind-tables"]
+    m1, m2 = cc(tmp_path, "m1", MOD_1, *flags), cc(tmp_path, "m2", MOD_2, *flags)
+    (tmp_path / "module.lds").write_text(MODULE_LDS)
+    out = assert_same_as_bfd(tmp_path, ["-r", "--gc-sections", "-e", "exported_a", "-T", "module.lds", m1, m2],
+                             zero_addr=False)
+    secs = run(["readelf", "-SW", out]).stdout
+    assert ".text.exported_b" in secs and ".text.use_twice" not in secs

@@ -194,9 +194,13 @@ class SectionGraph:
         root[:] = (cand & ((flags & SHF_GNU_RETAIN) != 0)) | note
         # roots by name (KEEP), .eh_frame, C-identifier names for __start_/__stop_: only
         # names with a possible match get a closer look
-        # (-r: the roots of a final link's default script, as ld.bfd -r keeps them)
+        # (-r: the roots of a final link's default script, as ld.bfd -r keeps them; with
+        # a user script, relocatable.py, its KEEPs too)
         scripted = not ctx.config.relocatable
+        both = ctx.user_sections and not scripted
         prefixes = ctx.outputs.keep_prefixes() if scripted else _DEFAULT_KEEP_PREFIXES
+        if both:
+            prefixes = tuple(prefixes) + ctx.outputs.keep_prefixes()
         prefixes = tuple(prefixes) + (".eh_frame",)
         eh = np.zeros(N, bool)
         sh_name = shdrs["sh_name"].astype(np.int64)
@@ -213,7 +217,7 @@ class SectionGraph:
             if scripted:
                 if ctx.outputs.keeps(sec, sec.file):
                     root[i] = True
-            elif _DEFAULT_KEEP.match(name):
+            elif _DEFAULT_KEEP.match(name) or both and ctx.outputs.keeps(sec, sec.file):
                 root[i] = True
             if name[:1] != "." and is_c_identifier(name):
                 self.by_cname.setdefault(name, []).append(i)

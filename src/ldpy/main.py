@@ -114,9 +114,10 @@ def main(argv=None):
             if config.verbose and not any(i.kind == "script" for i in config.inputs):
                 # like GNU ld: the default linker script for these options, also
                 # before a link that has no -T script of its own
-                from ldpy.script.default import default_script_text
+                from ldpy.script.default import default_script_text, relocatable_script_text
+                text = (relocatable_script_text if config.relocatable else default_script_text)(config)
                 print("using internal linker script:\n" + "=" * 50)
-                print(default_script_text(config) + "=" * 50)
+                print(text + "=" * 50)
             if not config.inputs:
                 return 0
         if config.print_sysroot:

@@ -105,12 +105,12 @@ def write_map(ctx):
                 lines.append(f"{'':16}{_h(int(ctx.gaddr[s.gid]))}{'':16}{s.display}")
         return lines
 
-    if ctx.outputs is not None:
+    if not ctx.config.relocatable:
         # the map follows the script's statements (ours or the user's), assignments in place
         from ldpy.script.mapinfo import script_map_lines
         lines += script_map_lines(ctx, chunk_lines)
         lines.append("")
-    for o in ctx.sections_out if ctx.outputs is None else ():     # (-r: relocatable.py's sections)
+    for o in ctx.sections_out if ctx.config.relocatable else ():     # (-r: relocatable.py's sections)
         lines.append(f"{o.name:15} {_h(o.addr)} {o.size:#10x}" if len(o.name) < 15 else
                      f"{o.name}\n{'':15} {_h(o.addr)} {o.size:#10x}")
         for c in o.chunks:

@@ -2,12 +2,14 @@
 
 The inputs are combined into one ET_REL object instead of a program:
 
-* placement follows ld.bfd's script for -r (`ld --verbose -r`): input sections of the
-  names it lists are concatenated into those output sections; every other section is
-  an orphan that keeps its own name (same-named orphans combine) and goes after the
-  output section of its kind (.text, .rodata, .tdata, .data, .bss, .interp, .comment)
-  as ldelf_place_orphan puts it.  Nothing is merged (GNU ld -r merges no SHF_MERGE
-  strings), addresses stay 0, there are no program headers;
+* placement is the script engine's (script/place.py, script/layout.py), as in a final
+  link: the user's SECTIONS (`ld -r -T module.lds`, with INSERT, /DISCARD/, SORT, KEEP,
+  ALIGN, data commands and symbol assignments) or ldpy's default script for -r
+  (`ldpy --verbose -r`, script/default.py); every other section is an orphan that keeps
+  its own name (same-named orphans combine) and goes after the output section of its
+  kind (.text, .rodata, .tdata, .data, .bss, .interp, .comment) as ldelf_place_orphan
+  puts it.  Nothing is merged (GNU ld -r merges no SHF_MERGE strings), addresses stay
+  0 (unless a user script gives others), there are no program headers;
 * COMDAT groups stay groups: the members of each kept group are output sections of
   their own (SHF_GROUP) listed by an SHT_GROUP section; later copies of a group are
   discarded as in a final link, and so are the .eh_frame FDEs of their functions
@@ -44,7 +46,7 @@ import numpy as np
 from ldpy.diag import LinkError, diag
 from ldpy.elf.leb128 import read_uleb, skip_leb
 from ldpy.elf.format import (reloc_sym, ET_REL,
-                             SHT_NULL, SHT_PROGBITS, SHT_NOBITS, SHT_NOTE, SHT_RELA, SHT_REL, SHT_GROUP,
+                             SHT_NULL, SHT_PROGBITS, SHT_NOBITS, SHT_RELA, SHT_REL, SHT_GROUP,
                              SHT_SYMTAB, SHT_STRTAB, SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR, SHF_MERGE,
                              SHF_STRINGS, SHF_INFO_LINK, SHF_LINK_ORDER, SHF_GROUP, SHF_TLS, SHF_GNU_RETAIN,
                              SHN_UNDEF, SHN_ABS, SHN_COMMON, SHN_LORESERVE, STT_SECTION,
@@ -52,57 +54,11 @@ from ldpy.elf.format import (reloc_sym, ET_REL,
                              GRP_COMDAT, dtypes)
 from ldpy.symbols import UNDEF, DEFINED, COMMON, SYNTHETIC
 from ldpy import relocs as R
+from ldpy.script.place import TABLES
 
-# ld.bfd's script for -r, as (output name, input names, constraint); the .rela.*
-# statements are left out: ldpy keeps relocation sections with their targets.
-_STATEMENTS = [
-    (".interp",), (".note.gnu.build-id",), (".hash",), (".gnu.hash",), (".dynsym",), (".dynstr",),
-    (".gnu.version",), (".gnu.version_d",), (".gnu.version_r",), (".init",), (".plt",),
-    (".plt.got",), (".plt.sec",), (".text", (".text", ".stub", ".gnu.warning")), (".fini",),
-    (".rodata",), (".rodata1",), (".eh_frame_hdr",),
-    (".eh_frame", None, "RO"), (".sframe", None, "RO"), (".gcc_except_table", None, "RO"),
-    (".gnu_extab", None, "RO"), (".exception_ranges", None, "RO"),
-    (".eh_frame", None, "RW"), (".sframe", None, "RW"), (".gnu_extab", None, "RW"),
-    (".gcc_except_table", None, "RW"), (".exception_ranges", None, "RW"),
-    (".tdata",), (".tbss",), (".jcr",), (".dynamic",), (".got",), (".got.plt",), (".data",),
-    (".data1",), (".bss",), (".lbss",), (".lrodata",), (".ldata",),
-    (".stab",), (".stabstr",), (".stab.excl",), (".stab.exclstr",), (".stab.index",),
-    (".stab.indexstr",), (".comment",), (".gnu.build.attributes",),
-    (".debug",), (".line",), (".debug_srcinfo",), (".debug_sfnames",), (".debug_aranges",),
-    (".debug_pubnames",), (".debug_info",), (".debug_abbrev",), (".debug_line",), (".debug_frame",),
-    (".debug_str",), (".debug_loc",), (".debug_macinfo",), (".debug_weaknames",),
-    (".debug_funcnames",), (".debug_typenames",), (".debug_varnames",), (".debug_pubtypes",),
-    (".debug_ranges",), (".debug_addr",), (".debug_line_str",), (".debug_loclists",),
-    (".debug_macro",), (".debug_names",), (".debug_rnglists",), (".debug_str_offsets",),
-    (".debug_sup",), (".gnu.attributes",),
-]
-_STMT_NAMES = [s[0] for s in _STATEMENTS]
-# input section name -> family (the output name of the statement(s) taking it)
-_FAMILY = {}
-_CONSTRAINED = {}          # family -> {"RO": statement index, "RW": statement index}
-for _i, _s in enumerate(_STATEMENTS):
-    for _n in (_s[1] if len(_s) > 1 and _s[1] else (_s[0],)):
-        _FAMILY.setdefault(_n, _s[0])
-    if len(_s) > 2:
-        _CONSTRAINED.setdefault(_s[0], {})[_s[2]] = _i
-_STMT_INDEX = {}
-for _i, _n in enumerate(_STMT_NAMES):
-    _STMT_INDEX.setdefault(_n, _i)
-# ldelf_place_orphan's anchors: an orphan goes after the last section of its kind
-_ANCHOR = {"text": _STMT_INDEX[".text"], "rodata": _STMT_INDEX[".rodata"],
-           "tdata": _STMT_INDEX[".tdata"], "data": _STMT_INDEX[".data"], "bss": _STMT_INDEX[".bss"],
-           "interp": _STMT_INDEX[".interp"], "nonalloc": _STMT_INDEX[".comment"],
-           "end": len(_STATEMENTS)}
 _KEEP_FLAGS = SHF_WRITE | SHF_ALLOC | SHF_EXECINSTR | SHF_TLS | SHF_GROUP | SHF_INFO_LINK | \
     SHF_LINK_ORDER | SHF_GNU_RETAIN | 0x0ff00000 | 0xf0000000      # (OS and processor flags: SHF_X86_64_LARGE)
 R_NONE = 0
-
-
-def _family(name):
-    fam = _FAMILY.get(name)
-    if fam is None and name.startswith(".gnu_extab"):
-        fam = ".gnu_extab"
-    return fam
 
 
 def is_debugging(name):
@@ -111,69 +67,118 @@ def is_debugging(name):
                             ".line", ".stab")) or name == ".gdb_index"
 
 
-def _orphan_kind(sec):
-    """Which section an orphan follows (ldelf_place_orphan's hold[] classes)."""
-    flags, t = sec.flags, sec.type
-    if not flags & SHF_ALLOC:
-        return "end" if is_debugging(sec.name) else "nonalloc"
-    if t == SHT_NOTE:
-        return "interp"
-    if t == SHT_NOBITS and not flags & SHF_TLS:
-        return "bss"
-    if flags & SHF_TLS:
-        return "tdata"
-    if flags & SHF_WRITE:
-        return "data"
-    if flags & SHF_EXECINSTR:
-        return "text"
-    return "rodata"
-
-
-class ROut:
-    """One section of the relocatable output."""
+class RSection:
+    """A section the -r link makes itself: SHT_GROUP, relocations, symbol and string
+    tables (its bytes in `data`)."""
     __slots__ = ("name", "type", "flags", "align", "entsize", "chunks", "size", "index", "offset",
-                 "link", "info", "data", "merge_ok", "first", "rela", "symidx", "addr", "group_of",
-                 "target")
+                 "link", "info", "data", "addr", "group_of", "target", "rela", "symidx")
 
-    def __init__(self, name, type_=SHT_PROGBITS, flags=0, align=1, entsize=0):
+    def __init__(self, name, type_, flags=0, align=1, entsize=0):
         self.name, self.type, self.flags, self.align, self.entsize = name, type_, flags, align, entsize
-        self.chunks = []
-        self.size = self.index = self.offset = self.link = self.info = self.addr = 0
-        self.data = None          # bytes of a section the linker makes (groups, tables)
-        self.merge_ok = True
-        self.first = None
-        self.rela = None          # ROut of its relocations
-        self.symidx = 0           # its section symbol
+        self.chunks = ()
+        self.size = self.index = self.offset = self.link = self.info = self.addr = self.symidx = 0
+        self.data = None
+        self.rela = None
         self.group_of = None      # an SHT_GROUP: (file, group section index, COMDAT?, members)
         self.target = None        # a relocation section: the section it relocates
-
-    def add(self, sec):
-        if self.first is None:
-            self.first = sec
-            self.type = sec.type
-            self.flags = sec.flags & (_KEEP_FLAGS | SHF_MERGE | SHF_STRINGS)
-            self.entsize = sec.entsize
-        else:
-            if sec.type != SHT_NOBITS and self.type == SHT_NOBITS:
-                self.type = sec.type
-            self.flags |= sec.flags & _KEEP_FLAGS
-            if (sec.flags ^ self.flags) & (SHF_MERGE | SHF_STRINGS) or sec.entsize != self.entsize:
-                self.merge_ok = False
-        self.align = max(self.align, sec.align)
-        self.chunks.append(sec)
-        sec.output = self
-
-    def finish_flags(self, groups=True):
-        if not self.merge_ok:
-            self.flags &= ~(SHF_MERGE | SHF_STRINGS)
-        if not groups:
-            self.flags &= ~SHF_GROUP
 
     def bytes(self):
         return self.data
 
     def __repr__(self):
-        return f"<ROut [{self.index}] {self.name} size={self.size:#x}>"
+        return f"<RSection [{self.index}] {self.name} size={self.size:#x}>"
+
+
+def _output_class():
+    """The output section of a -r link: a script output section (the engine places
+    input sections into it and lays it out) that keeps what an ET_REL section keeps
+    of its inputs: the first one's type and flags (SHF_GROUP, SHF_INFO_LINK,
+    SHF_LINK_ORDER, OS and processor bits) and SHF_MERGE/SHF_STRINGS and sh_entsize
+    while all inputs agree; also its relocation section and section symbol."""
+    from ldpy.script.place import ORPHAN_POS
+    from ldpy.sections import OutputSection
+
+    class RelocOutput(OutputSection):
+        # (a ScriptOutput's fields, in slots: -r makes one of these per COMDAT member)
+        __slots__ = ("stmt", "lma", "fill", "region", "noload", "phdr_names", "desc_chunks", "next_pos",
+                     "merge_ok", "first", "rela", "symidx", "group_of", "target", "data")
+
+        def __init__(self, name, type_, flags, order, stmt):
+            self.name, self.type, self.flags, self.order, self.stmt = name, type_, flags, order, stmt
+            self.align = 1
+            self.chunks = []
+            self.addr = self.offset = self.size = self.index = self.entsize = 0
+            self.link = self.info = self.lma = 0
+            self.fill = self.region = None
+            self.noload = False
+            self.phdr_names = []
+            self.desc_chunks = {}
+            self.next_pos = ORPHAN_POS
+            self.merge_ok = True
+            self.first = None
+            self.rela = None          # RSection of its relocations
+            self.symidx = 0           # its section symbol
+            self.group_of = self.target = self.data = None
+
+        def add(self, sec, desc_pos=None):
+            if self.first is None:
+                self.first = sec
+                self.type = sec.type
+                self.flags = sec.flags & (_KEEP_FLAGS | SHF_MERGE | SHF_STRINGS)
+                self.entsize = sec.entsize
+            else:
+                if sec.type != SHT_NOBITS and self.type == SHT_NOBITS:
+                    self.type = sec.type
+                self.flags |= sec.flags & _KEEP_FLAGS
+                if (sec.flags ^ self.flags) & (SHF_MERGE | SHF_STRINGS) or sec.entsize != self.entsize:
+                    self.merge_ok = False
+            if sec.align > self.align:
+                self.align = sec.align
+            self.chunks.append(sec)
+            sec.output = self
+            pos = self.next_pos if desc_pos is None else desc_pos
+            run = self.desc_chunks.get(pos)
+            if run is None:
+                run = self.desc_chunks[pos] = []
+            run.append(sec)
+
+        def finish_flags(self, groups=True):
+            if not self.merge_ok:
+                self.flags &= ~(SHF_MERGE | SHF_STRINGS)
+            if not groups:
+                self.flags &= ~SHF_GROUP
+
+        def bytes(self):
+            return self.data
+
+        def __repr__(self):
+            return f"<RelocOutput [{self.index}] {self.name} size={self.size:#x}>"
+
+    return RelocOutput
+
+
+def use_script_r(ctx):
+    """The layout script of a -r link: the user's SECTIONS, else ldpy's default
+    script for -r, with the user's INSERTs and assignments spliced in; the engine's
+    output map with GNU ld's -r rules (script/place.py)."""
+    from ldpy.script.linkscript import LinkScript, define_script_symbols
+    from ldpy.script.place import ScriptOutputMap
+    script = ctx.script
+    if script is None:
+        script = ctx.script = LinkScript()
+    ctx.user_sections = script.has_sections
+    if not script.has_sections:
+        from ldpy.script.default import relocatable_script
+        user = script.statements
+        script.statements = []
+        script.add(relocatable_script(ctx))
+        script.statements[:0] = user
+    script.apply_inserts()
+    omap = ctx.outputs = ScriptOutputMap(script, ctx.config.orphan_handling, relocatable=True)
+    omap.output_class = _output_class()
+    if ctx.config.unique_sections or ctx.config.unique_orphan_sections:
+        omap.unique = (ctx.config.unique_sections, ctx.config.unique_orphan_sections)
+    define_script_symbols(ctx)
 
 
 def link_relocatable(ctx, passes):
@@ -182,11 +187,7 @@ def link_relocatable(ctx, passes):
     passes.run(add_references, ctx)
     passes.run(Loader(ctx).load_all)        # inputs, archive members, COMDAT choice, resolution
     diag.check()
-    script = ctx.script
-    if script is not None and (script.has_sections or script.inserts):
-        raise LinkError("-r with a linker script's SECTIONS or INSERT is not supported yet")
-    if ctx.config.unique_sections or ctx.config.unique_orphan_sections:
-        raise LinkError("--unique with -r is not supported yet")
+    passes.run(use_script_r, ctx)           # the default -r script, or the user's SECTIONS
     if ctx.config.gc_sections:
         passes.run(collect_garbage_r, ctx)  # --gc-sections: roots only -e / -u, as ld.bfd -r
     out = RelocatableOutput(ctx)
@@ -704,18 +705,20 @@ class RelocatableOutput:
         # the output's relocation sections: .rela.X (Elf_Rela) or, on REL targets, .rel.X
         self.rel_prefix, self.rel_type, self.rel_dt = (".rela", SHT_RELA, self.dt.rela) if self.t.RELA \
             else (".rel", SHT_REL, self.dt.rel)
-        self.stmt_out = [None] * len(_STATEMENTS)
-        self.orphans = [[] for _ in range(len(_STATEMENTS) + 1)]
-        self.by_name = {}             # (name, type, alloc) -> orphan ROut (non-unique ones)
-        self.groups = []              # (ROut of the SHT_GROUP, file, signature sym index, member indexes)
-        self.group_out = {}           # (file_id, group section index) -> ROut
+        self.omap = ctx.outputs       # the script engine's output map (use_script_r)
+        self.groups = []              # RSection of each SHT_GROUP kept
+        self.group_out = {}           # (file_id, group section index) -> RSection
         self.commons = None
+        self.walk = None              # the script walk (script/layout.py): symbol values
 
     # -- placement ------------------------------------------------------------------
     def place_sections(self):
-        ctx, cfg = self.ctx, self.cfg
+        """Every input section to its output section through the script engine (in
+        each file's section order, as ld.bfd's wildcard walk meets them), COMDAT
+        groups kept as SHT_GROUP sections, then the SECTIONS walk for the offsets."""
+        ctx, cfg, omap = self.ctx, self.cfg, self.omap
         from ldpy.assign import is_debug_section
-        force_groups = getattr(cfg, "force_group_allocation", False)
+        force_groups = cfg.force_group_allocation
         strip_debug = cfg.strip_debug
         unique = set()
         group_rows = []
@@ -727,8 +730,8 @@ class RelocatableOutput:
                     continue
                 group_rows.append((f, gidx, is_comdat, members))
                 unique.update((f.file_id, m) for m in live)
-        # which statement each constrained family uses: ONLY_IF_RO unless an input is writable
-        writable = {}
+        omap.group_members = frozenset(unique)
+        omap.apply_constraints(ctx.files)       # ONLY_IF_RO / ONLY_IF_RW (the exception tables)
         note_stack = exec_stack = False
         props = None
         for f in ctx.files:
@@ -739,9 +742,6 @@ class RelocatableOutput:
                 if sec.name == ".note.GNU-stack":
                     has_note = True
                     exec_stack |= bool(sec.flags & SHF_EXECINSTR)
-                fam = _family(sec.name)
-                if fam in _CONSTRAINED and (f.file_id, sec.index) not in unique:
-                    writable[fam] = writable.get(fam, False) or bool(sec.flags & SHF_WRITE)
             if has_note:
                 note_stack = True
             elif any(s is not None for s in f.sections):
@@ -752,12 +752,20 @@ class RelocatableOutput:
             props = notes.merge_gnu_properties(
                 ctx.files, (notes.X86_FEATURE_1_IBT if c.ibt else 0) | (notes.X86_FEATURE_1_SHSTK if c.shstk else 0),
                 1 << (c.x86_isa_level - 1) if c.x86_isa_level else 0)
+        self.buckets = {}             # statement -> [(sort key, seq, chunk)]
+        self.seq = 0
+        place = omap.place
+        buckets = self.buckets
+        seq = 0
+        orphan = omap.group_orphan
+        direct = not omap.has_discard and cfg.orphan_handling == "place" and omap.unique is None
+        singles = []
         gi = 0
         for f in ctx.files:
             # this file's groups first: they are numbered before everything else anyway
             while gi < len(group_rows) and group_rows[gi][0] is f:
                 _, gidx, is_comdat, members = group_rows[gi]
-                g = ROut(".group", SHT_GROUP, 0, 4, 4)
+                g = RSection(".group", SHT_GROUP, 0, 4, 4)
                 g.group_of = (f, gidx, is_comdat, members)
                 self.groups.append(g)
                 self.group_out[(f.file_id, gidx)] = g
@@ -772,63 +780,85 @@ class RelocatableOutput:
                 if name == ".note.gnu.property":
                     sec.live = False
                     if props:
+                        self.seq = seq
                         self._add_property_note(props)
+                        seq = self.seq
                         props = None
                     continue
                 if sec.type in (SHT_RELA, SHT_REL, SHT_GROUP, SHT_SYMTAB, SHT_STRTAB, SHT_NULL):
                     sec.live = False        # (the loader keeps none of these as contents)
                     continue
-                is_unique = (f.file_id, sec.index) in unique
-                fam = None if is_unique else _family(name)
-                if fam is not None:
-                    if fam in _CONSTRAINED:
-                        idx = _CONSTRAINED[fam]["RW" if writable.get(fam) else "RO"]
-                    else:
-                        idx = _STMT_INDEX[fam]
-                    out = self.stmt_out[idx]
-                    if out is None:
-                        out = self.stmt_out[idx] = ROut(_STMT_NAMES[idx])
-                elif is_unique:
-                    out = ROut(name)
-                    self.orphans[_ANCHOR[_orphan_kind(sec)]].append(out)
-                else:
-                    key = (name, sec.type, bool(sec.flags & SHF_ALLOC))
-                    out = self.by_name.get(key)
-                    if out is None:
-                        out = self.by_name[key] = ROut(name)
-                        self.orphans[_ANCHOR[_orphan_kind(sec)]].append(out)
-                out.add(sec)
+                if direct and (f.file_id, sec.index) in unique:
+                    # a group member: an output section of its own (what place() gives it
+                    # when no /DISCARD/ and no --orphan-handling can take it)
+                    singles.append((orphan(sec), sec))
+                    continue
+                placed = place(sec, f)
+                if placed is None:
+                    sec.live = False        # (/DISCARD/, --orphan-handling=discard)
+                    continue
+                st = placed[0]
+                bucket = buckets.get(st)
+                if bucket is None:
+                    bucket = buckets[st] = []
+                bucket.append((placed[1], seq, sec))
+                seq += 1
+        self.seq = seq
         self.build_id = None
         if cfg.build_id and cfg.build_id != "none":
             # --build-id under -r: BFD writes the note too (its statement in the -r script)
             from ldpy.synthetic.notes import BuildIdNote
             self.build_id = BuildIdNote(cfg.build_id)
-            idx = _STMT_INDEX[".note.gnu.build-id"]
-            if self.stmt_out[idx] is None:
-                self.stmt_out[idx] = ROut(".note.gnu.build-id")
-            self.stmt_out[idx].add(self.build_id)
-        text = self.stmt_out[_STMT_INDEX[".text"]]
-        if text is not None:                    # `*(.text .stub)` first, then `*(.gnu.warning)`
-            text.chunks.sort(key=lambda c: c.name == ".gnu.warning")
+            if not self._place(self.build_id, None):
+                self.build_id = None
         self._stack_note = (note_stack, exec_stack)
         if cfg.execstack is not None and not note_stack:
             # -z [no]execstack with no input note: BFD makes the note itself, last
             from ldpy.synthetic import Synthetic
+            from ldpy.script.place import Statement
             note = Synthetic(".note.GNU-stack", SHT_PROGBITS, SHF_EXECINSTR if cfg.execstack else 0, 1)
-            out = ROut(".note.GNU-stack")
-            out.add(note)
-            self.orphans[_ANCHOR["end"]].append(out)
+            st = Statement(None, ".note.GNU-stack")
+            omap.finish_orphans()
+            omap.statements.append(st)
+            self.buckets[st] = [((0, ()), 0, note)]
         self._allocate_commons()
+        omap.finish_orphans()               # (the orphan statements into the list, in place)
+        # the chunks in each output section: by description, then sort order, then input order
+        for st, items in self.buckets.items():
+            if len(items) > 1:
+                items.sort()                # (by sort key, then input order: seq is unique)
+            first = items[0][2]
+            out = omap.output_for(st, first.type, first.flags)
+            for key, _, chunk in items:
+                out.add(chunk, key[0])
+        del self.buckets
+        from ldpy.script.place import ORPHAN_POS
+        make, by_name = omap.output_class, omap.by_name
+        for st, sec in singles:             # (output_for, once per statement)
+            out = st.out = make(st.name, sec.type, 0, 0, st)
+            by_name.setdefault(st.name, out)
+            out.add(sec, ORPHAN_POS)
         self._layout_contents()
         self._number_sections()
+
+    def _place(self, sec, f):
+        """One chunk into the bucket of the statement the engine gives it."""
+        placed = self.omap.place(sec, f)
+        if placed is None:
+            return False
+        st, key = placed[0], placed[1]
+        bucket = self.buckets.get(st)
+        if bucket is None:
+            bucket = self.buckets[st] = []
+        bucket.append((key, self.seq, sec))
+        self.seq += 1
+        return True
 
     def _add_property_note(self, props):
         from ldpy.synthetic.notes import GnuPropertyNote
         note = GnuPropertyNote(props, self.t.IS64)
         note.file = None
-        out = ROut(".note.gnu.property")
-        out.add(note)
-        self.orphans[_ANCHOR["interp"]].append(out)
+        self._place(note, None)
 
     def _allocate_commons(self):
         """-d / -dc / -dp / FORCE_COMMON_ALLOCATION: commons become .bss definitions."""
@@ -840,14 +870,13 @@ class RelocatableOutput:
         if not commons:
             return
         from ldpy.synthetic import Synthetic
-        # one COMMON chunk per file owning commons, after every .bss input (BFD attaches
-        # each file's COMMON section to .bss), filled in the order of BFD's hash table
+        # one COMMON chunk per file owning commons, where the script puts COMMON (the
+        # -r script does not name it: an orphan that .bss takes), after every .bss input
+        # (BFD attaches each file's COMMON section to .bss), filled in the order of BFD's
+        # hash table
         by_file = {}
         for s in commons:
             by_file.setdefault(s.file.file_id if s.file is not None else -1, []).append(s)
-        idx = _STMT_INDEX[".bss"]
-        if self.stmt_out[idx] is None:
-            self.stmt_out[idx] = ROut(".bss")
         self.commons = {}
         syms = ctx.symtab.symbols
         walk = {g: i for i, g in enumerate(bfd_hash_order([x.name for x in syms]))}
@@ -863,40 +892,49 @@ class RelocatableOutput:
                 chunk.align = max(chunk.align, a)
                 self.commons[s.gid] = chunk
             chunk.size = off
-            self.stmt_out[idx].add(chunk)
-
-    def _all_contents(self):
-        """Output sections with contents from the inputs, in output order."""
-        outs = []
-        for i in range(len(_STATEMENTS) + 1):
-            if i < len(_STATEMENTS) and self.stmt_out[i] is not None:
-                outs.append(self.stmt_out[i])
-            outs.extend(self.orphans[i])
-        return outs
+            self._place(chunk, None)
 
     def _layout_contents(self):
+        """.eh_frame editing (sizes change), the outputs' flags, then the SECTIONS walk
+        (script/layout.py) for every input section's offset and each output's size."""
         note_stack, exec_stack = self._stack_note
-        for o in self._all_contents():
+        groups = not self.cfg.force_group_allocation
+        omap = self.omap
+        plain = omap.plain_r(self.cfg.section_start)
+        if not plain:
+            from ldpy.script.layout import add_script_outputs
+            add_script_outputs(self.ctx)    # (statements that only data commands or `.` fill)
+        outs = [o for o in omap.sorted() if o.name not in TABLES]
+        for o in outs:
             if o.name == ".eh_frame" and o.type in (SHT_PROGBITS, 0x70000001):     # (SHT_X86_64_UNWIND)
                 self._edit_eh_frames(o)
-            o.finish_flags(not getattr(self.cfg, "force_group_allocation", False))
-            off = 0
-            for c in o.chunks:
-                off = _align(off, c.align)
-                c.out_offset = off
-                off += c.size
-                if off >= 1 << 62:
-                    where = c.where() if hasattr(c, "where") else c.name
-                    raise LinkError(f"{where}: section of {c.size:#x} bytes makes output section "
-                                    f"{o.name} too large")
-            o.size = off
+            o.finish_flags(groups)
+        if plain:
+            for o in outs:                  # (what the walk would do: inputs one after another)
+                off = 0
+                for c in o.chunks:
+                    a = c.align
+                    if a > 1:
+                        off = (off + a - 1) & -a
+                    c.out_offset = off
+                    off += c.size
+                o.addr, o.size = 0, off
+        else:
+            from ldpy.script.layout import layout_relocatable
+            self.walk = layout_relocatable(self.ctx)
+        for o in outs:
+            if o.size >= 1 << 62:
+                c = max(o.chunks, key=lambda c: c.size)
+                where = c.where() if hasattr(c, "where") else c.name
+                raise LinkError(f"{where}: section of {c.size:#x} bytes makes output section "
+                                f"{o.name} too large")
             if o.name == ".note.GNU-stack" and note_stack and exec_stack:
                 o.flags |= SHF_EXECINSTR
 
     def _number_sections(self):
         """Section indexes as BFD numbers them: SHT_GROUP sections first, then each
         section followed by its relocations, then .symtab, .strtab, .shstrtab."""
-        self.contents = self._all_contents()
+        self.contents = [o for o in self.omap.sorted() if o.name not in TABLES]
         self.relocs_of = {}
         idx = 1
         for g in self.groups:
@@ -911,21 +949,21 @@ class RelocatableOutput:
             idx += 1
             self.sections.append(o)
             if has_rel:
-                r = ROut(self.rel_prefix + o.name, self.rel_type, SHF_INFO_LINK | (o.flags & SHF_GROUP),
-                         8 if self.t.IS64 else 4, self.rel_dt.itemsize)
+                r = RSection(self.rel_prefix + o.name, self.rel_type, SHF_INFO_LINK | (o.flags & SHF_GROUP),
+                             8 if self.t.IS64 else 4, self.rel_dt.itemsize)
                 r.index = idx
                 idx += 1
                 o.rela = r
                 r.target = o
                 self.sections.append(r)
-        self.symtab = ROut(".symtab", SHT_SYMTAB, 0, 8 if self.t.IS64 else 4, self.dt.sym.itemsize)
-        self.strtab = ROut(".strtab", SHT_STRTAB, 0, 1)
-        self.shstrtab = ROut(".shstrtab", SHT_STRTAB, 0, 1)
+        self.symtab = RSection(".symtab", SHT_SYMTAB, 0, 8 if self.t.IS64 else 4, self.dt.sym.itemsize)
+        self.strtab = RSection(".strtab", SHT_STRTAB, 0, 1)
+        self.shstrtab = RSection(".shstrtab", SHT_STRTAB, 0, 1)
         tables = [self.symtab, self.strtab, self.shstrtab]
         self.symtab_shndx = None
         if idx + 3 >= SHN_LORESERVE:
             # extended section indexes: symbols' real indexes in .symtab_shndx (BFD's place)
-            self.symtab_shndx = ROut(".symtab_shndx", 18, 0, 4, 4)    # SHT_SYMTAB_SHNDX
+            self.symtab_shndx = RSection(".symtab_shndx", 18, 0, 4, 4)    # SHT_SYMTAB_SHNDX
             tables.insert(1, self.symtab_shndx)
         for o in tables:
             o.index = idx
@@ -933,6 +971,8 @@ class RelocatableOutput:
             self.sections.append(o)
         for o in self.contents:
             c = o.first
+            if c is None:
+                continue
             if o.flags & SHF_LINK_ORDER and c.is_input:
                 linked = c.file.sections[c.link] if 0 < c.link < len(c.file.sections) else None
                 o.link = linked.output.index if linked is not None and linked.output is not None else 0
@@ -1120,6 +1160,7 @@ class RelocatableOutput:
         dead[G:] = in_sec & (target_out < 0)
         nlocal = 1 + nsec + len(sel) + int(needs_file.sum())
         self._evaluate_defsyms()
+        self._script_symbol_rows()
         # globals
         syms = ctx.symtab.symbols
         glist = [syms[g] for g in bfd_hash_order([s.name for s in syms]) if self._emit_global(syms[g])]
@@ -1195,11 +1236,29 @@ class RelocatableOutput:
         self.symidx_of_out = symidx_of_out
         self._group_contents(out_of_key, symidx_of_out)
 
+    def _script_symbol_rows(self):
+        """What the script assigns, as ld.bfd -r writes it: a value inside an output
+        section (or set from `.` after one) is relative to that section, anything else
+        absolute."""
+        walk = self.walk
+        for bname, sym in self.ctx.script_symbols.items():
+            v = walk.values.get(bname.decode()) if walk is not None else None
+            if v is None:
+                continue
+            sec = v.sec
+            index = getattr(sec, "index", 0) if getattr(sec, "stmt", None) is not None else 0
+            if v.relative and index:
+                row = (index, (v.v - sec.addr) & 0xffffffffffffffff, sym.type)
+            else:
+                row = (-SHN_ABS, v.v & 0xffffffffffffffff, sym.type)
+            sym.value = row[1]
+            self.defsym_rows[sym.gid] = row
+
     def _evaluate_defsyms(self):
         """--defsym under -r, as ld.bfd -r writes them: NAME=SYMBOL is SYMBOL's place
         (same section and value), any other expression an absolute value computed from
         section-relative values; an expression naming one symbol takes its type."""
-        self.defsym_rows = {}
+        self.defsym_rows = {}       # symbol id -> (output section index or -SHN_ABS, value, type)
         if not self.ctx.defsyms:
             return
         from ldpy import expr
@@ -1230,13 +1289,18 @@ class RelocatableOutput:
         files = self.ctx.files
         prop_owner = next((f for f in files for x in f.sections
                            if x is not None and x.name == ".note.gnu.property"), None)
+        # (SHT_GROUP sections where the -r script's non-allocated orphans go: after .comment)
         outs = []
-        for i in range(len(_STATEMENTS) + 1):
-            if i < len(_STATEMENTS) and self.stmt_out[i] is not None:
-                outs.append(self.stmt_out[i])
-            if i == _ANCHOR["nonalloc"]:
+        stmts = [st for st in self.omap.statements if not st.dropped]
+        at = max((i for i, st in enumerate(stmts) if st.name == ".comment" and st.node is not None),
+                 default=len(stmts) - 1)
+        for i, st in enumerate(stmts):
+            if st.out is not None and st.name not in TABLES:
+                outs.append(st.out)
+            if i == at:
                 outs.extend(self.groups)
-            outs.extend(self.orphans[i])
+        if not stmts:
+            outs.extend(self.groups)
         for o in outs:
             if o.type == SHT_GROUP:
                 f = o.group_of[0]
@@ -1548,8 +1612,19 @@ class RelocatableOutput:
         names = [secs[i].name for i in so[d].tolist()]
         pretend = np.fromiter((n not in (".eh_frame", ".gcc_except_table") for n in names), bool, len(d))
         cache = {}
+        discarded = self.omap.discarded_ids
+        syms = ctx.symtab.symbols
         for j, (i, k) in enumerate(zip(d.tolist(), key[d].tolist())):
-            if not pretend[j] or k < G:
+            if k < G:
+                # a global defined in a section /DISCARD/ took: an error outside debug sections
+                s = syms[k]
+                if discarded and s.kind == DEFINED and s.section is not None and \
+                        id(s.section) in discarded and not s_dbg[so[i]]:
+                    src = secs[so[i]]
+                    diag.error(f"'{s.display}' referenced in section '{src.name}' of {src.file.name}: "
+                               f"defined in discarded section '{s.section.name}' of {s.section.file.name}")
+                continue
+            if not pretend[j]:
                 continue
             li = k - G
             fi, shndx = int(keys.loc_file[li]), int(keys.loc_shndx[li])
@@ -1630,21 +1705,14 @@ class RelocatableOutput:
         shoff = _align(pos, 8)
         total = shoff + dt.shdr.itemsize * (len(secs) + 1)
         buf = np.zeros(total, np.uint8)
-        from ldpy.write import fill_code_gaps, elf_ident
+        from ldpy.write import copy_output_section, elf_ident
         for o in secs:
             if o.type == SHT_NOBITS or not o.size:
                 continue
             if o.data is not None:
                 buf[o.offset:o.offset + o.size] = o.data
                 continue
-            if o.flags & SHF_EXECINSTR:
-                fill_code_gaps(buf, o, t.code_fill)
-            for c in o.chunks:
-                if c.type == SHT_NOBITS:
-                    continue
-                b = c.bytes()
-                if len(b):
-                    buf[o.offset + c.out_offset:o.offset + c.out_offset + len(b)] = b
+            copy_output_section(buf, o, t.code_fill)    # (a script's fill, code padding, inputs)
         for o in self.contents:
             if o.data is None:
                 self._write_addends(buf, o.offset, o)
@@ -1662,7 +1730,7 @@ class RelocatableOutput:
                 link = self.strtab.index
             elif o is self.symtab_shndx:
                 link = self.symtab.index
-            sh[o.index] = (names[o.name], o.type, o.flags, 0, o.offset, o.size, link, info,
+            sh[o.index] = (names[o.name], o.type, o.flags, o.addr, o.offset, o.size, link, info,
                            max(o.align, 1) if o.type != SHT_NULL else 0, o.entsize)
         nsh = len(secs) + 1
         if nsh >= SHN_LORESERVE:            # the counts live in section header 0

@@ -88,6 +88,9 @@ def _copy_whole(out, o, code_fill):
             out[base + c.out_offset: base + c.out_offset + len(b)] = b
 
 
+copy_output_section = _copy_whole      # (-r's writer, relocatable.py, copies contents the same way)
+
+
 def _write_all(ctx, out):
     from ldpy import parallel
     outs = ctx.sections_out

@@ -1,4 +1,4 @@
-"""ldpy's default linker script: the layout layout.py builds without a script,
+"""ldpy's default linker script: the layout of every link without SECTIONS,
 written in the script language (`ldpy --verbose` prints it; `-T` of the
 printed text links the same).  Like GNU ld's, it varies with the options:
 PIE/shared start at 0, -z separate-code adds page breaks around code, -z now
@@ -8,7 +8,6 @@ scripts for -N and -n do."""
 
 
 import os
-import pickle
 
 _PARSED = {}            # script text -> its parsed AST, pickled (one entry per option set)
 
@@ -20,6 +19,7 @@ def default_script(ctx):
     the parser nor parses (about 6 ms); every link gets a fresh copy of the tree
     (unpickled: about a tenth of a parse), since layout marks statements of it
     (ONLY_IF_RO/RW drops, INSERTs)."""
+    import pickle
     text = default_script_text(ctx)
     blob = _PARSED.get(text)
     if blob is not None:
@@ -225,5 +225,114 @@ SECTIONS
 {large}  {provide('_end')}
   PROVIDE (end = .);
 {data_end}  .comment      0 : {{ *(.comment) }}
+}}
+"""
+
+
+# -- the script for -r -------------------------------------------------------------------
+# One table gives both the text `ldpy --verbose -r` prints and the parsed tree a -r link
+# uses (built directly: a -r link then needs neither the script parser nor a parse;
+# tests/test_relocatable.py checks that parsing the text gives the same tree).
+
+_DEBUG_R = (".debug", ".line", ".debug_srcinfo", ".debug_sfnames", ".debug_aranges", ".debug_pubnames",
+            ".debug_info", ".debug_abbrev", ".debug_line", ".debug_frame", ".debug_str", ".debug_loc",
+            ".debug_macinfo", ".debug_weaknames", ".debug_funcnames", ".debug_typenames",
+            ".debug_varnames", ".debug_pubtypes", ".debug_ranges", ".debug_addr", ".debug_line_str",
+            ".debug_loclists", ".debug_macro", ".debug_names", ".debug_rnglists", ".debug_str_offsets",
+            ".debug_sup")
+
+
+def _r_statements(t):
+    """The -r script's output statements: (name, at 0?, constraint, ALIGN, descriptions),
+    a description (KEEP?, [section pattern or (pattern, "none") for SORT_NONE])."""
+    def plain(*names):
+        return [(n, True, None, None, [(False, [n])]) for n in names]
+    rows = plain(".interp", ".note.gnu.build-id", ".hash", ".gnu.hash", ".dynsym", ".dynstr",
+                 ".gnu.version", ".gnu.version_d", ".gnu.version_r")
+    rows.append((".init", True, None, None, [(True, [(".init", "none")])]))
+    if t.PLT_GOT_ENTRIES:
+        rows += plain(".plt", ".plt.got", ".plt.sec")
+    else:
+        rows.append((".plt", True, None, 16, [(False, [".plt"])]))
+    rows.append((".text", True, None, None, [(False, [".text", ".stub"]), (False, [".gnu.warning"])]))
+    rows.append((".fini", True, None, None, [(True, [(".fini", "none")])]))
+    rows += plain(".rodata", ".rodata1", ".eh_frame_hdr")
+    # the exception tables twice: ONLY_IF_RO, then ONLY_IF_RW (GNU ld's order of each)
+    for c, names in (("ONLY_IF_RO", (".eh_frame", ".sframe", ".gcc_except_table", ".gnu_extab",
+                                     ".exception_ranges")),
+                     ("ONLY_IF_RW", (".eh_frame", ".sframe", ".gnu_extab", ".gcc_except_table",
+                                     ".exception_ranges"))):
+        for n in names:
+            pat = ".gnu_extab*" if n == ".gnu_extab" and c == "ONLY_IF_RO" else n
+            rows.append((n, True, c, None, [(n == ".eh_frame", [pat])]))
+    rows += plain(".tdata", ".tbss")
+    rows.append((".jcr", True, None, None, [(True, [".jcr"])]))
+    rows += plain(".dynamic", ".got", ".got.plt", ".data", ".data1", ".bss")
+    if t.LARGE_COMMON is not None:
+        rows += plain(".lbss", ".lrodata", ".ldata")
+    rows += plain(".stab", ".stabstr", ".stab.excl", ".stab.exclstr", ".stab.index", ".stab.indexstr",
+                  ".comment")
+    rows.append((".gnu.build.attributes", False, None, None, [(False, [".gnu.build.attributes"])]))
+    rows += plain(*_DEBUG_R)
+    rows.append((".gnu.attributes", True, None, None, [(True, [".gnu.attributes"])]))
+    return rows
+
+
+def _target_of(ctx_or_config):
+    cfg = getattr(ctx_or_config, "config", ctx_or_config)
+    t = getattr(ctx_or_config, "target", None)
+    if t is None:
+        from ldpy.arch.base import for_emulation
+        t = for_emulation(getattr(cfg, "emulation", None) or "elf_x86_64") or for_emulation("elf_x86_64")
+    return t
+
+
+def relocatable_script(ctx):
+    """The parsed default script of a -r link, built from the table."""
+    from ldpy.script import ast
+    where = "<default script>"
+    statements = []
+    for name, at0, constraint, align, descs in _r_statements(_target_of(ctx)):
+        commands = [ast.InputSectionDesc("*", [ast.SectionPattern(p, ()) if isinstance(p, str) else
+                                               ast.SectionPattern(p[0], (p[1],)) for p in pats],
+                                         keep, where=where)
+                    for keep, pats in descs]
+        statements.append(ast.OutputSection(name, commands, address=("num", 0) if at0 else None,
+                                            align=("num", align) if align else None,
+                                            constraint=constraint, where=where))
+    return ast.Script(where, [ast.Sections(statements, where=where)])
+
+
+def relocatable_script_text(ctx_or_config):
+    """ldpy's script for -r (`ldpy --verbose -r`), GNU ld's -r rules: every output
+    section at address 0, input sections of the listed names only (no `.text.*`:
+    function sections keep their names as orphans), the exception tables twice,
+    ONLY_IF_RO then ONLY_IF_RW.  GNU ld's script also lists the `.rela.*` sections;
+    ldpy leaves them out, since a -r link keeps each relocation section with the
+    section it relocates (relocatable.py) rather than placing it."""
+    t = _target_of(ctx_or_config)
+    formats = ", ".join(f'"{f}"' for f in t.OUTPUT_FORMATS)
+    lines = []
+    for name, at0, constraint, align, descs in _r_statements(t):
+        head = f"  {name.ljust(13)} {'0 ' if at0 else ''}:"
+        if align:
+            head += f" ALIGN({align})"
+        if constraint:
+            head += f" {constraint}"
+        body = []
+        for keep, pats in descs:
+            text = "*(" + " ".join(p if isinstance(p, str) else f"SORT_NONE({p[0]})" for p in pats) + ")"
+            body.append(f"KEEP ({text})" if keep else text)
+        if len(body) == 1:
+            lines.append(f"{head} {{ {body[0]} }}")
+        else:
+            lines.append(head + "\n  {\n" + "".join(f"    {b}\n" for b in body) + "  }")
+    statements = "\n".join(lines)
+    return f"""/* ldpy default linker script for -r: ELF {t.NAME} */
+OUTPUT_FORMAT({formats})
+OUTPUT_ARCH({t.BFD_ARCH})
+SECTIONS
+{{
+{statements}
 }}
 """

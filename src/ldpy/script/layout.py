@@ -208,8 +208,14 @@ def add_script_outputs(ctx):
         if st.out is None and node is not None and not st.dropped and st.name != DISCARD and \
                 (_keeps_empty(node) or _moves_dot(node)):
             data = _keeps_empty(node)
+            writable = not data
+            if data and omap.relocatable:
+                # (ld.bfd: a data command makes the section read-only unless an assignment
+                # made it first; only -r keeps those flags as they are)
+                first = next(c for c in node.commands if isinstance(c, (ast.Data, ast.Assignment)))
+                writable = isinstance(first, ast.Assignment)
             omap.output_for(st, SHT_PROGBITS if data else SHT_NOBITS,
-                            SHF_ALLOC | (0 if data else SHF_WRITE))
+                            SHF_ALLOC | (SHF_WRITE if writable else 0))
 
 
 def may_stay_empty(o):
@@ -525,7 +531,8 @@ class _Walk:
             align = max(subalign, st.phantom_align or 1)
         region = self._vma_region(item, flags, explicit)
         stmt_align = self.ev.value(item.align, where) if item.align is not None else 0
-        if stmt_align > 1 and out is not None and not ignored:
+        if stmt_align > 1 and out is not None and (not ignored or self.ctx.outputs.relocatable):
+            # (-r outputs empty sections too, with the statement's alignment)
             out.align = max(out.align, stmt_align)      # `.data : ALIGN(128)`: sh_addralign
         dot_before = self.dot_v
         if sec_start is not None:
@@ -787,8 +794,8 @@ def _layout_items(ctx):
             a = item_of.get(id(it.st.after))
             if a is not None and (it.st.out is None or it.st.out.flags & SHF_ALLOC):
                 it.region, it.lma_region, it.phdrs = a.region, a.lma_region, list(a.phdrs)
-        if it.node is None and it.st.out is not None and not it.st.out.flags & SHF_ALLOC:
-            it.address = ("num", 0)            # non-allocated orphans sit at 0
+        if it.node is None and (omap.relocatable or it.st.out is not None and not it.st.out.flags & SHF_ALLOC):
+            it.address = ("num", 0)            # non-allocated orphans sit at 0 (under -r, all)
     # a statement with no LMA, address or region of its own takes the AT> region
     # of the one before it in the same region (ld's lang_propagate_lma_regions)
     for a, b in zip(section_items, section_items[1:]):
@@ -865,6 +872,34 @@ def layout_scripted(ctx):
 
 
 layout_scripted.pass_name = "layout"     # (--stats, --time-trace: the layout pass of every final link)
+
+
+def layout_relocatable(ctx):
+    """The SECTIONS walk of a -r link: offsets of the input sections in their
+    output sections, sizes, addresses (0 unless a user script gives another), data
+    commands and the values of the symbols the script assigns.  No program headers,
+    no file positions: relocatable.py numbers and writes the sections.  (A script
+    that only places input sections at 0 needs no walk: ScriptOutputMap.plain_r.)"""
+    items = _layout_items(ctx)
+    prev, runs = {}, {}
+    for attempt in range(16):
+        walk = _run_walk(ctx, items, 0, prev, False, runs)
+        values = dict(walk.values)
+        stable = _same(values, prev)
+        prev = values
+        if stable:
+            break
+    else:
+        raise LinkError("linker script layout does not converge (symbols depend on each other in a cycle?)")
+    walk = _run_walk(ctx, items, 0, prev, True, runs)
+    for r in walk.regions.values():
+        if r.used_end > r.origin + r.length:
+            raise LinkError(f"region '{r.name}' overflowed by {r.used_end - (r.origin + r.length)} bytes")
+    if walk.assert_failures:
+        raise LinkError(walk.assert_failures[0])
+    for c in walk.data_chunks:
+        c.output.chunks.append(c)
+    return walk
 
 
 def _run_walk(ctx, items, phnum, prev, final, runs):

@@ -193,13 +193,28 @@ def _sort_key(pattern, sec, f):
 # SORT orders that read a section's name or alignment
 _NAMED_SORTS = frozenset(("name", "alignment", "init_priority"))
 _DISCARDED = ("/DISCARD/",)       # place()'s cached answer for a discarded head
+_ORPHANED = ("orphan",)           # ... and for a head no description takes
 
 
 class ScriptOutputMap:
     """Output sections of a scripted link, in statement order."""
 
-    def __init__(self, script, orphan_handling="place"):
+    def __init__(self, script, orphan_handling="place", relocatable=False):
         self.script = script
+        # -r: GNU ld's rules for relocatable output: orphans follow ldelf_place_orphan's
+        # classes (below), same-named orphans combine only with the same type, and the
+        # members of the COMDAT groups kept as groups are orphans of their own that only
+        # /DISCARD/ may take (ld's unique_section_p while groups are not resolved)
+        self.relocatable = relocatable
+        self.group_members = frozenset()      # -r: (file id, section index) of those members
+        self.output_class = ScriptOutput      # (-r makes its own kind of output section)
+        self._orphan_of = {}                  # -r: (name, type, allocated) -> orphan statement
+        self._script_by_name = None           # -r: name -> the first script statement of that name
+        self._r_chain = {}                    # -r: orphan class -> [statement it follows, its last orphan]
+        self._r_follow = {}                   # -r: id(statement) -> orphans made to follow it
+        self._r_tail = []                     # -r: orphans that go last
+        self._r_pending = False
+        self._orphan_placed = {}              # -r: the same -> place()'s answer for it
         self.orphan_handling = orphan_handling   # --orphan-handling: place, warn, error, discard
         self.by_name = {}
         self.merged = {}
@@ -249,6 +264,7 @@ class ScriptOutputMap:
                             self.by_literal.setdefault(lit[0], []).append(order)
                         head = max(head, len(lit[0]) + 1)
         self.head = head
+        self.has_discard = any(d.stmt.name == DISCARD for d in self.descs)
         # prefixes by length: a name's matching prefixes are a few dict probes
         by_len = {}
         for prefix, order in self.by_prefix:
@@ -262,6 +278,7 @@ class ScriptOutputMap:
         self._stem_cache = {}         # stem -> candidates from literals and prefixes
         self._placed = {}             # name head, or stem -> place()'s answer when it decides
         self._placed_short = {}       # first _SHORT characters -> the same, for short stems
+        self._orphan_placed = {}
 
     def _stem(self, name):
         starts = self._starts
@@ -314,6 +331,8 @@ class ScriptOutputMap:
     def place(self, sec, f):
         """(statement, sort key, description) for an input section; None to discard it."""
         name = sec.name
+        if self.group_members and f is not None and (f.file_id, sec.index) in self.group_members:
+            return self._group_member(sec, f)
         if self.unique is not None and f is not None and self._unique_input(sec):
             return self._orphan(sec, f, True)
         if self.keep_text_prefix and f is not None and name.startswith(KEPT_TEXT):
@@ -321,6 +340,11 @@ class ScriptOutputMap:
             if kept is not None:
                 return kept
         if not self.wild:
+            if self.relocatable:
+                # (-r: an orphan's answer, by name, type and SHF_ALLOC)
+                hit = self._orphan_placed.get((name, sec.type, sec.flags & SHF_ALLOC))
+                if hit is not None:
+                    return hit
             # the answer of an earlier section whose name has the same head (or stem),
             # when only that decided it: one dict probe for most input sections
             hit = self._placed_short.get(name[:_SHORT])
@@ -336,6 +360,8 @@ class ScriptOutputMap:
                     if f is not None:
                         self.discarded_ids.add(id(sec))
                     return None
+                if hit is _ORPHANED:
+                    return self._orphan_r(sec, f) if self.relocatable else self._orphan(sec, f, False)
                 return hit
         head_decides = not self.wild
         for order in self._candidates(name):
@@ -359,7 +385,29 @@ class ScriptOutputMap:
             if head_decides and not d.desc.file_sort and not _NAMED_SORTS.intersection(p.sort):
                 self._remember(name, placed)
             return placed
+        if head_decides:
+            self._remember(name, _ORPHANED)     # (no description takes a name of this stem)
+        if self.relocatable:
+            return self._orphan_r(sec, f)
         return self._orphan(sec, f, False)
+
+    def _orphan_r(self, sec, f):
+        """-r: _orphan, its answer remembered by name, type and SHF_ALLOC."""
+        placed = self._orphan(sec, f, False)
+        if placed is not None and self.orphan_handling == "place" and self.unique is None:
+            self._orphan_placed[(sec.name, sec.type, sec.flags & SHF_ALLOC)] = placed
+        return placed
+
+    def _group_member(self, sec, f):
+        """-r: a member of a group kept as a group is an output section of its own,
+        unless a /DISCARD/ description takes it."""
+        if self.has_discard:
+            for order in self._candidates(sec.name):
+                d = self.descs[order]
+                if d.stmt.name == DISCARD and d.file_ok(f) and d.matching_pattern(sec, f) is not None:
+                    self.discarded_ids.add(id(sec))
+                    return None
+        return self._orphan(sec, f, True)
 
     def _kept_text(self, sec, f):
         """-z keep-text-section-prefix (lld, gold): a .text.hot (.unlikely, ...) input the
@@ -392,7 +440,7 @@ class ScriptOutputMap:
         if not unique and self.unique is not None and self.unique[1] and f is not None:
             # bare --unique: every orphan input section (ldpy's default script leaves
             # out the debug sections and notes GNU ld's lists: they stay orphans of one name)
-            unique = not _named_by_gnu_script(sec.name)
+            unique = self.relocatable or not _named_by_gnu_script(sec.name)
         st = self.orphan_statement(sec, unique)
         if handling == "warn" and f is not None:
             from ldpy.diag import diag
@@ -421,8 +469,8 @@ class ScriptOutputMap:
 
     def output_for(self, st, type_, flags):
         if st.out is None:
-            st.out = ScriptOutput(st.name, type_, flags & (SHF_ALLOC | SHF_WRITE | SHF_EXECINSTR | SHF_TLS),
-                                  0, st)
+            st.out = self.output_class(st.name, type_, flags & (SHF_ALLOC | SHF_WRITE | SHF_EXECINSTR | SHF_TLS),
+                                       0, st)
             self.by_name.setdefault(st.name, st.out)
         return st.out
 
@@ -460,6 +508,8 @@ class ScriptOutputMap:
         `unique`).  Allocated relocation sections are all called .rela.dyn (GNU
         ld's -z combreloc default)."""
         name = ".bss" if sec.name == "COMMON" else sec.name
+        if self.relocatable:
+            return self._orphan_statement_r(sec, name, unique)
         if sec.type == SHT_RELA and sec.flags & SHF_ALLOC:
             name = ".rela.dyn"
         for st in self.statements if not unique else ():
@@ -467,9 +517,9 @@ class ScriptOutputMap:
                 return st
         st = Statement(None, name)
         st.orphan_kind = (sec.flags, sec.type)   # what it is before its output exists
-        self._pending_anchor = None
+        self._pending_anchor = self._pending_key = None
         self.statements.insert(self._orphan_position(sec), st)
-        if self._pending_anchor is not None:
+        if self._pending_key is not None:
             self._orphans_after[self._pending_key] = st
             st.after = self._pending_anchor
         return st
@@ -484,21 +534,34 @@ class ScriptOutputMap:
         if not any(st.node is not None and getattr(st.node, "constraint", None) in
                    ("ONLY_IF_RO", "ONLY_IF_RW") for st in self.statements):
             return
-        secs = [(sec, f) for f in files for sec in f.sections
-                if sec is not None and sec.live and sec.file is f]
+        groups = self.group_members
+        # only writable inputs can drop an ONLY_IF_RO statement or keep an ONLY_IF_RW
+        # one; they are judged per name first (candidates), then per section
+        writable = {}
+        for f in files:
+            for sec in f.sections:
+                if sec is not None and sec.live and sec.flags & SHF_WRITE and sec.file is f and \
+                        not (groups and (f.file_id, sec.index) in groups):
+                    writable.setdefault(sec.name, []).append((sec, f))
+        cands = {}
         for st in list(self.statements):
             want = getattr(st.node, "constraint", None) if st.node is not None else None
             if want not in ("ONLY_IF_RO", "ONLY_IF_RW"):
                 continue
             mine = {k for k, d in enumerate(self.descs) if d.stmt is st}
             readonly = True
-            for sec, f in secs:
-                if sec.flags & SHF_WRITE and not mine.isdisjoint(self._candidates(sec.name)) and \
-                        self.rule_taking(sec, f) is st:
+            for name, secs in writable.items():
+                c = cands.get(name)
+                if c is None:
+                    c = cands[name] = self._candidates(name)
+                if mine.isdisjoint(c):
+                    continue
+                if any(self.rule_taking(sec, f) is st for sec, f in secs):
                     readonly = False
                     break
             if readonly != (want == "ONLY_IF_RO"):
                 self.drop_statement(st)
+                cands = {}                      # (the descriptions are numbered anew)
 
     def _future_flags(self):
         """(flags, type) of what each statement takes, from every input section
@@ -584,6 +647,162 @@ class ScriptOutputMap:
         self._pending_anchor, self._pending_key = anchor, key
         return self.statements.index(last) + 1
 
+    def plain_r(self, section_start):
+        """-r: does the script assign nothing, and is every statement that gets an
+        output section at address 0 with input section descriptions only (ldpy's -r
+        script)?  Then each output section is its inputs one after the other from 0,
+        all the SECTIONS walk would find, and a -r link skips the walk (and its
+        imports) over the statements of thousands of COMDAT members."""
+        if section_start:
+            return False
+        for node in self.script.section_statements():
+            if not isinstance(node, ast.OutputSection):
+                return False                    # (assignments, ASSERTs, OVERLAYs)
+        for st in self.statements:
+            node = st.node
+            if node is None or st.dropped:
+                continue
+            if not all(isinstance(c, ast.InputSectionDesc) for c in node.commands):
+                return False
+            if st.out is not None and (
+                    node.address != ("num", 0) or node.lma is not None or node.align is not None or
+                    node.subalign is not None or node.region or node.lma_region or node.type or
+                    node.fill is not None or node.align_with_input):
+                return False
+        return True
+
+    # -r: ldelf_place_orphan's classes and the statement each follows ("end": after all)
+    _R_ANCHORS = {"text": ".text", "rodata": ".rodata", "tdata": ".tdata", "data": ".data",
+                  "bss": ".bss", "note": ".interp", "nonalloc": ".comment"}
+
+    def _orphan_statement_r(self, sec, name, unique):
+        """-r: the statement of a same-named orphan of the same type and SHF_ALLOC, or
+        of the script; else a new one, after the last orphan of its class placed after
+        that class's statement of GNU ld's -r script, or (a user script without it)
+        after what lang_output_section_find_by_flags finds, kept for the class as ld
+        keeps it (hold[].os); debugging sections go last.  New statements are linked
+        after the one they follow and put in the list once (finish_orphans): -r makes
+        an orphan for every COMDAT member, thousands in C++."""
+        if not unique:
+            key = (name, sec.type, bool(sec.flags & SHF_ALLOC))
+            st = self._orphan_of.get(key)
+            if st is not None and not st.dropped:
+                return st
+            st = self._script_names().get(name)
+            if st is not None:
+                self._orphan_of[key] = st
+                return st
+        st = Statement(None, name)
+        st.orphan_kind = (sec.flags, sec.type)
+        if not unique:
+            self._orphan_of[key] = st
+        kind = _r_kind(sec)
+        if kind == "end":
+            self._r_tail.append(st)
+            return st
+        entry = self._r_chain.get(kind)
+        if entry is None:
+            anchor = self._script_names(last=True).get(self._R_ANCHORS[kind])
+            if anchor is None and kind != "nonalloc":
+                anchor = self._find_by_flags_r(sec, kind)
+            if anchor is None and kind == "nonalloc":
+                self._r_tail.append(st)
+                return st
+            # (no statement of its kind: ld.bfd puts it first, after its *ABS* section)
+            entry = self._r_chain[kind] = [anchor, anchor]
+        # right after the last orphan of its class (or the statement the class follows)
+        key = id(entry[1])
+        after = self._r_follow.get(key)
+        if after is None:
+            self._r_follow[key] = [st]
+        else:
+            after.append(st)
+        entry[1] = st
+        st.after = entry[0]
+        self._r_pending = True
+        return st
+
+    def group_orphan(self, sec):
+        """-r: the statement of a COMDAT group member that nothing can take (no
+        /DISCARD/, no --orphan-handling): place(), once per member, made short."""
+        return self._orphan_statement_r(sec, sec.name, True)
+
+    def _script_names(self, last=False):
+        """-r: name -> the first (or last) script statement of that name."""
+        if self._script_by_name is None:
+            first, final = {}, {}
+            for st in self.statements:
+                if st.node is not None and not st.dropped and st.name != DISCARD:
+                    first.setdefault(st.name, st)
+                    final[st.name] = st
+            self._script_by_name = (first, final)
+        return self._script_by_name[1 if last else 0]
+
+    def finish_orphans(self):
+        """-r: put the orphans made since the last call into the statement list: each
+        right after the statement it follows, the latest first (as inserting it there
+        at once would have)."""
+        if not self._r_pending and not self._r_tail:
+            return
+        get = self._r_follow.get
+        order = []
+        for st in [*get(id(None), ())[::-1], *self.statements, *self._r_tail]:
+            order.append(st)
+            after = get(id(st))
+            if after:
+                # (what follows st: the latest first, each with what follows it)
+                stack = list(after)
+                while stack:
+                    x = stack.pop()
+                    order.append(x)
+                    more = get(id(x))
+                    if more:
+                        stack.extend(more)
+        self.statements[:] = order
+        self._r_follow, self._r_tail, self._r_pending = {}, [], False
+
+    def _find_by_flags_r(self, sec, kind):
+        """-r, no statement of the orphan's class: GNU ld's lang_output_section_find_by_flags,
+        the last statement whose sections agree with the orphan on the flags that
+        matter for its class, first among those of the same ELF type, then among all.
+        A statement is judged by what its inputs give it; one that only data commands
+        fill is loaded and writable, of no type yet; one that gets nothing is no match."""
+        self.finish_orphans()
+        future = self._future_flags()
+        t = sec.type
+        if kind == "tdata":
+            # TLS: after the last TLS statement, else after the last writable loaded one
+            # (.tdata may follow .data), whatever their types
+            found, seen_tls = None, False
+            for st, flags, type_ in self._judged_statements(future):
+                if flags & SHF_ALLOC and flags & SHF_TLS:
+                    found, seen_tls = st, True
+                elif seen_tls:
+                    break
+                elif flags & SHF_ALLOC and flags & SHF_WRITE and type_ != SHT_NOBITS:
+                    found = st
+            return found
+        for same_type in (True, False):
+            found = None
+            for st, flags, type_ in self._judged_statements(future):
+                if (not same_type or type_ == t) and _r_matches(kind, flags, type_):
+                    found = st
+            if found is not None:
+                return found
+        return None
+
+    def _judged_statements(self, future):
+        """(statement, flags, type) of the statements an orphan may follow under -r."""
+        for st in self.statements:
+            if st.name == DISCARD or st.dropped:
+                continue
+            have = future.get(id(st)) if st.node is not None else getattr(st, "orphan_kind", None)
+            if have is None:
+                if not _data_only(st):
+                    continue
+                have = (SHF_ALLOC | SHF_WRITE, None)
+            yield st, have[0], have[1]
+
     def _statement_kind(self, st, kind):
         if st.out is not None and st.out.chunks:
             return kind(st.out.flags, st.out.type)
@@ -629,6 +848,59 @@ _FALLBACK = {"note": [{"note"}, {"rodata"}, {"text"}],
              "tbss": [{"tbss"}, {"tdata"}, {"bss"}, {"data"}],
              "data": [{"data"}, _LOADED],
              "bss": [{"bss"}, _LOADED | {"bss", "note", "rela", "tdata", "tbss"}]}
+
+
+def _r_kind(sec):
+    """ldelf_place_orphan's class of a -r orphan (its hold[] entry): writable before
+    code, TLS both .tdata, any NOBITS .bss; non-allocated debugging sections last."""
+    flags, t = sec.flags, sec.type
+    if not flags & SHF_ALLOC:
+        from ldpy.relocatable import is_debugging
+        return "end" if is_debugging(sec.name) else "nonalloc"
+    if t == SHT_NOTE:
+        return "note"
+    if t == SHT_NOBITS and not flags & SHF_TLS:
+        return "bss"
+    if flags & SHF_TLS:
+        return "tdata"
+    if flags & SHF_WRITE:
+        return "data"
+    if flags & SHF_EXECINSTR:
+        return "text"
+    return "rodata"
+
+
+def _r_matches(kind, flags, type_):
+    """Whether a statement's (flags, type) suits a -r orphan of this class (the flag
+    masks of lang_output_section_find_by_flags: read-only data may follow code)."""
+    if not flags & SHF_ALLOC:
+        return False
+    tls = flags & SHF_TLS
+    if kind == "tdata":
+        return bool(tls)
+    if tls:
+        return False
+    if kind == "bss":
+        return True
+    if type_ == SHT_NOBITS:
+        return False
+    if kind == "data":
+        return bool(flags & SHF_WRITE)
+    if flags & SHF_WRITE:
+        return False
+    return kind != "text" or bool(flags & SHF_EXECINSTR)
+
+
+def _data_only(st):
+    """A script statement with data commands (BYTE, LONG, ...) that no input fills yet."""
+    return st.node is not None and any(isinstance(c, ast.Data) for c in st.node.commands)
+
+
+def _same_kind(orphan_kind, sec):
+    """-r: a same-named orphan joins an earlier one only with the same type and
+    SHF_ALLOC (GNU ld compares SEC_ALLOC/SEC_LOAD and the ELF type)."""
+    return orphan_kind is not None and orphan_kind[1] == sec.type and \
+        not (orphan_kind[0] ^ sec.flags) & SHF_ALLOC
 
 
 def _note_align(st):
