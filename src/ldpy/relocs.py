@@ -6,6 +6,7 @@ operations for the entire link, not work per file or per relocation.
 Key space: a global symbol's key is its id in the symbol table; local symbol i
 of file f has key G + f.local_base + i.
 """
+import os
 from itertools import chain
 from operator import attrgetter
 
@@ -326,12 +327,13 @@ def _gather_records(rec, first, counts, buffer, pos, buffers):
 # stay in the cache and in the allocator's free lists.  Whole-table temporaries of a
 # big link (62 MB per int64 column at 7.8M relocations) were fresh pages every time,
 # and the page faults grew faster than the table (llvm-big-x4, docs/architecture.md).
-BLOCK = 1 << 18
+BLOCK = int(os.environ.get("LDPY_RELOC_BLOCK") or 1 << 18)    # (tests: blocks of a few rows)
 
 
-def row_blocks(counts, block=BLOCK):
-    """Runs of whole sections of about `block` rows: [(first section, end section,
-    first row, end row)] for sections with `counts` rows each."""
+def row_blocks(counts, block=None):
+    """Runs of whole sections of about `block` (BLOCK) rows: [(first section, end
+    section, first row, end row)] for sections with `counts` rows each."""
+    block = block or BLOCK
     ends = np.cumsum(counts)
     if not len(ends):
         return []
