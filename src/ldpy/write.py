@@ -216,7 +216,7 @@ def relocate_all(ctx, out):
         return
     rt.place()
     deferred = reloc_policy.Deferred()
-    for lo, hi in rt.blocks:
+    for lo, hi in rt.blocks if ctx.target.APPLY_IN_BLOCKS else [(0, len(rt.offset))]:
         rows = rt.rows(lo, hi, deferred.overflows)
         S, A = _targets(ctx, rows)
         tomb = _tombstones(ctx, rows)
