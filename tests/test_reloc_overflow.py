@@ -145,6 +145,21 @@ def test_ten_overflows_shown_then_counted(tmp_path):
     assert funcs == {f"f{i}" for i in range(15)}
 
 
+def test_overflows_of_many_blocks_make_one_report(tmp_path, monkeypatch):
+    """Relocations are applied a block of rows at a time (relocs.BLOCK); the
+    overflows of every block are reported together, as from one block: the same
+    lines, the same count of omitted ones."""
+    src = "extern char big[];\n" + "".join(f"int f{i}(void) {{ return big[{i}]; }}\n" for i in range(15)) + \
+        "int main(void) { return f0(); }\n"
+    m = compile_src(tmp_path, "many.c", src, "-ffunction-sections")
+    b = compile_src(tmp_path, "b.c", B_C)
+    whole = link_fail(tmp_path, [m, b], BSS_HIGH)
+    monkeypatch.setenv("LDPY_RELOC_BLOCK", "1")       # (a block per section)
+    blocks = link_fail(tmp_path, [m, b], BSS_HIGH)
+    assert blocks == whole and len(ours(blocks)) == 10
+    assert "ldpy: error: 7 additional relocation overflows omitted from the output" in blocks
+
+
 def test_overflow_in_assembly_names_the_label(tmp_path):
     (tmp_path / "s.s").write_text(".text\n.globl _start\n_start:\n  nop\nwork:\n  movl $target, %eax\n"
                                   "  ret\n.data\n.globl target\ntarget: .long 0\n")

@@ -79,3 +79,37 @@ def test_table_matches_the_section_objects(tmp_path, monkeypatch):
     assert any(taken) and not all(taken)
     assert any(s.name == ".ctors" for s, t in zip(secs, taken) if t)
     assert any(s.compressed is not None for s, t in zip(secs, taken) if t)
+
+
+@pytest.mark.slow
+def test_blocks_of_rows_give_the_same_table_and_bytes(tmp_path, monkeypatch):
+    """The table is filled, and relocate_all applies it, a block of rows at a time
+    (relocs.BLOCK, whole sections per block): blocks of a few rows give the same
+    columns and the same output as one block (a PIE: RELATIVE relocations kept in
+    row order; --gc-sections with -g: tombstones; -gz: relocations of compressed
+    sections; the reversed .ctors: edited ones)."""
+    from ldpy import relocs
+    flags = ["-O1", "-g", "-gz", "-ffunction-sections", "-fdata-sections"]
+    objs = [compile_obj(tmp_path, prog(s), flags) for s in ("cxx_main.cpp", "cxx_lib.cpp")]
+    objs.append(compile_obj(tmp_path, write(tmp_path, "ctors.c", CTORS), flags))
+    argv = gcc_link_argv(tmp_path, objs, ["-pthread"], compiler="g++")
+    tables = {}
+    real = driver.scan_relocations
+
+    def capture(ctx):
+        real(ctx)
+        tables[relocs.BLOCK] = ctx.relocs
+    monkeypatch.setattr(driver, "scan_relocations", capture)
+    monkeypatch.chdir(tmp_path)
+    from ldpy.main import main
+    for block, name in ((1 << 30, "whole"), (3, "blocks")):
+        monkeypatch.setattr(relocs, "BLOCK", block)
+        assert main([*argv, "--gc-sections", "-o", name]) == 0
+    assert (tmp_path / "whole").read_bytes() == (tmp_path / "blocks").read_bytes()
+    out = run_exe(tmp_path / "blocks").stdout
+    assert "caught" in out and out.index("ctor second") < out.index("ctor first")
+    whole, small = tables[1 << 30], tables[3]
+    assert len(whole.blocks) == 1 and len(small.blocks) > 100
+    for col in ("sec_ordinal", "offset", "sym", "type", "addend", "key", "is_local", "alloc",
+                "writable", "P", "pos"):
+        assert np.array_equal(getattr(whole, col), getattr(small, col)), col

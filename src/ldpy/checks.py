@@ -205,7 +205,11 @@ def report_overflows(ctx, rt, idx, values, fields, type_name):
         0x100000000 does not fit in a signed 32-bit field
 
     values: the computed field values; fields: each relocation's field ("signed
-    32-bit").  Stops the link."""
+    32-bit").  Stops the link.  A block of rows (relocs.RowBlock) hands its reports
+    to the table's, made after its last block."""
+    if rt.overflows is not None:
+        rt.overflows.append((rt.lo + np.asarray(idx, np.int64), values, fields, type_name))
+        return
     from ldpy.undefined import Places, demangler
     idx = [int(k) for k in idx]
     shown = idx if ctx.config.verbose else idx[:OVERFLOWS_SHOWN]

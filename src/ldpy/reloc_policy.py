@@ -33,6 +33,14 @@ class Plan:
                  "desc_to_ie", "dyn64", "relative", "irelative", "relr", "textrel", "plt_call",
                  "tls_gd", "tls_ld", "kind")
 
+    def rows(self, lo, hi):
+        """The decisions of rows lo:hi (views)."""
+        p = Plan()
+        for name in Plan.__slots__:
+            v = getattr(self, name, None)
+            setattr(p, name, v[lo:hi] if isinstance(v, np.ndarray) else v)
+        return p
+
 
 def scan(ctx, rt):
     """Decide, for every relocation of the link, which need GOT slots, PLT or IPLT
@@ -203,17 +211,44 @@ def scan(ctx, rt):
 
 
 def put(out, pos, val, width, little=True):
-    """Store the low `width` bytes of each val at pos, in the target's byte order."""
+    """Store the low `width` bytes of each val at pos, in the target's byte order
+    (through a view of `out` with a `width`-byte word at every byte offset)."""
     if len(pos) == 0:
         return
-    b = val.astype("<i8").view(np.uint8).reshape(-1, 8)[:, :width]
-    if not little:
-        b = b[:, ::-1]
-    out[pos[:, None] + np.arange(width)] = b
+    dt = np.dtype(f"{'<' if little else '>'}u{width}")
+    if len(out) < width:
+        raise IndexError(f"a {width}-byte field does not fit in {len(out)} bytes")
+    words = np.ndarray((len(out) - width + 1,), dt, out, 0, (1,))
+    words[pos] = val.astype(dt)
 
 
-def apply(ctx, rt, S, A, out):
-    """Compute and store every relocation of the link into the output image."""
+class Deferred:
+    """What apply() leaves for after the last block of rows: the dynamic relocations
+    (all absolute ones, then RELATIVE, then IRELATIVE, each in row order, as one
+    whole-table pass added them) and the overflow reports (one report for the link)."""
+
+    def __init__(self):
+        self.dyn = ([], [], [])
+        self.overflows = []
+
+    def finish(self, ctx, rt):
+        for parts in self.dyn:
+            if parts:
+                ctx.rela_dyn.add(*(np.concatenate(c) for c in zip(*parts)))
+        if self.overflows:
+            from ldpy.checks import report_overflows
+            fields = []
+            for idx, _, f, _ in self.overflows:
+                if len(fields) < 1000 and len(f) == len(idx):
+                    fields += f
+            report_overflows(ctx, rt, np.concatenate([o[0] for o in self.overflows]),
+                             np.concatenate([o[1] for o in self.overflows]), fields[:1000],
+                             self.overflows[0][3])
+
+
+def apply(ctx, rt, S, A, out, deferred):
+    """Compute and store the relocations of rt (a block of the link's rows) into the
+    output image; dynamic relocations and overflow reports go to `deferred`."""
     T = ctx.target
     typ, P, key = rt.type, rt.P, rt.key
     plan = rt.plan
@@ -279,16 +314,17 @@ def apply(ctx, rt, S, A, out):
     T.relax(ctx, rt, S, A, val, width, out)
 
     # dynamic relocations for absolute addresses
+    dyn = deferred.dyn
     if plan.dyn64.any():
         m = plan.dyn64
-        ctx.rela_dyn.add(P[m], reloc_info(ctx.dynsym_index(key[m]), T.R_ABS), A[m])
+        dyn[0].append((P[m], reloc_info(ctx.dynsym_index(key[m]), T.R_ABS), A[m]))
     if plan.relative.any():
         m = plan.relative if plan.relr is None else plan.relative & ~plan.relr
-        ctx.rela_dyn.add(P[m], np.full(int(m.sum()), T.R_RELATIVE, np.int64), SA[m])
+        dyn[1].append((P[m], np.full(int(m.sum()), T.R_RELATIVE, np.int64), SA[m]))
     if plan.irelative.any():
         m = plan.irelative
         resolver = ctx.keys.addr[key[m]]            # (an IFUNC symbol's value is its resolver)
-        ctx.rela_dyn.add(P[m], np.full(int(m.sum()), T.R_IRELATIVE, np.int64), resolver + A[m])
+        dyn[2].append((P[m], np.full(int(m.sum()), T.R_IRELATIVE, np.int64), resolver + A[m]))
 
     # overflow checks and stores (the target's: instruction fields are encoded there)
     T.check_overflow(ctx, rt, tt, val, width)

@@ -6,6 +6,7 @@ operations for the entire link, not work per file or per relocation.
 Key space: a global symbol's key is its id in the symbol table; local symbol i
 of file f has key G + f.local_base + i.
 """
+import os
 from itertools import chain
 from operator import attrgetter
 
@@ -256,6 +257,53 @@ def _sections_with_relocations(files, ids):
     return gids, counts, plain, hdr["sh_offset"][gids].astype(np.int64), rela_offset
 
 
+class _Validation:
+    """Checks of RelocTable's blocks: symbol indexes inside the symbol table (the first
+    bad one is reported at once, as the whole-table check did before any other); the
+    bytes each relocation patches (the target's WIDTH of its type, at least one) inside
+    its section (the first bad one of the link, reported after the last block)."""
+
+    def __init__(self, rt, nsyms, size, target):
+        self.rt, self.nsyms, self.size, self.target = rt, nsyms, size, target
+        self.width = width = getattr(target, "WIDTH", None)
+        self.span = None if width is None else np.maximum(width, 1) - 1
+        self.small = width is not None and bool((size < width.max()).any())
+        self.bad_offset = None
+
+    def block(self, lo, so, sym, offset, typ):
+        rt = self.rt
+        bad = sym >= self.nsyms[so]
+        if bad.any():
+            k = lo + int(np.argmax(bad))
+            raise LinkError(f"{rt.where(k)}: relocation refers to symbol index {int(rt.sym[k])} "
+                            f"beyond the symbol table ({int(self.nsyms[rt.sec_ordinal[k]])} symbols)")
+        if self.bad_offset is not None:
+            return
+        # last valid offset of each entry: section size - width; compared unsigned, so
+        # an r_offset that reads as negative is out of range too
+        last = self.size[so]
+        last -= 1
+        if self.span is not None:
+            last -= self.span.take(typ, mode="clip")
+        bad = offset.view(np.uint64) > last.view(np.uint64)
+        if self.small:
+            bad |= last < 0              # a section smaller than the field it holds
+        if bad.any():
+            self.bad_offset = lo + int(np.argmax(bad))
+
+    def done(self):
+        k = self.bad_offset
+        if k is None:
+            return
+        rt, size, target, width = self.rt, self.size, self.target, self.width
+        sec = rt.sections[rt.sec_ordinal[k]]
+        w = int(width.take(rt.type[k:k + 1], mode="clip")[0]) if width is not None else 1
+        raise LinkError(f"{sec.file.name}:({sec.name}+{int(rt.offset[k]) & (2**64 - 1):#x}): "
+                        f"relocation {target.type_name(rt.type[k])} out of range: it patches "
+                        f"{max(w, 1)} bytes at offset {int(rt.offset[k]) & (2**64 - 1):#x} "
+                        f"of a section of {int(size[rt.sec_ordinal[k]]):#x} bytes")
+
+
 def _gather_records(rec, first, counts, buffer, pos, buffers):
     """rec[first[j]:first[j] + counts[j]] = the records at byte pos[j] of buffers[buffer[j]],
     for every j, with one fancy index per buffer (over a view that sees a record at every
@@ -273,6 +321,26 @@ def _gather_records(rec, first, counts, buffer, pos, buffers):
         lo, hi = bounds[b], bounds[b + 1]
         view = np.ndarray((len(data) - size + 1,), rec.dtype, data, 0, (1,))
         rec[dst[lo:hi]] = view[src[lo:hi]]
+
+
+# Rows per block of the link-wide relocation passes: a block's temporaries (a few MB)
+# stay in the cache and in the allocator's free lists.  Whole-table temporaries of a
+# big link (62 MB per int64 column at 7.8M relocations) were fresh pages every time,
+# and the page faults grew faster than the table (llvm-big-x4, docs/architecture.md).
+BLOCK = int(os.environ.get("LDPY_RELOC_BLOCK") or 1 << 18)    # (tests: blocks of a few rows)
+
+
+def row_blocks(counts, block=None):
+    """Runs of whole sections of about `block` (BLOCK) rows: [(first section, end
+    section, first row, end row)] for sections with `counts` rows each."""
+    block = block or BLOCK
+    ends = np.cumsum(counts)
+    if not len(ends):
+        return []
+    cuts = np.searchsorted(ends, np.arange(block, int(ends[-1]), block), side="left") + 1
+    bounds = np.unique(np.concatenate([[0], cuts, [len(counts)]]))
+    rows = np.concatenate([[0], ends])[bounds]
+    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), rows[:-1].tolist(), rows[1:].tolist()))
 
 
 class RelocTable:
@@ -297,77 +365,101 @@ class RelocTable:
         self.buffers, file_buf, file_buf_base = file_buffers(files)
         sec_buffer = file_buf[file_of]
         sec_bufoff = file_buf_base[file_of] + sec_offset
-        first = np.cumsum(counts) - counts
-        rel = np.empty(int(counts.sum()), RELOC)
-        # plain sections: their SHT_RELA sections' records, one gather per buffer
-        rec = rel.view(np.dtype((np.void, RELOC.itemsize)))
-        p = np.flatnonzero(plain)
-        _gather_records(rec, first[p], counts[p], sec_buffer[p], file_buf_base[file_of[p]] + rela_offset[p],
-                        self.buffers)
-        # the others, from their section objects (converted, edited, compressed)
-        for j in np.flatnonzero(~plain).tolist():
-            s = secs[j]
-            a = int(first[j])
-            rec[a:a + int(counts[j])] = s.relocs.view(rec.dtype)
-            if s.compressed is not None:
+        others = np.flatnonzero(~plain).tolist()
+        for j in others:
+            if secs[j].compressed is not None:
                 sec_buffer[j], sec_bufoff[j] = len(self.buffers), 0      # (inflated: its own buffer)
-                self.buffers.append(s.bytes())
-        self.offset = rel["r_offset"].astype(np.int64)
-        # (every input's relocations are in the in-memory RELOC layout: elf/format.py)
-        self.sym = reloc_sym(rel["r_info"])
-        self.type = reloc_type(rel["r_info"])
-        self.addend = rel["r_addend"].astype(np.int64)
-        file_id = np.fromiter((f.file_id for f in files), np.int64, len(files))[file_of]
+                self.buffers.append(secs[j].bytes())
+        self.sec_file_id = np.fromiter((f.file_id for f in files), np.int64, len(files))[file_of]
         nsyms = np.fromiter((len(f.symbols) for f in files), np.int64, len(files))[file_of]
         # (output and size may change after reading: placement, .eh_frame pruning, plugins)
         flags = np.fromiter(map(attrgetter("output.flags"), secs), np.int64, n)
         size = np.fromiter(map(attrgetter("size"), secs), np.int64, n)
-        self.file_id = file_id[self.sec_ordinal]
         self.alloc = (flags & SHF_ALLOC).astype(bool)[self.sec_ordinal]
         self.writable = (flags & SHF_WRITE).astype(bool)[self.sec_ordinal]
         self.sec_buffer = sec_buffer
         self.sec_bufoff = sec_bufoff
         self.sec_size = size
-        self._validate(nsyms, size, ctx.target)
-        # symbol keys
+        # symbol keys: per section, where its file's locals, globals and global ids begin
         fg = np.fromiter((f.first_global for f in files), np.int64, len(files))
-        lbase = np.fromiter((f.local_base for f in files), np.int64, len(files))
+        G = len(ctx.symtab.symbols)
         gbase = np.cumsum([0] + [len(f.global_ids) for f in files])[:-1]
         all_gids = np.concatenate([f.global_ids for f in files]) if files else np.zeros(0, np.int64)
-        ffg = fg[self.file_id]
-        is_local = self.sym < ffg
-        G = len(ctx.symtab.symbols)
-        gi = np.where(is_local, 0, gbase[self.file_id] + self.sym - ffg)
-        self.key = np.where(is_local, G + lbase[self.file_id] + self.sym,
-                            all_gids[gi] if len(all_gids) else 0)
-        self.is_local = is_local
+        if not len(all_gids):
+            all_gids = np.zeros(1, np.int64)
+        sec_fg = fg[file_of]
+        sec_lkey = G + np.fromiter((f.local_base for f in files), np.int64, len(files))[file_of]
+        sec_gbase = gbase[file_of] - sec_fg
+        # the columns, filled a block of sections at a time (records gathered from the
+        # input buffers, decoded, checked, keyed)
+        total = int(counts.sum())
+        self.offset = np.empty(total, np.int64)
+        self.sym = np.empty(total, np.int64)
+        self.type = np.empty(total, np.int64)
+        self.addend = np.empty(total, np.int64)
+        self.key = np.empty(total, np.int64)
+        self.is_local = np.empty(total, bool)
+        check = _Validation(self, nsyms, size, ctx.target)
+        first = np.cumsum(counts) - counts
+        ordinals = np.arange(n)
+        vtype = np.dtype((np.void, RELOC.itemsize))
+        for s0, s1, lo, hi in row_blocks(counts):
+            rel = np.empty(hi - lo, RELOC)
+            rec = rel.view(vtype)
+            p = ordinals[s0:s1][plain[s0:s1]]
+            # plain sections: their SHT_RELA sections' records, one gather per buffer
+            _gather_records(rec, first[p] - lo, counts[p], sec_buffer[p],
+                            file_buf_base[file_of[p]] + rela_offset[p], self.buffers)
+            # the others, from their section objects (converted, edited, compressed)
+            for j in np.flatnonzero(~plain[s0:s1]).tolist():
+                a = int(first[s0 + j]) - lo
+                rec[a:a + int(counts[s0 + j])] = secs[s0 + j].relocs.view(vtype)
+            # (every input's relocations are in the in-memory RELOC layout: elf/format.py)
+            offset = self.offset[lo:hi]
+            offset[:] = rel["r_offset"]
+            sym = self.sym[lo:hi]
+            sym[:] = reloc_sym(rel["r_info"])
+            typ = self.type[lo:hi]
+            typ[:] = reloc_type(rel["r_info"])
+            self.addend[lo:hi] = rel["r_addend"]
+            del rel, rec
+            so = self.sec_ordinal[lo:hi]
+            check.block(lo, so, sym, offset, typ)
+            ffg = sec_fg[so]
+            is_local = self.is_local[lo:hi]
+            np.less(sym, ffg, out=is_local)
+            gi = sec_gbase[so]
+            gi += sym
+            gi[is_local] = 0
+            key = self.key[lo:hi]
+            key[:] = all_gids[gi]
+            lk = sec_lkey[so]
+            lk += sym
+            np.copyto(key, lk, where=is_local)
+        check.done()
+        self.blocks = [(lo, hi) for _, _, lo, hi in row_blocks(counts)]
+        self.name_masks = {}      # section name -> which sections have it (cached)
         self.plan = None
 
-    def _validate(self, nsyms, size, target):
-        """Symbol indexes inside the symbol table; the bytes each relocation
-        patches (the target's WIDTH of its type, at least one) inside its section."""
-        width = getattr(target, "WIDTH", None)
-        bad = self.sym >= nsyms[self.sec_ordinal]
-        if bad.any():
-            k = int(np.argmax(bad))
-            raise LinkError(f"{self.where(k)}: relocation refers to symbol index {int(self.sym[k])} "
-                            f"beyond the symbol table ({int(nsyms[self.sec_ordinal[k]])} symbols)")
-        # last valid offset of each entry: section size - width; compared unsigned, so
-        # an r_offset that reads as negative is out of range too
-        last = (size - 1)[self.sec_ordinal]
-        if width is not None:
-            last -= (np.maximum(width, 1) - 1).take(self.type, mode="clip")
-        bad = self.offset.view(np.uint64) > last.view(np.uint64)
-        if width is not None and (size < width.max()).any():
-            bad |= last < 0              # a section smaller than the field it holds
-        if bad.any():
-            k = int(np.argmax(bad))
-            sec = self.sections[self.sec_ordinal[k]]
-            w = int(width.take(self.type[k:k + 1], mode="clip")[0]) if width is not None else 1
-            raise LinkError(f"{sec.file.name}:({sec.name}+{int(self.offset[k]) & (2**64 - 1):#x}): "
-                            f"relocation {target.type_name(self.type[k])} out of range: it patches "
-                            f"{max(w, 1)} bytes at offset {int(self.offset[k]) & (2**64 - 1):#x} "
-                            f"of a section of {int(size[self.sec_ordinal[k]]):#x} bytes")
+    lo = 0                  # (a RowBlock's first row in the table)
+    overflows = None        # (RowBlock: the overflow reports its rows defer to the table)
+
+    def rows(self, lo, hi, overflows):
+        """Rows lo:hi as a RowBlock; its overflow reports go to the list `overflows`."""
+        return RowBlock(self, lo, hi, overflows)
+
+    def sections_named(self, name):
+        """Which sections (by ordinal) are named `name`."""
+        m = self.name_masks.get(name)
+        if m is None:
+            m = self.name_masks[name] = np.fromiter((s.name == name for s in self.sections), bool,
+                                                    len(self.sections))
+        return m
+
+    @property
+    def file_id(self):
+        """The file id of each relocation's file (NOCROSSREFS: rarely needed, not kept)."""
+        return self.sec_file_id[self.sec_ordinal]
 
     def where(self, k):
         k = int(k)
@@ -392,5 +484,31 @@ class RelocTable:
         secs = self.sections
         base_addr = np.fromiter((wrap64(s.output.addr + s.out_offset) for s in secs), np.int64, len(secs))
         base_pos = np.fromiter((s.output.offset + s.out_offset for s in secs), np.int64, len(secs))
-        self.P = base_addr[self.sec_ordinal] + self.offset
-        self.pos = base_pos[self.sec_ordinal] + self.offset
+        self.P = np.empty(len(self.offset), np.int64)
+        self.pos = np.empty(len(self.offset), np.int64)
+        for lo, hi in self.blocks:
+            so = self.sec_ordinal[lo:hi]
+            np.add(base_addr[so], self.offset[lo:hi], out=self.P[lo:hi])
+            np.add(base_pos[so], self.offset[lo:hi], out=self.pos[lo:hi])
+
+
+class RowBlock(RelocTable):
+    """Rows lo:hi of a RelocTable, for the passes that go a block at a time
+    (RelocTable.blocks): the row columns and the plan's masks are views, the
+    per-section columns are the table's, and row numbers (where, file_of,
+    original_bytes, overflow reports) are the block's own; `lo` turns them into
+    the table's."""
+    ROWS = ("sec_ordinal", "offset", "sym", "type", "addend", "key", "is_local", "alloc", "writable",
+            "P", "pos")
+    SHARED = ("sections", "sec_file_id", "sec_buffer", "sec_bufoff", "sec_size", "buffers", "name_masks")
+
+    def __init__(self, rt, lo, hi, overflows):
+        for name in self.ROWS:
+            setattr(self, name, getattr(rt, name)[lo:hi])
+        for name in self.SHARED:
+            setattr(self, name, getattr(rt, name))
+        self.lo = lo
+        self.empty = False
+        self.blocks = [(0, hi - lo)]
+        self.plan = rt.plan.rows(lo, hi)
+        self.overflows = overflows

@@ -212,11 +212,30 @@ def _put_chunk(out, chunk, data):
 
 
 def relocate_all(ctx, out):
-    keys, ids = ctx.keys, ctx.section_ids
+    """Apply every relocation of the link, a block of rows at a time (their
+    temporaries stay small: relocs.BLOCK)."""
     rt = ctx.relocs
     if rt.empty:
         return
     rt.place()
+    deferred = reloc_policy.Deferred()
+    for lo, hi in rt.blocks if ctx.target.APPLY_IN_BLOCKS else [(0, len(rt.offset))]:
+        rows = rt.rows(lo, hi, deferred.overflows)
+        S, A = _targets(ctx, rows)
+        tomb = _tombstones(ctx, rows)
+        if tomb is not None:
+            rows.plan.skip = rows.plan.skip | tomb
+        reloc_policy.apply(ctx, rows, S, A, out, deferred)
+        if tomb is not None:
+            _write_tombstones(ctx, rows, tomb, out)
+    deferred.finish(ctx, rt)
+
+
+def _targets(ctx, rt):
+    """S and A of every relocation of rt: the symbol's address and the addend, but
+    a merge section's piece for section symbols (value + addend mapped, addend 0)
+    and an IFUNC's IPLT entry."""
+    keys, ids = ctx.keys, ctx.section_ids
     S = keys.addr[rt.key]
     A = rt.addend.copy()
     # section symbols of merge sections: the target is (value + addend) mapped through pieces
@@ -234,25 +253,18 @@ def relocate_all(ctx, out):
         k = rt.key[ifm]
         iplt.record_resolvers(k, S[ifm])
         S[ifm] = iplt.entry_addresses(k)
-    tomb = _tombstones(ctx, rt)
-    if tomb is None:
-        reloc_policy.apply(ctx, rt, S, A, out)
-        return
-    plan = rt.plan
-    skip = plan.skip
-    plan.skip = skip | tomb
-    try:
-        reloc_policy.apply(ctx, rt, S, A, out)
-    finally:
-        plan.skip = skip
-    # GNU ld's tombstone: the field becomes 0, or 1 in .debug_ranges (0 would end the list)
+    return S, A
+
+
+def _write_tombstones(ctx, rt, tomb, out):
+    """GNU ld's tombstone: the field becomes 0, or 1 in .debug_ranges (0 would end the list)."""
     idx = np.flatnonzero(tomb)
     width = ctx.target.WIDTH[rt.type[idx]]
     for w in unique(width).tolist():
         if w:
             p = rt.pos[idx[width == w]]
             out[p[:, None] + np.arange(w)] = 0
-    ranges = np.fromiter((s.name == ".debug_ranges" for s in rt.sections), bool, len(rt.sections))
+    ranges = rt.sections_named(".debug_ranges")
     one = idx[ranges[rt.sec_ordinal[idx]] & (width > 0)]
     if len(one):
         w = ctx.target.WIDTH[rt.type[one]]
@@ -278,8 +290,7 @@ def _tombstones(ctx, rt):
         gf = ctx.icf_gfolded
         if gf is not None and len(gf):
             folded |= ~loc & gf[np.where(loc, 0, np.minimum(rt.key, len(gf) - 1))] & (rt.key < len(gf))
-        line = np.fromiter((s.name == ".debug_line" for s in rt.sections), bool, len(rt.sections))
-        dead |= folded & ~line[rt.sec_ordinal]
+        dead |= folded & ~rt.sections_named(".debug_line")[rt.sec_ordinal]
     tomb = nonalloc & dead
     return tomb if tomb.any() else None
 

@@ -1128,8 +1128,9 @@ def redirect_branches(ctx, rt, idx, P, dest):
     need = ~branch_in_range(out - P)
     if not need.any():
         return out
-    # the group of each branch (br is sorted: a searchsorted finds idx in it)
-    at = np.searchsorted(br, idx[need])
+    # the group of each branch (br is sorted: a searchsorted finds idx in it; br
+    # holds the table's row numbers, idx the block's: rt.lo)
+    at = np.searchsorted(br, idx[need] + rt.lo)
     g = grp[np.minimum(at, len(br) - 1)]
     q = np.stack([g, rt.key[idx[need]], rt.addend[idx[need]]], 1)
     table, addrs = [], []
@@ -1221,6 +1222,9 @@ _DYNAMIC_ONLY = ("COPY", "GLOB_DAT", "JUMP_SLOT", "RELATIVE", "TLS_DTPMOD64", "T
 
 
 class AArch64(Target):
+    # one block: fix_errata rewrites ADRP sites (and copies instructions into their
+    # veneers) once the whole image is relocated
+    APPLY_IN_BLOCKS = False
     MACHINE = EM_AARCH64
     NAME = "aarch64"
     IS64, LITTLE, RELA = True, True, True

@@ -140,6 +140,10 @@ class Target:
     # the call to __tls_get_addr right after a GD/LD relocation belongs to the
     # sequence (x86): it is rewritten with it when the sequence is relaxed
     TLS_CALL_FOLLOWS = False
+    # apply (relax, check_overflow, store) may run a block of the relocation table at
+    # a time (write.relocate_all): nothing it does reads or writes outside the
+    # block's sections, and it keeps no row numbers of the whole table
+    APPLY_IN_BLOCKS = True
     # DTPOFF in an executable's code follows a local-dynamic sequence relaxed to
     # TP-relative addressing, so it is stored TP-relative too (x86)
     DTPOFF_RELAXED_IN_EXEC = False
