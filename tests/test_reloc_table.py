@@ -33,20 +33,26 @@ def _reference(ctx):
     return secs, rel
 
 
-@pytest.mark.slow
-def test_table_matches_the_section_objects(tmp_path, monkeypatch):
+def _program_capturing_the_table(tmp_path, monkeypatch, seen):
+    """The C++ program (exceptions, TLS, -g, -gz, reversed .ctors) compiled in tmp_path:
+    its link argv; every in-process link then calls seen(ctx) after scan_relocations."""
     flags = ["-O1", "-g", "-gz", "-ffunction-sections", "-fdata-sections"]
     objs = [compile_obj(tmp_path, prog(s), flags) for s in ("cxx_main.cpp", "cxx_lib.cpp")]
     objs.append(compile_obj(tmp_path, write(tmp_path, "ctors.c", CTORS), flags))
-    argv = gcc_link_argv(tmp_path, objs, ["-pthread"], compiler="g++")
-    seen = {}
     real = driver.scan_relocations
 
     def capture(ctx):
         real(ctx)
-        seen["ctx"] = ctx
+        seen(ctx)
     monkeypatch.setattr(driver, "scan_relocations", capture)
     monkeypatch.chdir(tmp_path)
+    return gcc_link_argv(tmp_path, objs, ["-pthread"], compiler="g++")
+
+
+@pytest.mark.slow
+def test_table_matches_the_section_objects(tmp_path, monkeypatch):
+    seen = {}
+    argv = _program_capturing_the_table(tmp_path, monkeypatch, lambda ctx: seen.update(ctx=ctx))
     from ldpy.main import main
     assert main([*argv, "--gc-sections", "-o", "prog"]) == 0
     out = run_exe(tmp_path / "prog").stdout
@@ -89,18 +95,9 @@ def test_blocks_of_rows_give_the_same_table_and_bytes(tmp_path, monkeypatch):
     row order; --gc-sections with -g: tombstones; -gz: relocations of compressed
     sections; the reversed .ctors: edited ones)."""
     from ldpy import relocs
-    flags = ["-O1", "-g", "-gz", "-ffunction-sections", "-fdata-sections"]
-    objs = [compile_obj(tmp_path, prog(s), flags) for s in ("cxx_main.cpp", "cxx_lib.cpp")]
-    objs.append(compile_obj(tmp_path, write(tmp_path, "ctors.c", CTORS), flags))
-    argv = gcc_link_argv(tmp_path, objs, ["-pthread"], compiler="g++")
     tables = {}
-    real = driver.scan_relocations
-
-    def capture(ctx):
-        real(ctx)
-        tables[relocs.BLOCK] = ctx.relocs
-    monkeypatch.setattr(driver, "scan_relocations", capture)
-    monkeypatch.chdir(tmp_path)
+    argv = _program_capturing_the_table(tmp_path, monkeypatch,
+                                        lambda ctx: tables.__setitem__(relocs.BLOCK, ctx.relocs))
     from ldpy.main import main
     for block, name in ((1 << 30, "whole"), (3, "blocks")):
         monkeypatch.setattr(relocs, "BLOCK", block)
