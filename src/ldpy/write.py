@@ -4,7 +4,6 @@ On any error the half-written file is removed (outfile.py)."""
 
 import numpy as np
 
-from ldpy.diag import LinkError
 from ldpy.elf.format import (ELFMAG, ELFCLASS64, ELFCLASS32, ELFDATA2LSB, ELFDATA2MSB, ET_EXEC,
                              ET_DYN, SHT_NOBITS, SHT_RELA, SHT_REL, STT_SECTION, SHF_EXECINSTR, SHF_ALLOC, dtypes)
 from ldpy.symbols import UNDEF
@@ -70,7 +69,7 @@ def fill_code_gaps(out, o, code_fill):
         out[o.offset + pos:o.offset + o.size] = code_fill(o.size - pos)
 
 
-def _copy_whole(out, o, code_fill):
+def copy_output_section(out, o, code_fill):
     """Output section o's fill or code padding, then its chunks' bytes."""
     from ldpy.synthetic import Synthetic
     base = o.offset
@@ -88,9 +87,6 @@ def _copy_whole(out, o, code_fill):
             out[base + c.out_offset: base + c.out_offset + len(b)] = b
 
 
-copy_output_section = _copy_whole      # (-r's writer, relocatable.py, copies contents the same way)
-
-
 def _write_all(ctx, out):
     from ldpy import parallel
     outs = ctx.sections_out
@@ -99,7 +95,7 @@ def _write_all(ctx, out):
     # 1. input and merged section bytes, and synthetic sections already complete
     #    (split over n processes: parallel.py)
     code_fill = _memo_fill(t.code_fill)
-    parallel.run_shares([lambda share=share: parallel.copy_share(out, share, code_fill, _copy_whole)
+    parallel.run_shares([lambda share=share: parallel.copy_share(out, share, code_fill, copy_output_section)
                          for share in parallel.plan_copy(outs, n)])
     ctx.passes.lap("copy sections")
     # 2. relocations of the whole link (meanwhile a worker writes .symtab)
