@@ -24,6 +24,7 @@ Everything is whole-table numpy over the relocation table.
 import numpy as np
 
 
+from ldpy.util import unique
 from ldpy.elf.format import SHT_RELA, SHT_REL, SHF_INFO_LINK, STT_SECTION
 from ldpy.sections import OutputSection
 from ldpy.symbols import DEFINED, COMMON, SYNTHETIC
@@ -119,7 +120,7 @@ def write_sections(ctx, out):
         gsym[s.gid] = st.nlocal + i
     syms = ctx.symtab.symbols
     gk = np.where(rt.is_local, G, rt.key)
-    for g in np.unique(gk[gsym[gk] < 0]).tolist():
+    for g in unique(gk[gsym[gk] < 0]).tolist():
         if g < G and syms[g].kind in (DEFINED, COMMON, SYNTHETIC):
             gsec[g] = ctx.symbol_shndx(syms[g])
     loc_out = ids.outidx[keys.loc_gsec[li]]

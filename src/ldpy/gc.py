@@ -685,7 +685,7 @@ def _nonalloc_references(ctx, gids):
     files = ctx.files
     counts = np.fromiter((len(f.global_ids) for f in files), np.int64, len(files))
     all_gids = np.concatenate([f.global_ids for f in files])
-    hit_files = np.unique(np.repeat(np.arange(len(files)), counts)[np.isin(all_gids, want)])
+    hit_files = unique(np.repeat(np.arange(len(files)), counts)[np.isin(all_gids, want)])
     for k in hit_files.tolist():
         f = files[k]
         idx = np.flatnonzero(np.isin(f.global_ids, want)) + f.first_global

@@ -561,11 +561,11 @@ class _Icf:
         cls, var = self._constant_classes(content, active, rows)
         # refinement: regroup by the classes of the targets until stable
         vk, vpos, vt = var
-        nclass = len(np.unique(cls))
+        nclass = len(unique(cls))
         while len(vk):
             rounds += 1
             cls = self._refine(cls, vk, vt)
-            m = len(np.unique(cls))
+            m = len(unique(cls))
             if m == nclass:
                 break
             nclass = m
@@ -610,7 +610,7 @@ class _Icf:
         nxt += len(rep)
         if not ok.all():                    # a hash collision: those heads are sorted exactly
             blob, start = self.blob, self.start
-            for hd in np.unique(head[sel[~ok]]).tolist():
+            for hd in unique(head[sel[~ok]]).tolist():
                 members = np.flatnonzero(head == hd)
                 ln = int(L[members[0]])
                 inv = _group_rows(blob[start[members][:, None] + np.arange(ln)])

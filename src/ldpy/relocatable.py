@@ -43,6 +43,7 @@ import os
 
 import numpy as np
 
+from ldpy.util import unique as unique_values
 from ldpy.diag import LinkError, diag
 from ldpy.elf.leb128 import read_uleb, skip_leb
 from ldpy.elf.format import (reloc_sym, ET_REL,
@@ -1496,7 +1497,7 @@ class RelocatableOutput:
             # the addends live in the fields: those the rewrite changed are written back
             moved = (addend != rt.addend) & ~dead & (self.t.IMPLICIT_WIDTH.take(typ, mode="clip") > 0)
             m = np.flatnonzero(moved)
-            for k in np.unique(outk[m]).tolist():
+            for k in unique_values(outk[m]).tolist():
                 mk = m[outk[m] == k]
                 self.addends[k] = (offset[mk], typ[mk], addend[mk])
         raw = tab.view(np.uint8)

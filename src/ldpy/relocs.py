@@ -338,7 +338,7 @@ def row_blocks(counts, block=None):
     if not len(ends):
         return []
     cuts = np.searchsorted(ends, np.arange(block, int(ends[-1]), block), side="left") + 1
-    bounds = np.unique(np.concatenate([[0], cuts, [len(counts)]]))
+    bounds = unique(np.concatenate([[0], cuts, [len(counts)]]))
     rows = np.concatenate([[0], ends])[bounds]
     return list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), rows[:-1].tolist(), rows[1:].tolist()))
 

@@ -21,6 +21,7 @@ value - GOT, value - Page(GOT).
 """
 import numpy as np
 
+from ldpy.util import unique
 from ldpy.diag import LinkError
 from ldpy.elf.format import EM_AARCH64
 
@@ -357,7 +358,7 @@ def store(out, pos, typ, val):
     idx = np.flatnonzero(insn)
     words = read32(out, pos[idx])
     e = enc[idx]
-    for code in np.unique(e):
+    for code in unique(e):
         m = e == code
         words[m] = encode(words[m], int(code), val[idx[m]])
     write32(out, pos[idx], words)

@@ -6,6 +6,7 @@ table), and references to symbols in sections /DISCARD/ dropped.  Whole-table
 passes over the relocations."""
 import numpy as np
 
+from ldpy.util import unique
 from ldpy.diag import LinkError
 from ldpy.symbols import DEFINED, COMMON
 
@@ -77,7 +78,7 @@ def check_discarded_references(ctx):
             glob_gone[s.gid] = True
     glob = ~rt.is_local
     bad[glob] = glob_gone[rt.key[glob]]
-    for fid in np.unique(rt.file_id[rt.is_local]).tolist():
+    for fid in unique(rt.file_id[rt.is_local]).tolist():
         f = files[fid]
         flags = np.fromiter((s is not None and id(s) in gone for s in f.sections), bool, len(f.sections))
         if not flags.any():

@@ -948,7 +948,7 @@ def pack_relative_relocs(ctx, relayout):
     for rounds in range(10):
         parts = relative_places(ctx)
         packable = [p % relr.word == 0 for p in parts]
-        addrs = np.unique(np.concatenate([p[m] for p, m in zip(parts, packable)]))
+        addrs = unique(np.concatenate([p[m] for p, m in zip(parts, packable)]))
         moved = int(sum(m.sum() for m in packable))
         entries = RelrSection.encode(addrs, relr.word)
         size = relr.word * len(entries)

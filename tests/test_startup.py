@@ -1,0 +1,58 @@
+"""Start-up cost of a link in a fresh process (issue 15): what a usual link imports.
+
+numpy's optional packages are not free: `numpy.ma` alone costs 10-15 ms, more than a
+small link's own work, and plain `np.unique` imports it (numpy 2 asks
+`np.ma.is_masked`).  A usual gcc link through the shim must import none of them;
+`PYTHONPROFILEIMPORTTIME=1` makes the linker's Python print what it imported (the
+shim runs `python -S`, which still reads that variable)."""
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from e2e_util import shim_dir
+
+pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+
+# modules a link never needs, each several milliseconds to import
+HEAVY = ("numpy.ma", "numpy.polynomial", "numpy.random", "numpy.fft", "numpy.linalg.lapack_lite")
+
+CXX = r"""
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
+thread_local int counter = 3;
+static int f(int x) { if (x > 2) throw std::runtime_error("big " + std::to_string(x)); return x; }
+int main() {
+    std::vector<int> v{1, 2, 3};
+    try { for (int x : v) counter += f(x); } catch (const std::exception &e) { std::printf("%s %d\n", e.what(), counter); }
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("kind", ["c-dynamic", "c-static", "cxx-pie"])
+def test_usual_link_imports_nothing_heavy(tmp_path, kind):
+    if kind == "cxx-pie":
+        src, compiler, flags, want = tmp_path / "m.cc", "g++", ["-pie"], "big 3 6\n"
+        src.write_text(CXX)
+    else:
+        src, compiler, want = tmp_path / "m.c", "gcc", "hi 42\n"
+        flags = ["-static"] if kind == "c-static" else []
+        src.write_text('#include <stdio.h>\n#include <stdlib.h>\n'
+                       'int main(void){char *p = malloc(8); printf("hi %d\\n", 42); free(p); return 0;}\n')
+    if shutil.which(compiler) is None:
+        pytest.skip(f"needs {compiler}")
+    env = dict(os.environ, PYTHONPROFILEIMPORTTIME="1")
+    env.pop("LDPY_SERVER", None)
+    out = tmp_path / "prog"
+    r = subprocess.run([compiler, "-B", shim_dir(), *flags, str(src), "-o", str(out)],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in r.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "ldpy.driver" in imported                 # (the report is there at all)
+    assert not imported & set(HEAVY), sorted(imported & set(HEAVY))
+    assert subprocess.run([str(out)], capture_output=True, text=True, timeout=60).stdout == want
