@@ -232,25 +232,14 @@ def plan_copy(outs, n):
 def copy_share(out, items, code_fill, copy_whole):
     """Write the items of one share (see plan_copy) into `out`."""
     from ldpy.elf.format import SHF_EXECINSTR
-    from ldpy.synthetic import Synthetic
+    from ldpy.write import copy_chunks, fill_code_range
     for o, chunks, pos, last in items:
         if chunks is None:
             copy_whole(out, o, code_fill)
             continue
-        base = o.offset
         if o.flags & SHF_EXECINSTR and o.size:      # padding between code is no-ops
-            for c in chunks:
-                if c.out_offset > pos:
-                    out[base + pos:base + c.out_offset] = code_fill(c.out_offset - pos)
-                pos = max(pos, c.out_offset + c.size)
-            if last and o.size > pos:
-                out[base + pos:base + o.size] = code_fill(o.size - pos)
-        for c in chunks:
-            if isinstance(c, Synthetic) and c.data is None:
-                continue            # synthesized after relocation
-            b = c.bytes()
-            if len(b):
-                out[base + c.out_offset: base + c.out_offset + len(b)] = b
+            fill_code_range(out, o.offset, chunks, pos, o.size if last else None, code_fill)
+        copy_chunks(out, o.offset, chunks)
 
 
 def start_symtab(ctx, out, n, write_symtab):

@@ -60,18 +60,65 @@ def _memo_fill(code_fill):
 def fill_code_gaps(out, o, code_fill):
     """Padding between the input sections of a code section is no-ops, as GNU
     ld's default fill for code (each gap filled from its start)."""
-    pos = 0
-    for c in sorted(o.chunks, key=lambda c: c.out_offset):
-        if c.out_offset > pos:
-            out[o.offset + pos:o.offset + c.out_offset] = code_fill(c.out_offset - pos)
-        pos = max(pos, c.out_offset + c.size)
-    if o.size > pos:
-        out[o.offset + pos:o.offset + o.size] = code_fill(o.size - pos)
+    fill_code_range(out, o.offset, o.chunks, 0, o.size, code_fill)
+
+
+def fill_code_range(out, base, chunks, pos, end, code_fill):
+    """Fill the gaps that `chunks` (by out_offset) leave between offset `pos` and
+    `end` (None: up to the last chunk) with code padding.  A gap's bytes depend
+    only on its length, so every gap of one length is written by one scatter."""
+    n = len(chunks)
+    if n == 0:
+        if end is not None and end > pos:
+            out[base + pos:base + end] = code_fill(end - pos)
+        return
+    starts = np.fromiter((c.out_offset for c in chunks), np.int64, n)
+    ends = starts + np.fromiter((c.size for c in chunks), np.int64, n)
+    order = np.argsort(starts, kind="stable")
+    starts, ends = starts[order], ends[order]
+    # what is covered before each chunk: the furthest end so far (chunks may overlap)
+    reach = np.maximum.accumulate(np.concatenate(([pos], ends)))
+    gap = starts > reach[:-1]
+    gap_at, gap_len = reach[:-1][gap], (starts - reach[:-1])[gap]
+    if end is not None and end > reach[-1]:
+        gap_at = np.append(gap_at, reach[-1])
+        gap_len = np.append(gap_len, end - reach[-1])
+    if len(gap_len) == 1:
+        a = int(gap_at[0])
+        out[base + a:base + a + int(gap_len[0])] = code_fill(int(gap_len[0]))
+        return
+    for length in unique(gap_len).tolist():
+        at = gap_at[gap_len == length] + base
+        pattern = np.frombuffer(bytes(code_fill(length)), np.uint8)
+        if length > 256:            # (few and long: one slice each)
+            for a in at.tolist():
+                out[a:a + length] = pattern
+        else:
+            out[at[:, None] + np.arange(length)] = pattern
+
+
+def copy_chunks(out, base, chunks):
+    """The bytes of `chunks` into the output section at file offset `base`: an input
+    section straight from its file (a memoryview copy, the cheapest per section),
+    anything else through its bytes()."""
+    from ldpy.synthetic import Synthetic
+    dst = memoryview(out)
+    for c in chunks:
+        if c.is_input and c.data is None and c.compressed is None:
+            size = c.size
+            if size and c.type != SHT_NOBITS:
+                at = base + c.out_offset
+                dst[at:at + size] = c.file.view[c.offset:c.offset + size]
+            continue
+        if isinstance(c, Synthetic) and c.data is None:
+            continue            # synthesized after relocation
+        b = c.bytes()
+        if len(b):
+            out[base + c.out_offset: base + c.out_offset + len(b)] = b
 
 
 def copy_output_section(out, o, code_fill):
     """Output section o's fill or code padding, then its chunks' bytes."""
-    from ldpy.synthetic import Synthetic
     base = o.offset
     fill = getattr(o, "fill", None)          # a script's =FILL / FILL(): the gaps get it
     if fill and o.size:
@@ -79,12 +126,7 @@ def copy_output_section(out, o, code_fill):
         out[base:base + o.size] = np.resize(pat, o.size)
     elif o.flags & SHF_EXECINSTR and o.size:
         fill_code_gaps(out, o, code_fill)
-    for c in o.chunks:
-        if isinstance(c, Synthetic) and c.data is None:
-            continue            # synthesized after relocation
-        b = c.bytes()
-        if len(b):
-            out[base + c.out_offset: base + c.out_offset + len(b)] = b
+    copy_chunks(out, base, o.chunks)
 
 
 def _write_all(ctx, out):

@@ -210,6 +210,7 @@ class ObjectFile:
         self.name = name              # display name: path or lib.a(member.o)
         self.keep_ir = keep_ir        # -r: LTO IR sections (.gnu.lto_*) go to the output
         self.data = data              # bytes-like (mmap slice or bytes)
+        self.view = memoryview(data)  # (write.copy_chunks copies sections out of it)
         self.archive = archive
         self.member = member
         self.no_export = False        # --exclude-libs names its archive
