@@ -65,3 +65,24 @@ def test_unaligned_records_go_to_the_walk():
     odd = struct.pack("<I", 5) + b"\0\0\0\0\0"     # a 9-byte CIE-like record: lengths not by 4
     assert _fde_table_aligned(odd + data, 0, 8) is None
     assert _fde_table_aligned(data[:-2], 0, 8) is None       # size not a multiple of 4
+
+
+@pytest.mark.parametrize("encodings", [[0x1b], [0x1b, 0x03, 0x0b], [0x00, 0x04, 0x0c]])
+def test_fde_count_and_input_records(encodings):
+    """The FDE count that sizes .eh_frame_hdr, and the input-record reader, on the
+    word walk and on the byte walk (a section whose size is not a multiple of 4)."""
+    from ldpy.elf.eh_frame import count_fdes, eh_frame_records
+
+    class Sec:
+        class file:
+            little = True
+
+        def where(self, pos=None):
+            return "test.o:(.eh_frame)"
+    data = _section(encodings)
+    n = 3 * len(encodings)
+    assert count_fdes(data) == n
+    assert count_fdes(data + b"\0\0") == n                # (byte walk)
+    words = eh_frame_records(Sec(), data)
+    assert sum(not is_cie for _, _, is_cie, _ in words) == n
+    assert words == eh_frame_records(Sec(), data + b"\0\0")[:len(words)]
