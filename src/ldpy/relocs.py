@@ -112,16 +112,25 @@ class SectionIds:
 
     def __init__(self, files, fold=None):
         base = 0
-        self.sections = []
+        sections = self.sections = []
         for f in files:
             f.sec_base = base
             base += len(f.sections)
-            self.sections.extend(f.sections)
+            sections.extend(f.sections)
         self.n = base
-        self.live = np.fromiter((s is not None and s.live and s.output is not None
-                                 for s in self.sections), bool, base)
+        # one pass over every entry (most are None: relocation, group, string tables)
+        placed, merged = [], []
+        for i, s in enumerate(sections):
+            if s is not None:
+                if s.merge is not None:
+                    merged.append(i)
+                if s.live and s.output is not None:
+                    placed.append(i)
+        self.live = np.zeros(base, bool)
+        self.live[placed] = True
         self.placed = self.live          # live and in an output section (folded ones not)
-        self.merge = np.fromiter((s is not None and s.merge is not None for s in self.sections), bool, base)
+        self.merge = np.zeros(base, bool)
+        self.merge[merged] = True
         self.fold = fold
         self.folded = np.zeros(base, bool)
         if fold is not None:
@@ -132,21 +141,31 @@ class SectionIds:
     def tables(self):
         """Run-time address, liveness, merge flag and output index of each section."""
         n = max(self.n, 1)       # (one unused row when no input has a section: gathers at 0 work)
-        addr = np.zeros(n, np.int64)
         live = np.zeros(n, bool)
         merge = np.zeros(n, bool)
-        outidx = np.zeros(n, np.int64)
+        ids, addrs, outs, merged = [], [], [], []
         for i, s in enumerate(self.sections):
-            if s is not None and s.live and s.output is not None:
-                live[i] = True
-                if s.merge is not None:
-                    m = s.output
-                    addr[i] = wrap64(m.output.addr + m.out_offset)
-                    merge[i] = True
-                    outidx[i] = m.output.index
+            if s is not None and s.live:
+                o = s.output
+                if o is None:
+                    continue
+                ids.append(i)
+                if s.merge is not None:         # (its output is the MergedSection)
+                    merged.append(i)
+                    addrs.append(o.output.addr + o.out_offset)
+                    outs.append(o.output.index)
                 else:
-                    addr[i] = wrap64(s.output.addr + s.out_offset)
-                    outidx[i] = s.output.index
+                    addrs.append(o.addr + s.out_offset)
+                    outs.append(o.index)
+        live[ids] = True
+        merge[merged] = True
+        addr = np.zeros(n, np.int64)
+        try:
+            addr[ids] = np.array(addrs, np.uint64).view(np.int64)
+        except OverflowError:           # (an address past 2^64 or negative: wrapped one by one)
+            addr[ids] = np.array([wrap64(a) for a in addrs], np.int64)
+        outidx = np.zeros(n, np.int64)
+        outidx[ids] = outs
         if self.fold is not None:
             folded, kept = self.fold
             addr[folded], live[folded], outidx[folded] = addr[kept], live[kept], outidx[kept]
@@ -166,8 +185,10 @@ class MergeMap:
 
     def __init__(self, ids):
         keys, outs = [], []
-        for gid, s in enumerate(ids.sections):
-            if s is not None and s.merge is not None and s.live:
+        sections = ids.sections
+        for gid in np.flatnonzero(ids.merge).tolist():      # (in id order: the keys come sorted)
+            s = sections[gid]
+            if s.merge is not None and s.live:
                 starts, out = s.merge
                 keys.append((gid << 32) + starts)
                 outs.append(out + wrap64(s.output.output.addr + s.output.out_offset))
