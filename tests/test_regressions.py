@@ -69,3 +69,27 @@ def test_orphan_written_by_a_later_input_is_writable(tmp_path):
     assert run([exe]).returncode == 0
     flags = [l.split() for l in run(["readelf", "-SW", exe]).stdout.splitlines() if ".myorph" in l]
     assert flags and "WA" in flags[0]
+
+
+def test_gnu_linkonce_sections_keep_the_first_copy(tmp_path):
+    """.gnu.linkonce.* sections (the pre-COMDAT way to deduplicate): of two inputs
+    with the same section name, the first object's copy is linked and the other
+    dropped, as GNU ld does; an object with no such section is not scanned for them."""
+    def asm(value):
+        return f"""
+        .section .gnu.linkonce.t.answer,"ax",@progbits
+        .globl answer
+        .weak answer
+    answer: mov ${value}, %eax
+        ret
+        """
+    (tmp_path / "one.s").write_text(asm(41))
+    (tmp_path / "two.s").write_text(asm(42))
+    (tmp_path / "main.c").write_text('#include <stdio.h>\nint answer(void);\n'
+                                     'int main(void){printf("%d\\n", answer());return 0;}\n')
+    for order, want in ((["one.s", "two.s"], "41\n"), (["two.s", "one.s"], "42\n")):
+        exe = gcc_link(tmp_path, "x" + order[0][0], ["main.c", *order], "ldpy", "gcc")
+        assert run([exe]).stdout == want
+        text = run(["objdump", "-d", "-j", ".text", exe]).stdout
+        assert text.count("<answer>:") == 1
+        assert "$0x29" not in text if want == "42\n" else "$0x2a" not in text

@@ -514,6 +514,8 @@ class Loader:
     def _select_comdat(self, f):
         """.gnu.linkonce.* sections: the first of each name wins (COMDAT groups
         were decided while the object was read)."""
+        if not getattr(f, "has_linkonce", True):
+            return                      # (no such name in its section name table)
         comdat = self.ctx.comdat
         for s in f.sections:
             if s is not None and s.live and s.name.startswith(".gnu.linkonce."):

@@ -301,6 +301,7 @@ class ObjectFile:
         self.section_names = names
         self.has_warning_sections = b".gnu.warning" in shstr     # checks.report_warning_symbols
         self.has_ctf = b".ctf\0" in shstr          # ctf.link (lazily imported); names may share tails
+        self.has_linkonce = b".gnu.linkonce." in shstr      # load.Loader._select_comdat
 
         self.sections = [None] * shnum
         self.symtab_index = None

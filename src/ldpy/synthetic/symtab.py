@@ -134,8 +134,10 @@ class SymtabSection(Synthetic):
         shown = [s.name + b"@@" + s.def_version.encode() if s.symver_default and s.def_version else s.name
                  for s in gl_local + gl_global]
         names = b"\0".join(shown) + b"\0"
-        lens = np.fromiter((len(n) + 1 for n in shown), np.int64, len(shown))
-        self.global_name_off = strsize + np.cumsum(lens) - lens
+        # each name starts after the NUL of the one before (names hold no NUL)
+        ends = np.flatnonzero(np.frombuffer(names, np.uint8) == 0)
+        self.global_name_off = strsize + np.concatenate(([0], ends[:-1] + 1)) if len(shown) else \
+            np.zeros(0, np.int64)
         parts.append(np.frombuffer(names, np.uint8))
         strsize += len(names)
         self.strtab.data = np.concatenate(parts)
