@@ -319,3 +319,61 @@ def test_client_does_not_import_numpy(srv):
                 if line.startswith("import time:")]
     assert "ldpy.server" in imported
     assert not [m for m in imported if m.startswith("numpy") or m in ("ldpy.driver", "ldpy.cli")]
+
+
+def _last_warm(srv):
+    line = open(srv.log).read().splitlines()[-1]
+    return int(line.split(" warm=")[1].split()[0])
+
+
+def _served_warm(srv, fn, *args, tries=40, **kw):
+    """Serve fn(*args) until the server has the inputs a link before reported
+    (it parses them between links); (result, inputs taken from the server)."""
+    for _ in range(tries):
+        r = srv.served_run(fn, *args, **kw)
+        if _last_warm(srv):
+            return r, _last_warm(srv)
+        time.sleep(0.1)
+    raise AssertionError("the server never held the inputs of the links before")
+
+
+def test_server_keeps_libraries_parsed_for_the_next_links(srv):
+    """Shared libraries and archives that one served link read are parsed once in the
+    server; later links take them from there (the log's warm=N) and write the same
+    bytes as an in-process link, dynamic and static."""
+    (srv.tmp / "hello.c").write_text(HELLO)
+    subprocess.run(["gcc", "-c", "hello.c"], cwd=srv.tmp, check=True)
+    plain = dict(srv.env)
+    del plain["LDPY_SERVER"]
+    for flags in ([], ["-static"]):
+        srv.run(["gcc", "-B", shim_dir(), *flags, "hello.o", "-o", "plain"], env=plain, check=True)
+        srv.gcc(*flags, "hello.o", "-o", "first")        # (starts the server if none runs)
+        srv.wait_ready()
+        srv.served_run(srv.gcc, *flags, "hello.o", "-o", "second")
+        r, n = _served_warm(srv, srv.gcc, *flags, "hello.o", "-o", "warm")
+        assert r.returncode == 0 and r.stderr == "", r.stderr
+        assert n >= 1                              # (libc.so.6 or libc.a at least)
+        assert open(srv.tmp / "warm", "rb").read() == open(srv.tmp / "plain", "rb").read()
+        assert srv.run(["./warm"]).stdout == "hello from the server\n"
+
+
+def test_server_rereads_a_rebuilt_library(srv):
+    """A library rebuilt at the same path after the server parsed it is read again:
+    the link sees the new symbols, not the kept copy."""
+    lib = srv.tmp / "libwarm.so"
+    (srv.tmp / "v1.c").write_text("int one(void){return 1;}\n")
+    (srv.tmp / "v2.c").write_text("int one(void){return 1;}\nint two(void){return 2;}\n")
+    (srv.tmp / "m1.c").write_text('#include <stdio.h>\nint one(void);\nint main(void){printf("%d\\n", one());return 0;}\n')
+    (srv.tmp / "m2.c").write_text('#include <stdio.h>\nint one(void);int two(void);\n'
+                                  'int main(void){printf("%d\\n", one()+two());return 0;}\n')
+    subprocess.run(["gcc", "-shared", "-fPIC", "v1.c", "-o", str(lib)], cwd=srv.tmp, check=True)
+    srv.gcc("m1.c", str(lib), "-o", "m1a")          # (starts the server)
+    srv.wait_ready()
+    srv.served_run(srv.gcc, "m1.c", str(lib), "-o", "m1b")
+    _served_warm(srv, srv.gcc, "m1.c", str(lib), "-o", "m1c")
+    os.unlink(lib)                                  # (a new inode, as a build writes it)
+    subprocess.run(["gcc", "-shared", "-fPIC", "v2.c", "-o", str(lib)], cwd=srv.tmp, check=True)
+    r = srv.served_run(srv.gcc, "m2.c", str(lib), "-o", "m2")
+    assert r.returncode == 0, r.stderr
+    env = dict(srv.env, LD_LIBRARY_PATH=str(srv.tmp))
+    assert srv.run(["./m2"], env=env).stdout == "3\n"

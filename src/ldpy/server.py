@@ -271,6 +271,8 @@ def stop_servers():
 
 def serve():
     import fcntl
+    import gc
+    import select
     import time
     import signal
     import socket
@@ -312,25 +314,48 @@ def serve():
     except ValueError:
         idle = 300.0
     last = time.monotonic()
+    # children report the libraries and archives they read on this pipe; the server
+    # parses them while no link waits, for the next links (input/warm.py)
+    from ldpy.input import warm
+    reports_r, reports_w = os.pipe()
+    os.set_blocking(reports_r, False)
+    tail, pending = b"", {}
     try:
         while True:
             left = last + idle - time.monotonic()
             if left <= 0:
                 break
-            ls.settimeout(min(left, 5.0))
             try:
-                conn, _ = ls.accept()
-            except TimeoutError:
+                ready = select.select([ls, reports_r], [], [], 0 if pending else min(left, 5.0))[0]
+            except InterruptedError:
+                continue
+            if reports_r in ready:
+                try:
+                    tail = warm.parse_reports(tail + os.read(reports_r, 65536), pending)
+                except BlockingIOError:
+                    pass
+            if ls not in ready:
+                if pending:
+                    (kind, what), _ = pending.popitem()
+                    warm.warm(kind, what)
+                    if not pending:
+                        gc.collect()
+                        gc.freeze()          # (the new objects' pages stay shared too)
+                    continue
+                if reports_r in ready:
+                    continue
                 try:                 # ldpy edited or reinstalled: newer clients go elsewhere
                     if _key() != key or os.stat(path).st_ino != ino:
                         break
                 except OSError:
                     break
                 continue
-            except InterruptedError:
+            try:
+                conn, _ = ls.accept()
+            except (BlockingIOError, InterruptedError):
                 continue
             last = time.monotonic()
-            _fork_child(ls, conn, lock)
+            _fork_child(ls, conn, lock, reports_w)
     except SystemExit:
         pass
     finally:
@@ -377,7 +402,7 @@ def _preload():
     gc.freeze()          # keep the preloaded objects' pages shared with the children
 
 
-def _fork_child(ls, conn, lock):
+def _fork_child(ls, conn, lock, reports=None):
     try:
         pid = os.fork()
     except OSError:
@@ -390,6 +415,9 @@ def _fork_child(ls, conn, lock):
     try:
         ls.close()
         os.close(lock)
+        if reports is not None:
+            from ldpy.input import warm
+            warm.child_started(reports)
         status = _child(conn)
     except BaseException:
         status = 1
@@ -494,7 +522,8 @@ def _child(conn):
     if log:
         try:
             with open(log, "a") as fh:
-                fh.write(f"served pid={os.getpid()} server={os.getppid()} rc={rc} "
+                from ldpy.input import warm
+                fh.write(f"served pid={os.getpid()} server={os.getppid()} rc={rc} warm={warm.hits} "
                          + " ".join(req["argv"]) + "\n")
         except OSError:
             pass

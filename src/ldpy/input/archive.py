@@ -12,6 +12,7 @@ caught by comparing the two headers.
 The symbol index becomes one dict name -> member offsets, so looking up the
 undefined symbols a member can satisfy is a hash probe, never a scan.
 """
+import copy
 import os
 import re
 
@@ -67,6 +68,14 @@ class Archive:
         # (the same archive opened again in one link: its index is parsed once)
         (self.thin, self.index, self.has_index, self._longnames,
          self._first_member) = parsed_once(data, "archive", self._parse)
+
+    def fresh_copy(self):
+        """This archive for another link (input/warm.py): the parsed index shared,
+        the per-link state (members read, members extracted) new."""
+        ar = copy.copy(self)
+        ar.members, ar.extracted, ar._nested = {}, set(), {}
+        ar.__dict__.pop("_np", None)
+        return ar
 
     def _parse(self):
         """Read the special members at the front (symbol index, long names); regular

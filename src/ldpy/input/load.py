@@ -10,7 +10,8 @@ from ldpy.elf.format import MACHINE_NAMES
 from ldpy.symbols import UNDEF
 from ldpy.input.object import ObjectFile, check_elf_header
 from ldpy.lto import is_bitcode, ir_only_message
-from ldpy.outfile import read_input
+from ldpy.outfile import read_input, note_read
+from ldpy.input import warm
 
 DEFAULT_SEARCH_DIRS = ["/usr/local/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu",
                        "/usr/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu64",
@@ -136,12 +137,24 @@ class Loader:
 
     def load_path(self, path, spec, needed_name=None):
         cfg = self.ctx.config
-        data = map_file(path)
+        held = None
+        if warm.held():
+            held = warm.lookup(path)            # (a link server's child: parsed by the server)
+        if held is not None:
+            kind, parsed, st = held
+            note_read(st, path)
+            data = parsed.data
+        else:
+            data = map_file(path)
         if cfg.trace or cfg.verbose:
             print(path)                        # -t: every file opened, as GNU ld prints it
         self.ctx.loaded_paths.append(path)     # -Map's LOAD lines
         if is_archive(data):
-            ar = Archive(path, data)
+            if held is not None:
+                ar = parsed.fresh_copy()
+            else:
+                ar = Archive(path, data)
+                warm.report("archive", path)
             self.ctx.archives.append(ar)
             if spec.whole_archive:
                 for m in ar.all_members():
@@ -159,7 +172,7 @@ class Loader:
             self._check_x86_arch(data, path)
             if len(data) > 17 and data[16] == 3 and data[17] == 0 or \
                     len(data) > 17 and data[17] == 3 and data[16] == 0:
-                self.add_shared(path, data, spec, needed_name)
+                self.add_shared(path, data, spec, needed_name, parsed=parsed if held is not None else None)
             else:
                 self.add_object(self.read_object(path, data, comdat=self.ctx.comdat,
                                            keep_ir=self.ctx.config.relocatable))
@@ -481,13 +494,18 @@ class Loader:
             self._trace_symbols(f.name, f.global_names, f.shndx[f.first_global:].tolist())
         self.resolve_object(f)
 
-    def add_shared(self, path, data, spec, needed_name=None):
+    def add_shared(self, path, data, spec, needed_name=None, parsed=None):
         from ldpy.input.shared import SharedFile
         ctx = self.ctx
         if spec.static and not getattr(spec, "found_by_search", False):
             raise LinkError(f"attempted static link of dynamic object '{path}'")
-        read_shared = ctx.passes.timed("read shared libraries", SharedFile)
-        sf = read_shared(path, data, as_needed=getattr(spec, "as_needed", False))
+        as_needed = getattr(spec, "as_needed", False)
+        if parsed is not None:
+            sf = parsed.fresh_copy(as_needed)
+        else:
+            read_shared = ctx.passes.timed("read shared libraries", SharedFile)
+            sf = read_shared(path, data, as_needed=as_needed)
+            warm.report("shared", path)
         if not sf.has_soname:
             sf.soname = needed_name or path
         if sf.machine != ctx.target.MACHINE or sf.is64 != ctx.target.IS64:

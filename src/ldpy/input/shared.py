@@ -1,5 +1,6 @@
 """Shared libraries as link inputs: the dynamic symbol table with versions
 (.dynsym, .gnu.version, .gnu.version_d), DT_SONAME and DT_NEEDED."""
+import copy
 import os
 
 import numpy as np
@@ -25,6 +26,14 @@ class SharedFile:
         self.is64, self.little = check_elf_header(data, name)
         self.dt = dtypes(self.is64, self.little)
         self._parse()
+
+    def fresh_copy(self, as_needed):
+        """This library for another link (input/warm.py): what was parsed shared,
+        the per-link flags new."""
+        sf = copy.copy(self)
+        sf.as_needed = as_needed
+        sf.is_needed = not as_needed
+        return sf
 
     def _table(self, dtype, offset, count, what):
         end = offset + count * dtype.itemsize
