@@ -319,6 +319,7 @@ def serve():
     from ldpy.input import warm
     reports_r, reports_w = os.pipe()
     os.set_blocking(reports_r, False)
+    os.set_blocking(reports_w, False)    # (a full pipe drops a report, never stalls a link)
     tail, pending = b"", {}
     try:
         while True:
