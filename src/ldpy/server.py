@@ -337,7 +337,8 @@ def serve():
                     pass
             if ls not in ready:
                 if pending:
-                    (kind, what), _ = pending.popitem()
+                    kind, what = item = next(iter(pending))     # (in report order: an
+                    del pending[item]                            # archive before its members)
                     warm.warm(kind, what)
                     if not pending:
                         gc.collect()

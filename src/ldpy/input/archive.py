@@ -65,6 +65,7 @@ class Archive:
         self.has_index = False
         self._longnames = b""
         self._nested = {}        # thin archives: path -> Archive of a nested archive
+        self.warm_members = {}   # a link server's: header offset -> member parsed once (input/warm.py)
         # (the same archive opened again in one link: its index is parsed once)
         (self.thin, self.index, self.has_index, self._longnames,
          self._first_member) = parsed_once(data, "archive", self._parse)
@@ -74,7 +75,6 @@ class Archive:
         the per-link state (members read, members extracted) new."""
         ar = copy.copy(self)
         ar.members, ar.extracted, ar._nested = {}, set(), {}
-        ar.__dict__.pop("_np", None)
         return ar
 
     def _parse(self):

@@ -49,6 +49,7 @@ class Loader:
         # --stats steps of the load pass (plain calls without --stats)
         timed = ctx.passes.timed
         self.read_object = timed("read objects", ObjectFile)
+        self.take_object = timed("objects the server read", ObjectFile.take)
         self.resolve_object = timed("resolve symbols", ctx.symtab.add_file)
         cfg = ctx.config
         self.search_dirs = list(cfg.library_paths)
@@ -91,6 +92,7 @@ class Loader:
             self._undefined_globs(self.ctx.config.undefined_globs)
         while any([self._scan_lazy(g) for g in self.lazy_groups]):
             pass
+        warm.flush()                           # (a server child: the members it parsed)
         if self.ctx.lto is not None:
             self.ctx.lto.finish(self)          # LTO: resolutions, compile, the plugin's objects in
         if not self.ctx.files and not self.ctx.archives and not self.ctx.shared_files:
@@ -450,8 +452,15 @@ class Loader:
         if bytes(data[:4]) == b"\x7fELF" and len(data) > 20:
             self._adopt_target(data)
             self._check_x86_arch(data, name)
-        f = self.read_object(name, data, archive=ar, member=m, comdat=self.ctx.comdat,
-                       keep_ir=self.ctx.config.relocatable)
+        held = ar.warm_members.get(m.offset) if ar.warm_members and not self.ctx.config.relocatable else None
+        if held is not None and not held.taken:     # (parsed by the link server: input/warm.py)
+            f = self.take_object(held, self.ctx.comdat, ar, m)
+            warm.hits += 1
+        else:
+            f = self.read_object(name, data, archive=ar, member=m, comdat=self.ctx.comdat,
+                                 keep_ir=self.ctx.config.relocatable)
+            if not ar.thin and not self.ctx.config.relocatable:
+                warm.report_member(ar.path, m.offset)
         excluded = self.ctx.config.exclude_libs
         if excluded and ("ALL" in excluded or os.path.basename(ar.path) in excluded):
             f.no_export = True                 # --exclude-libs: its definitions become hidden

@@ -231,7 +231,40 @@ class ObjectFile:
         # rela_in_memory: its SHT_RELA sections are (relocs.RelocTable reads them so)
         self.raw_relocs = self.rela_in_memory = self.dt.rela == RELOC
         self._comdat = comdat          # signature -> owning ObjectFile, shared by the link
+        self.taken = False             # input/warm.py: a server-parsed object a link took
         self._parse()
+
+    def take(self, comdat, archive, member):
+        """This object, parsed by a link server without COMDAT decisions (comdat=None:
+        every group kept), as a link reads it with `comdat` (input/warm.py).  A
+        server child owns its copy of the server's memory, so the object is used in
+        place, once per link (`taken`: a second use parses the bytes anew); groups
+        are decided here exactly as _parse decides them."""
+        self.taken = True
+        self.archive, self.member, self._comdat = archive, member, comdat
+        if archive is not None and not archive.thin:
+            self.buf, self.buf_base = archive.bytes_view(), member.data_offset
+        if comdat is None:
+            return self
+        sections = self.sections
+        gone = False
+        for signature, is_comdat, members, _ in self.groups:
+            if not is_comdat:
+                continue
+            if signature in comdat:
+                for m in members:
+                    if sections[m] is not None:
+                        sections[m] = DISCARDED
+                        gone = True
+            else:
+                comdat[signature] = self
+                for m in members:
+                    sec = sections[m]
+                    if sec is not None:
+                        sec.group = signature
+        if gone:
+            self.relocs_elsewhere = [i for i in self.relocs_elsewhere if sections[i] is not DISCARDED]
+        return self
 
     # -- parsing -----------------------------------------------------------
     def _table(self, dtype, offset, count, what):

@@ -31,6 +31,7 @@ _entries = {}           # path -> (stat key, kind, parsed object)
 _held = 0               # bytes of the files kept
 _report_fd = None       # a server child: where it reports what it read
 _reported = set()
+_members = []            # member report lines not sent yet
 hits = 0                # inputs this link took from here (the server's log says)
 
 
@@ -66,21 +67,49 @@ def report(kind, path):
     if _report_fd is None or not os.path.isabs(path) or (kind, path) in _reported:
         return
     _reported.add((kind, path))
-    line = f"{kind}\0{path}\n".encode("utf-8", "surrogateescape")
-    if len(line) <= 4096:               # (PIPE_BUF: one atomic write)
-        try:
-            os.write(_report_fd, line)
-        except OSError:
-            pass
+    _send([f"{kind}\0{path}\n".encode("utf-8", "surrogateescape")])
+
+
+def report_member(path, offset):
+    """A server child parsed the member at header `offset` of archive `path` itself
+    (reported when its loading is done: flush())."""
+    if _report_fd is not None and os.path.isabs(path):
+        _members.append(f"member\0{path}\0{offset}\n".encode("utf-8", "surrogateescape"))
+
+
+def flush():
+    """Send the members reported so far."""
+    if _members:
+        _send(_members)
+        _members.clear()
+
+
+def _send(lines):
+    """Lines in writes of at most PIPE_BUF bytes (each atomic: lines of children
+    never interleave; a full pipe drops them, it never stalls the link)."""
+    chunk, size = [], 0
+    for line in lines + [None]:
+        if line is None or size + len(line) > 4096:
+            if chunk:
+                try:
+                    os.write(_report_fd, b"".join(chunk))
+                except OSError:
+                    return
+            chunk, size = [], 0
+        if line is not None and len(line) <= 4096:
+            chunk.append(line)
+            size += len(line)
 
 
 # -- in the server -------------------------------------------------------------------
 
 def child_started(fd):
     """In a new server child: report inputs on `fd`."""
-    global _report_fd
+    global _report_fd, hits
     _report_fd = fd
     _reported.clear()
+    _members.clear()
+    hits = 0
 
 
 def parse_reports(raw, pending):
@@ -93,13 +122,26 @@ def parse_reports(raw, pending):
             p = path.decode("utf-8", "surrogateescape")
             if p not in _entries:
                 pending[(kind.decode(), p)] = None
+        elif kind == b"member":
+            path, _, offset = path.rpartition(b"\0")
+            p = path.decode("utf-8", "surrogateescape")
+            if offset.isdigit() and not _held_member(p, int(offset)):
+                pending[("member", (p, int(offset)))] = None
     return tail
+
+
+def _held_member(path, offset):
+    e = _entries.get(path)
+    return e is not None and e[1] == "archive" and offset in e[2].warm_members
 
 
 def warm(kind, path):
     """Read and parse one reported input into the server's table (errors: skipped,
     the link that needs the file reports them itself)."""
     global _held
+    if kind == "member":
+        _warm_member(*path)
+        return
     try:
         with open(path, "rb") as fh:
             st = os.fstat(fh.fileno())
@@ -128,3 +170,28 @@ def _parse(kind, path, data):
         ar = Archive(path, data)
         return None if ar.thin else ar
     return None
+
+
+def _warm_member(path, offset):
+    """Parse a reported member of an archive the server holds (and that is still
+    unchanged): without COMDAT decisions, which each link makes (fresh_copy)."""
+    global _held
+    e = _entries.get(path)
+    if e is None or e[1] != "archive" or lookup(path) is None:
+        return
+    ar = e[2]
+    if offset in ar.warm_members:
+        return
+    try:
+        m = ar.member_at(offset)
+        if m is None or _held + 2 * m.size > WARM_TOTAL_LIMIT:
+            return
+        data = ar.member_data(m)
+        if bytes(data[:4]) != b"\x7fELF":
+            return
+        from ldpy.input.object import ObjectFile
+        f = ObjectFile(ar.member_display(m), data, ar, m, comdat=None)
+    except Exception:                   # (the link that takes it reports what is wrong)
+        return
+    ar.warm_members[offset] = f
+    _held += 2 * m.size                 # (about what its parsed tables take)
