@@ -689,7 +689,7 @@ class ObjectFile:
 
     def is_lto_only(self):
         """True for a GCC LTO object without regular code (-flto without -ffat-lto-objects)."""
-        return b"__gnu_lto_slim" in self.global_names
+        return b"__gnu_lto_slim" in self.strtab and b"__gnu_lto_slim" in self.global_names
 
     def machine_name(self):
         return MACHINE_NAMES.get(self.machine, f"machine {self.machine}")
