@@ -170,6 +170,12 @@ def section_label(data, i, name_off, strtab_type, strtab_off, strtab_size):
 
 
 _FORMATS = {}
+_GROUP_STRUCTS = {True: {}, False: {}}      # little-endian? -> word count -> struct.Struct
+
+
+def _group_structs(little):
+    return _GROUP_STRUCTS[little]
+
 _SHNDX_TABLES = {}
 _BAD_SHNDX = -(1 << 40)
 
@@ -370,17 +376,37 @@ class ObjectFile:
         self.groups = []              # (signature, is COMDAT, member indexes, group section index)
         discarded = set()
         kept = {}
-        group_set = set(groups)
-        for i in groups:
-            signature, is_comdat, members = self._read_group_fast(i, group_set)
-            self.groups.append((signature, is_comdat, members, i))
-            if is_comdat and self._comdat is not None:
-                if signature in self._comdat:
-                    discarded.update(members)
-                else:
-                    self._comdat[signature] = self
-                    for m in members:
-                        kept[m] = signature
+        if groups:
+            # the usual group (members in range, none a group, a global signature
+            # symbol) is read here; anything else goes through _read_group's checks
+            group_set = set(groups)
+            comdat, out_groups = self._comdat, self.groups
+            fg, nsyms, infos, gnames = self.first_global, len(self.symbols), self._global_infos, self.global_names
+            structs = _group_structs(self.little)
+            for i in groups:
+                row = rows[i]
+                offset, n, info = row[4], row[5] >> 2, row[7]
+                members = None
+                if n and offset + 4 * n <= nbytes and fg <= info < nsyms and infos[info - fg] & 0xf != STT_SECTION:
+                    st = structs.get(n)
+                    if st is None:
+                        st = structs[n] = struct.Struct(f"{'<' if self.little else '>'}{n}I")
+                    words = st.unpack_from(data, offset)
+                    members = list(words[1:])
+                    if not members or (min(members) > 0 and max(members) < shnum and group_set.isdisjoint(members)):
+                        signature, is_comdat = gnames[info - fg], bool(words[0] & GRP_COMDAT)
+                    else:
+                        members = None
+                if members is None:
+                    signature, is_comdat, members = self._read_group(i)
+                out_groups.append((signature, is_comdat, members, i))
+                if is_comdat and comdat is not None:
+                    if signature in comdat:
+                        discarded.update(members)
+                    else:
+                        comdat[signature] = self
+                        for m in members:
+                            kept[m] = signature
         sections = self.sections
         zdebug = b".zdebug" in shstr
         for i in contents:
@@ -417,21 +443,6 @@ class ObjectFile:
         if rows is None:
             rows = self._rows = self.shdrs.tolist()
         return rows
-
-    def _read_group_fast(self, i, group_set):
-        """_read_group for the usual group (members in range, none a group, a global
-        signature symbol); anything else goes through _read_group's checks."""
-        row = self._rows[i]
-        offset, n, info = row[4], row[5] // 4, row[7]
-        fg = self.first_global
-        if n and offset + 4 * n <= len(self.data) and fg <= info < len(self.symbols):
-            words = struct.unpack_from(f"{'<' if self.little else '>'}{n}I", self.data, offset)
-            members = list(words[1:])
-            if not members or (min(members) > 0 and max(members) < len(self.sections)
-                               and group_set.isdisjoint(members)):
-                if self._global_infos[info - fg] & 0xf != STT_SECTION:
-                    return self.global_names[info - fg], bool(words[0] & GRP_COMDAT), members
-        return self._read_group(i)
 
     def _compressed(self, sec):
         """A compressed debug section (SHF_COMPRESSED, or the GNU .zdebug_* form) takes
