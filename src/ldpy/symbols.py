@@ -5,6 +5,8 @@ symbol of each loaded file.  Each file gets `global_ids`, a numpy array that
 maps its global symbol indexes to ids in this table, so everything after
 resolution is vectorized.
 """
+from operator import attrgetter
+
 import numpy as np
 
 from ldpy.diag import diag
@@ -12,6 +14,9 @@ from ldpy.elf.format import (SHN_UNDEF, SHX_ABS, SHX_COMMON, STB_WEAK,
                              STB_GNU_UNIQUE, STT_GNU_IFUNC, STV_DEFAULT, STV_HIDDEN)
 
 UNDEF, DEFINED, COMMON, SYNTHETIC, SHARED = 0, 1, 2, 3, 4
+
+
+_GID = attrgetter("gid")
 
 
 class Symbol:
@@ -166,6 +171,9 @@ class SymbolTable:
         found = list(map(by_name.get, names))
         versioned = not self.verbatim_versions and b"@" in f.strtab
         no_export = f.no_export
+        if not versioned and not no_export and len(set(names)) == len(names):
+            self._add_plain_file(f, names, found, infos, others, values, sizes)
+            return
         gids = []
         append = gids.append
         hidden_versions = []             # (index, name) of foo@VER definitions
@@ -245,6 +253,89 @@ class SymbolTable:
         f.global_ids = np.array(gids, np.int64)
         if hidden_versions:
             self._combine_versions(f, hidden_versions, shndxs, values)
+
+    def _add_plain_file(self, f, names, found, infos, others, values, sizes):
+        """add_file for the usual object (no versioned names, no --exclude-libs, every
+        global name once): its entries do not touch each other's symbols, so they go
+        in three runs, new names interned in file order (their ids), then every
+        reference, then every definition, with the same effects as one pass."""
+        fg = f.first_global
+        if None in found:
+            intern = self.intern
+            for i, sym in enumerate(found):
+                if sym is None:
+                    found[i] = intern(names[i])
+        f.global_ids = np.fromiter(map(_GID, found), np.int64, len(found))
+        for i, o in enumerate(others):
+            if o & 3:
+                sym = found[i]
+                sym.visibility = merge_visibility(sym.visibility, o & 3)
+        shndx = f.shndx[fg:]
+        refs = np.flatnonzero(shndx == SHN_UNDEF).tolist()
+        defs = np.flatnonzero(shndx != SHN_UNDEF).tolist()
+        shndx = shndx.tolist()
+        sections = f.sections
+        if defs:
+            # a definition in a discarded COMDAT copy is a reference (in index order)
+            dead = [i for i in defs if shndx[i] > 0 and ((sec := sections[shndx[i]]) is None or not sec.live)]
+            if dead:
+                refs = sorted(refs + dead)
+                dead = set(dead)
+                defs = [i for i in defs if i not in dead]
+        undefined = self.undefined
+        for i in refs:
+            sym = found[i]
+            sym.referenced = True
+            if sym.ref_file is None:
+                sym.ref_file = f
+            if infos[i] >> 4 != STB_WEAK:
+                sym.strong_ref = True
+                if sym.kind == UNDEF:
+                    undefined.add(sym.name)
+        shared_defs = self.shared_defs
+        for i in defs:
+            sym = found[i]
+            x = shndx[i]
+            info = infos[i]
+            if x == SHX_COMMON:
+                self.add_common(sym, f, fg + i, values[i], sizes[i], info)
+                continue
+            weak = (info >> 4) == STB_WEAK
+            sec = sections[x] if x > 0 else None
+            kind = sym.kind
+            if kind == SHARED:
+                kind = UNDEF                 # a regular definition overrides a shared one
+                sym.dyn_ref = True           # ... and is exported so the library binds to it
+            elif names[i] in shared_defs:
+                sym.dyn_ref = True
+            if kind == SYNTHETIC:
+                continue                     # --defsym overrides object definitions
+            if kind == DEFINED and not sym.weak:
+                if weak:
+                    continue
+                if sym.absolute and x == SHX_ABS and sym.value == values[i]:
+                    continue
+                if self.allow_multiple:
+                    continue
+                diag.error(f"{_where(f, sec, values[i], x)}: multiple definition of "
+                           f"'{sym.display}'; first defined in {sym.where()}")
+                continue
+            if kind == DEFINED and weak:
+                continue                     # weak after weak: the first one stays
+            if kind == COMMON and weak:
+                continue                     # a common beats a weak definition
+            if kind == COMMON and self.warn_common:
+                diag.warn(f"{f.name}: definition of '{sym.display}' overriding common from {sym.file.name}")
+            if kind == COMMON:
+                self.commons.discard(names[i])
+            sym.kind = DEFINED
+            sym.file, sym.index, sym.section = f, fg + i, sec
+            sym.value, sym.size, sym.weak = values[i], sizes[i], weak
+            sym.unique = (info >> 4) == STB_GNU_UNIQUE
+            sym.type = info & 0xf
+            sym.absolute = x == SHX_ABS
+            sym.is_ifunc = sym.type == STT_GNU_IFUNC
+            undefined.discard(sym.name)
 
     def _combine_versions(self, f, hidden_versions, shndxs, values):
         """`.symver foo, foo@VER`: foo and foo@VER defined at the same place in one
