@@ -5,6 +5,7 @@ LDPY_SPLIT_ALWAYS=1 makes even these small links split their writing into
 many shares (a real link only splits when there is enough work), so the
 workers really run here; one test counts them."""
 import os
+import shutil
 
 import pytest
 
@@ -146,3 +147,178 @@ def test_workers_with_sigchld_ignored():
             parallel.run_shares([lambda: None, _fail])
     finally:
         signal.signal(signal.SIGCHLD, old)
+
+
+# -- relocations applied in shares (write.relocate_all, parallel.plan_rows) -------------
+
+def _ld_argv(tmp, inputs, flags=(), compiler="gcc"):
+    """The ld command line the compiler driver would run (gcc -###), without -o's path."""
+    import shlex
+    from e2e_util import run
+    r = run([compiler, *map(str, inputs), *flags, "-o", "a.out", "-###"], cwd=tmp)
+    for line in r.stderr.splitlines():
+        words = shlex.split(line)
+        if words and os.path.basename(words[0]) in ("collect2", "ld"):
+            return words[1:]
+    raise AssertionError("no collect2 line in the driver's -### output:\n" + r.stderr)
+
+
+def _link_in_shares(tmp_path, monkeypatch, argv, name, counts=(1, 4), status=0):
+    """Link argv in this process with each --threads count (LDPY_SPLIT_ALWAYS=1):
+    {count: output bytes or None}, {count: the parts the workers' shares handed
+    back (reloc_policy.Deferred.share: dyn, overflows, log, rows)}."""
+    from ldpy import reloc_policy
+    from ldpy.main import main
+    monkeypatch.setenv("LDPY_SPLIT_ALWAYS", "1")
+    monkeypatch.chdir(tmp_path)
+    parts = []
+    real = reloc_policy.Deferred.merge
+
+    def merge(self, ctx, part):
+        parts.append(part)
+        return real(self, ctx, part)
+    monkeypatch.setattr(reloc_policy.Deferred, "merge", merge)
+    images, shares = {}, {}
+    for n in counts:
+        del parts[:]
+        out = tmp_path / f"{name}-{n}"
+        assert main([*argv, f"--threads={n}", "-o", str(out)]) == status
+        images[n] = out.read_bytes() if out.exists() else None
+        shares[n] = list(parts)
+    return images, shares
+
+
+def _worker_rows(parts):
+    return [p[3] for p in parts]
+
+
+def _worker_log(parts, what):
+    return [k for p in parts for w, k, _ in p[2] if w == what]
+
+
+@pytest.mark.slow
+def test_relocations_in_shares_pie(tmp_path, monkeypatch):
+    """A dynamic PIE (C++: exceptions, TLS, -g): workers apply most rows and hand
+    back RELATIVE and absolute dynamic relocations; .rela.dyn, GOT and every other
+    byte as with one process."""
+    flags = ["-O1", "-g", "-ffunction-sections", "-fPIE"]
+    objs = [compile_obj(tmp_path, prog(s), flags) for s in ("cxx_main.cpp", "cxx_lib.cpp")]
+    argv = _ld_argv(tmp_path, objs, ["-pie", "-pthread"], compiler="g++")
+    images, shares = _link_in_shares(tmp_path, monkeypatch, argv, "pie", counts=(1, 2, 4))
+    assert images[1] == images[2] == images[4]
+    assert shares[1] == [] and len(shares[2]) == 1 and len(shares[4]) == 3
+    assert all(r > 0 for r in _worker_rows(shares[4]))
+    relative = [len(part) for p in shares[4] for part in p[0][1]]
+    assert sum(relative) > 0                        # RELATIVE rows made in workers
+    assert "caught" in run_exe(tmp_path / "pie-4").stdout
+
+
+@pytest.mark.slow
+def test_relocations_in_shares_shared_library(tmp_path, monkeypatch):
+    obj = compile_obj(tmp_path, prog("cxx_lib.cpp"), ["-O1", "-g", "-fPIC", "-ffunction-sections"])
+    argv = _ld_argv(tmp_path, [obj], ["-shared"], compiler="g++")
+    images, shares = _link_in_shares(tmp_path, monkeypatch, argv, "lib.so", counts=(1, 3))
+    assert images[1] == images[3]
+    assert len(shares[3]) == 2 and all(r > 0 for r in _worker_rows(shares[3]))
+    assert sum(len(part) for p in shares[3] for part in p[0][0]) > 0     # symbolic R_X86_64_64
+
+
+def test_relocations_in_shares_static_ifunc(tmp_path, monkeypatch):
+    """A static program with IFUNCs: IPLT resolvers recorded by a worker's rows
+    reach .got.plt, IRELATIVE rows .rela.plt."""
+    objs = [compile_obj(tmp_path, prog(s), ["-O1"]) for s in ("ifunc_main.c", "ifunc_impl.c", "ifunc_other.c")]
+    argv = _ld_argv(tmp_path, objs, ["-static"])
+    images, shares = _link_in_shares(tmp_path, monkeypatch, argv, "ifunc", counts=(1, 4))
+    assert images[1] == images[4]
+    assert _worker_log(shares[4], "iplt")
+    out = run_exe(tmp_path / "ifunc-4").stdout
+    assert "direct=1003" in out and "resolver ran=1" in out and "equal main/other=1" in out
+
+
+@pytest.mark.parametrize("mode", [["-static"], ["-pie"], ["-static-pie"]])
+def test_relocations_in_shares_tls(tmp_path, monkeypatch, mode):
+    """TLS across objects: GD/LD/IE relaxed (static) or kept with GOT slots (PIE)."""
+    objs = [compile_obj(tmp_path, prog("tls_main.c"), ["-O1", "-fPIE"]),
+            compile_obj(tmp_path, prog("tls_defs.c"), ["-O1", "-fPIC"]),
+            compile_obj(tmp_path, prog("tls_use.c"), ["-O1", "-fPIC", "-mtls-dialect=gnu2"])]
+    argv = _ld_argv(tmp_path, objs, [*mode, "-pthread"])
+    images, shares = _link_in_shares(tmp_path, monkeypatch, argv, "tls", counts=(1, 3))
+    assert images[1] == images[3]
+    assert len(shares[3]) == 2 and all(r > 0 for r in _worker_rows(shares[3]))
+    assert "distinct=1" in run_exe(tmp_path / "tls-3").stdout
+
+
+def test_relocations_in_shares_relr(tmp_path, monkeypatch):
+    """-z pack-relative-relocs: RELATIVE rows of the workers' shares packed into .relr.dyn."""
+    objs = [compile_obj(tmp_path, prog(s), ["-O1", "-fPIE"]) for s in ("ifunc_main.c", "ifunc_impl.c",
+                                                                      "ifunc_other.c", "hello.c")[:3]]
+    argv = _ld_argv(tmp_path, objs, ["-pie", "-Wl,-z,pack-relative-relocs"])
+    images, shares = _link_in_shares(tmp_path, monkeypatch, argv, "relr", counts=(1, 4))
+    assert images[1] == images[4]
+    assert all(r > 0 for r in _worker_rows(shares[4]))
+    from e2e_util import readelf
+    assert ".relr.dyn" in readelf("-S", tmp_path / "relr-4")
+    assert "resolver ran=1" in run_exe(tmp_path / "relr-4").stdout
+
+
+I386_CC, I386_LIBDIR = "i686-linux-gnu-gcc", "/usr/i686-linux-gnu/lib"
+
+
+@pytest.mark.skipif(shutil.which(I386_CC) is None or not os.path.exists(I386_LIBDIR + "/ld-linux.so.2"),
+                    reason="needs gcc-i686-linux-gnu (CI installs it)")
+@pytest.mark.parametrize("mode", [["-static"], ["-pie"]])
+def test_relocations_in_shares_i386(tmp_path, monkeypatch, mode):
+    """i386 (REL inputs, addends in the places) takes the same path: TLS relaxed
+    (static) or through GOT slots and dynamic relocations (PIE)."""
+    from e2e_util import run
+    for s, pic in (("tls_main.c", "-fPIE"), ("tls_defs.c", "-fPIC"), ("tls_use.c", "-fPIC")):
+        run([I386_CC, "-c", "-O1", pic, "-I", os.path.dirname(prog(s)), prog(s), "-o", s[:-2] + ".o"],
+            cwd=tmp_path)
+    argv = _ld_argv(tmp_path, ["tls_main.o", "tls_defs.o", "tls_use.o"], [*mode, "-pthread"], compiler=I386_CC)
+    images, shares = _link_in_shares(tmp_path, monkeypatch, argv, "tls32", counts=(1, 3))
+    assert images[1] == images[3]
+    assert len(shares[3]) == 2 and all(r > 0 for r in _worker_rows(shares[3]))
+    exe = str(tmp_path / "tls32-3")
+    cmd = [exe] if mode == ["-static"] else [I386_LIBDIR + "/ld-linux.so.2", "--library-path", I386_LIBDIR, exe]
+    assert "distinct=1" in run(cmd, cwd=tmp_path).stdout
+
+
+def test_relocation_overflow_in_shares(tmp_path, monkeypatch, capsys):
+    """Overflows found by several shares: one report, the same lines in the same
+    order as one process gives, exit 1, no output."""
+    from e2e_util import run
+    src = "extern char big[];\n" + "".join(f"int f{i}(void) {{ return big[{i}]; }}\n" for i in range(15)) + \
+        "int main(void) { return f0(); }\n"
+    (tmp_path / "many.c").write_text(src)
+    (tmp_path / "b.c").write_text("char big[16];\n")
+    run(["gcc", "-c", "-O0", "-fno-pie", "-ffunction-sections", "many.c", "b.c"], cwd=tmp_path)
+    argv = _ld_argv(tmp_path, ["many.o", "b.o"], ["-no-pie", "-Wl,--section-start=.bss=0x100000000"])
+    errs = {}
+    for verbose in ([], ["--verbose"]):
+        images, shares = _link_in_shares(tmp_path, monkeypatch, [*argv, *verbose], "over", counts=(1, 4), status=1)
+        assert images == {1: None, 4: None}
+        assert sum(len(p[1]) for p in shares[4]) > 0        # overflows found in workers
+        capsys.readouterr()
+        for n in (1, 4):
+            from ldpy.main import main
+            assert main([*argv, *verbose, f"--threads={n}", "-o", "over"]) == 1
+            errs[n] = [l for l in capsys.readouterr().err.splitlines() if "ldpy" in l and "error" in l]
+        assert errs[1] == errs[4]
+        assert len([l for l in errs[4] if "relocation truncated to fit" in l]) == (17 if verbose else 10)
+    assert not (tmp_path / "over").exists()
+
+
+def test_plan_rows():
+    import numpy as np
+    first = np.array([0, 10, 20, 30, 40, 50, 60, 70, 80, 90])
+    blocks = [(0, 40), (40, 100)]
+    assert parallel.plan_rows(first, blocks, 1) == [blocks]
+    assert parallel.plan_rows(first, blocks, 2) == [blocks]             # (under MIN_ROWS)
+    os.environ["LDPY_SPLIT_ALWAYS"] = "1"
+    try:
+        assert parallel.plan_rows(first, blocks, 2) == [[(0, 40), (40, 50)], [(50, 100)]]
+        assert parallel.plan_rows(first, blocks, 4) == [[(0, 20)], [(20, 40), (40, 50)], [(50, 70)],
+                                                        [(70, 100)]]
+        assert parallel.plan_rows(first[:2], [(0, 100)], 4) == [[(0, 10)], [(10, 100)]]
+    finally:
+        del os.environ["LDPY_SPLIT_ALWAYS"]

@@ -253,6 +253,39 @@ def copy_share(out, items, code_fill, copy_whole):
                 out[base + c.out_offset: base + c.out_offset + len(b)] = b
 
 
+MIN_ROWS = 1 << 18       # below this many relocations, one process applies them all
+
+
+def plan_rows(sec_first, blocks, n):
+    """The relocation table's blocks (relocs.RelocTable.blocks) as at most n shares
+    of about equal row count, in row order: [[(lo, hi), ...], ...].  Shares are cut
+    only where a section's rows begin (`sec_first`: the first row of each section),
+    so a section's relocations stay in one process (its relaxations read its own
+    bytes); a block crossing a cut becomes two."""
+    total = blocks[-1][1] if blocks else 0
+    if n <= 1 or (total < MIN_ROWS and not os.environ.get("LDPY_SPLIT_ALWAYS")):
+        return [blocks]
+    import numpy as np
+    want = total * np.arange(1, n, dtype=np.int64) // n
+    i = np.searchsorted(sec_first, want)
+    after = sec_first[np.minimum(i, len(sec_first) - 1)]
+    before = sec_first[np.maximum(i - 1, 0)]
+    near = np.where(np.abs(after - want) < np.abs(want - before), after, before)
+    cuts = sorted(c for c in set(near.tolist()) if 0 < c < total) + [total]
+    shares, cur, k = [], [], 0
+    for lo, hi in blocks:
+        while lo < hi:
+            end = min(hi, cuts[k])
+            cur.append((lo, end))
+            lo = end
+            if end == cuts[k]:
+                shares.append(cur)
+                cur, k = [], k + 1
+    if cur:
+        shares.append(cur)
+    return shares
+
+
 def start_symtab(ctx, out, n, write_symtab):
     """A worker that fills .symtab (it needs addresses, not relocated bytes) while
     the parent relocates; None when one process does it all."""
@@ -279,11 +312,15 @@ class Beside:
         self.pid, self.sock = pid, parent_end
 
     def finish(self, obj):
-        from ldpy.diag import LinkError
         try:
             _send_obj(self.sock, obj)
         except OSError:
             pass                            # (it ended early: its error follows)
+        return self.result()
+
+    def result(self):
+        """fn's result, once it returns (for an fn that never calls receive)."""
+        from ldpy.diag import LinkError
         try:
             kind, value = _recv_obj(self.sock)
         except (EOFError, OSError):

@@ -437,6 +437,7 @@ class RelocTable:
             lk += sym
             np.copyto(key, lk, where=is_local)
         check.done()
+        self.sec_first = first          # (each section's first row: where shares may be cut)
         self.blocks = [(lo, hi) for _, _, lo, hi in row_blocks(counts)]
         self.name_masks = {}      # section name -> which sections have it (cached)
         self.plan = None

@@ -209,25 +209,58 @@ def _put_chunk(out, chunk, data):
 
 def relocate_all(ctx, out):
     """Apply every relocation of the link, a block of rows at a time (their
-    temporaries stay small: relocs.BLOCK)."""
+    temporaries stay small: relocs.BLOCK), the blocks split over the processes
+    of --threads=N (parallel.plan_rows): the parent applies the first share,
+    forked workers the others straight into the shared output map, and what
+    their rows leave besides bytes (reloc_policy.Deferred: dynamic relocations,
+    overflow reports, GOT values, IPLT resolvers) comes back to be merged in row
+    order, so the output and the messages are a serial run's."""
+    from ldpy import parallel
     rt = ctx.relocs
     if rt.empty:
         return
     rt.place()
     deferred = reloc_policy.Deferred()
-    for lo, hi in rt.blocks if ctx.target.APPLY_IN_BLOCKS else [(0, len(rt.offset))]:
+    if not ctx.target.APPLY_IN_BLOCKS:      # (AArch64: its erratum fix needs the whole table)
+        _apply_blocks(ctx, rt, [(0, len(rt.offset))], out, deferred)
+    else:
+        shares = parallel.plan_rows(rt.sec_first, rt.blocks, parallel.thread_count(ctx.config))
+        workers = []
+        try:
+            # (forked before the parent starts: a worker sees no GOT value of share 0,
+            # and apply reads none)
+            workers = [parallel.Beside(lambda _, blocks=blocks: _apply_share(ctx, rt, blocks, out))
+                       for blocks in shares[1:]]
+            _apply_blocks(ctx, rt, shares[0], out, deferred)
+            for w in workers:               # (a worker's error after share 0's: serial order)
+                deferred.merge(ctx, w.result())
+        finally:
+            for w in workers:
+                w.cancel()
+    deferred.finish(ctx, rt)
+
+
+def _apply_share(ctx, rt, blocks, out):
+    """A worker's share: its blocks applied, its Deferred's part returned."""
+    deferred = reloc_policy.Deferred(log=True)
+    _apply_blocks(ctx, rt, blocks, out, deferred)
+    return deferred.share()
+
+
+def _apply_blocks(ctx, rt, blocks, out, deferred):
+    for lo, hi in blocks:
         rows = rt.rows(lo, hi, deferred.overflows)
-        S, A = _targets(ctx, rows)
+        S, A = _targets(ctx, rows, deferred)
         tomb = _tombstones(ctx, rows)
         if tomb is not None:
             rows.plan.skip = rows.plan.skip | tomb
         reloc_policy.apply(ctx, rows, S, A, out, deferred)
         if tomb is not None:
             _write_tombstones(ctx, rows, tomb, out)
-    deferred.finish(ctx, rt)
+        deferred.rows += hi - lo
 
 
-def _targets(ctx, rt):
+def _targets(ctx, rt, deferred):
     """S and A of every relocation of rt: the symbol's address and the addend, but
     a merge section's piece for section symbols (value + addend mapped, addend 0)
     and an IFUNC's IPLT entry."""
@@ -247,7 +280,7 @@ def _targets(ctx, rt):
     if ifm.any():
         iplt = ctx.iplt
         k = rt.key[ifm]
-        iplt.record_resolvers(k, S[ifm])
+        deferred.record_resolvers(ctx, k, S[ifm])
         S[ifm] = iplt.entry_addresses(k)
     return S, A
 
