@@ -308,17 +308,15 @@ def test_relocation_overflow_in_shares(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "over").exists()
 
 
-def test_plan_rows():
+def test_plan_rows(monkeypatch):
     import numpy as np
     first = np.array([0, 10, 20, 30, 40, 50, 60, 70, 80, 90])
     blocks = [(0, 40), (40, 100)]
+    monkeypatch.delenv("LDPY_SPLIT_ALWAYS", raising=False)
     assert parallel.plan_rows(first, blocks, 1) == [blocks]
     assert parallel.plan_rows(first, blocks, 2) == [blocks]             # (under MIN_ROWS)
-    os.environ["LDPY_SPLIT_ALWAYS"] = "1"
-    try:
-        assert parallel.plan_rows(first, blocks, 2) == [[(0, 40), (40, 50)], [(50, 100)]]
-        assert parallel.plan_rows(first, blocks, 4) == [[(0, 20)], [(20, 40), (40, 50)], [(50, 70)],
-                                                        [(70, 100)]]
-        assert parallel.plan_rows(first[:2], [(0, 100)], 4) == [[(0, 10)], [(10, 100)]]
-    finally:
-        del os.environ["LDPY_SPLIT_ALWAYS"]
+    monkeypatch.setenv("LDPY_SPLIT_ALWAYS", "1")
+    assert parallel.plan_rows(first, blocks, 2) == [[(0, 40), (40, 50)], [(50, 100)]]
+    assert parallel.plan_rows(first, blocks, 4) == [[(0, 20)], [(20, 40), (40, 50)], [(50, 70)],
+                                                    [(70, 100)]]
+    assert parallel.plan_rows(first[:2], [(0, 100)], 4) == [[(0, 10)], [(10, 100)]]
