@@ -66,16 +66,17 @@ def test_shared_library_same_bytes(tmp_path, split_always):
 
 
 def test_workers_really_write(tmp_path, monkeypatch, split_always):
-    """In-process link: with --threads=3 the section copy forks two workers and
-    .symtab one more; with --no-threads none; the bytes are the same."""
+    """In-process link: with --threads=3 two workers are forked (each copies and
+    relocates a share, the last fills .symtab too); with --no-threads none; the
+    bytes are the same."""
     from ldpy.main import main
     started = []
-    real = parallel.Worker.__init__
+    real = parallel.Beside.__init__
 
-    def counting(self, fn):
+    def counting(self, fn, talk=False):
         started.append(fn)
-        real(self, fn)
-    monkeypatch.setattr(parallel.Worker, "__init__", counting)
+        real(self, fn, talk)
+    monkeypatch.setattr(parallel.Beside, "__init__", counting)
     obj = compile_obj(tmp_path, prog("hello.c"), ["-O1"])
     argv = gcc_link_argv(tmp_path, [obj])
     monkeypatch.chdir(tmp_path)
@@ -85,7 +86,7 @@ def test_workers_really_write(tmp_path, monkeypatch, split_always):
         out = str(tmp_path / f"hello{opt}")
         assert main([*argv, opt, "-o", out]) == 0
         images[opt] = open(out, "rb").read()
-        assert len(started) == (3 if opt == "--threads=3" else 0), opt
+        assert len(started) == (2 if opt == "--threads=3" else 0), opt
     assert images["--threads=3"] == images["--no-threads"]
     assert "hello" in run_exe(tmp_path / "hello--threads=3").stdout.lower()
 
@@ -99,32 +100,40 @@ def test_thread_count_options():
     assert parallel.thread_count(parse_args(["x.o"])) == len(os.sched_getaffinity(0))
 
 
-def _fail():
+def _fail(*_):
     raise LinkError("broken.o: section .text: something is wrong")
 
 
-def _crash():
+def _crash(*_):
     raise KeyError("oops")
 
 
 def test_worker_errors_come_back():
     """A worker's LinkError is raised again in the parent with its one-line
-    message; the first share's error wins, as in a serial run."""
-    done = []
+    message, at the message or result the parent waits for; anything else as
+    an internal error naming the place."""
     with pytest.raises(LinkError, match=r"^broken.o: section .text: something is wrong$"):
-        parallel.run_shares([lambda: done.append(1), _fail, _crash])
-    assert done == [1]
-    with pytest.raises(RuntimeError, match="in an output worker: KeyError: 'oops' at test_parallel.py"):
-        parallel.run_shares([lambda: None, _crash, _fail])
-    with pytest.raises(LinkError, match="mine"):
-        parallel.run_shares([lambda: (_ for _ in ()).throw(LinkError("mine")), _fail])
+        parallel.Beside(_fail, talk=True).message()
+    with pytest.raises(RuntimeError, match="in a worker beside the link: KeyError: 'oops' at test_parallel.py"):
+        parallel.Beside(_crash).result()
+
+    def talks(receive, send):
+        send("copied")
+        assert receive() == "go"
+        send(receive() * 2)
+        return "done"
+    w = parallel.Beside(talks, talk=True)
+    assert w.message() == "copied"
+    w.send("go")
+    w.send(21)
+    assert w.message() == 42 and w.result() == "done"
 
 
 def test_worker_killed_is_an_error():
-    def die():
+    def die(*_):
         os.kill(os.getpid(), 9)
     with pytest.raises(RuntimeError, match="killed by signal 9"):
-        parallel.run_shares([lambda: None, die])
+        parallel.Beside(die, talk=True).message()
 
 
 def test_split_by_weight():
@@ -138,13 +147,13 @@ def test_split_by_weight():
 
 def test_workers_with_sigchld_ignored():
     """Started with SIGCHLD ignored (the kernel then reaps the workers itself),
-    the results still come back through the pipes."""
+    the results still come back through the sockets."""
     import signal
     old = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     try:
-        parallel.run_shares([lambda: None, lambda: None])
+        assert parallel.Beside(lambda *_: 7).result() == 7
         with pytest.raises(LinkError, match="broken.o"):
-            parallel.run_shares([lambda: None, _fail])
+            parallel.Beside(_fail, talk=True).message()
     finally:
         signal.signal(signal.SIGCHLD, old)
 
@@ -306,6 +315,55 @@ def test_relocation_overflow_in_shares(tmp_path, monkeypatch, capsys):
         assert errs[1] == errs[4]
         assert len([l for l in errs[4] if "relocation truncated to fit" in l]) == (17 if verbose else 10)
     assert not (tmp_path / "over").exists()
+
+
+TLS_GOOD = """.text
+.globl _start, __tls_get_addr
+_start:
+  .byte 0x66
+  leaq x@tlsgd(%rip), %rdi
+  .value 0x6666
+  rex64 call __tls_get_addr@PLT
+  ret
+__tls_get_addr: ret
+.section .tbss,"awT",@nobits
+.globl x
+x: .zero 4
+"""
+TLS_BAD = """.section .text.{0},"ax",@progbits
+.globl f_{0}
+f_{0}:
+  leaq x@tlsgd(%rip), %rdi
+  call __tls_get_addr@PLT
+  ret
+"""
+
+
+def test_first_share_error_wins(tmp_path, monkeypatch, capsys):
+    """Errors of several workers' shares (TLS sequences that cannot be relaxed in
+    b.o, c.o and d.o, one share each): the link reports b.o's, the first in row
+    order, as one process does; exit 1, no output."""
+    from e2e_util import run
+    from ldpy.main import main
+    (tmp_path / "good.s").write_text(TLS_GOOD)
+    for f in "bcd":
+        (tmp_path / f"{f}.s").write_text(TLS_BAD.format(f))
+    for f in ("good", "b", "c", "d"):
+        run(["as", f"{f}.s", "-o", f"{f}.o"], cwd=tmp_path)
+    monkeypatch.setenv("LDPY_SPLIT_ALWAYS", "1")
+    monkeypatch.chdir(tmp_path)
+    planned = []
+    real = parallel.plan_rows
+    monkeypatch.setattr(parallel, "plan_rows", lambda *a: planned.append(real(*a)) or planned[-1])
+    errs = {}
+    for n in (1, 4):
+        capsys.readouterr()
+        assert main(["-static", "good.o", "b.o", "c.o", "d.o", "-o", "out", f"--threads={n}"]) == 1
+        errs[n] = capsys.readouterr().err
+    assert errs[1] == errs[4] == ("ldpy: error: b.o:(.text.b+0x3): unrecognized general-dynamic TLS "
+                                  "code sequence for R_X86_64_TLSGD\n")
+    assert len(planned[-1]) == 4            # (each object's rows in a share of their own)
+    assert not (tmp_path / "out").exists()
 
 
 def test_plan_rows(monkeypatch):

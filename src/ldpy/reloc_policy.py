@@ -227,7 +227,7 @@ class Deferred:
     (all absolute ones, then RELATIVE, then IRELATIVE, each in row order, as one
     whole-table pass added them) and the overflow reports (one report for the link).
 
-    A share of the blocks applied in a worker process (write.relocate_all) has its
+    A share of the blocks applied in a worker process (write._copy_and_relocate) has its
     own Deferred with `log` on: the table entries its rows set (GOT values, IPLT
     resolvers) are logged too, and share() hands all of it to the parent, whose
     merge() takes the shares in row order.  Anything apply or a target's relax
