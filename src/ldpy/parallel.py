@@ -95,31 +95,37 @@ def plan_copy(outs, n):
     of PIECE chunks in address order (as `(o, chunks, padding start, last piece)`).
     A section with a FILL pattern, or whose chunks overlap, stays one item: its
     writes keep their serial order."""
+    from operator import attrgetter
+    import numpy as np
     from ldpy.elf.format import SHT_NOBITS
     items, weights = [], []
+    piece = 2 if os.environ.get("LDPY_SPLIT_ALWAYS") else PIECE
     for o in outs:
         if o.type == SHT_NOBITS:
             continue
         chunks = o.chunks
         pieces = None
-        piece = 2 if os.environ.get("LDPY_SPLIT_ALWAYS") else PIECE
         if n > 1 and len(chunks) > piece and not getattr(o, "fill", None):
-            order = sorted(chunks, key=lambda c: c.out_offset)
-            ends = [c.out_offset + c.size for c in order]
-            starts = [c.out_offset for c in order]
-            if all(s >= e for s, e in zip(starts[1:], ends)):     # (sorted, so: no overlap)
-                pieces = []
-                pos = 0
-                for k in range(0, len(order), piece):
-                    pieces.append((o, order[k:k + piece], pos, k + piece >= len(order)))
-                    pos = max(pos, max(ends[k:k + piece]))
+            m = len(chunks)
+            off = np.fromiter(map(attrgetter("out_offset"), chunks), np.int64, m)
+            size = np.fromiter(map(attrgetter("size"), chunks), np.int64, m)
+            in_order = bool((off[1:] >= off[:-1]).all())
+            order = np.arange(m) if in_order else np.argsort(off, kind="stable")
+            starts, ends = off[order], off[order] + size[order]
+            if (starts[1:] >= ends[:-1]).all():         # (sorted, so: no overlap)
+                ordered = chunks if in_order else [chunks[i] for i in order.tolist()]
+                reach = np.maximum(np.maximum.accumulate(ends), 0)     # (padding starts after)
+                firsts = range(0, m, piece)
+                sums = np.add.reduceat(size[order], np.array(firsts)).tolist()
+                pieces = [((o, ordered[k:k + piece], int(reach[k - 1]) if k else 0, k + piece >= m),
+                           _weight(min(piece, m - k), w)) for k, w in zip(firsts, sums)]
         if pieces is None:
             items.append((o, None, 0, True))
             weights.append(_weight(len(chunks), o.size))
         else:
-            for p in pieces:
+            for p, w in pieces:
                 items.append(p)
-                weights.append(_weight(len(p[1]), sum(c.size for c in p[1])))
+                weights.append(w)
     if sum(weights) < MIN_WORK and not os.environ.get("LDPY_SPLIT_ALWAYS"):
         n = 1               # (LDPY_SPLIT_ALWAYS=1: split small links too, for the tests)
     return [items[a:b] for a, b in split_by_weight(weights, n)]

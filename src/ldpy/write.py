@@ -218,7 +218,7 @@ def _copy_and_relocate(ctx, out, n, code_fill):
     copies = parallel.plan_copy(ctx.sections_out, n)
     rels = [[]]
     if not rt.empty:
-        rt.place()
+        rt.start_places()
         rels = parallel.plan_rows(rt.sec_first, rt.blocks, n) if ctx.target.APPLY_IN_BLOCKS \
             else [[(0, len(rt.offset))]]        # (AArch64: its erratum fix needs the whole table)
     # .symtab beside, unless --emit-relocs needs its indexes here
@@ -267,6 +267,7 @@ def _apply_blocks(ctx, rt, blocks, out, deferred):
     """Apply the relocations of rows [lo, hi) of each block, into `out`; what
     must keep row order goes to `deferred`."""
     for lo, hi in blocks:
+        rt.place_rows(lo, hi)
         rows = rt.rows(lo, hi, deferred.overflows)
         S, A = _targets(ctx, rows, deferred)
         tomb = _tombstones(ctx, rows)
