@@ -270,6 +270,19 @@ def test_relocations_in_shares_relr(tmp_path, monkeypatch):
     assert "resolver ran=1" in run_exe(tmp_path / "relr-4").stdout
 
 
+def test_relocations_in_shares_emit_relocs(tmp_path, monkeypatch):
+    """--emit-relocs reads every row's place and the relaxed instructions after the
+    workers relocated theirs: .rela.text as with one process."""
+    objs = [compile_obj(tmp_path, prog(s), ["-O1", "-ffunction-sections"]) for s in ("ifunc_main.c", "ifunc_impl.c")]
+    objs.append(compile_obj(tmp_path, prog("ifunc_other.c"), ["-O1"]))
+    argv = _ld_argv(tmp_path, objs, ["-static", "-Wl,--emit-relocs"])
+    images, shares = _link_in_shares(tmp_path, monkeypatch, argv, "emit", counts=(1, 4))
+    assert images[1] == images[4]
+    assert len(shares[4]) == 3 and all(r > 0 for r in _worker_rows(shares[4]))
+    from e2e_util import readelf
+    assert "Relocation section '.rela.text'" in readelf("-r", tmp_path / "emit-4")
+
+
 I386_CC, I386_LIBDIR = "i686-linux-gnu-gcc", "/usr/i686-linux-gnu/lib"
 
 

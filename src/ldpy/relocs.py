@@ -488,8 +488,7 @@ class RelocTable:
 
     def start_places(self):
         """P and pos, not filled yet (place_rows), for the addresses laid out now
-        (write.py: each process fills the rows it relocates, so after writing the
-        parent's columns hold only its own share's)."""
+        (write.py: each process fills the rows it relocates first)."""
         secs = self.sections
         self.base_addr = np.fromiter((wrap64(s.output.addr + s.out_offset) for s in secs), np.int64, len(secs))
         self.base_pos = np.fromiter((s.output.offset + s.out_offset for s in secs), np.int64, len(secs))

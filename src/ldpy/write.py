@@ -241,6 +241,9 @@ def _copy_and_relocate(ctx, out, n, code_fill):
         w.send(None)                            # every share is copied
     deferred = reloc_policy.Deferred()
     _apply_blocks(ctx, rt, rels[0], out, deferred)
+    for blocks in rels[1:]:             # (while the workers finish: the parent's P and pos
+        for lo, hi in blocks:           # of every row, as --emit-relocs reads them)
+            rt.place_rows(lo, hi)
     for w, blocks in zip(workers, rels[1:]):
         if blocks:
             deferred.merge(ctx, w.message())
