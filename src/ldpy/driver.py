@@ -115,7 +115,8 @@ class Context:
         self.ehdr_start = None        # __ehdr_start's address under a script
         self.script_walk = None       # script.layout's walk (map file: assignments in order)
         self.relro_fixed_sections = None  # sections a script pinned inside RELRO
-        self.symtab_worker = None     # parallel.Worker filling .symtab during relocation
+        self.write_workers = []       # parallel.Beside workers of write.py (killed if the link fails)
+        self.symtab_beside = False    # a write worker fills .symtab
         self.stub_sections = []       # AArch64: stub (veneer) sections
         self.stub_groups = None       # AArch64: branch groups the stubs serve
         self.erratum_adr_sites = None # AArch64: erratum 843419 sites rewritten to ADR

@@ -138,6 +138,8 @@ def main(argv=None):
         from ldpy.driver import link
         from ldpy import outfile
         outfile.reset(config.output)
+        from ldpy.diag import diag
+        diag.errors = diag.warnings = 0     # (an earlier link of this process failed: tests)
         _handlers.update(outfile.install_signal_handlers())
         _check_side_files(config)
         # a link allocates many small objects and frees them all at exit: the cyclic

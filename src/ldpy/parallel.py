@@ -4,13 +4,15 @@ After layout every address is known and the output is one shared mapping
 (outfile.py: a MAP_SHARED map of the temporary file, or shared anonymous memory),
 so the writing can be split: the link forks workers that inherit the whole
 computed state, each writes its share of the image into the same mapping, and
-the parent waits for them.  Shares never overlap, so the bytes are the same
-whatever the number of workers (tests/test_parallel.py).
+the parent waits for them (write._copy_and_relocate).  Shares never overlap, so
+the bytes are the same whatever the number of workers (tests/test_parallel.py).
 
-A worker's result comes back through a pipe: "O" when it finished, a LinkError as
-its one-line message (raised again in the parent, so it reads like any other),
-anything else as an internal error naming the place; nothing at all means it died.  Workers leave with os._exit: no cleanup of the
-parent's (the temporary output, signal handlers, atexit) runs in them.
+A worker (Beside) talks to the parent through a socket: pickled messages, then
+its result; a LinkError comes back as its one-line message (raised again in the
+parent, so it reads like any other), anything else as an internal error naming
+the place; nothing at all means it died.  Workers leave with os._exit: no
+cleanup of the parent's (the temporary output, signal handlers, atexit) runs in
+them.
 """
 import os
 
@@ -27,55 +29,6 @@ def thread_count(config):
     return max(1, int(n))
 
 
-class Worker:
-    """One forked process running fn(); join() waits and raises its error."""
-
-    def __init__(self, fn):
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:                        # the child
-            os.close(r)
-            _child(fn, w)                   # (never returns)
-        os.close(w)
-        self.pid, self.fd = pid, r
-
-    def join(self):
-        """Wait for the worker; its error as (kind, message), or None."""
-        if self.pid is None:
-            return None
-        chunks = []
-        while True:
-            b = os.read(self.fd, 65536)
-            if not b:
-                break
-            chunks.append(b)
-        os.close(self.fd)
-        try:
-            _, status = os.waitpid(self.pid, 0)
-        except ChildProcessError:           # (SIGCHLD ignored by whoever started us)
-            status = None
-        self.pid = None
-        msg = b"".join(chunks).decode("utf-8", "replace")
-        if msg == "O":                      # the worker's last word when it succeeded
-            return None
-        if msg:
-            return msg[0], msg[1:]
-        if status is not None and os.WIFSIGNALED(status):
-            return "I", f"output worker killed by signal {os.WTERMSIG(status)}"
-        return "I", "output worker ended without finishing"
-
-    def kill(self):
-        """Stop an unfinished worker (the parent is failing or interrupted)."""
-        if self.pid is None:
-            return
-        _kill_and_reap(self.pid)
-        try:
-            os.close(self.fd)
-        except OSError:
-            pass
-        self.pid = None
-
-
 def _kill_and_reap(pid):
     import signal
     try:
@@ -86,31 +39,11 @@ def _kill_and_reap(pid):
 
 
 def _reap(pid):
+    """Wait for pid; its exit status, or None (already reaped: SIGCHLD ignored)."""
     try:
-        os.waitpid(pid, 0)
+        return os.waitpid(pid, 0)[1]
     except OSError:
-        pass
-
-
-def _child(fn, w):
-    import signal
-    code = 0
-    try:
-        # the parent handles interrupts and removes the output; a worker just stops
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_DFL)
-        fn()
-        os.write(w, b"O")
-    except BaseException as e:          # (reported to the parent, never printed here)
-        kind, text = _error_report(e)
-        msg = kind + text
-        try:
-            os.write(w, msg.encode("utf-8", "replace"))
-        except OSError:
-            pass
-        code = 1
-    finally:
-        os._exit(code)
+        return None
 
 
 def _error_report(e):
@@ -124,43 +57,6 @@ def _error_report(e):
         tb = tb.tb_next
     where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}" if tb else ""
     return "I", f"{type(e).__name__}: {e}{where}"
-
-
-def run_shares(fns):
-    """Run the callables of `fns` at once: fns[0] here, the others in workers.
-    Errors are raised in the order of `fns` (the first share's first), so a
-    failing link reports what a serial run would report first."""
-    if len(fns) <= 1:
-        for fn in fns:
-            fn()
-        return
-    workers = []
-    try:
-        workers = [Worker(fn) for fn in fns[1:]]
-        mine = None
-        try:
-            fns[0]()
-        except Exception as e:          # (an interrupt goes up at once: the workers are killed)
-            mine = e
-        errors = [w.join() for w in workers]
-        if mine is not None:
-            raise mine
-        raise_first(errors)
-    finally:
-        for w in workers:
-            w.kill()
-
-
-def raise_first(errors):
-    """Raise the first of the workers' errors (see Worker.join) like a link error."""
-    from ldpy.diag import LinkError
-    for err in errors:
-        if err is None:
-            continue
-        kind, msg = err
-        if kind == "E":
-            raise LinkError(msg)
-        raise RuntimeError(f"in an output worker: {msg}")
 
 
 def split_by_weight(weights, n):
@@ -199,31 +95,37 @@ def plan_copy(outs, n):
     of PIECE chunks in address order (as `(o, chunks, padding start, last piece)`).
     A section with a FILL pattern, or whose chunks overlap, stays one item: its
     writes keep their serial order."""
+    from operator import attrgetter
+    import numpy as np
     from ldpy.elf.format import SHT_NOBITS
     items, weights = [], []
+    piece = 2 if os.environ.get("LDPY_SPLIT_ALWAYS") else PIECE
     for o in outs:
         if o.type == SHT_NOBITS:
             continue
         chunks = o.chunks
         pieces = None
-        piece = 2 if os.environ.get("LDPY_SPLIT_ALWAYS") else PIECE
         if n > 1 and len(chunks) > piece and not getattr(o, "fill", None):
-            order = sorted(chunks, key=lambda c: c.out_offset)
-            ends = [c.out_offset + c.size for c in order]
-            starts = [c.out_offset for c in order]
-            if all(s >= e for s, e in zip(starts[1:], ends)):     # (sorted, so: no overlap)
-                pieces = []
-                pos = 0
-                for k in range(0, len(order), piece):
-                    pieces.append((o, order[k:k + piece], pos, k + piece >= len(order)))
-                    pos = max(pos, max(ends[k:k + piece]))
+            m = len(chunks)
+            off = np.fromiter(map(attrgetter("out_offset"), chunks), np.int64, m)
+            size = np.fromiter(map(attrgetter("size"), chunks), np.int64, m)
+            in_order = bool((off[1:] >= off[:-1]).all())
+            order = np.arange(m) if in_order else np.argsort(off, kind="stable")
+            starts, ends = off[order], off[order] + size[order]
+            if (starts[1:] >= ends[:-1]).all():         # (sorted, so: no overlap)
+                ordered = chunks if in_order else [chunks[i] for i in order.tolist()]
+                reach = np.maximum(np.maximum.accumulate(ends), 0)     # (padding starts after)
+                firsts = range(0, m, piece)
+                sums = np.add.reduceat(size[order], np.array(firsts)).tolist()
+                pieces = [((o, ordered[k:k + piece], int(reach[k - 1]) if k else 0, k + piece >= m),
+                           _weight(min(piece, m - k), w)) for k, w in zip(firsts, sums)]
         if pieces is None:
             items.append((o, None, 0, True))
             weights.append(_weight(len(chunks), o.size))
         else:
-            for p in pieces:
+            for p, w in pieces:
                 items.append(p)
-                weights.append(_weight(len(p[1]), sum(c.size for c in p[1])))
+                weights.append(w)
     if sum(weights) < MIN_WORK and not os.environ.get("LDPY_SPLIT_ALWAYS"):
         n = 1               # (LDPY_SPLIT_ALWAYS=1: split small links too, for the tests)
     return [items[a:b] for a, b in split_by_weight(weights, n)]
@@ -242,47 +144,112 @@ def copy_share(out, items, code_fill, copy_whole):
         copy_chunks(out, o.offset, chunks)
 
 
-def start_symtab(ctx, out, n, write_symtab):
-    """A worker that fills .symtab (it needs addresses, not relocated bytes) while
-    the parent relocates; None when one process does it all."""
+MIN_ROWS = 1 << 18       # below this many relocations, one process applies them all
+
+
+def plan_rows(sec_first, blocks, n):
+    """The relocation table's blocks (relocs.RelocTable.blocks) as at most n shares
+    of about equal row count, in row order: [[(lo, hi), ...], ...].  Shares are cut
+    only where a section's rows begin (`sec_first`: the first row of each section),
+    so a section's relocations stay in one process (its relaxations read its own
+    bytes); a block crossing a cut becomes two."""
+    total = blocks[-1][1] if blocks else 0
+    if n <= 1 or (total < MIN_ROWS and not os.environ.get("LDPY_SPLIT_ALWAYS")):
+        return [blocks]
+    import numpy as np
+    want = total * np.arange(1, n, dtype=np.int64) // n
+    i = np.searchsorted(sec_first, want)
+    after = sec_first[np.minimum(i, len(sec_first) - 1)]
+    before = sec_first[np.maximum(i - 1, 0)]
+    near = np.where(np.abs(after - want) < np.abs(want - before), after, before)
+    cuts = sorted(c for c in set(near.tolist()) if 0 < c < total) + [total]
+    shares, cur, k = [], [], 0
+    for lo, hi in blocks:
+        while lo < hi:
+            end = min(hi, cuts[k])
+            cur.append((lo, end))
+            lo = end
+            if end == cuts[k]:
+                shares.append(cur)
+                cur, k = [], k + 1
+    if cur:
+        shares.append(cur)
+    return shares
+
+
+def symtab_beside(ctx, n):
+    """Whether a worker fills .symtab (write._copy_and_relocate) rather than the
+    parent: only worth it for a big one."""
     sec = ctx.symtab_sec
-    if n <= 1 or sec is None or (getattr(sec, "count", 0) < 20000 and not os.environ.get("LDPY_SPLIT_ALWAYS")):
-        return None
-    return Worker(lambda: write_symtab(ctx, out))
+    return n > 1 and sec is not None and (getattr(sec, "count", 0) >= 20000 or
+                                          bool(os.environ.get("LDPY_SPLIT_ALWAYS")))
 
 
 class Beside:
     """fn(receive) run in a forked process beside the link, from now on.  fn may
     call receive() once, to wait for what the parent hands over with finish(obj);
     finish returns fn's result (pickled back).  fn's LinkError is raised again in
-    the parent; cancel() stops a helper whose work is not wanted."""
+    the parent; cancel() stops a helper whose work is not wanted.
 
-    def __init__(self, fn):
+    With talk=True, fn(receive, send) may also tell the parent how far it got:
+    send(obj) is read by message() in the parent, and send(obj) in the parent by
+    receive() in fn, any number of times in turn."""
+
+    def __init__(self, fn, talk=False):
         import socket
         parent_end, child_end = socket.socketpair()
         pid = os.fork()
         if pid == 0:                        # the child
             parent_end.close()
-            _beside_child(fn, child_end)    # (never returns)
+            _beside_child(fn, child_end, talk)      # (never returns)
         child_end.close()
         self.pid, self.sock = pid, parent_end
 
-    def finish(self, obj):
-        from ldpy.diag import LinkError
+    def send(self, obj):
         try:
             _send_obj(self.sock, obj)
         except OSError:
             pass                            # (it ended early: its error follows)
-        try:
-            kind, value = _recv_obj(self.sock)
-        except (EOFError, OSError):
-            kind, value = "I", "ended without a result"
+
+    def finish(self, obj):
+        self.send(obj)
+        return self.result()
+
+    def message(self):
+        """What fn sent next (talk=True); its error if it failed instead."""
+        kind, value = self._next()
+        if kind == "M":
+            return value
         self._reap()
+        if kind == "O":
+            kind, value = "I", "returned without the message the link waits for"
+        self._raise(kind, value)
+
+    def result(self):
+        """fn's result, once it returns (for an fn that never calls receive)."""
+        kind, value = self._next()
+        if kind == "M":
+            kind, value = "I", "sent a message where the link waits for its result"
+        self._reap()
+        self._raise(kind, value)
+        return value
+
+    def _next(self):
+        try:
+            return _recv_obj(self.sock)
+        except (EOFError, OSError):
+            status = self._reap()
+            if status is not None and os.WIFSIGNALED(status):
+                return "I", f"killed by signal {os.WTERMSIG(status)}"
+            return "I", "ended without a result"
+
+    @staticmethod
+    def _raise(kind, value):
+        from ldpy.diag import LinkError
         if kind == "E":
             raise LinkError(value)
         if kind == "I":
             raise RuntimeError(f"in a worker beside the link: {value}")
-        return value
 
     def cancel(self):
         if self.pid is None:
@@ -292,9 +259,12 @@ class Beside:
         self.pid = None
 
     def _reap(self):
+        if self.pid is None:
+            return None
         self.sock.close()
-        _reap(self.pid)
+        status = _reap(self.pid)
         self.pid = None
+        return status
 
 
 def _send_obj(sock, obj):
@@ -321,13 +291,17 @@ def _recv_exact(sock, n):
     return b"".join(parts)
 
 
-def _beside_child(fn, sock):
+def _beside_child(fn, sock, talk):
     import signal
     code = 0
     try:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, signal.SIG_DFL)
-        result = ("O", fn(lambda: _recv_obj(sock)))
+        receive = lambda: _recv_obj(sock)
+        if talk:
+            result = ("O", fn(receive, lambda obj: _send_obj(sock, ("M", obj))))
+        else:
+            result = ("O", fn(receive))
     except BaseException as e:          # (reported to the parent, never printed here)
         result = _error_report(e)
         code = 1

@@ -225,11 +225,45 @@ def put(out, pos, val, width, little=True):
 class Deferred:
     """What apply() leaves for after the last block of rows: the dynamic relocations
     (all absolute ones, then RELATIVE, then IRELATIVE, each in row order, as one
-    whole-table pass added them) and the overflow reports (one report for the link)."""
+    whole-table pass added them) and the overflow reports (one report for the link).
 
-    def __init__(self):
+    A share of the blocks applied in a worker process (write._copy_and_relocate) has its
+    own Deferred with `log` on: the table entries its rows set (GOT values, IPLT
+    resolvers) are logged too, and share() hands all of it to the parent, whose
+    merge() takes the shares in row order.  Anything apply or a target's relax
+    changes besides the output bytes must go through here."""
+
+    def __init__(self, log=False):
         self.dyn = ([], [], [])
         self.overflows = []
+        self.log = [] if log else None
+        self.rows = 0                       # (rows applied: the tests see the shares' work)
+
+    def fill_got(self, ctx, keys, values):
+        ctx.got.fill(keys, values)
+        if self.log is not None:
+            self.log.append(("got", keys, values))
+
+    def record_resolvers(self, ctx, keys, addrs):
+        ctx.iplt.record_resolvers(keys, addrs)
+        if self.log is not None:
+            self.log.append(("iplt", keys, addrs))
+
+    def share(self):
+        """A worker's part, to pickle (the overflow reports without their type_name,
+        a method of the target: the parent's is the same)."""
+        return self.dyn, [o[:3] for o in self.overflows], self.log, self.rows
+
+    def merge(self, ctx, share):
+        """Add the part of the share after the ones merged so far (same order as a
+        serial run: a later share's GOT values and resolvers win, as a later block's do)."""
+        dyn, overflows, log, rows = share
+        for mine, theirs in zip(self.dyn, dyn):
+            mine.extend(theirs)
+        self.overflows += [(*o, ctx.target.type_name) for o in overflows]
+        for what, keys, values in log:
+            (ctx.got.fill if what == "got" else ctx.iplt.record_resolvers)(keys, values)
+        self.rows += rows
 
     def finish(self, ctx, rt):
         for parts in self.dyn:
@@ -237,10 +271,13 @@ class Deferred:
                 ctx.rela_dyn.add(*(np.concatenate(c) for c in zip(*parts)))
         if self.overflows:
             from ldpy.checks import report_overflows
+            # each block gave the fields of its first 1000: together, the link's first 1000
+            # (whatever the blocks, so whatever the shares)
             fields = []
-            for idx, _, f, _ in self.overflows:
-                if len(fields) < 1000 and len(f) == len(idx):
-                    fields += f
+            for _, _, f, _ in self.overflows:
+                if len(fields) >= 1000:
+                    break
+                fields += f
             report_overflows(ctx, rt, np.concatenate([o[0] for o in self.overflows]),
                              np.concatenate([o[1] for o in self.overflows]), fields[:1000],
                              self.overflows[0][3])
@@ -299,7 +336,7 @@ def apply(ctx, rt, S, A, out, deferred):
         plan.desc_to_ie
     if m.any():
         slot = ctx.got.slot_addresses(key[m])
-        ctx.got.fill(key[m], S[m])
+        deferred.fill_got(ctx, key[m], S[m])
         val[m] = slot + A[m] - B[m]
     m = plan.desc_keep
     if m.any():

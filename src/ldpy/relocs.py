@@ -458,6 +458,7 @@ class RelocTable:
             lk += sym
             np.copyto(key, lk, where=is_local)
         check.done()
+        self.sec_first = first          # (each section's first row: where shares may be cut)
         self.blocks = [(lo, hi) for _, _, lo, hi in row_blocks(counts)]
         self.name_masks = {}      # section name -> which sections have it (cached)
         self.plan = None
@@ -502,15 +503,23 @@ class RelocTable:
 
     def place(self):
         """Fill P (run-time address) and pos (output file offset) of every entry."""
+        self.start_places()
+        for lo, hi in self.blocks:
+            self.place_rows(lo, hi)
+
+    def start_places(self):
+        """P and pos, not filled yet (place_rows), for the addresses laid out now
+        (write.py: each process fills the rows it relocates first)."""
         secs = self.sections
-        base_addr = np.fromiter((wrap64(s.output.addr + s.out_offset) for s in secs), np.int64, len(secs))
-        base_pos = np.fromiter((s.output.offset + s.out_offset for s in secs), np.int64, len(secs))
+        self.base_addr = np.fromiter((wrap64(s.output.addr + s.out_offset) for s in secs), np.int64, len(secs))
+        self.base_pos = np.fromiter((s.output.offset + s.out_offset for s in secs), np.int64, len(secs))
         self.P = np.empty(len(self.offset), np.int64)
         self.pos = np.empty(len(self.offset), np.int64)
-        for lo, hi in self.blocks:
-            so = self.sec_ordinal[lo:hi]
-            np.add(base_addr[so], self.offset[lo:hi], out=self.P[lo:hi])
-            np.add(base_pos[so], self.offset[lo:hi], out=self.pos[lo:hi])
+
+    def place_rows(self, lo, hi):
+        so = self.sec_ordinal[lo:hi]
+        np.add(self.base_addr[so], self.offset[lo:hi], out=self.P[lo:hi])
+        np.add(self.base_pos[so], self.offset[lo:hi], out=self.pos[lo:hi])
 
 
 class RowBlock(RelocTable):

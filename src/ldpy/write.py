@@ -36,8 +36,8 @@ def write_output(ctx):
         check_inputs()            # an input truncated meanwhile: an error, not a bad output
         out_file.commit(final)
     except BaseException:
-        if ctx.symtab_worker is not None:
-            ctx.symtab_worker.kill()
+        for w in ctx.write_workers:
+            w.cancel()
         out_file.abort()
         raise
 
@@ -135,16 +135,9 @@ def _write_all(ctx, out):
     t = ctx.target
     n = parallel.thread_count(ctx.config)
     # 1. input and merged section bytes, and synthetic sections already complete
-    #    (split over n processes: parallel.py)
-    code_fill = _memo_fill(t.code_fill)
-    parallel.run_shares([lambda share=share: parallel.copy_share(out, share, code_fill, copy_output_section)
-                         for share in parallel.plan_copy(outs, n)])
-    ctx.passes.lap("copy sections")
-    # 2. relocations of the whole link (meanwhile a worker writes .symtab)
-    ctx.symtab_worker = None if ctx.emit_rela else \
-        parallel.start_symtab(ctx, out, n, _write_symtab)      # (--emit-relocs needs its indexes here)
-    relocate_all(ctx, out)
-    ctx.passes.lap("relocate")
+    # 2. relocations of the whole link
+    #    (both split over n processes, which also fill .symtab: _copy_and_relocate)
+    _copy_and_relocate(ctx, out, n, _memo_fill(t.code_fill))
     # 3. synthetic sections whose contents depend on addresses and relocation results
     from ldpy.synthetic.plt import iplt_code
     t = ctx.target
@@ -192,10 +185,12 @@ def _write_all(ctx, out):
         ctx.eh_frame_hdr.build(out[eh.offset:eh.offset + eh.size], eh.addr)
         _put_chunk(out, ctx.eh_frame_hdr, ctx.eh_frame_hdr.data)
     ctx.passes.lap("synthesize")
-    if ctx.symtab_worker is not None:
-        parallel.raise_first([ctx.symtab_worker.join()])
+    if ctx.write_workers:
+        for w in ctx.write_workers:
+            w.result()
+        ctx.write_workers = []
         ctx.passes.lap("wait for .symtab")
-    elif ctx.symtab_sec is not None:
+    if ctx.symtab_sec is not None and not ctx.symtab_beside:
         _write_symtab(ctx, out)
     if ctx.emit_rela:         # --emit-relocs (after .symtab: its indexes)
         from ldpy.emit_relocs import write_sections
@@ -249,27 +244,87 @@ def _put_chunk(out, chunk, data):
     out[start:start + len(data)] = data
 
 
-def relocate_all(ctx, out):
-    """Apply every relocation of the link, a block of rows at a time (their
-    temporaries stay small: relocs.BLOCK)."""
+def _copy_and_relocate(ctx, out, n, code_fill):
+    """Steps 1 and 2 of _write_all over n processes: the parent and forked workers
+    (one fork each for the whole write: forking a big link costs tens of ms) each
+    copy a share of the section bytes (parallel.plan_copy), wait until every share
+    is copied, then apply a share of the relocations (parallel.plan_rows), straight
+    into the shared output map; the last worker then fills .symtab (it needs
+    addresses, not relocated bytes).  What relocation leaves besides bytes
+    (reloc_policy.Deferred: dynamic relocations, overflow reports, GOT values,
+    IPLT resolvers) comes back from each worker and is merged in row order, and
+    errors are raised in share order, so the output and the messages are a serial
+    run's."""
+    from ldpy import parallel
     rt = ctx.relocs
-    if rt.empty:
-        return
-    rt.place()
+    copies = parallel.plan_copy(ctx.sections_out, n)
+    rels = [[]]
+    if not rt.empty:
+        rt.start_places()
+        rels = parallel.plan_rows(rt.sec_first, rt.blocks, n) if ctx.target.APPLY_IN_BLOCKS \
+            else [[(0, len(rt.offset))]]        # (AArch64: its erratum fix needs the whole table)
+    # .symtab beside, unless --emit-relocs needs its indexes here
+    ctx.symtab_beside = not ctx.emit_rela and parallel.symtab_beside(ctx, n)
+    k = max(len(copies), len(rels), 2 if ctx.symtab_beside else 1)
+    part = lambda shares, i: shares[i] if i < len(shares) else []
+    copy = lambda items: parallel.copy_share(out, items, code_fill, copy_output_section)
+    # a worker that relocates or fills .symtab waits until every share is copied
+    waits = [bool(part(rels, i)) or (ctx.symtab_beside and i == k - 1) for i in range(k)]
+    workers = ctx.write_workers = [
+        parallel.Beside(lambda receive, send, i=i: _write_share(
+            ctx, out, copy, part(copies, i), part(rels, i), ctx.symtab_beside and i == k - 1, receive, send),
+            talk=True) for i in range(1, k)]
+    copy(copies[0])
+    for w, wait in zip(workers, waits[1:]):     # (errors in share order: a serial run's first)
+        w.message() if wait else w.result()
+    ctx.passes.lap("copy sections")
+    ctx.write_workers = [w for w, wait in zip(workers, waits[1:]) if wait]
+    for w in ctx.write_workers:
+        w.send(None)                            # every share is copied
     deferred = reloc_policy.Deferred()
-    for lo, hi in rt.blocks if ctx.target.APPLY_IN_BLOCKS else [(0, len(rt.offset))]:
+    _apply_blocks(ctx, rt, rels[0], out, deferred)
+    for blocks in rels[1:]:             # (while the workers finish: the parent's P and pos
+        for lo, hi in blocks:           # of every row, as --emit-relocs reads them)
+            rt.place_rows(lo, hi)
+    for w, blocks in zip(workers, rels[1:]):
+        if blocks:
+            deferred.merge(ctx, w.message())
+    if not rt.empty:
+        deferred.finish(ctx, rt)
+    ctx.passes.lap("relocate")
+
+
+def _write_share(ctx, out, copy, items, blocks, symtab, receive, send):
+    """A worker's part of _copy_and_relocate (see there)."""
+    copy(items)
+    if blocks or symtab:
+        send("copied")
+        receive()
+    if blocks:
+        deferred = reloc_policy.Deferred(log=True)
+        _apply_blocks(ctx, ctx.relocs, blocks, out, deferred)
+        send(deferred.share())
+    if symtab:
+        _write_symtab(ctx, out)
+
+
+def _apply_blocks(ctx, rt, blocks, out, deferred):
+    """Apply the relocations of rows [lo, hi) of each block, into `out`; what
+    must keep row order goes to `deferred`."""
+    for lo, hi in blocks:
+        rt.place_rows(lo, hi)
         rows = rt.rows(lo, hi, deferred.overflows)
-        S, A = _targets(ctx, rows)
+        S, A = _targets(ctx, rows, deferred)
         tomb = _tombstones(ctx, rows)
         if tomb is not None:
             rows.plan.skip = rows.plan.skip | tomb
         reloc_policy.apply(ctx, rows, S, A, out, deferred)
         if tomb is not None:
             _write_tombstones(ctx, rows, tomb, out)
-    deferred.finish(ctx, rt)
+        deferred.rows += hi - lo
 
 
-def _targets(ctx, rt):
+def _targets(ctx, rt, deferred):
     """S and A of every relocation of rt: the symbol's address and the addend, but
     a merge section's piece for section symbols (value + addend mapped, addend 0)
     and an IFUNC's IPLT entry."""
@@ -289,7 +344,7 @@ def _targets(ctx, rt):
     if ifm.any():
         iplt = ctx.iplt
         k = rt.key[ifm]
-        iplt.record_resolvers(k, S[ifm])
+        deferred.record_resolvers(ctx, k, S[ifm])
         S[ifm] = iplt.entry_addresses(k)
     return S, A
 
