@@ -92,8 +92,11 @@ def assign_sections(ctx):
         for item in items[1:]:
             flags |= item[3].flags & (SHF_WRITE | SHF_EXECINSTR | SHF_TLS)
         out = omap.output_for(target, first.type, flags)
-        for key, _, chunk, _ in items:
-            out.add(chunk, key[0])
+        if hasattr(out, "add_sorted"):
+            out.add_sorted(items)
+        else:
+            for key, _, chunk, _ in items:
+                out.add(chunk, key[0])
         if out.name == ".init_array" or out.name == ".fini_array" or out.name == ".preinit_array":
             out.type = {".init_array": 14, ".fini_array": 15, ".preinit_array": 16}[out.name]
             if out.name != ".preinit_array":

@@ -81,6 +81,35 @@ class ScriptOutput(OutputSection):
             run = self.desc_chunks[self.next_pos if desc_pos is None else desc_pos] = []
         run.append(chunk)
 
+    def add_sorted(self, items):
+        """add() of every chunk of assign_sections' sorted (sort key, seq, chunk,
+        section) items, in order: the same effects with one pass per attribute."""
+        chunks = [item[2] for item in items]
+        self.chunks.extend(chunks)
+        align, flags, progbits = self.align, 0, False
+        for c in chunks:
+            c.output = self
+            if c.align > align:
+                align = c.align
+            flags |= c.flags
+            if c.type != SHT_NOBITS:
+                progbits = True
+        self.align = align
+        self.flags |= flags & _OUT_FLAGS
+        if progbits and self.type == SHT_NOBITS:
+            self.type = SHT_PROGBITS
+        runs, prev, run = self.desc_chunks, None, None
+        for item in items:
+            pos = item[0][0]
+            if pos is None:
+                pos = self.next_pos
+            if pos != prev:
+                run = runs.get(pos)
+                if run is None:
+                    run = runs[pos] = []
+                prev = pos
+            run.append(item[2])
+
 
 def _glob(pattern):
     """fnmatch without the case folding, compiled once."""
