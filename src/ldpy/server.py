@@ -68,13 +68,14 @@ def _runtime_dir():
     return d
 
 
-def _search_path():
+def _search_path(entries=None):
     """The server's sys.path (before python -S's own): where this ldpy and numpy are,
     like the gcc shim's, so `ldpy` and the shim share a server; else the client's
     absolute sys.path entries (an editable install may reach ldpy through an import
-    hook that -S skips: its directory comes first anyway)."""
+    hook that -S skips: its directory comes first anyway).  `entries`: another
+    sys.path than this process's (the native shim's, main.shim_dir())."""
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    entries = [p for p in sys.path if p and os.path.isabs(p)]
+    entries = [p for p in (sys.path if entries is None else entries) if p and os.path.isabs(p)]
     for p in entries:
         if os.path.isfile(os.path.join(p, "numpy", "__init__.py")):
             return list(dict.fromkeys([here, p]))
@@ -82,9 +83,15 @@ def _search_path():
 
 
 def _key():
-    """Changes whenever the code the server would run changes."""
-    parts = [os.path.realpath(sys.executable), sys.version]
-    for p in _search_path():
+    """Changes whenever the code the server would run changes: the Python executable
+    (its size and mtime: an upgraded interpreter), the directories of the standard
+    library, ldpy and numpy (their mtimes: a pip install changes them) and every ldpy
+    source file.  The native shim (native/client.c) computes the same string, byte
+    for byte: change both together."""
+    exe = os.path.realpath(sys.executable)
+    st = os.stat(exe)
+    parts = [exe, f"{st.st_size}:{st.st_mtime_ns}"]
+    for p in [_stdlib_dir()] + _search_path():
         try:
             parts.append(f"{p}:{os.stat(p).st_mtime_ns}")
         except OSError:
@@ -103,6 +110,10 @@ def _key():
                     parts.append(f"{e.path}:{st.st_size}:{st.st_mtime_ns}")
     blob = "\0".join(parts).encode("utf-8", "surrogateescape")
     return f"{zlib.crc32(blob):08x}{zlib.adler32(blob):08x}"
+
+
+def _stdlib_dir():
+    return os.path.dirname(getattr(os, "__file__", None) or "")
 
 
 def _paths():
