@@ -41,10 +41,11 @@ def _c_string(s):
                          for c in s.encode("utf-8", "surrogateescape")) + '"'
 
 
-def write_shim(d, paths, boot):
+def write_shim(d, paths, boot, pkg=None):
     """Make d/ld run ldpy: the native client built with the system C compiler, or the
     /bin/sh script; left alone when it is already the current one.  Concurrent callers
-    are safe (every file is written under a temporary name, then renamed)."""
+    are safe (every file is written under a temporary name, then renamed).  Returns
+    "native" or "sh".  (pkg: the tree whose .py files the KEY covers, for tests.)"""
     import shutil
     import subprocess
     from ldpy import server
@@ -58,7 +59,7 @@ def write_shim(d, paths, boot):
         code = None
     if code is not None:
         # what the sh script bakes in, and what the server KEY needs without Python
-        pkg = os.path.dirname(os.path.abspath(__file__))
+        pkg = pkg or os.path.dirname(os.path.abspath(__file__))
         search = server._search_path(paths)
         header = "".join(f"#define {name} {value}\n" for name, value in (
             ("LDPY_PYTHON", _c_string(sys.executable)),

@@ -82,7 +82,7 @@ def _search_path(entries=None):
     return list(dict.fromkeys([here] + entries))
 
 
-def _key():
+def _key(search=None, pkg=None):
     """Changes whenever the code the server would run changes: the Python executable
     (its size and mtime: an upgraded interpreter), the directories of the standard
     library, ldpy and numpy (their mtimes: a pip install changes them) and every ldpy
@@ -91,13 +91,12 @@ def _key():
     exe = os.path.realpath(sys.executable)
     st = os.stat(exe)
     parts = [exe, f"{st.st_size}:{st.st_mtime_ns}"]
-    for p in [_stdlib_dir()] + _search_path():
+    for p in [_stdlib_dir()] + (_search_path() if search is None else search):
         try:
             parts.append(f"{p}:{os.stat(p).st_mtime_ns}")
         except OSError:
             parts.append(p)
-    pkg = os.path.dirname(os.path.abspath(__file__))
-    stack = [pkg]
+    stack = [pkg or os.path.dirname(os.path.abspath(__file__))]
     while stack:
         d = stack.pop()
         with os.scandir(d) as it:
@@ -533,11 +532,11 @@ def _child(conn):
     log = os.environ.get("LDPY_SERVER_LOG")
     if log:
         try:
-            with open(log, "a") as fh:
+            with open(log, "a", errors="surrogateescape") as fh:   # (argv may not be UTF-8)
                 from ldpy.input import warm
                 fh.write(f"served pid={os.getpid()} server={os.getppid()} rc={rc} warm={warm.hits} "
                          + " ".join(req["argv"]) + "\n")
-        except OSError:
+        except (OSError, ValueError):
             pass
     done.append(True)
     reply(rc)

@@ -30,7 +30,8 @@
 #error "compile with -include of the baked values (see ldpy.main.shim_dir)"
 #endif
 
-static const char stamp[] = "LDPY-STAMP:" LDPY_STAMP;
+/* found in the binary by main.write_shim() (external: the compiler keeps it) */
+const char ldpy_stamp[] = "LDPY-STAMP:" LDPY_STAMP;
 static const char *const search_path[] = LDPY_SEARCH;
 
 #define FALLBACK (255u << 8)
@@ -395,7 +396,6 @@ int main(int argc, char **argv)
 {
     args = argv;
     nargs = argc;
-    (void)stamp;
     const char *print_key = getenv("LDPY_CLIENT_PRINT_KEY");
     if (print_key && !strcmp(print_key, "1")) {       /* (for the tests) */
         char key[17];
