@@ -11,10 +11,22 @@ How it works
   ``marshal``, ``zlib`` and ``_signal``, never numpy) connects to
   ``$XDG_RUNTIME_DIR/ldpy/`` (else ``/tmp/ldpy-$UID/``; mode 0700, owned by the user,
   else no server is used; the socket path must fit in 100 bytes) ``srv-KEY.sock``.
-  KEY hashes the real ``sys.executable``, the directories holding ldpy and numpy
-  (and their mtimes: a pip install changes them) and the size and mtime of every ldpy
-  source file, so an edited or upgraded ldpy (or numpy) never serves stale code; the
-  ``ldpy`` console script and the gcc shim of one installation share a server.
+  KEY hashes the real ``sys.executable`` (its size and mtime), the directories of the
+  standard library and of ldpy and numpy (their mtimes: a pip install changes them)
+  and the size and mtime of every ldpy source file, so an edited or upgraded ldpy,
+  numpy or Python never serves stale code; the ``ldpy`` console script and the gcc
+  shim of one installation share a server.
+* The gcc shim's ``ld`` is this client in C (``native/client.c``, built by
+  ``main.shim_dir()`` with the system C compiler, with the Python executable, the
+  boot program and the directories baked in; a /bin/sh script that execs Python when
+  no compiler builds it): a served link starts no Python at all.  It computes the
+  same KEY byte for byte (``LDPY_CLIENT_PRINT_KEY=1`` prints it), sends the same
+  request (marshal written by hand; argv and cwd decoded like ``os.fsdecode``, the
+  stdio encodings and the ``LC_CTYPE`` coercion of Python's start-up) and forwards
+  signals the same way.  Where this client would link in-process (no server, a
+  FALLBACK reply, trouble, a locale whose encoding is not UTF-8,
+  ``PYTHONIOENCODING``), it execs Python on ldpy's entry, which then does just that.
+  Without ``LDPY_SERVER=1`` it execs Python at once.
 * It sends, in one message, argv, cwd, umask, the environment and its stdin, stdout
   and stderr descriptors (SCM_RIGHTS).  The server's child checks the peer's uid,
   sets umask, cwd, ``os.environ`` and fds 0/1/2, runs ``ldpy.main.main(argv)`` and
