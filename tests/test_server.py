@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -523,3 +524,101 @@ def test_second_signal_kills_the_client(srv, tmp_path):
                 pass
     for c in children:
         assert _wait_gone(int(c), timeout=15)
+
+
+class _FakeServer:
+    """Listens where the shim's client looks for its server; takes each request
+    (marshal, with its three descriptors) and replies with the given statuses."""
+
+    def __init__(self, rt, key, replies):
+        import socket
+        import threading
+        d = os.path.join(rt, "ldpy")
+        os.makedirs(d, mode=0o700, exist_ok=True)
+        self.ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.ls.bind(os.path.join(d, f"srv-{key}.sock"))
+        self.ls.listen(8)
+        self.requests, self.replies = [], list(replies)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        import marshal
+        import socket
+        while self.replies:
+            conn, _ = self.ls.accept()
+            with conn:
+                head, anc, _f, _a = conn.recvmsg(9, socket.CMSG_SPACE(3 * 4))
+                while len(head) < 9:
+                    head += conn.recv(9 - len(head))
+                fds = [int.from_bytes(data[i:i + 4], "little")
+                       for _l, _t, data in anc for i in range(0, len(data), 4)]
+                for fd in fds:
+                    os.close(fd)
+                n = int.from_bytes(head[5:], "little")
+                body = b""
+                while len(body) < n:
+                    body += conn.recv(n - len(body))
+                assert head[:5] == b"LDPY1"
+                self.requests.append((len(fds), marshal.loads(body)))
+                conn.sendall(self.replies.pop(0).to_bytes(4, "little"))
+
+    def close(self):
+        self.ls.close()
+
+
+def _python_client(ld):
+    """The sh shim's command for the same installation: python -S -c BOOT."""
+    import numpy
+    from ldpy import main
+    src = os.path.dirname(os.path.dirname(main.__file__))
+    paths = list(dict.fromkeys([src, os.path.dirname(os.path.dirname(numpy.__file__))]))
+    return [sys.executable, "-S", "-c",
+            "import sys; sys.path[:0] = " + repr(paths) + "; from ldpy.main import entry; entry()"]
+
+
+@pytest.mark.parametrize("locale_env", [{}, {"LANG": "C"}, {"LC_ALL": "C"}, {"LANG": "en_US.UTF-8"},
+                                        {"LC_CTYPE": "C.UTF-8", "LC_ALL": ""},
+                                        {"PYTHONUTF8": "0", "LANG": "POSIX"},
+                                        {"PYTHONCOERCECLOCALE": "0"}, {"LC_ALL": "xx_YY.UTF-8"}])
+def test_native_request_is_the_python_clients(srv, tmp_path, locale_env):
+    """The request the C client sends is the Python client's (argv decoded like
+    os.fsdecode, cwd, umask, environment with Python's LC_CTYPE coercion, stdio
+    encodings), its three descriptors too, and the client exits with the status."""
+    if not _native(srv.ld):
+        pytest.skip("no C compiler: the shim is the sh script")
+    key = _shim_key(srv.ld, srv.env)
+    fake = _FakeServer(srv.rt, key, [7, 7])
+    env = {k: v for k, v in srv.env.items() if not k.startswith(("LC_", "LANG", "PYTHONUTF8"))}
+    env.update(locale_env)
+    argv = [b"-o", b"x\xff\xe2\x82\xacy", "é".encode(), b"--", b""]
+    try:
+        for client in ([srv.ld.encode()], [a.encode() for a in _python_client(srv.ld)]):
+            r = subprocess.run(client + argv, env=env, cwd=tmp_path, capture_output=True,
+                               timeout=60, preexec_fn=lambda: os.umask(0o027))
+            assert r.returncode == 7, r.stderr
+        fake.thread.join(10)
+    finally:
+        fake.close()
+    (nfd_c, native), (nfd_py, python) = fake.requests
+    assert nfd_c == nfd_py == 3
+    native.pop("argv0")
+    python.pop("argv0")
+    assert native == python
+    assert native["argv"][1] == os.fsdecode(b"x\xff\xe2\x82\xacy") and native["umask"] == 0o027
+
+
+def test_native_fallback_reply_links_in_python(srv, tmp_path):
+    """A FALLBACK reply (the server could not run the link): the C client execs
+    Python, whose client asks again, then links in-process."""
+    if not _native(srv.ld):
+        pytest.skip("no C compiler: the shim is the sh script")
+    key = _shim_key(srv.ld, srv.env)
+    fake = _FakeServer(srv.rt, key, [255 << 8, 255 << 8])
+    try:
+        r = srv.run([srv.ld, "--version"])
+        fake.thread.join(10)
+    finally:
+        fake.close()
+    assert r.returncode == 0 and r.stdout.startswith("GNU ld (ldpy"), r.stderr
+    assert len(fake.requests) == 2 and srv.served() == 0

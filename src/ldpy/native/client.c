@@ -312,6 +312,8 @@ static int python_locale(const char **errors, const char **coerced)
         utf8_mode = utf8[0] == '1';
     }
     const char *loc = setlocale(LC_CTYPE, "");
+    if (!loc)                    /* (a locale that is not installed: Python stays in "C") */
+        loc = setlocale(LC_CTYPE, NULL);
     int legacy = loc && (!strcmp(loc, "C") || !strcmp(loc, "POSIX"));
     *coerced = NULL;
     const char *lc_all = getenv("LC_ALL");
