@@ -90,6 +90,12 @@ class Server:
         shutil.rmtree(self.rt, ignore_errors=True)
 
 
+def _client(srv, which):
+    """argv prefix of a client: the shim's `ld` (native when a C compiler built it) or
+    the Python client (the sh shim's command)."""
+    return [srv.ld] if which == "shim" else _python_client(srv.ld)
+
+
 def _alive(pid):
     try:
         os.kill(pid, 0)
@@ -266,15 +272,16 @@ def test_concurrent_first_links_start_one_server(srv):
         assert srv.run([f"./p{i}"]).returncode == 0
 
 
-def test_signal_stops_the_served_link(srv, tmp_path):
+@pytest.mark.parametrize("kind", ["shim", "python"])
+def test_signal_stops_the_served_link(srv, tmp_path, kind):
     _hello_obj(srv)
     os.mkfifo(tmp_path / "fifo.o")   # opening it blocks: the link hangs in the server's child
     (tmp_path / "out").write_text("old output")
     srv.run([srv.ld, "--version"])
     for _ in range(3):
         server = srv.wait_ready()
-        client = subprocess.Popen([srv.ld, "hello.o", "fifo.o", "-o", "out"], cwd=tmp_path,
-                                  env=srv.env, stderr=subprocess.PIPE, text=True)
+        client = subprocess.Popen([*_client(srv, kind), "hello.o", "fifo.o", "-o", "out"],
+                                  cwd=tmp_path, env=srv.env, stderr=subprocess.PIPE, text=True)
         time.sleep(1.5)
         children = open(f"/proc/{server}/task/{server}/children").read().split()
         if children:
@@ -295,13 +302,14 @@ def test_signal_stops_the_served_link(srv, tmp_path):
         os.close(os.open(tmp_path / "fifo.o", os.O_WRONLY | os.O_NONBLOCK))
 
 
-def test_client_killed_stops_the_served_link(srv, tmp_path):
+@pytest.mark.parametrize("kind", ["shim", "python"])
+def test_client_killed_stops_the_served_link(srv, tmp_path, kind):
     _hello_obj(srv)
     os.mkfifo(tmp_path / "fifo.o")
     srv.run([srv.ld, "--version"])
     server = srv.wait_ready()
-    client = subprocess.Popen([srv.ld, "hello.o", "fifo.o", "-o", "out"], cwd=tmp_path,
-                              env=srv.env, stderr=subprocess.DEVNULL)
+    client = subprocess.Popen([*_client(srv, kind), "hello.o", "fifo.o", "-o", "out"],
+                              cwd=tmp_path, env=srv.env, stderr=subprocess.DEVNULL)
     time.sleep(1.5)
     children = open(f"/proc/{server}/task/{server}/children").read().split()
     assert children, "the link was not handed to the server"
@@ -496,15 +504,16 @@ def test_native_served_link_same_bytes(srv):
     assert name in os.listdir(bytes(srv.tmp))
 
 
-def test_second_signal_kills_the_client(srv, tmp_path):
+@pytest.mark.parametrize("kind", ["shim", "python"])
+def test_second_signal_kills_the_client(srv, tmp_path, kind):
     """The first signal is forwarded; when the link does not stop (its process is
     stopped here), a second one kills the client at once, by that signal."""
     _hello_obj(srv)
     os.mkfifo(tmp_path / "fifo.o")
     srv.run([srv.ld, "--version"])
     server = srv.wait_ready()
-    client = subprocess.Popen([srv.ld, "hello.o", "fifo.o", "-o", "out"], cwd=tmp_path,
-                              env=srv.env, stderr=subprocess.DEVNULL)
+    client = subprocess.Popen([*_client(srv, kind), "hello.o", "fifo.o", "-o", "out"],
+                              cwd=tmp_path, env=srv.env, stderr=subprocess.DEVNULL)
     time.sleep(1.5)
     children = open(f"/proc/{server}/task/{server}/children").read().split()
     assert children, "the link was not handed to the server"
