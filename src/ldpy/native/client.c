@@ -499,9 +499,10 @@ int main(int argc, char **argv)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = forward;     /* (no SA_RESTART: recv returns to look at `got`) */
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    static const int forwarded[3] = {SIGINT, SIGTERM, SIGHUP};
+    struct sigaction old[3];
+    for (int i = 0; i < 3; i++)
+        sigaction(forwarded[i], &sa, &old[i]);
     unsigned char reply[4];
     size_t have = 0;
     while (have < 4) {
@@ -517,10 +518,9 @@ int main(int argc, char **argv)
     close(sock);
     if (got)
         die(got);
-    if (status == FALLBACK) {
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGHUP, SIG_DFL);
+    if (status == FALLBACK) {    /* (Python starts with the dispositions we had: nohup) */
+        for (int i = 0; i < 3; i++)
+            sigaction(forwarded[i], &old[i], NULL);
         exec_python();
     }
     _exit((int)(status & 0xFF));
