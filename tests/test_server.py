@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -42,7 +43,7 @@ class Server:
 
     def served(self):
         try:
-            with open(self.log) as fh:
+            with open(self.log, errors="surrogateescape") as fh:
                 return fh.read().count("served ")
         except FileNotFoundError:
             return 0
@@ -87,6 +88,12 @@ class Server:
         if pid:                       # (a server this test started)
             os.kill(pid, signal.SIGKILL)
         shutil.rmtree(self.rt, ignore_errors=True)
+
+
+def _client(srv, which):
+    """argv prefix of a client: the shim's `ld` (native when a C compiler built it) or
+    the Python client (the sh shim's command)."""
+    return [srv.ld] if which == "shim" else _python_client(srv.ld)
 
 
 def _alive(pid):
@@ -265,15 +272,16 @@ def test_concurrent_first_links_start_one_server(srv):
         assert srv.run([f"./p{i}"]).returncode == 0
 
 
-def test_signal_stops_the_served_link(srv, tmp_path):
+@pytest.mark.parametrize("kind", ["shim", "python"])
+def test_signal_stops_the_served_link(srv, tmp_path, kind):
     _hello_obj(srv)
     os.mkfifo(tmp_path / "fifo.o")   # opening it blocks: the link hangs in the server's child
     (tmp_path / "out").write_text("old output")
     srv.run([srv.ld, "--version"])
     for _ in range(3):
         server = srv.wait_ready()
-        client = subprocess.Popen([srv.ld, "hello.o", "fifo.o", "-o", "out"], cwd=tmp_path,
-                                  env=srv.env, stderr=subprocess.PIPE, text=True)
+        client = subprocess.Popen([*_client(srv, kind), "hello.o", "fifo.o", "-o", "out"],
+                                  cwd=tmp_path, env=srv.env, stderr=subprocess.PIPE, text=True)
         time.sleep(1.5)
         children = open(f"/proc/{server}/task/{server}/children").read().split()
         if children:
@@ -294,13 +302,14 @@ def test_signal_stops_the_served_link(srv, tmp_path):
         os.close(os.open(tmp_path / "fifo.o", os.O_WRONLY | os.O_NONBLOCK))
 
 
-def test_client_killed_stops_the_served_link(srv, tmp_path):
+@pytest.mark.parametrize("kind", ["shim", "python"])
+def test_client_killed_stops_the_served_link(srv, tmp_path, kind):
     _hello_obj(srv)
     os.mkfifo(tmp_path / "fifo.o")
     srv.run([srv.ld, "--version"])
     server = srv.wait_ready()
-    client = subprocess.Popen([srv.ld, "hello.o", "fifo.o", "-o", "out"], cwd=tmp_path,
-                              env=srv.env, stderr=subprocess.DEVNULL)
+    client = subprocess.Popen([*_client(srv, kind), "hello.o", "fifo.o", "-o", "out"],
+                              cwd=tmp_path, env=srv.env, stderr=subprocess.DEVNULL)
     time.sleep(1.5)
     children = open(f"/proc/{server}/task/{server}/children").read().split()
     assert children, "the link was not handed to the server"
@@ -311,14 +320,20 @@ def test_client_killed_stops_the_served_link(srv, tmp_path):
 
 
 def test_client_does_not_import_numpy(srv):
+    """The `ldpy` console script's client (Python) imports no numpy; the native shim
+    starts no Python at all."""
     _hello_obj(srv)
     srv.run([srv.ld, "--version"])
     env = dict(srv.env, PYTHONPROFILEIMPORTTIME="1")
-    r = srv.served_run(srv.run, [srv.ld, "--version"], env=env)
+    r = srv.served_run(srv.run, [*ldpy_command(), "--version"], env=env)
     imported = [line.rsplit("|", 1)[-1].strip() for line in r.stderr.splitlines()
                 if line.startswith("import time:")]
     assert "ldpy.server" in imported
     assert not [m for m in imported if m.startswith("numpy") or m in ("ldpy.driver", "ldpy.cli")]
+    r = srv.served_run(srv.run, [srv.ld, "--version"], env=env)
+    assert r.returncode == 0 and "GNU ld (ldpy" in r.stdout
+    if _native(srv.ld):
+        assert "import time:" not in r.stderr
 
 
 def _last_warm(srv):
@@ -403,3 +418,242 @@ def test_server_rereads_a_rebuilt_library(srv):
     assert r.returncode == 0, r.stderr
     env = dict(srv.env, LD_LIBRARY_PATH=str(srv.tmp))
     assert srv.run(["./m2"], env=env).stdout == "3\n"
+
+
+# ---------------------------------------------------------------------------
+# the native client (ldpy/native/client.c): the gcc shim's `ld` when a C compiler exists
+
+def _native(path):
+    with open(path, "rb") as fh:
+        return fh.read(4) == b"\x7fELF"
+
+
+def _cc():
+    return shutil.which("cc") or shutil.which("gcc")
+
+
+def test_shim_is_the_native_client():
+    assert _native(os.path.join(shim_dir(), "ld")) == bool(_cc())
+
+
+def _shim_key(ld, env):
+    r = subprocess.run([ld], env=dict(env, LDPY_CLIENT_PRINT_KEY="1"), capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def test_native_key_is_the_servers(srv):
+    """The KEY the C client computes is server._key() of the shim's Python: the server
+    that a Python fallback link starts is the one the native client finds."""
+    if not _native(srv.ld):
+        pytest.skip("no C compiler: the shim is the sh script")
+    key = _shim_key(srv.ld, srv.env)
+    assert len(key) == 16
+    _hello_obj(srv)
+    r = srv.gcc("hello.o", "-o", "first")          # (in-process; starts the server)
+    assert r.returncode == 0, r.stderr
+    srv.wait_ready()
+    assert [os.path.basename(p) for p in srv.sockets()] == [f"srv-{key}.sock"]
+    r = srv.served_run(srv.gcc, "hello.o", "-o", "second")
+    assert r.returncode == 0 and r.stderr == ""
+
+
+def test_native_key_walks_the_tree_like_python(tmp_path):
+    """Traversal order, skipped directories, symlinks, non-ASCII names: the same KEY."""
+    if not _cc():
+        pytest.skip("needs a C compiler")
+    import numpy
+    from ldpy import main, server
+    tree = tmp_path / "pkg"
+    for rel in ["a.py", "b.txt", "é.py", "z/__init__.py", "z/y.py", "z/deep/q.py", "m/x.py",
+                "__pycache__/c.py", "shim/s.py", "sub.py/inner.py", "Zz/upper.py"]:
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tree / rel).write_text(rel * 3)
+    os.symlink("a.py", tree / "link.py")
+    os.symlink("z", tree / "zlink")               # (a link to a directory: not walked)
+    os.utime(tree / "m" / "x.py", ns=(1, 1234567890123456789))
+    paths = [str(tmp_path), os.path.dirname(os.path.dirname(numpy.__file__))]
+    boot = "import sys; sys.path[:0] = " + repr(paths) + "; from ldpy.main import entry; entry()"
+    assert main.write_shim(str(tmp_path / "shim"), paths, boot, pkg=str(tree)) == "native"
+    ld = str(tmp_path / "shim" / "ld")
+    want = server._key(search=server._search_path(paths), pkg=str(tree))
+    assert _shim_key(ld, os.environ) == want
+    (tree / "z" / "deep" / "q.py").write_text("edited, longer than before")
+    changed = server._key(search=server._search_path(paths), pkg=str(tree))
+    assert changed != want and _shim_key(ld, os.environ) == changed
+
+
+def test_write_shim_rebuilds_only_on_change(tmp_path, monkeypatch):
+    """The native `ld` is rebuilt when what it bakes in changes, else left alone;
+    with no C compiler on PATH the shim is the sh script, and it works."""
+    import numpy
+    from ldpy import main
+    src = os.path.dirname(os.path.dirname(main.__file__))
+    paths = list(dict.fromkeys([src, os.path.dirname(os.path.dirname(numpy.__file__))]))
+    boot = "import sys; sys.path[:0] = " + repr(paths) + "; from ldpy.main import entry; entry()"
+    d = str(tmp_path / "shim")
+    ld = os.path.join(d, "ld")
+    if _cc():
+        assert main.write_shim(d, paths, boot) == "native"
+        ino = os.stat(ld).st_ino
+        assert main.write_shim(d, paths, boot) == "native" and os.stat(ld).st_ino == ino
+        assert main.write_shim(d, paths, boot.replace("entry()", "entry() ")) == "native"
+        assert os.stat(ld).st_ino != ino and _native(ld)
+        assert main.write_shim(d, paths, boot) == "native"
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    os.unlink(ld) if os.path.exists(ld) else None
+    assert main.write_shim(d, paths, boot) == "sh"
+    assert open(ld).read().startswith("#!/bin/sh\n")
+    env = {k: v for k, v in os.environ.items() if k != "LDPY_SERVER"}
+    r = subprocess.run([ld, "--version"], env=dict(env, PATH="/usr/bin:/bin"),
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("GNU ld (ldpy"), r.stderr
+    assert not [f for f in os.listdir(d) if f != "ld"], "no temporary files left"
+
+
+def test_native_served_link_same_bytes(srv):
+    """gcc -B shim with LDPY_SERVER=1 (served, the native client) writes the bytes an
+    in-process link writes; a non-UTF-8 output name arrives unchanged."""
+    _hello_obj(srv)
+    plain = {k: v for k, v in srv.env.items() if k != "LDPY_SERVER"}
+    srv.run(["gcc", "-B", shim_dir(), "hello.o", "-o", "plain"], env=plain, check=True)
+    srv.gcc("hello.o", "-o", "first")
+    r = srv.served_run(srv.gcc, "hello.o", "-o", "viaserver")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert open(srv.tmp / "viaserver", "rb").read() == open(srv.tmp / "plain", "rb").read()
+    name = b"out-\xff\xc3(-\xe2\x82\xac"         # (invalid UTF-8, then a valid euro sign)
+    r = srv.served_run(srv.run, [srv.ld.encode(), b"-e", b"main", b"hello.o", b"-o", name,
+                                 b"--unresolved-symbols=ignore-all"])
+    assert r.returncode == 0, r.stderr
+    assert name in os.listdir(bytes(srv.tmp))
+
+
+@pytest.mark.parametrize("kind", ["shim", "python"])
+def test_second_signal_kills_the_client(srv, tmp_path, kind):
+    """The first signal is forwarded; when the link does not stop (its process is
+    stopped here), a second one kills the client at once, by that signal."""
+    _hello_obj(srv)
+    os.mkfifo(tmp_path / "fifo.o")
+    srv.run([srv.ld, "--version"])
+    server = srv.wait_ready()
+    client = subprocess.Popen([*_client(srv, kind), "hello.o", "fifo.o", "-o", "out"],
+                              cwd=tmp_path, env=srv.env, stderr=subprocess.DEVNULL)
+    time.sleep(1.5)
+    children = open(f"/proc/{server}/task/{server}/children").read().split()
+    assert children, "the link was not handed to the server"
+    for c in children:
+        os.kill(int(c), signal.SIGSTOP)
+    try:
+        client.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        assert client.poll() is None, "the client waits for the link after one signal"
+        client.send_signal(signal.SIGINT)
+        assert client.wait(timeout=10) == -signal.SIGINT
+    finally:
+        for c in children:
+            try:
+                os.kill(int(c), signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+    for c in children:
+        assert _wait_gone(int(c), timeout=15)
+
+
+class _FakeServer:
+    """Listens where the shim's client looks for its server; takes each request
+    (marshal, with its three descriptors) and replies with the given statuses."""
+
+    def __init__(self, rt, key, replies):
+        import socket
+        import threading
+        d = os.path.join(rt, "ldpy")
+        os.makedirs(d, mode=0o700, exist_ok=True)
+        self.ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.ls.bind(os.path.join(d, f"srv-{key}.sock"))
+        self.ls.listen(8)
+        self.requests, self.replies = [], list(replies)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        import marshal
+        import socket
+        while self.replies:
+            conn, _ = self.ls.accept()
+            with conn:
+                head, anc, _f, _a = conn.recvmsg(9, socket.CMSG_SPACE(3 * 4))
+                while len(head) < 9:
+                    head += conn.recv(9 - len(head))
+                fds = [int.from_bytes(data[i:i + 4], "little")
+                       for _l, _t, data in anc for i in range(0, len(data), 4)]
+                for fd in fds:
+                    os.close(fd)
+                n = int.from_bytes(head[5:], "little")
+                body = b""
+                while len(body) < n:
+                    body += conn.recv(n - len(body))
+                assert head[:5] == b"LDPY1"
+                self.requests.append((len(fds), marshal.loads(body)))
+                conn.sendall(self.replies.pop(0).to_bytes(4, "little"))
+
+    def close(self):
+        self.ls.close()
+
+
+def _python_client(ld):
+    """The sh shim's command for the same installation: python -S -c BOOT."""
+    import numpy
+    from ldpy import main
+    src = os.path.dirname(os.path.dirname(main.__file__))
+    paths = list(dict.fromkeys([src, os.path.dirname(os.path.dirname(numpy.__file__))]))
+    return [sys.executable, "-S", "-c",
+            "import sys; sys.path[:0] = " + repr(paths) + "; from ldpy.main import entry; entry()"]
+
+
+@pytest.mark.parametrize("locale_env", [{}, {"LANG": "C"}, {"LC_ALL": "C"}, {"LANG": "en_US.UTF-8"},
+                                        {"LC_CTYPE": "C.UTF-8", "LC_ALL": ""},
+                                        {"PYTHONUTF8": "0", "LANG": "POSIX"},
+                                        {"PYTHONCOERCECLOCALE": "0"}, {"LC_ALL": "xx_YY.UTF-8"}])
+def test_native_request_is_the_python_clients(srv, tmp_path, locale_env):
+    """The request the C client sends is the Python client's (argv decoded like
+    os.fsdecode, cwd, umask, environment with Python's LC_CTYPE coercion, stdio
+    encodings), its three descriptors too, and the client exits with the status."""
+    if not _native(srv.ld):
+        pytest.skip("no C compiler: the shim is the sh script")
+    key = _shim_key(srv.ld, srv.env)
+    fake = _FakeServer(srv.rt, key, [7, 7])
+    env = {k: v for k, v in srv.env.items() if not k.startswith(("LC_", "LANG", "PYTHONUTF8"))}
+    env.update(locale_env)
+    argv = [b"-o", b"x\xff\xe2\x82\xacy", "é".encode(), b"--", b""]
+    try:
+        for client in ([srv.ld.encode()], [a.encode() for a in _python_client(srv.ld)]):
+            r = subprocess.run(client + argv, env=env, cwd=tmp_path, capture_output=True,
+                               timeout=60, preexec_fn=lambda: os.umask(0o027))
+            assert r.returncode == 7, r.stderr
+        fake.thread.join(10)
+    finally:
+        fake.close()
+    (nfd_c, native), (nfd_py, python) = fake.requests
+    assert nfd_c == nfd_py == 3
+    native.pop("argv0")
+    python.pop("argv0")
+    assert native == python
+    assert native["argv"][1] == os.fsdecode(b"x\xff\xe2\x82\xacy") and native["umask"] == 0o027
+
+
+def test_native_fallback_reply_links_in_python(srv, tmp_path):
+    """A FALLBACK reply (the server could not run the link): the C client execs
+    Python, whose client asks again, then links in-process."""
+    if not _native(srv.ld):
+        pytest.skip("no C compiler: the shim is the sh script")
+    key = _shim_key(srv.ld, srv.env)
+    fake = _FakeServer(srv.rt, key, [255 << 8, 255 << 8])
+    try:
+        r = srv.run([srv.ld, "--version"])
+        fake.thread.join(10)
+    finally:
+        fake.close()
+    assert r.returncode == 0 and r.stdout.startswith("GNU ld (ldpy"), r.stderr
+    assert len(fake.requests) == 2 and srv.served() == 0

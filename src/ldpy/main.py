@@ -10,38 +10,107 @@ def shim_dir():
     """A directory holding an executable `ld` that runs this ldpy with this Python.
 
     It lives inside the installed package when that is writable, else in the
-    user's cache; it is (re)written whenever it does not point at this Python."""
+    user's cache; it is (re)written whenever it does not point at this Python.
+    The `ld` is the native client (native/client.c: with LDPY_SERVER=1 a served link
+    starts no Python at all) when a C compiler builds it, else a /bin/sh script."""
     # -S skips site.py (and every .pth of the environment): the few directories
     # ldpy needs are put on sys.path directly, which saves tens of ms per link
     import hashlib       # (imported here: the LDPY_SERVER=1 client path must stay light)
     import numpy
-    paths = [os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-             os.path.dirname(os.path.dirname(os.path.abspath(numpy.__file__)))]
-    boot = ("import sys; sys.path[:0] = " + repr(list(dict.fromkeys(paths))) +
+    paths = list(dict.fromkeys([
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        os.path.dirname(os.path.dirname(os.path.abspath(numpy.__file__)))]))
+    boot = ("import sys; sys.path[:0] = " + repr(paths) +
             "; from ldpy.main import entry; entry()")
-    script = f"#!/bin/sh\nexec '{sys.executable}' -S -c \"{boot}\" \"$@\"\n"
     candidates = [os.path.join(os.path.dirname(os.path.abspath(__file__)), "shim"),
                   os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
                                "ldpy", "shim-" + hashlib.md5(sys.executable.encode()).hexdigest()[:10])]
     for d in candidates:
-        ld = os.path.join(d, "ld")
         try:
-            with open(ld) as fh:
-                if fh.read() == script and os.access(ld, os.X_OK):
-                    return d
-        except OSError:
-            pass
-        try:
-            os.makedirs(d, exist_ok=True)
-            tmp = ld + f".{os.getpid()}"
-            with open(tmp, "w") as fh:
-                fh.write(script)
-            os.chmod(tmp, 0o755)
-            os.replace(tmp, ld)
+            write_shim(d, paths, boot)
             return d
         except OSError:
             continue
     raise LinkError("cannot create the gcc shim directory (no writable location)")
+
+
+def _c_string(s):
+    """A C string literal of s's bytes (octal escapes: no trigraphs, no quoting trouble)."""
+    ok = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-:=,+ "
+    return '"' + "".join(chr(c) if c in ok else f"\\{c:03o}"
+                         for c in s.encode("utf-8", "surrogateescape")) + '"'
+
+
+def write_shim(d, paths, boot, pkg=None):
+    """Make d/ld run ldpy: the native client built with the system C compiler, or the
+    /bin/sh script; left alone when it is already the current one.  Concurrent callers
+    are safe (every file is written under a temporary name, then renamed).  Returns
+    "native" or "sh".  (pkg: the tree whose .py files the KEY covers, for tests.)"""
+    import shutil
+    import subprocess
+    from ldpy import server
+    script = f"#!/bin/sh\nexec '{sys.executable}' -S -c \"{boot}\" \"$@\"\n"
+    ld = os.path.join(d, "ld")
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "native", "client.c")
+    try:
+        with open(source, "rb") as fh:
+            code = fh.read()
+    except OSError:
+        code = None
+    if code is not None:
+        # what the sh script bakes in, and what the server KEY needs without Python
+        pkg = pkg or os.path.dirname(os.path.abspath(__file__))
+        search = server._search_path(paths)
+        header = "".join(f"#define {name} {value}\n" for name, value in (
+            ("LDPY_PYTHON", _c_string(sys.executable)),
+            ("LDPY_BOOT", _c_string(boot)),
+            ("LDPY_PKG", _c_string(pkg)),
+            ("LDPY_STDLIB", _c_string(server._stdlib_dir())),
+            ("LDPY_SEARCH", "{" + "".join(_c_string(p) + ", " for p in search) + "NULL}")))
+        import hashlib
+        stamp = hashlib.sha1(code + header.encode()).hexdigest()
+        try:
+            with open(ld, "rb") as fh:
+                if (b"LDPY-STAMP:" + stamp.encode()) in fh.read() and os.access(ld, os.X_OK):
+                    return "native"
+        except OSError:
+            pass
+        cc = shutil.which("cc") or shutil.which("gcc")
+        if cc:
+            os.makedirs(d, exist_ok=True)
+            tmp = ld + f".{os.getpid()}"
+            hdr = os.path.join(d, f"client-{os.getpid()}.h")
+            with open(hdr, "w") as fh:
+                fh.write(header + f'#define LDPY_STAMP "{stamp}"\n')
+            try:
+                built = subprocess.run([cc, "-std=c99", "-O2", "-include", hdr, source, "-o", tmp],
+                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL).returncode == 0
+            except OSError:
+                built = False
+            finally:
+                os.unlink(hdr)
+            if built:
+                os.chmod(tmp, 0o755)
+                os.replace(tmp, ld)
+                return "native"
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    try:
+        with open(ld, "rb") as fh:
+            if fh.read() == script.encode() and os.access(ld, os.X_OK):
+                return "sh"
+    except OSError:
+        pass
+    os.makedirs(d, exist_ok=True)
+    tmp = ld + f".{os.getpid()}"
+    with open(tmp, "w") as fh:
+        fh.write(script)
+    os.chmod(tmp, 0o755)
+    os.replace(tmp, ld)
+    return "sh"
 
 
 def _remove_stale_output(config):

@@ -11,10 +11,22 @@ How it works
   ``marshal``, ``zlib`` and ``_signal``, never numpy) connects to
   ``$XDG_RUNTIME_DIR/ldpy/`` (else ``/tmp/ldpy-$UID/``; mode 0700, owned by the user,
   else no server is used; the socket path must fit in 100 bytes) ``srv-KEY.sock``.
-  KEY hashes the real ``sys.executable``, the directories holding ldpy and numpy
-  (and their mtimes: a pip install changes them) and the size and mtime of every ldpy
-  source file, so an edited or upgraded ldpy (or numpy) never serves stale code; the
-  ``ldpy`` console script and the gcc shim of one installation share a server.
+  KEY hashes the real ``sys.executable`` (its size and mtime), the directories of the
+  standard library and of ldpy and numpy (their mtimes: a pip install changes them)
+  and the size and mtime of every ldpy source file, so an edited or upgraded ldpy,
+  numpy or Python never serves stale code; the ``ldpy`` console script and the gcc
+  shim of one installation share a server.
+* The gcc shim's ``ld`` is this client in C (``native/client.c``, built by
+  ``main.shim_dir()`` with the system C compiler, with the Python executable, the
+  boot program and the directories baked in; a /bin/sh script that execs Python when
+  no compiler builds it): a served link starts no Python at all.  It computes the
+  same KEY byte for byte (``LDPY_CLIENT_PRINT_KEY=1`` prints it), sends the same
+  request (marshal written by hand; argv and cwd decoded like ``os.fsdecode``, the
+  stdio encodings and the ``LC_CTYPE`` coercion of Python's start-up) and forwards
+  signals the same way.  Where this client would link in-process (no server, a
+  FALLBACK reply, trouble, a locale whose encoding is not UTF-8,
+  ``PYTHONIOENCODING``), it execs Python on ldpy's entry, which then does just that.
+  Without ``LDPY_SERVER=1`` it execs Python at once.
 * It sends, in one message, argv, cwd, umask, the environment and its stdin, stdout
   and stderr descriptors (SCM_RIGHTS).  The server's child checks the peer's uid,
   sets umask, cwd, ``os.environ`` and fds 0/1/2, runs ``ldpy.main.main(argv)`` and
@@ -68,29 +80,35 @@ def _runtime_dir():
     return d
 
 
-def _search_path():
+def _search_path(entries=None):
     """The server's sys.path (before python -S's own): where this ldpy and numpy are,
     like the gcc shim's, so `ldpy` and the shim share a server; else the client's
     absolute sys.path entries (an editable install may reach ldpy through an import
-    hook that -S skips: its directory comes first anyway)."""
+    hook that -S skips: its directory comes first anyway).  `entries`: another
+    sys.path than this process's (the native shim's, main.shim_dir())."""
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    entries = [p for p in sys.path if p and os.path.isabs(p)]
+    entries = [p for p in (sys.path if entries is None else entries) if p and os.path.isabs(p)]
     for p in entries:
         if os.path.isfile(os.path.join(p, "numpy", "__init__.py")):
             return list(dict.fromkeys([here, p]))
     return list(dict.fromkeys([here] + entries))
 
 
-def _key():
-    """Changes whenever the code the server would run changes."""
-    parts = [os.path.realpath(sys.executable), sys.version]
-    for p in _search_path():
+def _key(search=None, pkg=None):
+    """Changes whenever the code the server would run changes: the Python executable
+    (its size and mtime: an upgraded interpreter), the directories of the standard
+    library, ldpy and numpy (their mtimes: a pip install changes them) and every ldpy
+    source file.  The native shim (native/client.c) computes the same string, byte
+    for byte: change both together."""
+    exe = os.path.realpath(sys.executable)
+    st = os.stat(exe)
+    parts = [exe, f"{st.st_size}:{st.st_mtime_ns}"]
+    for p in [_stdlib_dir()] + (_search_path() if search is None else search):
         try:
             parts.append(f"{p}:{os.stat(p).st_mtime_ns}")
         except OSError:
             parts.append(p)
-    pkg = os.path.dirname(os.path.abspath(__file__))
-    stack = [pkg]
+    stack = [pkg or os.path.dirname(os.path.abspath(__file__))]
     while stack:
         d = stack.pop()
         with os.scandir(d) as it:
@@ -103,6 +121,10 @@ def _key():
                     parts.append(f"{e.path}:{st.st_size}:{st.st_mtime_ns}")
     blob = "\0".join(parts).encode("utf-8", "surrogateescape")
     return f"{zlib.crc32(blob):08x}{zlib.adler32(blob):08x}"
+
+
+def _stdlib_dir():
+    return os.path.dirname(getattr(os, "__file__", None) or "")
 
 
 def _paths():
@@ -523,11 +545,11 @@ def _child(conn):
     log = os.environ.get("LDPY_SERVER_LOG")
     if log:
         try:
-            with open(log, "a") as fh:
+            with open(log, "a", errors="surrogateescape") as fh:   # (argv may not be UTF-8)
                 from ldpy.input import warm
                 fh.write(f"served pid={os.getpid()} server={os.getppid()} rc={rc} warm={warm.hits} "
                          + " ".join(req["argv"]) + "\n")
-        except OSError:
+        except (OSError, ValueError):
             pass
     done.append(True)
     reply(rc)
