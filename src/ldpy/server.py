@@ -46,7 +46,8 @@ How it works
   ``ldpy --server-stop`` (which stops every server of the user's directory).  Children
   are reaped by the kernel (SIGCHLD ignored): no zombies.
 * ``LDPY_SERVER_LOG=FILE`` (in the client's environment): each link served appends a
-  line ``served pid=CHILD server=SERVER rc=N argv...`` to FILE (for tests).
+  line ``served pid=CHILD server=SERVER rc=N warm=K argv...`` to FILE (for tests; K:
+  the inputs the link took already parsed from the server, input/warm.py).
 
 Differences from an in-process link: resource limits, scheduling priority, the
 controlling terminal, supplementary groups and environment variables read when numpy
