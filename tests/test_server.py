@@ -96,6 +96,20 @@ def _client(srv, which):
     return [srv.ld] if which == "shim" else _python_client(srv.ld)
 
 
+def _hanging_served_link(srv, tmp_path, kind):
+    """A served link that hangs opening a FIFO input: (the client, the server's children)."""
+    _hello_obj(srv)
+    os.mkfifo(tmp_path / "fifo.o")
+    srv.run([srv.ld, "--version"])
+    server = srv.wait_ready()
+    client = subprocess.Popen([*_client(srv, kind), "hello.o", "fifo.o", "-o", "out"],
+                              cwd=tmp_path, env=srv.env, stderr=subprocess.DEVNULL)
+    time.sleep(1.5)
+    children = open(f"/proc/{server}/task/{server}/children").read().split()
+    assert children, "the link was not handed to the server"
+    return client, children
+
+
 def _alive(pid):
     try:
         os.kill(pid, 0)
@@ -304,15 +318,7 @@ def test_signal_stops_the_served_link(srv, tmp_path, kind):
 
 @pytest.mark.parametrize("kind", ["shim", "python"])
 def test_client_killed_stops_the_served_link(srv, tmp_path, kind):
-    _hello_obj(srv)
-    os.mkfifo(tmp_path / "fifo.o")
-    srv.run([srv.ld, "--version"])
-    server = srv.wait_ready()
-    client = subprocess.Popen([*_client(srv, kind), "hello.o", "fifo.o", "-o", "out"],
-                              cwd=tmp_path, env=srv.env, stderr=subprocess.DEVNULL)
-    time.sleep(1.5)
-    children = open(f"/proc/{server}/task/{server}/children").read().split()
-    assert children, "the link was not handed to the server"
+    client, children = _hanging_served_link(srv, tmp_path, kind)
     client.kill()                    # SIGKILL: the child sees the socket close
     client.wait()
     for c in children:
@@ -534,15 +540,7 @@ def test_native_served_link_same_bytes(srv):
 def test_second_signal_kills_the_client(srv, tmp_path, kind):
     """The first signal is forwarded; when the link does not stop (its process is
     stopped here), a second one kills the client at once, by that signal."""
-    _hello_obj(srv)
-    os.mkfifo(tmp_path / "fifo.o")
-    srv.run([srv.ld, "--version"])
-    server = srv.wait_ready()
-    client = subprocess.Popen([*_client(srv, kind), "hello.o", "fifo.o", "-o", "out"],
-                              cwd=tmp_path, env=srv.env, stderr=subprocess.DEVNULL)
-    time.sleep(1.5)
-    children = open(f"/proc/{server}/task/{server}/children").read().split()
-    assert children, "the link was not handed to the server"
+    client, children = _hanging_served_link(srv, tmp_path, kind)
     for c in children:
         os.kill(int(c), signal.SIGSTOP)
     try:

@@ -161,7 +161,7 @@ class SymbolTable:
         sizes = syms["st_size"][fg:].tolist()
         sections = f.sections
         by_name, undefined = self.by_name, self.undefined
-        wrapped, shared_defs = self.wrapped, self.shared_defs
+        wrapped = self.wrapped
         names = f.global_names
         if wrapped:
             # --wrap: a reference to SYM means __wrap_SYM, one to __real_SYM means SYM
@@ -216,40 +216,7 @@ class SymbolTable:
             if shndx == SHX_COMMON:
                 self.add_common(sym, f, fg + i, values[i], sizes[i], info)
                 continue
-            kind = sym.kind
-            if kind == SHARED:
-                kind = UNDEF                 # a regular definition overrides a shared one
-                sym.dyn_ref = True           # ... and is exported so the library binds to it
-            elif names[i] in shared_defs:
-                sym.dyn_ref = True
-            if kind == SYNTHETIC:
-                continue                     # --defsym overrides object definitions
-            if kind == DEFINED and not sym.weak:
-                if weak:
-                    continue
-                if sym.absolute and shndx == SHX_ABS and sym.value == values[i]:
-                    continue
-                if self.allow_multiple:
-                    continue
-                diag.error(f"{_where(f, sec, values[i], shndx)}: multiple definition of "
-                           f"'{sym.display}'; first defined in {sym.where()}")
-                continue
-            if kind == DEFINED and weak:
-                continue                     # weak after weak: the first one stays
-            if kind == COMMON and weak:
-                continue                     # a common beats a weak definition
-            if kind == COMMON and self.warn_common:
-                diag.warn(f"{f.name}: definition of '{sym.display}' overriding common from {sym.file.name}")
-            if kind == COMMON:
-                self.commons.discard(names[i])
-            sym.kind = DEFINED
-            sym.file, sym.index, sym.section = f, fg + i, sec
-            sym.value, sym.size, sym.weak = values[i], sizes[i], weak
-            sym.unique = (info >> 4) == STB_GNU_UNIQUE
-            sym.type = info & 0xf
-            sym.absolute = shndx == SHX_ABS
-            sym.is_ifunc = sym.type == STT_GNU_IFUNC
-            undefined.discard(sym.name)
+            self._define(sym, f, fg + i, shndx, sec, info, values[i], sizes[i], names[i])
         f.global_ids = np.array(gids, np.int64)
         if hidden_versions:
             self._combine_versions(f, hidden_versions, shndxs, values)
@@ -292,50 +259,52 @@ class SymbolTable:
                 sym.strong_ref = True
                 if sym.kind == UNDEF:
                     undefined.add(sym.name)
-        shared_defs = self.shared_defs
         for i in defs:
-            sym = found[i]
             x = shndx[i]
-            info = infos[i]
             if x == SHX_COMMON:
-                self.add_common(sym, f, fg + i, values[i], sizes[i], info)
-                continue
-            weak = (info >> 4) == STB_WEAK
-            sec = sections[x] if x > 0 else None
-            kind = sym.kind
-            if kind == SHARED:
-                kind = UNDEF                 # a regular definition overrides a shared one
-                sym.dyn_ref = True           # ... and is exported so the library binds to it
-            elif names[i] in shared_defs:
-                sym.dyn_ref = True
-            if kind == SYNTHETIC:
-                continue                     # --defsym overrides object definitions
-            if kind == DEFINED and not sym.weak:
-                if weak:
-                    continue
-                if sym.absolute and x == SHX_ABS and sym.value == values[i]:
-                    continue
-                if self.allow_multiple:
-                    continue
-                diag.error(f"{_where(f, sec, values[i], x)}: multiple definition of "
-                           f"'{sym.display}'; first defined in {sym.where()}")
-                continue
-            if kind == DEFINED and weak:
-                continue                     # weak after weak: the first one stays
-            if kind == COMMON and weak:
-                continue                     # a common beats a weak definition
-            if kind == COMMON and self.warn_common:
-                diag.warn(f"{f.name}: definition of '{sym.display}' overriding common from {sym.file.name}")
-            if kind == COMMON:
-                self.commons.discard(names[i])
-            sym.kind = DEFINED
-            sym.file, sym.index, sym.section = f, fg + i, sec
-            sym.value, sym.size, sym.weak = values[i], sizes[i], weak
-            sym.unique = (info >> 4) == STB_GNU_UNIQUE
-            sym.type = info & 0xf
-            sym.absolute = x == SHX_ABS
-            sym.is_ifunc = sym.type == STT_GNU_IFUNC
-            undefined.discard(sym.name)
+                self.add_common(found[i], f, fg + i, values[i], sizes[i], infos[i])
+            else:
+                self._define(found[i], f, fg + i, x, sections[x] if x > 0 else None, infos[i],
+                             values[i], sizes[i], names[i])
+
+    def _define(self, sym, f, index, shndx, sec, info, value, size, name):
+        """A regular object's definition of sym (symbol `index` of f, in section sec
+        or absolute): GNU ld's rules against what sym already is."""
+        weak = (info >> 4) == STB_WEAK
+        kind = sym.kind
+        if kind == SHARED:
+            kind = UNDEF                 # a regular definition overrides a shared one
+            sym.dyn_ref = True           # ... and is exported so the library binds to it
+        elif name in self.shared_defs:
+            sym.dyn_ref = True
+        if kind == SYNTHETIC:
+            return                       # --defsym overrides object definitions
+        if kind == DEFINED and not sym.weak:
+            if weak:
+                return
+            if sym.absolute and shndx == SHX_ABS and sym.value == value:
+                return
+            if self.allow_multiple:
+                return
+            diag.error(f"{_where(f, sec, value, shndx)}: multiple definition of "
+                       f"'{sym.display}'; first defined in {sym.where()}")
+            return
+        if kind == DEFINED and weak:
+            return                       # weak after weak: the first one stays
+        if kind == COMMON and weak:
+            return                       # a common beats a weak definition
+        if kind == COMMON and self.warn_common:
+            diag.warn(f"{f.name}: definition of '{sym.display}' overriding common from {sym.file.name}")
+        if kind == COMMON:
+            self.commons.discard(name)
+        sym.kind = DEFINED
+        sym.file, sym.index, sym.section = f, index, sec
+        sym.value, sym.size, sym.weak = value, size, weak
+        sym.unique = (info >> 4) == STB_GNU_UNIQUE
+        sym.type = info & 0xf
+        sym.absolute = shndx == SHX_ABS
+        sym.is_ifunc = sym.type == STT_GNU_IFUNC
+        self.undefined.discard(sym.name)
 
     def _combine_versions(self, f, hidden_versions, shndxs, values):
         """`.symver foo, foo@VER`: foo and foo@VER defined at the same place in one

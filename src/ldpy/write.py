@@ -131,7 +131,6 @@ def copy_output_section(out, o, code_fill):
 
 def _write_all(ctx, out):
     from ldpy import parallel
-    outs = ctx.sections_out
     t = ctx.target
     n = parallel.thread_count(ctx.config)
     # 1. input and merged section bytes, and synthetic sections already complete
