@@ -3,12 +3,15 @@
 The server forks one child per link, and a child starts with a copy of the server's
 memory: whatever the server has parsed is there in every child at no cost (the pages
 are shared until written, and nothing a child writes reaches the server).  So the
-shared libraries, archives and input scripts that links keep naming (libc.so.6,
-libstdc++.so.6, libc.a, the libc.so script) are read and parsed once, in the server,
+shared libraries, archives and archive members that links keep naming (libc.so.6,
+libstdc++.so.6, libc.a and its members) are read and parsed once, in the server,
 instead of in every link:
 
-* a child reports each such input it read from an absolute path (one line on a pipe
-  the server made: "KIND NUL PATH NEWLINE", one write, so lines never interleave);
+* a child reports each such input it read from an absolute path (lines on a pipe the
+  server made, "KIND NUL PATH [NUL OFFSET] NEWLINE", in writes of at most PIPE_BUF
+  bytes, so lines of different children never interleave);
+* members are parsed without COMDAT decisions (every group kept); the link that takes
+  one decides its groups (ObjectFile.take);
 * the server, when no link is waiting, reads and parses the reported files (only
   regular files up to WARM_FILE_LIMIT, WARM_TOTAL_LIMIT in all, never a thin archive,
   whose members live in other files);
