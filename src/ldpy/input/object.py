@@ -31,7 +31,10 @@ class InputSection:
         _, self.type, self.flags, _, self.offset, self.size, self.link, self.info, align, \
             self.entsize = hdr
         self.align = align if align > 1 else 1
-        self._relocs = None      # structured rela array targeting this section (.relocs)
+        # structured rela array targeting this section (.relocs); the reader stores the
+        # index of an in-memory SHT_RELA section instead, viewed on first use (most
+        # sections' relocations are only ever read link-wide, by relocs.RelocTable)
+        self._relocs = None
         self.live = True
         self.output = None       # OutputSection
         self.out_offset = 0      # offset inside the output section
@@ -42,7 +45,14 @@ class InputSection:
 
     @property
     def relocs(self):
-        return self._relocs
+        rel = self._relocs
+        if rel.__class__ is int:
+            f = self.file
+            hdr = f.shdrs[rel]
+            rela = f.dt.rela
+            rel = self._relocs = np.frombuffer(f.data, rela, int(hdr["sh_size"]) // rela.itemsize,
+                                               int(hdr["sh_offset"]))
+        return rel
 
     @relocs.setter
     def relocs(self, rel):
@@ -311,46 +321,24 @@ class ObjectFile:
         # rows: (name, type, flags, addr, offset, size, link, info, addralign, entsize),
         # unpacked straight from the file (cheaper than numpy for a few dozen rows)
         self._rows = rows = list(fmt.shdr.iter_unpack(memoryview(data)[shoff:shoff + shnum * shentsize]))
-        self.section_names = None
+        self._section_names = None
+        self._names_checked = False
         self.shstrndx = shstrndx
-        # every section's bytes lie inside the file (size > file size - offset cannot wrap)
-        for i, row in enumerate(rows):
-            t = row[1]
-            if t != SHT_NOBITS and t != SHT_NULL and (row[4] > nbytes or row[5] > nbytes - row[4]):
-                raise LinkError(f"{self.name}: section {self._label(i)} extends past the end of the file "
-                                f"(offset {row[4]:#x}, size {row[5]:#x}, file size {nbytes:#x})")
-        if not 0 < shstrndx < shnum:
-            raise LinkError(f"{self.name}: bad section name string table index {shstrndx} "
-                            f"(the file has {shnum} sections)")
-        if rows[shstrndx][1] != SHT_STRTAB:
-            raise LinkError(f"{self.name}: section name string table index {shstrndx} names a section "
-                            f"of type {rows[shstrndx][1]:#x}, not a string table")
-        shstr = self._section_bytes(shstrndx)
-        if shstr and shstr[-1] != 0:
-            raise LinkError(f"{self.name}: section name string table {self._label(shstrndx)} does not "
-                            f"end with a NUL byte")
-        offs = [row[0] for row in rows]
-        if shstr.isascii() and max(offs) < len(shstr):
-            # (the usual table: decoded once, names sliced out of the text)
-            text = shstr.decode("ascii")
-            find = text.find
-            names = [text[o:find("\0", o)] for o in offs]
-        else:
-            names = [n.decode("utf-8", "replace") for n in strings_at(shstr, offs, self.name, "section name")]
-        self.section_names = names
-        self.has_warning_sections = b".gnu.warning" in shstr     # checks.report_warning_symbols
-        self.has_ctf = b".ctf\0" in shstr          # ctf.link (lazily imported); names may share tails
-        self.has_linkonce = b".gnu.linkonce." in shstr      # load.Loader._select_comdat
-
-        self.sections = [None] * shnum
+        # one walk over the headers: every section's bytes lie inside the file (size >
+        # file size - offset cannot wrap), and each is sorted by what it is for
         self.symtab_index = None
         shndx_table = None
         rela_sections = []
         groups = []
         contents = []
+        excluded = []             # SHF_EXCLUDE, not SHF_ALLOC: never in a final output
+        bad_align = None
         for i in range(1, shnum):
             row = rows[i]
             t = row[1]
+            if t != SHT_NOBITS and t != SHT_NULL and (row[4] > nbytes or row[5] > nbytes - row[4]):
+                raise LinkError(f"{self.name}: section {self._label(i)} extends past the end of the file "
+                                f"(offset {row[4]:#x}, size {row[5]:#x}, file size {nbytes:#x})")
             if t == SHT_SYMTAB:
                 self.symtab_index = i
             elif t == SHT_RELA or t == SHT_REL:
@@ -361,14 +349,44 @@ class ObjectFile:
                 shndx_table = i
             elif t == SHT_STRTAB or t == SHT_NULL:
                 continue
-            elif row[2] & SHF_EXCLUDE and not row[2] & SHF_ALLOC and \
-                    not (self.keep_ir and names[i].startswith(".gnu.lto_")):
-                continue      # .gnu.lto_*, .llvm_addrsig, split-dwarf: never in a final output
+            elif row[2] & SHF_EXCLUDE and not row[2] & SHF_ALLOC:
+                excluded.append(i)    # (.gnu.lto_*, .llvm_addrsig, split-dwarf)
             else:
                 align = row[8]
-                if align & (align - 1) or align > 1 << 32:
-                    raise LinkError(f"{self.name}: section [{i}] {names[i]} has bad alignment {align:#x}")
+                if (align & (align - 1) or align > 1 << 32) and bad_align is None:
+                    bad_align = i     # (reported once the names are known)
                 contents.append(i)
+        if not 0 < shstrndx < shnum:
+            raise LinkError(f"{self.name}: bad section name string table index {shstrndx} "
+                            f"(the file has {shnum} sections)")
+        if rows[shstrndx][1] != SHT_STRTAB:
+            raise LinkError(f"{self.name}: section name string table index {shstrndx} names a section "
+                            f"of type {rows[shstrndx][1]:#x}, not a string table")
+        shstr = self._section_bytes(shstrndx)
+        if shstr and shstr[-1] != 0:
+            raise LinkError(f"{self.name}: section name string table {self._label(shstrndx)} does not "
+                            f"end with a NUL byte")
+        self._names_checked = True   # (section_names may read the table from now on)
+        self.has_warning_sections = b".gnu.warning" in shstr     # checks.report_warning_symbols
+        self.has_ctf = b".ctf\0" in shstr          # ctf.link (lazily imported); names may share tails
+        self.has_linkonce = b".gnu.linkonce." in shstr      # load.Loader._select_comdat
+        if excluded and self.keep_ir:
+            # -r keeps the LTO IR sections (.gnu.lto_*) of its inputs
+            names = self.section_names
+            kept = [i for i in excluded if names[i].startswith(".gnu.lto_")]
+            if kept:
+                contents = sorted(contents + kept)
+                for i in kept:
+                    align = rows[i][8]
+                    if (align & (align - 1) or align > 1 << 32) and (bad_align is None or i < bad_align):
+                        bad_align = i
+        # the names of the sections that are built (a few of the file's headers are
+        # relocation, group and table sections, which need none)
+        content_names = self._names_of(shstr, [rows[i][0] for i in contents])
+        if bad_align is not None:
+            raise LinkError(f"{self.name}: section [{bad_align}] {self.section_names[bad_align]} "
+                            f"has bad alignment {rows[bad_align][8]:#x}")
+        self.sections = [None] * shnum
 
         self._read_symbols(shndx_table)
         # COMDAT groups are decided now: the first object to bring a signature keeps
@@ -409,14 +427,14 @@ class ObjectFile:
                             kept[m] = signature
         sections = self.sections
         zdebug = b".zdebug" in shstr
-        for i in contents:
+        for i, name in zip(contents, content_names):
             if i in discarded:
                 sections[i] = DISCARDED
             else:
-                sec = sections[i] = InputSection(self, i, names[i], rows[i])
+                sec = sections[i] = InputSection(self, i, name, rows[i])
                 if i in kept:
                     sec.group = kept[i]
-                if sec.flags & SHF_COMPRESSED or (zdebug and names[i].startswith(".zdebug")):
+                if sec.flags & SHF_COMPRESSED or (zdebug and name.startswith(".zdebug")):
                     self._compressed(sec)
         # relocation sections: a view of the file each when already in the in-memory
         # layout (x86-64 RELA), else converted by _attach_relocs
@@ -428,10 +446,31 @@ class ObjectFile:
             if in_memory and row[1] == SHT_RELA and row[9] == rsize and 0 < target < shnum:
                 sec = sections[target]
                 if sec is not None and sec is not DISCARDED:
-                    sec._relocs = np.frombuffer(data, rela, row[5] // rsize, row[4])
+                    sec._relocs = i
             else:
                 self._attach_relocs(i)
         self._rows = None       # (the tuples are rebuilt from shdrs if asked for: see rows)
+
+    def _names_of(self, shstr, offs):
+        """The section names at `offs` in the section name table `shstr`."""
+        if offs and shstr.isascii() and max(offs) < len(shstr):
+            # (the usual table: decoded once, names sliced out of the text)
+            text = shstr.decode("ascii")
+            find = text.find
+            return [text[o:find("\0", o)] for o in offs]
+        return [n.decode("utf-8", "replace") for n in strings_at(shstr, offs, self.name, "section name")]
+
+    @property
+    def section_names(self):
+        """Every section's name, by index (built on first use: a link needs only the
+        names of the sections it places, which parsing keeps in InputSection.name)."""
+        names = self._section_names
+        if names is None:
+            if not self._names_checked:
+                return None             # (still parsing: the name table is not checked yet)
+            names = self._section_names = self._names_of(self._section_bytes(self.shstrndx),
+                                                         self.shdrs["sh_name"].tolist())
+        return names
 
     @property
     def rows(self):
