@@ -186,7 +186,9 @@ def _prune_all_eh_frames(files, known_records):
     files = with_dead
     secs, owner = [], []
     for n, f in enumerate(files):
-        for s in f.sections:
+        sections = f.sections
+        eh = getattr(f, "eh_frames", None)     # (ObjectFile lists them while parsing)
+        for s in (sections if eh is None else [sections[i] for i in eh]):
             if s is not None and s.live and s.name == ".eh_frame" and s.relocs is not None:
                 secs.append(s)
                 owner.append(n)

@@ -89,7 +89,7 @@ class MergedSection:
     def __init__(self, name, flags, entsize):
         self.name, self.type, self.flags, self.entsize = name, SHT_PROGBITS, flags, entsize
         self.align = 1
-        self.pieces = {}          # piece bytes -> offset in this section
+        self.pieces = {}          # piece bytes -> offset in this section (finish)
         self.size = 0
         self.output = None
         self.out_offset = 0
@@ -97,7 +97,8 @@ class MergedSection:
         self.data = None
 
     def add(self, sec):
-        """Split one input section into pieces and map each to its deduplicated copy."""
+        """Split one input section into pieces (finish() deduplicates them and gives
+        every input offset its piece's place)."""
         raw = sec.bytes()
         es = max(sec.entsize, 1)
         if es > 4096 or (sec.flags & SHF_STRINGS and es not in (1, 2, 4)):
@@ -119,33 +120,50 @@ class MergedSection:
             stops = starts + es
         self.align = max(self.align, sec.align)
         data = raw.tobytes()
-        setdefault = self.pieces.setdefault
-        size = self.size
-        align_mask = sec.align - 1
-        offs = []
-        append = offs.append
-        # a new piece gets the (aligned) end as its offset; every known piece lies
-        # below the end, so `off == at` tells a new piece from a known one
-        for piece in [data[a:b] for a, b in zip(starts.tolist(), stops.tolist())]:
-            at = (size + align_mask) & ~align_mask
-            off = setdefault(piece, at)
-            if off == at:
-                size = at + len(piece)
-            append(off)
-        self.size = size
-        sec.merge = (starts, np.array(offs, np.int64))
+        sec.merge = (starts, [data[a:b] for a, b in zip(starts.tolist(), stops.tolist())])
         sec.output = self
         self.inputs.append(sec)
 
     def finish(self):
-        # pieces were given offsets in insertion order: without alignment padding
-        # the section is just their concatenation
-        joined = b"".join(self.pieces)
-        if len(joined) == self.size:
+        """Deduplicate the pieces of every input, in input order: a piece's first copy
+        is placed at the (input section's alignment) end of the pieces before it; each
+        input's `merge` becomes (piece starts, piece offsets in this section)."""
+        inputs = self.inputs
+        pieces = [p for sec in inputs for p in sec.merge[1]]
+        first = dict.fromkeys(pieces)           # each piece once, in first-seen order
+        unique = list(first)
+        aligns = {sec.align for sec in inputs}
+        if len(aligns) == 1:
+            # one alignment: a piece starts at the aligned end of the one before
+            mask = aligns.pop() - 1
+            lens = np.fromiter(map(len, unique), np.int64, len(unique))
+            padded = (lens + mask) & ~mask
+            at = np.cumsum(padded) - padded
+            size = int(at[-1] + lens[-1]) if len(unique) else 0
+            where = dict(zip(unique, at.tolist()))
+        else:
+            where, size = {}, 0
+            for sec in inputs:
+                mask = sec.align - 1
+                for p in sec.merge[1]:
+                    if p not in where:
+                        at = (size + mask) & ~mask
+                        where[p] = at
+                        size = at + len(p)
+        self.pieces, self.size = where, size
+        offsets = np.fromiter(map(where.__getitem__, pieces), np.int64, len(pieces))
+        n = 0
+        for sec in inputs:
+            starts = sec.merge[0]
+            sec.merge = (starts, offsets[n:n + len(starts)])
+            n += len(starts)
+        # without alignment padding the section is just the pieces' concatenation
+        joined = b"".join(unique)
+        if len(joined) == size:
             self.data = np.frombuffer(bytearray(joined), np.uint8)
             return
-        buf = np.zeros(self.size, np.uint8)
-        for piece, off in self.pieces.items():
+        buf = np.zeros(size, np.uint8)
+        for piece, off in where.items():
             buf[off:off + len(piece)] = np.frombuffer(piece, np.uint8)
         self.data = buf
 

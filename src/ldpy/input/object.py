@@ -121,6 +121,10 @@ def strings_at(table, offsets, where, what):
     """The NUL-terminated strings of `table` (bytes) at `offsets`, fast when every
     offset starts a string (as gas writes tables); any offset works."""
     n = len(table)
+    if offsets and n and table[-1] == 0 and max(offsets) < n and min(offsets) >= 0:
+        # (a terminated table and offsets inside it: each string ends at the next NUL)
+        find = table.find
+        return [table[o:find(b"\0", o)] for o in offsets]
     if n > 8192 and len(offsets):
         return _strings_at_numpy(table, offsets, where, what)
     parts = table.split(b"\0")
@@ -411,7 +415,13 @@ class ObjectFile:
                         st = structs[n] = struct.Struct(f"{'<' if self.little else '>'}{n}I")
                     words = st.unpack_from(data, offset)
                     members = list(words[1:])
-                    if not members or (min(members) > 0 and max(members) < shnum and group_set.isdisjoint(members)):
+                    if n == 2:          # (one member: the usual -ffunction-sections group)
+                        m = members[0]
+                        usual = 0 < m < shnum and m not in group_set
+                    else:
+                        usual = not members or (min(members) > 0 and max(members) < shnum and
+                                                group_set.isdisjoint(members))
+                    if usual:
                         signature, is_comdat = gnames[info - fg], bool(words[0] & GRP_COMDAT)
                     else:
                         members = None
@@ -427,6 +437,7 @@ class ObjectFile:
                             kept[m] = signature
         sections = self.sections
         zdebug = b".zdebug" in shstr
+        self.eh_frames = eh_frames = []       # (the indexes of its .eh_frame sections)
         for i, name in zip(contents, content_names):
             if i in discarded:
                 sections[i] = DISCARDED
@@ -434,6 +445,8 @@ class ObjectFile:
                 sec = sections[i] = InputSection(self, i, name, rows[i])
                 if i in kept:
                     sec.group = kept[i]
+                if name == ".eh_frame":
+                    eh_frames.append(i)
                 if sec.flags & SHF_COMPRESSED or (zdebug and name.startswith(".zdebug")):
                     self._compressed(sec)
         # relocation sections: a view of the file each when already in the in-memory
