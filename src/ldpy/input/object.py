@@ -438,6 +438,7 @@ class ObjectFile:
         sections = self.sections
         zdebug = b".zdebug" in shstr
         self.eh_frames = eh_frames = []       # (the indexes of its .eh_frame sections)
+        self.gnu_stack = 0            # (the index of its .note.GNU-stack section)
         for i, name in zip(contents, content_names):
             if i in discarded:
                 sections[i] = DISCARDED
@@ -447,6 +448,8 @@ class ObjectFile:
                     sec.group = kept[i]
                 if name == ".eh_frame":
                     eh_frames.append(i)
+                elif name == ".note.GNU-stack":
+                    self.gnu_stack = i
                 if sec.flags & SHF_COMPRESSED or (zdebug and name.startswith(".zdebug")):
                     self._compressed(sec)
         # relocation sections: a view of the file each when already in the in-memory

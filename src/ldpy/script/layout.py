@@ -120,11 +120,13 @@ def gnu_stack_flags(ctx):
         return PF_R | PF_W | (PF_X if cfg.execstack else 0)
     note = execute = False
     for f in ctx.files:
-        names = getattr(f, "section_names", None)
-        if not names or ".note.GNU-stack" not in names:
+        i = getattr(f, "gnu_stack", None)       # (ObjectFile notes it while parsing)
+        if i is None:
+            names = getattr(f, "section_names", None)
+            i = names.index(".note.GNU-stack") if names and ".note.GNU-stack" in names else 0
+        if not i:
             continue
         note = True
-        i = names.index(".note.GNU-stack")
         if int(f.shdrs["sh_flags"][i]) & 4:
             execute = True
             break
