@@ -162,6 +162,22 @@ def _strings_at_numpy(table, offsets, where, what):
     return [table[a:b] for a, b in zip(offs.tolist(), ends.tolist())]
 
 
+def _indexes_named(names, indexes, name, table):
+    """indexes[k] for every names[k] == name (table: the section name table, which
+    holds the name if any section has it)."""
+    found = []
+    if name.encode() in table:
+        start = 0
+        try:
+            while True:
+                k = names.index(name, start)
+                found.append(indexes[k])
+                start = k + 1
+        except ValueError:
+            pass
+    return found
+
+
 def check_elf_header(data, name):
     """Validate e_ident; return (is64, little)."""
     if len(data) < 16 or bytes(data[:4]) != ELFMAG:
@@ -437,8 +453,12 @@ class ObjectFile:
                             kept[m] = signature
         sections = self.sections
         zdebug = b".zdebug" in shstr
-        self.eh_frames = eh_frames = []       # (the indexes of its .eh_frame sections)
-        self.gnu_stack = 0            # (the index of its .note.GNU-stack section)
+        # the sections a few link-wide passes look for, found by name now (C-speed list
+        # searches) so that those passes need not walk every section of every object
+        self.eh_frames = _indexes_named(content_names, contents, ".eh_frame", shstr)
+        stack = _indexes_named(content_names, contents, ".note.GNU-stack", shstr)
+        self.gnu_stack = stack[0] if stack else 0
+        self.gnu_properties = _indexes_named(content_names, contents, ".note.gnu.property", shstr)
         for i, name in zip(contents, content_names):
             if i in discarded:
                 sections[i] = DISCARDED
@@ -446,10 +466,6 @@ class ObjectFile:
                 sec = sections[i] = InputSection(self, i, name, rows[i])
                 if i in kept:
                     sec.group = kept[i]
-                if name == ".eh_frame":
-                    eh_frames.append(i)
-                elif name == ".note.GNU-stack":
-                    self.gnu_stack = i
                 if sec.flags & SHF_COMPRESSED or (zdebug and name.startswith(".zdebug")):
                     self._compressed(sec)
         # relocation sections: a view of the file each when already in the in-memory

@@ -113,7 +113,9 @@ X86_FEATURE_1_IBT, X86_FEATURE_1_SHSTK = 1, 2
 
 def file_properties(f):
     props = {}
-    for s in f.sections:
+    noted = getattr(f, "gnu_properties", None)      # (ObjectFile lists them while parsing)
+    sections = f.sections
+    for s in (sections if noted is None else [sections[i] for i in noted]):
         if s is not None and s.name == ".note.gnu.property":
             props.update(_props(s))
     return props
