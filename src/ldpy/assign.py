@@ -2,12 +2,14 @@
 script or the user's, through script.place.ScriptOutputMap), merge SHF_MERGE
 strings, prune .eh_frame, allocate common symbols."""
 import fnmatch
+from itertools import chain, repeat
+
 import numpy as np
 
 from ldpy.diag import LinkError
 from ldpy.elf.format import (reloc_sym, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_MERGE, SHF_TLS, SHF_GROUP,
                              SHT_NOBITS, SHT_RELA)
-from ldpy.elf.eh_frame import prune_eh_frame, prune_eh_frames, eh_frame_records
+from ldpy.elf.eh_frame import prune_eh_frame, prune_eh_frames
 from ldpy.sections import MergedSection
 from ldpy.symbols import COMMON
 from ldpy.synthetic import Synthetic
@@ -177,11 +179,12 @@ def _prune_all_eh_frames(files, known_records):
     """_prune_eh_frames for every file with discarded sections, in one batch
     (elf/eh_frame.prune_eh_frames); file by file when the batch finds anything
     unusual, so that the first file's problem is the one reported."""
-    dead_lists, with_dead = [], []
+    live_lists, with_dead = [], []
     for f in files:
-        d = [s is not None and not s.live for s in f.sections]
-        if True in d:
-            dead_lists.append(d)
+        # (getattr of None gives the default: a map in C, not a loop in Python)
+        live = list(map(getattr, f.sections, repeat("live"), repeat(True)))
+        if False in live:
+            live_lists.append(live)
             with_dead.append(f)
     files = with_dead
     secs, owner = [], []
@@ -192,20 +195,9 @@ def _prune_all_eh_frames(files, known_records):
             if s is not None and s.live and s.name == ".eh_frame" and s.relocs is not None:
                 secs.append(s)
                 owner.append(n)
-    usual = bool(secs) and len(secs) < (1 << 20)
-    records = []
-    if usual:
-        for s in secs:
-            r = known_records.get(id(s))
-            if r is None:
-                r = eh_frame_records(s, s.bytes().tobytes())
-            elif isinstance(r, tuple):             # (arrays, as --gc-sections keeps them)
-                r = list(zip(*(c.tolist() for c in r)))
-            if (not r and len(s.relocs)) or s.relocs.dtype != secs[0].relocs.dtype or \
-                    s.file.little != secs[0].file.little or s.compressed is not None:
-                usual = False
-                break
-            records.append(r)
+    usual = bool(secs) and len(secs) < (1 << 20) and all(
+        s.relocs.dtype == secs[0].relocs.dtype and s.file.little == secs[0].file.little and
+        s.compressed is None for s in secs)
     if usual:
         # which relocation of each section points into a discarded section
         nsyms = np.fromiter((len(f.shndx) for f in files), np.int64, len(files))
@@ -213,7 +205,7 @@ def _prune_all_eh_frames(files, known_records):
         sym_base = np.cumsum(nsyms) - nsyms
         sec_base = np.cumsum(nsecs) - nsecs
         shndx = np.concatenate([f.shndx for f in files])
-        dead = np.array([x for d in dead_lists for x in d], bool)
+        dead = ~np.fromiter(chain.from_iterable(live_lists), bool, int(nsecs.sum()))
         nrel = np.fromiter((len(s.relocs) for s in secs), np.int64, len(secs))
         fid = np.repeat(np.array(owner, np.int64), nrel)
         symidx = reloc_sym(np.concatenate([s.relocs["r_info"] for s in secs]))
@@ -223,7 +215,7 @@ def _prune_all_eh_frames(files, known_records):
             tshndx = shndx[sym_base[fid] + symidx]
             in_sec = tshndx > 0
             target_dead = in_sec & dead[sec_base[fid] + np.where(in_sec, tshndx, 0)]
-            usual = prune_eh_frames(secs, records, target_dead)
+            usual = prune_eh_frames(secs, target_dead)
     if not usual:
         for f in files:
             _prune_eh_frames(f, known_records)

@@ -130,26 +130,67 @@ def prune_eh_frame(sec, is_dead_target, records=None):
         sec.relocs = rel
 
 
-def prune_eh_frames(secs, records, target_dead):
+def records_of_sections(secs):
+    """The records of many input .eh_frame sections of one byte order, walked one
+    length word at a time and otherwise read with whole-array operations: (raw, base,
+    nrec, starts, ends, is_cie, cie_starts), with `raw` their bytes concatenated,
+    `base` each section's place in it, `nrec` each one's record count and the record
+    columns (as eh_frame_records gives them) in the concatenation's offsets.  None
+    when a section is unusual (a length not a multiple of 4, a record running past
+    its section's end, 64-bit DWARF): eh_frame_records then says precisely what."""
+    sizes = np.fromiter((s.size for s in secs), np.int64, len(secs))
+    if (sizes & 3).any():
+        return None
+    base = np.cumsum(sizes) - sizes
+    raw = np.concatenate([s.bytes() for s in secs]) if secs else np.zeros(0, np.uint8)
+    little = secs[0].file.little if secs else True
+    native = little == (sys.byteorder == "little")
+    words = raw.view("<u4" if little else ">u4")
+    w = memoryview(raw).cast("I") if native else words.tolist()
+    flat = []
+    record = flat.append
+    counts = []
+    for b, size in zip((base >> 2).tolist(), (sizes >> 2).tolist()):
+        i, end = b, b + size
+        while i < end:
+            record(i)
+            i += 1 + (w[i] >> 2)
+        if i != end:
+            return None
+        counts.append(len(flat))
+    nrec = np.diff(np.array([0] + counts, np.int64))
+    at = np.array(flat, np.int64)
+    length = words[at].astype(np.int64)
+    term = length == 0
+    if (~term & (((length & 3) != 0) | (length < 4) | (length == 0xffffffff))).any():
+        return None
+    cie_ptr = np.zeros(len(at), np.int64)
+    cie_ptr[~term] = words[at[~term] + 1]
+    is_cie = term | (cie_ptr == 0)
+    starts = at << 2
+    ends = starts + 4 + length
+    cie_starts = np.where(is_cie, -1, starts + 4 - cie_ptr)
+    return raw, base, nrec, starts, ends, is_cie, cie_starts
+
+
+def prune_eh_frames(secs, target_dead):
     """prune_eh_frame for many input .eh_frame sections at once: their records,
     relocations and bytes concatenated, every step one array operation for all of
-    them; then each changed section gets its slice.  records: each section's
-    records list (eh_frame_records); target_dead: for the concatenated
-    relocations, whether each points into a discarded section.  Returns False
-    (nothing changed) when an input is unusual (a relocation outside its section,
-    an FDE whose CIE is missing or in another section): the caller then prunes
-    section by section, which reports the error."""
+    them; then each changed section gets its slice.  target_dead: for the
+    concatenated relocations, whether each points into a discarded section.
+    Returns False (nothing changed) when an input is unusual (see
+    records_of_sections; a relocation outside its section, an FDE whose CIE is
+    missing or in another section, a section without records but with
+    relocations): the caller then prunes section by section, which reports the
+    error."""
+    got = records_of_sections(secs)
+    if got is None:
+        return False
+    raw, base, nrec, starts, ends, is_cie, cie_starts = got
     sizes = np.fromiter((s.size for s in secs), np.int64, len(secs))
-    base = np.cumsum(sizes) - sizes                    # each section's place in the concatenation
-    nrec = np.fromiter((len(r) for r in records), np.int64, len(secs))
     nrel = np.fromiter((len(s.relocs) for s in secs), np.int64, len(secs))
-    flat = [rec for r in records for rec in r]
-    cols = list(zip(*flat)) if flat else [(), (), (), ()]
-    rbase = np.repeat(base, nrec)
-    starts = np.array(cols[0], np.int64) + rbase
-    ends = np.array(cols[1], np.int64) + rbase
-    is_cie = np.array(cols[2], bool)
-    cie_starts = np.array(cols[3], np.int64) + rbase
+    if ((nrec == 0) & (nrel > 0)).any():
+        return False
     rec_sec = np.repeat(np.arange(len(secs)), nrec)
     rel = np.concatenate([s.relocs.view(np.uint8) for s in secs]).view(secs[0].relocs.dtype)
     local = rel["r_offset"].astype(np.int64)
@@ -173,7 +214,6 @@ def prune_eh_frames(secs, records, target_dead):
     lens = ends[k] - starts[k]
     new_start = np.full(len(starts), -1, np.int64)
     new_start[k] = np.cumsum(lens) - lens               # in the concatenation of the results
-    raw = np.concatenate([s.bytes() for s in secs])
     # the kept records' bytes, in order: a mask over the concatenation (+1 where a
     # kept record starts, -1 where it ends) is cheaper than an index per byte
     edge = np.zeros(len(raw) + 1, np.int8)
