@@ -130,26 +130,30 @@ class MergedSection:
         input's `merge` becomes (piece starts, piece offsets in this section)."""
         inputs = self.inputs
         pieces = [p for sec in inputs for p in sec.merge[1]]
-        first = dict.fromkeys(pieces)           # each piece once, in first-seen order
-        unique = list(first)
         aligns = {sec.align for sec in inputs}
-        if len(aligns) == 1:
+        if len(aligns) <= 1:
             # one alignment: a piece starts at the aligned end of the one before
-            mask = aligns.pop() - 1
+            unique = list(dict.fromkeys(pieces))     # each piece once, in first-seen order
+            mask = aligns.pop() - 1 if aligns else 0
             lens = np.fromiter(map(len, unique), np.int64, len(unique))
             padded = (lens + mask) & ~mask
-            at = np.cumsum(padded) - padded
-            size = int(at[-1] + lens[-1]) if len(unique) else 0
-            where = dict(zip(unique, at.tolist()))
+            at = (np.cumsum(padded) - padded).tolist()
+            size = at[-1] + len(unique[-1]) if unique else 0
         else:
-            where, size = {}, 0
-            for sec in inputs:
-                mask = sec.align - 1
-                for p in sec.merge[1]:
-                    if p not in where:
-                        at = (size + mask) & ~mask
-                        where[p] = at
-                        size = at + len(p)
+            # the first index of every piece (the earliest of the reversed writes stays)
+            n = len(pieces)
+            first = sorted(dict(zip(reversed(pieces), range(n - 1, -1, -1))).values())
+            align_of = np.repeat(np.array([sec.align for sec in inputs], np.int64),
+                                 [len(sec.merge[0]) for sec in inputs]).tolist()
+            unique, at, size = [], [], 0
+            for k in first:
+                p = pieces[k]
+                mask = align_of[k] - 1
+                a = (size + mask) & ~mask
+                unique.append(p)
+                at.append(a)
+                size = a + len(p)
+        where = dict(zip(unique, at))
         self.pieces, self.size = where, size
         offsets = np.fromiter(map(where.__getitem__, pieces), np.int64, len(pieces))
         n = 0
@@ -157,15 +161,17 @@ class MergedSection:
             starts = sec.merge[0]
             sec.merge = (starts, offsets[n:n + len(starts)])
             n += len(starts)
-        # without alignment padding the section is just the pieces' concatenation
         joined = b"".join(unique)
-        if len(joined) == size:
-            self.data = np.frombuffer(bytearray(joined), np.uint8)
-            return
-        buf = np.zeros(size, np.uint8)
-        for piece, off in where.items():
-            buf[off:off + len(piece)] = np.frombuffer(piece, np.uint8)
-        self.data = buf
+        if len(joined) != size:
+            # alignment padding: zeros between the pieces
+            parts, end = [], 0
+            for p, a in zip(unique, at):
+                if a != end:
+                    parts.append(bytes(a - end))
+                parts.append(p)
+                end = a + len(p)
+            joined = b"".join(parts)
+        self.data = np.frombuffer(bytearray(joined), np.uint8)
 
     def bytes(self):
         return self.data
