@@ -162,11 +162,10 @@ def _strings_at_numpy(table, offsets, where, what):
     return [table[a:b] for a, b in zip(offs.tolist(), ends.tolist())]
 
 
-def _indexes_named(names, indexes, name, table):
-    """indexes[k] for every names[k] == name (table: the section name table, which
-    holds the name if any section has it)."""
+def _indexes_named(names, indexes, name):
+    """indexes[k] for every names[k] == name."""
     found = []
-    if name.encode() in table:
+    if name in names:
         start = 0
         try:
             while True:
@@ -400,9 +399,6 @@ class ObjectFile:
                     align = rows[i][8]
                     if (align & (align - 1) or align > 1 << 32) and (bad_align is None or i < bad_align):
                         bad_align = i
-        # the names of the sections that are built (a few of the file's headers are
-        # relocation, group and table sections, which need none)
-        content_names = self._names_of(shstr, [rows[i][0] for i in contents])
         if bad_align is not None:
             raise LinkError(f"{self.name}: section [{bad_align}] {self.section_names[bad_align]} "
                             f"has bad alignment {rows[bad_align][8]:#x}")
@@ -453,21 +449,29 @@ class ObjectFile:
                             kept[m] = signature
         sections = self.sections
         zdebug = b".zdebug" in shstr
+        if discarded:
+            built = []
+            for i in contents:
+                if i in discarded:
+                    sections[i] = DISCARDED
+                else:
+                    built.append(i)
+            contents = built
+        # the names of the sections that are built (the file's other headers are
+        # relocation, group and table sections, or a losing COMDAT copy's)
+        names = self._names_of(shstr, [rows[i][0] for i in contents])
         # the sections a few link-wide passes look for, found by name now (C-speed list
         # searches) so that those passes need not walk every section of every object
-        self.eh_frames = _indexes_named(content_names, contents, ".eh_frame", shstr)
-        stack = _indexes_named(content_names, contents, ".note.GNU-stack", shstr)
+        self.eh_frames = _indexes_named(names, contents, ".eh_frame")
+        stack = _indexes_named(names, contents, ".note.GNU-stack")
         self.gnu_stack = stack[0] if stack else 0
-        self.gnu_properties = _indexes_named(content_names, contents, ".note.gnu.property", shstr)
-        for i, name in zip(contents, content_names):
-            if i in discarded:
-                sections[i] = DISCARDED
-            else:
-                sec = sections[i] = InputSection(self, i, name, rows[i])
-                if i in kept:
-                    sec.group = kept[i]
-                if sec.flags & SHF_COMPRESSED or (zdebug and name.startswith(".zdebug")):
-                    self._compressed(sec)
+        self.gnu_properties = _indexes_named(names, contents, ".note.gnu.property")
+        for i, name in zip(contents, names):
+            sec = sections[i] = InputSection(self, i, name, rows[i])
+            if i in kept:
+                sec.group = kept[i]
+            if sec.flags & SHF_COMPRESSED or (zdebug and name.startswith(".zdebug")):
+                self._compressed(sec)
         # relocation sections: a view of the file each when already in the in-memory
         # layout (x86-64 RELA), else converted by _attach_relocs
         rela, in_memory = self.dt.rela, self.rela_in_memory
