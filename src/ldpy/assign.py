@@ -33,8 +33,8 @@ def assign_sections(ctx):
     seq = 0
     _prune_all_eh_frames(ctx.files, ctx.eh_frame_records)
     for f in ctx.files:
-        for sec in f.sections:
-            if sec is None or not sec.live:
+        for sec in filter(None, f.sections):        # (the Nones skipped in C)
+            if not sec.live:
                 continue
             name = sec.name
             if name in _DROP or name.startswith(_DROP_PREFIXES) or (strip_debug and is_debug_section(name)):
