@@ -257,14 +257,16 @@ def _copy_and_relocate(ctx, out, n, code_fill):
     from ldpy import parallel
     rt = ctx.relocs
     copies = parallel.plan_copy(ctx.sections_out, n)
+    # .symtab beside, unless --emit-relocs needs its indexes here; the process that
+    # fills it relocates nothing (llvm-big: .symtab costs as much as all relocation,
+    # and the parent also synthesizes the address-dependent sections meanwhile)
+    ctx.symtab_beside = not ctx.emit_rela and parallel.symtab_beside(ctx, n)
     rels = [[]]
     if not rt.empty:
         rt.start_places()
-        rels = parallel.plan_rows(rt.sec_first, rt.blocks, n) if ctx.target.APPLY_IN_BLOCKS \
-            else [[(0, len(rt.offset))]]        # (AArch64: its erratum fix needs the whole table)
-    # .symtab beside, unless --emit-relocs needs its indexes here
-    ctx.symtab_beside = not ctx.emit_rela and parallel.symtab_beside(ctx, n)
-    k = max(len(copies), len(rels), 2 if ctx.symtab_beside else 1)
+        rels = parallel.plan_rows(rt.sec_first, rt.blocks, n - ctx.symtab_beside) \
+            if ctx.target.APPLY_IN_BLOCKS else [[(0, len(rt.offset))]]   # (AArch64: its erratum fix needs the whole table)
+    k = max(len(copies), len(rels) + ctx.symtab_beside, 2 if ctx.symtab_beside else 1)
     part = lambda shares, i: shares[i] if i < len(shares) else []
     copy = lambda items: parallel.copy_share(out, items, code_fill, copy_output_section)
     # a worker that relocates or fills .symtab waits until every share is copied
