@@ -435,12 +435,12 @@ class Loader:
 
     def _load_member(self, ar, m, reason=None):
         ar.extracted.add(m.offset)
+        name = ar.member_display(m)
         if reason is not None:
             sym = self.ctx.symtab.get(reason)
             by = sym.ref_file.name if sym is not None and sym.ref_file is not None else "--undefined"
-            self.ctx.member_reasons.append((ar.member_display(m), by, reason))
+            self.ctx.member_reasons.append((name, by, reason))
         data = ar.member_data(m)
-        name = ar.member_display(m)
         if self.ctx.config.trace:
             print(name)       # archive members: gold and lld at -t (ld.bfd at -t -t)
         if is_archive(data):
@@ -484,7 +484,7 @@ class Loader:
         if len(data) < 20 or t.NAME != "x86-64":
             return
         machine = int.from_bytes(bytes(data[18:20]), "little" if data[5] == 1 else "big")
-        arch = {(3, 1): "i386", (62, 1): "i386:x64-32", (6, 1): "i386"}.get((machine, data[4]))
+        arch = _OTHER_X86.get((machine, data[4]))
         if arch is not None:
             raise LinkError(f"{arch} architecture of input file '{name}' is incompatible "
                             f"with i386:x86-64 output")
@@ -551,6 +551,10 @@ class Loader:
                     comdat[s.name] = f
                 elif owner is not f:
                     s.live = False
+
+
+# (e_machine, EI_CLASS) of the x86 flavours an x86-64 link refuses, by GNU ld's names
+_OTHER_X86 = {(3, 1): "i386", (62, 1): "i386:x64-32", (6, 1): "i386"}
 
 
 class LazyObjects:
