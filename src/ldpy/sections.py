@@ -81,7 +81,7 @@ def init_priority(name):
 class MergedSection:
     """The deduplicated pieces of every SHF_MERGE input section with one
     (output, flags, entsize): one chunk in the output section."""
-    __slots__ = ("name", "type", "flags", "align", "entsize", "pieces", "size", "output",
+    __slots__ = ("name", "type", "flags", "align", "entsize", "size", "output",
                  "out_offset", "inputs", "data")
     is_input = False      # linker-made: its pieces come from many input sections
     file = None
@@ -89,7 +89,6 @@ class MergedSection:
     def __init__(self, name, flags, entsize):
         self.name, self.type, self.flags, self.entsize = name, SHT_PROGBITS, flags, entsize
         self.align = 1
-        self.pieces = {}          # piece bytes -> offset in this section (finish)
         self.size = 0
         self.output = None
         self.out_offset = 0
@@ -130,48 +129,49 @@ class MergedSection:
         input's `merge` becomes (piece starts, piece offsets in this section)."""
         inputs = self.inputs
         pieces = [p for sec in inputs for p in sec.merge[1]]
-        aligns = {sec.align for sec in inputs}
-        if len(aligns) <= 1:
-            # one alignment: a piece starts at the aligned end of the one before
-            unique = list(dict.fromkeys(pieces))     # each piece once, in first-seen order
-            mask = aligns.pop() - 1 if aligns else 0
-            lens = np.fromiter(map(len, unique), np.int64, len(unique))
-            padded = (lens + mask) & ~mask
-            at = (np.cumsum(padded) - padded).tolist()
-            size = at[-1] + len(unique[-1]) if unique else 0
-        else:
-            # the first index of every piece (the earliest of the reversed writes stays)
-            n = len(pieces)
-            first = sorted(dict(zip(reversed(pieces), range(n - 1, -1, -1))).values())
-            align_of = np.repeat(np.array([sec.align for sec in inputs], np.int64),
-                                 [len(sec.merge[0]) for sec in inputs]).tolist()
-            unique, at, size = [], [], 0
-            for k in first:
-                p = pieces[k]
-                mask = align_of[k] - 1
-                a = (size + mask) & ~mask
-                unique.append(p)
-                at.append(a)
-                size = a + len(p)
-        where = dict(zip(unique, at))
-        self.pieces, self.size = where, size
-        offsets = np.fromiter(map(where.__getitem__, pieces), np.int64, len(pieces))
-        n = 0
+        n = len(pieces)
+        # every piece's first index (of the reversed writes, the earliest stays)
+        first_of = dict(zip(reversed(pieces), range(n - 1, -1, -1)))
+        first = np.array(sorted(first_of.values()), np.int64)
+        unique = list(map(pieces.__getitem__, first.tolist()))
+        lens = np.fromiter(map(len, unique), np.int64, len(unique))
+        align = np.repeat(np.array([sec.align for sec in inputs], np.int64),
+                          [len(sec.merge[0]) for sec in inputs])[first]
+        # the places of the unique pieces, a run of one alignment at a time (llvm-big's
+        # 64k strings of 1645 inputs are 24 runs): in a run each piece starts at the
+        # aligned end of the one before, an exclusive sum of the aligned lengths
+        at = np.zeros(len(unique), np.int64)
+        size = 0
+        cuts = (np.flatnonzero(align[1:] != align[:-1]) + 1).tolist()
+        for a, b in zip([0] + cuts, cuts + [len(unique)]):
+            if a == b:
+                continue
+            mask = int(align[a]) - 1
+            base = (size + mask) & ~mask
+            padded = (lens[a:b] + mask) & ~mask
+            ends = np.cumsum(padded)
+            at[a:b] = base + ends - padded
+            size = int(at[b - 1] + lens[b - 1])
+        self.size = size
+        # every input piece's offset: its first copy's
+        rank = np.searchsorted(first, np.fromiter(map(first_of.__getitem__, pieces), np.int64, n))
+        offsets = at[rank]
+        k = 0
         for sec in inputs:
             starts = sec.merge[0]
-            sec.merge = (starts, offsets[n:n + len(starts)])
-            n += len(starts)
-        joined = b"".join(unique)
-        if len(joined) != size:
-            # alignment padding: zeros between the pieces
-            parts, end = [], 0
-            for p, a in zip(unique, at):
-                if a != end:
-                    parts.append(bytes(a - end))
-                parts.append(p)
-                end = a + len(p)
-            joined = b"".join(parts)
-        self.data = np.frombuffer(bytearray(joined), np.uint8)
+            sec.merge = (starts, offsets[k:k + len(starts)])
+            k += len(starts)
+        joined = np.frombuffer(b"".join(unique), np.uint8)
+        if len(joined) == size:
+            self.data = joined.copy()
+            return
+        # alignment padding: zeros between the pieces; the pieces, in order and apart,
+        # go where a running count of piece starts (+1) and ends (-1) is positive
+        self.data = np.zeros(size, np.uint8)
+        edge = np.zeros(size + 1, np.int8)
+        edge[at] = 1
+        edge[at + lens] -= 1
+        self.data[np.cumsum(edge[:-1], dtype=np.int8) > 0] = joined
 
     def bytes(self):
         return self.data
