@@ -264,8 +264,9 @@ def _copy_and_relocate(ctx, out, n, code_fill):
     rels = [[]]
     if not rt.empty:
         rt.start_places()
+        # (AArch64 relocates in one process: its erratum fix needs the whole table)
         rels = parallel.plan_rows(rt.sec_first, rt.blocks, n - ctx.symtab_beside) \
-            if ctx.target.APPLY_IN_BLOCKS else [[(0, len(rt.offset))]]   # (AArch64: its erratum fix needs the whole table)
+            if ctx.target.APPLY_IN_BLOCKS else [[(0, len(rt.offset))]]
     k = max(len(copies), len(rels) + ctx.symtab_beside, 2 if ctx.symtab_beside else 1)
     part = lambda shares, i: shares[i] if i < len(shares) else []
     copy = lambda items: parallel.copy_share(out, items, code_fill, copy_output_section)

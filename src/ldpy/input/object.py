@@ -121,7 +121,7 @@ def strings_at(table, offsets, where, what):
     """The NUL-terminated strings of `table` (bytes) at `offsets`, fast when every
     offset starts a string (as gas writes tables); any offset works."""
     n = len(table)
-    if offsets and n and table[-1] == 0 and max(offsets) < n and min(offsets) >= 0:
+    if len(offsets) and n and table[-1] == 0 and max(offsets) < n and min(offsets) >= 0:
         # (a terminated table and offsets inside it: each string ends at the next NUL)
         find = table.find
         return [table[o:find(b"\0", o)] for o in offsets]
