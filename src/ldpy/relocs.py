@@ -516,8 +516,15 @@ class RelocTable:
         """P and pos, not filled yet (place_rows), for the addresses laid out now
         (write.py: each process fills the rows it relocates first)."""
         secs = self.sections
-        self.base_addr = np.fromiter((wrap64(s.output.addr + s.out_offset) for s in secs), np.int64, len(secs))
-        self.base_pos = np.fromiter((s.output.offset + s.out_offset for s in secs), np.int64, len(secs))
+        n = len(secs)
+        outputs = list(map(attrgetter("output"), secs))
+        offsets = np.fromiter(map(attrgetter("out_offset"), secs), np.int64, n)
+        try:        # (64-bit addresses wrap in int64, as everywhere: uint64 sums, viewed signed)
+            self.base_addr = (np.array(list(map(attrgetter("addr"), outputs)), np.uint64) +
+                              offsets.view(np.uint64)).view(np.int64)
+        except OverflowError:
+            self.base_addr = np.fromiter((wrap64(s.output.addr + s.out_offset) for s in secs), np.int64, n)
+        self.base_pos = np.fromiter(map(attrgetter("offset"), outputs), np.int64, n) + offsets
         self.P = np.empty(len(self.offset), np.int64)
         self.pos = np.empty(len(self.offset), np.int64)
 
