@@ -1,6 +1,8 @@
 """.eh_frame_hdr's table: the whole-array reader (synthetic/eh_frame_hdr._fde_table_aligned)
 gives what the record-by-record walk gives, for every pointer encoding an FDE's pc_begin
-may use, and leaves sections it cannot read to that walk."""
+may use, and leaves sections it cannot read to that walk; the link-wide reader of input
+records (FDE pruning) agrees with the walk too; merged SHF_MERGE pieces of mixed
+alignments land where a piece-by-piece layout puts them."""
 import struct
 
 import numpy as np
@@ -86,3 +88,109 @@ def test_fde_count_and_input_records(encodings):
     words = eh_frame_records(Sec(), data)
     assert sum(not is_cie for _, _, is_cie, _ in words) == n
     assert words == eh_frame_records(Sec(), data + b"\0\0")[:len(words)]
+
+
+class _EhSec:
+    """An input .eh_frame of `data` (what records_of_sections reads of a section)."""
+    def __init__(self, data, little=True):
+        self.data, self.size = np.frombuffer(data, np.uint8), len(data)
+        self.file = type("F", (), {"little": little})()
+
+    def bytes(self):
+        return self.data
+
+    def where(self, pos=None):
+        return "test.o:(.eh_frame)"
+
+
+@pytest.mark.parametrize("little", [True, False])
+def test_records_of_many_sections_match_the_walk(little):
+    """FDE pruning's link-wide reader (elf/eh_frame.records_of_sections) gives each
+    section's records as eh_frame_records walks them, at the section's place in the
+    concatenation, in either byte order."""
+    from ldpy.elf.eh_frame import eh_frame_records, records_of_sections
+
+    def swap(data):             # (the same records, every length and CIE pointer big-endian)
+        if little:
+            return data
+        out, pos = bytearray(data), 0
+        while pos < len(data):
+            n = struct.unpack_from("<I", data, pos)[0]
+            struct.pack_into(">I", out, pos, n)
+            if n:
+                struct.pack_into(">I", out, pos + 4, struct.unpack_from("<I", data, pos + 4)[0])
+            pos += 4 + n
+        return bytes(out)
+    parts = [swap(_section(e)) for e in ([0x1b], [0x1b, 0x03, 0x0b], [0x00, 0x04, 0x0c])]
+    secs = [_EhSec(p, little) for p in parts] + [_EhSec(b"", little)]
+    raw, base, nrec, starts, ends, is_cie, cie_starts = records_of_sections(secs)
+    assert raw.tobytes() == b"".join(parts) and base.tolist() == [0, len(parts[0]), len(parts[0]) + len(parts[1]),
+                                                                   sum(map(len, parts))]
+    at = 0
+    for j, sec in enumerate(secs):
+        want = eh_frame_records(sec, sec.bytes().tobytes())
+        assert nrec[j] == len(want)
+        got = [(int(s) - base[j], int(e) - base[j], bool(c), -1 if c else int(p) - base[j])
+               for s, e, c, p in zip(starts[at:at + nrec[j]], ends[at:at + nrec[j]],
+                                     is_cie[at:at + nrec[j]], cie_starts[at:at + nrec[j]])]
+        assert got == [(s, e, c, -1 if c else p) for s, e, c, p in want]
+        at += nrec[j]
+    assert nrec[1] == 3 * 4 + 1                 # (the terminator inside counts as a record)
+
+
+def test_records_of_unusual_sections_go_to_the_walk():
+    """A length that is not a multiple of 4, a record past its section's end and a
+    size not a multiple of 4 make the batch reader give up (None): the section by
+    section pruning then reports the precise error."""
+    from ldpy.elf.eh_frame import records_of_sections
+    good = _section([0x1b])
+    assert records_of_sections([_EhSec(good)]) is not None
+    assert records_of_sections([_EhSec(good), _EhSec(struct.pack("<I", 6) + b"\0" * 8)]) is None
+    assert records_of_sections([_EhSec(good + struct.pack("<I", 64) + b"\0" * 4)]) is None
+    assert records_of_sections([_EhSec(good + b"\0\0")]) is None
+    assert records_of_sections([_EhSec(struct.pack("<I", 0xffffffff) + b"\0" * 12)]) is None
+
+
+def test_merged_pieces_with_mixed_alignments():
+    """SHF_MERGE inputs of different alignments in one merged section: each piece's
+    first copy goes to its input's alignment after the pieces before it, copies map
+    to it, and the padding between pieces is zeros (as a piece-by-piece layout)."""
+    from ldpy.sections import MergedSection
+
+    class Sec:
+        flags, entsize, type, compressed = 0x32, 1, 1, None     # SHF_MERGE | SHF_STRINGS | SHF_ALLOC
+
+        def __init__(self, data, align):
+            self.raw, self.align, self.size = np.frombuffer(data, np.uint8), align, len(data)
+
+        def bytes(self):
+            return self.raw
+
+        def where(self, offset=None):
+            return "t.o:(.rodata.str)"
+    inputs = [(b"abc\0hello\0", 1), (b"hello\0xy\0", 8), (b"z\0abc\0", 1), (b"xy\0q\0", 16),
+              (b"longer string\0z\0", 8)]
+    m = MergedSection(".rodata", 0x32, 1)
+    secs = [Sec(d, a) for d, a in inputs]
+    for s in secs:
+        m.add(s)
+    m.finish()
+    # the reference: pieces in input order, a new one at its input's alignment
+    where, size = {}, 0
+    for d, a in inputs:
+        for p in d.split(b"\0")[:-1]:
+            p += b"\0"
+            if p not in where:
+                size = (size + a - 1) & -a
+                where[p] = size
+                size += len(p)
+    assert m.size == size and m.align == 16
+    image = m.data.tobytes()
+    for p, off in where.items():
+        assert image[off:off + len(p)] == p
+    assert image.count(b"\0") == len(image) - sum(len(p) - 1 for p in where)   # padding is zeros
+    for s, (d, _) in zip(secs, inputs):
+        starts, offsets = s.merge
+        pieces = [p + b"\0" for p in d.split(b"\0")[:-1]]
+        assert starts.tolist() == [sum(map(len, pieces[:k])) for k in range(len(pieces))]
+        assert offsets.tolist() == [where[p] for p in pieces]
