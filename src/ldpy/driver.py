@@ -1,9 +1,6 @@
 """link(config): the pass list.  Each line of link() is one pass; read it top
 to bottom to find where any feature lives."""
 
-from itertools import compress, repeat
-from operator import attrgetter, is_not
-
 import numpy as np
 
 from ldpy.diag import LinkError, diag
@@ -780,14 +777,8 @@ def assign_symbol_values(ctx):
     kind = np.fromiter((s.kind for s in syms), np.int64, n)
     # (values are 64-bit addresses: read them unsigned, compute in wrapping int64)
     value = np.fromiter((s.value & 0xffffffffffffffff for s in syms), np.uint64, n).view(np.int64)
-    # each definition's section id (-1: none), its fields read by C-level maps
-    secs = list(map(attrgetter("section"), syms))
-    has_sec = list(map(is_not, secs, repeat(None)))
-    secs = list(compress(secs, has_sec))
-    secgid = np.full(n, -1, np.int64)
-    secgid[list(compress(range(n), has_sec))] = \
-        np.fromiter(map(attrgetter("file.sec_base"), secs), np.int64, len(secs)) + \
-        np.fromiter(map(attrgetter("index"), secs), np.int64, len(secs))
+    secgid = np.fromiter((s.section.file.sec_base + s.section.index if s.section is not None else -1
+                          for s in syms), np.int64, n)
     in_sec = (kind == DEFINED) & (secgid >= 0)
     g = np.where(in_sec, secgid, 0)
     gaddr = np.where(in_sec, ids.addr[g] + value, value)

@@ -7,8 +7,8 @@ Key space: a global symbol's key is its id in the symbol table; local symbol i
 of file f has key G + f.local_base + i.
 """
 import os
-from itertools import chain, compress, repeat
-from operator import and_, attrgetter, is_not
+from itertools import chain
+from operator import attrgetter
 
 import numpy as np
 
@@ -118,13 +118,14 @@ class SectionIds:
             base += len(f.sections)
             sections.extend(f.sections)
         self.n = base
-        # the entries that are sections (most are None: relocation, group, string
-        # tables), their fields read with C-level maps
-        ids = list(compress(range(base), sections))
-        secs = list(map(sections.__getitem__, ids))
-        merged = list(compress(ids, map(is_not, map(attrgetter("merge"), secs), repeat(None))))
-        placed = list(compress(ids, map(and_, map(attrgetter("live"), secs),
-                                        map(is_not, map(attrgetter("output"), secs), repeat(None)))))
+        # one pass over every entry (most are None: relocation, group, string tables)
+        placed, merged = [], []
+        for i, s in enumerate(sections):
+            if s is not None:
+                if s.merge is not None:
+                    merged.append(i)
+                if s.live and s.output is not None:
+                    placed.append(i)
         self.live = np.zeros(base, bool)
         self.live[placed] = True
         self.placed = self.live          # live and in an output section (folded ones not)
@@ -138,37 +139,31 @@ class SectionIds:
             self.live[fold[0]] = self.live[fold[1]]
 
     def tables(self):
-        """Run-time address, liveness, merge flag and output index of each section.
-        The sections' fields are read with C-level maps over the placed ones (a
-        Python loop over llvm-big's 360k entries cost 60-100 ms)."""
+        """Run-time address, liveness, merge flag and output index of each section."""
         n = max(self.n, 1)       # (one unused row when no input has a section: gathers at 0 work)
-        sections = self.sections
-        ids = list(compress(range(len(sections)), sections))          # (not None)
-        secs = list(map(sections.__getitem__, ids))
-        live_now = list(map(attrgetter("live"), secs))
-        if False in live_now:
-            ids, secs = list(compress(ids, live_now)), list(compress(secs, live_now))
-        outputs = list(map(attrgetter("output"), secs))
-        if None in outputs:
-            placed = list(map(is_not, outputs, repeat(None)))
-            ids, secs, outputs = (list(compress(c, placed)) for c in (ids, secs, outputs))
-        offsets = list(map(attrgetter("out_offset"), secs))
-        merged = list(compress(range(len(secs)), map(is_not, map(attrgetter("merge"), secs), repeat(None))))
-        for k in merged:                # (its output is the MergedSection: the piece's place)
-            m = outputs[k]
-            outputs[k], offsets[k] = m.output, m.out_offset
-        outs = list(map(attrgetter("index"), outputs))
-        bases = list(map(attrgetter("addr"), outputs))
-        try:
-            addrs = (np.array(bases, np.uint64) + np.array(offsets, np.uint64)).view(np.int64)
-        except OverflowError:           # (an address past 2^64 or negative: wrapped one by one)
-            addrs = np.array([wrap64(b + o) for b, o in zip(bases, offsets)], np.int64)
         live = np.zeros(n, bool)
         merge = np.zeros(n, bool)
+        ids, addrs, outs, merged = [], [], [], []
+        for i, s in enumerate(self.sections):
+            if s is not None and s.live:
+                o = s.output
+                if o is None:
+                    continue
+                ids.append(i)
+                if s.merge is not None:         # (its output is the MergedSection)
+                    merged.append(i)
+                    addrs.append(o.output.addr + o.out_offset)
+                    outs.append(o.output.index)
+                else:
+                    addrs.append(o.addr + s.out_offset)
+                    outs.append(o.index)
         live[ids] = True
-        merge[[ids[k] for k in merged]] = True
+        merge[merged] = True
         addr = np.zeros(n, np.int64)
-        addr[ids] = addrs
+        try:
+            addr[ids] = np.array(addrs, np.uint64).view(np.int64)
+        except OverflowError:           # (an address past 2^64 or negative: wrapped one by one)
+            addr[ids] = np.array([wrap64(a) for a in addrs], np.int64)
         outidx = np.zeros(n, np.int64)
         outidx[ids] = outs
         if self.fold is not None:
