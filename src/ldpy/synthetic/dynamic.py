@@ -395,10 +395,7 @@ class RelaSection(Synthetic):
         if relative_type is not None and len(rel):
             # RELATIVE first (DT_RELACOUNT), then by offset, like GNU ld's -z combreloc
             is_rel = reloc_type(rel["r_info"]) == relative_type
-            # (one stable sort by offset, then RELATIVE moved first: lexsort sorts twice)
-            by_offset = np.argsort(rel["r_offset"], kind="stable")
-            first = is_rel[by_offset]
-            rel = rel[np.concatenate((by_offset[first], by_offset[~first]))]
+            rel = rel[np.lexsort((rel["r_offset"], ~is_rel))]
             self.relative_count = int(is_rel.sum())
         else:
             self.relative_count = 0
