@@ -123,7 +123,8 @@ def test_records_of_many_sections_match_the_walk(little):
         return bytes(out)
     parts = [swap(_section(e)) for e in ([0x1b], [0x1b, 0x03, 0x0b], [0x00, 0x04, 0x0c])]
     secs = [_EhSec(p, little) for p in parts] + [_EhSec(b"", little)]
-    raw, base, nrec, starts, ends, is_cie, cie_starts = records_of_sections(secs)
+    raw, sizes, base, nrec, starts, ends, is_cie, cie_starts = records_of_sections(secs)
+    assert sizes.tolist() == [len(p) for p in parts] + [0]
     assert raw.tobytes() == b"".join(parts) and base.tolist() == [0, len(parts[0]), len(parts[0]) + len(parts[1]),
                                                                    sum(map(len, parts))]
     at = 0

@@ -2,7 +2,7 @@
 script or the user's, through script.place.ScriptOutputMap), merge SHF_MERGE
 strings, prune .eh_frame, allocate common symbols."""
 import fnmatch
-from itertools import chain, repeat
+from itertools import chain
 
 import numpy as np
 
@@ -179,12 +179,11 @@ def _prune_all_eh_frames(files, known_records):
     """_prune_eh_frames for every file with discarded sections, in one batch
     (elf/eh_frame.prune_eh_frames); file by file when the batch finds anything
     unusual, so that the first file's problem is the one reported."""
-    live_lists, with_dead = [], []
+    dead_lists, with_dead = [], []
     for f in files:
-        # (getattr of None gives the default: a map in C, not a loop in Python)
-        live = list(map(getattr, f.sections, repeat("live"), repeat(True)))
-        if False in live:
-            live_lists.append(live)
+        d = [s is not None and not s.live for s in f.sections]
+        if True in d:
+            dead_lists.append(d)
             with_dead.append(f)
     files = with_dead
     secs, owner = [], []
@@ -205,7 +204,7 @@ def _prune_all_eh_frames(files, known_records):
         sym_base = np.cumsum(nsyms) - nsyms
         sec_base = np.cumsum(nsecs) - nsecs
         shndx = np.concatenate([f.shndx for f in files])
-        dead = ~np.fromiter(chain.from_iterable(live_lists), bool, int(nsecs.sum()))
+        dead = np.fromiter(chain.from_iterable(dead_lists), bool, int(nsecs.sum()))
         nrel = np.fromiter((len(s.relocs) for s in secs), np.int64, len(secs))
         fid = np.repeat(np.array(owner, np.int64), nrel)
         symidx = reloc_sym(np.concatenate([s.relocs["r_info"] for s in secs]))

@@ -132,10 +132,11 @@ def prune_eh_frame(sec, is_dead_target, records=None):
 
 def records_of_sections(secs):
     """The records of many input .eh_frame sections of one byte order, walked one
-    length word at a time and otherwise read with whole-array operations: (raw, base,
-    nrec, starts, ends, is_cie, cie_starts), with `raw` their bytes concatenated,
-    `base` each section's place in it, `nrec` each one's record count and the record
-    columns (as eh_frame_records gives them) in the concatenation's offsets.  None
+    length word at a time and otherwise read with whole-array operations: (raw, sizes,
+    base, nrec, starts, ends, is_cie, cie_starts), with `raw` their bytes concatenated,
+    `sizes` and `base` each section's size and place in it, `nrec` each one's record
+    count and the record columns (as eh_frame_records gives them) in the
+    concatenation's offsets.  None
     when a section is unusual (a length not a multiple of 4, a record running past
     its section's end, 64-bit DWARF): eh_frame_records then says precisely what."""
     sizes = np.fromiter((s.size for s in secs), np.int64, len(secs))
@@ -170,7 +171,7 @@ def records_of_sections(secs):
     starts = at << 2
     ends = starts + 4 + length
     cie_starts = np.where(is_cie, -1, starts + 4 - cie_ptr)
-    return raw, base, nrec, starts, ends, is_cie, cie_starts
+    return raw, sizes, base, nrec, starts, ends, is_cie, cie_starts
 
 
 def prune_eh_frames(secs, target_dead):
@@ -186,8 +187,7 @@ def prune_eh_frames(secs, target_dead):
     got = records_of_sections(secs)
     if got is None:
         return False
-    raw, base, nrec, starts, ends, is_cie, cie_starts = got
-    sizes = np.fromiter((s.size for s in secs), np.int64, len(secs))
+    raw, sizes, base, nrec, starts, ends, is_cie, cie_starts = got
     nrel = np.fromiter((len(s.relocs) for s in secs), np.int64, len(secs))
     if ((nrec == 0) & (nrel > 0)).any():
         return False
