@@ -59,7 +59,7 @@ class Archive:
         self.path = path
         self.data = data
         self.thin = bytes(data[:8]) == THIN_MAGIC
-        self.index = {}          # symbol name (bytes) -> [member header offsets]
+        self.index = {}          # symbol name (bytes) -> header offset of the first member defining it
         self.members = {}        # header offset -> Member, in archive order
         self.extracted = set()   # header offsets already loaded
         self.has_index = False
@@ -184,19 +184,14 @@ class Archive:
         names = bytes(self.data[off + width * (count + 1):off + size]).split(b"\0")
         if len(names) < count:
             raise LinkError(f"{self.path}: archive symbol index has {len(names)} names for {count} symbols")
+        # the usual index: every name once, built in one go
+        first = dict(zip(names, offsets))
+        if len(first) == count:
+            self.index = first
+            return
         index = self.index
-        if not index:
-            # the usual index: every name once, built in one go
-            first = dict(zip(names, ([moff] for moff in offsets)))
-            if len(first) == count:
-                index.update(first)
-                return
         for name, moff in zip(names, offsets):
-            lst = index.get(name)
-            if lst is None:
-                index[name] = [moff]
-            elif moff not in lst:
-                lst.append(moff)
+            index.setdefault(name, moff)        # (a name given twice: its first member)
 
     def bytes_view(self):
         v = getattr(self, "_np", None)

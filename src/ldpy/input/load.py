@@ -329,11 +329,11 @@ class Loader:
                 pulled_any = True
                 continue
             progress = False
-            for name in sorted(wanted, key=lambda n: index[n][0]):
+            for name in sorted(wanted, key=index.__getitem__):
                 if name not in undefined and not (name in from_libraries and
                                                   symtab.wanted_by_libraries({name})):
                     continue
-                moff = index[name][0]
+                moff = index[name]
                 if moff in ar.extracted:
                     continue
                 m = ar.member_at(moff)
@@ -386,10 +386,10 @@ class Loader:
         cfg, st = self.ctx.config, self.ctx.symtab
         names = {n for n in st.by_name if rx.match(n)}
         for ar in self.ctx.archives:
-            for name, offs in ar.index.items():
+            for name, moff in ar.index.items():
                 sym = st.get(name)
-                if rx.match(name) and (sym is None or sym.kind == UNDEF) and offs[0] not in ar.extracted:
-                    m = ar.member_at(offs[0])
+                if rx.match(name) and (sym is None or sym.kind == UNDEF) and moff not in ar.extracted:
+                    m = ar.member_at(moff)
                     if m is not None:
                         names.add(name)
                         self._load_member(ar, m, reason=None)
@@ -412,8 +412,8 @@ class Loader:
         if not commons:
             return False
         probed = self._common_probes           # (archive, member, name) found not to qualify
-        for name in sorted(commons & ar.index.keys(), key=lambda n: ar.index[n][0]):
-            moff = ar.index[name][0]
+        for name in sorted(commons & ar.index.keys(), key=ar.index.__getitem__):
+            moff = ar.index[name]
             if name not in commons or moff in ar.extracted or (id(ar), moff, name) in probed:
                 continue
             m = ar.member_at(moff)
