@@ -464,6 +464,7 @@ class RelocTable:
         self.plan = None
 
     lo = 0                  # (a RowBlock's first row in the table)
+    P = pos = None          # (run-time address and file offset of each entry: place())
     overflows = None        # (RowBlock: the overflow reports its rows defer to the table)
 
     def rows(self, lo, hi, overflows):
@@ -502,14 +503,20 @@ class RelocTable:
         return out
 
     def place(self):
-        """Fill P (run-time address) and pos (output file offset) of every entry."""
+        """P (run-time address) and pos (output file offset) of every entry, as
+        columns of the table (--emit-relocs, .relr.dyn, AArch64's stubs read them
+        all; the writer's blocks make their own otherwise, see RowBlock)."""
         self.start_places()
+        self.P = np.empty(len(self.offset), np.int64)
+        self.pos = np.empty(len(self.offset), np.int64)
         for lo, hi in self.blocks:
-            self.place_rows(lo, hi)
+            so = self.sec_ordinal[lo:hi]
+            np.add(self.base_addr[so], self.offset[lo:hi], out=self.P[lo:hi])
+            np.add(self.base_pos[so], self.offset[lo:hi], out=self.pos[lo:hi])
 
     def start_places(self):
-        """P and pos, not filled yet (place_rows), for the addresses laid out now
-        (write.py: each process fills the rows it relocates first)."""
+        """Where each section's entries go, for the addresses laid out now: P and pos
+        are made per block from these (RowBlock) until place() makes the columns."""
         secs = self.sections
         n = len(secs)
         outputs = list(map(attrgetter("output"), secs))
@@ -520,13 +527,7 @@ class RelocTable:
         except OverflowError:
             self.base_addr = np.fromiter((wrap64(s.output.addr + s.out_offset) for s in secs), np.int64, n)
         self.base_pos = np.fromiter(map(attrgetter("offset"), outputs), np.int64, n) + offsets
-        self.P = np.empty(len(self.offset), np.int64)
-        self.pos = np.empty(len(self.offset), np.int64)
-
-    def place_rows(self, lo, hi):
-        so = self.sec_ordinal[lo:hi]
-        np.add(self.base_addr[so], self.offset[lo:hi], out=self.P[lo:hi])
-        np.add(self.base_pos[so], self.offset[lo:hi], out=self.pos[lo:hi])
+        self.P = self.pos = None
 
 
 class RowBlock(RelocTable):
@@ -535,8 +536,7 @@ class RowBlock(RelocTable):
     per-section columns are the table's, and row numbers (where, file_of,
     original_bytes, overflow reports) are the block's own; `lo` turns them into
     the table's."""
-    ROWS = ("sec_ordinal", "offset", "sym", "type", "addend", "key", "is_local", "alloc", "writable",
-            "P", "pos")
+    ROWS = ("sec_ordinal", "offset", "sym", "type", "addend", "key", "is_local", "alloc", "writable")
     SHARED = ("sections", "sec_file_id", "sec_buffer", "sec_bufoff", "sec_size", "buffers", "name_masks")
 
     def __init__(self, rt, lo, hi, overflows):
@@ -544,6 +544,14 @@ class RowBlock(RelocTable):
             setattr(self, name, getattr(rt, name)[lo:hi])
         for name in self.SHARED:
             setattr(self, name, getattr(rt, name))
+        if rt.P is not None:
+            self.P, self.pos = rt.P[lo:hi], rt.pos[lo:hi]
+        else:       # (the block's own: whole-table columns would be fresh pages for one use)
+            so = self.sec_ordinal
+            self.P = rt.base_addr[so]
+            self.P += self.offset
+            self.pos = rt.base_pos[so]
+            self.pos += self.offset
         self.lo = lo
         self.empty = False
         self.blocks = [(0, hi - lo)]

@@ -263,7 +263,10 @@ def _copy_and_relocate(ctx, out, n, code_fill):
     ctx.symtab_beside = not ctx.emit_rela and parallel.symtab_beside(ctx, n)
     rels = [[]]
     if not rt.empty:
-        rt.start_places()
+        if ctx.emit_rela:
+            rt.place()              # (--emit-relocs reads every entry's P and pos)
+        else:
+            rt.start_places()
         # (AArch64 relocates in one process: its erratum fix needs the whole table)
         rels = parallel.plan_rows(rt.sec_first, rt.blocks, n - ctx.symtab_beside) \
             if ctx.target.APPLY_IN_BLOCKS else [[(0, len(rt.offset))]]
@@ -285,9 +288,6 @@ def _copy_and_relocate(ctx, out, n, code_fill):
         w.send(None)                            # every share is copied
     deferred = reloc_policy.Deferred()
     _apply_blocks(ctx, rt, rels[0], out, deferred)
-    for blocks in rels[1:]:             # (while the workers finish: the parent's P and pos
-        for lo, hi in blocks:           # of every row, as --emit-relocs reads them)
-            rt.place_rows(lo, hi)
     for w, blocks in zip(workers, rels[1:]):
         if blocks:
             deferred.merge(ctx, w.message())
@@ -314,7 +314,6 @@ def _apply_blocks(ctx, rt, blocks, out, deferred):
     """Apply the relocations of rows [lo, hi) of each block, into `out`; what
     must keep row order goes to `deferred`."""
     for lo, hi in blocks:
-        rt.place_rows(lo, hi)
         rows = rt.rows(lo, hi, deferred.overflows)
         S, A = _targets(ctx, rows, deferred)
         tomb = _tombstones(ctx, rows)
