@@ -1,13 +1,15 @@
 """link(config): the pass list.  Each line of link() is one pass; read it top
 to bottom to find where any feature lives."""
 
+from operator import attrgetter
+
 import numpy as np
 
 from ldpy.diag import LinkError, diag
 from ldpy.elf.format import (SHT_PROGBITS, SHT_STRTAB, SHT_NOTE, SHF_ALLOC, SHF_WRITE, SHF_MERGE,
                              SHF_STRINGS, SHN_ABS, SHN_UNDEF, STT_SECTION, STV_HIDDEN)
 from ldpy.symbols import SymbolTable, UNDEF, DEFINED, COMMON, SYNTHETIC, SHARED
-from ldpy import relocs as R
+from ldpy import relocs as R, util
 
 
 class Context:
@@ -244,6 +246,8 @@ def _link(config, lto=None, ctf_beside=None):
         return link_relocatable(ctx, passes)    # -r / -Ur: one ET_REL object, its own pass list
     passes.run(add_command_line_references, ctx)
     passes.run(Loader(ctx).load_all)        # read inputs, pull archive members, resolve symbols
+    if sum(map(len, map(attrgetter("view"), ctx.files))) >= util.BIG_LINK_BYTES:
+        util.keep_freed_memory()            # big tables: freed temporaries reused, not unmapped
     check_target_options(ctx)               # another target's options: as GNU ld of this one
     if config.plugin_configs or (ctx.script is not None and ctx.script.plugins):
         from ldpy.plugin.manager import PluginManager
