@@ -378,7 +378,7 @@ class RelocTable:
         flat = ids.sections
         self.sections = secs = list(map(flat.__getitem__, gids.tolist()))
         n = len(secs)
-        self.sec_ordinal = np.repeat(np.arange(n), counts)
+        self.sec_ordinal = np.repeat(np.arange(n, dtype=np.int32), counts)
         file_of = np.searchsorted(np.fromiter((f.sec_base for f in files), np.int64, len(files)),
                                   gids, side="right") - 1
         # the buffers the sections' bytes lie in: the files' (an archive's members share
@@ -415,10 +415,12 @@ class RelocTable:
         # input buffers, decoded, checked, keyed)
         total = int(counts.sum())
         self.offset = np.empty(total, np.int64)
-        self.sym = np.empty(total, np.int64)
-        self.type = np.empty(total, np.int64)
+        # (32-bit columns where the values fit: the table is the link's biggest; symbol
+        # indexes and types unsigned as in ELF, so a hostile one cannot read as negative)
+        self.sym = np.empty(total, np.uint32)
+        self.type = np.empty(total, np.uint32)
         self.addend = np.empty(total, np.int64)
-        self.key = np.empty(total, np.int64)
+        self.key = np.empty(total, np.int32)
         self.is_local = np.empty(total, bool)
         check = _Validation(self, nsyms, size, ctx.target)
         first = np.cumsum(counts) - counts
