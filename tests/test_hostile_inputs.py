@@ -337,6 +337,11 @@ CASES = [
     # -- relocations
     Case("r_sym_out_of_range", obj_case(_set_rela(_rela_to("counter"), "r_sym", 0x123456)),
          "bad.o", ["relocation", "symbol index 1193046", "beyond the symbol table"]),
+    # (the table keeps them in 32-bit columns: unsigned, so these cannot read as negative)
+    Case("r_sym_2_31", obj_case(_set_rela(_rela_to("counter"), "r_sym", 0x80000001)),
+         "bad.o", ["relocation", "symbol index 2147483649", "beyond the symbol table"]),
+    Case("r_type_2_31", obj_case(_set_rela(_rela_to("counter"), "r_type", 0xfffffffe)),
+         "bad.o", ["relocation", "4294967294"]),
     Case("r_offset_past_section", obj_case(_set_rela(_rela_to("counter"), "r_offset", 0x10000)),
          "bad.o", ["relocation", "(.text+0x10000)", "out of range"]),
     Case("r_offset_straddles_end", obj_case(_set_rela(_rela_to("counter"), "r_offset",
