@@ -105,9 +105,22 @@ def _hanging_served_link(srv, tmp_path, kind):
     client = subprocess.Popen([*_client(srv, kind), "hello.o", "fifo.o", "-o", "out"],
                               cwd=tmp_path, env=srv.env, stderr=subprocess.DEVNULL)
     time.sleep(1.5)
-    children = open(f"/proc/{server}/task/{server}/children").read().split()
+    children = _linking_children(server, tmp_path)
     assert children, "the link was not handed to the server"
     return client, children
+
+
+def _linking_children(server, cwd):
+    """The server's children that run a link from `cwd` (a served link takes its
+    client's working directory; the spares waiting for the next link stay in /)."""
+    found = []
+    for c in open(f"/proc/{server}/task/{server}/children").read().split():
+        try:
+            if os.readlink(f"/proc/{c}/cwd") == str(cwd):
+                found.append(c)
+        except OSError:
+            pass
+    return found
 
 
 def _alive(pid):
@@ -258,6 +271,45 @@ def test_idle_timeout(srv):
     assert not srv.sockets()
 
 
+def _spares(server):
+    """The server's children waiting for a link (in /, where the server runs)."""
+    return _linking_children(server, "/")
+
+
+def _wait_for(cond, timeout=30):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        found = cond()
+        if found:
+            return found
+        time.sleep(0.05)
+    return cond()
+
+
+def test_link_runs_in_a_spare_forked_before_it(srv):
+    """The server keeps a process forked (and its memory faulted in) ahead of the next
+    link: the link runs there, and a new spare takes its place; the spares leave with
+    the server."""
+    _hello_obj(srv)
+    srv.run([srv.ld, "--version"])
+    server = srv.wait_ready()
+    before = _wait_for(lambda: _spares(server))
+    assert before, "no spare process waits for a link"
+    time.sleep(1)                   # (it faults its memory in first: ~50 ms)
+    r = srv.served_run(srv.gcc, "hello.o", "-o", "prog")
+    assert r.returncode == 0, r.stderr
+    assert srv.run(["./prog"]).stdout == "hello from the server\n"
+    line = open(srv.log).read().splitlines()[-1]
+    pid = line.split(" pid=")[1].split()[0]
+    assert pid in before, (pid, before)
+    after = _wait_for(lambda: [c for c in _spares(server) if c not in before])
+    assert after, "no new spare after the first one took a link"
+    r = srv.run([*ldpy_command(), "--server-stop"])
+    assert r.returncode == 0
+    for c in after:
+        assert _wait_gone(int(c), timeout=10), "a spare outlived its server"
+
+
 def test_stop_command(srv):
     srv.run([srv.ld, "--version"])
     pid = srv.wait_ready()
@@ -297,7 +349,7 @@ def test_signal_stops_the_served_link(srv, tmp_path, kind):
         client = subprocess.Popen([*_client(srv, kind), "hello.o", "fifo.o", "-o", "out"],
                                   cwd=tmp_path, env=srv.env, stderr=subprocess.PIPE, text=True)
         time.sleep(1.5)
-        children = open(f"/proc/{server}/task/{server}/children").read().split()
+        children = _linking_children(server, tmp_path)
         if children:
             break
         client.kill()

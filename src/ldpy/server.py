@@ -3,7 +3,9 @@
 Every ldpy run pays for starting Python and importing numpy (~90 ms), more than a
 small link itself.  With ``LDPY_SERVER=1`` in the environment, ``ldpy`` and the gcc
 ``-B`` shim hand the link to a server process that has already imported numpy and all
-of ldpy; it forks one child per link, so every link still runs in a fresh process.
+of ldpy; every link runs in a process of its own, forked from the server: a spare
+forked ahead of it (see _Spares: already faulted in, it starts at once), else one
+forked when the link comes.
 
 How it works
 
@@ -344,15 +346,23 @@ def serve():
     os.set_blocking(reports_r, False)
     os.set_blocking(reports_w, False)    # (a full pipe drops a report, never stalls a link)
     tail, pending = b"", {}
+    spares = _Spares(ls, lock, reports_w)
+    held = warm.held_bytes()
     try:
         while True:
             left = last + idle - time.monotonic()
             if left <= 0:
                 break
+            spares.fill()
+            # (the server accepts only when no spare is waiting: a burst of links, a
+            # spare still getting ready, or none that could be made)
+            watched = [reports_r, *spares.channels()] + ([] if spares.ready else [ls])
             try:
-                ready = select.select([ls, reports_r], [], [], 0 if pending else min(left, 5.0))[0]
+                ready = select.select(watched, [], [], 0 if pending else min(left, 5.0))[0]
             except InterruptedError:
                 continue
+            if spares.update(ready):
+                last = time.monotonic()             # (a spare took a link)
             if reports_r in ready:
                 try:
                     tail = warm.parse_reports(tail + os.read(reports_r, 65536), pending)
@@ -366,8 +376,11 @@ def serve():
                     if not pending:
                         gc.collect()
                         gc.freeze()          # (the new objects' pages stay shared too)
+                        if warm.held_bytes() != held:
+                            held = warm.held_bytes()
+                            spares.retire()  # (the next ones have the new inputs parsed)
                     continue
-                if reports_r in ready:
+                if ready:
                     continue
                 try:                 # ldpy edited or reinstalled: newer clients go elsewhere
                     if _key() != key or os.stat(path).st_ino != ino:
@@ -379,11 +392,13 @@ def serve():
                 conn, _ = ls.accept()
             except (BlockingIOError, InterruptedError):
                 continue
+            conn.setblocking(True)
             last = time.monotonic()
             _fork_child(ls, conn, lock, reports_w)
     except SystemExit:
         pass
     finally:
+        spares.retire()
         # stop being found, then serve whatever already queued up
         try:
             if os.stat(path).st_ino == ino:
@@ -400,6 +415,134 @@ def serve():
             _fork_child(ls, conn, lock)
         ls.close()
     os._exit(0)
+
+
+class _Spares:
+    """Link processes forked ahead of the links ("pre-forking"): a spare makes its
+    copy of the server's memory its own at once (MADV_POPULATE_WRITE over every
+    private writable mapping: the copy-on-write faults a served link would take one
+    by one, 2,000 for a hello link, 5,000 for a static one, ~2 us each), then waits
+    on the listening socket, so a link starts in a process that is already forked
+    and faulted in.  The server makes the next spare when one takes a link, and
+    accepts links itself (forking as before) while no spare is ready.  Each spare
+    has a socket pair to the server: b"R" ready, b"T" took a link; the server closes
+    its end to retire a spare that waits, and sees end-of-file when one dies."""
+
+    COUNT = 1           # (a second link at the same moment is forked by the server)
+
+    def __init__(self, ls, lock, reports):
+        self.ls, self.lock, self.reports = ls, lock, reports
+        self.waiting = {}           # the server's end of each spare's socket pair -> ready
+        ls.setblocking(False)       # (spares and server may race for a connection)
+        self.failed = False
+
+    @property
+    def ready(self):
+        return any(self.waiting.values())
+
+    def channels(self):
+        return list(self.waiting)
+
+    def fill(self):
+        import socket
+        while len(self.waiting) < self.COUNT and not self.failed:
+            mine, theirs = socket.socketpair()
+            try:
+                pid = os.fork()
+            except OSError:
+                mine.close()
+                theirs.close()
+                self.failed = True          # (no memory for a copy: the server forks per link)
+                return
+            if pid:
+                theirs.close()
+                self.waiting[mine] = False
+                continue
+            status = 1
+            try:
+                mine.close()
+                for other in self.waiting:
+                    other.close()
+                status = _spare(self.ls, self.lock, self.reports, theirs)
+            except BaseException:
+                status = 1
+            finally:
+                try:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                except BaseException:
+                    pass
+                os._exit(status)
+
+    def update(self, readable):
+        """Read the spares' news; True when one took a link."""
+        took = False
+        for ch in [c for c in readable if c in self.waiting]:
+            try:
+                news = ch.recv(16)
+            except OSError:
+                news = b""
+            if news.endswith(b"R"):
+                self.waiting[ch] = True
+            if not news or b"T" in news:        # took a link, or died
+                took = took or b"T" in news
+                del self.waiting[ch]
+                ch.close()
+        return took
+
+    def retire(self):
+        """Let the waiting spares go (they exit; one that just took a link serves it)."""
+        for ch in self.waiting:
+            ch.close()
+        self.waiting.clear()
+
+
+def _populate_private_memory():
+    """Fault in a private copy of every private writable mapping (see _Spares)."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    madvise = libc.madvise
+    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    MADV_POPULATE_WRITE = 23            # (Linux 5.14; older kernels refuse it: no harm)
+    with open("/proc/self/maps") as fh:
+        maps = fh.read().splitlines()
+    for line in maps:
+        fields = line.split()
+        if fields[1] != "rw-p" or (len(fields) > 5 and fields[5].startswith("[v")):
+            continue                    # ([vvar], [vdso]: not memory of ours)
+        start, end = (int(x, 16) for x in fields[0].split("-"))
+        if madvise(start, end - start, MADV_POPULATE_WRITE) != 0:
+            return
+
+
+def _spare(ls, lock, reports, channel):
+    """A spare's life: get ready, wait for a link (or to be retired), serve it."""
+    import select
+    os.close(lock)
+    _populate_private_memory()
+    channel.sendall(b"R")
+    while True:
+        try:
+            ready = select.select([ls, channel], [], [])[0]
+        except InterruptedError:
+            continue
+        if channel in ready:
+            return 0                    # retired, or the server is gone
+        try:
+            conn, _ = ls.accept()
+        except (BlockingIOError, InterruptedError):
+            continue                    # (another process took it)
+        break
+    try:
+        channel.sendall(b"T")
+    except OSError:
+        pass
+    channel.close()
+    ls.close()
+    conn.setblocking(True)
+    from ldpy.input import warm
+    warm.child_started(reports)
+    return _child(conn)
 
 
 def _preload():

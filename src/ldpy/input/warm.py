@@ -115,6 +115,11 @@ def child_started(fd):
     hits = 0
 
 
+def held_bytes():
+    """How much the server holds parsed (it grows when warm() keeps something)."""
+    return _held
+
+
 def parse_reports(raw, pending):
     """Add the (kind, path) pairs of complete report lines in `raw` to `pending`;
     returns the unfinished tail."""
