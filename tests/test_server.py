@@ -287,12 +287,16 @@ def _wait_for(cond, timeout=30):
 
 
 def test_link_runs_in_a_spare_forked_before_it(srv):
-    """The server keeps a process forked (and its memory faulted in) ahead of the next
-    link: the link runs there, and a new spare takes its place; the spares leave with
-    the server."""
+    """The server keeps a process forked ahead of the next link, with the pages that
+    links write faulted in: there is one once a link reported which pages it wrote;
+    the next link runs there, and a new spare takes its place; the spares leave
+    with the server."""
     _hello_obj(srv)
     srv.run([srv.ld, "--version"])
     server = srv.wait_ready()
+    assert _spares(server) == [], "a spare before any link told which pages to fault in"
+    r = srv.served_run(srv.gcc, "hello.o", "-o", "first")     # (forked when it came)
+    assert r.returncode == 0, r.stderr
     before = _wait_for(lambda: _spares(server))
     assert before, "no spare process waits for a link"
     time.sleep(1)                   # (it faults its memory in first: ~50 ms)

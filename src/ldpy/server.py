@@ -365,7 +365,7 @@ def serve():
                 last = time.monotonic()             # (a spare took a link)
             if reports_r in ready:
                 try:
-                    tail = warm.parse_reports(tail + os.read(reports_r, 65536), pending)
+                    tail = warm.parse_reports(tail + os.read(reports_r, 65536), pending, spares.add_hot)
                 except BlockingIOError:
                     pass
             if ls not in ready:
@@ -418,15 +418,17 @@ def serve():
 
 
 class _Spares:
-    """Link processes forked ahead of the links ("pre-forking"): a spare makes its
-    copy of the server's memory its own at once (MADV_POPULATE_WRITE over every
-    private writable mapping: the copy-on-write faults a served link would take one
-    by one, 2,000 for a hello link, 5,000 for a static one, ~2 us each), then waits
-    on the listening socket, so a link starts in a process that is already forked
-    and faulted in.  The server makes the next spare when one takes a link, and
-    accepts links itself (forking as before) while no spare is ready.  Each spare
-    has a socket pair to the server: b"R" ready, b"T" took a link; the server closes
-    its end to retire a spare that waits, and sees end-of-file when one dies."""
+    """Link processes forked ahead of the links ("pre-forking"): a spare faults in
+    its own copy of the server's pages that links write (MADV_POPULATE_WRITE: the
+    copy-on-write faults a served link would take one by one, 2,000 for a hello
+    link, 5,000 for a static one, ~2 us each), then waits on the listening socket,
+    so a link starts in a process that is already forked and faulted in.  Which
+    pages: those that earlier links wrote (each reports them after its reply, from
+    /proc/self/pagemap: _own_pages; a spare's link, those outside what it faulted
+    in), so there are no spares until the first link reported.  The server makes the next spare when one takes a link, and accepts
+    links itself (forking as before) while no spare is ready.  Each spare has a
+    socket pair to the server: b"R" ready, b"T" took a link; the server closes its
+    end to retire a spare that waits, and sees end-of-file when one dies."""
 
     COUNT = 1           # (a second link at the same moment is forked by the server)
 
@@ -435,6 +437,11 @@ class _Spares:
         self.waiting = {}           # the server's end of each spare's socket pair -> ready
         ls.setblocking(False)       # (spares and server may race for a connection)
         self.failed = False
+        self.hot = set()            # page numbers links wrote (their reports: _own_pages)
+
+    def add_hot(self, runs):
+        for first, count in runs:
+            self.hot.update(range(first, first + count))
 
     @property
     def ready(self):
@@ -445,7 +452,8 @@ class _Spares:
 
     def fill(self):
         import socket
-        while len(self.waiting) < self.COUNT and not self.failed:
+        # (the first links are forked as they come: their reports give the pages to fault in)
+        while len(self.waiting) < self.COUNT and not self.failed and self.hot:
             mine, theirs = socket.socketpair()
             try:
                 pid = os.fork()
@@ -463,7 +471,7 @@ class _Spares:
                 mine.close()
                 for other in self.waiting:
                     other.close()
-                status = _spare(self.ls, self.lock, self.reports, theirs)
+                status = _spare(self.ls, self.lock, self.reports, theirs, self.hot)
             except BaseException:
                 status = 1
             finally:
@@ -497,29 +505,30 @@ class _Spares:
         self.waiting.clear()
 
 
-def _populate_private_memory():
-    """Fault in a private copy of every private writable mapping (see _Spares)."""
+def _populate_private_memory(hot):
+    """Fault in a private copy of the pages earlier links wrote (`hot`: page numbers;
+    see _Spares); returns them, sorted."""
     import ctypes
     libc = ctypes.CDLL(None, use_errno=True)
     madvise = libc.madvise
     madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
     MADV_POPULATE_WRITE = 23            # (Linux 5.14; older kernels refuse it: no harm)
-    with open("/proc/self/maps") as fh:
-        maps = fh.read().splitlines()
-    for line in maps:
-        fields = line.split()
-        if fields[1] != "rw-p" or (len(fields) > 5 and fields[5].startswith("[v")):
-            continue                    # ([vvar], [vdso]: not memory of ours)
-        start, end = (int(x, 16) for x in fields[0].split("-"))
-        if madvise(start, end - start, MADV_POPULATE_WRITE) != 0:
-            return
+    page = os.sysconf("SC_PAGE_SIZE")
+    import numpy as np
+    pages = np.sort(np.fromiter(hot, np.int64, len(hot)))
+    cut = np.flatnonzero(np.diff(pages) != 1) + 1          # (in runs: one call each)
+    firsts = pages[np.concatenate(([0], cut))]
+    ends = pages[np.concatenate((cut - 1, [len(pages) - 1]))] + 1
+    for first, end in zip(firsts.tolist(), ends.tolist()):
+        madvise(first * page, (end - first) * page, MADV_POPULATE_WRITE)   # (unmapped here: refused)
+    return pages
 
 
-def _spare(ls, lock, reports, channel):
+def _spare(ls, lock, reports, channel, hot):
     """A spare's life: get ready, wait for a link (or to be retired), serve it."""
     import select
     os.close(lock)
-    _populate_private_memory()
+    faulted_in = _populate_private_memory(hot)
     channel.sendall(b"R")
     while True:
         try:
@@ -542,7 +551,7 @@ def _spare(ls, lock, reports, channel):
     conn.setblocking(True)
     from ldpy.input import warm
     warm.child_started(reports)
-    return _child(conn)
+    return _child(conn, spare=faulted_in)
 
 
 def _preload():
@@ -598,7 +607,8 @@ def _fork_child(ls, conn, lock, reports=None):
         os._exit(status)
 
 
-def _child(conn):
+def _child(conn, spare=None):
+    """Run the link a client sent on `conn` (spare: the pages a spare faulted in)."""
     import signal
     import time
     import io
@@ -676,6 +686,7 @@ def _child(conn):
         os._exit(130)            # still not stopped (stuck in C code): give up
     _thread.start_new_thread(watch, ())
 
+    mapped = _private_mappings()      # (the server's memory, as the link starts)
     from ldpy.main import main
     try:
         rc = main(list(req["argv"]))
@@ -697,4 +708,55 @@ def _child(conn):
             pass
     done.append(True)
     reply(rc)
+    from ldpy.input import warm
+    if warm.reporting():
+        try:            # (the client has its answer: this costs the link nothing)
+            warm.report_pages(_own_pages(mapped, spare))
+        except (OSError, ValueError):
+            pass
     return 0
+
+
+def _private_mappings():
+    """{first page: end page} of this process's private writable mappings."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    found = {}
+    with open("/proc/self/maps") as fh:
+        for line in fh.read().splitlines():
+            fields = line.split()
+            if fields[1] == "rw-p" and not (len(fields) > 5 and fields[5].startswith("[v")):
+                start, end = (int(x, 16) // page for x in fields[0].split("-"))
+                found[start] = end          # ([vvar], [vdso]: not memory of ours)
+    return found
+
+
+def _own_pages(at_start, faulted_in=None):
+    """Runs (first page number, count) of the private writable pages of the server's
+    memory (`at_start`: the mappings when the link began) that this process owns
+    alone, i.e. that the link wrote, from /proc/self/pagemap (bit 63: present, bit
+    56: exclusively mapped), less those a spare faulted in itself (`faulted_in`,
+    sorted page numbers).  The server's next spares fault these in (_Spares)."""
+    import numpy as np
+    firsts, counts = [], []
+    fd = os.open("/proc/self/pagemap", os.O_RDONLY)
+    try:
+        for start, end in _private_mappings().items():
+            end = min(end, at_start.get(start, start))      # (what the link added: not the server's)
+            if end <= start:
+                continue
+            entries = np.frombuffer(os.pread(fd, 8 * (end - start), 8 * start), np.uint64)
+            own = np.flatnonzero((entries >> np.uint64(56)) & np.uint64(0x81) == 0x81)
+            if faulted_in is not None and len(own):
+                own = own[~np.isin(own + start, faulted_in, assume_unique=True)]
+            if not len(own):
+                continue
+            cut = np.flatnonzero(np.diff(own) != 1) + 1
+            run_first = own[np.concatenate(([0], cut))]
+            run_end = own[np.concatenate((cut - 1, [len(own) - 1]))] + 1
+            firsts.append(start + run_first)
+            counts.append(run_end - run_first)
+    finally:
+        os.close(fd)
+    if not firsts:
+        return []
+    return list(zip(np.concatenate(firsts).tolist(), np.concatenate(counts).tolist()))

@@ -120,12 +120,30 @@ def held_bytes():
     return _held
 
 
-def parse_reports(raw, pending):
-    """Add the (kind, path) pairs of complete report lines in `raw` to `pending`;
-    returns the unfinished tail."""
+def reporting():
+    """Whether this process is a server child that reports to the server."""
+    return _report_fd is not None
+
+
+def report_pages(runs):
+    """The (first page, count) runs of memory this link wrote (server._own_pages)."""
+    text = [f"{first:x}:{count:x}" for first, count in runs]
+    _send([b"pages\0" + ",".join(text[i:i + 200]).encode() + b"\n" for i in range(0, len(text), 200)])
+
+
+def parse_reports(raw, pending, pages=None):
+    """Add the (kind, path) pairs of complete report lines in `raw` to `pending`
+    (and give the page runs of "pages" lines to `pages`); returns the unfinished tail."""
     *lines, tail = raw.split(b"\n")
     for line in lines:
         kind, _, path = line.partition(b"\0")
+        if kind == b"pages":
+            if pages is not None:
+                try:
+                    pages([tuple(int(x, 16) for x in run.split(b":")) for run in path.split(b",")])
+                except ValueError:
+                    pass
+            continue
         if kind in (b"shared", b"archive") and path:
             p = path.decode("utf-8", "surrogateescape")
             if p not in _entries:
