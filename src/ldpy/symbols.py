@@ -355,16 +355,7 @@ class SymbolTable:
         library wins), with dict and set operations over the whole list; the few
         the table already has are handled one by one, in dynsym order."""
         by_name = self.by_name
-        names, versions, default = sf.names, sf.versions, sf.default_version
-        vnames = {}                 # b"name@VER" -> index, the first of each
-        for i in range(len(names) - 1, -1, -1):
-            ver = versions[i]
-            if ver is not None:
-                vnames[names[i] + b"@" + ver.encode()] = i
-        defaults = {}               # default-version name -> index, the first of each
-        for i in range(len(names) - 1, -1, -1):
-            if default[i]:
-                defaults[names[i]] = i
+        vnames, defaults = sf.name_tables()
         # the names the table already has: bind or mark them in dynsym order
         # (at one index the exact version comes first, then the plain name)
         hits = sorted([(i, 0, n) for n, i in vnames.items() if n in by_name] +

@@ -25,7 +25,24 @@ class SharedFile:
         self.is_needed = not as_needed     # as-needed libraries become needed when referenced
         self.is64, self.little = check_elf_header(data, name)
         self.dt = dtypes(self.is64, self.little)
+        self._name_tables = None
         self._parse()
+
+    def name_tables(self):
+        """(b"name@VER" -> dynsym index, default-version name -> dynsym index), the
+        first of each; made once (a link server's copy serves all its links)."""
+        t = self._name_tables
+        if t is None:
+            names, versions, default = self.names, self.versions, self.default_version
+            vnames, defaults = {}, {}
+            for i in range(len(names) - 1, -1, -1):
+                ver = versions[i]
+                if ver is not None:
+                    vnames[names[i] + b"@" + ver.encode()] = i
+                if default[i]:
+                    defaults[names[i]] = i
+            t = self._name_tables = (vnames, defaults)
+        return t
 
     def fresh_copy(self, as_needed):
         """This library for another link (input/warm.py): what was parsed shared,

@@ -188,7 +188,9 @@ def warm(kind, path):
 def _parse(kind, path, data):
     if kind == "shared":
         from ldpy.input.shared import SharedFile
-        return SharedFile(path, data)
+        sf = SharedFile(path, data)
+        sf.name_tables()        # (made here, once for every link)
+        return sf
     if kind == "archive":
         from ldpy.input.archive import Archive, is_archive
         if not is_archive(data):
