@@ -383,6 +383,8 @@ class Passes:
             import time
             self.clock = time.perf_counter
             self.rusage = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            # (page faults: on a VM each costs 1-3 us, and fresh memory is most of them)
+            self.faults = lambda: sum(resource.getrusage(resource.RUSAGE_SELF)[6:8])
             self.start = self.rusage()
             self.t_start = self.clock()
 
@@ -390,7 +392,8 @@ class Passes:
         if not self.enabled:
             return fn(*args)
         t0 = self.clock()
-        row = [getattr(fn, "pass_name", None) or getattr(fn, "__name__", "pass"), 0.0, 0, t0, len(self.frames), 1]
+        row = [getattr(fn, "pass_name", None) or getattr(fn, "__name__", "pass"), 0.0, 0, t0, len(self.frames), 1,
+               -self.faults()]
         self.rows.append(row)
         self.frames.append([row, t0, {}])
         try:
@@ -400,6 +403,7 @@ class Passes:
             now = self.clock()
             row[1] = now - t0
             row[2] = self.rusage()
+            row[6] += self.faults()
             if last != t0 and now - last > 1e-4:    # the time after the last lap
                 self.rows.append(["(rest)", now - last, row[2], last, row[4] + 1, 1])
 
@@ -436,7 +440,7 @@ class Passes:
     def report(self, config=None):
         if self.trace and config is not None:
             from ldpy.reports import write_time_trace
-            write_time_trace(config, [(name, t0, t) for name, t, _, t0, _, calls in self.rows
+            write_time_trace(config, [(name, t0, t) for name, t, _, t0, _, calls, *_ in self.rows
                                       if calls == 1], self.t_start)
         if not self.stats:
             return
@@ -444,19 +448,20 @@ class Passes:
         prev = self.start
         # rows in start order, each step under its pass
         order = sorted(range(len(self.rows)), key=lambda i: (self.rows[i][3], self.rows[i][4]))
-        print(f"ldpy: {'pass':34s} {'time':>12s} {'peak RSS':>10s} {'growth':>9s}", file=sys.stderr)
+        print(f"ldpy: {'pass':34s} {'time':>12s} {'peak RSS':>10s} {'growth':>9s} {'faults':>8s}", file=sys.stderr)
         for i in order:
-            name, t, peak, _, depth, calls = self.rows[i]
+            name, t, peak, _, depth, calls = self.rows[i][:6]
             label = "  " * depth + name + (f" (x{calls})" if calls > 1 else "")
             if depth == 0:
                 print(f"ldpy: {label:34s} {t * 1000:9.1f} ms {peak / 1024:6.1f} MiB "
-                      f"{(peak - prev) / 1024:5.1f} MiB", file=sys.stderr)
+                      f"{(peak - prev) / 1024:5.1f} MiB {self.rows[i][6]:8d}", file=sys.stderr)
                 prev = peak
             else:
                 print(f"ldpy: {label:34s} {t * 1000:9.1f} ms", file=sys.stderr)
         rss = self.rusage()
         total = sum(r[1] for r in self.rows if r[4] == 0)
-        print(f"ldpy: {'total':34s} {total * 1000:9.1f} ms {rss / 1024:6.1f} MiB", file=sys.stderr)
+        print(f"ldpy: {'total':34s} {total * 1000:9.1f} ms {rss / 1024:6.1f} MiB "
+              f"{'':9s} {self.faults():8d}", file=sys.stderr)
 
 
 def use_script_layout(ctx):
