@@ -529,6 +529,7 @@ def _spare(ls, lock, reports, channel, hot):
     import select
     os.close(lock)
     faulted_in = _populate_private_memory(hot)
+    mapped = _private_mappings()      # (the server's memory, as the link will start)
     channel.sendall(b"R")
     while True:
         try:
@@ -551,7 +552,7 @@ def _spare(ls, lock, reports, channel, hot):
     conn.setblocking(True)
     from ldpy.input import warm
     warm.child_started(reports)
-    return _child(conn, spare=faulted_in)
+    return _child(conn, spare=faulted_in, mapped=mapped)
 
 
 def _preload():
@@ -607,8 +608,9 @@ def _fork_child(ls, conn, lock, reports=None):
         os._exit(status)
 
 
-def _child(conn, spare=None):
-    """Run the link a client sent on `conn` (spare: the pages a spare faulted in)."""
+def _child(conn, spare=None, mapped=None):
+    """Run the link a client sent on `conn` (spare: the pages a spare faulted in;
+    mapped: the private mappings as the link starts, _private_mappings)."""
     import signal
     import time
     import io
@@ -686,7 +688,8 @@ def _child(conn, spare=None):
         os._exit(130)            # still not stopped (stuck in C code): give up
     _thread.start_new_thread(watch, ())
 
-    mapped = _private_mappings()      # (the server's memory, as the link starts)
+    if mapped is None:
+        mapped = _private_mappings()  # (the server's memory, as the link starts)
     from ldpy.main import main
     try:
         rc = main(list(req["argv"]))
