@@ -63,9 +63,10 @@ def keep_freed_memory():
     and unmaps it on free, so every whole-table temporary of a big link (62 MB per
     int64 column at 7.8M relocations) was fresh pages, faulted in afresh each time;
     with mmap off and trimming off, they come from the heap, whose freed pages the
-    next temporary reuses.  Peak RSS is the same (llvm-big-x4 +1%), the link of
-    llvm-big-x4 13% faster; links under BIG_LINK_BYTES do not call it (ctypes costs
-    2 ms of start-up, and their temporaries stay under the threshold)."""
+    next temporary reuses.  Peak RSS is the same (llvm-big-x4 +0-1%); llvm-big-x4
+    links 2% faster (medians of 3 alternating rounds, 9.04 -> 8.87 s; 13% in a
+    first pair of runs), llvm-big the same.  Links under BIG_LINK_BYTES do not call
+    it (ctypes costs 2 ms of start-up, and their temporaries stay under 32 MB)."""
     try:
         import ctypes
         libc = ctypes.CDLL(None)
