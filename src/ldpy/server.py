@@ -425,10 +425,11 @@ class _Spares:
     so a link starts in a process that is already forked and faulted in.  Which
     pages: those that earlier links wrote (each reports them after its reply, from
     /proc/self/pagemap: _own_pages; a spare's link, those outside what it faulted
-    in), so there are no spares until the first link reported.  The server makes the next spare when one takes a link, and accepts
-    links itself (forking as before) while no spare is ready.  Each spare has a
-    socket pair to the server: b"R" ready, b"T" took a link; the server closes its
-    end to retire a spare that waits, and sees end-of-file when one dies."""
+    in), so there are no spares until the first link reported.  The server makes
+    the next spare when one takes a link, and accepts links itself (forking as
+    before) while no spare is ready.  Each spare has a socket pair to the server:
+    b"R" ready, b"T" took a link; the server closes its end to retire a spare that
+    waits, and sees end-of-file when one dies."""
 
     COUNT = 1           # (a second link at the same moment is forked by the server)
 
@@ -615,6 +616,8 @@ def _child(conn, spare=None, mapped=None):
     import time
     import io
     import _thread
+    if mapped is None:
+        mapped = _private_mappings()  # (the server's memory, before the link adds any)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
@@ -688,8 +691,6 @@ def _child(conn, spare=None, mapped=None):
         os._exit(130)            # still not stopped (stuck in C code): give up
     _thread.start_new_thread(watch, ())
 
-    if mapped is None:
-        mapped = _private_mappings()  # (the server's memory, as the link starts)
     from ldpy.main import main
     try:
         rc = main(list(req["argv"]))
