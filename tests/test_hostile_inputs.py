@@ -283,6 +283,11 @@ CASES = [
          "bad.o", ["section", ".text", "past the end of the file"]),
     Case("sh_offset_plus_size_wraps", obj_case(_set_sec(".text", "sh_offset", (1 << 64) - 16)),
          "bad.o", ["section", ".text", "past the end of the file"]),
+    # (ld.bfd takes an alignment of 3; ldpy refuses it, as lld does)
+    Case("sh_addralign_3", obj_case(_set_sec(".data", "sh_addralign", 3)),
+         "bad.o", ["section", ".data", "bad alignment 0x3"], bfd=None),
+    Case("sh_addralign_2_40", obj_case(_set_sec(".data", "sh_addralign", BIG)),
+         "bad.o", ["section", ".data", "bad alignment 0x10000000000"]),
     Case("e_shoff_past_eof", obj_case(lambda e: e.set_ehdr("e_shoff", len(e.b) + 64)),
          "bad.o", ["section header table", "past the end of the file"]),
     Case("e_shnum_past_eof", obj_case(lambda e: e.set_ehdr("e_shnum", e.shnum + 40)),
