@@ -60,8 +60,15 @@ def scan(ctx, rt):
     plan = rt.plan = Plan()
     plan.kind = kind = T.KIND[tt]
     plan.relr = None            # RELATIVE ones packed into .relr.dyn (set after layout)
+    # the symbol properties the decisions read, in one gather (a gather per property
+    # and use was most of the scan: random reads over the key tables, 17 per row);
+    # imported and canonical are read again after the copies and canonical PLT
+    # entries the scan itself requests change them
+    prop = _key_properties(K)[key]
+    is_func = (prop & _FUNC).view(bool)
+    defined = (prop & _DEFINED).astype(bool)
+    ifunc = (prop & _IFUNC).astype(bool)
     imported = K.imported[key]
-    is_func = K.func[key]
     writable = rt.writable
     direct_data = T.IS_DIRECT_DATA[tt]
     abs_word = T.IS_ABS_WORD[tt]
@@ -70,7 +77,8 @@ def scan(ctx, rt):
 
     # imported data accessed directly from code: copy it into the executable
     if not cfg.shared:
-        copy_ref = imported & ~is_func & ~K.tls[key] & (direct_data | (abs_word & ~writable & rt.alloc))
+        copy_ref = imported & ~is_func & ~(prop & _TLS).astype(bool) & \
+            (direct_data | (abs_word & ~writable & rt.alloc))
         if cfg.nocopyreloc and copy_ref.any():
             # -z nocopyreloc: no copies; an absolute pointer becomes a (text)
             # relocation, a direct access from code cannot be made (ld.bfd)
@@ -96,7 +104,7 @@ def scan(ctx, rt):
         # an executable's undefined weak function that is only called (and loaded
         # through the GOT) stays dynamic, with a PLT entry the loader may bind
         # (ld.bfd); any other direct reference makes it 0 everywhere
-        weak = ~K.defined[key] & ~K.zero_undef[key] & ~imported
+        weak = ~defined & ~(prop & _ZERO_UNDEF).astype(bool) & ~imported
         if weak.any():
             call = weak & plt_kind
             other = weak & ~plt_kind & (kind != K_GOT) & (kind != K_NONE)
@@ -153,7 +161,7 @@ def scan(ctx, rt):
     # in a PIE or shared object the GOT load of an IFUNC defined here reads the
     # .got.plt slot of its IPLT entry, which IRELATIVE fills with the chosen
     # function (ld.bfd: no .got slot of its own)
-    plan.ifunc_got = need_got & bool(pic) & K.ifunc[key] & ~K.imported[key] & is_got
+    plan.ifunc_got = need_got & bool(pic) & ifunc & ~imported & is_got
     need_got &= ~plan.ifunc_got
     if need_got.any():
         ctx.got.add(key[need_got])
@@ -181,16 +189,16 @@ def scan(ctx, rt):
                         f"'{ctx.reloc_sym_display(rt, k)}', which is defined in a shared library")
 
     # absolute addresses in a position-independent output need dynamic relocations
-    plan.dyn64 = abs_word & rt.alloc & K.imported[key] & ~K.canonical[key]
+    canonical = K.canonical[key]
+    plan.dyn64 = abs_word & rt.alloc & imported & ~canonical
     plan.relative = np.zeros(n, bool)
     plan.irelative = plan.relative
     if pic:
-        movable = K.defined[key] & ~K.absolute[key] & ~K.undef_weak[key] & \
-            (~K.imported[key] | K.canonical[key])
+        movable = defined & ~(prop & (_ABSOLUTE | _UNDEF_WEAK)).astype(bool) & (~imported | canonical)
         plan.relative = abs_word & rt.alloc & movable
         # a pointer to an IFUNC of this output holds the function the resolver picks
         # (as its GOT slot does), not the PLT stub: ld.bfd's IRELATIVE
-        plan.irelative = plan.relative & K.ifunc[key]
+        plan.irelative = plan.relative & ifunc
         plan.relative &= ~plan.irelative
         bad32 = T.IS_ABS_NARROW32[tt] & rt.alloc & movable
         if bad32.any():
@@ -200,7 +208,7 @@ def scan(ctx, rt):
                             f"{'shared object' if cfg.shared else 'PIE'}; recompile with -fPIC")
     # IFUNCs of this output get an IPLT entry unless every reference is a pointer
     # that IRELATIVE fills, or the symbol can be preempted (shared objects)
-    ifunc_refs = K.ifunc[key] & ~K.imported[key] & (typ != T.R_NONE) & ~plan.irelative
+    ifunc_refs = ifunc & ~imported & (typ != T.R_NONE) & ~plan.irelative
     if ifunc_refs.any():
         ctx.iplt.add(key[ifunc_refs])
     dyn = plan.dyn64 | plan.relative | plan.irelative
@@ -208,6 +216,19 @@ def scan(ctx, rt):
     if plan.textrel.any():
         ctx.textrel_at(rt, int(np.argmax(plan.textrel)))
     ctx.rela_dyn.reserve(int(dyn.sum()))
+
+
+# bits of _key_properties
+_FUNC, _DEFINED, _IFUNC, _TLS, _ZERO_UNDEF, _ABSOLUTE, _UNDEF_WEAK = 1, 2, 4, 8, 16, 32, 64
+
+
+def _key_properties(K):
+    """The properties of every symbol key that the scan does not change, as bits."""
+    p = K.func.astype(np.uint8)
+    for bit, flag in ((_DEFINED, K.defined), (_IFUNC, K.ifunc), (_TLS, K.tls),
+                      (_ZERO_UNDEF, K.zero_undef), (_ABSOLUTE, K.absolute), (_UNDEF_WEAK, K.undef_weak)):
+        p |= np.asarray(flag, bool).view(np.uint8) * np.uint8(bit)
+    return p
 
 
 def put(out, pos, val, width, little=True):
