@@ -491,6 +491,8 @@ class _Spares:
                 news = ch.recv(16)
             except OSError:
                 news = b""
+            if not news and not self.waiting[ch]:
+                self.failed = True          # (died getting ready: the server forks per link)
             if news.endswith(b"R"):
                 self.waiting[ch] = True
             if not news or b"T" in news:        # took a link, or died
@@ -509,14 +511,16 @@ class _Spares:
 def _populate_private_memory(hot):
     """Fault in a private copy of the pages earlier links wrote (`hot`: page numbers;
     see _Spares); returns them, sorted."""
-    import ctypes
-    libc = ctypes.CDLL(None, use_errno=True)
-    madvise = libc.madvise
-    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-    MADV_POPULATE_WRITE = 23            # (Linux 5.14; older kernels refuse it: no harm)
-    page = os.sysconf("SC_PAGE_SIZE")
     import numpy as np
     pages = np.sort(np.fromiter(hot, np.int64, len(hot)))
+    try:
+        import ctypes
+        madvise = ctypes.CDLL(None, use_errno=True).madvise
+        madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    except (ImportError, OSError, AttributeError):
+        return pages                    # (a spare all the same: the fork is done)
+    MADV_POPULATE_WRITE = 23            # (Linux 5.14; older kernels refuse it: no harm)
+    page = os.sysconf("SC_PAGE_SIZE")
     cut = np.flatnonzero(np.diff(pages) != 1) + 1          # (in runs: one call each)
     firsts = pages[np.concatenate(([0], cut))]
     ends = pages[np.concatenate((cut - 1, [len(pages) - 1]))] + 1
