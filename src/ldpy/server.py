@@ -432,6 +432,7 @@ class _Spares:
     waits, and sees end-of-file when one dies."""
 
     COUNT = 1           # (a second link at the same moment is forked by the server)
+    HOT_PAGES = 1 << 15     # (128 MB of 4 KiB pages; a hello link writes 2,100)
 
     def __init__(self, ls, lock, reports):
         self.ls, self.lock, self.reports = ls, lock, reports
@@ -441,8 +442,13 @@ class _Spares:
         self.hot = set()            # page numbers links wrote (their reports: _own_pages)
 
     def add_hot(self, runs):
+        """Pages a link reported, up to HOT_PAGES in all (a big link that wrote the
+        whole of a server holding big archives would make every spare a copy of it)."""
         for first, count in runs:
-            self.hot.update(range(first, first + count))
+            room = self.HOT_PAGES - len(self.hot)
+            if room <= 0:
+                return
+            self.hot.update(range(first, first + min(count, room)))
 
     @property
     def ready(self):
