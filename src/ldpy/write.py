@@ -480,11 +480,13 @@ def _uses_gnu_extensions(ctx):
 
 
 def _extra_flags(o):
+    """SHF_MERGE|SHF_STRINGS of the chunks when every chunk has SHF_STRINGS (the test
+    stops at the first that has not: llvm-big's .text has 110k chunks), and
+    SHF_INFO_LINK for an allocated relocation section."""
     f = 0
-    for c in o.chunks:
-        f |= c.flags & 0x30      # MERGE|STRINGS survive when every chunk has them
-    if not all(c.flags & 0x10 for c in o.chunks):
-        f &= ~0x30
+    if all(c.flags & 0x10 for c in o.chunks):
+        for c in o.chunks:
+            f |= c.flags & 0x30
     return f | (0x40 if o.type in (SHT_RELA, SHT_REL) and o.flags & 2 else 0)
 
 
