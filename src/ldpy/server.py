@@ -473,21 +473,12 @@ class _Spares:
                 theirs.close()
                 self.waiting[mine] = False
                 continue
-            status = 1
-            try:
+            def spare():
                 mine.close()
                 for other in self.waiting:
                     other.close()
-                status = _spare(self.ls, self.lock, self.reports, theirs, self.hot)
-            except BaseException:
-                status = 1
-            finally:
-                try:
-                    sys.stdout.flush()
-                    sys.stderr.flush()
-                except BaseException:
-                    pass
-                os._exit(status)
+                return _spare(self.ls, self.lock, self.reports, theirs, self.hot)
+            _exit_after(spare)
 
     def update(self, readable):
         """Read the spares' news; True when one took a link."""
@@ -600,14 +591,23 @@ def _fork_child(ls, conn, lock, reports=None):
     if pid:
         conn.close()
         return
-    status = 1
-    try:
+
+    def child():
         ls.close()
         os.close(lock)
         if reports is not None:
             from ldpy.input import warm
             warm.child_started(reports)
-        status = _child(conn)
+        return _child(conn)
+    _exit_after(child)
+
+
+def _exit_after(work):
+    """In a forked child: run work(), flush stdio and leave with its status (1 after
+    any exception), running none of the server's cleanup."""
+    status = 1
+    try:
+        status = work()
     except BaseException:
         status = 1
     finally:
