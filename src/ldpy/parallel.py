@@ -89,10 +89,10 @@ def _weight(chunks, size):
     return 8 * chunks + (size >> 12) + 1
 
 
-def plan_copy(outs, n):
+def plan_copy(outs, n, files=()):
     """Step 1 of write.py (section bytes and code padding) as at most n shares,
     in output order.  An output section is one item, or with many chunks, pieces
-    of PIECE chunks in address order (as `(o, chunks, padding start, last piece)`).
+    of PIECE chunks in address order (as `(o, Piece, padding start, last piece)`).
     A section with a FILL pattern, or whose chunks overlap, stays one item: its
     writes keep their serial order."""
     from operator import attrgetter
@@ -114,10 +114,12 @@ def plan_copy(outs, n):
             starts, ends = off[order], off[order] + size[order]
             if (starts[1:] >= ends[:-1]).all():         # (sorted, so: no overlap)
                 ordered = chunks if in_order else [chunks[i] for i in order.tolist()]
+                source = _Sources(ordered, files)
                 reach = np.maximum(np.maximum.accumulate(ends), 0)     # (padding starts after)
                 firsts = range(0, m, piece)
                 sums = np.add.reduceat(size[order], np.array(firsts)).tolist()
-                pieces = [((o, ordered[k:k + piece], int(reach[k - 1]) if k else 0, k + piece >= m),
+                pieces = [((o, source.piece(o.offset, starts, ends, k, k + piece, ordered),
+                            int(reach[k - 1]) if k else 0, k + piece >= m),
                            _weight(min(piece, m - k), w)) for k, w in zip(firsts, sums)]
         if pieces is None:
             items.append((o, None, 0, True))
@@ -131,17 +133,72 @@ def plan_copy(outs, n):
     return [items[a:b] for a, b in split_by_weight(weights, n)]
 
 
+class _Sources:
+    """Where the chunks of one output section come from, as columns made before the
+    workers fork: a worker that read the chunk objects themselves would write to
+    their pages (reference counts) and pay a copy-on-write fault for each page it
+    touches, as would the parent for every page the worker still shares (llvm-big:
+    24k faults, the copy of two processes slower than one's)."""
+
+    def __init__(self, chunks, files):
+        from operator import attrgetter
+        import numpy as np
+        from ldpy.elf.format import SHT_NOBITS
+        m = len(chunks)
+        # plain: an input section copied straight from its file (write.copy_chunks)
+        self.plain = np.fromiter(map(lambda c: c.is_input and c.data is None and c.compressed is None
+                                     and c.type != SHT_NOBITS, chunks), bool, m)
+        idx = np.flatnonzero(self.plain)
+        plain = list(map(chunks.__getitem__, idx.tolist()))
+        self.file = np.zeros(m, np.int32)
+        self.src = np.zeros(m, np.int64)
+        self.file[idx] = np.fromiter(map(attrgetter("file.file_id"), plain), np.int64, len(idx))
+        self.src[idx] = np.fromiter(map(attrgetter("offset"), plain), np.int64, len(idx))
+        self.files = files
+
+    def piece(self, base, starts, ends, lo, hi, chunks):
+        """Piece of chunks lo:hi (starts/ends: every chunk's, sorted)."""
+        import numpy as np
+        plain = self.plain[lo:hi]
+        others = [chunks[lo + i] for i in np.flatnonzero(~plain).tolist()]
+        return Piece(starts[lo:hi], ends[lo:hi], base + starts[lo:hi][plain], self.file[lo:hi][plain],
+                     self.src[lo:hi][plain], (ends[lo:hi] - starts[lo:hi])[plain], others, self.files)
+
+
+class Piece:
+    """Chunks of an output section as columns (see _Sources): every chunk's start
+    and end (for the padding between them), the plain ones' file offset in the
+    output, file id, offset in that file and size, and the other chunks."""
+    __slots__ = ("starts", "ends", "at", "file", "src", "size", "others", "files")
+
+    def __init__(self, starts, ends, at, file, src, size, others, files):
+        self.starts, self.ends, self.at, self.file, self.src, self.size = starts, ends, at, file, src, size
+        self.others, self.files = others, files
+
+    def copy(self, out, base):
+        """The piece's bytes into `out` (the output section at file offset base)."""
+        from ldpy.write import copy_chunks
+        dst = memoryview(out)
+        views = self.files
+        for at, f, src, size in zip(self.at.tolist(), self.file.tolist(), self.src.tolist(),
+                                    self.size.tolist()):
+            if size:
+                dst[at:at + size] = views[f][src:src + size]
+        if self.others:
+            copy_chunks(out, base, self.others)
+
+
 def copy_share(out, items, code_fill, copy_whole):
     """Write the items of one share (see plan_copy) into `out`."""
     from ldpy.elf.format import SHF_EXECINSTR
-    from ldpy.write import copy_chunks, fill_code_range
-    for o, chunks, pos, last in items:
-        if chunks is None:
+    from ldpy.write import fill_gaps
+    for o, piece, pos, last in items:
+        if piece is None:
             copy_whole(out, o, code_fill)
             continue
         if o.flags & SHF_EXECINSTR and o.size:      # padding between code is no-ops
-            fill_code_range(out, o.offset, chunks, pos, o.size if last else None, code_fill)
-        copy_chunks(out, o.offset, chunks)
+            fill_gaps(out, o.offset, piece.starts, piece.ends, pos, o.size if last else None, code_fill)
+        piece.copy(out, o.offset)
 
 
 MIN_ROWS = 1 << 18       # below this many relocations, one process applies them all

@@ -75,7 +75,11 @@ def fill_code_range(out, base, chunks, pos, end, code_fill):
     starts = np.fromiter((c.out_offset for c in chunks), np.int64, n)
     ends = starts + np.fromiter((c.size for c in chunks), np.int64, n)
     order = np.argsort(starts, kind="stable")
-    starts, ends = starts[order], ends[order]
+    fill_gaps(out, base, starts[order], ends[order], pos, end, code_fill)
+
+
+def fill_gaps(out, base, starts, ends, pos, end, code_fill):
+    """fill_code_range for chunks given as their starts and ends, by start."""
     # what is covered before each chunk: the furthest end so far (chunks may overlap)
     reach = np.maximum.accumulate(np.concatenate(([pos], ends)))
     gap = starts > reach[:-1]
@@ -256,7 +260,7 @@ def _copy_and_relocate(ctx, out, n, code_fill):
     run's."""
     from ldpy import parallel
     rt = ctx.relocs
-    copies = parallel.plan_copy(ctx.sections_out, n)
+    copies = parallel.plan_copy(ctx.sections_out, n, [f.view for f in ctx.files])
     # .symtab beside, unless --emit-relocs needs its indexes here; the process that
     # fills it relocates nothing (llvm-big: .symtab costs as much as all relocation,
     # and the parent also synthesizes the address-dependent sections meanwhile)
