@@ -5,7 +5,7 @@ symbol of each loaded file.  Each file gets `global_ids`, a numpy array that
 maps its global symbol indexes to ids in this table, so everything after
 resolution is vectorized.
 """
-from itertools import compress
+from itertools import compress, repeat
 from operator import attrgetter
 
 import numpy as np
@@ -357,9 +357,11 @@ class SymbolTable:
         by_name = self.by_name
         vnames, defaults = sf.name_tables()
         # the names the table already has: bind or mark them in dynsym order
-        # (at one index the exact version comes first, then the plain name)
-        hits = sorted([(i, 0, n) for n, i in vnames.items() if n in by_name] +
-                      [(i, 1, n) for n, i in defaults.items() if n in by_name])
+        # (at one index the exact version comes first, then the plain name; the key
+        # views' intersection walks the smaller side, in C)
+        held = by_name.keys()
+        hits = sorted([(vnames[n], 0, n) for n in vnames.keys() & held] +
+                      [(defaults[n], 1, n) for n in defaults.keys() & held])
         for i, plain, name in hits:
             sym = by_name[name]
             if not plain:
@@ -370,13 +372,17 @@ class SymbolTable:
                     sym.dyn_ref = True       # a library defines it too: export ours to interpose
             else:
                 self.bind_shared(sym, sf, i)
+        # (sf, index) entries made by zip and repeat, in C
         self.shared_versions = _first_wins(self.shared_versions,
-                                           {n: (sf, i) for n, i in vnames.items()})
-        self.shared_defs = _first_wins(self.shared_defs,
-                                       {n: (sf, i) for n, i in defaults.items() if n not in by_name})
+                                           dict(zip(vnames, zip(repeat(sf), vnames.values()))))
+        defs = dict(zip(defaults, zip(repeat(sf), defaults.values())))
+        for _, plain, name in hits:
+            if plain:
+                del defs[name]          # (the table has these already)
+        self.shared_defs = _first_wins(self.shared_defs, defs)
         self.shlib_strong_refs.update(sf.undefined_strong_bytes)
         refs = set(sf.undefined_bytes)
-        known = {n for n in refs if n in by_name}      # (a walk of the library's names, not the table's)
+        known = refs & held
         for name in known:
             by_name[name].dyn_ref = True
         self.shlib_refs |= refs - known
