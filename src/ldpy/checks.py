@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 
+from ldpy.util import isin
 from ldpy.diag import PROG, diag
 from ldpy.symbols import UNDEF, DEFINED, COMMON, SYNTHETIC, SHARED
 from ldpy.elf.format import reloc_sym, reloc_type, STT_SECTION
@@ -32,7 +33,7 @@ def _drop_relaxed_tls_get_addr(ctx):
             info = sec.relocs["r_info"]
             symidx, typ = reloc_sym(info), reloc_type(info)
             k = np.flatnonzero(symidx == idx)
-            if len(k) and (np.any(k == 0) or not np.all(np.isin(typ[k - 1], seq_types))):
+            if len(k) and (np.any(k == 0) or not np.all(isin(typ[k - 1], seq_types))):
                 return
     sym.strong_ref = sym.referenced = False
     ctx.symtab.undefined.discard(sym.name)
@@ -114,7 +115,7 @@ def _used_by_relocations(ctx, missing):
     gids = np.array([s.gid for s in missing], np.int64)
     used = set()
     for f in ctx.files:
-        hits = np.isin(f.global_ids, gids)
+        hits = isin(f.global_ids, gids)
         if not hits.any():
             continue
         for sec in f.sections:
@@ -123,7 +124,7 @@ def _used_by_relocations(ctx, missing):
             symidx = reloc_sym(sec.relocs["r_info"]) - f.first_global
             symidx = symidx[(symidx >= 0) & (symidx < len(f.global_ids))]
             got = f.global_ids[symidx]
-            used.update(got[np.isin(got, gids)].tolist())
+            used.update(got[isin(got, gids)].tolist())
     command_line = {n.encode() for n in ctx.config.undefined}
     for s in missing:
         if s.gid not in used and s.name not in command_line:
@@ -161,7 +162,7 @@ def report_warning_symbols(ctx):
     rt = ctx.relocs
     if rt.empty:
         return
-    hits = np.flatnonzero(np.isin(rt.key, np.array(list(wanted), np.int64)))
+    hits = np.flatnonzero(isin(rt.key, np.array(list(wanted), np.int64)))
     seen, first = set(), []
     for k in hits.tolist():                  # first reference of each symbol in each object
         gid, f = int(rt.key[k]), rt.file_of(k)

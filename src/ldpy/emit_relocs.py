@@ -24,7 +24,7 @@ Everything is whole-table numpy over the relocation table.
 import numpy as np
 
 
-from ldpy.util import unique
+from ldpy.util import unique, isin
 from ldpy.elf.format import SHT_RELA, SHT_REL, SHF_INFO_LINK, STT_SECTION
 from ldpy.sections import OutputSection
 from ldpy.symbols import DEFINED, COMMON, SYNTHETIC
@@ -148,7 +148,7 @@ def write_sections(ctx, out):
     for o in rela:
         if not o.size:
             continue
-        rows = np.flatnonzero(np.isin(rt.sec_ordinal, o.emit_ordinals))
+        rows = np.flatnonzero(isin(rt.sec_ordinal, o.emit_ordinals))
         rec = np.zeros(len(rows), dt)
         rec["r_offset"] = rt.P[rows].view(np.uint64) if rt.P.dtype == np.int64 else rt.P[rows]
         rec["r_info"] = ctx.target.dt.r_info(sym[rows], types[rows])

@@ -40,7 +40,7 @@ from ldpy.elf.format import (SHF_ALLOC, SHF_LINK_ORDER, SHF_GNU_RETAIN, SHN_LORE
 from ldpy.elf.eh_frame import eh_frame_records, eh_record_arrays
 from ldpy.sections import is_c_identifier
 from ldpy.symbols import UNDEF, DEFINED, SHARED
-from ldpy.util import file_buffers, section_headers, unique
+from ldpy.util import file_buffers, section_headers, unique, isin
 
 # What GNU ld's default script KEEPs (--gc-sections' roots under -r too).
 _DEFAULT_KEEP = re.compile(r"\.(init|fini|preinit_array|jcr)$|"
@@ -685,14 +685,14 @@ def _nonalloc_references(ctx, gids):
     files = ctx.files
     counts = np.fromiter((len(f.global_ids) for f in files), np.int64, len(files))
     all_gids = np.concatenate([f.global_ids for f in files])
-    hit_files = unique(np.repeat(np.arange(len(files)), counts)[np.isin(all_gids, want)])
+    hit_files = unique(np.repeat(np.arange(len(files)), counts)[isin(all_gids, want)])
     for k in hit_files.tolist():
         f = files[k]
-        idx = np.flatnonzero(np.isin(f.global_ids, want)) + f.first_global
+        idx = np.flatnonzero(isin(f.global_ids, want)) + f.first_global
         for sec in f.sections:
             if sec is None or not sec.live or sec.flags & SHF_ALLOC or sec.relocs is None:
                 continue
             sym = reloc_sym(sec.relocs["r_info"])
-            used = sym[np.isin(sym, idx)]
+            used = sym[isin(sym, idx)]
             found.update(f.global_ids[used - f.first_global].tolist())
     return found

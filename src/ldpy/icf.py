@@ -108,7 +108,7 @@ from ldpy.elf.format import (reloc_sym, reloc_type, SHF_ALLOC, SHF_WRITE, SHF_EX
 from ldpy.elf.eh_frame import eh_frame_records, eh_record_arrays
 from ldpy.sections import is_c_identifier
 from ldpy.symbols import DEFINED, COMMON
-from ldpy.util import file_buffers, unique
+from ldpy.util import file_buffers, unique, isin
 
 # kinds of relocation-row targets (column a1 of a row; >= 0: the id of a section that
 # is no candidate): in a candidate (compared by class), a SHF_MERGE piece, a symbol
@@ -237,7 +237,7 @@ class _Icf:
         elif cfg.symbolic == "non-weak-functions":
             pre &= ~(func & np.fromiter((not s.weak for s in syms), bool, G))
         if ctx.dynamic_list is not None:
-            pre &= np.isin(gids, np.fromiter(ctx.dynamic_list, np.int64, len(ctx.dynamic_list)))
+            pre &= isin(gids, np.fromiter(ctx.dynamic_list, np.int64, len(ctx.dynamic_list)))
         return pre
 
     # -- candidates --------------------------------------------------------------
@@ -420,7 +420,7 @@ class _Icf:
             g.load_buffers(ctx.files)
             counts = np.fromiter((len(s.relocs) for s in eh), np.int64, len(eh))
             missing = [k for k, s in enumerate(eh) if id(s) not in known]
-            sel = np.isin(np.repeat(np.arange(len(eh)), counts), missing)
+            sel = isin(np.repeat(np.arange(len(eh)), counts), missing)
             ordmap = np.full(len(eh), -1, np.int64)
             ordmap[missing] = np.arange(len(missing))
             try:
@@ -824,7 +824,7 @@ class _Icf:
         for fi in unique(ffile).tolist():
             f = files[fi]
             fg = f.first_global
-            hit = np.flatnonzero(np.isin(f.shndx[fg:], fid[ffile == fi] - f.sec_base))
+            hit = np.flatnonzero(isin(f.shndx[fg:], fid[ffile == fi] - f.sec_base))
             for g in f.global_ids[hit].tolist():
                 s = syms[g]
                 sec = s.section

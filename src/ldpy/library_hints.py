@@ -22,6 +22,7 @@ import time
 
 import numpy as np
 
+from ldpy.util import isin
 from ldpy.elf.format import dtypes
 
 MAX_FILES = 2000
@@ -117,8 +118,8 @@ def _shared_defines(fh, head, wanted):
     count = int(sh["sh_size"][i]) // dt.sym.itemsize
     syms = np.frombuffer(_read(fh, int(sh["sh_offset"][i]), count * dt.sym.itemsize), dt.sym, count)
     bind = syms["st_info"] >> 4
-    ok = (np.isin(syms["st_name"], np.array(list(hits), np.int64)) & (syms["st_shndx"] != 0)
-          & np.isin(bind, (STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE)) & np.isin(syms["st_other"] & 3, (0, 3)))
+    ok = (isin(syms["st_name"], np.array(list(hits), np.int64)) & (syms["st_shndx"] != 0)
+          & isin(bind, (STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE)) & isin(syms["st_other"] & 3, (0, 3)))
     idx = np.flatnonzero(ok)
     if len(idx) and SHT_GNU_VERSYM in types:
         v = types.index(SHT_GNU_VERSYM)

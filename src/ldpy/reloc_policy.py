@@ -20,7 +20,7 @@ target's byte order.
 import numpy as np
 
 from ldpy.diag import LinkError
-from ldpy.util import unique
+from ldpy.util import unique, isin
 from ldpy.elf.format import reloc_info
 from ldpy.arch.base import (K_NONE, K_ABS, K_PLT, K_GOT, K_GOTBASE, K_SIZE, K_TPOFF, K_TPOFF_NEG,
                             K_DTPOFF, K_TLS_GD, K_TLS_LD, K_TLS_IE, K_TLS_DESC, B_P, B_GOT,
@@ -109,7 +109,7 @@ def scan(ctx, rt):
             call = weak & plt_kind
             other = weak & ~plt_kind & (kind != K_GOT) & (kind != K_NONE)
             if call.any():
-                call &= ~np.isin(key, key[other])
+                call &= ~isin(key, key[other])
                 plt_ref |= call
     plan.plt_call = plt_ref
     if plt_ref.any():

@@ -564,6 +564,12 @@ def _preload():
     import io            # noqa: F401  (the child rebuilds sys.stdout with it)
     import _thread       # noqa: F401
     import numpy         # noqa: F401
+    import hashlib       # noqa: F401  (--build-id's hashers: synthetic/notes.py)
+    for name in ("_sha1", "_md5"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
     pkg = os.path.dirname(os.path.abspath(__file__))
     for root, dirs, files in os.walk(pkg):
         dirs[:] = sorted(d for d in dirs if d not in ("__pycache__", "shim"))
@@ -751,6 +757,7 @@ def _own_pages(at_start, faulted_in=None):
     56: exclusively mapped), less those a spare faulted in itself (`faulted_in`,
     sorted page numbers).  The server's next spares fault these in (_Spares)."""
     import numpy as np
+    from ldpy.util import isin
     firsts, counts = [], []
     fd = os.open("/proc/self/pagemap", os.O_RDONLY)
     try:
@@ -761,7 +768,7 @@ def _own_pages(at_start, faulted_in=None):
             entries = np.frombuffer(os.pread(fd, 8 * (end - start), 8 * start), np.uint64)
             own = np.flatnonzero((entries >> np.uint64(56)) & np.uint64(0x81) == 0x81)
             if faulted_in is not None and len(own):
-                own = own[~np.isin(own + start, faulted_in, assume_unique=True)]
+                own = own[~isin(own + start, faulted_in)]
             if not len(own):
                 continue
             cut = np.flatnonzero(np.diff(own) != 1) + 1

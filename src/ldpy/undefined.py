@@ -23,6 +23,7 @@ import subprocess
 
 import numpy as np
 
+from ldpy.util import isin
 from ldpy.elf.dwarf_line import SourceLines
 from ldpy.elf.format import reloc_sym, STT_FUNC, STT_GNU_IFUNC, STT_NOTYPE
 from ldpy.symbols import UNDEF
@@ -101,7 +102,7 @@ def describe_undefined(ctx, missing):
     gids = np.array([s.gid for s in missing], np.int64)
     places = []                       # (gid, file, section, offset)
     for f in ctx.files:
-        hits = np.flatnonzero(np.isin(f.global_ids, gids))
+        hits = np.flatnonzero(isin(f.global_ids, gids))
         if len(hits) == 0:
             continue
         wanted = hits + f.first_global
@@ -110,7 +111,7 @@ def describe_undefined(ctx, missing):
             if sec is None or not sec.live or sec.relocs is None or not len(sec.relocs):
                 continue
             symidx = reloc_sym(sec.relocs["r_info"])
-            for k in np.flatnonzero(np.isin(symidx, wanted)).tolist():
+            for k in np.flatnonzero(isin(symidx, wanted)).tolist():
                 gid = int(f.global_ids[symidx[k] - f.first_global])
                 places.append((gid, f, sec, int(sec.relocs["r_offset"][k])))
                 seen_here.add(gid)

@@ -7,7 +7,7 @@ import numpy as np
 from ldpy.elf.format import (ELFMAG, ELFCLASS64, ELFCLASS32, ELFDATA2LSB, ELFDATA2MSB, ET_EXEC,
                              ET_DYN, SHT_NOBITS, SHT_RELA, SHT_REL, STT_SECTION, SHF_EXECINSTR, SHF_ALLOC, dtypes)
 from ldpy.symbols import UNDEF
-from ldpy.util import unique
+from ldpy.util import unique, isin
 from ldpy import reloc_policy
 
 
@@ -217,7 +217,7 @@ def _store_rel_addends(ctx, out):
     rows = np.concatenate(parts)
     typ = reloc_type(rows["r_info"])
     at = rows["r_offset"].astype(np.int64) + np.where(typ == t.R_TLSDESC, t.WORD, 0)
-    keep = np.isin(typ, [t.R_ABS, t.R_RELATIVE, t.R_IRELATIVE, t.R_DTPOFF, t.R_TPOFF, t.R_TLSDESC])
+    keep = isin(typ, [t.R_ABS, t.R_RELATIVE, t.R_IRELATIVE, t.R_DTPOFF, t.R_TPOFF, t.R_TLSDESC])
     at, addend = at[keep], rows["r_addend"][keep]
     # run-time address -> file offset through the allocated output sections
     secs = sorted((o for o in ctx.sections_out if o.flags & SHF_ALLOC and o.type != SHT_NOBITS and o.size),
@@ -345,7 +345,7 @@ def _targets(ctx, rt, deferred):
         A[m] = 0
     ifm = keys.ifunc[rt.key]
     if ifm.any():
-        ifm &= np.isin(rt.key, ctx.iplt.keys)    # (the others: IRELATIVE pointers, preemptible)
+        ifm &= isin(rt.key, ctx.iplt.keys)    # (the others: IRELATIVE pointers, preemptible)
     if ifm.any():
         iplt = ctx.iplt
         k = rt.key[ifm]

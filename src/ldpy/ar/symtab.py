@@ -14,6 +14,7 @@ contributes no symbols.
 """
 import numpy as np
 
+from ldpy.util import isin
 from ldpy.elf.format import dtypes, SHN_COMMON, SHT_SYMTAB
 from ldpy.arch.base import all_targets
 
@@ -162,7 +163,7 @@ def _index_symbols(blobs):
     ident = np.zeros((n, 6), np.uint8)
     ident[head] = _gather(buf, base[head], 6)
     is_object = head & (ident[:, :4] == (0x7f, 0x45, 0x4c, 0x46)).all(1)
-    is_object &= np.isin(ident[:, 4], (1, 2)) & np.isin(ident[:, 5], (1, 2))
+    is_object &= isin(ident[:, 4], (1, 2)) & isin(ident[:, 5], (1, 2))
     owners, name_starts = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     for cls, enc in ((2, 1), (1, 1), (2, 2), (1, 2)):
         sel = np.flatnonzero(is_object & (ident[:, 4] == cls) & (ident[:, 5] == enc))

@@ -21,7 +21,7 @@ value - GOT, value - Page(GOT).
 """
 import numpy as np
 
-from ldpy.util import unique
+from ldpy.util import unique, isin
 from ldpy.diag import LinkError
 from ldpy.elf.format import EM_AARCH64
 
@@ -214,7 +214,7 @@ WIDTH = _table({R[n]: {E_D64: 8, E_D32: 4, E_D16: 2}.get(s[2], 4 if s[2] != E_NO
 ALIGN = np.where((ENC >= E_LDST0) & (ENC <= E_LDST4), 1 << np.clip(ENC - E_LDST0, 0, 4), 1)
 ALIGN[ENC == E_LO15] = 8
 HAS_CHECK |= ALIGN > 1
-IS_TLS = np.isin(TGT, (T_GD, T_LD, T_IE, T_DESC, T_TP, T_DTP))
+IS_TLS = isin(TGT, (T_GD, T_LD, T_IE, T_DESC, T_TP, T_DTP))
 IS_GOT = TGT == T_GOT
 NEEDS_GOT_BASE = (FORM == F_GOTREL) | (FORM == F_GOTPAGE)
 IS_PLT_CALL = _table({CALL26: 1, JUMP26: 1}, 0, bool)
@@ -522,7 +522,7 @@ def tls_relax_actions(typ, to_le, to_ie):
     le, ie = np.asarray(to_le, bool), np.asarray(to_ie, bool)
 
     def put(types, le_act, ie_act):
-        m = np.isin(typ, types)
+        m = isin(typ, types)
         if le_act is not None:
             act[m & le] = le_act
         if ie_act is not None:
@@ -609,7 +609,7 @@ def tls_sequence_calls(typ, offset, sec_ordinal):
     table sorted by section and offset: the relocation after the anchor
     (TLS_CALL_ANCHORS), 4 bytes further in the same section.  Returns
     (anchors, calls, ok); ok is False where that call is missing."""
-    anchors = np.flatnonzero(np.isin(typ, TLS_CALL_ANCHORS))
+    anchors = np.flatnonzero(isin(typ, TLS_CALL_ANCHORS))
     nxt = anchors + 1
     nx = np.minimum(nxt, max(len(typ) - 1, 0))
     ok = (nxt < len(typ))
@@ -769,11 +769,11 @@ def _mem_op(insn):
         single |= (insn & np.uint32(mask)) == np.uint32(val)
     simd_m = ((insn & np.uint32(0xbfbf0000)) == np.uint32(0x0c000000)) | \
         ((insn & np.uint32(0xbfa00000)) == np.uint32(0x0c800000))
-    simd_m &= np.isin(_bits(insn, 12, 4), (0, 2, 4, 6, 7, 8, 10))
+    simd_m &= isin(_bits(insn, 12, 4), (0, 2, 4, 6, 7, 8, 10))
     simd_s = ((insn & np.uint32(0xbf9f0000)) == np.uint32(0x0d000000)) | \
         ((insn & np.uint32(0xbf800000)) == np.uint32(0x0d800000))
     opc_v = _bits(insn, 22, 2) | (_bits(insn, 26, 1) << np.uint32(2))
-    load_single = np.isin(opc_v, (1, 2, 3, 5, 7)) | ((insn & np.uint32(0x3b000000)) == np.uint32(0x18000000))
+    load_single = isin(opc_v, (1, 2, 3, 5, 7)) | ((insn & np.uint32(0x3b000000)) == np.uint32(0x18000000))
     bit22 = _bits(insn, 22, 1) == 1
     pair = (ex & (_bits(insn, 21, 1) == 1)) | (~ex & pair_ops)
     load = np.where(ex | pair_ops | simd_m | simd_s, bit22, load_single)
@@ -912,7 +912,7 @@ def branch_destinations(ctx, rt, idx):
         S[m] = ctx.plt.entry_addresses(key[m])
     ifm = keys.ifunc[key]
     if ifm.any() and ctx.iplt is not None and len(ctx.iplt):
-        ifm &= np.isin(key, ctx.iplt.keys)
+        ifm &= isin(key, ctx.iplt.keys)
         if ifm.any():
             S[ifm] = ctx.iplt.entry_addresses(key[ifm])
     return S + rt.addend[idx]
@@ -1108,11 +1108,11 @@ def finish_stubs(ctx):
         add = np.array([a for _, a in sec.rows], np.int64)
         S = ctx.keys.addr[keys].copy()
         plt_keys = ctx.plt.call_keys() if ctx.plt is not None and ctx.plt.size else np.zeros(0, np.int64)
-        m = np.isin(keys, plt_keys) & bool(ctx.config.shared)
+        m = isin(keys, plt_keys) & bool(ctx.config.shared)
         if m.any():
             S[m] = ctx.plt.entry_addresses(keys[m])
         if ctx.iplt is not None and len(ctx.iplt):
-            m = np.isin(keys, ctx.iplt.keys)
+            m = isin(keys, ctx.iplt.keys)
             if m.any():
                 S[m] = ctx.iplt.entry_addresses(keys[m])
         sec.dest = S + add
@@ -1374,7 +1374,7 @@ def apply_fields(ctx, rt, S, A, val, width, out):
         to_le = tls_kinds & ~to_ie & ~plan.ie_keep
         # a variable of the executable seen through the tiny IE form: no relaxation in
         # ld.bfd, and no GOT slot here yet
-        bad = to_le & np.isin(typ, (TLSIE_LD_GOTTPREL_PREL19, TLSIE_MOVW_GOTTPREL_G1,
+        bad = to_le & isin(typ, (TLSIE_LD_GOTTPREL_PREL19, TLSIE_MOVW_GOTTPREL_G1,
                                     TLSIE_MOVW_GOTTPREL_G0_NC, TLSGD_MOVW_G1, TLSGD_MOVW_G0_NC,
                                     TLSLD_MOVW_G1, TLSLD_MOVW_G0_NC, TLSDESC_OFF_G1,
                                     TLSDESC_OFF_G0_NC, TLSDESC_LDR, TLSDESC_ADD, TLSLD_LD_PREL19))

@@ -6,7 +6,7 @@ table), and references to symbols in sections /DISCARD/ dropped.  Whole-table
 passes over the relocations."""
 import numpy as np
 
-from ldpy.util import unique
+from ldpy.util import unique, isin
 from ldpy.diag import LinkError
 from ldpy.symbols import DEFINED, COMMON
 
@@ -47,9 +47,9 @@ def check_nocrossrefs(ctx):
     for kind, secs in rules:
         codes = np.array([index.get(n, -2) for n in secs], np.int64)
         if kind == "to":
-            bad = (tgt == codes[0]) & np.isin(src, codes[1:])
+            bad = (tgt == codes[0]) & isin(src, codes[1:])
         else:
-            bad = np.isin(src, codes) & np.isin(tgt, codes) & (src != tgt)
+            bad = isin(src, codes) & isin(tgt, codes) & (src != tgt)
         if bad.any():
             k = int(np.argmax(bad))
             name = syms[int(rt.key[k])].display

@@ -7,7 +7,7 @@ import numpy as np
 
 from ldpy.diag import LinkError
 
-from ldpy.util import unique, first_of_runs
+from ldpy.util import unique, first_of_runs, isin
 
 from ldpy.elf.format import (RELOC, reloc_info, reloc_type, SHT_PROGBITS, SHT_DYNSYM, SHT_STRTAB, SHT_HASH, SHT_GNU_HASH,
                              SHT_GNU_versym, SHT_GNU_verneed, SHT_RELA, SHT_REL, SHT_DYNAMIC, SHF_ALLOC,
@@ -178,7 +178,7 @@ class DynsymSection(Synthetic):
     @staticmethod
     def _in_iplt(ctx, gid):
         keys = ctx.iplt.keys if ctx.iplt is not None else ()
-        return ctx.plt is not None and len(keys) and bool(np.isin(gid, keys))
+        return ctx.plt is not None and len(keys) and bool(isin(gid, keys))
 
 
 class DynstrSection(Synthetic):

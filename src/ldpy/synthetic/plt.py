@@ -9,6 +9,7 @@ function with a JUMP_SLOT relocation), followed by the IPLT entries of local
 IFUNCs; .rela.plt holds the JUMP_SLOTs, then the IRELATIVEs."""
 import numpy as np
 
+from ldpy.util import isin
 from ldpy.elf.format import RELOC, reloc_info, SHT_RELA, SHT_REL, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_INFO_LINK
 from ldpy.synthetic import KeyedTable, Synthetic
 
@@ -62,7 +63,7 @@ class PltSection(KeyedTable):
         """Move the functions that have a .got slot (and need no canonical
         entry) from the lazy PLT to .plt.got."""
         self.freeze()
-        both = np.isin(self.keys, got_keys) & ~canonical[self.keys]
+        both = isin(self.keys, got_keys) & ~canonical[self.keys]
         if both.any():
             self.got_entries.add(self.keys[both])
             self.keys = self.keys[~both]
@@ -109,7 +110,7 @@ class PltSection(KeyedTable):
                 addr = self.addr + self.header_size + self.entry_size * self.index_of(keys)
         g = self.got_entries
         if len(g):
-            in_got = np.isin(keys, g.keys)
+            in_got = isin(keys, g.keys)
             if in_got.any():
                 addr = np.where(in_got, g.addr + g.entry_size * g.index_of(keys), addr)
         return addr
