@@ -66,8 +66,6 @@ def scan(ctx, rt):
     # entries the scan itself requests change them
     prop = _key_properties(K)[key]
     is_func = (prop & _FUNC).view(bool)
-    defined = (prop & _DEFINED).astype(bool)
-    ifunc = (prop & _IFUNC).astype(bool)
     imported = K.imported[key]
     writable = rt.writable
     direct_data = T.IS_DIRECT_DATA[tt]
@@ -104,7 +102,7 @@ def scan(ctx, rt):
         # an executable's undefined weak function that is only called (and loaded
         # through the GOT) stays dynamic, with a PLT entry the loader may bind
         # (ld.bfd); any other direct reference makes it 0 everywhere
-        weak = ~defined & ~(prop & _ZERO_UNDEF).astype(bool) & ~imported
+        weak = ((prop & (_DEFINED | _ZERO_UNDEF)) == 0) & ~imported
         if weak.any():
             call = weak & plt_kind
             other = weak & ~plt_kind & (kind != K_GOT) & (kind != K_NONE)
@@ -138,39 +136,47 @@ def scan(ctx, rt):
     # TLS: executables relax everything they can to local-exec; an imported
     # variable is reached through a GOT slot holding its TP offset (initial-exec)
     # shared objects keep the dynamic models: GD slot pairs, one LD pair, IE slots
-    plan.tls_gd = (kind == K_TLS_GD) & bool(cfg.shared)
-    plan.tls_ld = (kind == K_TLS_LD) & bool(cfg.shared)
-    plan.gd_to_ie = (kind == K_TLS_GD) & imported & ~plan.tls_gd
-    ie = kind == K_TLS_IE
-    plan.ie_keep = ie & (imported | bool(cfg.shared))
+    # (decided over the TLS rows only, as the dynamic relocations below over the
+    # pointer rows: a few percent of a big link's table, whose whole-table
+    # temporaries were most of the scan's time once they outgrew the cache)
+    tls = np.flatnonzero(kind >= K_TPOFF)
+    tk, timp = kind[tls], imported[tls]
+    shared = bool(cfg.shared)
+    gd, ld, ie, desc = tk == K_TLS_GD, tk == K_TLS_LD, tk == K_TLS_IE, tk == K_TLS_DESC
+    tls_gd, tls_ld = gd & shared, ld & shared
+    gd_to_ie = gd & timp & ~tls_gd
+    ie_keep = ie & (timp | shared)
+    plan.tls_gd, plan.tls_ld = _rows(n, tls, tls_gd), _rows(n, tls, tls_ld)
+    plan.gd_to_ie, plan.ie_keep = _rows(n, tls, gd_to_ie), _rows(n, tls, ie_keep)
     if ie.any() and cfg.shared and T.IE_STATIC_TLS_FLAG:
         ctx.static_tls = True
-    if plan.tls_gd.any():
-        ctx.got_gd.add(key[plan.tls_gd])
-    if plan.tls_ld.any():
+    if tls_gd.any():
+        ctx.got_gd.add(key[tls[tls_gd]])
+    if tls_ld.any():
         ctx.need_got_ld = True
     # TLS descriptors: a shared object keeps one (two .got.plt words and a TLSDESC
     # dynamic relocation) per variable; an executable relaxes the sequence to
     # initial-exec for an imported variable, else to local-exec
-    desc = kind == K_TLS_DESC
-    plan.desc_keep = desc & bool(cfg.shared)
-    plan.desc_to_ie = desc & imported & ~plan.desc_keep
-    if plan.desc_keep.any():
-        ctx.tlsdesc.add(key[plan.desc_keep])
-    need_got |= plan.gd_to_ie | plan.ie_keep | plan.desc_to_ie
+    desc_keep = desc & shared
+    desc_to_ie = desc & timp & ~desc_keep
+    plan.desc_keep, plan.desc_to_ie = _rows(n, tls, desc_keep), _rows(n, tls, desc_to_ie)
+    if desc_keep.any():
+        ctx.tlsdesc.add(key[tls[desc_keep]])
+    need_got[tls[gd_to_ie | ie_keep | desc_to_ie]] = True
     # in a PIE or shared object the GOT load of an IFUNC defined here reads the
     # .got.plt slot of its IPLT entry, which IRELATIVE fills with the chosen
     # function (ld.bfd: no .got slot of its own)
-    plan.ifunc_got = need_got & bool(pic) & ifunc & ~imported & is_got
-    need_got &= ~plan.ifunc_got
+    ifuncs = np.flatnonzero(prop & _IFUNC)
+    at = ifuncs[need_got[ifuncs] & ~imported[ifuncs] & is_got[ifuncs]] if pic else ifuncs[:0]
+    plan.ifunc_got = _rows(n, at)
+    need_got[at] = False
     if need_got.any():
         ctx.got.add(key[need_got])
     if T.NEEDS_GOT_BASE[tt].any():
         ctx.need_got_base = True
     # the call to __tls_get_addr after a relaxed GD/LD sequence is rewritten with it
     plan.skip = skip = np.zeros(n, bool)
-    tls_seq = np.flatnonzero(((kind == K_TLS_GD) | (kind == K_TLS_LD)) & ~plan.tls_gd & ~plan.tls_ld) \
-        if T.TLS_CALL_FOLLOWS else ()
+    tls_seq = tls[(gd & ~tls_gd) | (ld & ~tls_ld)] if T.TLS_CALL_FOLLOWS else ()
     if len(tls_seq):
         nxt = tls_seq + 1
         ok = nxt < n
@@ -180,42 +186,59 @@ def scan(ctx, rt):
             raise LinkError(f"{rt.where(k)}: {T.type_name(typ[k])} is not followed by a call "
                             f"to __tls_get_addr")
         skip[nxt] = True
-    if T.IS_TLS[tt].any():
+    if len(tls):
         ctx.uses_tls = True
-    le = imported & ((kind == K_TPOFF) | (kind == K_TPOFF_NEG))
+    le = timp & ((tk == K_TPOFF) | (tk == K_TPOFF_NEG))
     if le.any():
-        k = int(np.argmax(le))
+        k = int(tls[np.argmax(le)])
         raise LinkError(f"{rt.where(k)}: local-exec TLS relocation {T.type_name(typ[k])} against "
                         f"'{ctx.reloc_sym_display(rt, k)}', which is defined in a shared library")
 
     # absolute addresses in a position-independent output need dynamic relocations
-    canonical = K.canonical[key]
-    plan.dyn64 = abs_word & rt.alloc & imported & ~canonical
+    def movable(rows):
+        """Whether the symbols of `rows` have addresses that move with the load base."""
+        k = key[rows]
+        return ((prop[rows] & (_DEFINED | _ABSOLUTE | _UNDEF_WEAK)) == _DEFINED) & \
+            (~imported[rows] | K.canonical[k])
+    words = np.flatnonzero(abs_word & rt.alloc)
+    wimp = imported[words]
+    dyn64 = wimp & ~K.canonical[key[words]]
+    plan.dyn64 = _rows(n, words, dyn64)
     plan.relative = np.zeros(n, bool)
     plan.irelative = plan.relative
+    dyn = dyn64
     if pic:
-        movable = defined & ~(prop & (_ABSOLUTE | _UNDEF_WEAK)).astype(bool) & (~imported | canonical)
-        plan.relative = abs_word & rt.alloc & movable
+        moves = movable(words)
         # a pointer to an IFUNC of this output holds the function the resolver picks
         # (as its GOT slot does), not the PLT stub: ld.bfd's IRELATIVE
-        plan.irelative = plan.relative & ifunc
-        plan.relative &= ~plan.irelative
-        bad32 = T.IS_ABS_NARROW32[tt] & rt.alloc & movable
-        if bad32.any():
-            k = int(np.argmax(bad32))
+        irelative = moves & (prop[words] & _IFUNC).astype(bool)
+        plan.relative = _rows(n, words, moves & ~irelative)
+        plan.irelative = _rows(n, words, irelative)
+        dyn = dyn64 | moves
+        narrow = np.flatnonzero(T.IS_ABS_NARROW32[tt] & rt.alloc)
+        bad32 = narrow[movable(narrow)]
+        if len(bad32):
+            k = int(bad32[0])
             raise LinkError(f"{rt.where(k)}: relocation {T.type_name(typ[k])} against "
                             f"'{ctx.reloc_sym_display(rt, k)}' cannot be used when making a "
                             f"{'shared object' if cfg.shared else 'PIE'}; recompile with -fPIC")
     # IFUNCs of this output get an IPLT entry unless every reference is a pointer
     # that IRELATIVE fills, or the symbol can be preempted (shared objects)
-    ifunc_refs = ifunc & ~imported & (typ != T.R_NONE) & ~plan.irelative
-    if ifunc_refs.any():
-        ctx.iplt.add(key[ifunc_refs])
-    dyn = plan.dyn64 | plan.relative | plan.irelative
-    plan.textrel = dyn & ~writable
-    if plan.textrel.any():
-        ctx.textrel_at(rt, int(np.argmax(plan.textrel)))
+    refs = ifuncs[~imported[ifuncs] & (typ[ifuncs] != T.R_NONE) & ~plan.irelative[ifuncs]]
+    if len(refs):
+        ctx.iplt.add(key[refs])
+    textrel = dyn & ~writable[words]
+    plan.textrel = _rows(n, words, textrel)
+    if textrel.any():
+        ctx.textrel_at(rt, int(words[np.argmax(textrel)]))
     ctx.rela_dyn.reserve(int(dyn.sum()))
+
+
+def _rows(n, rows, where=None):
+    """A mask over the n rows of the table, set at rows (those of them `where` says)."""
+    m = np.zeros(n, bool)
+    m[rows if where is None else rows[where]] = True
+    return m
 
 
 # bits of _key_properties
