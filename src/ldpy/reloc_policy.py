@@ -65,57 +65,63 @@ def scan(ctx, rt):
     # imported and canonical are read again after the copies and canonical PLT
     # entries the scan itself requests change them
     prop = _key_properties(K)[key]
-    is_func = (prop & _FUNC).view(bool)
     imported = K.imported[key]
     writable = rt.writable
-    direct_data = T.IS_DIRECT_DATA[tt]
-    abs_word = T.IS_ABS_WORD[tt]
-    plt_kind = kind == K_PLT
     n = len(typ)
+    # the copy, canonical PLT and PLT decisions concern references to a library's
+    # symbols: they are made over those rows only
+    imp = np.flatnonzero(imported)
 
     # imported data accessed directly from code: copy it into the executable
-    if not cfg.shared:
-        copy_ref = imported & ~is_func & ~(prop & _TLS).astype(bool) & \
-            (direct_data | (abs_word & ~writable & rt.alloc))
-        if cfg.nocopyreloc and copy_ref.any():
+    if not cfg.shared and len(imp):
+        it = tt[imp]
+        direct = T.IS_DIRECT_DATA[it]
+        pointer_in_code = T.IS_ABS_WORD[it] & ~writable[imp] & rt.alloc[imp]
+        copy = ((prop[imp] & (_FUNC | _TLS)) == 0) & (direct | pointer_in_code)
+        if cfg.nocopyreloc and copy.any():
             # -z nocopyreloc: no copies; an absolute pointer becomes a (text)
             # relocation, a direct access from code cannot be made (ld.bfd)
-            ctx.refuse_copies(rt, copy_ref & direct_data & rt.alloc, T.type_name)
-            copy_ref[:] = False
-        if copy_ref.any():
-            ctx.request_copies(rt, copy_ref)
-            imported = K.imported[key]
+            ctx.refuse_copies(rt, _rows(n, imp, copy & direct & rt.alloc[imp]), T.type_name)
+            copy[:] = False
+        if copy.any():
+            ctx.request_copies(rt, _rows(n, imp, copy))
+            imported = K.imported[key]          # (every reference to a copied symbol)
+            imp = np.flatnonzero(imported)
+            it = tt[imp]
+            pointer_in_code = T.IS_ABS_WORD[it] & ~writable[imp] & rt.alloc[imp]
         # imported functions whose address is taken by non-PIC code: the PLT entry is the address
         if not pic:
-            canon_ref = T.CANON_REF[tt]
-            calls = np.flatnonzero(canon_ref & T.IS_PC32[tt] & imported & is_func)
+            func = (prop[imp] & _FUNC).astype(bool)
+            canon_ref = T.CANON_REF[it]
+            calls = np.flatnonzero(canon_ref & T.IS_PC32[it] & func)
             if len(calls):
                 # (a PC-relative call or jump is no address: i386 calls use R_386_PC32)
-                canon_ref = canon_ref.copy()
-                canon_ref[calls[T.direct_branches(rt, calls)]] = False
-            canon = imported & is_func & (canon_ref | (abs_word & ~writable & rt.alloc))
+                canon_ref[calls[T.direct_branches(rt, imp[calls])]] = False
+            canon = func & (canon_ref | pointer_in_code)
             if canon.any():
-                ctx.request_canonical_plt(unique(key[canon]))
+                ctx.request_canonical_plt(unique(key[imp[canon]]))
     # calls to imported functions go through the PLT
-    plt_ref = imported & (plt_kind | (is_func & T.IS_PC32[tt]))
+    plt_rows = imp[(kind[imp] == K_PLT) | ((prop[imp] & _FUNC).astype(bool) & T.IS_PC32[tt[imp]])]
     if not cfg.shared and ctx.shared_files:
         # an executable's undefined weak function that is only called (and loaded
         # through the GOT) stays dynamic, with a PLT entry the loader may bind
         # (ld.bfd); any other direct reference makes it 0 everywhere
-        weak = ((prop & (_DEFINED | _ZERO_UNDEF)) == 0) & ~imported
-        if weak.any():
-            call = weak & plt_kind
-            other = weak & ~plt_kind & (kind != K_GOT) & (kind != K_NONE)
-            if call.any():
-                call &= ~isin(key, key[other])
-                plt_ref |= call
-    plan.plt_call = plt_ref
-    if plt_ref.any():
-        ctx.plt.add(key[plt_ref])
-    if cfg.shared:
-        direct = imported & direct_data & ~plt_ref & rt.alloc
-        if direct.any():
-            k = int(np.argmax(direct))
+        weak = np.flatnonzero((prop & (_DEFINED | _ZERO_UNDEF)) == 0)
+        weak = weak[~imported[weak]]
+        if len(weak):
+            wk = kind[weak]
+            call = weak[wk == K_PLT]
+            other = weak[(wk != K_PLT) & (wk != K_GOT) & (wk != K_NONE)]
+            if len(call):
+                call = call[~isin(key[call], key[other])]
+                plt_rows = np.sort(np.concatenate((plt_rows, call)))    # (imported rows and not)
+    plan.plt_call = _rows(n, plt_rows)
+    if len(plt_rows):
+        ctx.plt.add(key[plt_rows])
+    if cfg.shared and len(imp):
+        direct = imp[T.IS_DIRECT_DATA[tt[imp]] & ~plan.plt_call[imp] & rt.alloc[imp]]
+        if len(direct):
+            k = int(direct[0])
             raise LinkError(f"{rt.where(k)}: relocation {T.type_name(typ[k])} against symbol "
                             f"'{ctx.reloc_sym_display(rt, k)}' cannot be used when making a shared "
                             f"object; recompile with -fPIC")
@@ -200,7 +206,7 @@ def scan(ctx, rt):
         k = key[rows]
         return ((prop[rows] & (_DEFINED | _ABSOLUTE | _UNDEF_WEAK)) == _DEFINED) & \
             (~imported[rows] | K.canonical[k])
-    words = np.flatnonzero(abs_word & rt.alloc)
+    words = np.flatnonzero(T.IS_ABS_WORD[tt] & rt.alloc)
     wimp = imported[words]
     dyn64 = wimp & ~K.canonical[key[words]]
     plan.dyn64 = _rows(n, words, dyn64)
