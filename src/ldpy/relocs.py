@@ -15,7 +15,7 @@ import numpy as np
 from ldpy.diag import LinkError
 from ldpy.util import unique, file_buffers, section_headers
 from ldpy.elf.format import (SHX_ABS, STT_SECTION, STT_GNU_IFUNC, STT_FUNC, STT_TLS,
-                             SHT_NOBITS, SHT_RELA, RELOC, reloc_sym, reloc_type, SHF_ALLOC, SHF_WRITE, STV_DEFAULT, STV_PROTECTED)
+                             SHT_NOBITS, SHT_RELA, RELOC, SHF_ALLOC, SHF_WRITE, STV_DEFAULT, STV_PROTECTED)
 from ldpy.symbols import UNDEF, DEFINED, COMMON, SHARED, SYNTHETIC
 
 
@@ -351,6 +351,9 @@ def _gather_records(rec, first, counts, buffer, pos, buffers):
 BLOCK = int(os.environ.get("LDPY_RELOC_BLOCK") or 1 << 18)    # (tests: blocks of a few rows)
 
 
+_WORDS = np.dtype("<u4")           # (RelocTable: r_info's halves in the RELOC records)
+
+
 def row_blocks(counts, block=None):
     """Runs of whole sections of about `block` (BLOCK) rows: [(first section, end
     section, first row, end row)] for sections with `counts` rows each."""
@@ -440,10 +443,13 @@ class RelocTable:
             # (every input's relocations are in the in-memory RELOC layout: elf/format.py)
             offset = self.offset[lo:hi]
             offset[:] = rel["r_offset"]
+            # r_info's halves copied straight out of the records (RELOC is little-endian:
+            # its low word, the type, comes first), with no temporary of a shift or mask
+            words = rel.view(_WORDS).reshape(-1, RELOC.itemsize // 4)
             sym = self.sym[lo:hi]
-            sym[:] = reloc_sym(rel["r_info"])
+            sym[:] = words[:, 3]
             typ = self.type[lo:hi]
-            typ[:] = reloc_type(rel["r_info"])
+            typ[:] = words[:, 2]
             self.addend[lo:hi] = rel["r_addend"]
             del rel, rec
             so = self.sec_ordinal[lo:hi]
