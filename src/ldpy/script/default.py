@@ -90,13 +90,15 @@ def _disk_cache(text):
 
 def warm_default_scripts():
     """Parse the default scripts of the usual links (executable, PIE, shared object;
-    with and without -z now) into the cache: the link server calls this before it
-    forks a child per link, so the children start with them parsed."""
+    with and without -z now) into the cache, and their patterns compiled: the link
+    server calls this before it forks a child per link, so the children start with
+    them ready."""
     from ldpy.cli import parse_args
+    from ldpy.script.place import warm_patterns
     for kind in ((), ("-pie",), ("-shared",)):
         for now in ((), ("-z", "now")):
             try:
-                default_script(parse_args([*kind, *now, "-o", "a.out", "a.o"]))
+                warm_patterns(default_script(parse_args([*kind, *now, "-o", "a.out", "a.o"])))
             except Exception:
                 pass                    # (a link will parse it, and report any error)
 

@@ -13,6 +13,7 @@ same with and without a script.
 """
 import fnmatch
 import re
+from functools import lru_cache
 
 from ldpy.diag import LinkError
 from ldpy.elf.format import (SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHT_NOBITS, SHT_NOTE, SHT_PROGBITS,
@@ -111,6 +112,10 @@ class ScriptOutput(OutputSection):
             run.append(item[2])
 
 
+# The pattern compilers below are cached by pattern text: the link server compiles
+# the default scripts' patterns once (warm_patterns), and its children start with them.
+
+@lru_cache(maxsize=4096)
 def _glob(pattern):
     """fnmatch without the case folding, compiled once."""
     return re.compile(fnmatch.translate(pattern), re.S).match
@@ -120,6 +125,7 @@ def _is_literal(pattern):
     return not any(c in pattern for c in "*?[")
 
 
+@lru_cache(maxsize=4096)
 def _prefix_of(pattern):
     """(literal, is_prefix) for a pattern that is a literal name or `literal*`, else None."""
     if _is_literal(pattern):
@@ -129,6 +135,7 @@ def _prefix_of(pattern):
     return None
 
 
+@lru_cache(maxsize=4096)
 def _name_test(pattern):
     """A section name pattern as a test returning a truth value: `==` for a literal,
     `startswith` for `prefix*` (the patterns of every usual script), else the glob."""
@@ -139,6 +146,23 @@ def _name_test(pattern):
     if lit[1]:
         return lambda name, prefix=lit[0]: name.startswith(prefix)
     return lit[0].__eq__
+
+
+def warm_patterns(tree):
+    """Compile the patterns of every input section description in a script's tree
+    into the caches above (the link server, for the default scripts)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (list, tuple)):
+            stack.extend(node)
+        elif isinstance(node, ast.InputSectionDesc):
+            try:
+                InputDescription(None, 0, node)
+            except LinkError:
+                pass                    # (the link reports it)
+        elif type(node).__module__ == ast.__name__:        # (any other node of the tree)
+            stack.extend(vars(node).values())
 
 
 class InputDescription:
