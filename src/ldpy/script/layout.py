@@ -499,8 +499,6 @@ class _Walk:
         node = item.node
         where = item.where
         item.shadow = None
-        has_bytes = out is not None and self.has_bytes(out)
-        keeps = node is not None and (_keeps_empty(node) or _moves_dot(node))
         uses = self._uses_symbols(item)
         last_overlay = item.ov_last
         if out is None:
@@ -512,7 +510,8 @@ class _Walk:
             flags = st.phantom_flags if ignored and st.phantom_align is not None else 0
             align = st.phantom_align or 1
         else:
-            ignored = not has_bytes and not keeps and not uses and not last_overlay
+            ignored = not uses and not last_overlay and not self.has_bytes(out) and \
+                not (node is not None and (_keeps_empty(node) or _moves_dot(node)))
             flags = out.flags
             align = max(out.align, st.phantom_align or 1)
             if item.type == "NOLOAD":
