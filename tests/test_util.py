@@ -16,6 +16,8 @@ def test_isin_agrees_with_numpy():
     assert bool(isin(7, np.array([1, 7]))) and not bool(isin(8, np.array([1, 7])))
     assert not isin(np.arange(4), np.zeros(0, np.int64)).any()
     assert isin(np.arange(6).reshape(2, 3), [4]).shape == (2, 3)
+    big = np.array([2**63 + 1, 5], np.uint64)
+    assert isin(big, np.array([5, -1], np.int64)).tolist() == [False, True]
 
 
 def test_isin_needs_no_masked_arrays():

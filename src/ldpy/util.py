@@ -21,6 +21,8 @@ def isin(a, b, assume_unique=False):
     b = np.sort(np.asarray(b).reshape(-1))
     if len(b) == 0:
         return np.zeros(a.shape, bool)
+    if np.result_type(a, b).kind not in "iub":
+        return np.isin(a, b)        # (uint64 against signed: no exact common type)
     i = np.minimum(np.searchsorted(b, a), len(b) - 1)
     return b[i] == a
 
