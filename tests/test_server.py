@@ -460,6 +460,40 @@ def test_server_keeps_libraries_parsed_for_the_next_links(srv, kind):
     assert srv.run(["./warm"]).stdout == want
 
 
+def test_server_keeps_objects_that_links_keep_naming(srv):
+    """An object that two served links read by its path (crt1.o and its kin, in real
+    builds) is parsed once in the server; later links take it from there (warm=N) and
+    write the same bytes as an in-process link, COMDAT groups decided per link (the
+    object and the link's own file both define an inline function)."""
+    common = srv.tmp / "common.o"
+    (srv.tmp / "common.cc").write_text(
+        "inline int twice(int x) { return 2 * x; }\n"
+        "int start_value = 21;\n"
+        "int use_common() { return twice(start_value); }\n")
+    (srv.tmp / "main.cc").write_text(
+        "inline int twice(int x) { return 2 * x; }\nextern int start_value;\n"
+        'extern "C" void _start() { __asm__ volatile("syscall" :: "a"(60), "D"(twice(start_value))); }\n')
+    for c in ("common.cc", "main.cc"):
+        subprocess.run(["g++", "-O0", "-fno-pic", "-fno-exceptions", "-fno-asynchronous-unwind-tables",
+                        "-c", c], cwd=srv.tmp, check=True)
+    assert "COMDAT group" in srv.run(["readelf", "-g", "common.o"]).stdout
+    plain = dict(srv.env)
+    del plain["LDPY_SERVER"]
+
+    def link(out, env=None):
+        return srv.run([srv.ld, "-static", str(common), "main.o", "-o", out], env=env)
+    assert link("plain", env=plain).returncode == 0
+    link("first")                                  # (starts the server)
+    srv.wait_ready()
+    srv.served_run(link, "second")                 # (two links read common.o)
+    srv.served_run(link, "third")
+    r, n = _served_warm(srv, link, "warm")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert n == 1                                  # (common.o; main.o by a relative path)
+    assert open(srv.tmp / "warm", "rb").read() == open(srv.tmp / "plain", "rb").read()
+    assert srv.run(["./warm"]).returncode == 42
+
+
 def test_server_rereads_a_rebuilt_library(srv):
     """A library rebuilt at the same path after the server parsed it is read again:
     the link sees the new symbols, not the kept copy."""

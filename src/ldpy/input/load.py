@@ -175,9 +175,12 @@ class Loader:
             if len(data) > 17 and data[16] == 3 and data[17] == 0 or \
                     len(data) > 17 and data[17] == 3 and data[16] == 0:
                 self.add_shared(path, data, spec, needed_name, parsed=parsed if held is not None else None)
+            elif held is not None and kind == "object" and not parsed.taken and not cfg.relocatable:
+                self.add_object(self.take_object(parsed, self.ctx.comdat, None, None))   # (input/warm.py)
             else:
-                self.add_object(self.read_object(path, data, comdat=self.ctx.comdat,
-                                           keep_ir=self.ctx.config.relocatable))
+                self.add_object(self.read_object(path, data, comdat=self.ctx.comdat, keep_ir=cfg.relocatable))
+                if not cfg.relocatable:
+                    warm.report("object", path)     # (crt1.o and its kin: every link names them)
             return None
         if len(data) == 0:
             raise LinkError(f"{path}: file is empty")

@@ -11,7 +11,8 @@ instead of in every link:
   server made, "KIND NUL PATH [NUL OFFSET] NEWLINE", in writes of at most PIPE_BUF
   bytes, so lines of different children never interleave);
 * members are parsed without COMDAT decisions (every group kept); the link that takes
-  one decides its groups (ObjectFile.take);
+  one decides its groups (ObjectFile.take); so are objects named by path (crt1.o,
+  crti.o, crtbegin.o), once a second link has read them;
 * the server, when no link is waiting, reads and parses the reported files (only
   regular files up to WARM_FILE_LIMIT, WARM_TOTAL_LIMIT in all, never a thin archive,
   whose members live in other files);
@@ -66,7 +67,7 @@ def lookup(path):
 
 
 def report(kind, path):
-    """A server child read `path` (kind "shared" or "archive") itself."""
+    """A server child read `path` (kind "shared", "archive" or "object") itself."""
     if _report_fd is None or not os.path.isabs(path) or (kind, path) in _reported:
         return
     _reported.add((kind, path))
@@ -144,9 +145,9 @@ def parse_reports(raw, pending, pages=None):
                 except ValueError:
                     pass
             continue
-        if kind in (b"shared", b"archive") and path:
+        if kind in (b"shared", b"archive", b"object") and path:
             p = path.decode("utf-8", "surrogateescape")
-            if p not in _entries:
+            if p not in _entries and (kind != b"object" or _read_again(p)):
                 pending[(kind.decode(), p)] = None
         elif kind == b"member":
             path, _, offset = path.rpartition(b"\0")
@@ -154,6 +155,18 @@ def parse_reports(raw, pending, pages=None):
             if offset.isdigit() and not _held_member(p, int(offset)):
                 pending[("member", (p, int(offset)))] = None
     return tail
+
+
+_object_reads = {}      # object path -> how many links reported it (in the server)
+
+
+def _read_again(path):
+    """Whether a second link has read this object: those are kept (crt1.o and its kin,
+    which every link names), not a build's own objects, mostly linked once."""
+    if len(_object_reads) > 10000:
+        _object_reads.clear()
+    n = _object_reads[path] = _object_reads.get(path, 0) + 1
+    return n >= 2
 
 
 def _held_member(path, offset):
@@ -191,6 +204,12 @@ def _parse(kind, path, data):
         sf = SharedFile(path, data)
         sf.name_tables()        # (made here, once for every link)
         return sf
+    if kind == "object":
+        # parsed without COMDAT decisions, as archive members are (ObjectFile.take)
+        if bytes(data[:4]) != b"\x7fELF" or len(data) < 18 or (data[16], data[17]) not in ((1, 0), (0, 1)):
+            return None                 # (ET_REL only)
+        from ldpy.input.object import ObjectFile
+        return ObjectFile(path, data, comdat=None)
     if kind == "archive":
         from ldpy.input.archive import Archive, is_archive
         if not is_archive(data):
