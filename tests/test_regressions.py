@@ -93,3 +93,46 @@ def test_gnu_linkonce_sections_keep_the_first_copy(tmp_path):
         text = run(["objdump", "-d", "-j", ".text", exe]).stdout
         assert text.count("<answer>:") == 1
         assert "$0x29" not in text if want == "42\n" else "$0x2a" not in text
+
+
+def test_merged_strings_dedup_and_unterminated_error(tmp_path):
+    """C strings of SHF_MERGE|SHF_STRINGS sections are merged across inputs (one copy
+    of each, tails not shared as ld.bfd does at -O0), an empty such section is
+    harmless, and a string without its NUL is an error naming the section."""
+    import subprocess
+    import sys
+    a = """
+        .section .rodata.str1.1,"aMS",@progbits,1
+    sa: .asciz "hello"
+    sb: .asciz "world"
+        .section .rodata.str1.8,"aMS",@progbits,1
+        .text
+        .globl get_a
+    get_a: lea sa(%rip), %rax
+        ret
+    """
+    b = """
+        .section .rodata.str1.1,"aMS",@progbits,1
+    sc: .asciz "world"
+    sd: .asciz "hello"
+        .text
+        .globl get_b
+    get_b: lea sc(%rip), %rax
+        ret
+    """
+    (tmp_path / "a.s").write_text(a)
+    (tmp_path / "b.s").write_text(b)
+    (tmp_path / "m.c").write_text('#include <stdio.h>\nconst char *get_a(void); const char *get_b(void);\n'
+                                  'int main(void){printf("%s %s\\n", get_a(), get_b());return 0;}\n')
+    exe = gcc_link(tmp_path, "m", ["m.c", "a.s", "b.s"])
+    assert run([exe]).stdout == "hello world\n"
+    run(["objcopy", "-O", "binary", "--only-section=.rodata", exe, "rodata.bin"], cwd=tmp_path)
+    rodata = (tmp_path / "rodata.bin").read_bytes()
+    assert rodata.count(b"hello\0") == 1 and rodata.count(b"world\0") == 1
+    (tmp_path / "bad.s").write_text('.section .rodata.str1.1,"aMS",@progbits,1\n.ascii "abc"\n'
+                                    '.text\n.globl _start\n_start: ret\n')
+    run(["as", "bad.s", "-o", "bad.o"], cwd=tmp_path)
+    r = subprocess.run([sys.executable, "-m", "ldpy", "bad.o", "-o", "bad"], cwd=tmp_path,
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and not (tmp_path / "bad").exists()
+    assert "bad.o:(.rodata.str1.1): string in a mergeable string section is not terminated" in r.stderr
