@@ -97,8 +97,9 @@ def test_gnu_linkonce_sections_keep_the_first_copy(tmp_path):
 
 def test_merged_strings_dedup_and_unterminated_error(tmp_path):
     """C strings of SHF_MERGE|SHF_STRINGS sections are merged across inputs (one copy
-    of each, tails not shared as ld.bfd does at -O0), an empty such section is
-    harmless, and a string without its NUL is an error naming the section."""
+    of each, tails not shared as ld.bfd does at -O0), empty ones and strings of
+    4-byte units are kept right, and a string without its NUL is an error naming
+    the section."""
     import subprocess
     import sys
     a = """
@@ -106,6 +107,11 @@ def test_merged_strings_dedup_and_unterminated_error(tmp_path):
     sa: .asciz "hello"
     sb: .asciz "world"
         .section .rodata.str1.8,"aMS",@progbits,1
+        .section .rodata.str2.2,"aMS",@progbits,2
+        .section .rodata.str4.4,"aMS",@progbits,4
+        .p2align 2
+        .globl wide
+    wide: .long 0x41, 0x42, 0
         .text
         .globl get_a
     get_a: lea sa(%rip), %rax
@@ -123,9 +129,10 @@ def test_merged_strings_dedup_and_unterminated_error(tmp_path):
     (tmp_path / "a.s").write_text(a)
     (tmp_path / "b.s").write_text(b)
     (tmp_path / "m.c").write_text('#include <stdio.h>\nconst char *get_a(void); const char *get_b(void);\n'
-                                  'int main(void){printf("%s %s\\n", get_a(), get_b());return 0;}\n')
+                                  'extern const int wide[];\n'
+                                  'int main(void){printf("%s %s %c%c\\n", get_a(), get_b(), wide[0], wide[1]);return 0;}\n')
     exe = gcc_link(tmp_path, "m", ["m.c", "a.s", "b.s"])
-    assert run([exe]).stdout == "hello world\n"
+    assert run([exe]).stdout == "hello world AB\n"
     run(["objcopy", "-O", "binary", "--only-section=.rodata", exe, "rodata.bin"], cwd=tmp_path)
     rodata = (tmp_path / "rodata.bin").read_bytes()
     assert rodata.count(b"hello\0") == 1 and rodata.count(b"world\0") == 1

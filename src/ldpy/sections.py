@@ -102,34 +102,31 @@ class MergedSection:
         es = max(sec.entsize, 1)
         if es > 4096 or (sec.flags & SHF_STRINGS and es not in (1, 2, 4)):
             raise LinkError(f"{sec.where()}: bad entry size {es} for a mergeable section")
+        data = raw.tobytes()
         if sec.flags & SHF_STRINGS and es == 1:
             # (C strings, by far the most: bytes.split does the cutting, where numpy's
             # steps cost more than the work for the few strings of most sections)
-            data = raw.tobytes()
             if data and data[-1] != 0:
                 raise LinkError(f"{sec.where()}: string in a mergeable string section is not terminated")
             pieces = [p + b"\0" for p in data.split(b"\0")[:-1]]
             lens = np.fromiter(map(len, pieces), np.int64, len(pieces))
-            self.align = max(self.align, sec.align)
-            sec.merge = (np.cumsum(lens) - lens, pieces)
-            sec.output = self
-            self.inputs.append(sec)
-            return
-        if sec.flags & SHF_STRINGS:         # (strings of 2- or 4-byte units)
-            units = raw[: len(raw) // es * es].reshape(-1, es)
-            ends = np.flatnonzero(~units.any(axis=1)) * es + (es - 1)
-            if len(raw) and (len(ends) == 0 or ends[-1] != len(raw) - 1):
-                raise LinkError(f"{sec.where()}: string in a mergeable string section is not terminated")
-            starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.int64)
-            stops = ends + 1
+            starts = np.cumsum(lens) - lens
         else:
-            if len(raw) % es:
-                raise LinkError(f"{sec.where()}: size {len(raw)} is not a multiple of entry size {es}")
-            starts = np.arange(0, len(raw), es, dtype=np.int64)
-            stops = starts + es
+            if sec.flags & SHF_STRINGS:         # (strings of 2- or 4-byte units)
+                units = raw[: len(raw) // es * es].reshape(-1, es)
+                ends = np.flatnonzero(~units.any(axis=1)) * es + (es - 1)
+                if len(raw) and (len(ends) == 0 or ends[-1] != len(raw) - 1):
+                    raise LinkError(f"{sec.where()}: string in a mergeable string section is not terminated")
+                stops = ends + 1
+                starts = np.concatenate(([0], stops[:-1])).astype(np.int64)[:len(stops)]
+            else:
+                if len(raw) % es:
+                    raise LinkError(f"{sec.where()}: size {len(raw)} is not a multiple of entry size {es}")
+                starts = np.arange(0, len(raw), es, dtype=np.int64)
+                stops = starts + es
+            pieces = [data[a:b] for a, b in zip(starts.tolist(), stops.tolist())]
         self.align = max(self.align, sec.align)
-        data = raw.tobytes()
-        sec.merge = (starts, [data[a:b] for a, b in zip(starts.tolist(), stops.tolist())])
+        sec.merge = (starts, pieces)
         sec.output = self
         self.inputs.append(sec)
 

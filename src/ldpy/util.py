@@ -13,7 +13,7 @@ def unique(a):
     return a[keep]
 
 
-def isin(a, b, assume_unique=False):
+def isin(a, b):
     """np.isin for integer arrays, by binary search: numpy's own goes through
     np.unique, whose masked-array test imports numpy.ma (5 ms of a fresh link, and
     of every served link: the server never imports it)."""
