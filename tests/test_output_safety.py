@@ -312,6 +312,81 @@ def test_input_truncated_during_the_link(objs, mapped, size):
     assert leftovers(objs) == []
 
 
+def _resident_kb(m):
+    """Resident memory of map m in this process (its /proc/self/smaps entry), in KiB."""
+    import numpy as np
+    start = np.frombuffer(m, np.uint8).ctypes.data
+    found = None
+    with open("/proc/self/smaps") as fh:
+        for line in fh:
+            head = line.split()[0]
+            if "-" in head and ":" not in head:
+                lo, hi = (int(x, 16) for x in head.split("-"))
+                found = lo <= start < hi
+            elif found and line.startswith("Rss:"):
+                return int(line.split()[1])
+    raise AssertionError("map not found in /proc/self/smaps")
+
+
+def test_released_input_pages_leave_memory_and_read_again(tmp_path):
+    """A mapped input's pages leave the process when a pass is done with them
+    (release_input_pages: peak memory is not every page the link ever read), and
+    the next access reads the same bytes."""
+    import mmap
+    from ldpy import outfile
+    data = os.urandom(3 << 20)            # above READ_LIMIT: mapped
+    (tmp_path / "big.bin").write_bytes(data)
+    outfile.reset()
+    try:
+        with open(tmp_path / "big.bin", "rb") as fh:
+            m = outfile.read_input(str(tmp_path / "big.bin"), fh)
+        assert isinstance(m, mmap.mmap)
+        assert sum(m[i] for i in range(0, len(m), 4096)) >= 0       # every page touched
+        assert _resident_kb(m) >= 3 << 10
+        outfile.release_input_pages()
+        assert _resident_kb(m) == 0
+        assert m[:] == data
+    finally:
+        outfile.end_reads()
+
+
+ALL_MAPPED = r"""
+import sys
+sys.path.insert(0, {src!r})
+import ldpy.outfile as o
+o.READ_LIMIT = 0                    # every input mapped, so that every release drops pages
+from ldpy.main import main
+sys.exit(main({args!r}))
+"""
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_link_from_released_mapped_inputs_is_the_same(tmp_path, threads):
+    """Inputs mapped and released between passes and after each copied section
+    give the bytes a link from read() copies gives, serial or split over workers."""
+    src = "".join(f"const char s{i}[] = \"{i:04}-string\";\n"
+                  f"int f{i}(int x) {{ return x * {i} + s{i}[0]; }}\n" for i in range(200))
+    src += "#include <stdio.h>\nint main(void) { long t = 0;\n"
+    src += "".join(f"t += f{i}({i});\n" for i in range(200)) + 'printf("%ld\\n", t); return 0; }\n'
+    (tmp_path / "p.c").write_text(src)
+    run(["gcc", "-O1", "-ffunction-sections", "-fdata-sections", "-c", "p.c"], cwd=tmp_path)
+    base = ["-m", "elf_x86_64", "-static", "--threads=" + threads]
+    f = lambda name: subprocess.run(["gcc", "-print-file-name=" + name], capture_output=True,
+                                    text=True).stdout.strip()
+    ins = [f("crt1.o"), f("crti.o"), f("crtbeginT.o"), "p.o", "--start-group", f("libgcc.a"),
+           f("libgcc_eh.a"), f("libc.a"), "--end-group", f("crtend.o"), f("crtn.o")]
+    env = dict(os.environ, LDPY_SPLIT_ALWAYS="1")
+    ldpy(["-o", "read.out", *base, *ins], tmp_path, check=True, env=env)
+    code = ALL_MAPPED.format(src=SRC, args=["-o", "mapped.out", *base, *ins])
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=300, env=env)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert (tmp_path / "mapped.out").read_bytes() == (tmp_path / "read.out").read_bytes()
+    out = subprocess.run([str(tmp_path / "mapped.out")], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0
+    assert int(out.stdout) == sum(i * i + ord(str(i).zfill(4)[0]) for i in range(200))
+
+
 # -- signals ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])

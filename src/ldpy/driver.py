@@ -10,6 +10,7 @@ from ldpy.elf.format import (SHT_PROGBITS, SHT_STRTAB, SHT_NOTE, SHF_ALLOC, SHF_
                              SHF_STRINGS, SHN_ABS, SHN_UNDEF, STT_SECTION, STV_HIDDEN)
 from ldpy.symbols import SymbolTable, UNDEF, DEFINED, COMMON, SYNTHETIC, SHARED
 from ldpy import relocs as R, util
+from ldpy.outfile import release_input_pages
 
 
 class Context:
@@ -246,6 +247,7 @@ def _link(config, lto=None, ctf_beside=None):
         return link_relocatable(ctx, passes)    # -r / -Ur: one ET_REL object, its own pass list
     passes.run(add_command_line_references, ctx)
     passes.run(Loader(ctx).load_all)        # read inputs, pull archive members, resolve symbols
+    release_input_pages()                   # (headers and symbol tables are parsed: peak memory)
     if sum(map(len, map(attrgetter("view"), ctx.files))) >= util.BIG_LINK_BYTES:
         util.keep_freed_memory()            # big tables: freed temporaries reused, not unmapped
     check_target_options(ctx)               # another target's options: as GNU ld of this one
@@ -288,6 +290,7 @@ def _link(config, lto=None, ctf_beside=None):
     passes.run(report_undefined, ctx)
     _defsym_aliases(ctx)                    # --defsym a=b: absolute when b is
     passes.run(scan_relocations, ctx)       # GOT / IPLT / TLS decisions for every relocation
+    release_input_pages()                   # (the relocations are in one table now)
     from ldpy.script.crossrefs import check_nocrossrefs, check_discarded_references
     passes.run(check_discarded_references, ctx)   # symbols in /DISCARD/ed sections
     if ctx.script.nocrossrefs:

@@ -192,13 +192,17 @@ def copy_share(out, items, code_fill, copy_whole):
     """Write the items of one share (see plan_copy) into `out`."""
     from ldpy.elf.format import SHF_EXECINSTR
     from ldpy.write import fill_gaps
+    from ldpy.outfile import release_input_pages
     for o, piece, pos, last in items:
         if piece is None:
             copy_whole(out, o, code_fill)
-            continue
-        if o.flags & SHF_EXECINSTR and o.size:      # padding between code is no-ops
-            fill_gaps(out, o.offset, piece.starts, piece.ends, pos, o.size if last else None, code_fill)
-        piece.copy(out, o.offset)
+        else:
+            if o.flags & SHF_EXECINSTR and o.size:      # padding between code is no-ops
+                fill_gaps(out, o.offset, piece.starts, piece.ends, pos, o.size if last else None, code_fill)
+            piece.copy(out, o.offset)
+        # (the input pages just copied are not read again: at most one section's
+        # inputs are mapped at a time)
+        release_input_pages()
 
 
 MIN_ROWS = 1 << 18       # below this many relocations, one process applies them all
