@@ -193,16 +193,26 @@ def copy_share(out, items, code_fill, copy_whole):
     from ldpy.elf.format import SHF_EXECINSTR
     from ldpy.write import fill_gaps
     from ldpy.outfile import release_input_pages
+    copied = 0
     for o, piece, pos, last in items:
         if piece is None:
             copy_whole(out, o, code_fill)
+            copied += o.size
         else:
             if o.flags & SHF_EXECINSTR and o.size:      # padding between code is no-ops
                 fill_gaps(out, o.offset, piece.starts, piece.ends, pos, o.size if last else None, code_fill)
             piece.copy(out, o.offset)
-        # (the input pages just copied are not read again: at most one section's
-        # inputs are mapped at a time)
+            copied += int(piece.ends[-1] - piece.starts[0]) if len(piece.starts) else 0
+        if copied >= RELEASE_BYTES:
+            # (the input pages just copied are not read again: a few MB of inputs
+            # are mapped at a time, not all that the output holds)
+            release_input_pages()
+            copied = 0
+    if copied:
         release_input_pages()
+
+
+RELEASE_BYTES = 8 << 20     # (a release costs ~10 us per mapped input, touched or not)
 
 
 MIN_ROWS = 1 << 18       # below this many relocations, one process applies them all
