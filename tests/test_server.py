@@ -399,7 +399,7 @@ def test_client_does_not_import_numpy(srv):
 
 
 def _last_warm(srv):
-    line = open(srv.log).read().splitlines()[-1]
+    line = [ln for ln in open(srv.log).read().splitlines() if ln.startswith("served ")][-1]
     return int(line.split(" warm=")[1].split()[0])
 
 
@@ -492,6 +492,40 @@ def test_server_keeps_objects_that_links_keep_naming(srv):
     assert n == 1                                  # (common.o; main.o by a relative path)
     assert open(srv.tmp / "warm", "rb").read() == open(srv.tmp / "plain", "rb").read()
     assert srv.run(["./warm"]).returncode == 42
+
+
+def test_server_warms_up_with_a_static_link_of_its_own(srv):
+    """Once the server holds a static C link's crt objects and archives, it runs
+    such a link itself, its output thrown away (so that its children start with
+    numpy's first calls made and the passes' code specialized); served links after
+    it write the bytes of an in-process link, and the warm-up leaves no file."""
+    tmpdir = srv.tmp / "tmpdir"
+    tmpdir.mkdir()
+    srv.env["TMPDIR"] = str(tmpdir)
+    (srv.tmp / "hello.c").write_text(HELLO)
+    subprocess.run(["gcc", "-c", "hello.c", "-o", "prog.o"], cwd=srv.tmp, check=True)
+    plain = dict(srv.env)
+    del plain["LDPY_SERVER"]
+
+    def link(out, env=None):
+        return srv.run(["gcc", "-B", shim_dir(), "-static", "prog.o", "-o", out], env=env)
+    assert link("plain", env=plain).returncode == 0
+    link("first")                                  # (starts the server)
+    srv.wait_ready()
+    warmed = []
+    for _ in range(60):                            # (crt1.o and its kin: kept once read twice)
+        srv.served_run(link, "warm")
+        warmed = [ln for ln in open(srv.log).read().splitlines() if ln.startswith("warm-up ")]
+        if warmed:
+            break
+        time.sleep(0.2)
+    assert warmed and warmed[0].endswith(" rc=0"), warmed
+    r = srv.served_run(link, "after")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert open(srv.tmp / "after", "rb").read() == open(srv.tmp / "plain", "rb").read()
+    assert srv.run(["./after"]).stdout == "hello from the server\n"
+    assert list(tmpdir.iterdir()) == []
+    assert len([ln for ln in open(srv.log) if ln.startswith("warm-up ")]) == 1      # (once)
 
 
 def test_server_rereads_a_rebuilt_library(srv):

@@ -374,9 +374,12 @@ def serve():
                     del pending[item]                            # archive before its members)
                     warm.warm(kind, what)
                     if not pending:
+                        argv = warm.warm_up_link()
+                        if argv is not None:
+                            _warm_up(argv)
                         gc.collect()
                         gc.freeze()          # (the new objects' pages stay shared too)
-                        if warm.held_bytes() != held:
+                        if warm.held_bytes() != held or argv is not None:
                             held = warm.held_bytes()
                             spares.retire()  # (the next ones have the new inputs parsed)
                     continue
@@ -586,6 +589,43 @@ def _preload():
     import gc
     gc.collect()
     gc.freeze()          # keep the preloaded objects' pages shared with the children
+
+
+WARM_UP_RUNS = 3       # (one run makes numpy's first calls; specialization wants a few)
+
+
+def _warm_up(argv):
+    """Run one link in the server itself, its output thrown away (warm.warm_up_link):
+    what the first link of a process does once, every child of the server would
+    do again (numpy's first call of each function, 25-80 us each; the
+    interpreter specializing the passes' code), unless the server has done it.
+    Served static links are 4-8% faster after it (hyperfine, sqlite-static 32.4 ->
+    31.0 ms, hello-c-static 35.2 -> 32.9 ms)."""
+    import gc
+    import shutil
+    import tempfile
+    from ldpy.input import warm
+    from ldpy.main import main
+    d = tempfile.mkdtemp(prefix="ldpy-warm-up-")
+    enabled = gc.isenabled()
+    rc = None
+    try:
+        with warm.hidden():
+            for _ in range(WARM_UP_RUNS):
+                rc = main([*argv, "-o", os.path.join(d, "a.out")])
+    except BaseException:
+        pass                    # (nothing depends on it: the children link as before)
+    finally:
+        if enabled:
+            gc.enable()         # (main() turns the collector off for its link)
+        shutil.rmtree(d, ignore_errors=True)
+    log = os.environ.get("LDPY_SERVER_LOG")
+    if log:
+        try:
+            with open(log, "a") as fh:
+                fh.write(f"warm-up server={os.getpid()} rc={rc}\n")
+        except OSError:
+            pass
 
 
 def _fork_child(ls, conn, lock, reports=None):

@@ -219,6 +219,46 @@ def _parse(kind, path, data):
     return None
 
 
+# A static C link as gcc runs it against glibc, by the inputs' file names: the
+# link the server runs once itself (server._warm_up) when it holds all of these.
+# ("(" and ")": --start-group and --end-group; libgcc's archives when held)
+WARM_UP_STATIC = ("crt1.o", "crti.o", "crtbeginT.o", "(", "libgcc.a", "libgcc_eh.a", "libc.a", ")",
+                  "crtend.o", "crtn.o")
+_warmed_up = False
+
+
+def warm_up_link():
+    """The command line of a link the server may run itself, once, or None: a static
+    C program's, from the crt objects and archives the server holds (the
+    program's own objects are missing: `main` stays undefined, which
+    --unresolved-symbols=ignore-all lets through)."""
+    global _warmed_up
+    if _warmed_up:
+        return None
+    found = {}
+    for path, (_key, kind, _obj) in _entries.items():
+        found.setdefault(os.path.basename(path), path)
+    optional = ("libgcc.a", "libgcc_eh.a")
+    if any(n not in found for n in WARM_UP_STATIC if n not in "()" and n not in optional):
+        return None
+    _warmed_up = True
+    names = {"(": "--start-group", ")": "--end-group"}
+    return ["-static", "--build-id", "--unresolved-symbols=ignore-all", "--no-warnings"] + \
+        [names.get(n) or found[n] for n in WARM_UP_STATIC if n in names or n in found]
+
+
+class hidden:
+    """The server's inputs out of sight (a link the server runs itself must not take
+    them: ObjectFile.take decides a child's COMDAT groups in place)."""
+    def __enter__(self):
+        global _entries
+        self.saved, _entries = _entries, {}
+
+    def __exit__(self, *exc):
+        global _entries
+        _entries = self.saved
+
+
 def _warm_member(path, offset):
     """Parse a reported member of an archive the server holds (and that is still
     unchanged): without COMDAT decisions, which each link makes (fresh_copy)."""
