@@ -494,11 +494,13 @@ def test_server_keeps_objects_that_links_keep_naming(srv):
     assert srv.run(["./warm"]).returncode == 42
 
 
-def test_server_warms_up_with_a_static_link_of_its_own(srv):
-    """Once the server holds a static C link's crt objects and archives, it runs
-    such a link itself, its output thrown away (so that its children start with
-    numpy's first calls made and the passes' code specialized); served links after
-    it write the bytes of an in-process link, and the warm-up leaves no file."""
+@pytest.mark.parametrize("kind", ["static", "pie"])
+def test_server_warms_up_with_a_link_of_its_own(srv, kind):
+    """Once the server holds a static (or PIE) C link's crt objects and archives (or
+    libc.so.6), it runs such a link itself, its output thrown away (so that its
+    children start with numpy's first calls made and the passes' code
+    specialized); served links after it write the bytes of an in-process link, and
+    the warm-up leaves no file."""
     tmpdir = srv.tmp / "tmpdir"
     tmpdir.mkdir()
     srv.env["TMPDIR"] = str(tmpdir)
@@ -508,14 +510,14 @@ def test_server_warms_up_with_a_static_link_of_its_own(srv):
     del plain["LDPY_SERVER"]
 
     def link(out, env=None):
-        return srv.run(["gcc", "-B", shim_dir(), "-static", "prog.o", "-o", out], env=env)
+        return srv.run(["gcc", "-B", shim_dir(), "-" + kind, "prog.o", "-o", out], env=env)
     assert link("plain", env=plain).returncode == 0
     link("first")                                  # (starts the server)
     srv.wait_ready()
     warmed = []
     for _ in range(60):                            # (crt1.o and its kin: kept once read twice)
         srv.served_run(link, "warm")
-        warmed = [ln for ln in open(srv.log).read().splitlines() if ln.startswith("warm-up ")]
+        warmed = [ln for ln in open(srv.log).read().splitlines() if ln.startswith(f"warm-up -{kind} ")]
         if warmed:
             break
         time.sleep(0.2)

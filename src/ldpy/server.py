@@ -374,12 +374,12 @@ def serve():
                     del pending[item]                            # archive before its members)
                     warm.warm(kind, what)
                     if not pending:
-                        argv = warm.warm_up_link()
-                        if argv is not None:
+                        warm_ups = warm.warm_up_links()
+                        for argv in warm_ups:
                             _warm_up(argv)
                         gc.collect()
                         gc.freeze()          # (the new objects' pages stay shared too)
-                        if warm.held_bytes() != held or argv is not None:
+                        if warm.held_bytes() != held or warm_ups:
                             held = warm.held_bytes()
                             spares.retire()  # (the next ones have the new inputs parsed)
                     continue
@@ -595,7 +595,7 @@ WARM_UP_RUNS = 3       # (one run makes numpy's first calls; specialization want
 
 
 def _warm_up(argv):
-    """Run one link in the server itself, its output thrown away (warm.warm_up_link):
+    """Run one link in the server itself, its output thrown away (warm.warm_up_links):
     what the first link of a process does once, every child of the server would
     do again (numpy's first call of each function, 25-80 us each; the
     interpreter specializing the passes' code), unless the server has done it.
@@ -623,7 +623,8 @@ def _warm_up(argv):
     if log:
         try:
             with open(log, "a") as fh:
-                fh.write(f"warm-up server={os.getpid()} rc={rc}\n")
+                fh.write(f"warm-up {argv[0] if argv[0] in ('-static', '-pie') else ''} "
+                         f"server={os.getpid()} rc={rc}\n")
         except OSError:
             pass
 

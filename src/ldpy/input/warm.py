@@ -219,32 +219,45 @@ def _parse(kind, path, data):
     return None
 
 
-# A static C link as gcc runs it against glibc, by the inputs' file names: the
-# link the server runs once itself (server._warm_up) when it holds all of these.
-# ("(" and ")": --start-group and --end-group; libgcc's archives when held)
-WARM_UP_STATIC = ("crt1.o", "crti.o", "crtbeginT.o", "(", "libgcc.a", "libgcc_eh.a", "libc.a", ")",
-                  "crtend.o", "crtn.o")
-_warmed_up = False
+# Links the server runs itself, once each, when it holds all their inputs
+# (server._warm_up): a static and a dynamic (PIE) C program as gcc links them
+# against glibc, by the inputs' file names ("(" and ")": --start-group and
+# --end-group; "?": only when held).  The program's own objects are missing:
+# `main` stays undefined, which --unresolved-symbols=ignore-all lets through.
+WARM_UPS = (
+    ("-static",) + ("crt1.o", "crti.o", "crtbeginT.o", "(", "?libgcc.a", "?libgcc_eh.a", "libc.a", ")",
+                    "crtend.o", "crtn.o"),
+    ("-pie", "-z", "relro", "-z", "now", "--eh-frame-hdr", "--hash-style=gnu") +
+    ("Scrt1.o", "crti.o", "crtbeginS.o", "?libstdc++.so.6", "?libm.so.6", "libc.so.6", "?libgcc_s.so.1",
+     "crtendS.o", "crtn.o"),
+)
+_warmed_up = set()
 
 
-def warm_up_link():
-    """The command line of a link the server may run itself, once, or None: a static
-    C program's, from the crt objects and archives the server holds (the
-    program's own objects are missing: `main` stays undefined, which
-    --unresolved-symbols=ignore-all lets through)."""
-    global _warmed_up
-    if _warmed_up:
-        return None
+def warm_up_links():
+    """The command lines of the links of WARM_UPS that the server may run now (it
+    holds their inputs) and has not run yet."""
     found = {}
-    for path, (_key, kind, _obj) in _entries.items():
+    for path, (_key, _kind, _obj) in _entries.items():
         found.setdefault(os.path.basename(path), path)
-    optional = ("libgcc.a", "libgcc_eh.a")
-    if any(n not in found for n in WARM_UP_STATIC if n not in "()" and n not in optional):
-        return None
-    _warmed_up = True
-    names = {"(": "--start-group", ")": "--end-group"}
-    return ["-static", "--build-id", "--unresolved-symbols=ignore-all", "--no-warnings"] + \
-        [names.get(n) or found[n] for n in WARM_UP_STATIC if n in names or n in found]
+    links = []
+    for i, recipe in enumerate(WARM_UPS):
+        names = [n for n in recipe if n.endswith((".o", ".a")) or ".so" in n]
+        if i in _warmed_up or any(n not in found for n in names if not n.startswith("?")):
+            continue
+        _warmed_up.add(i)
+        group = {"(": "--start-group", ")": "--end-group"}
+        argv = [recipe[0], "--build-id", "--unresolved-symbols=ignore-all", "--no-warnings"]
+        for n in recipe[1:]:
+            if n in group:
+                argv.append(group[n])
+            elif n in names:
+                if n.lstrip("?") in found:
+                    argv.append(found[n.lstrip("?")])
+            else:
+                argv.append(n)
+        links.append(argv)
+    return links
 
 
 class hidden:
