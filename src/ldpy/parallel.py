@@ -81,7 +81,9 @@ def split_by_weight(weights, n):
 # -- the output writer's shares (write.py) --------------------------------------
 
 PIECE = 4096            # chunks per share-able piece of a big output section
-MIN_WORK = 40000        # below this much work (see _weight), one process writes all
+MIN_WORK = 150000       # below this much work (see _weight), one process writes all: a
+                        # fork, and the copy-on-write faults after it, cost more than the
+                        # work saved (openssl-static, 44k: 7% slower served with a worker)
 
 
 def _weight(chunks, size):
@@ -248,11 +250,15 @@ def plan_rows(sec_first, blocks, n):
     return shares
 
 
+SYMTAB_BESIDE = 50000   # symbols from which a worker fills .symtab (cpython's 21k: 5% slower
+                        # served with the worker, the same in a fresh process; llvm-big's 108k)
+
+
 def symtab_beside(ctx, n):
     """Whether a worker fills .symtab (write._copy_and_relocate) rather than the
     parent: only worth it for a big one."""
     sec = ctx.symtab_sec
-    return n > 1 and sec is not None and (getattr(sec, "count", 0) >= 20000 or
+    return n > 1 and sec is not None and (getattr(sec, "count", 0) >= SYMTAB_BESIDE or
                                           bool(os.environ.get("LDPY_SPLIT_ALWAYS")))
 
 
