@@ -143,3 +143,38 @@ def test_merged_strings_dedup_and_unterminated_error(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 1 and not (tmp_path / "bad").exists()
     assert "bad.o:(.rodata.str1.1): string in a mergeable string section is not terminated" in r.stderr
+
+
+def test_server_held_objects_keep_their_string_pieces(tmp_path, monkeypatch):
+    """A link server's object (input/warm.py) has its mergeable sections split once
+    (sections.split_held); a link that takes it merges from those pieces, with the
+    result of splitting them itself, and a section that does not split (no NUL at
+    its end) is left to the link, which reports it."""
+    import numpy as np
+    from ldpy import sections
+    from ldpy.input.object import ObjectFile
+    (tmp_path / "s.s").write_text(
+        '.section .rodata.str1.1,"aMS",@progbits,1\n.asciz "hello"\n.asciz "world"\n.asciz "hello"\n'
+        '.section .rodata.cst4,"aM",@progbits,4\n.long 1, 2, 1\n'
+        '.section .rodata.bad,"aMS",@progbits,1\n.ascii "abc"\n')
+    run(["as", "s.s", "-o", "s.o"], cwd=tmp_path)
+    data = (tmp_path / "s.o").read_bytes()
+
+    def merged(f):
+        out = {}
+        for sec in f.sections:
+            if sec is not None and sec.name in (".rodata.str1.1", ".rodata.cst4"):
+                m = sections.MergedSection(sec.name, sec.flags, sec.entsize)
+                m.add(sec)
+                m.finish()
+                out[sec.name] = (m.data.tobytes(), sec.merge[0].tolist(), sec.merge[1].tolist())
+        return out
+    plain = merged(ObjectFile("s.o", data))
+    held = ObjectFile("s.o", data, comdat=None)
+    sections.split_held(held)
+    names = {held.sections[i].name for i in held.merge_pieces}
+    assert names == {".rodata.str1.1", ".rodata.cst4"}           # (not the unterminated one)
+    monkeypatch.setattr(sections, "split_pieces", lambda sec: (_ for _ in ()).throw(AssertionError(sec.name)))
+    assert merged(held) == plain
+    assert plain[".rodata.str1.1"][0] == b"hello\0world\0" and plain[".rodata.cst4"][0] == \
+        np.array([1, 2], "<u4").tobytes()

@@ -8,7 +8,8 @@ import re
 import numpy as np
 
 from ldpy.diag import LinkError
-from ldpy.elf.format import SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHF_STRINGS, SHT_NOBITS, SHT_PROGBITS
+from ldpy.elf.format import (SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHF_STRINGS, SHF_MERGE, SHT_NOBITS,
+                             SHT_PROGBITS)
 
 _C_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -78,6 +79,50 @@ def init_priority(name):
 
 # -- SHF_MERGE pieces ---------------------------------------------------------
 
+def split_pieces(sec):
+    """(piece starts, piece bytes) of a mergeable input section."""
+    raw = sec.bytes()
+    es = max(sec.entsize, 1)
+    if es > 4096 or (sec.flags & SHF_STRINGS and es not in (1, 2, 4)):
+        raise LinkError(f"{sec.where()}: bad entry size {es} for a mergeable section")
+    data = raw.tobytes()
+    if sec.flags & SHF_STRINGS and es == 1:
+        # (C strings, by far the most: bytes.split does the cutting, where numpy's
+        # steps cost more than the work for the few strings of most sections)
+        if data and data[-1] != 0:
+            raise LinkError(f"{sec.where()}: string in a mergeable string section is not terminated")
+        pieces = [p + b"\0" for p in data.split(b"\0")[:-1]]
+        lens = np.fromiter(map(len, pieces), np.int64, len(pieces))
+        return np.cumsum(lens) - lens, pieces
+    if sec.flags & SHF_STRINGS:         # (strings of 2- or 4-byte units)
+        units = raw[: len(raw) // es * es].reshape(-1, es)
+        ends = np.flatnonzero(~units.any(axis=1)) * es + (es - 1)
+        if len(raw) and (len(ends) == 0 or ends[-1] != len(raw) - 1):
+            raise LinkError(f"{sec.where()}: string in a mergeable string section is not terminated")
+        stops = ends + 1
+        starts = np.concatenate(([0], stops[:-1])).astype(np.int64)[:len(stops)]
+    else:
+        if len(raw) % es:
+            raise LinkError(f"{sec.where()}: size {len(raw)} is not a multiple of entry size {es}")
+        starts = np.arange(0, len(raw), es, dtype=np.int64)
+        stops = starts + es
+    return starts, [data[a:b] for a, b in zip(starts.tolist(), stops.tolist())]
+
+
+def split_held(f):
+    """A link server's object (input/warm.py): its mergeable sections split once, for
+    every link that takes it (MergedSection.add; 2-7 ms of a served static link)."""
+    pieces = {}
+    for sec in f.sections:
+        if sec is not None and sec.is_input and sec.flags & SHF_MERGE and sec.entsize and \
+                not sec.flags & SHF_WRITE and sec.data is None:
+            try:
+                pieces[sec.index] = split_pieces(sec)
+            except LinkError:
+                pass                    # (the link that uses it reports it)
+    f.merge_pieces = pieces
+
+
 class MergedSection:
     """The deduplicated pieces of every SHF_MERGE input section with one
     (output, flags, entsize): one chunk in the output section."""
@@ -98,35 +143,10 @@ class MergedSection:
     def add(self, sec):
         """Split one input section into pieces (finish() deduplicates them and gives
         every input offset its piece's place)."""
-        raw = sec.bytes()
-        es = max(sec.entsize, 1)
-        if es > 4096 or (sec.flags & SHF_STRINGS and es not in (1, 2, 4)):
-            raise LinkError(f"{sec.where()}: bad entry size {es} for a mergeable section")
-        data = raw.tobytes()
-        if sec.flags & SHF_STRINGS and es == 1:
-            # (C strings, by far the most: bytes.split does the cutting, where numpy's
-            # steps cost more than the work for the few strings of most sections)
-            if data and data[-1] != 0:
-                raise LinkError(f"{sec.where()}: string in a mergeable string section is not terminated")
-            pieces = [p + b"\0" for p in data.split(b"\0")[:-1]]
-            lens = np.fromiter(map(len, pieces), np.int64, len(pieces))
-            starts = np.cumsum(lens) - lens
-        else:
-            if sec.flags & SHF_STRINGS:         # (strings of 2- or 4-byte units)
-                units = raw[: len(raw) // es * es].reshape(-1, es)
-                ends = np.flatnonzero(~units.any(axis=1)) * es + (es - 1)
-                if len(raw) and (len(ends) == 0 or ends[-1] != len(raw) - 1):
-                    raise LinkError(f"{sec.where()}: string in a mergeable string section is not terminated")
-                stops = ends + 1
-                starts = np.concatenate(([0], stops[:-1])).astype(np.int64)[:len(stops)]
-            else:
-                if len(raw) % es:
-                    raise LinkError(f"{sec.where()}: size {len(raw)} is not a multiple of entry size {es}")
-                starts = np.arange(0, len(raw), es, dtype=np.int64)
-                stops = starts + es
-            pieces = [data[a:b] for a, b in zip(starts.tolist(), stops.tolist())]
+        held = sec.file.merge_pieces if sec.is_input and sec.data is None else None
+        pieces = held.get(sec.index) if held else None      # (a link server's: split_held)
         self.align = max(self.align, sec.align)
-        sec.merge = (starts, pieces)
+        sec.merge = pieces if pieces is not None else split_pieces(sec)
         sec.output = self
         self.inputs.append(sec)
 

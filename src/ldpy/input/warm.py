@@ -209,7 +209,10 @@ def _parse(kind, path, data):
         if bytes(data[:4]) != b"\x7fELF" or len(data) < 18 or (data[16], data[17]) not in ((1, 0), (0, 1)):
             return None                 # (ET_REL only)
         from ldpy.input.object import ObjectFile
-        return ObjectFile(path, data, comdat=None)
+        from ldpy.sections import split_held
+        f = ObjectFile(path, data, comdat=None)
+        split_held(f)
+        return f
     if kind == "archive":
         from ldpy.input.archive import Archive, is_archive
         if not is_archive(data):
@@ -290,7 +293,9 @@ def _warm_member(path, offset):
         if bytes(data[:4]) != b"\x7fELF":
             return
         from ldpy.input.object import ObjectFile
+        from ldpy.sections import split_held
         f = ObjectFile(ar.member_display(m), data, ar, m, comdat=None)
+        split_held(f)
     except Exception:                   # (the link that takes it reports what is wrong)
         return
     ar.warm_members[offset] = f
