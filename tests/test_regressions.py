@@ -146,17 +146,20 @@ def test_merged_strings_dedup_and_unterminated_error(tmp_path):
 
 
 def test_server_held_objects_keep_their_string_pieces(tmp_path, monkeypatch):
-    """A link server's object (input/warm.py) has its mergeable sections split once
-    (sections.split_held); a link that takes it merges from those pieces, with the
-    result of splitting them itself, and a section that does not split (no NUL at
-    its end) is left to the link, which reports it."""
+    """A link server's object (input/warm.prepare) has its mergeable sections split
+    once (sections.split_held); a link that takes it merges from those pieces, with
+    the result of splitting them itself, and a section that does not split (no NUL
+    at its end) is left to the link, which reports it."""
     import numpy as np
     from ldpy import sections
+    from ldpy.input import warm
     from ldpy.input.object import ObjectFile
+    from ldpy.symbols import global_columns
     (tmp_path / "s.s").write_text(
         '.section .rodata.str1.1,"aMS",@progbits,1\n.asciz "hello"\n.asciz "world"\n.asciz "hello"\n'
         '.section .rodata.cst4,"aM",@progbits,4\n.long 1, 2, 1\n'
-        '.section .rodata.bad,"aMS",@progbits,1\n.ascii "abc"\n')
+        '.section .rodata.bad,"aMS",@progbits,1\n.ascii "abc"\n'
+        '.text\n.globl f, g\n.hidden g\nf: call g\ng: ret\n')
     run(["as", "s.s", "-o", "s.o"], cwd=tmp_path)
     data = (tmp_path / "s.o").read_bytes()
 
@@ -170,8 +173,8 @@ def test_server_held_objects_keep_their_string_pieces(tmp_path, monkeypatch):
                 out[sec.name] = (m.data.tobytes(), sec.merge[0].tolist(), sec.merge[1].tolist())
         return out
     plain = merged(ObjectFile("s.o", data))
-    held = ObjectFile("s.o", data, comdat=None)
-    sections.split_held(held)
+    held = warm.prepare(ObjectFile("s.o", data, comdat=None))
+    assert held.held_columns == global_columns(ObjectFile("s.o", data))
     names = {held.sections[i].name for i in held.merge_pieces}
     assert names == {".rodata.str1.1", ".rodata.cst4"}           # (not the unterminated one)
     monkeypatch.setattr(sections, "split_pieces", lambda sec: (_ for _ in ()).throw(AssertionError(sec.name)))

@@ -79,6 +79,14 @@ class Symbol:
         return f"<Symbol {self.display} kind={self.kind}>"
 
 
+def global_columns(f):
+    """An object's global symbols' st_other, section index, value and size, as lists
+    (SymbolTable.add_file; a link server keeps them for the objects it holds)."""
+    syms, fg = f.symbols, f.first_global
+    return (syms["st_other"][fg:].tolist(), f.shndx[fg:].tolist(), syms["st_value"][fg:].tolist(),
+            syms["st_size"][fg:].tolist())
+
+
 def merge_visibility(a, b):
     """The most constraining of two visibilities (internal > hidden > protected > default)."""
     if a == STV_DEFAULT:
@@ -156,10 +164,7 @@ class SymbolTable:
             f.global_ids = np.zeros(0, np.int64)
             return
         infos = f._global_infos
-        others = syms["st_other"][fg:].tolist()
-        shndxs = f.shndx[fg:].tolist()
-        values = syms["st_value"][fg:].tolist()
-        sizes = syms["st_size"][fg:].tolist()
+        others, shndxs, values, sizes = f.held_columns or global_columns(f)
         sections = f.sections
         by_name, undefined = self.by_name, self.undefined
         wrapped = self.wrapped

@@ -71,10 +71,11 @@ class Archive:
          self._first_member) = parsed_once(data, "archive", self._parse)
 
     def fresh_copy(self):
-        """This archive for another link (input/warm.py): the parsed index shared,
-        the per-link state (members read, members extracted) new."""
+        """This archive for another link (input/warm.py): the parsed index and the
+        member headers read so far shared (a Member never changes), the per-link
+        state (members extracted, nested archives) new."""
         ar = copy.copy(self)
-        ar.members, ar.extracted, ar._nested = {}, set(), {}
+        ar.members, ar.extracted, ar._nested = dict(self.members), set(), {}
         return ar
 
     def _parse(self):

@@ -267,7 +267,8 @@ class ObjectFile:
         self.raw_relocs = self.rela_in_memory = self.dt.rela == RELOC
         self._comdat = comdat          # signature -> owning ObjectFile, shared by the link
         self.taken = False             # input/warm.py: a server-parsed object a link took
-        self.merge_pieces = None       # ... and its mergeable sections, split (sections.split_held)
+        self.merge_pieces = None       # ... and its mergeable sections, split (warm.prepare) ...
+        self.held_columns = None       # ... and its globals' columns (symbols.global_columns)
         self._parse()
 
     def take(self, comdat, archive, member):

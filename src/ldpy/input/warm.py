@@ -209,10 +209,7 @@ def _parse(kind, path, data):
         if bytes(data[:4]) != b"\x7fELF" or len(data) < 18 or (data[16], data[17]) not in ((1, 0), (0, 1)):
             return None                 # (ET_REL only)
         from ldpy.input.object import ObjectFile
-        from ldpy.sections import split_held
-        f = ObjectFile(path, data, comdat=None)
-        split_held(f)
-        return f
+        return prepare(ObjectFile(path, data, comdat=None))
     if kind == "archive":
         from ldpy.input.archive import Archive, is_archive
         if not is_archive(data):
@@ -275,6 +272,16 @@ class hidden:
         _entries = self.saved
 
 
+def prepare(f):
+    """What every link would derive from a held object's bytes alone, made once
+    here: its mergeable sections' pieces and its global symbols' columns."""
+    from ldpy.sections import split_held
+    from ldpy.symbols import global_columns
+    f.merge_pieces = split_held(f)
+    f.held_columns = global_columns(f)
+    return f
+
+
 def _warm_member(path, offset):
     """Parse a reported member of an archive the server holds (and that is still
     unchanged): without COMDAT decisions, which each link makes (fresh_copy)."""
@@ -293,9 +300,7 @@ def _warm_member(path, offset):
         if bytes(data[:4]) != b"\x7fELF":
             return
         from ldpy.input.object import ObjectFile
-        from ldpy.sections import split_held
-        f = ObjectFile(ar.member_display(m), data, ar, m, comdat=None)
-        split_held(f)
+        f = prepare(ObjectFile(ar.member_display(m), data, ar, m, comdat=None))
     except Exception:                   # (the link that takes it reports what is wrong)
         return
     ar.warm_members[offset] = f
