@@ -530,6 +530,45 @@ def test_server_warms_up_with_a_link_of_its_own(srv, kind):
     assert len([ln for ln in open(srv.log) if ln.startswith("warm-up ")]) == 1      # (once)
 
 
+def test_server_keeps_input_scripts_parsed(srv):
+    """A linker script of input commands that links keep naming (libc.so's GROUP) is
+    parsed once in the server; links take it from there (warm=N counts it) and
+    write the bytes of an in-process link; the script rewritten is read again."""
+    for n, v in (("one", 1), ("two", 2)):
+        (srv.tmp / f"{n}.c").write_text(f"int value(void) {{ return {v}; }}\n")
+        subprocess.run(["gcc", "-shared", "-fPIC", f"{n}.c", "-o", f"lib{n}.so"], cwd=srv.tmp, check=True)
+    (srv.tmp / "main.c").write_text("int value(void);\nint main(void) { return 40 + value(); }\n")
+    subprocess.run(["gcc", "-c", "main.c"], cwd=srv.tmp, check=True)
+    script = srv.tmp / "libpick.so"
+    script.write_text(f"/* a script, as libc.so */\nOUTPUT_FORMAT(elf64-x86-64)\nGROUP ( {srv.tmp}/libone.so )\n")
+    plain = dict(srv.env)
+    del plain["LDPY_SERVER"]
+
+    def link(out, env=None):
+        return srv.run(["gcc", "-B", shim_dir(), "main.o", "-L.", "-lpick", f"-Wl,-rpath,{srv.tmp}",
+                        "-o", out], env=env)
+    assert link("plain", env=plain).returncode == 0
+    link("first")                                  # (starts the server)
+    srv.wait_ready()
+    before = 0
+    srv.served_run(link, "second")
+    before = _last_warm(srv)                       # (libc.so.6 and its kin, maybe)
+    for _ in range(40):
+        r = srv.served_run(link, "warm")
+        if _last_warm(srv) >= before + 2:          # (libpick.so, the script, and libone.so)
+            break
+        time.sleep(0.1)
+    assert _last_warm(srv) >= before + 2
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert open(srv.tmp / "warm", "rb").read() == open(srv.tmp / "plain", "rb").read()
+    assert srv.run(["./warm"]).returncode == 41
+    time.sleep(0.01)
+    script.write_text(f"GROUP ( {srv.tmp}/libtwo.so )\n")
+    r = srv.served_run(link, "rewritten")
+    assert r.returncode == 0, r.stderr
+    assert srv.run(["./rewritten"]).returncode == 42
+
+
 def test_server_rereads_a_rebuilt_library(srv):
     """A library rebuilt at the same path after the server parsed it is read again:
     the link sees the new symbols, not the kept copy."""

@@ -184,14 +184,18 @@ class Loader:
             return None
         if len(data) == 0:
             raise LinkError(f"{path}: file is empty")
+        if held is not None and kind == "script":
+            self._load_script(path, parsed.text, spec, parsed.script)     # (input/warm.py)
+            return None
         if _looks_like_text(data):
             self._load_script(path, bytes(data).decode("utf-8"), spec)
+            warm.report("script", path)         # (libc.so and its kin: every link names them)
             return None
         if is_bitcode(data):
             raise LinkError(f"{path}: {ir_only_message(self.ctx)}")
         raise LinkError(f"{path}: file format not recognized")
 
-    def _load_script(self, path, text, spec):
+    def _load_script(self, path, text, spec, script=None):
         """A linker script: its input commands act here, in command-line order;
         its layout commands (SECTIONS, MEMORY, PHDRS, assignments) go to ctx.script.
         A script that names itself, directly or through others (libfoo.so holding
@@ -211,16 +215,17 @@ class Loader:
                             f"{_MAX_SCRIPT_DEPTH} scripts naming each other)")
         stack.append(real)
         try:
-            self._run_script(path, text, spec)
+            self._run_script(path, text, spec, script)
         finally:
             stack.pop()
 
-    def _run_script(self, path, text, spec):
+    def _run_script(self, path, text, spec, script=None):
         from ldpy.script.parser import parse_script
         from ldpy.script import ast
         if self.ctx.config.verbose:
             print(f"opened script file {path}")
-        script = parse_script(text, path, include_dirs=[os.path.dirname(path)] + self.search_dirs)
+        if script is None:
+            script = parse_script(text, path, include_dirs=[os.path.dirname(path)] + self.search_dirs)
         if self.ctx.script is None:
             from ldpy.script.linkscript import LinkScript
             self.ctx.script = LinkScript()

@@ -12,7 +12,8 @@ instead of in every link:
   bytes, so lines of different children never interleave);
 * members are parsed without COMDAT decisions (every group kept); the link that takes
   one decides its groups (ObjectFile.take); so are objects named by path (crt1.o,
-  crti.o, crtbegin.o), once a second link has read them;
+  crti.o, crtbegin.o), once a second link has read them; linker scripts of input
+  commands only (libc.so's GROUP) are kept parsed (HeldScript);
 * the server, when no link is waiting, reads and parses the reported files (only
   regular files up to WARM_FILE_LIMIT, WARM_TOTAL_LIMIT in all, never a thin archive,
   whose members live in other files);
@@ -67,7 +68,7 @@ def lookup(path):
 
 
 def report(kind, path):
-    """A server child read `path` (kind "shared", "archive" or "object") itself."""
+    """A server child read `path` (kind "shared", "archive", "object" or "script") itself."""
     if _report_fd is None or not os.path.isabs(path) or (kind, path) in _reported:
         return
     _reported.add((kind, path))
@@ -145,7 +146,7 @@ def parse_reports(raw, pending, pages=None):
                 except ValueError:
                     pass
             continue
-        if kind in (b"shared", b"archive", b"object") and path:
+        if kind in (b"shared", b"archive", b"object", b"script") and path:
             p = path.decode("utf-8", "surrogateescape")
             if p not in _entries and (kind != b"object" or _read_again(p)):
                 pending[(kind.decode(), p)] = None
@@ -210,6 +211,8 @@ def _parse(kind, path, data):
             return None                 # (ET_REL only)
         from ldpy.input.object import ObjectFile
         return prepare(ObjectFile(path, data, comdat=None))
+    if kind == "script":
+        return _held_script(path, data)
     if kind == "archive":
         from ldpy.input.archive import Archive, is_archive
         if not is_archive(data):
@@ -270,6 +273,26 @@ class hidden:
     def __exit__(self, *exc):
         global _entries
         _entries = self.saved
+
+
+class HeldScript:
+    """A linker script of input commands only (libc.so: GROUP, AS_NEEDED,
+    OUTPUT_FORMAT), parsed once; commands that read other files (INCLUDE) or shape
+    the layout are parsed by each link."""
+    def __init__(self, data, text, script):
+        self.data, self.text, self.script = data, text, script
+
+
+def _held_script(path, data):
+    from ldpy.script import ast
+    from ldpy.script.parser import parse_script
+    text = data.decode("utf-8")
+    if "INCLUDE" in text or "\0" in text:
+        return None
+    script = parse_script(text, path)
+    if not all(isinstance(c, (ast.Input, ast.Group, ast.Command)) for c in script.commands):
+        return None
+    return HeldScript(data, text, script)
 
 
 def prepare(f):
