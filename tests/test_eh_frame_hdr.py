@@ -160,6 +160,7 @@ def test_merged_pieces_with_mixed_alignments():
 
     class Sec:
         flags, entsize, type, compressed = 0x32, 1, 1, None     # SHF_MERGE | SHF_STRINGS | SHF_ALLOC
+        is_input = False                # (no object's section: no server-held pieces)
 
         def __init__(self, data, align):
             self.raw, self.align, self.size = np.frombuffer(data, np.uint8), align, len(data)
