@@ -129,6 +129,7 @@ def end_reads():
     _cache_reads = False
     _read_cache.clear()
     _derived.clear()
+    del _mapped[:]              # (a link server's warm-up: its maps are not kept)
 
 
 def parsed_once(data, what, parse):
