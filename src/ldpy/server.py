@@ -613,6 +613,10 @@ def _warm_up(argv):
         with warm.hidden():
             for _ in range(WARM_UP_RUNS):
                 rc = main([*argv, "-o", os.path.join(d, "a.out")])
+                if rc >= 128:
+                    raise SystemExit(0)     # (a signal stopped it: one that stops the server)
+    except SystemExit:
+        raise
     except BaseException:
         pass                    # (nothing depends on it: the children link as before)
     finally:
