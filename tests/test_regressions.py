@@ -181,3 +181,20 @@ def test_server_held_objects_keep_their_string_pieces(tmp_path, monkeypatch):
     assert merged(held) == plain
     assert plain[".rodata.str1.1"][0] == b"hello\0world\0" and plain[".rodata.cst4"][0] == \
         np.array([1, 2], "<u4").tobytes()
+
+
+def test_global_names_read_in_one_split_or_one_by_one():
+    """Global symbol names that lie one after the other in the string table are cut
+    by one split (object._names_in_a_row); any other layout (a shared tail, another
+    order) is left to strings_at, and both give the same names."""
+    import numpy as np
+    from ldpy.input.object import _names_in_a_row, strings_at
+    names = [b"alpha", b"beta", b"gamma_long_name", b"d", b"e", b"f", b"g", b"h", b"i"]
+    table = b"\0local\0" + b"".join(n + b"\0" for n in names)
+    offs = np.cumsum([7] + [len(n) + 1 for n in names[:-1]])
+    assert _names_in_a_row(table, offs) == names == strings_at(table, offs.tolist(), "t", "name")
+    shared = np.append(offs[:-1], offs[2] + len(b"gamma_"))     # "long_name": a tail of another
+    assert _names_in_a_row(table, shared) is None
+    assert strings_at(table, shared.tolist(), "t", "name")[-1] == b"long_name"
+    assert _names_in_a_row(table, offs[::-1]) is None
+    assert _names_in_a_row(table[:-1], offs) is None                # (no NUL at the end)

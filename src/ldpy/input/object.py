@@ -162,6 +162,25 @@ def _strings_at_numpy(table, offsets, where, what):
     return [table[a:b] for a, b in zip(offs.tolist(), ends.tolist())]
 
 
+def _names_in_a_row(table, offsets):
+    """The strings of `table` at `offsets` when they lie one after the other in that
+    order (gas writes four objects in five so): one split, checked by the lengths;
+    else None (strings_at finds them one by one)."""
+    n = len(offsets)
+    if n < 8 or not len(table) or table[-1] != 0:
+        return None
+    first = int(offsets[0])
+    if first >= len(table):
+        return None
+    names = table[first:].split(b"\0", n)[:n]
+    if len(names) < n:
+        return None
+    step = np.fromiter(map(len, names), np.int64, n) + 1
+    if not np.array_equal(np.cumsum(step) - step + first, offsets):
+        return None
+    return names
+
+
 def _indexes_named(names, indexes, name):
     """indexes[k] for every names[k] == name."""
     found = []
@@ -623,7 +642,8 @@ class ObjectFile:
         self.shndx = shndx
         self._global_name_offs = offs = name_off[self.first_global:].tolist()
         self._global_infos = syms["st_info"][self.first_global:].tolist()
-        self.global_names = strings_at(strtab, offs, self.name, "symbol name")
+        self.global_names = _names_in_a_row(strtab, name_off[self.first_global:]) or \
+            strings_at(strtab, offs, self.name, "symbol name")
 
     def _check_symbols(self, syms, strtab, shndx_table):
         """The symbol table checks, one by one, for the message of the first that fails."""
