@@ -606,7 +606,10 @@ def _warm_up(argv):
     import tempfile
     from ldpy.input import warm
     from ldpy.main import main
-    d = tempfile.mkdtemp(prefix="ldpy-warm-up-")
+    try:
+        d = tempfile.mkdtemp(prefix="ldpy-warm-up-")
+    except OSError:
+        return                  # (nowhere to write: the children link as before)
     enabled = gc.isenabled()
     rc = None
     try:
