@@ -346,6 +346,7 @@ def serve():
     os.set_blocking(reports_r, False)
     os.set_blocking(reports_w, False)    # (a full pipe drops a report, never stalls a link)
     tail, pending = b"", {}
+    warm_queue = []                 # (argv, run) of the warm-up links still to run (_warm_up)
     spares = _Spares(ls, lock, reports_w)
     held = warm.held_bytes()
     try:
@@ -358,7 +359,9 @@ def serve():
             # spare still getting ready, or none that could be made)
             watched = [reports_r, *spares.channels()] + ([] if spares.ready else [ls])
             try:
-                ready = select.select(watched, [], [], 0 if pending else min(left, 5.0))[0]
+                # (a warm-up link runs after 50 ms without news: not while links come)
+                ready = select.select(watched, [], [], 0 if pending else
+                                      WARM_UP_QUIET if warm_queue else min(left, 5.0))[0]
             except InterruptedError:
                 continue
             if spares.update(ready):
@@ -374,14 +377,21 @@ def serve():
                     del pending[item]                            # archive before its members)
                     warm.warm(kind, what)
                     if not pending:
-                        warm_ups = warm.warm_up_links()
-                        for argv in warm_ups:
-                            _warm_up(argv)
+                        warm_queue += [(argv, run) for argv in warm.warm_up_links()
+                                       for run in range(WARM_UP_RUNS)]
                         gc.collect()
                         gc.freeze()          # (the new objects' pages stay shared too)
-                        if warm.held_bytes() != held or warm_ups:
+                        if warm.held_bytes() != held:
                             held = warm.held_bytes()
                             spares.retire()  # (the next ones have the new inputs parsed)
+                    continue
+                if warm_queue and not ready:
+                    argv, run = warm_queue.pop(0)
+                    _warm_up(argv, log=run == 0)
+                    if not warm_queue:
+                        gc.collect()
+                        gc.freeze()
+                        spares.retire()      # (the next ones start warm)
                     continue
                 if ready:
                     continue
@@ -592,15 +602,17 @@ def _preload():
 
 
 WARM_UP_RUNS = 3       # (one run makes numpy's first calls; specialization wants a few)
+WARM_UP_QUIET = 0.05   # seconds without news before a warm-up run
 
 
-def _warm_up(argv):
+def _warm_up(argv, log=True):
     """Run one link in the server itself, its output thrown away (warm.warm_up_links):
     what the first link of a process does once, every child of the server would
     do again (numpy's first call of each function, 25-80 us each; the
     interpreter specializing the passes' code), unless the server has done it.
     Served static links are 4-8% faster after it (hyperfine, sqlite-static 32.4 ->
-    31.0 ms, hello-c-static 35.2 -> 32.9 ms)."""
+    31.0 ms, hello-c-static 35.2 -> 32.9 ms).  The server runs one at a time, when
+    no link has come for WARM_UP_QUIET: it forks no child meanwhile."""
     import gc
     import shutil
     import tempfile
@@ -614,10 +626,9 @@ def _warm_up(argv):
     rc = None
     try:
         with warm.hidden():
-            for _ in range(WARM_UP_RUNS):
-                rc = main([*argv, "-o", os.path.join(d, "a.out")])
-                if rc >= 128:
-                    raise SystemExit(0)     # (a signal stopped it: one that stops the server)
+            rc = main([*argv, "-o", os.path.join(d, "a.out")])
+        if rc >= 128:
+            raise SystemExit(0)     # (a signal stopped it: one that stops the server)
     except SystemExit:
         raise
     except BaseException:
@@ -626,7 +637,7 @@ def _warm_up(argv):
         if enabled:
             gc.enable()         # (main() turns the collector off for its link)
         shutil.rmtree(d, ignore_errors=True)
-    log = os.environ.get("LDPY_SERVER_LOG")
+    log = log and os.environ.get("LDPY_SERVER_LOG")
     if log:
         try:
             with open(log, "a") as fh:
