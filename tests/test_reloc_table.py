@@ -110,3 +110,26 @@ def test_blocks_of_rows_give_the_same_table_and_bytes(tmp_path, monkeypatch):
     for col in ("sec_ordinal", "offset", "sym", "type", "addend", "key", "is_local", "alloc",
                 "writable", "P", "pos"):
         assert np.array_equal(getattr(whole, col), getattr(small, col)), col
+
+
+@pytest.mark.parametrize("long_runs", [1, 10 ** 9], ids=["slices", "fancy-index"])
+def test_records_gathered_by_slices_or_by_index(monkeypatch, long_runs):
+    """_gather_records copies a few long runs of records as byte slices and many short
+    ones by one fancy index per buffer: the same table either way, records at odd
+    (2-byte aligned) offsets of several buffers, in any order of buffers."""
+    from ldpy import relocs
+    from ldpy.elf.format import RELOC
+    rng = np.random.default_rng(7)
+    buffers = [rng.integers(0, 256, 5000, dtype=np.uint8).tobytes() for _ in range(3)]
+    size = RELOC.itemsize
+    counts = np.array([3, 1, 7, 2, 5], np.int64)
+    buffer = np.array([2, 0, 1, 2, 0], np.int64)
+    pos = np.array([6, 2, 100, 1000, 4002], np.int64)
+    first = np.concatenate(([0], np.cumsum(counts)[:-1])) + np.array([0, 2, 2, 4, 4])    # (gaps)
+    want = np.zeros(int(first[-1] + counts[-1]) + 1, RELOC)
+    for f, n, b, p in zip(first, counts, buffer, pos):
+        want[f:f + n] = np.frombuffer(buffers[b], RELOC, n, p)
+    got = np.zeros_like(want)
+    monkeypatch.setattr(relocs, "LONG_RUNS", long_runs)
+    relocs._gather_records(got, first, counts, buffer, pos, buffers)
+    assert got.tobytes() == want.tobytes()

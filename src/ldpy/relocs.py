@@ -328,8 +328,19 @@ class _Validation:
 def _gather_records(rec, first, counts, buffer, pos, buffers):
     """rec[first[j]:first[j] + counts[j]] = the records at byte pos[j] of buffers[buffer[j]],
     for every j, with one fancy index per buffer (over a view that sees a record at every
-    byte offset: SHT_RELA sections of archive members are only 2-byte aligned)."""
+    byte offset: SHT_RELA sections of archive members are only 2-byte aligned); a few
+    long runs (cpython's 899 sections of 204k records: 8 -> 2 ms) are copied as bytes,
+    one slice each."""
     size = rec.dtype.itemsize
+    if len(first) * LONG_RUNS <= int(counts.sum()):
+        dst = rec.view(np.uint8).reshape(-1)
+        views = {}
+        for j, (at, n, b, p) in enumerate(zip(first.tolist(), counts.tolist(), buffer.tolist(), pos.tolist())):
+            src = views.get(b)
+            if src is None:
+                src = views[b] = np.frombuffer(buffers[b], np.uint8)
+            dst[at * size:(at + n) * size] = src[p:p + n * size]
+        return
     order = np.argsort(buffer, kind="stable")
     first, counts, buffer, pos = first[order], counts[order], buffer[order], pos[order]
     cf = np.cumsum(counts) - counts
@@ -342,6 +353,9 @@ def _gather_records(rec, first, counts, buffer, pos, buffers):
         lo, hi = bounds[b], bounds[b + 1]
         view = np.ndarray((len(data) - size + 1,), rec.dtype, data, 0, (1,))
         rec[dst[lo:hi]] = view[src[lo:hi]]
+
+
+LONG_RUNS = 64      # records per section from which _gather_records copies section by section
 
 
 # Rows per block of the link-wide relocation passes: a block's temporaries (a few MB)
