@@ -335,7 +335,7 @@ def _gather_records(rec, first, counts, buffer, pos, buffers):
     if len(first) * LONG_RUNS <= int(counts.sum()):
         dst = rec.view(np.uint8).reshape(-1)
         views = {}
-        for j, (at, n, b, p) in enumerate(zip(first.tolist(), counts.tolist(), buffer.tolist(), pos.tolist())):
+        for at, n, b, p in zip(first.tolist(), counts.tolist(), buffer.tolist(), pos.tolist()):
             src = views.get(b)
             if src is None:
                 src = views[b] = np.frombuffer(buffers[b], np.uint8)
