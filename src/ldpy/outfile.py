@@ -11,6 +11,16 @@ Output (final links, write.py; -r, relocatable.py)
   /proc/self/fd, which fails with EXDEV on some systems, or CAP_DAC_READ_SEARCH).
 * The whole size is reserved first (posix_fallocate): a full disk is one error
   naming the file, never a SIGBUS in the middle of writing through the map.
+* An old executable output is written over (`OutputFile._take_old`, as mold does):
+  its inode is renamed to the temporary name and zeroed, so the link writes into
+  page-cache pages that already exist instead of fresh ones (llvm-big's 100 MB:
+  the copy of sections 420-540 -> 125-140 ms; fresh pages cost a zeroing each, and
+  on a VM a host fault too).  Only when nothing else can see it: one link (a hard
+  link's other name keeps its bytes), owned as a new file would be, not a shared
+  object (a running program maps those), and not running (open for writing fails
+  with ETXTBSY then, and a new file is made: a running program keeps its pages).
+  -o has no file while the image is written: a killed link leaves none there, never
+  a partial one; a failed link removes the old output in any case, as ld.bfd does.
 * An existing output that is not a regular file (/dev/null, a device, a FIFO, or a
   symlink to one) is written in place, as ld.bfd does, and never removed.
 * `-o -` writes the image to standard output, as gold and lld do.
@@ -287,9 +297,11 @@ def check_inputs():
 class OutputFile:
     """open() then map(size) or write(buffer), then commit(); abort() on failure."""
 
-    def __init__(self, path, executable=True):
+    def __init__(self, path, executable=True, reuse=False):
         self.path = path
         self.mode = 0o777 if executable else 0o666
+        self.reuse = reuse        # may take the old output's inode (see the docstring)
+        self.reused = False       # ... and did: its old bytes are zeroed by map()
         self.fd = -1
         self.tmp = None           # the temporary file (None: written in place)
         self.in_place = False     # not a regular file: written in place
@@ -345,8 +357,54 @@ class OutputFile:
                 raise LinkError(f"cannot open output file {path}: {e.strerror}") from None
             finally:
                 _unblock_signals(held)
+            if self.reuse and st is not None:
+                self._take_old()
             return self
         raise LinkError(f"cannot open output file {path}: cannot create a temporary file")
+
+    def _take_old(self):
+        """The old -o file becomes the temporary file (renamed over the empty one just
+        made), when nothing else sees its inode: see the module docstring."""
+        try:
+            st = os.lstat(self.path)
+            new = os.fstat(self.fd)
+            if (not _stat.S_ISREG(st.st_mode) or st.st_nlink != 1
+                    or (st.st_uid, st.st_gid) != (new.st_uid, new.st_gid)):
+                return
+            # (ETXTBSY for a running program; O_NOFOLLOW: a symlink put there meanwhile)
+            old = os.open(self.path, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
+        except OSError:
+            return
+        try:
+            now = os.fstat(old)
+            if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino) or now.st_nlink != 1:
+                return
+            held = _block_signals()
+            try:
+                os.rename(self.path, self.tmp)
+                old, self.fd = self.fd, old     # (the empty file's descriptor is closed below)
+                self.reused = True
+            finally:
+                _unblock_signals(held)
+            try:
+                os.fchmod(self.fd, _stat.S_IMODE(new.st_mode))
+            except OSError:
+                pass                            # (ours: the same owner)
+        except OSError:
+            return
+        finally:
+            os.close(old)
+
+    def _zero(self, size):
+        """The reused old output's first `size` bytes zeroed through write(): its page
+        cache pages are written in place and not mapped here (no memory of ours)."""
+        zeros = bytes(min(size, 1 << 20))
+        pos = 0
+        try:
+            while pos < size:
+                pos += os.pwrite(self.fd, memoryview(zeros)[:min(len(zeros), size - pos)], pos)
+        except OSError as e:
+            raise self._error(e) from None
 
     def _open_in_place(self, why):
         """A directory we may not create files in, holding an output we may write:
@@ -380,6 +438,8 @@ class OutputFile:
             raise LinkError(f"cannot write '{self.path}': File too large")
         if not self.in_place:
             self.reserve(size)
+            if self.reused:
+                self._zero(size)
         try:
             if self.in_place or not size:
                 self.mm = mmap.mmap(-1, max(size, 1))

@@ -16,7 +16,8 @@ def write_output(ctx):
     (outfile.py: atomic, space reserved first, devices written in place)."""
     from ldpy.outfile import OutputFile, check_inputs
     size = ctx.file_size
-    out_file = OutputFile(ctx.config.output, executable=True).open()
+    # (an old executable is written over, not a shared object: outfile.py)
+    out_file = OutputFile(ctx.config.output, executable=True, reuse=not ctx.config.shared).open()
     try:
         mm = out_file.map(size)
         out = np.frombuffer(mm, np.uint8)[:size]
