@@ -8,6 +8,7 @@ shim runs `python -S`, which still reads that variable)."""
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -15,8 +16,10 @@ from e2e_util import shim_dir
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
 
-# modules a link never needs, each several milliseconds to import
-HEAVY = ("numpy.ma", "numpy.polynomial", "numpy.random", "numpy.fft", "numpy.linalg.lapack_lite")
+# modules a link never needs, each several milliseconds to import (numpy's
+# docstrings too: main.import_numpy stands in for the modules that attach them)
+HEAVY = ("numpy.ma", "numpy.polynomial", "numpy.random", "numpy.fft", "numpy.linalg.lapack_lite",
+         "numpy._core._add_newdocs", "numpy._core._add_newdocs_scalars")
 
 CXX = r"""
 #include <cstdio>
@@ -56,3 +59,25 @@ def test_usual_link_imports_nothing_heavy(tmp_path, kind):
     assert "ldpy.driver" in imported                 # (the report is there at all)
     assert not imported & set(HEAVY), sorted(imported & set(HEAVY))
     assert subprocess.run([str(out)], capture_output=True, text=True, timeout=60).stdout == want
+
+
+STAND_IN = r"""
+import sys
+sys.path.insert(0, {src!r})
+from ldpy.main import import_numpy, NUMPY_DOC_MODULES
+import_numpy()
+import numpy as np
+stand_ins = [type(sys.modules[n]).__name__ for n in NUMPY_DOC_MODULES]
+assert np.add(np.arange(3), 1).tolist() == [1, 2, 3]
+# a name asked of a stand-in imports the real module, which then replaces it
+real = sys.modules[NUMPY_DOC_MODULES[0]].add_newdoc
+print(stand_ins, type(sys.modules[NUMPY_DOC_MODULES[0]]).__name__, callable(real))
+"""
+
+
+def test_numpy_docstring_modules_load_only_when_asked():
+    src = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+    r = subprocess.run([sys.executable, "-c", STAND_IN.format(src=src)], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "['DocModule', 'DocModule'] module True"
