@@ -90,8 +90,7 @@ def test_old_executable_is_written_over_with_no_stale_bytes(objs):
 
 SLOW_C = r"""
 #include <stdio.h>
-#include <unistd.h>
-int main(void) { sleep(2); puts(WORD); return 0; }
+int main(void) { getchar(); puts(WORD); return 0; }   /* runs until its stdin closes */
 """
 
 
@@ -102,10 +101,9 @@ def test_running_program_keeps_its_pages(objs):
     gcc = ["gcc", "-B", shim_dir(), "-O1", "-o", "prog", "slow.c"]
     run([*gcc, '-DWORD="old"'], cwd=objs)
     old = os.stat(objs / "prog").st_ino
-    p = subprocess.Popen([str(objs / "prog")], stdout=subprocess.PIPE, text=True)
-    time.sleep(0.5)
+    p = subprocess.Popen([str(objs / "prog")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     run([*gcc, '-DWORD="new"'], cwd=objs)
-    assert p.communicate(timeout=60)[0] == "old\n" and p.returncode == 0
+    assert p.communicate("", timeout=60)[0] == "old\n" and p.returncode == 0
     assert os.stat(objs / "prog").st_ino != old
     assert run([str(objs / "prog")]).stdout == "new\n"
     run([*gcc, '-DWORD="again"'], cwd=objs)                  # (no longer running: reused)
