@@ -820,3 +820,28 @@ def test_native_fallback_reply_links_in_python(srv, tmp_path):
         fake.close()
     assert r.returncode == 0 and r.stdout.startswith("GNU ld (ldpy"), r.stderr
     assert len(fake.requests) == 2 and srv.served() == 0
+
+
+def test_spare_faults_pages_in_steps_and_stops_for_a_link():
+    """A spare is ready at once and faults its hot pages in POPULATE_STEP at a time:
+    once a link waits, it stops after the step in hand (the pages it returns are
+    the ones done), else it does them all."""
+    import mmap
+    import numpy as np
+    from ldpy import server
+    step, page = server.POPULATE_STEP, mmap.PAGESIZE
+    buf = mmap.mmap(-1, 4 * step * page, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    first = np.frombuffer(buf, np.uint8).ctypes.data // page
+    hot = set(range(first, first + 3 * step)) | {first + 4 * step - 1}
+    asked = []
+    done = server._populate_private_memory(hot, lambda: asked.append(1) or len(asked) >= 2)
+    assert done.tolist() == list(range(first, first + 2 * step)) and len(asked) == 2
+    done = server._populate_private_memory(hot, lambda: False)
+    assert done.tolist() == sorted(hot)
+    fd = os.open("/proc/self/pagemap", os.O_RDONLY)     # (bit 63: the page is present)
+    try:
+        entries = np.frombuffer(os.pread(fd, 8 * 4 * step, 8 * first), np.uint64)
+    finally:
+        os.close(fd)
+    present = np.flatnonzero(entries >> np.uint64(63)) + first
+    assert set(hot) <= set(present.tolist())

@@ -431,11 +431,12 @@ def serve():
 
 
 class _Spares:
-    """Link processes forked ahead of the links ("pre-forking"): a spare faults in
-    its own copy of the server's pages that links write (MADV_POPULATE_WRITE: the
-    copy-on-write faults a served link would take one by one, 2,000 for a hello
-    link, 5,000 for a static one, ~2 us each), then waits on the listening socket,
-    so a link starts in a process that is already forked and faulted in.  Which
+    """Link processes forked ahead of the links ("pre-forking"): a spare waits on the
+    listening socket, and meanwhile faults in its own copy of the server's pages that
+    links write (MADV_POPULATE_WRITE: the copy-on-write faults a served link would
+    take one by one, 2,000 for a hello link, 5,000 for a static one, ~2 us each; in
+    steps, so that a link that comes earlier starts at once with what is done), so a
+    link starts in a process that is already forked and faulted in.  Which
     pages: those that earlier links wrote (each reports them after its reply, from
     /proc/self/pagemap: _own_pages; a spare's link, those outside what it faulted
     in), so there are no spares until the first link reported.  The server makes
@@ -518,9 +519,15 @@ class _Spares:
         self.waiting.clear()
 
 
-def _populate_private_memory(hot):
+POPULATE_STEP = 256     # pages faulted in per call (~1 MB, under a millisecond): a link that
+                        # comes meanwhile waits at most one step (see _spare)
+
+
+def _populate_private_memory(hot, link_waits=None):
     """Fault in a private copy of the pages earlier links wrote (`hot`: page numbers;
-    see _Spares); returns them, sorted."""
+    see _Spares), POPULATE_STEP pages at a time, stopping early once `link_waits()`
+    says a link (or the server) wants this process; returns the pages faulted in,
+    sorted."""
     import numpy as np
     pages = np.sort(np.fromiter(hot, np.int64, len(hot)))
     try:
@@ -531,21 +538,32 @@ def _populate_private_memory(hot):
         return pages                    # (a spare all the same: the fork is done)
     MADV_POPULATE_WRITE = 23            # (Linux 5.14; older kernels refuse it: no harm)
     page = os.sysconf("SC_PAGE_SIZE")
-    cut = np.flatnonzero(np.diff(pages) != 1) + 1          # (in runs: one call each)
+    # runs of consecutive pages, cut at every POPULATE_STEP pages: one call each
+    cut = np.flatnonzero((np.diff(pages) != 1) | (np.arange(1, len(pages)) % POPULATE_STEP == 0)) + 1
     firsts = pages[np.concatenate(([0], cut))]
     ends = pages[np.concatenate((cut - 1, [len(pages) - 1]))] + 1
+    done = 0
+    since_check = 0
     for first, end in zip(firsts.tolist(), ends.tolist()):
+        if link_waits is not None and since_check >= POPULATE_STEP:
+            if link_waits():
+                break
+            since_check = 0
         madvise(first * page, (end - first) * page, MADV_POPULATE_WRITE)   # (unmapped here: refused)
-    return pages
+        done += end - first
+        since_check += end - first
+    return pages[:done]
 
 
 def _spare(ls, lock, reports, channel, hot):
-    """A spare's life: get ready, wait for a link (or to be retired), serve it."""
+    """A spare's life: ready at once, then fault in the pages links write until a link
+    comes (a big server's hot pages take ~80 ms, which no link should wait for), wait
+    for a link (or to be retired), serve it."""
     import select
     os.close(lock)
-    faulted_in = _populate_private_memory(hot)
     mapped = _private_mappings()      # (the server's memory, as the link will start)
     channel.sendall(b"R")
+    faulted_in = _populate_private_memory(hot, lambda: bool(select.select([ls, channel], [], [], 0)[0]))
     while True:
         try:
             ready = select.select([ls, channel], [], [])[0]
