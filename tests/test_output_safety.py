@@ -73,24 +73,41 @@ def test_modes_follow_the_umask_like_ld_bfd(objs, mask):
     assert leftovers(objs) == []
 
 
-def test_old_executable_is_written_over_with_no_stale_bytes(objs):
-    """An old executable that nothing else sees is written over, as mold does (its
-    page cache is reused: outfile.py): the same inode, every old byte gone, the same
-    bytes and mode as a link to a new name."""
-    (objs / "exe").write_bytes(b"\xff" * (1 << 20))
+# 6 MiB of .data: an output that is written over its old file (outfile.REUSE_MIN_BYTES)
+BIG_DATA_C = "char big_data[6 << 20] = {1};\nint helper2(void) { return big_data[1]; }\n"
+
+
+@pytest.fixture
+def big_objs(objs):
+    from ldpy.outfile import REUSE_MIN_BYTES
+    assert 6 << 20 >= REUSE_MIN_BYTES
+    (objs / "bigdata.c").write_text(BIG_DATA_C)
+    run(["gcc", "-c", "bigdata.c"], cwd=objs)
+    return objs
+
+
+def test_old_executable_is_written_over_with_no_stale_bytes(big_objs):
+    """A big old executable that nothing else sees is written over, as mold does
+    (its page cache is reused: outfile.py): the same inode, every old byte gone, the
+    same bytes and mode as a link to a new name.  A small one gets a new file."""
+    objs = big_objs
+    (objs / "exe").write_bytes(b"\xff" * (7 << 20))
     os.chmod(objs / "exe", 0o600)
     old = os.stat(objs / "exe").st_ino
     for out in ("exe", "fresh"):
-        ldpy(["-o", out, "start.o", "helper.o"], objs, check=True, preexec_fn=_umask(0o022))
+        ldpy(["-o", out, "start.o", "helper.o", "bigdata.o"], objs, check=True, preexec_fn=_umask(0o022))
     assert os.stat(objs / "exe").st_ino == old
     assert (objs / "exe").read_bytes() == (objs / "fresh").read_bytes()
     assert stat.S_IMODE(os.stat(objs / "exe").st_mode) == 0o755
+    ldpy(["-o", "exe", "start.o", "helper.o"], objs, check=True)          # (a few KB)
+    assert os.stat(objs / "exe").st_ino != old
     assert leftovers(objs) == []
 
 
 SLOW_C = r"""
 #include <stdio.h>
-int main(void) { getchar(); puts(WORD); return 0; }   /* runs until its stdin closes */
+char pad[6 << 20] = {1};          /* a big output: one that could be written over */
+int main(void) { getchar(); puts(WORD); return pad[0] - 1; }   /* runs until stdin closes */
 """
 
 
@@ -104,24 +121,28 @@ def test_running_program_keeps_its_pages(objs):
     p = subprocess.Popen([str(objs / "prog")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     run([*gcc, '-DWORD="new"'], cwd=objs)
     assert p.communicate("", timeout=60)[0] == "old\n" and p.returncode == 0
-    assert os.stat(objs / "prog").st_ino != old
+    new = os.stat(objs / "prog").st_ino
+    assert new != old
     assert run([str(objs / "prog")]).stdout == "new\n"
-    run([*gcc, '-DWORD="again"'], cwd=objs)                  # (no longer running: reused)
+    run([*gcc, '-DWORD="again"'], cwd=objs)                  # (no longer running: written over)
     assert run([str(objs / "prog")]).stdout == "again\n"
+    assert os.stat(objs / "prog").st_ino == new
     assert leftovers(objs) == []
 
 
-def test_output_seen_elsewhere_gets_a_new_file(objs):
+def test_output_seen_elsewhere_gets_a_new_file(big_objs):
     """A hard link's other name keeps the old bytes, and a shared object (which
     running programs map) is replaced by a new inode, as ld.bfd does."""
+    objs = big_objs
     (objs / "exe").write_bytes(b"old")
     os.link(objs / "exe", objs / "other")
-    ldpy(["-o", "exe", "start.o", "helper.o"], objs, check=True)
+    ldpy(["-o", "exe", "start.o", "helper.o", "bigdata.o"], objs, check=True)
     assert (objs / "other").read_bytes() == b"old"
     assert (objs / "exe").read_bytes()[:4] == b"\x7fELF"
     (objs / "lib.so").write_bytes(b"old")
     old = os.stat(objs / "lib.so").st_ino
-    ldpy(["-shared", "-o", "lib.so", "helper.o"], objs, check=True)
+    run(["gcc", "-c", "-fPIC", "bigdata.c", "-o", "bigpic.o"], cwd=objs)
+    ldpy(["-shared", "-o", "lib.so", "bigpic.o"], objs, check=True)
     assert os.stat(objs / "lib.so").st_ino != old
     assert leftovers(objs) == []
 

@@ -14,10 +14,11 @@ from ldpy import reloc_policy
 def write_output(ctx):
     """The image through one map of a temporary file, renamed over -o when complete
     (outfile.py: atomic, space reserved first, devices written in place)."""
-    from ldpy.outfile import OutputFile, check_inputs
+    from ldpy.outfile import OutputFile, check_inputs, REUSE_MIN_BYTES
     size = ctx.file_size
-    # (an old executable is written over, not a shared object: outfile.py)
-    out_file = OutputFile(ctx.config.output, executable=True, reuse=not ctx.config.shared).open()
+    # (a big old executable is written over, not a shared object: outfile.py)
+    reuse = not ctx.config.shared and size >= REUSE_MIN_BYTES
+    out_file = OutputFile(ctx.config.output, executable=True, reuse=reuse).open()
     try:
         mm = out_file.map(size)
         out = np.frombuffer(mm, np.uint8)[:size]
