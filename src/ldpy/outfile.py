@@ -20,7 +20,8 @@ Output (final links, write.py; -r, relocatable.py)
   see it: one link (a hard
   link's other name keeps its bytes), owned as a new file would be, not a shared
   object (a running program maps those), and not running (open for writing fails
-  with ETXTBSY then, and a new file is made: a running program keeps its pages).
+  with ETXTBSY then, and a new file is made: a running program keeps its pages; as
+  with mold, a program that qemu-user or valgrind loads itself is not seen so).
   -o has no file while the image is written: a killed link leaves none there, never
   a partial one; a failed link removes the old output in any case, as ld.bfd does.
 * An existing output that is not a regular file (/dev/null, a device, a FIFO, or a
