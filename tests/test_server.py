@@ -846,3 +846,16 @@ def test_spare_faults_pages_in_steps_and_stops_for_a_link():
         os.close(fd)
     present = np.flatnonzero(entries >> np.uint64(63)) + first
     assert set(hot) <= set(present.tolist())
+
+
+def test_links_report_their_pages_when_it_can_teach_the_server_something():
+    """A served link reads /proc/self/pagemap over the server's whole memory to report
+    the pages it wrote (2-23 ms after its reply): the server's first links do, then
+    one in REPORT_EVERY, and any link that took many page faults (what it writes was
+    not faulted in beforehand)."""
+    from ldpy import server
+    first, every, many = server.REPORT_FIRST, server.REPORT_EVERY, server.REPORT_FAULTS
+    assert all(server.should_report(n, 0) for n in range(first))
+    assert not server.should_report(first + 1, 45)              # (a hello link in a spare)
+    assert server.should_report(every * 3, 45)
+    assert server.should_report(first + 1, many + 1)
