@@ -17,13 +17,13 @@ Output (final links, write.py; -r, relocatable.py)
   of fresh ones (llvm-big's 100 MB: the copy of sections 420-540 -> 125-140 ms;
   fresh pages cost a zeroing each, and on a VM a host fault too; below a few MB the
   zeroing through write() costs as much as it saves).  Only when nothing else can
-  see it: one link (a hard
-  link's other name keeps its bytes), owned as a new file would be, not a shared
-  object (a running program maps those), and not running (open for writing fails
-  with ETXTBSY then, and a new file is made: a running program keeps its pages; as
-  with mold, a program that qemu-user or valgrind loads itself is not seen so).
-  -o has no file while the image is written: a killed link leaves none there, never
-  a partial one; a failed link removes the old output in any case, as ld.bfd does.
+  see it: one link (a hard link's other name keeps its bytes), owned as a new file
+  would be, not a shared object (a running program maps those), and not running
+  (open for writing fails with ETXTBSY then, and a new file is made: a running
+  program keeps its pages; as with mold, a program that qemu-user or valgrind loads
+  itself is not seen so).  -o has no file while the image is written: a killed
+  link leaves none there, never a partial one; a failed link removes the old output
+  in any case, as ld.bfd does.
 * An existing output that is not a regular file (/dev/null, a device, a FIFO, or a
   symlink to one) is written in place, as ld.bfd does, and never removed.
 * `-o -` writes the image to standard output, as gold and lld do.
@@ -406,11 +406,11 @@ class OutputFile:
     def _zero(self, size):
         """The reused old output's first `size` bytes zeroed through write(): its page
         cache pages are written in place and not mapped here (no memory of ours)."""
-        zeros = bytes(min(size, 1 << 20))
+        zeros = memoryview(bytes(min(size, 1 << 20)))
         pos = 0
         try:
             while pos < size:
-                pos += os.pwrite(self.fd, memoryview(zeros)[:min(len(zeros), size - pos)], pos)
+                pos += os.pwrite(self.fd, zeros[:size - pos], pos)
         except OSError as e:
             raise self._error(e) from None
 
