@@ -17,9 +17,10 @@ from e2e_util import shim_dir
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
 
 # modules a link never needs, each several milliseconds to import (numpy's
-# docstrings too: main.import_numpy stands in for the modules that attach them)
+# docstrings and numpy.linalg too: main.import_numpy stands in for them)
 HEAVY = ("numpy.ma", "numpy.polynomial", "numpy.random", "numpy.fft", "numpy.linalg.lapack_lite",
-         "numpy._core._add_newdocs", "numpy._core._add_newdocs_scalars")
+         "numpy._core._add_newdocs", "numpy._core._add_newdocs_scalars",
+         "numpy.linalg", "numpy._typing")
 
 CXX = r"""
 #include <cstdio>
@@ -81,3 +82,25 @@ def test_numpy_docstring_modules_load_only_when_asked():
                        timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "['DocModule', 'DocModule'] module True"
+
+
+LINALG_LATER = r"""
+import sys
+sys.path.insert(0, {src!r})
+from ldpy.main import import_numpy
+import_numpy()
+import numpy as np
+before = "numpy.linalg" in sys.modules
+# numpy.matrix's power calls numpy.linalg.matrix_power: the forwarder imports it
+cube = (np.matrix([[1, 1], [0, 1]]) ** 3).tolist()
+after = type(sys.modules["numpy.linalg"]).__name__
+print(before, cube, after, np.linalg.norm([3.0, 4.0]), issubclass(np.linalg.LinAlgError, Exception))
+"""
+
+
+def test_numpy_linalg_loads_only_when_called():
+    src = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+    r = subprocess.run([sys.executable, "-c", LINALG_LATER.format(src=src)], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "False [[1, 3], [0, 1]] module 5.0 True"

@@ -155,13 +155,23 @@ def _check_side_files(config):
 # numpy's modules that only attach docstrings to its functions and scalar types (the
 # docstrings of nearly everything numpy defines: a link never reads one)
 NUMPY_DOC_MODULES = ("numpy._core._add_newdocs", "numpy._core._add_newdocs_scalars")
+# numpy's packages that numpy's own import asks only for functions (numpy.matrixlib
+# and numpy.lib._polynomial_impl import a few from numpy.linalg), which a link never
+# calls: numpy.linalg with numpy._typing under it is 7-9 ms of CPU
+NUMPY_LAZY_MODULES = ("numpy.linalg",)
 
 
 def import_numpy():
-    """Import numpy for a link, less its docstrings: NUMPY_DOC_MODULES are stood in
-    for by modules that import the real one as soon as anything asks them for a
-    name (an import of numpy 2.4 costs 6 ms less CPU of about 70).  Only when this
-    process has not imported numpy yet (a server child, a test's in-process link)."""
+    """Import numpy for a link, less what it never uses (an import of numpy 2.4 costs
+    about 70 ms of CPU; these save 13-15):
+    - NUMPY_DOC_MODULES are stood in for by modules that import the real one as soon
+      as anything asks them for a name;
+    - NUMPY_LAZY_MODULES are stood in for while numpy imports: a function numpy takes
+      from one is a forwarder that imports the real module when called.  The stand-in
+      leaves sys.modules with numpy's import, so `numpy.linalg` is the real package
+      to anything that asks for it afterwards.
+    Only when this process has not imported numpy yet (a server child, a test's
+    in-process link)."""
     if "numpy" in sys.modules:
         return
     import types
@@ -172,9 +182,27 @@ def import_numpy():
             if sys.modules.get(self.__name__) is self:
                 del sys.modules[self.__name__]
             return getattr(importlib.import_module(self.__name__), name)
+
+    class FunctionsLater(types.ModuleType):
+        def __getattr__(self, name):
+            if name.startswith("__"):
+                raise AttributeError(name)
+            module = self.__name__
+
+            def forwarder(*args, **kwargs):
+                import importlib
+                return getattr(importlib.import_module(module), name)(*args, **kwargs)
+            forwarder.__name__ = forwarder.__qualname__ = name
+            return forwarder
     for name in NUMPY_DOC_MODULES:
         sys.modules.setdefault(name, DocModule(name))
-    import numpy     # noqa: F401
+    lazy = {name: sys.modules.setdefault(name, FunctionsLater(name)) for name in NUMPY_LAZY_MODULES}
+    try:
+        import numpy     # noqa: F401
+    finally:
+        for name, stand_in in lazy.items():
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]
 
 
 def main(argv=None):
