@@ -462,3 +462,51 @@ def test_static_link_with_ld_bfd_default_script(tmp_path):
     ref = build(tmp_path, "h.bfd", [src], ["-O2", "-static", f"-Wl,-T,{lds}"], linker="bfd")
     assert qemu(ours) == qemu(ref) == "hello from aarch64\n"
     same_sections(ours, ref)
+
+
+VARIANT_PCS_LIB = ".global foo\n.type foo, %function\n.variant_pcs foo\nfoo:\n  mov w0, #42\n  ret\n"
+
+
+def test_variant_pcs_symbols_keep_their_mark(tmp_path):
+    """A function of the variant procedure call standard (`.variant_pcs`, st_other
+    STO_AARCH64_VARIANT_PCS) keeps the mark in the library's and the program's
+    symbol tables, and a program calling it through the PLT gets
+    DT_AARCH64_VARIANT_PCS (the loader binds it at start: the lazy resolver would
+    clobber registers that standard keeps), as with ld.bfd."""
+    lib = write(tmp_path, "vpcs.s", VARIANT_PCS_LIB)
+    main = write(tmp_path, "vmain.c", '#include <stdio.h>\nint foo(void);\n'
+                                      'int main(void){printf("%d\\n", foo());return 0;}\n')
+    for linker in ("ldpy", "bfd"):
+        sfx = "" if linker == "ldpy" else ".bfd"
+        so = build(tmp_path, f"libvpcs{sfx}.so", [lib], ["-shared", "-fPIC"], linker=linker)
+        exe = build(tmp_path, f"vpcs{sfx}", [main, so, f"-Wl,-rpath,{tmp_path}"], linker=linker)
+        assert qemu(exe) == "42\n"
+        for path in (so, exe):
+            for opt in ("--dyn-syms", "--syms"):
+                rows = [line for line in run([READELF, "-W", opt, path]).stdout.splitlines()
+                        if line.endswith(" foo")]
+                assert rows and all("[VARIANT_PCS]" in r for r in rows), (linker, path, opt, rows)
+        assert "AARCH64_VARIANT_PCS" in dyn_tags(exe)
+        assert "AARCH64_VARIANT_PCS" not in dyn_tags(so)      # (no PLT entry for foo there)
+
+
+WEAK_TLS = r"""
+#include <stdio.h>
+extern char foo_used __attribute__((weak));
+extern __thread int foo __attribute__((weak, tls_model("local-exec")));
+__thread int present = 3;
+void set_foo(void) { if (&foo_used) foo = 1; }
+int main(void) { set_foo(); printf("%d\n", present); return 0; }
+"""
+
+
+@pytest.mark.parametrize("mode", ["-no-pie", "-static"])
+def test_undefined_weak_tls_local_exec(tmp_path, mode):
+    """An undefined weak TLS symbol reached by local-exec code is at TP offset 0
+    (ld.bfd): 0 - TP does not fit ADD's unsigned HI12/LO12 fields."""
+    src = write(tmp_path, "weaktls.c", WEAK_TLS)
+    ours, ref = compare_with_bfd(tmp_path, "weaktls", [src], [mode], expect="3\n")
+    dis = run(["aarch64-linux-gnu-objdump", "-d", ours]).stdout
+    body = dis[dis.index("<set_foo>:"):]
+    body = body[:body.index("\n\n")]
+    assert "add\tx0, x0, #0x0, lsl #12" in body and "add\tx0, x0, #0x0\n" in body, body

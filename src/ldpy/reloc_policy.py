@@ -374,6 +374,12 @@ def apply(ctx, rt, S, A, out, deferred):
             val[m] = np.where(relaxed, SA[m] - tp, SA[m] - ctx.tls_start)
         else:
             val[m] = SA[m] - ctx.tls_start
+    # an undefined (weak) TLS symbol is at offset 0 of whatever block it is taken
+    # relative to (lld on every target, ld.bfd on AArch64): 0 - TP would not fit the
+    # unsigned fields of AArch64's local-exec sequence
+    m = ((kind == K_TPOFF) | (kind == K_TPOFF_NEG) | (kind == K_DTPOFF)) & ~ctx.keys.defined[key]
+    if m.any():
+        val[m] = np.where(kind[m] == K_TPOFF_NEG, -A[m], A[m] - B[m])
     m = plan.tls_gd
     if m.any():
         val[m] = ctx.got_gd.slot_addresses(key[m]) + A[m] - B[m]

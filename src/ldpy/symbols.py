@@ -87,6 +87,13 @@ def global_columns(f):
             syms["st_size"][fg:].tolist())
 
 
+def st_other_flags(sym, mask):
+    """The st_other bits of `mask` (Target.STO_FLAGS) that sym's definition carries."""
+    if not mask or sym.kind not in (DEFINED, SHARED) or sym.file is None or sym.index is None:
+        return 0
+    return int(sym.file.symbols["st_other"][sym.index]) & mask
+
+
 def merge_visibility(a, b):
     """The most constraining of two visibilities (internal > hidden > protected > default)."""
     if a == STV_DEFAULT:

@@ -41,6 +41,7 @@ GOT_ENTRY_SIZE = 8
 GOTPLT_RESERVED = 3             # .got.plt[0] = _DYNAMIC, [1] and [2] for the loader
 NOP = 0xd503201f
 DT_AARCH64_BTI_PLT, DT_AARCH64_PAC_PLT, DT_AARCH64_VARIANT_PCS = 0x70000001, 0x70000003, 0x70000005
+STO_AARCH64_VARIANT_PCS = 0x80
 BTI_C = 0xd503245f
 
 # --------------------------------------------------------------------------
@@ -1241,6 +1242,7 @@ class AArch64(Target):
     GOTPLT_RESERVED = GOTPLT_RESERVED
     GOT_HEADER = 1
     SEPARATE_CODE = False           # (ld.bfd's aarch64linux default: -z noseparate-code)
+    STO_FLAGS = STO_AARCH64_VARIANT_PCS
     DYNSYM_SECTION_SYMBOLS = True
     RELACOUNT_WHEN_NONE = False
     IE_STATIC_TLS_FLAG = False      # (ld.bfd's AArch64 backend does not set DF_STATIC_TLS)
@@ -1310,11 +1312,17 @@ class AArch64(Target):
         return dict(bti=bti, pac=pac, pde=pde)
 
     def dynamic_tags(self, ctx):
-        """DT_AARCH64_BTI_PLT / DT_AARCH64_PAC_PLT when the PLT has those entries."""
+        """DT_AARCH64_BTI_PLT / DT_AARCH64_PAC_PLT when the PLT has those entries;
+        DT_AARCH64_VARIANT_PCS when one of them calls a function of the variant
+        procedure call standard (the loader must then bind it at load time: the
+        lazy resolver would clobber registers that standard preserves)."""
         bti, pac = ctx.aarch64_plt
         if not (ctx.plt is not None and ctx.plt.size):
             return ()
-        return ([(DT_AARCH64_BTI_PLT, 0)] if bti else []) + ([(DT_AARCH64_PAC_PLT, 0)] if pac else [])
+        from ldpy.symbols import st_other_flags
+        variant = any(st_other_flags(s, STO_AARCH64_VARIANT_PCS) for s in ctx.plt.imports)
+        return ([(DT_AARCH64_BTI_PLT, 0)] if bti else []) + ([(DT_AARCH64_PAC_PLT, 0)] if pac else []) + \
+            ([(DT_AARCH64_VARIANT_PCS, 0)] if variant else [])
 
     def gotplt_lazy_values(self, plt, n):
         """Lazy .got.plt slots point at PLT0 (the resolver takes x16 = &slot)."""
@@ -1357,9 +1365,11 @@ def apply_fields(ctx, rt, S, A, val, width, out):
     skip = plan.skip.copy()
     SA = S + A
     tpb = tp_base(ctx.tls_start, ctx.tls_align)
-    # TP offsets: AArch64's thread pointer is before the TLS block (variant I)
+    # TP offsets: AArch64's thread pointer is before the TLS block (variant I); an
+    # undefined (weak) TLS symbol is at offset 0 (ld.bfd; reloc_policy.apply)
+    tprel = np.where(ctx.keys.defined[key], SA - tpb, A)
     m = kind == K_TPOFF
-    val[m] = SA[m] - tpb
+    val[m] = tprel[m]
     # pages: Page(X + A) - Page(P) for ADRP (X + A - P came from the generic formula)
     m = form == F_PAGE
     val[m] = page(val[m] + P[m]) - page(P[m])
@@ -1384,7 +1394,6 @@ def apply_fields(ctx, rt, S, A, val, width, out):
         slot = np.zeros(len(typ), np.int64)
         if to_ie.any():
             slot[to_ie] = ctx.got.slot_addresses(key[to_ie])
-        tprel = SA - tpb
         act = tls_relax_actions(typ, to_le, to_ie)
         tcb = ctx.tls_start - tpb
         done = relax_tls(out, rt.pos, act, tprel, slot, P, tcb)

@@ -147,6 +147,10 @@ class Target:
     # DTPOFF in an executable's code follows a local-dynamic sequence relaxed to
     # TP-relative addressing, so it is stored TP-relative too (x86)
     DTPOFF_RELAXED_IN_EXEC = False
+    # st_other bits besides the visibility that the target gives a meaning
+    # (AArch64's STO_AARCH64_VARIANT_PCS): copied from a symbol's definition, in an
+    # object or a shared library, to its .symtab and .dynsym entries (ld.bfd)
+    STO_FLAGS = 0
     # dynamic relocation numbers (None: the target has none of that kind)
     R_NONE = 0
     R_ABS = R_RELATIVE = R_GLOB_DAT = R_JUMP_SLOT = R_COPY = R_IRELATIVE = None

@@ -137,8 +137,9 @@ class DynsymSection(Synthetic):
     def build(self, ctx):
         syms = self.dyn.symbols
         out = np.zeros(len(syms), self.dt.sym)
-        from ldpy.symbols import SHARED, UNDEF, DEFINED
+        from ldpy.symbols import SHARED, UNDEF, DEFINED, st_other_flags
         pic = ctx.config.pie or ctx.config.shared
+        flags = ctx.target.STO_FLAGS
         for i, s in enumerate(syms[1:], 1):
             if isinstance(s, SectionDynSym):
                 out[i]["st_info"] = (STB_LOCAL << 4) | STT_SECTION
@@ -154,7 +155,8 @@ class DynsymSection(Synthetic):
             weak = (not s.strong_ref) if imported else s.weak
             bind = STB_WEAK if weak else STB_GNU_UNIQUE if s.unique and s.kind == DEFINED else STB_GLOBAL
             out[i]["st_info"] = (bind << 4) | (typ & 0xf)
-            out[i]["st_other"] = STV_DEFAULT if s.kind == SHARED else s.visibility
+            out[i]["st_other"] = (STV_DEFAULT if s.kind == SHARED else s.visibility) | \
+                st_other_flags(s, flags)
             out[i]["st_size"] = 0 if imported else s.size
             if s.kind == UNDEF:
                 out[i]["st_shndx"] = 0

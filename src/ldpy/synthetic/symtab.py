@@ -334,6 +334,10 @@ class SymtabSection(Synthetic):
             types = np.where(imported & (types == STT_GNU_IFUNC), STT_FUNC, types).astype(np.uint8)
             dst["st_info"] = (binding << 4) | types
             dst["st_other"] = other.astype(np.uint8)
+            flags = ctx.target.STO_FLAGS
+            if flags:
+                from ldpy.symbols import st_other_flags
+                dst["st_other"] |= np.fromiter((st_other_flags(s, flags) for s in allg), np.uint8, n)
             dst["st_size"] = np.where(imported, 0, size.astype(np.uint64))
             dst["st_shndx"] = shndx.astype(np.uint16)
             val = ctx.gaddr[gid.astype(np.int64)]
