@@ -31,7 +31,7 @@ import numpy as np
 
 from ldpy.diag import LinkError, diag
 from ldpy.elf.format import (PT_TLS, PF_R, PF_W, PF_X, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHT_NOBITS, SHT_NOTE,
-                             SHT_PROGBITS, SHT_RELA)
+                             SHT_PROGBITS, SHT_RELA, SHN_LORESERVE)
 from ldpy.script import ast
 from ldpy.script import segments
 from ldpy.script.evaluate import Evaluator, Value, NUM, ABS
@@ -981,11 +981,12 @@ def _nearby(ctx, sec, addr):
     _bfd_nearby_section): the kept section before or after it in output order,
     the one that looks like the same segment, else the one the address is in."""
     order = []
+    output = {id(o) for o in ctx.sections_out}
     for it in ctx.script_walk.items:
         if not isinstance(it, LayoutItem):
             continue
         o = it.st.out
-        if o is not None and o.index and o in ctx.sections_out:
+        if o is not None and o.index and id(o) in output:
             order.append(o)
         elif (o is sec or it.shadow is sec) and sec is not None:
             order.append(sec)
@@ -1134,6 +1135,11 @@ def _finish(ctx, walk, maps, phnum):
     if cfg.emit_relocs:
         from ldpy.emit_relocs import with_rela_sections
         outs = with_rela_sections(ctx, outs)
+    if len(outs) + 1 >= SHN_LORESERVE:
+        # extended section numbering (SHN_XINDEX) is written for -r outputs only; for
+        # an executable or shared object ld.bfd and mold refuse this many too
+        raise LinkError(f"too many output sections: {len(outs) + 1} section headers "
+                        f"(at most {SHN_LORESERVE - 1})")
     ctx.sections_out = outs
     for o in outs:
         if not o.flags & SHF_ALLOC:

@@ -280,6 +280,9 @@ class ScriptOutputMap:
                 for osec in node.sections:
                     self.statements.append(Statement(osec, osec.name, node))
         self._orphans_after = {}
+        self._orphan_at = {}                  # id() of an orphan statement -> where it was inserted
+        self._named = None                    # name -> the first live statement of that name
+        self._anchors = {}                    # name -> the last script statement of that name
         self._pending_anchor = None
         self._future = None
         self.discarded_ids = set()            # id() of input sections /DISCARD/ took
@@ -363,7 +366,25 @@ class ScriptOutputMap:
             c = self._stem_cache[stem] = sorted(c)
         return c
 
+    def _statements_changed(self):
+        """Forget the lookups over self.statements (orphans inserted by
+        orphan_statement keep them up to date themselves)."""
+        self._named = None
+        self._anchors = {}
+
+    def _first_named(self, name):
+        """The first statement called `name` that is neither dropped nor /DISCARD/
+        (a dict: thousands of orphans each looked up their name in a list)."""
+        named = self._named
+        if named is None:
+            named = self._named = {}
+            for st in self.statements:
+                if not st.dropped and st.name != DISCARD:
+                    named.setdefault(st.name, st)
+        return named.get(name)
+
     def drop_statement(self, st):
+        self._statements_changed()
         st.dropped = True
         if st.node is not None:
             st.node.dropped = True      # (its symbol assignments are gone too)
@@ -535,6 +556,7 @@ class ScriptOutputMap:
             if out is None:
                 st = Statement(None, name)
                 self.statements.append(st)
+                self._statements_changed()
                 out = self.output_for(st, type_, flags)
             return out
         fake = _Synth(name, type_, flags)
@@ -565,13 +587,21 @@ class ScriptOutputMap:
             return self._orphan_statement_r(sec, name, unique)
         if sec.type == SHT_RELA and sec.flags & SHF_ALLOC:
             name = ".rela.dyn"
-        for st in self.statements if not unique else ():
-            if st.name == name and not st.dropped and st.name != DISCARD:
+        if not unique:
+            st = self._first_named(name)
+            if st is not None:
                 return st
         st = Statement(None, name)
         st.orphan_kind = (sec.flags, sec.type)   # what it is before its output exists
         self._pending_anchor = self._pending_key = None
-        self.statements.insert(self._orphan_position(sec), st)
+        at = self._orphan_position(sec)
+        self.statements.insert(at, st)
+        self._orphan_at[id(st)] = at
+        if self._named is not None:
+            if name in self._named:
+                self._named = None            # (a --unique orphan may now come first)
+            else:
+                self._named[name] = st
         if self._pending_key is not None:
             self._orphans_after[self._pending_key] = st
             st.after = self._pending_anchor
@@ -676,9 +706,8 @@ class ScriptOutputMap:
                 if not st.dropped and st.name != DISCARD and _note_align(st) == sec.align:
                     anchor = st
         name = self._ANCHORS.get(want)
-        for st in self.statements if anchor is None else ():
-            if st.name == name and st.node is not None and not st.dropped:
-                anchor = st
+        if anchor is None and name is not None:
+            anchor = self._script_anchor(name)
         if anchor is None:
             # GNU ld's lang_output_section_find_by_flags: the last statement of the
             # same kind, else the last of a wider set (.data after any loaded
@@ -698,7 +727,27 @@ class ScriptOutputMap:
         key = (id(anchor), want)
         last = self._orphans_after.get(key) or anchor
         self._pending_anchor, self._pending_key = anchor, key
-        return self.statements.index(last) + 1
+        # (inserts only move a statement later: look from where it was put)
+        statements = self.statements
+        at = self._orphan_at.get(id(last), 0)
+        if at >= len(statements) or statements[at] is not last:
+            try:
+                at = statements.index(last, at)
+            except ValueError:
+                at = statements.index(last)       # (moved earlier: the -r reorder)
+            self._orphan_at[id(last)] = at
+        return at + 1
+
+    def _script_anchor(self, name):
+        """The last statement of the script (not an orphan) called `name` and not
+        dropped, or None."""
+        if name not in self._anchors:
+            found = None
+            for st in self.statements:
+                if st.name == name and st.node is not None and not st.dropped:
+                    found = st
+            self._anchors[name] = found
+        return self._anchors[name]
 
     def plain_r(self, section_start):
         """-r: does the script assign nothing, and is every statement that gets an
@@ -812,6 +861,7 @@ class ScriptOutputMap:
                     if more:
                         stack.extend(more)
         self.statements[:] = order
+        self._statements_changed()
         self._r_follow, self._r_tail, self._r_pending = {}, [], False
 
     def _find_by_flags_r(self, sec, kind):
