@@ -124,6 +124,8 @@ class Context:
         self.stub_groups = None       # AArch64: branch groups the stubs serve
         self.erratum_adr_sites = None # AArch64: erratum 843419 sites rewritten to ADR
         self.aarch64_plt = (False, False)  # AArch64: (BTI, PAC) PLT entries
+        self.shrink = None            # shrink.Shrink: bytes a target's relaxation deleted (RISC-V)
+        self.riscv_enc = None         # RISC-V: by relocation row, the encoding of a relaxed call (or -1)
 
     def common_chunk(self, s):
         """The chunk a common symbol was allocated in (COMMON, or .tcommon for TLS)."""
@@ -300,6 +302,7 @@ def _link(config, lto=None, ctf_beside=None):
     if any(f.has_ctf for f in ctx.files) or ctx.ctf_beside is not None:
         from ldpy.ctf.link import link_ctf
         passes.run(link_ctf, ctx)           # .ctf: types deduplicated as libctf's ctf_link
+    passes.run(ctx.target.before_layout, ctx)   # the target's merged sections (RISC-V attributes)
     passes.run(layout_scripted, ctx)        # addresses, file offsets, program headers (SECTIONS, MEMORY, PHDRS)
     relayout = lambda: layout_scripted(ctx)
     passes.run(ctx.target.after_layout, ctx, relayout)   # range-extension stubs (AArch64)
@@ -657,7 +660,8 @@ def create_synthetic_sections(ctx):
                 o = outs.get(extra.name, SHT_PROGBITS, extra.flags)
                 o.add(extra)
                 o.entsize = extra.entsize
-        ctx.gotplt = GotPltSection(ctx.iplt, ctx.plt, ctx.tlsdesc, word=t.WORD).freeze()
+        ctx.gotplt = GotPltSection(ctx.iplt, ctx.plt, ctx.tlsdesc, word=t.WORD, reserved=t.GOTPLT_RESERVED,
+                                   dynamic_first=t.GOTPLT_DYNAMIC).freeze()
         outs.get(".got.plt", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.gotplt)
         _attach_symbol(ctx, b"_GLOBAL_OFFSET_TABLE_", ctx.gotplt)
         ctx.rela_plt = RelaPltSection(ctx.gotplt, t).freeze()
@@ -668,7 +672,8 @@ def create_synthetic_sections(ctx):
         add_dynamic_tail(ctx)
     else:
         if len(ctx.iplt) or ctx.need_got_base:
-            ctx.gotplt = GotPltSection(ctx.iplt, word=t.WORD).freeze()
+            ctx.gotplt = GotPltSection(ctx.iplt, word=t.WORD, reserved=t.GOTPLT_RESERVED,
+                                       dynamic_first=t.GOTPLT_DYNAMIC).freeze()
             outs.get(".got.plt", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.gotplt)
             _attach_symbol(ctx, b"_GLOBAL_OFFSET_TABLE_", ctx.gotplt)
         if len(ctx.iplt):

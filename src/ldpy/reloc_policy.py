@@ -148,10 +148,11 @@ def scan(ctx, rt):
     tls = np.flatnonzero(kind >= K_TPOFF)
     tk, timp = kind[tls], imported[tls]
     shared = bool(cfg.shared)
+    keep = shared or not T.TLS_RELAX        # (a target that relaxes no TLS sequence keeps them all)
     gd, ld, ie, desc = tk == K_TLS_GD, tk == K_TLS_LD, tk == K_TLS_IE, tk == K_TLS_DESC
-    tls_gd, tls_ld = gd & shared, ld & shared
+    tls_gd, tls_ld = gd & keep, ld & keep
     gd_to_ie = gd & timp & ~tls_gd
-    ie_keep = ie & (timp | shared)
+    ie_keep = ie & (timp | keep)
     plan.tls_gd, plan.tls_ld = _rows(n, tls, tls_gd), _rows(n, tls, tls_ld)
     plan.gd_to_ie, plan.ie_keep = _rows(n, tls, gd_to_ie), _rows(n, tls, ie_keep)
     if ie.any() and cfg.shared and T.IE_STATIC_TLS_FLAG:
@@ -163,7 +164,7 @@ def scan(ctx, rt):
     # TLS descriptors: a shared object keeps one (two .got.plt words and a TLSDESC
     # dynamic relocation) per variable; an executable relaxes the sequence to
     # initial-exec for an imported variable, else to local-exec
-    desc_keep = desc & shared
+    desc_keep = desc & keep
     desc_to_ie = desc & timp & ~desc_keep
     plan.desc_keep, plan.desc_to_ie = _rows(n, tls, desc_keep), _rows(n, tls, desc_to_ie)
     if desc_keep.any():
@@ -386,7 +387,12 @@ def apply(ctx, rt, S, A, out, deferred):
         plan.desc_to_ie
     if m.any():
         slot = ctx.got.slot_addresses(key[m])
-        deferred.fill_got(ctx, key[m], S[m])
+        values = S[m]
+        if not ctx.config.shared:
+            # an executable's own TLS variable kept initial-exec: its slot holds the TP offset
+            own = plan.ie_keep[m] & ~ctx.keys.imported[key[m]]
+            values[own] = T.tp_offset(ctx, values[own])
+        deferred.fill_got(ctx, key[m], values)
         val[m] = slot + A[m] - B[m]
     m = plan.desc_keep
     if m.any():

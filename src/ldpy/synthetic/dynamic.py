@@ -98,6 +98,8 @@ def section_dynsyms(ctx):
             data = data or o
         else:
             text = text or o
+    if ctx.target.DYNSYM_SECTION_SYMBOLS == "text":
+        data = None             # (BFD's default _bfd_elf_init_1_index_section: one section symbol)
     return [SectionDynSym(o) for o in (text, data) if o is not None]
 
 
@@ -623,6 +625,10 @@ def create_dynamic_sections(ctx):
     ctx.weak_imports = can_import
     export_all = cfg.export_dynamic or cfg.shared
     exports = []
+    # a target whose ld.bfd exports every symbol that has a GOT slot (RISC-V)
+    got_keys = set(int(x) for x in np.concatenate([ctx.got.keys, ctx.got_gd.keys]).tolist() if x < G) \
+        if t.GOT_EXPORTS else set()
+    got_keys |= set(t.dynamic_exports(ctx))
     defsyms = {id(d) for d, _, _ in ctx.defsyms}      # (--defsym name=func: placed after layout)
     for s in syms:
         if s.kind == SHARED:
@@ -635,7 +641,7 @@ def create_dynamic_sections(ctx):
                                      and s.name not in ctx.script_symbols and id(s) not in defsyms)
                                     or linker_symbol_local(ctx, s)):
             continue            # (boundaries get their section after layout)
-        if export_all or s.dyn_ref or s.export:
+        if export_all or s.dyn_ref or s.export or (s.gid in got_keys and s.forced_local is None):
             exports.append(s)
     # as-needed libraries are kept only when something binds to them
     # (a weak reference alone does not make a library needed)
@@ -691,7 +697,8 @@ def create_dynamic_sections(ctx):
     pic = cfg.pie or cfg.shared
     got_sym = (gk < G) & (K.imported[gk] | _copied(ctx, gk) | K.canonical[gk] |
                           (K.undef_weak[gk] & ~K.zero_undef[gk] & can_import))
-    got_tls = ~got_sym & K.tls[gk]            # shared object: TP offset of its own variable
+    # shared object: TP offset of its own variable (an executable knows it: apply fills it)
+    got_tls = ~got_sym & K.tls[gk] & bool(cfg.shared)
     got_rel = ~got_sym & ~got_tls & pic & K.defined[gk] & ~K.absolute[gk] & ~K.undef_weak[gk] & \
         ~K.ifunc[gk]
     n_relative = int(got_rel.sum()) + (0 if rt.empty else int(rt.plan.relative.sum()))
@@ -727,7 +734,8 @@ def create_dynamic_sections(ctx):
     ctx.got_dyn = (got_sym, got_rel, got_irel, got_tls)
     n_objects = len({(s.copy_ro, s.value) for s in copies})
     gd = ctx.got_gd.keys
-    n_tls = 2 * int(K.imported[gd].sum()) + int((~K.imported[gd]).sum()) + int(ctx.need_got_ld)
+    n_tls = 2 * int(K.imported[gd].sum()) + int((~K.imported[gd]).sum()) * bool(cfg.shared) + \
+        int(ctx.need_got_ld)
     ctx.rela_dyn.reserve(int(got_sym.sum() + got_rel.sum() + got_irel.sum() + got_tls.sum())
                          + n_objects + n_tls)
     ctx.copies = copies
@@ -802,6 +810,12 @@ def add_dynamic_tail(ctx):
         from ldpy.synthetic.android_relocs import DT_ANDROID_RELA, DT_ANDROID_RELASZ
         d.add(DT_ANDROID_RELA, lambda: ctx.rela_dyn.addr)
         d.add(DT_ANDROID_RELASZ, lambda: ctx.rela_dyn.size)
+    elif not ctx.target.DTREL_EXCLUDES_PLT and ctx.rela_plt is not None and ctx.rela_plt.size:
+        # (BFD's default: DT_RELA/DT_RELASZ span .rela.dyn and .rela.plt)
+        secs = [c for c in (ctx.rela_dyn, ctx.rela_plt) if c.size and c.output is not None]
+        d.add("RELA" if rela else DT_REL, lambda: min(c.addr for c in secs))
+        d.add("RELASZ" if rela else DT_RELSZ, lambda: sum(c.size for c in secs))
+        d.add("RELAENT" if rela else DT_RELENT, ctx.target.dynrel_size)
     elif ctx.rela_dyn.count:
         d.add("RELA" if rela else DT_REL, lambda: ctx.rela_dyn.addr)
         d.add("RELASZ" if rela else DT_RELSZ, lambda: ctx.rela_dyn.size)
@@ -858,6 +872,20 @@ def tlsdesc_rows(ctx):
     return info.astype(np.uint64), addend
 
 
+def gd_words(ctx):
+    """The (module, offset) pairs of the general-dynamic GOT: an executable's own
+    variables are in module 1 (no DTPMOD for them); offsets of variables of this
+    output are known (biased by the target's DTP_OFFSET)."""
+    K, t = ctx.keys, ctx.target
+    gd = ctx.got_gd.keys
+    pre = K.imported[gd]
+    words = np.zeros((len(gd), 2), np.int64)
+    words[~pre, 1] = K.addr[gd[~pre]] - ctx.tls_start - t.DTP_OFFSET
+    if not ctx.config.shared:
+        words[~pre, 0] = 1
+    return t.words(words.reshape(-1))
+
+
 def _copied(ctx, keys):
     syms = ctx.symtab.symbols
     return np.fromiter((k < len(syms) and syms[k].copy for k in keys.tolist()), bool, len(keys))
@@ -894,11 +922,11 @@ def finish_dynamic(ctx):
         pre = K.imported[gd]
         idx = np.where(pre, ctx.dynsym_index(np.where(pre, gd, 0)), 0)
         zeros = np.zeros(len(gd), np.int64)
-        ctx.rela_dyn.add(slots, reloc_info(idx, R["DTPMOD64"]), zeros)
+        # (an executable's own variables are in module 1: no DTPMOD for them)
+        mod = pre | bool(ctx.config.shared)
+        ctx.rela_dyn.add(slots[mod], reloc_info(idx[mod], R["DTPMOD64"]), zeros[mod])
         ctx.rela_dyn.add(slots[pre] + t.WORD, reloc_info(idx[pre], R["DTPOFF64"]), zeros[pre])
-        words = np.zeros((len(gd), 2), np.int64)
-        words[~pre, 1] = K.addr[gd[~pre]] - ctx.tls_start
-        ctx.got_gd.data = t.words(words.reshape(-1))
+        ctx.got_gd.data = gd_words(ctx)
     if ctx.need_got_ld:
         ctx.rela_dyn.add(np.array([ctx.got_ld.addr]), np.array([R["DTPMOD64"]]), np.zeros(1, np.int64))
         ctx.got_ld.data = np.zeros(2 * t.WORD, np.uint8)
