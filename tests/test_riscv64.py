@@ -159,3 +159,138 @@ def test_hello(tmp_path, mode):
     assert attributes(ours) == attributes(ref)
     assert segment_types(ours) == segment_types(ref)
     assert segment_types(ours).count("RISCV_ATTRIBUT") == 1
+
+
+RELAX_S = r"""
+    .text
+    .globl _start
+_start:
+    li a0, 5
+    call twice          # near: JAL ra
+    call far            # 2 MiB back: stays AUIPC+JALR
+    mv s1, a0
+    .balign 16          # R_RISCV_ALIGN: the padding left depends on the calls before
+aligned:
+    mv a0, s1
+    call finish
+    tail finish         # a tail call: C.J
+    .balign 8
+    .globl twice
+twice:
+    add a0, a0, a0
+    ret
+    .section .text.unlikely,"ax",@progbits    # (placed first: 2 MiB before _start)
+far:
+    addi a0, a0, 1
+    ret
+    .skip 0x200000
+"""
+RELAX_C = r"""
+static int sq(int x) { return x * x; }
+int table(int x) { switch (x & 7) { case 0: return sq(x); case 1: return 7; case 2: return x - 3;
+  case 3: return x * 9; case 4: return 11; case 5: return x ^ 5; default: return 1; } }
+void finish(int v) {
+    register long a0 asm("a0") = table(v) + table(v + 1);
+    register long a7 asm("a7") = 93;
+    asm volatile("ecall" :: "r"(a0), "r"(a7));
+}
+"""
+
+
+def disassembly(path):
+    return [line for line in run([OBJDUMP, "-d", path]).stdout.splitlines() if "file format" not in line]
+
+
+def frames(path):
+    """The call frame information, less the DW_CFA_nop padding and the record
+    lengths it changes (ld.bfd trims an FDE's padding)."""
+    out = run([READELF, "--debug-dump=frames", path]).stdout
+    out = re.sub(r"^0000\w+ (\w+) ", "LEN ", out, flags=re.M)
+    return [line for line in out.splitlines() if "DW_CFA_nop" not in line and line.strip()]
+
+
+@pytest.mark.parametrize("relax", [True, False])
+def test_relaxation_same_code_as_bfd(tmp_path, relax):
+    """Calls shortened to JAL and C.J, the far call kept, the alignment padding cut
+    to what aligns: the same instructions at the same addresses as ld.bfd's, and
+    the same frames (their addresses moved with the deleted bytes)."""
+    s = write(tmp_path, "start.S", RELAX_S)
+    c = write(tmp_path, "fin.c", RELAX_C)
+    flags = ["-O2", "-static", "-nostdlib", "-fno-pic", "-fasynchronous-unwind-tables"] + \
+        ([] if relax else ["-Wl,--no-relax"])
+    ours = build(tmp_path, "r", [s, c], flags)
+    ref = build(tmp_path, "r.bfd", [s, c], flags, linker="bfd")
+    for exe in (ours, ref):
+        r = subprocess.run([QEMU, exe], capture_output=True, timeout=60)
+        assert r.returncode == 110          # table(5) + table(6): 0 ^ 5 ... (5 ^ 5) + 1 = 110 - 0
+    assert disassembly(ours) == disassembly(ref)
+    dis = "\n".join(disassembly(ours))
+    if relax:
+        assert re.search(r"\tjal\tra,\w+ <twice>|\tjal\t\w+ <twice>", dis)
+        assert re.search(r"\tj\t\w+ <finish>", dis) and "c.j" not in dis
+        assert re.search(r"auipc\tra,0xffe00", dis)              # the far call stays a pair
+    else:
+        assert not re.search(r"\tjal\t", dis)
+    # the aligned label is aligned, with or without relaxation
+    syms = run([READELF, "-sW", ours]).stdout
+    assert int(re.search(r"(\w+)\s+0 NOTYPE\s+LOCAL\s+DEFAULT\s+\d+ aligned$", syms, re.M).group(1), 16) % 16 == 0
+    assert frames(ours) == frames(ref)
+
+
+def test_relaxed_static_program_has_no_local_labels(tmp_path):
+    """ld.bfd's RISC-V .symtab leaves out the .L labels the assembler keeps for
+    relaxation; so does ldpy's (unless --discard-none)."""
+    src = write(tmp_path, "hello.c", HELLO)
+    ours = build(tmp_path, "hello", [src], ["-O2", "-static"])
+    assert ".L" not in run([READELF, "-sW", ours]).stdout
+    keep = build(tmp_path, "hello.keep", [src], ["-O2", "-static", "-Wl,--discard-none"])
+    assert ".L0 " in run([READELF, "-sW", keep]).stdout
+
+
+CXX_PROG = r"""
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+#include <mutex>
+thread_local int counter = 0;
+thread_local std::string tname = "main";
+std::mutex m;
+int total = 0;
+static void work(int n) {
+    tname = "worker" + std::to_string(n);
+    for (int i = 0; i < 1000; i++) counter++;
+    try {
+        if (n % 2) throw std::runtime_error(tname);
+    } catch (const std::exception &e) {
+        std::lock_guard<std::mutex> g(m);
+        total += counter + (int)e.what()[6] - '0';
+    }
+}
+int main() {
+    std::vector<std::thread> ts;
+    for (int i = 0; i < 4; i++) ts.emplace_back(work, i);
+    for (auto &t : ts) t.join();
+    try { throw std::logic_error("done"); }
+    catch (const std::logic_error &e) { std::printf("%s %d %d %s\n", e.what(), total, counter, tname.c_str()); }
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("mode", ["-pie", "-static"])
+def test_cxx_exceptions_threads_thread_local(tmp_path, mode):
+    """C++ exceptions unwinding through relaxed code (its .eh_frame relocated
+    with label differences: ADD32/SUB32, SET6/SUB6), std::thread, thread_local."""
+    src = write(tmp_path, "prog.cpp", CXX_PROG)
+    ours = build(tmp_path, "prog", [src], ["-O2", "-pthread", mode], cxx=True)
+    ref = build(tmp_path, "prog.bfd", [src], ["-O2", "-pthread", mode], linker="bfd", cxx=True)
+    assert qemu(ours) == qemu(ref) == "done 2004 0 main\n"
+    # (ld.bfd 2.40 marks this PIE DT_TEXTREL for dynamic relocations it reserved and
+    # then turned into R_RISCV_NONE: no text relocation remains; ldpy writes neither)
+    assert "TEXTREL" not in dyn_tags(ours)
+    assert dyn_tags(ours) == dyn_tags(ref) - {"TEXTREL", "FLAGS"}
+    assert dyn_syms(ours) == dyn_syms(ref)
+    assert versions(ours) == versions(ref)
+    assert eflags(ours) == eflags(ref)

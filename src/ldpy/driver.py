@@ -728,7 +728,9 @@ def create_synthetic_sections(ctx):
         o.add(comment)
     dt = dtypes(t.IS64, t.LITTLE)
     if not cfg.strip_all:
-        ctx.symtab_sec = SymtabSection(dt, cfg.discard_locals, cfg.discard_all)
+        # (a target whose ld.bfd drops .L labels by default: RISC-V keeps them in objects for relaxation)
+        ctx.symtab_sec = SymtabSection(dt, cfg.discard_locals or (t.DISCARD_L_LOCALS and not cfg.discard_none),
+                                       cfg.discard_all)
         ctx.symtab_sec.prepare(ctx)
         o = outs.get(".symtab", ctx.symtab_sec.type, 0)
         o.add(ctx.symtab_sec)

@@ -146,6 +146,7 @@ class Target:
     DTP_OFFSET = 0                  # bias of DTP-relative values (RISC-V glibc: 0x800)
     DTREL_EXCLUDES_PLT = True       # DT_RELA/DT_RELASZ cover .rela.dyn only (x86, AArch64 ld.bfd;
     #                                 BFD's default, RISC-V: .rela.plt too)
+    DISCARD_L_LOCALS = False        # .symtab drops .L labels by default (RISC-V ld.bfd), as with -X
     GOT_EXPORTS = False             # a symbol with a GOT slot is dynamic (RISC-V ld.bfd)
     SECTION_SEGMENTS = {}           # a non-allocated section type -> the segment over it
     #                                 (RISC-V: .riscv.attributes in PT_RISCV_ATTRIBUTES)

@@ -400,16 +400,19 @@ def _relax_align(ctx, rt, shrink, align, sec_gid, orig, patches):
                             f"bytes of padding for a {int(alignment[m][np.argmax(bad)])}-byte alignment "
                             f"(the section is not aligned enough)")
         shrink.delete(gid[m], orig[align[m]] + keep, nops[m] - keep)
-        # the kept padding: 4-byte NOPs, then a C.NOP for an odd half
+        # the kept padding: a C.NOP for an odd half, then 4-byte NOPs (the assembler's
+        # padding less its tail, as ld.bfd leaves it)
+        half = (keep % 4 != 0).astype(np.int64)
         n4 = keep // 4
         reps = np.repeat(np.arange(len(m)), n4)
         step = np.arange(int(n4.sum())) - np.repeat(np.cumsum(n4) - n4, n4)
         rows4 = align[m][reps]
-        patches.append((rows4, np.full(len(rows4), NOP, np.int64), np.full(len(rows4), 4, np.int64), 4 * step))
-        odd = np.flatnonzero(keep % 4 != 0)
+        patches.append((rows4, np.full(len(rows4), NOP, np.int64), np.full(len(rows4), 4, np.int64),
+                        2 * half[reps] + 4 * step))
+        odd = np.flatnonzero(half)
         if len(odd):
             patches.append((align[m][odd], np.full(len(odd), C_NOP, np.int64), np.full(len(odd), 2, np.int64),
-                            4 * n4[odd]))
+                            np.zeros(len(odd), np.int64)))
 
 
 # --------------------------------------------------------------------------
@@ -605,6 +608,7 @@ class RiscV64(Target):
     PLT_GOT_ENTRIES = False
     DYNSYM_SECTION_SYMBOLS = "text"
     GOT_EXPORTS = True
+    DISCARD_L_LOCALS = True
     RELACOUNT_WHEN_NONE = False
     IE_STATIC_TLS_FLAG = True
     SMALL_DATA = True
