@@ -661,7 +661,7 @@ def create_synthetic_sections(ctx):
                 o.add(extra)
                 o.entsize = extra.entsize
         ctx.gotplt = GotPltSection(ctx.iplt, ctx.plt, ctx.tlsdesc, word=t.WORD, reserved=t.GOTPLT_RESERVED,
-                                   dynamic_first=t.GOTPLT_DYNAMIC).freeze()
+                                   first=t.GOTPLT_FIRST).freeze()
         outs.get(".got.plt", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.gotplt)
         _attach_symbol(ctx, b"_GLOBAL_OFFSET_TABLE_", ctx.gotplt)
         ctx.rela_plt = RelaPltSection(ctx.gotplt, t).freeze()
@@ -673,7 +673,7 @@ def create_synthetic_sections(ctx):
     else:
         if len(ctx.iplt) or ctx.need_got_base:
             ctx.gotplt = GotPltSection(ctx.iplt, word=t.WORD, reserved=t.GOTPLT_RESERVED,
-                                       dynamic_first=t.GOTPLT_DYNAMIC).freeze()
+                                       first=t.GOTPLT_FIRST).freeze()
             outs.get(".got.plt", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.gotplt)
             _attach_symbol(ctx, b"_GLOBAL_OFFSET_TABLE_", ctx.gotplt)
         if len(ctx.iplt):
@@ -707,7 +707,8 @@ def create_synthetic_sections(ctx):
         if o is not None:
             o.add(note)
     eh = outs.by_name.get(".eh_frame")
-    if cfg.eh_frame_hdr and eh is not None and eh.chunks:
+    # (none when the .eh_frame inputs are only terminators: BFD's _bfd_elf_eh_frame_present)
+    if cfg.eh_frame_hdr and eh is not None and any(c.size > 8 for c in eh.chunks):
         ctx.eh_frame_hdr = EhFrameHdr(t.WORD)
         ctx.eh_frame_hdr.set_count(sum(count_fdes(c.bytes().tobytes()) for c in eh.chunks))
         hdr_out = outs.get(".eh_frame_hdr", SHT_PROGBITS, SHF_ALLOC)

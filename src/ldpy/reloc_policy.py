@@ -155,7 +155,7 @@ def scan(ctx, rt):
     ie_keep = ie & (timp | keep)
     plan.tls_gd, plan.tls_ld = _rows(n, tls, tls_gd), _rows(n, tls, tls_ld)
     plan.gd_to_ie, plan.ie_keep = _rows(n, tls, gd_to_ie), _rows(n, tls, ie_keep)
-    if ie.any() and cfg.shared and T.IE_STATIC_TLS_FLAG:
+    if ie.any() and T.IE_STATIC_TLS_FLAG and (cfg.shared or (cfg.pie and T.IE_STATIC_TLS_FLAG == "pic")):
         ctx.static_tls = True
     if tls_gd.any():
         ctx.got_gd.add(key[tls[tls_gd]])
@@ -388,8 +388,9 @@ def apply(ctx, rt, S, A, out, deferred):
     if m.any():
         slot = ctx.got.slot_addresses(key[m])
         values = S[m]
-        if not ctx.config.shared:
+        if not (ctx.config.shared or ctx.config.pie):
             # an executable's own TLS variable kept initial-exec: its slot holds the TP offset
+            # (a PIE's gets a TPOFF dynamic relocation, as in a shared object)
             own = plan.ie_keep[m] & ~ctx.keys.imported[key[m]]
             values[own] = T.tp_offset(ctx, values[own])
         deferred.fill_got(ctx, key[m], values)

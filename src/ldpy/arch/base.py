@@ -125,13 +125,15 @@ class Target:
     PLT_HEADER_SIZE = 16
     PLT_SH_ENTSIZE = 16             # .plt's sh_entsize as ld.bfd writes it
     GOTPLT_RESERVED = 3             # .got.plt words before the jump slots
-    GOTPLT_DYNAMIC = True           # .got.plt[0] = _DYNAMIC (RISC-V: 0, the loader's resolver goes there)
+    GOTPLT_FIRST = None             # .got.plt[0]: None for _DYNAMIC (x86), else this value (RISC-V: -1)
+    PLTGOT_NEEDS_PLT = False        # DT_PLTGOT only with PLT entries (BFD's default; x86: with .got.plt)
     TLSDESC_PLT_SIZE = 16           # the lazy TLS descriptor entry at the end of .plt
     PLT_GOT_ENTRIES = True          # .plt.got entries for functions that also have a .got slot (x86)
     DYNSYM_SECTION_SYMBOLS = False  # .dynsym keeps two section symbols in PIE/shared (AArch64 ld.bfd),
     #                                 "text": only the text one (RISC-V ld.bfd)
     RELACOUNT_WHEN_NONE = True      # DT_RELACOUNT 0 when there is no RELATIVE relocation (x86 ld.bfd)
-    IE_STATIC_TLS_FLAG = True       # initial-exec TLS in a shared object sets DF_STATIC_TLS (x86 ld.bfd)
+    IE_STATIC_TLS_FLAG = True       # initial-exec TLS in a shared object sets DF_STATIC_TLS (x86 ld.bfd);
+    #                                 "pic": in a PIE too (RISC-V ld.bfd)
     SEPARATE_CODE = True            # -z separate-code by default
     GOT_HEADER = 0                  # .got words before the slots (AArch64: 1, .got[0] = _DYNAMIC,
     #                                 and _GLOBAL_OFFSET_TABLE_ is the start of .got)
@@ -147,6 +149,8 @@ class Target:
     DTREL_EXCLUDES_PLT = True       # DT_RELA/DT_RELASZ cover .rela.dyn only (x86, AArch64 ld.bfd;
     #                                 BFD's default, RISC-V: .rela.plt too)
     DISCARD_L_LOCALS = False        # .symtab drops .L labels by default (RISC-V ld.bfd), as with -X
+    DSO_REFS_DYNAMIC = False        # an undefined weak symbol a library refers to stays dynamic in an
+    #                                 executable (BFD's generic rule; x86 ld.bfd drops it)
     GOT_EXPORTS = False             # a symbol with a GOT slot is dynamic (RISC-V ld.bfd)
     SECTION_SEGMENTS = {}           # a non-allocated section type -> the segment over it
     #                                 (RISC-V: .riscv.attributes in PT_RISCV_ATTRIBUTES)

@@ -602,15 +602,17 @@ class RiscV64(Target):
     PLT_ENTRY_SIZE = PLT_ENTRY_SIZE
     PLT_HEADER_SIZE = PLT_HEADER_SIZE
     GOTPLT_RESERVED = 2             # .got.plt[0]: the resolver, [1]: the link map
-    GOTPLT_DYNAMIC = False
+    GOTPLT_FIRST = -1
+    PLTGOT_NEEDS_PLT = True
     GOT_HEADER = 1                  # .got[0] = _DYNAMIC; _GLOBAL_OFFSET_TABLE_ = .got
     SEPARATE_CODE = False           # (ld.bfd's elf64lriscv: -z noseparate-code)
     PLT_GOT_ENTRIES = False
     DYNSYM_SECTION_SYMBOLS = "text"
     GOT_EXPORTS = True
+    DSO_REFS_DYNAMIC = True
     DISCARD_L_LOCALS = True
     RELACOUNT_WHEN_NONE = False
-    IE_STATIC_TLS_FLAG = True
+    IE_STATIC_TLS_FLAG = "pic"
     SMALL_DATA = True
     DTREL_EXCLUDES_PLT = False
     SECTION_SEGMENTS = {SHT_RISCV_ATTRIBUTES: PT_RISCV_ATTRIBUTES}

@@ -156,18 +156,18 @@ def default_script_text(ctx_or_config):
     relr = "  .relr.dyn : { *(.relr.dyn) }\n" if getattr(cfg, "pack_relative_relocs", False) else ""
     if t.SMALL_DATA:
         # the GOT after the data, then the small data a global pointer reaches
-        # (ld.bfd's RISC-V script: __global_pointer$ 0x800 into them)
+        # (ld.bfd's RISC-V script: __global_pointer$ 0x800 into them; shared
+        # objects have no global pointer)
+        gp = lambda text: "" if cfg.shared else text
         got_and_data = f"""{relro_end}  .data           :
   {{
-    __DATA_BEGIN__ = .;
-    *(.data .data.* .gnu.linkonce.d.*)
+{gp("    __DATA_BEGIN__ = .;" + chr(10))}    *(.data .data.* .gnu.linkonce.d.*)
   }}
   .data1          : {{ *(.data1) }}
   .got            : {{ *(.got.plt) *(.igot.plt) *(.got) *(.igot) }}
   .sdata          :
   {{
-    __SDATA_BEGIN__ = .;
-    *(.srodata.cst16) *(.srodata.cst8) *(.srodata.cst4) *(.srodata.cst2) *(.srodata .srodata.*)
+{gp("    __SDATA_BEGIN__ = .;" + chr(10))}    *(.srodata.cst16) *(.srodata.cst8) *(.srodata.cst4) *(.srodata.cst2) *(.srodata .srodata.*)
     *(.sdata .sdata.* .gnu.linkonce.s.*)
   }}
   {provide('_edata')}
@@ -181,9 +181,8 @@ def default_script_text(ctx_or_config):
     . = ALIGN(. != 0 ? {t.WORD} : 1);
   }}
   . = ALIGN({t.WORD});
-  __BSS_END__ = .;
-  __global_pointer$ = MIN(__SDATA_BEGIN__ + 0x800, MAX(__DATA_BEGIN__ + 0x800, __BSS_END__ - 0x800));
-"""
+{gp("  __BSS_END__ = .;" + chr(10) + "  __global_pointer$ = MIN(__SDATA_BEGIN__ + 0x800, "
+    "MAX(__DATA_BEGIN__ + 0x800, __BSS_END__ - 0x800));" + chr(10))}"""
     else:
         got_and_data = f"""  .got            : {{ *(.got) *(.igot) }}
 {'' if now else relro_end}  .got.plt        : {{ *(.got.plt) *(.igot.plt) }}

@@ -641,7 +641,8 @@ def create_dynamic_sections(ctx):
                                      and s.name not in ctx.script_symbols and id(s) not in defsyms)
                                     or linker_symbol_local(ctx, s)):
             continue            # (boundaries get their section after layout)
-        if export_all or s.dyn_ref or s.export or (s.gid in got_keys and s.forced_local is None):
+        if export_all or s.dyn_ref or s.export or (s.gid in got_keys and s.forced_local is None
+                                                   and not s.is_ifunc):
             exports.append(s)
     # as-needed libraries are kept only when something binds to them
     # (a weak reference alone does not make a library needed)
@@ -649,6 +650,14 @@ def create_dynamic_sections(ctx):
     # (a library that only code --gc-sections removed used is dropped, as lld, mold and
     # gold do; ld.bfd 2.40 decides --as-needed before removing sections and keeps it)
     ctx.needed = [sf for sf in ctx.shared_files if not sf.as_needed or id(sf) in bound]
+    if t.DSO_REFS_DYNAMIC and can_import:
+        # an undefined symbol a kept library refers to stays dynamic (RISC-V ld.bfd)
+        refs = set().union(*(sf.undefined_bytes for sf in ctx.needed))
+        have = {s.gid for s in imports}
+        more = [syms[g] for g in sorted(used) if g not in have and syms[g].kind == UNDEF and
+                syms[g].name in refs and syms[g].visibility == STV_DEFAULT and not ctx.keys.zero_undef[g]]
+        if more:
+            imports = sorted(imports + more, key=lambda s: s.gid)
     _note_as_needed_reasons(ctx, imports + copies)
     needed_ids = {id(sf) for sf in ctx.needed}
     for s in imports:
@@ -697,8 +706,9 @@ def create_dynamic_sections(ctx):
     pic = cfg.pie or cfg.shared
     got_sym = (gk < G) & (K.imported[gk] | _copied(ctx, gk) | K.canonical[gk] |
                           (K.undef_weak[gk] & ~K.zero_undef[gk] & can_import))
-    # shared object: TP offset of its own variable (an executable knows it: apply fills it)
-    got_tls = ~got_sym & K.tls[gk] & bool(cfg.shared)
+    # PIE or shared object: TP offset of its own variable (an executable that is not PIE
+    # knows it: apply fills it)
+    got_tls = ~got_sym & K.tls[gk] & bool(pic)
     got_rel = ~got_sym & ~got_tls & pic & K.defined[gk] & ~K.absolute[gk] & ~K.undef_weak[gk] & \
         ~K.ifunc[gk]
     n_relative = int(got_rel.sum()) + (0 if rt.empty else int(rt.plan.relative.sum()))
@@ -734,7 +744,7 @@ def create_dynamic_sections(ctx):
     ctx.got_dyn = (got_sym, got_rel, got_irel, got_tls)
     n_objects = len({(s.copy_ro, s.value) for s in copies})
     gd = ctx.got_gd.keys
-    n_tls = 2 * int(K.imported[gd].sum()) + int((~K.imported[gd]).sum()) * bool(cfg.shared) + \
+    n_tls = 2 * int(K.imported[gd].sum()) + int((~K.imported[gd]).sum()) * bool(pic) + \
         int(ctx.need_got_ld)
     ctx.rela_dyn.reserve(int(got_sym.sum() + got_rel.sum() + got_irel.sum() + got_tls.sum())
                          + n_objects + n_tls)
@@ -796,7 +806,7 @@ def create_dynamic_sections(ctx):
 def add_dynamic_tail(ctx):
     """The .dynamic entries that depend on the PLT and relocation sections."""
     cfg, d = ctx.config, ctx.dynamic
-    if ctx.gotplt is not None:
+    if ctx.gotplt is not None and not (ctx.target.PLTGOT_NEEDS_PLT and not (ctx.plt is not None and ctx.plt.size)):
         d.add("PLTGOT", lambda: ctx.gotplt.addr)
     if ctx.rela_plt is not None and ctx.rela_plt.size:
         d.add("PLTRELSZ", lambda: ctx.rela_plt.size)
@@ -873,15 +883,15 @@ def tlsdesc_rows(ctx):
 
 
 def gd_words(ctx):
-    """The (module, offset) pairs of the general-dynamic GOT: an executable's own
-    variables are in module 1 (no DTPMOD for them); offsets of variables of this
-    output are known (biased by the target's DTP_OFFSET)."""
+    """The (module, offset) pairs of the general-dynamic GOT: the variables of an
+    executable that is not PIE are in module 1 (no DTPMOD for them); offsets of
+    variables of this output are known (biased by the target's DTP_OFFSET)."""
     K, t = ctx.keys, ctx.target
     gd = ctx.got_gd.keys
     pre = K.imported[gd]
     words = np.zeros((len(gd), 2), np.int64)
     words[~pre, 1] = K.addr[gd[~pre]] - ctx.tls_start - t.DTP_OFFSET
-    if not ctx.config.shared:
+    if not (ctx.config.shared or ctx.config.pie):
         words[~pre, 0] = 1
     return t.words(words.reshape(-1))
 
@@ -922,8 +932,8 @@ def finish_dynamic(ctx):
         pre = K.imported[gd]
         idx = np.where(pre, ctx.dynsym_index(np.where(pre, gd, 0)), 0)
         zeros = np.zeros(len(gd), np.int64)
-        # (an executable's own variables are in module 1: no DTPMOD for them)
-        mod = pre | bool(ctx.config.shared)
+        # (the variables of an executable that is not PIE are in module 1: no DTPMOD for them)
+        mod = pre | bool(ctx.config.shared or ctx.config.pie)
         ctx.rela_dyn.add(slots[mod], reloc_info(idx[mod], R["DTPMOD64"]), zeros[mod])
         ctx.rela_dyn.add(slots[pre] + t.WORD, reloc_info(idx[pre], R["DTPOFF64"]), zeros[pre])
         ctx.got_gd.data = gd_words(ctx)

@@ -121,11 +121,11 @@ class GotPltSection(Synthetic):
     PLT entry, then one per IPLT entry."""
     RESERVED = 3
 
-    def __init__(self, iplt, plt=None, tlsdesc=None, word=8, reserved=3, dynamic_first=True):
+    def __init__(self, iplt, plt=None, tlsdesc=None, word=8, reserved=3, first=None):
         super().__init__(".got.plt", flags=SHF_ALLOC | SHF_WRITE, align=word)
         self.word = word
         self.RESERVED = reserved           # (the target's GOTPLT_RESERVED)
-        self.dynamic_first = dynamic_first     # .got.plt[0] = _DYNAMIC (else 0: RISC-V)
+        self.first = first                 # .got.plt[0]: None for _DYNAMIC, else this value (GOTPLT_FIRST)
         self.iplt = iplt
         self.plt = plt
         self.tlsdesc = tlsdesc     # KeyedTable of TLS descriptors (two words each), after the slots
@@ -156,8 +156,7 @@ class GotPltSection(Synthetic):
 
     def bytes(self):
         words = np.zeros(self.RESERVED + self.n_lazy + len(self.iplt), np.int64)
-        if self.dynamic_first:
-            words[0] = self.dynamic_addr
+        words[0] = self.dynamic_addr if self.first is None else self.first
         r = self.RESERVED
         if self.n_lazy:
             # each slot starts at its PLT entry's push, for lazy binding
