@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from e2e_util import LINKER, shim_dir
+from e2e_util import LINKER, ldpy_command, shim_dir
 
 CC, CXX = "riscv64-linux-gnu-gcc", "riscv64-linux-gnu-g++"
 READELF, OBJDUMP = "riscv64-linux-gnu-readelf", "riscv64-linux-gnu-objdump"
@@ -469,3 +469,41 @@ def test_ifunc(tmp_path, mode):
     same_tags(ours, ref)
     assert dyn_syms(ours) == dyn_syms(ref)
     same_relocations(ours, ref)
+
+
+def test_attributes_and_flags_merged(tmp_path):
+    """Objects built for different ISAs: one .riscv.attributes whose arch string
+    names every extension (as ld.bfd merges it), in a final link and in -r."""
+    s = write(tmp_path, "start.S", RELAX_S)
+    c = write(tmp_path, "fin.c", RELAX_C)
+    a = str(tmp_path / "a.o")
+    b = str(tmp_path / "b.o")
+    run([CC, "-c", "-march=rv64imac", "-mabi=lp64", s, "-o", a])
+    run([CC, "-c", "-O2", "-march=rv64gc_zba_zbb", "-mabi=lp64", c, "-o", b])
+    flags = ["-static", "-nostdlib", "-Wl,-e,_start"]
+    ours = build(tmp_path, "m", [a, b], flags)
+    ref = build(tmp_path, "m.bfd", [a, b], flags, linker="bfd")
+    assert attributes(ours) == attributes(ref)
+    assert "_zba1p0_zbb1p0" in attributes(ours) and "_c2p0" in attributes(ours)
+    assert eflags(ours) == eflags(ref) == "0x1"            # RVC, soft-float
+    assert segment_types(ours) == segment_types(ref)
+    if LINKER == "ldpy":
+        rel = str(tmp_path / "r.o")
+        run([*ldpy_command(), "-r", a, b, "-o", rel])
+        assert attributes(rel) == attributes(ref)
+        exe = str(tmp_path / "from_r")
+        run([*ldpy_command(), "-static", "-e", "_start", rel, "-o", exe])
+        assert subprocess.run([QEMU, exe], timeout=60).returncode == 110
+
+
+def test_float_abi_mix_refused(tmp_path):
+    """A soft-float object with double-float ones: refused as ld.bfd refuses it."""
+    s = write(tmp_path, "start.S", RELAX_S)
+    c = write(tmp_path, "fin.c", RELAX_C)
+    soft = str(tmp_path / "soft.o")
+    run([CC, "-c", "-O2", "-march=rv64imac", "-mabi=lp64", c, "-o", soft])
+    sel = ["-B", shim_dir()] if LINKER == "ldpy" else ["-fuse-ld=bfd"]
+    r = run([CC, "-static", "-nostdlib", "-Wl,-e,_start", s, soft, "-o", str(tmp_path / "bad"), *sel],
+            check=False)
+    assert r.returncode != 0
+    assert "soft.o: can't link soft-float modules with double-float modules" in r.stderr

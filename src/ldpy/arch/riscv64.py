@@ -325,9 +325,10 @@ def relax_sections(ctx, relayout):
             S[m] = ctx.plt.entry_addresses(rt.key[calls[m]])
         P = rows.P[calls]
         dest = S + A
-        out = [rt.sections[o].output for o in rt.sec_ordinal[calls].tolist()]
-        lo = np.fromiter((o.addr for o in out), np.int64, len(out))
-        hi = lo + np.fromiter((o.size for o in out), np.int64, len(out))
+        # the output section of each call (per section, then gathered)
+        sec_lo = np.fromiter((s.output.addr for s in rt.sections), np.int64, len(rt.sections))
+        sec_hi = sec_lo + np.fromiter((s.output.size for s in rt.sections), np.int64, len(rt.sections))
+        lo, hi = sec_lo[rt.sec_ordinal[calls]], sec_hi[rt.sec_ordinal[calls]]
         foff = dest - P
         far = np.where(foff < 0, foff - max_align, foff + max_align)
         foff_check = np.where((dest < lo) | (dest >= hi), far, foff)
@@ -383,8 +384,7 @@ def _relax_align(ctx, rt, shrink, align, sec_gid, orig, patches):
     start = np.maximum.accumulate(np.where(first, np.arange(len(gid)), 0))
     rank = np.arange(len(gid)) - start
     secs = rt.sections
-    base = np.fromiter((secs[o].output.addr + secs[o].out_offset for o in rt.sec_ordinal[align].tolist()),
-                       np.int64, len(align))
+    base = np.fromiter((s.output.addr + s.out_offset for s in secs), np.int64, len(secs))[rt.sec_ordinal[align]]
     nops = rt.addend[align]
     alignment = np.ones(len(align), np.int64)
     while (m := alignment <= nops).any():
@@ -569,16 +569,19 @@ def merge_attribute_sections(ctx):
     """The first .riscv.attributes input section gets the merged contents, the
     others none (the output section is the one ld.bfd writes)."""
     secs = [s for f in ctx.files if hasattr(f, "sections") for s in f.sections
-            if s is not None and s.is_input and s.live and s.type == SHT_RISCV_ATTRIBUTES
-            and s.output is not None]
+            if s is not None and s.is_input and s.live and s.type == SHT_RISCV_ATTRIBUTES]
+    if ctx.config.relocatable:
+        pass                    # (-r: before placement)
+    else:
+        secs = [s for s in secs if s.output is not None]
     if not secs:
         return
     data = np.frombuffer(merge_attributes(secs), np.uint8)
     for s in secs[1:]:
         s.data, s.size = np.zeros(0, np.uint8), 0
     secs[0].data, secs[0].size = data, len(data)
-    out = secs[0].output
-    out.type = SHT_RISCV_ATTRIBUTES
+    if secs[0].output is not None:
+        secs[0].output.type = SHT_RISCV_ATTRIBUTES
 
 
 # --------------------------------------------------------------------------
