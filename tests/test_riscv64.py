@@ -507,3 +507,54 @@ def test_float_abi_mix_refused(tmp_path):
             check=False)
     assert r.returncode != 0
     assert "soft.o: can't link soft-float modules with double-float modules" in r.stderr
+
+
+GP_START = r"""
+    .text
+    .globl _start
+_start:
+    .option push
+    .option norelax
+    lla gp, __global_pointer$
+    .option pop
+    lla tp, tls_block       # (no libc: a thread pointer of our own)
+    li a0, 5
+    call pick
+    li a7, 93
+    ecall
+    .section .bss.tls_block,"aw",@nobits
+    .balign 64
+tls_block:
+    .zero 256
+"""
+
+
+def gp_program():
+    lines = [f"int v{i} = {i};" for i in range(700)]
+    lines += ["long bigz[8192];", "static const long tab[] = {11, 22};", "__thread int tlv;",
+              "int pick(int i) { bigz[i] = i; tlv = i; return v0 + v300 + v512 + v699 + (int)bigz[i] + "
+              "(int)tab[i & 1] + tlv; }",
+              "int addr_taken(void) { return (int)(long)&v400 & 0xff; }"]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("code", ["-fno-pic", "-fPIE"])
+def test_gp_and_tls_relaxation_same_code_as_bfd(tmp_path, code):
+    """Non-PIC (LUI) and PIE (AUIPC) accesses in a static executable: those within
+    reach of __global_pointer$ (700 small variables around it) become one gp- or
+    x0-relative instruction, LUI becomes C.LUI where it can, local-exec TLS loses
+    its LUI and ADD: the same instructions at the same addresses as ld.bfd's."""
+    s = write(tmp_path, "start.S", GP_START)
+    c = write(tmp_path, "many.c", gp_program())
+    flags = ["-O2", "-static", "-nostdlib", code] + (["-fno-PIE"] if code == "-fno-pic" else [])
+    ours = build(tmp_path, "g", [s, c], flags)
+    ref = build(tmp_path, "g.bfd", [s, c], flags, linker="bfd")
+    for exe in (ours, ref):
+        # 0 + 300 + 512 + 699 + 5 + 22 + 5 = 1543, as an exit status 1543 & 0xff
+        assert subprocess.run([QEMU, exe], timeout=60).returncode == 1543 & 0xff
+    assert disassembly(ours) == disassembly(ref)
+    dis = "\n".join(disassembly(ours))
+    assert re.search(r"\t\w+\t\w+,-?\d+\(gp\)", dis)               # gp-relative loads or stores
+    assert re.search(r"\tsw\ta0,\d+\(tp\)", dis)                    # tp-relative, no LUI/ADD
+    if code == "-fno-pic":
+        assert re.search(r":\t[0-9a-f]{4} +\tlui\t", dis)              # C.LUI (2 bytes)

@@ -125,7 +125,7 @@ class Context:
         self.erratum_adr_sites = None # AArch64: erratum 843419 sites rewritten to ADR
         self.aarch64_plt = (False, False)  # AArch64: (BTI, PAC) PLT entries
         self.shrink = None            # shrink.Shrink: bytes a target's relaxation deleted (RISC-V)
-        self.riscv_enc = None         # RISC-V: by relocation row, the encoding of a relaxed call (or -1)
+        self.riscv_relax = None       # RISC-V: arch.riscv64.RelaxState, what relaxation made of each row
 
     def common_chunk(self, s):
         """The chunk a common symbol was allocated in (COMMON, or .tcommon for TLS)."""

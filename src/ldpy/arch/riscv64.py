@@ -1,7 +1,8 @@
 """RISC-V RV64 (little-endian, lp64/lp64f/lp64d): relocation types, how each
 one is computed and stored into its instruction's immediate field, the PLT
 templates of ld.bfd, the e_flags and `.riscv.attributes` merge, and linker
-relaxation (byte deletion: R_RISCV_ALIGN, calls shortened to JAL).
+relaxation (byte deletion: R_RISCV_ALIGN; calls to JAL/C.J; gp-, x0- and
+tp-relative accesses; LUI to C.LUI), as ld.bfd 2.40 does them.
 
 Everything works on whole arrays, one numpy operation per class of types.
 
@@ -18,6 +19,7 @@ import numpy as np
 from ldpy.diag import LinkError, diag
 from ldpy.util import isin
 from ldpy.elf.format import EM_RISCV
+from ldpy.symbols import DEFINED
 from ldpy.arch.base import (Target, register, K_NONE, K_ABS, K_PLT, K_GOT, K_TPOFF, K_DTPOFF,
                             K_TLS_GD, K_TLS_IE, B_NONE, B_P, C_NONE, C_S32)
 
@@ -185,6 +187,12 @@ def ci_lui(half, v):
     return (half & 0xef83) | ((h >> 5 & 1) << 12) | ((h & 0x1f) << 2)
 
 
+def set_rs1(out, pos, reg):
+    """The base register (rs1) of the I/S-type instructions at pos."""
+    w = read32(out, pos).astype(np.int64)
+    write32(out, pos, (w & ~(0x1f << 15)) | (np.asarray(reg, np.int64) << 15))
+
+
 def encode(out, pos, enc, val):
     """Store each value into the immediate of its instruction at pos."""
     for e, fn in ((E_U, u_type), (E_I, i_type), (E_S, s_type), (E_B, b_type), (E_J, j_type)):
@@ -254,14 +262,36 @@ def plt_entries(entry_addrs, slot_addrs):
 # --------------------------------------------------------------------------
 # linker relaxation: bytes deleted from code (ldpy/shrink.py does the bookkeeping)
 #
-# As ld.bfd: trips over the whole link shorten every call (R_RISCV_CALL[_PLT]
-# followed by R_RISCV_RELAX at its offset) whose target JAL reaches (C.J for a
-# tail call when the object uses RVC), each trip deciding from the addresses
-# the previous one left, until nothing more shortens (a shortened call stays
-# shortened: deletions only bring code closer, and a call that leaves its
-# output section keeps a margin of the largest alignment); then one pass over
-# R_RISCV_ALIGN keeps just the NOPs that align the next instruction (done
-# with --no-relax too, as ld.bfd does).
+# As ld.bfd: trips over the whole link relax every sequence whose relocation is
+# followed by R_RISCV_RELAX at its offset, each trip deciding from the addresses
+# the previous one left, until nothing more relaxes (a relaxed sequence stays
+# relaxed: deletions only bring code closer, and the ranges keep ld.bfd's
+# margins for alignment that could grow again):
+#   calls (AUIPC+JALR) to JAL, or C.J for a tail call in RVC code;
+#   in executables that are not PIE, AUIPC/LUI + low part to one instruction
+#   relative to gp (__global_pointer$) or x0 when the target is within 2 KiB
+#   (not for targets in code or merged sections), LUI to C.LUI;
+#   local-exec TLS (LUI+ADD+low part) to one tp-relative instruction when the
+#   offset fits in 12 bits.
+# Then one pass over R_RISCV_ALIGN keeps just the NOPs that align the next
+# instruction (done with --no-relax too, as ld.bfd does).
+
+# what relaxation made of a relocation (RelaxState.code), and how apply stores it
+(X_NONE, X_DELETE, X_JAL, X_CJ, X_CLUI, X_GP_I, X_GP_S, X_TP_I, X_TP_S) = range(-1, 8)
+X_ENC = {X_JAL: E_J, X_CJ: E_CJ, X_CLUI: E_CI, X_GP_I: E_I, X_GP_S: E_S, X_TP_I: E_I, X_TP_S: E_S}
+MATCH_C_J, MATCH_JAL, MATCH_C_LUI = 0xa001, 0x6f, 0x6001
+X_GP, X_TP = 3, 4
+
+
+class RelaxState:
+    """Per relocation row of the link: what relaxation made of it, the HI20 row of
+    each PCREL_LO12 (paired before any byte moved), and gp."""
+
+    def __init__(self, n):
+        self.code = np.full(n, X_NONE, np.int8)
+        self.hi_of_lo = np.full(n, -1, np.int64)
+        self.gp = 0
+
 
 def original_words(rt, rows, delta, size=4):
     """Little-endian instruction words of the input bytes at each row's
@@ -278,75 +308,206 @@ def original_words(rt, rows, delta, size=4):
     return out
 
 
+def valid_i(x):
+    return (x >= -2048) & (x <= 2047)
+
+
+def key_section_flags(ctx):
+    """For every symbol key: whether its section is code, and whether it is a
+    merged one (ld.bfd relaxes no gp-relative access to those: they may move)."""
+    keys, ids = ctx.keys, ctx.section_ids
+    secs = ids.sections
+    code = np.fromiter((s is not None and s.is_input and bool(s.flags & 0x4) for s in secs), bool, len(secs))
+    code = np.append(code, False)
+    merge = np.append(ids.merge[:len(secs)], False)
+    G = keys.G
+    out_code = np.zeros(keys.n, bool)
+    out_merge = np.zeros(keys.n, bool)
+    gsec = np.where(keys.loc_in_sec, keys.loc_gsec, len(secs))
+    out_code[G:], out_merge[G:] = code[gsec], merge[gsec]
+    g = np.fromiter((s.section.file.sec_base + s.section.index if s.kind == DEFINED and s.section is not None
+                     and s.section.is_input else len(secs) for s in ctx.symtab.symbols), np.int64, G)
+    out_code[:G], out_merge[:G] = code[g], merge[g]
+    return out_code, out_merge
+
+
+def output_of(ctx, addr):
+    """Index (in ctx.sections_out) of the allocated output section holding each
+    address, and each one's alignment (-1 and 1 outside them)."""
+    outs = [o for o in ctx.sections_out if o.flags & 0x2 and o.size]
+    lo = np.array([o.addr for o in outs], np.int64)
+    hi = lo + np.array([o.size for o in outs], np.int64)
+    align = np.array([o.align for o in outs], np.int64)
+    order = np.argsort(lo, kind="stable")
+    lo, hi, align = lo[order], hi[order], align[order]
+    j = np.searchsorted(lo, addr, side="right") - 1
+    ok = (j >= 0) & (addr < hi[np.maximum(j, 0)])
+    return np.where(ok, order[np.maximum(j, 0)], -1), np.where(ok, align[np.maximum(j, 0)], 1)
+
+
+def followed_by_relax(rt):
+    """Rows whose next row is R_RISCV_RELAX at the same offset of the same section."""
+    typ, n = rt.type, len(rt.type)
+    m = np.zeros(n, bool)
+    if n > 1:
+        m[:-1] = (typ[1:] == R["RELAX"]) & (rt.offset[1:] == rt.offset[:-1]) & \
+            (rt.sec_ordinal[1:] == rt.sec_ordinal[:-1])
+    return m
+
+
 def relax_sections(ctx, relayout):
-    """Shorten calls and drop the excess alignment padding (see above)."""
+    """Relax code sequences to a fixed point, then drop the excess alignment
+    padding (see above)."""
     from ldpy.shrink import Shrink
     from ldpy.driver import assign_symbol_values
+    from ldpy.write import reloc_targets
+    from ldpy.reloc_policy import Deferred
     rt = ctx.relocs
-    if rt is None or rt.empty or ctx.config.relocatable:
+    cfg = ctx.config
+    if rt is None or rt.empty or cfg.relocatable:
         return
     typ = rt.type
     n = len(typ)
-    sec_gid = np.fromiter((s.file.sec_base + s.index for s in rt.sections), np.int64, len(rt.sections))
-    exec_sec = np.fromiter((bool(s.flags & 0x4) and bool(s.flags & 0x2) for s in rt.sections), bool,
-                           len(rt.sections))
+    tt = np.minimum(typ, NTYPES - 1)
+    nsec = len(rt.sections)
+    sec_gid = np.fromiter((s.file.sec_base + s.index for s in rt.sections), np.int64, nsec)
+    exec_sec = np.fromiter((bool(s.flags & 0x4) and bool(s.flags & 0x2) for s in rt.sections), bool, nsec)
     in_code = exec_sec[rt.sec_ordinal]
     align = np.flatnonzero((typ == R["ALIGN"]) & in_code)
-    calls = np.zeros(0, np.int64)
-    if ctx.config.relax is not False:
-        c = np.flatnonzero(((typ == R["CALL"]) | (typ == R["CALL_PLT"])) & in_code)
-        c = c[c + 1 < n]
-        paired = (typ[c + 1] == R["RELAX"]) & (rt.offset[c + 1] == rt.offset[c]) & \
-            (rt.sec_ordinal[c + 1] == rt.sec_ordinal[c])
-        calls = c[paired]
-    if not len(align) and not len(calls):
+    relax = followed_by_relax(rt) & in_code & (cfg.relax is not False)
+    pie_or_dso = bool(cfg.pie or cfg.shared)
+    calls = np.flatnonzero(relax & ((typ == R["CALL"]) | (typ == R["CALL_PLT"])))
+    pc_hi = np.flatnonzero(relax & (typ == R["PCREL_HI20"])) if not pie_or_dso else np.zeros(0, np.int64)
+    lui_hi = np.flatnonzero(relax & (typ == R["HI20"]))
+    lui_lo = np.flatnonzero(relax & ((typ == R["LO12_I"]) | (typ == R["LO12_S"])))
+    tp_del = np.flatnonzero(relax & ((typ == R["TPREL_HI20"]) | (typ == R["TPREL_ADD"])))
+    tp_lo = np.flatnonzero(relax & ((typ == R["TPREL_LO12_I"]) | (typ == R["TPREL_LO12_S"])))
+    lo_all = np.flatnonzero(IS_PCREL_LO[tt] & in_code)
+    sequences = len(calls) + len(pc_hi) + len(lui_hi) + len(lui_lo) + len(tp_del) + len(tp_lo)
+    if not len(align) and not sequences:
         return
-    gids = sec_gid[rt.sec_ordinal[np.concatenate([align, calls])]]
+    gids = sec_gid[rt.sec_ordinal[np.concatenate([align, calls, pc_hi, lui_hi, tp_del])]]
     shrink = ctx.shrink = Shrink(ctx, gids)
-    ctx.riscv_enc = np.full(n, -1, np.int8)
+    state = ctx.riscv_relax = RelaxState(n)
+    code = state.code
     orig = rt.offset.copy()
-    rvc_file = np.fromiter((bool(s.file.eflags & EF_RISCV_RVC) for s in rt.sections), bool,
-                           len(rt.sections))
-    jalr = original_words(rt, calls, 4)
-    rd = (jalr >> 7) & 0x1f
-    relaxed = np.zeros(len(calls), bool)
+    rvc_file = np.fromiter((bool(s.file.eflags & EF_RISCV_RVC) for s in rt.sections), bool, nsec)[rt.sec_ordinal]
+    rd_call = (original_words(rt, calls, 4) >> 7) & 0x1f
+    lui_word = original_words(rt, lui_hi, 0)
     max_align = max([o.align for o in ctx.sections_out] + [1])
+    gp_sym = ctx.symtab.get(b"__global_pointer$")
     patches = []        # (rows, word, bytes, offset from the row's): instructions to write
-    while len(calls):
+    first = True
+    while True:
         assign_symbol_values(ctx)
         rt.start_places()
         rows = rt.rows(0, n, [])
-        from ldpy.write import reloc_targets
-        from ldpy.reloc_policy import Deferred
         S, A = reloc_targets(ctx, rows, Deferred())
-        S, A = S[calls], A[calls]
-        if ctx.config.shared and rt.plan.plt_call[calls].any():
-            m = rt.plan.plt_call[calls]
-            S[m] = ctx.plt.entry_addresses(rt.key[calls[m]])
-        P = rows.P[calls]
-        dest = S + A
-        # the output section of each call (per section, then gathered)
-        sec_lo = np.fromiter((s.output.addr for s in rt.sections), np.int64, len(rt.sections))
-        sec_hi = sec_lo + np.fromiter((s.output.size for s in rt.sections), np.int64, len(rt.sections))
-        lo, hi = sec_lo[rt.sec_ordinal[calls]], sec_hi[rt.sec_ordinal[calls]]
-        foff = dest - P
-        far = np.where(foff < 0, foff - max_align, foff + max_align)
-        foff_check = np.where((dest < lo) | (dest >= hi), far, foff)
-        ok = ~relaxed & (foff_check >= -(1 << 20)) & (foff_check < (1 << 20))
-        if not ok.any():
+        if cfg.shared and rt.plan.plt_call.any():
+            m = rt.plan.plt_call & (ENC[tt] == E_CALL)
+            S[m] = ctx.plt.entry_addresses(rt.key[m])
+        P = rows.P
+        SA = S + A
+        if first:
+            first = False
+            # each PCREL_LO12's HI20: the relocation at the address its label names
+            if len(lo_all):
+                hi = np.flatnonzero(IS_HI20[tt])
+                order = np.argsort(P[hi], kind="stable")
+                at = np.minimum(np.searchsorted(P[hi][order], SA[lo_all]), max(len(hi) - 1, 0))
+                if len(hi):
+                    found = P[hi][order][at] == SA[lo_all]
+                    state.hi_of_lo[lo_all[found]] = hi[order][at][found]
+            key_code, key_merge = key_section_flags(ctx) if sequences else (None, None)
+        gp = state.gp = global_pointer(ctx, gp_sym)
+        dels = []           # (rows, offset from the row's, count)
+        # calls: JAL when it reaches (a margin of the largest alignment out of the
+        # output section), C.J for a tail call in RVC code
+        c = calls[code[calls] == X_NONE]
+        if len(c):
+            dest = SA[c]
+            foff = dest - P[c]
+            o_dest, _ = output_of(ctx, dest)
+            o_here, _ = output_of(ctx, P[c])
+            far = np.where(foff < 0, foff - max_align, foff + max_align)
+            foff = np.where(o_dest != o_here, far, foff)
+            ok = (foff >= -(1 << 20)) & (foff < (1 << 20))
+            rd = rd_call[np.searchsorted(calls, c)]
+            short = ok & rvc_file[c] & (rd == 0) & (foff >= -(1 << 11)) & (foff < (1 << 11))
+            c, short, rd = c[ok], short[ok], rd[ok]
+            code[c] = np.where(short, X_CJ, X_JAL)
+            dels.append((c, np.where(short, 2, 4), np.where(short, 6, 4)))
+            patches.append((c, np.where(short, MATCH_C_J, MATCH_JAL | (rd << 7)), np.where(short, 2, 4),
+                            np.zeros(len(c), np.int64)))
+        # gp- or x0-relative accesses (executables that are not PIE)
+        if len(pc_hi) or len(lui_hi) or len(lui_lo):
+            def in_gp_range(rows_):
+                sym = SA[rows_]
+                o_sym, a_sym = output_of(ctx, sym)
+                o_gp, _ = output_of(ctx, np.array([gp], np.int64))
+                margin = np.where(o_sym == o_gp[0], a_sym, max_align)
+                size = ctx.keys.size[rt.key[rows_]]
+                a = A[rows_]
+                margin = margin + np.where((a >= 0) & (a <= size), size - a, 0)
+                k = rt.key[rows_]
+                ok = valid_i(sym) | ((sym >= gp) & valid_i(sym - gp + margin)) | \
+                    ((sym < gp) & valid_i(sym - gp - margin))
+                return ok & ~key_code[k] & ~key_merge[k]
+            h = pc_hi[code[pc_hi] == X_NONE]
+            if len(h):
+                ok = in_gp_range(h)
+                # not when a low part comes before its AUIPC, or has no R_RISCV_RELAX
+                lo_rows = lo_all[state.hi_of_lo[lo_all] >= 0]
+                their_hi = state.hi_of_lo[lo_rows]
+                bad = (lo_rows < their_hi) | ~relax[lo_rows]
+                blocked = np.zeros(n, bool)
+                blocked[their_hi[bad]] = True
+                h = h[ok & ~blocked[h]]
+                code[h] = X_DELETE
+                dels.append((h, np.zeros(len(h), np.int64), np.full(len(h), 4)))
+            lo_rows = lo_all[(code[lo_all] == X_NONE) & (state.hi_of_lo[lo_all] >= 0)]
+            lo_rows = lo_rows[(typ[state.hi_of_lo[lo_rows]] == R["PCREL_HI20"]) &
+                              (code[state.hi_of_lo[lo_rows]] == X_DELETE)]
+            code[lo_rows] = np.where(typ[lo_rows] == R["PCREL_LO12_I"], X_GP_I, X_GP_S)
+            h = lui_hi[code[lui_hi] == X_NONE]
+            if len(h):
+                ok = in_gp_range(h)
+                code[h[ok]] = X_DELETE
+                dels.append((h[ok], np.zeros(int(ok.sum()), np.int64), np.full(int(ok.sum()), 4)))
+                # LUI to C.LUI (RVC code, rd not x0 or sp, the high part and the one a
+                # page later both C.LUI immediates)
+                rest = h[~ok]
+                word = lui_word[np.searchsorted(lui_hi, rest)]
+                rd = (word >> 7) & 0x1f
+                hi1 = (SA[rest] + 0x800) >> 12
+                hi2 = (SA[rest] + 0x1000 + 0x800) >> 12
+                small = lambda v: (v != 0) & (v >= -32) & (v <= 31)
+                cl = rvc_file[rest] & (rd != 0) & (rd != 2) & small(hi1) & small(hi2)
+                cl_rows = rest[cl]
+                code[cl_rows] = X_CLUI
+                dels.append((cl_rows, np.full(len(cl_rows), 2), np.full(len(cl_rows), 2)))
+                patches.append((cl_rows, MATCH_C_LUI | (rd[cl] << 7), np.full(len(cl_rows), 2),
+                                np.zeros(len(cl_rows), np.int64)))
+            lo = lui_lo[code[lui_lo] == X_NONE]
+            if len(lo):
+                lo = lo[in_gp_range(lo)]
+                code[lo] = np.where(typ[lo] == R["LO12_I"], X_GP_I, X_GP_S)
+        # local-exec TLS within 2 KiB of tp: the LUI and ADD go, the low part uses tp
+        if len(tp_del) or len(tp_lo):
+            near = lambda rows_: ((SA[rows_] - ctx.tls_start + 0x800) >> 12) == 0
+            d = tp_del[code[tp_del] == X_NONE]
+            d = d[near(d)]
+            code[d] = X_DELETE
+            dels.append((d, np.zeros(len(d), np.int64), np.full(len(d), 4)))
+            lo = tp_lo[code[tp_lo] == X_NONE]
+            lo = lo[near(lo)]
+            code[lo] = np.where(typ[lo] == R["TPREL_LO12_I"], X_TP_I, X_TP_S)
+        dels = [d for d in dels if len(d[0])]
+        if not dels:
             break
-        rvc = ok & rvc_file[rt.sec_ordinal[calls]] & (rd == 0) & \
-            (foff_check >= -(1 << 11)) & (foff_check < (1 << 11))
-        idx = np.flatnonzero(ok)
-        short = rvc[idx]
-        shrink.delete(sec_gid[rt.sec_ordinal[calls[idx]]], orig[calls[idx]] + np.where(short, 2, 4),
-                      np.where(short, 6, 4))
-        ctx.riscv_enc[calls[idx]] = np.where(short, E_CJ, E_J)
-        # AUIPC becomes C.J or JAL rd (the JALR's link register); the encoding of the
-        # relocation changes with it
-        patches.append((calls[idx], np.where(short, 0xa001, 0x6f | (rd[idx] << 7)), np.where(short, 2, 4),
-                        np.zeros(len(idx), np.int64)))
-        relaxed |= ok
+        r = np.concatenate([d[0] for d in dels])
+        shrink.delete(sec_gid[rt.sec_ordinal[r]], orig[r] + np.concatenate([d[1] for d in dels]),
+                      np.concatenate([d[2] for d in dels]))
         shrink.update(ctx)
         relayout()
     if len(align):
@@ -370,6 +531,14 @@ def relax_sections(ctx, relayout):
                 data[po[mk][:, None] + np.arange(k)] = (w[:, None] >> (8 * np.arange(k))) & 0xff
     shrink.finish(ctx, patch)
     assign_symbol_values(ctx)
+    state.gp = global_pointer(ctx, gp_sym)          # (where the deletions left it)
+
+
+def global_pointer(ctx, gp_sym):
+    """__global_pointer$ of an executable that is not PIE (else 0: no gp)."""
+    if gp_sym is None or ctx.config.pie or ctx.config.shared or gp_sym.kind == 0:
+        return 0
+    return int(ctx.gaddr[gp_sym.gid])
 
 
 def _relax_align(ctx, rt, shrink, align, sec_gid, orig, patches):
@@ -694,10 +863,17 @@ def apply_fields(ctx, rt, S, A, val, width, out):
     kind = rt.plan.kind
     skip = rt.plan.skip
     enc = ENC[tt]
-    if ctx.riscv_enc is not None:
-        # calls relaxation shortened: JAL or C.J now
-        short = ctx.riscv_enc[rt.lo:rt.lo + len(typ)]
-        enc = np.where(short >= 0, short, enc)
+    state = ctx.riscv_relax
+    code = hi_of = None
+    if state is not None:
+        # what relaxation made of the rows: deleted, or another encoding
+        code = state.code[rt.lo:rt.lo + len(typ)]
+        hi_of = state.hi_of_lo[rt.lo:rt.lo + len(typ)] - rt.lo
+        for x, e in X_ENC.items():
+            enc = np.where(code == x, e, enc)
+        gone = code == X_DELETE
+        width[gone] = 0
+        skip = skip | gone
     SA = S + A
     # TLS: the thread pointer is the start of the block (no TCB offset on RISC-V)
     m = kind == K_TPOFF
@@ -707,8 +883,27 @@ def apply_fields(ctx, rt, S, A, val, width, out):
     # PCREL_LO12: the value of the HI20 at the label it names
     lo = np.flatnonzero(IS_PCREL_LO[tt] & ~skip)
     if len(lo):
-        hi = np.flatnonzero(IS_HI20[tt])
-        val[lo] = pcrel_lo_values(rt, lo, S, A, hi, val[hi])
+        paired = hi_of[lo] >= 0 if hi_of is not None else np.zeros(len(lo), bool)
+        if paired.any():            # (paired before relaxation moved bytes)
+            val[lo[paired]] = val[hi_of[lo[paired]]]
+        rest = lo[~paired]
+        if len(rest):
+            hi = np.flatnonzero(IS_HI20[tt])
+            val[rest] = pcrel_lo_values(rt, rest, S, A, hi, val[hi])
+    if code is not None:
+        # gp- or x0-relative (x0 when the target fits in 12 bits, as ld.bfd), tp-relative
+        gpr = np.flatnonzero((code == X_GP_I) | (code == X_GP_S))
+        if len(gpr):
+            target = SA[gpr].copy()
+            pc = IS_PCREL_LO[tt[gpr]]
+            h = hi_of[gpr[pc]]
+            target[pc] = val[h] + P[h] + A[gpr[pc]]         # (the AUIPC's target)
+            x0 = valid_i(target)
+            val[gpr] = np.where(x0, target, target - state.gp)
+            set_rs1(out, rt.pos[gpr], np.where(x0, 0, X_GP))
+        tpr = np.flatnonzero((code == X_TP_I) | (code == X_TP_S))
+        if len(tpr):
+            set_rs1(out, rt.pos[tpr], np.full(len(tpr), X_TP))
     # label differences and set fields: read, modified by every relocation at the place
     data = np.flatnonzero(DATA_OP[tt] != D_NONE)
     if len(data):
