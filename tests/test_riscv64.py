@@ -241,7 +241,7 @@ def test_relaxation_same_code_as_bfd(tmp_path, relax):
     the same frames (their addresses moved with the deleted bytes)."""
     s = write(tmp_path, "start.S", RELAX_S)
     c = write(tmp_path, "fin.c", RELAX_C)
-    flags = ["-O2", "-static", "-nostdlib", "-fno-pic", "-fasynchronous-unwind-tables"] + \
+    flags = ["-g", "-O2", "-static", "-nostdlib", "-fno-pic", "-fasynchronous-unwind-tables"] + \
         ([] if relax else ["-Wl,--no-relax"])
     ours = build(tmp_path, "r", [s, c], flags)
     ref = build(tmp_path, "r.bfd", [s, c], flags, linker="bfd")
@@ -260,6 +260,13 @@ def test_relaxation_same_code_as_bfd(tmp_path, relax):
     syms = run([READELF, "-sW", ours]).stdout
     assert int(re.search(r"(\w+)\s+0 NOTYPE\s+LOCAL\s+DEFAULT\s+\d+ aligned$", syms, re.M).group(1), 16) % 16 == 0
     assert frames(ours) == frames(ref)
+    # the line table and the functions' ranges in the debug information moved too
+    # (label differences: ADD/SUB/SET relocations in .debug_line and .debug_info)
+    lines = lambda p: [l for l in run([OBJDUMP, "--dwarf=decodedline", p]).stdout.splitlines()
+                       if "file format" not in l]
+    pcs = lambda p: re.findall(r"DW_AT_(?:low|high)_pc\s*:\s*(\S+)", run([OBJDUMP, "--dwarf=info", p]).stdout)
+    assert lines(ours) == lines(ref) and len(lines(ours)) > 20
+    assert pcs(ours) == pcs(ref) and pcs(ours)
 
 
 def test_relaxed_static_program_has_no_local_labels(tmp_path):
@@ -558,3 +565,21 @@ def test_gp_and_tls_relaxation_same_code_as_bfd(tmp_path, code):
     assert re.search(r"\tsw\ta0,\d+\(tp\)", dis)                    # tp-relative, no LUI/ADD
     if code == "-fno-pic":
         assert re.search(r":\t[0-9a-f]{4} +\tlui\t", dis)              # C.LUI (2 bytes)
+
+
+def test_refusals(tmp_path):
+    """What ldpy cannot do yet is refused on one line naming the place: a
+    linker-internal relocation in an input, --emit-relocs of relaxed code."""
+    if LINKER != "ldpy":
+        pytest.skip("ldpy's own messages")
+    bad = write(tmp_path, "bad.s", ".text\n.globl _start\n_start:\n.reloc ., R_RISCV_GPREL_I, x\nnop\nx: nop\n")
+    obj = str(tmp_path / "bad.o")
+    run([CC, "-c", bad, "-o", obj])
+    r = run([*ldpy_command(), obj, "-o", str(tmp_path / "bad")], check=False)
+    assert r.returncode == 1
+    assert r.stderr.strip().endswith("bad.o:(.text+0x0): unsupported relocation R_RISCV_GPREL_I against 'x'")
+    src = write(tmp_path, "hello.c", HELLO)
+    r = run([CC, "-static", src, "-Wl,--emit-relocs", "-o", str(tmp_path / "er"), "-B", shim_dir()],
+            check=False)
+    assert r.returncode != 0
+    assert "--emit-relocs with linker relaxation (R_RISCV_RELAX, R_RISCV_ALIGN) is not supported yet" in r.stderr

@@ -386,6 +386,12 @@ def relax_sections(ctx, relayout):
     sequences = len(calls) + len(pc_hi) + len(lui_hi) + len(lui_lo) + len(tp_del) + len(tp_lo)
     if not len(align) and not sequences:
         return
+    if cfg.emit_relocs:
+        # (the relocations of relaxed sequences would need ld.bfd's renaming: R_RISCV_NONE,
+        # R_RISCV_JAL, R_RISCV_GPREL_I, ...)
+        k = int(np.concatenate([align, calls, pc_hi, lui_hi, lui_lo, tp_del, tp_lo])[0])
+        raise LinkError(f"{rt.where(k)}: --emit-relocs with linker relaxation (R_RISCV_RELAX, "
+                        f"R_RISCV_ALIGN) is not supported yet")
     gids = sec_gid[rt.sec_ordinal[np.concatenate([align, calls, pc_hi, lui_hi, tp_del])]]
     shrink = ctx.shrink = Shrink(ctx, gids)
     state = ctx.riscv_relax = RelaxState(n)
