@@ -583,3 +583,36 @@ def test_refusals(tmp_path):
             check=False)
     assert r.returncode != 0
     assert "--emit-relocs with linker relaxation (R_RISCV_RELAX, R_RISCV_ALIGN) is not supported yet" in r.stderr
+
+
+VARIANT_CC_S = """
+    .text
+    .globl vfn
+    .variant_cc vfn
+    .type vfn, @function
+vfn:
+    li a0, 7
+    ret
+    .globl main
+    .type main, @function
+main:
+    addi sp, sp, -16
+    sd ra, 8(sp)
+    call vfn
+    ld ra, 8(sp)
+    addi sp, sp, 16
+    ret
+"""
+
+
+def test_variant_cc(tmp_path):
+    """A .variant_cc function (STO_RISCV_VARIANT_CC): linked statically (no lazy
+    binding), refused in a dynamic output (DT_RISCV_VARIANT_CC not written yet)."""
+    src = write(tmp_path, "vcc.s", VARIANT_CC_S)
+    exe = build(tmp_path, "vcc", [src], ["-static"])
+    assert subprocess.run([QEMU, exe], timeout=60).returncode == 7
+    if LINKER == "ldpy":
+        r = run([CC, src, "-o", str(tmp_path / "vcc.dyn"), "-B", shim_dir()], check=False)
+        assert r.returncode != 0
+        assert "symbol 'vfn' uses the variant calling convention (STO_RISCV_VARIANT_CC): " \
+               "DT_RISCV_VARIANT_CC is not supported yet" in r.stderr

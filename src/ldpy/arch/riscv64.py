@@ -16,7 +16,7 @@ Formulas (RISC-V ELF psABI):
 """
 import numpy as np
 
-from ldpy.diag import LinkError, diag
+from ldpy.diag import LinkError
 from ldpy.util import isin
 from ldpy.elf.format import EM_RISCV
 from ldpy.symbols import DEFINED
@@ -759,6 +759,21 @@ def merge_attribute_sections(ctx):
         secs[0].output.type = SHT_RISCV_ATTRIBUTES
 
 
+def refuse_variant_cc(ctx):
+    """Functions of the variant calling convention (vector arguments: .variant_cc)
+    need DT_RISCV_VARIANT_CC and the flag kept in .dynsym in a dynamic output,
+    which ldpy does not write yet: refused rather than bound lazily."""
+    for f in ctx.files:
+        if not hasattr(f, "symbols") or not len(f.symbols):
+            continue
+        other = f.symbols["st_other"][f.first_global:]
+        hit = np.flatnonzero(other & STO_RISCV_VARIANT_CC)
+        if len(hit):
+            name = ctx.sym_display(f, f.first_global + int(hit[0]))
+            raise LinkError(f"{f.name}: symbol '{name}' uses the variant calling convention "
+                            f"(STO_RISCV_VARIANT_CC): DT_RISCV_VARIANT_CC is not supported yet")
+
+
 # --------------------------------------------------------------------------
 # the target
 
@@ -839,6 +854,8 @@ class RiscV64(Target):
 
     def before_layout(self, ctx):
         merge_attribute_sections(ctx)
+        if ctx.is_dynamic:
+            refuse_variant_cc(ctx)
 
     def after_layout(self, ctx, relayout):
         """Linker relaxation: deleted bytes change the layout (relayout)."""
