@@ -616,3 +616,29 @@ def test_variant_cc(tmp_path):
         assert r.returncode != 0
         assert "symbol 'vfn' uses the variant calling convention (STO_RISCV_VARIANT_CC): " \
                "DT_RISCV_VARIANT_CC is not supported yet" in r.stderr
+
+
+POINTERS_C = r"""
+#include <stdio.h>
+extern char **environ;
+int (*fp)(const char *) = puts;
+int main(void) { fprintf(stderr, "err\n"); fp("ptr"); printf("%d\n", environ != 0); return 0; }
+"""
+
+
+@pytest.mark.parametrize("mode", ["-no-pie", "-pie"])
+def test_imported_data_and_function_pointers(tmp_path, mode):
+    """A library's data through the GOT (stderr, environ) and a pointer to a
+    library function in writable data: in a non-PIE executable the pointer holds
+    the canonical PLT entry (JUMP_SLOT, no R_RISCV_64), as ld.bfd does there."""
+    src = write(tmp_path, "p.c", POINTERS_C)
+    ours = build(tmp_path, "p", [src], ["-O2", mode])
+    ref = build(tmp_path, "p.bfd", [src], ["-O2", mode], linker="bfd")
+    assert qemu(ours) == qemu(ref) == "ptr\n1\n"
+    same_relocations(ours, ref)
+    same_tags(ours, ref)
+    # (ld.bfd also lists __environ, the strong alias of the weak environ it binds)
+    assert dyn_syms(ours) == dyn_syms(ref) - {("__environ@GLIBC_2.27", "OBJECT", "GLOBAL", False)}
+    if mode == "-no-pie":
+        puts = [l for l in run([READELF, "--dyn-syms", "-W", ours]).stdout.splitlines() if "puts" in l]
+        assert puts and int(puts[0].split()[1], 16) != 0        # the canonical PLT entry

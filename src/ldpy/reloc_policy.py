@@ -97,7 +97,10 @@ def scan(ctx, rt):
             if len(calls):
                 # (a PC-relative call or jump is no address: i386 calls use R_386_PC32)
                 canon_ref[calls[T.direct_branches(rt, imp[calls])]] = False
-            canon = func & (canon_ref | pointer_in_code)
+            # (a target whose ld.bfd takes the PLT entry for every pointer word of the
+            # executable, writable data too: RISC-V)
+            pointers = T.IS_ABS_WORD[it] & rt.alloc[imp] if T.FUNC_POINTERS_CANONICAL else pointer_in_code
+            canon = func & (canon_ref | pointers)
             if canon.any():
                 ctx.request_canonical_plt(unique(key[imp[canon]]))
     # calls to imported functions go through the PLT

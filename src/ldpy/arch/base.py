@@ -151,6 +151,8 @@ class Target:
     DISCARD_L_LOCALS = False        # .symtab drops .L labels by default (RISC-V ld.bfd), as with -X
     DSO_REFS_DYNAMIC = False        # an undefined weak symbol a library refers to stays dynamic in an
     #                                 executable (BFD's generic rule; x86 ld.bfd drops it)
+    FUNC_POINTERS_CANONICAL = False # a non-PIE executable's pointer words to imported functions, in
+    #                                 writable data too, hold their canonical PLT entries (RISC-V)
     GOT_EXPORTS = False             # a symbol with a GOT slot is dynamic (RISC-V ld.bfd)
     SECTION_SEGMENTS = {}           # a non-allocated section type -> the segment over it
     #                                 (RISC-V: .riscv.attributes in PT_RISCV_ATTRIBUTES)

@@ -802,6 +802,7 @@ class RiscV64(Target):
     PLT_GOT_ENTRIES = False
     DYNSYM_SECTION_SYMBOLS = "text"
     GOT_EXPORTS = True
+    FUNC_POINTERS_CANONICAL = True
     DSO_REFS_DYNAMIC = True
     DISCARD_L_LOCALS = True
     RELACOUNT_WHEN_NONE = False
