@@ -642,3 +642,16 @@ def test_imported_data_and_function_pointers(tmp_path, mode):
     if mode == "-no-pie":
         puts = [l for l in run([READELF, "--dyn-syms", "-W", ours]).stdout.splitlines() if "puts" in l]
         assert puts and int(puts[0].split()[1], 16) != 0        # the canonical PLT entry
+
+
+def test_undefined_reference_names_the_function(tmp_path):
+    """An undefined reference from code full of the .L labels relaxation keeps is
+    reported in its function (not '.L0 '), and the library hint looks in the
+    target's directories (no x86-64 library is offered)."""
+    if LINKER != "ldpy":
+        pytest.skip("ldpy's own messages")
+    src = write(tmp_path, "u.c", "void missing_fn(void);\nint main(void) { missing_fn(); return 0; }\n")
+    r = run([CC, "-O2", src, "-o", str(tmp_path / "u"), "-B", shim_dir()], check=False)
+    assert r.returncode != 0
+    assert "in function 'main': undefined reference to 'missing_fn'" in r.stderr
+    assert "'.L0 '" not in r.stderr and "x86_64-linux-gnu" not in r.stderr
