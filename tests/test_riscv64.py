@@ -655,3 +655,18 @@ def test_undefined_reference_names_the_function(tmp_path):
     assert r.returncode != 0
     assert "in function 'main': undefined reference to 'missing_fn'" in r.stderr
     assert "'.L0 '" not in r.stderr and "x86_64-linux-gnu" not in r.stderr
+
+
+def test_static_link_with_ld_bfd_default_script(tmp_path):
+    """ld.bfd's own elf64lriscv script (-T): its __global_pointer$ expression,
+    SORT(CONSTRUCTORS), ONLY_IF_RO/RW .eh_frame; the program runs."""
+    text = run(["riscv64-linux-gnu-ld", "--verbose"]).stdout
+    script = text.split("=" * 50)[1].strip("=\n")
+    lds = write(tmp_path, "bfd.ld", script)
+    src = write(tmp_path, "hello.c", HELLO)
+    exe = build(tmp_path, "h", [src], ["-O2", "-static", f"-Wl,-T,{lds}"])
+    assert qemu(exe) == "hello from riscv64\n"
+    syms = run([READELF, "-sW", exe]).stdout
+    gp = int(re.search(r"(\w+)\s+0 NOTYPE\s+GLOBAL DEFAULT\s+ABS __global_pointer\$", syms).group(1), 16)
+    sdata = int(re.search(r"(\w+)\s+0 NOTYPE\s+GLOBAL DEFAULT\s+\d+ __SDATA_BEGIN__", syms).group(1), 16)
+    assert gp <= sdata + 0x800
