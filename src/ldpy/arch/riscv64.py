@@ -308,6 +308,13 @@ def original_words(rt, rows, delta, size=4):
     return out
 
 
+class _Rows:
+    """The columns write.reloc_targets reads, for some rows of the table."""
+
+    def __init__(self, rt, rows):
+        self.key, self.addend, self.is_local = rt.key[rows], rt.addend[rows], rt.is_local[rows]
+
+
 def valid_i(x):
     return (x >= -2048) & (x <= 2047)
 
@@ -404,21 +411,25 @@ def relax_sections(ctx, relayout):
     gp_sym = ctx.symtab.get(b"__global_pointer$")
     patches = []        # (rows, word, bytes, offset from the row's): instructions to write
     first = True
+    # the rows whose targets the trips read (the PCREL_LO12 pairs only on the first)
+    hi_all = np.flatnonzero(IS_HI20[tt] & in_code)
+    wanted = np.unique(np.concatenate([calls, pc_hi, lui_hi, lui_lo, tp_del, tp_lo]))
+    SA, P, A = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
     while True:
         assign_symbol_values(ctx)
         rt.start_places()
-        rows = rt.rows(0, n, [])
-        S, A = reloc_targets(ctx, rows, Deferred())
-        if cfg.shared and rt.plan.plt_call.any():
-            m = rt.plan.plt_call & (ENC[tt] == E_CALL)
-            S[m] = ctx.plt.entry_addresses(rt.key[m])
-        P = rows.P
-        SA = S + A
+        sub = np.unique(np.concatenate([wanted, lo_all, hi_all])) if first else wanted
+        s_sub, a_sub = reloc_targets(ctx, _Rows(rt, sub), Deferred())
+        if cfg.shared:
+            m = rt.plan.plt_call[sub] & (ENC[tt[sub]] == E_CALL)
+            s_sub[m] = ctx.plt.entry_addresses(rt.key[sub[m]])
+        SA[sub], A[sub] = s_sub + a_sub, a_sub
+        P[sub] = rt.base_addr[rt.sec_ordinal[sub]] + rt.offset[sub]
         if first:
             first = False
             # each PCREL_LO12's HI20: the relocation at the address its label names
             if len(lo_all):
-                hi = np.flatnonzero(IS_HI20[tt])
+                hi = hi_all
                 order = np.argsort(P[hi], kind="stable")
                 at = np.minimum(np.searchsorted(P[hi][order], SA[lo_all]), max(len(hi) - 1, 0))
                 if len(hi):
