@@ -153,6 +153,8 @@ class Target:
     #                                 executable (BFD's generic rule; x86 ld.bfd drops it)
     FUNC_POINTERS_CANONICAL = False # a non-PIE executable's pointer words to imported functions, in
     #                                 writable data too, hold their canonical PLT entries (RISC-V)
+    WEAK_ALIASES_DYNAMIC = False    # an imported weak object's strong aliases in its library are
+    #                                 imported too (BFD's weakdef; x86 gets them from copy relocations)
     GOT_EXPORTS = False             # a symbol with a GOT slot is dynamic (RISC-V ld.bfd)
     SECTION_SEGMENTS = {}           # a non-allocated section type -> the segment over it
     #                                 (RISC-V: .riscv.attributes in PT_RISCV_ATTRIBUTES)

@@ -12,7 +12,7 @@ from ldpy.util import unique, first_of_runs, isin
 from ldpy.elf.format import (RELOC, reloc_info, reloc_type, SHT_PROGBITS, SHT_DYNSYM, SHT_STRTAB, SHT_HASH, SHT_GNU_HASH,
                              SHT_GNU_versym, SHT_GNU_verneed, SHT_RELA, SHT_REL, SHT_DYNAMIC, SHF_ALLOC,
                              SHF_WRITE, SHF_EXECINSTR, STB_GLOBAL, STB_WEAK, STV_DEFAULT,
-                             STT_FUNC, STT_GNU_IFUNC, STB_GNU_UNIQUE, STB_LOCAL, STT_SECTION,
+                             STT_FUNC, STT_OBJECT, STT_GNU_IFUNC, STB_GNU_UNIQUE, STB_LOCAL, STT_SECTION,
                              SHT_NOBITS, SHF_TLS)
 from ldpy.synthetic import Synthetic
 
@@ -493,6 +493,38 @@ class DynamicSection(Synthetic):
 
 # -- building the dynamic sections of one link -----------------------------------
 
+def weak_aliases(ctx, imports):
+    """The strong aliases of the weak objects imported from a library (the same
+    value there, default version): BFD's weakdef makes them dynamic too, so the
+    loader binds both names alike (environ and __environ)."""
+    from ldpy.symbols import SHARED
+    have = {s.gid for s in imports}
+    out = []
+    for s in imports:
+        if s.kind != SHARED or not s.weak or s.type != STT_OBJECT or s.copy:
+            continue
+        sf = s.file
+        syms = sf.symbols
+        v = syms["st_value"][s.index]
+        same = np.flatnonzero((syms["st_value"] == v) & ((syms["st_info"] >> 4) == STB_GLOBAL) &
+                              (syms["st_shndx"] != 0)).tolist()
+        for i in same:
+            if not sf.default_version[i]:
+                continue
+            alias = ctx.symtab.get(sf.names[i])
+            if alias is None:
+                alias = ctx.symtab.intern(sf.names[i])
+                alias.kind, alias.file, alias.index = SHARED, sf, i
+                info = int(syms["st_info"][i])
+                alias.type, alias.size, alias.weak = info & 0xf, int(syms["st_size"][i]), False
+                alias.version = sf.versions[i]
+            if alias.kind == SHARED and alias.file is sf and alias.gid not in have:
+                have.add(alias.gid)
+                alias.strong_ref = True         # (bound like the reference: GLOBAL in .dynsym)
+                out.append(alias)
+    return out
+
+
 def allocate_copies(ctx):
     """Space in .bss for imported data copied into the executable (COPY
     relocations); aliases at the same address in the library are copied with it."""
@@ -658,6 +690,8 @@ def create_dynamic_sections(ctx):
                 syms[g].name in refs and syms[g].visibility == STV_DEFAULT and not ctx.keys.zero_undef[g]]
         if more:
             imports = sorted(imports + more, key=lambda s: s.gid)
+    if t.WEAK_ALIASES_DYNAMIC:
+        imports = sorted(imports + weak_aliases(ctx, imports), key=lambda s: s.gid)
     _note_as_needed_reasons(ctx, imports + copies)
     needed_ids = {id(sf) for sf in ctx.needed}
     for s in imports:
@@ -674,7 +708,7 @@ def create_dynamic_sections(ctx):
         exports = exports + canonical
     locals_ = section_dynsyms(ctx) if t.DYNSYM_SECTION_SYMBOLS and (cfg.pie or cfg.shared) else ()
     dyn = ctx.dynsyms = DynSymbols(ctx, imports, exports, hash_style in ("gnu", "both"), locals_)
-    index = np.zeros(G, np.int64)
+    index = np.zeros(len(ctx.symtab.symbols), np.int64)      # (weak_aliases may have added some)
     for gid, i in dyn.index.items():
         index[gid] = i
     ctx.dynsym_by_gid = index
