@@ -1242,7 +1242,8 @@ _STATE_NOTE = {HINT: " [hint: no effect on the output]", IGNORED: " [ignored, as
 # Emulations
 # ---------------------------------------------------------------------------
 
-SUPPORTED_EMULATIONS = ("elf_x86_64", "elf_i386", "aarch64linux")   # what ldpy links (arch/); -V and --help list these
+SUPPORTED_EMULATIONS = ("elf_x86_64", "elf_i386", "aarch64linux", "elf64lriscv",
+                       "elf64lriscv_lp64f", "elf64lriscv_lp64", "elf64lriscv_lp64d")   # what ldpy links (arch/); -V and --help list these
 # -m accepts every GNU ELF emulation name (stored in config.emulation; the driver decides)
 KNOWN_EMULATIONS = frozenset("""
 elf_x86_64 elf32_x86_64 elf_i386 elf_iamcu elf_x86_64_fbsd elf_i386_fbsd elf_x86_64_sol2
@@ -1928,7 +1929,7 @@ def _make_help():
         if opt.help is not None and not opt.emul:
             lines.append(_help_line(_opt_left(opt), opt.help + _state_note(opt.state)))
     lines.append(_help_line("@FILE", "Read options from FILE"))
-    lines.append("ldpy: supported targets: elf64-x86-64 elf32-i386 elf64-littleaarch64")
+    lines.append("ldpy: supported targets: elf64-x86-64 elf32-i386 elf64-littleaarch64 elf64-littleriscv")
     lines.append("ldpy: supported emulations: " + " ".join(SUPPORTED_EMULATIONS))
     lines.append("ldpy: emulation specific options:")
     lines.append("ELF emulations:")

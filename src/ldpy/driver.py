@@ -124,6 +124,8 @@ class Context:
         self.stub_groups = None       # AArch64: branch groups the stubs serve
         self.erratum_adr_sites = None # AArch64: erratum 843419 sites rewritten to ADR
         self.aarch64_plt = (False, False)  # AArch64: (BTI, PAC) PLT entries
+        self.shrink = None            # shrink.Shrink: bytes a target's relaxation deleted (RISC-V)
+        self.riscv_relax = None       # RISC-V: arch.riscv64.RelaxState, what relaxation made of each row
 
     def common_chunk(self, s):
         """The chunk a common symbol was allocated in (COMMON, or .tcommon for TLS)."""
@@ -300,6 +302,7 @@ def _link(config, lto=None, ctf_beside=None):
     if any(f.has_ctf for f in ctx.files) or ctx.ctf_beside is not None:
         from ldpy.ctf.link import link_ctf
         passes.run(link_ctf, ctx)           # .ctf: types deduplicated as libctf's ctf_link
+    passes.run(ctx.target.before_layout, ctx)   # the target's merged sections (RISC-V attributes)
     passes.run(layout_scripted, ctx)        # addresses, file offsets, program headers (SECTIONS, MEMORY, PHDRS)
     relayout = lambda: layout_scripted(ctx)
     passes.run(ctx.target.after_layout, ctx, relayout)   # range-extension stubs (AArch64)
@@ -657,7 +660,8 @@ def create_synthetic_sections(ctx):
                 o = outs.get(extra.name, SHT_PROGBITS, extra.flags)
                 o.add(extra)
                 o.entsize = extra.entsize
-        ctx.gotplt = GotPltSection(ctx.iplt, ctx.plt, ctx.tlsdesc, word=t.WORD).freeze()
+        ctx.gotplt = GotPltSection(ctx.iplt, ctx.plt, ctx.tlsdesc, word=t.WORD, reserved=t.GOTPLT_RESERVED,
+                                   first=t.GOTPLT_FIRST).freeze()
         outs.get(".got.plt", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.gotplt)
         _attach_symbol(ctx, b"_GLOBAL_OFFSET_TABLE_", ctx.gotplt)
         ctx.rela_plt = RelaPltSection(ctx.gotplt, t).freeze()
@@ -668,7 +672,8 @@ def create_synthetic_sections(ctx):
         add_dynamic_tail(ctx)
     else:
         if len(ctx.iplt) or ctx.need_got_base:
-            ctx.gotplt = GotPltSection(ctx.iplt, word=t.WORD).freeze()
+            ctx.gotplt = GotPltSection(ctx.iplt, word=t.WORD, reserved=t.GOTPLT_RESERVED,
+                                       first=t.GOTPLT_FIRST).freeze()
             outs.get(".got.plt", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.gotplt)
             _attach_symbol(ctx, b"_GLOBAL_OFFSET_TABLE_", ctx.gotplt)
         if len(ctx.iplt):
@@ -702,7 +707,8 @@ def create_synthetic_sections(ctx):
         if o is not None:
             o.add(note)
     eh = outs.by_name.get(".eh_frame")
-    if cfg.eh_frame_hdr and eh is not None and eh.chunks:
+    # (none when the .eh_frame inputs are only terminators: BFD's _bfd_elf_eh_frame_present)
+    if cfg.eh_frame_hdr and eh is not None and any(c.size > 8 for c in eh.chunks):
         ctx.eh_frame_hdr = EhFrameHdr(t.WORD)
         ctx.eh_frame_hdr.set_count(sum(count_fdes(c.bytes().tobytes()) for c in eh.chunks))
         hdr_out = outs.get(".eh_frame_hdr", SHT_PROGBITS, SHF_ALLOC)
@@ -723,7 +729,9 @@ def create_synthetic_sections(ctx):
         o.add(comment)
     dt = dtypes(t.IS64, t.LITTLE)
     if not cfg.strip_all:
-        ctx.symtab_sec = SymtabSection(dt, cfg.discard_locals, cfg.discard_all)
+        # (a target whose ld.bfd drops .L labels by default: RISC-V keeps them in objects for relaxation)
+        ctx.symtab_sec = SymtabSection(dt, cfg.discard_locals or (t.DISCARD_L_LOCALS and not cfg.discard_none),
+                                       cfg.discard_all)
         ctx.symtab_sec.prepare(ctx)
         o = outs.get(".symtab", ctx.symtab_sec.type, 0)
         o.add(ctx.symtab_sec)

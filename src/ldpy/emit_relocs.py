@@ -95,7 +95,7 @@ def write_sections(ctx, out):
         return
     rt, keys, ids, st = ctx.relocs, ctx.keys, ctx.section_ids, ctx.symtab_sec
     G = keys.G
-    # S + A as write._targets computes the target (pieces of merged strings mapped)
+    # S + A as write.reloc_targets computes the target (pieces of merged strings mapped)
     S = keys.addr[rt.key]
     A = rt.addend.copy()
     li = np.where(rt.is_local, rt.key - G, 0)

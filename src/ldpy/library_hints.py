@@ -45,7 +45,7 @@ def search_dirs(ctx):
     dirs = list(cfg.library_paths)
     if not cfg.nostdlib:
         from ldpy.input.load import DEFAULT_SEARCH_DIRS
-        dirs += [(cfg.sysroot or "") + d for d in DEFAULT_SEARCH_DIRS]
+        dirs += [(cfg.sysroot or "") + d for d in (ctx.target.SEARCH_DIRS or DEFAULT_SEARCH_DIRS)]
     out, seen = [], set()
     for d in dirs:
         d = os.path.normpath(d)

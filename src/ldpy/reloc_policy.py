@@ -97,7 +97,10 @@ def scan(ctx, rt):
             if len(calls):
                 # (a PC-relative call or jump is no address: i386 calls use R_386_PC32)
                 canon_ref[calls[T.direct_branches(rt, imp[calls])]] = False
-            canon = func & (canon_ref | pointer_in_code)
+            # (a target whose ld.bfd takes the PLT entry for every pointer word of the
+            # executable, writable data too: RISC-V)
+            pointers = T.IS_ABS_WORD[it] & rt.alloc[imp] if T.FUNC_POINTERS_CANONICAL else pointer_in_code
+            canon = func & (canon_ref | pointers)
             if canon.any():
                 ctx.request_canonical_plt(unique(key[imp[canon]]))
     # calls to imported functions go through the PLT
@@ -148,13 +151,14 @@ def scan(ctx, rt):
     tls = np.flatnonzero(kind >= K_TPOFF)
     tk, timp = kind[tls], imported[tls]
     shared = bool(cfg.shared)
+    keep = shared or not T.TLS_RELAX        # (a target that relaxes no TLS sequence keeps them all)
     gd, ld, ie, desc = tk == K_TLS_GD, tk == K_TLS_LD, tk == K_TLS_IE, tk == K_TLS_DESC
-    tls_gd, tls_ld = gd & shared, ld & shared
+    tls_gd, tls_ld = gd & keep, ld & keep
     gd_to_ie = gd & timp & ~tls_gd
-    ie_keep = ie & (timp | shared)
+    ie_keep = ie & (timp | keep)
     plan.tls_gd, plan.tls_ld = _rows(n, tls, tls_gd), _rows(n, tls, tls_ld)
     plan.gd_to_ie, plan.ie_keep = _rows(n, tls, gd_to_ie), _rows(n, tls, ie_keep)
-    if ie.any() and cfg.shared and T.IE_STATIC_TLS_FLAG:
+    if ie.any() and T.IE_STATIC_TLS_FLAG and (cfg.shared or (cfg.pie and T.IE_STATIC_TLS_FLAG == "pic")):
         ctx.static_tls = True
     if tls_gd.any():
         ctx.got_gd.add(key[tls[tls_gd]])
@@ -163,7 +167,7 @@ def scan(ctx, rt):
     # TLS descriptors: a shared object keeps one (two .got.plt words and a TLSDESC
     # dynamic relocation) per variable; an executable relaxes the sequence to
     # initial-exec for an imported variable, else to local-exec
-    desc_keep = desc & shared
+    desc_keep = desc & keep
     desc_to_ie = desc & timp & ~desc_keep
     plan.desc_keep, plan.desc_to_ie = _rows(n, tls, desc_keep), _rows(n, tls, desc_to_ie)
     if desc_keep.any():
@@ -392,7 +396,13 @@ def apply(ctx, rt, S, A, out, deferred):
         plan.desc_to_ie
     if m.any():
         slot = ctx.got.slot_addresses(key[m])
-        deferred.fill_got(ctx, key[m], S[m])
+        values = S[m]
+        if not (ctx.config.shared or ctx.config.pie):
+            # an executable's own TLS variable kept initial-exec: its slot holds the TP offset
+            # (a PIE's gets a TPOFF dynamic relocation, as in a shared object)
+            own = plan.ie_keep[m] & ~ctx.keys.imported[key[m]]
+            values[own] = T.tp_offset(ctx, values[own])
+        deferred.fill_got(ctx, key[m], values)
         val[m] = slot + A[m] - B[m]
     m = plan.desc_keep
     if m.any():

@@ -191,6 +191,7 @@ def link_relocatable(ctx, passes):
     passes.run(use_script_r, ctx)           # the default -r script, or the user's SECTIONS
     if ctx.config.gc_sections:
         passes.run(collect_garbage_r, ctx)  # --gc-sections: roots only -e / -u, as ld.bfd -r
+    passes.run(ctx.target.before_layout, ctx)   # the target's merged sections (RISC-V attributes)
     out = RelocatableOutput(ctx)
     passes.run(out.place_sections)          # the -r script's placement, groups, orphans
     if any(getattr(f, "has_ctf", False) for f in ctx.files):

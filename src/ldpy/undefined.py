@@ -63,6 +63,13 @@ def _function_at(f, shndx, offset, cache):
         # of two at one address, the bigger wins)
         m = ((typ == STT_FUNC) | (typ == STT_GNU_IFUNC) | (typ == STT_NOTYPE)) & (f.shndx == shndx)
         idx = np.flatnonzero(m)
+        # (but not the assembler's local labels, which RISC-V objects keep for relaxation:
+        # BFD's maybe_function_sym leaves them out)
+        notype = idx[typ[idx] == STT_NOTYPE]
+        if len(notype):
+            local_label = {int(i) for i in notype.tolist() if f.symbol_name(int(i)).startswith(b".L")}
+            if local_label:
+                idx = np.array([i for i in idx.tolist() if i not in local_label], np.int64)
         order = np.lexsort((syms["st_size"][idx], syms["st_value"][idx]))
         idx = idx[order]
         table = cache[(id(f), shndx)] = (idx, syms["st_value"][idx].astype(np.int64),

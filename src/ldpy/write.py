@@ -179,8 +179,12 @@ def _write_all(ctx, out):
                   ctx.verneed_sec, ctx.verdef_sec, ctx.dynamic, ctx.got_gd, ctx.got_ld, ctx.relr):
             if c is not None and c.output is not None and c.output.index and c.data is not None:
                 _put_chunk(out, c, c.bytes())
-    elif len(ctx.iplt):
-        _put_chunk(out, ctx.iplt, iplt_code(ctx.iplt, ctx.gotplt, t, ctx.ibt_plt, pic))
+    else:
+        if len(ctx.iplt):
+            _put_chunk(out, ctx.iplt, iplt_code(ctx.iplt, ctx.gotplt, t, ctx.ibt_plt, pic))
+        if len(ctx.got_gd):         # (static: general-dynamic pairs of a target that keeps them)
+            from ldpy.synthetic.dynamic import gd_words
+            _put_chunk(out, ctx.got_gd, gd_words(ctx))
     if ctx.rela_plt is not None and ctx.rela_plt.size:
         _put_chunk(out, ctx.rela_plt, ctx.rela_plt.bytes())
     if ctx.gotplt is not None:
@@ -321,7 +325,7 @@ def _apply_blocks(ctx, rt, blocks, out, deferred):
     must keep row order goes to `deferred`."""
     for lo, hi in blocks:
         rows = rt.rows(lo, hi, deferred.overflows)
-        S, A = _targets(ctx, rows, deferred)
+        S, A = reloc_targets(ctx, rows, deferred)
         tomb = _tombstones(ctx, rows)
         if tomb is not None:
             rows.plan.skip = rows.plan.skip | tomb
@@ -331,7 +335,7 @@ def _apply_blocks(ctx, rt, blocks, out, deferred):
         deferred.rows += hi - lo
 
 
-def _targets(ctx, rt, deferred):
+def reloc_targets(ctx, rt, deferred):
     """S and A of every relocation of rt: the symbol's address and the addend, but
     a merge section's piece for section symbols (value + addend mapped, addend 0)
     and an IFUNC's IPLT entry."""
@@ -345,6 +349,11 @@ def _targets(ctx, rt, deferred):
     if m.any():
         S[m] = ctx.merge_map.map(keys.loc_gsec[li[m]], keys.loc_value[li[m]] + A[m])
         A[m] = 0
+    if ctx.shrink is not None:
+        # a section symbol + addend into a section that lost bytes: the addend moves too
+        m = rt.is_local & keys.loc_in_sec[li] & ((keys.loc_info[li] & 0xf) == STT_SECTION)
+        if m.any():
+            A[m] = ctx.shrink.map_addends(keys.loc_gsec[li[m]], np.zeros(int(m.sum()), np.int64), A[m])
     ifm = keys.ifunc[rt.key]
     if ifm.any():
         ifm &= isin(rt.key, ctx.iplt.keys)    # (the others: IRELATIVE pointers, preemptible)
@@ -407,6 +416,7 @@ def _write_headers(ctx, out, changed=None):
     eh["e_type"] = ET_DYN if ctx.config.pie or ctx.config.shared else ET_EXEC
     eh["e_machine"] = t.MACHINE
     eh["e_version"] = 1
+    eh["e_flags"] = t.output_flags(ctx)
     eh["e_entry"] = entry_address(ctx) & 0xffffffffffffffff
     phoff = ctx.phoff or dt.ehdr.itemsize   # (PHDRS may put them elsewhere)
     eh["e_phoff"] = phoff

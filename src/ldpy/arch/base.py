@@ -63,11 +63,13 @@ def register(target):
 
 # the module of each target, by e_machine and by emulation name: a link imports only
 # its own target (tests/test_architecture.py checks these against the modules)
-TARGET_MODULES = {62: "x86_64", 3: "i386", 183: "aarch64"}
+TARGET_MODULES = {62: "x86_64", 3: "i386", 183: "aarch64", 243: "riscv64"}
 EMULATION_MODULES = {"elf_x86_64": "x86_64", "elf_i386": "i386",
                      **{e: "aarch64" for e in ("aarch64linux", "aarch64elf", "aarch64linuxb",
                                                "aarch64elfb", "aarch64linux32", "aarch64linux32b",
-                                               "aarch64elf32", "aarch64elf32b")}}
+                                               "aarch64elf32", "aarch64elf32b")},
+                     **{e: "riscv64" for e in ("elf64lriscv", "elf64lriscv_lp64d", "elf64lriscv_lp64f",
+                                               "elf64lriscv_lp64")}}
 
 
 def _load(module):
@@ -123,11 +125,15 @@ class Target:
     PLT_HEADER_SIZE = 16
     PLT_SH_ENTSIZE = 16             # .plt's sh_entsize as ld.bfd writes it
     GOTPLT_RESERVED = 3             # .got.plt words before the jump slots
+    GOTPLT_FIRST = None             # .got.plt[0]: None for _DYNAMIC (x86), else this value (RISC-V: -1)
+    PLTGOT_NEEDS_PLT = False        # DT_PLTGOT only with PLT entries (BFD's default; x86: with .got.plt)
     TLSDESC_PLT_SIZE = 16           # the lazy TLS descriptor entry at the end of .plt
     PLT_GOT_ENTRIES = True          # .plt.got entries for functions that also have a .got slot (x86)
-    DYNSYM_SECTION_SYMBOLS = False  # .dynsym keeps two section symbols in PIE/shared (AArch64 ld.bfd)
+    DYNSYM_SECTION_SYMBOLS = False  # .dynsym keeps two section symbols in PIE/shared (AArch64 ld.bfd),
+    #                                 "text": only the text one (RISC-V ld.bfd)
     RELACOUNT_WHEN_NONE = True      # DT_RELACOUNT 0 when there is no RELATIVE relocation (x86 ld.bfd)
-    IE_STATIC_TLS_FLAG = True       # initial-exec TLS in a shared object sets DF_STATIC_TLS (x86 ld.bfd)
+    IE_STATIC_TLS_FLAG = True       # initial-exec TLS in a shared object sets DF_STATIC_TLS (x86 ld.bfd);
+    #                                 "pic": in a PIE too (RISC-V ld.bfd)
     SEPARATE_CODE = True            # -z separate-code by default
     GOT_HEADER = 0                  # .got words before the slots (AArch64: 1, .got[0] = _DYNAMIC,
     #                                 and _GLOBAL_OFFSET_TABLE_ is the start of .got)
@@ -135,6 +141,23 @@ class Target:
     # (a marker type that stores nothing may still carry an addend in its field)
     ADDEND_WIDTH = {}
     LARGE_COMMON = None             # a second SHN_COMMON-like index (SHN_X86_64_LCOMMON)
+    SMALL_DATA = False              # the default script's data as RISC-V's: .got after .data,
+    #                                 .sdata/.sbss and __global_pointer$ (ld.bfd's elf64lriscv)
+    TLS_RELAX = True                # executables relax GD/IE TLS sequences (x86, AArch64); False:
+    #                                 every model stays as the code has it (GOT pairs and slots)
+    DTP_OFFSET = 0                  # bias of DTP-relative values (RISC-V glibc: 0x800)
+    DTREL_EXCLUDES_PLT = True       # DT_RELA/DT_RELASZ cover .rela.dyn only (x86, AArch64 ld.bfd;
+    #                                 BFD's default, RISC-V: .rela.plt too)
+    DISCARD_L_LOCALS = False        # .symtab drops .L labels by default (RISC-V ld.bfd), as with -X
+    DSO_REFS_DYNAMIC = False        # an undefined weak symbol a library refers to stays dynamic in an
+    #                                 executable (BFD's generic rule; x86 ld.bfd drops it)
+    FUNC_POINTERS_CANONICAL = False # a non-PIE executable's pointer words to imported functions, in
+    #                                 writable data too, hold their canonical PLT entries (RISC-V)
+    WEAK_ALIASES_DYNAMIC = False    # an imported weak object's strong aliases in its library are
+    #                                 imported too (BFD's weakdef; x86 gets them from copy relocations)
+    GOT_EXPORTS = False             # a symbol with a GOT slot is dynamic (RISC-V ld.bfd)
+    SECTION_SEGMENTS = {}           # a non-allocated section type -> the segment over it
+    #                                 (RISC-V: .riscv.attributes in PT_RISCV_ATTRIBUTES)
     NTYPES = 64                     # relocation numbers below this index the tables
     RELOCS = {}                     # type -> (name, kind, base, width, check)
     # the call to __tls_get_addr right after a GD/LD relocation belongs to the
@@ -266,6 +289,23 @@ class Target:
 
     def relax(self, ctx, rt, S, A, val, width, out):
         """Instruction rewrites while applying: GOT loads and TLS sequences."""
+
+    def tp_offset(self, ctx, addr):
+        """Offsets of TLS addresses from the thread pointer (default: TLS variant II,
+        the thread pointer at the end of the block)."""
+        return addr - ctx.tls_end
+
+    def dynamic_exports(self, ctx):
+        """Symbol ids the target's ld.bfd puts in .dynsym besides the usual ones."""
+        return ()
+
+    def output_flags(self, ctx):
+        """The output's e_flags (from the inputs' flags)."""
+        return 0
+
+    def before_layout(self, ctx):
+        """Input sections placed, synthetic ones made: what the target merges or
+        rewrites before addresses are given (RISC-V: .riscv.attributes)."""
 
     def after_layout(self, ctx, relayout):
         """Once laid out: add what depends on addresses (stubs) and call relayout()

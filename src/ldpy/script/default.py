@@ -154,6 +154,46 @@ def default_script_text(ctx_or_config):
     iplt_start = f"    PROVIDE_HIDDEN ({t.IPLT_SYMBOLS[0].decode()} = .);\n" if static else ""
     iplt_end = f"    PROVIDE_HIDDEN ({t.IPLT_SYMBOLS[1].decode()} = .);\n" if static else ""
     relr = "  .relr.dyn : { *(.relr.dyn) }\n" if getattr(cfg, "pack_relative_relocs", False) else ""
+    if t.SMALL_DATA:
+        # the GOT after the data, then the small data a global pointer reaches
+        # (ld.bfd's RISC-V script: __global_pointer$ 0x800 into them; shared
+        # objects have no global pointer)
+        gp = lambda text: "" if cfg.shared else text
+        got_and_data = f"""{relro_end}  .data           :
+  {{
+{gp("    __DATA_BEGIN__ = .;" + chr(10))}    *(.data .data.* .gnu.linkonce.d.*)
+  }}
+  .data1          : {{ *(.data1) }}
+  .got            : {{ *(.got.plt) *(.igot.plt) *(.got) *(.igot) }}
+  .sdata          :
+  {{
+{gp("    __SDATA_BEGIN__ = .;" + chr(10))}    *(.srodata.cst16) *(.srodata.cst8) *(.srodata.cst4) *(.srodata.cst2) *(.srodata .srodata.*)
+    *(.sdata .sdata.* .gnu.linkonce.s.*)
+  }}
+  {provide('_edata')}
+  PROVIDE (edata = .);
+  . = .;
+  {provide('__bss_start')}
+  .sbss           : {{ *(.dynsbss) *(.sbss .sbss.* .gnu.linkonce.sb.*) *(.scommon) }}
+  .bss            :
+  {{
+    *(.dynbss) *(.bss .bss.* .gnu.linkonce.b.*) *(COMMON)
+    . = ALIGN(. != 0 ? {t.WORD} : 1);
+  }}
+  . = ALIGN({t.WORD});
+{gp("  __BSS_END__ = .;" + chr(10) + "  __global_pointer$ = MIN(__SDATA_BEGIN__ + 0x800, "
+    "MAX(__DATA_BEGIN__ + 0x800, __BSS_END__ - 0x800));" + chr(10))}"""
+    else:
+        got_and_data = f"""  .got            : {{ *(.got) *(.igot) }}
+{'' if now else relro_end}  .got.plt        : {{ *(.got.plt) *(.igot.plt) }}
+{relro_end if now else ''}  .data           : {{ *(.data .data.* .gnu.linkonce.d.*) }}
+  .data1          : {{ *(.data1) }}
+  {provide('_edata')}
+  PROVIDE (edata = .);
+  . = .;
+  {provide('__bss_start')}
+  .bss            : {{ *(.dynbss) *(.bss .bss.* .gnu.linkonce.b.*) *(COMMON) }}
+{large}"""
     return f"""/* ldpy default linker script: ELF {t.NAME}, {kind} */
 OUTPUT_FORMAT({formats})
 OUTPUT_ARCH({t.BFD_ARCH})
@@ -225,16 +265,7 @@ SECTIONS
   .dtors          : {{ KEEP (*(.dtors)) }}
   .data.rel.ro    : {{ *(.data.rel.ro .data.rel.ro.* .gnu.linkonce.d.rel.ro.*) }}
   .dynamic        : {{ *(.dynamic) }}
-  .got            : {{ *(.got) *(.igot) }}
-{'' if now else relro_end}  .got.plt        : {{ *(.got.plt) *(.igot.plt) }}
-{relro_end if now else ''}  .data           : {{ *(.data .data.* .gnu.linkonce.d.*) }}
-  .data1          : {{ *(.data1) }}
-  {provide('_edata')}
-  PROVIDE (edata = .);
-  . = .;
-  {provide('__bss_start')}
-  .bss            : {{ *(.dynbss) *(.bss .bss.* .gnu.linkonce.b.*) *(COMMON) }}
-{large}  {provide('_end')}
+{got_and_data}  {provide('_end')}
   PROVIDE (end = .);
 {data_end}  .comment      0 : {{ *(.comment) }}
 }}

@@ -957,7 +957,7 @@ def _segment_map(ctx, walk, phnum, stack):
         return segments.script_map(ctx, ctx.script.phdrs, stmts,
                                    lambda e, where: Evaluator(walk).value(e, where))
     return segments.auto_map(ctx, alloc, walk.load_phdrs, ehsize + phent * phnum, stack,
-                             _relro_range(ctx, walk))
+                             _relro_range(ctx, walk), [o for o in outs if not o.flags & SHF_ALLOC])
 
 
 def _set_symbol_values(ctx, walk):

@@ -81,14 +81,23 @@ def _page_down(x, page):
 
 # -- the automatic segment map ---------------------------------------------------
 
-def auto_map(ctx, alloc, load_phdrs, header_size, stack_flags, relro):
-    """alloc: allocated output sections in output order (each with .region)."""
+def auto_map(ctx, alloc, load_phdrs, header_size, stack_flags, relro, others=()):
+    """alloc: allocated output sections in output order (each with .region);
+    others: the sections not allocated (a target may give one a segment)."""
     cfg = ctx.config
     page = cfg.max_page_size
     paged = not (cfg.nmagic or cfg.omagic)
     order = {id(o): i for i, o in enumerate(alloc)}
     sections = _sorted(alloc, order)
     maps = []
+    extra = []
+    for o in others:
+        # (RISC-V's PT_RISCV_ATTRIBUTES over .riscv.attributes: before the first
+        # PT_LOAD, as ld.bfd puts it)
+        if o.type in ctx.target.SECTION_SEGMENTS and o.size:
+            m = SegMap(ctx.target.SECTION_SEGMENTS[o.type], [o])
+            m.flags, m.align = PF_R, 1
+            extra.append(m)
     phdr_in_segment = load_phdrs
     if sections and sections[0].lma % page >= header_size % page:
         phdr_in_segment = True            # room was left for the headers
@@ -209,6 +218,9 @@ def auto_map(ctx, alloc, load_phdrs, header_size, stack_flags, relro):
                     any(s.size and _loaded(s) for s in m.sections):
                 maps.append(SegMap(PT_GNU_RELRO))
                 break
+    if extra:
+        at = next((i for i, m in enumerate(maps) if m.type == PT_LOAD), len(maps))
+        maps[at:at] = extra
     return [m for m in maps if not (m.type == PT_LOAD and not m.sections and not m.phdrs)]
 
 
@@ -413,7 +425,8 @@ def assign_positions(ctx, maps, header_count):
                     off += o.size
             if not nobits:
                 p.filesz += o.size
-                p.memsz += o.size
+                if o.flags & SHF_ALLOC:     # (a section not loaded takes no memory: BFD)
+                    p.memsz += o.size
             elif m.type == PT_TLS or not o.flags & SHF_TLS:
                 p.memsz += o.size
             if o.align > p.align and m.align is None and (m.type != PT_LOAD or not seg_paged):

@@ -12,7 +12,7 @@ from ldpy.util import unique, first_of_runs, isin
 from ldpy.elf.format import (RELOC, reloc_info, reloc_type, SHT_PROGBITS, SHT_DYNSYM, SHT_STRTAB, SHT_HASH, SHT_GNU_HASH,
                              SHT_GNU_versym, SHT_GNU_verneed, SHT_RELA, SHT_REL, SHT_DYNAMIC, SHF_ALLOC,
                              SHF_WRITE, SHF_EXECINSTR, STB_GLOBAL, STB_WEAK, STV_DEFAULT,
-                             STT_FUNC, STT_GNU_IFUNC, STB_GNU_UNIQUE, STB_LOCAL, STT_SECTION,
+                             STT_FUNC, STT_OBJECT, STT_GNU_IFUNC, STB_GNU_UNIQUE, STB_LOCAL, STT_SECTION,
                              SHT_NOBITS, SHF_TLS)
 from ldpy.synthetic import Synthetic
 
@@ -98,6 +98,8 @@ def section_dynsyms(ctx):
             data = data or o
         else:
             text = text or o
+    if ctx.target.DYNSYM_SECTION_SYMBOLS == "text":
+        data = None             # (BFD's default _bfd_elf_init_1_index_section: one section symbol)
     return [SectionDynSym(o) for o in (text, data) if o is not None]
 
 
@@ -493,6 +495,38 @@ class DynamicSection(Synthetic):
 
 # -- building the dynamic sections of one link -----------------------------------
 
+def weak_aliases(ctx, imports):
+    """The strong aliases of the weak objects imported from a library (the same
+    value there, default version): BFD's weakdef makes them dynamic too, so the
+    loader binds both names alike (environ and __environ)."""
+    from ldpy.symbols import SHARED
+    have = {s.gid for s in imports}
+    out = []
+    for s in imports:
+        if s.kind != SHARED or not s.weak or s.type != STT_OBJECT or s.copy:
+            continue
+        sf = s.file
+        syms = sf.symbols
+        v = syms["st_value"][s.index]
+        same = np.flatnonzero((syms["st_value"] == v) & ((syms["st_info"] >> 4) == STB_GLOBAL) &
+                              (syms["st_shndx"] != 0)).tolist()
+        for i in same:
+            if not sf.default_version[i]:
+                continue
+            alias = ctx.symtab.get(sf.names[i])
+            if alias is None:
+                alias = ctx.symtab.intern(sf.names[i])
+                alias.kind, alias.file, alias.index = SHARED, sf, i
+                info = int(syms["st_info"][i])
+                alias.type, alias.size, alias.weak = info & 0xf, int(syms["st_size"][i]), False
+                alias.version = sf.versions[i]
+            if alias.kind == SHARED and alias.file is sf and alias.gid not in have:
+                have.add(alias.gid)
+                alias.strong_ref = True         # (bound like the reference: GLOBAL in .dynsym)
+                out.append(alias)
+    return out
+
+
 def allocate_copies(ctx):
     """Space in .bss for imported data copied into the executable (COPY
     relocations); aliases at the same address in the library are copied with it."""
@@ -625,6 +659,10 @@ def create_dynamic_sections(ctx):
     ctx.weak_imports = can_import
     export_all = cfg.export_dynamic or cfg.shared
     exports = []
+    # a target whose ld.bfd exports every symbol that has a GOT slot (RISC-V)
+    got_keys = set(int(x) for x in np.concatenate([ctx.got.keys, ctx.got_gd.keys]).tolist() if x < G) \
+        if t.GOT_EXPORTS else set()
+    got_keys |= set(t.dynamic_exports(ctx))
     defsyms = {id(d) for d, _, _ in ctx.defsyms}      # (--defsym name=func: placed after layout)
     for s in syms:
         if s.kind == SHARED:
@@ -637,7 +675,8 @@ def create_dynamic_sections(ctx):
                                      and s.name not in ctx.script_symbols and id(s) not in defsyms)
                                     or linker_symbol_local(ctx, s)):
             continue            # (boundaries get their section after layout)
-        if export_all or s.dyn_ref or s.export:
+        if export_all or s.dyn_ref or s.export or (s.gid in got_keys and s.forced_local is None
+                                                   and not s.is_ifunc):
             exports.append(s)
     # as-needed libraries are kept only when something binds to them
     # (a weak reference alone does not make a library needed)
@@ -645,6 +684,16 @@ def create_dynamic_sections(ctx):
     # (a library that only code --gc-sections removed used is dropped, as lld, mold and
     # gold do; ld.bfd 2.40 decides --as-needed before removing sections and keeps it)
     ctx.needed = [sf for sf in ctx.shared_files if not sf.as_needed or id(sf) in bound]
+    if t.DSO_REFS_DYNAMIC and can_import:
+        # an undefined symbol a kept library refers to stays dynamic (RISC-V ld.bfd)
+        refs = set().union(*(sf.undefined_bytes for sf in ctx.needed))
+        have = {s.gid for s in imports}
+        more = [syms[g] for g in sorted(used) if g not in have and syms[g].kind == UNDEF and
+                syms[g].name in refs and syms[g].visibility == STV_DEFAULT and not ctx.keys.zero_undef[g]]
+        if more:
+            imports = sorted(imports + more, key=lambda s: s.gid)
+    if t.WEAK_ALIASES_DYNAMIC:
+        imports = sorted(imports + weak_aliases(ctx, imports), key=lambda s: s.gid)
     _note_as_needed_reasons(ctx, imports + copies)
     needed_ids = {id(sf) for sf in ctx.needed}
     for s in imports:
@@ -661,7 +710,7 @@ def create_dynamic_sections(ctx):
         exports = exports + canonical
     locals_ = section_dynsyms(ctx) if t.DYNSYM_SECTION_SYMBOLS and (cfg.pie or cfg.shared) else ()
     dyn = ctx.dynsyms = DynSymbols(ctx, imports, exports, hash_style in ("gnu", "both"), locals_)
-    index = np.zeros(G, np.int64)
+    index = np.zeros(len(ctx.symtab.symbols), np.int64)      # (weak_aliases may have added some)
     for gid, i in dyn.index.items():
         index[gid] = i
     ctx.dynsym_by_gid = index
@@ -693,7 +742,9 @@ def create_dynamic_sections(ctx):
     pic = cfg.pie or cfg.shared
     got_sym = (gk < G) & (K.imported[gk] | _copied(ctx, gk) | K.canonical[gk] |
                           (K.undef_weak[gk] & ~K.zero_undef[gk] & can_import))
-    got_tls = ~got_sym & K.tls[gk]            # shared object: TP offset of its own variable
+    # PIE or shared object: TP offset of its own variable (an executable that is not PIE
+    # knows it: apply fills it)
+    got_tls = ~got_sym & K.tls[gk] & bool(pic)
     got_rel = ~got_sym & ~got_tls & pic & K.defined[gk] & ~K.absolute[gk] & ~K.undef_weak[gk] & \
         ~K.ifunc[gk]
     n_relative = int(got_rel.sum()) + (0 if rt.empty else int(rt.plan.relative.sum()))
@@ -729,7 +780,8 @@ def create_dynamic_sections(ctx):
     ctx.got_dyn = (got_sym, got_rel, got_irel, got_tls)
     n_objects = len({(s.copy_ro, s.value) for s in copies})
     gd = ctx.got_gd.keys
-    n_tls = 2 * int(K.imported[gd].sum()) + int((~K.imported[gd]).sum()) + int(ctx.need_got_ld)
+    n_tls = 2 * int(K.imported[gd].sum()) + int((~K.imported[gd]).sum()) * bool(pic) + \
+        int(ctx.need_got_ld)
     ctx.rela_dyn.reserve(int(got_sym.sum() + got_rel.sum() + got_irel.sum() + got_tls.sum())
                          + n_objects + n_tls)
     ctx.copies = copies
@@ -790,7 +842,7 @@ def create_dynamic_sections(ctx):
 def add_dynamic_tail(ctx):
     """The .dynamic entries that depend on the PLT and relocation sections."""
     cfg, d = ctx.config, ctx.dynamic
-    if ctx.gotplt is not None:
+    if ctx.gotplt is not None and not (ctx.target.PLTGOT_NEEDS_PLT and not (ctx.plt is not None and ctx.plt.size)):
         d.add("PLTGOT", lambda: ctx.gotplt.addr)
     if ctx.rela_plt is not None and ctx.rela_plt.size:
         d.add("PLTRELSZ", lambda: ctx.rela_plt.size)
@@ -804,6 +856,12 @@ def add_dynamic_tail(ctx):
         from ldpy.synthetic.android_relocs import DT_ANDROID_RELA, DT_ANDROID_RELASZ
         d.add(DT_ANDROID_RELA, lambda: ctx.rela_dyn.addr)
         d.add(DT_ANDROID_RELASZ, lambda: ctx.rela_dyn.size)
+    elif not ctx.target.DTREL_EXCLUDES_PLT and ctx.rela_plt is not None and ctx.rela_plt.size:
+        # (BFD's default: DT_RELA/DT_RELASZ span .rela.dyn and .rela.plt)
+        secs = [c for c in (ctx.rela_dyn, ctx.rela_plt) if c.size and c.output is not None]
+        d.add("RELA" if rela else DT_REL, lambda: min(c.addr for c in secs))
+        d.add("RELASZ" if rela else DT_RELSZ, lambda: sum(c.size for c in secs))
+        d.add("RELAENT" if rela else DT_RELENT, ctx.target.dynrel_size)
     elif ctx.rela_dyn.count:
         d.add("RELA" if rela else DT_REL, lambda: ctx.rela_dyn.addr)
         d.add("RELASZ" if rela else DT_RELSZ, lambda: ctx.rela_dyn.size)
@@ -860,6 +918,20 @@ def tlsdesc_rows(ctx):
     return info.astype(np.uint64), addend
 
 
+def gd_words(ctx):
+    """The (module, offset) pairs of the general-dynamic GOT: the variables of an
+    executable that is not PIE are in module 1 (no DTPMOD for them); offsets of
+    variables of this output are known (biased by the target's DTP_OFFSET)."""
+    K, t = ctx.keys, ctx.target
+    gd = ctx.got_gd.keys
+    pre = K.imported[gd]
+    words = np.zeros((len(gd), 2), np.int64)
+    words[~pre, 1] = K.addr[gd[~pre]] - ctx.tls_start - t.DTP_OFFSET
+    if not (ctx.config.shared or ctx.config.pie):
+        words[~pre, 0] = 1
+    return t.words(words.reshape(-1))
+
+
 def _copied(ctx, keys):
     syms = ctx.symtab.symbols
     return np.fromiter((k < len(syms) and syms[k].copy for k in keys.tolist()), bool, len(keys))
@@ -896,11 +968,11 @@ def finish_dynamic(ctx):
         pre = K.imported[gd]
         idx = np.where(pre, ctx.dynsym_index(np.where(pre, gd, 0)), 0)
         zeros = np.zeros(len(gd), np.int64)
-        ctx.rela_dyn.add(slots, reloc_info(idx, R["DTPMOD64"]), zeros)
+        # (the variables of an executable that is not PIE are in module 1: no DTPMOD for them)
+        mod = pre | bool(ctx.config.shared or ctx.config.pie)
+        ctx.rela_dyn.add(slots[mod], reloc_info(idx[mod], R["DTPMOD64"]), zeros[mod])
         ctx.rela_dyn.add(slots[pre] + t.WORD, reloc_info(idx[pre], R["DTPOFF64"]), zeros[pre])
-        words = np.zeros((len(gd), 2), np.int64)
-        words[~pre, 1] = K.addr[gd[~pre]] - ctx.tls_start
-        ctx.got_gd.data = t.words(words.reshape(-1))
+        ctx.got_gd.data = gd_words(ctx)
     if ctx.need_got_ld:
         ctx.rela_dyn.add(np.array([ctx.got_ld.addr]), np.array([R["DTPMOD64"]]), np.zeros(1, np.int64))
         ctx.got_ld.data = np.zeros(2 * t.WORD, np.uint8)

@@ -121,9 +121,11 @@ class GotPltSection(Synthetic):
     PLT entry, then one per IPLT entry."""
     RESERVED = 3
 
-    def __init__(self, iplt, plt=None, tlsdesc=None, word=8):
+    def __init__(self, iplt, plt=None, tlsdesc=None, word=8, reserved=3, first=None):
         super().__init__(".got.plt", flags=SHF_ALLOC | SHF_WRITE, align=word)
         self.word = word
+        self.RESERVED = reserved           # (the target's GOTPLT_RESERVED)
+        self.first = first                 # .got.plt[0]: None for _DYNAMIC, else this value (GOTPLT_FIRST)
         self.iplt = iplt
         self.plt = plt
         self.tlsdesc = tlsdesc     # KeyedTable of TLS descriptors (two words each), after the slots
@@ -154,11 +156,12 @@ class GotPltSection(Synthetic):
 
     def bytes(self):
         words = np.zeros(self.RESERVED + self.n_lazy + len(self.iplt), np.int64)
-        words[0] = self.dynamic_addr
+        words[0] = self.dynamic_addr if self.first is None else self.first
+        r = self.RESERVED
         if self.n_lazy:
             # each slot starts at its PLT entry's push, for lazy binding
-            words[3:3 + self.n_lazy] = self.plt.target.gotplt_lazy_values(self.plt, self.n_lazy)
-        words[3 + self.n_lazy:] = self.iplt.resolvers
+            words[r:r + self.n_lazy] = self.plt.target.gotplt_lazy_values(self.plt, self.n_lazy)
+        words[r + self.n_lazy:] = self.iplt.resolvers
         desc = np.zeros(2 * self.word * self.n_desc, np.uint8)       # the loader fills the descriptors
         return np.concatenate([words.astype("<i8" if self.word == 8 else "<i4").view(np.uint8), desc])
 

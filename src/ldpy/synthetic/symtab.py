@@ -295,7 +295,7 @@ class SymtabSection(Synthetic):
             dst["st_name"] = self.local_name_off
             dst["st_info"] = src["st_info"]
             dst["st_other"] = src["st_other"]
-            dst["st_size"] = src["st_size"]
+            dst["st_size"] = keys.size[keys.G + sel]     # (the input's, less what relaxation deleted)
             shndx = keys.loc_shndx[sel]
             in_sec = shndx > 0
             sec_base = np.fromiter((f.sec_base for f in files), np.int64, len(files))
