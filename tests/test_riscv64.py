@@ -605,17 +605,43 @@ main:
 """
 
 
+VARIANT_CC_LIB = """
+    .text
+    .globl vfn
+    .variant_cc vfn
+    .type vfn, @function
+vfn:
+    li a0, 7
+    ret
+"""
+
+
 def test_variant_cc(tmp_path):
-    """A .variant_cc function (STO_RISCV_VARIANT_CC): linked statically (no lazy
-    binding), refused in a dynamic output (DT_RISCV_VARIANT_CC not written yet)."""
+    """A .variant_cc function (STO_RISCV_VARIANT_CC): linked statically; from a
+    shared library, the mark stays in both .dynsym tables and the program that
+    calls it through its PLT gets DT_RISCV_VARIANT_CC (bound at load time), as
+    with ld.bfd; a program that defines it itself needs no tag."""
     src = write(tmp_path, "vcc.s", VARIANT_CC_S)
     exe = build(tmp_path, "vcc", [src], ["-static"])
     assert subprocess.run([QEMU, exe], timeout=60).returncode == 7
-    if LINKER == "ldpy":
-        r = run([CC, src, "-o", str(tmp_path / "vcc.dyn"), "-B", shim_dir()], check=False)
-        assert r.returncode != 0
-        assert "symbol 'vfn' uses the variant calling convention (STO_RISCV_VARIANT_CC): " \
-               "DT_RISCV_VARIANT_CC is not supported yet" in r.stderr
+    lib = write(tmp_path, "vlib.s", VARIANT_CC_LIB)
+    main = write(tmp_path, "vmain.c", "int vfn(void);\nint main(void){return vfn();}\n")
+    for linker in ("ldpy", "bfd"):
+        sfx = "" if linker == "ldpy" else ".bfd"
+        so = build(tmp_path, f"libv{sfx}.so", [lib], ["-shared", "-fPIC"], linker=linker)
+        prog = build(tmp_path, f"vprog{sfx}", [main, so, f"-Wl,-rpath,{tmp_path}"], linker=linker)
+        own = build(tmp_path, f"vown{sfx}", [src], linker=linker)
+        env = dict(os.environ, QEMU_LD_PREFIX=SYSROOT)
+        assert subprocess.run([QEMU, "-L", SYSROOT, prog], timeout=60, env=env).returncode == 7
+        assert subprocess.run([QEMU, "-L", SYSROOT, own], timeout=60, env=env).returncode == 7
+        for path in (so, prog):
+            rows = [line for line in run([READELF, "-W", "--dyn-syms", path]).stdout.splitlines()
+                    if line.endswith(" vfn")]
+            assert rows and all("[VARIANT_CC]" in r for r in rows), (linker, path, rows)
+        tags = run([READELF, "-dW", prog]).stdout
+        assert "RISCV_VARIANT_CC" in tags, linker
+        assert "RISCV_VARIANT_CC" not in run([READELF, "-dW", so]).stdout
+        assert "RISCV_VARIANT_CC" not in run([READELF, "-dW", own]).stdout
 
 
 POINTERS_C = r"""

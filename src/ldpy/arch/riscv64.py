@@ -770,21 +770,6 @@ def merge_attribute_sections(ctx):
         secs[0].output.type = SHT_RISCV_ATTRIBUTES
 
 
-def refuse_variant_cc(ctx):
-    """Functions of the variant calling convention (vector arguments: .variant_cc)
-    need DT_RISCV_VARIANT_CC and the flag kept in .dynsym in a dynamic output,
-    which ldpy does not write yet: refused rather than bound lazily."""
-    for f in ctx.files:
-        if not hasattr(f, "symbols") or not len(f.symbols):
-            continue
-        other = f.symbols["st_other"][f.first_global:]
-        hit = np.flatnonzero(other & STO_RISCV_VARIANT_CC)
-        if len(hit):
-            name = ctx.sym_display(f, f.first_global + int(hit[0]))
-            raise LinkError(f"{f.name}: symbol '{name}' uses the variant calling convention "
-                            f"(STO_RISCV_VARIANT_CC): DT_RISCV_VARIANT_CC is not supported yet")
-
-
 # --------------------------------------------------------------------------
 # the target
 
@@ -812,6 +797,7 @@ class RiscV64(Target):
     SEPARATE_CODE = False           # (ld.bfd's elf64lriscv: -z noseparate-code)
     PLT_GOT_ENTRIES = False
     DYNSYM_SECTION_SYMBOLS = "text"
+    STO_FLAGS = STO_RISCV_VARIANT_CC
     GOT_EXPORTS = True
     FUNC_POINTERS_CANONICAL = True
     WEAK_ALIASES_DYNAMIC = True
@@ -862,13 +848,22 @@ class RiscV64(Target):
         ids = {s.gid for s in ctx.script_symbols.values()}
         return [int(k) for k in np.unique(rt.key[rows]).tolist() if k in ids]
 
+    def dynamic_tags(self, ctx):
+        """DT_RISCV_VARIANT_CC when a PLT entry calls a function of the variant
+        calling convention (.variant_cc: vector arguments): the loader binds those
+        at load time, as the lazy resolver would clobber the registers (ld.bfd)."""
+        if ctx.plt is None or not ctx.plt.size:
+            return ()
+        from ldpy.symbols import st_other_flags
+        if any(st_other_flags(s, STO_RISCV_VARIANT_CC) for s in ctx.plt.imports):
+            return [(DT_RISCV_VARIANT_CC, 0)]
+        return ()
+
     def output_flags(self, ctx):
         return merged_flags(ctx.files)
 
     def before_layout(self, ctx):
         merge_attribute_sections(ctx)
-        if ctx.is_dynamic:
-            refuse_variant_cc(ctx)
 
     def after_layout(self, ctx, relayout):
         """Linker relaxation: deleted bytes change the layout (relayout)."""
