@@ -150,6 +150,8 @@ def _write_all(ctx, out):
     if ctx.got is not None and ctx.got.output is not None and ctx.got.size:
         if ctx.got.reserved and ctx.dynamic is not None:
             ctx.got.values[0] = ctx.dynamic.addr        # (AArch64's .got[0]: _DYNAMIC)
+        if ctx.got.trailer and ctx.dynamic is not None:
+            ctx.got.values[ctx.got.reserved + len(ctx.got)] = ctx.dynamic.addr   # (PowerPC's)
         _put_chunk(out, ctx.got, ctx.got.bytes())
     if ctx.is_dynamic:
         from ldpy.synthetic.dynamic import finish_dynamic
@@ -450,7 +452,7 @@ def _write_headers(ctx, out, changed=None):
         elif o.name == ".gnu.version_d":
             info = getattr(ctx.verdef_sec, "count", 0)
         elif o.name in (".rela.plt", ".rel.plt"):
-            info = idx(".got.plt")
+            info = idx(ctx.target.GOTPLT_SECTION)
         elif o.chunks and getattr(o.chunks[0], "entsize", 0) and _extra_flags(o) & 0x10:
             entsize = o.chunks[0].entsize
         name, flags, offset, size, align = o.name, o.flags | _extra_flags(o), o.offset, o.size, o.align

@@ -63,8 +63,9 @@ def register(target):
 
 # the module of each target, by e_machine and by emulation name: a link imports only
 # its own target (tests/test_architecture.py checks these against the modules)
-TARGET_MODULES = {62: "x86_64", 3: "i386", 183: "aarch64"}
+TARGET_MODULES = {62: "x86_64", 3: "i386", 183: "aarch64", 20: "ppc32"}
 EMULATION_MODULES = {"elf_x86_64": "x86_64", "elf_i386": "i386",
+                     **{e: "ppc32" for e in ("elf32ppclinux", "elf32ppc", "elf32ppcsim")},
                      **{e: "aarch64" for e in ("aarch64linux", "aarch64elf", "aarch64linuxb",
                                                "aarch64elfb", "aarch64linux32", "aarch64linux32b",
                                                "aarch64elf32", "aarch64elf32b")}}
@@ -123,14 +124,26 @@ class Target:
     PLT_HEADER_SIZE = 16
     PLT_SH_ENTSIZE = 16             # .plt's sh_entsize as ld.bfd writes it
     GOTPLT_RESERVED = 3             # .got.plt words before the jump slots
+    # where the PLT code and its slots go: the input-section names the default script
+    # places (PowerPC's secure PLT: the code `.glink` at the end of .text, the slots
+    # in a writable `.plt`; PLT_IN_TEXT drops the script's code-area .plt statement)
+    PLT_SECTION, GOTPLT_SECTION, PLT_IN_TEXT = ".plt", ".got.plt", False
     TLSDESC_PLT_SIZE = 16           # the lazy TLS descriptor entry at the end of .plt
     PLT_GOT_ENTRIES = True          # .plt.got entries for functions that also have a .got slot (x86)
-    DYNSYM_SECTION_SYMBOLS = False  # .dynsym keeps two section symbols in PIE/shared (AArch64 ld.bfd)
+    DYNSYM_SECTION_SYMBOLS = False  # .dynsym keeps two section symbols in PIE/shared (AArch64 ld.bfd;
+    #                                 "text": the text one only, PowerPC)
     RELACOUNT_WHEN_NONE = True      # DT_RELACOUNT 0 when there is no RELATIVE relocation (x86 ld.bfd)
     IE_STATIC_TLS_FLAG = True       # initial-exec TLS in a shared object sets DF_STATIC_TLS (x86 ld.bfd)
     SEPARATE_CODE = True            # -z separate-code by default
     GOT_HEADER = 0                  # .got words before the slots (AArch64: 1, .got[0] = _DYNAMIC,
     #                                 and _GLOBAL_OFFSET_TABLE_ is the start of .got)
+    GOT_TRAILER = 0                 # .got words after the slots (PowerPC: 3); _GLOBAL_OFFSET_TABLE_
+    #                                 is the first of them and holds _DYNAMIC
+    # default-script lines of the target's own sections (PowerPC: .got2, small data)
+    SCRIPT_RODATA_TAIL = ""         # after .rodata1
+    SCRIPT_RELRO_TAIL = ""          # after .data.rel.ro
+    SCRIPT_SMALL_DATA = ""          # after .data1
+    SCRIPT_SMALL_BSS = ""           # after __bss_start, before .bss
     # REL inputs: bytes holding the addend where they differ from the stored width
     # (a marker type that stores nothing may still carry an addend in its field)
     ADDEND_WIDTH = {}
@@ -267,6 +280,10 @@ class Target:
         """Once laid out: add what depends on addresses (stubs) and call relayout()
         while that changes the layout."""
 
+    def define_symbols(self, ctx, define):
+        """The target's own linker-defined symbols: define(name, value function,
+        output=None, always=False, hidden=False) as linker_symbols.py's."""
+
     def dynamic_tags(self, ctx):
         """The target's own .dynamic entries: (tag, value) pairs."""
         return ()
@@ -278,6 +295,10 @@ class Target:
         """Options of this link's PLT templates (from the merged GNU properties and
         -z flags), passed to plt_lazy; may change ctx.plt.entry_size."""
         return {}
+
+    def plt_tail_size(self, n):
+        """Bytes of PLT code after the n entries (PowerPC's __glink and resolver)."""
+        return 0
 
     def gotplt_lazy_values(self, plt, n):
         """Initial values of the n lazy .got.plt slots: each entry's push (x86)."""

@@ -47,6 +47,7 @@ class KeyedTable(Synthetic):
         self._pending = []
         self.keys = np.zeros(0, np.int64)
         self.reserved = 0          # leading reserved slots
+        self.trailer = 0           # words after the slots (PowerPC's GOT header)
 
     def add(self, keys):
         self._pending.append(np.asarray(keys, np.int64))
@@ -55,7 +56,7 @@ class KeyedTable(Synthetic):
         if self._pending:
             self.keys = unique(np.concatenate([self.keys] + self._pending))
             self._pending = []
-        self.size = (self.reserved + len(self.keys)) * self.entry_size
+        self.size = (self.reserved + len(self.keys) + self.trailer) * self.entry_size
         return self
 
     def __len__(self):
@@ -70,17 +71,24 @@ class KeyedTable(Synthetic):
 
 class GotSection(KeyedTable):
     """.got: one 8-byte address per symbol whose GOT reference was not relaxed."""
-    def __init__(self, entry_size=8):
+    def __init__(self, entry_size=8, little=True):
         super().__init__(".got", entry_size, flags=SHF_ALLOC | SHF_WRITE, align=entry_size)
         self.values = None
+        self.little = little
 
     def freeze(self):
         super().freeze()
-        self.values = np.zeros(self.reserved + len(self.keys), np.int64)
+        self.values = np.zeros(self.reserved + len(self.keys) + self.trailer, np.int64)
         return self
 
     def fill(self, keys, values):
         self.values[self.index_of(keys)] = values
 
     def bytes(self):
-        return self.values.astype("<i8" if self.entry_size == 8 else "<i4").view(np.uint8)
+        order = "<" if self.little else ">"
+        return self.values.astype(f"{order}i{self.entry_size}").view(np.uint8)
+
+    @property
+    def trailer_addr(self):
+        """The first word after the slots (PowerPC's _GLOBAL_OFFSET_TABLE_)."""
+        return self.addr + self.entry_size * (self.reserved + len(self.keys))

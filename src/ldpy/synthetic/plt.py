@@ -47,7 +47,7 @@ class PltSection(KeyedTable):
     """Imported functions called through the lazy PLT, keyed by symbol id."""
 
     def __init__(self, target):
-        super().__init__(".plt", target.PLT_ENTRY_SIZE, flags=SHF_ALLOC | SHF_EXECINSTR, align=16)
+        super().__init__(target.PLT_SECTION, target.PLT_ENTRY_SIZE, flags=SHF_ALLOC | SHF_EXECINSTR, align=16)
         self.target = target
         self.header_size = target.PLT_HEADER_SIZE       # PLT0
         self.options = {}          # the target's template options (plt_setup: BTI, PAC)
@@ -89,7 +89,7 @@ class PltSection(KeyedTable):
             self.size = self.entry_size * (1 + len(self.keys) + self.tlsdesc_entry) if plt0 else 0
             self.sec.size = self.entry_size * n
         else:
-            self.size = self.header_size + self.entry_size * n + \
+            self.size = self.header_size + self.entry_size * n + self.target.plt_tail_size(n) + \
                 self.target.TLSDESC_PLT_SIZE * self.tlsdesc_entry if plt0 else 0
         return self
 
@@ -121,9 +121,13 @@ class GotPltSection(Synthetic):
     PLT entry, then one per IPLT entry."""
     RESERVED = 3
 
-    def __init__(self, iplt, plt=None, tlsdesc=None, word=8):
-        super().__init__(".got.plt", flags=SHF_ALLOC | SHF_WRITE, align=word)
+    def __init__(self, iplt, plt=None, tlsdesc=None, word=8, target=None):
+        super().__init__(target.GOTPLT_SECTION if target else ".got.plt", flags=SHF_ALLOC | SHF_WRITE,
+                         align=word)
         self.word = word
+        self.little = target.LITTLE if target else True
+        if target is not None:
+            self.RESERVED = target.GOTPLT_RESERVED
         self.iplt = iplt
         self.plt = plt
         self.tlsdesc = tlsdesc     # KeyedTable of TLS descriptors (two words each), after the slots
@@ -153,14 +157,17 @@ class GotPltSection(Synthetic):
         return self.addr + self.word * (self.RESERVED + np.arange(self.n_lazy + len(self.iplt)))
 
     def bytes(self):
-        words = np.zeros(self.RESERVED + self.n_lazy + len(self.iplt), np.int64)
-        words[0] = self.dynamic_addr
+        r = self.RESERVED
+        words = np.zeros(r + self.n_lazy + len(self.iplt), np.int64)
+        if r:
+            words[0] = self.dynamic_addr
         if self.n_lazy:
             # each slot starts at its PLT entry's push, for lazy binding
-            words[3:3 + self.n_lazy] = self.plt.target.gotplt_lazy_values(self.plt, self.n_lazy)
-        words[3 + self.n_lazy:] = self.iplt.resolvers
+            words[r:r + self.n_lazy] = self.plt.target.gotplt_lazy_values(self.plt, self.n_lazy)
+        words[r + self.n_lazy:] = self.iplt.resolvers
         desc = np.zeros(2 * self.word * self.n_desc, np.uint8)       # the loader fills the descriptors
-        return np.concatenate([words.astype("<i8" if self.word == 8 else "<i4").view(np.uint8), desc])
+        order = "<" if self.little else ">"
+        return np.concatenate([words.astype(f"{order}i{self.word}").view(np.uint8), desc])
 
 
 class RelaPltSection(Synthetic):
