@@ -343,10 +343,11 @@ int main(void) {
 
 
 def tls_imports(path):
-    """ld.bfd calls glibc's __tls_get_addr_opt (with its own __glink stub that
-    tests the cached offset first, and DT_PPC_OPT telling ld.so so); ldpy calls
-    __tls_get_addr: the same results."""
-    return {("__tls_get_addr",) + r[1:] if r[0].startswith("__tls_get_addr") else r for r in dyn_syms(path)}
+    """The dynamic symbols but __tls_get_addr: ld.bfd calls glibc's __tls_get_addr_opt
+    (with its own __glink stub that tests the cached offset first, and DT_PPC_OPT
+    telling ld.so so) where ldpy calls __tls_get_addr, and keeps the symbol in an
+    executable whose calls were all relaxed away (ldpy drops it)."""
+    return {r for r in dyn_syms(path) if not r[0].startswith("__tls_get_addr")}
 
 
 def tls_tags(path):
@@ -364,12 +365,14 @@ def test_tls_models_across_library(tmp_path, pic):
     types = run([READELF, "-rW", ours_so]).stdout
     for t in ("R_PPC_DTPMOD32", "R_PPC_DTPREL32", "R_PPC_TPREL32"):
         assert t in types
-    for exe_flags in (["-pie", "-fPIE"], ["-no-pie", "-fno-PIE"]):
+    # (-fPIC: the program's own code is general-dynamic, relaxed to IE and LE)
+    for exe_flags in (["-pie", "-fPIE"], ["-no-pie", "-fno-PIE"], ["-pie", "-fPIC"], ["-no-pie", "-fPIC"]):
         ours = build(tmp_path, "tls", [main, ours_so, "-O2", *exe_flags, "-pthread", f"-Wl,-rpath,{tmp_path}"])
         ref = build(tmp_path, "tls.bfd", [main, ref_so, "-O2", *exe_flags, "-pthread",
                                           f"-Wl,-rpath,{tmp_path}"], linker="bfd")
         assert qemu_dyn(ours) == qemu_dyn(ref) == "60 11 17\n"
         assert tls_tags(ours) == tls_tags(ref) and tls_imports(ours) == tls_imports(ref)
+        assert "__tls_get_addr" not in run([READELF, "-rW", "--dyn-syms", ours]).stdout
 
 
 @pytest.mark.parametrize("mode", ["-pie", "-no-pie"])
@@ -384,6 +387,46 @@ def test_cxx_exceptions_threads_thread_local(tmp_path, mode):
     assert dyn_tags(ours) == dyn_tags(ref) and dyn_syms(ours) == dyn_syms(ref)
     hdr = run([READELF, "-lW", ours]).stdout
     assert "GNU_EH_FRAME" in hdr
+
+
+def test_function_address_is_the_same_everywhere(tmp_path):
+    """Non-PIC code takes printf's address with lis/addi (ADDR16_HA/LO): its call stub
+    becomes printf's address (a canonical PLT entry: .dynsym gives it as the value),
+    which the library then sees too."""
+    lib = write(tmp_path, "lib.c", "#include <stdio.h>\nvoid *get_printf(void) { return (void *)printf; }\n")
+    main = write(tmp_path, "main.c", "#include <stdio.h>\nvoid *get_printf(void);\n"
+                 "int (*p)(const char *, ...) = printf;\nint main(void) { printf(\"%d %d\\n\", "
+                 "(void *)printf == get_printf(), (void *)p == get_printf()); return 0; }\n")
+    so = build(tmp_path, "libg.so", [lib], ["-shared", "-fPIC"])
+    ours = build(tmp_path, "m", [main, so, "-O2", "-no-pie", "-fno-PIE", f"-Wl,-rpath,{tmp_path}"])
+    assert qemu_dyn(ours) == "1 1\n"
+    value = [l.split()[1] for l in run([READELF, "--dyn-syms", "-W", ours]).stdout.splitlines()
+             if len(l.split()) >= 8 and l.split()[7].startswith("printf@")]
+    text = section(ours, ".text")
+    assert len(value) == 1 and text[0] <= int(value[0], 16) < sum(text)
+
+
+def test_relocatable_merges_got2_addends(tmp_path):
+    """-r: the PLTREL24 addends of -fPIC objects (0x8000: r30 = .got2 + 0x8000) move
+    with their .got2 in the merged section, as ld.bfd writes them; the result links
+    and runs."""
+    main = compile_obj(tmp_path, write(tmp_path, "main.c", TLS_MAIN), ["-O1", "-fPIC"])
+    lib = compile_obj(tmp_path, write(tmp_path, "lib.c", TLS_LIB), ["-O1", "-fPIC"])
+    ie = compile_obj(tmp_path, write(tmp_path, "ie.c", TLS_IE), ["-O1", "-fPIC", "-ftls-model=initial-exec"])
+    from e2e_util import ldpy_command
+    run([*ldpy_command(), "-r", main, lib, ie, "-o", "r.o"], cwd=str(tmp_path))
+    run(["powerpc-linux-gnu-ld", "-r", main, lib, ie, "-o", "r.bfd.o"], cwd=str(tmp_path))
+
+    def relocs(path):
+        out = run([READELF, "-rW", str(tmp_path / path)]).stdout
+        return [(r[0], r[2], *r[4:]) for r in (l.split() for l in out.splitlines() if "R_PPC_" in l)]
+    mine, theirs = relocs("r.o"), relocs("r.bfd.o")
+    assert mine == theirs
+    assert any(r[1] == "R_PPC_PLTREL24" and r[-1] not in ("8000", "0") for r in mine)
+    exe = build(tmp_path, "r", [str(tmp_path / "r.o")], ["-static"])
+    assert qemu(exe) == TLS_OUT
+    exe = build(tmp_path, "r.bfd", [str(tmp_path / "r.o")], ["-pie"], linker="bfd")
+    assert qemu_dyn(exe) == TLS_OUT
 
 
 def test_ifunc_refused_cleanly(tmp_path):

@@ -1462,6 +1462,7 @@ class RelocatableOutput:
                             f"({int(rt.type[k]):#x})")
         sym = self.out_of_key[key]
         addend = rt.addend + self.adj[key]
+        self.t.relocatable_addends(rt, secs, addend)
         offset = rt.offset + s_off[so]
         typ = rt.type.copy()
         dead = self.dead[key] | (sym < 0)

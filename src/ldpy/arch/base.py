@@ -268,6 +268,12 @@ class Target:
         """Mark GOT loads to rewrite as direct (plan.relax_gotx) or as a load of 0
         (plan.gotx_zero), before GOT slots are counted."""
 
+    def relaxed_tls_calls(self, ctx, rt):
+        """A mask of the calls to __tls_get_addr that the TLS relaxation rewrites
+        (they take no PLT entry and store nothing), or None (x86 marks them with
+        TLS_CALL_FOLLOWS instead)."""
+        return None
+
     def direct_branches(self, rt, idx):
         """Which PC-relative 32-bit relocations idx sit in a call or jump instruction
         (they reach a function, they do not take its address)."""
@@ -279,6 +285,10 @@ class Target:
     def after_layout(self, ctx, relayout):
         """Once laid out: add what depends on addresses (stubs) and call relayout()
         while that changes the layout."""
+
+    def relocatable_addends(self, rt, sections, addend):
+        """-r: move the addends that address something else than their symbol
+        (PowerPC's PLTREL24 naming the input's .got2) to the merged output."""
 
     def define_symbols(self, ctx, define):
         """The target's own linker-defined symbols: define(name, value function,

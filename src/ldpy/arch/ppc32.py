@@ -276,6 +276,9 @@ class PPC32(Target):
         narrow = np.isin(np.arange(NTYPES), [R[n] for n in (
             "ADDR24", "ADDR16", "UADDR16", "ADDR16_LO", "ADDR16_HI", "ADDR16_HA", "ADDR14")])
         self.IS_ABS_NARROW32 = self.IS_ABS_NARROW32 | narrow
+        # non-PIC code takes a function's address with lis/addi (ADDR16_HA/LO): an
+        # imported function's PLT stub becomes its address (canonical PLT entry)
+        self.CANON_REF = self.CANON_REF | (narrow & (self.KIND == K_ABS))
 
     def code_fill(self, n):
         return np.resize(np.array([NOP], ">u4").view(np.uint8), n)
@@ -299,6 +302,36 @@ class PPC32(Target):
             return value
         define("_SDA_BASE_", base(".sdata", b"_edata"), hidden=True)
         define("_SDA2_BASE_", base(".sdata2", b"__etext"), hidden=True)
+
+    def relaxed_tls_calls(self, ctx, rt):
+        """In an executable every GD and LD sequence is relaxed: the call carrying a
+        TLSGD/TLSLD marker loses its relocation to __tls_get_addr (the next row, at the
+        same place)."""
+        if ctx.config.shared:
+            return None
+        typ = rt.type
+        mark = np.flatnonzero((typ == TLSGD) | (typ == TLSLD))
+        calls = np.zeros(len(typ), bool)
+        nxt = mark + 1
+        ok = nxt < len(typ)
+        mark, nxt = mark[ok], nxt[ok]
+        same = (rt.offset[nxt] == rt.offset[mark]) & (rt.sec_ordinal[nxt] == rt.sec_ordinal[mark])
+        calls[nxt[same]] = True
+        return calls
+
+    def relocatable_addends(self, rt, sections, addend):
+        """-r: a PLTREL24 addend of 0x8000 or more is r30's offset into its object's
+        .got2 (-fPIC): .got2 sections merge, so it grows by where that object's
+        .got2 lands in the output (ld.bfd)."""
+        m = np.flatnonzero((rt.type == PLTREL24) & (rt.addend >= 0x8000))
+        if not len(m):
+            return
+        got2_of = {}
+        for f in {id(sections[i].file): sections[i].file for i in np.unique(rt.sec_ordinal[m]).tolist()}.values():
+            got2 = next((s for s in f.sections if s is not None and s.name == ".got2"), None)
+            got2_of[id(f)] = got2.out_offset if got2 is not None and got2.output is not None else 0
+        shift = np.array([got2_of.get(id(s.file), 0) for s in sections], np.int64)
+        addend[m] += shift[rt.sec_ordinal[m]]
 
     def scan_got_relax(self, ctx, rt, plan):
         ifunc = ctx.keys.ifunc[rt.key] & (rt.type != NONE)
