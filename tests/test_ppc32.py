@@ -429,6 +429,32 @@ def test_relocatable_merges_got2_addends(tmp_path):
     assert qemu_dyn(exe) == TLS_OUT
 
 
+@pytest.mark.parametrize("mode", ["-static", "-no-pie"])
+def test_small_data_sdarel16(tmp_path, mode):
+    """-msdata=sysv: lwz r,x@sdarel(r13) is x's offset from _SDA_BASE_ (.sdata +
+    0x8000), which crt1.o loads into r13."""
+    lib = write(tmp_path, "sd.c", "int small = 3;\nstatic int s2 = 4;\nint get(void) { return small + s2; }\n")
+    obj = compile_obj(tmp_path, lib, ["-O2", "-fno-PIC", "-msdata=sysv"])
+    assert "R_PPC_SDAREL16" in run([READELF, "-rW", obj]).stdout
+    main = write(tmp_path, "m.c", "#include <stdio.h>\nextern int small; int get(void);\n"
+                 "int main(void) { small = 5; printf(\"%d\\n\", get()); return 0; }\n")
+    ours = build(tmp_path, "sd", [main, obj], [mode, "-fno-PIE"])
+    ref = build(tmp_path, "sd.bfd", [main, obj], [mode, "-fno-PIE"], linker="bfd")
+    assert qemu_dyn(ours) == qemu_dyn(ref) == "9\n"
+    assert symbol(ours, "_SDA_BASE_") == section(ours, ".sdata")[0] + 0x8000
+
+
+def test_unlinked_relocation_types_refused_by_name(tmp_path):
+    src = write(tmp_path, "r.s", ".text\n.globl _start\n_start: nop\n.reloc _start+2, R_PPC_EMB_SDA21, x\n"
+                ".data\nx: .long 0\n")
+    obj = os.path.join(str(tmp_path), "r.o")
+    run(["powerpc-linux-gnu-as", src, "-o", obj])
+    from e2e_util import ldpy_command
+    r = run([*ldpy_command(), obj, "-o", "r"], cwd=str(tmp_path), check=False)
+    assert r.returncode != 0
+    assert "r.o:(.text+0x2): unsupported relocation R_PPC_EMB_SDA21 against 'x' (not supported yet)" in r.stderr
+
+
 def test_ifunc_refused_cleanly(tmp_path):
     src = write(tmp_path, "ifunc.c", "static int impl(void) { return 7; }\n"
                 "static int (*resolve(void))(void) { return impl; }\n"

@@ -55,8 +55,9 @@ def scan(ctx, rt):
     bad = (typ >= T.NTYPES) | ~T.SUPPORTED[tt]
     if bad.any():
         k = int(np.argmax(bad))
+        later = " (not supported yet)" if int(typ[k]) in T.NOT_YET else ""
         raise LinkError(f"{rt.where(k)}: unsupported relocation {T.type_name(typ[k])} against "
-                        f"'{ctx.reloc_sym_display(rt, k)}'")
+                        f"'{ctx.reloc_sym_display(rt, k)}'{later}")
     plan = rt.plan = Plan()
     plan.kind = kind = T.KIND[tt]
     plan.relr = None            # RELATIVE ones packed into .relr.dyn (set after layout)

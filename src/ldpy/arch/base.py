@@ -150,6 +150,7 @@ class Target:
     LARGE_COMMON = None             # a second SHN_COMMON-like index (SHN_X86_64_LCOMMON)
     NTYPES = 64                     # relocation numbers below this index the tables
     RELOCS = {}                     # type -> (name, kind, base, width, check)
+    NOT_YET = frozenset()           # types of the ABI ldpy does not link yet (their message says so)
     # the call to __tls_get_addr right after a GD/LD relocation belongs to the
     # sequence (x86): it is rewritten with it when the sequence is relaxed
     TLS_CALL_FOLLOWS = False
