@@ -455,14 +455,37 @@ def test_unlinked_relocation_types_refused_by_name(tmp_path):
     assert "r.o:(.text+0x2): unsupported relocation R_PPC_EMB_SDA21 against 'x' (not supported yet)" in r.stderr
 
 
-def test_ifunc_refused_cleanly(tmp_path):
-    src = write(tmp_path, "ifunc.c", "static int impl(void) { return 7; }\n"
-                "static int (*resolve(void))(void) { return impl; }\n"
-                "int pick(void) __attribute__((ifunc(\"resolve\")));\n"
-                "int main(void) { return pick() != 7; }\n")
-    r = build(tmp_path, "ifunc", [src], ["-O2"], linker="ldpy", check=False)
-    assert r.returncode != 0
-    assert "not supported yet" in r.stderr and "ppc32.py" in r.stderr and "Traceback" not in r.stderr
+IFUNC = r"""
+#include <stdio.h>
+static int impl_a(void) { return 7; }
+static int impl_b(void) { return 9; }
+static int (*resolve(void))(void) { return impl_b; }
+int pick(void) __attribute__((ifunc("resolve")));
+int (*ptr)(void) = pick;
+int main(void) { printf("%d %d %d\n", pick(), ptr(), ptr == pick); (void)impl_a; return 0; }
+"""
+
+
+@pytest.mark.parametrize("mode", ["-static", "-pie", "-no-pie"])
+def test_ifunc(tmp_path, mode):
+    """An IFUNC gets a call stub and a slot filled by IRELATIVE; in a dynamic output
+    the IRELATIVEs are in .rela.dyn, as ld.bfd writes them (ld.so applies nothing of
+    .rela.plt but JMP_SLOTs when binding lazily on PowerPC)."""
+    src = write(tmp_path, "ifunc.c", IFUNC)
+    flags = ["-O2", mode] + (["-fno-PIE"] if mode == "-no-pie" else [])
+    ours = build(tmp_path, "ifunc", [src], flags)
+    ref = build(tmp_path, "ifunc.bfd", [src], flags, linker="bfd")
+    assert qemu_dyn(ours) == qemu_dyn(ref) == "9 9 1\n"
+    if mode != "-static":
+        assert dyn_tags(ours) == dyn_tags(ref) and dyn_syms(ours) == dyn_syms(ref)
+        relocs = run([READELF, "-rW", ours]).stdout
+        plt_part = relocs[relocs.index("'.rela.plt'"):]
+        assert "R_PPC_IRELATIVE" in relocs and "R_PPC_IRELATIVE" not in plt_part
+
+    def types(path):
+        return sorted(l.split()[2] for l in run([READELF, "-rW", path]).stdout.splitlines()
+                      if "R_PPC_" in l and "_ITM_" not in l)
+    assert types(ours) == types(ref)
 
 
 def test_emulation_listed():

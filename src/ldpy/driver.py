@@ -647,6 +647,8 @@ def create_synthetic_sections(ctx):
     ctx.ibt_plt = bool(cfg.ibtplt or props.get(notes.X86_FEATURE_1_AND, 0) & notes.X86_FEATURE_1_IBT)
     if ctx.is_dynamic:
         from ldpy.synthetic.dynamic import create_dynamic_sections, add_dynamic_tail, tlsdesc_rows
+        if not t.IRELATIVE_IN_RELA_PLT:
+            ctx.rela_dyn.reserve(len(ctx.iplt))         # (write.py adds them)
         if t.PLT_GOT_ENTRIES:
             ctx.plt.split_plt_got(ctx.got.keys, ctx.keys.canonical)
         ctx.plt.options = t.plt_setup(ctx, props)
@@ -663,7 +665,7 @@ def create_synthetic_sections(ctx):
         ctx.gotplt = GotPltSection(ctx.iplt, ctx.plt, ctx.tlsdesc, word=t.WORD, target=t).freeze()
         outs.get(t.GOTPLT_SECTION, SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.gotplt)
         _attach_symbol(ctx, b"_GLOBAL_OFFSET_TABLE_", ctx.gotplt)
-        ctx.rela_plt = RelaPltSection(ctx.gotplt, t).freeze()
+        ctx.rela_plt = RelaPltSection(ctx.gotplt, t, t.IRELATIVE_IN_RELA_PLT).freeze()
         ctx.rela_plt.dynsym_index = ctx.dynsym_index
         ctx.rela_plt.tlsdesc_rows = lambda: tlsdesc_rows(ctx)
         if ctx.rela_plt.size:
@@ -672,10 +674,10 @@ def create_synthetic_sections(ctx):
     else:
         if len(ctx.iplt) or (ctx.need_got_base and not t.GOT_TRAILER):
             ctx.gotplt = GotPltSection(ctx.iplt, word=t.WORD, target=t).freeze()
-            outs.get(".got.plt", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.gotplt)
+            outs.get(t.GOTPLT_SECTION, SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.gotplt)
             _attach_symbol(ctx, b"_GLOBAL_OFFSET_TABLE_", ctx.gotplt)
         if len(ctx.iplt):
-            outs.get(".plt", SHT_PROGBITS, ctx.iplt.flags).add(ctx.iplt)
+            outs.get(t.PLT_SECTION, SHT_PROGBITS, ctx.iplt.flags).add(ctx.iplt)
             ctx.rela_plt = RelaPltSection(ctx.gotplt, t).freeze()
             # a script sees GNU ld's input section name: `*(.rela.iplt)` sits between
             # __rela_iplt_start and __rela_iplt_end in the default scripts

@@ -176,6 +176,8 @@ def _write_all(ctx, out):
             _put_chunk(out, g, t.plt_indirect(g.addr + g.entry_size * np.arange(len(g)),
                                               ctx.got.slot_addresses(g.keys), plt.ibt,
                                               gotplt_addr=ctx.gotplt.addr, pic=pic))
+        if not t.IRELATIVE_IN_RELA_PLT and len(ctx.iplt):
+            ctx.rela_dyn.add(*ctx.rela_plt.irelative_rows())
         finish_dynamic(ctx)
         for c in (ctx.rela_dyn, ctx.dynsym_sec, ctx.hash_sec, ctx.gnu_hash_sec, ctx.versym_sec,
                   ctx.verneed_sec, ctx.verdef_sec, ctx.dynamic, ctx.got_gd, ctx.got_ld, ctx.relr):

@@ -128,6 +128,9 @@ class Target:
     # places (PowerPC's secure PLT: the code `.glink` at the end of .text, the slots
     # in a writable `.plt`; PLT_IN_TEXT drops the script's code-area .plt statement)
     PLT_SECTION, GOTPLT_SECTION, PLT_IN_TEXT = ".plt", ".got.plt", False
+    # a dynamic output's IRELATIVEs of its IFUNCs' slots go to .rela.plt (else .rela.dyn:
+    # PowerPC's ld.so applies nothing of .rela.plt lazily)
+    IRELATIVE_IN_RELA_PLT = True
     TLSDESC_PLT_SIZE = 16           # the lazy TLS descriptor entry at the end of .plt
     PLT_GOT_ENTRIES = True          # .plt.got entries for functions that also have a .got slot (x86)
     DYNSYM_SECTION_SYMBOLS = False  # .dynsym keeps two section symbols in PIE/shared (AArch64 ld.bfd;

@@ -28,8 +28,9 @@ or local-exec, and initial-exec to local-exec, as ld.bfd's elf32-ppc does:
     add 9,9,x@tls           -> addi 9,9,x@tprel@l
 
 Dynamic outputs use ld.bfd's secure PLT (see plt_code): JMP_SLOT words in a
-writable .plt, call stubs and __glink at the end of .text, DT_PPC_GOT.  Not
-linked yet (refused with "not supported yet"): IFUNC (IPLT/IRELATIVE), long-branch
+writable .plt, call stubs and __glink at the end of .text, DT_PPC_GOT.  IFUNCs
+get a stub and a slot like an import, filled by IRELATIVE.  Not linked yet
+(refused with "not supported yet"): long-branch
 stubs (a bl beyond +-32 MiB is an overflow error), the old BSS PLT (--bss-plt),
 the embedded ABI's relocations (EMB_*, SDA21), GOT_DTPREL16.
 """
@@ -219,19 +220,24 @@ def _lo(v):
     return np.asarray(v, np.int64) & 0xffff
 
 
-def plt_code(plt_addr, slots, n, got, pic):
-    """The stubs of the n imported functions (their .plt slots), __glink and
-    __glink_PLTresolve, as words."""
-    size = PIC_STUB_SIZE if pic else STUB_SIZE
-    stub = plt_addr + size * np.arange(n, dtype=np.int64)
+def stub_words(slots, stub, pic):
+    """The call stubs at addresses `stub` jumping through the words at `slots`."""
+    n = len(slots)
     if pic:
         rel = slots - (stub + 8)
-        words = np.stack([np.full(n, MFLR_R0), np.full(n, BCL_NEXT), np.full(n, 0x7d6802a6),
-                          np.full(n, MTLR_R0), 0x3d6b0000 | _ha(rel), 0x816b0000 | _lo(rel),
-                          np.full(n, MTCTR_R11), np.full(n, BCTR)], axis=1).reshape(-1)
-    else:
-        words = np.stack([0x3d600000 | _ha(slots), 0x816b0000 | _lo(slots), np.full(n, MTCTR_R11),
-                          np.full(n, BCTR)], axis=1).reshape(-1)
+        return np.stack([np.full(n, MFLR_R0), np.full(n, BCL_NEXT), np.full(n, 0x7d6802a6),
+                         np.full(n, MTLR_R0), 0x3d6b0000 | _ha(rel), 0x816b0000 | _lo(rel),
+                         np.full(n, MTCTR_R11), np.full(n, BCTR)], axis=1).reshape(-1)
+    return np.stack([0x3d600000 | _ha(slots), 0x816b0000 | _lo(slots), np.full(n, MTCTR_R11),
+                     np.full(n, BCTR)], axis=1).reshape(-1)
+
+
+def plt_code(plt_addr, slots, n, got, pic):
+    """The stubs of the n functions (their .plt slots), __glink and
+    __glink_PLTresolve, as bytes."""
+    size = PIC_STUB_SIZE if pic else STUB_SIZE
+    stub = plt_addr + size * np.arange(n, dtype=np.int64)
+    words = stub_words(slots, stub, pic)
     glink = plt_addr + size * n
     resolve = glink + glink_size(n) - RESOLVE_SIZE
     nops = np.full((resolve - glink) // 4, NOP)
@@ -276,6 +282,7 @@ class PPC32(Target):
     PLT_SECTION, GOTPLT_SECTION, PLT_IN_TEXT = ".glink", ".plt", True
     PLT_HEADER_SIZE, PLT_ENTRY_SIZE, PLT_SH_ENTSIZE, GOTPLT_RESERVED = 0, STUB_SIZE, 0, 0
     RELACOUNT_WHEN_NONE = False     # (ld.bfd writes no DT_RELACOUNT 0)
+    IRELATIVE_IN_RELA_PLT = False   # (ld.so applies .rela.plt's IRELATIVEs only with BIND_NOW)
     DYNSYM_SECTION_SYMBOLS = "text"     # (ld.bfd keeps .init's section symbol in PIE and -shared)
     NTYPES = NTYPES
     RELOCS = {R[n]: ("R_PPC_" + n, s[0], s[1], _WIDTH[s[2]], C_NONE) for n, s in _SPEC.items()} | \
@@ -348,11 +355,6 @@ class PPC32(Target):
         addend[m] += shift[rt.sec_ordinal[m]]
 
     def scan_got_relax(self, ctx, rt, plan):
-        ifunc = ctx.keys.ifunc[rt.key] & (rt.type != NONE)
-        if ifunc.any():
-            k = int(np.argmax(ifunc))
-            raise LinkError(f"{rt.where(k)}: powerpc: references to IFUNC symbols are not supported "
-                            f"yet (arch/ppc32.py: IPLT entries and IRELATIVE)")
         if ctx.is_dynamic:
             ctx.need_got_base = True        # (__glink_PLTresolve reads the GOT header)
 
@@ -361,18 +363,30 @@ class PPC32(Target):
         """Position-independent outputs get stubs that find their slot from the PC
         (ld.bfd's address r30 instead, which needs a stub per caller's .got2)."""
         pic = bool(ctx.config.pie or ctx.config.shared)
-        ctx.plt.entry_size = PIC_STUB_SIZE if pic else STUB_SIZE
+        ctx.plt.entry_size = ctx.iplt.entry_size = PIC_STUB_SIZE if pic else STUB_SIZE
         return dict(got_base=lambda: ctx.got_base_addr)
 
     def plt_tail_size(self, n):
         return glink_size(n)
 
     def gotplt_lazy_values(self, plt, n):
-        """Each slot starts at its __glink entry (which falls through to the resolver)."""
-        return plt.addr + plt.entry_size * n + 4 * np.arange(n)
+        """Each slot starts at its __glink entry (which falls through to the resolver);
+        __glink follows the stubs of the n imported functions and of local IFUNCs."""
+        glink = plt.addr + plt.entry_size * (n + len(plt.iplt))
+        return glink + 4 * np.arange(n)
 
     def plt_lazy(self, plt_addr, gotplt_addr, slots, n_lazy, n_iplt, pic=False, got_base=None, **_):
-        return plt_code(plt_addr, np.asarray(slots, np.int64)[:n_lazy], n_lazy, got_base(), pic)
+        """The stubs of the imported functions, then of the IFUNCs of this output
+        (their slots follow, filled by IRELATIVE), then __glink."""
+        n = n_lazy + n_iplt
+        return plt_code(plt_addr, np.asarray(slots, np.int64)[:n], n, got_base(), pic)
+
+    def plt_entry(self, slot_addr, entry_addr, pic=False, **_):
+        """The call stub of an IFUNC in a static executable (its slot filled by IRELATIVE)."""
+        if pic:
+            raise LinkError("powerpc: IFUNC in a static PIE is not supported yet (arch/ppc32.py)")
+        return stub_words(np.array([slot_addr], np.int64), np.array([entry_addr], np.int64), False) \
+            .astype(">u4").tobytes()
 
     def dynamic_tags(self, ctx):
         """DT_PPC_GOT: _GLOBAL_OFFSET_TABLE_, where ld.so keeps its link map and

@@ -18,7 +18,7 @@ class IpltSection(KeyedTable):
     """Local IFUNCs referenced by relocations; their entries live in .plt."""
 
     def __init__(self, target):
-        super().__init__(".plt", target.PLT_ENTRY_SIZE, flags=SHF_ALLOC | SHF_EXECINSTR, align=16)
+        super().__init__(target.PLT_SECTION, target.PLT_ENTRY_SIZE, flags=SHF_ALLOC | SHF_EXECINSTR, align=16)
         self.target = target
         self.resolvers = None      # real (resolver) address per entry, filled while relocating
         self.host = None           # the PltSection when the output is dynamic
@@ -174,7 +174,7 @@ class RelaPltSection(Synthetic):
     """.rela.plt: JUMP_SLOTs of the lazy entries, then IRELATIVEs of the IPLT."""
     DTYPE = RELOC          # (rows in the in-memory layout; see elf/format.py)
 
-    def __init__(self, gotplt, target):
+    def __init__(self, gotplt, target, with_iplt=True):
         super().__init__(".rela.plt" if target.RELA else ".rel.plt", type_=SHT_RELA if target.RELA else SHT_REL,
                          flags=SHF_ALLOC | SHF_INFO_LINK, align=target.WORD, entsize=target.dynrel_size)
         self.gotplt = gotplt
@@ -182,17 +182,25 @@ class RelaPltSection(Synthetic):
         self.jump_slot, self.irelative = target.R_JUMP_SLOT, target.R_IRELATIVE
         self.dynsym_index = None   # function: symbol ids -> .dynsym indexes
         self.tlsdesc_rows = None   # function: () -> (r_info, r_addend) of each TLS descriptor
+        self.with_iplt = with_iplt  # the IRELATIVEs of the IPLT slots here (else in .rela.dyn)
 
     def freeze(self):
-        self.size = self.entsize * (self.gotplt.n_lazy + len(self.gotplt.iplt) + self.gotplt.n_desc)
+        n_i = len(self.gotplt.iplt) if self.with_iplt else 0
+        self.size = self.entsize * (self.gotplt.n_lazy + n_i + self.gotplt.n_desc)
         return self
+
+    def irelative_rows(self):
+        """(offsets, r_info, addends) of the IPLT slots' IRELATIVEs."""
+        g = self.gotplt
+        n_i = len(g.iplt)
+        return (g.slot_addresses()[g.n_lazy:], np.full(n_i, self.irelative, np.int64), g.iplt.resolvers)
 
     def bytes(self):
         g = self.gotplt
-        n_lazy, n_i = g.n_lazy, len(g.iplt)
+        n_lazy, n_i = g.n_lazy, len(g.iplt) if self.with_iplt else 0
         n_d = g.n_desc
         rela = np.zeros(n_lazy + n_i + n_d, self.DTYPE)
-        rela["r_offset"][:n_lazy + n_i] = g.slot_addresses()
+        rela["r_offset"][:n_lazy + n_i] = g.slot_addresses()[:n_lazy + n_i]
         if n_lazy:
             idx = self.dynsym_index(g.plt.keys)
             rela["r_info"][:n_lazy] = reloc_info(idx, self.jump_slot)
