@@ -455,6 +455,23 @@ def test_unlinked_relocation_types_refused_by_name(tmp_path):
     assert "r.o:(.text+0x2): unsupported relocation R_PPC_EMB_SDA21 against 'x' (not supported yet)" in r.stderr
 
 
+def test_got_beyond_32k_keeps_its_header_in_reach(tmp_path):
+    """-fpic code reaches GOT slots with signed 16-bit offsets from
+    _GLOBAL_OFFSET_TABLE_: past 8192 slots the header sits 32 KiB into .got with the
+    other slots after it, as ld.bfd lays it out."""
+    n = 9000
+    src = write(tmp_path, "big.c", "".join(f"int v{i} = {i};\n" for i in range(n)) +
+                "int sum(void) { int s = 0;\n" + "".join(f" s += v{i};\n" for i in range(n)) + " return s; }\n")
+    main = write(tmp_path, "m.c", '#include <stdio.h>\nint sum(void);\nint main(void){printf("%d\\n", sum());return 0;}\n')
+    so = build(tmp_path, "libbig.so", [src], ["-O1", "-fpic", "-shared"])
+    ref = build(tmp_path, "libbig.bfd.so", [src], ["-O1", "-fpic", "-shared"], linker="bfd")
+    for path in (so, ref):
+        addr, size = section(path, ".got")
+        assert symbol(path, "_GLOBAL_OFFSET_TABLE_") == addr + 0x8000 and size == 4 * (n + 3 + 1)
+    exe = build(tmp_path, "m", [main, so], [f"-Wl,-rpath,{tmp_path}"])
+    assert qemu_dyn(exe) == f"{sum(range(n))}\n"
+
+
 IFUNC = r"""
 #include <stdio.h>
 static int impl_a(void) { return 7; }

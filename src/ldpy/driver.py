@@ -618,6 +618,7 @@ def create_synthetic_sections(ctx):
     ctx.got.freeze()
     if t.GOT_TRAILER and (len(ctx.got) or ctx.need_got_base):
         ctx.got.trailer = t.GOT_TRAILER             # (PowerPC: the header after the slots)
+        ctx.got.trailer_after = t.GOT_TRAILER_REACH // t.WORD
         ctx.got.freeze()
     ctx.got_gd.freeze()
     ctx.iplt.freeze()

@@ -151,7 +151,7 @@ def _write_all(ctx, out):
         if ctx.got.reserved and ctx.dynamic is not None:
             ctx.got.values[0] = ctx.dynamic.addr        # (AArch64's .got[0]: _DYNAMIC)
         if ctx.got.trailer and ctx.dynamic is not None:
-            ctx.got.values[ctx.got.reserved + len(ctx.got)] = ctx.dynamic.addr   # (PowerPC's)
+            ctx.got.values[ctx.got.trailer_index] = ctx.dynamic.addr   # (PowerPC's)
         _put_chunk(out, ctx.got, ctx.got.bytes())
     if ctx.is_dynamic:
         from ldpy.synthetic.dynamic import finish_dynamic

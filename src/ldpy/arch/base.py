@@ -142,6 +142,7 @@ class Target:
     #                                 and _GLOBAL_OFFSET_TABLE_ is the start of .got)
     GOT_TRAILER = 0                 # .got words after the slots (PowerPC: 3); _GLOBAL_OFFSET_TABLE_
     #                                 is the first of them and holds _DYNAMIC
+    GOT_TRAILER_REACH = 0x8000      # bytes of slots at most before the trailer (the rest follow it)
     # default-script lines of the target's own sections (PowerPC: .got2, small data)
     SCRIPT_RODATA_TAIL = ""         # after .rodata1
     SCRIPT_RELRO_TAIL = ""          # after .data.rel.ro

@@ -48,6 +48,7 @@ class KeyedTable(Synthetic):
         self.keys = np.zeros(0, np.int64)
         self.reserved = 0          # leading reserved slots
         self.trailer = 0           # words after the slots (PowerPC's GOT header)
+        self.trailer_after = None  # at most this many slots before the trailer, the rest after it
 
     def add(self, keys):
         self._pending.append(np.asarray(keys, np.int64))
@@ -63,7 +64,10 @@ class KeyedTable(Synthetic):
         return len(self.keys)
 
     def index_of(self, keys):
-        return np.searchsorted(self.keys, keys) + self.reserved
+        i = np.searchsorted(self.keys, keys)
+        if self.trailer and self.trailer_after is not None and len(self.keys) > self.trailer_after:
+            i = np.where(i >= self.trailer_after, i + self.trailer, i)
+        return i + self.reserved
 
     def slot_addresses(self, keys):
         return self.addr + self.entry_size * self.index_of(keys)
@@ -89,6 +93,12 @@ class GotSection(KeyedTable):
         return self.values.astype(f"{order}i{self.entry_size}").view(np.uint8)
 
     @property
+    def trailer_index(self):
+        """The word of the trailer's start (PowerPC's _GLOBAL_OFFSET_TABLE_): after the
+        slots, or after the first `trailer_after` of them."""
+        n = len(self.keys) if self.trailer_after is None else min(len(self.keys), self.trailer_after)
+        return self.reserved + n
+
+    @property
     def trailer_addr(self):
-        """The first word after the slots (PowerPC's _GLOBAL_OFFSET_TABLE_)."""
-        return self.addr + self.entry_size * (self.reserved + len(self.keys))
+        return self.addr + self.entry_size * self.trailer_index
