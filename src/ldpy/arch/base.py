@@ -131,6 +131,7 @@ class Target:
     # a dynamic output's IRELATIVEs of its IFUNCs' slots go to .rela.plt (else .rela.dyn:
     # PowerPC's ld.so applies nothing of .rela.plt lazily)
     IRELATIVE_IN_RELA_PLT = True
+    PIE_UNDEF_WEAK_DYNAMIC = False  # a PIE's undefined weak symbols are dynamic (PowerPC ld.bfd)
     TLSDESC_PLT_SIZE = 16           # the lazy TLS descriptor entry at the end of .plt
     PLT_GOT_ENTRIES = True          # .plt.got entries for functions that also have a .got slot (x86)
     DYNSYM_SECTION_SYMBOLS = False  # .dynsym keeps two section symbols in PIE/shared (AArch64 ld.bfd;

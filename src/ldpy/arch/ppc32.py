@@ -283,6 +283,7 @@ class PPC32(Target):
     PLT_HEADER_SIZE, PLT_ENTRY_SIZE, PLT_SH_ENTSIZE, GOTPLT_RESERVED = 0, STUB_SIZE, 0, 0
     RELACOUNT_WHEN_NONE = False     # (ld.bfd writes no DT_RELACOUNT 0)
     IRELATIVE_IN_RELA_PLT = False   # (ld.so applies .rela.plt's IRELATIVEs only with BIND_NOW)
+    PIE_UNDEF_WEAK_DYNAMIC = True   # (with ADDR32 relocations: crtbegin's _ITM_* pointers)
     DYNSYM_SECTION_SYMBOLS = "text"     # (ld.bfd keeps .init's section symbol in PIE and -shared)
     NTYPES = NTYPES
     RELOCS = {R[n]: ("R_PPC_" + n, s[0], s[1], _WIDTH[s[2]], C_NONE) for n, s in _SPEC.items()} | \

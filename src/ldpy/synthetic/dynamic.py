@@ -628,7 +628,8 @@ def create_dynamic_sections(ctx):
     # (a static PIE has no loader to bind them: there they stay 0)
     can_import = bool(ctx.shared_files) or cfg.shared
     imports = [syms[g] for g in sorted(used) if (syms[g].kind == SHARED and not syms[g].copy)
-               or (syms[g].kind == UNDEF and can_import and (g in via_got or cfg.shared or cfg.dynamic_undefined_weak)
+               or (syms[g].kind == UNDEF and can_import and (g in via_got or cfg.shared or cfg.dynamic_undefined_weak
+                                                               or ctx.keys.imported[g])
                    and syms[g].visibility == STV_DEFAULT and not ctx.keys.zero_undef[g])]
     ctx.weak_imports = can_import
     export_all = cfg.export_dynamic or cfg.shared
