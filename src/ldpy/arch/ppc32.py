@@ -10,7 +10,8 @@ REL14 bits 16-29 of `bc`.
 
 The GOT: ld.bfd puts the slots first and a three-word header after them;
 _GLOBAL_OFFSET_TABLE_ is the header (word 0: _DYNAMIC) so that 16-bit signed
-offsets from it reach the slots (Target.GOT_TRAILER).  -fpic code loads the GOT
+offsets from it reach the slots (Target.GOT_TRAILER; past 32 KiB of slots the
+header stays 32 KiB in and the rest follow it).  -fpic code loads the GOT
 address with `bcl 20,31; mflr; addis/addi` (REL16_HA/LO against
 _GLOBAL_OFFSET_TABLE_) and reads slots with GOT16; -fPIC code addresses its
 .got2 table instead (an ordinary input section of ADDR32 words), and its calls
@@ -28,11 +29,14 @@ or local-exec, and initial-exec to local-exec, as ld.bfd's elf32-ppc does:
     add 9,9,x@tls           -> addi 9,9,x@tprel@l
 
 Dynamic outputs use ld.bfd's secure PLT (see plt_code): JMP_SLOT words in a
-writable .plt, call stubs and __glink at the end of .text, DT_PPC_GOT.  IFUNCs
-get a stub and a slot like an import, filled by IRELATIVE.  Not linked yet
-(refused with "not supported yet"): long-branch
-stubs (a bl beyond +-32 MiB is an overflow error), the old BSS PLT (--bss-plt),
-the embedded ABI's relocations (EMB_*, SDA21), GOT_DTPREL16.
+writable .plt, call stubs and __glink at the end of .text, DT_PPC_GOT.  The stubs
+of a PIE or shared object find their slot from the PC, one per function (ld.bfd's
+address it from the caller's r30: one per function and .got2).  IFUNCs get a stub
+and a slot like an import, filled by IRELATIVE (in .rela.dyn).  Not linked yet
+(refused with "not supported yet"): long-branch stubs (a bl beyond +-32 MiB is
+an overflow error), the old BSS PLT (--bss-plt), the embedded ABI's relocations
+(EMB_*, SDA21), GOT_DTPREL16; calls go to __tls_get_addr where ld.bfd picks
+__tls_get_addr_opt (DT_PPC_OPT).
 """
 import numpy as np
 
@@ -314,9 +318,6 @@ class PPC32(Target):
 
     def code_fill(self, n):
         return np.resize(np.array([NOP], ">u4").view(np.uint8), n)
-
-    def tp_base(self, ctx):
-        return ctx.tls_start + TP_OFFSET
 
     def define_symbols(self, ctx, define):
         """_SDA_BASE_ (and _SDA2_BASE_): 0x8000 past the start of .sdata (.sdata2), where
