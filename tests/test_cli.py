@@ -636,9 +636,10 @@ def test_help_and_version_text():
     assert lines[0] == "Usage: ldpy [options] file..."
     targets = next(l for l in lines if l.startswith("ldpy: supported targets: ")).split()[3:]
     emulations = next(l for l in lines if l.startswith("ldpy: supported emulations: ")).split()[3:]
-    assert targets == ["elf64-x86-64", "elf32-i386", "elf64-littleaarch64", "elf64-littleriscv"]
+    assert targets == ["elf64-x86-64", "elf32-i386", "elf64-littleaarch64", "elf64-littleriscv",
+                       "elf32-powerpc"]
     assert emulations == ["elf_x86_64", "elf_i386", "aarch64linux", "elf64lriscv", "elf64lriscv_lp64f",
-                          "elf64lriscv_lp64", "elf64lriscv_lp64d"]
+                          "elf64lriscv_lp64", "elf64lriscv_lp64d", "elf32ppclinux", "elf32ppc"]
     assert lines[-1].startswith("Report bugs")
     # what configure scripts and libtool grep for
     for needle in ("--no-whole-archive", "--version-script", "--as-needed", "--gc-sections", "-z relro",

@@ -263,6 +263,8 @@ class Config:
     no_apply_dynamic_relocs: bool = False
     no_enum_size_warning: bool = False
     no_wchar_size_warning: bool = False
+    secure_plt: bool = False                 # --secure-plt (PowerPC: gcc passes it; the default)
+    bss_plt: bool = False                    # --bss-plt (PowerPC: refused, not supported yet)
     ibt: bool = False
     shstk: bool = False
     bndplt: bool = False
@@ -1190,6 +1192,7 @@ OPTION_STATES = {
     "--no-warn-mismatch": UNSUPPORTED, "--enable-non-contiguous-regions": UNSUPPORTED,
     "--split-by-file": UNSUPPORTED, "--split-by-reloc": UNSUPPORTED, "--version-exports-section": UNSUPPORTED,
     "--fix-cortex-a53-835769": UNSUPPORTED, "--no-apply-dynamic-relocs": UNSUPPORTED,
+    "--bss-plt": UNSUPPORTED,
     # honoured for these values only
     "--oformat": frozenset({"elf64-x86-64"}),
     "--spare-dynamic-tags": frozenset({"0"}),
@@ -1232,6 +1235,7 @@ TARGET_OPTIONS = {
           ("stub_group_size", 1, "--stub-group-size"), ("pic_veneer", False, "--pic-veneer"),
           ("no_enum_size_warning", False, "--no-enum-size-warning"),
           ("no_wchar_size_warning", False, "--no-wchar-size-warning")],
+    20: [("secure_plt", False, "--secure-plt"), ("bss_plt", False, "--bss-plt")],
 }
 
 _STATE_NOTE = {HINT: " [hint: no effect on the output]", IGNORED: " [ignored, as by GNU ld]",
@@ -1243,7 +1247,8 @@ _STATE_NOTE = {HINT: " [hint: no effect on the output]", IGNORED: " [ignored, as
 # ---------------------------------------------------------------------------
 
 SUPPORTED_EMULATIONS = ("elf_x86_64", "elf_i386", "aarch64linux", "elf64lriscv",
-                       "elf64lriscv_lp64f", "elf64lriscv_lp64", "elf64lriscv_lp64d")   # what ldpy links (arch/); -V and --help list these
+                       "elf64lriscv_lp64f", "elf64lriscv_lp64", "elf64lriscv_lp64d",
+                       "elf32ppclinux", "elf32ppc")   # what ldpy links (arch/); -V and --help list these
 # -m accepts every GNU ELF emulation name (stored in config.emulation; the driver decides)
 KNOWN_EMULATIONS = frozenset("""
 elf_x86_64 elf32_x86_64 elf_i386 elf_iamcu elf_x86_64_fbsd elf_i386_fbsd elf_x86_64_sol2
@@ -1594,6 +1599,9 @@ OPTIONS = [
         "Don't warn about objects with incompatible enum sizes (AArch64)", emul=True),
     Opt("--no-wchar-size-warning", NONE, _set("no_wchar_size_warning"),
         "Don't warn about objects with incompatible wchar_t sizes (AArch64)", emul=True),
+    # elf32ppclinux
+    Opt("--secure-plt", NONE, _set("secure_plt"), "Use new-style PLT if possible (PowerPC)", emul=True),
+    Opt("--bss-plt", NONE, _set("bss_plt"), "Always use old-style PLT (PowerPC)", emul=True),
 ]
 
 
@@ -1929,7 +1937,8 @@ def _make_help():
         if opt.help is not None and not opt.emul:
             lines.append(_help_line(_opt_left(opt), opt.help + _state_note(opt.state)))
     lines.append(_help_line("@FILE", "Read options from FILE"))
-    lines.append("ldpy: supported targets: elf64-x86-64 elf32-i386 elf64-littleaarch64 elf64-littleriscv")
+    lines.append("ldpy: supported targets: elf64-x86-64 elf32-i386 elf64-littleaarch64 elf64-littleriscv "
+                 "elf32-powerpc")
     lines.append("ldpy: supported emulations: " + " ".join(SUPPORTED_EMULATIONS))
     lines.append("ldpy: emulation specific options:")
     lines.append("ELF emulations:")

@@ -579,7 +579,7 @@ def scan_relocations(ctx):
     from ldpy.synthetic.dynamic import RelaSection
     from ldpy.synthetic import KeyedTable, Synthetic
     W = ctx.target.WORD
-    ctx.got = GotSection(W)
+    ctx.got = GotSection(W, ctx.target.LITTLE)
     ctx.got_gd = KeyedTable(".got", 2 * W, flags=SHF_ALLOC | SHF_WRITE, align=W)
     ctx.got_ld = Synthetic(".got", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, W)
     ctx.tlsdesc = KeyedTable(".got.plt", 2 * W)     # TLS descriptors a shared object keeps
@@ -619,9 +619,13 @@ def create_synthetic_sections(ctx):
     # _GLOBAL_OFFSET_TABLE_ there, and the .got whenever the GOT base is used
     ctx.got.reserved = t.GOT_HEADER
     ctx.got.freeze()
+    if t.GOT_TRAILER and (len(ctx.got) or ctx.need_got_base):
+        ctx.got.trailer = t.GOT_TRAILER             # (PowerPC: the header after the slots)
+        ctx.got.trailer_after = t.GOT_TRAILER_REACH // t.WORD
+        ctx.got.freeze()
     ctx.got_gd.freeze()
     ctx.iplt.freeze()
-    if len(ctx.got) or (t.GOT_HEADER and ctx.need_got_base):
+    if len(ctx.got) or ((t.GOT_HEADER or t.GOT_TRAILER) and ctx.need_got_base):
         outs.get(".got", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.got)
     if len(ctx.got_gd):
         outs.get(".got", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.got_gd)
@@ -647,6 +651,8 @@ def create_synthetic_sections(ctx):
     ctx.ibt_plt = bool(cfg.ibtplt or props.get(notes.X86_FEATURE_1_AND, 0) & notes.X86_FEATURE_1_IBT)
     if ctx.is_dynamic:
         from ldpy.synthetic.dynamic import create_dynamic_sections, add_dynamic_tail, tlsdesc_rows
+        if not t.IRELATIVE_IN_RELA_PLT:
+            ctx.rela_dyn.reserve(len(ctx.iplt))         # (write.py adds them)
         if t.PLT_GOT_ENTRIES:
             ctx.plt.split_plt_got(ctx.got.keys, ctx.keys.canonical)
         ctx.plt.options = t.plt_setup(ctx, props)
@@ -654,47 +660,45 @@ def create_synthetic_sections(ctx):
                             ctx.ibt_plt)
         create_dynamic_sections(ctx)
         if ctx.plt.size:
-            outs.get(".plt", SHT_PROGBITS, ctx.plt.flags).add(ctx.plt)
+            outs.get(t.PLT_SECTION, SHT_PROGBITS, ctx.plt.flags).add(ctx.plt)
         for extra in (ctx.plt.got_entries, ctx.plt.sec):
             if extra.size:
                 o = outs.get(extra.name, SHT_PROGBITS, extra.flags)
                 o.add(extra)
                 o.entsize = extra.entsize
-        ctx.gotplt = GotPltSection(ctx.iplt, ctx.plt, ctx.tlsdesc, word=t.WORD, reserved=t.GOTPLT_RESERVED,
-                                   first=t.GOTPLT_FIRST).freeze()
-        outs.get(".got.plt", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.gotplt)
+        ctx.gotplt = GotPltSection(ctx.iplt, ctx.plt, ctx.tlsdesc, word=t.WORD, target=t).freeze()
+        outs.get(t.GOTPLT_SECTION, SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.gotplt)
         _attach_symbol(ctx, b"_GLOBAL_OFFSET_TABLE_", ctx.gotplt)
-        ctx.rela_plt = RelaPltSection(ctx.gotplt, t).freeze()
+        ctx.rela_plt = RelaPltSection(ctx.gotplt, t, t.IRELATIVE_IN_RELA_PLT).freeze()
         ctx.rela_plt.dynsym_index = ctx.dynsym_index
         ctx.rela_plt.tlsdesc_rows = lambda: tlsdesc_rows(ctx)
         if ctx.rela_plt.size:
             outs.get(ctx.rela_plt.name, ctx.rela_plt.type, SHF_ALLOC).add(ctx.rela_plt)
         add_dynamic_tail(ctx)
     else:
-        if len(ctx.iplt) or ctx.need_got_base:
-            ctx.gotplt = GotPltSection(ctx.iplt, word=t.WORD, reserved=t.GOTPLT_RESERVED,
-                                       first=t.GOTPLT_FIRST).freeze()
-            outs.get(".got.plt", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.gotplt)
+        if len(ctx.iplt) or (ctx.need_got_base and not t.GOT_TRAILER):
+            ctx.gotplt = GotPltSection(ctx.iplt, word=t.WORD, target=t).freeze()
+            outs.get(t.GOTPLT_SECTION, SHT_PROGBITS, SHF_ALLOC | SHF_WRITE).add(ctx.gotplt)
             _attach_symbol(ctx, b"_GLOBAL_OFFSET_TABLE_", ctx.gotplt)
         if len(ctx.iplt):
-            outs.get(".plt", SHT_PROGBITS, ctx.iplt.flags).add(ctx.iplt)
+            outs.get(t.PLT_SECTION, SHT_PROGBITS, ctx.iplt.flags).add(ctx.iplt)
             ctx.rela_plt = RelaPltSection(ctx.gotplt, t).freeze()
             # a script sees GNU ld's input section name: `*(.rela.iplt)` sits between
             # __rela_iplt_start and __rela_iplt_end in the default scripts
             name = ctx.rela_plt.name = ctx.rela_plt.name.replace(".plt", ".iplt")
             outs.get(name, ctx.rela_plt.type, SHF_ALLOC).add(ctx.rela_plt)
-    if t.GOT_HEADER and ctx.got.output is not None:
+    if (t.GOT_HEADER or t.GOT_TRAILER) and ctx.got.output is not None:
         _attach_symbol(ctx, b"_GLOBAL_OFFSET_TABLE_", ctx.got)
     from ldpy.synthetic.notes import GnuPropertyNote
     if props:
-        ctx.gnu_property = GnuPropertyNote(props, t.IS64)
+        ctx.gnu_property = GnuPropertyNote(props, t.IS64, t.LITTLE)
         o = synthetic_output(outs, ".note.gnu.property", SHT_NOTE, SHF_ALLOC, ctx.gnu_property.align)
         if o is not None:
             o.add(ctx.gnu_property)
         else:
             ctx.gnu_property = None
     if cfg.build_id and cfg.build_id != "none":
-        ctx.build_id = BuildIdNote(cfg.build_id)
+        ctx.build_id = BuildIdNote(cfg.build_id, t.LITTLE)
         o = synthetic_output(outs, ".note.gnu.build-id", SHT_NOTE, SHF_ALLOC, ctx.build_id.align)
         if o is not None:
             o.add(ctx.build_id)
@@ -709,8 +713,8 @@ def create_synthetic_sections(ctx):
     eh = outs.by_name.get(".eh_frame")
     # (none when the .eh_frame inputs are only terminators: BFD's _bfd_elf_eh_frame_present)
     if cfg.eh_frame_hdr and eh is not None and any(c.size > 8 for c in eh.chunks):
-        ctx.eh_frame_hdr = EhFrameHdr(t.WORD)
-        ctx.eh_frame_hdr.set_count(sum(count_fdes(c.bytes().tobytes()) for c in eh.chunks))
+        ctx.eh_frame_hdr = EhFrameHdr(t.WORD, t.LITTLE)
+        ctx.eh_frame_hdr.set_count(sum(count_fdes(c.bytes().tobytes(), t.LITTLE) for c in eh.chunks))
         hdr_out = outs.get(".eh_frame_hdr", SHT_PROGBITS, SHF_ALLOC)
         hdr_out.add(ctx.eh_frame_hdr)
         # GNU ld's local __GNU_EH_FRAME_HDR marks the table (libgcc's static unwinder uses it)
@@ -778,7 +782,9 @@ def check_address_space(ctx):
 
 def assign_symbol_values(ctx):
     """Final addresses of every symbol: globals (gaddr, by symbol id), then locals."""
-    if ctx.target.GOT_HEADER and ctx.got.output is not None:
+    if ctx.target.GOT_TRAILER and ctx.got.output is not None:
+        ctx.got_base_addr = ctx.got.trailer_addr
+    elif ctx.target.GOT_HEADER and ctx.got.output is not None:
         ctx.got_base_addr = ctx.got.addr
     elif ctx.gotplt is not None:
         ctx.got_base_addr = ctx.gotplt.addr

@@ -40,6 +40,7 @@ def define_linker_symbols(ctx):
     # TLS descriptors relaxed to local-exec add DTPOFF values that are already TP-relative
     # in an executable: there the module base sits at the thread pointer
     define("_TLS_MODULE_BASE_", lambda: ctx.tls_start if ctx.config.shared else ctx.tls_end)
+    ctx.target.define_symbols(ctx, define)         # (the target's own: PowerPC's _SDA_BASE_)
     from ldpy.sections import is_c_identifier
     for name, out in outs.items():
         if is_c_identifier(name):

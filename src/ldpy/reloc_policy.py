@@ -55,8 +55,9 @@ def scan(ctx, rt):
     bad = (typ >= T.NTYPES) | ~T.SUPPORTED[tt]
     if bad.any():
         k = int(np.argmax(bad))
+        later = " (not supported yet)" if int(typ[k]) in T.NOT_YET else ""
         raise LinkError(f"{rt.where(k)}: unsupported relocation {T.type_name(typ[k])} against "
-                        f"'{ctx.reloc_sym_display(rt, k)}'")
+                        f"'{ctx.reloc_sym_display(rt, k)}'{later}")
     plan = rt.plan = Plan()
     plan.kind = kind = T.KIND[tt]
     plan.relr = None            # RELATIVE ones packed into .relr.dyn (set after layout)
@@ -103,8 +104,12 @@ def scan(ctx, rt):
             canon = func & (canon_ref | pointers)
             if canon.any():
                 ctx.request_canonical_plt(unique(key[imp[canon]]))
-    # calls to imported functions go through the PLT
+    # calls to imported functions go through the PLT (but those a TLS relaxation
+    # rewrites, when the target marks them instead of TLS_CALL_FOLLOWS: PowerPC)
+    tls_calls = T.relaxed_tls_calls(ctx, rt)
     plt_rows = imp[(kind[imp] == K_PLT) | ((prop[imp] & _FUNC).astype(bool) & T.IS_PC32[tt[imp]])]
+    if tls_calls is not None:
+        plt_rows = plt_rows[~tls_calls[plt_rows]]
     if not cfg.shared and ctx.shared_files:
         # an executable's undefined weak function that is only called (and loaded
         # through the GOT) stays dynamic, with a PLT entry the loader may bind
@@ -185,7 +190,7 @@ def scan(ctx, rt):
     if T.NEEDS_GOT_BASE[tt].any():
         ctx.need_got_base = True
     # the call to __tls_get_addr after a relaxed GD/LD sequence is rewritten with it
-    plan.skip = skip = np.zeros(n, bool)
+    plan.skip = skip = np.zeros(n, bool) if tls_calls is None else tls_calls
     tls_seq = tls[(gd & ~tls_gd) | (ld & ~tls_ld)] if T.TLS_CALL_FOLLOWS else ()
     if len(tls_seq):
         nxt = tls_seq + 1

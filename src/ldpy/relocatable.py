@@ -810,7 +810,7 @@ class RelocatableOutput:
         if cfg.build_id and cfg.build_id != "none":
             # --build-id under -r: BFD writes the note too (its statement in the -r script)
             from ldpy.synthetic.notes import BuildIdNote
-            self.build_id = BuildIdNote(cfg.build_id)
+            self.build_id = BuildIdNote(cfg.build_id, self.t.LITTLE)
             if not self._place(self.build_id, None):
                 self.build_id = None
         self._stack_note = (note_stack, exec_stack)
@@ -858,7 +858,7 @@ class RelocatableOutput:
 
     def _add_property_note(self, props):
         from ldpy.synthetic.notes import GnuPropertyNote
-        note = GnuPropertyNote(props, self.t.IS64)
+        note = GnuPropertyNote(props, self.t.IS64, self.t.LITTLE)
         note.file = None
         self._place(note, None)
 
@@ -1463,6 +1463,7 @@ class RelocatableOutput:
                             f"({int(rt.type[k]):#x})")
         sym = self.out_of_key[key]
         addend = rt.addend + self.adj[key]
+        self.t.relocatable_addends(rt, secs, addend)
         offset = rt.offset + s_off[so]
         typ = rt.type.copy()
         dead = self.dead[key] | (sym < 0)

@@ -76,6 +76,9 @@ class SymbolKeys:
                 listed[list(ctx.dynamic_list)] = True
                 preempt &= listed
             self.imported[:G] |= preempt | ((kind == UNDEF) & (vis == STV_DEFAULT) & ~self.zero_undef[:G])
+        elif cfg.pie and ctx.target.PIE_UNDEF_WEAK_DYNAMIC and ctx.shared_files:
+            # (PowerPC's ld.bfd: a PIE leaves its undefined weak symbols to the loader)
+            self.imported[:G] |= (kind == UNDEF) & (vis == STV_DEFAULT) & ~self.zero_undef[:G]
         self.canonical = np.zeros(n, bool)         # imported function addressed by its PLT entry
         self.undef_weak = np.zeros(n, bool)
         self.undef_weak[:G] = kind == UNDEF

@@ -150,6 +150,8 @@ def _write_all(ctx, out):
     if ctx.got is not None and ctx.got.output is not None and ctx.got.size:
         if ctx.got.reserved and ctx.dynamic is not None:
             ctx.got.values[0] = ctx.dynamic.addr        # (AArch64's .got[0]: _DYNAMIC)
+        if ctx.got.trailer and ctx.dynamic is not None:
+            ctx.got.values[ctx.got.trailer_index] = ctx.dynamic.addr   # (PowerPC's)
         _put_chunk(out, ctx.got, ctx.got.bytes())
     if ctx.is_dynamic:
         from ldpy.synthetic.dynamic import finish_dynamic
@@ -174,6 +176,8 @@ def _write_all(ctx, out):
             _put_chunk(out, g, t.plt_indirect(g.addr + g.entry_size * np.arange(len(g)),
                                               ctx.got.slot_addresses(g.keys), plt.ibt,
                                               gotplt_addr=ctx.gotplt.addr, pic=pic))
+        if not t.IRELATIVE_IN_RELA_PLT and len(ctx.iplt):
+            ctx.rela_dyn.add(*ctx.rela_plt.irelative_rows())
         finish_dynamic(ctx)
         for c in (ctx.rela_dyn, ctx.dynsym_sec, ctx.hash_sec, ctx.gnu_hash_sec, ctx.versym_sec,
                   ctx.verneed_sec, ctx.verdef_sec, ctx.dynamic, ctx.got_gd, ctx.got_ld, ctx.relr):
@@ -460,7 +464,7 @@ def _write_headers(ctx, out, changed=None):
         elif o.name == ".gnu.version_d":
             info = getattr(ctx.verdef_sec, "count", 0)
         elif o.name in (".rela.plt", ".rel.plt"):
-            info = idx(".got.plt")
+            info = idx(ctx.target.GOTPLT_SECTION)
         elif o.chunks and getattr(o.chunks[0], "entsize", 0) and _extra_flags(o) & 0x10:
             entsize = o.chunks[0].entsize
         name, flags, offset, size, align = o.name, o.flags | _extra_flags(o), o.offset, o.size, o.align

@@ -63,8 +63,9 @@ def register(target):
 
 # the module of each target, by e_machine and by emulation name: a link imports only
 # its own target (tests/test_architecture.py checks these against the modules)
-TARGET_MODULES = {62: "x86_64", 3: "i386", 183: "aarch64", 243: "riscv64"}
+TARGET_MODULES = {62: "x86_64", 3: "i386", 183: "aarch64", 243: "riscv64", 20: "ppc32"}
 EMULATION_MODULES = {"elf_x86_64": "x86_64", "elf_i386": "i386",
+                     **{e: "ppc32" for e in ("elf32ppclinux", "elf32ppc", "elf32ppcsim")},
                      **{e: "aarch64" for e in ("aarch64linux", "aarch64elf", "aarch64linuxb",
                                                "aarch64elfb", "aarch64linux32", "aarch64linux32b",
                                                "aarch64elf32", "aarch64elf32b")},
@@ -127,16 +128,32 @@ class Target:
     GOTPLT_RESERVED = 3             # .got.plt words before the jump slots
     GOTPLT_FIRST = None             # .got.plt[0]: None for _DYNAMIC (x86), else this value (RISC-V: -1)
     PLTGOT_NEEDS_PLT = False        # DT_PLTGOT only with PLT entries (BFD's default; x86: with .got.plt)
+    # where the PLT code and its slots go: the input-section names the default script
+    # places (PowerPC's secure PLT: the code `.glink` at the end of .text, the slots
+    # in a writable `.plt`; PLT_IN_TEXT drops the script's code-area .plt statement)
+    PLT_SECTION, GOTPLT_SECTION, PLT_IN_TEXT = ".plt", ".got.plt", False
+    # a dynamic output's IRELATIVEs of its IFUNCs' slots go to .rela.plt (else .rela.dyn:
+    # PowerPC's ld.so applies nothing of .rela.plt lazily)
+    IRELATIVE_IN_RELA_PLT = True
+    PIE_UNDEF_WEAK_DYNAMIC = False  # a PIE's undefined weak symbols are dynamic (PowerPC ld.bfd)
     TLSDESC_PLT_SIZE = 16           # the lazy TLS descriptor entry at the end of .plt
     PLT_GOT_ENTRIES = True          # .plt.got entries for functions that also have a .got slot (x86)
     DYNSYM_SECTION_SYMBOLS = False  # .dynsym keeps two section symbols in PIE/shared (AArch64 ld.bfd),
-    #                                 "text": only the text one (RISC-V ld.bfd)
+    #                                 "text": only the text one (RISC-V and PowerPC ld.bfd)
     RELACOUNT_WHEN_NONE = True      # DT_RELACOUNT 0 when there is no RELATIVE relocation (x86 ld.bfd)
     IE_STATIC_TLS_FLAG = True       # initial-exec TLS in a shared object sets DF_STATIC_TLS (x86 ld.bfd);
     #                                 "pic": in a PIE too (RISC-V ld.bfd)
     SEPARATE_CODE = True            # -z separate-code by default
     GOT_HEADER = 0                  # .got words before the slots (AArch64: 1, .got[0] = _DYNAMIC,
     #                                 and _GLOBAL_OFFSET_TABLE_ is the start of .got)
+    GOT_TRAILER = 0                 # .got words after the slots (PowerPC: 3); _GLOBAL_OFFSET_TABLE_
+    #                                 is the first of them and holds _DYNAMIC
+    GOT_TRAILER_REACH = 0x8000      # bytes of slots at most before the trailer (the rest follow it)
+    # default-script lines of the target's own sections (PowerPC: .got2, small data)
+    SCRIPT_RODATA_TAIL = ""         # after .rodata1
+    SCRIPT_RELRO_TAIL = ""          # after .data.rel.ro
+    SCRIPT_SMALL_DATA = ""          # after .data1
+    SCRIPT_SMALL_BSS = ""           # after __bss_start, before .bss
     # REL inputs: bytes holding the addend where they differ from the stored width
     # (a marker type that stores nothing may still carry an addend in its field)
     ADDEND_WIDTH = {}
@@ -160,6 +177,7 @@ class Target:
     #                                 (RISC-V: .riscv.attributes in PT_RISCV_ATTRIBUTES)
     NTYPES = 64                     # relocation numbers below this index the tables
     RELOCS = {}                     # type -> (name, kind, base, width, check)
+    NOT_YET = frozenset()           # types of the ABI ldpy does not link yet (their message says so)
     # the call to __tls_get_addr right after a GD/LD relocation belongs to the
     # sequence (x86): it is rewritten with it when the sequence is relaxed
     TLS_CALL_FOLLOWS = False
@@ -282,6 +300,12 @@ class Target:
         """Mark GOT loads to rewrite as direct (plan.relax_gotx) or as a load of 0
         (plan.gotx_zero), before GOT slots are counted."""
 
+    def relaxed_tls_calls(self, ctx, rt):
+        """A mask of the calls to __tls_get_addr that the TLS relaxation rewrites
+        (they take no PLT entry and store nothing), or None (x86 marks them with
+        TLS_CALL_FOLLOWS instead)."""
+        return None
+
     def direct_branches(self, rt, idx):
         """Which PC-relative 32-bit relocations idx sit in a call or jump instruction
         (they reach a function, they do not take its address)."""
@@ -311,6 +335,14 @@ class Target:
         """Once laid out: add what depends on addresses (stubs) and call relayout()
         while that changes the layout."""
 
+    def relocatable_addends(self, rt, sections, addend):
+        """-r: move the addends that address something else than their symbol
+        (PowerPC's PLTREL24 naming the input's .got2) to the merged output."""
+
+    def define_symbols(self, ctx, define):
+        """The target's own linker-defined symbols: define(name, value function,
+        output=None, always=False, hidden=False) as linker_symbols.py's."""
+
     def dynamic_tags(self, ctx):
         """The target's own .dynamic entries: (tag, value) pairs."""
         return ()
@@ -322,6 +354,10 @@ class Target:
         """Options of this link's PLT templates (from the merged GNU properties and
         -z flags), passed to plt_lazy; may change ctx.plt.entry_size."""
         return {}
+
+    def plt_tail_size(self, n):
+        """Bytes of PLT code after the n entries (PowerPC's __glink and resolver)."""
+        return 0
 
     def gotplt_lazy_values(self, plt, n):
         """Initial values of the n lazy .got.plt slots: each entry's push (x86)."""

@@ -154,6 +154,12 @@ def default_script_text(ctx_or_config):
     iplt_start = f"    PROVIDE_HIDDEN ({t.IPLT_SYMBOLS[0].decode()} = .);\n" if static else ""
     iplt_end = f"    PROVIDE_HIDDEN ({t.IPLT_SYMBOLS[1].decode()} = .);\n" if static else ""
     relr = "  .relr.dyn : { *(.relr.dyn) }\n" if getattr(cfg, "pack_relative_relocs", False) else ""
+    # the PLT code in .text (its `.glink`) and the slots in .plt, where .got.plt
+    # would be (PowerPC's secure PLT), or the PLT code after .init
+    code_plt = "" if t.PLT_IN_TEXT else "  .plt            : { *(.plt) *(.iplt) }\n"
+    glink = f"\n    *({t.PLT_SECTION})" if t.PLT_IN_TEXT else ""
+    gotplt = "  .plt            : { *(.plt) *(.iplt) }\n" if t.PLT_IN_TEXT else \
+        "  .got.plt        : { *(.got.plt) *(.igot.plt) }\n"
     if t.SMALL_DATA:
         # the GOT after the data, then the small data a global pointer reaches
         # (ld.bfd's RISC-V script: __global_pointer$ 0x800 into them; shared
@@ -185,14 +191,13 @@ def default_script_text(ctx_or_config):
     "MAX(__DATA_BEGIN__ + 0x800, __BSS_END__ - 0x800));" + chr(10))}"""
     else:
         got_and_data = f"""  .got            : {{ *(.got) *(.igot) }}
-{'' if now else relro_end}  .got.plt        : {{ *(.got.plt) *(.igot.plt) }}
-{relro_end if now else ''}  .data           : {{ *(.data .data.* .gnu.linkonce.d.*) }}
+{'' if now else relro_end}{gotplt}{relro_end if now else ''}  .data           : {{ *(.data .data.* .gnu.linkonce.d.*) }}
   .data1          : {{ *(.data1) }}
-  {provide('_edata')}
+{t.SCRIPT_SMALL_DATA}  {provide('_edata')}
   PROVIDE (edata = .);
   . = .;
   {provide('__bss_start')}
-  .bss            : {{ *(.dynbss) *(.bss .bss.* .gnu.linkonce.b.*) *(COMMON) }}
+{t.SCRIPT_SMALL_BSS}  .bss            : {{ *(.dynbss) *(.bss .bss.* .gnu.linkonce.b.*) *(COMMON) }}
 {large}"""
     return f"""/* ldpy default linker script: ELF {t.NAME}, {kind} */
 OUTPUT_FORMAT({formats})
@@ -220,15 +225,14 @@ SECTIONS
 {iplt_start}    *({r}.iplt)
 {iplt_end}  }}
 {relr}{page_break}  .init           : {{ KEEP (*(SORT_NONE(.init))) }}
-  .plt            : {{ *(.plt) *(.iplt) }}
-{plt_extra}  .text           :
+{code_plt}{plt_extra}  .text           :
   {{
     *(.text.unlikely .text.unlikely.*)
     *(.text.exit .text.exit.*)
     *(.text.startup .text.startup.*)
     *(.text.hot .text.hot.*)
     *(.text.sorted.*)
-    *(.text .stub .text.* .gnu.linkonce.t.*)
+    *(.text .stub .text.* .gnu.linkonce.t.*){glink}
   }}
   .fini           : {{ KEEP (*(SORT_NONE(.fini))) }}
   PROVIDE (__etext = .);
@@ -236,7 +240,7 @@ SECTIONS
   PROVIDE (etext = .);
 {page_break}{rodata_start}  .rodata         : {{ *(.rodata .rodata.* .gnu.linkonce.r.*) }}
   .rodata1        : {{ *(.rodata1) }}
-  .eh_frame_hdr   : {{ *(.eh_frame_hdr) }}
+{t.SCRIPT_RODATA_TAIL}  .eh_frame_hdr   : {{ *(.eh_frame_hdr) }}
   .eh_frame       : {{ KEEP (*(.eh_frame)) }}
   .gcc_except_table : {{ *(.gcc_except_table .gcc_except_table.*) }}
 {data_align}  .tdata          : {{ *(.tdata .tdata.* .gnu.linkonce.td.*) }}
@@ -264,7 +268,7 @@ SECTIONS
   .ctors          : {{ KEEP (*(.ctors)) }}
   .dtors          : {{ KEEP (*(.dtors)) }}
   .data.rel.ro    : {{ *(.data.rel.ro .data.rel.ro.* .gnu.linkonce.d.rel.ro.*) }}
-  .dynamic        : {{ *(.dynamic) }}
+{t.SCRIPT_RELRO_TAIL}  .dynamic        : {{ *(.dynamic) }}
 {got_and_data}  {provide('_end')}
   PROVIDE (end = .);
 {data_end}  .comment      0 : {{ *(.comment) }}

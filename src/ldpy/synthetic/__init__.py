@@ -47,6 +47,8 @@ class KeyedTable(Synthetic):
         self._pending = []
         self.keys = np.zeros(0, np.int64)
         self.reserved = 0          # leading reserved slots
+        self.trailer = 0           # words after the slots (PowerPC's GOT header)
+        self.trailer_after = None  # at most this many slots before the trailer, the rest after it
 
     def add(self, keys):
         self._pending.append(np.asarray(keys, np.int64))
@@ -55,14 +57,17 @@ class KeyedTable(Synthetic):
         if self._pending:
             self.keys = unique(np.concatenate([self.keys] + self._pending))
             self._pending = []
-        self.size = (self.reserved + len(self.keys)) * self.entry_size
+        self.size = (self.reserved + len(self.keys) + self.trailer) * self.entry_size
         return self
 
     def __len__(self):
         return len(self.keys)
 
     def index_of(self, keys):
-        return np.searchsorted(self.keys, keys) + self.reserved
+        i = np.searchsorted(self.keys, keys)
+        if self.trailer and self.trailer_after is not None and len(self.keys) > self.trailer_after:
+            i = np.where(i >= self.trailer_after, i + self.trailer, i)
+        return i + self.reserved
 
     def slot_addresses(self, keys):
         return self.addr + self.entry_size * self.index_of(keys)
@@ -70,17 +75,30 @@ class KeyedTable(Synthetic):
 
 class GotSection(KeyedTable):
     """.got: one 8-byte address per symbol whose GOT reference was not relaxed."""
-    def __init__(self, entry_size=8):
+    def __init__(self, entry_size=8, little=True):
         super().__init__(".got", entry_size, flags=SHF_ALLOC | SHF_WRITE, align=entry_size)
         self.values = None
+        self.little = little
 
     def freeze(self):
         super().freeze()
-        self.values = np.zeros(self.reserved + len(self.keys), np.int64)
+        self.values = np.zeros(self.reserved + len(self.keys) + self.trailer, np.int64)
         return self
 
     def fill(self, keys, values):
         self.values[self.index_of(keys)] = values
 
     def bytes(self):
-        return self.values.astype("<i8" if self.entry_size == 8 else "<i4").view(np.uint8)
+        order = "<" if self.little else ">"
+        return self.values.astype(f"{order}i{self.entry_size}").view(np.uint8)
+
+    @property
+    def trailer_index(self):
+        """The word of the trailer's start (PowerPC's _GLOBAL_OFFSET_TABLE_): after the
+        slots, or after the first `trailer_after` of them."""
+        n = len(self.keys) if self.trailer_after is None else min(len(self.keys), self.trailer_after)
+        return self.reserved + n
+
+    @property
+    def trailer_addr(self):
+        return self.addr + self.entry_size * self.trailer_index

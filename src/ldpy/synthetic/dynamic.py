@@ -109,6 +109,8 @@ class DynSymbols:
 
     def __init__(self, ctx, imports, exports, use_gnu_hash, locals_=()):
         self.dynstr = StrTab()
+        # the byte order of the sections built from this table (hash, versions)
+        self.order = "<" if ctx.target.LITTLE else ">"
         locals_ = list(locals_)
         self.n_local = len(locals_)
         imports = locals_ + imports
@@ -215,7 +217,8 @@ class HashSection(Synthetic):
             h = elf_hash(syms[i].dyn_name) % self.nbucket
             chains[i] = buckets[h]
             buckets[h] = i
-        self.data = np.concatenate([np.array([self.nbucket, n], np.uint32), buckets, chains]).view(np.uint8)
+        words = np.concatenate([np.array([self.nbucket, n], np.uint32), buckets, chains])
+        self.data = words.astype(self.dyn.order + "u4").view(np.uint8)
 
 
 def _sysv_buckets(n):
@@ -264,8 +267,10 @@ class GnuHashSection(Synthetic):
             last[:-1] = b[1:] != b[:-1]
             chain[last] |= 1
         head = np.array([nb, dyn.first_defined, self.bloom_size, self.bloom_shift], np.uint32)
-        self.data = np.concatenate([head.view(np.uint8), bloom.view(np.uint8), buckets.view(np.uint8),
-                                    chain.view(np.uint8)])
+        o = dyn.order
+        self.data = np.concatenate([head.astype(o + "u4").view(np.uint8),
+                                    bloom.astype(f"{o}u{self.word}").view(np.uint8),
+                                    buckets.astype(o + "u4").view(np.uint8), chain.astype(o + "u4").view(np.uint8)])
 
 
 class VersymSection(Synthetic):
@@ -277,7 +282,7 @@ class VersymSection(Synthetic):
         self.values[:1 + dyn.n_local] = 0          # (local symbols: version 0)
 
     def build(self):
-        self.data = self.values.view(np.uint8)
+        self.data = self.values.astype(self.dyn.order + "u2").view(np.uint8)
 
 
 class VerneedSection(Synthetic):
@@ -327,9 +332,10 @@ class VerneedSection(Synthetic):
         for k, (soname, names) in enumerate(self.entries):
             size = 16 + 16 * len(names)
             nxt = size if k + 1 < len(self.entries) else 0
-            out += struct.pack("<HHIII", 1, len(names), strs[soname.encode()], 16, nxt)
+            o = self.dyn.order
+            out += struct.pack(o + "HHIII", 1, len(names), strs[soname.encode()], 16, nxt)
             for j, (v, idx) in enumerate(names):
-                out += struct.pack("<IHHII", elf_hash(v.encode()), 0, idx, strs[v.encode()],
+                out += struct.pack(o + "IHHII", elf_hash(v.encode()), 0, idx, strs[v.encode()],
                                    16 if j + 1 < len(names) else 0)
         self.data = np.frombuffer(bytes(out), np.uint8)
 
@@ -359,10 +365,11 @@ class VerdefSection(Synthetic):
         for k, (name, idx, flags, parents) in enumerate(self.nodes):
             size = 20 + 8 * (1 + len(parents))
             nxt = size if k + 1 < len(self.nodes) else 0
-            out += struct.pack("<HHHHIII", 1, flags, idx, 1 + len(parents), elf_hash(name.encode()), 20, nxt)
+            o = self.dyn.order
+            out += struct.pack(o + "HHHHIII", 1, flags, idx, 1 + len(parents), elf_hash(name.encode()), 20, nxt)
             names = [name] + list(parents)
             for j, n in enumerate(names):
-                out += struct.pack("<II", strs[n.encode()], 8 if j + 1 < len(names) else 0)
+                out += struct.pack(o + "II", strs[n.encode()], 8 if j + 1 < len(names) else 0)
         self.data = np.frombuffer(bytes(out), np.uint8)
 
 
@@ -418,8 +425,9 @@ class RelrSection(Synthetic):
     as an address entry followed by bitmaps of the next 63 words each.  The
     place holds the addend (the link writes the value there anyway)."""
 
-    def __init__(self, word=8):
+    def __init__(self, word=8, little=True):
         super().__init__(".relr.dyn", SHT_RELR, SHF_ALLOC, word, word)
+        self.order = "<" if little else ">"
         self.word = word           # entries are addresses: 63-word bitmaps in ELF64, 31 in ELF32
         self.moved = 0             # RELATIVE relocations taken out of .rela.dyn
         self.entries = np.zeros(0, np.uint64)
@@ -451,7 +459,7 @@ class RelrSection(Synthetic):
         # (a word that only advances the bitmap window is a no-op: pads to the size laid out)
         words = np.ones(self.size // self.word, np.uint64)
         words[:len(self.entries)] = self.entries
-        self.data = words.astype("<u8" if self.word == 8 else "<u4").view(np.uint8)
+        self.data = words.astype(f"{self.order}u{self.word}").view(np.uint8)
 
 
 class PltSection(Synthetic):
@@ -654,7 +662,8 @@ def create_dynamic_sections(ctx):
     # (a static PIE has no loader to bind them: there they stay 0)
     can_import = bool(ctx.shared_files) or cfg.shared
     imports = [syms[g] for g in sorted(used) if (syms[g].kind == SHARED and not syms[g].copy)
-               or (syms[g].kind == UNDEF and can_import and (g in via_got or cfg.shared or cfg.dynamic_undefined_weak)
+               or (syms[g].kind == UNDEF and can_import and (g in via_got or cfg.shared or cfg.dynamic_undefined_weak
+                                                               or ctx.keys.imported[g])
                    and syms[g].visibility == STV_DEFAULT and not ctx.keys.zero_undef[g])]
     ctx.weak_imports = can_import
     export_all = cfg.export_dynamic or cfg.shared
@@ -751,7 +760,7 @@ def create_dynamic_sections(ctx):
     ctx.n_relative = n_relative
     ctx.relr = None
     if cfg.pack_relative_relocs and n_relative:
-        ctx.relr = RelrSection(t.WORD)
+        ctx.relr = RelrSection(t.WORD, t.LITTLE)
         ctx.verneed_sec.add_glibc_version("GLIBC_ABI_DT_RELR")
     if ctx.verneed_sec.count or ctx.verdef_sec is not None:
         outs.get(".gnu.version", SHT_GNU_versym, SHF_ALLOC).add(ctx.versym_sec)

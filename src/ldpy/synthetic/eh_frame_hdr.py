@@ -20,10 +20,11 @@ _FMT = {0x00: "Q", 0x02: "H", 0x03: "I", 0x04: "Q", 0x0a: "h", 0x0b: "i", 0x0c: 
 
 
 class EhFrameHdr(Synthetic):
-    def __init__(self, word=8):
+    def __init__(self, word=8, little=True):
         super().__init__(".eh_frame_hdr", flags=SHF_ALLOC, align=4)
         self.fde_count = 0
         self.word = word
+        self.order = "<" if little else ">"
 
     def set_count(self, n):
         self.fde_count = n
@@ -32,33 +33,34 @@ class EhFrameHdr(Synthetic):
     def build(self, eh_data, eh_addr):
         """Build the table from the final (relocated) .eh_frame bytes."""
         data = bytes(eh_data)
-        found = _fde_table_aligned(data, eh_addr, self.word)
-        locs, fdes = found if found is not None else _fde_table(data, eh_addr, self.word)
+        # (the array walk reads little-endian words; big-endian images go record by record)
+        found = _fde_table_aligned(data, eh_addr, self.word) if self.order == "<" else None
+        locs, fdes = found if found is not None else _fde_table(data, eh_addr, self.word, self.order)
         hdr_addr = self.addr
         n = len(locs)
         table = np.empty((n, 2), np.int64)
         table[:, 0] = np.asarray(locs, np.uint64).astype(np.int64) - hdr_addr
         table[:, 1] = np.asarray(fdes, np.int64) - hdr_addr
         table = table[np.argsort(table[:, 0], kind="stable")]
-        head = struct.pack("<BBBBiI", 1, DW_EH_PE_pcrel_sdata4, DW_EH_PE_udata4,
+        head = struct.pack(self.order + "BBBBiI", 1, DW_EH_PE_pcrel_sdata4, DW_EH_PE_udata4,
                            DW_EH_PE_datarel_sdata4, eh_addr - (hdr_addr + 4), n)
-        body = table.astype("<i4").tobytes()
+        body = table.astype(self.order + "i4").tobytes()
         buf = np.frombuffer(head + body, np.uint8)
         self.data = np.concatenate([buf, np.zeros(self.size - len(buf), np.uint8)]) \
             if len(buf) < self.size else buf[:self.size]
 
 
-def _fde_table(data, eh_addr, word):
+def _fde_table(data, eh_addr, word, order="<"):
     """(initial locations, FDE addresses) of .eh_frame, one record at a time."""
     encodings = {}
     locs, fdes = [], []
     pos, end = 0, len(data)
     while pos + 8 <= end:
-        length = struct.unpack_from("<I", data, pos)[0]
+        length = struct.unpack_from(order + "I", data, pos)[0]
         if length == 0:
             pos += 4
             continue
-        cie_ptr = struct.unpack_from("<I", data, pos + 4)[0]
+        cie_ptr = struct.unpack_from(order + "I", data, pos + 4)[0]
         if cie_ptr != 0:
             cie = pos + 4 - cie_ptr
             enc = encodings.get(cie)
@@ -67,7 +69,7 @@ def _fde_table(data, eh_addr, word):
             fmt = ("I" if word == 4 else "Q") if enc & 0x0f == 0 else _FMT.get(enc & 0x0f)
             if fmt is None:
                 raise LinkError(f".eh_frame: unsupported FDE pointer encoding {enc:#x}")
-            v = struct.unpack_from("<" + fmt, data, pos + 8)[0]
+            v = struct.unpack_from(order + fmt, data, pos + 8)[0]
             if enc & 0x70 == 0x10:
                 v += eh_addr + pos + 8
             locs.append(v & 0xffffffffffffffff)

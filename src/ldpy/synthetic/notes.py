@@ -10,7 +10,7 @@ from ldpy.synthetic import Synthetic
 
 
 class BuildIdNote(Synthetic):
-    def __init__(self, style):
+    def __init__(self, style, little=True):
         super().__init__(".note.gnu.build-id", type_=SHT_NOTE, flags=SHF_ALLOC, align=4)
         self.style = style
         if style in ("sha1", "tree"):
@@ -26,7 +26,8 @@ class BuildIdNote(Synthetic):
         else:
             raise LinkError(f"--build-id: unknown style '{style}'")
         self.size = 16 + self.desc_size
-        self.data = np.frombuffer(struct.pack("<III", 4, self.desc_size, NT_GNU_BUILD_ID) + b"GNU\0"
+        self.data = np.frombuffer(struct.pack("<III" if little else ">III", 4, self.desc_size,
+                                              NT_GNU_BUILD_ID) + b"GNU\0"
                                   + b"\0" * self.desc_size, np.uint8)
 
     def finalize(self, image, file_offset):
@@ -177,12 +178,13 @@ def report_missing_cet(files, cfg, diag):
 
 
 class GnuPropertyNote(Synthetic):
-    def __init__(self, props, is64=True):
+    def __init__(self, props, is64=True, little=True):
         super().__init__(".note.gnu.property", type_=SHT_NOTE, flags=SHF_ALLOC, align=8 if is64 else 4)
         align = self.align
         desc = b""
+        fmt = "<III" if little else ">III"
         for t in sorted(props):
-            entry = struct.pack("<III", t, 4, props[t])
+            entry = struct.pack(fmt, t, 4, props[t])
             desc += entry + b"\0" * (-len(entry) % align)
-        self.data = np.frombuffer(struct.pack("<III", 4, len(desc), 5) + b"GNU\0" + desc, np.uint8)
+        self.data = np.frombuffer(struct.pack(fmt, 4, len(desc), 5) + b"GNU\0" + desc, np.uint8)
         self.size = len(self.data)

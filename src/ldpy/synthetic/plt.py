@@ -18,7 +18,7 @@ class IpltSection(KeyedTable):
     """Local IFUNCs referenced by relocations; their entries live in .plt."""
 
     def __init__(self, target):
-        super().__init__(".plt", target.PLT_ENTRY_SIZE, flags=SHF_ALLOC | SHF_EXECINSTR, align=16)
+        super().__init__(target.PLT_SECTION, target.PLT_ENTRY_SIZE, flags=SHF_ALLOC | SHF_EXECINSTR, align=16)
         self.target = target
         self.resolvers = None      # real (resolver) address per entry, filled while relocating
         self.host = None           # the PltSection when the output is dynamic
@@ -47,7 +47,7 @@ class PltSection(KeyedTable):
     """Imported functions called through the lazy PLT, keyed by symbol id."""
 
     def __init__(self, target):
-        super().__init__(".plt", target.PLT_ENTRY_SIZE, flags=SHF_ALLOC | SHF_EXECINSTR, align=16)
+        super().__init__(target.PLT_SECTION, target.PLT_ENTRY_SIZE, flags=SHF_ALLOC | SHF_EXECINSTR, align=16)
         self.target = target
         self.header_size = target.PLT_HEADER_SIZE       # PLT0
         self.options = {}          # the target's template options (plt_setup: BTI, PAC)
@@ -89,7 +89,7 @@ class PltSection(KeyedTable):
             self.size = self.entry_size * (1 + len(self.keys) + self.tlsdesc_entry) if plt0 else 0
             self.sec.size = self.entry_size * n
         else:
-            self.size = self.header_size + self.entry_size * n + \
+            self.size = self.header_size + self.entry_size * n + self.target.plt_tail_size(n) + \
                 self.target.TLSDESC_PLT_SIZE * self.tlsdesc_entry if plt0 else 0
         return self
 
@@ -121,11 +121,15 @@ class GotPltSection(Synthetic):
     PLT entry, then one per IPLT entry."""
     RESERVED = 3
 
-    def __init__(self, iplt, plt=None, tlsdesc=None, word=8, reserved=3, first=None):
-        super().__init__(".got.plt", flags=SHF_ALLOC | SHF_WRITE, align=word)
+    def __init__(self, iplt, plt=None, tlsdesc=None, word=8, target=None):
+        super().__init__(target.GOTPLT_SECTION if target else ".got.plt", flags=SHF_ALLOC | SHF_WRITE,
+                         align=word)
         self.word = word
-        self.RESERVED = reserved           # (the target's GOTPLT_RESERVED)
-        self.first = first                 # .got.plt[0]: None for _DYNAMIC, else this value (GOTPLT_FIRST)
+        self.little = target.LITTLE if target else True
+        if target is not None:
+            self.RESERVED = target.GOTPLT_RESERVED
+        # .got.plt[0]: None for _DYNAMIC, else this value (Target.GOTPLT_FIRST)
+        self.first = target.GOTPLT_FIRST if target is not None else None
         self.iplt = iplt
         self.plt = plt
         self.tlsdesc = tlsdesc     # KeyedTable of TLS descriptors (two words each), after the slots
@@ -155,22 +159,24 @@ class GotPltSection(Synthetic):
         return self.addr + self.word * (self.RESERVED + np.arange(self.n_lazy + len(self.iplt)))
 
     def bytes(self):
-        words = np.zeros(self.RESERVED + self.n_lazy + len(self.iplt), np.int64)
-        words[0] = self.dynamic_addr if self.first is None else self.first
         r = self.RESERVED
+        words = np.zeros(r + self.n_lazy + len(self.iplt), np.int64)
+        if r:
+            words[0] = self.dynamic_addr if self.first is None else self.first
         if self.n_lazy:
             # each slot starts at its PLT entry's push, for lazy binding
             words[r:r + self.n_lazy] = self.plt.target.gotplt_lazy_values(self.plt, self.n_lazy)
         words[r + self.n_lazy:] = self.iplt.resolvers
         desc = np.zeros(2 * self.word * self.n_desc, np.uint8)       # the loader fills the descriptors
-        return np.concatenate([words.astype("<i8" if self.word == 8 else "<i4").view(np.uint8), desc])
+        order = "<" if self.little else ">"
+        return np.concatenate([words.astype(f"{order}i{self.word}").view(np.uint8), desc])
 
 
 class RelaPltSection(Synthetic):
     """.rela.plt: JUMP_SLOTs of the lazy entries, then IRELATIVEs of the IPLT."""
     DTYPE = RELOC          # (rows in the in-memory layout; see elf/format.py)
 
-    def __init__(self, gotplt, target):
+    def __init__(self, gotplt, target, with_iplt=True):
         super().__init__(".rela.plt" if target.RELA else ".rel.plt", type_=SHT_RELA if target.RELA else SHT_REL,
                          flags=SHF_ALLOC | SHF_INFO_LINK, align=target.WORD, entsize=target.dynrel_size)
         self.gotplt = gotplt
@@ -178,17 +184,25 @@ class RelaPltSection(Synthetic):
         self.jump_slot, self.irelative = target.R_JUMP_SLOT, target.R_IRELATIVE
         self.dynsym_index = None   # function: symbol ids -> .dynsym indexes
         self.tlsdesc_rows = None   # function: () -> (r_info, r_addend) of each TLS descriptor
+        self.with_iplt = with_iplt  # the IRELATIVEs of the IPLT slots here (else in .rela.dyn)
 
     def freeze(self):
-        self.size = self.entsize * (self.gotplt.n_lazy + len(self.gotplt.iplt) + self.gotplt.n_desc)
+        n_i = len(self.gotplt.iplt) if self.with_iplt else 0
+        self.size = self.entsize * (self.gotplt.n_lazy + n_i + self.gotplt.n_desc)
         return self
+
+    def irelative_rows(self):
+        """(offsets, r_info, addends) of the IPLT slots' IRELATIVEs."""
+        g = self.gotplt
+        n_i = len(g.iplt)
+        return (g.slot_addresses()[g.n_lazy:], np.full(n_i, self.irelative, np.int64), g.iplt.resolvers)
 
     def bytes(self):
         g = self.gotplt
-        n_lazy, n_i = g.n_lazy, len(g.iplt)
+        n_lazy, n_i = g.n_lazy, len(g.iplt) if self.with_iplt else 0
         n_d = g.n_desc
         rela = np.zeros(n_lazy + n_i + n_d, self.DTYPE)
-        rela["r_offset"][:n_lazy + n_i] = g.slot_addresses()
+        rela["r_offset"][:n_lazy + n_i] = g.slot_addresses()[:n_lazy + n_i]
         if n_lazy:
             idx = self.dynsym_index(g.plt.keys)
             rela["r_info"][:n_lazy] = reloc_info(idx, self.jump_slot)

@@ -1,0 +1,519 @@
+"""32-bit PowerPC (big-endian, SysV ABI / Power Architecture 32-bit ABI
+Supplement): ELF32, big-endian, RELA relocations.
+
+Instructions are 4 bytes, big-endian.  A 16-bit relocation (ADDR16_LO, GOT16,
+TPREL16_HA, ...) patches the low half of an instruction, two bytes past its
+start; its value is stored as the low half (`@l`), the high half (`@h`) or the
+high half adjusted for the sign of the low one (`@ha`).  Branches keep their
+opcode and flag bits: REL24/PLTREL24/LOCAL24PC fill bits 6-29 of `b`/`bl`,
+REL14 bits 16-29 of `bc`.
+
+The GOT: ld.bfd puts the slots first and a three-word header after them;
+_GLOBAL_OFFSET_TABLE_ is the header (word 0: _DYNAMIC) so that 16-bit signed
+offsets from it reach the slots (Target.GOT_TRAILER; past 32 KiB of slots the
+header stays 32 KiB in and the rest follow it).  -fpic code loads the GOT
+address with `bcl 20,31; mflr; addis/addi` (REL16_HA/LO against
+_GLOBAL_OFFSET_TABLE_) and reads slots with GOT16; -fPIC code addresses its
+.got2 table instead (an ordinary input section of ADDR32 words), and its calls
+carry PLTREL24 with the addend 0x8000 that names .got2+0x8000 as the PLT
+stub's base: the branch itself ignores the addend.
+
+TLS is variant I: r2 (the thread pointer) points 0x7000 past the start of the
+TLS block (the TCB precedes it); DTP-relative offsets are biased by 0x8000.
+Executables relax general-dynamic and local-dynamic sequences to initial-exec
+or local-exec, and initial-exec to local-exec, as ld.bfd's elf32-ppc does:
+
+    addi 3,30,x@got@tlsgd   -> addis 3,2,x@tprel@ha   | lwz 3,x@got@tprel(30)
+    bl __tls_get_addr(x@tlsgd) -> addi 3,3,x@tprel@l  | add 3,3,2
+    lwz 9,x@got@tprel(30)   -> addis 9,2,x@tprel@ha
+    add 9,9,x@tls           -> addi 9,9,x@tprel@l
+
+Dynamic outputs use ld.bfd's secure PLT (see plt_code): JMP_SLOT words in a
+writable .plt, call stubs and __glink at the end of .text, DT_PPC_GOT.  The stubs
+of a PIE or shared object find their slot from the PC, one per function (ld.bfd's
+address it from the caller's r30: one per function and .got2).  IFUNCs get a stub
+and a slot like an import, filled by IRELATIVE (in .rela.dyn).  Not linked yet
+(refused with "not supported yet"): long-branch stubs (a bl beyond +-32 MiB is
+an overflow error), the old BSS PLT (--bss-plt), the embedded ABI's relocations
+(EMB_*, SDA21), GOT_DTPREL16; calls go to __tls_get_addr where ld.bfd picks
+__tls_get_addr_opt (DT_PPC_OPT).
+"""
+import numpy as np
+
+from ldpy.diag import LinkError
+from ldpy.elf.format import EM_PPC
+from ldpy.arch.base import (Target, register, K_NONE, K_ABS, K_PLT, K_GOT, K_TPOFF, K_DTPOFF,
+                            K_TLS_GD, K_TLS_LD, K_TLS_IE, B_NONE, B_P, B_GOT, C_NONE)
+
+_TYPES = """
+NONE 0 ADDR32 1 ADDR24 2 ADDR16 3 ADDR16_LO 4 ADDR16_HI 5 ADDR16_HA 6 ADDR14 7
+ADDR14_BRTAKEN 8 ADDR14_BRNTAKEN 9 REL24 10 REL14 11 REL14_BRTAKEN 12 REL14_BRNTAKEN 13
+GOT16 14 GOT16_LO 15 GOT16_HI 16 GOT16_HA 17 PLTREL24 18 COPY 19 GLOB_DAT 20 JMP_SLOT 21
+RELATIVE 22 LOCAL24PC 23 UADDR32 24 UADDR16 25 REL32 26 PLT32 27 PLTREL32 28
+PLT16_LO 29 PLT16_HI 30 PLT16_HA 31 SDAREL16 32 SECTOFF 33 SECTOFF_LO 34 SECTOFF_HI 35
+SECTOFF_HA 36 ADDR30 37
+TLS 67 DTPMOD32 68 TPREL16 69 TPREL16_LO 70 TPREL16_HI 71 TPREL16_HA 72 TPREL32 73
+DTPREL16 74 DTPREL16_LO 75 DTPREL16_HI 76 DTPREL16_HA 77 DTPREL32 78
+GOT_TLSGD16 79 GOT_TLSGD16_LO 80 GOT_TLSGD16_HI 81 GOT_TLSGD16_HA 82
+GOT_TLSLD16 83 GOT_TLSLD16_LO 84 GOT_TLSLD16_HI 85 GOT_TLSLD16_HA 86
+GOT_TPREL16 87 GOT_TPREL16_LO 88 GOT_TPREL16_HI 89 GOT_TPREL16_HA 90
+GOT_DTPREL16 91 GOT_DTPREL16_LO 92 GOT_DTPREL16_HI 93 GOT_DTPREL16_HA 94
+TLSGD 95 TLSLD 96
+EMB_NADDR32 101 EMB_NADDR16 102 EMB_NADDR16_LO 103 EMB_NADDR16_HI 104 EMB_NADDR16_HA 105
+EMB_SDAI16 106 EMB_SDA2I16 107 EMB_SDA2REL 108 EMB_SDA21 109 EMB_MRKREF 110 EMB_RELSEC16 111
+EMB_RELST_LO 112 EMB_RELST_HI 113 EMB_RELST_HA 114 EMB_BIT_FLD 115 EMB_RELSDA 116
+IRELATIVE 248 REL16 249 REL16_LO 250 REL16_HI 251 REL16_HA 252
+"""
+_words = _TYPES.split()
+R = {_words[i]: int(_words[i + 1]) for i in range(0, len(_words), 2)}
+globals().update(R)                                 # ADDR32, REL24, ... as module names
+NTYPES = 256
+
+TP_OFFSET = 0x7000          # r2 = start of the TLS block + 0x7000
+DTP_OFFSET = 0x8000         # DTP-relative offsets are biased by 0x8000
+NOP = 0x60000000            # ori 0,0,0
+ADD_3_3_2 = 0x7c631214      # add 3,3,2
+ADDI_3_3 = 0x38630000       # addi 3,3,0
+ADDI_3_2 = 0x38620000       # addi 3,2,0
+ADDIS_R_2 = 0x3c020000      # addis 0,2,0
+LWZ = 32 << 26
+RT_MASK, RA_MASK = 0x1f << 21, 0x1f << 16
+
+# how the value is stored
+(E_NONE, E_W32, E_W16, E_LO, E_HI, E_HA, E_B24, E_B14) = range(8)
+# ranges checked (inclusive); None: the field wraps (BFD's complain_overflow_dont)
+S16 = (-(1 << 15), (1 << 15) - 1)
+BITFIELD16 = (-(1 << 15), (1 << 16) - 1)          # ADDR16: signed or unsigned 16 bits
+S26 = (-(1 << 25), (1 << 25) - 1)                 # b/bl: +-32 MiB
+BITFIELD26 = (-(1 << 25), (1 << 26) - 1)
+
+# name: (kind, base, encoding, range)
+_SPEC = {
+    "NONE": (K_NONE, B_NONE, E_NONE, None),
+    "ADDR32": (K_ABS, B_NONE, E_W32, None), "UADDR32": (K_ABS, B_NONE, E_W32, None),
+    "ADDR24": (K_ABS, B_NONE, E_B24, BITFIELD26),
+    "ADDR16": (K_ABS, B_NONE, E_W16, BITFIELD16), "UADDR16": (K_ABS, B_NONE, E_W16, BITFIELD16),
+    "ADDR16_LO": (K_ABS, B_NONE, E_LO, None), "ADDR16_HI": (K_ABS, B_NONE, E_HI, None),
+    "ADDR16_HA": (K_ABS, B_NONE, E_HA, None),
+    "ADDR14": (K_ABS, B_NONE, E_B14, BITFIELD16),
+    "REL24": (K_PLT, B_P, E_B24, S26), "PLTREL24": (K_PLT, B_P, E_B24, S26),
+    "LOCAL24PC": (K_PLT, B_P, E_B24, S26),
+    "REL14": (K_PLT, B_P, E_B14, S16),
+    "REL32": (K_ABS, B_P, E_W32, None),
+    "REL16": (K_ABS, B_P, E_W16, S16), "REL16_LO": (K_ABS, B_P, E_LO, None),
+    "REL16_HI": (K_ABS, B_P, E_HI, None), "REL16_HA": (K_ABS, B_P, E_HA, None),
+    # -msdata=sysv: lwz r,x@sdarel(r13), from _SDA_BASE_
+    "SDAREL16": (K_ABS, B_NONE, E_W16, S16),
+    "GOT16": (K_GOT, B_GOT, E_W16, S16), "GOT16_LO": (K_GOT, B_GOT, E_LO, None),
+    "GOT16_HI": (K_GOT, B_GOT, E_HI, None), "GOT16_HA": (K_GOT, B_GOT, E_HA, None),
+    "TPREL16": (K_TPOFF, B_NONE, E_W16, S16), "TPREL16_LO": (K_TPOFF, B_NONE, E_LO, None),
+    "TPREL16_HI": (K_TPOFF, B_NONE, E_HI, None), "TPREL16_HA": (K_TPOFF, B_NONE, E_HA, None),
+    "TPREL32": (K_TPOFF, B_NONE, E_W32, None),
+    "DTPREL16": (K_DTPOFF, B_NONE, E_W16, S16), "DTPREL16_LO": (K_DTPOFF, B_NONE, E_LO, None),
+    "DTPREL16_HI": (K_DTPOFF, B_NONE, E_HI, None), "DTPREL16_HA": (K_DTPOFF, B_NONE, E_HA, None),
+    "DTPREL32": (K_DTPOFF, B_NONE, E_W32, None),
+    "GOT_TLSGD16": (K_TLS_GD, B_GOT, E_W16, S16), "GOT_TLSGD16_LO": (K_TLS_GD, B_GOT, E_LO, None),
+    "GOT_TLSGD16_HI": (K_TLS_GD, B_GOT, E_HI, None), "GOT_TLSGD16_HA": (K_TLS_GD, B_GOT, E_HA, None),
+    "GOT_TLSLD16": (K_TLS_LD, B_GOT, E_W16, S16), "GOT_TLSLD16_LO": (K_TLS_LD, B_GOT, E_LO, None),
+    "GOT_TLSLD16_HI": (K_TLS_LD, B_GOT, E_HI, None), "GOT_TLSLD16_HA": (K_TLS_LD, B_GOT, E_HA, None),
+    "GOT_TPREL16": (K_TLS_IE, B_GOT, E_W16, S16), "GOT_TPREL16_LO": (K_TLS_IE, B_GOT, E_LO, None),
+    "GOT_TPREL16_HI": (K_TLS_IE, B_GOT, E_HI, None), "GOT_TPREL16_HA": (K_TLS_IE, B_GOT, E_HA, None),
+    # markers on the instructions of a TLS sequence: nothing stored unless relaxed
+    "TLS": (K_NONE, B_NONE, E_NONE, None), "TLSGD": (K_NONE, B_NONE, E_NONE, None),
+    "TLSLD": (K_NONE, B_NONE, E_NONE, None),
+}
+_DYNAMIC_ONLY = ("COPY", "GLOB_DAT", "JMP_SLOT", "RELATIVE", "DTPMOD32", "IRELATIVE")
+# known, not linked yet: refused by name ("unsupported relocation R_PPC_...")
+_NOT_YET = ("ADDR14_BRTAKEN", "ADDR14_BRNTAKEN", "REL14_BRTAKEN", "REL14_BRNTAKEN", "PLT32", "PLTREL32",
+            "PLT16_LO", "PLT16_HI", "PLT16_HA", "SECTOFF", "SECTOFF_LO", "SECTOFF_HI", "SECTOFF_HA",
+            "ADDR30", "GOT_DTPREL16", "GOT_DTPREL16_LO", "GOT_DTPREL16_HI", "GOT_DTPREL16_HA") + \
+    tuple(n for n in R if n.startswith("EMB_"))
+_WIDTH = {E_NONE: 0, E_W32: 4, E_W16: 2, E_LO: 2, E_HI: 2, E_HA: 2, E_B24: 4, E_B14: 4}
+
+
+def _table(values, default=0, dtype=np.int64):
+    t = np.full(NTYPES, default, dtype)
+    for k, v in values.items():
+        t[R[k]] = v
+    return t
+
+
+ENC = _table({n: s[2] for n, s in _SPEC.items()})
+HAS_RANGE = _table({n: 1 for n, s in _SPEC.items() if s[3]}, 0, bool)
+LO = _table({n: s[3][0] for n, s in _SPEC.items() if s[3]}, -(1 << 62))
+HI = _table({n: s[3][1] for n, s in _SPEC.items() if s[3]}, 1 << 62)
+# which half of the instruction a 16-bit GOT/TLS field form addresses: the plain
+# and _LO forms sit in the instruction that uses the value, _HI/_HA in an addis
+IS_HIGH = np.isin(ENC, (E_HI, E_HA))
+
+
+def read32(out, pos):
+    return out[np.asarray(pos, np.int64)[:, None] + np.arange(4)].astype(np.int64) @ \
+        np.array([1 << 24, 1 << 16, 1 << 8, 1], np.int64)
+
+
+def write32(out, pos, words):
+    if len(pos):
+        out[np.asarray(pos, np.int64)[:, None] + np.arange(4)] = \
+            np.asarray(words, np.int64).astype(">u4").view(np.uint8).reshape(-1, 4)
+
+
+def half(enc, val):
+    """The 16 bits a field of encoding `enc` holds for the value."""
+    val = np.asarray(val, np.int64)
+    return np.select([enc == E_HI, enc == E_HA], [val >> 16, (val + 0x8000) >> 16], val) & 0xffff
+
+
+def _small_data_base(ctx, name, after):
+    """0x8000 past the start of the small-data output section, or of where it would
+    be (the symbol the default script sets right after it)."""
+    o = ctx.outputs.by_name.get(name)
+    if o is not None and o.index:
+        return o.addr + 0x8000
+    sym = ctx.symtab.get(after)
+    return (sym.value if sym is not None else 0) + 0x8000
+
+
+def _short(tprel):
+    """TP offsets a single addi from r2 reaches."""
+    return (tprel + 0x8000 >= 0) & (tprel + 0x8000 < 0x10000)
+
+
+def at_tls_transform(insn):
+    """The instruction carrying an `x@tls` operand (its RB is r2, the thread
+    pointer) made a D-form with a 16-bit immediate: add -> addi, and the
+    X-form loads and stores (lwzx -> lwz, stbx -> stb, ...).  0 where the
+    instruction has no such form (ld.bfd's _bfd_elf_ppc_at_tls_transform)."""
+    insn = np.asarray(insn, np.int64)
+    x_form = (insn >> 26) == 31
+    rb2 = ((insn >> 11) & 0x1f) == 2
+    xo = (insn >> 1) & 0x3ff
+    sub = (insn >> 6) & 0x1f
+    ldst = ((insn >> 1) & 0x1f) == 23
+    ldst &= (sub < 14) | ((sub >= 16) & (sub < 24))
+    new = np.where(xo == 266, 14 << 26, np.where(ldst, (32 | sub) << 26, 0))
+    ok = x_form & rb2 & (new != 0)
+    return np.where(ok, new | (insn & (RT_MASK | RA_MASK)), 0)
+
+
+# -- the secure PLT --------------------------------------------------------------
+# .plt holds one word per imported function (JMP_SLOT), first the address of its
+# __glink entry.  A call reaches the function through a stub at the end of .text:
+#   non-PIC:  lis r11,slot@ha; lwz r11,slot@l(r11); mtctr r11; bctr
+#   PIC:      mflr r0; bcl 20,31,1f; 1: mflr r11; mtlr r0;
+#             addis r11,r11,(slot-1b)@ha; lwz r11,(slot-1b)@l(r11); mtctr r11; bctr
+# __glink: one nop per slot (an unresolved slot's target; r11 holds its address),
+# falling through to __glink_PLTresolve, which gives ld.so's resolver (GOT[2]) the
+# link map (GOT[1], in r12) and the JMP_SLOT's offset in .rela.plt (r11 = 12 *
+# entry index).
+STUB_SIZE, PIC_STUB_SIZE, RESOLVE_SIZE = 16, 32, 64
+DT_PPC_GOT = 0x70000000
+MTCTR_R11, BCTR, MFLR_R0, MTLR_R0, BCL_NEXT = 0x7d6903a6, 0x4e800420, 0x7c0802a6, 0x7c0803a6, 0x429f0005
+
+
+def glink_size(n):
+    """__glink's n entries, aligned to 16, then the resolver."""
+    return (4 * n + 15) // 16 * 16 + RESOLVE_SIZE
+
+
+def _ha(v):
+    return ((np.asarray(v, np.int64) + 0x8000) >> 16) & 0xffff
+
+
+def _lo(v):
+    return np.asarray(v, np.int64) & 0xffff
+
+
+def stub_words(slots, stub, pic):
+    """The call stubs at addresses `stub` jumping through the words at `slots`."""
+    n = len(slots)
+    if pic:
+        rel = slots - (stub + 8)
+        return np.stack([np.full(n, MFLR_R0), np.full(n, BCL_NEXT), np.full(n, 0x7d6802a6),
+                         np.full(n, MTLR_R0), 0x3d6b0000 | _ha(rel), 0x816b0000 | _lo(rel),
+                         np.full(n, MTCTR_R11), np.full(n, BCTR)], axis=1).reshape(-1)
+    return np.stack([0x3d600000 | _ha(slots), 0x816b0000 | _lo(slots), np.full(n, MTCTR_R11),
+                     np.full(n, BCTR)], axis=1).reshape(-1)
+
+
+def plt_code(plt_addr, slots, n, got, pic):
+    """The stubs of the n functions (their .plt slots), __glink and
+    __glink_PLTresolve, as bytes."""
+    size = PIC_STUB_SIZE if pic else STUB_SIZE
+    stub = plt_addr + size * np.arange(n, dtype=np.int64)
+    words = stub_words(slots, stub, pic)
+    glink = plt_addr + size * n
+    resolve = glink + glink_size(n) - RESOLVE_SIZE
+    nops = np.full((resolve - glink) // 4, NOP)
+    if pic:
+        here = resolve + 12                 # (the bcl's return address)
+        g = got + 4 - here
+        if _ha(g) != _ha(g + 4):
+            raise LinkError("powerpc: the GOT header straddles a 64 KiB boundary in __glink_PLTresolve: "
+                            "not supported yet (arch/ppc32.py)")
+        tail = [0x3d6b0000 | _ha(here - glink), MFLR_R0, BCL_NEXT, 0x396b0000 | _lo(here - glink),
+                0x7d8802a6, MTLR_R0, 0x7d6c5850, 0x3d8c0000 | _ha(g), 0x800c0000 | _lo(g),
+                0x818c0000 | _lo(g + 4), 0x7c0903a6, 0x7c0b5a14, 0x7d605a14, BCTR, NOP, NOP]
+    else:
+        if _ha(got + 4) != _ha(got + 8):
+            raise LinkError("powerpc: the GOT header straddles a 64 KiB boundary in __glink_PLTresolve: "
+                            "not supported yet (arch/ppc32.py)")
+        tail = [0x3d800000 | _ha(got + 4), 0x3d6b0000 | _ha(-glink), 0x800c0000 | _lo(got + 4),
+                0x396b0000 | _lo(-glink), 0x7c0903a6, 0x7c0b5a14, 0x818c0000 | _lo(got + 8),
+                0x7d605a14, BCTR] + [NOP] * 7
+    all_words = np.concatenate([words, nops, np.array([int(w) for w in tail], np.int64)])
+    return all_words.astype(">u4").view(np.uint8)
+
+
+class PPC32(Target):
+    MACHINE = EM_PPC
+    NAME = "powerpc"
+    IS64, LITTLE, RELA = False, False, True
+    EMULATIONS = ("elf32ppclinux", "elf32ppc", "elf32ppcsim")
+    OUTPUT_FORMAT = "elf32-powerpc"
+    BFD_ARCH = "powerpc:common"
+    OUTPUT_FORMATS = ("elf32-powerpc", "elf32-powerpc", "elf32-powerpc")
+    PAGE_SIZE = 0x10000
+    EXEC_BASE = 0x10000000
+    SEPARATE_CODE = False           # (ld.bfd's elf32ppclinux default: -z noseparate-code)
+    DYNAMIC_LINKER = "/lib/ld.so.1"
+    SEARCH_DIRS = ("/usr/local/lib/powerpc-linux-gnu", "/lib/powerpc-linux-gnu",
+                   "/usr/lib/powerpc-linux-gnu", "/usr/local/lib32", "/lib32", "/usr/lib32",
+                   "/usr/local/lib", "/lib", "/usr/lib", "/usr/powerpc-linux-gnu/lib32",
+                   "/usr/powerpc-linux-gnu/lib")
+    GOT_TRAILER = 3                 # _GLOBAL_OFFSET_TABLE_: _DYNAMIC and two words for ld.so
+    PLT_GOT_ENTRIES = False
+    PLT_SECTION, GOTPLT_SECTION, PLT_IN_TEXT = ".glink", ".plt", True
+    PLT_HEADER_SIZE, PLT_ENTRY_SIZE, PLT_SH_ENTSIZE, GOTPLT_RESERVED = 0, STUB_SIZE, 0, 0
+    RELACOUNT_WHEN_NONE = False     # (ld.bfd writes no DT_RELACOUNT 0)
+    IRELATIVE_IN_RELA_PLT = False   # (ld.so applies .rela.plt's IRELATIVEs only with BIND_NOW)
+    PIE_UNDEF_WEAK_DYNAMIC = True   # (with ADDR32 relocations: crtbegin's _ITM_* pointers)
+    DYNSYM_SECTION_SYMBOLS = "text"     # (ld.bfd keeps .init's section symbol in PIE and -shared)
+    NTYPES = NTYPES
+    RELOCS = {R[n]: ("R_PPC_" + n, s[0], s[1], _WIDTH[s[2]], C_NONE) for n, s in _SPEC.items()} | \
+        {R[n]: ("R_PPC_" + n, None, B_NONE, 0, C_NONE) for n in _DYNAMIC_ONLY + _NOT_YET}
+    NOT_YET = frozenset(R[n] for n in _NOT_YET)
+    R_NONE = 0
+    R_ABS, R_RELATIVE, R_GLOB_DAT, R_JUMP_SLOT, R_COPY, R_IRELATIVE = \
+        ADDR32, RELATIVE, GLOB_DAT, JMP_SLOT, COPY, IRELATIVE
+    R_DTPMOD, R_DTPOFF, R_TPOFF = DTPMOD32, DTPREL32, TPREL32
+    # the small-data and .got2 sections where ld.bfd's elf32ppc script puts them
+    SCRIPT_RELRO_TAIL = "  .got1           : { *(.got1) }\n  .got2           : { *(.got2) }\n"
+    SCRIPT_SMALL_DATA = "  .sdata          : { *(.sdata .sdata.* .gnu.linkonce.s.*) }\n"
+    SCRIPT_SMALL_BSS = ("  .sbss           :\n  {\n    PROVIDE (__sbss_start = .); PROVIDE (___sbss_start = .);\n"
+                        "    *(.dynsbss)\n    *(.sbss .sbss.* .gnu.linkonce.sb.*)\n    *(.scommon)\n"
+                        "    PROVIDE (__sbss_end = .); PROVIDE (___sbss_end = .);\n  }\n")
+    SCRIPT_RODATA_TAIL = ("  .sdata2         : { *(.sdata2 .sdata2.* .gnu.linkonce.s2.*) }\n"
+                          "  .sbss2          : { *(.sbss2 .sbss2.* .gnu.linkonce.sb2.*) }\n")
+
+    def __init__(self):
+        super().__init__()
+        # absolute 16/24/14-bit fields cannot be relocated at load time (PIE, -shared)
+        narrow = np.isin(np.arange(NTYPES), [R[n] for n in (
+            "ADDR24", "ADDR16", "UADDR16", "ADDR16_LO", "ADDR16_HI", "ADDR16_HA", "ADDR14")])
+        self.IS_ABS_NARROW32 = self.IS_ABS_NARROW32 | narrow
+        # non-PIC code takes a function's address with lis/addi (ADDR16_HA/LO): an
+        # imported function's PLT stub becomes its address (canonical PLT entry)
+        self.CANON_REF = self.CANON_REF | (narrow & (self.KIND == K_ABS))
+
+    def code_fill(self, n):
+        return np.resize(np.array([NOP], ">u4").view(np.uint8), n)
+
+    def define_symbols(self, ctx, define):
+        """_SDA_BASE_ (and _SDA2_BASE_): 0x8000 past the start of .sdata (.sdata2), where
+        ld.bfd puts them, so that r13 (r2) reaches the small data with signed 16-bit
+        offsets; crt1.o loads r13 from it.  Without the section, where it would be."""
+        define("_SDA_BASE_", lambda: _small_data_base(ctx, ".sdata", b"_edata"), hidden=True)
+        define("_SDA2_BASE_", lambda: _small_data_base(ctx, ".sdata2", b"__etext"), hidden=True)
+
+    def relaxed_tls_calls(self, ctx, rt):
+        """In an executable every GD and LD sequence is relaxed: the call carrying a
+        TLSGD/TLSLD marker loses its relocation to __tls_get_addr (the next row, at the
+        same place)."""
+        if ctx.config.shared:
+            return None
+        typ = rt.type
+        mark = np.flatnonzero((typ == TLSGD) | (typ == TLSLD))
+        calls = np.zeros(len(typ), bool)
+        nxt = mark + 1
+        ok = nxt < len(typ)
+        mark, nxt = mark[ok], nxt[ok]
+        same = (rt.offset[nxt] == rt.offset[mark]) & (rt.sec_ordinal[nxt] == rt.sec_ordinal[mark])
+        calls[nxt[same]] = True
+        return calls
+
+    def relocatable_addends(self, rt, sections, addend):
+        """-r: a PLTREL24 addend of 0x8000 or more is r30's offset into its object's
+        .got2 (-fPIC): .got2 sections merge, so it grows by where that object's
+        .got2 lands in the output (ld.bfd)."""
+        m = np.flatnonzero((rt.type == PLTREL24) & (rt.addend >= 0x8000))
+        if not len(m):
+            return
+        got2_of = {}
+        for f in {id(sections[i].file): sections[i].file for i in np.unique(rt.sec_ordinal[m]).tolist()}.values():
+            got2 = next((s for s in f.sections if s is not None and s.name == ".got2"), None)
+            got2_of[id(f)] = got2.out_offset if got2 is not None and got2.output is not None else 0
+        shift = np.array([got2_of.get(id(s.file), 0) for s in sections], np.int64)
+        addend[m] += shift[rt.sec_ordinal[m]]
+
+    def scan_got_relax(self, ctx, rt, plan):
+        if ctx.is_dynamic:
+            ctx.need_got_base = True        # (__glink_PLTresolve reads the GOT header)
+
+    # -- the secure PLT: call stubs and __glink at the end of .text, slots in .plt ----
+    def plt_setup(self, ctx, props):
+        """Position-independent outputs get stubs that find their slot from the PC
+        (ld.bfd's address r30 instead, which needs a stub per caller's .got2)."""
+        pic = bool(ctx.config.pie or ctx.config.shared)
+        ctx.plt.entry_size = ctx.iplt.entry_size = PIC_STUB_SIZE if pic else STUB_SIZE
+        return dict(got_base=lambda: ctx.got_base_addr)
+
+    def plt_tail_size(self, n):
+        return glink_size(n)
+
+    def gotplt_lazy_values(self, plt, n):
+        """Each slot starts at its __glink entry (which falls through to the resolver);
+        __glink follows the stubs of the n imported functions and of local IFUNCs."""
+        glink = plt.addr + plt.entry_size * (n + len(plt.iplt))
+        return glink + 4 * np.arange(n)
+
+    def plt_lazy(self, plt_addr, gotplt_addr, slots, n_lazy, n_iplt, pic=False, got_base=None, **_):
+        """The stubs of the imported functions, then of the IFUNCs of this output
+        (their slots follow, filled by IRELATIVE), then __glink."""
+        n = n_lazy + n_iplt
+        return plt_code(plt_addr, np.asarray(slots, np.int64)[:n], n, got_base(), pic)
+
+    def plt_entry(self, slot_addr, entry_addr, pic=False, **_):
+        """The call stub of an IFUNC in a static executable (its slot filled by IRELATIVE)."""
+        if pic:
+            raise LinkError("powerpc: IFUNC in a static PIE is not supported yet (arch/ppc32.py)")
+        return stub_words(np.array([slot_addr], np.int64), np.array([entry_addr], np.int64), False) \
+            .astype(">u4").tobytes()
+
+    def dynamic_tags(self, ctx):
+        """DT_PPC_GOT: _GLOBAL_OFFSET_TABLE_, where ld.so keeps its link map and
+        resolver for __glink_PLTresolve (and what tells it the PLT is the secure one)."""
+        return [(DT_PPC_GOT, lambda: ctx.got_base_addr)]
+
+    def relax(self, ctx, rt, S, A, val, width, out):
+        """The values the generic X + A - B does not give (PLTREL24 ignores its
+        addend, TP- and DTP-relative offsets), and the TLS relaxations of executables."""
+        typ = rt.type
+        tt = np.minimum(typ, NTYPES - 1)
+        kind = rt.plan.kind
+        m = typ == PLTREL24                 # (the addend names the caller's .got2, not the callee)
+        val[m] -= A[m]
+        tpb = ctx.tls_start + TP_OFFSET
+        m = kind == K_TPOFF
+        val[m] = S[m] + A[m] - tpb
+        m = kind == K_DTPOFF
+        val[m] = S[m] + A[m] - ctx.tls_start - DTP_OFFSET
+        m = typ == SDAREL16
+        if m.any():
+            val[m] = S[m] + A[m] - _small_data_base(ctx, ".sdata", b"_edata")
+        if not ctx.config.shared and (kind >= K_TPOFF).any() | np.isin(typ, (TLS, TLSGD, TLSLD)).any():
+            self._relax_tls(ctx, rt, tt, S, A, val, width, out, tpb)
+
+    def _relax_tls(self, ctx, rt, tt, S, A, val, width, out, tpb):
+        typ, pos, key = rt.type, rt.pos, rt.key
+        plan = rt.plan
+        kind = plan.kind
+        imported = ctx.keys.imported[key]
+        tprel = S + A - tpb
+        high = IS_HIGH[tt]
+
+        def rewrite(idx, words, at):
+            write32(out, at, words)
+            width[idx] = 0
+
+        def fail(idx, ok, what):
+            if not ok.all():
+                k = int(idx[np.argmin(ok)])
+                raise LinkError(f"{rt.where(k)}: {self.type_name(typ[k])} {what}")
+
+        # the GOT (or addis) instruction of GD, LD and IE sequences: at the field - 2
+        gd = kind == K_TLS_GD
+        ld = kind == K_TLS_LD
+        ie = (kind == K_TLS_IE) & ~plan.ie_keep
+        to_ie = gd & plan.gd_to_ie
+        to_le = (gd & ~plan.gd_to_ie) | ld | ie
+        # (LD: the module's block + 0x8000, what __tls_get_addr would return)
+        tprel = np.where(ld, ctx.tls_start + DTP_OFFSET - tpb, tprel)
+        idx = np.flatnonzero(to_le & high)
+        if len(idx):                        # addis r,30,x@got@..@ha -> nop
+            rewrite(idx, np.full(len(idx), NOP), pos[idx] - 2)
+        idx = np.flatnonzero(to_le & ~high)
+        if len(idx):                        # addi/lwz r,x@got..(ra) -> addis r,2,x@tprel@ha
+            insn = read32(out, pos[idx] - 2)
+            words = (insn & RT_MASK) | ADDIS_R_2 | half(E_HA, tprel[idx])
+            rewrite(idx, np.where(_short(tprel[idx]), NOP, words), pos[idx] - 2)
+        idx = np.flatnonzero(to_ie)
+        if len(idx):                        # the GD GOT pair becomes the IE slot
+            slot = ctx.got.slot_addresses(key[idx]) - ctx.got_base_addr
+            val[idx] = slot + A[idx]
+            low = idx[~high[idx]]           # addi r,ra,x@got@tlsgd -> lwz r,x@got@tprel(ra)
+            if len(low):
+                insn = read32(out, pos[low] - 2)
+                write32(out, pos[low] - 2, (insn & (RT_MASK | RA_MASK)) | LWZ)
+        # the markers: the add (IE) or the call (GD, LD)
+        mark = np.flatnonzero(typ == TLS)
+        mark = mark[~imported[mark]]
+        if len(mark):                       # add r,ra,x@tls -> addi r,ra,x@tprel@l
+            insn = at_tls_transform(read32(out, pos[mark]))
+            fail(mark, insn != 0, "is not on an instruction that can be relaxed to local-exec")
+            insn = np.where(_short(tprel[mark]), (insn & ~RA_MASK) | (2 << 16), insn)
+            rewrite(mark, insn | half(E_LO, tprel[mark]), pos[mark])
+        mark = np.flatnonzero((typ == TLSGD) | (typ == TLSLD))
+        if len(mark):
+            # the call's own relocation (to __tls_get_addr) is the next row, at the same place
+            nxt = np.minimum(mark + 1, len(typ) - 1)
+            ok = (nxt > mark) & (rt.offset[nxt] == rt.offset[mark]) & \
+                (rt.sec_ordinal[nxt] == rt.sec_ordinal[mark])
+            fail(mark, ok, "is not followed by the call to __tls_get_addr")
+            ie_mark = (typ[mark] == TLSGD) & imported[mark]
+            le_val = np.where(typ[mark] == TLSLD, ctx.tls_start + DTP_OFFSET - tpb, tprel[mark])
+            addi = np.where(_short(le_val), ADDI_3_2, ADDI_3_3) | half(E_LO, le_val)
+            rewrite(mark, np.where(ie_mark, ADD_3_3_2, addi), pos[mark])
+            width[nxt] = 0
+        # local-exec offsets within +-32 KiB of the thread pointer: the addis of the
+        # pair becomes a nop and the low half addresses from r2 itself (ld.bfd)
+        idx = np.flatnonzero(((typ == TPREL16_HA) | (typ == TPREL16_LO)) & (width > 0) & _short(val))
+        if len(idx):
+            ha = typ[idx] == TPREL16_HA
+            rewrite(idx[ha], np.full(int(ha.sum()), NOP), pos[idx[ha]] - 2)
+            lo = idx[~ha]
+            write32(out, pos[lo] - 2, (read32(out, pos[lo] - 2) & ~RA_MASK) | (2 << 16))
+
+    def check_overflow(self, ctx, rt, tt, val, width):
+        bad = HAS_RANGE[tt] & (width > 0) & ((val < LO[tt]) | (val > HI[tt]))
+        if bad.any():
+            # a call to an undefined weak function sits behind a test of its address:
+            # its branch wraps, unchecked (ld.bfd)
+            weak = ctx.keys.undef_weak[rt.key] & ((ENC[tt] == E_B24) | (ENC[tt] == E_B14))
+            bad &= ~weak
+        if bad.any():
+            from ldpy.checks import report_overflows
+            idx = np.flatnonzero(bad)
+            fields = ["a 26-bit branch" if ENC[tt[k]] == E_B24 else "a 16-bit" for k in idx[:1000]]
+            report_overflows(ctx, rt, idx, val[idx], fields, self.type_name)
+
+    def store(self, out, pos, tt, val, width):
+        """Data words, instruction halves and branch fields, big-endian."""
+        enc = np.where(width > 0, ENC[tt], E_NONE)
+        m = enc == E_W32
+        if m.any():
+            write32(out, pos[m], val[m] & 0xffffffff)
+        m = (enc >= E_W16) & (enc <= E_HA)
+        if m.any():
+            h = half(enc[m], val[m])
+            p = pos[m]
+            out[p] = (h >> 8).astype(np.uint8)
+            out[p + 1] = (h & 0xff).astype(np.uint8)
+        for e, mask in ((E_B24, 0x03fffffc), (E_B14, 0x0000fffc)):
+            m = enc == e
+            if m.any():
+                insn = read32(out, pos[m])
+                write32(out, pos[m], (insn & ~mask & 0xffffffff) | (val[m] & mask))
+
+
+TARGET = register(PPC32())

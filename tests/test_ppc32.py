@@ -1,0 +1,534 @@
+"""32-bit PowerPC (big-endian) end to end: programs built with Debian's
+powerpc-linux-gnu cross gcc/g++, linked by ldpy through the gcc shim and by
+powerpc-linux-gnu-ld.bfd, run under qemu-ppc, their section lists, GOT and
+relaxed TLS sequences compared."""
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from e2e_util import LINKER, shim_dir
+
+CC, CXX = "powerpc-linux-gnu-gcc", "powerpc-linux-gnu-g++"
+READELF, OBJDUMP = "powerpc-linux-gnu-readelf", "powerpc-linux-gnu-objdump"
+QEMU = "qemu-ppc"
+SYSROOT = "/usr/powerpc-linux-gnu"
+pytestmark = pytest.mark.skipif(
+    not all(shutil.which(t) for t in (CC, CXX, READELF, OBJDUMP, QEMU)),
+    reason="needs g++-powerpc-linux-gnu and qemu-user (CI installs them)")
+
+
+def run(cmd, cwd=None, check=True, timeout=600):
+    r = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True,
+                       errors="replace", timeout=timeout)
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
+    if check and r.returncode:
+        raise AssertionError(f"{' '.join(map(str, cmd))}: status {r.returncode}\n{r.stdout}\n{r.stderr}")
+    return r
+
+
+def build(tmp, out, sources, flags=(), linker=None, cxx=False, check=True):
+    """Compile and link with the cross driver; linker 'ldpy' or 'bfd'."""
+    linker = linker or LINKER
+    sel = ["-B", shim_dir()] if linker == "ldpy" else ["-fuse-ld=bfd"]
+    path = os.path.join(str(tmp), out)
+    r = run([CXX if cxx else CC, *sources, *flags, "-o", path, *sel], cwd=str(tmp), check=check)
+    if not check:
+        return r
+    if linker == "ldpy":
+        assert "ldpy" in run([READELF, "-p", ".comment", path]).stdout, "not linked by ldpy"
+    return path
+
+
+def compile_obj(tmp, src, flags=()):
+    obj = os.path.splitext(src)[0] + "".join(f.replace("-", "_").replace("=", "_") for f in flags) + ".o"
+    run([CC, "-c", src, *flags, "-o", obj], cwd=str(tmp))
+    return obj
+
+
+def qemu(path, *args):
+    r = subprocess.run([QEMU, "-L", SYSROOT, path, *args], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    return r.stdout
+
+
+def write(tmp, name, text):
+    p = tmp / name
+    p.write_text(text)
+    return str(p)
+
+
+def section_names(path):
+    out = run([READELF, "-SW", path]).stdout
+    return [m.group(1) for m in re.finditer(r"^\s*\[\s*\d+\]\s+(\S+)", out, re.M) if m.group(1) != "NULL"]
+
+
+def same_sections(ours, ref):
+    """The same output sections in the same order (glibc's __libc_* orphans may
+    come in another order among themselves, as on the other targets)."""
+    a, b = section_names(ours), section_names(ref)
+    assert sorted(a) == sorted(b)
+    assert [n for n in a if not n.startswith("__libc_")] == [n for n in b if not n.startswith("__libc_")]
+
+
+def symbol(path, name):
+    for line in run([READELF, "-sW", path]).stdout.splitlines():
+        p = line.split()
+        if len(p) >= 8 and p[7] == name:
+            return int(p[1], 16)
+    return None
+
+
+def section(path, name):
+    """(address, size) of an output section."""
+    for line in run([READELF, "-SW", path]).stdout.splitlines():
+        m = re.match(r"\s*\[\s*\d+\]\s+(\S+)\s+\S+\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)", line)
+        if m and m.group(1) == name:
+            return int(m.group(2), 16), int(m.group(3), 16)
+    return None
+
+
+def code(path, *functions):
+    """The instructions of the functions (objdump, without addresses, and with
+    the GOT-relative displacements blanked: the slot order may differ)."""
+    out = run([OBJDUMP, "-d", "--no-show-raw-insn", path]).stdout
+    body = "\n".join(re.search(rf"<{f}>:\n(.*?)\n\n", out, re.S).group(1) for f in functions)
+    lines = []
+    for line in body.splitlines():
+        ins = line.split(":", 1)[-1].strip()
+        ins = re.sub(r"<[^>]*>|\b[0-9a-f]{8}\b", "", ins)
+        ins = re.sub(r"-?\d+\(r30\)", "N(r30)", ins)
+        ins = re.sub(r"r30,r30,-?\d+", "r30,r30,N", ins)
+        ins = re.sub(r"\.long 0x[0-9a-f]+", ".long N", ins)        # (the distance to the GOT)
+        lines.append(ins.strip())
+    return lines
+
+
+HELLO = '#include <stdio.h>\nint main(void){printf("hello from powerpc %d\\n", 32);return 0;}\n'
+
+
+def test_static_hello(tmp_path):
+    src = write(tmp_path, "hello.c", HELLO)
+    ours = build(tmp_path, "hello", [src], ["-O2", "-static"])
+    ref = build(tmp_path, "hello.bfd", [src], ["-O2", "-static"], linker="bfd")
+    assert qemu(ours) == qemu(ref) == "hello from powerpc 32\n"
+    same_sections(ours, ref)
+    hdr = run([READELF, "-hlW", ours]).stdout
+    assert "Machine:                           PowerPC" in hdr and "big endian" in hdr
+    assert re.search(r"Entry point address:\s+0x1000", hdr)
+    assert re.search(r"LOAD\s+0x000000 0x10000000 .* R E 0x10000", hdr)
+    # the GOT's three-word header follows the slots: _GLOBAL_OFFSET_TABLE_ is 12
+    # bytes before the end of .got, as ld.bfd places it; the same number of slots
+    for path in (ours, ref):
+        addr, size = section(path, ".got")
+        assert symbol(path, "_GLOBAL_OFFSET_TABLE_") == addr + size - 12
+    assert section(ours, ".got")[1] == section(ref, ".got")[1]
+    # crt1.o loads r13 from _SDA_BASE_: .sdata + 0x8000
+    assert symbol(ours, "_SDA_BASE_") == section(ours, ".sdata")[0] + 0x8000
+    notes = run([READELF, "-n", ours]).stdout
+    assert "NT_GNU_BUILD_ID" in notes and "Warning" not in notes
+
+
+TLS_MAIN = r"""
+#include <stdio.h>
+extern __thread int gd_var;
+extern int lib_gd(void), lib_ld(void), lib_ie(void);
+__thread int le_var = 5;
+__thread char le_bss[100];
+static __thread int le_static = 7;
+int main(void) {
+  le_bss[50] = 3;
+  printf("le %d %d %d\n", le_var, le_bss[50], le_static);
+  printf("gd %d ld %d ie %d\n", lib_gd(), lib_ld(), lib_ie());
+  gd_var += 10;
+  printf("gd_var %d\n", gd_var);
+  return 0;
+}
+"""
+TLS_LIB = r"""
+__thread int gd_var = 11;
+static __thread int ld_a = 21, ld_b = 22;
+__thread int ie_var = 31;
+void bump(void) { ld_a++; ld_b++; }
+int lib_gd(void) { return gd_var; }
+int lib_ld(void) { bump(); return ld_a + ld_b; }
+"""
+TLS_IE = "extern __thread int ie_var;\nint lib_ie(void) { return ie_var; }\n"
+TLS_OUT = "le 5 3 7\ngd 11 ld 45 ie 31\ngd_var 21\n"
+
+
+@pytest.mark.parametrize("pic", ["-fpic", "-fPIC"])
+def test_static_tls_relaxed_to_local_exec(tmp_path, pic):
+    """General-dynamic, local-dynamic and initial-exec code (-fpic: GOT16 from
+    _GLOBAL_OFFSET_TABLE_; -fPIC: .got2 and PLTREL24 +0x8000) in a static
+    executable: relaxed to local-exec instruction for instruction as ld.bfd does
+    (short offsets from r2 without the addis)."""
+    main = compile_obj(tmp_path, write(tmp_path, "main.c", TLS_MAIN), ["-O1"])
+    lib = compile_obj(tmp_path, write(tmp_path, "lib.c", TLS_LIB), ["-O1", pic])
+    ie = compile_obj(tmp_path, write(tmp_path, "ie.c", TLS_IE), ["-O1", pic, "-ftls-model=initial-exec"])
+    relocs = run([READELF, "-rW", lib, ie]).stdout
+    for t in ("GOT_TLSGD16", "GOT_TLSLD16", "GOT_TPREL16", "R_PPC_TLS ", "TLSGD", "TLSLD", "DTPREL16_HA"):
+        assert t in relocs
+    ours = build(tmp_path, "tls", [main, lib, ie], ["-static"])
+    ref = build(tmp_path, "tls.bfd", [main, lib, ie], ["-static"], linker="bfd")
+    assert qemu(ours) == qemu(ref) == TLS_OUT
+    functions = ("main", "lib_gd", "lib_ld", "lib_ie")
+    mine = code(ours, *functions)
+    assert mine == code(ref, *functions)
+    assert "addis   r3,r2,0" not in mine and "nop" in mine
+    assert "bl" not in [i.split()[0] for i in code(ours, "lib_gd", "lib_ie") if i]  # (no __tls_get_addr)
+
+
+def test_static_cxx_exceptions_threads_thread_local(tmp_path):
+    src = os.path.join(os.path.dirname(__file__), "test_aarch64.py")
+    prog = re.search(r'CXX_PROG = r"""(.*?)"""', open(src).read(), re.S).group(1)
+    path = write(tmp_path, "prog.cpp", prog)
+    ours = build(tmp_path, "prog", [path], ["-O2", "-pthread", "-static"], cxx=True)
+    ref = build(tmp_path, "prog.bfd", [path], ["-O2", "-pthread", "-static"], linker="bfd", cxx=True)
+    assert qemu(ours) == qemu(ref) == "done 2004 0 main\n"
+    same_sections(ours, ref)
+
+
+def test_branch_out_of_range_is_reported(tmp_path):
+    """A bl beyond +-32 MiB: ld.bfd's message, no silent wrap (no long-branch stubs yet)."""
+    src = write(tmp_path, "far.s", ".text\n.globl _start\n_start: bl far\n"
+                ".section .far,\"ax\"\n.globl far\nfar: blr\n")
+    obj = os.path.join(str(tmp_path), "far.o")
+    run(["powerpc-linux-gnu-as", src, "-o", obj])
+    from e2e_util import ldpy_command
+    r = run([*ldpy_command(), "-static", "--section-start=.far=0x14000000", obj, "-o", "far"],
+            cwd=str(tmp_path), check=False)
+    assert r.returncode != 0
+    assert "relocation truncated to fit: R_PPC_REL24 against symbol 'far'" in r.stderr
+
+
+def dyn_tags(path):
+    return {m.group(1) for m in re.finditer(r"^\s*0x[0-9a-f]+\s+\((\w+)\)", run([READELF, "-dW", path]).stdout, re.M)}
+
+
+def dyn_syms(path, all_weak=False):
+    """(name, type, binding, defined) of .dynsym.  ld.bfd also exports the undefined
+    weak symbols a linked shared library refers to (crtbegin's _ITM_* when libstdc++
+    or a library of the test is linked): ldpy does not, so those are left out unless
+    all_weak (a PIE's own undefined weak symbols are dynamic in both)."""
+    rows = set()
+    for line in run([READELF, "--dyn-syms", "-W", path]).stdout.splitlines():
+        p = line.split()
+        if len(p) >= 8 and p[0].rstrip(":").isdigit() and p[0] != "0:" and \
+                (all_weak or not (p[7].startswith("_ITM_") and p[6] == "UND")):
+            rows.add((p[7], p[3], p[4], p[6] != "UND"))
+    return rows
+
+
+def reloc_rows(path):
+    """(type, symbol) of every dynamic relocation, sorted."""
+    return sorted((l.split()[2], l.split()[4] if len(l.split()) > 4 and not l.split()[2].endswith("RELATIVE")
+                   else "") for l in run([READELF, "-rW", path]).stdout.splitlines() if "R_PPC_" in l)
+
+
+def versions(path):
+    out = run([READELF, "-VW", path]).stdout
+    return sorted(set(re.findall(r"Name: (\S+)", out)) | set(re.findall(r"Version: \d+\s+File", out)))
+
+
+def qemu_dyn(path, *args, libdir=None):
+    env = dict(os.environ, QEMU_LD_PREFIX=SYSROOT)
+    if libdir:
+        env["QEMU_SET_ENV"] = f"LD_LIBRARY_PATH={libdir}"
+    r = subprocess.run([QEMU, "-L", SYSROOT, path, *args], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+    return r.stdout
+
+
+def words(path, name):
+    """The big-endian words of an output section."""
+    addr, size = section(path, name)
+    out = run([OBJDUMP, "-s", "-j", name, path]).stdout
+    data = "".join("".join(line.split()[1:5]) for line in out.splitlines()[4:])
+    return [int(data[i:i + 8], 16) for i in range(0, 8 * (size // 4), 8)]
+
+
+@pytest.mark.parametrize("mode", [["-pie", "-fPIE"], ["-no-pie", "-fno-PIE"], ["-no-pie", "-fPIE"]])
+def test_dynamic_hello(tmp_path, mode):
+    """The secure PLT: JMP_SLOTs in .plt (a writable array of words, each starting at
+    its __glink entry at the end of .text), call stubs in .text, DT_PPC_GOT naming
+    _GLOBAL_OFFSET_TABLE_ (after the .got slots), the same sections, tags and
+    dynamic symbols as ld.bfd."""
+    src = write(tmp_path, "hello.c", HELLO)
+    ours = build(tmp_path, "hello", [src], ["-O2", *mode])
+    ref = build(tmp_path, "hello.bfd", [src], ["-O2", *mode], linker="bfd")
+    assert qemu_dyn(ours) == qemu_dyn(ref) == "hello from powerpc 32\n"
+    same_sections(ours, ref)
+    assert dyn_tags(ours) == dyn_tags(ref)
+    assert "PPC_GOT" in dyn_tags(ours)
+    assert dyn_syms(ours, all_weak=True) == dyn_syms(ref, all_weak=True)
+    assert versions(ours) == versions(ref)
+    # the same dynamic relocations (a PIE's undefined weak _ITM_* pointers stay dynamic)
+    assert reloc_rows(ours) == reloc_rows(ref)
+    d = run([READELF, "-dW", ours]).stdout
+    ppc_got = int(re.search(r"\(PPC_GOT\)\s+0x([0-9a-f]+)", d).group(1), 16)
+    assert ppc_got == symbol(ours, "_GLOBAL_OFFSET_TABLE_") == sum(section(ours, ".got")) - 12
+    pltgot = int(re.search(r"\(PLTGOT\)\s+0x([0-9a-f]+)", d).group(1), 16)
+    assert pltgot == section(ours, ".plt")[0]
+    relocs = run([READELF, "-rW", ours]).stdout
+    slots = [int(m.group(1), 16) for m in re.finditer(r"^([0-9a-f]+)\s+\S+\s+R_PPC_JMP_SLOT", relocs, re.M)]
+    assert sorted(slots) == [pltgot + 4 * i for i in range(len(slots))] and len(slots) >= 2
+    text = section(ours, ".text")
+    glink = words(ours, ".plt")
+    assert all(text[0] <= w < sum(text) for w in glink)
+    assert glink == [glink[0] + 4 * i for i in range(len(glink))]      # (one __glink nop each)
+
+
+LIB_C = r"""
+int base = 40;
+__asm__(".symver old_answer, answer@V1");
+__asm__(".symver new_answer, answer@@V2");
+int old_answer(void) { return 1; }
+int new_answer(void) { return base + 2; }
+int helper(int x) { return x * 2; }
+"""
+LIB_MAP = "V1 { global: answer; helper; local: *; };\nV2 { global: answer; base; } V1;\n"
+MAIN_C = r"""
+#include <stdio.h>
+extern int base;
+int answer(void);
+int helper(int);
+int main(void) { base += 1; printf("%d %d\n", answer(), helper(21)); return 0; }
+"""
+
+
+def test_shared_library_with_versions(tmp_path):
+    lib = write(tmp_path, "lib.c", LIB_C)
+    vmap = write(tmp_path, "lib.map", LIB_MAP)
+    main = write(tmp_path, "main.c", MAIN_C)
+    for linker, so in ((LINKER, "libv.so"), ("bfd", "libv.bfd.so")):
+        build(tmp_path, so, [lib], ["-shared", "-fPIC", "-O2", f"-Wl,--version-script={vmap}",
+                                    "-Wl,-soname,libv.so"], linker=linker)
+    a, b = str(tmp_path / "libv.so"), str(tmp_path / "libv.bfd.so")
+    same_sections(a, b)
+    assert dyn_tags(a) == dyn_tags(b) and dyn_syms(a) == dyn_syms(b) and versions(a) == versions(b)
+    # the program (non-PIE: a copy relocation for `base`; PIE) against each library
+    for so in ("libv.so", "libv.bfd.so"):
+        (tmp_path / "run").mkdir(exist_ok=True)
+        shutil.copy(tmp_path / so, tmp_path / "run" / "libv.so")
+        for mode in ("-no-pie", "-pie"):
+            flags = [mode, "-fno-PIE" if mode == "-no-pie" else "-fPIE", "-O2"]
+            ours = build(tmp_path, "main", [main, a, *flags])
+            ref = build(tmp_path, "main.bfd", [main, a, *flags], linker="bfd")
+            libdir = str(tmp_path / "run")
+            assert qemu_dyn(ours, libdir=libdir) == qemu_dyn(ref, libdir=libdir) == "43 42\n"
+            assert dyn_tags(ours) == dyn_tags(ref) and dyn_syms(ours) == dyn_syms(ref)
+            assert versions(ours) == versions(ref)
+            if mode == "-no-pie":
+                assert "R_PPC_COPY" in run([READELF, "-rW", ours]).stdout
+
+
+TLS_SO = r"""
+__thread int lib_gd = 10;                          /* general dynamic from the program */
+static __thread int lib_ld __attribute__((tls_model("local-dynamic"))) = 20;
+__thread int lib_ie __attribute__((tls_model("initial-exec"))) = 30;
+int lib_read(void) { return lib_gd + lib_ld + lib_ie; }
+int *lib_ld_addr(void) { return &lib_ld; }
+"""
+TLS_PROG = r"""
+#include <stdio.h>
+#include <pthread.h>
+extern __thread int lib_gd;
+extern __thread int lib_ie __attribute__((tls_model("initial-exec")));
+__thread int own_le = 5;
+static __thread int own_local = 6;
+int lib_read(void);
+int *lib_ld_addr(void);
+static void *thr(void *p) { lib_gd = 1; lib_ie = 2; own_le = 3; *lib_ld_addr() = 4; own_local = 7;
+                            return (void *)(long)(lib_read() + own_le + own_local); }
+int main(void) {
+    pthread_t t; void *r;
+    pthread_create(&t, 0, thr, 0); pthread_join(t, &r);
+    printf("%d %d %d\n", lib_read(), own_le + own_local, (int)(long)r);
+    return 0;
+}
+"""
+
+
+def tls_imports(path):
+    """The dynamic symbols but __tls_get_addr: ld.bfd calls glibc's __tls_get_addr_opt
+    (with its own __glink stub that tests the cached offset first, and DT_PPC_OPT
+    telling ld.so so) where ldpy calls __tls_get_addr, and keeps the symbol in an
+    executable whose calls were all relaxed away (ldpy drops it)."""
+    return {r for r in dyn_syms(path) if not r[0].startswith("__tls_get_addr")}
+
+
+def tls_tags(path):
+    return dyn_tags(path) - {"PPC_OPT"}
+
+
+@pytest.mark.parametrize("pic", ["-fPIC", "-fpic"])
+def test_tls_models_across_library(tmp_path, pic):
+    lib = write(tmp_path, "tlslib.c", TLS_SO)
+    main = write(tmp_path, "tlsmain.c", TLS_PROG)
+    ours_so = build(tmp_path, "libtls.so", [lib], ["-shared", pic, "-O2"])
+    ref_so = build(tmp_path, "libtls.bfd.so", [lib], ["-shared", pic, "-O2"], linker="bfd")
+    same_sections(ours_so, ref_so)
+    assert tls_tags(ours_so) == tls_tags(ref_so) and tls_imports(ours_so) == tls_imports(ref_so)
+    types = run([READELF, "-rW", ours_so]).stdout
+    for t in ("R_PPC_DTPMOD32", "R_PPC_DTPREL32", "R_PPC_TPREL32"):
+        assert t in types
+    # (-fPIC: the program's own code is general-dynamic, relaxed to IE and LE)
+    for exe_flags in (["-pie", "-fPIE"], ["-no-pie", "-fno-PIE"], ["-pie", "-fPIC"], ["-no-pie", "-fPIC"]):
+        ours = build(tmp_path, "tls", [main, ours_so, "-O2", *exe_flags, "-pthread", f"-Wl,-rpath,{tmp_path}"])
+        ref = build(tmp_path, "tls.bfd", [main, ref_so, "-O2", *exe_flags, "-pthread",
+                                          f"-Wl,-rpath,{tmp_path}"], linker="bfd")
+        assert qemu_dyn(ours) == qemu_dyn(ref) == "60 11 17\n"
+        assert tls_tags(ours) == tls_tags(ref) and tls_imports(ours) == tls_imports(ref)
+        assert "__tls_get_addr" not in run([READELF, "-rW", "--dyn-syms", ours]).stdout
+
+
+@pytest.mark.parametrize("mode", ["-pie", "-no-pie"])
+def test_cxx_exceptions_threads_thread_local(tmp_path, mode):
+    src = os.path.join(os.path.dirname(__file__), "test_aarch64.py")
+    prog = re.search(r'CXX_PROG = r"""(.*?)"""', open(src).read(), re.S).group(1)
+    path = write(tmp_path, "prog.cpp", prog)
+    ours = build(tmp_path, "prog", [path], ["-O2", "-pthread", mode], cxx=True)
+    ref = build(tmp_path, "prog.bfd", [path], ["-O2", "-pthread", mode], linker="bfd", cxx=True)
+    assert qemu_dyn(ours) == qemu_dyn(ref) == "done 2004 0 main\n"
+    same_sections(ours, ref)
+    assert dyn_tags(ours) == dyn_tags(ref) and dyn_syms(ours) == dyn_syms(ref)
+    hdr = run([READELF, "-lW", ours]).stdout
+    assert "GNU_EH_FRAME" in hdr
+
+
+def test_function_address_is_the_same_everywhere(tmp_path):
+    """Non-PIC code takes printf's address with lis/addi (ADDR16_HA/LO): its call stub
+    becomes printf's address (a canonical PLT entry: .dynsym gives it as the value),
+    which the library then sees too."""
+    lib = write(tmp_path, "lib.c", "#include <stdio.h>\nvoid *get_printf(void) { return (void *)printf; }\n")
+    main = write(tmp_path, "main.c", "#include <stdio.h>\nvoid *get_printf(void);\n"
+                 "int (*p)(const char *, ...) = printf;\nint main(void) { printf(\"%d %d\\n\", "
+                 "(void *)printf == get_printf(), (void *)p == get_printf()); return 0; }\n")
+    so = build(tmp_path, "libg.so", [lib], ["-shared", "-fPIC"])
+    ours = build(tmp_path, "m", [main, so, "-O2", "-no-pie", "-fno-PIE", f"-Wl,-rpath,{tmp_path}"])
+    assert qemu_dyn(ours) == "1 1\n"
+    value = [l.split()[1] for l in run([READELF, "--dyn-syms", "-W", ours]).stdout.splitlines()
+             if len(l.split()) >= 8 and l.split()[7].startswith("printf@")]
+    text = section(ours, ".text")
+    assert len(value) == 1 and text[0] <= int(value[0], 16) < sum(text)
+
+
+def test_relocatable_merges_got2_addends(tmp_path):
+    """-r: the PLTREL24 addends of -fPIC objects (0x8000: r30 = .got2 + 0x8000) move
+    with their .got2 in the merged section, as ld.bfd writes them; the result links
+    and runs."""
+    main = compile_obj(tmp_path, write(tmp_path, "main.c", TLS_MAIN), ["-O1", "-fPIC"])
+    lib = compile_obj(tmp_path, write(tmp_path, "lib.c", TLS_LIB), ["-O1", "-fPIC"])
+    ie = compile_obj(tmp_path, write(tmp_path, "ie.c", TLS_IE), ["-O1", "-fPIC", "-ftls-model=initial-exec"])
+    from e2e_util import ldpy_command
+    run([*ldpy_command(), "-r", main, lib, ie, "-o", "r.o"], cwd=str(tmp_path))
+    run(["powerpc-linux-gnu-ld", "-r", main, lib, ie, "-o", "r.bfd.o"], cwd=str(tmp_path))
+
+    def relocs(path):
+        out = run([READELF, "-rW", str(tmp_path / path)]).stdout
+        return [(r[0], r[2], *r[4:]) for r in (l.split() for l in out.splitlines() if "R_PPC_" in l)]
+    mine, theirs = relocs("r.o"), relocs("r.bfd.o")
+    assert mine == theirs
+    assert any(r[1] == "R_PPC_PLTREL24" and r[-1] not in ("8000", "0") for r in mine)
+    exe = build(tmp_path, "r", [str(tmp_path / "r.o")], ["-static"])
+    assert qemu(exe) == TLS_OUT
+    exe = build(tmp_path, "r.bfd", [str(tmp_path / "r.o")], ["-pie"], linker="bfd")
+    assert qemu_dyn(exe) == TLS_OUT
+
+
+@pytest.mark.parametrize("mode", ["-static", "-no-pie"])
+def test_small_data_sdarel16(tmp_path, mode):
+    """-msdata=sysv: lwz r,x@sdarel(r13) is x's offset from _SDA_BASE_ (.sdata +
+    0x8000), which crt1.o loads into r13."""
+    lib = write(tmp_path, "sd.c", "int small = 3;\nstatic int s2 = 4;\nint get(void) { return small + s2; }\n")
+    obj = compile_obj(tmp_path, lib, ["-O2", "-fno-PIC", "-msdata=sysv"])
+    assert "R_PPC_SDAREL16" in run([READELF, "-rW", obj]).stdout
+    main = write(tmp_path, "m.c", "#include <stdio.h>\nextern int small; int get(void);\n"
+                 "int main(void) { small = 5; printf(\"%d\\n\", get()); return 0; }\n")
+    ours = build(tmp_path, "sd", [main, obj], [mode, "-fno-PIE"])
+    ref = build(tmp_path, "sd.bfd", [main, obj], [mode, "-fno-PIE"], linker="bfd")
+    assert qemu_dyn(ours) == qemu_dyn(ref) == "9\n"
+    assert symbol(ours, "_SDA_BASE_") == section(ours, ".sdata")[0] + 0x8000
+
+
+def test_unlinked_relocation_types_refused_by_name(tmp_path):
+    src = write(tmp_path, "r.s", ".text\n.globl _start\n_start: nop\n.reloc _start+2, R_PPC_EMB_SDA21, x\n"
+                ".data\nx: .long 0\n")
+    obj = os.path.join(str(tmp_path), "r.o")
+    run(["powerpc-linux-gnu-as", src, "-o", obj])
+    from e2e_util import ldpy_command
+    r = run([*ldpy_command(), obj, "-o", "r"], cwd=str(tmp_path), check=False)
+    assert r.returncode != 0
+    assert "r.o:(.text+0x2): unsupported relocation R_PPC_EMB_SDA21 against 'x' (not supported yet)" in r.stderr
+
+
+def test_got_beyond_32k_keeps_its_header_in_reach(tmp_path):
+    """-fpic code reaches GOT slots with signed 16-bit offsets from
+    _GLOBAL_OFFSET_TABLE_: past 8192 slots the header sits 32 KiB into .got with the
+    other slots after it, as ld.bfd lays it out."""
+    n = 9000
+    src = write(tmp_path, "big.c", "".join(f"int v{i} = {i};\n" for i in range(n)) +
+                "int sum(void) { int s = 0;\n" + "".join(f" s += v{i};\n" for i in range(n)) + " return s; }\n")
+    main = write(tmp_path, "m.c", '#include <stdio.h>\nint sum(void);\nint main(void){printf("%d\\n", sum());return 0;}\n')
+    so = build(tmp_path, "libbig.so", [src], ["-O1", "-fpic", "-shared"])
+    ref = build(tmp_path, "libbig.bfd.so", [src], ["-O1", "-fpic", "-shared"], linker="bfd")
+    for path in (so, ref):
+        addr, size = section(path, ".got")
+        assert symbol(path, "_GLOBAL_OFFSET_TABLE_") == addr + 0x8000 and size == 4 * (n + 3 + 1)
+    exe = build(tmp_path, "m", [main, so], [f"-Wl,-rpath,{tmp_path}"])
+    assert qemu_dyn(exe) == f"{sum(range(n))}\n"
+
+
+def test_cxx_exception_across_library(tmp_path):
+    """An exception thrown in a shared library (-fPIC, its own .got2) caught by the
+    program that called it through a PLT stub."""
+    lib = write(tmp_path, "thrower.cpp", "#include <stdexcept>\n#include <string>\n"
+                "int thrower(int x) { if (x) throw std::runtime_error(\"x\" + std::to_string(x)); return 1; }\n")
+    main = write(tmp_path, "cm.cpp", "#include <cstdio>\n#include <stdexcept>\nint thrower(int x);\n"
+                 "int main() { try { thrower(3); } catch (const std::exception &e) "
+                 "{ std::printf(\"caught %s\\n\", e.what()); } return 0; }\n")
+    so = build(tmp_path, "libx.so", [lib], ["-O2", "-shared", "-fPIC"], cxx=True)
+    for mode in (["-pie", "-fPIE"], ["-no-pie", "-fno-PIE"]):
+        exe = build(tmp_path, "cm", [main, so, *mode, f"-Wl,-rpath,{tmp_path}"], cxx=True)
+        assert qemu_dyn(exe) == "caught x3\n"
+
+
+IFUNC = r"""
+#include <stdio.h>
+static int impl_a(void) { return 7; }
+static int impl_b(void) { return 9; }
+static int (*resolve(void))(void) { return impl_b; }
+int pick(void) __attribute__((ifunc("resolve")));
+int (*ptr)(void) = pick;
+int main(void) { printf("%d %d %d\n", pick(), ptr(), ptr == pick); (void)impl_a; return 0; }
+"""
+
+
+@pytest.mark.parametrize("mode", ["-static", "-pie", "-no-pie"])
+def test_ifunc(tmp_path, mode):
+    """An IFUNC gets a call stub and a slot filled by IRELATIVE; in a dynamic output
+    the IRELATIVEs are in .rela.dyn, as ld.bfd writes them (ld.so applies nothing of
+    .rela.plt but JMP_SLOTs when binding lazily on PowerPC)."""
+    src = write(tmp_path, "ifunc.c", IFUNC)
+    flags = ["-O2", mode] + (["-fno-PIE"] if mode == "-no-pie" else [])
+    ours = build(tmp_path, "ifunc", [src], flags)
+    ref = build(tmp_path, "ifunc.bfd", [src], flags, linker="bfd")
+    assert qemu_dyn(ours) == qemu_dyn(ref) == "9 9 1\n"
+    if mode != "-static":
+        assert dyn_tags(ours) == dyn_tags(ref) and dyn_syms(ours) == dyn_syms(ref)
+        relocs = run([READELF, "-rW", ours]).stdout
+        plt_part = relocs[relocs.index("'.rela.plt'"):]
+        assert "R_PPC_IRELATIVE" in relocs and "R_PPC_IRELATIVE" not in plt_part
+
+    def types(path):
+        return sorted(l.split()[2] for l in run([READELF, "-rW", path]).stdout.splitlines() if "R_PPC_" in l)
+    assert types(ours) == types(ref)
+
+
+def test_emulation_listed():
+    from e2e_util import ldpy_command
+    out = run([*ldpy_command(), "-V"]).stdout
+    assert "elf32ppclinux" in out
