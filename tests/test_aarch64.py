@@ -7,82 +7,17 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 
 import pytest
 
+from cross_util import Cross, run, write, CXX_PROG, IFUNC, LIB_C, MAIN_C, TLS_LIB, TLS_MAIN
 from e2e_util import LINKER, multiarch_static_libs, shim_dir
 
-CC, CXX = "aarch64-linux-gnu-gcc", "aarch64-linux-gnu-g++"
-READELF = "aarch64-linux-gnu-readelf"
-QEMU = "qemu-aarch64"
-SYSROOT = "/usr/aarch64-linux-gnu"
-pytestmark = pytest.mark.skipif(
-    not all(shutil.which(t) for t in (CC, CXX, READELF, QEMU)),
-    reason="needs g++-aarch64-linux-gnu and qemu-user (CI installs them)")
-
-
-def run(cmd, cwd=None, check=True, timeout=600):
-    r = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True,
-                       errors="replace", timeout=timeout)
-    assert "Traceback" not in r.stderr, r.stderr
-    if check and r.returncode:
-        raise AssertionError(f"{' '.join(map(str, cmd))}: status {r.returncode}\n{r.stdout}\n{r.stderr}")
-    return r
-
-
-def build(tmp, out, sources, flags=(), linker=None, cxx=False):
-    """Compile and link with the cross driver; linker 'ldpy' or 'bfd'."""
-    linker = linker or LINKER
-    sel = ["-B", shim_dir()] if linker == "ldpy" else ["-fuse-ld=bfd"]
-    path = os.path.join(str(tmp), out)
-    run([CXX if cxx else CC, *sources, *flags, "-o", path, *sel], cwd=str(tmp))
-    if linker == "ldpy":
-        assert "ldpy" in run([READELF, "-p", ".comment", path]).stdout, "not linked by ldpy"
-    return path
-
-
-def qemu(path, *args, cwd=None):
-    env = dict(os.environ, QEMU_LD_PREFIX=SYSROOT)
-    r = subprocess.run([QEMU, "-L", SYSROOT, path, *args], capture_output=True, text=True,
-                       timeout=120, env=env, cwd=cwd)
-    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
-    return r.stdout
-
-
-def write(tmp, name, text):
-    p = tmp / name
-    p.write_text(text)
-    return str(p)
-
-
-def section_names(path):
-    out = run([READELF, "-SW", path]).stdout
-    return [m.group(1) for m in re.finditer(r"^\s*\[\s*\d+\]\s+(\S+)", out, re.M) if m.group(1) != "NULL"]
-
-
-def dyn_tags(path):
-    tags = set()
-    for line in run([READELF, "-dW", path]).stdout.splitlines():
-        m = re.match(r"\s*0x[0-9a-f]+\s+\((\w+)\)", line)
-        if m:
-            tags.add(m.group(1))
-    return tags
-
-
-def dyn_syms(path):
-    rows = set()
-    for line in run([READELF, "--dyn-syms", "-W", path]).stdout.splitlines():
-        p = line.split()
-        if len(p) >= 8 and p[0].rstrip(":").isdigit() and p[0] != "0:":
-            rows.add((p[7], p[3], p[4], p[6] != "UND"))
-    return rows
-
-
-def versions(path):
-    """The version names of -V's .gnu.version_d/_r sections."""
-    out = run([READELF, "-VW", path]).stdout
-    return sorted(set(re.findall(r"Name: (\S+)", out)) | set(re.findall(r"Version: \d+\s+File", out)))
+X = Cross("aarch64-linux-gnu", "qemu-aarch64")
+CC, CXX, READELF, QEMU, SYSROOT = X.cc, X.cxx, X.readelf, X.qemu_bin, X.sysroot
+build, qemu, section_names, same_sections = X.build, X.qemu, X.section_names, X.same_sections
+dyn_tags, dyn_syms, versions = X.dyn_tags, X.dyn_syms, X.versions
+pytestmark = X.needed()
 
 
 def compare_with_bfd(tmp, name, sources, flags=(), cxx=False, expect=None, args=()):
@@ -99,16 +34,6 @@ def compare_with_bfd(tmp, name, sources, flags=(), cxx=False, expect=None, args=
     return ours, ref
 
 
-def same_sections(ours, ref):
-    """The same output sections in the same order; glibc's orphan sections
-    (__libc_atexit, __libc_subfreeres, __libc_IO_vtables of static links) may
-    come in another order among themselves: ldpy places orphans by input order
-    where ld.bfd differs (the same on x86-64)."""
-    a, b = section_names(ours), section_names(ref)
-    assert sorted(a) == sorted(b)
-    assert [n for n in a if not n.startswith("__libc_")] == [n for n in b if not n.startswith("__libc_")]
-
-
 HELLO = '#include <stdio.h>\nint main(void){puts("hello from aarch64");return 0;}\n'
 
 
@@ -118,38 +43,6 @@ def test_hello(tmp_path, mode):
     compare_with_bfd(tmp_path, "hello", [src], ["-O2", mode], expect="hello from aarch64\n")
 
 
-CXX_PROG = r"""
-#include <cstdio>
-#include <stdexcept>
-#include <string>
-#include <thread>
-#include <vector>
-#include <mutex>
-thread_local int counter = 0;
-thread_local std::string tname = "main";
-std::mutex m;
-int total = 0;
-static void work(int n) {
-    tname = "worker" + std::to_string(n);
-    for (int i = 0; i < 1000; i++) counter++;
-    try {
-        if (n % 2) throw std::runtime_error(tname);
-    } catch (const std::exception &e) {
-        std::lock_guard<std::mutex> g(m);
-        total += counter + (int)e.what()[6] - '0';
-    }
-}
-int main() {
-    std::vector<std::thread> ts;
-    for (int i = 0; i < 4; i++) ts.emplace_back(work, i);
-    for (auto &t : ts) t.join();
-    try { throw std::logic_error("done"); }
-    catch (const std::logic_error &e) { std::printf("%s %d %d %s\n", e.what(), total, counter, tname.c_str()); }
-    return 0;
-}
-"""
-
-
 @pytest.mark.parametrize("mode", ["-pie", "-static"])
 def test_cxx_exceptions_threads_thread_local(tmp_path, mode):
     src = write(tmp_path, "prog.cpp", CXX_PROG)
@@ -157,24 +50,7 @@ def test_cxx_exceptions_threads_thread_local(tmp_path, mode):
                      expect="done 2004 0 main\n")
 
 
-LIB_C = r"""
-int base = 40;
-__asm__(".symver old_answer, answer@V1");
-__asm__(".symver new_answer, answer@@V2");
-int old_answer(void) { return 1; }
-int new_answer(void) { return base + 2; }
-int helper(int x) { return x * 2; }
-"""
 LIB_MAP = "V1 { global: answer; helper; local: *; };\nV2 { global: answer; base; } V1;\n"
-MAIN_C = r"""
-#include <stdio.h>
-extern int base;
-int answer(void);
-int helper(int);
-int main(void) { base += 1; printf("%d %d\n", answer(), helper(21)); return 0; }
-"""
-
-
 def test_shared_library_with_versions(tmp_path):
     lib = write(tmp_path, "lib.c", LIB_C)
     vmap = write(tmp_path, "lib.map", LIB_MAP)
@@ -197,33 +73,6 @@ def test_shared_library_with_versions(tmp_path):
     assert dyn_tags(a) == dyn_tags(b) and dyn_syms(a) == dyn_syms(b) and versions(a) == versions(b)
 
 
-TLS_LIB = r"""
-__thread int lib_gd = 10;                          /* general dynamic from the program */
-static __thread int lib_ld __attribute__((tls_model("local-dynamic"))) = 20;
-__thread int lib_ie __attribute__((tls_model("initial-exec"))) = 30;
-int lib_read(void) { return lib_gd + lib_ld + lib_ie; }
-int *lib_ld_addr(void) { return &lib_ld; }
-"""
-TLS_MAIN = r"""
-#include <stdio.h>
-#include <pthread.h>
-extern __thread int lib_gd;
-extern __thread int lib_ie __attribute__((tls_model("initial-exec")));
-__thread int own_le = 5;
-static __thread int own_local = 6;
-int lib_read(void);
-int *lib_ld_addr(void);
-static void *thr(void *p) { lib_gd = 1; lib_ie = 2; own_le = 3; *lib_ld_addr() = 4; own_local = 7;
-                            return (void *)(long)(lib_read() + own_le + own_local); }
-int main(void) {
-    pthread_t t; void *r;
-    pthread_create(&t, 0, thr, 0); pthread_join(t, &r);
-    printf("%d %d %d\n", lib_read(), own_le + own_local, (int)(long)r);
-    return 0;
-}
-"""
-
-
 @pytest.mark.parametrize("dialect", ["desc", "trad"])
 def test_tls_models_across_library(tmp_path, dialect):
     lib = write(tmp_path, "tlslib.c", TLS_LIB)
@@ -240,17 +89,6 @@ def test_tls_models_across_library(tmp_path, dialect):
                                           f"-Wl,-rpath,{tmp_path}"], linker="bfd")
         assert qemu(ours) == qemu(ref) == "60 11 17\n"
         assert dyn_tags(ours) == dyn_tags(ref) and dyn_syms(ours) == dyn_syms(ref)
-
-
-IFUNC = r"""
-#include <stdio.h>
-static int impl_a(void) { return 7; }
-static int impl_b(void) { return 9; }
-static int (*resolve(void))(void) { return impl_b; }
-int pick(void) __attribute__((ifunc("resolve")));
-int (*ptr)(void) = pick;
-int main(void) { printf("%d %d %d\n", pick(), ptr(), ptr == pick); (void)impl_a; return 0; }
-"""
 
 
 @pytest.mark.parametrize("mode", ["-static", "-pie", "-no-pie"])

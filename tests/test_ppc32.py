@@ -9,68 +9,20 @@ import subprocess
 
 import pytest
 
-from e2e_util import LINKER, shim_dir
+from cross_util import Cross, run, write, CXX_PROG, IFUNC, LIB_C, MAIN_C
+from cross_util import TLS_LIB as TLS_SO, TLS_MAIN as TLS_PROG
+from e2e_util import LINKER
 
-CC, CXX = "powerpc-linux-gnu-gcc", "powerpc-linux-gnu-g++"
-READELF, OBJDUMP = "powerpc-linux-gnu-readelf", "powerpc-linux-gnu-objdump"
-QEMU = "qemu-ppc"
-SYSROOT = "/usr/powerpc-linux-gnu"
-pytestmark = pytest.mark.skipif(
-    not all(shutil.which(t) for t in (CC, CXX, READELF, OBJDUMP, QEMU)),
-    reason="needs g++-powerpc-linux-gnu and qemu-user (CI installs them)")
-
-
-def run(cmd, cwd=None, check=True, timeout=600):
-    r = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True,
-                       errors="replace", timeout=timeout)
-    assert "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
-    if check and r.returncode:
-        raise AssertionError(f"{' '.join(map(str, cmd))}: status {r.returncode}\n{r.stdout}\n{r.stderr}")
-    return r
-
-
-def build(tmp, out, sources, flags=(), linker=None, cxx=False, check=True):
-    """Compile and link with the cross driver; linker 'ldpy' or 'bfd'."""
-    linker = linker or LINKER
-    sel = ["-B", shim_dir()] if linker == "ldpy" else ["-fuse-ld=bfd"]
-    path = os.path.join(str(tmp), out)
-    r = run([CXX if cxx else CC, *sources, *flags, "-o", path, *sel], cwd=str(tmp), check=check)
-    if not check:
-        return r
-    if linker == "ldpy":
-        assert "ldpy" in run([READELF, "-p", ".comment", path]).stdout, "not linked by ldpy"
-    return path
+X = Cross("powerpc-linux-gnu", "qemu-ppc")
+CC, CXX, READELF, OBJDUMP, QEMU, SYSROOT = X.cc, X.cxx, X.readelf, X.objdump, X.qemu_bin, X.sysroot
+build, qemu, section_names, same_sections = X.build, X.qemu, X.section_names, X.same_sections
+pytestmark = X.needed()
 
 
 def compile_obj(tmp, src, flags=()):
     obj = os.path.splitext(src)[0] + "".join(f.replace("-", "_").replace("=", "_") for f in flags) + ".o"
     run([CC, "-c", src, *flags, "-o", obj], cwd=str(tmp))
     return obj
-
-
-def qemu(path, *args):
-    r = subprocess.run([QEMU, "-L", SYSROOT, path, *args], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
-    return r.stdout
-
-
-def write(tmp, name, text):
-    p = tmp / name
-    p.write_text(text)
-    return str(p)
-
-
-def section_names(path):
-    out = run([READELF, "-SW", path]).stdout
-    return [m.group(1) for m in re.finditer(r"^\s*\[\s*\d+\]\s+(\S+)", out, re.M) if m.group(1) != "NULL"]
-
-
-def same_sections(ours, ref):
-    """The same output sections in the same order (glibc's __libc_* orphans may
-    come in another order among themselves, as on the other targets)."""
-    a, b = section_names(ours), section_names(ref)
-    assert sorted(a) == sorted(b)
-    assert [n for n in a if not n.startswith("__libc_")] == [n for n in b if not n.startswith("__libc_")]
 
 
 def symbol(path, name):
@@ -182,9 +134,7 @@ def test_static_tls_relaxed_to_local_exec(tmp_path, pic):
 
 
 def test_static_cxx_exceptions_threads_thread_local(tmp_path):
-    src = os.path.join(os.path.dirname(__file__), "test_aarch64.py")
-    prog = re.search(r'CXX_PROG = r"""(.*?)"""', open(src).read(), re.S).group(1)
-    path = write(tmp_path, "prog.cpp", prog)
+    path = write(tmp_path, "prog.cpp", CXX_PROG)
     ours = build(tmp_path, "prog", [path], ["-O2", "-pthread", "-static"], cxx=True)
     ref = build(tmp_path, "prog.bfd", [path], ["-O2", "-pthread", "-static"], linker="bfd", cxx=True)
     assert qemu(ours) == qemu(ref) == "done 2004 0 main\n"
@@ -281,22 +231,7 @@ def test_dynamic_hello(tmp_path, mode):
     assert glink == [glink[0] + 4 * i for i in range(len(glink))]      # (one __glink nop each)
 
 
-LIB_C = r"""
-int base = 40;
-__asm__(".symver old_answer, answer@V1");
-__asm__(".symver new_answer, answer@@V2");
-int old_answer(void) { return 1; }
-int new_answer(void) { return base + 2; }
-int helper(int x) { return x * 2; }
-"""
 LIB_MAP = "V1 { global: answer; helper; local: *; };\nV2 { global: answer; base; } V1;\n"
-MAIN_C = r"""
-#include <stdio.h>
-extern int base;
-int answer(void);
-int helper(int);
-int main(void) { base += 1; printf("%d %d\n", answer(), helper(21)); return 0; }
-"""
 
 
 def test_shared_library_with_versions(tmp_path):
@@ -323,33 +258,6 @@ def test_shared_library_with_versions(tmp_path):
             assert versions(ours) == versions(ref)
             if mode == "-no-pie":
                 assert "R_PPC_COPY" in run([READELF, "-rW", ours]).stdout
-
-
-TLS_SO = r"""
-__thread int lib_gd = 10;                          /* general dynamic from the program */
-static __thread int lib_ld __attribute__((tls_model("local-dynamic"))) = 20;
-__thread int lib_ie __attribute__((tls_model("initial-exec"))) = 30;
-int lib_read(void) { return lib_gd + lib_ld + lib_ie; }
-int *lib_ld_addr(void) { return &lib_ld; }
-"""
-TLS_PROG = r"""
-#include <stdio.h>
-#include <pthread.h>
-extern __thread int lib_gd;
-extern __thread int lib_ie __attribute__((tls_model("initial-exec")));
-__thread int own_le = 5;
-static __thread int own_local = 6;
-int lib_read(void);
-int *lib_ld_addr(void);
-static void *thr(void *p) { lib_gd = 1; lib_ie = 2; own_le = 3; *lib_ld_addr() = 4; own_local = 7;
-                            return (void *)(long)(lib_read() + own_le + own_local); }
-int main(void) {
-    pthread_t t; void *r;
-    pthread_create(&t, 0, thr, 0); pthread_join(t, &r);
-    printf("%d %d %d\n", lib_read(), own_le + own_local, (int)(long)r);
-    return 0;
-}
-"""
 
 
 def tls_imports(path):
@@ -387,9 +295,7 @@ def test_tls_models_across_library(tmp_path, pic):
 
 @pytest.mark.parametrize("mode", ["-pie", "-no-pie"])
 def test_cxx_exceptions_threads_thread_local(tmp_path, mode):
-    src = os.path.join(os.path.dirname(__file__), "test_aarch64.py")
-    prog = re.search(r'CXX_PROG = r"""(.*?)"""', open(src).read(), re.S).group(1)
-    path = write(tmp_path, "prog.cpp", prog)
+    path = write(tmp_path, "prog.cpp", CXX_PROG)
     ours = build(tmp_path, "prog", [path], ["-O2", "-pthread", mode], cxx=True)
     ref = build(tmp_path, "prog.bfd", [path], ["-O2", "-pthread", mode], linker="bfd", cxx=True)
     assert qemu_dyn(ours) == qemu_dyn(ref) == "done 2004 0 main\n"
@@ -494,17 +400,6 @@ def test_cxx_exception_across_library(tmp_path):
     for mode in (["-pie", "-fPIE"], ["-no-pie", "-fno-PIE"]):
         exe = build(tmp_path, "cm", [main, so, *mode, f"-Wl,-rpath,{tmp_path}"], cxx=True)
         assert qemu_dyn(exe) == "caught x3\n"
-
-
-IFUNC = r"""
-#include <stdio.h>
-static int impl_a(void) { return 7; }
-static int impl_b(void) { return 9; }
-static int (*resolve(void))(void) { return impl_b; }
-int pick(void) __attribute__((ifunc("resolve")));
-int (*ptr)(void) = pick;
-int main(void) { printf("%d %d %d\n", pick(), ptr(), ptr == pick); (void)impl_a; return 0; }
-"""
 
 
 @pytest.mark.parametrize("mode", ["-static", "-pie", "-no-pie"])
