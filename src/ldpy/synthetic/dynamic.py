@@ -521,18 +521,21 @@ def weak_aliases(ctx, imports):
         for i in same:
             if not sf.default_version[i]:
                 continue
-            alias = ctx.symtab.get(sf.names[i])
-            if alias is None:
-                alias = ctx.symtab.intern(sf.names[i])
-                alias.kind, alias.file, alias.index = SHARED, sf, i
-                info = int(syms["st_info"][i])
-                alias.type, alias.size, alias.weak = info & 0xf, int(syms["st_size"][i]), False
-                alias.version = sf.versions[i]
+            alias = _library_alias(ctx, sf, i)
             if alias.kind == SHARED and alias.file is sf and alias.gid not in have:
                 have.add(alias.gid)
                 alias.strong_ref = True         # (bound like the reference: GLOBAL in .dynsym)
                 out.append(alias)
     return out
+
+
+def _library_alias(ctx, sf, i):
+    """The symbol of library sf's definition i: the table's, or a new one bound to it."""
+    alias = ctx.symtab.get(sf.names[i])
+    if alias is None:
+        alias = ctx.symtab.intern(sf.names[i])
+        ctx.symtab.bind_shared(alias, sf, i)
+    return alias
 
 
 def allocate_copies(ctx):
@@ -554,13 +557,7 @@ def allocate_copies(ctx):
         for i in same:
             if not sf.default_version[i]:
                 continue
-            alias = ctx.symtab.get(sf.names[i])
-            if alias is None:
-                alias = ctx.symtab.intern(sf.names[i])
-                alias.kind, alias.file, alias.index = SHARED, sf, i
-                info = int(sf.symbols["st_info"][i])
-                alias.type, alias.size, alias.weak = info & 0xf, int(sf.symbols["st_size"][i]), (info >> 4) == 2
-                alias.version = sf.versions[i]
+            alias = _library_alias(ctx, sf, i)
             if alias.kind == SHARED and alias.file is sf and not alias.copy:
                 alias.copy = True
                 alias.copy_alias = not (alias.referenced or not alias.weak)
