@@ -409,7 +409,7 @@ def test_gp_and_tls_relaxation_same_code_as_bfd(tmp_path, code):
 
 def test_refusals(tmp_path):
     """What ldpy cannot do yet is refused on one line naming the place: a
-    linker-internal relocation in an input, --emit-relocs of relaxed code."""
+    linker-internal relocation in an input."""
     if LINKER != "ldpy":
         pytest.skip("ldpy's own messages")
     bad = write(tmp_path, "bad.s", ".text\n.globl _start\n_start:\n.reloc ., R_RISCV_GPREL_I, x\nnop\nx: nop\n")
@@ -418,11 +418,38 @@ def test_refusals(tmp_path):
     r = run([*ldpy_command(), obj, "-o", str(tmp_path / "bad")], check=False)
     assert r.returncode == 1
     assert r.stderr.strip().endswith("bad.o:(.text+0x0): unsupported relocation R_RISCV_GPREL_I against 'x'")
+
+
+def emitted_text_relocs(path):
+    """(offset, type name) of each relocation in the output's .rela.text."""
+    out = run([READELF, "-rW", path]).stdout
+    part = out[out.index("'.rela.text'"):]
+    part = part[:part.index("\n\n")] if "\n\n" in part else part
+    return [(int(m.group(1), 16), m.group(2)) for m in re.finditer(r"^([0-9a-f]+)\s+[0-9a-f]+\s+(R_RISCV_\w+)", part, re.M)]
+
+
+@pytest.mark.parametrize("mode", ["-static", "-pie"])
+def test_emit_relocs_of_relaxed_code(tmp_path, mode):
+    """--emit-relocs after relaxation: a call shortened to JAL is emitted as
+    R_RISCV_JAL at the JAL (C.J as R_RISCV_RVC_JUMP), the relocations and markers
+    of what relaxation removed, and R_RISCV_ALIGN, as R_RISCV_NONE: the renaming
+    ld.bfd does; the program runs as without --emit-relocs."""
     src = write(tmp_path, "hello.c", HELLO)
-    r = run([CC, "-static", src, "-Wl,--emit-relocs", "-o", str(tmp_path / "er"), "-B", shim_dir()],
-            check=False)
-    assert r.returncode != 0
-    assert "--emit-relocs with linker relaxation (R_RISCV_RELAX, R_RISCV_ALIGN) is not supported yet" in r.stderr
+    ours = build(tmp_path, "er", [src], ["-O2", mode, "-Wl,--emit-relocs"])
+    ref = build(tmp_path, "er.bfd", [src], ["-O2", mode, "-Wl,--emit-relocs"], linker="bfd")
+    assert qemu(ours) == qemu(ref) == qemu(build(tmp_path, "plain", [src], ["-O2", mode]))
+    rows = emitted_text_relocs(ours)
+    types = {t for _, t in rows}
+    assert "R_RISCV_JAL" in types and "R_RISCV_ALIGN" not in types
+    assert types <= {t for _, t in emitted_text_relocs(ref)}, types - {t for _, t in emitted_text_relocs(ref)}
+    # each emitted JAL sits on a JAL instruction (opcode 0x6f), each RVC_JUMP on a C.J/C.JAL
+    text = run([OBJDUMP, "-d", "--no-show-raw-insn", ours]).stdout
+    insn = {int(m.group(1), 16): m.group(2) for m in re.finditer(r"^\s*([0-9a-f]+):\s+(\S+)", text, re.M)}
+    for off, t in rows:
+        if t == "R_RISCV_JAL":
+            assert insn[off] in ("jal", "j"), (hex(off), insn[off])
+        elif t == "R_RISCV_RVC_JUMP":
+            assert insn[off] in ("c.j", "c.jal", "j", "jal"), (hex(off), insn[off])
 
 
 VARIANT_CC_S = """

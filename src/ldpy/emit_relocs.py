@@ -138,7 +138,7 @@ def write_sections(ctx, out):
     types = rt.type.copy()
     rename = getattr(ctx.target, "emitted_types", None)
     if rename is not None:
-        types = rename(types, out, rt.pos)
+        types = rename(types, out, rt.pos, ctx=ctx)
     types[dead] = 0
     sym[dead] = 0
     addend[dead] = 0

@@ -203,7 +203,8 @@ def scan(ctx, rt):
         skip[nxt] = True
     if len(tls):
         ctx.uses_tls = True
-    le = timp & ((tk == K_TPOFF) | (tk == K_TPOFF_NEG))
+    # (an undefined weak variable a PIE leaves to the loader is at offset 0: no error)
+    le = timp & K.defined[key[tls]] & ((tk == K_TPOFF) | (tk == K_TPOFF_NEG))
     if le.any():
         k = int(tls[np.argmax(le)])
         raise LinkError(f"{rt.where(k)}: local-exec TLS relocation {T.type_name(typ[k])} against "

@@ -312,7 +312,7 @@ def _relax_tls(ctx, rt, typ, S, A, pos, val, width, skip, out, tp):
         _patch(out, pos[idx], b"\x66\x90")
 
 
-def emitted_types(types, out, pos):
+def emitted_types(types, out, pos, **_):
     """--emit-relocs: a GOT32X load made direct is written as what it became, as
     BFD renames it: `lea x@GOTOFF(%reg)` an R_386_GOTOFF, `mov/test/ALU $x` an
     R_386_32, `addr32 call x` an R_386_PC32.  (The relaxed `jmp x` moved its field

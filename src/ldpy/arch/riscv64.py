@@ -278,6 +278,12 @@ def plt_entries(entry_addrs, slot_addrs):
 
 # what relaxation made of a relocation (RelaxState.code), and how apply stores it
 (X_NONE, X_DELETE, X_JAL, X_CJ, X_CLUI, X_GP_I, X_GP_S, X_TP_I, X_TP_S) = range(-1, 8)
+# --emit-relocs: the type a relaxed relocation is written as (ld.bfd's renaming;
+# a deleted one is R_RISCV_NONE)
+X_EMITTED = np.zeros(X_TP_S + 2, np.int64)     # (indexed by code + 1)
+for _code, _name in ((X_JAL, "JAL"), (X_CJ, "RVC_JUMP"), (X_CLUI, "RVC_LUI"), (X_GP_I, "GPREL_I"),
+                     (X_GP_S, "GPREL_S"), (X_TP_I, "TPREL_I"), (X_TP_S, "TPREL_S")):
+    X_EMITTED[_code + 1] = R[_name]
 X_ENC = {X_JAL: E_J, X_CJ: E_CJ, X_CLUI: E_CI, X_GP_I: E_I, X_GP_S: E_S, X_TP_I: E_I, X_TP_S: E_S}
 MATCH_C_J, MATCH_JAL, MATCH_C_LUI = 0xa001, 0x6f, 0x6001
 X_GP, X_TP = 3, 4
@@ -393,12 +399,6 @@ def relax_sections(ctx, relayout):
     sequences = len(calls) + len(pc_hi) + len(lui_hi) + len(lui_lo) + len(tp_del) + len(tp_lo)
     if not len(align) and not sequences:
         return
-    if cfg.emit_relocs:
-        # (the relocations of relaxed sequences would need ld.bfd's renaming: R_RISCV_NONE,
-        # R_RISCV_JAL, R_RISCV_GPREL_I, ...)
-        k = int(np.concatenate([align, calls, pc_hi, lui_hi, lui_lo, tp_del, tp_lo])[0])
-        raise LinkError(f"{rt.where(k)}: --emit-relocs with linker relaxation (R_RISCV_RELAX, "
-                        f"R_RISCV_ALIGN) is not supported yet")
     gids = sec_gid[rt.sec_ordinal[np.concatenate([align, calls, pc_hi, lui_hi, tp_del])]]
     shrink = ctx.shrink = Shrink(ctx, gids)
     state = ctx.riscv_relax = RelaxState(n)
@@ -858,6 +858,24 @@ class RiscV64(Target):
         if any(st_other_flags(s, STO_RISCV_VARIANT_CC) for s in ctx.plt.imports):
             return [(DT_RISCV_VARIANT_CC, 0)]
         return ()
+
+    @staticmethod
+    def emitted_types(types, out, pos, ctx=None):
+        """--emit-relocs: relaxed relocations under the names ld.bfd gives them (JAL,
+        RVC_JUMP, RVC_LUI, GPREL_I/S, TPREL_I/S); deleted ones, the R_RISCV_RELAX
+        marker of a relaxed sequence and every R_RISCV_ALIGN (its padding is done)
+        as R_RISCV_NONE."""
+        types = types.copy()
+        state = getattr(ctx, "riscv_relax", None)
+        if state is not None and len(state.code) == len(types):
+            code = state.code
+            relaxed = code != X_NONE
+            types[relaxed] = X_EMITTED[code[relaxed] + 1]
+            marker = np.flatnonzero(types[1:] == R["RELAX"]) + 1
+            done = relaxed[marker - 1] & (pos[marker] == pos[marker - 1])
+            types[marker[done]] = R["NONE"]
+        types[types == R["ALIGN"]] = R["NONE"]
+        return types
 
     def output_flags(self, ctx):
         return merged_flags(ctx.files)

@@ -371,7 +371,7 @@ def _relax_tls(ctx, rt, typ, S, A, pos, val, width, skip, out, tp):
         _patch(out, pos[idx], b"\x66\x90")
 
 
-def emitted_types(types, out, pos):
+def emitted_types(types, out, pos, **_):
     """--emit-relocs: the types to write for relocations this target relaxed, read from
     the output bytes as BFD renames them (GOTPCRELX turned into `lea`, `addr32 call`
     or `jmp; nop` is a PC32 now, into `mov $imm` an R_X86_64_32S / R_X86_64_32)."""
