@@ -866,7 +866,7 @@ class RiscV64(Target):
         marker of a relaxed sequence and every R_RISCV_ALIGN (its padding is done)
         as R_RISCV_NONE."""
         types = types.copy()
-        state = getattr(ctx, "riscv_relax", None)
+        state = ctx.riscv_relax if ctx is not None else None
         if state is not None and len(state.code) == len(types):
             code = state.code
             relaxed = code != X_NONE
