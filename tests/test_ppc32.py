@@ -427,3 +427,50 @@ def test_emulation_listed():
     from e2e_util import ldpy_command
     out = run([*ldpy_command(), "-V"]).stdout
     assert "elf32ppclinux" in out
+
+
+GD_LOCAL_LIB = r"""
+__attribute__((tls_model("global-dynamic"))) _Thread_local int lib_first = 7;
+__attribute__((tls_model("global-dynamic"))) static _Thread_local int counter = 40;
+__attribute__((tls_model("global-dynamic"))) static _Thread_local char tag[3] = "ok";
+int bump(void) { return ++counter; }
+const char *name(void) { return tag; }
+"""
+GD_LOCAL_MAIN = r"""
+#include <stdio.h>
+extern _Thread_local int lib_first;
+int bump(void);
+const char *name(void);
+int main(void) { bump(); printf("%d %d %s\n", lib_first, bump(), name()); return 0; }
+"""
+
+
+@pytest.mark.parametrize("relax", [[], ["-Wl,--no-relax"]])
+def test_general_dynamic_of_library_local_tls(tmp_path, relax):
+    """A library's own (static) TLS variables reached by general-dynamic code
+    (-O0 keeps GD): their GOT pair is a DTPMOD32 and an offset known at link time,
+    which __tls_get_addr adds to the block's address + 0x8000, so it is biased by
+    -0x8000 as a DTPREL32 would be."""
+    lib = write(tmp_path, "gdlib.c", GD_LOCAL_LIB)
+    main = write(tmp_path, "gdmain.c", GD_LOCAL_MAIN)
+    obj = compile_obj(tmp_path, lib, ["-fPIC", "-O0"])
+    assert "R_PPC_GOT_TLSGD16" in run([READELF, "-rW", str(tmp_path / obj)]).stdout
+    for linker, so in ((LINKER, "libgd.so"), ("bfd", "libgd.bfd.so")):
+        build(tmp_path, so, [obj], ["-shared", *relax, "-Wl,-soname,libgd.so"], linker=linker)
+    ours_so, ref_so = str(tmp_path / "libgd.so"), str(tmp_path / "libgd.bfd.so")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    for so in (ours_so, ref_so):
+        shutil.copy(so, run_dir / "libgd.so")
+        for linker in (LINKER, "bfd"):
+            exe = build(tmp_path, "gd", [main, ours_so, "-O0"], linker=linker)
+            assert qemu_dyn(exe, libdir=str(run_dir)) == "7 42 ok\n"
+    # ldpy: the offset words of the pairs without a symbol hold offset - 0x8000
+    got_addr, _ = section(ours_so, ".got")
+    got = words(ours_so, ".got")
+    relocs = run([READELF, "-rW", ours_so]).stdout
+    pairs = [int(m.group(1), 16) for m in re.finditer(r"^([0-9a-f]+)\s+\S+\s+R_PPC_DTPMOD32\s+[0-9a-f]+\s*$", relocs, re.M)]
+    assert len(pairs) == 2
+    offsets = sorted((got[(p + 4 - got_addr) // 4] + 0x8000) & 0xffffffff for p in pairs)
+    assert offsets == sorted([symbol(ours_so, "counter"), symbol(ours_so, "tag")])    # (TLS st_value)
+    assert 0 not in offsets

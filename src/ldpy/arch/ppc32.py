@@ -297,6 +297,7 @@ class PPC32(Target):
     R_ABS, R_RELATIVE, R_GLOB_DAT, R_JUMP_SLOT, R_COPY, R_IRELATIVE = \
         ADDR32, RELATIVE, GLOB_DAT, JMP_SLOT, COPY, IRELATIVE
     R_DTPMOD, R_DTPOFF, R_TPOFF = DTPMOD32, DTPREL32, TPREL32
+    DTP_OFFSET = DTP_OFFSET         # (the offset word of a GD GOT pair filled at link time)
     # the small-data and .got2 sections where ld.bfd's elf32ppc script puts them
     SCRIPT_RELRO_TAIL = "  .got1           : { *(.got1) }\n  .got2           : { *(.got2) }\n"
     SCRIPT_SMALL_DATA = "  .sdata          : { *(.sdata .sdata.* .gnu.linkonce.s.*) }\n"
