@@ -537,3 +537,49 @@ def test_inline_plt_calls_of_fno_plt(tmp_path, pic):
         ours_code, ref_code = call_shape(ours, ref, "accumulate")
         assert ours_code == ref_code
         assert "__tls_get_addr" not in run([READELF, "-rW", "--dyn-syms", ours]).stdout
+
+
+IFUNC_DEFS = r"""
+#include <stdio.h>
+static void say_left(void) { printf("left "); }
+static void say_right(void) { printf("right "); }
+static void (*choose_left(void))(void) { return say_left; }
+static void (*choose_right(void))(void) { return say_right; }
+void left(void) __attribute__((ifunc("choose_left")));
+void right(void) __attribute__((ifunc("choose_right")));
+"""
+IFUNC_PIC_GETTERS = r"""
+void left(void); void right(void);
+void (*left_from_pic(void))(void) { return left; }
+void (*right_from_pic(void))(void) { return right; }
+"""
+IFUNC_USER = r"""
+#include <stdio.h>
+void left(void); void right(void);
+void (*left_from_pic(void))(void); void (*right_from_pic(void))(void);
+int main(void) {
+    printf("%d %d\n", left == left_from_pic(), right == right_from_pic());
+    left_from_pic()(); right(); left(); printf("\n");
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("mode", ["-no-pie", "-pie"])
+def test_ifunc_address_same_from_pic_and_non_pic_code(tmp_path, mode):
+    """Two IFUNCs of an executable whose addresses are taken both by non-PIC code
+    (ADDR16_HA/LO) and by PIC code (.got2 words): one canonical address each, their
+    slots filled by IRELATIVEs in .rela.dyn while .rela.plt holds only JMP_SLOTs."""
+    code_flag = "-fno-PIE" if mode == "-no-pie" else "-fPIE"
+    objs = [compile_obj(tmp_path, write(tmp_path, "ifdefs.c", IFUNC_DEFS), [code_flag]),
+            compile_obj(tmp_path, write(tmp_path, "ifpic.c", IFUNC_PIC_GETTERS), ["-fPIC"]),
+            compile_obj(tmp_path, write(tmp_path, "ifuser.c", IFUNC_USER), [code_flag])]
+    ours = build(tmp_path, "ifeq", [*objs, mode])
+    ref = build(tmp_path, "ifeq.bfd", [*objs, mode], linker="bfd")
+    assert qemu_dyn(ours) == qemu_dyn(ref) == "1 1\nleft right left \n"
+    assert "TEXTREL" not in run([READELF, "-dW", ours]).stdout
+    assert reloc_rows(ours) == reloc_rows(ref)
+    relocs = run([READELF, "-rW", ours]).stdout
+    # (a PIE's .got2 words of the IFUNCs get IRELATIVEs too, as in ld.bfd's output)
+    assert relocs.count("R_PPC_IRELATIVE") == run([READELF, "-rW", ref]).stdout.count("R_PPC_IRELATIVE") >= 2
+    assert "R_PPC_IRELATIVE" not in relocs[relocs.index("'.rela.plt'"):]
