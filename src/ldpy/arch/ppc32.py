@@ -32,7 +32,8 @@ Dynamic outputs use ld.bfd's secure PLT (see plt_code): JMP_SLOT words in a
 writable .plt, call stubs and __glink at the end of .text, DT_PPC_GOT.  The stubs
 of a PIE or shared object find their slot from the PC, one per function (ld.bfd's
 address it from the caller's r30: one per function and .got2).  IFUNCs get a stub
-and a slot like an import, filled by IRELATIVE (in .rela.dyn).  Not linked yet
+and a slot like an import, filled by IRELATIVE (in .rela.dyn).  -fno-plt code
+calls through the slot itself (PLT16_HA/LO, PLTSEQ, PLTCALL: see _inline_plt).  Not linked yet
 (refused with "not supported yet"): long-branch stubs (a bl beyond +-32 MiB is
 an overflow error), the old BSS PLT (--bss-plt), the embedded ABI's relocations
 (EMB_*, SDA21), GOT_DTPREL16; calls go to __tls_get_addr where ld.bfd picks
@@ -41,6 +42,7 @@ __tls_get_addr_opt (DT_PPC_OPT).
 import numpy as np
 
 from ldpy.diag import LinkError
+from ldpy.util import isin
 from ldpy.elf.format import EM_PPC
 from ldpy.arch.base import (Target, register, K_NONE, K_ABS, K_PLT, K_GOT, K_TPOFF, K_DTPOFF,
                             K_TLS_GD, K_TLS_LD, K_TLS_IE, B_NONE, B_P, B_GOT, C_NONE)
@@ -59,6 +61,7 @@ GOT_TLSLD16 83 GOT_TLSLD16_LO 84 GOT_TLSLD16_HI 85 GOT_TLSLD16_HA 86
 GOT_TPREL16 87 GOT_TPREL16_LO 88 GOT_TPREL16_HI 89 GOT_TPREL16_HA 90
 GOT_DTPREL16 91 GOT_DTPREL16_LO 92 GOT_DTPREL16_HI 93 GOT_DTPREL16_HA 94
 TLSGD 95 TLSLD 96
+PLTSEQ 119 PLTCALL 120
 EMB_NADDR32 101 EMB_NADDR16 102 EMB_NADDR16_LO 103 EMB_NADDR16_HI 104 EMB_NADDR16_HA 105
 EMB_SDAI16 106 EMB_SDA2I16 107 EMB_SDA2REL 108 EMB_SDA21 109 EMB_MRKREF 110 EMB_RELSEC16 111
 EMB_RELST_LO 112 EMB_RELST_HI 113 EMB_RELST_HA 114 EMB_BIT_FLD 115 EMB_RELSDA 116
@@ -121,11 +124,17 @@ _SPEC = {
     # markers on the instructions of a TLS sequence: nothing stored unless relaxed
     "TLS": (K_NONE, B_NONE, E_NONE, None), "TLSGD": (K_NONE, B_NONE, E_NONE, None),
     "TLSLD": (K_NONE, B_NONE, E_NONE, None),
+    # -fno-plt's inline PLT call: addis r11,r30,f@plt@ha; lwz r11,f@plt@l(r11)
+    # (PLT16_HA/LO: the function's .plt slot from r30); mtctr r11 (PLTSEQ); bctrl
+    # (PLTCALL).  Functions that need no slot get a direct bl (see _inline_plt)
+    "PLT16_LO": (K_PLT, B_NONE, E_LO, None), "PLT16_HI": (K_PLT, B_NONE, E_HI, None),
+    "PLT16_HA": (K_PLT, B_NONE, E_HA, None),
+    "PLTSEQ": (K_NONE, B_NONE, E_NONE, None), "PLTCALL": (K_NONE, B_NONE, E_NONE, None),
 }
 _DYNAMIC_ONLY = ("COPY", "GLOB_DAT", "JMP_SLOT", "RELATIVE", "DTPMOD32", "IRELATIVE")
 # known, not linked yet: refused by name ("unsupported relocation R_PPC_...")
 _NOT_YET = ("ADDR14_BRTAKEN", "ADDR14_BRNTAKEN", "REL14_BRTAKEN", "REL14_BRNTAKEN", "PLT32", "PLTREL32",
-            "PLT16_LO", "PLT16_HI", "PLT16_HA", "SECTOFF", "SECTOFF_LO", "SECTOFF_HI", "SECTOFF_HA",
+            "SECTOFF", "SECTOFF_LO", "SECTOFF_HI", "SECTOFF_HA",
             "ADDR30", "GOT_DTPREL16", "GOT_DTPREL16_LO", "GOT_DTPREL16_HI", "GOT_DTPREL16_HA") + \
     tuple(n for n in R if n.startswith("EMB_"))
 _WIDTH = {E_NONE: 0, E_W32: 4, E_W16: 2, E_LO: 2, E_HI: 2, E_HA: 2, E_B24: 4, E_B14: 4}
@@ -265,6 +274,23 @@ def plt_code(plt_addr, slots, n, got, pic):
     return all_words.astype(">u4").view(np.uint8)
 
 
+INLINE_PLT_HALVES = (PLT16_LO, PLT16_HI, PLT16_HA)
+
+
+def tls_call_rows(rt, mark=None):
+    """The TLSGD/TLSLD markers (or those given) that are followed by the relocation of
+    their instruction, and that row: the call's (REL24, PLTREL24, PLTCALL) or PLTSEQ at
+    the same offset, or the PLT16 half of an inline PLT call two bytes in."""
+    typ = rt.type
+    if mark is None:
+        mark = np.flatnonzero((typ == TLSGD) | (typ == TLSLD))
+    nxt = np.minimum(mark + 1, len(typ) - 1)
+    off = rt.offset[nxt] - rt.offset[mark]
+    ok = (nxt > mark) & (rt.sec_ordinal[nxt] == rt.sec_ordinal[mark]) & \
+        ((off == 0) | ((off == 2) & np.isin(typ[nxt], INLINE_PLT_HALVES)))
+    return mark[ok], nxt[ok]
+
+
 class PPC32(Target):
     MACHINE = EM_PPC
     NAME = "powerpc"
@@ -297,6 +323,7 @@ class PPC32(Target):
     R_ABS, R_RELATIVE, R_GLOB_DAT, R_JUMP_SLOT, R_COPY, R_IRELATIVE = \
         ADDR32, RELATIVE, GLOB_DAT, JMP_SLOT, COPY, IRELATIVE
     R_DTPMOD, R_DTPOFF, R_TPOFF = DTPMOD32, DTPREL32, TPREL32
+    DTP_OFFSET = DTP_OFFSET         # (the offset word of a GD GOT pair filled at link time)
     # the small-data and .got2 sections where ld.bfd's elf32ppc script puts them
     SCRIPT_RELRO_TAIL = "  .got1           : { *(.got1) }\n  .got2           : { *(.got2) }\n"
     SCRIPT_SMALL_DATA = "  .sdata          : { *(.sdata .sdata.* .gnu.linkonce.s.*) }\n"
@@ -329,17 +356,12 @@ class PPC32(Target):
     def relaxed_tls_calls(self, ctx, rt):
         """In an executable every GD and LD sequence is relaxed: the call carrying a
         TLSGD/TLSLD marker loses its relocation to __tls_get_addr (the next row, at the
-        same place)."""
+        same place); so do the rows of an inline PLT call (-fno-plt), each instruction
+        marked (see tls_call_rows)."""
         if ctx.config.shared:
             return None
-        typ = rt.type
-        mark = np.flatnonzero((typ == TLSGD) | (typ == TLSLD))
-        calls = np.zeros(len(typ), bool)
-        nxt = mark + 1
-        ok = nxt < len(typ)
-        mark, nxt = mark[ok], nxt[ok]
-        same = (rt.offset[nxt] == rt.offset[mark]) & (rt.sec_ordinal[nxt] == rt.sec_ordinal[mark])
-        calls[nxt[same]] = True
+        calls = np.zeros(len(rt.type), bool)
+        calls[tls_call_rows(rt)[1]] = True
         return calls
 
     def relocatable_addends(self, rt, sections, addend):
@@ -411,8 +433,85 @@ class PPC32(Target):
         m = typ == SDAREL16
         if m.any():
             val[m] = S[m] + A[m] - _small_data_base(ctx, ".sdata", b"_edata")
+        if np.isin(typ, INLINE_PLT_HALVES + (PLTCALL, PLTSEQ)).any():
+            self._inline_plt(ctx, rt, S, A, val, width, out)
         if not ctx.config.shared and (kind >= K_TPOFF).any() | np.isin(typ, (TLS, TLSGD, TLSLD)).any():
             self._relax_tls(ctx, rt, tt, S, A, val, width, out, tpb)
+
+    def _inline_plt(self, ctx, rt, S, A, val, width, out):
+        """-fno-plt calls.  A function with a .plt slot (imported, IFUNC) is loaded from
+        it: PLT16 holds the slot's address relative to r30 (the caller's .got2 + the
+        addend when that is 0x8000 or more (-fPIC), else _GLOBAL_OFFSET_TABLE_) in a
+        position-independent output, absolute in an executable (the addis then adds
+        to 0, not r30: ld.bfd).  Any other function is called directly: the loads and
+        mtctr become nops, the bctrl a bl (ld.bfd).  The rows of a relaxed TLS call are
+        left to _relax_tls."""
+        typ, pos, key = rt.type, rt.pos, rt.key
+        rows = np.isin(typ, INLINE_PLT_HALVES + (PLTCALL, PLTSEQ))
+        tls = self.relaxed_tls_calls(ctx, rt)
+        if tls is not None:
+            rows &= ~tls
+        rows = np.flatnonzero(rows)
+        if not len(rows):
+            return
+        g, plt, iplt = ctx.gotplt, ctx.plt, ctx.iplt
+        k = key[rows]
+        lazy = isin(k, plt.keys) if len(plt.keys) else np.zeros(len(rows), bool)
+        ifunc = isin(k, iplt.keys) if len(iplt.keys) else np.zeros(len(rows), bool)
+        slot = np.zeros(len(rows), np.int64)
+        if lazy.any():
+            slot[lazy] = g.addr + 4 * (g.RESERVED + plt.index_of(k[lazy]))
+        if ifunc.any():
+            slot[ifunc] = g.addr + 4 * (g.RESERVED + g.n_lazy + iplt.index_of(k[ifunc]))
+        via_slot = lazy | ifunc
+        t = typ[rows]
+        half_row = np.isin(t, INLINE_PLT_HALVES)
+        # loads from the slot
+        idx = rows[via_slot & half_row]
+        if len(idx):
+            pic = bool(ctx.config.pie or ctx.config.shared)
+            base = np.zeros(len(idx), np.int64)
+            if pic:
+                got2 = self._got2_addresses(rt, idx)
+                base = np.where(A[idx] >= 0x8000, got2 + A[idx], ctx.got_base_addr)
+            val[idx] = slot[via_slot & half_row] - base
+            if not pic:                     # addis rT,r30,x@plt@ha -> lis rT,x@plt@ha
+                high = idx[typ[idx] != PLT16_LO]
+                write32(out, pos[high] - 2, read32(out, pos[high] - 2) & ~RA_MASK)
+        idx = rows[via_slot & ~half_row]
+        width[idx] = 0
+        # direct calls
+        idx = rows[~via_slot & (t != PLTCALL)]
+        if len(idx):
+            write32(out, np.where(np.isin(typ[idx], INLINE_PLT_HALVES), pos[idx] - 2, pos[idx]),
+                    np.full(len(idx), NOP))
+            width[idx] = 0
+        idx = rows[~via_slot & (t == PLTCALL)]
+        if len(idx):
+            width[idx] = 0
+            self._direct_calls(ctx, rt, idx, S, out)
+
+    def _direct_calls(self, ctx, rt, idx, S, out):
+        """bctrl -> bl S (the call of an inline PLT sequence to a function of the output)."""
+        disp = S[idx] - rt.P[idx]
+        bad = (disp < S26[0]) | (disp > S26[1])
+        if bad.any():
+            k = int(idx[np.argmax(bad)])
+            raise LinkError(f"{rt.where(k)}: the inline PLT call to '{ctx.reloc_sym_display(rt, k)}' "
+                            "is beyond the +-32 MiB of a bl: not supported yet (arch/ppc32.py)")
+        write32(out, rt.pos[idx], 0x48000001 | (disp & 0x03fffffc))
+
+    @staticmethod
+    def _got2_addresses(rt, idx):
+        """The address of the .got2 section of the object of each row (0 without one)."""
+        ords, inverse = np.unique(rt.sec_ordinal[idx], return_inverse=True)
+        of_file = {}
+        for f in {id(rt.sections[o].file): rt.sections[o].file for o in ords.tolist()}.values():
+            got2 = next((s for s in f.sections if s is not None and s.name == ".got2"), None)
+            of_file[id(f)] = got2.output.addr + got2.out_offset if got2 is not None and \
+                got2.output is not None else 0
+        per_section = np.array([of_file[id(rt.sections[o].file)] for o in ords.tolist()], np.int64)
+        return per_section[inverse]
 
     def _relax_tls(self, ctx, rt, tt, S, A, val, width, out, tpb):
         typ, pos, key = rt.type, rt.pos, rt.key
@@ -465,11 +564,14 @@ class PPC32(Target):
             rewrite(mark, insn | half(E_LO, tprel[mark]), pos[mark])
         mark = np.flatnonzero((typ == TLSGD) | (typ == TLSLD))
         if len(mark):
-            # the call's own relocation (to __tls_get_addr) is the next row, at the same place
-            nxt = np.minimum(mark + 1, len(typ) - 1)
-            ok = (nxt > mark) & (rt.offset[nxt] == rt.offset[mark]) & \
-                (rt.sec_ordinal[nxt] == rt.sec_ordinal[mark])
-            fail(mark, ok, "is not followed by the call to __tls_get_addr")
+            # the call's own relocation (to __tls_get_addr) is the next row, at the same
+            # place; an inline PLT call's other instructions become nops
+            found, nxt = tls_call_rows(rt, mark)
+            fail(mark, np.isin(mark, found), "is not followed by the call to __tls_get_addr")
+            seq = np.isin(typ[nxt], INLINE_PLT_HALVES + (PLTSEQ,))
+            rewrite(mark[seq], np.full(int(seq.sum()), NOP), pos[mark[seq]])
+            width[nxt[seq]] = 0
+            mark, nxt = mark[~seq], nxt[~seq]
             ie_mark = (typ[mark] == TLSGD) & imported[mark]
             le_val = np.where(typ[mark] == TLSLD, ctx.tls_start + DTP_OFFSET - tpb, tprel[mark])
             addi = np.where(_short(le_val), ADDI_3_2, ADDI_3_3) | half(E_LO, le_val)

@@ -206,8 +206,9 @@ class RelaPltSection(Synthetic):
         if n_lazy:
             idx = self.dynsym_index(g.plt.keys)
             rela["r_info"][:n_lazy] = reloc_info(idx, self.jump_slot)
-        rela["r_info"][n_lazy:n_lazy + n_i] = self.irelative
-        rela["r_addend"][n_lazy:n_lazy + n_i] = g.iplt.resolvers
+        if n_i:
+            rela["r_info"][n_lazy:n_lazy + n_i] = self.irelative
+            rela["r_addend"][n_lazy:n_lazy + n_i] = g.iplt.resolvers
         if n_d:
             # TLS descriptors (the target's TLSDESC), after the jump table as in ld.bfd
             rela["r_offset"][n_lazy + n_i:] = g.desc_addresses(g.tlsdesc.keys)
