@@ -583,3 +583,24 @@ def test_ifunc_address_same_from_pic_and_non_pic_code(tmp_path, mode):
     # (a PIE's .got2 words of the IFUNCs get IRELATIVEs too, as in ld.bfd's output)
     assert relocs.count("R_PPC_IRELATIVE") == run([READELF, "-rW", ref]).stdout.count("R_PPC_IRELATIVE") >= 2
     assert "R_PPC_IRELATIVE" not in relocs[relocs.index("'.rela.plt'"):]
+
+
+WEAK_TLS = r"""
+#include <stdio.h>
+extern char foo_used __attribute__((weak));
+extern __thread int foo __attribute__((weak, tls_model("local-exec")));
+__thread int present = 3;
+void set_foo(void) { if (&foo_used) foo = 1; }
+int main(void) { set_foo(); printf("%d\n", present); return 0; }
+"""
+
+
+@pytest.mark.parametrize("mode", ["-pie", "-static"])
+def test_local_exec_of_undefined_weak_tls(tmp_path, mode):
+    """Local-exec code reaching an undefined weak TLS variable: a PIE leaves its
+    undefined weak symbols to the loader (as PowerPC's ld.bfd), which made this one
+    "defined in a shared library" and the link an error; it is offset 0."""
+    src = write(tmp_path, "weaktls.c", WEAK_TLS)
+    ours = build(tmp_path, "weaktls", [src, mode])
+    ref = build(tmp_path, "weaktls.bfd", [src, mode], linker="bfd")
+    assert qemu(ours) == qemu(ref) == "3\n"
