@@ -98,6 +98,16 @@ int main() {
 }
 """
 
+# local-exec code that reaches an undefined weak TLS variable only when foo_used exists
+WEAK_TLS = r"""
+#include <stdio.h>
+extern char foo_used __attribute__((weak));
+extern __thread int foo __attribute__((weak, tls_model("local-exec")));
+__thread int present = 3;
+void set_foo(void) { if (&foo_used) foo = 1; }
+int main(void) { set_foo(); printf("%d\n", present); return 0; }
+"""
+
 
 def run(cmd, cwd=None, check=True, timeout=600):
     """Run a command; a Python traceback or an internal error is always a failure."""

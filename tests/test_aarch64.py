@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from cross_util import Cross, run, write, CXX_PROG, IFUNC, LIB_C, MAIN_C, TLS_LIB, TLS_MAIN
+from cross_util import Cross, run, write, CXX_PROG, IFUNC, LIB_C, MAIN_C, TLS_LIB, TLS_MAIN, WEAK_TLS
 from e2e_util import LINKER, multiarch_static_libs, shim_dir
 
 X = Cross("aarch64-linux-gnu", "qemu-aarch64")
@@ -326,16 +326,6 @@ def test_variant_pcs_symbols_keep_their_mark(tmp_path):
                 assert rows and all("[VARIANT_PCS]" in r for r in rows), (linker, path, opt, rows)
         assert "AARCH64_VARIANT_PCS" in dyn_tags(exe)
         assert "AARCH64_VARIANT_PCS" not in dyn_tags(so)      # (no PLT entry for foo there)
-
-
-WEAK_TLS = r"""
-#include <stdio.h>
-extern char foo_used __attribute__((weak));
-extern __thread int foo __attribute__((weak, tls_model("local-exec")));
-__thread int present = 3;
-void set_foo(void) { if (&foo_used) foo = 1; }
-int main(void) { set_foo(); printf("%d\n", present); return 0; }
-"""
 
 
 @pytest.mark.parametrize("mode", ["-no-pie", "-static"])

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from cross_util import Cross, run, write, CXX_PROG, IFUNC, LIB_C, MAIN_C
+from cross_util import Cross, run, write, CXX_PROG, IFUNC, LIB_C, MAIN_C, WEAK_TLS
 from cross_util import TLS_LIB as TLS_SO, TLS_MAIN as TLS_PROG
 from e2e_util import LINKER
 
@@ -583,16 +583,6 @@ def test_ifunc_address_same_from_pic_and_non_pic_code(tmp_path, mode):
     # (a PIE's .got2 words of the IFUNCs get IRELATIVEs too, as in ld.bfd's output)
     assert relocs.count("R_PPC_IRELATIVE") == run([READELF, "-rW", ref]).stdout.count("R_PPC_IRELATIVE") >= 2
     assert "R_PPC_IRELATIVE" not in relocs[relocs.index("'.rela.plt'"):]
-
-
-WEAK_TLS = r"""
-#include <stdio.h>
-extern char foo_used __attribute__((weak));
-extern __thread int foo __attribute__((weak, tls_model("local-exec")));
-__thread int present = 3;
-void set_foo(void) { if (&foo_used) foo = 1; }
-int main(void) { set_foo(); printf("%d\n", present); return 0; }
-"""
 
 
 @pytest.mark.parametrize("mode", ["-pie", "-static"])

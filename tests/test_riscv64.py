@@ -452,7 +452,7 @@ def test_emit_relocs_of_relaxed_code(tmp_path, mode):
             assert insn[off] in ("c.j", "c.jal", "j", "jal"), (hex(off), insn[off])
 
 
-VARIANT_CC_S = """
+VARIANT_CC_LIB = """
     .text
     .globl vfn
     .variant_cc vfn
@@ -460,6 +460,9 @@ VARIANT_CC_S = """
 vfn:
     li a0, 7
     ret
+"""
+# (a program of its own: main calls vfn)
+VARIANT_CC_S = VARIANT_CC_LIB + """
     .globl main
     .type main, @function
 main:
@@ -468,17 +471,6 @@ main:
     call vfn
     ld ra, 8(sp)
     addi sp, sp, 16
-    ret
-"""
-
-
-VARIANT_CC_LIB = """
-    .text
-    .globl vfn
-    .variant_cc vfn
-    .type vfn, @function
-vfn:
-    li a0, 7
     ret
 """
 

@@ -608,7 +608,6 @@ def merged_flags(files):
     """The output's e_flags: RVC and TSO if any input has them, the float ABI and
     RVE that every input with code or data must share (ld.bfd refuses a mix)."""
     flags = None
-    where = None
     for f in files:
         if not hasattr(f, "eflags") or not hasattr(f, "sections"):
             continue
@@ -616,7 +615,7 @@ def merged_flags(files):
             continue            # (no allocated contents: its flags cannot conflict)
         e = int(f.eflags)
         if flags is None:
-            flags, where = e, f.name
+            flags = e
             continue
         if (e ^ flags) & EF_RISCV_FLOAT_ABI:
             raise LinkError(f"{f.name}: can't link {FLOAT_ABI_NAMES[e & EF_RISCV_FLOAT_ABI]} modules "
