@@ -29,6 +29,7 @@ int old_answer(void) { return 1; }
 int new_answer(void) { return base + 2; }
 int helper(int x) { return x * 2; }
 """
+LIB_MAP = "V1 { global: answer; helper; local: *; };\nV2 { global: answer; base; } V1;\n"
 
 TLS_LIB = r"""
 __thread int lib_gd = 10;                          /* general dynamic from the program */
@@ -153,6 +154,16 @@ class Cross:
         if linker == "ldpy":
             assert "ldpy" in run([self.readelf, "-p", ".comment", path]).stdout, "not linked by ldpy"
         return path
+
+    def versioned_libraries(self, tmp):
+        """libv.so (the linker under test) and libv.bfd.so (ld.bfd) from LIB_C with
+        LIB_MAP's versions, both with soname libv.so; the path of MAIN_C, which uses them."""
+        lib = write(tmp, "lib.c", LIB_C)
+        vmap = write(tmp, "lib.map", LIB_MAP)
+        for linker, so in ((LINKER, "libv.so"), ("bfd", "libv.bfd.so")):
+            self.build(tmp, so, [lib], ["-shared", "-fPIC", "-O2", f"-Wl,--version-script={vmap}",
+                                        "-Wl,-soname,libv.so"], linker=linker)
+        return write(tmp, "main.c", MAIN_C)
 
     def qemu(self, path, *args, cwd=None):
         """What the program prints (it must exit 0)."""

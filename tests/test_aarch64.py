@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from cross_util import Cross, run, write, CXX_PROG, IFUNC, LIB_C, MAIN_C, TLS_LIB, TLS_MAIN, WEAK_TLS
+from cross_util import Cross, run, write, CXX_PROG, IFUNC, TLS_LIB, TLS_MAIN, WEAK_TLS
 from e2e_util import LINKER, multiarch_static_libs, shim_dir
 
 X = Cross("aarch64-linux-gnu", "qemu-aarch64")
@@ -50,14 +50,8 @@ def test_cxx_exceptions_threads_thread_local(tmp_path, mode):
                      expect="done 2004 0 main\n")
 
 
-LIB_MAP = "V1 { global: answer; helper; local: *; };\nV2 { global: answer; base; } V1;\n"
 def test_shared_library_with_versions(tmp_path):
-    lib = write(tmp_path, "lib.c", LIB_C)
-    vmap = write(tmp_path, "lib.map", LIB_MAP)
-    main = write(tmp_path, "main.c", MAIN_C)
-    for linker, so in ((LINKER, "libv.so"), ("bfd", "libv.bfd.so")):
-        build(tmp_path, so, [lib], ["-shared", "-fPIC", "-O2", f"-Wl,--version-script={vmap}",
-                                    f"-Wl,-soname,libv.so"], linker=linker)
+    main = X.versioned_libraries(tmp_path)
     # the program against each library, each linked by the linker under test and by ld.bfd
     so_ours = str(tmp_path / "libv.so")
     for so in ("libv.so", "libv.bfd.so"):

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from cross_util import Cross, run, write, CXX_PROG, IFUNC, LIB_C, MAIN_C, WEAK_TLS
+from cross_util import Cross, run, write, CXX_PROG, IFUNC, WEAK_TLS
 from cross_util import TLS_LIB as TLS_SO, TLS_MAIN as TLS_PROG
 from e2e_util import LINKER
 
@@ -231,16 +231,8 @@ def test_dynamic_hello(tmp_path, mode):
     assert glink == [glink[0] + 4 * i for i in range(len(glink))]      # (one __glink nop each)
 
 
-LIB_MAP = "V1 { global: answer; helper; local: *; };\nV2 { global: answer; base; } V1;\n"
-
-
 def test_shared_library_with_versions(tmp_path):
-    lib = write(tmp_path, "lib.c", LIB_C)
-    vmap = write(tmp_path, "lib.map", LIB_MAP)
-    main = write(tmp_path, "main.c", MAIN_C)
-    for linker, so in ((LINKER, "libv.so"), ("bfd", "libv.bfd.so")):
-        build(tmp_path, so, [lib], ["-shared", "-fPIC", "-O2", f"-Wl,--version-script={vmap}",
-                                    "-Wl,-soname,libv.so"], linker=linker)
+    main = X.versioned_libraries(tmp_path)
     a, b = str(tmp_path / "libv.so"), str(tmp_path / "libv.bfd.so")
     same_sections(a, b)
     assert dyn_tags(a) == dyn_tags(b) and dyn_syms(a) == dyn_syms(b) and versions(a) == versions(b)
