@@ -1,6 +1,10 @@
-"""Small, dependency-free readers and patchers for ELF64 little-endian files and
-ar archives, used by the hostile-input tests and the fuzzer to corrupt one
-field of a real gcc-compiled input at the right offset."""
+"""Small, dependency-free readers and patchers for ELF files (either class, either
+byte order) and ar archives, used by the hostile-input tests and the fuzzer to
+corrupt one field of a real gcc-compiled input at the right offset.
+
+The field tables below are ELF64 little-endian's and name the fields; an `Elf`
+of another flavour reads and writes the same names at its own offsets and sizes
+(`Elf.symsize`, `relasize`, `dynsize`, `shentsize` give its entry sizes)."""
 import struct
 
 # Elf64_Ehdr fields: (offset, struct format)
@@ -20,24 +24,76 @@ RELA = {"r_offset": (0, "<Q"), "r_info": (8, "<Q"), "r_type": (8, "<I"), "r_sym"
 DYN = {"d_tag": (0, "<q"), "d_val": (8, "<Q")}
 
 SHT_SYMTAB, SHT_STRTAB, SHT_RELA, SHT_DYNAMIC, SHT_DYNSYM, SHT_GROUP = 2, 3, 4, 6, 11, 17
+SHT_REL = 9
+
+# ELF32: the same fields (r_info: symbol index in the high 24 bits, type in the low 8)
+EHDR32 = {"e_type": (16, "H"), "e_machine": (18, "H"), "e_shoff": (0x20, "I"),
+          "e_shentsize": (0x2e, "H"), "e_shnum": (0x30, "H"), "e_shstrndx": (0x32, "H")}
+SHDR32 = {"sh_name": (0, "I"), "sh_type": (4, "I"), "sh_flags": (8, "I"), "sh_addr": (12, "I"),
+          "sh_offset": (16, "I"), "sh_size": (20, "I"), "sh_link": (24, "I"), "sh_info": (28, "I"),
+          "sh_addralign": (32, "I"), "sh_entsize": (36, "I")}
+SYM32 = {"st_name": (0, "I"), "st_value": (4, "I"), "st_size": (8, "I"), "st_info": (12, "B"),
+         "st_other": (13, "B"), "st_shndx": (14, "H")}
+RELA32 = {"r_offset": (0, "I"), "r_info": (4, "I"), "r_addend": (8, "i")}
+DYN32 = {"d_tag": (0, "i"), "d_val": (4, "I")}
+
+
+def _flavour(tables, order):
+    """The tables with every format in byte order `order` ("<" or ">")."""
+    return {name: {f: (off, order + fmt.lstrip("<>")) for f, (off, fmt) in t.items()}
+            for name, t in tables.items()}
 
 
 class Elf:
-    """An ELF64 little-endian file as a mutable bytearray with field access."""
+    """An ELF file as a mutable bytearray with field access by name (the tables
+    of this module); its class and byte order come from e_ident."""
 
     def __init__(self, data):
         self.b = bytearray(data)
+        self.is64 = len(data) < 5 or data[4] != 1
+        self.little = len(data) < 6 or data[5] != 2
+        self.order = "<" if self.little else ">"
+        if self.is64:
+            names = {"EHDR": EHDR, "SHDR": SHDR, "SYM": SYM, "RELA": RELA, "DYN": DYN}
+        else:
+            names = {"EHDR": EHDR32, "SHDR": SHDR32, "SYM": SYM32, "RELA": RELA32, "DYN": DYN32}
+        mine = _flavour(names, self.order)
+        self._tables = {id(EHDR): mine["EHDR"], id(SHDR): mine["SHDR"], id(SYM): mine["SYM"],
+                        id(RELA): mine["RELA"], id(DYN): mine["DYN"]}
+        self.shentsize, self.symsize = (64, 24) if self.is64 else (40, 16)
+        self.relasize, self.relsize, self.dynsize = (24, 16, 16) if self.is64 else (12, 8, 8)
 
     def __bytes__(self):
         return bytes(self.b)
 
     # -- raw fields -----------------------------------------------------------
+    def _info_split(self):
+        """(bits of the type, mask of the type) in r_info."""
+        return (32, 0xffffffff) if self.is64 else (8, 0xff)
+
+    def bits(self, table, field):
+        """The width of a field in this flavour."""
+        if field in ("r_type", "r_sym") and not (self.is64 and self.little):
+            shift, _ = self._info_split()
+            return shift if field == "r_type" else (32 if self.is64 else 24)
+        return 8 * struct.calcsize(self._tables.get(id(table), table)[field][1])
+
     def get(self, table, base, field):
-        off, fmt = table[field]
+        if field in ("r_type", "r_sym") and not (self.is64 and self.little):
+            shift, mask = self._info_split()
+            info = self.get(table, base, "r_info")
+            return info & mask if field == "r_type" else info >> shift
+        off, fmt = self._tables.get(id(table), table)[field]
         return struct.unpack_from(fmt, self.b, base + off)[0]
 
     def put(self, table, base, field, value):
-        off, fmt = table[field]
+        if field in ("r_type", "r_sym") and not (self.is64 and self.little):
+            shift, mask = self._info_split()
+            info = self.get(table, base, "r_info")
+            sym_mask = (1 << (8 * struct.calcsize(self._tables[id(RELA)]["r_info"][1]) - shift)) - 1
+            info = (info & ~mask | value & mask) if field == "r_type" else (info & mask | (value & sym_mask) << shift)
+            return self.put(table, base, "r_info", info)
+        off, fmt = self._tables.get(id(table), table)[field]
         size = struct.calcsize(fmt)
         mask = (1 << (8 * size)) - 1
         if fmt[-1].islower() and fmt[-1] != "b":     # signed fields: wrap into range
@@ -58,7 +114,7 @@ class Elf:
         return self.ehdr("e_shnum")
 
     def shdr_base(self, i):
-        return self.ehdr("e_shoff") + 64 * i
+        return self.ehdr("e_shoff") + self.shentsize * i
 
     def shdr(self, i, field):
         return self.get(SHDR, self.shdr_base(i), field)
@@ -94,14 +150,14 @@ class Elf:
         st = self.symtab(dynamic)
         off, size = self.contents(st)
         stroff = self.shdr(self.shdr(st, "sh_link"), "sh_offset")
-        for k in range(size // 24):
-            n = self.get(SYM, off + 24 * k, "st_name")
+        for k in range(size // self.symsize):
+            n = self.get(SYM, off + self.symsize * k, "st_name")
             if bytes(self.b[stroff + n:self.b.index(0, stroff + n)]) == name.encode():
                 return k
         raise KeyError(name)
 
     def sym_base(self, k, dynamic=False):
-        return self.shdr(self.symtab(dynamic), "sh_offset") + 24 * k
+        return self.shdr(self.symtab(dynamic), "sh_offset") + self.symsize * k
 
     def sym(self, k, field, dynamic=False):
         return self.get(SYM, self.sym_base(k, dynamic), field)
@@ -112,7 +168,7 @@ class Elf:
     # -- relocations -----------------------------------------------------------
     def rela_base(self, sec, k):
         i = self.section(sec) if isinstance(sec, str) else sec
-        return self.shdr(i, "sh_offset") + 24 * k
+        return self.shdr(i, "sh_offset") + self.relasize * k
 
     def rela(self, sec, k, field):
         return self.get(RELA, self.rela_base(sec, k), field)
@@ -122,22 +178,23 @@ class Elf:
 
     def rela_count(self, sec):
         i = self.section(sec) if isinstance(sec, str) else sec
-        return self.shdr(i, "sh_size") // 24
+        return self.shdr(i, "sh_size") // self.relasize
 
     # -- SHT_GROUP ---------------------------------------------------------------
     def group_words(self, i):
         off, size = self.contents(i)
-        return list(struct.unpack_from(f"<{size // 4}I", self.b, off))
+        return list(struct.unpack_from(f"{self.order}{size // 4}I", self.b, off))
 
     def set_group_word(self, i, k, value):
-        struct.pack_into("<I", self.b, self.shdr(i, "sh_offset") + 4 * k, value & 0xffffffff)
+        struct.pack_into(self.order + "I", self.b, self.shdr(i, "sh_offset") + 4 * k, value & 0xffffffff)
 
     # -- .dynamic ----------------------------------------------------------------
     def dyn_entries(self):
         (i,) = self.sections_of_type(SHT_DYNAMIC)
         off, size = self.contents(i)
-        return [(off + 16 * k, self.get(DYN, off + 16 * k, "d_tag"), self.get(DYN, off + 16 * k, "d_val"))
-                for k in range(size // 16)]
+        n = self.dynsize
+        return [(off + n * k, self.get(DYN, off + n * k, "d_tag"), self.get(DYN, off + n * k, "d_val"))
+                for k in range(size // n)]
 
 
 # -- ar archives --------------------------------------------------------------------

@@ -8,6 +8,9 @@ call to another object), b.o (the callee and _start), c1.o and c2.o (C++ with
 the same inline function: COMDAT groups, one copy discarded), libab.a (a.o,
 b.o and c1.o under a long member name: symbol index and `//` name table),
 m.o + libl.so (a PIE against a shared library with data, TLS and versions).
+The targets aarch64, riscv64, i386 and ppc32 compile the same programs with the
+cross gcc (ELF32 and big-endian inputs: elfpatch.Elf reads every flavour) and
+mutate an object or the shared library of a `-m EMULATION` link.
 
 Each input gets one mutation, chosen among: random bytes anywhere, an ELF
 header field, a section header field, a .symtab/.dynsym entry field (st_name,
@@ -67,7 +70,7 @@ from collections import Counter
 import pytest
 
 from elfpatch import (Elf, ar_members, EHDR, SHDR, SYM, RELA, DYN, SHT_SYMTAB, SHT_STRTAB, SHT_RELA,
-                      SHT_DYNAMIC, SHT_DYNSYM, SHT_GROUP)
+                      SHT_REL, SHT_DYNAMIC, SHT_DYNSYM, SHT_GROUP)
 
 ITERATIONS = int(os.environ.get("LDPY_FUZZ_ITERATIONS", "40"))
 SEED = int(os.environ.get("LDPY_FUZZ_SEED", "0"))
@@ -93,18 +96,22 @@ MAIN_C = "extern int lib_data; int lib_fn(int);\nvoid _start(void) { lib_fn(lib_
 LONG_NAME = "c_member_with_a_long_name.o"
 
 
-def build_corpus(d):
+def build_corpus(d, triple=None):
+    """The corpus, compiled by the host's gcc or by `triple`-gcc (no archive then)."""
     for name, code in (("a.c", A_C), ("b.c", B_C), ("l.c", LIB_C), ("m.c", MAIN_C),
                        ("c1.cc", C_CC % (1, 1)), ("c2.cc", C_CC % (2, 2)), ("l.map", LIB_MAP)):
         (d / name).write_text(code)
 
     def sh(*cmd):
         subprocess.run(cmd, cwd=d, check=True, capture_output=True)
-    sh("gcc", "-O1", "-fno-pie", "-c", "a.c", "b.c", "m.c")
-    sh("g++", "-O0", "-fno-exceptions", "-c", "c1.cc", "c2.cc")
-    sh("gcc", "-shared", "-fPIC", "-Wl,--version-script=l.map", "l.c", "-o", "libl.so")
-    shutil.copy(d / "c1.o", d / LONG_NAME)
-    sh("ar", "rcs", "libab.a", "a.o", "b.o", LONG_NAME)
+    cc, cxx = (f"{triple}-gcc", f"{triple}-g++") if triple else ("gcc", "g++")
+    sh(cc, "-O1", "-fno-pie", "-c", "a.c", "b.c")
+    sh(cc, "-O1", "-fPIE", "-c", "m.c")
+    sh(cxx, "-O0", "-fno-exceptions", "-c", "c1.cc", "c2.cc")
+    sh(cc, "-shared", "-fPIC", "-Wl,--version-script=l.map", "l.c", "-o", "libl.so")
+    if not triple:
+        shutil.copy(d / "c1.o", d / LONG_NAME)
+        sh("ar", "rcs", "libab.a", "a.o", "b.o", LONG_NAME)
 
 
 # -- values -------------------------------------------------------------------------
@@ -125,8 +132,7 @@ def interesting(rng, bits, orig=None, size=None):
 
 
 def _set(e, table, base, field, rng):
-    off, fmt = table[field]
-    bits = 8 * struct.calcsize(fmt)
+    bits = e.bits(table, field)
     orig = e.get(table, base, field)
     e.put(table, base, field, interesting(rng, bits, orig if orig >= 0 else orig & ((1 << bits) - 1), len(e.b)))
 
@@ -170,10 +176,10 @@ def m_sym(e, rng):
     if not tabs:
         return m_bytes(e, rng)
     t = rng.choice(tabs)
-    n = e.shdr(t, "sh_size") // 24
+    n = e.shdr(t, "sh_size") // e.symsize
     if not n:
         return m_bytes(e, rng)
-    base = e.shdr(t, "sh_offset") + 24 * rng.randrange(n)
+    base = e.shdr(t, "sh_offset") + e.symsize * rng.randrange(n)
     field = rng.choice(["st_name", "st_info", "st_other", "st_shndx", "st_shndx", "st_value", "st_size"])
     if field == "st_shndx" and rng.random() < 0.5:
         e.put(SYM, base, field, rng.choice([rng.randrange(e.shnum + 3), 0xfff1, 0xfff2, 0xff02,
@@ -184,18 +190,26 @@ def m_sym(e, rng):
         _set(e, SYM, base, field, rng)
 
 
+# relocation types each machine knows (e_machine -> ranges), for mutations that stay plausible
+_RELOC_TYPES = {62: [range(45)], 3: [range(44)], 183: [range(257, 314), range(512, 581), range(1024, 1033)],
+                243: [range(62)], 20: [range(116)]}
+
+
 def m_rela(e, rng):
-    secs = _sections(e, (SHT_RELA,))
+    secs = _sections(e, (SHT_RELA, SHT_REL))
     if not secs:
         return m_bytes(e, rng)
     s = rng.choice(secs)
-    n = e.shdr(s, "sh_size") // 24
+    rel = e.shdr(s, "sh_type") == SHT_REL
+    size = e.relsize if rel else e.relasize
+    n = e.shdr(s, "sh_size") // size
     if not n:
         return m_bytes(e, rng)
-    base = e.shdr(s, "sh_offset") + 24 * rng.randrange(n)
-    field = rng.choice(["r_offset", "r_sym", "r_type", "r_addend"])
+    base = e.shdr(s, "sh_offset") + size * rng.randrange(n)
+    field = rng.choice(["r_offset", "r_sym", "r_type"] + ([] if rel else ["r_addend"]))
     if field == "r_type" and rng.random() < 0.7:
-        e.put(RELA, base, field, rng.randrange(45))        # known x86-64 types, mostly
+        types = rng.choice(_RELOC_TYPES.get(e.ehdr("e_machine"), [range(256)]))
+        e.put(RELA, base, field, rng.choice(types))       # the machine's known types, mostly
     elif field == "r_sym" and rng.random() < 0.5:
         e.put(RELA, base, field, rng.randrange(64))
     elif field == "r_offset" and rng.random() < 0.5:
@@ -245,10 +259,10 @@ def m_dynamic(e, rng):
     if not secs:
         return m_sym(e, rng)
     d = secs[0]
-    n = e.shdr(d, "sh_size") // 16
+    n = e.shdr(d, "sh_size") // e.dynsize
     if not n:
         return m_bytes(e, rng)
-    base = e.shdr(d, "sh_offset") + 16 * rng.randrange(n)
+    base = e.shdr(d, "sh_offset") + e.dynsize * rng.randrange(n)
     if rng.random() < 0.3:
         e.put(DYN, base, "d_tag", rng.choice([0, 1, 5, 6, 10, 14, 0x6ffffffc, 0x6ffffffe, 0x6ffffff0]))
     else:
@@ -264,7 +278,7 @@ def m_versym(e, rng):
     if size < 2:
         return m_bytes(e, rng)
     p = off + 2 * rng.randrange(size // 2)
-    struct.pack_into("<H", e.b, p, interesting(rng, 16))
+    struct.pack_into(e.order + "H", e.b, p, interesting(rng, 16))
 
 
 ELF_MUTATIONS = {"bytes": (m_bytes, 3), "ehdr": (m_ehdr, 1), "shdr": (m_shdr, 3), "sym": (m_sym, 3),
@@ -454,7 +468,12 @@ def link_in_child(argv, cwd):
 
 # -- the test ---------------------------------------------------------------------------
 
-TARGETS = {"object": 11, "archive": 12, "shared": 13}
+TARGETS = {"object": 11, "archive": 12, "shared": 13,
+           "aarch64": 14, "riscv64": 15, "i386": 16, "ppc32": 17}
+# the other targets' objects and libraries: (cross triple, emulation); each input is a
+# mutated object (in 7 of 10) or a mutated shared library
+CROSS = {"aarch64": ("aarch64-linux-gnu", "aarch64linux"), "riscv64": ("riscv64-linux-gnu", "elf64lriscv"),
+         "i386": ("i686-linux-gnu", "elf_i386"), "ppc32": ("powerpc-linux-gnu", "elf32ppclinux")}
 
 
 def fuzz(target, d, iterations, seed=SEED):
@@ -464,13 +483,18 @@ def fuzz(target, d, iterations, seed=SEED):
     kinds = Counter()
     crashes = []
     out = d / "out"
+    emulation = ["-m", CROSS[target][1]] if target in CROSS else []
     for it in range(iterations):
-        if target == "object":
+        if target in CROSS:
+            target_now = "object" if rng.random() < 0.7 else "shared"
+        else:
+            target_now = target
+        if target_now == "object":
             victim = rng.choice(["a.o", "b.o", "c1.o", "c1.o"])
             data, kind = mutate_elf((d / victim).read_bytes(), rng)
             mut = "mut.o"
             inputs = [mut if v == victim else v for v in ["a.o", "b.o", "c1.o", "c2.o"]]
-        elif target == "archive":
+        elif target_now == "archive":
             data, kind = mutate_archive((d / "libab.a").read_bytes(), rng)
             mut = "libmut.a"
             whole = rng.random() < 0.25
@@ -480,7 +504,7 @@ def fuzz(target, d, iterations, seed=SEED):
             mut = "libmut.so"
             inputs = ["-pie", "m.o", mut]
         (d / mut).write_bytes(data)
-        argv = ["-o", "out", *inputs]
+        argv = [*emulation, "-o", "out", *inputs]
         status, stderr = link_in_child(argv, str(d))
         if status == "clean" and out.exists():
             status, stderr = "crash", stderr + "\n[failed link left its output file]"
@@ -518,17 +542,30 @@ def corpus(tmp_path_factory):
     return d
 
 
+def _cross_tools_missing(target):
+    if target not in CROSS:
+        return False
+    triple = CROSS[target][0]
+    return not (shutil.which(f"{triple}-gcc") and shutil.which(f"{triple}-g++"))
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("target", list(TARGETS))
+@pytest.mark.parametrize("target", [pytest.param(t, marks=pytest.mark.skipif(
+    _cross_tools_missing(t), reason="needs the cross compiler (CI installs it)")) for t in TARGETS])
 def test_mutated_inputs_fail_cleanly(corpus, tmp_path, target):
-    for f in corpus.iterdir():
-        if f.suffix in (".o", ".a", ".so"):
-            shutil.copy(f, tmp_path / f.name)
+    if target in CROSS:
+        build_corpus(tmp_path, CROSS[target][0])
+        links = (["a.o", "b.o", "c1.o", "c2.o"], ["-pie", "m.o", "libl.so"])
+        emulation = ["-m", CROSS[target][1]]
+    else:
+        for f in corpus.iterdir():
+            if f.suffix in (".o", ".a", ".so"):
+                shutil.copy(f, tmp_path / f.name)
+        links = (["a.o", "b.o", "c1.o", "c2.o"], ["-u", "work", "-u", "use_c1", "libab.a"],
+                 ["-pie", "m.o", "libl.so"])
+        emulation = []
     # the unbroken corpus links: each mutation is the only thing wrong
-    for status, _ in [link_in_child(argv, str(tmp_path)) for argv in
-                      (["-o", "out", "a.o", "b.o", "c1.o", "c2.o"],
-                       ["-o", "out", "-u", "work", "-u", "use_c1", "libab.a"],
-                       ["-o", "out", "-pie", "m.o", "libl.so"])]:
+    for status, _ in [link_in_child([*emulation, "-o", "out", *inputs], str(tmp_path)) for inputs in links]:
         assert status == "linked", _
     counts, kinds, crashes = fuzz(target, tmp_path, ITERATIONS)
     text = report(target, counts, kinds)

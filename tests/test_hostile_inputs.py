@@ -290,6 +290,12 @@ CASES = [
          "bad.o", ["section", ".data", "bad alignment 0x10000000000"]),
     Case("e_shoff_past_eof", obj_case(lambda e: e.set_ehdr("e_shoff", len(e.b) + 64)),
          "bad.o", ["section header table", "past the end of the file"]),
+    # (also read before the link by the early look for .ctf sections: a number past
+    # 2**63, a name table of 2**62 bytes must not escape as an overflow or out of memory)
+    Case("e_shoff_2_63", obj_case(lambda e: e.set_ehdr("e_shoff", 0x84db8bc6d1d6e349)),
+         "bad.o", ["section header table", "past the end of the file"]),
+    Case("shstrtab_size_2_62", obj_case(lambda e: e.set_shdr(e.ehdr("e_shstrndx"), "sh_size", 1 << 62)),
+         "bad.o", ["past the end of the file"]),
     Case("e_shnum_past_eof", obj_case(lambda e: e.set_ehdr("e_shnum", e.shnum + 40)),
          "bad.o", ["section header table", "past the end of the file"]),
     Case("e_shnum_ffff", obj_case(lambda e: e.set_ehdr("e_shnum", 0xffff)),

@@ -550,3 +550,28 @@ def test_static_link_with_ld_bfd_default_script(tmp_path):
     gp = int(re.search(r"(\w+)\s+0 NOTYPE\s+GLOBAL DEFAULT\s+ABS __global_pointer\$", syms).group(1), 16)
     sdata = int(re.search(r"(\w+)\s+0 NOTYPE\s+GLOBAL DEFAULT\s+\d+ __SDATA_BEGIN__", syms).group(1), 16)
     assert gp <= sdata + 0x800
+
+
+def test_relaxed_symbol_with_a_size_past_2_62(tmp_path):
+    """Relaxation moves symbol values and sizes with the deleted bytes; a symbol
+    whose size is past 2**62 (a broken object's) keeps that size instead of
+    overflowing the size column (an internal error before), and the others still
+    follow the deletions, as in ld.bfd's output."""
+    from elfpatch import Elf
+    src = write(tmp_path, "r.c", "int g(int x) { return x + 1; }\n"
+                                 "int f(int x) { return g(x) * 2; }\n"
+                                 "void _start(void) { f(1); for (;;) ; }\n")
+    run([CC, "-O0", "-fno-pie", "-c", src, "-o", "r.o"], cwd=str(tmp_path))
+    e = Elf((tmp_path / "r.o").read_bytes())
+    e.set_sym(e.symbol("g"), "st_size", (1 << 63) + 5)
+    (tmp_path / "bad.o").write_bytes(bytes(e))
+    sizes = {}
+    for linker in (ldpy_command(), [f"{CC[:-3]}ld.bfd"]):
+        out = tmp_path / f"out.{len(sizes)}"
+        r = subprocess.run([*linker, "-m", "elf64lriscv", "-o", str(out), "bad.o"], cwd=str(tmp_path),
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        rows = (l.split() for l in run([READELF, "-sW", str(out)]).stdout.splitlines())
+        sizes[len(sizes)] = {r[7]: (r[1], r[2]) for r in rows if len(r) > 7 and r[7] in ("f", "g", "_start")}
+    assert sizes[0]["g"][1] == "0x8000000000000005"
+    assert sizes[0] == sizes[1]

@@ -7,6 +7,7 @@ writes printf@GLIBC_2.2.5) and every hidden definition is local (ld.bfd keeps th
 GLOBAL HIDDEN in executables); ld.bfd's view is brought to that convention below."""
 import pytest
 
+from elfpatch import Elf
 from linkutil import gcc_link, run
 
 C_SRC = ('#include <stdio.h>\nstatic int helper(int x){return x+1;}\n'
@@ -60,3 +61,23 @@ def test_unique_symbols_stay_unique_in_dynsym(tmp_path):
     dyn = [l for l in run(["readelf", "--dyn-syms", "-W", lib]).stdout.splitlines() if "_ZZN1C4nextEvE1n" in l]
     assert len(dyn) == 1 and " UNIQUE " in dyn[0], dyn
     assert "UNIX - GNU" in run(["readelf", "-h", lib]).stdout
+
+
+def test_symbol_sizes_past_2_63_are_kept(tmp_path):
+    """st_size is 64 bits: sizes of 2**63 and more (a broken or hand-made object's)
+    reach .symtab as they are, as ld.bfd writes them (they were written 0 and
+    0x8000000000000000: the size column went through float64)."""
+    (tmp_path / "s.c").write_text("int counter = 3;\nint big = 4;\nvoid _start(void) { for (;;) ; }\n")
+    run(["gcc", "-O1", "-c", "s.c"], cwd=tmp_path)
+    e = Elf((tmp_path / "s.o").read_bytes())
+    e.set_sym(e.symbol("big"), "st_size", (1 << 64) - 1)
+    e.set_sym(e.symbol("counter"), "st_size", (1 << 63) + 5)
+    (tmp_path / "bad.o").write_bytes(bytes(e))
+    sizes = {}
+    for linker in ("ldpy", "ld.bfd"):
+        r = run([linker, "-o", f"out.{linker}", "bad.o"], cwd=tmp_path)
+        assert r.returncode == 0 and "Warning" not in r.stderr, r.stderr
+        rows = (l.split() for l in run(["readelf", "-sW", f"out.{linker}"], cwd=tmp_path).stdout.splitlines())
+        sizes[linker] = {r[7]: r[2] for r in rows if len(r) > 7 and r[7] in ("big", "counter")}
+    assert sizes["ldpy"] == {"big": "0xffffffffffffffff", "counter": "0x8000000000000005"}
+    assert sizes["ldpy"] == sizes["ld.bfd"]

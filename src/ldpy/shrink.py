@@ -93,7 +93,10 @@ class Shrink:
         self.g_gid = np.fromiter((s.section.file.sec_base + s.section.index for s in self.globals),
                                  np.int64, len(self.globals))
         self.g_value = np.fromiter((s.value for s in self.globals), np.int64, len(self.globals))
-        self.g_size = np.fromiter((s.size for s in self.globals), np.int64, len(self.globals))
+        # (a size past 2**62 is a broken input's: the symbol keeps it as it is)
+        self.g_huge = [s.size >= 1 << 62 for s in self.globals]
+        self.g_size = np.fromiter((0 if huge else s.size for s, huge in zip(self.globals, self.g_huge)),
+                                  np.int64, len(self.globals))
         # locals: the key tables' values and sizes (by file-local symbol)
         files = ctx.files
         sec_base = np.fromiter((f.sec_base for f in files), np.int64, len(files))
@@ -117,8 +120,10 @@ class Shrink:
         if self.globals:
             v = self.map(self.g_gid, self.g_value)
             e = self.map(self.g_gid, self.g_value + self.g_size)
-            for s, value, size in zip(self.globals, v.tolist(), (e - v).tolist()):
-                s.value, s.size = value, size
+            for s, value, size, huge in zip(self.globals, v.tolist(), (e - v).tolist(), self.g_huge):
+                s.value = value
+                if not huge:
+                    s.size = size
         keys = ctx.keys
         if len(self.l_rows):
             v = self.map(self.l_gid, self.l_value)

@@ -72,11 +72,17 @@ def _ctf_sections_in_file(path):
             shfmt = e + "IIIIIIIIII"
         if shnum == 0 or shstrndx >= shnum or shentsize != struct.calcsize(shfmt):
             return None
+        file_size = os.fstat(fd).st_size
+        if shoff + shentsize * shnum > file_size:
+            return None                     # (a broken header: the link reports it)
         table = os.pread(fd, shentsize * shnum, shoff)
         if len(table) != shentsize * shnum:
             return None
         hdrs = [struct.unpack_from(shfmt, table, i * shentsize) for i in range(shnum)]
-        strs = os.pread(fd, hdrs[shstrndx][5], hdrs[shstrndx][4])
+        str_off, str_size = hdrs[shstrndx][4], hdrs[shstrndx][5]
+        if str_off + str_size > file_size:
+            return None
+        strs = os.pread(fd, str_size, str_off)
         out = []
         for i, (name, typ, flags, _, off, size, *_rest) in enumerate(hdrs):
             if strs[name:name + 5] == b".ctf\0" and typ == 1 and size:

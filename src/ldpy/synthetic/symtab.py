@@ -322,8 +322,9 @@ class SymtabSection(Synthetic):
                      s.unique and s.kind == DEFINED, s.type,
                      s.visibility if s.forced_local is None else s.forced_local, s.size, shndx_of(s),
                      s.canonical_plt) for s in allg]
+            # (sizes as uint64: a value past 2**63 would make the column float64)
             gid, imported, strong, weak_def, unique, types, other, size, shndx, canonical = \
-                (np.array(col) for col in zip(*rows))
+                (np.array(col, np.uint64 if k == 7 else None) for k, col in enumerate(zip(*rows)))
             imported, canonical = imported.astype(bool), canonical.astype(bool)
             weak = np.where(imported, ~strong.astype(bool), weak_def.astype(bool))
             dst = out[pos:pos + n]
@@ -338,7 +339,7 @@ class SymtabSection(Synthetic):
             if flags:
                 from ldpy.symbols import st_other_flags
                 dst["st_other"] |= np.fromiter((st_other_flags(s, flags) for s in allg), np.uint8, n)
-            dst["st_size"] = np.where(imported, 0, size.astype(np.uint64))
+            dst["st_size"] = np.where(imported, np.uint64(0), size)
             dst["st_shndx"] = shndx.astype(np.uint16)
             val = ctx.gaddr[gid.astype(np.int64)]
             val = np.where(imported & ~canonical, 0, val)
