@@ -765,3 +765,69 @@ def test_local_exec_of_undefined_weak_tls(tmp_path, mode):
     ours = build(tmp_path, "weaktls", [src, mode])
     ref = build(tmp_path, "weaktls.bfd", [src, mode], linker="bfd")
     assert qemu(ours) == qemu(ref) == "3\n"
+
+
+def fdes(path):
+    """(pc_begin, pc_end, call frame instructions) of each FDE of .eh_frame, in order."""
+    out = run([READELF, "--debug-dump=frames", path]).stdout
+    found = []
+    for m in re.finditer(r"FDE cie=\w+ pc=([0-9a-f]+)\.\.([0-9a-f]+)\n((?:  .*\n)*)", out):
+        ops = [line.strip() for line in m.group(3).splitlines() if "DW_CFA_nop" not in line]
+        found.append((int(m.group(1), 16), int(m.group(2), 16), ops))
+    return found
+
+
+def eh_frame_hdr_count(path):
+    """The number of FDEs .eh_frame_hdr's table holds (None without the section)."""
+    return words(path, ".eh_frame_hdr")[2] if section(path, ".eh_frame_hdr") else None
+
+
+def lr_moves(path, begin):
+    """Where the FDE's instructions say LR goes to r0 and back: offsets from begin."""
+    at, moves = begin, []
+    for op in fdes(path)[0][2]:
+        m = re.search(r"to ([0-9a-f]+)", op)
+        if m:
+            at = int(m.group(1), 16)
+        elif "r65 in r0" in op or "restore_extended: r65" in op:
+            moves.append(at - begin)
+    return moves
+
+
+@pytest.mark.parametrize("mode", [["-no-pie", "-fno-PIE"], ["-pie", "-fPIE"], ["-static"]])
+def test_plt_code_has_an_fde(tmp_path, mode):
+    """The PLT code (.glink's call stubs, __glink and its resolver; a static program's
+    IFUNC stubs) is covered by an FDE of its own CIE first in .eh_frame, as ld.bfd
+    writes it: no instructions where LR stays put, LR in r0 around each mflr r0 ...
+    mtlr r0 of the PIC resolver (and of ldpy's PIC call stubs); in .eh_frame_hdr's
+    table too.  --no-ld-generated-unwind-info leaves it out."""
+    src = write(tmp_path, "ifunc.c", IFUNC) if "-static" in mode else write(tmp_path, "hello.c", HELLO)
+    ours = build(tmp_path, "prog", [src], ["-O2", *mode])
+    ref = build(tmp_path, "prog.bfd", [src], ["-O2", *mode], linker="bfd")
+    assert qemu_dyn(ours) == qemu_dyn(ref)
+    begin, end, ops = fdes(ours)[0]
+    ref_begin, ref_end, ref_ops = fdes(ref)[0]
+    if "-static" in mode:
+        assert end - begin == ref_end - ref_begin == 16          # (the IFUNC's call stub)
+    else:
+        # .glink ends .text: n call stubs, a __glink word each (to 16 bytes), the resolver
+        n = run([READELF, "-rW", ours]).stdout.count("R_PPC_JMP_SLOT")
+        stub = 32 if "-pie" in mode else 16
+        assert end == sum(section(ours, ".text"))
+        assert end - begin == n * stub + (4 * n + 15) // 16 * 16 + 64
+        if "-no-pie" in mode:
+            assert end - begin == ref_end - ref_begin
+    if "-pie" in mode:
+        # the resolver's mflr r0 .. mtlr r0 at the same offsets as ld.bfd's, and each
+        # call stub's (mflr r0; bcl; mflr r11; mtlr r0; ...)
+        assert lr_moves(ours, end - 64)[-2:] == lr_moves(ref, symbol(ref, "__glink_PLTresolve")) == [8, 24]
+        assert lr_moves(ours, begin)[:-2] == [x for i in range(n) for x in (32 * i + 4, 32 * i + 16)]
+    else:
+        assert ops == ref_ops == []
+    other = build(tmp_path, "prog.nounwind", [src], ["-O2", *mode, "-Wl,--no-ld-generated-unwind-info"])
+    assert len(fdes(other)) == len(fdes(ours)) - 1
+    if "-static" in mode:       # (gcc asks for .eh_frame_hdr only in dynamic links)
+        assert eh_frame_hdr_count(ours) is eh_frame_hdr_count(ref) is None
+    else:
+        assert eh_frame_hdr_count(ours) == len(fdes(ours)) and eh_frame_hdr_count(other) == len(fdes(other))
+    assert qemu_dyn(other) == qemu_dyn(ours)

@@ -277,6 +277,85 @@ def plt_code(plt_addr, slots, n, got, pic):
 
 INLINE_PLT_HALVES = (PLT16_LO, PLT16_HI, PLT16_HA)
 
+# -- unwind information for the PLT code ------------------------------------------
+# ld.bfd describes .glink (the call stubs, __glink, __glink_PLTresolve) or a static
+# program's IFUNC stubs with one FDE of its own CIE at the start of .eh_frame
+# (GCC's CIE: "zR", code alignment 4, data alignment -4, return address r65 (LR),
+# pc-relative sdata4 pointers, CFA = r1).  Where the code keeps LR in r0 (the
+# PIC resolver's mflr r0 ... mtlr r0; here also each PIC call stub's), the FDE
+# says so: DW_CFA_register r65 r0 after the mflr, DW_CFA_restore_extended r65
+# after the mtlr.  ld.bfd merges the CIE with an identical input one; ldpy keeps it.
+GLINK_CIE = bytes.fromhex("00000010" "00000000" "017a5200" "047c4101" "1b0c0100")
+DW_CFA_ADVANCE_LOC, DW_CFA_ADVANCE_LOC1, DW_CFA_ADVANCE_LOC2 = 0x40, 0x02, 0x03
+DW_CFA_REGISTER_LR_R0, DW_CFA_RESTORE_EXTENDED_LR = b"\x09\x41\x00", b"\x06\x41"
+
+
+def _cfa_advance(units):
+    if units < 0x40:
+        return bytes([DW_CFA_ADVANCE_LOC | units])
+    if units < 0x100:
+        return bytes([DW_CFA_ADVANCE_LOC1, units])
+    return bytes([DW_CFA_ADVANCE_LOC2]) + units.to_bytes(2, "big")
+
+
+def glink_lr_ranges(n_stubs, pic):
+    """Offsets in .glink where LR is in r0: [from, to) pairs (the PIC call stubs'
+    mflr r0 ... mtlr r0, then the PIC resolver's)."""
+    if not pic:
+        return []
+    pairs = [(PIC_STUB_SIZE * i + 4, PIC_STUB_SIZE * i + 16) for i in range(n_stubs)]
+    resolve = PIC_STUB_SIZE * n_stubs + glink_size(n_stubs) - RESOLVE_SIZE
+    return pairs + [(resolve + 8, resolve + 24)]
+
+
+def glink_fde_program(lr_ranges):
+    """The call frame instructions of the FDE: where LR moves to r0 and back."""
+    out, at = b"", 0
+    for start, end in lr_ranges:
+        out += _cfa_advance((start - at) // 4) + DW_CFA_REGISTER_LR_R0 + \
+            _cfa_advance((end - start) // 4) + DW_CFA_RESTORE_EXTENDED_LR
+        at = end
+    return out
+
+
+def glink_eh_frame(eh_addr, code_addr, code_size, program):
+    """The CIE and the FDE of the PLT code, at address eh_addr."""
+    body = b"\0" + program                    # (no augmentation data)
+    body += b"\0" * (-(len(body) + 12) % 4)   # (DW_CFA_nop to a 4-byte length)
+    fde_at = eh_addr + len(GLINK_CIE)
+    pc_rel = (code_addr - (fde_at + 8)) & 0xffffffff
+    fde = (len(body) + 12).to_bytes(4, "big") + (len(GLINK_CIE) + 4).to_bytes(4, "big") + \
+        pc_rel.to_bytes(4, "big") + code_size.to_bytes(4, "big") + body
+    return GLINK_CIE + fde
+
+
+def add_glink_eh_frame(ctx):
+    """The PLT code's FDE (as ld.bfd, unless --no-ld-generated-unwind-info), ahead of
+    the inputs' .eh_frame: only when there is one."""
+    from ldpy.synthetic import Synthetic, insert_after
+    eh = ctx.outputs.by_name.get(".eh_frame")
+    plt = ctx.plt if ctx.plt is not None and ctx.plt.size else \
+        ctx.iplt if ctx.iplt is not None and len(ctx.iplt) and ctx.iplt.size else None
+    if not ctx.config.ld_generated_unwind_info or plt is None or eh is None or not eh.chunks \
+            or plt.output is None:
+        return
+    pic = bool(ctx.config.pie or ctx.config.shared)
+    n = len(plt.keys) + len(ctx.iplt) if plt is ctx.plt else 0
+    program = glink_fde_program(glink_lr_ranges(n, pic))
+
+    class GlinkEhFrame(Synthetic):
+        def bytes(self):
+            data = glink_eh_frame(self.addr, plt.addr, plt.size, program)
+            return np.frombuffer(data, np.uint8)
+
+    chunk = GlinkEhFrame(".eh_frame", align=4)
+    chunk.size = len(glink_eh_frame(0, 0, 0, program))
+    chunk.data = np.zeros(0, np.uint8)          # (not None: the writer asks bytes() for it)
+    insert_after(eh.chunks[0], chunk, before=True)
+    if ctx.eh_frame_hdr is not None:
+        ctx.eh_frame_hdr.set_count(ctx.eh_frame_hdr.fde_count + 1)
+
+
 # -- long-branch stubs ---------------------------------------------------------
 # ld.bfd (elf32-ppc's relax_section) gives a branch whose destination is out of
 # reach (bl/b: +-32 MiB, bc: +-32 KiB) a trampoline at the end of the branch's
@@ -575,6 +654,9 @@ class PPC32(Target):
             got2_of[id(f)] = got2.out_offset if got2 is not None and got2.output is not None else 0
         shift = np.array([got2_of.get(id(s.file), 0) for s in sections], np.int64)
         addend[m] += shift[rt.sec_ordinal[m]]
+
+    def before_layout(self, ctx):
+        add_glink_eh_frame(ctx)
 
     def after_layout(self, ctx, relayout):
         """Long-branch trampolines (the layout is final after)."""
