@@ -141,17 +141,202 @@ def test_static_cxx_exceptions_threads_thread_local(tmp_path):
     same_sections(ours, ref)
 
 
-def test_branch_out_of_range_is_reported(tmp_path):
-    """A bl beyond +-32 MiB: ld.bfd's message, no silent wrap (no long-branch stubs yet)."""
-    src = write(tmp_path, "far.s", ".text\n.globl _start\n_start: bl far\n"
-                ".section .far,\"ax\"\n.globl far\nfar: blr\n")
-    obj = os.path.join(str(tmp_path), "far.o")
+# _start's bl and bc to two functions 33 MiB away, each out of reach: ld.bfd gives
+# them trampolines after _start's section (the two bl share one); exit status 0
+# only when both arrive
+FAR_ASM = """
+\t.section .text.a,"ax",@progbits
+\t.globl _start
+_start:
+\tbl far
+\tbl far
+\tcmpwi 3,40
+\tbeq 0,far_exit
+\tli 3,1
+\tli 0,1
+\tsc
+\t.section .text.b,"ax",@progbits
+\t.space GAP
+\t.globl far
+far:
+\tli 3,40
+\tblr
+\t.globl far_exit
+far_exit:
+\taddi 3,3,-40
+\tli 0,1
+\tsc
+"""
+
+
+def far_object(tmp, gap=0x2100000):
+    src = write(tmp, f"far{gap:x}.s", FAR_ASM.replace("GAP", hex(gap)))
+    obj = src[:-2] + ".o"
     run(["powerpc-linux-gnu-as", src, "-o", obj])
+    return obj
+
+
+def link_direct(tmp, out, objs, flags=(), linker="ldpy", check=True):
+    """ld itself (no gcc driver): ldpy or powerpc-linux-gnu-ld.bfd."""
     from e2e_util import ldpy_command
-    r = run([*ldpy_command(), "-static", "--section-start=.far=0x14000000", obj, "-o", "far"],
-            cwd=str(tmp_path), check=False)
+    cmd = [*ldpy_command()] if linker == "ldpy" else ["powerpc-linux-gnu-ld.bfd"]
+    return run([*cmd, *flags, *objs, "-o", out], cwd=str(tmp), check=check)
+
+
+def disassembly(path):
+    """objdump -d without the file name line."""
+    return run([OBJDUMP, "-d", path]).stdout.split("\n", 2)[2]
+
+
+def test_long_branch_stubs_for_bl_and_bc(tmp_path):
+    """A bl and a beq beyond their reach (+-32 MiB, +-32 KiB) in a program whose
+    code spans more than 32 MiB: trampolines (lis/addi r12; mtctr; bctr) after the
+    branches' section, one per destination, byte for byte as ld.bfd's; without
+    them (--no-relax) ld.bfd's overflow messages."""
+    obj = far_object(tmp_path)
+    ours = os.path.join(str(tmp_path), "far")
+    ref = os.path.join(str(tmp_path), "far.bfd")
+    link_direct(tmp_path, ours, [obj])
+    link_direct(tmp_path, ref, [obj], linker="bfd")
+    assert qemu(ours) == qemu(ref) == ""
+    assert disassembly(ours) == disassembly(ref)
+    text = disassembly(ours)
+    assert text.count("mtctr   r12") == 2 and re.search(r"bl\s+(\w+) <_start\+0x1c>\n.*bl\s+\1 ", text)
+    # --emit-relocs: the same code, the input relocations kept (ld.bfd's moving them to
+    # the trampolines is not done yet)
+    link_direct(tmp_path, ours + ".q", [obj], ["--emit-relocs"])
+    assert qemu(ours + ".q") == "" and disassembly(ours + ".q").split("\n", 1)[1] == text.split("\n", 1)[1]
+    rel = run([READELF, "-rW", ours + ".q"]).stdout
+    assert rel.count("R_PPC_REL24") == 2 and rel.count("R_PPC_REL14") == 1
+    r = link_direct(tmp_path, ours + ".norelax", [obj], ["--no-relax"], check=False)
     assert r.returncode != 0
     assert "relocation truncated to fit: R_PPC_REL24 against symbol 'far'" in r.stderr
+    assert "relocation truncated to fit: R_PPC_REL14 against symbol 'far_exit'" in r.stderr
+
+
+def test_conditional_branch_stub_only_with_relax(tmp_path):
+    """A beq 64 KiB away in a small program: an overflow error as ld.bfd reports
+    it (it stubs branches only when the code spans more than 32 MiB), a trampoline
+    with --relax (as ld.bfd's)."""
+    obj = far_object(tmp_path, 0x10000)
+    r = link_direct(tmp_path, "near", [obj], check=False)
+    assert r.returncode != 0
+    assert "relocation truncated to fit: R_PPC_REL14 against symbol 'far_exit'" in r.stderr
+    ours = os.path.join(str(tmp_path), "near")
+    ref = os.path.join(str(tmp_path), "near.bfd")
+    link_direct(tmp_path, ours, [obj], ["--relax"])
+    link_direct(tmp_path, ref, [obj], ["--relax"], linker="bfd")
+    assert qemu(ours) == ""
+    assert disassembly(ours) == disassembly(ref)
+    assert disassembly(ours).count("bctr") == 1         # (the bl reaches far itself)
+
+
+def test_relocatable_link_keeps_far_branches(tmp_path):
+    """-r makes no trampolines: the branches keep their relocations."""
+    obj = far_object(tmp_path)
+    link_direct(tmp_path, "r.o", [obj], ["-r"])
+    rel = run([READELF, "-rW", os.path.join(str(tmp_path), "r.o")]).stdout
+    assert rel.count("R_PPC_REL24") == 2 and rel.count("R_PPC_REL14") == 1
+    assert section(os.path.join(str(tmp_path), "r.o"), ".text.a")[1] == 0x1c
+
+
+# near and far functions 34 MiB apart (three objects, linked in this order),
+# calling each other and printf
+NEAR_C = r"""
+#include <stdio.h>
+void far_fn(int);
+void far_local(int) __attribute__((visibility("hidden")));
+void near_fn(int x) { printf("near %d\n", x); if (x < 2) far_fn(x + 1); else far_local(x); }
+"""
+GAP_C = 'void gap(void) { __asm__(".space 34*1024*1024"); }\n'
+FAR_C = r"""
+#include <stdio.h>
+void near_fn(int);
+void far_fn(int x) { printf("far %d\n", x); near_fn(x + 1); }
+__attribute__((visibility("hidden"))) void far_local(int x) { printf("local %d\n", x); }
+"""
+FAR_MAIN = 'void near_fn(int);\nint puts(const char *);\nint main(void) { near_fn(0); puts("done"); return 0; }\n'
+FAR_OUT = "near 0\nfar 1\nnear 2\nlocal 2\ndone\n"
+
+
+def far_sources(tmp):
+    return [write(tmp, name, text) for name, text in (("near.c", NEAR_C), ("gap.c", GAP_C), ("far.c", FAR_C))]
+
+
+def shape(path, function):
+    """The function's instructions with their numbers blanked (the addresses of
+    data and PLT stubs differ between ldpy and ld.bfd)."""
+    return [re.sub(r"-?\b(?=[0-9a-f]*\d)[0-9a-f]+\b", "N", line) for line in code(path, function)]
+
+
+def trampoline_targets(path, function):
+    """Where the trampolines within `function`'s objdump listing go, in order: the
+    name of the function symbol there, else "stub" (a PLT call stub)."""
+    out = run([OBJDUMP, "-d", path]).stdout
+    body = re.search(rf"<{function}>:\n(.*?)\n\n", out, re.S).group(1)
+    rows = [(int(m.group(1), 16), int(m.group(2).replace(" ", ""), 16))
+            for m in re.finditer(r"^\s*([0-9a-f]+):\s+((?:[0-9a-f]{2} ){3}[0-9a-f]{2})", body, re.M)]
+    funcs = {}
+    for line in run([READELF, "-sW", path]).stdout.splitlines():
+        p = line.split()
+        if len(p) >= 8 and p[3] == "FUNC" and p[6] != "UND":
+            v = int(p[1], 16)           # (of aliases, the public name: printf, not _IO_printf)
+            funcs[v] = min(funcs.get(v, p[7]), p[7], key=lambda n: (n.startswith("_"), n))
+
+    def ha_lo(hi, lo):
+        return ((hi & 0xffff) << 16) + ((lo & 0xffff) ^ 0x8000) - 0x8000
+    found = []
+    for i, (addr, w) in enumerate(rows[:-3]):
+        nxt = [r[1] for r in rows[i + 1:i + 4]]
+        if w & 0xffff0000 == 0x3d800000 and nxt[0] & 0xffff0000 == 0x398c0000:    # lis/addi r12
+            target = ha_lo(w, nxt[0])
+        elif w == 0x429f0005 and nxt[0] == 0x7d8802a6:                          # bcl; mflr r12
+            target = (addr + 4 + ha_lo(nxt[1], nxt[2])) & 0xffffffff
+        else:
+            continue
+        found.append(funcs.get(target, "stub"))
+    return found
+
+
+@pytest.mark.parametrize("mode", [["-static"], ["-no-pie", "-fno-PIE"], ["-pie", "-fPIE"]])
+def test_long_branch_stubs_in_programs(tmp_path, mode):
+    """Calls 34 MiB away, to functions and through the PLT (to the call stubs in
+    .glink): trampolines after the calling function's section, absolute or (PIE)
+    PC-relative, of ld.bfd's shape; a static or non-PIE program's code is
+    ld.bfd's word for word."""
+    srcs = far_sources(tmp_path)
+    main = write(tmp_path, "main.c", FAR_MAIN)
+    flags = ["-O1", *mode]
+    ours = build(tmp_path, "far", [main, *srcs], flags)
+    ref = build(tmp_path, "far.bfd", [main, *srcs], flags, linker="bfd")
+    assert qemu_dyn(ours) == qemu_dyn(ref) == FAR_OUT
+    for fn in ("near_fn", "far_fn"):
+        assert shape(ours, fn) == shape(ref, fn)
+        assert trampoline_targets(ours, fn) == trampoline_targets(ref, fn)
+    near = [line.split()[0] for line in shape(ours, "near_fn")]
+    stub = ["mflr", "bcl", "mflr", "addis", "addi", "mtlr", "mtctr", "bctr"] if "-pie" in mode else \
+        ["lis", "addi", "mtctr", "bctr"]
+    assert near[-len(stub):] == stub            # (the trampolines follow the function)
+    # far_fn and far_local directly, printf (in .text, after them) or its PLT call stub
+    assert sorted(trampoline_targets(ours, "near_fn")) == \
+        ["far_fn", "far_local", "printf" if "-static" in mode else "stub"]
+
+
+def test_long_branch_stubs_in_shared_library(tmp_path):
+    """-shared: PC-relative trampolines to a preemptible function's PLT call stub
+    and to a local function, of ld.bfd's shape; the library works."""
+    srcs = far_sources(tmp_path)
+    main = write(tmp_path, "main.c", FAR_MAIN)
+    flags = ["-O1", "-fPIC", "-shared"]
+    build(tmp_path, "libfar.so", srcs, flags)
+    ref = build(tmp_path, "libfar.bfd.so", srcs, flags, linker="bfd")
+    ours = os.path.join(str(tmp_path), "libfar.so")
+    exe = build(tmp_path, "main", [main, "-L.", "-lfar"], ["-O1"])
+    assert qemu_dyn(exe, libdir=str(tmp_path)) == FAR_OUT
+    assert shape(ours, "near_fn") == shape(ref, "near_fn")
+    # printf and the preemptible far_fn through their PLT call stubs, far_local itself
+    assert trampoline_targets(ours, "near_fn") == trampoline_targets(ref, "near_fn")
+    assert sorted(trampoline_targets(ours, "near_fn")) == ["far_local", "stub", "stub"]
 
 
 def dyn_tags(path):
@@ -586,3 +771,69 @@ def test_local_exec_of_undefined_weak_tls(tmp_path, mode):
     ours = build(tmp_path, "weaktls", [src, mode])
     ref = build(tmp_path, "weaktls.bfd", [src, mode], linker="bfd")
     assert qemu(ours) == qemu(ref) == "3\n"
+
+
+def fdes(path):
+    """(pc_begin, pc_end, call frame instructions) of each FDE of .eh_frame, in order."""
+    out = run([READELF, "--debug-dump=frames", path]).stdout
+    found = []
+    for m in re.finditer(r"FDE cie=\w+ pc=([0-9a-f]+)\.\.([0-9a-f]+)\n((?:  .*\n)*)", out):
+        ops = [line.strip() for line in m.group(3).splitlines() if "DW_CFA_nop" not in line]
+        found.append((int(m.group(1), 16), int(m.group(2), 16), ops))
+    return found
+
+
+def eh_frame_hdr_count(path):
+    """The number of FDEs .eh_frame_hdr's table holds (None without the section)."""
+    return words(path, ".eh_frame_hdr")[2] if section(path, ".eh_frame_hdr") else None
+
+
+def lr_moves(path, begin):
+    """Where the FDE's instructions say LR goes to r0 and back: offsets from begin."""
+    at, moves = begin, []
+    for op in fdes(path)[0][2]:
+        m = re.search(r"to ([0-9a-f]+)", op)
+        if m:
+            at = int(m.group(1), 16)
+        elif "r65 in r0" in op or "restore_extended: r65" in op:
+            moves.append(at - begin)
+    return moves
+
+
+@pytest.mark.parametrize("mode", [["-no-pie", "-fno-PIE"], ["-pie", "-fPIE"], ["-static"]])
+def test_plt_code_has_an_fde(tmp_path, mode):
+    """The PLT code (.glink's call stubs, __glink and its resolver; a static program's
+    IFUNC stubs) is covered by an FDE of its own CIE first in .eh_frame, as ld.bfd
+    writes it: no instructions where LR stays put, LR in r0 around each mflr r0 ...
+    mtlr r0 of the PIC resolver (and of ldpy's PIC call stubs); in .eh_frame_hdr's
+    table too.  --no-ld-generated-unwind-info leaves it out."""
+    src = write(tmp_path, "ifunc.c", IFUNC) if "-static" in mode else write(tmp_path, "hello.c", HELLO)
+    ours = build(tmp_path, "prog", [src], ["-O2", *mode])
+    ref = build(tmp_path, "prog.bfd", [src], ["-O2", *mode], linker="bfd")
+    assert qemu_dyn(ours) == qemu_dyn(ref)
+    begin, end, ops = fdes(ours)[0]
+    ref_begin, ref_end, ref_ops = fdes(ref)[0]
+    if "-static" in mode:
+        assert end - begin == ref_end - ref_begin == 16          # (the IFUNC's call stub)
+    else:
+        # .glink ends .text: n call stubs, a __glink word each (to 16 bytes), the resolver
+        n = run([READELF, "-rW", ours]).stdout.count("R_PPC_JMP_SLOT")
+        stub = 32 if "-pie" in mode else 16
+        assert end == sum(section(ours, ".text"))
+        assert end - begin == n * stub + (4 * n + 15) // 16 * 16 + 64
+        if "-no-pie" in mode:
+            assert end - begin == ref_end - ref_begin
+    if "-pie" in mode:
+        # the resolver's mflr r0 .. mtlr r0 at the same offsets as ld.bfd's, and each
+        # call stub's (mflr r0; bcl; mflr r11; mtlr r0; ...)
+        assert lr_moves(ours, end - 64)[-2:] == lr_moves(ref, symbol(ref, "__glink_PLTresolve")) == [8, 24]
+        assert lr_moves(ours, begin)[:-2] == [x for i in range(n) for x in (32 * i + 4, 32 * i + 16)]
+    else:
+        assert ops == ref_ops == []
+    other = build(tmp_path, "prog.nounwind", [src], ["-O2", *mode, "-Wl,--no-ld-generated-unwind-info"])
+    assert len(fdes(other)) == len(fdes(ours)) - 1
+    if "-static" in mode:       # (gcc asks for .eh_frame_hdr only in dynamic links)
+        assert eh_frame_hdr_count(ours) is eh_frame_hdr_count(ref) is None
+    else:
+        assert eh_frame_hdr_count(ours) == len(fdes(ours)) and eh_frame_hdr_count(other) == len(fdes(other))
+    assert qemu_dyn(other) == qemu_dyn(ours)

@@ -120,7 +120,7 @@ class Context:
         self.relro_fixed_sections = None  # sections a script pinned inside RELRO
         self.write_workers = []       # parallel.Beside workers of write.py (killed if the link fails)
         self.symtab_beside = False    # a write worker fills .symtab
-        self.stub_sections = []       # AArch64: stub (veneer) sections
+        self.stub_sections = []       # AArch64: stub (veneer) sections; PowerPC: long-branch trampolines
         self.stub_groups = None       # AArch64: branch groups the stubs serve
         self.erratum_adr_sites = None # AArch64: erratum 843419 sites rewritten to ADR
         self.aarch64_plt = (False, False)  # AArch64: (BTI, PAC) PLT entries
@@ -305,7 +305,7 @@ def _link(config, lto=None, ctf_beside=None):
     passes.run(ctx.target.before_layout, ctx)   # the target's merged sections (RISC-V attributes)
     passes.run(layout_scripted, ctx)        # addresses, file offsets, program headers (SECTIONS, MEMORY, PHDRS)
     relayout = lambda: layout_scripted(ctx)
-    passes.run(ctx.target.after_layout, ctx, relayout)   # range-extension stubs (AArch64)
+    passes.run(ctx.target.after_layout, ctx, relayout)   # range-extension stubs (AArch64, PowerPC)
     if ctx.rela_dyn is not None and ctx.rela_dyn.packed:
         from ldpy.synthetic.dynamic import pack_relative_relocs
         from ldpy.synthetic.android_relocs import settle

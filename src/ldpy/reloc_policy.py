@@ -440,6 +440,24 @@ def apply(ctx, rt, S, A, out, deferred):
     T.store(out, rt.pos, tt, val, width)
 
 
+def branch_destinations(ctx, rt, idx):
+    """Where the branches idx of rt go: the symbol plus addend, the PLT entry
+    of a function called through the PLT, the IPLT entry of a local IFUNC."""
+    keys = ctx.keys
+    key = rt.key[idx]
+    S = keys.addr[key].copy()
+    plan = rt.plan
+    m = plan.plt_call[idx]
+    if m.any() and ctx.config.shared:
+        S[m] = ctx.plt.entry_addresses(key[m])
+    ifm = keys.ifunc[key]
+    if ifm.any() and ctx.iplt is not None and len(ctx.iplt):
+        ifm &= isin(key, ctx.iplt.keys)
+        if ifm.any():
+            S[ifm] = ctx.iplt.entry_addresses(key[ifm])
+    return S + rt.addend[idx]
+
+
 def check_overflow(ctx, rt, tt, val, width):
     """Every stored value inside its type's overflow class (Target.CHECK)."""
     T = ctx.target

@@ -24,6 +24,7 @@ import numpy as np
 from ldpy.util import unique, isin
 from ldpy.diag import LinkError
 from ldpy.elf.format import EM_AARCH64
+from ldpy.reloc_policy import branch_destinations
 
 MACHINE = EM_AARCH64
 NAME = "aarch64"
@@ -901,24 +902,6 @@ def _stub_section_class():
     return StubSection
 
 
-def branch_destinations(ctx, rt, idx):
-    """Where the branches idx of rt go: the symbol plus addend, the PLT entry
-    of a function called through the PLT, the IPLT entry of a local IFUNC."""
-    keys = ctx.keys
-    key = rt.key[idx]
-    S = keys.addr[key].copy()
-    plan = rt.plan
-    m = plan.plt_call[idx]
-    if m.any() and ctx.config.shared:
-        S[m] = ctx.plt.entry_addresses(key[m])
-    ifm = keys.ifunc[key]
-    if ifm.any() and ctx.iplt is not None and len(ctx.iplt):
-        ifm &= isin(key, ctx.iplt.keys)
-        if ifm.any():
-            S[ifm] = ctx.iplt.entry_addresses(key[ifm])
-    return S + rt.addend[idx]
-
-
 def _stub_groups(ctx, rt):
     """Each relocation section's stub group (the id of the chunk its group's stubs
     follow), from the current layout; and those chunks by id."""
@@ -1027,6 +1010,7 @@ def add_stubs(ctx, relayout, max_rounds=12):
         rt.place()
         sec_group, chunks = _stub_groups(ctx, rt)
         grp = sec_group[rt.sec_ordinal[br]]
+    from ldpy.synthetic import insert_after
     StubSection = _stub_section_class()
     by_chunk = {}
     known = set()
@@ -1037,15 +1021,7 @@ def add_stubs(ctx, relayout, max_rounds=12):
         sec = by_chunk.get(id(chunk))
         if sec is None:
             sec = by_chunk[id(chunk)] = StubSection(chunk, fix in ("full", "adrp"))
-            o = chunk.output
-            sec.output = o
-            o.chunks.insert(o.chunks.index(chunk) + 1, sec)
-            # under a SECTIONS script, chunks are placed from their input section
-            # description's list: the stubs follow the section there too
-            for lst in getattr(o, "desc_chunks", {}).values():
-                if any(c is chunk for c in lst):
-                    lst.insert(next(i for i, c in enumerate(lst) if c is chunk) + 1, sec)
-                    break
+            insert_after(chunk, sec)
             ctx.stub_sections.append(sec)
         return sec
 

@@ -33,9 +33,10 @@ writable .plt, call stubs and __glink at the end of .text, DT_PPC_GOT.  The stub
 of a PIE or shared object find their slot from the PC, one per function (ld.bfd's
 address it from the caller's r30: one per function and .got2).  IFUNCs get a stub
 and a slot like an import, filled by IRELATIVE (in .rela.dyn).  -fno-plt code
-calls through the slot itself (PLT16_HA/LO, PLTSEQ, PLTCALL: see _inline_plt).  Not linked yet
-(refused with "not supported yet"): long-branch stubs (a bl beyond +-32 MiB is
-an overflow error), the old BSS PLT (--bss-plt), the embedded ABI's relocations
+calls through the slot itself (PLT16_HA/LO, PLTSEQ, PLTCALL: see _inline_plt).  Branches
+out of reach go through trampolines at the end of their section (add_long_branch_stubs).
+Not linked yet (refused with "not supported yet"): the old BSS PLT (--bss-plt), the
+embedded ABI's relocations
 (EMB_*, SDA21), GOT_DTPREL16; calls go to __tls_get_addr where ld.bfd picks
 __tls_get_addr_opt (DT_PPC_OPT).
 """
@@ -276,6 +277,282 @@ def plt_code(plt_addr, slots, n, got, pic):
 
 INLINE_PLT_HALVES = (PLT16_LO, PLT16_HI, PLT16_HA)
 
+# -- unwind information for the PLT code ------------------------------------------
+# ld.bfd describes .glink (the call stubs, __glink, __glink_PLTresolve) or a static
+# program's IFUNC stubs with one FDE of its own CIE at the start of .eh_frame
+# (GCC's CIE: "zR", code alignment 4, data alignment -4, return address r65 (LR),
+# pc-relative sdata4 pointers, CFA = r1).  Where the code keeps LR in r0 (the
+# PIC resolver's mflr r0 ... mtlr r0; here also each PIC call stub's), the FDE
+# says so: DW_CFA_register r65 r0 after the mflr, DW_CFA_restore_extended r65
+# after the mtlr.  ld.bfd merges the CIE with an identical input one; ldpy keeps it.
+GLINK_CIE = bytes.fromhex("00000010" "00000000" "017a5200" "047c4101" "1b0c0100")
+DW_CFA_ADVANCE_LOC, DW_CFA_ADVANCE_LOC1, DW_CFA_ADVANCE_LOC2 = 0x40, 0x02, 0x03
+DW_CFA_REGISTER_LR_R0, DW_CFA_RESTORE_EXTENDED_LR = b"\x09\x41\x00", b"\x06\x41"
+
+
+def _cfa_advance(units):
+    if units < 0x40:
+        return bytes([DW_CFA_ADVANCE_LOC | units])
+    if units < 0x100:
+        return bytes([DW_CFA_ADVANCE_LOC1, units])
+    return bytes([DW_CFA_ADVANCE_LOC2]) + units.to_bytes(2, "big")
+
+
+def glink_lr_ranges(n_stubs, pic):
+    """Offsets in .glink where LR is in r0: [from, to) pairs (the PIC call stubs'
+    mflr r0 ... mtlr r0, then the PIC resolver's)."""
+    if not pic:
+        return []
+    pairs = [(PIC_STUB_SIZE * i + 4, PIC_STUB_SIZE * i + 16) for i in range(n_stubs)]
+    resolve = PIC_STUB_SIZE * n_stubs + glink_size(n_stubs) - RESOLVE_SIZE
+    return pairs + [(resolve + 8, resolve + 24)]
+
+
+def glink_fde_program(lr_ranges):
+    """The call frame instructions of the FDE: where LR moves to r0 and back."""
+    out, at = b"", 0
+    for start, end in lr_ranges:
+        out += _cfa_advance((start - at) // 4) + DW_CFA_REGISTER_LR_R0 + \
+            _cfa_advance((end - start) // 4) + DW_CFA_RESTORE_EXTENDED_LR
+        at = end
+    return out
+
+
+def glink_eh_frame(eh_addr, code_addr, code_size, program):
+    """The CIE and the FDE of the PLT code, at address eh_addr."""
+    body = b"\0" + program                    # (no augmentation data)
+    body += b"\0" * (-(len(body) + 12) % 4)   # (DW_CFA_nop to a 4-byte length)
+    fde_at = eh_addr + len(GLINK_CIE)
+    pc_rel = (code_addr - (fde_at + 8)) & 0xffffffff
+    fde = (len(body) + 12).to_bytes(4, "big") + (len(GLINK_CIE) + 4).to_bytes(4, "big") + \
+        pc_rel.to_bytes(4, "big") + code_size.to_bytes(4, "big") + body
+    return GLINK_CIE + fde
+
+
+def add_glink_eh_frame(ctx):
+    """The PLT code's FDE (as ld.bfd, unless --no-ld-generated-unwind-info), ahead of
+    the inputs' .eh_frame: only when there is one."""
+    from ldpy.synthetic import Synthetic, insert_after
+    eh = ctx.outputs.by_name.get(".eh_frame")
+    plt = ctx.plt if ctx.plt is not None and ctx.plt.size else \
+        ctx.iplt if ctx.iplt is not None and len(ctx.iplt) and ctx.iplt.size else None
+    if not ctx.config.ld_generated_unwind_info or plt is None or eh is None or not eh.chunks \
+            or plt.output is None:
+        return
+    pic = bool(ctx.config.pie or ctx.config.shared)
+    n = len(plt.keys) + len(ctx.iplt) if plt is ctx.plt else 0
+    program = glink_fde_program(glink_lr_ranges(n, pic))
+
+    class GlinkEhFrame(Synthetic):
+        def bytes(self):
+            data = glink_eh_frame(self.addr, plt.addr, plt.size, program)
+            return np.frombuffer(data, np.uint8)
+
+    chunk = GlinkEhFrame(".eh_frame", align=4)
+    chunk.size = len(glink_eh_frame(0, 0, 0, program))
+    chunk.data = np.zeros(0, np.uint8)          # (not None: the writer asks bytes() for it)
+    insert_after(eh.chunks[0], chunk, before=True)
+    if ctx.eh_frame_hdr is not None:
+        ctx.eh_frame_hdr.set_count(ctx.eh_frame_hdr.fde_count + 1)
+
+
+# -- long-branch stubs ---------------------------------------------------------
+# ld.bfd (elf32-ppc's relax_section) gives a branch whose destination is out of
+# reach (bl/b: +-32 MiB, bc: +-32 KiB) a trampoline at the end of the branch's
+# own input section, one per destination and section, which a later branch of
+# that section to the same place shares:
+#   lis r12,dest@ha; addi r12,r12,dest@l; mtctr r12; bctr
+# or, in a PIE or shared object, from the PC (bcl's return address is stub+8):
+#   mflr r0; bcl 20,31,1f; 1: mflr r12; addis r12,r12,(dest-1b)@ha;
+#   addi r12,r12,(dest-1b)@l; mtlr r0; mtctr r12; bctr
+# A call through the PLT goes to its call stub in .glink.  Code of .init and
+# .fini is pasted together from several objects: there a branch over the
+# trampolines comes first.  ld.bfd does this only with --relax, or when the
+# code spans more than 32 MiB (and never with --no-relax); a branch within its
+# own section, or one that cannot reach its section's end, gets no stub.
+LONG_BRANCH_TYPES = (REL24, LOCAL24PC, PLTREL24, REL14)
+LONG_STUB_SIZE, PIC_LONG_STUB_SIZE = 16, 32
+PASTED_OUTPUTS = (".init", ".fini")
+B_INSN = 0x48000000
+
+
+def branch_reach(types):
+    """Bytes a branch of each type reaches either way (+-)."""
+    return np.where(np.asarray(types) == REL14, 1 << 15, 1 << 25)
+
+
+def in_reach(delta, reach):
+    return (delta >= -reach) & (delta < reach)
+
+
+def long_branch_words(stubs, dest, pic):
+    """The trampolines at addresses `stubs` going to `dest`, as instruction words."""
+    n = len(stubs)
+    if pic:
+        rel = dest - (stubs + 8)
+        return np.stack([np.full(n, MFLR_R0), np.full(n, BCL_NEXT), np.full(n, 0x7d8802a6),
+                         0x3d8c0000 | _ha(rel), 0x398c0000 | _lo(rel), np.full(n, MTLR_R0),
+                         np.full(n, 0x7d8903a6), np.full(n, BCTR)], axis=1).reshape(-1)
+    return np.stack([0x3d800000 | _ha(dest), 0x398c0000 | _lo(dest), np.full(n, 0x7d8903a6),
+                     np.full(n, BCTR)], axis=1).reshape(-1)
+
+
+def stub_key(ordinal, dest):
+    """One int64 per (input section ordinal, 32-bit destination): the lookup key of
+    a section's trampoline to that place."""
+    return (np.asarray(ordinal, np.int64) << 32) | (np.asarray(dest, np.int64) & 0xffffffff)
+
+
+def _stub_section_class():
+    from ldpy.synthetic import Synthetic
+    from ldpy.elf.format import SHF_ALLOC, SHF_EXECINSTR
+
+    class LongBranchStubs(Synthetic):
+        """The trampolines of one input section, right after it (where ld.bfd
+        grows the section)."""
+
+        def __init__(self, after, ordinal, pic):
+            super().__init__(after.name + ".long_branch", flags=SHF_ALLOC | SHF_EXECINSTR, align=4)
+            self.after, self.ordinal, self.pic = after, ordinal, pic
+            self.header = 4 if after.output.name in PASTED_OUTPUTS else 0
+            self.rows = []              # each trampoline's first branch (a table row)
+            self.dest = np.zeros(0, np.int64)      # their destinations (once laid out)
+            self.data = np.zeros(0, np.uint8)      # (not None: the writer asks bytes() for it)
+
+        @property
+        def stub_size(self):
+            return PIC_LONG_STUB_SIZE if self.pic else LONG_STUB_SIZE
+
+        def resize(self):
+            self.size = self.header + self.stub_size * len(self.rows)
+
+        def stub_addresses(self):
+            return self.addr + self.header + self.stub_size * np.arange(len(self.rows), dtype=np.int64)
+
+        def bytes(self):
+            words = long_branch_words(self.stub_addresses(), self.dest, self.pic)
+            if self.header:
+                words = np.concatenate([[B_INSN | self.size], words])
+            return np.asarray(words, np.int64).astype(">u4").view(np.uint8)
+
+    return LongBranchStubs
+
+
+def _code_span(ctx):
+    from ldpy.elf.format import SHF_ALLOC, SHF_EXECINSTR
+    code = [o for o in ctx.outputs.sorted() if o.flags & SHF_ALLOC and o.flags & SHF_EXECINSTR
+            and o.size and o.index]
+    if not code:
+        return 0
+    return max(o.addr + o.size for o in code) - min(o.addr for o in code)
+
+
+def long_branch_destinations(ctx, rt, rows):
+    """Where the branches `rows` go (a PLTREL24's addend names .got2, not an offset)."""
+    from ldpy.reloc_policy import branch_destinations
+    dest = branch_destinations(ctx, rt, rows)
+    m = rt.type[rows] == PLTREL24
+    dest[m] -= rt.addend[rows[m]]
+    return dest
+
+
+def add_long_branch_stubs(ctx, relayout, max_rounds=16):
+    """Trampolines for the branches out of reach (see above): find them on the
+    laid-out link, give each section the trampolines it lacks, lay out again
+    until no new one is needed (they are never removed, as in ld.bfd).  Leaves
+    ctx.stub_sections for relax() and the writer."""
+    from ldpy.driver import assign_symbol_values
+    from ldpy.elf.format import SHF_EXECINSTR
+    from ldpy.synthetic import insert_after
+    ctx.stub_sections = []
+    rt, cfg = ctx.relocs, ctx.config
+    if rt is None or rt.empty or cfg.relax is False:
+        return
+    if cfg.relax is None and _code_span(ctx) <= (1 << 25) - 1:
+        return
+    br = np.flatnonzero(isin(rt.type, LONG_BRANCH_TYPES) & rt.alloc & ~rt.plan.skip)
+    tls = ctx.target.relaxed_tls_calls(ctx, rt)
+    if tls is not None:
+        br = br[~tls[br]]               # (rewritten: they call nothing)
+    # branches to nothing (an undefined weak function without a PLT entry) stay
+    br = br[ctx.keys.defined[rt.key[br]] | rt.plan.plt_call[br]]
+    # only in code sections of 4 bytes or more (ld.bfd)
+    secs = rt.sections
+    code_ords = np.unique(rt.sec_ordinal[br])
+    sec_size = np.zeros(len(secs), np.int64)
+    sec_size[code_ords] = np.fromiter((secs[o].size if secs[o].flags & SHF_EXECINSTR else 0
+                                       for o in code_ords.tolist()), np.int64, len(code_ords))
+    br = br[sec_size[rt.sec_ordinal[br]] >= 4]
+    if not len(br):
+        return
+    ords = rt.sec_ordinal[br].astype(np.int64)
+    size = sec_size[ords]
+    reach = branch_reach(rt.type[br])
+    pic = bool(cfg.pie or cfg.shared)
+    Stubs = _stub_section_class()
+    by_ordinal = {}
+    for _ in range(max_rounds):
+        rt.start_places()
+        assign_symbol_values(ctx)
+        base = rt.base_addr[ords]
+        P = base + rt.offset[br]
+        dest = long_branch_destinations(ctx, rt, br)
+        inside = (dest >= base) & (dest < base + size)
+        idx = np.flatnonzero(~in_reach(dest - P, reach) & ~inside)
+        keys = stub_key(ords[idx], dest[idx])
+        if by_ordinal and len(idx):
+            # (the trampolines the sections have already serve them)
+            rows = np.concatenate([np.array(s.rows, np.int64) for s in by_ordinal.values()])
+            have = stub_key(rt.sec_ordinal[rows], long_branch_destinations(ctx, rt, rows))
+            idx, keys = idx[~isin(keys, have)], keys[~isin(keys, have)]
+        if not len(idx):
+            break
+        # one new trampoline per (section, destination), in the order of the branches
+        _, first = np.unique(keys, return_index=True)
+        changed = False
+        for i in idx[np.sort(first)].tolist():
+            o = int(ords[i])
+            sec = by_ordinal.get(o) or Stubs(secs[o], o, pic)
+            # (the trampolines follow the section: a branch reaches them only forward)
+            at = (int(size[i]) + 3 & ~3) + sec.header + sec.stub_size * len(sec.rows)
+            if at - int(rt.offset[br[i]]) >= int(reach[i]):
+                continue                # (out of reach: reported as an overflow)
+            if o not in by_ordinal:
+                by_ordinal[o] = sec
+                insert_after(secs[o], sec)
+                ctx.stub_sections.append(sec)
+            sec.rows.append(int(br[i]))
+            sec.resize()
+            changed = True
+        if not changed:
+            break
+        relayout()
+    if ctx.stub_sections:
+        assign_symbol_values(ctx)
+        for sec in ctx.stub_sections:
+            sec.dest = long_branch_destinations(ctx, rt, np.array(sec.rows, np.int64))
+
+
+def redirect_long_branches(ctx, rt, idx, val):
+    """Branches idx (rows of the block rt, their values `val` = destination - P)
+    that are out of reach go to their section's trampoline to that destination,
+    when it has one they reach."""
+    reach = branch_reach(rt.type[idx])
+    far = ~in_reach(val[idx], reach)
+    if not far.any():
+        return
+    idx, reach = idx[far], reach[far]
+    P = rt.P[idx]
+    stubs = ctx.stub_sections
+    table = np.concatenate([stub_key(np.full(len(s.rows), s.ordinal), s.dest) for s in stubs])
+    addrs = np.concatenate([s.stub_addresses() for s in stubs])
+    order = np.argsort(table, kind="stable")
+    table, addrs = table[order], addrs[order]
+    q = stub_key(rt.sec_ordinal[idx], val[idx] + P)
+    at = np.minimum(np.searchsorted(table, q), len(table) - 1)
+    hit = (table[at] == q) & in_reach(addrs[at] - P, reach)
+    val[idx[hit]] = addrs[at][hit] - P[hit]
+
 
 def tls_call_rows(rt, mark=None):
     """The TLSGD/TLSLD markers (or those given) that are followed by the relocation of
@@ -378,6 +655,13 @@ class PPC32(Target):
         shift = np.array([got2_of.get(id(s.file), 0) for s in sections], np.int64)
         addend[m] += shift[rt.sec_ordinal[m]]
 
+    def before_layout(self, ctx):
+        add_glink_eh_frame(ctx)
+
+    def after_layout(self, ctx, relayout):
+        """Long-branch trampolines (the layout is final after)."""
+        add_long_branch_stubs(ctx, relayout)
+
     def scan_got_relax(self, ctx, rt, plan):
         if ctx.is_dynamic:
             ctx.need_got_base = True        # (__glink_PLTresolve reads the GOT header)
@@ -437,6 +721,10 @@ class PPC32(Target):
             self._inline_plt(ctx, rt, S, A, val, width, out)
         if not ctx.config.shared and (kind >= K_TPOFF).any() | np.isin(typ, (TLS, TLSGD, TLSLD)).any():
             self._relax_tls(ctx, rt, tt, S, A, val, width, out, tpb)
+        if ctx.stub_sections:           # branches out of reach: to their trampolines
+            br = np.flatnonzero(isin(typ, LONG_BRANCH_TYPES) & (width > 0) & ~rt.plan.skip)
+            if len(br):
+                redirect_long_branches(ctx, rt, br, val)
 
     def _inline_plt(self, ctx, rt, S, A, val, width, out):
         """-fno-plt calls.  A function with a .plt slot (imported, IFUNC) is loaded from

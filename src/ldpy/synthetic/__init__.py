@@ -37,6 +37,21 @@ class Synthetic:
         return f"<Synthetic {self.name} size={self.size:#x}>"
 
 
+def insert_after(chunk, new, before=False):
+    """Place the linker-made chunk `new` right after `chunk` in its output section
+    (range-extension stubs after the code that branches to them), or right before
+    it (PowerPC's PLT unwind info ahead of the inputs' .eh_frame)."""
+    o = chunk.output
+    new.output = o
+    o.chunks.insert(o.chunks.index(chunk) + (0 if before else 1), new)
+    # under a SECTIONS script, chunks are placed from their input section
+    # description's list: the new one goes there too
+    for lst in getattr(o, "desc_chunks", {}).values():
+        if any(c is chunk for c in lst):
+            lst.insert(next(i for i, c in enumerate(lst) if c is chunk) + (0 if before else 1), new)
+            break
+
+
 class KeyedTable(Synthetic):
     """A table of fixed-size slots, one per symbol key (GOT, IPLT): keys are
     collected during the relocation scan, then frozen into a sorted array so
