@@ -312,7 +312,7 @@ def test_z_keywords():
     "-z start-stop-visibility=hidden",
     "--sort-common", "--sort-section=name",
     "--copy-dt-needed-entries", "--warn-execstack",
-    "--ld-generated-unwind-info", "--oformat=binary", "-c script.mri", "--spare-dynamic-tags=5"])
+    "--oformat=binary", "-c script.mri", "--spare-dynamic-tags=5"])
 def test_options_not_supported_yet_are_refused(words):
     """No silent options: what ldpy cannot honour yet is refused by name."""
     message = err(cmd(words))

@@ -1186,7 +1186,7 @@ OPTION_STATES = {
     "--dynamic-list-cpp-new": UNSUPPORTED, "--dynamic-list-cpp-typeinfo": UNSUPPORTED,
     "--default-imported-symver": UNSUPPORTED, "--disable-multiple-abs-defs": UNSUPPORTED,
     "--no-define-common": UNSUPPORTED, "--sort-common": UNSUPPORTED, "--sort_common": UNSUPPORTED,
-    "--sort-section": UNSUPPORTED, "--ld-generated-unwind-info": UNSUPPORTED,
+    "--sort-section": UNSUPPORTED,
     "--error-handling-script": UNSUPPORTED, "--enable-linker-version": UNSUPPORTED,
     "--print-map-locals": UNSUPPORTED, "--warn-execstack": UNSUPPORTED, "--warn-rwx-segments": UNSUPPORTED,
     "--no-warn-mismatch": UNSUPPORTED, "--enable-non-contiguous-regions": UNSUPPORTED,

@@ -302,6 +302,8 @@ def _link(config, lto=None, ctf_beside=None):
     if any(f.has_ctf for f in ctx.files) or ctx.ctf_beside is not None:
         from ldpy.ctf.link import link_ctf
         passes.run(link_ctf, ctx)           # .ctf: types deduplicated as libctf's ctf_link
+    from ldpy.synthetic.plt_unwind import add_plt_unwind
+    passes.run(add_plt_unwind, ctx)         # .eh_frame records of the PLT (--ld-generated-unwind-info)
     passes.run(ctx.target.before_layout, ctx)   # the target's merged sections (RISC-V attributes)
     passes.run(layout_scripted, ctx)        # addresses, file offsets, program headers (SECTIONS, MEMORY, PHDRS)
     relayout = lambda: layout_scripted(ctx)

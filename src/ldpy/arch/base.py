@@ -327,6 +327,16 @@ class Target:
         """The output's e_flags (from the inputs' flags)."""
         return 0
 
+    # where the PLT's unwind records go in .eh_frame: after the first input object's
+    # records (BFD's linker-created .eh_frame belongs to that object), or first
+    PLT_UNWIND_FIRST = False
+
+    def plt_unwind(self, ctx):
+        """The PLT's unwind records as ld.bfd writes them (--ld-generated-unwind-info):
+        (CIE bytes, [(PLT chunk, FDE call frame program)]) or None
+        (synthetic/plt_unwind.py)."""
+        return None
+
     def before_layout(self, ctx):
         """Input sections placed, synthetic ones made: what the target merges or
         rewrites before addresses are given (RISC-V: .riscv.attributes)."""

@@ -328,6 +328,23 @@ def emitted_types(types, out, pos, **_):
     return types
 
 
+# -- unwind information for the PLT (ld.bfd's --ld-generated-unwind-info) ---------
+# GCC's CIE for i386 ("zR", data alignment -4, return address r8, CFA = esp + 4);
+# the lazy .plt's FDE: 8, then 12 after the header's pushes, then per entry 4 more
+# once the entry's push ran (eip & 15 >= 11); .plt.got: no stack change.
+PLT_CIE = bytes.fromhex("14000000" "00000000" "017a5200" "017c0801" "1b0c0404" "88010000")
+LAZY_PLT_PROGRAM = bytes([0x0e, 8, 0x46, 0x0e, 12, 0x4a, 0x0f, 11,
+                          0x74, 4, 0x78, 0, 0x3f, 0x1a, 0x3b, 0x2a, 0x32, 0x24, 0x22])
+
+
+def plt_unwind(ctx):
+    """Target.plt_unwind: .plt and .plt.got of a dynamic output."""
+    plt = ctx.plt
+    if not ctx.is_dynamic or plt is None:
+        return None
+    return PLT_CIE, [(plt, LAZY_PLT_PROGRAM), (plt.got_entries, b"\0" * 3)]
+
+
 class I386(Target):
     MACHINE = EM_386
     NAME = "i386"
@@ -360,6 +377,7 @@ class I386(Target):
     plt_lazy = staticmethod(plt_lazy)
     plt_indirect = staticmethod(plt_indirect)
     emitted_types = staticmethod(emitted_types)
+    plt_unwind = staticmethod(plt_unwind)
 
 
 TARGET = register(I386())

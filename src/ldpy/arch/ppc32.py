@@ -318,42 +318,16 @@ def glink_fde_program(lr_ranges):
     return out
 
 
-def glink_eh_frame(eh_addr, code_addr, code_size, program):
-    """The CIE and the FDE of the PLT code, at address eh_addr."""
-    body = b"\0" + program                    # (no augmentation data)
-    body += b"\0" * (-(len(body) + 12) % 4)   # (DW_CFA_nop to a 4-byte length)
-    fde_at = eh_addr + len(GLINK_CIE)
-    pc_rel = (code_addr - (fde_at + 8)) & 0xffffffff
-    fde = (len(body) + 12).to_bytes(4, "big") + (len(GLINK_CIE) + 4).to_bytes(4, "big") + \
-        pc_rel.to_bytes(4, "big") + code_size.to_bytes(4, "big") + body
-    return GLINK_CIE + fde
-
-
-def add_glink_eh_frame(ctx):
-    """The PLT code's FDE (as ld.bfd, unless --no-ld-generated-unwind-info), ahead of
-    the inputs' .eh_frame: only when there is one."""
-    from ldpy.synthetic import Synthetic, insert_after
-    eh = ctx.outputs.by_name.get(".eh_frame")
+def glink_unwind(ctx):
+    """Target.plt_unwind: the CIE and the FDE of the PLT code (.glink, or a static
+    program's IFUNC stubs)."""
     plt = ctx.plt if ctx.plt is not None and ctx.plt.size else \
         ctx.iplt if ctx.iplt is not None and len(ctx.iplt) and ctx.iplt.size else None
-    if not ctx.config.ld_generated_unwind_info or plt is None or eh is None or not eh.chunks \
-            or plt.output is None:
-        return
+    if plt is None:
+        return None
     pic = bool(ctx.config.pie or ctx.config.shared)
     n = len(plt.keys) + len(ctx.iplt) if plt is ctx.plt else 0
-    program = glink_fde_program(glink_lr_ranges(n, pic))
-
-    class GlinkEhFrame(Synthetic):
-        def bytes(self):
-            data = glink_eh_frame(self.addr, plt.addr, plt.size, program)
-            return np.frombuffer(data, np.uint8)
-
-    chunk = GlinkEhFrame(".eh_frame", align=4)
-    chunk.size = len(glink_eh_frame(0, 0, 0, program))
-    chunk.data = np.zeros(0, np.uint8)          # (not None: the writer asks bytes() for it)
-    insert_after(eh.chunks[0], chunk, before=True)
-    if ctx.eh_frame_hdr is not None:
-        ctx.eh_frame_hdr.set_count(ctx.eh_frame_hdr.fde_count + 1)
+    return GLINK_CIE, [(plt, glink_fde_program(glink_lr_ranges(n, pic)))]
 
 
 # -- long-branch stubs ---------------------------------------------------------
@@ -571,6 +545,7 @@ def tls_call_rows(rt, mark=None):
 class PPC32(Target):
     MACHINE = EM_PPC
     NAME = "powerpc"
+    PLT_UNWIND_FIRST = True          # (ld.bfd's FDE of .glink comes before the inputs')
     IS64, LITTLE, RELA = False, False, True
     EMULATIONS = ("elf32ppclinux", "elf32ppc", "elf32ppcsim")
     OUTPUT_FORMAT = "elf32-powerpc"
@@ -655,8 +630,8 @@ class PPC32(Target):
         shift = np.array([got2_of.get(id(s.file), 0) for s in sections], np.int64)
         addend[m] += shift[rt.sec_ordinal[m]]
 
-    def before_layout(self, ctx):
-        add_glink_eh_frame(ctx)
+    def plt_unwind(self, ctx):
+        return glink_unwind(ctx)
 
     def after_layout(self, ctx, relayout):
         """Long-branch trampolines (the layout is final after)."""

@@ -389,6 +389,30 @@ def emitted_types(types, out, pos, **_):
     return types
 
 
+# -- unwind information for the PLT (ld.bfd's --ld-generated-unwind-info) ---------
+# GCC's CIE ("zR", code alignment 1, data alignment -8, return address r16,
+# pc-relative sdata4, CFA = rsp + 8, rip at CFA - 8); the lazy .plt's FDE: 16 after
+# the header's first push, 24 after its second, then per entry 8 more once the
+# entry's push ran (rip & 15 >= 11; 9 with IBT's endbr64 in front) -- ld.bfd's
+# templates, with their DW_CFA_nop padding.  .plt.got and .plt.sec: no stack change.
+PLT_CIE = bytes.fromhex("14000000" "00000000" "017a5200" "01781001" "1b0c0708" "90010000")
+
+
+def _lazy_plt_program(ibt):
+    expr = bytes([0x77, 8, 0x80, 0, 0x3f, 0x1a, 0x39 if ibt else 0x3b, 0x2a, 0x33, 0x24, 0x22])
+    return bytes([0x0e, 16, 0x46, 0x0e, 24, 0x4a, 0x0f, len(expr)]) + expr + b"\0" * 4
+
+
+def plt_unwind(ctx):
+    """Target.plt_unwind: .plt, .plt.got and .plt.sec of a dynamic output (ld.bfd makes
+    none for a static program's IFUNC PLT)."""
+    plt = ctx.plt
+    if not ctx.is_dynamic or plt is None:
+        return None
+    quiet = b"\0" * 7
+    return PLT_CIE, [(plt, _lazy_plt_program(plt.ibt)), (plt.got_entries, quiet), (plt.sec, quiet)]
+
+
 class X86_64(Target):
     MACHINE = EM_X86_64
     NAME = "x86-64"
@@ -418,6 +442,7 @@ class X86_64(Target):
     plt_indirect = staticmethod(plt_indirect)
     tlsdesc_plt_entry = staticmethod(tlsdesc_plt_entry)
     emitted_types = staticmethod(emitted_types)
+    plt_unwind = staticmethod(plt_unwind)
 
 
 TARGET = register(X86_64())
