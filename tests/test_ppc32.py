@@ -341,8 +341,8 @@ def trampoline_targets(path, function):
 def test_long_branch_stubs_in_programs(tmp_path, mode):
     """Calls 34 MiB away, to functions and through the PLT (to the call stubs in
     .glink): trampolines after the calling function's section, absolute or (PIE)
-    PC-relative, of ld.bfd's shape; a static or non-PIE program's code is
-    ld.bfd's word for word."""
+    PC-relative, the same instructions as ld.bfd's (their numbers differ where
+    ldpy's data or .glink addresses do) going to the same places."""
     srcs = far_sources(tmp_path)
     main = write(tmp_path, "main.c", FAR_MAIN)
     flags = ["-O1", *mode]
