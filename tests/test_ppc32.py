@@ -214,6 +214,45 @@ def test_long_branch_stubs_for_bl_and_bc(tmp_path):
     assert "relocation truncated to fit: R_PPC_REL14 against symbol 'far_exit'" in r.stderr
 
 
+INIT_PIECES = ("""
+\t.section .init,"ax",@progbits
+\t.globl _init
+_init:
+\tmflr 0
+\tbl far
+\t.section .text.a,"ax",@progbits
+\t.globl _start
+_start:
+\tbl _init
+\tli 0,1
+\tsc
+\t.section .text.b,"ax",@progbits
+\t.space 0x2100000
+\t.globl far
+far:
+\tli 3,0
+\tblr
+""", "\t.section .init,\"ax\",@progbits\n\tmtlr 0\n\tblr\n")
+
+
+def test_long_branch_stub_in_pasted_init(tmp_path):
+    """.init is pasted together from pieces of several objects (crti, crtn): a
+    piece's trampolines start with a branch over them to the next piece, as ld.bfd's."""
+    objs = []
+    for i, text in enumerate(INIT_PIECES):
+        src = write(tmp_path, f"init{i}.s", text)
+        objs.append(src[:-2] + ".o")
+        run(["powerpc-linux-gnu-as", src, "-o", objs[-1]])
+    ours = os.path.join(str(tmp_path), "init")
+    ref = os.path.join(str(tmp_path), "init.bfd")
+    link_direct(tmp_path, ours, objs)
+    link_direct(tmp_path, ref, objs, linker="bfd")
+    assert qemu(ours) == ""
+    assert disassembly(ours) == disassembly(ref)
+    init = re.search(r"<_init>:\n(.*?)\n\n", disassembly(ours), re.S).group(1).splitlines()
+    assert re.search(r"\bb\s+\w+ <_init\+0x1c>", init[2]) and "mtlr    r0" in init[7]
+
+
 def test_conditional_branch_stub_only_with_relax(tmp_path):
     """A beq 64 KiB away in a small program: an overflow error as ld.bfd reports
     it (it stubs branches only when the code spans more than 32 MiB), a trampoline
@@ -302,8 +341,8 @@ def trampoline_targets(path, function):
 def test_long_branch_stubs_in_programs(tmp_path, mode):
     """Calls 34 MiB away, to functions and through the PLT (to the call stubs in
     .glink): trampolines after the calling function's section, absolute or (PIE)
-    PC-relative, of ld.bfd's shape; a static or non-PIE program's code is
-    ld.bfd's word for word."""
+    PC-relative, the same instructions as ld.bfd's (their numbers differ where
+    ldpy's data or .glink addresses do) going to the same places."""
     srcs = far_sources(tmp_path)
     main = write(tmp_path, "main.c", FAR_MAIN)
     flags = ["-O1", *mode]
