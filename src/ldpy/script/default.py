@@ -231,7 +231,7 @@ SECTIONS
     *(.text.exit .text.exit.*)
     *(.text.startup .text.startup.*)
     *(.text.hot .text.hot.*)
-    *(.text.sorted.*)
+    *(SORT(.text.sorted.*))
     *(.text .stub .text.* .gnu.linkonce.t.*){glink}
   }}
   .fini           : {{ KEEP (*(SORT_NONE(.fini))) }}
