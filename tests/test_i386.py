@@ -492,3 +492,46 @@ def test_static_tls_relaxations(tmp_path, dialect, mode):
     assert run32(tmp_path, exe, static=True) == "66\n"
     rel = sh(["readelf", "-rW", exe], tmp_path).stdout
     assert "TLS" not in rel
+
+
+def section_aligns(path):
+    """(name, type, flags, alignment) of each section."""
+    out = sh(["readelf", "-SW", path], ".").stdout
+    rows = []
+    for line in out.splitlines():
+        m = re.match(r"\s*\[\s*\d+\]\s+(\S+)\s+(\S+)\s+[0-9a-f]+ [0-9a-f]+ [0-9a-f]+ [0-9a-f]{2}\s+(\S*)\s+\d+\s+\d+\s+(\d+)$",
+                     line)
+        if m:
+            rows.append(m.groups())
+    return rows
+
+
+@pytest.mark.parametrize("mode", ["-no-pie", "-pie", "-shared"])
+def test_dynamic_sections_word_aligned(tmp_path, mode):
+    """.dynsym, .hash, .gnu.version_r/_d and .dynamic of an ELF32 output are
+    4-aligned, as ld.bfd aligns them (a file word), not 8."""
+    (tmp_path / "h.c").write_text('#include <stdio.h>\nint shared_fn(void) { return 3; }\n'
+                                  'int main(void) { printf("%d\\n", shared_fn()); return 0; }\n')
+    (tmp_path / "v.map").write_text("V1 { global: *; };\n")
+    sh([CC, "-fPIC", "-c", "h.c"], tmp_path)
+    args = [mode, "h.o", "-Wl,--hash-style=both", "-Wl,--version-script=v.map"]
+    ours, ref = build(tmp_path, "l", args), build(tmp_path, "b", args, ldpy=False)
+    rows = section_aligns(ours)
+    assert {n for n, *_ in rows} >= {".dynsym", ".hash", ".gnu.hash", ".gnu.version_d", ".gnu.version_r", ".dynamic"}
+    assert [(n, t, a) for n, t, _, a in rows] == [(n, t, a) for n, t, _, a in section_aligns(ref)]
+    if mode != "-shared":
+        assert run32(tmp_path, ours) == "3\n"
+
+
+def test_z_rodynamic(tmp_path):
+    """-z rodynamic: .dynamic read-only (flags A) and without DT_DEBUG; the layout
+    settles (the read-only .dynamic is still inside RELRO) and the program runs."""
+    (tmp_path / "h.c").write_text(HELLO)
+    sh([CC, "-fPIE", "-c", "h.c"], tmp_path)
+    exe = build(tmp_path, "h", ["-pie", "h.o", "-Wl,-z,rodynamic"])
+    assert run32(tmp_path, exe) == "hello from i386\n"
+    dyn = [r for r in section_aligns(exe) if r[0] == ".dynamic"]
+    assert dyn == [(".dynamic", "DYNAMIC", "A", "4")]
+    assert "(DEBUG)" not in sh(["readelf", "-dW", exe], tmp_path).stdout
+    plain = build(tmp_path, "p", ["-pie", "h.o"])
+    assert "(DEBUG)" in sh(["readelf", "-dW", plain], tmp_path).stdout

@@ -134,7 +134,7 @@ class DynSymbols:
 
 class DynsymSection(Synthetic):
     def __init__(self, dt, dyn):
-        super().__init__(".dynsym", SHT_DYNSYM, SHF_ALLOC, 8, dt.sym.itemsize)
+        super().__init__(".dynsym", SHT_DYNSYM, SHF_ALLOC, dt.dyn.itemsize // 2, dt.sym.itemsize)
         self.dt, self.dyn = dt, dyn
         self.size = len(dyn.symbols) * dt.sym.itemsize
 
@@ -201,8 +201,8 @@ class DynstrSection(Synthetic):
 class HashSection(Synthetic):
     """SysV .hash: nbucket, nchain, buckets, chains."""
 
-    def __init__(self, dyn):
-        super().__init__(".hash", SHT_HASH, SHF_ALLOC, 8, 4)
+    def __init__(self, dyn, word=8):
+        super().__init__(".hash", SHT_HASH, SHF_ALLOC, word, 4)
         self.dyn = dyn
         n = len(dyn.symbols)
         self.nbucket = _sysv_buckets(n)
@@ -288,8 +288,8 @@ class VersymSection(Synthetic):
 class VerneedSection(Synthetic):
     """.gnu.version_r: for each needed library, the versions this output uses."""
 
-    def __init__(self, dyn, versym, libs, first_index=2):
-        super().__init__(".gnu.version_r", SHT_GNU_verneed, SHF_ALLOC, 8)
+    def __init__(self, dyn, versym, libs, first_index=2, word=8):
+        super().__init__(".gnu.version_r", SHT_GNU_verneed, SHF_ALLOC, word)
         self.entries = []          # (soname, [(version, index)])
         next_index = first_index
         index_of = {}
@@ -344,8 +344,8 @@ class VerdefSection(Synthetic):
     """.gnu.version_d: the base version (the object's own name), then one entry per
     version node this output defines, with the nodes it depends on."""
 
-    def __init__(self, dyn, versym, base_name, nodes):
-        super().__init__(".gnu.version_d", 0x6ffffffd, SHF_ALLOC, 8)
+    def __init__(self, dyn, versym, base_name, nodes, word=8):
+        super().__init__(".gnu.version_d", 0x6ffffffd, SHF_ALLOC, word)
         self.nodes = [(base_name, 1, 1, [])] + [(n, i, 0, p) for n, i, p in nodes]
         for name, _, _, parents in self.nodes:
             dyn.dynstr.add(name.encode())
@@ -483,7 +483,7 @@ class PltSection(Synthetic):
 
 class DynamicSection(Synthetic):
     def __init__(self, dt):
-        super().__init__(".dynamic", SHT_DYNAMIC, SHF_ALLOC | SHF_WRITE, 8, dt.dyn.itemsize)
+        super().__init__(".dynamic", SHT_DYNAMIC, SHF_ALLOC | SHF_WRITE, dt.dyn.itemsize // 2, dt.dyn.itemsize)
         self.dt = dt
         self.entries = []          # (tag, value or callable)
 
@@ -728,7 +728,7 @@ def create_dynamic_sections(ctx):
     ctx.dynsym_sec = DynsymSection(dt, dyn)
     outs.get(".dynsym", SHT_DYNSYM, SHF_ALLOC).add(ctx.dynsym_sec)
     if hash_style in ("sysv", "both"):
-        ctx.hash_sec = HashSection(dyn)
+        ctx.hash_sec = HashSection(dyn, t.WORD)
         outs.get(".hash", SHT_HASH, SHF_ALLOC).add(ctx.hash_sec)
     if hash_style in ("gnu", "both"):
         ctx.gnu_hash_sec = GnuHashSection(dyn, t.WORD)
@@ -739,8 +739,8 @@ def create_dynamic_sections(ctx):
     if nodes:
         import os
         base = cfg.soname or os.path.basename(cfg.output)
-        ctx.verdef_sec = VerdefSection(dyn, ctx.versym_sec, base, nodes)
-    ctx.verneed_sec = VerneedSection(dyn, ctx.versym_sec, ctx.needed, 2 + len(nodes))
+        ctx.verdef_sec = VerdefSection(dyn, ctx.versym_sec, base, nodes, word=t.WORD)
+    ctx.verneed_sec = VerneedSection(dyn, ctx.versym_sec, ctx.needed, 2 + len(nodes), word=t.WORD)
     # -z pack-relative-relocs: RELATIVE relocations go to .relr.dyn (the GOT's
     # and the link's: known here, their addresses once laid out)
     K = ctx.keys
