@@ -535,3 +535,59 @@ def test_z_rodynamic(tmp_path):
     assert "(DEBUG)" not in sh(["readelf", "-dW", exe], tmp_path).stdout
     plain = build(tmp_path, "p", ["-pie", "h.o"])
     assert "(DEBUG)" in sh(["readelf", "-dW", plain], tmp_path).stdout
+
+
+ABS_GOT32X_C = r"""
+#include <stdio.h>
+extern char foo, bar;
+void baz(void);
+void print(void) { printf("Hello %p %p\n", (void *)&foo, (void *)&bar); }
+int main(void) { baz(); return 0; }
+"""
+
+# the GOT slot of an absolute symbol holds the value as it is (no RELATIVE):
+# read at run time by an addl, which PIC outputs keep as a GOT load; a call
+# through the slot stays indirect (here never taken)
+ABS_GOT32X_S = r"""
+    .text
+    .globl slot_value
+    .type slot_value, @function
+slot_value:
+    push %ebx
+    call 1f
+1:  pop %ebx
+    addl $_GLOBAL_OFFSET_TABLE_+(.-1b), %ebx
+    movl abs_fn@GOT(%ebx), %ecx
+    xorl %eax, %eax
+    addl abs_fn@GOT(%ebx), %eax
+    cmpl %eax, %ecx
+    je 2f
+    call *abs_fn@GOT(%ebx)
+2:  pop %ebx
+    ret
+    .section .note.GNU-stack,"",@progbits
+"""
+
+
+@pytest.mark.parametrize("mode", ["-pie", "-static-pie"])
+def test_got32x_of_absolute_symbol_in_pie(tmp_path, mode):
+    """mov x@GOT(%reg) of an absolute symbol (--defsym foo=16) in a PIE becomes
+    movl $16,%reg: a lea x@GOTOFF(%reg) would add the load base (mold's `defsym`
+    test); other GOT references keep the slot, which holds the plain value."""
+    (tmp_path / "a.c").write_text(ABS_GOT32X_C)
+    sh([CC, "-fPIC", "-O0", "-c", "a.c"], tmp_path)
+    exe = build(tmp_path, "a", [mode, "a.o", "-Wl,-defsym=foo=16", "-Wl,-defsym=bar=0x2000",
+                                "-Wl,-defsym=baz=print"])
+    static = mode == "-static-pie"
+    assert run32(tmp_path, exe, static=static) == "Hello 0x10 0x2000\n"
+    dis = sh(["objdump", "-d", exe], tmp_path).stdout
+    assert "mov    $0x10,%" in dis and "mov    $0x2000,%" in dis
+    (tmp_path / "c.s").write_text(ABS_GOT32X_S)
+    (tmp_path / "m.c").write_text('#include <stdio.h>\nint slot_value(void);\n'
+                                  'int main(void) { printf("%#x\\n", slot_value()); return 0; }\n')
+    sh(["i686-linux-gnu-as", "-mrelax-relocations=yes", "c.s", "-o", "c.o"], tmp_path)
+    sh([CC, "-fPIC", "-c", "m.c"], tmp_path)
+    exe2 = build(tmp_path, "c", [mode, "m.o", "c.o", "-Wl,-defsym=abs_fn=0x1234"])
+    assert run32(tmp_path, exe2, static=static) == "0x1234\n"
+    dis2 = sh(["objdump", "-d", exe2], tmp_path).stdout
+    assert "mov    $0x1234,%ecx" in dis2 and re.search(r"call\s+\*-?0x[0-9a-f]+\(%ebx\)", dis2)
