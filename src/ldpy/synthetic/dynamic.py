@@ -793,10 +793,9 @@ def create_dynamic_sections(ctx):
     ctx.copies = copies
     if cfg.pack_dyn_android and ctx.rela_dyn.count:
         from ldpy.synthetic import android_relocs
-        if not t.RELA:
-            raise LinkError(f"--pack-dyn-relocs=android: not supported yet for {t.NAME} (REL) outputs")
         ctx.rela_dyn.packed = True          # sized once laid out (android_relocs.settle)
-        ctx.rela_dyn.type, ctx.rela_dyn.entsize, ctx.rela_dyn.size = android_relocs.SHT_ANDROID_RELA, 1, 0
+        ctx.rela_dyn.type = android_relocs.SHT_ANDROID_RELA if t.RELA else android_relocs.SHT_ANDROID_REL
+        ctx.rela_dyn.entsize, ctx.rela_dyn.size = 1, 0
     if ctx.rela_dyn.count:
         outs.get(ctx.rela_dyn.name, ctx.rela_dyn.type, SHF_ALLOC).add(ctx.rela_dyn)
     if ctx.relr is not None:
@@ -859,9 +858,9 @@ def add_dynamic_tail(ctx):
         d.add("TLSDESC_GOT", lambda: ctx.tlsdesc_got.addr)
     rela = ctx.target.RELA
     if ctx.rela_dyn.packed:
-        from ldpy.synthetic.android_relocs import DT_ANDROID_RELA, DT_ANDROID_RELASZ
-        d.add(DT_ANDROID_RELA, lambda: ctx.rela_dyn.addr)
-        d.add(DT_ANDROID_RELASZ, lambda: ctx.rela_dyn.size)
+        from ldpy.synthetic import android_relocs as a
+        d.add(a.DT_ANDROID_RELA if rela else a.DT_ANDROID_REL, lambda: ctx.rela_dyn.addr)
+        d.add(a.DT_ANDROID_RELASZ if rela else a.DT_ANDROID_RELSZ, lambda: ctx.rela_dyn.size)
     elif not ctx.target.DTREL_EXCLUDES_PLT and ctx.rela_plt is not None and ctx.rela_plt.size:
         # (BFD's default: DT_RELA/DT_RELASZ span .rela.dyn and .rela.plt)
         secs = [c for c in (ctx.rela_dyn, ctx.rela_plt) if c.size and c.output is not None]
