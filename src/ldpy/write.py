@@ -448,7 +448,8 @@ def _write_headers(ctx, out, changed=None):
     entsizes = {".dynsym": dt.sym.itemsize, ".symtab": dt.sym.itemsize, ".hash": 4,
                 ".gnu.version": 2, ".dynamic": dt.dyn.itemsize, ".rela.dyn": dt.rela.itemsize,
                 ".rela.plt": dt.rela.itemsize, ".got": dt.addr_size, ".got.plt": dt.addr_size,
-                ".plt": ctx.target.PLT_SH_ENTSIZE, ".relr.dyn": dt.addr_size, ".rel.dyn": dt.rel.itemsize, ".rel.plt": dt.rel.itemsize}
+                ".plt": ctx.target.PLT_SH_ENTSIZE, ".relr.dyn": dt.addr_size, ".rel.dyn": dt.rel.itemsize, ".rel.plt": dt.rel.itemsize,
+                ".gnu.hash": 4 if dt.addr_size == 4 else 0}     # (BFD: 4 in ELF32, none in ELF64)
     for o in outs:
         link = idx(dynsym_link.get(o.name, "")) if o.name in dynsym_link else 0
         if o.type in (SHT_RELA, SHT_REL) and ".dynsym" not in by_name:
