@@ -492,3 +492,200 @@ def test_static_tls_relaxations(tmp_path, dialect, mode):
     assert run32(tmp_path, exe, static=True) == "66\n"
     rel = sh(["readelf", "-rW", exe], tmp_path).stdout
     assert "TLS" not in rel
+
+
+def section_aligns(path):
+    """(name, type, entry size, flags, alignment) of each section."""
+    out = sh(["readelf", "-SW", path], ".").stdout
+    rows = []
+    for line in out.splitlines():
+        m = re.match(r"\s*\[\s*\d+\]\s+(\S+)\s+(\S+)\s+[0-9a-f]+ [0-9a-f]+ [0-9a-f]+ ([0-9a-f]{2})\s+(\S*)\s+\d+\s+\d+\s+(\d+)$",
+                     line)
+        if m:
+            rows.append(m.groups())
+    return rows
+
+
+@pytest.mark.parametrize("mode", ["-no-pie", "-pie", "-shared"])
+def test_dynamic_sections_word_aligned(tmp_path, mode):
+    """.dynsym, .hash, .gnu.version_r/_d and .dynamic of an ELF32 output are
+    4-aligned, as ld.bfd aligns them (a file word), not 8; and the flags and entry
+    sizes match (.rel.dyn, which applies to no one section, has no SHF_INFO_LINK;
+    .gnu.hash has entries of 4 bytes)."""
+    (tmp_path / "h.c").write_text('#include <stdio.h>\nint shared_fn(void) { return 3; }\n'
+                                  'int main(void) { printf("%d\\n", shared_fn()); return 0; }\n')
+    (tmp_path / "v.map").write_text("V1 { global: *; };\n")
+    sh([CC, "-fPIC", "-c", "h.c"], tmp_path)
+    args = [mode, "h.o", "-Wl,--hash-style=both", "-Wl,--version-script=v.map"]
+    ours, ref = build(tmp_path, "l", args), build(tmp_path, "b", args, ldpy=False)
+    rows = section_aligns(ours)
+    assert {n for n, *_ in rows} >= {".dynsym", ".hash", ".gnu.hash", ".gnu.version_d", ".gnu.version_r", ".dynamic"}
+    ref_rows = section_aligns(ref)
+    assert [(n, t, f, a) for n, t, _, f, a in rows] == [(n, t, f, a) for n, t, _, f, a in ref_rows]
+    # (entry sizes of the linker's dynamic sections; .init_array's differ: ldpy 0, BFD 4)
+    dynamic = lambda rs: [r for r in rs if r[1] in ("DYNSYM", "HASH", "GNU_HASH", "DYNAMIC", "REL")
+                          or r[0].startswith(".gnu.version")]
+    assert dynamic(rows) == dynamic(ref_rows)
+    if mode != "-shared":
+        assert run32(tmp_path, ours) == "3\n"
+
+
+def test_z_rodynamic(tmp_path):
+    """-z rodynamic: .dynamic read-only (flags A) and without DT_DEBUG; the layout
+    settles (the read-only .dynamic is still inside RELRO) and the program runs."""
+    (tmp_path / "h.c").write_text(HELLO)
+    sh([CC, "-fPIE", "-c", "h.c"], tmp_path)
+    exe = build(tmp_path, "h", ["-pie", "h.o", "-Wl,-z,rodynamic"])
+    assert run32(tmp_path, exe) == "hello from i386\n"
+    dyn = [r for r in section_aligns(exe) if r[0] == ".dynamic"]
+    assert dyn == [(".dynamic", "DYNAMIC", "08", "A", "4")]
+    assert "(DEBUG)" not in sh(["readelf", "-dW", exe], tmp_path).stdout
+    plain = build(tmp_path, "p", ["-pie", "h.o"])
+    assert "(DEBUG)" in sh(["readelf", "-dW", plain], tmp_path).stdout
+
+
+ABS_GOT32X_C = r"""
+#include <stdio.h>
+extern char foo, bar;
+void baz(void);
+void print(void) { printf("Hello %p %p\n", (void *)&foo, (void *)&bar); }
+int main(void) { baz(); return 0; }
+"""
+
+# the GOT slot of an absolute symbol holds the value as it is (no RELATIVE):
+# read at run time by an addl, which PIC outputs keep as a GOT load; a call
+# through the slot stays indirect (here never taken)
+ABS_GOT32X_S = r"""
+    .text
+    .globl slot_value
+    .type slot_value, @function
+slot_value:
+    push %ebx
+    call 1f
+1:  pop %ebx
+    addl $_GLOBAL_OFFSET_TABLE_+(.-1b), %ebx
+    movl abs_fn@GOT(%ebx), %ecx
+    xorl %eax, %eax
+    addl abs_fn@GOT(%ebx), %eax
+    cmpl %eax, %ecx
+    je 2f
+    call *abs_fn@GOT(%ebx)
+2:  pop %ebx
+    ret
+    .section .note.GNU-stack,"",@progbits
+"""
+
+
+@pytest.mark.parametrize("mode", ["-pie", "-static-pie"])
+def test_got32x_of_absolute_symbol_in_pie(tmp_path, mode):
+    """mov x@GOT(%reg) of an absolute symbol (--defsym foo=16) in a PIE becomes
+    movl $16,%reg: a lea x@GOTOFF(%reg) would add the load base (mold's `defsym`
+    test); other GOT references keep the slot, which holds the plain value."""
+    (tmp_path / "a.c").write_text(ABS_GOT32X_C)
+    sh([CC, "-fPIC", "-O0", "-c", "a.c"], tmp_path)
+    exe = build(tmp_path, "a", [mode, "a.o", "-Wl,-defsym=foo=16", "-Wl,-defsym=bar=0x2000",
+                                "-Wl,-defsym=baz=print"])
+    static = mode == "-static-pie"
+    assert run32(tmp_path, exe, static=static) == "Hello 0x10 0x2000\n"
+    dis = sh(["objdump", "-d", exe], tmp_path).stdout
+    assert "mov    $0x10,%" in dis and "mov    $0x2000,%" in dis
+    (tmp_path / "c.s").write_text(ABS_GOT32X_S)
+    (tmp_path / "m.c").write_text('#include <stdio.h>\nint slot_value(void);\n'
+                                  'int main(void) { printf("%#x\\n", slot_value()); return 0; }\n')
+    sh(["i686-linux-gnu-as", "-mrelax-relocations=yes", "c.s", "-o", "c.o"], tmp_path)
+    sh([CC, "-fPIC", "-c", "m.c"], tmp_path)
+    exe2 = build(tmp_path, "c", [mode, "m.o", "c.o", "-Wl,-defsym=abs_fn=0x1234"])
+    assert run32(tmp_path, exe2, static=static) == "0x1234\n"
+    dis2 = sh(["objdump", "-d", exe2], tmp_path).stdout
+    assert "mov    $0x1234,%ecx" in dis2 and re.search(r"call\s+\*-?0x[0-9a-f]+\(%ebx\)", dis2)
+
+
+PACKED_C = r"""
+extern int x, y, z;
+void *ptrs[] = { &x, &y, &z, &x, &y, &z };
+int x = 1, y = 2, z = 3;
+extern int puts(const char *);
+int main(void) { puts("packed"); return 0; }
+"""
+
+
+def _sleb_stream(data):
+    """The SLEB128 numbers after the APS2 magic."""
+    assert data[:4] == b"APS2"
+    vals, v, shift = [], 0, 0
+    for byte in data[4:]:
+        v |= (byte & 0x7f) << shift
+        shift += 7
+        if not byte & 0x80:
+            vals.append(v - (1 << shift) if byte & 0x40 else v)
+            v, shift = 0, 0
+    return vals
+
+
+def decode_aps2(data):
+    """(r_offset, r_info, addend or None) of Android's packed relocations, as bionic
+    reads them (group flags: 1 by info, 2 by offset delta, 4 by addend, 8 has addend)."""
+    it = iter(_sleb_stream(data))
+    count, offset, addend = next(it), next(it), 0
+    rows = []
+    while len(rows) < count:
+        size, flags = next(it), next(it)
+        delta = next(it) if flags & 2 else None
+        info = next(it) if flags & 1 else None
+        if flags & 8 and flags & 4:
+            addend += next(it)
+        for _ in range(size):
+            offset += delta if delta is not None else next(it)
+            r_info = info if info is not None else next(it)
+            if flags & 8 and not flags & 4:
+                addend += next(it)
+            rows.append((offset, r_info, addend if flags & 8 else None))
+    return rows
+
+
+def _section(path, name):
+    """(address, file offset, size, type) of section `name`."""
+    for line in sh(["readelf", "-SW", path], ".").stdout.splitlines():
+        f = line.split("]", 1)[-1].split()
+        if f and f[0] == name:
+            return int(f[2], 16), int(f[3], 16), int(f[4], 16), f[1]
+    return None
+
+
+@pytest.mark.parametrize("relr", [False, True])
+def test_pack_dyn_relocs_android_rel(tmp_path, relr):
+    """--pack-dyn-relocs=android on a REL target: .rel.dyn as SHT_ANDROID_REL with
+    DT_ANDROID_REL/RELSZ, groups without addends (they stay in the relocated words),
+    r_info in the ELF32 form (symbol << 8 | type); the same relocations as the plain
+    .rel.dyn.  (Not run: glibc's loader does not read APS2.)"""
+    (tmp_path / "a.c").write_text(PACKED_C)
+    sh([CC, "-fPIC", "-c", "a.c"], tmp_path)
+    opt = "android+relr" if relr else "android"
+    exe = build(tmp_path, "p", ["-pie", "a.o", f"-Wl,--pack-dyn-relocs={opt}"])
+    plain = build(tmp_path, "q", ["-pie", "a.o"] + (["-Wl,-z,pack-relative-relocs"] if relr else []))
+    assert run32(tmp_path, plain) == "packed\n"
+    addr, off, size, typ = _section(exe, ".rel.dyn")
+    assert typ in ("LOOS+0x1", "ANDROID_REL")
+    dyn = sh(["readelf", "-dW", exe], tmp_path).stdout
+    assert re.search(rf"0x6000000f .* 0x{addr:x}\n", dyn) and re.search(rf"0x60000010 .* 0x{size:x}\n", dyn)
+    data = open(exe, "rb").read()
+    rows = decode_aps2(data[off:off + size])
+    assert all(a is None for *_, a in rows)
+    ours = sorted((i & 0xff, i >> 8) for _, i, _ in rows)
+    ref = []
+    for line in sh(["readelf", "-rW", plain], tmp_path).stdout.split("'.rel.plt'")[0].splitlines():
+        m = re.match(r"([0-9a-f]{8})\s+([0-9a-f]{8})\s+R_386_", line)
+        if m:
+            ref.append((int(m[2], 16) & 0xff, int(m[2], 16) >> 8))
+    assert ours == sorted(ref) and any(s for _, s in ours)
+    assert (8, 0) in ours if not relr else (8, 0) not in ours
+    # each RELATIVE word holds its link-time address (the addend a REL loader adds to)
+    phdrs = sh(["readelf", "-lW", exe], tmp_path).stdout
+    loads = [(int(m[2], 16), int(m[1], 16), int(m[3], 16))
+             for m in re.finditer(r"LOAD\s+(0x\S+) (0x\S+) 0x\S+ (0x\S+)", phdrs)]
+    relative = [r_offset for r_offset, info, _ in rows if info == 8]
+    assert bool(relative) != relr
+    for r_offset in relative:
+        a, o, _s = next(seg for seg in loads if seg[0] <= r_offset < seg[0] + seg[2])
+        word = int.from_bytes(data[o + r_offset - a:o + r_offset - a + 4], "little")
+        assert 0 < word <= max(a + s for a, _, s in loads)

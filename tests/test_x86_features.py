@@ -251,16 +251,6 @@ def test_pack_relative_relocs_nothing_to_pack(tmp_path):
     assert version_needs(mine) == version_needs(ref)
 
 
-def test_pack_dyn_relocs_android_refused_for_rel_targets(tmp_path):
-    """APS2 is written for RELA targets; i386 (REL) refuses it by name."""
-    from e2e_util import ld_direct
-    (tmp_path / "p.s").write_text(".data\n.globl _start\n_start:\n.long _start\n")
-    run(["i686-linux-gnu-gcc", "-c", "p.s", "-o", "p.o"], cwd=tmp_path)
-    r = ld_direct(["-m", "elf_i386", "-pie", "p.o", "-o", "x", "--pack-dyn-relocs=android"], tmp_path)
-    assert r.returncode == 1 and "not supported yet" in r.stderr, r.stderr
-    assert not (tmp_path / "x").exists()
-
-
 def test_android_relr_tags(tmp_path):
     (tmp_path / "r.c").write_text(RELR)
     mine = gcc_link(tmp_path, "m", ["-pie", "-fPIC", "r.c", "-Wl,--pack-dyn-relocs=relr",

@@ -448,7 +448,8 @@ def _write_headers(ctx, out, changed=None):
     entsizes = {".dynsym": dt.sym.itemsize, ".symtab": dt.sym.itemsize, ".hash": 4,
                 ".gnu.version": 2, ".dynamic": dt.dyn.itemsize, ".rela.dyn": dt.rela.itemsize,
                 ".rela.plt": dt.rela.itemsize, ".got": dt.addr_size, ".got.plt": dt.addr_size,
-                ".plt": ctx.target.PLT_SH_ENTSIZE, ".relr.dyn": dt.addr_size, ".rel.dyn": dt.rel.itemsize, ".rel.plt": dt.rel.itemsize}
+                ".plt": ctx.target.PLT_SH_ENTSIZE, ".relr.dyn": dt.addr_size, ".rel.dyn": dt.rel.itemsize, ".rel.plt": dt.rel.itemsize,
+                ".gnu.hash": 4 if dt.addr_size == 4 else 0}     # (BFD: 4 in ELF32, none in ELF64)
     for o in outs:
         link = idx(dynsym_link.get(o.name, "")) if o.name in dynsym_link else 0
         if o.type in (SHT_RELA, SHT_REL) and ".dynsym" not in by_name:
@@ -468,6 +469,8 @@ def _write_headers(ctx, out, changed=None):
         elif o.chunks and getattr(o.chunks[0], "entsize", 0) and _extra_flags(o) & 0x10:
             entsize = o.chunks[0].entsize
         name, flags, offset, size, align = o.name, o.flags | _extra_flags(o), o.offset, o.size, o.align
+        if info and o.type in (SHT_RELA, SHT_REL) and o.flags & 2:
+            flags |= 0x40           # SHF_INFO_LINK: only with the section it applies to (BFD)
         if getattr(o, "emit_target", None) is not None:     # --emit-relocs' .rela.X
             link, info, flags = idx(".symtab"), o.emit_target.index, flags | 0x40
         if ctx.plugins is not None and ctx.plugins.links:
@@ -501,13 +504,12 @@ def _uses_gnu_extensions(ctx):
 
 def _extra_flags(o):
     """SHF_MERGE|SHF_STRINGS of the chunks when every chunk has SHF_STRINGS (the test
-    stops at the first that has not: llvm-big's .text has 110k chunks), and
-    SHF_INFO_LINK for an allocated relocation section."""
+    stops at the first that has not: llvm-big's .text has 110k chunks)."""
     f = 0
     if all(c.flags & 0x10 for c in o.chunks):
         for c in o.chunks:
             f |= c.flags & 0x30
-    return f | (0x40 if o.type in (SHT_RELA, SHT_REL) and o.flags & 2 else 0)
+    return f
 
 
 def _phdr_tuple(dt, p):

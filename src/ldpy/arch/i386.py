@@ -149,7 +149,10 @@ def scan_got_relax(ctx, rt, plan):
     register (movl x@GOT(%reg),%r -> leal x@GOTOFF(%reg),%r; call/jmp *x@GOT(%reg) ->
     call/jmp x); in non-PIC executables also the forms without a base register, and
     mov, test and the ALU operations (adc add and cmp or sbb sub xor) take x as an
-    immediate (movl $x,%r; testl $x,%r; addl $x,%r ...)."""
+    immediate (movl $x,%r; testl $x,%r; addl $x,%r ...).  An absolute symbol (SHN_ABS,
+    --defsym x=16) of a PIC output does not move with the load base: its mov takes
+    the immediate too (a GOT-relative lea would add the base), its branches keep
+    their GOT slot."""
     typ, key, K = rt.type, rt.key, ctx.keys
     idx = np.flatnonzero(typ == GOT32X)
     if not len(idx):
@@ -167,6 +170,8 @@ def scan_got_relax(ctx, rt, plan):
     local = K.defined[kk] & ~K.imported[kk] & ~K.ifunc[kk] & ~K.undef_weak[kk]
     if ctx.config.shared:
         local &= K.local_binding[kk]
+    if pic:
+        local &= ~K.absolute[kk] | (b2 == 0x8b)
     plan.relax_gotx[idx] = form_ok & local
 
 
@@ -181,9 +186,14 @@ def relax(ctx, rt, S, A, val, width, out):
         SA = S[idx] + A[idx]
         reg = (modrm >> 3) & 7
         if ctx.config.shared or ctx.config.pie:
-            mov = op == 0x8b
+            absolute = ctx.keys.absolute[rt.key[idx]]
+            mov = (op == 0x8b) & ~absolute
             out[p[mov] - 2] = 0x8d                     # lea x@GOTOFF(%reg)
             val[idx[mov]] = SA[mov] - got_base
+            imm = absolute                             # movl $x,%r (c7 /0)
+            out[p[imm] - 2] = 0xc7
+            out[p[imm] - 1] = (0xc0 | reg[imm]).astype(np.uint8)
+            val[idx[imm]] = SA[imm]
         else:
             # movl $x,%r (c7 /0); testl $x,%r (f7 /0); ALU $x,%r (81 /op)
             imm = (op != 0xff)

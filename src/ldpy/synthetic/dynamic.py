@@ -134,7 +134,7 @@ class DynSymbols:
 
 class DynsymSection(Synthetic):
     def __init__(self, dt, dyn):
-        super().__init__(".dynsym", SHT_DYNSYM, SHF_ALLOC, 8, dt.sym.itemsize)
+        super().__init__(".dynsym", SHT_DYNSYM, SHF_ALLOC, dt.dyn.itemsize // 2, dt.sym.itemsize)
         self.dt, self.dyn = dt, dyn
         self.size = len(dyn.symbols) * dt.sym.itemsize
 
@@ -201,8 +201,8 @@ class DynstrSection(Synthetic):
 class HashSection(Synthetic):
     """SysV .hash: nbucket, nchain, buckets, chains."""
 
-    def __init__(self, dyn):
-        super().__init__(".hash", SHT_HASH, SHF_ALLOC, 8, 4)
+    def __init__(self, dyn, word=8):
+        super().__init__(".hash", SHT_HASH, SHF_ALLOC, word, 4)
         self.dyn = dyn
         n = len(dyn.symbols)
         self.nbucket = _sysv_buckets(n)
@@ -288,8 +288,8 @@ class VersymSection(Synthetic):
 class VerneedSection(Synthetic):
     """.gnu.version_r: for each needed library, the versions this output uses."""
 
-    def __init__(self, dyn, versym, libs, first_index=2):
-        super().__init__(".gnu.version_r", SHT_GNU_verneed, SHF_ALLOC, 8)
+    def __init__(self, dyn, versym, libs, first_index=2, word=8):
+        super().__init__(".gnu.version_r", SHT_GNU_verneed, SHF_ALLOC, word)
         self.entries = []          # (soname, [(version, index)])
         next_index = first_index
         index_of = {}
@@ -344,8 +344,8 @@ class VerdefSection(Synthetic):
     """.gnu.version_d: the base version (the object's own name), then one entry per
     version node this output defines, with the nodes it depends on."""
 
-    def __init__(self, dyn, versym, base_name, nodes):
-        super().__init__(".gnu.version_d", 0x6ffffffd, SHF_ALLOC, 8)
+    def __init__(self, dyn, versym, base_name, nodes, word=8):
+        super().__init__(".gnu.version_d", 0x6ffffffd, SHF_ALLOC, word)
         self.nodes = [(base_name, 1, 1, [])] + [(n, i, 0, p) for n, i, p in nodes]
         for name, _, _, parents in self.nodes:
             dyn.dynstr.add(name.encode())
@@ -483,7 +483,7 @@ class PltSection(Synthetic):
 
 class DynamicSection(Synthetic):
     def __init__(self, dt):
-        super().__init__(".dynamic", SHT_DYNAMIC, SHF_ALLOC | SHF_WRITE, 8, dt.dyn.itemsize)
+        super().__init__(".dynamic", SHT_DYNAMIC, SHF_ALLOC | SHF_WRITE, dt.dyn.itemsize // 2, dt.dyn.itemsize)
         self.dt = dt
         self.entries = []          # (tag, value or callable)
 
@@ -728,7 +728,7 @@ def create_dynamic_sections(ctx):
     ctx.dynsym_sec = DynsymSection(dt, dyn)
     outs.get(".dynsym", SHT_DYNSYM, SHF_ALLOC).add(ctx.dynsym_sec)
     if hash_style in ("sysv", "both"):
-        ctx.hash_sec = HashSection(dyn)
+        ctx.hash_sec = HashSection(dyn, t.WORD)
         outs.get(".hash", SHT_HASH, SHF_ALLOC).add(ctx.hash_sec)
     if hash_style in ("gnu", "both"):
         ctx.gnu_hash_sec = GnuHashSection(dyn, t.WORD)
@@ -739,8 +739,8 @@ def create_dynamic_sections(ctx):
     if nodes:
         import os
         base = cfg.soname or os.path.basename(cfg.output)
-        ctx.verdef_sec = VerdefSection(dyn, ctx.versym_sec, base, nodes)
-    ctx.verneed_sec = VerneedSection(dyn, ctx.versym_sec, ctx.needed, 2 + len(nodes))
+        ctx.verdef_sec = VerdefSection(dyn, ctx.versym_sec, base, nodes, word=t.WORD)
+    ctx.verneed_sec = VerneedSection(dyn, ctx.versym_sec, ctx.needed, 2 + len(nodes), word=t.WORD)
     # -z pack-relative-relocs: RELATIVE relocations go to .relr.dyn (the GOT's
     # and the link's: known here, their addresses once laid out)
     K = ctx.keys
@@ -793,10 +793,9 @@ def create_dynamic_sections(ctx):
     ctx.copies = copies
     if cfg.pack_dyn_android and ctx.rela_dyn.count:
         from ldpy.synthetic import android_relocs
-        if not t.RELA:
-            raise LinkError(f"--pack-dyn-relocs=android: not supported yet for {t.NAME} (REL) outputs")
         ctx.rela_dyn.packed = True          # sized once laid out (android_relocs.settle)
-        ctx.rela_dyn.type, ctx.rela_dyn.entsize, ctx.rela_dyn.size = android_relocs.SHT_ANDROID_RELA, 1, 0
+        ctx.rela_dyn.type = android_relocs.SHT_ANDROID_RELA if t.RELA else android_relocs.SHT_ANDROID_REL
+        ctx.rela_dyn.entsize, ctx.rela_dyn.size = 1, 0
     if ctx.rela_dyn.count:
         outs.get(ctx.rela_dyn.name, ctx.rela_dyn.type, SHF_ALLOC).add(ctx.rela_dyn)
     if ctx.relr is not None:
@@ -859,9 +858,9 @@ def add_dynamic_tail(ctx):
         d.add("TLSDESC_GOT", lambda: ctx.tlsdesc_got.addr)
     rela = ctx.target.RELA
     if ctx.rela_dyn.packed:
-        from ldpy.synthetic.android_relocs import DT_ANDROID_RELA, DT_ANDROID_RELASZ
-        d.add(DT_ANDROID_RELA, lambda: ctx.rela_dyn.addr)
-        d.add(DT_ANDROID_RELASZ, lambda: ctx.rela_dyn.size)
+        from ldpy.synthetic import android_relocs as a
+        d.add(a.DT_ANDROID_RELA if rela else a.DT_ANDROID_REL, lambda: ctx.rela_dyn.addr)
+        d.add(a.DT_ANDROID_RELASZ if rela else a.DT_ANDROID_RELSZ, lambda: ctx.rela_dyn.size)
     elif not ctx.target.DTREL_EXCLUDES_PLT and ctx.rela_plt is not None and ctx.rela_plt.size:
         # (BFD's default: DT_RELA/DT_RELASZ span .rela.dyn and .rela.plt)
         secs = [c for c in (ctx.rela_dyn, ctx.rela_plt) if c.size and c.output is not None]
