@@ -224,6 +224,7 @@ def test_text_relocations(tmp_path):
     r = run(["gcc", "-shared", str(tmp_path / "t.o"), "-Wl,-z,text", "-o", str(tmp_path / "libu.so"),
              "-B", shim_dir()], check=False)
     assert r.returncode != 0 and "text" in r.stderr and not (tmp_path / "libu.so").exists()
+    assert "(-z text); recompile with -fPIC" in r.stderr           # (the way out, as ld.bfd and lld say)
 
 
 def test_no_allow_shlib_undefined(tmp_path):

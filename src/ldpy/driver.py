@@ -179,7 +179,7 @@ class Context:
                    f"read-only section makes the output need text relocations")
             check = self.config.textrel_check
             if check == "error":
-                raise LinkError(msg + " (-z text)")
+                raise LinkError(msg + " (-z text); recompile with -fPIC")
             if check == "warning":
                 diag.warn(msg + "; creating DT_TEXTREL")
         self.textrel = True
