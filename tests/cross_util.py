@@ -182,9 +182,33 @@ class Cross:
         (__libc_atexit, __libc_subfreeres, __libc_IO_vtables of static links) may
         come in another order among themselves: ldpy places orphans by input order
         where ld.bfd differs (the same on x86-64)."""
-        a, b = self.section_names(ours), self.section_names(ref)
+        self.same_section_lists(self.section_names(ours), self.section_names(ref))
+
+    @staticmethod
+    def same_section_lists(a, b):
+        """same_sections for two lists of section names."""
         assert sorted(a) == sorted(b)
         assert [n for n in a if not n.startswith("__libc_")] == [n for n in b if not n.startswith("__libc_")]
+
+    def compare_with_bfd(self, tmp, name, sources, flags=(), cxx=False, expect=None, args=(),
+                         same_tags=None):
+        """Build with ldpy and with ld.bfd; the same output under qemu (`expect` if
+        given), the same sections, .dynamic tags (or `same_tags(ours, ref)`'s check),
+        dynamic symbols and versions.  (ours, ref) paths."""
+        ours = self.build(tmp, name, sources, flags, cxx=cxx)
+        ref = self.build(tmp, name + ".bfd", sources, flags, linker="bfd", cxx=cxx)
+        out = self.qemu(ours, *args)
+        assert out == self.qemu(ref, *args)
+        if expect is not None:
+            assert out == expect
+        self.same_sections(ours, ref)
+        if same_tags is not None:
+            same_tags(ours, ref)
+        else:
+            assert self.dyn_tags(ours) == self.dyn_tags(ref)
+        assert self.dyn_syms(ours) == self.dyn_syms(ref)
+        assert self.versions(ours) == self.versions(ref)
+        return ours, ref
 
     def dyn_tags(self, path):
         tags = set()

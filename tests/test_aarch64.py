@@ -20,18 +20,7 @@ dyn_tags, dyn_syms, versions = X.dyn_tags, X.dyn_syms, X.versions
 pytestmark = X.needed()
 
 
-def compare_with_bfd(tmp, name, sources, flags=(), cxx=False, expect=None, args=()):
-    ours = build(tmp, name, sources, flags, cxx=cxx)
-    ref = build(tmp, name + ".bfd", sources, flags, linker="bfd", cxx=cxx)
-    out = qemu(ours, *args)
-    assert out == qemu(ref, *args)
-    if expect is not None:
-        assert out == expect
-    same_sections(ours, ref)
-    assert dyn_tags(ours) == dyn_tags(ref)
-    assert dyn_syms(ours) == dyn_syms(ref)
-    assert versions(ours) == versions(ref)
-    return ours, ref
+compare_with_bfd = X.compare_with_bfd
 
 
 HELLO = '#include <stdio.h>\nint main(void){puts("hello from aarch64");return 0;}\n'

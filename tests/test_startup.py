@@ -76,12 +76,17 @@ print(stand_ins, type(sys.modules[NUMPY_DOC_MODULES[0]]).__name__, callable(real
 """
 
 
-def test_numpy_docstring_modules_load_only_when_asked():
+def _fresh_python(snippet):
+    """What a new interpreter prints running `snippet` (its {src}: ldpy's source tree)."""
     src = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
-    r = subprocess.run([sys.executable, "-c", STAND_IN.format(src=src)], capture_output=True, text=True,
+    r = subprocess.run([sys.executable, "-c", snippet.format(src=src)], capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "['DocModule', 'DocModule'] module True"
+    return r.stdout.strip()
+
+
+def test_numpy_docstring_modules_load_only_when_asked():
+    assert _fresh_python(STAND_IN) == "['DocModule', 'DocModule'] module True"
 
 
 LINALG_LATER = r"""
@@ -99,8 +104,4 @@ print(before, cube, after, np.linalg.norm([3.0, 4.0]), issubclass(np.linalg.LinA
 
 
 def test_numpy_linalg_loads_only_when_called():
-    src = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
-    r = subprocess.run([sys.executable, "-c", LINALG_LATER.format(src=src)], capture_output=True, text=True,
-                       timeout=120)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "False [[1, 3], [0, 1]] module 5.0 True"
+    assert _fresh_python(LINALG_LATER) == "False [[1, 3], [0, 1]] module 5.0 True"

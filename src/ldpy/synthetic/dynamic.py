@@ -134,7 +134,7 @@ class DynSymbols:
 
 class DynsymSection(Synthetic):
     def __init__(self, dt, dyn):
-        super().__init__(".dynsym", SHT_DYNSYM, SHF_ALLOC, dt.dyn.itemsize // 2, dt.sym.itemsize)
+        super().__init__(".dynsym", SHT_DYNSYM, SHF_ALLOC, dt.addr_size, dt.sym.itemsize)
         self.dt, self.dyn = dt, dyn
         self.size = len(dyn.symbols) * dt.sym.itemsize
 
@@ -483,7 +483,7 @@ class PltSection(Synthetic):
 
 class DynamicSection(Synthetic):
     def __init__(self, dt):
-        super().__init__(".dynamic", SHT_DYNAMIC, SHF_ALLOC | SHF_WRITE, dt.dyn.itemsize // 2, dt.dyn.itemsize)
+        super().__init__(".dynamic", SHT_DYNAMIC, SHF_ALLOC | SHF_WRITE, dt.addr_size, dt.dyn.itemsize)
         self.dt = dt
         self.entries = []          # (tag, value or callable)
 
