@@ -161,6 +161,17 @@ NUMPY_DOC_MODULES = ("numpy._core._add_newdocs", "numpy._core._add_newdocs_scala
 NUMPY_LAZY_MODULES = ("numpy.linalg",)
 
 
+def numpy_environment():
+    """numpy's import-time settings for a link (unless the user set them):
+    - ldpy never calls BLAS: no OpenBLAS thread pool started at import;
+    - no madvise(MADV_HUGEPAGE) on big arrays: a link's arrays live for a
+      fraction of a second, and a huge page fault zeroes (and may first compact)
+      2 MiB at once: llvm-big's relocation table took 117-390 ms with it, a
+      steady 135-147 ms without (bench/, a 2-core VM), the whole link 6% less."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+
+
 def import_numpy():
     """Import numpy for a link, less what it never uses (an import of numpy 2.4 costs
     about 70 ms of CPU; these save 13-15):
@@ -207,8 +218,7 @@ def import_numpy():
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    # ldpy never calls BLAS: keep numpy's OpenBLAS from starting a thread pool at import
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    numpy_environment()
     config = None
     from ldpy.outfile import Terminated
     try:

@@ -592,7 +592,8 @@ def _spare(ls, lock, reports, channel, hot):
 
 def _preload():
     """Import numpy and every ldpy module, so that a child starts ready to link."""
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # as main(): no BLAS thread pool
+    from ldpy.main import numpy_environment
+    numpy_environment()         # (as main(): before numpy's import reads it)
     import importlib
     import io            # noqa: F401  (the child rebuilds sys.stdout with it)
     import _thread       # noqa: F401
