@@ -859,3 +859,36 @@ def test_links_report_their_pages_when_it_can_teach_the_server_something():
     assert not server.should_report(first + 1, 45)              # (a hello link in a spare)
     assert server.should_report(every * 3, 45)
     assert server.should_report(first + 1, many + 1)
+
+
+def test_next_spare_is_forked_after_the_link_began_not_beside_its_start():
+    """A spare that took a link tells the server ("T") and keeps its channel open
+    until its link is done: the server forks the next spare once that link ends,
+    or REFILL_AFTER seconds after it began, never in the link's first milliseconds
+    (a fork of the server beside a starting link slowed it by 1-2 ms)."""
+    import socket
+    from ldpy import server
+    ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    spares = server._Spares(ls, -1, -1)
+    mine, theirs = socket.socketpair()
+    try:
+        spares.waiting[mine] = True
+        assert spares.refill_in() is None and spares.ready
+        theirs.sendall(b"T")
+        assert spares.update([mine]) is True            # (took a link)
+        assert not spares.ready and mine in spares.channels()
+        wait = spares.refill_in()
+        assert 0 < wait <= server._Spares.REFILL_AFTER
+        spares.hot = {1}
+        spares.fill()                                   # (too soon: no fork)
+        assert not spares.waiting
+        theirs.close()                                  # (the link is done)
+        assert spares.update([mine]) is False
+        assert spares.refill_in() is None and not spares.busy and not spares.channels()
+        spares.busy[mine] = time.monotonic() - server._Spares.REFILL_AFTER   # (a long link)
+        assert spares.refill_in() == 0
+    finally:
+        spares.busy.clear()
+        spares.waiting.clear()
+        ls.close()
+        mine.close()

@@ -59,6 +59,7 @@ client of each link.
 import os
 import sys
 import marshal
+import time
 import zlib
 import _socket
 
@@ -360,8 +361,9 @@ def serve():
             watched = [reports_r, *spares.channels()] + ([] if spares.ready else [ls])
             try:
                 # (a warm-up link runs after 50 ms without news: not while links come)
-                ready = select.select(watched, [], [], 0 if pending else
-                                      WARM_UP_QUIET if warm_queue else min(left, 5.0))[0]
+                wait = 0 if pending else WARM_UP_QUIET if warm_queue else min(left, 5.0)
+                refill = spares.refill_in()
+                ready = select.select(watched, [], [], wait if refill is None else min(wait, refill))[0]
             except InterruptedError:
                 continue
             if spares.update(ready):
@@ -448,11 +450,16 @@ class _Spares:
     waits, and sees end-of-file when one dies."""
 
     COUNT = 1           # (a second link at the same moment is forked by the server)
+    REFILL_AFTER = 0.05     # seconds after a spare took a link, or when the link is done if
+                            # sooner, the server forks the next spare: the fork (and the new
+                            # spare's faulting-in) beside a link that just began took 1-2 ms
+                            # of a served hello link's 3 ms between accept() and the link
     HOT_PAGES = 1 << 15     # (128 MB of 4 KiB pages; a hello link writes 2,100)
 
     def __init__(self, ls, lock, reports):
         self.ls, self.lock, self.reports = ls, lock, reports
         self.waiting = {}           # the server's end of each spare's socket pair -> ready
+        self.busy = {}              # ... of a spare running a link -> when it took it
         ls.setblocking(False)       # (spares and server may race for a connection)
         self.failed = False
         self.hot = set()            # page numbers links wrote (their reports: _own_pages)
@@ -471,10 +478,18 @@ class _Spares:
         return any(self.waiting.values())
 
     def channels(self):
-        return list(self.waiting)
+        return list(self.waiting) + list(self.busy)
+
+    def refill_in(self):
+        """Seconds until fill() makes the next spare (None: no spare is busy)."""
+        if not self.busy or len(self.waiting) >= self.COUNT:
+            return None
+        return max(0.0, min(self.busy.values()) + self.REFILL_AFTER - time.monotonic())
 
     def fill(self):
         import socket
+        if self.refill_in():
+            return              # (a link just began: forking the server now would slow it)
         # (the first links are forked as they come: their reports give the pages to fault in)
         while len(self.waiting) < self.COUNT and not self.failed and self.hot:
             mine, theirs = socket.socketpair()
@@ -499,26 +514,35 @@ class _Spares:
     def update(self, readable):
         """Read the spares' news; True when one took a link."""
         took = False
-        for ch in [c for c in readable if c in self.waiting]:
+        for ch in [c for c in readable if c in self.waiting or c in self.busy]:
             try:
                 news = ch.recv(16)
             except OSError:
                 news = b""
+            if ch in self.busy:
+                if not news:                # (its link is done)
+                    del self.busy[ch]
+                    ch.close()
+                continue
             if not news and not self.waiting[ch]:
                 self.failed = True          # (died getting ready: the server forks per link)
             if news.endswith(b"R"):
                 self.waiting[ch] = True
             if not news or b"T" in news:        # took a link, or died
-                took = took or b"T" in news
                 del self.waiting[ch]
-                ch.close()
+                if b"T" in news:
+                    took = True
+                    self.busy[ch] = time.monotonic()
+                else:
+                    ch.close()
         return took
 
     def retire(self):
         """Let the waiting spares go (they exit; one that just took a link serves it)."""
-        for ch in self.waiting:
+        for ch in list(self.waiting) + list(self.busy):
             ch.close()
         self.waiting.clear()
+        self.busy.clear()
 
 
 POPULATE_STEP = 256     # pages faulted in per call (~1 MB, under a millisecond): a link that
@@ -582,8 +606,7 @@ def _spare(ls, lock, reports, channel, hot):
         channel.sendall(b"T")
     except OSError:
         pass
-    channel.close()
-    ls.close()
+    ls.close()              # (channel stays open: the server sees its end when the link is done)
     conn.setblocking(True)
     from ldpy.input import warm
     warm.child_started(reports)
@@ -751,9 +774,12 @@ def _child(conn, spare=None, mapped=None):
     try:
         os.chdir(req["cwd"])
         os.umask(req["umask"])
-        os.environ.clear()
-        for k, v in req["env"].items():
-            os.environb[k] = v
+        env, now = req["env"], os.environb       # (the client's environment: changes only)
+        for k in [k for k in now if k not in env]:
+            del now[k]
+        for k, v in env.items():
+            if now.get(k) != v:
+                now[k] = v
         for i, fd in enumerate(fds):
             os.dup2(fd, i)
             os.close(fd)
@@ -811,6 +837,7 @@ def _child(conn, spare=None, mapped=None):
             pass
     done.append(True)
     reply(rc)
+
     from ldpy.input import warm
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
     if warm.reporting() and should_report(_links, faults):
