@@ -558,3 +558,48 @@ def test_ifunc_pointers_in_shared_library(tmp_path):
     ref = {k: v for k, v in dyn_relocs(libs["bfd"], names).items() if k[1] != "R_X86_64_RELATIVE"}
     assert mine == ref
     assert mine[(".rela.dyn", "R_X86_64_IRELATIVE", "")] == 2 and mine[(".rela.plt", "R_X86_64_IRELATIVE", "")] == 1
+
+
+# -- 7. .gnu.hash and .dynsym of many exports (built column by column) ------------
+
+def test_gnu_hashes_of_many_names_equal_the_one_by_one_hash():
+    """The vectorized .gnu.hash function (every name's bytes side by side) gives
+    each name the hash of the one-name loop, for empty, short and very long names."""
+    import random
+    from ldpy.synthetic.dynamic import gnu_hash, gnu_hashes
+    rng = random.Random(7)
+    for n in (0, 3, 31, 32, 500):
+        names = [bytes(rng.randrange(1, 256) for _ in range(rng.choice((0, 1, 5, 30, 400))))
+                 for _ in range(n)]
+        assert gnu_hashes(names).tolist() == [gnu_hash(x) for x in names]
+
+
+MANY_EXPORTS = 300
+
+
+def test_every_one_of_many_exports_is_found_by_dlsym(tmp_path):
+    """A library exporting hundreds of functions and data objects (names up to 400
+    characters): the loader finds every one through ldpy's .gnu.hash (and .hash),
+    and each has the type and binding ld.bfd gives it."""
+    lines, calls = [], []
+    for i in range(MANY_EXPORTS):
+        name = f"f{i}_" + "x" * (i * 7 % 400)
+        if i % 3 == 0:
+            lines.append(f"int {name} = {i};")
+            calls.append(f'{{ int *p = dlsym(h, "{name}"); bad += !p || *p != {i}; }}')
+        else:
+            lines.append(f"int {name}(void) {{ return {i}; }}")
+            calls.append(f'{{ int (*p)(void) = (int (*)(void))dlsym(h, "{name}"); bad += !p || p() != {i}; }}')
+    lib_src = write(tmp_path, "many.c", "\n".join(lines) + "\n")
+    main_src = write(tmp_path, "main.c", "#include <dlfcn.h>\n#include <stdio.h>\n"
+                     "int main(int argc, char **argv) { void *h = dlopen(argv[1], RTLD_NOW); int bad = 0;\n"
+                     "if (!h) { puts(dlerror()); return 1; }\n" + "\n".join(calls) +
+                     '\nprintf("%d bad\\n", bad); return 0; }\n')
+    exe = gcc_link(tmp_path, "main", [main_src, "-ldl"], "bfd")
+    for style in ("gnu", "both"):
+        libs = link_both(tmp_path, f"libmany-{style}.so", ["-shared", "-fPIC", lib_src,
+                                                           f"-Wl,--hash-style={style}"])
+        assert run([exe, libs["ldpy"]]).stdout == "0 bad\n"
+        rows = {name: (row[0], row[1], row[3]) for name, row in dynsym_rows(libs["ldpy"]).items()}
+        assert rows == {name: (row[0], row[1], row[3]) for name, row in dynsym_rows(libs["bfd"]).items()}
+        assert len([n for n in rows if n.startswith("f")]) >= MANY_EXPORTS

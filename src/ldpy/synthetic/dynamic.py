@@ -53,6 +53,26 @@ def gnu_hash(name):
     return h
 
 
+def gnu_hashes(names):
+    """gnu_hash of every name, as uint32: the names' bytes side by side, one step per
+    character position over the names that long (longest first), not per character."""
+    n = len(names)
+    if n < 32:
+        return np.array([gnu_hash(x) for x in names], np.uint32)
+    lens = np.fromiter(map(len, names), np.int64, n)
+    order = np.argsort(-lens, kind="stable")
+    blob = np.frombuffer(b"".join(names), np.uint8)
+    starts = (np.cumsum(lens) - lens)[order]
+    # how many names are longer than k, for every k (lens[order] descends)
+    longer = np.searchsorted(-lens[order], -np.arange(int(lens.max()) if n else 0), side="left")
+    h = np.full(n, 5381, np.uint32)
+    for k, m in enumerate(longer.tolist()):
+        h[:m] = h[:m] * np.uint32(33) + blob[starts[:m] + k]       # (uint32: wraps as & 0xffffffff)
+    out = np.empty(n, np.uint32)
+    out[order] = h
+    return out
+
+
 class StrTab:
     def __init__(self):
         self.blob = bytearray(b"\0")
@@ -118,13 +138,12 @@ class DynSymbols:
         self.first_defined = 1 + len(imports)
         n_def = len(exports)
         self.nbuckets = max(1, n_def // 4) if n_def else 1
+        hashes = gnu_hashes([s.dyn_name for s in exports])
         if use_gnu_hash and n_def:
-            hashes = [gnu_hash(s.dyn_name) for s in exports]
-            order = sorted(range(n_def), key=lambda i: hashes[i] % self.nbuckets)
-            self.symbols = [None] + imports + [exports[i] for i in order]
-            self.gnu_hashes = [hashes[i] for i in order]
-        else:
-            self.gnu_hashes = [gnu_hash(s.dyn_name) for s in exports]
+            order = np.argsort(hashes % np.uint32(self.nbuckets), kind="stable")
+            self.symbols = [None] + imports + [exports[i] for i in order.tolist()]
+            hashes = hashes[order]
+        self.gnu_hashes = hashes
         self.index = {}
         for i, s in enumerate(self.symbols):
             if s is not None and s.gid >= 0:
@@ -140,45 +159,55 @@ class DynsymSection(Synthetic):
 
     def build(self, ctx):
         syms = self.dyn.symbols
-        out = np.zeros(len(syms), self.dt.sym)
+        n = len(syms)
         from ldpy.symbols import SHARED, UNDEF, DEFINED, st_other_flags
         pic = ctx.config.pie or ctx.config.shared
         flags = ctx.target.STO_FLAGS
+        offsets = self.dyn.dynstr.offsets
+        # the fields in lists, one row per symbol, written to the table column by column
+        names, infos, others, shndxs, values, sizes = ([0] * n for _ in range(6))
+        gids = [s.gid if s is not None and s.gid >= 0 else 0 for s in syms]
+        addrs = ctx.gaddr[np.array(gids, np.int64)].tolist() if n and ctx.gaddr is not None else [0] * n
         for i, s in enumerate(syms[1:], 1):
             if isinstance(s, SectionDynSym):
-                out[i]["st_info"] = (STB_LOCAL << 4) | STT_SECTION
-                out[i]["st_shndx"] = s.output.index
-                out[i]["st_value"] = s.output.addr
+                infos[i] = (STB_LOCAL << 4) | STT_SECTION
+                shndxs[i] = s.output.index
+                values[i] = s.output.addr
                 continue
-            out[i]["st_name"] = self.dyn.dynstr.offsets[s.dyn_name]
+            names[i] = offsets[s.dyn_name]
             typ = s.type
-            imported = s.kind in (SHARED, UNDEF) and not s.copy
+            kind = s.kind
+            imported = (kind == SHARED or kind == UNDEF) and not s.copy
             if imported and typ == STT_GNU_IFUNC:
                 typ = STT_FUNC                 # the loader resolves it; to us it is a function
             # an import takes the binding of the references; a definition its own
             weak = (not s.strong_ref) if imported else s.weak
-            bind = STB_WEAK if weak else STB_GNU_UNIQUE if s.unique and s.kind == DEFINED else STB_GLOBAL
-            out[i]["st_info"] = (bind << 4) | (typ & 0xf)
-            out[i]["st_other"] = (STV_DEFAULT if s.kind == SHARED else s.visibility) | \
-                st_other_flags(s, flags)
-            out[i]["st_size"] = 0 if imported else s.size
-            if s.kind == UNDEF:
-                out[i]["st_shndx"] = 0
-                out[i]["st_value"] = 0
-            elif s.kind == SHARED and not s.copy:
-                out[i]["st_shndx"] = 0
-                out[i]["st_value"] = int(ctx.gaddr[s.gid]) if s.canonical_plt else 0
+            bind = STB_WEAK if weak else STB_GNU_UNIQUE if s.unique and kind == DEFINED else STB_GLOBAL
+            infos[i] = (bind << 4) | (typ & 0xf)
+            others[i] = (STV_DEFAULT if kind == SHARED else s.visibility) | \
+                (st_other_flags(s, flags) if flags else 0)
+            if not imported:
+                sizes[i] = s.size
+            if kind == UNDEF:
+                pass                            # (index 0, value 0)
+            elif kind == SHARED and not s.copy:
+                if s.canonical_plt:
+                    values[i] = addrs[i]
             elif typ == STT_GNU_IFUNC and not pic and self._in_iplt(ctx, s.gid):
                 # an executable's own IFUNC with a PLT entry: exported as the FUNC at
                 # that entry, the address the executable uses too (ld.bfd)
                 plt = ctx.plt.sec if ctx.plt.ibt else ctx.plt
-                out[i]["st_info"] = (bind << 4) | STT_FUNC
-                out[i]["st_shndx"] = plt.output.index
-                out[i]["st_value"] = int(ctx.iplt.entry_addresses(np.array([s.gid]))[0])
-                out[i]["st_size"] = 0
+                infos[i] = (bind << 4) | STT_FUNC
+                shndxs[i] = plt.output.index
+                values[i] = int(ctx.iplt.entry_addresses(np.array([s.gid]))[0])
+                sizes[i] = 0
             else:
-                out[i]["st_shndx"] = ctx.symbol_shndx(s)
-                out[i]["st_value"] = int(ctx.gaddr[s.gid]) - (ctx.tls_start if typ == 6 else 0)
+                shndxs[i] = ctx.symbol_shndx(s)
+                values[i] = addrs[i] - (ctx.tls_start if typ == 6 else 0)
+        out = np.zeros(n, self.dt.sym)
+        for field, column in (("st_name", names), ("st_info", infos), ("st_other", others),
+                              ("st_shndx", shndxs), ("st_value", values), ("st_size", sizes)):
+            out[field] = np.array(column, np.uint64) if field in ("st_value", "st_size") else column
         self.data = out.view(np.uint8)
 
     @staticmethod
