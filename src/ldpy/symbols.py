@@ -87,6 +87,20 @@ def global_columns(f):
             syms["st_size"][fg:].tolist())
 
 
+def global_split(f, columns):
+    """What add_file derives from an object's global columns alone: whether a name
+    may have a version ('@' in the string table), whether every global name is
+    there once, and the indexes of the references, of the definitions and of the
+    entries with a non-default visibility (a link server keeps it for the objects
+    it holds)."""
+    others, shndx = columns[0], columns[1]
+    every = range(len(shndx))
+    return (b"@" in f.strtab, len(set(f.global_names)) == len(f.global_names),
+            list(compress(every, map(SHN_UNDEF.__eq__, shndx))),
+            list(compress(every, shndx)),                       # (SHN_UNDEF is 0)
+            list(compress(every, map((3).__and__, others))))
+
+
 def st_other_flags(sym, mask):
     """The st_other bits of `mask` (Target.STO_FLAGS) that sym's definition carries."""
     if not mask or sym.kind not in (DEFINED, SHARED) or sym.file is None or sym.index is None:
@@ -182,11 +196,18 @@ class SymbolTable:
                       else n) if x == SHN_UNDEF else n for n, x in zip(names, shndxs)]
         # the names the table has already, looked up at once (new ones are interned in order)
         found = list(map(by_name.get, names))
-        versioned = not self.verbatim_versions and b"@" in f.strtab
+        split = f.held_split
         no_export = f.no_export
-        if not versioned and not no_export and len(set(names)) == len(names):
-            self._add_plain_file(f, names, found, infos, others, values, sizes, shndxs)
-            return
+        if split is not None and not wrapped:
+            versioned = not self.verbatim_versions and split[0]
+            if not versioned and not no_export and split[1]:    # (a link server's object: split once)
+                self._add_plain_file(f, names, found, infos, others, values, sizes, shndxs, split)
+                return
+        else:
+            versioned = not self.verbatim_versions and b"@" in f.strtab
+            if not versioned and not no_export and len(set(names)) == len(names):
+                self._add_plain_file(f, names, found, infos, others, values, sizes, shndxs)
+                return
         gids = []
         append = gids.append
         hidden_versions = []             # (index, name) of foo@VER definitions
@@ -234,7 +255,7 @@ class SymbolTable:
         if hidden_versions:
             self._combine_versions(f, hidden_versions, shndxs, values)
 
-    def _add_plain_file(self, f, names, found, infos, others, values, sizes, shndx):
+    def _add_plain_file(self, f, names, found, infos, others, values, sizes, shndx, split=None):
         """add_file for the usual object (no versioned names, no --exclude-libs, every
         global name once): its entries do not touch each other's symbols, so they go
         in three runs, new names interned in file order (their ids), then every
@@ -246,13 +267,17 @@ class SymbolTable:
                 if sym is None:
                     found[i] = intern(names[i])
         f.global_ids = np.fromiter(map(_GID, found), np.int64, len(found))
-        every = range(len(found))
-        # (index lists picked in C: compress() over the column, no loop in Python)
-        for i in compress(every, map((3).__and__, others)):     # non-default visibility
+        if split is None:
+            every = range(len(found))
+            # (index lists picked in C: compress() over the column, no loop in Python)
+            refs = list(compress(every, map(SHN_UNDEF.__eq__, shndx)))
+            defs = list(compress(every, shndx))                 # (SHN_UNDEF is 0)
+            visible = compress(every, map((3).__and__, others))
+        else:
+            refs, defs, visible = split[2:]
+        for i in visible:                                       # non-default visibility
             sym = found[i]
             sym.visibility = merge_visibility(sym.visibility, others[i] & 3)
-        refs = list(compress(every, map(SHN_UNDEF.__eq__, shndx)))
-        defs = list(compress(every, shndx))                     # (SHN_UNDEF is 0)
         sections = f.sections
         if defs:
             # a definition in a discarded COMDAT copy is a reference (in index order)

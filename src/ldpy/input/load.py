@@ -443,56 +443,79 @@ class Loader:
 
     def _load_member(self, ar, m, reason=None):
         ar.extracted.add(m.offset)
-        name = ar.member_display(m)
-        if reason is not None:
-            sym = self.ctx.symtab.get(reason)
-            by = sym.ref_file.name if sym is not None and sym.ref_file is not None else "--undefined"
-            self.ctx.member_reasons.append((name, by, reason))
-        data = ar.member_data(m)
-        if self.ctx.config.trace:
-            print(name)       # archive members: gold and lld at -t (ld.bfd at -t -t)
-        if is_archive(data):
-            raise LinkError(f"{name}: nested archives are only supported in thin archives")
-        if self.ctx.lto is not None and self.ctx.lto.offer_member(ar, m, name, data):
-            return                             # claimed by an LTO plugin: IR symbols only
-        if is_bitcode(data):
-            raise LinkError(f"{name}: {ir_only_message(self.ctx)}")
-        if bytes(data[:4]) == b"\x7fELF" and len(data) > 20:
-            self._adopt_target(data)
-            self._check_x86_arch(data, name)
-        held = ar.warm_members.get(m.offset) if ar.warm_members and not self.ctx.config.relocatable else None
-        if held is not None and not held.taken:     # (parsed by the link server: input/warm.py)
-            f = self.take_object(held, self.ctx.comdat, ar, m)
+        ctx = self.ctx
+        held = ar.warm_members.get(m.offset) if ar.warm_members and not ctx.config.relocatable else None
+        if held is not None and held.taken:
+            held = None                         # (a second use parses the bytes anew)
+        if held is not None and ctx.lto is None:
+            # parsed by the link server (input/warm.py): an ELF object of this member's
+            # bytes, so only what depends on this link is looked at
+            self._note_member(held.name, reason)
+            self._adopt_machine(held.machine, held.is64)
+            self._check_x86_machine(held.machine, 2 if held.is64 else 1, held.name)
+        else:
+            name = ar.member_display(m)
+            self._note_member(name, reason)
+            data = ar.member_data(m)
+            if is_archive(data):
+                raise LinkError(f"{name}: nested archives are only supported in thin archives")
+            if ctx.lto is not None and ctx.lto.offer_member(ar, m, name, data):
+                return                         # claimed by an LTO plugin: IR symbols only
+            if is_bitcode(data):
+                raise LinkError(f"{name}: {ir_only_message(ctx)}")
+            if bytes(data[:4]) == b"\x7fELF" and len(data) > 20:
+                self._adopt_target(data)
+                self._check_x86_arch(data, name)
+        if held is not None:
+            f = self.take_object(held, ctx.comdat, ar, m)
             warm.hits += 1
         else:
-            f = self.read_object(name, data, archive=ar, member=m, comdat=self.ctx.comdat,
-                                 keep_ir=self.ctx.config.relocatable)
-            if not ar.thin and not self.ctx.config.relocatable:
+            f = self.read_object(name, data, archive=ar, member=m, comdat=ctx.comdat,
+                                 keep_ir=ctx.config.relocatable)
+            if not ar.thin and not ctx.config.relocatable:
                 warm.report_member(ar.path, m.offset)
-        excluded = self.ctx.config.exclude_libs
+        excluded = ctx.config.exclude_libs
         if excluded and ("ALL" in excluded or os.path.basename(ar.path) in excluded):
             f.no_export = True                 # --exclude-libs: its definitions become hidden
         self.add_object(f)
 
+    def _note_member(self, name, reason):
+        """-t prints the member; -Map's archive list says which symbol pulled it."""
+        ctx = self.ctx
+        if reason is not None:
+            sym = ctx.symtab.get(reason)
+            by = sym.ref_file.name if sym is not None and sym.ref_file is not None else "--undefined"
+            ctx.member_reasons.append((name, by, reason))
+        if ctx.config.trace:
+            print(name)       # archive members: gold and lld at -t (ld.bfd at -t -t)
+
     def _adopt_target(self, data):
         """Without -m, the first ELF input names the target (as GNU ld's default
         emulation would be chosen for it)."""
+        if len(data) >= 20:
+            self._adopt_machine(int.from_bytes(bytes(data[18:20]), "little" if data[5] == 1 else "big"),
+                                data[4] == 2)
+
+    def _adopt_machine(self, machine, is64):
         ctx = self.ctx
-        if ctx.target_fixed or ctx.files or ctx.shared_files or len(data) < 20:
+        if ctx.target_fixed or ctx.files or ctx.shared_files:
             return
         from ldpy.arch.base import for_machine
-        t = for_machine(int.from_bytes(bytes(data[18:20]), "little" if data[5] == 1 else "big"))
-        if t is not None and t.IS64 == (data[4] == 2):
+        t = for_machine(machine)
+        if t is not None and t.IS64 == is64:
             ctx.set_target(t)
         ctx.target_fixed = True
 
     def _check_x86_arch(self, data, name):
         """An i386 or x32 object in an x86-64 link: GNU ld's message (BFD knows both)."""
-        t = self.ctx.target
-        if len(data) < 20 or t.NAME != "x86-64":
+        if len(data) >= 20:
+            self._check_x86_machine(int.from_bytes(bytes(data[18:20]), "little" if data[5] == 1 else "big"),
+                                    data[4], name)
+
+    def _check_x86_machine(self, machine, elf_class, name):
+        if self.ctx.target.NAME != "x86-64":
             return
-        machine = int.from_bytes(bytes(data[18:20]), "little" if data[5] == 1 else "big")
-        arch = _OTHER_X86.get((machine, data[4]))
+        arch = _OTHER_X86.get((machine, elf_class))
         if arch is not None:
             raise LinkError(f"{arch} architecture of input file '{name}' is incompatible "
                             f"with i386:x86-64 output")

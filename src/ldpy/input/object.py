@@ -288,6 +288,7 @@ class ObjectFile:
         self.taken = False             # input/warm.py: a server-parsed object a link took
         self.merge_pieces = None       # ... and its mergeable sections, split (warm.prepare) ...
         self.held_columns = None       # ... and its globals' columns (symbols.global_columns)
+        self.held_split = None         # ... and what resolution reads of them (symbols.global_split)
         self._parse()
 
     def take(self, comdat, archive, member):

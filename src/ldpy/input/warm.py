@@ -297,11 +297,13 @@ def _held_script(path, data):
 
 def prepare(f):
     """What every link would derive from a held object's bytes alone, made once
-    here: its mergeable sections' pieces and its global symbols' columns."""
+    here: its mergeable sections' pieces, its global symbols' columns and the
+    references, definitions and visibilities among them."""
     from ldpy.sections import split_held
-    from ldpy.symbols import global_columns
+    from ldpy.symbols import global_columns, global_split
     f.merge_pieces = split_held(f)
     f.held_columns = global_columns(f)
+    f.held_split = global_split(f, f.held_columns)
     return f
 
 
