@@ -152,7 +152,15 @@ def test_records_of_unusual_sections_go_to_the_walk():
     assert records_of_sections([_EhSec(struct.pack("<I", 0xffffffff) + b"\0" * 12)]) is None
 
 
-def test_merged_pieces_with_mixed_alignments():
+_SHORT_RUNS = [(b"abc\0hello\0", 1), (b"hello\0xy\0", 8), (b"z\0abc\0", 1), (b"xy\0q\0", 16),
+               (b"longer string\0z\0", 8)]
+# (long runs of one alignment: placed a run at a time, not piece by piece)
+_LONG_RUNS = [(b"".join(b"s%d.%d\0" % (k, i) for i in range(300)) + b"abc\0", a)
+              for k, a in enumerate((1, 1, 8, 4))] + [(b"abc\0s0.7\0", 16)]
+
+
+@pytest.mark.parametrize("inputs", [_SHORT_RUNS, _LONG_RUNS], ids=["short-runs", "long-runs"])
+def test_merged_pieces_with_mixed_alignments(inputs):
     """SHF_MERGE inputs of different alignments in one merged section: each piece's
     first copy goes to its input's alignment after the pieces before it, copies map
     to it, and the padding between pieces is zeros (as a piece-by-piece layout)."""
@@ -170,8 +178,6 @@ def test_merged_pieces_with_mixed_alignments():
 
         def where(self, offset=None):
             return "t.o:(.rodata.str)"
-    inputs = [(b"abc\0hello\0", 1), (b"hello\0xy\0", 8), (b"z\0abc\0", 1), (b"xy\0q\0", 16),
-              (b"longer string\0z\0", 8)]
     m = MergedSection(".rodata", 0x32, 1)
     secs = [Sec(d, a) for d, a in inputs]
     for s in secs:
