@@ -31,7 +31,8 @@ def assign_sections(ctx):
     buckets = {}       # output name -> list of (sort key, seq, chunk)
     eh_items = []      # (target, sort key, seq, section) of the .eh_frame inputs
     seq = 0
-    _prune_all_eh_frames(ctx.files, ctx.eh_frame_records)
+    _prune_all_eh_frames(ctx.files, ctx.eh_frame_records,
+                         ctx.config.gc_sections or ctx.config.icf != "none")
     for f in ctx.files:
         for sec in filter(None, f.sections):        # (the Nones skipped in C)
             if not sec.live:
@@ -175,12 +176,15 @@ def _drop_inner_terminators(chunks):
             pos += 4 + n
 
 
-def _prune_all_eh_frames(files, known_records):
+def _prune_all_eh_frames(files, known_records, collected):
     """_prune_eh_frames for every file with discarded sections, in one batch
     (elf/eh_frame.prune_eh_frames); file by file when the batch finds anything
-    unusual, so that the first file's problem is the one reported."""
+    unusual, so that the first file's problem is the one reported.  collected:
+    --gc-sections or --icf ran (else only COMDAT and .gnu.linkonce losses are dead)."""
     dead_lists, with_dead = [], []
     for f in files:
+        if not (collected or f.lost_comdat or f.has_linkonce):
+            continue
         d = [s is not None and not s.live for s in f.sections]
         if True in d:
             dead_lists.append(d)

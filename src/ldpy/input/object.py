@@ -286,6 +286,7 @@ class ObjectFile:
         self.raw_relocs = self.rela_in_memory = self.dt.rela == RELOC
         self._comdat = comdat          # signature -> owning ObjectFile, shared by the link
         self.taken = False             # input/warm.py: a server-parsed object a link took
+        self.lost_comdat = False       # some of its sections are another object's COMDAT copies
         self.merge_pieces = None       # ... and its mergeable sections, split (warm.prepare) ...
         self.held_columns = None       # ... and its globals' columns (symbols.global_columns)
         self.held_split = None         # ... and what resolution reads of them (symbols.global_split)
@@ -319,6 +320,7 @@ class ObjectFile:
                     sec = sections[m]
                     if sec is not None:
                         sec.group = signature
+        self.lost_comdat = gone
         if gone:
             self.relocs_elsewhere = [i for i in self.relocs_elsewhere if sections[i] is not DISCARDED]
         return self
@@ -471,6 +473,7 @@ class ObjectFile:
                             kept[m] = signature
         sections = self.sections
         zdebug = b".zdebug" in shstr
+        self.lost_comdat = bool(discarded)
         if discarded:
             built = []
             for i in contents:
