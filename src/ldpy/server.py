@@ -444,10 +444,11 @@ class _Spares:
     pages: those that earlier links wrote (each reports them after its reply, from
     /proc/self/pagemap: _own_pages; a spare's link, those outside what it faulted
     in), so there are no spares until the first link reported.  The server makes
-    the next spare when one takes a link, and accepts links itself (forking as
-    before) while no spare is ready.  Each spare has a socket pair to the server:
-    b"R" ready, b"T" took a link; the server closes its end to retire a spare that
-    waits, and sees end-of-file when one dies."""
+    the next spare when the link a spare took is done, or REFILL_AFTER after it
+    began (not beside the link's start, which the fork would slow), and accepts
+    links itself (forking as before) while no spare is ready.  Each spare has a
+    socket pair to the server: b"R" ready, b"T" took a link, end-of-file when its
+    link is done (or it died); the server closes its end to retire a spare."""
 
     COUNT = 1           # (a second link at the same moment is forked by the server)
     REFILL_AFTER = 0.05     # seconds after a spare took a link, or when the link is done if
