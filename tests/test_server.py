@@ -887,6 +887,11 @@ def test_next_spare_is_forked_after_the_link_began_not_beside_its_start():
         assert spares.refill_in() is None and not spares.busy and not spares.channels()
         spares.busy[mine] = time.monotonic() - server._Spares.REFILL_AFTER   # (a long link)
         assert spares.refill_in() == 0
+        other, peer = socket.socketpair()
+        spares.busy[other] = time.monotonic()           # (a link that just began beside it)
+        assert spares.refill_in() > 0
+        other.close()
+        peer.close()
     finally:
         spares.busy.clear()
         spares.waiting.clear()

@@ -482,10 +482,11 @@ class _Spares:
         return list(self.waiting) + list(self.busy)
 
     def refill_in(self):
-        """Seconds until fill() makes the next spare (None: no spare is busy)."""
+        """Seconds until fill() makes the next spare (None: no spare is busy): none
+        before REFILL_AFTER has passed since the latest link a spare took."""
         if not self.busy or len(self.waiting) >= self.COUNT:
             return None
-        return max(0.0, min(self.busy.values()) + self.REFILL_AFTER - time.monotonic())
+        return max(0.0, max(self.busy.values()) + self.REFILL_AFTER - time.monotonic())
 
     def fill(self):
         import socket
