@@ -679,7 +679,9 @@ def create_dynamic_sections(ctx):
     rt = ctx.relocs
     if not rt.empty:
         k = rt.key[~rt.plan.skip]
-        used.update(unique(k[k < G]).tolist())
+        mentioned = np.zeros(G, bool)         # (a mark per symbol: no sort of every key)
+        mentioned[k[(k >= 0) & (k < G)]] = True
+        used.update(np.flatnonzero(mentioned).tolist())
     used.update(ctx.plt.call_keys().tolist())
     used.update(int(x) for x in ctx.got.keys.tolist() if x < G)
     # weak undefined symbols stay visible to the loader, like GNU ld does (those
