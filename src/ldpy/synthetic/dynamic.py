@@ -166,8 +166,9 @@ class DynsymSection(Synthetic):
         offsets = self.dyn.dynstr.offsets
         # the fields in lists, one row per symbol, written to the table column by column
         names, infos, others, shndxs, values, sizes = ([0] * n for _ in range(6))
-        gids = [s.gid if s is not None and s.gid >= 0 else 0 for s in syms]
-        addrs = ctx.gaddr[np.array(gids, np.int64)].tolist() if n and ctx.gaddr is not None else [0] * n
+        # every row's address in one gather (-1, the null and section rows: a 0 past the end)
+        gids = np.array([s.gid if s is not None else -1 for s in syms], np.int64)
+        addrs = np.append(ctx.gaddr, 0)[gids].tolist()
         for i, s in enumerate(syms[1:], 1):
             if isinstance(s, SectionDynSym):
                 infos[i] = (STB_LOCAL << 4) | STT_SECTION
