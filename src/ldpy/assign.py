@@ -2,7 +2,7 @@
 script or the user's, through script.place.ScriptOutputMap), merge SHF_MERGE
 strings, prune .eh_frame, allocate common symbols."""
 import fnmatch
-from itertools import chain
+from itertools import chain, compress, count
 
 import numpy as np
 
@@ -181,13 +181,17 @@ def _prune_all_eh_frames(files, known_records, collected):
     (elf/eh_frame.prune_eh_frames); file by file when the batch finds anything
     unusual, so that the first file's problem is the one reported.  collected:
     --gc-sections or --icf ran (else only COMDAT and .gnu.linkonce losses are dead)."""
-    dead_lists, with_dead = [], []
+    dead_lists, with_dead = [], []      # each file's dead section indexes; the files
     for f in files:
-        if not (collected or f.lost_comdat or f.has_linkonce):
-            continue
-        d = [s is not None and not s.live for s in f.sections]
-        if True in d:
-            dead_lists.append(d)
+        if collected or f.has_linkonce:
+            d = [s is not None and not s.live for s in f.sections]
+            if True in d:
+                dead_lists.append(list(compress(count(), d)))
+                with_dead.append(f)
+        elif f.lost_comdat:
+            # (without --gc-sections, --icf or .gnu.linkonce, the lost COMDAT copies are
+            # the only dead sections: _parse and take listed them)
+            dead_lists.append(f.lost_comdat)
             with_dead.append(f)
     files = with_dead
     secs, owner = [], []
@@ -208,7 +212,9 @@ def _prune_all_eh_frames(files, known_records, collected):
         sym_base = np.cumsum(nsyms) - nsyms
         sec_base = np.cumsum(nsecs) - nsecs
         shndx = np.concatenate([f.shndx for f in files])
-        dead = np.fromiter(chain.from_iterable(dead_lists), bool, int(nsecs.sum()))
+        ndead = np.fromiter(map(len, dead_lists), np.int64, len(dead_lists))
+        dead = np.zeros(int(nsecs.sum()), bool)
+        dead[np.repeat(sec_base, ndead) + np.fromiter(chain.from_iterable(dead_lists), np.int64, int(ndead.sum()))] = True
         nrel = np.fromiter((len(s.relocs) for s in secs), np.int64, len(secs))
         fid = np.repeat(np.array(owner, np.int64), nrel)
         symidx = reloc_sym(np.concatenate([s.relocs["r_info"] for s in secs]))

@@ -20,12 +20,13 @@ def shim_dir():
     paths = list(dict.fromkeys([
         os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
         os.path.dirname(os.path.dirname(os.path.abspath(numpy.__file__)))]))
-    boot = ("import sys; sys.path[:0] = " + repr(paths) +
-            "; from ldpy.main import entry; entry()")
     candidates = [os.path.join(os.path.dirname(os.path.abspath(__file__)), "shim"),
                   os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
                                "ldpy", "shim-" + hashlib.md5(sys.executable.encode()).hexdigest()[:10])]
     for d in candidates:
+        # (the directory is named to entry(): it holds the heap helper, heap.py)
+        boot = ("import sys; sys.path[:0] = " + repr(paths) +
+                "; from ldpy.main import entry; entry(" + repr(d) + ")")
         try:
             write_shim(d, paths, boot)
             return d
@@ -69,6 +70,8 @@ def write_shim(d, paths, boot, pkg=None):
             ("LDPY_SEARCH", "{" + "".join(_c_string(p) + ", " for p in search) + "NULL}")))
         import hashlib
         stamp = hashlib.sha1(code + header.encode()).hexdigest()
+        from ldpy import heap
+        heap.build(d)           # (the heap helper beside the client: optional)
         try:
             with open(ld, "rb") as fh:
                 if (b"LDPY-STAMP:" + stamp.encode()) in fh.read() and os.access(ld, os.X_OK):
@@ -375,14 +378,17 @@ def _truncated_input(e):
     return e
 
 
-def entry():
-    """Console-script entry: run, then leave without interpreter teardown
-    (freeing every table of a big link one by one is pure overhead)."""
+def entry(shim=None):
+    """Console-script entry (and the gcc shim's, which names its directory: shim):
+    run, then leave without interpreter teardown (freeing every table of a big link
+    one by one is pure overhead)."""
     # LDPY_SERVER=1: a persistent server runs the link (ldpy/server.py); run_client()
     # exits with the link's status, or returns when the link must run here
     if os.environ.get("LDPY_SERVER") == "1":
         from ldpy.server import run_client
         run_client()
+    from ldpy import heap
+    heap.start(shim)        # (this process links: its page faults on another core)
     rc = main()
     for f in (sys.stdout, sys.stderr):
         try:

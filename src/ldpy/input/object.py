@@ -286,7 +286,8 @@ class ObjectFile:
         self.raw_relocs = self.rela_in_memory = self.dt.rela == RELOC
         self._comdat = comdat          # signature -> owning ObjectFile, shared by the link
         self.taken = False             # input/warm.py: a server-parsed object a link took
-        self.lost_comdat = False       # some of its sections are another object's COMDAT copies
+        self.lost_comdat = []          # indexes of its sections that are another object's COMDAT
+                                       # copies (DISCARDED), by index
         self.merge_pieces = None       # ... and its mergeable sections, split (warm.prepare) ...
         self.held_columns = None       # ... and its globals' columns (symbols.global_columns)
         self.held_split = None         # ... and what resolution reads of them (symbols.global_split)
@@ -305,22 +306,22 @@ class ObjectFile:
         if comdat is None:
             return self
         sections = self.sections
-        gone = False
+        gone = []
         for signature, is_comdat, members, _ in self.groups:
             if not is_comdat:
                 continue
             if signature in comdat:
                 for m in members:
-                    if sections[m] is not None:
+                    if sections[m] is not None and sections[m] is not DISCARDED:
                         sections[m] = DISCARDED
-                        gone = True
+                        gone.append(m)
             else:
                 comdat[signature] = self
                 for m in members:
                     sec = sections[m]
                     if sec is not None:
                         sec.group = signature
-        self.lost_comdat = gone
+        self.lost_comdat = sorted(gone)
         if gone:
             self.relocs_elsewhere = [i for i in self.relocs_elsewhere if sections[i] is not DISCARDED]
         return self
@@ -473,12 +474,13 @@ class ObjectFile:
                             kept[m] = signature
         sections = self.sections
         zdebug = b".zdebug" in shstr
-        self.lost_comdat = bool(discarded)
+        lost = self.lost_comdat = []
         if discarded:
             built = []
             for i in contents:
                 if i in discarded:
                     sections[i] = DISCARDED
+                    lost.append(i)
                 else:
                     built.append(i)
             contents = built
