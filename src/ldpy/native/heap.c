@@ -2,21 +2,22 @@
  *
  * A big link spends a fifth of its time in page faults (llvm-big: ~140k of them, ~2 us
  * each on a VM, each one stalling the thread that touches a fresh page).  This moves
- * them to another core:
+ * most of them to another core:
  *
- * - Python's object arenas come from malloc (ldpy_arenas, installed with
- *   PyObject_SetArenaAllocator) instead of a mmap each, so that nearly all of the
- *   process's memory is the one brk heap;
- * - once the heap is big (a big link), malloc keeps what is freed and serves arrays
- *   up to 32 MB from the heap, so that freed memory is reused instead of unmapped
- *   and faulted in again, and grows the heap TOP_PAD more than it needs;
- * - a thread (ldpy_heap_start) faults in those new pages (MADV_POPULATE_WRITE,
- *   Linux 5.14) as soon as malloc has grown the heap, ahead of the thread that will
- *   write them.  At most TOP_PAD bytes are faulted in and never used; a small
- *   link's heap is left alone.
+ * - Python's object arenas (ldpy_arenas, installed with PyObject_SetArenaAllocator)
+ *   are carved one after the other from big regions of address space, instead of a
+ *   mmap each, and a freed arena is kept for the next one (its pages stay in);
+ * - once the link is big (BIG bytes of heap and arenas), malloc keeps what is freed
+ *   and serves arrays up to 32 MB from its heap, so that freed memory is reused
+ *   instead of unmapped and faulted in again, and grows the heap TOP_PAD more than
+ *   it needs;
+ * - a thread (ldpy_heap_start) then faults in (MADV_POPULATE_WRITE, Linux 5.14) the
+ *   heap's new pages as soon as malloc has grown it, and the next ARENAS_AHEAD bytes
+ *   of the arena region, before the link writes them.  At most TOP_PAD +
+ *   ARENAS_AHEAD bytes are faulted in and never used; a small link is left alone.
  *
  * It changes where memory comes from, never what the link computes.  C99, POSIX
- * threads and glibc's malloc.h; without MADV_POPULATE_WRITE the thread just stops. */
+ * threads, mmap and glibc's malloc.h; without MADV_POPULATE_WRITE the thread stops. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <malloc.h>
@@ -41,33 +42,60 @@ typedef struct {
     void (*free)(void *ctx, void *ptr, size_t size);
 } arena_allocator;
 
-static arena_allocator previous;   /* for arenas made before the switch (mmap'd) */
+static arena_allocator previous;   /* for arenas made before the switch (mmap'd), and
+                                      for any request of another size */
 
-/* the arenas malloc gave, as an open-addressing set (the GIL serializes every call) */
-#define SLOTS 65536u
-#define GONE ((void *)1)
-static void *ours[SLOTS];
-static size_t used_slots;           /* slots ever filled (entries and GONE marks) */
+#define REGION (256u << 20)         /* address space reserved at a time for arenas */
+#define MAX_REGIONS 64
+static char *regions[MAX_REGIONS];  /* each REGION bytes, aligned to 1 MiB */
+static int nregions;
+static size_t arena_size;           /* the size Python asks for (the first request's) */
+static void *free_arenas;           /* freed arenas, linked through their first word */
+/* the region arenas are carved from and the next arena's place in it (read by the
+ * thread: published with atomic stores) */
+static char *volatile carve_region;
+static char *volatile carve_next;
+static volatile size_t arena_bytes; /* carved so far */
 
-static size_t slot_of(const void *p)
+static int ours(const void *p)
 {
-    uint64_t h = (uint64_t)(uintptr_t)p * 0x9E3779B97F4A7C15ull;
-    return (size_t)(h >> 40) & (SLOTS - 1);
+    for (int i = 0; i < nregions; i++)
+        if ((const char *)p >= regions[i] && (const char *)p < regions[i] + REGION)
+            return 1;
+    return 0;
 }
 
 static void *arena_alloc(void *ctx, size_t size)
 {
     (void)ctx;
-    void *p = NULL;
-    /* (a full set: the rest come from the previous allocator) */
-    if (used_slots < SLOTS / 2 && posix_memalign(&p, 16384, size) == 0) {
-        size_t i = slot_of(p);
-        while (ours[i] != NULL && ours[i] != GONE)
-            i = (i + 1) & (SLOTS - 1);
-        if (ours[i] == NULL)
-            used_slots++;
-        ours[i] = p;
-        return p;
+    if (arena_size == 0)
+        arena_size = size;
+    if (size == arena_size) {
+        if (free_arenas != NULL) {
+            void *p = free_arenas;
+            free_arenas = *(void **)p;
+            return p;
+        }
+        char *next = carve_next;
+        if (carve_region == NULL || next + size > carve_region + REGION) {
+            char *r = NULL;
+            if (nregions < MAX_REGIONS && size <= REGION / 2) {
+                size_t align = 1u << 20;
+                void *m = mmap(NULL, REGION + align, PROT_READ | PROT_WRITE,
+                               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+                if (m != MAP_FAILED)
+                    r = (char *)(((uintptr_t)m + align - 1) & ~(uintptr_t)(align - 1));
+            }
+            if (r == NULL)
+                return previous.alloc(previous.ctx, size);
+            regions[nregions++] = r;
+            __atomic_store_n(&carve_next, r, __ATOMIC_RELEASE);
+            __atomic_store_n(&carve_region, r, __ATOMIC_RELEASE);
+            next = r;
+        }
+        __atomic_store_n(&carve_next, next + size, __ATOMIC_RELEASE);
+        arena_bytes += size;
+        return next;
     }
     return previous.alloc(previous.ctx, size);
 }
@@ -75,18 +103,16 @@ static void *arena_alloc(void *ctx, size_t size)
 static void arena_free(void *ctx, void *p, size_t size)
 {
     (void)ctx;
-    for (size_t i = slot_of(p), n = 0; ours[i] != NULL && n < SLOTS; i = (i + 1) & (SLOTS - 1), n++) {
-        if (ours[i] == p) {
-            ours[i] = GONE;
-            free(p);
-            return;
-        }
+    if (size == arena_size && ours(p)) {
+        *(void **)p = free_arenas;      /* (kept, pages and all, for the next arena) */
+        free_arenas = p;
+        return;
     }
     previous.free(previous.ctx, p, size);
 }
 
 /* Python asks for the allocator it replaces (PyObject_GetArenaAllocator's result) and
- * installs the one returned. */
+ * installs the one returned.  (Python calls it with the GIL held: no locking.) */
 arena_allocator *ldpy_arenas(const arena_allocator *replaced)
 {
     static arena_allocator mine = {NULL, arena_alloc, arena_free};
@@ -94,46 +120,77 @@ arena_allocator *ldpy_arenas(const arena_allocator *replaced)
     return &mine;
 }
 
-/* ---- the thread that faults in the heap ahead of the link ---- */
+/* ---- the thread that faults in memory ahead of the link ---- */
 #define STEP (1u << 20)             /* bytes faulted in per call: ~0.5 ms of the kernel's
                                        time, during which malloc cannot grow the heap */
-static size_t big_from = 64u << 20;  /* heap size from which the link counts as big */
 #define TOP_PAD (16u << 20)         /* how far ahead of its need a big link's heap grows */
+#define ARENAS_AHEAD (8u << 20)     /* arena bytes faulted in ahead of the next arena */
+static size_t big_from = 64u << 20; /* heap and arena bytes from which a link is big */
 
-static volatile size_t populated;  /* bytes faulted in (ldpy_heap_populated: tests) */
+static volatile size_t populated;   /* bytes faulted in (ldpy_heap_populated: tests) */
 static volatile int running;
 
-/* Nothing while the heap is small (a small link keeps malloc's defaults and its
- * memory); from big_from on: arrays up to 32 MB from the heap, nothing given back, the
- * heap grown TOP_PAD ahead, and every new page of it faulted in here. */
+/* MADV_POPULATE_WRITE over [from, to): 0, or -1 when the kernel refuses it */
+static int populate_range(uintptr_t from, uintptr_t to)
+{
+    while (madvise((void *)from, to - from, MADV_POPULATE_WRITE) != 0)
+        if (errno != EINTR && errno != EAGAIN)
+            return -1;
+    populated += to - from;
+    return 0;
+}
+
 static void *populate(void *arg)
 {
     (void)arg;
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     uintptr_t start = ((uintptr_t)sbrk(0) + page - 1) & ~(page - 1);
-    uintptr_t done = start;
+    uintptr_t heap_done = start;    /* the heap is faulted in up to here */
+    char *arena_region = NULL;      /* the arena region faulted in, up to arena_done */
+    uintptr_t arena_done = 0;
     int big = 0;
     struct timespec nap = {0, 500000};
     for (;;) {
         uintptr_t brk = (uintptr_t)sbrk(0) & ~(page - 1);
         if (!big) {
-            if (brk >= start + big_from) {
+            if (brk - start + arena_bytes >= big_from) {
                 mallopt(M_MMAP_THRESHOLD, 32 << 20);
                 mallopt(M_TRIM_THRESHOLD, 0x7fffffff);   /* (from now on brk only grows) */
                 mallopt(M_TOP_PAD, (int)TOP_PAD);
                 big = 1;
                 continue;
             }
-        } else if (brk > done) {
-            uintptr_t end = brk - done > STEP ? done + STEP : brk;
-            if (madvise((void *)done, end - done, MADV_POPULATE_WRITE) != 0) {
-                if (errno == EINTR || errno == EAGAIN)
-                    continue;
-                break;              /* (a kernel without it, or the heap is not brk's) */
-            }
-            populated += end - done;
-            done = end;
+            nanosleep(&nap, NULL);
             continue;
+        }
+        if (brk > heap_done) {
+            uintptr_t end = brk - heap_done > STEP ? heap_done + STEP : brk;
+            if (populate_range(heap_done, end) != 0)
+                break;              /* (a kernel without it, or the heap is not brk's) */
+            heap_done = end;
+            continue;
+        }
+        char *region = __atomic_load_n(&carve_region, __ATOMIC_ACQUIRE);
+        if (region != NULL) {
+            uintptr_t next = (uintptr_t)__atomic_load_n(&carve_next, __ATOMIC_ACQUIRE);
+            if (region != arena_region || next < (uintptr_t)region || next > (uintptr_t)region + REGION) {
+                arena_region = region;  /* (a new region: from its next arena on) */
+                arena_done = (uintptr_t)region;
+                if (next >= (uintptr_t)region && next <= (uintptr_t)region + REGION)
+                    arena_done = next;
+                continue;
+            }
+            uintptr_t want = next + ARENAS_AHEAD;
+            if (want > (uintptr_t)region + REGION)
+                want = (uintptr_t)region + REGION;
+            if (want > arena_done) {
+                uintptr_t from = arena_done > next ? arena_done : next;
+                uintptr_t end = want - from > STEP ? from + STEP : want;
+                if (populate_range(from, end) != 0)
+                    break;
+                arena_done = end;
+                continue;
+            }
         }
         nanosleep(&nap, NULL);
     }
@@ -141,8 +198,8 @@ static void *populate(void *arg)
     return NULL;
 }
 
-/* Start the thread (big: the heap size from which the link is big, 0 for the
- * default); 0 when it runs. */
+/* Start the thread (big: the bytes of heap and arenas from which the link is big, 0
+ * for the default); 0 when it runs. */
 int ldpy_heap_start(size_t big)
 {
     if (big)
@@ -163,3 +220,4 @@ int ldpy_heap_start(size_t big)
 
 size_t ldpy_heap_populated(void) { return populated; }
 int ldpy_heap_running(void) { return running; }
+size_t ldpy_heap_arena_bytes(void) { return arena_bytes; }
