@@ -123,8 +123,8 @@ arena_allocator *ldpy_arenas(const arena_allocator *replaced)
 /* ---- the thread that faults in memory ahead of the link ---- */
 #define STEP (1u << 20)             /* bytes faulted in per call: ~0.5 ms of the kernel's
                                        time, during which malloc cannot grow the heap */
-#define TOP_PAD (16u << 20)         /* how far ahead of its need a big link's heap grows */
-#define ARENAS_AHEAD (8u << 20)     /* arena bytes faulted in ahead of the next arena */
+#define TOP_PAD (8u << 20)          /* how far ahead of its need a big link's heap grows */
+#define ARENAS_AHEAD (4u << 20)     /* arena bytes faulted in ahead of the next arena */
 static size_t big_from = 64u << 20; /* heap and arena bytes from which a link is big */
 
 static volatile size_t populated;   /* bytes faulted in (ldpy_heap_populated: tests) */
