@@ -5,11 +5,13 @@ link writes them.  A big link's page faults then stall the link much less (llvm-
 the linking thread's faults 142k -> 61k, its CPU time 1.8-1.9 -> 1.7 s; the link 4-7%
 faster, for ~10 MB more peak memory).  Nothing the link computes changes.
 
-Started by main.entry() (never in a link server, whose children are forked), before
-numpy's import; nothing happens without the library (no C compiler when the shim was
-written) or with LDPY_HEAP_HELPER=0.  LDPY_HEAP_BIG=BYTES sets the heap size from
-which a link counts as big (64 MiB; the tests make small links big with it)."""
+Started by main.entry() before numpy's import (never in a link server's children:
+served mid-size links measured the same with it, 2026-12-05).  Nothing happens
+without the library (no C compiler when the shim was written) or with
+LDPY_HEAP_HELPER=0.  LDPY_HEAP_BIG=BYTES sets the heap and arena size from which a
+link counts as big (64 MiB; the tests make small links big with it)."""
 import os
+import sys
 
 LIBRARY = "libldpy-heap.so"
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "native", "heap.c")
@@ -22,10 +24,19 @@ def default_dir():
 
 
 def start(shim=None):
-    """Load and start the helper; returns the library (None when it does not run)."""
+    """Load the helper, take Python's arenas from it and start its thread; returns
+    the library (None when it does not run)."""
     if os.environ.get("LDPY_HEAP_HELPER") == "0" or _loaded:
         return _loaded[0] if _loaded else None
     path = os.path.join(shim or default_dir(), LIBRARY)
+    if shim is None and not os.path.exists(path):
+        # (a read-only install: main.shim_dir() used the user's cache)
+        try:
+            from _md5 import md5            # (cheaper to import than hashlib)
+        except ImportError:
+            from hashlib import md5
+        path = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "ldpy",
+                            "shim-" + md5(sys.executable.encode()).hexdigest()[:10], LIBRARY)
     if not os.path.exists(path):
         return None
     import ctypes           # (numpy imports it too: nothing more to pay)
