@@ -326,8 +326,7 @@ class Loader:
         index = ar.index
         pulled_any = False
         while True:
-            wanted = undefined & index.keys() if len(undefined) < len(index) else \
-                {n for n in index if n in undefined}
+            wanted = undefined & index.keys()     # (in C, over the smaller side)
             from_libraries = symtab.wanted_by_libraries(index.keys()) if symtab.shlib_strong_refs else ()
             if from_libraries:
                 wanted |= from_libraries
