@@ -123,3 +123,31 @@ def test_a_big_link_writes_the_same_bytes_with_and_without_the_helper(tmp_path, 
         assert a.read() == b.read()
     want = sum(1 * (k + j) + j + len(f"s{j}") for k in range(24) for j in range(60))
     assert run_exe(outs[0]).stdout.strip() == str(want)
+
+
+@pytest.mark.skipif(not _kernel_populates(), reason="MADV_POPULATE_WRITE needs Linux 5.14")
+def test_a_spare_faults_in_what_its_link_takes_first_and_stops_for_a_link(library):
+    """A link server's spare (server.py _spare) faults in SPARE_HEAP bytes of heap and
+    SPARE_ARENAS of arena space before its link, a step at a time, and stops after
+    one step when a link is waiting; the memory is malloc's again afterwards."""
+    out = _python(f"""
+from ldpy import heap
+lib = heap.start({library!r}, thread=False)
+keep = [str(i) * 10 for i in range(100000)]          # (arenas carved from a region)
+heap.prepare_spare(lambda: True)                     # a link came at once
+first = lib.ldpy_heap_populated()
+print(first)
+""")
+    assert 0 < int(out) <= (2 << 20), "one step (1 MB) at most when a link waits"
+    out = _python(f"""
+from ldpy import heap
+lib = heap.start({library!r}, thread=False)
+keep = [str(i) * 10 for i in range(100000)]
+heap.prepare_spare(lambda: False)
+done = lib.ldpy_heap_populated()
+more = [bytearray(1000) for _ in range(20000)]      # (from the faulted-in heap)
+assert all(len(b) == 1000 for b in more) and keep[99999] == "99999" * 10
+print(done, heap.SPARE_HEAP + heap.SPARE_ARENAS)
+""")
+    done, want = map(int, out.split())
+    assert done >= want - (1 << 20)

@@ -5,8 +5,9 @@ link writes them.  A big link's page faults then stall the link much less (llvm-
 the linking thread's faults 142k -> 61k, its CPU time 1.8-1.9 -> 1.7 s; the link 4-7%
 faster, for ~10 MB more peak memory).  Nothing the link computes changes.
 
-Started by main.entry() before numpy's import (never in a link server's children:
-served mid-size links measured the same with it, 2026-12-05).  Nothing happens
+Started by main.entry() before numpy's import.  A link server takes its arenas from
+the helper as it starts (no thread), and each spare it forks faults in, before its
+link comes, the heap and arena pages a link takes first (prepare_spare).  Nothing happens
 without the library (no C compiler when the shim was written) or with
 LDPY_HEAP_HELPER=0.  LDPY_HEAP_BIG=BYTES sets the heap and arena size from which a
 link counts as big (64 MiB; the tests make small links big with it)."""
@@ -23,9 +24,9 @@ def default_dir():
     return os.path.join(os.path.dirname(os.path.abspath(__file__)), "shim")
 
 
-def start(shim=None):
-    """Load the helper, take Python's arenas from it and start its thread; returns
-    the library (None when it does not run)."""
+def start(shim=None, thread=True):
+    """Load the helper, take Python's arenas from it and (with thread) start its
+    thread; returns the library (None when it does not run)."""
     if os.environ.get("LDPY_HEAP_HELPER") == "0" or _loaded:
         return _loaded[0] if _loaded else None
     path = os.path.join(shim or default_dir(), LIBRARY)
@@ -53,10 +54,30 @@ def start(shim=None):
     except (OSError, AttributeError):
         return None             # (a library of another build, or a Python without the API)
     api.PyObject_SetArenaAllocator(ctypes.c_void_p(lib.ldpy_arenas(ctypes.byref(current))))
-    big = os.environ.get("LDPY_HEAP_BIG", "")
-    lib.ldpy_heap_start(ctypes.c_size_t(int(big) if big.isdigit() else 0))
+    if thread:
+        big = os.environ.get("LDPY_HEAP_BIG", "")
+        lib.ldpy_heap_start(ctypes.c_size_t(int(big) if big.isdigit() else 0))
     _loaded.append(lib)
     return lib
+
+
+# what a link server's spare faults in for its link, beyond the server's memory
+SPARE_HEAP = 32 << 20       # of malloc's heap (cpython-static-libpython's link adds ~40 MB)
+SPARE_ARENAS = 8 << 20      # of arena space
+
+
+def prepare_spare(link_waits):
+    """In a link server's spare (its server loaded the helper: start(thread=False)),
+    fault in the memory its link will take first, 1 MB at a time until done or until
+    link_waits() (a link came: it waits at most one step)."""
+    if not _loaded:
+        return
+    import ctypes
+    prepare = _loaded[0].ldpy_heap_prepare
+    heap, arenas = ctypes.c_size_t(SPARE_HEAP), ctypes.c_size_t(SPARE_ARENAS)
+    while prepare(heap, arenas) and not link_waits():
+        pass
+    prepare(ctypes.c_size_t(0), ctypes.c_size_t(0))
 
 
 def build(d):

@@ -315,6 +315,8 @@ def serve():
     os.ftruncate(lock, 0)
     os.write(lock, f"{os.getpid()}\n".encode())
     os.chdir("/")
+    from ldpy import heap
+    heap.start(thread=False)        # (arenas from the heap helper: see _spare)
     _preload()
 
     tmp = f"{path}.{os.getpid()}"
@@ -591,7 +593,11 @@ def _spare(ls, lock, reports, channel, hot):
     os.close(lock)
     mapped = _private_mappings()      # (the server's memory, as the link will start)
     channel.sendall(b"R")
-    faulted_in = _populate_private_memory(hot, lambda: bool(select.select([ls, channel], [], [], 0)[0]))
+    link_waits = lambda: bool(select.select([ls, channel], [], [], 0)[0])
+    faulted_in = _populate_private_memory(hot, link_waits)
+    if not link_waits():
+        from ldpy import heap
+        heap.prepare_spare(link_waits)  # (and the new memory a link takes first)
     while True:
         try:
             ready = select.select([ls, channel], [], [])[0]

@@ -218,6 +218,76 @@ int ldpy_heap_start(size_t big)
     return rc == 0 ? 0 : -1;
 }
 
+/* ---- a link server's spare: memory faulted in before its link comes ---- */
+#define PREPARE_CHUNK (16u << 20)   /* below malloc's largest mmap threshold (32 MB) */
+static void *prepared[16];         /* malloc'd blocks being faulted in, freed at the end */
+static int nprepared;
+static uintptr_t prepare_at;        /* the next byte to fault in: of the last block, */
+static int prepare_stage;           /* ... or of the arena region (stage 1) */
+
+/* One step (STEP bytes at most) of faulting in `heap` bytes of malloc's heap and
+ * `arenas` bytes of arena space ahead of the next arena, for the link a spare will
+ * run: 1 while there is more to do, 0 when done (or stopped: heap 0).  The heap's
+ * blocks are freed when done, so the link's allocations find their pages in; malloc
+ * keeps freed memory and serves arrays up to 32 MB from the heap from the first call
+ * on.  A spare calls it until a link comes, then once with heap 0. */
+int ldpy_heap_prepare(size_t heap, size_t arenas)
+{
+    if (heap == 0 || prepare_stage > 1) {
+        for (int i = 0; i < nprepared; i++)
+            free(prepared[i]);
+        nprepared = 0;
+        prepare_stage = 2;
+        return 0;
+    }
+    if (nprepared == 0 && prepare_stage == 0) {
+        mallopt(M_MMAP_THRESHOLD, 32 << 20);
+        mallopt(M_TRIM_THRESHOLD, 0x7fffffff);
+    }
+    if (prepare_stage == 0) {
+        uintptr_t end = nprepared ? (uintptr_t)prepared[nprepared - 1] + PREPARE_CHUNK : 0;
+        if (nprepared == 0 || prepare_at >= end) {
+            if ((size_t)nprepared * PREPARE_CHUNK >= heap || nprepared == 16) {
+                prepare_stage = 1;
+                prepare_at = 0;
+                return 1;
+            }
+            void *p = malloc(PREPARE_CHUNK);
+            if (p == NULL) {
+                prepare_stage = 1;
+                return 1;
+            }
+            prepared[nprepared++] = p;
+            prepare_at = (uintptr_t)p;
+            end = prepare_at + PREPARE_CHUNK;
+        }
+        uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+        uintptr_t from = (prepare_at + page - 1) & ~(page - 1);
+        uintptr_t to = (from + STEP < end ? from + STEP : end) & ~(page - 1);
+        if (to > from && populate_range(from, to) != 0) {
+            prepare_stage = 1;          /* (a kernel without it: nothing more to try) */
+            return 1;
+        }
+        prepare_at = to > from ? to : end;
+        return 1;
+    }
+    /* stage 1: the arena region after the next arena */
+    char *region = carve_region;
+    if (region == NULL)
+        return ldpy_heap_prepare(0, 0);
+    uintptr_t next = (uintptr_t)carve_next, limit = (uintptr_t)region + REGION;
+    uintptr_t want = next + arenas < limit ? next + arenas : limit;
+    if (prepare_at < next)
+        prepare_at = next;
+    if (prepare_at >= want)
+        return ldpy_heap_prepare(0, 0);
+    uintptr_t to = prepare_at + STEP < want ? prepare_at + STEP : want;
+    if (populate_range(prepare_at, to) != 0)
+        return ldpy_heap_prepare(0, 0);
+    prepare_at = to;
+    return 1;
+}
+
 size_t ldpy_heap_populated(void) { return populated; }
 int ldpy_heap_running(void) { return running; }
 size_t ldpy_heap_arena_bytes(void) { return arena_bytes; }
