@@ -164,6 +164,9 @@ static void *populate(void *arg)
             continue;
         }
         if (brk > heap_done) {
+            if (brk - heap_done > 2 * (uintptr_t)TOP_PAD)
+                heap_done = brk - TOP_PAD;  /* (a big block: the link writes it now itself;
+                                               racing it for the same pages costs both) */
             uintptr_t end = brk - heap_done > STEP ? heap_done + STEP : brk;
             if (populate_range(heap_done, end) != 0)
                 break;              /* (a kernel without it, or the heap is not brk's) */
