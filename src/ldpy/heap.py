@@ -7,8 +7,8 @@ faster, for ~10 MB more peak memory).  Nothing the link computes changes.
 
 Started by main.entry() before numpy's import.  A link server takes its arenas from
 the helper as it starts (no thread), and each spare it forks faults in, before its
-link comes, the heap and arena pages a link takes first (prepare_spare).  Nothing happens
-without the library (no C compiler when the shim was written) or with
+link comes, the heap and arena pages a link takes first (prepare_spare).  Nothing
+happens without the library (no C compiler when the shim was written) or with
 LDPY_HEAP_HELPER=0.  LDPY_HEAP_BIG=BYTES sets the heap and arena size from which a
 link counts as big (64 MiB; the tests make small links big with it)."""
 import os

@@ -7,14 +7,18 @@
  * - Python's object arenas (ldpy_arenas, installed with PyObject_SetArenaAllocator)
  *   are carved one after the other from big regions of address space, instead of a
  *   mmap each, and a freed arena is kept for the next one (its pages stay in);
- * - once the link is big (BIG bytes of heap and arenas), malloc keeps what is freed
- *   and serves arrays up to 32 MB from its heap, so that freed memory is reused
- *   instead of unmapped and faulted in again, and grows the heap TOP_PAD more than
- *   it needs;
+ * - once the link is big (big_from bytes of heap and arenas, 64 MB), malloc keeps
+ *   what is freed and serves arrays up to 32 MB from its heap, so that freed memory
+ *   is reused instead of unmapped and faulted in again, and grows the heap TOP_PAD
+ *   more than it needs;
  * - a thread (ldpy_heap_start) then faults in (MADV_POPULATE_WRITE, Linux 5.14) the
- *   heap's new pages as soon as malloc has grown it, and the next ARENAS_AHEAD bytes
- *   of the arena region, before the link writes them.  At most TOP_PAD +
- *   ARENAS_AHEAD bytes are faulted in and never used; a small link is left alone.
+ *   heap's new pages as soon as malloc has grown it (of a big block, only its last
+ *   TOP_PAD bytes: the link writes the block itself at once), and the next
+ *   ARENAS_AHEAD bytes of the arena region, before the link writes them.  At most
+ *   TOP_PAD + ARENAS_AHEAD bytes are faulted in and never used; a small link is left
+ *   alone;
+ * - a link server's spare, with no thread, faults in a link's first heap and arena
+ *   pages before its link comes (ldpy_heap_prepare).
  *
  * It changes where memory comes from, never what the link computes.  C99, POSIX
  * threads, mmap and glibc's malloc.h; without MADV_POPULATE_WRITE the thread stops. */
