@@ -93,10 +93,15 @@ def global_split(f, columns):
     there once, and the indexes of the references, of the definitions and of the
     entries with a non-default visibility (a link server keeps it for the objects
     it holds)."""
-    others, shndx = columns[0], columns[1]
-    every = range(len(shndx))
     return (b"@" in f.strtab, len(set(f.global_names)) == len(f.global_names),
-            list(compress(every, map(SHN_UNDEF.__eq__, shndx))),
+            *_entry_kinds(columns[1], columns[0]))
+
+
+def _entry_kinds(shndx, others):
+    """Indexes of the references, of the definitions and of the entries with a
+    non-default visibility, picked in C (compress() over the columns)."""
+    every = range(len(shndx))
+    return (list(compress(every, map(SHN_UNDEF.__eq__, shndx))),
             list(compress(every, shndx)),                       # (SHN_UNDEF is 0)
             list(compress(every, map((3).__and__, others))))
 
@@ -196,18 +201,17 @@ class SymbolTable:
                       else n) if x == SHN_UNDEF else n for n, x in zip(names, shndxs)]
         # the names the table has already, looked up at once (new ones are interned in order)
         found = list(map(by_name.get, names))
-        split = f.held_split
+        split = f.held_split            # (a link server's object: split once, global_split)
         no_export = f.no_export
         if split is not None and not wrapped:
-            versioned = not self.verbatim_versions and split[0]
-            if not versioned and not no_export and split[1]:    # (a link server's object: split once)
-                self._add_plain_file(f, names, found, infos, others, values, sizes, shndxs, split)
-                return
+            has_at, unique = split[0], split[1]
         else:
-            versioned = not self.verbatim_versions and b"@" in f.strtab
-            if not versioned and not no_export and len(set(names)) == len(names):
-                self._add_plain_file(f, names, found, infos, others, values, sizes, shndxs)
-                return
+            split = None
+            has_at, unique = b"@" in f.strtab, len(set(names)) == len(names)
+        versioned = not self.verbatim_versions and has_at
+        if not versioned and not no_export and unique:
+            self._add_plain_file(f, names, found, infos, others, values, sizes, shndxs, split)
+            return
         gids = []
         append = gids.append
         hidden_versions = []             # (index, name) of foo@VER definitions
@@ -267,14 +271,7 @@ class SymbolTable:
                 if sym is None:
                     found[i] = intern(names[i])
         f.global_ids = np.fromiter(map(_GID, found), np.int64, len(found))
-        if split is None:
-            every = range(len(found))
-            # (index lists picked in C: compress() over the column, no loop in Python)
-            refs = list(compress(every, map(SHN_UNDEF.__eq__, shndx)))
-            defs = list(compress(every, shndx))                 # (SHN_UNDEF is 0)
-            visible = compress(every, map((3).__and__, others))
-        else:
-            refs, defs, visible = split[2:]
+        refs, defs, visible = _entry_kinds(shndx, others) if split is None else split[2:]
         for i in visible:                                       # non-default visibility
             sym = found[i]
             sym.visibility = merge_visibility(sym.visibility, others[i] & 3)

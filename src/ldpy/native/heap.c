@@ -134,6 +134,15 @@ static size_t big_from = 64u << 20; /* heap and arena bytes from which a link is
 static volatile size_t populated;   /* bytes faulted in (ldpy_heap_populated: tests) */
 static volatile int running;
 
+/* malloc from now on: freed memory kept (brk only grows), arrays up to 32 MB (its
+ * largest mmap threshold) from the heap, so that a big link's temporaries reuse pages
+ * already faulted in instead of fresh mappings */
+static void keep_freed_memory(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 0x7fffffff);
+}
+
 /* MADV_POPULATE_WRITE over [from, to): 0, or -1 when the kernel refuses it */
 static int populate_range(uintptr_t from, uintptr_t to)
 {
@@ -177,8 +186,7 @@ static void *populate(void *arg)
         uintptr_t brk = (uintptr_t)sbrk(0) & ~(page - 1);
         if (!big) {
             if (brk - start + arena_bytes >= big_from) {
-                mallopt(M_MMAP_THRESHOLD, 32 << 20);
-                mallopt(M_TRIM_THRESHOLD, 0x7fffffff);   /* (from now on brk only grows) */
+                keep_freed_memory();
                 mallopt(M_TOP_PAD, (int)TOP_PAD);
                 big = 1;
                 continue;
@@ -267,10 +275,8 @@ int ldpy_heap_prepare(size_t heap, size_t arenas)
         prepare_stage = 2;
         return 0;
     }
-    if (nprepared == 0 && prepare_stage == 0) {
-        mallopt(M_MMAP_THRESHOLD, 32 << 20);
-        mallopt(M_TRIM_THRESHOLD, 0x7fffffff);
-    }
+    if (nprepared == 0 && prepare_stage == 0)
+        keep_freed_memory();
     if (prepare_stage == 0) {
         uintptr_t end = nprepared ? (uintptr_t)prepared[nprepared - 1] + PREPARE_CHUNK : 0;
         if (nprepared == 0 || prepare_at >= end) {
@@ -317,4 +323,3 @@ int ldpy_heap_prepare(size_t heap, size_t arenas)
 
 size_t ldpy_heap_populated(void) { return populated; }
 int ldpy_heap_running(void) { return running; }
-size_t ldpy_heap_arena_bytes(void) { return arena_bytes; }
