@@ -55,6 +55,36 @@ def test_build_id_hashers_agree():
         assert _hasher(name, 10 << 20)(data).digest() == getattr(hashlib, name)(data).digest()
 
 
+def test_big_output_build_id_is_a_hash_tree_whatever_the_thread_count(tmp_path):
+    """From TREE_MIN bytes the build-id is the hash of the TREE_CHUNK chunks' hashes
+    (as lld and mold make it, so that threads can share it): checked against the
+    file's bytes, and the same with one process as with two."""
+    import hashlib
+    import re
+    from ldpy.synthetic.notes import TREE_MIN, TREE_CHUNK
+    (tmp_path / "big.c").write_text(
+        f"char big[{TREE_MIN + TREE_CHUNK // 2}] = {{1}};\n"
+        "int main(void) { return big[0] - 1; }\n")
+    ids = []
+    for threads in (1, 2):
+        for style in ("sha1", "md5"):
+            exe = gcc_link(tmp_path, f"x{threads}{style}", ["big.c", f"-Wl,--build-id={style}",
+                                                              f"-Wl,--threads={threads}"], "ldpy")
+            assert run([exe]).returncode == 0
+            note = run(["readelf", "-n", exe]).stdout
+            bid = bytes.fromhex(re.search(r"Build ID: ([0-9a-f]+)", note).group(1))
+            data = bytearray(open(exe, "rb").read())
+            assert len(data) >= TREE_MIN
+            at = data.find(bid)
+            data[at:at + len(bid)] = bytes(len(bid))
+            new = getattr(hashlib, style)
+            tree = new(b"".join(new(data[o:o + TREE_CHUNK]).digest()
+                                for o in range(0, len(data), TREE_CHUNK))).digest()
+            assert bid == tree != new(data).digest()
+            ids.append(bid)
+    assert ids[:2] == ids[2:]
+
+
 def test_orphan_written_by_a_later_input_is_writable(tmp_path):
     """An orphan whose first input is read-only and a later one writable goes to a
     writable segment (ld.bfd places orphans by the flags of all inputs): gcc -fopenmp

@@ -32,8 +32,10 @@ def write_output(ctx):
                 _write_headers(ctx, out, changed)
                 final = shoff + (64 if ctx.target.IS64 else 40) * (len(ctx.sections_out) + 1)
         if ctx.build_id is not None:
+            from ldpy.parallel import thread_count
             ctx.build_id.finalize(mm if final == size and len(mm) == size else out[:final],
-                                  ctx.build_id.output.offset + ctx.build_id.out_offset)
+                                  ctx.build_id.output.offset + ctx.build_id.out_offset,
+                                  thread_count(ctx.config))
         del out
         check_inputs()            # an input truncated meanwhile: an error, not a bad output
         out_file.commit(final)

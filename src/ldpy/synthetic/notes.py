@@ -30,12 +30,12 @@ class BuildIdNote(Synthetic):
                                               NT_GNU_BUILD_ID) + b"GNU\0"
                                   + b"\0" * self.desc_size, np.uint8)
 
-    def finalize(self, image, file_offset):
+    def finalize(self, image, file_offset, threads=1):
         """Hash the finished image and store the id in place."""
         if self.style in ("sha1", "tree"):
-            digest = _hasher("sha1", len(image))(image).digest()
+            digest = image_hash("sha1", image, threads)
         elif self.style == "md5" or self.style == "fast":
-            digest = _hasher("md5", len(image))(image).digest()
+            digest = image_hash("md5", image, threads)
         elif self.style == "uuid":
             digest = os.urandom(16)
         else:
@@ -61,6 +61,40 @@ class PackageNote(Synthetic):
         self.data = np.frombuffer(struct.pack(order + "III", 4, len(padded), self.NT_FDO_PACKAGING_METADATA)
                                   + b"FDO\0" + padded, np.uint8)
         self.size = len(self.data)
+
+
+# From this size the id is a hash tree, as lld's and mold's are: the hash of the
+# TREE_CHUNK-byte chunks' hashes, in order; the chunks are hashed by `threads`
+# threads at once (hashlib lets go of the GIL), and the id does not depend on how
+# many.  Smaller images get the plain hash of the file, as GNU ld writes.
+TREE_MIN = 8 << 20
+TREE_CHUNK = 4 << 20
+
+
+def image_hash(name, image, threads=1):
+    """The build-id digest of `image` (bytes-like, the id's own bytes still 0)."""
+    size = len(image)
+    if size < TREE_MIN:
+        return _hasher(name, size)(image).digest()
+    import hashlib
+    import threading
+    new = getattr(hashlib, name)
+    view = memoryview(image)        # (released below: an mmap cannot close while viewed)
+    starts = range(0, size, TREE_CHUNK)
+    digests = [b""] * len(starts)
+    workers = max(1, min(threads, len(starts)))
+
+    def hash_chunks(k):
+        for i in range(k, len(starts), workers):
+            digests[i] = new(view[starts[i]:starts[i] + TREE_CHUNK]).digest()
+    helpers = [threading.Thread(target=hash_chunks, args=(k,)) for k in range(1, workers)]
+    for t in helpers:
+        t.start()
+    hash_chunks(0)
+    for t in helpers:
+        t.join()
+    view.release()
+    return new(b"".join(digests)).digest()
 
 
 def _hasher(name, size):
