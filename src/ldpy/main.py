@@ -382,6 +382,10 @@ def entry(shim=None):
     """Console-script entry (and the gcc shim's, which names its directory: shim):
     run, then leave without interpreter teardown (freeing every table of a big link
     one by one is pure overhead)."""
+    # no cyclic collector from the start: numpy's import alone ran it for ~4 ms of a
+    # hello link's ~70 (main() keeps it off for the link)
+    import gc
+    gc.disable()
     # LDPY_SERVER=1: a persistent server runs the link (ldpy/server.py); run_client()
     # exits with the link's status, or returns when the link must run here
     if os.environ.get("LDPY_SERVER") == "1":
