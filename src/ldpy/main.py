@@ -162,6 +162,9 @@ NUMPY_DOC_MODULES = ("numpy._core._add_newdocs", "numpy._core._add_newdocs_scala
 # and numpy.lib._polynomial_impl import a few from numpy.linalg), which a link never
 # calls: numpy.linalg with numpy._typing under it is 7-9 ms of CPU
 NUMPY_LAZY_MODULES = ("numpy.linalg",)
+# standard modules that numpy imports but uses only when asked for something a link
+# never asks (numpy.lib's file and platform helpers, ndarray.dump): ~2 ms of CPU
+NUMPY_UNUSED_IMPORTS = ("platform", "textwrap", "pickle")
 
 
 def numpy_environment():
@@ -183,7 +186,9 @@ def import_numpy():
     - NUMPY_LAZY_MODULES are stood in for while numpy imports: a function numpy takes
       from one is a forwarder that imports the real module when called.  The stand-in
       leaves sys.modules with numpy's import, so `numpy.linalg` is the real package
-      to anything that asks for it afterwards.
+      to anything that asks for it afterwards;
+    - NUMPY_UNUSED_IMPORTS too: numpy's modules keep a stand-in that imports the real
+      module on its first attribute asked for, and hands that attribute on.
     Only when this process has not imported numpy yet (a server child, a test's
     in-process link)."""
     if "numpy" in sys.modules:
@@ -208,9 +213,14 @@ def import_numpy():
                 return getattr(importlib.import_module(module), name)(*args, **kwargs)
             forwarder.__name__ = forwarder.__qualname__ = name
             return forwarder
+    class ImportLater(types.ModuleType):
+        def __getattr__(self, name):
+            import importlib
+            return getattr(importlib.import_module(self.__name__), name)
     for name in NUMPY_DOC_MODULES:
         sys.modules.setdefault(name, DocModule(name))
     lazy = {name: sys.modules.setdefault(name, FunctionsLater(name)) for name in NUMPY_LAZY_MODULES}
+    lazy.update((name, sys.modules.setdefault(name, ImportLater(name))) for name in NUMPY_UNUSED_IMPORTS)
     try:
         import numpy     # noqa: F401
     finally:

@@ -22,7 +22,7 @@ def default_script(ctx):
     (ONLY_IF_RO/RW drops, INSERTs) -- but a link server's child, one link in a
     copy of the server's memory, takes the server's tree itself (_TREES: what it
     marks is its own; 0.5 ms of a served hello link)."""
-    import pickle
+    import _pickle as pickle     # (pickle.py itself: ~0.8 ms more of every link's start-up)
     text = default_script_text(ctx)
     if _TREES:
         from ldpy.input import warm
@@ -47,7 +47,7 @@ def default_script(ctx):
             pass                        # (missing, unreadable or stale: parse it)
     from ldpy.script.parser import parse_script
     tree = parse_script(text, "<default script>")
-    blob = _PARSED[text] = pickle.dumps(tree, protocol=pickle.HIGHEST_PROTOCOL)   # (before any link marks it)
+    blob = _PARSED[text] = pickle.dumps(tree, protocol=5)   # (before any link marks it)
     if path is not None:
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
