@@ -67,6 +67,21 @@ print(lib.ldpy_heap_running(), lib.ldpy_heap_populated())
     assert running == 1 and populated > (8 << 20)
 
 
+def test_the_thread_ends_when_stopped(library):
+    """heap.stop() (the writer, before it forks its workers) ends the thread, and
+    the heap keeps working without it."""
+    out = _python(f"""
+from ldpy import heap
+lib = heap.start({library!r})
+assert lib is not None
+before = lib.ldpy_heap_running()
+heap.stop()
+blocks = [bytearray(b"%d" % i) * 100 for i in range(50000)]
+print(before, lib.ldpy_heap_running(), sum(map(len, blocks)) > 0)
+""")
+    assert out.split() == ["1", "0", "True"]
+
+
 def test_python_objects_of_every_arena_are_freed_and_reused(library):
     """Arenas made before the switch (mmap'd) are given back to their allocator,
     the helper's own to malloc: many rounds of making and dropping objects keep

@@ -61,6 +61,12 @@ def start(shim=None, thread=True):
     return lib
 
 
+def stop():
+    """End the helper's thread, if it runs (write.py: before forking the workers)."""
+    if _loaded:
+        _loaded[0].ldpy_heap_stop()
+
+
 # what a link server's spare faults in for its link, beyond the server's memory
 SPARE_HEAP = 32 << 20       # of malloc's heap (cpython-static-libpython's link adds ~40 MB)
 SPARE_ARENAS = 8 << 20      # of arena space

@@ -291,6 +291,9 @@ def _copy_and_relocate(ctx, out, n, code_fill):
     copy = lambda items: parallel.copy_share(out, items, code_fill, copy_output_section)
     # a worker that relocates or fills .symtab waits until every share is copied
     waits = [bool(part(rels, i)) or (ctx.symtab_beside and i == k - 1) for i in range(k)]
+    if k > 1:
+        from ldpy import heap
+        heap.stop()             # (its faulting ahead would compete with the workers for the cores)
     workers = ctx.write_workers = [
         parallel.Beside(lambda receive, send, i=i: _write_share(
             ctx, out, copy, part(copies, i), part(rels, i), ctx.symtab_beside and i == k - 1, receive, send),

@@ -133,6 +133,7 @@ static size_t big_from = 64u << 20; /* heap and arena bytes from which a link is
 
 static volatile size_t populated;   /* bytes faulted in (ldpy_heap_populated: tests) */
 static volatile int running;
+static volatile int stop_asked;     /* ldpy_heap_stop: the thread ends after its step */
 
 /* malloc from now on: freed memory kept (brk only grows), arrays up to 32 MB (its
  * largest mmap threshold) from the heap, so that a big link's temporaries reuse pages
@@ -182,7 +183,7 @@ static void *populate(void *arg)
     uintptr_t arena_done = 0;
     int big = 0;
     struct timespec nap = {0, 500000};
-    for (;;) {
+    while (!stop_asked) {
         uintptr_t brk = (uintptr_t)sbrk(0) & ~(page - 1);
         if (!big) {
             if (brk - start + arena_bytes >= big_from) {
@@ -251,6 +252,17 @@ int ldpy_heap_start(size_t big)
     if (rc != 0)
         running = 0;
     return rc == 0 ? 0 : -1;
+}
+
+/* End the thread (after its current step) and wait for that: before the writer
+ * forks its workers, whose copy of the output competes with the thread for the
+ * cores (llvm-big: the .symtab worker was 250 ms late in one link of five). */
+void ldpy_heap_stop(void)
+{
+    struct timespec nap = {0, 100000};
+    stop_asked = 1;
+    for (int i = 0; running && i < 1000; i++)
+        nanosleep(&nap, NULL);
 }
 
 /* ---- a link server's spare: memory faulted in before its link comes ---- */
