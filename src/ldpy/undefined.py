@@ -17,9 +17,7 @@ or ``lib.a(member.o)``.  Example::
 One message per referencing function and source line (--warn-once: per symbol).
 When errors are reported, `library_notes` adds ``note:`` lines naming libraries
 in the search path that define a missing symbol (see library_hints.py)."""
-import difflib
 import re
-import subprocess
 
 import numpy as np
 
@@ -38,6 +36,7 @@ def demangler(names, enabled):
     out = {n: n.decode("utf-8", "replace") for n in names}
     mangled = [n for n in names if n.startswith(b"_Z") or n.startswith(b"_R")]
     if enabled and mangled:
+        import subprocess       # (here: its import is ~3 ms of every link that warns)
         try:
             r = subprocess.run(["c++filt"], input=b"\n".join(mangled), capture_output=True, timeout=30)
             for m, d in zip(mangled, r.stdout.split(b"\n")):
@@ -193,6 +192,7 @@ def _hints(ctx, missing_names, show):
             else:
                 hints[name] = f"; did you mean '{o}'?"
             continue
+        import difflib
         close = difflib.get_close_matches(plain, list(base), n=1, cutoff=0.8)
         if close:
             hints[name] = f"; did you mean '{shown[base[close[0]][0]]}'?"
