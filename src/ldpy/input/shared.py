@@ -34,13 +34,12 @@ class SharedFile:
         t = self._name_tables
         if t is None:
             names, versions, default = self.names, self.versions, self.default_version
-            vnames, defaults = {}, {}
-            for i in range(len(names) - 1, -1, -1):
-                ver = versions[i]
-                if ver is not None:
-                    vnames[names[i] + b"@" + ver.encode()] = i
-                if default[i]:
-                    defaults[names[i]] = i
+            # (walked from the end: the first index of a name is the one that stays)
+            at = {v: b"@" + v.encode() for v in set(versions) if v is not None}
+            back = range(len(names) - 1, -1, -1)
+            vnames = {name + at[v]: i for i, name, v in zip(back, reversed(names), reversed(versions))
+                      if v is not None}
+            defaults = {name: i for i, name, d in zip(back, reversed(names), reversed(default)) if d}
             t = self._name_tables = (vnames, defaults)
         return t
 
@@ -180,8 +179,12 @@ class SharedFile:
         # names cut at once: each name ends at the first NUL at or after its offset
         nuls = np.flatnonzero(np.frombuffer(strtab, np.uint8) == 0) if strtab else np.zeros(1, np.int64)
 
+        ascii_names = strtab.isascii()      # (then no name needs _utf8's look)
+
         def cut(offs):
             ends = nuls[np.searchsorted(nuls, offs)].tolist()
+            if ascii_names:
+                return list(map(strtab.__getitem__, map(slice, offs.tolist(), ends)))
             return [_utf8(strtab[a:b]) for a, b in zip(offs.tolist(), ends)]
         self.undefined_bytes = cut(name_off[und])
         self.undefined_strong_bytes = cut(name_off[und & (binding != 2)])
