@@ -260,7 +260,7 @@ def _formats(is64, little):
 class ObjectFile:
     """An ELF relocatable object, from a file or an archive member."""
 
-    def __init__(self, name, data, archive=None, member=None, comdat=None, keep_ir=False):
+    def __init__(self, name, data, archive=None, member=None, comdat=None, keep_ir=False, facts=None):
         self.name = name              # display name: path or lib.a(member.o)
         self.keep_ir = keep_ir        # -r: LTO IR sections (.gnu.lto_*) go to the output
         self.data = data              # bytes-like (mmap slice or bytes)
@@ -291,7 +291,49 @@ class ObjectFile:
         self.merge_pieces = None       # ... and its mergeable sections, split (warm.prepare) ...
         self.held_columns = None       # ... and its globals' columns (symbols.global_columns)
         self.held_split = None         # ... and what resolution reads of them (symbols.global_split)
-        self._parse()
+        if facts is None:
+            found = self._read_headers()
+        else:
+            found = self._adopt(facts)  # (read by a worker: input/ahead.py)
+        self._build(*found)
+
+    @classmethod
+    def facts_of(cls, name, data, keep_ir=False):
+        """What _read_headers finds in these bytes, as plain values: input/ahead.py's worker
+        reads objects ahead of the link with this, and the link adopts them."""
+        f = cls.__new__(cls)
+        f.name, f.keep_ir, f.data = name, keep_ir, data
+        f.is64, f.little = check_elf_header(data, name)
+        f.dt = dtypes(f.is64, f.little)
+        rela_sections, contents, groups, zdebug, _ = f._read_headers()
+        symtab = f._rows[f.symtab_index][4:6] if f.symtab_index is not None else None
+        return (f.type, f.machine, f.eflags, f.shstrndx, f.symtab_index, f.has_warning_sections, f.has_ctf,
+                f.has_linkonce, symtab, f.first_global, f.shndx.tobytes(),
+                f._global_infos, f.global_names, rela_sections, contents, groups, zdebug)
+
+    def _adopt(self, facts):
+        """_read_headers' findings from facts_of (the worker read these very bytes)."""
+        (self.type, self.machine, self.eflags, self.shstrndx, self.symtab_index, self.has_warning_sections,
+         self.has_ctf, self.has_linkonce, symtab, self.first_global, shndx,
+         self._global_infos, self.global_names, rela_sections, contents, groups, zdebug) = facts
+        dt, data = self.dt, self.data
+        fmt = _formats(self.is64, self.little)
+        (_, _, _, _, _, _, shoff, _, _, _, _, shentsize, shnum, _) = fmt.ehdr.unpack_from(data, 0)
+        if shnum == 0:
+            shnum = fmt.shdr.unpack_from(data, shoff)[5]
+        self.shdrs = np.frombuffer(data, dt.shdr, shnum, shoff)
+        self._rows = list(fmt.shdr.iter_unpack(memoryview(data)[shoff:shoff + shnum * shentsize]))
+        self._section_names = None
+        self._names_checked = True
+        if symtab is None:
+            self.symbols, self.strtab = np.zeros(0, dt.sym), b""
+        else:
+            offset, size = symtab
+            self.symbols = np.frombuffer(data, dt.sym, size // dt.sym.itemsize, offset)
+            self.strtab = self._section_bytes(self._rows[self.symtab_index][6])
+        self.shndx = np.frombuffer(shndx, np.int64)
+        self.sections = [None] * shnum
+        return rela_sections, contents, groups, zdebug, self._section_bytes(self.shstrndx)
 
     def take(self, comdat, archive, member):
         """This object, parsed by a link server without COMDAT decisions (comdat=None:
@@ -337,7 +379,11 @@ class ObjectFile:
             raise LinkError(f"{self.name}: {what} extends past the end of the file "
                             f"(offset {offset:#x}, size {end - offset:#x}, file size {len(self.data):#x})")
 
-    def _parse(self):
+    def _read_headers(self):
+        """The link-independent reading of the object: headers checked, sections
+        sorted by kind, symbols and groups read.  Returns what _build needs:
+        (relocation sections, sections with contents, groups as (signature, is
+        COMDAT, members, index), whether .zdebug names occur, the section name table)."""
         dt = self.dt
         data = self.data
         nbytes = len(data)
@@ -430,16 +476,11 @@ class ObjectFile:
         self.sections = [None] * shnum
 
         self._read_symbols(shndx_table)
-        # COMDAT groups are decided now: the first object to bring a signature keeps
-        # it, and a later copy's sections are never even built
-        self.groups = []              # (signature, is COMDAT, member indexes, group section index)
-        discarded = set()
-        kept = {}
+        out_groups = []
         if groups:
             # the usual group (members in range, none a group, a global signature
             # symbol) is read here; anything else goes through _read_group's checks
             group_set = set(groups)
-            comdat, out_groups = self._comdat, self.groups
             fg, nsyms, infos, gnames = self.first_global, len(self.symbols), self._global_infos, self.global_names
             structs = _group_structs(self.little)
             for i in groups:
@@ -465,7 +506,20 @@ class ObjectFile:
                 if members is None:
                     signature, is_comdat, members = self._read_group(i)
                 out_groups.append((signature, is_comdat, members, i))
-                if is_comdat and comdat is not None:
+        return rela_sections, contents, out_groups, b".zdebug" in shstr, shstr
+
+    def _build(self, rela_sections, contents, groups, zdebug, shstr):
+        """The link's part: COMDAT groups decided (the first object to bring a
+        signature keeps it, and a later copy's sections are never even built), the
+        other sections built, relocation sections attached."""
+        rows = self._rows
+        self.groups = groups          # (signature, is COMDAT, member indexes, group section index)
+        discarded = set()
+        kept = {}
+        comdat = self._comdat
+        if comdat is not None:
+            for signature, is_comdat, members, _ in groups:
+                if is_comdat:
                     if signature in comdat:
                         discarded.update(members)
                     else:
@@ -473,7 +527,6 @@ class ObjectFile:
                         for m in members:
                             kept[m] = signature
         sections = self.sections
-        zdebug = b".zdebug" in shstr
         lost = self.lost_comdat = []
         if discarded:
             built = []
@@ -506,7 +559,7 @@ class ObjectFile:
         for i in rela_sections:
             row = rows[i]
             target = row[7]
-            if in_memory and row[1] == SHT_RELA and row[9] == rsize and 0 < target < shnum:
+            if in_memory and row[1] == SHT_RELA and row[9] == rsize and 0 < target < len(sections):
                 sec = sections[target]
                 if sec is not None and sec is not DISCARDED:
                     sec._relocs = i
@@ -603,7 +656,7 @@ class ObjectFile:
             self.first_global = 0
             self.shndx = np.zeros(0, np.int64)
             self.global_names = []
-            self._global_name_offs = self._global_infos = []
+            self._global_infos = []
             return
         _, _, _, _, offset, size, link, info, _, entsize = self.rows[self.symtab_index]
         if entsize != dt.sym.itemsize:
@@ -646,10 +699,9 @@ class ObjectFile:
         else:
             shndx = np.zeros(0, np.int64)
         self.shndx = shndx
-        self._global_name_offs = offs = name_off[self.first_global:].tolist()
         self._global_infos = syms["st_info"][self.first_global:].tolist()
         self.global_names = _names_in_a_row(strtab, name_off[self.first_global:]) or \
-            strings_at(strtab, offs, self.name, "symbol name")
+            strings_at(strtab, name_off[self.first_global:].tolist(), self.name, "symbol name")
 
     def _check_symbols(self, syms, strtab, shndx_table):
         """The symbol table checks, one by one, for the message of the first that fails."""
@@ -793,8 +845,6 @@ class ObjectFile:
         return signature, bool(flag & GRP_COMDAT), members
 
     def _sym_name_info(self, i):
-        if i >= self.first_global:
-            return self._global_name_offs[i - self.first_global], self._global_infos[i - self.first_global]
         sym = self.symbols[i]
         return int(sym["st_name"]), int(sym["st_info"])
 

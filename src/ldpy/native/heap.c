@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -247,7 +248,14 @@ int ldpy_heap_start(size_t big)
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 64 << 10);
     running = 1;
+    /* the thread is born with every signal blocked: a signal for the link (SIGINT,
+     * SIGTERM) must go to the main thread, which may be blocked in a system call
+     * that only a signal delivered to it interrupts (open() of a FIFO input) */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     int rc = pthread_create(&t, &attr, populate, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
     if (rc != 0)
         running = 0;
