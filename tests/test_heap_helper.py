@@ -69,12 +69,20 @@ print(lib.ldpy_heap_running(), lib.ldpy_heap_populated())
 
 def test_the_thread_ends_when_stopped(library):
     """heap.stop() (the writer, before it forks its workers) ends the thread, and
-    the heap keeps working without it."""
+    the heap keeps working without it; a forked child, which has no thread, does not
+    wait for one."""
     out = _python(f"""
+import os, time
 from ldpy import heap
 lib = heap.start({library!r})
 assert lib is not None
 before = lib.ldpy_heap_running()
+pid = os.fork()
+if pid == 0:
+    t = time.monotonic()
+    heap.stop()
+    os._exit(0 if time.monotonic() - t < 0.05 and not lib.ldpy_heap_running() else 1)
+assert os.waitpid(pid, 0)[1] == 0
 heap.stop()
 blocks = [bytearray(b"%d" % i) * 100 for i in range(50000)]
 print(before, lib.ldpy_heap_running(), sum(map(len, blocks)) > 0)

@@ -235,12 +235,16 @@ static void *populate(void *arg)
     return NULL;
 }
 
+/* a forked child has no thread (ldpy_heap_stop must not wait for one) */
+static void no_thread_in_child(void) { running = 0; }
+
 /* Start the thread (big: the bytes of heap and arenas from which the link is big, 0
  * for the default); 0 when it runs. */
 int ldpy_heap_start(size_t big)
 {
     if (big)
         big_from = big;
+    pthread_atfork(NULL, NULL, no_thread_in_child);
     pthread_t t;
     pthread_attr_t attr;
     if (pthread_attr_init(&attr) != 0)
