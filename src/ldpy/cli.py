@@ -1505,10 +1505,9 @@ OPTIONS = [
     Opt("--ctf-share-types", REQ, _ctf_share_types, "How to share CTF types between translation units",
         "=<method>"),
     # options of other linkers that build systems pass to ld
-    Opt("--threads", OPT, _threads, "Link with N processes: archive members read ahead, the output "
-        "written (default: every CPU)", "[=N]"),
-    Opt("--no-threads", NONE, _threads, "Link in one process"),
-    Opt("--thread-count", REQ, _threads, "Link with N processes", "N"),
+    Opt("--threads", OPT, _threads, "Write the output with N processes (default: every CPU)", "[=N]"),
+    Opt("--no-threads", NONE, _threads, "Write the output with one process"),
+    Opt("--thread-count", REQ, _threads, "Write the output with N processes", "N"),
     Opt("--icf", REQ, _choice("icf", ("none", "all", "safe"), "invalid --icf value '{}' (none, all or safe)"),
         "Fold identical code sections", "=none|all|safe"),
     Opt("--print-icf-sections", NONE, _set("print_icf_sections", True),

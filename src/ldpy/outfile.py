@@ -70,7 +70,6 @@ _output_id = None              # (st_dev, st_ino) of an existing regular -o file
 _output_name = None
 _read_total = 0
 _mapped = []                   # the inputs read through mmap (read_input), in order
-_map_origins = {}              # id(map) -> (map, path, its stat key): input/ahead.py maps it again
 
 
 class OutputIsInput(LinkError):
@@ -89,7 +88,6 @@ def reset(output=None):
     _read_total = 0
     del _SigbusGuard.maps[:], _SigbusGuard.faults[:]
     del _mapped[:]
-    _map_origins.clear()
     _output_id = None
     _output_name = output
     if output and output != "-":
@@ -150,7 +148,6 @@ def end_reads():
     _read_cache.clear()
     _derived.clear()
     del _mapped[:]              # (a link server's warm-up: its maps are not kept)
-    _map_origins.clear()
 
 
 def parsed_once(data, what, parse):
@@ -175,7 +172,7 @@ def read_input(path, fh):
         return read_bounded(fh, path)
     if size == 0:
         return b""
-    key = stat_key(st)
+    key = (st.st_dev, st.st_ino, size, st.st_mtime_ns, st.st_ctime_ns)
     data = _read_cache.get(key) if _cache_reads else None
     if data is not None:
         return data
@@ -186,21 +183,9 @@ def read_input(path, fh):
         data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
         _SigbusGuard.watch(data, path, st)
         _mapped.append(data)
-        _map_origins[id(data)] = (data, path, key)
     if _cache_reads:
         _read_cache[key] = data
     return data
-
-
-def map_origin(data):
-    """(path, stat key) of a mapped input read_input returned, else None: another
-    process can map the same file again and check it is the same."""
-    hit = _map_origins.get(id(data))
-    return hit[1:] if hit is not None and hit[0] is data else None
-
-
-def stat_key(st):
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def release_input_pages():

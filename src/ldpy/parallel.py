@@ -29,7 +29,7 @@ def thread_count(config):
     return max(1, int(n))
 
 
-def kill_and_reap(pid):
+def _kill_and_reap(pid):
     import signal
     try:
         os.kill(pid, signal.SIGKILL)
@@ -331,7 +331,7 @@ class Beside:
     def cancel(self):
         if self.pid is None:
             return
-        kill_and_reap(self.pid)
+        _kill_and_reap(self.pid)
         self.sock.close()
         self.pid = None
 

@@ -12,7 +12,6 @@ from ldpy.input.object import ObjectFile, check_elf_header
 from ldpy.lto import is_bitcode, ir_only_message
 from ldpy.outfile import read_input, note_read
 from ldpy.input import warm
-from ldpy.input import ahead
 
 DEFAULT_SEARCH_DIRS = ["/usr/local/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu",
                        "/usr/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu64",
@@ -83,15 +82,6 @@ class Loader:
         self.groups = []                   # stack of lists of archives in open groups
         self.lazy = None                   # the --start-lib group being read
         self.lazy_groups = []
-        self.ahead = None                  # the read-ahead worker (input/ahead.py), once started
-        try:
-            self._load_inputs()
-        finally:
-            if self.ahead is not None:
-                self.ahead.close()
-                self.ahead = None
-
-    def _load_inputs(self):
         for spec in self.ctx.config.inputs:
             self.process(spec.kind, spec.name, spec)
         if self.groups:
@@ -346,10 +336,7 @@ class Loader:
                 pulled_any = True
                 continue
             progress = False
-            ordered = sorted(wanted, key=index.__getitem__)
-            if len(ordered) >= ahead.minimum():
-                self._read_ahead(ar, ordered)
-            for name in ordered:
+            for name in sorted(wanted, key=index.__getitem__):
                 if name not in undefined and not (name in from_libraries and
                                                   symtab.wanted_by_libraries({name})):
                     continue
@@ -365,17 +352,6 @@ class Loader:
             if not progress and not self._pull_for_commons(ar):
                 return pulled_any
             pulled_any = True
-
-    def _read_ahead(self, ar, names):
-        """Have the worker read the members this pass will load (input/ahead.py)."""
-        offsets = [o for o in dict.fromkeys(map(ar.index.__getitem__, names)) if o not in ar.extracted]
-        # (once the worker runs, a pass of fewer members goes to it too)
-        if not ahead.ReadAhead.wanted(self.ctx.config, ar, ahead.minimum() if self.ahead else len(offsets)):
-            return
-        members = [m for m in map(ar.member_at, offsets) if m is not None]
-        if self.ahead is None:
-            self.ahead = ahead.ReadAhead()
-        self.ahead.request(ar, members)
 
     # -- --start-lib / --end-lib and --undefined-glob (lld) ------------------------------
     def _add_lazy(self, path):
@@ -493,9 +469,8 @@ class Loader:
             f = self.take_object(held, ctx.comdat, ar, m)
             warm.hits += 1
         else:
-            facts = self.ahead.facts(ar, m) if self.ahead is not None else None
             f = self.read_object(name, data, archive=ar, member=m, comdat=ctx.comdat,
-                                 keep_ir=ctx.config.relocatable, facts=facts)
+                                 keep_ir=ctx.config.relocatable)
             if not ar.thin and not ctx.config.relocatable:
                 warm.report_member(ar.path, m.offset)
         excluded = ctx.config.exclude_libs

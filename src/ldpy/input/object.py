@@ -260,7 +260,7 @@ def _formats(is64, little):
 class ObjectFile:
     """An ELF relocatable object, from a file or an archive member."""
 
-    def __init__(self, name, data, archive=None, member=None, comdat=None, keep_ir=False, facts=None):
+    def __init__(self, name, data, archive=None, member=None, comdat=None, keep_ir=False):
         self.name = name              # display name: path or lib.a(member.o)
         self.keep_ir = keep_ir        # -r: LTO IR sections (.gnu.lto_*) go to the output
         self.data = data              # bytes-like (mmap slice or bytes)
@@ -291,49 +291,7 @@ class ObjectFile:
         self.merge_pieces = None       # ... and its mergeable sections, split (warm.prepare) ...
         self.held_columns = None       # ... and its globals' columns (symbols.global_columns)
         self.held_split = None         # ... and what resolution reads of them (symbols.global_split)
-        if facts is None:
-            found = self._read_headers()
-        else:
-            found = self._adopt(facts)  # (read by a worker: input/ahead.py)
-        self._build(*found)
-
-    @classmethod
-    def facts_of(cls, name, data, keep_ir=False):
-        """What _read_headers finds in these bytes, as plain values: input/ahead.py's worker
-        reads objects ahead of the link with this, and the link adopts them."""
-        f = cls.__new__(cls)
-        f.name, f.keep_ir, f.data = name, keep_ir, data
-        f.is64, f.little = check_elf_header(data, name)
-        f.dt = dtypes(f.is64, f.little)
-        rela_sections, contents, groups, zdebug, _ = f._read_headers()
-        symtab = f._rows[f.symtab_index][4:6] if f.symtab_index is not None else None
-        return (f.type, f.machine, f.eflags, f.shstrndx, f.symtab_index, f.has_warning_sections, f.has_ctf,
-                f.has_linkonce, symtab, f.first_global, f.shndx.tobytes(),
-                f._global_infos, f.global_names, rela_sections, contents, groups, zdebug)
-
-    def _adopt(self, facts):
-        """_read_headers' findings from facts_of (the worker read these very bytes)."""
-        (self.type, self.machine, self.eflags, self.shstrndx, self.symtab_index, self.has_warning_sections,
-         self.has_ctf, self.has_linkonce, symtab, self.first_global, shndx,
-         self._global_infos, self.global_names, rela_sections, contents, groups, zdebug) = facts
-        dt, data = self.dt, self.data
-        fmt = _formats(self.is64, self.little)
-        (_, _, _, _, _, _, shoff, _, _, _, _, shentsize, shnum, _) = fmt.ehdr.unpack_from(data, 0)
-        if shnum == 0:
-            shnum = fmt.shdr.unpack_from(data, shoff)[5]
-        self.shdrs = np.frombuffer(data, dt.shdr, shnum, shoff)
-        self._rows = list(fmt.shdr.iter_unpack(memoryview(data)[shoff:shoff + shnum * shentsize]))
-        self._section_names = None
-        self._names_checked = True
-        if symtab is None:
-            self.symbols, self.strtab = np.zeros(0, dt.sym), b""
-        else:
-            offset, size = symtab
-            self.symbols = np.frombuffer(data, dt.sym, size // dt.sym.itemsize, offset)
-            self.strtab = self._section_bytes(self._rows[self.symtab_index][6])
-        self.shndx = np.frombuffer(shndx, np.int64)
-        self.sections = [None] * shnum
-        return rela_sections, contents, groups, zdebug, self._section_bytes(self.shstrndx)
+        self._build(*self._read_headers())
 
     def take(self, comdat, archive, member):
         """This object, parsed by a link server without COMDAT decisions (comdat=None:
