@@ -190,7 +190,7 @@ def _prune_all_eh_frames(files, known_records, collected):
                 with_dead.append(f)
         elif f.lost_comdat:
             # (without --gc-sections, --icf or .gnu.linkonce, the lost COMDAT copies are
-            # the only dead sections: _parse and take listed them)
+            # the only dead sections: ObjectFile._build and take listed them)
             dead_lists.append(f.lost_comdat)
             with_dead.append(f)
     files = with_dead

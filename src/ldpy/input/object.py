@@ -298,7 +298,7 @@ class ObjectFile:
         every group kept), as a link reads it with `comdat` (input/warm.py).  A
         server child owns its copy of the server's memory, so the object is used in
         place, once per link (`taken`: a second use parses the bytes anew); groups
-        are decided here exactly as _parse decides them."""
+        are decided here exactly as _build decides them."""
         self.taken = True
         self.archive, self.member, self._comdat = archive, member, comdat
         if archive is not None and not archive.thin:
