@@ -10,6 +10,7 @@ from ldpy.elf.format import (SHT_SYMTAB, SHT_STRTAB, SHN_LORESERVE, STT_SECTION,
                              STB_GNU_UNIQUE)
 from ldpy.symbols import UNDEF, SHARED, DEFINED, SYNTHETIC
 from ldpy.synthetic import Synthetic
+from ldpy.util import first_of_runs
 
 
 def _read_name_list(path):
@@ -46,15 +47,14 @@ def gather_strings(strtab, offsets):
 
 
 def _local_other(files, lf, fsel):
-    """st_other of the kept locals (file lf[k], symbol fsel[k]; lf ascending), read
+    """st_other of the kept locals (file lf[k], symbol fsel[k]; each file's rows together), read
     from each file's symbol table for just those rows: a link-wide copy of every
     local record would fault in every input's whole symbol table again (llvm-big:
     1M records, 12k page faults in the .symtab worker)."""
     other = np.empty(len(lf), np.uint8)
-    bounds = np.flatnonzero(np.diff(lf)) + 1
-    starts = np.concatenate(([0], bounds)).tolist()
-    ends = np.concatenate((bounds, [len(lf)])).tolist()
-    for a, b, f in zip(starts, ends, lf[starts].tolist()):
+    owners, starts = first_of_runs(lf)
+    ends = np.append(starts[1:], len(lf))
+    for f, a, b in zip(owners.tolist(), starts.tolist(), ends.tolist()):
         other[a:b] = files[f].symbols["st_other"][fsel[a:b]]
     return other
 
