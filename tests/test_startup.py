@@ -17,10 +17,10 @@ from e2e_util import shim_dir
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
 
 # modules a link never needs, each several milliseconds to import (numpy's
-# docstrings and numpy.linalg too: main.import_numpy stands in for them)
+# docstrings, numpy.linalg and inspect too: main.import_numpy stands in for them)
 HEAVY = ("numpy.ma", "numpy.polynomial", "numpy.random", "numpy.fft", "numpy.linalg.lapack_lite",
          "numpy._core._add_newdocs", "numpy._core._add_newdocs_scalars",
-         "numpy.linalg", "numpy._typing")
+         "numpy.linalg", "numpy._typing", "inspect", "dis", "tokenize")
 
 CXX = r"""
 #include <cstdio>
@@ -105,3 +105,40 @@ print(before, cube, after, np.linalg.norm([3.0, 4.0]), issubclass(np.linalg.LinA
 
 def test_numpy_linalg_loads_only_when_called():
     assert _fresh_python(LINALG_LATER) == "False [[1, 3], [0, 1]] module 5.0 True"
+
+
+SIGNATURES = r"""
+import json, sys
+sys.path.insert(0, {src!r})
+if sys.argv[-1] == "stand-in":
+    from ldpy.main import import_numpy
+    import_numpy()
+import numpy as np
+before = [type(sys.modules["inspect"]).__name__, "dis" in sys.modules]
+import inspect
+for name in ("numpy._core._add_newdocs", "numpy._core._add_newdocs_scalars"):
+    getattr(sys.modules[name], "__file__")        # (the docs stood in for: loaded now)
+
+def sig(f):
+    try:
+        return str(inspect.signature(f))
+    except ValueError:          # (C functions numpy gives no signature)
+        return "-"
+print(json.dumps([before, {{f"{{f.__module__}}.{{f.__qualname__}}": [f.__doc__, sig(f)]
+                           for f in np._core.overrides.ARRAY_FUNCTIONS}}]))
+"""
+
+
+def test_inspect_stand_in_gives_numpy_the_real_signatures_and_docs():
+    """numpy's import asks `inspect` for its C functions' cleaned docs and their
+    dispatchers' signatures; with the stand-in, `inspect` is imported only when
+    asked for, and then every signature and doc is what a plain import gives
+    (numpy.linalg's functions only exist in the plain one: stood in for too)."""
+    import json
+    plain_before, plain = json.loads(_fresh_python(SIGNATURES))
+    stood_in_before, stood_in = json.loads(_fresh_python(SIGNATURES.replace('sys.argv[-1] == "stand-in"', "True")))
+    assert plain_before == ["module", True] and stood_in_before == ["InspectLater", False]
+    assert stood_in["numpy.where"][1] == "(condition, x=None, y=None, /)"
+    assert stood_in["numpy.concatenate"][1].startswith("(arrays, /, axis=0")
+    assert len(stood_in) > 200 and stood_in.keys() <= plain.keys()
+    assert stood_in == {name: plain[name] for name in stood_in}

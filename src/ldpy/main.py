@@ -167,6 +167,58 @@ NUMPY_LAZY_MODULES = ("numpy.linalg",)
 NUMPY_UNUSED_IMPORTS = ("platform", "textwrap", "pickle")
 
 
+def _cleandoc(doc):
+    """inspect.cleandoc's result: tabs expanded, the first line's leading blanks and
+    the common indentation of the others removed, blank lines dropped at both ends."""
+    lines = doc.expandtabs().split("\n")
+    margin = min((len(line) - len(line.lstrip()) for line in lines[1:] if line.lstrip()), default=0)
+    lines[0] = lines[0].lstrip()
+    lines[1:] = [line[margin:] for line in lines[1:]]
+    while lines and not lines[-1]:
+        lines.pop()
+    while lines and not lines[0]:
+        lines.pop(0)
+    return "\n".join(lines)
+
+
+def _inspect_later(types):
+    """A stand-in for `inspect` (with `ast`, `dis` and `tokenize` under it: ~3 ms of
+    CPU) while numpy imports, which asks it only for `cleandoc` of its C functions'
+    docs and `signature` of their dispatchers (set as `__signature__`).  The first
+    stands in exactly; the second returns a pending mark.  It stays in sys.modules
+    afterwards: the first name anything asks of it imports the real module, puts the
+    real signatures in place of the marks (numpy keeps its functions in
+    overrides.ARRAY_FUNCTIONS), and the stand-in becomes a copy of the real module."""
+    class Pending:
+        __slots__ = ("dispatcher",)
+
+        def __init__(self, dispatcher):
+            self.dispatcher = dispatcher
+
+    class InspectLater(types.ModuleType):
+        def numpy_done(self):
+            if self.__dict__.get("signature") is Pending:      # (not the real one yet)
+                del self.__dict__["signature"], self.__dict__["cleandoc"]
+
+        def __getattr__(self, name):
+            import importlib
+            if sys.modules.get("inspect") is self:
+                del sys.modules["inspect"]
+            real = importlib.import_module("inspect")
+            overrides = sys.modules.get("numpy._core.overrides")
+            for f in getattr(overrides, "ARRAY_FUNCTIONS", ()):
+                mark = getattr(f, "__dict__", {}).get("__signature__")
+                if type(mark) is Pending:
+                    f.__signature__ = real.signature(mark.dispatcher)
+            self.__dict__.update(real.__dict__)
+            return getattr(real, name)
+
+    stand_in = InspectLater("inspect")
+    stand_in.signature = Pending
+    stand_in.cleandoc = _cleandoc
+    return stand_in
+
+
 def numpy_environment():
     """numpy's import-time settings for a link (unless the user set them):
     - ldpy never calls BLAS: no OpenBLAS thread pool started at import;
@@ -187,6 +239,7 @@ def import_numpy():
       from one is a forwarder that imports the real module when called.  The stand-in
       leaves sys.modules with numpy's import, so `numpy.linalg` is the real package
       to anything that asks for it afterwards;
+    - `inspect` (_inspect_later);
     - NUMPY_UNUSED_IMPORTS too: numpy's modules keep a stand-in that imports the real
       module on its first attribute asked for, and hands that attribute on.
     Only when this process has not imported numpy yet (a server child, a test's
@@ -221,12 +274,17 @@ def import_numpy():
         sys.modules.setdefault(name, DocModule(name))
     lazy = {name: sys.modules.setdefault(name, FunctionsLater(name)) for name in NUMPY_LAZY_MODULES}
     lazy.update((name, sys.modules.setdefault(name, ImportLater(name))) for name in NUMPY_UNUSED_IMPORTS)
+    inspect = _inspect_later(types) if "inspect" not in sys.modules else None
+    if inspect is not None:
+        sys.modules["inspect"] = inspect
     try:
         import numpy     # noqa: F401
     finally:
         for name, stand_in in lazy.items():
             if sys.modules.get(name) is stand_in:
                 del sys.modules[name]
+        if inspect is not None:
+            inspect.numpy_done()
 
 
 def main(argv=None):
