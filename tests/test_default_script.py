@@ -115,11 +115,11 @@ def test_default_script_parsed_once_per_option_set(monkeypatch):
     import pickle
     from ldpy.arch.base import for_emulation
     from ldpy.cli import parse_args
-    from ldpy.script import default, parser
+    from ldpy.script import cache, default, parser
     calls = []
     real = parser.parse_script
     monkeypatch.setattr(parser, "parse_script", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
-    monkeypatch.setattr(default, "_PARSED", {})
+    monkeypatch.setattr(cache, "_PARSED", {})
     monkeypatch.setenv("LDPY_NO_SCRIPT_CACHE", "1")      # (the process's own cache only)
 
     class Link:
@@ -147,11 +147,11 @@ def test_link_server_warms_the_usual_default_scripts(monkeypatch):
     a child linking a PIE (or a -z now shared object) parses none."""
     from ldpy.arch.base import for_emulation
     from ldpy.cli import parse_args
-    from ldpy.script import default, parser
+    from ldpy.script import cache, default, parser
     calls = []
     real = parser.parse_script
     monkeypatch.setattr(parser, "parse_script", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
-    monkeypatch.setattr(default, "_PARSED", {})
+    monkeypatch.setattr(cache, "_PARSED", {})
     monkeypatch.setenv("LDPY_NO_SCRIPT_CACHE", "1")
     default.warm_default_scripts()
     assert len(calls) == 6
@@ -202,6 +202,43 @@ def test_default_script_kept_on_disk(tmp_path):
     assert not link("fifth")
     outs = [(tmp_path / n).read_bytes() for n in ("first", "second", "third", "fourth", "fifth")]
     assert all(o == outs[0] for o in outs)
+
+
+def test_input_scripts_kept_on_disk(tmp_path):
+    """An input script (glibc's libc.so is one) is parsed once and kept on disk too:
+    a fresh process that reads it again imports no parser.  The key is the script's
+    text and path: an edited script is parsed anew, and one that INCLUDEs files is
+    never kept (their text is not part of the key)."""
+    (tmp_path / "m.c").write_text("int which(void);\nint main(void) { return which(); }\n")
+    for n in (1, 2):
+        (tmp_path / f"w{n}.c").write_text(f"int which(void) {{ return {n}; }}\n")
+        run(["gcc", "-O2", "-c", str(tmp_path / f"w{n}.c"), "-o", str(tmp_path / f"w{n}.o")])
+        run(["ar", "rc", str(tmp_path / f"libw{n}.a"), str(tmp_path / f"w{n}.o")])
+    run(["gcc", "-c", str(tmp_path / "m.c"), "-o", str(tmp_path / "m.o")])
+    script = tmp_path / "pick.ld"
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    env.pop("LDPY_NO_SCRIPT_CACHE", None)
+
+    def link(text):
+        script.write_text(text)
+        out = tmp_path / "prog"
+        r = subprocess.run([sys.executable, "-X", "importtime", "-m", "ldpy", "-static", "-e", "main",
+                            str(tmp_path / "m.o"), "-L", str(tmp_path), str(script), "-o", str(out)],
+                           capture_output=True, text=True, env=env)
+        assert r.returncode == 0, r.stderr[-2000:]
+        code = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(out)], capture_output=True,
+                              text=True).stdout.split("<which>:")[1].split("\n")[1]
+        return "ldpy.script.parser" in r.stderr, code.split("mov")[-1].strip()
+
+    assert link("GROUP ( libw1.a )\n") == (True, "$0x1,%eax")
+    assert len(list((tmp_path / "cache" / "ldpy").glob("script-*.pickle"))) == 1
+    assert link("GROUP ( libw1.a )\n") == (False, "$0x1,%eax")        # read back: no parser
+    assert link("GROUP ( libw2.a )\n") == (True, "$0x2,%eax")         # edited: parsed
+    assert link("GROUP ( libw2.a )\n") == (False, "$0x2,%eax")
+    (tmp_path / "inc.ld").write_text("GROUP ( libw1.a )\n")
+    assert link("INCLUDE inc.ld\n") == (True, "$0x1,%eax")
+    assert link("INCLUDE inc.ld\n")[0]                                  # never kept
+    assert len(list((tmp_path / "cache" / "ldpy").glob("script-*.pickle"))) == 2
 
 
 def _orphans_program(tmp, n):

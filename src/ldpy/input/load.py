@@ -220,12 +220,12 @@ class Loader:
             stack.pop()
 
     def _run_script(self, path, text, spec, script=None):
-        from ldpy.script.parser import parse_script
+        from ldpy.script.cache import parse_script_file
         from ldpy.script import ast
         if self.ctx.config.verbose:
             print(f"opened script file {path}")
         if script is None:
-            script = parse_script(text, path, include_dirs=[os.path.dirname(path)] + self.search_dirs)
+            script = parse_script_file(text, path, [os.path.dirname(path)] + self.search_dirs)
         if self.ctx.script is None:
             from ldpy.script.linkscript import LinkScript
             self.ctx.script = LinkScript()

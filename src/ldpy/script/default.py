@@ -7,93 +7,29 @@ puts .got.plt under RELRO, -N (--omagic) and -n (--nmagic) drop the page breaks
 scripts for -N and -n do."""
 
 
-import os
 
-_PARSED = {}            # script text -> its parsed AST, pickled (one entry per option set)
 _TREES = {}             # a link server's: script text -> the tree, for its children
 
 
 def default_script(ctx):
-    """The parsed default script for this link's options.  The text is parsed once
-    per process for each option set that gives a different text, and the pickled
-    tree is also kept on disk (_disk_cache), so that a fresh process neither imports
-    the parser nor parses (about 6 ms); every link gets a fresh copy of the tree
-    (unpickled: about a tenth of a parse), since layout marks statements of it
-    (ONLY_IF_RO/RW drops, INSERTs) -- but a link server's child, one link in a
-    copy of the server's memory, takes the server's tree itself (_TREES: what it
-    marks is its own; 0.5 ms of a served hello link)."""
-    import _pickle as pickle     # (pickle.py itself: ~0.8 ms more of every link's start-up)
+    """The parsed default script for this link's options (script/cache.py: parsed
+    once per process for each option set that gives a different text, and kept on
+    disk, so that a fresh process neither imports the parser nor parses: about 6
+    ms); a link server's child, one link in a copy of the server's memory, takes
+    the server's tree itself (_TREES: what it marks is its own; 0.5 ms of a served
+    hello link)."""
+    from ldpy.script.cache import parsed
     text = default_script_text(ctx)
     if _TREES:
         from ldpy.input import warm
         tree = _TREES.pop(text, None) if warm.reporting() else None
         if tree is not None:
             return tree
-    blob = _PARSED.get(text)
-    if blob is not None:
-        return pickle.loads(blob)
-    path = _disk_cache(text)
-    if path is not None:
-        try:
-            with open(path, "rb") as fh:
-                data = fh.read()
-            head = text.encode() + b"\0"          # (the file names its text: no hash collision)
-            if data.startswith(head):
-                blob = data[len(head):]
-                tree = pickle.loads(blob)
-                _PARSED[text] = blob
-                return tree
-        except Exception:
-            pass                        # (missing, unreadable or stale: parse it)
-    from ldpy.script.parser import parse_script
-    tree = parse_script(text, "<default script>")
-    blob = _PARSED[text] = pickle.dumps(tree, protocol=5)   # (before any link marks it)
-    if path is not None:
-        try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            tmp = f"{path}.{os.getpid()}"
-            with open(tmp, "wb") as fh:
-                fh.write(text.encode() + b"\0" + blob)
-            os.replace(tmp, path)       # (whole or not at all, whoever else writes it)
-            _prune(os.path.dirname(path))
-        except OSError:
-            pass                        # (a read-only cache: every process parses)
-    return tree
 
-
-def _prune(d, keep=32):
-    """Each option set and each ldpy version or checkout has a file of its own: keep
-    the newest `keep` of them (a file is written only when a parse was needed)."""
-    files = []
-    with os.scandir(d) as it:
-        for e in it:
-            if e.name.startswith("default-script-") and e.name.endswith(".pickle"):
-                files.append((e.stat().st_mtime_ns, e.path))
-    for _, old in sorted(files)[:-keep]:
-        try:
-            os.unlink(old)
-        except OSError:
-            pass
-
-
-def _disk_cache(text):
-    """Where the parsed tree of `text` is kept between processes: ~/.cache/ldpy (or
-    $XDG_CACHE_HOME/ldpy), named by a hash of the text, of the Python version and of
-    the modules that build the tree (their size and time), so that a changed parser
-    or AST never reads an old tree.  LDPY_NO_SCRIPT_CACHE=1: none."""
-    if os.environ.get("LDPY_NO_SCRIPT_CACHE") == "1":
-        return None
-    import sys
-    from zlib import crc32
-    here = os.path.dirname(os.path.abspath(__file__))
-    try:
-        stamp = [f"{st.st_size}:{st.st_mtime_ns}" for st in
-                 (os.stat(os.path.join(here, m)) for m in ("ast.py", "parser.py", "lexer.py"))]
-    except OSError:
-        return None
-    key = "\0".join([text, sys.version, *stamp]).encode()
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
-    return os.path.join(base, "ldpy", f"default-script-{crc32(key):08x}-{len(text)}.pickle")
+    def parse():
+        from ldpy.script.parser import parse_script
+        return parse_script(text, "<default script>")
+    return parsed(text, "<default script>", parse, kind="default-script")
 
 
 def warm_default_scripts():
