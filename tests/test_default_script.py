@@ -186,7 +186,7 @@ def test_default_script_kept_on_disk(tmp_path):
 
     assert link("first")                                 # parsed, then kept
     files = list((tmp_path / "cache" / "ldpy").glob("default-script-*.pickle"))
-    assert len(files) == 1 and files[0].read_bytes().startswith(b"/* ldpy default linker script")
+    assert len(files) == 1 and files[0].read_bytes().startswith(b"default-script\0/* ldpy default linker script")
     assert not link("second")                            # read back: no parser
     files[0].write_bytes(b"/* another script */\0garbage")
     for k in range(40):                                  # other option sets' and versions' files
@@ -194,7 +194,7 @@ def test_default_script_kept_on_disk(tmp_path):
         old.write_bytes(b"x")
         os.utime(old, (1000 + k, 1000 + k))
     assert link("third")                                 # not its text: parsed again
-    assert files[0].read_bytes().startswith(b"/* ldpy default linker script")
+    assert files[0].read_bytes().startswith(b"default-script\0/* ldpy default linker script")
     kept = sorted(p.name for p in (tmp_path / "cache" / "ldpy").glob("default-script-*.pickle"))
     assert len(kept) == 32 and files[0].name in kept and "default-script-00000000-1.pickle" not in kept
     files[0].write_bytes(files[0].read_bytes()[:-40])     # a truncated tree

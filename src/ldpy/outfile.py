@@ -188,6 +188,15 @@ def read_input(path, fh):
     return data
 
 
+def input_key(data):
+    """(device, inode, size, modification and change times) of the regular file
+    whose whole bytes `data` are (read_input during this link), or None."""
+    for key, d in _read_cache.items():
+        if d is data:
+            return key if len(data) == key[2] else None     # (not one read short)
+    return None
+
+
 def release_input_pages():
     """Unmap the pages of the mapped inputs that this process has touched
     (MADV_DONTNEED): the page cache keeps them, and the next access maps them again

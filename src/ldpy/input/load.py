@@ -542,7 +542,7 @@ class Loader:
         if parsed is not None:
             sf = parsed.fresh_copy(as_needed)
         else:
-            read_shared = ctx.passes.timed("read shared libraries", SharedFile)
+            read_shared = ctx.passes.timed("read shared libraries", SharedFile.read)
             sf = read_shared(path, data, as_needed=as_needed)
             warm.report("shared", path)
         if not sf.has_soname:
