@@ -362,6 +362,11 @@ def test_symver_version_wins_over_local_pattern(tmp_path, vmap):
     exe = str(tmp_path / "use")
     run(["gcc", prog, mine, "-o", exe, *driver_flags("ldpy"), f"-Wl,-rpath,{tmp_path}"])
     assert run_exe(exe).stdout == "1 2\n"
+    # ... also with the library before the object: foo@V1 is first named after the
+    # library was read, and found among the versions libraries offer
+    exe = str(tmp_path / "use-lib-first")
+    run(["gcc", f"-Wl,{mine}", prog, "-o", exe, *driver_flags("ldpy"), f"-Wl,-rpath,{tmp_path}"])
+    assert run_exe(exe).stdout == "1 2\n"
 
 
 def test_version_script_locals_are_local_in_executable_symtab(tmp_path):

@@ -49,7 +49,7 @@ def _check_shlib_undefined(ctx):
             continue    # a dependency not in the link may define them (gold and lld skip it too)
         for name, ver in zip(sf.undefined_strong, sf.undefined_strong_versions):
             b = name.encode()
-            if ver is not None and b + b"@" + ver.encode() in st.shared_versions:
+            if ver is not None and st.shared_version(b + b"@" + ver.encode()) is not None:
                 continue                # foo@VER_1 is defined by a library (maybe hidden)
             sym = st.get(b)
             if (sym is None or sym.kind == UNDEF) and b not in st.shared_defs:

@@ -130,7 +130,7 @@ class SymbolTable:
         self.soft_refs = set()     # names -u, -e, EXTERN, ENTRY reference: they pull archive
                                    # members, but nothing defining them is no error (GNU ld)
         self.commons = set()       # names whose symbol is (for now) a common
-        self.shared_versions = {}  # b"name@VER" -> (SharedFile, index): every version libraries offer
+        self.shared_version_tables = []    # (SharedFile, its b"name@VER" -> index), in link order
         self.wrapped = set()       # --wrap=SYM names (bytes)
         self.warn_common = False   # --warn-common
         self.allow_multiple = False   # --allow-multiple-definition / -z muldefs: the first stays
@@ -370,9 +370,20 @@ class SymbolTable:
         if defined:
             sym.def_version = ver.decode()
             sym.version_hidden = not default
-        elif sym.kind == UNDEF and sym.name in self.shared_versions:
-            self.bind_shared(sym, *self.shared_versions[sym.name])
+        elif sym.kind == UNDEF:
+            hit = self.shared_version(sym.name)
+            if hit is not None:
+                self.bind_shared(sym, *hit)
         return sym
+
+    def shared_version(self, name):
+        """(SharedFile, index) of the first library offering b"name@VER", or None
+        (asked rarely: per library, not merged into one table at each add_shared)."""
+        for sf, vnames in self.shared_version_tables:
+            i = vnames.get(name)
+            if i is not None:
+                return sf, i
+        return None
 
     def bind_shared(self, sym, sf, i):
         info = int(sf.symbols["st_info"][i])
@@ -406,9 +417,8 @@ class SymbolTable:
                     sym.dyn_ref = True       # a library defines it too: export ours to interpose
             else:
                 self.bind_shared(sym, sf, i)
+        self.shared_version_tables.append((sf, vnames))
         # (sf, index) entries made by zip and repeat, in C
-        self.shared_versions = _first_wins(self.shared_versions,
-                                           dict(zip(vnames, zip(repeat(sf), vnames.values()))))
         defs = dict(zip(defaults, zip(repeat(sf), defaults.values())))
         for _, plain, name in hits:
             if plain:
