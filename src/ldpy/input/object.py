@@ -162,6 +162,10 @@ def _strings_at_numpy(table, offsets, where, what):
     return [table[a:b] for a, b in zip(offs.tolist(), ends.tolist())]
 
 
+# reductions as ufunc methods: ndarray.min/max/all go through a Python function each
+_MIN, _MAX, _ALL = np.minimum.reduce, np.maximum.reduce, np.logical_and.reduce
+
+
 def _names_in_a_row(table, offsets):
     """The strings of `table` at `offsets` when they lie one after the other in that
     order (gas writes four objects in five so): one split, checked by the lengths;
@@ -175,8 +179,13 @@ def _names_in_a_row(table, offsets):
     names = table[first:].split(b"\0", n)[:n]
     if len(names) < n:
         return None
-    step = np.fromiter(map(len, names), np.int64, n) + 1
-    if not np.array_equal(np.cumsum(step) - step + first, offsets):
+    # each name starts where the one before ends (ufunc methods: ndarray.cumsum and
+    # np.array_equal add a Python call each, and this runs once per object)
+    ends = np.fromiter(map(len, names), np.int64, n)
+    ends += 1
+    ends = ends.cumsum()
+    ends += first
+    if not _ALL(ends[:-1] == offsets[1:]):
         return None
     return names
 
@@ -644,8 +653,8 @@ class ObjectFile:
             t = for_machine(self.machine)
             shndx = _shndx_table(t.LARGE_COMMON if t is not None else None,
                                  shndx_table is not None)[syms["st_shndx"]]
-            lo, hi = int(shndx.min()), int(shndx.max())
-            if lo == _BAD_SHNDX or hi >= len(self.shdrs) or int(name_off.max()) >= max(len(strtab), 1):
+            lo, hi = int(_MIN(shndx)), int(_MAX(shndx))
+            if lo == _BAD_SHNDX or hi >= len(self.shdrs) or int(_MAX(name_off)) >= max(len(strtab), 1):
                 shndx = self._check_symbols(syms, strtab, shndx_table)    # (raises)
             if shndx_table is not None and lo <= -SHN_XINDEX:
                 ext = self._table(np.dtype(dt.word), self.rows[shndx_table][4],
