@@ -767,13 +767,13 @@ class _FakeServer:
 
 
 def _python_client(ld):
-    """The sh shim's command for the same installation: python -S -c BOOT."""
+    """The sh shim's command for the same installation: python -I -S -c BOOT."""
     import numpy
     from ldpy import main
     src = os.path.dirname(os.path.dirname(main.__file__))
     paths = list(dict.fromkeys([src, os.path.dirname(os.path.dirname(numpy.__file__))]))
-    return [sys.executable, "-S", "-c",
-            "import sys; sys.path[:0] = " + repr(paths) + "; from ldpy.main import entry; entry()"]
+    return main.shim_command("import sys; sys.path[:0] = " + repr(paths) +
+                             "; from ldpy.main import entry; entry()")
 
 
 @pytest.mark.parametrize("locale_env", [{}, {"LANG": "C"}, {"LC_ALL": "C"}, {"LANG": "en_US.UTF-8"},

@@ -3,8 +3,9 @@
 numpy's optional packages are not free: `numpy.ma` alone costs 10-15 ms, more than a
 small link's own work, and plain `np.unique` imports it (numpy 2 asks
 `np.ma.is_masked`).  A usual gcc link through the shim must import none of them;
-`PYTHONPROFILEIMPORTTIME=1` makes the linker's Python print what it imported (the
-shim runs `python -S`, which still reads that variable)."""
+the shim's interpreter runs with -I (it reads no PYTHON* variable), so the test puts
+an `ld` of its own before gcc: the shim's command with `-X importtime`, which makes
+the linker's Python print what it imported."""
 import os
 import shutil
 import subprocess
@@ -37,6 +38,28 @@ int main() {
 """
 
 
+def _importtime_shim(tmp_path):
+    """A directory whose `ld` runs the gcc shim's interpreter command with -X importtime."""
+    import shlex
+    from ldpy import main
+    d = shim_dir()
+    command = main.shim_command("import sys; sys.path[:0] = " + repr(_shim_paths()) +
+                                "; from ldpy.main import entry; entry(" + repr(d) + ")")
+    command[1:1] = ["-X", "importtime"]
+    wrapper = tmp_path / "importtime-shim"
+    wrapper.mkdir()
+    (wrapper / "ld").write_text("#!/bin/sh\nexec " + " ".join(map(shlex.quote, command)) + ' "$@"\n')
+    (wrapper / "ld").chmod(0o755)
+    return str(wrapper)
+
+
+def _shim_paths():
+    import numpy
+    from ldpy import main
+    return list(dict.fromkeys([os.path.dirname(os.path.dirname(os.path.abspath(main.__file__))),
+                               os.path.dirname(os.path.dirname(os.path.abspath(numpy.__file__)))]))
+
+
 @pytest.mark.parametrize("kind", ["c-dynamic", "c-static", "cxx-pie"])
 def test_usual_link_imports_nothing_heavy(tmp_path, kind):
     if kind == "cxx-pie":
@@ -49,10 +72,10 @@ def test_usual_link_imports_nothing_heavy(tmp_path, kind):
                        'int main(void){char *p = malloc(8); printf("hi %d\\n", 42); free(p); return 0;}\n')
     if shutil.which(compiler) is None:
         pytest.skip(f"needs {compiler}")
-    env = dict(os.environ, PYTHONPROFILEIMPORTTIME="1")
+    env = dict(os.environ)
     env.pop("LDPY_SERVER", None)
     out = tmp_path / "prog"
-    r = subprocess.run([compiler, "-B", shim_dir(), *flags, str(src), "-o", str(out)],
+    r = subprocess.run([compiler, "-B", _importtime_shim(tmp_path), *flags, str(src), "-o", str(out)],
                        capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     imported = {line.rsplit("|", 1)[-1].strip() for line in r.stderr.splitlines()

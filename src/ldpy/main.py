@@ -13,8 +13,7 @@ def shim_dir():
     user's cache; it is (re)written whenever it does not point at this Python.
     The `ld` is the native client (native/client.c: with LDPY_SERVER=1 a served link
     starts no Python at all) when a C compiler builds it, else a /bin/sh script."""
-    # -S skips site.py (and every .pth of the environment): the few directories
-    # ldpy needs are put on sys.path directly, which saves tens of ms per link
+    # (how the interpreter runs: SHIM_FLAGS)
     import hashlib       # (imported here: the LDPY_SERVER=1 client path must stay light)
     import numpy
     paths = list(dict.fromkeys([
@@ -35,6 +34,56 @@ def shim_dir():
     raise LinkError("cannot create the gcc shim directory (no writable location)")
 
 
+# The gcc shim runs the interpreter apart from the build's settings, which are made for
+# the programs being built, not for ldpy: -I ignores every PYTHON* variable (a
+# PYTHONPATH or PYTHONHOME of another Python) and leaves the working directory off
+# sys.path (a build directory's enum.py or types.py would replace the standard
+# module), -S skips site.py (ldpy's few directories are put on sys.path directly:
+# tens of ms less per link).  LD_LIBRARY_PATH may name the libraries being built (a
+# new libpython3.11.so.1.0, libz.so.1, libffi.so.8): the interpreter gets the value
+# `ldpy --print-shim-dir` ran with (SHIM_LIBRARY_PATH, none if unset), and the link
+# gets the caller's back (LDPY_CALLER_*: _take_caller_environment).
+SHIM_FLAGS = ("-I", "-S")
+
+
+def shim_command(boot):
+    """The interpreter command line of the gcc shim and of the link server."""
+    return [sys.executable, *SHIM_FLAGS, "-c", boot]
+
+
+def _sh_quote(s):
+    return "'" + s.replace("'", "'\\''") + "'"
+
+
+_interpreter_library_path = os.environ.get("LD_LIBRARY_PATH")   # (as this process started)
+
+
+def interpreter_environ():
+    """os.environ as the gcc shim starts the interpreter: LD_LIBRARY_PATH as this
+    interpreter started with it (for the link server's start)."""
+    env = dict(os.environ)
+    env.pop("LD_LIBRARY_PATH", None)
+    if _interpreter_library_path is not None:
+        env["LD_LIBRARY_PATH"] = _interpreter_library_path
+    return env
+
+
+def _take_caller_environment():
+    """Started by the gcc shim (LDPY_CALLER_ENV=1): the caller's LD_LIBRARY_PATH back
+    into os.environ, for the link (-rpath-link-like searches) and what it runs (an LTO
+    plugin's compiler), and PYTHONPATH's directories after the standard library's on
+    sys.path (a plugin package found there, never a module of the standard library)."""
+    env = os.environ
+    if env.pop("LDPY_CALLER_ENV", None) != "1":
+        return
+    caller = env.pop("LDPY_CALLER_LD_LIBRARY_PATH", None)
+    if caller is None:
+        env.pop("LD_LIBRARY_PATH", None)
+    else:
+        env["LD_LIBRARY_PATH"] = caller
+    sys.path.extend(p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p not in sys.path)
+
+
 def _c_string(s):
     """A C string literal of s's bytes (octal escapes: no trigraphs, no quoting trouble)."""
     ok = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-:=,+ "
@@ -50,7 +99,14 @@ def write_shim(d, paths, boot, pkg=None):
     import shutil
     import subprocess
     from ldpy import server
-    script = f"#!/bin/sh\nexec '{sys.executable}' -S -c \"{boot}\" \"$@\"\n"
+    library_path = os.environ.get("LD_LIBRARY_PATH")
+    script = ("#!/bin/sh\nunset LDPY_CALLER_LD_LIBRARY_PATH\n"
+              'if [ -n "${LD_LIBRARY_PATH+set}" ]; then\n'
+              '    LDPY_CALLER_LD_LIBRARY_PATH=$LD_LIBRARY_PATH; export LDPY_CALLER_LD_LIBRARY_PATH\nfi\n'
+              "LDPY_CALLER_ENV=1; export LDPY_CALLER_ENV\n" +
+              ("unset LD_LIBRARY_PATH\n" if library_path is None else
+               f"LD_LIBRARY_PATH={_sh_quote(library_path)}; export LD_LIBRARY_PATH\n") +
+              "exec " + " ".join(map(_sh_quote, shim_command(boot))) + ' "$@"\n')
     ld = os.path.join(d, "ld")
     source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "native", "client.c")
     try:
@@ -67,7 +123,8 @@ def write_shim(d, paths, boot, pkg=None):
             ("LDPY_BOOT", _c_string(boot)),
             ("LDPY_PKG", _c_string(pkg)),
             ("LDPY_STDLIB", _c_string(server._stdlib_dir())),
-            ("LDPY_SEARCH", "{" + "".join(_c_string(p) + ", " for p in search) + "NULL}")))
+            ("LDPY_SEARCH", "{" + "".join(_c_string(p) + ", " for p in search) + "NULL}"),
+            *([] if library_path is None else [("LDPY_LD_LIBRARY_PATH", _c_string(library_path))])))
         import hashlib
         stamp = hashlib.sha1(code + header.encode()).hexdigest()
         from ldpy import heap
@@ -454,6 +511,7 @@ def entry(shim=None):
     # hello link's ~70 (main() keeps it off for the link)
     import gc
     gc.disable()
+    _take_caller_environment()
     # LDPY_SERVER=1: a persistent server runs the link (ldpy/server.py); run_client()
     # exits with the link's status, or returns when the link must run here
     if os.environ.get("LDPY_SERVER") == "1":

@@ -252,7 +252,8 @@ def _spawn_server():
             # no inherited descriptor may stay open (a make jobserver pipe, a pipe
             # somebody reads to its end...)
             os.closerange(3, max(os.sysconf("SC_OPEN_MAX"), 65536))
-            os.execv(sys.executable, [sys.executable, "-S", "-c", boot])
+            from ldpy.main import shim_command, interpreter_environ
+            os.execve(sys.executable, shim_command(boot), interpreter_environ())
         finally:
             os._exit(127)
     try:

@@ -38,17 +38,30 @@ static const char *const search_path[] = LDPY_SEARCH;
 static char **args;
 static int nargs;
 
-/* Link the Python way: in-process, starting a server if LDPY_SERVER=1 (never returns). */
+/* Link the Python way: in-process, starting a server if LDPY_SERVER=1 (never returns).
+ * The interpreter runs apart from the build's settings (ldpy/main.py SHIM_FLAGS): -I -S,
+ * and LD_LIBRARY_PATH as `ldpy --print-shim-dir` had it (LDPY_LD_LIBRARY_PATH, unset
+ * if not defined); the caller's goes along as LDPY_CALLER_LD_LIBRARY_PATH. */
 static void exec_python(void)
 {
-    char **av = calloc((size_t)nargs + 4, sizeof *av);
-    if (av) {
+    const char *caller = getenv("LD_LIBRARY_PATH");
+    char **av = calloc((size_t)nargs + 5, sizeof *av);
+    if (av && unsetenv("LDPY_CALLER_LD_LIBRARY_PATH") == 0 &&
+        (!caller || setenv("LDPY_CALLER_LD_LIBRARY_PATH", caller, 1) == 0) &&
+        setenv("LDPY_CALLER_ENV", "1", 1) == 0 &&
+#ifdef LDPY_LD_LIBRARY_PATH
+        setenv("LD_LIBRARY_PATH", LDPY_LD_LIBRARY_PATH, 1) == 0
+#else
+        unsetenv("LD_LIBRARY_PATH") == 0
+#endif
+        ) {
         av[0] = (char *)LDPY_PYTHON;
-        av[1] = "-S";
-        av[2] = "-c";
-        av[3] = (char *)LDPY_BOOT;
+        av[1] = "-I";
+        av[2] = "-S";
+        av[3] = "-c";
+        av[4] = (char *)LDPY_BOOT;
         for (int i = 1; i < nargs; i++)
-            av[3 + i] = args[i];
+            av[4 + i] = args[i];
         execv(LDPY_PYTHON, av);
     }
     fprintf(stderr, "ldpy: cannot run %s: %s\n", LDPY_PYTHON, strerror(errno));
@@ -295,29 +308,20 @@ static void m_fsstr(buf *b, const char *s)
 
 static void m_ascii(buf *b, const char *s) { m_fsstr(b, s); }
 
-/* Python's view of the locale at start-up (PEP 538 coercion, PEP 540 UTF-8 mode):
- * sets the stdio errors handler and the LC_CTYPE value Python would have put into
- * its environment.  0 when the encoding would not be UTF-8 (Python does the rest). */
+/* Python's view of the locale at start-up (PEP 538 coercion, PEP 540 UTF-8 mode)
+ * as the shim runs it, with -I (so PYTHONIOENCODING, PYTHONUTF8 and
+ * PYTHONCOERCECLOCALE count for nothing): sets the stdio errors handler and the
+ * LC_CTYPE value Python would have put into its environment.  0 when the encoding
+ * would not be UTF-8 (Python does the rest). */
 static int python_locale(const char **errors, const char **coerced)
 {
-    const char *ioenc = getenv("PYTHONIOENCODING");
-    const char *utf8 = getenv("PYTHONUTF8");
-    const char *coerce = getenv("PYTHONCOERCECLOCALE");
-    if ((ioenc && *ioenc) || (coerce && !strcmp(coerce, "warn")))
-        return 0;
-    int utf8_mode = -1;
-    if (utf8 && *utf8) {
-        if (strcmp(utf8, "0") && strcmp(utf8, "1"))
-            return 0;
-        utf8_mode = utf8[0] == '1';
-    }
     const char *loc = setlocale(LC_CTYPE, "");
     if (!loc)                    /* (a locale that is not installed: Python stays in "C") */
         loc = setlocale(LC_CTYPE, NULL);
     int legacy = loc && (!strcmp(loc, "C") || !strcmp(loc, "POSIX"));
     *coerced = NULL;
     const char *lc_all = getenv("LC_ALL");
-    if (legacy && (!lc_all || !*lc_all) && !(coerce && !strcmp(coerce, "0"))) {
+    if (legacy && (!lc_all || !*lc_all)) {
         static const char *const targets[] = {"C.UTF-8", "C.utf8", "UTF-8"};
         for (int i = 0; i < 3; i++)
             if (setlocale(LC_CTYPE, targets[i])) {
@@ -326,8 +330,7 @@ static int python_locale(const char **errors, const char **coerced)
                 break;
             }
     }
-    if (utf8_mode < 0)
-        utf8_mode = legacy;
+    int utf8_mode = legacy;
     int is_utf8 = utf8_mode || !strcmp(nl_langinfo(CODESET), "UTF-8");
     if (!is_utf8)
         return 0;
