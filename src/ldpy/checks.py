@@ -47,13 +47,13 @@ def _check_shlib_undefined(ctx):
     for sf in ctx.shared_files:
         if any(n not in known for n in sf.needed):
             continue    # a dependency not in the link may define them (gold and lld skip it too)
-        for name, ver in zip(sf.undefined_strong, sf.undefined_strong_versions):
-            b = name.encode()
-            if ver is not None and st.shared_version(b + b"@" + ver.encode()) is not None:
+        for name, ver in zip(sf.undefined_strong_bytes, sf.undefined_strong_versions):
+            sym = st.get(name)
+            if (sym is not None and sym.kind != UNDEF) or name in st.shared_defs:
+                continue                # defined by the output or a library's default version
+            if ver is not None and st.shared_version(name + b"@" + ver.encode()) is not None:
                 continue                # foo@VER_1 is defined by a library (maybe hidden)
-            sym = st.get(b)
-            if (sym is None or sym.kind == UNDEF) and b not in st.shared_defs:
-                diag.error(f"{sf.name}: undefined reference to '{name}'")
+            diag.error(f"{sf.name}: undefined reference to '{name.decode('utf-8', 'replace')}'")
     diag.check()
 
 
