@@ -6,10 +6,13 @@ the link, as they broke it before (CPython's own `make` links its extension modu
 with LD_LIBRARY_PATH at its new libpython3.11.so.1.0: every link failed in numpy's
 import).  The link itself and what it runs still see the caller's LD_LIBRARY_PATH
 and PYTHONPATH (after the standard library's directories on sys.path)."""
+import glob
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 
 import pytest
 
@@ -72,25 +75,45 @@ def test_build_settings_do_not_reach_the_linker(tmp_path, shim, served):
     env = dict(os.environ, PYTHONPATH=str(project), LD_LIBRARY_PATH=str(libs),
                PYTHONHOME=str(tmp_path / "no-such-python"), PYTHONSTARTUP=str(build / "enum.py"))
     env.pop("LDPY_SERVER", None)
+    log = tmp_path / "served.log"
+    runtime = None
     if served:
-        env["LDPY_SERVER"] = "1"
-        env["XDG_RUNTIME_DIR"] = str(tmp_path / "run")
-        os.makedirs(env["XDG_RUNTIME_DIR"], mode=0o700)
+        # (a short directory: a Unix socket path has at most 107 bytes)
+        runtime = tempfile.mkdtemp(prefix="ldpy-rt-", dir="/tmp")
+        env.update(LDPY_SERVER="1", XDG_RUNTIME_DIR=runtime, LDPY_SERVER_LOG=str(log))
+    subprocess.run(["gcc", "-c", "hello.c"], cwd=build, check=True,       # (gcc without them)
+                   env={k: v for k, v in env.items() if k != "LD_LIBRARY_PATH"})
     try:
-        for n in range(3 if served else 1):         # (served: the server starts, then serves)
-            # gcc itself runs with the broken libraries too: only the link is asked for
-            (build / "hello.o").unlink(missing_ok=True)
-            subprocess.run(["gcc", "-c", "hello.c"], cwd=build, check=True,
-                           env={k: v for k, v in env.items() if k != "LD_LIBRARY_PATH"})
+        for n in range(3 if served else 1):
+            if n == 1:              # served: the first link started the server
+                _wait_for_server(runtime)
             r = subprocess.run(["gcc", "-B", shim, "hello.o", "-o", f"hello{n}"], cwd=build, env=env,
                                capture_output=True, text=True, timeout=300)
             assert r.returncode == 0, r.stderr[-3000:]
             assert "Traceback" not in r.stderr and "ImportError" not in r.stderr
             out = subprocess.run([str(build / f"hello{n}")], capture_output=True, text=True)
             assert out.stdout == "hello\n"
+        if served:                  # the later links were served
+            assert log.read_text(errors="replace").count("served ") >= 2
     finally:
         if served:
-            subprocess.run([sys.executable, "-m", "ldpy", "--server-stop"], env=env, capture_output=True)
+            _stop_server(env, runtime)
+
+
+def _wait_for_server(runtime, timeout=60):
+    end = time.monotonic() + timeout
+    while not glob.glob(os.path.join(runtime, "ldpy", "srv-*.sock")):
+        assert time.monotonic() < end, "no link server came up"
+        time.sleep(0.05)
+
+
+def _stop_server(env, runtime):
+    """`python -m ldpy --server-stop` in the test's runtime directory (an ordinary
+    Python program: run without the build's settings), then the directory removed."""
+    plain = {k: v for k, v in env.items() if k not in ("LD_LIBRARY_PATH", "PYTHONPATH", "PYTHONHOME",
+                                                        "PYTHONSTARTUP")}
+    subprocess.run([sys.executable, "-m", "ldpy", "--server-stop"], env=plain, capture_output=True)
+    shutil.rmtree(runtime, ignore_errors=True)
 
 
 def test_the_link_gets_the_callers_environment_back(monkeypatch):
