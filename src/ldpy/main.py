@@ -41,8 +41,9 @@ def shim_dir():
 # module), -S skips site.py (ldpy's few directories are put on sys.path directly:
 # tens of ms less per link).  LD_LIBRARY_PATH may name the libraries being built (a
 # new libpython3.11.so.1.0, libz.so.1, libffi.so.8): the interpreter gets the value
-# `ldpy --print-shim-dir` ran with (SHIM_LIBRARY_PATH, none if unset), and the link
-# gets the caller's back (LDPY_CALLER_*: _take_caller_environment).
+# `ldpy --print-shim-dir` ran with (write_shim bakes it in: LDPY_LD_LIBRARY_PATH in
+# the C client, a line of the sh script; unset if it had none), and the link gets the
+# caller's back (LDPY_CALLER_*: _take_caller_environment).
 SHIM_FLAGS = ("-I", "-S")
 
 

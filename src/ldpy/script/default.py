@@ -6,8 +6,6 @@ puts .got.plt under RELRO, -N (--omagic) and -n (--nmagic) drop the page breaks
 (one segment), -N the data segment's page step and RELRO too, as GNU ld's
 scripts for -N and -n do."""
 
-
-
 _TREES = {}             # a link server's: script text -> the tree, for its children
 
 
