@@ -59,9 +59,9 @@ class SharedFile:
         sf = cls(path, data, as_needed)
         if entry is not None:
             sf.name_tables()
+            from ldpy.input.warm import stat_key
             try:
-                st = os.stat(path)
-                same = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) == key
+                same = stat_key(os.stat(path)) == key
             except OSError:
                 same = False
             if same:                    # (not while the file changes)
