@@ -544,3 +544,26 @@ def test_version_named_like_a_defined_symbol_is_a_multiple_definition(tmp_path):
         assert (mine.returncode != 0) == (ref.returncode != 0) == bool(verdict), (mine.stderr, ref.stderr)
         if verdict:
             assert "multiple definition of 'func'" in mine.stderr
+
+
+def test_version_symbol_also_defined_by_a_needed_library(tmp_path):
+    """The absolute symbol of a version a -shared link defines is written even when
+    a library the link reads defines a version of that name (and so its own
+    absolute symbol): a definition of the link wins over a library's (pcre2's
+    libpcre2-posix against libpcre2-8, both with PCRE2_10.47), as in ld.bfd."""
+    (tmp_path / "a.c").write_text("int a(void) { return 1; }\n")
+    (tmp_path / "b.c").write_text("int a(void); int b(void) { return a() + 1; }\n")
+    (tmp_path / "v.map").write_text("V1 { global: a; b; local: *; };\n")
+    run(["gcc", "-fPIC", "-c", "a.c", "b.c"], cwd=tmp_path)
+    r = ld_direct(["-shared", "a.o", "-o", "liba.so", "--version-script", "v.map"], tmp_path, linker="bfd")
+    assert r.returncode == 0, r.stderr
+    for linker in ("ldpy", "bfd"):
+        out = f"libb-{linker}.so"
+        r = ld_direct(["-shared", "b.o", "-o", out, "--version-script", "v.map", "-L.", "-la"], tmp_path,
+                      linker=None if linker == "ldpy" else linker)
+        assert r.returncode == 0, r.stderr
+        syms = readelf("--dyn-syms", "-W", str(tmp_path / out))
+        v1 = [l.split() for l in syms.splitlines() if l.split()[-1:] == ["V1"]]
+        assert len(v1) == 1 and v1[0][3:7] == ["OBJECT", "GLOBAL", "DEFAULT", "ABS"], (linker, syms)
+        # ... and `a` stays the library's, needed in V1
+        assert any(re.search(r" UND a@V1\b", l) for l in syms.splitlines()), syms

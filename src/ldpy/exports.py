@@ -82,7 +82,7 @@ def _apply_default_symver(ctx):
         if s.kind in (DEFINED, COMMON) and not s.combined and s.def_version is None and \
                 b"@" not in s.name and s.visibility in (STV_DEFAULT, STV_PROTECTED):
             s.def_version = name
-    vsym = ctx.symtab.define_synthetic(name.encode(), None, only_if_referenced=False)
+    vsym = ctx.symtab.define_synthetic(name.encode(), None, only_if_referenced=False, over_shared=True)
     if vsym is not None:
         vsym.absolute, vsym.type, vsym.def_version = True, STT_OBJECT, name
 
@@ -110,7 +110,8 @@ def _apply_version_script(ctx):
         from ldpy.elf.format import STT_OBJECT
         for node in vs.nodes:
             if node.name:
-                vsym = ctx.symtab.define_synthetic(node.name.encode(), None, only_if_referenced=False)
+                vsym = ctx.symtab.define_synthetic(node.name.encode(), None, only_if_referenced=False,
+                                                   over_shared=True)
                 if vsym is not None:
                     vsym.absolute, vsym.type, vsym.def_version = True, STT_OBJECT, node.name
                 else:

@@ -169,13 +169,18 @@ class SymbolTable:
                 self.undefined.add(name)
         return sym
 
-    def define_synthetic(self, name, output=None, value=0, only_if_referenced=True):
-        """A linker-defined symbol (__start_X, _end, ...); value is fixed during layout."""
+    def define_synthetic(self, name, output=None, value=0, only_if_referenced=True, over_shared=False):
+        """A linker-defined symbol (__start_X, _end, ...); value is fixed during layout.
+        over_shared: it also replaces a shared library's definition (the absolute
+        symbol of a version the output defines: another library's version of that
+        name has one too)."""
         sym = self.by_name.get(name)
         if only_if_referenced and (sym is None or sym.kind != UNDEF):
             return None
         sym = sym or self.intern(name)
-        if sym.kind not in (UNDEF, SYNTHETIC):
+        if sym.kind == SHARED and over_shared:
+            sym.version, sym.version_hidden, sym.size, sym.type = None, False, 0, 0
+        elif sym.kind not in (UNDEF, SYNTHETIC):
             return None
         sym.kind, sym.output, sym.value, sym.file, sym.section = SYNTHETIC, output, value, None, None
         sym.weak = sym.unique = False

@@ -853,7 +853,8 @@ def layout_scripted(ctx):
         maps = _segment_map(ctx, walk, phnum, stack)
         values = dict(walk.values)
         if walk.relro_end is not None and walk.data_seg_base is not None and relro_on(cfg):
-            values["\0relro_shift"] = Value(_relro_shift(walk, prev), NUM)
+            for key, v in zip(_RELRO_PLAN, _relro_shift(walk, prev)):
+                values[key] = Value(v, NUM)
         n = len(maps)
         stable = _same(values, prev)
         prev = values
@@ -1004,11 +1005,22 @@ def _same(a, b):
     return all(a[k].v == b[k].v for k in a)
 
 
+# what the walks carry of the RELRO sizing (_relro_shift): the shift of the data
+# segment, the unshifted base it was sized from, and the page-aligned end it aims at
+_RELRO_PLAN = ("\0relro_shift", "\0relro_from", "\0relro_target")
+
+
 def _relro_shift(walk, prev):
-    """DATA_SEGMENT_RELRO_END: move the data segment up so that the end of
-    RELRO lands on a common-page boundary (what layout.py does by default)."""
+    """DATA_SEGMENT_RELRO_END: move the data segment up so that the end of RELRO
+    lands on a common-page boundary, as ld.bfd sizes it (lang_size_relro_segment):
+    from a walk with no shift, back from that page boundary over each RELRO section
+    (its size, its alignment) to where the segment must start; a walk with that
+    shift keeps it, unless RELRO then ends past the boundary (alignment padding
+    grew), when the segment goes back to no shift.  Returns the _RELRO_PLAN values."""
     old = prev.get("\0relro_shift", Value(0)).v
-    base = walk.data_seg_base + old
+    sized_from = prev.get("\0relro_from", Value(-1)).v
+    target = prev.get("\0relro_target", Value(0)).v
+    unshifted = walk.data_seg_base
     starts = walk.cfg.section_start
     if starts:
         # (bfd sizes RELRO once, from the layout before any shift: the sections it
@@ -1017,21 +1029,32 @@ def _relro_shift(walk, prev):
         relro = ctx.relro_fixed_sections
         if relro is None:
             relro = [o for o in ctx.outputs.sorted() if o.flags & SHF_ALLOC and _is_output(o)
-                     and base <= o.addr < walk.relro_end - walk.relro_offset]
+                     and unshifted + old <= o.addr < walk.relro_end - walk.relro_offset]
             if not any(o.name in starts for o in relro):
                 relro = []
             ctx.relro_fixed_sections = relro
         if relro:
-            return _relro_shift_bfd(walk, relro)
-    size = walk.relro_end - base
-    if size <= 0:
-        return 0
-    big = max((o.align for o in walk.ctx.outputs.sorted() if o.flags & SHF_WRITE and _is_output(o)),
-              default=1)
-    target = align_up(base - old + size, walk.relro_page_size)
-    new_base = (target - size) & ~(big - 1)
-    shift = new_base - walk.data_seg_base
-    return shift if shift >= 0 else 0
+            return _relro_shift_bfd(walk, relro), unshifted, 0
+    if sized_from == unshifted:
+        if old:
+            # the shifted walk: RELRO must still end by the boundary it was sized for
+            return (old, unshifted, target) if walk.relro_end <= target else (0, unshifted, -1)
+        if target == -1:
+            return 0, unshifted, -1     # (shifting overshot before: the segment stays put)
+    elif old:
+        return 0, -1, 0                 # (what comes before moved: size again, unshifted)
+    page = walk.relro_page_size
+    if walk.relro_end <= unshifted:
+        return 0, unshifted, 0
+    target = align_up(walk.relro_end, page)
+    desired = target - walk.relro_offset
+    limit = walk.relro_end - walk.relro_offset
+    for o in reversed(walk.ctx.outputs.sorted()):
+        if o.flags & SHF_ALLOC and _is_output(o) and unshifted <= o.addr < limit:
+            size = 0 if o.flags & SHF_TLS and o.type == SHT_NOBITS else o.size
+            desired = (desired - size) & ~(max(o.align, 1) - 1)
+    shift = desired - unshifted
+    return (shift, unshifted, target) if shift > 0 else (0, unshifted, target)
 
 
 def _relro_shift_bfd(walk, relro):
