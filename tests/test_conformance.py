@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from e2e_util import (compile_obj, direct_linker, driver_flags, ld_direct, link, readelf, run, run_exe,
-                      sections, symbols, write)
+from e2e_util import (compile_obj, direct_linker, driver_flags, ld_direct, link, program_headers, readelf,
+                      run, run_exe, sections, symbols, write)
 
 
 def _sym(path, name, table=".symtab"):
@@ -567,3 +567,59 @@ def test_version_symbol_also_defined_by_a_needed_library(tmp_path):
         assert len(v1) == 1 and v1[0][3:7] == ["OBJECT", "GLOBAL", "DEFAULT", "ABS"], (linker, syms)
         # ... and `a` stays the library's, needed in V1
         assert any(re.search(r" UND a@V1\b", l) for l in syms.splitlines()), syms
+
+
+RUN_ON_STACK = r"""
+    .text
+    .globl run_on_stack
+run_on_stack:                 # copies "mov $42,%eax; ret" onto the stack and calls it
+    subq   $24, %rsp
+    movl   $0x00002ab8, (%rsp)
+    movw   $0xc300, 4(%rsp)
+    movq   %rsp, %rax
+    call   *%rax
+    addq   $24, %rsp
+    ret
+"""
+
+
+def test_object_without_stack_note_makes_the_stack_executable(tmp_path):
+    """An x86-64 object without .note.GNU-stack asks for an executable stack, as
+    in ld.bfd (default_execstack), with ld.bfd's warning; -z noexecstack and
+    --no-warn-execstack as there (a hand-written assembly file that runs code on
+    the stack crashed when linked by ldpy)."""
+    asm = compile_obj(tmp_path, write(tmp_path, "rs.s", RUN_ON_STACK))
+    main = write(tmp_path, "m.c", '#include <stdio.h>\nint run_on_stack(void);\n'
+                                  'int main(void) { printf("%d\\n", run_on_stack()); return 0; }\n')
+    exe, r = link(tmp_path, "rs", [main, asm], static=False)
+    stack = [p for p in program_headers(exe) if p.type == "GNU_STACK"]
+    assert len(stack) == 1 and stack[0].flags == "RWE", stack
+    assert "rs.o: missing .note.GNU-stack section implies executable stack" in r.stderr, r.stderr
+    assert run_exe(exe).stdout == "42\n"
+    ref, rr = link(tmp_path, "rs-bfd", [main, asm], static=False, linker="bfd")
+    assert "missing .note.GNU-stack section implies executable stack" in rr.stderr
+    assert [p.flags for p in program_headers(ref) if p.type == "GNU_STACK"] == ["RWE"]
+    quiet, r = link(tmp_path, "rs-quiet", [main, asm, "-Wl,--no-warn-execstack"], static=False)
+    assert "GNU-stack" not in r.stderr
+    assert [p.flags for p in program_headers(quiet) if p.type == "GNU_STACK"] == ["RWE"]
+    off, r = link(tmp_path, "rs-off", [main, asm, "-Wl,-z,noexecstack"], static=False)
+    assert "GNU-stack" not in r.stderr
+    assert [p.flags for p in program_headers(off) if p.type == "GNU_STACK"] == ["RW"]
+
+
+def test_writable_code_orphan_goes_after_data(tmp_path):
+    """An orphan section that is writable and executable ("awx") is placed as ld.bfd
+    places it, after .data (its orphan classes put writable before code), and the
+    RWX segment warned about as there; ldpy stopped with an internal error."""
+    obj = compile_obj(tmp_path, write(tmp_path, "w.s", '.section .rwxsec,"awx",@progbits\n.byte 0xc3\n'))
+    main = write(tmp_path, "m.c", "int main(void) { return 0; }\n")
+    exe, r = link(tmp_path, "w", [main, obj], static=False)
+    assert "w has a LOAD segment with RWX permissions" in r.stderr, r.stderr     # (as ld.bfd)
+    _, r = link(tmp_path, "w2", [main, obj, "-Wl,--no-warn-rwx-segments"], static=False)
+    assert "RWX" not in r.stderr
+    names = [s.name for s in sections(exe)]
+    assert names.index(".rwxsec") == names.index(".data") + 1, names
+    ref, _ = link(tmp_path, "w-bfd", [main, obj], static=False, linker="bfd")
+    ref_names = [s.name for s in sections(ref)]
+    assert ref_names.index(".rwxsec") == ref_names.index(".data") + 1, ref_names
+    assert run_exe(exe).returncode == 0

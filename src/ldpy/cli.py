@@ -1188,7 +1188,7 @@ OPTION_STATES = {
     "--no-define-common": UNSUPPORTED, "--sort-common": UNSUPPORTED, "--sort_common": UNSUPPORTED,
     "--sort-section": UNSUPPORTED,
     "--error-handling-script": UNSUPPORTED, "--enable-linker-version": UNSUPPORTED,
-    "--print-map-locals": UNSUPPORTED, "--warn-execstack": UNSUPPORTED, "--warn-rwx-segments": UNSUPPORTED,
+    "--print-map-locals": UNSUPPORTED, "--warn-execstack": UNSUPPORTED,
     "--no-warn-mismatch": UNSUPPORTED, "--enable-non-contiguous-regions": UNSUPPORTED,
     "--split-by-file": UNSUPPORTED, "--split-by-reloc": UNSUPPORTED, "--version-exports-section": UNSUPPORTED,
     "--fix-cortex-a53-835769": UNSUPPORTED, "--no-apply-dynamic-relocs": UNSUPPORTED,

@@ -34,6 +34,11 @@ class Diagnostics:
         else:
             print(f"{PROG}: {tag}{msg}", file=sys.stderr)
 
+    def note(self, msg: str) -> None:
+        """A line that belongs to the warning just given (shown, or not, with it)."""
+        if not self.no_warnings:
+            print(f"{PROG}: {msg}", file=sys.stderr)
+
     def error(self, msg: str) -> None:
         """Report a non-fatal error: the link continues to find more, then fails."""
         self.errors += 1

@@ -1218,6 +1218,7 @@ class AArch64(Target):
     GOTPLT_RESERVED = GOTPLT_RESERVED
     GOT_HEADER = 1
     SEPARATE_CODE = False           # (ld.bfd's aarch64linux default: -z noseparate-code)
+    MISSING_STACK_NOTE_EXECUTABLE = False   # (ld.bfd: a missing .note.GNU-stack asks for nothing)
     STO_FLAGS = STO_AARCH64_VARIANT_PCS
     DYNSYM_SECTION_SYMBOLS = True
     RELACOUNT_WHEN_NONE = False

@@ -144,6 +144,8 @@ class Target:
     IE_STATIC_TLS_FLAG = True       # initial-exec TLS in a shared object sets DF_STATIC_TLS (x86 ld.bfd);
     #                                 "pic": in a PIE too (RISC-V ld.bfd)
     SEPARATE_CODE = True            # -z separate-code by default
+    MISSING_STACK_NOTE_EXECUTABLE = True    # an object without .note.GNU-stack asks for an
+    #                                 executable stack (ld.bfd's default_execstack; not AArch64, RISC-V)
     GOT_HEADER = 0                  # .got words before the slots (AArch64: 1, .got[0] = _DYNAMIC,
     #                                 and _GLOBAL_OFFSET_TABLE_ is the start of .got)
     GOT_TRAILER = 0                 # .got words after the slots (PowerPC: 3); _GLOBAL_OFFSET_TABLE_

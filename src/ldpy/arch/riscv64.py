@@ -794,6 +794,7 @@ class RiscV64(Target):
     PLTGOT_NEEDS_PLT = True
     GOT_HEADER = 1                  # .got[0] = _DYNAMIC; _GLOBAL_OFFSET_TABLE_ = .got
     SEPARATE_CODE = False           # (ld.bfd's elf64lriscv: -z noseparate-code)
+    MISSING_STACK_NOTE_EXECUTABLE = False   # (ld.bfd: a missing .note.GNU-stack asks for nothing)
     PLT_GOT_ENTRIES = False
     DYNSYM_SECTION_SYMBOLS = "text"
     STO_FLAGS = STO_RISCV_VARIANT_CC

@@ -30,7 +30,7 @@ assigned further down.
 import numpy as np
 
 from ldpy.diag import LinkError, diag
-from ldpy.elf.format import (PT_TLS, PF_R, PF_W, PF_X, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHT_NOBITS, SHT_NOTE,
+from ldpy.elf.format import (PT_LOAD, PT_TLS, PF_R, PF_W, PF_X, SHF_ALLOC, SHF_WRITE, SHF_EXECINSTR, SHF_TLS, SHT_NOBITS, SHT_NOTE,
                              SHT_PROGBITS, SHT_RELA, SHN_LORESERVE)
 from ldpy.script import ast
 from ldpy.script import segments
@@ -114,25 +114,40 @@ def empty_text_address(ctx):
 def gnu_stack_flags(ctx):
     """PT_GNU_STACK's flags, or None for no PT_GNU_STACK: GNU ld makes one when
     -z execstack/noexecstack or -z stack-size is given or an input object has a
-    .note.GNU-stack section (executable when such a note is SHF_EXECINSTR)."""
+    .note.GNU-stack section.  The stack is executable when such a note is
+    SHF_EXECINSTR, or, on targets where a missing note asks for one (x86, PowerPC:
+    ld.bfd's default_execstack), when an object with sections has no note; both
+    are warned about as ld.bfd 2.40 does, unless --no-warn-execstack."""
     cfg = ctx.config
     if cfg.execstack is not None:
         return PF_R | PF_W | (PF_X if cfg.execstack else 0)
-    note = execute = False
+    note = False
+    executable = missing = None         # the objects that make the stack executable
+    missing_asks = ctx.target.MISSING_STACK_NOTE_EXECUTABLE
     for f in ctx.files:
         i = getattr(f, "gnu_stack", None)       # (ObjectFile notes it while parsing)
         if i is None:
             names = getattr(f, "section_names", None)
             i = names.index(".note.GNU-stack") if names and ".note.GNU-stack" in names else 0
         if not i:
+            if missing_asks and missing is None and any(s is not None for s in f.sections):
+                missing = f
             continue
         note = True
-        if int(f.shdrs["sh_flags"][i]) & 4:
-            execute = True
+        if int(f.shdrs["sh_flags"][i]) & SHF_EXECINSTR:
+            executable = f
             break
-    if note or cfg.stack_size:
-        return PF_R | PF_W | (PF_X if execute else 0)
-    return None
+    if not (note or cfg.stack_size):
+        return None
+    if (executable or missing) and cfg.warn_execstack is not False and not ctx.stack_warned:
+        ctx.stack_warned = True
+        if executable is not None:
+            diag.warn(f"{executable.name}: requires executable stack (because the .note.GNU-stack "
+                      f"section is executable)")
+        else:
+            diag.warn(f"{missing.name}: missing .note.GNU-stack section implies executable stack")
+            diag.note("NOTE: This behaviour is deprecated and will be removed in a future version of the linker")
+    return PF_R | PF_W | (PF_X if executable or missing else 0)
 
 
 _DATA_SIZES = {"BYTE": 1, "SHORT": 2, "LONG": 4, "QUAD": 8, "SQUAD": 8}
@@ -1137,6 +1152,9 @@ def _finish(ctx, walk, maps, phnum):
     segments.finish_non_load(ctx, maps, phdrs, _relro_range(ctx, walk), cfg.stack_size)
     phdrs = [p for p in phdrs if p.type != 0 or p.memsz]
     ctx.phdrs = phdrs
+    if cfg.warn_rwx_segments is not False and any(
+            p.type == PT_LOAD and p.memsz and p.flags & (PF_W | PF_X) == PF_W | PF_X for p in phdrs):
+        diag.warn(f"{cfg.output} has a LOAD segment with RWX permissions")      # (as ld.bfd 2.40)
     ctx.phoff = phoff
     ctx.ehdr_start = None
     if phdr_load is not None and phdr_load.filehdr:

@@ -698,6 +698,8 @@ class ScriptOutputMap:
                 last -= 1
             return last
         want = _kind(flags, type_)
+        if want == "wtext":
+            want = "data"       # (ld.bfd's orphan classes: writable before code)
         anchor = None
         if want == "note":
             # GNU ld keeps notes of one alignment together (one PT_NOTE): after the
