@@ -89,9 +89,10 @@ def split_pieces(sec):
     if sec.flags & SHF_STRINGS and es == 1:
         # (C strings, by far the most: bytes.split does the cutting, where numpy's
         # steps cost more than the work for the few strings of most sections)
-        if data and data[-1] != 0:
-            raise LinkError(f"{sec.where()}: string in a mergeable string section is not terminated")
-        pieces = [p + b"\0" for p in data.split(b"\0")[:-1]]
+        # (a last string without its NUL gets one, as ld.bfd's merge gives it)
+        pieces = [p + b"\0" for p in data.split(b"\0")]
+        if not data or data[-1] == 0:
+            pieces.pop()
         lens = np.fromiter(map(len, pieces), np.int64, len(pieces))
         return np.cumsum(lens) - lens, pieces
     if sec.flags & SHF_STRINGS:         # (strings of 2- or 4-byte units)

@@ -130,8 +130,8 @@ def gnu_stack_flags(ctx):
             names = getattr(f, "section_names", None)
             i = names.index(".note.GNU-stack") if names and ".note.GNU-stack" in names else 0
         if not i:
-            if missing_asks and missing is None and any(s is not None for s in f.sections):
-                missing = f
+            if missing_asks and any(s is not None for s in f.sections):
+                missing = f             # (ld.bfd names the last one)
             continue
         note = True
         if int(f.shdrs["sh_flags"][i]) & SHF_EXECINSTR:
