@@ -128,8 +128,8 @@ def test_gnu_linkonce_sections_keep_the_first_copy(tmp_path):
 def test_merged_strings_dedup_and_unterminated_string(tmp_path):
     """C strings of SHF_MERGE|SHF_STRINGS sections are merged across inputs (one copy
     of each, tails not shared as ld.bfd does at -O0), empty ones and strings of
-    4-byte units are kept right, and a string without its NUL is an error naming
-    the section."""
+    4-byte units are kept right, and a last string without its NUL gets one, as in
+    ld.bfd."""
     import subprocess
     import sys
     a = """
