@@ -118,7 +118,7 @@ class Context:
         self.ehdr_start = None        # __ehdr_start's address under a script
         self.script_walk = None       # script.layout's walk (map file: assignments in order)
         self.relro_fixed_sections = None  # sections a script pinned inside RELRO
-        self.stack_warned = False         # the executable-stack warning was given (layout.gnu_stack_flags)
+        self.layout_warnings = set()      # what layout warned about (it runs again for stubs, .relr.dyn)
         self.write_workers = []       # parallel.Beside workers of write.py (killed if the link fails)
         self.symtab_beside = False    # a write worker fills .symtab
         self.stub_sections = []       # AArch64: stub (veneer) sections; PowerPC: long-branch trampolines

@@ -139,15 +139,24 @@ def gnu_stack_flags(ctx):
             break
     if not (note or cfg.stack_size):
         return None
-    if (executable or missing) and cfg.warn_execstack is not False and not ctx.stack_warned:
-        ctx.stack_warned = True
+    if cfg.warn_execstack is not False:
         if executable is not None:
-            diag.warn(f"{executable.name}: requires executable stack (because the .note.GNU-stack "
-                      f"section is executable)")
-        else:
-            diag.warn(f"{missing.name}: missing .note.GNU-stack section implies executable stack")
-            diag.note("NOTE: This behaviour is deprecated and will be removed in a future version of the linker")
+            _warn_once(ctx, f"{executable.name}: requires executable stack (because the .note.GNU-stack "
+                            f"section is executable)")
+        elif missing is not None:
+            _warn_once(ctx, f"{missing.name}: missing .note.GNU-stack section implies executable stack",
+                       "NOTE: This behaviour is deprecated and will be removed in a future version of the linker")
     return PF_R | PF_W | (PF_X if executable or missing else 0)
+
+
+def _warn_once(ctx, message, note=None):
+    """A layout warning (and the line ld.bfd adds to it), given once however often
+    layout runs."""
+    if message not in ctx.layout_warnings:
+        ctx.layout_warnings.add(message)
+        diag.warn(message)
+        if note:
+            diag.note(note)
 
 
 _DATA_SIZES = {"BYTE": 1, "SHORT": 2, "LONG": 4, "QUAD": 8, "SQUAD": 8}
@@ -1043,8 +1052,7 @@ def _relro_shift(walk, prev):
         ctx = walk.ctx
         relro = ctx.relro_fixed_sections
         if relro is None:
-            relro = [o for o in ctx.outputs.sorted() if o.flags & SHF_ALLOC and _is_output(o)
-                     and unshifted + old <= o.addr < walk.relro_end - walk.relro_offset]
+            relro = _relro_sections(walk, unshifted + old)
             if not any(o.name in starts for o in relro):
                 relro = []
             ctx.relro_fixed_sections = relro
@@ -1058,22 +1066,20 @@ def _relro_shift(walk, prev):
             return 0, unshifted, -1     # (shifting overshot before: the segment stays put)
     elif old:
         return 0, -1, 0                 # (what comes before moved: size again, unshifted)
-    page = walk.relro_page_size
     if walk.relro_end <= unshifted:
         return 0, unshifted, 0
-    target = align_up(walk.relro_end, page)
-    desired = target - walk.relro_offset
-    limit = walk.relro_end - walk.relro_offset
-    for o in reversed(walk.ctx.outputs.sorted()):
-        if o.flags & SHF_ALLOC and _is_output(o) and unshifted <= o.addr < limit:
-            size = 0 if o.flags & SHF_TLS and o.type == SHT_NOBITS else o.size
-            desired = (desired - size) & ~(max(o.align, 1) - 1)
-    shift = desired - unshifted
-    return (shift, unshifted, target) if shift > 0 else (0, unshifted, target)
+    return (_relro_shift_bfd(walk, _relro_sections(walk, unshifted)), unshifted,
+            align_up(walk.relro_end, walk.relro_page_size))
+
+
+def _relro_sections(walk, base):
+    """The output sections of this walk that RELRO covers: from `base` to its end."""
+    return [o for o in walk.ctx.outputs.sorted() if o.flags & SHF_ALLOC and _is_output(o)
+            and base <= o.addr < walk.relro_end - walk.relro_offset]
 
 
 def _relro_shift_bfd(walk, relro):
-    """bfd's lang_size_relro_segment_1, for RELRO sections --section-start placed: from
+    """bfd's lang_size_relro_segment_1 over `relro` (this walk's RELRO sections): from
     the page-aligned end of RELRO back over each section (its size, its alignment),
     the place the segment starts.  (A fixed section does not move with the shift, so
     `relro_end - base` would change with every try.)"""
@@ -1154,7 +1160,7 @@ def _finish(ctx, walk, maps, phnum):
     ctx.phdrs = phdrs
     if cfg.warn_rwx_segments is not False and any(
             p.type == PT_LOAD and p.memsz and p.flags & (PF_W | PF_X) == PF_W | PF_X for p in phdrs):
-        diag.warn(f"{cfg.output} has a LOAD segment with RWX permissions")      # (as ld.bfd 2.40)
+        _warn_once(ctx, f"{cfg.output} has a LOAD segment with RWX permissions")      # (as ld.bfd 2.40)
     ctx.phoff = phoff
     ctx.ehdr_start = None
     if phdr_load is not None and phdr_load.filehdr:
